@@ -1,0 +1,314 @@
+//! `NormalizedEvent` schema v1 and its vocabularies. Published as JSON Schema in
+//! `schema/normalized-event.v1.json`; every field is always present (null when unknown), so
+//! the JSON is identical in every runtime.
+
+use alloc::string::String;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::providers::Provider;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One verified, normalized webhook event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NormalizedEvent {
+    pub schema_version: u32,
+    pub provider: Provider,
+    /// Idempotency key, stable across the provider's redeliveries; prefixed with the provider.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// The provider's own name for the event (`sms_received`, `sms.delivered`, `DLR`, …).
+    pub provider_event_type: String,
+    pub occurred_at: Option<String>,
+    pub received_at: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub status: Option<StatusInfo>,
+    pub message: Option<Message>,
+    pub call: Option<Call>,
+    pub lookup: Option<Lookup>,
+    pub record: Option<Record>,
+    /// The provider's payload as parsed, with secrets and PINs redacted.
+    pub raw: Value,
+}
+
+/// The one event vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EventType {
+    #[serde(rename = "message.received")]
+    MessageReceived,
+    #[serde(rename = "message.sent")]
+    MessageSent,
+    #[serde(rename = "message.status")]
+    MessageStatus,
+    #[serde(rename = "call.incoming")]
+    CallIncoming,
+    #[serde(rename = "call.missed")]
+    CallMissed,
+    #[serde(rename = "call.completed")]
+    CallCompleted,
+    #[serde(rename = "call.status")]
+    CallStatus,
+    #[serde(rename = "voicemail.received")]
+    VoicemailReceived,
+    #[serde(rename = "lookup.completed")]
+    LookupCompleted,
+    #[serde(rename = "record.created")]
+    RecordCreated,
+    #[serde(rename = "record.updated")]
+    RecordUpdated,
+    #[serde(rename = "record.deleted")]
+    RecordDeleted,
+    #[serde(rename = "provisioning.failed")]
+    ProvisioningFailed,
+    /// A verified event of a kind this version does not know. Providers add event types
+    /// without notice; refusing them would make the provider retry (or drop) real events.
+    #[serde(rename = "other")]
+    Other,
+}
+
+/// The one delivery-status vocabulary, in lifecycle order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Unknown,
+    Accepted,
+    Queued,
+    Sent,
+    Failed,
+    Expired,
+    Rejected,
+    Canceled,
+    Delivered,
+    Read,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 10] = [
+        DeliveryStatus::Unknown,
+        DeliveryStatus::Accepted,
+        DeliveryStatus::Queued,
+        DeliveryStatus::Sent,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Expired,
+        DeliveryStatus::Rejected,
+        DeliveryStatus::Canceled,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Read,
+    ];
+
+    /// Position in the lifecycle; distinct for every status, so [`status_wins`] is a strict
+    /// total order. Transient statuses rank below every final one. Among finals, a handset
+    /// confirmation (`delivered`, then `read`) outranks the failure kinds, because a network
+    /// that reports a failure and later a delivery has been proven wrong by the handset.
+    pub fn rank(self) -> u8 {
+        match self {
+            DeliveryStatus::Unknown => 0,
+            DeliveryStatus::Accepted => 10,
+            DeliveryStatus::Queued => 20,
+            DeliveryStatus::Sent => 30,
+            DeliveryStatus::Failed => 40,
+            DeliveryStatus::Expired => 41,
+            DeliveryStatus::Rejected => 42,
+            DeliveryStatus::Canceled => 43,
+            DeliveryStatus::Delivered => 50,
+            DeliveryStatus::Read => 60,
+        }
+    }
+
+    /// No further status is expected after a final one (except `delivered` → `read`).
+    pub fn is_final(self) -> bool {
+        self.rank() >= DeliveryStatus::Failed.rank()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Unknown => "unknown",
+            DeliveryStatus::Accepted => "accepted",
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Expired => "expired",
+            DeliveryStatus::Rejected => "rejected",
+            DeliveryStatus::Canceled => "canceled",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// Whether `incoming` should replace the stored `current` status of a message. Reports
+/// arrive out of order (Lisoloo and GatewayAPI both say so); a status only ever moves forward.
+/// `None` as current means nothing is stored yet.
+pub fn status_wins(current: Option<DeliveryStatus>, incoming: DeliveryStatus) -> bool {
+    match current {
+        None => true,
+        Some(current) => incoming.rank() > current.rank(),
+    }
+}
+
+/// Delivery status of a message event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusInfo {
+    pub value: DeliveryStatus,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub rank: u8,
+    /// The provider's own status word, unchanged.
+    pub provider_status: String,
+}
+
+impl StatusInfo {
+    pub fn new(value: DeliveryStatus, provider_status: impl Into<String>) -> Self {
+        StatusInfo { value, is_final: value.is_final(), rank: value.rank(), provider_status: provider_status.into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Message {
+    pub id: Option<String>,
+    pub direction: Option<Direction>,
+    pub text: Option<String>,
+    /// The sender's own reference (GatewayAPI `userref`/`reference`).
+    pub reference: Option<String>,
+    pub error: Option<ProviderError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderError {
+    pub code: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Call {
+    pub id: Option<String>,
+    pub direction: Option<Direction>,
+    /// The provider's call state, lower-cased (`ringing`, `answered`, `missed`, …).
+    pub status: Option<String>,
+    pub voicemail_url: Option<String>,
+    pub duration_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lookup {
+    pub request_id: Option<String>,
+    /// E.164 for a phone number, lower-cased for an email.
+    pub contact: Option<String>,
+    pub contact_kind: ContactKind,
+    pub facetime: Option<AppleService>,
+    pub imessage: Option<AppleService>,
+    pub carrier: Option<String>,
+    pub number_type: Option<String>,
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    Phone,
+    Email,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppleService {
+    pub status: String,
+    /// The provider's "last known date", as RFC 3339 UTC midnight.
+    pub last_seen: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub action: RecordAction,
+    /// The table the change is about (`dids`, `sms_enablement`, …), unchanged.
+    pub schema: String,
+    pub id: Option<String>,
+    /// The decoded record, secrets redacted; null for the error form.
+    pub data: Option<Value>,
+    /// The provider's `verbose` text for the error form (may be empty).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordAction {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// Keys whose values are secrets or sensitive account data; redacted in `raw` and `record`
+/// at any depth. One list for every provider.
+pub const REDACTED_KEYS: &[&str] = &[
+    "wireless_pin",
+    "inbox_pin",
+    "account_number",
+    "credit_line",
+    "password",
+    "pin",
+    "secret",
+    "api_key",
+];
+
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Replaces sensitive values in place, at any depth. Depth is bounded by serde_json's
+/// recursion limit on parse, so this recursion is bounded too.
+pub fn redact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                if REDACTED_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) && !item.is_null() {
+                    *item = Value::String(String::from(REDACTED));
+                } else {
+                    redact(item);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_beats_transient_and_later_beats_earlier() {
+        assert!(status_wins(Some(DeliveryStatus::Sent), DeliveryStatus::Delivered));
+        assert!(!status_wins(Some(DeliveryStatus::Delivered), DeliveryStatus::Sent));
+        assert!(!status_wins(Some(DeliveryStatus::Failed), DeliveryStatus::Queued));
+        assert!(status_wins(Some(DeliveryStatus::Delivered), DeliveryStatus::Read));
+        assert!(!status_wins(Some(DeliveryStatus::Sent), DeliveryStatus::Sent));
+        assert!(status_wins(None, DeliveryStatus::Unknown));
+    }
+
+    #[test]
+    fn order_is_strict_total_and_consistent_with_final() {
+        for a in DeliveryStatus::ALL {
+            for b in DeliveryStatus::ALL {
+                if a != b {
+                    assert_ne!(status_wins(Some(a), b), status_wins(Some(b), a), "{a:?} {b:?}");
+                }
+                if a.is_final() && !b.is_final() {
+                    assert!(!status_wins(Some(a), b));
+                }
+            }
+        }
+    }
+}

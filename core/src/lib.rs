@@ -1,0 +1,96 @@
+//! telhook-core: verify, parse and normalize webhooks from telephony and SMS providers.
+//!
+//! `#![no_std]` + `alloc`, so the same code runs natively, in WebAssembly and under Python.
+//! The clock is never read here: `now` (UNIX seconds) is always a parameter.
+//!
+//! ```
+//! use telhook_core::{normalize_event, Credentials, Provider, WebhookRequest};
+//!
+//! let body = br#"{"event_id":"f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c","event_type":"sms.delivered",
+//!   "timestamp":"2026-05-27T10:15:08Z","message_id":"507f1f77bcf86cd799439011",
+//!   "data":{"recipient_phone":"+4512345678"}}"#;
+//! let request = WebhookRequest::post(
+//!     vec![("Authorization".into(), telhook_core::verify::basic::header_value("hook", "s3cret"))],
+//!     body.to_vec(),
+//! );
+//! let credentials = Credentials::none().with_basic("hook", "s3cret");
+//! let event = normalize_event(Some(Provider::Lisoloo), &request, &credentials, 1_780_000_000).unwrap();
+//! assert_eq!(event.id, "lisoloo:f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c");
+//! assert_eq!(event.to.as_deref(), Some("+4512345678"));
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod credentials;
+pub mod error;
+pub mod event;
+pub mod phone;
+pub mod providers;
+pub mod request;
+pub mod retry;
+pub mod time;
+pub mod verify;
+
+pub use credentials::{BasicCredential, Credentials, Secret};
+pub use error::{Error, ErrorKind, Result};
+pub use event::{status_wins, DeliveryStatus, EventType, NormalizedEvent};
+pub use providers::{detect_provider, parse, Payload, Provider};
+pub use request::{WebhookRequest, DEFAULT_MAX_BODY_BYTES};
+pub use retry::{ack, retry_policy, Ack, DeliveryResult, Outcome, RetryPolicy};
+
+/// Limits applied before any work is done on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Options {
+    /// Bodies (and declared Content-Lengths) above this are refused with `body_too_large`.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+    }
+}
+
+/// Verifies `request` for `provider` (or the detected one) without parsing it.
+pub fn verify(provider: Option<Provider>, request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<Provider> {
+    let provider = preflight(provider, request, &Options::default())?;
+    providers::verify(provider, request, credentials, now)?;
+    Ok(provider)
+}
+
+/// The one-call entry point: checks, verification, parsing and normalization.
+pub fn normalize_event(
+    provider: Option<Provider>,
+    request: &WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<NormalizedEvent> {
+    normalize_event_with(provider, request, credentials, now, &Options::default())
+}
+
+/// [`normalize_event`] with explicit [`Options`].
+pub fn normalize_event_with(
+    provider: Option<Provider>,
+    request: &WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+    options: &Options,
+) -> Result<NormalizedEvent> {
+    let received_at = time::from_unix_seconds(now, "now")?;
+    let provider = preflight(provider, request, options)?;
+    providers::verify(provider, request, credentials, now)?;
+    providers::normalize(provider, &request.body, received_at)
+}
+
+/// Cheap checks that come before any cryptography or parsing: method, size, provider.
+fn preflight(provider: Option<Provider>, request: &WebhookRequest, options: &Options) -> Result<Provider> {
+    request.check_method()?;
+    request.check_size(options.max_body_bytes)?;
+    match provider {
+        Some(provider) => Ok(provider),
+        None => detect_provider(request),
+    }
+}

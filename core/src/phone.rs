@@ -1,0 +1,114 @@
+//! E.164 canonicalization: small and predictable on purpose. Deciding whether a number is
+//! *assigned* needs libphonenumber's metadata (hundreds of KB) — not a webhook receiver's
+//! job — so this only puts numbers the providers send into one canonical spelling.
+//!
+//! Rules, in order:
+//! 1. Strip an optional `tel:` prefix and the separators ` `, `-`, `.`, `(`, `)`, `/`.
+//! 2. `+digits` or `00digits` is international.
+//! 3. Without a leading `+`/`00`, a country calling code hint decides:
+//!    a national trunk `0` is replaced by the code; for NANP (`1`) ten digits get the `1`
+//!    prefix and eleven digits starting with `1` are taken as they are; other lengths get
+//!    the code prepended.
+//! 4. Without a hint, bare digits are taken as international without the `+` (GatewayAPI's
+//!    integer MSISDN); a national-looking number with a parenthesised area code is refused.
+//! 5. The result must be 7–15 digits (E.164's maximum) not starting with 0; otherwise the
+//!    value is not a phone number (an email, "anonymous", a short code) and `None` is returned.
+
+use alloc::string::String;
+
+/// Canonicalizes `raw` to `+<digits>`, or `None` when it is not a phone number.
+pub fn to_e164(raw: &str, calling_code_hint: Option<&str>) -> Option<String> {
+    let text = raw.trim();
+    let text = text.strip_prefix("tel:").unwrap_or(text);
+    let mut digits = String::with_capacity(text.len());
+    let mut plus = false;
+    let mut parenthesised = false;
+    for (index, ch) in text.char_indices() {
+        match ch {
+            '0'..='9' => digits.push(ch),
+            '+' if index == 0 => plus = true,
+            '(' | ')' => parenthesised = true,
+            ' ' | '-' | '.' | '/' | '\u{a0}' => {}
+            _ => return None,
+        }
+    }
+    let international = if plus {
+        digits
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        String::from(rest)
+    } else if let Some(code) = calling_code_hint.filter(|c| is_calling_code(c)) {
+        with_calling_code(&digits, code)
+    } else if parenthesised {
+        return None;
+    } else {
+        digits
+    };
+    let valid = (7..=15).contains(&international.len()) && !international.starts_with('0');
+    valid.then(|| {
+        let mut out = String::with_capacity(international.len() + 1);
+        out.push('+');
+        out.push_str(&international);
+        out
+    })
+}
+
+fn is_calling_code(code: &str) -> bool {
+    (1..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) && !code.starts_with('0')
+}
+
+fn with_calling_code(national: &str, code: &str) -> String {
+    if let Some(rest) = national.strip_prefix('0') {
+        return alloc::format!("{code}{rest}");
+    }
+    if code == "1" && national.len() == 11 && national.starts_with('1') {
+        return String::from(national);
+    }
+    alloc::format!("{code}{national}")
+}
+
+/// True for something shaped like an email address (LoopLookup `contact`).
+pub fn looks_like_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !domain.contains('@'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_e164;
+
+    #[test]
+    fn canonical_forms() {
+        let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+            ("+13231112233", None, Some("+13231112233")),
+            ("+1 323-111-2233", None, Some("+13231112233")),
+            ("(323) 111-2233", Some("1"), Some("+13231112233")),
+            ("(323) 111-2233", None, None),
+            ("1 (323) 111-2233", Some("1"), Some("+13231112233")),
+            ("tel:+1-323-111-2233", None, Some("+13231112233")),
+            ("4512345678", None, Some("+4512345678")),
+            ("0045 12 34 56 78", None, Some("+4512345678")),
+            ("07700 900123", Some("44"), Some("+447700900123")),
+            ("anonymous", None, None),
+            ("user@example.com", None, None),
+            ("1204", None, None),
+            ("+1234567890123456", None, None),
+            ("", None, None),
+            ("+", None, None),
+        ];
+        for (raw, hint, expected) in cases {
+            assert_eq!(to_e164(raw, *hint).as_deref(), *expected, "{raw:?} with {hint:?}");
+        }
+    }
+
+    #[test]
+    fn idempotent() {
+        for raw in ["+13231112233", "(323) 111-2233", "4512345678"] {
+            if let Some(once) = to_e164(raw, Some("1")) {
+                assert_eq!(to_e164(&once, Some("1")).as_deref(), Some(once.as_str()));
+                assert_eq!(to_e164(&once, None).as_deref(), Some(once.as_str()));
+            }
+        }
+    }
+}

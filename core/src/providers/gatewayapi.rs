@@ -1,0 +1,309 @@
+//! GatewayAPI: the legacy REST API's delivery reports and MO SMS, and the newer Messaging
+//! API's event envelope. The request decides which shape and which signature apply.
+//!
+//! Auth: `Signature: v1=<hex HMAC-SHA256 of the raw body>` (Messaging API; several `v1=`
+//! entries separated by commas are accepted for rotation), or the legacy `X-Gwapi-Signature`,
+//! an HS256 JWT whose claims carry the payload. The JWT signs its claims, not the body, so
+//! the body must agree with the claims — otherwise a JWT captured once could carry any body.
+//! Idempotency keys: `gatewayapi:<event_id>`; legacy DLR `gatewayapi:dlr:<id>:<msisdn>:<status>`
+//! (one message has several reports); legacy MO `gatewayapi:mo:<id>`.
+
+use alloc::string::{String, ToString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{from_value, Context, IdValue};
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::event::{DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo};
+use crate::phone::to_e164;
+use crate::request::WebhookRequest;
+use crate::verify as scheme;
+
+pub const SIGNATURE_HEADER: &str = "Signature";
+pub const JWT_HEADER: &str = "X-Gwapi-Signature";
+
+/// The three body shapes GatewayAPI sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum GatewayApiPayload {
+    Event(MessagingEvent),
+    DeliveryReport(DeliveryReport),
+    IncomingSms(IncomingSms),
+}
+
+impl GatewayApiPayload {
+    pub(crate) fn from_value(value: &Value) -> Result<Self> {
+        let has = |key: &str| value.get(key).is_some();
+        if has("event_type") && has("event") {
+            Ok(Self::Event(from_value(value)?))
+        } else if has("msisdn") && has("status") {
+            Ok(Self::DeliveryReport(from_value(value)?))
+        } else if has("msisdn") && (has("message") || has("receiver")) {
+            Ok(Self::IncomingSms(from_value(value)?))
+        } else {
+            Err(Error::invalid_payload(
+                "not a GatewayAPI event (event_type + event), delivery report (msisdn + status) or MO SMS (msisdn + message)",
+            ))
+        }
+    }
+}
+
+/// Messaging API envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagingEvent {
+    pub event_id: String,
+    pub event_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Value>,
+    pub event: MessagingEventBody,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `event` object: a status report or an incoming message, by `event_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagingEventBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_id: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_at: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<MessageContent>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageContent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Legacy delivery status report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    pub id: IdValue,
+    pub msisdn: IdValue,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Value>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userref: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Legacy MO SMS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncomingSms {
+    pub id: IdValue,
+    pub msisdn: IdValue,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senttime: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
+    if credentials.hmac_sha256.is_empty() && credentials.jwt_hs256.is_empty() {
+        return Err(Error::MissingCredentials { provider: "gatewayapi" });
+    }
+    if !credentials.hmac_sha256.is_empty() {
+        if let Some(signature) = request.header(SIGNATURE_HEADER)? {
+            return verify_v1(credentials, &request.body, signature);
+        }
+    }
+    if !credentials.jwt_hs256.is_empty() {
+        if let Some(token) = request.header(JWT_HEADER)? {
+            let claims = scheme::jwt::verify(&credentials.jwt_hs256, token, now)?;
+            return check_body_matches_claims(&request.body, &claims);
+        }
+    }
+    let expected = if credentials.hmac_sha256.is_empty() { JWT_HEADER } else { SIGNATURE_HEADER };
+    Err(Error::MissingSignature { header: expected })
+}
+
+fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()> {
+    let mut format_error = None;
+    let mut saw_well_formed = false;
+    for signature in header.split([',', ' ']).filter_map(|entry| entry.strip_prefix("v1=")) {
+        match scheme::hmac::decode_signature(signature, SIGNATURE_HEADER) {
+            Ok(decoded) => {
+                if scheme::hmac::matches_any(&credentials.hmac_sha256, body, &decoded) {
+                    return Ok(());
+                }
+                saw_well_formed = true;
+            }
+            Err(error) => format_error = format_error.or(Some(error)),
+        }
+    }
+    // A well-formed signature that does not match is the more useful report.
+    Err(match (saw_well_formed, format_error) {
+        (true, _) => Error::SignatureMismatch { header: SIGNATURE_HEADER },
+        (false, Some(error)) => error,
+        (false, None) => Error::InvalidSignatureFormat { header: SIGNATURE_HEADER, reason: "expected v1=<hex>" },
+    })
+}
+
+/// Every top-level field of the body must equal the same claim. Extra claims (`iat`, …)
+/// are allowed.
+fn check_body_matches_claims(body: &[u8], claims: &Map<String, Value>) -> Result<()> {
+    let body = super::parse_json_object(body)?;
+    let Value::Object(fields) = body else { return Err(Error::JwtPayloadMismatch) };
+    if fields.is_empty() || fields.iter().any(|(key, value)| claims.get(key) != Some(value)) {
+        return Err(Error::JwtPayloadMismatch);
+    }
+    Ok(())
+}
+
+pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+    (body.contains_key("event_id") && body.contains_key("event_type") && body.contains_key("event"))
+        || body.contains_key("msisdn")
+}
+
+fn status_of(word: &str) -> DeliveryStatus {
+    match word.to_ascii_uppercase().as_str() {
+        "ACCEPTED" | "SCHEDULED" => DeliveryStatus::Accepted,
+        "BUFFERED" => DeliveryStatus::Queued,
+        "ENROUTE" => DeliveryStatus::Sent,
+        "DELIVERED" => DeliveryStatus::Delivered,
+        "READ" => DeliveryStatus::Read,
+        "UNDELIVERABLE" => DeliveryStatus::Failed,
+        "EXPIRED" => DeliveryStatus::Expired,
+        "REJECTED" => DeliveryStatus::Rejected,
+        "DELETED" | "SKIPPED" => DeliveryStatus::Canceled,
+        _ => DeliveryStatus::Unknown,
+    }
+}
+
+fn msisdn(value: &IdValue) -> Option<String> {
+    to_e164(&value.to_string(), None)
+}
+
+fn timestamp(value: Option<&Value>, field: &'static str) -> Result<Option<String>> {
+    value.map_or(Ok(None), |v| crate::time::parse_value(v, field))
+}
+
+fn error_of(value: Option<&Value>) -> Option<ProviderError> {
+    match value? {
+        Value::Null => None,
+        Value::String(text) => Some(ProviderError { code: None, description: Some(text.clone()) }),
+        Value::Object(map) => Some(ProviderError {
+            code: map.get("hex_code").or(map.get("code")).and_then(scalar_text),
+            description: map.get("details").or(map.get("description")).and_then(scalar_text),
+        }),
+        other => scalar_text(other).map(|code| ProviderError { code: Some(code), description: None }),
+    }
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn normalize(payload: GatewayApiPayload, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    match payload {
+        GatewayApiPayload::Event(envelope) => normalize_event(envelope, raw, context),
+        GatewayApiPayload::DeliveryReport(report) => {
+            let (id, number) = (report.id.to_string(), report.msisdn.to_string());
+            let key = context.key(&["dlr", &id, &number, &report.status]);
+            let mut event = context.event(key, EventType::MessageStatus, "delivery_report", raw);
+            event.occurred_at = timestamp(report.time.as_ref(), "time")?;
+            event.to = msisdn(&report.msisdn);
+            event.status = Some(StatusInfo::new(status_of(&report.status), report.status.clone()));
+            let error = (report.error.is_some() || report.code.is_some())
+                .then(|| ProviderError { code: report.code.clone(), description: report.error.clone() });
+            event.message = Some(Message {
+                id: Some(id),
+                direction: Some(Direction::Outbound),
+                text: None,
+                reference: report.userref,
+                error,
+            });
+            Ok(event)
+        }
+        GatewayApiPayload::IncomingSms(sms) => {
+            let id = sms.id.to_string();
+            let mut event = context.event(context.key(&["mo", &id]), EventType::MessageReceived, "incoming_sms", raw);
+            event.occurred_at = timestamp(sms.senttime.as_ref(), "senttime")?;
+            event.from = msisdn(&sms.msisdn);
+            event.to = sms.receiver.as_ref().and_then(msisdn);
+            event.message = Some(Message {
+                id: Some(id),
+                direction: Some(Direction::Inbound),
+                text: sms.message,
+                reference: None,
+                error: None,
+            });
+            Ok(event)
+        }
+    }
+}
+
+fn normalize_event(envelope: MessagingEvent, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let kind = envelope.event_type.as_str();
+    let event_type = if kind.starts_with("message.status.") {
+        EventType::MessageStatus
+    } else if kind.starts_with("user-message.") {
+        EventType::MessageReceived
+    } else {
+        EventType::Other
+    };
+    let body = envelope.event;
+    let mut event = context.event(context.key(&[&envelope.event_id]), event_type, kind, raw);
+    let when = match event_type {
+        EventType::MessageStatus => body.status_at.as_ref(),
+        _ => body.sent_at.as_ref(),
+    };
+    event.occurred_at = match when {
+        Some(value) => timestamp(Some(value), if event_type == EventType::MessageStatus { "status_at" } else { "sent_at" })?,
+        None => timestamp(envelope.timestamp.as_ref(), "timestamp")?,
+    };
+    let direction = match event_type {
+        EventType::MessageStatus => Some(Direction::Outbound),
+        EventType::MessageReceived => Some(Direction::Inbound),
+        _ => None,
+    };
+    event.from = body.sender.as_ref().and_then(msisdn);
+    event.to = body.recipient.as_ref().and_then(msisdn);
+    if event_type == EventType::MessageStatus {
+        let word = body.status.clone().unwrap_or_default();
+        event.status = Some(StatusInfo::new(status_of(&word), word));
+    }
+    if event_type != EventType::Other || body.msg_id.is_some() {
+        event.message = Some(Message {
+            id: body.msg_id.as_ref().map(ToString::to_string),
+            direction,
+            text: body.content.and_then(|c| c.message),
+            reference: body.reference,
+            error: error_of(body.error.as_ref()),
+        });
+    }
+    Ok(event)
+}

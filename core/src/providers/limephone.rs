@@ -1,0 +1,142 @@
+//! LimePhone virtual-number webhooks: calls, SMS and voicemail.
+//!
+//! Auth: `X-LimePhone-Signature` = HMAC-SHA256 of the raw body with the webhook secret
+//! (hex of either case; base64 also accepted), and `Authorization: Bearer {token}`.
+//! Each configured scheme must pass; at least one must be configured.
+//! Idempotency key: `limephone:<event>:<call_id|message_id>[:<call_status>]` — LimePhone
+//! sends no event id; the status is part of the key for `call_status_update`, which repeats
+//! for one call.
+
+use alloc::string::{String, ToString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Context, IdValue};
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::event::{Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, StatusInfo};
+use crate::phone::to_e164;
+use crate::request::WebhookRequest;
+use crate::verify as scheme;
+
+pub const SIGNATURE_HEADER: &str = "X-LimePhone-Signature";
+
+/// One LimePhone webhook body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimePhoneEvent {
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callee_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voicemail_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u64>,
+    /// Fields LimePhone adds later.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
+    if credentials.hmac_sha256.is_empty() && credentials.bearer.is_empty() {
+        return Err(Error::MissingCredentials { provider: "limephone" });
+    }
+    if !credentials.hmac_sha256.is_empty() {
+        let signature =
+            request.header(SIGNATURE_HEADER)?.ok_or(Error::MissingSignature { header: SIGNATURE_HEADER })?;
+        scheme::hmac::verify_header(&credentials.hmac_sha256, &request.body, signature, SIGNATURE_HEADER)?;
+    }
+    if !credentials.bearer.is_empty() {
+        let authorization = request.header("authorization")?.ok_or(Error::MissingAuthorization)?;
+        scheme::token::verify_bearer(&credentials.bearer, authorization)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+    body.get("event").is_some_and(Value::is_string)
+        && ["call_id", "message_id", "virtual_number"].iter().any(|k| body.contains_key(*k))
+}
+
+pub(crate) fn normalize(payload: LimePhoneEvent, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let (event_type, is_call, fixed_direction) = match payload.event.as_str() {
+        "incoming_call" => (EventType::CallIncoming, true, Some(Direction::Inbound)),
+        "missed_call" => (EventType::CallMissed, true, Some(Direction::Inbound)),
+        "call_completed" => (EventType::CallCompleted, true, None),
+        "call_status_update" => (EventType::CallStatus, true, None),
+        "voicemail_received" => (EventType::VoicemailReceived, true, Some(Direction::Inbound)),
+        "sms_sent" => (EventType::MessageSent, false, Some(Direction::Outbound)),
+        "sms_received" => (EventType::MessageReceived, false, Some(Direction::Inbound)),
+        _ => (EventType::Other, payload.message_id.is_none(), None),
+    };
+    // The counterpart's number names the direction when the event does not.
+    let remote_inbound = payload.caller_number.as_deref().or(payload.sender_number.as_deref());
+    let remote_outbound = payload.recipient_number.as_deref().or(payload.callee_number.as_deref());
+    let direction = fixed_direction.or(match (remote_inbound, remote_outbound) {
+        (Some(_), None) => Some(Direction::Inbound),
+        (None, Some(_)) => Some(Direction::Outbound),
+        _ => None,
+    });
+    let own = payload.virtual_number.as_deref().and_then(|n| to_e164(n, None));
+    let (from, to) = match direction {
+        Some(Direction::Outbound) => (own, remote_outbound.and_then(|n| to_e164(n, None))),
+        _ => (remote_inbound.and_then(|n| to_e164(n, None)), own),
+    };
+    let object_id = if is_call { payload.call_id.as_ref() } else { payload.message_id.as_ref() }
+        .or(payload.call_id.as_ref())
+        .or(payload.message_id.as_ref())
+        .map(ToString::to_string);
+    let call_status = payload.call_status.as_deref().map(str::to_ascii_lowercase);
+    let id = match (&object_id, event_type) {
+        (Some(object), EventType::CallStatus) => {
+            context.key(&[&payload.event, object, call_status.as_deref().unwrap_or("")])
+        }
+        (Some(object), _) => context.key(&[&payload.event, object]),
+        (None, _) => context.derived_key(),
+    };
+    let mut event = context.event(id, event_type, &payload.event, raw);
+    event.occurred_at = match &payload.timestamp {
+        Some(value) => crate::time::parse_value(value, "timestamp")?,
+        None => None,
+    };
+    event.from = from;
+    event.to = to;
+    if is_call {
+        event.call = Some(Call {
+            id: object_id,
+            direction,
+            status: call_status,
+            voicemail_url: payload.voicemail_url,
+            duration_seconds: payload.duration,
+        });
+    } else {
+        if event_type == EventType::MessageSent {
+            event.status = Some(StatusInfo::new(DeliveryStatus::Sent, "sms_sent"));
+        }
+        event.message = Some(Message {
+            id: object_id,
+            direction,
+            text: payload.message_content,
+            reference: None,
+            error: None,
+        });
+    }
+    Ok(event)
+}

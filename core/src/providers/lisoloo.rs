@@ -1,0 +1,117 @@
+//! Lisoloo SMS status webhooks.
+//!
+//! Auth: optional HTTP Basic, configured on the API key. Lisoloo has announced an
+//! `X-Lisoloo-Signature`; when `hmac_sha256` secrets are configured it is required and
+//! checked as a hex/base64 HMAC-SHA256 of the raw body (provisional until Lisoloo publishes
+//! the format — configuring it is the opt-in, so nothing changes for existing users).
+//! Idempotency key: `lisoloo:<event_id>`.
+
+use alloc::string::{String, ToString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Context, IdValue};
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::event::{DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo};
+use crate::phone::to_e164;
+use crate::request::WebhookRequest;
+use crate::verify as scheme;
+
+pub const SIGNATURE_HEADER: &str = "X-Lisoloo-Signature";
+
+/// The Lisoloo envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LisolooEvent {
+    pub event_id: String,
+    pub event_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<LisolooData>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Per-event data; only `recipient_phone` is common to every event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LisolooData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<IdValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
+    if credentials.basic.is_empty() && credentials.hmac_sha256.is_empty() {
+        return Err(Error::MissingCredentials { provider: "lisoloo" });
+    }
+    if !credentials.hmac_sha256.is_empty() {
+        let signature =
+            request.header(SIGNATURE_HEADER)?.ok_or(Error::MissingSignature { header: SIGNATURE_HEADER })?;
+        scheme::hmac::verify_header(&credentials.hmac_sha256, &request.body, signature, SIGNATURE_HEADER)?;
+    }
+    if !credentials.basic.is_empty() {
+        let authorization = request.header("authorization")?.ok_or(Error::MissingAuthorization)?;
+        scheme::basic::verify_header(&credentials.basic, authorization)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+    body.contains_key("event_id") && body.contains_key("event_type") && !body.contains_key("event")
+}
+
+/// Lisoloo's lifecycle words, with the failure words other SMS APIs use for the same thing.
+fn status_of(word: &str) -> Option<DeliveryStatus> {
+    Some(match word {
+        "pending" => DeliveryStatus::Accepted,
+        "processing" => DeliveryStatus::Queued,
+        "sent" => DeliveryStatus::Sent,
+        "delivered" => DeliveryStatus::Delivered,
+        "failed" | "undelivered" | "undeliverable" => DeliveryStatus::Failed,
+        "expired" => DeliveryStatus::Expired,
+        "rejected" => DeliveryStatus::Rejected,
+        "canceled" | "cancelled" => DeliveryStatus::Canceled,
+        _ => return None,
+    })
+}
+
+pub(crate) fn normalize(payload: LisolooEvent, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let status = payload.event_type.strip_prefix("sms.").and_then(status_of);
+    let event_type = if status.is_some() { EventType::MessageStatus } else { EventType::Other };
+    let id = context.key(&[&payload.event_id]);
+    let mut event = context.event(id, event_type, &payload.event_type, raw);
+    event.occurred_at = match &payload.timestamp {
+        Some(value) => crate::time::parse_value(value, "timestamp")?,
+        None => None,
+    };
+    let data = payload.data;
+    event.to = data.as_ref().and_then(|d| d.recipient_phone.as_deref()).and_then(|n| to_e164(n, None));
+    if let Some(status) = status {
+        let word = payload.event_type.strip_prefix("sms.").unwrap_or_default();
+        event.status = Some(StatusInfo::new(status, word));
+    }
+    let error = data.as_ref().and_then(|d| {
+        (d.error_code.is_some() || d.error_message.is_some()).then(|| ProviderError {
+            code: d.error_code.as_ref().map(ToString::to_string),
+            description: d.error_message.clone(),
+        })
+    });
+    if payload.message_id.is_some() || status.is_some() {
+        event.message = Some(Message {
+            id: payload.message_id.as_ref().map(ToString::to_string),
+            direction: Some(Direction::Outbound),
+            text: None,
+            reference: None,
+            error,
+        });
+    }
+    Ok(event)
+}

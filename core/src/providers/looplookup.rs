@@ -1,0 +1,136 @@
+//! LoopLookup Lookup API callbacks: one result per looked-up contact.
+//!
+//! Auth: the Authorization header value configured in LoopLookup's dashboard, compared
+//! whole (any scheme) in constant time. No signature exists.
+//! Idempotency key: `looplookup:<webhook_id>` (same across retries); without one, derived.
+
+use alloc::string::String;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Context;
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::event::{AppleService, ContactKind, EventType, Lookup, NormalizedEvent};
+use crate::phone::{looks_like_email, to_e164};
+use crate::request::WebhookRequest;
+use crate::verify as scheme;
+
+/// The callback body. `result_v1` and everything in it is optional and grows over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupCallback {
+    pub contact: String,
+    pub request_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_v1: Option<LookupResult>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apple_services: Option<AppleServices>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<Carrier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppleServices {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facetime: Option<ServiceResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imessage: Option<ServiceResult>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Carrier {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Country {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iso2: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
+    if credentials.authorization.is_empty() {
+        return Err(Error::MissingCredentials { provider: "looplookup" });
+    }
+    let presented = request.header("authorization")?.ok_or(Error::MissingAuthorization)?;
+    scheme::token::verify_token(&credentials.authorization, presented)
+}
+
+pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+    body.contains_key("result_v1") || (body.contains_key("webhook_id") && body.contains_key("contact"))
+}
+
+fn service(result: Option<ServiceResult>, field: &'static str) -> Result<Option<AppleService>> {
+    let Some(result) = result else { return Ok(None) };
+    let last_seen = match result.date.as_deref() {
+        Some(date) => Some(crate::time::parse_text(date, field)?),
+        None => None,
+    };
+    Ok(Some(AppleService { status: result.status.unwrap_or_else(|| String::from("unknown")), last_seen }))
+}
+
+pub(crate) fn normalize(payload: LookupCallback, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let id = match payload.webhook_id.as_deref() {
+        Some(webhook_id) if !webhook_id.is_empty() => context.key(&[webhook_id]),
+        _ => context.derived_key(),
+    };
+    let (contact, contact_kind) = if let Some(number) = to_e164(&payload.contact, None) {
+        (number, ContactKind::Phone)
+    } else if looks_like_email(payload.contact.trim()) {
+        (payload.contact.trim().to_lowercase(), ContactKind::Email)
+    } else {
+        (payload.contact.clone(), ContactKind::Other)
+    };
+    let result = payload.result_v1;
+    let (apple, carrier, country) = match result {
+        Some(r) => (r.apple_services, r.carrier, r.country),
+        None => (None, None, None),
+    };
+    let (facetime, imessage) = match apple {
+        Some(a) => (a.facetime, a.imessage),
+        None => (None, None),
+    };
+    let mut event = context.event(id, EventType::LookupCompleted, "lookup_result", raw);
+    event.lookup = Some(Lookup {
+        request_id: Some(payload.request_id),
+        contact: Some(contact),
+        contact_kind,
+        facetime: service(facetime, "result_v1.apple_services.facetime.date")?,
+        imessage: service(imessage, "result_v1.apple_services.imessage.date")?,
+        carrier: carrier.as_ref().and_then(|c| c.carrier.clone()),
+        number_type: carrier.and_then(|c| c.number_type),
+        country: country.and_then(|c| c.iso2),
+    });
+    Ok(event)
+}

@@ -1,0 +1,198 @@
+//! The HTTP request as the receiver saw it: method, URL, headers and the raw body bytes.
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Default cap on the body size: generous for webhooks (the largest documented payload is a
+/// few KB) while keeping a flood of large bodies from costing memory and CPU.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// One received webhook request. Verification always runs on `body` exactly as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRequest {
+    pub method: String,
+    /// The request URL (absolute or path + query); only needed for URL-token verification.
+    pub url: Option<String>,
+    /// Header pairs in arrival order; names compare case-insensitively.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl WebhookRequest {
+    /// A POST with the given headers and body.
+    pub fn post(headers: Vec<(String, String)>, body: impl Into<Vec<u8>>) -> Self {
+        WebhookRequest { method: "POST".to_owned(), url: None, headers, body: body.into() }
+    }
+
+    /// The value of a header, matched case-insensitively and trimmed.
+    ///
+    /// A header repeated with *different* values is an error rather than "first wins":
+    /// proxies and frameworks disagree on which copy they keep, and that disagreement is a
+    /// classic way to smuggle a second credential past a check.
+    pub fn header(&self, name: &str) -> Result<Option<&str>> {
+        let mut found: Option<&str> = None;
+        for (key, value) in &self.headers {
+            if key.trim().eq_ignore_ascii_case(name) {
+                let value = value.trim();
+                match found {
+                    Some(previous) if previous != value => {
+                        return Err(Error::AmbiguousHeader { header: name.to_owned() })
+                    }
+                    _ => found = Some(value),
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether a header is present at all (value ignored).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers.iter().any(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+    }
+
+    /// A percent-decoded query parameter of `url`; repeated with different values is an error.
+    pub fn query_param(&self, name: &str) -> Result<Option<String>> {
+        let Some(url) = self.url.as_deref() else { return Ok(None) };
+        let Some((_, query)) = url.split_once('?') else { return Ok(None) };
+        let query = query.split('#').next().unwrap_or_default();
+        let mut found: Option<String> = None;
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if decode_component(key) != name {
+                continue;
+            }
+            let value = decode_component(value);
+            match &found {
+                Some(previous) if *previous != value => {
+                    return Err(Error::AmbiguousHeader { header: alloc::format!("?{name}") })
+                }
+                _ => found = Some(value),
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) fn check_method(&self) -> Result<()> {
+        if self.method.eq_ignore_ascii_case("POST") {
+            Ok(())
+        } else {
+            Err(Error::MethodNotAllowed { method: self.method.clone() })
+        }
+    }
+
+    pub(crate) fn check_size(&self, limit: usize) -> Result<()> {
+        if self.body.len() > limit {
+            return Err(Error::BodyTooLarge { limit, actual: self.body.len() });
+        }
+        // A declared length over the cap is refused too: a receiver that streams the body can
+        // call telhook before reading it, and a lying Content-Length must not buy an exemption.
+        if let Some(declared) = self.header("content-length")? {
+            if let Ok(declared) = declared.parse::<u64>() {
+                if declared > limit as u64 {
+                    return Err(Error::BodyTooLarge {
+                        limit,
+                        actual: usize::try_from(declared).unwrap_or(usize::MAX),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn decode_component(text: &str) -> String {
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+}
+
+/// The request as JSON, the form used by the conformance vectors, the CLI and the bindings:
+/// `{method?, url?, headers: {name: value} | [[name, value], ...], body? | body_base64?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireRequest {
+    #[serde(default = "default_method")]
+    method: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    headers: WireHeaders,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_base64: Option<String>,
+}
+
+fn default_method() -> String {
+    "POST".to_owned()
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(untagged)]
+enum WireHeaders {
+    #[default]
+    None,
+    Map(serde_json::Map<String, serde_json::Value>),
+    Pairs(Vec<(String, String)>),
+}
+
+impl WebhookRequest {
+    /// Builds a request from its JSON form (see [`WireRequest`] docs above).
+    pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
+        let wire: WireRequest = serde_json::from_value(value)
+            .map_err(|e| Error::InvalidRequest { reason: alloc::format!("{e}") })?;
+        let headers = match wire.headers {
+            WireHeaders::None => Vec::new(),
+            WireHeaders::Pairs(pairs) => pairs,
+            WireHeaders::Map(map) => {
+                let mut headers = Vec::with_capacity(map.len());
+                for (name, value) in map {
+                    match value {
+                        serde_json::Value::String(s) => headers.push((name, s)),
+                        // A list value stands for a repeated header.
+                        serde_json::Value::Array(items) => {
+                            for item in items {
+                                let serde_json::Value::String(s) = item else {
+                                    return Err(header_type_error());
+                                };
+                                headers.push((name.clone(), s));
+                            }
+                        }
+                        _ => return Err(header_type_error()),
+                    }
+                }
+                headers
+            }
+        };
+        let body = match (wire.body, wire.body_base64) {
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidRequest {
+                    reason: "give either body or body_base64, not both".to_owned(),
+                })
+            }
+            (Some(text), None) => text.into_bytes(),
+            (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| Error::InvalidRequest {
+                    reason: "body_base64 is not valid base64".to_owned(),
+                })?,
+            (None, None) => Vec::new(),
+        };
+        Ok(WebhookRequest { method: wire.method, url: wire.url, headers, body })
+    }
+
+    /// Builds a request from its JSON text form.
+    pub fn from_json_slice(json: &[u8]) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_slice(json)
+            .map_err(|e| Error::InvalidRequest { reason: alloc::format!("{e}") })?;
+        Self::from_json_value(value)
+    }
+}
+
+fn header_type_error() -> Error {
+    Error::InvalidRequest { reason: "header values must be strings".to_owned() }
+}

@@ -1,0 +1,89 @@
+//! Provider timestamps to RFC 3339 UTC (`2025-01-30T14:00:00Z`, fractions only when present).
+//!
+//! Accepted: UNIX seconds (JSON integer or a string of digits), RFC 3339 / ISO 8601 with `Z`
+//! or an offset, ISO 8601 without a zone (read as UTC, as every provider here documents UTC),
+//! and bare dates (midnight UTC). Years outside 1970–9999 are refused: RFC 3339 has four-digit
+//! years, and no webhook describes an event before the UNIX epoch.
+
+use alloc::string::String;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The last second of 9999-12-31.
+const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
+
+/// Formats UNIX seconds as RFC 3339 UTC.
+pub fn from_unix_seconds(seconds: i64, field: &'static str) -> Result<String> {
+    if !(0..=MAX_UNIX_SECONDS).contains(&seconds) {
+        return Err(Error::InvalidTimestamp { field });
+    }
+    DateTime::<Utc>::from_timestamp(seconds, 0)
+        .map(format)
+        .ok_or(Error::InvalidTimestamp { field })
+}
+
+fn format(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Parses a textual timestamp.
+pub fn parse_text(text: &str, field: &'static str) -> Result<String> {
+    let text = text.trim();
+    let invalid = Error::InvalidTimestamp { field };
+    if !text.is_empty() && text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds: i64 = text.parse().map_err(|_| invalid.clone())?;
+        return from_unix_seconds(seconds, field);
+    }
+    let parsed = if let Ok(with_zone) = DateTime::parse_from_rfc3339(text) {
+        with_zone.with_timezone(&Utc)
+    } else if let Ok(naive) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
+    {
+        naive.and_utc()
+    } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        date.and_hms_opt(0, 0, 0).ok_or(invalid.clone())?.and_utc()
+    } else {
+        return Err(invalid);
+    };
+    from_unix_seconds(parsed.timestamp(), field).map(|_| format(parsed))
+}
+
+/// Reads a JSON timestamp field: integer seconds or text. `null` reads as absent.
+pub fn parse_value(value: &Value, field: &'static str) -> Result<Option<String>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) => parse_text(text, field).map(Some),
+        Value::Number(number) => number
+            .as_i64()
+            .ok_or(Error::InvalidTimestamp { field })
+            .and_then(|s| from_unix_seconds(s, field))
+            .map(Some),
+        _ => Err(Error::InvalidTimestamp { field }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        let ok: &[(&str, &str)] = &[
+            ("2025-01-30T14:00:00Z", "2025-01-30T14:00:00Z"),
+            ("2025-01-30T16:00:00+02:00", "2025-01-30T14:00:00Z"),
+            ("2025-01-30T14:00:00.250Z", "2025-01-30T14:00:00.250Z"),
+            ("2025-01-30T14:00:00", "2025-01-30T14:00:00Z"),
+            ("2025-01-30 14:00:00", "2025-01-30T14:00:00Z"),
+            ("2022-12-13", "2022-12-13T00:00:00Z"),
+            ("1738245600", "2025-01-30T14:00:00Z"),
+        ];
+        for (input, expected) in ok {
+            assert_eq!(parse_text(input, "t").as_deref(), Ok(*expected), "{input}");
+        }
+        for bad in ["", "yesterday", "2025-13-01", "1969-12-31T23:59:59Z", "99999999999999"] {
+            assert_eq!(parse_text(bad, "t").map_err(|e| e.code()), Err("invalid_timestamp"), "{bad}");
+        }
+    }
+}

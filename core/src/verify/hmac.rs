@@ -1,0 +1,117 @@
+//! HMAC-SHA256 of the raw body, as used by LimePhone and GatewayAPI's Messaging API.
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+const DIGEST_LEN: usize = 32;
+
+/// Computes the HMAC-SHA256 of `body` with `secret` (for tests, the CLI and senders).
+pub fn sign(secret: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
+    // new_from_slice only fails for fixed-size-key MACs; HMAC accepts any key length.
+    let mut mac = match HmacSha256::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => return [0; DIGEST_LEN],
+    };
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+/// Lowercase hex of [`sign`].
+pub fn sign_hex(secret: &[u8], body: &[u8]) -> alloc::string::String {
+    hex::encode(sign(secret, body))
+}
+
+/// Decodes a signature given as 64 hex digits (either case) or as standard/url-safe base64
+/// of the 32 digest bytes. Anything else — empty, short, long, garbled — is rejected
+/// before any comparison, so an empty signature can never match.
+pub fn decode_signature(text: &str, header: &'static str) -> Result<[u8; DIGEST_LEN]> {
+    let text = text.trim();
+    let mut out = [0u8; DIGEST_LEN];
+    if text.is_empty() {
+        return Err(Error::InvalidSignatureFormat { header, reason: "empty" });
+    }
+    if text.len() == DIGEST_LEN * 2 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode_to_slice(text, &mut out)
+            .map_err(|_| Error::InvalidSignatureFormat { header, reason: "bad hex" })?;
+        return Ok(out);
+    }
+    if matches!(text.len(), 43 | 44) {
+        let trimmed = text.trim_end_matches('=');
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(trimmed)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed));
+        if let Ok(bytes) = decoded {
+            if bytes.len() == DIGEST_LEN {
+                out.copy_from_slice(&bytes);
+                return Ok(out);
+            }
+        }
+    }
+    Err(Error::InvalidSignatureFormat {
+        header,
+        reason: "expected 64 hex digits or base64 of a 32-byte HMAC-SHA256",
+    })
+}
+
+/// True when any secret signs `body` to `signature`. Every secret is tried (rotation);
+/// `verify_slice` compares in constant time.
+pub fn matches_any(secrets: &[Secret], body: &[u8], signature: &[u8; DIGEST_LEN]) -> bool {
+    let mut matched = false;
+    for secret in secrets {
+        if let Ok(mut mac) = HmacSha256::new_from_slice(secret.expose()) {
+            mac.update(body);
+            matched |= mac.verify_slice(signature).is_ok();
+        }
+    }
+    matched
+}
+
+/// Checks a single-signature header (hex or base64) against the configured secrets.
+pub fn verify_header(
+    secrets: &[Secret],
+    body: &[u8],
+    value: &str,
+    header: &'static str,
+) -> Result<()> {
+    let signature = decode_signature(value, header)?;
+    if matches_any(secrets, body, &signature) {
+        Ok(())
+    } else {
+        Err(Error::SignatureMismatch { header })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc4231_case_2() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            sign_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn rejects_empty_short_and_long_signatures() {
+        for bad in ["", "   ", "abcd", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec384", "zz"] {
+            assert_eq!(decode_signature(bad, "X").map_err(|e| e.code()), Err("invalid_signature_format"));
+        }
+    }
+
+    #[test]
+    fn accepts_upper_hex_and_base64() {
+        let sig = sign(b"k", b"body");
+        let upper = hex::encode_upper(sig);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(sig);
+        assert_eq!(decode_signature(&upper, "X"), Ok(sig));
+        assert_eq!(decode_signature(&b64, "X"), Ok(sig));
+    }
+}
