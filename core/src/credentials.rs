@@ -92,7 +92,10 @@ impl fmt::Debug for Credentials {
             .field("basic", &self.basic.len())
             .field("jwt_hs256", &self.jwt_hs256.len())
             .field("url_token", &self.url_token.len())
-            .field("insecure_skip_verification", &self.insecure_skip_verification)
+            .field(
+                "insecure_skip_verification",
+                &self.insecure_skip_verification,
+            )
             .finish()
     }
 }
@@ -123,7 +126,10 @@ impl Credentials {
     /// Accept every request without checking who sent it. Only for local experiments and
     /// tests; the name is long on purpose.
     pub fn insecure_skip_verification() -> Self {
-        Credentials { insecure_skip_verification: true, ..Self::default() }
+        Credentials {
+            insecure_skip_verification: true,
+            ..Self::default()
+        }
     }
 
     pub fn skips_verification(&self) -> bool {
@@ -143,7 +149,10 @@ impl Credentials {
         self
     }
     pub fn with_basic(mut self, username: impl Into<String>, password: impl Into<Vec<u8>>) -> Self {
-        self.basic.push(BasicCredential { username: username.into(), password: Secret::new(password) });
+        self.basic.push(BasicCredential {
+            username: username.into(),
+            password: Secret::new(password),
+        });
         self
     }
     pub fn with_jwt_hs256(mut self, secret: impl Into<Vec<u8>>) -> Self {
@@ -184,7 +193,9 @@ impl Credentials {
         if secrets.into_iter().any(|s| s.expose().is_empty())
             || self.basic.iter().any(|b| b.username.is_empty())
         {
-            return Err(Error::InvalidCredentials { reason: "a configured secret or username is empty" });
+            return Err(Error::InvalidCredentials {
+                reason: "a configured secret or username is empty",
+            });
         }
         Ok(())
     }

@@ -40,7 +40,10 @@ pub enum Error {
     /// A required signature header is absent.
     MissingSignature { header: &'static str },
     /// A signature header is present but not in the expected encoding or length.
-    InvalidSignatureFormat { header: &'static str, reason: &'static str },
+    InvalidSignatureFormat {
+        header: &'static str,
+        reason: &'static str,
+    },
     /// A well-formed signature that no configured secret produces.
     SignatureMismatch { header: &'static str },
     /// A required Authorization header, URL token or Basic credential is absent.
@@ -62,7 +65,11 @@ pub enum Error {
     /// The JWT is valid but its claims do not match the request body.
     JwtPayloadMismatch,
     /// The body is not JSON (or not UTF-8, or nested too deep).
-    MalformedJson { line: usize, column: usize, category: &'static str },
+    MalformedJson {
+        line: usize,
+        column: usize,
+        category: &'static str,
+    },
     /// A JSON document embedded in a string field is not valid JSON.
     MalformedNestedJson { field: &'static str },
     /// Valid JSON of the wrong shape for the provider.
@@ -133,7 +140,9 @@ impl Error {
     }
 
     pub(crate) fn invalid_payload(reason: impl fmt::Display) -> Self {
-        Error::InvalidPayload { reason: alloc::format!("{reason}") }
+        Error::InvalidPayload {
+            reason: alloc::format!("{reason}"),
+        }
     }
 
     /// serde_json's message for a syntax error can quote the input; keep only its position
@@ -145,7 +154,11 @@ impl Error {
             serde_json::error::Category::Io => "read error",
             serde_json::error::Category::Data => "invalid data",
         };
-        Error::MalformedJson { line: err.line(), column: err.column(), category }
+        Error::MalformedJson {
+            line: err.line(),
+            column: err.column(),
+            category,
+        }
     }
 }
 
@@ -217,7 +230,11 @@ struct Truncated<'a>(&'a str);
 
 impl fmt::Debug for Truncated<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let end = self.0.char_indices().nth(40).map_or(self.0.len(), |(i, _)| i);
+        let end = self
+            .0
+            .char_indices()
+            .nth(40)
+            .map_or(self.0.len(), |(i, _)| i);
         let head = self.0.get(..end).unwrap_or_default();
         if end < self.0.len() {
             write!(f, "{:?}…", head)

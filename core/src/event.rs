@@ -166,7 +166,12 @@ pub struct StatusInfo {
 
 impl StatusInfo {
     pub fn new(value: DeliveryStatus, provider_status: impl Into<String>) -> Self {
-        StatusInfo { value, is_final: value.is_final(), rank: value.rank(), provider_status: provider_status.into() }
+        StatusInfo {
+            value,
+            is_final: value.is_final(),
+            rank: value.rank(),
+            provider_status: provider_status.into(),
+        }
     }
 }
 
@@ -290,11 +295,26 @@ mod tests {
 
     #[test]
     fn final_beats_transient_and_later_beats_earlier() {
-        assert!(status_wins(Some(DeliveryStatus::Sent), DeliveryStatus::Delivered));
-        assert!(!status_wins(Some(DeliveryStatus::Delivered), DeliveryStatus::Sent));
-        assert!(!status_wins(Some(DeliveryStatus::Failed), DeliveryStatus::Queued));
-        assert!(status_wins(Some(DeliveryStatus::Delivered), DeliveryStatus::Read));
-        assert!(!status_wins(Some(DeliveryStatus::Sent), DeliveryStatus::Sent));
+        assert!(status_wins(
+            Some(DeliveryStatus::Sent),
+            DeliveryStatus::Delivered
+        ));
+        assert!(!status_wins(
+            Some(DeliveryStatus::Delivered),
+            DeliveryStatus::Sent
+        ));
+        assert!(!status_wins(
+            Some(DeliveryStatus::Failed),
+            DeliveryStatus::Queued
+        ));
+        assert!(status_wins(
+            Some(DeliveryStatus::Delivered),
+            DeliveryStatus::Read
+        ));
+        assert!(!status_wins(
+            Some(DeliveryStatus::Sent),
+            DeliveryStatus::Sent
+        ));
         assert!(status_wins(None, DeliveryStatus::Unknown));
     }
 
@@ -303,7 +323,11 @@ mod tests {
         for a in DeliveryStatus::ALL {
             for b in DeliveryStatus::ALL {
                 if a != b {
-                    assert_ne!(status_wins(Some(a), b), status_wins(Some(b), a), "{a:?} {b:?}");
+                    assert_ne!(
+                        status_wins(Some(a), b),
+                        status_wins(Some(b), a),
+                        "{a:?} {b:?}"
+                    );
                 }
                 if a.is_final() && !b.is_final() {
                     assert!(!status_wins(Some(a), b));

@@ -32,6 +32,7 @@ pub mod request;
 pub mod retry;
 pub mod time;
 pub mod verify;
+pub mod wire;
 
 pub use credentials::{BasicCredential, Credentials, Secret};
 pub use error::{Error, ErrorKind, Result};
@@ -50,12 +51,19 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        Options {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
     }
 }
 
 /// Verifies `request` for `provider` (or the detected one) without parsing it.
-pub fn verify(provider: Option<Provider>, request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<Provider> {
+pub fn verify(
+    provider: Option<Provider>,
+    request: &WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<Provider> {
     let provider = preflight(provider, request, &Options::default())?;
     providers::verify(provider, request, credentials, now)?;
     Ok(provider)
@@ -86,7 +94,11 @@ pub fn normalize_event_with(
 }
 
 /// Cheap checks that come before any cryptography or parsing: method, size, provider.
-fn preflight(provider: Option<Provider>, request: &WebhookRequest, options: &Options) -> Result<Provider> {
+fn preflight(
+    provider: Option<Provider>,
+    request: &WebhookRequest,
+    options: &Options,
+) -> Result<Provider> {
     request.check_method()?;
     request.check_size(options.max_body_bytes)?;
     match provider {

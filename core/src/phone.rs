@@ -53,7 +53,9 @@ pub fn to_e164(raw: &str, calling_code_hint: Option<&str>) -> Option<String> {
 }
 
 fn is_calling_code(code: &str) -> bool {
-    (1..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) && !code.starts_with('0')
+    (1..=3).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && !code.starts_with('0')
 }
 
 fn with_calling_code(national: &str, code: &str) -> String {
@@ -98,7 +100,11 @@ mod tests {
             ("+", None, None),
         ];
         for (raw, hint, expected) in cases {
-            assert_eq!(to_e164(raw, *hint).as_deref(), *expected, "{raw:?} with {hint:?}");
+            assert_eq!(
+                to_e164(raw, *hint).as_deref(),
+                *expected,
+                "{raw:?} with {hint:?}"
+            );
         }
     }
 

@@ -26,7 +26,12 @@ pub struct WebhookRequest {
 impl WebhookRequest {
     /// A POST with the given headers and body.
     pub fn post(headers: Vec<(String, String)>, body: impl Into<Vec<u8>>) -> Self {
-        WebhookRequest { method: "POST".to_owned(), url: None, headers, body: body.into() }
+        WebhookRequest {
+            method: "POST".to_owned(),
+            url: None,
+            headers,
+            body: body.into(),
+        }
     }
 
     /// The value of a header, matched case-insensitively and trimmed.
@@ -41,7 +46,9 @@ impl WebhookRequest {
                 let value = value.trim();
                 match found {
                     Some(previous) if previous != value => {
-                        return Err(Error::AmbiguousHeader { header: name.to_owned() })
+                        return Err(Error::AmbiguousHeader {
+                            header: name.to_owned(),
+                        })
                     }
                     _ => found = Some(value),
                 }
@@ -52,13 +59,19 @@ impl WebhookRequest {
 
     /// Whether a header is present at all (value ignored).
     pub fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(key, _)| key.trim().eq_ignore_ascii_case(name))
     }
 
     /// A percent-decoded query parameter of `url`; repeated with different values is an error.
     pub fn query_param(&self, name: &str) -> Result<Option<String>> {
-        let Some(url) = self.url.as_deref() else { return Ok(None) };
-        let Some((_, query)) = url.split_once('?') else { return Ok(None) };
+        let Some(url) = self.url.as_deref() else {
+            return Ok(None);
+        };
+        let Some((_, query)) = url.split_once('?') else {
+            return Ok(None);
+        };
         let query = query.split('#').next().unwrap_or_default();
         let mut found: Option<String> = None;
         for pair in query.split('&') {
@@ -69,7 +82,9 @@ impl WebhookRequest {
             let value = decode_component(value);
             match &found {
                 Some(previous) if *previous != value => {
-                    return Err(Error::AmbiguousHeader { header: alloc::format!("?{name}") })
+                    return Err(Error::AmbiguousHeader {
+                        header: alloc::format!("?{name}"),
+                    })
                 }
                 _ => found = Some(value),
             }
@@ -81,13 +96,18 @@ impl WebhookRequest {
         if self.method.eq_ignore_ascii_case("POST") {
             Ok(())
         } else {
-            Err(Error::MethodNotAllowed { method: self.method.clone() })
+            Err(Error::MethodNotAllowed {
+                method: self.method.clone(),
+            })
         }
     }
 
     pub(crate) fn check_size(&self, limit: usize) -> Result<()> {
         if self.body.len() > limit {
-            return Err(Error::BodyTooLarge { limit, actual: self.body.len() });
+            return Err(Error::BodyTooLarge {
+                limit,
+                actual: self.body.len(),
+            });
         }
         // A declared length over the cap is refused too: a receiver that streams the body can
         // call telhook before reading it, and a lying Content-Length must not buy an exemption.
@@ -107,7 +127,9 @@ impl WebhookRequest {
 
 fn decode_component(text: &str) -> String {
     let spaced = text.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The request as JSON, the form used by the conformance vectors, the CLI and the bindings:
@@ -143,8 +165,10 @@ enum WireHeaders {
 impl WebhookRequest {
     /// Builds a request from its JSON form (see [`WireRequest`] docs above).
     pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
-        let wire: WireRequest = serde_json::from_value(value)
-            .map_err(|e| Error::InvalidRequest { reason: alloc::format!("{e}") })?;
+        let wire: WireRequest =
+            serde_json::from_value(value).map_err(|e| Error::InvalidRequest {
+                reason: alloc::format!("{e}"),
+            })?;
         let headers = match wire.headers {
             WireHeaders::None => Vec::new(),
             WireHeaders::Pairs(pairs) => pairs,
@@ -182,17 +206,26 @@ impl WebhookRequest {
                 })?,
             (None, None) => Vec::new(),
         };
-        Ok(WebhookRequest { method: wire.method, url: wire.url, headers, body })
+        Ok(WebhookRequest {
+            method: wire.method,
+            url: wire.url,
+            headers,
+            body,
+        })
     }
 
     /// Builds a request from its JSON text form.
     pub fn from_json_slice(json: &[u8]) -> Result<Self> {
-        let value: serde_json::Value = serde_json::from_slice(json)
-            .map_err(|e| Error::InvalidRequest { reason: alloc::format!("{e}") })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| Error::InvalidRequest {
+                reason: alloc::format!("{e}"),
+            })?;
         Self::from_json_value(value)
     }
 }
 
 fn header_type_error() -> Error {
-    Error::InvalidRequest { reason: "header values must be strings".to_owned() }
+    Error::InvalidRequest {
+        reason: "header values must be strings".to_owned(),
+    }
 }

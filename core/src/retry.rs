@@ -76,7 +76,11 @@ impl RetryPolicy {
         let max_deliveries = retry_delays_secs.len() as u32 + 1;
         let retry_horizon_secs = delays + max_deliveries * timeout_secs;
         let doubled = retry_horizon_secs * 2;
-        let dedupe_ttl_secs = if doubled > MIN_DEDUPE_TTL_SECS { doubled } else { MIN_DEDUPE_TTL_SECS };
+        let dedupe_ttl_secs = if doubled > MIN_DEDUPE_TTL_SECS {
+            doubled
+        } else {
+            MIN_DEDUPE_TTL_SECS
+        };
         RetryPolicy {
             provider,
             documented,
@@ -95,7 +99,10 @@ impl RetryPolicy {
     pub fn classify(&self, status: u16) -> DeliveryResult {
         if self.ack_statuses.contains(status) {
             DeliveryResult::Acknowledged
-        } else if self.permanent_failure_statuses.is_some_and(|r| r.contains(status)) {
+        } else if self
+            .permanent_failure_statuses
+            .is_some_and(|r| r.contains(status))
+        {
             DeliveryResult::PermanentFailure
         } else {
             DeliveryResult::Retry
@@ -128,15 +135,39 @@ const DID_RESELLER_DELAYS: [u32; 0] = [];
 /// The redelivery policy of `provider`.
 pub fn retry_policy(provider: Provider) -> RetryPolicy {
     match provider {
-        Provider::LoopLookup => RetryPolicy::new(provider, true, 15, &LOOPLOOKUP_DELAYS, false, ONLY_200, None),
-        Provider::LimePhone => RetryPolicy::new(provider, true, 5, &LIMEPHONE_DELAYS, false, ONLY_200, None),
-        Provider::Lisoloo => {
-            RetryPolicy::new(provider, true, 5, &LISOLOO_DELAYS, false, ANY_2XX, Some(ANY_4XX))
+        Provider::LoopLookup => RetryPolicy::new(
+            provider,
+            true,
+            15,
+            &LOOPLOOKUP_DELAYS,
+            false,
+            ONLY_200,
+            None,
+        ),
+        Provider::LimePhone => {
+            RetryPolicy::new(provider, true, 5, &LIMEPHONE_DELAYS, false, ONLY_200, None)
         }
-        Provider::GatewayApi => RetryPolicy::new(provider, true, 5, &GATEWAYAPI_DELAYS, true, ANY_2XX, None),
-        Provider::DidReseller => {
-            RetryPolicy::new(provider, false, 15, &DID_RESELLER_DELAYS, false, ANY_2XX, None)
+        Provider::Lisoloo => RetryPolicy::new(
+            provider,
+            true,
+            5,
+            &LISOLOO_DELAYS,
+            false,
+            ANY_2XX,
+            Some(ANY_4XX),
+        ),
+        Provider::GatewayApi => {
+            RetryPolicy::new(provider, true, 5, &GATEWAYAPI_DELAYS, true, ANY_2XX, None)
         }
+        Provider::DidReseller => RetryPolicy::new(
+            provider,
+            false,
+            15,
+            &DID_RESELLER_DELAYS,
+            false,
+            ANY_2XX,
+            None,
+        ),
     }
 }
 
@@ -190,7 +221,10 @@ pub fn ack(provider: Provider, outcome: Outcome) -> Ack {
         Outcome::Malformed => 400,
         Outcome::InternalError => 500,
     };
-    Ack { status, provider_action: retry_policy(provider).classify(status) }
+    Ack {
+        status,
+        provider_action: retry_policy(provider).classify(status),
+    }
 }
 
 #[cfg(test)]
@@ -201,7 +235,10 @@ mod tests {
     fn looplookup_schedule_is_thirty_retries_over_about_three_hours() {
         let policy = retry_policy(Provider::LoopLookup);
         assert_eq!(policy.max_deliveries, 31);
-        assert_eq!(policy.retry_delays_secs.iter().sum::<u32>(), 10 * 30 + 10 * 180 + 10 * 900);
+        assert_eq!(
+            policy.retry_delays_secs.iter().sum::<u32>(),
+            10 * 30 + 10 * 180 + 10 * 900
+        );
         assert_eq!(policy.retry_horizon_secs, 11_100 + 31 * 15);
         assert!(policy.dedupe_ttl_secs >= policy.retry_horizon_secs + policy.timeout_secs);
         assert_eq!(policy.classify(201), DeliveryResult::Retry);
@@ -210,7 +247,13 @@ mod tests {
     #[test]
     fn lisoloo_4xx_is_permanent_and_ack_uses_it_for_forgeries() {
         let forged = ack(Provider::Lisoloo, Outcome::VerificationFailed);
-        assert_eq!(forged, Ack { status: 401, provider_action: DeliveryResult::PermanentFailure });
+        assert_eq!(
+            forged,
+            Ack {
+                status: 401,
+                provider_action: DeliveryResult::PermanentFailure
+            }
+        );
         let failed = ack(Provider::Lisoloo, Outcome::InternalError);
         assert_eq!(failed.provider_action, DeliveryResult::Retry);
     }

@@ -82,8 +82,18 @@ mod tests {
         for (input, expected) in ok {
             assert_eq!(parse_text(input, "t").as_deref(), Ok(*expected), "{input}");
         }
-        for bad in ["", "yesterday", "2025-13-01", "1969-12-31T23:59:59Z", "99999999999999"] {
-            assert_eq!(parse_text(bad, "t").map_err(|e| e.code()), Err("invalid_timestamp"), "{bad}");
+        for bad in [
+            "",
+            "yesterday",
+            "2025-13-01",
+            "1969-12-31T23:59:59Z",
+            "99999999999999",
+        ] {
+            assert_eq!(
+                parse_text(bad, "t").map_err(|e| e.code()),
+                Err("invalid_timestamp"),
+                "{bad}"
+            );
         }
     }
 }

@@ -55,10 +55,15 @@ impl RecordHook {
 
 pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.url_token.is_empty() && credentials.basic.is_empty() {
-        return Err(Error::MissingCredentials { provider: "did_reseller" });
+        return Err(Error::MissingCredentials {
+            provider: "did_reseller",
+        });
     }
     if !credentials.url_token.is_empty() {
-        let param = credentials.url_token_param.as_deref().unwrap_or(DEFAULT_TOKEN_PARAM);
+        let param = credentials
+            .url_token_param
+            .as_deref()
+            .unwrap_or(DEFAULT_TOKEN_PARAM);
         if let Some(token) = request.query_param(param)? {
             return scheme::token::verify_token(&credentials.url_token, &token);
         }
@@ -75,17 +80,34 @@ pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("schema") && body.get("type").is_some_and(Value::is_string)
 }
 
-pub(crate) fn normalize(payload: RecordHook, mut raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+pub(crate) fn normalize(
+    payload: RecordHook,
+    mut raw: Value,
+    context: &Context<'_>,
+) -> Result<NormalizedEvent> {
     let action = match payload.change.as_str() {
         "insert" => RecordAction::Created,
         "update" => RecordAction::Updated,
         "delete" => RecordAction::Deleted,
-        _ => return Err(Error::invalid_payload("type must be insert, update or delete")),
+        _ => {
+            return Err(Error::invalid_payload(
+                "type must be insert, update or delete",
+            ))
+        }
     };
-    let is_error = payload.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("error"));
-    let data = if is_error { None } else { payload.decoded_data()? };
+    let is_error = payload
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("error"));
+    let data = if is_error {
+        None
+    } else {
+        payload.decoded_data()?
+    };
     if !is_error && data.is_none() {
-        return Err(Error::invalid_payload("a record change needs data (or status \"error\")"));
+        return Err(Error::invalid_payload(
+            "a record change needs data (or status \"error\")",
+        ));
     }
     let mut data = data.map(Value::Object);
     if let Some(data) = data.as_mut() {
@@ -101,11 +123,14 @@ pub(crate) fn normalize(payload: RecordHook, mut raw: Value, context: &Context<'
         (false, RecordAction::Updated) => EventType::RecordUpdated,
         (false, RecordAction::Deleted) => EventType::RecordDeleted,
     };
-    let record_id = data.as_ref().and_then(|d| d.get("id")).and_then(|id| match id {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    });
+    let record_id = data
+        .as_ref()
+        .and_then(|d| d.get("id"))
+        .and_then(|id| match id {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        });
     let provider_event_type = alloc::format!("{}.{}", payload.schema, payload.change);
     let mut event = context.event(context.derived_key(), event_type, &provider_event_type, raw);
     event.record = Some(Record {
@@ -113,7 +138,11 @@ pub(crate) fn normalize(payload: RecordHook, mut raw: Value, context: &Context<'
         schema: payload.schema,
         id: record_id,
         data,
-        error: if is_error { Some(payload.verbose.unwrap_or_default()) } else { None },
+        error: if is_error {
+            Some(payload.verbose.unwrap_or_default())
+        } else {
+            None
+        },
     });
     Ok(event)
 }

@@ -15,7 +15,9 @@ use serde_json::{Map, Value};
 use super::{from_value, Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::event::{DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo};
+use crate::event::{
+    DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
+};
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
@@ -129,7 +131,9 @@ pub struct IncomingSms {
 
 pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
     if credentials.hmac_sha256.is_empty() && credentials.jwt_hs256.is_empty() {
-        return Err(Error::MissingCredentials { provider: "gatewayapi" });
+        return Err(Error::MissingCredentials {
+            provider: "gatewayapi",
+        });
     }
     if !credentials.hmac_sha256.is_empty() {
         if let Some(signature) = request.header(SIGNATURE_HEADER)? {
@@ -142,14 +146,21 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials, now: i
             return check_body_matches_claims(&request.body, &claims);
         }
     }
-    let expected = if credentials.hmac_sha256.is_empty() { JWT_HEADER } else { SIGNATURE_HEADER };
+    let expected = if credentials.hmac_sha256.is_empty() {
+        JWT_HEADER
+    } else {
+        SIGNATURE_HEADER
+    };
     Err(Error::MissingSignature { header: expected })
 }
 
 fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()> {
     let mut format_error = None;
     let mut saw_well_formed = false;
-    for signature in header.split([',', ' ']).filter_map(|entry| entry.strip_prefix("v1=")) {
+    for signature in header
+        .split([',', ' '])
+        .filter_map(|entry| entry.strip_prefix("v1="))
+    {
         match scheme::hmac::decode_signature(signature, SIGNATURE_HEADER) {
             Ok(decoded) => {
                 if scheme::hmac::matches_any(&credentials.hmac_sha256, body, &decoded) {
@@ -162,9 +173,14 @@ fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()>
     }
     // A well-formed signature that does not match is the more useful report.
     Err(match (saw_well_formed, format_error) {
-        (true, _) => Error::SignatureMismatch { header: SIGNATURE_HEADER },
+        (true, _) => Error::SignatureMismatch {
+            header: SIGNATURE_HEADER,
+        },
         (false, Some(error)) => error,
-        (false, None) => Error::InvalidSignatureFormat { header: SIGNATURE_HEADER, reason: "expected v1=<hex>" },
+        (false, None) => Error::InvalidSignatureFormat {
+            header: SIGNATURE_HEADER,
+            reason: "expected v1=<hex>",
+        },
     })
 }
 
@@ -172,8 +188,14 @@ fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()>
 /// are allowed.
 fn check_body_matches_claims(body: &[u8], claims: &Map<String, Value>) -> Result<()> {
     let body = super::parse_json_object(body)?;
-    let Value::Object(fields) = body else { return Err(Error::JwtPayloadMismatch) };
-    if fields.is_empty() || fields.iter().any(|(key, value)| claims.get(key) != Some(value)) {
+    let Value::Object(fields) = body else {
+        return Err(Error::JwtPayloadMismatch);
+    };
+    if fields.is_empty()
+        || fields
+            .iter()
+            .any(|(key, value)| claims.get(key) != Some(value))
+    {
         return Err(Error::JwtPayloadMismatch);
     }
     Ok(())
@@ -210,12 +232,24 @@ fn timestamp(value: Option<&Value>, field: &'static str) -> Result<Option<String
 fn error_of(value: Option<&Value>) -> Option<ProviderError> {
     match value? {
         Value::Null => None,
-        Value::String(text) => Some(ProviderError { code: None, description: Some(text.clone()) }),
-        Value::Object(map) => Some(ProviderError {
-            code: map.get("hex_code").or(map.get("code")).and_then(scalar_text),
-            description: map.get("details").or(map.get("description")).and_then(scalar_text),
+        Value::String(text) => Some(ProviderError {
+            code: None,
+            description: Some(text.clone()),
         }),
-        other => scalar_text(other).map(|code| ProviderError { code: Some(code), description: None }),
+        Value::Object(map) => Some(ProviderError {
+            code: map
+                .get("hex_code")
+                .or(map.get("code"))
+                .and_then(scalar_text),
+            description: map
+                .get("details")
+                .or(map.get("description"))
+                .and_then(scalar_text),
+        }),
+        other => scalar_text(other).map(|code| ProviderError {
+            code: Some(code),
+            description: None,
+        }),
     }
 }
 
@@ -227,7 +261,11 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-pub(crate) fn normalize(payload: GatewayApiPayload, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+pub(crate) fn normalize(
+    payload: GatewayApiPayload,
+    raw: Value,
+    context: &Context<'_>,
+) -> Result<NormalizedEvent> {
     match payload {
         GatewayApiPayload::Event(envelope) => normalize_event(envelope, raw, context),
         GatewayApiPayload::DeliveryReport(report) => {
@@ -236,9 +274,14 @@ pub(crate) fn normalize(payload: GatewayApiPayload, raw: Value, context: &Contex
             let mut event = context.event(key, EventType::MessageStatus, "delivery_report", raw);
             event.occurred_at = timestamp(report.time.as_ref(), "time")?;
             event.to = msisdn(&report.msisdn);
-            event.status = Some(StatusInfo::new(status_of(&report.status), report.status.clone()));
-            let error = (report.error.is_some() || report.code.is_some())
-                .then(|| ProviderError { code: report.code.clone(), description: report.error.clone() });
+            event.status = Some(StatusInfo::new(
+                status_of(&report.status),
+                report.status.clone(),
+            ));
+            let error = (report.error.is_some() || report.code.is_some()).then(|| ProviderError {
+                code: report.code.clone(),
+                description: report.error.clone(),
+            });
             event.message = Some(Message {
                 id: Some(id),
                 direction: Some(Direction::Outbound),
@@ -250,7 +293,12 @@ pub(crate) fn normalize(payload: GatewayApiPayload, raw: Value, context: &Contex
         }
         GatewayApiPayload::IncomingSms(sms) => {
             let id = sms.id.to_string();
-            let mut event = context.event(context.key(&["mo", &id]), EventType::MessageReceived, "incoming_sms", raw);
+            let mut event = context.event(
+                context.key(&["mo", &id]),
+                EventType::MessageReceived,
+                "incoming_sms",
+                raw,
+            );
             event.occurred_at = timestamp(sms.senttime.as_ref(), "senttime")?;
             event.from = msisdn(&sms.msisdn);
             event.to = sms.receiver.as_ref().and_then(msisdn);
@@ -266,7 +314,11 @@ pub(crate) fn normalize(payload: GatewayApiPayload, raw: Value, context: &Contex
     }
 }
 
-fn normalize_event(envelope: MessagingEvent, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+fn normalize_event(
+    envelope: MessagingEvent,
+    raw: Value,
+    context: &Context<'_>,
+) -> Result<NormalizedEvent> {
     let kind = envelope.event_type.as_str();
     let event_type = if kind.starts_with("message.status.") {
         EventType::MessageStatus
@@ -282,7 +334,14 @@ fn normalize_event(envelope: MessagingEvent, raw: Value, context: &Context<'_>) 
         _ => body.sent_at.as_ref(),
     };
     event.occurred_at = match when {
-        Some(value) => timestamp(Some(value), if event_type == EventType::MessageStatus { "status_at" } else { "sent_at" })?,
+        Some(value) => timestamp(
+            Some(value),
+            if event_type == EventType::MessageStatus {
+                "status_at"
+            } else {
+                "sent_at"
+            },
+        )?,
         None => timestamp(envelope.timestamp.as_ref(), "timestamp")?,
     };
     let direction = match event_type {

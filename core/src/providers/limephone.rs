@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::event::{Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, StatusInfo};
+use crate::event::{
+    Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, StatusInfo,
+};
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
@@ -56,15 +58,27 @@ pub struct LimePhoneEvent {
 
 pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.hmac_sha256.is_empty() && credentials.bearer.is_empty() {
-        return Err(Error::MissingCredentials { provider: "limephone" });
+        return Err(Error::MissingCredentials {
+            provider: "limephone",
+        });
     }
     if !credentials.hmac_sha256.is_empty() {
-        let signature =
-            request.header(SIGNATURE_HEADER)?.ok_or(Error::MissingSignature { header: SIGNATURE_HEADER })?;
-        scheme::hmac::verify_header(&credentials.hmac_sha256, &request.body, signature, SIGNATURE_HEADER)?;
+        let signature = request
+            .header(SIGNATURE_HEADER)?
+            .ok_or(Error::MissingSignature {
+                header: SIGNATURE_HEADER,
+            })?;
+        scheme::hmac::verify_header(
+            &credentials.hmac_sha256,
+            &request.body,
+            signature,
+            SIGNATURE_HEADER,
+        )?;
     }
     if !credentials.bearer.is_empty() {
-        let authorization = request.header("authorization")?.ok_or(Error::MissingAuthorization)?;
+        let authorization = request
+            .header("authorization")?
+            .ok_or(Error::MissingAuthorization)?;
         scheme::token::verify_bearer(&credentials.bearer, authorization)?;
     }
     Ok(())
@@ -72,10 +86,16 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
 
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
     body.get("event").is_some_and(Value::is_string)
-        && ["call_id", "message_id", "virtual_number"].iter().any(|k| body.contains_key(*k))
+        && ["call_id", "message_id", "virtual_number"]
+            .iter()
+            .any(|k| body.contains_key(*k))
 }
 
-pub(crate) fn normalize(payload: LimePhoneEvent, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+pub(crate) fn normalize(
+    payload: LimePhoneEvent,
+    raw: Value,
+    context: &Context<'_>,
+) -> Result<NormalizedEvent> {
     let (event_type, is_call, fixed_direction) = match payload.event.as_str() {
         "incoming_call" => (EventType::CallIncoming, true, Some(Direction::Inbound)),
         "missed_call" => (EventType::CallMissed, true, Some(Direction::Inbound)),
@@ -87,22 +107,35 @@ pub(crate) fn normalize(payload: LimePhoneEvent, raw: Value, context: &Context<'
         _ => (EventType::Other, payload.message_id.is_none(), None),
     };
     // The counterpart's number names the direction when the event does not.
-    let remote_inbound = payload.caller_number.as_deref().or(payload.sender_number.as_deref());
-    let remote_outbound = payload.recipient_number.as_deref().or(payload.callee_number.as_deref());
+    let remote_inbound = payload
+        .caller_number
+        .as_deref()
+        .or(payload.sender_number.as_deref());
+    let remote_outbound = payload
+        .recipient_number
+        .as_deref()
+        .or(payload.callee_number.as_deref());
     let direction = fixed_direction.or(match (remote_inbound, remote_outbound) {
         (Some(_), None) => Some(Direction::Inbound),
         (None, Some(_)) => Some(Direction::Outbound),
         _ => None,
     });
-    let own = payload.virtual_number.as_deref().and_then(|n| to_e164(n, None));
+    let own = payload
+        .virtual_number
+        .as_deref()
+        .and_then(|n| to_e164(n, None));
     let (from, to) = match direction {
         Some(Direction::Outbound) => (own, remote_outbound.and_then(|n| to_e164(n, None))),
         _ => (remote_inbound.and_then(|n| to_e164(n, None)), own),
     };
-    let object_id = if is_call { payload.call_id.as_ref() } else { payload.message_id.as_ref() }
-        .or(payload.call_id.as_ref())
-        .or(payload.message_id.as_ref())
-        .map(ToString::to_string);
+    let object_id = if is_call {
+        payload.call_id.as_ref()
+    } else {
+        payload.message_id.as_ref()
+    }
+    .or(payload.call_id.as_ref())
+    .or(payload.message_id.as_ref())
+    .map(ToString::to_string);
     let call_status = payload.call_status.as_deref().map(str::to_ascii_lowercase);
     let id = match (&object_id, event_type) {
         (Some(object), EventType::CallStatus) => {

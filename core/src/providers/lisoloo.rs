@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::event::{DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo};
+use crate::event::{
+    DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
+};
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
@@ -50,15 +52,27 @@ pub struct LisolooData {
 
 pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.basic.is_empty() && credentials.hmac_sha256.is_empty() {
-        return Err(Error::MissingCredentials { provider: "lisoloo" });
+        return Err(Error::MissingCredentials {
+            provider: "lisoloo",
+        });
     }
     if !credentials.hmac_sha256.is_empty() {
-        let signature =
-            request.header(SIGNATURE_HEADER)?.ok_or(Error::MissingSignature { header: SIGNATURE_HEADER })?;
-        scheme::hmac::verify_header(&credentials.hmac_sha256, &request.body, signature, SIGNATURE_HEADER)?;
+        let signature = request
+            .header(SIGNATURE_HEADER)?
+            .ok_or(Error::MissingSignature {
+                header: SIGNATURE_HEADER,
+            })?;
+        scheme::hmac::verify_header(
+            &credentials.hmac_sha256,
+            &request.body,
+            signature,
+            SIGNATURE_HEADER,
+        )?;
     }
     if !credentials.basic.is_empty() {
-        let authorization = request.header("authorization")?.ok_or(Error::MissingAuthorization)?;
+        let authorization = request
+            .header("authorization")?
+            .ok_or(Error::MissingAuthorization)?;
         scheme::basic::verify_header(&credentials.basic, authorization)?;
     }
     Ok(())
@@ -83,9 +97,17 @@ fn status_of(word: &str) -> Option<DeliveryStatus> {
     })
 }
 
-pub(crate) fn normalize(payload: LisolooEvent, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+pub(crate) fn normalize(
+    payload: LisolooEvent,
+    raw: Value,
+    context: &Context<'_>,
+) -> Result<NormalizedEvent> {
     let status = payload.event_type.strip_prefix("sms.").and_then(status_of);
-    let event_type = if status.is_some() { EventType::MessageStatus } else { EventType::Other };
+    let event_type = if status.is_some() {
+        EventType::MessageStatus
+    } else {
+        EventType::Other
+    };
     let id = context.key(&[&payload.event_id]);
     let mut event = context.event(id, event_type, &payload.event_type, raw);
     event.occurred_at = match &payload.timestamp {
@@ -93,7 +115,10 @@ pub(crate) fn normalize(payload: LisolooEvent, raw: Value, context: &Context<'_>
         None => None,
     };
     let data = payload.data;
-    event.to = data.as_ref().and_then(|d| d.recipient_phone.as_deref()).and_then(|n| to_e164(n, None));
+    event.to = data
+        .as_ref()
+        .and_then(|d| d.recipient_phone.as_deref())
+        .and_then(|n| to_e164(n, None));
     if let Some(status) = status {
         let word = payload.event_type.strip_prefix("sms.").unwrap_or_default();
         event.status = Some(StatusInfo::new(status, word));

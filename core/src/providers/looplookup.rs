@@ -81,26 +81,40 @@ pub struct Country {
 
 pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.authorization.is_empty() {
-        return Err(Error::MissingCredentials { provider: "looplookup" });
+        return Err(Error::MissingCredentials {
+            provider: "looplookup",
+        });
     }
-    let presented = request.header("authorization")?.ok_or(Error::MissingAuthorization)?;
+    let presented = request
+        .header("authorization")?
+        .ok_or(Error::MissingAuthorization)?;
     scheme::token::verify_token(&credentials.authorization, presented)
 }
 
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
-    body.contains_key("result_v1") || (body.contains_key("webhook_id") && body.contains_key("contact"))
+    body.contains_key("result_v1")
+        || (body.contains_key("webhook_id") && body.contains_key("contact"))
 }
 
 fn service(result: Option<ServiceResult>, field: &'static str) -> Result<Option<AppleService>> {
-    let Some(result) = result else { return Ok(None) };
+    let Some(result) = result else {
+        return Ok(None);
+    };
     let last_seen = match result.date.as_deref() {
         Some(date) => Some(crate::time::parse_text(date, field)?),
         None => None,
     };
-    Ok(Some(AppleService { status: result.status.unwrap_or_else(|| String::from("unknown")), last_seen }))
+    Ok(Some(AppleService {
+        status: result.status.unwrap_or_else(|| String::from("unknown")),
+        last_seen,
+    }))
 }
 
-pub(crate) fn normalize(payload: LookupCallback, raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+pub(crate) fn normalize(
+    payload: LookupCallback,
+    raw: Value,
+    context: &Context<'_>,
+) -> Result<NormalizedEvent> {
     let id = match payload.webhook_id.as_deref() {
         Some(webhook_id) if !webhook_id.is_empty() => context.key(&[webhook_id]),
         _ => context.derived_key(),

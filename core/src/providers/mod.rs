@@ -34,8 +34,13 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub const ALL: [Provider; 5] =
-        [Provider::LoopLookup, Provider::DidReseller, Provider::LimePhone, Provider::Lisoloo, Provider::GatewayApi];
+    pub const ALL: [Provider; 5] = [
+        Provider::LoopLookup,
+        Provider::DidReseller,
+        Provider::LimePhone,
+        Provider::Lisoloo,
+        Provider::GatewayApi,
+    ];
 
     /// The stable name used in events, vectors and every binding.
     pub fn name(self) -> &'static str {
@@ -51,13 +56,18 @@ impl Provider {
     /// Looks a provider up by name; case, `-` and `_` are ignored (`GatewayAPI`, `did-reseller`).
     pub fn from_name(name: &str) -> Result<Provider> {
         let squash = |s: &str| -> String {
-            s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
+            s.chars()
+                .filter(|c| *c != '_' && *c != '-')
+                .flat_map(char::to_lowercase)
+                .collect()
         };
         let wanted = squash(name.trim());
         Provider::ALL
             .into_iter()
             .find(|p| squash(p.name()) == wanted)
-            .ok_or_else(|| Error::UnknownProvider { name: name.to_string() })
+            .ok_or_else(|| Error::UnknownProvider {
+                name: name.to_string(),
+            })
     }
 }
 
@@ -79,7 +89,12 @@ pub enum Payload {
 }
 
 /// Checks the request's credentials for `provider`, on the raw body, before any parsing.
-pub fn verify(provider: Provider, request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
+pub fn verify(
+    provider: Provider,
+    request: &WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<()> {
     if credentials.skips_verification() {
         return Ok(());
     }
@@ -105,15 +120,25 @@ fn parse_value(provider: Provider, value: &Value) -> Result<Payload> {
         Provider::DidReseller => Payload::DidReseller(from_value(value)?),
         Provider::LimePhone => Payload::LimePhone(from_value(value)?),
         Provider::Lisoloo => Payload::Lisoloo(from_value(value)?),
-        Provider::GatewayApi => Payload::GatewayApi(gatewayapi::GatewayApiPayload::from_value(value)?),
+        Provider::GatewayApi => {
+            Payload::GatewayApi(gatewayapi::GatewayApiPayload::from_value(value)?)
+        }
     })
 }
 
 /// Parses and normalizes an already-verified body.
-pub(crate) fn normalize(provider: Provider, body: &[u8], received_at: String) -> Result<NormalizedEvent> {
+pub(crate) fn normalize(
+    provider: Provider,
+    body: &[u8],
+    received_at: String,
+) -> Result<NormalizedEvent> {
     let raw = parse_json_object(body)?;
     let payload = parse_value(provider, &raw)?;
-    let context = Context { provider, body, received_at };
+    let context = Context {
+        provider,
+        body,
+        received_at,
+    };
     let mut event = match payload {
         Payload::LoopLookup(p) => looplookup::normalize(p, raw, &context),
         Payload::DidReseller(p) => did_reseller::normalize(p, raw, &context),
@@ -132,14 +157,23 @@ pub fn detect_provider(request: &WebhookRequest) -> Result<Provider> {
         return Ok(Provider::LimePhone);
     }
     if request.has_header(gatewayapi::JWT_HEADER)
-        || request.header("signature").ok().flatten().is_some_and(|v| v.starts_with("v1="))
+        || request
+            .header("signature")
+            .ok()
+            .flatten()
+            .is_some_and(|v| v.starts_with("v1="))
     {
         return Ok(Provider::GatewayApi);
     }
     if request.has_header(lisoloo::SIGNATURE_HEADER) {
         return Ok(Provider::Lisoloo);
     }
-    if request.header("user-agent").ok().flatten().is_some_and(|ua| ua.contains("LoopServer")) {
+    if request
+        .header("user-agent")
+        .ok()
+        .flatten()
+        .is_some_and(|ua| ua.contains("LoopServer"))
+    {
         return Ok(Provider::LoopLookup);
     }
     let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&request.body) else {
@@ -153,7 +187,11 @@ pub fn detect_provider(request: &WebhookRequest) -> Result<Provider> {
         (Provider::Lisoloo, lisoloo::body_matches),
         (Provider::LimePhone, limephone::body_matches),
     ];
-    checks.into_iter().find(|(_, matches)| matches(&body)).map(|(p, _)| p).ok_or(Error::ProviderNotDetected)
+    checks
+        .into_iter()
+        .find(|(_, matches)| matches(&body))
+        .map(|(p, _)| p)
+        .ok_or(Error::ProviderNotDetected)
 }
 
 /// The body as a JSON object; anything else is the wrong shape for every provider.
@@ -196,7 +234,13 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     /// An event with every optional part empty, for the provider to fill in.
-    pub fn event(&self, id: String, event_type: EventType, provider_event_type: &str, raw: Value) -> NormalizedEvent {
+    pub fn event(
+        &self,
+        id: String,
+        event_type: EventType,
+        provider_event_type: &str,
+        raw: Value,
+    ) -> NormalizedEvent {
         NormalizedEvent {
             schema_version: SCHEMA_VERSION,
             provider: self.provider,

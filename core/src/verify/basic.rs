@@ -8,18 +8,26 @@ use crate::error::{Error, Result};
 
 /// Checks an `Authorization: Basic …` value against the configured pairs.
 pub fn verify_header(configured: &[BasicCredential], header: &str) -> Result<()> {
-    let encoded = split_auth_scheme(header, "Basic")
-        .ok_or(Error::InvalidAuthorizationFormat { reason: "expected the Basic scheme" })?;
+    let encoded = split_auth_scheme(header, "Basic").ok_or(Error::InvalidAuthorizationFormat {
+        reason: "expected the Basic scheme",
+    })?;
     if encoded.is_empty() {
-        return Err(Error::InvalidAuthorizationFormat { reason: "empty Basic credentials" });
+        return Err(Error::InvalidAuthorizationFormat {
+            reason: "empty Basic credentials",
+        });
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| Error::InvalidAuthorizationFormat { reason: "Basic credentials are not base64" })?;
-    let colon = decoded
-        .iter()
-        .position(|&b| b == b':')
-        .ok_or(Error::InvalidAuthorizationFormat { reason: "Basic credentials lack a ':'" })?;
+        .map_err(|_| Error::InvalidAuthorizationFormat {
+            reason: "Basic credentials are not base64",
+        })?;
+    let colon =
+        decoded
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(Error::InvalidAuthorizationFormat {
+                reason: "Basic credentials lack a ':'",
+            })?;
     let (username, password) = decoded.split_at(colon);
     let password = password.get(1..).unwrap_or_default();
     let mut matched = false;
@@ -39,5 +47,8 @@ pub fn verify_header(configured: &[BasicCredential], header: &str) -> Result<()>
 /// `Basic base64(username:password)`, for senders and tests.
 pub fn header_value(username: &str, password: &str) -> alloc::string::String {
     let joined = alloc::format!("{username}:{password}");
-    alloc::format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(joined))
+    alloc::format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(joined)
+    )
 }

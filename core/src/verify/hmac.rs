@@ -33,11 +33,16 @@ pub fn decode_signature(text: &str, header: &'static str) -> Result<[u8; DIGEST_
     let text = text.trim();
     let mut out = [0u8; DIGEST_LEN];
     if text.is_empty() {
-        return Err(Error::InvalidSignatureFormat { header, reason: "empty" });
+        return Err(Error::InvalidSignatureFormat {
+            header,
+            reason: "empty",
+        });
     }
     if text.len() == DIGEST_LEN * 2 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        hex::decode_to_slice(text, &mut out)
-            .map_err(|_| Error::InvalidSignatureFormat { header, reason: "bad hex" })?;
+        hex::decode_to_slice(text, &mut out).map_err(|_| Error::InvalidSignatureFormat {
+            header,
+            reason: "bad hex",
+        })?;
         return Ok(out);
     }
     if matches!(text.len(), 43 | 44) {
@@ -101,8 +106,17 @@ mod tests {
 
     #[test]
     fn rejects_empty_short_and_long_signatures() {
-        for bad in ["", "   ", "abcd", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec384", "zz"] {
-            assert_eq!(decode_signature(bad, "X").map_err(|e| e.code()), Err("invalid_signature_format"));
+        for bad in [
+            "",
+            "   ",
+            "abcd",
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec384",
+            "zz",
+        ] {
+            assert_eq!(
+                decode_signature(bad, "X").map_err(|e| e.code()),
+                Err("invalid_signature_format")
+            );
         }
     }
 

@@ -4,8 +4,8 @@
 //! jwt-simple) need std and pull RSA/EC stacks; we need exactly one algorithm, pinned,
 //! with the clock passed in — about sixty lines on top of `hmac`.
 
-use base64::Engine as _;
 use alloc::string::String;
+use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::credentials::Secret;
@@ -15,7 +15,9 @@ use crate::verify::hmac::matches_any;
 fn b64url(part: &str) -> Result<alloc::vec::Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
-        .map_err(|_| Error::JwtMalformed { reason: "a part is not base64url" })
+        .map_err(|_| Error::JwtMalformed {
+            reason: "a part is not base64url",
+        })
 }
 
 /// Verifies an HS256 JWT with any of `secrets` and returns its claims.
@@ -27,38 +29,58 @@ pub fn verify(secrets: &[Secret], token: &str, now: i64) -> Result<Map<String, V
     let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(Error::JwtMalformed { reason: "expected three dot-separated parts" });
+        return Err(Error::JwtMalformed {
+            reason: "expected three dot-separated parts",
+        });
     };
-    let header: Value = serde_json::from_slice(&b64url(header_b64)?)
-        .map_err(|_| Error::JwtMalformed { reason: "header is not JSON" })?;
+    let header: Value =
+        serde_json::from_slice(&b64url(header_b64)?).map_err(|_| Error::JwtMalformed {
+            reason: "header is not JSON",
+        })?;
     match header.get("alg") {
         Some(Value::String(alg)) if alg == "HS256" => {}
         Some(_) => return Err(Error::JwtAlgorithmNotAllowed),
-        None => return Err(Error::JwtMalformed { reason: "header has no alg" }),
+        None => {
+            return Err(Error::JwtMalformed {
+                reason: "header has no alg",
+            })
+        }
     }
     let signature = b64url(signature_b64)?;
     let signature: [u8; 32] = signature
         .as_slice()
         .try_into()
-        .map_err(|_| Error::JwtMalformed { reason: "signature is not 32 bytes" })?;
+        .map_err(|_| Error::JwtMalformed {
+            reason: "signature is not 32 bytes",
+        })?;
     let signed_len = header_b64.len() + 1 + claims_b64.len();
     let signed = token.as_bytes().get(..signed_len).unwrap_or_default();
     if !matches_any(secrets, signed, &signature) {
-        return Err(Error::SignatureMismatch { header: "X-Gwapi-Signature" });
+        return Err(Error::SignatureMismatch {
+            header: "X-Gwapi-Signature",
+        });
     }
-    let claims: Value = serde_json::from_slice(&b64url(claims_b64)?)
-        .map_err(|_| Error::JwtMalformed { reason: "claims are not JSON" })?;
+    let claims: Value =
+        serde_json::from_slice(&b64url(claims_b64)?).map_err(|_| Error::JwtMalformed {
+            reason: "claims are not JSON",
+        })?;
     let Value::Object(claims) = claims else {
-        return Err(Error::JwtMalformed { reason: "claims are not a JSON object" });
+        return Err(Error::JwtMalformed {
+            reason: "claims are not a JSON object",
+        });
     };
     if let Some(exp) = claims.get("exp") {
-        let exp = exp.as_i64().ok_or(Error::JwtMalformed { reason: "exp is not an integer" })?;
+        let exp = exp.as_i64().ok_or(Error::JwtMalformed {
+            reason: "exp is not an integer",
+        })?;
         if now >= exp {
             return Err(Error::JwtExpired);
         }
     }
     if let Some(nbf) = claims.get("nbf") {
-        let nbf = nbf.as_i64().ok_or(Error::JwtMalformed { reason: "nbf is not an integer" })?;
+        let nbf = nbf.as_i64().ok_or(Error::JwtMalformed {
+            reason: "nbf is not an integer",
+        })?;
         if now < nbf {
             return Err(Error::JwtNotYetValid);
         }
@@ -88,7 +110,10 @@ mod tests {
         let mut tampered = token.clone();
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
-        assert_eq!(verify(&secrets, &tampered, 0).map_err(|e| e.code()).err(), Some("signature_mismatch"));
+        assert_eq!(
+            verify(&secrets, &tampered, 0).map_err(|e| e.code()).err(),
+            Some("signature_mismatch")
+        );
     }
 
     #[test]
@@ -99,6 +124,9 @@ mod tests {
             engine.encode(br#"{"alg":"none"}"#),
             engine.encode(br#"{"id":1}"#)
         );
-        assert_eq!(verify(&[Secret::new(*b"k")], &token, 0).err(), Some(Error::JwtAlgorithmNotAllowed));
+        assert_eq!(
+            verify(&[Secret::new(*b"k")], &token, 0).err(),
+            Some(Error::JwtAlgorithmNotAllowed)
+        );
     }
 }

@@ -14,10 +14,13 @@ fn matches_any(secrets: &[Secret], presented: &[u8]) -> bool {
 
 /// `Authorization: Bearer <token>`.
 pub fn verify_bearer(tokens: &[Secret], header: &str) -> Result<()> {
-    let token = split_auth_scheme(header, "Bearer")
-        .ok_or(Error::InvalidAuthorizationFormat { reason: "expected the Bearer scheme" })?;
+    let token = split_auth_scheme(header, "Bearer").ok_or(Error::InvalidAuthorizationFormat {
+        reason: "expected the Bearer scheme",
+    })?;
     if token.is_empty() {
-        return Err(Error::InvalidAuthorizationFormat { reason: "empty Bearer token" });
+        return Err(Error::InvalidAuthorizationFormat {
+            reason: "empty Bearer token",
+        });
     }
     verify_token(tokens, token)
 }
@@ -25,7 +28,9 @@ pub fn verify_bearer(tokens: &[Secret], header: &str) -> Result<()> {
 /// A whole header value or URL token compared with the configured ones.
 pub fn verify_token(tokens: &[Secret], presented: &str) -> Result<()> {
     if presented.is_empty() {
-        return Err(Error::InvalidAuthorizationFormat { reason: "empty token" });
+        return Err(Error::InvalidAuthorizationFormat {
+            reason: "empty token",
+        });
     }
     if matches_any(tokens, presented.as_bytes()) {
         Ok(())

@@ -1,0 +1,194 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Runs every conformance vector under tests/vectors/ through the core and compares the
+//! result exactly. `TELHOOK_BLESS=1` fills in expected events that are still null (new or
+//! changed inputs); review the diff before committing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use telhook_core::wire::normalize_json;
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
+}
+
+fn all_vectors() -> Vec<(PathBuf, Value)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![vectors_dir()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                let vector: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+                out.push((path, vector));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The runner every runtime implements: `{"event": …}` or `{"error": code}`.
+fn run(vector: &Value) -> Value {
+    let result = normalize_json(
+        &vector["provider"],
+        vector["request"].clone(),
+        vector["credentials"].clone(),
+        vector["now"].as_i64().unwrap(),
+        vector.get("options").cloned().unwrap_or(Value::Null),
+    );
+    match result {
+        Ok(event) => json!({ "event": serde_json::to_value(event).unwrap() }),
+        Err(error) => json!({ "error": error.code() }),
+    }
+}
+
+#[test]
+fn every_vector_matches_exactly() {
+    let bless = std::env::var_os("TELHOOK_BLESS").is_some();
+    let vectors = all_vectors();
+    assert!(
+        vectors.len() >= 60,
+        "expected at least 60 vectors, found {}",
+        vectors.len()
+    );
+    let mut failures = Vec::new();
+    for (path, mut vector) in vectors {
+        let actual = run(&vector);
+        let expected = &vector["expect"];
+        if bless
+            && expected.get("event").is_some_and(Value::is_null)
+            && actual.get("event").is_some()
+        {
+            vector["expect"] = actual;
+            fs::write(&path, serde_json::to_string_pretty(&vector).unwrap() + "\n").unwrap();
+            continue;
+        }
+        if &actual != expected {
+            failures.push(format!(
+                "{}\n  expected: {}\n  actual:   {}",
+                path.display(),
+                serde_json::to_string(expected).unwrap(),
+                serde_json::to_string(&actual).unwrap()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} vector(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn coverage_per_provider_and_errors() {
+    let vectors = all_vectors();
+    for provider in [
+        "limephone",
+        "lisoloo",
+        "gatewayapi",
+        "looplookup",
+        "did_reseller",
+    ] {
+        let count = vectors
+            .iter()
+            .filter(|(p, _)| p.parent().unwrap().ends_with(provider))
+            .count();
+        assert!(count >= 12, "{provider} has {count} vectors");
+    }
+    let errors = vectors
+        .iter()
+        .filter(|(_, v)| v["expect"].get("error").is_some())
+        .count();
+    assert!(errors >= 15, "only {errors} vectors expect an error");
+}
+
+#[test]
+fn every_event_validates_against_the_published_schema() {
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/normalized-event.v1.json");
+    let schema: Value = serde_json::from_slice(&fs::read(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut checked = 0;
+    for (path, vector) in all_vectors() {
+        if let Some(event) = vector["expect"].get("event") {
+            let errors: Vec<String> = validator
+                .iter_errors(event)
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{}: {}",
+                path.display(),
+                errors.join("; ")
+            );
+            // The live output too, not only the stored expectation.
+            let live = run(&vector);
+            assert!(validator.is_valid(&live["event"]), "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} events checked");
+    // The schema is not vacuous: a broken event fails it.
+    let (_, sample) = all_vectors()
+        .into_iter()
+        .find(|(_, v)| v["expect"].get("event").is_some())
+        .unwrap();
+    let mut broken = sample["expect"]["event"].clone();
+    broken["type"] = json!("message.exploded");
+    assert!(!validator.is_valid(&broken));
+    broken = sample["expect"]["event"].clone();
+    broken["from"] = json!("3231112233");
+    assert!(!validator.is_valid(&broken));
+}
+
+/// No error message or Debug output produced by any vector contains a configured secret.
+#[test]
+fn errors_never_contain_secrets() {
+    let mut checked = 0;
+    for (path, vector) in all_vectors() {
+        let secrets = collect_strings(&vector["credentials"]);
+        let result = normalize_json(
+            &vector["provider"],
+            vector["request"].clone(),
+            vector["credentials"].clone(),
+            vector["now"].as_i64().unwrap(),
+            vector.get("options").cloned().unwrap_or(Value::Null),
+        );
+        let credentials = telhook_core::Credentials::from_json_value(vector["credentials"].clone());
+        let mut texts = vec![format!("{credentials:?}")];
+        if let Err(error) = result {
+            texts.push(error.to_string());
+            texts.push(format!("{error:?}"));
+            checked += 1;
+        }
+        for text in texts {
+            for secret in secrets.iter().filter(|s| s.len() >= 6) {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{}: {text:?} leaks a secret",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(checked >= 15);
+}
+
+fn collect_strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(collect_strings).collect(),
+        Value::Object(map) => map.values().flat_map(collect_strings).collect(),
+        _ => vec![],
+    }
+}
