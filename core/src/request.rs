@@ -224,6 +224,88 @@ impl WebhookRequest {
     }
 }
 
+impl WebhookRequest {
+    /// Parses a request captured off the wire: request line, headers, blank line, body.
+    /// Accepts CRLF or bare LF line ends; a chunked body is de-chunked.
+    pub fn from_http1(bytes: &[u8]) -> Result<Self> {
+        let invalid = |reason: &str| Error::InvalidRequest {
+            reason: reason.to_owned(),
+        };
+        let (head, body) =
+            split_head(bytes).ok_or_else(|| invalid("no blank line after the headers"))?;
+        let head = core::str::from_utf8(head).map_err(|_| invalid("request head is not UTF-8"))?;
+        let mut lines = head.lines().map(|l| l.trim_end_matches('\r'));
+        let request_line = lines.next().unwrap_or_default();
+        let mut parts = request_line.split_whitespace();
+        let (Some(method), Some(target), Some(version)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid("request line must be METHOD TARGET HTTP/1.x"));
+        };
+        if !version.starts_with("HTTP/1.") {
+            return Err(invalid("only HTTP/1.x captures are supported"));
+        }
+        let mut headers = Vec::new();
+        for line in lines.filter(|l| !l.is_empty()) {
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| invalid("a header line lacks ':'"))?;
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+        let mut request = WebhookRequest {
+            method: method.to_owned(),
+            url: Some(target.to_owned()),
+            headers,
+            body: body.to_vec(),
+        };
+        if request
+            .header("transfer-encoding")?
+            .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
+        {
+            request.body = dechunk(body).ok_or_else(|| invalid("malformed chunked body"))?;
+        }
+        Ok(request)
+    }
+}
+
+fn split_head(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4));
+    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
+    let (at, len) = match (crlf, lf) {
+        (Some(a), Some(b)) => {
+            if a.0 <= b.0 {
+                a
+            } else {
+                b
+            }
+        }
+        (a, b) => a.or(b)?,
+    };
+    Some((bytes.get(..at)?, bytes.get(at + len..)?))
+}
+
+fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = body.iter().position(|&b| b == b'\n')?;
+        let size_line = core::str::from_utf8(body.get(..line_end)?).ok()?;
+        let size_text = size_line.trim().split(';').next()?.trim();
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        body = body.get(line_end + 1..)?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(body.get(..size)?);
+        body = body.get(size..)?;
+        body = body
+            .strip_prefix(b"\r\n")
+            .or_else(|| body.strip_prefix(b"\n"))?;
+    }
+}
+
 fn header_type_error() -> Error {
     Error::InvalidRequest {
         reason: "header values must be strings".to_owned(),

@@ -30,11 +30,21 @@ fn format(time: DateTime<Utc>) -> String {
 
 /// Parses a textual timestamp.
 pub fn parse_text(text: &str, field: &'static str) -> Result<String> {
+    parse_datetime(text, field).map(format)
+}
+
+/// Parses a textual timestamp to UNIX seconds (used for `--now` and binding arguments).
+pub fn parse_unix_seconds(text: &str, field: &'static str) -> Result<i64> {
+    parse_datetime(text, field).map(|t| t.timestamp())
+}
+
+fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
     let text = text.trim();
     let invalid = Error::InvalidTimestamp { field };
     if !text.is_empty() && text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit()) {
         let seconds: i64 = text.parse().map_err(|_| invalid.clone())?;
-        return from_unix_seconds(seconds, field);
+        from_unix_seconds(seconds, field)?;
+        return DateTime::<Utc>::from_timestamp(seconds, 0).ok_or(invalid);
     }
     let parsed = if let Ok(with_zone) = DateTime::parse_from_rfc3339(text) {
         with_zone.with_timezone(&Utc)
@@ -47,7 +57,8 @@ pub fn parse_text(text: &str, field: &'static str) -> Result<String> {
     } else {
         return Err(invalid);
     };
-    from_unix_seconds(parsed.timestamp(), field).map(|_| format(parsed))
+    from_unix_seconds(parsed.timestamp(), field)?;
+    Ok(parsed)
 }
 
 /// Reads a JSON timestamp field: integer seconds or text. `null` reads as absent.

@@ -4,7 +4,8 @@
 Requests are signed here with Python's own hmac/hashlib/base64, independently of the Rust
 core, so a vector also cross-checks the core's verification. Error expectations are written
 by hand below. Success expectations ("event") are produced once by
-`TELHOOK_BLESS=1 cargo test -p telhook-core --test vectors`, reviewed, and then kept: this
+`TELHOOK_BLESS=1 cargo test -p telhook-core --test vectors` (then run this script again to
+restore the canonical layout), reviewed, and then kept: this
 script preserves a blessed event as long as the vector's input is unchanged, and resets it to
 null (which fails the test until re-blessed) when the input changes.
 

@@ -1,0 +1,91 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! The CLI end to end: raw HTTP captures and JSON vectors in, events or error codes out.
+
+use std::process::{Command, Output};
+
+fn telhook(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telhook"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn normalizes_a_raw_http_capture() {
+    let out = telhook(&[
+        "normalize",
+        "--credentials",
+        "examples/limephone/credentials.json",
+        "--now",
+        "2026-01-21T12:53:20Z",
+        "examples/limephone/07_doc_sms_received.http",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["provider"], "limephone");
+    assert_eq!(event["type"], "message.received");
+    assert_eq!(event["from"], "+18887654321");
+    assert_eq!(event["received_at"], "2026-01-21T12:53:20Z");
+}
+
+#[test]
+fn a_vector_file_carries_its_own_credentials_and_clock() {
+    let out = telhook(&[
+        "normalize",
+        "--omit-raw",
+        "tests/vectors/gatewayapi/legacy_dlr_jwt.json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["id"], "gatewayapi:dlr:1000001:4512345678:DELIVERED");
+    assert!(event.get("raw").is_none());
+}
+
+#[test]
+fn a_forgery_exits_non_zero_with_the_error_code() {
+    let out = telhook(&["normalize", "tests/vectors/limephone/err_wrong_secret.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("telhook: signature_mismatch: "),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn missing_credentials_is_an_error_not_a_pass() {
+    let out = telhook(&[
+        "normalize",
+        "--provider",
+        "lisoloo",
+        "examples/lisoloo/01_sms_pending.http",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing_credentials"));
+}
+
+#[test]
+fn policy_ack_and_detect() {
+    let out = telhook(&["policy", "looplookup"]);
+    let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(policy["max_deliveries"], 31);
+    assert_eq!(policy["timeout_secs"], 15);
+    let out = telhook(&["ack", "lisoloo", "malformed"]);
+    let ack: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ack["status"], 400);
+    assert_eq!(ack["provider_action"], "permanent_failure");
+    let out = telhook(&["detect", "examples/looplookup/01_doc_full_result.http"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "looplookup");
+    let out = telhook(&["policy", "twilio"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_provider"));
+}
