@@ -1,44 +1,79 @@
 # telhook — `make demo` and `make test` work on a fresh machine: every tool they need is
-# installed here, into the repo or the toolchain, idempotently.
+# installed here, into the repo (target/tools, npm/node_modules, .venv) or the rustup
+# toolchain, idempotently; a second run only redoes what changed.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
 CARGO ?= cargo
 NO_STD_TARGET := thumbv7m-none-eabi
+WASM_TARGET := wasm32-unknown-unknown
 DEMO_NOW := 2026-01-21T12:53:20Z
 PROVIDERS := limephone lisoloo gatewayapi looplookup did_reseller
 STAMPS := target/.stamps
+TOOLS := target/tools
+# The CLI must match the crate exactly: read the version from the "=" pin in Cargo.toml.
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\([^"]*\)"/\1/p' bindings-wasm/Cargo.toml)
+WASM_BINDGEN := $(TOOLS)/bin/wasm-bindgen
+WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-cli-$(WASM_BINDGEN_VERSION)
+CORE_SOURCES := $(shell find core/src -name '*.rs') core/Cargo.toml Cargo.toml Cargo.lock
+WASM_OUT := target/$(WASM_TARGET)/wasm-release/telhook_wasm.wasm
+NPM_DEPS := npm/node_modules/.package-lock.json
+NPM_DIST := npm/dist/node.mjs
 
-.PHONY: help demo test test-rust test-no-std vectors-check rust-tools fmt clean
+.PHONY: help demo test test-rust test-no-std test-node vectors-check rust-tools wasm npm fmt clean
 
 help:
-	@echo "make demo   sample webhooks of every provider through verify -> normalize"
+	@echo "make demo   sample webhooks of every provider through verify -> normalize (Rust CLI, Node)"
 	@echo "make test   install what is needed and run every test suite"
 
 $(STAMPS):
 	@mkdir -p $@
 
-# rustup components and targets; stamped so a second run does not ask rustup again.
+# ---------------------------------------------------------------- tools
 rust-tools: $(STAMPS)/rust-tools
 $(STAMPS)/rust-tools: | $(STAMPS)
 	rustup component add rustfmt clippy
-	rustup target add $(NO_STD_TARGET)
+	rustup target add $(NO_STD_TARGET) $(WASM_TARGET)
 	@touch $@
 
-target/debug/telhook: $(shell find core/src cli/src -name '*.rs') Cargo.toml core/Cargo.toml cli/Cargo.toml
+# Built from crates.io (no prebuilt download). No --locked: its lockfile pins a yanked crate.
+$(WASM_BINDGEN_STAMP): | $(STAMPS)
+	$(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS) --force
+	@touch $@
+
+$(NPM_DEPS): npm/package.json npm/package-lock.json
+	cd npm && npm ci --no-audit --no-fund
+	@touch $@
+
+# ---------------------------------------------------------------- builds
+target/debug/telhook: $(CORE_SOURCES) $(shell find cli/src -name '*.rs') cli/Cargo.toml
 	$(CARGO) build -p telhook-cli
 
-demo: target/debug/telhook
+wasm: npm/wasm/telhook_wasm_bg.wasm
+npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -name '*.rs') bindings-wasm/Cargo.toml \
+		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
+	$(CARGO) build -p telhook-wasm --target $(WASM_TARGET) --profile wasm-release
+	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm $(WASM_OUT)
+	cd npm && npx wasm-opt -Oz --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
+
+npm: $(NPM_DIST)
+$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts
+	cd npm && node scripts/build.mjs
+
+# ---------------------------------------------------------------- demo
+demo: target/debug/telhook $(NPM_DIST)
 	@for provider in $(PROVIDERS); do \
 	  for request in examples/$$provider/*.http; do \
-	    echo "== $$provider: $$(basename $$request)"; \
+	    echo "== rust $$provider: $$(basename $$request)"; \
 	    ./target/debug/telhook normalize --provider $$provider --omit-raw \
 	      --credentials examples/$$provider/credentials.json --now $(DEMO_NOW) $$request; \
 	  done; \
 	done
+	@node npm/scripts/demo.mjs examples $(DEMO_NOW)
 
-test: rust-tools test-rust test-no-std vectors-check
+# ---------------------------------------------------------------- tests
+test: rust-tools test-rust test-no-std vectors-check test-node
 
 test-rust:
 	$(CARGO) fmt --all -- --check
@@ -56,8 +91,13 @@ vectors-check:
 	python3 examples/build.py
 	git diff --exit-code -- tests/vectors examples
 
+# Node: vectors through wasm, the same inside workerd, imports, packed tarball, types.
+test-node: $(NPM_DIST)
+	cd npm && node --test test/*.test.mjs
+	cd npm && npx tsc -p test/tsconfig.json
+
 fmt:
 	$(CARGO) fmt --all
 
 clean:
-	rm -rf target
+	rm -rf target npm/dist npm/wasm

@@ -8,7 +8,7 @@ use core::fmt;
 
 /// Which family an error belongs to; bindings map it to their exception classes and `ack`
 /// maps it to an HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The request is not authentic (or its credentials are absent/garbled).
@@ -247,3 +247,18 @@ impl fmt::Debug for Truncated<'_> {
 impl core::error::Error for Error {}
 
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// `{"code", "kind", "message"}`: the form every binding hands to its host language.
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct("Error", 3)?;
+        state.serialize_field("code", self.code())?;
+        state.serialize_field("kind", &self.kind())?;
+        state.serialize_field("message", &alloc::string::ToString::to_string(self))?;
+        state.end()
+    }
+}

@@ -214,6 +214,21 @@ impl WebhookRequest {
         })
     }
 
+    /// The JSON form (`headers` as pairs, `body_base64`): the inverse of [`Self::from_json_value`].
+    pub fn to_json_value(&self) -> serde_json::Value {
+        let headers: Vec<serde_json::Value> = self
+            .headers
+            .iter()
+            .map(|(name, value)| serde_json::json!([name, value]))
+            .collect();
+        serde_json::json!({
+            "method": self.method,
+            "url": self.url,
+            "headers": headers,
+            "body_base64": base64::engine::general_purpose::STANDARD.encode(&self.body),
+        })
+    }
+
     /// Builds a request from its JSON text form.
     pub fn from_json_slice(json: &[u8]) -> Result<Self> {
         let value: serde_json::Value =

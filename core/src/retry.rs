@@ -191,7 +191,12 @@ impl Outcome {
     /// The outcome an error stands for. Configuration errors are the receiver's fault, so
     /// they ask for a retry instead of losing real events while someone fixes the config.
     pub fn from_error(error: &Error) -> Self {
-        match error.kind() {
+        Self::from_kind(error.kind())
+    }
+
+    /// The outcome for an error family (bindings that only kept the kind).
+    pub fn from_kind(kind: ErrorKind) -> Self {
+        match kind {
             ErrorKind::Verification => Outcome::VerificationFailed,
             ErrorKind::Parse | ErrorKind::Request => Outcome::Malformed,
             ErrorKind::Configuration => Outcome::InternalError,
@@ -215,15 +220,20 @@ pub struct Ack {
 /// permanent failure status, and a forger never retries anyway. An internal failure gets
 /// 500 so that real events come again once the receiver recovers.
 pub fn ack(provider: Provider, outcome: Outcome) -> Ack {
-    let status = match outcome {
+    let status = ack_status(outcome);
+    Ack {
+        status,
+        provider_action: retry_policy(provider).classify(status),
+    }
+}
+
+/// The status alone, for when no provider could be determined (detection failed).
+pub fn ack_status(outcome: Outcome) -> u16 {
+    match outcome {
         Outcome::Accepted | Outcome::Duplicate => 200,
         Outcome::VerificationFailed => 401,
         Outcome::Malformed => 400,
         Outcome::InternalError => 500,
-    };
-    Ack {
-        status,
-        provider_action: retry_policy(provider).classify(status),
     }
 }
 

@@ -1,0 +1,214 @@
+//! wasm-bindgen glue over telhook-core: conversion only, no rules.
+//!
+//! Data crosses the boundary as JSON text, not through serde-wasm-bindgen. Measured in Node 20
+//! on the vectors (see bench/): building the event object field by field through
+//! serde-wasm-bindgen costs one boundary call per value, while one `JSON.parse` of the
+//! serialized event is a single call into V8's native parser. Inputs are already strings or
+//! bytes (headers as a flat `[name, value, …]` array, the body as a `Uint8Array`), so they
+//! need no serde at all.
+#![forbid(unsafe_code)]
+
+use telhook_core::{
+    credentials::Credentials, event::DeliveryStatus, providers::Provider, request::WebhookRequest,
+    wire, Error, ErrorKind, Options, Outcome,
+};
+use wasm_bindgen::prelude::*;
+
+fn js_error(error: &Error) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(error).unwrap_or_default())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|_| {
+        js_error(&Error::InvalidRequest {
+            reason: "serialization failed".into(),
+        })
+    })
+}
+
+fn provider_of(name: Option<String>) -> Result<Option<Provider>, JsValue> {
+    name.map(|n| Provider::from_name(&n))
+        .transpose()
+        .map_err(|e| js_error(&e))
+}
+
+fn request_of(
+    method: String,
+    url: Option<String>,
+    flat_headers: Vec<String>,
+    body: &[u8],
+) -> WebhookRequest {
+    let mut headers = Vec::with_capacity(flat_headers.len() / 2);
+    let mut items = flat_headers.into_iter();
+    while let (Some(name), Some(value)) = (items.next(), items.next()) {
+        headers.push((name, value));
+    }
+    WebhookRequest {
+        method,
+        url,
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+fn now_of(now: f64) -> Result<i64, JsValue> {
+    if now.is_finite() && now.fract() == 0.0 && now.abs() < 9.0e15 {
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(now as i64)
+    } else {
+        Err(js_error(&Error::InvalidRequest {
+            reason: "now must be whole UNIX seconds".into(),
+        }))
+    }
+}
+
+/// A configured receiver: provider (or detection), parsed credentials and options, reused
+/// across requests so credentials are parsed once.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Receiver {
+    provider: Option<Provider>,
+    credentials: Credentials,
+    options: Options,
+}
+
+#[wasm_bindgen]
+impl Receiver {
+    /// `credentials_json` and `options_json` are the JSON forms (`"null"` for none/defaults).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        provider: Option<String>,
+        credentials_json: &str,
+        options_json: &str,
+    ) -> Result<Receiver, JsValue> {
+        let parse = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).map_err(|_| {
+                js_error(&Error::InvalidRequest {
+                    reason: "expected JSON".into(),
+                })
+            })
+        };
+        Ok(Receiver {
+            provider: provider_of(provider)?,
+            credentials: Credentials::from_json_value(parse(credentials_json)?)
+                .map_err(|e| js_error(&e))?,
+            options: wire::options_from_json(parse(options_json)?).map_err(|e| js_error(&e))?,
+        })
+    }
+
+    /// Verifies and normalizes; returns the event as JSON text.
+    pub fn normalize(
+        &self,
+        method: String,
+        url: Option<String>,
+        headers: Vec<String>,
+        body: &[u8],
+        now: f64,
+    ) -> Result<String, JsValue> {
+        let request = request_of(method, url, headers, body);
+        let event = telhook_core::normalize_event_with(
+            self.provider,
+            &request,
+            &self.credentials,
+            now_of(now)?,
+            &self.options,
+        )
+        .map_err(|e| js_error(&e))?;
+        to_json(&event)
+    }
+
+    /// Verifies only; returns the provider's name.
+    pub fn verify(
+        &self,
+        method: String,
+        url: Option<String>,
+        headers: Vec<String>,
+        body: &[u8],
+        now: f64,
+    ) -> Result<String, JsValue> {
+        let request = request_of(method, url, headers, body);
+        telhook_core::verify(self.provider, &request, &self.credentials, now_of(now)?)
+            .map(|p| p.name().into())
+            .map_err(|e| js_error(&e))
+    }
+}
+
+/// Parses a body into the provider's typed payload (no verification), as JSON text.
+#[wasm_bindgen]
+pub fn parse(provider: String, body: &[u8]) -> Result<String, JsValue> {
+    let provider = Provider::from_name(&provider).map_err(|e| js_error(&e))?;
+    to_json(&telhook_core::parse(provider, body).map_err(|e| js_error(&e))?)
+}
+
+#[wasm_bindgen(js_name = detectProvider)]
+pub fn detect_provider(
+    method: String,
+    url: Option<String>,
+    headers: Vec<String>,
+    body: &[u8],
+) -> Result<String, JsValue> {
+    telhook_core::detect_provider(&request_of(method, url, headers, body))
+        .map(|p| p.name().into())
+        .map_err(|e| js_error(&e))
+}
+
+#[wasm_bindgen(js_name = retryPolicy)]
+pub fn retry_policy(provider: String) -> Result<String, JsValue> {
+    let provider = Provider::from_name(&provider).map_err(|e| js_error(&e))?;
+    to_json(&telhook_core::retry_policy(provider))
+}
+
+/// `outcome`: accepted | duplicate | verification_failed | malformed | internal_error.
+#[wasm_bindgen]
+pub fn ack(provider: String, outcome: String) -> Result<String, JsValue> {
+    let provider = Provider::from_name(&provider).map_err(|e| js_error(&e))?;
+    let outcome: Outcome =
+        serde_json::from_value(serde_json::Value::String(outcome)).map_err(|_| {
+            js_error(&Error::InvalidRequest {
+                reason: "unknown outcome".into(),
+            })
+        })?;
+    to_json(&telhook_core::ack(provider, outcome))
+}
+
+/// The HTTP status for an error of `error_kind` (so `createHandler` answers what `ack` chooses).
+#[wasm_bindgen(js_name = ackStatusForError)]
+pub fn ack_status_for_error(error_kind: String) -> Result<u16, JsValue> {
+    let kind: ErrorKind =
+        serde_json::from_value(serde_json::Value::String(error_kind)).map_err(|_| {
+            js_error(&Error::InvalidRequest {
+                reason: "unknown error kind".into(),
+            })
+        })?;
+    Ok(telhook_core::retry::ack_status(Outcome::from_kind(kind)))
+}
+
+/// Whether `incoming` may replace the stored `current` delivery status (`null` = none yet).
+#[wasm_bindgen(js_name = statusWins)]
+pub fn status_wins(current: Option<String>, incoming: String) -> Result<bool, JsValue> {
+    let status = |name: &str| {
+        DeliveryStatus::from_name(name).ok_or_else(|| {
+            js_error(&Error::InvalidRequest {
+                reason: "unknown delivery status".into(),
+            })
+        })
+    };
+    let current = current.as_deref().map(status).transpose()?;
+    Ok(telhook_core::status_wins(current, status(&incoming)?))
+}
+
+/// RFC 3339 / ISO 8601 / UNIX-seconds text to UNIX seconds (for `now` given as text).
+#[wasm_bindgen(js_name = parseTime)]
+pub fn parse_time(text: &str) -> Result<f64, JsValue> {
+    #[allow(clippy::cast_precision_loss)]
+    telhook_core::time::parse_unix_seconds(text, "now")
+        .map(|s| s as f64)
+        .map_err(|e| js_error(&e))
+}
+
+/// A raw HTTP/1.1 capture as the request's JSON form (`headers` as pairs, `body_base64`).
+#[wasm_bindgen(js_name = parseHttpCapture)]
+pub fn parse_http_capture(capture: &[u8]) -> Result<String, JsValue> {
+    let request = WebhookRequest::from_http1(capture).map_err(|e| js_error(&e))?;
+    to_json(&request.to_json_value())
+}

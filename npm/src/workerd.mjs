@@ -1,0 +1,8 @@
+// Cloudflare Workers entry: the .wasm is imported as a compiled WebAssembly.Module (the Workers
+// way) and instantiated synchronously — no top-level await, no fs, no Node crypto.
+import wasmModule from "./telhook_wasm_bg.wasm";
+import { initSync } from "../wasm/telhook_wasm.js";
+
+initSync({ module: wasmModule });
+
+export * from "./api.mjs";

@@ -1,0 +1,107 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as telhook from "telhook";
+import { loadVectors } from "./load-vectors.mjs";
+import { runVector } from "./vectors.mjs";
+
+const vectors = loadVectors();
+
+test("every conformance vector gives the expected output in Node (wasm)", () => {
+  assert.ok(vectors.length >= 60, `only ${vectors.length} vectors`);
+  let errors = 0;
+  for (const { name, vector } of vectors) {
+    const actual = runVector(telhook, vector);
+    assert.deepStrictEqual(actual, vector.expect, name);
+    if (actual.error) errors += 1;
+  }
+  assert.ok(errors >= 15);
+});
+
+test("errors are typed, carry the core's code, and never include a secret", () => {
+  const body = '{"event":"incoming_call","call_id":"1"}';
+  const secret = "lime-secret-never-printed";
+  let caught;
+  try {
+    telhook.normalizeEvent("limephone", { headers: { "X-LimePhone-Signature": "00".repeat(32) }, body }, {
+      hmac_sha256: secret,
+    });
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof telhook.VerificationError);
+  assert.ok(caught instanceof telhook.TelhookError);
+  assert.equal(caught.code, "signature_mismatch");
+  assert.ok(!caught.message.includes(secret) && !String(caught.stack).includes(secret));
+  assert.throws(() => telhook.retryPolicy("twilio"), (e) => e instanceof telhook.ConfigurationError && e.code === "unknown_provider");
+  assert.throws(() => telhook.normalizeEvent("lisoloo", { body: "{}" }, null), (e) => e.code === "missing_credentials");
+});
+
+test("headers as object, pairs and Headers; body as string, Uint8Array and ArrayBuffer", () => {
+  const { vector } = vectors.find((v) => v.name === "limephone/doc_sms_sent.json");
+  const headers = vector.request.headers;
+  const text = vector.request.body;
+  const bytes = new TextEncoder().encode(text);
+  const forms = [
+    { headers, body: text },
+    { headers: Object.entries(headers), body: bytes },
+    { headers: new Headers(headers), body: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) },
+    { headers: new Map(Object.entries(headers)), body: Buffer.from(text) },
+  ];
+  for (const request of forms) {
+    const event = telhook.normalize_event("limephone", request, vector.credentials, { now: vector.now });
+    assert.deepStrictEqual(event, vector.expect.event);
+  }
+});
+
+test("retry policy, ack, status ordering, detection and parse come from the core", () => {
+  const policy = telhook.retryPolicy("looplookup");
+  assert.equal(policy.max_deliveries, 31);
+  assert.ok(policy.dedupe_ttl_secs >= policy.retry_horizon_secs + policy.timeout_secs);
+  assert.deepStrictEqual(telhook.ack("lisoloo", "verification_failed"), { status: 401, provider_action: "permanent_failure" });
+  assert.equal(telhook.ack("limephone", "internal_error").provider_action, "retry");
+  assert.equal(telhook.statusWins("delivered", "sent"), false);
+  assert.equal(telhook.statusWins(null, "sent"), true);
+  assert.equal(telhook.statusWins("sent", "delivered"), true);
+  assert.equal(telhook.detectProvider({ headers: { "User-Agent": "LoopServer" }, body: "{}" }), "looplookup");
+  const parsed = telhook.parse("gatewayapi", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","extra_field":true}');
+  assert.equal(parsed.extra_field, true);
+});
+
+test("fromRequest reads the raw bytes of a Fetch Request once", async () => {
+  const { vector } = vectors.find((v) => v.name === "lisoloo/doc_envelope_delivered.json");
+  const request = new Request("https://hooks.test/lisoloo", {
+    method: "POST",
+    headers: vector.request.headers,
+    body: vector.request.body,
+  });
+  const converted = await telhook.fromRequest(request);
+  assert.ok(converted.body instanceof Uint8Array);
+  const event = telhook.normalizeEvent("lisoloo", converted, vector.credentials, { now: vector.now });
+  assert.deepStrictEqual(event, vector.expect.event);
+});
+
+test("Node middleware reads the raw body itself and answers what ack chooses", async () => {
+  const http = await import("node:http");
+  const { vector } = vectors.find((v) => v.name === "limephone/doc_sms_received.json");
+  const received = [];
+  const middleware = telhook.createNodeMiddleware({
+    provider: "limephone",
+    credentials: vector.credentials,
+    dedupe: telhook.memoryDedupe(),
+    onEvent: (event) => received.push(event.id),
+  });
+  const server = http.createServer((req, res) => middleware(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}/hook`;
+  try {
+    const post = (headers, body) => fetch(url, { method: "POST", headers, body }).then((r) => r.status);
+    assert.equal(await post(vector.request.headers, vector.request.body), 200);
+    assert.equal(await post(vector.request.headers, vector.request.body), 200); // duplicate
+    assert.deepStrictEqual(received, ["limephone:sms_received:345678"]);
+    const forged = { ...vector.request.headers, "X-LimePhone-Signature": "ab".repeat(32) };
+    assert.equal(await post(forged, vector.request.body), 401);
+    assert.equal(received.length, 1);
+  } finally {
+    server.close();
+  }
+});

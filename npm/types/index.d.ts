@@ -1,0 +1,268 @@
+// Types of the telhook npm package. The event shape is NormalizedEvent schema v1
+// (schema/normalized-event.v1.json in the repository).
+
+export type ProviderName = "looplookup" | "did_reseller" | "limephone" | "lisoloo" | "gatewayapi";
+
+export type ErrorCode =
+  | "unknown_provider"
+  | "provider_not_detected"
+  | "method_not_allowed"
+  | "body_too_large"
+  | "missing_credentials"
+  | "invalid_credentials"
+  | "missing_signature"
+  | "invalid_signature_format"
+  | "signature_mismatch"
+  | "missing_authorization"
+  | "invalid_authorization_format"
+  | "authorization_mismatch"
+  | "ambiguous_header"
+  | "jwt_malformed"
+  | "jwt_algorithm_not_allowed"
+  | "jwt_expired"
+  | "jwt_not_yet_valid"
+  | "jwt_payload_mismatch"
+  | "malformed_json"
+  | "malformed_nested_json"
+  | "invalid_payload"
+  | "invalid_timestamp"
+  | "invalid_request";
+
+export type ErrorKind = "verification" | "parse" | "configuration" | "request";
+
+export class TelhookError extends Error {
+  readonly code: ErrorCode | "invalid_configuration" | "body_already_parsed";
+  readonly kind: ErrorKind;
+}
+export class VerificationError extends TelhookError {
+  readonly kind: "verification";
+}
+export class ParseError extends TelhookError {
+  readonly kind: "parse";
+}
+export class ConfigurationError extends TelhookError {
+  readonly kind: "configuration";
+}
+export class RequestError extends TelhookError {
+  readonly kind: "request";
+}
+
+export type DeliveryStatus =
+  | "unknown" | "accepted" | "queued" | "sent" | "failed" | "expired" | "rejected" | "canceled" | "delivered" | "read";
+
+export interface StatusInfo {
+  value: DeliveryStatus;
+  final: boolean;
+  rank: number;
+  provider_status: string;
+}
+
+export type Direction = "inbound" | "outbound";
+
+export interface Message {
+  id: string | null;
+  direction: Direction | null;
+  text: string | null;
+  reference: string | null;
+  error: { code: string | null; description: string | null } | null;
+}
+
+export interface Call {
+  id: string | null;
+  direction: Direction | null;
+  status: string | null;
+  voicemail_url: string | null;
+  duration_seconds: number | null;
+}
+
+export interface AppleService {
+  status: string;
+  last_seen: string | null;
+}
+
+export interface Lookup {
+  request_id: string | null;
+  contact: string | null;
+  contact_kind: "phone" | "email" | "other";
+  facetime: AppleService | null;
+  imessage: AppleService | null;
+  carrier: string | null;
+  number_type: string | null;
+  country: string | null;
+}
+
+export interface RecordChange {
+  action: "created" | "updated" | "deleted";
+  schema: string;
+  id: string | null;
+  data: { [field: string]: unknown } | null;
+  error: string | null;
+}
+
+interface EventBase {
+  schema_version: 1;
+  provider: ProviderName;
+  /** Idempotency key, stable across the provider's redeliveries. */
+  id: string;
+  provider_event_type: string;
+  /** RFC 3339 UTC. */
+  occurred_at: string | null;
+  received_at: string;
+  /** E.164. */
+  from: string | null;
+  to: string | null;
+  status: StatusInfo | null;
+  message: Message | null;
+  call: Call | null;
+  lookup: Lookup | null;
+  record: RecordChange | null;
+  /** The provider's payload, secrets redacted. */
+  raw: { [field: string]: unknown };
+}
+
+export interface MessageReceivedEvent extends EventBase { type: "message.received"; message: Message }
+export interface MessageSentEvent extends EventBase { type: "message.sent"; message: Message }
+export interface MessageStatusEvent extends EventBase { type: "message.status"; message: Message; status: StatusInfo }
+export interface CallEvent extends EventBase {
+  type: "call.incoming" | "call.missed" | "call.completed" | "call.status" | "voicemail.received";
+  call: Call;
+}
+export interface LookupCompletedEvent extends EventBase { type: "lookup.completed"; lookup: Lookup }
+export interface RecordEvent extends EventBase {
+  type: "record.created" | "record.updated" | "record.deleted" | "provisioning.failed";
+  record: RecordChange;
+}
+/** A verified event of a kind this version does not know yet. */
+export interface OtherEvent extends EventBase { type: "other" }
+
+export type NormalizedEvent =
+  | MessageReceivedEvent
+  | MessageSentEvent
+  | MessageStatusEvent
+  | CallEvent
+  | LookupCompletedEvent
+  | RecordEvent
+  | OtherEvent;
+
+export type EventType = NormalizedEvent["type"];
+
+export interface BasicCredential {
+  username: string;
+  password: string;
+}
+
+/** Each provider reads the schemes it uses; several values per scheme allow rotation. */
+export interface Credentials {
+  hmac_sha256?: string | string[];
+  bearer?: string | string[];
+  authorization?: string | string[];
+  basic?: BasicCredential | BasicCredential[];
+  jwt_hs256?: string | string[];
+  url_token?: string | string[];
+  url_token_param?: string;
+  /** Accept requests without checking who sent them. Local experiments only. */
+  insecure_skip_verification?: boolean;
+}
+
+export type HeadersInit =
+  | { [name: string]: string | string[] | undefined }
+  | ReadonlyArray<readonly [string, string]>
+  | Headers;
+
+export interface WebhookRequest {
+  method?: string;
+  url?: string;
+  headers?: HeadersInit;
+  body?: Uint8Array | ArrayBuffer | string;
+}
+
+export interface Options {
+  /** The receive time: UNIX seconds, a Date or RFC 3339 text. Default: the host clock. */
+  now?: number | Date | string;
+  /** Refuse larger bodies (default 1 MiB). */
+  max_body_bytes?: number;
+}
+
+export interface RetryPolicy {
+  provider: ProviderName;
+  documented: boolean;
+  timeout_secs: number;
+  retry_delays_secs: number[];
+  jitter: boolean;
+  max_deliveries: number;
+  retry_horizon_secs: number;
+  dedupe_ttl_secs: number;
+  ack_statuses: { min: number; max: number };
+  permanent_failure_statuses: { min: number; max: number } | null;
+}
+
+export type Outcome = "accepted" | "duplicate" | "verification_failed" | "malformed" | "internal_error";
+
+export interface Ack {
+  status: number;
+  provider_action: "acknowledged" | "permanent_failure" | "retry";
+}
+
+export class Receiver {
+  constructor(provider: ProviderName | null, credentials: Credentials | null, options?: Options);
+  normalize(request: WebhookRequest, options?: Pick<Options, "now">): NormalizedEvent;
+  verify(request: WebhookRequest, options?: Pick<Options, "now">): ProviderName;
+}
+
+export function normalizeEvent(
+  provider: ProviderName | null,
+  request: WebhookRequest,
+  credentials: Credentials | null,
+  options?: Options,
+): NormalizedEvent;
+export const normalize_event: typeof normalizeEvent;
+export function verify(
+  provider: ProviderName | null,
+  request: WebhookRequest,
+  credentials: Credentials | null,
+  options?: Options,
+): ProviderName;
+export function parse(provider: ProviderName, body: Uint8Array | ArrayBuffer | string): { [field: string]: unknown };
+export function detectProvider(request: WebhookRequest): ProviderName;
+export const detect_provider: typeof detectProvider;
+export function retryPolicy(provider: ProviderName): RetryPolicy;
+export const retry_policy: typeof retryPolicy;
+export function ack(provider: ProviderName, outcome: Outcome): Ack;
+export function statusWins(current: DeliveryStatus | null, incoming: DeliveryStatus): boolean;
+export const status_wins: typeof statusWins;
+export function fromHttpCapture(capture: Uint8Array | string): WebhookRequest & { body: Uint8Array };
+export function fromRequest(request: Request): Promise<WebhookRequest & { body: Uint8Array }>;
+
+/** `add` returns false when the key is already present (an atomic add-if-absent). */
+export interface DedupeStore {
+  add(key: string, ttlSeconds: number): boolean | Promise<boolean>;
+  delete?(key: string): void | Promise<void>;
+}
+export function memoryDedupe(): DedupeStore;
+
+export interface HandlerConfig {
+  provider?: ProviderName | null;
+  credentials: Credentials | null;
+  onEvent: (event: NormalizedEvent) => void | Promise<void>;
+  dedupe?: DedupeStore;
+  onError?: (error: unknown) => void;
+  options?: Omit<Options, "now">;
+}
+export function createHandler(config: HandlerConfig): (request: Request) => Promise<Response>;
+
+export interface NodeRequestLike extends AsyncIterable<Uint8Array | string> {
+  method?: string;
+  url?: string;
+  originalUrl?: string;
+  headers: { [name: string]: string | string[] | undefined };
+  body?: unknown;
+  readableEnded?: boolean;
+}
+export interface NodeResponseLike {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body?: string): unknown;
+}
+export function createNodeMiddleware(
+  config: HandlerConfig,
+): (req: NodeRequestLike, res: NodeResponseLike, next?: (error?: unknown) => void) => Promise<void>;
