@@ -6,7 +6,7 @@
 //! years, and no webhook describes an event before the UNIX epoch.
 
 use alloc::string::String;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -46,19 +46,27 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
         from_unix_seconds(seconds, field)?;
         return DateTime::<Utc>::from_timestamp(seconds, 0).ok_or(invalid);
     }
-    let parsed = if let Ok(with_zone) = DateTime::parse_from_rfc3339(text) {
-        with_zone.with_timezone(&Utc)
-    } else if let Ok(naive) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
-    {
-        naive.and_utc()
-    } else if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        date.and_hms_opt(0, 0, 0).ok_or(invalid.clone())?.and_utc()
-    } else {
-        return Err(invalid);
-    };
+    // Every accepted form is rewritten into RFC 3339 and read by chrono's dedicated RFC 3339
+    // parser: its generic strftime-style parser would add ~20 KB to the WebAssembly build.
+    let mut normalized = String::with_capacity(text.len() + 10);
+    normalized.push_str(text);
+    if text.len() == 10 {
+        normalized.push_str("T00:00:00");
+    } else if text.as_bytes().get(10) == Some(&b' ') {
+        normalized.replace_range(10..11, "T");
+    }
+    if !has_zone(&normalized) {
+        normalized.push('Z');
+    }
+    let parsed = DateTime::parse_from_rfc3339(&normalized).map_err(|_| invalid.clone())?.with_timezone(&Utc);
     from_unix_seconds(parsed.timestamp(), field)?;
     Ok(parsed)
+}
+
+/// Whether an ISO 8601 date-time ends in `Z` or a `±hh:mm` offset (after the time part).
+fn has_zone(text: &str) -> bool {
+    let time = text.get(11..).unwrap_or_default();
+    time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
 /// Reads a JSON timestamp field: integer seconds or text. `null` reads as absent.
