@@ -20,11 +20,17 @@ CORE_SOURCES := $(shell find core/src -name '*.rs') core/Cargo.toml Cargo.toml C
 WASM_OUT := target/$(WASM_TARGET)/wasm-release/telhook_wasm.wasm
 NPM_DEPS := npm/node_modules/.package-lock.json
 NPM_DIST := npm/dist/node.mjs
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_DEPS := $(VENV)/.deps-installed
+PY_EXT := $(STAMPS)/python-extension
+PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
 
-.PHONY: help demo test test-rust test-no-std test-node vectors-check rust-tools wasm npm fmt clean
+.PHONY: help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
+	redis-server wasm npm python fmt clean
 
 help:
-	@echo "make demo   sample webhooks of every provider through verify -> normalize (Rust CLI, Node)"
+	@echo "make demo   sample webhooks of every provider through verify -> normalize (Rust, Node, Python)"
 	@echo "make test   install what is needed and run every test suite"
 
 $(STAMPS):
@@ -46,6 +52,15 @@ $(NPM_DEPS): npm/package.json npm/package-lock.json
 	cd npm && npm ci --no-audit --no-fund
 	@touch $@
 
+$(PY_DEPS): python/requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
+	@touch $@
+
+# Debian's Redis for the Django dedupe test (the test fixture starts it on a free loopback port).
+redis-server:
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server)
+
 # ---------------------------------------------------------------- builds
 target/debug/telhook: $(CORE_SOURCES) $(shell find cli/src -name '*.rs') cli/Cargo.toml
 	$(CARGO) build -p telhook-cli
@@ -61,8 +76,13 @@ npm: $(NPM_DIST)
 $(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts
 	cd npm && node scripts/build.mjs
 
+python: $(PY_EXT)
+$(PY_EXT): $(CORE_SOURCES) $(PY_SOURCES) $(PY_DEPS) | $(STAMPS)
+	cd python && ../$(VENV)/bin/maturin develop --quiet
+	@touch $@
+
 # ---------------------------------------------------------------- demo
-demo: target/debug/telhook $(NPM_DIST)
+demo: target/debug/telhook $(NPM_DIST) $(PY_EXT)
 	@for provider in $(PROVIDERS); do \
 	  for request in examples/$$provider/*.http; do \
 	    echo "== rust $$provider: $$(basename $$request)"; \
@@ -71,9 +91,10 @@ demo: target/debug/telhook $(NPM_DIST)
 	  done; \
 	done
 	@node npm/scripts/demo.mjs examples $(DEMO_NOW)
+	@$(PY) python/demo.py examples $(DEMO_NOW)
 
 # ---------------------------------------------------------------- tests
-test: rust-tools test-rust test-no-std vectors-check test-node
+test: rust-tools test-rust test-no-std vectors-check test-node test-python test-wheel
 
 test-rust:
 	$(CARGO) fmt --all -- --check
@@ -95,6 +116,19 @@ vectors-check:
 test-node: $(NPM_DIST)
 	cd npm && node --test test/*.test.mjs
 	cd npm && npx tsc -p test/tsconfig.json
+
+# Python: vectors through the extension, Django on locmem and real Redis, mypy --strict.
+test-python: $(PY_EXT) redis-server
+	cd python && ../$(PY) -m pytest -q
+	cd python && ../$(VENV)/bin/mypy --strict telhook tests/typed_usage.py
+
+# The published artifact: a release wheel installed into a fresh venv, run on the vectors.
+test-wheel: $(PY_DEPS)
+	rm -rf target/wheels target/wheel-venv
+	cd python && ../$(VENV)/bin/maturin build --release --quiet --out ../target/wheels
+	python3 -m venv target/wheel-venv
+	target/wheel-venv/bin/pip install --quiet --disable-pip-version-check --no-index target/wheels/telhook-*.whl
+	cd /tmp && $(CURDIR)/target/wheel-venv/bin/python $(CURDIR)/python/tests/wheel_smoke.py $(CURDIR)/tests/vectors
 
 fmt:
 	$(CARGO) fmt --all

@@ -58,7 +58,9 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
     if !has_zone(&normalized) {
         normalized.push('Z');
     }
-    let parsed = DateTime::parse_from_rfc3339(&normalized).map_err(|_| invalid.clone())?.with_timezone(&Utc);
+    let parsed = DateTime::parse_from_rfc3339(&normalized)
+        .map_err(|_| invalid.clone())?
+        .with_timezone(&Utc);
     from_unix_seconds(parsed.timestamp(), field)?;
     Ok(parsed)
 }

@@ -1,0 +1,220 @@
+//! PyO3 glue over telhook-core: conversion only, no rules. The pure-Python package
+//! `telhook` (python/telhook) wraps this `telhook._core` extension.
+//!
+//! Results cross as JSON text that Python turns into dicts with one `json.loads` call (C code):
+//! measured in bench/, that is cheaper than building the nested dicts object by object
+//! through the FFI. Errors are raised as the exception classes defined in `telhook.errors`.
+#![forbid(unsafe_code)]
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use telhook_core::{
+    credentials::Credentials, event::DeliveryStatus, providers::Provider, request::WebhookRequest,
+    Error, ErrorKind, Options, Outcome,
+};
+
+/// Raises the `telhook.errors` class for the error's kind, carrying its stable code.
+fn to_py_err(error: &Error) -> PyErr {
+    Python::attach(|py| {
+        let (class_name, kind) = match error.kind() {
+            ErrorKind::Verification => ("VerificationError", "verification"),
+            ErrorKind::Parse => ("ParseError", "parse"),
+            ErrorKind::Configuration => ("ConfigurationError", "configuration"),
+            ErrorKind::Request => ("RequestError", "request"),
+        };
+        let message = error.to_string();
+        let raised = py
+            .import("telhook.errors")
+            .and_then(|module| module.getattr(class_name))
+            .and_then(|class| class.call1((message.clone(), error.code(), kind)));
+        match raised {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(_) => PyValueError::new_err(format!("{}: {message}", error.code())),
+        }
+    })
+}
+
+fn invalid(reason: &str) -> PyErr {
+    to_py_err(&Error::InvalidRequest {
+        reason: reason.into(),
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|_| invalid("serialization failed"))
+}
+
+fn provider_of(name: Option<&str>) -> PyResult<Option<Provider>> {
+    name.map(Provider::from_name)
+        .transpose()
+        .map_err(|e| to_py_err(&e))
+}
+
+fn request_of(
+    method: &str,
+    url: Option<&str>,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> WebhookRequest {
+    WebhookRequest {
+        method: method.into(),
+        url: url.map(Into::into),
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+/// A configured receiver: credentials parsed once, reused for every request.
+#[pyclass(frozen, module = "telhook._core")]
+struct Receiver {
+    provider: Option<Provider>,
+    credentials: Credentials,
+    options: Options,
+}
+
+#[pymethods]
+impl Receiver {
+    #[new]
+    #[pyo3(signature = (provider, credentials_json, max_body_bytes = None))]
+    fn new(
+        provider: Option<&str>,
+        credentials_json: &str,
+        max_body_bytes: Option<usize>,
+    ) -> PyResult<Self> {
+        let value: serde_json::Value = serde_json::from_str(credentials_json)
+            .map_err(|_| invalid("credentials must be JSON"))?;
+        let mut options = Options::default();
+        if let Some(limit) = max_body_bytes {
+            options.max_body_bytes = limit;
+        }
+        Ok(Receiver {
+            provider: provider_of(provider)?,
+            credentials: Credentials::from_json_value(value).map_err(|e| to_py_err(&e))?,
+            options,
+        })
+    }
+
+    /// Verifies and normalizes; returns the event as JSON text.
+    fn normalize(
+        &self,
+        method: &str,
+        url: Option<&str>,
+        headers: Vec<(String, String)>,
+        body: &[u8],
+        now: i64,
+    ) -> PyResult<String> {
+        let request = request_of(method, url, headers, body);
+        let event = telhook_core::normalize_event_with(
+            self.provider,
+            &request,
+            &self.credentials,
+            now,
+            &self.options,
+        )
+        .map_err(|e| to_py_err(&e))?;
+        to_json(&event)
+    }
+
+    /// Verifies only; returns the provider's name.
+    fn verify(
+        &self,
+        method: &str,
+        url: Option<&str>,
+        headers: Vec<(String, String)>,
+        body: &[u8],
+        now: i64,
+    ) -> PyResult<&'static str> {
+        let request = request_of(method, url, headers, body);
+        telhook_core::verify(self.provider, &request, &self.credentials, now)
+            .map(Provider::name)
+            .map_err(|e| to_py_err(&e))
+    }
+
+    fn __repr__(&self) -> String {
+        // Credentials' Debug shows counts only, never a secret.
+        let provider = self
+            .provider
+            .map_or_else(|| "None".to_owned(), |p| format!("{:?}", p.name()));
+        format!(
+            "Receiver(provider={provider}, credentials={:?})",
+            self.credentials
+        )
+    }
+}
+
+#[pyfunction]
+fn parse(provider: &str, body: &[u8]) -> PyResult<String> {
+    let provider = Provider::from_name(provider).map_err(|e| to_py_err(&e))?;
+    to_json(&telhook_core::parse(provider, body).map_err(|e| to_py_err(&e))?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (method, url, headers, body))]
+fn detect_provider(
+    method: &str,
+    url: Option<&str>,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> PyResult<&'static str> {
+    telhook_core::detect_provider(&request_of(method, url, headers, body))
+        .map(Provider::name)
+        .map_err(|e| to_py_err(&e))
+}
+
+#[pyfunction]
+fn retry_policy(provider: &str) -> PyResult<String> {
+    let provider = Provider::from_name(provider).map_err(|e| to_py_err(&e))?;
+    to_json(&telhook_core::retry_policy(provider))
+}
+
+#[pyfunction]
+fn ack(provider: &str, outcome: &str) -> PyResult<String> {
+    let provider = Provider::from_name(provider).map_err(|e| to_py_err(&e))?;
+    let outcome: Outcome = serde_json::from_value(serde_json::Value::String(outcome.into()))
+        .map_err(|_| invalid("outcome must be accepted, duplicate, verification_failed, malformed or internal_error"))?;
+    to_json(&telhook_core::ack(provider, outcome))
+}
+
+/// The HTTP status for an error of `kind` (verification, parse, configuration, request).
+#[pyfunction]
+fn ack_status_for_error(kind: &str) -> PyResult<u16> {
+    let kind: ErrorKind = serde_json::from_value(serde_json::Value::String(kind.into()))
+        .map_err(|_| invalid("unknown error kind"))?;
+    Ok(telhook_core::retry::ack_status(Outcome::from_kind(kind)))
+}
+
+#[pyfunction]
+#[pyo3(signature = (current, incoming))]
+fn status_wins(current: Option<&str>, incoming: &str) -> PyResult<bool> {
+    let status = |name: &str| {
+        DeliveryStatus::from_name(name).ok_or_else(|| invalid("unknown delivery status"))
+    };
+    let current = current.map(status).transpose()?;
+    Ok(telhook_core::status_wins(current, status(incoming)?))
+}
+
+#[pyfunction]
+fn parse_time(text: &str) -> PyResult<i64> {
+    telhook_core::time::parse_unix_seconds(text, "now").map_err(|e| to_py_err(&e))
+}
+
+/// A raw HTTP/1.1 capture as the request's JSON form (`headers` as pairs, `body_base64`).
+#[pyfunction]
+fn parse_http_capture(capture: &[u8]) -> PyResult<String> {
+    let request = WebhookRequest::from_http1(capture).map_err(|e| to_py_err(&e))?;
+    to_json(&request.to_json_value())
+}
+
+#[pymodule]
+fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Receiver>()?;
+    module.add_function(wrap_pyfunction!(parse, module)?)?;
+    module.add_function(wrap_pyfunction!(detect_provider, module)?)?;
+    module.add_function(wrap_pyfunction!(retry_policy, module)?)?;
+    module.add_function(wrap_pyfunction!(ack, module)?)?;
+    module.add_function(wrap_pyfunction!(ack_status_for_error, module)?)?;
+    module.add_function(wrap_pyfunction!(status_wins, module)?)?;
+    module.add_function(wrap_pyfunction!(parse_time, module)?)?;
+    module.add_function(wrap_pyfunction!(parse_http_capture, module)?)?;
+    Ok(())
+}

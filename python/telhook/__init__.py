@@ -1,0 +1,245 @@
+"""telhook: verify and normalize telephony/SMS provider webhooks.
+
+Every rule lives in the Rust core (``telhook._core``); this module only converts Python
+values (headers in any mapping or pair form, bodies as bytes-like or str, datetimes) to the
+core's inputs and its JSON results back to Python objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
+
+from . import _core
+from .errors import ConfigurationError, ParseError, RequestError, VerificationError, WebhookError
+from .types import Credentials, DeliveryStatus, NormalizedEvent, Outcome, ProviderName
+
+__version__ = "0.1.0"
+
+HeadersLike = Union[Mapping[str, Any], Iterable[Tuple[str, str]]]
+BodyLike = Union[bytes, bytearray, memoryview, str]
+NowLike = Union[int, float, datetime, str, None]
+
+
+def _header_pairs(headers: Optional[HeadersLike]) -> List[Tuple[str, str]]:
+    if headers is None:
+        return []
+    items: Iterable[Tuple[str, Any]]
+    if isinstance(headers, Mapping):
+        items = headers.items()
+    else:
+        items = headers
+    pairs: List[Tuple[str, str]] = []
+    for name, value in items:
+        if isinstance(value, (list, tuple)):
+            pairs.extend((str(name), str(item)) for item in value)
+        elif value is not None:
+            pairs.append((str(name), str(value)))
+    return pairs
+
+
+def _body_bytes(body: Optional[BodyLike]) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    raise RequestError("body must be bytes, bytearray, memoryview or str", "invalid_request", "request")
+
+
+def _now_seconds(now: NowLike) -> int:
+    if now is None:
+        return int(time.time())
+    if isinstance(now, datetime):
+        return int(now.timestamp())
+    if isinstance(now, str):
+        return _core.parse_time(now)
+    return int(now)
+
+
+def _credentials_json(credentials: Union[Credentials, Mapping[str, Any], None]) -> str:
+    return "null" if credentials is None else json.dumps(credentials)
+
+
+class Receiver:
+    """A configured receiver: credentials parsed once and reused for every request.
+
+    ``provider=None`` detects the provider from each request (its credentials are still required).
+    """
+
+    __slots__ = ("provider", "_inner")
+
+    def __init__(
+        self,
+        provider: Optional[ProviderName],
+        credentials: Union[Credentials, Mapping[str, Any], None],
+        *,
+        max_body_bytes: Optional[int] = None,
+    ) -> None:
+        self.provider = provider
+        self._inner = _core.Receiver(provider, _credentials_json(credentials), max_body_bytes)
+
+    def normalize(
+        self,
+        *,
+        headers: Optional[HeadersLike],
+        body: Optional[BodyLike],
+        now: NowLike = None,
+        method: str = "POST",
+        url: Optional[str] = None,
+    ) -> NormalizedEvent:
+        text = self._inner.normalize(method, url, _header_pairs(headers), _body_bytes(body), _now_seconds(now))
+        return cast(NormalizedEvent, json.loads(text))
+
+    def verify(
+        self,
+        *,
+        headers: Optional[HeadersLike],
+        body: Optional[BodyLike],
+        now: NowLike = None,
+        method: str = "POST",
+        url: Optional[str] = None,
+    ) -> ProviderName:
+        name = self._inner.verify(method, url, _header_pairs(headers), _body_bytes(body), _now_seconds(now))
+        return cast(ProviderName, name)
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+
+def normalize_event(
+    provider: Optional[ProviderName],
+    *,
+    headers: Optional[HeadersLike],
+    body: Optional[BodyLike],
+    credentials: Union[Credentials, Mapping[str, Any], None],
+    now: NowLike = None,
+    method: str = "POST",
+    url: Optional[str] = None,
+    max_body_bytes: Optional[int] = None,
+) -> NormalizedEvent:
+    """Verifies and normalizes one request; raises a :class:`WebhookError` subclass on failure."""
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes)
+    return receiver.normalize(headers=headers, body=body, now=now, method=method, url=url)
+
+
+def verify(
+    provider: Optional[ProviderName],
+    *,
+    headers: Optional[HeadersLike],
+    body: Optional[BodyLike],
+    credentials: Union[Credentials, Mapping[str, Any], None],
+    now: NowLike = None,
+    method: str = "POST",
+    url: Optional[str] = None,
+) -> ProviderName:
+    """Verifies only; returns the provider's name."""
+    return Receiver(provider, credentials).verify(headers=headers, body=body, now=now, method=method, url=url)
+
+
+def parse(provider: ProviderName, body: BodyLike) -> Dict[str, Any]:
+    """The provider's typed payload (unknown fields kept), without verification."""
+    return cast(Dict[str, Any], json.loads(_core.parse(provider, _body_bytes(body))))
+
+
+def detect_provider(
+    *, headers: Optional[HeadersLike], body: Optional[BodyLike], method: str = "POST", url: Optional[str] = None
+) -> ProviderName:
+    return cast(ProviderName, _core.detect_provider(method, url, _header_pairs(headers), _body_bytes(body)))
+
+
+@dataclass(frozen=True)
+class StatusRange:
+    min: int
+    max: int
+
+    def __contains__(self, status: object) -> bool:
+        return isinstance(status, int) and self.min <= status <= self.max
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a provider redelivers webhooks."""
+
+    provider: ProviderName
+    documented: bool
+    timeout: timedelta
+    retry_delays: Tuple[timedelta, ...]
+    jitter: bool
+    max_deliveries: int
+    retry_horizon: timedelta
+    dedupe_ttl: timedelta
+    ack_statuses: StatusRange
+    permanent_failure_statuses: Optional[StatusRange]
+
+
+def retry_policy(provider: ProviderName) -> RetryPolicy:
+    raw = json.loads(_core.retry_policy(provider))
+    permanent = raw["permanent_failure_statuses"]
+    return RetryPolicy(
+        provider=raw["provider"],
+        documented=raw["documented"],
+        timeout=timedelta(seconds=raw["timeout_secs"]),
+        retry_delays=tuple(timedelta(seconds=s) for s in raw["retry_delays_secs"]),
+        jitter=raw["jitter"],
+        max_deliveries=raw["max_deliveries"],
+        retry_horizon=timedelta(seconds=raw["retry_horizon_secs"]),
+        dedupe_ttl=timedelta(seconds=raw["dedupe_ttl_secs"]),
+        ack_statuses=StatusRange(**raw["ack_statuses"]),
+        permanent_failure_statuses=StatusRange(**permanent) if permanent else None,
+    )
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The HTTP status to answer, and what the provider will do with it."""
+
+    status: int
+    provider_action: str
+
+
+def ack(provider: ProviderName, outcome: Outcome) -> Ack:
+    return Ack(**json.loads(_core.ack(provider, outcome)))
+
+
+def ack_for_error(error: WebhookError) -> int:
+    """The HTTP status to answer for a telhook error (its kind decides)."""
+    return _core.ack_status_for_error(error.kind)
+
+
+def status_wins(current: Optional[DeliveryStatus], incoming: DeliveryStatus) -> bool:
+    """Whether ``incoming`` may replace the stored ``current`` delivery status (None: nothing stored)."""
+    return _core.status_wins(current, incoming)
+
+
+@dataclass(frozen=True)
+class CapturedRequest:
+    method: str
+    url: Optional[str]
+    headers: List[Tuple[str, str]]
+    body: bytes
+
+
+def from_http_capture(capture: BodyLike) -> CapturedRequest:
+    """A raw HTTP/1.1 capture (request line, headers, body), e.g. to replay it."""
+    raw = json.loads(_core.parse_http_capture(_body_bytes(capture)))
+    return CapturedRequest(
+        method=raw["method"],
+        url=raw["url"],
+        headers=[(name, value) for name, value in raw["headers"]],
+        body=base64.b64decode(raw["body_base64"]),
+    )
+
+
+__all__ = [
+    "Ack", "CapturedRequest", "ConfigurationError", "ParseError", "Receiver", "RequestError", "RetryPolicy",
+    "StatusRange", "VerificationError", "WebhookError", "ack", "ack_for_error", "detect_provider",
+    "from_http_capture", "normalize_event", "parse", "retry_policy", "status_wins", "verify",
+]

@@ -1,0 +1,127 @@
+"""Typed shape of the normalized event (schema v1) and of the credentials."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, List, Literal, Optional, Union
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:  # pragma: no cover
+    from typing_extensions import NotRequired, TypedDict
+
+ProviderName = Literal["looplookup", "did_reseller", "limephone", "lisoloo", "gatewayapi"]
+EventType = Literal[
+    "message.received", "message.sent", "message.status", "call.incoming", "call.missed", "call.completed",
+    "call.status", "voicemail.received", "lookup.completed", "record.created", "record.updated",
+    "record.deleted", "provisioning.failed", "other",
+]
+DeliveryStatus = Literal[
+    "unknown", "accepted", "queued", "sent", "failed", "expired", "rejected", "canceled", "delivered", "read"
+]
+Direction = Literal["inbound", "outbound"]
+Outcome = Literal["accepted", "duplicate", "verification_failed", "malformed", "internal_error"]
+ErrorCode = Literal[
+    "unknown_provider", "provider_not_detected", "method_not_allowed", "body_too_large", "missing_credentials",
+    "invalid_credentials", "missing_signature", "invalid_signature_format", "signature_mismatch",
+    "missing_authorization", "invalid_authorization_format", "authorization_mismatch", "ambiguous_header",
+    "jwt_malformed", "jwt_algorithm_not_allowed", "jwt_expired", "jwt_not_yet_valid", "jwt_payload_mismatch",
+    "malformed_json", "malformed_nested_json", "invalid_payload", "invalid_timestamp", "invalid_request",
+]
+
+
+class StatusInfo(TypedDict):
+    value: DeliveryStatus
+    final: bool
+    rank: int
+    provider_status: str
+
+
+class ProviderError(TypedDict):
+    code: Optional[str]
+    description: Optional[str]
+
+
+class Message(TypedDict):
+    id: Optional[str]
+    direction: Optional[Direction]
+    text: Optional[str]
+    reference: Optional[str]
+    error: Optional[ProviderError]
+
+
+class Call(TypedDict):
+    id: Optional[str]
+    direction: Optional[Direction]
+    status: Optional[str]
+    voicemail_url: Optional[str]
+    duration_seconds: Optional[int]
+
+
+class AppleService(TypedDict):
+    status: str
+    last_seen: Optional[str]
+
+
+class Lookup(TypedDict):
+    request_id: Optional[str]
+    contact: Optional[str]
+    contact_kind: Literal["phone", "email", "other"]
+    facetime: Optional[AppleService]
+    imessage: Optional[AppleService]
+    carrier: Optional[str]
+    number_type: Optional[str]
+    country: Optional[str]
+
+
+class RecordChange(TypedDict):
+    action: Literal["created", "updated", "deleted"]
+    schema: str
+    id: Optional[str]
+    data: Optional[Dict[str, Any]]
+    error: Optional[str]
+
+
+NormalizedEvent = TypedDict(
+    "NormalizedEvent",
+    {
+        "schema_version": Literal[1],
+        "provider": ProviderName,
+        "id": str,
+        "type": EventType,
+        "provider_event_type": str,
+        "occurred_at": Optional[str],
+        "received_at": str,
+        "from": Optional[str],
+        "to": Optional[str],
+        "status": Optional[StatusInfo],
+        "message": Optional[Message],
+        "call": Optional[Call],
+        "lookup": Optional[Lookup],
+        "record": Optional[RecordChange],
+        "raw": Dict[str, Any],
+    },
+)
+
+
+class BasicCredential(TypedDict):
+    username: str
+    password: str
+
+
+class Credentials(TypedDict, total=False):
+    hmac_sha256: Union[str, List[str]]
+    bearer: Union[str, List[str]]
+    authorization: Union[str, List[str]]
+    basic: Union[BasicCredential, List[BasicCredential]]
+    jwt_hs256: Union[str, List[str]]
+    url_token: Union[str, List[str]]
+    url_token_param: str
+    insecure_skip_verification: bool
+
+
+__all__ = [
+    "AppleService", "BasicCredential", "Call", "Credentials", "DeliveryStatus", "Direction", "ErrorCode",
+    "EventType", "Lookup", "Message", "NormalizedEvent", "Outcome", "ProviderError", "ProviderName",
+    "RecordChange", "StatusInfo", "NotRequired",
+]

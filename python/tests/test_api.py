@@ -1,0 +1,81 @@
+"""The Python API: input forms, typed results, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from django.http.request import HttpHeaders
+
+import telhook
+
+
+def vector(vectors: List[Tuple[str, Dict[str, Any]]], name: str) -> Dict[str, Any]:
+    return next(v for n, v in vectors if n == name)
+
+
+def test_headers_and_body_forms(vectors: List[Tuple[str, Dict[str, Any]]]) -> None:
+    v = vector(vectors, "limephone/doc_sms_sent.json")
+    headers: Dict[str, str] = v["request"]["headers"]
+    text: str = v["request"]["body"]
+    meta = {"HTTP_" + k.upper().replace("-", "_"): val for k, val in headers.items()}
+    meta["CONTENT_TYPE"] = headers["Content-Type"]
+    forms = [
+        (headers, text),
+        (list(headers.items()), text.encode()),
+        (HttpHeaders(meta), bytearray(text.encode())),
+        (headers, memoryview(text.encode())),
+    ]
+    for form_headers, body in forms:
+        event = telhook.normalize_event(
+            "limephone", headers=form_headers, body=body, credentials=v["credentials"], now=v["now"]
+        )
+        assert event == v["expect"]["event"]
+
+
+def test_now_forms(vectors: List[Tuple[str, Dict[str, Any]]]) -> None:
+    v = vector(vectors, "lisoloo/doc_envelope_delivered.json")
+    r = v["request"]
+    for now in (v["now"], datetime.fromtimestamp(v["now"], tz=timezone.utc), "2026-01-21T12:53:20Z"):
+        event = telhook.normalize_event("lisoloo", headers=r["headers"], body=r["body"], credentials=v["credentials"], now=now)
+        assert event["received_at"] == "2026-01-21T12:53:20Z"
+
+
+def test_errors_are_python_classes_with_core_codes() -> None:
+    with pytest.raises(telhook.VerificationError) as caught:
+        telhook.normalize_event(
+            "limephone",
+            headers={"X-LimePhone-Signature": "00" * 32},
+            body=b'{"event":"incoming_call"}',
+            credentials={"hmac_sha256": "a-secret-value-xyz"},
+        )
+    assert caught.value.code == "signature_mismatch"
+    assert isinstance(caught.value, telhook.WebhookError)
+    assert "a-secret-value-xyz" not in repr(caught.value) + str(caught.value)
+    with pytest.raises(telhook.ConfigurationError) as unknown:
+        telhook.retry_policy("twilio")  # type: ignore[arg-type]
+    assert unknown.value.code == "unknown_provider"
+    with pytest.raises(telhook.RequestError):
+        telhook.normalize_event("limephone", headers={}, body=12, credentials=None)  # type: ignore[arg-type]
+
+
+def test_retry_policy_ack_and_status_order() -> None:
+    policy = telhook.retry_policy("looplookup")
+    assert policy.retry_delays[:1] == (timedelta(seconds=30),)
+    assert policy.retry_delays[-1] == timedelta(minutes=15)
+    assert policy.max_deliveries == 31
+    assert policy.dedupe_ttl >= policy.retry_horizon + policy.timeout
+    assert 200 in policy.ack_statuses and 204 not in policy.ack_statuses
+    assert telhook.ack("lisoloo", "malformed") == telhook.Ack(status=400, provider_action="permanent_failure")
+    assert telhook.status_wins("sent", "delivered") and not telhook.status_wins("delivered", "sent")
+    assert telhook.status_wins(None, "unknown")
+
+
+def test_detect_parse_and_capture() -> None:
+    assert telhook.detect_provider(headers={"User-Agent": "LoopServer"}, body=b"{}") == "looplookup"
+    parsed = telhook.parse("lisoloo", '{"event_id":"e","event_type":"sms.sent","new_field":[1]}')
+    assert parsed["new_field"] == [1]
+    captured = telhook.from_http_capture(b"POST /x?token=t HTTP/1.1\r\nA: b\r\n\r\n{}")
+    assert captured.method == "POST" and captured.url == "/x?token=t" and captured.body == b"{}"
+    assert captured.headers == [("A", "b")]

@@ -1,0 +1,31 @@
+"""Checked by `mypy --strict`: the public types support real use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import telhook
+from telhook.types import NormalizedEvent
+
+
+def describe(event: NormalizedEvent) -> str:
+    if event["type"] == "message.status" and event["status"] is not None:
+        return f"{event['to']} is {event['status']['value']}"
+    if event["lookup"] is not None:
+        return str(event["lookup"]["contact"])
+    return event["provider_event_type"]
+
+
+def handle(body: bytes, headers: dict[str, str]) -> int:
+    try:
+        event = telhook.normalize_event(
+            "gatewayapi", headers=headers, body=body, credentials={"hmac_sha256": ["current", "previous"]}
+        )
+    except telhook.WebhookError as error:
+        return telhook.ack_for_error(error)
+    ttl: timedelta = telhook.retry_policy(event["provider"]).dedupe_ttl
+    print(describe(event), ttl)
+    return telhook.ack(event["provider"], "accepted").status
+
+
+wins: bool = telhook.status_wins("sent", "delivered")
