@@ -109,6 +109,7 @@ test-no-std: rust-tools
 # The vectors are reproducible from their generator (signing done independently in Python).
 vectors-check:
 	python3 tests/vectors/generate.py
+	python3 tests/vectors/generate_hostile.py
 	python3 examples/build.py
 	git diff --exit-code -- tests/vectors examples
 

@@ -215,10 +215,10 @@ export function memoryDedupe() {
  * Verify → normalize → dedupe → onEvent, answering the status `ack` chooses. Shared by the
  * Fetch handler and the Node middleware; returns `{status, body}`.
  */
-async function receive(receiver, request, { onEvent, dedupe, onError }) {
+async function receive(receiver, request, { onEvent, dedupe, onError, clock }) {
   let event;
   try {
-    event = receiver.normalize(request);
+    event = receiver.normalize(request, { now: clock?.() });
   } catch (error) {
     if (!(error instanceof TelhookError)) throw error;
     onError?.(error);
@@ -241,13 +241,13 @@ async function receive(receiver, request, { onEvent, dedupe, onError }) {
 }
 
 /** A Fetch API handler (`export default { fetch: createHandler(...) }` in a Worker). */
-export function createHandler({ provider = null, credentials, onEvent, dedupe, onError, options } = {}) {
+export function createHandler({ provider = null, credentials, onEvent, dedupe, onError, options, clock } = {}) {
   if (typeof onEvent !== "function") {
     throw new ConfigurationError("invalid_configuration", "createHandler needs an onEvent function", "configuration");
   }
   const receiver = new Receiver(provider, credentials, options);
   return async function fetch(request) {
-    const result = await receive(receiver, await fromRequest(request), { onEvent, dedupe, onError });
+    const result = await receive(receiver, await fromRequest(request), { onEvent, dedupe, onError, clock });
     const headers = result.body ? { "content-type": "application/json" } : {};
     return new Response(result.body || null, { status: result.status, headers });
   };
@@ -258,7 +258,7 @@ export function createHandler({ provider = null, credentials, onEvent, dedupe, o
  * any JSON body parser (or use express.raw()), because a parsed-and-reserialized body can
  * never be verified.
  */
-export function createNodeMiddleware({ provider = null, credentials, onEvent, dedupe, onError, options } = {}) {
+export function createNodeMiddleware({ provider = null, credentials, onEvent, dedupe, onError, options, clock } = {}) {
   if (typeof onEvent !== "function") {
     throw new ConfigurationError("invalid_configuration", "createNodeMiddleware needs an onEvent function", "configuration");
   }
@@ -282,7 +282,7 @@ export function createNodeMiddleware({ provider = null, credentials, onEvent, de
       const result = await receive(
         receiver,
         { method: req.method, url: req.originalUrl ?? req.url, headers: req.headers, body },
-        { onEvent, dedupe, onError },
+        { onEvent, dedupe, onError, clock },
       );
       res.statusCode = result.status;
       if (result.body) res.setHeader("content-type", "application/json");

@@ -17,6 +17,7 @@ function handlerFor(config) {
         credentials: config.credentials,
         dedupe,
         options: config.options,
+        clock: () => config.now,
         onEvent: (event) => {
           events.push(event.id);
         },

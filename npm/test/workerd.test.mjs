@@ -59,7 +59,7 @@ test("every conformance vector gives the expected output inside workerd", async 
 
 async function deliver(vector) {
   const method = vector.request.method ?? "POST";
-  const url = vector.request.url ?? "https://worker.test/hook";
+  const url = new URL(vector.request.url ?? "/hook", "https://worker.test").href;
   const headers = new Headers();
   const pairs = Array.isArray(vector.request.headers)
     ? vector.request.headers
@@ -69,7 +69,7 @@ async function deliver(vector) {
   for (const [name, value] of pairs) if (name.toLowerCase() !== "content-length") headers.append(name, value);
   headers.set(
     "x-telhook-test-config",
-    JSON.stringify({ provider: vector.provider, credentials: vector.credentials, options: vector.options }),
+    JSON.stringify({ provider: vector.provider, credentials: vector.credentials, options: vector.options, now: vector.now }),
   );
   const body = method === "GET" ? undefined : bodyOf(vector.request);
   return mf.dispatchFetch(url, { method, headers, body });
@@ -79,7 +79,10 @@ const STATUS_BY_KIND = { verification: 401, parse: 400, request: 400, configurat
 
 test("createHandler answers every vector with the status ack chooses", async () => {
   for (const { name, vector } of vectors) {
-    if (vector.provider === "twilio") continue; // createHandler refuses to be built for it.
+    // createHandler itself refuses these configurations (tested in Node); nothing to deliver.
+    if (["unknown_provider", "invalid_credentials"].includes(vector.expect.error)) continue;
+    // A false Content-Length cannot be sent through an HTTP client; the vector run covers it.
+    if (JSON.stringify(vector.request.headers ?? {}).toLowerCase().includes('"content-length"')) continue;
     const response = await deliver(vector);
     let expected = 200;
     if (vector.expect.error) {

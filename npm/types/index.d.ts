@@ -247,6 +247,8 @@ export interface HandlerConfig {
   dedupe?: DedupeStore;
   onError?: (error: unknown) => void;
   options?: Omit<Options, "now">;
+  /** The receive time for each request (UNIX seconds, Date or RFC 3339); default: the host clock. */
+  clock?: () => number | Date | string;
 }
 export function createHandler(config: HandlerConfig): (request: Request) => Promise<Response>;
 

@@ -225,6 +225,20 @@ fn msisdn(value: &IdValue) -> Option<String> {
     to_e164(&value.to_string(), None)
 }
 
+/// GatewayAPI documents MSISDNs as integers; digits in a string are tolerated, anything else
+/// is the wrong shape (refused rather than normalized to a null number).
+fn check_msisdn(value: &IdValue, field: &str) -> Result<()> {
+    match value {
+        IdValue::Number(_) => Ok(()),
+        IdValue::Text(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(())
+        }
+        IdValue::Text(_) => Err(Error::invalid_payload(alloc::format!(
+            "{field} must be an integer MSISDN"
+        ))),
+    }
+}
+
 fn timestamp(value: Option<&Value>, field: &'static str) -> Result<Option<String>> {
     value.map_or(Ok(None), |v| crate::time::parse_value(v, field))
 }
@@ -269,6 +283,7 @@ pub(crate) fn normalize(
     match payload {
         GatewayApiPayload::Event(envelope) => normalize_event(envelope, raw, context),
         GatewayApiPayload::DeliveryReport(report) => {
+            check_msisdn(&report.msisdn, "msisdn")?;
             let (id, number) = (report.id.to_string(), report.msisdn.to_string());
             let key = context.key(&["dlr", &id, &number, &report.status]);
             let mut event = context.event(key, EventType::MessageStatus, "delivery_report", raw);
@@ -292,6 +307,7 @@ pub(crate) fn normalize(
             Ok(event)
         }
         GatewayApiPayload::IncomingSms(sms) => {
+            check_msisdn(&sms.msisdn, "msisdn")?;
             let id = sms.id.to_string();
             let mut event = context.event(
                 context.key(&["mo", &id]),
@@ -328,6 +344,14 @@ fn normalize_event(
         EventType::Other
     };
     let body = envelope.event;
+    for (value, field) in [
+        (&body.recipient, "event.recipient"),
+        (&body.sender, "event.sender"),
+    ] {
+        if let Some(value) = value {
+            check_msisdn(value, field)?;
+        }
+    }
     let mut event = context.event(context.key(&[&envelope.event_id]), event_type, kind, raw);
     let when = match event_type {
         EventType::MessageStatus => body.status_at.as_ref(),

@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""Writes tests/vectors/hostile/*.json: hostile requests, each with the error code it must get.
+
+Every request is built so that the one defect under test is the *first* thing telhook meets:
+auth-level defects carry a well-formed body; body-level defects are correctly authenticated
+(signed over the hostile bytes), so the parser — not the verifier — must refuse them. All
+runtimes run these files (they are ordinary vectors): Rust, Node, workerd and Python.
+
+Run: python3 tests/vectors/generate_hostile.py
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "hostile")
+NOW = 1769000000
+
+LIME = {"hmac_sha256": ["lime-whsec-CURRENT-5b1e"], "bearer": ["lime-bearer-TOKEN-9f8e"]}
+LISO = {"basic": [{"username": "lisoloo-hook", "password": "liso-PASS-current-4411"}]}
+GW = {"hmac_sha256": ["gwapi-HMAC-secret-31d7"], "jwt_hs256": ["gwapi-JWT-secret-c0ffee"]}
+LOOP = {"authorization": ["Token loop-AUTH-dashboard-4b7c"]}
+DID = {"url_token": ["did-URL-token-77aa"]}
+DID_URL = "https://hooks.example.com/did?token=did-URL-token-77aa"
+CREDS = {"limephone": LIME, "lisoloo": LISO, "gatewayapi": GW, "looplookup": LOOP, "did_reseller": DID}
+
+GOOD_BODY = {
+    "limephone": '{"event":"incoming_call","call_id":"1","virtual_number":"+15551234567","caller_number":"+18887654321","timestamp":"2025-01-30T14:00:00Z"}',
+    "lisoloo": '{"event_id":"e-1","event_type":"sms.sent","timestamp":"2026-05-27T10:15:08Z","message_id":"m","data":{"recipient_phone":"+4512345678"}}',
+    "gatewayapi": '{"event_id":"g-1","timestamp":"2026-03-02T09:00:05Z","event_type":"message.status.sms","event":{"msg_id":"x","recipient":4512345678,"status":"DELIVERED","status_at":"2026-03-02T09:00:03Z"}}',
+    "looplookup": '{"contact":"+13231112233","request_id":"r-1","webhook_id":"w-1"}',
+    "did_reseller": '{"type":"update","schema":"dids","data":"{\\"id\\":1}"}',
+}
+
+VECTORS = {}
+
+
+def hexmac(secret, body):
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt(claims, secret="gwapi-JWT-secret-c0ffee", header=None, raw_claims=None):
+    header = header if header is not None else {"alg": "HS256", "typ": "JWT"}
+    head = b64url(json.dumps(header, separators=(",", ":")).encode() if isinstance(header, dict) else header)
+    body = b64url(raw_claims if raw_claims is not None else json.dumps(claims, separators=(",", ":")).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64url(sig)}"
+
+
+def auth_headers(provider, body):
+    """Valid credentials for `body` (bytes) under the provider's scheme."""
+    if provider == "limephone":
+        return {"Authorization": "Bearer lime-bearer-TOKEN-9f8e", "X-LimePhone-Signature": hexmac("lime-whsec-CURRENT-5b1e", body)}
+    if provider == "lisoloo":
+        return {"Authorization": "Basic " + base64.b64encode(b"lisoloo-hook:liso-PASS-current-4411").decode()}
+    if provider == "gatewayapi":
+        return {"Signature": "v1=" + hexmac("gwapi-HMAC-secret-31d7", body)}
+    if provider == "looplookup":
+        return {"Authorization": "Token loop-AUTH-dashboard-4b7c"}
+    return {}
+
+
+def add(name, description, provider, body, headers, credentials, error, url=None, method=None, options=None):
+    body_bytes = body if isinstance(body, bytes) else body.encode("utf-8")
+    request = {}
+    if method:
+        request["method"] = method
+    if url is None and provider == "did_reseller":
+        url = DID_URL
+    if url:
+        request["url"] = url
+    request["headers"] = headers
+    try:
+        text = body_bytes.decode("utf-8")
+        if "\r" in text or any(ord(c) < 0x20 and c not in "\n\t" for c in text):
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, "control")
+        request["body"] = text
+    except UnicodeDecodeError:
+        request["body_base64"] = base64.b64encode(body_bytes).decode()
+    vector = {"description": description, "provider": provider, "request": request,
+              "credentials": credentials, "now": NOW}
+    if options:
+        vector["options"] = options
+    vector["expect"] = {"error": error}
+    assert name not in VECTORS, name
+    VECTORS[name] = vector
+
+
+def signed(provider, name, description, body, error, **kw):
+    body_bytes = body if isinstance(body, bytes) else body.encode("utf-8")
+    add(f"{provider}_{name}", description, provider, body_bytes, auth_headers(provider, body_bytes),
+        CREDS[provider], error, **kw)
+
+
+# ---------------------------------------------------------------- bodies, every provider
+def bodies():
+    for p, good in GOOD_BODY.items():
+        for cut in (1, len(good) // 2, len(good) - 1):
+            signed(p, f"truncated_at_{cut}", f"Body cut after {cut} bytes", good[:cut], "malformed_json")
+        signed(p, "empty_body", "Empty body", "", "malformed_json")
+        signed(p, "whitespace_body", "Whitespace only", "  \n\t ", "malformed_json")
+        signed(p, "bom_prefixed", "UTF-8 byte order mark before the JSON", b"\xef\xbb\xbf" + good.encode(), "malformed_json")
+        signed(p, "invalid_utf8_in_string", "Invalid UTF-8 inside a string", good.encode().replace(b'"1"', b'"\xff\xfe"', 1)
+               if b'"1"' in good.encode() else good.encode()[:-1] + b',"x":"\xc3\x28"}', "malformed_json")
+        signed(p, "truncated_utf8", "A multi-byte sequence cut short at the end", good.encode()[:-2] + b'\xe2\x82', "malformed_json")
+        signed(p, "lone_surrogate_escape", "A lone UTF-16 surrogate escape", good[:-1] + ',"x":"\\ud800"}', "malformed_json")
+        signed(p, "raw_control_char", "A raw control character in a string", good[:-1] + ',"x":"a\x01b"}', "malformed_json")
+        signed(p, "nested_10000_arrays", "Arrays nested 10 000 deep", "[" * 10000 + "]" * 10000, "malformed_json")
+        signed(p, "nested_200_in_field", "An object nested 200 deep inside an extra field",
+               good[:-1] + ',"x":' + '{"a":' * 200 + "1" + "}" * 200 + "}", "malformed_json")
+        signed(p, "trailing_garbage", "Valid JSON followed by garbage", good + "xyz", "malformed_json")
+        signed(p, "two_documents", "Two JSON documents", good + good, "malformed_json")
+        signed(p, "nan_literal", "NaN is not JSON", good[:-1] + ',"x":NaN}', "malformed_json")
+        signed(p, "number_out_of_range", "1e400 overflows a double", good[:-1] + ',"x":1e400}', "malformed_json")
+        signed(p, "smart_quotes", "Typographic quotes instead of JSON quotes",
+               good.replace('"', "\u201c", 2), "malformed_json")
+        signed(p, "single_quotes", "Single-quoted JSON", good.replace('"', "'"), "malformed_json")
+        signed(p, "form_encoded", "A form-encoded body", "event=incoming_call&call_id=1", "malformed_json")
+        for kind, doc in [("array", "[]"), ("string", '"hello"'), ("number", "42"), ("null", "null"), ("true", "true")]:
+            signed(p, f"top_level_{kind}", f"A JSON {kind} instead of an object", doc, "invalid_payload")
+        signed(p, "empty_object", "An empty object", "{}", "invalid_payload")
+
+
+# ---------------------------------------------------------------- wrong shapes per provider
+def shapes():
+    lime = json.loads(GOOD_BODY["limephone"])
+    for field, value, error in [
+        ("event", 5, "invalid_payload"), ("event", None, "invalid_payload"), ("event", ["incoming_call"], "invalid_payload"),
+        ("call_id", {"id": 1}, "invalid_payload"), ("call_id", -1, "invalid_payload"), ("call_id", 1.5, "invalid_payload"),
+        ("caller_number", 18887654321, "invalid_payload"), ("duration", -5, "invalid_payload"),
+        ("duration", 1e30, "invalid_payload"), ("duration", "125", "invalid_payload"),
+        ("timestamp", "yesterday", "invalid_timestamp"), ("timestamp", "2025-02-30T00:00:00Z", "invalid_timestamp"),
+        ("timestamp", "0000-01-01T00:00:00Z", "invalid_timestamp"), ("timestamp", "10000-01-01T00:00:00Z", "invalid_timestamp"),
+        ("timestamp", -1, "invalid_timestamp"), ("timestamp", 1e20, "invalid_timestamp"),
+        ("timestamp", 99999999999999, "invalid_timestamp"), ("timestamp", True, "invalid_timestamp"),
+        ("timestamp", {"s": 1}, "invalid_timestamp"), ("timestamp", "2025-01-30T25:00:00Z", "invalid_timestamp"),
+    ]:
+        body = dict(lime)
+        if value is None:
+            del body[field]
+            name = f"without_{field}"
+        else:
+            body[field] = value
+            name = f"{field}_{type(value).__name__}_{str(value)[:12]}".replace(" ", "_").replace(":", "").replace("-", "m").replace(".", "p").replace("{", "").replace("}", "").replace("'", "").replace("[", "").replace("]", "").replace(",", "")
+        signed("limephone", name, f"{field} = {json.dumps(value)}", json.dumps(body), error)
+
+    liso = json.loads(GOOD_BODY["lisoloo"])
+    for name, mutate, error in [
+        ("event_id_number", lambda b: b.update(event_id=7), "invalid_payload"),
+        ("event_type_null", lambda b: b.update(event_type=None), "invalid_payload"),
+        ("data_string", lambda b: b.update(data="recipient"), "invalid_payload"),
+        ("data_array", lambda b: b.update(data=[1]), "invalid_payload"),
+        ("recipient_phone_number", lambda b: b["data"].update(recipient_phone=4512345678), "invalid_payload"),
+        ("error_code_float", lambda b: b["data"].update(error_code=3.5), "invalid_payload"),
+        ("timestamp_out_of_range", lambda b: b.update(timestamp="1969-12-31T23:59:59Z"), "invalid_timestamp"),
+        ("timestamp_garbage", lambda b: b.update(timestamp="2026-05-27 10:15"), "invalid_timestamp"),
+        ("message_id_object", lambda b: b.update(message_id={}), "invalid_payload"),
+    ]:
+        body = json.loads(json.dumps(liso))
+        mutate(body)
+        signed("lisoloo", name, name.replace("_", " "), json.dumps(body), error)
+
+    gw = json.loads(GOOD_BODY["gatewayapi"])
+    for name, mutate, error in [
+        ("recipient_text", lambda b: b["event"].update(recipient="abc"), "invalid_payload"),
+        ("recipient_overflow", lambda b: b["event"].update(recipient=2**70), "invalid_payload"),
+        ("recipient_negative", lambda b: b["event"].update(recipient=-4512345678), "invalid_payload"),
+        ("event_not_object", lambda b: b.update(event="DELIVERED"), "invalid_payload"),
+        ("event_id_missing", lambda b: b.pop("event_id"), "invalid_payload"),
+        ("status_at_garbage", lambda b: b["event"].update(status_at="soon"), "invalid_timestamp"),
+        ("content_not_object", lambda b: b["event"].update(content="hi"), "invalid_payload"),
+    ]:
+        body = json.loads(json.dumps(gw))
+        mutate(body)
+        signed("gatewayapi", name, name.replace("_", " "), json.dumps(body), error)
+    for name, body, error in [
+        ("dlr_msisdn_2pow64", '{"id":1,"msisdn":18446744073709551616,"status":"DELIVERED"}', "invalid_payload"),
+        ("dlr_msisdn_1e30", '{"id":1,"msisdn":1e30,"status":"DELIVERED"}', "invalid_payload"),
+        ("dlr_msisdn_text", '{"id":1,"msisdn":"+45 12 34","status":"DELIVERED"}', "invalid_payload"),
+        ("dlr_msisdn_empty", '{"id":1,"msisdn":"","status":"DELIVERED"}', "invalid_payload"),
+        ("dlr_id_missing", '{"msisdn":4512345678,"status":"DELIVERED"}', "invalid_payload"),
+        ("dlr_status_number", '{"id":1,"msisdn":4512345678,"status":4}', "invalid_payload"),
+        ("dlr_time_float", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","time":1.5}', "invalid_timestamp"),
+        ("dlr_time_negative", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","time":-60}', "invalid_timestamp"),
+        ("mo_msisdn_array", '{"id":1,"msisdn":[45],"message":"hi"}', "invalid_payload"),
+        ("mo_senttime_text", '{"id":1,"msisdn":4512345678,"message":"hi","senttime":"noon"}', "invalid_timestamp"),
+    ]:
+        signed("gatewayapi", name, name.replace("_", " "), body, error)
+
+    for name, body, error in [
+        ("contact_number", '{"contact":13231112233,"request_id":"r"}', "invalid_payload"),
+        ("request_id_missing", '{"contact":"+13231112233"}', "invalid_payload"),
+        ("result_not_object", '{"contact":"+13231112233","request_id":"r","result_v1":"none"}', "invalid_payload"),
+        ("facetime_date_garbage", '{"contact":"+1","request_id":"r","result_v1":{"apple_services":{"facetime":{"status":"available","date":"12/13/2022"}}}}', "invalid_timestamp"),
+        ("imessage_date_number", '{"contact":"+1","request_id":"r","result_v1":{"apple_services":{"imessage":{"status":"available","date":20221212}}}}', "invalid_payload"),
+        ("carrier_array", '{"contact":"+1","request_id":"r","result_v1":{"carrier":["Verizon"]}}', "invalid_payload"),
+    ]:
+        signed("looplookup", name, name.replace("_", " "), body, error)
+
+    for name, data, error in [
+        ("data_not_json", "{id: 1}", "malformed_nested_json"),
+        ("data_empty_string", "", "malformed_nested_json"),
+        ("data_truncated", '{"id": 1', "malformed_nested_json"),
+        ("data_nested_200", '{"a":' * 200 + "1" + "}" * 200, "malformed_nested_json"),
+        ("data_json_null", "null", "invalid_payload"),
+        ("data_json_number", "5", "invalid_payload"),
+        ("data_json_string", '"text"', "invalid_payload"),
+        ("data_json_array", "[1,2]", "invalid_payload"),
+        ("data_smart_quotes", "{\u201cid\u201d: 1}", "malformed_nested_json"),
+    ]:
+        signed("did_reseller", name, f"data = {data[:30]!r}", json.dumps({"type": "update", "schema": "dids", "data": data}), error)
+    for name, body, error in [
+        ("data_number", '{"type":"update","schema":"dids","data":5}', "invalid_payload"),
+        ("data_bool", '{"type":"insert","schema":"dids","data":true}', "invalid_payload"),
+        ("type_number", '{"type":1,"schema":"dids","data":"{}"}', "invalid_payload"),
+        ("type_unknown", '{"type":"merge","schema":"dids","data":"{}"}', "invalid_payload"),
+        ("schema_missing", '{"type":"update","data":"{}"}', "invalid_payload"),
+        ("no_data_no_status", '{"type":"update","schema":"dids"}', "invalid_payload"),
+        ("status_not_error_without_data", '{"type":"update","schema":"dids","status":"ok"}', "invalid_payload"),
+        ("verbose_number", '{"type":"update","schema":"sms_enablement","status":"error","verbose":5}', "invalid_payload"),
+    ]:
+        signed("did_reseller", name, name.replace("_", " "), body, error)
+
+
+# ---------------------------------------------------------------- signatures and credentials
+def auth():
+    good = GOOD_BODY["limephone"].encode()
+    sig = hexmac("lime-whsec-CURRENT-5b1e", good)
+    bearer = "Bearer lime-bearer-TOKEN-9f8e"
+    for name, value, error in [
+        ("sig_63_hex", sig[:63], "invalid_signature_format"), ("sig_65_hex", sig + "a", "invalid_signature_format"),
+        ("sig_non_hex", "zz" * 32, "invalid_signature_format"), ("sig_only_spaces", "   ", "invalid_signature_format"),
+        ("sig_sha256_prefix", "sha256=" + sig, "invalid_signature_format"),
+        ("sig_base64_31_bytes", base64.b64encode(b"\x01" * 31).decode(), "invalid_signature_format"),
+        ("sig_base64_33_bytes", base64.b64encode(b"\x01" * 33).decode(), "invalid_signature_format"),
+        ("sig_10k_chars", "a" * 10000, "invalid_signature_format"), ("sig_unicode", "\u00e9" * 32, "invalid_signature_format"),
+        ("sig_all_zero", "0" * 64, "signature_mismatch"), ("sig_flipped_bit", sig[:-1] + ("0" if sig[-1] != "0" else "1"), "signature_mismatch"),
+        ("sig_of_empty_body", hexmac("lime-whsec-CURRENT-5b1e", b""), "signature_mismatch"),
+        ("sig_empty_key", hexmac("", good), "signature_mismatch"),
+    ]:
+        add(f"limephone_{name}", f"X-LimePhone-Signature: {name}", "limephone", good,
+            {"Authorization": bearer, "X-LimePhone-Signature": value}, LIME, error)
+    for name, value, error in [
+        ("bearer_scheme_only", "Bearer", "invalid_authorization_format"), ("bearer_empty_token", "Bearer    ", "invalid_authorization_format"),
+        ("basic_instead", "Basic bGltZTp0b2tlbg==", "invalid_authorization_format"),
+        ("token_without_scheme", "lime-bearer-TOKEN-9f8e", "invalid_authorization_format"),
+        ("token_prefix", "Bearer lime-bearer-TOKEN", "authorization_mismatch"),
+        ("token_suffix", "Bearer lime-bearer-TOKEN-9f8e0", "authorization_mismatch"),
+        ("token_case", "Bearer LIME-BEARER-TOKEN-9F8E", "authorization_mismatch"),
+    ]:
+        add(f"limephone_{name}", f"Authorization: {name}", "limephone", good,
+            {"Authorization": value, "X-LimePhone-Signature": sig}, LIME, error)
+    add("limephone_conflicting_authorization", "Two Authorization headers with different values", "limephone", good,
+        [["Authorization", bearer], ["Authorization", "Bearer other"], ["X-LimePhone-Signature", sig]], LIME, "ambiguous_header")
+    add("limephone_conflicting_signature_case", "Signature header twice, names differing in case", "limephone", good,
+        [["Authorization", bearer], ["X-LimePhone-Signature", sig], ["x-limephone-SIGNATURE", "0" * 64]], LIME, "ambiguous_header")
+
+    liso = GOOD_BODY["lisoloo"]
+    for name, value, error in [
+        ("basic_bad_base64", "Basic !!!!", "invalid_authorization_format"),
+        ("basic_padding_only", "Basic ====", "invalid_authorization_format"),
+        ("basic_scheme_only", "Basic", "invalid_authorization_format"),
+        ("basic_no_colon", "Basic " + base64.b64encode(b"lisoloo-hookliso-PASS-current-4411").decode(), "invalid_authorization_format"),
+        ("basic_empty_password", "Basic " + base64.b64encode(b"lisoloo-hook:").decode(), "authorization_mismatch"),
+        ("basic_empty_username", "Basic " + base64.b64encode(b":liso-PASS-current-4411").decode(), "authorization_mismatch"),
+        ("basic_swapped", "Basic " + base64.b64encode(b"liso-PASS-current-4411:lisoloo-hook").decode(), "authorization_mismatch"),
+        ("basic_invalid_utf8", "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(), "authorization_mismatch"),
+        ("basic_extra_colon", "Basic " + base64.b64encode(b"lisoloo-hook:liso-PASS-current-4411:").decode(), "authorization_mismatch"),
+        ("digest_scheme", 'Digest username="lisoloo-hook"', "invalid_authorization_format"),
+    ]:
+        add(f"lisoloo_{name}", f"Authorization: {name}", "lisoloo", liso, {"Authorization": value}, LISO, error)
+
+    gw = GOOD_BODY["gatewayapi"].encode()
+    gsig = hexmac("gwapi-HMAC-secret-31d7", gw)
+    for name, value, error in [
+        ("v1_alone", "v1=", "invalid_signature_format"), ("v2_only", "v2=" + gsig, "invalid_signature_format"),
+        ("v1_short", "v1=" + gsig[:40], "invalid_signature_format"), ("v1_uppercase_key", "V1=" + gsig, "invalid_signature_format"),
+        ("v1_wrong_then_garbled", "v1=" + "0" * 64 + ",v1=zz", "signature_mismatch"),
+        ("comma_only", ",,,", "invalid_signature_format"), ("empty_value", "", "invalid_signature_format"),
+        ("v1_flipped", "v1=" + gsig[:-1] + ("0" if gsig[-1] != "0" else "1"), "signature_mismatch"),
+    ]:
+        add(f"gatewayapi_{name}", f"Signature: {name}", "gatewayapi", gw, {"Signature": value}, GW, error)
+
+    dlr = {"id": 1, "msisdn": 4512345678, "status": "DELIVERED", "time": 1740905403}
+    body = json.dumps(dlr)
+    for name, token, error in [
+        ("jwt_alg_none", jwt(dlr, header={"alg": "none"}).rsplit(".", 1)[0] + ".", "jwt_algorithm_not_allowed"),
+        ("jwt_alg_None_case", jwt(dlr, header={"alg": "None"}), "jwt_algorithm_not_allowed"),
+        ("jwt_alg_lowercase", jwt(dlr, header={"alg": "hs256"}), "jwt_algorithm_not_allowed"),
+        ("jwt_alg_rs256", jwt(dlr, header={"alg": "RS256"}), "jwt_algorithm_not_allowed"),
+        ("jwt_alg_es256", jwt(dlr, header={"alg": "ES256"}), "jwt_algorithm_not_allowed"),
+        ("jwt_alg_hs512", jwt(dlr, header={"alg": "HS512"}), "jwt_algorithm_not_allowed"),
+        ("jwt_alg_number", jwt(dlr, header={"alg": 256}), "jwt_algorithm_not_allowed"),
+        ("jwt_no_alg", jwt(dlr, header={"typ": "JWT"}), "jwt_malformed"),
+        ("jwt_header_not_json", jwt(dlr, header=b"not json"), "jwt_malformed"),
+        ("jwt_claims_not_json", jwt(None, raw_claims=b"{nope"), "jwt_malformed"),
+        ("jwt_claims_array", jwt(None, raw_claims=b"[1,2]"), "jwt_malformed"),
+        ("jwt_two_parts", "e30.e30", "jwt_malformed"), ("jwt_four_parts", jwt(dlr) + ".x", "jwt_malformed"),
+        ("jwt_empty_parts", "..", "jwt_malformed"), ("jwt_empty", "", "jwt_malformed"),
+        ("jwt_sig_not_base64", jwt(dlr).rsplit(".", 1)[0] + ".!!!!", "jwt_malformed"),
+        ("jwt_sig_short", jwt(dlr).rsplit(".", 1)[0] + "." + b64url(b"\x01" * 31), "jwt_malformed"),
+        ("jwt_wrong_secret", jwt(dlr, secret="guess"), "signature_mismatch"),
+        ("jwt_tampered_claims", jwt(dlr).split(".")[0] + "." + b64url(json.dumps(dict(dlr, status="READ")).encode()) + "." + jwt(dlr).split(".")[2], "signature_mismatch"),
+        ("jwt_expired", jwt(dict(dlr, exp=NOW)), "jwt_expired"),
+        ("jwt_not_yet_valid", jwt(dict(dlr, nbf=NOW + 3600)), "jwt_not_yet_valid"),
+        ("jwt_exp_text", jwt(dict(dlr, exp="tomorrow")), "jwt_malformed"),
+        ("jwt_claims_subset", jwt({"id": 1}), "jwt_payload_mismatch"),
+        ("jwt_claims_differ", jwt(dict(dlr, status="EXPIRED")), "jwt_payload_mismatch"),
+        ("jwt_claims_type_differ", jwt(dict(dlr, msisdn="4512345678")), "jwt_payload_mismatch"),
+    ]:
+        add(f"gatewayapi_{name}", f"X-Gwapi-Signature: {name}", "gatewayapi", body, {"X-Gwapi-Signature": token}, GW, error)
+    add("gatewayapi_jwt_empty_body", "A valid JWT with an empty body", "gatewayapi", "", {"X-Gwapi-Signature": jwt(dlr)}, GW, "malformed_json")
+    add("gatewayapi_jwt_empty_object_body", "A valid JWT of {} with body {}", "gatewayapi", "{}", {"X-Gwapi-Signature": jwt({})}, GW, "jwt_payload_mismatch")
+
+    loop = GOOD_BODY["looplookup"]
+    for name, value, error in [
+        ("auth_empty", "", "invalid_authorization_format"), ("auth_scheme_only", "Token", "authorization_mismatch"),
+        ("auth_case", "token loop-auth-dashboard-4b7c", "authorization_mismatch"),
+        ("auth_longer", "Token loop-AUTH-dashboard-4b7c-extra", "authorization_mismatch"),
+        ("auth_bearer_of_value", "Bearer loop-AUTH-dashboard-4b7c", "authorization_mismatch"),
+    ]:
+        add(f"looplookup_{name}", f"Authorization: {name}", "looplookup", loop,
+            {"Authorization": value, "User-Agent": "LoopServer"}, LOOP, error)
+
+    did = GOOD_BODY["did_reseller"]
+    for name, url, error in [
+        ("token_empty", "https://h.example/did?token=", "invalid_authorization_format"),
+        ("token_in_fragment_only", "https://h.example/did#token=did-URL-token-77aa", "missing_authorization"),
+        ("token_percent_encoded_wrong", "https://h.example/did?token=did%2DURL%2Dtoken%2D77ab", "authorization_mismatch"),
+        ("token_other_param", "https://h.example/did?tok=did-URL-token-77aa", "missing_authorization"),
+        ("token_twice_conflicting", "https://h.example/did?token=did-URL-token-77aa&token=x", "ambiguous_header"),
+        ("token_case", "https://h.example/did?token=DID-URL-TOKEN-77AA", "authorization_mismatch"),
+        ("token_invalid_percent", "https://h.example/did?token=%ZZ", "authorization_mismatch"),
+        ("no_query_no_basic", "/did", "missing_authorization"),
+    ]:
+        add(f"did_reseller_{name}", f"URL {url}", "did_reseller", did, {}, DID, error, url=url)
+
+    # Credentials that must be refused, whatever the request.
+    for p, good in GOOD_BODY.items():
+        body = good.encode()
+        add(f"{p}_credentials_null", "No credentials at all", p, body, auth_headers(p, body), None, "missing_credentials")
+        add(f"{p}_credentials_empty_object", "An empty credentials object", p, body, auth_headers(p, body), {}, "missing_credentials")
+        add(f"{p}_credentials_unknown_key", "A misspelt credentials key", p, body, auth_headers(p, body),
+            {"hmac_secret": "x"}, "invalid_credentials")
+        add(f"{p}_credentials_number", "Credentials of the wrong JSON type", p, body, auth_headers(p, body), 5, "invalid_credentials")
+        add(f"{p}_credentials_other_provider_scheme", "Only a scheme this provider does not use", p, body,
+            auth_headers(p, body), {"jwt_hs256": "x"} if p != "gatewayapi" else {"bearer": "x"}, "missing_credentials")
+    for field in ["hmac_sha256", "bearer", "authorization", "jwt_hs256", "url_token"]:
+        add(f"empty_secret_{field}", f"An empty {field} secret", "limephone", GOOD_BODY["limephone"],
+            auth_headers("limephone", GOOD_BODY["limephone"].encode()), {**LIME, field: ["ok-secret", ""]}, "invalid_credentials")
+    add("empty_basic_password", "An empty Basic password", "lisoloo", GOOD_BODY["lisoloo"], auth_headers("lisoloo", b""),
+        {"basic": [{"username": "u", "password": ""}]}, "invalid_credentials")
+
+
+# ---------------------------------------------------------------- request level
+def requests():
+    for p, good in GOOD_BODY.items():
+        body = good.encode()
+        add(f"{p}_body_over_limit", "A body one byte over a configured limit", p, body, auth_headers(p, body), CREDS[p],
+            "body_too_large", options={"max_body_bytes": len(body) - 1})
+        add(f"{p}_declared_100mb", "Content-Length declares 100 MB", p, body,
+            {**auth_headers(p, body), "Content-Length": str(100 * 1024 * 1024)}, CREDS[p], "body_too_large")
+        for method in ("GET", "PUT", "DELETE"):
+            add(f"{p}_method_{method.lower()}", f"{method} instead of POST", p, body, auth_headers(p, body), CREDS[p],
+                "method_not_allowed", method=method)
+    for name in ["", "LimePhone2", "gateway api", "null", "did reseller", "loop_lookup_v2", "\u00e9"]:
+        slug = name.encode().hex() or "empty"
+        add(f"unknown_provider_{slug}", f"Provider name {name!r}", name, GOOD_BODY["limephone"], {}, LIME, "unknown_provider")
+    for name, body in [
+        ("empty", ""), ("plain_text", "hello"), ("array", "[1,2,3]"), ("unrelated_object", '{"foo":"bar"}'),
+        ("event_not_string", '{"event":1,"call_id":"2"}'), ("only_event_type", '{"event_type":"sms.sent"}'),
+        ("binary", "\x00\x01\x02"),
+    ]:
+        add(f"undetectable_{name}", f"No provider named; body {name}", None, body, {}, {"insecure_skip_verification": True},
+            "provider_not_detected")
+    # Detection never skips verification.
+    lime = GOOD_BODY["limephone"].encode()
+    add("detected_but_unverified", "Detected from its signature header, but forged", None, lime,
+        {"X-LimePhone-Signature": "0" * 64, "Authorization": "Bearer lime-bearer-TOKEN-9f8e"}, LIME, "signature_mismatch")
+    add("detected_without_credentials", "Detected from the body, no credentials", None, GOOD_BODY["lisoloo"], {}, None,
+        "missing_credentials")
+
+
+def main():
+    bodies()
+    shapes()
+    auth()
+    requests()
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT)
+    for name, vector in sorted(VECTORS.items()):
+        with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
+            f.write(json.dumps(vector, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {len(VECTORS)} hostile vectors")
+
+
+if __name__ == "__main__":
+    main()
