@@ -26,12 +26,14 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
 
-.PHONY: help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
+.PHONY: fuzz help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
 	redis-server wasm npm python fmt clean
 
 help:
 	@echo "make demo   sample webhooks of every provider through verify -> normalize (Rust, Node, Python)"
 	@echo "make test   install what is needed and run every test suite"
+	@echo "make fuzz   run every fuzz target FUZZ_SECONDS (default 60) seconds"
+	@echo "make bench  side-by-side benchmarks, written to bench/RESULTS.md"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -130,6 +132,15 @@ test-wheel: $(PY_DEPS)
 	python3 -m venv target/wheel-venv
 	target/wheel-venv/bin/pip install --quiet --disable-pip-version-check --no-index target/wheels/telhook-*.whl
 	cd /tmp && $(CURDIR)/target/wheel-venv/bin/python $(CURDIR)/python/tests/wheel_smoke.py $(CURDIR)/tests/vectors
+
+# Fuzzing (not part of `make test`): every target for FUZZ_SECONDS, corpus kept in fuzz/corpus.
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMPS)/cargo-fuzz
+	fuzz/run.sh $(FUZZ_SECONDS)
+$(STAMPS)/cargo-fuzz: | $(STAMPS)
+	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz needs the nightly toolchain (rustup toolchain install nightly)"; exit 1; }
+	$(CARGO) install cargo-fuzz --version 0.13.2 --root $(TOOLS)
+	@touch $@
 
 fmt:
 	$(CARGO) fmt --all
