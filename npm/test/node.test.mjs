@@ -105,3 +105,25 @@ test("Node middleware reads the raw body itself and answers what ack chooses", a
     server.close();
   }
 });
+
+test("no error over the whole corpus is a wasm trap or shows a configured secret", () => {
+  const strings = (value) =>
+    typeof value === "string" ? [value] : value && typeof value === "object" ? Object.values(value).flatMap(strings) : [];
+  let checked = 0;
+  for (const { name, vector } of vectors) {
+    if (!vector.expect.error) continue;
+    const secrets = strings(vector.credentials).filter((s) => s.length >= 6);
+    try {
+      runVector(telhook, vector);
+      const request = { ...vector.request, body: vector.request.body ?? "" };
+      telhook.normalizeEvent(vector.provider, request, vector.credentials, { now: vector.now, ...(vector.options ?? {}) });
+    } catch (error) {
+      assert.ok(error instanceof telhook.TelhookError, `${name}: ${error}`);
+      assert.ok(!(error instanceof WebAssembly.RuntimeError), name);
+      const text = `${error.message} ${error.stack} ${JSON.stringify(error)}`;
+      for (const secret of secrets) assert.ok(!text.includes(secret), `${name} leaks a secret`);
+      checked += 1;
+    }
+  }
+  assert.ok(checked >= 200, `only ${checked} error vectors checked`);
+});
