@@ -26,7 +26,7 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
 
-.PHONY: fuzz help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
+.PHONY: bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
 	redis-server wasm npm python fmt clean
 
 help:
@@ -132,6 +132,23 @@ test-wheel: $(PY_DEPS)
 	python3 -m venv target/wheel-venv
 	target/wheel-venv/bin/pip install --quiet --disable-pip-version-check --no-index target/wheels/telhook-*.whl
 	cd /tmp && $(CURDIR)/target/wheel-venv/bin/python $(CURDIR)/python/tests/wheel_smoke.py $(CURDIR)/tests/vectors
+
+# Benchmarks (not part of `make test`): one run of every runtime, ratios in bench/RESULTS.md.
+BENCH_NPM := bench/node/node_modules/.package-lock.json
+$(BENCH_NPM): bench/node/package.json bench/node/package-lock.json
+	cd bench/node && npm ci --no-audit --no-fund
+	@touch $@
+$(STAMPS)/bench-python: $(PY_DEPS) bench/python/requirements.txt | $(STAMPS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/python/requirements.txt
+	@touch $@
+
+bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python
+	cd python && ../$(VENV)/bin/maturin develop --release --quiet
+	@rm -f $(PY_EXT)  # the release build replaced the test build; rebuild it for the next make test
+	$(CARGO) bench -p telhook-core --bench normalize
+	node bench/node/bench.mjs
+	$(PY) bench/python/bench.py
+	python3 bench/report.py
 
 # Fuzzing (not part of `make test`): every target for FUZZ_SECONDS, corpus kept in fuzz/corpus.
 FUZZ_SECONDS ?= 60

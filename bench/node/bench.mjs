@@ -1,0 +1,152 @@
+// `make bench`, Node part: telhook (wasm) vs the hand-written native-crypto receiver vs
+// standardwebhooks' Webhook.verify, per payload, in one run; then the same telhook call
+// inside workerd. Writes target/bench/node.json for bench/report.py.
+import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, copyFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { gzipSync } from "node:zlib";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Webhook } from "standardwebhooks";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import * as telhook from "../../npm/dist/node.mjs";
+import { handwritten, secretsOf } from "./handwritten.mjs";
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const payloads = readdirSync(here("../payloads/"))
+  .filter((f) => f.endsWith(".json"))
+  .map((f) => JSON.parse(readFileSync(here(`../payloads/${f}`), "utf8")));
+const order = ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller", "limephone_64k"];
+payloads.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+
+/** Best of 5 batches of ~200 ms, after a warm-up: ops per second. */
+function measure(fn) {
+  let n = 1;
+  const warmEnd = performance.now() + 200;
+  while (performance.now() < warmEnd) fn();
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    if (performance.now() - t0 > 50) break;
+    n *= 2;
+  }
+  n = Math.max(1, Math.round(n * 4));
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    best = Math.min(best, (performance.now() - t0) / n);
+  }
+  return 1000 / best;
+}
+
+const results = { payloads: {}, wasm: {} };
+for (const payload of payloads) {
+  const { provider, request, credentials, now } = payload;
+  const body = request.body;
+  const receiver = new telhook.Receiver(provider, credentials);
+  const expected = receiver.normalize(request, { now });
+  const mine = handwritten(provider, request, secretsOf(credentials));
+  if (!expected.id.startsWith(provider) || !mine.id.startsWith(provider)) throw new Error("bad setup");
+
+  const swSecret = "whsec_" + Buffer.from("a-standard-webhooks-secret-32by").toString("base64");
+  const wh = new Webhook(swSecret);
+  const msgId = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
+  const timestamp = new Date();
+  const swHeaders = {
+    "webhook-id": msgId,
+    "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+    "webhook-signature": wh.sign(msgId, timestamp, body),
+  };
+  wh.verify(body, swHeaders);
+
+  results.payloads[payload.name] = {
+    provider,
+    body_bytes: Buffer.byteLength(body),
+    telhook_receiver: measure(() => receiver.normalize(request, { now })),
+    telhook_one_shot: measure(() => telhook.normalizeEvent(provider, request, credentials, { now })),
+    handwritten: measure(() => handwritten(provider, request, secretsOf(credentials))),
+    standardwebhooks_verify: measure(() => wh.verify(body, swHeaders)),
+  };
+  console.error(`node ${payload.name}: done`);
+}
+
+// The .wasm: size and what loading costs.
+const wasmBytes = readFileSync(here("../../npm/dist/telhook_wasm_bg.wasm"));
+results.wasm.raw_bytes = wasmBytes.length;
+results.wasm.gzip_bytes = gzipSync(wasmBytes, { level: 9 }).length;
+let compileBest = Infinity;
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now();
+  new WebAssembly.Module(wasmBytes);
+  compileBest = Math.min(compileBest, performance.now() - t0);
+}
+results.wasm.compile_ms = compileBest;
+const importTimes = [];
+for (let i = 0; i < 5; i++) {
+  const out = execFileSync(process.execPath, [
+    "--input-type=module",
+    "-e",
+    `const t0 = performance.now(); await import(${JSON.stringify(here("../../npm/dist/node.mjs"))}); console.log(performance.now() - t0);`,
+  ]);
+  importTimes.push(Number(String(out).trim()));
+}
+results.wasm.import_ms = Math.min(...importTimes);
+
+// Inside workerd: the Worker runs N normalizations per request; the per-call cost is the
+// difference between N and 0 divided by N (dispatch overhead cancels out).
+const dir = mkdtempSync(join(tmpdir(), "telhook-bench-"));
+writeFileSync(
+  join(dir, "entry.mjs"),
+  `import { Receiver } from "telhook";
+   export default { async fetch(request) {
+     const { payload, n } = await request.json();
+     const receiver = new Receiver(payload.provider, payload.credentials);
+     let id;
+     for (let i = 0; i < n; i++) id = receiver.normalize(payload.request, { now: payload.now }).id;
+     return new Response(String(id));
+   } };`,
+);
+await build({
+  entryPoints: [join(dir, "entry.mjs")],
+  outfile: join(dir, "worker.mjs"),
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  conditions: ["workerd", "worker"],
+  alias: { telhook: here("../../npm/dist/workerd.mjs") },
+  plugins: [{ name: "wasm", setup(b) { b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./telhook_wasm_bg.wasm", external: true })); } }],
+  logLevel: "error",
+});
+copyFileSync(here("../../npm/dist/telhook_wasm_bg.wasm"), join(dir, "telhook_wasm_bg.wasm"));
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: join(dir, "worker.mjs"),
+  modulesRoot: dir,
+  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+  compatibilityDate: "2025-07-01",
+});
+await mf.ready;
+async function timeDispatch(payload, n) {
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const response = await mf.dispatchFetch("https://bench.test/", { method: "POST", body: JSON.stringify({ payload, n }) });
+    await response.text();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+for (const payload of payloads) {
+  const n = payload.name.endsWith("64k") ? 500 : 5000;
+  const base = await timeDispatch(payload, 0);
+  const total = await timeDispatch(payload, n);
+  results.payloads[payload.name].telhook_workerd = (n * 1000) / Math.max(total - base, 1e-6);
+}
+await mf.dispose();
+
+results.node_version = process.version;
+mkdirSync(here("../../target/bench"), { recursive: true });
+writeFileSync(here("../../target/bench/node.json"), JSON.stringify(results, null, 2));
+console.error("node: written target/bench/node.json");

@@ -1,0 +1,82 @@
+"""`make bench`, Python part: telhook vs a hand-written receiver vs standardwebhooks'
+Webhook.verify, per payload, in one run, plus the extension's per-call overhead.
+Writes target/bench/python.json for bench/report.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import platform
+import sys
+import timeit
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict
+
+from standardwebhooks.webhooks import Webhook
+
+import telhook
+from telhook import _core
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from handwritten import handwritten, secrets_of  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ORDER = ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller", "limephone_64k"]
+
+
+def ops_per_second(fn: Callable[[], Any]) -> float:
+    """Best of 5 repeats, each sized to take ~0.2 s."""
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    number = max(1, number)
+    best = min(timer.repeat(repeat=5, number=number)) / number
+    return 1.0 / best
+
+
+def main() -> None:
+    results: Dict[str, Any] = {"payloads": {}, "python_version": platform.python_version()}
+    for name in ORDER:
+        payload = json.loads((ROOT / "bench" / "payloads" / f"{name}.json").read_text())
+        provider, request, credentials, now = payload["provider"], payload["request"], payload["credentials"], payload["now"]
+        headers: Dict[str, str] = request["headers"]
+        body = request["body"].encode()
+        url = request.get("url")
+        receiver = telhook.Receiver(provider, credentials)
+        event = receiver.normalize(headers=headers, body=body, now=now, url=url)
+        secrets = secrets_of(credentials)
+        mine = handwritten(provider, headers, body, url or "", secrets)
+        assert event["id"].startswith(provider) and mine["id"].startswith(provider)
+
+        secret = "whsec_" + base64.b64encode(b"a-standard-webhooks-secret-32by").decode()
+        wh = Webhook(secret)
+        msg_id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
+        timestamp = datetime.now(tz=timezone.utc)
+        sw_headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(timestamp.timestamp())),
+            "webhook-signature": wh.sign(msg_id, timestamp, body.decode()),
+        }
+        wh.verify(body, sw_headers)
+
+        results["payloads"][name] = {
+            "provider": provider,
+            "body_bytes": len(body),
+            "telhook_receiver": ops_per_second(lambda: receiver.normalize(headers=headers, body=body, now=now, url=url)),
+            "telhook_one_shot": ops_per_second(
+                lambda: telhook.normalize_event(provider, headers=headers, body=body, credentials=credentials, now=now, url=url)
+            ),
+            "handwritten": ops_per_second(lambda: handwritten(provider, headers, body, url or "", secrets)),
+            "standardwebhooks_verify": ops_per_second(lambda: wh.verify(body, sw_headers)),
+        }
+        print(f"python {name}: done", file=sys.stderr)
+    results["ffi_trivial_call"] = ops_per_second(lambda: _core.status_wins("sent", "delivered"))
+    results["python_noop_call"] = ops_per_second(lambda: None)
+    out = ROOT / "target" / "bench" / "python.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"python: written {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
