@@ -11,15 +11,31 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use telhook_core::{wire, Credentials, Provider, WebhookRequest};
 
-const PAYLOADS: [&str; 6] = ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller", "limephone_64k"];
+const PAYLOADS: [&str; 6] = [
+    "limephone",
+    "lisoloo",
+    "gatewayapi",
+    "looplookup",
+    "did_reseller",
+    "limephone_64k",
+];
 
 fn load(name: &str) -> (Provider, WebhookRequest, Credentials, i64) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/payloads").join(format!("{name}.json"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bench/payloads")
+        .join(format!("{name}.json"));
     let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let provider = wire::provider_from_json(&payload["provider"]).unwrap().unwrap();
+    let provider = wire::provider_from_json(&payload["provider"])
+        .unwrap()
+        .unwrap();
     let request = WebhookRequest::from_json_value(payload["request"].clone()).unwrap();
     let credentials = Credentials::from_json_value(payload["credentials"].clone()).unwrap();
-    (provider, request, credentials, payload["now"].as_i64().unwrap())
+    (
+        provider,
+        request,
+        credentials,
+        payload["now"].as_i64().unwrap(),
+    )
 }
 
 fn benches(c: &mut Criterion) {
@@ -33,15 +49,27 @@ fn benches(c: &mut Criterion) {
                 let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
                 mac.update(black_box(&request.body));
                 let tag = mac.finalize().into_bytes();
-                let value: serde_json::Value = serde_json::from_slice(black_box(&request.body)).unwrap();
+                let value: serde_json::Value =
+                    serde_json::from_slice(black_box(&request.body)).unwrap();
                 black_box((tag, value))
             })
         });
         group.bench_function("telhook_normalize_event", |b| {
-            b.iter(|| telhook_core::normalize_event(Some(provider), black_box(&request), &credentials, now).unwrap())
+            b.iter(|| {
+                telhook_core::normalize_event(
+                    Some(provider),
+                    black_box(&request),
+                    &credentials,
+                    now,
+                )
+                .unwrap()
+            })
         });
         group.bench_function("telhook_verify_only", |b| {
-            b.iter(|| telhook_core::verify(Some(provider), black_box(&request), &credentials, now).unwrap())
+            b.iter(|| {
+                telhook_core::verify(Some(provider), black_box(&request), &credentials, now)
+                    .unwrap()
+            })
         });
         group.bench_function("telhook_parse_only", |b| {
             b.iter(|| telhook_core::parse(provider, black_box(&request.body)).unwrap())

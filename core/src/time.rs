@@ -16,12 +16,14 @@ const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
 
 /// Formats UNIX seconds as RFC 3339 UTC.
 pub fn from_unix_seconds(seconds: i64, field: &'static str) -> Result<String> {
+    datetime_of(seconds, field).map(format)
+}
+
+fn datetime_of(seconds: i64, field: &'static str) -> Result<DateTime<Utc>> {
     if !(0..=MAX_UNIX_SECONDS).contains(&seconds) {
         return Err(Error::InvalidTimestamp { field });
     }
-    DateTime::<Utc>::from_timestamp(seconds, 0)
-        .map(format)
-        .ok_or(Error::InvalidTimestamp { field })
+    DateTime::<Utc>::from_timestamp(seconds, 0).ok_or(Error::InvalidTimestamp { field })
 }
 
 fn format(time: DateTime<Utc>) -> String {
@@ -43,8 +45,7 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
     let invalid = Error::InvalidTimestamp { field };
     if !text.is_empty() && text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit()) {
         let seconds: i64 = text.parse().map_err(|_| invalid.clone())?;
-        from_unix_seconds(seconds, field)?;
-        return DateTime::<Utc>::from_timestamp(seconds, 0).ok_or(invalid);
+        return datetime_of(seconds, field);
     }
     // Every accepted form is rewritten into RFC 3339 and read by chrono's dedicated RFC 3339
     // parser: its generic strftime-style parser would add ~20 KB to the WebAssembly build.
@@ -61,7 +62,7 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
     let parsed = DateTime::parse_from_rfc3339(&normalized)
         .map_err(|_| invalid.clone())?
         .with_timezone(&Utc);
-    from_unix_seconds(parsed.timestamp(), field)?;
+    datetime_of(parsed.timestamp(), field)?;
     Ok(parsed)
 }
 

@@ -209,11 +209,47 @@ pub(crate) fn from_value<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T> 
 }
 
 /// An identifier the providers send as a string or as an integer (GatewayAPI `id`, `msisdn`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum IdValue {
     Text(String),
     Number(u64),
+}
+
+/// By hand rather than `#[serde(untagged)]`: untagged buffers the value and builds an error
+/// (with a formatted message) for every variant that does not match — measured at ~8% of a
+/// Lisoloo call.
+impl<'de> Deserialize<'de> for IdValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> core::result::Result<Self, D::Error> {
+        struct IdVisitor;
+        impl serde::de::Visitor<'_> for IdVisitor {
+            type Value = IdValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a non-negative integer")
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                text: &str,
+            ) -> core::result::Result<IdValue, E> {
+                Ok(IdValue::Text(text.into()))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                text: String,
+            ) -> core::result::Result<IdValue, E> {
+                Ok(IdValue::Text(text))
+            }
+            fn visit_u64<E: serde::de::Error>(
+                self,
+                number: u64,
+            ) -> core::result::Result<IdValue, E> {
+                Ok(IdValue::Number(number))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
 }
 
 impl fmt::Display for IdValue {
