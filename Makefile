@@ -72,7 +72,7 @@ npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -n
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
 	$(CARGO) build -p telhook-wasm --target $(WASM_TARGET) --profile wasm-release
 	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm $(WASM_OUT)
-	cd npm && npx wasm-opt -Oz --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
+	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
 
 npm: $(NPM_DIST)
 $(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts
