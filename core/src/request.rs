@@ -57,6 +57,12 @@ impl WebhookRequest {
         Ok(found)
     }
 
+    /// The Authorization header, which the caller's scheme requires.
+    pub fn authorization(&self) -> Result<&str> {
+        self.header("authorization")?
+            .ok_or(Error::MissingAuthorization)
+    }
+
     /// Whether a header is present at all (value ignored).
     pub fn has_header(&self, name: &str) -> bool {
         self.headers

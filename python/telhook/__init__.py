@@ -64,6 +64,13 @@ def _now_seconds(now: NowLike) -> int:
     return int(now)
 
 
+def _request_args(
+    headers: Optional[HeadersLike], body: Optional[BodyLike], now: NowLike, method: str, url: Optional[str]
+) -> Tuple[str, Optional[str], List[Tuple[str, str]], bytes, int]:
+    """The core's positional arguments, converted once for every entry point."""
+    return method, url, _header_pairs(headers), _body_bytes(body), _now_seconds(now)
+
+
 def _credentials_json(credentials: Union[Credentials, Mapping[str, Any], None]) -> str:
     return "null" if credentials is None else json.dumps(credentials)
 
@@ -95,7 +102,7 @@ class Receiver:
         method: str = "POST",
         url: Optional[str] = None,
     ) -> NormalizedEvent:
-        text = self._inner.normalize(method, url, _header_pairs(headers), _body_bytes(body), _now_seconds(now))
+        text = self._inner.normalize(*_request_args(headers, body, now, method, url))
         return cast(NormalizedEvent, json.loads(text))
 
     def verify(
@@ -107,8 +114,7 @@ class Receiver:
         method: str = "POST",
         url: Optional[str] = None,
     ) -> ProviderName:
-        name = self._inner.verify(method, url, _header_pairs(headers), _body_bytes(body), _now_seconds(now))
-        return cast(ProviderName, name)
+        return cast(ProviderName, self._inner.verify(*_request_args(headers, body, now, method, url)))
 
     def __repr__(self) -> str:
         return repr(self._inner)

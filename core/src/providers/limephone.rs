@@ -63,23 +63,10 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
         });
     }
     if !credentials.hmac_sha256.is_empty() {
-        let signature = request
-            .header(SIGNATURE_HEADER)?
-            .ok_or(Error::MissingSignature {
-                header: SIGNATURE_HEADER,
-            })?;
-        scheme::hmac::verify_header(
-            &credentials.hmac_sha256,
-            &request.body,
-            signature,
-            SIGNATURE_HEADER,
-        )?;
+        scheme::hmac::verify_request_header(&credentials.hmac_sha256, request, SIGNATURE_HEADER)?;
     }
     if !credentials.bearer.is_empty() {
-        let authorization = request
-            .header("authorization")?
-            .ok_or(Error::MissingAuthorization)?;
-        scheme::token::verify_bearer(&credentials.bearer, authorization)?;
+        scheme::token::verify_bearer(&credentials.bearer, request.authorization()?)?;
     }
     Ok(())
 }

@@ -57,23 +57,10 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
         });
     }
     if !credentials.hmac_sha256.is_empty() {
-        let signature = request
-            .header(SIGNATURE_HEADER)?
-            .ok_or(Error::MissingSignature {
-                header: SIGNATURE_HEADER,
-            })?;
-        scheme::hmac::verify_header(
-            &credentials.hmac_sha256,
-            &request.body,
-            signature,
-            SIGNATURE_HEADER,
-        )?;
+        scheme::hmac::verify_request_header(&credentials.hmac_sha256, request, SIGNATURE_HEADER)?;
     }
     if !credentials.basic.is_empty() {
-        let authorization = request
-            .header("authorization")?
-            .ok_or(Error::MissingAuthorization)?;
-        scheme::basic::verify_header(&credentials.basic, authorization)?;
+        scheme::basic::verify_header(&credentials.basic, request.authorization()?)?;
     }
     Ok(())
 }

@@ -85,10 +85,7 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
             provider: "looplookup",
         });
     }
-    let presented = request
-        .header("authorization")?
-        .ok_or(Error::MissingAuthorization)?;
-    scheme::token::verify_token(&credentials.authorization, presented)
+    scheme::token::verify_token(&credentials.authorization, request.authorization()?)
 }
 
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {

@@ -91,6 +91,19 @@ pub fn verify_header(
     }
 }
 
+/// The request's `header` must be present and hold an HMAC-SHA256 of its body by one of
+/// `secrets` (LimePhone, Lisoloo's announced signature).
+pub fn verify_request_header(
+    secrets: &[Secret],
+    request: &crate::request::WebhookRequest,
+    header: &'static str,
+) -> Result<()> {
+    let value = request
+        .header(header)?
+        .ok_or(Error::MissingSignature { header })?;
+    verify_header(secrets, &request.body, value, header)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
