@@ -165,14 +165,29 @@ export function detectProvider(request) {
 }
 export const detect_provider = detectProvider;
 
+// Policies and acks are pure functions of their arguments: computed once per process.
+const policies = new Map();
+const acks = new Map();
+
 export function retryPolicy(provider) {
-  return JSON.parse(call(core.retryPolicy, provider));
+  let policy = policies.get(provider);
+  if (policy === undefined) {
+    policy = Object.freeze(JSON.parse(call(core.retryPolicy, provider)));
+    policies.set(provider, policy);
+  }
+  return policy;
 }
 export const retry_policy = retryPolicy;
 
 /** `{status, provider_action}` to answer for an outcome. */
 export function ack(provider, outcome) {
-  return JSON.parse(call(core.ack, provider, outcome));
+  const key = `${provider}\u0000${outcome}`;
+  let answer = acks.get(key);
+  if (answer === undefined) {
+    answer = Object.freeze(JSON.parse(call(core.ack, provider, outcome)));
+    acks.set(key, answer);
+  }
+  return answer;
 }
 
 /** Whether `incoming` may replace the stored `current` delivery status. */

@@ -8,6 +8,7 @@ core's inputs and its JSON results back to Python objects.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -186,6 +187,7 @@ class RetryPolicy:
     permanent_failure_statuses: Optional[StatusRange]
 
 
+@functools.lru_cache(maxsize=None)
 def retry_policy(provider: ProviderName) -> RetryPolicy:
     raw = json.loads(_core.retry_policy(provider))
     permanent = raw["permanent_failure_statuses"]
@@ -211,6 +213,7 @@ class Ack:
     provider_action: str
 
 
+@functools.lru_cache(maxsize=None)
 def ack(provider: ProviderName, outcome: Outcome) -> Ack:
     return Ack(**json.loads(_core.ack(provider, outcome)))
 
