@@ -36,16 +36,19 @@ fn all_vectors() -> Vec<(PathBuf, Value)> {
     out
 }
 
-/// The runner every runtime implements: `{"event": …}` or `{"error": code}`.
-fn run(vector: &Value) -> Value {
-    let result = normalize_json(
+fn result_of(vector: &Value) -> Result<telhook_core::NormalizedEvent, telhook_core::Error> {
+    normalize_json(
         &vector["provider"],
         vector["request"].clone(),
         vector["credentials"].clone(),
         vector["now"].as_i64().unwrap(),
         vector.get("options").cloned().unwrap_or(Value::Null),
-    );
-    match result {
+    )
+}
+
+/// The runner every runtime implements: `{"event": …}` or `{"error": code}`.
+fn run(vector: &Value) -> Value {
+    match result_of(vector) {
         Ok(event) => json!({ "event": serde_json::to_value(event).unwrap() }),
         Err(error) => json!({ "error": error.code() }),
     }
@@ -157,13 +160,7 @@ fn errors_never_contain_secrets() {
     let mut checked = 0;
     for (path, vector) in all_vectors() {
         let secrets = collect_strings(&vector["credentials"]);
-        let result = normalize_json(
-            &vector["provider"],
-            vector["request"].clone(),
-            vector["credentials"].clone(),
-            vector["now"].as_i64().unwrap(),
-            vector.get("options").cloned().unwrap_or(Value::Null),
-        );
+        let result = result_of(&vector);
         let credentials = telhook_core::Credentials::from_json_value(vector["credentials"].clone());
         let mut texts = vec![format!("{credentials:?}")];
         if let Err(error) = result {
