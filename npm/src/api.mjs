@@ -90,6 +90,11 @@ function nowSeconds(now) {
   return now;
 }
 
+/** The core's request arguments (method, url, flat headers, body bytes), converted once for every entry point. */
+function requestArgs(request) {
+  return [request.method ?? "POST", request.url ?? undefined, flattenHeaders(request.headers), toBytes(request.body)];
+}
+
 function credentialsJson(credentials) {
   if (credentials === undefined || credentials === null) return DEFAULT_CREDENTIALS;
   return typeof credentials === "string" ? credentials : JSON.stringify(credentials);
@@ -112,26 +117,11 @@ export class Receiver {
   }
 
   normalize(request, options = {}) {
-    const json = call(
-      (...a) => this.inner.normalize(...a),
-      request.method ?? "POST",
-      request.url ?? undefined,
-      flattenHeaders(request.headers),
-      toBytes(request.body),
-      nowSeconds(options.now),
-    );
-    return JSON.parse(json);
+    return JSON.parse(call((...a) => this.inner.normalize(...a), ...requestArgs(request), nowSeconds(options.now)));
   }
 
   verify(request, options = {}) {
-    return call(
-      (...a) => this.inner.verify(...a),
-      request.method ?? "POST",
-      request.url ?? undefined,
-      flattenHeaders(request.headers),
-      toBytes(request.body),
-      nowSeconds(options.now),
-    );
+    return call((...a) => this.inner.verify(...a), ...requestArgs(request), nowSeconds(options.now));
   }
 }
 
@@ -155,13 +145,7 @@ export function parse(provider, body) {
 }
 
 export function detectProvider(request) {
-  return call(
-    core.detectProvider,
-    request.method ?? "POST",
-    request.url ?? undefined,
-    flattenHeaders(request.headers),
-    toBytes(request.body),
-  );
+  return call(core.detectProvider, ...requestArgs(request));
 }
 export const detect_provider = detectProvider;
 
