@@ -30,6 +30,8 @@ pub mod phone;
 pub mod providers;
 pub mod request;
 pub mod retry;
+pub mod sample;
+pub mod sign;
 pub mod time;
 pub mod verify;
 pub mod wire;

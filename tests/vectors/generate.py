@@ -2,7 +2,8 @@
 """Writes the conformance vectors under tests/vectors/<provider>/<case>.json.
 
 Requests are signed here with Python's own hmac/hashlib/base64, independently of the Rust
-core, so a vector also cross-checks the core's verification. Error expectations are written
+core, so a vector also cross-checks the core's verification; in turn
+core/tests/vectors.rs checks that the core's `sign` (the test kit) reproduces these signatures. Error expectations are written
 by hand below. Success expectations ("event") are produced once by
 `TELHOOK_BLESS=1 cargo test -p telhook-core --test vectors` (then run this script again to
 restore the canonical layout), reviewed, and then kept: this

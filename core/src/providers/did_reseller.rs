@@ -12,10 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
+use super::Provider;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{redact, EventType, NormalizedEvent, Record, RecordAction};
 use crate::request::WebhookRequest;
+use crate::sample::SampleKind;
+use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 const DEFAULT_TOKEN_PARAM: &str = "token";
@@ -74,6 +77,45 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
         }
     }
     Err(Error::MissingAuthorization)
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters, so a token reads as it was
+/// configured wherever that is possible.
+const URL_UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Nothing is documented; these are the two ways a receiver can protect its URL.
+pub(crate) const SCHEMES: &[Scheme] = &[Scheme::UrlToken, Scheme::Basic];
+
+pub(crate) fn sign(
+    scheme: Scheme,
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+) -> Result<()> {
+    match scheme {
+        Scheme::UrlToken => {
+            let token = sign::text(sign::first(&credentials.url_token, Provider::DidReseller)?)?;
+            let param = credentials
+                .url_token_param
+                .as_deref()
+                .unwrap_or(DEFAULT_TOKEN_PARAM);
+            let encode = |text: &str| {
+                percent_encoding::utf8_percent_encode(text, URL_UNRESERVED_KEPT).to_string()
+            };
+            let path = request.url.as_deref().unwrap_or("/");
+            let separator = if path.contains('?') { '&' } else { '?' };
+            request.url = Some(alloc::format!(
+                "{path}{separator}{}={}",
+                encode(param),
+                encode(token)
+            ));
+            Ok(())
+        }
+        _ => sign::add_basic(request, credentials, Provider::DidReseller),
+    }
 }
 
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
@@ -145,4 +187,71 @@ pub(crate) fn normalize(
         },
     });
     Ok(event)
+}
+
+/// Record changes for several schemas named in the docs, and the error form.
+pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+    SampleKind::new("dids.update", EventType::RecordUpdated),
+    SampleKind::new("dids.insert", EventType::RecordCreated),
+    SampleKind::new("dids.delete", EventType::RecordDeleted),
+    SampleKind::new("lnp_requests.insert", EventType::RecordCreated),
+    SampleKind::new("voicemail_inboxes.update", EventType::RecordUpdated),
+    SampleKind::new("faxes.insert", EventType::RecordCreated),
+    SampleKind::new("sms_enablement.error", EventType::ProvisioningFailed),
+];
+
+/// `data` is an object here so that overrides can reach into it; `encode_sample_data`
+/// turns it into the JSON string the reseller sends.
+pub(crate) fn sample(kind: &str) -> Option<Value> {
+    if kind == "sms_enablement.error" {
+        return Some(serde_json::json!({
+            "type": "update", "schema": "sms_enablement", "status": "error",
+            "verbose": "already provisioned",
+        }));
+    }
+    let (schema, change) = kind.split_once('.')?;
+    let data = match schema {
+        "dids" if change == "delete" => serde_json::json!({"id": 48213}),
+        "dids" => serde_json::json!({
+            "id": 48213, "user_id": 311, "call_flow_id": 12, "channel_group_id": null,
+            "voicemail_inbox_id": 7, "number": "3035551234", "number_type": "local",
+            "state": "CO", "ratecenter": "DENVER", "sms_enabled": 1, "xmpp_enabled": 0,
+            "inbound_cnam": 1,
+        }),
+        "lnp_requests" => serde_json::json!({
+            "id": 902, "user_id": 311, "btn": "3035550000", "location_type": "business",
+            "business_name": "Acme", "account_number": "ACCT-99812", "service_state": "CO",
+            "service_zip": "80202", "partial_port": 0, "wireless_number": 1,
+            "wireless_pin": "4321", "request_status": "submitted", "foc_date": "2026-02-01",
+        }),
+        "voicemail_inboxes" => serde_json::json!({
+            "id": 7, "user_id": 311, "inbox_number": "100", "inbox_name": "Sales",
+            "inbox_pin": "0000", "transcribe": 1,
+        }),
+        "faxes" => serde_json::json!({
+            "id": 55, "did_id": 48213, "fax_status": "received", "direction": "inbound",
+            "source_did": "3035559876", "destination_did": "3035551234", "pages": 2,
+        }),
+        _ => return None,
+    };
+    SAMPLE_KINDS.iter().find(|k| k.name == kind)?;
+    Some(serde_json::json!({"type": change, "schema": schema, "data": data}))
+}
+
+/// The reseller sends `data` JSON-encoded inside a string.
+pub(crate) fn encode_sample_data(sample: &mut Value) {
+    if let Some(data) = sample.get_mut("data") {
+        if data.is_object() {
+            *data = Value::String(data.to_string());
+        }
+    }
+}
+
+/// The key is a hash of the body, so a different record id (or error text) is a new event.
+pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+    if kind == "sms_enablement.error" {
+        serde_json::json!({"verbose": alloc::format!("already provisioned (request {serial})")})
+    } else {
+        serde_json::json!({"data": {"id": serial}})
+    }
 }

@@ -12,6 +12,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::Provider;
 use super::{from_value, Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -20,6 +21,8 @@ use crate::event::{
 };
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
+use crate::sample::SampleKind;
+use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 pub const SIGNATURE_HEADER: &str = "Signature";
@@ -198,6 +201,61 @@ fn check_body_matches_claims(body: &[u8], claims: &Map<String, Value>) -> Result
     {
         return Err(Error::JwtPayloadMismatch);
     }
+    Ok(())
+}
+
+/// Both, when both are configured; verification uses `Signature` first.
+pub(crate) const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::JwtHs256];
+
+/// How long a JWT made by `sign_expired_jwt` has been expired.
+const EXPIRED_JWT_AGE_SECS: i64 = 60;
+
+pub(crate) fn sign(
+    scheme: Scheme,
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+    _now: i64,
+) -> Result<()> {
+    match scheme {
+        Scheme::JwtHs256 => add_jwt(request, credentials, None),
+        _ => sign::add_hmac_hex_header(
+            request,
+            credentials,
+            Provider::GatewayApi,
+            SIGNATURE_HEADER,
+            "v1=",
+        ),
+    }
+}
+
+/// A legacy JWT whose `exp` passed a minute before `now`. GatewayAPI itself sends no `exp`
+/// (its JWTs never expire); a receiver must still refuse one that has.
+pub(crate) fn sign_expired_jwt(
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<()> {
+    add_jwt(
+        request,
+        credentials,
+        Some(now.saturating_sub(EXPIRED_JWT_AGE_SECS)),
+    )
+}
+
+/// The legacy JWT's claims are the payload's fields (which verification compares with the
+/// body), plus `exp` when given.
+fn add_jwt(
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+    exp: Option<i64>,
+) -> Result<()> {
+    let secret = sign::first(&credentials.jwt_hs256, Provider::GatewayApi)?;
+    let mut claims = super::parse_json_object(&request.body)?;
+    if let (Some(exp), Value::Object(fields)) = (exp, &mut claims) {
+        fields.insert(String::from("exp"), Value::from(exp));
+    }
+    let token = sign::jwt(secret, &claims);
+    sign::add_header(request, JWT_HEADER, token);
     Ok(())
 }
 
@@ -389,4 +447,71 @@ fn normalize_event(
         });
     }
     Ok(event)
+}
+
+/// The Messaging API's envelopes (SMS and RCS) and the legacy REST API's DLR and MO SMS,
+/// named as the normalized event's `provider_event_type`.
+pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+    SampleKind::new("message.status.sms", EventType::MessageStatus),
+    SampleKind::new("message.status.rcs", EventType::MessageStatus),
+    SampleKind::new("user-message.text.sms", EventType::MessageReceived),
+    SampleKind::new("user-message.text.rcs", EventType::MessageReceived),
+    SampleKind::new("delivery_report", EventType::MessageStatus),
+    SampleKind::new("incoming_sms", EventType::MessageReceived),
+];
+
+/// Reports "can come out of order": DELIVERED before ENROUTE.
+pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
+    ("delivery_report", "status", "DELIVERED"),
+    ("delivery_report", "status", "ENROUTE"),
+];
+
+pub(crate) fn sample(kind: &str) -> Option<Value> {
+    Some(match kind {
+        "message.status.sms" | "message.status.rcs" => serde_json::json!({
+            "event_id": "9c3e1a52-4b8d-4e0a-a1f3-0c9b7d6e5f41",
+            "timestamp": "2026-03-02T09:00:05Z",
+            "event_type": kind,
+            "event": {
+                "msg_id": "01HQ8ZK7D3W3M1Y6T5P0E2B9AX", "recipient": 4512345678_u64,
+                "reference": "order-1042",
+                "status": if kind.ends_with("rcs") { "READ" } else { "DELIVERED" },
+                "status_at": "2026-03-02T09:00:03Z", "error": null,
+            },
+        }),
+        "user-message.text.sms" | "user-message.text.rcs" => serde_json::json!({
+            "event_id": "4e2d1c0b-9a8f-4e7d-b6c5-a4b3c2d1e0f9",
+            "timestamp": "2026-03-02T10:00:01Z",
+            "event_type": kind,
+            "event": {
+                "msg_id": "01HQ90A1B2C3D4E5F6G7H8J9KM", "sender": 4587654321_u64,
+                "recipient": 4560575797_u64, "sent_at": "2026-03-02T10:00:00Z",
+                "content": {"message": "STOP", "encoding": "GSM7", "header": null},
+            },
+        }),
+        "delivery_report" => serde_json::json!({
+            "id": 1000001, "msisdn": 4512345678_u64, "time": 1740905403, "status": "DELIVERED",
+            "userref": "order-1042", "charge_status": "CAPTURED", "country_code": "DK",
+            "country_prefix": 45,
+        }),
+        "incoming_sms" => serde_json::json!({
+            "id": 2000001, "msisdn": 4587654321_u64, "receiver": 4560575797_u64,
+            "message": "foo hello world", "senttime": 1740906000, "webhook_label": "inbound",
+            "country_code": "DK", "country_prefix": 45,
+        }),
+        _ => return None,
+    })
+}
+
+/// Messaging API keys on `event_id`; the legacy shapes on the message `id` (DLRs also on
+/// the status, so two statuses of one message stay distinct).
+pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+    if kind.contains('.') {
+        serde_json::json!({
+            "event_id": crate::sample::uuid_like(kind, serial),
+            "event": {"msg_id": alloc::format!("01HQ{serial:022}")},
+        })
+    } else {
+        serde_json::json!({"id": serial})
+    }
 }

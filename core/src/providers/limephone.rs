@@ -11,6 +11,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::Provider;
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -19,6 +20,8 @@ use crate::event::{
 };
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
+use crate::sample::SampleKind;
+use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 pub const SIGNATURE_HEADER: &str = "X-LimePhone-Signature";
@@ -69,6 +72,30 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
         scheme::token::verify_bearer(&credentials.bearer, request.authorization()?)?;
     }
     Ok(())
+}
+
+/// Both headers, when both are configured: LimePhone's receiver checks each configured one.
+pub(crate) const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::Bearer];
+
+pub(crate) fn sign(
+    scheme: Scheme,
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+) -> Result<()> {
+    match scheme {
+        Scheme::Bearer => {
+            let token = sign::text(sign::first(&credentials.bearer, Provider::LimePhone)?)?;
+            sign::add_header(request, "Authorization", alloc::format!("Bearer {token}"));
+            Ok(())
+        }
+        _ => sign::add_hmac_hex_header(
+            request,
+            credentials,
+            Provider::LimePhone,
+            SIGNATURE_HEADER,
+            "",
+        ),
+    }
 }
 
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
@@ -159,4 +186,72 @@ pub(crate) fn normalize(
         });
     }
     Ok(event)
+}
+
+/// Every documented event, plus the outbound call and status update the docs describe.
+pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+    SampleKind::new("incoming_call", EventType::CallIncoming),
+    SampleKind::new("missed_call", EventType::CallMissed),
+    SampleKind::new("call_completed", EventType::CallCompleted),
+    SampleKind::new("call_status_update", EventType::CallStatus),
+    SampleKind::new("voicemail_received", EventType::VoicemailReceived),
+    SampleKind::new("sms_sent", EventType::MessageSent),
+    SampleKind::new("sms_received", EventType::MessageReceived),
+];
+
+/// A call answered, reported before the ringing that preceded it.
+pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
+    ("call_status_update", "call_status", "answered"),
+    ("call_status_update", "call_status", "ringing"),
+];
+
+/// The docs' samples (same numbers and times).
+pub(crate) fn sample(kind: &str) -> Option<Value> {
+    let call = |call_id: &str, status: &str, timestamp: &str| {
+        serde_json::json!({
+            "event": kind, "call_id": call_id, "virtual_number": "+15551234567",
+            "caller_number": "+18887654321", "timestamp": timestamp, "call_status": status,
+        })
+    };
+    Some(match kind {
+        "incoming_call" => call("123456", "ringing", "2025-01-30T14:00:00Z"),
+        "missed_call" => call("789012", "missed", "2025-01-30T14:05:00Z"),
+        "call_status_update" => call("123456", "answered", "2025-01-30T14:00:09Z"),
+        "call_completed" => serde_json::json!({
+            "event": kind, "call_id": "901234", "virtual_number": "+15551234567",
+            "callee_number": "+18887654321", "duration": 125, "call_status": "completed",
+            "timestamp": "2025-01-30T14:30:00Z",
+        }),
+        "voicemail_received" => serde_json::json!({
+            "event": kind, "call_id": "567890", "virtual_number": "+15551234567",
+            "caller_number": "+18887654321",
+            "voicemail_url": "https://limephone.io/voicemails/123456",
+            "timestamp": "2025-01-30T14:10:00Z",
+        }),
+        "sms_sent" => serde_json::json!({
+            "event": kind, "message_id": "234567", "virtual_number": "+15551234567",
+            "recipient_number": "+18887654321",
+            "message_content": "Your appointment is confirmed!",
+            "timestamp": "2025-01-30T14:15:00Z",
+        }),
+        "sms_received" => serde_json::json!({
+            "event": kind, "message_id": "345678", "virtual_number": "+15551234567",
+            "sender_number": "+18887654321",
+            "message_content": "Hi, I'd like more details.",
+            "timestamp": "2025-01-30T14:20:00Z",
+        }),
+        _ => return None,
+    })
+}
+
+/// The key is `<event>:<call_id|message_id>[:<status>]`: a new id is a new event.
+pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+    let field = if kind.starts_with("sms_") {
+        "message_id"
+    } else {
+        "call_id"
+    };
+    let mut overrides = Map::new();
+    overrides.insert(String::from(field), Value::String(serial.to_string()));
+    Value::Object(overrides)
 }

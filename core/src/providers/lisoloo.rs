@@ -10,6 +10,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::Provider;
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -18,6 +19,8 @@ use crate::event::{
 };
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
+use crate::sample::SampleKind;
+use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 pub const SIGNATURE_HEADER: &str = "X-Lisoloo-Signature";
@@ -63,6 +66,26 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
         scheme::basic::verify_header(&credentials.basic, request.authorization()?)?;
     }
     Ok(())
+}
+
+/// Basic today; the announced signature when a secret for it is configured.
+pub(crate) const SCHEMES: &[Scheme] = &[Scheme::Basic, Scheme::HmacSha256];
+
+pub(crate) fn sign(
+    scheme: Scheme,
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+) -> Result<()> {
+    match scheme {
+        Scheme::HmacSha256 => sign::add_hmac_hex_header(
+            request,
+            credentials,
+            Provider::Lisoloo,
+            SIGNATURE_HEADER,
+            "",
+        ),
+        _ => sign::add_basic(request, credentials, Provider::Lisoloo),
+    }
 }
 
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
@@ -126,4 +149,49 @@ pub(crate) fn normalize(
         });
     }
     Ok(event)
+}
+
+/// The lifecycle (pending → processing → sent → delivered) and its failure ends.
+pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+    SampleKind::new("sms.delivered", EventType::MessageStatus),
+    SampleKind::new("sms.pending", EventType::MessageStatus),
+    SampleKind::new("sms.processing", EventType::MessageStatus),
+    SampleKind::new("sms.sent", EventType::MessageStatus),
+    SampleKind::new("sms.failed", EventType::MessageStatus),
+    SampleKind::new("sms.expired", EventType::MessageStatus),
+    SampleKind::new("sms.rejected", EventType::MessageStatus),
+    SampleKind::new("sms.canceled", EventType::MessageStatus),
+];
+
+/// Lisoloo does not guarantee order: `delivered` may arrive before `sent`.
+pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
+    ("sms.delivered", "timestamp", "2026-05-27T10:15:08Z"),
+    ("sms.sent", "timestamp", "2026-05-27T10:15:03Z"),
+];
+
+/// The docs' envelope, with error details on the failure statuses.
+pub(crate) fn sample(kind: &str) -> Option<Value> {
+    SAMPLE_KINDS.iter().find(|k| k.name == kind)?;
+    let data = match kind {
+        "sms.failed" | "sms.rejected" => serde_json::json!({
+            "recipient_phone": "+4512345678", "error_code": 34,
+            "error_message": "Absent subscriber",
+        }),
+        _ => serde_json::json!({"recipient_phone": "+4512345678"}),
+    };
+    Some(serde_json::json!({
+        "event_id": "f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c",
+        "event_type": kind,
+        "timestamp": "2026-05-27T10:15:08Z",
+        "message_id": "507f1f77bcf86cd799439011",
+        "data": data,
+    }))
+}
+
+/// The key is `event_id`; `message_id` (24 hex digits, as Lisoloo's) ties statuses together.
+pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+    serde_json::json!({
+        "event_id": crate::sample::uuid_like(kind, serial),
+        "message_id": alloc::format!("{serial:024x}"),
+    })
 }

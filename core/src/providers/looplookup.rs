@@ -9,11 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
+use super::Provider;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{AppleService, ContactKind, EventType, Lookup, NormalizedEvent};
 use crate::phone::{looks_like_email, to_e164};
 use crate::request::WebhookRequest;
+use crate::sample::SampleKind;
+use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 /// The callback body. `result_v1` and everything in it is optional and grows over time.
@@ -88,6 +91,25 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
     scheme::token::verify_token(&credentials.authorization, request.authorization()?)
 }
 
+/// LoopLookup identifies itself with this User-Agent.
+pub const USER_AGENT: &str = "LoopServer";
+
+pub(crate) const SCHEMES: &[Scheme] = &[Scheme::Authorization];
+
+/// The dashboard-configured value, sent verbatim as the Authorization header.
+pub(crate) fn sign(
+    _scheme: Scheme,
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+) -> Result<()> {
+    let value = sign::text(sign::first(
+        &credentials.authorization,
+        Provider::LoopLookup,
+    )?)?;
+    sign::add_header(request, "Authorization", value.into());
+    Ok(())
+}
+
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("result_v1")
         || (body.contains_key("webhook_id") && body.contains_key("contact"))
@@ -144,4 +166,36 @@ pub(crate) fn normalize(
         country: country.and_then(|c| c.iso2),
     });
     Ok(event)
+}
+
+pub(crate) const SAMPLE_KINDS: &[SampleKind] =
+    &[SampleKind::new("lookup_result", EventType::LookupCompleted)];
+
+/// The docs' full result for a US mobile number.
+pub(crate) fn sample(kind: &str) -> Option<Value> {
+    if kind != "lookup_result" {
+        return None;
+    }
+    Some(serde_json::json!({
+        "contact": "+13231112233",
+        "request_id": "2f31A2B6-Fd5F-4118-A85f-DafbBcB7f4C2",
+        "webhook_id": "32c127be-54a5-4f9a-bf53-2f91c2290e07",
+        "result_v1": {
+            "apple_services": {
+                "facetime": {"status": "available", "date": "2022-12-13"},
+                "imessage": {"status": "available", "date": "2022-12-12"},
+            },
+            "carrier": {"carrier": "Verizon", "number_type": "mobile"},
+            "country": {"iso2": "US", "iso3": "USA", "name": "United States of America"},
+            "time_zones": ["America/Los_Angeles"],
+        },
+    }))
+}
+
+/// The key is `webhook_id` (the same across retries); `request_id` names the lookup.
+pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+    serde_json::json!({
+        "webhook_id": crate::sample::uuid_like(kind, serial),
+        "request_id": crate::sample::uuid_like("lookup", serial),
+    })
 }

@@ -1,0 +1,375 @@
+//! The sending side, for tests: the complete request a provider would send for a body, signed
+//! with every authentication scheme the receiver configured, and the forgeries a receiver must
+//! refuse. Each provider's file says which schemes it uses and how it applies them; this module
+//! holds what they share. The primitives are the ones verification uses (`verify::hmac`,
+//! `verify::jwt`, `verify::basic`), so a signature made here is checked by the same code.
+//! Secret bytes are read here and in `verify/` only: the providers' files go through the
+//! helpers below.
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::{Credentials, Secret};
+use crate::error::{Error, Result};
+use crate::providers::{
+    did_reseller, gatewayapi, limephone, lisoloo, looplookup, parse_json_object, Provider,
+};
+use crate::request::WebhookRequest;
+
+/// An authentication scheme, named like the [`Credentials`] field that configures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// An HMAC-SHA256 of the body in a header (LimePhone, Lisoloo's announced signature,
+    /// GatewayAPI `Signature: v1=`).
+    HmacSha256,
+    /// `Authorization: Bearer <token>` (LimePhone).
+    Bearer,
+    /// A whole `Authorization` value configured in the provider's dashboard (LoopLookup).
+    Authorization,
+    /// HTTP Basic (Lisoloo, DID reseller).
+    Basic,
+    /// An HS256 JWT carrying the payload (GatewayAPI legacy `X-Gwapi-Signature`).
+    JwtHs256,
+    /// A secret query parameter (DID reseller).
+    UrlToken,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 6] = [
+        Scheme::HmacSha256,
+        Scheme::Bearer,
+        Scheme::Authorization,
+        Scheme::Basic,
+        Scheme::JwtHs256,
+        Scheme::UrlToken,
+    ];
+
+    /// The stable name (the credentials field), used by every binding and the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::HmacSha256 => "hmac_sha256",
+            Scheme::Bearer => "bearer",
+            Scheme::Authorization => "authorization",
+            Scheme::Basic => "basic",
+            Scheme::JwtHs256 => "jwt_hs256",
+            Scheme::UrlToken => "url_token",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Scheme> {
+        Scheme::ALL
+            .into_iter()
+            .find(|scheme| scheme.name() == name.trim())
+            .ok_or_else(|| Error::InvalidRequest {
+                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256 or url_token".to_owned(),
+            })
+    }
+
+    /// Whether the scheme binds the body, so that a changed body fails verification. Static
+    /// tokens (Bearer, Basic, Authorization, URL token) only say who sent the request.
+    pub fn protects_body(self) -> bool {
+        matches!(self, Scheme::HmacSha256 | Scheme::JwtHs256)
+    }
+
+    /// Whether the configured credentials hold a value for this scheme.
+    pub fn is_configured(self, credentials: &Credentials) -> bool {
+        match self {
+            Scheme::HmacSha256 => !credentials.hmac_sha256.is_empty(),
+            Scheme::Bearer => !credentials.bearer.is_empty(),
+            Scheme::Authorization => !credentials.authorization.is_empty(),
+            Scheme::Basic => !credentials.basic.is_empty(),
+            Scheme::JwtHs256 => !credentials.jwt_hs256.is_empty(),
+            Scheme::UrlToken => !credentials.url_token.is_empty(),
+        }
+    }
+}
+
+/// The schemes `provider` authenticates deliveries with, in the order `sign` applies them.
+pub fn schemes(provider: Provider) -> &'static [Scheme] {
+    match provider {
+        Provider::LoopLookup => looplookup::SCHEMES,
+        Provider::DidReseller => did_reseller::SCHEMES,
+        Provider::LimePhone => limephone::SCHEMES,
+        Provider::Lisoloo => lisoloo::SCHEMES,
+        Provider::GatewayApi => gatewayapi::SCHEMES,
+    }
+}
+
+/// The request `provider` would send with `body`: POST to `/` (plus the URL token's query),
+/// the provider's headers, and the credentials of `scheme` — or, when `scheme` is `None`, of
+/// every scheme of the provider that `credentials` configures (LimePhone checks each one that
+/// is configured, so a request signed for a receiver must carry them all). The first value
+/// of each configured list is used: after a rotation, put the new secret first.
+///
+/// ```
+/// use telhook_core::{normalize_event, sign::sign, Credentials, Provider};
+///
+/// let credentials = Credentials::none().with_hmac_sha256("whsec").with_bearer("token");
+/// let body = telhook_core::sample::sample(Provider::LimePhone, "sms_received", &serde_json::Value::Null).unwrap();
+/// let request = sign(Provider::LimePhone, &body, &credentials, 1_769_000_000, None).unwrap();
+/// let event = normalize_event(Some(Provider::LimePhone), &request, &credentials, 1_769_000_000).unwrap();
+/// assert_eq!(event.provider_event_type, "sms_received");
+/// ```
+pub fn sign(
+    provider: Provider,
+    body: &[u8],
+    credentials: &Credentials,
+    now: i64,
+    scheme: Option<Scheme>,
+) -> Result<WebhookRequest> {
+    credentials.validate()?;
+    let chosen = chosen_schemes(provider, credentials, scheme)?;
+    let mut request = unsigned(provider, body);
+    for scheme in chosen {
+        apply(provider, scheme, &mut request, credentials, now)?;
+    }
+    Ok(request)
+}
+
+/// A request a receiver must refuse. See [`forge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Forgery {
+    /// Signed with secrets (or passwords, tokens) the receiver does not have.
+    WrongSecret,
+    /// Correctly signed, then the body changed in transit.
+    TamperedBody,
+    /// Correctly signed, but the signed timestamp has passed.
+    ExpiredTimestamp,
+}
+
+impl Forgery {
+    pub const ALL: [Forgery; 3] = [
+        Forgery::WrongSecret,
+        Forgery::TamperedBody,
+        Forgery::ExpiredTimestamp,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Forgery::WrongSecret => "wrong_secret",
+            Forgery::TamperedBody => "tampered_body",
+            Forgery::ExpiredTimestamp => "expired_timestamp",
+        }
+    }
+}
+
+/// A forged variant of what [`sign`] would send, or `None` when `credentials` cannot tell
+/// it from a real delivery — a tampered body is only detectable when every configured
+/// scheme binds the body (a Basic password alone does not), and only GatewayAPI's JWT
+/// carries a timestamp (`exp`) that can expire.
+pub fn forge(
+    provider: Provider,
+    body: &[u8],
+    credentials: &Credentials,
+    now: i64,
+    forgery: Forgery,
+) -> Result<Option<WebhookRequest>> {
+    credentials.validate()?;
+    let chosen = chosen_schemes(provider, credentials, None)?;
+    match forgery {
+        Forgery::WrongSecret => {
+            let wrong = wrong_credentials(credentials);
+            let mut request = unsigned(provider, body);
+            for scheme in chosen {
+                apply(provider, scheme, &mut request, &wrong, now)?;
+            }
+            Ok(Some(request))
+        }
+        Forgery::TamperedBody => {
+            if !chosen.iter().all(|scheme| scheme.protects_body()) {
+                return Ok(None);
+            }
+            let mut request = sign(provider, body, credentials, now, None)?;
+            request.body = tampered(body)?;
+            Ok(Some(request))
+        }
+        Forgery::ExpiredTimestamp => match provider {
+            Provider::GatewayApi if Scheme::JwtHs256.is_configured(credentials) => {
+                let mut request = unsigned(provider, body);
+                gatewayapi::sign_expired_jwt(&mut request, credentials, now)?;
+                Ok(Some(request))
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
+/// Joins a receiver's base URL with the query a signed request carries (the URL token), so
+/// a request from [`sign`] can be sent to a real endpoint.
+pub fn target_url(base: &str, signed: &WebhookRequest) -> String {
+    let query = signed
+        .url
+        .as_deref()
+        .and_then(|url| url.split_once('?'))
+        .map(|(_, query)| query);
+    match query {
+        None | Some("") => base.to_owned(),
+        Some(query) if base.contains('?') => alloc::format!("{base}&{query}"),
+        Some(query) => alloc::format!("{base}?{query}"),
+    }
+}
+
+fn chosen_schemes(
+    provider: Provider,
+    credentials: &Credentials,
+    scheme: Option<Scheme>,
+) -> Result<Vec<Scheme>> {
+    let supported = schemes(provider);
+    let missing = Error::MissingCredentials {
+        provider: provider.name(),
+    };
+    match scheme {
+        Some(scheme) if !supported.contains(&scheme) => Err(Error::InvalidRequest {
+            reason: alloc::format!(
+                "scheme: {provider} authenticates with {}",
+                supported
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        }),
+        Some(scheme) if !scheme.is_configured(credentials) => Err(missing),
+        Some(scheme) => Ok(alloc::vec![scheme]),
+        None => {
+            let configured: Vec<Scheme> = supported
+                .iter()
+                .copied()
+                .filter(|s| s.is_configured(credentials))
+                .collect();
+            if configured.is_empty() && !credentials.skips_verification() {
+                Err(missing)
+            } else {
+                Ok(configured)
+            }
+        }
+    }
+}
+
+/// Method, URL and the headers every delivery of `provider` carries, without credentials.
+fn unsigned(provider: Provider, body: &[u8]) -> WebhookRequest {
+    let mut headers = alloc::vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    if let Some(agent) = user_agent(provider) {
+        headers.push(("User-Agent".to_owned(), agent.to_owned()));
+    }
+    WebhookRequest {
+        method: "POST".to_owned(),
+        url: Some("/".to_owned()),
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+fn user_agent(provider: Provider) -> Option<&'static str> {
+    match provider {
+        Provider::LoopLookup => Some(looplookup::USER_AGENT),
+        _ => None,
+    }
+}
+
+fn apply(
+    provider: Provider,
+    scheme: Scheme,
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<()> {
+    match provider {
+        Provider::LoopLookup => looplookup::sign(scheme, request, credentials),
+        Provider::DidReseller => did_reseller::sign(scheme, request, credentials),
+        Provider::LimePhone => limephone::sign(scheme, request, credentials),
+        Provider::Lisoloo => lisoloo::sign(scheme, request, credentials),
+        Provider::GatewayApi => gatewayapi::sign(scheme, request, credentials, now),
+    }
+}
+
+/// The credentials with every secret, password and token changed: what a forger who does
+/// not know them would send.
+fn wrong_credentials(credentials: &Credentials) -> Credentials {
+    let wrong = |secrets: &[Secret]| -> Vec<Secret> {
+        secrets
+            .iter()
+            .map(|secret| {
+                let mut bytes = b"forged-".to_vec();
+                bytes.extend_from_slice(secret.expose());
+                Secret::new(bytes)
+            })
+            .collect()
+    };
+    let mut forged = credentials.clone();
+    forged.hmac_sha256 = wrong(&credentials.hmac_sha256);
+    forged.bearer = wrong(&credentials.bearer);
+    forged.authorization = wrong(&credentials.authorization);
+    forged.jwt_hs256 = wrong(&credentials.jwt_hs256);
+    forged.url_token = wrong(&credentials.url_token);
+    for pair in &mut forged.basic {
+        pair.password = wrong(core::slice::from_ref(&pair.password))
+            .pop()
+            .unwrap_or_else(|| Secret::new(*b"forged"));
+    }
+    forged
+}
+
+/// The body with one more top-level field: still valid JSON of the same shape, so only the
+/// signature check can notice the change.
+fn tampered(body: &[u8]) -> Result<Vec<u8>> {
+    let mut value = parse_json_object(body)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.insert("tampered".to_owned(), serde_json::Value::Bool(true));
+    }
+    serde_json::to_vec(&value).map_err(|_| Error::invalid_payload("the body must be a JSON object"))
+}
+
+/// The first configured value of a list, or `missing_credentials` for `provider`.
+pub(crate) fn first<T>(values: &[T], provider: Provider) -> Result<&T> {
+    values.first().ok_or(Error::MissingCredentials {
+        provider: provider.name(),
+    })
+}
+
+/// Adds `name: <lowercase hex HMAC-SHA256 of the body>` with the first configured secret.
+pub(crate) fn add_hmac_hex_header(
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+    provider: Provider,
+    name: &str,
+    prefix: &str,
+) -> Result<()> {
+    let secret = first(&credentials.hmac_sha256, provider)?;
+    let signature = crate::verify::hmac::sign_hex(secret.expose(), &request.body);
+    add_header(request, name, alloc::format!("{prefix}{signature}"));
+    Ok(())
+}
+
+/// Adds `Authorization: Basic …` with the first configured pair.
+pub(crate) fn add_basic(
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+    provider: Provider,
+) -> Result<()> {
+    let pair = first(&credentials.basic, provider)?;
+    let password = text(&pair.password)?;
+    let value = crate::verify::basic::header_value(&pair.username, password);
+    add_header(request, "Authorization", value);
+    Ok(())
+}
+
+pub(crate) fn add_header(request: &mut WebhookRequest, name: &str, value: String) {
+    request.headers.push((name.to_owned(), value));
+}
+
+/// A secret that travels in a header or URL must be text.
+pub(crate) fn text(secret: &Secret) -> Result<&str> {
+    core::str::from_utf8(secret.expose()).map_err(|_| Error::InvalidCredentials {
+        reason: "a token or password sent in a header or URL must be UTF-8 text",
+    })
+}
+
+/// An HS256 JWT of `claims` with `secret`.
+pub(crate) fn jwt(secret: &Secret, claims: &serde_json::Value) -> String {
+    crate::verify::jwt::sign(secret.expose(), claims)
+}
