@@ -208,6 +208,18 @@ fn parse_http_capture(capture: &[u8]) -> PyResult<String> {
     to_json(&request.to_json_value())
 }
 
+/// The receive contract: the answer (JSON) to the step (JSON) that ended a delivery.
+#[pyfunction]
+fn decide(step_json: &str) -> PyResult<String> {
+    to_json(&telhook_core::receive::decide_json(step_json.as_bytes()).map_err(|e| to_py_err(&e))?)
+}
+
+/// Raises `ConfigurationError` (`invalid_clock`) unless `now` reads like UNIX seconds.
+#[pyfunction]
+fn check_now(now: i64) -> PyResult<()> {
+    telhook_core::check_now(now).map_err(|e| to_py_err(&e))
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Receiver>()?;
@@ -219,5 +231,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(status_wins, module)?)?;
     module.add_function(wrap_pyfunction!(parse_time, module)?)?;
     module.add_function(wrap_pyfunction!(parse_http_capture, module)?)?;
+    module.add_function(wrap_pyfunction!(decide, module)?)?;
+    module.add_function(wrap_pyfunction!(check_now, module)?)?;
     Ok(())
 }

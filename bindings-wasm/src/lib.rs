@@ -57,9 +57,9 @@ fn now_of(now: f64) -> Result<i64, JsValue> {
         #[allow(clippy::cast_possible_truncation)]
         Ok(now as i64)
     } else {
-        Err(js_error(&Error::InvalidRequest {
-            reason: "now must be whole UNIX seconds".into(),
-        }))
+        // A fractional or absurd clock is the receiver's misconfiguration (5xx), not a bad
+        // request (a 4xx would make Lisoloo drop the event).
+        Err(js_error(&Error::InvalidClock))
     }
 }
 
@@ -212,4 +212,16 @@ pub fn parse_time(text: &str) -> Result<f64, JsValue> {
 pub fn parse_http_capture(capture: &[u8]) -> Result<String, JsValue> {
     let request = WebhookRequest::from_http1(capture).map_err(|e| js_error(&e))?;
     to_json(&request.to_json_value())
+}
+
+/// The receive contract: the answer (JSON text) to the step (JSON text) that ended a delivery.
+#[wasm_bindgen]
+pub fn decide(step_json: &str) -> Result<String, JsValue> {
+    to_json(&telhook_core::receive::decide_json(step_json.as_bytes()).map_err(|e| js_error(&e))?)
+}
+
+/// Throws `invalid_clock` unless `now` reads like UNIX seconds (a clock in milliseconds fails).
+#[wasm_bindgen(js_name = checkNow)]
+pub fn check_now(now: f64) -> Result<(), JsValue> {
+    telhook_core::check_now(now_of(now)?).map_err(|e| js_error(&e))
 }

@@ -78,64 +78,186 @@ pub enum Error {
     InvalidTimestamp { field: &'static str },
     /// The request could not be converted into a `WebhookRequest` (bindings, CLI, vectors).
     InvalidRequest { reason: String },
+    /// The receiver's clock reading is not plausible UNIX seconds (milliseconds, say): a
+    /// configuration error, so the provider retries instead of dropping the event.
+    InvalidClock,
+}
+
+/// Every error code, defined once: bindings, schemas and type stubs list these (and tests
+/// check that they do), and the receive contract maps a code back to its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    UnknownProvider,
+    ProviderNotDetected,
+    MethodNotAllowed,
+    BodyTooLarge,
+    MissingCredentials,
+    InvalidCredentials,
+    MissingSignature,
+    InvalidSignatureFormat,
+    SignatureMismatch,
+    MissingAuthorization,
+    InvalidAuthorizationFormat,
+    AuthorizationMismatch,
+    AmbiguousHeader,
+    JwtMalformed,
+    JwtAlgorithmNotAllowed,
+    JwtExpired,
+    JwtNotYetValid,
+    JwtPayloadMismatch,
+    MalformedJson,
+    MalformedNestedJson,
+    InvalidPayload,
+    InvalidTimestamp,
+    InvalidRequest,
+    InvalidClock,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::UnknownProvider,
+        ErrorCode::ProviderNotDetected,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::MissingCredentials,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::MissingSignature,
+        ErrorCode::InvalidSignatureFormat,
+        ErrorCode::SignatureMismatch,
+        ErrorCode::MissingAuthorization,
+        ErrorCode::InvalidAuthorizationFormat,
+        ErrorCode::AuthorizationMismatch,
+        ErrorCode::AmbiguousHeader,
+        ErrorCode::JwtMalformed,
+        ErrorCode::JwtAlgorithmNotAllowed,
+        ErrorCode::JwtExpired,
+        ErrorCode::JwtNotYetValid,
+        ErrorCode::JwtPayloadMismatch,
+        ErrorCode::MalformedJson,
+        ErrorCode::MalformedNestedJson,
+        ErrorCode::InvalidPayload,
+        ErrorCode::InvalidTimestamp,
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidClock,
+    ];
+
+    /// The stable snake_case text of the code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownProvider => "unknown_provider",
+            ErrorCode::ProviderNotDetected => "provider_not_detected",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::MissingCredentials => "missing_credentials",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::MissingSignature => "missing_signature",
+            ErrorCode::InvalidSignatureFormat => "invalid_signature_format",
+            ErrorCode::SignatureMismatch => "signature_mismatch",
+            ErrorCode::MissingAuthorization => "missing_authorization",
+            ErrorCode::InvalidAuthorizationFormat => "invalid_authorization_format",
+            ErrorCode::AuthorizationMismatch => "authorization_mismatch",
+            ErrorCode::AmbiguousHeader => "ambiguous_header",
+            ErrorCode::JwtMalformed => "jwt_malformed",
+            ErrorCode::JwtAlgorithmNotAllowed => "jwt_algorithm_not_allowed",
+            ErrorCode::JwtExpired => "jwt_expired",
+            ErrorCode::JwtNotYetValid => "jwt_not_yet_valid",
+            ErrorCode::JwtPayloadMismatch => "jwt_payload_mismatch",
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::MalformedNestedJson => "malformed_nested_json",
+            ErrorCode::InvalidPayload => "invalid_payload",
+            ErrorCode::InvalidTimestamp => "invalid_timestamp",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClock => "invalid_clock",
+        }
+    }
+
+    /// The family of errors the code belongs to.
+    pub fn kind(self) -> ErrorKind {
+        match self {
+            ErrorCode::UnknownProvider
+            | ErrorCode::MissingCredentials
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidClock => ErrorKind::Configuration,
+            ErrorCode::MissingSignature
+            | ErrorCode::InvalidSignatureFormat
+            | ErrorCode::SignatureMismatch
+            | ErrorCode::MissingAuthorization
+            | ErrorCode::InvalidAuthorizationFormat
+            | ErrorCode::AuthorizationMismatch
+            | ErrorCode::AmbiguousHeader
+            | ErrorCode::JwtMalformed
+            | ErrorCode::JwtAlgorithmNotAllowed
+            | ErrorCode::JwtExpired
+            | ErrorCode::JwtNotYetValid
+            | ErrorCode::JwtPayloadMismatch => ErrorKind::Verification,
+            ErrorCode::MalformedJson
+            | ErrorCode::MalformedNestedJson
+            | ErrorCode::InvalidPayload
+            | ErrorCode::InvalidTimestamp => ErrorKind::Parse,
+            ErrorCode::ProviderNotDetected
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::BodyTooLarge
+            | ErrorCode::InvalidRequest => ErrorKind::Request,
+        }
+    }
+
+    /// The code with this text, if there is one.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str() == name)
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl Error {
     /// The stable machine-readable code; identical in Rust, JS and Python.
     pub fn code(&self) -> &'static str {
-        match self {
-            Error::UnknownProvider { .. } => "unknown_provider",
-            Error::ProviderNotDetected => "provider_not_detected",
-            Error::MethodNotAllowed { .. } => "method_not_allowed",
-            Error::BodyTooLarge { .. } => "body_too_large",
-            Error::MissingCredentials { .. } => "missing_credentials",
-            Error::InvalidCredentials { .. } => "invalid_credentials",
-            Error::MissingSignature { .. } => "missing_signature",
-            Error::InvalidSignatureFormat { .. } => "invalid_signature_format",
-            Error::SignatureMismatch { .. } => "signature_mismatch",
-            Error::MissingAuthorization => "missing_authorization",
-            Error::InvalidAuthorizationFormat { .. } => "invalid_authorization_format",
-            Error::AuthorizationMismatch => "authorization_mismatch",
-            Error::AmbiguousHeader { .. } => "ambiguous_header",
-            Error::JwtMalformed { .. } => "jwt_malformed",
-            Error::JwtAlgorithmNotAllowed => "jwt_algorithm_not_allowed",
-            Error::JwtExpired => "jwt_expired",
-            Error::JwtNotYetValid => "jwt_not_yet_valid",
-            Error::JwtPayloadMismatch => "jwt_payload_mismatch",
-            Error::MalformedJson { .. } => "malformed_json",
-            Error::MalformedNestedJson { .. } => "malformed_nested_json",
-            Error::InvalidPayload { .. } => "invalid_payload",
-            Error::InvalidTimestamp { .. } => "invalid_timestamp",
-            Error::InvalidRequest { .. } => "invalid_request",
-        }
+        self.error_code().as_str()
     }
 
     /// The family of the error, for exception classes and HTTP answers.
     pub fn kind(&self) -> ErrorKind {
+        self.error_code().kind()
+    }
+
+    /// The variant's code as a value.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Error::UnknownProvider { .. }
-            | Error::MissingCredentials { .. }
-            | Error::InvalidCredentials { .. } => ErrorKind::Configuration,
-            Error::MissingSignature { .. }
-            | Error::InvalidSignatureFormat { .. }
-            | Error::SignatureMismatch { .. }
-            | Error::MissingAuthorization
-            | Error::InvalidAuthorizationFormat { .. }
-            | Error::AuthorizationMismatch
-            | Error::AmbiguousHeader { .. }
-            | Error::JwtMalformed { .. }
-            | Error::JwtAlgorithmNotAllowed
-            | Error::JwtExpired
-            | Error::JwtNotYetValid
-            | Error::JwtPayloadMismatch => ErrorKind::Verification,
-            Error::MalformedJson { .. }
-            | Error::MalformedNestedJson { .. }
-            | Error::InvalidPayload { .. }
-            | Error::InvalidTimestamp { .. } => ErrorKind::Parse,
-            Error::ProviderNotDetected
-            | Error::MethodNotAllowed { .. }
-            | Error::BodyTooLarge { .. }
-            | Error::InvalidRequest { .. } => ErrorKind::Request,
+            Error::UnknownProvider { .. } => ErrorCode::UnknownProvider,
+            Error::ProviderNotDetected => ErrorCode::ProviderNotDetected,
+            Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Error::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
+            Error::MissingCredentials { .. } => ErrorCode::MissingCredentials,
+            Error::InvalidCredentials { .. } => ErrorCode::InvalidCredentials,
+            Error::MissingSignature { .. } => ErrorCode::MissingSignature,
+            Error::InvalidSignatureFormat { .. } => ErrorCode::InvalidSignatureFormat,
+            Error::SignatureMismatch { .. } => ErrorCode::SignatureMismatch,
+            Error::MissingAuthorization => ErrorCode::MissingAuthorization,
+            Error::InvalidAuthorizationFormat { .. } => ErrorCode::InvalidAuthorizationFormat,
+            Error::AuthorizationMismatch => ErrorCode::AuthorizationMismatch,
+            Error::AmbiguousHeader { .. } => ErrorCode::AmbiguousHeader,
+            Error::JwtMalformed { .. } => ErrorCode::JwtMalformed,
+            Error::JwtAlgorithmNotAllowed => ErrorCode::JwtAlgorithmNotAllowed,
+            Error::JwtExpired => ErrorCode::JwtExpired,
+            Error::JwtNotYetValid => ErrorCode::JwtNotYetValid,
+            Error::JwtPayloadMismatch => ErrorCode::JwtPayloadMismatch,
+            Error::MalformedJson { .. } => ErrorCode::MalformedJson,
+            Error::MalformedNestedJson { .. } => ErrorCode::MalformedNestedJson,
+            Error::InvalidPayload { .. } => ErrorCode::InvalidPayload,
+            Error::InvalidTimestamp { .. } => ErrorCode::InvalidTimestamp,
+            Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            Error::InvalidClock => ErrorCode::InvalidClock,
         }
     }
 
@@ -221,6 +343,9 @@ impl fmt::Display for Error {
                 write!(f, "field {field:?} is not a readable timestamp in range")
             }
             Error::InvalidRequest { reason } => write!(f, "invalid request: {reason}"),
+            Error::InvalidClock => f.write_str(
+                "now must be UNIX seconds between 2000-01-01 and 9999-12-31 (a clock in milliseconds?)",
+            ),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod error;
 pub mod event;
 pub mod phone;
 pub mod providers;
+pub mod receive;
 pub mod request;
 pub mod retry;
 pub mod sample;
@@ -37,9 +38,10 @@ pub mod verify;
 pub mod wire;
 
 pub use credentials::{BasicCredential, Credentials, Secret};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorCode, ErrorKind, Result};
 pub use event::{status_wins, DeliveryStatus, EventType, NormalizedEvent};
 pub use providers::{detect_provider, parse, Payload, Provider};
+pub use receive::{decide, Answer, ClaimState, DedupeAction, HandlerOutcome, Step};
 pub use request::{WebhookRequest, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{ack, retry_policy, Ack, DeliveryResult, Outcome, RetryPolicy};
 
@@ -89,10 +91,26 @@ pub fn normalize_event_with(
     now: i64,
     options: &Options,
 ) -> Result<NormalizedEvent> {
+    check_now(now)?;
     let received_at = time::from_unix_seconds(now, "now")?;
     let provider = preflight(provider, request, options)?;
     providers::verify(provider, request, credentials, now)?;
     providers::normalize(provider, &request.body, received_at)
+}
+
+/// The earliest and latest clock readings accepted: 2000-01-01 and 9999-12-31T23:59:59Z.
+const PLAUSIBLE_NOW: core::ops::RangeInclusive<i64> = 946_684_800..=253_402_300_799;
+
+/// Checks that `now` reads like UNIX seconds. A clock in milliseconds (JavaScript's
+/// `Date.now()`) or seconds since process start is the receiver's misconfiguration: it must
+/// be a configuration error (a 5xx, so the provider retries), never a 4xx that a provider such
+/// as Lisoloo takes as "drop this event". Adapters call it once at construction as well.
+pub fn check_now(now: i64) -> Result<()> {
+    if PLAUSIBLE_NOW.contains(&now) {
+        Ok(())
+    } else {
+        Err(Error::InvalidClock)
+    }
 }
 
 /// Cheap checks that come before any cryptography or parsing: method, size, provider.

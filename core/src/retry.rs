@@ -49,6 +49,11 @@ pub struct RetryPolicy {
     /// How long a receiver must remember an idempotency key to catch every redelivery:
     /// twice the horizon, and at least 24 h (one formula for every provider).
     pub dedupe_ttl_secs: u32,
+    /// How long a dedupe claim of a delivery still being handled holds off redeliveries. A
+    /// worker that dies mid-handler leaves its claim behind; the lease lets a later
+    /// redelivery take over. It is shorter than the time to the provider's last redelivery,
+    /// so a crashed attempt never costs the event (tested for every provider).
+    pub in_progress_lease_secs: u32,
     /// Statuses that acknowledge.
     pub ack_statuses: StatusRange,
     /// Statuses that drop the event without retry (if the provider has any).
@@ -56,6 +61,9 @@ pub struct RetryPolicy {
 }
 
 const MIN_DEDUPE_TTL_SECS: u32 = 24 * 60 * 60;
+/// Long enough for any handler that answers within a provider's timeout (5-15 s) many times
+/// over; short enough that every provider with retries still redelivers after it expires.
+const IN_PROGRESS_LEASE_SECS: u32 = 300;
 
 impl RetryPolicy {
     const fn new(
@@ -90,6 +98,7 @@ impl RetryPolicy {
             max_deliveries,
             retry_horizon_secs,
             dedupe_ttl_secs,
+            in_progress_lease_secs: IN_PROGRESS_LEASE_SECS,
             ack_statuses,
             permanent_failure_statuses,
         }
@@ -266,6 +275,22 @@ mod tests {
         );
         let failed = ack(Provider::Lisoloo, Outcome::InternalError);
         assert_eq!(failed.provider_action, DeliveryResult::Retry);
+    }
+
+    #[test]
+    fn a_crashed_claim_expires_before_every_provider_stops_redelivering() {
+        for provider in Provider::ALL {
+            let policy = retry_policy(provider);
+            let last_redelivery: u32 = policy.retry_delays_secs.iter().sum();
+            if policy.retry_delays_secs.is_empty() {
+                continue; // no redeliveries to wait for (the DID reseller documents none)
+            }
+            assert!(
+                policy.in_progress_lease_secs < last_redelivery,
+                "{provider:?}: lease outlives the schedule"
+            );
+            assert!(policy.in_progress_lease_secs > 4 * policy.timeout_secs);
+        }
     }
 
     #[test]

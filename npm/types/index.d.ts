@@ -26,7 +26,18 @@ export type ErrorCode =
   | "malformed_nested_json"
   | "invalid_payload"
   | "invalid_timestamp"
-  | "invalid_request";
+  | "invalid_request"
+  | "invalid_clock";
+
+/** Codes of the receive contract's answers that are not error codes. */
+export type AnswerCode =
+  | "accepted"
+  | "duplicate"
+  | "handler_status"
+  | "delivery_in_progress"
+  | "handler_failed"
+  | "dedupe_unavailable"
+  | "internal";
 
 export type ErrorKind = "verification" | "parse" | "configuration" | "request";
 

@@ -27,6 +27,11 @@ ErrorCode = Literal[
     "missing_authorization", "invalid_authorization_format", "authorization_mismatch", "ambiguous_header",
     "jwt_malformed", "jwt_algorithm_not_allowed", "jwt_expired", "jwt_not_yet_valid", "jwt_payload_mismatch",
     "malformed_json", "malformed_nested_json", "invalid_payload", "invalid_timestamp", "invalid_request",
+    "invalid_clock",
+]
+AnswerCode = Literal[
+    "accepted", "duplicate", "handler_status", "delivery_in_progress", "handler_failed", "dedupe_unavailable",
+    "internal",
 ]
 
 

@@ -557,6 +557,9 @@ def common():
         body_base64=base64.b64encode(b'{"event_id":"\xff\xfe"}').decode())
     vec("common", "err_empty_secret_configured", "An empty secret is a configuration error", "limephone", body,
         {"X-LimePhone-Signature": hmac_hex("", body)}, {"hmac_sha256": [""]}, "invalid_credentials")
+    vec("common", "err_clock_in_milliseconds",
+        "A clock in milliseconds is the receiver's misconfiguration (5xx, the provider retries), not a bad request",
+        "lisoloo", body, {}, {"insecure_skip_verification": True}, "invalid_clock", now=NOW * 1000)
     deep = "[" * 10000 + "]" * 10000
     vec("common", "err_nested_10000_deep", "JSON nested 10 000 deep hits the recursion limit", "lisoloo", deep,
         {}, {"insecure_skip_verification": True}, "malformed_json")

@@ -1,0 +1,497 @@
+//! The receive contract: which HTTP answer a delivery gets.
+//!
+//! Every adapter (Django, Flask, FastAPI, Workers, node:http, the CLI) runs the same steps —
+//! read the body under the cap, verify and normalize, claim the event's idempotency key in a
+//! dedupe store, call the user's handler — and asks [`decide`] what to answer after the step
+//! that ended the delivery. Adapters move bytes; they never choose a status themselves.
+//!
+//! The rules that keep the product's promise (no event lost, none processed twice):
+//! - a redelivery that arrives while the first attempt is still being handled is answered
+//!   so that the provider retries later (503): never a 2xx (the first attempt may still fail)
+//!   and never a status the provider treats as permanent;
+//! - a failed handler releases the claim and answers 500, so the provider's next attempt is
+//!   processed;
+//! - the receiver's own faults (configuration, dedupe store down) are 5xx: the provider keeps
+//!   the event until the fault is fixed;
+//! - only a request that can never succeed (forged, unreadable, too large, wrong method)
+//!   gets a 4xx.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode, ErrorKind, Result};
+use crate::providers::Provider;
+use crate::retry::{retry_policy, DeliveryResult};
+
+/// What a dedupe store reported when the delivery tried to claim the event's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimState {
+    /// Nobody had the key: this delivery owns the event and runs the handler.
+    New,
+    /// Another delivery holds a live claim and its handler has not finished.
+    InProgress,
+    /// The event was handled already.
+    Done,
+}
+
+/// How the user's handler ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandlerOutcome {
+    /// Returned normally.
+    Ok,
+    /// Raised or rejected.
+    Failed,
+}
+
+/// The handler's result as the adapter saw it: an outcome, or a status the handler chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerResult {
+    Outcome { outcome: HandlerOutcome },
+    Status { status: u16 },
+}
+
+/// The step that ended a delivery: the input of [`decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The request was refused before the handler: `code` is the error's code (a core
+    /// [`ErrorCode`] name; anything else counts as the receiver's internal failure).
+    Rejected {
+        provider: Option<Provider>,
+        code: String,
+    },
+    /// The dedupe claim found the key taken (`New` proceeds to the handler, so deciding on
+    /// it is a misuse answered as an internal failure).
+    Claimed {
+        provider: Provider,
+        state: ClaimState,
+    },
+    /// The handler ran.
+    Handled {
+        provider: Provider,
+        result: HandlerResult,
+    },
+    /// The dedupe store failed (unreachable, timed out).
+    StoreFailed { provider: Provider },
+}
+
+/// What the adapter does with the event's dedupe claim after answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupeAction {
+    /// Nothing was claimed, or the claim belongs to another delivery.
+    None,
+    /// Mark the key done for the provider's dedupe TTL: redeliveries are duplicates.
+    Complete,
+    /// Forget the key: the provider's next attempt is processed.
+    Release,
+}
+
+/// How loudly the adapter logs the answer (provider, event id and code; never the body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    None,
+    Info,
+    Warning,
+    Error,
+}
+
+/// Codes of answers that are not errors of the request (every other code is an [`ErrorCode`]).
+pub mod answer_code {
+    pub const ACCEPTED: &str = "accepted";
+    pub const DUPLICATE: &str = "duplicate";
+    pub const HANDLER_STATUS: &str = "handler_status";
+    pub const DELIVERY_IN_PROGRESS: &str = "delivery_in_progress";
+    pub const HANDLER_FAILED: &str = "handler_failed";
+    pub const DEDUPE_UNAVAILABLE: &str = "dedupe_unavailable";
+    pub const INTERNAL: &str = "internal";
+    /// Every answer code that is not an error code, for vocabularies generated from the core.
+    pub const ALL: [&str; 7] = [
+        ACCEPTED,
+        DUPLICATE,
+        HANDLER_STATUS,
+        DELIVERY_IN_PROGRESS,
+        HANDLER_FAILED,
+        DEDUPE_UNAVAILABLE,
+        INTERNAL,
+    ];
+}
+
+/// The HTTP answer to send, and what to do around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    pub status: u16,
+    /// `accepted`, `duplicate`, `handler_status`, or the code of what went wrong.
+    pub code: &'static str,
+    /// Lower-case names; always a `content-type`.
+    pub headers: Vec<(&'static str, String)>,
+    /// `{"outcome": code}` for answers that acknowledge, `{"error": code}` otherwise.
+    pub body: String,
+    /// What the provider will do with `status`; `None` when the provider is unknown.
+    pub provider_action: Option<DeliveryResult>,
+    pub dedupe: DedupeAction,
+    pub log: LogLevel,
+}
+
+/// Decides the answer to the step that ended a delivery.
+pub fn decide(step: &Step) -> Answer {
+    match step {
+        Step::Rejected { provider, code } => rejected(*provider, code),
+        Step::Claimed { provider, state } => match state {
+            ClaimState::Done => answer(
+                Some(*provider),
+                200,
+                answer_code::DUPLICATE,
+                Body::Outcome,
+                DedupeAction::None,
+                LogLevel::Info,
+            ),
+            ClaimState::InProgress => {
+                let mut answer = answer(
+                    Some(*provider),
+                    IN_PROGRESS_STATUS,
+                    answer_code::DELIVERY_IN_PROGRESS,
+                    Body::Error,
+                    DedupeAction::None,
+                    LogLevel::Info,
+                );
+                // The first attempt ends (answered or timed out) within the provider's timeout.
+                let wait = retry_policy(*provider).timeout_secs;
+                answer.headers.push(("retry-after", itoa(wait)));
+                answer
+            }
+            ClaimState::New => internal(Some(*provider)),
+        },
+        Step::Handled { provider, result } => match result {
+            HandlerResult::Outcome {
+                outcome: HandlerOutcome::Ok,
+            } => answer(
+                Some(*provider),
+                200,
+                answer_code::ACCEPTED,
+                Body::Outcome,
+                DedupeAction::Complete,
+                LogLevel::None,
+            ),
+            HandlerResult::Outcome {
+                outcome: HandlerOutcome::Failed,
+            } => answer(
+                Some(*provider),
+                500,
+                answer_code::HANDLER_FAILED,
+                Body::Error,
+                DedupeAction::Release,
+                LogLevel::Error,
+            ),
+            HandlerResult::Status { status } => handler_status(*provider, *status),
+        },
+        Step::StoreFailed { provider } => answer(
+            Some(*provider),
+            503,
+            answer_code::DEDUPE_UNAVAILABLE,
+            Body::Error,
+            DedupeAction::None,
+            LogLevel::Error,
+        ),
+    }
+}
+
+/// [`decide`] on the JSON form of a step, the form bindings pass:
+/// `{"step": "rejected"|"claimed"|"handled"|"store_failed", "provider", "code"|"state"|"outcome"|"status"}`.
+pub fn decide_json(step: &[u8]) -> Result<Answer> {
+    let wire: StepWire = serde_json::from_slice(step).map_err(|_| invalid_step())?;
+    let provider = || wire.provider.ok_or_else(invalid_step);
+    let step = match (wire.step, wire.code, wire.state, wire.outcome, wire.status) {
+        (StepName::Rejected, Some(code), None, None, None) => Step::Rejected {
+            provider: wire.provider,
+            code,
+        },
+        (StepName::Claimed, None, Some(state), None, None) => Step::Claimed {
+            provider: provider()?,
+            state,
+        },
+        (StepName::Handled, None, None, Some(outcome), None) => Step::Handled {
+            provider: provider()?,
+            result: HandlerResult::Outcome { outcome },
+        },
+        (StepName::Handled, None, None, None, Some(status)) => Step::Handled {
+            provider: provider()?,
+            result: HandlerResult::Status { status },
+        },
+        (StepName::StoreFailed, None, None, None, None) => Step::StoreFailed {
+            provider: provider()?,
+        },
+        _ => return Err(invalid_step()),
+    };
+    Ok(decide(&step))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StepName {
+    Rejected,
+    Claimed,
+    Handled,
+    StoreFailed,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepWire {
+    step: StepName,
+    #[serde(default)]
+    provider: Option<Provider>,
+    code: Option<String>,
+    state: Option<ClaimState>,
+    outcome: Option<HandlerOutcome>,
+    status: Option<u16>,
+}
+
+fn invalid_step() -> Error {
+    Error::InvalidRequest {
+        reason: String::from(
+            "step must be {\"step\": \"rejected\" (with code), \"claimed\" (state), \"handled\" (outcome or status) or \"store_failed\", \"provider\"}",
+        ),
+    }
+}
+
+/// 503 makes every provider retry (none treats a 5xx as permanent; tested below), and it
+/// says what is happening: the event is being handled, come back later.
+const IN_PROGRESS_STATUS: u16 = 503;
+
+fn rejected(provider: Option<Provider>, code: &str) -> Answer {
+    let Some(code) = ErrorCode::from_name(code) else {
+        return internal(provider);
+    };
+    let (status, log) = match code {
+        ErrorCode::MethodNotAllowed => (405, LogLevel::Info),
+        ErrorCode::BodyTooLarge => (413, LogLevel::Warning),
+        _ => match code.kind() {
+            ErrorKind::Verification => (401, LogLevel::Warning),
+            ErrorKind::Parse => (400, LogLevel::Warning),
+            ErrorKind::Request => (400, LogLevel::Info),
+            // The receiver's fault: 500 so the provider keeps the event until it is fixed.
+            ErrorKind::Configuration => (500, LogLevel::Error),
+        },
+    };
+    let mut answer = answer(
+        provider,
+        status,
+        code.as_str(),
+        Body::Error,
+        DedupeAction::None,
+        log,
+    );
+    if code == ErrorCode::MethodNotAllowed {
+        answer.headers.push(("allow", String::from("POST")));
+    }
+    answer
+}
+
+/// The handler chose the status (e.g. to refuse a misrouted event). The claim is completed
+/// when the provider will not send the event again (acknowledged or dropped), and released
+/// when it will, so that the redelivery is handled rather than answered "duplicate".
+fn handler_status(provider: Provider, status: u16) -> Answer {
+    if !(100..=599).contains(&status) {
+        return answer(
+            Some(provider),
+            500,
+            answer_code::HANDLER_FAILED,
+            Body::Error,
+            DedupeAction::Release,
+            LogLevel::Error,
+        );
+    }
+    let dedupe = match retry_policy(provider).classify(status) {
+        DeliveryResult::Retry => DedupeAction::Release,
+        DeliveryResult::Acknowledged | DeliveryResult::PermanentFailure => DedupeAction::Complete,
+    };
+    answer(
+        Some(provider),
+        status,
+        answer_code::HANDLER_STATUS,
+        Body::Outcome,
+        dedupe,
+        LogLevel::None,
+    )
+}
+
+fn internal(provider: Option<Provider>) -> Answer {
+    answer(
+        provider,
+        500,
+        answer_code::INTERNAL,
+        Body::Error,
+        DedupeAction::None,
+        LogLevel::Error,
+    )
+}
+
+enum Body {
+    Outcome,
+    Error,
+}
+
+fn answer(
+    provider: Option<Provider>,
+    status: u16,
+    code: &'static str,
+    body: Body,
+    dedupe: DedupeAction,
+    log: LogLevel,
+) -> Answer {
+    // Codes are fixed snake_case identifiers: no JSON escaping is ever needed.
+    let field = match body {
+        Body::Outcome => "outcome",
+        Body::Error => "error",
+    };
+    let mut text = String::with_capacity(16 + code.len());
+    text.push_str("{\"");
+    text.push_str(field);
+    text.push_str("\":\"");
+    text.push_str(code);
+    text.push_str("\"}");
+    Answer {
+        status,
+        code,
+        headers: vec![("content-type", String::from("application/json"))],
+        body: text,
+        provider_action: provider.map(|p| retry_policy(p).classify(status)),
+        dedupe,
+        log,
+    }
+}
+
+fn itoa(value: u32) -> String {
+    use core::fmt::Write as _;
+    let mut text = String::new();
+    let _ = write!(text, "{value}");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handled(provider: Provider, outcome: HandlerOutcome) -> Answer {
+        decide(&Step::Handled {
+            provider,
+            result: HandlerResult::Outcome { outcome },
+        })
+    }
+
+    #[test]
+    fn a_delivery_in_progress_makes_every_provider_retry() {
+        for provider in Provider::ALL {
+            let answer = decide(&Step::Claimed {
+                provider,
+                state: ClaimState::InProgress,
+            });
+            assert_eq!(answer.provider_action, Some(DeliveryResult::Retry));
+            assert_eq!(answer.dedupe, DedupeAction::None);
+            assert!(answer
+                .headers
+                .iter()
+                .any(|(name, _)| *name == "retry-after"));
+        }
+    }
+
+    #[test]
+    fn receiver_faults_never_make_a_provider_drop_the_event() {
+        for provider in Provider::ALL {
+            let mut answers = vec![
+                handled(provider, HandlerOutcome::Failed),
+                decide(&Step::StoreFailed { provider }),
+                decide(&Step::Rejected {
+                    provider: Some(provider),
+                    code: "no_such_code".into(),
+                }),
+            ];
+            for code in ErrorCode::ALL {
+                if code.kind() == ErrorKind::Configuration {
+                    answers.push(decide(&Step::Rejected {
+                        provider: Some(provider),
+                        code: code.as_str().into(),
+                    }));
+                }
+            }
+            for answer in answers {
+                assert_eq!(
+                    answer.provider_action,
+                    Some(DeliveryResult::Retry),
+                    "{provider:?} {}",
+                    answer.code
+                );
+                assert!(answer.status >= 500);
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_handler_releases_and_a_successful_one_completes() {
+        let ok = handled(Provider::Lisoloo, HandlerOutcome::Ok);
+        assert_eq!((ok.status, ok.dedupe), (200, DedupeAction::Complete));
+        assert_eq!(ok.body, r#"{"outcome":"accepted"}"#);
+        let failed = handled(Provider::Lisoloo, HandlerOutcome::Failed);
+        assert_eq!((failed.status, failed.dedupe), (500, DedupeAction::Release));
+        assert_eq!(failed.body, r#"{"error":"handler_failed"}"#);
+    }
+
+    #[test]
+    fn a_handler_status_completes_only_when_the_provider_will_not_resend() {
+        let status = |provider, status| {
+            decide(&Step::Handled {
+                provider,
+                result: HandlerResult::Status { status },
+            })
+        };
+        // Lisoloo drops on a 4xx: nothing will come again.
+        assert_eq!(
+            status(Provider::Lisoloo, 409).dedupe,
+            DedupeAction::Complete
+        );
+        // LimePhone retries anything but 200: the claim must not swallow the redelivery.
+        assert_eq!(
+            status(Provider::LimePhone, 409).dedupe,
+            DedupeAction::Release
+        );
+        assert_eq!(
+            status(Provider::LimePhone, 200).dedupe,
+            DedupeAction::Complete
+        );
+        let nonsense = status(Provider::LimePhone, 1000);
+        assert_eq!((nonsense.status, nonsense.code), (500, "handler_failed"));
+    }
+
+    #[test]
+    fn wrong_method_and_oversized_bodies_have_their_own_statuses() {
+        let method = decide(&Step::Rejected {
+            provider: None,
+            code: "method_not_allowed".into(),
+        });
+        assert_eq!(method.status, 405);
+        assert!(method.headers.contains(&("allow", "POST".into())));
+        assert_eq!(method.provider_action, None);
+        let size = decide(&Step::Rejected {
+            provider: Some(Provider::GatewayApi),
+            code: "body_too_large".into(),
+        });
+        assert_eq!(size.status, 413);
+    }
+
+    #[test]
+    fn steps_read_from_json() {
+        let answer = decide_json(br#"{"step":"handled","provider":"limephone","status":204}"#);
+        assert_eq!(answer.map(|a| a.status), Ok(204));
+        let answer = decide_json(br#"{"step":"claimed","provider":"lisoloo","state":"done"}"#);
+        assert_eq!(answer.map(|a| a.code), Ok("duplicate"));
+        assert_eq!(
+            decide_json(br#"{"step":"later"}"#).map_err(|e| e.code()),
+            Err("invalid_request")
+        );
+    }
+}

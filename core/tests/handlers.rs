@@ -1,0 +1,278 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Runs every receive-path vector under tests/handlers/ through the core's contract with an
+//! in-memory dedupe store: the reference the Node, workerd, Django, Flask and FastAPI runners
+//! must match answer for answer.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use telhook_core::receive::{
+    decide, Answer, ClaimState, DedupeAction, HandlerOutcome, HandlerResult, Step,
+};
+use telhook_core::{normalize_event, retry_policy, Credentials, Provider, WebhookRequest};
+
+fn handler_vectors() -> Vec<(PathBuf, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/handlers");
+    let mut out: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| {
+            let vector = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+            (path, vector)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The store protocol every language implements: claims are owned by a token, so a worker
+/// whose lease expired can neither complete nor release a claim that moved on.
+#[derive(Default)]
+struct MemoryStore {
+    entries: HashMap<String, Entry>,
+}
+
+struct Entry {
+    done: bool,
+    token: u64,
+    expires_at: i64,
+}
+
+impl MemoryStore {
+    fn claim(&mut self, key: &str, token: u64, lease: u32, now: i64) -> ClaimState {
+        if let Some(entry) = self.entries.get(key) {
+            if entry.expires_at > now {
+                return if entry.done {
+                    ClaimState::Done
+                } else {
+                    ClaimState::InProgress
+                };
+            }
+        }
+        let expires_at = now + i64::from(lease);
+        self.entries.insert(
+            key.into(),
+            Entry {
+                done: false,
+                token,
+                expires_at,
+            },
+        );
+        ClaimState::New
+    }
+
+    fn settle(&mut self, key: &str, token: u64, action: DedupeAction, ttl: u32, now: i64) {
+        let owned = self
+            .entries
+            .get(key)
+            .is_some_and(|e| e.token == token && !e.done);
+        match action {
+            DedupeAction::Complete if owned => {
+                let expires_at = now + i64::from(ttl);
+                self.entries.insert(
+                    key.into(),
+                    Entry {
+                        done: true,
+                        token,
+                        expires_at,
+                    },
+                );
+            }
+            DedupeAction::Release if owned => {
+                self.entries.remove(key);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn request_of(value: &Value) -> WebhookRequest {
+    let mut value = value.clone();
+    if let Some(repeat) = value.as_object_mut().unwrap().remove("body_repeat") {
+        let text = repeat["text"]
+            .as_str()
+            .unwrap()
+            .repeat(repeat["times"].as_u64().unwrap() as usize);
+        value["body"] = Value::String(text);
+    }
+    WebhookRequest::from_json_value(value).unwrap()
+}
+
+fn handler_result(handler: &Value) -> Option<HandlerResult> {
+    match handler {
+        Value::String(s) if s == "ok" => Some(HandlerResult::Outcome {
+            outcome: HandlerOutcome::Ok,
+        }),
+        Value::String(s) if s == "raise" => Some(HandlerResult::Outcome {
+            outcome: HandlerOutcome::Failed,
+        }),
+        Value::String(s) if s == "hold" => None,
+        Value::Object(o) => Some(HandlerResult::Status {
+            status: o["status"].as_u64().unwrap() as u16,
+        }),
+        other => panic!("unknown handler {other}"),
+    }
+}
+
+fn observed(answer: &Answer, expect: &Value) -> Value {
+    let mut seen = json!({ "status": answer.status, "code": answer.code });
+    if let Some(headers) = expect.get("headers").and_then(Value::as_object) {
+        let picked: serde_json::Map<_, _> = headers
+            .keys()
+            .map(|name| {
+                let value = answer
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone());
+                (name.clone(), json!(value))
+            })
+            .collect();
+        seen["headers"] = Value::Object(picked);
+    }
+    // The body is always the code under "outcome" or "error": check it once here.
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(
+        body.get("outcome").or(body.get("error")),
+        Some(&json!(answer.code))
+    );
+    seen
+}
+
+struct Held {
+    provider: Provider,
+    key: String,
+    token: u64,
+}
+
+fn run(vector: &Value) -> Result<(), String> {
+    let provider = match &vector["provider"] {
+        Value::Null => None,
+        name => Some(Provider::from_name(name.as_str().unwrap()).unwrap()),
+    };
+    let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
+    let mut now = vector["now"].as_i64().unwrap();
+    let mut store = MemoryStore::default();
+    let mut held: HashMap<usize, Held> = HashMap::new();
+    let mut calls = 0;
+    let mut next_token = 0u64;
+    for (index, step) in vector["steps"].as_array().unwrap().iter().enumerate() {
+        let (answer, expect) = if let Some(request) = step.get("deliver") {
+            next_token += 1;
+            let token = next_token;
+            let answer = match normalize_event(provider, &request_of(request), &credentials, now) {
+                Err(error) => decide(&Step::Rejected {
+                    provider,
+                    code: error.code().into(),
+                }),
+                Ok(event) => {
+                    let policy = retry_policy(event.provider);
+                    match store.claim(&event.id, token, policy.in_progress_lease_secs, now) {
+                        ClaimState::New => {
+                            calls += 1;
+                            match handler_result(&step["handler"]) {
+                                None => {
+                                    held.insert(
+                                        index,
+                                        Held {
+                                            provider: event.provider,
+                                            key: event.id,
+                                            token,
+                                        },
+                                    );
+                                    continue;
+                                }
+                                Some(result) => {
+                                    let answer = decide(&Step::Handled {
+                                        provider: event.provider,
+                                        result,
+                                    });
+                                    store.settle(
+                                        &event.id,
+                                        token,
+                                        answer.dedupe,
+                                        policy.dedupe_ttl_secs,
+                                        now,
+                                    );
+                                    answer
+                                }
+                            }
+                        }
+                        state => decide(&Step::Claimed {
+                            provider: event.provider,
+                            state,
+                        }),
+                    }
+                }
+            };
+            (answer, &step["expect"])
+        } else if let Some(finished) = step.get("finish") {
+            let held = held
+                .remove(&(finished.as_u64().unwrap() as usize))
+                .ok_or("finish of nothing held")?;
+            let result = handler_result(&step["outcome"]).ok_or("a finish cannot hold")?;
+            let answer = decide(&Step::Handled {
+                provider: held.provider,
+                result,
+            });
+            let ttl = retry_policy(held.provider).dedupe_ttl_secs;
+            store.settle(&held.key, held.token, answer.dedupe, ttl, now);
+            (answer, &step["expect"])
+        } else if let Some(seconds) = step.get("advance_secs") {
+            now += seconds.as_i64().unwrap();
+            continue;
+        } else {
+            return Err(format!("step {index}: unknown step {step}"));
+        };
+        let seen = observed(&answer, expect);
+        let mut wanted = expect.clone();
+        if wanted.get("headers").is_none() {
+            wanted.as_object_mut().unwrap().remove("headers");
+        }
+        if seen != wanted {
+            return Err(format!("step {index}: expected {wanted}, got {seen}"));
+        }
+    }
+    if !held.is_empty() {
+        return Err("a held handler was never finished".into());
+    }
+    let expected_calls = vector["expect_handler_calls"].as_u64().unwrap();
+    if calls != expected_calls {
+        return Err(format!(
+            "handler called {calls} times, expected {expected_calls}"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_handler_vector_gives_the_expected_answers() {
+    let vectors = handler_vectors();
+    assert!(
+        vectors.len() >= 30,
+        "only {} handler vectors",
+        vectors.len()
+    );
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|(path, vector)| {
+            run(vector)
+                .err()
+                .map(|e| format!("{}: {e}", path.display()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

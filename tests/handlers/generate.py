@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Writes the receive-path vectors (tests/handlers/*.json) from the conformance vectors.
+
+Each vector is a sequence of deliveries with what the user's handler does, and the answer
+every adapter must give (status, code, required headers) plus the handler's call count. The
+requests are taken verbatim from tests/vectors/, so they are signed independently of the core.
+The expected answers are written out here by hand from the contract's rules (see
+core/src/receive.rs): they are the specification, not the core's output.
+
+Run it again after changing it; `make vectors-check` fails when the files are stale.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent
+VECTORS = ROOT.parent / "vectors"
+
+# One valid delivery per provider, and refused ones sharing its credentials.
+BASE = {
+    "limephone": "limephone/doc_incoming_call.json",
+    "lisoloo": "lisoloo/doc_envelope_delivered.json",
+    "gatewayapi": "gatewayapi/legacy_dlr_jwt.json",
+    "looplookup": "looplookup/doc_full_result.json",
+    "did_reseller": "did_reseller/dids_insert.json",
+}
+FORGED = {
+    "limephone": "limephone/err_wrong_secret.json",
+    "lisoloo": "lisoloo/err_wrong_password.json",
+    "gatewayapi": "gatewayapi/err_jwt_wrong_secret.json",
+    "looplookup": "looplookup/err_wrong_authorization.json",
+    "did_reseller": "did_reseller/err_wrong_token.json",
+}
+UNREADABLE = {
+    "limephone": "limephone/err_malformed_json.json",
+    "lisoloo": "lisoloo/err_missing_event_id.json",
+    "looplookup": "looplookup/err_missing_request_id.json",
+    "did_reseller": "did_reseller/err_unknown_change_type.json",
+}
+# What each provider does with a status other than its acknowledgement (from its docs):
+# only Lisoloo drops on a 4xx, so a 409 chosen by the handler ends the event there and is
+# retried everywhere else (the claim is released so the redelivery is handled).
+DROPS_ON_4XX = {"lisoloo"}
+# Seconds a provider may take to give up on an attempt: the Retry-After of a 503 "in progress".
+TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15, "did_reseller": 15}
+DEDUPE_TTL_SECS_LIMEPHONE = 86_400
+IN_PROGRESS_LEASE_SECS = 300
+
+
+def load(name: str) -> dict:
+    return json.loads((VECTORS / name).read_text())
+
+
+def request_of(vector: dict) -> dict:
+    return vector["request"]
+
+
+def answer(status: int, code: str, **headers: str) -> dict:
+    expect: dict = {"status": status, "code": code}
+    if headers:
+        expect["headers"] = {name.replace("_", "-"): value for name, value in headers.items()}
+    return expect
+
+
+ACCEPTED = answer(200, "accepted")
+DUPLICATE = answer(200, "duplicate")
+HANDLER_FAILED = answer(500, "handler_failed")
+
+
+def in_progress(provider: str) -> dict:
+    return answer(503, "delivery_in_progress", retry_after=str(TIMEOUT_SECS[provider]))
+
+
+def deliver(request: dict, handler: object, expect: dict | None) -> dict:
+    step: dict = {"deliver": request, "handler": handler}
+    if expect is not None:
+        step["expect"] = expect
+    return step
+
+
+def scenarios(provider: str) -> dict[str, dict]:
+    base = load(BASE[provider])
+    request = request_of(base)
+    forged = load(FORGED[provider])
+    assert forged["credentials"] == base["credentials"], provider
+    out: dict[str, dict] = {}
+
+    def vector(name: str, description: str, steps: list, calls: int) -> None:
+        out[f"{provider}_{name}"] = {
+            "description": description,
+            "provider": provider,
+            "credentials": base["credentials"],
+            "now": base["now"],
+            "steps": steps,
+            "expect_handler_calls": calls,
+        }
+
+    vector("accepted_once", "One delivery, handler succeeds: 200 accepted",
+           [deliver(request, "ok", ACCEPTED)], 1)
+    vector("redelivery_is_duplicate", "A redelivery after success is acknowledged, not handled again",
+           [deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE),
+            deliver(request, "ok", DUPLICATE)], 1)
+    vector("failed_handler_is_retried",
+           "A handler that raises answers 500 and releases the claim: the redelivery is handled",
+           [deliver(request, "raise", HANDLER_FAILED), deliver(request, "ok", ACCEPTED),
+            deliver(request, "ok", DUPLICATE)], 2)
+    vector("redelivery_while_in_progress_then_ok",
+           "A redelivery while the first is still in the handler must make the provider retry (503), "
+           "never 200: the first may still fail",
+           [deliver(request, "hold", None),
+            deliver(request, "ok", in_progress(provider)),
+            {"finish": 0, "outcome": "ok", "expect": ACCEPTED},
+            deliver(request, "ok", DUPLICATE)], 1)
+    vector("redelivery_while_in_progress_then_fails",
+           "The first attempt fails after a redelivery was told to retry: the next delivery is handled",
+           [deliver(request, "hold", None),
+            deliver(request, "ok", in_progress(provider)),
+            {"finish": 0, "outcome": "raise", "expect": HANDLER_FAILED},
+            deliver(request, "ok", ACCEPTED),
+            deliver(request, "ok", DUPLICATE)], 2)
+    refused_again = DUPLICATE if provider in DROPS_ON_4XX else answer(409, "handler_status")
+    vector("handler_chooses_status",
+           "The handler refuses the event with its own 409; the claim is completed only where the "
+           "provider will not send it again",
+           [deliver(request, {"status": 409}, answer(409, "handler_status")),
+            deliver(request, {"status": 409}, refused_again)],
+           1 if provider in DROPS_ON_4XX else 2)
+    vector("handler_chooses_2xx", "The handler answers 200 itself: acknowledged and completed",
+           [deliver(request, {"status": 200}, answer(200, "handler_status")),
+            deliver(request, "ok", DUPLICATE)], 1)
+    vector("forged_is_refused", "A forged delivery never reaches the handler",
+           [deliver(request_of(forged), "ok", answer(401, forged["expect"]["error"])),
+            deliver(request, "ok", ACCEPTED)], 1)
+    if provider in UNREADABLE:
+        unreadable = load(UNREADABLE[provider])
+        assert unreadable["credentials"] == base["credentials"], provider
+        vector("unreadable_is_refused", "An authentic but unreadable body is a 400, handler not called",
+               [deliver(request_of(unreadable), "ok", answer(400, unreadable["expect"]["error"]))], 0)
+    wrong_method = dict(request, method="GET")
+    vector("wrong_method", "GET is 405 with Allow: POST",
+           [deliver(wrong_method, "ok", answer(405, "method_not_allowed", allow="POST"))], 0)
+    return out
+
+
+def common() -> dict[str, dict]:
+    base = load(BASE["limephone"])
+    request = request_of(base)
+    too_large = {key: value for key, value in request.items() if key != "body"}
+    too_large["body_repeat"] = {"text": "a", "times": 1024 * 1024 + 1}
+    expired = {
+        "description": "After the dedupe TTL the key is forgotten (the provider stopped retrying long ago)",
+        "provider": "limephone",
+        "credentials": base["credentials"],
+        "now": base["now"],
+        "steps": [deliver(request, "ok", ACCEPTED), {"advance_secs": DEDUPE_TTL_SECS_LIMEPHONE - 1},
+                  deliver(request, "ok", DUPLICATE), {"advance_secs": 2},
+                  deliver(request, "ok", ACCEPTED)],
+        "expect_handler_calls": 2,
+    }
+    crashed = {
+        "description": "A worker died inside the handler: its claim expires after the lease and a "
+                       "redelivery is handled",
+        "provider": "limephone",
+        "credentials": base["credentials"],
+        "now": base["now"],
+        "steps": [deliver(request, "hold", None),
+                  deliver(request, "ok", in_progress("limephone")),
+                  {"advance_secs": IN_PROGRESS_LEASE_SECS + 1},
+                  deliver(request, "ok", ACCEPTED),
+                  {"finish": 0, "outcome": "raise", "expect": HANDLER_FAILED},
+                  deliver(request, "ok", DUPLICATE)],
+        "expect_handler_calls": 2,
+    }
+    undetectable = load("common/err_undetectable.json")
+    return {
+        "common_body_too_large": {
+            "description": "A body over the 1 MiB cap is 413 (the adapter stops reading at the cap)",
+            "provider": "limephone",
+            "credentials": base["credentials"],
+            "now": base["now"],
+            "steps": [deliver(too_large, "ok", answer(413, "body_too_large"))],
+            "expect_handler_calls": 0,
+        },
+        "common_dedupe_ttl_expires": expired,
+        "common_crashed_worker_lease_expires": crashed,
+        "common_detected_provider": {
+            "description": "No provider named: detection picks it, dedupe and answers are the same",
+            "provider": None,
+            "credentials": base["credentials"],
+            "now": base["now"],
+            "steps": [deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)],
+            "expect_handler_calls": 1,
+        },
+        "common_undetectable": {
+            "description": "No provider named and none detected: 400, handler not called",
+            "provider": None,
+            "credentials": undetectable["credentials"],
+            "now": undetectable["now"],
+            "steps": [deliver(request_of(undetectable), "ok", answer(400, "provider_not_detected"))],
+            "expect_handler_calls": 0,
+        },
+    }
+
+
+def main() -> None:
+    vectors: dict[str, dict] = {}
+    for provider in BASE:
+        vectors.update(scenarios(provider))
+    vectors.update(common())
+    for old in ROOT.glob("*.json"):
+        old.unlink()
+    for name, vector in sorted(vectors.items()):
+        (ROOT / f"{name}.json").write_text(json.dumps(vector, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {len(vectors)} handler vectors to {ROOT}")
+
+
+if __name__ == "__main__":
+    main()
