@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 //! The error and answer codes are defined once, in the core; the TypeScript union and the
 //! Python `Literal` that repeat them for type checkers must list exactly the same codes.
 
