@@ -138,7 +138,7 @@ proptest! {
                 let event_of = |serial| {
                     let body = sample(provider, kind.name, &identity_overrides(provider, kind.name, serial)).unwrap();
                     let request = sign(provider, &body, &credentials, 0, None).unwrap();
-                    normalize_event(Some(provider), &request, &credentials, 0).unwrap()
+                    normalize_event(Some(provider), &request, &credentials, 1_769_000_000).unwrap()
                 };
                 let (first, second) = (event_of(a), event_of(b));
                 prop_assert_ne!(&first.id, &second.id, "{} {}", provider, kind.name);
@@ -167,7 +167,7 @@ fn out_of_order_statuses_are_two_events_of_one_message_later_status_first() {
                 merge(&mut body, overrides);
                 let request =
                     sign(provider, body.to_string().as_bytes(), &credentials, 0, None).unwrap();
-                normalize_event(Some(provider), &request, &credentials, 0).unwrap()
+                normalize_event(Some(provider), &request, &credentials, 1_769_000_000).unwrap()
             })
             .collect();
         assert_ne!(events[0].id, events[1].id, "{provider}");
@@ -256,7 +256,13 @@ fn did_reseller_token_travels_percent_encoded_and_joins_a_base_url() {
         url: Some(target_url("/hook", &request)),
         ..request
     };
-    assert!(normalize_event(Some(Provider::DidReseller), &relative, &credentials, 0).is_ok());
+    assert!(normalize_event(
+        Some(Provider::DidReseller),
+        &relative,
+        &credentials,
+        1_769_000_000
+    )
+    .is_ok());
 }
 
 #[test]
