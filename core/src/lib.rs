@@ -37,6 +37,11 @@ pub mod time;
 pub mod verify;
 pub mod wire;
 
+/// The repository README's Rust examples run as doctests, so the manual cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use credentials::{BasicCredential, Credentials, Secret};
 pub use error::{Error, ErrorCode, ErrorKind, Result};
 pub use event::{status_wins, DeliveryStatus, EventType, NormalizedEvent};

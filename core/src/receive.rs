@@ -373,6 +373,191 @@ fn itoa(value: u32) -> String {
     text
 }
 
+/// A dedupe store as the receive flow uses it. Claims are owned by the token of the delivery
+/// that made them, so a worker whose lease ran out can neither complete nor release a claim
+/// that another delivery has taken over. Every language's stores follow the same protocol.
+pub trait DedupeStore {
+    type Error;
+    /// Atomically: `New` (and the key is now claimed by `token` for `lease_secs`) unless a
+    /// live claim or a done mark holds the key.
+    fn claim(
+        &mut self,
+        key: &str,
+        token: &str,
+        lease_secs: u32,
+        now: i64,
+    ) -> core::result::Result<ClaimState, Self::Error>;
+    /// Marks the key done for `ttl_secs`, if `token` still owns the claim.
+    fn complete(
+        &mut self,
+        key: &str,
+        token: &str,
+        ttl_secs: u32,
+        now: i64,
+    ) -> core::result::Result<(), Self::Error>;
+    /// Forgets the key, if `token` still owns the claim.
+    fn release(&mut self, key: &str, token: &str) -> core::result::Result<(), Self::Error>;
+}
+
+/// A delivery that owns its event's claim: the handler runs, then [`Claimed::finish`].
+#[derive(Debug)]
+pub struct Claimed {
+    pub event: crate::NormalizedEvent,
+    token: String,
+}
+
+/// Verifies, normalizes and claims a delivery. `Err` is the answer to send at once (refused,
+/// duplicate, in progress, store down); `Ok` means the handler must run.
+pub fn begin<S: DedupeStore>(
+    provider: Option<Provider>,
+    request: &crate::WebhookRequest,
+    credentials: &crate::Credentials,
+    now: i64,
+    options: &crate::Options,
+    store: &mut S,
+    token: &str,
+) -> core::result::Result<Claimed, Answer> {
+    let event = crate::normalize_event_with(provider, request, credentials, now, options).map_err(
+        |error| {
+            decide(&Step::Rejected {
+                provider,
+                code: String::from(error.code()),
+            })
+        },
+    )?;
+    let policy = retry_policy(event.provider);
+    match store.claim(&event.id, token, policy.in_progress_lease_secs, now) {
+        Ok(ClaimState::New) => Ok(Claimed {
+            event,
+            token: String::from(token),
+        }),
+        Ok(state) => Err(decide(&Step::Claimed {
+            provider: event.provider,
+            state,
+        })),
+        Err(_) => Err(decide(&Step::StoreFailed {
+            provider: event.provider,
+        })),
+    }
+}
+
+impl Claimed {
+    /// The answer to the handler's result; completes or releases the claim as it says. A
+    /// store failure here changes nothing in the answer: the handler's work is done (or
+    /// failed), and an unreleased claim expires with its lease.
+    pub fn finish<S: DedupeStore>(self, result: HandlerResult, store: &mut S, now: i64) -> Answer {
+        let provider = self.event.provider;
+        let answer = decide(&Step::Handled { provider, result });
+        let key = self.event.id.as_str();
+        let _ = match answer.dedupe {
+            DedupeAction::Complete => {
+                let ttl = retry_policy(provider).dedupe_ttl_secs;
+                store.complete(key, &self.token, ttl, now)
+            }
+            DedupeAction::Release => store.release(key, &self.token),
+            DedupeAction::None => Ok(()),
+        };
+        answer
+    }
+}
+
+/// The whole flow for a synchronous handler: [`begin`], the handler, [`Claimed::finish`].
+#[allow(clippy::too_many_arguments)]
+pub fn receive<S: DedupeStore>(
+    provider: Option<Provider>,
+    request: &crate::WebhookRequest,
+    credentials: &crate::Credentials,
+    now: i64,
+    options: &crate::Options,
+    store: &mut S,
+    token: &str,
+    handler: impl FnOnce(&crate::NormalizedEvent) -> HandlerResult,
+) -> Answer {
+    match begin(provider, request, credentials, now, options, store, token) {
+        Err(answer) => answer,
+        Ok(claimed) => {
+            let result = handler(&claimed.event);
+            claimed.finish(result, store, now)
+        }
+    }
+}
+
+/// A dedupe store in memory: one process, tests, the CLI. Expired entries are dropped when
+/// the key is claimed again, so memory grows with the keys seen within their TTL.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: alloc::collections::BTreeMap<String, MemoryEntry>,
+}
+
+#[derive(Debug)]
+struct MemoryEntry {
+    done: bool,
+    token: String,
+    expires_at: i64,
+}
+
+impl MemoryStore {
+    fn owned_claim(&self, key: &str, token: &str) -> bool {
+        self.entries
+            .get(key)
+            .is_some_and(|entry| !entry.done && entry.token == token)
+    }
+}
+
+impl DedupeStore for MemoryStore {
+    type Error = core::convert::Infallible;
+
+    fn claim(
+        &mut self,
+        key: &str,
+        token: &str,
+        lease_secs: u32,
+        now: i64,
+    ) -> core::result::Result<ClaimState, Self::Error> {
+        if let Some(entry) = self.entries.get(key) {
+            if entry.expires_at > now {
+                return Ok(if entry.done {
+                    ClaimState::Done
+                } else {
+                    ClaimState::InProgress
+                });
+            }
+        }
+        let entry = MemoryEntry {
+            done: false,
+            token: String::from(token),
+            expires_at: now.saturating_add(i64::from(lease_secs)),
+        };
+        self.entries.insert(String::from(key), entry);
+        Ok(ClaimState::New)
+    }
+
+    fn complete(
+        &mut self,
+        key: &str,
+        token: &str,
+        ttl_secs: u32,
+        now: i64,
+    ) -> core::result::Result<(), Self::Error> {
+        if self.owned_claim(key, token) {
+            let entry = MemoryEntry {
+                done: true,
+                token: String::from(token),
+                expires_at: now.saturating_add(i64::from(ttl_secs)),
+            };
+            self.entries.insert(String::from(key), entry);
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, key: &str, token: &str) -> core::result::Result<(), Self::Error> {
+        if self.owned_claim(key, token) {
+            self.entries.remove(key);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
