@@ -90,9 +90,12 @@ impl Receiver {
         if let Some(limit) = max_body_bytes {
             options.max_body_bytes = limit;
         }
+        let provider = provider_of(provider)?;
+        let credentials = Credentials::from_json_value(value).map_err(|e| to_py_err(&e))?;
+        telhook_core::check_configuration(provider, &credentials).map_err(|e| to_py_err(&e))?;
         Ok(Receiver {
-            provider: provider_of(provider)?,
-            credentials: Credentials::from_json_value(value).map_err(|e| to_py_err(&e))?,
+            provider,
+            credentials,
             options,
         })
     }

@@ -89,10 +89,13 @@ impl Receiver {
                 })
             })
         };
+        let provider = provider_of(provider)?;
+        let credentials =
+            Credentials::from_json_value(parse(credentials_json)?).map_err(|e| js_error(&e))?;
+        telhook_core::check_configuration(provider, &credentials).map_err(|e| js_error(&e))?;
         Ok(Receiver {
-            provider: provider_of(provider)?,
-            credentials: Credentials::from_json_value(parse(credentials_json)?)
-                .map_err(|e| js_error(&e))?,
+            provider,
+            credentials,
             options: wire::options_from_json(parse(options_json)?).map_err(|e| js_error(&e))?,
         })
     }

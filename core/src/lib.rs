@@ -118,6 +118,28 @@ pub fn check_now(now: i64) -> Result<()> {
     }
 }
 
+/// Checks a receiver's configuration once, when it is built, so that a missing or unusable
+/// credential fails loudly at start-up instead of answering 500 to every delivery.
+///
+/// For a named provider this runs the provider's own verification on an empty request: each
+/// provider checks that its credentials are configured before it looks at the request, so the
+/// provider file stays the one place that knows which schemes it needs. Only configuration
+/// errors count; the empty request's own failures are expected and ignored.
+pub fn check_configuration(provider: Option<Provider>, credentials: &Credentials) -> Result<()> {
+    if credentials.skips_verification() {
+        return Ok(());
+    }
+    credentials.validate()?;
+    let Some(provider) = provider else {
+        return Ok(());
+    };
+    let probe = WebhookRequest::post(alloc::vec::Vec::new(), alloc::vec::Vec::new());
+    match providers::verify(provider, &probe, credentials, *PLAUSIBLE_NOW.start()) {
+        Err(error) if error.kind() == ErrorKind::Configuration => Err(error),
+        _ => Ok(()),
+    }
+}
+
 /// Cheap checks that come before any cryptography or parsing: method, size, provider.
 fn preflight(
     provider: Option<Provider>,

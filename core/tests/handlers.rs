@@ -173,3 +173,25 @@ fn every_handler_vector_gives_the_expected_answers() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_receiver_without_its_providers_credentials_fails_at_construction() {
+    use telhook_core::check_configuration;
+    let none = Credentials::none();
+    for provider in Provider::ALL {
+        let error = check_configuration(Some(provider), &none).unwrap_err();
+        assert_eq!(error.code(), "missing_credentials", "{provider:?}");
+    }
+    // Another provider's scheme does not count: Lisoloo reads Basic, not a Bearer token.
+    let bearer_only = Credentials::none().with_bearer("token");
+    let error = check_configuration(Some(Provider::Lisoloo), &bearer_only).unwrap_err();
+    assert_eq!(error.code(), "missing_credentials");
+    let basic = Credentials::none().with_basic("hook", "s3cret");
+    assert_eq!(check_configuration(Some(Provider::Lisoloo), &basic), Ok(()));
+    // Detection decides per request; construction can only check the values themselves.
+    assert_eq!(check_configuration(None, &none), Ok(()));
+    assert_eq!(
+        check_configuration(None, &Credentials::none().with_bearer("")).map_err(|e| e.code()),
+        Err("invalid_credentials")
+    );
+}
