@@ -26,7 +26,7 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
 
-.PHONY: bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
+.PHONY: vocabularies bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
 	redis-server wasm npm python fmt clean
 
 help:
@@ -135,6 +135,11 @@ test-wheel: $(PY_DEPS)
 	python3 -m venv target/wheel-venv
 	target/wheel-venv/bin/pip install --quiet --disable-pip-version-check --no-index target/wheels/telhook-*.whl
 	cd /tmp && $(CURDIR)/target/wheel-venv/bin/python $(CURDIR)/python/tests/wheel_smoke.py $(CURDIR)/tests/vectors
+
+# The TypeScript unions and Python Literals are generated from the core's vocabularies; the
+# same test without TELHOOK_BLESS (in test-rust) fails when they are stale.
+vocabularies:
+	TELHOOK_BLESS=1 $(CARGO) test -p telhook-core --test vocabulary
 
 # Benchmarks (not part of `make test`): one run of every runtime, ratios in bench/RESULTS.md.
 BENCH_NPM := bench/node/node_modules/.package-lock.json

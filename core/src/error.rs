@@ -21,6 +21,16 @@ pub enum ErrorKind {
     Request,
 }
 
+impl ErrorKind {
+    /// Every kind, for the vocabularies generated from the core.
+    pub const ALL: [ErrorKind; 4] = [
+        ErrorKind::Verification,
+        ErrorKind::Parse,
+        ErrorKind::Configuration,
+        ErrorKind::Request,
+    ];
+}
+
 /// Every failure telhook reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -69,6 +69,26 @@ pub enum EventType {
     Other,
 }
 
+impl EventType {
+    /// Every value, for the vocabularies generated from the core.
+    pub const ALL: [EventType; 14] = [
+        EventType::MessageReceived,
+        EventType::MessageSent,
+        EventType::MessageStatus,
+        EventType::CallIncoming,
+        EventType::CallMissed,
+        EventType::CallCompleted,
+        EventType::CallStatus,
+        EventType::VoicemailReceived,
+        EventType::LookupCompleted,
+        EventType::RecordCreated,
+        EventType::RecordUpdated,
+        EventType::RecordDeleted,
+        EventType::ProvisioningFailed,
+        EventType::Other,
+    ];
+}
+
 /// The one delivery-status vocabulary, in lifecycle order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,6 +202,11 @@ pub enum Direction {
     Outbound,
 }
 
+impl Direction {
+    /// Every value, for the vocabularies generated from the core.
+    pub const ALL: [Direction; 2] = [Direction::Inbound, Direction::Outbound];
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Message {
     pub id: Option<String>,
@@ -229,6 +254,11 @@ pub enum ContactKind {
     Other,
 }
 
+impl ContactKind {
+    /// Every value, for the vocabularies generated from the core.
+    pub const ALL: [ContactKind; 3] = [ContactKind::Phone, ContactKind::Email, ContactKind::Other];
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppleService {
     pub status: String,
@@ -254,6 +284,15 @@ pub enum RecordAction {
     Created,
     Updated,
     Deleted,
+}
+
+impl RecordAction {
+    /// Every value, for the vocabularies generated from the core.
+    pub const ALL: [RecordAction; 3] = [
+        RecordAction::Created,
+        RecordAction::Updated,
+        RecordAction::Deleted,
+    ];
 }
 
 /// Keys whose values are secrets or sensitive account data; redacted in `raw` and `record`

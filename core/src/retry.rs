@@ -197,6 +197,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, for the vocabularies generated from the core.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Accepted,
+        Outcome::Duplicate,
+        Outcome::VerificationFailed,
+        Outcome::Malformed,
+        Outcome::InternalError,
+    ];
+}
+
+impl Outcome {
     /// The outcome an error stands for. Configuration errors are the receiver's fault, so
     /// they ask for a retry instead of losing real events while someone fixes the config.
     pub fn from_error(error: &Error) -> Self {

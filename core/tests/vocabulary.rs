@@ -1,75 +1,214 @@
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-//! The error and answer codes are defined once, in the core; the TypeScript union and the
-//! Python `Literal` that repeat them for type checkers must list exactly the same codes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Every vocabulary is defined once, in the core. The TypeScript unions (npm/types/index.d.ts)
+//! and the Python `Literal`s (python/telhook/types.py) are generated from it between
+//! `<generated: vocabularies>` markers, and the JSON Schema's enums must equal it.
+//!
+//! `make vocabularies` (TELHOOK_BLESS=1) rewrites the generated blocks; without it this test
+//! only compares, so `make test` fails when someone changes the core and forgets — and a check
+//! never rewrites a tracked file.
 
-use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+use serde_json::Value;
+use telhook_core::event::{ContactKind, Direction, RecordAction};
 use telhook_core::receive::answer_code;
-use telhook_core::ErrorCode;
+use telhook_core::{DeliveryStatus, ErrorCode, ErrorKind, EventType, Outcome, Provider};
 
-fn quoted_between(path: &str, start: &str, end: &str) -> BTreeSet<String> {
-    let text =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)).unwrap();
-    let from = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} not in {path}"))
-        + start.len();
-    let block = &text[from..from + text[from..].find(end).unwrap()];
-    block
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(String::from)
+fn names<T: Serialize>(values: &[T]) -> Vec<String> {
+    values
+        .iter()
+        .map(|value| {
+            serde_json::to_value(value)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
-fn core_error_codes() -> BTreeSet<String> {
-    ErrorCode::ALL
-        .iter()
-        .map(|code| code.as_str().to_owned())
-        .collect()
+/// (type name, values) in the order they are written out.
+fn vocabularies() -> Vec<(&'static str, Vec<String>)> {
+    vec![
+        ("ProviderName", names(&Provider::ALL)),
+        ("EventTypeName", names(&EventType::ALL)),
+        ("DeliveryStatus", names(&DeliveryStatus::ALL)),
+        ("Direction", names(&Direction::ALL)),
+        ("ContactKind", names(&ContactKind::ALL)),
+        ("RecordAction", names(&RecordAction::ALL)),
+        (
+            "ErrorCode",
+            ErrorCode::ALL
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+        ),
+        ("ErrorKind", names(&ErrorKind::ALL)),
+        (
+            "AnswerCode",
+            answer_code::ALL.iter().map(|c| (*c).to_owned()).collect(),
+        ),
+        ("Outcome", names(&Outcome::ALL)),
+    ]
 }
 
-fn core_answer_codes() -> BTreeSet<String> {
-    answer_code::ALL
-        .iter()
-        .map(|code| (*code).to_owned())
-        .collect()
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn quoted(values: &[String]) -> Vec<String> {
+    values.iter().map(|v| format!("\"{v}\"")).collect()
+}
+
+fn typescript_block() -> String {
+    let mut out =
+        String::from("// Generated from telhook-core by `make vocabularies`; do not edit.\n");
+    for (name, values) in vocabularies() {
+        out.push_str(&format!("export type {name} =\n"));
+        for value in quoted(&values) {
+            out.push_str(&format!("  | {value}\n"));
+        }
+        out.pop();
+        out.push_str(";\n");
+    }
+    out
+}
+
+fn python_block() -> String {
+    let mut out =
+        String::from("# Generated from telhook-core by `make vocabularies`; do not edit.\n");
+    for (name, values) in vocabularies() {
+        out.push_str(&format!("{name} = Literal[\n"));
+        for value in quoted(&values) {
+            out.push_str(&format!("    {value},\n"));
+        }
+        out.push_str("]\n");
+    }
+    out
+}
+
+/// Compares (or, blessed, rewrites) the text between the markers of `path`.
+fn check_block(path: &str, open: &str, close: &str, expected: &str) -> Result<(), String> {
+    let file = repo(path);
+    let text = fs::read_to_string(&file).unwrap();
+    let start = text
+        .find(open)
+        .ok_or(format!("{path}: no {open:?} marker"))?
+        + open.len()
+        + 1;
+    let end = start
+        + text[start..]
+            .find(close)
+            .ok_or(format!("{path}: no {close:?} marker"))?;
+    if text[start..end] == *expected {
+        return Ok(());
+    }
+    if std::env::var_os("TELHOOK_BLESS").is_some() {
+        fs::write(
+            &file,
+            format!("{}{expected}{}", &text[..start], &text[end..]),
+        )
+        .unwrap();
+        return Ok(());
+    }
+    Err(format!(
+        "{path}: generated vocabularies are stale; run `make vocabularies`"
+    ))
 }
 
 #[test]
-fn typescript_lists_every_code_and_no_other() {
-    let path = "npm/types/index.d.ts";
-    assert_eq!(
-        quoted_between(path, "export type ErrorCode =", ";"),
-        core_error_codes()
-    );
-    assert_eq!(
-        quoted_between(path, "export type AnswerCode =", ";"),
-        core_answer_codes()
-    );
+fn typescript_unions_are_generated_from_the_core() {
+    let block = typescript_block();
+    check_block(
+        "npm/types/index.d.ts",
+        "// <generated: vocabularies>",
+        "// </generated>",
+        &block,
+    )
+    .unwrap();
 }
 
 #[test]
-fn python_lists_every_code_and_no_other() {
-    let path = "python/telhook/types.py";
-    assert_eq!(
-        quoted_between(path, "ErrorCode = Literal[", "]"),
-        core_error_codes()
-    );
-    assert_eq!(
-        quoted_between(path, "AnswerCode = Literal[", "]"),
-        core_answer_codes()
-    );
+fn python_literals_are_generated_from_the_core() {
+    let block = python_block();
+    check_block(
+        "python/telhook/types.py",
+        "# <generated: vocabularies>",
+        "# </generated>",
+        &block,
+    )
+    .unwrap();
+}
+
+#[test]
+fn json_schema_enums_equal_the_core() {
+    let schema: Value =
+        serde_json::from_slice(&fs::read(repo("schema/normalized-event.v1.json")).unwrap())
+            .unwrap();
+    let vocab = vocabularies();
+    let wanted = |name: &str| -> Vec<Value> {
+        vocab
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+            .iter()
+            .map(|v| Value::from(v.as_str()))
+            .collect()
+    };
+    let expected: Vec<(&str, Vec<Value>)> = vec![
+        ("provider", wanted("ProviderName")),
+        ("type", wanted("EventTypeName")),
+        ("value", wanted("DeliveryStatus")),
+        ("contact_kind", wanted("ContactKind")),
+        ("action", wanted("RecordAction")),
+        (
+            "direction_or_null",
+            wanted("Direction")
+                .into_iter()
+                .chain([Value::Null])
+                .collect(),
+        ),
+    ];
+    let mut found = Vec::new();
+    let mut stack = vec![&schema];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if let Some(values) = child.get("enum").and_then(Value::as_array) {
+                        let (_, want) =
+                            expected.iter().find(|(k, _)| k == key).unwrap_or_else(|| {
+                                panic!("schema enum {key:?} is not a core vocabulary")
+                            });
+                        assert_eq!(values, want, "schema enum {key:?}");
+                        found.push(key.clone());
+                    }
+                    stack.push(child);
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    for (key, _) in &expected {
+        assert!(found.iter().any(|k| k == key), "schema has no enum {key:?}");
+    }
 }
 
 #[test]
 fn codes_are_unique_and_round_trip() {
-    assert_eq!(core_error_codes().len(), ErrorCode::ALL.len());
+    let errors: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(errors.len(), ErrorCode::ALL.len());
     for code in ErrorCode::ALL {
         assert_eq!(ErrorCode::from_name(code.as_str()), Some(*code));
     }
-    assert!(core_error_codes().is_disjoint(&core_answer_codes()));
+    assert!(answer_code::ALL.iter().all(|code| !errors.contains(code)));
 }

@@ -1,8 +1,51 @@
 // Types of the telhook npm package. The event shape is NormalizedEvent schema v1
 // (schema/normalized-event.v1.json in the repository).
 
-export type ProviderName = "looplookup" | "did_reseller" | "limephone" | "lisoloo" | "gatewayapi";
-
+// <generated: vocabularies>
+// Generated from telhook-core by `make vocabularies`; do not edit.
+export type ProviderName =
+  | "looplookup"
+  | "did_reseller"
+  | "limephone"
+  | "lisoloo"
+  | "gatewayapi";
+export type EventTypeName =
+  | "message.received"
+  | "message.sent"
+  | "message.status"
+  | "call.incoming"
+  | "call.missed"
+  | "call.completed"
+  | "call.status"
+  | "voicemail.received"
+  | "lookup.completed"
+  | "record.created"
+  | "record.updated"
+  | "record.deleted"
+  | "provisioning.failed"
+  | "other";
+export type DeliveryStatus =
+  | "unknown"
+  | "accepted"
+  | "queued"
+  | "sent"
+  | "failed"
+  | "expired"
+  | "rejected"
+  | "canceled"
+  | "delivered"
+  | "read";
+export type Direction =
+  | "inbound"
+  | "outbound";
+export type ContactKind =
+  | "phone"
+  | "email"
+  | "other";
+export type RecordAction =
+  | "created"
+  | "updated"
+  | "deleted";
 export type ErrorCode =
   | "unknown_provider"
   | "provider_not_detected"
@@ -28,8 +71,11 @@ export type ErrorCode =
   | "invalid_timestamp"
   | "invalid_request"
   | "invalid_clock";
-
-/** Codes of the receive contract's answers that are not error codes. */
+export type ErrorKind =
+  | "verification"
+  | "parse"
+  | "configuration"
+  | "request";
 export type AnswerCode =
   | "accepted"
   | "duplicate"
@@ -38,8 +84,13 @@ export type AnswerCode =
   | "handler_failed"
   | "dedupe_unavailable"
   | "internal";
-
-export type ErrorKind = "verification" | "parse" | "configuration" | "request";
+export type Outcome =
+  | "accepted"
+  | "duplicate"
+  | "verification_failed"
+  | "malformed"
+  | "internal_error";
+// </generated>
 
 export class TelhookError extends Error {
   readonly code: ErrorCode | "invalid_configuration" | "body_already_parsed";
@@ -58,8 +109,6 @@ export class RequestError extends TelhookError {
   readonly kind: "request";
 }
 
-export type DeliveryStatus =
-  | "unknown" | "accepted" | "queued" | "sent" | "failed" | "expired" | "rejected" | "canceled" | "delivered" | "read";
 
 export interface StatusInfo {
   value: DeliveryStatus;
@@ -68,7 +117,6 @@ export interface StatusInfo {
   provider_status: string;
 }
 
-export type Direction = "inbound" | "outbound";
 
 export interface Message {
   id: string | null;
@@ -207,7 +255,6 @@ export interface RetryPolicy {
   permanent_failure_statuses: { min: number; max: number } | null;
 }
 
-export type Outcome = "accepted" | "duplicate" | "verification_failed" | "malformed" | "internal_error";
 
 export interface Ack {
   status: number;

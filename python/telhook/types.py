@@ -10,29 +10,107 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     from typing_extensions import NotRequired, TypedDict
 
-ProviderName = Literal["looplookup", "did_reseller", "limephone", "lisoloo", "gatewayapi"]
-EventType = Literal[
-    "message.received", "message.sent", "message.status", "call.incoming", "call.missed", "call.completed",
-    "call.status", "voicemail.received", "lookup.completed", "record.created", "record.updated",
-    "record.deleted", "provisioning.failed", "other",
+# <generated: vocabularies>
+# Generated from telhook-core by `make vocabularies`; do not edit.
+ProviderName = Literal[
+    "looplookup",
+    "did_reseller",
+    "limephone",
+    "lisoloo",
+    "gatewayapi",
+]
+EventTypeName = Literal[
+    "message.received",
+    "message.sent",
+    "message.status",
+    "call.incoming",
+    "call.missed",
+    "call.completed",
+    "call.status",
+    "voicemail.received",
+    "lookup.completed",
+    "record.created",
+    "record.updated",
+    "record.deleted",
+    "provisioning.failed",
+    "other",
 ]
 DeliveryStatus = Literal[
-    "unknown", "accepted", "queued", "sent", "failed", "expired", "rejected", "canceled", "delivered", "read"
+    "unknown",
+    "accepted",
+    "queued",
+    "sent",
+    "failed",
+    "expired",
+    "rejected",
+    "canceled",
+    "delivered",
+    "read",
 ]
-Direction = Literal["inbound", "outbound"]
-Outcome = Literal["accepted", "duplicate", "verification_failed", "malformed", "internal_error"]
+Direction = Literal[
+    "inbound",
+    "outbound",
+]
+ContactKind = Literal[
+    "phone",
+    "email",
+    "other",
+]
+RecordAction = Literal[
+    "created",
+    "updated",
+    "deleted",
+]
 ErrorCode = Literal[
-    "unknown_provider", "provider_not_detected", "method_not_allowed", "body_too_large", "missing_credentials",
-    "invalid_credentials", "missing_signature", "invalid_signature_format", "signature_mismatch",
-    "missing_authorization", "invalid_authorization_format", "authorization_mismatch", "ambiguous_header",
-    "jwt_malformed", "jwt_algorithm_not_allowed", "jwt_expired", "jwt_not_yet_valid", "jwt_payload_mismatch",
-    "malformed_json", "malformed_nested_json", "invalid_payload", "invalid_timestamp", "invalid_request",
+    "unknown_provider",
+    "provider_not_detected",
+    "method_not_allowed",
+    "body_too_large",
+    "missing_credentials",
+    "invalid_credentials",
+    "missing_signature",
+    "invalid_signature_format",
+    "signature_mismatch",
+    "missing_authorization",
+    "invalid_authorization_format",
+    "authorization_mismatch",
+    "ambiguous_header",
+    "jwt_malformed",
+    "jwt_algorithm_not_allowed",
+    "jwt_expired",
+    "jwt_not_yet_valid",
+    "jwt_payload_mismatch",
+    "malformed_json",
+    "malformed_nested_json",
+    "invalid_payload",
+    "invalid_timestamp",
+    "invalid_request",
     "invalid_clock",
 ]
+ErrorKind = Literal[
+    "verification",
+    "parse",
+    "configuration",
+    "request",
+]
 AnswerCode = Literal[
-    "accepted", "duplicate", "handler_status", "delivery_in_progress", "handler_failed", "dedupe_unavailable",
+    "accepted",
+    "duplicate",
+    "handler_status",
+    "delivery_in_progress",
+    "handler_failed",
+    "dedupe_unavailable",
     "internal",
 ]
+Outcome = Literal[
+    "accepted",
+    "duplicate",
+    "verification_failed",
+    "malformed",
+    "internal_error",
+]
+# </generated>
+EventType = EventTypeName
 
 
 class StatusInfo(TypedDict):
