@@ -136,6 +136,13 @@ impl Receiver {
             .map_err(|e| to_py_err(&e))
     }
 
+    /// The body cap in bytes (the core's default unless set): adapters enforce it while
+    /// reading a streamed body, before the core sees it.
+    #[getter]
+    fn max_body_bytes(&self) -> usize {
+        self.options.max_body_bytes
+    }
+
     fn __repr__(&self) -> String {
         // Credentials' Debug shows counts only, never a secret.
         let provider = self

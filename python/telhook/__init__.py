@@ -13,10 +13,12 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
 from . import _core
+from ._receive import Answer, Response, areceive, decide, receive
 from .errors import ConfigurationError, ParseError, RequestError, VerificationError, WebhookError
+from .stores import AsyncRedisStore, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, MemoryStore, RedisStore
 from .types import Credentials, DeliveryStatus, NormalizedEvent, Outcome, ProviderName
 
 __version__ = "0.1.0"
@@ -52,7 +54,7 @@ def _body_bytes(body: Optional[BodyLike]) -> bytes:
         return body.encode("utf-8")
     if isinstance(body, (bytearray, memoryview)):
         return bytes(body)
-    raise RequestError("body must be bytes, bytearray, memoryview or str", "invalid_request", "request")
+    raise TypeError("body must be bytes, bytearray, memoryview or str")
 
 
 def _now_seconds(now: NowLike) -> int:
@@ -72,8 +74,42 @@ def _request_args(
     return method, url, _header_pairs(headers), _body_bytes(body), _now_seconds(now)
 
 
+def _unset_field(value: Any, path: str) -> Optional[str]:
+    """The first field holding None (an unset environment variable, typically), if any."""
+    if value is None:
+        return path
+    if isinstance(value, Mapping):
+        return next((f for k, v in value.items() if (f := _unset_field(v, f"{path}.{k}")) is not None), None)
+    if isinstance(value, (list, tuple)):
+        return next((f for i, v in enumerate(value) if (f := _unset_field(v, f"{path}[{i}]")) is not None), None)
+    return None
+
+
 def _credentials_json(credentials: Union[Credentials, Mapping[str, Any], None]) -> str:
-    return "null" if credentials is None else json.dumps(credentials)
+    if credentials is None:
+        return "null"
+    unset = _unset_field(credentials, "credentials")
+    if unset is not None:
+        # Named, never shown: a None here would silently drop a check in JSON.
+        raise ConfigurationError(f"{unset} is None: set it (is an environment variable missing?)",
+                                 "missing_credentials", "configuration")
+    return json.dumps(credentials)
+
+
+Clock = Callable[[], float]
+
+
+def _check_clock(clock: Optional[Clock]) -> Optional[Clock]:
+    """Reads the clock once: a reading that is not UNIX seconds fails here, not per request."""
+    if clock is None:
+        return None
+    if not callable(clock):
+        raise TypeError("clock must be a callable returning UNIX seconds")
+    reading = clock()
+    if isinstance(reading, bool) or not isinstance(reading, (int, float)):
+        raise TypeError("clock must return UNIX seconds as an int or float")
+    _core.check_now(int(reading))
+    return clock
 
 
 class Receiver:
@@ -82,7 +118,7 @@ class Receiver:
     ``provider=None`` detects the provider from each request (its credentials are still required).
     """
 
-    __slots__ = ("provider", "_inner")
+    __slots__ = ("provider", "clock", "_inner")
 
     def __init__(
         self,
@@ -90,9 +126,20 @@ class Receiver:
         credentials: Union[Credentials, Mapping[str, Any], None],
         *,
         max_body_bytes: Optional[int] = None,
+        clock: Optional[Clock] = None,
     ) -> None:
+        if max_body_bytes is not None and (isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int)):
+            raise TypeError("max_body_bytes must be an int or None")
+        if max_body_bytes is not None and max_body_bytes <= 0:
+            raise ValueError("max_body_bytes must be positive")
         self.provider = provider
+        self.clock = _check_clock(clock)
         self._inner = _core.Receiver(provider, _credentials_json(credentials), max_body_bytes)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The body cap in bytes (1 MiB unless set)."""
+        return self._inner.max_body_bytes
 
     def normalize(
         self,
@@ -103,7 +150,7 @@ class Receiver:
         method: str = "POST",
         url: Optional[str] = None,
     ) -> NormalizedEvent:
-        text = self._inner.normalize(*_request_args(headers, body, now, method, url))
+        text = self._inner.normalize(*_request_args(headers, body, self._now(now), method, url))
         return cast(NormalizedEvent, json.loads(text))
 
     def verify(
@@ -115,7 +162,10 @@ class Receiver:
         method: str = "POST",
         url: Optional[str] = None,
     ) -> ProviderName:
-        return cast(ProviderName, self._inner.verify(*_request_args(headers, body, now, method, url)))
+        return cast(ProviderName, self._inner.verify(*_request_args(headers, body, self._now(now), method, url)))
+
+    def _now(self, now: NowLike) -> NowLike:
+        return self.clock() if now is None and self.clock is not None else now
 
     def __repr__(self) -> str:
         return repr(self._inner)
@@ -183,6 +233,7 @@ class RetryPolicy:
     max_deliveries: int
     retry_horizon: timedelta
     dedupe_ttl: timedelta
+    in_progress_lease: timedelta
     ack_statuses: StatusRange
     permanent_failure_statuses: Optional[StatusRange]
 
@@ -200,6 +251,7 @@ def retry_policy(provider: ProviderName) -> RetryPolicy:
         max_deliveries=raw["max_deliveries"],
         retry_horizon=timedelta(seconds=raw["retry_horizon_secs"]),
         dedupe_ttl=timedelta(seconds=raw["dedupe_ttl_secs"]),
+        in_progress_lease=timedelta(seconds=raw["in_progress_lease_secs"]),
         ack_statuses=StatusRange(**raw["ack_statuses"]),
         permanent_failure_statuses=StatusRange(**permanent) if permanent else None,
     )
@@ -248,7 +300,9 @@ def from_http_capture(capture: BodyLike) -> CapturedRequest:
 
 
 __all__ = [
-    "Ack", "CapturedRequest", "ConfigurationError", "ParseError", "Receiver", "RequestError", "RetryPolicy",
-    "StatusRange", "VerificationError", "WebhookError", "ack", "ack_for_error", "detect_provider",
-    "from_http_capture", "normalize_event", "parse", "retry_policy", "status_wins", "verify",
+    "Ack", "Answer", "AsyncRedisStore", "CapturedRequest", "ConfigurationError", "DedupeStore", "DjangoCacheStore",
+    "DjangoDatabaseStore", "MemoryStore", "ParseError", "Receiver", "RedisStore", "RequestError", "Response",
+    "RetryPolicy", "StatusRange", "VerificationError", "WebhookError", "ack", "ack_for_error", "areceive", "decide",
+    "detect_provider", "from_http_capture", "normalize_event", "parse", "receive", "retry_policy", "status_wins",
+    "verify",
 ]

@@ -14,6 +14,10 @@ class WebhookError(Exception):
         self.code = code
         self.kind = kind
 
+    def __reduce__(self) -> "tuple[type, tuple[str, str, str]]":
+        # Picklable (multiprocessing, Celery): rebuilt from message, code and kind.
+        return (type(self), (str(self), self.code, self.kind))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={str(self)!r})"
 

@@ -4,16 +4,28 @@ import base64
 import json
 import os
 import pathlib
-from typing import Any, Dict, List, Tuple
+import tempfile
+from typing import Any, Dict, Iterator, List, Tuple
 
-import django
 import pytest
+
+from services import start_postgres, start_redis
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS_DIR = ROOT / "tests" / "vectors"
 
+# In-process Django tests run on SQLite in a temp dir (the served tests use PostgreSQL).
+_SQLITE_DIR = tempfile.TemporaryDirectory(prefix="telhook-sqlite-")
+os.environ["TELHOOK_TEST_SQLITE"] = os.path.join(_SQLITE_DIR.name, "db.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djangoproject.settings")
+
+import django  # noqa: E402
+
 django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+call_command("migrate", verbosity=0)
 
 
 def load_vectors() -> List[Tuple[str, Dict[str, Any]]]:
@@ -43,3 +55,17 @@ def header_pairs(request: Dict[str, Any]) -> List[Tuple[str, str]]:
 @pytest.fixture(scope="session")
 def vectors() -> List[Tuple[str, Dict[str, Any]]]:
     return load_vectors()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server (Debian package) on a free loopback port, for the whole session."""
+    with start_redis() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_port() -> Iterator[int]:
+    """A real PostgreSQL (Debian package) in a temp dir on a free loopback port."""
+    with start_postgres() as port:
+        yield port

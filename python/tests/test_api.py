@@ -56,7 +56,8 @@ def test_errors_are_python_classes_with_core_codes() -> None:
     with pytest.raises(telhook.ConfigurationError) as unknown:
         telhook.retry_policy("twilio")  # type: ignore[arg-type]
     assert unknown.value.code == "unknown_provider"
-    with pytest.raises(telhook.RequestError):
+    # A wrong argument type is the programmer's error, not the request's.
+    with pytest.raises(TypeError, match="body must be"):
         telhook.normalize_event("limephone", headers={}, body=12, credentials=None)  # type: ignore[arg-type]
 
 

@@ -1,26 +1,31 @@
-"""telhook.django in a real Django project, with the test client: locmem and real Redis."""
+"""telhook.django in a real Django project with the test client: sync, async and atomic views,
+LocMem and real Redis, the system check, the old decorator arguments."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
+import asyncio
+import logging
 import threading
-import time
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+from django.core import checks
 from django.core.cache import caches
-from django.test import Client, override_settings
+from django.core.signals import got_request_exception
+from django.test import AsyncClient, Client, override_settings
 
+import telhook
 from djangoproject import views
+from djangoproject.models import Processed
+from telhook.django import webhook
+from telhook.django.models import DedupeKey
 
 
 def vector(vectors: List[Tuple[str, Dict[str, Any]]], name: str) -> Dict[str, Any]:
     return next(v for n, v in vectors if n == name)
 
 
-def post(client: Client, path: str, v: Dict[str, Any], **overrides: str) -> Any:
+def post(client: Any, path: str, v: Dict[str, Any], **overrides: str) -> Any:
     headers = {**v["request"]["headers"], **overrides}
     content_type = headers.pop("Content-Type", "application/json")
     return client.post(path, data=v["request"]["body"], content_type=content_type, headers=headers)
@@ -30,15 +35,20 @@ def post(client: Client, path: str, v: Dict[str, Any], **overrides: str) -> Any:
 def fresh_state() -> Iterator[None]:
     views.PROCESSED.clear()
     views.FAIL_NEXT["value"] = False
+    views.OWN_RESPONSE["value"] = False
     caches["default"].clear()
+    Processed.objects.all().delete()
+    DedupeKey.objects.all().delete()
     yield
 
 
 def test_signed_accepted_forged_rejected_redelivery_acknowledged_once(vectors: Any) -> None:
     v = vector(vectors, "limephone/doc_sms_received.json")
     client = Client()
-    assert post(client, "/hooks/limephone", v).status_code == 200
-    assert post(client, "/hooks/limephone", v).status_code == 200  # redelivery: acked
+    first = post(client, "/hooks/limephone", v)
+    assert (first.status_code, first.json()) == (200, {"outcome": "accepted"})
+    again = post(client, "/hooks/limephone", v)
+    assert (again.status_code, again.json()) == (200, {"outcome": "duplicate"})
     assert views.PROCESSED == ["limephone:sms_received:345678"]  # processed once
     forged = post(client, "/hooks/limephone", v, **{"X-LimePhone-Signature": "ab" * 32})
     assert forged.status_code == 401
@@ -46,83 +56,147 @@ def test_signed_accepted_forged_rejected_redelivery_acknowledged_once(vectors: A
     assert len(views.PROCESSED) == 1
 
 
-def test_malformed_body_and_method(vectors: Any) -> None:
+def test_malformed_body_method_and_size(vectors: Any) -> None:
     client = Client()
     malformed = vector(vectors, "lisoloo/err_malformed_json.json")
     response = post(client, "/hooks/lisoloo", malformed)
     assert response.status_code == 400  # Lisoloo treats it as permanent: no retry storm
     assert response.json() == {"error": "malformed_json"}
-    assert client.get("/hooks/lisoloo").status_code == 405
-    too_big = client.post("/hooks/lisoloo", data=b"x" * (65 * 1024), content_type="application/json")
-    assert too_big.status_code == 400 and too_big.json() == {"error": "body_too_large"}
+    get = client.get("/hooks/lisoloo")
+    assert (get.status_code, get["Allow"], get.json()) == (405, "POST", {"error": "method_not_allowed"})
+    # Over the 1 MiB cap (Django's DATA_UPLOAD_MAX_MEMORY_SIZE no longer applies: the body is streamed).
+    too_big = client.post("/hooks/lisoloo", data=b"x" * (1024 * 1024 + 1), content_type="application/json")
+    assert too_big.status_code == 413 and too_big.json() == {"error": "body_too_large"}
     assert views.PROCESSED == []
 
 
-def test_view_failure_answers_500_and_the_retry_is_processed(vectors: Any) -> None:
+def test_view_failure_is_500_reported_logged_and_the_retry_is_processed(
+    vectors: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     v = vector(vectors, "limephone/doc_incoming_call.json")
-    client = Client()
-    views.FAIL_NEXT["value"] = True
-    assert post(client, "/hooks/limephone", v).status_code == 500
+    client = Client(raise_request_exception=False)
+    signalled: List[Any] = []
+
+    def receiver(sender: Any, request: Any, **kwargs: Any) -> None:
+        signalled.append(request.path)
+
+    got_request_exception.connect(receiver)
+    try:
+        views.FAIL_NEXT["value"] = True
+        with caplog.at_level(logging.INFO, logger="telhook"):
+            failed = post(client, "/hooks/limephone", v)
+    finally:
+        got_request_exception.disconnect(receiver)
+    assert (failed.status_code, failed.json()) == (500, {"error": "handler_failed"})
+    assert signalled == ["/hooks/limephone"]
+    record = next(r for r in caplog.records if r.name == "telhook" and r.levelno == logging.ERROR)
+    assert (record.telhook_provider, record.telhook_event_id, record.telhook_code) == (  # type: ignore[attr-defined]
+        "limephone", "limephone:incoming_call:123456", "handler_failed"
+    )
+    assert record.exc_info is not None and "database down" in str(record.exc_info[1])
+    logged = "\n".join(caplog.text.splitlines())
+    assert v["request"]["body"][:40] not in logged and "+1" not in logged  # never the body
     assert views.PROCESSED == []
     assert post(client, "/hooks/limephone", v).status_code == 200
     assert views.PROCESSED == ["limephone:incoming_call:123456"]
 
 
-def deliver_concurrently(v: Dict[str, Any], deliveries: int) -> List[int]:
+def test_the_views_own_response_is_sent_and_the_event_completed(vectors: Any) -> None:
+    v = vector(vectors, "lisoloo/doc_envelope_delivered.json")
+    client = Client()
+    views.OWN_RESPONSE["value"] = True
+    own = post(client, "/hooks/lisoloo", v)
+    assert (own.status_code, own.content, own["Content-Type"]) == (409, b"not routed here", "text/plain")
+    # Lisoloo drops on a 4xx: the contract completes the claim, a redelivery is a duplicate.
+    assert post(client, "/hooks/lisoloo", v).json() == {"outcome": "duplicate"}
+    assert len(views.PROCESSED) == 1
+
+
+def test_async_view_runs_and_processes_its_event_once(vectors: Any) -> None:
+    v = vector(vectors, "limephone/doc_sms_sent.json")
+
+    async def deliver_twice() -> List[Any]:
+        client = AsyncClient()
+        first = await post(client, "/hooks/limephone-async", v)
+        second = await post(client, "/hooks/limephone-async", v)
+        return [first, second]
+
+    first, second = asyncio.run(deliver_twice())
+    assert (first.status_code, first.json()) == (200, {"outcome": "accepted"})
+    assert (second.status_code, second.json()) == (200, {"outcome": "duplicate"})
+    assert views.PROCESSED == ["limephone:sms_sent:234567"]
+    # The same async view behind the sync test client (WSGI runs it through async_to_sync).
+    caches["default"].clear()
+    views.PROCESSED.clear()
+    assert post(Client(), "/hooks/limephone-async", v).json() == {"outcome": "accepted"}
+    assert views.PROCESSED == ["limephone:sms_sent:234567"]
+
+
+def test_atomic_view_failure_rolls_back_its_rows_and_the_dedupe_row(vectors: Any) -> None:
+    v = vector(vectors, "limephone/doc_incoming_call.json")
+    client = Client(raise_request_exception=False)
+    views.FAIL_NEXT["value"] = True
+    assert post(client, "/hooks/limephone-atomic", v).status_code == 500
+    assert Processed.objects.count() == 0  # written by the view, rolled back
+    assert DedupeKey.objects.count() == 0
+    assert post(client, "/hooks/limephone-atomic", v).json() == {"outcome": "accepted"}
+    assert post(client, "/hooks/limephone-atomic", v).json() == {"outcome": "duplicate"}
+    assert list(Processed.objects.values_list("event_id", flat=True)) == ["limephone:incoming_call:123456"]
+    assert list(DedupeKey.objects.values_list("key", "state")) == [("limephone:incoming_call:123456", "done")]
+
+
+def test_system_check_warns_about_a_dedupe_cache_that_is_not_shared(redis_url: str) -> None:
+    warnings = [m for m in checks.run_checks(tags=[checks.Tags.caches]) if m.id == "telhook.W001"]
+    assert len(warnings) == 1 and "LocMemCache" in warnings[0].msg
+    for backend in ("django.core.cache.backends.dummy.DummyCache", "django.core.cache.backends.filebased.FileBasedCache"):
+        with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": "/tmp/telhook-check"}}):
+            assert [m.id for m in checks.run_checks(tags=[checks.Tags.caches])] == ["telhook.W001"]
+    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    with override_settings(CACHES=redis_cache):
+        assert [m.id for m in checks.run_checks(tags=[checks.Tags.caches])] == []
+
+
+def test_decorator_arguments_fail_at_construction() -> None:
+    credentials = {"hmac_sha256": ["lime-whsec-CURRENT-5b1e"], "bearer": "lime-bearer-TOKEN-9f8e"}
+
+    class OldStore:  # the add/delete protocol of telhook 0.1
+        def add(self, key: str, ttl_seconds: int) -> bool:
+            return True
+
+        def delete(self, key: str) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="claim/complete/release"):
+        webhook("limephone", credentials=credentials, dedupe=OldStore())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="atomic=True needs a sync view"):
+
+        @webhook("limephone", credentials=credentials, atomic=True)
+        async def view(request: Any, event: Any) -> None:
+            pass
+
+    with pytest.raises(telhook.ConfigurationError) as unset:
+        webhook("limephone", credentials={"hmac_sha256": ["x" * 32], "bearer": None})
+    assert unset.value.code == "missing_credentials" and "credentials.bearer" in str(unset.value)
+    with pytest.raises(telhook.ConfigurationError) as clock:
+        webhook("limephone", credentials=credentials, clock=lambda: 1769000000000)  # milliseconds
+    assert clock.value.code == "invalid_clock"
+
+
+def deliver_concurrently(path: str, v: Dict[str, Any], deliveries: int) -> List[Any]:
     barrier = threading.Barrier(deliveries)
-    statuses: List[int] = []
+    replies: List[Any] = []
 
     def one() -> None:
         client = Client()
         barrier.wait()
-        statuses.append(post(client, "/hooks/limephone", v).status_code)
+        replies.append(post(client, path, v).json())
 
     threads = [threading.Thread(target=one) for _ in range(deliveries)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return statuses
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def test_concurrent_redeliveries_on_locmem_are_processed_once(vectors: Any) -> None:
-    statuses = deliver_concurrently(vector(vectors, "limephone/doc_sms_sent.json"), 2)
-    assert statuses == [200, 200]
-    assert views.PROCESSED == ["limephone:sms_sent:234567"]
+    return replies
 
 
 def test_concurrent_redeliveries_on_real_redis_are_processed_once(vectors: Any, redis_url: str) -> None:
@@ -131,14 +205,16 @@ def test_concurrent_redeliveries_on_real_redis_are_processed_once(vectors: Any, 
         caches["default"].clear()
         v = vector(vectors, "limephone/doc_voicemail_received.json")
         for _ in range(3):  # several rounds: the race must be lost every time
-            statuses = deliver_concurrently(v, 2)
-            assert statuses == [200, 200]
+            replies = deliver_concurrently("/hooks/limephone", v, 4)
+            assert all(r in ({"outcome": "accepted"}, {"outcome": "duplicate"}, {"error": "delivery_in_progress"})
+                       for r in replies)
         assert views.PROCESSED == ["limephone:voicemail_received:567890"]
-        # The key really is in Redis, with the provider's dedupe TTL.
+        # The key really is in Redis, marked done with the provider's dedupe TTL.
         import redis
 
         client = redis.Redis.from_url(redis_url)
-        keys = [k for k in client.keys("*") if b"telhook:limephone:voicemail_received:567890" in k]
+        keys = [k for k in client.keys("*") if k.endswith(b"telhook:limephone:voicemail_received:567890")]
         assert len(keys) == 1
+        assert client.get(keys[0]) is not None
         ttl = client.ttl(keys[0])
         assert 86_000 < ttl <= 86_400

@@ -1,12 +1,34 @@
+import os
+
 SECRET_KEY = "test-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "djangoproject.urls"
-INSTALLED_APPS: list = []
+INSTALLED_APPS: list = ["telhook.django", "djangoproject"]
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware", "django.middleware.csrf.CsrfViewMiddleware"]
-DATABASES: dict = {}
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "telhook-tests"}}
+# In-process tests: SQLite in the test session's temp dir. Served (gunicorn) tests: PostgreSQL
+# and Redis started by the test setup, passed in the environment.
+if os.environ.get("TELHOOK_TEST_PG_PORT"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "postgres",
+            "USER": "telhook",
+            "HOST": "127.0.0.1",
+            "PORT": os.environ["TELHOOK_TEST_PG_PORT"],
+        }
+    }
+else:
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("TELHOOK_TEST_SQLITE", ":memory:")}
+    }
+if os.environ.get("TELHOOK_TEST_REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["TELHOOK_TEST_REDIS_URL"]}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "telhook-tests"}}
 USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 TELHOOK = {

@@ -1,8 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import served, views
 
 urlpatterns = [
     path("hooks/limephone", views.limephone_hook),
     path("hooks/lisoloo", views.lisoloo_hook),
+    path("hooks/limephone-async", views.limephone_async_hook),
+    path("hooks/limephone-atomic", views.limephone_atomic_hook),
+    path("hooks/vector", views.vector_sync),
+    path("hooks/vector-async", views.vector_async),
+    path("served/cache", served.cache_hook),
+    path("served/db", served.db_hook),
+    path("served/async", served.async_hook),
 ]

@@ -2,12 +2,17 @@ import threading
 import time
 
 from django.conf import settings
+from django.http import HttpResponse
 
 from telhook.django import webhook
+from telhook.stores import DjangoDatabaseStore
+
+from .models import Processed
 
 PROCESSED: list = []
 LOCK = threading.Lock()
 FAIL_NEXT = {"value": False}
+OWN_RESPONSE = {"value": False}
 
 
 @webhook("limephone", credentials=settings.TELHOOK["limephone"])
@@ -25,3 +30,32 @@ def limephone_hook(request, event):
 def lisoloo_hook(request, event):
     with LOCK:
         PROCESSED.append(event["id"])
+    if OWN_RESPONSE["value"]:
+        return HttpResponse("not routed here", status=409, content_type="text/plain")
+    return None
+
+
+@webhook("limephone", credentials=settings.TELHOOK["limephone"])
+async def limephone_async_hook(request, event):
+    with LOCK:
+        PROCESSED.append(event["id"])
+
+
+@webhook("limephone", credentials=settings.TELHOOK["limephone"], store=DjangoDatabaseStore(), atomic=True)
+def limephone_atomic_hook(request, event):
+    Processed.objects.create(event_id=event["id"], view="atomic")
+    if FAIL_NEXT["value"]:
+        FAIL_NEXT["value"] = False
+        raise RuntimeError("failed after writing: the row must roll back")
+
+
+# The handler-vector runner swaps these per vector (see tests/test_handler_vectors.py).
+VECTOR_VIEWS: dict = {}
+
+
+def vector_sync(request):
+    return VECTOR_VIEWS["sync"](request)
+
+
+async def vector_async(request):
+    return await VECTOR_VIEWS["async"](request)

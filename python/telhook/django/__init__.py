@@ -1,0 +1,190 @@
+"""Django integration: a view decorator for sync and ``async def`` views.
+
+    from telhook.django import webhook
+
+    @webhook("limephone", credentials=settings.TELHOOK["limephone"])
+    def limephone_hook(request, event):
+        handle(event)          # called once per event, never for a forgery or a redelivery
+
+The answer comes from the core's receive contract (``telhook.decide``): 200 for accepted and
+duplicate events, 401 for a forgery, 400 for an unreadable body, 405 for a method other than
+POST, 413 over the body cap, 503 + Retry-After while another delivery of the event is being
+handled, 500 when the view raises (the claim is released, so the provider's retry is
+processed). The view may return an int status or its own HttpResponse (sent as is).
+
+Dedupe: ``store=`` any telhook store; by default the Django cache ``cache_alias`` (Redis or
+Memcached: the system check telhook.W001 warns about LocMem, dummy and file caches).
+``atomic=True`` runs the claim, the view and the "done" mark in one transaction: with
+``store=DjangoDatabaseStore()`` (add "telhook.django" to INSTALLED_APPS) the dedupe row and the
+view's writes commit or roll back together. Exceptions from the view go to
+``got_request_exception`` and the "telhook" logger (provider, event id, code; never the body).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Awaitable, Callable, Mapping, Optional, Tuple, Union, cast
+
+from asgiref.sync import sync_to_async
+from django.core.signals import got_request_exception
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from .. import Receiver, _header_pairs
+from .._receive import Answer, Delivery, arun, call_handler, claim, prepare, run, settle, stream_reader
+from ..stores import (
+    AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
+)
+from ..types import Credentials, NormalizedEvent, ProviderName
+from . import checks
+
+View = Callable[[HttpRequest, NormalizedEvent], Any]
+
+# Kept for code written against telhook 0.1.
+CacheDedupe = DjangoCacheStore
+
+
+def _own_status(returned: object) -> Optional[int]:
+    return returned.status_code if isinstance(returned, HttpResponseBase) else None
+
+
+def _http_response(answer: Answer) -> HttpResponse:
+    return HttpResponse(answer.body, status=answer.status, headers=dict(answer.headers))
+
+
+def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
+    # request.read streams the body (or re-reads request.body if something read it already),
+    # so the cap applies while reading instead of DATA_UPLOAD_MAX_MEMORY_SIZE after it.
+    return str(request.method), request.get_full_path(), _header_pairs(request.headers), stream_reader(request.read)
+
+
+class _ThreadedStore:
+    """A sync store used from an async view: each call in Django's sync thread (the ORM and
+    the cache framework are sync)."""
+
+    def __init__(self, store: DedupeStore) -> None:
+        self.claim = sync_to_async(store.claim, thread_sensitive=True)
+        self.complete = sync_to_async(store.complete, thread_sensitive=True)
+        self.release = sync_to_async(store.release, thread_sensitive=True)
+
+
+def _for_async(store: AnyDedupeStore) -> AnyDedupeStore:
+    if inspect.iscoroutinefunction(store.claim):
+        return store
+    return cast(AnyDedupeStore, _ThreadedStore(cast(DedupeStore, store)))
+
+
+def _resolve_store(store: Optional[AnyDedupeStore], dedupe: Optional[AnyDedupeStore], cache_alias: str) -> AnyDedupeStore:
+    if store is not None and dedupe is not None:
+        raise TypeError("pass store= (dedupe= is its old name), not both")
+    chosen = store if store is not None else dedupe
+    if chosen is None:
+        chosen = DjangoCacheStore(cache_alias)
+    check_store(chosen, "store")
+    if isinstance(chosen, DjangoCacheStore):
+        checks.CACHE_ALIASES.add(chosen.alias)
+    return chosen
+
+
+def webhook(
+    provider: Optional[ProviderName],
+    *,
+    credentials: Union[Credentials, Mapping[str, Any], None],
+    store: Optional[AnyDedupeStore] = None,
+    dedupe: Optional[AnyDedupeStore] = None,
+    cache_alias: str = "default",
+    max_body_bytes: Optional[int] = None,
+    atomic: bool = False,
+    clock: Optional[Callable[[], float]] = None,
+) -> Callable[[View], Callable[[HttpRequest], Any]]:
+    """Decorates ``view(request, event)`` (sync or ``async def``); see the module docstring."""
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock)
+    chosen = _resolve_store(store, dedupe, cache_alias)
+    if not isinstance(atomic, bool):
+        raise TypeError("atomic must be a bool")
+    database = chosen.using if isinstance(chosen, DjangoDatabaseStore) else "default"
+
+    def decorator(view: View) -> Callable[[HttpRequest], Any]:
+        if not callable(view):
+            raise TypeError("@webhook decorates a view: view(request, event)")
+        if inspect.iscoroutinefunction(view):
+            if atomic:
+                raise ValueError("atomic=True needs a sync view: Django transactions do not span awaits")
+            return _async_view(view, receiver, _for_async(chosen))
+        return _sync_view(view, receiver, chosen, database if atomic else None)
+
+    return decorator
+
+
+def _on_error(request: HttpRequest) -> Callable[[BaseException, Optional[NormalizedEvent]], None]:
+    def report(error: BaseException, event: Optional[NormalizedEvent]) -> None:
+        got_request_exception.send(sender=None, request=request)
+
+    return report
+
+
+def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: Optional[str]) -> Callable[[HttpRequest], Any]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponseBase:
+        delivery = Delivery(receiver, store, on_error=_on_error(request), own_status=_own_status)
+        method, url, headers, body = _request_parts(request)
+        if database is None:
+            answer, own = run(delivery, method, url, headers, body, lambda event: view(request, event))
+        else:
+            answer, own = _run_atomic(delivery, database, method, url, headers, body, request, view)
+        return cast(HttpResponseBase, own) if own is not None else _http_response(answer)
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _async_view(view: View, receiver: Receiver, store: AnyDedupeStore) -> Callable[[HttpRequest], Any]:
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest) -> HttpResponseBase:
+        delivery = Delivery(receiver, store, on_error=_on_error(request), own_status=_own_status)
+        method, url, headers, body = _request_parts(request)
+        answer, own = await arun(delivery, method, url, headers, body, lambda event: view(request, event))
+        return cast(HttpResponseBase, own) if own is not None else _http_response(answer)
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _run_atomic(
+    delivery: Delivery, database: str, method: str, url: str, headers: Any, body: Any, request: HttpRequest, view: View
+) -> Tuple[Answer, object]:
+    answer = prepare(delivery, method, url, headers, body)
+    if answer is not None:
+        return answer, None
+
+    def call_in_savepoint(event: NormalizedEvent) -> object:
+        # A database error in the view rolls back to here, leaving the outer transaction usable.
+        with transaction.atomic(using=database):
+            return view(request, event)
+
+    # The database store's "done" mark belongs in the transaction; any other store is settled
+    # after the commit, so that a failed commit is never marked done.
+    in_transaction = isinstance(delivery.store, DjangoDatabaseStore) and delivery.store.using == database
+    settled = False
+    own: object = None
+    try:
+        with transaction.atomic(using=database):
+            refused = claim(delivery)
+            if refused is not None:
+                transaction.set_rollback(True, using=database)
+                return refused, None
+            answer, own = call_handler(delivery, call_in_savepoint)
+            if answer.dedupe == "release":
+                transaction.set_rollback(True, using=database)
+            elif in_transaction:
+                settle(delivery, answer)
+                settled = True
+    except DatabaseError as error:  # the commit failed: none of the view's writes are stored
+        answer, own, settled = delivery.failed(error), None, False
+    if not settled:
+        settle(delivery, answer)
+    return answer, own
+
+
+__all__ = ["CacheDedupe", "ClaimState", "DedupeStore", "DjangoCacheStore", "DjangoDatabaseStore", "webhook"]

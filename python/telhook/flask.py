@@ -1,0 +1,76 @@
+"""Flask integration: a view decorator.
+
+    from telhook.flask import webhook
+
+    @app.post("/hooks/lisoloo")
+    @webhook("lisoloo", credentials=CREDENTIALS, store=RedisStore(redis.Redis()))
+    def lisoloo_hook(event):
+        handle(event)
+
+The body is read from ``request.stream`` with the cap enforced while reading (don't read
+``request.data`` or ``request.form`` before). The view may return an int status or its own
+Response (sent as is); the answer otherwise comes from the core's receive contract.
+Exceptions from the view go to Flask's ``got_request_exception`` and the "telhook" logger.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Mapping, Optional, Union
+
+from flask import Response, current_app, got_request_exception, request
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from . import Receiver, _header_pairs
+from ._receive import Delivery, run, stream_reader
+from .stores import DedupeStore, check_store
+from .types import Credentials, NormalizedEvent, ProviderName
+
+View = Callable[[NormalizedEvent], Any]
+
+
+def _own_status(returned: object) -> Optional[int]:
+    return returned.status_code if isinstance(returned, WerkzeugResponse) else None
+
+
+def _report(error: BaseException, event: Optional[NormalizedEvent]) -> None:
+    got_request_exception.send(current_app._get_current_object(), exception=error)  # type: ignore[attr-defined]
+
+
+def webhook(
+    provider: Optional[ProviderName],
+    *,
+    credentials: Union[Credentials, Mapping[str, Any], None],
+    store: DedupeStore,
+    max_body_bytes: Optional[int] = None,
+    clock: Optional[Callable[[], float]] = None,
+) -> Callable[[View], Callable[[], WerkzeugResponse]]:
+    """Decorates ``view(event)``; see the module docstring."""
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock)
+    check_store(store)
+
+    def decorator(view: View) -> Callable[[], WerkzeugResponse]:
+        if not callable(view):
+            raise TypeError("@webhook decorates a view: view(event)")
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> WerkzeugResponse:
+            delivery = Delivery(receiver, store, on_error=_report, own_status=_own_status)
+            answer, own = run(
+                delivery,
+                request.method,
+                request.full_path if request.query_string else request.path,
+                _header_pairs(request.headers.items()),
+                stream_reader(request.stream.read),
+                view,
+            )
+            if own is not None:
+                return own  # type: ignore[return-value]
+            return Response(answer.body, status=answer.status, headers=list(answer.headers))
+
+        return wrapper
+
+    return decorator
+
+
+__all__ = ["webhook"]

@@ -1,0 +1,79 @@
+"""Starlette and FastAPI integration: an endpoint decorator.
+
+    from telhook.starlette import webhook
+
+    @app.post("/hooks/lisoloo")
+    @webhook("lisoloo", credentials=CREDENTIALS, store=AsyncRedisStore(redis.asyncio.Redis()))
+    async def lisoloo_hook(request, event):
+        await handle(event)
+
+The decorated endpoint takes only the ``Request`` (FastAPI sees that signature). The body is
+read from ``request.stream()`` with the cap enforced while reading. The handler may be
+``async def`` or ``def`` (sync handlers run in the event loop: keep them short), and may return
+an int status or its own Response (sent as is). Exceptions go to the "telhook" logger.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Awaitable, Callable, Mapping, Optional, Union
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import Receiver, _header_pairs
+from ._receive import Delivery, arun
+from .stores import AnyDedupeStore, check_store
+from .types import Credentials, NormalizedEvent, ProviderName
+
+Handler = Callable[[Request, NormalizedEvent], Any]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _own_status(returned: object) -> Optional[int]:
+    return returned.status_code if isinstance(returned, Response) else None
+
+
+def webhook(
+    provider: Optional[ProviderName],
+    *,
+    credentials: Union[Credentials, Mapping[str, Any], None],
+    store: AnyDedupeStore,
+    max_body_bytes: Optional[int] = None,
+    clock: Optional[Callable[[], float]] = None,
+) -> Callable[[Handler], Endpoint]:
+    """Decorates ``handler(request, event)``; see the module docstring."""
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock)
+    check_store(store)
+
+    def decorator(handler: Handler) -> Endpoint:
+        if not callable(handler):
+            raise TypeError("@webhook decorates a handler: handler(request, event)")
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            delivery = Delivery(receiver, store, own_status=_own_status)
+            url = request.url.path + ("?" + request.url.query if request.url.query else "")
+            answer, own = await arun(
+                delivery,
+                request.method,
+                url,
+                _header_pairs(request.headers.items()),
+                request.stream(),
+                lambda event: handler(request, event),
+            )
+            if own is not None:
+                return own  # type: ignore[return-value]
+            return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+        # FastAPI reads the signature to inject arguments: the endpoint takes the Request only.
+        endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+        )
+        return endpoint
+
+    return decorator
+
+
+__all__ = ["webhook"]

@@ -1,0 +1,370 @@
+"""Dedupe stores: where a receiver records which events it is handling or has handled.
+
+Every store has the same three methods (the protocol every telhook runtime shares):
+
+- ``claim(key, lease_secs)`` -> ``"new"`` | ``"in_progress"`` | ``"done"``: atomic, at most one
+  caller gets ``"new"`` while a claim is live; a claim older than its lease (a worker that
+  crashed mid-handler) can be claimed again.
+- ``complete(key, ttl_secs)``: the event was handled; redeliveries are duplicates for ttl_secs.
+- ``release(key)``: the handler failed; the provider's next attempt is processed.
+
+Which one to use: :class:`MemoryStore` for tests and single-process servers;
+:class:`DjangoCacheStore` on a Redis or Memcached cache; :class:`DjangoDatabaseStore` to make
+the dedupe row commit or roll back with the handler's own writes; :class:`RedisStore` /
+:class:`AsyncRedisStore` for Flask, FastAPI and plain WSGI/ASGI apps.
+
+A claim is remembered by the store object that made it (a random token per claim), so a late
+``release`` from a worker whose lease expired never frees the claim another worker took over.
+Importing this module needs neither Django nor redis-py; each store imports what it uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Literal, Optional, Protocol, Tuple, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    import redis
+    import redis.asyncio
+
+ClaimState = Literal["new", "in_progress", "done"]
+Clock = Callable[[], float]
+
+IN_PROGRESS = "in_progress"
+DONE = "done"
+KEY_PREFIX = "telhook:"
+# Longest event id kept readable as is; longer ones are hashed (memcached refuses keys over
+# 250 bytes, and the database column holds 255 characters).
+MAX_PLAIN_KEY = 200
+
+
+class DedupeStore(Protocol):
+    def claim(self, key: str, lease_secs: int) -> ClaimState: ...
+
+    def complete(self, key: str, ttl_secs: int) -> None: ...
+
+    def release(self, key: str) -> None: ...
+
+
+class AsyncDedupeStore(Protocol):
+    def claim(self, key: str, lease_secs: int) -> Awaitable[ClaimState]: ...
+
+    def complete(self, key: str, ttl_secs: int) -> Awaitable[None]: ...
+
+    def release(self, key: str) -> Awaitable[None]: ...
+
+
+AnyDedupeStore = Union[DedupeStore, AsyncDedupeStore]
+
+
+def storage_key(event_id: str) -> str:
+    """The name an event id is stored under: the id itself when short, printable, without
+    spaces (memcached's rules), else its SHA-256 (event ids come from the provider)."""
+    if len(event_id) <= MAX_PLAIN_KEY and event_id.isascii() and event_id.isprintable() and " " not in event_id:
+        return event_id
+    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_store(store: object, argument: str = "store") -> None:
+    """A programmer error (TypeError) at construction for an object that is not a store."""
+    missing = [name for name in ("claim", "complete", "release") if not callable(getattr(store, name, None))]
+    if missing:
+        hint = ""
+        if callable(getattr(store, "add", None)) and callable(getattr(store, "delete", None)):
+            hint = " (add/delete stores of telhook 0.1 need claim/complete/release now: see telhook.stores)"
+        raise TypeError(f"{argument} must have claim, complete and release methods; missing {', '.join(missing)}{hint}")
+
+
+def _check_secs(value: int, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{argument} must be a positive int of seconds")
+    return value
+
+
+class MemoryStore:
+    """One process, thread-safe; ``clock`` (seconds, default ``time.monotonic``) is injectable for tests."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        if not callable(clock):
+            raise TypeError("clock must be a callable returning seconds")
+        self._clock = clock
+        self._lock = threading.Lock()
+        # key -> (state, expires_at)
+        self._entries: Dict[str, Tuple[str, float]] = {}
+        self._sweep_at = 1024
+
+    def claim(self, key: str, lease_secs: int) -> ClaimState:
+        _check_secs(lease_secs, "lease_secs")
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[1] > now:
+                return DONE if entry[0] == DONE else IN_PROGRESS
+            self._entries[key] = (IN_PROGRESS, now + lease_secs)
+            self._sweep(now)
+            return "new"
+
+    def complete(self, key: str, ttl_secs: int) -> None:
+        _check_secs(ttl_secs, "ttl_secs")
+        with self._lock:
+            self._entries[key] = (DONE, self._clock() + ttl_secs)
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == IN_PROGRESS:
+                del self._entries[key]
+
+    def state(self, key: str) -> Optional[str]:
+        """The live state of ``key`` (``None`` if absent or expired), for tests and debugging."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry[0] if entry is not None and entry[1] > self._clock() else None
+
+    def _sweep(self, now: float) -> None:
+        # Amortized: a full pass only when the map has doubled since the last one.
+        if len(self._entries) < self._sweep_at:
+            return
+        self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+        self._sweep_at = max(1024, 2 * len(self._entries))
+
+
+class _Tokens:
+    """The token of each claim this store object holds, so release frees only its own claim."""
+
+    def __init__(self) -> None:
+        self._tokens: Dict[str, str] = {}
+
+    @staticmethod
+    def fresh() -> str:
+        return secrets.token_hex(16)
+
+    def hold(self, key: str, token: str) -> None:
+        self._tokens[key] = token
+
+    def pop(self, key: str) -> Optional[str]:
+        return self._tokens.pop(key, None)
+
+
+class DjangoCacheStore:
+    """A Django cache alias. ``cache.add`` is atomic on Redis and Memcached, not on LocMem (one
+    process), the file cache or the dummy cache: telhook's system check warns about those."""
+
+    def __init__(self, alias: str = "default") -> None:
+        if not isinstance(alias, str):
+            raise TypeError("alias must be a cache alias (str)")
+        self.alias = alias
+        self._tokens = _Tokens()
+
+    def _cache(self) -> Any:
+        from django.core.cache import caches
+
+        return caches[self.alias]
+
+    def claim(self, key: str, lease_secs: int) -> ClaimState:
+        _check_secs(lease_secs, "lease_secs")
+        name = KEY_PREFIX + storage_key(key)
+        cache = self._cache()
+        for _ in range(3):  # the key may expire between add and get: try again
+            token = self._tokens.fresh()
+            if cache.add(name, IN_PROGRESS + ":" + token, timeout=lease_secs):
+                self._tokens.hold(name, token)
+                return "new"
+            value = cache.get(name)
+            if value is not None:
+                return DONE if value == DONE else IN_PROGRESS
+        return IN_PROGRESS
+
+    def complete(self, key: str, ttl_secs: int) -> None:
+        _check_secs(ttl_secs, "ttl_secs")
+        name = KEY_PREFIX + storage_key(key)
+        self._tokens.pop(name)
+        self._cache().set(name, DONE, timeout=ttl_secs)
+
+    def release(self, key: str) -> None:
+        name = KEY_PREFIX + storage_key(key)
+        token = self._tokens.pop(name)
+        cache = self._cache()
+        # The cache API has no compare-and-delete; the window is a lease expiring between
+        # these two calls (RedisStore does it atomically).
+        if token is not None and cache.get(name) == IN_PROGRESS + ":" + token:
+            cache.delete(name)
+
+
+class DjangoDatabaseStore:
+    """A table of the ``telhook.django`` app (add it to INSTALLED_APPS and migrate).
+
+    With ``@webhook(..., atomic=True)`` on the same database, the claim, the handler's writes and
+    the "done" mark commit or roll back together; a concurrent redelivery waits for that
+    transaction and then sees the outcome (exactly-once effects on PostgreSQL).
+    """
+
+    def __init__(self, using: str = "default", clock: Clock = time.time) -> None:
+        if not isinstance(using, str):
+            raise TypeError("using must be a database alias (str)")
+        if not callable(clock):
+            raise TypeError("clock must be a callable returning UNIX seconds")
+        self.using = using
+        self._clock = clock
+        self._tokens = _Tokens()
+
+    def claim(self, key: str, lease_secs: int) -> ClaimState:
+        from django.db import IntegrityError, transaction
+
+        from .django.models import DedupeKey
+
+        _check_secs(lease_secs, "lease_secs")
+        name = storage_key(key)
+        rows = DedupeKey.objects.using(self.using)
+        for _ in range(3):  # a row deleted or taken over between two statements: look again
+            now = int(self._clock())
+            token = self._tokens.fresh()
+            try:
+                # A savepoint inside the handler's transaction; on PostgreSQL this insert waits
+                # for a concurrent transaction holding the same key to commit or roll back.
+                with transaction.atomic(using=self.using):
+                    rows.create(key=name, state=IN_PROGRESS, token=token, expires_at=now + lease_secs)
+                self._tokens.hold(name, token)
+                return "new"
+            except IntegrityError:
+                pass
+            found = rows.filter(key=name).values_list("state", "expires_at", "token").first()
+            if found is None:
+                continue
+            state, expires_at, old_token = found
+            if expires_at > now:
+                return DONE if state == DONE else IN_PROGRESS
+            taken = rows.filter(key=name, token=old_token, expires_at=expires_at).update(
+                state=IN_PROGRESS, token=token, expires_at=now + lease_secs
+            )
+            if taken:
+                self._tokens.hold(name, token)
+                return "new"
+        return IN_PROGRESS
+
+    def complete(self, key: str, ttl_secs: int) -> None:
+        from django.db import IntegrityError, transaction
+
+        from .django.models import DedupeKey
+
+        _check_secs(ttl_secs, "ttl_secs")
+        name = storage_key(key)
+        self._tokens.pop(name)
+        expires_at = int(self._clock()) + ttl_secs
+        rows = DedupeKey.objects.using(self.using)
+        if rows.filter(key=name).update(state=DONE, token="", expires_at=expires_at):
+            return
+        try:
+            with transaction.atomic(using=self.using):
+                rows.create(key=name, state=DONE, token="", expires_at=expires_at)
+        except IntegrityError:
+            rows.filter(key=name).update(state=DONE, token="", expires_at=expires_at)
+
+    def release(self, key: str) -> None:
+        from .django.models import DedupeKey
+
+        name = storage_key(key)
+        token = self._tokens.pop(name)
+        if token is not None:
+            DedupeKey.objects.using(self.using).filter(key=name, state=IN_PROGRESS, token=token).delete()
+
+    def purge_expired(self) -> int:
+        """Deletes rows whose lease or dedupe TTL has passed (run it daily); returns how many."""
+        from .django.models import DedupeKey
+
+        deleted, _ = DedupeKey.objects.using(self.using).filter(expires_at__lte=int(self._clock())).delete()
+        return deleted
+
+
+# Claim: take the key if free (SET NX EX), else report what holds it. Release: delete the key
+# only while it still holds this claim's token (a late release never frees a newer claim).
+_CLAIM_LUA = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 'new' end
+if redis.call('GET', KEYS[1]) == 'done' then return 'done' end
+return 'in_progress'
+"""
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _claim_state(reply: Union[bytes, str]) -> ClaimState:
+    text = reply.decode("ascii") if isinstance(reply, bytes) else reply
+    if text == "new":
+        return "new"
+    return DONE if text == DONE else IN_PROGRESS
+
+
+class RedisStore:
+    """redis-py (``redis.Redis``): claim and release are Lua scripts, complete a ``SET EX``."""
+
+    def __init__(self, client: "redis.Redis", prefix: str = KEY_PREFIX) -> None:
+        if not callable(getattr(client, "register_script", None)):
+            raise TypeError("client must be a redis.Redis client")
+        self.client = client
+        self.prefix = prefix
+        self._claim = client.register_script(_CLAIM_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+        self._tokens = _Tokens()
+
+    def claim(self, key: str, lease_secs: int) -> ClaimState:
+        name = self.prefix + storage_key(key)
+        token = self._tokens.fresh()
+        state = _claim_state(self._claim(keys=[name], args=[token, _check_secs(lease_secs, "lease_secs")]))
+        if state == "new":
+            self._tokens.hold(name, token)
+        return state
+
+    def complete(self, key: str, ttl_secs: int) -> None:
+        name = self.prefix + storage_key(key)
+        self._tokens.pop(name)
+        self.client.set(name, DONE, ex=_check_secs(ttl_secs, "ttl_secs"))
+
+    def release(self, key: str) -> None:
+        name = self.prefix + storage_key(key)
+        token = self._tokens.pop(name)
+        if token is not None:
+            self._release(keys=[name], args=[token])
+
+
+class AsyncRedisStore:
+    """The same on ``redis.asyncio.Redis``, for FastAPI and other asyncio apps."""
+
+    def __init__(self, client: "redis.asyncio.Redis", prefix: str = KEY_PREFIX) -> None:
+        if not callable(getattr(client, "register_script", None)):
+            raise TypeError("client must be a redis.asyncio.Redis client")
+        self.client = client
+        self.prefix = prefix
+        self._claim = client.register_script(_CLAIM_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+        self._tokens = _Tokens()
+
+    async def claim(self, key: str, lease_secs: int) -> ClaimState:
+        name = self.prefix + storage_key(key)
+        token = self._tokens.fresh()
+        reply = await self._claim(keys=[name], args=[token, _check_secs(lease_secs, "lease_secs")])
+        state = _claim_state(reply)
+        if state == "new":
+            self._tokens.hold(name, token)
+        return state
+
+    async def complete(self, key: str, ttl_secs: int) -> None:
+        name = self.prefix + storage_key(key)
+        self._tokens.pop(name)
+        await self.client.set(name, DONE, ex=_check_secs(ttl_secs, "ttl_secs"))
+
+    async def release(self, key: str) -> None:
+        name = self.prefix + storage_key(key)
+        token = self._tokens.pop(name)
+        if token is not None:
+            await self._release(keys=[name], args=[token])
+
+
+__all__ = [
+    "AnyDedupeStore", "AsyncDedupeStore", "AsyncRedisStore", "ClaimState", "DedupeStore", "DjangoCacheStore",
+    "DjangoDatabaseStore", "MemoryStore", "RedisStore", "storage_key",
+]

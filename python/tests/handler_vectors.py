@@ -1,0 +1,177 @@
+"""Runs the handler vectors (tests/handlers/*.json) through any transport.
+
+A transport takes (method, url, headers, body) and returns (status, headers, body); it is
+built per vector around a handler that does what the current step says. Held handlers run in
+a thread of their own, so that later steps of the vector arrive while they are inside.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import threading
+import urllib.parse
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from telhook.stores import MemoryStore
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+HANDLER_VECTORS = sorted((ROOT / "tests" / "handlers").glob("*.json"))
+
+Reply = Tuple[int, Dict[str, str], bytes]
+Transport = Callable[[str, str, List[Tuple[str, str]], bytes], Reply]
+
+
+class HandlerFailure(RuntimeError):
+    """What a vector's "raise" handler raises."""
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Held:
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.finish = threading.Event()
+        self.outcome = "ok"
+
+
+class Script:
+    """The handler's behaviour for the delivery in flight, and the count of calls."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.next: Any = None
+        self.held: Optional[Held] = None
+
+    def enter(self) -> Tuple[Any, Optional[Held]]:
+        with self.lock:
+            self.calls += 1
+            behaviour, held = self.next, self.held
+            self.next, self.held = None, None
+            return behaviour, held
+
+    def outcome(self, behaviour: Any, held: Optional[Held]) -> Optional[int]:
+        """After a hold: what the handler does at the end; called outside the event loop."""
+        if behaviour == "hold":
+            assert held is not None
+            held.entered.set()
+            assert held.finish.wait(30), "held handler never finished"
+            behaviour = held.outcome
+        if behaviour == "raise":
+            raise HandlerFailure("handler failed as the vector asks")
+        if isinstance(behaviour, dict):
+            return int(behaviour["status"])
+        assert behaviour == "ok", f"unexpected handler behaviour {behaviour!r}"
+        return None
+
+    def handler(self) -> Optional[int]:
+        """The sync handler's body."""
+        return self.outcome(*self.enter())
+
+    async def ahandler(self) -> Optional[int]:
+        """The async handler's body: a hold waits without blocking the event loop."""
+        import asyncio
+
+        behaviour, held = self.enter()
+        if behaviour == "hold":
+            return await asyncio.to_thread(self.outcome, behaviour, held)
+        return self.outcome(behaviour, held)
+
+
+class Setup:
+    """What a transport factory gets for one vector."""
+
+    def __init__(self, vector: Dict[str, Any]) -> None:
+        self.vector = vector
+        self.provider: Optional[str] = vector["provider"]
+        self.credentials: Dict[str, Any] = vector["credentials"]
+        self.now: int = vector["now"]
+        self.clock = lambda: self.now
+        self.store_clock = FakeClock(float(vector["now"]))
+        self.store = MemoryStore(clock=self.store_clock)
+        self.script = Script()
+
+
+def request_parts(deliver: Dict[str, Any]) -> Tuple[str, str, List[Tuple[str, str]], bytes]:
+    if "body_repeat" in deliver:
+        body = (deliver["body_repeat"]["text"] * deliver["body_repeat"]["times"]).encode("utf-8")
+    elif "body_base64" in deliver:
+        import base64
+
+        body = base64.b64decode(deliver["body_base64"])
+    else:
+        body = str(deliver.get("body", "")).encode("utf-8")
+    headers: List[Tuple[str, str]] = []
+    for name, value in (deliver.get("headers") or {}).items():
+        for item in value if isinstance(value, list) else [value]:
+            headers.append((name, item))
+    url = deliver.get("url") or "/hooks/vector"
+    query = urllib.parse.urlsplit(url).query
+    return deliver.get("method", "POST"), "/hooks/vector" + ("?" + query if query else ""), headers, body
+
+
+def code_of(body: bytes) -> Optional[str]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed.get("error") or parsed.get("outcome") if isinstance(parsed, dict) else None
+
+
+def check(name: str, index: int, expect: Dict[str, Any], reply: Reply) -> None:
+    status, headers, body = reply
+    got = {"status": status, "code": code_of(body)}
+    want = {"status": expect["status"], "code": expect["code"]}
+    assert got == want, f"{name} step {index}: {got} != {want}"
+    for header, value in (expect.get("headers") or {}).items():
+        assert headers.get(header.lower()) == value, f"{name} step {index}: header {header} {headers}"
+
+
+def run_vector(name: str, vector: Dict[str, Any], make_transport: Callable[[Setup], Transport]) -> None:
+    setup = Setup(vector)
+    transport = make_transport(setup)
+    script = setup.script
+    pending: Dict[int, Tuple[threading.Thread, List[Reply], Held]] = {}
+    for index, step in enumerate(vector["steps"]):
+        if "advance_secs" in step:
+            setup.store_clock.now += step["advance_secs"]
+        elif "finish" in step:
+            thread, replies, held = pending.pop(step["finish"])
+            held.outcome = step["outcome"]
+            held.finish.set()
+            thread.join(30)
+            assert not thread.is_alive() and replies, f"{name}: held delivery {step['finish']} did not answer"
+            check(name, index, step["expect"], replies[0])
+        else:
+            method, url, headers, body = request_parts(step["deliver"])
+            if step["handler"] == "hold":
+                held = Held()
+                script.next, script.held = "hold", held
+                replies: List[Reply] = []
+                thread = threading.Thread(target=lambda: replies.append(transport(method, url, headers, body)))
+                thread.start()
+                while not held.entered.wait(0.01) and thread.is_alive():
+                    pass
+                pending[index] = (thread, replies, held)
+                if not held.entered.is_set():  # answered without reaching the handler
+                    script.next, script.held = None, None
+                if "expect" in step and not thread.is_alive():
+                    check(name, index, step["expect"], replies[0])
+            else:
+                script.next = step["handler"]
+                reply = transport(method, url, headers, body)
+                script.next = None
+                check(name, index, step["expect"], reply)
+    assert not pending, f"{name}: held deliveries never finished: {sorted(pending)}"
+    assert script.calls == vector["expect_handler_calls"], f"{name}: {script.calls} handler calls"
+
+
+def load(path: pathlib.Path) -> Dict[str, Any]:
+    return dict(json.loads(path.read_text("utf-8")))

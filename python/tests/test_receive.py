@@ -1,0 +1,231 @@
+"""telhook.receive / areceive and the stores, beyond the handler vectors: streaming under the
+cap, programmer errors, store failures, picklable errors, and each store against a real
+service where it has one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+import redis
+import redis.asyncio
+
+import telhook
+from telhook.stores import AsyncRedisStore, DjangoCacheStore, MemoryStore, RedisStore, storage_key
+
+
+def vector(vectors: List[Tuple[str, Dict[str, Any]]], name: str) -> Dict[str, Any]:
+    return next(v for n, v in vectors if n == name)
+
+
+@pytest.fixture
+def sms(vectors: Any) -> Dict[str, Any]:
+    return vector(vectors, "limephone/doc_sms_sent.json")
+
+
+def receiver_for(v: Dict[str, Any], **options: Any) -> telhook.Receiver:
+    return telhook.Receiver("limephone", v["credentials"], clock=lambda: v["now"], **options)
+
+
+def deliver(v: Dict[str, Any], handler: Any, store: Any, body: Any = None, **options: Any) -> telhook.Response:
+    request = v["request"]
+    return telhook.receive(
+        receiver_for(v, **options), method="POST", url=None, headers=request["headers"],
+        body=request["body"] if body is None else body, handler=handler, store=store,
+    )
+
+
+def test_streamed_body_is_read_no_further_than_the_cap(sms: Dict[str, Any]) -> None:
+    pulled: List[int] = []
+
+    def endless() -> Iterator[bytes]:
+        while True:  # a 100 MiB (or endless) chunked body: reading must stop at the cap
+            pulled.append(1)
+            yield b"a" * 65536
+
+    response = deliver(sms, lambda event: None, MemoryStore(), body=endless(), max_body_bytes=1024 * 1024)
+    assert (response.status, response.body) == (413, b'{"error":"body_too_large"}')
+    assert len(pulled) == 17  # 16 chunks reach the cap, the 17th goes over it
+    declared = dict(sms["request"]["headers"], **{"Content-Length": str(2 * 1024 * 1024)})
+    refused = telhook.receive(receiver_for(sms), method="POST", url=None, headers=declared, body=endless(),
+                              handler=lambda event: None, store=MemoryStore())
+    assert refused.status == 413 and len(pulled) == 17  # refused on the header, nothing read
+
+
+def test_handler_status_own_response_and_bad_returns(sms: Dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    own = telhook.Response(202, (("content-type", "text/plain"),), b"queued")
+    assert deliver(sms, lambda event: own, MemoryStore()) is own
+    store = MemoryStore()
+    chosen = deliver(sms, lambda event: 409, store)
+    assert (chosen.status, chosen.body) == (409, b'{"outcome":"handler_status"}')
+    assert store.state(sms["expect"]["event"]["id"]) is None  # LimePhone retries a 409: released for it
+    for bad in (True, 700, "ok", {"status": 200}):
+        with caplog.at_level(logging.ERROR, logger="telhook"):
+            answer = deliver(sms, lambda event, bad=bad: bad, MemoryStore())
+        assert (answer.status, answer.body) == (500, b'{"error":"handler_failed"}')
+        assert isinstance(caplog.records[-1].exc_info[1], (TypeError, ValueError))  # type: ignore[index]
+
+
+def test_store_failure_is_503_and_a_crashing_handler_releases_the_claim(sms: Dict[str, Any]) -> None:
+    class DownStore(MemoryStore):
+        def claim(self, key: str, lease_secs: int) -> Any:
+            raise ConnectionError("redis is down")
+
+    down = deliver(sms, lambda event: None, DownStore())
+    assert (down.status, down.body) == (503, b'{"error":"dedupe_unavailable"}')
+
+    store = MemoryStore()
+
+    def interrupted(event: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        deliver(sms, interrupted, store)
+    assert store.state(sms["expect"]["event"]["id"]) is None  # the next attempt is processed
+    assert deliver(sms, lambda event: None, store).status == 200
+
+
+def test_areceive_with_async_iterable_and_coroutine_handler(sms: Dict[str, Any]) -> None:
+    seen: List[str] = []
+
+    async def body() -> Any:
+        yield sms["request"]["body"].encode()
+
+    async def handler(event: Any) -> None:
+        seen.append(event["id"])
+
+    response = asyncio.run(telhook.areceive(receiver_for(sms), method="POST", url=None,
+                                            headers=sms["request"]["headers"], body=body(), handler=handler,
+                                            store=MemoryStore()))
+    assert response.status == 200 and seen == ["limephone:sms_sent:234567"]
+
+
+def test_programmer_errors_are_type_and_value_errors(sms: Dict[str, Any]) -> None:
+    receiver = receiver_for(sms)
+    good: Dict[str, Any] = dict(method="POST", url=None, headers={}, body=b"", handler=lambda e: None,
+                                store=MemoryStore())
+    for change, error in (({"handler": 3}, TypeError), ({"store": object()}, TypeError),
+                          ({"method": b"POST"}, TypeError), ({"body": 12}, TypeError)):
+        with pytest.raises(error):
+            telhook.receive(receiver, **{**good, **change})
+    with pytest.raises(TypeError):
+        telhook.receive(object(), **good)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        telhook.Receiver("limephone", sms["credentials"], max_body_bytes=0)
+    with pytest.raises(TypeError):
+        telhook.Receiver("limephone", sms["credentials"], clock=lambda: "now")  # type: ignore[arg-type,return-value]
+    with pytest.raises(ValueError):
+        MemoryStore().claim("k", 0)
+
+
+def test_unset_credentials_name_the_field_never_a_value() -> None:
+    with pytest.raises(telhook.ConfigurationError) as caught:
+        telhook.Receiver("lisoloo", {"basic": [{"username": "hook-user-7", "password": None}]})
+    assert caught.value.code == "missing_credentials"
+    assert "credentials.basic[0].password" in str(caught.value) and "hook-user-7" not in str(caught.value)
+
+
+def test_errors_are_picklable() -> None:
+    error = telhook.VerificationError("signature does not match", "signature_mismatch", "verification")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.code, copy.kind) == (
+        telhook.VerificationError, "signature does not match", "signature_mismatch", "verification"
+    )
+
+
+def test_memory_store_lease_expiry_and_ttl() -> None:
+    now = [1000.0]
+    store = MemoryStore(clock=lambda: now[0])
+    assert store.claim("k", 300) == "new"
+    assert store.claim("k", 300) == "in_progress"
+    now[0] += 301  # the first worker crashed: its lease is over
+    assert store.claim("k", 300) == "new"
+    store.complete("k", 86400)
+    assert store.claim("k", 300) == "done"
+    store.release("k")  # a late release of the crashed worker does not forget a done event
+    assert store.claim("k", 300) == "done"
+    now[0] += 86401
+    assert store.claim("k", 300) == "new"
+
+
+def test_storage_key_hashes_ids_memcached_would_refuse() -> None:
+    assert storage_key("limephone:sms:1") == "limephone:sms:1"
+    for raw in ("has space", "x" * 300, "é", "tab\t"):
+        key = storage_key(raw)
+        assert key.startswith("sha256:") and len(key) == 71
+
+
+def _race(store_factory: Any, rounds: int = 5, workers: int = 8) -> None:
+    import threading
+
+    for round_ in range(rounds):
+        key = f"race-{round_}"
+        barrier = threading.Barrier(workers)
+        states: List[str] = []
+
+        def one() -> None:
+            store = store_factory()
+            barrier.wait()
+            states.append(store.claim(key, 300))
+
+        threads = [threading.Thread(target=one) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(states) == ["in_progress"] * (workers - 1) + ["new"]
+
+
+def test_redis_store_on_real_redis(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    _race(lambda: RedisStore(redis.Redis.from_url(redis_url)))
+    first, second = RedisStore(client), RedisStore(client)
+    assert first.claim("ev", 1) == "new"
+    assert client.ttl("telhook:ev") == 1
+    import time
+
+    time.sleep(1.1)  # Redis expires the lease (a crashed worker)
+    assert second.claim("ev", 300) == "new"
+    first.release("ev")  # the crashed worker's late release must not free the new claim
+    assert second.claim("ev", 300) == "in_progress"
+    second.complete("ev", 86400)
+    assert client.get("telhook:ev") == b"done" and 86000 < client.ttl("telhook:ev") <= 86400
+    assert first.claim("ev", 300) == "done"
+    assert second.claim("other", 300) == "new"
+    second.release("other")
+    assert client.exists("telhook:other") == 0
+
+
+def test_async_redis_store_on_real_redis(redis_url: str) -> None:
+    async def scenario() -> List[str]:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        store = AsyncRedisStore(client)
+        states = [await store.claim("async-ev", 300), await store.claim("async-ev", 300)]
+        await store.release("async-ev")
+        states.append(await store.claim("async-ev", 300))
+        await store.complete("async-ev", 600)
+        states.append(await store.claim("async-ev", 300))
+        await client.aclose()
+        return states
+
+    assert asyncio.run(scenario()) == ["new", "in_progress", "new", "done"]
+
+
+def test_django_cache_store_on_real_redis(redis_url: str) -> None:
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].clear()
+        _race(DjangoCacheStore)
+        store = DjangoCacheStore()
+        assert store.claim("cache-ev", 300) == "new"
+        store.release("cache-ev")
+        assert store.claim("cache-ev", 300) == "new"
+        store.complete("cache-ev", 600)
+        assert DjangoCacheStore().claim("cache-ev", 300) == "done"
