@@ -27,7 +27,7 @@ PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
 
 .PHONY: vocabularies bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
-	redis-server wasm npm python fmt clean
+	redis-server postgresql wasm npm python fmt clean
 
 help:
 	@echo "make demo   sample webhooks of every provider through verify -> normalize (Rust, Node, Python)"
@@ -62,6 +62,18 @@ $(PY_DEPS): python/requirements-dev.txt
 # Debian's Redis for the Django dedupe test (the test fixture starts it on a free loopback port).
 redis-server:
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server)
+
+# Debian's PostgreSQL for the database dedupe store (the test fixture runs initdb/pg_ctl in a
+# temp dir on a free loopback port, as the package's "postgres" user when run as root).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql)
+
+# mypy 2 cannot target Python 3.9 any more: the `--python-version 3.9` check runs mypy 1.20.
+MYPY39 := target/mypy39/bin/mypy
+$(MYPY39): python/requirements-mypy39.txt
+	python3 -m venv target/mypy39
+	target/mypy39/bin/pip install --quiet --disable-pip-version-check -r python/requirements-mypy39.txt
+	@touch $@
 
 # ---------------------------------------------------------------- builds
 target/debug/telhook: $(CORE_SOURCES) $(shell find cli/src -name '*.rs') cli/Cargo.toml
@@ -123,10 +135,13 @@ test-node: $(NPM_DIST)
 	cd npm && node --test test/*.test.mjs
 	cd npm && npx tsc -p test/tsconfig.json
 
-# Python: vectors through the extension, Django on locmem and real Redis, mypy --strict.
-test-python: $(PY_EXT) redis-server
+# Python: vectors and handler vectors through every entry point (receive, Django sync/async,
+# Flask, FastAPI), gunicorn on real Redis and PostgreSQL, mypy --strict, Python 3.9 (mypy, vermin).
+test-python: $(PY_EXT) redis-server postgresql $(MYPY39)
 	cd python && ../$(PY) -m pytest -q
 	cd python && ../$(VENV)/bin/mypy --strict telhook tests/typed_usage.py
+	cd python && ../$(MYPY39) --config-file tests/mypy-py39.ini --python-executable ../$(PY) telhook
+	cd python && ../$(VENV)/bin/vermin --no-tips --eval-annotations --violations -t=3.9- telhook
 
 # The published artifact: a release wheel installed into a fresh venv, run on the vectors.
 test-wheel: $(PY_DEPS)

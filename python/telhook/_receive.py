@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, List, Mapping, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, cast
 
 from . import _core
 from .errors import WebhookError
@@ -270,6 +270,7 @@ class Delivery:
                 raise ValueError("the handler's status must be an int from 100 to 599")
         except (TypeError, ValueError) as error:
             return self.failed(error), None
+        step: Dict[str, object]
         if status is None:
             step = {"step": "handled", "provider": self.provider, "outcome": "ok"}
         else:
@@ -335,7 +336,7 @@ async def asettle(delivery: Delivery, answer: Answer) -> None:
 async def maybe_await(value: Union[T, Awaitable[T]]) -> T:
     if inspect.isawaitable(value):
         return await cast(Awaitable[T], value)
-    return cast(T, value)
+    return value
 
 
 def claim(delivery: Delivery) -> Optional[Answer]:

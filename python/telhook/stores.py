@@ -24,7 +24,7 @@ import hashlib
 import secrets
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Literal, Optional, Protocol, Tuple, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Final, Literal, Optional, Protocol, Tuple, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     import redis
@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 ClaimState = Literal["new", "in_progress", "done"]
 Clock = Callable[[], float]
 
-IN_PROGRESS = "in_progress"
-DONE = "done"
+IN_PROGRESS: Final = "in_progress"
+DONE: Final = "done"
 KEY_PREFIX = "telhook:"
 # Longest event id kept readable as is; longer ones are hashed (memcached refuses keys over
 # 250 bytes, and the database column holds 255 characters).
@@ -276,7 +276,7 @@ class DjangoDatabaseStore:
         from .django.models import DedupeKey
 
         deleted, _ = DedupeKey.objects.using(self.using).filter(expires_at__lte=int(self._clock())).delete()
-        return deleted
+        return int(deleted)
 
 
 # Claim: take the key if free (SET NX EX), else report what holds it. Release: delete the key

@@ -6,7 +6,7 @@ import sys
 from typing import Any, Dict, List, Literal, Optional, Union
 
 if sys.version_info >= (3, 11):
-    from typing import NotRequired, TypedDict
+    from typing import NotRequired, TypedDict  # novermin (3.11+ only, guarded)
 else:  # pragma: no cover
     from typing_extensions import NotRequired, TypedDict
 

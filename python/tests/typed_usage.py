@@ -29,3 +29,16 @@ def handle(body: bytes, headers: dict[str, str]) -> int:
 
 
 wins: bool = telhook.status_wins("sent", "delivered")
+
+
+def receive_once(body: bytes, headers: dict[str, str]) -> telhook.Response:
+    receiver = telhook.Receiver("lisoloo", {"basic": [{"username": "u", "password": "p"}]}, clock=lambda: 1769000000.0)
+
+    def handler(event: NormalizedEvent) -> int | None:
+        return 409 if event["type"] == "other" else None
+
+    response = telhook.receive(receiver, method="POST", url=None, headers=headers, body=[body], handler=handler,
+                               store=telhook.MemoryStore())
+    status: int = response.status
+    print(status, response.header("content-type"))
+    return response

@@ -1,0 +1,168 @@
+"""Every Python example of python/README.md (and the adapter examples of the root README) is
+executed as written, then driven with real signed deliveries: the first is accepted, the
+redelivery is a duplicate, the handler ran once."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import pathlib
+import re
+import types
+from typing import Any, Callable, Dict, List
+
+import pytest
+import redis
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "tests" / "vectors"
+ACCEPTED = {"outcome": "accepted"}
+DUPLICATE = {"outcome": "duplicate"}
+
+
+def python_blocks(path: pathlib.Path) -> List[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text("utf-8"), flags=re.S)
+
+
+def limephone_request(secret: str, token: str) -> Dict[str, Any]:
+    request = json.loads((VECTORS / "limephone" / "doc_sms_sent.json").read_text())["request"]
+    body = request["body"].encode()
+    return {"body": body, "headers": {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {token}",
+        "X-LimePhone-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }}
+
+
+LIMEPHONE = limephone_request("lime-whsec-CURRENT-5b1e", "lime-bearer-TOKEN-9f8e")  # tests' settings.TELHOOK
+LISOLOO = json.loads((VECTORS / "lisoloo" / "doc_envelope_delivered.json").read_text())["request"]
+LISOLOO_PASSWORD = "liso-PASS-current-4411"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: List[Any] = []
+
+    def __call__(self, *args: Any) -> None:
+        self.calls.append(args)
+
+
+def drive_normalize(code: str, monkeypatch: Any, redis_url: str) -> None:
+    signed = limephone_request("current", "token")
+    namespace: Dict[str, Any] = {"request": types.SimpleNamespace(headers=signed["headers"], body=signed["body"])}
+    exec(code, namespace)
+    assert namespace["event"]["id"] == "limephone:sms_sent:234567"
+
+
+def drive_django(code: str, monkeypatch: Any, redis_url: str) -> None:
+    from django.core.cache import caches
+    from django.test import RequestFactory
+
+    from telhook.django.models import DedupeKey
+
+    caches["default"].clear()
+    DedupeKey.objects.all().delete()
+    created, notified = Recorder(), Recorder()
+
+    class Message:
+        class objects:
+            create = staticmethod(lambda **fields: created(fields))
+
+    async def notify(event: Any) -> None:
+        notified(event["id"])
+
+    namespace: Dict[str, Any] = {"Message": Message, "notify": notify}
+    exec(code, namespace)
+
+    def request() -> Any:
+        headers = dict(LIMEPHONE["headers"])
+        content_type = headers.pop("Content-Type")
+        return RequestFactory().post("/hooks/limephone", data=LIMEPHONE["body"], content_type=content_type,
+                                     headers=headers)
+
+    sync_view, async_view = namespace["limephone_hook"], namespace["limephone_async_hook"]
+    assert [json.loads(sync_view(request()).content) for _ in range(2)] == [ACCEPTED, DUPLICATE]
+    assert created.calls == [({"event_id": "limephone:sms_sent:234567", "kind": "message.sent", "to": "+18887654321"},)]
+    assert DedupeKey.objects.get().state == "done"
+    replies = [json.loads(asyncio.run(async_view(request())).content) for _ in range(2)]
+    assert replies == [ACCEPTED, DUPLICATE] and notified.calls == [("limephone:sms_sent:234567",)]
+
+
+def drive_flask(code: str, monkeypatch: Any, redis_url: str) -> None:
+    redis.Redis.from_url(redis_url).flushdb()
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("LISOLOO_PASSWORD", LISOLOO_PASSWORD)
+    handle = Recorder()
+    namespace: Dict[str, Any] = {"handle": handle, "__name__": "readme_flask"}
+    exec(code, namespace)
+    client = namespace["app"].test_client()
+    replies = [client.post("/hooks/lisoloo", data=LISOLOO["body"], headers=LISOLOO["headers"]).get_json()
+               for _ in range(2)]
+    assert replies == [ACCEPTED, DUPLICATE] and len(handle.calls) == 1
+
+
+def drive_fastapi(code: str, monkeypatch: Any, redis_url: str) -> None:
+    from starlette.testclient import TestClient
+
+    redis.Redis.from_url(redis_url).flushdb()
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("LIMEPHONE_SECRET", "lime-whsec-CURRENT-5b1e")
+    monkeypatch.setenv("LIMEPHONE_TOKEN", "lime-bearer-TOKEN-9f8e")
+    handled = Recorder()
+
+    async def handle(event: Any) -> None:
+        handled(event["id"])
+
+    namespace: Dict[str, Any] = {"handle": handle}
+    exec(code, namespace)
+    with TestClient(namespace["app"]) as client:  # one event loop for the asyncio Redis client
+        replies = [client.post("/hooks/limephone", content=LIMEPHONE["body"], headers=LIMEPHONE["headers"]).json()
+                   for _ in range(2)]
+    assert replies == [ACCEPTED, DUPLICATE] and handled.calls == [("limephone:sms_sent:234567",)]
+
+
+def drive_receive(code: str, monkeypatch: Any, redis_url: str) -> None:
+    monkeypatch.setenv("LISOLOO_PASSWORD", LISOLOO_PASSWORD)
+    handle, send = Recorder(), Recorder()
+    namespace: Dict[str, Any] = {"method": "POST", "url": "/hooks/lisoloo", "headers": LISOLOO["headers"],
+                                 "body": LISOLOO["body"].encode(), "handle": handle, "send": send}
+    exec(code, namespace)
+    assert send.calls == [(200, (("content-type", "application/json"),), b'{"outcome":"accepted"}')]
+    assert len(handle.calls) == 1
+
+
+DRIVERS: Dict[str, Callable[[str, Any, str], None]] = {
+    "telhook.normalize_event(": drive_normalize,
+    "from telhook.django import webhook": drive_django,
+    "from telhook.flask import webhook": drive_flask,
+    "from telhook.starlette import webhook": drive_fastapi,
+    "telhook.receive(": drive_receive,
+}
+
+
+def driver_of(block: str) -> Callable[[str, Any, str], None]:
+    found = [driver for marker, driver in DRIVERS.items() if marker in block]
+    assert len(found) == 1, f"no single driver for this README example:\n{block}"
+    return found[0]
+
+
+EXAMPLES = [(f"python/README.md#{i}", block) for i, block in enumerate(python_blocks(ROOT / "python" / "README.md"))]
+# The root README: its receive examples (the Python reference examples are run by test_api).
+EXAMPLES += [(f"README.md#{i}", block) for i, block in enumerate(python_blocks(ROOT / "README.md"))
+             if "import webhook" in block]
+
+
+def test_readmes_have_every_adapter() -> None:
+    drivers = {driver_of(block).__name__ for _, block in EXAMPLES}
+    assert drivers == {driver.__name__ for driver in DRIVERS.values()}
+    assert sum("import webhook" in block for name, block in EXAMPLES if name.startswith("README.md")) == 3
+    for name, block in EXAMPLES:
+        if "import webhook" in block:
+            assert len(block.strip().splitlines()) <= 15, f"{name} is over 15 lines"
+
+
+@pytest.mark.parametrize("name,block", EXAMPLES, ids=[name for name, _ in EXAMPLES])
+def test_readme_example_runs(name: str, block: str, monkeypatch: pytest.MonkeyPatch, redis_url: str) -> None:
+    driver_of(block)(block, monkeypatch, redis_url)
