@@ -203,7 +203,7 @@ class Delivery:
 
     # 2. method and size; 3. verify and normalize
     def before_body(self, method: str, headers: HeaderPairs) -> Optional[Answer]:
-        if method.upper() != "POST":
+        if method != "POST":
             return self._reject("method_not_allowed")
         if declared_too_large(headers, self.receiver.max_body_bytes):
             return self._reject("body_too_large")
@@ -435,22 +435,20 @@ async def arun(
     return answer, own
 
 
-def check_handler(handler: object) -> None:
-    if not callable(handler):
-        raise TypeError("handler must be callable: handler(event)")
-
-
-def check_receiver(receiver: object) -> None:
-    from . import Receiver
+def checked_delivery(
+    receiver: object, method: object, headers: Any, handler: object, store: AnyDedupeStore
+) -> Tuple[Delivery, str, HeaderPairs]:
+    """The arguments of receive/areceive checked (programmer errors are TypeErrors)."""
+    from . import Receiver, _header_pairs
 
     if not isinstance(receiver, Receiver):
         raise TypeError("receiver must be a telhook.Receiver")
-
-
-def check_method(method: object) -> str:
     if not isinstance(method, str):
         raise TypeError("method must be a str")
-    return method
+    if not callable(handler):
+        raise TypeError("handler must be callable: handler(event)")
+    check_store(store)
+    return Delivery(receiver, store), method, _header_pairs(headers)
 
 
 def receive(
@@ -464,13 +462,8 @@ def receive(
     store: AnyDedupeStore,
 ) -> Response:
     """Handles one delivery and returns the response to send (see the module docstring)."""
-    from . import _header_pairs
-
-    check_receiver(receiver)
-    check_handler(handler)
-    check_store(store)
-    delivery = Delivery(receiver, store)
-    answer, own = run(delivery, check_method(method), url, _header_pairs(headers), body, handler)
+    delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store)
+    answer, own = run(delivery, method, url, pairs, body, handler)
     return cast(Response, own) if own is not None else answer.response()
 
 
@@ -486,11 +479,6 @@ async def areceive(
 ) -> Response:
     """:func:`receive` for asyncio: the body may be an async iterable of chunks, the handler and
     the store's methods may be coroutines."""
-    from . import _header_pairs
-
-    check_receiver(receiver)
-    check_handler(handler)
-    check_store(store)
-    delivery = Delivery(receiver, store)
-    answer, own = await arun(delivery, check_method(method), url, _header_pairs(headers), body, handler)
+    delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store)
+    answer, own = await arun(delivery, method, url, pairs, body, handler)
     return cast(Response, own) if own is not None else answer.response()

@@ -7,6 +7,7 @@ urlpatterns = [
     path("hooks/lisoloo", views.lisoloo_hook),
     path("hooks/limephone-async", views.limephone_async_hook),
     path("hooks/limephone-atomic", views.limephone_atomic_hook),
+    path("hooks/limephone-async-db", views.limephone_async_db_hook),
     path("hooks/vector", views.vector_sync),
     path("hooks/vector-async", views.vector_async),
     path("served/cache", served.cache_hook),

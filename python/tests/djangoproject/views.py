@@ -59,3 +59,9 @@ def vector_sync(request):
 
 async def vector_async(request):
     return await VECTOR_VIEWS["async"](request)
+
+
+@webhook("limephone", credentials=settings.TELHOOK["limephone"], store=DjangoDatabaseStore())
+async def limephone_async_db_hook(request, event):
+    with LOCK:
+        PROCESSED.append(event["id"])
