@@ -58,7 +58,7 @@ def test_errors_are_python_classes_with_core_codes() -> None:
     assert unknown.value.code == "unknown_provider"
     # A wrong argument type is the programmer's error, not the request's.
     with pytest.raises(TypeError, match="body must be"):
-        telhook.normalize_event("limephone", headers={}, body=12, credentials=None)  # type: ignore[arg-type]
+        telhook.normalize_event("limephone", headers={}, body=12, credentials={"bearer": "t"})  # type: ignore[arg-type]
 
 
 def test_retry_policy_ack_and_status_order() -> None:
