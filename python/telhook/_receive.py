@@ -10,6 +10,7 @@ import functools
 import inspect
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, cast
@@ -183,7 +184,7 @@ def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:
 class Delivery:
     """One request's way through the steps; adapters call these in order."""
 
-    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "provider", "claimed")
+    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "provider", "claimed", "token")
 
     def __init__(
         self,
@@ -200,6 +201,8 @@ class Delivery:
         self.event: Optional[NormalizedEvent] = None
         self.provider: Optional[str] = receiver.provider
         self.claimed = False
+        # The owner of this delivery's claim: a late complete/release never touches another's.
+        self.token = uuid.uuid4().hex
 
     # 2. method and size; 3. verify and normalize
     def before_body(self, method: str, headers: HeaderPairs) -> Optional[Answer]:
@@ -313,9 +316,9 @@ def settle(delivery: Delivery, answer: Answer) -> None:
     store = cast(Any, delivery.store)
     try:
         if answer.dedupe == "complete":
-            store.complete(delivery.event_id, delivery.dedupe_ttl_secs())
+            store.complete(delivery.event_id, delivery.token, delivery.dedupe_ttl_secs())
         else:
-            store.release(delivery.event_id)
+            store.release(delivery.event_id, delivery.token)
     except Exception as error:
         delivery.settle_failed(error)
 
@@ -326,9 +329,9 @@ async def asettle(delivery: Delivery, answer: Answer) -> None:
     store = cast(Any, delivery.store)
     try:
         if answer.dedupe == "complete":
-            await maybe_await(store.complete(delivery.event_id, delivery.dedupe_ttl_secs()))
+            await maybe_await(store.complete(delivery.event_id, delivery.token, delivery.dedupe_ttl_secs()))
         else:
-            await maybe_await(store.release(delivery.event_id))
+            await maybe_await(store.release(delivery.event_id, delivery.token))
     except Exception as error:
         delivery.settle_failed(error)
 
@@ -341,7 +344,7 @@ async def maybe_await(value: Union[T, Awaitable[T]]) -> T:
 
 def claim(delivery: Delivery) -> Optional[Answer]:
     try:
-        state = cast(Any, delivery.store).claim(delivery.event_id, delivery.lease_secs())
+        state = cast(Any, delivery.store).claim(delivery.event_id, delivery.token, delivery.lease_secs())
     except Exception as error:
         return delivery.store_failed(error)
     return delivery.claim_answer(state)
@@ -349,7 +352,7 @@ def claim(delivery: Delivery) -> Optional[Answer]:
 
 async def aclaim(delivery: Delivery) -> Optional[Answer]:
     try:
-        state = await maybe_await(cast(Any, delivery.store).claim(delivery.event_id, delivery.lease_secs()))
+        state = await maybe_await(cast(Any, delivery.store).claim(delivery.event_id, delivery.token, delivery.lease_secs()))
     except Exception as error:
         return delivery.store_failed(error)
     return delivery.claim_answer(state)

@@ -1,27 +1,28 @@
 """Dedupe stores: where a receiver records which events it is handling or has handled.
 
-Every store has the same three methods (the protocol every telhook runtime shares):
+Every store has the same three methods (the protocol every telhook runtime shares); ``token``
+is a random string the adapter makes per delivery, the owner of the claim:
 
-- ``claim(key, lease_secs)`` -> ``"new"`` | ``"in_progress"`` | ``"done"``: atomic, at most one
-  caller gets ``"new"`` while a claim is live; a claim older than its lease (a worker that
+- ``claim(key, token, lease_secs)`` -> ``"new"`` | ``"in_progress"`` | ``"done"``: atomic, at most
+  one caller gets ``"new"`` while a claim is live; a claim older than its lease (a worker that
   crashed mid-handler) can be claimed again.
-- ``complete(key, ttl_secs)``: the event was handled; redeliveries are duplicates for ttl_secs.
-- ``release(key)``: the handler failed; the provider's next attempt is processed.
+- ``complete(key, token, ttl_secs)``: the event was handled; redeliveries are duplicates for
+  ttl_secs. Only while ``token`` still holds the claim (else nothing happens).
+- ``release(key, token)``: the handler failed; the provider's next attempt is processed. Only
+  while ``token`` still holds the claim, so a worker whose lease expired never frees (or
+  completes) the claim another delivery took over.
 
 Which one to use: :class:`MemoryStore` for tests and single-process servers;
 :class:`DjangoCacheStore` on a Redis or Memcached cache; :class:`DjangoDatabaseStore` to make
 the dedupe row commit or roll back with the handler's own writes; :class:`RedisStore` /
 :class:`AsyncRedisStore` for Flask, FastAPI and plain WSGI/ASGI apps.
 
-A claim is remembered by the store object that made it (a random token per claim), so a late
-``release`` from a worker whose lease expired never frees the claim another worker took over.
 Importing this module needs neither Django nor redis-py; each store imports what it uses.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Final, Literal, Optional, Protocol, Tuple, Union
@@ -42,19 +43,19 @@ MAX_PLAIN_KEY = 200
 
 
 class DedupeStore(Protocol):
-    def claim(self, key: str, lease_secs: int) -> ClaimState: ...
+    def claim(self, key: str, token: str, lease_secs: int) -> ClaimState: ...
 
-    def complete(self, key: str, ttl_secs: int) -> None: ...
+    def complete(self, key: str, token: str, ttl_secs: int) -> None: ...
 
-    def release(self, key: str) -> None: ...
+    def release(self, key: str, token: str) -> None: ...
 
 
 class AsyncDedupeStore(Protocol):
-    def claim(self, key: str, lease_secs: int) -> Awaitable[ClaimState]: ...
+    def claim(self, key: str, token: str, lease_secs: int) -> Awaitable[ClaimState]: ...
 
-    def complete(self, key: str, ttl_secs: int) -> Awaitable[None]: ...
+    def complete(self, key: str, token: str, ttl_secs: int) -> Awaitable[None]: ...
 
-    def release(self, key: str) -> Awaitable[None]: ...
+    def release(self, key: str, token: str) -> Awaitable[None]: ...
 
 
 AnyDedupeStore = Union[DedupeStore, AsyncDedupeStore]
@@ -84,6 +85,11 @@ def _check_secs(value: int, argument: str) -> int:
     return value
 
 
+def _held(token: str) -> str:
+    """The stored value of a live claim: its state and its owner."""
+    return IN_PROGRESS + ":" + token
+
+
 class MemoryStore:
     """One process, thread-safe; ``clock`` (seconds, default ``time.monotonic``) is injectable for tests."""
 
@@ -92,37 +98,41 @@ class MemoryStore:
             raise TypeError("clock must be a callable returning seconds")
         self._clock = clock
         self._lock = threading.Lock()
-        # key -> (state, expires_at)
+        # key -> (state or in_progress:token, expires_at)
         self._entries: Dict[str, Tuple[str, float]] = {}
         self._sweep_at = 1024
 
-    def claim(self, key: str, lease_secs: int) -> ClaimState:
+    def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         _check_secs(lease_secs, "lease_secs")
         now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[1] > now:
                 return DONE if entry[0] == DONE else IN_PROGRESS
-            self._entries[key] = (IN_PROGRESS, now + lease_secs)
+            self._entries[key] = (_held(token), now + lease_secs)
             self._sweep(now)
             return "new"
 
-    def complete(self, key: str, ttl_secs: int) -> None:
+    def complete(self, key: str, token: str, ttl_secs: int) -> None:
         _check_secs(ttl_secs, "ttl_secs")
         with self._lock:
-            self._entries[key] = (DONE, self._clock() + ttl_secs)
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == _held(token):
+                self._entries[key] = (DONE, self._clock() + ttl_secs)
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, token: str) -> None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[0] == IN_PROGRESS:
+            if entry is not None and entry[0] == _held(token):
                 del self._entries[key]
 
     def state(self, key: str) -> Optional[str]:
         """The live state of ``key`` (``None`` if absent or expired), for tests and debugging."""
         with self._lock:
             entry = self._entries.get(key)
-            return entry[0] if entry is not None and entry[1] > self._clock() else None
+            if entry is None or entry[1] <= self._clock():
+                return None
+            return DONE if entry[0] == DONE else IN_PROGRESS
 
     def _sweep(self, now: float) -> None:
         # Amortized: a full pass only when the map has doubled since the last one.
@@ -132,65 +142,45 @@ class MemoryStore:
         self._sweep_at = max(1024, 2 * len(self._entries))
 
 
-class _Tokens:
-    """The token of each claim this store object holds, so release frees only its own claim."""
-
-    def __init__(self) -> None:
-        self._tokens: Dict[str, str] = {}
-
-    @staticmethod
-    def fresh() -> str:
-        return secrets.token_hex(16)
-
-    def hold(self, key: str, token: str) -> None:
-        self._tokens[key] = token
-
-    def pop(self, key: str) -> Optional[str]:
-        return self._tokens.pop(key, None)
-
-
 class DjangoCacheStore:
     """A Django cache alias. ``cache.add`` is atomic on Redis and Memcached, not on LocMem (one
-    process), the file cache or the dummy cache: telhook's system check warns about those."""
+    process), the file cache or the dummy cache: telhook's system check warns about those.
+    The cache API has no compare-and-set: complete and release check the owner, then write
+    (the window is a lease expiring between the two calls; RedisStore does it atomically)."""
 
     def __init__(self, alias: str = "default") -> None:
         if not isinstance(alias, str):
             raise TypeError("alias must be a cache alias (str)")
         self.alias = alias
-        self._tokens = _Tokens()
 
     def _cache(self) -> Any:
         from django.core.cache import caches
 
         return caches[self.alias]
 
-    def claim(self, key: str, lease_secs: int) -> ClaimState:
+    def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         _check_secs(lease_secs, "lease_secs")
         name = KEY_PREFIX + storage_key(key)
         cache = self._cache()
         for _ in range(3):  # the key may expire between add and get: try again
-            token = self._tokens.fresh()
-            if cache.add(name, IN_PROGRESS + ":" + token, timeout=lease_secs):
-                self._tokens.hold(name, token)
+            if cache.add(name, _held(token), timeout=lease_secs):
                 return "new"
             value = cache.get(name)
             if value is not None:
                 return DONE if value == DONE else IN_PROGRESS
         return IN_PROGRESS
 
-    def complete(self, key: str, ttl_secs: int) -> None:
+    def complete(self, key: str, token: str, ttl_secs: int) -> None:
         _check_secs(ttl_secs, "ttl_secs")
         name = KEY_PREFIX + storage_key(key)
-        self._tokens.pop(name)
-        self._cache().set(name, DONE, timeout=ttl_secs)
-
-    def release(self, key: str) -> None:
-        name = KEY_PREFIX + storage_key(key)
-        token = self._tokens.pop(name)
         cache = self._cache()
-        # The cache API has no compare-and-delete; the window is a lease expiring between
-        # these two calls (RedisStore does it atomically).
-        if token is not None and cache.get(name) == IN_PROGRESS + ":" + token:
+        if cache.get(name) == _held(token):
+            cache.set(name, DONE, timeout=ttl_secs)
+
+    def release(self, key: str, token: str) -> None:
+        name = KEY_PREFIX + storage_key(key)
+        cache = self._cache()
+        if cache.get(name) == _held(token):
             cache.delete(name)
 
 
@@ -209,9 +199,8 @@ class DjangoDatabaseStore:
             raise TypeError("clock must be a callable returning UNIX seconds")
         self.using = using
         self._clock = clock
-        self._tokens = _Tokens()
 
-    def claim(self, key: str, lease_secs: int) -> ClaimState:
+    def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         from django.db import IntegrityError, transaction
 
         from .django.models import DedupeKey
@@ -221,13 +210,11 @@ class DjangoDatabaseStore:
         rows = DedupeKey.objects.using(self.using)
         for _ in range(3):  # a row deleted or taken over between two statements: look again
             now = int(self._clock())
-            token = self._tokens.fresh()
             try:
                 # A savepoint inside the handler's transaction; on PostgreSQL this insert waits
                 # for a concurrent transaction holding the same key to commit or roll back.
                 with transaction.atomic(using=self.using):
                     rows.create(key=name, state=IN_PROGRESS, token=token, expires_at=now + lease_secs)
-                self._tokens.hold(name, token)
                 return "new"
             except IntegrityError:
                 pass
@@ -241,35 +228,21 @@ class DjangoDatabaseStore:
                 state=IN_PROGRESS, token=token, expires_at=now + lease_secs
             )
             if taken:
-                self._tokens.hold(name, token)
                 return "new"
         return IN_PROGRESS
 
-    def complete(self, key: str, ttl_secs: int) -> None:
-        from django.db import IntegrityError, transaction
-
+    def complete(self, key: str, token: str, ttl_secs: int) -> None:
         from .django.models import DedupeKey
 
         _check_secs(ttl_secs, "ttl_secs")
-        name = storage_key(key)
-        self._tokens.pop(name)
-        expires_at = int(self._clock()) + ttl_secs
-        rows = DedupeKey.objects.using(self.using)
-        if rows.filter(key=name).update(state=DONE, token="", expires_at=expires_at):
-            return
-        try:
-            with transaction.atomic(using=self.using):
-                rows.create(key=name, state=DONE, token="", expires_at=expires_at)
-        except IntegrityError:
-            rows.filter(key=name).update(state=DONE, token="", expires_at=expires_at)
+        DedupeKey.objects.using(self.using).filter(key=storage_key(key), state=IN_PROGRESS, token=token).update(
+            state=DONE, expires_at=int(self._clock()) + ttl_secs
+        )
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, token: str) -> None:
         from .django.models import DedupeKey
 
-        name = storage_key(key)
-        token = self._tokens.pop(name)
-        if token is not None:
-            DedupeKey.objects.using(self.using).filter(key=name, state=IN_PROGRESS, token=token).delete()
+        DedupeKey.objects.using(self.using).filter(key=storage_key(key), state=IN_PROGRESS, token=token).delete()
 
     def purge_expired(self) -> int:
         """Deletes rows whose lease or dedupe TTL has passed (run it daily); returns how many."""
@@ -279,12 +252,16 @@ class DjangoDatabaseStore:
         return int(deleted)
 
 
-# Claim: take the key if free (SET NX EX), else report what holds it. Release: delete the key
-# only while it still holds this claim's token (a late release never frees a newer claim).
+# Claim: take the key if free (SET NX EX), else report what holds it. Complete and release act
+# only while the key still holds this delivery's claim (a late call never touches a newer one).
 _CLAIM_LUA = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 'new' end
 if redis.call('GET', KEYS[1]) == 'done' then return 'done' end
 return 'in_progress'
+"""
+_COMPLETE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2]) end
+return false
 """
 _RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -300,7 +277,7 @@ def _claim_state(reply: Union[bytes, str]) -> ClaimState:
 
 
 class RedisStore:
-    """redis-py (``redis.Redis``): claim and release are Lua scripts, complete a ``SET EX``."""
+    """redis-py (``redis.Redis``): each transition is one Lua script (atomic on the server)."""
 
     def __init__(self, client: "redis.Redis", prefix: str = KEY_PREFIX) -> None:
         if not callable(getattr(client, "register_script", None)):
@@ -308,27 +285,19 @@ class RedisStore:
         self.client = client
         self.prefix = prefix
         self._claim = client.register_script(_CLAIM_LUA)
+        self._complete = client.register_script(_COMPLETE_LUA)
         self._release = client.register_script(_RELEASE_LUA)
-        self._tokens = _Tokens()
 
-    def claim(self, key: str, lease_secs: int) -> ClaimState:
+    def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         name = self.prefix + storage_key(key)
-        token = self._tokens.fresh()
-        state = _claim_state(self._claim(keys=[name], args=[token, _check_secs(lease_secs, "lease_secs")]))
-        if state == "new":
-            self._tokens.hold(name, token)
-        return state
+        return _claim_state(self._claim(keys=[name], args=[_held(token), _check_secs(lease_secs, "lease_secs")]))
 
-    def complete(self, key: str, ttl_secs: int) -> None:
+    def complete(self, key: str, token: str, ttl_secs: int) -> None:
         name = self.prefix + storage_key(key)
-        self._tokens.pop(name)
-        self.client.set(name, DONE, ex=_check_secs(ttl_secs, "ttl_secs"))
+        self._complete(keys=[name], args=[_held(token), _check_secs(ttl_secs, "ttl_secs")])
 
-    def release(self, key: str) -> None:
-        name = self.prefix + storage_key(key)
-        token = self._tokens.pop(name)
-        if token is not None:
-            self._release(keys=[name], args=[token])
+    def release(self, key: str, token: str) -> None:
+        self._release(keys=[self.prefix + storage_key(key)], args=[_held(token)])
 
 
 class AsyncRedisStore:
@@ -340,28 +309,20 @@ class AsyncRedisStore:
         self.client = client
         self.prefix = prefix
         self._claim = client.register_script(_CLAIM_LUA)
+        self._complete = client.register_script(_COMPLETE_LUA)
         self._release = client.register_script(_RELEASE_LUA)
-        self._tokens = _Tokens()
 
-    async def claim(self, key: str, lease_secs: int) -> ClaimState:
+    async def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         name = self.prefix + storage_key(key)
-        token = self._tokens.fresh()
-        reply = await self._claim(keys=[name], args=[token, _check_secs(lease_secs, "lease_secs")])
-        state = _claim_state(reply)
-        if state == "new":
-            self._tokens.hold(name, token)
-        return state
+        reply = await self._claim(keys=[name], args=[_held(token), _check_secs(lease_secs, "lease_secs")])
+        return _claim_state(reply)
 
-    async def complete(self, key: str, ttl_secs: int) -> None:
+    async def complete(self, key: str, token: str, ttl_secs: int) -> None:
         name = self.prefix + storage_key(key)
-        self._tokens.pop(name)
-        await self.client.set(name, DONE, ex=_check_secs(ttl_secs, "ttl_secs"))
+        await self._complete(keys=[name], args=[_held(token), _check_secs(ttl_secs, "ttl_secs")])
 
-    async def release(self, key: str) -> None:
-        name = self.prefix + storage_key(key)
-        token = self._tokens.pop(name)
-        if token is not None:
-            await self._release(keys=[name], args=[token])
+    async def release(self, key: str, token: str) -> None:
+        await self._release(keys=[self.prefix + storage_key(key)], args=[_held(token)])
 
 
 __all__ = [

@@ -7,14 +7,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 import redis
 import redis.asyncio
 
 import telhook
-from telhook.stores import AsyncRedisStore, DjangoCacheStore, MemoryStore, RedisStore, storage_key
+from telhook.stores import (
+    AsyncRedisStore, DjangoCacheStore, DjangoDatabaseStore, MemoryStore, RedisStore, storage_key,
+)
 
 
 def vector(vectors: List[Tuple[str, Dict[str, Any]]], name: str) -> Dict[str, Any]:
@@ -71,7 +73,7 @@ def test_handler_status_own_response_and_bad_returns(sms: Dict[str, Any], caplog
 
 def test_store_failure_is_503_and_a_crashing_handler_releases_the_claim(sms: Dict[str, Any]) -> None:
     class DownStore(MemoryStore):
-        def claim(self, key: str, lease_secs: int) -> Any:
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
             raise ConnectionError("redis is down")
 
     down = deliver(sms, lambda event: None, DownStore())
@@ -118,7 +120,7 @@ def test_programmer_errors_are_type_and_value_errors(sms: Dict[str, Any]) -> Non
     with pytest.raises(TypeError):
         telhook.Receiver("limephone", sms["credentials"], clock=lambda: "now")  # type: ignore[arg-type,return-value]
     with pytest.raises(ValueError):
-        MemoryStore().claim("k", 0)
+        MemoryStore().claim("k", "t", 0)
 
 
 def test_unset_credentials_name_the_field_never_a_value() -> None:
@@ -136,19 +138,35 @@ def test_errors_are_picklable() -> None:
     )
 
 
-def test_memory_store_lease_expiry_and_ttl() -> None:
+def protocol_scenario(store: Any, lease: int, expire: Callable[[], None]) -> None:
+    """The store protocol every runtime shares, on one key: leases, owners, done."""
+    assert store.claim("k", "A", lease) == "new"
+    assert store.claim("k", "B", lease) == "in_progress"
+    expire()  # A crashed inside its handler: its lease is over
+    assert store.claim("k", "B", 300) == "new"
+    store.release("k", "A")  # A's late release must not free B's claim
+    assert store.claim("k", "C", 300) == "in_progress"
+    store.complete("k", "A", 86400)  # nor may A's late complete end it
+    assert store.claim("k", "C", 300) == "in_progress"
+    store.complete("k", "B", 86400)
+    assert store.claim("k", "C", 300) == "done"
+    store.release("k", "B")  # a done event is never forgotten by a release
+    assert store.claim("k", "C", 300) == "done"
+    assert store.claim("k2", "D", 300) == "new"
+    store.release("k2", "D")  # the handler failed: the next delivery is processed
+    assert store.claim("k2", "E", 300) == "new"
+
+
+def test_memory_store_protocol_and_ttl() -> None:
     now = [1000.0]
     store = MemoryStore(clock=lambda: now[0])
-    assert store.claim("k", 300) == "new"
-    assert store.claim("k", 300) == "in_progress"
-    now[0] += 301  # the first worker crashed: its lease is over
-    assert store.claim("k", 300) == "new"
-    store.complete("k", 86400)
-    assert store.claim("k", 300) == "done"
-    store.release("k")  # a late release of the crashed worker does not forget a done event
-    assert store.claim("k", 300) == "done"
+
+    def expire() -> None:
+        now[0] += 301
+
+    protocol_scenario(store, 300, expire)
     now[0] += 86401
-    assert store.claim("k", 300) == "new"
+    assert store.claim("k", "F", 300) == "new"
 
 
 def test_storage_key_hashes_ids_memcached_would_refuse() -> None:
@@ -166,12 +184,12 @@ def _race(store_factory: Any, rounds: int = 5, workers: int = 8) -> None:
         barrier = threading.Barrier(workers)
         states: List[str] = []
 
-        def one() -> None:
+        def one(worker: int) -> None:
             store = store_factory()
             barrier.wait()
-            states.append(store.claim(key, 300))
+            states.append(store.claim(key, f"worker-{worker}", 300))
 
-        threads = [threading.Thread(target=one) for _ in range(workers)]
+        threads = [threading.Thread(target=one, args=(worker,)) for worker in range(workers)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -179,40 +197,60 @@ def _race(store_factory: Any, rounds: int = 5, workers: int = 8) -> None:
         assert sorted(states) == ["in_progress"] * (workers - 1) + ["new"]
 
 
+def _sleep_past_one_second_lease() -> None:
+    import time
+
+    time.sleep(1.1)  # the server expires the lease (a crashed worker)
+
+
 def test_redis_store_on_real_redis(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     _race(lambda: RedisStore(redis.Redis.from_url(redis_url)))
-    first, second = RedisStore(client), RedisStore(client)
-    assert first.claim("ev", 1) == "new"
-    assert client.ttl("telhook:ev") == 1
-    import time
-
-    time.sleep(1.1)  # Redis expires the lease (a crashed worker)
-    assert second.claim("ev", 300) == "new"
-    first.release("ev")  # the crashed worker's late release must not free the new claim
-    assert second.claim("ev", 300) == "in_progress"
-    second.complete("ev", 86400)
-    assert client.get("telhook:ev") == b"done" and 86000 < client.ttl("telhook:ev") <= 86400
-    assert first.claim("ev", 300) == "done"
-    assert second.claim("other", 300) == "new"
-    second.release("other")
-    assert client.exists("telhook:other") == 0
+    protocol_scenario(RedisStore(client), 1, _sleep_past_one_second_lease)
+    assert client.get("telhook:k") == b"done" and 86000 < client.ttl("telhook:k") <= 86400
+    assert client.get("telhook:k2") == b"in_progress:E" and 290 < client.ttl("telhook:k2") <= 300
 
 
 def test_async_redis_store_on_real_redis(redis_url: str) -> None:
-    async def scenario() -> List[str]:
-        client = redis.asyncio.Redis.from_url(redis_url)
-        store = AsyncRedisStore(client)
-        states = [await store.claim("async-ev", 300), await store.claim("async-ev", 300)]
-        await store.release("async-ev")
-        states.append(await store.claim("async-ev", 300))
-        await store.complete("async-ev", 600)
-        states.append(await store.claim("async-ev", 300))
-        await client.aclose()
-        return states
+    class Blocking:  # drives the async store through the same scenario
+        def __init__(self, loop: asyncio.AbstractEventLoop, store: AsyncRedisStore) -> None:
+            self.loop, self.store = loop, store
 
-    assert asyncio.run(scenario()) == ["new", "in_progress", "new", "done"]
+        def claim(self, *args: Any) -> Any:
+            return self.loop.run_until_complete(self.store.claim(*args))
+
+        def complete(self, *args: Any) -> Any:
+            return self.loop.run_until_complete(self.store.complete(*args))
+
+        def release(self, *args: Any) -> Any:
+            return self.loop.run_until_complete(self.store.release(*args))
+
+    redis.Redis.from_url(redis_url).flushdb()
+    loop = asyncio.new_event_loop()
+    try:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        protocol_scenario(Blocking(loop, AsyncRedisStore(client)), 1, _sleep_past_one_second_lease)
+        loop.run_until_complete(client.aclose())
+    finally:
+        loop.close()
+
+
+def test_django_database_store_protocol() -> None:
+    from telhook.django.models import DedupeKey
+
+    DedupeKey.objects.all().delete()
+    now = [1_769_000_000.0]
+
+    def expire() -> None:
+        now[0] += 301
+
+    protocol_scenario(DjangoDatabaseStore(clock=lambda: now[0]), 300, expire)
+    assert sorted(DedupeKey.objects.values_list("key", "state", "token")) == [
+        ("k", "done", "B"), ("k2", "in_progress", "E")
+    ]
+    now[0] += 86401
+    assert DjangoDatabaseStore(clock=lambda: now[0]).purge_expired() == 2
 
 
 def test_django_cache_store_on_real_redis(redis_url: str) -> None:
@@ -223,9 +261,4 @@ def test_django_cache_store_on_real_redis(redis_url: str) -> None:
     with override_settings(CACHES=redis_cache):
         caches["default"].clear()
         _race(DjangoCacheStore)
-        store = DjangoCacheStore()
-        assert store.claim("cache-ev", 300) == "new"
-        store.release("cache-ev")
-        assert store.claim("cache-ev", 300) == "new"
-        store.complete("cache-ev", 600)
-        assert DjangoCacheStore().claim("cache-ev", 300) == "done"
+        protocol_scenario(DjangoCacheStore(), 1, _sleep_past_one_second_lease)
