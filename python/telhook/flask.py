@@ -16,6 +16,7 @@ Exceptions from the view go to Flask's ``got_request_exception`` and the "telhoo
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable, Mapping, Optional, Union
 
 from flask import Response, current_app, got_request_exception, request
@@ -52,6 +53,8 @@ def webhook(
     def decorator(view: View) -> Callable[[], WerkzeugResponse]:
         if not callable(view):
             raise TypeError("@webhook decorates a view: view(event)")
+        if inspect.iscoroutinefunction(view):
+            raise TypeError("telhook.flask.webhook takes a sync view; for asyncio use telhook.starlette")
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> WerkzeugResponse:
