@@ -251,6 +251,23 @@ def test_django_database_store_protocol() -> None:
     ]
     now[0] += 86401
     assert DjangoDatabaseStore(clock=lambda: now[0]).purge_expired() == 2
+    assert DedupeKey.objects.count() == 0
+
+
+def test_purge_command_deletes_only_expired_rows() -> None:
+    import io
+
+    from django.core.management import call_command
+
+    from telhook.django.models import DedupeKey
+
+    DedupeKey.objects.all().delete()
+    DedupeKey.objects.create(key="old", state="done", token="", expires_at=1)
+    DedupeKey.objects.create(key="live", state="done", token="", expires_at=2**40)
+    out = io.StringIO()
+    call_command("telhook_purge", stdout=out)
+    assert out.getvalue().strip() == "1 expired dedupe rows deleted"
+    assert list(DedupeKey.objects.values_list("key", flat=True)) == ["live"]
 
 
 def test_django_cache_store_on_real_redis(redis_url: str) -> None:
