@@ -10,3 +10,5 @@ const wasmPath =
 initSync({ module: readFileSync(wasmPath) });
 
 export * from "./api.mjs";
+export { ackForError, createHandler, createNodeMiddleware } from "./receive.mjs";
+export { durableObjectStore, memoryStore, TelhookDedupeObject } from "./stores.mjs";

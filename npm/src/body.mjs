@@ -1,0 +1,118 @@
+// Reading a request body with the size cap enforced while it streams in: a body over the cap
+// is never held in memory, whether it is declared (Content-Length) or chunked.
+
+/** Returned instead of the bytes when the body is larger than the cap. */
+export const TOO_LARGE = Symbol("body too large");
+/** Returned when a body parser mounted before the middleware consumed the stream. */
+export const RAW_BODY_GONE = Symbol("raw body gone");
+
+/** A declared Content-Length above the cap: refused before reading anything. */
+function declaredTooLarge(contentLength, cap) {
+  if (typeof contentLength !== "string" || !/^\s*\d+\s*$/.test(contentLength)) return false;
+  return Number(contentLength) > cap;
+}
+
+/** The chunks as one Uint8Array; a single chunk is returned as is (no copy). */
+function joinChunks(chunks, total) {
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** The body of a Fetch API Request, or TOO_LARGE (the stream is cancelled, not drained). */
+export async function readFetchBody(request, cap) {
+  if (declaredTooLarge(request.headers.get("content-length") ?? undefined, cap)) return TOO_LARGE;
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return joinChunks(chunks, total);
+    total += value.byteLength;
+    if (total > cap) {
+      // Not awaited: a client still sending must not hold the answer back.
+      reader.cancel().catch(() => {});
+      return TOO_LARGE;
+    }
+    chunks.push(value);
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * What a body parser mounted before the middleware left of the raw bytes: a Buffer/Uint8Array
+ * (express.raw(), or `req.rawBody` kept by a `verify` callback or by Firebase/Google Cloud
+ * Functions) or a string (express.text()). `null` when there is nothing usable.
+ */
+function rawBodyLeftByParser(req) {
+  if (req.rawBody instanceof Uint8Array) return req.rawBody;
+  if (req.body instanceof Uint8Array) return req.body;
+  if (typeof req.body === "string") return encoder.encode(req.body);
+  return null;
+}
+
+/**
+ * Whether the stream was consumed by someone else: body-parser marks `req._body`; any reader
+ * to the end leaves `readableEnded`.
+ */
+function streamConsumed(req) {
+  return req._body === true || req.readableEnded === true;
+}
+
+/**
+ * The body of a Node `http.IncomingMessage` (or Express request), TOO_LARGE, or RAW_BODY_GONE
+ * when a body parser already consumed the stream and kept no raw bytes.
+ */
+export function readNodeBody(req, cap) {
+  const left = rawBodyLeftByParser(req);
+  if (left !== null) return Promise.resolve(left.byteLength > cap ? TOO_LARGE : left);
+  if (streamConsumed(req)) return Promise.resolve(RAW_BODY_GONE);
+  if (declaredTooLarge(req.headers?.["content-length"], cap)) return Promise.resolve(TOO_LARGE);
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let total = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk) => {
+      const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+      total += bytes.byteLength;
+      if (total > cap) {
+        cleanup();
+        // Keep the stream flowing with no listener: the rest is discarded as it arrives (never
+        // buffered), and the client, which may not read the answer before it has sent
+        // everything, is not left blocked on a full TCP window.
+        req.resume();
+        resolve(TOO_LARGE);
+        return;
+      }
+      chunks.push(bytes);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(joinChunks(chunks, total));
+    };
+    const onError = (error) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new Error("the client closed the connection before the body was complete"));
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
+}

@@ -1,0 +1,133 @@
+// Conversions between JS values and the wasm core's inputs, shared by the public modules
+// (api.mjs, receive.mjs, stores.mjs). Not exported from the package.
+import * as core from "../wasm/telhook_wasm.js";
+
+/** Base class of every error telhook throws; `code` is the core's stable code. */
+export class TelhookError extends Error {
+  constructor(code, message, kind) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.kind = kind;
+  }
+}
+/** The request is not authentic, or its credentials are missing or garbled. */
+export class VerificationError extends TelhookError {}
+/** The body cannot be understood. */
+export class ParseError extends TelhookError {}
+/** The receiver is misconfigured (unknown provider, missing or empty credentials, clock). */
+export class ConfigurationError extends TelhookError {}
+/** The request is unacceptable before parsing (method, size, undetectable provider). */
+export class RequestError extends TelhookError {}
+
+const ERROR_CLASSES = {
+  verification: VerificationError,
+  parse: ParseError,
+  configuration: ConfigurationError,
+  request: RequestError,
+};
+
+/** The core throws its errors as JSON text `{code, kind, message}`; anything else is a bug or a trap. */
+function rethrow(raw) {
+  if (typeof raw !== "string") throw raw;
+  let detail;
+  try {
+    detail = JSON.parse(raw);
+  } catch {
+    throw new Error(`telhook: the core threw a value that is not its JSON error form: ${raw.slice(0, 200)}`);
+  }
+  const ErrorClass = ERROR_CLASSES[detail.kind] ?? TelhookError;
+  throw new ErrorClass(detail.code, detail.message, detail.kind);
+}
+
+/** Calls a core function, turning its errors into TelhookError subclasses. */
+export function call(fn, ...args) {
+  try {
+    return fn(...args);
+  } catch (raw) {
+    rethrow(raw);
+  }
+}
+
+const encoder = new TextEncoder();
+
+export function toBytes(body) {
+  if (body == null) return new Uint8Array(0);
+  if (body instanceof Uint8Array) return body;
+  if (typeof body === "string") return encoder.encode(body);
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  throw new TypeError("body must be a Uint8Array, ArrayBuffer, Buffer or string");
+}
+
+/** Headers as the flat [name, value, …] list the core reads. */
+export function flattenHeaders(headers) {
+  const flat = [];
+  if (headers == null) return flat;
+  const push = (name, value) => {
+    if (Array.isArray(value)) {
+      for (const item of value) flat.push(String(name), String(item));
+    } else if (value !== undefined) {
+      flat.push(String(name), String(value));
+    }
+  };
+  if (typeof headers.forEach === "function" && typeof headers.get === "function" && !Array.isArray(headers)) {
+    // Fetch API Headers (or a Map).
+    headers.forEach((value, name) => push(name, value));
+  } else if (Array.isArray(headers) || typeof headers[Symbol.iterator] === "function") {
+    for (const pair of headers) push(pair[0], pair[1]);
+  } else {
+    for (const name of Object.keys(headers)) push(name, headers[name]);
+  }
+  return flat;
+}
+
+/** A `now` given as UNIX seconds, a Date or RFC 3339 text, as UNIX seconds. */
+export function nowSeconds(now) {
+  if (now == null) return Math.floor(Date.now() / 1000);
+  if (now instanceof Date) return Math.floor(now.getTime() / 1000);
+  if (typeof now === "string") return call(core.parseTime, now);
+  return now;
+}
+
+/** The core's request arguments (method, url, flat headers, body bytes), converted once for every entry point. */
+export function requestArgs(request) {
+  return [request.method ?? "POST", request.url ?? undefined, flattenHeaders(request.headers), toBytes(request.body)];
+}
+
+/**
+ * `undefined` (or `null`) inside the credentials object is almost always an unset environment
+ * variable; JSON.stringify would silently drop it (and with it, e.g., the Bearer check), so it
+ * is refused here, before JSON, naming the field and never a value.
+ */
+function missingCredentialPath(value, path) {
+  if (value === undefined || value === null) return path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const found = missingCredentialPath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (typeof value === "object") {
+    for (const key of Object.keys(value)) {
+      const found = missingCredentialPath(value[key], `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export function credentialsJson(credentials) {
+  if (credentials === undefined || credentials === null) return "null";
+  if (typeof credentials === "string") return credentials;
+  for (const key of Object.keys(credentials)) {
+    const path = missingCredentialPath(credentials[key], `credentials.${key}`);
+    if (path) {
+      throw new ConfigurationError(
+        "missing_credentials",
+        `${path} is undefined or null: expected a non-empty value (is an environment variable unset?)`,
+        "configuration",
+      );
+    }
+  }
+  return JSON.stringify(credentials);
+}

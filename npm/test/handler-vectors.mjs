@@ -1,0 +1,125 @@
+// Runs one handler vector (tests/handlers/*.json) through an adapter: the same code drives
+// createHandler inside workerd (bundled into the test Worker) and the Node middleware behind a
+// real node:http server, so both runtimes are held to the same answers.
+//
+// `open({provider, credentials, store, clock, onEvent})` returns `{send(delivery), close()}`;
+// `send` resolves to `{status, headers (lower-case names), body (text)}`.
+
+// Headers that belong to the transport, not to the answer.
+const TRANSPORT_HEADERS = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"]);
+
+export function deliveryBody(delivery) {
+  if (delivery.body_repeat !== undefined) return delivery.body_repeat.text.repeat(delivery.body_repeat.times);
+  if (delivery.body_base64 !== undefined) return Uint8Array.from(atob(delivery.body_base64), (c) => c.charCodeAt(0));
+  return delivery.body ?? "";
+}
+
+/** The delivery's headers as pairs, without Content-Length (HTTP clients set it themselves). */
+export function deliveryHeaders(delivery) {
+  const pairs = Array.isArray(delivery.headers)
+    ? delivery.headers
+    : Object.entries(delivery.headers ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]));
+  return pairs.filter(([name]) => name.toLowerCase() !== "content-length");
+}
+
+function codeOf(body) {
+  try {
+    const parsed = JSON.parse(body);
+    return parsed.error ?? parsed.outcome ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the vector's `expect` can be compared with: status, code and only the listed headers. */
+function comparable(result, expect) {
+  const actual = { status: result.status, code: codeOf(result.body) };
+  if (expect.headers !== undefined) {
+    actual.headers = {};
+    for (const name of Object.keys(expect.headers)) {
+      if (result.headers[name] !== undefined) actual.headers[name] = result.headers[name];
+    }
+  }
+  return actual;
+}
+
+/** The whole answer minus transport headers, for comparing runtimes with each other. */
+function fullAnswer(result) {
+  const headers = Object.fromEntries(Object.entries(result.headers).filter(([name]) => !TRANSPORT_HEADERS.has(name)));
+  return { status: result.status, headers, body: result.body };
+}
+
+function deferred() {
+  let resolve;
+  const promise = new Promise((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/**
+ * Runs every step; resolves to `{steps: [{index, expect, actual, answer}], handler_calls}`.
+ * `telhook` is the package under test (for its memoryStore).
+ */
+export async function runHandlerVector(telhook, vector, open) {
+  let advanced = 0;
+  const clock = () => vector.now + advanced;
+  const store = telhook.memoryStore({ clock });
+  let calls = 0;
+  let nextBehaviour = null;
+  const onEvent = async () => {
+    calls += 1;
+    const behaviour = nextBehaviour;
+    nextBehaviour = null;
+    if (behaviour === null || behaviour === "ok") return undefined;
+    if (behaviour === "raise") throw new Error("the vector's handler raised");
+    if (behaviour.status !== undefined) return new Response(null, { status: behaviour.status });
+    // "hold": block until the vector's finish step.
+    behaviour.entered.resolve();
+    const outcome = await behaviour.released.promise;
+    if (outcome === "raise") throw new Error("the vector's held handler raised");
+    return undefined;
+  };
+  const adapter = await open({ provider: vector.provider, credentials: vector.credentials, store, clock, onEvent });
+  const steps = [];
+  const held = new Map();
+  const record = (index, expect, result) => {
+    steps.push({ index, expect, actual: comparable(result, expect ?? {}), answer: fullAnswer(result) });
+  };
+  try {
+    for (const [index, step] of vector.steps.entries()) {
+      if (step.advance_secs !== undefined) {
+        advanced += step.advance_secs;
+      } else if (step.deliver !== undefined) {
+        if (step.handler === "hold") {
+          const behaviour = { entered: deferred(), released: deferred() };
+          nextBehaviour = behaviour;
+          const pending = adapter.send(step.deliver);
+          // Go on once the handler holds (or the delivery was answered without reaching it).
+          await Promise.race([behaviour.entered.promise, pending]);
+          held.set(index, { behaviour, pending, expect: step.expect });
+        } else {
+          nextBehaviour = step.handler ?? "ok";
+          const result = await adapter.send(step.deliver);
+          nextBehaviour = null;
+          record(index, step.expect, result);
+        }
+      } else if (step.finish !== undefined) {
+        const { behaviour, pending, expect } = held.get(step.finish);
+        held.delete(step.finish);
+        if (nextBehaviour === behaviour) nextBehaviour = null;
+        behaviour.released.resolve(step.outcome ?? "ok");
+        record(step.finish, step.expect ?? expect, await pending);
+      } else {
+        throw new Error(`step ${index}: unknown step ${JSON.stringify(Object.keys(step))}`);
+      }
+    }
+    for (const [index, { behaviour, pending, expect }] of held) {
+      behaviour.released.resolve("ok");
+      record(index, expect, await pending);
+    }
+  } finally {
+    await adapter.close();
+  }
+  return { steps, handler_calls: calls };
+}
