@@ -123,3 +123,27 @@ export async function runHandlerVector(telhook, vector, open) {
   }
   return { steps, handler_calls: calls };
 }
+
+/** The handler-vector adapter for createHandler: Fetch Requests handed to it directly (Node or workerd). */
+export function fetchHandlerAdapter(telhook, env, ctx) {
+  return async ({ provider, credentials, store, clock, onEvent }) => {
+    const handler = telhook.createHandler({ provider, credentials, store, clock, onEvent, onError: () => {} });
+    return {
+      async send(delivery) {
+        const method = delivery.method ?? "POST";
+        const request = new Request(new URL(delivery.url ?? "/hook", "https://hooks.test"), {
+          method,
+          headers: deliveryHeaders(delivery),
+          body: method === "GET" || method === "HEAD" ? undefined : deliveryBody(delivery),
+        });
+        const response = await handler(request, env, ctx);
+        const headers = {};
+        response.headers.forEach((value, name) => {
+          headers[name] = value;
+        });
+        return { status: response.status, headers, body: await response.text() };
+      },
+      close: async () => {},
+    };
+  };
+}
