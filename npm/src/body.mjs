@@ -59,11 +59,12 @@ function rawBodyLeftByParser(req) {
 }
 
 /**
- * Whether the stream was consumed by someone else: body-parser marks `req._body`; any reader
- * to the end leaves `readableEnded`.
+ * Whether the stream was consumed by someone else: body-parser 1 marks `req._body`; any reader
+ * to the end leaves `readableEnded`, or a complete message that is no longer readable (the
+ * test body-parser 2 uses).
  */
 function streamConsumed(req) {
-  return req._body === true || req.readableEnded === true;
+  return req._body === true || req.readableEnded === true || (req.complete === true && req.readable === false);
 }
 
 /**

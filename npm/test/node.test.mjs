@@ -80,14 +80,14 @@ test("fromRequest reads the raw bytes of a Fetch Request once", async () => {
   assert.deepStrictEqual(event, vector.expect.event);
 });
 
-test("Node middleware reads the raw body itself and answers what ack chooses", async () => {
+test("Node middleware reads the raw body itself and answers what the core decides", async () => {
   const http = await import("node:http");
   const { vector } = vectors.find((v) => v.name === "limephone/doc_sms_received.json");
   const received = [];
   const middleware = telhook.createNodeMiddleware({
     provider: "limephone",
     credentials: vector.credentials,
-    dedupe: telhook.memoryDedupe(),
+    store: telhook.memoryStore(),
     onEvent: (event) => received.push(event.id),
   });
   const server = http.createServer((req, res) => middleware(req, res));

@@ -2,6 +2,7 @@
 // server, options checked at creation, the body cap enforced while streaming.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import * as telhook from "telhook";
 import { runHandlerVector } from "./handler-vectors.mjs";
 import { loadHandlerVectors } from "./load-handler-vectors.mjs";
@@ -15,5 +16,378 @@ test("every handler vector gives the expected answers through the Node middlewar
     const result = await runHandlerVector(telhook, vector, nodeMiddlewareAdapter(telhook));
     for (const step of result.steps) assert.deepStrictEqual(step.actual, step.expect, `${name} step ${step.index}`);
     assert.equal(result.handler_calls, vector.expect_handler_calls, `${name}: handler calls`);
+  }
+});
+
+const MiB = 1024 * 1024;
+const lisoloo = JSON.parse(
+  (await import("node:fs")).readFileSync(new URL("../../tests/vectors/lisoloo/sms_sent.json", import.meta.url), "utf8"),
+);
+
+/** Peak RSS growth while `work` runs, sampled every few milliseconds. */
+async function rssGrowth(work) {
+  const before = process.memoryUsage.rss();
+  let peak = before;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 2);
+  try {
+    const result = await work();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, growth: peak - before };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** POSTs `total` bytes with chunked transfer encoding (no Content-Length), honouring backpressure. */
+function postChunked(port, headers, total) {
+  return new Promise((resolve, reject) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    let answered = false;
+    const request = http.request({ host: "127.0.0.1", port, method: "POST", path: "/hook", headers }, (response) => {
+      answered = true;
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (text) => {
+        body += text;
+      });
+      response.on("end", () => resolve({ status: response.status ?? response.statusCode, body, sent }));
+    });
+    // Once answered, the server may close while we are still sending: not an error of the test.
+    request.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    const write = () => {
+      while (sent < total && !answered) {
+        sent += chunk.length;
+        if (!request.write(chunk)) return void request.once("drain", write);
+      }
+      request.end();
+    };
+    write();
+  });
+}
+
+test("Node middleware: a 100 MiB chunked body against the 1 MiB cap gets 413 and the process grows by < 16 MiB", async () => {
+  let calls = 0;
+  const middleware = telhook.createNodeMiddleware({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    store: null,
+    onEvent: () => {
+      calls += 1;
+    },
+    onError: () => {},
+  });
+  const server = http.createServer((req, res) => middleware(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address();
+    const headers = { "content-type": "application/json", authorization: lisoloo.request.headers.Authorization };
+    await postChunked(port, headers, 64 * 1024); // warm-up: code paths loaded before measuring
+    const { result, growth } = await rssGrowth(() => postChunked(port, headers, 100 * MiB));
+    assert.equal(result.status, 413);
+    assert.deepStrictEqual(JSON.parse(result.body), { error: "body_too_large" });
+    assert.ok(growth < 16 * MiB, `the process grew by ${(growth / MiB).toFixed(1)} MiB`);
+    console.log(`# node middleware, 100 MiB chunked: RSS +${(growth / MiB).toFixed(1)} MiB, client sent ${(result.sent / MiB).toFixed(1)} MiB`);
+    assert.equal(calls, 0);
+  } finally {
+    server.close();
+  }
+});
+
+test("createHandler (Fetch, in Node): a 100 MiB streamed body stops being read past the cap: 413, < 16 MiB growth", async () => {
+  const handler = telhook.createHandler({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    store: null,
+    onEvent: () => assert.fail("no event from an oversized body"),
+    onError: () => {},
+  });
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  let pulled = 0;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (pulled >= 100 * MiB) return controller.close();
+      pulled += chunk.length;
+      controller.enqueue(chunk.slice());
+    },
+  });
+  const request = new Request("https://hooks.test/hook", {
+    method: "POST",
+    headers: { authorization: lisoloo.request.headers.Authorization },
+    body,
+    duplex: "half",
+  });
+  const { result: response, growth } = await rssGrowth(() => handler(request));
+  assert.equal(response.status, 413);
+  assert.deepStrictEqual(await response.json(), { error: "body_too_large" });
+  assert.ok(growth < 16 * MiB, `the process grew by ${(growth / MiB).toFixed(1)} MiB`);
+  // Reading stopped at the cap (plus what the stream had queued), not at the end of the body.
+  assert.ok(pulled <= 2 * MiB, `${pulled} bytes were pulled from the body`);
+});
+
+const lisolooPassword = lisoloo.credentials.basic[0].password;
+const lisolooDelivery = () =>
+  new Request("https://hooks.test/lisoloo", { method: "POST", headers: lisoloo.request.headers, body: lisoloo.request.body });
+const lisolooEventId = "lisoloo:0b6f0f0e-8a57-4c55-9a43-55c3b0e1a003";
+const fixedClock = () => lisoloo.now;
+
+function lisolooHandler(overrides) {
+  return telhook.createHandler({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    clock: fixedClock,
+    store: telhook.memoryStore({ clock: fixedClock }),
+    onEvent: () => {},
+    onError: () => {},
+    ...overrides,
+  });
+}
+
+const answerOf = async (response) => [response.status, await response.json()];
+
+test("a clock in milliseconds is refused at creation (invalid_clock), by both adapters and the memory store", () => {
+  const isInvalidClock = (e) => e instanceof telhook.ConfigurationError && e.code === "invalid_clock";
+  for (const create of [telhook.createHandler, telhook.createNodeMiddleware]) {
+    assert.throws(() => create({ provider: "lisoloo", credentials: lisoloo.credentials, store: null, onEvent() {}, clock: () => Date.now() }), isInvalidClock);
+  }
+  assert.throws(() => telhook.memoryStore({ clock: () => Date.now() }), isInvalidClock);
+  // Seconds with a fraction are a reading in seconds.
+  assert.doesNotThrow(() => lisolooHandler({ clock: () => Date.now() / 1000 }));
+  assert.doesNotThrow(() => lisolooHandler({ clock: () => new Date() }));
+});
+
+test("missing, undefined, null, empty or whitespace-only secrets throw ConfigurationError naming the field, not the value", () => {
+  const secret = "s3cret-value-never-shown";
+  const cases = [
+    [undefined, "credentials"],
+    [null, "credentials"],
+    [{ hmac_sha256: secret, bearer: undefined }, "credentials.bearer"],
+    [{ hmac_sha256: [secret, undefined] }, "credentials.hmac_sha256[1]"],
+    [{ basic: [{ username: "hook", password: undefined }] }, "credentials.basic[0].password"],
+    [{ basic: [{ username: "hook", password: null }] }, "credentials.basic[0].password"],
+    [{ bearer: secret, hmac_sha256: "" }, "hmac_sha256"],
+    [{ bearer: secret, hmac_sha256: "   " }, "hmac_sha256"],
+  ];
+  for (const [credentials, field] of cases) {
+    let caught;
+    try {
+      telhook.createHandler({ provider: "limephone", credentials, store: null, onEvent() {} });
+    } catch (error) {
+      caught = error;
+    }
+    const label = JSON.stringify(credentials) ?? "undefined";
+    assert.ok(caught instanceof telhook.ConfigurationError, `${label}: ${caught}`);
+    assert.ok(["missing_credentials", "invalid_credentials"].includes(caught.code), `${label}: ${caught.code}`);
+    assert.ok(caught.message.includes(field), `${label}: "${caught.message}" does not name ${field}`);
+    assert.ok(!`${caught.message}${caught.stack}`.includes(secret), `${label}: the message shows a secret`);
+  }
+});
+
+test("options are checked at creation: unknown names, onEvent, store, onError", () => {
+  const base = { provider: "lisoloo", credentials: lisoloo.credentials, store: null, onEvent() {} };
+  for (const create of [telhook.createHandler, telhook.createNodeMiddleware]) {
+    assert.throws(() => create({ ...base, dedupe: telhook.memoryStore() }), /unknown option "dedupe"/);
+    assert.throws(() => create({ ...base, onEvent: undefined }), TypeError);
+    assert.throws(() => create({ ...base, store: undefined }), /store is required/);
+    assert.throws(() => create({ ...base, store: { add() {} } }), /claim/);
+    assert.throws(() => create({ ...base, onError: "log" }), TypeError);
+    assert.throws(() => create({ ...base, provider: "twilio" }), (e) => e.code === "unknown_provider");
+  }
+});
+
+test("the default onError logs provider, event id and code at the core's level, never the body", async (t) => {
+  const lines = [];
+  for (const level of ["error", "warn"]) {
+    t.mock.method(console, level, (...args) => lines.push({ level, text: args.map(String).join(" ") }));
+  }
+  const handler = telhook.createHandler({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    clock: fixedClock,
+    store: telhook.memoryStore({ clock: fixedClock }),
+    onEvent: () => {
+      throw new Error("database down");
+    },
+  });
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [500, { error: "handler_failed" }]);
+  const forged = new Request("https://hooks.test/lisoloo", {
+    method: "POST",
+    headers: { authorization: `Basic ${btoa("lisoloo-hook:wrong")}` },
+    body: lisoloo.request.body,
+  });
+  assert.equal((await handler(forged)).status, 401);
+  assert.equal(lines.length, 2, JSON.stringify(lines));
+  assert.equal(lines[0].level, "error");
+  assert.match(lines[0].text, /handler_failed/);
+  assert.ok(lines[0].text.includes("lisoloo") && lines[0].text.includes(lisolooEventId) && lines[0].text.includes("database down"));
+  assert.match(lines[1].text, /authorization_mismatch/);
+  for (const { text } of lines) {
+    assert.ok(!text.includes("507f1f77bcf86cd799439011") && !text.includes("recipient_phone"), `the body was logged: ${text}`);
+    assert.ok(!text.includes(lisolooPassword));
+  }
+});
+
+test("onError gets the handler's exception with provider, event id and code; the event is released for the retry", async () => {
+  const reports = [];
+  let fail = true;
+  const handler = lisolooHandler({
+    onEvent: () => {
+      if (fail) throw new TypeError("boom");
+    },
+    onError: (error, info) => reports.push({ error, info }),
+  });
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [500, { error: "handler_failed" }]);
+  assert.equal(reports.length, 1);
+  assert.ok(reports[0].error instanceof TypeError);
+  assert.deepStrictEqual(
+    { ...reports[0].info },
+    { provider: "lisoloo", eventId: lisolooEventId, code: "handler_failed", status: 500, log: reports[0].info.log },
+  );
+  fail = false;
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "duplicate" }]);
+});
+
+test("a handler's own Response is sent as is and its status still decides the dedupe", async () => {
+  let calls = 0;
+  const handler = lisolooHandler({
+    onEvent: () => {
+      calls += 1;
+      return calls === 1
+        ? new Response("busy", { status: 503, headers: { "retry-after": "60" } }) // the provider retries: released
+        : new Response("stored", { status: 202, headers: { "x-mine": "1" } });
+    },
+  });
+  const first = await handler(lisolooDelivery());
+  assert.deepStrictEqual([first.status, first.headers.get("retry-after"), await first.text()], [503, "60", "busy"]);
+  const second = await handler(lisolooDelivery());
+  assert.deepStrictEqual([second.status, second.headers.get("x-mine"), await second.text()], [202, "1", "stored"]);
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "duplicate" }]);
+  assert.equal(calls, 2);
+});
+
+test("a handler returning a number or an object is an ok outcome, not a status", async () => {
+  const handler = lisolooHandler({ onEvent: () => 1 });
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
+  const other = lisolooHandler({ onEvent: () => ({ status: 404 }) });
+  assert.deepStrictEqual(await answerOf(await other(lisolooDelivery())), [200, { outcome: "accepted" }]);
+});
+
+test("a failing store answers dedupe_unavailable (503) without calling the handler", async () => {
+  const reports = [];
+  let calls = 0;
+  const broken = new Error("store unreachable");
+  const handler = lisolooHandler({
+    store: {
+      claim: async () => {
+        throw broken;
+      },
+      complete() {},
+      release() {},
+    },
+    onEvent: () => {
+      calls += 1;
+    },
+    onError: (error, info) => reports.push([error, info.code]),
+  });
+  const response = await handler(lisolooDelivery());
+  assert.deepStrictEqual(await answerOf(response), [503, { error: "dedupe_unavailable" }]);
+  assert.equal(calls, 0);
+  assert.deepStrictEqual(reports, [[broken, "dedupe_unavailable"]]);
+  const lying = lisolooHandler({ store: { claim: () => "yes", complete() {}, release() {} } });
+  assert.equal((await lying(lisolooDelivery())).status, 503);
+});
+
+test("ackForError: a TelhookError's answer by its code, anything else a failed handler", () => {
+  let error;
+  try {
+    telhook.normalizeEvent("lisoloo", { headers: { authorization: "Basic eDp5" }, body: lisoloo.request.body }, lisoloo.credentials, {
+      now: lisoloo.now,
+    });
+  } catch (caught) {
+    error = caught;
+  }
+  const answer = telhook.ackForError(error, "lisoloo");
+  assert.equal(answer.status, 401);
+  assert.equal(answer.code, "authorization_mismatch");
+  assert.deepStrictEqual(JSON.parse(answer.body), { error: "authorization_mismatch" });
+  assert.ok(answer.headers.some(([name, value]) => name === "content-type" && value === "application/json"));
+  const failed = telhook.ackForError(new Error("db"), "lisoloo");
+  assert.deepStrictEqual([failed.status, failed.code, failed.dedupe], [500, "handler_failed", "release"]);
+  assert.throws(() => telhook.ackForError(new Error("db")), TypeError);
+});
+
+test("memoryStore: one claim wins, complete -> done, release -> new, an expired lease -> new", () => {
+  let now = 1769000000;
+  const store = telhook.memoryStore({ clock: () => now });
+  assert.equal(store.claim("a", 300), "new");
+  assert.equal(store.claim("a", 300), "in_progress");
+  now += 301;
+  assert.equal(store.claim("a", 300), "new"); // the first worker crashed
+  store.complete("a", 86400);
+  assert.equal(store.claim("a", 300), "done");
+  store.release("a"); // a completed key stays done
+  assert.equal(store.claim("a", 300), "done");
+  now += 86401;
+  assert.equal(store.claim("a", 300), "new");
+  assert.equal(store.claim("b", 300), "new");
+  store.release("b");
+  assert.equal(store.claim("b", 300), "new");
+  // Expired entries are swept as the store grows; live ones survive the sweep.
+  for (let i = 0; i < 5000; i += 1) store.claim(`k${i}`, 1);
+  now += 2;
+  for (let i = 0; i < 5000; i += 1) store.claim(`m${i}`, 300);
+  assert.equal(store.claim("b", 300), "in_progress");
+  assert.equal(store.claim("k1", 300), "new");
+});
+
+test("Express: without a body parser, behind express.raw() or a json() that keeps rawBody it verifies; behind express.json() it says the raw body is gone", async () => {
+  const { default: express } = await import("express");
+  const reports = [];
+  const events = [];
+  const middleware = () =>
+    telhook.createNodeMiddleware({
+      provider: "lisoloo",
+      credentials: lisoloo.credentials,
+      clock: fixedClock,
+      store: null,
+      onEvent: (event) => {
+        events.push(event.id);
+      },
+      onError: (error) => reports.push(error),
+    });
+  const app = express();
+  app.post("/plain", middleware());
+  app.post("/raw", express.raw({ type: "*/*" }), middleware());
+  app.post("/kept", express.json({ verify: (req, _res, buf) => Object.assign(req, { rawBody: buf }) }), middleware());
+  app.post("/parsed", express.json(), middleware());
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  try {
+    const post = async (path) => {
+      const response = await fetch(`http://127.0.0.1:${server.address().port}${path}`, {
+        method: "POST",
+        headers: lisoloo.request.headers,
+        body: lisoloo.request.body,
+      });
+      return [response.status, await response.json()];
+    };
+    for (const path of ["/plain", "/raw", "/kept"]) assert.deepStrictEqual(await post(path), [200, { outcome: "accepted" }], path);
+    assert.equal(events.length, 3);
+    assert.equal(reports.length, 0);
+    const [status, body] = await post("/parsed");
+    // A 500, never a 4xx: the provider retries until the mounting is fixed.
+    assert.deepStrictEqual([status, body], [500, { error: "raw_body_unavailable" }]);
+    assert.equal(reports.length, 1);
+    assert.ok(reports[0] instanceof telhook.ConfigurationError);
+    assert.equal(reports[0].code, "raw_body_unavailable");
+    assert.match(reports[0].message, /express\.json\(\)/);
+    assert.equal(events.length, 3);
+  } finally {
+    server.close();
   }
 });
