@@ -1,7 +1,15 @@
 // Compiled with `tsc --noEmit --strict`: the public types must support real use.
 import {
   ack,
+  ackForError,
   createHandler,
+  createNodeMiddleware,
+  durableObjectStore,
+  memoryStore,
+  TelhookDedupeObject,
+  type Answer,
+  type DedupeStore,
+  type DurableObjectNamespaceLike,
   normalizeEvent,
   retryPolicy,
   statusWins,
@@ -45,7 +53,7 @@ try {
   normalizeEvent(null, { body: new Uint8Array(0) }, null, { now: new Date() });
 } catch (error) {
   if (error instanceof TelhookError) {
-    const code: ErrorCode | "invalid_configuration" | "body_already_parsed" = error.code;
+    const code: ErrorCode = error.code;
     console.log(code, error.kind);
   }
 }
@@ -54,10 +62,53 @@ const ttl: number = retryPolicy("gatewayapi").dedupe_ttl_secs;
 const status: number = ack("limephone", "duplicate").status;
 const wins: boolean = statusWins("sent", "delivered");
 
-export const handler = createHandler({
+interface Env {
+  EVENTS: { send(body: unknown): Promise<void> };
+  TELHOOK_DEDUPE: DurableObjectNamespaceLike;
+}
+
+const store: DedupeStore = memoryStore({ clock: () => Date.now() / 1000 });
+
+export const handler = createHandler<Env>({
   provider: "limephone",
   credentials: { hmac_sha256: ["current", "previous"], bearer: "token" },
-  onEvent: async (e) => {
+  store,
+  onEvent: async (e, { env }) => {
     console.log(describe(e), ttl, status, wins);
+    await env.EVENTS.send(e);
   },
+  onError: (error, info) => console.log(info.code, info.eventId ?? "-", info.provider, error),
 });
+
+export const workerFetch = (request: Request, env: Env): Promise<Response> =>
+  createHandler({
+    provider: "lisoloo",
+    credentials: { basic: { username: "hook", password: "secret" } },
+    store: durableObjectStore(env.TELHOOK_DEDUPE),
+    // Any return value is fine; a Response answers the delivery itself.
+    onEvent: (e) => (e.type === "other" ? new Response(null, { status: 409 }) : e.id.length),
+  })(request, env);
+
+export { TelhookDedupeObject };
+
+export const middleware = createNodeMiddleware({
+  provider: null,
+  credentials: { insecure_skip_verification: true },
+  store: null,
+  options: { max_body_bytes: 65536 },
+  clock: () => new Date(),
+  onEvent: (e, { req }) => console.log(e.id, req.url),
+});
+
+const answer: Answer = ackForError(new Error("x"), "lisoloo");
+const answerStatus: number = answer.status;
+const pairs: ReadonlyArray<readonly [string, string]> = answer.headers;
+console.log(answerStatus, pairs, answer.code === "handler_failed");
+
+// The types refuse what creation refuses.
+// @ts-expect-error store is required (null to opt out of dedupe)
+createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, onEvent: () => undefined });
+// @ts-expect-error the old option name
+createNodeMiddleware({ provider: "lisoloo", credentials: { bearer: "t" }, store: null, dedupe: store, onEvent: () => undefined });
+// @ts-expect-error a store needs claim/complete/release
+createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, store: { add: () => true }, onEvent: () => undefined });

@@ -93,7 +93,7 @@ export type Outcome =
 // </generated>
 
 export class TelhookError extends Error {
-  readonly code: ErrorCode | "invalid_configuration" | "body_already_parsed";
+  readonly code: ErrorCode;
   readonly kind: ErrorKind;
 }
 export class VerificationError extends TelhookError {
@@ -251,6 +251,8 @@ export interface RetryPolicy {
   max_deliveries: number;
   retry_horizon_secs: number;
   dedupe_ttl_secs: number;
+  /** How long a delivery may stay in the handler before its claim expires (a crashed worker). */
+  in_progress_lease_secs: number;
   ack_statuses: { min: number; max: number };
   permanent_failure_statuses: { min: number; max: number } | null;
 }
@@ -291,24 +293,92 @@ export const status_wins: typeof statusWins;
 export function fromHttpCapture(capture: Uint8Array | string): WebhookRequest & { body: Uint8Array };
 export function fromRequest(request: Request): Promise<WebhookRequest & { body: Uint8Array }>;
 
-/** `add` returns false when the key is already present (an atomic add-if-absent). */
-export interface DedupeStore {
-  add(key: string, ttlSeconds: number): boolean | Promise<boolean>;
-  delete?(key: string): void | Promise<void>;
+/** The core's answer to one delivery (from `decide`): send status, headers and body as they are. */
+export interface Answer {
+  readonly status: number;
+  readonly code: ErrorCode | AnswerCode;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** `{"error": code}` or `{"outcome": code}` as JSON text. */
+  readonly body: string;
+  /** What the provider does with this status; null when the provider is unknown. */
+  readonly provider_action: "acknowledged" | "retry" | "permanent_failure" | null;
+  /** What the adapter does with the event's claim. */
+  readonly dedupe: "none" | "complete" | "release";
+  readonly log: "none" | "info" | "warning" | "error";
 }
-export function memoryDedupe(): DedupeStore;
 
-export interface HandlerConfig {
+/** The answer for an error caught around your own normalizeEvent (or handler) call. */
+export function ackForError(error: unknown, provider?: ProviderName | null): Answer;
+
+export type ClaimState = "new" | "in_progress" | "done";
+
+/**
+ * Dedupe with states. `claim` is atomic: one caller gets "new" while a claim is live; an
+ * expired lease (a crashed worker) is "new" again. `complete` marks the key done for ttlSecs;
+ * `release` forgets an in-progress claim so the provider's retry is processed.
+ */
+export interface DedupeStore {
+  claim(key: string, leaseSecs: number): ClaimState | Promise<ClaimState>;
+  complete(key: string, ttlSecs: number): unknown | Promise<unknown>;
+  release(key: string): unknown | Promise<unknown>;
+}
+
+/** In this process's memory: tests and one long-lived process. `clock` returns UNIX seconds. */
+export function memoryStore(options?: { clock?: () => number }): DedupeStore;
+
+/** The smallest view of a Durable Object namespace binding that the store uses. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: any): { fetch(input: string, init?: RequestInit): Promise<Response> };
+}
+
+/** A strongly consistent store on Workers: `durableObjectStore(env.TELHOOK_DEDUPE)`. */
+export function durableObjectStore(namespace: DurableObjectNamespaceLike): DedupeStore;
+
+/** The Durable Object class behind durableObjectStore: export it from your Worker and bind it. */
+export class TelhookDedupeObject {
+  constructor(state: { storage: any }, env?: unknown);
+  fetch(request: Request): Promise<Response>;
+  alarm(): Promise<void>;
+}
+
+/** What onError receives besides the error. */
+export interface ErrorInfo {
+  provider: ProviderName | null;
+  /** The event's idempotency key, when the delivery got that far. */
+  eventId: string | null;
+  code: ErrorCode | AnswerCode;
+  status: number;
+  log: Answer["log"];
+}
+
+interface ReceiveConfig<Context> {
+  /** null: detect the provider from each request. */
   provider?: ProviderName | null;
-  credentials: Credentials | null;
-  onEvent: (event: NormalizedEvent) => void | Promise<void>;
-  dedupe?: DedupeStore;
-  onError?: (error: unknown) => void;
+  credentials: Credentials;
+  /**
+   * Called once per event. Return nothing for "processed"; throw for "failed" (the provider
+   * retries); return a Fetch `Response` to answer it yourself (its status decides the dedupe).
+   */
+  onEvent: (event: NormalizedEvent, context: Context) => unknown | Promise<unknown>;
+  /** Required: a shared store in production; null calls onEvent for every delivery. */
+  store: DedupeStore | null;
+  /** Default: logs provider, event id and code (never the body) with console.warn/error. */
+  onError?: (error: unknown, info: ErrorInfo) => void;
   options?: Omit<Options, "now">;
-  /** The receive time for each request (UNIX seconds, Date or RFC 3339); default: the host clock. */
+  /** The receive time (UNIX seconds, Date or RFC 3339); checked at creation. Default: the host clock. */
   clock?: () => number | Date | string;
 }
-export function createHandler(config: HandlerConfig): (request: Request) => Promise<Response>;
+
+export interface FetchContext<Env = unknown, Ctx = unknown> {
+  request: Request;
+  env: Env;
+  ctx: Ctx;
+}
+export type HandlerConfig<Env = any, Ctx = any> = ReceiveConfig<FetchContext<Env, Ctx>>;
+export function createHandler<Env = any, Ctx = any>(
+  config: HandlerConfig<Env, Ctx>,
+): (request: Request, env?: Env, ctx?: Ctx) => Promise<Response>;
 
 export interface NodeRequestLike extends AsyncIterable<Uint8Array | string> {
   method?: string;
@@ -316,13 +386,18 @@ export interface NodeRequestLike extends AsyncIterable<Uint8Array | string> {
   originalUrl?: string;
   headers: { [name: string]: string | string[] | undefined };
   body?: unknown;
+  rawBody?: unknown;
   readableEnded?: boolean;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+  resume(): unknown;
 }
 export interface NodeResponseLike {
   statusCode: number;
-  setHeader(name: string, value: string): unknown;
-  end(body?: string): unknown;
+  setHeader(name: string, value: string | string[]): unknown;
+  end(body?: string | Uint8Array): unknown;
 }
-export function createNodeMiddleware(
-  config: HandlerConfig,
-): (req: NodeRequestLike, res: NodeResponseLike, next?: (error?: unknown) => void) => Promise<void>;
+export type NodeMiddlewareConfig<Req extends NodeRequestLike = NodeRequestLike> = ReceiveConfig<{ req: Req }>;
+export function createNodeMiddleware<Req extends NodeRequestLike = NodeRequestLike>(
+  config: NodeMiddlewareConfig<Req>,
+): (req: Req, res: NodeResponseLike, next?: (error?: unknown) => void) => Promise<void>;
