@@ -1,0 +1,187 @@
+// The README's Node and Workers examples, run as written: each ```js block there is labelled
+// <!-- readme-test: node-server --> (run with node, a signed delivery sent twice) or
+// <!-- readme-test: worker --> (bundled like wrangler would, run in workerd with the bindings
+// the README's wrangler.toml names, the same delivery sent twice).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+
+const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+const delivery = JSON.parse(readFileSync(new URL("../../tests/vectors/lisoloo/sms_sent.json", import.meta.url), "utf8"));
+const PASSWORD = delivery.credentials.basic[0].password;
+const EVENT_ID = "lisoloo:0b6f0f0e-8a57-4c55-9a43-55c3b0e1a003";
+// Inside the package, so that "telhook" (self-reference), "express" and "hono" resolve.
+const scratch = mkdtempSync(fileURLToPath(new URL("./.readme-", import.meta.url)));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function section(title) {
+  const start = README.indexOf(`\n## ${title}\n`);
+  assert.ok(start >= 0, `README has no "## ${title}" section`);
+  const end = README.indexOf("\n## ", start + 1);
+  return README.slice(start, end < 0 ? undefined : end);
+}
+
+/** Every ```js block of the section, with its label (null when it has none). */
+function examples(title) {
+  const blocks = [];
+  const pattern = /(?:<!-- readme-test: ([a-z-]+) -->\n)?```js\n([\s\S]*?)```/g;
+  for (const match of section(title).matchAll(pattern)) blocks.push({ kind: match[1] ?? null, code: match[2] });
+  return blocks;
+}
+
+const nodeExamples = examples("Node");
+const workerExamples = examples("Cloudflare Workers");
+
+test("every js example of the Node and Workers sections is run by this test, each <= 15 lines", () => {
+  for (const { kind, code } of [...nodeExamples, ...workerExamples]) {
+    assert.ok(kind === "node-server" || kind === "worker", `an example without a readme-test label:\n${code}`);
+    assert.ok(code.trim().split("\n").length <= 15, `an example longer than 15 lines:\n${code}`);
+  }
+  assert.ok(nodeExamples.length >= 2 && workerExamples.length >= 2);
+});
+
+const post = (url) =>
+  fetch(url, { method: "POST", headers: delivery.request.headers, body: delivery.request.body }).then(async (r) => [
+    r.status,
+    await r.json(),
+  ]);
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port, child) {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`the example exited with ${child.exitCode}`);
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the example never listened on ${port}`);
+}
+
+for (const [index, { kind, code }] of nodeExamples.entries()) {
+  if (kind !== "node-server") continue;
+  test(`README Node example ${index + 1} receives a delivery once and answers the redelivery as a duplicate`, async () => {
+    const file = join(scratch, `node-example-${index}.mjs`);
+    writeFileSync(file, code);
+    const port = await freePort();
+    const child = spawn(process.execPath, [file], {
+      env: { ...process.env, PORT: String(port), LISOLOO_PASSWORD: PASSWORD },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    try {
+      await waitForPort(port, child);
+      // Express mounts the middleware on a path; the node:http server answers on any path.
+      const url = `http://127.0.0.1:${port}${code.includes("/hooks/lisoloo") ? "/hooks/lisoloo" : "/"}`;
+      assert.deepStrictEqual(await post(url), [200, { outcome: "accepted" }]);
+      assert.deepStrictEqual(await post(url), [200, { outcome: "duplicate" }]);
+      assert.equal(output.trim(), `message.status ${EVENT_ID}`);
+    } finally {
+      child.kill();
+    }
+  });
+}
+
+const WASM_PLUGIN = {
+  name: "wasm-modules",
+  setup(b) {
+    b.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: `./${args.path.split("/").pop()}`, external: true }));
+  },
+};
+
+test("README wrangler.toml names the bindings the Worker examples run with", () => {
+  const toml = section("Cloudflare Workers").match(/```toml\n([\s\S]*?)```/)[1];
+  for (const name of ['"TELHOOK_DEDUPE"', '"TelhookDedupeObject"', '"EVENTS"']) assert.ok(toml.includes(name), name);
+});
+
+for (const [index, { kind, code }] of workerExamples.entries()) {
+  if (kind !== "worker") continue;
+  test(`README Worker example ${index + 1} in workerd: accepted once, queued, then a duplicate`, async () => {
+    const dir = mkdtempSync(join(scratch, "worker-"));
+    writeFileSync(join(dir, "example.mjs"), code);
+    // Records what reaches the Queue consumer, then runs the example's own consumer (if any).
+    writeFileSync(
+      join(dir, "wrapper.mjs"),
+      `import example from "./example.mjs";
+export * from "./example.mjs";
+const consumed = [];
+export default {
+  fetch(request, env, ctx) {
+    if (new URL(request.url).pathname === "/__consumed") return Response.json(consumed);
+    return example.fetch(request, env, ctx);
+  },
+  async queue(batch, env, ctx) {
+    for (const message of batch.messages) consumed.push(message.body.id);
+    await example.queue?.(batch, env, ctx);
+  },
+};
+`,
+    );
+    await build({
+      entryPoints: [join(dir, "wrapper.mjs")],
+      outfile: join(dir, "out", "worker.mjs"),
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      conditions: ["workerd", "worker"],
+      plugins: [WASM_PLUGIN],
+      logLevel: "warning",
+    });
+    copyFileSync(fileURLToPath(new URL("../dist/telhook_wasm_bg.wasm", import.meta.url)), join(dir, "out", "telhook_wasm_bg.wasm"));
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: join(dir, "out", "worker.mjs"),
+      modulesRoot: join(dir, "out"),
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: "2025-07-01",
+      bindings: { LISOLOO_PASSWORD: PASSWORD },
+      durableObjects: { TELHOOK_DEDUPE: "TelhookDedupeObject" },
+      queueProducers: { EVENTS: { queueName: "telhook-events" } },
+      queueConsumers: { "telhook-events": { maxBatchTimeout: 0 } },
+    });
+    try {
+      const send = () =>
+        mf
+          .dispatchFetch("https://worker.test/hooks/lisoloo", {
+            method: "POST",
+            headers: delivery.request.headers,
+            body: delivery.request.body,
+          })
+          .then(async (r) => [r.status, await r.json()]);
+      assert.deepStrictEqual(await send(), [200, { outcome: "accepted" }]);
+      assert.deepStrictEqual(await send(), [200, { outcome: "duplicate" }]);
+      let consumed = [];
+      for (let attempt = 0; attempt < 100 && consumed.length === 0; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        consumed = await (await mf.dispatchFetch("https://worker.test/__consumed")).json();
+      }
+      assert.deepStrictEqual(consumed, [EVENT_ID]);
+    } finally {
+      await mf.dispose();
+    }
+  });
+}
