@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import * as telhook from "telhook";
-import { runHandlerVector } from "./handler-vectors.mjs";
+import { fetchHandlerAdapter, runHandlerVector } from "./handler-vectors.mjs";
 import { loadHandlerVectors } from "./load-handler-vectors.mjs";
 import { nodeMiddlewareAdapter } from "./node-adapter.mjs";
 
@@ -16,6 +16,15 @@ test("every handler vector gives the expected answers through the Node middlewar
     const result = await runHandlerVector(telhook, vector, nodeMiddlewareAdapter(telhook));
     for (const step of result.steps) assert.deepStrictEqual(step.actual, step.expect, `${name} step ${step.index}`);
     assert.equal(result.handler_calls, vector.expect_handler_calls, `${name}: handler calls`);
+  }
+});
+
+test("createHandler in Node answers every handler vector exactly as the Node middleware does", async () => {
+  for (const { name, vector } of handlerVectors) {
+    const viaFetch = await runHandlerVector(telhook, vector, fetchHandlerAdapter(telhook));
+    const viaMiddleware = await runHandlerVector(telhook, vector, nodeMiddlewareAdapter(telhook));
+    assert.deepStrictEqual(viaFetch.steps.map((s) => s.answer), viaMiddleware.steps.map((s) => s.answer), name);
+    assert.equal(viaFetch.handler_calls, vector.expect_handler_calls, name);
   }
 });
 
