@@ -40,7 +40,7 @@ const CLAIM_STATES = new Set(["new", "in_progress", "done"]);
 const CONFIG_KEYS = ["provider", "credentials", "onEvent", "store", "onError", "options", "clock"];
 
 /** The default `onError`: provider, event id and code, at the level the core chose — never the body. */
-export function logError(error, { provider, eventId, code, log }) {
+function logError(error, { provider, eventId, code, log }) {
   const line = `telhook: ${code} (provider ${provider ?? "unknown"}, event ${eventId ?? "unknown"})`;
   const write = log === "warning" ? console.warn : console.error;
   // Core errors carry messages built from static text only; anything else (the handler's own
@@ -228,11 +228,12 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * response without a body gets the core's body and headers for its status (its own headers win).
  */
 async function handlerResponseParts(response, answer) {
-  const headers = new Headers(answer.headers);
-  response.headers.forEach((value, name) => headers.set(name, value));
+  const own = new Headers(response.headers);
   if (response.body !== null && response.body !== undefined) {
-    return { status: response.status, headers: response.headers, body: new Uint8Array(await response.arrayBuffer()) };
+    return { status: response.status, headers: own, body: new Uint8Array(await response.arrayBuffer()) };
   }
+  const headers = new Headers(answer.headers);
+  own.forEach((value, name) => headers.set(name, value));
   if (NULL_BODY_STATUSES.has(response.status)) {
     headers.delete("content-type");
     return { status: response.status, headers, body: null };
