@@ -400,3 +400,21 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
     server.close();
   }
 });
+
+test("createHandler hands onEvent the request, env and ctx it was called with (ctx.waitUntil)", async () => {
+  const seen = [];
+  const waited = [];
+  const env = { name: "env" };
+  const ctx = { waitUntil: (promise) => waited.push(promise) };
+  const handler = lisolooHandler({
+    onEvent: (event, context) => {
+      seen.push(context);
+      context.ctx.waitUntil(Promise.resolve(event.id));
+    },
+  });
+  const request = lisolooDelivery();
+  assert.equal((await handler(request, env, ctx)).status, 200);
+  assert.equal(seen.length, 1);
+  assert.ok(seen[0].request === request && seen[0].env === env && seen[0].ctx === ctx);
+  assert.deepStrictEqual(await Promise.all(waited), [lisolooEventId]);
+});
