@@ -6,7 +6,9 @@
 //! (json_compatible) 12.6-27.6 µs — 1.16-1.52x slower, most on the largest event: one call into
 //! V8's native parser beats one boundary crossing per value. Inputs are already strings or
 //! bytes (headers as a flat `[name, value, …]` array, the body as a `Uint8Array`), so they need
-//! no serde at all.
+//! no serde at all. The body is taken as `Vec<u8>`: wasm-bindgen copies the `Uint8Array` into
+//! an owned buffer that moves into the request (one copy; a `&[u8]` would be copied in, then
+//! copied again by `to_vec`).
 #![forbid(unsafe_code)]
 
 use telhook_core::{
@@ -37,7 +39,7 @@ fn request_of(
     method: String,
     url: Option<String>,
     flat_headers: Vec<String>,
-    body: &[u8],
+    body: Vec<u8>,
 ) -> WebhookRequest {
     let mut headers = Vec::with_capacity(flat_headers.len() / 2);
     let mut items = flat_headers.into_iter();
@@ -48,7 +50,7 @@ fn request_of(
         method,
         url,
         headers,
-        body: body.to_vec(),
+        body,
     }
 }
 
@@ -106,7 +108,7 @@ impl Receiver {
         method: String,
         url: Option<String>,
         headers: Vec<String>,
-        body: &[u8],
+        body: Vec<u8>,
         now: f64,
     ) -> Result<String, JsValue> {
         let request = request_of(method, url, headers, body);
@@ -121,13 +123,20 @@ impl Receiver {
         to_json(&event)
     }
 
+    /// The body cap in bytes (`max_body_bytes`, 1 MiB unless configured): adapters stop
+    /// reading a request body past it, so it is never held whole.
+    #[wasm_bindgen(getter = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        f64::from(u32::try_from(self.options.max_body_bytes).unwrap_or(u32::MAX))
+    }
+
     /// Verifies only; returns the provider's name.
     pub fn verify(
         &self,
         method: String,
         url: Option<String>,
         headers: Vec<String>,
-        body: &[u8],
+        body: Vec<u8>,
         now: f64,
     ) -> Result<String, JsValue> {
         let request = request_of(method, url, headers, body);
@@ -149,7 +158,7 @@ pub fn detect_provider(
     method: String,
     url: Option<String>,
     headers: Vec<String>,
-    body: &[u8],
+    body: Vec<u8>,
 ) -> Result<String, JsValue> {
     telhook_core::detect_provider(&request_of(method, url, headers, body))
         .map(|p| p.name().into())
@@ -227,4 +236,11 @@ pub fn decide(step_json: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = checkNow)]
 pub fn check_now(now: f64) -> Result<(), JsValue> {
     telhook_core::check_now(now_of(now)?).map_err(|e| js_error(&e))
+}
+
+/// The core's `raw_body_unavailable` error in its thrown form (JSON text): a body parser
+/// consumed the request stream first. Returned, not thrown, so the adapter can log and answer it.
+#[wasm_bindgen(js_name = rawBodyUnavailable)]
+pub fn raw_body_unavailable() -> String {
+    serde_json::to_string(&Error::RawBodyUnavailable).unwrap_or_default()
 }

@@ -180,21 +180,30 @@ impl Credentials {
     }
 
     /// An empty secret would make every HMAC trivially forgeable by anyone who guesses
-    /// that the receiver forgot to set it, so it is refused up front.
+    /// that the receiver forgot to set it, and a blank one is an unset variable padded by a
+    /// template: both are refused up front, naming the field (never the value).
     pub fn validate(&self) -> Result<()> {
-        let secrets = self
-            .hmac_sha256
-            .iter()
-            .chain(&self.bearer)
-            .chain(&self.authorization)
-            .chain(&self.jwt_hs256)
-            .chain(&self.url_token)
-            .chain(self.basic.iter().map(|b| &b.password));
-        if secrets.into_iter().any(|s| s.expose().is_empty())
-            || self.basic.iter().any(|b| b.username.is_empty())
-        {
+        let blank = |secret: &Secret| secret.expose().iter().all(u8::is_ascii_whitespace);
+        let secrets: [(&'static str, &[Secret]); 5] = [
+            ("hmac_sha256 is empty or blank", &self.hmac_sha256),
+            ("bearer is empty or blank", &self.bearer),
+            ("authorization is empty or blank", &self.authorization),
+            ("jwt_hs256 is empty or blank", &self.jwt_hs256),
+            ("url_token is empty or blank", &self.url_token),
+        ];
+        for (reason, values) in secrets {
+            if values.iter().any(blank) {
+                return Err(Error::InvalidCredentials { reason });
+            }
+        }
+        if self.basic.iter().any(|b| blank(&b.password)) {
             return Err(Error::InvalidCredentials {
-                reason: "a configured secret or username is empty",
+                reason: "basic.password is empty or blank",
+            });
+        }
+        if self.basic.iter().any(|b| b.username.trim().is_empty()) {
+            return Err(Error::InvalidCredentials {
+                reason: "basic.username is empty or blank",
             });
         }
         Ok(())

@@ -91,6 +91,10 @@ pub enum Error {
     /// The receiver's clock reading is not plausible UNIX seconds (milliseconds, say): a
     /// configuration error, so the provider retries instead of dropping the event.
     InvalidClock,
+    /// A body parser consumed the request stream before the receiver could read the raw
+    /// bytes (Express's `express.json()` mounted first): nothing can be verified. A
+    /// configuration error, so the provider retries until the mounting is fixed.
+    RawBodyUnavailable,
 }
 
 /// Every error code, defined once: bindings, schemas and type stubs list these (and tests
@@ -121,6 +125,7 @@ pub enum ErrorCode {
     InvalidTimestamp,
     InvalidRequest,
     InvalidClock,
+    RawBodyUnavailable,
 }
 
 impl ErrorCode {
@@ -150,6 +155,7 @@ impl ErrorCode {
         ErrorCode::InvalidTimestamp,
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClock,
+        ErrorCode::RawBodyUnavailable,
     ];
 
     /// The stable snake_case text of the code.
@@ -179,6 +185,7 @@ impl ErrorCode {
             ErrorCode::InvalidTimestamp => "invalid_timestamp",
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidClock => "invalid_clock",
+            ErrorCode::RawBodyUnavailable => "raw_body_unavailable",
         }
     }
 
@@ -188,7 +195,8 @@ impl ErrorCode {
             ErrorCode::UnknownProvider
             | ErrorCode::MissingCredentials
             | ErrorCode::InvalidCredentials
-            | ErrorCode::InvalidClock => ErrorKind::Configuration,
+            | ErrorCode::InvalidClock
+            | ErrorCode::RawBodyUnavailable => ErrorKind::Configuration,
             ErrorCode::MissingSignature
             | ErrorCode::InvalidSignatureFormat
             | ErrorCode::SignatureMismatch
@@ -268,6 +276,7 @@ impl Error {
             Error::InvalidTimestamp { .. } => ErrorCode::InvalidTimestamp,
             Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             Error::InvalidClock => ErrorCode::InvalidClock,
+            Error::RawBodyUnavailable => ErrorCode::RawBodyUnavailable,
         }
     }
 
@@ -355,6 +364,9 @@ impl fmt::Display for Error {
             Error::InvalidRequest { reason } => write!(f, "invalid request: {reason}"),
             Error::InvalidClock => f.write_str(
                 "now must be UNIX seconds between 2000-01-01 and 9999-12-31 (a clock in milliseconds?)",
+            ),
+            Error::RawBodyUnavailable => f.write_str(
+                "request body: a body parser consumed it before telhook; mount telhook before express.json() (or use express.raw())",
             ),
         }
     }

@@ -118,3 +118,35 @@ fn debug_output_never_shows_secrets() {
     assert!(!text.contains("debug-SECRET"), "{text}");
     assert!(!text.contains("user-x"));
 }
+
+#[test]
+fn blank_credentials_are_refused_naming_the_field_never_the_value() {
+    let cases = [
+        (
+            r#"{"hmac_sha256":["s3cret-never-shown"," "]}"#,
+            "hmac_sha256",
+        ),
+        (
+            r#"{"bearer":"\t","hmac_sha256":"s3cret-never-shown"}"#,
+            "bearer",
+        ),
+        (r#"{"authorization":""}"#, "authorization"),
+        (r#"{"jwt_hs256":["s3cret-never-shown","\n"]}"#, "jwt_hs256"),
+        (r#"{"url_token":"  "}"#, "url_token"),
+        (
+            r#"{"basic":{"username":"u","password":" "}}"#,
+            "basic.password",
+        ),
+        (
+            r#"{"basic":{"username":" ","password":"s3cret-never-shown"}}"#,
+            "basic.username",
+        ),
+    ];
+    for (json, field) in cases {
+        let error = Credentials::from_json_value(serde_json::from_str(json).unwrap()).unwrap_err();
+        assert_eq!(error.code(), "invalid_credentials", "{json}");
+        let text = error.to_string();
+        assert!(text.contains(field), "{text} does not name {field}");
+        assert!(!text.contains("s3cret"), "{text} shows a secret");
+    }
+}

@@ -27,17 +27,21 @@ const ERROR_CLASSES = {
   request: RequestError,
 };
 
-/** The core throws its errors as JSON text `{code, kind, message}`; anything else is a bug or a trap. */
-function rethrow(raw) {
-  if (typeof raw !== "string") throw raw;
+/** The core's error, thrown as JSON text `{code, kind, message}`, as a TelhookError subclass. */
+export function telhookErrorOf(raw) {
   let detail;
   try {
     detail = JSON.parse(raw);
   } catch {
-    throw new Error(`telhook: the core threw a value that is not its JSON error form: ${raw.slice(0, 200)}`);
+    return new Error(`telhook: the core threw a value that is not its JSON error form: ${raw.slice(0, 200)}`);
   }
   const ErrorClass = ERROR_CLASSES[detail.kind] ?? TelhookError;
-  throw new ErrorClass(detail.code, detail.message, detail.kind);
+  return new ErrorClass(detail.code, detail.message, detail.kind);
+}
+
+/** Anything else the wasm module throws (a trap above all) is a bug and passes through. */
+function rethrow(raw) {
+  throw typeof raw === "string" ? telhookErrorOf(raw) : raw;
 }
 
 /** Calls a core function, turning its errors into TelhookError subclasses. */

@@ -2,10 +2,10 @@
 // normalize, claim the event in the dedupe store, call the user's handler, answer. Every status,
 // header and body comes from the core's `decide(step)`; this file only does the I/O and turns
 // what happened into a step. The Fetch handler and the Node middleware share all of it.
+import * as core from "../wasm/telhook_wasm.js";
 import { Receiver, retryPolicy } from "./api.mjs";
 import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
-import { call, ConfigurationError, nowSeconds, RequestError, TelhookError } from "./internal.mjs";
-import { checkNow, decide as decideJson, leaseSecs, maxBodyBytes } from "./contract-shim.mjs";
+import { call, ConfigurationError, nowSeconds, RequestError, TelhookError, telhookErrorOf } from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
 // (providers, error codes, states, statuses 100..599): memoized, a few hundred entries at most.
@@ -15,7 +15,7 @@ function decide(step) {
   const key = JSON.stringify(step);
   let answer = answers.get(key);
   if (answer === undefined) {
-    const parsed = JSON.parse(call(decideJson, key));
+    const parsed = JSON.parse(call(core.decide, key));
     parsed.headers = Object.freeze(parsed.headers.map((pair) => Object.freeze(pair)));
     answer = Object.freeze(parsed);
     answers.set(key, answer);
@@ -99,11 +99,11 @@ function prepare(config, name) {
   const receiver = new Receiver(provider, credentials, options);
   const now = clock === undefined ? () => Math.floor(Date.now() / 1000) : () => clockSeconds(clock());
   // Date.now() is milliseconds: a clock returning it would reject every timestamped request.
-  call(checkNow, now());
+  call(core.checkNow, now());
   return {
     provider: receiver.provider,
     receiver,
-    cap: maxBodyBytes(receiver.inner, options),
+    cap: receiver.inner.maxBodyBytes,
     store,
     onEvent,
     onError,
@@ -146,16 +146,8 @@ async function run(setup, request, readBody, context) {
     );
   }
   if (body === RAW_BODY_GONE) {
-    return rejected(
-      setup,
-      configured,
-      "raw_body_unavailable",
-      new ConfigurationError(
-        "raw_body_unavailable",
-        "request body: a body parser consumed it before telhook; mount telhook before express.json() or use express.raw()",
-        "configuration",
-      ),
-    );
+    const error = telhookErrorOf(core.rawBodyUnavailable());
+    return rejected(setup, configured, error.code, error);
   }
   let event;
   try {
@@ -170,7 +162,7 @@ async function run(setup, request, readBody, context) {
   if (store !== null) {
     let state;
     try {
-      state = await store.claim(id, leaseSecs(policy));
+      state = await store.claim(id, policy.in_progress_lease_secs);
       if (!CLAIM_STATES.has(state)) throw new TypeError('store.claim must return "new", "in_progress" or "done"');
     } catch (error) {
       const answer = decide({ step: "store_failed", provider });

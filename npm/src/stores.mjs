@@ -3,8 +3,8 @@
 //                             a claim is live; an expired lease (a crashed worker) is "new" again.
 //   complete(key, ttlSecs) -> "done" for ttlSecs (the provider's redeliveries are duplicates).
 //   release(key)           -> forgets an in-progress claim (the provider's retry is processed).
+import * as core from "../wasm/telhook_wasm.js";
 import { call } from "./internal.mjs";
-import { checkNow } from "./contract-shim.mjs";
 
 /** The state of `entry` at `now`, or undefined when there is none or it expired. */
 function liveState(entry, now) {
@@ -17,7 +17,7 @@ function liveState(entry, now) {
  */
 export function memoryStore({ clock = () => Date.now() / 1000 } = {}) {
   if (typeof clock !== "function") throw new TypeError("memoryStore: clock must be a function returning UNIX seconds");
-  call(checkNow, Math.floor(clock()));
+  call(core.checkNow, Math.floor(clock()));
   const entries = new Map();
   // Expired entries are dropped in a full sweep each time the map doubles: amortized O(1).
   let sweepAt = 1024;

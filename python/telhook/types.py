@@ -86,6 +86,7 @@ ErrorCode = Literal[
     "invalid_timestamp",
     "invalid_request",
     "invalid_clock",
+    "raw_body_unavailable",
 ]
 ErrorKind = Literal[
     "verification",

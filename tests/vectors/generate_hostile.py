@@ -357,6 +357,15 @@ def auth():
             auth_headers("limephone", GOOD_BODY["limephone"].encode()), {**LIME, field: ["ok-secret", ""]}, "invalid_credentials")
     add("empty_basic_password", "An empty Basic password", "lisoloo", GOOD_BODY["lisoloo"], auth_headers("lisoloo", b""),
         {"basic": [{"username": "u", "password": ""}]}, "invalid_credentials")
+    # A blank value is an unset environment variable padded by a template: refused like an empty one.
+    for field in ["hmac_sha256", "bearer", "authorization", "jwt_hs256", "url_token"]:
+        add(f"blank_secret_{field}", f"A whitespace-only {field} secret", "limephone", GOOD_BODY["limephone"],
+            auth_headers("limephone", GOOD_BODY["limephone"].encode()), {**LIME, field: ["ok-secret", " \t\n"]},
+            "invalid_credentials")
+    add("blank_basic_password", "A whitespace-only Basic password", "lisoloo", GOOD_BODY["lisoloo"],
+        auth_headers("lisoloo", b""), {"basic": [{"username": "u", "password": "  "}]}, "invalid_credentials")
+    add("blank_basic_username", "A whitespace-only Basic username", "lisoloo", GOOD_BODY["lisoloo"],
+        auth_headers("lisoloo", b""), {"basic": [{"username": " ", "password": "p"}]}, "invalid_credentials")
 
 
 # ---------------------------------------------------------------- request level
