@@ -36,6 +36,13 @@ export function ackForError(error, provider = null) {
   return decide({ step: "handled", provider, outcome: "failed" });
 }
 
+// Web Crypto in Workers, Deno, Bun and Node 19+; the Node entry hands in node:crypto's for Node 18.
+let newToken = () => globalThis.crypto.randomUUID();
+/** For the Node entry only (not exported from the package). */
+export function useTokenSource(source) {
+  newToken = source;
+}
+
 const CLAIM_STATES = new Set(["new", "in_progress", "done"]);
 const CONFIG_KEYS = ["provider", "credentials", "onEvent", "store", "onError", "options", "clock"];
 
@@ -83,7 +90,7 @@ function prepare(config, name) {
     );
   }
   if (store !== null && !["claim", "complete", "release"].every((method) => typeof store[method] === "function")) {
-    throw new TypeError(`${name}: store must have claim(key, leaseSecs), complete(key, ttlSecs) and release(key)`);
+    throw new TypeError(`${name}: store must have claim(key, token, leaseSecs), complete(key, token, ttlSecs) and release(key, token)`);
   }
   if (typeof onError !== "function") throw new TypeError(`${name}: onError must be a function (error, info) => void`);
   if (clock !== undefined && typeof clock !== "function") {
@@ -159,10 +166,12 @@ async function run(setup, request, readBody, context) {
   const { provider, id } = event;
   const policy = retryPolicy(provider);
   const { store } = setup;
+  // This delivery's claim: only it may complete or release it.
+  const token = newToken();
   if (store !== null) {
     let state;
     try {
-      state = await store.claim(id, policy.in_progress_lease_secs);
+      state = await store.claim(id, token, policy.in_progress_lease_secs);
       if (!CLAIM_STATES.has(state)) throw new TypeError('store.claim must return "new", "in_progress" or "done"');
     } catch (error) {
       const answer = decide({ step: "store_failed", provider });
@@ -192,8 +201,8 @@ async function run(setup, request, readBody, context) {
   if (failure !== undefined) report(setup, failure, answer, provider, id);
   if (store !== null && answer.dedupe !== "none") {
     try {
-      if (answer.dedupe === "complete") await store.complete(id, policy.dedupe_ttl_secs);
-      else await store.release(id);
+      if (answer.dedupe === "complete") await store.complete(id, token, policy.dedupe_ttl_secs);
+      else await store.release(id, token);
     } catch (error) {
       // The handler has run: its answer stands. A claim that could not be completed or released
       // expires after the lease, so a redelivery is processed again rather than lost.

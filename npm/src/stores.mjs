@@ -1,14 +1,23 @@
-// Dedupe stores with the claim / complete / release protocol of issue 11:
-//   claim(key, leaseSecs)  -> "new" | "in_progress" | "done"; atomic: one caller gets "new" while
-//                             a claim is live; an expired lease (a crashed worker) is "new" again.
-//   complete(key, ttlSecs) -> "done" for ttlSecs (the provider's redeliveries are duplicates).
-//   release(key)           -> forgets an in-progress claim (the provider's retry is processed).
+// Dedupe stores with the claim / complete / release protocol of issue 11. The adapter makes one
+// random token per delivery; a claim belongs to that token, so a delivery whose lease expired
+// (a worker that hung) cannot complete or release a claim another delivery has taken since.
+//   claim(key, token, leaseSecs)  -> "new" | "in_progress" | "done"; atomic: one caller gets
+//                                    "new" while a claim is live; an expired lease is "new" again.
+//   complete(key, token, ttlSecs) -> "done" for ttlSecs, if `token` still owns the claim.
+//   release(key, token)           -> forgets the key, if `token` still owns the claim.
+// Same semantics as the Rust reference, telhook_core::receive::MemoryStore.
 import * as core from "../wasm/telhook_wasm.js";
 import { call } from "./internal.mjs";
 
 /** The state of `entry` at `now`, or undefined when there is none or it expired. */
 function liveState(entry, now) {
-  return entry !== undefined && entry.expiresAt > now ? entry.state : undefined;
+  if (entry === undefined || entry.expiresAt <= now) return undefined;
+  return entry.done ? "done" : "in_progress";
+}
+
+/** Whether `token` still owns the (not yet done) claim in `entry`, expired or not. */
+function ownedBy(entry, token) {
+  return entry !== undefined && !entry.done && entry.token === token;
 }
 
 /**
@@ -26,19 +35,19 @@ export function memoryStore({ clock = () => Date.now() / 1000 } = {}) {
     sweepAt = Math.max(1024, entries.size * 2);
   };
   return {
-    claim(key, leaseSecs) {
+    claim(key, token, leaseSecs) {
       const now = clock();
       const state = liveState(entries.get(key), now);
       if (state !== undefined) return state;
-      entries.set(key, { state: "in_progress", expiresAt: now + leaseSecs });
+      entries.set(key, { done: false, token, expiresAt: now + leaseSecs });
       if (entries.size >= sweepAt) sweep(now);
       return "new";
     },
-    complete(key, ttlSecs) {
-      entries.set(key, { state: "done", expiresAt: clock() + ttlSecs });
+    complete(key, token, ttlSecs) {
+      if (ownedBy(entries.get(key), token)) entries.set(key, { done: true, token, expiresAt: clock() + ttlSecs });
     },
-    release(key) {
-      if (entries.get(key)?.state === "in_progress") entries.delete(key);
+    release(key, token) {
+      if (ownedBy(entries.get(key), token)) entries.delete(key);
     },
   };
 }
@@ -57,24 +66,24 @@ export class TelhookDedupeObject {
   }
 
   async fetch(request) {
-    const { op, lease_secs: leaseSecs, ttl_secs: ttlSecs } = await request.json();
-    // No await between reading and writing the entry but storage calls: the object's input
-    // gate keeps other requests out, so claim is atomic.
+    const { op, token, lease_secs: leaseSecs, ttl_secs: ttlSecs } = await request.json();
+    // Between reading and writing the entry there are only storage calls: the object's input
+    // gate keeps other requests out meanwhile, so each operation is atomic.
     const now = Date.now();
     const entry = await this.storage.get("entry");
-    const state = liveState(entry, now);
     if (op === "claim") {
+      const state = liveState(entry, now);
       if (state !== undefined) return Response.json({ state });
-      await this.keep({ state: "in_progress", expiresAt: now + leaseSecs * 1000 });
+      await this.keep({ done: false, token, expiresAt: now + leaseSecs * 1000 });
       return Response.json({ state: "new" });
     }
     if (op === "complete") {
-      await this.keep({ state: "done", expiresAt: now + ttlSecs * 1000 });
-      return Response.json({ state: "done" });
+      if (ownedBy(entry, token)) await this.keep({ done: true, token, expiresAt: now + ttlSecs * 1000 });
+      return Response.json({});
     }
     if (op === "release") {
-      if (state !== "done") await this.storage.deleteAll();
-      return Response.json({ state: state === "done" ? "done" : "new" });
+      if (ownedBy(entry, token)) await this.storage.deleteAll();
+      return Response.json({});
     }
     return new Response(JSON.stringify({ error: "unknown operation" }), { status: 400, headers: JSON_HEADERS });
   }
@@ -108,15 +117,15 @@ export function durableObjectStore(namespace) {
       body: JSON.stringify(message),
     });
     if (!response.ok) throw new Error(`durableObjectStore: the dedupe object answered ${response.status} to ${message.op}`);
-    return (await response.json()).state;
+    return response.json();
   };
   return {
-    claim: (key, leaseSecs) => send(key, { op: "claim", lease_secs: leaseSecs }),
-    complete: async (key, ttlSecs) => {
-      await send(key, { op: "complete", ttl_secs: ttlSecs });
+    claim: async (key, token, leaseSecs) => (await send(key, { op: "claim", token, lease_secs: leaseSecs })).state,
+    complete: async (key, token, ttlSecs) => {
+      await send(key, { op: "complete", token, ttl_secs: ttlSecs });
     },
-    release: async (key) => {
-      await send(key, { op: "release" });
+    release: async (key, token) => {
+      await send(key, { op: "release", token });
     },
   };
 }

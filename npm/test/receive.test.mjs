@@ -330,28 +330,49 @@ test("ackForError: a TelhookError's answer by its code, anything else a failed h
   assert.throws(() => telhook.ackForError(new Error("db")), TypeError);
 });
 
-test("memoryStore: one claim wins, complete -> done, release -> new, an expired lease -> new", () => {
+test("memoryStore: one claim wins, complete -> done, release -> new, an expired lease -> new; only the owner's token counts", () => {
   let now = 1769000000;
   const store = telhook.memoryStore({ clock: () => now });
-  assert.equal(store.claim("a", 300), "new");
-  assert.equal(store.claim("a", 300), "in_progress");
+  assert.equal(store.claim("a", "t1", 300), "new");
+  assert.equal(store.claim("a", "t2", 300), "in_progress");
   now += 301;
-  assert.equal(store.claim("a", 300), "new"); // the first worker crashed
-  store.complete("a", 86400);
-  assert.equal(store.claim("a", 300), "done");
-  store.release("a"); // a completed key stays done
-  assert.equal(store.claim("a", 300), "done");
+  assert.equal(store.claim("a", "t3", 300), "new"); // t1's worker hung past its lease
+  store.release("a", "t1"); // t1 wakes up and fails: the claim is t3's now, left alone
+  store.complete("a", "t1", 86400);
+  assert.equal(store.claim("a", "t4", 300), "in_progress");
+  store.complete("a", "t3", 86400);
+  assert.equal(store.claim("a", "t4", 300), "done");
+  store.release("a", "t3"); // a completed key stays done
+  assert.equal(store.claim("a", "t4", 300), "done");
   now += 86401;
-  assert.equal(store.claim("a", 300), "new");
-  assert.equal(store.claim("b", 300), "new");
-  store.release("b");
-  assert.equal(store.claim("b", 300), "new");
+  assert.equal(store.claim("a", "t5", 300), "new");
+  assert.equal(store.claim("b", "u1", 300), "new");
+  store.release("b", "u1");
+  assert.equal(store.claim("b", "u2", 300), "new");
   // Expired entries are swept as the store grows; live ones survive the sweep.
-  for (let i = 0; i < 5000; i += 1) store.claim(`k${i}`, 1);
+  for (let i = 0; i < 5000; i += 1) store.claim(`k${i}`, "k", 1);
   now += 2;
-  for (let i = 0; i < 5000; i += 1) store.claim(`m${i}`, 300);
-  assert.equal(store.claim("b", 300), "in_progress");
-  assert.equal(store.claim("k1", 300), "new");
+  for (let i = 0; i < 5000; i += 1) store.claim(`m${i}`, "m", 300);
+  assert.equal(store.claim("b", "u3", 300), "in_progress");
+  assert.equal(store.claim("k1", "k", 300), "new");
+});
+
+test("two deliveries of one event never share a claim token", async () => {
+  const tokens = [];
+  const inner = telhook.memoryStore({ clock: fixedClock });
+  const recording = {
+    claim: (key, token, lease) => {
+      tokens.push(token);
+      return inner.claim(key, token, lease);
+    },
+    complete: (...args) => inner.complete(...args),
+    release: (...args) => inner.release(...args),
+  };
+  const handler = lisolooHandler({ store: recording, onEvent: () => new Response(null, { status: 503 }) });
+  await handler(lisolooDelivery());
+  await handler(lisolooDelivery());
+  assert.equal(tokens.length, 2);
+  assert.ok(typeof tokens[0] === "string" && tokens[0].length >= 16 && tokens[0] !== tokens[1]);
 });
 
 test("Express: without a body parser, behind express.raw() or a json() that keeps rawBody it verifies; behind express.json() it says the raw body is gone", async () => {

@@ -72,9 +72,9 @@ export default {
     if (url.pathname === "/durable-calls") return Response.json(Object.fromEntries(durableCalls));
     if (url.pathname === "/store") {
       // Direct store operations, for the Durable Object store's own semantics.
-      const { op, key, secs } = await request.json();
+      const { op, key, token, secs } = await request.json();
       const dedupe = telhook.durableObjectStore(env.TELHOOK_DEDUPE);
-      const result = op === "claim" ? await dedupe.claim(key, secs) : op === "complete" ? await dedupe.complete(key, secs) : await dedupe.release(key);
+      const result = op === "claim" ? await dedupe.claim(key, token, secs) : op === "complete" ? await dedupe.complete(key, token, secs) : await dedupe.release(key, token);
       return Response.json({ result: result ?? null });
     }
     if (url.pathname === "/events") return Response.json(events);

@@ -180,19 +180,25 @@ test("Durable Object store: 20 concurrent copies over two Workers -> exactly one
   assert.deepStrictEqual([late.status, await late.json()], [200, { outcome: "duplicate" }]);
 });
 
-test("Durable Object store: claim, complete, release and lease expiry", async () => {
+test("Durable Object store: claim, complete, release and lease expiry; only the owner's token counts", async () => {
   const op = async (body) => (await (await mf.dispatchFetch("https://worker.test/store", { method: "POST", body: JSON.stringify(body) })).json()).result;
-  assert.equal(await op({ op: "claim", key: "a", secs: 300 }), "new");
-  assert.equal(await op({ op: "claim", key: "a", secs: 300 }), "in_progress");
-  await op({ op: "complete", key: "a", secs: 3600 });
-  assert.equal(await op({ op: "claim", key: "a", secs: 300 }), "done");
-  await op({ op: "release", key: "a" }); // a completed key stays done
-  assert.equal(await op({ op: "claim", key: "a", secs: 300 }), "done");
-  assert.equal(await op({ op: "claim", key: "b", secs: 300 }), "new");
-  await op({ op: "release", key: "b" });
-  assert.equal(await op({ op: "claim", key: "b", secs: 300 }), "new");
-  // A crashed worker's claim: after its lease the key can be claimed again.
-  assert.equal(await op({ op: "claim", key: "c", secs: 1 }), "new");
+  assert.equal(await op({ op: "claim", key: "a", token: "t1", secs: 300 }), "new");
+  assert.equal(await op({ op: "claim", key: "a", token: "t2", secs: 300 }), "in_progress");
+  await op({ op: "complete", key: "a", token: "t2", secs: 3600 }); // not t2's claim: no effect
+  await op({ op: "release", key: "a", token: "t2" });
+  assert.equal(await op({ op: "claim", key: "a", token: "t2", secs: 300 }), "in_progress");
+  await op({ op: "complete", key: "a", token: "t1", secs: 3600 });
+  assert.equal(await op({ op: "claim", key: "a", token: "t3", secs: 300 }), "done");
+  await op({ op: "release", key: "a", token: "t1" }); // a completed key stays done
+  assert.equal(await op({ op: "claim", key: "a", token: "t3", secs: 300 }), "done");
+  assert.equal(await op({ op: "claim", key: "b", token: "u1", secs: 300 }), "new");
+  await op({ op: "release", key: "b", token: "u1" });
+  assert.equal(await op({ op: "claim", key: "b", token: "u2", secs: 300 }), "new");
+  // A hung worker's claim: after its lease the key is claimed again, and the late owner's
+  // release leaves the new claim alone.
+  assert.equal(await op({ op: "claim", key: "c", token: "v1", secs: 1 }), "new");
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.equal(await op({ op: "claim", key: "c", secs: 300 }), "new");
+  assert.equal(await op({ op: "claim", key: "c", token: "v2", secs: 300 }), "new");
+  await op({ op: "release", key: "c", token: "v1" });
+  assert.equal(await op({ op: "claim", key: "c", token: "v3", secs: 300 }), "in_progress");
 });

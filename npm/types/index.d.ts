@@ -313,14 +313,15 @@ export function ackForError(error: unknown, provider?: ProviderName | null): Ans
 export type ClaimState = "new" | "in_progress" | "done";
 
 /**
- * Dedupe with states. `claim` is atomic: one caller gets "new" while a claim is live; an
- * expired lease (a crashed worker) is "new" again. `complete` marks the key done for ttlSecs;
- * `release` forgets an in-progress claim so the provider's retry is processed.
+ * Dedupe with states; the adapter makes one random token per delivery. `claim` is atomic:
+ * one caller gets "new" while a claim is live; an expired lease (a crashed worker) is "new"
+ * again. `complete` marks the key done for ttlSecs and `release` forgets it, each only if
+ * `token` still owns the claim (a worker whose lease expired changes nothing).
  */
 export interface DedupeStore {
-  claim(key: string, leaseSecs: number): ClaimState | Promise<ClaimState>;
-  complete(key: string, ttlSecs: number): unknown | Promise<unknown>;
-  release(key: string): unknown | Promise<unknown>;
+  claim(key: string, token: string, leaseSecs: number): ClaimState | Promise<ClaimState>;
+  complete(key: string, token: string, ttlSecs: number): unknown | Promise<unknown>;
+  release(key: string, token: string): unknown | Promise<unknown>;
 }
 
 /** In this process's memory: tests and one long-lived process. `clock` returns UNIX seconds. */
