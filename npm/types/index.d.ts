@@ -70,7 +70,8 @@ export type ErrorCode =
   | "invalid_payload"
   | "invalid_timestamp"
   | "invalid_request"
-  | "invalid_clock";
+  | "invalid_clock"
+  | "raw_body_unavailable";
 export type ErrorKind =
   | "verification"
   | "parse"
