@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tupl
 
 from . import _core
 from .errors import WebhookError
-from .stores import AnyDedupeStore, ClaimState, check_store
+from .stores import AnyDedupeStore, check_store
 from .types import NormalizedEvent, ProviderName
 
 logger = logging.getLogger("telhook")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Awaitable, Callable, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Callable, Mapping, Optional, Tuple, Union, cast
 
 from asgiref.sync import sync_to_async
 from django.core.signals import got_request_exception
