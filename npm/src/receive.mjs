@@ -77,6 +77,9 @@ function isResponseLike(value) {
 function prepare(config, name) {
   if (config === null || typeof config !== "object") throw new TypeError(`${name}: expected an options object`);
   for (const key of Object.keys(config)) {
+    if (key === "dedupe") {
+      throw new TypeError(`${name}: "dedupe" is now "store", with claim(key, token, leaseSecs), complete and release (memoryStore() for memoryDedupe())`);
+    }
     if (!CONFIG_KEYS.includes(key)) {
       throw new TypeError(`${name}: unknown option "${key}"; expected ${CONFIG_KEYS.join(", ")}`);
     }
