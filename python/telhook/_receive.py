@@ -113,6 +113,18 @@ class BodyTooLarge(Exception):
     """Internal signal: the body went over the cap while it was read."""
 
 
+class RawBodyUnavailable(Exception):
+    """Something (a form parser, a middleware) consumed the request body before telhook: the
+    signature cannot be checked. Answered 500 `raw_body_unavailable` (the provider retries once
+    the app is fixed), never a 401 that makes a provider drop the event."""
+
+
+def unavailable_body() -> Iterable[bytes]:
+    """The body an adapter passes when the framework says the raw body is gone."""
+    raise RawBodyUnavailable()
+    yield b""  # pragma: no cover (makes this a generator: raised when read, not when called)
+
+
 def header_value(headers: HeaderPairs, name: str) -> Optional[str]:
     return next((value for key, value in headers if key.lower() == name), None)
 
@@ -214,6 +226,9 @@ class Delivery:
 
     def too_large(self) -> Answer:
         return self._reject("body_too_large")
+
+    def body_unavailable(self) -> Answer:
+        return self._reject("raw_body_unavailable")
 
     def normalize(self, method: str, url: Optional[str], headers: HeaderPairs, body: bytes) -> Optional[Answer]:
         try:
@@ -390,6 +405,8 @@ def prepare(delivery: Delivery, method: str, url: Optional[str], headers: Header
         data = read_capped(body, delivery.receiver.max_body_bytes)
     except BodyTooLarge:
         return delivery.too_large()
+    except RawBodyUnavailable:
+        return delivery.body_unavailable()
     return delivery.normalize(method, url, headers, data)
 
 
@@ -403,6 +420,8 @@ async def aprepare(
         data = await aread_capped(body, delivery.receiver.max_body_bytes)
     except BodyTooLarge:
         return delivery.too_large()
+    except RawBodyUnavailable:
+        return delivery.body_unavailable()
     return delivery.normalize(method, url, headers, data)
 
 

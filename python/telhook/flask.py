@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from flask import Response, current_app, got_request_exception, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import Receiver, _header_pairs
-from ._receive import Delivery, run, stream_reader
+from ._receive import Delivery, run, stream_reader, unavailable_body
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -32,6 +32,16 @@ View = Callable[[NormalizedEvent], Any]
 
 def _own_status(returned: object) -> Optional[int]:
     return returned.status_code if isinstance(returned, WerkzeugResponse) else None
+
+
+def _body() -> Iterable[bytes]:
+    # request.get_data() keeps a copy (werkzeug's `_cached_data`); request.form / files parse
+    # the stream without one, after which the raw body is gone.
+    if "_cached_data" in request.__dict__:
+        return [request.get_data()]
+    if "form" in request.__dict__ or "files" in request.__dict__:
+        return unavailable_body()
+    return stream_reader(request.stream.read)
 
 
 def _report(error: BaseException, event: Optional[NormalizedEvent]) -> None:
@@ -64,7 +74,7 @@ def webhook(
                 request.method,
                 request.full_path if request.query_string else request.path,
                 _header_pairs(request.headers.items()),
-                stream_reader(request.stream.read),
+                _body(),
                 view,
             )
             if own is not None:

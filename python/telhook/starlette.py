@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import Receiver, _header_pairs
-from ._receive import Delivery, arun
+from ._receive import Delivery, arun, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -33,6 +33,14 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _own_status(returned: object) -> Optional[int]:
     return returned.status_code if isinstance(returned, Response) else None
+
+
+def _body(request: Request) -> Any:
+    # request.stream() replays request.body() when it was read; once something else streamed
+    # it (a form parser) it is spent (Starlette's `_stream_consumed`) and the raw body is gone.
+    if getattr(request, "_stream_consumed", False) and not hasattr(request, "_body"):
+        return unavailable_body()
+    return request.stream()
 
 
 def webhook(
@@ -60,7 +68,7 @@ def webhook(
                 request.method,
                 url,
                 _header_pairs(request.headers.items()),
-                request.stream(),
+                _body(request),
                 lambda event: handler(request, event),
             )
             if own is not None:

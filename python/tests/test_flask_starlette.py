@@ -90,3 +90,75 @@ def test_decorators_check_their_arguments() -> None:
     for decorator in (flask_webhook, starlette_webhook):
         with pytest.raises(TypeError, match="claim, complete and release"):
             decorator("lisoloo", credentials=CREDENTIALS, store=object())  # type: ignore[arg-type]
+
+
+FORM = {**REQUEST["headers"], "Content-Type": "application/x-www-form-urlencoded"}
+UNAVAILABLE = {"error": "raw_body_unavailable"}
+
+
+def test_a_body_consumed_before_the_adapter_is_500_never_a_401() -> None:
+    """A form parser that ran first leaves no raw body to verify: 500 (the provider retries
+    once the app is fixed), not 401 (Lisoloo drops the event on any 4xx)."""
+    from django.test import RequestFactory
+
+    from telhook.django import webhook as django_webhook
+    from telhook.flask import webhook as flask_webhook
+    from telhook.starlette import webhook as starlette_webhook
+
+    calls: List[str] = []
+
+    @django_webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def django_view(request: Any, event: Any) -> None:
+        calls.append("django")
+
+    request = RequestFactory().post("/hooks/lisoloo", data={"field": "value"},
+                                    headers={"Authorization": REQUEST["headers"]["Authorization"]})
+    assert request.POST["field"] == "value"  # a middleware parsed the multipart body
+    response = django_view(request)
+    assert (response.status_code, json.loads(response.content)) == (500, UNAVAILABLE)
+
+    app = flask.Flask(__name__)
+
+    @app.before_request
+    def parse_form() -> None:
+        flask.request.form.get("anything")
+
+    @app.post("/hooks/lisoloo")
+    @flask_webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def flask_view(event: Any) -> None:
+        calls.append("flask")
+
+    flask_reply = app.test_client().post("/hooks/lisoloo", data=REQUEST["body"], headers=FORM)
+    assert (flask_reply.status_code, flask_reply.get_json()) == (500, UNAVAILABLE)
+
+    @starlette_webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    async def starlette_hook(request: Request, event: Any) -> None:
+        calls.append("starlette")
+
+    async def parse_form_first(request: Request) -> Any:
+        async for _ in request.stream():  # what a form parser does; it keeps no copy
+            pass
+        return await starlette_hook(request)
+
+    with TestClient(Starlette(routes=[Route("/hooks/lisoloo", parse_form_first, methods=["POST"])])) as client:
+        starlette_reply = client.post("/hooks/lisoloo", content=REQUEST["body"], headers=FORM)
+    assert (starlette_reply.status_code, starlette_reply.json()) == (500, UNAVAILABLE)
+    assert calls == []
+
+
+def test_a_body_read_before_the_adapter_is_still_verified() -> None:
+    from telhook.flask import webhook as flask_webhook
+
+    app = flask.Flask(__name__)
+
+    @app.before_request
+    def read_json() -> None:
+        flask.request.get_json()  # keeps a copy of the raw body
+
+    @app.post("/hooks/lisoloo")
+    @flask_webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def flask_view(event: Any) -> None:
+        pass
+
+    reply = app.test_client().post("/hooks/lisoloo", data=REQUEST["body"], headers=REQUEST["headers"])
+    assert (reply.status_code, reply.get_json()) == (200, {"outcome": "accepted"})

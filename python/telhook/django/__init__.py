@@ -32,7 +32,9 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver, _header_pairs
-from .._receive import Answer, Delivery, arun, call_handler, claim, prepare, run, settle, stream_reader
+from .._receive import (
+    Answer, Delivery, arun, call_handler, claim, prepare, run, settle, stream_reader, unavailable_body,
+)
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
 )
@@ -55,8 +57,12 @@ def _http_response(answer: Answer) -> HttpResponse:
 
 def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
     # request.read streams the body (or re-reads request.body if something read it already),
-    # so the cap applies while reading instead of DATA_UPLOAD_MAX_MEMORY_SIZE after it.
-    return str(request.method), request.get_full_path(), _header_pairs(request.headers), stream_reader(request.read)
+    # so the cap applies while reading instead of DATA_UPLOAD_MAX_MEMORY_SIZE after it. If a
+    # middleware parsed a multipart body (request.POST / FILES), the stream is spent and Django
+    # kept no copy: `_read_started` without `_body` (Django's own test in `request.body`).
+    spent = getattr(request, "_read_started", False) and not hasattr(request, "_body")
+    body = unavailable_body() if spent else stream_reader(request.read)
+    return str(request.method), request.get_full_path(), _header_pairs(request.headers), body
 
 
 class _ThreadedStore:
