@@ -58,13 +58,13 @@ def _django_reply(response: Any) -> Reply:
     return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
 
 
-def django_sync(setup: Setup) -> Transport:
+def django_sync(setup: Setup, store: Any = None) -> Transport:
     from django.test import Client
 
     from djangoproject import views
     from telhook.django import webhook
 
-    @webhook(setup.provider, credentials=setup.credentials, store=setup.store, clock=setup.clock)  # type: ignore[arg-type]
+    @webhook(setup.provider, credentials=setup.credentials, store=store or setup.store, clock=setup.clock)  # type: ignore[arg-type]
     def view(request: Any, event: Any) -> Any:
         return setup.script.handler()
 
@@ -75,6 +75,15 @@ def django_sync(setup: Setup) -> Transport:
         return _django_reply(Client(raise_request_exception=False).generic(method, url, data=body, content_type=content_type, headers=rest))
 
     return deliver
+
+
+def django_sync_database_store(setup: Setup) -> Transport:
+    """Django sync views on DjangoDatabaseStore (SQLite here), its clock moved by the vector."""
+    from telhook.django.models import DedupeKey
+    from telhook.stores import DjangoDatabaseStore
+
+    DedupeKey.objects.all().delete()
+    return django_sync(setup, DjangoDatabaseStore(clock=setup.store_clock))
 
 
 def django_async(setup: Setup) -> Transport:
@@ -143,6 +152,7 @@ PLACES: Dict[str, Callable[[Setup], Transport]] = {
     "receive": plain_sync,
     "areceive": plain_async,
     "django_sync": django_sync,
+    "django_sync_database_store": django_sync_database_store,
     "django_async": django_async,
     "flask": flask_app,
     "fastapi": fastapi_app,
