@@ -41,6 +41,18 @@ class Served:
         finally:
             connection.close()
 
+    def post_chunked(self, path: str) -> Tuple[int, Dict[str, Any]]:
+        """The delivery with Transfer-Encoding: chunked and no Content-Length."""
+        body = DELIVERY["request"]["body"].encode()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            connection.request("POST", path, body=iter([body[:50], body[50:]]),
+                               headers=DELIVERY["request"]["headers"], encode_chunked=True)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
     def concurrently(self, path: str, copies: int) -> List[Tuple[int, Dict[str, Any]]]:
         barrier = threading.Barrier(copies)
         replies: List[Tuple[int, Dict[str, Any]]] = []
@@ -180,3 +192,9 @@ def test_handler_fails_while_a_redelivery_is_in_flight_on_the_postgresql_store(s
     assert served.handler_calls() == 2
     assert served.rows() == 1  # the failed call's row rolled back with its transaction
     assert served.sql("SELECT key, state FROM telhook_dedupe_key") == [(EVENT_ID, "done")]
+
+
+def test_a_chunked_delivery_is_read_under_gunicorn(served: Served) -> None:
+    assert served.post_chunked("/served/cache") == ACCEPTED
+    assert served.post_chunked("/served/cache") == DUPLICATE
+    assert served.rows() == 1

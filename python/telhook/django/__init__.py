@@ -61,8 +61,18 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
     # middleware parsed a multipart body (request.POST / FILES), the stream is spent and Django
     # kept no copy: `_read_started` without `_body` (Django's own test in `request.body`).
     spent = getattr(request, "_read_started", False) and not hasattr(request, "_body")
-    body = unavailable_body() if spent else stream_reader(request.read)
+    body = unavailable_body() if spent else stream_reader(_chunked_input(request) or request.read)
     return str(request.method), request.get_full_path(), _header_pairs(request.headers), body
+
+
+def _chunked_input(request: HttpRequest) -> Optional[Callable[[int], bytes]]:
+    """A chunked body without Content-Length: Django's WSGIRequest reads nothing of it (a 4xx
+    for a real delivery). A server that sets `wsgi.input_terminated` (gunicorn, uWSGI, ...)
+    decodes the chunks and ends the input: read that instead."""
+    meta = request.META
+    if meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
+        return None
+    return cast(Callable[[int], bytes], meta["wsgi.input"].read)
 
 
 class _ThreadedStore:
