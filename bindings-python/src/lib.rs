@@ -230,6 +230,43 @@ fn check_now(now: i64) -> PyResult<()> {
     telhook_core::check_now(now).map_err(|e| to_py_err(&e))
 }
 
+/// Test kit: the request `provider` would send with `body`, as the JSON form.
+#[pyfunction]
+#[pyo3(signature = (provider, body, credentials_json, now, scheme = None))]
+fn sign(
+    provider: &str,
+    body: &[u8],
+    credentials_json: &str,
+    now: i64,
+    scheme: Option<&str>,
+) -> PyResult<String> {
+    let credentials = serde_json::from_str(credentials_json)
+        .map_err(|_| invalid("credentials: expected JSON"))?;
+    to_json(
+        &telhook_core::wire::sign_json(provider, body, credentials, now, scheme)
+            .map_err(|e| to_py_err(&e))?,
+    )
+}
+
+/// Test kit: a realistic body for one of the provider's event kinds.
+#[pyfunction]
+fn sample<'py>(
+    py: Python<'py>,
+    provider: &str,
+    event_kind: &str,
+    overrides_json: &str,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let body = telhook_core::wire::sample_json(provider, event_kind, overrides_json)
+        .map_err(|e| to_py_err(&e))?;
+    Ok(pyo3::types::PyBytes::new(py, &body))
+}
+
+/// Test kit: the event kinds `sample` knows (the first is the default).
+#[pyfunction]
+fn event_kinds(provider: &str) -> PyResult<Vec<&'static str>> {
+    telhook_core::wire::event_kind_names(provider).map_err(|e| to_py_err(&e))
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Receiver>()?;
@@ -243,5 +280,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(parse_http_capture, module)?)?;
     module.add_function(wrap_pyfunction!(decide, module)?)?;
     module.add_function(wrap_pyfunction!(check_now, module)?)?;
+    module.add_function(wrap_pyfunction!(sign, module)?)?;
+    module.add_function(wrap_pyfunction!(sample, module)?)?;
+    module.add_function(wrap_pyfunction!(event_kinds, module)?)?;
     Ok(())
 }

@@ -244,3 +244,45 @@ pub fn check_now(now: f64) -> Result<(), JsValue> {
 pub fn raw_body_unavailable() -> String {
     serde_json::to_string(&Error::RawBodyUnavailable).unwrap_or_default()
 }
+
+/// Test kit: the request `provider` would send with `body`, as JSON text
+/// (`{method, url, headers: [[name, value]], body_base64}`).
+#[wasm_bindgen(js_name = signRequest)]
+pub fn sign_request(
+    provider: String,
+    body: &[u8],
+    credentials_json: &str,
+    now: f64,
+    scheme: Option<String>,
+) -> Result<String, JsValue> {
+    let credentials = serde_json::from_str(credentials_json).map_err(|_| {
+        js_error(&Error::InvalidRequest {
+            reason: "credentials: expected JSON".into(),
+        })
+    })?;
+    let request = wire::sign_json(
+        &provider,
+        body,
+        credentials,
+        now_of(now)?,
+        scheme.as_deref(),
+    )
+    .map_err(|e| js_error(&e))?;
+    to_json(&request)
+}
+
+/// Test kit: a realistic body for one of the provider's event kinds.
+#[wasm_bindgen(js_name = sampleBody)]
+pub fn sample_body(
+    provider: String,
+    event_kind: String,
+    overrides_json: &str,
+) -> Result<Vec<u8>, JsValue> {
+    wire::sample_json(&provider, &event_kind, overrides_json).map_err(|e| js_error(&e))
+}
+
+/// Test kit: the event kinds `sampleBody` knows, as a JSON array (the first is the default).
+#[wasm_bindgen(js_name = eventKinds)]
+pub fn event_kinds(provider: String) -> Result<String, JsValue> {
+    to_json(&wire::event_kind_names(&provider).map_err(|e| js_error(&e))?)
+}

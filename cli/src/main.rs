@@ -4,9 +4,12 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
-use telhook_core::{wire, Credentials, Options, Outcome, Provider, WebhookRequest};
+use telhook_core::{retry_policy, wire, Credentials, Options, Outcome, Provider, WebhookRequest};
+
+mod delivery;
+mod simulate;
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +64,76 @@ enum Command {
         #[arg(value_name = "REQUEST")]
         request: Option<String>,
     },
+    /// Print the signed request a provider would send: raw HTTP (default), curl or JSON.
+    ///
+    /// `telhook sign --provider lisoloo --credentials creds.json | telhook normalize
+    /// --provider lisoloo --credentials creds.json` round-trips.
+    #[command(verbatim_doc_comment)]
+    Sign {
+        #[command(flatten)]
+        signed: SignArgs,
+        /// http (a raw HTTP/1.1 request), curl (a command line) or json.
+        #[arg(long, default_value = "http")]
+        format: String,
+        /// The endpoint the request is for (default http://localhost/).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Send one signed delivery to URL; print the answer and what the provider does next.
+    /// Exits 1 unless the provider would count the delivery as acknowledged.
+    Send {
+        url: String,
+        #[command(flatten)]
+        signed: SignArgs,
+    },
+    /// Play the provider's delivery pattern against URL and judge the endpoint: events lost,
+    /// processed twice (with --count-url), forgeries accepted. Exits 1 on any of them.
+    Simulate {
+        url: String,
+        #[arg(long)]
+        provider: String,
+        /// JSON credentials file, as for normalize.
+        #[arg(long, value_name = "FILE")]
+        credentials: String,
+        /// Divide the provider's retry delays by this (timeouts stay real).
+        #[arg(long, default_value_t = 1000.0)]
+        speed: f64,
+        /// A URL answering how often the endpoint processed each event: {"<event id>": n}
+        /// or ["<event id>", ...].
+        #[arg(long)]
+        count_url: Option<String>,
+        /// One JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Signing time: UNIX seconds or RFC 3339. Default: the system clock.
+        #[arg(long, value_name = "T")]
+        now: Option<String>,
+    },
+}
+
+/// What to sign and with what.
+#[derive(Args)]
+struct SignArgs {
+    #[arg(long)]
+    provider: String,
+    /// One of the provider's event kinds (default: its first); see the error for the list.
+    #[arg(long = "event")]
+    event_kind: Option<String>,
+    /// Send this file's bytes instead of a sample.
+    #[arg(long, value_name = "FILE")]
+    body: Option<String>,
+    /// JSON merged into the sample (merge patch), e.g. '{"message_id": "m-1"}'.
+    #[arg(long = "set", value_name = "JSON")]
+    overrides: Option<String>,
+    /// JSON credentials file, as for normalize.
+    #[arg(long, value_name = "FILE")]
+    credentials: String,
+    /// Sign with this scheme only (default: every configured one of the provider).
+    #[arg(long)]
+    scheme: Option<String>,
+    /// Signing time: UNIX seconds or RFC 3339. Default: the system clock.
+    #[arg(long, value_name = "T")]
+    now: Option<String>,
 }
 
 /// A failure with the stable error code the library gives it.
@@ -85,14 +158,42 @@ fn usage(message: impl Into<String>) -> Failure {
     }
 }
 
+/// What a command prints, and whether it counts as success.
+struct Done {
+    output: String,
+    success: bool,
+    /// Printed exactly, without a trailing newline (a raw HTTP body must stay byte-exact).
+    exact: bool,
+}
+
+impl From<String> for Done {
+    fn from(output: String) -> Self {
+        Done {
+            output,
+            success: true,
+            exact: false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(output) => {
-            #[allow(clippy::print_stdout)]
-            {
-                println!("{output}");
+        Ok(done) => {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`telhook sign | head`) is the reader's choice, not an error.
+            let _ = if done.output.is_empty() {
+                Ok(())
+            } else if done.exact {
+                stdout.write_all(done.output.as_bytes())
+            } else {
+                writeln!(stdout, "{}", done.output)
+            };
+            if done.success {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             }
-            ExitCode::SUCCESS
         }
         Err(failure) => {
             eprintln!("telhook: {}: {}", failure.code, failure.message);
@@ -101,8 +202,74 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<String, Failure> {
+fn run(cli: Cli) -> Result<Done, Failure> {
     match cli.command {
+        Command::Sign {
+            signed,
+            format,
+            url,
+        } => {
+            let (_, request) = signed_request(&signed)?;
+            let url = url.as_deref().unwrap_or("http://localhost/");
+            Ok(match format.as_str() {
+                "http" => Done {
+                    output: String::from_utf8_lossy(&raw_http(url, &request)).into_owned(),
+                    success: true,
+                    exact: true,
+                },
+                "curl" => curl_command(url, &request).into(),
+                "json" => to_json(&request.to_json_value())?.into(),
+                _ => return Err(usage("--format: expected http, curl or json")),
+            })
+        }
+        Command::Send { url, signed } => {
+            let (provider, request) = signed_request(&signed)?;
+            let policy = retry_policy(provider);
+            let answer = delivery::deliver(&delivery::agent(&policy), provider, &url, &request);
+            let next = delivery::next_step(&policy, 1, answer.provider_action);
+            let shown = match (answer.status, &answer.failure) {
+                (Some(status), _) => status.to_string(),
+                (None, Some(failure)) => failure.clone(),
+                (None, None) => "-".to_owned(),
+            };
+            Ok(Done {
+                output: format!("{shown} in {} ms: {provider} {next}", answer.latency_ms),
+                success: answer.provider_action == telhook_core::DeliveryResult::Acknowledged,
+                exact: false,
+            })
+        }
+        Command::Simulate {
+            url,
+            provider,
+            credentials,
+            speed,
+            count_url,
+            json,
+            now,
+        } => {
+            if !(speed.is_finite() && speed >= 1.0) {
+                return Err(usage("--speed: expected a number of at least 1"));
+            }
+            let settings = simulate::Settings {
+                provider: Provider::from_name(&provider)?,
+                url,
+                credentials: read_credentials(&credentials)?,
+                now: now_or_system(now.as_deref())?,
+                speed,
+                count_url,
+                json,
+            };
+            let report = simulate::run(&settings)?;
+            Ok(Done {
+                output: if json {
+                    to_json(&report)?
+                } else {
+                    String::new()
+                },
+                success: report.passed,
+                exact: false,
+            })
+        }
         Command::Normalize {
             provider,
             credentials,
@@ -163,10 +330,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
                     object.remove("raw");
                 }
             }
-            to_json(&json)
+            to_json(&json).map(Done::from)
         }
         Command::Policy { provider } => {
-            to_json(&telhook_core::retry_policy(Provider::from_name(&provider)?))
+            to_json(&telhook_core::retry_policy(Provider::from_name(&provider)?)).map(Done::from)
         }
         Command::Ack { provider, outcome } => {
             let provider = Provider::from_name(&provider)?;
@@ -175,11 +342,14 @@ fn run(cli: Cli) -> Result<String, Failure> {
                     "unknown outcome {outcome:?}; use accepted, duplicate, verification_failed, malformed or internal_error"
                 ))
             })?;
-            to_json(&telhook_core::ack(provider, outcome))
+            to_json(&telhook_core::ack(provider, outcome)).map(Done::from)
         }
         Command::Detect { request } => {
             let (request, _) = parse_request(&read_input(request.as_deref())?)?;
-            Ok(telhook_core::detect_provider(&request)?.name().to_owned())
+            Ok(telhook_core::detect_provider(&request)?
+                .name()
+                .to_owned()
+                .into())
         }
     }
 }
@@ -223,4 +393,99 @@ fn parse_request(input: &[u8]) -> Result<(WebhookRequest, Option<Value>), Failur
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
     serde_json::to_string_pretty(value).map_err(|e| usage(format!("cannot serialize: {e}")))
+}
+
+fn read_credentials(path: &str) -> Result<Credentials, Failure> {
+    let text = std::fs::read(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(&text).map_err(|e| usage(format!("{path} is not JSON: {e}")))?;
+    Ok(Credentials::from_json_value(value)?)
+}
+
+fn now_or_system(now: Option<&str>) -> Result<i64, Failure> {
+    match now {
+        Some(text) => Ok(telhook_core::time::parse_unix_seconds(text, "--now")?),
+        None => Ok(system_now()),
+    }
+}
+
+/// The body (a file or a sample) signed as `args` say.
+fn signed_request(args: &SignArgs) -> Result<(Provider, WebhookRequest), Failure> {
+    let provider = Provider::from_name(&args.provider)?;
+    let credentials = read_credentials(&args.credentials)?;
+    let body = match &args.body {
+        Some(path) => read_input(Some(path))?,
+        None => {
+            let overrides: Value = match &args.overrides {
+                Some(text) => serde_json::from_str(text)
+                    .map_err(|e| usage(format!("--set is not JSON: {e}")))?,
+                None => Value::Null,
+            };
+            let kinds = telhook_core::sample::event_kinds(provider);
+            let kind = match &args.event_kind {
+                Some(kind) => kind.as_str(),
+                None => kinds.first().map_or("", |k| k.name),
+            };
+            telhook_core::sample::sample(provider, kind, &overrides)?
+        }
+    };
+    let scheme = args
+        .scheme
+        .as_deref()
+        .map(telhook_core::sign::Scheme::from_name)
+        .transpose()?;
+    let now = now_or_system(args.now.as_deref())?;
+    let request = telhook_core::sign::sign(provider, &body, &credentials, now, scheme)?;
+    Ok((provider, request))
+}
+
+/// `scheme://host[:port]/path?query` split into the Host header and the request target.
+fn host_and_target(url: &str, request: &WebhookRequest) -> (String, String) {
+    let full = telhook_core::sign::target_url(url, request);
+    let without_scheme = full
+        .split_once("://")
+        .map_or(full.as_str(), |(_, rest)| rest);
+    match without_scheme.find(['/', '?']) {
+        Some(at) => {
+            let (host, target) = without_scheme.split_at(at);
+            let target = if target.starts_with('?') {
+                format!("/{target}")
+            } else {
+                target.to_owned()
+            };
+            (host.to_owned(), target)
+        }
+        None => (without_scheme.to_owned(), "/".to_owned()),
+    }
+}
+
+/// The request as it goes over the wire (and as `telhook normalize` reads a capture).
+fn raw_http(url: &str, request: &WebhookRequest) -> Vec<u8> {
+    let (host, target) = host_and_target(url, request);
+    let mut head = format!("{} {target} HTTP/1.1\r\nHost: {host}\r\n", request.method);
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", request.body.len()));
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&request.body);
+    bytes
+}
+
+/// A POSIX shell command; every argument single-quoted.
+fn curl_command(url: &str, request: &WebhookRequest) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let mut command = format!(
+        "curl -sS -X {} {}",
+        request.method,
+        quote(&telhook_core::sign::target_url(url, request))
+    );
+    for (name, value) in &request.headers {
+        command.push_str(&format!(" -H {}", quote(&format!("{name}: {value}"))));
+    }
+    command.push_str(&format!(
+        " --data-binary {}",
+        quote(&String::from_utf8_lossy(&request.body))
+    ));
+    command
 }

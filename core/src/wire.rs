@@ -43,3 +43,41 @@ pub fn normalize_json(
     let options = options_from_json(options)?;
     normalize_event_with(provider, &request, &credentials, now, &options)
 }
+
+/// [`crate::sign::sign`] on JSON forms: the provider's name, credentials as JSON, the scheme's
+/// name or `None`; the request comes back in the JSON form (`body_base64`).
+pub fn sign_json(
+    provider: &str,
+    body: &[u8],
+    credentials: Value,
+    now: i64,
+    scheme: Option<&str>,
+) -> Result<Value> {
+    let provider = Provider::from_name(provider)?;
+    let credentials = Credentials::from_json_value(credentials)?;
+    let scheme = scheme.map(crate::sign::Scheme::from_name).transpose()?;
+    crate::sign::sign(provider, body, &credentials, now, scheme).map(|r| r.to_json_value())
+}
+
+/// [`crate::sample::sample`] with the overrides as JSON text (`"null"` for none).
+pub fn sample_json(
+    provider: &str,
+    event_kind: &str,
+    overrides_json: &str,
+) -> Result<alloc::vec::Vec<u8>> {
+    let provider = Provider::from_name(provider)?;
+    let overrides: Value =
+        serde_json::from_str(overrides_json).map_err(|_| Error::InvalidRequest {
+            reason: alloc::string::String::from("overrides: expected JSON text"),
+        })?;
+    crate::sample::sample(provider, event_kind, &overrides)
+}
+
+/// The names of [`crate::sample::event_kinds`], for bindings.
+pub fn event_kind_names(provider: &str) -> Result<alloc::vec::Vec<&'static str>> {
+    let provider = Provider::from_name(provider)?;
+    Ok(crate::sample::event_kinds(provider)
+        .iter()
+        .map(|k| k.name)
+        .collect())
+}

@@ -11,6 +11,9 @@ import pytest
 
 from services import start_postgres, start_redis
 
+# The test kit's fixtures (signed_webhook), as a user enables them.
+pytest_plugins = ["telhook.testing"]
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS_DIR = ROOT / "tests" / "vectors"
 

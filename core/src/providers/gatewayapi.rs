@@ -469,7 +469,7 @@ pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
 pub(crate) fn sample(kind: &str) -> Option<Value> {
     Some(match kind {
         "message.status.sms" | "message.status.rcs" => serde_json::json!({
-            "event_id": "9c3e1a52-4b8d-4e0a-a1f3-0c9b7d6e5f41",
+            "event_id": crate::sample::uuid_like(kind, 0),
             "timestamp": "2026-03-02T09:00:05Z",
             "event_type": kind,
             "event": {
@@ -480,7 +480,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
             },
         }),
         "user-message.text.sms" | "user-message.text.rcs" => serde_json::json!({
-            "event_id": "4e2d1c0b-9a8f-4e7d-b6c5-a4b3c2d1e0f9",
+            "event_id": crate::sample::uuid_like(kind, 0),
             "timestamp": "2026-03-02T10:00:01Z",
             "event_type": kind,
             "event": {

@@ -180,7 +180,8 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
         _ => serde_json::json!({"recipient_phone": "+4512345678"}),
     };
     Some(serde_json::json!({
-        "event_id": "f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c",
+        // One id per kind, so that samples of different kinds are different events.
+        "event_id": crate::sample::uuid_like(kind, 0),
         "event_type": kind,
         "timestamp": "2026-05-27T10:15:08Z",
         "message_id": "507f1f77bcf86cd799439011",

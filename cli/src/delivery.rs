@@ -1,0 +1,132 @@
+//! Sending signed requests the way a provider does: one POST with the provider's timeout,
+//! classified by the provider's own retry policy from the core.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use telhook_core::sign::target_url;
+use telhook_core::{retry_policy, DeliveryResult, Provider, RetryPolicy, WebhookRequest};
+
+/// What one attempt got back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    /// The HTTP status, or `None` when no answer came (timeout, refused connection).
+    pub status: Option<u16>,
+    /// Why no status came; never includes the request.
+    pub failure: Option<String>,
+    pub latency_ms: u64,
+    /// What the provider does with this answer.
+    pub provider_action: DeliveryResult,
+}
+
+/// An HTTP client configured like the provider: its timeout, statuses not treated as errors.
+pub fn agent(policy: &RetryPolicy) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(u64::from(policy.timeout_secs))))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+/// One delivery attempt of `request` to `base_url`.
+pub fn deliver(
+    agent: &ureq::Agent,
+    provider: Provider,
+    base_url: &str,
+    request: &WebhookRequest,
+) -> Answer {
+    let policy = retry_policy(provider);
+    let url = target_url(base_url, request);
+    let mut builder = agent.post(url.as_str());
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let started = Instant::now();
+    let result = builder.send(request.body.as_slice());
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            Answer {
+                status: Some(status),
+                failure: None,
+                latency_ms,
+                provider_action: policy.classify(status),
+            }
+        }
+        Err(error) => Answer {
+            status: None,
+            failure: Some(match error {
+                ureq::Error::Timeout(_) => format!("no answer within {} s", policy.timeout_secs),
+                ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),
+                other => format!("request failed: {other}"),
+            }),
+            latency_ms,
+            // No answer is a failed attempt for every provider.
+            provider_action: DeliveryResult::Retry,
+        },
+    }
+}
+
+/// The provider's next step after attempt number `attempt` (1-based), in words.
+pub fn next_step(policy: &RetryPolicy, attempt: u32, action: DeliveryResult) -> String {
+    match action {
+        DeliveryResult::Acknowledged => "acknowledged".to_owned(),
+        DeliveryResult::PermanentFailure => "dropped (permanent failure)".to_owned(),
+        DeliveryResult::Retry => match retry_delay(policy, attempt) {
+            Some(delay) => format!(
+                "retry at T+{} (delivery {} of {})",
+                human_duration(delay),
+                attempt + 1,
+                policy.max_deliveries
+            ),
+            None => "dropped (retries exhausted)".to_owned(),
+        },
+    }
+}
+
+/// The delay before the retry that follows attempt `attempt` (1-based), if any is left.
+pub fn retry_delay(policy: &RetryPolicy, attempt: u32) -> Option<u32> {
+    let index = usize::try_from(attempt).ok()?.checked_sub(1)?;
+    policy.retry_delays_secs.get(index).copied()
+}
+
+fn human_duration(seconds: u32) -> String {
+    match seconds {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_step_follows_the_providers_schedule() {
+        let lisoloo = retry_policy(Provider::Lisoloo);
+        assert_eq!(
+            next_step(&lisoloo, 1, DeliveryResult::Retry),
+            "retry at T+30s (delivery 2 of 5)"
+        );
+        assert_eq!(
+            next_step(&lisoloo, 4, DeliveryResult::Retry),
+            "retry at T+1h (delivery 5 of 5)"
+        );
+        assert_eq!(
+            next_step(&lisoloo, 5, DeliveryResult::Retry),
+            "dropped (retries exhausted)"
+        );
+        assert_eq!(
+            next_step(&lisoloo, 1, lisoloo.classify(400)),
+            "dropped (permanent failure)"
+        );
+        let did = retry_policy(Provider::DidReseller);
+        assert_eq!(
+            next_step(&did, 1, DeliveryResult::Retry),
+            "dropped (retries exhausted)"
+        );
+    }
+}

@@ -1,0 +1,485 @@
+//! `telhook simulate`: plays a provider's delivery pattern against a live endpoint — its real
+//! retry schedule (compressed by `--speed`), redeliveries, concurrent duplicates, statuses
+//! out of order, forgeries and an expired timestamp — and judges whether any event was lost,
+//! processed twice, or forged in.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use telhook_core::sample::{event_kinds, identity_overrides, out_of_order_statuses, sample};
+use telhook_core::sign::{forge, sign, Forgery};
+use telhook_core::{
+    normalize_event, retry_policy, Credentials, DeliveryResult, Provider, WebhookRequest,
+};
+
+use crate::delivery::{agent, deliver, next_step, retry_delay, Answer};
+
+pub struct Settings {
+    pub provider: Provider,
+    pub url: String,
+    pub credentials: Credentials,
+    pub now: i64,
+    /// Retry delays are divided by this.
+    pub speed: f64,
+    pub count_url: Option<String>,
+    pub json: bool,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    pub event: String,
+    pub attempt: u32,
+    #[serde(flatten)]
+    pub answer: Answer,
+    pub next_step: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Loss {
+    pub event: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Duplicate {
+    pub event: String,
+    pub times_processed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Verdict {
+    pub lost: Vec<Loss>,
+    pub duplicated: Vec<Duplicate>,
+    pub forgeries_accepted: Vec<String>,
+    /// Checks the provider's scheme cannot support (e.g. no signed timestamp to expire).
+    pub not_applicable: Vec<String>,
+    /// Whether `duplicated` was measured (it needs `--count-url`).
+    pub duplicates_measured: bool,
+    pub slowest_answer_ms: u64,
+    pub provider_timeout_ms: u64,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.lost.is_empty() && self.duplicated.is_empty() && self.forgeries_accepted.is_empty()
+    }
+
+    fn summary(&self) -> String {
+        let duplicated = if self.duplicates_measured {
+            self.duplicated.len().to_string()
+        } else {
+            "? (no --count-url)".to_owned()
+        };
+        format!(
+            "{} lost, {} duplicated, {} forgeries accepted",
+            self.lost.len(),
+            duplicated,
+            self.forgeries_accepted.len()
+        )
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub provider: Provider,
+    pub url: String,
+    pub deliveries: Vec<Delivery>,
+    pub verdict: Verdict,
+    pub passed: bool,
+}
+
+/// A real event the endpoint must process exactly once.
+struct Genuine {
+    label: String,
+    key: String,
+    request: WebhookRequest,
+    /// Copies delivered at the same moment (1 = a single delivery).
+    copies: usize,
+}
+
+struct Forged {
+    label: String,
+    request: WebhookRequest,
+}
+
+/// Where the rows go: a progress bar on a terminal, plain lines otherwise, nothing for --json.
+struct Output {
+    json: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Output {
+    fn new(json: bool, steps: usize) -> Self {
+        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(u64::try_from(steps).unwrap_or(0));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Output { json, bar }
+    }
+
+    fn line(&self, text: &str) {
+        if self.json {
+            return;
+        }
+        #[allow(clippy::print_stdout)]
+        match &self.bar {
+            Some(bar) => bar.suspend(|| println!("{text}")),
+            None => println!("{text}"),
+        }
+    }
+
+    fn step(&self, label: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(label.to_owned());
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn row(delivery: &Delivery) -> String {
+    let answer = match (delivery.answer.status, &delivery.answer.failure) {
+        (Some(status), _) => status.to_string(),
+        (None, Some(failure)) => failure.clone(),
+        (None, None) => "-".to_owned(),
+    };
+    format!(
+        "{:<34} {:>7}  {:<28} {:>7} ms  {}",
+        delivery.event, delivery.attempt, answer, delivery.answer.latency_ms, delivery.next_step
+    )
+}
+
+pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
+    let provider = settings.provider;
+    let (genuine, forged, not_applicable) = plan(settings)?;
+    let policy = retry_policy(provider);
+    let client = agent(&policy);
+    let output = Output::new(settings.json, genuine.len() + forged.len());
+    output.line(&format!(
+        "simulating {provider} against {} ({} deliveries max per event, timeout {} s, schedule / {})",
+        settings.url, policy.max_deliveries, policy.timeout_secs, settings.speed
+    ));
+    output.line(&format!(
+        "{:<34} {:>7}  {:<28} {:>10}  provider's next step",
+        "event", "attempt", "answer", "latency"
+    ));
+    let mut deliveries = Vec::new();
+    let mut acknowledged: BTreeMap<String, bool> = BTreeMap::new();
+    let mut verdict = Verdict {
+        not_applicable,
+        duplicates_measured: settings.count_url.is_some(),
+        provider_timeout_ms: u64::from(policy.timeout_secs) * 1000,
+        ..Verdict::default()
+    };
+    for event in &genuine {
+        output.step(&event.label);
+        let flows: Vec<Vec<Delivery>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..event.copies)
+                .map(|_| scope.spawn(|| retrying_flow(settings, &client, event)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for flow in flows {
+            for delivery in flow {
+                output.line(&row(&delivery));
+                let acked = delivery.answer.provider_action == DeliveryResult::Acknowledged;
+                *acknowledged.entry(event.key.clone()).or_default() |= acked;
+                deliveries.push(delivery);
+            }
+        }
+    }
+    for forgery in &forged {
+        output.step(&forgery.label);
+        let answer = deliver(&client, provider, &settings.url, &forgery.request);
+        let accepted = answer.status.is_some_and(|s| (200..300).contains(&s));
+        let delivery = Delivery {
+            event: forgery.label.clone(),
+            attempt: 1,
+            next_step: if accepted {
+                "ACCEPTED (must be refused)".to_owned()
+            } else {
+                "refused".to_owned()
+            },
+            answer,
+        };
+        output.line(&row(&delivery));
+        if accepted {
+            verdict.forgeries_accepted.push(forgery.label.clone());
+        }
+        deliveries.push(delivery);
+    }
+    output.finish();
+    verdict.slowest_answer_ms = deliveries
+        .iter()
+        .map(|d| d.answer.latency_ms)
+        .max()
+        .unwrap_or(0);
+    let counts = match &settings.count_url {
+        Some(url) => Some(fetch_counts(&client, url)?),
+        None => None,
+    };
+    for event in &genuine {
+        // Redeliveries of one event share its key: judge each key once.
+        if verdict.lost.iter().any(|l| l.event == event.key)
+            || verdict.duplicated.iter().any(|d| d.event == event.key)
+        {
+            continue;
+        }
+        let acked = acknowledged.get(&event.key).copied().unwrap_or(false);
+        let processed = counts
+            .as_ref()
+            .map(|c| c.get(&event.key).copied().unwrap_or(0));
+        if !acked {
+            let reason = deliveries
+                .iter()
+                .rev()
+                .find(|d| d.event == event.label)
+                .map_or_else(|| "never delivered".to_owned(), |d| d.next_step.clone());
+            verdict.lost.push(Loss {
+                event: event.key.clone(),
+                reason: format!("{}: {reason}", event.label),
+            });
+        } else if processed == Some(0) {
+            verdict.lost.push(Loss {
+                event: event.key.clone(),
+                reason: format!("{}: acknowledged but never processed", event.label),
+            });
+        } else if let Some(times) = processed.filter(|n| *n > 1) {
+            verdict.duplicated.push(Duplicate {
+                event: event.key.clone(),
+                times_processed: times,
+            });
+        }
+    }
+    for loss in &verdict.lost {
+        output.line(&format!("LOST {} ({})", loss.event, loss.reason));
+    }
+    for duplicate in &verdict.duplicated {
+        output.line(&format!(
+            "PROCESSED {} TIMES {}",
+            duplicate.times_processed, duplicate.event
+        ));
+    }
+    for forgery in &verdict.forgeries_accepted {
+        output.line(&format!("FORGERY ACCEPTED {forgery}"));
+    }
+    for skipped in &verdict.not_applicable {
+        output.line(&format!("not applicable: {skipped}"));
+    }
+    output.line(&format!(
+        "slowest answer {} ms of the provider's {} ms timeout",
+        verdict.slowest_answer_ms, verdict.provider_timeout_ms
+    ));
+    output.line(&format!("verdict: {}", verdict.summary()));
+    Ok(Report {
+        provider,
+        url: settings.url.clone(),
+        passed: verdict.passed(),
+        deliveries,
+        verdict,
+    })
+}
+
+/// Delivers until acknowledged, dropped or out of retries, sleeping the provider's delays
+/// divided by `--speed` in between.
+fn retrying_flow(settings: &Settings, client: &ureq::Agent, event: &Genuine) -> Vec<Delivery> {
+    let policy = retry_policy(settings.provider);
+    let mut flow = Vec::new();
+    for attempt in 1..=policy.max_deliveries {
+        let answer = deliver(client, settings.provider, &settings.url, &event.request);
+        let action = answer.provider_action;
+        flow.push(Delivery {
+            event: event.label.clone(),
+            attempt,
+            next_step: next_step(&policy, attempt, action),
+            answer,
+        });
+        if action != DeliveryResult::Retry {
+            break;
+        }
+        let Some(delay) = retry_delay(&policy, attempt) else {
+            break;
+        };
+        std::thread::sleep(Duration::from_secs_f64(
+            f64::from(delay) / settings.speed.max(1.0),
+        ));
+    }
+    flow
+}
+
+type Plan = (Vec<Genuine>, Vec<Forged>, Vec<String>);
+
+/// The scenario: a few kinds, a sequential redelivery, concurrent duplicates, two statuses
+/// out of order, then the forgeries.
+fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
+    let provider = settings.provider;
+    let credentials = &settings.credentials;
+    let now = settings.now;
+    let genuine_of = |label: String,
+                      kind: &str,
+                      serial: u64,
+                      extra: &Value,
+                      copies: usize|
+     -> Result<Genuine, telhook_core::Error> {
+        let mut overrides = identity_overrides(provider, kind, serial);
+        if let (Value::Object(fields), Value::Object(more)) = (&mut overrides, extra) {
+            fields.extend(more.clone());
+        }
+        let body = sample(provider, kind, &overrides)?;
+        let request = sign(provider, &body, credentials, now, None)?;
+        let key = normalize_event(Some(provider), &request, credentials, now)?.id;
+        Ok(Genuine {
+            label,
+            key,
+            request,
+            copies,
+        })
+    };
+    let run_id = u64::try_from(now).unwrap_or(0) * 1000;
+    let mut genuine = Vec::new();
+    for (index, kind) in event_kinds(provider).iter().take(3).enumerate() {
+        let serial = run_id + u64::try_from(index).unwrap_or(0);
+        genuine.push(genuine_of(
+            kind.name.to_owned(),
+            kind.name,
+            serial,
+            &Value::Null,
+            1,
+        )?);
+    }
+    if let Some(first) = genuine.first() {
+        let again = Genuine {
+            label: format!("{} (redelivery)", first.label),
+            key: first.key.clone(),
+            request: first.request.clone(),
+            copies: 1,
+        };
+        genuine.push(again);
+    }
+    let first_kind = event_kinds(provider).first().map_or("", |k| k.name);
+    genuine.push(genuine_of(
+        format!("{first_kind} (3 concurrent copies)"),
+        first_kind,
+        run_id + 100,
+        &Value::Null,
+        3,
+    )?);
+    let mut not_applicable = Vec::new();
+    match out_of_order_statuses(provider) {
+        Some(steps) => {
+            for (position, (kind, overrides)) in steps.iter().enumerate() {
+                let order = if position == 0 {
+                    "later status first"
+                } else {
+                    "earlier status second"
+                };
+                genuine.push(genuine_of(
+                    format!("{kind} {} ({order})", describe(overrides)),
+                    kind,
+                    run_id + 200,
+                    overrides,
+                    1,
+                )?);
+            }
+        }
+        None => not_applicable.push(format!(
+            "out-of-order statuses: {provider} sends no status events"
+        )),
+    }
+    let mut forged = Vec::new();
+    let body = sample(
+        provider,
+        first_kind,
+        &identity_overrides(provider, first_kind, run_id + 300),
+    )?;
+    for forgery in [
+        Forgery::WrongSecret,
+        Forgery::TamperedBody,
+        Forgery::ExpiredTimestamp,
+    ] {
+        match forge(provider, &body, credentials, now, forgery)? {
+            Some(request) => forged.push(Forged {
+                label: format!("forged: {}", forgery.name()),
+                request,
+            }),
+            None => not_applicable.push(match forgery {
+                Forgery::ExpiredTimestamp => {
+                    format!("expired timestamp: {provider}'s configured schemes sign no timestamp")
+                }
+                _ => format!(
+                    "{}: {provider}'s configured schemes do not sign the body",
+                    forgery.name()
+                ),
+            }),
+        }
+    }
+    Ok((genuine, forged, not_applicable))
+}
+
+fn describe(overrides: &Value) -> String {
+    overrides
+        .as_object()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+/// The endpoint's processing counts: `{"<event id>": n, …}` or a list of processed ids.
+fn fetch_counts(
+    client: &ureq::Agent,
+    url: &str,
+) -> Result<BTreeMap<String, u64>, telhook_core::Error> {
+    let invalid = |reason: &str| telhook_core::Error::InvalidRequest {
+        reason: format!("--count-url: {reason}"),
+    };
+    let mut response = client
+        .get(url)
+        .call()
+        .map_err(|_| invalid("the endpoint did not answer"))?;
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|_| invalid("the answer is not text"))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|_| invalid("expected JSON: {id: count} or [id, …]"))?;
+    let mut counts = BTreeMap::new();
+    match value {
+        Value::Object(fields) => {
+            for (key, count) in fields {
+                let count = count
+                    .as_u64()
+                    .ok_or_else(|| invalid("counts must be non-negative integers"))?;
+                counts.insert(key, count);
+            }
+        }
+        Value::Array(ids) => {
+            for id in ids {
+                let id = id.as_str().ok_or_else(|| invalid("ids must be strings"))?;
+                *counts.entry(id.to_owned()).or_insert(0) += 1;
+            }
+        }
+        _ => return Err(invalid("expected JSON: {id: count} or [id, …]")),
+    }
+    Ok(counts)
+}

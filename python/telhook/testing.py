@@ -1,0 +1,115 @@
+"""Signed sample webhooks for your tests, made by the same Rust core that verifies them.
+
+``signed_request`` builds the request a provider would send (method, URL, headers, body) for a
+sample body or your own; ``post_to_django`` sends it through Django's test client; the
+``signed_webhook`` pytest fixture is ``signed_request`` (enable it with
+``pytest_plugins = ["telhook.testing"]`` in your ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
+
+from . import _body_bytes, _core, _credentials_json, _now_seconds
+from . import BodyLike, NowLike
+from .types import Credentials, ProviderName
+
+CredentialsLike = Union[Credentials, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """One request as the provider sends it. ``url`` is a path with the query the scheme
+    needs (the DID reseller's URL token); join it to your endpoint with :meth:`url_for`."""
+
+    method: str
+    url: str
+    headers: List[Tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> Optional[str]:
+        """The value of a header, matched case-insensitively."""
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def url_for(self, base: str) -> str:
+        """``base`` (an absolute URL or a path) with this request's query appended."""
+        _, _, query = self.url.partition("?")
+        if not query:
+            return base
+        return f"{base}{'&' if '?' in base else '?'}{query}"
+
+    def __repr__(self) -> str:
+        # Headers carry the credentials: show their names only.
+        names = ", ".join(name for name, _ in self.headers)
+        return f"SignedRequest(method={self.method!r}, headers=[{names}], body={len(self.body)} bytes)"
+
+
+def event_kinds(provider: ProviderName) -> List[str]:
+    """The event kinds :func:`sample` knows for ``provider``; the first is the default."""
+    return _core.event_kinds(provider)
+
+
+def sample(
+    provider: ProviderName, event_kind: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None
+) -> bytes:
+    """A realistic body of ``event_kind``, with ``overrides`` merged in (JSON merge patch)."""
+    kind = event_kind if event_kind is not None else event_kinds(provider)[0]
+    return _core.sample(provider, kind, json.dumps(overrides))
+
+
+def signed_request(
+    provider: ProviderName,
+    event_kind: Optional[str] = None,
+    *,
+    credentials: CredentialsLike,
+    body: Optional[BodyLike] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    now: NowLike = None,
+    scheme: Optional[str] = None,
+) -> SignedRequest:
+    """The request ``provider`` sends: ``body``, or a :func:`sample` of ``event_kind``,
+    signed with every scheme ``credentials`` configure (or only ``scheme``)."""
+    raw = _body_bytes(body) if body is not None else sample(provider, event_kind, overrides)
+    text = _core.sign(provider, raw, _credentials_json(credentials), _now_seconds(now), scheme)
+    wire = json.loads(text)
+    return SignedRequest(
+        method=wire["method"],
+        url=wire["url"],
+        headers=[(name, value) for name, value in wire["headers"]],
+        body=base64.b64decode(wire["body_base64"]),
+    )
+
+
+def post_to_django(client: Any, path: str, request: SignedRequest) -> Any:
+    """Sends ``request`` to ``path`` with a ``django.test.Client``; returns its response."""
+    content_type = request.header("Content-Type") or "application/octet-stream"
+    headers = {name: value for name, value in request.headers if name.lower() != "content-type"}
+    return client.generic(
+        request.method, request.url_for(path), data=request.body, content_type=content_type, headers=headers
+    )
+
+
+SignedRequestFactory = Callable[..., SignedRequest]
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is only needed for the fixture
+    pass
+else:
+
+    @pytest.fixture
+    def signed_webhook() -> SignedRequestFactory:
+        """:func:`signed_request`, as a fixture."""
+        return signed_request
+
+
+__all__ = [
+    "SignedRequest", "SignedRequestFactory", "event_kinds", "post_to_django", "sample", "signed_request",
+    "signed_webhook",
+]

@@ -1,0 +1,96 @@
+"""telhook.testing: signed samples verify through the binding, and drive the Django adapter."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+import telhook
+from telhook import ConfigurationError, RequestError, VerificationError
+from telhook.testing import SignedRequestFactory, event_kinds, post_to_django, sample, signed_request
+from djangoproject import views
+
+NOW = 1769000000
+CREDENTIALS: Dict[str, Dict[str, Any]] = {
+    "limephone": {"hmac_sha256": "lime-secret", "bearer": "lime-token"},
+    "lisoloo": {"basic": {"username": "hook", "password": "liso-pass"}, "hmac_sha256": "liso-secret"},
+    "gatewayapi": {"hmac_sha256": "gw-secret", "jwt_hs256": "gw-jwt"},
+    "looplookup": {"authorization": "Token loop-auth"},
+    "did_reseller": {"url_token": "did-token"},
+}
+
+
+@pytest.mark.parametrize("provider", sorted(CREDENTIALS))
+def test_every_sample_of_every_provider_signs_and_normalizes(provider: Any) -> None:
+    kinds: List[str] = event_kinds(provider)
+    assert len(kinds) >= 1
+    receiver = telhook.Receiver(provider, CREDENTIALS[provider])
+    ids = set()
+    for kind in kinds:
+        request = signed_request(provider, kind, credentials=CREDENTIALS[provider], now=NOW)
+        event = receiver.normalize(
+            headers=request.headers, body=request.body, url=request.url, method=request.method, now=NOW
+        )
+        assert event["provider"] == provider
+        if kind != "sms_enablement.error":
+            assert event["provider_event_type"] == kind
+        ids.add(event["id"])
+    assert len(ids) == len(kinds)
+
+
+def test_scheme_overrides_and_own_body() -> None:
+    only_bearer = signed_request("limephone", "sms_sent", credentials={"bearer": "t"}, scheme="bearer")
+    assert only_bearer.header("Authorization") == "Bearer t"
+    assert only_bearer.header("X-LimePhone-Signature") is None
+    body = sample("lisoloo", "sms.failed", {"message_id": "m-77", "data": {"error_message": None}})
+    request = signed_request("lisoloo", body=body, credentials={"basic": {"username": "u", "password": "p"}})
+    assert request.body == body
+    event = telhook.normalize_event(
+        "lisoloo", headers=request.headers, body=request.body, credentials={"basic": {"username": "u", "password": "p"}},
+        now=NOW,
+    )
+    assert event["message"] is not None
+    assert event["message"]["id"] == "m-77"
+    assert event["message"]["error"] == {"code": "34", "description": None}
+
+
+def test_errors_have_the_cores_codes_and_repr_hides_credentials() -> None:
+    with pytest.raises(ConfigurationError) as missing:
+        signed_request("limephone", credentials={})
+    assert missing.value.code == "missing_credentials"
+    with pytest.raises(RequestError) as unknown:
+        sample("lisoloo", "sms.teleported")
+    assert unknown.value.code == "invalid_request"
+    request = signed_request("looplookup", credentials={"authorization": "Token very-secret-value"})
+    assert "very-secret-value" not in repr(request)
+    assert request.url_for("http://127.0.0.1:8000/hook") == "http://127.0.0.1:8000/hook"
+    did = signed_request("did_reseller", credentials={"url_token": "tok"})
+    assert did.url_for("/hooks/did?src=x") == "/hooks/did?src=x&token=tok"
+
+
+def test_django_adapter_with_the_fixture(signed_webhook: SignedRequestFactory) -> None:
+    views.PROCESSED.clear()
+    client = Client()
+    for kind in event_kinds("limephone"):
+        request = signed_webhook("limephone", kind, credentials=settings.TELHOOK["limephone"])
+        assert post_to_django(client, "/hooks/limephone", request).status_code == 200
+    assert len(views.PROCESSED) == len(event_kinds("limephone"))
+    lisoloo = signed_webhook("lisoloo", "sms.delivered", credentials=settings.TELHOOK["lisoloo"])
+    assert post_to_django(client, "/hooks/lisoloo", lisoloo).status_code == 200
+    assert post_to_django(client, "/hooks/lisoloo", lisoloo).status_code == 200  # redelivery
+    assert len(views.PROCESSED) == len(event_kinds("limephone")) + 1
+    assert views.PROCESSED[-1].startswith("lisoloo:")
+    forged = signed_webhook("lisoloo", "sms.sent", credentials={"basic": {"username": "lisoloo-hook", "password": "guess"}})
+    answer = post_to_django(client, "/hooks/lisoloo", forged)
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "authorization_mismatch"}
+
+
+def test_forged_signature_is_refused_by_the_binding() -> None:
+    request = signed_request("gatewayapi", "delivery_report", credentials={"jwt_hs256": "other"})
+    with pytest.raises(VerificationError) as refused:
+        telhook.verify("gatewayapi", headers=request.headers, body=request.body, credentials=CREDENTIALS["gatewayapi"])
+    assert refused.value.code == "signature_mismatch"
