@@ -9,6 +9,7 @@ sample body or your own; ``post_to_django`` sends it through Django's test clien
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
@@ -97,16 +98,18 @@ def post_to_django(client: Any, path: str, request: SignedRequest) -> Any:
 
 SignedRequestFactory = Callable[..., SignedRequest]
 
+def _signed_webhook() -> SignedRequestFactory:
+    """:func:`signed_request`, as a fixture."""
+    return signed_request
+
+
+# Imported by name so that telhook does not depend on pytest (nor its typing on pytest's).
 try:
-    import pytest
+    _pytest: Any = importlib.import_module("pytest")
 except ImportError:  # pragma: no cover - pytest is only needed for the fixture
     pass
 else:
-
-    @pytest.fixture
-    def signed_webhook() -> SignedRequestFactory:
-        """:func:`signed_request`, as a fixture."""
-        return signed_request
+    signed_webhook = _pytest.fixture(name="signed_webhook")(_signed_webhook)
 
 
 __all__ = [

@@ -6,6 +6,7 @@ from typing import Any, Dict, List
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from django.test import Client
 
 import telhook
@@ -72,7 +73,11 @@ def test_errors_have_the_cores_codes_and_repr_hides_credentials() -> None:
 
 
 def test_django_adapter_with_the_fixture(signed_webhook: SignedRequestFactory) -> None:
+    # Other tests share the views' state and the dedupe cache.
     views.PROCESSED.clear()
+    views.FAIL_NEXT["value"] = False
+    views.OWN_RESPONSE["value"] = False
+    caches["default"].clear()
     client = Client()
     for kind in event_kinds("limephone"):
         request = signed_webhook("limephone", kind, credentials=settings.TELHOOK["limephone"])
