@@ -87,7 +87,7 @@ npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -n
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
 
 npm: $(NPM_DIST)
-$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts
+$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts npm/types/testing.d.ts
 	cd npm && node scripts/build.mjs
 
 python: $(PY_EXT)

@@ -38,6 +38,7 @@ struct State {
 }
 
 struct Receiver {
+    base: String,
     url: String,
     count_url: String,
 }
@@ -59,6 +60,7 @@ fn start(provider: Provider, credentials: Credentials, behaviour: Behaviour) -> 
         });
     }
     Receiver {
+        base: format!("http://127.0.0.1:{port}"),
         url: format!("http://127.0.0.1:{port}/hooks"),
         count_url: format!("http://127.0.0.1:{port}/count"),
     }
@@ -357,4 +359,56 @@ fn sign_output_round_trips_through_normalize_as_raw_http() {
         let event: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(event["provider"], provider.name());
     }
+}
+
+/// The README's shell example, run as written against a correct Lisoloo receiver (only the
+/// address and the binary's path are substituted).
+#[test]
+fn the_readme_shell_example_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("\n## Testing your receiver\n")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let (credentials, path) = credentials_file(Provider::Lisoloo);
+    let receiver = start(Provider::Lisoloo, credentials, Behaviour::Correct);
+    let dir = std::env::temp_dir().join(format!("telhook-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&path.0, dir.join("creds.json")).unwrap();
+    let script = block
+        .replace("telhook ", &format!("{} ", env!("CARGO_BIN_EXE_telhook")))
+        .replace("http://127.0.0.1:8000", &receiver.base);
+    let out = Command::new("sh")
+        .args(["-e", "-c", &script])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(r#""provider_event_type": "sms.sent""#),
+        "{text}"
+    );
+    assert!(text.contains("lisoloo acknowledged"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("verdict: 0 lost, 0 duplicated, 0 forgeries accepted"),
+        "{text}"
+    );
 }

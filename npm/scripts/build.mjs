@@ -21,6 +21,17 @@ await build({
   // import.meta is only read when __dirname is absent, i.e. never in the CJS bundle.
   logOverride: { "empty-import-meta": "silent" },
 });
+// telhook/testing (Node): its own bundle; the error classes come from the package itself.
+await build({ ...common, entryPoints: ["src/testing.mjs"], outfile: "dist/testing.mjs", format: "esm", platform: "node", external: ["telhook"] });
+await build({
+  ...common,
+  entryPoints: ["src/testing.mjs"],
+  outfile: "dist/testing.cjs",
+  format: "cjs",
+  platform: "node",
+  external: ["telhook"],
+  logOverride: { "empty-import-meta": "silent" },
+});
 await build({
   ...common,
   entryPoints: ["src/workerd.mjs"],

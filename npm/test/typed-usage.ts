@@ -112,3 +112,13 @@ createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, onEvent: () =
 createNodeMiddleware({ provider: "lisoloo", credentials: { bearer: "t" }, store: null, dedupe: store, onEvent: () => undefined });
 // @ts-expect-error a store needs claim/complete/release
 createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, store: { add: () => true }, onEvent: () => undefined });
+
+// telhook/testing: typed helpers.
+import { signedRequest, eventKinds, type SignedRequest } from "telhook/testing";
+const signedForTypes: SignedRequest = signedRequest("limephone", {
+  eventKind: eventKinds("limephone")[0],
+  credentials: { hmac_sha256: "s" },
+  scheme: "hmac_sha256",
+});
+const fetchRequest: Request = signedForTypes.toRequest("http://127.0.0.1/hook");
+void fetchRequest;

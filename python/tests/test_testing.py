@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
 from typing import Any, Dict, List
 
 import pytest
@@ -99,3 +101,16 @@ def test_forged_signature_is_refused_by_the_binding() -> None:
     with pytest.raises(VerificationError) as refused:
         telhook.verify("gatewayapi", headers=request.headers, body=request.body, credentials=CREDENTIALS["gatewayapi"])
     assert refused.value.code == "signature_mismatch"
+
+
+def test_the_readme_example_runs() -> None:
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = readme.split("\n## Testing your receiver\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1
+    views.PROCESSED.clear()
+    caches["default"].clear()
+    namespace: Dict[str, Any] = {"settings": settings, "Client": Client}
+    exec(blocks[0], namespace)
+    assert namespace["response"].status_code == 200
+    assert len(views.PROCESSED) == 1 and views.PROCESSED[0].startswith("lisoloo:")

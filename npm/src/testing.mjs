@@ -1,0 +1,76 @@
+// telhook/testing: signed sample webhooks for tests, made by the same Rust core that verifies
+// them (its own wasm instance; the error classes are the package's own, so `instanceof` works).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { initSync, signRequest, sampleBody, eventKinds as coreEventKinds } from "../wasm/telhook_wasm.js";
+import { TelhookError, VerificationError, ParseError, ConfigurationError, RequestError } from "telhook";
+
+const wasmPath =
+  typeof __dirname === "string"
+    ? `${__dirname}/telhook_wasm_bg.wasm`
+    : fileURLToPath(new URL("./telhook_wasm_bg.wasm", import.meta.url));
+initSync({ module: readFileSync(wasmPath) });
+
+const ERROR_CLASSES = { verification: VerificationError, parse: ParseError, configuration: ConfigurationError, request: RequestError };
+
+function callCore(fn, ...args) {
+  try {
+    return fn(...args);
+  } catch (raw) {
+    if (typeof raw !== "string") throw raw;
+    const detail = JSON.parse(raw);
+    const ErrorClass = ERROR_CLASSES[detail.kind] ?? TelhookError;
+    throw new ErrorClass(detail.code, detail.message, detail.kind);
+  }
+}
+
+/** The event kinds `sample` knows for `provider`; the first is the default. */
+export function eventKinds(provider) {
+  return JSON.parse(callCore(coreEventKinds, provider));
+}
+
+/** A realistic body of `eventKind`, with `overrides` merged in (JSON merge patch), as bytes. */
+export function sample(provider, eventKind, overrides) {
+  const kind = eventKind ?? eventKinds(provider)[0];
+  return callCore(sampleBody, provider, kind, JSON.stringify(overrides ?? null));
+}
+
+function bodyBytes(body) {
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  throw new RequestError("invalid_request", "body must be a Uint8Array or a string", "request");
+}
+
+function nowSeconds(now) {
+  if (now == null) return Math.floor(Date.now() / 1000);
+  if (now instanceof Date) return Math.floor(now.getTime() / 1000);
+  return now;
+}
+
+/**
+ * The request `provider` sends: `body`, or a sample of `eventKind`, signed with every scheme
+ * `credentials` configure (or only `scheme`). Returns a Node-friendly object
+ * `{ method, url, headers, body, toRequest(base) }`; `url` is a path with the query the scheme
+ * needs, `toRequest(base)` the same request as a Fetch `Request` aimed at `base`.
+ */
+export function signedRequest(provider, { eventKind, body, overrides, credentials, now, scheme } = {}) {
+  const raw = body == null ? sample(provider, eventKind, overrides) : bodyBytes(body);
+  const wire = JSON.parse(
+    callCore(signRequest, provider, raw, JSON.stringify(credentials ?? null), nowSeconds(now), scheme ?? undefined),
+  );
+  const signedBody = Uint8Array.from(atob(wire.body_base64), (c) => c.charCodeAt(0));
+  const headers = Object.fromEntries(wire.headers);
+  const urlFor = (base) => {
+    const query = wire.url.split("?")[1];
+    if (!query) return base;
+    return `${base}${base.includes("?") ? "&" : "?"}${query}`;
+  };
+  return {
+    method: wire.method,
+    url: wire.url,
+    headers,
+    body: signedBody,
+    urlFor,
+    toRequest: (base) => new Request(urlFor(base), { method: wire.method, headers, body: signedBody }),
+  };
+}

@@ -1,0 +1,35 @@
+// telhook/testing: signed sample webhooks for tests.
+import type { Credentials, ProviderName } from "./index.js";
+
+/** One request as the provider sends it. */
+export interface SignedRequest {
+  method: string;
+  /** A path with the query the scheme needs (the DID reseller's URL token). */
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** `base` (absolute URL or path) with this request's query appended. */
+  urlFor(base: string): string;
+  /** The same request as a Fetch `Request` aimed at `base` (an absolute URL). */
+  toRequest(base: string): Request;
+}
+
+export type Scheme = "hmac_sha256" | "bearer" | "authorization" | "basic" | "jwt_hs256" | "url_token";
+
+export interface SignOptions {
+  /** One of `eventKinds(provider)`; default: the first. Ignored when `body` is given. */
+  eventKind?: string;
+  /** Your own body instead of a sample. */
+  body?: Uint8Array | string;
+  /** Merged into the sample (JSON merge patch). */
+  overrides?: Record<string, unknown>;
+  credentials: Credentials;
+  /** UNIX seconds or a Date; default: the host clock. */
+  now?: number | Date;
+  /** Sign with this scheme only; default: every scheme `credentials` configure. */
+  scheme?: Scheme;
+}
+
+export function eventKinds(provider: ProviderName): string[];
+export function sample(provider: ProviderName, eventKind?: string, overrides?: Record<string, unknown>): Uint8Array;
+export function signedRequest(provider: ProviderName, options: SignOptions): SignedRequest;
