@@ -106,6 +106,13 @@ demo: target/debug/telhook $(NPM_DIST) $(PY_EXT)
 	done
 	@node npm/scripts/demo.mjs examples $(DEMO_NOW)
 	@$(PY) python/demo.py examples $(DEMO_NOW)
+	@echo "== telhook simulate: Lisoloo's delivery pattern against the Node example receiver"
+	@node npm/scripts/example-receiver.mjs lisoloo examples/lisoloo/credentials.json > target/demo-receiver.url & \
+	  receiver=$$!; trap 'kill $$receiver' EXIT; \
+	  for _ in $$(seq 50); do [ -s target/demo-receiver.url ] && break; sleep 0.1; done; \
+	  url=$$(cat target/demo-receiver.url); \
+	  ./target/debug/telhook simulate $$url/hooks --provider lisoloo \
+	    --credentials examples/lisoloo/credentials.json --count-url $$url/count --speed 100000
 
 # ---------------------------------------------------------------- tests
 test: rust-tools test-rust test-no-std vectors-check test-node test-python test-wheel
@@ -131,13 +138,13 @@ vectors-check:
 	  (git status --porcelain -- tests/vectors tests/handlers examples; echo "generated files not committed"; exit 1)
 
 # Node: vectors through wasm, the same inside workerd, imports, packed tarball, types.
-test-node: $(NPM_DIST)
+test-node: $(NPM_DIST) target/debug/telhook
 	cd npm && node --test test/*.test.mjs
 	cd npm && npx tsc -p test/tsconfig.json
 
 # Python: vectors and handler vectors through every entry point (receive, Django sync/async,
 # Flask, FastAPI), gunicorn on real Redis and PostgreSQL, mypy --strict, Python 3.9 (mypy, vermin).
-test-python: $(PY_EXT) redis-server postgresql $(MYPY39)
+test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39)
 	cd python && ../$(PY) -m pytest -q
 	cd python && ../$(VENV)/bin/mypy --strict telhook tests/typed_usage.py
 	cd python && ../$(MYPY39) --config-file tests/mypy-py39.ini --python-executable ../$(PY) telhook

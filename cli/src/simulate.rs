@@ -157,7 +157,7 @@ fn row(delivery: &Delivery) -> String {
         (None, None) => "-".to_owned(),
     };
     format!(
-        "{:<34} {:>7}  {:<28} {:>7} ms  {}",
+        "{:<50} {:>7}  {:<28} {:>7} ms  {}",
         delivery.event, delivery.attempt, answer, delivery.answer.latency_ms, delivery.next_step
     )
 }
@@ -173,7 +173,7 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         settings.url, policy.max_deliveries, policy.timeout_secs, settings.speed
     ));
     output.line(&format!(
-        "{:<34} {:>7}  {:<28} {:>10}  provider's next step",
+        "{:<50} {:>7}  {:<28} {:>10}  provider's next step",
         "event", "attempt", "answer", "latency"
     ));
     let mut deliveries = Vec::new();
@@ -390,7 +390,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
                     "earlier status second"
                 };
                 genuine.push(genuine_of(
-                    format!("{kind} {} ({order})", describe(overrides)),
+                    format!("{kind} {} [{order}]", describe(overrides)),
                     kind,
                     run_id + 200,
                     overrides,
@@ -438,7 +438,7 @@ fn describe(overrides: &Value) -> String {
         .map(|fields| {
             fields
                 .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .map(|(_, v)| v.as_str().unwrap_or_default().to_owned())
                 .collect::<Vec<_>>()
                 .join(" ")
         })

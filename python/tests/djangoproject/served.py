@@ -54,3 +54,13 @@ def db_hook(request, event):
 @webhook("limephone", credentials=CREDENTIALS, store=DjangoCacheStore())
 async def async_hook(request, event):
     await sync_to_async(_handle)(event, "async")
+
+
+def processed_counts(request):
+    """How often each event was processed by one view (?view=cache): what `telhook simulate
+    --count-url` reads."""
+    from django.db.models import Count
+    from django.http import JsonResponse
+
+    rows = Processed.objects.filter(view=request.GET.get("view", "cache")).values("event_id")
+    return JsonResponse({row["event_id"]: row["n"] for row in rows.annotate(n=Count("id"))})

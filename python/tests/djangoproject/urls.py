@@ -13,4 +13,5 @@ urlpatterns = [
     path("served/cache", served.cache_hook),
     path("served/db", served.db_hook),
     path("served/async", served.async_hook),
+    path("served/count", served.processed_counts),
 ]
