@@ -5,8 +5,6 @@ redelivery is a duplicate, the handler ran once."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import pathlib
 import re
@@ -15,6 +13,8 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 import redis
+
+from telhook.testing import signed_request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors"
@@ -27,13 +27,9 @@ def python_blocks(path: pathlib.Path) -> List[str]:
 
 
 def limephone_request(secret: str, token: str) -> Dict[str, Any]:
-    request = json.loads((VECTORS / "limephone" / "doc_sms_sent.json").read_text())["request"]
-    body = request["body"].encode()
-    return {"body": body, "headers": {
-        "Content-Type": "application/json",
-        "Authorization": f"Bearer {token}",
-        "X-LimePhone-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-    }}
+    body = json.loads((VECTORS / "limephone" / "doc_sms_sent.json").read_text())["request"]["body"].encode()
+    signed = signed_request("limephone", body=body, credentials={"hmac_sha256": secret, "bearer": token})
+    return {"body": signed.body, "headers": dict(signed.headers)}
 
 
 LIMEPHONE = limephone_request("lime-whsec-CURRENT-5b1e", "lime-bearer-TOKEN-9f8e")  # tests' settings.TELHOOK

@@ -5,6 +5,8 @@ Every request is built so that the one defect under test is the *first* thing te
 auth-level defects carry a well-formed body; body-level defects are correctly authenticated
 (signed over the hostile bytes), so the parser — not the verifier — must refuse them. All
 runtimes run these files (they are ordinary vectors): Rust, Node, workerd and Python.
+core/tests/vectors.rs checks that the core's `sign` reproduces every signature made here
+for a body it can sign.
 
 Run: python3 tests/vectors/generate_hostile.py
 """
