@@ -13,7 +13,7 @@
 
 use telhook_core::{
     credentials::Credentials, event::DeliveryStatus, providers::Provider, request::WebhookRequest,
-    wire, Error, ErrorKind, Options, Outcome,
+    wire, Error, Options, Outcome,
 };
 use wasm_bindgen::prelude::*;
 
@@ -182,18 +182,6 @@ pub fn ack(provider: String, outcome: String) -> Result<String, JsValue> {
             })
         })?;
     to_json(&telhook_core::ack(provider, outcome))
-}
-
-/// The HTTP status for an error of `error_kind` (so `createHandler` answers what `ack` chooses).
-#[wasm_bindgen(js_name = ackStatusForError)]
-pub fn ack_status_for_error(error_kind: String) -> Result<u16, JsValue> {
-    let kind: ErrorKind =
-        serde_json::from_value(serde_json::Value::String(error_kind)).map_err(|_| {
-            js_error(&Error::InvalidRequest {
-                reason: "unknown error kind".into(),
-            })
-        })?;
-    Ok(telhook_core::retry::ack_status(Outcome::from_kind(kind)))
 }
 
 /// Whether `incoming` may replace the stored `current` delivery status (`null` = none yet).
