@@ -28,6 +28,9 @@ enum Behaviour {
     Broken,
     /// Like Correct, but fails (500) the first delivery of every event: retries must save it.
     FailsFirstAttempt,
+    /// Like Correct, but the very first delivery is processed and answered after the
+    /// provider's timeout: the provider retries an event the receiver already has.
+    SlowFirstAnswer,
 }
 
 #[derive(Default)]
@@ -98,13 +101,21 @@ fn answer(
     let mut state = state.lock().unwrap();
     std::thread::sleep(Duration::from_millis(10));
     match behaviour {
-        Behaviour::Correct | Behaviour::FailsFirstAttempt => {
+        Behaviour::Correct | Behaviour::FailsFirstAttempt | Behaviour::SlowFirstAnswer => {
             let attempts = state.attempts.entry(event.id.clone()).or_default();
             *attempts += 1;
             if behaviour == Behaviour::FailsFirstAttempt && *attempts == 1 {
                 return (500, "database down".into());
             }
             state.processed.entry(event.id).or_insert(1);
+            let slow = behaviour == Behaviour::SlowFirstAnswer
+                && state.attempts.len() == 1
+                && state.attempts.values().sum::<u64>() == 1;
+            drop(state);
+            if slow {
+                // LimePhone waits 5 s.
+                std::thread::sleep(Duration::from_millis(5_500));
+            }
             (200, "ok".into())
         }
         Behaviour::Broken => {
@@ -265,6 +276,20 @@ fn retries_follow_the_providers_schedule_and_save_the_event() {
     assert_eq!(second["attempt"], 2);
     assert_eq!(second["status"], 200);
     assert_eq!(second["next_step"], "acknowledged");
+}
+
+#[test]
+fn an_answer_slower_than_the_providers_timeout_is_a_failed_attempt_and_is_retried() {
+    let (out, report) = simulate(Provider::LimePhone, Behaviour::SlowFirstAnswer, true);
+    assert!(out.status.success(), "{report:#}");
+    let first = &report["deliveries"][0];
+    assert_eq!(first["status"], Value::Null);
+    assert_eq!(first["failure"], "no answer within 5 s");
+    assert_eq!(first["next_step"], "retry at T+1m (delivery 2 of 5)");
+    assert_eq!(report["deliveries"][1]["status"], 200);
+    // Processed once although delivered twice: the receiver deduped the retry.
+    assert_eq!(report["verdict"]["duplicated"], json!([]));
+    assert!(report["verdict"]["slowest_answer_ms"].as_u64().unwrap() >= 5_000);
 }
 
 #[test]

@@ -11,13 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const TELHOOK = fileURLToPath(new URL("../../target/debug/telhook", import.meta.url));
 const RECEIVER = fileURLToPath(new URL("../scripts/example-receiver.mjs", import.meta.url));
-const CREDENTIALS = {
-  limephone: { hmac_sha256: "node-lime", bearer: "node-bearer" },
-  lisoloo: { basic: { username: "node", password: "node-pass" }, hmac_sha256: "node-liso" },
-  gatewayapi: { hmac_sha256: "node-gw", jwt_hs256: "node-jwt" },
-  looplookup: { authorization: "Token node-loop" },
-  did_reseller: { url_token: "node-did" },
-};
+import { CREDENTIALS } from "./test-credentials.mjs";
 
 async function startReceiver(provider, credentialsPath) {
   const child = spawn(process.execPath, [RECEIVER, provider, credentialsPath], { stdio: ["ignore", "pipe", "inherit"] });

@@ -7,13 +7,7 @@ import * as telhook from "telhook";
 import { eventKinds, sample, signedRequest } from "telhook/testing";
 
 const NOW = 1769000000;
-const CREDENTIALS = {
-  limephone: { hmac_sha256: "lime-secret", bearer: "lime-token" },
-  lisoloo: { basic: { username: "hook", password: "liso-pass" }, hmac_sha256: "liso-secret" },
-  gatewayapi: { hmac_sha256: "gw-secret", jwt_hs256: "gw-jwt" },
-  looplookup: { authorization: "Token loop-auth" },
-  did_reseller: { url_token: "did-token" },
-};
+import { CREDENTIALS } from "./test-credentials.mjs";
 
 test("every sample of every provider signs and normalizes to its kind", () => {
   for (const [provider, credentials] of Object.entries(CREDENTIALS)) {
