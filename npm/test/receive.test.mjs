@@ -117,6 +117,22 @@ test("Node middleware: a 100 MiB chunked body against the 1 MiB cap gets 413 and
     assert.deepStrictEqual(JSON.parse(result.body), { error: "body_too_large" });
     assert.ok(growth < 16 * MiB, `the process grew by ${(growth / MiB).toFixed(1)} MiB`);
     console.log(`# node middleware, 100 MiB chunked: RSS +${(growth / MiB).toFixed(1)} MiB, client sent ${(result.sent / MiB).toFixed(1)} MiB`);
+    // A declared Content-Length over the cap is answered before any of the body is read.
+    const declared = await new Promise((resolve, reject) => {
+      const request = http.request(
+        { host: "127.0.0.1", port, method: "POST", path: "/hook", headers: { ...headers, "content-length": String(100 * MiB) } },
+        (response) => {
+          let body = "";
+          response.on("data", (text) => {
+            body += text;
+          });
+          response.on("end", () => resolve([response.statusCode, JSON.parse(body)]));
+        },
+      );
+      request.on("error", (error) => (error.code === "ECONNRESET" || error.code === "EPIPE" ? undefined : reject(error)));
+      request.write(Buffer.alloc(1024, 0x61)); // and then nothing: the answer must not wait for the rest
+    });
+    assert.deepStrictEqual(declared, [413, { error: "body_too_large" }]);
     assert.equal(calls, 0);
   } finally {
     server.close();
