@@ -99,7 +99,9 @@ impl WebhookRequest {
     }
 
     pub(crate) fn check_method(&self) -> Result<()> {
-        if self.method.eq_ignore_ascii_case("POST") {
+        // Methods are case-sensitive (RFC 9110 §9.1): "post" is not POST, and every adapter
+        // compares exactly, so the core must too or runtimes would answer differently.
+        if self.method == "POST" {
             Ok(())
         } else {
             Err(Error::MethodNotAllowed {
