@@ -56,6 +56,7 @@ fn vocabularies() -> Vec<(&'static str, Vec<String>)> {
             answer_code::ALL.iter().map(|c| (*c).to_owned()).collect(),
         ),
         ("Outcome", names(&Outcome::ALL)),
+        ("AuthScheme", names(&telhook_core::sign::Scheme::ALL)),
     ]
 }
 

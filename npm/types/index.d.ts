@@ -91,6 +91,13 @@ export type Outcome =
   | "verification_failed"
   | "malformed"
   | "internal_error";
+export type AuthScheme =
+  | "hmac_sha256"
+  | "bearer"
+  | "authorization"
+  | "basic"
+  | "jwt_hs256"
+  | "url_token";
 // </generated>
 
 export class TelhookError extends Error {

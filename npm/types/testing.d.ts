@@ -1,5 +1,5 @@
 // telhook/testing: signed sample webhooks for tests.
-import type { Credentials, ProviderName } from "./index.js";
+import type { AuthScheme, Credentials, ProviderName } from "./index.js";
 
 /** One request as the provider sends it. */
 export interface SignedRequest {
@@ -14,7 +14,8 @@ export interface SignedRequest {
   toRequest(base: string): Request;
 }
 
-export type Scheme = "hmac_sha256" | "bearer" | "authorization" | "basic" | "jwt_hs256" | "url_token";
+/** The core's authentication schemes, named like the credentials fields. */
+export type Scheme = AuthScheme;
 
 export interface SignOptions {
   /** One of `eventKinds(provider)`; default: the first. Ignored when `body` is given. */

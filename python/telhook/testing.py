@@ -16,7 +16,7 @@ from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
 
 from . import _body_bytes, _core, _credentials_json, _now_seconds
 from . import BodyLike, NowLike
-from .types import Credentials, ProviderName
+from .types import AuthScheme, Credentials, ProviderName
 
 CredentialsLike = Union[Credentials, Mapping[str, Any]]
 
@@ -72,7 +72,7 @@ def signed_request(
     body: Optional[BodyLike] = None,
     overrides: Optional[Mapping[str, Any]] = None,
     now: NowLike = None,
-    scheme: Optional[str] = None,
+    scheme: Optional[AuthScheme] = None,
 ) -> SignedRequest:
     """The request ``provider`` sends: ``body``, or a :func:`sample` of ``event_kind``,
     signed with every scheme ``credentials`` configure (or only ``scheme``)."""

@@ -110,6 +110,14 @@ Outcome = Literal[
     "malformed",
     "internal_error",
 ]
+AuthScheme = Literal[
+    "hmac_sha256",
+    "bearer",
+    "authorization",
+    "basic",
+    "jwt_hs256",
+    "url_token",
+]
 # </generated>
 EventType = EventTypeName
 
