@@ -1,12 +1,14 @@
 //! Credentials the receiver configured for a provider. Several values per scheme are
 //! accepted at once so that a secret can be rotated without dropping events.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Result};
+use crate::providers::Provider;
 
 /// A secret value. Its `Debug` never shows the bytes.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,37 +55,101 @@ impl fmt::Debug for BasicCredential {
 ///
 /// | field           | used by                                                   |
 /// |-----------------|-----------------------------------------------------------|
-/// | `hmac_sha256`   | LimePhone `X-LimePhone-Signature`, GatewayAPI `Signature: v1=` |
+/// | `hmac_sha256`   | LimePhone `X-LimePhone-Signature`, GatewayAPI `Signature: v1=`, Lisoloo `X-Lisoloo-Signature` |
 /// | `bearer`        | LimePhone `Authorization: Bearer`                          |
 /// | `authorization` | LoopLookup's dashboard-configured `Authorization` value    |
 /// | `basic`         | Lisoloo, DID reseller                                      |
 /// | `jwt_hs256`     | GatewayAPI legacy `X-Gwapi-Signature`                      |
 /// | `url_token`     | DID reseller `?token=` (parameter name: `url_token_param`) |
+///
+/// Two forms: the fields above for one provider, or one such set per provider
+/// (`{"gatewayapi": {...}, "lisoloo": {...}}`, [`Credentials::with_provider`]), in which each
+/// provider reads only its own set. Provider detection needs the second form, so that a
+/// secret configured for one provider can never verify a request read as another.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "CredentialsJson")]
 pub struct Credentials {
-    #[serde(default, deserialize_with = "one_or_many")]
     pub hmac_sha256: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
     pub bearer: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
     pub authorization: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
     pub basic: Vec<BasicCredential>,
-    #[serde(default, deserialize_with = "one_or_many")]
     pub jwt_hs256: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
     pub url_token: Vec<Secret>,
-    #[serde(default)]
     pub url_token_param: Option<String>,
     /// Only settable through [`Credentials::insecure_skip_verification`] or the JSON key of
     /// the same name, so that skipping authentication is always spelled out.
+    insecure_skip_verification: bool,
+    /// The per-provider form: each provider's own set (never itself per-provider).
+    per_provider: Vec<(Provider, Credentials)>,
+}
+
+/// The JSON forms; `untagged` tries the one-provider form first, so `{}` is "nothing".
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CredentialsJson {
+    OneProvider(OneProviderJson),
+    PerProvider(BTreeMap<Provider, OneProviderJson>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OneProviderJson {
+    #[serde(default, deserialize_with = "one_or_many")]
+    hmac_sha256: Vec<Secret>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    bearer: Vec<Secret>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    authorization: Vec<Secret>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    basic: Vec<BasicCredential>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    jwt_hs256: Vec<Secret>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    url_token: Vec<Secret>,
+    #[serde(default)]
+    url_token_param: Option<String>,
     #[serde(default)]
     insecure_skip_verification: bool,
 }
 
+impl From<OneProviderJson> for Credentials {
+    fn from(json: OneProviderJson) -> Self {
+        Credentials {
+            hmac_sha256: json.hmac_sha256,
+            bearer: json.bearer,
+            authorization: json.authorization,
+            basic: json.basic,
+            jwt_hs256: json.jwt_hs256,
+            url_token: json.url_token,
+            url_token_param: json.url_token_param,
+            insecure_skip_verification: json.insecure_skip_verification,
+            per_provider: Vec::new(),
+        }
+    }
+}
+
+impl TryFrom<CredentialsJson> for Credentials {
+    type Error = &'static str;
+    fn try_from(json: CredentialsJson) -> core::result::Result<Self, &'static str> {
+        Ok(match json {
+            CredentialsJson::OneProvider(one) => one.into(),
+            CredentialsJson::PerProvider(map) => Credentials {
+                per_provider: map.into_iter().map(|(p, c)| (p, c.into())).collect(),
+                ..Credentials::default()
+            },
+        })
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.per_provider.is_empty() {
+            let mut map = f.debug_map();
+            for (provider, credentials) in &self.per_provider {
+                map.entry(&provider.name(), credentials);
+            }
+            return map.finish();
+        }
         // Counts only: how many of each are configured is useful when debugging rotation.
         f.debug_struct("Credentials")
             .field("hmac_sha256", &self.hmac_sha256.len())
@@ -136,6 +202,88 @@ impl Credentials {
         self.insecure_skip_verification
     }
 
+    /// Adds `credentials` as `provider`'s own set, switching to the per-provider form (any
+    /// scheme set directly on `self` is dropped: the two forms do not mix).
+    pub fn with_provider(mut self, provider: Provider, credentials: Credentials) -> Self {
+        if self.per_provider.is_empty() {
+            self = Credentials::default();
+        }
+        self.per_provider.retain(|(p, _)| *p != provider);
+        self.per_provider.push((provider, credentials));
+        self
+    }
+
+    /// Whether this is the per-provider form.
+    pub fn is_per_provider(&self) -> bool {
+        !self.per_provider.is_empty()
+    }
+
+    /// The set `provider` reads: its own entry in the per-provider form, else `self`.
+    /// `None` when the per-provider form has no entry for it.
+    pub fn for_provider(&self, provider: Provider) -> Option<&Credentials> {
+        if self.per_provider.is_empty() {
+            return Some(self);
+        }
+        self.per_provider
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .map(|(_, credentials)| credentials)
+    }
+
+    /// Every configured value as text, for [`crate::redact::Redactor`]: secrets, tokens,
+    /// passwords and the `user:password` base64 a Basic header carries, of every provider.
+    pub(crate) fn redaction_values(&self) -> Vec<String> {
+        use base64::Engine as _;
+        let mut values = Vec::new();
+        let secrets = self
+            .hmac_sha256
+            .iter()
+            .chain(&self.bearer)
+            .chain(&self.authorization)
+            .chain(&self.jwt_hs256)
+            .chain(&self.url_token)
+            .chain(self.basic.iter().map(|b| &b.password));
+        for secret in secrets {
+            if let Ok(text) = core::str::from_utf8(secret.expose()) {
+                if !text.is_empty() {
+                    values.push(String::from(text));
+                }
+            }
+        }
+        for pair in &self.basic {
+            let mut joined = pair.username.clone().into_bytes();
+            joined.push(b':');
+            joined.extend_from_slice(pair.password.expose());
+            values.push(base64::engine::general_purpose::STANDARD.encode(joined));
+        }
+        for (_, credentials) in &self.per_provider {
+            values.extend(credentials.redaction_values());
+        }
+        values
+    }
+
+    fn has_any_scheme(&self) -> bool {
+        !(self.hmac_sha256.is_empty()
+            && self.bearer.is_empty()
+            && self.authorization.is_empty()
+            && self.basic.is_empty()
+            && self.jwt_hs256.is_empty()
+            && self.url_token.is_empty())
+    }
+
+    /// Checks the credentials for a receiver of `provider` (`None`: detect it per request):
+    /// [`Credentials::validate`], and detection only with the per-provider form — one pool
+    /// shared by every provider would let a request signed for one be accepted as another.
+    pub fn check_for(&self, provider: Option<Provider>) -> Result<()> {
+        self.validate()?;
+        if provider.is_none() && !self.is_per_provider() && self.has_any_scheme() {
+            return Err(Error::InvalidCredentials {
+                reason: "provider detection needs credentials per provider, e.g. {\"gatewayapi\": {...}, \"lisoloo\": {...}}",
+            });
+        }
+        Ok(())
+    }
+
     pub fn with_hmac_sha256(mut self, secret: impl Into<Vec<u8>>) -> Self {
         self.hmac_sha256.push(Secret::new(secret));
         self
@@ -172,7 +320,7 @@ impl Credentials {
         let credentials: Credentials = serde_json::from_value(value).map_err(|_| {
             // serde's message could quote a secret; name the accepted keys instead.
             Error::InvalidCredentials {
-                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256, url_token, url_token_param or insecure_skip_verification",
+                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256, url_token, url_token_param or insecure_skip_verification, or one such object per provider name",
             }
         })?;
         credentials.validate()?;
@@ -183,6 +331,14 @@ impl Credentials {
     /// that the receiver forgot to set it, and a blank one is an unset variable padded by a
     /// template: both are refused up front, naming the field (never the value).
     pub fn validate(&self) -> Result<()> {
+        for (_, credentials) in &self.per_provider {
+            if credentials.is_per_provider() {
+                return Err(Error::InvalidCredentials {
+                    reason: "a provider's credentials cannot themselves be per provider",
+                });
+            }
+            credentials.validate()?;
+        }
         let blank = |secret: &Secret| secret.expose().iter().all(u8::is_ascii_whitespace);
         let secrets: [(&'static str, &[Secret]); 5] = [
             ("hmac_sha256 is empty or blank", &self.hmac_sha256),

@@ -56,6 +56,9 @@ pub enum Error {
     },
     /// A well-formed signature that no configured secret produces.
     SignatureMismatch { header: &'static str },
+    /// A header lists more signatures than any sender needs for rotation; refused before any
+    /// HMAC is computed, so a padded header cannot multiply the work per request.
+    TooManySignatures { header: &'static str, limit: usize },
     /// A required Authorization header, URL token or Basic credential is absent.
     MissingAuthorization,
     /// The Authorization header or URL token is present but garbled.
@@ -64,6 +67,10 @@ pub enum Error {
     AuthorizationMismatch,
     /// A security-relevant header or parameter appears twice with different values.
     AmbiguousHeader { header: String },
+    /// The request carries the authentication headers of more than one provider, or its body
+    /// has the shape of another provider than the one it is read as: accepting it would let a
+    /// request verified for one provider be processed again as another.
+    AmbiguousProvider { reason: &'static str },
     /// The JWT is not three base64url parts of JSON.
     JwtMalformed { reason: &'static str },
     /// The JWT names an algorithm other than HS256.
@@ -110,10 +117,12 @@ pub enum ErrorCode {
     MissingSignature,
     InvalidSignatureFormat,
     SignatureMismatch,
+    TooManySignatures,
     MissingAuthorization,
     InvalidAuthorizationFormat,
     AuthorizationMismatch,
     AmbiguousHeader,
+    AmbiguousProvider,
     JwtMalformed,
     JwtAlgorithmNotAllowed,
     JwtExpired,
@@ -140,10 +149,12 @@ impl ErrorCode {
         ErrorCode::MissingSignature,
         ErrorCode::InvalidSignatureFormat,
         ErrorCode::SignatureMismatch,
+        ErrorCode::TooManySignatures,
         ErrorCode::MissingAuthorization,
         ErrorCode::InvalidAuthorizationFormat,
         ErrorCode::AuthorizationMismatch,
         ErrorCode::AmbiguousHeader,
+        ErrorCode::AmbiguousProvider,
         ErrorCode::JwtMalformed,
         ErrorCode::JwtAlgorithmNotAllowed,
         ErrorCode::JwtExpired,
@@ -170,10 +181,12 @@ impl ErrorCode {
             ErrorCode::MissingSignature => "missing_signature",
             ErrorCode::InvalidSignatureFormat => "invalid_signature_format",
             ErrorCode::SignatureMismatch => "signature_mismatch",
+            ErrorCode::TooManySignatures => "too_many_signatures",
             ErrorCode::MissingAuthorization => "missing_authorization",
             ErrorCode::InvalidAuthorizationFormat => "invalid_authorization_format",
             ErrorCode::AuthorizationMismatch => "authorization_mismatch",
             ErrorCode::AmbiguousHeader => "ambiguous_header",
+            ErrorCode::AmbiguousProvider => "ambiguous_provider",
             ErrorCode::JwtMalformed => "jwt_malformed",
             ErrorCode::JwtAlgorithmNotAllowed => "jwt_algorithm_not_allowed",
             ErrorCode::JwtExpired => "jwt_expired",
@@ -200,10 +213,12 @@ impl ErrorCode {
             ErrorCode::MissingSignature
             | ErrorCode::InvalidSignatureFormat
             | ErrorCode::SignatureMismatch
+            | ErrorCode::TooManySignatures
             | ErrorCode::MissingAuthorization
             | ErrorCode::InvalidAuthorizationFormat
             | ErrorCode::AuthorizationMismatch
             | ErrorCode::AmbiguousHeader
+            | ErrorCode::AmbiguousProvider
             | ErrorCode::JwtMalformed
             | ErrorCode::JwtAlgorithmNotAllowed
             | ErrorCode::JwtExpired
@@ -261,10 +276,12 @@ impl Error {
             Error::MissingSignature { .. } => ErrorCode::MissingSignature,
             Error::InvalidSignatureFormat { .. } => ErrorCode::InvalidSignatureFormat,
             Error::SignatureMismatch { .. } => ErrorCode::SignatureMismatch,
+            Error::TooManySignatures { .. } => ErrorCode::TooManySignatures,
             Error::MissingAuthorization => ErrorCode::MissingAuthorization,
             Error::InvalidAuthorizationFormat { .. } => ErrorCode::InvalidAuthorizationFormat,
             Error::AuthorizationMismatch => ErrorCode::AuthorizationMismatch,
             Error::AmbiguousHeader { .. } => ErrorCode::AmbiguousHeader,
+            Error::AmbiguousProvider { .. } => ErrorCode::AmbiguousProvider,
             Error::JwtMalformed { .. } => ErrorCode::JwtMalformed,
             Error::JwtAlgorithmNotAllowed => ErrorCode::JwtAlgorithmNotAllowed,
             Error::JwtExpired => ErrorCode::JwtExpired,
@@ -332,6 +349,9 @@ impl fmt::Display for Error {
             Error::SignatureMismatch { header } => {
                 write!(f, "signature in {header} does not match any configured secret")
             }
+            Error::TooManySignatures { header, limit } => {
+                write!(f, "signature header {header} lists more than {limit} signatures")
+            }
             Error::MissingAuthorization => f.write_str("missing Authorization header or URL token"),
             Error::InvalidAuthorizationFormat { reason } => {
                 write!(f, "authorization is malformed: {reason}")
@@ -344,6 +364,9 @@ impl fmt::Display for Error {
                 "{:?} appears more than once with different values",
                 Truncated(header)
             ),
+            Error::AmbiguousProvider { reason } => {
+                write!(f, "the request matches more than one provider: {reason}")
+            }
             Error::JwtMalformed { reason } => write!(f, "JWT is malformed: {reason}"),
             Error::JwtAlgorithmNotAllowed => f.write_str("JWT algorithm is not HS256"),
             Error::JwtExpired => f.write_str("JWT has expired (exp is in the past)"),

@@ -295,37 +295,12 @@ impl RecordAction {
     ];
 }
 
-/// Keys whose values are secrets or sensitive account data; redacted in `raw` and `record`
-/// at any depth. One list for every provider.
-pub const REDACTED_KEYS: &[&str] = &[
-    "wireless_pin",
-    "inbox_pin",
-    "account_number",
-    "credit_line",
-    "password",
-    "pin",
-    "secret",
-    "api_key",
-];
+pub use crate::redact::{REDACTED, REDACTED_KEYS};
 
-pub const REDACTED: &str = "[REDACTED]";
-
-/// Replaces sensitive values in place, at any depth. Depth is bounded by serde_json's
-/// recursion limit on parse, so this recursion is bounded too.
+/// Replaces secrets in place, at any depth, by the rules of [`crate::redact`] that need no
+/// credentials (secret-named keys, URL passwords and tokens, JSON inside strings).
 pub fn redact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                if REDACTED_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) && !item.is_null() {
-                    *item = Value::String(String::from(REDACTED));
-                } else {
-                    redact(item);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
+    crate::redact::Redactor::without_credentials().redact(value);
 }
 
 #[cfg(test)]

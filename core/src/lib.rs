@@ -29,6 +29,7 @@ pub mod event;
 pub mod phone;
 pub mod providers;
 pub mod receive;
+pub mod redact;
 pub mod request;
 pub mod retry;
 pub mod sample;
@@ -73,7 +74,7 @@ pub fn verify(
     credentials: &Credentials,
     now: i64,
 ) -> Result<Provider> {
-    let provider = preflight(provider, request, &Options::default())?;
+    let provider = preflight(provider, request, credentials, &Options::default())?;
     providers::verify(provider, request, credentials, now)?;
     Ok(provider)
 }
@@ -98,9 +99,9 @@ pub fn normalize_event_with(
 ) -> Result<NormalizedEvent> {
     check_now(now)?;
     let received_at = time::from_unix_seconds(now, "now")?;
-    let provider = preflight(provider, request, options)?;
+    let provider = preflight(provider, request, credentials, options)?;
     providers::verify(provider, request, credentials, now)?;
-    providers::normalize(provider, &request.body, received_at)
+    providers::normalize(provider, &request.body, received_at, credentials)
 }
 
 /// The earliest and latest clock readings accepted: 2000-01-01 and 9999-12-31T23:59:59Z.
@@ -129,27 +130,41 @@ pub fn check_configuration(provider: Option<Provider>, credentials: &Credentials
     if credentials.skips_verification() {
         return Ok(());
     }
-    credentials.validate()?;
-    let Some(provider) = provider else {
-        return Ok(());
+    credentials.check_for(provider)?;
+    // Detection: every provider that has an entry of per-provider credentials is probed.
+    let probed: alloc::vec::Vec<Provider> = match provider {
+        Some(provider) => alloc::vec![provider],
+        None => Provider::ALL
+            .into_iter()
+            .filter(|p| credentials.is_per_provider() && credentials.for_provider(*p).is_some())
+            .collect(),
     };
     let probe = WebhookRequest::post(alloc::vec::Vec::new(), alloc::vec::Vec::new());
-    match providers::verify(provider, &probe, credentials, *PLAUSIBLE_NOW.start()) {
-        Err(error) if error.kind() == ErrorKind::Configuration => Err(error),
-        _ => Ok(()),
+    for provider in probed {
+        match providers::verify(provider, &probe, credentials, *PLAUSIBLE_NOW.start()) {
+            Err(error) if error.kind() == ErrorKind::Configuration => return Err(error),
+            _ => {}
+        }
     }
+    Ok(())
 }
 
-/// Cheap checks that come before any cryptography or parsing: method, size, provider.
+/// Cheap checks that come before any cryptography: configuration, method, size, and which
+/// provider the request is read as (never one that its headers or body contradict).
 fn preflight(
     provider: Option<Provider>,
     request: &WebhookRequest,
+    credentials: &Credentials,
     options: &Options,
 ) -> Result<Provider> {
+    credentials.check_for(provider)?;
     request.check_method()?;
     request.check_size(options.max_body_bytes)?;
     match provider {
-        Some(provider) => Ok(provider),
+        Some(provider) => {
+            providers::check_headers_agree(provider, request)?;
+            Ok(provider)
+        }
         None => detect_provider(request),
     }
 }

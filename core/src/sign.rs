@@ -121,12 +121,22 @@ pub fn sign(
     scheme: Option<Scheme>,
 ) -> Result<WebhookRequest> {
     credentials.validate()?;
+    let credentials = own_credentials(provider, credentials)?;
     let chosen = chosen_schemes(provider, credentials, scheme)?;
     let mut request = unsigned(provider, body);
     for scheme in chosen {
         apply(provider, scheme, &mut request, credentials, now)?;
     }
     Ok(request)
+}
+
+/// `provider`'s set of per-provider credentials (or the one-provider form itself).
+fn own_credentials(provider: Provider, credentials: &Credentials) -> Result<&Credentials> {
+    credentials
+        .for_provider(provider)
+        .ok_or(Error::MissingCredentials {
+            provider: provider.name(),
+        })
 }
 
 /// A request a receiver must refuse. See [`forge`].
@@ -169,6 +179,7 @@ pub fn forge(
     forgery: Forgery,
 ) -> Result<Option<WebhookRequest>> {
     credentials.validate()?;
+    let credentials = own_credentials(provider, credentials)?;
     let chosen = chosen_schemes(provider, credentials, None)?;
     match forgery {
         Forgery::WrongSecret => {

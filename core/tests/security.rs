@@ -150,3 +150,84 @@ fn blank_credentials_are_refused_naming_the_field_never_the_value() {
         assert!(!text.contains("s3cret"), "{text} shows a secret");
     }
 }
+
+/// Issue 12: whatever provider a verified body is read as, its idempotency key cannot change
+/// — a body is only ever accepted as one provider. Every accepted conformance body, read as
+/// each other provider with verification skipped (the strongest replay: a shared secret), is
+/// refused; and the per-provider form of its own credentials gives the same event.
+#[test]
+fn a_body_is_accepted_as_one_provider_only() {
+    use serde_json::Value;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    let mut checked = 0;
+    for dir in fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for file in fs::read_dir(&dir).unwrap() {
+            let vector: Value =
+                serde_json::from_slice(&fs::read(file.unwrap().path()).unwrap()).unwrap();
+            let Some(event) = vector["expect"].get("event") else {
+                continue;
+            };
+            let own = Provider::from_name(event["provider"].as_str().unwrap()).unwrap();
+            let request = WebhookRequest::from_json_value(vector["request"].clone()).unwrap();
+            let now = vector["now"].as_i64().unwrap();
+            for other in Provider::ALL.into_iter().filter(|p| *p != own) {
+                let skip = Credentials::none()
+                    .with_provider(other, Credentials::insecure_skip_verification());
+                let read_as_other = normalize_event(Some(other), &request, &skip, now);
+                assert!(
+                    read_as_other.is_err(),
+                    "{} accepted as {other}",
+                    vector["description"]
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 50, "only {checked} accepted vectors");
+}
+
+#[test]
+fn detection_needs_per_provider_credentials_and_reads_only_its_own() {
+    let body =
+        br#"{"event_id":"e-1","event_type":"sms.sent","data":{"recipient_phone":"+4512345678"}}"#;
+    let request = WebhookRequest::post(
+        vec![(
+            "Authorization".into(),
+            telhook_core::verify::basic::header_value("hook", "pass-word-1"),
+        )],
+        body.to_vec(),
+    );
+    let pool = Credentials::none().with_basic("hook", "pass-word-1");
+    let error = normalize_event(None, &request, &pool, 1_769_000_000).unwrap_err();
+    assert_eq!(error.code(), "invalid_credentials");
+    assert_eq!(
+        pool.check_for(None).unwrap_err().code(),
+        "invalid_credentials"
+    );
+    assert!(pool.check_for(Some(Provider::Lisoloo)).is_ok());
+    let per_provider = Credentials::none()
+        .with_provider(Provider::Lisoloo, pool.clone())
+        .with_provider(
+            Provider::GatewayApi,
+            Credentials::none().with_hmac_sha256("gw-secret-x"),
+        );
+    assert!(per_provider.check_for(None).is_ok());
+    let event = normalize_event(None, &request, &per_provider, 1_769_000_000).unwrap();
+    assert_eq!(event.id, "lisoloo:e-1");
+    // Another provider's entry never stands in for a missing one.
+    let only_gatewayapi = Credentials::none().with_provider(
+        Provider::GatewayApi,
+        Credentials::none().with_basic("hook", "pass-word-1"),
+    );
+    let error = normalize_event(None, &request, &only_gatewayapi, 1_769_000_000).unwrap_err();
+    assert_eq!(error.code(), "missing_credentials");
+    let debug = format!("{per_provider:?}");
+    assert!(
+        debug.contains("lisoloo") && !debug.contains("pass-word-1"),
+        "{debug}"
+    );
+}

@@ -219,6 +219,8 @@ fn the_cores_sign_reproduces_every_generated_signature() {
             "base64",
             "two_entries",
             "custom_token",
+            "eight_entries",
+            "numbers_compared_by_value",
         ];
         let verified = match result_of(&vector) {
             Ok(_) => true,
@@ -289,4 +291,44 @@ fn the_cores_sign_reproduces_every_generated_signature() {
     }
     assert!(compared >= 250, "only {compared} vectors compared");
     assert!(hostile >= 150, "only {hostile} hostile vectors compared");
+}
+
+/// Issue 12: no configured credential value appears anywhere in an accepted event (its typed
+/// fields and `raw`), whatever the payload echoes back.
+#[test]
+fn events_never_contain_configured_secrets() {
+    let mut checked = 0;
+    for (path, vector) in all_vectors() {
+        let Ok(event) = result_of(&vector) else {
+            continue;
+        };
+        let text = serde_json::to_string(&event).unwrap() + &format!("{event:?}");
+        for secret in secret_values(&vector["credentials"])
+            .iter()
+            .filter(|s| s.len() >= 6)
+        {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{}: the event shows a configured secret",
+                path.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 60, "only {checked} events");
+}
+
+/// The secret values of a credentials object: every string but Basic usernames and the URL
+/// token's parameter name, which are not secrets (a URL keeps its username).
+fn secret_values(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(secret_values).collect(),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "username" | "url_token_param"))
+            .flat_map(|(_, value)| secret_values(value))
+            .collect(),
+        _ => vec![],
+    }
 }

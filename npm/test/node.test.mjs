@@ -127,3 +127,29 @@ test("no error over the whole corpus is a wasm trap or shows a configured secret
   }
   assert.ok(checked >= 200, `only ${checked} error vectors checked`);
 });
+
+test("detection takes credentials per provider, a shared pool is refused, parse() redacts", () => {
+  const { vector } = vectors.find((v) => v.name === "lisoloo/detected_by_body.json");
+  // The README's Security example, in JSON.
+  const perProvider = {
+    gatewayapi: { hmac_sha256: "gw-secret" },
+    lisoloo: vector.credentials.lisoloo,
+  };
+  const event = telhook.normalizeEvent(null, vector.request, perProvider, { now: vector.now });
+  assert.equal(event.id, vector.expect.event.id);
+  assert.throws(
+    () => new telhook.Receiver(null, vector.credentials.lisoloo),
+    (e) => e instanceof telhook.ConfigurationError && e.code === "invalid_credentials",
+  );
+  assert.throws(
+    () => telhook.normalizeEvent(null, vector.request, { gatewayapi: { hmac_sha256: "gw-secret" } }, { now: vector.now }),
+    (e) => e.code === "missing_credentials",
+  );
+  const body = JSON.stringify({
+    type: "update",
+    schema: "users",
+    data: JSON.stringify({ web_hook_url: "https://h.example/x?token=abc", wirelessPin: "1" }),
+  });
+  const parsed = telhook.parse("did_reseller", body);
+  assert.equal(parsed.data, '{"web_hook_url":"https://h.example/x?token=[REDACTED]","wirelessPin":"[REDACTED]"}');
+});

@@ -56,10 +56,12 @@ export type ErrorCode =
   | "missing_signature"
   | "invalid_signature_format"
   | "signature_mismatch"
+  | "too_many_signatures"
   | "missing_authorization"
   | "invalid_authorization_format"
   | "authorization_mismatch"
   | "ambiguous_header"
+  | "ambiguous_provider"
   | "jwt_malformed"
   | "jwt_algorithm_not_allowed"
   | "jwt_expired"
@@ -219,7 +221,8 @@ export interface BasicCredential {
 }
 
 /** Each provider reads the schemes it uses; several values per scheme allow rotation. */
-export interface Credentials {
+/** One provider's credentials (or, with a named provider, the credentials it reads). */
+export interface ProviderCredentials {
   hmac_sha256?: string | string[];
   bearer?: string | string[];
   authorization?: string | string[];
@@ -230,6 +233,11 @@ export interface Credentials {
   /** Accept requests without checking who sent them. Local experiments only. */
   insecure_skip_verification?: boolean;
 }
+
+/** Each provider's own credentials; required when the provider is detected per request. */
+export type PerProviderCredentials = { [P in ProviderName]?: ProviderCredentials };
+
+export type Credentials = ProviderCredentials | PerProviderCredentials;
 
 export type HeadersInit =
   | { [name: string]: string | string[] | undefined }

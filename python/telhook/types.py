@@ -71,10 +71,12 @@ ErrorCode = Literal[
     "missing_signature",
     "invalid_signature_format",
     "signature_mismatch",
+    "too_many_signatures",
     "missing_authorization",
     "invalid_authorization_format",
     "authorization_mismatch",
     "ambiguous_header",
+    "ambiguous_provider",
     "jwt_malformed",
     "jwt_algorithm_not_allowed",
     "jwt_expired",
@@ -201,7 +203,9 @@ class BasicCredential(TypedDict):
     password: str
 
 
-class Credentials(TypedDict, total=False):
+class ProviderCredentials(TypedDict, total=False):
+    """One provider's credentials (or, with a named provider, the credentials it reads)."""
+
     hmac_sha256: Union[str, List[str]]
     bearer: Union[str, List[str]]
     authorization: Union[str, List[str]]
@@ -212,8 +216,21 @@ class Credentials(TypedDict, total=False):
     insecure_skip_verification: bool
 
 
+class PerProviderCredentials(TypedDict, total=False):
+    """Each provider's own credentials; required when the provider is detected per request."""
+
+    looplookup: ProviderCredentials
+    did_reseller: ProviderCredentials
+    limephone: ProviderCredentials
+    lisoloo: ProviderCredentials
+    gatewayapi: ProviderCredentials
+
+
+Credentials = Union[ProviderCredentials, PerProviderCredentials]
+
+
 __all__ = [
     "AppleService", "BasicCredential", "Call", "Credentials", "DeliveryStatus", "Direction", "ErrorCode",
-    "EventType", "Lookup", "Message", "NormalizedEvent", "Outcome", "ProviderError", "ProviderName",
-    "RecordChange", "StatusInfo", "NotRequired",
+    "EventType", "Lookup", "Message", "NormalizedEvent", "Outcome", "PerProviderCredentials", "ProviderCredentials",
+    "ProviderError", "ProviderName", "RecordChange", "StatusInfo", "NotRequired",
 ]

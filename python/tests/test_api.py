@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Tuple
 
@@ -9,6 +10,7 @@ import pytest
 from django.http.request import HttpHeaders
 
 import telhook
+from telhook.types import Credentials
 
 
 def vector(vectors: List[Tuple[str, Dict[str, Any]]], name: str) -> Dict[str, Any]:
@@ -80,3 +82,26 @@ def test_detect_parse_and_capture() -> None:
     captured = telhook.from_http_capture(b"POST /x?token=t HTTP/1.1\r\nA: b\r\n\r\n{}")
     assert captured.method == "POST" and captured.url == "/x?token=t" and captured.body == b"{}"
     assert captured.headers == [("A", "b")]
+
+
+def test_detection_needs_credentials_per_provider_and_parse_redacts(
+    vectors: List[Tuple[str, Dict[str, Any]]]
+) -> None:
+    v = vector(vectors, "lisoloo/detected_by_body.json")
+    r = v["request"]
+    # The README's Security example, in JSON.
+    per_provider: Credentials = {"gatewayapi": {"hmac_sha256": "gw-secret"}, "lisoloo": v["credentials"]["lisoloo"]}
+    event = telhook.normalize_event(None, headers=r["headers"], body=r["body"], credentials=per_provider, now=v["now"])
+    assert event["id"] == v["expect"]["event"]["id"]
+    with pytest.raises(telhook.ConfigurationError) as shared:
+        telhook.Receiver(None, v["credentials"]["lisoloo"])
+    assert shared.value.code == "invalid_credentials"
+    with pytest.raises(telhook.ConfigurationError) as missing:
+        telhook.normalize_event(
+            None, headers=r["headers"], body=r["body"], credentials={"gatewayapi": {"hmac_sha256": "gw-secret"}}, now=v["now"]
+        )
+    assert missing.value.code == "missing_credentials"
+    body = json.dumps({"type": "update", "schema": "users",
+                       "data": json.dumps({"web_hook_url": "https://h.example/x?token=abc", "wirelessPin": "1"})})
+    parsed = telhook.parse("did_reseller", body)
+    assert parsed["data"] == '{"web_hook_url":"https://h.example/x?token=[REDACTED]","wirelessPin":"[REDACTED]"}'

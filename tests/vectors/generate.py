@@ -144,7 +144,7 @@ def limephone():
     vec("limephone", "rotated_secret", "Signed with the previous secret while both are configured",
         "limephone", body, h(body, secret=LIME_OLD_SECRET), rotated)
     vec("limephone", "detected_by_signature_header", "No provider named: the signature header identifies LimePhone",
-        None, body, h(body), creds)
+        None, body, h(body), {"limephone": creds})
     lower = {k.lower(): v for k, v in h(body).items()}
     vec("limephone", "lowercase_header_names", "Header names are case-insensitive", "limephone", body, lower, creds)
     body = dumps({"event": "fax_received", "call_id": "555", "virtual_number": "+15551234567",
@@ -156,6 +156,11 @@ def limephone():
                   "contact_name": "Ada", "tags": ["vip"]})
     vec("limephone", "unknown_fields_numeric_id_unix_time",
         "Numeric message_id, UNIX-seconds timestamp, non-phone sender, extra fields kept in raw",
+        "limephone", body, h(body), creds)
+    body = dumps({"event": "sms_received", "message_id": "345679", "virtual_number": "+15551234567",
+                  "sender_number": "+18887654321", "message_content": f"is this yours? {LIME_BEARER}",
+                  "timestamp": "2025-01-30T14:21:00Z"})
+    vec("limephone", "configured_token_in_text_redacted", "A configured credential quoted in a message is redacted",
         "limephone", body, h(body), creds)
     vec("limephone", "insecure_skip_verification", "Explicit opt-out: no headers needed",
         "limephone", body, {"Content-Type": "application/json"}, {"insecure_skip_verification": True})
@@ -241,7 +246,7 @@ def lisoloo():
     vec("lisoloo", "rotated_password", "The previous password while both are configured", "lisoloo", doc,
         h(LISO_OLD_PASS), rotated)
     vec("lisoloo", "detected_by_body", "No provider named: the envelope shape identifies Lisoloo", None,
-        doc, h(), creds)
+        doc, h(), {"lisoloo": creds})
     body = ev("sms.delivered", "0b6f0f0e-8a57-4c55-9a43-55c3b0e1a007",
               {"recipient_phone": "+4512345678", "segments": 2, "price": {"amount": "0.05", "currency": "EUR"}})
     vec("lisoloo", "unknown_data_fields", "New data fields are kept in raw", "lisoloo", body, h(), creds)
@@ -314,10 +319,16 @@ def gatewayapi():
     two = {"Signature": f"v1={hmac_hex(GW_HMAC_OLD, body)},v1={hmac_hex(GW_HMAC, body)}"}
     vec("gatewayapi", "signature_header_two_entries", "Two v1 entries (sender-side rotation): one matches",
         "gatewayapi", body, two, creds)
+    eight = [f"v1={hmac_hex(f'retired-{i}', body)}" for i in range(7)] + [f"v1={hmac_hex(GW_HMAC, body)}"]
+    vec("gatewayapi", "signature_header_eight_entries", "Eight v1 entries (the cap), the last one matches",
+        "gatewayapi", body, {"Signature": ",".join(eight)}, creds)
     vec("gatewayapi", "rotated_hmac_secret", "Signed with the previous secret while both are configured",
         "gatewayapi", body, h(body, GW_HMAC_OLD), {"hmac_sha256": [GW_HMAC, GW_HMAC_OLD]})
+    vec("gatewayapi", "named_with_per_provider_credentials",
+        "A named provider reads its own entry of per-provider credentials", "gatewayapi", body, h(body),
+        {"gatewayapi": creds, "lisoloo": {"hmac_sha256": "liso-HMAC-other-5e1f"}})
     vec("gatewayapi", "detected_by_signature", "No provider named: Signature v1= identifies GatewayAPI", None,
-        body, h(body), creds)
+        body, h(body), {"gatewayapi": creds})
     dlr = {"id": 1000001, "msisdn": 4512345678, "time": 1740905403, "status": "DELIVERED",
            "userref": "order-1042", "charge_status": "CAPTURED", "country_code": "DK", "country_prefix": 45}
     body = json.dumps(dlr)
@@ -333,9 +344,13 @@ def gatewayapi():
     legacy_mo = {"id": 2000001, "msisdn": 4587654321, "receiver": 4560575797, "message": "foo hello world",
                  "senttime": 1740906000, "webhook_label": "inbound", "country_code": "DK", "country_prefix": 45}
     body = json.dumps(legacy_mo)
+    exact = '{"id": 1000002, "msisdn": 4512345678, "time": 1740905403, "status": "DELIVERED", "userref": "order-1043", "country_prefix": 45.0}'
+    vec("gatewayapi", "legacy_dlr_jwt_numbers_compared_by_value",
+        "JWT claims carry the body; 45.0 in the body equals 45 in the claims", "gatewayapi", exact,
+        hj(dict(json.loads(exact), country_prefix=45)), creds)
     vec("gatewayapi", "legacy_mo_jwt", "Legacy MO SMS with JWT", "gatewayapi", body, hj(legacy_mo), creds)
     vec("gatewayapi", "detected_by_jwt_header", "No provider named: X-Gwapi-Signature identifies GatewayAPI",
-        None, body, hj(legacy_mo), creds)
+        None, body, hj(legacy_mo), {"gatewayapi": creds})
     # Negative cases.
     body = dumps(status)
     vec("gatewayapi", "err_wrong_hmac", "Signature v1 with the wrong secret", "gatewayapi", body,
@@ -424,11 +439,11 @@ def looplookup():
     vec("looplookup", "formatted_contact", "A formatted number is canonicalized to E.164", "looplookup", body,
         h(), creds)
     body = dumps(short)
-    vec("looplookup", "detected_by_user_agent", "No provider named: User-Agent LoopServer", None, body, h(), creds)
+    vec("looplookup", "detected_by_user_agent", "No provider named: User-Agent LoopServer", None, body, h(), {"looplookup": creds})
     no_ua = h()
     del no_ua["User-Agent"]
     vec("looplookup", "detected_by_body", "No provider named and no User-Agent: the body shape", None, body,
-        no_ua, creds)
+        no_ua, {"looplookup": creds})
     vec("looplookup", "rotated_authorization", "The previous Authorization value while both are configured",
         "looplookup", body, h(LOOP_AUTH_OLD), {"authorization": [LOOP_AUTH, LOOP_AUTH_OLD]})
     # Negative cases.
@@ -508,10 +523,28 @@ def did_reseller():
         creds, url=url)
     body = hook("update", "dids", did)
     vec("did_reseller", "detected_by_body", "No provider named: {type, schema} identifies the reseller", None,
-        body, h, creds, url=url)
+        body, h, {"did_reseller": creds}, url=url)
     vec("did_reseller", "custom_token_param", "A token under a configured parameter name", "did_reseller", body,
         h, {"url_token": DID_TOKEN, "url_token_param": "k"},
         url=f"https://hooks.example.com/did?src=did&k={DID_TOKEN}")
+    # The receiver's own secrets echoed back inside the payload are redacted (issue 12).
+    both = {"url_token": DID_TOKEN, "basic": [{"username": DID_USER, "password": DID_PASS}]}
+    user = {"id": 311, "username": "acme", "web_hook_url": f"https://hooks.example.com/did?token={DID_TOKEN}&v=2",
+            "sms_post_url": f"https://{DID_USER}:{DID_PASS}@hooks.example.com/sms",
+            "notes": f"rotate {DID_TOKEN} monthly",
+            "settings": dumps({"WIRELESS-PIN": "1234", "callback": "https://cb.example/x?Signature=abc&id=7"}),
+            "wirelessPin": "9876", "api_key": "k-1", "timezone": "America/Denver"}
+    body = hook("update", "users", user)
+    vec("did_reseller", "users_receiver_secrets_redacted",
+        "A users record echoes the receiver's URL token, Basic password and secret-named fields",
+        "did_reseller", body, h, both, url=url)
+    error_form = dumps({"type": "update", "schema": "users", "status": "error",
+                        "verbose": f"POST https://hooks.example.com/did?token={DID_TOKEN} failed",
+                        "data": dumps({"id": 311, "sms_post_url": f"https://{DID_USER}:{DID_PASS}@hooks.example.com/sms",
+                                       "wireless_pin": "4321"})})
+    vec("did_reseller", "error_form_receiver_secrets_redacted",
+        "The error form: verbose and the data string are redacted by the same rules",
+        "did_reseller", error_form, h, both, url=url)
     # Negative cases.
     vec("did_reseller", "err_wrong_token", "Wrong URL token", "did_reseller", body, h, creds,
         "authorization_mismatch", url="https://hooks.example.com/did?token=guess")

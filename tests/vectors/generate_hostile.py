@@ -370,6 +370,82 @@ def auth():
         auth_headers("lisoloo", b""), {"basic": [{"username": " ", "password": "p"}]}, "invalid_credentials")
 
 
+# ---------------------------------------------------------------- issue 12
+def signature_lists():
+    """A header may list several signatures (rotation); the list is capped before any HMAC."""
+    gw = GOOD_BODY["gatewayapi"].encode()
+    valid = "v1=" + hexmac("gwapi-HMAC-secret-31d7", gw)
+    others = ["v1=" + hexmac(f"not-the-secret-{i}", gw) for i in range(340)]
+    for name, entries in [
+        ("signature_9_entries_last_valid", others[:8] + [valid]),
+        ("signature_340_entries", others),
+        ("signature_valid_padded_with_v0", ["v0=" + "0" * 64] * 8 + [valid]),
+        ("signature_9_entries_space_separated", others[:8] + [valid]),
+    ]:
+        separator = " " if "space" in name else ","
+        add(f"gatewayapi_{name}", f"Signature lists {len(entries)} entries: over the cap of 8", "gatewayapi", gw,
+            {"Signature": separator.join(entries)}, GW, "too_many_signatures")
+
+
+def jwt_coverage():
+    """The legacy JWT signs its claims, not the body: every body field must be a claim of equal value."""
+    claims = {"id": 1, "msisdn": 4512345678, "status": "DELIVERED", "time": 1740905403, "userref": "order-1"}
+    token = jwt(claims)
+    without_userref = {k: v for k, v in claims.items() if k != "userref"}
+    for name, body, token_for_body in [
+        ("jwt_body_field_not_in_claims", json.dumps(claims), jwt(without_userref)),
+        ("jwt_body_repeats_a_key", json.dumps(claims)[:-1] + ', "userref": "order-1"}', token),
+        ("jwt_body_repeated_key_first_differs",
+         '{"id": 1, "msisdn": 4512345678, "status": "DELIVERED", "time": 1740905403, "userref": "order-666", "userref": "order-1"}', token),
+        ("jwt_body_number_beyond_double_precision",
+         json.dumps(claims)[:-1] + ', "country_prefix": 45000000000000000000002}',
+         jwt(None, raw_claims=(json.dumps(claims)[:-1] + ', "country_prefix": 45000000000000000000001}').encode())),
+        ("jwt_body_nested_repeated_key",
+         json.dumps(claims)[:-1] + ', "extra": {"a": 2, "a": 1}}', jwt(dict(claims, extra={"a": 1}))),
+        ("jwt_body_nested_field_not_in_claims",
+         json.dumps(dict(claims, extra={"a": 1, "b": 2})), jwt(dict(claims, extra={"a": 1}))),
+        ("jwt_body_array_longer", json.dumps(dict(claims, tags=[1, 2, 3])), jwt(dict(claims, tags=[1, 2]))),
+    ]:
+        add(f"gatewayapi_{name}", name.replace("_", " "), "gatewayapi", body, {"X-Gwapi-Signature": token_for_body}, GW,
+            "jwt_payload_mismatch")
+
+
+def cross_provider():
+    """A request verified for one provider is never accepted as another (whose key would differ)."""
+    gw = GOOD_BODY["gatewayapi"].encode()
+    shared = "gwapi-HMAC-secret-31d7"  # the same secret configured for two providers
+    hexsig = hexmac(shared, gw)
+    both = {"gatewayapi": {"hmac_sha256": [shared]}, "lisoloo": {"hmac_sha256": [shared]}}
+    add("cross_gatewayapi_replayed_as_lisoloo_detected",
+        "A captured GatewayAPI request, its hex moved to X-Lisoloo-Signature; provider detected", None, gw,
+        {"X-Lisoloo-Signature": hexsig}, both, "ambiguous_provider")
+    add("cross_gatewayapi_replayed_as_lisoloo_named",
+        "The same replay sent to a Lisoloo endpoint configured with the same secret", "lisoloo", gw,
+        {"X-Lisoloo-Signature": hexsig}, {"hmac_sha256": [shared]}, "ambiguous_provider")
+    add("cross_two_providers_signature_headers", "Signature v1= and X-Lisoloo-Signature on one request", None, gw,
+        {"Signature": "v1=" + hexsig, "X-Lisoloo-Signature": hexsig}, both, "ambiguous_provider")
+    add("cross_named_with_other_provider_header", "A GatewayAPI endpoint; the request also carries X-LimePhone-Signature",
+        "gatewayapi", gw, {"Signature": "v1=" + hexsig, "X-LimePhone-Signature": hexsig}, GW, "ambiguous_provider")
+    two_shapes = '{"event_id":"e-2","event_type":"sms.sent","msisdn":4512345678,"status":"DELIVERED"}'
+    add("cross_detected_body_of_two_shapes", "No provider named; the body has the Lisoloo envelope and a GatewayAPI msisdn",
+        None, two_shapes, auth_headers("lisoloo", two_shapes.encode()), {"lisoloo": LISO, "gatewayapi": GW},
+        "ambiguous_provider")
+    add("cross_named_body_of_two_shapes", "A Lisoloo endpoint; the body also has a GatewayAPI shape", "lisoloo",
+        two_shapes, auth_headers("lisoloo", two_shapes.encode()), LISO, "ambiguous_provider")
+    add("cross_detect_with_one_shared_pool", "Detection with one credential pool for every provider", None, gw,
+        {"Signature": "v1=" + hexsig}, {"hmac_sha256": [shared], "basic": LISO["basic"]}, "invalid_credentials")
+    add("cross_detect_provider_without_entry", "Detected GatewayAPI; credentials only for Lisoloo", None, gw,
+        {"Signature": "v1=" + hexsig}, {"lisoloo": LISO}, "missing_credentials")
+    for name, credentials in [
+        ("unknown_provider_key", {"twilio": {"hmac_sha256": "x-secret"}}),
+        ("mixed_forms", {"hmac_sha256": "x-secret", "gatewayapi": GW}),
+        ("provider_entry_per_provider", {"gatewayapi": {"lisoloo": LISO}}),
+        ("provider_entry_empty_secret", {"gatewayapi": {"hmac_sha256": [""]}, "lisoloo": LISO}),
+    ]:
+        add(f"cross_credentials_{name}", f"Per-provider credentials: {name.replace('_', ' ')}", None, gw,
+            {"Signature": "v1=" + hexsig}, credentials, "invalid_credentials")
+
+
 # ---------------------------------------------------------------- request level
 def requests():
     for p, good in GOOD_BODY.items():
@@ -397,7 +473,8 @@ def requests():
     # Detection never skips verification.
     lime = GOOD_BODY["limephone"].encode()
     add("detected_but_unverified", "Detected from its signature header, but forged", None, lime,
-        {"X-LimePhone-Signature": "0" * 64, "Authorization": "Bearer lime-bearer-TOKEN-9f8e"}, LIME, "signature_mismatch")
+        {"X-LimePhone-Signature": "0" * 64, "Authorization": "Bearer lime-bearer-TOKEN-9f8e"}, {"limephone": LIME},
+        "signature_mismatch")
     add("detected_without_credentials", "Detected from the body, no credentials", None, GOOD_BODY["lisoloo"], {}, None,
         "missing_credentials")
 
@@ -406,6 +483,9 @@ def main():
     bodies()
     shapes()
     auth()
+    signature_lists()
+    jwt_coverage()
+    cross_provider()
     requests()
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)

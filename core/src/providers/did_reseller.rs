@@ -15,7 +15,7 @@ use super::Context;
 use super::Provider;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::event::{redact, EventType, NormalizedEvent, Record, RecordAction};
+use crate::event::{EventType, NormalizedEvent, Record, RecordAction};
 use crate::request::WebhookRequest;
 use crate::sample::SampleKind;
 use crate::sign::{self, Scheme};
@@ -151,10 +151,10 @@ pub(crate) fn normalize(
             "a record change needs data (or status \"error\")",
         ));
     }
-    let mut data = data.map(Value::Object);
-    if let Some(data) = data.as_mut() {
-        redact(data);
-        // raw carries the decoded record so that its secrets can be redacted too.
+    // Already redacted (normalize redacts the body first, JSON inside strings included).
+    let data = data.map(Value::Object);
+    if let Some(data) = data.as_ref() {
+        // raw carries the decoded record, the form a receiver reads.
         if let Value::Object(envelope) = &mut raw {
             envelope.insert(String::from("data"), data.clone());
         }

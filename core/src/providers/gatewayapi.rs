@@ -4,7 +4,8 @@
 //! Auth: `Signature: v1=<hex HMAC-SHA256 of the raw body>` (Messaging API; several `v1=`
 //! entries separated by commas are accepted for rotation), or the legacy `X-Gwapi-Signature`,
 //! an HS256 JWT whose claims carry the payload. The JWT signs its claims, not the body, so
-//! the body must agree with the claims — otherwise a JWT captured once could carry any body.
+//! every body field must be a claim of exactly equal value (no repeated keys, numbers compared
+//! exactly) — otherwise a JWT captured once could carry any body.
 //! Idempotency keys: `gatewayapi:<event_id>`; legacy DLR `gatewayapi:dlr:<id>:<msisdn>:<status>`
 //! (one message has several reports); legacy MO `gatewayapi:mo:<id>`.
 
@@ -145,8 +146,14 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials, now: i
     }
     if !credentials.jwt_hs256.is_empty() {
         if let Some(token) = request.header(JWT_HEADER)? {
-            let claims = scheme::jwt::verify(&credentials.jwt_hs256, token, now)?;
-            return check_body_matches_claims(&request.body, &claims);
+            // Parsed first so that a body that is not JSON gets its own code.
+            super::parse_json_object(&request.body)?;
+            return scheme::jwt::verify_covering_body(
+                &credentials.jwt_hs256,
+                token,
+                now,
+                &request.body,
+            );
         }
     }
     let expected = if credentials.hmac_sha256.is_empty() {
@@ -157,51 +164,27 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials, now: i
     Err(Error::MissingSignature { header: expected })
 }
 
+/// `v1=<sig>` entries separated by commas or spaces; every non-empty entry counts toward the
+/// cap, so padding with other versions buys nothing either.
 fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()> {
-    let mut format_error = None;
-    let mut saw_well_formed = false;
-    for signature in header
-        .split([',', ' '])
-        .filter_map(|entry| entry.strip_prefix("v1="))
-    {
-        match scheme::hmac::decode_signature(signature, SIGNATURE_HEADER) {
-            Ok(decoded) => {
-                if scheme::hmac::matches_any(&credentials.hmac_sha256, body, &decoded) {
-                    return Ok(());
-                }
-                saw_well_formed = true;
-            }
-            Err(error) => format_error = format_error.or(Some(error)),
-        }
+    let entries = header.split([',', ' ']).filter(|entry| !entry.is_empty());
+    if entries.clone().count() > scheme::hmac::MAX_LISTED_SIGNATURES {
+        return Err(Error::TooManySignatures {
+            header: SIGNATURE_HEADER,
+            limit: scheme::hmac::MAX_LISTED_SIGNATURES,
+        });
     }
-    // A well-formed signature that does not match is the more useful report.
-    Err(match (saw_well_formed, format_error) {
-        (true, _) => Error::SignatureMismatch {
-            header: SIGNATURE_HEADER,
-        },
-        (false, Some(error)) => error,
-        (false, None) => Error::InvalidSignatureFormat {
-            header: SIGNATURE_HEADER,
-            reason: "expected v1=<hex>",
-        },
-    })
+    let signatures = entries.filter_map(|entry| entry.strip_prefix("v1="));
+    scheme::hmac::verify_listed(&credentials.hmac_sha256, body, signatures, SIGNATURE_HEADER)
 }
 
-/// Every top-level field of the body must equal the same claim. Extra claims (`iat`, …)
-/// are allowed.
-fn check_body_matches_claims(body: &[u8], claims: &Map<String, Value>) -> Result<()> {
-    let body = super::parse_json_object(body)?;
-    let Value::Object(fields) = body else {
-        return Err(Error::JwtPayloadMismatch);
-    };
-    if fields.is_empty()
-        || fields
-            .iter()
-            .any(|(key, value)| claims.get(key) != Some(value))
-    {
-        return Err(Error::JwtPayloadMismatch);
-    }
-    Ok(())
+/// `X-Gwapi-Signature`, or a `Signature` header of `v1=` entries (the bare name `Signature`
+/// is too generic — RFC 9421 uses it too — so its format decides), names GatewayAPI.
+pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+    request.has_header(JWT_HEADER)
+        || request.headers.iter().any(|(name, value)| {
+            name.trim().eq_ignore_ascii_case(SIGNATURE_HEADER) && value.trim().starts_with("v1=")
+        })
 }
 
 /// Both, when both are configured; verification uses `Signature` first.

@@ -98,6 +98,11 @@ pub(crate) fn sign(
     }
 }
 
+/// Its signature header names LimePhone.
+pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+    request.has_header(SIGNATURE_HEADER)
+}
+
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
     body.get("event").is_some_and(Value::is_string)
         && ["call_id", "message_id", "virtual_number"]

@@ -88,6 +88,11 @@ pub(crate) fn sign(
     }
 }
 
+/// Its signature header names Lisoloo.
+pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+    request.has_header(SIGNATURE_HEADER)
+}
+
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("event_id") && body.contains_key("event_type") && !body.contains_key("event")
 }

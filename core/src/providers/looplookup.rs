@@ -110,6 +110,13 @@ pub(crate) fn sign(
     Ok(())
 }
 
+/// LoopLookup signs nothing; its User-Agent names it.
+pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+    request.headers.iter().any(|(name, value)| {
+        name.trim().eq_ignore_ascii_case("user-agent") && value.contains(USER_AGENT)
+    })
+}
+
 pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("result_v1")
         || (body.contains_key("webhook_id") && body.contains_key("contact"))

@@ -16,10 +16,11 @@ use sha2::{Digest, Sha256};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, SCHEMA_VERSION};
+use crate::redact::Redactor;
 use crate::request::WebhookRequest;
 
 /// The supported providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Provider {
     #[serde(rename = "looplookup")]
     LoopLookup,
@@ -95,10 +96,15 @@ pub fn verify(
     credentials: &Credentials,
     now: i64,
 ) -> Result<()> {
+    credentials.validate()?;
+    let credentials = credentials
+        .for_provider(provider)
+        .ok_or(Error::MissingCredentials {
+            provider: provider.name(),
+        })?;
     if credentials.skips_verification() {
         return Ok(());
     }
-    credentials.validate()?;
     match provider {
         Provider::LoopLookup => looplookup::verify(request, credentials),
         Provider::DidReseller => did_reseller::verify(request, credentials),
@@ -108,9 +114,11 @@ pub fn verify(
     }
 }
 
-/// Parses a body into the provider's typed payload (no verification).
+/// Parses a body into the provider's typed payload (no verification), secrets redacted by
+/// the key, URL and nested-JSON rules of [`crate::redact`].
 pub fn parse(provider: Provider, body: &[u8]) -> Result<Payload> {
-    let value = parse_json_object(body)?;
+    let mut value = parse_json_object(body)?;
+    Redactor::without_credentials().redact(&mut value);
     parse_value(provider, &value)
 }
 
@@ -127,71 +135,105 @@ fn parse_value(provider: Provider, value: &Value) -> Result<Payload> {
 }
 
 /// Parses and normalizes an already-verified body.
+/// Redaction comes first, so every field of the event is read from the redacted payload.
 pub(crate) fn normalize(
     provider: Provider,
     body: &[u8],
     received_at: String,
+    credentials: &Credentials,
 ) -> Result<NormalizedEvent> {
-    let raw = parse_json_object(body)?;
+    let mut raw = parse_json_object(body)?;
+    check_body_agrees(provider, &raw)?;
+    Redactor::new(credentials).redact(&mut raw);
     let payload = parse_value(provider, &raw)?;
     let context = Context {
         provider,
         body,
         received_at,
     };
-    let mut event = match payload {
+    let event = match payload {
         Payload::LoopLookup(p) => looplookup::normalize(p, raw, &context),
         Payload::DidReseller(p) => did_reseller::normalize(p, raw, &context),
         Payload::LimePhone(p) => limephone::normalize(p, raw, &context),
         Payload::Lisoloo(p) => lisoloo::normalize(p, raw, &context),
         Payload::GatewayApi(p) => gatewayapi::normalize(p, raw, &context),
     }?;
-    crate::event::redact(&mut event.raw);
     Ok(event)
 }
 
-/// Picks the provider from headers first (cheap and explicit), then from the body's shape.
+/// Picks the provider a request was sent by. The headers may name one (a provider's own
+/// authentication header, or LoopLookup's User-Agent) and the body's shape may name one; when
+/// both do they must agree, and neither may name two. So a body is only ever read as one
+/// provider — a request verified for one provider cannot be replayed as another (whose
+/// idempotency key would differ) by swapping its headers.
 /// Detection only chooses the parser: the detected provider's credentials are still required.
 pub fn detect_provider(request: &WebhookRequest) -> Result<Provider> {
-    if request.has_header(limephone::SIGNATURE_HEADER) {
-        return Ok(Provider::LimePhone);
-    }
-    if request.has_header(gatewayapi::JWT_HEADER)
-        || request
-            .header("signature")
-            .ok()
-            .flatten()
-            .is_some_and(|v| v.starts_with("v1="))
-    {
-        return Ok(Provider::GatewayApi);
-    }
-    if request.has_header(lisoloo::SIGNATURE_HEADER) {
-        return Ok(Provider::Lisoloo);
-    }
-    if request
-        .header("user-agent")
-        .ok()
-        .flatten()
-        .is_some_and(|ua| ua.contains("LoopServer"))
-    {
-        return Ok(Provider::LoopLookup);
-    }
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&request.body) else {
-        return Err(Error::ProviderNotDetected);
+    let by_headers = provider_named_by_headers(request)?;
+    let by_body = match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(body)) => provider_named_by_body(&body)?,
+        _ => None,
     };
-    type BodyCheck = fn(&Map<String, Value>) -> bool;
-    let checks: [(Provider, BodyCheck); 5] = [
-        (Provider::LoopLookup, looplookup::body_matches),
-        (Provider::DidReseller, did_reseller::body_matches),
-        (Provider::GatewayApi, gatewayapi::body_matches),
-        (Provider::Lisoloo, lisoloo::body_matches),
-        (Provider::LimePhone, limephone::body_matches),
-    ];
-    checks
-        .into_iter()
-        .find(|(_, matches)| matches(&body))
-        .map(|(p, _)| p)
-        .ok_or(Error::ProviderNotDetected)
+    let chosen = by_headers.or(by_body).ok_or(Error::ProviderNotDetected)?;
+    agree(chosen, by_body)?;
+    Ok(chosen)
+}
+
+/// For a request read as `provider`: the headers must not name another provider.
+pub(crate) fn check_headers_agree(provider: Provider, request: &WebhookRequest) -> Result<()> {
+    agree(provider, provider_named_by_headers(request)?)
+}
+
+/// For a body read as `provider`: its shape must not be another provider's.
+fn check_body_agrees(provider: Provider, body: &Value) -> Result<()> {
+    match body {
+        Value::Object(body) => agree(provider, provider_named_by_body(body)?),
+        _ => Ok(()),
+    }
+}
+
+fn agree(chosen: Provider, named: Option<Provider>) -> Result<()> {
+    match named {
+        Some(other) if other != chosen => Err(Error::AmbiguousProvider {
+            reason: "its headers or body belong to another provider than the one it is read as",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The one provider whose headers the request carries, if any; two is an error.
+fn provider_named_by_headers(request: &WebhookRequest) -> Result<Option<Provider>> {
+    let mut named = Provider::ALL.into_iter().filter(|p| match p {
+        Provider::LoopLookup => looplookup::named_by_headers(request),
+        Provider::DidReseller => false,
+        Provider::LimePhone => limephone::named_by_headers(request),
+        Provider::Lisoloo => lisoloo::named_by_headers(request),
+        Provider::GatewayApi => gatewayapi::named_by_headers(request),
+    });
+    let first = named.next();
+    if named.next().is_some() {
+        return Err(Error::AmbiguousProvider {
+            reason: "it carries the authentication headers of more than one provider",
+        });
+    }
+    Ok(first)
+}
+
+/// The one provider whose body shape this is, if any; two is an error.
+fn provider_named_by_body(body: &Map<String, Value>) -> Result<Option<Provider>> {
+    let mut named = Provider::ALL.into_iter().filter(|p| match p {
+        Provider::LoopLookup => looplookup::body_matches(body),
+        Provider::DidReseller => did_reseller::body_matches(body),
+        Provider::LimePhone => limephone::body_matches(body),
+        Provider::Lisoloo => lisoloo::body_matches(body),
+        Provider::GatewayApi => gatewayapi::body_matches(body),
+    });
+    let first = named.next();
+    if named.next().is_some() {
+        return Err(Error::AmbiguousProvider {
+            reason: "its body has the shape of more than one provider",
+        });
+    }
+    Ok(first)
 }
 
 /// The body as a JSON object; anything else is the wrong shape for every provider.

@@ -4,6 +4,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use alloc::vec::Vec;
+
+use super::constant_time_eq;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 
@@ -74,6 +77,55 @@ pub fn matches_any(secrets: &[Secret], body: &[u8], signature: &[u8; DIGEST_LEN]
         }
     }
     matched
+}
+
+/// The most signatures one header may list. Senders list two during a rotation; eight leaves
+/// room for that and refuses padding before any MAC is computed.
+pub const MAX_LISTED_SIGNATURES: usize = 8;
+
+/// Checks a header that lists several signatures (`entries`, already split) against the
+/// configured secrets: each secret's MAC of the body is computed once and compared with every
+/// listed signature, so the cost is one HMAC pass per secret whatever the list holds.
+/// More than [`MAX_LISTED_SIGNATURES`] entries are refused before any work; a well-formed
+/// signature that does not match is reported rather than a malformed neighbour.
+pub fn verify_listed<'a>(
+    secrets: &[Secret],
+    body: &[u8],
+    entries: impl Iterator<Item = &'a str> + Clone,
+    header: &'static str,
+) -> Result<()> {
+    if entries.clone().count() > MAX_LISTED_SIGNATURES {
+        return Err(Error::TooManySignatures {
+            header,
+            limit: MAX_LISTED_SIGNATURES,
+        });
+    }
+    let mut decoded = Vec::with_capacity(MAX_LISTED_SIGNATURES);
+    let mut format_error = None;
+    for entry in entries {
+        match decode_signature(entry, header) {
+            Ok(signature) => decoded.push(signature),
+            Err(error) => format_error = format_error.or(Some(error)),
+        }
+    }
+    if decoded.is_empty() {
+        return Err(format_error.unwrap_or(Error::InvalidSignatureFormat {
+            header,
+            reason: "no signature listed",
+        }));
+    }
+    let mut matched = false;
+    for secret in secrets {
+        let expected = sign(secret.expose(), body);
+        for signature in &decoded {
+            matched |= constant_time_eq(&expected, signature);
+        }
+    }
+    if matched {
+        Ok(())
+    } else {
+        Err(Error::SignatureMismatch { header })
+    }
 }
 
 /// Checks a single-signature header (hex or base64) against the configured secrets.

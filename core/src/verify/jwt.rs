@@ -88,6 +88,15 @@ pub fn verify(secrets: &[Secret], token: &str, now: i64) -> Result<Map<String, V
     Ok(claims)
 }
 
+/// [`verify`], then checks that the claims carry `body` exactly (see
+/// [`super::claims::check_body_covered`]): for a JWT that signs its claims instead of the
+/// body, the body must not say anything the signed claims do not.
+pub fn verify_covering_body(secrets: &[Secret], token: &str, now: i64, body: &[u8]) -> Result<()> {
+    verify(secrets, token, now)?;
+    let claims_b64 = token.trim().split('.').nth(1).unwrap_or_default();
+    super::claims::check_body_covered(&b64url(claims_b64)?, body)
+}
+
 /// Encodes `claims` as an HS256 JWT (for senders, tests and the CLI).
 pub fn sign(secret: &[u8], claims: &Value) -> alloc::string::String {
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;

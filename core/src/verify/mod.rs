@@ -2,6 +2,7 @@
 //! [`constant_time_eq`] or `Mac::verify_slice`, both constant time.
 
 pub mod basic;
+pub mod claims;
 pub mod hmac;
 pub mod jwt;
 pub mod token;

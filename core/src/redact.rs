@@ -1,0 +1,367 @@
+//! Redaction of secrets inside payloads, applied to the parsed body before anything is read
+//! from it, so the event, its `raw` and `parse()` all carry the redacted form.
+//!
+//! Providers echo the receiver's own configuration back (the DID reseller's `users` records
+//! carry the receiver's webhook URL with its `?token=` or `https://user:password@…`), and any
+//! text field can quote a secret. The rules, applied to every string at any depth:
+//! - a configured credential value anywhere in the text (also percent-encoded) is replaced;
+//! - the password of a URL's userinfo (`scheme://user:password@host`) is replaced;
+//! - the value of a query parameter named like a secret (`token`, `key`, `secret`, …) is replaced;
+//! - a string that holds JSON is redacted by the same rules, at any depth;
+//! - an object key named like a secret (case and `_`/`-` style ignored) has its value replaced.
+//!
+//! Generic: no provider is named here. Hand-written because no no_std crate does this.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde_json::Value;
+
+/// What every redacted value becomes.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Object keys whose values are secrets or sensitive account data, compared after
+/// [`squash`]: `wireless_pin`, `wirelessPin` and `WIRELESS-PIN` are one key. A key that ends
+/// with one of [`SECRET_KEY_SUFFIXES`] counts too (`api_password`, `client_secret`).
+pub const REDACTED_KEYS: &[&str] = &[
+    "wirelesspin",
+    "inboxpin",
+    "accountnumber",
+    "creditline",
+    "password",
+    "pin",
+    "secret",
+    "apikey",
+    "token",
+];
+const SECRET_KEY_SUFFIXES: &[&str] = &["password", "secret", "apikey", "token", "pin"];
+
+/// Query parameters whose values are redacted in URLs found in any string, compared after
+/// [`squash`]; a name ending with one of [`SECRET_PARAM_SUFFIXES`] counts too (`access_token`).
+pub const SECRET_QUERY_PARAMS: &[&str] = &[
+    "token",
+    "key",
+    "secret",
+    "password",
+    "pin",
+    "sig",
+    "signature",
+    "auth",
+];
+const SECRET_PARAM_SUFFIXES: &[&str] = &["token", "secret", "password", "key", "signature"];
+
+/// Strings nested as JSON inside strings deeper than this are replaced whole: each level of
+/// nesting is parsed again, so the depth bounds the work (and every level doubles escaping).
+const MAX_NESTED_JSON: usize = 8;
+
+/// Lower-case, without `_`, `-`, `.` or spaces: the one spelling keys and names compare in.
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = squash(key);
+    REDACTED_KEYS.contains(&key.as_str()) || SECRET_KEY_SUFFIXES.iter().any(|s| key.ends_with(s))
+}
+
+fn is_secret_param(name: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+    let name = squash(&decoded);
+    SECRET_QUERY_PARAMS.contains(&name.as_str())
+        || SECRET_PARAM_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// The redaction rules with the receiver's own credential values (see [`crate::Credentials`]).
+#[derive(Default)]
+pub struct Redactor {
+    /// Configured values as text (secrets that are not UTF-8 cannot appear in JSON text).
+    values: Vec<String>,
+}
+
+impl core::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Redactor({} values)", self.values.len())
+    }
+}
+
+impl Redactor {
+    /// Key, URL and nested-JSON rules only (no credential values).
+    pub fn without_credentials() -> Self {
+        Self::default()
+    }
+
+    /// All the rules, with every value configured in `credentials` (every provider's).
+    pub fn new(credentials: &crate::Credentials) -> Self {
+        let mut values = credentials.redaction_values();
+        values.sort_by_key(|v| core::cmp::Reverse(v.len()));
+        values.dedup();
+        Redactor { values }
+    }
+
+    /// Redacts `value` in place; true when anything changed.
+    pub fn redact(&self, value: &mut Value) -> bool {
+        self.redact_at(value, 0)
+    }
+
+    fn redact_at(&self, value: &mut Value, nesting: usize) -> bool {
+        match value {
+            Value::Object(map) => {
+                let mut changed = false;
+                for (key, item) in map.iter_mut() {
+                    if is_secret_key(key) && !item.is_null() {
+                        if item.as_str() != Some(REDACTED) {
+                            *item = Value::String(String::from(REDACTED));
+                            changed = true;
+                        }
+                    } else {
+                        changed |= self.redact_at(item, nesting);
+                    }
+                }
+                changed
+            }
+            Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+                self.redact_at(item, nesting) | changed
+            }),
+            Value::String(text) => match self.redact_text(text, nesting) {
+                Some(redacted) => {
+                    *text = redacted;
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The redacted form of `text`, or `None` when nothing in it is secret.
+    fn redact_text(&self, text: &str, nesting: usize) -> Option<String> {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with(['{', '[']) {
+            if let Ok(mut nested) = serde_json::from_str::<Value>(text) {
+                if nesting >= MAX_NESTED_JSON {
+                    return Some(String::from(REDACTED));
+                }
+                return if self.redact_at(&mut nested, nesting + 1) {
+                    Some(serde_json::to_string(&nested).unwrap_or_else(|_| String::from(REDACTED)))
+                } else {
+                    None
+                };
+            }
+        }
+        let mut out: Option<String> = None;
+        for secret in &self.values {
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(secret.as_str()) {
+                out = Some(current.replace(secret.as_str(), REDACTED));
+            }
+        }
+        // A value percent-encoded in a URL: the whole string goes, its encoding is not ours.
+        let current = out.as_deref().unwrap_or(text);
+        if current.contains('%') {
+            let decoded = percent_encoding::percent_decode_str(current).decode_utf8_lossy();
+            if self
+                .values
+                .iter()
+                .any(|secret| decoded.contains(secret.as_str()))
+            {
+                return Some(String::from(REDACTED));
+            }
+        }
+        if let Some(redacted) = redact_urls(out.as_deref().unwrap_or(text)) {
+            out = Some(redacted);
+        }
+        out
+    }
+}
+
+/// Userinfo passwords and secret-named query values, wherever a URL or a query string
+/// (`a=1&token=…`) appears in `text`.
+fn redact_urls(text: &str) -> Option<String> {
+    match redact_userinfo(text) {
+        Some(without_passwords) => {
+            Some(redact_query_values(&without_passwords).unwrap_or(without_passwords))
+        }
+        None => redact_query_values(text),
+    }
+}
+
+/// `scheme://user:password@host`: the password (up to the authority's last `@`) is replaced.
+fn redact_userinfo(text: &str) -> Option<String> {
+    if !text.contains("://") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(authority_end);
+        match authority
+            .rfind('@')
+            .map(|at_sign| authority.split_at(at_sign))
+            .and_then(|(userinfo, host)| Some((userinfo.split_once(':')?, host)))
+        {
+            Some(((user, _password), host)) => {
+                out.push_str(user);
+                out.push(':');
+                out.push_str(REDACTED);
+                out.push_str(host);
+                changed = true;
+            }
+            None => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// `name=value` pairs that start the text or follow `?`, `&` or `;`: a secret name's value
+/// (up to `&`, `#`, `;`, whitespace or a quote) is replaced.
+fn redact_query_values(text: &str) -> Option<String> {
+    if !text.contains('=') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut pair_start = true;
+    let mut chars = text.char_indices().peekable();
+    let mut copied_to = 0;
+    while let Some((i, c)) = chars.next() {
+        if pair_start && c != '=' {
+            // Read the name up to '=' or a separator.
+            let name_end = text
+                .get(i..)
+                .and_then(|t| {
+                    t.find(|c: char| matches!(c, '=' | '&' | '?' | '#' | ';') || c.is_whitespace())
+                })
+                .map_or(text.len(), |n| i + n);
+            if text.get(name_end..name_end + 1) == Some("=") {
+                let name = text.get(i..name_end).unwrap_or_default();
+                let value_start = name_end + 1;
+                let value_end = text
+                    .get(value_start..)
+                    .and_then(|t| {
+                        t.find(|c: char| {
+                            matches!(c, '&' | '#' | ';' | '"' | '\'') || c.is_whitespace()
+                        })
+                    })
+                    .map_or(text.len(), |n| value_start + n);
+                if value_end > value_start && is_secret_param(name) {
+                    out.push_str(text.get(copied_to..value_start).unwrap_or_default());
+                    out.push_str(REDACTED);
+                    copied_to = value_end;
+                    changed = true;
+                }
+                // Skip to the value's end; the next pair starts after a separator.
+                while chars.peek().is_some_and(|(j, _)| *j < value_end) {
+                    chars.next();
+                }
+                pair_start = false;
+                continue;
+            }
+        }
+        pair_start = matches!(c, '?' | '&' | ';');
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(text.get(copied_to..).unwrap_or_default());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use serde_json::json;
+
+    fn redacted(value: Value, redactor: &Redactor) -> Value {
+        let mut value = value;
+        redactor.redact(&mut value);
+        value
+    }
+
+    #[test]
+    fn urls_lose_userinfo_passwords_and_secret_query_values() {
+        let r = Redactor::without_credentials();
+        let cases = [
+            (
+                "https://hooks.example.com/did?token=abc123&x=1",
+                "https://hooks.example.com/did?token=[REDACTED]&x=1",
+            ),
+            (
+                "https://user:pa:ss@h.example/p",
+                "https://user:[REDACTED]@h.example/p",
+            ),
+            (
+                "see https://u:p@h/x?Api_Key=k#frag now",
+                "see https://u:[REDACTED]@h/x?Api_Key=[REDACTED]#frag now",
+            ),
+            ("a=1&ACCESS-TOKEN=zz", "a=1&ACCESS-TOKEN=[REDACTED]"),
+            ("sig=1", "sig=[REDACTED]"),
+            ("https://h/x?page=2&kind=a", "https://h/x?page=2&kind=a"),
+            ("https://user@h/x", "https://user@h/x"),
+            ("e=mc2, x=y", "e=mc2, x=y"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redacted(json!(input), &r), json!(expected), "{input}");
+        }
+    }
+
+    #[test]
+    fn keys_match_whatever_their_case_and_style() {
+        let r = Redactor::without_credentials();
+        let value = json!({"wireless_pin": "1", "wirelessPin": 2, "WIRELESS-PIN": "3", "Inbox Pin": "4",
+            "api_password": "5", "pinned": "keep", "pin": null, "nested": [{"Secret": {"a": 1}}]});
+        assert_eq!(
+            redacted(value, &r),
+            json!({"wireless_pin": REDACTED, "wirelessPin": REDACTED, "WIRELESS-PIN": REDACTED,
+                "Inbox Pin": REDACTED, "api_password": REDACTED, "pinned": "keep", "pin": null,
+                "nested": [{"Secret": REDACTED}]})
+        );
+    }
+
+    #[test]
+    fn json_inside_strings_is_redacted_at_any_depth_and_untouched_otherwise() {
+        let r = Redactor::without_credentials();
+        let inner = json!({"url": "https://h/?token=t1", "pin": "9"}).to_string();
+        let middle = json!({"data": inner, "keep": 1}).to_string();
+        let out = redacted(json!({ "outer": middle }), &r);
+        let middle: Value = serde_json::from_str(out["outer"].as_str().unwrap()).unwrap();
+        let inner: Value = serde_json::from_str(middle["data"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            inner,
+            json!({"url": "https://h/?token=[REDACTED]", "pin": REDACTED})
+        );
+        // Nothing secret: the string stays byte for byte as it was.
+        let plain = "{ \"a\" : 1 }";
+        assert_eq!(redacted(json!(plain), &r), json!(plain));
+    }
+
+    #[test]
+    fn configured_values_are_replaced_wherever_they_appear() {
+        let credentials = crate::Credentials::none()
+            .with_url_token("tok/en+1")
+            .with_basic("hook", "pa ss-word");
+        let r = Redactor::new(&credentials);
+        assert_eq!(
+            redacted(
+                json!([
+                    "x tok/en+1 y",
+                    "tok%2Fen%2B1",
+                    "pa ss-word!",
+                    "aG9vazpwYSBzcy13b3Jk"
+                ]),
+                &r
+            ),
+            json!(["x [REDACTED] y", REDACTED, "[REDACTED]!", REDACTED])
+        );
+    }
+}
