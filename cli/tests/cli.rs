@@ -15,6 +15,8 @@ fn telhook(args: &[&str]) -> Output {
 fn normalizes_a_raw_http_capture() {
     let out = telhook(&[
         "normalize",
+        "--provider",
+        "limephone",
         "--credentials",
         "examples/limephone/credentials.json",
         "--now",

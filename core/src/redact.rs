@@ -4,7 +4,8 @@
 //! Providers echo the receiver's own configuration back (the DID reseller's `users` records
 //! carry the receiver's webhook URL with its `?token=` or `https://user:password@…`), and any
 //! text field can quote a secret. The rules, applied to every string at any depth:
-//! - a configured credential value anywhere in the text (also percent-encoded) is replaced;
+//! - a configured credential value (of 8 characters or more) anywhere in the text, also
+//!   percent-encoded, is replaced;
 //! - the password of a URL's userinfo (`scheme://user:password@host`) is replaced;
 //! - the value of a query parameter named like a secret (`token`, `key`, `secret`, …) is replaced;
 //! - a string that holds JSON is redacted by the same rules, at any depth;
@@ -49,6 +50,11 @@ pub const SECRET_QUERY_PARAMS: &[&str] = &[
 ];
 const SECRET_PARAM_SUFFIXES: &[&str] = &["token", "secret", "password", "key", "signature"];
 
+/// Configured values shorter than this are not searched for: replacing a 4-character token
+/// wherever it occurs would rewrite timestamps and ids (and lose the event), while such a
+/// value is guessable anyway. Real secrets are far longer.
+pub const MIN_REDACTED_VALUE_CHARS: usize = 8;
+
 /// Strings nested as JSON inside strings deeper than this are replaced whole: each level of
 /// nesting is parsed again, so the depth bounds the work (and every level doubles escaping).
 const MAX_NESTED_JSON: usize = 8;
@@ -92,9 +98,11 @@ impl Redactor {
         Self::default()
     }
 
-    /// All the rules, with every value configured in `credentials` (every provider's).
+    /// All the rules, with every value configured in `credentials` (every provider's) that is
+    /// at least [`MIN_REDACTED_VALUE_CHARS`] long.
     pub fn new(credentials: &crate::Credentials) -> Self {
         let mut values = credentials.redaction_values();
+        values.retain(|v| v.chars().count() >= MIN_REDACTED_VALUE_CHARS);
         values.sort_by_key(|v| core::cmp::Reverse(v.len()));
         values.dedup();
         Redactor { values }
@@ -277,6 +285,7 @@ fn redact_query_values(text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use alloc::string::ToString;

@@ -84,7 +84,9 @@ fn check(
 ) -> NormalizedEvent {
     let event = normalize_event(Some(provider), request, credentials, now)
         .unwrap_or_else(|e| panic!("{provider} {kind}: {}", e.code()));
-    let detected = normalize_event(None, request, credentials, now)
+    // Detection reads credentials per provider.
+    let per_provider = Credentials::none().with_provider(provider, credentials.clone());
+    let detected = normalize_event(None, request, &per_provider, now)
         .unwrap_or_else(|e| panic!("{provider} {kind} detected: {}", e.code()));
     assert_eq!(detected, event, "{provider} {kind}: detection");
     event

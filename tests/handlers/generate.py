@@ -186,9 +186,10 @@ def common() -> dict[str, dict]:
         "common_dedupe_ttl_expires": expired,
         "common_crashed_worker_lease_expires": crashed,
         "common_detected_provider": {
-            "description": "No provider named: detection picks it, dedupe and answers are the same",
+            "description": "No provider named: detection picks it (credentials per provider), dedupe and answers "
+                           "are the same",
             "provider": None,
-            "credentials": base["credentials"],
+            "credentials": {"limephone": base["credentials"]},
             "now": base["now"],
             "steps": [deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)],
             "expect_handler_calls": 1,
