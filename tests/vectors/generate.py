@@ -157,11 +157,11 @@ def limephone():
     vec("limephone", "unknown_fields_numeric_id_unix_time",
         "Numeric message_id, UNIX-seconds timestamp, non-phone sender, extra fields kept in raw",
         "limephone", body, h(body), creds)
-    body = dumps({"event": "sms_received", "message_id": "345679", "virtual_number": "+15551234567",
-                  "sender_number": "+18887654321", "message_content": f"is this yours? {LIME_BEARER}",
-                  "timestamp": "2025-01-30T14:21:00Z"})
+    quoting = dumps({"event": "sms_received", "message_id": "345679", "virtual_number": "+15551234567",
+                     "sender_number": "+18887654321", "message_content": f"is this yours? {LIME_BEARER}",
+                     "timestamp": "2025-01-30T14:21:00Z"})
     vec("limephone", "configured_token_in_text_redacted", "A configured credential quoted in a message is redacted",
-        "limephone", body, h(body), creds)
+        "limephone", quoting, h(quoting), creds)
     vec("limephone", "insecure_skip_verification", "Explicit opt-out: no headers needed",
         "limephone", body, {"Content-Type": "application/json"}, {"insecure_skip_verification": True})
     # Negative cases.
@@ -534,10 +534,10 @@ def did_reseller():
             "notes": f"rotate {DID_TOKEN} monthly",
             "settings": dumps({"WIRELESS-PIN": "1234", "callback": "https://cb.example/x?Signature=abc&id=7"}),
             "wirelessPin": "9876", "api_key": "k-1", "timezone": "America/Denver"}
-    body = hook("update", "users", user)
+    users = hook("update", "users", user)
     vec("did_reseller", "users_receiver_secrets_redacted",
         "A users record echoes the receiver's URL token, Basic password and secret-named fields",
-        "did_reseller", body, h, both, url=url)
+        "did_reseller", users, h, both, url=url)
     error_form = dumps({"type": "update", "schema": "users", "status": "error",
                         "verbose": f"POST https://hooks.example.com/did?token={DID_TOKEN} failed",
                         "data": dumps({"id": 311, "sms_post_url": f"https://{DID_USER}:{DID_PASS}@hooks.example.com/sms",
