@@ -202,36 +202,39 @@ fn agree(chosen: Provider, named: Option<Provider>) -> Result<()> {
 
 /// The one provider whose headers the request carries, if any; two is an error.
 fn provider_named_by_headers(request: &WebhookRequest) -> Result<Option<Provider>> {
-    let mut named = Provider::ALL.into_iter().filter(|p| match p {
+    let named = Provider::ALL.into_iter().filter(|p| match p {
         Provider::LoopLookup => looplookup::named_by_headers(request),
         Provider::DidReseller => false,
         Provider::LimePhone => limephone::named_by_headers(request),
         Provider::Lisoloo => lisoloo::named_by_headers(request),
         Provider::GatewayApi => gatewayapi::named_by_headers(request),
     });
-    let first = named.next();
-    if named.next().is_some() {
-        return Err(Error::AmbiguousProvider {
-            reason: "it carries the authentication headers of more than one provider",
-        });
-    }
-    Ok(first)
+    at_most_one(
+        named,
+        "it carries the authentication headers of more than one provider",
+    )
 }
 
 /// The one provider whose body shape this is, if any; two is an error.
 fn provider_named_by_body(body: &Map<String, Value>) -> Result<Option<Provider>> {
-    let mut named = Provider::ALL.into_iter().filter(|p| match p {
+    let named = Provider::ALL.into_iter().filter(|p| match p {
         Provider::LoopLookup => looplookup::body_matches(body),
         Provider::DidReseller => did_reseller::body_matches(body),
         Provider::LimePhone => limephone::body_matches(body),
         Provider::Lisoloo => lisoloo::body_matches(body),
         Provider::GatewayApi => gatewayapi::body_matches(body),
     });
+    at_most_one(named, "its body has the shape of more than one provider")
+}
+
+/// The only provider `named` yields, if any; a second one is `ambiguous_provider`.
+fn at_most_one(
+    mut named: impl Iterator<Item = Provider>,
+    reason: &'static str,
+) -> Result<Option<Provider>> {
     let first = named.next();
     if named.next().is_some() {
-        return Err(Error::AmbiguousProvider {
-            reason: "its body has the shape of more than one provider",
-        });
+        return Err(Error::AmbiguousProvider { reason });
     }
     Ok(first)
 }
