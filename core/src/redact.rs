@@ -9,7 +9,8 @@
 //! - the password of a URL's userinfo (`scheme://user:password@host`) is replaced;
 //! - the value of a query parameter named like a secret (`token`, `key`, `secret`, …) is replaced;
 //! - a string that holds JSON is redacted by the same rules, at any depth;
-//! - an object key named like a secret (case and `_`/`-` style ignored) has its value replaced.
+//! - an object key named like a secret (case and `_`/`-` style ignored) has its value replaced;
+//! - an object key is itself text: the rules above apply to it too.
 //!
 //! Generic: no provider is named here. Hand-written because no no_std crate does this.
 
@@ -117,6 +118,18 @@ impl Redactor {
         match value {
             Value::Object(map) => {
                 let mut changed = false;
+                // A key can quote a secret too (`{"<token>": …}`): such keys are rewritten.
+                if map
+                    .keys()
+                    .any(|key| self.redact_text(key, nesting).is_some())
+                {
+                    let entries = core::mem::take(map);
+                    for (key, item) in entries {
+                        let key = self.redact_text(&key, nesting).unwrap_or(key);
+                        map.insert(key, item);
+                    }
+                    changed = true;
+                }
                 for (key, item) in map.iter_mut() {
                     if is_secret_key(key) && !item.is_null() {
                         if item.as_str() != Some(REDACTED) {
@@ -352,6 +365,16 @@ mod tests {
         // Nothing secret: the string stays byte for byte as it was.
         let plain = "{ \"a\" : 1 }";
         assert_eq!(redacted(json!(plain), &r), json!(plain));
+    }
+
+    /// Found by the `redaction` fuzz target: the value as a key of JSON nested in a string.
+    #[test]
+    fn keys_that_quote_a_configured_value_are_rewritten() {
+        let r = Redactor::new(&crate::Credentials::none().with_url_token("fz-URL-token-5e2a"));
+        let nested = r#"{"\u02fdfz-URL-token-5e2ag":"","k":{"https://u:p@h/":1}}"#;
+        let out = redacted(json!({ "data": nested, "fz-URL-token-5e2a": 2 }), &r);
+        let expected_data = "{\"k\":{\"https://u:[REDACTED]@h/\":1},\"\u{2fd}[REDACTED]g\":\"\"}";
+        assert_eq!(out, json!({"data": expected_data, "[REDACTED]": 2}));
     }
 
     #[test]

@@ -541,7 +541,7 @@ def did_reseller():
     error_form = dumps({"type": "update", "schema": "users", "status": "error",
                         "verbose": f"POST https://hooks.example.com/did?token={DID_TOKEN} failed",
                         "data": dumps({"id": 311, "sms_post_url": f"https://{DID_USER}:{DID_PASS}@hooks.example.com/sms",
-                                       "wireless_pin": "4321"})})
+                                       "wireless_pin": "4321", f"seen_{DID_TOKEN}": 1})})
     vec("did_reseller", "error_form_receiver_secrets_redacted",
         "The error form: verbose and the data string are redacted by the same rules",
         "did_reseller", error_form, h, both, url=url)
