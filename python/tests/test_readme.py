@@ -129,12 +129,28 @@ def drive_receive(code: str, monkeypatch: Any, redis_url: str) -> None:
     assert len(handle.calls) == 1
 
 
+def drive_testing(code: str, monkeypatch: Any, redis_url: str) -> None:
+    from django.core.cache import caches
+
+    from djangoproject import views
+
+    caches["default"].clear()
+    views.PROCESSED.clear()
+    views.FAIL_NEXT["value"] = False
+    views.OWN_RESPONSE["value"] = False
+    namespace: Dict[str, Any] = {}
+    exec(code, namespace)
+    namespace["test_a_failed_sms_is_recorded"](signed_request)
+    assert len(views.PROCESSED) == 1 and views.PROCESSED[0].startswith("lisoloo:")
+
+
 DRIVERS: Dict[str, Callable[[str, Any, str], None]] = {
     "telhook.normalize_event(": drive_normalize,
     "from telhook.django import webhook": drive_django,
     "from telhook.flask import webhook": drive_flask,
     "from telhook.starlette import webhook": drive_fastapi,
     "telhook.receive(": drive_receive,
+    "from telhook.testing import": drive_testing,
 }
 
 
