@@ -156,9 +156,13 @@ fn credentials_file(provider: Provider) -> (Credentials, tempfile_path::Path) {
 mod tempfile_path {
     pub struct Path(pub std::path::PathBuf);
     impl Path {
+        /// Unique per call: tests run in parallel threads of one process, and two of them
+        /// writing (and dropping) the same provider's file would delete it under the other.
         pub fn new(name: &str) -> Self {
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Path(std::env::temp_dir().join(format!(
-                "telhook-simulate-{}-{name}.json",
+                "telhook-simulate-{}-{serial}-{name}.json",
                 std::process::id()
             )))
         }
