@@ -99,9 +99,9 @@ impl WebhookRequest {
     }
 
     pub(crate) fn check_method(&self) -> Result<()> {
-        // Methods are case-sensitive (RFC 9110 §9.1): "post" is not POST, and every adapter
-        // compares exactly, so the core must too or runtimes would answer differently.
-        if self.method == "POST" {
+        // The Fetch standard upper-cases "post" before a Worker sees it, so every runtime
+        // reads the method case-insensitively, as Fetch does, to answer the same everywhere.
+        if self.method.eq_ignore_ascii_case("POST") {
             Ok(())
         } else {
             Err(Error::MethodNotAllowed {

@@ -143,7 +143,7 @@ function rejected(setup, provider, code, error) {
  */
 async function run(setup, request, readBody, context) {
   const configured = setup.provider;
-  if (request.method !== "POST") {
+  if (request.method.toUpperCase() !== "POST") {
     return rejected(setup, configured, "method_not_allowed", new RequestError("method_not_allowed", "method: expected POST", "request"));
   }
   const body = await readBody(setup.cap);

@@ -218,7 +218,7 @@ class Delivery:
 
     # 2. method and size; 3. verify and normalize
     def before_body(self, method: str, headers: HeaderPairs) -> Optional[Answer]:
-        if method != "POST":
+        if method.upper() != "POST":
             return self._reject("method_not_allowed")
         if declared_too_large(headers, self.receiver.max_body_bytes):
             return self._reject("body_too_large")

@@ -590,6 +590,12 @@ def common():
         body_base64=base64.b64encode(b'{"event_id":"\xff\xfe"}').decode())
     vec("common", "err_empty_secret_configured", "An empty secret is a configuration error", "limephone", body,
         {"X-LimePhone-Signature": hmac_hex("", body)}, {"hmac_sha256": [""]}, "invalid_credentials")
+    lime = dumps({"event": "sms_received", "message_id": "msg-lower-1", "from": "+4512345678",
+                  "to": "+4587654321", "message_content": "hi", "timestamp": "2026-01-21T12:00:00Z"})
+    vec("common", "method_lowercase_post_is_post",
+        "'post' is POST in every runtime, as the Fetch standard normalizes it before a Worker sees it",
+        "limephone", lime, {"X-LimePhone-Signature": hmac_hex(LIME_SECRET, lime)}, {"hmac_sha256": [LIME_SECRET]},
+        method="post")
     vec("common", "err_clock_in_milliseconds",
         "A clock in milliseconds is the receiver's misconfiguration (5xx, the provider retries), not a bad request",
         "lisoloo", body, {}, {"insecure_skip_verification": True}, "invalid_clock", now=NOW * 1000)

@@ -457,9 +457,6 @@ def requests():
         for method in ("GET", "PUT", "DELETE"):
             add(f"{p}_method_{method.lower()}", f"{method} instead of POST", p, body, auth_headers(p, body), CREDS[p],
                 "method_not_allowed", method=method)
-    add("method_lowercase_post", "Methods are case-sensitive: 'post' is not POST (every adapter compares exactly)",
-        "limephone", GOOD_BODY["limephone"].encode(), auth_headers("limephone", GOOD_BODY["limephone"].encode()),
-        CREDS["limephone"], "method_not_allowed", method="post")
     for name in ["", "LimePhone2", "gateway api", "null", "did reseller", "loop_lookup_v2", "\u00e9"]:
         slug = name.encode().hex() or "empty"
         add(f"unknown_provider_{slug}", f"Provider name {name!r}", name, GOOD_BODY["limephone"], {}, LIME, "unknown_provider")
