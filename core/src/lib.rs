@@ -67,7 +67,9 @@ impl Default for Options {
     }
 }
 
-/// Verifies `request` for `provider` (or the detected one) without parsing it.
+/// Verifies `request` for `provider` (or the detected one) without parsing it. A named
+/// provider's body shape is not read here: [`normalize_event`] refuses a body of another
+/// provider's shape (`ambiguous_provider`), detection refuses it here too.
 pub fn verify(
     provider: Option<Provider>,
     request: &WebhookRequest,

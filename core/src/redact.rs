@@ -22,7 +22,7 @@ use serde_json::Value;
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Object keys whose values are secrets or sensitive account data, compared after
-/// [`squash`]: `wireless_pin`, `wirelessPin` and `WIRELESS-PIN` are one key. A key that ends
+/// [`squashed`]: `wireless_pin`, `wirelessPin` and `WIRELESS-PIN` are one key. A key that ends
 /// with one of [`SECRET_KEY_SUFFIXES`] counts too (`api_password`, `client_secret`).
 pub const REDACTED_KEYS: &[&str] = &[
     "wirelesspin",
@@ -38,7 +38,7 @@ pub const REDACTED_KEYS: &[&str] = &[
 const SECRET_KEY_SUFFIXES: &[&str] = &["password", "secret", "apikey", "token", "pin"];
 
 /// Query parameters whose values are redacted in URLs found in any string, compared after
-/// [`squash`]; a name ending with one of [`SECRET_PARAM_SUFFIXES`] counts too (`access_token`).
+/// [`squashed`]; a name ending with one of [`SECRET_PARAM_SUFFIXES`] counts too (`access_token`).
 pub const SECRET_QUERY_PARAMS: &[&str] = &[
     "token",
     "key",
@@ -60,24 +60,31 @@ pub const MIN_REDACTED_VALUE_CHARS: usize = 8;
 /// nesting is parsed again, so the depth bounds the work (and every level doubles escaping).
 const MAX_NESTED_JSON: usize = 8;
 
-/// Lower-case, without `_`, `-`, `.` or spaces: the one spelling keys and names compare in.
-fn squash(name: &str) -> String {
-    name.chars()
-        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect()
+/// Lower-case ASCII bytes without `_`, `-`, `.` or spaces: the one spelling keys and names
+/// compare in (`wireless_pin`, `wirelessPin`, `WIRELESS-PIN`). Byte-wise so that no key of a
+/// large payload costs an allocation; the vocabularies are ASCII.
+fn squashed(name: &str) -> impl DoubleEndedIterator<Item = u8> + '_ {
+    name.bytes()
+        .filter(|b| !matches!(b, b'_' | b'-' | b'.' | b' '))
+        .map(|b| b.to_ascii_lowercase())
+}
+
+/// Whether `name`, squashed, is one of `exact` or ends with one of `suffixes`.
+fn named_like(name: &str, exact: &[&str], suffixes: &[&str]) -> bool {
+    exact.iter().any(|word| squashed(name).eq(word.bytes()))
+        || suffixes.iter().any(|suffix| {
+            let mut tail = squashed(name).rev();
+            suffix.bytes().rev().all(|b| tail.next() == Some(b))
+        })
 }
 
 fn is_secret_key(key: &str) -> bool {
-    let key = squash(key);
-    REDACTED_KEYS.contains(&key.as_str()) || SECRET_KEY_SUFFIXES.iter().any(|s| key.ends_with(s))
+    named_like(key, REDACTED_KEYS, SECRET_KEY_SUFFIXES)
 }
 
 fn is_secret_param(name: &str) -> bool {
     let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-    let name = squash(&decoded);
-    SECRET_QUERY_PARAMS.contains(&name.as_str())
-        || SECRET_PARAM_SUFFIXES.iter().any(|s| name.ends_with(s))
+    named_like(&decoded, SECRET_QUERY_PARAMS, SECRET_PARAM_SUFFIXES)
 }
 
 /// The redaction rules with the receiver's own credential values (see [`crate::Credentials`]).
