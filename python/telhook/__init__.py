@@ -67,13 +67,6 @@ def _now_seconds(now: NowLike) -> int:
     return int(now)
 
 
-def _request_args(
-    headers: Optional[HeadersLike], body: Optional[BodyLike], now: NowLike, method: str, url: Optional[str]
-) -> Tuple[str, Optional[str], List[Tuple[str, str]], bytes, int]:
-    """The core's positional arguments, converted once for every entry point."""
-    return method, url, _header_pairs(headers), _body_bytes(body), _now_seconds(now)
-
-
 def _unset_field(value: Any, path: str) -> Optional[str]:
     """The first field holding None (an unset environment variable, typically), if any."""
     if value is None:
@@ -150,8 +143,10 @@ class Receiver:
         method: str = "POST",
         url: Optional[str] = None,
     ) -> NormalizedEvent:
-        text = self._inner.normalize(*_request_args(headers, body, self._now(now), method, url))
-        return cast(NormalizedEvent, json.loads(text))
+        # Headers go to the extension as given: it reads a dict or list of str pairs itself and
+        # hands any other shape back to _header_pairs.
+        event = self._inner.normalize(method, url, headers, _body_bytes(body), _now_seconds(self._now(now)))
+        return cast(NormalizedEvent, event)
 
     def verify(
         self,
@@ -162,7 +157,8 @@ class Receiver:
         method: str = "POST",
         url: Optional[str] = None,
     ) -> ProviderName:
-        return cast(ProviderName, self._inner.verify(*_request_args(headers, body, self._now(now), method, url)))
+        name = self._inner.verify(method, url, headers, _body_bytes(body), _now_seconds(self._now(now)))
+        return cast(ProviderName, name)
 
     def _now(self, now: NowLike) -> NowLike:
         return self.clock() if now is None and self.clock is not None else now

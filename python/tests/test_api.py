@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Tuple
@@ -28,12 +30,39 @@ def test_headers_and_body_forms(vectors: List[Tuple[str, Dict[str, Any]]]) -> No
         (list(headers.items()), text.encode()),
         (HttpHeaders(meta), bytearray(text.encode())),
         (headers, memoryview(text.encode())),
+        # Shapes the extension hands back to _header_pairs: list values, None values, tuples.
+        ({name: [value] for name, value in headers.items()}, text),
+        ({**headers, "X-Unset": None}, text),
+        (tuple(headers.items()), text),
+        ([*headers.items(), ("X-Count", 3)], text),
     ]
     for form_headers, body in forms:
         event = telhook.normalize_event(
             "limephone", headers=form_headers, body=body, credentials=v["credentials"], now=v["now"]
         )
         assert event == v["expect"]["event"]
+
+
+def test_event_is_plain_json_objects_and_long_text_is_one_object() -> None:
+    """The event is built in Rust without a JSON hand-off: it must still be exactly what
+    json.loads gives (plain dict/list/str/int/bool/None), and a long text that is both the
+    message text and a raw field is one str object, not two copies."""
+    secret = "a-webhook-secret"
+    text = "x" * 5000 + " é ✓"
+    payload = {"event": "sms_received", "message_id": 7, "virtual_number": "+15551234567",
+               "sender_number": "+18887654321", "message_content": text, "tags": ["a", 1, 2.5, True, None]}
+    body = json.dumps(payload).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    event = telhook.normalize_event("limephone", headers={"X-LimePhone-Signature": signature}, body=body,
+                                    credentials={"hmac_sha256": secret}, now=1769000000)
+    assert type(event) is dict and type(event["raw"]) is dict and type(event["raw"]["tags"]) is list
+    assert json.loads(json.dumps(event)) == event
+    assert event["raw"] == payload and event["raw"]["tags"] == ["a", 1, 2.5, True, None]
+    assert [type(item) for item in event["raw"]["tags"]] == [str, int, float, bool, type(None)]
+    assert event["message"] is not None and event["message"]["text"] == text
+    assert event["message"]["text"] is event["raw"]["message_content"]
+    assert list(event) == ["schema_version", "provider", "id", "type", "provider_event_type", "occurred_at",
+                           "received_at", "from", "to", "status", "message", "call", "lookup", "record", "raw"]
 
 
 def test_now_forms(vectors: List[Tuple[str, Dict[str, Any]]]) -> None:

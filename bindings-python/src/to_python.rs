@@ -1,0 +1,409 @@
+//! The core's results as Python objects, built directly from the Rust values through their
+//! `Serialize` impls: the field names, renames and vocabularies stay defined once, in the core,
+//! and no JSON text is written here only to be parsed again by `json.loads`.
+//!
+//! Hand-written rather than a generic serde-to-Python crate because of what the hot path needs
+//! and such a crate does not do: every `&'static str` the core serializes (field names and
+//! vocabulary words) becomes one interned Python string, created once per thread and then
+//! reused by pointer, and a long string the event repeats (a message text that is also in
+//! `raw`) becomes one Python object instead of two copies.
+//!
+//! The objects are the ones `json.loads` of the core's JSON gives: dicts (in serialization
+//! order), lists, str, int, float, bool and None.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
+use serde::ser::{self, Serialize};
+
+/// Serializes `value` into Python objects.
+pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
+    py: Python<'py>,
+    value: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut repeats = Repeats::default();
+    value
+        .serialize(ToPython {
+            py,
+            repeats: &mut repeats,
+        })
+        .map_err(|failure| failure.0)
+}
+
+/// Strings at least this long are looked up among the long strings already built for this
+/// value before a new object is made: comparing is cheaper than decoding and allocating again.
+const SHARED_STRING_MIN_BYTES: usize = 256;
+
+/// The long strings built so far for one value (few: a payload has a handful of long fields),
+/// each with a copy of its text: the limited API of Python 3.9 cannot lend a str's UTF-8.
+#[derive(Default)]
+struct Repeats<'py> {
+    long: Vec<(Box<str>, Bound<'py, PyString>)>,
+}
+
+impl<'py> Repeats<'py> {
+    fn string(&mut self, py: Python<'py>, text: &str) -> Bound<'py, PyString> {
+        if text.len() < SHARED_STRING_MIN_BYTES {
+            return PyString::new(py, text);
+        }
+        if let Some((_, built)) = self.long.iter().find(|(existing, _)| **existing == *text) {
+            return built.clone();
+        }
+        let built = PyString::new(py, text);
+        self.long.push((text.into(), built.clone()));
+        built
+    }
+}
+
+/// Interned Python strings for the core's `&'static str`s, keyed by their address: open
+/// addressing in a fixed table, so a lookup is a hash of a pointer and a compare. The core has
+/// well under a hundred such names; when the table is full, new names are simply not cached.
+const STATIC_SLOTS: usize = 256;
+
+type StaticSlot = Option<(usize, Py<PyString>)>;
+
+thread_local! {
+    static STATIC_STRINGS: RefCell<Vec<StaticSlot>> = RefCell::new((0..STATIC_SLOTS).map(|_| None).collect());
+}
+
+fn static_string<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+    // The address identifies the literal; the length guards against a prefix at one address.
+    let address = name.as_ptr() as usize ^ (name.len() << 48);
+    let start = (address >> 3) ^ (address >> 11);
+    STATIC_STRINGS.with(|cell| {
+        let Ok(mut slots) = cell.try_borrow_mut() else {
+            return PyString::intern(py, name);
+        };
+        for probe in 0..STATIC_SLOTS {
+            let index = (start + probe) % STATIC_SLOTS;
+            let Some(slot) = slots.get_mut(index) else {
+                break;
+            };
+            match slot {
+                Some((key, string)) if *key == address => return string.bind(py).clone(),
+                Some(_) => continue,
+                None => {
+                    let string = PyString::intern(py, name);
+                    *slot = Some((address, string.clone().unbind()));
+                    return string;
+                }
+            }
+        }
+        PyString::intern(py, name)
+    })
+}
+
+/// A Python error carried through serde's error type.
+pub(crate) struct Failure(PyErr);
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("conversion to Python failed")
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("conversion to Python failed")
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl ser::Error for Failure {
+    fn custom<T: fmt::Display>(message: T) -> Self {
+        Failure(PyValueError::new_err(message.to_string()))
+    }
+}
+
+impl From<PyErr> for Failure {
+    fn from(error: PyErr) -> Self {
+        Failure(error)
+    }
+}
+
+struct ToPython<'a, 'py> {
+    py: Python<'py>,
+    repeats: &'a mut Repeats<'py>,
+}
+
+type Built<'py> = Result<Bound<'py, PyAny>, Failure>;
+
+impl<'a, 'py> ToPython<'a, 'py> {
+    fn reborrow(&mut self) -> ToPython<'_, 'py> {
+        ToPython {
+            py: self.py,
+            repeats: self.repeats,
+        }
+    }
+
+    fn number<T: pyo3::IntoPyObjectExt<'py>>(self, value: T) -> Built<'py> {
+        Ok(value.into_bound_py_any(self.py)?)
+    }
+
+    fn dict(self) -> DictBuilder<'a, 'py> {
+        DictBuilder {
+            dict: PyDict::new(self.py),
+            key: None,
+            to_python: self,
+        }
+    }
+
+    fn list(self) -> ListBuilder<'a, 'py> {
+        ListBuilder {
+            items: Vec::new(),
+            to_python: self,
+        }
+    }
+}
+
+impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = Failure;
+    type SerializeSeq = ListBuilder<'a, 'py>;
+    type SerializeTuple = ListBuilder<'a, 'py>;
+    type SerializeTupleStruct = ListBuilder<'a, 'py>;
+    type SerializeTupleVariant = ser::Impossible<Bound<'py, PyAny>, Failure>;
+    type SerializeMap = DictBuilder<'a, 'py>;
+    type SerializeStruct = DictBuilder<'a, 'py>;
+    type SerializeStructVariant = ser::Impossible<Bound<'py, PyAny>, Failure>;
+
+    fn serialize_bool(self, value: bool) -> Built<'py> {
+        Ok(PyBool::new(self.py, value).to_owned().into_any())
+    }
+    fn serialize_i8(self, value: i8) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_i16(self, value: i16) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_i32(self, value: i32) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_i64(self, value: i64) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_i128(self, value: i128) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_u8(self, value: u8) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_u16(self, value: u16) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_u32(self, value: u32) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_u64(self, value: u64) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_u128(self, value: u128) -> Built<'py> {
+        self.number(value)
+    }
+    fn serialize_f32(self, value: f32) -> Built<'py> {
+        self.serialize_f64(f64::from(value))
+    }
+    fn serialize_f64(self, value: f64) -> Built<'py> {
+        // JSON has no NaN or infinity: serde_json writes them as null, so do the same.
+        if value.is_finite() {
+            Ok(PyFloat::new(self.py, value).into_any())
+        } else {
+            self.serialize_none()
+        }
+    }
+    fn serialize_char(self, value: char) -> Built<'py> {
+        let mut buffer = [0u8; 4];
+        self.serialize_str(value.encode_utf8(&mut buffer))
+    }
+    fn serialize_str(self, value: &str) -> Built<'py> {
+        Ok(self.repeats.string(self.py, value).into_any())
+    }
+    fn serialize_bytes(self, value: &[u8]) -> Built<'py> {
+        let mut list = self.list();
+        for byte in value {
+            ser::SerializeSeq::serialize_element(&mut list, byte)?;
+        }
+        ser::SerializeSeq::end(list)
+    }
+    fn serialize_none(self) -> Built<'py> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Built<'py> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Built<'py> {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Built<'py> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Built<'py> {
+        Ok(static_string(self.py, variant).into_any())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Built<'py> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Built<'py> {
+        let py = self.py;
+        let dict = PyDict::new(py);
+        dict.set_item(static_string(py, variant), value.serialize(self)?)?;
+        Ok(dict.into_any())
+    }
+    fn serialize_seq(self, length: Option<usize>) -> Result<ListBuilder<'a, 'py>, Failure> {
+        let mut list = self.list();
+        list.items.reserve(length.unwrap_or(0));
+        Ok(list)
+    }
+    fn serialize_tuple(self, length: usize) -> Result<ListBuilder<'a, 'py>, Failure> {
+        self.serialize_seq(Some(length))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        length: usize,
+    ) -> Result<ListBuilder<'a, 'py>, Failure> {
+        self.serialize_seq(Some(length))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _length: usize,
+    ) -> Result<Self::SerializeTupleVariant, Failure> {
+        Err(ser::Error::custom("tuple variants have no JSON form here"))
+    }
+    fn serialize_map(self, _length: Option<usize>) -> Result<DictBuilder<'a, 'py>, Failure> {
+        Ok(self.dict())
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _length: usize,
+    ) -> Result<DictBuilder<'a, 'py>, Failure> {
+        Ok(self.dict())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _length: usize,
+    ) -> Result<Self::SerializeStructVariant, Failure> {
+        Err(ser::Error::custom("struct variants have no JSON form here"))
+    }
+}
+
+struct ListBuilder<'a, 'py> {
+    items: Vec<Bound<'py, PyAny>>,
+    to_python: ToPython<'a, 'py>,
+}
+
+impl<'py> ListBuilder<'_, 'py> {
+    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        let item = value.serialize(self.to_python.reborrow())?;
+        self.items.push(item);
+        Ok(())
+    }
+
+    fn build(self) -> Built<'py> {
+        Ok(PyList::new(self.to_python.py, self.items)?.into_any())
+    }
+}
+
+impl<'py> ser::SerializeSeq for ListBuilder<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = Failure;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        self.push(value)
+    }
+    fn end(self) -> Built<'py> {
+        self.build()
+    }
+}
+
+impl<'py> ser::SerializeTuple for ListBuilder<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = Failure;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        self.push(value)
+    }
+    fn end(self) -> Built<'py> {
+        self.build()
+    }
+}
+
+impl<'py> ser::SerializeTupleStruct for ListBuilder<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = Failure;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        self.push(value)
+    }
+    fn end(self) -> Built<'py> {
+        self.build()
+    }
+}
+
+struct DictBuilder<'a, 'py> {
+    dict: Bound<'py, PyDict>,
+    key: Option<Bound<'py, PyAny>>,
+    to_python: ToPython<'a, 'py>,
+}
+
+impl<'py> ser::SerializeMap for DictBuilder<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = Failure;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Failure> {
+        self.key = Some(key.serialize(self.to_python.reborrow())?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| <Failure as ser::Error>::custom("a map value came without its key"))?;
+        let value = value.serialize(self.to_python.reborrow())?;
+        self.dict.set_item(key, value)?;
+        Ok(())
+    }
+    fn end(self) -> Built<'py> {
+        Ok(self.dict.into_any())
+    }
+}
+
+impl<'py> ser::SerializeStruct for DictBuilder<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = Failure;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Failure> {
+        let value = value.serialize(self.to_python.reborrow())?;
+        self.dict
+            .set_item(static_string(self.to_python.py, key), value)?;
+        Ok(())
+    }
+    fn end(self) -> Built<'py> {
+        Ok(self.dict.into_any())
+    }
+}
