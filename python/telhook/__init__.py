@@ -143,9 +143,18 @@ class Receiver:
         method: str = "POST",
         url: Optional[str] = None,
     ) -> NormalizedEvent:
-        # Headers go to the extension as given: it reads a dict or list of str pairs itself and
-        # hands any other shape back to _header_pairs.
-        event = self._inner.normalize(method, url, headers, _body_bytes(body), _now_seconds(self._now(now)))
+        # The per-call path: headers go to the extension as given (it reads a dict or list of
+        # str pairs itself and hands any other shape back to _header_pairs), and the common
+        # bytes body and int clock skip their conversion calls.
+        if now is None and self.clock is not None:
+            now = self.clock()
+        event = self._inner.normalize(
+            method,
+            url,
+            headers,
+            body if type(body) is bytes else _body_bytes(body),
+            now if type(now) is int else _now_seconds(now),
+        )
         return cast(NormalizedEvent, event)
 
     def verify(
