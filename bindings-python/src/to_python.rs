@@ -160,6 +160,15 @@ impl<'a, 'py> ToPython<'a, 'py> {
     }
 }
 
+/// Every integer width becomes a Python int the same way.
+macro_rules! integers {
+    ($($method:ident: $type:ty),* $(,)?) => {
+        $(fn $method(self, value: $type) -> Built<'py> {
+            self.number(value)
+        })*
+    };
+}
+
 impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = Failure;
@@ -174,36 +183,18 @@ impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
     fn serialize_bool(self, value: bool) -> Built<'py> {
         Ok(PyBool::new(self.py, value).to_owned().into_any())
     }
-    fn serialize_i8(self, value: i8) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_i16(self, value: i16) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_i32(self, value: i32) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_i64(self, value: i64) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_i128(self, value: i128) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_u8(self, value: u8) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_u16(self, value: u16) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_u32(self, value: u32) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_u64(self, value: u64) -> Built<'py> {
-        self.number(value)
-    }
-    fn serialize_u128(self, value: u128) -> Built<'py> {
-        self.number(value)
-    }
+    integers!(
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_i128: i128,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_u128: u128,
+    );
     fn serialize_f32(self, value: f32) -> Built<'py> {
         self.serialize_f64(f64::from(value))
     }
