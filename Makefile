@@ -132,10 +132,11 @@ vectors-check:
 	python3 tests/vectors/generate.py
 	python3 tests/vectors/generate_hostile.py
 	python3 tests/handlers/generate.py
+	python3 tests/ledger/generate.py
 	python3 examples/build.py
-	git diff --exit-code -- tests/vectors tests/handlers examples
-	@test -z "$$(git status --porcelain -- tests/vectors tests/handlers examples)" || \
-	  (git status --porcelain -- tests/vectors tests/handlers examples; echo "generated files not committed"; exit 1)
+	git diff --exit-code -- tests/vectors tests/handlers tests/ledger examples
+	@test -z "$$(git status --porcelain -- tests/vectors tests/handlers tests/ledger examples)" || \
+	  (git status --porcelain -- tests/vectors tests/handlers tests/ledger examples; echo "generated files not committed"; exit 1)
 
 # Node: vectors through wasm, the same inside workerd, imports, packed tarball, types.
 test-node: $(NPM_DIST) target/debug/telhook

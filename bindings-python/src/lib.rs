@@ -344,6 +344,31 @@ fn event_kinds(provider: &str) -> PyResult<Vec<&'static str>> {
     telhook_core::wire::event_kind_names(provider).map_err(|e| to_py_err(&e))
 }
 
+/// The status ledger's merge rule: `{verdict, state}` (JSON) for the stored state (JSON,
+/// `"null"` for none) and a normalized event (JSON).
+#[pyfunction]
+fn ledger_apply(state_json: &str, event_json: &str) -> PyResult<String> {
+    to_json(
+        &telhook_core::ledger::apply_json(state_json.as_bytes(), event_json.as_bytes())
+            .map_err(|e| to_py_err(&e))?,
+    )
+}
+
+/// The flat values a store writes for a normalized event (JSON in and out).
+#[pyfunction]
+fn ledger_update(event_json: &str) -> PyResult<String> {
+    to_json(
+        &telhook_core::StatusUpdate::from_event_json(event_json.as_bytes())
+            .map_err(|e| to_py_err(&e))?,
+    )
+}
+
+/// The ledger's write for each store (SQLite, PostgreSQL, Redis) and its parameter names.
+#[pyfunction]
+fn ledger_stores() -> PyResult<String> {
+    to_json(&telhook_core::ledger::stores::STORE_TEXTS)
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Receiver>()?;
@@ -360,5 +385,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(sign, module)?)?;
     module.add_function(wrap_pyfunction!(sample, module)?)?;
     module.add_function(wrap_pyfunction!(event_kinds, module)?)?;
+    module.add_function(wrap_pyfunction!(ledger_apply, module)?)?;
+    module.add_function(wrap_pyfunction!(ledger_update, module)?)?;
+    module.add_function(wrap_pyfunction!(ledger_stores, module)?)?;
     Ok(())
 }

@@ -274,3 +274,28 @@ pub fn sample_body(
 pub fn event_kinds(provider: String) -> Result<String, JsValue> {
     to_json(&wire::event_kind_names(&provider).map_err(|e| js_error(&e))?)
 }
+
+/// The status ledger's merge rule: `{verdict, state}` (JSON text) for the stored state (JSON
+/// text, `"null"` for none) and a normalized event (JSON text).
+#[wasm_bindgen(js_name = ledgerApply)]
+pub fn ledger_apply(state_json: &str, event_json: &str) -> Result<String, JsValue> {
+    to_json(
+        &telhook_core::ledger::apply_json(state_json.as_bytes(), event_json.as_bytes())
+            .map_err(|e| js_error(&e))?,
+    )
+}
+
+/// The flat values a store writes for a normalized event (JSON text in and out).
+#[wasm_bindgen(js_name = ledgerUpdate)]
+pub fn ledger_update(event_json: &str) -> Result<String, JsValue> {
+    to_json(
+        &telhook_core::StatusUpdate::from_event_json(event_json.as_bytes())
+            .map_err(|e| js_error(&e))?,
+    )
+}
+
+/// The ledger's write for each store (SQLite/D1, PostgreSQL, Redis) and its parameter names.
+#[wasm_bindgen(js_name = ledgerStores)]
+pub fn ledger_stores() -> Result<String, JsValue> {
+    to_json(&telhook_core::ledger::stores::STORE_TEXTS)
+}

@@ -3,7 +3,7 @@
 //! the JSON is identical in every runtime.
 
 use alloc::string::String;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::providers::Provider;
@@ -90,7 +90,7 @@ impl EventType {
 }
 
 /// The one delivery-status vocabulary, in lifecycle order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Unknown,
@@ -217,7 +217,7 @@ pub struct Message {
     pub error: Option<ProviderError>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderError {
     pub code: Option<String>,
     pub description: Option<String>,

@@ -98,6 +98,28 @@ export function statusWins(current, incoming) {
 }
 export const status_wins = statusWins;
 
+/**
+ * The status ledger's merge rule: `{verdict, state}` for the stored `state` (null for none) and
+ * a normalized status event. `verdict` is "applied", "stale" or "after_final".
+ */
+export function ledgerApply(state, event) {
+  return JSON.parse(call(core.ledgerApply, JSON.stringify(state ?? null), JSON.stringify(event)));
+}
+export const ledger_apply = ledgerApply;
+
+/** The flat values a store writes for a normalized status event (see the D1 ledger). */
+export function ledgerUpdate(event) {
+  return JSON.parse(call(core.ledgerUpdate, JSON.stringify(event)));
+}
+export const ledger_update = ledgerUpdate;
+
+let storeTexts;
+/** The ledger's write for each store (`sqlite_upsert`, `postgres_upsert`, `redis_script`, `params`). */
+export function ledgerStores() {
+  storeTexts ??= Object.freeze(JSON.parse(call(core.ledgerStores)));
+  return storeTexts;
+}
+
 /** A Fetch API `Request` as telhook's request; the body is read once, as raw bytes. */
 export async function fromRequest(request) {
   const body = new Uint8Array(await request.arrayBuffer());

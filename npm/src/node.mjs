@@ -15,3 +15,4 @@ useTokenSource(randomUUID);
 export * from "./api.mjs";
 export { ackForError, createHandler, createNodeMiddleware } from "./receive.mjs";
 export { durableObjectStore, memoryStore, TelhookDedupeObject } from "./stores.mjs";
+export * from "./ledger.mjs";

@@ -8,3 +8,4 @@ initSync({ module: wasmModule });
 export * from "./api.mjs";
 export { ackForError, createHandler, createNodeMiddleware } from "./receive.mjs";
 export { durableObjectStore, memoryStore, TelhookDedupeObject } from "./stores.mjs";
+export * from "./ledger.mjs";

@@ -19,7 +19,9 @@ from . import _core
 from ._receive import Answer, Response, areceive, decide, receive
 from .errors import ConfigurationError, ParseError, RequestError, VerificationError, WebhookError
 from .stores import AsyncRedisStore, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, MemoryStore, RedisStore
-from .types import Credentials, DeliveryStatus, NormalizedEvent, Outcome, ProviderName
+from .types import (
+    Credentials, DeliveryStatus, LedgerApplied, LedgerState, NormalizedEvent, Outcome, ProviderName, StatusUpdate,
+)
 
 __version__ = "0.1.0"
 
@@ -285,6 +287,17 @@ def status_wins(current: Optional[DeliveryStatus], incoming: DeliveryStatus) -> 
     return _core.status_wins(current, incoming)
 
 
+def ledger_apply(state: Optional[LedgerState], event: Mapping[str, Any]) -> LedgerApplied:
+    """The status ledger's merge rule: the new state of a message and the verdict
+    (``applied``, ``stale`` or ``after_final``) for a normalized status event."""
+    return cast(LedgerApplied, json.loads(_core.ledger_apply(json.dumps(state), json.dumps(event))))
+
+
+def ledger_update(event: Mapping[str, Any]) -> StatusUpdate:
+    """The flat values a store writes for a normalized status event."""
+    return cast(StatusUpdate, json.loads(_core.ledger_update(json.dumps(event))))
+
+
 @dataclass(frozen=True)
 class CapturedRequest:
     method: str
@@ -308,6 +321,6 @@ __all__ = [
     "Ack", "Answer", "AsyncRedisStore", "CapturedRequest", "ConfigurationError", "DedupeStore", "DjangoCacheStore",
     "DjangoDatabaseStore", "MemoryStore", "ParseError", "Receiver", "RedisStore", "RequestError", "Response",
     "RetryPolicy", "StatusRange", "VerificationError", "WebhookError", "ack", "ack_for_error", "areceive", "decide",
-    "detect_provider", "from_http_capture", "normalize_event", "parse", "receive", "retry_policy", "status_wins",
+    "detect_provider", "from_http_capture", "ledger_apply", "ledger_update", "normalize_event", "parse", "receive", "retry_policy", "status_wins",
     "verify",
 ]

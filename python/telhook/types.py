@@ -197,6 +197,50 @@ NormalizedEvent = TypedDict(
     },
 )
 
+LedgerVerdict = Literal["applied", "stale", "after_final"]
+
+LedgerState = TypedDict(
+    "LedgerState",
+    {
+        "provider": ProviderName,
+        "message_id": str,
+        "recipient": Optional[str],
+        "status": DeliveryStatus,
+        "rank": int,
+        "final": bool,
+        "error": Optional[ProviderError],
+        "seen": Dict[str, str],
+        "parts": int,
+        "delivered_parts": Dict[str, str],
+    },
+)
+
+
+class LedgerApplied(TypedDict):
+    verdict: LedgerVerdict
+    state: LedgerState
+
+
+StatusUpdate = TypedDict(
+    "StatusUpdate",
+    {
+        "provider": ProviderName,
+        "message_id": str,
+        "recipient": Optional[str],
+        "event_id": str,
+        "status": DeliveryStatus,
+        "rank": int,
+        "final": bool,
+        "at": str,
+        "error": Optional[ProviderError],
+        "parts": int,
+        "delivered_part": bool,
+        "partial_status": DeliveryStatus,
+        "partial_rank": int,
+        "partial_final": bool,
+    },
+)
+
 
 class BasicCredential(TypedDict):
     username: str

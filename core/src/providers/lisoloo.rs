@@ -97,6 +97,17 @@ pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("event_id") && body.contains_key("event_type") && !body.contains_key("event")
 }
 
+/// `data.segments`: the number of SMS parts of the message. Each part's delivery is reported
+/// as its own event (its own `event_id`), so the ledger counts delivered reports against it.
+/// Anything but a positive integer counts as one part.
+pub(crate) fn message_parts(raw: &Value) -> u32 {
+    raw.get("data")
+        .and_then(|data| data.get("segments"))
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(1)
+}
+
 /// Lisoloo's lifecycle words, with the failure words other SMS APIs use for the same thing.
 fn status_of(word: &str) -> Option<DeliveryStatus> {
     Some(match word {

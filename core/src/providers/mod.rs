@@ -161,6 +161,14 @@ pub(crate) fn normalize(
     Ok(event)
 }
 
+/// How many parts the message an event reports on has (1 unless the provider says more).
+pub(crate) fn message_parts(provider: Provider, raw: &Value) -> u32 {
+    match provider {
+        Provider::Lisoloo => lisoloo::message_parts(raw),
+        _ => 1,
+    }
+}
+
 /// Picks the provider a request was sent by. The headers may name one (a provider's own
 /// authentication header, or LoopLookup's User-Agent) and the body's shape may name one; when
 /// both do they must agree, and neither may name two. So a body is only ever read as one

@@ -4,7 +4,24 @@ SECRET_KEY = "test-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "djangoproject.urls"
-INSTALLED_APPS: list = ["telhook.django", "djangoproject"]
+INSTALLED_APPS: list = [
+    "telhook.django", "djangoproject", "telhook.django_ledger",
+    "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+    "django.contrib.messages",
+]
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request", "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+# The admin's middleware, used by the ledger admin test only (override_settings).
+ADMIN_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware", "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware", "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware", "django.middleware.csrf.CsrfViewMiddleware"]
 # In-process tests: SQLite in the test session's temp dir. Served (gunicorn) tests: PostgreSQL
 # and Redis started by the test setup, passed in the environment.
@@ -20,8 +37,13 @@ if os.environ.get("TELHOOK_TEST_PG_PORT"):
     }
 else:
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("TELHOOK_TEST_SQLITE", ":memory:")}
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("TELHOOK_TEST_SQLITE", ":memory:"),
+                    "OPTIONS": {"timeout": 60}},  # the ledger's 50 concurrent writers wait their turn
     }
+# The ledger tests point this alias at the session's PostgreSQL (conftest.postgres_port) before
+# its first connection.
+DATABASES["postgres"] = {"ENGINE": "django.db.backends.postgresql", "NAME": "postgres", "USER": "telhook",
+                         "HOST": "127.0.0.1", "PORT": "1"}
 if os.environ.get("TELHOOK_TEST_REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": os.environ["TELHOOK_TEST_REDIS_URL"]}}

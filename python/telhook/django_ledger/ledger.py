@@ -1,0 +1,84 @@
+"""The ledger write for Django: one ``INSERT … ON CONFLICT DO UPDATE`` (the core's text for
+PostgreSQL or SQLite) that only ever raises a message's status — never read-modify-write here,
+so concurrent reports of one message cannot overwrite a better status.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional
+
+from django.db import connections
+
+from .. import _core, ledger_update
+from ..errors import ConfigurationError
+from ..types import LedgerVerdict, StatusUpdate
+from .models import MessageStatus
+from .signals import event_received, message_status_changed
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """What a report did (``applied``, ``stale``, ``after_final``) and the stored row after it."""
+
+    verdict: LedgerVerdict
+    status: MessageStatus
+
+
+@functools.lru_cache(maxsize=None)
+def _texts() -> Dict[str, Any]:
+    texts: Dict[str, Any] = json.loads(_core.ledger_stores())
+    return texts
+
+
+def _params(update: StatusUpdate) -> Dict[str, Any]:
+    values: Dict[str, Any] = dict(update)
+    values["recipient"] = update["recipient"] or ""
+    values["error"] = None if update["error"] is None else json.dumps(update["error"])
+    return values
+
+
+def apply(event: Mapping[str, Any], *, using: str = "default") -> StatusChange:
+    """Applies a normalized message status event to the ledger; sends ``message_status_changed``
+    when it raised the stored status. Raises ``RequestError`` (``invalid_request``) for an event
+    without a status or message id, ``ConfigurationError`` for a database other than
+    PostgreSQL or SQLite."""
+    params = _params(ledger_update(event))
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_texts()["postgres_upsert"], params)
+        elif connection.vendor == "sqlite":
+            positional: List[Any] = [params[name] for name in _texts()["params"]]
+            cursor.execute(_texts()["sqlite_upsert"], positional)
+        else:
+            raise ConfigurationError(
+                "database: the ledger needs PostgreSQL or SQLite", "invalid_configuration", "configuration"
+            )
+        row = cursor.fetchone()
+    status = MessageStatus(
+        provider=params["provider"], message_id=params["message_id"], recipient=params["recipient"],
+        status=row[0], rank=row[1], is_final=bool(row[2]), error=_json(row[3]), seen=_json(row[4]),
+        parts=row[5], delivered_parts=_json(row[6]), last_verdict=row[7],
+    )
+    change = StatusChange(verdict=row[7], status=status)
+    if change.verdict == "applied":
+        message_status_changed.send(sender=MessageStatus, status=status, event=event, verdict=change.verdict)
+    return change
+
+
+def record(event: Mapping[str, Any], *, using: str = "default") -> Optional[StatusChange]:
+    """Sends ``event_received`` for any event, then applies message status events (those with
+    a status and a message id) to the ledger."""
+    event_received.send(sender=event["provider"], event=event)
+    message = event.get("message") or {}
+    if event.get("status") is None or not message.get("id"):
+        return None
+    return apply(event, using=using)
+
+
+def _json(value: Any) -> Any:
+    # SQLite returns JSON columns as text, PostgreSQL (psycopg) as Python values.
+    return json.loads(value) if isinstance(value, str) else value
