@@ -16,6 +16,18 @@ import {
   TelhookError,
   type ErrorCode,
   type NormalizedEvent,
+  applyStatus,
+  d1Ledger,
+  fromRequest,
+  ledgerApply,
+  ledgerStores,
+  ledgerUpdate,
+  MessageStatusLedger,
+  type D1DatabaseLike,
+  type LedgerResult,
+  type LedgerState,
+  type LedgerVerdict,
+  type StatusUpdate,
 } from "telhook";
 
 function describe(event: NormalizedEvent): string {
@@ -122,3 +134,16 @@ const signedForTypes: SignedRequest = signedRequest("limephone", {
 });
 const fetchRequest: Request = signedForTypes.toRequest("http://127.0.0.1/hook");
 void fetchRequest;
+
+// The status ledger.
+export const ledgerWorker = {
+  async fetch(request: Request, env: { LEDGER: DurableObjectNamespaceLike; DB: D1DatabaseLike }): Promise<Response> {
+    const event = normalizeEvent("lisoloo", await fromRequest(request), { basic: { username: "hook", password: "secret" } });
+    const applied: LedgerResult = await applyStatus(env.LEDGER, event);
+    const viaD1: LedgerVerdict = (await d1Ledger(env.DB).apply(event)).verdict;
+    const state: LedgerState = ledgerApply(null, event).state;
+    const update: StatusUpdate = ledgerUpdate(event);
+    return Response.json({ applied, viaD1, final: state.final, rank: update.rank, sql: ledgerStores().sqlite_upsert });
+  },
+};
+export { MessageStatusLedger };

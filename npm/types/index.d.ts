@@ -418,3 +418,85 @@ export type NodeMiddlewareConfig<Req extends NodeRequestLike = NodeRequestLike> 
 export function createNodeMiddleware<Req extends NodeRequestLike = NodeRequestLike>(
   config: NodeMiddlewareConfig<Req>,
 ): (req: Req, res: NodeResponseLike, next?: (error?: unknown) => void) => Promise<void>;
+
+// ---------------------------------------------------------------- message status ledger
+
+export type LedgerVerdict = "applied" | "stale" | "after_final";
+
+/** The stored state of one message for one recipient. */
+export interface LedgerState {
+  provider: ProviderName;
+  message_id: string;
+  recipient: string | null;
+  status: DeliveryStatus;
+  rank: number;
+  final: boolean;
+  /** The error detail reported with `status` (failures only). */
+  error: { code: string | null; description: string | null } | null;
+  /** Status → earliest time it was reported. */
+  seen: { [status: string]: string };
+  parts: number;
+  /** Event id → time, per part reported delivered (multi-part messages). */
+  delivered_parts: { [eventId: string]: string };
+}
+
+export interface LedgerResult {
+  verdict: LedgerVerdict;
+  state: LedgerState;
+}
+
+/** The flat values a store writes for a status event. */
+export interface StatusUpdate {
+  provider: ProviderName;
+  message_id: string;
+  recipient: string | null;
+  event_id: string;
+  status: DeliveryStatus;
+  rank: number;
+  final: boolean;
+  at: string;
+  error: { code: string | null; description: string | null } | null;
+  parts: number;
+  delivered_part: boolean;
+  partial_status: DeliveryStatus;
+  partial_rank: number;
+  partial_final: boolean;
+}
+
+/** The merge rule: the new state (null: nothing stored) and what the event did. */
+export function ledgerApply(state: LedgerState | null, event: NormalizedEvent): LedgerResult;
+export const ledger_apply: typeof ledgerApply;
+export function ledgerUpdate(event: NormalizedEvent): StatusUpdate;
+export const ledger_update: typeof ledgerUpdate;
+/** The ledger's write for each store, written once in the core. */
+export function ledgerStores(): {
+  readonly params: readonly string[];
+  readonly sqlite_schema: string;
+  readonly sqlite_upsert: string;
+  readonly postgres_upsert: string;
+  readonly redis_script: string;
+};
+
+/** Durable Object class of the ledger (one object per message id): export it and bind it. */
+export class MessageStatusLedger {
+  constructor(ctx: { storage: any }, env?: unknown);
+  fetch(request: Request): Promise<Response>;
+  apply(event: NormalizedEvent): Promise<LedgerResult>;
+}
+/** The ledger object of the message an event reports on. */
+export function ledgerObject(
+  namespace: DurableObjectNamespaceLike,
+  event: NormalizedEvent,
+): { fetch(input: string, init?: RequestInit): Promise<Response> };
+/** Applies a status event in its message's Durable Object. */
+export function applyStatus(namespace: DurableObjectNamespaceLike, event: NormalizedEvent): Promise<LedgerResult>;
+
+/** The smallest view of a D1 binding the D1 ledger uses. */
+export interface D1DatabaseLike {
+  prepare(sql: string): { bind(...values: unknown[]): { first(): Promise<any> }; run(): Promise<unknown> };
+}
+/** The ledger on D1: `migrate()` creates the table, `apply(event)` is one conditional upsert. */
+export function d1Ledger(db: D1DatabaseLike): {
+  migrate(): Promise<void>;
+  apply(event: NormalizedEvent): Promise<LedgerResult>;
+};
