@@ -1,13 +1,10 @@
 // Runs the vectors and createHandler inside the real Workers runtime (workerd, via miniflare).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, copyFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import * as telhook from "telhook";
+import { bundleWorker } from "./bundle-worker.mjs";
 import { loadVectors } from "./load-vectors.mjs";
 import { bodyOf } from "./vectors.mjs";
 import { deliveryBody, deliveryHeaders, runHandlerVector } from "./handler-vectors.mjs";
@@ -20,35 +17,9 @@ let mf;
 const dispatch = (url, init) => retryOnReset(() => mf.dispatchFetch(url, init));
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "telhook-worker-"));
-  await build({
-    entryPoints: [fileURLToPath(new URL("./worker.mjs", import.meta.url))],
-    outfile: join(dir, "worker.mjs"),
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker"],
-    // Like wrangler: a .wasm import stays a module of its own, uploaded beside the bundle.
-    plugins: [
-      {
-        name: "wasm-modules",
-        setup(b) {
-          b.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: `./${args.path.split("/").pop()}`, external: true }));
-        },
-      },
-    ],
-    logLevel: "warning",
-  });
-  copyFileSync(fileURLToPath(new URL("../dist/telhook_wasm_bg.wasm", import.meta.url)), join(dir, "telhook_wasm_bg.wasm"));
   // Two Workers of the same script share one Durable Object namespace (defined by "main"):
   // their module memory is separate, as between isolates, so only the object can dedupe.
-  const worker = {
-    modules: true,
-    scriptPath: join(dir, "worker.mjs"),
-    modulesRoot: dir,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2025-07-01",
-  };
+  const worker = await bundleWorker(fileURLToPath(new URL("./worker.mjs", import.meta.url)));
   mf = new Miniflare({
     workers: [
       { ...worker, name: "main", durableObjects: { TELHOOK_DEDUPE: "TelhookDedupeObject" } },
