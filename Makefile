@@ -26,8 +26,8 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
 
-.PHONY: vocabularies bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel vectors-check rust-tools \
-	redis-server postgresql wasm npm python fmt clean
+.PHONY: vocabularies bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
+	vectors-check rust-tools redis-server postgresql wasm npm python fmt clean
 
 help:
 	@echo "make demo   sample webhooks of every provider through verify -> normalize (Rust, Node, Python)"
@@ -87,7 +87,8 @@ npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -n
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
 
 npm: $(NPM_DIST)
-$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts npm/types/testing.d.ts
+$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts \
+		npm/types/testing.d.ts LICENSE-MIT LICENSE-APACHE
 	cd npm && node scripts/build.mjs
 
 python: $(PY_EXT)
@@ -150,14 +151,57 @@ test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39)
 	cd python && ../$(VENV)/bin/mypy --strict telhook tests/typed_usage.py
 	cd python && ../$(MYPY39) --config-file tests/mypy-py39.ini --python-executable ../$(PY) telhook
 	cd python && ../$(VENV)/bin/vermin --no-tips --eval-annotations --violations -t=3.9- telhook
+	cd python && ../$(PY) -m mypy.stubtest telhook._core  # the .pyi against the compiled module
 
-# The published artifact: a release wheel installed into a fresh venv, run on the vectors.
-test-wheel: $(PY_DEPS)
-	rm -rf target/wheels target/wheel-venv
-	cd python && ../$(VENV)/bin/maturin build --release --quiet --out ../target/wheels
+# The published artifacts. Wheels for glibc 2.17+ (manylinux2014: Debian 11, Ubuntu 20.04,
+# Amazon Linux 2, RHEL 7+) on x86_64 and aarch64, and for musl 1.2+ (Alpine), cross-linked by
+# zig from PyPI (no Docker), their platform tags checked by auditwheel, plus the sdist; twine
+# checks the PyPI metadata. The x86_64 glibc wheel is installed into fresh venvs (3.11, and the
+# oldest supported 3.9 when pyenv has it) and run on the vectors; the sdist is built from
+# scratch. No musl Python can be had here without Docker: the musl wheel is checked by
+# auditwheel and by loading its extension with Debian's musl loader.
+WHEELS := target/wheels
+WHEEL_TARGETS := x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-unknown-linux-musl
+PY39 := $(wildcard $(HOME)/.pyenv/versions/3.9.*/bin/python3)
+$(STAMPS)/wheel-targets: | $(STAMPS)
+	rustup target add $(WHEEL_TARGETS)
+	@touch $@
+
+$(STAMPS)/release-tools: $(PY_DEPS) python/requirements-release.txt | $(STAMPS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r python/requirements-release.txt
+	@touch $@
+
+# Debian's musl: its loader checks that the musl wheel's extension links (no musl Python here).
+musl:
+	@test -x /lib/ld-musl-x86_64.so.1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends musl)
+
+wheels: $(STAMPS)/release-tools $(STAMPS)/wheel-targets musl
+	rm -rf $(WHEELS)
+	cd python && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig \
+	  --target x86_64-unknown-linux-gnu --compatibility manylinux2014 --out ../$(WHEELS)
+	cd python && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig \
+	  --target aarch64-unknown-linux-gnu --compatibility manylinux2014 --out ../$(WHEELS)
+	cd python && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig \
+	  --target x86_64-unknown-linux-musl --compatibility musllinux_1_2 --out ../$(WHEELS)
+	$(PY) python/release/musl_libc_soname.py $(WHEELS)/telhook-*musllinux_1_2_x86_64.whl
+	cd python && ../$(VENV)/bin/maturin sdist --out ../$(WHEELS)
+	$(PY) python/tests/check_artifacts.py $(WHEELS)
+
+test-wheel: wheels
+	rm -rf target/wheel-venv target/wheel-venv-3.9 target/sdist-build
 	python3 -m venv target/wheel-venv
-	target/wheel-venv/bin/pip install --quiet --disable-pip-version-check --no-index target/wheels/telhook-*.whl
+	target/wheel-venv/bin/pip install --quiet --disable-pip-version-check --no-index $(WHEELS)/telhook-*manylinux_2_17_x86_64*.whl
 	cd /tmp && $(CURDIR)/target/wheel-venv/bin/python $(CURDIR)/python/tests/wheel_smoke.py $(CURDIR)/tests/vectors
+ifneq ($(PY39),)
+	$(firstword $(PY39)) -m venv target/wheel-venv-3.9
+	target/wheel-venv-3.9/bin/pip install --quiet --disable-pip-version-check --no-index $(WHEELS)/telhook-*manylinux_2_17_x86_64*.whl
+	cd /tmp && $(CURDIR)/target/wheel-venv-3.9/bin/python $(CURDIR)/python/tests/wheel_smoke.py $(CURDIR)/tests/vectors
+else
+	@echo "test-wheel: no Python 3.9 under ~/.pyenv; 3.9 is covered statically (mypy --python-version 3.9, vermin)"
+endif
+	MATURIN_PEP517_ARGS="--profile dev" $(VENV)/bin/pip wheel --quiet --disable-pip-version-check --no-deps \
+	  --no-build-isolation --wheel-dir target/sdist-build $(WHEELS)/telhook-*.tar.gz
+	ls target/sdist-build/telhook-*.whl
 
 # The TypeScript unions and Python Literals are generated from the core's vocabularies; the
 # same test without TELHOOK_BLESS (in test-rust) fails when they are stale.

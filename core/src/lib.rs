@@ -53,6 +53,11 @@ pub use receive::{decide, Answer, ClaimState, DedupeAction, HandlerOutcome, Step
 pub use request::{WebhookRequest, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{ack, retry_policy, Ack, DeliveryResult, Outcome, RetryPolicy};
 
+/// The crate README's example, run as a doctest so that the crates.io page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// Limits applied before any work is done on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]

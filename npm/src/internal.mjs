@@ -65,6 +65,10 @@ export function toBytes(body) {
 }
 
 /** Headers as the flat [name, value, …] list the core reads. */
+function invalidHeaders(expected) {
+  return new RequestError("invalid_request", `headers: ${expected}`, "request");
+}
+
 export function flattenHeaders(headers) {
   const flat = [];
   if (headers == null) return flat;
@@ -78,8 +82,15 @@ export function flattenHeaders(headers) {
   if (typeof headers.forEach === "function" && typeof headers.get === "function" && !Array.isArray(headers)) {
     // Fetch API Headers (or a Map).
     headers.forEach((value, name) => push(name, value));
+  } else if (Array.isArray(headers) && headers.every((item) => typeof item === "string")) {
+    // Node's req.rawHeaders: [name, value, name, value, …], already the core's form.
+    if (headers.length % 2 !== 0) throw invalidHeaders("a flat headers array must hold name, value pairs");
+    flat.push(...headers);
   } else if (Array.isArray(headers) || typeof headers[Symbol.iterator] === "function") {
-    for (const pair of headers) push(pair[0], pair[1]);
+    for (const pair of headers) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw invalidHeaders("headers pairs must be [name, value] arrays");
+      push(pair[0], pair[1]);
+    }
   } else {
     for (const name of Object.keys(headers)) push(name, headers[name]);
   }

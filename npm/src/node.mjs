@@ -1,18 +1,14 @@
-// Node entry (ESM and, bundled by esbuild, CommonJS): loads the wasm synchronously from disk.
+// Node and Bun entry (bundled to dist/node.cjs; dist/node.mjs re-exports it, so import and
+// require share one instance). The .wasm bytes are inlined by scripts/build.mjs (esbuild's
+// binary loader): no file is read at run time, so an esbuild/webpack bundle or a single-file
+// executable cannot lose the .wasm.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import wasmBytes from "../wasm/telhook_wasm_bg.wasm";
 import { initSync } from "../wasm/telhook_wasm.js";
 import { useTokenSource } from "./receive.mjs";
 
-const wasmPath =
-  typeof __dirname === "string"
-    ? `${__dirname}/telhook_wasm_bg.wasm`
-    : fileURLToPath(new URL("./telhook_wasm_bg.wasm", import.meta.url));
-initSync({ module: readFileSync(wasmPath) });
+initSync({ module: wasmBytes });
+// Node 18 has no global crypto; the dedupe claim tokens come from node:crypto there.
 useTokenSource(randomUUID);
 
-export * from "./api.mjs";
-export { ackForError, createHandler, createNodeMiddleware } from "./receive.mjs";
-export { durableObjectStore, memoryStore, TelhookDedupeObject } from "./stores.mjs";
-export * from "./ledger.mjs";
+export * from "./exports.mjs";

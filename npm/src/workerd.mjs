@@ -5,7 +5,4 @@ import { initSync } from "../wasm/telhook_wasm.js";
 
 initSync({ module: wasmModule });
 
-export * from "./api.mjs";
-export { ackForError, createHandler, createNodeMiddleware } from "./receive.mjs";
-export { durableObjectStore, memoryStore, TelhookDedupeObject } from "./stores.mjs";
-export * from "./ledger.mjs";
+export * from "./exports.mjs";

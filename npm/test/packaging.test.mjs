@@ -1,52 +1,353 @@
-// The published artifact works: ESM and CJS imports, and a packed tarball installed elsewhere.
-import { test } from "node:test";
+// The published artifact, tried where users are: the packed tarball installed into a scratch
+// project, then imported (ESM, CJS, one shared instance), bundled by esbuild into a Node app,
+// run in Vercel's edge-runtime, Bun and Deno, and type-checked over the tsc options matrix.
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, readdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { runInContext } from "node:vm";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { EdgeRuntime } from "edge-runtime";
+import { Miniflare } from "miniflare";
+import { loadVectors } from "./load-vectors.mjs";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+// The npm page's examples, by the name in the `<!-- example: NAME -->` line above each.
+const README_EXAMPLES = Object.fromEntries(
+  [...readFileSync(join(PACKAGE_DIR, "README.md"), "utf8").matchAll(/<!-- example: ([\w-]+) -->\n```js\n([\s\S]*?)```/g)].map(
+    (match) => [match[1], match[2]],
+  ),
+);
+const BIN = join(PACKAGE_DIR, "node_modules", ".bin");
+const vectors = loadVectors();
+const limephone = vectors.find((v) => v.name === "limephone/doc_sms_sent.json").vector;
+
+// Runs in every host: a policy, a typed error, an event, and the instance check when the host
+// has both module systems (`req` is require or null).
 const SMOKE = `
   const policy = t.retryPolicy("limephone");
   if (policy.retry_delays_secs.join() !== "60,300,900,1800") throw new Error("bad policy");
-  let code;
-  try { t.normalizeEvent("lisoloo", { body: "{}" }, null); } catch (e) { code = e.code; }
-  if (code !== "missing_credentials" ) throw new Error("bad error " + code);
+  let error;
+  try { t.normalizeEvent("lisoloo", { body: "{}" }, null); } catch (e) { error = e; }
+  if (error.code !== "missing_credentials" || !(error instanceof t.ConfigurationError)) throw new Error("bad error");
   const event = t.normalizeEvent(null, { headers: { "User-Agent": "LoopServer" },
     body: '{"contact":"+13231112233","request_id":"r","webhook_id":"w"}' },
     { insecure_skip_verification: true }, { now: 1769000000 });
   if (event.id !== "looplookup:w") throw new Error("bad event " + event.id);
+  if (req) {
+    const c = req("telhook");
+    if (c.TelhookError !== t.TelhookError || !(error instanceof c.TelhookError)) throw new Error("two instances");
+  }
   console.log("ok");
 `;
+const ESM_SMOKE = `import * as t from "telhook"; import { createRequire } from "node:module";
+  const req = createRequire(import.meta.url); ${SMOKE}`;
+const CJS_SMOKE = `const t = require("telhook"); const req = require; ${SMOKE}`;
 
-function node(cwd, args) {
-  return execFileSync(process.execPath, args, { cwd, encoding: "utf8" }).trim();
+let scratch;
+let tarball;
+
+function run(command, args, cwd, env = {}) {
+  return execFileSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, ...env } }).trim();
 }
 
-test("ESM import and CJS require of the package both work", () => {
-  assert.equal(node(PACKAGE_DIR, ["--input-type=module", "-e", `import * as t from "telhook"; ${SMOKE}`]), "ok");
-  assert.equal(node(PACKAGE_DIR, ["--input-type=commonjs", "-e", `const t = require("telhook"); ${SMOKE}`]), "ok");
+before(() => {
+  scratch = mkdtempSync(join(tmpdir(), "telhook-pack-"));
+  // `npm pack` runs prepack (make -C .. npm), so this is exactly what `npm publish` would ship.
+  const packed = run("npm", ["pack", "--silent", "--pack-destination", scratch], PACKAGE_DIR).split("\n").pop();
+  tarball = join(scratch, packed);
+  const app = join(scratch, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", tarball], { cwd: app, stdio: "ignore" });
+  // Tools the scratch project borrows from the package's own devDependencies.
+  for (const name of ["@cloudflare", "typescript"]) {
+    symlinkSync(join(PACKAGE_DIR, "node_modules", name), join(app, "node_modules", name));
+  }
+  scratch = app;
 });
 
-test("npm pack → install into a scratch project → import and require", () => {
-  const scratch = mkdtempSync(join(tmpdir(), "telhook-pack-"));
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const packed = execFileSync(npm, ["pack", "--silent", "--pack-destination", scratch], {
-    cwd: PACKAGE_DIR,
-    encoding: "utf8",
-  }).trim().split("\n").pop();
-  const contents = execFileSync("tar", ["-tzf", join(scratch, packed)], { encoding: "utf8" });
-  for (const file of ["dist/node.mjs", "dist/node.cjs", "dist/workerd.mjs", "dist/telhook_wasm_bg.wasm", "types/index.d.ts"]) {
-    assert.ok(contents.includes(`package/${file}`), `${file} missing from the tarball`);
+after(() => {
+  if (scratch) rmSync(join(scratch, ".."), { recursive: true, force: true });
+});
+
+test("the tarball holds the npm README, LICENSE, every entry, the wasm and the types, and nothing else", () => {
+  const files = run("tar", ["-tzf", tarball], scratch)
+    .split("\n")
+    .map((f) => f.replace(/^package\//, ""))
+    .sort();
+  assert.deepStrictEqual(files, [
+    "LICENSE",
+    "README.md",
+    "dist/edge-light.mjs",
+    "dist/node.cjs",
+    "dist/node.mjs",
+    "dist/portable.mjs",
+    "dist/telhook_wasm_bg.wasm",
+    "dist/testing.cjs",
+    "dist/testing.mjs",
+    "dist/workerd.mjs",
+    "package.json",
+    "types/index.d.cts",
+    "types/index.d.ts",
+    "types/testing.d.ts",
+  ]);
+  const manifest = JSON.parse(readFileSync(join(scratch, "node_modules", "telhook", "package.json"), "utf8"));
+  assert.equal(manifest.engines.node, ">=18");
+  assert.equal(manifest.repository.directory, "npm");
+  const readme = readFileSync(join(scratch, "node_modules", "telhook", "README.md"), "utf8");
+  assert.match(readme, /^# telhook/);
+});
+
+test("import and require of the installed package give one instance (instanceof works across them)", () => {
+  assert.equal(run(process.execPath, ["--input-type=module", "-e", ESM_SMOKE], scratch), "ok");
+  assert.equal(run(process.execPath, ["--input-type=commonjs", "-e", CJS_SMOKE], scratch), "ok");
+});
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const LIME_ENV = { LIME_SECRET: limephone.credentials.hmac_sha256[0], LIME_TOKEN: limephone.credentials.bearer };
+const FORGED_HEADERS = { ...limephone.request.headers, "X-LimePhone-Signature": "ab".repeat(32) };
+
+async function waitForPort(port, child) {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { method: "HEAD" });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
-  writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true }));
-  execFileSync(npm, ["install", "--no-audit", "--no-fund", "--offline", join(scratch, packed)], {
-    cwd: scratch,
-    stdio: "ignore",
+  throw new Error("server never listened");
+}
+
+/** Starts `node file`, POSTs the signed vector (and a forgery), returns statuses and output. */
+async function serveSigned(file, cwd) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...LIME_ENV, PORT: String(port) } });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  try {
+    await waitForPort(port, child);
+    const post = (headers) =>
+      fetch(`http://127.0.0.1:${port}/hooks/limephone`, { method: "POST", headers, body: limephone.request.body });
+    const signed = await post(limephone.request.headers);
+    const bad = await post(FORGED_HEADERS);
+    return { signed: signed.status, forged: bad.status, forgedBody: await bad.json(), output };
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+test("the README's one-request example prints the event", () => {
+  const prelude = `const req = { headers: ${JSON.stringify(limephone.request.headers)} };
+    const rawBody = Buffer.from(${JSON.stringify(limephone.request.body)});`;
+  writeFileSync(join(scratch, "one-request.mjs"), README_EXAMPLES["one-request"].replace(/^(import .*\n)/, `$1${prelude}\n`));
+  assert.equal(run(process.execPath, ["one-request.mjs"], scratch, LIME_ENV), "message.sent limephone:sms_sent:234567");
+  assert.equal(run(process.execPath, ["one-request.mjs"], scratch, { ...LIME_ENV, LIME_TOKEN: "wrong" }), "authorization_mismatch");
+});
+
+test("esbuild bundles the README's Node app (ESM and CJS); it serves a signed request from a folder without node_modules", async () => {
+  writeFileSync(join(scratch, "server.mjs"), README_EXAMPLES.node);
+  for (const format of ["esm", "cjs"]) {
+    const out = mkdtempSync(join(tmpdir(), `telhook-bundle-${format}-`));
+    const outfile = join(out, format === "esm" ? "server.mjs" : "server.cjs");
+    const result = await build({
+      entryPoints: [join(scratch, "server.mjs")],
+      absWorkingDir: scratch,
+      bundle: true,
+      platform: "node",
+      format,
+      outfile,
+      metafile: true,
+      logLevel: "silent",
+    });
+    // Only the bundle is copied out: no .wasm file beside it, no node_modules above it.
+    assert.deepStrictEqual(readdirSync(out), [outfile.split("/").pop()]);
+    assert.ok(Object.keys(result.metafile.inputs).some((input) => input.includes("telhook/dist/node.")));
+    const served = await serveSigned(outfile, out);
+    assert.equal(served.signed, 200, served.output);
+    assert.match(served.output, /^event limephone:sms_sent:234567$/m);
+    assert.equal(served.forged, 401);
+    assert.deepStrictEqual(served.forgedBody, { error: "signature_mismatch" });
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("the README's Next.js edge route bundles for edge-light without node: modules and serves signed requests in edge-runtime", async () => {
+  writeFileSync(join(scratch, "route.mjs"), README_EXAMPLES.edge);
+  // What Vercel's runtime does with a route: call its POST export for each request.
+  writeFileSync(join(scratch, "edge-entry.mjs"), `import { POST } from "./route.mjs";
+    self.addEventListener("fetch", (event) => event.respondWith(POST(event.request)));`);
+  const result = await build({
+    entryPoints: [join(scratch, "edge-entry.mjs")],
+    absWorkingDir: scratch,
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "neutral",
+    conditions: ["edge-light"],
+    metafile: true,
+    logLevel: "silent",
+    plugins: [
+      {
+        // What Next.js does for Vercel Edge: a `.wasm?module` import becomes a precompiled
+        // WebAssembly.Module that the runtime provides as a global binding.
+        name: "next-edge-wasm",
+        setup(b) {
+          b.onResolve({ filter: /\.wasm\?module$/ }, () => ({ path: "telhook-wasm", namespace: "edge-wasm" }));
+          b.onLoad({ filter: /.*/, namespace: "edge-wasm" }, () => ({ contents: "export default globalThis.wasm_telhook;" }));
+        },
+      },
+    ],
   });
-  assert.ok(readdirSync(join(scratch, "node_modules", "telhook", "dist")).includes("telhook_wasm_bg.wasm"));
-  assert.equal(node(scratch, ["--input-type=module", "-e", `import * as t from "telhook"; ${SMOKE}`]), "ok");
-  assert.equal(node(scratch, ["--input-type=commonjs", "-e", `const t = require("telhook"); ${SMOKE}`]), "ok");
+  const inputs = Object.keys(result.metafile.inputs);
+  assert.ok(inputs.some((input) => input.endsWith("telhook/dist/edge-light.mjs")), inputs.join());
+  const code = result.outputFiles[0].text;
+  assert.doesNotMatch(code, /\bnode:|require\(|readFileSync|process\.versions/);
+  const logged = [];
+  const wasmBytes = readFileSync(join(scratch, "node_modules", "telhook", "dist", "telhook_wasm_bg.wasm"));
+  const runtime = new EdgeRuntime({
+    initialCode: code,
+    extend: (context) =>
+      Object.assign(context, {
+        // Compiled by the host, as Vercel does at deploy time, in the runtime's own realm.
+        wasm_telhook: new (runInContext("WebAssembly.Module", context))(wasmBytes),
+        process: { env: LIME_ENV }, // Next.js inlines process.env.* at build time
+        console: { ...context.console, log: (...values) => logged.push(values.join(" ")) },
+      }),
+  });
+  const deliver = (headers) =>
+    runtime.dispatchFetch("https://edge.test/api/hooks/limephone", { method: "POST", headers, body: limephone.request.body });
+  const signed = await deliver(limephone.request.headers);
+  assert.equal(signed.status, 200);
+  const bad = await deliver(FORGED_HEADERS);
+  assert.equal(bad.status, 401);
+  assert.deepStrictEqual(await bad.json(), { error: "signature_mismatch" });
+  assert.deepStrictEqual(logged, ["event limephone:sms_sent:234567"]);
+});
+
+test("the README's Worker, bundled as wrangler would, dedupes in a Durable Object and sends to a Queue in workerd", async () => {
+  writeFileSync(join(scratch, "worker.mjs"), README_EXAMPLES.worker);
+  const out = mkdtempSync(join(tmpdir(), "telhook-readme-worker-"));
+  await build({
+    entryPoints: [join(scratch, "worker.mjs")],
+    absWorkingDir: scratch,
+    outfile: join(out, "worker.mjs"),
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker"],
+    logLevel: "silent",
+    plugins: [
+      {
+        name: "wasm-modules", // wrangler uploads an imported .wasm as a module of its own
+        setup(b) {
+          b.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: `./${args.path.split("/").pop()}`, external: true }));
+        },
+      },
+    ],
+  });
+  writeFileSync(
+    join(out, "telhook_wasm_bg.wasm"),
+    readFileSync(join(scratch, "node_modules", "telhook", "dist", "telhook_wasm_bg.wasm")),
+  );
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(out, "worker.mjs"),
+    modulesRoot: out,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2025-07-01",
+    bindings: LIME_ENV,
+    durableObjects: { TELHOOK_DEDUPE: "TelhookDedupeObject" },
+    queueProducers: { EVENTS: "events" },
+  });
+  try {
+    const deliver = (headers) =>
+      mf.dispatchFetch("https://worker.test/", { method: "POST", headers, body: limephone.request.body });
+    const first = await deliver(limephone.request.headers);
+    assert.equal(first.status, 200);
+    assert.deepStrictEqual(await first.json(), { outcome: "accepted" });
+    const again = await deliver(limephone.request.headers); // the provider's redelivery
+    assert.equal(again.status, 200);
+    assert.deepStrictEqual(await again.json(), { outcome: "duplicate" });
+    assert.equal((await deliver(FORGED_HEADERS)).status, 401);
+  } finally {
+    await mf.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("the README's Hono app answers a signed request 200 and a forgery 401", () => {
+  symlinkSync(join(PACKAGE_DIR, "node_modules", "hono"), join(scratch, "node_modules", "hono"));
+  writeFileSync(join(scratch, "hono-app.mjs"), README_EXAMPLES.hono);
+  const driver = `import app from "./hono-app.mjs";
+    const post = (headers) => app.fetch(new Request("http://hooks.test/hooks/limephone",
+      { method: "POST", headers, body: ${JSON.stringify(limephone.request.body)} }));
+    console.log((await post(${JSON.stringify(limephone.request.headers)})).status);
+    console.log((await post(${JSON.stringify(FORGED_HEADERS)})).status);`;
+  writeFileSync(join(scratch, "hono-driver.mjs"), driver);
+  assert.equal(run(process.execPath, ["hono-driver.mjs"], scratch, LIME_ENV), "event limephone:sms_sent:234567\n200\n401");
+});
+
+test("Bun runs the installed package: import, require and one instance", () => {
+  const bun = join(BIN, "bun");
+  writeFileSync(join(scratch, "smoke-bun.mjs"), ESM_SMOKE);
+  writeFileSync(join(scratch, "smoke-bun.cjs"), CJS_SMOKE);
+  assert.equal(run(bun, ["smoke-bun.mjs"], scratch, { BUN_INSTALL_CACHE_DIR: join(scratch, ".bun") }), "ok");
+  assert.equal(run(bun, ["smoke-bun.cjs"], scratch, { BUN_INSTALL_CACHE_DIR: join(scratch, ".bun") }), "ok");
+});
+
+test("Deno runs the installed package through its deno export, with no permission but reading it", () => {
+  writeFileSync(join(scratch, "smoke-deno.mjs"), `import * as t from "telhook"; const req = null; ${SMOKE}`);
+  const deno = join(BIN, "deno");
+  const env = { DENO_DIR: join(scratch, ".deno"), DENO_NO_UPDATE_CHECK: "1" };
+  assert.equal(run(deno, ["run", "--no-remote", "--allow-read=.", "smoke-deno.mjs"], scratch, env), "ok");
+  const info = run(deno, ["info", "--json", "smoke-deno.mjs"], scratch, env);
+  assert.match(info, /telhook\/dist\/portable\.mjs/);
+});
+
+const STRICT = {
+  strict: true,
+  exactOptionalPropertyTypes: true,
+  noUncheckedIndexedAccess: true,
+  noEmit: true,
+  target: "es2022",
+  lib: ["es2022"],
+  types: [],
+  skipLibCheck: false,
+};
+
+test("tsc passes over strict + exactOptionalPropertyTypes + noUncheckedIndexedAccess, lib es2022 only, for node16, nodenext and bundler", () => {
+  const typesDir = fileURLToPath(new URL("./types/", import.meta.url));
+  for (const file of readdirSync(typesDir)) writeFileSync(join(scratch, file), readFileSync(join(typesDir, file)));
+  const tsc = join(scratch, "node_modules", "typescript", "bin", "tsc");
+  const matrix = [
+    { module: "node16", moduleResolution: "node16", files: ["esm-usage.ts", "cjs-usage.cts"] },
+    { module: "nodenext", moduleResolution: "nodenext", files: ["esm-usage.ts", "cjs-usage.cts"] },
+    { module: "esnext", moduleResolution: "bundler", files: ["esm-usage.ts"] },
+    // A Worker typed by @cloudflare/workers-types (which brings its own Request/Response).
+    { module: "esnext", moduleResolution: "bundler", files: ["worker-usage.ts"], types: ["@cloudflare/workers-types"] },
+  ];
+  for (const { files, ...options } of matrix) {
+    const config = join(scratch, "tsconfig.json");
+    writeFileSync(config, JSON.stringify({ compilerOptions: { ...STRICT, ...options }, files }));
+    try {
+      execFileSync(process.execPath, [tsc, "-p", config], { cwd: scratch, encoding: "utf8" });
+    } catch (error) {
+      assert.fail(`tsc ${JSON.stringify(options)} ${files}:\n${error.stdout}`);
+    }
+  }
 });

@@ -1,5 +1,11 @@
 // Types of the telhook npm package. The event shape is NormalizedEvent schema v1
 // (schema/normalized-event.v1.json in the repository).
+//
+// Self-contained: no DOM or Node types are needed (lib es2022 is enough). Where the host's
+// Fetch types exist (DOM, @cloudflare/workers-types, @types/node, Deno, Bun) they are used;
+// inputs are structural, so any Request or Headers implementation fits. Optional request and
+// option properties accept `undefined` explicitly, for exactOptionalPropertyTypes (credentials
+// do not: an undefined secret is refused at creation).
 
 // <generated: vocabularies>
 // Generated from telhook-core by `make vocabularies`; do not edit.
@@ -220,15 +226,14 @@ export interface BasicCredential {
   password: string;
 }
 
-/** Each provider reads the schemes it uses; several values per scheme allow rotation. */
 /** One provider's credentials (or, with a named provider, the credentials it reads). */
 export interface ProviderCredentials {
-  hmac_sha256?: string | string[];
-  bearer?: string | string[];
-  authorization?: string | string[];
-  basic?: BasicCredential | BasicCredential[];
-  jwt_hs256?: string | string[];
-  url_token?: string | string[];
+  hmac_sha256?: string | readonly string[];
+  bearer?: string | readonly string[];
+  authorization?: string | readonly string[];
+  basic?: BasicCredential | readonly BasicCredential[];
+  jwt_hs256?: string | readonly string[];
+  url_token?: string | readonly string[];
   url_token_param?: string;
   /** Accept requests without checking who sent them. Local experiments only. */
   insecure_skip_verification?: boolean;
@@ -239,23 +244,47 @@ export type PerProviderCredentials = { [P in ProviderName]?: ProviderCredentials
 
 export type Credentials = ProviderCredentials | PerProviderCredentials;
 
+/** What the Fetch API's `Headers` offers that telhook reads (any implementation fits). */
+export interface FetchHeaders {
+  forEach(callback: (value: string, name: string) => void): void;
+  get(name: string): string | null;
+}
+
+/** A Fetch API `Request`, as far as telhook reads it. */
+export interface FetchRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: FetchHeaders;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** The host's `Request` where its types are loaded (DOM, Workers, Node, Deno, Bun); otherwise the part telhook reads. */
+export type HostRequest = typeof globalThis extends { Request: { prototype: infer R } } ? R : FetchRequest;
+
+/** The host's `Response` where its types are loaded; otherwise the part of it telhook relies on. */
+export type FetchResponse = typeof globalThis extends { Response: { prototype: infer R } }
+  ? R
+  : { readonly status: number; text(): Promise<string> };
+
 export type HeadersInit =
-  | { [name: string]: string | string[] | undefined }
+  | { [name: string]: string | readonly string[] | undefined }
   | ReadonlyArray<readonly [string, string]>
-  | Headers;
+  /** Node's `req.rawHeaders`: `[name, value, name, value, …]`. */
+  | readonly string[]
+  | FetchHeaders;
 
 export interface WebhookRequest {
-  method?: string;
-  url?: string;
-  headers?: HeadersInit;
-  body?: Uint8Array | ArrayBuffer | string;
+  method?: string | undefined;
+  url?: string | undefined;
+  headers?: HeadersInit | undefined;
+  body?: Uint8Array | ArrayBuffer | string | undefined;
 }
 
 export interface Options {
   /** The receive time: UNIX seconds, a Date or RFC 3339 text. Default: the host clock. */
-  now?: number | Date | string;
+  now?: number | Date | string | undefined;
   /** Refuse larger bodies (default 1 MiB). */
-  max_body_bytes?: number;
+  max_body_bytes?: number | undefined;
 }
 
 export interface RetryPolicy {
@@ -307,7 +336,7 @@ export function ack(provider: ProviderName, outcome: Outcome): Ack;
 export function statusWins(current: DeliveryStatus | null, incoming: DeliveryStatus): boolean;
 export const status_wins: typeof statusWins;
 export function fromHttpCapture(capture: Uint8Array | string): WebhookRequest & { body: Uint8Array };
-export function fromRequest(request: Request): Promise<WebhookRequest & { body: Uint8Array }>;
+export function fromRequest(request: FetchRequest): Promise<WebhookRequest & { body: Uint8Array }>;
 
 /** The core's answer to one delivery (from `decide`): send status, headers and body as they are. */
 export interface Answer {
@@ -346,7 +375,9 @@ export function memoryStore(options?: { clock?: () => number }): DedupeStore;
 /** The smallest view of a Durable Object namespace binding that the store uses. */
 export interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;
-  get(id: any): { fetch(input: string, init?: RequestInit): Promise<Response> };
+  get(id: any): {
+    fetch(input: string, init?: { method: string; headers: { [name: string]: string }; body: string }): Promise<FetchResponse>;
+  };
 }
 
 /** A strongly consistent store on Workers: `durableObjectStore(env.TELHOOK_DEDUPE)`. */
@@ -355,7 +386,7 @@ export function durableObjectStore(namespace: DurableObjectNamespaceLike): Dedup
 /** The Durable Object class behind durableObjectStore: export it from your Worker and bind it. */
 export class TelhookDedupeObject {
   constructor(state: { storage: any }, env?: unknown);
-  fetch(request: Request): Promise<Response>;
+  fetch(request: HostRequest): Promise<FetchResponse>;
   alarm(): Promise<void>;
 }
 
@@ -388,14 +419,14 @@ interface ReceiveConfig<Context> {
 }
 
 export interface FetchContext<Env = unknown, Ctx = unknown> {
-  request: Request;
+  request: HostRequest;
   env: Env;
   ctx: Ctx;
 }
 export type HandlerConfig<Env = any, Ctx = any> = ReceiveConfig<FetchContext<Env, Ctx>>;
 export function createHandler<Env = any, Ctx = any>(
   config: HandlerConfig<Env, Ctx>,
-): (request: Request, env?: Env, ctx?: Ctx) => Promise<Response>;
+): (request: HostRequest, env?: Env, ctx?: Ctx) => Promise<FetchResponse>;
 
 export interface NodeRequestLike extends AsyncIterable<Uint8Array | string> {
   method?: string;

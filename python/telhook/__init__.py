@@ -245,8 +245,15 @@ class RetryPolicy:
     permanent_failure_statuses: Optional[StatusRange]
 
 
-@functools.lru_cache(maxsize=None)
 def retry_policy(provider: ProviderName) -> RetryPolicy:
+    """How ``provider`` redelivers webhooks (computed once per provider)."""
+    return _cached_retry_policy(provider)
+
+
+# The caches sit behind the public functions, not on them: a decorated function would show
+# type checkers and help() the cache wrapper's `(*args: Hashable)` instead of its signature.
+@functools.lru_cache(maxsize=None)
+def _cached_retry_policy(provider: str) -> RetryPolicy:
     raw = json.loads(_core.retry_policy(provider))
     permanent = raw["permanent_failure_statuses"]
     return RetryPolicy(
@@ -272,14 +279,21 @@ class Ack:
     provider_action: str
 
 
-@functools.lru_cache(maxsize=None)
 def ack(provider: ProviderName, outcome: Outcome) -> Ack:
+    """The status to answer for ``outcome`` and what ``provider`` does with it."""
+    return _cached_ack(provider, outcome)
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_ack(provider: str, outcome: str) -> Ack:
     return Ack(**json.loads(_core.ack(provider, outcome)))
 
 
 def ack_for_error(error: WebhookError) -> int:
-    """The HTTP status to answer for a telhook error (its kind decides)."""
-    return _core.ack_status_for_error(error.kind)
+    """The HTTP status to answer for a telhook error, as the core's receive contract decides it
+    (405 wrong method, 413 too large, 401 forged, 400 unreadable, 500 misconfigured)."""
+    step = {"step": "rejected", "provider": None, "code": error.code}
+    return cast(int, json.loads(_core.decide(json.dumps(step)))["status"])
 
 
 def status_wins(current: Optional[DeliveryStatus], incoming: DeliveryStatus) -> bool:

@@ -1,7 +1,16 @@
+# Checked against the compiled module by `python -m mypy.stubtest telhook._core` (make test-python).
 from typing import Any, Dict, List, Optional, Tuple
 
+from typing_extensions import Self, final
+
+__all__ = [
+    "Receiver", "ack", "ack_status_for_error", "check_now", "decide", "detect_provider", "parse",
+    "parse_http_capture", "parse_time", "retry_policy", "status_wins",
+]
+
+@final
 class Receiver:
-    def __init__(self, provider: Optional[str], credentials_json: str, max_body_bytes: Optional[int] = None) -> None: ...
+    def __new__(cls, provider: Optional[str], credentials_json: str, max_body_bytes: Optional[int] = None) -> Self: ...
     def normalize(self, method: str, url: Optional[str], headers: object, body: bytes, now: int) -> Dict[str, Any]: ...
     @property
     def max_body_bytes(self) -> int: ...

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any, Dict, List, Literal, Optional, Union
-
-if sys.version_info >= (3, 11):
-    from typing import NotRequired, TypedDict  # novermin (3.11+ only, guarded)
-else:  # pragma: no cover
-    from typing_extensions import NotRequired, TypedDict
+# Only the standard library's typing (3.9+): the package has no runtime dependency.
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
 
 # <generated: vocabularies>
 # Generated from telhook-core by `make vocabularies`; do not edit.
@@ -276,5 +271,5 @@ Credentials = Union[ProviderCredentials, PerProviderCredentials]
 __all__ = [
     "AppleService", "BasicCredential", "Call", "Credentials", "DeliveryStatus", "Direction", "ErrorCode",
     "EventType", "Lookup", "Message", "NormalizedEvent", "Outcome", "PerProviderCredentials", "ProviderCredentials",
-    "ProviderError", "ProviderName", "RecordChange", "StatusInfo", "NotRequired",
+    "ProviderError", "ProviderName", "RecordChange", "StatusInfo",
 ]

@@ -1,0 +1,96 @@
+// Compiled by test/packaging.test.mjs against the packed package, with strict,
+// exactOptionalPropertyTypes, noUncheckedIndexedAccess and lib es2022 only (no DOM, no Node
+// types), for moduleResolution node16, nodenext and bundler: the types must support real use.
+import {
+  ack,
+  createHandler,
+  memoryStore,
+  normalizeEvent,
+  retryPolicy,
+  statusWins,
+  TelhookError,
+  fromRequest,
+  type ErrorCode,
+  type FetchRequest,
+  type NormalizedEvent,
+  type WebhookRequest,
+} from "telhook";
+
+declare function log(...values: unknown[]): void;
+declare const queue: { send(body: unknown): Promise<void> };
+declare const incoming: { method?: string; url?: string; rawHeaders: string[]; headers: { [name: string]: string | string[] | undefined } };
+
+function describe(event: NormalizedEvent): string {
+  switch (event.type) {
+    case "message.status":
+      // Narrowed: status and message are non-null here.
+      return `${event.message.id} is ${event.status.value}${event.status.final ? " (final)" : ""}`;
+    case "message.received":
+    case "message.sent":
+      return `${event.from} → ${event.to}: ${event.message.text ?? ""}`;
+    case "call.incoming":
+    case "call.missed":
+    case "call.completed":
+    case "call.status":
+    case "voicemail.received":
+      return `call ${event.call.id} ${event.call.status ?? ""}`;
+    case "lookup.completed":
+      return `${event.lookup.contact} (${event.lookup.contact_kind})`;
+    case "record.created":
+    case "record.updated":
+    case "record.deleted":
+    case "provisioning.failed":
+      return `${event.record.schema} ${event.record.action}`;
+    case "other":
+      return event.provider_event_type;
+  }
+}
+
+const event = normalizeEvent("lisoloo", { headers: [["Authorization", "Basic eDp5"]], body: "{}" }, {
+  basic: { username: "x", password: "y" },
+});
+describe(event);
+
+try {
+  normalizeEvent(null, { body: new Uint8Array(0) }, null, { now: new Date() });
+} catch (error) {
+  if (error instanceof TelhookError) {
+    const code: ErrorCode | "invalid_configuration" | "body_already_parsed" = error.code;
+    log(code, error.kind);
+  }
+}
+
+const ttl: number = retryPolicy("gatewayapi").dedupe_ttl_secs;
+const status: number = ack("limephone", "duplicate").status;
+const wins: boolean = statusWins("sent", "delivered");
+
+export const handler = createHandler({
+  provider: "limephone",
+  credentials: { hmac_sha256: ["current", "previous"], bearer: "token" },
+  store: memoryStore(),
+  onEvent: async (e) => {
+    log(describe(e), ttl, status, wins);
+  },
+});
+
+// Optional inputs read straight from a request object that may lack them (exactOptionalPropertyTypes).
+const fromNode: WebhookRequest = { method: incoming.method, url: incoming.url, headers: incoming.rawHeaders, body: "{}" };
+const fromHeaders: WebhookRequest = { headers: incoming.headers, body: new Uint8Array(0) };
+normalizeEvent("limephone", fromNode, { hmac_sha256: process_env("LIME_SECRET") ?? "", bearer: "token" });
+// @ts-expect-error: an unset secret is refused at creation, and by the types
+normalizeEvent("limephone", fromNode, { hmac_sha256: process_env("LIME_SECRET") });
+normalizeEvent(null, fromHeaders, null, { now: undefined, max_body_bytes: 1 << 20 });
+declare function process_env(name: string): string | undefined;
+
+// A Queue producer's send() promise is a valid onEvent result (accept fast, process later).
+export const queued = createHandler({ credentials: {}, store: null, onEvent: (e) => queue.send(e) });
+export async function viaFetch(request: FetchRequest): Promise<number> {
+  const converted = await fromRequest(request);
+  const first = converted.body[0]; // noUncheckedIndexedAccess: number | undefined
+  return first ?? 0;
+}
+
+// @ts-expect-error: not a provider telhook knows
+retryPolicy("twilio");
+// @ts-expect-error: onEvent is required
+createHandler({ credentials: {}, store: null });
