@@ -119,9 +119,9 @@ async function freePort() {
 const LIME_ENV = { LIME_SECRET: limephone.credentials.hmac_sha256[0], LIME_TOKEN: limephone.credentials.bearer };
 const FORGED_HEADERS = { ...limephone.request.headers, "X-LimePhone-Signature": "ab".repeat(32) };
 
-async function waitForPort(port, child) {
+async function waitForPort(port, child, output) {
   for (let attempt = 0; attempt < 200; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output()}`);
     try {
       await fetch(`http://127.0.0.1:${port}/`, { method: "HEAD" });
       return;
@@ -140,7 +140,7 @@ async function serveSigned(file, cwd) {
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
   try {
-    await waitForPort(port, child);
+    await waitForPort(port, child, () => output);
     const post = (headers) =>
       fetch(`http://127.0.0.1:${port}/hooks/limephone`, { method: "POST", headers, body: limephone.request.body });
     const signed = await post(limephone.request.headers);
