@@ -199,7 +199,7 @@ ifneq ($(PY39),)
 else
 	@echo "test-wheel: no Python 3.9 under ~/.pyenv; 3.9 is covered statically (mypy --python-version 3.9, vermin)"
 endif
-	MATURIN_PEP517_ARGS="--profile dev" $(VENV)/bin/pip wheel --quiet --disable-pip-version-check --no-deps \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" MATURIN_PEP517_ARGS="--profile dev" $(VENV)/bin/pip wheel --quiet --disable-pip-version-check --no-deps \
 	  --no-build-isolation --wheel-dir target/sdist-build $(WHEELS)/telhook-*.tar.gz
 	ls target/sdist-build/telhook-*.whl
 
