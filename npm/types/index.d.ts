@@ -511,14 +511,14 @@ export function ledgerStores(): {
 /** Durable Object class of the ledger (one object per message id): export it and bind it. */
 export class MessageStatusLedger {
   constructor(ctx: { storage: any }, env?: unknown);
-  fetch(request: Request): Promise<Response>;
+  fetch(request: HostRequest): Promise<FetchResponse>;
   apply(event: NormalizedEvent): Promise<LedgerResult>;
 }
 /** The ledger object of the message an event reports on. */
 export function ledgerObject(
   namespace: DurableObjectNamespaceLike,
   event: NormalizedEvent,
-): { fetch(input: string, init?: RequestInit): Promise<Response> };
+): { fetch(input: string, init?: { method: string; body: string }): Promise<FetchResponse> };
 /** Applies a status event in its message's Durable Object. */
 export function applyStatus(namespace: DurableObjectNamespaceLike, event: NormalizedEvent): Promise<LedgerResult>;
 
