@@ -4,8 +4,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from typing_extensions import Self, final
 
 __all__ = [
-    "Receiver", "ack", "ack_status_for_error", "check_now", "decide", "detect_provider", "event_kinds", "parse",
-    "parse_http_capture", "parse_time", "retry_policy", "sample", "sign", "status_wins",
+    "Receiver", "ack", "ack_status_for_error", "check_now", "decide", "detect_provider", "event_kinds",
+    "ledger_apply", "ledger_stores", "ledger_update", "parse", "parse_http_capture", "parse_time", "retry_policy",
+    "sample", "sign", "status_wins",
 ]
 
 @final
