@@ -297,9 +297,12 @@ impl Error {
         }
     }
 
+    /// `reason` may be serde's message, which quotes the offending value ("invalid type:
+    /// string \"+4512345678 …\", expected …"): only the kind of value and what was expected
+    /// are kept, so no request value reaches an error (or the logs it is written to).
     pub(crate) fn invalid_payload(reason: impl fmt::Display) -> Self {
         Error::InvalidPayload {
-            reason: alloc::format!("{reason}"),
+            reason: without_request_values(&alloc::format!("{reason}")),
         }
     }
 
@@ -395,6 +398,52 @@ impl fmt::Display for Error {
     }
 }
 
+/// serde's data errors, with the request's value replaced by its kind. serde writes
+/// `invalid type: <unexpected>, expected <what>` (and `invalid value`, `unknown variant`,
+/// `unknown field`), where `<unexpected>` quotes the value (`string "…"`, `integer \`5\``).
+/// `<what>` comes from our own types. Any other message that quotes something is replaced
+/// whole: better a vaguer message than a phone number in a log.
+fn without_request_values(message: &str) -> String {
+    const VALUE_FIRST: [&str; 4] = [
+        "invalid type: ",
+        "invalid value: ",
+        "unknown variant ",
+        "unknown field ",
+    ];
+    for prefix in VALUE_FIRST {
+        let Some(rest) = message.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((unexpected, expected)) = rest.rsplit_once(", expected ") else {
+            break;
+        };
+        // The kind is serde's own first word (string, integer, map, …); variants and field
+        // names are the sender's text and are dropped.
+        let kind = match prefix {
+            "invalid type: " | "invalid value: " => unexpected
+                .split([' ', '`', '"'])
+                .next()
+                .filter(|word| word.chars().all(|c| c.is_ascii_lowercase()))
+                .unwrap_or("value"),
+            _ => "",
+        };
+        let head = prefix.trim_end_matches([':', ' ']);
+        return if kind.is_empty() {
+            alloc::format!("{head}, expected {expected}")
+        } else {
+            alloc::format!("{head}: a {kind}, expected {expected}")
+        };
+    }
+    // These name a field of our own types, never a value of the request.
+    let names_our_field =
+        message.starts_with("missing field ") || message.starts_with("duplicate field ");
+    if message.contains(['"', '`']) && !names_our_field {
+        String::from("a field has the wrong type or value for this provider's payload")
+    } else {
+        String::from(message)
+    }
+}
+
 /// Caps attacker-controlled text echoed in messages.
 struct Truncated<'a>(&'a str);
 
@@ -430,5 +479,36 @@ impl serde::Serialize for Error {
         state.serialize_field("kind", &self.kind())?;
         state.serialize_field("message", &alloc::string::ToString::to_string(self))?;
         state.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_keep_the_kind_and_lose_the_value() {
+        let cases = [
+            (
+                r#"invalid type: string "+4512345678 call me", expected struct LisolooData"#,
+                "invalid type: a string, expected struct LisolooData",
+            ),
+            (
+                "invalid value: integer `-5`, expected u64",
+                "invalid value: a integer, expected u64",
+            ),
+            (
+                "unknown variant `secret-ish`, expected one of `a`, `b`",
+                "unknown variant, expected one of `a`, `b`",
+            ),
+            ("missing field `event_id`", "missing field `event_id`"),
+            (
+                r#"something "quoted" we did not foresee"#,
+                "a field has the wrong type or value for this provider's payload",
+            ),
+        ];
+        for (serde, safe) in cases {
+            assert_eq!(without_request_values(serde), safe);
+        }
     }
 }

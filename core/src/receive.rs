@@ -129,7 +129,8 @@ pub struct Answer {
     pub code: &'static str,
     /// Lower-case names; always a `content-type`.
     pub headers: Vec<(&'static str, String)>,
-    /// `{"outcome": code}` for answers that acknowledge, `{"error": code}` otherwise.
+    /// `{"outcome": code}` for answers that acknowledge, `{"error": code}` otherwise; empty
+    /// for a handler's 1xx, 204 or 304, which carry no content.
     pub body: String,
     /// What the provider will do with `status`; `None` when the provider is unknown.
     pub provider_action: Option<DeliveryResult>,
@@ -310,14 +311,21 @@ fn handler_status(provider: Provider, status: u16) -> Answer {
         DeliveryResult::Retry => DedupeAction::Release,
         DeliveryResult::Acknowledged | DeliveryResult::PermanentFailure => DedupeAction::Complete,
     };
-    answer(
+    let mut answer = answer(
         Some(provider),
         status,
         answer_code::HANDLER_STATUS,
         Body::Outcome,
         dedupe,
         LogLevel::None,
-    )
+    );
+    // RFC 9110: 1xx, 204 and 304 carry no content. A body there corrupts the next response
+    // on a kept-alive connection, and Lisoloo documents 204 as its acknowledgement.
+    if status < 200 || status == 204 || status == 304 {
+        answer.body.clear();
+        answer.headers.clear();
+    }
+    answer
 }
 
 fn internal(provider: Option<Provider>) -> Answer {
@@ -648,6 +656,12 @@ mod tests {
             status(Provider::LimePhone, 200).dedupe,
             DedupeAction::Complete
         );
+        let no_content = status(Provider::Lisoloo, 204);
+        assert_eq!(
+            (no_content.body.as_str(), no_content.headers.len()),
+            ("", 0)
+        );
+        assert_eq!(no_content.dedupe, DedupeAction::Complete);
         let nonsense = status(Provider::LimePhone, 1000);
         assert_eq!((nonsense.status, nonsense.code), (500, "handler_failed"));
     }

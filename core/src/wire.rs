@@ -24,9 +24,17 @@ pub fn options_from_json(value: Value) -> Result<Options> {
     if value.is_null() {
         return Ok(Options::default());
     }
-    serde_json::from_value(value).map_err(|e| Error::InvalidRequest {
+    let options: Options = serde_json::from_value(value).map_err(|e| Error::InvalidRequest {
         reason: alloc::format!("options: {e}"),
-    })
+    })?;
+    // A zero cap refuses every delivery with a 413, which Lisoloo takes as "drop the event":
+    // refuse it when the receiver is built instead.
+    if options.max_body_bytes == 0 {
+        return Err(Error::InvalidRequest {
+            reason: alloc::string::String::from("options: max_body_bytes must be at least 1"),
+        });
+    }
+    Ok(options)
 }
 
 /// [`normalize_event_with`] on the JSON forms of its inputs.

@@ -231,3 +231,37 @@ fn detection_needs_per_provider_credentials_and_reads_only_its_own() {
         "{debug}"
     );
 }
+
+/// Error text names fields and expectations, never a value from the request: a phone number
+/// or message text put where the payload wants something else must not reach the message
+/// (which adapters log).
+#[test]
+fn shape_errors_never_quote_the_request() {
+    let marker = "+4512345678 call me at home";
+    let bodies = [
+        format!(
+            r#"{{"event_id":"e1","event_type":"sms.delivered","timestamp":"2026-05-27T10:15:08Z","message_id":"m1","data":"{marker}"}}"#
+        ),
+        format!(
+            r#"{{"event_id":"e1","event_type":"sms.delivered","timestamp":"2026-05-27T10:15:08Z","message_id":{{"x":"{marker}"}},"data":{{}}}}"#
+        ),
+        format!(
+            r#"{{"event_id":["{marker}"],"event_type":"sms.delivered","timestamp":"2026-05-27T10:15:08Z","message_id":"m1","data":{{}}}}"#
+        ),
+    ];
+    let credentials = Credentials::insecure_skip_verification();
+    for body in bodies {
+        let request = WebhookRequest::post(vec![], body.into_bytes());
+        let error = telhook_core::normalize_event(
+            Some(Provider::Lisoloo),
+            &request,
+            &credentials,
+            1_780_000_000,
+        )
+        .expect_err("wrong shape");
+        let message = error.to_string();
+        assert_eq!(error.code(), "invalid_payload");
+        assert!(!message.contains("4512345678"), "{message}");
+        assert!(!message.contains("call me"), "{message}");
+    }
+}
