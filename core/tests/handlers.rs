@@ -60,7 +60,10 @@ fn handler_result(handler: &Value) -> Option<HandlerResult> {
 }
 
 fn observed(answer: &Answer, expect: &Value) -> Value {
-    let mut seen = json!({ "status": answer.status, "code": answer.code });
+    // Read as an HTTP client would: the code is the body's "outcome" or "error", and a
+    // bodiless answer (1xx, 204, 304) has none.
+    let code = (!answer.body.is_empty()).then_some(answer.code);
+    let mut seen = json!({ "status": answer.status, "code": code });
     if let Some(headers) = expect.get("headers").and_then(Value::as_object) {
         let picked: serde_json::Map<_, _> = headers
             .keys()

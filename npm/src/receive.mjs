@@ -259,7 +259,8 @@ export function createHandler(config) {
       (cap) => readFetchBody(request, cap),
       { request, env, ctx },
     );
-    if (response === undefined) return new Response(answer.body, { status: answer.status, headers: answer.headers });
+    // A 204/304/1xx answer has an empty body, which Fetch only accepts as null.
+    if (response === undefined) return new Response(answer.body || null, { status: answer.status, headers: answer.headers });
     if (response instanceof Response && response.body !== null) return response;
     const parts = await handlerResponseParts(response, answer);
     return new Response(parts.body, { status: parts.status, headers: parts.headers });
