@@ -271,23 +271,18 @@ class Delivery:
     # 5. the handler's result
     def handled(self, returned: object) -> Tuple[Answer, object]:
         """The answer to the handler's return value, and the handler's own response to send."""
+        # Only an int (not a bool) is a status and only a response object is a response: any
+        # other value (a FastAPI dict, a Flask string) is the handler succeeding, as in Node.
         own: object = None
         status: Optional[int] = None
-        try:
-            if returned is None:
-                pass
-            elif isinstance(returned, Response):
-                own, status = returned, returned.status
-            elif isinstance(returned, int) and not isinstance(returned, bool):
-                status = returned
-            elif self.own_status is not None and (found := self.own_status(returned)) is not None:
-                own, status = returned, found
-            else:
-                raise TypeError("the handler must return None, an int status or a response")
-            if status is not None and not 100 <= status <= 599:
-                raise ValueError("the handler's status must be an int from 100 to 599")
-        except (TypeError, ValueError) as error:
-            return self.failed(error), None
+        if isinstance(returned, Response):
+            own, status = returned, returned.status
+        elif isinstance(returned, int) and not isinstance(returned, bool):
+            status = returned
+        elif self.own_status is not None and (found := self.own_status(returned)) is not None:
+            own, status = returned, found
+        if status is not None and not 100 <= status <= 599:
+            return self.failed(ValueError("the handler's status must be an int from 100 to 599")), None
         step: Dict[str, object]
         if status is None:
             step = {"step": "handled", "provider": self.provider, "outcome": "ok"}

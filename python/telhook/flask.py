@@ -9,7 +9,8 @@
 
 The body is read from ``request.stream`` with the cap enforced while reading (don't read
 ``request.data`` or ``request.form`` before). The view may return an int status or its own
-Response (sent as is); the answer otherwise comes from the core's receive contract.
+Response (sent as is); any other return value (a string, a dict) counts as success. The
+answer otherwise comes from the core's receive contract.
 Exceptions from the view go to Flask's ``got_request_exception`` and the "telhook" logger.
 """
 

@@ -162,3 +162,40 @@ def test_a_body_read_before_the_adapter_is_still_verified() -> None:
 
     reply = app.test_client().post("/hooks/lisoloo", data=REQUEST["body"], headers=REQUEST["headers"])
     assert (reply.status_code, reply.get_json()) == (200, {"outcome": "accepted"})
+
+
+def test_ordinary_return_values_are_success_in_flask_and_fastapi() -> None:
+    import fastapi
+
+    from telhook.flask import webhook as flask_webhook
+    from telhook.starlette import webhook as starlette_webhook
+
+    flask_app = flask.Flask(__name__)
+    flask_calls: List[str] = []
+
+    @flask_app.post("/hooks/lisoloo")
+    @flask_webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def flask_hook(event: Any) -> str:
+        flask_calls.append(event["id"])
+        return "ok"
+
+    client = flask_app.test_client()
+    for expected in ({"outcome": "accepted"}, {"outcome": "duplicate"}):
+        reply = client.post("/hooks/lisoloo", data=REQUEST["body"], headers=REQUEST["headers"])
+        assert (reply.status_code, reply.get_json()) == (200, expected)
+    assert len(flask_calls) == 1
+
+    api = fastapi.FastAPI()
+    api_calls: List[str] = []
+
+    @api.post("/hooks/lisoloo")
+    @starlette_webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    async def api_hook(request: Request, event: Any) -> Dict[str, bool]:
+        api_calls.append(event["id"])
+        return {"ok": True}
+
+    with TestClient(api) as api_client:
+        for expected in ({"outcome": "accepted"}, {"outcome": "duplicate"}):
+            reply = api_client.post("/hooks/lisoloo", content=REQUEST["body"], headers=REQUEST["headers"])
+            assert (reply.status_code, reply.json()) == (200, expected)
+    assert len(api_calls) == 1
