@@ -4,6 +4,7 @@ LocMem and real Redis, the system check, the old decorator arguments."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from typing import Any, Dict, Iterator, List, Tuple
@@ -231,3 +232,34 @@ def test_concurrent_redeliveries_on_real_redis_are_processed_once(vectors: Any, 
         assert client.get(keys[0]) is not None
         ttl = client.ttl(keys[0])
         assert 86_000 < ttl <= 86_400
+
+
+def chunked_request(v: Dict[str, Any], input_terminated: bool) -> Any:
+    """A chunked delivery as a WSGI server hands it to Django: no CONTENT_LENGTH, and the
+    decoded body in wsgi.input only when the server sets wsgi.input_terminated."""
+    import io
+
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.test import RequestFactory
+
+    body = v["request"]["body"].encode("utf-8")
+    environ = RequestFactory()._base_environ(
+        REQUEST_METHOD="POST", PATH_INFO="/hooks/lisoloo", CONTENT_TYPE="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": input_terminated},
+        **{"HTTP_" + name.upper().replace("-", "_"): value
+           for name, value in v["request"]["headers"].items() if name.lower() != "content-type"},
+    )
+    environ.pop("CONTENT_LENGTH", None)
+    return WSGIRequest(environ)
+
+
+def test_a_chunked_body_the_server_did_not_decode_is_500_never_a_4xx(vectors: Any) -> None:
+    # manage.py runserver (wsgiref) has no wsgi.input_terminated: Django reads b"" of a chunked
+    # body. A 400 malformed_json would make Lisoloo drop the event; 500 makes it retry.
+    v = vector(vectors, "lisoloo/doc_envelope_delivered.json")
+    refused = views.lisoloo_hook(chunked_request(v, input_terminated=False))
+    assert (refused.status_code, json.loads(refused.content)) == (500, {"error": "raw_body_unavailable"})
+    assert views.PROCESSED == []
+    accepted = views.lisoloo_hook(chunked_request(v, input_terminated=True))
+    assert (accepted.status_code, json.loads(accepted.content)) == (200, {"outcome": "accepted"})

@@ -61,7 +61,10 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
     # middleware parsed a multipart body (request.POST / FILES), the stream is spent and Django
     # kept no copy: `_read_started` without `_body` (Django's own test in `request.body`).
     spent = getattr(request, "_read_started", False) and not hasattr(request, "_body")
-    body = unavailable_body() if spent else stream_reader(_chunked_input(request) or request.read)
+    if spent or _chunked_unreadable(request):
+        body = unavailable_body()
+    else:
+        body = stream_reader(_chunked_input(request) or request.read)
     return str(request.method), request.get_full_path(), _header_pairs(request.headers), body
 
 
@@ -73,6 +76,19 @@ def _chunked_input(request: HttpRequest) -> Optional[Callable[[int], bytes]]:
     if meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
         return None
     return cast(Callable[[int], bytes], meta["wsgi.input"].read)
+
+
+def _chunked_unreadable(request: HttpRequest) -> bool:
+    """A WSGI server that does not decode chunked bodies (``manage.py runserver``, wsgiref):
+    Django would read an empty body, which the core answers 400 and Lisoloo drops the event on.
+    Answered 500 ``raw_body_unavailable`` instead, so the provider retries."""
+    meta = request.META
+    return (
+        "wsgi.input" in meta  # ASGI servers hand Django the whole body
+        and "HTTP_TRANSFER_ENCODING" in meta
+        and not meta.get("CONTENT_LENGTH")
+        and not meta.get("wsgi.input_terminated")
+    )
 
 
 class _ThreadedStore:
