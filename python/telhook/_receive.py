@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union, cast
 
 from . import _core
 from .errors import WebhookError
@@ -23,7 +23,15 @@ from .types import NormalizedEvent, ProviderName
 logger = logging.getLogger("telhook")
 
 T = TypeVar("T")
-BodySource = Union[bytes, bytearray, memoryview, str, None, "Iterable[bytes]", "AsyncIterable[bytes]"]
+
+
+class SupportsRead(Protocol):
+    """A file-like body (``environ["wsgi.input"]``, an open file): read with ``read(n)``."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+BodySource = Union[bytes, bytearray, memoryview, str, None, "SupportsRead", "Iterable[bytes]", "AsyncIterable[bytes]"]
 HeaderPairs = List[Tuple[str, str]]
 # What a framework adapter recognizes as its own response object: returns its status, or None.
 OwnResponseStatus = Callable[[object], Optional[int]]
@@ -150,6 +158,10 @@ def read_capped(body: BodySource, cap: int) -> bytes:
         data = bytes(body)
     elif isinstance(body, str):
         data = body.encode("utf-8")
+    elif callable(getattr(body, "read", None)):
+        # A file (WSGI input, an upload): read(n) no further than cap + 1 bytes. Iterating it
+        # would split on newlines and read it all.
+        data = _read_file(cast(Any, body).read, cap)
     elif isinstance(body, Iterable):
         parts: List[bytes] = []
         size = 0
@@ -161,10 +173,24 @@ def read_capped(body: BodySource, cap: int) -> bytes:
             parts.append(part)
         data = b"".join(parts)
     else:
-        raise TypeError("body must be bytes, str, an iterable of bytes chunks (receive) or an async iterable (areceive)")
+        raise TypeError("body must be bytes, str, a file with read(n), an iterable of bytes chunks (receive) or an async iterable (areceive)")
     if len(data) > cap:
         raise BodyTooLarge()
     return data
+
+
+def _read_file(read: Callable[[int], object], cap: int) -> bytes:
+    parts: List[bytes] = []
+    size = 0
+    while size <= cap:
+        part = _chunk_bytes(read(min(READ_CHUNK, cap + 1 - size)))
+        if not part:
+            break
+        size += len(part)
+        parts.append(part)
+    if size > cap:
+        raise BodyTooLarge()
+    return b"".join(parts)
 
 
 async def aread_capped(body: BodySource, cap: int) -> bytes:

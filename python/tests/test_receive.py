@@ -295,3 +295,17 @@ def test_django_cache_store_on_real_redis(redis_url: str) -> None:
         caches["default"].clear()
         _race(DjangoCacheStore)
         protocol_scenario(DjangoCacheStore(), 1, _sleep_past_one_second_lease)
+
+
+def test_a_file_body_is_read_with_read_n_no_further_than_the_cap(sms: Dict[str, Any]) -> None:
+    import io
+
+    cap = 1024 * 1024
+    # No newline in 3 MiB: iterating the file (line by line) would have read all of it.
+    big = io.BytesIO(b"a" * (3 * cap))
+    response = deliver(sms, lambda event: None, MemoryStore(), body=big, max_body_bytes=cap)
+    assert (response.status, response.body) == (413, b'{"error":"body_too_large"}')
+    assert big.tell() == cap + 1
+    exact = io.BytesIO(sms["request"]["body"].encode("utf-8"))  # like environ["wsgi.input"]
+    accepted = deliver(sms, lambda event: None, MemoryStore(), body=exact)
+    assert (accepted.status, accepted.body) == (200, b'{"outcome":"accepted"}')
