@@ -9,8 +9,9 @@
 
 The decorated endpoint takes only the ``Request`` (FastAPI sees that signature). The body is
 read from ``request.stream()`` with the cap enforced while reading. The handler may be
-``async def`` or ``def`` (sync handlers run in the event loop: keep them short), and may return
-an int status or its own Response (sent as is). Exceptions go to the "telhook" logger.
+``async def`` or ``def`` (a sync handler runs in Starlette's thread pool, off the event loop),
+and may return an int status or its own Response (sent as is); any other return value (a dict,
+a string) counts as success. Exceptions go to the "telhook" logger.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import functools
 import inspect
 from typing import Any, Awaitable, Callable, Mapping, Optional, Union
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from . import Receiver, _header_pairs
-from ._receive import Delivery, arun, unavailable_body
+from ._receive import Answer, Delivery, arun, maybe_await, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -59,6 +61,13 @@ def webhook(
         if not callable(handler):
             raise TypeError("@webhook decorates a handler: handler(request, event)")
 
+        async def call(request: Request, event: NormalizedEvent) -> object:
+            if inspect.iscoroutinefunction(handler):
+                return await handler(request, event)
+            # A sync handler blocks: in Starlette's thread pool, never on the event loop. What it
+            # returns may still be awaitable (an object whose __call__ is async).
+            return await maybe_await(await run_in_threadpool(handler, request, event))
+
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             delivery = Delivery(receiver, store, own_status=_own_status)
@@ -69,7 +78,7 @@ def webhook(
                 url,
                 _header_pairs(request.headers.items()),
                 _body(request),
-                lambda event: handler(request, event),
+                lambda event: call(request, event),
             )
             if own is not None:
                 return own  # type: ignore[return-value]

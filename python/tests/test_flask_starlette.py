@@ -199,3 +199,25 @@ def test_ordinary_return_values_are_success_in_flask_and_fastapi() -> None:
             reply = api_client.post("/hooks/lisoloo", content=REQUEST["body"], headers=REQUEST["headers"])
             assert (reply.status_code, reply.json()) == (200, expected)
     assert len(api_calls) == 1
+
+
+def test_starlette_runs_a_sync_handler_off_the_event_loop() -> None:
+    import asyncio
+
+    from telhook.starlette import webhook
+
+    loops: List[bool] = []
+
+    @webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def hook(request: Request, event: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)  # on the event loop: a slow handler would block every request
+        except RuntimeError:
+            loops.append(False)
+
+    app = Starlette(routes=[Route("/hooks/lisoloo", hook, methods=["POST"])])
+    with TestClient(app) as client:
+        reply = client.post("/hooks/lisoloo", content=REQUEST["body"], headers=REQUEST["headers"])
+    assert (reply.status_code, reply.json()) == (200, {"outcome": "accepted"})
+    assert loops == [False]
