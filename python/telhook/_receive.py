@@ -67,6 +67,12 @@ class Answer:
     def response(self) -> Response:
         return Response(self.status, self.headers, self.body)
 
+    @property
+    def has_content_type(self) -> bool:
+        """False for the core's bodiless answers (a handler's 204 or 304): adapters whose
+        framework adds a default content type remove it."""
+        return any(name.lower() == "content-type" for name, _ in self.headers)
+
 
 @functools.lru_cache(maxsize=512)
 def _decide_json(step_json: str) -> Answer:

@@ -24,7 +24,7 @@ from flask import Response, current_app, got_request_exception, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import Receiver, _header_pairs
-from ._receive import Delivery, run, stream_reader, unavailable_body
+from ._receive import Answer, Delivery, run, stream_reader, unavailable_body
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -43,6 +43,13 @@ def _body() -> Iterable[bytes]:
     if "form" in request.__dict__ or "files" in request.__dict__:
         return unavailable_body()
     return stream_reader(request.stream.read)
+
+
+def _response(answer: Answer) -> Response:
+    response = Response(answer.body, status=answer.status, headers=list(answer.headers))
+    if not answer.has_content_type:  # a 204/304: Flask would add text/html
+        del response.headers["Content-Type"]
+    return response
 
 
 def _report(error: BaseException, event: Optional[NormalizedEvent]) -> None:

@@ -37,6 +37,11 @@ def _own_status(returned: object) -> Optional[int]:
     return returned.status_code if isinstance(returned, Response) else None
 
 
+def _response(answer: Answer) -> Response:
+    # Starlette adds no content type of its own, and no Content-Length to a 204 or 304.
+    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
 def _body(request: Request) -> Any:
     # request.stream() replays request.body() when it was read; once something else streamed
     # it (a form parser) it is spent (Starlette's `_stream_consumed`) and the raw body is gone.
@@ -82,7 +87,7 @@ def webhook(
             )
             if own is not None:
                 return own  # type: ignore[return-value]
-            return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+            return _response(answer)
 
         # FastAPI reads the signature to inject arguments: the endpoint takes the Request only.
         endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

@@ -221,3 +221,26 @@ def test_starlette_runs_a_sync_handler_off_the_event_loop() -> None:
         reply = client.post("/hooks/lisoloo", content=REQUEST["body"], headers=REQUEST["headers"])
     assert (reply.status_code, reply.json()) == (200, {"outcome": "accepted"})
     assert loops == [False]
+
+
+def test_a_bodiless_answer_is_sent_without_body_or_content_type_by_every_adapter() -> None:
+    # The core answers a handler's 204 or 304 with no body and no content type; Django and
+    # Flask would otherwise add text/html.
+    from telhook import django as telhook_django
+    from telhook import flask as telhook_flask
+    from telhook import starlette as telhook_starlette
+    from telhook._receive import Answer
+
+    for status in (204, 304):
+        answer = Answer(status, "handler_status", (), b"", None, "complete", "none")
+        sent_by_django = telhook_django._http_response(answer)
+        assert (sent_by_django.status_code, sent_by_django.content, sent_by_django.has_header("Content-Type")) == (
+            status, b"", False)
+        with flask.Flask(__name__).app_context():
+            sent_by_flask = telhook_flask._response(answer)
+        assert (sent_by_flask.status_code, sent_by_flask.get_data(), "Content-Type" in sent_by_flask.headers) == (
+            status, b"", False)
+        sent_by_starlette = telhook_starlette._response(answer)
+        assert (sent_by_starlette.status_code, sent_by_starlette.body) == (status, b"")
+        assert "content-type" not in sent_by_starlette.headers and "content-length" not in sent_by_starlette.headers
+

@@ -52,7 +52,10 @@ def _own_status(returned: object) -> Optional[int]:
 
 
 def _http_response(answer: Answer) -> HttpResponse:
-    return HttpResponse(answer.body, status=answer.status, headers=dict(answer.headers))
+    response = HttpResponse(answer.body, status=answer.status, headers=dict(answer.headers))
+    if not answer.has_content_type:  # a 204/304: Django would add text/html
+        del response["Content-Type"]
+    return response
 
 
 def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
