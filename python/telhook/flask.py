@@ -2,10 +2,14 @@
 
     from telhook.flask import webhook
 
-    @app.post("/hooks/lisoloo")
+    @app.route("/hooks/<tenant>/lisoloo")
     @webhook("lisoloo", credentials=CREDENTIALS, store=RedisStore(redis.Redis()))
-    def lisoloo_hook(event):
-        handle(event)
+    def lisoloo_hook(event, tenant):
+        handle(tenant, event)
+
+``app.route(path)`` without ``methods=`` routes every method to telhook, so a GET gets the
+core's JSON 405 with ``Allow: POST`` (``app.post`` would leave it to Werkzeug's HTML 405).
+URL variables are passed to the view as keyword arguments after the event.
 
 The body is read from ``request.stream`` with the cap enforced while reading (don't read
 ``request.data`` or ``request.form`` before). The view may return an int status or its own
@@ -28,7 +32,9 @@ from ._receive import Answer, Delivery, run, stream_reader, unavailable_body
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
-View = Callable[[NormalizedEvent], Any]
+View = Callable[..., Any]
+# Werkzeug routes named methods only (no wildcard): the standard ones a client may send.
+ROUTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _own_status(returned: object) -> Optional[int]:
@@ -63,19 +69,19 @@ def webhook(
     store: DedupeStore,
     max_body_bytes: Optional[int] = None,
     clock: Optional[Callable[[], float]] = None,
-) -> Callable[[View], Callable[[], WerkzeugResponse]]:
+) -> Callable[[View], Callable[..., WerkzeugResponse]]:
     """Decorates ``view(event)``; see the module docstring."""
     receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock)
     check_store(store)
 
-    def decorator(view: View) -> Callable[[], WerkzeugResponse]:
+    def decorator(view: View) -> Callable[..., WerkzeugResponse]:
         if not callable(view):
             raise TypeError("@webhook decorates a view: view(event)")
         if inspect.iscoroutinefunction(view):
             raise TypeError("telhook.flask.webhook takes a sync view; for asyncio use telhook.starlette")
 
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> WerkzeugResponse:
+        def wrapper(**url_values: Any) -> WerkzeugResponse:
             delivery = Delivery(receiver, store, on_error=_report, own_status=_own_status)
             answer, own = run(
                 delivery,
@@ -83,12 +89,16 @@ def webhook(
                 request.full_path if request.query_string else request.path,
                 _header_pairs(request.headers.items()),
                 _body(),
-                view,
+                lambda event: view(event, **url_values),
             )
             if own is not None:
                 return own  # type: ignore[return-value]
-            return Response(answer.body, status=answer.status, headers=list(answer.headers))
+            return _response(answer)
 
+        # `app.route(path)` without methods= reads these: every method reaches telhook, which
+        # answers the core's 405 + Allow: POST (Werkzeug's own 405 is an HTML page).
+        wrapper.methods = ROUTED_METHODS  # type: ignore[attr-defined]
+        wrapper.provide_automatic_options = False  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

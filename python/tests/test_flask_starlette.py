@@ -244,3 +244,38 @@ def test_a_bodiless_answer_is_sent_without_body_or_content_type_by_every_adapter
         assert (sent_by_starlette.status_code, sent_by_starlette.body) == (status, b"")
         assert "content-type" not in sent_by_starlette.headers and "content-length" not in sent_by_starlette.headers
 
+
+
+def test_flask_passes_url_variables_to_the_view() -> None:
+    from telhook.flask import webhook
+
+    app = flask.Flask(__name__)
+    seen: List[Any] = []
+
+    @app.post("/t/<tenant>/hooks")
+    @webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def hook(event: Any, tenant: str) -> None:
+        seen.append((tenant, event["provider"]))
+
+    reply = app.test_client().post("/t/acme/hooks", data=REQUEST["body"], headers=REQUEST["headers"])
+    assert (reply.status_code, reply.get_json()) == (200, {"outcome": "accepted"})
+    assert seen == [("acme", "lisoloo")]
+
+
+def test_flask_route_sends_every_method_to_telhook_for_the_json_405() -> None:
+    from telhook.flask import webhook
+
+    app = flask.Flask(__name__)
+
+    @app.route("/hooks/lisoloo")
+    @webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def hook(event: Any) -> None:
+        pass
+
+    client = app.test_client()
+    for method in ("GET", "PUT", "DELETE", "OPTIONS"):
+        reply = client.open("/hooks/lisoloo", method=method)
+        assert (reply.status_code, reply.get_json(), reply.headers.get("Allow")) == (
+            405, {"error": "method_not_allowed"}, "POST"), method
+    accepted = client.post("/hooks/lisoloo", data=REQUEST["body"], headers=REQUEST["headers"])
+    assert (accepted.status_code, accepted.get_json()) == (200, {"outcome": "accepted"})

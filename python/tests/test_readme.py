@@ -97,6 +97,10 @@ def drive_flask(code: str, monkeypatch: Any, redis_url: str) -> None:
     replies = [client.post("/hooks/lisoloo", data=LISOLOO["body"], headers=LISOLOO["headers"]).get_json()
                for _ in range(2)]
     assert replies == [ACCEPTED, DUPLICATE] and len(handle.calls) == 1
+    if "@app.route(" in code:  # every method routed to telhook: its JSON 405, not Werkzeug's HTML
+        refused = client.get("/hooks/lisoloo")
+        assert (refused.status_code, refused.get_json(), refused.headers["Allow"]) == (
+            405, {"error": "method_not_allowed"}, "POST")
 
 
 def drive_fastapi(code: str, monkeypatch: Any, redis_url: str) -> None:
