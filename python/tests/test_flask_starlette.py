@@ -279,3 +279,41 @@ def test_flask_route_sends_every_method_to_telhook_for_the_json_405() -> None:
             405, {"error": "method_not_allowed"}, "POST"), method
     accepted = client.post("/hooks/lisoloo", data=REQUEST["body"], headers=REQUEST["headers"])
     assert (accepted.status_code, accepted.get_json()) == (200, {"outcome": "accepted"})
+
+
+def test_a_handlers_204_reaches_the_client_with_no_body_or_content_type() -> None:
+    from django.test import RequestFactory
+
+    from telhook import django as telhook_django
+    from telhook import flask as telhook_flask
+    from telhook import starlette as telhook_starlette
+
+    flask_app = flask.Flask(__name__)
+
+    @flask_app.post("/hooks/lisoloo")
+    @telhook_flask.webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def flask_hook(event: Any) -> int:
+        return 204
+
+    sent = flask_app.test_client().post("/hooks/lisoloo", data=REQUEST["body"], headers=REQUEST["headers"])
+    assert (sent.status_code, sent.get_data(), sent.headers.get("Content-Type")) == (204, b"", None)
+
+    @telhook_starlette.webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    async def starlette_hook(request: Request, event: Any) -> int:
+        return 204
+
+    with TestClient(Starlette(routes=[Route("/hooks/lisoloo", starlette_hook, methods=["POST"])])) as client:
+        sent_by_starlette = client.post("/hooks/lisoloo", content=REQUEST["body"], headers=REQUEST["headers"])
+    assert (sent_by_starlette.status_code, sent_by_starlette.content) == (204, b"")
+    assert "content-type" not in sent_by_starlette.headers
+
+    @telhook_django.webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    def django_hook(request: Any, event: Any) -> int:
+        return 204
+
+    headers = {k: v for k, v in REQUEST["headers"].items() if k.lower() != "content-type"}
+    request = RequestFactory().post("/hooks/lisoloo", data=REQUEST["body"], content_type="application/json",
+                                    headers=headers)
+    sent_by_django = django_hook(request)
+    assert (sent_by_django.status_code, sent_by_django.content, sent_by_django.has_header("Content-Type")) == (
+        204, b"", False)
