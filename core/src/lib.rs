@@ -42,7 +42,7 @@ pub mod wire;
 /// The repository README's Rust examples run as doctests, so the manual cannot drift.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
+pub struct RepositoryReadmeDoctests;
 
 pub use credentials::{BasicCredential, Credentials, Secret};
 pub use error::{Error, ErrorCode, ErrorKind, Result};
