@@ -23,6 +23,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "binding-api")]
+pub mod api;
 pub mod credentials;
 pub mod error;
 pub mod event;

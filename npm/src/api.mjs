@@ -6,6 +6,7 @@ import * as core from "../wasm/telhook_wasm.js";
 import {
   call,
   ConfigurationError,
+  coreCall,
   credentialsJson,
   nowSeconds,
   ParseError,
@@ -50,7 +51,6 @@ export class Receiver {
 export function normalizeEvent(provider, request, credentials, options = {}) {
   return new Receiver(provider, credentials, options).normalize(request, options);
 }
-export const normalize_event = normalizeEvent;
 
 /** Verifies only; returns the provider's name. */
 export function verify(provider, request, credentials, options = {}) {
@@ -59,13 +59,15 @@ export function verify(provider, request, credentials, options = {}) {
 
 /** Parses a body into the provider's typed payload, without verifying it. */
 export function parse(provider, body) {
-  return JSON.parse(call(core.parse, provider, toBytes(body)));
+  return coreCall("parse", [provider], toBytes(body));
 }
 
 export function detectProvider(request) {
-  return call(core.detectProvider, ...requestArgs(request));
+  const [method, url, flat, body] = requestArgs(request);
+  const pairs = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+  return coreCall("detect_provider", [method, url ?? null, pairs], body);
 }
-export const detect_provider = detectProvider;
 
 // Policies and acks are pure functions of their arguments: computed once per process.
 const policies = new Map();
@@ -74,19 +76,18 @@ const acks = new Map();
 export function retryPolicy(provider) {
   let policy = policies.get(provider);
   if (policy === undefined) {
-    policy = Object.freeze(JSON.parse(call(core.retryPolicy, provider)));
+    policy = Object.freeze(coreCall("retry_policy", [provider]));
     policies.set(provider, policy);
   }
   return policy;
 }
-export const retry_policy = retryPolicy;
 
 /** `{status, provider_action}` to answer for an outcome. */
 export function ack(provider, outcome) {
   const key = `${provider}\u0000${outcome}`;
   let answer = acks.get(key);
   if (answer === undefined) {
-    answer = Object.freeze(JSON.parse(call(core.ack, provider, outcome)));
+    answer = Object.freeze(coreCall("ack", [provider, outcome]));
     acks.set(key, answer);
   }
   return answer;
@@ -94,29 +95,26 @@ export function ack(provider, outcome) {
 
 /** Whether `incoming` may replace the stored `current` delivery status. */
 export function statusWins(current, incoming) {
-  return call(core.statusWins, current ?? undefined, incoming);
+  return coreCall("status_wins", [current ?? null, incoming]);
 }
-export const status_wins = statusWins;
 
 /**
  * The status ledger's merge rule: `{verdict, state}` for the stored `state` (null for none) and
  * a normalized status event. `verdict` is "applied", "stale" or "after_final".
  */
 export function ledgerApply(state, event) {
-  return JSON.parse(call(core.ledgerApply, JSON.stringify(state ?? null), JSON.stringify(event)));
+  return coreCall("ledger_apply", [state ?? null, event]);
 }
-export const ledger_apply = ledgerApply;
 
 /** The flat values a store writes for a normalized status event (see the D1 ledger). */
 export function ledgerUpdate(event) {
-  return JSON.parse(call(core.ledgerUpdate, JSON.stringify(event)));
+  return coreCall("ledger_update", [event]);
 }
-export const ledger_update = ledgerUpdate;
 
 let storeTexts;
 /** The ledger's write for each store (`sqlite_upsert`, `postgres_upsert`, `redis_script`, `params`). */
 export function ledgerStores() {
-  storeTexts ??= Object.freeze(JSON.parse(call(core.ledgerStores)));
+  storeTexts ??= Object.freeze(coreCall("ledger_stores", []));
   return storeTexts;
 }
 
@@ -128,7 +126,7 @@ export async function fromRequest(request) {
 
 /** A raw HTTP/1.1 capture (request line, headers, body) as a request, e.g. to replay one. */
 export function fromHttpCapture(capture) {
-  const request = JSON.parse(call(core.parseHttpCapture, toBytes(capture)));
+  const request = coreCall("parse_http_capture", [], toBytes(capture));
   const body = Uint8Array.from(atob(request.body_base64), (c) => c.charCodeAt(0));
   return { method: request.method, url: request.url ?? undefined, headers: request.headers, body };
 }

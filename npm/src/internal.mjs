@@ -2,13 +2,19 @@
 // (api.mjs, receive.mjs, stores.mjs). Not exported from the package.
 import * as core from "../wasm/telhook_wasm.js";
 
-/** Base class of every error telhook throws; `code` is the core's stable code. */
+/**
+ * Base class of every error telhook throws: `code` is the core's stable code, `kind` its family,
+ * `field` where the problem is (`headers.x-lime-signature`, `now`) and `expected` what belongs
+ * there, when known (else null). Python's `WebhookError` takes the same arguments in this order.
+ */
 export class TelhookError extends Error {
-  constructor(code, message, kind) {
+  constructor(code, message, kind, field = null, expected = null) {
     super(message);
     this.name = new.target.name;
     this.code = code;
     this.kind = kind;
+    this.field = field;
+    this.expected = expected;
   }
 }
 /** The request is not authentic, or its credentials are missing or garbled. */
@@ -27,7 +33,7 @@ const ERROR_CLASSES = {
   request: RequestError,
 };
 
-/** The core's error, thrown as JSON text `{code, kind, message}`, as a TelhookError subclass. */
+/** The core's error, thrown as JSON text `{code, kind, message, field, expected}`, as a TelhookError subclass. */
 export function telhookErrorOf(raw) {
   let detail;
   try {
@@ -35,8 +41,13 @@ export function telhookErrorOf(raw) {
   } catch {
     return new Error(`telhook: the core threw a value that is not its JSON error form: ${raw.slice(0, 200)}`);
   }
+  return errorFrom(detail);
+}
+
+/** The core's error record (`api::Failure`) as a TelhookError subclass. */
+export function errorFrom(detail) {
   const ErrorClass = ERROR_CLASSES[detail.kind] ?? TelhookError;
-  return new ErrorClass(detail.code, detail.message, detail.kind);
+  return new ErrorClass(detail.code, detail.message, detail.kind, detail.field ?? null, detail.expected ?? null);
 }
 
 /** Anything else the wasm module throws (a trap above all) is a bug and passes through. */
@@ -53,6 +64,13 @@ export function call(fn, ...args) {
   }
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/** An entry point of the core by name (`api::call`): arguments as a JSON array, the result parsed. */
+export function coreCall(name, args, bytes = NO_BYTES) {
+  return JSON.parse(call(core.call, name, JSON.stringify(args), bytes));
+}
+
 const encoder = new TextEncoder();
 
 export function toBytes(body) {
@@ -66,7 +84,7 @@ export function toBytes(body) {
 
 /** Headers as the flat [name, value, …] list the core reads. */
 function invalidHeaders(expected) {
-  return new RequestError("invalid_request", `headers: ${expected}`, "request");
+  return new RequestError("invalid_request", `headers: ${expected}`, "request", "headers", expected);
 }
 
 export function flattenHeaders(headers) {
@@ -101,7 +119,7 @@ export function flattenHeaders(headers) {
 export function nowSeconds(now) {
   if (now == null) return Math.floor(Date.now() / 1000);
   if (now instanceof Date) return Math.floor(now.getTime() / 1000);
-  if (typeof now === "string") return call(core.parseTime, now);
+  if (typeof now === "string") return coreCall("parse_time", [now]);
   return now;
 }
 
@@ -141,6 +159,8 @@ export function credentialsJson(credentials) {
         "missing_credentials",
         `${path} is undefined or null: expected a non-empty value (is an environment variable unset?)`,
         "configuration",
+        path,
+        "a non-empty value",
       );
     }
   }

@@ -2,10 +2,9 @@
 // normalize, claim the event in the dedupe store, call the user's handler, answer. Every status,
 // header and body comes from the core's `decide(step)`; this file only does the I/O and turns
 // what happened into a step. The Fetch handler and the Node middleware share all of it.
-import * as core from "../wasm/telhook_wasm.js";
 import { Receiver, retryPolicy } from "./api.mjs";
 import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
-import { call, ConfigurationError, nowSeconds, RequestError, TelhookError, telhookErrorOf } from "./internal.mjs";
+import { ConfigurationError, coreCall, errorFrom, nowSeconds, RequestError, TelhookError } from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
 // (providers, error codes, states, statuses 100..599): memoized, a few hundred entries at most.
@@ -15,7 +14,7 @@ function decide(step) {
   const key = JSON.stringify(step);
   let answer = answers.get(key);
   if (answer === undefined) {
-    const parsed = JSON.parse(call(core.decide, key));
+    const parsed = coreCall("decide", [step]);
     parsed.headers = Object.freeze(parsed.headers.map((pair) => Object.freeze(pair)));
     answer = Object.freeze(parsed);
     answers.set(key, answer);
@@ -109,7 +108,7 @@ function prepare(config, name) {
   const receiver = new Receiver(provider, credentials, options);
   const now = clock === undefined ? () => Math.floor(Date.now() / 1000) : () => clockSeconds(clock());
   // Date.now() is milliseconds: a clock returning it would reject every timestamped request.
-  call(core.checkNow, now());
+  coreCall("check_now", [now()]);
   return {
     provider: receiver.provider,
     receiver,
@@ -156,7 +155,7 @@ async function run(setup, request, readBody, context) {
     );
   }
   if (body === RAW_BODY_GONE) {
-    const error = telhookErrorOf(core.rawBodyUnavailable());
+    const error = errorFrom(coreCall("raw_body_unavailable", []));
     return rejected(setup, configured, error.code, error);
   }
   let event;

@@ -6,8 +6,7 @@
 //   complete(key, token, ttlSecs) -> "done" for ttlSecs, if `token` still owns the claim.
 //   release(key, token)           -> forgets the key, if `token` still owns the claim.
 // Same semantics as the Rust reference, telhook_core::receive::MemoryStore.
-import * as core from "../wasm/telhook_wasm.js";
-import { call } from "./internal.mjs";
+import { coreCall } from "./internal.mjs";
 
 /** The state of `entry` at `now`, or undefined when there is none or it expired. */
 function liveState(entry, now) {
@@ -26,7 +25,7 @@ function ownedBy(entry, token) {
  */
 export function memoryStore({ clock = () => Date.now() / 1000 } = {}) {
   if (typeof clock !== "function") throw new TypeError("memoryStore: clock must be a function returning UNIX seconds");
-  call(core.checkNow, Math.floor(clock()));
+  coreCall("check_now", [Math.floor(clock())]);
   const entries = new Map();
   // Expired entries are dropped in a full sweep each time the map doubles: amortized O(1).
   let sweepAt = 1024;

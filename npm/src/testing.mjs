@@ -2,7 +2,7 @@
 // them (its own wasm instance; the error classes are the package's own, so `instanceof` works).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { initSync, signRequest, sampleBody, eventKinds as coreEventKinds } from "../wasm/telhook_wasm.js";
+import { initSync, call } from "../wasm/telhook_wasm.js";
 import { TelhookError, VerificationError, ParseError, ConfigurationError, RequestError } from "telhook";
 
 const wasmPath =
@@ -13,32 +13,32 @@ initSync({ module: readFileSync(wasmPath) });
 
 const ERROR_CLASSES = { verification: VerificationError, parse: ParseError, configuration: ConfigurationError, request: RequestError };
 
-function callCore(fn, ...args) {
+/** An entry point of this instance's core by name (`api::call`), its error as the package's class. */
+function callCore(name, args, bytes = new Uint8Array(0)) {
   try {
-    return fn(...args);
+    return JSON.parse(call(name, JSON.stringify(args), bytes));
   } catch (raw) {
     if (typeof raw !== "string") throw raw;
-    const detail = JSON.parse(raw);
-    const ErrorClass = ERROR_CLASSES[detail.kind] ?? TelhookError;
-    throw new ErrorClass(detail.code, detail.message, detail.kind);
+    const d = JSON.parse(raw);
+    throw new (ERROR_CLASSES[d.kind] ?? TelhookError)(d.code, d.message, d.kind, d.field ?? null, d.expected ?? null);
   }
 }
 
 /** The event kinds `sample` knows for `provider`; the first is the default. */
 export function eventKinds(provider) {
-  return JSON.parse(callCore(coreEventKinds, provider));
+  return callCore("event_kinds", [provider]);
 }
 
 /** A realistic body of `eventKind`, with `overrides` merged in (JSON merge patch), as bytes. */
 export function sample(provider, eventKind, overrides) {
   const kind = eventKind ?? eventKinds(provider)[0];
-  return callCore(sampleBody, provider, kind, JSON.stringify(overrides ?? null));
+  return new TextEncoder().encode(callCore("sample", [provider, kind, overrides ?? null]));
 }
 
 function bodyBytes(body) {
   if (typeof body === "string") return new TextEncoder().encode(body);
   if (body instanceof Uint8Array) return body;
-  throw new RequestError("invalid_request", "body must be a Uint8Array or a string", "request");
+  throw new RequestError("invalid_request", "body must be a Uint8Array or a string", "request", "body", "a Uint8Array or a string");
 }
 
 function nowSeconds(now) {
@@ -55,9 +55,7 @@ function nowSeconds(now) {
  */
 export function signedRequest(provider, { eventKind, body, overrides, credentials, now, scheme } = {}) {
   const raw = body == null ? sample(provider, eventKind, overrides) : bodyBytes(body);
-  const wire = JSON.parse(
-    callCore(signRequest, provider, raw, JSON.stringify(credentials ?? null), nowSeconds(now), scheme ?? undefined),
-  );
+  const wire = callCore("sign", [provider, credentials ?? null, nowSeconds(now), scheme ?? null], raw);
   const signedBody = Uint8Array.from(atob(wire.body_base64), (c) => c.charCodeAt(0));
   const headers = Object.fromEntries(wire.headers);
   const urlFor = (base) => {

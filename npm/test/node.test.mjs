@@ -36,6 +36,29 @@ test("errors are typed, carry the core's code, and never include a secret", () =
   assert.throws(() => telhook.normalizeEvent("lisoloo", { body: "{}" }, null), (e) => e.code === "missing_credentials");
 });
 
+test("errors carry code, kind, message, field and expected, in the constructor order Python's WebhookError uses", () => {
+  const { vector } = vectors.find((v) => v.name === "limephone/doc_sms_sent.json");
+  const headers = { ...vector.request.headers, "X-LimePhone-Signature": "00".repeat(32) };
+  let error;
+  try {
+    telhook.normalizeEvent("limephone", { ...vector.request, headers }, vector.credentials, { now: vector.now });
+  } catch (caught) {
+    error = caught;
+  }
+  assert.ok(error instanceof telhook.VerificationError);
+  assert.deepStrictEqual(
+    [error.code, error.kind, error.field, error.expected],
+    ["signature_mismatch", "verification", "headers.x-limephone-signature", null],
+  );
+  assert.throws(() => telhook.normalizeEvent("limephone", { ...vector.request, method: "GET" }, vector.credentials, { now: vector.now }),
+    (e) => e.field === "method" && e.expected === "POST" && e.code === "method_not_allowed");
+  assert.throws(() => new telhook.Receiver("limephone", vector.credentials).normalize(vector.request, { now: 1.5 }),
+    (e) => e instanceof telhook.ConfigurationError && e.field === "now");
+  const built = new telhook.RequestError("invalid_request", "m", "request", "headers", "pairs");
+  assert.deepStrictEqual([built.code, built.message, built.kind, built.field, built.expected], ["invalid_request", "m", "request", "headers", "pairs"]);
+  assert.equal(new telhook.TelhookError("invalid_clock", "m", "configuration").field, null);
+});
+
 test("headers as object, pairs and Headers; body as string, Uint8Array and ArrayBuffer", () => {
   const { vector } = vectors.find((v) => v.name === "limephone/doc_sms_sent.json");
   const headers = vector.request.headers;
@@ -48,7 +71,7 @@ test("headers as object, pairs and Headers; body as string, Uint8Array and Array
     { headers: new Map(Object.entries(headers)), body: Buffer.from(text) },
   ];
   for (const request of forms) {
-    const event = telhook.normalize_event("limephone", request, vector.credentials, { now: vector.now });
+    const event = telhook.normalizeEvent("limephone", request, vector.credentials, { now: vector.now });
     assert.deepStrictEqual(event, vector.expect.event);
   }
 });

@@ -66,7 +66,8 @@ try {
 } catch (error) {
   if (error instanceof TelhookError) {
     const code: ErrorCode = error.code;
-    console.log(code, error.kind);
+    const where: string | null = error.field;
+    console.log(code, error.kind, where, error.expected);
   }
 }
 

@@ -108,9 +108,18 @@ export type AuthScheme =
   | "url_token";
 // </generated>
 
+/**
+ * Every error telhook throws. Python's `WebhookError` has the same constructor arguments, in
+ * the same order, and the same attributes.
+ */
 export class TelhookError extends Error {
+  constructor(code: ErrorCode, message: string, kind: ErrorKind, field?: string | null, expected?: string | null);
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
+  /** Where the problem is (`headers.x-lime-signature`, `body.timestamp`, `now`), or null. */
+  readonly field: string | null;
+  /** What was expected there (`POST`, `JSON`), or null. */
+  readonly expected: string | null;
 }
 export class VerificationError extends TelhookError {
   readonly kind: "verification";
@@ -320,7 +329,6 @@ export function normalizeEvent(
   credentials: Credentials | null,
   options?: Options,
 ): NormalizedEvent;
-export const normalize_event: typeof normalizeEvent;
 export function verify(
   provider: ProviderName | null,
   request: WebhookRequest,
@@ -329,12 +337,9 @@ export function verify(
 ): ProviderName;
 export function parse(provider: ProviderName, body: Uint8Array | ArrayBuffer | string): { [field: string]: unknown };
 export function detectProvider(request: WebhookRequest): ProviderName;
-export const detect_provider: typeof detectProvider;
 export function retryPolicy(provider: ProviderName): RetryPolicy;
-export const retry_policy: typeof retryPolicy;
 export function ack(provider: ProviderName, outcome: Outcome): Ack;
 export function statusWins(current: DeliveryStatus | null, incoming: DeliveryStatus): boolean;
-export const status_wins: typeof statusWins;
 export function fromHttpCapture(capture: Uint8Array | string): WebhookRequest & { body: Uint8Array };
 export function fromRequest(request: FetchRequest): Promise<WebhookRequest & { body: Uint8Array }>;
 
@@ -496,9 +501,7 @@ export interface StatusUpdate {
 
 /** The merge rule: the new state (null: nothing stored) and what the event did. */
 export function ledgerApply(state: LedgerState | null, event: NormalizedEvent): LedgerResult;
-export const ledger_apply: typeof ledgerApply;
 export function ledgerUpdate(event: NormalizedEvent): StatusUpdate;
-export const ledger_update: typeof ledgerUpdate;
 /** The ledger's write for each store, written once in the core. */
 export function ledgerStores(): {
   readonly params: readonly string[];

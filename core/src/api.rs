@@ -1,0 +1,421 @@
+//! The one surface the bindings wrap (feature `binding-api`), in the runtime-neutral shapes every
+//! host language can produce: a request as method, URL, header pairs and body bytes; credentials
+//! and options as JSON text; `now` as a number. Results come back as core values (`Serialize`),
+//! errors as [`Failure`], a flat record every binding turns into its own exception class. A
+//! binding holds no rule: it converts its language's values to these shapes and back.
+//!
+//! The hot path is [`Receiver`] (credentials parsed once). Every other entry point goes through
+//! [`call`], by name, with its arguments as a JSON array: one definition of each entry point's
+//! arguments for every runtime.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::{
+    credentials::Credentials, event::DeliveryStatus, ledger, providers::Provider, receive, time,
+    wire, NormalizedEvent, Options, StatusUpdate, WebhookRequest,
+};
+
+/// An error as it crosses into a host language: JS `TelhookError` and Python `WebhookError`
+/// take these fields, in this order, as their constructor arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// The stable code ([`Error::code`]).
+    pub code: &'static str,
+    /// The family, which picks the exception class.
+    pub kind: ErrorKind,
+    /// Safe to log: never a value from the request or a secret.
+    pub message: String,
+    /// Where the problem is (`headers.x-lime-signature`, `body.timestamp`, `now`), if known.
+    pub field: Option<String>,
+    /// What was expected there, if the error says.
+    pub expected: Option<String>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure {
+            code: error.code(),
+            kind: error.kind(),
+            message: error.to_string(),
+            field: field_of(&error),
+            expected: expected_of(&error),
+        }
+    }
+}
+
+impl Failure {
+    /// The JSON text form, for runtimes that throw text (wasm).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+fn header_field(name: &str) -> Option<String> {
+    Some(alloc::format!("headers.{}", name.to_ascii_lowercase()))
+}
+
+/// The request field (or configuration field) an error is about.
+fn field_of(error: &Error) -> Option<String> {
+    match error {
+        Error::UnknownProvider { .. } => Some("provider".into()),
+        Error::MethodNotAllowed { .. } => Some("method".into()),
+        Error::BodyTooLarge { .. }
+        | Error::MalformedJson { .. }
+        | Error::InvalidPayload { .. }
+        | Error::RawBodyUnavailable => Some("body".into()),
+        Error::MissingCredentials { .. } | Error::InvalidCredentials { .. } => {
+            Some("credentials".into())
+        }
+        Error::MissingSignature { header }
+        | Error::InvalidSignatureFormat { header, .. }
+        | Error::SignatureMismatch { header }
+        | Error::TooManySignatures { header, .. } => header_field(header),
+        Error::AmbiguousHeader { header } => header_field(header),
+        Error::MissingAuthorization
+        | Error::InvalidAuthorizationFormat { .. }
+        | Error::AuthorizationMismatch => Some("headers.authorization".into()),
+        Error::MalformedNestedJson { field } | Error::InvalidTimestamp { field } => {
+            Some(alloc::format!("body.{field}"))
+        }
+        Error::InvalidClock => Some("now".into()),
+        _ => None,
+    }
+}
+
+/// What the field should have held, when the error knows.
+fn expected_of(error: &Error) -> Option<String> {
+    let text: &str = match error {
+        Error::UnknownProvider { .. } => {
+            let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+            return Some(alloc::format!("one of {}", names.join(", ")));
+        }
+        Error::MethodNotAllowed { .. } => "POST",
+        Error::BodyTooLarge { limit, .. } => return Some(alloc::format!("at most {limit} bytes")),
+        Error::InvalidSignatureFormat { reason, .. }
+        | Error::InvalidAuthorizationFormat { reason }
+        | Error::JwtMalformed { reason } => reason,
+        Error::TooManySignatures { limit, .. } => {
+            return Some(alloc::format!("at most {limit} signatures"))
+        }
+        Error::JwtAlgorithmNotAllowed => "HS256",
+        Error::MalformedJson { .. } => "JSON",
+        Error::MalformedNestedJson { .. } => "a JSON object encoded as a string",
+        Error::InvalidTimestamp { .. } => "a readable timestamp in range",
+        Error::InvalidClock => "UNIX seconds between 2000-01-01 and 9999-12-31",
+        _ => return None,
+    };
+    Some(text.into())
+}
+
+pub type Result<T> = core::result::Result<T, Failure>;
+
+fn invalid(reason: &str) -> Failure {
+    Failure::from(Error::InvalidRequest {
+        reason: reason.into(),
+    })
+}
+
+/// A request from its parts.
+pub fn request(
+    method: String,
+    url: Option<String>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> WebhookRequest {
+    WebhookRequest {
+        method,
+        url,
+        headers,
+        body,
+    }
+}
+
+/// Header pairs from a flat `[name, value, name, value, …]` list (Node's `rawHeaders` form).
+pub fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    let mut headers = Vec::with_capacity(flat.len() / 2);
+    let mut items = flat.into_iter();
+    while let (Some(name), Some(value)) = (items.next(), items.next()) {
+        headers.push((name, value));
+    }
+    headers
+}
+
+/// A clock reading given as a float (JavaScript numbers): whole UNIX seconds, or
+/// `invalid_clock` (a configuration error, so a 5xx, never a 4xx Lisoloo would drop on).
+pub fn seconds(now: f64) -> Result<i64> {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let whole = now as i64; // saturates; NaN is 0
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
+    if now.abs() < 9.0e15 && whole as f64 == now {
+        Ok(whole)
+    } else {
+        Err(Error::InvalidClock.into())
+    }
+}
+
+/// Any core value as JSON text, for runtimes that parse it natively (`JSON.parse`).
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|_| invalid("serialization failed"))
+}
+
+fn json<'a, T: serde::Deserialize<'a>>(text: &'a str, expected: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|_| invalid(expected))
+}
+
+/// A configured receiver: provider (or detection), credentials and options parsed and checked
+/// once, when it is built, so that misconfiguration fails at start-up.
+#[derive(Debug)]
+pub struct Receiver {
+    provider: Option<Provider>,
+    credentials: Credentials,
+    options: Options,
+}
+
+impl Receiver {
+    /// `credentials_json` and `options_json` are JSON text (`"null"` for none / defaults).
+    pub fn new(provider: Option<&str>, credentials_json: &str, options_json: &str) -> Result<Self> {
+        let provider = provider.map(Provider::from_name).transpose()?;
+        let credentials =
+            Credentials::from_json_value(json(credentials_json, "credentials: expected JSON")?)?;
+        crate::check_configuration(provider, &credentials)?;
+        let options = wire::options_from_json(json(options_json, "options: expected JSON")?)?;
+        Ok(Receiver {
+            provider,
+            credentials,
+            options,
+        })
+    }
+
+    /// Verifies and normalizes.
+    pub fn normalize(&self, request: &WebhookRequest, now: i64) -> Result<NormalizedEvent> {
+        let (provider, credentials) = (self.provider, &self.credentials);
+        Ok(crate::normalize_event_with(
+            provider,
+            request,
+            credentials,
+            now,
+            &self.options,
+        )?)
+    }
+
+    /// Verifies only; the provider's name.
+    pub fn verify(&self, request: &WebhookRequest, now: i64) -> Result<&'static str> {
+        Ok(crate::verify(self.provider, request, &self.credentials, now)?.name())
+    }
+
+    /// The body cap in bytes: adapters stop reading a body past it.
+    pub fn max_body_bytes(&self) -> usize {
+        self.options.max_body_bytes
+    }
+}
+
+/// `Receiver(provider=…, credentials=…)`; credentials' Debug shows counts only, never a secret.
+impl fmt::Display for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.provider {
+            Some(p) => write!(f, "Receiver(provider={:?}, ", p.name())?,
+            None => f.write_str("Receiver(provider=None, ")?,
+        }
+        write!(f, "credentials={:?})", self.credentials)
+    }
+}
+
+/// What [`call`] returns: each entry point's own core value, serialized as it is (no
+/// intermediate `Value`, so no second walk and no extra code in the wasm).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+#[allow(missing_docs)]
+pub enum Output {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Name(&'static str),
+    Names(Vec<&'static str>),
+    Text(String),
+    Json(Value),
+    Payload(crate::Payload),
+    RetryPolicy(crate::RetryPolicy),
+    Ack(crate::Ack),
+    Answer(crate::Answer),
+    Failure(Failure),
+    Applied(ledger::Applied),
+    StatusUpdate(StatusUpdate),
+    StoreTexts(ledger::stores::StoreTexts),
+}
+
+type Pairs = Vec<(String, String)>;
+
+/// Every entry point but the receiver's, by name; `args` is a JSON array of its arguments and
+/// `bytes` the body or capture, for the entry points that take one.
+///
+/// | name | args | result |
+/// |---|---|---|
+/// | `parse` | `[provider]` + body | the typed payload |
+/// | `detect_provider` | `[method, url, [[name, value]…]]` + body | provider name |
+/// | `retry_policy` | `[provider]` | [`crate::RetryPolicy`] |
+/// | `ack` | `[provider, outcome]` | [`crate::Ack`] |
+/// | `status_wins` | `[current or null, incoming]` | bool |
+/// | `parse_time` | `[text]` | UNIX seconds |
+/// | `parse_http_capture` | `[]` + capture | request (`headers` pairs, `body_base64`) |
+/// | `decide` | `[step]` | [`crate::Answer`] |
+/// | `check_now` | `[now]` | null, or `invalid_clock` |
+/// | `raw_body_unavailable` | `[]` | the error's [`Failure`] (returned, not raised) |
+/// | `sign` | `[provider, credentials, now, scheme or null]` + body | request (`body_base64`) |
+/// | `sample` | `[provider, event_kind, overrides or null]` | the body (text) |
+/// | `event_kinds` | `[provider]` | names, the default first |
+/// | `ledger_apply` | `[state or null, event]` | `{verdict, state}` |
+/// | `ledger_update` | `[event]` | the store's flat values |
+/// | `ledger_stores` | `[]` | each store's write and its parameter names |
+pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
+    let args = Args(json(
+        args,
+        "arguments: a JSON array of the entry point's arguments",
+    )?);
+    Ok(match name {
+        "parse" => Output::Payload(crate::parse(args.provider(0)?, bytes)?),
+        "detect_provider" => {
+            let headers: Pairs = args.get(2)?;
+            let request = request(args.get(0)?, args.get(1)?, headers, bytes.to_vec());
+            Output::Name(crate::detect_provider(&request)?.name())
+        }
+        "retry_policy" => Output::RetryPolicy(crate::retry_policy(args.provider(0)?)),
+        "ack" => Output::Ack(crate::ack(args.provider(0)?, args.get(1)?)),
+        "status_wins" => {
+            let status = |i| {
+                let name: String = args.get(i)?;
+                DeliveryStatus::from_name(&name).ok_or_else(|| invalid("unknown delivery status"))
+            };
+            let current = match args.get::<Option<String>>(0)? {
+                Some(_) => Some(status(0)?),
+                None => None,
+            };
+            Output::Bool(crate::status_wins(current, status(1)?))
+        }
+        "parse_time" => Output::Int(time::parse_unix_seconds(&args.get::<String>(0)?, "now")?),
+        "parse_http_capture" => Output::Json(WebhookRequest::from_http1(bytes)?.to_json_value()),
+        "decide" => Output::Answer(receive::decide_json(args.raw(0)?)?),
+        "check_now" => {
+            crate::check_now(seconds(args.get(0)?)?)?;
+            Output::Null
+        }
+        "raw_body_unavailable" => Output::Failure(Error::RawBodyUnavailable.into()),
+        "sign" => {
+            let (provider, now, scheme): (String, f64, Option<String>) =
+                (args.get(0)?, args.get(2)?, args.get(3)?);
+            let signed = wire::sign_json(
+                &provider,
+                bytes,
+                args.get(1)?,
+                seconds(now)?,
+                scheme.as_deref(),
+            );
+            Output::Json(signed?)
+        }
+        "sample" => {
+            let (provider, kind): (String, String) = (args.get(0)?, args.get(1)?);
+            let overrides = core::str::from_utf8(args.raw(2)?).unwrap_or("null");
+            let body = wire::sample_json(&provider, &kind, overrides)?;
+            Output::Text(String::from_utf8(body).map_err(|_| invalid("sample: not UTF-8"))?)
+        }
+        "event_kinds" => Output::Names(wire::event_kind_names(&args.get::<String>(0)?)?),
+        "ledger_apply" => Output::Applied(ledger::apply_json(args.raw(0)?, args.raw(1)?)?),
+        "ledger_update" => Output::StatusUpdate(StatusUpdate::from_event_json(args.raw(0)?)?),
+        "ledger_stores" => Output::StoreTexts(ledger::stores::STORE_TEXTS),
+        _ => return Err(invalid("no entry point of that name")),
+    })
+}
+
+/// The arguments of one [`call`], each read as its own type when the entry point needs it.
+struct Args<'a>(Vec<&'a RawValue>);
+
+impl<'a> Args<'a> {
+    fn raw(&self, index: usize) -> Result<&'a [u8]> {
+        match self.0.get(index) {
+            Some(raw) => Ok(raw.get().as_bytes()),
+            None => Err(invalid("arguments: fewer than the entry point takes")),
+        }
+    }
+
+    fn get<T: serde::Deserialize<'a>>(&self, index: usize) -> Result<T> {
+        let raw = self.raw(index)?;
+        serde_json::from_slice(raw).map_err(|_| invalid("arguments: one has the wrong type"))
+    }
+
+    fn provider(&self, index: usize) -> Result<Provider> {
+        Ok(Provider::from_name(&self.get::<String>(index)?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_with_their_field_and_what_was_expected() {
+        let failure = Failure::from(Error::MissingSignature {
+            header: "X-Lime-Signature",
+        });
+        assert_eq!(failure.code, "missing_signature");
+        assert_eq!(failure.kind, ErrorKind::Verification);
+        assert_eq!(failure.field.as_deref(), Some("headers.x-lime-signature"));
+        let clock = call("check_now", "[1780000000000]", b"").unwrap_err();
+        assert_eq!(
+            (clock.code, clock.field.as_deref()),
+            ("invalid_clock", Some("now"))
+        );
+        assert!(clock.expected.unwrap().contains("UNIX seconds"));
+        let json = Failure::from(Error::MethodNotAllowed {
+            method: "GET".into(),
+        })
+        .to_json();
+        assert!(
+            json.contains(r#""field":"method","expected":"POST""#),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn entry_points_read_their_arguments_by_name() {
+        assert!(matches!(
+            call("status_wins", r#"[null, "sent"]"#, b""),
+            Ok(Output::Bool(true))
+        ));
+        assert!(matches!(
+            call("parse_time", r#"["2026-01-21T12:53:20Z"]"#, b""),
+            Ok(Output::Int(1_769_000_000))
+        ));
+        let ack = to_json(&call("ack", r#"["lisoloo", "accepted"]"#, b"").unwrap()).unwrap();
+        assert!(ack.starts_with(r#"{"status":200,"#), "{ack}");
+        for (name, args) in [("ack", "[\"lisoloo\"]"), ("nope", "[]"), ("decide", "{")] {
+            assert_eq!(call(name, args, b"").unwrap_err().code, "invalid_request");
+        }
+        assert_eq!(
+            call("retry_policy", r#"["nobody"]"#, b"").unwrap_err().code,
+            "unknown_provider"
+        );
+    }
+
+    #[test]
+    fn the_receiver_checks_its_configuration_when_built() {
+        let missing = Receiver::new(Some("lisoloo"), "null", "null").unwrap_err();
+        assert_eq!(missing.code, "missing_credentials");
+        let zero = Receiver::new(
+            None,
+            r#"{"insecure_skip_verification": true}"#,
+            r#"{"max_body_bytes": 0}"#,
+        );
+        assert_eq!(zero.unwrap_err().code, "invalid_request");
+        let receiver = Receiver::new(None, r#"{"insecure_skip_verification": true}"#, "null");
+        assert!(receiver
+            .unwrap()
+            .to_string()
+            .starts_with("Receiver(provider=None"));
+    }
+}
