@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
 from . import _core
+from ._api import call as _call
 from ._receive import Answer, Response, areceive, decide, receive
 from .errors import ConfigurationError, ParseError, RequestError, VerificationError, WebhookError
 from .stores import AsyncRedisStore, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, MemoryStore, RedisStore
@@ -65,7 +66,7 @@ def _now_seconds(now: NowLike) -> int:
     if isinstance(now, datetime):
         return int(now.timestamp())
     if isinstance(now, str):
-        return _core.parse_time(now)
+        return cast(int, _call("parse_time", now))
     return int(now)
 
 
@@ -86,8 +87,8 @@ def _credentials_json(credentials: Union[Credentials, Mapping[str, Any], None]) 
     unset = _unset_field(credentials, "credentials")
     if unset is not None:
         # Named, never shown: a None here would silently drop a check in JSON.
-        raise ConfigurationError(f"{unset} is None: set it (is an environment variable missing?)",
-                                 "missing_credentials", "configuration")
+        raise ConfigurationError("missing_credentials", f"{unset} is None: set it (is an environment variable missing?)",
+                                 "configuration", unset, "a value")
     return json.dumps(credentials)
 
 
@@ -103,7 +104,7 @@ def _check_clock(clock: Optional[Clock]) -> Optional[Clock]:
     reading = clock()
     if isinstance(reading, bool) or not isinstance(reading, (int, float)):
         raise TypeError("clock must return UNIX seconds as an int or float")
-    _core.check_now(int(reading))
+    _call("check_now", int(reading))
     return clock
 
 
@@ -129,7 +130,8 @@ class Receiver:
             raise ValueError("max_body_bytes must be positive")
         self.provider = provider
         self.clock = _check_clock(clock)
-        self._inner = _core.Receiver(provider, _credentials_json(credentials), max_body_bytes)
+        options = "null" if max_body_bytes is None else json.dumps({"max_body_bytes": max_body_bytes})
+        self._inner = _core.Receiver(provider, _credentials_json(credentials), options)
 
     @property
     def max_body_bytes(self) -> int:
@@ -210,13 +212,13 @@ def verify(
 
 def parse(provider: ProviderName, body: BodyLike) -> Dict[str, Any]:
     """The provider's typed payload (unknown fields kept), without verification."""
-    return cast(Dict[str, Any], json.loads(_core.parse(provider, _body_bytes(body))))
+    return cast(Dict[str, Any], _call("parse", provider, data=_body_bytes(body)))
 
 
 def detect_provider(
     *, headers: Optional[HeadersLike], body: Optional[BodyLike], method: str = "POST", url: Optional[str] = None
 ) -> ProviderName:
-    return cast(ProviderName, _core.detect_provider(method, url, _header_pairs(headers), _body_bytes(body)))
+    return cast(ProviderName, _call("detect_provider", method, url, _header_pairs(headers), data=_body_bytes(body)))
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,7 @@ def retry_policy(provider: ProviderName) -> RetryPolicy:
 # type checkers and help() the cache wrapper's `(*args: Hashable)` instead of its signature.
 @functools.lru_cache(maxsize=None)
 def _cached_retry_policy(provider: str) -> RetryPolicy:
-    raw = json.loads(_core.retry_policy(provider))
+    raw = _call("retry_policy", provider)
     permanent = raw["permanent_failure_statuses"]
     return RetryPolicy(
         provider=raw["provider"],
@@ -286,30 +288,30 @@ def ack(provider: ProviderName, outcome: Outcome) -> Ack:
 
 @functools.lru_cache(maxsize=None)
 def _cached_ack(provider: str, outcome: str) -> Ack:
-    return Ack(**json.loads(_core.ack(provider, outcome)))
+    return Ack(**_call("ack", provider, outcome))
 
 
 def ack_for_error(error: WebhookError) -> int:
     """The HTTP status to answer for a telhook error, as the core's receive contract decides it
     (405 wrong method, 413 too large, 401 forged, 400 unreadable, 500 misconfigured)."""
     step = {"step": "rejected", "provider": None, "code": error.code}
-    return cast(int, json.loads(_core.decide(json.dumps(step)))["status"])
+    return cast(int, _call("decide", step)["status"])
 
 
 def status_wins(current: Optional[DeliveryStatus], incoming: DeliveryStatus) -> bool:
     """Whether ``incoming`` may replace the stored ``current`` delivery status (None: nothing stored)."""
-    return _core.status_wins(current, incoming)
+    return cast(bool, _call("status_wins", current, incoming))
 
 
 def ledger_apply(state: Optional[LedgerState], event: Mapping[str, Any]) -> LedgerApplied:
     """The status ledger's merge rule: the new state of a message and the verdict
     (``applied``, ``stale`` or ``after_final``) for a normalized status event."""
-    return cast(LedgerApplied, json.loads(_core.ledger_apply(json.dumps(state), json.dumps(event))))
+    return cast(LedgerApplied, _call("ledger_apply", state, event))
 
 
 def ledger_update(event: Mapping[str, Any]) -> StatusUpdate:
     """The flat values a store writes for a normalized status event."""
-    return cast(StatusUpdate, json.loads(_core.ledger_update(json.dumps(event))))
+    return cast(StatusUpdate, _call("ledger_update", event))
 
 
 @dataclass(frozen=True)
@@ -322,7 +324,7 @@ class CapturedRequest:
 
 def from_http_capture(capture: BodyLike) -> CapturedRequest:
     """A raw HTTP/1.1 capture (request line, headers, body), e.g. to replay it."""
-    raw = json.loads(_core.parse_http_capture(_body_bytes(capture)))
+    raw = _call("parse_http_capture", data=_body_bytes(capture))
     return CapturedRequest(
         method=raw["method"],
         url=raw["url"],

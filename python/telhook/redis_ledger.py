@@ -12,7 +12,8 @@ import hashlib
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
-from . import _core, ledger_update
+from . import ledger_update
+from ._api import call as _call
 from .types import LedgerApplied
 
 
@@ -21,7 +22,7 @@ class RedisLedger:
     slot per message, so it works on Redis Cluster too)."""
 
     def __init__(self, client: Any, prefix: str = "telhook:ledger:") -> None:
-        texts = json.loads(_core.ledger_stores())
+        texts = _call("ledger_stores")
         self._params: List[str] = texts["params"]
         self._script = client.register_script(texts["redis_script"])
         self._prefix = prefix

@@ -12,9 +12,10 @@ import base64
 import importlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, List, Mapping, Optional, Tuple, Union, cast
 
-from . import _body_bytes, _core, _credentials_json, _now_seconds
+from . import _body_bytes, _credentials_json, _now_seconds
+from ._api import call as _call
 from . import BodyLike, NowLike
 from .types import AuthScheme, Credentials, ProviderName
 
@@ -53,7 +54,7 @@ class SignedRequest:
 
 def event_kinds(provider: ProviderName) -> List[str]:
     """The event kinds :func:`sample` knows for ``provider``; the first is the default."""
-    return _core.event_kinds(provider)
+    return cast(List[str], _call("event_kinds", provider))
 
 
 def sample(
@@ -61,7 +62,7 @@ def sample(
 ) -> bytes:
     """A realistic body of ``event_kind``, with ``overrides`` merged in (JSON merge patch)."""
     kind = event_kind if event_kind is not None else event_kinds(provider)[0]
-    return _core.sample(provider, kind, json.dumps(overrides))
+    return cast(str, _call("sample", provider, kind, overrides)).encode("utf-8")
 
 
 def signed_request(
@@ -77,8 +78,8 @@ def signed_request(
     """The request ``provider`` sends: ``body``, or a :func:`sample` of ``event_kind``,
     signed with every scheme ``credentials`` configure (or only ``scheme``)."""
     raw = _body_bytes(body) if body is not None else sample(provider, event_kind, overrides)
-    text = _core.sign(provider, raw, _credentials_json(credentials), _now_seconds(now), scheme)
-    wire = json.loads(text)
+    credentials_value = json.loads(_credentials_json(credentials))  # checked for unset fields
+    wire = _call("sign", provider, credentials_value, _now_seconds(now), scheme, data=raw)
     return SignedRequest(
         method=wire["method"],
         url=wire["url"],

@@ -92,6 +92,35 @@ def test_errors_are_python_classes_with_core_codes() -> None:
         telhook.normalize_event("limephone", headers={}, body=12, credentials={"bearer": "t"})  # type: ignore[arg-type]
 
 
+def test_errors_carry_field_and_expected_in_the_constructor_order_of_javascript() -> None:
+    import pickle
+
+    with pytest.raises(telhook.VerificationError) as caught:
+        telhook.normalize_event(
+            "limephone",
+            headers={"X-LimePhone-Signature": "00" * 32},
+            body=b'{"event":"incoming_call"}',
+            credentials={"hmac_sha256": "a-secret-value-xyz"},
+            now=1_769_000_000,
+        )
+    error = caught.value
+    assert (error.code, error.kind, error.field, error.expected) == (
+        "signature_mismatch", "verification", "headers.x-limephone-signature", None)
+    with pytest.raises(telhook.RequestError) as wrong_method:
+        telhook.normalize_event("limephone", headers={}, body=b"{}", credentials={"bearer": "t"}, method="GET")
+    assert (wrong_method.value.code, wrong_method.value.field, wrong_method.value.expected) == (
+        "method_not_allowed", "method", "POST")
+    with pytest.raises(telhook.ConfigurationError) as clock:
+        telhook.normalize_event("limephone", headers={}, body=b"{}", credentials={"bearer": "t"}, now=1_769_000_000_000)
+    assert (clock.value.code, clock.value.field) == ("invalid_clock", "now")
+    built = telhook.RequestError("invalid_request", "m", "request", "headers", "pairs")
+    assert (built.code, built.message, built.kind, built.field, built.expected) == (
+        "invalid_request", "m", "request", "headers", "pairs")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is telhook.VerificationError
+    assert (again.code, str(again), again.kind, again.field) == (error.code, str(error), error.kind, error.field)
+
+
 def test_retry_policy_ack_and_status_order() -> None:
     policy = telhook.retry_policy("looplookup")
     assert policy.retry_delays[:1] == (timedelta(seconds=30),)

@@ -147,7 +147,7 @@ def test_unset_credentials_name_the_field_never_a_value() -> None:
 
 
 def test_errors_are_picklable() -> None:
-    error = telhook.VerificationError("signature does not match", "signature_mismatch", "verification")
+    error = telhook.VerificationError("signature_mismatch", "signature does not match", "verification")
     copy = pickle.loads(pickle.dumps(error))
     assert (type(copy), str(copy), copy.code, copy.kind) == (
         telhook.VerificationError, "signature does not match", "signature_mismatch", "verification"

@@ -12,7 +12,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from django.db import connections
 
-from .. import _core, ledger_update
+from .. import ledger_update
+from .._api import call as _call
 from ..errors import ConfigurationError
 from ..types import LedgerVerdict, StatusUpdate
 from .models import MessageStatus
@@ -29,7 +30,7 @@ class StatusChange:
 
 @functools.lru_cache(maxsize=None)
 def _texts() -> Dict[str, Any]:
-    texts: Dict[str, Any] = json.loads(_core.ledger_stores())
+    texts: Dict[str, Any] = _call("ledger_stores")
     return texts
 
 
@@ -55,7 +56,8 @@ def apply(event: Mapping[str, Any], *, using: str = "default") -> StatusChange:
             cursor.execute(_texts()["sqlite_upsert"], positional)
         else:
             raise ConfigurationError(
-                "database: the ledger needs PostgreSQL or SQLite", "invalid_configuration", "configuration"
+                "invalid_configuration", "database: the ledger needs PostgreSQL or SQLite", "configuration", "database",
+                "PostgreSQL or SQLite"
             )
         row = cursor.fetchone()
     status = MessageStatus(
