@@ -354,6 +354,7 @@ impl<'a> Args<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
