@@ -29,17 +29,14 @@ PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Car
 .PHONY: vocabularies bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
 	vectors-check rust-tools redis-server postgresql wasm npm python fmt clean
 
-help:
-	@echo "make demo   sample webhooks of every provider through verify -> normalize (Rust, Node, Python)"
-	@echo "make test   install what is needed and run every test suite"
-	@echo "make fuzz   run every fuzz target FUZZ_SECONDS (default 60) seconds"
-	@echo "make bench  side-by-side benchmarks, written to bench/RESULTS.md"
+help: ## this list: every target, from the comment after `##` on its line
+	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F '\t' '{printf "make %-14s %s\n", $$1, $$2}'
 
 $(STAMPS):
 	@mkdir -p $@
 
 # ---------------------------------------------------------------- tools
-rust-tools: $(STAMPS)/rust-tools
+rust-tools: $(STAMPS)/rust-tools ## rustfmt, clippy and the no_std and wasm targets (rustup)
 $(STAMPS)/rust-tools: | $(STAMPS)
 	rustup component add rustfmt clippy
 	rustup target add $(NO_STD_TARGET) $(WASM_TARGET)
@@ -60,12 +57,12 @@ $(PY_DEPS): python/requirements-dev.txt
 	@touch $@
 
 # Debian's Redis for the Django dedupe test (the test fixture starts it on a free loopback port).
-redis-server:
+redis-server: ## Debian's Redis, for the Django dedupe tests (started by the tests on a free port)
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server)
 
 # Debian's PostgreSQL for the database dedupe store (the test fixture runs initdb/pg_ctl in a
 # temp dir on a free loopback port, as the package's "postgres" user when run as root).
-postgresql:
+postgresql: ## Debian's PostgreSQL, for the database dedupe store tests
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql)
 
 # mypy 2 cannot target Python 3.9 any more: the `--python-version 3.9` check runs mypy 1.20.
@@ -79,25 +76,25 @@ $(MYPY39): python/requirements-mypy39.txt
 target/debug/telhook: $(CORE_SOURCES) $(shell find cli/src -name '*.rs') cli/Cargo.toml
 	$(CARGO) build -p telhook-cli
 
-wasm: npm/wasm/telhook_wasm_bg.wasm
+wasm: npm/wasm/telhook_wasm_bg.wasm ## the wasm binding, optimized (npm/wasm)
 npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -name '*.rs') bindings-wasm/Cargo.toml \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
 	$(CARGO) build -p telhook-wasm --target $(WASM_TARGET) --profile wasm-release
 	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm $(WASM_OUT)
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
 
-npm: $(NPM_DIST)
+npm: $(NPM_DIST) ## the npm package (npm/dist)
 $(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts \
 		npm/types/testing.d.ts LICENSE-MIT LICENSE-APACHE
 	cd npm && node scripts/build.mjs
 
-python: $(PY_EXT)
+python: $(PY_EXT) ## the Python extension, built into .venv (maturin develop)
 $(PY_EXT): $(CORE_SOURCES) $(PY_SOURCES) $(PY_DEPS) | $(STAMPS)
 	cd python && ../$(VENV)/bin/maturin develop --quiet
 	@touch $@
 
 # ---------------------------------------------------------------- demo
-demo: target/debug/telhook $(NPM_DIST) $(PY_EXT)
+demo: target/debug/telhook $(NPM_DIST) $(PY_EXT) ## sample webhooks of every provider through verify -> normalize (Rust, Node, Python), then telhook simulate
 	@for provider in $(PROVIDERS); do \
 	  for request in examples/$$provider/*.http; do \
 	    echo "== rust $$provider: $$(basename $$request)"; \
@@ -116,37 +113,41 @@ demo: target/debug/telhook $(NPM_DIST) $(PY_EXT)
 	    --credentials examples/lisoloo/credentials.json --count-url $$url/count --speed 100000
 
 # ---------------------------------------------------------------- tests
-test: rust-tools test-rust test-no-std vectors-check test-node test-python test-wheel
+test: rust-tools test-rust test-no-std vectors-check test-node test-python test-wheel ## install what is needed and run every test suite
 
-test-rust:
+test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 
 # Proof that the core is no_std: a bare-metal binary that links it.
-test-no-std: rust-tools
+test-no-std: rust-tools ## link the core into a bare-metal binary (proof that it is no_std)
 	$(CARGO) build --manifest-path tests/ensure_no_std/Cargo.toml --target $(NO_STD_TARGET) \
 	  --release --target-dir target/ensure_no_std
 
-# The vectors are reproducible from their generator (signing done independently in Python).
-vectors-check:
-	python3 tests/vectors/generate.py
-	python3 tests/vectors/generate_hostile.py
-	python3 tests/handlers/generate.py
-	python3 tests/ledger/generate.py
-	python3 examples/build.py
-	git diff --exit-code -- tests/vectors tests/handlers tests/ledger examples
-	@test -z "$$(git status --porcelain -- tests/vectors tests/handlers tests/ledger examples)" || \
-	  (git status --porcelain -- tests/vectors tests/handlers tests/ledger examples; echo "generated files not committed"; exit 1)
+# The vectors are reproducible from their generators (signing done independently of the core, in
+# tests/signers.py). They write into a temp dir, diffed against the tree: a check never rewrites
+# tracked files. To regenerate the tree, run each generator without an argument.
+GENERATED := tests/vectors tests/handlers tests/ledger examples
+vectors-check: ## regenerate every vector set into a temp dir and diff it against the tree (writes nothing tracked)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; export PYTHONDONTWRITEBYTECODE=1; \
+	python3 tests/vectors/generate.py "$$tmp/tests/vectors"; \
+	python3 tests/vectors/generate_hostile.py "$$tmp/tests/vectors/hostile"; \
+	python3 tests/handlers/generate.py "$$tmp/tests/handlers"; \
+	python3 tests/ledger/generate.py "$$tmp/tests/ledger"; \
+	python3 examples/build.py "$$tmp/examples"; \
+	for dir in $(GENERATED); do diff -r -x '*.py' -x __pycache__ "$$dir" "$$tmp/$$dir" || exit 1; done
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || \
+	  (git status --porcelain -- $(GENERATED); echo "generated files not committed"; exit 1)
 
 # Node: vectors through wasm, the same inside workerd, imports, packed tarball, types.
-test-node: $(NPM_DIST) target/debug/telhook
+test-node: $(NPM_DIST) target/debug/telhook ## Node: vectors through wasm, workerd, imports, packed tarball, types
 	cd npm && node --test test/*.test.mjs
 	cd npm && npx tsc -p test/tsconfig.json
 
 # Python: vectors and handler vectors through every entry point (receive, Django sync/async,
 # Flask, FastAPI), gunicorn on real Redis and PostgreSQL, mypy --strict, Python 3.9 (mypy, vermin).
-test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39)
+test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39) ## Python: vectors and every adapter, mypy --strict, Python 3.9 checks, stubtest
 	cd python && ../$(PY) -m pytest -q
 	cd python && ../$(VENV)/bin/mypy --strict telhook tests/typed_usage.py
 	cd python && ../$(MYPY39) --config-file tests/mypy-py39.ini --python-executable ../$(PY) telhook
@@ -172,10 +173,10 @@ $(STAMPS)/release-tools: $(PY_DEPS) python/requirements-release.txt | $(STAMPS)
 	@touch $@
 
 # Debian's musl: its loader checks that the musl wheel's extension links (no musl Python here).
-musl:
+musl: ## Debian's musl loader, to check that the musl wheel links
 	@test -x /lib/ld-musl-x86_64.so.1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends musl)
 
-wheels: $(STAMPS)/release-tools $(STAMPS)/wheel-targets musl
+wheels: $(STAMPS)/release-tools $(STAMPS)/wheel-targets musl ## the published wheels (manylinux x86_64/aarch64, musllinux) and sdist, checked
 	rm -rf $(WHEELS)
 	cd python && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig \
 	  --target x86_64-unknown-linux-gnu --compatibility manylinux2014 --out ../$(WHEELS)
@@ -187,7 +188,7 @@ wheels: $(STAMPS)/release-tools $(STAMPS)/wheel-targets musl
 	cd python && ../$(VENV)/bin/maturin sdist --out ../$(WHEELS)
 	$(PY) python/tests/check_artifacts.py $(WHEELS)
 
-test-wheel: wheels
+test-wheel: wheels ## install the x86_64 wheel in fresh venvs and run the vectors; build the sdist
 	rm -rf target/wheel-venv target/wheel-venv-3.9 target/sdist-build
 	python3 -m venv target/wheel-venv
 	target/wheel-venv/bin/pip install --quiet --disable-pip-version-check --no-index $(WHEELS)/telhook-*manylinux_2_17_x86_64*.whl
@@ -205,7 +206,7 @@ endif
 
 # The TypeScript unions and Python Literals are generated from the core's vocabularies; the
 # same test without TELHOOK_BLESS (in test-rust) fails when they are stale.
-vocabularies:
+vocabularies: ## regenerate the TypeScript unions and Python Literals from the core's vocabularies
 	TELHOOK_BLESS=1 $(CARGO) test -p telhook-core --test vocabulary
 
 # Benchmarks (not part of `make test`): one run of every runtime, ratios in bench/RESULTS.md.
@@ -217,7 +218,7 @@ $(STAMPS)/bench-python: $(PY_DEPS) bench/python/requirements.txt | $(STAMPS)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/python/requirements.txt
 	@touch $@
 
-bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python
+bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
 	cd python && ../$(VENV)/bin/maturin develop --release --quiet
 	@rm -f $(PY_EXT)  # the release build replaced the test build; rebuild it for the next make test
 	$(CARGO) bench -p telhook-core --bench normalize
@@ -227,15 +228,15 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python
 
 # Fuzzing (not part of `make test`): every target for FUZZ_SECONDS, corpus kept in fuzz/corpus.
 FUZZ_SECONDS ?= 60
-fuzz: $(STAMPS)/cargo-fuzz
+fuzz: $(STAMPS)/cargo-fuzz ## every fuzz target for FUZZ_SECONDS (default 60) seconds
 	fuzz/run.sh $(FUZZ_SECONDS)
 $(STAMPS)/cargo-fuzz: | $(STAMPS)
 	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz needs the nightly toolchain (rustup toolchain install nightly)"; exit 1; }
 	$(CARGO) install cargo-fuzz --version 0.13.2 --root $(TOOLS)
 	@touch $@
 
-fmt:
+fmt: ## cargo fmt --all
 	$(CARGO) fmt --all
 
-clean:
+clean: ## remove target/, npm/dist and npm/wasm
 	rm -rf target npm/dist npm/wasm

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Writes examples/<provider>/*.http (raw HTTP/1.1 captures) and credentials.json from chosen
-conformance vectors, so the demo shows the same signed requests the tests check."""
+conformance vectors, so the demo shows the same signed requests the tests check.
+
+Run: python3 examples/build.py [OUT_DIR]  (default: this directory)"""
 import base64
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = sys.argv[1] if len(sys.argv) > 1 else HERE
 VECTORS = os.path.join(HERE, "..", "tests", "vectors")
 CHOSEN = {
     "limephone": ["doc_incoming_call", "doc_missed_call", "call_completed_outbound", "call_status_update_answered",
@@ -17,7 +21,7 @@ CHOSEN = {
 }
 
 for provider, names in CHOSEN.items():
-    os.makedirs(os.path.join(HERE, provider), exist_ok=True)
+    os.makedirs(os.path.join(OUT, provider), exist_ok=True)
     for index, name in enumerate(names, 1):
         with open(os.path.join(VECTORS, provider, name + ".json"), encoding="utf-8") as f:
             vector = json.load(f)
@@ -31,9 +35,9 @@ for provider, names in CHOSEN.items():
         lines += [f"{k}: {v}" for k, v in headers]
         lines.append(f"Content-Length: {len(body)}")
         capture = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-        with open(os.path.join(HERE, provider, f"{index:02d}_{name}.http"), "wb") as f:
+        with open(os.path.join(OUT, provider, f"{index:02d}_{name}.http"), "wb") as f:
             f.write(capture)
-        with open(os.path.join(HERE, provider, "credentials.json"), "w", encoding="utf-8") as f:
+        with open(os.path.join(OUT, provider, "credentials.json"), "w", encoding="utf-8") as f:
             json.dump(vector["credentials"], f, indent=2)
             f.write("\n")
 print("examples written")

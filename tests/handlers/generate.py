@@ -8,12 +8,14 @@ The expected answers are written out here by hand from the contract's rules (see
 core/src/receive.rs): they are the specification, not the core's output.
 
 Run it again after changing it; `make vectors-check` fails when the files are stale.
+Run: python3 tests/handlers/generate.py [OUT_DIR]  (default: this directory)
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent
 VECTORS = ROOT.parent / "vectors"
@@ -214,11 +216,13 @@ def main() -> None:
     for provider in BASE:
         vectors.update(scenarios(provider))
     vectors.update(common())
-    for old in ROOT.glob("*.json"):
+    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.json"):
         old.unlink()
     for name, vector in sorted(vectors.items()):
-        (ROOT / f"{name}.json").write_text(json.dumps(vector, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {len(vectors)} handler vectors to {ROOT}")
+        (out / f"{name}.json").write_text(json.dumps(vector, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {len(vectors)} handler vectors to {out}")
 
 
 if __name__ == "__main__":

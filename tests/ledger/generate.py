@@ -10,9 +10,11 @@ rule's description (core/src/ledger.rs), not from the core's output.
 import copy
 import json
 import random
+import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent
+# Run: python3 tests/ledger/generate.py [OUT_DIR]  (default: this directory)
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent
 RANK = {"unknown": 0, "accepted": 10, "queued": 20, "sent": 30, "failed": 40, "expired": 41,
         "rejected": 42, "canceled": 43, "delivered": 50, "read": 60}
 FINAL_FROM = RANK["failed"]
@@ -141,6 +143,7 @@ def t(second):
 
 
 def main():
+    OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.json"):
         old.unlink()
     absent = ("34", "Absent subscriber")

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the conformance vectors under tests/vectors/<provider>/<case>.json.
 
-Requests are signed here with Python's own hmac/hashlib/base64, independently of the Rust
-core, so a vector also cross-checks the core's verification; in turn
+Requests are signed by tests/signers.py (Python's own hmac/hashlib/base64, shared with
+generate_hostile.py), independently of the Rust core, so a vector also cross-checks the core's
+verification; in turn
 core/tests/vectors.rs checks that the core's `sign` (the test kit) reproduces these signatures. Error expectations are written
 by hand below. Success expectations ("event") are produced once by
 `TELHOOK_BLESS=1 cargo test -p telhook-core --test vectors` (then run this script again to
@@ -10,16 +11,18 @@ restore the canonical layout), reviewed, and then kept: this
 script preserves a blessed event as long as the vector's input is unchanged, and resets it to
 null (which fails the test until re-blessed) when the input changes.
 
-Run: python3 tests/vectors/generate.py
+Run: python3 tests/vectors/generate.py [OUT_DIR]  (default: this directory; blessed events are
+always read from this directory, so `make vectors-check` can write into a temp dir and diff)
 """
 import base64
-import hashlib
-import hmac
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from signers import b64url, basic, hmac_b64, hmac_hex, jwt  # noqa: E402  (tests/signers.py)
+
 NOW = 1769000000  # 2026-01-21T12:53:20Z
 
 # Secrets are distinctive so that tests can search every error message for them.
@@ -37,30 +40,6 @@ DID_USER, DID_PASS = "didhook", "did-BASIC-pass-31"
 
 ALL_SECRETS = [LIME_SECRET, LIME_OLD_SECRET, LIME_BEARER, LISO_PASS, LISO_OLD_PASS, GW_HMAC,
                GW_HMAC_OLD, GW_JWT, LOOP_AUTH, LOOP_AUTH_OLD, DID_TOKEN, DID_PASS]
-
-
-def hmac_hex(secret, body):
-    return hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
-
-
-def hmac_b64(secret, body):
-    return base64.b64encode(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()).decode()
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt(secret, claims, header=None):
-    header = header or {"alg": "HS256", "typ": "JWT"}
-    signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + \
-        b64url(json.dumps(claims, separators=(",", ":")).encode())
-    sig = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
-    return signing_input + "." + b64url(sig)
-
-
-def basic(user, password):
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def dumps(obj):
@@ -607,12 +586,14 @@ def common():
 def main():
     for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, common):
         build()
+    out = sys.argv[1] if len(sys.argv) > 1 else HERE
     written = 0
     for key, vector in sorted(VECTORS.items()):
-        path = os.path.join(HERE, key + ".json")
+        blessed = os.path.join(HERE, key + ".json")
+        path = os.path.join(out, key + ".json")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        if "event" in vector["expect"] and os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
+        if "event" in vector["expect"] and os.path.exists(blessed):
+            with open(blessed, encoding="utf-8") as f:
                 old = json.load(f)
             same_input = {k: v for k, v in old.items() if k != "expect"} == \
                 {k: v for k, v in vector.items() if k != "expect"}

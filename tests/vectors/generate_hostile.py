@@ -8,17 +8,21 @@ runtimes run these files (they are ordinary vectors): Rust, Node, workerd and Py
 core/tests/vectors.rs checks that the core's `sign` reproduces every signature made here
 for a body it can sign.
 
-Run: python3 tests/vectors/generate_hostile.py
+Requests are signed by tests/signers.py, shared with generate.py and independent of the core.
+
+Run: python3 tests/vectors/generate_hostile.py [OUT_DIR]  (default: tests/vectors/hostile)
 """
 import base64
-import hashlib
-import hmac
 import json
 import os
 import shutil
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "hostile")
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "hostile")
+sys.path.insert(0, os.path.dirname(HERE))
+import signers  # noqa: E402  (tests/signers.py)
+from signers import b64url  # noqa: E402
 NOW = 1769000000
 
 LIME = {"hmac_sha256": ["lime-whsec-CURRENT-5b1e"], "bearer": ["lime-bearer-TOKEN-9f8e"]}
@@ -40,20 +44,11 @@ GOOD_BODY = {
 VECTORS = {}
 
 
-def hexmac(secret, body):
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+hexmac = signers.hmac_hex
 
 
 def jwt(claims, secret="gwapi-JWT-secret-c0ffee", header=None, raw_claims=None):
-    header = header if header is not None else {"alg": "HS256", "typ": "JWT"}
-    head = b64url(json.dumps(header, separators=(",", ":")).encode() if isinstance(header, dict) else header)
-    body = b64url(raw_claims if raw_claims is not None else json.dumps(claims, separators=(",", ":")).encode())
-    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64url(sig)}"
+    return signers.jwt(secret, claims, header, raw_claims)
 
 
 def auth_headers(provider, body):
@@ -61,7 +56,7 @@ def auth_headers(provider, body):
     if provider == "limephone":
         return {"Authorization": "Bearer lime-bearer-TOKEN-9f8e", "X-LimePhone-Signature": hexmac("lime-whsec-CURRENT-5b1e", body)}
     if provider == "lisoloo":
-        return {"Authorization": "Basic " + base64.b64encode(b"lisoloo-hook:liso-PASS-current-4411").decode()}
+        return {"Authorization": signers.basic("lisoloo-hook", "liso-PASS-current-4411")}
     if provider == "gatewayapi":
         return {"Signature": "v1=" + hexmac("gwapi-HMAC-secret-31d7", body)}
     if provider == "looplookup":
