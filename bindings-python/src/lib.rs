@@ -9,7 +9,7 @@
 mod to_python;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use telhook_core::api::{self, Failure};
 
 fn raised(failure: Failure) -> PyErr {
@@ -27,20 +27,46 @@ fn raised(failure: Failure) -> PyErr {
 /// meanwhile (HMAC over 16 KiB is ~10 µs; releasing the GIL costs well under 1 µs).
 const RELEASE_GIL_FROM_BYTES: usize = 16 * 1024;
 
+#[inline(always)]
+fn text(item: &Bound<'_, PyAny>) -> Option<String> {
+    Some(
+        item.cast_exact::<PyString>()
+            .ok()?
+            .to_cow()
+            .ok()?
+            .into_owned(),
+    )
+}
+
 /// A dict of str or a list of (str, str) tuples is read here; any other shape (a Mapping, list
 /// values, None) goes through `telhook._header_pairs`, the one definition of header shapes.
+/// Exact types and `Option` (no `PyErr` on the way) keep this at the old per-type cost.
 fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let direct = match headers.cast_exact::<PyDict>() {
-        Ok(dict) => dict
-            .iter()
-            .map(|(n, v)| Ok((n.extract()?, v.extract()?)))
-            .collect(),
-        Err(_) => headers.extract(),
+    let mut pairs = Vec::new();
+    let direct = if let Ok(dict) = headers.cast_exact::<PyDict>() {
+        pairs.reserve(dict.len());
+        dict.iter().all(|(n, v)| {
+            text(&n)
+                .zip(text(&v))
+                .map(|pair| pairs.push(pair))
+                .is_some()
+        })
+    } else if let Ok(list) = headers.cast_exact::<PyList>() {
+        pairs.reserve(list.len());
+        list.iter().all(|item| {
+            let pair = item.cast_exact::<PyTuple>().ok().filter(|t| t.len() == 2);
+            let pair =
+                pair.and_then(|t| text(&t.get_item(0).ok()?).zip(text(&t.get_item(1).ok()?)));
+            pair.map(|pair| pairs.push(pair)).is_some()
+        })
+    } else {
+        false
     };
-    direct.or_else(|_: PyErr| {
-        let convert = headers.py().import("telhook")?.getattr("_header_pairs")?;
-        convert.call1((headers,))?.extract()
-    })
+    if direct {
+        return Ok(pairs);
+    }
+    let convert = headers.py().import("telhook")?.getattr("_header_pairs")?;
+    convert.call1((headers,))?.extract()
 }
 
 /// `api::Receiver`: credentials and options (JSON text) parsed and checked once.
