@@ -604,7 +604,8 @@ def main():
             f.write(text)
         written += 1
     stale = []
-    for root, _, files in os.walk(HERE):
+    for root, dirs, files in os.walk(HERE):
+        dirs[:] = [d for d in dirs if d != "hostile"]  # generate_hostile.py writes those
         for name in files:
             if name.endswith(".json"):
                 key = os.path.relpath(os.path.join(root, name), HERE)[:-5]
