@@ -4,22 +4,16 @@
 //
 // `open({provider, credentials, store, clock, onEvent})` returns `{send(delivery), close()}`;
 // `send` resolves to `{status, headers (lower-case names), body (text)}`.
+import { bodyOf, headerPairs } from "./vector-reader.mjs";
 
 // Headers that belong to the transport, not to the answer.
 const TRANSPORT_HEADERS = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"]);
 
-export function deliveryBody(delivery) {
-  if (delivery.body_repeat !== undefined) return delivery.body_repeat.text.repeat(delivery.body_repeat.times);
-  if (delivery.body_base64 !== undefined) return Uint8Array.from(atob(delivery.body_base64), (c) => c.charCodeAt(0));
-  return delivery.body ?? "";
-}
+export const deliveryBody = bodyOf;
 
 /** The delivery's headers as pairs, without Content-Length (HTTP clients set it themselves). */
 export function deliveryHeaders(delivery) {
-  const pairs = Array.isArray(delivery.headers)
-    ? delivery.headers
-    : Object.entries(delivery.headers ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]));
-  return pairs.filter(([name]) => name.toLowerCase() !== "content-length");
+  return headerPairs(delivery).filter(([name]) => name.toLowerCase() !== "content-length");
 }
 
 function codeOf(body) {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import * as telhook from "telhook";
 import { fetchHandlerAdapter, runHandlerVector } from "./handler-vectors.mjs";
-import { loadHandlerVectors } from "./load-handler-vectors.mjs";
+import { loadHandlerVectors } from "./load-vectors.mjs";
 import { nodeMiddlewareAdapter } from "./node-adapter.mjs";
 
 const handlerVectors = loadHandlerVectors();

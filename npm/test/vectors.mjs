@@ -1,19 +1,11 @@
-// Reads the shared conformance vectors and runs one through a telhook module. Used by the
-// Node test and bundled into the workerd test Worker, so both runtimes run identical code.
-export function bodyOf(request) {
-  if (request.body_base64 !== undefined) {
-    return Uint8Array.from(atob(request.body_base64), (c) => c.charCodeAt(0));
-  }
-  return request.body ?? "";
-}
+// Runs one conformance vector through a telhook module. Used by the Node test and bundled into
+// the workerd test Worker, so both runtimes run identical code.
+import { bodyOf, requestOf } from "./vector-reader.mjs";
+
+export { bodyOf };
 
 export function runVector(telhook, vector) {
-  const request = {
-    method: vector.request.method ?? "POST",
-    url: vector.request.url,
-    headers: vector.request.headers ?? {},
-    body: bodyOf(vector.request),
-  };
+  const request = requestOf(vector.request);
   try {
     const event = telhook.normalizeEvent(vector.provider, request, vector.credentials, {
       now: vector.now,

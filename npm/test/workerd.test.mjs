@@ -5,10 +5,9 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import * as telhook from "telhook";
 import { bundleWorker } from "./bundle-worker.mjs";
-import { loadVectors } from "./load-vectors.mjs";
-import { bodyOf } from "./vectors.mjs";
+import { loadHandlerVectors, loadVectors } from "./load-vectors.mjs";
+import { bodyOf } from "./vector-reader.mjs";
 import { deliveryBody, deliveryHeaders, runHandlerVector } from "./handler-vectors.mjs";
-import { loadHandlerVectors } from "./load-handler-vectors.mjs";
 import { nodeMiddlewareAdapter } from "./node-adapter.mjs";
 import { retryOnReset } from "./miniflare-retry.mjs";
 
