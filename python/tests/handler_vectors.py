@@ -15,8 +15,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from telhook.stores import MemoryStore
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-HANDLER_VECTORS = sorted((ROOT / "tests" / "handlers").glob("*.json"))
+from vector_reader import handler_vector_paths, request_of
+
+HANDLER_VECTORS = handler_vector_paths()
 
 Reply = Tuple[int, Dict[str, str], bytes]
 Transport = Callable[[str, str, List[Tuple[str, str]], bytes], Reply]
@@ -100,21 +101,10 @@ class Setup:
 
 
 def request_parts(deliver: Dict[str, Any]) -> Tuple[str, str, List[Tuple[str, str]], bytes]:
-    if "body_repeat" in deliver:
-        body = (deliver["body_repeat"]["text"] * deliver["body_repeat"]["times"]).encode("utf-8")
-    elif "body_base64" in deliver:
-        import base64
-
-        body = base64.b64decode(deliver["body_base64"])
-    else:
-        body = str(deliver.get("body", "")).encode("utf-8")
-    headers: List[Tuple[str, str]] = []
-    for name, value in (deliver.get("headers") or {}).items():
-        for item in value if isinstance(value, list) else [value]:
-            headers.append((name, item))
-    url = deliver.get("url") or "/hooks/vector"
-    query = urllib.parse.urlsplit(url).query
-    return deliver.get("method", "POST"), "/hooks/vector" + ("?" + query if query else ""), headers, body
+    """The delivery as the transports send it: to /hooks/vector, keeping the URL's query."""
+    request = request_of(deliver)
+    query = urllib.parse.urlsplit(request.url or "").query
+    return request.method, "/hooks/vector" + ("?" + query if query else ""), request.headers, request.body
 
 
 def code_of(body: bytes) -> Optional[str]:

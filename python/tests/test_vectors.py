@@ -7,23 +7,23 @@ from typing import Any, Dict
 import pytest
 
 import telhook
-from conftest import body_of, header_pairs, load_vectors
+from vector_reader import load_vectors, max_body_bytes, request_of
 
 VECTORS = load_vectors()
 
 
 def run(vector: Dict[str, Any]) -> Dict[str, Any]:
-    request = vector["request"]
+    request = request_of(vector["request"])
     try:
         event = telhook.normalize_event(
             vector["provider"],
-            headers=header_pairs(request),
-            body=body_of(request),
+            headers=request.headers,
+            body=request.body,
             credentials=vector["credentials"],
             now=vector["now"],
-            method=request.get("method", "POST"),
-            url=request.get("url"),
-            max_body_bytes=(vector.get("options") or {}).get("max_body_bytes"),
+            method=request.method,
+            url=request.url,
+            max_body_bytes=max_body_bytes(vector),
         )
     except telhook.WebhookError as error:
         # Anything else (PanicException above all) propagates and fails the test.
@@ -57,14 +57,11 @@ def test_no_panic_and_no_secret_over_every_error_vector() -> None:
 
 
 def run_raw(vector: Dict[str, Any]) -> None:
-    request = vector["request"]
-    receiver = telhook.Receiver(
-        vector["provider"], vector["credentials"], max_body_bytes=(vector.get("options") or {}).get("max_body_bytes")
-    )
+    request = request_of(vector["request"])
+    receiver = telhook.Receiver(vector["provider"], vector["credentials"], max_body_bytes=max_body_bytes(vector))
     assert "SECRET" not in repr(receiver) and "secret-" not in repr(receiver).lower()
     receiver.normalize(
-        headers=header_pairs(request), body=body_of(request), now=vector["now"],
-        method=request.get("method", "POST"), url=request.get("url"),
+        headers=request.headers, body=request.body, now=vector["now"], method=request.method, url=request.url,
     )
 
 

@@ -1,29 +1,28 @@
-"""Run by a fresh venv that has only the built wheel installed: the published artifact works."""
+"""Run by a fresh venv that has only the built wheel installed: the published artifact works, on
+every conformance and hostile vector (read by vector_reader.py, as in pytest)."""
 
-import json
 import pathlib
 import sys
 
 import telhook
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from vector_reader import load_vectors, max_body_bytes, request_of  # noqa: E402
+
 vectors_dir = pathlib.Path(sys.argv[1])
 assert pathlib.Path(telhook.__file__).parent.name == "telhook"
 assert "site-packages" in telhook.__file__, telhook.__file__
 checked = 0
-for path in sorted(vectors_dir.glob("*/*.json")):
-    vector = json.loads(path.read_text("utf-8"))
-    request = vector["request"]
-    if "body" not in request or isinstance(request.get("headers"), list):
-        continue
+for name, vector in load_vectors(vectors_dir):
+    request = request_of(vector["request"])
     try:
         result = {"event": telhook.normalize_event(
-            vector["provider"], headers=request.get("headers"), body=request["body"],
-            credentials=vector["credentials"], now=vector["now"], method=request.get("method", "POST"),
-            url=request.get("url"), max_body_bytes=(vector.get("options") or {}).get("max_body_bytes"))}
+            vector["provider"], headers=request.headers, body=request.body, credentials=vector["credentials"],
+            now=vector["now"], method=request.method, url=request.url, max_body_bytes=max_body_bytes(vector))}
     except telhook.WebhookError as error:
         result = {"error": error.code}
-    assert result == vector["expect"], path
+    assert result == vector["expect"], name
     checked += 1
-assert checked >= 100, checked
+assert checked >= 400, checked
 assert (pathlib.Path(telhook.__file__).parent / "py.typed").exists()
 print(f"wheel ok: {checked} vectors")
