@@ -9,39 +9,14 @@
 //! must match answer for answer.
 
 use std::collections::HashMap;
-use std::fs;
-use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use telhook_core::receive::{begin, Answer, Claimed, HandlerOutcome, HandlerResult, MemoryStore};
-use telhook_core::{Credentials, Options, Provider, WebhookRequest};
+use telhook_core::{Credentials, Options, Provider};
 
-fn handler_vectors() -> Vec<(PathBuf, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/handlers");
-    let mut out: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .map(|path| {
-            let vector = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-            (path, vector)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
+mod common;
 
-fn request_of(value: &Value) -> WebhookRequest {
-    let mut value = value.clone();
-    if let Some(repeat) = value.as_object_mut().unwrap().remove("body_repeat") {
-        let text = repeat["text"]
-            .as_str()
-            .unwrap()
-            .repeat(repeat["times"].as_u64().unwrap() as usize);
-        value["body"] = Value::String(text);
-    }
-    WebhookRequest::from_json_value(value).unwrap()
-}
+use common::{handler_vectors, request_of};
 
 fn handler_result(handler: &Value) -> Option<HandlerResult> {
     match handler {
