@@ -72,7 +72,10 @@ thread_local! {
 fn static_string<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
     // The address identifies the literal; the length guards against a prefix at one address.
     let address = name.as_ptr() as usize ^ (name.len() << 48);
-    let start = (address >> 3) ^ (address >> 11);
+    // Fibonacci hashing: the top bits of a multiply spread nearby addresses over the table, so
+    // the probe lengths do not depend on where the linker put the literals.
+    #[allow(clippy::cast_possible_truncation)]
+    let start = address.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - 8);
     STATIC_STRINGS.with(|cell| {
         let Ok(mut slots) = cell.try_borrow_mut() else {
             return PyString::intern(py, name);

@@ -1,5 +1,5 @@
 """The core's entry points by name (``telhook._core.call``, ``api::call`` in the core): the
-arguments as a JSON array, the result as Python objects; errors arrive as ``WebhookError``s."""
+arguments as a JSON array, the result as JSON text; errors arrive as ``WebhookError``s."""
 
 from __future__ import annotations
 
@@ -10,4 +10,4 @@ from . import _core
 
 
 def call(name: str, *args: Any, data: bytes = b"") -> Any:
-    return _core.call(name, json.dumps(args), data)
+    return json.loads(_core.call(name, json.dumps(args), data))

@@ -76,7 +76,7 @@ class Answer:
 
 @functools.lru_cache(maxsize=512)
 def _decide_json(step_json: str) -> Answer:
-    raw = _core.call("decide", f"[{step_json}]")
+    raw = json.loads(_core.call("decide", f"[{step_json}]"))
     return Answer(
         status=raw["status"],
         code=raw["code"],

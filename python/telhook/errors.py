@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping, Optional, Tuple
 
 
@@ -57,8 +58,9 @@ _CLASSES = {"verification": VerificationError, "parse": ParseError, "configurati
             "request": RequestError}
 
 
-def _from_core(record: Mapping[str, Any]) -> WebhookError:
-    """The core's error record (``api::Failure``: code, kind, message, field, expected)."""
+def _from_core(text: str) -> WebhookError:
+    """The core's error record (``api::Failure``: code, kind, message, field, expected), as JSON."""
+    record: Mapping[str, Any] = json.loads(text)
     error_class = _CLASSES.get(record["kind"], WebhookError)
     return error_class(record["code"], record["message"], record["kind"], record["field"], record["expected"])
 
