@@ -26,7 +26,7 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
 
-.PHONY: vocabularies bench fuzz help demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
+.PHONY: vocabularies bench fuzz help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
 	vectors-check rust-tools redis-server postgresql wasm npm python fmt clean
 
 help: ## this list: every target, from the comment after `##` on its line
@@ -113,7 +113,12 @@ demo: target/debug/telhook $(NPM_DIST) $(PY_EXT) ## sample webhooks of every pro
 	    --credentials examples/lisoloo/credentials.json --count-url $$url/count --speed 100000
 
 # ---------------------------------------------------------------- tests
-test: rust-tools test-rust test-no-std vectors-check test-node test-python test-wheel ## install what is needed and run every test suite
+test: rust-tools check-make test-rust test-no-std vectors-check test-node test-python test-wheel ## install what is needed and run every test suite
+
+# Every target of this file is documented in `make help` (a `## ` comment on its line).
+check-make: ## fail when a target has no description for make help
+	@undocumented=$$(grep -E '^[a-z][a-z0-9-]*:' $(MAKEFILE_LIST) | { grep -v '## ' || true; } | cut -d: -f1); \
+	test -z "$$undocumented" || { echo "targets without a ## description: $$undocumented"; exit 1; }
 
 test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace
 	$(CARGO) fmt --all -- --check
