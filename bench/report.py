@@ -134,7 +134,7 @@ def main():
         )
     lines += [
         "",
-        f"Extension per-call overhead: a trivial call into the extension (`_core.status_wins`) runs at "
+        f"Extension per-call overhead: a trivial call into the extension (`_core.call("status_wins", …)`) runs at "
         f"{fmt_rate(py['ffi_trivial_call'])} calls/s ({1e9 / py['ffi_trivial_call']:.0f} ns), a Python no-op "
         f"lambda at {fmt_rate(py['python_noop_call'])} calls/s ({1e9 / py['python_noop_call']:.0f} ns).",
         "",

@@ -8,7 +8,7 @@ from django.db import models
 
 
 class MessageStatus(models.Model):
-    """Columns and table match the core's store texts (``telhook._core.ledger_stores()``)."""
+    """Columns and table match the core's store texts (the core's ``ledger_stores`` entry point)."""
 
     provider: models.CharField[str, str] = models.CharField(max_length=32)
     message_id: models.CharField[str, str] = models.CharField(max_length=255)
