@@ -362,6 +362,13 @@ impl Credentials {
                 reason: "basic.username is empty or blank",
             });
         }
+        // RFC 7617: the user-id cannot contain a colon (the first one separates the password),
+        // so such a username could never match: refuse it where it is configured.
+        if self.basic.iter().any(|b| b.username.contains(':')) {
+            return Err(Error::InvalidCredentials {
+                reason: "basic.username must not contain ':' (RFC 7617)",
+            });
+        }
         Ok(())
     }
 }

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// One received webhook request. Verification always runs on `body` exactly as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` shows no credential: see the `impl` below.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookRequest {
     pub method: String,
     /// The request URL (absolute or path + query); only needed for URL-token verification.
@@ -75,10 +76,11 @@ impl WebhookRequest {
         let Some(url) = self.url.as_deref() else {
             return Ok(None);
         };
+        // A server never receives a fragment: whatever follows `#` (even a `?`) is not a query.
+        let url = url.split('#').next().unwrap_or_default();
         let Some((_, query)) = url.split_once('?') else {
             return Ok(None);
         };
-        let query = query.split('#').next().unwrap_or_default();
         let mut found: Option<String> = None;
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -133,9 +135,85 @@ impl WebhookRequest {
     }
 }
 
+/// Percent-decoding only: `+` stays `+`. Reading it as a space (the HTML-form convention) would
+/// refuse every token that contains a `+` and accept a forged `+` for a configured space.
+/// Requests end up in logs and panic messages: `Debug` keeps the shape (method, path, query
+/// names, header names, body size) and hides every value that can carry a credential or a
+/// person's data — query values, URL userinfo, the fragment, header values of authentication
+/// headers, and the body.
+impl core::fmt::Debug for WebhookRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        struct Url<'a>(&'a str);
+        impl core::fmt::Debug for Url<'_> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let url = self.0.split('#').next().unwrap_or_default();
+                let (path, query) = url.split_once('?').unwrap_or((url, ""));
+                let path = match path.split_once("://") {
+                    Some((scheme, rest)) => {
+                        let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                        let host = authority.rsplit('@').next().unwrap_or_default();
+                        f.write_str(scheme)?;
+                        f.write_str("://")?;
+                        if authority.contains('@') {
+                            f.write_str("[REDACTED]@")?;
+                        }
+                        f.write_str(host)?;
+                        tail
+                    }
+                    None => path,
+                };
+                f.write_str(path)?;
+                for (index, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+                    let name = pair.split('=').next().unwrap_or_default();
+                    f.write_str(if index == 0 { "?" } else { "&" })?;
+                    f.write_str(name)?;
+                    f.write_str("=[REDACTED]")?;
+                }
+                Ok(())
+            }
+        }
+        struct Headers<'a>(&'a [(String, String)]);
+        impl core::fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_list()
+                    .entries(self.0.iter().map(|(name, value)| {
+                        let shown = if is_credential_header(name) {
+                            "[REDACTED]"
+                        } else {
+                            value.as_str()
+                        };
+                        (name.as_str(), shown)
+                    }))
+                    .finish()
+            }
+        }
+        struct Size(usize);
+        impl core::fmt::Debug for Size {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "<{} bytes>", self.0)
+            }
+        }
+        f.debug_struct("WebhookRequest")
+            .field("method", &self.method)
+            .field("url", &self.url.as_deref().map(Url))
+            .field("headers", &Headers(&self.headers))
+            .field("body", &Size(self.body.len()))
+            .finish()
+    }
+}
+
+/// Headers whose value is, or is derived from, a credential (every provider's scheme here:
+/// `Authorization`, `X-*-Signature`, tokens, API keys) or a session (`Cookie`).
+fn is_credential_header(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    name == "cookie"
+        || ["auth", "signature", "token", "secret", "key"]
+            .iter()
+            .any(|part| name.contains(part))
+}
+
 fn decode_component(text: &str) -> String {
-    let spaced = text.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
+    percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
 }

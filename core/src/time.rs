@@ -63,7 +63,23 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
         .map_err(|_| invalid.clone())?
         .with_timezone(&Utc);
     datetime_of(parsed.timestamp(), field)?;
-    Ok(parsed)
+    without_leap_second(parsed).ok_or(invalid)
+}
+
+/// Seconds `60`: chrono reads it at any minute, but a leap second only exists as the last
+/// second of a UTC day (23:59:60Z, or the same instant in another offset). That one is kept
+/// as 23:59:59 with its fraction, the way UNIX time counts it, because most consumers cannot
+/// parse `:60` (JavaScript's `Date`, Python's `datetime`); every other `:60` is refused.
+fn without_leap_second(time: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let nanos = time.timestamp_subsec_nanos();
+    if nanos < 1_000_000_000 {
+        return Some(time);
+    }
+    let last_second_of_day = time.timestamp().rem_euclid(86_400) == 86_399;
+    if !last_second_of_day {
+        return None;
+    }
+    DateTime::<Utc>::from_timestamp(time.timestamp(), nanos - 1_000_000_000)
 }
 
 /// Whether an ISO 8601 date-time ends in `Z` or a `±hh:mm` offset (after the time part).
@@ -100,6 +116,9 @@ mod tests {
             ("2025-01-30 14:00:00", "2025-01-30T14:00:00Z"),
             ("2022-12-13", "2022-12-13T00:00:00Z"),
             ("1738245600", "2025-01-30T14:00:00Z"),
+            ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"),
+            ("2016-12-31T23:59:60.5Z", "2016-12-31T23:59:59.500Z"),
+            ("2017-01-01T00:59:60+01:00", "2016-12-31T23:59:59Z"),
         ];
         for (input, expected) in ok {
             assert_eq!(parse_text(input, "t").as_deref(), Ok(*expected), "{input}");
@@ -110,6 +129,9 @@ mod tests {
             "2025-13-01",
             "1969-12-31T23:59:59Z",
             "99999999999999",
+            "2025-01-30T14:00:60Z",
+            "2016-12-31T23:58:60Z",
+            "2016-12-31T23:59:61Z",
         ] {
             assert_eq!(
                 parse_text(bad, "t").map_err(|e| e.code()),

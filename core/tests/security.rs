@@ -122,6 +122,51 @@ fn debug_output_never_shows_secrets() {
 }
 
 #[test]
+fn a_requests_debug_shows_its_shape_and_no_credential() {
+    let request = WebhookRequest {
+        method: "POST".into(),
+        url: Some(
+            "https://user:debug-PASS-1@h.example/did?token=debug-TOKEN-2&n=debug-Q-3#debug-F-4"
+                .into(),
+        ),
+        headers: vec![
+            ("Authorization".into(), "Bearer debug-AUTH-5".into()),
+            ("X-Lisoloo-Signature".into(), "debug-SIG-6".into()),
+            ("X-Gwapi-Signature".into(), "debug-JWT-7".into()),
+            ("Cookie".into(), "session=debug-COOKIE-8".into()),
+            ("Content-Type".into(), "application/json".into()),
+        ],
+        body: b"{\"to\":\"debug-BODY-9\"}".to_vec(),
+    };
+    for text in [format!("{request:?}"), format!("{request:#?}")] {
+        assert!(!text.contains("debug-"), "{text}");
+        for shape in [
+            "h.example/did",
+            "token=[REDACTED]",
+            "Content-Type",
+            "application/json",
+            "<21 bytes>",
+        ] {
+            assert!(text.contains(shape), "{shape} missing from {text}");
+        }
+    }
+}
+
+#[test]
+fn a_url_token_is_percent_decoded_only_so_a_plus_is_a_plus() {
+    let request = WebhookRequest {
+        method: "POST".into(),
+        url: Some("/did?token=did+URL%2Btoken-77aa".into()),
+        headers: vec![],
+        body: Vec::new(),
+    };
+    assert_eq!(
+        request.query_param("token").unwrap().as_deref(),
+        Some("did+URL+token-77aa")
+    );
+}
+
+#[test]
 fn blank_credentials_are_refused_naming_the_field_never_the_value() {
     let cases = [
         (

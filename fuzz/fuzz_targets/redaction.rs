@@ -115,6 +115,7 @@ fuzz_target!(|input: Input| {
         outputs.extend(texts_of(&read));
     }
     outputs.push(format!("{one:?}"));
+    outputs.push(format!("{request:?}"));
     for text in &outputs {
         for value in [TOKEN, PASSWORD, BEARER] {
             assert!(!text.contains(value), "a configured value leaked: {text}");

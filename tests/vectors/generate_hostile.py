@@ -138,6 +138,7 @@ def shapes():
         ("timestamp", -1, "invalid_timestamp"), ("timestamp", 1e20, "invalid_timestamp"),
         ("timestamp", 99999999999999, "invalid_timestamp"), ("timestamp", True, "invalid_timestamp"),
         ("timestamp", {"s": 1}, "invalid_timestamp"), ("timestamp", "2025-01-30T25:00:00Z", "invalid_timestamp"),
+        ("timestamp", "2025-01-30T14:00:60Z", "invalid_timestamp"),
     ]:
         body = dict(lime)
         if value is None:
@@ -336,8 +337,14 @@ def auth():
         ("token_case", "https://h.example/did?token=DID-URL-TOKEN-77AA", "authorization_mismatch"),
         ("token_invalid_percent", "https://h.example/did?token=%ZZ", "authorization_mismatch"),
         ("no_query_no_basic", "/did", "missing_authorization"),
+        # A server never receives a fragment, so a token behind `#` was never sent to it.
+        ("token_after_fragment", "https://h.example/did#x?token=did-URL-token-77aa", "missing_authorization"),
     ]:
         add(f"did_reseller_{name}", f"URL {url}", "did_reseller", did, {}, DID, error, url=url)
+    # Only percent-decoding applies to the token: `+` is a plus, not the HTML-form space.
+    add("did_reseller_token_plus_is_not_space", "URL token with + against a configured token with spaces",
+        "did_reseller", did, {}, {"url_token": ["did URL token 77aa"]}, "authorization_mismatch",
+        url="https://h.example/did?token=did+URL+token+77aa")
 
     # Credentials that must be refused, whatever the request.
     for p, good in GOOD_BODY.items():
@@ -363,6 +370,9 @@ def auth():
         auth_headers("lisoloo", b""), {"basic": [{"username": "u", "password": "  "}]}, "invalid_credentials")
     add("blank_basic_username", "A whitespace-only Basic username", "lisoloo", GOOD_BODY["lisoloo"],
         auth_headers("lisoloo", b""), {"basic": [{"username": " ", "password": "p"}]}, "invalid_credentials")
+    # RFC 7617: a user-id with a colon can never match (the first colon ends it).
+    add("basic_username_with_colon", "A Basic username containing ':'", "lisoloo", GOOD_BODY["lisoloo"],
+        auth_headers("lisoloo", b""), {"basic": [{"username": "u:x", "password": "p"}]}, "invalid_credentials")
 
 
 # ---------------------------------------------------------------- issue 12
