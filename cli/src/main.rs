@@ -29,7 +29,10 @@ enum Command {
     /// REQUEST is a file (or `-`/absent for stdin) holding either a raw HTTP/1.1 request as
     /// captured (request line, headers, blank line, body), a request as JSON
     /// ({method, url, headers, body | body_base64}), or a whole conformance vector (its
-    /// provider, credentials and now are used unless given here).
+    /// provider and now are used unless given here; never its credentials).
+    ///
+    /// Credentials come only from --credentials FILE or the TELHOOK_CREDENTIALS environment
+    /// variable (the JSON itself): a request cannot bring the keys that verify it.
     #[command(verbatim_doc_comment)]
     Normalize {
         /// looplookup, did_reseller, limephone, lisoloo or gatewayapi; detected when absent.
@@ -39,9 +42,10 @@ enum Command {
         /// "basic": [{"username", "password"}], "jwt_hs256": [...], "url_token": [...]}.
         #[arg(long, value_name = "FILE")]
         credentials: Option<String>,
-        /// Accept the request without checking who sent it (local experiments only).
-        #[arg(long)]
-        insecure_skip_verification: bool,
+        /// Accept the request without checking who sent it (local experiments only; prints a
+        /// warning). Credentials that say `insecure_skip_verification` need this flag too.
+        #[arg(long, alias = "insecure-skip-verification")]
+        insecure: bool,
         /// The receive time: UNIX seconds or RFC 3339. Default: the system clock.
         #[arg(long, value_name = "T")]
         now: Option<String>,
@@ -273,7 +277,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
         Command::Normalize {
             provider,
             credentials,
-            insecure_skip_verification,
+            insecure,
             now,
             max_body_bytes,
             omit_raw,
@@ -287,20 +291,23 @@ fn run(cli: Cli) -> Result<Done, Failure> {
                     vector.as_ref().map_or(&Value::Null, |v| &v["provider"]),
                 )?,
             };
-            let credentials = if insecure_skip_verification {
+            let credentials = if insecure {
+                eprintln!(
+                    "telhook: warning: --insecure: the request is NOT verified; anyone could have sent it"
+                );
                 Credentials::insecure_skip_verification()
-            } else if let Some(path) = credentials {
-                let text =
-                    std::fs::read(&path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
-                let value: Value = serde_json::from_slice(&text)
-                    .map_err(|e| usage(format!("{path} is not JSON: {e}")))?;
-                Credentials::from_json_value(value)?
             } else {
-                Credentials::from_json_value(
-                    vector
-                        .as_ref()
-                        .map_or(Value::Null, |v| v["credentials"].clone()),
-                )?
+                let configured = configured_credentials(credentials.as_deref())?;
+                let skips = Provider::ALL
+                    .iter()
+                    .filter_map(|p| configured.for_provider(*p))
+                    .any(Credentials::skips_verification);
+                if skips {
+                    return Err(usage(
+                        "the credentials skip verification: pass --insecure to mean it",
+                    ));
+                }
+                configured
             };
             let now = match now {
                 Some(text) => telhook_core::time::parse_unix_seconds(&text, "--now")?,
@@ -393,6 +400,25 @@ fn parse_request(input: &[u8]) -> Result<(WebhookRequest, Option<Value>), Failur
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
     serde_json::to_string_pretty(value).map_err(|e| usage(format!("cannot serialize: {e}")))
+}
+
+/// The environment variable that may hold the credentials JSON (for `normalize`).
+const CREDENTIALS_ENV: &str = "TELHOOK_CREDENTIALS";
+
+/// `--credentials FILE`, else `$TELHOOK_CREDENTIALS`, else none (a `missing_credentials` error
+/// follows): never the input, which is what is being verified.
+fn configured_credentials(path: Option<&str>) -> Result<Credentials, Failure> {
+    if let Some(path) = path {
+        return read_credentials(path);
+    }
+    match std::env::var(CREDENTIALS_ENV) {
+        Ok(text) => {
+            let value: Value = serde_json::from_str(&text)
+                .map_err(|_| usage(format!("{CREDENTIALS_ENV} is not JSON")))?;
+            Ok(Credentials::from_json_value(value)?)
+        }
+        Err(_) => Ok(Credentials::none()),
+    }
 }
 
 fn read_credentials(path: &str) -> Result<Credentials, Failure> {

@@ -35,13 +35,38 @@ fn normalizes_a_raw_http_capture() {
     assert_eq!(event["received_at"], "2026-01-21T12:53:20Z");
 }
 
+fn telhook_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telhook"))
+        .args(args)
+        .env_remove("TELHOOK_CREDENTIALS")
+        .envs(env.iter().copied())
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .unwrap()
+}
+
+const VECTOR: &str = "tests/vectors/gatewayapi/legacy_dlr_jwt.json";
+
+fn vector_credentials(path: &str) -> String {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path);
+    let vector: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    vector["credentials"].to_string()
+}
+
+/// Issue 12: the input is what is being verified, so it never supplies the keys.
 #[test]
-fn a_vector_file_carries_its_own_credentials_and_clock() {
-    let out = telhook(&[
-        "normalize",
-        "--omit-raw",
-        "tests/vectors/gatewayapi/legacy_dlr_jwt.json",
-    ]);
+fn a_vector_file_brings_its_clock_but_never_its_credentials() {
+    let out = telhook_with_env(&["normalize", "--omit-raw", VECTOR], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing_credentials"));
+
+    let credentials = vector_credentials(VECTOR);
+    let out = telhook_with_env(
+        &["normalize", "--omit-raw", VECTOR],
+        &[("TELHOOK_CREDENTIALS", credentials.as_str())],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -53,8 +78,34 @@ fn a_vector_file_carries_its_own_credentials_and_clock() {
 }
 
 #[test]
+fn skipping_verification_needs_the_insecure_flag_and_warns() {
+    let skip = r#"{"insecure_skip_verification": true}"#;
+    let out = telhook_with_env(&["normalize", VECTOR], &[("TELHOOK_CREDENTIALS", skip)]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure"));
+
+    let out = telhook_with_env(&["normalize", "--insecure", "--omit-raw", VECTOR], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: --insecure"));
+}
+
+#[test]
 fn a_forgery_exits_non_zero_with_the_error_code() {
-    let out = telhook(&["normalize", "tests/vectors/limephone/err_wrong_secret.json"]);
+    let vector = "tests/vectors/limephone/err_wrong_secret.json";
+    let credentials = vector_credentials(vector);
+    let out = telhook_with_env(
+        &["normalize", vector],
+        &[("TELHOOK_CREDENTIALS", credentials.as_str())],
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
