@@ -269,6 +269,37 @@ fn detection_needs_per_provider_credentials_and_reads_only_its_own() {
     );
 }
 
+/// Issue 12 item 5: a canary planted in every value of every malformed request (tests/canary,
+/// generated once for every runtime) never reaches an error's message or Debug.
+#[test]
+fn no_error_quotes_a_value_of_the_request() {
+    let mut errors = 0;
+    let vectors = common::canary_vectors();
+    assert!(vectors.len() >= 300, "{} canary requests", vectors.len());
+    for (path, vector) in vectors {
+        let canary = vector["canary"].as_str().unwrap();
+        let number = vector["canary_number"].as_str().unwrap();
+        // The JSON entry point every binding calls (an unknown provider name is an error too).
+        if let Err(error) = telhook_core::wire::normalize_json(
+            &vector["provider"],
+            vector["request"].clone(),
+            vector["credentials"].clone(),
+            vector["now"].as_i64().unwrap(),
+            serde_json::Value::Null,
+        ) {
+            errors += 1;
+            let text = format!("{error} {error:?} {error:#?}");
+            assert!(
+                !text.contains(canary) && !text.contains(number),
+                "{}: {text}",
+                path.display()
+            );
+        }
+    }
+    // Most planted requests stay malformed; a test that saw no error would prove nothing.
+    assert!(errors >= 200, "{errors} errors");
+}
+
 /// Error text names fields and expectations, never a value from the request: a phone number
 /// or message text put where the payload wants something else must not reach the message
 /// (which adapters log).

@@ -45,6 +45,11 @@ pub fn handler_vectors() -> Vec<(PathBuf, Value)> {
     json_files(&tests_dir("handlers"), false)
 }
 
+/// Every canary request (tests/canary/*.json, issue 12), sorted by path.
+pub fn canary_vectors() -> Vec<(PathBuf, Value)> {
+    json_files(&tests_dir("canary"), false)
+}
+
 /// A request form (`{method?, url?, headers, body | body_base64 | body_repeat}`) as a request.
 pub fn request_of(form: &Value) -> WebhookRequest {
     let mut form = form.clone();

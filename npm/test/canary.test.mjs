@@ -1,0 +1,28 @@
+// Issue 12 item 5: a canary planted in every value of every malformed request (tests/canary,
+// generated once for every runtime) never reaches an error's message, String() or inspect().
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { inspect } from "node:util";
+import * as telhook from "../dist/node.mjs";
+import { loadCanaryVectors } from "./load-vectors.mjs";
+import { requestOf } from "./vector-reader.mjs";
+
+test("no error quotes a value of the request", () => {
+  const vectors = loadCanaryVectors();
+  assert.ok(vectors.length >= 300, `${vectors.length} canary requests`);
+  let errors = 0;
+  for (const { name, vector } of vectors) {
+    try {
+      telhook.normalizeEvent(vector.provider, requestOf(vector.request), vector.credentials, { now: vector.now });
+    } catch (error) {
+      if (!(error instanceof telhook.TelhookError)) throw error;
+      errors += 1;
+      for (const text of [error.message, String(error), inspect(error), JSON.stringify(error), String(error.field), String(error.expected)]) {
+        assert.ok(!text.includes(vector.canary), `${name}: ${text}`);
+        assert.ok(!text.includes(vector.canary_number), `${name}: ${text}`);
+      }
+    }
+  }
+  // Most planted requests stay malformed; a test that saw no error would prove nothing.
+  assert.ok(errors >= 200, `${errors} errors`);
+});

@@ -1,0 +1,41 @@
+"""Issue 12 item 5: a canary planted in every value of every malformed request
+(tests/canary/, generated) never reaches an error's message, str or repr."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import telhook
+from vector_reader import ROOT, request_of
+
+CANARY_DIR = ROOT / "tests" / "canary"
+
+
+def test_no_error_quotes_a_value_of_the_request() -> None:
+    errors = 0
+    for path in sorted(CANARY_DIR.glob("*.json")):
+        vector = json.loads(path.read_text("utf-8"))
+        request = request_of(vector["request"])
+        try:
+            telhook.normalize_event(
+                vector["provider"],
+                headers=request.headers,
+                body=request.body,
+                credentials=vector["credentials"],
+                now=vector["now"],
+                method=request.method,
+                url=request.url,
+            )
+        except telhook.WebhookError as error:
+            errors += 1
+            texts = [str(error), repr(error), repr(error.args), str(error.field), str(error.expected)]
+            for text in texts:
+                assert vector["canary"] not in text, (path.name, text)
+                assert vector["canary_number"] not in text, (path.name, text)
+    # Most planted requests stay malformed; a test that saw no error would prove nothing.
+    assert errors >= 200, errors
+
+
+def test_the_canary_set_is_there() -> None:
+    assert len(list(pathlib.Path(CANARY_DIR).glob("*.json"))) >= 300
