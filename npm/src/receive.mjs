@@ -278,7 +278,9 @@ export function createNodeMiddleware(config) {
   return async function telhookMiddleware(req, res) {
     const { answer, response } = await receive(
       setup,
-      { method: req.method, url: req.originalUrl ?? req.url, headers: req.headers },
+      // rawHeaders keeps every copy of a repeated header (req.headers joins or drops them), so
+      // the core sees a conflicting duplicate and answers ambiguous_header as everywhere else.
+      { method: req.method, url: req.originalUrl ?? req.url, headers: req.rawHeaders ?? req.headers },
       (cap) => readNodeBody(req, cap),
       { req },
     );

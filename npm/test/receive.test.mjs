@@ -488,3 +488,48 @@ test("the wasm binding holds one copy of the body, not two", async () => {
   const growth = memory.buffer.byteLength - before;
   assert.ok(growth >= size && growth < 1.5 * size, `wasm memory grew by ${(growth / MiB).toFixed(1)} MiB for an 8 MiB body`);
 });
+
+test("Node middleware: a header sent twice with different values reaches the core (rawHeaders): ambiguous_header", async () => {
+  let calls = 0;
+  const middleware = telhook.createNodeMiddleware({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    store: null,
+    onEvent: () => {
+      calls += 1;
+    },
+    onError: () => {},
+  });
+  const server = http.createServer((req, res) => middleware(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address();
+    const post = (authorization) =>
+      new Promise((resolve, reject) => {
+        // An array value is sent as one header line per value, as a proxy that appends would.
+        const request = http.request(
+          { host: "127.0.0.1", port, method: "POST", path: "/hook", headers: { "content-type": "application/json", authorization } },
+          (response) => {
+            let body = "";
+            response.on("data", (text) => {
+              body += text;
+            });
+            response.on("end", () => resolve([response.statusCode, JSON.parse(body).error ?? JSON.parse(body).outcome]));
+          },
+        );
+        request.on("error", reject);
+        request.end(lisoloo.request.body);
+      });
+    const good = lisoloo.request.headers.Authorization;
+    // node:http keeps only the first Authorization in req.headers: without rawHeaders the
+    // forged second copy would be invisible and the request accepted.
+    const [status, code] = await post([good, "Basic Zm9yZ2VkOnZhbHVl"]);
+    assert.equal(code, "ambiguous_header");
+    assert.ok(status >= 400 && status !== 200, `status ${status}`);
+    assert.equal(calls, 0);
+    assert.deepStrictEqual(await post(good), [200, "accepted"]);
+    assert.equal(calls, 1);
+  } finally {
+    server.close();
+  }
+});
