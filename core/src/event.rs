@@ -303,9 +303,73 @@ pub fn redact(value: &mut Value) {
     crate::redact::Redactor::without_credentials().redact(value);
 }
 
+/// The largest integer every runtime holds exactly (JavaScript numbers are IEEE doubles).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Puts every number of `raw` in the one form all runtimes give identically:
+/// - a number whose value is an integer within ±(2^53 − 1) is a JSON integer, however it was
+///   written (`1.0`, `1e2` and `-0` become `1`, `100` and `0`);
+/// - an integer beyond that range, written as an integer that fits 64 bits, becomes a string of
+///   its exact decimal digits (`12345678901234567890` → `"12345678901234567890"`): JavaScript
+///   would round it, Rust and Python would not;
+/// - any other number (fractions, and beyond-64-bit values already read as doubles) stays an
+///   IEEE double, which every runtime prints back to the same value.
+///
+/// Typed fields are read before this runs, so it changes nothing but `raw`.
+pub fn canonicalize_numbers(raw: &mut Value) {
+    match raw {
+        Value::Number(number) => {
+            if let Some(replacement) = canonical_number(number) {
+                *raw = replacement;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(canonicalize_numbers),
+        Value::Object(map) => map.values_mut().for_each(canonicalize_numbers),
+        _ => {}
+    }
+}
+
+fn canonical_number(number: &serde_json::Number) -> Option<Value> {
+    if let Some(integer) = number.as_u64() {
+        return (integer > MAX_SAFE_INTEGER)
+            .then(|| Value::String(alloc::string::ToString::to_string(&integer)));
+    }
+    if let Some(integer) = number.as_i64() {
+        return (integer.unsigned_abs() > MAX_SAFE_INTEGER)
+            .then(|| Value::String(alloc::string::ToString::to_string(&integer)));
+    }
+    let float = number.as_f64()?;
+    // Within ±(2^53 − 1) the cast to i64 is exact for integral values, so a round trip tells
+    // whether the value is an integer (no `f64::fract` without std).
+    let limit = MAX_SAFE_INTEGER as f64;
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_precision_loss,
+        clippy::float_cmp
+    )]
+    if (-limit..=limit).contains(&float) && (float as i64) as f64 == float {
+        return Some(Value::from(float as i64));
+    }
+    None
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_in_raw_take_one_form_in_every_runtime() {
+        let mut raw: Value = serde_json::from_str(
+            r#"{"a":[1.0,1e2,-0,-0.0,0.1,9007199254740991,9007199254740992,-9007199254740993,12345678901234567890,1.5e300,123456789012345678901234]}"#,
+        )
+        .unwrap();
+        canonicalize_numbers(&mut raw);
+        assert_eq!(
+            serde_json::to_string(&raw).unwrap(),
+            r#"{"a":[1,100,0,0,0.1,9007199254740991,"9007199254740992","-9007199254740993","12345678901234567890",1.5e+300,1.2345678901234567e+23]}"#
+        );
+    }
 
     #[test]
     fn final_beats_transient_and_later_beats_earlier() {

@@ -229,6 +229,15 @@ def lisoloo():
     body = ev("sms.delivered", "0b6f0f0e-8a57-4c55-9a43-55c3b0e1a007",
               {"recipient_phone": "+4512345678", "segments": 2, "price": {"amount": "0.05", "currency": "EUR"}})
     vec("lisoloo", "unknown_data_fields", "New data fields are kept in raw", "lisoloo", body, h(), creds)
+    # raw's numbers in the one form every runtime gives (README: "Numbers in raw"): the body is
+    # spliced as text, since Python's json would rewrite the numbers before they are signed.
+    numbers = ('{"event_id":"e-numbers","event_type":"sms.sent","timestamp":"2026-05-27T10:15:08Z",'
+               '"message_id":"m-numbers","data":{"recipient_phone":"+4512345678","one":1.0,"hundred":1e2,'
+               '"minus_zero":-0,"minus_zero_float":-0.0,"tenth":0.1,"safe":9007199254740991,'
+               '"unsafe":9007199254740992,"unsafe_negative":-9007199254740993,'
+               '"u64":12345678901234567890,"big_float":1.5e300}}')
+    vec("lisoloo", "numbers_in_raw_one_form", "Integers beyond 2^53 as exact strings, 1.0/1e2/-0 as integers",
+        "lisoloo", numbers, h(), creds)
     # Negative cases.
     vec("lisoloo", "err_wrong_password", "Wrong Basic password", "lisoloo", doc, h("guess"), creds,
         "authorization_mismatch")

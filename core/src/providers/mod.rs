@@ -157,7 +157,9 @@ pub(crate) fn normalize(
         Payload::LimePhone(p) => limephone::normalize(p, raw, &context),
         Payload::Lisoloo(p) => lisoloo::normalize(p, raw, &context),
         Payload::GatewayApi(p) => gatewayapi::normalize(p, raw, &context),
-    }?;
+    };
+    let mut event = event?;
+    crate::event::canonicalize_numbers(&mut event.raw);
     Ok(event)
 }
 
