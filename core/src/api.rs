@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::{
-    credentials::Credentials, event::DeliveryStatus, ledger, providers::Provider, receive, time,
+    credentials::Credentials, event::DeliveryStatus, ledger, provider::Provider, receive, time,
     wire, NormalizedEvent, Options, StatusUpdate, WebhookRequest,
 };
 

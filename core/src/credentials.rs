@@ -8,7 +8,7 @@ use core::fmt;
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Result};
-use crate::providers::Provider;
+use crate::provider::Provider;
 
 /// A secret value. Its `Debug` never shows the bytes.
 #[derive(Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::providers::Provider;
+use crate::provider::Provider;
 
 pub const SCHEMA_VERSION: u32 = 1;
 

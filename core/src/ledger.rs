@@ -28,7 +28,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::event::{status_wins, DeliveryStatus, NormalizedEvent, ProviderError};
-use crate::providers::{self, Provider};
+use crate::provider::Provider;
+use crate::providers;
 
 /// SMS concatenation numbers parts in one byte: a message has at most 255 of them. Bounds the
 /// state a store keeps per message, whatever a provider claims.

@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode, ErrorKind, Result};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::retry::{retry_policy, DeliveryResult};
 
 /// What a dedupe store reported when the delivery tried to claim the event's key.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
-use crate::providers::Provider;
+use crate::provider::Provider;
 
 /// An inclusive range of HTTP status codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

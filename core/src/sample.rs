@@ -3,28 +3,14 @@
 //! each sample its own identity when a test needs many distinct events.
 
 use alloc::borrow::ToOwned;
-use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::event::EventType;
-use crate::providers::{did_reseller, gatewayapi, limephone, lisoloo, looplookup, Provider};
+use crate::provider::Provider;
+use crate::providers::{did_reseller, gatewayapi, limephone, lisoloo, looplookup};
 
-/// One event kind a provider sends, in the provider's words, and the type it normalizes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SampleKind {
-    pub name: &'static str,
-    pub event_type: EventType,
-}
-
-impl SampleKind {
-    pub(crate) const fn new(name: &'static str, event_type: EventType) -> Self {
-        SampleKind { name, event_type }
-    }
-}
+pub use crate::kit::SampleKind;
 
 /// Every event kind [`sample`] knows for `provider`; the first is the default.
 pub fn event_kinds(provider: Provider) -> &'static [SampleKind] {
@@ -139,27 +125,10 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// A UUID-shaped id (version 4 layout) derived from `label` and `serial`: unique per pair,
-/// reproducible, and shaped like the ids the providers send.
-pub(crate) fn uuid_like(label: &str, serial: u64) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(label.as_bytes());
-    hasher.update(serial.to_be_bytes());
-    let digest = hex::encode(hasher.finalize());
-    let part = |from: usize, to: usize| digest.get(from..to).unwrap_or_default();
-    alloc::format!(
-        "{}-{}-4{}-a{}-{}",
-        part(0, 8),
-        part(8, 12),
-        part(13, 16),
-        part(17, 20),
-        part(20, 32)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kit::uuid_like;
 
     #[test]
     fn merge_patch_follows_rfc7386_examples() {

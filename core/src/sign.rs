@@ -13,79 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
+use crate::provider::Provider;
 use crate::providers::{
-    did_reseller, gatewayapi, limephone, lisoloo, looplookup, parse_json_object, Provider,
+    did_reseller, gatewayapi, limephone, lisoloo, looplookup, parse_json_object,
 };
 use crate::request::WebhookRequest;
 
-/// An authentication scheme, named like the [`Credentials`] field that configures it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scheme {
-    /// An HMAC-SHA256 of the body in a header (LimePhone, Lisoloo's announced signature,
-    /// GatewayAPI `Signature: v1=`).
-    HmacSha256,
-    /// `Authorization: Bearer <token>` (LimePhone).
-    Bearer,
-    /// A whole `Authorization` value configured in the provider's dashboard (LoopLookup).
-    Authorization,
-    /// HTTP Basic (Lisoloo, DID reseller).
-    Basic,
-    /// An HS256 JWT carrying the payload (GatewayAPI legacy `X-Gwapi-Signature`).
-    JwtHs256,
-    /// A secret query parameter (DID reseller).
-    UrlToken,
-}
-
-impl Scheme {
-    pub const ALL: [Scheme; 6] = [
-        Scheme::HmacSha256,
-        Scheme::Bearer,
-        Scheme::Authorization,
-        Scheme::Basic,
-        Scheme::JwtHs256,
-        Scheme::UrlToken,
-    ];
-
-    /// The stable name (the credentials field), used by every binding and the CLI.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scheme::HmacSha256 => "hmac_sha256",
-            Scheme::Bearer => "bearer",
-            Scheme::Authorization => "authorization",
-            Scheme::Basic => "basic",
-            Scheme::JwtHs256 => "jwt_hs256",
-            Scheme::UrlToken => "url_token",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Result<Scheme> {
-        Scheme::ALL
-            .into_iter()
-            .find(|scheme| scheme.name() == name.trim())
-            .ok_or_else(|| Error::InvalidRequest {
-                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256 or url_token".to_owned(),
-            })
-    }
-
-    /// Whether the scheme binds the body, so that a changed body fails verification. Static
-    /// tokens (Bearer, Basic, Authorization, URL token) only say who sent the request.
-    pub fn protects_body(self) -> bool {
-        matches!(self, Scheme::HmacSha256 | Scheme::JwtHs256)
-    }
-
-    /// Whether the configured credentials hold a value for this scheme.
-    pub fn is_configured(self, credentials: &Credentials) -> bool {
-        match self {
-            Scheme::HmacSha256 => !credentials.hmac_sha256.is_empty(),
-            Scheme::Bearer => !credentials.bearer.is_empty(),
-            Scheme::Authorization => !credentials.authorization.is_empty(),
-            Scheme::Basic => !credentials.basic.is_empty(),
-            Scheme::JwtHs256 => !credentials.jwt_hs256.is_empty(),
-            Scheme::UrlToken => !credentials.url_token.is_empty(),
-        }
-    }
-}
+pub use crate::kit::Scheme;
 
 /// The schemes `provider` authenticates deliveries with, in the order `sign` applies them.
 pub fn schemes(provider: Provider) -> &'static [Scheme] {
@@ -333,54 +267,4 @@ fn tampered(body: &[u8]) -> Result<Vec<u8>> {
         fields.insert("tampered".to_owned(), serde_json::Value::Bool(true));
     }
     serde_json::to_vec(&value).map_err(|_| Error::invalid_payload("the body must be a JSON object"))
-}
-
-/// The first configured value of a list, or `missing_credentials` for `provider`.
-pub(crate) fn first<T>(values: &[T], provider: Provider) -> Result<&T> {
-    values.first().ok_or(Error::MissingCredentials {
-        provider: provider.name(),
-    })
-}
-
-/// Adds `name: <lowercase hex HMAC-SHA256 of the body>` with the first configured secret.
-pub(crate) fn add_hmac_hex_header(
-    request: &mut WebhookRequest,
-    credentials: &Credentials,
-    provider: Provider,
-    name: &str,
-    prefix: &str,
-) -> Result<()> {
-    let secret = first(&credentials.hmac_sha256, provider)?;
-    let signature = crate::verify::hmac::sign_hex(secret.expose(), &request.body);
-    add_header(request, name, alloc::format!("{prefix}{signature}"));
-    Ok(())
-}
-
-/// Adds `Authorization: Basic …` with the first configured pair.
-pub(crate) fn add_basic(
-    request: &mut WebhookRequest,
-    credentials: &Credentials,
-    provider: Provider,
-) -> Result<()> {
-    let pair = first(&credentials.basic, provider)?;
-    let password = text(&pair.password)?;
-    let value = crate::verify::basic::header_value(&pair.username, password);
-    add_header(request, "Authorization", value);
-    Ok(())
-}
-
-pub(crate) fn add_header(request: &mut WebhookRequest, name: &str, value: String) {
-    request.headers.push((name.to_owned(), value));
-}
-
-/// A secret that travels in a header or URL must be text.
-pub(crate) fn text(secret: &Secret) -> Result<&str> {
-    core::str::from_utf8(secret.expose()).map_err(|_| Error::InvalidCredentials {
-        reason: "a token or password sent in a header or URL must be UTF-8 text",
-    })
-}
-
-/// An HS256 JWT of `claims` with `secret`.
-pub(crate) fn jwt(secret: &Secret, claims: &serde_json::Value) -> String {
-    crate::verify::jwt::sign(secret.expose(), claims)
 }

@@ -16,9 +16,9 @@ use super::Provider;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, Record, RecordAction};
+use crate::kit::SampleKind;
+use crate::kit::{self, Scheme};
 use crate::request::WebhookRequest;
-use crate::sample::SampleKind;
-use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 const DEFAULT_TOKEN_PARAM: &str = "token";
@@ -97,7 +97,7 @@ pub(crate) fn sign(
 ) -> Result<()> {
     match scheme {
         Scheme::UrlToken => {
-            let token = sign::text(sign::first(&credentials.url_token, Provider::DidReseller)?)?;
+            let token = kit::text(kit::first(&credentials.url_token, Provider::DidReseller)?)?;
             let param = credentials
                 .url_token_param
                 .as_deref()
@@ -114,7 +114,7 @@ pub(crate) fn sign(
             ));
             Ok(())
         }
-        _ => sign::add_basic(request, credentials, Provider::DidReseller),
+        _ => kit::add_basic(request, credentials, Provider::DidReseller),
     }
 }
 

@@ -20,10 +20,10 @@ use crate::error::{Error, Result};
 use crate::event::{
     DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
 };
+use crate::kit::SampleKind;
+use crate::kit::{self, Scheme};
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
-use crate::sample::SampleKind;
-use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 pub const SIGNATURE_HEADER: &str = "Signature";
@@ -201,7 +201,7 @@ pub(crate) fn sign(
 ) -> Result<()> {
     match scheme {
         Scheme::JwtHs256 => add_jwt(request, credentials, None),
-        _ => sign::add_hmac_hex_header(
+        _ => kit::add_hmac_hex_header(
             request,
             credentials,
             Provider::GatewayApi,
@@ -232,13 +232,13 @@ fn add_jwt(
     credentials: &Credentials,
     exp: Option<i64>,
 ) -> Result<()> {
-    let secret = sign::first(&credentials.jwt_hs256, Provider::GatewayApi)?;
+    let secret = kit::first(&credentials.jwt_hs256, Provider::GatewayApi)?;
     let mut claims = super::parse_json_object(&request.body)?;
     if let (Some(exp), Value::Object(fields)) = (exp, &mut claims) {
         fields.insert(String::from("exp"), Value::from(exp));
     }
-    let token = sign::jwt(secret, &claims);
-    sign::add_header(request, JWT_HEADER, token);
+    let token = kit::jwt(secret, &claims);
+    kit::add_header(request, JWT_HEADER, token);
     Ok(())
 }
 
@@ -452,7 +452,7 @@ pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
 pub(crate) fn sample(kind: &str) -> Option<Value> {
     Some(match kind {
         "message.status.sms" | "message.status.rcs" => serde_json::json!({
-            "event_id": crate::sample::uuid_like(kind, 0),
+            "event_id": crate::kit::uuid_like(kind, 0),
             "timestamp": "2026-03-02T09:00:05Z",
             "event_type": kind,
             "event": {
@@ -463,7 +463,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
             },
         }),
         "user-message.text.sms" | "user-message.text.rcs" => serde_json::json!({
-            "event_id": crate::sample::uuid_like(kind, 0),
+            "event_id": crate::kit::uuid_like(kind, 0),
             "timestamp": "2026-03-02T10:00:01Z",
             "event_type": kind,
             "event": {
@@ -491,7 +491,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 pub(crate) fn identity(kind: &str, serial: u64) -> Value {
     if kind.contains('.') {
         serde_json::json!({
-            "event_id": crate::sample::uuid_like(kind, serial),
+            "event_id": crate::kit::uuid_like(kind, serial),
             "event": {"msg_id": alloc::format!("01HQ{serial:022}")},
         })
     } else {

@@ -18,10 +18,10 @@ use crate::error::{Error, Result};
 use crate::event::{
     Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, StatusInfo,
 };
+use crate::kit::SampleKind;
+use crate::kit::{self, Scheme};
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
-use crate::sample::SampleKind;
-use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 pub const SIGNATURE_HEADER: &str = "X-LimePhone-Signature";
@@ -84,11 +84,11 @@ pub(crate) fn sign(
 ) -> Result<()> {
     match scheme {
         Scheme::Bearer => {
-            let token = sign::text(sign::first(&credentials.bearer, Provider::LimePhone)?)?;
-            sign::add_header(request, "Authorization", alloc::format!("Bearer {token}"));
+            let token = kit::text(kit::first(&credentials.bearer, Provider::LimePhone)?)?;
+            kit::add_header(request, "Authorization", alloc::format!("Bearer {token}"));
             Ok(())
         }
-        _ => sign::add_hmac_hex_header(
+        _ => kit::add_hmac_hex_header(
             request,
             credentials,
             Provider::LimePhone,

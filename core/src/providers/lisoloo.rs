@@ -17,10 +17,10 @@ use crate::error::{Error, Result};
 use crate::event::{
     DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
 };
+use crate::kit::SampleKind;
+use crate::kit::{self, Scheme};
 use crate::phone::to_e164;
 use crate::request::WebhookRequest;
-use crate::sample::SampleKind;
-use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 pub const SIGNATURE_HEADER: &str = "X-Lisoloo-Signature";
@@ -77,14 +77,14 @@ pub(crate) fn sign(
     credentials: &Credentials,
 ) -> Result<()> {
     match scheme {
-        Scheme::HmacSha256 => sign::add_hmac_hex_header(
+        Scheme::HmacSha256 => kit::add_hmac_hex_header(
             request,
             credentials,
             Provider::Lisoloo,
             SIGNATURE_HEADER,
             "",
         ),
-        _ => sign::add_basic(request, credentials, Provider::Lisoloo),
+        _ => kit::add_basic(request, credentials, Provider::Lisoloo),
     }
 }
 
@@ -197,7 +197,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
     };
     Some(serde_json::json!({
         // One id per kind, so that samples of different kinds are different events.
-        "event_id": crate::sample::uuid_like(kind, 0),
+        "event_id": crate::kit::uuid_like(kind, 0),
         "event_type": kind,
         "timestamp": "2026-05-27T10:15:08Z",
         "message_id": "507f1f77bcf86cd799439011",
@@ -208,7 +208,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 /// The key is `event_id`; `message_id` (24 hex digits, as Lisoloo's) ties statuses together.
 pub(crate) fn identity(kind: &str, serial: u64) -> Value {
     serde_json::json!({
-        "event_id": crate::sample::uuid_like(kind, serial),
+        "event_id": crate::kit::uuid_like(kind, serial),
         "message_id": alloc::format!("{serial:024x}"),
     })
 }

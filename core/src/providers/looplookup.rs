@@ -13,10 +13,10 @@ use super::Provider;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{AppleService, ContactKind, EventType, Lookup, NormalizedEvent};
+use crate::kit::SampleKind;
+use crate::kit::{self, Scheme};
 use crate::phone::{looks_like_email, to_e164};
 use crate::request::WebhookRequest;
-use crate::sample::SampleKind;
-use crate::sign::{self, Scheme};
 use crate::verify as scheme;
 
 /// The callback body. `result_v1` and everything in it is optional and grows over time.
@@ -102,11 +102,11 @@ pub(crate) fn sign(
     request: &mut WebhookRequest,
     credentials: &Credentials,
 ) -> Result<()> {
-    let value = sign::text(sign::first(
+    let value = kit::text(kit::first(
         &credentials.authorization,
         Provider::LoopLookup,
     )?)?;
-    sign::add_header(request, "Authorization", value.into());
+    kit::add_header(request, "Authorization", value.into());
     Ok(())
 }
 
@@ -202,7 +202,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 /// The key is `webhook_id` (the same across retries); `request_id` names the lookup.
 pub(crate) fn identity(kind: &str, serial: u64) -> Value {
     serde_json::json!({
-        "webhook_id": crate::sample::uuid_like(kind, serial),
-        "request_id": crate::sample::uuid_like("lookup", serial),
+        "webhook_id": crate::kit::uuid_like(kind, serial),
+        "request_id": crate::kit::uuid_like("lookup", serial),
     })
 }

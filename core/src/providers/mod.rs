@@ -16,67 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, SCHEMA_VERSION};
+pub use crate::provider::Provider;
 use crate::redact::Redactor;
 use crate::request::WebhookRequest;
-
-/// The supported providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Provider {
-    #[serde(rename = "looplookup")]
-    LoopLookup,
-    #[serde(rename = "did_reseller")]
-    DidReseller,
-    #[serde(rename = "limephone")]
-    LimePhone,
-    #[serde(rename = "lisoloo")]
-    Lisoloo,
-    #[serde(rename = "gatewayapi")]
-    GatewayApi,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 5] = [
-        Provider::LoopLookup,
-        Provider::DidReseller,
-        Provider::LimePhone,
-        Provider::Lisoloo,
-        Provider::GatewayApi,
-    ];
-
-    /// The stable name used in events, vectors and every binding.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::LoopLookup => "looplookup",
-            Provider::DidReseller => "did_reseller",
-            Provider::LimePhone => "limephone",
-            Provider::Lisoloo => "lisoloo",
-            Provider::GatewayApi => "gatewayapi",
-        }
-    }
-
-    /// Looks a provider up by name; case, `-` and `_` are ignored (`GatewayAPI`, `did-reseller`).
-    pub fn from_name(name: &str) -> Result<Provider> {
-        let squash = |s: &str| -> String {
-            s.chars()
-                .filter(|c| *c != '_' && *c != '-')
-                .flat_map(char::to_lowercase)
-                .collect()
-        };
-        let wanted = squash(name.trim());
-        Provider::ALL
-            .into_iter()
-            .find(|p| squash(p.name()) == wanted)
-            .ok_or_else(|| Error::UnknownProvider {
-                name: name.to_string(),
-            })
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A provider's payload, parsed into its typed form (unknown fields kept in `extra`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
