@@ -4,19 +4,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::Provider;
-
-/// An inclusive range of HTTP status codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StatusRange {
-    pub min: u16,
-    pub max: u16,
-}
-
-impl StatusRange {
-    pub const fn contains(self, status: u16) -> bool {
-        status >= self.min && status <= self.max
-    }
-}
+pub use crate::provider::{RetrySchedule, StatusRange};
 
 /// What the provider does with the HTTP status a receiver answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,15 +54,15 @@ const MIN_DEDUPE_TTL_SECS: u32 = 24 * 60 * 60;
 const IN_PROGRESS_LEASE_SECS: u32 = 300;
 
 impl RetryPolicy {
-    const fn new(
-        provider: Provider,
-        documented: bool,
-        timeout_secs: u32,
-        retry_delays_secs: &'static [u32],
-        jitter: bool,
-        ack_statuses: StatusRange,
-        permanent_failure_statuses: Option<StatusRange>,
-    ) -> Self {
+    const fn new(provider: Provider, schedule: &RetrySchedule) -> Self {
+        let RetrySchedule {
+            documented,
+            timeout_secs,
+            retry_delays_secs,
+            jitter,
+            ack_statuses,
+            permanent_failure_statuses,
+        } = *schedule;
         let mut delays = 0u32;
         let mut remaining = retry_delays_secs;
         while let [first, rest @ ..] = remaining {
@@ -119,65 +107,9 @@ impl RetryPolicy {
     }
 }
 
-const ONLY_200: StatusRange = StatusRange { min: 200, max: 200 };
-const ANY_2XX: StatusRange = StatusRange { min: 200, max: 299 };
-const ANY_4XX: StatusRange = StatusRange { min: 400, max: 499 };
-
-const LOOPLOOKUP_DELAYS: [u32; 30] = [
-    30, 30, 30, 30, 30, 30, 30, 30, 30, 30, //
-    180, 180, 180, 180, 180, 180, 180, 180, 180, 180, //
-    900, 900, 900, 900, 900, 900, 900, 900, 900, 900,
-];
-/// Lisoloo: "up to 4 attempts … 30s → 2m → 10m → 1h. After 4 failures the event is dropped."
-/// Four delays are listed, so we read it as the first delivery plus four retries (five
-/// deliveries). The other reading (four in total) would leave the 1 h delay unused; ours is
-/// also the safe one for dedupe, as it gives the longer horizon.
-const LISOLOO_DELAYS: [u32; 4] = [30, 120, 600, 3600];
-const LIMEPHONE_DELAYS: [u32; 4] = [60, 300, 900, 1800];
-/// GatewayAPI randomizes and does not publish its schedule; the legacy docs show 60 s, 2 min,
-/// 6 min, 24 min, 2 h, 12 h, and the current docs promise "at least 24 hours", so one more
-/// 12 h step brings the typical horizon past 24 h.
-const GATEWAYAPI_DELAYS: [u32; 7] = [60, 120, 360, 1440, 7200, 43200, 43200];
-/// The DID reseller documents no retries: assume none, keep the 24 h minimum dedupe window.
-const DID_RESELLER_DELAYS: [u32; 0] = [];
-
-/// The redelivery policy of `provider`.
+/// The redelivery policy of `provider`, from the schedule its file declares.
 pub fn retry_policy(provider: Provider) -> RetryPolicy {
-    match provider {
-        Provider::LoopLookup => RetryPolicy::new(
-            provider,
-            true,
-            15,
-            &LOOPLOOKUP_DELAYS,
-            false,
-            ONLY_200,
-            None,
-        ),
-        Provider::LimePhone => {
-            RetryPolicy::new(provider, true, 5, &LIMEPHONE_DELAYS, false, ONLY_200, None)
-        }
-        Provider::Lisoloo => RetryPolicy::new(
-            provider,
-            true,
-            5,
-            &LISOLOO_DELAYS,
-            false,
-            ANY_2XX,
-            Some(ANY_4XX),
-        ),
-        Provider::GatewayApi => {
-            RetryPolicy::new(provider, true, 5, &GATEWAYAPI_DELAYS, true, ANY_2XX, None)
-        }
-        Provider::DidReseller => RetryPolicy::new(
-            provider,
-            false,
-            15,
-            &DID_RESELLER_DELAYS,
-            false,
-            ANY_2XX,
-            None,
-        ),
-    }
+    RetryPolicy::new(provider, crate::providers::retry_schedule(provider))
 }
 
 /// What happened to a request on the receiver's side.

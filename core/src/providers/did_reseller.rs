@@ -18,8 +18,20 @@ use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, Record, RecordAction};
 use crate::kit::SampleKind;
 use crate::kit::{self, Scheme};
+use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
+
+/// The DID reseller documents no retries: assume none (retry.rs keeps the 24 h minimum dedupe
+/// window).
+pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+    documented: false,
+    timeout_secs: 15,
+    retry_delays_secs: &[],
+    jitter: false,
+    ack_statuses: StatusRange::ANY_2XX,
+    permanent_failure_statuses: None,
+};
 
 const DEFAULT_TOKEN_PARAM: &str = "token";
 

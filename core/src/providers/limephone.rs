@@ -21,8 +21,19 @@ use crate::event::{
 use crate::kit::SampleKind;
 use crate::kit::{self, Scheme};
 use crate::phone::to_e164;
+use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
+
+/// LimePhone's redeliveries (its docs); only a 200 acks.
+pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+    documented: true,
+    timeout_secs: 5,
+    retry_delays_secs: &[60, 300, 900, 1800],
+    jitter: false,
+    ack_statuses: StatusRange::ONLY_200,
+    permanent_failure_statuses: None,
+};
 
 pub const SIGNATURE_HEADER: &str = "X-LimePhone-Signature";
 

@@ -20,8 +20,22 @@ use crate::event::{
 use crate::kit::SampleKind;
 use crate::kit::{self, Scheme};
 use crate::phone::to_e164;
+use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
+
+/// Lisoloo: "up to 4 attempts … 30s → 2m → 10m → 1h. After 4 failures the event is dropped."
+/// Four delays are listed, so we read it as the first delivery plus four retries (five
+/// deliveries). The other reading (four in total) would leave the 1 h delay unused; ours is
+/// also the safe one for dedupe, as it gives the longer horizon. Any 4xx drops the event.
+pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+    documented: true,
+    timeout_secs: 5,
+    retry_delays_secs: &[30, 120, 600, 3600],
+    jitter: false,
+    ack_statuses: StatusRange::ANY_2XX,
+    permanent_failure_statuses: Some(StatusRange::ANY_4XX),
+};
 
 pub const SIGNATURE_HEADER: &str = "X-Lisoloo-Signature";
 

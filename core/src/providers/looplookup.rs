@@ -16,8 +16,23 @@ use crate::event::{AppleService, ContactKind, EventType, Lookup, NormalizedEvent
 use crate::kit::SampleKind;
 use crate::kit::{self, Scheme};
 use crate::phone::{looks_like_email, to_e164};
+use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
+
+/// LoopLookup's redeliveries (its docs): 10 × 30 s, 10 × 3 min, 10 × 15 min; only a 200 acks.
+pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+    documented: true,
+    timeout_secs: 15,
+    retry_delays_secs: &[
+        30, 30, 30, 30, 30, 30, 30, 30, 30, 30, //
+        180, 180, 180, 180, 180, 180, 180, 180, 180, 180, //
+        900, 900, 900, 900, 900, 900, 900, 900, 900, 900,
+    ],
+    jitter: false,
+    ack_statuses: StatusRange::ONLY_200,
+    permanent_failure_statuses: None,
+};
 
 /// The callback body. `result_v1` and everything in it is optional and grows over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, SCHEMA_VERSION};
 pub use crate::provider::Provider;
+use crate::provider::RetrySchedule;
 use crate::redact::Redactor;
 use crate::request::WebhookRequest;
 
@@ -53,6 +54,17 @@ pub fn verify(
         Provider::LimePhone => limephone::verify(request, credentials),
         Provider::Lisoloo => lisoloo::verify(request, credentials),
         Provider::GatewayApi => gatewayapi::verify(request, credentials, now),
+    }
+}
+
+/// The retry schedule `provider`'s file declares.
+pub(crate) fn retry_schedule(provider: Provider) -> &'static RetrySchedule {
+    match provider {
+        Provider::LoopLookup => &looplookup::RETRY,
+        Provider::DidReseller => &did_reseller::RETRY,
+        Provider::LimePhone => &limephone::RETRY,
+        Provider::Lisoloo => &lisoloo::RETRY,
+        Provider::GatewayApi => &gatewayapi::RETRY,
     }
 }
 

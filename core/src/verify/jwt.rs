@@ -1,4 +1,5 @@
-//! HS256 JWTs (RFC 7519), as used by GatewayAPI's legacy `X-Gwapi-Signature`.
+//! HS256 JWTs (RFC 7519), for a provider that sends one in a header (GatewayAPI's legacy
+//! signature): the provider's file names the header, which errors report.
 //!
 //! Written here rather than taken from a JWT crate: the well-known ones (jsonwebtoken,
 //! jwt-simple) need std and pull RSA/EC stacks; we need exactly one algorithm, pinned,
@@ -22,8 +23,13 @@ fn b64url(part: &str) -> Result<alloc::vec::Vec<u8>> {
 
 /// Verifies an HS256 JWT with any of `secrets` and returns its claims.
 /// `alg` must be exactly `HS256` (no `none`, no RS256 key confusion); `exp`/`nbf`, when
-/// present, are checked against `now` (Unix seconds).
-pub fn verify(secrets: &[Secret], token: &str, now: i64) -> Result<Map<String, Value>> {
+/// present, are checked against `now` (Unix seconds). `header_name` is where the token came from.
+pub fn verify(
+    secrets: &[Secret],
+    header_name: &'static str,
+    token: &str,
+    now: i64,
+) -> Result<Map<String, Value>> {
     let token = token.trim();
     let mut parts = token.split('.');
     let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
@@ -57,7 +63,7 @@ pub fn verify(secrets: &[Secret], token: &str, now: i64) -> Result<Map<String, V
     let signed = token.as_bytes().get(..signed_len).unwrap_or_default();
     if !matches_any(secrets, signed, &signature) {
         return Err(Error::SignatureMismatch {
-            header: "X-Gwapi-Signature",
+            header: header_name,
         });
     }
     let claims: Value =
@@ -91,8 +97,14 @@ pub fn verify(secrets: &[Secret], token: &str, now: i64) -> Result<Map<String, V
 /// [`verify`], then checks that the claims carry `body` exactly (see
 /// [`super::claims::check_body_covered`]): for a JWT that signs its claims instead of the
 /// body, the body must not say anything the signed claims do not.
-pub fn verify_covering_body(secrets: &[Secret], token: &str, now: i64, body: &[u8]) -> Result<()> {
-    verify(secrets, token, now)?;
+pub fn verify_covering_body(
+    secrets: &[Secret],
+    header_name: &'static str,
+    token: &str,
+    now: i64,
+    body: &[u8],
+) -> Result<()> {
+    verify(secrets, header_name, token, now)?;
     let claims_b64 = token.trim().split('.').nth(1).unwrap_or_default();
     super::claims::check_body_covered(&b64url(claims_b64)?, body)
 }
@@ -115,12 +127,14 @@ mod tests {
     fn rfc7515_a1_style_token_round_trips_and_rejects_tampering() {
         let secrets = [Secret::new(*b"shh")];
         let token = sign(b"shh", &serde_json::json!({"id": 1, "status": "DELIVERED"}));
-        assert!(verify(&secrets, &token, 0).is_ok());
+        assert!(verify(&secrets, "X-Test-Jwt", &token, 0).is_ok());
         let mut tampered = token.clone();
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(
-            verify(&secrets, &tampered, 0).map_err(|e| e.code()).err(),
+            verify(&secrets, "X-Test-Jwt", &tampered, 0)
+                .map_err(|e| e.code())
+                .err(),
             Some("signature_mismatch")
         );
     }
@@ -134,7 +148,7 @@ mod tests {
             engine.encode(br#"{"id":1}"#)
         );
         assert_eq!(
-            verify(&[Secret::new(*b"k")], &token, 0).err(),
+            verify(&[Secret::new(*b"k")], "X-Test-Jwt", &token, 0).err(),
             Some(Error::JwtAlgorithmNotAllowed)
         );
     }
