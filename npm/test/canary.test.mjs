@@ -26,3 +26,17 @@ test("no error quotes a value of the request", () => {
   // Most planted requests stay malformed; a test that saw no error would prove nothing.
   assert.ok(errors >= 200, `${errors} errors`);
 });
+
+test("inspect() of a Receiver and of the adapters shows no credential", () => {
+  const secret = "inspect-SECRET-value-8812";
+  const credentials = { url_token: [secret], basic: [{ username: "hook", password: secret }] };
+  const objects = [
+    new telhook.Receiver("did_reseller", credentials),
+    telhook.createHandler({ provider: "did_reseller", credentials, store: null, onEvent() {} }),
+    telhook.createNodeMiddleware({ provider: "did_reseller", credentials, store: null, onEvent() {} }),
+  ];
+  for (const object of objects) {
+    const text = inspect(object, { depth: 10, showHidden: true, getters: true });
+    assert.ok(!text.includes(secret), text);
+  }
+});

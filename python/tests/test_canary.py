@@ -39,3 +39,14 @@ def test_no_error_quotes_a_value_of_the_request() -> None:
 
 def test_the_canary_set_is_there() -> None:
     assert len(list(pathlib.Path(CANARY_DIR).glob("*.json"))) >= 300
+
+
+def test_the_public_objects_repr_shows_no_credential() -> None:
+    secret = "repr-SECRET-value-8812"
+    receiver = telhook.Receiver(
+        provider="did_reseller",
+        credentials={"url_token": [secret], "basic": [{"username": "hook", "password": secret}]},
+    )
+    text = repr(receiver) + str(receiver)
+    assert secret not in text, text
+    assert "did_reseller" in text
