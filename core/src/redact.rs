@@ -179,7 +179,11 @@ impl Redactor {
             }
         }
         let mut out: Option<String> = None;
-        for secret in &self.values {
+        // No configured value fits in a shorter text, nor in its percent-decoded form (decoding
+        // never lengthens): most payload strings (ids, numbers, statuses) skip every search.
+        // `values` is sorted longest first, so the last is the shortest.
+        let fits = self.values.last().is_some_and(|v| v.len() <= text.len());
+        for secret in self.values.iter().filter(|_| fits) {
             let current = out.as_deref().unwrap_or(text);
             if current.contains(secret.as_str()) {
                 out = Some(current.replace(secret.as_str(), REDACTED));
@@ -187,7 +191,7 @@ impl Redactor {
         }
         // A value percent-encoded in a URL: the whole string goes, its encoding is not ours.
         let current = out.as_deref().unwrap_or(text);
-        if current.contains('%') {
+        if fits && current.contains('%') {
             let decoded = percent_encoding::percent_decode_str(current).decode_utf8_lossy();
             if self
                 .values
