@@ -172,7 +172,15 @@ impl Redactor {
                     return Some(String::from(REDACTED));
                 }
                 return if self.redact_at(&mut nested, nesting + 1) {
-                    Some(serde_json::to_string(&nested).unwrap_or_else(|_| String::from(REDACTED)))
+                    let text = serde_json::to_string(&nested).unwrap_or_default();
+                    // Re-encoding can spell a configured value out of an escape next to part of
+                    // it (`"\fz-token…"` from a form feed before `z-token…`, found by the
+                    // redaction fuzz target): then the whole string goes.
+                    if text.is_empty() || self.values.iter().any(|v| text.contains(v.as_str())) {
+                        Some(String::from(REDACTED))
+                    } else {
+                        Some(text)
+                    }
                 } else {
                     None
                 };
@@ -379,6 +387,22 @@ mod tests {
     }
 
     /// Found by the `redaction` fuzz target: the value as a key of JSON nested in a string.
+    #[test]
+    fn re_encoded_json_never_spells_a_configured_value_out_of_an_escape() {
+        let redactor =
+            Redactor::new(&crate::Credentials::none().with_url_token("fz-URL-token-5e2a"));
+        // A form feed before the token's tail: no configured value in the decoded text, but
+        // re-encoding the changed JSON writes `\f` + `z-URL…`, which spells the token.
+        let nested = "{\"password\":\"p\",\"\\u000cz-URL-token-5e2an\":1}";
+        let out = redacted(Value::String(nested.into()), &redactor);
+        let text = serde_json::to_string(&out).unwrap();
+        assert!(!text.contains("fz-URL-token-5e2a"), "{text}");
+        assert!(
+            !out.as_str().unwrap().contains("fz-URL-token-5e2a"),
+            "{out}"
+        );
+    }
+
     #[test]
     fn keys_that_quote_a_configured_value_are_rewritten() {
         let r = Redactor::new(&crate::Credentials::none().with_url_token("fz-URL-token-5e2a"));
