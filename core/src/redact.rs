@@ -171,18 +171,19 @@ impl Redactor {
                 if nesting >= MAX_NESTED_JSON {
                     return Some(String::from(REDACTED));
                 }
-                return if self.redact_at(&mut nested, nesting + 1) {
-                    let text = serde_json::to_string(&nested).unwrap_or_default();
-                    // Re-encoding can spell a configured value out of an escape next to part of
-                    // it (`"\fz-token…"` from a form feed before `z-token…`, found by the
-                    // redaction fuzz target): then the whole string goes.
-                    if text.is_empty() || self.values.iter().any(|v| text.contains(v.as_str())) {
-                        Some(String::from(REDACTED))
-                    } else {
-                        Some(text)
-                    }
+                // Escapes can spell a configured value out of part of it (a form feed before
+                // `z-token…` is `\fz-token…` in the text; found by the redaction fuzz target):
+                // a JSON text that holds a configured value after its own rules ran goes whole.
+                let spells_a_value =
+                    |json: &str| self.values.iter().any(|v| json.contains(v.as_str()));
+                if !self.redact_at(&mut nested, nesting + 1) {
+                    return spells_a_value(text).then(|| String::from(REDACTED));
+                }
+                let text = serde_json::to_string(&nested).unwrap_or_default();
+                return if text.is_empty() || spells_a_value(&text) {
+                    Some(String::from(REDACTED))
                 } else {
-                    None
+                    Some(text)
                 };
             }
         }
@@ -401,6 +402,10 @@ mod tests {
             !out.as_str().unwrap().contains("fz-URL-token-5e2a"),
             "{out}"
         );
+        // Nothing else to redact in it: the text as received spells the token all the same.
+        let unchanged = "{\"a\":\"\\fz-URL-token-5e2an\"}";
+        let out = redacted(Value::String(unchanged.into()), &redactor);
+        assert_eq!(out, Value::String(REDACTED.into()));
     }
 
     #[test]
