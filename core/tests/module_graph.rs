@@ -174,10 +174,11 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 #[test]
 fn the_core_has_no_import_cycle() {
     let graph = graph();
+    // The cycle first, so that a reintroduced one is reported as such.
+    assert_eq!(find_cycle(&graph), None, "{graph:#?}");
     // The reader must see the real dependencies, or the check proves nothing.
     assert!(graph["providers"].contains("event"), "{graph:?}");
-    assert!(graph["event"].contains("provider"), "{graph:?}");
-    assert_eq!(find_cycle(&graph), None, "{graph:#?}");
+    assert!(graph["providers"].contains("provider"), "{graph:?}");
 }
 
 #[test]
