@@ -38,9 +38,6 @@ LOOP_AUTH_OLD = "Token loop-AUTH-old-1e2f"
 DID_TOKEN = "did-URL-token-77aa"
 DID_USER, DID_PASS = "didhook", "did-BASIC-pass-31"
 
-ALL_SECRETS = [LIME_SECRET, LIME_OLD_SECRET, LIME_BEARER, LISO_PASS, LISO_OLD_PASS, GW_HMAC,
-               GW_HMAC_OLD, GW_JWT, LOOP_AUTH, LOOP_AUTH_OLD, DID_TOKEN, DID_PASS]
-
 
 def dumps(obj):
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
@@ -526,6 +523,17 @@ def did_reseller():
     vec("did_reseller", "users_receiver_secrets_redacted",
         "A users record echoes the receiver's URL token, Basic password and secret-named fields",
         "did_reseller", users, h, both, url=url)
+    # Found by the redaction fuzz target: JSON text inside a string whose escape (`\f`) is followed
+    # by the tail of a token that starts with `f` spells the token once re-encoded, although the
+    # decoded text never contains it. The whole string is redacted.
+    f_token = "f-echo-token-9c1d"
+    settings = "{\"password\":\"p\",\"\\u000c" + f_token[1:] + "\":1}"
+    unchanged = "{\"note\":\"\\f" + f_token[1:] + "n\"}"
+    users = hook("update", "users", {"id": 312, "username": "fz", "settings": settings, "notes": unchanged,
+                                     "timezone": "America/Denver"})
+    vec("did_reseller", "users_escape_spells_token_redacted",
+        "Nested JSON whose escape plus a token's tail spells the token is redacted whole",
+        "did_reseller", users, h, {"url_token": f_token}, url=f"https://hooks.example.com/did?token={f_token}")
     error_form = dumps({"type": "update", "schema": "users", "status": "error",
                         "verbose": f"POST https://hooks.example.com/did?token={DID_TOKEN} failed",
                         "data": dumps({"id": 311, "sms_post_url": f"https://{DID_USER}:{DID_PASS}@hooks.example.com/sms",
