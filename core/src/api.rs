@@ -92,9 +92,8 @@ fn field_of(error: &Error) -> Option<String> {
 /// What the field should have held, when the error knows.
 fn expected_of(error: &Error) -> Option<String> {
     let text: &str = match error {
-        Error::UnknownProvider { .. } => {
-            let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
-            return Some(alloc::format!("one of {}", names.join(", ")));
+        Error::UnknownProvider { known, .. } => {
+            return Some(alloc::format!("one of {}", known.join(", ")));
         }
         Error::MethodNotAllowed { .. } => "POST",
         Error::BodyTooLarge { limit, .. } => return Some(alloc::format!("at most {limit} bytes")),

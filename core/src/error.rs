@@ -36,7 +36,11 @@ impl ErrorKind {
 #[non_exhaustive]
 pub enum Error {
     /// A provider name that telhook does not know.
-    UnknownProvider { name: String },
+    UnknownProvider {
+        name: String,
+        /// Every provider's name (`Provider::NAMES`; this module cannot name the registry).
+        known: &'static [&'static str],
+    },
     /// No provider was named and none matched the request's headers or body.
     ProviderNotDetected,
     /// Webhooks are POSTed; anything else is refused before verification.
@@ -326,11 +330,14 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::UnknownProvider { name } => write!(
-                f,
-                "unknown provider {:?}; expected one of looplookup, did_reseller, limephone, lisoloo, gatewayapi",
-                Truncated(name)
-            ),
+            Error::UnknownProvider { name, known } => {
+                write!(f, "unknown provider {:?}; expected one of ", Truncated(name))?;
+                for (i, known) in known.iter().enumerate() {
+                    f.write_str(if i == 0 { "" } else { ", " })?;
+                    f.write_str(known)?;
+                }
+                Ok(())
+            }
             Error::ProviderNotDetected => {
                 f.write_str("no provider matches this request's headers or body; name the provider explicitly")
             }

@@ -10,41 +10,51 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The supported providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Provider {
-    #[serde(rename = "looplookup")]
-    LoopLookup,
-    #[serde(rename = "did_reseller")]
-    DidReseller,
-    #[serde(rename = "limephone")]
-    LimePhone,
-    #[serde(rename = "lisoloo")]
-    Lisoloo,
-    #[serde(rename = "gatewayapi")]
-    GatewayApi,
+/// The registry of providers: one line each, `module Variant`. The module is
+/// `providers/<module>.rs`, which declares everything about its provider in a `SPEC`
+/// (see `providers::Spec`), and the module's name is the provider's stable name. Adding a
+/// provider is that file plus one line here; the enum, its names, the module declarations,
+/// the `Payload` variants and the dispatch are generated from this list.
+macro_rules! each_provider {
+    ($then:ident) => {
+        $then! {
+            looplookup LoopLookup,
+            did_reseller DidReseller,
+            limephone LimePhone,
+            lisoloo Lisoloo,
+            gatewayapi GatewayApi,
+        }
+    };
 }
+pub(crate) use each_provider;
+
+macro_rules! define_provider_enum {
+    ($($module:ident $variant:ident,)*) => {
+        /// The supported providers.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Provider {
+            $($variant,)*
+        }
+
+        impl Provider {
+            /// Every provider's stable name, in [`Provider::ALL`]'s order.
+            pub const NAMES: [&'static str; [$(stringify!($module)),*].len()] =
+                [$(stringify!($module)),*];
+
+            pub const ALL: [Provider; Provider::NAMES.len()] = [$(Provider::$variant),*];
+
+            /// The stable name used in events, vectors and every binding.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Provider::$variant => stringify!($module),)*
+                }
+            }
+        }
+    };
+}
+each_provider!(define_provider_enum);
 
 impl Provider {
-    pub const ALL: [Provider; 5] = [
-        Provider::LoopLookup,
-        Provider::DidReseller,
-        Provider::LimePhone,
-        Provider::Lisoloo,
-        Provider::GatewayApi,
-    ];
-
-    /// The stable name used in events, vectors and every binding.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::LoopLookup => "looplookup",
-            Provider::DidReseller => "did_reseller",
-            Provider::LimePhone => "limephone",
-            Provider::Lisoloo => "lisoloo",
-            Provider::GatewayApi => "gatewayapi",
-        }
-    }
-
     /// Looks a provider up by name; case, `-` and `_` are ignored (`GatewayAPI`, `did-reseller`).
     pub fn from_name(name: &str) -> Result<Provider> {
         let squash = |s: &str| -> String {
@@ -59,7 +69,44 @@ impl Provider {
             .find(|p| squash(p.name()) == wanted)
             .ok_or_else(|| Error::UnknownProvider {
                 name: name.to_string(),
+                known: &Provider::NAMES,
             })
+    }
+}
+
+/// By name, exactly as [`Provider::name`] spells it.
+impl Serialize for Provider {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// By exact name only (as a derived enum would read its renamed variants); lenient lookup is
+/// [`Provider::from_name`].
+impl<'de> Deserialize<'de> for Provider {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> core::result::Result<Self, D::Error> {
+        struct NameVisitor;
+        impl serde::de::Visitor<'_> for NameVisitor {
+            type Value = Provider;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a provider name")
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                name: &str,
+            ) -> core::result::Result<Provider, E> {
+                Provider::ALL
+                    .into_iter()
+                    .find(|p| p.name() == name)
+                    .ok_or_else(|| E::unknown_variant(name, &Provider::NAMES))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
     }
 }
 

@@ -8,19 +8,13 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::provider::Provider;
-use crate::providers::{did_reseller, gatewayapi, limephone, lisoloo, looplookup};
+use crate::providers::spec;
 
 pub use crate::kit::SampleKind;
 
 /// Every event kind [`sample`] knows for `provider`; the first is the default.
 pub fn event_kinds(provider: Provider) -> &'static [SampleKind] {
-    match provider {
-        Provider::LoopLookup => looplookup::SAMPLE_KINDS,
-        Provider::DidReseller => did_reseller::SAMPLE_KINDS,
-        Provider::LimePhone => limephone::SAMPLE_KINDS,
-        Provider::Lisoloo => lisoloo::SAMPLE_KINDS,
-        Provider::GatewayApi => gatewayapi::SAMPLE_KINDS,
-    }
+    spec(provider).sample_kinds
 }
 
 /// A body `provider` sends for `event_kind` (one of [`event_kinds`]), with `overrides` merged
@@ -44,9 +38,7 @@ pub fn sample(provider: Provider, event_kind: &str, overrides: &Value) -> Result
         });
     }
     merge_patch(&mut value, overrides);
-    if provider == Provider::DidReseller {
-        did_reseller::encode_sample_data(&mut value);
-    }
+    (spec(provider).encode_sample)(&mut value);
     serde_json::to_vec(&value).map_err(|_| Error::InvalidRequest {
         reason: "overrides: expected JSON that serializes".to_owned(),
     })
@@ -56,25 +48,16 @@ pub fn sample(provider: Provider, event_kind: &str, overrides: &Value) -> Result
 /// (call, lookup, record) number `serial`. Two kinds with the same serial concern the same
 /// message — how a test sends `sent` and `delivered` for one SMS.
 pub fn identity_overrides(provider: Provider, event_kind: &str, serial: u64) -> Value {
-    match provider {
-        Provider::LoopLookup => looplookup::identity(event_kind, serial),
-        Provider::DidReseller => did_reseller::identity(event_kind, serial),
-        Provider::LimePhone => limephone::identity(event_kind, serial),
-        Provider::Lisoloo => lisoloo::identity(event_kind, serial),
-        Provider::GatewayApi => gatewayapi::identity(event_kind, serial),
-    }
+    (spec(provider).identity)(event_kind, serial)
 }
 
 /// Two status events of one message in the order a receiver must survive: the later status
 /// first. Each is `(event kind, overrides)`; apply [`identity_overrides`] of the same serial
 /// to both. `None` for providers that send no status events.
 pub fn out_of_order_statuses(provider: Provider) -> Option<[(&'static str, Value); 2]> {
-    match provider {
-        Provider::LimePhone => Some(limephone::OUT_OF_ORDER.map(status_step)),
-        Provider::Lisoloo => Some(lisoloo::OUT_OF_ORDER.map(status_step)),
-        Provider::GatewayApi => Some(gatewayapi::OUT_OF_ORDER.map(status_step)),
-        Provider::LoopLookup | Provider::DidReseller => None,
-    }
+    spec(provider)
+        .out_of_order
+        .map(|steps| steps.map(status_step))
 }
 
 /// `(kind, field, value)` as `(kind, {field: value})`.
@@ -87,14 +70,7 @@ fn status_step(
 }
 
 fn template(provider: Provider, event_kind: &str) -> Result<Value> {
-    let found = match provider {
-        Provider::LoopLookup => looplookup::sample(event_kind),
-        Provider::DidReseller => did_reseller::sample(event_kind),
-        Provider::LimePhone => limephone::sample(event_kind),
-        Provider::Lisoloo => lisoloo::sample(event_kind),
-        Provider::GatewayApi => gatewayapi::sample(event_kind),
-    };
-    found.ok_or_else(|| {
+    (spec(provider).sample)(event_kind).ok_or_else(|| {
         let known: Vec<&str> = event_kinds(provider).iter().map(|k| k.name).collect();
         Error::InvalidRequest {
             reason: alloc::format!("event_kind: {provider} sends one of {}", known.join(", ")),

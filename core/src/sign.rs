@@ -14,22 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
 use crate::provider::Provider;
-use crate::providers::{
-    did_reseller, gatewayapi, limephone, lisoloo, looplookup, parse_json_object,
-};
+use crate::providers::{parse_json_object, spec};
 use crate::request::WebhookRequest;
 
 pub use crate::kit::Scheme;
 
 /// The schemes `provider` authenticates deliveries with, in the order `sign` applies them.
 pub fn schemes(provider: Provider) -> &'static [Scheme] {
-    match provider {
-        Provider::LoopLookup => looplookup::SCHEMES,
-        Provider::DidReseller => did_reseller::SCHEMES,
-        Provider::LimePhone => limephone::SCHEMES,
-        Provider::Lisoloo => lisoloo::SCHEMES,
-        Provider::GatewayApi => gatewayapi::SCHEMES,
-    }
+    spec(provider).schemes
 }
 
 /// The request `provider` would send with `body`: POST to `/` (plus the URL token's query),
@@ -132,14 +124,11 @@ pub fn forge(
             request.body = tampered(body)?;
             Ok(Some(request))
         }
-        Forgery::ExpiredTimestamp => match provider {
-            Provider::GatewayApi if Scheme::JwtHs256.is_configured(credentials) => {
-                let mut request = unsigned(provider, body);
-                gatewayapi::sign_expired_jwt(&mut request, credentials, now)?;
-                Ok(Some(request))
-            }
-            _ => Ok(None),
-        },
+        Forgery::ExpiredTimestamp => {
+            let mut request = unsigned(provider, body);
+            let signed = (spec(provider).sign_expired)(&mut request, credentials, now)?;
+            Ok(signed.then_some(request))
+        }
     }
 }
 
@@ -198,7 +187,7 @@ fn chosen_schemes(
 /// Method, URL and the headers every delivery of `provider` carries, without credentials.
 fn unsigned(provider: Provider, body: &[u8]) -> WebhookRequest {
     let mut headers = alloc::vec![("Content-Type".to_owned(), "application/json".to_owned())];
-    if let Some(agent) = user_agent(provider) {
+    if let Some(agent) = spec(provider).user_agent {
         headers.push(("User-Agent".to_owned(), agent.to_owned()));
     }
     WebhookRequest {
@@ -209,13 +198,6 @@ fn unsigned(provider: Provider, body: &[u8]) -> WebhookRequest {
     }
 }
 
-fn user_agent(provider: Provider) -> Option<&'static str> {
-    match provider {
-        Provider::LoopLookup => Some(looplookup::USER_AGENT),
-        _ => None,
-    }
-}
-
 fn apply(
     provider: Provider,
     scheme: Scheme,
@@ -223,13 +205,7 @@ fn apply(
     credentials: &Credentials,
     now: i64,
 ) -> Result<()> {
-    match provider {
-        Provider::LoopLookup => looplookup::sign(scheme, request, credentials),
-        Provider::DidReseller => did_reseller::sign(scheme, request, credentials),
-        Provider::LimePhone => limephone::sign(scheme, request, credentials),
-        Provider::Lisoloo => lisoloo::sign(scheme, request, credentials),
-        Provider::GatewayApi => gatewayapi::sign(scheme, request, credentials, now),
-    }
+    (spec(provider).sign)(scheme, request, credentials, now)
 }
 
 /// The credentials with every secret, password and token changed: what a forger who does

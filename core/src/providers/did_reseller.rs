@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
-use super::Provider;
+use super::{defaults, from_value, Payload, Provider, Spec};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, Record, RecordAction};
@@ -24,7 +24,7 @@ use crate::verify as scheme;
 
 /// The DID reseller documents no retries: assume none (retry.rs keeps the 24 h minimum dedupe
 /// window).
-pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+const RETRY: RetrySchedule = RetrySchedule {
     documented: false,
     timeout_secs: 15,
     retry_delays_secs: &[],
@@ -32,6 +32,29 @@ pub(crate) const RETRY: RetrySchedule = RetrySchedule {
     ack_statuses: StatusRange::ANY_2XX,
     permanent_failure_statuses: None,
 };
+
+/// Everything the generic code reads about this provider.
+pub(crate) const SPEC: Spec = Spec {
+    retry: RETRY,
+    verify: |request, credentials, _now| verify(request, credentials),
+    named_by_headers: defaults::named_by_no_header,
+    body_matches,
+    parse: |raw| Ok(Payload::DidReseller(from_value(raw)?)),
+    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    message_parts: defaults::one_part,
+    schemes: SCHEMES,
+    user_agent: None,
+    sign: |scheme, request, credentials, _now| sign(scheme, request, credentials),
+    sign_expired: defaults::cannot_expire,
+    sample_kinds: SAMPLE_KINDS,
+    sample,
+    encode_sample: encode_sample_data,
+    identity,
+    out_of_order: None,
+};
+
+/// The top-level payload type (`Payload::DidReseller`).
+pub type Body = RecordHook;
 
 const DEFAULT_TOKEN_PARAM: &str = "token";
 
@@ -68,7 +91,7 @@ impl RecordHook {
     }
 }
 
-pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
+fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.url_token.is_empty() && credentials.basic.is_empty() {
         return Err(Error::MissingCredentials {
             provider: "did_reseller",
@@ -100,9 +123,9 @@ const URL_UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_
     .remove(b'~');
 
 /// Nothing is documented; these are the two ways a receiver can protect its URL.
-pub(crate) const SCHEMES: &[Scheme] = &[Scheme::UrlToken, Scheme::Basic];
+const SCHEMES: &[Scheme] = &[Scheme::UrlToken, Scheme::Basic];
 
-pub(crate) fn sign(
+fn sign(
     scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
@@ -130,11 +153,11 @@ pub(crate) fn sign(
     }
 }
 
-pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("schema") && body.get("type").is_some_and(Value::is_string)
 }
 
-pub(crate) fn normalize(
+fn normalize(
     payload: RecordHook,
     mut raw: Value,
     context: &Context<'_>,
@@ -202,7 +225,7 @@ pub(crate) fn normalize(
 }
 
 /// Record changes for several schemas named in the docs, and the error form.
-pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+const SAMPLE_KINDS: &[SampleKind] = &[
     SampleKind::new("dids.update", EventType::RecordUpdated),
     SampleKind::new("dids.insert", EventType::RecordCreated),
     SampleKind::new("dids.delete", EventType::RecordDeleted),
@@ -214,7 +237,7 @@ pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
 
 /// `data` is an object here so that overrides can reach into it; `encode_sample_data`
 /// turns it into the JSON string the reseller sends.
-pub(crate) fn sample(kind: &str) -> Option<Value> {
+fn sample(kind: &str) -> Option<Value> {
     if kind == "sms_enablement.error" {
         return Some(serde_json::json!({
             "type": "update", "schema": "sms_enablement", "status": "error",
@@ -251,7 +274,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 }
 
 /// The reseller sends `data` JSON-encoded inside a string.
-pub(crate) fn encode_sample_data(sample: &mut Value) {
+fn encode_sample_data(sample: &mut Value) {
     if let Some(data) = sample.get_mut("data") {
         if data.is_object() {
             *data = Value::String(data.to_string());
@@ -260,7 +283,7 @@ pub(crate) fn encode_sample_data(sample: &mut Value) {
 }
 
 /// The key is a hash of the body, so a different record id (or error text) is a new event.
-pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+fn identity(kind: &str, serial: u64) -> Value {
     if kind == "sms_enablement.error" {
         serde_json::json!({"verbose": alloc::format!("already provisioned (request {serial})")})
     } else {

@@ -13,8 +13,8 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Provider;
-use super::{from_value, Context, IdValue};
+use super::{defaults, from_value, Payload, Provider, Spec};
+use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -30,7 +30,7 @@ use crate::verify as scheme;
 /// GatewayAPI randomizes and does not publish its schedule; the legacy docs show 60 s, 2 min,
 /// 6 min, 24 min, 2 h, 12 h, and the current docs promise "at least 24 hours", so one more
 /// 12 h step brings the typical horizon past 24 h.
-pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+const RETRY: RetrySchedule = RetrySchedule {
     documented: true,
     timeout_secs: 5,
     retry_delays_secs: &[60, 120, 360, 1440, 7200, 43200, 43200],
@@ -38,6 +38,29 @@ pub(crate) const RETRY: RetrySchedule = RetrySchedule {
     ack_statuses: StatusRange::ANY_2XX,
     permanent_failure_statuses: None,
 };
+
+/// Everything the generic code reads about this provider.
+pub(crate) const SPEC: Spec = Spec {
+    retry: RETRY,
+    verify,
+    named_by_headers,
+    body_matches,
+    parse: |raw| Ok(Payload::GatewayApi(GatewayApiPayload::from_value(raw)?)),
+    normalize: |raw, context| normalize(GatewayApiPayload::from_value(&raw)?, raw, context),
+    message_parts: defaults::one_part,
+    schemes: SCHEMES,
+    user_agent: None,
+    sign,
+    sign_expired: sign_expired_jwt,
+    sample_kinds: SAMPLE_KINDS,
+    sample,
+    encode_sample: defaults::sent_as_is,
+    identity,
+    out_of_order: Some(OUT_OF_ORDER),
+};
+
+/// The top-level payload type (`Payload::GatewayApi`).
+pub type Body = GatewayApiPayload;
 
 pub const SIGNATURE_HEADER: &str = "Signature";
 pub const JWT_HEADER: &str = "X-Gwapi-Signature";
@@ -146,7 +169,7 @@ pub struct IncomingSms {
     pub extra: Map<String, Value>,
 }
 
-pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
+fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
     if credentials.hmac_sha256.is_empty() && credentials.jwt_hs256.is_empty() {
         return Err(Error::MissingCredentials {
             provider: "gatewayapi",
@@ -194,7 +217,7 @@ fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()>
 
 /// `X-Gwapi-Signature`, or a `Signature` header of `v1=` entries (the bare name `Signature`
 /// is too generic — RFC 9421 uses it too — so its format decides), names GatewayAPI.
-pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+fn named_by_headers(request: &WebhookRequest) -> bool {
     request.has_header(JWT_HEADER)
         || request.headers.iter().any(|(name, value)| {
             name.trim().eq_ignore_ascii_case(SIGNATURE_HEADER) && value.trim().starts_with("v1=")
@@ -202,12 +225,12 @@ pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
 }
 
 /// Both, when both are configured; verification uses `Signature` first.
-pub(crate) const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::JwtHs256];
+const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::JwtHs256];
 
 /// How long a JWT made by `sign_expired_jwt` has been expired.
 const EXPIRED_JWT_AGE_SECS: i64 = 60;
 
-pub(crate) fn sign(
+fn sign(
     scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
@@ -227,16 +250,21 @@ pub(crate) fn sign(
 
 /// A legacy JWT whose `exp` passed a minute before `now`. GatewayAPI itself sends no `exp`
 /// (its JWTs never expire); a receiver must still refuse one that has.
-pub(crate) fn sign_expired_jwt(
+/// Only the legacy JWT carries a timestamp (`exp`) that can expire.
+fn sign_expired_jwt(
     request: &mut WebhookRequest,
     credentials: &Credentials,
     now: i64,
-) -> Result<()> {
+) -> Result<bool> {
+    if !Scheme::JwtHs256.is_configured(credentials) {
+        return Ok(false);
+    }
     add_jwt(
         request,
         credentials,
         Some(now.saturating_sub(EXPIRED_JWT_AGE_SECS)),
-    )
+    )?;
+    Ok(true)
 }
 
 /// The legacy JWT's claims are the payload's fields (which verification compares with the
@@ -256,7 +284,7 @@ fn add_jwt(
     Ok(())
 }
 
-pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+fn body_matches(body: &Map<String, Value>) -> bool {
     (body.contains_key("event_id") && body.contains_key("event_type") && body.contains_key("event"))
         || body.contains_key("msisdn")
 }
@@ -330,7 +358,7 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-pub(crate) fn normalize(
+fn normalize(
     payload: GatewayApiPayload,
     raw: Value,
     context: &Context<'_>,
@@ -448,7 +476,7 @@ fn normalize_event(
 
 /// The Messaging API's envelopes (SMS and RCS) and the legacy REST API's DLR and MO SMS,
 /// named as the normalized event's `provider_event_type`.
-pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+const SAMPLE_KINDS: &[SampleKind] = &[
     SampleKind::new("message.status.sms", EventType::MessageStatus),
     SampleKind::new("message.status.rcs", EventType::MessageStatus),
     SampleKind::new("user-message.text.sms", EventType::MessageReceived),
@@ -458,12 +486,12 @@ pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
 ];
 
 /// Reports "can come out of order": DELIVERED before ENROUTE.
-pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
+const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
     ("delivery_report", "status", "DELIVERED"),
     ("delivery_report", "status", "ENROUTE"),
 ];
 
-pub(crate) fn sample(kind: &str) -> Option<Value> {
+fn sample(kind: &str) -> Option<Value> {
     Some(match kind {
         "message.status.sms" | "message.status.rcs" => serde_json::json!({
             "event_id": crate::kit::uuid_like(kind, 0),
@@ -502,7 +530,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 
 /// Messaging API keys on `event_id`; the legacy shapes on the message `id` (DLRs also on
 /// the status, so two statuses of one message stay distinct).
-pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+fn identity(kind: &str, serial: u64) -> Value {
     if kind.contains('.') {
         serde_json::json!({
             "event_id": crate::kit::uuid_like(kind, serial),

@@ -11,7 +11,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Provider;
+use super::{defaults, from_value, Payload, Provider, Spec};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ use crate::request::WebhookRequest;
 use crate::verify as scheme;
 
 /// LimePhone's redeliveries (its docs); only a 200 acks.
-pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+const RETRY: RetrySchedule = RetrySchedule {
     documented: true,
     timeout_secs: 5,
     retry_delays_secs: &[60, 300, 900, 1800],
@@ -34,6 +34,29 @@ pub(crate) const RETRY: RetrySchedule = RetrySchedule {
     ack_statuses: StatusRange::ONLY_200,
     permanent_failure_statuses: None,
 };
+
+/// Everything the generic code reads about this provider.
+pub(crate) const SPEC: Spec = Spec {
+    retry: RETRY,
+    verify: |request, credentials, _now| verify(request, credentials),
+    named_by_headers,
+    body_matches,
+    parse: |raw| Ok(Payload::LimePhone(from_value(raw)?)),
+    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    message_parts: defaults::one_part,
+    schemes: SCHEMES,
+    user_agent: None,
+    sign: |scheme, request, credentials, _now| sign(scheme, request, credentials),
+    sign_expired: defaults::cannot_expire,
+    sample_kinds: SAMPLE_KINDS,
+    sample,
+    encode_sample: defaults::sent_as_is,
+    identity,
+    out_of_order: Some(OUT_OF_ORDER),
+};
+
+/// The top-level payload type (`Payload::LimePhone`).
+pub type Body = LimePhoneEvent;
 
 pub const SIGNATURE_HEADER: &str = "X-LimePhone-Signature";
 
@@ -70,7 +93,7 @@ pub struct LimePhoneEvent {
     pub extra: Map<String, Value>,
 }
 
-pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
+fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.hmac_sha256.is_empty() && credentials.bearer.is_empty() {
         return Err(Error::MissingCredentials {
             provider: "limephone",
@@ -86,9 +109,9 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
 }
 
 /// Both headers, when both are configured: LimePhone's receiver checks each configured one.
-pub(crate) const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::Bearer];
+const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::Bearer];
 
-pub(crate) fn sign(
+fn sign(
     scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
@@ -110,18 +133,18 @@ pub(crate) fn sign(
 }
 
 /// Its signature header names LimePhone.
-pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+fn named_by_headers(request: &WebhookRequest) -> bool {
     request.has_header(SIGNATURE_HEADER)
 }
 
-pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+fn body_matches(body: &Map<String, Value>) -> bool {
     body.get("event").is_some_and(Value::is_string)
         && ["call_id", "message_id", "virtual_number"]
             .iter()
             .any(|k| body.contains_key(*k))
 }
 
-pub(crate) fn normalize(
+fn normalize(
     payload: LimePhoneEvent,
     raw: Value,
     context: &Context<'_>,
@@ -205,7 +228,7 @@ pub(crate) fn normalize(
 }
 
 /// Every documented event, plus the outbound call and status update the docs describe.
-pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+const SAMPLE_KINDS: &[SampleKind] = &[
     SampleKind::new("incoming_call", EventType::CallIncoming),
     SampleKind::new("missed_call", EventType::CallMissed),
     SampleKind::new("call_completed", EventType::CallCompleted),
@@ -216,13 +239,13 @@ pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
 ];
 
 /// A call answered, reported before the ringing that preceded it.
-pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
+const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
     ("call_status_update", "call_status", "answered"),
     ("call_status_update", "call_status", "ringing"),
 ];
 
 /// The docs' samples (same numbers and times).
-pub(crate) fn sample(kind: &str) -> Option<Value> {
+fn sample(kind: &str) -> Option<Value> {
     let call = |call_id: &str, status: &str, timestamp: &str| {
         serde_json::json!({
             "event": kind, "call_id": call_id, "virtual_number": "+15551234567",
@@ -261,7 +284,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 }
 
 /// The key is `<event>:<call_id|message_id>[:<status>]`: a new id is a new event.
-pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+fn identity(kind: &str, serial: u64) -> Value {
     let field = if kind.starts_with("sms_") {
         "message_id"
     } else {

@@ -10,7 +10,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Provider;
+use super::{defaults, from_value, Payload, Provider, Spec};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -28,7 +28,7 @@ use crate::verify as scheme;
 /// Four delays are listed, so we read it as the first delivery plus four retries (five
 /// deliveries). The other reading (four in total) would leave the 1 h delay unused; ours is
 /// also the safe one for dedupe, as it gives the longer horizon. Any 4xx drops the event.
-pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+const RETRY: RetrySchedule = RetrySchedule {
     documented: true,
     timeout_secs: 5,
     retry_delays_secs: &[30, 120, 600, 3600],
@@ -36,6 +36,29 @@ pub(crate) const RETRY: RetrySchedule = RetrySchedule {
     ack_statuses: StatusRange::ANY_2XX,
     permanent_failure_statuses: Some(StatusRange::ANY_4XX),
 };
+
+/// Everything the generic code reads about this provider.
+pub(crate) const SPEC: Spec = Spec {
+    retry: RETRY,
+    verify: |request, credentials, _now| verify(request, credentials),
+    named_by_headers,
+    body_matches,
+    parse: |raw| Ok(Payload::Lisoloo(from_value(raw)?)),
+    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    message_parts,
+    schemes: SCHEMES,
+    user_agent: None,
+    sign: |scheme, request, credentials, _now| sign(scheme, request, credentials),
+    sign_expired: defaults::cannot_expire,
+    sample_kinds: SAMPLE_KINDS,
+    sample,
+    encode_sample: defaults::sent_as_is,
+    identity,
+    out_of_order: Some(OUT_OF_ORDER),
+};
+
+/// The top-level payload type (`Payload::Lisoloo`).
+pub type Body = LisolooEvent;
 
 pub const SIGNATURE_HEADER: &str = "X-Lisoloo-Signature";
 
@@ -67,7 +90,7 @@ pub struct LisolooData {
     pub extra: Map<String, Value>,
 }
 
-pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
+fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.basic.is_empty() && credentials.hmac_sha256.is_empty() {
         return Err(Error::MissingCredentials {
             provider: "lisoloo",
@@ -83,9 +106,9 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
 }
 
 /// Basic today; the announced signature when a secret for it is configured.
-pub(crate) const SCHEMES: &[Scheme] = &[Scheme::Basic, Scheme::HmacSha256];
+const SCHEMES: &[Scheme] = &[Scheme::Basic, Scheme::HmacSha256];
 
-pub(crate) fn sign(
+fn sign(
     scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
@@ -103,18 +126,18 @@ pub(crate) fn sign(
 }
 
 /// Its signature header names Lisoloo.
-pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+fn named_by_headers(request: &WebhookRequest) -> bool {
     request.has_header(SIGNATURE_HEADER)
 }
 
-pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("event_id") && body.contains_key("event_type") && !body.contains_key("event")
 }
 
 /// `data.segments`: the number of SMS parts of the message. Each part's delivery is reported
 /// as its own event (its own `event_id`), so the ledger counts delivered reports against it.
 /// Anything but a positive integer counts as one part.
-pub(crate) fn message_parts(raw: &Value) -> u32 {
+fn message_parts(raw: &Value) -> u32 {
     raw.get("data")
         .and_then(|data| data.get("segments"))
         .and_then(Value::as_u64)
@@ -137,7 +160,7 @@ fn status_of(word: &str) -> Option<DeliveryStatus> {
     })
 }
 
-pub(crate) fn normalize(
+fn normalize(
     payload: LisolooEvent,
     raw: Value,
     context: &Context<'_>,
@@ -182,7 +205,7 @@ pub(crate) fn normalize(
 }
 
 /// The lifecycle (pending → processing → sent → delivered) and its failure ends.
-pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
+const SAMPLE_KINDS: &[SampleKind] = &[
     SampleKind::new("sms.delivered", EventType::MessageStatus),
     SampleKind::new("sms.pending", EventType::MessageStatus),
     SampleKind::new("sms.processing", EventType::MessageStatus),
@@ -194,13 +217,13 @@ pub(crate) const SAMPLE_KINDS: &[SampleKind] = &[
 ];
 
 /// Lisoloo does not guarantee order: `delivered` may arrive before `sent`.
-pub(crate) const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
+const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
     ("sms.delivered", "timestamp", "2026-05-27T10:15:08Z"),
     ("sms.sent", "timestamp", "2026-05-27T10:15:03Z"),
 ];
 
 /// The docs' envelope, with error details on the failure statuses.
-pub(crate) fn sample(kind: &str) -> Option<Value> {
+fn sample(kind: &str) -> Option<Value> {
     SAMPLE_KINDS.iter().find(|k| k.name == kind)?;
     let data = match kind {
         "sms.failed" | "sms.rejected" => serde_json::json!({
@@ -220,7 +243,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 }
 
 /// The key is `event_id`; `message_id` (24 hex digits, as Lisoloo's) ties statuses together.
-pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+fn identity(kind: &str, serial: u64) -> Value {
     serde_json::json!({
         "event_id": crate::kit::uuid_like(kind, serial),
         "message_id": alloc::format!("{serial:024x}"),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
-use super::Provider;
+use super::{defaults, from_value, Payload, Provider, Spec};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{AppleService, ContactKind, EventType, Lookup, NormalizedEvent};
@@ -21,7 +21,7 @@ use crate::request::WebhookRequest;
 use crate::verify as scheme;
 
 /// LoopLookup's redeliveries (its docs): 10 × 30 s, 10 × 3 min, 10 × 15 min; only a 200 acks.
-pub(crate) const RETRY: RetrySchedule = RetrySchedule {
+const RETRY: RetrySchedule = RetrySchedule {
     documented: true,
     timeout_secs: 15,
     retry_delays_secs: &[
@@ -33,6 +33,29 @@ pub(crate) const RETRY: RetrySchedule = RetrySchedule {
     ack_statuses: StatusRange::ONLY_200,
     permanent_failure_statuses: None,
 };
+
+/// Everything the generic code reads about this provider.
+pub(crate) const SPEC: Spec = Spec {
+    retry: RETRY,
+    verify: |request, credentials, _now| verify(request, credentials),
+    named_by_headers,
+    body_matches,
+    parse: |raw| Ok(Payload::LoopLookup(from_value(raw)?)),
+    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    message_parts: defaults::one_part,
+    schemes: SCHEMES,
+    user_agent: Some(USER_AGENT),
+    sign: |scheme, request, credentials, _now| sign(scheme, request, credentials),
+    sign_expired: defaults::cannot_expire,
+    sample_kinds: SAMPLE_KINDS,
+    sample,
+    encode_sample: defaults::sent_as_is,
+    identity,
+    out_of_order: None,
+};
+
+/// The top-level payload type (`Payload::LoopLookup`).
+pub type Body = LookupCallback;
 
 /// The callback body. `result_v1` and everything in it is optional and grows over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,7 +120,7 @@ pub struct Country {
     pub extra: Map<String, Value>,
 }
 
-pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
+fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     if credentials.authorization.is_empty() {
         return Err(Error::MissingCredentials {
             provider: "looplookup",
@@ -109,10 +132,10 @@ pub(crate) fn verify(request: &WebhookRequest, credentials: &Credentials) -> Res
 /// LoopLookup identifies itself with this User-Agent.
 pub const USER_AGENT: &str = "LoopServer";
 
-pub(crate) const SCHEMES: &[Scheme] = &[Scheme::Authorization];
+const SCHEMES: &[Scheme] = &[Scheme::Authorization];
 
 /// The dashboard-configured value, sent verbatim as the Authorization header.
-pub(crate) fn sign(
+fn sign(
     _scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
@@ -126,13 +149,13 @@ pub(crate) fn sign(
 }
 
 /// LoopLookup signs nothing; its User-Agent names it.
-pub(crate) fn named_by_headers(request: &WebhookRequest) -> bool {
+fn named_by_headers(request: &WebhookRequest) -> bool {
     request.headers.iter().any(|(name, value)| {
         name.trim().eq_ignore_ascii_case("user-agent") && value.contains(USER_AGENT)
     })
 }
 
-pub(crate) fn body_matches(body: &Map<String, Value>) -> bool {
+fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("result_v1")
         || (body.contains_key("webhook_id") && body.contains_key("contact"))
 }
@@ -151,7 +174,7 @@ fn service(result: Option<ServiceResult>, field: &'static str) -> Result<Option<
     }))
 }
 
-pub(crate) fn normalize(
+fn normalize(
     payload: LookupCallback,
     raw: Value,
     context: &Context<'_>,
@@ -190,11 +213,11 @@ pub(crate) fn normalize(
     Ok(event)
 }
 
-pub(crate) const SAMPLE_KINDS: &[SampleKind] =
+const SAMPLE_KINDS: &[SampleKind] =
     &[SampleKind::new("lookup_result", EventType::LookupCompleted)];
 
 /// The docs' full result for a US mobile number.
-pub(crate) fn sample(kind: &str) -> Option<Value> {
+fn sample(kind: &str) -> Option<Value> {
     if kind != "lookup_result" {
         return None;
     }
@@ -215,7 +238,7 @@ pub(crate) fn sample(kind: &str) -> Option<Value> {
 }
 
 /// The key is `webhook_id` (the same across retries); `request_id` names the lookup.
-pub(crate) fn identity(kind: &str, serial: u64) -> Value {
+fn identity(kind: &str, serial: u64) -> Value {
     serde_json::json!({
         "webhook_id": crate::kit::uuid_like(kind, serial),
         "request_id": crate::kit::uuid_like("lookup", serial),

@@ -1,11 +1,18 @@
-//! One file per provider. Each exposes `verify`, a typed payload with `parse`, `normalize`
-//! and the detection predicates; this module dispatches and holds what they share.
-
-pub mod did_reseller;
-pub mod gatewayapi;
-pub mod limephone;
-pub mod lisoloo;
-pub mod looplookup;
+//! One file per provider. Each `providers/<name>.rs` declares everything about its provider
+//! in one `pub(crate) const SPEC: Spec` — detection, authentication, its typed payload,
+//! normalization, retry schedule and the sending side used by the test kit — and this module
+//! holds the generic pipeline that reads the specs.
+//!
+//! # Adding a provider
+//!
+//! 1. Write `providers/<name>.rs` (copy the smallest one, `looplookup.rs`): the payload
+//!    struct(s) with `pub type Body = …` naming the top-level one, `verify`, `normalize`, the
+//!    samples, and `pub(crate) const SPEC: Spec`.
+//! 2. Add one line, `<name> <Variant>,` to the registry in `provider.rs` (`each_provider!`).
+//!
+//! Everything else — the `Provider` enum and its names, the `mod` declaration, the `Payload`
+//! variant, detection, signing and sampling — is generated from that line or reads the spec.
+//! Then `make vocabularies` regenerates the language types and `make vectors` the vectors.
 
 use alloc::string::{String, ToString};
 use core::fmt;
@@ -16,21 +23,90 @@ use sha2::{Digest, Sha256};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, SCHEMA_VERSION};
+use crate::kit::{SampleKind, Scheme};
 pub use crate::provider::Provider;
 use crate::provider::RetrySchedule;
 use crate::redact::Redactor;
 use crate::request::WebhookRequest;
 
-/// A provider's payload, parsed into its typed form (unknown fields kept in `extra`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Payload {
-    LoopLookup(looplookup::LookupCallback),
-    DidReseller(did_reseller::RecordHook),
-    LimePhone(limephone::LimePhoneEvent),
-    Lisoloo(lisoloo::LisolooEvent),
-    GatewayApi(gatewayapi::GatewayApiPayload),
+/// Everything the generic code knows about one provider, declared in its file as `SPEC`.
+pub(crate) struct Spec {
+    /// How it redelivers; `retry.rs` derives horizon, dedupe TTL and lease from this.
+    pub retry: RetrySchedule,
+    /// Checks a request with the provider's own credentials, on the raw body (`now` for
+    /// schemes that carry a timestamp).
+    pub verify: fn(&WebhookRequest, &Credentials, i64) -> Result<()>,
+    /// True when the request carries a header only this provider sends.
+    pub named_by_headers: fn(&WebhookRequest) -> bool,
+    /// True when a JSON body has this provider's shape.
+    pub body_matches: fn(&Map<String, Value>) -> bool,
+    /// The typed payload of a (redacted) body.
+    pub parse: fn(&Value) -> Result<Payload>,
+    /// The event of a verified, redacted body (`raw`), read into the typed payload.
+    pub normalize: fn(Value, &Context<'_>) -> Result<NormalizedEvent>,
+    /// How many parts the message an event reports on has.
+    pub message_parts: fn(&Value) -> u32,
+    /// Authentication schemes, in the order [`Spec::sign`] applies them.
+    pub schemes: &'static [Scheme],
+    /// A `User-Agent` every delivery carries, if the provider sends a fixed one.
+    pub user_agent: Option<&'static str>,
+    /// Adds one scheme's credentials to a request (the test kit's sending side).
+    pub sign: fn(Scheme, &mut WebhookRequest, &Credentials, i64) -> Result<()>,
+    /// Signs a request whose signed timestamp has passed; false when nothing the provider
+    /// signs (with these credentials) can expire.
+    pub sign_expired: fn(&mut WebhookRequest, &Credentials, i64) -> Result<bool>,
+    /// The event kinds it can sample; the first is the default.
+    pub sample_kinds: &'static [SampleKind],
+    /// The body template of a sample kind.
+    pub sample: fn(&str) -> Option<Value>,
+    /// Turns a merged sample into the form the provider sends (the DID reseller's JSON string).
+    pub encode_sample: fn(&mut Value),
+    /// Overrides that give a sample its own id and message number.
+    pub identity: fn(&str, u64) -> Value,
+    /// Two status events of one message, the later first: `(kind, field, value)` each.
+    pub out_of_order: Option<[(&'static str, &'static str, &'static str); 2]>,
 }
+
+/// What a `SPEC` names for the behaviour most providers do not have.
+pub(crate) mod defaults {
+    use super::*;
+
+    /// The provider sends no header of its own.
+    pub fn named_by_no_header(_: &WebhookRequest) -> bool {
+        false
+    }
+    /// Every message is one part.
+    pub fn one_part(_: &Value) -> u32 {
+        1
+    }
+    /// Nothing signed can expire.
+    pub fn cannot_expire(_: &mut WebhookRequest, _: &Credentials, _: i64) -> Result<bool> {
+        Ok(false)
+    }
+    /// The sample is sent as merged.
+    pub fn sent_as_is(_: &mut Value) {}
+}
+
+macro_rules! declare_providers {
+    ($($module:ident $variant:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// A provider's payload, parsed into its typed form (unknown fields kept in `extra`).
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(untagged)]
+        pub enum Payload {
+            $($variant($module::Body),)*
+        }
+
+        /// The spec `provider`'s file declares.
+        pub(crate) fn spec(provider: Provider) -> &'static Spec {
+            match provider {
+                $(Provider::$variant => &$module::SPEC,)*
+            }
+        }
+    };
+}
+crate::provider::each_provider!(declare_providers);
 
 /// Checks the request's credentials for `provider`, on the raw body, before any parsing.
 pub fn verify(
@@ -48,24 +124,12 @@ pub fn verify(
     if credentials.skips_verification() {
         return Ok(());
     }
-    match provider {
-        Provider::LoopLookup => looplookup::verify(request, credentials),
-        Provider::DidReseller => did_reseller::verify(request, credentials),
-        Provider::LimePhone => limephone::verify(request, credentials),
-        Provider::Lisoloo => lisoloo::verify(request, credentials),
-        Provider::GatewayApi => gatewayapi::verify(request, credentials, now),
-    }
+    (spec(provider).verify)(request, credentials, now)
 }
 
 /// The retry schedule `provider`'s file declares.
 pub(crate) fn retry_schedule(provider: Provider) -> &'static RetrySchedule {
-    match provider {
-        Provider::LoopLookup => &looplookup::RETRY,
-        Provider::DidReseller => &did_reseller::RETRY,
-        Provider::LimePhone => &limephone::RETRY,
-        Provider::Lisoloo => &lisoloo::RETRY,
-        Provider::GatewayApi => &gatewayapi::RETRY,
-    }
+    &spec(provider).retry
 }
 
 /// Parses a body into the provider's typed payload (no verification), secrets redacted by
@@ -73,19 +137,7 @@ pub(crate) fn retry_schedule(provider: Provider) -> &'static RetrySchedule {
 pub fn parse(provider: Provider, body: &[u8]) -> Result<Payload> {
     let mut value = parse_json_object(body)?;
     Redactor::without_credentials().redact(&mut value);
-    parse_value(provider, &value)
-}
-
-fn parse_value(provider: Provider, value: &Value) -> Result<Payload> {
-    Ok(match provider {
-        Provider::LoopLookup => Payload::LoopLookup(from_value(value)?),
-        Provider::DidReseller => Payload::DidReseller(from_value(value)?),
-        Provider::LimePhone => Payload::LimePhone(from_value(value)?),
-        Provider::Lisoloo => Payload::Lisoloo(from_value(value)?),
-        Provider::GatewayApi => {
-            Payload::GatewayApi(gatewayapi::GatewayApiPayload::from_value(value)?)
-        }
-    })
+    (spec(provider).parse)(&value)
 }
 
 /// Parses and normalizes an already-verified body.
@@ -99,30 +151,19 @@ pub(crate) fn normalize(
     let mut raw = parse_json_object(body)?;
     check_body_agrees(provider, &raw)?;
     Redactor::new(credentials).redact(&mut raw);
-    let payload = parse_value(provider, &raw)?;
     let context = Context {
         provider,
         body,
         received_at,
     };
-    let event = match payload {
-        Payload::LoopLookup(p) => looplookup::normalize(p, raw, &context),
-        Payload::DidReseller(p) => did_reseller::normalize(p, raw, &context),
-        Payload::LimePhone(p) => limephone::normalize(p, raw, &context),
-        Payload::Lisoloo(p) => lisoloo::normalize(p, raw, &context),
-        Payload::GatewayApi(p) => gatewayapi::normalize(p, raw, &context),
-    };
-    let mut event = event?;
+    let mut event = (spec(provider).normalize)(raw, &context)?;
     crate::event::canonicalize_numbers(&mut event.raw);
     Ok(event)
 }
 
 /// How many parts the message an event reports on has (1 unless the provider says more).
 pub(crate) fn message_parts(provider: Provider, raw: &Value) -> u32 {
-    match provider {
-        Provider::Lisoloo => lisoloo::message_parts(raw),
-        _ => 1,
-    }
+    (spec(provider).message_parts)(raw)
 }
 
 /// Picks the provider a request was sent by. The headers may name one (a provider's own
@@ -166,13 +207,9 @@ fn agree(chosen: Provider, named: Option<Provider>) -> Result<()> {
 
 /// The one provider whose headers the request carries, if any; two is an error.
 fn provider_named_by_headers(request: &WebhookRequest) -> Result<Option<Provider>> {
-    let named = Provider::ALL.into_iter().filter(|p| match p {
-        Provider::LoopLookup => looplookup::named_by_headers(request),
-        Provider::DidReseller => false,
-        Provider::LimePhone => limephone::named_by_headers(request),
-        Provider::Lisoloo => lisoloo::named_by_headers(request),
-        Provider::GatewayApi => gatewayapi::named_by_headers(request),
-    });
+    let named = Provider::ALL
+        .into_iter()
+        .filter(|p| (spec(*p).named_by_headers)(request));
     at_most_one(
         named,
         "it carries the authentication headers of more than one provider",
@@ -181,13 +218,9 @@ fn provider_named_by_headers(request: &WebhookRequest) -> Result<Option<Provider
 
 /// The one provider whose body shape this is, if any; two is an error.
 fn provider_named_by_body(body: &Map<String, Value>) -> Result<Option<Provider>> {
-    let named = Provider::ALL.into_iter().filter(|p| match p {
-        Provider::LoopLookup => looplookup::body_matches(body),
-        Provider::DidReseller => did_reseller::body_matches(body),
-        Provider::LimePhone => limephone::body_matches(body),
-        Provider::Lisoloo => lisoloo::body_matches(body),
-        Provider::GatewayApi => gatewayapi::body_matches(body),
-    });
+    let named = Provider::ALL
+        .into_iter()
+        .filter(|p| (spec(*p).body_matches)(body));
     at_most_one(named, "its body has the shape of more than one provider")
 }
 
