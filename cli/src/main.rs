@@ -35,7 +35,8 @@ enum Command {
     /// variable (the JSON itself): a request cannot bring the keys that verify it.
     #[command(verbatim_doc_comment)]
     Normalize {
-        /// looplookup, did_reseller, limephone, lisoloo or gatewayapi; detected when absent.
+        /// The provider's name (`limephone`, `gatewayapi`, …; an unknown name lists them all);
+        /// detected when absent.
         #[arg(long)]
         provider: Option<String>,
         /// JSON file: {"hmac_sha256": [...], "bearer": [...], "authorization": [...],

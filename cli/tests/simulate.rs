@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use telhook_core::sign::Scheme;
 use telhook_core::{normalize_event, Credentials, ErrorKind, Provider, WebhookRequest};
 
 const NOW: &str = "1769000000";
@@ -135,15 +136,17 @@ fn answer(
 
 /// Credentials with every scheme the provider has, written where the CLI can read them.
 fn credentials_file(provider: Provider) -> (Credentials, tempfile_path::Path) {
-    let value = match provider {
-        Provider::LimePhone => json!({"hmac_sha256": "sim-lime", "bearer": "sim-bearer"}),
-        Provider::Lisoloo => {
-            json!({"basic": {"username": "sim", "password": "sim-pass"}, "hmac_sha256": "sim-liso"})
-        }
-        Provider::GatewayApi => json!({"hmac_sha256": "sim-gw", "jwt_hs256": "sim-jwt"}),
-        Provider::LoopLookup => json!({"authorization": "Token sim-loop"}),
-        Provider::DidReseller => json!({"url_token": "sim-did"}),
-    };
+    let mut value = serde_json::Map::new();
+    for scheme in telhook_core::sign::schemes(provider) {
+        let secret = format!("sim-{}-{}", provider.name(), scheme.name());
+        let configured = match scheme {
+            Scheme::Basic => json!({"username": "sim", "password": secret}),
+            Scheme::Authorization => json!(format!("Token {secret}")),
+            _ => json!(secret),
+        };
+        value.insert(scheme.name().to_string(), configured);
+    }
+    let value = serde_json::Value::Object(value);
     let path = tempfile_path::Path::new(&format!("creds-{}", provider.name()));
     std::fs::File::create(&path.0)
         .unwrap()

@@ -148,6 +148,102 @@ fn python_literals_are_generated_from_the_core() {
     .unwrap();
 }
 
+/// `text` with the list inside the first `"enum": [...]` after `"<key>": {` replaced by
+/// `values`, wrapped at 110 columns with continuation lines aligned under the first value.
+fn with_enum(text: &str, key: &str, values: &[String]) -> Result<String, String> {
+    let owner = text
+        .find(&format!("\"{key}\": {{"))
+        .ok_or(format!("schema: no {key:?} object"))?;
+    let open = owner
+        + text[owner..]
+            .find("\"enum\": [")
+            .ok_or(format!("schema: no enum in {key:?}"))?
+        + "\"enum\": [".len();
+    let close = open + text[open..].find(']').ok_or("schema: unclosed enum")?;
+    let column = open - text[..open].rfind('\n').map_or(0, |at| at + 1);
+    let mut list = String::new();
+    let mut line_length = column;
+    for (i, value) in values.iter().enumerate() {
+        let item = if i + 1 == values.len() {
+            value.clone()
+        } else {
+            format!("{value},")
+        };
+        if i > 0 && line_length + 1 + item.len() > 110 {
+            list.push('\n');
+            list.push_str(&" ".repeat(column));
+            line_length = column;
+        } else if i > 0 {
+            list.push(' ');
+            line_length += 1;
+        }
+        list.push_str(&item);
+        line_length += item.len();
+    }
+    Ok(format!("{}{list}{}", &text[..open], &text[close..]))
+}
+
+/// The schema's text with every vocabulary's enum, and the provider names in the id pattern,
+/// generated from the core.
+fn generated_schema(text: &str) -> Result<String, String> {
+    let vocab = vocabularies();
+    let quoted_values = |name: &str| -> Vec<String> {
+        vocab
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect()
+    };
+    let mut text = text.to_string();
+    for (key, vocabulary) in [
+        ("provider", "ProviderName"),
+        ("type", "EventTypeName"),
+        ("value", "DeliveryStatus"),
+        ("contact_kind", "ContactKind"),
+        ("action", "RecordAction"),
+    ] {
+        text = with_enum(&text, key, &quoted_values(vocabulary))?;
+    }
+    let mut directions = quoted_values("Direction");
+    directions.push("null".into());
+    text = with_enum(&text, "direction_or_null", &directions)?;
+    let id = text.find("\"id\": {").ok_or("schema: no id")?;
+    let pattern = id
+        + text[id..]
+            .find("\"pattern\": \"^(")
+            .ok_or("schema: no id pattern")?
+        + "\"pattern\": \"^(".len();
+    let end = pattern
+        + text[pattern..]
+            .find(')')
+            .ok_or("schema: unclosed id pattern")?;
+    let names = vocab
+        .iter()
+        .find(|(n, _)| *n == "ProviderName")
+        .unwrap()
+        .1
+        .join("|");
+    Ok(format!("{}{names}{}", &text[..pattern], &text[end..]))
+}
+
+#[test]
+fn json_schema_vocabularies_are_generated_from_the_core() {
+    let file = repo("schema/normalized-event.v1.json");
+    let text = fs::read_to_string(&file).unwrap();
+    let expected = generated_schema(&text).unwrap();
+    if text == expected {
+        return;
+    }
+    if std::env::var_os("TELHOOK_BLESS").is_some() {
+        fs::write(&file, expected).unwrap();
+        return;
+    }
+    panic!("schema/normalized-event.v1.json: generated vocabularies are stale; run `make vocabularies`");
+}
+
 #[test]
 fn json_schema_enums_equal_the_core() {
     let schema: Value =
