@@ -4,9 +4,10 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
-//! Every vocabulary is defined once, in the core. The TypeScript unions (npm/types/index.d.ts)
-//! and the Python `Literal`s (python/telhook/types.py) are generated from it between
-//! `<generated: vocabularies>` markers, and the JSON Schema's enums must equal it.
+//! Every vocabulary is defined once, in the core. The TypeScript unions (npm/types/index.d.ts),
+//! the Python `Literal`s and per-provider credentials (python/telhook/types.py) are generated
+//! from it between `<generated: …>` markers, and the JSON Schema's enums and id pattern
+//! (schema/normalized-event.v1.json) in place.
 //!
 //! `make vocabularies` (TELHOOK_BLESS=1) rewrites the generated blocks; without it this test
 //! only compares, so `make test` fails when someone changes the core and forgets — and a check
@@ -132,6 +133,30 @@ fn typescript_unions_are_generated_from_the_core() {
         "// <generated: vocabularies>",
         "// </generated>",
         &block,
+    )
+    .unwrap();
+}
+
+/// Python has no mapped types: the per-provider credentials `TypedDict` names every provider.
+fn python_credentials_block() -> String {
+    let mut out = String::from(
+        "# Generated from telhook-core by `make vocabularies`; do not edit.\n\
+         class PerProviderCredentials(TypedDict, total=False):\n    \
+         \"\"\"Each provider's own credentials; required when the provider is detected per request.\"\"\"\n\n",
+    );
+    for provider in Provider::ALL {
+        out.push_str(&format!("    {}: ProviderCredentials\n", provider.name()));
+    }
+    out
+}
+
+#[test]
+fn python_per_provider_credentials_are_generated_from_the_core() {
+    check_block(
+        "python/telhook/types.py",
+        "# <generated: per-provider credentials>",
+        "# </generated>",
+        &python_credentials_block(),
     )
     .unwrap();
 }

@@ -255,6 +255,8 @@ class ProviderCredentials(TypedDict, total=False):
     insecure_skip_verification: bool
 
 
+# <generated: per-provider credentials>
+# Generated from telhook-core by `make vocabularies`; do not edit.
 class PerProviderCredentials(TypedDict, total=False):
     """Each provider's own credentials; required when the provider is detected per request."""
 
@@ -263,6 +265,7 @@ class PerProviderCredentials(TypedDict, total=False):
     limephone: ProviderCredentials
     lisoloo: ProviderCredentials
     gatewayapi: ProviderCredentials
+# </generated>
 
 
 Credentials = Union[ProviderCredentials, PerProviderCredentials]
