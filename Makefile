@@ -213,7 +213,7 @@ endif
 # The TypeScript unions and Python Literals are generated from the core's vocabularies; the
 # same test without TELHOOK_BLESS (in test-rust) fails when they are stale.
 vocabularies: ## regenerate the TypeScript unions, Python Literals and JSON Schema enums from the core's vocabularies
-	TELHOOK_BLESS=1 $(CARGO) test -p telhook-core --test vocabulary
+	TELHOOK_BLESS=1 $(CARGO) test -p telhook-core --test vocabulary -- --test-threads=1  # two tests rewrite types.py
 
 # Benchmarks (not part of `make test`): one run of every runtime, ratios in bench/RESULTS.md.
 BENCH_NPM := bench/node/node_modules/.package-lock.json
