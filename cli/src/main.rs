@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
-use telhook_core::{retry_policy, wire, Credentials, Options, Outcome, Provider, WebhookRequest};
+use telhook_core::{retry_policy, Credentials, Options, Outcome, Provider, WebhookRequest};
 
 mod delivery;
 mod simulate;
@@ -288,9 +288,9 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             let (request, vector) = parse_request(&input)?;
             let provider = match provider {
                 Some(name) => Some(Provider::from_name(&name)?),
-                None => wire::provider_from_json(
-                    vector.as_ref().map_or(&Value::Null, |v| &v["provider"]),
-                )?,
+                None => {
+                    Provider::from_json(vector.as_ref().map_or(&Value::Null, |v| &v["provider"]))?
+                }
             };
             let credentials = if insecure {
                 eprintln!(
@@ -318,7 +318,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
                 },
             };
             let mut options = match vector.as_ref().and_then(|v| v.get("options")) {
-                Some(value) => wire::options_from_json(value.clone())?,
+                Some(value) => Options::from_json_value(value.clone())?,
                 None => Options::default(),
             };
             if let Some(limit) = max_body_bytes {

@@ -9,7 +9,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use telhook_core::{wire, Credentials, Provider, WebhookRequest};
+use telhook_core::{Credentials, Provider, WebhookRequest};
 
 const PAYLOADS: [&str; 6] = [
     "limephone",
@@ -25,9 +25,7 @@ fn load(name: &str) -> (Provider, WebhookRequest, Credentials, i64) {
         .join("../bench/payloads")
         .join(format!("{name}.json"));
     let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let provider = wire::provider_from_json(&payload["provider"])
-        .unwrap()
-        .unwrap();
+    let provider = Provider::from_json(&payload["provider"]).unwrap().unwrap();
     let request = WebhookRequest::from_json_value(payload["request"].clone()).unwrap();
     let credentials = Credentials::from_json_value(payload["credentials"].clone()).unwrap();
     (

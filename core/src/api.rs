@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::{
-    credentials::Credentials, event::DeliveryStatus, ledger, provider::Provider, receive, time,
-    wire, NormalizedEvent, Options, StatusUpdate, WebhookRequest,
+    credentials::Credentials, event::DeliveryStatus, ledger, provider::Provider, receive, sample,
+    sign, time, NormalizedEvent, Options, StatusUpdate, WebhookRequest,
 };
 
 /// An error as it crosses into a host language: JS `TelhookError` and Python `WebhookError`
@@ -184,7 +184,7 @@ impl Receiver {
         let credentials =
             Credentials::from_json_value(json(credentials_json, "credentials: expected JSON")?)?;
         crate::check_configuration(provider, &credentials)?;
-        let options = wire::options_from_json(json(options_json, "options: expected JSON")?)?;
+        let options = Options::from_json_value(json(options_json, "options: expected JSON")?)?;
         Ok(Receiver {
             provider,
             credentials,
@@ -308,22 +308,28 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
         "sign" => {
             let (provider, now, scheme): (String, f64, Option<String>) =
                 (args.get(0)?, args.get(2)?, args.get(3)?);
-            let signed = wire::sign_json(
-                &provider,
-                bytes,
-                args.get(1)?,
-                seconds(now)?,
-                scheme.as_deref(),
-            );
-            Output::Json(signed?)
+            let provider = Provider::from_name(&provider)?;
+            let credentials = Credentials::from_json_value(args.get(1)?)?;
+            let scheme = scheme.as_deref().map(sign::Scheme::from_name).transpose()?;
+            let signed = sign::sign(provider, bytes, &credentials, seconds(now)?, scheme)?;
+            Output::Json(signed.to_json_value())
         }
         "sample" => {
             let (provider, kind): (String, String) = (args.get(0)?, args.get(1)?);
-            let overrides = core::str::from_utf8(args.raw(2)?).unwrap_or("null");
-            let body = wire::sample_json(&provider, &kind, overrides)?;
+            let overrides: Value = serde_json::from_slice(args.raw(2)?)
+                .map_err(|_| invalid("overrides: expected JSON text"))?;
+            let body = sample::sample(Provider::from_name(&provider)?, &kind, &overrides)?;
             Output::Text(String::from_utf8(body).map_err(|_| invalid("sample: not UTF-8"))?)
         }
-        "event_kinds" => Output::Names(wire::event_kind_names(&args.get::<String>(0)?)?),
+        "event_kinds" => {
+            let provider = Provider::from_name(&args.get::<String>(0)?)?;
+            Output::Names(
+                sample::event_kinds(provider)
+                    .iter()
+                    .map(|k| k.name)
+                    .collect(),
+            )
+        }
         "ledger_apply" => Output::Applied(ledger::apply_json(args.raw(0)?, args.raw(1)?)?),
         "ledger_update" => Output::StatusUpdate(StatusUpdate::from_event_json(args.raw(0)?)?),
         "ledger_stores" => Output::StoreTexts(ledger::stores::STORE_TEXTS),

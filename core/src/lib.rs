@@ -41,7 +41,6 @@ pub mod sample;
 pub mod sign;
 pub mod time;
 pub mod verify;
-pub mod wire;
 
 /// The repository README's Rust examples run as doctests, so the manual cannot drift.
 #[cfg(doctest)]
@@ -55,29 +54,13 @@ pub use ledger::{LedgerState, StatusUpdate, Verdict};
 pub use provider::Provider;
 pub use providers::{detect_provider, parse, Payload};
 pub use receive::{decide, Answer, ClaimState, DedupeAction, HandlerOutcome, Step};
-pub use request::{WebhookRequest, DEFAULT_MAX_BODY_BYTES};
+pub use request::{Options, WebhookRequest, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{ack, retry_policy, Ack, DeliveryResult, Outcome, RetryPolicy};
 
 /// The crate README's example, run as a doctest so that the crates.io page stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-
-/// Limits applied before any work is done on a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Options {
-    /// Bodies (and declared Content-Lengths) above this are refused with `body_too_large`.
-    pub max_body_bytes: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        }
-    }
-}
 
 /// Verifies `request` for `provider` (or the detected one) without parsing it. A named
 /// provider's body shape is not read here: [`normalize_event`] refuses a body of another
@@ -116,6 +99,22 @@ pub fn normalize_event_with(
     let provider = preflight(provider, request, credentials, options)?;
     providers::verify(provider, request, credentials, now)?;
     providers::normalize(provider, &request.body, received_at, credentials)
+}
+
+/// [`normalize_event_with`] on the JSON forms of its inputs (the conformance vectors' shape):
+/// provider name or `null` to detect, request, credentials, options or `null`.
+pub fn normalize_json(
+    provider: &serde_json::Value,
+    request: serde_json::Value,
+    credentials: serde_json::Value,
+    now: i64,
+    options: serde_json::Value,
+) -> Result<NormalizedEvent> {
+    let provider = Provider::from_json(provider)?;
+    let request = WebhookRequest::from_json_value(request)?;
+    let credentials = Credentials::from_json_value(credentials)?;
+    let options = Options::from_json_value(options)?;
+    normalize_event_with(provider, &request, &credentials, now, &options)
 }
 
 /// The earliest and latest clock readings accepted: 2000-01-01 and 9999-12-31T23:59:59Z.

@@ -74,6 +74,19 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// The JSON form a binding or vector names a provider in: a name, or `null` to detect.
+    pub fn from_json(value: &serde_json::Value) -> Result<Option<Provider>> {
+        match value {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(name) => Provider::from_name(name).map(Some),
+            _ => Err(Error::InvalidRequest {
+                reason: String::from("provider must be a string or null"),
+            }),
+        }
+    }
+}
+
 /// By name, exactly as [`Provider::name`] spells it.
 impl Serialize for Provider {
     fn serialize<S: serde::Serializer>(

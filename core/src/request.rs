@@ -12,6 +12,43 @@ use crate::error::{Error, Result};
 /// few KB) while keeping a flood of large bodies from costing memory and CPU.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Limits applied before any work is done on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Options {
+    /// Bodies (and declared Content-Lengths) above this are refused with `body_too_large`.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl Options {
+    /// Options from their JSON form; `null` means defaults.
+    pub fn from_json_value(value: serde_json::Value) -> Result<Options> {
+        if value.is_null() {
+            return Ok(Options::default());
+        }
+        let options: Options =
+            serde_json::from_value(value).map_err(|e| Error::InvalidRequest {
+                reason: alloc::format!("options: {e}"),
+            })?;
+        // A zero cap refuses every delivery with a 413, which Lisoloo takes as "drop the
+        // event": refuse it when the receiver is built instead.
+        if options.max_body_bytes == 0 {
+            return Err(Error::InvalidRequest {
+                reason: String::from("options: max_body_bytes must be at least 1"),
+            });
+        }
+        Ok(options)
+    }
+}
+
 /// One received webhook request. Verification always runs on `body` exactly as received.
 /// Its `Debug` shows no credential: see the `impl` below.
 #[derive(Clone, PartialEq, Eq)]

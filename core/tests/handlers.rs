@@ -184,8 +184,8 @@ fn a_receiver_without_its_providers_credentials_fails_at_construction() {
 
 #[test]
 fn a_zero_body_cap_is_refused_when_the_receiver_is_built() {
-    let zero = telhook_core::wire::options_from_json(json!({"max_body_bytes": 0}));
+    let zero = telhook_core::Options::from_json_value(json!({"max_body_bytes": 0}));
     assert_eq!(zero.map_err(|e| e.code()), Err("invalid_request"));
-    let one = telhook_core::wire::options_from_json(json!({"max_body_bytes": 1}));
+    let one = telhook_core::Options::from_json_value(json!({"max_body_bytes": 1}));
     assert_eq!(one.map(|o| o.max_body_bytes), Ok(1));
 }

@@ -281,7 +281,7 @@ fn no_error_quotes_a_value_of_the_request() {
         let canary = vector["canary"].as_str().unwrap();
         let number = vector["canary_number"].as_str().unwrap();
         // The JSON entry point every binding calls (an unknown provider name is an error too).
-        if let Err(error) = telhook_core::wire::normalize_json(
+        if let Err(error) = telhook_core::normalize_json(
             &vector["provider"],
             vector["request"].clone(),
             vector["credentials"].clone(),

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use common::vectors as all_vectors;
 use serde_json::{json, Value};
-use telhook_core::wire::normalize_json;
+use telhook_core::normalize_json;
 
 fn result_of(vector: &Value) -> Result<telhook_core::NormalizedEvent, telhook_core::Error> {
     normalize_json(
