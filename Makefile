@@ -24,7 +24,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
-PY_SOURCES := $(shell find bindings-python/src -name '*.rs') bindings-python/Cargo.toml python/pyproject.toml
+PY_SOURCES := $(shell find bindings-python/src serde-pyobjects/src -name '*.rs') bindings-python/Cargo.toml serde-pyobjects/Cargo.toml python/pyproject.toml
 
 .PHONY: vocabularies bench fuzz help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
 	vectors-check rust-tools redis-server postgresql wasm npm python fmt clean

@@ -1,13 +1,12 @@
 //! PyO3 glue over `telhook_core::api`: type conversion only, no rules. The pure-Python package
 //! `telhook` (python/telhook) wraps this `telhook._core` extension.
 //!
-//! The event crosses as Python objects built directly from the core's structs (`to_python`),
+//! The event crosses as Python objects built directly from the core's structs (the generic
+//! serializer `serde_pyobjects::to_python`),
 //! not as JSON text for `json.loads`, which cost more than the core call itself. The other,
 //! colder results cross as JSON text, and so does the core's error record (`api::Failure`),
 //! which `telhook.errors._from_core` builds into its exception class.
 #![forbid(unsafe_code)]
-
-mod to_python;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -102,7 +101,7 @@ impl Receiver {
         } else {
             self.0.normalize(&request, now)
         };
-        to_python::to_python(py, &event.map_err(raised)?)
+        serde_pyobjects::to_python(py, &event.map_err(raised)?)
     }
 
     /// The provider's name.

@@ -1,6 +1,7 @@
-//! The core's results as Python objects, built directly from the Rust values through their
-//! `Serialize` impls: the field names, renames and vocabularies stay defined once, in the core,
-//! and no JSON text is written here only to be parsed again by `json.loads`.
+//! Any `serde::Serialize` value as Python objects, built directly from the Rust value: the
+//! field names, renames and vocabularies stay defined once, where the type is, and no JSON
+//! text is written only to be parsed again by `json.loads`. It knows nothing of telhook: the
+//! Python binding uses it for the event, the one result on the hot path.
 //!
 //! Hand-written rather than a generic serde-to-Python crate because of what the hot path needs
 //! and such a crate does not do: every `&'static str` the core serializes (field names and
@@ -11,6 +12,8 @@
 //! The objects are the ones `json.loads` of the core's JSON gives: dicts (in serialization
 //! order), lists, str, int, float, bool and None.
 
+#![forbid(unsafe_code)]
+
 use std::cell::RefCell;
 use std::fmt;
 
@@ -20,7 +23,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
 use serde::ser::{self, Serialize};
 
 /// Serializes `value` into Python objects.
-pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
+pub fn to_python<'py, T: Serialize + ?Sized>(
     py: Python<'py>,
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -100,7 +103,7 @@ fn static_string<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyStrin
 }
 
 /// A Python error carried through serde's error type.
-pub(crate) struct Failure(PyErr);
+pub struct Failure(PyErr);
 
 impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
