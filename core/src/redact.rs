@@ -21,20 +21,11 @@ use serde_json::Value;
 /// What every redacted value becomes.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Object keys whose values are secrets or sensitive account data, compared after
-/// [`squashed`]: `wireless_pin`, `wirelessPin` and `WIRELESS-PIN` are one key. A key that ends
-/// with one of [`SECRET_KEY_SUFFIXES`] counts too (`api_password`, `client_secret`).
-pub const REDACTED_KEYS: &[&str] = &[
-    "wirelesspin",
-    "inboxpin",
-    "accountnumber",
-    "creditline",
-    "password",
-    "pin",
-    "secret",
-    "apikey",
-    "token",
-];
+/// Object keys whose values are secrets in any provider's payload, compared after
+/// [`squashed`]: `api_key`, `apiKey` and `API-KEY` are one key. A key that ends with one of
+/// [`SECRET_KEY_SUFFIXES`] counts too (`api_password`, `client_secret`, `wireless_pin`). A
+/// provider adds the account data its own payloads carry ([`Redactor::with_keys`]).
+pub const REDACTED_KEYS: &[&str] = &["password", "pin", "secret", "apikey", "token"];
 const SECRET_KEY_SUFFIXES: &[&str] = &["password", "secret", "apikey", "token", "pin"];
 
 /// Query parameters whose values are redacted in URLs found in any string, compared after
@@ -78,8 +69,11 @@ fn named_like(name: &str, exact: &[&str], suffixes: &[&str]) -> bool {
         })
 }
 
-fn is_secret_key(key: &str) -> bool {
+fn is_secret_key(key: &str, provider_keys: &[&str]) -> bool {
     named_like(key, REDACTED_KEYS, SECRET_KEY_SUFFIXES)
+        || provider_keys
+            .iter()
+            .any(|word| squashed(key).eq(squashed(word)))
 }
 
 fn is_secret_param(name: &str) -> bool {
@@ -92,6 +86,8 @@ fn is_secret_param(name: &str) -> bool {
 pub struct Redactor {
     /// Configured values as text (secrets that are not UTF-8 cannot appear in JSON text).
     values: Vec<String>,
+    /// Keys the provider's file declares sensitive, besides [`REDACTED_KEYS`].
+    provider_keys: &'static [&'static str],
 }
 
 impl core::fmt::Debug for Redactor {
@@ -113,7 +109,18 @@ impl Redactor {
         values.retain(|v| v.chars().count() >= MIN_REDACTED_VALUE_CHARS);
         values.sort_by_key(|v| core::cmp::Reverse(v.len()));
         values.dedup();
-        Redactor { values }
+        Redactor {
+            values,
+            provider_keys: &[],
+        }
+    }
+
+    /// The same rules, plus the keys a provider declares sensitive (`account_number`).
+    pub fn with_keys(self, provider_keys: &'static [&'static str]) -> Self {
+        Redactor {
+            provider_keys,
+            ..self
+        }
     }
 
     /// Redacts `value` in place; true when anything changed.
@@ -138,7 +145,7 @@ impl Redactor {
                     changed = true;
                 }
                 for (key, item) in map.iter_mut() {
-                    if is_secret_key(key) && !item.is_null() {
+                    if is_secret_key(key, self.provider_keys) && !item.is_null() {
                         if item.as_str() != Some(REDACTED) {
                             *item = Value::String(String::from(REDACTED));
                             changed = true;
@@ -415,6 +422,23 @@ mod tests {
         let out = redacted(json!({ "data": nested, "fz-URL-token-5e2a": 2 }), &r);
         let expected_data = "{\"k\":{\"https://u:[REDACTED]@h/\":1},\"\u{2fd}[REDACTED]g\":\"\"}";
         assert_eq!(out, json!({"data": expected_data, "[REDACTED]": 2}));
+    }
+
+    #[test]
+    fn a_provider_s_declared_keys_are_redacted_in_any_style() {
+        let body =
+            json!({"account_number": "ACCT-1", "accountNumber": "ACCT-2", "wireless_pin": "4321"});
+        let generic = redacted(body.clone(), &Redactor::without_credentials());
+        assert_eq!(generic["account_number"], "ACCT-1");
+        assert_eq!(generic["wireless_pin"], REDACTED);
+        let declared = redacted(
+            body,
+            &Redactor::without_credentials().with_keys(&["account_number"]),
+        );
+        assert_eq!(
+            declared,
+            json!({"account_number": REDACTED, "accountNumber": REDACTED, "wireless_pin": REDACTED})
+        );
     }
 
     #[test]

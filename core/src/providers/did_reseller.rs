@@ -50,6 +50,7 @@ pub(crate) const SPEC: Spec = Spec {
     sample,
     encode_sample: encode_sample_data,
     identity,
+    redacted_keys: &["wireless_pin", "inbox_pin", "account_number", "credit_line"],
     out_of_order: None,
 };
 

@@ -54,6 +54,7 @@ pub(crate) const SPEC: Spec = Spec {
     sample,
     encode_sample: defaults::sent_as_is,
     identity,
+    redacted_keys: &[],
     out_of_order: Some(OUT_OF_ORDER),
 };
 

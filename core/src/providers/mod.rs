@@ -63,6 +63,9 @@ pub(crate) struct Spec {
     pub encode_sample: fn(&mut Value),
     /// Overrides that give a sample its own id and message number.
     pub identity: fn(&str, u64) -> Value,
+    /// Keys whose values its payloads hold as sensitive account data, redacted besides the
+    /// generic secret names of [`crate::redact::REDACTED_KEYS`] (any case or `_`/`-` style).
+    pub redacted_keys: &'static [&'static str],
     /// Two status events of one message, the later first: `(kind, field, value)` each.
     pub out_of_order: Option<[(&'static str, &'static str, &'static str); 2]>,
 }
@@ -136,8 +139,11 @@ pub(crate) fn retry_schedule(provider: Provider) -> &'static RetrySchedule {
 /// the key, URL and nested-JSON rules of [`crate::redact`].
 pub fn parse(provider: Provider, body: &[u8]) -> Result<Payload> {
     let mut value = parse_json_object(body)?;
-    Redactor::without_credentials().redact(&mut value);
-    (spec(provider).parse)(&value)
+    let spec = spec(provider);
+    Redactor::without_credentials()
+        .with_keys(spec.redacted_keys)
+        .redact(&mut value);
+    (spec.parse)(&value)
 }
 
 /// Parses and normalizes an already-verified body.
@@ -150,7 +156,9 @@ pub(crate) fn normalize(
 ) -> Result<NormalizedEvent> {
     let mut raw = parse_json_object(body)?;
     check_body_agrees(provider, &raw)?;
-    Redactor::new(credentials).redact(&mut raw);
+    Redactor::new(credentials)
+        .with_keys(spec(provider).redacted_keys)
+        .redact(&mut raw);
     let context = Context {
         provider,
         body,
