@@ -1,5 +1,6 @@
 // Bundles the entry points around the wasm-bindgen glue in ../wasm/ (run after `make wasm`):
-//   dist/node.cjs       Node/Bun require: wasm bytes inlined, so bundlers cannot lose the file
+//   dist/node.cjs       Node/Bun require: reads the .wasm next to it, or (bundled apps) the
+//                       bytes inlined in dist/node-wasm.cjs
 //   dist/node.mjs       Node/Bun import: re-exports node.cjs, so require and import share one
 //                       instance (one TelhookError class, one cache)
 //   dist/portable.mjs   browsers, Deno, bundlers, any other ESM host: wasm bytes inlined
@@ -28,14 +29,17 @@ writeFileSync(
 const common = { bundle: true, target: "es2022", logLevel: "warning", legalComments: "none" };
 const inlined = { ...common, loader: { ".wasm": "binary" } };
 await build({
-  ...inlined,
+  ...common,
   entryPoints: ["src/node.mjs"],
   outfile: "dist/node.cjs",
   format: "cjs",
   platform: "node",
+  external: ["./node-wasm.cjs"],
   // The glue's unused async loader mentions import.meta; this bundle never runs it.
   logOverride: { "empty-import-meta": "silent" },
 });
+// module.exports = the bytes, for node.cjs's fallback.
+await build({ ...inlined, entryPoints: ["src/node-wasm.mjs"], outfile: "dist/node-wasm.cjs", format: "cjs", platform: "node", footer: { js: "module.exports = module.exports.default;" } });
 // telhook/testing (Node): its own bundle; the error classes come from the package itself.
 await build({ ...common, entryPoints: ["src/testing.mjs"], outfile: "dist/testing.mjs", format: "esm", platform: "node", external: ["telhook"] });
 await build({

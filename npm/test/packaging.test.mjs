@@ -84,6 +84,7 @@ test("the tarball holds the npm README, LICENSE, every entry, the wasm and the t
     "LICENSE",
     "README.md",
     "dist/edge-light.mjs",
+    "dist/node-wasm.cjs",
     "dist/node.cjs",
     "dist/node.mjs",
     "dist/portable.mjs",
@@ -177,6 +178,8 @@ test("esbuild bundles the README's Node app (ESM and CJS); it serves a signed re
     // Only the bundle is copied out: no .wasm file beside it, no node_modules above it.
     assert.deepStrictEqual(readdirSync(out), [outfile.split("/").pop()]);
     assert.ok(Object.keys(result.metafile.inputs).some((input) => input.includes("telhook/dist/node.")));
+    // No .wasm beside the bundle: the bytes came in through node.cjs's static require.
+    assert.ok(Object.keys(result.metafile.inputs).some((input) => input.includes("telhook/dist/node-wasm.cjs")));
     const served = await serveSigned(outfile, out);
     assert.equal(served.signed, 200, served.output);
     assert.match(served.output, /^event limephone:sms_sent:234567$/m);
