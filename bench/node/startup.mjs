@@ -1,0 +1,86 @@
+// `make bench`, start-up part (issue 14's "first import + first normalize ≤ 10 ms in Node and in
+// workerd"). Node: a fresh process times its own `import` of the package plus one Receiver and
+// one normalize. workerd: a fresh Miniflare (workerd process, Worker compiled, wasm module
+// compiled) until its first answer, for a Worker that normalizes one limephone delivery minus
+// the same for a Worker that imports nothing — what telhook adds to a cold start. Minimum of 5
+// Node and 3 workerd runs. Writes target/bench/startup.json for bench/report.py.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const payload = JSON.parse(readFileSync(here("../payloads/limephone.json"), "utf8"));
+const results = { payload: payload.name };
+
+const nodeRuns = [];
+for (let i = 0; i < 5; i++) {
+  const script = `
+    const payload = ${JSON.stringify(payload)};
+    const t0 = performance.now();
+    const { Receiver } = await import(${JSON.stringify(here("../../npm/dist/node.mjs"))});
+    const imported = performance.now();
+    new Receiver(payload.provider, payload.credentials).normalize(payload.request, { now: payload.now });
+    console.log(JSON.stringify({ import_ms: imported - t0, total_ms: performance.now() - t0 }));`;
+  nodeRuns.push(JSON.parse(String(execFileSync(process.execPath, ["--input-type=module", "-e", script]))));
+}
+results.node_import_ms = Math.min(...nodeRuns.map((r) => r.import_ms));
+results.node_first_normalize_ms = Math.min(...nodeRuns.map((r) => r.total_ms));
+
+const dir = mkdtempSync(join(tmpdir(), "telhook-startup-"));
+writeFileSync(
+  join(dir, "telhook.mjs"),
+  `import { Receiver } from "telhook";
+   const payload = ${JSON.stringify(payload)};
+   export default { async fetch() {
+     const event = new Receiver(payload.provider, payload.credentials).normalize(payload.request, { now: payload.now });
+     return new Response(event.id);
+   } };`,
+);
+writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
+for (const name of ["telhook", "bare"]) {
+  await build({
+    entryPoints: [join(dir, `${name}.mjs`)],
+    outfile: join(dir, `${name}-worker.mjs`),
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker"],
+    alias: { telhook: here("../../npm/dist/workerd.mjs") },
+    plugins: [{ name: "wasm", setup(b) { b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./telhook_wasm_bg.wasm", external: true })); } }],
+    logLevel: "error",
+  });
+}
+copyFileSync(here("../../npm/dist/telhook_wasm_bg.wasm"), join(dir, "telhook_wasm_bg.wasm"));
+
+async function coldStart(name) {
+  const t0 = performance.now();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(dir, `${name}-worker.mjs`),
+    modulesRoot: dir,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2025-07-01",
+  });
+  await mf.ready;
+  const response = await mf.dispatchFetch("https://bench.test/", { method: "POST" });
+  const text = await response.text();
+  const elapsed = performance.now() - t0;
+  await mf.dispose();
+  if (name === "telhook" && !text.startsWith("limephone:")) throw new Error(`workerd answered ${text}`);
+  return elapsed;
+}
+const cold = { telhook: [], bare: [] };
+for (let i = 0; i < 3; i++) {
+  for (const name of ["bare", "telhook"]) cold[name].push(await coldStart(name));
+}
+results.workerd_cold_start_ms = Math.min(...cold.telhook);
+results.workerd_bare_cold_start_ms = Math.min(...cold.bare);
+results.workerd_added_ms = results.workerd_cold_start_ms - results.workerd_bare_cold_start_ms;
+
+mkdirSync(here("../../target/bench"), { recursive: true });
+writeFileSync(here("../../target/bench/startup.json"), JSON.stringify(results, null, 2));
+console.error("startup: written target/bench/startup.json", JSON.stringify(results));
