@@ -65,7 +65,7 @@ fn header_field(name: &str) -> Option<String> {
 fn field_of(error: &Error) -> Option<String> {
     match error {
         Error::UnknownProvider { .. } => Some("provider".into()),
-        Error::MethodNotAllowed { .. } => Some("method".into()),
+        Error::MethodNotAllowed => Some("method".into()),
         Error::BodyTooLarge { .. }
         | Error::MalformedJson { .. }
         | Error::InvalidPayload { .. }
@@ -95,7 +95,7 @@ fn expected_of(error: &Error) -> Option<String> {
         Error::UnknownProvider { known, .. } => {
             return Some(alloc::format!("one of {}", known.join(", ")));
         }
-        Error::MethodNotAllowed { .. } => "POST",
+        Error::MethodNotAllowed => "POST",
         Error::BodyTooLarge { limit, .. } => return Some(alloc::format!("at most {limit} bytes")),
         Error::InvalidSignatureFormat { reason, .. }
         | Error::InvalidAuthorizationFormat { reason }
@@ -377,10 +377,7 @@ mod tests {
             ("invalid_clock", Some("now"))
         );
         assert!(clock.expected.unwrap().contains("UNIX seconds"));
-        let json = Failure::from(Error::MethodNotAllowed {
-            method: "GET".into(),
-        })
-        .to_json();
+        let json = Failure::from(Error::MethodNotAllowed).to_json();
         assert!(
             json.contains(r#""field":"method","expected":"POST""#),
             "{json}"

@@ -44,7 +44,7 @@ pub enum Error {
     /// No provider was named and none matched the request's headers or body.
     ProviderNotDetected,
     /// Webhooks are POSTed; anything else is refused before verification.
-    MethodNotAllowed { method: String },
+    MethodNotAllowed,
     /// The body is longer than the configured limit.
     BodyTooLarge { limit: usize, actual: usize },
     /// The provider's verification needs credentials and none were configured.
@@ -273,7 +273,7 @@ impl Error {
         match self {
             Error::UnknownProvider { .. } => ErrorCode::UnknownProvider,
             Error::ProviderNotDetected => ErrorCode::ProviderNotDetected,
-            Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Error::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
             Error::MissingCredentials { .. } => ErrorCode::MissingCredentials,
             Error::InvalidCredentials { .. } => ErrorCode::InvalidCredentials,
@@ -341,9 +341,7 @@ impl fmt::Display for Error {
             Error::ProviderNotDetected => {
                 f.write_str("no provider matches this request's headers or body; name the provider explicitly")
             }
-            Error::MethodNotAllowed { method } => {
-                write!(f, "webhooks are delivered with POST, not {:?}", Truncated(method))
-            }
+            Error::MethodNotAllowed => f.write_str("method: webhooks are delivered with POST"),
             Error::BodyTooLarge { limit, actual } => {
                 write!(f, "body is {actual} bytes, over the limit of {limit} bytes")
             }

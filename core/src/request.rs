@@ -143,9 +143,7 @@ impl WebhookRequest {
         if self.method.eq_ignore_ascii_case("POST") {
             Ok(())
         } else {
-            Err(Error::MethodNotAllowed {
-                method: self.method.clone(),
-            })
+            Err(Error::MethodNotAllowed)
         }
     }
 

@@ -67,7 +67,8 @@ def main():
         headers = request.get("headers") or {}
         pairs = headers if isinstance(headers, list) else [
             [name, item] for name, value in headers.items() for item in (value if isinstance(value, list) else [value])]
-        canary_request = {"method": request.get("method", "POST"),
+        method = request.get("method", "POST")
+        canary_request = {"method": method if method.upper() == "POST" else method + CANARY,
                           "headers": [[name, value + CANARY] for name, value in pairs],
                           "body": json.dumps(plant(body))}
         if request.get("url"):
