@@ -305,6 +305,7 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
             Output::Null
         }
         "raw_body_unavailable" => Output::Failure(Error::RawBodyUnavailable.into()),
+        "method_not_allowed" => Output::Failure(Error::MethodNotAllowed.into()),
         "sign" => {
             let (provider, now, scheme): (String, f64, Option<String>) =
                 (args.get(0)?, args.get(2)?, args.get(3)?);

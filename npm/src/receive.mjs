@@ -143,7 +143,8 @@ function rejected(setup, provider, code, error) {
 async function run(setup, request, readBody, context) {
   const configured = setup.provider;
   if (request.method.toUpperCase() !== "POST") {
-    return rejected(setup, configured, "method_not_allowed", new RequestError("method_not_allowed", "method: expected POST", "request"));
+    const error = errorFrom(coreCall("method_not_allowed", []));
+    return rejected(setup, configured, error.code, error);
   }
   const body = await readBody(setup.cap);
   if (body === TOO_LARGE) {
