@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes bench/payloads/*.json: one realistic signed request per provider (300–800 B) and
-one 64 KB body, in the conformance-vector format, signed by the vector generator's helpers."""
+one 64 KB body, in the conformance-vector format, signed by the vector generator's helpers;
+and bench/payloads/growth/*.json: one signed Limephone message of exactly 1 KiB, 64 KiB and
+1 MiB of body (the core's default body cap), for the cost-growth goal of issue 14."""
 import json
 import os
 import sys
@@ -46,11 +48,31 @@ PAYLOADS["did_reseller"] = ("did_reseller", v["request"]["body"], {"Content-Type
 big = (text + " ") * (65536 // (len(text) + 1))
 PAYLOADS["limephone_64k"] = ("limephone",) + lime(big)
 
-for name, entry in PAYLOADS.items():
+
+def sized(size):
+    """A Limephone message whose body is exactly `size` bytes: message_content padded."""
+    base = len(lime("")[0].encode())
+    message = ((text + " ") * (size // len(text) + 1))[: size - base]
+    body = lime(message)
+    assert len(body[0].encode()) == size, (size, len(body[0].encode()))
+    return ("limephone",) + body
+
+
+GROWTH = {"limephone_1k": sized(1024), "limephone_64k": sized(64 * 1024), "limephone_1m": sized(1024 * 1024)}
+
+
+def write(path, name, entry):
     provider, body, headers, credentials = entry[:4]
     request = {"method": "POST", "headers": headers, "body": body}
     if len(entry) > 4:
         request["url"] = entry[4]
-    with open(os.path.join(HERE, "payloads", name + ".json"), "w") as f:
+    with open(path, "w") as f:
         json.dump({"name": name, "provider": provider, "request": request, "credentials": credentials, "now": g.NOW}, f, indent=2)
-    print(f"{name}: {len(body.encode())} B")
+    print(f"{os.path.relpath(path, HERE)}: {len(body.encode())} B")
+
+
+for name, entry in PAYLOADS.items():
+    write(os.path.join(HERE, "payloads", name + ".json"), name, entry)
+os.makedirs(os.path.join(HERE, "payloads", "growth"), exist_ok=True)
+for name, entry in GROWTH.items():
+    write(os.path.join(HERE, "payloads", "growth", name + ".json"), name, entry)

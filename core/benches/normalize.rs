@@ -20,6 +20,10 @@ const PAYLOADS: [&str; 6] = [
     "limephone_64k",
 ];
 
+/// Issue 14's cost growth: the same Limephone message at 1 KiB, 64 KiB and 1 MiB of body
+/// (bench/payloads/growth/); bench/report.py turns the times into µs per KB.
+const GROWTH: [&str; 3] = ["limephone_1k", "limephone_64k", "limephone_1m"];
+
 fn load(name: &str) -> (Provider, WebhookRequest, Credentials, i64) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../bench/payloads")
@@ -76,6 +80,27 @@ fn benches(c: &mut Criterion) {
     }
 }
 
+fn growth(c: &mut Criterion) {
+    let mut group = c.benchmark_group("growth");
+    for name in GROWTH {
+        let (provider, request, credentials, now) = load(&format!("growth/{name}"));
+        assert!(telhook_core::normalize_event(Some(provider), &request, &credentials, now).is_ok());
+        group.throughput(Throughput::Bytes(request.body.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                telhook_core::normalize_event(
+                    Some(provider),
+                    black_box(&request),
+                    &credentials,
+                    now,
+                )
+                .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Issue 12: a `Signature` header listing the maximum number of entries must cost about what a
 /// single entry costs (each secret's MAC is computed once, then compared with every entry).
 /// bench/report.py does not read this group; compare `max_entries` with `one_entry` directly.
@@ -126,6 +151,6 @@ criterion_group! {
     name = normalize;
     config = Criterion::default().sample_size(40).warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = benches, signature_list
+    targets = benches, growth, signature_list
 }
 criterion_main!(normalize);
