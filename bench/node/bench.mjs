@@ -72,6 +72,21 @@ for (const payload of payloads) {
   console.error(`node ${payload.name}: done`);
 }
 
+// Issue 14's cost growth: one Receiver call per body size (1 KiB, 64 KiB, 1 MiB), and the
+// memory one call takes, each size in a fresh process (bench/node/memory.mjs).
+results.growth = {};
+for (const name of ["limephone_1k", "limephone_64k", "limephone_1m"]) {
+  const file = here(`../payloads/growth/${name}.json`);
+  const { provider, request, credentials, now } = JSON.parse(readFileSync(file, "utf8"));
+  const receiver = new telhook.Receiver(provider, credentials);
+  if (!receiver.normalize(request, { now }).id.startsWith(provider)) throw new Error("bad setup");
+  const memory = JSON.parse(
+    String(execFileSync(process.execPath, ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", here("memory.mjs"), file])),
+  );
+  results.growth[name] = { body_bytes: Buffer.byteLength(request.body), ops: measure(() => receiver.normalize(request, { now })), ...memory };
+  console.error(`node growth ${name}: done`);
+}
+
 // The .wasm: size and what loading costs.
 const wasmBytes = readFileSync(here("../../npm/dist/telhook_wasm_bg.wasm"));
 results.wasm.raw_bytes = wasmBytes.length;

@@ -8,6 +8,7 @@ import base64
 import json
 import pathlib
 import platform
+import subprocess
 import sys
 import timeit
 from datetime import datetime, timezone
@@ -70,6 +71,23 @@ def main() -> None:
             "standardwebhooks_verify": ops_per_second(lambda: wh.verify(body, sw_headers)),
         }
         print(f"python {name}: done", file=sys.stderr)
+    # Issue 14's cost growth: one Receiver call per body size, and the memory of one call, each
+    # size in a fresh process (memory.py).
+    results["growth"] = {}
+    for name in ["limephone_1k", "limephone_64k", "limephone_1m"]:
+        path = ROOT / "bench" / "payloads" / "growth" / f"{name}.json"
+        payload = json.loads(path.read_text())
+        receiver = telhook.Receiver(payload["provider"], payload["credentials"])
+        headers, body, now = payload["request"]["headers"], payload["request"]["body"].encode(), payload["now"]
+        assert receiver.normalize(headers=headers, body=body, now=now)["id"].startswith("limephone")
+        memory = subprocess.run([sys.executable, str(pathlib.Path(__file__).parent / "memory.py"), str(path)],
+                                check=True, capture_output=True, text=True).stdout
+        results["growth"][name] = {
+            "body_bytes": len(body),
+            "ops": ops_per_second(lambda: receiver.normalize(headers=headers, body=body, now=now)),
+            **json.loads(memory),
+        }
+        print(f"python growth {name}: done", file=sys.stderr)
     results["ffi_trivial_call"] = ops_per_second(lambda: _core.call("status_wins", '["sent", "delivered"]'))
     results["python_noop_call"] = ops_per_second(lambda: None)
     out = ROOT / "target" / "bench" / "python.json"

@@ -1,0 +1,96 @@
+// `make bench`, end to end (issue 14): each server on 127.0.0.1 (a free port, one worker
+// process), loaded by autocannon with the same signed request for E2E_SECONDS (default 5) over
+// 10 connections, one run each; requests/s and p99 latency to target/bench/e2e.json for
+// bench/report.py. Every server started here is stopped here (by its own PID).
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { once } from "node:events";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const python = process.argv[2] ?? here("../../.venv/bin/python");
+const seconds = Number(process.env.E2E_SECONDS ?? 5);
+const connections = 10;
+const payload = JSON.parse(readFileSync(here("../payloads/limephone.json"), "utf8"));
+const { body, headers } = payload.request;
+const OCTOKIT_SECRET = "an-octokit-webhooks-secret";
+// @octokit/webhooks' own scheme over a body of the same size (the same bytes).
+const octokitHeaders = {
+  "content-type": "application/json",
+  "x-github-event": "push",
+  "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+  "x-hub-signature-256": "sha256=" + createHmac("sha256", OCTOKIT_SECRET).update(body).digest("hex"),
+};
+
+async function freePort() {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+const pythonEnv = { ...process.env, PYTHONPATH: here("../python") };
+const SERVERS = [
+  { name: "node_telhook", path: "/", headers, cmd: (port) => [process.execPath, [here("servers.mjs"), "telhook", port]] },
+  { name: "node_octokit", path: "/", headers: octokitHeaders, cmd: (port) => [process.execPath, [here("servers.mjs"), "octokit", port, OCTOKIT_SECRET]] },
+  { name: "node_bare", path: "/", headers, cmd: (port) => [process.execPath, [here("servers.mjs"), "bare", port]] },
+  ...["telhook", "bare"].map((route) => ({
+    name: `django_${route}`, path: `/${route}`, headers, env: pythonEnv,
+    cmd: (port) => [python, ["-m", "gunicorn", "--workers", "1", "--bind", `127.0.0.1:${port}`, "--log-level", "warning", "servers:django_app"]],
+  })),
+  ...["telhook", "bare"].map((route) => ({
+    name: `starlette_${route}`, path: `/${route}`, headers, env: pythonEnv,
+    cmd: (port) => [python, ["-m", "uvicorn", "--host", "127.0.0.1", "--port", String(port), "--workers", "1",
+      "--log-level", "warning", "--no-access-log", "servers:starlette_app"]],
+  })),
+];
+
+/** POSTs the request once; the status, or null while the server is not listening yet. */
+async function post(url, requestHeaders) {
+  try {
+    const response = await fetch(url, { method: "POST", headers: requestHeaders, body });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return null;
+  }
+}
+
+const results = { seconds, connections, body_bytes: Buffer.byteLength(body), servers: {} };
+for (const server of SERVERS) {
+  const port = await freePort();
+  const [command, args] = server.cmd(port);
+  const child = spawn(command, args, { env: server.env ?? process.env, cwd: here("../python"), stdio: ["ignore", "ignore", "inherit"] });
+  const exited = once(child, "exit");
+  try {
+    const url = `http://127.0.0.1:${port}${server.path}`;
+    let status = null;
+    for (let tries = 0; status === null && tries < 300 && child.exitCode === null; tries++) {
+      status = await post(url, server.headers);
+      if (status === null) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (status !== 200) throw new Error(`${server.name}: answered ${status} to the signed request, expected 200`);
+    const run = await autocannon({ url, method: "POST", headers: server.headers, body, connections, duration: seconds });
+    if (run.non2xx || run.errors || run.timeouts) {
+      throw new Error(`${server.name}: ${run.non2xx} non-2xx answers, ${run.errors} errors, ${run.timeouts} timeouts`);
+    }
+    results.servers[server.name] = {
+      requests_per_second: run.requests.average,
+      requests: run.requests.total,
+      latency_p50_ms: run.latency.p50,
+      latency_p99_ms: run.latency.p99,
+    };
+    console.error(`e2e ${server.name}: ${run.requests.average} req/s, p99 ${run.latency.p99} ms`);
+  } finally {
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
+mkdirSync(here("../../target/bench"), { recursive: true });
+writeFileSync(here("../../target/bench/e2e.json"), JSON.stringify(results, null, 2));
+console.error("e2e: written target/bench/e2e.json");

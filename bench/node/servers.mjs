@@ -1,0 +1,65 @@
+// `make bench`, end-to-end servers (issue 14): `node servers.mjs MODE PORT [SECRET]` serves POST / on
+// 127.0.0.1:PORT with node:http, one process, until it is sent SIGTERM. bench/node/e2e.mjs
+// starts each, loads it with autocannon and stops it.
+// - telhook: telhook's createNodeMiddleware (no dedupe store: every request does the whole
+//   verify, normalize, onEvent, answer path; the clock is the payload's signing time);
+// - octokit: @octokit/webhooks' createNodeMiddleware, GitHub's x-hub-signature-256 scheme
+//   with SECRET;
+// - bare: a hand-written handler: read the body, verify and map it as bench/node/handwritten.mjs
+//   does, answer 200.
+import http from "node:http";
+import { readFileSync } from "node:fs";
+import { Webhooks, createNodeMiddleware as octokitMiddleware } from "@octokit/webhooks";
+import { createNodeMiddleware } from "../../npm/dist/node.mjs";
+import { handwritten, secretsOf } from "./handwritten.mjs";
+
+const payload = JSON.parse(readFileSync(new URL("../payloads/limephone.json", import.meta.url), "utf8"));
+const [mode, port, octokitSecret] = process.argv.slice(2);
+let handled = 0;
+
+function bare() {
+  const secrets = secretsOf(payload.credentials);
+  return (req, res) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const headers = { "X-LimePhone-Signature": req.headers["x-limephone-signature"], Authorization: req.headers.authorization };
+      try {
+        handwritten("limephone", { headers, body: Buffer.concat(chunks).toString("utf8") }, secrets);
+        handled++;
+        res.writeHead(200, { "content-type": "application/json" }).end('{"outcome":"accepted"}');
+      } catch {
+        res.writeHead(401, { "content-type": "application/json" }).end('{"error":"signature_invalid"}');
+      }
+    });
+  };
+}
+
+function telhook() {
+  return createNodeMiddleware({
+    provider: "limephone",
+    credentials: payload.credentials,
+    store: null,
+    clock: () => payload.now,
+    onEvent: async () => {
+      handled++;
+    },
+  });
+}
+
+function octokit() {
+  const webhooks = new Webhooks({ secret: octokitSecret });
+  webhooks.on("push", () => {
+    handled++;
+  });
+  return octokitMiddleware(webhooks, { path: "/" });
+}
+
+const handler = { bare, telhook, octokit }[mode]();
+const server = http.createServer(handler);
+server.listen(Number(port), "127.0.0.1", () => console.log("ready"));
+process.on("SIGTERM", () => {
+  console.error(`${mode}: ${handled} events handled`);
+  server.close();
+  process.exit(0);
+});
