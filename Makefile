@@ -215,8 +215,10 @@ endif
 vocabularies: ## regenerate the TypeScript unions, Python Literals and JSON Schema enums from the core's vocabularies
 	TELHOOK_BLESS=1 $(CARGO) test -p telhook-core --test vocabulary -- --test-threads=1  # two tests rewrite types.py
 
-# Benchmarks (not part of `make test`): one run of every runtime, ratios in bench/RESULTS.md.
+# Benchmarks (not part of `make test`): one run of every runtime, the cost growth over body sizes
+# and the end-to-end servers under autocannon (E2E_SECONDS each, default 5), ratios in bench/RESULTS.md.
 BENCH_NPM := bench/node/node_modules/.package-lock.json
+BENCH_GROWTH := bench/payloads/growth/limephone_1k.json bench/payloads/growth/limephone_64k.json bench/payloads/growth/limephone_1m.json
 $(BENCH_NPM): bench/node/package.json bench/node/package-lock.json
 	cd bench/node && npm ci --no-audit --no-fund
 	@touch $@
@@ -228,8 +230,12 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python ## side-by-side benchmark
 	cd python && ../$(VENV)/bin/maturin develop --release --quiet
 	@rm -f $(PY_EXT)  # the release build replaced the test build; rebuild it for the next make test
 	$(CARGO) bench -p telhook-core --bench normalize
+	@mkdir -p target/bench
+	$(CARGO) run --release --locked --quiet --manifest-path bench/rust-memory/Cargo.toml --target-dir target/bench-rust-memory \
+	  -- $(BENCH_GROWTH) > target/bench/rust-memory.json
 	node bench/node/bench.mjs
 	$(PY) bench/python/bench.py
+	node bench/node/e2e.mjs $(CURDIR)/$(PY)
 	python3 bench/report.py
 
 # Fuzzing (not part of `make test`): every target for FUZZ_SECONDS, corpus kept in fuzz/corpus.

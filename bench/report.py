@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Collects the Rust (criterion), Node and Python results of one `make bench` run into
-bench/RESULTS.md: a table per runtime, ratios computed from numbers taken in the same run."""
+"""Collects the Rust (criterion, bench/rust-memory), Node and Python results and the end-to-end
+load runs of one `make bench` run into bench/RESULTS.md: a table per runtime, the cost growth
+and end-to-end tables, ratios computed from numbers taken in the same run."""
 
 import datetime
 import json
@@ -45,6 +46,125 @@ def goal(ratio, limit, at_most=True):
     return f"**{ratio:.2f}×** {'met' if met else 'missed'}"
 
 
+GROWTH = ["limephone_1k", "limephone_64k", "limephone_1m"]
+GROWTH_LABEL = {"limephone_1k": "1 KiB", "limephone_64k": "64 KiB", "limephone_1m": "1 MiB"}
+LINEAR_LIMIT = 1.2  # µs/KB at 1 MiB over µs/KB at 64 KiB: 1.0 is linear; 1.2 leaves room for noise
+MEMORY_LIMIT = 3.0  # issue 14: peak memory per request ≤ 3× the body size
+
+
+def met(ok):
+    return "met" if ok else "missed"
+
+
+def growth_section(rust_ns, node, py, rust_memory):
+    """Issue 14's cost growth: µs per KB per body size, and the peak memory of one request."""
+    times = {  # seconds per call, per runtime and size
+        "Rust `normalize_event`": {n: rust_ns[n] / 1e9 for n in GROWTH},
+        "Node `Receiver.normalize` (wasm)": {n: 1 / node["growth"][n]["ops"] for n in GROWTH},
+        "Python `Receiver.normalize`": {n: 1 / py["growth"][n]["ops"] for n in GROWTH},
+    }
+    sizes = {n: node["growth"][n]["body_bytes"] for n in GROWTH}
+    lines = [
+        "## Cost growth: 1 KiB, 64 KiB, 1 MiB bodies",
+        "",
+        "The same signed Limephone message, `message_content` padded to a body of exactly 1 KiB, 64 KiB and "
+        "1 MiB (the default body cap; bench/payloads/growth/). Time per call ÷ body size in KB (1 KB = 1,024 B). "
+        f"Linear = the cost per KB at 1 MiB is at most {LINEAR_LIMIT}× the cost per KB at 64 KiB (where the fixed "
+        "per-call cost no longer counts); 1 MiB ÷ 1 KiB below 1 is that fixed cost spread over more bytes.",
+        "",
+        "| runtime | " + " | ".join(f"{GROWTH_LABEL[n]} µs/KB" for n in GROWTH)
+        + f" | 1 MiB ÷ 64 KiB per KB (goal linear, ≤ {LINEAR_LIMIT}×) | 1 MiB ÷ 1 KiB per KB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for runtime, t in times.items():
+        per_kb = {n: t[n] * 1e6 / (sizes[n] / 1024) for n in GROWTH}
+        big, mid, small = per_kb["limephone_1m"], per_kb["limephone_64k"], per_kb["limephone_1k"]
+        lines.append(
+            f"| {runtime} | " + " | ".join(f"{per_kb[n]:.2f}" for n in GROWTH)
+            + f" | {goal(big / mid, LINEAR_LIMIT)} | {big / small:.2f}× |"
+        )
+    rust_rows = {r["name"]: r for r in rust_memory}
+    lines += [
+        "",
+        f"Peak memory of one request ÷ body size (goal ≤ {MEMORY_LIMIT:g}× in every runtime), measured once per size in a "
+        "fresh process after warm-up calls on the 1 KiB body; the body itself, held by the caller before the call, "
+        "is not counted:",
+        "",
+        "- Rust: the most heap bytes live at once during one `normalize_event` above what was live before it, from a "
+        "counting global allocator (bench/rust-memory); the returned event included.",
+        "- Node: V8 heap bytes allocated during the call (no GC ran inside it, checked; so an upper bound on the JS "
+        "side's peak) + growth of other external memory + growth of the wasm linear memory (64 KiB pages: the wasm "
+        "heap's peak above what the warm-up had reserved) (bench/node/memory.mjs).",
+        "- Python: the larger of tracemalloc's peak (Python objects only) and the growth of the process's peak "
+        "resident size during the call (reset through /proc/self/clear_refs; sees the extension's Rust heap too, "
+        "in pages) (bench/python/memory.py).",
+        "",
+        "| runtime | " + " | ".join(GROWTH_LABEL[n] for n in GROWTH) + " |",
+        "|---|---:|---:|---:|",
+    ]
+
+    def cell(peak, n, parts=""):
+        ratio = peak / sizes[n]
+        return f"{peak:,} B{parts}: {goal(ratio, MEMORY_LIMIT)}"
+
+    lines.append("| Rust | " + " | ".join(cell(rust_rows[n]["peak_bytes"], n) for n in GROWTH) + " |")
+    row = []
+    for n in GROWTH:
+        g = node["growth"][n]
+        total = g["js_heap_bytes"] + g["external_bytes"] + g["wasm_growth_bytes"]
+        row.append(cell(total, n, f" (JS heap {g['js_heap_bytes']:,} + external {g['external_bytes']:,} "
+                                  f"+ wasm {g['wasm_growth_bytes']:,})"))
+    lines.append("| Node (wasm) | " + " | ".join(row) + " |")
+    row = []
+    for n in GROWTH:
+        g = py["growth"][n]
+        peak = max(g["tracemalloc_peak_bytes"], g["rss_peak_growth_bytes"])
+        row.append(cell(peak, n, f" (tracemalloc {g['tracemalloc_peak_bytes']:,}, peak RSS "
+                                 f"+{g['rss_peak_growth_bytes']:,})"))
+    lines.append("| Python | " + " | ".join(row) + " |")
+    return lines + [""]
+
+
+def e2e_section(e2e):
+    """Issue 14's end to end: requests/s and p99 of each server under the same load."""
+    s = e2e["servers"]
+
+    def rps(name):
+        return s[name]["requests_per_second"]
+
+    def row(label, name, verdict=""):
+        return f"| {label} | {fmt_rate(rps(name))} | {s[name]['latency_p99_ms']:g} ms | {verdict} |"
+
+    adds = rps("django_bare") / rps("django_telhook") - 1  # time per request added by @webhook
+    star = rps("starlette_bare") / rps("starlette_telhook") - 1
+    return [
+        "## End to end",
+        "",
+        f"autocannon (in the Node process that runs bench/node/e2e.mjs) against each server on 127.0.0.1, one run each: "
+        f"{e2e['seconds']} s, {e2e['connections']} connections, the signed limephone request ({e2e['body_bytes']} B) "
+        "POSTed over and over; every answer checked 2xx. One worker process per server; the two cores are shared "
+        "by the load generator and the server. telhook with no dedupe store (Python: a store that always answers "
+        "\"new\"), so every request takes the whole path; the bare handlers do the hand-written check "
+        "(bench/*/handwritten.*); @octokit/webhooks verifies its own `x-hub-signature-256` over the same bytes. "
+        "Django runs under gunicorn's gthread worker with one thread (keep-alive; the default sync worker closes "
+        "each connection after one answer), Starlette under uvicorn. Latency resolution is 1 ms.",
+        "",
+        "| server | requests/s | p99 | goal |",
+        "|---|---:|---:|---|",
+        row("Node: telhook `createNodeMiddleware`", "node_telhook",
+            f"telhook ÷ octokit {goal(rps('node_telhook') / rps('node_octokit'), 1.0, at_most=False)} (goal ≥ 1×)"),
+        row("Node: @octokit/webhooks `createNodeMiddleware`", "node_octokit"),
+        row("Node: bare `node:http` handler", "node_bare", f"bare ÷ telhook **{rps('node_bare') / rps('node_telhook'):.2f}×**"),
+        row("Django + gunicorn: `@webhook` view", "django_telhook",
+            f"adds **{adds * 100:.1f} %** per request over the bare view: {met(adds <= 0.10)} (goal ≤ 10 %)"),
+        row("Django + gunicorn: bare view, hand-written check", "django_bare"),
+        row("Starlette + uvicorn: `telhook.starlette.webhook`", "starlette_telhook",
+            f"adds **{star * 100:.1f} %** per request over the bare endpoint"),
+        row("Starlette + uvicorn: bare endpoint, hand-written check", "starlette_bare"),
+        "",
+    ]
+
+
 SMALL_SIGNED = {"limephone", "gatewayapi"}
 SMALL = {"limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller"}
 
@@ -52,6 +172,8 @@ SMALL = {"limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller"}
 def main():
     node = json.loads((ROOT / "target/bench/node.json").read_text())
     py = json.loads((ROOT / "target/bench/python.json").read_text())
+    e2e = json.loads((ROOT / "target/bench/e2e.json").read_text())
+    rust_memory = json.loads((ROOT / "target/bench/rust-memory.json").read_text())
     sizes = {name: node["payloads"][name]["body_bytes"] for name in ORDER}
     lines = [
         "# telhook benchmarks",
@@ -134,11 +256,13 @@ def main():
         )
     lines += [
         "",
-        f"Extension per-call overhead: a trivial call into the extension (`_core.call("status_wins", …)`) runs at "
+        "Extension per-call overhead: a trivial call into the extension (`_core.call(\"status_wins\", …)`) runs at "
         f"{fmt_rate(py['ffi_trivial_call'])} calls/s ({1e9 / py['ffi_trivial_call']:.0f} ns), a Python no-op "
         f"lambda at {fmt_rate(py['python_noop_call'])} calls/s ({1e9 / py['python_noop_call']:.0f} ns).",
         "",
     ]
+    lines += growth_section({n: criterion_ns("growth", n) for n in GROWTH}, node, py, rust_memory)
+    lines += e2e_section(e2e)
     # What the profiles show for the goals missed: written by hand from callgrind/py-spy runs.
     lines += ["", (ROOT / "bench" / "PROFILE.md").read_text().rstrip(), ""]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))

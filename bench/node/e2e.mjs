@@ -1,7 +1,9 @@
 // `make bench`, end to end (issue 14): each server on 127.0.0.1 (a free port, one worker
 // process), loaded by autocannon with the same signed request for E2E_SECONDS (default 5) over
 // 10 connections, one run each; requests/s and p99 latency to target/bench/e2e.json for
-// bench/report.py. Every server started here is stopped here (by its own PID).
+// bench/report.py. Every server started here is stopped here (by its own PID). gunicorn runs its
+// gthread worker with one thread: the sync worker closes every connection after one answer,
+// which autocannon's keep-alive connections report as ~1 s latencies.
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { once } from "node:events";
@@ -41,7 +43,7 @@ const SERVERS = [
   { name: "node_bare", path: "/", headers, cmd: (port) => [process.execPath, [here("servers.mjs"), "bare", port]] },
   ...["telhook", "bare"].map((route) => ({
     name: `django_${route}`, path: `/${route}`, headers, env: pythonEnv,
-    cmd: (port) => [python, ["-m", "gunicorn", "--workers", "1", "--bind", `127.0.0.1:${port}`, "--log-level", "warning", "servers:django_app"]],
+    cmd: (port) => [python, ["-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "1", "--bind", `127.0.0.1:${port}`, "--log-level", "warning", "servers:django_app"]],
   })),
   ...["telhook", "bare"].map((route) => ({
     name: `starlette_${route}`, path: `/${route}`, headers, env: pythonEnv,
