@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use telhook_core::{wire, Credentials, WebhookRequest};
+use telhook_core::{Credentials, Provider, WebhookRequest};
 
 /// The system allocator, counting the bytes live now and the most live since the last reset.
 struct Counting;
@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows = Vec::new();
     for path in std::env::args().skip(1) {
         let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
-        let provider = wire::provider_from_json(&payload["provider"])?;
+        let provider = Provider::from_json(&payload["provider"])?;
         let request = WebhookRequest::from_json_value(payload["request"].clone())?;
         let credentials = Credentials::from_json_value(payload["credentials"].clone())?;
         let now = payload["now"].as_i64().ok_or("now")?;
