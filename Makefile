@@ -234,6 +234,7 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python ## side-by-side benchmark
 	$(CARGO) run --release --locked --quiet --manifest-path bench/rust-memory/Cargo.toml --target-dir target/bench-rust-memory \
 	  -- $(BENCH_GROWTH) > target/bench/rust-memory.json
 	node bench/node/bench.mjs
+	node bench/node/startup.mjs
 	$(PY) bench/python/bench.py
 	node bench/node/e2e.mjs $(CURDIR)/$(PY)
 	python3 bench/report.py
