@@ -120,10 +120,13 @@ check-make: ## fail when a target has no description for make help
 	@undocumented=$$(grep -E '^[a-z][a-z0-9-]*:' $(MAKEFILE_LIST) | { grep -v '## ' || true; } | cut -d: -f1); \
 	test -z "$$undocumented" || { echo "targets without a ## description: $$undocumented"; exit 1; }
 
-test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace
+test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace, bench/rust-memory compiles
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	@# bench/rust-memory is its own workspace (it needs unsafe for its allocator): checked here so a
+	@# change of the core's API breaks `make test`, not the next `make bench`.
+	$(CARGO) check --locked --quiet --manifest-path bench/rust-memory/Cargo.toml --target-dir target/bench-rust-memory
 
 # Proof that the core is no_std: a bare-metal binary that links it.
 test-no-std: rust-tools ## link the core into a bare-metal binary (proof that it is no_std)
