@@ -1,17 +1,17 @@
 // `make bench`, Node part: telhook (wasm) vs the hand-written native-crypto receiver vs
 // standardwebhooks' Webhook.verify, per payload, in one run; then the same telhook call
 // inside workerd. Writes target/bench/node.json for bench/report.py.
-import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync, copyFileSync } from "node:fs";
+import { readFileSync, readdirSync, mkdirSync, writeFileSync, mkdtempSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import * as telhook from "../../npm/dist/node.mjs";
 import { handwritten, secretsOf } from "./handwritten.mjs";
+import { bundleWorker, workerOptions } from "./workerd.mjs";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const payloads = readdirSync(here("../payloads/"))
@@ -123,25 +123,8 @@ writeFileSync(
      return new Response(String(id));
    } };`,
 );
-await build({
-  entryPoints: [join(dir, "entry.mjs")],
-  outfile: join(dir, "worker.mjs"),
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  conditions: ["workerd", "worker"],
-  alias: { telhook: here("../../npm/dist/workerd.mjs") },
-  plugins: [{ name: "wasm", setup(b) { b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./telhook_wasm_bg.wasm", external: true })); } }],
-  logLevel: "error",
-});
-copyFileSync(here("../../npm/dist/telhook_wasm_bg.wasm"), join(dir, "telhook_wasm_bg.wasm"));
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: join(dir, "worker.mjs"),
-  modulesRoot: dir,
-  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-  compatibilityDate: "2025-07-01",
-});
+await bundleWorker(dir, "entry.mjs", "worker.mjs");
+const mf = new Miniflare(workerOptions(dir, "worker.mjs"));
 await mf.ready;
 async function timeDispatch(payload, n) {
   let best = Infinity;

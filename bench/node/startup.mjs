@@ -4,13 +4,13 @@
 // compiled) until its first answer, for a Worker that normalizes one limephone delivery minus
 // the same for a Worker that imports nothing — what telhook adds to a cold start. Minimum of 5
 // Node and 3 workerd runs. Writes target/bench/startup.json for bench/report.py.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { bundleWorker, workerOptions } from "./workerd.mjs";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const payload = JSON.parse(readFileSync(here("../payloads/limephone.json"), "utf8"));
@@ -41,30 +41,11 @@ writeFileSync(
    } };`,
 );
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
-for (const name of ["telhook", "bare"]) {
-  await build({
-    entryPoints: [join(dir, `${name}.mjs`)],
-    outfile: join(dir, `${name}-worker.mjs`),
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker"],
-    alias: { telhook: here("../../npm/dist/workerd.mjs") },
-    plugins: [{ name: "wasm", setup(b) { b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./telhook_wasm_bg.wasm", external: true })); } }],
-    logLevel: "error",
-  });
-}
-copyFileSync(here("../../npm/dist/telhook_wasm_bg.wasm"), join(dir, "telhook_wasm_bg.wasm"));
+for (const name of ["telhook", "bare"]) await bundleWorker(dir, `${name}.mjs`, `${name}-worker.mjs`);
 
 async function coldStart(name) {
   const t0 = performance.now();
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(dir, `${name}-worker.mjs`),
-    modulesRoot: dir,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2025-07-01",
-  });
+  const mf = new Miniflare(workerOptions(dir, `${name}-worker.mjs`));
   await mf.ready;
   const response = await mf.dispatchFetch("https://bench.test/", { method: "POST" });
   const text = await response.text();
