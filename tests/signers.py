@@ -30,12 +30,20 @@ def b64url(data):
     return base64.urlsafe_b64encode(_bytes(data)).rstrip(b"=").decode()
 
 
-def jwt(secret, claims, header=None, raw_claims=None):
-    """An HS256 JWT of `claims`; `header` may be a dict or raw bytes, `raw_claims` raw bytes."""
-    header = header if header is not None else {"alg": "HS256", "typ": "JWT"}
+_JWT_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def jwt(secret, claims, header=None, raw_claims=None, alg="HS256"):
+    """An HMAC JWT of `claims`, signed with `alg` (HS256, HS384 or HS512; default HS256).
+
+    `header` may be a dict or raw bytes (default `{"alg": alg, "typ": "JWT"}`; an explicit header
+    is used as given, whatever alg it names), `raw_claims` raw bytes."""
+    if alg not in _JWT_HASHES:
+        raise ValueError(f"unsupported JWT alg {alg!r}: expected one of {sorted(_JWT_HASHES)}")
+    header = header if header is not None else {"alg": alg, "typ": "JWT"}
     head = b64url(json.dumps(header, separators=(",", ":")) if isinstance(header, dict) else header)
     body = b64url(raw_claims if raw_claims is not None else json.dumps(claims, separators=(",", ":")))
-    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), _JWT_HASHES[alg]).digest()
     return f"{head}.{body}.{b64url(sig)}"
 
 

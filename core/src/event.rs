@@ -3,6 +3,7 @@
 //! the JSON is identical in every runtime.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -30,6 +31,10 @@ pub struct NormalizedEvent {
     pub call: Option<Call>,
     pub lookup: Option<Lookup>,
     pub record: Option<Record>,
+    /// Paths (`data.error_code`, `event.content`) of fields that were present but could not
+    /// be read into the typed fields above: those are `null`, `raw` still holds the value.
+    /// Empty when everything was read. A verified event is never refused for its shape.
+    pub unread_fields: Vec<String>,
     /// The provider's payload as parsed, with secrets and PINs redacted.
     pub raw: Value,
 }
@@ -97,6 +102,7 @@ pub enum DeliveryStatus {
     Accepted,
     Queued,
     Sent,
+    CarrierAccepted,
     Failed,
     Expired,
     Rejected,
@@ -106,11 +112,12 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 10] = [
+    pub const ALL: [DeliveryStatus; 11] = [
         DeliveryStatus::Unknown,
         DeliveryStatus::Accepted,
         DeliveryStatus::Queued,
         DeliveryStatus::Sent,
+        DeliveryStatus::CarrierAccepted,
         DeliveryStatus::Failed,
         DeliveryStatus::Expired,
         DeliveryStatus::Rejected,
@@ -123,12 +130,15 @@ impl DeliveryStatus {
     /// total order. Transient statuses rank below every final one. Among finals, a handset
     /// confirmation (`delivered`, then `read`) outranks the failure kinds, because a network
     /// that reports a failure and later a delivery has been proven wrong by the handset.
+    /// `carrier_accepted` (the destination network took the message and will report nothing
+    /// more, GatewayAPI's final ACCEPTED) is the lowest final: any more definite report wins.
     pub fn rank(self) -> u8 {
         match self {
             DeliveryStatus::Unknown => 0,
             DeliveryStatus::Accepted => 10,
             DeliveryStatus::Queued => 20,
             DeliveryStatus::Sent => 30,
+            DeliveryStatus::CarrierAccepted => 35,
             DeliveryStatus::Failed => 40,
             DeliveryStatus::Expired => 41,
             DeliveryStatus::Rejected => 42,
@@ -140,7 +150,7 @@ impl DeliveryStatus {
 
     /// No further status is expected after a final one (except `delivered` → `read`).
     pub fn is_final(self) -> bool {
-        self.rank() >= DeliveryStatus::Failed.rank()
+        self.rank() >= DeliveryStatus::CarrierAccepted.rank()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +159,7 @@ impl DeliveryStatus {
             DeliveryStatus::Accepted => "accepted",
             DeliveryStatus::Queued => "queued",
             DeliveryStatus::Sent => "sent",
+            DeliveryStatus::CarrierAccepted => "carrier_accepted",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Expired => "expired",
             DeliveryStatus::Rejected => "rejected",
@@ -338,6 +349,16 @@ fn canonical_number(number: &serde_json::Number) -> Option<Value> {
         return (integer.unsigned_abs() > MAX_SAFE_INTEGER)
             .then(|| Value::String(alloc::string::ToString::to_string(&integer)));
     }
+    number.as_f64().and(whole_number(number)).map(Value::from)
+}
+
+/// A JSON integer that fits `i64`, or a double with a whole value within ±(2^53 − 1)
+/// (`1.0`, `1616404260.0`), as `i64`; `None` for fractions and for doubles beyond that range,
+/// which no longer stand for one exact integer.
+pub(crate) fn whole_number(number: &serde_json::Number) -> Option<i64> {
+    if let Some(integer) = number.as_i64() {
+        return Some(integer);
+    }
     let float = number.as_f64()?;
     // Within ±(2^53 − 1) the cast to i64 is exact for integral values, so a round trip tells
     // whether the value is an integer (no `f64::fract` without std).
@@ -347,10 +368,7 @@ fn canonical_number(number: &serde_json::Number) -> Option<Value> {
         clippy::cast_precision_loss,
         clippy::float_cmp
     )]
-    if (-limit..=limit).contains(&float) && (float as i64) as f64 == float {
-        return Some(Value::from(float as i64));
-    }
-    None
+    ((-limit..=limit).contains(&float) && (float as i64) as f64 == float).then_some(float as i64)
 }
 
 #[cfg(test)]
@@ -367,7 +385,7 @@ mod tests {
         canonicalize_numbers(&mut raw);
         assert_eq!(
             serde_json::to_string(&raw).unwrap(),
-            r#"{"a":[1,100,0,0,0.1,9007199254740991,"9007199254740992","-9007199254740993","12345678901234567890",1.5e+300,1.2345678901234567e+23]}"#
+            r#"{"a":[1,100,0,0,0.1,9007199254740991,"9007199254740992","-9007199254740993","12345678901234567890",1.5e+300,1.2345678901234569e+23]}"#
         );
     }
 

@@ -6,7 +6,7 @@
 //! Secret bytes are read here and in `verify/` only.
 
 use alloc::borrow::ToOwned;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -147,6 +147,39 @@ pub(crate) fn add_basic(
     let password = text(&pair.password)?;
     let value = crate::verify::basic::header_value(&pair.username, password);
     add_header(request, "Authorization", value);
+    Ok(())
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters, so a token reads as it was
+/// configured wherever that is possible.
+const URL_UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Appends the first URL token as `?<param>=<token>` (the configured parameter name, else
+/// `default_param`).
+pub(crate) fn add_url_token(
+    request: &mut WebhookRequest,
+    credentials: &Credentials,
+    provider: Provider,
+    default_param: &str,
+) -> Result<()> {
+    let token = text(first(&credentials.url_token, provider)?)?;
+    let param = credentials
+        .url_token_param
+        .as_deref()
+        .unwrap_or(default_param);
+    let encode =
+        |text: &str| percent_encoding::utf8_percent_encode(text, URL_UNRESERVED_KEPT).to_string();
+    let path = request.url.as_deref().unwrap_or("/");
+    let separator = if path.contains('?') { '&' } else { '?' };
+    request.url = Some(alloc::format!(
+        "{path}{separator}{}={}",
+        encode(param),
+        encode(token)
+    ));
     Ok(())
 }
 

@@ -28,6 +28,7 @@ pub mod api;
 pub mod credentials;
 pub mod error;
 pub mod event;
+pub(crate) mod fields;
 pub mod kit;
 pub mod ledger;
 pub mod phone;

@@ -68,6 +68,31 @@ fn with_calling_code(national: &str, code: &str) -> String {
     alloc::format!("{code}{national}")
 }
 
+/// A message's sender or recipient: a phone number in E.164 (always `+digits`); else a short
+/// code (3–6 digits after separators and a leading `+` are removed, GatewayAPI's `1204` or
+/// `451204`) as its digits; else an alphanumeric sender ID (GSM allows at most 11 characters,
+/// letters, digits and spaces, at least one letter) as sent, trimmed. Neither of the last two
+/// starts with `+`, so they cannot be mistaken for E.164. Anything else is `None`.
+pub fn message_address(raw: &str) -> Option<String> {
+    if let Some(number) = to_e164(raw, None) {
+        return Some(number);
+    }
+    let text = raw.trim();
+    let digits: String = text
+        .strip_prefix('+')
+        .unwrap_or(text)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    if (3..=6).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(digits);
+    }
+    let alphanumeric = (1..=11).contains(&text.chars().count())
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+        && text.chars().any(|c| c.is_ascii_alphabetic());
+    alphanumeric.then(|| String::from(text))
+}
+
 /// True for something shaped like an email address (LoopLookup `contact`).
 pub fn looks_like_email(text: &str) -> bool {
     match text.split_once('@') {
@@ -78,7 +103,7 @@ pub fn looks_like_email(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::to_e164;
+    use super::{message_address, to_e164};
 
     #[test]
     fn canonical_forms() {
@@ -105,6 +130,27 @@ mod tests {
                 *expected,
                 "{raw:?} with {hint:?}"
             );
+        }
+    }
+
+    #[test]
+    fn message_addresses() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("4587654321", Some("+4587654321")),
+            ("+4587654321", Some("+4587654321")),
+            ("1204", Some("1204")),
+            ("451204", Some("451204")),
+            ("+45 1204", Some("451204")),
+            ("Telhook", Some("Telhook")),
+            ("My Shop 24", Some("My Shop 24")),
+            ("TwelveChars1", None),
+            ("12", None),
+            ("1234567890123456", None),
+            ("a@b.example", None),
+            ("", None),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(message_address(raw).as_deref(), *expected, "{raw:?}");
         }
     }
 

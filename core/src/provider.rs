@@ -164,4 +164,8 @@ pub struct RetrySchedule {
     pub ack_statuses: StatusRange,
     /// Statuses that drop the event without retry (if the provider has any).
     pub permanent_failure_statuses: Option<StatusRange>,
+    /// True when two identical deliveries can be two real events: the payload carries no
+    /// event id, time or sequence, so its id is a hash of the body. Its dedupe window then
+    /// covers the redeliveries only (no 24 h floor), or it would swallow real repeats.
+    pub identical_bodies_can_be_new_events: bool,
 }

@@ -35,7 +35,9 @@ pub struct RetryPolicy {
     /// Worst case from first delivery to last retry: the delays plus a timeout per attempt.
     pub retry_horizon_secs: u32,
     /// How long a receiver must remember an idempotency key to catch every redelivery:
-    /// twice the horizon, and at least 24 h (one formula for every provider).
+    /// twice the horizon, and at least 24 h — except for a provider whose identical bodies can
+    /// be new events (the DID reseller), where it is twice the horizon only: a longer window
+    /// would answer a real repeat "duplicate". Receivers let a user who knows better set it.
     pub dedupe_ttl_secs: u32,
     /// How long a dedupe claim of a delivery still being handled holds off redeliveries. A
     /// worker that dies mid-handler leaves its claim behind; the lease lets a later
@@ -62,6 +64,7 @@ impl RetryPolicy {
             jitter,
             ack_statuses,
             permanent_failure_statuses,
+            identical_bodies_can_be_new_events,
         } = *schedule;
         let mut delays = 0u32;
         let mut remaining = retry_delays_secs;
@@ -72,7 +75,8 @@ impl RetryPolicy {
         let max_deliveries = retry_delays_secs.len() as u32 + 1;
         let retry_horizon_secs = delays + max_deliveries * timeout_secs;
         let doubled = retry_horizon_secs * 2;
-        let dedupe_ttl_secs = if doubled > MIN_DEDUPE_TTL_SECS {
+        let dedupe_ttl_secs = if identical_bodies_can_be_new_events || doubled > MIN_DEDUPE_TTL_SECS
+        {
             doubled
         } else {
             MIN_DEDUPE_TTL_SECS

@@ -88,13 +88,15 @@ fn has_zone(text: &str) -> bool {
     time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
-/// Reads a JSON timestamp field: integer seconds or text. `null` reads as absent.
+/// Reads a JSON timestamp field: whole seconds (integer or whole float) or text. `null` reads
+/// as absent.
 pub fn parse_value(value: &Value, field: &'static str) -> Result<Option<String>> {
     match value {
         Value::Null => Ok(None),
         Value::String(text) => parse_text(text, field).map(Some),
-        Value::Number(number) => number
-            .as_i64()
+        // A whole-number float (`1616404260.0`, as GatewayAPI's legacy reports send) is the
+        // same number of seconds; a fraction of a second is not a time any provider sends.
+        Value::Number(number) => crate::event::whole_number(number)
             .ok_or(Error::InvalidTimestamp { field })
             .and_then(|s| from_unix_seconds(s, field))
             .map(Some),

@@ -35,6 +35,7 @@ export type DeliveryStatus =
   | "accepted"
   | "queued"
   | "sent"
+  | "carrier_accepted"
   | "failed"
   | "expired"
   | "rejected"

@@ -35,6 +35,7 @@ DeliveryStatus = Literal[
     "accepted",
     "queued",
     "sent",
+    "carrier_accepted",
     "failed",
     "expired",
     "rejected",

@@ -37,9 +37,17 @@ FORGED = {
 }
 UNREADABLE = {
     "limephone": "limephone/err_malformed_json.json",
-    "lisoloo": "lisoloo/err_missing_event_id.json",
-    "looplookup": "looplookup/err_missing_request_id.json",
-    "did_reseller": "did_reseller/err_unknown_change_type.json",
+    "lisoloo": "lisoloo/err_malformed_json.json",
+    "looplookup": "looplookup/err_malformed_json.json",
+    "did_reseller": "did_reseller/err_doc_curly_quotes.json",
+}
+# Authentic bodies of a shape telhook does not expect: handled all the same (issue 26).
+ODD_SHAPE = {
+    "limephone": "limephone/shape_event_not_string.json",
+    "lisoloo": "lisoloo/shape_missing_event_id.json",
+    "gatewayapi": "gatewayapi/shape_empty_object.json",
+    "looplookup": "looplookup/shape_missing_request_id.json",
+    "did_reseller": "did_reseller/shape_unknown_change_type.json",
 }
 # What each provider does with a status other than its acknowledgement (from its docs):
 # only Lisoloo drops on a 4xx, so a 409 chosen by the handler ends the event there and is
@@ -142,8 +150,31 @@ def scenarios(provider: str) -> dict[str, dict]:
     if provider in UNREADABLE:
         unreadable = load(UNREADABLE[provider])
         assert unreadable["credentials"] == base["credentials"], provider
-        vector("unreadable_is_refused", "An authentic but unreadable body is a 400, handler not called",
+        vector("unreadable_is_refused", "An authentic body that is not JSON is a 400, handler not called",
                [deliver(request_of(unreadable), "ok", answer(400, unreadable["expect"]["error"]))], 0)
+    odd = load(ODD_SHAPE[provider])
+    assert odd["credentials"] == base["credentials"] and "event" in odd["expect"], provider
+    vector("odd_shape_is_handled", "A verified body of an unexpected shape is an event: handled, 200 "
+           "(refusing it would lose it), and its redelivery is a duplicate",
+           [deliver(request_of(odd), "ok", ACCEPTED), deliver(request_of(odd), "ok", DUPLICATE)], 1)
+    if provider == "gatewayapi":
+        charges = [request_of(load(f"gatewayapi/public_legacy_dlr_charge_{charge}.json"))
+                   for charge in ("authorized", "captured", "refunded")]
+        vector("charge_status_reports_are_three_events",
+               "A charged SMS: DELIVERED is reported again per charge_status (AUTHORIZED, CAPTURED, "
+               "REFUNDED): three events, handled three times; a redelivered one is a duplicate",
+               [deliver(charges[0], "ok", ACCEPTED), deliver(charges[1], "ok", ACCEPTED),
+                deliver(charges[1], "ok", DUPLICATE), deliver(charges[2], "ok", ACCEPTED)], 3)
+    if provider == "did_reseller":
+        on = request_of(load("did_reseller/dids_update.json"))
+        off = request_of(load("did_reseller/dids_update_sms_off.json"))
+        vector("toggled_on_off_on_is_three_events",
+               "A DID's SMS switched on, off and on again a minute apart: the first and third bodies are "
+               "identical, yet real changes. The dedupe window is only the redelivery horizon (2 x 15 s), "
+               "so all three reach the handler; a redelivery inside it is a duplicate",
+               [deliver(on, "ok", ACCEPTED), {"advance_secs": 10}, deliver(on, "ok", DUPLICATE),
+                {"advance_secs": 50}, deliver(off, "ok", ACCEPTED), {"advance_secs": 60},
+                deliver(on, "ok", ACCEPTED)], 3)
     wrong_method = dict(request, method="GET")
     vector("wrong_method", "GET is 405 with Allow: POST",
            [deliver(wrong_method, "ok", answer(405, "method_not_allowed", allow="POST"))], 0)

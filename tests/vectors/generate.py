@@ -22,6 +22,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from signers import b64url, basic, hmac_b64, hmac_hex, jwt  # noqa: E402  (tests/signers.py)
+import public_gatewayapi  # noqa: E402  (tests/vectors/public_gatewayapi.py)
 
 NOW = 1769000000  # 2026-01-21T12:53:20Z
 
@@ -44,6 +45,8 @@ def dumps(obj):
 
 
 VECTORS = {}
+# Authenticity is the only gate: no vector may expect these for a verified body.
+SHAPE_ERRORS = {"invalid_payload", "invalid_timestamp", "malformed_nested_json"}
 
 
 def vec(provider_dir, name, description, provider, body, headers, credentials, expect_error=None,
@@ -62,6 +65,7 @@ def vec(provider_dir, name, description, provider, body, headers, credentials, e
               "credentials": credentials, "now": now}
     if options:
         vector["options"] = options
+    assert expect_error not in SHAPE_ERRORS, f"{name}: a verified body is never refused for its shape"
     vector["expect"] = {"error": expect_error} if expect_error else {"event": None}
     key = f"{provider_dir}/{name}"
     assert key not in VECTORS, key
@@ -169,11 +173,11 @@ def limephone():
     vec("limephone", "err_malformed_json", "Correctly signed but truncated JSON", "limephone", bad, h(bad),
         creds, "malformed_json")
     arr = '[{"event":"incoming_call"}]'
-    vec("limephone", "err_json_array", "Correctly signed JSON of the wrong shape (array)", "limephone",
-        arr, h(arr), creds, "invalid_payload")
+    vec("limephone", "shape_json_array", "Correctly signed JSON of the wrong shape (array): verified, so still an event", "limephone",
+        arr, h(arr), creds)
     wrong = '{"event": 5, "call_id": "1"}'
-    vec("limephone", "err_event_not_string", "Correctly signed JSON with a number as event", "limephone",
-        wrong, h(wrong), creds, "invalid_payload")
+    vec("limephone", "shape_event_not_string", "Correctly signed JSON with a number as event: verified, so still an event", "limephone",
+        wrong, h(wrong), creds)
     vec("limephone", "err_body_too_large", "Body over a 64-byte limit", "limephone", good, h(good), creds,
         "body_too_large", options={"max_body_bytes": 64})
     pairs = [[k, v] for k, v in h(good).items()] + [["x-limephone-signature", hmac_hex("other", good)]]
@@ -181,8 +185,8 @@ def limephone():
         "limephone", good, pairs, creds, "ambiguous_header")
     ts = dumps({"event": "incoming_call", "call_id": "1", "virtual_number": "+15551234567",
                 "caller_number": "+18887654321", "timestamp": "yesterday"})
-    vec("limephone", "err_unreadable_timestamp", "A timestamp that is not a time", "limephone", ts, h(ts),
-        creds, "invalid_timestamp")
+    vec("limephone", "shape_unreadable_timestamp", "A timestamp that is not a time: verified, so still an event", "limephone", ts, h(ts),
+        creds)
     vec("limephone", "err_get_method", "Webhooks are POSTed", "limephone", good, h(good), creds,
         "method_not_allowed", method="GET")
 
@@ -252,8 +256,7 @@ def lisoloo():
     vec("lisoloo", "err_missing_credentials", "No credentials configured", "lisoloo", doc, h(), None,
         "missing_credentials")
     missing = dumps({"event_type": "sms.sent", "timestamp": "2026-05-27T10:15:08Z"})
-    vec("lisoloo", "err_missing_event_id", "An envelope without event_id", "lisoloo", missing, h(), creds,
-        "invalid_payload")
+    vec("lisoloo", "shape_missing_event_id", "An envelope without event_id: verified, so still an event", "lisoloo", missing, h(), creds)
     vec("lisoloo", "err_malformed_json", "Not JSON at all", "lisoloo", "event_id=1&event_type=sms.sent",
         h(), creds, "malformed_json")
 
@@ -361,13 +364,14 @@ def gatewayapi():
     vec("gatewayapi", "err_jwt_two_parts", "A JWT with two parts", "gatewayapi", body,
         {"X-Gwapi-Signature": "abc.def"}, creds, "jwt_malformed")
     huge = '{"id": 1, "msisdn": 123456789012345678901234567890, "status": "DELIVERED", "time": 1740905403}'
-    vec("gatewayapi", "err_msisdn_overflow", "An msisdn that overflows 64 bits", "gatewayapi", huge,
-        h(huge), creds, "invalid_payload")
+    vec("gatewayapi", "shape_msisdn_overflow", "An msisdn that overflows 64 bits: verified, so still an event", "gatewayapi", huge,
+        h(huge), creds)
     empty = "{}"
-    vec("gatewayapi", "err_empty_object", "Signed {} matches no GatewayAPI shape", "gatewayapi", empty,
-        h(empty), creds, "invalid_payload")
+    vec("gatewayapi", "shape_empty_object", "Signed {} matches no GatewayAPI shape: verified, so still an event", "gatewayapi", empty,
+        h(empty), creds)
     vec("gatewayapi", "err_missing_credentials", "No credentials configured", "gatewayapi", body, hj(dlr),
         None, "missing_credentials")
+    public_gatewayapi.build(vec, h, hj, creds, dumps, jwt, GW_HMAC, GW_JWT)
 
 
 # ----------------------------------------------------------------------------- LoopLookup
@@ -447,12 +451,10 @@ def looplookup():
     vec("looplookup", "err_malformed_json", "Truncated JSON", "looplookup", body[:-10], h(), creds,
         "malformed_json")
     no_request = dumps({"contact": "+13231112233", "webhook_id": "x"})
-    vec("looplookup", "err_missing_request_id", "No request_id", "looplookup", no_request, h(), creds,
-        "invalid_payload")
+    vec("looplookup", "shape_missing_request_id", "No request_id: verified, so still an event", "looplookup", no_request, h(), creds)
     bad_date = dumps({"contact": "+13231112233", "request_id": "r", "webhook_id": "w",
                       "result_v1": {"apple_services": {"facetime": {"status": "available", "date": "13/12/2022"}}}})
-    vec("looplookup", "err_unreadable_date", "A date that is not ISO 8601", "looplookup", bad_date, h(), creds,
-        "invalid_timestamp")
+    vec("looplookup", "shape_unreadable_date", "A date that is not ISO 8601: verified, so still an event", "looplookup", bad_date, h(), creds)
 
 
 # ----------------------------------------------------------------------------- DID reseller
@@ -470,6 +472,9 @@ def did_reseller():
     body = hook("update", "dids", did)
     vec("did_reseller", "dids_update", "A DID changed; data is a JSON string", "did_reseller", body, h, creds,
         url=url)
+    body = hook("update", "dids", dict(did, sms_enabled=0))
+    vec("did_reseller", "dids_update_sms_off", "The same DID with SMS switched off (then on again: the same "
+        "bytes as dids_update, a real change all the same)", "did_reseller", body, h, creds, url=url)
     body = hook("insert", "dids", dict(did, id=48214, number="7205550100"))
     vec("did_reseller", "dids_insert", "A DID bought", "did_reseller", body, h, creds, url=url)
     body = hook("delete", "dids", {"id": 48213})
@@ -551,21 +556,18 @@ def did_reseller():
     vec("did_reseller", "err_missing_credentials", "No credentials configured", "did_reseller", body, h, None,
         "missing_credentials", url=url)
     bad = dumps({"type": "update", "schema": "dids", "data": "{id: 1, number: 3035551234"})
-    vec("did_reseller", "err_data_not_json", "data is a string but not JSON", "did_reseller", bad, h, creds,
-        "malformed_nested_json", url=url)
+    vec("did_reseller", "shape_data_not_json", "data is a string but not JSON: verified, so still an event", "did_reseller", bad, h, creds, url=url)
     arr = dumps({"type": "update", "schema": "dids", "data": "[1,2,3]"})
-    vec("did_reseller", "err_data_json_array", "data decodes to an array", "did_reseller", arr, h, creds,
-        "invalid_payload", url=url)
+    vec("did_reseller", "shape_data_json_array", "data decodes to an array: verified, so still an event", "did_reseller", arr, h, creds, url=url)
     curly = "{\n\u201ctype\u201d:\u201cupdate\u201d,\n\u201cschema\u201d:\u201csms_enablement\u201d,\n" \
             "\u201cstatus\u201d:\u201cerror\u201d,\n\u201cverbose\u201d:\u201calready provisioned\u201d\n}"
     vec("did_reseller", "err_doc_curly_quotes", "The doc's sample verbatim, with typographic quotes",
         "did_reseller", curly, h, creds, "malformed_json", url=url)
     upsert = hook("upsert", "dids", did)
-    vec("did_reseller", "err_unknown_change_type", "type outside insert/update/delete", "did_reseller", upsert,
-        h, creds, "invalid_payload", url=url)
+    vec("did_reseller", "shape_unknown_change_type", "type outside insert/update/delete: verified, so still an event", "did_reseller", upsert,
+        h, creds, url=url)
     no_data = dumps({"type": "update", "schema": "dids"})
-    vec("did_reseller", "err_no_data", "Neither data nor the error form", "did_reseller", no_data, h, creds,
-        "invalid_payload", url=url)
+    vec("did_reseller", "shape_no_data", "Neither data nor the error form: verified, so still an event", "did_reseller", no_data, h, creds, url=url)
 
 
 # ----------------------------------------------------------------------------- any provider

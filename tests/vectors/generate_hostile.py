@@ -64,6 +64,9 @@ def auth_headers(provider, body):
     return {}
 
 
+SHAPE_ERRORS = {"invalid_payload", "invalid_timestamp", "malformed_nested_json"}
+
+
 def add(name, description, provider, body, headers, credentials, error, url=None, method=None, options=None):
     body_bytes = body if isinstance(body, bytes) else body.encode("utf-8")
     request = {}
@@ -85,7 +88,11 @@ def add(name, description, provider, body, headers, credentials, error, url=None
               "credentials": credentials, "now": NOW}
     if options:
         vector["options"] = options
-    vector["expect"] = {"error": error}
+    # A shape error no longer exists (authenticity is the only gate): a verified body of any
+    # shape is an event, blessed like the main set (TELHOOK_BLESS) and kept while its input
+    # is unchanged.
+    assert error not in SHAPE_ERRORS, f"{name}: a verified body is never refused for its shape"
+    vector["expect"] = {"error": error} if error else {"event": None}
     assert name not in VECTORS, name
     VECTORS[name] = vector
 
@@ -121,24 +128,24 @@ def bodies():
         signed(p, "single_quotes", "Single-quoted JSON", good.replace('"', "'"), "malformed_json")
         signed(p, "form_encoded", "A form-encoded body", "event=incoming_call&call_id=1", "malformed_json")
         for kind, doc in [("array", "[]"), ("string", '"hello"'), ("number", "42"), ("null", "null"), ("true", "true")]:
-            signed(p, f"top_level_{kind}", f"A JSON {kind} instead of an object", doc, "invalid_payload")
-        signed(p, "empty_object", "An empty object", "{}", "invalid_payload")
+            signed(p, f"top_level_{kind}", f"A JSON {kind} instead of an object", doc, None)
+        signed(p, "empty_object", "An empty object", "{}", None)
 
 
 # ---------------------------------------------------------------- wrong shapes per provider
 def shapes():
     lime = json.loads(GOOD_BODY["limephone"])
     for field, value, error in [
-        ("event", 5, "invalid_payload"), ("event", None, "invalid_payload"), ("event", ["incoming_call"], "invalid_payload"),
-        ("call_id", {"id": 1}, "invalid_payload"), ("call_id", -1, "invalid_payload"), ("call_id", 1.5, "invalid_payload"),
-        ("caller_number", 18887654321, "invalid_payload"), ("duration", -5, "invalid_payload"),
-        ("duration", 1e30, "invalid_payload"), ("duration", "125", "invalid_payload"),
-        ("timestamp", "yesterday", "invalid_timestamp"), ("timestamp", "2025-02-30T00:00:00Z", "invalid_timestamp"),
-        ("timestamp", "0000-01-01T00:00:00Z", "invalid_timestamp"), ("timestamp", "10000-01-01T00:00:00Z", "invalid_timestamp"),
-        ("timestamp", -1, "invalid_timestamp"), ("timestamp", 1e20, "invalid_timestamp"),
-        ("timestamp", 99999999999999, "invalid_timestamp"), ("timestamp", True, "invalid_timestamp"),
-        ("timestamp", {"s": 1}, "invalid_timestamp"), ("timestamp", "2025-01-30T25:00:00Z", "invalid_timestamp"),
-        ("timestamp", "2025-01-30T14:00:60Z", "invalid_timestamp"),
+        ("event", 5, None), ("event", None, None), ("event", ["incoming_call"], None),
+        ("call_id", {"id": 1}, None), ("call_id", -1, None), ("call_id", 1.5, None),
+        ("caller_number", 18887654321, None), ("duration", -5, None),
+        ("duration", 1e30, None), ("duration", "125", None),
+        ("timestamp", "yesterday", None), ("timestamp", "2025-02-30T00:00:00Z", None),
+        ("timestamp", "0000-01-01T00:00:00Z", None), ("timestamp", "10000-01-01T00:00:00Z", None),
+        ("timestamp", -1, None), ("timestamp", 1e20, None),
+        ("timestamp", 99999999999999, None), ("timestamp", True, None),
+        ("timestamp", {"s": 1}, None), ("timestamp", "2025-01-30T25:00:00Z", None),
+        ("timestamp", "2025-01-30T14:00:60Z", None),
     ]:
         body = dict(lime)
         if value is None:
@@ -151,15 +158,15 @@ def shapes():
 
     liso = json.loads(GOOD_BODY["lisoloo"])
     for name, mutate, error in [
-        ("event_id_number", lambda b: b.update(event_id=7), "invalid_payload"),
-        ("event_type_null", lambda b: b.update(event_type=None), "invalid_payload"),
-        ("data_string", lambda b: b.update(data="recipient"), "invalid_payload"),
-        ("data_array", lambda b: b.update(data=[1]), "invalid_payload"),
-        ("recipient_phone_number", lambda b: b["data"].update(recipient_phone=4512345678), "invalid_payload"),
-        ("error_code_float", lambda b: b["data"].update(error_code=3.5), "invalid_payload"),
-        ("timestamp_out_of_range", lambda b: b.update(timestamp="1969-12-31T23:59:59Z"), "invalid_timestamp"),
-        ("timestamp_garbage", lambda b: b.update(timestamp="2026-05-27 10:15"), "invalid_timestamp"),
-        ("message_id_object", lambda b: b.update(message_id={}), "invalid_payload"),
+        ("event_id_number", lambda b: b.update(event_id=7), None),
+        ("event_type_null", lambda b: b.update(event_type=None), None),
+        ("data_string", lambda b: b.update(data="recipient"), None),
+        ("data_array", lambda b: b.update(data=[1]), None),
+        ("recipient_phone_number", lambda b: b["data"].update(recipient_phone=4512345678), None),
+        ("error_code_float", lambda b: b["data"].update(error_code=3.5), None),
+        ("timestamp_out_of_range", lambda b: b.update(timestamp="1969-12-31T23:59:59Z"), None),
+        ("timestamp_garbage", lambda b: b.update(timestamp="2026-05-27 10:15"), None),
+        ("message_id_object", lambda b: b.update(message_id={}), None),
     ]:
         body = json.loads(json.dumps(liso))
         mutate(body)
@@ -167,62 +174,62 @@ def shapes():
 
     gw = json.loads(GOOD_BODY["gatewayapi"])
     for name, mutate, error in [
-        ("recipient_text", lambda b: b["event"].update(recipient="abc"), "invalid_payload"),
-        ("recipient_overflow", lambda b: b["event"].update(recipient=2**70), "invalid_payload"),
-        ("recipient_negative", lambda b: b["event"].update(recipient=-4512345678), "invalid_payload"),
-        ("event_not_object", lambda b: b.update(event="DELIVERED"), "invalid_payload"),
-        ("event_id_missing", lambda b: b.pop("event_id"), "invalid_payload"),
-        ("status_at_garbage", lambda b: b["event"].update(status_at="soon"), "invalid_timestamp"),
-        ("content_not_object", lambda b: b["event"].update(content="hi"), "invalid_payload"),
+        ("recipient_text", lambda b: b["event"].update(recipient="abc"), None),
+        ("recipient_overflow", lambda b: b["event"].update(recipient=2**70), None),
+        ("recipient_negative", lambda b: b["event"].update(recipient=-4512345678), None),
+        ("event_not_object", lambda b: b.update(event="DELIVERED"), None),
+        ("event_id_missing", lambda b: b.pop("event_id"), None),
+        ("status_at_garbage", lambda b: b["event"].update(status_at="soon"), None),
+        ("content_not_object", lambda b: b["event"].update(content="hi"), None),
     ]:
         body = json.loads(json.dumps(gw))
         mutate(body)
         signed("gatewayapi", name, name.replace("_", " "), json.dumps(body), error)
     for name, body, error in [
-        ("dlr_msisdn_2pow64", '{"id":1,"msisdn":18446744073709551616,"status":"DELIVERED"}', "invalid_payload"),
-        ("dlr_msisdn_1e30", '{"id":1,"msisdn":1e30,"status":"DELIVERED"}', "invalid_payload"),
-        ("dlr_msisdn_text", '{"id":1,"msisdn":"+45 12 34","status":"DELIVERED"}', "invalid_payload"),
-        ("dlr_msisdn_empty", '{"id":1,"msisdn":"","status":"DELIVERED"}', "invalid_payload"),
-        ("dlr_id_missing", '{"msisdn":4512345678,"status":"DELIVERED"}', "invalid_payload"),
-        ("dlr_status_number", '{"id":1,"msisdn":4512345678,"status":4}', "invalid_payload"),
-        ("dlr_time_float", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","time":1.5}', "invalid_timestamp"),
-        ("dlr_time_negative", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","time":-60}', "invalid_timestamp"),
-        ("mo_msisdn_array", '{"id":1,"msisdn":[45],"message":"hi"}', "invalid_payload"),
-        ("mo_senttime_text", '{"id":1,"msisdn":4512345678,"message":"hi","senttime":"noon"}', "invalid_timestamp"),
+        ("dlr_msisdn_2pow64", '{"id":1,"msisdn":18446744073709551616,"status":"DELIVERED"}', None),
+        ("dlr_msisdn_1e30", '{"id":1,"msisdn":1e30,"status":"DELIVERED"}', None),
+        ("dlr_msisdn_text", '{"id":1,"msisdn":"+45 12 34","status":"DELIVERED"}', None),
+        ("dlr_msisdn_empty", '{"id":1,"msisdn":"","status":"DELIVERED"}', None),
+        ("dlr_id_missing", '{"msisdn":4512345678,"status":"DELIVERED"}', None),
+        ("dlr_status_number", '{"id":1,"msisdn":4512345678,"status":4}', None),
+        ("dlr_time_float", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","time":1.5}', None),
+        ("dlr_time_negative", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","time":-60}', None),
+        ("mo_msisdn_array", '{"id":1,"msisdn":[45],"message":"hi"}', None),
+        ("mo_senttime_text", '{"id":1,"msisdn":4512345678,"message":"hi","senttime":"noon"}', None),
     ]:
         signed("gatewayapi", name, name.replace("_", " "), body, error)
 
     for name, body, error in [
-        ("contact_number", '{"contact":13231112233,"request_id":"r"}', "invalid_payload"),
-        ("request_id_missing", '{"contact":"+13231112233"}', "invalid_payload"),
-        ("result_not_object", '{"contact":"+13231112233","request_id":"r","result_v1":"none"}', "invalid_payload"),
-        ("facetime_date_garbage", '{"contact":"+1","request_id":"r","result_v1":{"apple_services":{"facetime":{"status":"available","date":"12/13/2022"}}}}', "invalid_timestamp"),
-        ("imessage_date_number", '{"contact":"+1","request_id":"r","result_v1":{"apple_services":{"imessage":{"status":"available","date":20221212}}}}', "invalid_payload"),
-        ("carrier_array", '{"contact":"+1","request_id":"r","result_v1":{"carrier":["Verizon"]}}', "invalid_payload"),
+        ("contact_number", '{"contact":13231112233,"request_id":"r"}', None),
+        ("request_id_missing", '{"contact":"+13231112233"}', None),
+        ("result_not_object", '{"contact":"+13231112233","request_id":"r","result_v1":"none"}', None),
+        ("facetime_date_garbage", '{"contact":"+1","request_id":"r","result_v1":{"apple_services":{"facetime":{"status":"available","date":"12/13/2022"}}}}', None),
+        ("imessage_date_number", '{"contact":"+1","request_id":"r","result_v1":{"apple_services":{"imessage":{"status":"available","date":20221212}}}}', None),
+        ("carrier_array", '{"contact":"+1","request_id":"r","result_v1":{"carrier":["Verizon"]}}', None),
     ]:
         signed("looplookup", name, name.replace("_", " "), body, error)
 
     for name, data, error in [
-        ("data_not_json", "{id: 1}", "malformed_nested_json"),
-        ("data_empty_string", "", "malformed_nested_json"),
-        ("data_truncated", '{"id": 1', "malformed_nested_json"),
-        ("data_nested_200", '{"a":' * 200 + "1" + "}" * 200, "malformed_nested_json"),
-        ("data_json_null", "null", "invalid_payload"),
-        ("data_json_number", "5", "invalid_payload"),
-        ("data_json_string", '"text"', "invalid_payload"),
-        ("data_json_array", "[1,2]", "invalid_payload"),
-        ("data_smart_quotes", "{\u201cid\u201d: 1}", "malformed_nested_json"),
+        ("data_not_json", "{id: 1}", None),
+        ("data_empty_string", "", None),
+        ("data_truncated", '{"id": 1', None),
+        ("data_nested_200", '{"a":' * 200 + "1" + "}" * 200, None),
+        ("data_json_null", "null", None),
+        ("data_json_number", "5", None),
+        ("data_json_string", '"text"', None),
+        ("data_json_array", "[1,2]", None),
+        ("data_smart_quotes", "{\u201cid\u201d: 1}", None),
     ]:
         signed("did_reseller", name, f"data = {data[:30]!r}", json.dumps({"type": "update", "schema": "dids", "data": data}), error)
     for name, body, error in [
-        ("data_number", '{"type":"update","schema":"dids","data":5}', "invalid_payload"),
-        ("data_bool", '{"type":"insert","schema":"dids","data":true}', "invalid_payload"),
-        ("type_number", '{"type":1,"schema":"dids","data":"{}"}', "invalid_payload"),
-        ("type_unknown", '{"type":"merge","schema":"dids","data":"{}"}', "invalid_payload"),
-        ("schema_missing", '{"type":"update","data":"{}"}', "invalid_payload"),
-        ("no_data_no_status", '{"type":"update","schema":"dids"}', "invalid_payload"),
-        ("status_not_error_without_data", '{"type":"update","schema":"dids","status":"ok"}', "invalid_payload"),
-        ("verbose_number", '{"type":"update","schema":"sms_enablement","status":"error","verbose":5}', "invalid_payload"),
+        ("data_number", '{"type":"update","schema":"dids","data":5}', None),
+        ("data_bool", '{"type":"insert","schema":"dids","data":true}', None),
+        ("type_number", '{"type":1,"schema":"dids","data":"{}"}', None),
+        ("type_unknown", '{"type":"merge","schema":"dids","data":"{}"}', None),
+        ("schema_missing", '{"type":"update","data":"{}"}', None),
+        ("no_data_no_status", '{"type":"update","schema":"dids"}', None),
+        ("status_not_error_without_data", '{"type":"update","schema":"dids","status":"ok"}', None),
+        ("verbose_number", '{"type":"update","schema":"sms_enablement","status":"error","verbose":5}', None),
     ]:
         signed("did_reseller", name, name.replace("_", " "), body, error)
 
@@ -294,7 +301,7 @@ def auth():
         ("jwt_alg_lowercase", jwt(dlr, header={"alg": "hs256"}), "jwt_algorithm_not_allowed"),
         ("jwt_alg_rs256", jwt(dlr, header={"alg": "RS256"}), "jwt_algorithm_not_allowed"),
         ("jwt_alg_es256", jwt(dlr, header={"alg": "ES256"}), "jwt_algorithm_not_allowed"),
-        ("jwt_alg_hs512", jwt(dlr, header={"alg": "HS512"}), "jwt_algorithm_not_allowed"),
+        ("jwt_alg_hs512_with_hs256_signature", jwt(dlr, header={"alg": "HS512"}), "jwt_malformed"),
         ("jwt_alg_number", jwt(dlr, header={"alg": 256}), "jwt_algorithm_not_allowed"),
         ("jwt_no_alg", jwt(dlr, header={"typ": "JWT"}), "jwt_malformed"),
         ("jwt_header_not_json", jwt(dlr, header=b"not json"), "jwt_malformed"),
@@ -489,9 +496,21 @@ def main():
     jwt_coverage()
     cross_provider()
     requests()
+    blessed_dir = os.path.join(HERE, "hostile")
+    blessed = {}
+    for name in os.listdir(blessed_dir) if os.path.isdir(blessed_dir) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(blessed_dir, name), encoding="utf-8") as f:
+                blessed[name[:-5]] = json.load(f)
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     for name, vector in sorted(VECTORS.items()):
+        old = blessed.get(name)
+        if "event" in vector["expect"] and old is not None:
+            same_input = {k: v for k, v in old.items() if k != "expect"} == \
+                {k: v for k, v in vector.items() if k != "expect"}
+            if same_input and old.get("expect", {}).get("event") is not None:
+                vector["expect"] = old["expect"]
         with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
             f.write(json.dumps(vector, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {len(VECTORS)} hostile vectors")

@@ -3,9 +3,12 @@
 //!
 //! Auth: none is documented, so the receiver protects its URL: a secret `?token=` (parameter
 //! name configurable) or HTTP Basic; either configured scheme that is present must pass.
-//! Idempotency key: no event id exists, so `did_reseller:sha256:<hex of the raw body>`.
-//! Unknown schemas normalize as generic record changes; `type` outside insert/update/delete
-//! is an `invalid_payload` error (the doc names exactly those three).
+//! Idempotency key: no event id exists, so `did_reseller:sha256:<hex of the raw body>`. The
+//! payloads carry no event id, time or sequence either, so two identical bodies may be two
+//! real changes (a setting switched on, off and on again; a second "already provisioned"):
+//! the dedupe window is only as long as a redelivery could come (`RETRY` below).
+//! Unknown schemas normalize as generic record changes; a `type` outside
+//! insert/update/delete (the doc names exactly those three) is an `other` event.
 
 use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
@@ -14,6 +17,7 @@ use serde_json::{Map, Value};
 use super::Context;
 use super::{defaults, from_value, Payload, Provider, Spec};
 use crate::credentials::Credentials;
+use crate::fields::Fields;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, Record, RecordAction};
 use crate::kit::SampleKind;
@@ -22,8 +26,9 @@ use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
 
-/// The DID reseller documents no retries: assume none (retry.rs keeps the 24 h minimum dedupe
-/// window).
+/// The DID reseller documents no retries: assume none. Its bodies carry no id, so the dedupe
+/// window is twice the one delivery's horizon (30 s), not the 24 h other providers get: a
+/// record switched on → off → on sends the same bytes twice, and the third change is real.
 const RETRY: RetrySchedule = RetrySchedule {
     documented: false,
     timeout_secs: 15,
@@ -31,6 +36,7 @@ const RETRY: RetrySchedule = RetrySchedule {
     jitter: false,
     ack_statuses: StatusRange::ANY_2XX,
     permanent_failure_statuses: None,
+    identical_bodies_can_be_new_events: true,
 };
 
 /// Everything the generic code reads about this provider.
@@ -40,7 +46,7 @@ pub(crate) const SPEC: Spec = Spec {
     named_by_headers: defaults::named_by_no_header,
     body_matches,
     parse: |raw| Ok(Payload::DidReseller(from_value(raw)?)),
-    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    normalize,
     message_parts: defaults::one_part,
     schemes: SCHEMES,
     user_agent: None,
@@ -115,14 +121,6 @@ fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
     Err(Error::MissingAuthorization)
 }
 
-/// Percent-encodes all but RFC 3986's unreserved characters, so a token reads as it was
-/// configured wherever that is possible.
-const URL_UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// Nothing is documented; these are the two ways a receiver can protect its URL.
 const SCHEMES: &[Scheme] = &[Scheme::UrlToken, Scheme::Basic];
 
@@ -133,22 +131,7 @@ fn sign(
 ) -> Result<()> {
     match scheme {
         Scheme::UrlToken => {
-            let token = kit::text(kit::first(&credentials.url_token, Provider::DidReseller)?)?;
-            let param = credentials
-                .url_token_param
-                .as_deref()
-                .unwrap_or(DEFAULT_TOKEN_PARAM);
-            let encode = |text: &str| {
-                percent_encoding::utf8_percent_encode(text, URL_UNRESERVED_KEPT).to_string()
-            };
-            let path = request.url.as_deref().unwrap_or("/");
-            let separator = if path.contains('?') { '&' } else { '?' };
-            request.url = Some(alloc::format!(
-                "{path}{separator}{}={}",
-                encode(param),
-                encode(token)
-            ));
-            Ok(())
+            kit::add_url_token(request, credentials, Provider::DidReseller, DEFAULT_TOKEN_PARAM)
         }
         _ => kit::add_basic(request, credentials, Provider::DidReseller),
     }
@@ -158,70 +141,65 @@ fn body_matches(body: &Map<String, Value>) -> bool {
     body.contains_key("schema") && body.get("type").is_some_and(Value::is_string)
 }
 
-fn normalize(
-    payload: RecordHook,
-    mut raw: Value,
-    context: &Context<'_>,
-) -> Result<NormalizedEvent> {
-    let action = match payload.change.as_str() {
-        "insert" => RecordAction::Created,
-        "update" => RecordAction::Updated,
-        "delete" => RecordAction::Deleted,
-        _ => {
-            return Err(Error::invalid_payload(
-                "type must be insert, update or delete",
-            ))
-        }
+/// `data` holds the record as JSON text (an object is read too); it is decoded once, and
+/// `raw` carries the decoded record, the form a receiver reads. Text that is not a JSON
+/// object leaves `record.data` null and `data` unread; the event is still produced.
+fn decode_data(raw: &mut Value) -> bool {
+    let Some(Value::String(text)) = raw.get("data") else {
+        return true;
     };
-    let is_error = payload
-        .status
-        .as_deref()
+    match serde_json::from_str::<Value>(text) {
+        Ok(decoded @ Value::Object(_)) => {
+            if let Value::Object(envelope) = raw {
+                envelope.insert(String::from("data"), decoded);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+fn normalize(mut raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    // Already redacted (normalize redacts the body first, JSON inside strings included).
+    let decoded = decode_data(&mut raw);
+    let mut fields = Fields::new(&raw);
+    let change = fields.text("type").unwrap_or("unknown");
+    let action = match change {
+        "insert" => Some(RecordAction::Created),
+        "update" => Some(RecordAction::Updated),
+        "delete" => Some(RecordAction::Deleted),
+        _ => None,
+    };
+    let is_error = fields
+        .text("status")
         .is_some_and(|s| s.eq_ignore_ascii_case("error"));
-    let data = if is_error {
+    let data = if is_error || !decoded {
+        if !decoded {
+            fields.mark_unread("data");
+        }
         None
     } else {
-        payload.decoded_data()?
+        fields.object("data")
     };
-    if !is_error && data.is_none() {
-        return Err(Error::invalid_payload(
-            "a record change needs data (or status \"error\")",
-        ));
-    }
-    // Already redacted (normalize redacts the body first, JSON inside strings included).
-    let data = data.map(Value::Object);
-    if let Some(data) = data.as_ref() {
-        // raw carries the decoded record, the form a receiver reads.
-        if let Value::Object(envelope) = &mut raw {
-            envelope.insert(String::from("data"), data.clone());
-        }
-    }
     let event_type = match (is_error, action) {
         (true, _) => EventType::ProvisioningFailed,
-        (false, RecordAction::Created) => EventType::RecordCreated,
-        (false, RecordAction::Updated) => EventType::RecordUpdated,
-        (false, RecordAction::Deleted) => EventType::RecordDeleted,
+        (false, Some(RecordAction::Created)) => EventType::RecordCreated,
+        (false, Some(RecordAction::Updated)) => EventType::RecordUpdated,
+        (false, Some(RecordAction::Deleted)) => EventType::RecordDeleted,
+        (false, None) => EventType::Other,
     };
-    let record_id = data
-        .as_ref()
-        .and_then(|d| d.get("id"))
-        .and_then(|id| match id {
-            Value::String(text) => Some(text.clone()),
-            Value::Number(number) => Some(number.to_string()),
-            _ => None,
-        });
-    let provider_event_type = alloc::format!("{}.{}", payload.schema, payload.change);
-    let mut event = context.event(context.derived_key(), event_type, &provider_event_type, raw);
-    event.record = Some(Record {
+    let schema = fields.text("schema").unwrap_or("unknown");
+    let provider_event_type = alloc::format!("{schema}.{change}");
+    let mut event = context.event(context.derived_key(), event_type, &provider_event_type, Value::Null);
+    event.record = action.map(|action| Record {
         action,
-        schema: payload.schema,
-        id: record_id,
-        data,
-        error: if is_error {
-            Some(payload.verbose.unwrap_or_default())
-        } else {
-            None
-        },
+        schema: String::from(schema),
+        id: data.and_then(|_| fields.id("data.id")),
+        data: data.cloned().map(Value::Object),
+        error: is_error.then(|| String::from(fields.text("verbose").unwrap_or_default())),
     });
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
     Ok(event)
 }
 

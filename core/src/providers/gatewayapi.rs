@@ -9,7 +9,7 @@
 //! Idempotency keys: `gatewayapi:<event_id>`; legacy DLR `gatewayapi:dlr:<id>:<msisdn>:<status>`
 //! (one message has several reports); legacy MO `gatewayapi:mo:<id>`.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -17,12 +17,12 @@ use super::{defaults, from_value, Payload, Provider, Spec};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
+use crate::fields::Fields;
 use crate::event::{
     DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
 };
 use crate::kit::SampleKind;
 use crate::kit::{self, Scheme};
-use crate::phone::to_e164;
 use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
@@ -37,6 +37,7 @@ const RETRY: RetrySchedule = RetrySchedule {
     jitter: true,
     ack_statuses: StatusRange::ANY_2XX,
     permanent_failure_statuses: None,
+    identical_bodies_can_be_new_events: false,
 };
 
 /// Everything the generic code reads about this provider.
@@ -46,7 +47,7 @@ pub(crate) const SPEC: Spec = Spec {
     named_by_headers,
     body_matches,
     parse: |raw| Ok(Payload::GatewayApi(GatewayApiPayload::from_value(raw)?)),
-    normalize: |raw, context| normalize(GatewayApiPayload::from_value(&raw)?, raw, context),
+    normalize,
     message_parts: defaults::one_part,
     schemes: SCHEMES,
     user_agent: None,
@@ -65,6 +66,8 @@ pub type Body = GatewayApiPayload;
 
 pub const SIGNATURE_HEADER: &str = "Signature";
 pub const JWT_HEADER: &str = "X-Gwapi-Signature";
+/// The query parameter of GatewayAPI's WordPress plugin (`?token=`), unless configured.
+const URL_TOKEN_PARAM: &str = "token";
 
 /// The three body shapes GatewayAPI sends.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,16 +126,10 @@ pub struct MessagingEventBody {
     pub sent_at: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
+    /// An object for SMS (`{message, encoding, header}`), a string for RCS text, other
+    /// objects for RCS locations and files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<MessageContent>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessageContent {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub content: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -147,8 +144,9 @@ pub struct DeliveryReport {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A hex string in the docs; a number is read too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<IdValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userref: Option<String>,
     #[serde(flatten)]
@@ -171,11 +169,34 @@ pub struct IncomingSms {
 }
 
 fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
-    if credentials.hmac_sha256.is_empty() && credentials.jwt_hs256.is_empty() {
+    let signed = !credentials.hmac_sha256.is_empty() || !credentials.jwt_hs256.is_empty();
+    if !signed && credentials.url_token.is_empty() {
         return Err(Error::MissingCredentials {
             provider: "gatewayapi",
         });
     }
+    // The legacy API's JWT secret is optional; GatewayAPI's own WordPress plugin protects an
+    // unsigned webhook URL with a secret query parameter instead. When configured it is
+    // required, beside any configured signature (never instead of one).
+    if !credentials.url_token.is_empty() {
+        let param = credentials
+            .url_token_param
+            .as_deref()
+            .unwrap_or(URL_TOKEN_PARAM);
+        let token = request
+            .query_param(param)?
+            .ok_or(Error::MissingAuthorization)?;
+        scheme::token::verify_token(&credentials.url_token, &token)?;
+    }
+    if signed {
+        verify_signature(request, credentials, now)?;
+    }
+    Ok(())
+}
+
+/// The Messaging API's `Signature` or the legacy JWT, whichever the request carries: one
+/// GatewayAPI account sends both kinds, by API.
+fn verify_signature(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
     if !credentials.hmac_sha256.is_empty() {
         if let Some(signature) = request.header(SIGNATURE_HEADER)? {
             return verify_v1(credentials, &request.body, signature);
@@ -225,8 +246,9 @@ fn named_by_headers(request: &WebhookRequest) -> bool {
         })
 }
 
-/// Both, when both are configured; verification uses `Signature` first.
-const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::JwtHs256];
+/// Both signatures, when both are configured (verification uses `Signature` first), and the
+/// URL token.
+const SCHEMES: &[Scheme] = &[Scheme::HmacSha256, Scheme::JwtHs256, Scheme::UrlToken];
 
 /// How long a JWT made by `sign_expired_jwt` has been expired.
 const EXPIRED_JWT_AGE_SECS: i64 = 60;
@@ -239,6 +261,9 @@ fn sign(
 ) -> Result<()> {
     match scheme {
         Scheme::JwtHs256 => add_jwt(request, credentials, None),
+        Scheme::UrlToken => {
+            kit::add_url_token(request, credentials, Provider::GatewayApi, URL_TOKEN_PARAM)
+        }
         _ => kit::add_hmac_hex_header(
             request,
             credentials,
@@ -290,11 +315,17 @@ fn body_matches(body: &Map<String, Value>) -> bool {
         || body.contains_key("msisdn")
 }
 
+/// The legacy docs' lifecycle (onlinecity/gatewayapi-docs, docs/rest.rst, "Delivery status
+/// notification"): SCHEDULED → BUFFERED → ENROUTE → DELIVERED | EXPIRED | DELETED |
+/// UNDELIVERABLE | ACCEPTED | REJECTED | SKIPPED, with UNKNOWN. ACCEPTED comes after ENROUTE
+/// and is drawn as final ("the message has been accepted by the operator", nothing follows),
+/// so it is `carrier_accepted`: final, and below every more definite final report.
 fn status_of(word: &str) -> DeliveryStatus {
     match word.to_ascii_uppercase().as_str() {
-        "ACCEPTED" | "SCHEDULED" => DeliveryStatus::Accepted,
+        "SCHEDULED" => DeliveryStatus::Accepted,
         "BUFFERED" => DeliveryStatus::Queued,
         "ENROUTE" => DeliveryStatus::Sent,
+        "ACCEPTED" => DeliveryStatus::CarrierAccepted,
         "DELIVERED" => DeliveryStatus::Delivered,
         "READ" => DeliveryStatus::Read,
         "UNDELIVERABLE" => DeliveryStatus::Failed,
@@ -305,121 +336,113 @@ fn status_of(word: &str) -> DeliveryStatus {
     }
 }
 
-fn msisdn(value: &IdValue) -> Option<String> {
-    to_e164(&value.to_string(), None)
-}
-
-/// GatewayAPI documents MSISDNs as integers; digits in a string are tolerated, anything else
-/// is the wrong shape (refused rather than normalized to a null number).
-fn check_msisdn(value: &IdValue, field: &str) -> Result<()> {
-    match value {
-        IdValue::Number(_) => Ok(()),
-        IdValue::Text(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(())
+/// The Messaging API's `event.error`: `{hex_code, details}` (or `{code, description}`), or a
+/// bare text.
+fn messaging_error(fields: &mut Fields<'_>) -> Option<ProviderError> {
+    let (code, description) = match fields.value("event.error")? {
+        Value::Object(error) => (
+            fields.id(if error.contains_key("hex_code") {
+                "event.error.hex_code"
+            } else {
+                "event.error.code"
+            }),
+            fields
+                .text(if error.contains_key("details") {
+                    "event.error.details"
+                } else {
+                    "event.error.description"
+                })
+                .map(String::from),
+        ),
+        Value::String(text) => (None, Some(text.clone())),
+        _ => {
+            fields.mark_unread("event.error");
+            return None;
         }
-        IdValue::Text(_) => Err(Error::invalid_payload(alloc::format!(
-            "{field} must be an integer MSISDN"
-        ))),
-    }
+    };
+    provider_error(code, description)
 }
 
-fn timestamp(value: Option<&Value>, field: &'static str) -> Result<Option<String>> {
-    value.map_or(Ok(None), |v| crate::time::parse_value(v, field))
+fn provider_error(code: Option<String>, description: Option<String>) -> Option<ProviderError> {
+    (code.is_some() || description.is_some()).then_some(ProviderError { code, description })
 }
 
-fn error_of(value: Option<&Value>) -> Option<ProviderError> {
-    match value? {
-        Value::Null => None,
-        Value::String(text) => Some(ProviderError {
-            code: None,
-            description: Some(text.clone()),
-        }),
-        Value::Object(map) => Some(ProviderError {
-            code: map
-                .get("hex_code")
-                .or(map.get("code"))
-                .and_then(scalar_text),
-            description: map
-                .get("details")
-                .or(map.get("description"))
-                .and_then(scalar_text),
-        }),
-        other => scalar_text(other).map(|code| ProviderError {
-            code: Some(code),
-            description: None,
-        }),
-    }
+/// The body's shape; the request decides, by which keys it carries (never by their types).
+fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let mut fields = Fields::new(&raw);
+    let mut event = if fields.has("event_type") && fields.has("event") {
+        messaging_event(&mut fields, context)
+    } else if fields.has("msisdn") && fields.has("status") {
+        delivery_report(&mut fields, context)
+    } else if fields.has("msisdn") && (fields.has("message") || fields.has("receiver")) {
+        incoming_sms(&mut fields, context)
+    } else {
+        // Verified, yet none of the documented shapes: an event all the same.
+        context.event(context.derived_key(), EventType::Other, "unknown", Value::Null)
+    };
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
+    Ok(event)
 }
 
-fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
-fn normalize(
-    payload: GatewayApiPayload,
-    raw: Value,
-    context: &Context<'_>,
-) -> Result<NormalizedEvent> {
-    match payload {
-        GatewayApiPayload::Event(envelope) => normalize_event(envelope, raw, context),
-        GatewayApiPayload::DeliveryReport(report) => {
-            check_msisdn(&report.msisdn, "msisdn")?;
-            let (id, number) = (report.id.to_string(), report.msisdn.to_string());
-            let key = context.key(&["dlr", &id, &number, &report.status]);
-            let mut event = context.event(key, EventType::MessageStatus, "delivery_report", raw);
-            event.occurred_at = timestamp(report.time.as_ref(), "time")?;
-            event.to = msisdn(&report.msisdn);
-            event.status = Some(StatusInfo::new(
-                status_of(&report.status),
-                report.status.clone(),
-            ));
-            let error = (report.error.is_some() || report.code.is_some()).then(|| ProviderError {
-                code: report.code.clone(),
-                description: report.error.clone(),
-            });
-            event.message = Some(Message {
-                id: Some(id),
-                direction: Some(Direction::Outbound),
-                text: None,
-                reference: report.userref,
-                error,
-            });
-            Ok(event)
+/// A legacy delivery report. One message gets several: one per status, and — for charged
+/// SMS — `DELIVERED` again per `charge_status` (AUTHORIZED, CAPTURED, REFUNDED or
+/// REFUND_FAIL). So the id is message id + msisdn + status + charge status (when sent): a
+/// redelivery repeats all four, two distinct reports differ in one.
+fn delivery_report(fields: &mut Fields<'_>, context: &Context<'_>) -> NormalizedEvent {
+    let message_id = fields.id("id");
+    let msisdn = fields.id("msisdn");
+    let word = fields.text("status").unwrap_or_default();
+    let charge = fields.text("charge_status");
+    let id = match (&message_id, &msisdn) {
+        (Some(message_id), Some(msisdn)) if !word.is_empty() => {
+            let mut parts = alloc::vec!["dlr", message_id.as_str(), msisdn.as_str(), word];
+            parts.extend(charge);
+            context.key(&parts)
         }
-        GatewayApiPayload::IncomingSms(sms) => {
-            check_msisdn(&sms.msisdn, "msisdn")?;
-            let id = sms.id.to_string();
-            let mut event = context.event(
-                context.key(&["mo", &id]),
-                EventType::MessageReceived,
-                "incoming_sms",
-                raw,
-            );
-            event.occurred_at = timestamp(sms.senttime.as_ref(), "senttime")?;
-            event.from = msisdn(&sms.msisdn);
-            event.to = sms.receiver.as_ref().and_then(msisdn);
-            event.message = Some(Message {
-                id: Some(id),
-                direction: Some(Direction::Inbound),
-                text: sms.message,
-                reference: None,
-                error: None,
-            });
-            Ok(event)
-        }
-    }
+        _ => context.derived_key(),
+    };
+    let mut event = context.event(id, EventType::MessageStatus, "delivery_report", Value::Null);
+    event.occurred_at = fields.time("time");
+    event.to = fields.message_address("msisdn");
+    event.status = Some(StatusInfo::new(status_of(word), word));
+    event.message = Some(Message {
+        id: message_id,
+        direction: Some(Direction::Outbound),
+        text: None,
+        reference: fields.text("userref").map(String::from),
+        error: provider_error(fields.id("code"), fields.text("error").map(String::from)),
+    });
+    event
 }
 
-fn normalize_event(
-    envelope: MessagingEvent,
-    raw: Value,
-    context: &Context<'_>,
-) -> Result<NormalizedEvent> {
-    let kind = envelope.event_type.as_str();
+/// A legacy MO SMS, to a long number or to a (shared) short code with a keyword.
+fn incoming_sms(fields: &mut Fields<'_>, context: &Context<'_>) -> NormalizedEvent {
+    let message_id = fields.id("id");
+    let id = match &message_id {
+        Some(message_id) => context.key(&["mo", message_id]),
+        None => context.derived_key(),
+    };
+    let mut event = context.event(id, EventType::MessageReceived, "incoming_sms", Value::Null);
+    event.occurred_at = fields.time("senttime");
+    event.from = fields.message_address("msisdn");
+    event.to = fields.message_address("receiver");
+    event.message = Some(Message {
+        id: message_id,
+        direction: Some(Direction::Inbound),
+        text: fields.text("message").map(String::from),
+        reference: None,
+        error: None,
+    });
+    event
+}
+
+/// The Messaging API envelope. `event.content` is an object for SMS (`{message, encoding,
+/// header}`), a plain string for RCS text, `{latitude, longitude}` for an RCS location and
+/// `{category, thumbnail, payload}` for an RCS file (nickdnk/gatewayapi-php@934d6fe,
+/// `events.json`): the text is read from the first two; the others stay in `raw`.
+fn messaging_event(fields: &mut Fields<'_>, context: &Context<'_>) -> NormalizedEvent {
+    let kind = fields.text("event_type").unwrap_or("unknown");
     let event_type = if kind.starts_with("message.status.") {
         EventType::MessageStatus
     } else if kind.starts_with("user-message.") {
@@ -427,52 +450,47 @@ fn normalize_event(
     } else {
         EventType::Other
     };
-    let body = envelope.event;
-    for (value, field) in [
-        (&body.recipient, "event.recipient"),
-        (&body.sender, "event.sender"),
-    ] {
-        if let Some(value) = value {
-            check_msisdn(value, field)?;
-        }
-    }
-    let mut event = context.event(context.key(&[&envelope.event_id]), event_type, kind, raw);
-    let when = match event_type {
-        EventType::MessageStatus => body.status_at.as_ref(),
-        _ => body.sent_at.as_ref(),
+    let id = match fields.id("event_id") {
+        Some(event_id) => context.key(&[&event_id]),
+        None => context.derived_key(),
     };
-    event.occurred_at = match when {
-        Some(value) => timestamp(
-            Some(value),
-            if event_type == EventType::MessageStatus {
-                "status_at"
-            } else {
-                "sent_at"
-            },
-        )?,
-        None => timestamp(envelope.timestamp.as_ref(), "timestamp")?,
+    let mut event = context.event(id, event_type, kind, Value::Null);
+    let own_time = if event_type == EventType::MessageStatus {
+        fields.time("event.status_at")
+    } else {
+        fields.time("event.sent_at")
     };
-    let direction = match event_type {
-        EventType::MessageStatus => Some(Direction::Outbound),
-        EventType::MessageReceived => Some(Direction::Inbound),
-        _ => None,
-    };
-    event.from = body.sender.as_ref().and_then(msisdn);
-    event.to = body.recipient.as_ref().and_then(msisdn);
+    event.occurred_at = own_time.or_else(|| fields.time("timestamp"));
+    event.from = fields.message_address("event.sender");
+    event.to = fields.message_address("event.recipient");
     if event_type == EventType::MessageStatus {
-        let word = body.status.clone().unwrap_or_default();
-        event.status = Some(StatusInfo::new(status_of(&word), word));
+        let word = fields.text("event.status").unwrap_or_default();
+        event.status = Some(StatusInfo::new(status_of(word), word));
     }
-    if event_type != EventType::Other || body.msg_id.is_some() {
+    let message_id = fields.id("event.msg_id");
+    if event_type != EventType::Other || message_id.is_some() {
+        let text = match fields.value("event.content") {
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(Value::Object(_)) => fields.text("event.content.message").map(String::from),
+            Some(_) => {
+                fields.mark_unread("event.content");
+                None
+            }
+            None => None,
+        };
         event.message = Some(Message {
-            id: body.msg_id.as_ref().map(ToString::to_string),
-            direction,
-            text: body.content.and_then(|c| c.message),
-            reference: body.reference,
-            error: error_of(body.error.as_ref()),
+            id: message_id,
+            direction: match event_type {
+                EventType::MessageStatus => Some(Direction::Outbound),
+                EventType::MessageReceived => Some(Direction::Inbound),
+                _ => None,
+            },
+            text,
+            reference: fields.text("event.reference").map(String::from),
+            error: messaging_error(fields),
         });
     }
-    Ok(event)
+    event
 }
 
 /// The Messaging API's envelopes (SMS and RCS) and the legacy REST API's DLR and MO SMS,
@@ -482,6 +500,8 @@ const SAMPLE_KINDS: &[SampleKind] = &[
     SampleKind::new("message.status.rcs", EventType::MessageStatus),
     SampleKind::new("user-message.text.sms", EventType::MessageReceived),
     SampleKind::new("user-message.text.rcs", EventType::MessageReceived),
+    SampleKind::new("user-message.location.rcs", EventType::MessageReceived),
+    SampleKind::new("user-message.file.rcs", EventType::MessageReceived),
     SampleKind::new("delivery_report", EventType::MessageStatus),
     SampleKind::new("incoming_sms", EventType::MessageReceived),
 ];
@@ -492,7 +512,22 @@ const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
     ("delivery_report", "status", "ENROUTE"),
 ];
 
+/// The shapes GatewayAPI really sends: RCS text with a plain-string `content`, RCS locations
+/// and files, a legacy report with a whole-number float `time` and a `charge_status`, and an
+/// MO SMS to the shared short code 1204 (with the country prefix, as GatewayAPI sends it).
 fn sample(kind: &str) -> Option<Value> {
+    let inbound = |content: Value| {
+        serde_json::json!({
+            "event_id": crate::kit::uuid_like(kind, 0),
+            "timestamp": "2026-03-02T10:00:01Z",
+            "event_type": kind,
+            "event": {
+                "msg_id": "01HQ90A1B2C3D4E5F6G7H8J9KM", "sender": 4587654321_u64,
+                "recipient": 4560575797_u64, "sent_at": "2026-03-02T10:00:00Z",
+                "content": content,
+            },
+        })
+    };
     Some(match kind {
         "message.status.sms" | "message.status.rcs" => serde_json::json!({
             "event_id": crate::kit::uuid_like(kind, 0),
@@ -505,23 +540,25 @@ fn sample(kind: &str) -> Option<Value> {
                 "status_at": "2026-03-02T09:00:03Z", "error": null,
             },
         }),
-        "user-message.text.sms" | "user-message.text.rcs" => serde_json::json!({
-            "event_id": crate::kit::uuid_like(kind, 0),
-            "timestamp": "2026-03-02T10:00:01Z",
-            "event_type": kind,
-            "event": {
-                "msg_id": "01HQ90A1B2C3D4E5F6G7H8J9KM", "sender": 4587654321_u64,
-                "recipient": 4560575797_u64, "sent_at": "2026-03-02T10:00:00Z",
-                "content": {"message": "STOP", "encoding": "GSM7", "header": null},
-            },
-        }),
+        "user-message.text.sms" => {
+            inbound(serde_json::json!({"message": "STOP", "encoding": "GSM7", "header": null}))
+        }
+        "user-message.text.rcs" => inbound(serde_json::json!("STOP")),
+        "user-message.location.rcs" => {
+            inbound(serde_json::json!({"latitude": 55.6761, "longitude": 12.5683}))
+        }
+        "user-message.file.rcs" => inbound(serde_json::json!({
+            "category": "image",
+            "thumbnail": {"mime_type": "image/jpeg", "size": 4012, "url": "https://files.example.com/t.jpg"},
+            "payload": {"mime_type": "image/jpeg", "size": 204812, "url": "https://files.example.com/p.jpg"},
+        })),
         "delivery_report" => serde_json::json!({
-            "id": 1000001, "msisdn": 4512345678_u64, "time": 1740905403, "status": "DELIVERED",
+            "id": 1000001, "msisdn": 4512345678_u64, "time": 1740905403.0, "status": "DELIVERED",
             "userref": "order-1042", "charge_status": "CAPTURED", "country_code": "DK",
             "country_prefix": 45,
         }),
         "incoming_sms" => serde_json::json!({
-            "id": 2000001, "msisdn": 4587654321_u64, "receiver": 4560575797_u64,
+            "id": 2000001, "msisdn": 4587654321_u64, "receiver": 451204,
             "message": "foo hello world", "senttime": 1740906000, "webhook_label": "inbound",
             "country_code": "DK", "country_prefix": 45,
         }),

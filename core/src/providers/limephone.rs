@@ -5,7 +5,9 @@
 //! Each configured scheme must pass; at least one must be configured.
 //! Idempotency key: `limephone:<event>:<call_id|message_id>[:<call_status>]` — LimePhone
 //! sends no event id; the status is part of the key for `call_status_update`, which repeats
-//! for one call.
+//! for one call. An update without `call_status` (the docs give no example of one) cannot be
+//! told from the call's other updates, so its key is the body's hash; so is any event
+//! without a call or message id.
 
 use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,7 @@ use crate::event::{
 };
 use crate::kit::SampleKind;
 use crate::kit::{self, Scheme};
-use crate::phone::to_e164;
+use crate::fields::Fields;
 use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
@@ -33,6 +35,7 @@ const RETRY: RetrySchedule = RetrySchedule {
     jitter: false,
     ack_statuses: StatusRange::ONLY_200,
     permanent_failure_statuses: None,
+    identical_bodies_can_be_new_events: false,
 };
 
 /// Everything the generic code reads about this provider.
@@ -42,7 +45,7 @@ pub(crate) const SPEC: Spec = Spec {
     named_by_headers,
     body_matches,
     parse: |raw| Ok(Payload::LimePhone(from_value(raw)?)),
-    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    normalize,
     message_parts: defaults::one_part,
     schemes: SCHEMES,
     user_agent: None,
@@ -87,8 +90,9 @@ pub struct LimePhoneEvent {
     pub voicemail_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_content: Option<String>,
+    /// Seconds in the docs; kept as sent (`"00:02:05"`, `125.4` and `-1` have been seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<u64>,
+    pub duration: Option<Value>,
     /// Fields LimePhone adds later.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -145,12 +149,10 @@ fn body_matches(body: &Map<String, Value>) -> bool {
             .any(|k| body.contains_key(*k))
 }
 
-fn normalize(
-    payload: LimePhoneEvent,
-    raw: Value,
-    context: &Context<'_>,
-) -> Result<NormalizedEvent> {
-    let (event_type, is_call, fixed_direction) = match payload.event.as_str() {
+fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let mut fields = Fields::new(&raw);
+    let name = fields.text("event").unwrap_or("unknown");
+    let (event_type, is_call, fixed_direction) = match name {
         "incoming_call" => (EventType::CallIncoming, true, Some(Direction::Inbound)),
         "missed_call" => (EventType::CallMissed, true, Some(Direction::Inbound)),
         "call_completed" => (EventType::CallCompleted, true, None),
@@ -158,51 +160,57 @@ fn normalize(
         "voicemail_received" => (EventType::VoicemailReceived, true, Some(Direction::Inbound)),
         "sms_sent" => (EventType::MessageSent, false, Some(Direction::Outbound)),
         "sms_received" => (EventType::MessageReceived, false, Some(Direction::Inbound)),
-        _ => (EventType::Other, payload.message_id.is_none(), None),
+        _ => (EventType::Other, !fields.has("message_id"), None),
     };
     // The counterpart's number names the direction when the event does not.
-    let remote_inbound = payload
-        .caller_number
-        .as_deref()
-        .or(payload.sender_number.as_deref());
-    let remote_outbound = payload
-        .recipient_number
-        .as_deref()
-        .or(payload.callee_number.as_deref());
+    let remote_inbound = ["caller_number", "sender_number"]
+        .into_iter()
+        .find(|path| fields.has(path));
+    let remote_outbound = ["recipient_number", "callee_number"]
+        .into_iter()
+        .find(|path| fields.has(path));
     let direction = fixed_direction.or(match (remote_inbound, remote_outbound) {
         (Some(_), None) => Some(Direction::Inbound),
         (None, Some(_)) => Some(Direction::Outbound),
         _ => None,
     });
-    let own = payload
-        .virtual_number
-        .as_deref()
-        .and_then(|n| to_e164(n, None));
-    let (from, to) = match direction {
-        Some(Direction::Outbound) => (own, remote_outbound.and_then(|n| to_e164(n, None))),
-        _ => (remote_inbound.and_then(|n| to_e164(n, None)), own),
+    let remote = match direction {
+        Some(Direction::Outbound) => remote_outbound,
+        _ => remote_inbound,
     };
-    let object_id = if is_call {
-        payload.call_id.as_ref()
-    } else {
-        payload.message_id.as_ref()
-    }
-    .or(payload.call_id.as_ref())
-    .or(payload.message_id.as_ref())
-    .map(ToString::to_string);
-    let call_status = payload.call_status.as_deref().map(str::to_ascii_lowercase);
-    let id = match (&object_id, event_type) {
-        (Some(object), EventType::CallStatus) => {
-            context.key(&[&payload.event, object, call_status.as_deref().unwrap_or("")])
+    let mut address = |path: Option<&str>| {
+        let path = path?;
+        if is_call {
+            fields.phone(path)
+        } else {
+            fields.message_address(path)
         }
-        (Some(object), _) => context.key(&[&payload.event, object]),
-        (None, _) => context.derived_key(),
     };
-    let mut event = context.event(id, event_type, &payload.event, raw);
-    event.occurred_at = match &payload.timestamp {
-        Some(value) => crate::time::parse_value(value, "timestamp")?,
-        None => None,
+    let own = address(Some("virtual_number"));
+    let remote = address(remote);
+    let (from, to) = match direction {
+        Some(Direction::Outbound) => (own, remote),
+        _ => (remote, own),
     };
+    let (own_id, other_id) = if is_call {
+        ("call_id", "message_id")
+    } else {
+        ("message_id", "call_id")
+    };
+    let object_id = fields.id(own_id).or_else(|| fields.id(other_id));
+    let call_status = fields.text("call_status").map(str::to_ascii_lowercase);
+    let id = match (&object_id, event_type, &call_status) {
+        (Some(object), EventType::CallStatus, Some(status)) => {
+            context.key(&[name, object, status])
+        }
+        // A status update without its status cannot be told from the call's other updates:
+        // only the body itself identifies it.
+        (Some(_), EventType::CallStatus, None) => context.derived_key(),
+        (Some(object), _, _) => context.key(&[name, object]),
+        (None, _, _) => context.derived_key(),
+    };
+    let mut event = context.event(id, event_type, name, Value::Null);
+    event.occurred_at = fields.time("timestamp");
     event.from = from;
     event.to = to;
     if is_call {
@@ -210,8 +218,8 @@ fn normalize(
             id: object_id,
             direction,
             status: call_status,
-            voicemail_url: payload.voicemail_url,
-            duration_seconds: payload.duration,
+            voicemail_url: fields.text("voicemail_url").map(String::from),
+            duration_seconds: fields.count("duration"),
         });
     } else {
         if event_type == EventType::MessageSent {
@@ -220,11 +228,13 @@ fn normalize(
         event.message = Some(Message {
             id: object_id,
             direction,
-            text: payload.message_content,
+            text: fields.text("message_content").map(String::from),
             reference: None,
             error: None,
         });
     }
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
     Ok(event)
 }
 

@@ -6,7 +6,7 @@
 //! the format — configuring it is the opt-in, so nothing changes for existing users).
 //! Idempotency key: `lisoloo:<event_id>`.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -19,7 +19,7 @@ use crate::event::{
 };
 use crate::kit::SampleKind;
 use crate::kit::{self, Scheme};
-use crate::phone::to_e164;
+use crate::fields::Fields;
 use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
 use crate::verify as scheme;
@@ -35,6 +35,7 @@ const RETRY: RetrySchedule = RetrySchedule {
     jitter: false,
     ack_statuses: StatusRange::ANY_2XX,
     permanent_failure_statuses: Some(StatusRange::ANY_4XX),
+    identical_bodies_can_be_new_events: false,
 };
 
 /// Everything the generic code reads about this provider.
@@ -44,7 +45,7 @@ pub(crate) const SPEC: Spec = Spec {
     named_by_headers,
     body_matches,
     parse: |raw| Ok(Payload::Lisoloo(from_value(raw)?)),
-    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    normalize,
     message_parts,
     schemes: SCHEMES,
     user_agent: None,
@@ -161,47 +162,41 @@ fn status_of(word: &str) -> Option<DeliveryStatus> {
     })
 }
 
-fn normalize(
-    payload: LisolooEvent,
-    raw: Value,
-    context: &Context<'_>,
-) -> Result<NormalizedEvent> {
-    let status = payload.event_type.strip_prefix("sms.").and_then(status_of);
+fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let mut fields = Fields::new(&raw);
+    let name = fields.text("event_type").unwrap_or("unknown");
+    let word = name.strip_prefix("sms.");
+    let status = word.and_then(status_of);
     let event_type = if status.is_some() {
         EventType::MessageStatus
     } else {
         EventType::Other
     };
-    let id = context.key(&[&payload.event_id]);
-    let mut event = context.event(id, event_type, &payload.event_type, raw);
-    event.occurred_at = match &payload.timestamp {
-        Some(value) => crate::time::parse_value(value, "timestamp")?,
-        None => None,
+    let id = match fields.id("event_id") {
+        Some(event_id) => context.key(&[&event_id]),
+        None => context.derived_key(),
     };
-    let data = payload.data;
-    event.to = data
-        .as_ref()
-        .and_then(|d| d.recipient_phone.as_deref())
-        .and_then(|n| to_e164(n, None));
-    if let Some(status) = status {
-        let word = payload.event_type.strip_prefix("sms.").unwrap_or_default();
+    let mut event = context.event(id, event_type, name, Value::Null);
+    event.occurred_at = fields.time("timestamp");
+    event.to = fields.message_address("data.recipient_phone");
+    if let (Some(status), Some(word)) = (status, word) {
         event.status = Some(StatusInfo::new(status, word));
     }
-    let error = data.as_ref().and_then(|d| {
-        (d.error_code.is_some() || d.error_message.is_some()).then(|| ProviderError {
-            code: d.error_code.as_ref().map(ToString::to_string),
-            description: d.error_message.clone(),
-        })
-    });
-    if payload.message_id.is_some() || status.is_some() {
+    let message_id = fields.id("message_id");
+    let code = fields.id("data.error_code");
+    let description = fields.text("data.error_message").map(String::from);
+    let error = (code.is_some() || description.is_some()).then_some(ProviderError { code, description });
+    if message_id.is_some() || status.is_some() {
         event.message = Some(Message {
-            id: payload.message_id.as_ref().map(ToString::to_string),
+            id: message_id,
             direction: Some(Direction::Outbound),
             text: None,
             reference: None,
             error,
         });
     }
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
     Ok(event)
 }
 

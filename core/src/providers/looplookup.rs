@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::Context;
 use super::{defaults, from_value, Payload, Provider, Spec};
 use crate::credentials::Credentials;
+use crate::fields::Fields;
 use crate::error::{Error, Result};
 use crate::event::{AppleService, ContactKind, EventType, Lookup, NormalizedEvent};
 use crate::kit::SampleKind;
@@ -32,6 +33,7 @@ const RETRY: RetrySchedule = RetrySchedule {
     jitter: false,
     ack_statuses: StatusRange::ONLY_200,
     permanent_failure_statuses: None,
+    identical_bodies_can_be_new_events: false,
 };
 
 /// Everything the generic code reads about this provider.
@@ -41,7 +43,7 @@ pub(crate) const SPEC: Spec = Spec {
     named_by_headers,
     body_matches,
     parse: |raw| Ok(Payload::LoopLookup(from_value(raw)?)),
-    normalize: |raw, context| normalize(from_value(&raw)?, raw, context),
+    normalize,
     message_parts: defaults::one_part,
     schemes: SCHEMES,
     user_agent: Some(USER_AGENT),
@@ -161,56 +163,70 @@ fn body_matches(body: &Map<String, Value>) -> bool {
         || (body.contains_key("webhook_id") && body.contains_key("contact"))
 }
 
-fn service(result: Option<ServiceResult>, field: &'static str) -> Result<Option<AppleService>> {
-    let Some(result) = result else {
-        return Ok(None);
-    };
-    let last_seen = match result.date.as_deref() {
-        Some(date) => Some(crate::time::parse_text(date, field)?),
-        None => None,
-    };
-    Ok(Some(AppleService {
-        status: result.status.unwrap_or_else(|| String::from("unknown")),
-        last_seen,
-    }))
+/// `result_v1.apple_services.<name>`: its status (`unknown` when not sent) and last date.
+fn service(
+    fields: &mut Fields<'_>,
+    path: &'static str,
+    date: &'static str,
+    status: &'static str,
+) -> Option<AppleService> {
+    fields.object(path)?;
+    Some(AppleService {
+        status: String::from(fields.text(status).unwrap_or("unknown")),
+        last_seen: fields.time(date),
+    })
 }
 
-fn normalize(
-    payload: LookupCallback,
-    raw: Value,
-    context: &Context<'_>,
-) -> Result<NormalizedEvent> {
-    let id = match payload.webhook_id.as_deref() {
+/// A callback with a `result_v1` object reports a completed lookup. LoopLookup documents
+/// nothing else, but says it may add event types: a body without a result (a failed lookup,
+/// say) is an `other` event, with the contact and request it names.
+fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let mut fields = Fields::new(&raw);
+    let id = match fields.text("webhook_id") {
         Some(webhook_id) if !webhook_id.is_empty() => context.key(&[webhook_id]),
         _ => context.derived_key(),
     };
-    let (contact, contact_kind) = if let Some(number) = to_e164(&payload.contact, None) {
-        (number, ContactKind::Phone)
-    } else if looks_like_email(payload.contact.trim()) {
-        (payload.contact.trim().to_lowercase(), ContactKind::Email)
+    let (contact, contact_kind) = match fields.text("contact") {
+        Some(text) => {
+            if let Some(number) = to_e164(text, None) {
+                (Some(number), ContactKind::Phone)
+            } else if looks_like_email(text.trim()) {
+                (Some(text.trim().to_lowercase()), ContactKind::Email)
+            } else {
+                (Some(String::from(text)), ContactKind::Other)
+            }
+        }
+        None => (None, ContactKind::Other),
+    };
+    let completed = fields.object("result_v1").is_some();
+    let (event_type, name) = if completed {
+        (EventType::LookupCompleted, "lookup_result")
     } else {
-        (payload.contact.clone(), ContactKind::Other)
+        (EventType::Other, "callback")
     };
-    let result = payload.result_v1;
-    let (apple, carrier, country) = match result {
-        Some(r) => (r.apple_services, r.carrier, r.country),
-        None => (None, None, None),
-    };
-    let (facetime, imessage) = match apple {
-        Some(a) => (a.facetime, a.imessage),
-        None => (None, None),
-    };
-    let mut event = context.event(id, EventType::LookupCompleted, "lookup_result", raw);
+    let mut event = context.event(id, event_type, name, Value::Null);
     event.lookup = Some(Lookup {
-        request_id: Some(payload.request_id),
-        contact: Some(contact),
+        request_id: fields.id("request_id"),
+        contact,
         contact_kind,
-        facetime: service(facetime, "result_v1.apple_services.facetime.date")?,
-        imessage: service(imessage, "result_v1.apple_services.imessage.date")?,
-        carrier: carrier.as_ref().and_then(|c| c.carrier.clone()),
-        number_type: carrier.and_then(|c| c.number_type),
-        country: country.and_then(|c| c.iso2),
+        facetime: service(
+            &mut fields,
+            "result_v1.apple_services.facetime",
+            "result_v1.apple_services.facetime.date",
+            "result_v1.apple_services.facetime.status",
+        ),
+        imessage: service(
+            &mut fields,
+            "result_v1.apple_services.imessage",
+            "result_v1.apple_services.imessage.date",
+            "result_v1.apple_services.imessage.status",
+        ),
+        carrier: fields.text("result_v1.carrier.carrier").map(String::from),
+        number_type: fields.text("result_v1.carrier.number_type").map(String::from),
+        country: fields.text("result_v1.country.iso2").map(String::from),
     });
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
     Ok(event)
 }
 

@@ -154,7 +154,8 @@ pub(crate) fn normalize(
     received_at: String,
     credentials: &Credentials,
 ) -> Result<NormalizedEvent> {
-    let mut raw = parse_json_object(body)?;
+    // Any JSON document: a verified body that is not an object is still an event (`other`).
+    let mut raw: Value = serde_json::from_slice(body).map_err(|e| Error::from_json_syntax(&e))?;
     check_body_agrees(provider, &raw)?;
     Redactor::new(credentials)
         .with_keys(spec(provider).redacted_keys)
@@ -342,6 +343,7 @@ impl Context<'_> {
             call: None,
             lookup: None,
             record: None,
+            unread_fields: alloc::vec::Vec::new(),
             raw,
         }
     }

@@ -1,17 +1,22 @@
-//! HS256 JWTs (RFC 7519), for a provider that sends one in a header (GatewayAPI's legacy
-//! signature): the provider's file names the header, which errors report.
+//! HMAC JWTs (RFC 7519: HS256, HS384, HS512), for a provider that sends one in a header
+//! (GatewayAPI's legacy signature): the provider's file names the header, which errors report.
+//! All three are an HMAC with the same shared secret (GatewayAPI's PHP SDK accepts all
+//! three); no other algorithm is accepted, so `none` and RS256 key confusion cannot happen.
 //!
 //! Written here rather than taken from a JWT crate: the well-known ones (jsonwebtoken,
-//! jwt-simple) need std and pull RSA/EC stacks; we need exactly one algorithm, pinned,
-//! with the clock passed in — about sixty lines on top of `hmac`.
+//! jwt-simple) need std and pull RSA/EC stacks; we need the HMAC family only, pinned, with
+//! the clock passed in — about eighty lines on top of `hmac`.
 
 use alloc::string::String;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use sha2::{Sha256, Sha384, Sha512};
+
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
-use crate::verify::hmac::matches_any;
 
 fn b64url(part: &str) -> Result<alloc::vec::Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -21,8 +26,22 @@ fn b64url(part: &str) -> Result<alloc::vec::Vec<u8>> {
         })
 }
 
-/// Verifies an HS256 JWT with any of `secrets` and returns its claims.
-/// `alg` must be exactly `HS256` (no `none`, no RS256 key confusion); `exp`/`nbf`, when
+/// True when any secret signs `signed` to `signature` with the HMAC `M`. Every secret is
+/// tried (rotation); `verify_slice` compares in constant time and refuses a wrong length.
+fn matches_any<M: Mac + KeyInit>(secrets: &[Secret], signed: &[u8], signature: &[u8]) -> bool {
+    let mut matched = false;
+    for secret in secrets {
+        if let Ok(mut mac) = <M as KeyInit>::new_from_slice(secret.expose()) {
+            mac.update(signed);
+            matched |= mac.verify_slice(signature).is_ok();
+        }
+    }
+    matched
+}
+
+/// Verifies an HMAC JWT with any of `secrets` and returns its claims.
+/// `alg` must be exactly `HS256`, `HS384` or `HS512` (no `none`, no RS256 key confusion);
+/// `exp`/`nbf`, when
 /// present, are checked against `now` (Unix seconds). `header_name` is where the token came from.
 pub fn verify(
     secrets: &[Secret],
@@ -43,25 +62,27 @@ pub fn verify(
         serde_json::from_slice(&b64url(header_b64)?).map_err(|_| Error::JwtMalformed {
             reason: "header is not JSON",
         })?;
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == "HS256" => {}
+    type Matcher = fn(&[Secret], &[u8], &[u8]) -> bool;
+    let (matches, signature_len): (Matcher, usize) = match header.get("alg") {
+        Some(Value::String(alg)) if alg == "HS256" => (matches_any::<Hmac<Sha256>>, 32),
+        Some(Value::String(alg)) if alg == "HS384" => (matches_any::<Hmac<Sha384>>, 48),
+        Some(Value::String(alg)) if alg == "HS512" => (matches_any::<Hmac<Sha512>>, 64),
         Some(_) => return Err(Error::JwtAlgorithmNotAllowed),
         None => {
             return Err(Error::JwtMalformed {
                 reason: "header has no alg",
             })
         }
-    }
+    };
     let signature = b64url(signature_b64)?;
-    let signature: [u8; 32] = signature
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::JwtMalformed {
-            reason: "signature is not 32 bytes",
-        })?;
+    if signature.len() != signature_len {
+        return Err(Error::JwtMalformed {
+            reason: "signature length does not fit its alg",
+        });
+    }
     let signed_len = header_b64.len() + 1 + claims_b64.len();
     let signed = token.as_bytes().get(..signed_len).unwrap_or_default();
-    if !matches_any(secrets, signed, &signature) {
+    if !matches(secrets, signed, &signature) {
         return Err(Error::SignatureMismatch {
             header: header_name,
         });

@@ -1,0 +1,169 @@
+//! Reading a verified payload's fields without ever refusing it for their shape.
+//!
+//! Authenticity is the only gate: once a request is verified, a field of an unexpected type,
+//! a documented-optional field that is missing or a new event type with a new shape must not
+//! make telhook refuse the event — a refusal makes the provider retry and then drop a real
+//! event (Lisoloo drops it on the first 4xx). So every provider reads its payload through a
+//! [`Fields`] reader instead of a strict typed deserialization: a field that is absent or
+//! `null` reads as `None`; a field that is present but cannot be read into its typed place
+//! (a string where an object belongs, an unparseable time, an address that is no address)
+//! reads as `None` *and* is listed in the event's `unread_fields`, while `raw` keeps it.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde_json::{Map, Value};
+
+use crate::phone;
+
+/// A reader over one payload that remembers which present fields it could not read.
+#[derive(Debug)]
+pub(crate) struct Fields<'a> {
+    root: &'a Value,
+    unread: Vec<String>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(root: &'a Value) -> Self {
+        Fields {
+            root,
+            unread: Vec::new(),
+        }
+    }
+
+    /// The value at a dotted path (`data.error_code`); `None` when it or a parent is absent
+    /// or `null`. A parent that is present but not an object is listed as unread.
+    pub fn value(&mut self, path: &str) -> Option<&'a Value> {
+        let mut current = self.root;
+        let mut walked = 0;
+        for key in path.split('.') {
+            let map = match current {
+                Value::Object(map) => map,
+                Value::Null => return None,
+                _ => {
+                    let parent = path.get(..walked.max(1) - 1).unwrap_or(path);
+                    if !parent.is_empty() {
+                        self.mark_unread(parent);
+                    }
+                    return None;
+                }
+            };
+            current = map.get(key)?;
+            walked += key.len() + 1;
+        }
+        (!current.is_null()).then_some(current)
+    }
+
+    /// True when the path holds a value (not `null`), whatever its type.
+    pub fn has(&mut self, path: &str) -> bool {
+        self.value(path).is_some()
+    }
+
+    /// Lists `path` as present but unreadable.
+    pub fn mark_unread(&mut self, path: &str) {
+        if !self.unread.iter().any(|known| known == path) {
+            self.unread.push(String::from(path));
+        }
+    }
+
+    /// Reads `path` with `read`; a present value that `read` rejects is listed as unread.
+    fn read<T>(&mut self, path: &str, read: impl FnOnce(&'a Value) -> Option<T>) -> Option<T> {
+        let value = self.value(path)?;
+        let read = read(value);
+        if read.is_none() {
+            self.mark_unread(path);
+        }
+        read
+    }
+
+    /// A string.
+    pub fn text(&mut self, path: &str) -> Option<&'a str> {
+        self.read(path, Value::as_str)
+    }
+
+    /// An object.
+    pub fn object(&mut self, path: &str) -> Option<&'a Map<String, Value>> {
+        self.read(path, Value::as_object)
+    }
+
+    /// An identifier or code that providers send as a string or as an integer (GatewayAPI's
+    /// `id`, Lisoloo's `error_code`): its text. A whole-number float reads as the integer.
+    pub fn id(&mut self, path: &str) -> Option<String> {
+        self.read(path, |value| match value {
+            Value::String(text) if !text.is_empty() => Some(text.clone()),
+            Value::Number(_) => whole_number(value).map(|n| n.to_string()),
+            _ => None,
+        })
+    }
+
+    /// A non-negative whole number (a count, a duration in seconds).
+    pub fn count(&mut self, path: &str) -> Option<u64> {
+        self.read(path, |value| u64::try_from(whole_number(value)?).ok())
+    }
+
+    /// A timestamp in any form [`crate::time::parse_value`] reads, as RFC 3339 UTC.
+    pub fn time(&mut self, path: &'static str) -> Option<String> {
+        self.read(path, |value| {
+            crate::time::parse_value(value, path).ok().flatten()
+        })
+    }
+
+    /// A phone number (text, or digits sent as a JSON integer) in E.164.
+    pub fn phone(&mut self, path: &str) -> Option<String> {
+        self.read(path, |value| phone::to_e164(&address_text(value)?, None))
+    }
+
+    /// A message address: a phone number in E.164, else a short code or an alphanumeric
+    /// sender as sent ([`phone::message_address`]).
+    pub fn message_address(&mut self, path: &str) -> Option<String> {
+        self.read(path, |value| phone::message_address(&address_text(value)?))
+    }
+
+    /// The paths that were present but could not be read, in the order they were met.
+    pub fn into_unread(self) -> Vec<String> {
+        self.unread
+    }
+}
+
+/// A JSON integer, or a float with a whole value (`1616404260.0`), as `i64`.
+pub(crate) fn whole_number(value: &Value) -> Option<i64> {
+    crate::event::whole_number(value.as_number()?)
+}
+
+/// An address as text: a string, or the digits of a non-negative JSON integer.
+fn address_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(_) => u64::try_from(whole_number(value)?)
+            .ok()
+            .map(|n| n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn present_but_unreadable_fields_are_listed_once_absent_and_null_ones_never() {
+        let body: Value = serde_json::from_str(
+            r#"{"a":"x","n":12,"f":1616404260.0,"o":{"k":1},"s":"str","z":null,"neg":-1}"#,
+        )
+        .unwrap();
+        let mut fields = Fields::new(&body);
+        assert_eq!(fields.text("a"), Some("x"));
+        assert_eq!(fields.text("n"), None);
+        assert_eq!(fields.id("n").as_deref(), Some("12"));
+        assert_eq!(fields.id("f").as_deref(), Some("1616404260"));
+        assert_eq!(fields.count("neg"), None);
+        assert_eq!(fields.text("missing"), None);
+        assert_eq!(fields.text("z"), None);
+        assert_eq!(fields.text("o.k"), None);
+        assert_eq!(fields.id("o.k").as_deref(), Some("1"));
+        assert_eq!(fields.text("s.k"), None);
+        assert_eq!(fields.text("s.k"), None);
+        assert_eq!(fields.time("f").as_deref(), Some("2021-03-22T09:11:00Z"));
+        assert_eq!(fields.into_unread(), ["n", "neg", "o.k", "s"]);
+    }
+}
