@@ -337,9 +337,17 @@ fn send_prints_the_answer_and_what_the_provider_does_next() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("200 in "), "{text}");
     assert!(text.trim_end().ends_with("lisoloo acknowledged"), "{text}");
-    // A body the receiver cannot parse: 400, which Lisoloo treats as final.
+    // A body of an unexpected shape is still an event (authenticity is the only gate).
+    let mut odd = args("sms.delivered");
+    odd.extend(["--set".into(), r#"{"event_id": null}"#.into()]);
+    let out = run(odd);
+    assert!(out.status.success());
+    // A delivery signed with another password: 401, which Lisoloo treats as final.
+    let wrong = tempfile_path::Path::new("creds-lisoloo-wrong");
+    std::fs::write(&wrong.0, r#"{"basic":{"username":"sim","password":"not-it"}}"#).unwrap();
     let mut bad = args("sms.delivered");
-    bad.extend(["--set".into(), r#"{"event_id": null}"#.into()]);
+    let at = bad.iter().position(|arg| arg == path.as_str()).unwrap();
+    bad[at] = wrong.as_str().into();
     let out = run(bad);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
