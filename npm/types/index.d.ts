@@ -193,7 +193,10 @@ interface EventBase {
   /** RFC 3339 UTC. */
   occurred_at: string | null;
   received_at: string;
-  /** E.164. */
+  /**
+   * E.164 (always `+` and digits) for a phone number; for a message's sender or recipient also
+   * a short code (`"1204"`, 3–6 digits, no `+`) or an alphanumeric sender ID as sent.
+   */
   from: string | null;
   to: string | null;
   status: StatusInfo | null;
@@ -201,6 +204,12 @@ interface EventBase {
   call: Call | null;
   lookup: Lookup | null;
   record: RecordChange | null;
+  /**
+   * Paths (`data.error_code`, `event.content`) of fields that were present but could not be
+   * read into the typed fields (which are then null); empty when all was read. A verified
+   * request is never refused for its shape.
+   */
+  unread_fields: string[];
   /** The provider's payload, secrets redacted. */
   raw: { [field: string]: unknown };
 }
@@ -217,8 +226,11 @@ export interface RecordEvent extends EventBase {
   type: "record.created" | "record.updated" | "record.deleted" | "provisioning.failed";
   record: RecordChange;
 }
-/** A verified event of a kind this version does not know yet. */
-export interface OtherEvent extends EventBase { type: "other" }
+/**
+ * A verified event of a kind this version does not know yet. Its `raw` is whatever JSON the
+ * verified body held (an object for every shape a provider documents).
+ */
+export interface OtherEvent extends Omit<EventBase, "raw"> { type: "other"; raw: unknown }
 
 export type NormalizedEvent =
   | MessageReceivedEvent

@@ -189,7 +189,8 @@ NormalizedEvent = TypedDict(
         "call": Optional[Call],
         "lookup": Optional[Lookup],
         "record": Optional[RecordChange],
-        "raw": Dict[str, Any],
+        "unread_fields": List[str],
+        "raw": Any,
     },
 )
 
