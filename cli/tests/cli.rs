@@ -73,7 +73,10 @@ fn a_vector_file_brings_its_clock_but_never_its_credentials() {
         String::from_utf8_lossy(&out.stderr)
     );
     let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(event["id"], "gatewayapi:dlr:1000001:4512345678:DELIVERED:CAPTURED");
+    assert_eq!(
+        event["id"],
+        "gatewayapi:dlr:1000001:4512345678:DELIVERED:CAPTURED"
+    );
     assert!(event.get("raw").is_none());
 }
 

@@ -344,7 +344,11 @@ fn send_prints_the_answer_and_what_the_provider_does_next() {
     assert!(out.status.success());
     // A delivery signed with another password: 401, which Lisoloo treats as final.
     let wrong = tempfile_path::Path::new("creds-lisoloo-wrong");
-    std::fs::write(&wrong.0, r#"{"basic":{"username":"sim","password":"not-it"}}"#).unwrap();
+    std::fs::write(
+        &wrong.0,
+        r#"{"basic":{"username":"sim","password":"not-it"}}"#,
+    )
+    .unwrap();
     let mut bad = args("sms.delivered");
     let at = bad.iter().position(|arg| arg == path.as_str()).unwrap();
     bad[at] = wrong.as_str().into();

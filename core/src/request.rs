@@ -157,7 +157,15 @@ impl WebhookRequest {
         // A declared length over the cap is refused too: a receiver that streams the body can
         // call telhook before reading it, and a lying Content-Length must not buy an exemption.
         if let Some(declared) = self.header("content-length")? {
-            if let Ok(declared) = declared.parse::<u64>() {
+            // ASCII digits only (`u64::from_str` would also take a leading `+`), as Node and
+            // Python read it before the body: anything else is no declared length at all.
+            let digits = declared.trim();
+            let declared = digits
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| digits.parse::<u64>().ok())
+                .flatten();
+            if let Some(declared) = declared {
                 if declared > limit as u64 {
                     return Err(Error::BodyTooLarge {
                         limit,

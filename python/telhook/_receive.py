@@ -145,7 +145,11 @@ def header_value(headers: HeaderPairs, name: str) -> Optional[str]:
 
 def declared_too_large(headers: HeaderPairs, cap: int) -> bool:
     declared = header_value(headers, "content-length")
-    return declared is not None and declared.strip().isdigit() and int(declared) > cap
+    if declared is None:
+        return False
+    declared = declared.strip()
+    # ASCII digits only, as the core and Node read it: "²".isdigit() is true but int() raises.
+    return declared.isascii() and declared.isdigit() and int(declared) > cap
 
 
 def _chunk_bytes(chunk: object) -> bytes:

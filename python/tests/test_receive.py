@@ -57,6 +57,16 @@ def test_streamed_body_is_read_no_further_than_the_cap(sms: Dict[str, Any]) -> N
     assert refused.status == 413 and len(pulled) == 17  # refused on the header, nothing read
 
 
+def test_a_content_length_of_non_ascii_digits_is_ignored_as_by_the_core(sms: Dict[str, Any]) -> None:
+    # "²".isdigit() is true in Python and int("²") raises: that was a 500 HTML page (issue 22).
+    for odd in ("\u00b2", "\u0661\u0662", "+5"):
+        headers = dict(sms["request"]["headers"], **{"Content-Length": odd})
+        answer = telhook.receive(receiver_for(sms), method="POST", url=None, headers=headers,
+                                 body=sms["request"]["body"].encode(), handler=lambda event: None,
+                                 store=MemoryStore())
+        assert (answer.status, answer.body) == (200, b'{"outcome":"accepted"}'), odd
+
+
 def test_handler_status_own_response_and_bad_returns(sms: Dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
     own = telhook.Response(202, (("content-type", "text/plain"),), b"queued")
     assert deliver(sms, lambda event: own, MemoryStore()) is own

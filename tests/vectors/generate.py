@@ -590,6 +590,12 @@ def common():
         {"X-LimePhone-Signature": hmac_hex("", body)}, {"hmac_sha256": [""]}, "invalid_credentials")
     lime = dumps({"event": "sms_received", "message_id": "msg-lower-1", "from": "+4512345678",
                   "to": "+4587654321", "message_content": "hi", "timestamp": "2026-01-21T12:00:00Z"})
+    for name, declared in (("plus_sign", "+99999999999"), ("superscript_two", "\u00b2")):
+        vec("common", f"content_length_{name}_is_no_declared_length",
+            "A Content-Length of anything but ASCII digits declares nothing, in every runtime (Rust read "
+            "'+9…' as a number, Python crashed on '\u00b2', issue 22)", "limephone", lime,
+            {"X-LimePhone-Signature": hmac_hex(LIME_SECRET, lime), "Content-Length": declared},
+            {"hmac_sha256": [LIME_SECRET]})
     vec("common", "method_lowercase_post_is_post",
         "'post' is POST in every runtime, as the Fetch standard normalizes it before a Worker sees it",
         "limephone", lime, {"X-LimePhone-Signature": hmac_hex(LIME_SECRET, lime)}, {"hmac_sha256": [LIME_SECRET]},
