@@ -287,7 +287,7 @@ fn detection_needs_per_provider_credentials_and_reads_only_its_own() {
 fn no_error_quotes_a_value_of_the_request() {
     let (mut errors, mut events) = (0, 0);
     let vectors = common::canary_vectors();
-    assert!(vectors.len() >= 150, "{} canary requests", vectors.len());
+    assert!(vectors.len() >= 200, "{} canary requests", vectors.len());
     for (path, vector) in vectors {
         let canary = vector["canary"].as_str().unwrap();
         let number = vector["canary_number"].as_str().unwrap();
