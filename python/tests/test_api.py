@@ -62,7 +62,8 @@ def test_event_is_plain_json_objects_and_long_text_is_one_object() -> None:
     assert event["message"] is not None and event["message"]["text"] == text
     assert event["message"]["text"] is event["raw"]["message_content"]
     assert list(event) == ["schema_version", "provider", "id", "type", "provider_event_type", "occurred_at",
-                           "received_at", "from", "to", "status", "message", "call", "lookup", "record", "raw"]
+                           "received_at", "from", "to", "status", "message", "call", "lookup", "record",
+                           "unread_fields", "raw"]
 
 
 def test_now_forms(vectors: List[Tuple[str, Dict[str, Any]]]) -> None:
