@@ -85,6 +85,7 @@ fn field_of(error: &Error) -> Option<String> {
             Some(alloc::format!("body.{field}"))
         }
         Error::InvalidClock => Some("now".into()),
+        Error::InvalidOption { option, .. } => Some(String::from(*option)),
         _ => None,
     }
 }
@@ -108,6 +109,7 @@ fn expected_of(error: &Error) -> Option<String> {
         Error::MalformedNestedJson { .. } => "a JSON object encoded as a string",
         Error::InvalidTimestamp { .. } => "a readable timestamp in range",
         Error::InvalidClock => "UNIX seconds between 2000-01-01 and 9999-12-31",
+        Error::InvalidOption { expected, .. } => expected,
         _ => return None,
     };
     Some(text.into())
@@ -247,6 +249,16 @@ pub enum Output {
     Applied(ledger::Applied),
     StatusUpdate(StatusUpdate),
     StoreTexts(ledger::stores::StoreTexts),
+    Settings(receive::machine::Settings),
+    Step(MachineStep),
+}
+
+/// The receive machine's answer to one input: the delivery's new state (the adapter passes it
+/// back with the next input) and the action to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineStep {
+    pub delivery: receive::machine::Delivery,
+    pub action: receive::machine::Action,
 }
 
 type Pairs = Vec<(String, String)>;
@@ -272,6 +284,9 @@ type Pairs = Vec<(String, String)>;
 /// | `ledger_apply` | `[state or null, event]` | `{verdict, state}` |
 /// | `ledger_update` | `[event]` | the store's flat values |
 /// | `ledger_stores` | `[]` | each store's write and its parameter names |
+/// | `receive_settings` | `[settings]` | the checked [`receive::machine::Settings`] (`invalid_option`) |
+/// | `receive_start` | `[settings, method, [[name, value]…]]` | `{delivery, action}` |
+/// | `receive_next` | `[delivery, input]` | `{delivery, action}` |
 pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
     let args = Args(json(
         args,
@@ -300,6 +315,21 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
         "parse_time" => Output::Int(time::parse_unix_seconds(&args.get::<String>(0)?, "now")?),
         "parse_http_capture" => Output::Json(WebhookRequest::from_http1(bytes)?.to_json_value()),
         "decide" => Output::Answer(receive::decide_json(args.raw(0)?)?),
+        "receive_settings" => {
+            Output::Settings(receive::machine::Settings::from_json_value(args.get(0)?)?)
+        }
+        "receive_start" => {
+            let settings = receive::machine::Settings::from_json_value(args.get(0)?)?;
+            let (method, headers): (String, Pairs) = (args.get(1)?, args.get(2)?);
+            let (delivery, action) = receive::machine::Delivery::start(settings, &method, &headers);
+            Output::Step(MachineStep { delivery, action })
+        }
+        "receive_next" => {
+            let mut delivery: receive::machine::Delivery = args.get(0)?;
+            let input: receive::machine::Input = args.get(1)?;
+            let action = delivery.next(input);
+            Output::Step(MachineStep { delivery, action })
+        }
         "check_now" => {
             crate::check_now(seconds(args.get(0)?)?)?;
             Output::Null

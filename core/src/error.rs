@@ -102,6 +102,12 @@ pub enum Error {
     /// The receiver's clock reading is not plausible UNIX seconds (milliseconds, say): a
     /// configuration error, so the provider retries instead of dropping the event.
     InvalidClock,
+    /// A receiver option (`lease_secs`, `store_deadline_ms`, …) is out of its range: refused
+    /// when the receiver is built, never answered to a provider.
+    InvalidOption {
+        option: &'static str,
+        expected: &'static str,
+    },
     /// A body parser consumed the request stream before the receiver could read the raw
     /// bytes (Express's `express.json()` mounted first): nothing can be verified. A
     /// configuration error, so the provider retries until the mounting is fixed.
@@ -138,6 +144,7 @@ pub enum ErrorCode {
     InvalidTimestamp,
     InvalidRequest,
     InvalidClock,
+    InvalidOption,
     RawBodyUnavailable,
 }
 
@@ -170,6 +177,7 @@ impl ErrorCode {
         ErrorCode::InvalidTimestamp,
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClock,
+        ErrorCode::InvalidOption,
         ErrorCode::RawBodyUnavailable,
     ];
 
@@ -202,6 +210,7 @@ impl ErrorCode {
             ErrorCode::InvalidTimestamp => "invalid_timestamp",
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidClock => "invalid_clock",
+            ErrorCode::InvalidOption => "invalid_option",
             ErrorCode::RawBodyUnavailable => "raw_body_unavailable",
         }
     }
@@ -213,6 +222,7 @@ impl ErrorCode {
             | ErrorCode::MissingCredentials
             | ErrorCode::InvalidCredentials
             | ErrorCode::InvalidClock
+            | ErrorCode::InvalidOption
             | ErrorCode::RawBodyUnavailable => ErrorKind::Configuration,
             ErrorCode::MissingSignature
             | ErrorCode::InvalidSignatureFormat
@@ -297,6 +307,7 @@ impl Error {
             Error::InvalidTimestamp { .. } => ErrorCode::InvalidTimestamp,
             Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             Error::InvalidClock => ErrorCode::InvalidClock,
+            Error::InvalidOption { .. } => ErrorCode::InvalidOption,
             Error::RawBodyUnavailable => ErrorCode::RawBodyUnavailable,
         }
     }
@@ -396,6 +407,9 @@ impl fmt::Display for Error {
             Error::InvalidClock => f.write_str(
                 "now must be UNIX seconds between 2000-01-01 and 9999-12-31 (a clock in milliseconds?)",
             ),
+            Error::InvalidOption { option, expected } => {
+                write!(f, "option {option}: expected {expected}")
+            }
             Error::RawBodyUnavailable => f.write_str(
                 "request body: a body parser consumed it before telhook; mount telhook before express.json() (or use express.raw())",
             ),

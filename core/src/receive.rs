@@ -16,6 +16,8 @@
 //! - only a request that can never succeed (forged, unreadable, too large, wrong method)
 //!   gets a 4xx.
 
+pub mod machine;
+
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -35,6 +37,16 @@ pub enum ClaimState {
     InProgress,
     /// The event was handled already.
     Done,
+}
+
+impl ClaimState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimState::New => "new",
+            ClaimState::InProgress => "in_progress",
+            ClaimState::Done => "done",
+        }
+    }
 }
 
 /// How the user's handler ended.
@@ -91,7 +103,7 @@ pub enum DedupeAction {
 }
 
 /// How loudly the adapter logs the answer (provider, event id and code; never the body).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     None,
@@ -407,14 +419,17 @@ pub trait DedupeStore {
     fn release(&mut self, key: &str, token: &str) -> core::result::Result<(), Self::Error>;
 }
 
-/// A delivery that owns its event's claim: the handler runs, then [`Claimed::finish`].
+/// A delivery that owns its event's claim (or needs none): the handler runs, then
+/// [`Claimed::finish`].
 #[derive(Debug)]
 pub struct Claimed {
     pub event: crate::NormalizedEvent,
+    delivery: self::machine::Delivery,
     token: String,
 }
 
-/// Verifies, normalizes and claims a delivery. `Err` is the answer to send at once (refused,
+/// Verifies, normalizes and claims a delivery by running the receive machine
+/// ([`crate::machine`]) up to the handler. `Err` is the answer to send at once (refused,
 /// duplicate, in progress, store down); `Ok` means the handler must run.
 pub fn begin<S: DedupeStore>(
     provider: Option<Provider>,
@@ -425,47 +440,99 @@ pub fn begin<S: DedupeStore>(
     store: &mut S,
     token: &str,
 ) -> core::result::Result<Claimed, Answer> {
-    let event = crate::normalize_event_with(provider, request, credentials, now, options).map_err(
-        |error| {
+    use self::machine::{Action, Delivery, Input, Settings};
+    let settings = Settings::new(provider, options.max_body_bytes, true, None, None, None)
+        .map_err(|error| {
             decide(&Step::Rejected {
                 provider,
                 code: String::from(error.code()),
             })
-        },
-    )?;
-    let policy = retry_policy(event.provider);
-    match store.claim(&event.id, token, policy.in_progress_lease_secs, now) {
-        Ok(ClaimState::New) => Ok(Claimed {
-            event,
-            token: String::from(token),
-        }),
-        Ok(state) => Err(decide(&Step::Claimed {
-            provider: event.provider,
-            state,
-        })),
-        Err(_) => Err(decide(&Step::StoreFailed {
-            provider: event.provider,
-        })),
+        })?;
+    let (mut delivery, mut action) = Delivery::start(settings, &request.method, &request.headers);
+    let mut event = None;
+    loop {
+        action = match action {
+            Action::ReadBody { max_bytes } => delivery.next(if request.body.len() > max_bytes {
+                Input::BodyTooLarge
+            } else {
+                Input::BodyRead
+            }),
+            Action::Normalize => {
+                match crate::normalize_event_with(provider, request, credentials, now, options) {
+                    Ok(normalized) => {
+                        let input = Input::Normalized {
+                            provider: normalized.provider,
+                            event_id: normalized.id.clone(),
+                        };
+                        event = Some(normalized);
+                        delivery.next(input)
+                    }
+                    Err(error) => delivery.next(Input::Refused {
+                        code: String::from(error.code()),
+                    }),
+                }
+            }
+            // A Rust store call is synchronous: the store's own timeouts bound it.
+            Action::Claim {
+                key, lease_secs, ..
+            } => delivery.next(match store.claim(&key, token, lease_secs, now) {
+                Ok(state) => Input::Claimed {
+                    state: String::from(state.as_str()),
+                },
+                Err(_) => Input::StoreFailed { timed_out: false },
+            }),
+            Action::CallHandler => match event {
+                Some(event) => {
+                    return Ok(Claimed {
+                        event,
+                        delivery,
+                        token: String::from(token),
+                    })
+                }
+                None => delivery.next(Input::HandlerFailed),
+            },
+            Action::Answer { answer, .. } => return Err(answer),
+            Action::Complete { .. } | Action::Release { .. } => delivery.next(Input::Settled),
+        };
     }
 }
 
 impl Claimed {
-    /// The answer to the handler's result; completes or releases the claim as it says. A
-    /// store failure here changes nothing in the answer: the handler's work is done (or
-    /// failed), and an unreleased claim expires with its lease.
+    /// The answer to the handler's result; completes or releases the claim as the machine
+    /// says. A store failure here changes nothing in the answer: the handler's work is done
+    /// (or failed), and an unreleased claim expires with its lease.
     pub fn finish<S: DedupeStore>(self, result: HandlerResult, store: &mut S, now: i64) -> Answer {
-        let provider = self.event.provider;
-        let answer = decide(&Step::Handled { provider, result });
-        let key = self.event.id.as_str();
-        let _ = match answer.dedupe {
-            DedupeAction::Complete => {
-                let ttl = retry_policy(provider).dedupe_ttl_secs;
-                store.complete(key, &self.token, ttl, now)
-            }
-            DedupeAction::Release => store.release(key, &self.token),
-            DedupeAction::None => Ok(()),
-        };
-        answer
+        use self::machine::{Action, Input};
+        let Claimed {
+            mut delivery,
+            token,
+            ..
+        } = self;
+        let mut action = delivery.next(match result {
+            HandlerResult::Outcome {
+                outcome: HandlerOutcome::Ok,
+            } => Input::Handled { status: None },
+            HandlerResult::Outcome {
+                outcome: HandlerOutcome::Failed,
+            } => Input::HandlerFailed,
+            HandlerResult::Status { status } => Input::Handled {
+                status: Some(i64::from(status)),
+            },
+        });
+        loop {
+            let settled = match action {
+                Action::Answer { answer, .. } => return answer,
+                Action::Complete { key, ttl_secs, .. } => {
+                    store.complete(&key, &token, ttl_secs, now)
+                }
+                Action::Release { key, .. } => store.release(&key, &token),
+                _ => return internal(delivery.provider),
+            };
+            action = delivery.next(match settled {
+                Ok(()) => Input::Settled,
+                Err(_) => Input::SettleFailed { timed_out: false },
+            });
+        }
     }
 }
 

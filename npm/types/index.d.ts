@@ -80,6 +80,7 @@ export type ErrorCode =
   | "invalid_timestamp"
   | "invalid_request"
   | "invalid_clock"
+  | "invalid_option"
   | "raw_body_unavailable";
 export type ErrorKind =
   | "verification"

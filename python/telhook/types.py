@@ -84,6 +84,7 @@ ErrorCode = Literal[
     "invalid_timestamp",
     "invalid_request",
     "invalid_clock",
+    "invalid_option",
     "raw_body_unavailable",
 ]
 ErrorKind = Literal[

@@ -1,0 +1,599 @@
+//! The receive machine: the whole receive flow, sans-I/O (the shape of h11, quinn-proto and
+//! rustls: the protocol decides, the caller does the I/O).
+//!
+//! An adapter (Rust's [`super::receive`], Python's sync, async and Django atomic
+//! paths, Node's middleware and the Fetch handler) tells the machine what happened and does
+//! the [`Action`] it answers, in a loop, until the action is [`Action::Answer`]:
+//!
+//! ```text
+//! start(method, headers)        -> read_body { max_bytes } | answer
+//! body_read / body_too_large    -> (the adapter normalizes) ...
+//! normalized { event id } | refused { code }
+//!                               -> claim { key, lease_secs, deadline_ms } | call_handler | answer
+//! claimed { state } | store_failed { timed_out }
+//!                               -> call_handler | answer
+//! handled { outcome | status }  -> complete { key, ttl_secs, deadline_ms } | release { .. } | answer
+//! settled | settle_failed       -> answer
+//! ```
+//!
+//! Every rule lives here once: the method, the declared and the read length, what a refusal
+//! is answered, the claim states, the store's deadline and its failures, the handler's
+//! outcomes and status range, each provider's retry semantics (through [`decide`]), and what
+//! is logged. An adapter checks nothing itself. The machine keeps no I/O state of its own
+//! between steps beyond [`Delivery`], which the adapter holds (and bindings pass back as JSON).
+
+use alloc::string::String;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    decide, Answer, ClaimState, DedupeAction, HandlerOutcome, HandlerResult, LogLevel, Step,
+};
+use crate::error::{Error, Result};
+use crate::provider::Provider;
+use crate::retry::{retry_policy, DeliveryResult};
+
+/// How long a dedupe store call may take before it counts as failed, unless configured: well
+/// under every provider's timeout (5 s), so the provider still gets its 503 in time.
+pub const DEFAULT_STORE_DEADLINE_MS: u32 = 1_000;
+const MAX_STORE_DEADLINE_MS: u32 = 60_000;
+
+/// A receiver's settings for the flow, validated once when the receiver is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The configured provider (`None`: detected per request).
+    pub provider: Option<Provider>,
+    /// Bodies (and declared lengths) above this are refused with 413.
+    pub max_body_bytes: usize,
+    /// False when no dedupe store is configured: every delivery reaches the handler.
+    pub store: bool,
+    /// How long a claim holds off redeliveries while the handler runs (default: the
+    /// provider's `in_progress_lease_secs`, 300 s). A handler that outlives it can run again.
+    pub lease_secs: Option<u32>,
+    /// How long a handled event's key is kept (default: the provider's `dedupe_ttl_secs`).
+    pub dedupe_ttl_secs: Option<u32>,
+    /// How long one store call may take before the machine counts it as failed.
+    pub store_deadline_ms: u32,
+}
+
+impl Settings {
+    /// Checks every option: a misconfiguration fails when the receiver is built, never as an
+    /// answer that makes a provider drop events.
+    pub fn new(
+        provider: Option<Provider>,
+        max_body_bytes: usize,
+        store: bool,
+        lease_secs: Option<u32>,
+        dedupe_ttl_secs: Option<u32>,
+        store_deadline_ms: Option<u32>,
+    ) -> Result<Settings> {
+        let invalid = |option, expected| Err(Error::InvalidOption { option, expected });
+        if max_body_bytes == 0 {
+            return invalid("max_body_bytes", "an integer of at least 1");
+        }
+        if lease_secs == Some(0) {
+            return invalid("lease_secs", "an integer of at least 1 (seconds)");
+        }
+        if dedupe_ttl_secs == Some(0) {
+            return invalid("dedupe_ttl_secs", "an integer of at least 1 (seconds)");
+        }
+        let store_deadline_ms = store_deadline_ms.unwrap_or(DEFAULT_STORE_DEADLINE_MS);
+        if !(1..=MAX_STORE_DEADLINE_MS).contains(&store_deadline_ms) {
+            return invalid(
+                "store_deadline_ms",
+                "an integer from 1 to 60000 (milliseconds)",
+            );
+        }
+        Ok(Settings {
+            provider,
+            max_body_bytes,
+            store,
+            lease_secs,
+            dedupe_ttl_secs,
+            store_deadline_ms,
+        })
+    }
+
+    /// Settings from their JSON form (`{provider, max_body_bytes, store, lease_secs?,
+    /// dedupe_ttl_secs?, store_deadline_ms?}`), checked as [`Settings::new`] checks them.
+    pub fn from_json_value(value: serde_json::Value) -> Result<Settings> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wire {
+            #[serde(default)]
+            provider: Option<Provider>,
+            max_body_bytes: usize,
+            store: bool,
+            #[serde(default)]
+            lease_secs: Option<u32>,
+            #[serde(default)]
+            dedupe_ttl_secs: Option<u32>,
+            #[serde(default)]
+            store_deadline_ms: Option<u32>,
+        }
+        let wire: Wire = serde_json::from_value(value).map_err(|_| Error::InvalidOption {
+            option: "options",
+            expected: "max_body_bytes, store, and optionally lease_secs, dedupe_ttl_secs and store_deadline_ms as non-negative integers",
+        })?;
+        Settings::new(
+            wire.provider,
+            wire.max_body_bytes,
+            wire.store,
+            wire.lease_secs,
+            wire.dedupe_ttl_secs,
+            wire.store_deadline_ms,
+        )
+    }
+}
+
+/// Where a delivery is in the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    ReadingBody,
+    Normalizing,
+    Claiming,
+    Handling,
+    Settling,
+    Answered,
+}
+
+/// One delivery's memory between steps; the adapter holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub settings: Settings,
+    pub phase: Phase,
+    /// The configured provider, then the one the event came from.
+    pub provider: Option<Provider>,
+    /// The event's idempotency key, once normalized.
+    pub event_id: Option<String>,
+    /// The handler's result while its claim is being settled.
+    pub handled: Option<Handled>,
+}
+
+/// What the handler did, kept while the claim is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Handled {
+    Ok,
+    Failed,
+    Status(u16),
+}
+
+/// What happened, as the adapter tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// The body was read whole, within `max_bytes`: normalize it next.
+    BodyRead,
+    /// The body went over `max_bytes` while it was read.
+    BodyTooLarge,
+    /// Something consumed the raw body before the adapter could read it.
+    BodyUnavailable,
+    /// Verified and normalized: the event's provider and idempotency key.
+    Normalized {
+        provider: Provider,
+        event_id: String,
+    },
+    /// Verification or normalization refused the request with this error code.
+    Refused { code: String },
+    /// The store's answer to the claim: `new`, `in_progress` or `done` (anything else is a
+    /// broken store).
+    Claimed { state: String },
+    /// The store call failed, or did not answer within `deadline_ms`.
+    StoreFailed { timed_out: bool },
+    /// The handler returned normally (`status` when it chose one: any integer, checked here).
+    Handled { status: Option<i64> },
+    /// The handler raised, rejected or was cancelled before it ended.
+    HandlerFailed,
+    /// The claim was completed or released.
+    Settled,
+    /// Completing or releasing the claim failed or timed out (the answer stands).
+    SettleFailed { timed_out: bool },
+}
+
+/// What the adapter does next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Read the body, no further than `max_bytes` + 1, then feed `BodyRead` (and normalize)
+    /// or `BodyTooLarge` / `BodyUnavailable`.
+    ReadBody { max_bytes: usize },
+    /// Verify and normalize the body read (the receiver's `normalize`), then feed
+    /// `Normalized` or `Refused`.
+    Normalize,
+    /// `store.claim(key, token, lease_secs)`, abandoned after `deadline_ms`.
+    Claim {
+        key: String,
+        lease_secs: u32,
+        deadline_ms: u32,
+    },
+    /// Call the user's handler with the event; a started handler runs to completion, even if
+    /// the provider hangs up (its outcome settles the claim).
+    CallHandler,
+    /// `store.complete(key, token, ttl_secs)`, abandoned after `deadline_ms`.
+    Complete {
+        key: String,
+        ttl_secs: u32,
+        deadline_ms: u32,
+    },
+    /// `store.release(key, token)`, abandoned after `deadline_ms`.
+    Release { key: String, deadline_ms: u32 },
+    /// Send this answer (the handler's own response instead, when it returned one) and log
+    /// `note` with the answer's code at its level.
+    Answer {
+        answer: Answer,
+        /// What to log besides the code: why, in words (never a value from the request).
+        note: Option<String>,
+    },
+}
+
+impl Delivery {
+    /// A delivery's first step: its method and declared length.
+    pub fn start(
+        settings: Settings,
+        method: &str,
+        headers: &[(String, String)],
+    ) -> (Delivery, Action) {
+        let mut delivery = Delivery {
+            settings,
+            phase: Phase::ReadingBody,
+            provider: settings.provider,
+            event_id: None,
+            handled: None,
+        };
+        let request = crate::WebhookRequest {
+            method: String::from(method),
+            url: None,
+            headers: headers.to_vec(),
+            body: alloc::vec::Vec::new(),
+        };
+        let checked = request
+            .check_method()
+            .and_then(|()| request.check_size(settings.max_body_bytes));
+        let action = match checked {
+            Ok(()) => Action::ReadBody {
+                max_bytes: settings.max_body_bytes,
+            },
+            Err(error) => delivery.refuse(error.code()),
+        };
+        (delivery, action)
+    }
+
+    /// The next action, given what happened. An input that does not fit the phase is the
+    /// adapter's bug: answered as the core's internal error (500, the provider retries).
+    pub fn next(&mut self, input: Input) -> Action {
+        match (self.phase, input) {
+            (Phase::ReadingBody, Input::BodyRead) => {
+                self.phase = Phase::Normalizing;
+                Action::Normalize
+            }
+            (Phase::ReadingBody, Input::BodyTooLarge) => self.refuse("body_too_large"),
+            (Phase::ReadingBody, Input::BodyUnavailable) => self.refuse("raw_body_unavailable"),
+            (Phase::Normalizing, Input::Refused { code }) => self.refuse(&code),
+            (Phase::Normalizing, Input::Normalized { provider, event_id }) => {
+                self.provider = Some(provider);
+                if !self.settings.store {
+                    self.phase = Phase::Handling;
+                    return Action::CallHandler;
+                }
+                self.phase = Phase::Claiming;
+                let key = event_id.clone();
+                self.event_id = Some(event_id);
+                Action::Claim {
+                    key,
+                    lease_secs: self
+                        .settings
+                        .lease_secs
+                        .unwrap_or(retry_policy(provider).in_progress_lease_secs),
+                    deadline_ms: self.settings.store_deadline_ms,
+                }
+            }
+            (Phase::Claiming, Input::Claimed { state }) => match state.as_str() {
+                "new" => {
+                    self.phase = Phase::Handling;
+                    Action::CallHandler
+                }
+                "in_progress" => self.decided(Step::Claimed {
+                    provider: self.provider_or_internal(),
+                    state: ClaimState::InProgress,
+                }),
+                "done" => self.decided(Step::Claimed {
+                    provider: self.provider_or_internal(),
+                    state: ClaimState::Done,
+                }),
+                _ => self.store_failed(
+                    "the dedupe store's claim returned something other than new, in_progress or done",
+                ),
+            },
+            (Phase::Claiming, Input::StoreFailed { timed_out }) => self.store_failed(if timed_out {
+                "the dedupe store did not answer the claim within store_deadline_ms"
+            } else {
+                "the dedupe store's claim failed"
+            }),
+            (Phase::Handling, Input::HandlerFailed) => self.handled(Handled::Failed),
+            (Phase::Handling, Input::Handled { status: None }) => self.handled(Handled::Ok),
+            (Phase::Handling, Input::Handled { status: Some(status) }) => {
+                match u16::try_from(status).ok().filter(|s| (100..=599).contains(s)) {
+                    Some(status) => self.handled(Handled::Status(status)),
+                    None => {
+                        let mut action = self.handled(Handled::Failed);
+                        if let Action::Answer { note, .. } = &mut action {
+                            *note = Some(String::from(
+                                "the handler's status must be an integer from 100 to 599",
+                            ));
+                        }
+                        action
+                    }
+                }
+            }
+            (Phase::Settling, Input::Settled) => self.settled(None),
+            (Phase::Settling, Input::SettleFailed { timed_out }) => self.settled(Some(if timed_out
+            {
+                "the dedupe store did not settle the claim within store_deadline_ms; it expires with its lease"
+            } else {
+                "the dedupe store could not settle the claim; it expires with its lease"
+            })),
+            _ => self.answer(decide(&Step::Rejected {
+                provider: self.provider,
+                code: String::from("internal"),
+            }), Some(String::from("the receive machine got an input out of order (an adapter bug)"))),
+        }
+    }
+
+    fn provider_or_internal(&self) -> Provider {
+        // Normalized always sets it before a claim; `Claiming` cannot be reached without it.
+        self.provider.unwrap_or(Provider::ALL[0])
+    }
+
+    fn refuse(&mut self, code: &str) -> Action {
+        let answer = decide(&Step::Rejected {
+            provider: self.provider,
+            code: String::from(code),
+        });
+        self.answer(answer, None)
+    }
+
+    fn store_failed(&mut self, why: &str) -> Action {
+        let answer = decide(&Step::StoreFailed {
+            provider: self.provider_or_internal(),
+        });
+        self.answer(answer, Some(String::from(why)))
+    }
+
+    fn decided(&mut self, step: Step) -> Action {
+        self.answer(decide(&step), None)
+    }
+
+    fn handled(&mut self, handled: Handled) -> Action {
+        let answer = self.handled_answer(handled);
+        let key = match (&self.event_id, answer.dedupe) {
+            (Some(key), DedupeAction::Complete | DedupeAction::Release) => key.clone(),
+            _ => return self.answer(answer, self.note_for(handled)),
+        };
+        self.handled = Some(handled);
+        self.phase = Phase::Settling;
+        let deadline_ms = self.settings.store_deadline_ms;
+        if answer.dedupe == DedupeAction::Complete {
+            let provider = self.provider_or_internal();
+            Action::Complete {
+                key,
+                ttl_secs: self
+                    .settings
+                    .dedupe_ttl_secs
+                    .unwrap_or(retry_policy(provider).dedupe_ttl_secs),
+                deadline_ms,
+            }
+        } else {
+            Action::Release { key, deadline_ms }
+        }
+    }
+
+    fn handled_answer(&self, handled: Handled) -> Answer {
+        let result = match handled {
+            Handled::Ok => HandlerResult::Outcome {
+                outcome: HandlerOutcome::Ok,
+            },
+            Handled::Failed => HandlerResult::Outcome {
+                outcome: HandlerOutcome::Failed,
+            },
+            Handled::Status(status) => HandlerResult::Status { status },
+        };
+        decide(&Step::Handled {
+            provider: self.provider_or_internal(),
+            result,
+        })
+    }
+
+    /// Says why an answer a user would not expect was given: a status the provider does not
+    /// take as an acknowledgement reruns the handler on every redelivery.
+    fn note_for(&self, handled: Handled) -> Option<String> {
+        let Handled::Status(status) = handled else {
+            return None;
+        };
+        let provider = self.provider?;
+        let policy = retry_policy(provider);
+        if policy.classify(status) != DeliveryResult::Retry {
+            return None;
+        }
+        let acks = if policy.ack_statuses.min == policy.ack_statuses.max {
+            alloc::format!("only {}", policy.ack_statuses.min)
+        } else {
+            alloc::format!("{} to {}", policy.ack_statuses.min, policy.ack_statuses.max)
+        };
+        Some(alloc::format!(
+            "the handler answered {status}; {} acknowledges {acks} and will deliver this event again, running the handler again",
+            provider.name()
+        ))
+    }
+
+    fn settled(&mut self, failure: Option<&str>) -> Action {
+        let handled = self.handled.unwrap_or(Handled::Failed);
+        let mut answer = self.handled_answer(handled);
+        let note = match failure {
+            Some(why) => {
+                // The answer stands (the handler's work is done or undone), but a claim left
+                // behind holds off redeliveries until its lease ends: an error to look at.
+                answer.log = LogLevel::Error;
+                Some(String::from(why))
+            }
+            None => self.note_for(handled),
+        };
+        self.answer(answer, note)
+    }
+
+    fn answer(&mut self, mut answer: Answer, note: Option<String>) -> Action {
+        self.phase = Phase::Answered;
+        if note.is_some() && answer.log < LogLevel::Warning {
+            answer.log = LogLevel::Warning;
+        }
+        Action::Answer { answer, note }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn settings(provider: Provider) -> Settings {
+        Settings::new(Some(provider), 1024, true, None, None, None)
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
+    }
+
+    fn started(provider: Provider) -> Delivery {
+        let (mut delivery, action) = Delivery::start(settings(provider), "POST", &[]);
+        assert_eq!(action, Action::ReadBody { max_bytes: 1024 });
+        assert_eq!(delivery.next(Input::BodyRead), Action::Normalize);
+        delivery
+    }
+
+    fn answer_of(action: Action) -> (Answer, Option<String>) {
+        match action {
+            Action::Answer { answer, note } => (answer, note),
+            other => unreachable!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_store_that_does_not_answer_in_time_is_a_503_the_provider_retries() {
+        let mut delivery = started(Provider::Lisoloo);
+        let claim = delivery.next(Input::Normalized {
+            provider: Provider::Lisoloo,
+            event_id: "lisoloo:e".into(),
+        });
+        assert_eq!(
+            claim,
+            Action::Claim {
+                key: "lisoloo:e".into(),
+                lease_secs: 300,
+                deadline_ms: DEFAULT_STORE_DEADLINE_MS
+            }
+        );
+        let (answer, note) = answer_of(delivery.next(Input::StoreFailed { timed_out: true }));
+        assert_eq!((answer.status, answer.code), (503, "dedupe_unavailable"));
+        assert_eq!(answer.provider_action, Some(DeliveryResult::Retry));
+        assert!(note.is_some_and(|n| n.contains("store_deadline_ms")));
+    }
+
+    #[test]
+    fn a_status_the_provider_retries_is_answered_released_and_explained() {
+        let mut delivery = started(Provider::LimePhone);
+        delivery.next(Input::Normalized {
+            provider: Provider::LimePhone,
+            event_id: "limephone:x".into(),
+        });
+        assert_eq!(
+            delivery.next(Input::Claimed {
+                state: "new".into()
+            }),
+            Action::CallHandler
+        );
+        let release = delivery.next(Input::Handled { status: Some(204) });
+        assert!(matches!(release, Action::Release { .. }), "{release:?}");
+        let (answer, note) = answer_of(delivery.next(Input::Settled));
+        assert_eq!((answer.status, answer.log), (204, LogLevel::Warning));
+        assert!(note.is_some_and(|n| n.contains("limephone acknowledges only 200")));
+    }
+
+    #[test]
+    fn a_handler_status_out_of_range_is_a_failed_handler_and_the_claim_is_released() {
+        let mut delivery = started(Provider::Lisoloo);
+        delivery.next(Input::Normalized {
+            provider: Provider::Lisoloo,
+            event_id: "lisoloo:e".into(),
+        });
+        delivery.next(Input::Claimed {
+            state: "new".into(),
+        });
+        for status in [99, 600, -1, i64::MAX] {
+            let mut attempt = delivery.clone();
+            assert!(matches!(
+                attempt.next(Input::Handled {
+                    status: Some(status)
+                }),
+                Action::Release { .. }
+            ));
+            let (answer, _) = answer_of(attempt.next(Input::Settled));
+            assert_eq!((answer.status, answer.code), (500, "handler_failed"));
+        }
+    }
+
+    #[test]
+    fn options_are_checked_when_the_receiver_is_built() {
+        for (lease, ttl, deadline, option) in [
+            (Some(0), None, None, "lease_secs"),
+            (None, Some(0), None, "dedupe_ttl_secs"),
+            (None, None, Some(0), "store_deadline_ms"),
+            (None, None, Some(60_001), "store_deadline_ms"),
+        ] {
+            let error = Settings::new(None, 10, true, lease, ttl, deadline).unwrap_err();
+            assert_eq!(error.code(), "invalid_option");
+            assert!(error.to_string().contains(option));
+        }
+        let configured = Settings::new(
+            Some(Provider::DidReseller),
+            10,
+            true,
+            Some(900),
+            Some(3600),
+            Some(250),
+        );
+        let (mut delivery, _) = Delivery::start(configured.unwrap(), "POST", &[]);
+        delivery.next(Input::BodyRead);
+        let claim = delivery.next(Input::Normalized {
+            provider: Provider::DidReseller,
+            event_id: "did_reseller:sha256:ab".into(),
+        });
+        assert_eq!(
+            claim,
+            Action::Claim {
+                key: "did_reseller:sha256:ab".into(),
+                lease_secs: 900,
+                deadline_ms: 250
+            }
+        );
+        delivery.next(Input::Claimed {
+            state: "new".into(),
+        });
+        assert!(matches!(
+            delivery.next(Input::Handled { status: None }),
+            Action::Complete { ttl_secs: 3600, .. }
+        ));
+    }
+
+    #[test]
+    fn method_and_declared_length_are_checked_before_the_body_and_inputs_out_of_order_are_internal()
+    {
+        let (_, action) = Delivery::start(settings(Provider::Lisoloo), "GET", &[]);
+        assert_eq!(answer_of(action).0.status, 405);
+        let headers = [(String::from("Content-Length"), String::from("2048"))];
+        let (_, action) = Delivery::start(settings(Provider::Lisoloo), "POST", &headers);
+        assert_eq!(answer_of(action).0.status, 413);
+        let mut delivery = started(Provider::Lisoloo);
+        let (answer, note) = answer_of(delivery.next(Input::Settled));
+        assert_eq!((answer.status, answer.code), (500, "internal"));
+        assert!(note.is_some());
+    }
+}
