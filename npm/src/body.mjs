@@ -1,16 +1,11 @@
 // Reading a request body with the size cap enforced while it streams in: a body over the cap
-// is never held in memory, whether it is declared (Content-Length) or chunked.
+// is never held in memory. A declared Content-Length is the receive machine's to judge (its
+// start step answers before anything is read); the readers only count what arrives.
 
 /** Returned instead of the bytes when the body is larger than the cap. */
 export const TOO_LARGE = Symbol("body too large");
 /** Returned when a body parser mounted before the middleware consumed the stream. */
 export const RAW_BODY_GONE = Symbol("raw body gone");
-
-/** A declared Content-Length above the cap: refused before reading anything. */
-function declaredTooLarge(contentLength, cap) {
-  if (typeof contentLength !== "string" || !/^\s*\d+\s*$/.test(contentLength)) return false;
-  return Number(contentLength) > cap;
-}
 
 /** The chunks as one Uint8Array; a single chunk is returned as is (no copy). */
 function joinChunks(chunks, total) {
@@ -26,7 +21,6 @@ function joinChunks(chunks, total) {
 
 /** The body of a Fetch API Request, or TOO_LARGE (the stream is cancelled, not drained). */
 export async function readFetchBody(request, cap) {
-  if (declaredTooLarge(request.headers.get("content-length") ?? undefined, cap)) return TOO_LARGE;
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks = [];
@@ -75,7 +69,6 @@ export function readNodeBody(req, cap) {
   const left = rawBodyLeftByParser(req);
   if (left !== null) return Promise.resolve(left.byteLength > cap ? TOO_LARGE : left);
   if (streamConsumed(req)) return Promise.resolve(RAW_BODY_GONE);
-  if (declaredTooLarge(req.headers?.["content-length"], cap)) return Promise.resolve(TOO_LARGE);
   return new Promise((resolve, reject) => {
     const chunks = [];
     let total = 0;

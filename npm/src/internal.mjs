@@ -112,7 +112,27 @@ export function flattenHeaders(headers) {
   } else {
     for (const name of Object.keys(headers)) push(name, headers[name]);
   }
-  return flat;
+  return splitAuthorization(flat);
+}
+
+/**
+ * Authorization as one entry per credential. Fetch's Headers (Workers, Deno, Bun, Node's fetch)
+ * joins a repeated header into one value, "a, b", where node:http's rawHeaders keeps both lines
+ * and the core answers a conflicting pair `ambiguous_header`. No credential telhook accepts
+ * (Basic, Bearer: token68) contains a comma, so a comma in Authorization can only be such a
+ * join: it is split back into its lines, and every path gives the core the same pairs
+ * ("Basic a, Basic b" is ambiguous_header everywhere; the same credential twice is accepted).
+ */
+function splitAuthorization(flat) {
+  const joined = (i) => flat[i + 1].includes(",") && flat[i].trim().toLowerCase() === "authorization";
+  let any = false;
+  for (let i = 0; i < flat.length; i += 2) any ||= joined(i);
+  if (!any) return flat;
+  const split = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    for (const value of joined(i) ? flat[i + 1].split(",") : [flat[i + 1]]) split.push(flat[i], value);
+  }
+  return split;
 }
 
 /** A `now` given as UNIX seconds, a Date or RFC 3339 text, as UNIX seconds. */

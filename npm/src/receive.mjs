@@ -1,10 +1,10 @@
-// The receive step around the core (issue 11): read the body under the cap, verify and
-// normalize, claim the event in the dedupe store, call the user's handler, answer. Every status,
-// header and body comes from the core's `decide(step)`; this file only does the I/O and turns
-// what happened into a step. The Fetch handler and the Node middleware share all of it.
-import { Receiver, retryPolicy } from "./api.mjs";
+// The receive flow around the core's receive machine (core/src/receive/machine.rs): the machine
+// decides every step — method, declared and read length, refusals, claim states, store
+// deadlines, the handler's outcome and status, settling and what is logged — and this file only
+// does the I/O it asks for, in one loop. The Fetch handler and the Node middleware share it.
+import { Receiver } from "./api.mjs";
 import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
-import { ConfigurationError, coreCall, errorFrom, nowSeconds, RequestError, TelhookError } from "./internal.mjs";
+import { ConfigurationError, coreCall, flattenHeaders, nowSeconds, TelhookError } from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
 // (providers, error codes, states, statuses 100..599): memoized, a few hundred entries at most.
@@ -42,16 +42,16 @@ export function useTokenSource(source) {
   newToken = source;
 }
 
-const CLAIM_STATES = new Set(["new", "in_progress", "done"]);
-const CONFIG_KEYS = ["provider", "credentials", "onEvent", "store", "onError", "options", "clock"];
+const CONFIG_KEYS = ["provider", "credentials", "onEvent", "store", "onError", "options", "clock", "leaseSecs", "dedupeTtlSecs", "storeDeadlineMs"];
 
-/** The default `onError`: provider, event id and code, at the level the core chose — never the body. */
-function logError(error, { provider, eventId, code, log }) {
-  const line = `telhook: ${code} (provider ${provider ?? "unknown"}, event ${eventId ?? "unknown"})`;
-  const write = log === "warning" ? console.warn : console.error;
+/** The default `onError`: provider, event id, code and note at the level the core chose — never the body. */
+function logError(error, { provider, eventId, code, log, note }) {
+  const line = `telhook: ${code} (provider ${provider ?? "unknown"}, event ${eventId ?? "unknown"})${note ? `: ${note}` : ""}`;
+  const write = log === "error" ? console.error : log === "warning" ? console.warn : console.info;
   // Core errors carry messages built from static text only; anything else (the handler's own
-  // exception) is printed with its stack, which is the user's code.
+  // exception, a store's) is printed with its stack, which is the user's code.
   if (error instanceof TelhookError) write(`${line}: ${error.message}`);
+  else if (error === null || error === undefined) write(line);
   else write(line, error);
 }
 
@@ -70,6 +70,25 @@ function isResponseLike(value) {
     typeof value.arrayBuffer === "function" &&
     value.headers !== undefined
   );
+}
+
+/** The machine's settings for a receiver; the core checks them (`invalid_option`). */
+function receiveSettings(name, receiver, store, { leaseSecs, dedupeTtlSecs, storeDeadlineMs }) {
+  const settings = {
+    provider: receiver.provider,
+    max_body_bytes: receiver.inner.maxBodyBytes,
+    store: store !== null,
+    lease_secs: leaseSecs,
+    dedupe_ttl_secs: dedupeTtlSecs,
+    store_deadline_ms: storeDeadlineMs,
+  };
+  try {
+    return coreCall("receive_settings", [settings]);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    const message = `${name}: ${error.message} (leaseSecs, dedupeTtlSecs and storeDeadlineMs are lease_secs, dedupe_ttl_secs and store_deadline_ms)`;
+    throw new ConfigurationError(error.code, message, error.kind, error.field, error.expected);
+  }
 }
 
 /** Options checked once, at creation: a mistake here throws now instead of answering every request with an error. */
@@ -106,121 +125,138 @@ function prepare(config, name) {
     );
   }
   const receiver = new Receiver(provider, credentials, options);
+  const settings = receiveSettings(name, receiver, store, config);
   const now = clock === undefined ? () => Math.floor(Date.now() / 1000) : () => clockSeconds(clock());
   // Date.now() is milliseconds: a clock returning it would reject every timestamped request.
   coreCall("check_now", [now()]);
-  return {
-    provider: receiver.provider,
-    receiver,
-    cap: receiver.inner.maxBodyBytes,
-    store,
-    onEvent,
-    onError,
-    now,
-  };
+  // Handler statuses already warned about (the note names provider and status): once each.
+  return { receiver, settings, store, onEvent, onError, now, warned: new Set() };
 }
 
-function report(setup, error, answer, provider, eventId) {
+/**
+ * Hands an answer to onError when the core logs it (`log` other than "none", or a note):
+ * `error` is what was thrown behind it (null when nothing was). A warning about the handler's
+ * status is given once per receiver, not on every delivery.
+ */
+function report(setup, answer, note, error, provider, eventId) {
+  if (answer.log === "none" && note === null) return;
+  if (answer.code === "handler_status" && answer.log === "warning") {
+    if (setup.warned.has(note)) return;
+    setup.warned.add(note);
+  }
   try {
-    setup.onError(error, { provider, eventId, code: answer.code, status: answer.status, log: answer.log });
+    setup.onError(error ?? null, { provider, eventId, code: answer.code, status: answer.status, log: answer.log, note });
   } catch (hookError) {
     // A broken onError must not change the answer.
     console.error("telhook: onError threw", hookError);
   }
 }
 
-function rejected(setup, provider, code, error) {
-  const answer = decide({ step: "rejected", provider, code });
-  report(setup, error, answer, provider, null);
-  return { answer };
+const LATE = Symbol("late");
+
+/** A store call raced against its deadline: `{value}` or `{error, timedOut}`; the timer is cleared either way. */
+async function withDeadline(call, deadlineMs, what) {
+  let timer;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(resolve, deadlineMs, LATE);
+  });
+  try {
+    const value = await Promise.race([(async () => call())(), late]);
+    if (value !== LATE) return { value };
+    return { error: new Error(`telhook: store.${what} did not answer within ${deadlineMs} ms (storeDeadlineMs)`), timedOut: true };
+  } catch (error) {
+    return { error, timedOut: false };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
+/** The input for a store call's outcome: `ok(value)` when it answered in time. */
+const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
+
 /**
- * One delivery through the contract. `request` is `{method, url, headers}`, `readBody(cap)`
- * resolves to the bytes, TOO_LARGE or RAW_BODY_GONE. Resolves to `{answer, response?}`;
- * `response` is the handler's own response, to be sent instead of the answer's status and body.
+ * One delivery through the receive machine. `request` is `{method, url, headers}`,
+ * `readBody(maxBytes)` resolves to the bytes, TOO_LARGE or RAW_BODY_GONE; `keepAlive(promise)`
+ * (a Worker's waitUntil) is handed the handler and settling once the handler starts. Resolves to
+ * `{answer, response?}`; `response` is the handler's own, sent instead of the answer's status and body.
  */
-async function run(setup, request, readBody, context) {
-  const configured = setup.provider;
-  if (request.method.toUpperCase() !== "POST") {
-    const error = errorFrom(coreCall("method_not_allowed", []));
-    return rejected(setup, configured, error.code, error);
-  }
-  const body = await readBody(setup.cap);
-  if (body === TOO_LARGE) {
-    return rejected(
-      setup,
-      configured,
-      "body_too_large",
-      new RequestError("body_too_large", `body: expected at most max_body_bytes (${setup.cap}) bytes`, "request"),
-    );
-  }
-  if (body === RAW_BODY_GONE) {
-    const error = errorFrom(coreCall("raw_body_unavailable", []));
-    return rejected(setup, configured, error.code, error);
-  }
-  let event;
-  try {
-    event = setup.receiver.normalize({ ...request, body }, { now: setup.now() });
-  } catch (error) {
-    if (!(error instanceof TelhookError)) throw error;
-    return rejected(setup, configured, error.code, error);
-  }
-  const { provider, id } = event;
-  const policy = retryPolicy(provider);
+async function run(setup, request, readBody, context, keepAlive) {
   const { store } = setup;
-  // This delivery's claim: only it may complete or release it.
-  const token = newToken();
-  if (store !== null) {
-    let state;
-    try {
-      state = await store.claim(id, token, policy.in_progress_lease_secs);
-      if (!CLAIM_STATES.has(state)) throw new TypeError('store.claim must return "new", "in_progress" or "done"');
-    } catch (error) {
-      const answer = decide({ step: "store_failed", provider });
-      report(setup, error, answer, provider, id);
-      return { answer };
-    }
-    if (state !== "new") return { answer: decide({ step: "claimed", provider, state }) };
-  }
-  let step = { step: "handled", provider, outcome: "ok" };
-  let response;
-  let failure;
+  const headers = flattenHeaders(request.headers);
+  const pairs = [];
+  for (let i = 0; i < headers.length; i += 2) pairs.push([headers[i], headers[i + 1]]);
+  const token = newToken(); // this delivery's claim: only it may complete or release it
+  let { delivery, action } = coreCall("receive_start", [setup.settings, request.method, pairs]);
+  let body, event, response, failure, handlerDone;
   try {
-    const result = await setup.onEvent(event, context);
-    if (isResponseLike(result)) {
-      if (!Number.isInteger(result.status) || result.status < 100 || result.status > 599) {
-        throw new TypeError("onEvent returned a response whose status is not an integer in 100..599");
+    for (;;) {
+      let input;
+      const { key, deadline_ms: deadline } = action;
+      switch (action.action) {
+        case "answer": {
+          const { answer, note } = action;
+          report(setup, answer, note, failure, event?.provider ?? delivery.provider, event?.id ?? null);
+          return { answer, response: answer.code === "handler_status" ? response : undefined };
+        }
+        case "read_body":
+          body = await readBody(action.max_bytes);
+          input = { input: body === TOO_LARGE ? "body_too_large" : body === RAW_BODY_GONE ? "body_unavailable" : "body_read" };
+          break;
+        case "normalize":
+          try {
+            event = setup.receiver.normalize({ method: request.method, url: request.url, headers, body }, { now: setup.now() });
+            input = { input: "normalized", provider: event.provider, event_id: event.id };
+          } catch (error) {
+            if (!(error instanceof TelhookError)) throw error;
+            failure = error;
+            input = { input: "refused", code: error.code };
+          }
+          break;
+        case "claim": {
+          const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
+          failure = claimed.error;
+          input = storeInput(claimed, (state) => ({ input: "claimed", state: String(state) }), "store_failed");
+          break;
+        }
+        case "call_handler":
+          keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
+          try {
+            const result = await setup.onEvent(event, context);
+            response = isResponseLike(result) ? result : undefined;
+            if (response !== undefined && !Number.isSafeInteger(response.status)) throw new TypeError("onEvent returned a response whose status is not an integer");
+            input = { input: "handled", status: response?.status ?? null };
+          } catch (error) {
+            failure = error;
+            input = { input: "handler_failed" };
+          }
+          break;
+        case "complete":
+        case "release": {
+          const call = action.action === "complete" ? () => store.complete(key, token, action.ttl_secs) : () => store.release(key, token);
+          const settled = await withDeadline(call, deadline, action.action);
+          // The handler's failure stays the error of the answer; a settling failure joins it.
+          if (settled.error !== undefined) failure = failure === undefined ? settled.error : new AggregateError([failure, settled.error], "the handler and then the store failed");
+          input = storeInput(settled, () => ({ input: "settled" }), "settle_failed");
+          break;
+        }
+        default:
+          throw new Error(`telhook: the receive machine asked for an unknown action ${action.action}`);
       }
-      step = { step: "handled", provider, status: result.status };
-      response = result;
+      ({ delivery, action } = coreCall("receive_next", [delivery, input]));
     }
-  } catch (error) {
-    failure = error;
-    step = { step: "handled", provider, outcome: "failed" };
-    response = undefined;
+  } finally {
+    handlerDone?.();
   }
-  const answer = decide(step);
-  if (failure !== undefined) report(setup, failure, answer, provider, id);
-  if (store !== null && answer.dedupe !== "none") {
-    try {
-      if (answer.dedupe === "complete") await store.complete(id, token, policy.dedupe_ttl_secs);
-      else await store.release(id, token);
-    } catch (error) {
-      // The handler has run: its answer stands. A claim that could not be completed or released
-      // expires after the lease, so a redelivery is processed again rather than lost.
-      report(setup, error, decide({ step: "store_failed", provider }), provider, id);
-    }
-  }
-  return { answer, response };
 }
 
 /** `run`, with anything unexpected (a throwing clock, a broken stream) answered as the core's internal error. */
-async function receive(setup, request, readBody, context) {
+async function receive(setup, request, readBody, context, keepAlive) {
   try {
-    return await run(setup, request, readBody, context);
+    return await run(setup, request, readBody, context, keepAlive);
   } catch (error) {
-    return rejected(setup, setup.provider, "internal", error);
+    const answer = decide({ step: "rejected", provider: setup.settings.provider, code: "internal" });
+    report(setup, answer, null, error, setup.settings.provider, null);
+    return { answer };
   }
 }
 
@@ -253,11 +289,15 @@ async function handlerResponseParts(response, answer) {
 export function createHandler(config) {
   const setup = prepare(config, "createHandler");
   return async function fetch(request, env, ctx) {
+    // A started handler runs to completion: a Worker keeps it (and the settling of its claim)
+    // alive through waitUntil even if the request ends first.
+    const keepAlive = typeof ctx?.waitUntil === "function" ? (promise) => ctx.waitUntil(promise) : undefined;
     const { answer, response } = await receive(
       setup,
       { method: request.method, url: request.url, headers: request.headers },
-      (cap) => readFetchBody(request, cap),
+      (maxBytes) => readFetchBody(request, maxBytes),
       { request, env, ctx },
+      keepAlive,
     );
     // A 204/304/1xx answer has an empty body, which Fetch only accepts as null.
     if (response === undefined) return new Response(answer.body || null, { status: answer.status, headers: answer.headers });
@@ -282,7 +322,8 @@ export function createNodeMiddleware(config) {
       // rawHeaders keeps every copy of a repeated header (req.headers joins or drops them), so
       // the core sees a conflicting duplicate and answers ambiguous_header as everywhere else.
       { method: req.method, url: req.originalUrl ?? req.url, headers: req.rawHeaders ?? req.headers },
-      (cap) => readNodeBody(req, cap),
+      // The handler is never cancelled here: it runs to completion even if the client hangs up.
+      (maxBytes) => readNodeBody(req, maxBytes),
       { req },
     );
     if (answer.code === "body_too_large") {

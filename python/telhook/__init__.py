@@ -13,7 +13,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union, cast
 
 from . import _core
 from ._api import call as _call
@@ -114,7 +114,7 @@ class Receiver:
     ``provider=None`` detects the provider from each request (its credentials are still required).
     """
 
-    __slots__ = ("provider", "clock", "_inner")
+    __slots__ = ("provider", "clock", "settings", "warned", "_inner")
 
     def __init__(
         self,
@@ -123,15 +123,29 @@ class Receiver:
         *,
         max_body_bytes: Optional[int] = None,
         clock: Optional[Clock] = None,
+        lease_secs: Optional[int] = None,
+        dedupe_ttl_secs: Optional[int] = None,
+        store_deadline_ms: Optional[int] = None,
     ) -> None:
         if max_body_bytes is not None and (isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int)):
             raise TypeError("max_body_bytes must be an int or None")
         if max_body_bytes is not None and max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
+        for name, value in (("lease_secs", lease_secs), ("dedupe_ttl_secs", dedupe_ttl_secs),
+                            ("store_deadline_ms", store_deadline_ms)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{name} must be an int or None")
         self.provider = provider
         self.clock = _check_clock(clock)
         options = "null" if max_body_bytes is None else json.dumps({"max_body_bytes": max_body_bytes})
         self._inner = _core.Receiver(provider, _credentials_json(credentials), options)
+        # The receive machine's settings, checked by the core now (invalid_option), not per request.
+        settings = {"provider": provider, "max_body_bytes": self._inner.max_body_bytes, "store": True,
+                    "lease_secs": lease_secs, "dedupe_ttl_secs": dedupe_ttl_secs,
+                    "store_deadline_ms": store_deadline_ms}
+        self.settings: Dict[str, Any] = json.loads(_core.call("receive_settings", json.dumps([settings]), b""))
+        # Notes about the handler's status already logged (once per receiver).
+        self.warned: Set[str] = set()
 
     @property
     def max_body_bytes(self) -> int:

@@ -6,6 +6,7 @@ telhook.starlette) are built from the same steps.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
@@ -76,16 +77,7 @@ class Answer:
 
 @functools.lru_cache(maxsize=512)
 def _decide_json(step_json: str) -> Answer:
-    raw = json.loads(_core.call("decide", f"[{step_json}]"))
-    return Answer(
-        status=raw["status"],
-        code=raw["code"],
-        headers=tuple((name, value) for name, value in raw["headers"]),
-        body=raw["body"].encode("utf-8"),
-        provider_action=raw["provider_action"],
-        dedupe=raw["dedupe"],
-        log=raw["log"],
-    )
+    return _answer(json.loads(_core.call("decide", f"[{step_json}]", b"")))
 
 
 def decide(step: Mapping[str, Any]) -> Answer:
@@ -93,28 +85,32 @@ def decide(step: Mapping[str, Any]) -> Answer:
     return _decide_json(json.dumps(step, sort_keys=True, separators=(",", ":")))
 
 
-def rejected(provider: Optional[str], code: str) -> Answer:
-    return decide({"step": "rejected", "provider": provider, "code": code})
-
-
-def handled_failed(provider: str) -> Answer:
-    return decide({"step": "handled", "provider": provider, "outcome": "failed"})
-
-
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 def log_answer(
-    answer: Answer, provider: Optional[str], event_id: Optional[str], error: Optional[BaseException] = None
+    answer: Answer,
+    provider: Optional[str],
+    event_id: Optional[str],
+    error: Optional[BaseException] = None,
+    note: Optional[str] = None,
+    receiver: Any = None,
 ) -> None:
-    """One line per answer worth logging: provider, event id, code. Never the body."""
+    """One line per answer worth logging: provider, event id, code and the machine's note
+    (why, in words). Never the body. A note about the handler's status is logged once per
+    receiver: it repeats for every delivery until the handler is changed."""
     level = _LEVELS.get(answer.log)
     if level is None or not logger.isEnabledFor(level):
         return
+    if note is not None and answer.code == "handler_status" and receiver is not None:
+        warned = receiver.warned
+        if note in warned:
+            return
+        warned.add(note)
     logger.log(
         level,
-        "telhook %s: provider=%s event=%s status=%s",
-        answer.code, provider or "-", event_id or "-", answer.status,
+        "telhook %s: provider=%s event=%s status=%s%s",
+        answer.code, provider or "-", event_id or "-", answer.status, f": {note}" if note else "",
         exc_info=(type(error), error, error.__traceback__) if error is not None else None,
         extra={"telhook_provider": provider, "telhook_event_id": event_id, "telhook_code": answer.code},
     )
@@ -226,13 +222,19 @@ def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:
         yield chunk
 
 
-# ------------------------------------------------------------------ the steps
+# ------------------------------------------------------------------ the receive machine
+
+
+def _machine(name: str, args: List[object]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    raw = json.loads(_core.call(name, json.dumps(args, separators=(",", ":")), b""))
+    return raw["delivery"], raw["action"]
 
 
 class Delivery:
-    """One request's way through the steps; adapters call these in order."""
+    """One request's way through the core's receive machine (``receive::machine``): the
+    machine decides every step and every answer; this class only does the I/O it asks for."""
 
-    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "provider", "claimed", "token")
+    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "state", "action", "failure")
 
     def __init__(
         self,
@@ -247,213 +249,115 @@ class Delivery:
         self.on_error = on_error
         self.own_status = own_status
         self.event: Optional[NormalizedEvent] = None
-        self.provider: Optional[str] = receiver.provider
-        self.claimed = False
         # The owner of this delivery's claim: a late complete/release never touches another's.
         self.token = uuid.uuid4().hex
+        self.state: Dict[str, Any] = {}
+        self.action: Dict[str, Any] = {}
+        # What failed (the handler's or the store's exception), for the log line.
+        self.failure: Optional[BaseException] = None
 
-    # 2. method and size; 3. verify and normalize
-    def before_body(self, method: str, headers: HeaderPairs) -> Optional[Answer]:
-        if method.upper() != "POST":
-            return self._reject("method_not_allowed")
-        if declared_too_large(headers, self.receiver.max_body_bytes):
-            return self._reject("body_too_large")
-        return None
+    def start(self, method: str, headers: HeaderPairs) -> Dict[str, Any]:
+        self.state, self.action = _machine("receive_start", [self.receiver.settings, method, headers])
+        return self.action
 
-    def too_large(self) -> Answer:
-        return self._reject("body_too_large")
+    def next(self, step: Dict[str, object]) -> Dict[str, Any]:
+        self.state, self.action = _machine("receive_next", [self.state, step])
+        return self.action
 
-    def body_unavailable(self) -> Answer:
-        return self._reject("raw_body_unavailable")
-
-    def normalize(self, method: str, url: Optional[str], headers: HeaderPairs, body: bytes) -> Optional[Answer]:
-        try:
-            self.event = self.receiver.normalize(headers=headers, body=body, method=method, url=url)
-        except WebhookError as error:
-            return self._reject(error.code)
-        self.provider = self.event["provider"]
-        return None
-
-    def _reject(self, code: str) -> Answer:
-        answer = rejected(self.provider, code)
-        log_answer(answer, self.provider, None)
-        return answer
-
-    # 4. claim
-    def lease_secs(self) -> int:
-        from . import retry_policy
-
-        return int(retry_policy(cast(ProviderName, self.provider)).in_progress_lease.total_seconds())
-
-    def claim_answer(self, state: object) -> Optional[Answer]:
-        if state == "new":
-            self.claimed = True
-            return None
-        if state not in ("in_progress", "done"):
-            return self.store_failed(TypeError("store.claim must return 'new', 'in_progress' or 'done'"))
-        answer = decide({"step": "claimed", "provider": self.provider, "state": state})
-        log_answer(answer, self.provider, self.event_id)
-        return answer
-
-    def store_failed(self, error: BaseException) -> Answer:
-        answer = decide({"step": "store_failed", "provider": self.provider})
-        log_answer(answer, self.provider, self.event_id, error)
-        return answer
+    @property
+    def provider(self) -> Optional[str]:
+        return cast(Optional[str], self.state.get("provider"))
 
     @property
     def event_id(self) -> Optional[str]:
         return self.event["id"] if self.event is not None else None
 
-    # 5. the handler's result
-    def handled(self, returned: object) -> Tuple[Answer, object]:
-        """The answer to the handler's return value, and the handler's own response to send."""
+    def normalized(self, method: str, url: Optional[str], headers: HeaderPairs, body: bytes) -> Dict[str, object]:
+        try:
+            self.event = self.receiver.normalize(headers=headers, body=body, method=method, url=url)
+        except WebhookError as error:
+            return {"input": "refused", "code": error.code}
+        return {"input": "normalized", "provider": self.event["provider"], "event_id": self.event["id"]}
+
+    def store_call(self, action: Dict[str, Any]) -> Callable[[], object]:
+        """The store call an action asks for."""
+        store = cast(Any, self.store)
+        kind, key = action["action"], action["key"]
+        if kind == "claim":
+            return lambda: store.claim(key, self.token, action["lease_secs"])
+        if kind == "complete":
+            return lambda: store.complete(key, self.token, action["ttl_secs"])
+        return lambda: store.release(key, self.token)
+
+    def store_input(self, action: Dict[str, Any], result: object, error: Optional[BaseException]) -> Dict[str, object]:
+        claiming = action["action"] == "claim"
+        if error is not None:
+            self.failure = error
+            timed_out = isinstance(error, (asyncio.TimeoutError, TimeoutError))
+            return {"input": "store_failed" if claiming else "settle_failed", "timed_out": timed_out}
+        return {"input": "claimed", "state": result} if claiming else {"input": "settled"}
+
+    def handled_input(self, returned: object) -> Tuple[Dict[str, object], object]:
+        """The machine's input for the handler's return value, and its own response to send."""
         # Only an int (not a bool) is a status and only a response object is a response: any
         # other value (a FastAPI dict, a Flask string) is the handler succeeding, as in Node.
-        own: object = None
-        status: Optional[int] = None
         if isinstance(returned, Response):
-            own, status = returned, returned.status
-        elif isinstance(returned, int) and not isinstance(returned, bool):
-            status = returned
-        elif self.own_status is not None and (found := self.own_status(returned)) is not None:
-            own, status = returned, found
-        if status is not None and not 100 <= status <= 599:
-            return self.failed(ValueError("the handler's status must be an int from 100 to 599")), None
-        step: Dict[str, object]
-        if status is None:
-            step = {"step": "handled", "provider": self.provider, "outcome": "ok"}
-        else:
-            step = {"step": "handled", "provider": self.provider, "status": status}
-        answer = decide(step)
-        log_answer(answer, self.provider, self.event_id)
-        return answer, own
+            return {"input": "handled", "status": returned.status}, returned
+        if isinstance(returned, int) and not isinstance(returned, bool):
+            return {"input": "handled", "status": returned}, None
+        if self.own_status is not None and (found := self.own_status(returned)) is not None:
+            return {"input": "handled", "status": found}, returned
+        return {"input": "handled", "status": None}, None
 
-    def failed(self, error: BaseException) -> Answer:
-        answer = handled_failed(cast(str, self.provider))
-        log_answer(answer, self.provider, self.event_id, error)
+    def handler_failed(self, error: BaseException) -> Dict[str, object]:
+        self.failure = error
         if self.on_error is not None:
             try:
                 self.on_error(error, self.event)
             except Exception:  # a failing hook must not change the answer
                 logger.exception("telhook on_error hook failed")
-        return answer
+        return {"input": "handler_failed"}
 
-    # 6. settle the claim (failures are logged: the answer already reflects the handler)
-    def settle_failed(self, error: BaseException) -> None:
-        logger.error(
-            "telhook dedupe_unavailable: provider=%s event=%s could not settle the claim",
-            self.provider, self.event_id, exc_info=(type(error), error, error.__traceback__),
-            extra={"telhook_provider": self.provider, "telhook_event_id": self.event_id,
-                   "telhook_code": "dedupe_unavailable"},
-        )
-
-    def dedupe_ttl_secs(self) -> int:
-        from . import retry_policy
-
-        return int(retry_policy(cast(ProviderName, self.provider)).dedupe_ttl.total_seconds())
+    def answered(self, own: object) -> Tuple[Answer, object]:
+        """The machine's answer, logged; the handler's own response replaces it only when the
+        answer is the handler's (its status or its success)."""
+        answer = _answer(self.action["answer"])
+        log_answer(answer, self.provider, self.event_id, self.failure, self.action.get("note"),
+                   self.receiver)
+        return answer, own if answer.code in ("handler_status", "accepted") else None
 
 
-# ------------------------------------------------------------------ sync and async runs
+def _answer(raw: Dict[str, Any]) -> Answer:
+    return Answer(
+        status=raw["status"],
+        code=raw["code"],
+        headers=tuple((name, value) for name, value in raw["headers"]),
+        body=raw["body"].encode("utf-8"),
+        provider_action=raw["provider_action"],
+        dedupe=raw["dedupe"],
+        log=raw["log"],
+    )
 
 
-def settle(delivery: Delivery, answer: Answer) -> None:
-    if not delivery.claimed or answer.dedupe == "none":
-        return
-    store = cast(Any, delivery.store)
+def read_input(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[Dict[str, object], bytes]:
     try:
-        if answer.dedupe == "complete":
-            store.complete(delivery.event_id, delivery.token, delivery.dedupe_ttl_secs())
-        else:
-            store.release(delivery.event_id, delivery.token)
-    except Exception as error:
-        delivery.settle_failed(error)
-
-
-async def asettle(delivery: Delivery, answer: Answer) -> None:
-    if not delivery.claimed or answer.dedupe == "none":
-        return
-    store = cast(Any, delivery.store)
-    try:
-        if answer.dedupe == "complete":
-            await maybe_await(store.complete(delivery.event_id, delivery.token, delivery.dedupe_ttl_secs()))
-        else:
-            await maybe_await(store.release(delivery.event_id, delivery.token))
-    except Exception as error:
-        delivery.settle_failed(error)
-
-
-async def maybe_await(value: Union[T, Awaitable[T]]) -> T:
-    if inspect.isawaitable(value):
-        return await cast(Awaitable[T], value)
-    return value
-
-
-def claim(delivery: Delivery) -> Optional[Answer]:
-    try:
-        state = cast(Any, delivery.store).claim(delivery.event_id, delivery.token, delivery.lease_secs())
-    except Exception as error:
-        return delivery.store_failed(error)
-    return delivery.claim_answer(state)
-
-
-async def aclaim(delivery: Delivery) -> Optional[Answer]:
-    try:
-        state = await maybe_await(cast(Any, delivery.store).claim(delivery.event_id, delivery.token, delivery.lease_secs()))
-    except Exception as error:
-        return delivery.store_failed(error)
-    return delivery.claim_answer(state)
-
-
-def call_handler(delivery: Delivery, call: Callable[[NormalizedEvent], object]) -> Tuple[Answer, object]:
-    """Runs the handler; the claim is released if anything (even SystemExit) escapes it."""
-    try:
-        returned = call(cast(NormalizedEvent, delivery.event))
-    except Exception as error:
-        return delivery.failed(error), None
-    except BaseException:
-        settle(delivery, handled_failed(cast(str, delivery.provider)))
-        raise
-    return delivery.handled(returned)
-
-
-async def acall_handler(delivery: Delivery, call: Callable[[NormalizedEvent], object]) -> Tuple[Answer, object]:
-    try:
-        returned = await maybe_await(call(cast(NormalizedEvent, delivery.event)))
-    except Exception as error:
-        return delivery.failed(error), None
-    except BaseException:  # cancelled (client gone, shutdown): let the next attempt in
-        await asettle(delivery, handled_failed(cast(str, delivery.provider)))
-        raise
-    return delivery.handled(returned)
-
-
-def prepare(delivery: Delivery, method: str, url: Optional[str], headers: HeaderPairs, body: BodySource) -> Optional[Answer]:
-    """Steps 2 and 3: method, size (read under the cap), verify and normalize."""
-    answer = delivery.before_body(method, headers)
-    if answer is not None:
-        return answer
-    try:
-        data = read_capped(body, delivery.receiver.max_body_bytes)
+        return {"input": "body_read"}, read_capped(body, max_bytes)
     except BodyTooLarge:
-        return delivery.too_large()
+        return {"input": "body_too_large"}, b""
     except RawBodyUnavailable:
-        return delivery.body_unavailable()
-    return delivery.normalize(method, url, headers, data)
+        return {"input": "body_unavailable"}, b""
 
 
-async def aprepare(
-    delivery: Delivery, method: str, url: Optional[str], headers: HeaderPairs, body: BodySource
-) -> Optional[Answer]:
-    answer = delivery.before_body(method, headers)
-    if answer is not None:
-        return answer
+async def aread_input(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[Dict[str, object], bytes]:
     try:
-        data = await aread_capped(body, delivery.receiver.max_body_bytes)
+        return {"input": "body_read"}, await aread_capped(body, max_bytes)
     except BodyTooLarge:
-        return delivery.too_large()
+        return {"input": "body_too_large"}, b""
     except RawBodyUnavailable:
-        return delivery.body_unavailable()
-    return delivery.normalize(method, url, headers, data)
+        return {"input": "body_unavailable"}, b""
+
+
+# ------------------------------------------------------------------ sync and async loops
 
 
 def run(
@@ -464,12 +368,45 @@ def run(
     body: BodySource,
     call: Callable[[NormalizedEvent], object],
 ) -> Tuple[Answer, object]:
-    answer = prepare(delivery, method, url, headers, body) or claim(delivery)
-    if answer is not None:
-        return answer, None
-    answer, own = call_handler(delivery, call)
-    settle(delivery, answer)
-    return answer, own
+    """One delivery, synchronously: the store's own timeouts bound its calls (a sync call
+    cannot be abandoned); the handler runs in this thread."""
+    action, data, own = delivery.start(method, headers), b"", None
+    while action["action"] != "answer":
+        kind = action["action"]
+        if kind == "read_body":
+            step, data = read_input(delivery, body, action["max_bytes"])
+        elif kind == "normalize":
+            step = delivery.normalized(method, url, headers, data)
+        elif kind == "call_handler":
+            try:
+                step, own = delivery.handled_input(call(cast(NormalizedEvent, delivery.event)))
+            except Exception as error:
+                step = delivery.handler_failed(error)
+            except BaseException:  # SystemExit, KeyboardInterrupt: let the next attempt in
+                settle_after_abort(delivery)
+                raise
+        else:
+            step = store_step(delivery, action)
+        action = delivery.next(step)
+    return delivery.answered(own)
+
+
+def store_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
+    """The store call the action asks for, and the machine's input for how it went."""
+    try:
+        return delivery.store_input(action, delivery.store_call(action)(), None)
+    except Exception as error:
+        return delivery.store_input(action, None, error)
+
+
+def settle_after_abort(delivery: Delivery) -> None:
+    """The handler was aborted (not failed): release its claim, so a redelivery is handled."""
+    action = delivery.next({"input": "handler_failed"})
+    if action["action"] == "release":
+        try:
+            delivery.store_call(action)()
+        except Exception:
+            pass
 
 
 async def arun(
@@ -480,12 +417,55 @@ async def arun(
     body: BodySource,
     call: Callable[[NormalizedEvent], object],
 ) -> Tuple[Answer, object]:
-    answer = await aprepare(delivery, method, url, headers, body) or await aclaim(delivery)
-    if answer is not None:
-        return answer, None
-    answer, own = await acall_handler(delivery, call)
-    await asettle(delivery, answer)
-    return answer, own
+    """One delivery under asyncio: every store call is abandoned after the machine's
+    deadline, and a started handler is shielded — if the request is cancelled (the provider
+    hung up), the handler still runs to completion and its outcome settles the claim."""
+    action, data = delivery.start(method, headers), b""
+    while action["action"] not in ("answer", "call_handler"):
+        kind = action["action"]
+        if kind == "read_body":
+            step, data = await aread_input(delivery, body, action["max_bytes"])
+        elif kind == "normalize":
+            step = delivery.normalized(method, url, headers, data)
+        else:
+            step = await astore_step(delivery, action)
+        action = delivery.next(step)
+    if action["action"] == "answer":
+        return delivery.answered(None)
+    task = asyncio.ensure_future(ahandle(delivery, call))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        logger.warning("telhook: the request was cancelled; provider=%s event=%s: its handler runs on to "
+                       "completion and settles the claim", delivery.provider, delivery.event_id)
+        raise
+
+
+async def astore_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
+    try:
+        result = await asyncio.wait_for(maybe_await(delivery.store_call(action)()), action["deadline_ms"] / 1000)
+    except Exception as error:
+        return delivery.store_input(action, None, error)
+    return delivery.store_input(action, result, None)
+
+
+async def ahandle(delivery: Delivery, call: Callable[[NormalizedEvent], object]) -> Tuple[Answer, object]:
+    """The handler, then the settling of its claim: run as one task that outlives a cancel."""
+    own: object = None
+    try:
+        step, own = delivery.handled_input(await maybe_await(call(cast(NormalizedEvent, delivery.event))))
+    except Exception as error:
+        step = delivery.handler_failed(error)
+    action = delivery.next(step)
+    while action["action"] != "answer":
+        action = delivery.next(await astore_step(delivery, action))
+    return delivery.answered(own)
+
+
+async def maybe_await(value: Union[T, Awaitable[T]]) -> T:
+    if inspect.isawaitable(value):
+        return await cast(Awaitable[T], value)
+    return value
 
 
 def checked_delivery(

@@ -78,7 +78,8 @@ def test_handler_status_own_response_and_bad_returns(sms: Dict[str, Any], caplog
         with caplog.at_level(logging.ERROR, logger="telhook"):
             answer = deliver(sms, lambda event, bad=bad: bad, MemoryStore())
         assert (answer.status, answer.body) == (500, b'{"error":"handler_failed"}')
-        assert isinstance(caplog.records[-1].exc_info[1], ValueError)  # type: ignore[index]
+        # The core's receive machine checks the range and says why (issue 22: no adapter checks it).
+        assert "the handler's status must be an integer from 100 to 599" in caplog.records[-1].getMessage()
 
 
 def test_an_ordinary_return_value_is_success_and_the_event_is_not_rerun(sms: Dict[str, Any]) -> None:
@@ -319,3 +320,103 @@ def test_a_file_body_is_read_with_read_n_no_further_than_the_cap(sms: Dict[str, 
     exact = io.BytesIO(sms["request"]["body"].encode("utf-8"))  # like environ["wsgi.input"]
     accepted = deliver(sms, lambda event: None, MemoryStore(), body=exact)
     assert (accepted.status, accepted.body) == (200, b'{"outcome":"accepted"}')
+
+
+# ------------------------------------------------------------------ the receive machine (issue 22)
+
+
+class HangingStore(MemoryStore):
+    """A dedupe store whose claim never answers (a network partition, a stuck pool)."""
+
+    async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+        await asyncio.Event().wait()
+
+
+def test_a_store_that_never_answers_is_a_503_within_the_deadline(
+    sms: Dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    receiver = receiver_for(sms, store_deadline_ms=200)
+    request = sms["request"]
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="telhook"):
+        answer = asyncio.run(telhook.areceive(
+            receiver, method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
+            handler=lambda event: None, store=HangingStore(),
+        ))
+    elapsed = time.monotonic() - started
+    assert (answer.status, answer.body) == (503, b'{"error":"dedupe_unavailable"}')
+    assert elapsed < 0.2 + 0.5, elapsed
+    assert "did not answer the claim within store_deadline_ms" in caplog.records[-1].getMessage()
+
+
+def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:
+    """The provider hangs up (ASGI disconnect, asyncio cancel) while the handler runs: the
+    handler runs to completion once, its outcome completes the claim, a redelivery during it
+    is told to retry (503) and one after it is a duplicate."""
+    store = MemoryStore()
+    receiver = receiver_for(sms)
+    request = sms["request"]
+    runs: List[str] = []
+
+    async def slow_handler(event: Any) -> None:
+        runs.append("started")
+        await asyncio.sleep(0.3)
+        runs.append("finished")
+
+    def deliver_async() -> Any:
+        return telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                body=request["body"].encode(), handler=slow_handler, store=store)
+
+    async def scenario() -> Tuple[int, int]:
+        first = asyncio.ensure_future(deliver_async())
+        await asyncio.sleep(0.05)
+        first.cancel()  # the provider's timeout: the request is gone
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        during = await deliver_async()
+        await asyncio.sleep(0.4)  # the shielded handler finishes and completes the claim
+        after = await deliver_async()
+        return during.status, after.status
+
+    during, after = asyncio.run(scenario())
+    assert runs == ["started", "finished"]
+    assert (during, after) == (503, 200)
+    assert store.state(sms["expect"]["event"]["id"]) == "done"
+
+
+def test_receiver_options_are_checked_at_construction(sms: Dict[str, Any]) -> None:
+    for options in ({"lease_secs": 0}, {"dedupe_ttl_secs": 0}, {"store_deadline_ms": 0},
+                    {"store_deadline_ms": 60_001}):
+        with pytest.raises(telhook.ConfigurationError) as raised:
+            receiver_for(sms, **options)
+        assert raised.value.code == "invalid_option" and raised.value.field == next(iter(options))
+    store = MemoryStore()
+    seen: List[Tuple[str, int]] = []
+
+    class Recording(MemoryStore):
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            seen.append(("claim", lease_secs))
+            return store.claim(key, token, lease_secs)
+
+        def complete(self, key: str, token: str, ttl_secs: int) -> None:
+            seen.append(("complete", ttl_secs))
+            store.complete(key, token, ttl_secs)
+
+    assert deliver(sms, lambda event: None, Recording(), lease_secs=900, dedupe_ttl_secs=120).status == 200
+    assert seen == [("claim", 900), ("complete", 120)]
+
+
+def test_a_status_the_provider_retries_is_logged_once_per_receiver(
+    sms: Dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = receiver_for(sms)
+    request = sms["request"]
+    with caplog.at_level(logging.WARNING, logger="telhook"):
+        for _ in range(3):
+            answer = telhook.receive(receiver, method="POST", url=None, headers=request["headers"],
+                                     body=request["body"].encode(), handler=lambda event: 204, store=MemoryStore())
+            assert answer.status == 204
+    warnings = [r.getMessage() for r in caplog.records if "acknowledges only 200" in r.getMessage()]
+    assert len(warnings) == 1, warnings

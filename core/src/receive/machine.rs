@@ -149,6 +149,10 @@ pub struct Delivery {
     pub event_id: Option<String>,
     /// The handler's result while its claim is being settled.
     pub handled: Option<Handled>,
+    /// Why the handler's result was not what it seemed (an out-of-range status), kept for the
+    /// answer after settling.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// What the handler did, kept while the claim is settled.
@@ -241,6 +245,7 @@ impl Delivery {
             provider: settings.provider,
             event_id: None,
             handled: None,
+            note: None,
         };
         let request = crate::WebhookRequest {
             method: String::from(method),
@@ -317,13 +322,10 @@ impl Delivery {
                 match u16::try_from(status).ok().filter(|s| (100..=599).contains(s)) {
                     Some(status) => self.handled(Handled::Status(status)),
                     None => {
-                        let mut action = self.handled(Handled::Failed);
-                        if let Action::Answer { note, .. } = &mut action {
-                            *note = Some(String::from(
-                                "the handler's status must be an integer from 100 to 599",
-                            ));
-                        }
-                        action
+                        self.note = Some(String::from(
+                            "the handler's status must be an integer from 100 to 599",
+                        ));
+                        self.handled(Handled::Failed)
                     }
                 }
             }
@@ -369,7 +371,10 @@ impl Delivery {
         let answer = self.handled_answer(handled);
         let key = match (&self.event_id, answer.dedupe) {
             (Some(key), DedupeAction::Complete | DedupeAction::Release) => key.clone(),
-            _ => return self.answer(answer, self.note_for(handled)),
+            _ => {
+                let note = self.note.take().or_else(|| self.note_for(handled));
+                return self.answer(answer, note);
+            }
         };
         self.handled = Some(handled);
         self.phase = Phase::Settling;
@@ -437,7 +442,7 @@ impl Delivery {
                 answer.log = LogLevel::Error;
                 Some(String::from(why))
             }
-            None => self.note_for(handled),
+            None => self.note.take().or_else(|| self.note_for(handled)),
         };
         self.answer(answer, note)
     }

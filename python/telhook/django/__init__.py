@@ -33,9 +33,7 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver, _header_pairs
-from .._receive import (
-    Answer, Delivery, arun, call_handler, claim, prepare, run, settle, stream_reader, unavailable_body,
-)
+from .._receive import Answer, Delivery, arun, read_input, run, store_step, stream_reader, unavailable_body
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
 )
@@ -190,37 +188,48 @@ def _async_view(view: View, receiver: Receiver, store: AnyDedupeStore) -> Callab
 def _run_atomic(
     delivery: Delivery, database: str, method: str, url: str, headers: Any, body: Any, request: HttpRequest, view: View
 ) -> Tuple[Answer, object]:
-    answer = prepare(delivery, method, url, headers, body)
-    if answer is not None:
-        return answer, None
-
-    def call_in_savepoint(event: NormalizedEvent) -> object:
-        # A database error in the view rolls back to here, leaving the outer transaction usable.
-        with transaction.atomic(using=database):
-            return view(request, event)
-
-    # The database store's "done" mark belongs in the transaction; any other store is settled
-    # after the commit, so that a failed commit is never marked done.
+    """The receive machine's loop with the claim, the view and — with the database store — the
+    done mark in one transaction: the dedupe row and the view's writes commit together."""
+    action, data = delivery.start(method, headers), b""
+    while action["action"] in ("read_body", "normalize"):
+        if action["action"] == "read_body":
+            step, data = read_input(delivery, body, action["max_bytes"])
+        else:
+            step = delivery.normalized(method, url, headers, data)
+        action = delivery.next(step)
+    if action["action"] == "answer":
+        return delivery.answered(None)
     in_transaction = isinstance(delivery.store, DjangoDatabaseStore) and delivery.store.using == database
-    settled = False
     own: object = None
+    before: Optional[Tuple[Any, Any]] = None
     try:
         with transaction.atomic(using=database):
-            refused = claim(delivery)
-            if refused is not None:
+            if action["action"] == "claim":
+                action = delivery.next(store_step(delivery, action))
+            if action["action"] != "call_handler":
                 transaction.set_rollback(True, using=database)
-                return refused, None
-            answer, own = call_handler(delivery, call_in_savepoint)
-            if answer.dedupe == "release":
+                return delivery.answered(None)
+            try:
+                # A database error in the view rolls back to here, leaving the transaction usable.
+                with transaction.atomic(using=database):
+                    step, own = delivery.handled_input(view(request, cast(NormalizedEvent, delivery.event)))
+            except Exception as error:
+                step = delivery.handler_failed(error)
+            before = (delivery.state, delivery.action)
+            action = delivery.next(step)
+            if action["action"] == "release":
                 transaction.set_rollback(True, using=database)
-            elif in_transaction:
-                settle(delivery, answer)
-                settled = True
+            elif action["action"] == "complete" and in_transaction:
+                action = delivery.next(store_step(delivery, action))
     except DatabaseError as error:  # the commit failed: none of the view's writes are stored
-        answer, own, settled = delivery.failed(error), None, False
-    if not settled:
-        settle(delivery, answer)
-    return answer, own
+        if before is None:
+            raise
+        delivery.state, delivery.action = before
+        own, action = None, delivery.next(delivery.handler_failed(error))
+    # Any other store is settled after the commit, so that a failed commit is never marked done.
+    while action["action"] != "answer":
+        action = delivery.next(store_step(delivery, action))
+    return delivery.answered(own)
 
 
 __all__ = ["CacheDedupe", "ClaimState", "DedupeStore", "DjangoCacheStore", "DjangoDatabaseStore", "webhook"]
