@@ -44,6 +44,40 @@ pub fn sample(provider: Provider, event_kind: &str, overrides: &Value) -> Result
     })
 }
 
+/// [`sample`] as its own event: [`identity_overrides`] of `serial` with `overrides` merged
+/// over them, so an id the caller names (pins) wins. The templates carry one fixed id per
+/// kind; give each call its own serial (a random number, say) and no two samples share an
+/// idempotency key, so a dedupe store that outlives a test run still calls the handler the
+/// next time. The same serial gives the same event, and two kinds with the same serial
+/// concern the same message.
+///
+/// ```
+/// use telhook_core::{sample::unique_sample, Provider};
+///
+/// let first = unique_sample(Provider::Lisoloo, "sms.sent", 1, &serde_json::Value::Null).unwrap();
+/// let second = unique_sample(Provider::Lisoloo, "sms.sent", 2, &serde_json::Value::Null).unwrap();
+/// assert_ne!(first, second);
+/// let pinned = serde_json::json!({"event_id": "e-1"});
+/// let value: serde_json::Value =
+///     serde_json::from_slice(&unique_sample(Provider::Lisoloo, "sms.sent", 3, &pinned).unwrap()).unwrap();
+/// assert_eq!(value["event_id"], "e-1");
+/// ```
+pub fn unique_sample(
+    provider: Provider,
+    event_kind: &str,
+    serial: u64,
+    overrides: &Value,
+) -> Result<Vec<u8>> {
+    if !(overrides.is_null() || overrides.is_object()) {
+        return Err(Error::InvalidRequest {
+            reason: "overrides: expected a JSON object or null".to_owned(),
+        });
+    }
+    let mut patch = identity_overrides(provider, event_kind, serial);
+    compose_patches(&mut patch, overrides);
+    sample(provider, event_kind, &patch)
+}
+
 /// Overrides that give a sample of `event_kind` its own idempotency key and its own message
 /// (call, lookup, record) number `serial`. Two kinds with the same serial concern the same
 /// message — how a test sends `sent` and `delivered` for one SMS.
@@ -101,6 +135,27 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// `first` becomes one merge patch that does what applying `first`, then `second`, does: a
+/// `null` of `second` stays (it still removes the field), objects merge.
+fn compose_patches(first: &mut Value, second: &Value) {
+    match (first, second) {
+        (_, Value::Null) => {}
+        (Value::Object(fields), Value::Object(more)) => {
+            for (key, value) in more {
+                match fields.get_mut(key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        compose_patches(existing, value);
+                    }
+                    _ => {
+                        fields.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (first, second) => *first = second.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +172,21 @@ mod tests {
         let mut target = serde_json::json!({"a": [1]});
         merge_patch(&mut target, &serde_json::json!({"a": {"b": "c"}}));
         assert_eq!(target, serde_json::json!({"a": {"b": "c"}}));
+    }
+
+    #[test]
+    fn composed_patches_do_what_applying_both_in_turn_does() {
+        let target = serde_json::json!({"a": 1, "b": {"c": 2, "d": 3}, "e": 4});
+        let first = serde_json::json!({"a": 5, "b": {"c": 6}, "f": 7});
+        let second = serde_json::json!({"a": null, "b": {"d": null, "g": 8}, "e": {"h": 9}});
+        let mut in_turn = target.clone();
+        merge_patch(&mut in_turn, &first);
+        merge_patch(&mut in_turn, &second);
+        let mut composed = first.clone();
+        compose_patches(&mut composed, &second);
+        let mut at_once = target;
+        merge_patch(&mut at_once, &composed);
+        assert_eq!(at_once, in_turn);
     }
 
     #[test]

@@ -94,9 +94,10 @@ impl Forgery {
 }
 
 /// A forged variant of what [`sign`] would send, or `None` when `credentials` cannot tell
-/// it from a real delivery — a tampered body is only detectable when every configured
-/// scheme binds the body (a Basic password alone does not), and only GatewayAPI's JWT
-/// carries a timestamp (`exp`) that can expire.
+/// it from a real delivery. The receiver checks every configured scheme, so a tampered body
+/// is detectable as soon as one of them binds the body (an HMAC signs the body whatever
+/// else is configured; a Basic password or a Bearer token alone does not), and only
+/// GatewayAPI's JWT carries a timestamp (`exp`) that can expire.
 pub fn forge(
     provider: Provider,
     body: &[u8],
@@ -117,7 +118,7 @@ pub fn forge(
             Ok(Some(request))
         }
         Forgery::TamperedBody => {
-            if !chosen.iter().all(|scheme| scheme.protects_body()) {
+            if !chosen.iter().any(|scheme| scheme.protects_body()) {
                 return Ok(None);
             }
             let mut request = sign(provider, body, credentials, now, None)?;

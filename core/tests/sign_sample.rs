@@ -327,3 +327,65 @@ fn gatewayapi_jwt_carries_the_payload_and_an_expired_one_is_refused_as_expired()
         None
     );
 }
+
+/// LimePhone checks every configured scheme: with HMAC + Bearer the HMAC still signs the
+/// body, so a tampered body is a forgery to try (and is refused). Bearer alone cannot tell.
+#[test]
+fn a_tampered_body_is_tried_whenever_one_configured_scheme_signs_the_body() {
+    let body = sample(
+        Provider::LimePhone,
+        "sms_received",
+        &serde_json::Value::Null,
+    )
+    .unwrap();
+    let both = Credentials::none()
+        .with_hmac_sha256("whsec")
+        .with_bearer("token");
+    let forged = forge(
+        Provider::LimePhone,
+        &body,
+        &both,
+        1_769_000_000,
+        Forgery::TamperedBody,
+    )
+    .unwrap()
+    .expect("HMAC signs the body");
+    let refused = normalize_event(Some(Provider::LimePhone), &forged, &both, 1_769_000_000)
+        .expect_err("a tampered body was accepted");
+    assert_eq!(refused.kind(), ErrorKind::Verification);
+    let bearer = Credentials::none().with_bearer("token");
+    let none = forge(
+        Provider::LimePhone,
+        &body,
+        &bearer,
+        1_769_000_000,
+        Forgery::TamperedBody,
+    )
+    .unwrap();
+    assert!(none.is_none());
+}
+
+/// Each serial its own event for every kind; an id the caller names is kept.
+#[test]
+fn unique_samples_differ_per_serial_unless_the_caller_pins_the_id() {
+    use telhook_core::sample::unique_sample;
+    let credentials = Credentials::insecure_skip_verification();
+    for provider in Provider::ALL {
+        for kind in event_kinds(provider) {
+            let key = |serial: u64, overrides: &serde_json::Value| {
+                let body = unique_sample(provider, kind.name, serial, overrides).unwrap();
+                let request = sign(provider, &body, &credentials, 0, None).unwrap();
+                normalize_event(Some(provider), &request, &credentials, 1_769_000_000)
+                    .unwrap()
+                    .id
+            };
+            let none = serde_json::Value::Null;
+            assert_ne!(key(1, &none), key(2, &none), "{provider} {}", kind.name);
+            assert_eq!(key(1, &none), key(1, &none), "{provider} {}", kind.name);
+        }
+    }
+    let pinned = serde_json::json!({"event_id": "pinned"});
+    let body = unique_sample(Provider::Lisoloo, "sms.sent", 9, &pinned).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(value["event_id"], "pinned");
+}
