@@ -115,16 +115,23 @@ export function flattenHeaders(headers) {
   return splitAuthorization(flat);
 }
 
+// One `auth-scheme SP token68` credential (RFC 9110 §11.4: Basic, Bearer, a JWT), or nothing.
+const CREDENTIAL = /^\s*(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+ +[0-9A-Za-z._~+/-]+=*)?\s*$/;
+
 /**
  * Authorization as one entry per credential. Fetch's Headers (Workers, Deno, Bun, Node's fetch)
  * joins a repeated header into one value, "a, b", where node:http's rawHeaders keeps both lines
- * and the core answers a conflicting pair `ambiguous_header`. No credential telhook accepts
- * (Basic, Bearer: token68) contains a comma, so a comma in Authorization can only be such a
- * join: it is split back into its lines, and every path gives the core the same pairs
- * ("Basic a, Basic b" is ambiguous_header everywhere; the same credential twice is accepted).
+ * and the core answers a conflicting pair `ambiguous_header`. A value that is a comma-separated
+ * list of `scheme token68` credentials is not one credential under RFC 9110's grammar, only
+ * such a join: it is split back into its lines, so that every path gives the core the same
+ * pairs ("Basic a, Basic b" is ambiguous_header everywhere, the same credential twice is
+ * accepted). Any other comma (auth-params, a LoopLookup dashboard value) is left whole.
  */
 function splitAuthorization(flat) {
-  const joined = (i) => flat[i + 1].includes(",") && flat[i].trim().toLowerCase() === "authorization";
+  const joined = (i) => {
+    if (!flat[i + 1].includes(",") || flat[i].trim().toLowerCase() !== "authorization") return false;
+    return flat[i + 1].split(",").every((item) => CREDENTIAL.test(item));
+  };
   let any = false;
   for (let i = 0; i < flat.length; i += 2) any ||= joined(i);
   if (!any) return flat;

@@ -4,7 +4,7 @@
 // does the I/O it asks for, in one loop. The Fetch handler and the Node middleware share it.
 import { Receiver } from "./api.mjs";
 import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
-import { ConfigurationError, coreCall, flattenHeaders, nowSeconds, TelhookError } from "./internal.mjs";
+import { ConfigurationError, coreCall, errorFrom, flattenHeaders, nowSeconds, RequestError, TelhookError } from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
 // (providers, error codes, states, statuses 100..599): memoized, a few hundred entries at most.
@@ -44,10 +44,15 @@ export function useTokenSource(source) {
 
 const CONFIG_KEYS = ["provider", "credentials", "onEvent", "store", "onError", "options", "clock", "leaseSecs", "dedupeTtlSecs", "storeDeadlineMs"];
 
-/** The default `onError`: provider, event id, code and note at the level the core chose — never the body. */
+/**
+ * The default `onError`: provider, event id, code and note at the level the core chose — never
+ * the body. Warnings and errors only, as a logger at its usual WARNING level (Python's default):
+ * info answers (a duplicate, a redelivery in progress, a wrong method) reach a custom onError.
+ */
 function logError(error, { provider, eventId, code, log, note }) {
+  if (log !== "error" && log !== "warning") return;
   const line = `telhook: ${code} (provider ${provider ?? "unknown"}, event ${eventId ?? "unknown"})${note ? `: ${note}` : ""}`;
-  const write = log === "error" ? console.error : log === "warning" ? console.warn : console.info;
+  const write = log === "error" ? console.error : console.warn;
   // Core errors carry messages built from static text only; anything else (the handler's own
   // exception, a store's) is printed with its stack, which is the user's code.
   if (error instanceof TelhookError) write(`${line}: ${error.message}`);
@@ -174,6 +179,21 @@ async function withDeadline(call, deadlineMs, what) {
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
 
+/** The input for what readBody returned, and the error behind a refusal (its message says why). */
+function bodyInput(body, maxBytes) {
+  if (body === RAW_BODY_GONE) return [{ input: "body_unavailable" }, errorFrom(coreCall("raw_body_unavailable", []))];
+  if (body !== TOO_LARGE) return [{ input: "body_read" }, undefined];
+  return [{ input: "body_too_large" }, new RequestError("body_too_large", `body: expected at most max_body_bytes (${maxBytes}) bytes`, "request")];
+}
+
+/** Headers as the core's flat list and as the machine's [name, value] pairs. */
+function headerLists(headers) {
+  const flat = flattenHeaders(headers);
+  const pairs = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+  return { flat, pairs };
+}
+
 /**
  * One delivery through the receive machine. `request` is `{method, url, headers}`,
  * `readBody(maxBytes)` resolves to the bytes, TOO_LARGE or RAW_BODY_GONE; `keepAlive(promise)`
@@ -182,9 +202,7 @@ const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(ou
  */
 async function run(setup, request, readBody, context, keepAlive) {
   const { store } = setup;
-  const headers = flattenHeaders(request.headers);
-  const pairs = [];
-  for (let i = 0; i < headers.length; i += 2) pairs.push([headers[i], headers[i + 1]]);
+  const { flat: headers, pairs } = headerLists(request.headers);
   const token = newToken(); // this delivery's claim: only it may complete or release it
   let { delivery, action } = coreCall("receive_start", [setup.settings, request.method, pairs]);
   let body, event, response, failure, handlerDone;
@@ -200,7 +218,7 @@ async function run(setup, request, readBody, context, keepAlive) {
         }
         case "read_body":
           body = await readBody(action.max_bytes);
-          input = { input: body === TOO_LARGE ? "body_too_large" : body === RAW_BODY_GONE ? "body_unavailable" : "body_read" };
+          [input, failure] = bodyInput(body, action.max_bytes);
           break;
         case "normalize":
           try {

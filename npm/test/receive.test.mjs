@@ -287,7 +287,7 @@ test("onError gets the handler's exception with provider, event id and code; the
   assert.ok(reports[0].error instanceof TypeError);
   assert.deepStrictEqual(
     { ...reports[0].info },
-    { provider: "lisoloo", eventId: lisolooEventId, code: "handler_failed", status: 500, log: reports[0].info.log },
+    { provider: "lisoloo", eventId: lisolooEventId, code: "handler_failed", status: 500, log: "error", note: null },
   );
   fail = false;
   assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
@@ -470,7 +470,13 @@ test("createHandler hands onEvent the request, env and ctx it was called with (c
   assert.equal((await handler(request, env, ctx)).status, 200);
   assert.equal(seen.length, 1);
   assert.ok(seen[0].request === request && seen[0].env === env && seen[0].ctx === ctx);
-  assert.deepStrictEqual(await Promise.all(waited), [lisolooEventId]);
+  // onEvent's own promise, and telhook's: the handler and the settling of its claim, handed to
+  // waitUntil once the handler starts so that a Worker whose request ends does not drop them.
+  assert.equal(waited.length, 2);
+  assert.deepStrictEqual(await Promise.all(waited), [undefined, lisolooEventId]);
+  // A delivery refused before the handler hands waitUntil nothing.
+  assert.equal((await handler(new Request("https://hooks.test/lisoloo", { method: "GET" }), env, ctx)).status, 405);
+  assert.equal(waited.length, 2);
 });
 
 test("the wasm binding holds one copy of the body, not two", async () => {
@@ -531,5 +537,190 @@ test("Node middleware: a header sent twice with different values reaches the cor
     assert.equal(calls, 1);
   } finally {
     server.close();
+  }
+});
+
+/** A node:http server around a middleware; `post(headers, body)` resolves to [status, code, ms]. */
+async function serve(middleware) {
+  const server = http.createServer((req, res) => middleware(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  const post = (headers, body) =>
+    new Promise((resolve, reject) => {
+      const started = performance.now();
+      // An array value is sent as one header line per value, as a proxy that appends would.
+      const request = http.request({ host: "127.0.0.1", port, method: "POST", path: "/hook", headers }, (response) => {
+        let text = "";
+        response.on("data", (chunk) => {
+          text += chunk;
+        });
+        response.on("end", () => {
+          const parsed = text === "" ? {} : JSON.parse(text);
+          resolve([response.statusCode, parsed.error ?? parsed.outcome ?? null, performance.now() - started]);
+        });
+      });
+      request.on("error", reject);
+      request.end(body);
+    });
+  return { post, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+const hangingStore = () => ({ claim: () => new Promise(() => {}), complete() {}, release() {} });
+
+test("Node middleware: a store that never answers the claim gets 503 dedupe_unavailable within storeDeadlineMs, and onError fires", async () => {
+  for (const storeDeadlineMs of [250, undefined]) {
+    const deadline = storeDeadlineMs ?? 1000; // the core's default
+    const reports = [];
+    let calls = 0;
+    const middleware = telhook.createNodeMiddleware({
+      provider: "lisoloo",
+      credentials: lisoloo.credentials,
+      clock: fixedClock,
+      store: hangingStore(),
+      storeDeadlineMs,
+      onEvent: () => {
+        calls += 1;
+      },
+      onError: (error, info) => reports.push({ error, info }),
+    });
+    const server = await serve(middleware);
+    try {
+      const [status, code, elapsed] = await server.post(lisoloo.request.headers, lisoloo.request.body);
+      console.log(`# node middleware, hanging store, storeDeadlineMs ${deadline}: ${status} ${code} after ${elapsed.toFixed(0)} ms`);
+      assert.deepStrictEqual([status, code], [503, "dedupe_unavailable"]);
+      assert.ok(elapsed >= deadline - 5 && elapsed < deadline + 1000, `answered after ${elapsed} ms`);
+      assert.equal(calls, 0);
+      assert.equal(reports.length, 1);
+      const { error, info } = reports[0];
+      assert.deepStrictEqual([info.code, info.status, info.log, info.provider, info.eventId], [
+        "dedupe_unavailable", 503, "error", "lisoloo", lisolooEventId,
+      ]);
+      assert.match(info.note, /did not answer the claim within store_deadline_ms/);
+      assert.match(error.message, new RegExp(`store.claim did not answer within ${deadline} ms`));
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+test("a store that never settles: the handler's answer stands, onError gets an error (the claim expires with its lease)", async () => {
+  const reports = [];
+  const inner = telhook.memoryStore({ clock: fixedClock });
+  const handler = lisolooHandler({
+    store: { claim: (...args) => inner.claim(...args), complete: () => new Promise(() => {}), release: () => new Promise(() => {}) },
+    storeDeadlineMs: 100,
+    onError: (error, info) => reports.push({ error, info }),
+  });
+  const started = performance.now();
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
+  assert.ok(performance.now() - started < 1100);
+  assert.equal(reports.length, 1);
+  assert.deepStrictEqual([reports[0].info.code, reports[0].info.log], ["accepted", "error"]);
+  assert.match(reports[0].info.note, /did not settle the claim within store_deadline_ms/);
+  // Held by the unsettled claim until its lease ends: the redelivery is told to come back.
+  assert.equal((await handler(lisolooDelivery())).status, 503);
+});
+
+test("leaseSecs, dedupeTtlSecs and storeDeadlineMs reach the store; invalid ones throw ConfigurationError invalid_option at creation", async () => {
+  const base = { provider: "lisoloo", credentials: lisoloo.credentials, store: telhook.memoryStore(), onEvent() {} };
+  const invalid = (e) => e instanceof telhook.ConfigurationError && e.code === "invalid_option";
+  for (const create of [telhook.createHandler, telhook.createNodeMiddleware]) {
+    assert.throws(() => create({ ...base, leaseSecs: 0 }), (e) => invalid(e) && /lease_secs/.test(e.message) && /leaseSecs/.test(e.message));
+    assert.throws(() => create({ ...base, dedupeTtlSecs: 0 }), invalid);
+    assert.throws(() => create({ ...base, storeDeadlineMs: 0 }), invalid);
+    assert.throws(() => create({ ...base, storeDeadlineMs: 60_001 }), invalid);
+    assert.throws(() => create({ ...base, leaseSecs: 1.5 }), invalid);
+    assert.throws(() => create({ ...base, leaseSecs: "300" }), invalid);
+    assert.doesNotThrow(() => create({ ...base, leaseSecs: undefined, dedupeTtlSecs: undefined, storeDeadlineMs: undefined }));
+  }
+  const calls = [];
+  const inner = telhook.memoryStore({ clock: fixedClock });
+  const recording = {
+    claim: (key, token, lease) => (calls.push(["claim", lease]), inner.claim(key, token, lease)),
+    complete: (key, token, ttl) => (calls.push(["complete", ttl]), inner.complete(key, token, ttl)),
+    release: (key, token) => (calls.push(["release"]), inner.release(key, token)),
+  };
+  const handler = lisolooHandler({ store: recording, leaseSecs: 900, dedupeTtlSecs: 3600, storeDeadlineMs: 2000 });
+  assert.equal((await handler(lisolooDelivery())).status, 200);
+  assert.deepStrictEqual(calls, [["claim", 900], ["complete", 3600]]);
+  calls.length = 0;
+  const defaults = lisolooHandler({ store: recording });
+  await defaults(new Request("https://hooks.test/lisoloo", { method: "POST", headers: lisoloo.request.headers, body: lisoloo.request.body.replace("0b6f", "1b6f") }));
+  const policy = telhook.retryPolicy("lisoloo");
+  assert.deepStrictEqual(calls, [["claim", policy.in_progress_lease_secs], ["complete", policy.dedupe_ttl_secs]]);
+});
+
+const limephone = JSON.parse(
+  (await import("node:fs")).readFileSync(new URL("../../tests/vectors/limephone/doc_sms_received.json", import.meta.url), "utf8"),
+);
+
+test("a LimePhone handler answering 204 is answered 204, and the warning that LimePhone retries it is reported once per receiver", async () => {
+  for (const create of ["handler", "middleware"]) {
+    const reports = [];
+    let calls = 0;
+    const config = {
+      provider: "limephone",
+      credentials: limephone.credentials,
+      clock: () => limephone.now,
+      store: telhook.memoryStore({ clock: () => limephone.now }),
+      onEvent: () => {
+        calls += 1;
+        return new Response(null, { status: 204 });
+      },
+      onError: (error, info) => reports.push({ error, info }),
+    };
+    const answers = [];
+    if (create === "handler") {
+      const handler = telhook.createHandler(config);
+      for (let i = 0; i < 2; i += 1) {
+        const response = await handler(new Request("https://hooks.test/lime", { method: "POST", headers: limephone.request.headers, body: limephone.request.body }));
+        answers.push([response.status, await response.text()]);
+      }
+    } else {
+      const server = await serve(telhook.createNodeMiddleware(config));
+      try {
+        for (let i = 0; i < 2; i += 1) answers.push((await server.post(limephone.request.headers, limephone.request.body)).slice(0, 2));
+      } finally {
+        await server.close();
+      }
+    }
+    const empty = create === "handler" ? "" : null;
+    assert.deepStrictEqual(answers, [[204, empty], [204, empty]], create);
+    // 204 is not LimePhone's acknowledgement: the claim was released and the handler ran again.
+    assert.equal(calls, 2, create);
+    assert.equal(reports.length, 1, `${create}: ${JSON.stringify(reports.map((r) => r.info))}`);
+    const { error, info } = reports[0];
+    assert.equal(error, null);
+    assert.deepStrictEqual([info.code, info.status, info.log], ["handler_status", 204, "warning"]);
+    assert.match(info.note, /limephone acknowledges only 200/);
+  }
+});
+
+test("a header sent twice is answered the same by the Node middleware and by createHandler (Fetch joins it into one value)", async () => {
+  const config = () => ({ provider: "lisoloo", credentials: lisoloo.credentials, clock: fixedClock, store: null, onEvent() {}, onError() {} });
+  const good = lisoloo.request.headers.Authorization;
+  const forged = "Basic Zm9yZ2VkOnZhbHVl";
+  const cases = [
+    [[good, forged], [401, "ambiguous_header"]],
+    [[forged, good], [401, "ambiguous_header"]],
+    [[good, good], [200, "accepted"]],
+    [[good], [200, "accepted"]],
+    // One line holding two credentials is the same as two lines.
+    [[`${good}, ${forged}`], [401, "ambiguous_header"]],
+  ];
+  const handler = telhook.createHandler(config());
+  const server = await serve(telhook.createNodeMiddleware(config()));
+  try {
+    for (const [values, expected] of cases) {
+      const viaNode = (await server.post({ "content-type": "application/json", authorization: values }, lisoloo.request.body)).slice(0, 2);
+      const headers = new Headers({ "content-type": "application/json" });
+      for (const value of values) headers.append("authorization", value);
+      const response = await handler(new Request("https://hooks.test/lisoloo", { method: "POST", headers, body: lisoloo.request.body }));
+      const viaFetch = [response.status, Object.values(await response.json())[0]];
+      assert.deepStrictEqual(viaNode, expected, `node: ${values.join(" | ")}`);
+      assert.deepStrictEqual(viaFetch, expected, `fetch: ${values.join(" | ")}`);
+    }
+  } finally {
+    await server.close();
   }
 });
