@@ -433,12 +433,20 @@ async def arun(
     if action["action"] == "answer":
         return delivery.answered(None)
     task = asyncio.ensure_future(ahandle(delivery, call))
+    # The event loop keeps only a weak reference to a task: hold it until it is done, or a
+    # handler whose request was cancelled could be collected half-way.
+    _handlers.add(task)
+    task.add_done_callback(_handlers.discard)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
         logger.warning("telhook: the request was cancelled; provider=%s event=%s: its handler runs on to "
                        "completion and settles the claim", delivery.provider, delivery.event_id)
         raise
+
+
+# Handlers running on after their request was cancelled (see `arun`).
+_handlers: "set[asyncio.Future[Tuple[Answer, object]]]" = set()
 
 
 async def astore_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:

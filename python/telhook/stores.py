@@ -22,10 +22,13 @@ Importing this module needs neither Django nor redis-py; each store imports what
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Final, Literal, Optional, Protocol, Tuple, Union
+from typing import (
+    TYPE_CHECKING, Any, Awaitable, Callable, Dict, Final, Iterator, Literal, Optional, Protocol, Tuple, Union, cast,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import redis
@@ -184,13 +187,49 @@ class DjangoCacheStore:
             cache.delete(name)
 
 
+# PostgreSQL's lock_not_available: a lock_timeout ran out.
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _sqlstate(error: BaseException) -> Optional[str]:
+    return cast(Optional[str], getattr(error.__cause__, "sqlstate", None))
+
+
+@contextlib.contextmanager
+def _lock_wait_bounded(using: str, milliseconds: int) -> Iterator[None]:
+    """On PostgreSQL, lock waits of the statements inside end after ``milliseconds``; the
+    transaction's own setting is restored after them (the handler's statements are not bounded)."""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{milliseconds}ms"])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
 class DjangoDatabaseStore:
     """A table of the ``telhook.django`` app (add it to INSTALLED_APPS and migrate).
 
     With ``@webhook(..., atomic=True)`` on the same database, the claim, the handler's writes and
-    the "done" mark commit or roll back together; a concurrent redelivery waits for that
-    transaction and then sees the outcome (exactly-once effects on PostgreSQL).
+    the "done" mark commit or roll back together (exactly-once effects on PostgreSQL). A
+    concurrent redelivery does not wait for that transaction: on PostgreSQL its claim gives up
+    on the first one's uncommitted row after ``LOCK_WAIT_MS`` and reports it in progress, so the
+    provider is told to come back (503 + Retry-After) instead of holding a worker and a
+    connection for the whole handler.
     """
+
+    # Long enough for any lock that is not a concurrent claim of the same key; far shorter than
+    # a handler. A claim that times out waiting is another delivery's uncommitted claim.
+    LOCK_WAIT_MS = 25
 
     def __init__(self, using: str = "default", clock: Clock = time.time) -> None:
         if not isinstance(using, str):
@@ -201,7 +240,7 @@ class DjangoDatabaseStore:
         self._clock = clock
 
     def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
-        from django.db import IntegrityError, transaction
+        from django.db import IntegrityError, OperationalError, transaction
 
         from .django.models import DedupeKey
 
@@ -211,13 +250,18 @@ class DjangoDatabaseStore:
         for _ in range(3):  # a row deleted or taken over between two statements: look again
             now = int(self._clock())
             try:
-                # A savepoint inside the handler's transaction; on PostgreSQL this insert waits
-                # for a concurrent transaction holding the same key to commit or roll back.
-                with transaction.atomic(using=self.using):
+                # A savepoint inside the handler's transaction. On PostgreSQL an insert of a key
+                # that a concurrent, uncommitted transaction holds waits for it: bounded here.
+                # (Bounded outside the savepoint: its setting is restored after a rollback to it.)
+                with _lock_wait_bounded(self.using, self.LOCK_WAIT_MS), transaction.atomic(using=self.using):
                     rows.create(key=name, state=IN_PROGRESS, token=token, expires_at=now + lease_secs)
                 return "new"
             except IntegrityError:
                 pass
+            except OperationalError as error:
+                if _sqlstate(error) == _LOCK_NOT_AVAILABLE:
+                    return IN_PROGRESS
+                raise
             found = rows.filter(key=name).values_list("state", "expires_at", "token").first()
             if found is None:
                 continue

@@ -221,11 +221,12 @@ def _run_atomic(
                 transaction.set_rollback(True, using=database)
             elif action["action"] == "complete" and in_transaction:
                 action = delivery.next(store_step(delivery, action))
-    except DatabaseError as error:  # the commit failed: none of the view's writes are stored
-        if before is None:
-            raise
-        delivery.state, delivery.action = before
-        own, action = None, delivery.next(delivery.handler_failed(error))
+    except DatabaseError as error:
+        if before is None:  # the database failed before the handler ran: the store failed
+            action = delivery.next(delivery.store_input(action, None, error))
+        else:  # the commit failed: none of the view's writes are stored
+            delivery.state, delivery.action = before
+            own, action = None, delivery.next(delivery.handler_failed(error))
     # Any other store is settled after the commit, so that a failed commit is never marked done.
     while action["action"] != "answer":
         action = delivery.next(store_step(delivery, action))

@@ -5,6 +5,7 @@ Behaviour is steered through files in $TELHOOK_TEST_CONTROL_DIR: if "fail-first"
 first call creates "entered", waits for "release" and raises (the database view after writing
 its row, which must roll back)."""
 
+import asyncio
 import os
 import pathlib
 import time
@@ -51,9 +52,26 @@ def db_hook(request, event):
     _handle(event, "db")
 
 
+# The "postgres" alias points at a port nothing listens on (settings.py): a database that is down.
+@webhook("limephone", credentials=CREDENTIALS, store=DjangoDatabaseStore(using="postgres"), atomic=True)
+def db_down_hook(request, event):
+    _handle(event, "db-down")
+
+
 @webhook("limephone", credentials=CREDENTIALS, store=DjangoCacheStore())
 async def async_hook(request, event):
     await sync_to_async(_handle)(event, "async")
+
+
+@webhook("limephone", credentials=CREDENTIALS, store=DjangoCacheStore())
+async def async_slow_hook(request, event):
+    """Slower than the provider's 5 s timeout when "slow" exists: the provider hangs up while
+    it runs, the server cancels the view, and the handler must still run to completion once."""
+    control = _control()
+    await sync_to_async(_handle)(event, "async-slow")
+    if (control / "slow").exists():
+        await asyncio.sleep(float((control / "slow").read_text() or "6"))
+    (control / "finished").write_text("yes")
 
 
 def processed_counts(request):

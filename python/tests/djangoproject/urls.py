@@ -12,6 +12,8 @@ urlpatterns = [
     path("hooks/vector-async", views.vector_async),
     path("served/cache", served.cache_hook),
     path("served/db", served.db_hook),
+    path("served/db-down", served.db_down_hook),
     path("served/async", served.async_hook),
+    path("served/async-slow", served.async_slow_hook),
     path("served/count", served.processed_counts),
 ]
