@@ -69,9 +69,13 @@ def webhook(
     store: DedupeStore,
     max_body_bytes: Optional[int] = None,
     clock: Optional[Callable[[], float]] = None,
+    lease_secs: Optional[int] = None,
+    dedupe_ttl_secs: Optional[int] = None,
+    store_deadline_ms: Optional[int] = None,
 ) -> Callable[[View], Callable[..., WerkzeugResponse]]:
     """Decorates ``view(event)``; see the module docstring."""
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock)
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock, lease_secs=lease_secs,
+                        dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
     check_store(store)
 
     def decorator(view: View) -> Callable[..., WerkzeugResponse]:

@@ -148,6 +148,26 @@ def drive_testing(code: str, monkeypatch: Any, redis_url: str) -> None:
     assert len(views.PROCESSED) == 1 and views.PROCESSED[0].startswith("lisoloo:")
 
 
+def drive_asgi_cap(code: str, monkeypatch: Any, redis_url: str) -> None:
+    """The ASGI application of the example: a declared 20 MiB body to a webhook path is 413
+    before Django sees the request, without a byte of the body read."""
+    namespace: Dict[str, Any] = {}
+    exec(code, namespace)
+    application = namespace["application"]
+    sent: List[Dict[str, Any]] = []
+
+    async def receive() -> Dict[str, Any]:
+        raise AssertionError("the body must not be read")
+
+    async def send(message: Dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/hooks/limephone", "query_string": b"",
+             "headers": [(b"content-length", str(20 * 1024 * 1024).encode())]}
+    asyncio.run(application(scope, receive, send))
+    assert sent[0]["status"] == 413 and sent[1]["body"] == b'{"error":"body_too_large"}'
+
+
 DRIVERS: Dict[str, Callable[[str, Any, str], None]] = {
     "telhook.normalize_event(": drive_normalize,
     "from telhook.django import webhook": drive_django,
@@ -155,6 +175,7 @@ DRIVERS: Dict[str, Callable[[str, Any, str], None]] = {
     "from telhook.starlette import webhook": drive_fastapi,
     "telhook.receive(": drive_receive,
     "from telhook.testing import": drive_testing,
+    "from telhook.django.asgi import WebhookBodyCap": drive_asgi_cap,
 }
 
 
@@ -168,7 +189,7 @@ EXAMPLES = [(f"python/README.md#{i}", block) for i, block in enumerate(python_bl
 # The root README: its receive examples (the Python reference examples are run by test_api).
 # The delivery-status example (telhook.django_ledger) is run by test_ledger.
 EXAMPLES += [(f"README.md#{i}", block) for i, block in enumerate(python_blocks(ROOT / "README.md"))
-             if "import webhook" in block and "django_ledger" not in block]
+             if ("import webhook" in block or "WebhookBodyCap" in block) and "django_ledger" not in block]
 
 
 def test_readmes_have_every_adapter() -> None:

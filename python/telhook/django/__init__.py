@@ -131,9 +131,13 @@ def webhook(
     max_body_bytes: Optional[int] = None,
     atomic: bool = False,
     clock: Optional[Callable[[], float]] = None,
+    lease_secs: Optional[int] = None,
+    dedupe_ttl_secs: Optional[int] = None,
+    store_deadline_ms: Optional[int] = None,
 ) -> Callable[[View], Callable[[HttpRequest], Any]]:
     """Decorates ``view(request, event)`` (sync or ``async def``); see the module docstring."""
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock)
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock, lease_secs=lease_secs,
+                        dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
     chosen = _resolve_store(store, dedupe, cache_alias)
     if not isinstance(atomic, bool):
         raise TypeError("atomic must be a bool")
