@@ -90,7 +90,10 @@ export const handler = createHandler<Env>({
     console.log(describe(e), ttl, status, wins);
     await env.EVENTS.send(e);
   },
-  onError: (error, info) => console.log(info.code, info.eventId ?? "-", info.provider, error),
+  onError: (error, info) => console.log(info.code, info.eventId ?? "-", info.provider, info.note ?? "", error),
+  leaseSecs: 900,
+  dedupeTtlSecs: 86_400,
+  storeDeadlineMs: 500,
 });
 
 export const workerFetch = (request: Request, env: Env): Promise<Response> =>
@@ -123,6 +126,8 @@ console.log(answerStatus, pairs, answer.code === "handler_failed");
 createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, onEvent: () => undefined });
 // @ts-expect-error the old option name
 createNodeMiddleware({ provider: "lisoloo", credentials: { bearer: "t" }, store: null, dedupe: store, onEvent: () => undefined });
+// @ts-expect-error the options are numbers of seconds or milliseconds
+createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, store: null, onEvent: () => undefined, leaseSecs: "300" });
 // @ts-expect-error a store needs claim/complete/release
 createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, store: { add: () => true }, onEvent: () => undefined });
 

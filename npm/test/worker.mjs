@@ -36,6 +36,10 @@ function handlerFor(config) {
   return handlers.get(key);
 }
 
+// A store whose claim never answers: the answer must still come within storeDeadlineMs.
+const hangingReports = [];
+let hangingHandler;
+
 // The Durable Object store: deliveries of one event id counted per isolate (this Worker).
 const durableCalls = new Map();
 let durableHandler;
@@ -63,6 +67,20 @@ export default {
         });
         return durableHandler(new Request(request, { headers }), env, ctx);
       }
+      if (url.pathname === "/hanging") {
+        hangingHandler ??= telhook.createHandler({
+          provider: parsed.provider,
+          credentials: parsed.credentials,
+          clock: () => parsed.now,
+          store: { claim: () => new Promise(() => {}), complete() {}, release() {} },
+          storeDeadlineMs: parsed.storeDeadlineMs,
+          onEvent: () => {
+            throw new Error("the handler must not run without a claim");
+          },
+          onError: (error, info) => hangingReports.push({ message: error?.message ?? null, ...info }),
+        });
+        return hangingHandler(new Request(request, { headers }), env, ctx);
+      }
       return handlerFor(parsed)(new Request(request, { headers }), env, ctx);
     }
     if (url.pathname === "/vector") return Response.json(runVector(telhook, await request.json()));
@@ -78,6 +96,7 @@ export default {
       return Response.json({ result: result ?? null });
     }
     if (url.pathname === "/events") return Response.json(events);
+    if (url.pathname === "/hanging-reports") return Response.json(hangingReports);
     return new Response("not found", { status: 404 });
   },
 };

@@ -1,6 +1,7 @@
 // Runs the vectors and createHandler inside the real Workers runtime (workerd, via miniflare).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import * as telhook from "telhook";
@@ -176,4 +177,73 @@ test("Durable Object store: claim, complete, release and lease expiry; only the 
   assert.equal(await op({ op: "claim", key: "c", token: "v2", secs: 300 }), "new");
   await op({ op: "release", key: "c", token: "v1" });
   assert.equal(await op({ op: "claim", key: "c", token: "v3", secs: 300 }), "in_progress");
+});
+
+test("in workerd: a store that never answers the claim gets 503 dedupe_unavailable within storeDeadlineMs, and onError fires", async () => {
+  const { vector } = vectors.find((v) => v.name === "lisoloo/sms_sent.json");
+  const storeDeadlineMs = 300;
+  const headers = new Headers(deliveryHeaders(vector.request));
+  const config = { provider: vector.provider, credentials: vector.credentials, now: vector.now, storeDeadlineMs };
+  headers.set("x-telhook-test-config", JSON.stringify(config));
+  // Warm up the Worker's path (bundle evaluated, wasm instantiated) with a request refused early.
+  await (await dispatch("https://worker.test/hanging", { method: "GET", headers })).arrayBuffer();
+  const started = performance.now();
+  const response = await dispatch("https://worker.test/hanging", { method: "POST", headers, body: deliveryBody(vector.request) });
+  const answer = [response.status, await response.json()];
+  const elapsed = performance.now() - started;
+  console.log(`# workerd, hanging store, storeDeadlineMs ${storeDeadlineMs}: ${answer[0]} ${answer[1].error} after ${elapsed.toFixed(0)} ms`);
+  assert.deepStrictEqual(answer, [503, { error: "dedupe_unavailable" }]);
+  assert.ok(elapsed >= storeDeadlineMs - 5 && elapsed < storeDeadlineMs + 1000, `answered after ${elapsed} ms`);
+  const reports = await (await dispatch("https://worker.test/hanging-reports")).json();
+  const hung = reports.filter((r) => r.code === "dedupe_unavailable");
+  assert.equal(hung.length, 1, JSON.stringify(reports));
+  assert.deepStrictEqual([hung[0].status, hung[0].log, hung[0].provider], [503, "error", "lisoloo"]);
+  assert.match(hung[0].note, /did not answer the claim within store_deadline_ms/);
+  assert.match(hung[0].message, /store.claim did not answer within 300 ms/);
+});
+
+/** POSTs through node:http, each Authorization value on a line of its own: [status, code]. */
+function postLines(port, authorization, body) {
+  return new Promise((resolve, reject) => {
+    const headers = { "content-type": "application/json", authorization };
+    const request = http.request({ host: "127.0.0.1", port, method: "POST", path: "/hook", headers }, (response) => {
+      let text = "";
+      response.on("data", (chunk) => {
+        text += chunk;
+      });
+      response.on("end", () => resolve([response.statusCode, Object.values(JSON.parse(text))[0]]));
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+test("a duplicate Authorization gets the same answer in workerd and in the Node middleware: ambiguous_header", async () => {
+  const { vector } = vectors.find((v) => v.name === "lisoloo/sms_sent.json");
+  const good = vector.request.headers.Authorization;
+  const forged = "Basic Zm9yZ2VkOnZhbHVl";
+  const middleware = telhook.createNodeMiddleware({
+    provider: vector.provider,
+    credentials: vector.credentials,
+    clock: () => vector.now,
+    store: null,
+    onEvent() {},
+    onError() {},
+  });
+  const server = http.createServer((req, res) => middleware(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    for (const values of [[good, forged], [forged, good], [`${good}, ${forged}`]]) {
+      const headers = new Headers({ "content-type": "application/json" });
+      for (const value of values) headers.append("authorization", value);
+      headers.set("x-telhook-test-config", JSON.stringify({ provider: vector.provider, credentials: vector.credentials, now: vector.now }));
+      const response = await dispatch("https://worker.test/hook", { method: "POST", headers, body: deliveryBody(vector.request) });
+      const inWorkerd = [response.status, Object.values(await response.json())[0]];
+      const inNode = await postLines(server.address().port, values, deliveryBody(vector.request));
+      assert.deepStrictEqual(inWorkerd, [401, "ambiguous_header"], `workerd: ${values.join(" | ")}`);
+      assert.deepStrictEqual(inNode, inWorkerd, `node: ${values.join(" | ")}`);
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

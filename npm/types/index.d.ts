@@ -409,7 +409,12 @@ export class TelhookDedupeObject {
   alarm(): Promise<void>;
 }
 
-/** What onError receives besides the error. */
+/**
+ * What onError receives besides the error, for every answer the core logs (`log` other than
+ * "none", or a note). The error is what was thrown behind the answer (the handler's exception,
+ * the store's, a store call past storeDeadlineMs), or null when nothing was (a duplicate, a
+ * handler status the provider retries).
+ */
 export interface ErrorInfo {
   provider: ProviderName | null;
   /** The event's idempotency key, when the delivery got that far. */
@@ -417,6 +422,8 @@ export interface ErrorInfo {
   code: ErrorCode | AnswerCode;
   status: number;
   log: Answer["log"];
+  /** Why, in words (never a value from the request): a store past its deadline, a handler status the provider retries (reported once per receiver). */
+  note: string | null;
 }
 
 interface ReceiveConfig<Context> {
@@ -435,6 +442,18 @@ interface ReceiveConfig<Context> {
   options?: Omit<Options, "now">;
   /** The receive time (UNIX seconds, Date or RFC 3339); checked at creation. Default: the host clock. */
   clock?: () => number | Date | string;
+  /**
+   * How long a claim holds off redeliveries while onEvent runs (default: the provider's
+   * `in_progress_lease_secs`, 300 s). A handler that outlives it can run again.
+   */
+  leaseSecs?: number | undefined;
+  /** How long a handled event's key is kept (default: the provider's `dedupe_ttl_secs`). */
+  dedupeTtlSecs?: number | undefined;
+  /**
+   * How long one store call (claim, complete, release) may take (1 to 60000 ms, default 1000):
+   * a claim past it is answered 503 `dedupe_unavailable`, so the provider retries in time.
+   */
+  storeDeadlineMs?: number | undefined;
 }
 
 export interface FetchContext<Env = unknown, Ctx = unknown> {

@@ -57,6 +57,18 @@ normalizeEvent("limephone", fromNode, { hmac_sha256: process_env("LIME_SECRET") 
 normalizeEvent(null, fromHeaders, null, { now: undefined, max_body_bytes: 1 << 20 });
 declare function process_env(name: string): string | undefined;
 
+// Store options read from the environment may be unset: undefined keeps the default.
+declare function seconds(name: string): number | undefined;
+export const tuned = createHandler({
+  credentials: {},
+  store: memoryStore(),
+  leaseSecs: seconds("LEASE_SECS"),
+  dedupeTtlSecs: seconds("DEDUPE_TTL_SECS"),
+  storeDeadlineMs: seconds("STORE_DEADLINE_MS"),
+  onEvent: () => undefined,
+  onError: (error, info) => log(info.code, info.note ?? "", error),
+});
+
 // A Queue producer's send() promise is a valid onEvent result (accept fast, process later).
 export const queued = createHandler({ credentials: {}, store: null, onEvent: (e) => queue.send(e) });
 export async function viaFetch(request: FetchRequest): Promise<number> {
