@@ -135,19 +135,6 @@ def unavailable_body() -> Iterable[bytes]:
     yield b""  # pragma: no cover (makes this a generator: raised when read, not when called)
 
 
-def header_value(headers: HeaderPairs, name: str) -> Optional[str]:
-    return next((value for key, value in headers if key.lower() == name), None)
-
-
-def declared_too_large(headers: HeaderPairs, cap: int) -> bool:
-    declared = header_value(headers, "content-length")
-    if declared is None:
-        return False
-    declared = declared.strip()
-    # ASCII digits only, as the core and Node read it: "²".isdigit() is true but int() raises.
-    return declared.isascii() and declared.isdigit() and int(declared) > cap
-
-
 def _chunk_bytes(chunk: object) -> bytes:
     if isinstance(chunk, bytes):
         return chunk
