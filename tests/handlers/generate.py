@@ -53,6 +53,8 @@ ODD_SHAPE = {
 # only Lisoloo drops on a 4xx, so a 409 chosen by the handler ends the event there and is
 # retried everywhere else (the claim is released so the redelivery is handled).
 DROPS_ON_4XX = {"lisoloo"}
+# Providers whose only acknowledgement is 200 (their docs): any other 2xx is retried.
+ONLY_200 = {"limephone", "looplookup"}
 # Seconds a provider may take to give up on an attempt: the Retry-After of a 503 "in progress".
 TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15, "did_reseller": 15}
 DEDUPE_TTL_SECS_LIMEPHONE = 86_400
@@ -140,10 +142,22 @@ def scenarios(provider: str) -> dict[str, dict]:
     vector("handler_chooses_2xx", "The handler answers 200 itself: acknowledged and completed",
            [deliver(request, {"status": 200}, answer(200, "handler_status")),
             deliver(request, "ok", DUPLICATE)], 1)
-    if provider == "lisoloo":
-        vector("handler_chooses_204", "Lisoloo documents 204 as its acknowledgement: no body, completed",
+    if provider in ONLY_200:
+        vector("handler_chooses_204",
+               f"{provider} acknowledges only 200: a handler's 204 is answered as chosen, but the claim is "
+               "released (the provider will deliver again, and the warning says so), so the redelivery runs "
+               "the handler again",
+               [deliver(request, {"status": 204}, answer(204, None)),  # no body, so no code
+                deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)], 2)
+    else:
+        vector("handler_chooses_204", "A 2xx acknowledges this provider: no body, completed",
                [deliver(request, {"status": 204}, answer(204, None)),  # no body, so no code
                 deliver(request, "ok", DUPLICATE)], 1)
+    vector("handler_status_out_of_range",
+           "A handler status outside 100..599 is a failed handler (the receive machine checks the range, "
+           "no adapter does): 500, claim released, the redelivery is handled",
+           [deliver(request, {"status": 700}, HANDLER_FAILED), deliver(request, "ok", ACCEPTED),
+            deliver(request, "ok", DUPLICATE)], 2)
     vector("forged_is_refused", "A forged delivery never reaches the handler",
            [deliver(request_of(forged), "ok", answer(401, forged["expect"]["error"])),
             deliver(request, "ok", ACCEPTED)], 1)
