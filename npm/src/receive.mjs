@@ -186,6 +186,20 @@ function bodyInput(body, maxBytes) {
   return [{ input: "body_too_large" }, new RequestError("body_too_large", `body: expected at most max_body_bytes (${maxBytes}) bytes`, "request")];
 }
 
+/** onEvent's outcome as the machine's input: its own response's status (any integer) or a failure. */
+async function callHandler(setup, event, context) {
+  try {
+    const result = await setup.onEvent(event, context);
+    const response = isResponseLike(result) ? result : undefined;
+    if (response !== undefined && !Number.isSafeInteger(response.status)) {
+      throw new TypeError("onEvent returned a response whose status is not an integer");
+    }
+    return { input: { input: "handled", status: response?.status ?? null }, response, failure: undefined };
+  } catch (error) {
+    return { input: { input: "handler_failed" }, response: undefined, failure: error };
+  }
+}
+
 /** Headers as the core's flat list and as the machine's [name, value] pairs. */
 function headerLists(headers) {
   const flat = flattenHeaders(headers);
@@ -238,15 +252,7 @@ async function run(setup, request, readBody, context, keepAlive) {
         }
         case "call_handler":
           keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
-          try {
-            const result = await setup.onEvent(event, context);
-            response = isResponseLike(result) ? result : undefined;
-            if (response !== undefined && !Number.isSafeInteger(response.status)) throw new TypeError("onEvent returned a response whose status is not an integer");
-            input = { input: "handled", status: response?.status ?? null };
-          } catch (error) {
-            failure = error;
-            input = { input: "handler_failed" };
-          }
+          ({ input, response, failure } = await callHandler(setup, event, context));
           break;
         case "complete":
         case "release": {

@@ -724,3 +724,26 @@ test("a header sent twice is answered the same by the Node middleware and by cre
     await server.close();
   }
 });
+
+test("a handler's response with a status that is not an integer, or out of 100..599, is a failed handler: 500, the claim released", async () => {
+  const responseLike = (status) => ({ status, headers: {}, body: null, arrayBuffer: async () => new ArrayBuffer(0) });
+  for (const [status, error] of [[200.5, TypeError], [Number.NaN, TypeError], [600, null], [99, null], [2 ** 40, null]]) {
+    const reports = [];
+    let calls = 0;
+    const handler = lisolooHandler({
+      onEvent: () => (calls += 1) === 1 ? responseLike(status) : undefined,
+      onError: (thrown, info) => reports.push({ thrown, info }),
+    });
+    assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [500, { error: "handler_failed" }], String(status));
+    assert.equal(reports.length, 1);
+    if (error === null) {
+      assert.equal(reports[0].thrown, null);
+      assert.match(reports[0].info.note, /integer from 100 to 599/);
+    } else {
+      assert.ok(reports[0].thrown instanceof error);
+    }
+    // Released: the redelivery runs the handler again.
+    assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
+    assert.equal(calls, 2);
+  }
+});
