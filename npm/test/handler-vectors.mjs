@@ -68,7 +68,12 @@ export async function runHandlerVector(telhook, vector, open) {
     nextBehaviour = null;
     if (behaviour === null || behaviour === "ok") return undefined;
     if (behaviour === "raise") throw new Error("the vector's handler raised");
-    if (behaviour.status !== undefined) return new Response(null, { status: behaviour.status });
+    if (behaviour.status !== undefined) {
+      // Fetch's Response only takes 200..599: any other status travels in a response-like
+      // object, so that the core (not the Response constructor) judges it.
+      if (behaviour.status >= 200 && behaviour.status <= 599) return new Response(null, { status: behaviour.status });
+      return { status: behaviour.status, headers: {}, body: null, arrayBuffer: async () => new ArrayBuffer(0) };
+    }
     // "hold": block until the vector's finish step.
     behaviour.entered.resolve();
     const outcome = await behaviour.released.promise;
