@@ -76,18 +76,25 @@ fn every_vector_matches_exactly() {
 #[test]
 fn coverage_per_provider_and_errors() {
     let vectors = all_vectors();
-    for provider in [
-        "limephone",
-        "lisoloo",
-        "gatewayapi",
-        "looplookup",
-        "did_reseller",
-    ] {
-        let count = vectors
+    // Every registered provider (the registry, not a list typed here): a provider added
+    // without its vectors, handler vectors and events fails `make test`.
+    let handlers = common::handler_vectors();
+    for provider in telhook_core::Provider::NAMES {
+        let own: Vec<_> = vectors
             .iter()
             .filter(|(p, _)| p.parent().unwrap().ends_with(provider))
+            .collect();
+        let events = own
+            .iter()
+            .filter(|(_, v)| v["expect"].get("event").is_some())
             .count();
-        assert!(count >= 12, "{provider} has {count} vectors");
+        assert!(own.len() >= 12, "{provider} has {} vectors", own.len());
+        assert!(events >= 5, "{provider} has {events} vectors of events");
+        let receive = handlers
+            .iter()
+            .filter(|(_, v)| v["provider"] == provider)
+            .count();
+        assert!(receive >= 8, "{provider} has {receive} handler vectors");
     }
     let errors = vectors
         .iter()
