@@ -15,8 +15,39 @@ pub struct Answer {
     /// Why no status came; never includes the request.
     pub failure: Option<String>,
     pub latency_ms: u64,
+    /// What the receiver said it did, when it answers as telhook's receivers do
+    /// (`{"outcome": "accepted" | "duplicate"}` or `{"error": "<code>"}`).
+    pub outcome: Option<String>,
     /// What the provider does with this answer.
     pub provider_action: DeliveryResult,
+}
+
+impl Answer {
+    /// The status and the receiver's outcome (`200 duplicate`), or why no status came.
+    pub fn text(&self) -> String {
+        match (self.status, &self.failure) {
+            (Some(status), _) => match &self.outcome {
+                Some(outcome) => format!("{status} {outcome}"),
+                None => status.to_string(),
+            },
+            (None, Some(failure)) => failure.clone(),
+            (None, None) => "-".to_owned(),
+        }
+    }
+}
+
+/// The outcome or error code of a telhook receiver's JSON answer; `None` for any other body.
+fn outcome_of(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code = value
+        .get("outcome")
+        .or_else(|| value.get("error"))?
+        .as_str()?;
+    // A code is a short identifier; anything else is not telhook's answer.
+    let plain = !code.is_empty()
+        && code.len() <= 40
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plain.then(|| code.to_owned())
 }
 
 /// An HTTP client configured like the provider: its timeout, statuses not treated as errors.
@@ -46,12 +77,19 @@ pub fn deliver(
     let result = builder.send(request.body.as_slice());
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
-        Ok(response) => {
+        Ok(mut response) => {
             let status = response.status().as_u16();
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(4096)
+                .read_to_string()
+                .unwrap_or_default();
             Answer {
                 status: Some(status),
                 failure: None,
                 latency_ms,
+                outcome: outcome_of(&body),
                 provider_action: policy.classify(status),
             }
         }
@@ -63,6 +101,7 @@ pub fn deliver(
                 other => format!("request failed: {other}"),
             }),
             latency_ms,
+            outcome: None,
             // No answer is a failed attempt for every provider.
             provider_action: DeliveryResult::Retry,
         },
@@ -103,6 +142,20 @@ fn human_duration(seconds: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_outcome_is_read_from_telhooks_answers_only() {
+        assert_eq!(
+            outcome_of(r#"{"outcome":"duplicate"}"#).as_deref(),
+            Some("duplicate")
+        );
+        assert_eq!(
+            outcome_of(r#"{"error":"handler_failed"}"#).as_deref(),
+            Some("handler_failed")
+        );
+        assert_eq!(outcome_of("ok"), None);
+        assert_eq!(outcome_of(r#"{"outcome":"Some text, not a code"}"#), None);
+    }
 
     #[test]
     fn next_step_follows_the_providers_schedule() {

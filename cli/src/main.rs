@@ -100,9 +100,13 @@ enum Command {
         /// JSON credentials file, as for normalize.
         #[arg(long, value_name = "FILE")]
         credentials: String,
-        /// Divide the provider's retry delays by this (timeouts stay real).
-        #[arg(long, default_value_t = 1000.0)]
-        speed: f64,
+        /// Divide the provider's retry delays by this (timeouts stay real). Default: the
+        /// fastest schedule whose every retry still waits at least the provider's timeout, so
+        /// that a handler as slow as the provider allows has answered before the retry comes
+        /// (a higher speed is warned about: it can report losses and duplicates the real
+        /// schedule would not cause).
+        #[arg(long)]
+        speed: Option<f64>,
         /// A URL answering how often the endpoint processed each event: {"<event id>": n}
         /// or ["<event id>", ...].
         #[arg(long)]
@@ -232,13 +236,19 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             let policy = retry_policy(provider);
             let answer = delivery::deliver(&delivery::agent(&policy), provider, &url, &request);
             let next = delivery::next_step(&policy, 1, answer.provider_action);
-            let shown = match (answer.status, &answer.failure) {
-                (Some(status), _) => status.to_string(),
-                (None, Some(failure)) => failure.clone(),
-                (None, None) => "-".to_owned(),
-            };
+            let mut output = format!(
+                "{} in {} ms: {provider} {next}",
+                answer.text(),
+                answer.latency_ms
+            );
+            if answer.outcome.as_deref() == Some("duplicate") {
+                output.push_str(
+                    "\nduplicate: the receiver already had this event and did not run the handler \
+                     (give the sample a new id with --set)",
+                );
+            }
             Ok(Done {
-                output: format!("{shown} in {} ms: {provider} {next}", answer.latency_ms),
+                output,
                 success: answer.provider_action == telhook_core::DeliveryResult::Acknowledged,
                 exact: false,
             })
@@ -252,15 +262,16 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             json,
             now,
         } => {
-            if !(speed.is_finite() && speed >= 1.0) {
+            if speed.is_some_and(|speed| !(speed.is_finite() && speed >= 1.0)) {
                 return Err(usage("--speed: expected a number of at least 1"));
             }
+            let provider = Provider::from_name(&provider)?;
             let settings = simulate::Settings {
-                provider: Provider::from_name(&provider)?,
+                provider,
                 url,
                 credentials: read_credentials(&credentials)?,
                 now: now_or_system(now.as_deref())?,
-                speed,
+                speed: speed.unwrap_or_else(|| simulate::true_speed(provider)),
                 count_url,
                 json,
             };

@@ -1,18 +1,20 @@
 //! `telhook simulate`: plays a provider's delivery pattern against a live endpoint — its real
 //! retry schedule (compressed by `--speed`), redeliveries, concurrent duplicates, statuses
 //! out of order, forgeries and an expired timestamp — and judges whether any event was lost,
-//! processed twice, or forged in.
+//! processed twice, or forged in. Event ids are new on every run (a receiver's dedupe store
+//! outlives the run), and every event's processing count is checked, acknowledged or not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-use telhook_core::sample::{event_kinds, identity_overrides, out_of_order_statuses, sample};
+use telhook_core::sample::{event_kinds, out_of_order_statuses, unique_sample};
 use telhook_core::sign::{forge, sign, Forgery};
 use telhook_core::{
-    normalize_event, retry_policy, Credentials, DeliveryResult, Provider, WebhookRequest,
+    normalize_event, retry_policy, Credentials, DeliveryResult, Provider, RetryPolicy,
+    WebhookRequest,
 };
 
 use crate::delivery::{agent, deliver, next_step, retry_delay, Answer};
@@ -52,8 +54,15 @@ pub struct Duplicate {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Verdict {
+    /// Events the endpoint never processed (with `--count-url`), else never acknowledged.
     pub lost: Vec<Loss>,
+    /// Events processed more than once, acknowledged or not.
     pub duplicated: Vec<Duplicate>,
+    /// Handler calls beyond the first, over every duplicated event.
+    pub extra_calls: u64,
+    /// Events processed but never acknowledged: the provider counts them as failed (and may
+    /// alert or disable the endpoint), though nothing was lost.
+    pub unacknowledged: Vec<Loss>,
     pub forgeries_accepted: Vec<String>,
     /// Checks the provider's scheme cannot support (e.g. no signed timestamp to expire).
     pub not_applicable: Vec<String>,
@@ -69,17 +78,27 @@ impl Verdict {
     }
 
     fn summary(&self) -> String {
-        let duplicated = if self.duplicates_measured {
-            self.duplicated.len().to_string()
-        } else {
-            "? (no --count-url)".to_owned()
+        let duplicated = match (self.duplicates_measured, self.duplicated.len()) {
+            (false, _) => "? (no --count-url) duplicated".to_owned(),
+            (true, 0) => "0 duplicated".to_owned(),
+            (true, n) => format!(
+                "{n} duplicated ({} extra handler call{})",
+                self.extra_calls,
+                if self.extra_calls == 1 { "" } else { "s" }
+            ),
         };
-        format!(
-            "{} lost, {} duplicated, {} forgeries accepted",
+        let mut summary = format!(
+            "{} lost, {duplicated}, {} forgeries accepted",
             self.lost.len(),
-            duplicated,
             self.forgeries_accepted.len()
-        )
+        );
+        if !self.unacknowledged.is_empty() {
+            summary.push_str(&format!(
+                ", {} never acknowledged",
+                self.unacknowledged.len()
+            ));
+        }
+        summary
     }
 }
 
@@ -87,9 +106,80 @@ impl Verdict {
 pub struct Report {
     pub provider: Provider,
     pub url: String,
+    /// The speed the retry delays were divided by, and what it may distort.
+    pub speed: f64,
+    pub warnings: Vec<String>,
     pub deliveries: Vec<Delivery>,
     pub verdict: Verdict,
     pub passed: bool,
+}
+
+/// The highest `--speed` at which every compressed retry still comes at least the provider's
+/// timeout after the failed attempt: a handler may take that long, and has then answered
+/// before its retry arrives — as it has at the real schedule. At least 1.
+pub fn true_speed(provider: Provider) -> f64 {
+    let policy = retry_policy(provider);
+    match policy.retry_delays_secs.iter().min() {
+        Some(&shortest) if policy.timeout_secs > 0 => {
+            (f64::from(shortest) / f64::from(policy.timeout_secs)).max(1.0)
+        }
+        _ => 1.0,
+    }
+}
+
+/// Why `speed` may report losses and duplicates the real schedule would not cause, if it can.
+fn speed_warning(policy: &RetryPolicy, speed: f64) -> Option<String> {
+    let shortest = *policy.retry_delays_secs.iter().min()?;
+    let compressed_ms = f64::from(shortest) * 1000.0 / speed;
+    let timeout_ms = f64::from(policy.timeout_secs) * 1000.0;
+    (compressed_ms < timeout_ms).then(|| {
+        format!(
+            "warning: at --speed {speed} a retry comes {compressed_ms:.0} ms after a failed attempt, \
+             less than the provider's {} s timeout: a handler slower than that is still running \
+             when its retry arrives, which the real schedule ({shortest} s) never does — losses \
+             and duplicates below may be the speed's, not the endpoint's (true results up to \
+             --speed {})",
+            policy.timeout_secs,
+            true_speed(policy.provider)
+        )
+    })
+}
+
+/// Column widths of the table: the longest event label, and the answer column.
+struct Columns {
+    event: usize,
+}
+
+/// Wide enough for every status with its outcome and every failure `deliver` reports.
+const ANSWER_WIDTH: usize = 36;
+
+impl Columns {
+    fn header(&self) -> String {
+        format!(
+            "{:<width$} {:>7}  {:<ANSWER_WIDTH$} {:>10}  provider's next step",
+            "event",
+            "attempt",
+            "answer",
+            "latency",
+            width = self.event
+        )
+    }
+
+    fn row(&self, delivery: &Delivery) -> String {
+        let mut answer = delivery.answer.text();
+        if answer.chars().count() > ANSWER_WIDTH {
+            answer = answer.chars().take(ANSWER_WIDTH - 1).collect::<String>() + "…";
+        }
+        format!(
+            "{:<width$} {:>7}  {:<ANSWER_WIDTH$} {:>7} ms  {}",
+            delivery.event,
+            delivery.attempt,
+            answer,
+            delivery.answer.latency_ms,
+            delivery.next_step,
+            width = self.event
+        )
+    }
 }
 
 /// A real event the endpoint must process exactly once.
@@ -150,32 +240,30 @@ impl Output {
     }
 }
 
-fn row(delivery: &Delivery) -> String {
-    let answer = match (delivery.answer.status, &delivery.answer.failure) {
-        (Some(status), _) => status.to_string(),
-        (None, Some(failure)) => failure.clone(),
-        (None, None) => "-".to_owned(),
-    };
-    format!(
-        "{:<50} {:>7}  {:<28} {:>7} ms  {}",
-        delivery.event, delivery.attempt, answer, delivery.answer.latency_ms, delivery.next_step
-    )
-}
-
 pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     let provider = settings.provider;
     let (genuine, forged, not_applicable) = plan(settings)?;
     let policy = retry_policy(provider);
     let client = agent(&policy);
     let output = Output::new(settings.json, genuine.len() + forged.len());
+    let columns = Columns {
+        event: genuine
+            .iter()
+            .map(|g| g.label.chars().count())
+            .chain(forged.iter().map(|f| f.label.chars().count()))
+            .chain(["event".len()])
+            .max()
+            .unwrap_or(0),
+    };
     output.line(&format!(
         "simulating {provider} against {} ({} deliveries max per event, timeout {} s, schedule / {})",
         settings.url, policy.max_deliveries, policy.timeout_secs, settings.speed
     ));
-    output.line(&format!(
-        "{:<50} {:>7}  {:<28} {:>10}  provider's next step",
-        "event", "attempt", "answer", "latency"
-    ));
+    let warnings: Vec<String> = speed_warning(&policy, settings.speed).into_iter().collect();
+    for warning in &warnings {
+        output.line(warning);
+    }
+    output.line(&columns.header());
     let mut deliveries = Vec::new();
     let mut acknowledged: BTreeMap<String, bool> = BTreeMap::new();
     let mut verdict = Verdict {
@@ -184,6 +272,8 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         provider_timeout_ms: u64::from(policy.timeout_secs) * 1000,
         ..Verdict::default()
     };
+    // When the last attempt that got no answer ended: its handler may still be running.
+    let mut last_unanswered: Option<std::time::Instant> = None;
     for event in &genuine {
         output.step(&event.label);
         let flows: Vec<Vec<Delivery>> = std::thread::scope(|scope| {
@@ -195,9 +285,12 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
                 .map(|h| h.join().unwrap_or_default())
                 .collect()
         });
+        if flows.iter().flatten().any(|d| d.answer.status.is_none()) {
+            last_unanswered = Some(std::time::Instant::now());
+        }
         for flow in flows {
             for delivery in flow {
-                output.line(&row(&delivery));
+                output.line(&columns.row(&delivery));
                 let acked = delivery.answer.provider_action == DeliveryResult::Acknowledged;
                 *acknowledged.entry(event.key.clone()).or_default() |= acked;
                 deliveries.push(delivery);
@@ -218,7 +311,7 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
             },
             answer,
         };
-        output.line(&row(&delivery));
+        output.line(&columns.row(&delivery));
         if accepted {
             verdict.forgeries_accepted.push(forgery.label.clone());
         }
@@ -231,40 +324,76 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         .max()
         .unwrap_or(0);
     let counts = match &settings.count_url {
-        Some(url) => Some(fetch_counts(&client, url)?),
+        Some(url) => {
+            // A handler the provider gave up waiting for may still finish: give it another
+            // timeout before counting, so that it counts as processed, not lost.
+            if let Some(ended) = last_unanswered {
+                let settle = Duration::from_secs(u64::from(policy.timeout_secs));
+                if let Some(left) = settle.checked_sub(ended.elapsed()) {
+                    output.line(&format!(
+                        "waiting {} ms for handlers still running after the provider's timeout",
+                        left.as_millis()
+                    ));
+                    std::thread::sleep(left);
+                }
+            }
+            Some(fetch_counts(&client, url)?)
+        }
         None => None,
     };
+    // Redeliveries of one event share its key: judge each key once, by how often the endpoint
+    // processed it (when --count-url tells) whether or not the provider saw it acknowledged.
+    let mut judged = BTreeSet::new();
     for event in &genuine {
-        // Redeliveries of one event share its key: judge each key once.
-        if verdict.lost.iter().any(|l| l.event == event.key)
-            || verdict.duplicated.iter().any(|d| d.event == event.key)
-        {
+        if !judged.insert(event.key.clone()) {
             continue;
         }
         let acked = acknowledged.get(&event.key).copied().unwrap_or(false);
-        let processed = counts
-            .as_ref()
-            .map(|c| c.get(&event.key).copied().unwrap_or(0));
-        if !acked {
-            let reason = deliveries
+        let last_step = || {
+            let step = deliveries
                 .iter()
                 .rev()
                 .find(|d| d.event == event.label)
                 .map_or_else(|| "never delivered".to_owned(), |d| d.next_step.clone());
-            verdict.lost.push(Loss {
+            format!("{}: {step}", event.label)
+        };
+        let processed = counts
+            .as_ref()
+            .map(|c| c.get(&event.key).copied().unwrap_or(0));
+        match processed {
+            // Unmeasured: an acknowledgement is all there is to go by.
+            None if !acked => verdict.lost.push(Loss {
                 event: event.key.clone(),
-                reason: format!("{}: {reason}", event.label),
-            });
-        } else if processed == Some(0) {
-            verdict.lost.push(Loss {
+                reason: last_step(),
+            }),
+            None => {}
+            Some(0) => verdict.lost.push(Loss {
                 event: event.key.clone(),
-                reason: format!("{}: acknowledged but never processed", event.label),
-            });
-        } else if let Some(times) = processed.filter(|n| *n > 1) {
-            verdict.duplicated.push(Duplicate {
-                event: event.key.clone(),
-                times_processed: times,
-            });
+                reason: if acked {
+                    format!("{}: acknowledged but never processed", event.label)
+                } else {
+                    last_step()
+                },
+            }),
+            Some(times) => {
+                if times > 1 {
+                    verdict.duplicated.push(Duplicate {
+                        event: event.key.clone(),
+                        times_processed: times,
+                    });
+                    verdict.extra_calls += times - 1;
+                }
+                if !acked {
+                    verdict.unacknowledged.push(Loss {
+                        event: event.key.clone(),
+                        reason: format!(
+                            "{}; processed {times} time{}",
+                            last_step(),
+                            if times == 1 { "" } else { "s" }
+                        ),
+                    });
+                }
+            }
         }
     }
     for loss in &verdict.lost {
@@ -274,6 +403,12 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         output.line(&format!(
             "PROCESSED {} TIMES {}",
             duplicate.times_processed, duplicate.event
+        ));
+    }
+    for unacknowledged in &verdict.unacknowledged {
+        output.line(&format!(
+            "NEVER ACKNOWLEDGED {} ({})",
+            unacknowledged.event, unacknowledged.reason
         ));
     }
     for forgery in &verdict.forgeries_accepted {
@@ -290,6 +425,8 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     Ok(Report {
         provider,
         url: settings.url.clone(),
+        speed: settings.speed,
+        warnings,
         passed: verdict.passed(),
         deliveries,
         verdict,
@@ -337,11 +474,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
                       extra: &Value,
                       copies: usize|
      -> Result<Genuine, telhook_core::Error> {
-        let mut overrides = identity_overrides(provider, kind, serial);
-        if let (Value::Object(fields), Value::Object(more)) = (&mut overrides, extra) {
-            fields.extend(more.clone());
-        }
-        let body = sample(provider, kind, &overrides)?;
+        let body = unique_sample(provider, kind, serial, extra)?;
         let request = sign(provider, &body, credentials, now, None)?;
         let key = normalize_event(Some(provider), &request, credentials, now)?.id;
         Ok(Genuine {
@@ -351,7 +484,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
             copies,
         })
     };
-    let run_id = u64::try_from(now).unwrap_or(0) * 1000;
+    let run_id = run_id();
     let mut genuine = Vec::new();
     for (index, kind) in event_kinds(provider).iter().take(3).enumerate() {
         let serial = run_id + u64::try_from(index).unwrap_or(0);
@@ -403,11 +536,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
         )),
     }
     let mut forged = Vec::new();
-    let body = sample(
-        provider,
-        first_kind,
-        &identity_overrides(provider, first_kind, run_id + 300),
-    )?;
+    let body = unique_sample(provider, first_kind, run_id + 300, &Value::Null)?;
     for forgery in [
         Forgery::WrongSecret,
         Forgery::TamperedBody,
@@ -430,6 +559,21 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
         }
     }
     Ok((genuine, forged, not_applicable))
+}
+
+/// A number of its own for this run, a multiple of 1000 (the plan adds small offsets), below
+/// 2^53 so that an id made of it survives any JSON reader: two runs — even in the same second,
+/// with the same `--now` — never share an event id, so a dedupe store that outlives a run
+/// cannot answer the next one "duplicate".
+fn run_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    (hasher.finish() % 1_000_000_000_000) * 1000
 }
 
 fn describe(overrides: &Value) -> String {

@@ -32,11 +32,29 @@ enum Behaviour {
     /// Like Correct, but the very first delivery is processed and answered after the
     /// provider's timeout: the provider retries an event the receiver already has.
     SlowFirstAnswer,
+    /// Claims each event before its handler runs, as telhook's receivers do: a redelivery
+    /// while the handler runs gets 503, one after it 200 "duplicate". The first event's
+    /// handler takes longer than the provider's timeout.
+    SlowHandler,
+    /// Runs the handler for every delivery (no dedupe) and answers 204 — which LimePhone
+    /// does not count as an acknowledgement, so it redelivers until it gives up.
+    AnswersNoContent,
+}
+
+/// How long `SlowHandler` takes for the first event: over LimePhone's 5 s timeout, by a
+/// margin that a loaded machine does not eat (the compressed retries all come before it ends).
+const SLOW_HANDLER: Duration = Duration::from_millis(6_500);
+
+/// What a telhook receiver answers.
+fn outcome(outcome: &str) -> String {
+    json!({ "outcome": outcome }).to_string()
 }
 
 #[derive(Default)]
 struct State {
     processed: HashMap<String, u64>,
+    /// SlowHandler's claims: `false` while the handler runs, `true` once it has.
+    claims: HashMap<String, bool>,
     attempts: HashMap<String, u64>,
     latest_rank: HashMap<String, u8>,
 }
@@ -45,6 +63,14 @@ struct Receiver {
     base: String,
     url: String,
     count_url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Receiver {
+    /// How often the receiver ran its handler for each event id.
+    fn processed(&self) -> HashMap<String, u64> {
+        self.state.lock().unwrap().processed.clone()
+    }
 }
 
 fn start(provider: Provider, credentials: Credentials, behaviour: Behaviour) -> Receiver {
@@ -54,6 +80,7 @@ fn start(provider: Provider, credentials: Credentials, behaviour: Behaviour) -> 
     // Several workers, so concurrent copies really overlap.
     for _ in 0..4 {
         let (server, state, credentials) = (server.clone(), state.clone(), credentials.clone());
+        let state: Arc<Mutex<State>> = state;
         std::thread::spawn(move || loop {
             let Ok(mut request) = server.recv() else {
                 return;
@@ -67,6 +94,7 @@ fn start(provider: Provider, credentials: Credentials, behaviour: Behaviour) -> 
         base: format!("http://127.0.0.1:{port}"),
         url: format!("http://127.0.0.1:{port}/hooks"),
         count_url: format!("http://127.0.0.1:{port}/count"),
+        state,
     }
 }
 
@@ -99,6 +127,7 @@ fn answer(
         Err(error) => return (400, error.code().into()),
     };
     // Holding the lock while "processing" makes a concurrent copy wait for the first.
+    let mutex = state;
     let mut state = state.lock().unwrap();
     std::thread::sleep(Duration::from_millis(10));
     match behaviour {
@@ -108,6 +137,7 @@ fn answer(
             if behaviour == Behaviour::FailsFirstAttempt && *attempts == 1 {
                 return (500, "database down".into());
             }
+            let seen = state.processed.contains_key(&event.id);
             state.processed.entry(event.id).or_insert(1);
             let slow = behaviour == Behaviour::SlowFirstAnswer
                 && state.attempts.len() == 1
@@ -117,7 +147,30 @@ fn answer(
                 // LimePhone waits 5 s.
                 std::thread::sleep(Duration::from_millis(5_500));
             }
-            (200, "ok".into())
+            (200, outcome(if seen { "duplicate" } else { "accepted" }))
+        }
+        Behaviour::SlowHandler => {
+            match state.claims.get(&event.id) {
+                Some(true) => return (200, outcome("duplicate")),
+                Some(false) => {
+                    return (503, json!({"error": "delivery_in_progress"}).to_string());
+                }
+                None => {}
+            }
+            let slow = state.claims.is_empty();
+            state.claims.insert(event.id.clone(), false);
+            drop(state);
+            if slow {
+                std::thread::sleep(SLOW_HANDLER);
+            }
+            let mut state = mutex.lock().unwrap();
+            state.claims.insert(event.id.clone(), true);
+            *state.processed.entry(event.id).or_default() += 1;
+            (200, outcome("accepted"))
+        }
+        Behaviour::AnswersNoContent => {
+            *state.processed.entry(event.id).or_default() += 1;
+            (204, String::new())
         }
         Behaviour::Broken => {
             if let (Some(status), Some(message)) = (&event.status, &event.message) {
@@ -188,8 +241,19 @@ fn telhook(args: &[&str]) -> Output {
 }
 
 fn simulate(provider: Provider, behaviour: Behaviour, json_output: bool) -> (Output, Value) {
-    let (credentials, path) = credentials_file(provider);
+    let (credentials, _) = credentials_file(provider);
     let receiver = start(provider, credentials, behaviour);
+    simulate_against(&receiver, provider, json_output, Some("100000"))
+}
+
+/// `telhook simulate` against a running receiver; `speed` `None` leaves the CLI's default.
+fn simulate_against(
+    receiver: &Receiver,
+    provider: Provider,
+    json_output: bool,
+    speed: Option<&str>,
+) -> (Output, Value) {
+    let (_, path) = credentials_file(provider);
     let mut args = vec![
         "simulate",
         receiver.url.as_str(),
@@ -197,13 +261,14 @@ fn simulate(provider: Provider, behaviour: Behaviour, json_output: bool) -> (Out
         provider.name(),
         "--credentials",
         path.as_str(),
-        "--speed",
-        "100000",
         "--now",
         NOW,
         "--count-url",
         receiver.count_url.as_str(),
     ];
+    if let Some(speed) = speed {
+        args.extend(["--speed", speed]);
+    }
     if json_output {
         args.push("--json");
     }
@@ -244,7 +309,165 @@ fn a_correct_receiver_passes_for_every_provider() {
             .iter()
             .any(|d| d["event"] == "forged: expired_timestamp");
         assert_eq!(expired, provider == Provider::GatewayApi, "{provider}");
+        // Tried whenever one configured scheme signs the body: LimePhone's HMAC does,
+        // whatever else (the Bearer token) is configured.
+        let tampered = forged.iter().any(|d| d["event"] == "forged: tampered_body");
+        let signs_body = telhook_core::sign::schemes(provider)
+            .iter()
+            .any(|s| s.protects_body());
+        assert_eq!(tampered, signs_body, "{provider}");
+        assert_eq!(
+            tampered,
+            !matches!(provider, Provider::LoopLookup | Provider::DidReseller),
+            "{provider}"
+        );
     }
+}
+
+/// Event ids come from the run, not from the signing second: a second run with the same
+/// `--now` against the same receiver (its dedupe store outlives the run) sends new events,
+/// which the handler processes.
+#[test]
+fn two_runs_in_the_same_second_send_different_events() {
+    let (credentials, _) = credentials_file(Provider::Lisoloo);
+    let receiver = start(Provider::Lisoloo, credentials, Behaviour::Correct);
+    let (first, _) = simulate_against(&receiver, Provider::Lisoloo, true, Some("100000"));
+    assert!(first.status.success());
+    let after_one = receiver.processed().len();
+    assert!(after_one >= 5, "{after_one}");
+    let (second, report) = simulate_against(&receiver, Provider::Lisoloo, true, Some("100000"));
+    assert!(second.status.success(), "{report:#}");
+    let processed = receiver.processed();
+    assert_eq!(processed.len(), 2 * after_one);
+    assert!(processed.values().all(|times| *times == 1));
+    let answers: Vec<&Value> = report["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| !d["event"].as_str().unwrap().starts_with("forged:"))
+        .map(|d| &d["outcome"])
+        .collect();
+    // Only the planned redelivery and the concurrent copies are duplicates.
+    assert_eq!(
+        answers.iter().filter(|o| **o == "duplicate").count(),
+        3,
+        "{report:#}"
+    );
+}
+
+/// A handler slower than LimePhone's 5 s timeout, behind a claim as telhook's receivers do:
+/// at --speed 100000 the retries come while the handler still runs (503) and LimePhone gives
+/// up, yet the event was processed once — not lost, not duplicated — and the speed is
+/// warned about. (The old verdict called it lost and never looked at its count.)
+#[test]
+fn a_handler_slower_than_the_timeout_at_a_compressed_speed_is_processed_once_not_lost() {
+    let (credentials, _) = credentials_file(Provider::LimePhone);
+    let receiver = start(Provider::LimePhone, credentials, Behaviour::SlowHandler);
+    let (out, report) = simulate_against(&receiver, Provider::LimePhone, true, Some("100000"));
+    assert!(out.status.success(), "{report:#}");
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{report:#}");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(
+        warning.contains("--speed 100000") && warning.contains("5 s timeout"),
+        "{warning}"
+    );
+    assert!(
+        warning.ends_with("(true results up to --speed 12)"),
+        "{warning}"
+    );
+    let verdict = &report["verdict"];
+    assert_eq!(verdict["lost"], json!([]), "{verdict:#}");
+    assert_eq!(verdict["duplicated"], json!([]), "{verdict:#}");
+    assert_eq!(verdict["extra_calls"], 0);
+    let unacknowledged = verdict["unacknowledged"].as_array().unwrap();
+    assert_eq!(unacknowledged.len(), 1, "{verdict:#}");
+    assert!(
+        unacknowledged[0]["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("dropped (retries exhausted); processed 1 time"),
+        "{verdict:#}"
+    );
+    // The truth, from the receiver itself.
+    assert!(receiver.processed().values().all(|times| *times == 1));
+}
+
+/// The same slow handler at the default speed: the retry comes after the handler answered,
+/// as at LimePhone's real schedule (60 s), and is acknowledged as a duplicate.
+#[test]
+fn at_the_default_speed_a_slow_handler_is_retried_after_it_answered() {
+    let (credentials, _) = credentials_file(Provider::LimePhone);
+    let receiver = start(Provider::LimePhone, credentials, Behaviour::SlowHandler);
+    let (out, report) = simulate_against(&receiver, Provider::LimePhone, true, None);
+    assert!(out.status.success(), "{report:#}");
+    assert_eq!(report["speed"], 12.0);
+    assert_eq!(report["warnings"], json!([]));
+    let verdict = &report["verdict"];
+    assert_eq!(verdict["lost"], json!([]), "{verdict:#}");
+    assert_eq!(verdict["duplicated"], json!([]), "{verdict:#}");
+    assert_eq!(verdict["unacknowledged"], json!([]), "{verdict:#}");
+    let first = &report["deliveries"][0];
+    assert_eq!(first["failure"], "no answer within 5 s");
+    let second = &report["deliveries"][1];
+    assert_eq!(
+        (second["status"].clone(), second["outcome"].clone()),
+        (json!(200), json!("duplicate"))
+    );
+}
+
+/// LimePhone acknowledges only 200. A receiver that answers 204 and runs its handler for
+/// every delivery is never acknowledged: each event is redelivered 5 times and processed 5
+/// times (the concurrent copies 15, the event delivered twice 10). The verdict counts every
+/// one of those calls, as the receiver's own counts do. (The old verdict said "0 duplicated".)
+#[test]
+fn a_receiver_answering_204_to_limephone_has_every_extra_handler_call_counted() {
+    let (credentials, _) = credentials_file(Provider::LimePhone);
+    let receiver = start(
+        Provider::LimePhone,
+        credentials,
+        Behaviour::AnswersNoContent,
+    );
+    let (out, report) = simulate_against(&receiver, Provider::LimePhone, true, Some("100000"));
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert_eq!(report["passed"], false);
+    let verdict = &report["verdict"];
+    assert_eq!(verdict["lost"], json!([]), "{verdict:#}");
+    let truth = receiver.processed();
+    let mut expected: Vec<u64> = truth.values().copied().filter(|n| *n > 1).collect();
+    expected.sort_unstable();
+    let mut reported: Vec<u64> = verdict["duplicated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["times_processed"].as_u64().unwrap())
+        .collect();
+    reported.sort_unstable();
+    assert_eq!(reported, expected);
+    assert_eq!(
+        expected.len(),
+        truth.len(),
+        "every event ran more than once"
+    );
+    assert!(
+        expected.contains(&10) && expected.last() == Some(&15),
+        "{expected:?}"
+    );
+    let extra: u64 = truth.values().map(|n| n - 1).sum();
+    assert_eq!(verdict["extra_calls"], extra);
+    assert_eq!(
+        verdict["unacknowledged"].as_array().unwrap().len(),
+        truth.len()
+    );
+    let (plain, _) = simulate_against(&receiver, Provider::LimePhone, false, Some("100000"));
+    let text = String::from_utf8(plain.stdout).unwrap();
+    let n = truth.len();
+    assert!(
+        text.trim_end().ends_with(&format!(
+            "verdict: 0 lost, {n} duplicated ({extra} extra handler calls), 0 forgeries accepted, {n} never acknowledged"
+        )),
+        "{text}"
+    );
 }
 
 #[test]
@@ -305,6 +528,27 @@ fn plain_output_off_a_terminal_prints_the_table_and_the_verdict() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("provider's next step"), "{text}");
+    // The columns line up on every row, the out-of-order ones (the longest labels) too.
+    let header = text
+        .lines()
+        .find(|l| l.ends_with("provider's next step"))
+        .unwrap();
+    let latency_end = header.find("latency").unwrap() + "latency".len();
+    let answer_at = header.find("answer").unwrap();
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(" ms  ")).collect();
+    assert!(
+        rows.iter().any(|r| r.contains("[later status first]")),
+        "{text}"
+    );
+    for row in &rows {
+        assert_eq!(
+            row.find(" ms  ").unwrap() + " ms".len(),
+            latency_end,
+            "{text}"
+        );
+        assert_eq!(&row[answer_at - 2..answer_at], "  ", "{text}");
+        assert_ne!(&row[answer_at..=answer_at], " ", "{text}");
+    }
     assert!(text.contains("forged: expired_timestamp"), "{text}");
     assert!(
         text.trim_end()
@@ -335,8 +579,17 @@ fn send_prints_the_answer_and_what_the_provider_does_next() {
     let out = run(args("sms.delivered"));
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("200 in "), "{text}");
+    assert!(text.starts_with("200 accepted in "), "{text}");
     assert!(text.trim_end().ends_with("lisoloo acknowledged"), "{text}");
+    // The same sample again: the receiver says it is a duplicate, and send says so.
+    let out = run(args("sms.delivered"));
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("200 duplicate in "), "{text}");
+    assert!(
+        text.contains("duplicate: the receiver already had this event and did not run the handler"),
+        "{text}"
+    );
     // A body of an unexpected shape is still an event (authenticity is the only gate).
     let mut odd = args("sms.delivered");
     odd.extend(["--set".into(), r#"{"event_id": null}"#.into()]);
