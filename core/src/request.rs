@@ -81,14 +81,16 @@ impl WebhookRequest {
         let mut found: Option<&str> = None;
         for (key, value) in &self.headers {
             if key.trim().eq_ignore_ascii_case(name) {
-                let value = value.trim();
-                match found {
-                    Some(previous) if previous != value => {
-                        return Err(Error::AmbiguousHeader {
-                            header: name.to_owned(),
-                        })
+                for value in header_lines(name, value) {
+                    let value = value.trim();
+                    match found {
+                        Some(previous) if previous != value => {
+                            return Err(Error::AmbiguousHeader {
+                                header: name.to_owned(),
+                            })
+                        }
+                        _ => found = Some(value),
                     }
-                    _ => found = Some(value),
                 }
             }
         }
@@ -176,6 +178,53 @@ impl WebhookRequest {
         }
         Ok(())
     }
+}
+
+/// The lines a header value stands for. Fetch's `Headers` (Workers, Deno, Bun, Node's fetch)
+/// and most Python servers join a repeated header into one value, `a, b`, where node:http
+/// keeps both lines. An `Authorization` value that is a comma-separated list of `scheme
+/// token68` credentials (RFC 9110 §11.4: Basic, Bearer, a JWT) is not one credential under
+/// the grammar, only such a join: it is read as its lines, so every runtime sees the same
+/// repeated header (two different credentials are `ambiguous_header`, the same one twice is
+/// one). Any other comma (auth-params, a LoopLookup dashboard value) is left whole.
+fn header_lines<'a>(name: &str, value: &'a str) -> HeaderLines<'a> {
+    let joined = name.eq_ignore_ascii_case("authorization")
+        && value.contains(',')
+        && value.split(',').all(is_one_credential);
+    if joined {
+        HeaderLines::Joined(value.split(','))
+    } else {
+        HeaderLines::One(Some(value))
+    }
+}
+
+/// [`header_lines`] without an allocation on the per-request path.
+enum HeaderLines<'a> {
+    One(Option<&'a str>),
+    Joined(core::str::Split<'a, char>),
+}
+
+impl<'a> Iterator for HeaderLines<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            HeaderLines::One(value) => value.take(),
+            HeaderLines::Joined(lines) => lines.next(),
+        }
+    }
+}
+
+fn is_one_credential(text: &str) -> bool {
+    let Some((scheme, token)) = text.trim().split_once(' ') else {
+        return false;
+    };
+    let token = token.trim_start().trim_end_matches('=');
+    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+.^_`|~-".contains(c);
+    let token68 = |c: char| c.is_ascii_alphanumeric() || "-._~+/".contains(c);
+    !scheme.is_empty()
+        && scheme.chars().all(tchar)
+        && !token.is_empty()
+        && token.chars().all(token68)
 }
 
 /// Percent-decoding only: `+` stays `+`. Reading it as a space (the HTML-form convention) would

@@ -112,34 +112,8 @@ export function flattenHeaders(headers) {
   } else {
     for (const name of Object.keys(headers)) push(name, headers[name]);
   }
-  return splitAuthorization(flat);
-}
-
-// One `auth-scheme SP token68` credential (RFC 9110 §11.4: Basic, Bearer, a JWT), or nothing.
-const CREDENTIAL = /^\s*(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+ +[0-9A-Za-z._~+/-]+=*)?\s*$/;
-
-/**
- * Authorization as one entry per credential. Fetch's Headers (Workers, Deno, Bun, Node's fetch)
- * joins a repeated header into one value, "a, b", where node:http's rawHeaders keeps both lines
- * and the core answers a conflicting pair `ambiguous_header`. A value that is a comma-separated
- * list of `scheme token68` credentials is not one credential under RFC 9110's grammar, only
- * such a join: it is split back into its lines, so that every path gives the core the same
- * pairs ("Basic a, Basic b" is ambiguous_header everywhere, the same credential twice is
- * accepted). Any other comma (auth-params, a LoopLookup dashboard value) is left whole.
- */
-function splitAuthorization(flat) {
-  const joined = (i) => {
-    if (!flat[i + 1].includes(",") || flat[i].trim().toLowerCase() !== "authorization") return false;
-    return flat[i + 1].split(",").every((item) => CREDENTIAL.test(item));
-  };
-  let any = false;
-  for (let i = 0; i < flat.length; i += 2) any ||= joined(i);
-  if (!any) return flat;
-  const split = [];
-  for (let i = 0; i < flat.length; i += 2) {
-    for (const value of joined(i) ? flat[i + 1].split(",") : [flat[i + 1]]) split.push(flat[i], value);
-  }
-  return split;
+  // A repeated header that Fetch joined ("a, b") is the core's to read as its lines.
+  return flat;
 }
 
 /** A `now` given as UNIX seconds, a Date or RFC 3339 text, as UNIX seconds. */

@@ -596,6 +596,29 @@ def common():
             "'+9…' as a number, Python crashed on '\u00b2', issue 22)", "limephone", lime,
             {"X-LimePhone-Signature": hmac_hex(LIME_SECRET, lime), "Content-Length": declared},
             {"hmac_sha256": [LIME_SECRET]})
+    # Fetch's Headers (Workers) and most Python servers join a repeated header into one value;
+    # node:http keeps both lines. The core reads a joined list of credentials as its lines, so
+    # every runtime answers the same (issue 22).
+    liso_body = dumps({"event_id": "e-joined-1", "event_type": "sms.sent", "data": {}})
+    liso_creds = {"basic": [{"username": LISO_USER, "password": LISO_PASS}]}
+    good, other = basic(LISO_USER, LISO_PASS), basic(LISO_USER, "a-guess")
+    vec("common", "authorization_joined_two_credentials_is_ambiguous",
+        "Two Authorization headers joined by Fetch into one value ('Basic a, Basic b'): ambiguous_header, "
+        "as node:http's two lines are", "lisoloo", liso_body, {"Authorization": f"{good}, {other}"},
+        liso_creds, "ambiguous_header")
+    vec("common", "authorization_two_lines_is_ambiguous",
+        "The same two Authorization headers as two lines (node:http's rawHeaders)", "lisoloo", liso_body,
+        [["Authorization", good], ["Authorization", other]], liso_creds, "ambiguous_header")
+    vec("common", "authorization_joined_same_credential_twice_is_one",
+        "The same credential twice, joined ('Basic a, Basic a'): one credential, as two equal lines are",
+        "lisoloo", liso_body, {"Authorization": f"{good}, {good}"}, liso_creds)
+    dashboard = "Token loop-AUTH, version=2"
+    loop_body = dumps({"contact": "+13231112233", "request_id": "r-joined", "webhook_id": "w-joined",
+                       "result_v1": {}})
+    vec("common", "authorization_with_a_comma_that_is_no_list_is_whole",
+        "A LoopLookup dashboard value with a comma that is not a list of credentials is compared whole",
+        "looplookup", loop_body, {"Authorization": dashboard, "User-Agent": "LoopServer"},
+        {"authorization": dashboard})
     vec("common", "method_lowercase_post_is_post",
         "'post' is POST in every runtime, as the Fetch standard normalizes it before a Worker sees it",
         "limephone", lime, {"X-LimePhone-Signature": hmac_hex(LIME_SECRET, lime)}, {"hmac_sha256": [LIME_SECRET]},
