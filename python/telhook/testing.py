@@ -4,6 +4,11 @@
 sample body or your own; ``post_to_django`` sends it through Django's test client; the
 ``signed_webhook`` pytest fixture is ``signed_request`` (enable it with
 ``pytest_plugins = ["telhook.testing"]`` in your ``conftest.py``).
+
+Every sample is a new event: its event id (and the message or call id where that is what
+keys the event) is fresh on every call, so a dedupe store that outlives your tests (Redis, a
+database) never answers the next run "duplicate" without calling your handler. Pin an id by
+naming it in ``overrides`` (``{"event_id": "e-1"}``) when a test needs the same event twice.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import secrets
+import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 from . import _body_bytes, _credentials_json, _now_seconds
 from ._api import call as _call
@@ -57,12 +64,47 @@ def event_kinds(provider: ProviderName) -> List[str]:
     return cast(List[str], _call("event_kinds", provider))
 
 
+def _fresh_key(provider: str, kind: str) -> Dict[str, Any]:
+    """New values for the fields that key an event of ``kind`` (see each provider's
+    ``identity`` in the core): the event id where the provider sends one, else the message,
+    call or record id the key is made of. Numbers stay below 2**53 (any JSON reader keeps them)."""
+    number = secrets.randbits(52)
+    if provider == "lisoloo" or (provider == "gatewayapi" and "." in kind):
+        return {"event_id": str(uuid.uuid4())}
+    if provider == "gatewayapi":  # the legacy shapes key on the message id
+        return {"id": number}
+    if provider == "limephone":  # <event>:<message_id|call_id>[:<status>]
+        return {"message_id" if kind.startswith("sms_") else "call_id": str(number)}
+    if provider == "looplookup":
+        return {"webhook_id": str(uuid.uuid4())}
+    if provider == "did_reseller":  # a hash of the body: a new record id (or error text)
+        if kind == "sms_enablement.error":
+            return {"verbose": f"already provisioned (request {number})"}
+        return {"data": {"id": number}}
+    return {}
+
+
+def _compose(first: Dict[str, Any], second: Mapping[str, Any]) -> Dict[str, Any]:
+    """One merge patch doing what ``first`` then ``second`` do (``second`` wins)."""
+    out = dict(first)
+    for key, value in second.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _compose(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def sample(
     provider: ProviderName, event_kind: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None
 ) -> bytes:
-    """A realistic body of ``event_kind``, with ``overrides`` merged in (JSON merge patch)."""
+    """A realistic body of ``event_kind``, with ``overrides`` merged in (JSON merge patch).
+    Each call is a new event (a fresh event id) unless ``overrides`` names the id."""
     kind = event_kind if event_kind is not None else event_kinds(provider)[0]
-    return cast(str, _call("sample", provider, kind, overrides)).encode("utf-8")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        return cast(str, _call("sample", provider, kind, overrides)).encode("utf-8")  # the core's error
+    patch = _compose(_fresh_key(provider, kind), overrides or {})
+    return cast(str, _call("sample", provider, kind, patch)).encode("utf-8")
 
 
 def signed_request(
@@ -75,8 +117,9 @@ def signed_request(
     now: NowLike = None,
     scheme: Optional[AuthScheme] = None,
 ) -> SignedRequest:
-    """The request ``provider`` sends: ``body``, or a :func:`sample` of ``event_kind``,
-    signed with every scheme ``credentials`` configure (or only ``scheme``)."""
+    """The request ``provider`` sends: ``body``, or a :func:`sample` of ``event_kind`` (a new
+    event on every call unless ``overrides`` names its id), signed with every scheme
+    ``credentials`` configure (or only ``scheme``)."""
     raw = _body_bytes(body) if body is not None else sample(provider, event_kind, overrides)
     credentials_value = json.loads(_credentials_json(credentials))  # checked for unset fields
     wire = _call("sign", provider, credentials_value, _now_seconds(now), scheme, data=raw)

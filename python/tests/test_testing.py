@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, cast
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.test import Client
+from django.test import Client, override_settings
 
 import telhook
 from telhook import ConfigurationError, RequestError, VerificationError
@@ -114,3 +116,62 @@ def test_the_readme_example_runs() -> None:
     exec(blocks[0], namespace)
     assert namespace["response"].status_code == 200
     assert len(views.PROCESSED) == 1 and views.PROCESSED[0].startswith("lisoloo:")
+    exec(blocks[0], namespace)  # again, the cache not cleared: a new event, the handler runs
+    assert len(views.PROCESSED) == 2
+
+
+@pytest.mark.parametrize("provider", sorted(CREDENTIALS))
+def test_every_sample_is_a_new_event_unless_its_id_is_pinned(provider: Any) -> None:
+    receiver = telhook.Receiver(provider, CREDENTIALS[provider])
+
+    def event_id(kind: str, overrides: Any = None) -> str:
+        request = signed_request(provider, kind, credentials=CREDENTIALS[provider], overrides=overrides, now=NOW)
+        event = receiver.normalize(headers=request.headers, body=request.body, url=request.url, method=request.method,
+                                   now=NOW)
+        return str(event["id"])
+
+    for kind in event_kinds(provider):
+        assert event_id(kind) != event_id(kind), kind
+    pins = {"limephone": {"call_id": "c-1"}, "lisoloo": {"event_id": "e-1"}, "gatewayapi": {"event_id": "e-1"},
+            "looplookup": {"webhook_id": "w-1"}, "did_reseller": {"data": {"id": 7}}}
+    kind = event_kinds(provider)[0]
+    assert event_id(kind, pins[provider]) == event_id(kind, pins[provider])
+
+
+def test_pinning_the_message_keeps_the_event_id_fresh_and_the_message() -> None:
+    first, second = (json.loads(sample("lisoloo", "sms.delivered", {"message_id": "m-1"})) for _ in range(2))
+    assert first["message_id"] == second["message_id"] == "m-1"
+    assert first["event_id"] != second["event_id"]
+    # A nested override merges with the fresh record id, a null still removes.
+    did = json.loads(json.loads(sample("did_reseller", "dids.update", {"data": {"number": "3035550000"}}))["data"])
+    assert did["number"] == "3035550000" and did["id"] != 48213
+    assert "event_id" not in json.loads(sample("lisoloo", "sms.sent", {"event_id": None}))
+
+
+def python_readme_test() -> Callable[[SignedRequestFactory], None]:
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "python" / "README.md").read_text("utf-8")
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "from telhook.testing import" in b]
+    namespace: Dict[str, Any] = {}
+    exec(block, namespace)
+    return cast(Callable[[SignedRequestFactory], None], namespace["test_a_failed_sms_is_recorded"])
+
+
+def test_the_readme_pytest_example_calls_the_handler_on_every_run_against_a_store_that_outlives_it(
+    redis_url: str,
+) -> None:
+    """python/README.md's test, run as two test runs would run it: the dedupe store is Redis
+    (the Django cache), never flushed in between. Both runs reach the handler."""
+    readme_test = python_readme_test()
+    views.PROCESSED.clear()
+    views.FAIL_NEXT["value"] = False
+    views.OWN_RESPONSE["value"] = False
+    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    with override_settings(CACHES=redis_cache):
+        readme_test(signed_request)
+        assert len(redis.Redis.from_url(redis_url).keys("*")) >= 1  # the first run's claim is kept
+        readme_test(signed_request)
+    assert len(views.PROCESSED) == 2 and len(set(views.PROCESSED)) == 2, views.PROCESSED
+    # And with the in-memory cache shared by the whole session (not cleared in between).
+    readme_test(signed_request)
+    readme_test(signed_request)
+    assert len(set(views.PROCESSED)) == 4
