@@ -29,10 +29,48 @@ export function eventKinds(provider) {
   return callCore("event_kinds", [provider]);
 }
 
-/** A realistic body of `eventKind`, with `overrides` merged in (JSON merge patch), as bytes. */
+/** A random integer below 2^52: any JSON reader keeps it exactly. */
+function randomNumber() {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return (high & 0xfffff) * 2 ** 32 + low;
+}
+
+/**
+ * New values for the fields that key an event of `kind` (each provider's `identity` in the
+ * core): the event id where the provider sends one, else the message, call or record id the
+ * key is made of. The same rule as telhook.testing in Python.
+ */
+function freshKey(provider, kind) {
+  if (provider === "lisoloo" || (provider === "gatewayapi" && kind.includes("."))) return { event_id: crypto.randomUUID() };
+  if (provider === "gatewayapi") return { id: randomNumber() }; // the legacy shapes key on the message id
+  if (provider === "limephone") return { [kind.startsWith("sms_") ? "message_id" : "call_id"]: String(randomNumber()) };
+  if (provider === "looplookup") return { webhook_id: crypto.randomUUID() };
+  if (provider === "did_reseller") {
+    // A hash of the body: a new record id (or error text).
+    return kind === "sms_enablement.error" ? { verbose: `already provisioned (request ${randomNumber()})` } : { data: { id: randomNumber() } };
+  }
+  return {};
+}
+
+const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** One merge patch doing what `first` then `second` do (`second` wins). */
+function compose(first, second) {
+  const out = { ...first };
+  for (const [key, value] of Object.entries(second)) {
+    out[key] = isObject(value) && isObject(out[key]) ? compose(out[key], value) : value;
+  }
+  return out;
+}
+
+/**
+ * A realistic body of `eventKind`, with `overrides` merged in (JSON merge patch), as bytes.
+ * Each call is a new event (a fresh event id) unless `overrides` names the id.
+ */
 export function sample(provider, eventKind, overrides) {
   const kind = eventKind ?? eventKinds(provider)[0];
-  return new TextEncoder().encode(callCore("sample", [provider, kind, overrides ?? null]));
+  const patch = overrides == null || isObject(overrides) ? compose(freshKey(provider, String(kind)), overrides ?? {}) : overrides;
+  return new TextEncoder().encode(callCore("sample", [provider, kind, patch]));
 }
 
 function bodyBytes(body) {
@@ -48,7 +86,8 @@ function nowSeconds(now) {
 }
 
 /**
- * The request `provider` sends: `body`, or a sample of `eventKind`, signed with every scheme
+ * The request `provider` sends: `body`, or a sample of `eventKind` (a new event on every call
+ * unless `overrides` names its id), signed with every scheme
  * `credentials` configure (or only `scheme`). Returns a Node-friendly object
  * `{ method, url, headers, body, toRequest(base) }`; `url` is a path with the query the scheme
  * needs, `toRequest(base)` the same request as a Fetch `Request` aimed at `base`.

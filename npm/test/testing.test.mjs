@@ -57,18 +57,58 @@ test("own body, single scheme, URL token query, typed errors", () => {
   assert.throws(() => sample("lisoloo", "sms.teleported"), (e) => e instanceof telhook.RequestError && e.code === "invalid_request");
 });
 
-test("the README's telhook/testing example runs as written", async () => {
+/** The README's telhook/testing example as a function of the handler it sends to (its imports
+ * passed in, the rest as written). */
+function readmeExample() {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const section = readme.split("\n## Testing your receiver\n")[1].split("\n## ")[0];
   const blocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
   assert.equal(blocks.length, 1);
+  const imports = 'import assert from "node:assert/strict";\nimport { signedRequest } from "telhook/testing";\n';
+  assert.ok(blocks[0].startsWith(imports), "the example imports assert and signedRequest");
+  const code = blocks[0].slice(imports.length);
+  const run = new Function("assert", "signedRequest", "credentials", "handler", `return (async () => { ${code}; return response; })();`);
+  return (credentials, handler) => run(assert, signedRequest, credentials, handler);
+}
+
+test("the README's telhook/testing example runs as written", async () => {
   const credentials = CREDENTIALS.lisoloo;
   const seen = [];
   const handler = telhook.createHandler({ provider: "lisoloo", credentials, store: null, onEvent: (e) => seen.push(e.id) });
-  const code = blocks[0].replace(/^import \{ signedRequest \} from "telhook\/testing";\n/, "");
-  assert.notEqual(code, blocks[0], "the example imports signedRequest from telhook/testing");
-  const run = new Function("signedRequest", "credentials", "handler", `return (async () => { ${code}; return response; })();`);
-  const response = await run(signedRequest, credentials, handler);
+  const response = await readmeExample()(credentials, handler);
   assert.equal(response.status, 200);
   assert.equal(seen.length, 1);
+});
+
+test("the README's testing example calls the handler on every run against a store that outlives it", async () => {
+  // Two test runs, one dedupe store kept between them (as Redis or KV outlives a test run).
+  const credentials = CREDENTIALS.lisoloo;
+  const store = telhook.memoryStore();
+  const seen = [];
+  const example = readmeExample();
+  for (let run = 0; run < 2; run += 1) {
+    const handler = telhook.createHandler({ provider: "lisoloo", credentials, store, onEvent: (e) => seen.push(e.id) });
+    const response = await example(credentials, handler); // asserts {outcome: "accepted"} itself
+    assert.equal(response.status, 200);
+  }
+  assert.equal(seen.length, 2);
+  assert.notEqual(seen[0], seen[1]);
+});
+
+test("every sample is a new event unless its id is pinned", () => {
+  const pins = { limephone: { call_id: "c-1" }, lisoloo: { event_id: "e-1" }, gatewayapi: { event_id: "e-1" }, looplookup: { webhook_id: "w-1" }, did_reseller: { data: { id: 7 } } };
+  for (const [provider, credentials] of Object.entries(CREDENTIALS)) {
+    const eventId = (eventKind, overrides) => {
+      const signed = signedRequest(provider, { eventKind, overrides, credentials, now: NOW });
+      return telhook.normalizeEvent(provider, signed, credentials, { now: NOW }).id;
+    };
+    for (const kind of eventKinds(provider)) assert.notEqual(eventId(kind), eventId(kind), `${provider} ${kind}`);
+    const first = eventKinds(provider)[0];
+    assert.equal(eventId(first, pins[provider]), eventId(first, pins[provider]), provider);
+  }
+  const [a, b] = [0, 1].map(() => JSON.parse(new TextDecoder().decode(sample("lisoloo", "sms.delivered", { message_id: "m-1" }))));
+  assert.equal(a.message_id, "m-1");
+  assert.equal(b.message_id, "m-1");
+  assert.notEqual(a.event_id, b.event_id);
+  assert.equal("event_id" in JSON.parse(new TextDecoder().decode(sample("lisoloo", "sms.sent", { event_id: null }))), false);
 });

@@ -22,7 +22,10 @@ export interface SignOptions {
   eventKind?: string;
   /** Your own body instead of a sample. */
   body?: Uint8Array | string;
-  /** Merged into the sample (JSON merge patch). */
+  /**
+   * Merged into the sample (JSON merge patch). Each sample is a new event (a fresh event id,
+   * or message id where that keys the event); name the id here to pin it.
+   */
   overrides?: Record<string, unknown>;
   credentials: Credentials;
   /** UNIX seconds or a Date; default: the host clock. */
@@ -32,5 +35,6 @@ export interface SignOptions {
 }
 
 export function eventKinds(provider: ProviderName): string[];
+/** A sample body: a new event on every call unless `overrides` names its id. */
 export function sample(provider: ProviderName, eventKind?: string, overrides?: Record<string, unknown>): Uint8Array;
 export function signedRequest(provider: ProviderName, options: SignOptions): SignedRequest;
