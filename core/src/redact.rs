@@ -172,6 +172,14 @@ impl Redactor {
 
     /// The redacted form of `text`, or `None` when nothing in it is secret.
     fn redact_text(&self, text: &str, nesting: usize) -> Option<String> {
+        // No configured value fits in a shorter text, nor in its percent-decoded form (decoding
+        // never lengthens), and without `:` (a URL), `=` (a query) or `{`/`[` (JSON) no other
+        // rule can apply: most payload strings (ids, numbers, statuses) return here at once.
+        // `values` is sorted longest first, so the last is the shortest.
+        let fits = self.values.last().is_some_and(|v| v.len() <= text.len());
+        if !fits && !text.bytes().any(|b| matches!(b, b':' | b'=' | b'{' | b'[')) {
+            return None;
+        }
         let trimmed = text.trim_start();
         if trimmed.starts_with(['{', '[']) {
             if let Ok(mut nested) = serde_json::from_str::<Value>(text) {
@@ -195,10 +203,6 @@ impl Redactor {
             }
         }
         let mut out: Option<String> = None;
-        // No configured value fits in a shorter text, nor in its percent-decoded form (decoding
-        // never lengthens): most payload strings (ids, numbers, statuses) skip every search.
-        // `values` is sorted longest first, so the last is the shortest.
-        let fits = self.values.last().is_some_and(|v| v.len() <= text.len());
         for secret in self.values.iter().filter(|_| fits) {
             let current = out.as_deref().unwrap_or(text);
             if current.contains(secret.as_str()) {
