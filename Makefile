@@ -110,7 +110,7 @@ demo: target/debug/telhook $(NPM_DIST) $(PY_EXT) ## sample webhooks of every pro
 	  for _ in $$(seq 50); do [ -s target/demo-receiver.url ] && break; sleep 0.1; done; \
 	  url=$$(cat target/demo-receiver.url); \
 	  ./target/debug/telhook simulate $$url/hooks --provider lisoloo \
-	    --credentials examples/lisoloo/credentials.json --count-url $$url/count --speed 100000
+	    --credentials examples/lisoloo/credentials.json --count-url $$url/count
 
 # ---------------------------------------------------------------- tests
 test: rust-tools check-make test-rust test-no-std vectors-check test-node test-python test-wheel ## install what is needed and run every test suite
