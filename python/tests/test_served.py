@@ -4,6 +4,7 @@ delivery, and a handler that fails while a redelivery is in flight."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -84,8 +85,10 @@ class Served:
         return int(self.sql(f"SELECT count(*) FROM djangoproject_processed WHERE event_id = '{EVENT_ID}'")[0][0])
 
 
-@pytest.fixture(scope="module")
-def served(postgres_port: int, redis_url: str) -> Iterator[Served]:
+@contextlib.contextmanager
+def serve(postgres_port: int, redis_url: str, server: List[str]) -> Iterator[Served]:
+    """The Django project under `server` (a command line that serves djangoproject on {port}),
+    with its own control directory, migrated, until the block ends."""
     with tempfile.TemporaryDirectory(prefix="telhook-served-") as control:
         env = dict(
             os.environ,
@@ -97,11 +100,7 @@ def served(postgres_port: int, redis_url: str) -> Iterator[Served]:
         )
         subprocess.run([sys.executable, "-m", "django", "migrate", "--verbosity", "0"], env=env, check=True)
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-             "--log-level", "warning", "djangoproject.wsgi:application"],
-            env=env, cwd=str(TESTS),
-        )
+        process = subprocess.Popen([part.format(port=port) for part in server], env=env, cwd=str(TESTS))
         try:
             def answers() -> bool:
                 try:
@@ -111,11 +110,19 @@ def served(postgres_port: int, redis_url: str) -> Iterator[Served]:
                 except OSError:
                     return False
 
-            wait_until(answers, "gunicorn")
+            wait_until(answers, server[2])
             yield Served(port, postgres_port, redis_url, pathlib.Path(control))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(postgres_port: int, redis_url: str) -> Iterator[Served]:
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", "127.0.0.1:{port}", "--timeout", "60",
+                "--log-level", "warning", "djangoproject.wsgi:application"]
+    with serve(postgres_port, redis_url, gunicorn) as served:
+        yield served
 
 
 @pytest.fixture(autouse=True)

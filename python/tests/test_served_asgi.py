@@ -5,18 +5,15 @@ reads the body (telhook.django.asgi.WebhookBodyCap)."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Iterator
 
 import pytest
 
-from services import free_port, wait_until
-from test_served import DELIVERY, DUPLICATE, IN_PROGRESS, TESTS, Served, fresh  # noqa: F401 (fixture)
+from services import wait_until
+from test_served import DELIVERY, DUPLICATE, IN_PROGRESS, Served, fresh, serve  # noqa: F401 (fixture)
 
 # The provider's side: Lisoloo, LimePhone and GatewayAPI wait 5 s for an answer.
 PROVIDER_TIMEOUT_SECS = 5
@@ -24,35 +21,10 @@ PROVIDER_TIMEOUT_SECS = 5
 
 @pytest.fixture(scope="module")
 def served(postgres_port: int, redis_url: str) -> Iterator[Served]:
-    with tempfile.TemporaryDirectory(prefix="telhook-asgi-") as control:
-        env = dict(
-            os.environ,
-            DJANGO_SETTINGS_MODULE="djangoproject.settings",
-            TELHOOK_TEST_PG_PORT=str(postgres_port),
-            TELHOOK_TEST_REDIS_URL=redis_url,
-            TELHOOK_TEST_CONTROL_DIR=control,
-            PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS.parent)]),
-        )
-        subprocess.run([sys.executable, "-m", "django", "migrate", "--verbosity", "0"], env=env, check=True)
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-             "djangoproject.asgi:application"],
-            env=env, cwd=str(TESTS),
-        )
-        try:
-            def answers() -> bool:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        return True
-                except OSError:
-                    return False
-
-            wait_until(answers, "uvicorn")
-            yield Served(port, postgres_port, redis_url, __import__("pathlib").Path(control))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+               "djangoproject.asgi:application"]
+    with serve(postgres_port, redis_url, uvicorn) as served:
+        yield served
 
 
 def _post_and_hang_up(served: Served, path: str, after_secs: float) -> None:
