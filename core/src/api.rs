@@ -85,7 +85,7 @@ fn field_of(error: &Error) -> Option<String> {
             Some(alloc::format!("body.{field}"))
         }
         Error::InvalidClock => Some("now".into()),
-        Error::InvalidOption { option, .. } => Some(String::from(*option)),
+        Error::InvalidOption { option, .. } => Some(option.clone()),
         _ => None,
     }
 }
@@ -331,7 +331,15 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
             Output::Step(MachineStep { delivery, action })
         }
         "check_now" => {
-            crate::check_now(seconds(args.get(0)?)?)?;
+            // A clock's first reading, at creation: a number of UNIX seconds, nothing else
+            // (`undefined`/`None`, text, a Date's object). Which value it was is not told.
+            let reading = args.get::<serde_json::Value>(0)?.as_f64().ok_or_else(|| {
+                crate::request::invalid_option(
+                    "clock",
+                    "a function returning UNIX seconds (a number)",
+                )
+            })?;
+            crate::check_now(seconds(reading)?)?;
             Output::Null
         }
         "raw_body_unavailable" => Output::Failure(Error::RawBodyUnavailable.into()),
@@ -408,6 +416,45 @@ mod tests {
             ("invalid_clock", Some("now"))
         );
         assert!(clock.expected.unwrap().contains("UNIX seconds"));
+        // A clock that returned no number (undefined, None, text) names the option.
+        for reading in ["[null]", r#"["2026-01-21"]"#, "[true]"] {
+            let clock = call("check_now", reading, b"").unwrap_err();
+            assert_eq!(
+                (clock.code, clock.kind, clock.field.as_deref()),
+                ("invalid_option", ErrorKind::Configuration, Some("clock"))
+            );
+            assert!(!clock.message.contains("2026"));
+        }
+        // Receiver settings: each wrong one by its name.
+        for (settings, option) in [
+            (
+                r#"[{"max_body_bytes": 10, "store": true, "lease_secs": -1}]"#,
+                "lease_secs",
+            ),
+            (
+                r#"[{"max_body_bytes": 10, "store": true, "dedupe_ttl_secs": "1h"}]"#,
+                "dedupe_ttl_secs",
+            ),
+            (
+                r#"[{"max_body_bytes": 10, "store": true, "store_deadline_ms": 1.5}]"#,
+                "store_deadline_ms",
+            ),
+            (
+                r#"[{"max_body_bytes": 10, "store": true, "lease": 5}]"#,
+                "lease",
+            ),
+            (
+                r#"[{"max_body_bytes": 0, "store": true}]"#,
+                "max_body_bytes",
+            ),
+        ] {
+            let error = call("receive_settings", settings, b"").unwrap_err();
+            assert_eq!(
+                (error.code, error.field.as_deref()),
+                ("invalid_option", Some(option))
+            );
+            assert!(!error.message.contains("1h") && !error.message.contains("1.5"));
+        }
         let json = Failure::from(Error::MethodNotAllowed).to_json();
         assert!(
             json.contains(r#""field":"method","expected":"POST""#),
@@ -445,7 +492,15 @@ mod tests {
             r#"{"insecure_skip_verification": true}"#,
             r#"{"max_body_bytes": 0}"#,
         );
-        assert_eq!(zero.unwrap_err().code, "invalid_request");
+        let zero = zero.unwrap_err();
+        assert_eq!(
+            (zero.code, zero.kind, zero.field.as_deref()),
+            (
+                "invalid_option",
+                ErrorKind::Configuration,
+                Some("max_body_bytes")
+            )
+        );
         let receiver = Receiver::new(None, r#"{"insecure_skip_verification": true}"#, "null");
         assert!(receiver
             .unwrap()

@@ -105,7 +105,8 @@ pub enum Error {
     /// A receiver option (`lease_secs`, `store_deadline_ms`, …) is out of its range: refused
     /// when the receiver is built, never answered to a provider.
     InvalidOption {
-        option: &'static str,
+        /// The option as the caller spelled it (an unknown one included); never its value.
+        option: String,
         expected: &'static str,
     },
     /// A body parser consumed the request stream before the receiver could read the raw

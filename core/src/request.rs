@@ -29,23 +29,62 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Options from their JSON form; `null` means defaults.
+    /// Options from their JSON form; `null` (or a `null` field) means the default. Every
+    /// mistake is an `invalid_option` naming the option and what it takes, never its value:
+    /// an unknown name (a typo such as `max_body`), a cap that is not a whole number of at
+    /// least 1 (`-1`, `"1mb"`, `1.5`), or options that are not an object.
     pub fn from_json_value(value: serde_json::Value) -> Result<Options> {
-        if value.is_null() {
-            return Ok(Options::default());
-        }
-        let options: Options =
-            serde_json::from_value(value).map_err(|e| Error::InvalidRequest {
-                reason: alloc::format!("options: {e}"),
-            })?;
-        // A zero cap refuses every delivery with a 413, which Lisoloo takes as "drop the
-        // event": refuse it when the receiver is built instead.
-        if options.max_body_bytes == 0 {
-            return Err(Error::InvalidRequest {
-                reason: String::from("options: max_body_bytes must be at least 1"),
-            });
+        let mut options = Options::default();
+        let map = match value {
+            serde_json::Value::Null => return Ok(options),
+            serde_json::Value::Object(map) => map,
+            _ => {
+                return Err(invalid_option(
+                    "options",
+                    "an object such as {\"max_body_bytes\": 1048576}",
+                ))
+            }
+        };
+        for (name, value) in &map {
+            match name.as_str() {
+                // A zero cap refuses every delivery with a 413, which Lisoloo takes as "drop
+                // the event": refused when the receiver is built instead.
+                "max_body_bytes" => {
+                    if let Some(bytes) = positive_option(name, value, MAX_BODY_BYTES_EXPECTED)? {
+                        options.max_body_bytes = usize::try_from(bytes)
+                            .map_err(|_| invalid_option(name, MAX_BODY_BYTES_EXPECTED))?;
+                    }
+                }
+                _ => return Err(invalid_option(name, "a known option: max_body_bytes")),
+            }
         }
         Ok(options)
+    }
+}
+
+const MAX_BODY_BYTES_EXPECTED: &str = "an integer of at least 1 (bytes; default 1048576)";
+
+/// `invalid_option` for `option` (as the caller spelled it).
+pub(crate) fn invalid_option(option: &str, expected: &'static str) -> Error {
+    Error::InvalidOption {
+        option: option.to_owned(),
+        expected,
+    }
+}
+
+/// An option that is a whole number of at least 1, or `null` for its default: anything else
+/// (a negative, fractional or text value, a boolean) is `invalid_option` with `expected`.
+pub(crate) fn positive_option(
+    option: &str,
+    value: &serde_json::Value,
+    expected: &'static str,
+) -> Result<Option<u64>> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        _ => match value.as_u64() {
+            Some(number) if number >= 1 => Ok(Some(number)),
+            _ => Err(invalid_option(option, expected)),
+        },
     }
 }
 

@@ -185,7 +185,37 @@ fn a_receiver_without_its_providers_credentials_fails_at_construction() {
 #[test]
 fn a_zero_body_cap_is_refused_when_the_receiver_is_built() {
     let zero = telhook_core::Options::from_json_value(json!({"max_body_bytes": 0}));
-    assert_eq!(zero.map_err(|e| e.code()), Err("invalid_request"));
+    assert_eq!(zero.map_err(|e| e.code()), Err("invalid_option"));
     let one = telhook_core::Options::from_json_value(json!({"max_body_bytes": 1}));
     assert_eq!(one.map(|o| o.max_body_bytes), Ok(1));
+    let default = telhook_core::Options::from_json_value(json!({"max_body_bytes": null}));
+    assert_eq!(default, Ok(telhook_core::Options::default()));
+}
+
+#[test]
+fn a_wrong_option_names_the_option_and_what_it_takes_never_the_value() {
+    for (options, option) in [
+        (json!({"max_body": 17}), "max_body"),
+        (json!({"max_body_bytes": -1}), "max_body_bytes"),
+        (json!({"max_body_bytes": "1mb"}), "max_body_bytes"),
+        (json!({"max_body_bytes": 1.5}), "max_body_bytes"),
+        (json!({"max_body_bytes": true}), "max_body_bytes"),
+        (json!([17]), "options"),
+    ] {
+        let error = telhook_core::Options::from_json_value(options.clone()).unwrap_err();
+        assert_eq!(error.code(), "invalid_option", "{options}");
+        let telhook_core::Error::InvalidOption {
+            option: named,
+            expected,
+        } = &error
+        else {
+            panic!("{options}: {error:?}");
+        };
+        assert_eq!(named, option);
+        assert!(expected.contains("max_body_bytes") || expected.contains("at least 1"));
+        let message = error.to_string();
+        for value in ["-1", "1mb", "1.5", "true", "17"] {
+            assert!(!message.contains(value), "{options}: {message}");
+        }
+    }
 }

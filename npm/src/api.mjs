@@ -9,6 +9,7 @@ import {
   coreCall,
   credentialsJson,
   nowSeconds,
+  optionsJson,
   ParseError,
   RequestError,
   requestArgs,
@@ -25,13 +26,16 @@ export { ConfigurationError, ParseError, RequestError, TelhookError, Verificatio
  */
 export class Receiver {
   constructor(provider, credentials, options = {}) {
-    const { now: _ignored, ...limits } = options;
+    // `now` is per call; every other option (and options that are not an object) is the
+    // core's to check: a wrong one is a ConfigurationError (`invalid_option`) naming it.
+    const isObject = options !== null && typeof options === "object" && !Array.isArray(options);
+    const { now: _ignored, ...limits } = isObject ? options : {};
     this.provider = provider ?? null;
     this.inner = call(
       (...a) => new core.Receiver(...a),
       this.provider,
       credentialsJson(credentials),
-      JSON.stringify(limits),
+      optionsJson(isObject ? limits : options),
     );
   }
 

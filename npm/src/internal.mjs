@@ -116,6 +116,15 @@ export function flattenHeaders(headers) {
   return flat;
 }
 
+/**
+ * Options as JSON for the core, which checks them: NaN and ±Infinity (JSON.stringify's null,
+ * which would mean "the default") go as text, so the core refuses them like any other
+ * non-integer instead of a `Number(process.env.X)` of an unset variable passing silently.
+ */
+export function optionsJson(options) {
+  return JSON.stringify(options, (_key, value) => (typeof value === "number" && !Number.isFinite(value) ? String(value) : value)) ?? "null";
+}
+
 /** A `now` given as UNIX seconds, a Date or RFC 3339 text, as UNIX seconds. */
 export function nowSeconds(now) {
   if (now == null) return Math.floor(Date.now() / 1000);

@@ -4,7 +4,16 @@
 // does the I/O it asks for, in one loop. The Fetch handler and the Node middleware share it.
 import { Receiver } from "./api.mjs";
 import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
-import { ConfigurationError, coreCall, errorFrom, flattenHeaders, nowSeconds, RequestError, TelhookError } from "./internal.mjs";
+import {
+  ConfigurationError,
+  coreCall,
+  errorFrom,
+  flattenHeaders,
+  nowSeconds,
+  optionsJson,
+  RequestError,
+  TelhookError,
+} from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
 // (providers, error codes, states, statuses 100..599): memoized, a few hundred entries at most.
@@ -63,7 +72,14 @@ function logError(error, { provider, eventId, code, log, note }) {
 /** A clock reading (UNIX seconds, a Date or RFC 3339 text) as whole seconds; NaN for anything else. */
 function clockSeconds(reading) {
   if (typeof reading === "number") return Number.isFinite(reading) ? Math.floor(reading) : reading;
-  if (reading instanceof Date || typeof reading === "string") return nowSeconds(reading);
+  if (reading instanceof Date) return nowSeconds(reading);
+  if (typeof reading === "string") {
+    try {
+      return nowSeconds(reading);
+    } catch {
+      return Number.NaN; // unreadable text: the core names the clock, not the text
+    }
+  }
   return Number.NaN;
 }
 
@@ -77,6 +93,8 @@ function isResponseLike(value) {
   );
 }
 
+const JS_NAMES = { lease_secs: "leaseSecs", dedupe_ttl_secs: "dedupeTtlSecs", store_deadline_ms: "storeDeadlineMs" };
+
 /** The machine's settings for a receiver; the core checks them (`invalid_option`). */
 function receiveSettings(name, receiver, store, { leaseSecs, dedupeTtlSecs, storeDeadlineMs }) {
   const settings = {
@@ -88,11 +106,12 @@ function receiveSettings(name, receiver, store, { leaseSecs, dedupeTtlSecs, stor
     store_deadline_ms: storeDeadlineMs,
   };
   try {
-    return coreCall("receive_settings", [settings]);
+    return coreCall("receive_settings", [JSON.parse(optionsJson(settings))]);
   } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error;
-    const message = `${name}: ${error.message} (leaseSecs, dedupeTtlSecs and storeDeadlineMs are lease_secs, dedupe_ttl_secs and store_deadline_ms)`;
-    throw new ConfigurationError(error.code, message, error.kind, error.field, error.expected);
+    if (!(error instanceof ConfigurationError) || !(error.field in JS_NAMES)) throw error;
+    // The core names its settings in snake_case; the error names the option as it was given.
+    const option = JS_NAMES[error.field];
+    throw new ConfigurationError(error.code, `${name}: option ${option}: expected ${error.expected}`, error.kind, option, error.expected);
   }
 }
 

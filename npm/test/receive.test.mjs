@@ -625,7 +625,7 @@ test("leaseSecs, dedupeTtlSecs and storeDeadlineMs reach the store; invalid ones
   const base = { provider: "lisoloo", credentials: lisoloo.credentials, store: telhook.memoryStore(), onEvent() {} };
   const invalid = (e) => e instanceof telhook.ConfigurationError && e.code === "invalid_option";
   for (const create of [telhook.createHandler, telhook.createNodeMiddleware]) {
-    assert.throws(() => create({ ...base, leaseSecs: 0 }), (e) => invalid(e) && /lease_secs/.test(e.message) && /leaseSecs/.test(e.message));
+    assert.throws(() => create({ ...base, leaseSecs: 0 }), (e) => invalid(e) && e.field === "leaseSecs" && /leaseSecs/.test(e.message));
     assert.throws(() => create({ ...base, dedupeTtlSecs: 0 }), invalid);
     assert.throws(() => create({ ...base, storeDeadlineMs: 0 }), invalid);
     assert.throws(() => create({ ...base, storeDeadlineMs: 60_001 }), invalid);

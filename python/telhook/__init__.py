@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,16 +97,26 @@ Clock = Callable[[], float]
 
 
 def _check_clock(clock: Optional[Clock]) -> Optional[Clock]:
-    """Reads the clock once: a reading that is not UNIX seconds fails here, not per request."""
+    """Reads the clock once: a reading that is not UNIX seconds fails here (the core's
+    ``invalid_option`` naming ``clock``, or ``invalid_clock`` for milliseconds), not per request."""
     if clock is None:
         return None
     if not callable(clock):
         raise TypeError("clock must be a callable returning UNIX seconds")
     reading = clock()
-    if isinstance(reading, bool) or not isinstance(reading, (int, float)):
-        raise TypeError("clock must return UNIX seconds as an int or float")
-    _call("check_now", int(reading))
+    number = not isinstance(reading, bool) and isinstance(reading, (int, float)) and math.isfinite(reading)
+    # Anything but a number goes as null, which the core refuses without showing it.
+    _call("check_now", math.floor(reading) if number else None)
     return clock
+
+
+def _options_json(options: Mapping[str, Any]) -> str:
+    """Options as JSON for the core, which checks each one (``invalid_option`` naming it): NaN,
+    the infinities and values JSON cannot hold (a datetime, …) go as text, which the core
+    refuses like any other value that is not an integer."""
+    def plain(value: Any) -> Any:
+        return "?" if isinstance(value, float) and not math.isfinite(value) else value
+    return json.dumps({name: plain(value) for name, value in options.items()}, default=lambda _: "?")
 
 
 class Receiver:
@@ -127,23 +138,17 @@ class Receiver:
         dedupe_ttl_secs: Optional[int] = None,
         store_deadline_ms: Optional[int] = None,
     ) -> None:
-        if max_body_bytes is not None and (isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int)):
-            raise TypeError("max_body_bytes must be an int or None")
-        if max_body_bytes is not None and max_body_bytes <= 0:
-            raise ValueError("max_body_bytes must be positive")
-        for name, value in (("lease_secs", lease_secs), ("dedupe_ttl_secs", dedupe_ttl_secs),
-                            ("store_deadline_ms", store_deadline_ms)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise TypeError(f"{name} must be an int or None")
+        # Every option is checked by the core, the same as in Node (ConfigurationError
+        # invalid_option naming it, never its value): here they are only passed on.
         self.provider = provider
         self.clock = _check_clock(clock)
-        options = "null" if max_body_bytes is None else json.dumps({"max_body_bytes": max_body_bytes})
+        options = "null" if max_body_bytes is None else _options_json({"max_body_bytes": max_body_bytes})
         self._inner = _core.Receiver(provider, _credentials_json(credentials), options)
         # The receive machine's settings, checked by the core now (invalid_option), not per request.
         settings = {"provider": provider, "max_body_bytes": self._inner.max_body_bytes, "store": True,
                     "lease_secs": lease_secs, "dedupe_ttl_secs": dedupe_ttl_secs,
                     "store_deadline_ms": store_deadline_ms}
-        self.settings: Dict[str, Any] = json.loads(_core.call("receive_settings", json.dumps([settings]), b""))
+        self.settings: Dict[str, Any] = json.loads(_core.call("receive_settings", "[" + _options_json(settings) + "]", b""))
         # Notes about the handler's status already logged (once per receiver).
         self.warned: Set[str] = set()
 

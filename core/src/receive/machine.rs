@@ -28,14 +28,18 @@ use serde::{Deserialize, Serialize};
 use super::{
     decide, Answer, ClaimState, DedupeAction, HandlerOutcome, HandlerResult, LogLevel, Step,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::provider::Provider;
+use crate::request::{invalid_option, positive_option};
 use crate::retry::{retry_policy, DeliveryResult};
 
 /// How long a dedupe store call may take before it counts as failed, unless configured: well
 /// under every provider's timeout (5 s), so the provider still gets its 503 in time.
 pub const DEFAULT_STORE_DEADLINE_MS: u32 = 1_000;
 const MAX_STORE_DEADLINE_MS: u32 = 60_000;
+const BYTES: &str = "an integer of at least 1 (bytes)";
+const SECONDS: &str = "an integer of at least 1 (seconds)";
+const DEADLINE: &str = "an integer from 1 to 60000 (milliseconds)";
 
 /// A receiver's settings for the flow, validated once when the receiver is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,22 +71,19 @@ impl Settings {
         dedupe_ttl_secs: Option<u32>,
         store_deadline_ms: Option<u32>,
     ) -> Result<Settings> {
-        let invalid = |option, expected| Err(Error::InvalidOption { option, expected });
+        let invalid = |option: &str, expected| Err(invalid_option(option, expected));
         if max_body_bytes == 0 {
-            return invalid("max_body_bytes", "an integer of at least 1");
+            return invalid("max_body_bytes", BYTES);
         }
         if lease_secs == Some(0) {
-            return invalid("lease_secs", "an integer of at least 1 (seconds)");
+            return invalid("lease_secs", SECONDS);
         }
         if dedupe_ttl_secs == Some(0) {
-            return invalid("dedupe_ttl_secs", "an integer of at least 1 (seconds)");
+            return invalid("dedupe_ttl_secs", SECONDS);
         }
         let store_deadline_ms = store_deadline_ms.unwrap_or(DEFAULT_STORE_DEADLINE_MS);
         if !(1..=MAX_STORE_DEADLINE_MS).contains(&store_deadline_ms) {
-            return invalid(
-                "store_deadline_ms",
-                "an integer from 1 to 60000 (milliseconds)",
-            );
+            return invalid("store_deadline_ms", DEADLINE);
         }
         Ok(Settings {
             provider,
@@ -95,33 +96,54 @@ impl Settings {
     }
 
     /// Settings from their JSON form (`{provider, max_body_bytes, store, lease_secs?,
-    /// dedupe_ttl_secs?, store_deadline_ms?}`), checked as [`Settings::new`] checks them.
+    /// dedupe_ttl_secs?, store_deadline_ms?}`), checked as [`Settings::new`] checks them: each
+    /// option that is not a whole number of at least 1 (or `null` for its default), and any
+    /// unknown name, is `invalid_option` naming that option, never its value.
     pub fn from_json_value(value: serde_json::Value) -> Result<Settings> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Wire {
-            #[serde(default)]
-            provider: Option<Provider>,
-            max_body_bytes: usize,
-            store: bool,
-            #[serde(default)]
-            lease_secs: Option<u32>,
-            #[serde(default)]
-            dedupe_ttl_secs: Option<u32>,
-            #[serde(default)]
-            store_deadline_ms: Option<u32>,
+        let serde_json::Value::Object(map) = value else {
+            return Err(invalid_option("options", "an object of receiver settings"));
+        };
+        let (mut provider, mut max_body_bytes, mut store) = (None, None, None);
+        let (mut lease_secs, mut dedupe_ttl_secs, mut store_deadline_ms) = (None, None, None);
+        for (name, value) in &map {
+            let small = |expected| {
+                positive_option(name, value, expected)?
+                    .map(|number| u32::try_from(number).map_err(|_| invalid_option(name, expected)))
+                    .transpose()
+            };
+            match name.as_str() {
+                "provider" => provider = Provider::from_json(value)?,
+                "max_body_bytes" => {
+                    max_body_bytes = positive_option(name, value, BYTES)?
+                        .and_then(|bytes| usize::try_from(bytes).ok());
+                }
+                "store" => store = value.as_bool(),
+                "lease_secs" => lease_secs = small(SECONDS)?,
+                "dedupe_ttl_secs" => dedupe_ttl_secs = small(SECONDS)?,
+                "store_deadline_ms" => {
+                    store_deadline_ms = small(DEADLINE)?;
+                }
+                _ => {
+                    return Err(invalid_option(
+                        name,
+                        "a known setting: provider, max_body_bytes, store, lease_secs, dedupe_ttl_secs, store_deadline_ms",
+                    ))
+                }
+            }
         }
-        let wire: Wire = serde_json::from_value(value).map_err(|_| Error::InvalidOption {
-            option: "options",
-            expected: "max_body_bytes, store, and optionally lease_secs, dedupe_ttl_secs and store_deadline_ms as non-negative integers",
-        })?;
+        let (Some(max_body_bytes), Some(store)) = (max_body_bytes, store) else {
+            return Err(invalid_option(
+                "options",
+                "max_body_bytes (an integer of at least 1) and store (true or false)",
+            ));
+        };
         Settings::new(
-            wire.provider,
-            wire.max_body_bytes,
-            wire.store,
-            wire.lease_secs,
-            wire.dedupe_ttl_secs,
-            wire.store_deadline_ms,
+            provider,
+            max_body_bytes,
+            store,
+            lease_secs,
+            dedupe_ttl_secs,
+            store_deadline_ms,
         )
     }
 }
