@@ -308,7 +308,25 @@ fn a_correct_receiver_passes_for_every_provider() {
         let expired = forged
             .iter()
             .any(|d| d["event"] == "forged: expired_timestamp");
-        assert_eq!(expired, provider == Provider::GatewayApi, "{provider}");
+        // Tried where a scheme signs a time that can pass (GatewayAPI's JWT exp, Vonage's iat).
+        let credentials = credentials_file(provider).0;
+        let kind = telhook_core::sample::event_kinds(provider)[0].name;
+        let body = telhook_core::sample::sample(provider, kind, &Value::Null).unwrap();
+        let can_expire = telhook_core::sign::forge(
+            provider,
+            &body,
+            &credentials,
+            1_769_000_000,
+            telhook_core::sign::Forgery::ExpiredTimestamp,
+        )
+        .unwrap()
+        .is_some();
+        assert_eq!(expired, can_expire, "{provider}");
+        assert_eq!(
+            can_expire,
+            [Provider::GatewayApi, Provider::Vonage].contains(&provider),
+            "{provider}"
+        );
         // Tried whenever one configured scheme signs the body: LimePhone's HMAC does,
         // whatever else (the Bearer token) is configured.
         let tampered = forged.iter().any(|d| d["event"] == "forged: tampered_body");

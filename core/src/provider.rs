@@ -23,6 +23,7 @@ macro_rules! each_provider {
             limephone LimePhone,
             lisoloo Lisoloo,
             gatewayapi GatewayApi,
+            vonage Vonage,
         }
     };
 }
@@ -168,4 +169,38 @@ pub struct RetrySchedule {
     /// event id, time or sequence, so its id is a hash of the body. Its dedupe window then
     /// covers the redeliveries only (no 24 h floor), or it would swallow real repeats.
     pub identical_bodies_can_be_new_events: bool,
+}
+
+/// Long enough for every provider whose ids tell real repeats from redeliveries.
+const MIN_DEDUPE_TTL_SECS: u32 = 24 * 60 * 60;
+
+impl RetrySchedule {
+    /// First delivery plus every retry.
+    pub const fn max_deliveries(&self) -> u32 {
+        self.retry_delays_secs.len() as u32 + 1
+    }
+
+    /// Worst case from first delivery to last retry: the delays plus a timeout per attempt.
+    pub const fn retry_horizon_secs(&self) -> u32 {
+        let mut delays = 0u32;
+        let mut remaining = self.retry_delays_secs;
+        while let [first, rest @ ..] = remaining {
+            delays += *first;
+            remaining = rest;
+        }
+        delays + self.max_deliveries() * self.timeout_secs
+    }
+
+    /// How long a receiver must remember an idempotency key to catch every redelivery:
+    /// twice the horizon, and at least 24 h — except for a provider whose identical bodies can
+    /// be new events (the DID reseller), where it is twice the horizon only: a longer window
+    /// would answer a real repeat "duplicate".
+    pub const fn dedupe_ttl_secs(&self) -> u32 {
+        let doubled = self.retry_horizon_secs() * 2;
+        if self.identical_bodies_can_be_new_events || doubled > MIN_DEDUPE_TTL_SECS {
+            doubled
+        } else {
+            MIN_DEDUPE_TTL_SECS
+        }
+    }
 }

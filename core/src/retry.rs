@@ -50,7 +50,6 @@ pub struct RetryPolicy {
     pub permanent_failure_statuses: Option<StatusRange>,
 }
 
-const MIN_DEDUPE_TTL_SECS: u32 = 24 * 60 * 60;
 /// Long enough for any handler that answers within a provider's timeout (5-15 s) many times
 /// over; short enough that every provider with retries still redelivers after it expires.
 const IN_PROGRESS_LEASE_SECS: u32 = 300;
@@ -64,32 +63,17 @@ impl RetryPolicy {
             jitter,
             ack_statuses,
             permanent_failure_statuses,
-            identical_bodies_can_be_new_events,
+            ..
         } = *schedule;
-        let mut delays = 0u32;
-        let mut remaining = retry_delays_secs;
-        while let [first, rest @ ..] = remaining {
-            delays += *first;
-            remaining = rest;
-        }
-        let max_deliveries = retry_delays_secs.len() as u32 + 1;
-        let retry_horizon_secs = delays + max_deliveries * timeout_secs;
-        let doubled = retry_horizon_secs * 2;
-        let dedupe_ttl_secs = if identical_bodies_can_be_new_events || doubled > MIN_DEDUPE_TTL_SECS
-        {
-            doubled
-        } else {
-            MIN_DEDUPE_TTL_SECS
-        };
         RetryPolicy {
             provider,
             documented,
             timeout_secs,
             retry_delays_secs,
             jitter,
-            max_deliveries,
-            retry_horizon_secs,
-            dedupe_ttl_secs,
+            max_deliveries: schedule.max_deliveries(),
+            retry_horizon_secs: schedule.retry_horizon_secs(),
+            dedupe_ttl_secs: schedule.dedupe_ttl_secs(),
             in_progress_lease_secs: IN_PROGRESS_LEASE_SECS,
             ack_statuses,
             permanent_failure_statuses,

@@ -14,7 +14,8 @@ export type ProviderName =
   | "did_reseller"
   | "limephone"
   | "lisoloo"
-  | "gatewayapi";
+  | "gatewayapi"
+  | "vonage";
 export type EventTypeName =
   | "message.received"
   | "message.sent"

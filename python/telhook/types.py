@@ -13,6 +13,7 @@ ProviderName = Literal[
     "limephone",
     "lisoloo",
     "gatewayapi",
+    "vonage",
 ]
 EventTypeName = Literal[
     "message.received",
@@ -268,6 +269,7 @@ class PerProviderCredentials(TypedDict, total=False):
     limephone: ProviderCredentials
     lisoloo: ProviderCredentials
     gatewayapi: ProviderCredentials
+    vonage: ProviderCredentials
 # </generated>
 
 

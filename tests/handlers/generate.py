@@ -27,6 +27,7 @@ BASE = {
     "gatewayapi": "gatewayapi/legacy_dlr_jwt.json",
     "looplookup": "looplookup/doc_full_result.json",
     "did_reseller": "did_reseller/dids_insert.json",
+    "vonage": "vonage/status_delivered.json",
 }
 FORGED = {
     "limephone": "limephone/err_wrong_secret.json",
@@ -34,12 +35,14 @@ FORGED = {
     "gatewayapi": "gatewayapi/err_jwt_wrong_secret.json",
     "looplookup": "looplookup/err_wrong_authorization.json",
     "did_reseller": "did_reseller/err_wrong_token.json",
+    "vonage": "vonage/err_wrong_secret.json",
 }
 UNREADABLE = {
     "limephone": "limephone/err_malformed_json.json",
     "lisoloo": "lisoloo/err_malformed_json.json",
     "looplookup": "looplookup/err_malformed_json.json",
     "did_reseller": "did_reseller/err_doc_curly_quotes.json",
+    "vonage": "vonage/err_malformed_json.json",
 }
 # Authentic bodies of a shape telhook does not expect: handled all the same (issue 26).
 ODD_SHAPE = {
@@ -48,6 +51,7 @@ ODD_SHAPE = {
     "gatewayapi": "gatewayapi/shape_empty_object.json",
     "looplookup": "looplookup/shape_missing_request_id.json",
     "did_reseller": "did_reseller/shape_unknown_change_type.json",
+    "vonage": "vonage/shape_status_and_timestamp_unreadable.json",
 }
 # What each provider does with a status other than its acknowledgement (from its docs):
 # only Lisoloo drops on a 4xx, so a 409 chosen by the handler ends the event there and is
@@ -56,7 +60,7 @@ DROPS_ON_4XX = {"lisoloo"}
 # Providers whose only acknowledgement is 200 (their docs): any other 2xx is retried.
 ONLY_200 = {"limephone", "looplookup"}
 # Seconds a provider may take to give up on an attempt: the Retry-After of a 503 "in progress".
-TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15, "did_reseller": 15}
+TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15, "did_reseller": 15, "vonage": 5}
 DEDUPE_TTL_SECS_LIMEPHONE = 86_400
 IN_PROGRESS_LEASE_SECS = 300
 

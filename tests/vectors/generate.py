@@ -15,6 +15,7 @@ Run: python3 tests/vectors/generate.py [OUT_DIR]  (default: this directory; bles
 always read from this directory, so `make vectors-check` can write into a temp dir and diff)
 """
 import base64
+import hashlib
 import json
 import os
 import sys
@@ -38,6 +39,8 @@ LOOP_AUTH = "Token loop-AUTH-dashboard-4b7c"
 LOOP_AUTH_OLD = "Token loop-AUTH-old-1e2f"
 DID_TOKEN = "did-URL-token-77aa"
 DID_USER, DID_PASS = "didhook", "did-BASIC-pass-31"
+VONAGE_SECRET = "vonage-SIGNATURE-secret-61b0"
+VONAGE_OLD_SECRET = "vonage-SIGNATURE-old-7d3e"
 
 
 def dumps(obj):
@@ -373,6 +376,107 @@ def gatewayapi():
         None, "missing_credentials")
     public_gatewayapi.build(vec, h, hj, creds, dumps, jwt, GW_HMAC, GW_JWT)
 
+# ----------------------------------------------------------------------------- Vonage
+SDK = "tests/fixtures/sdk/vonage.json"
+
+
+def vonage():
+    """Messages API signed webhooks: Bearer HS256 JWT whose payload_hash is the body's SHA-256."""
+    creds = {"jwt_hs256": VONAGE_SECRET}
+
+    def claims(body, iat=NOW - 2, **extra):
+        return dict({"iat": iat, "jti": "c5ba8f24-1a14-4c10-bfdf-3fbe8ce511b5", "iss": "Vonage",
+                     "payload_hash": hashlib.sha256(body.encode()).hexdigest(), "api_key": "a1b2c3d",
+                     "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"}, **extra)
+
+    def h(body, secret=VONAGE_SECRET, header=None, **claim_overrides):
+        token = jwt(secret, claims(body, **claim_overrides), header)
+        return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    status = {"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "to": "447700900000",
+              "from": "447700900001", "timestamp": "2026-01-21T12:50:00Z", "status": "delivered",
+              "usage": {"currency": "EUR", "price": "0.0333"}, "client_ref": "order-1042", "channel": "sms"}
+    for word in ("submitted", "delivered", "read", "rejected", "undeliverable"):
+        body = dumps(dict(status, status=word))
+        vec("vonage", f"status_{word}", f"Messages API status callback '{word}' (the docs' status shape), "
+            "signed as Vonage signs: HS256 JWT with the body's payload_hash", "vonage", body, h(body), creds)
+    failed = dict(status, status="rejected", error={
+        "type": "https://developer.nexmo.com/api-errors/messages-olympus#1320", "title": 1320,
+        "detail": "Message failed because the number is blocked", "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"})
+    body = dumps(failed)
+    vec("vonage", "status_rejected_with_error", "A rejected status with the Messages API error object: "
+        "title (a number) is the code, detail the description", "vonage", body, h(body), creds)
+    inbound = {"channel": "sms", "message_uuid": "bbbbbbbb-cccc-dddd-eeee-0123456789ab", "to": "447700900000",
+               "from": "447700900001", "timestamp": "2026-01-21T12:50:00Z", "text": "Hello From Vonage!",
+               "message_type": "text", "sms": {"num_messages": "1", "keyword": "HELLO"},
+               "usage": {"currency": "EUR", "price": "0.0333"}}
+    body = dumps(inbound)
+    vec("vonage", "inbound_sms", "An inbound SMS (the docs' inbound shape)", "vonage", body, h(body), creds)
+    whatsapp = {"channel": "whatsapp", "message_uuid": "cccccccc-dddd-eeee-ffff-0123456789ab",
+                "to": "447700900000", "from": "447700900002", "timestamp": "2026-01-21T12:51:00Z",
+                "message_type": "text", "text": "Hi", "profile": {"name": "Jane"}}
+    body = dumps(whatsapp)
+    vec("vonage", "inbound_whatsapp", "An inbound WhatsApp text: numbers as E.164", "vonage", body, h(body), creds)
+    messenger = {"channel": "messenger", "message_uuid": "dddddddd-eeee-ffff-0000-0123456789ab",
+                 "to": "1234567890123456", "from": "6543210987654321", "timestamp": "2026-01-21T12:52:00Z",
+                 "message_type": "text", "text": "Hello"}
+    body = dumps(messenger)
+    vec("vonage", "inbound_messenger_ids_are_no_addresses", "Messenger carries its own user ids: from/to "
+        "stay null, raw keeps them", "vonage", body, h(body), creds)
+    body = dumps(status)
+    vec("vonage", "rotated_secret", "Signed with the previous signature secret while both are configured",
+        "vonage", body, h(body, VONAGE_OLD_SECRET), {"jwt_hs256": [VONAGE_SECRET, VONAGE_OLD_SECRET]})
+    vec("vonage", "detected_by_body", "No provider named: message_uuid + channel identify Vonage", None, body,
+        h(body), {"vonage": creds})
+    odd = dumps(dict(status, status=4, timestamp="soon"))
+    vec("vonage", "shape_status_and_timestamp_unreadable", "A status of the wrong type and an unreadable time: "
+        "verified, so still an event (a status event, by the key), unread fields listed", "vonage", odd, h(odd), creds)
+    # Refusals.
+    bad = '{"message_uuid": "aaaaaaaa", "status": '
+    vec("vonage", "err_malformed_json", "Correctly signed, truncated JSON", "vonage", bad, h(bad), creds,
+        "malformed_json")
+    vec("vonage", "err_wrong_secret", "A JWT signed with another secret", "vonage", body,
+        h(body, "not-the-secret"), creds, "signature_mismatch")
+    other = dumps(dict(status, status="read"))
+    vec("vonage", "err_payload_hash_of_another_body", "A valid JWT captured from one delivery, replayed with "
+        "another body: payload_hash must match (the SDKs skip this check)", "vonage", other, h(body), creds,
+        "jwt_payload_mismatch")
+    vec("vonage", "err_no_payload_hash", "A valid JWT without payload_hash covers no body", "vonage", body,
+        {"Authorization": "Bearer " + jwt(VONAGE_SECRET, {"iat": NOW, "iss": "Vonage"})}, creds,
+        "jwt_payload_mismatch")
+    vec("vonage", "err_iat_older_than_the_dedupe_window", "An iat older than the dedupe window (2 x the "
+        "24 h retry horizon): a replay telhook could no longer catch", "vonage", body,
+        h(body, iat=NOW - 200_000), creds, "jwt_expired")
+    vec("vonage", "err_iat_in_the_future", "An iat more than five minutes ahead", "vonage", body,
+        h(body, iat=NOW + 600), creds, "jwt_not_yet_valid")
+    vec("vonage", "err_alg_none", "alg none is refused", "vonage", body,
+        {"Authorization": "Bearer " + b64url(b'{"alg":"none","typ":"JWT"}') + "." +
+         b64url(json.dumps(claims(body)).encode()) + "."}, creds, "jwt_algorithm_not_allowed")
+    vec("vonage", "err_alg_rs256", "RS256 is refused (vonage-node-sdk accepts it: algorithm confusion)",
+        "vonage", body, h(body, header={"alg": "RS256", "typ": "JWT"}), creds, "jwt_algorithm_not_allowed")
+    vec("vonage", "err_no_authorization", "An unsigned callback (Vonage sends some on internal errors)",
+        "vonage", body, {"Content-Type": "application/json"}, creds, "missing_authorization")
+    vec("vonage", "err_basic_instead_of_bearer", "Another scheme than Bearer", "vonage", body,
+        {"Authorization": basic("a1b2c3d", VONAGE_SECRET)}, creds, "invalid_authorization_format")
+    vec("vonage", "err_missing_credentials", "No signature secret configured", "vonage", body, h(body), None,
+        "missing_credentials")
+    # The SDKs' own test tokens: their signatures verify, but they cover no body we send.
+    sdk = json.load(open(os.path.join(os.path.dirname(HERE), "fixtures", "sdk", "vonage.json"), encoding="utf-8"))
+    for index, name in ((40, "ruby_docs_sample_token"), (41, "ruby_docs_sample_token_wrong_secret"),
+                        (42, "python_sdk_token"), (43, "python_sdk_token_wrong_secret"),
+                        (44, "python_sdk_malformed_token"), (45, "java_sdk_token"),
+                        (46, "java_sdk_token_foreign_signature")):
+        case = sdk[index]
+        payload = json.loads(base64.urlsafe_b64decode(case["jwt"].split(".")[1] + "==")) \
+            if case["jwt"].count(".") == 2 else {}
+        now = payload.get("iat", NOW) + 10
+        error = "jwt_payload_mismatch" if case["expect_valid"] else (
+            "jwt_malformed" if case["jwt"].count(".") != 2 else "signature_mismatch")
+        vec("vonage", f"sdk_{name}", f"{case['source']} ({SDK} #{index}): {case['what']} - "
+            f"the SDK {'accepts' if case['expect_valid'] else 'refuses'} it; telhook "
+            f"{'also checks payload_hash, which no SDK does: it covers no body we send' if case['expect_valid'] else 'refuses it too'}",
+            "vonage", body, case["headers"], {"jwt_hs256": case["secret"]}, error, now=now)
+
 
 # ----------------------------------------------------------------------------- LoopLookup
 def looplookup():
@@ -632,7 +736,7 @@ def common():
 
 
 def main():
-    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, common):
+    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, vonage, common):
         build()
     out = sys.argv[1] if len(sys.argv) > 1 else HERE
     written = 0
