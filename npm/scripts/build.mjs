@@ -16,6 +16,12 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 copyFileSync(new URL("../wasm/telhook_wasm_bg.wasm", import.meta.url), new URL("telhook_wasm_bg.wasm", dist));
 copyFileSync(new URL("../types/index.d.ts", import.meta.url), new URL("../types/index.d.cts", import.meta.url));
+// CommonJS TypeScript reads telhook/testing's types from a .d.cts (TS1471 otherwise), which
+// imports the package's CommonJS types.
+writeFileSync(
+  new URL("../types/testing.d.cts", import.meta.url),
+  readFileSync(new URL("../types/testing.d.ts", import.meta.url), "utf8").replace('from "./index.js"', 'from "./index.cjs"'),
+);
 // One LICENSE file for npm, made from the repository's two license texts.
 const license = (name) => readFileSync(new URL(`../../${name}`, import.meta.url), "utf8");
 const rule = "\n" + "=".repeat(80) + "\n\n";
@@ -42,6 +48,7 @@ await build({
 await build({ ...inlined, entryPoints: ["src/node-wasm.mjs"], outfile: "dist/node-wasm.cjs", format: "cjs", platform: "node", footer: { js: "module.exports = module.exports.default;" } });
 // telhook/testing (Node): its own bundle; the error classes come from the package itself.
 await build({ ...common, entryPoints: ["src/testing.mjs"], outfile: "dist/testing.mjs", format: "esm", platform: "node", external: ["telhook"] });
+// testing.mjs finds its .wasm from import.meta.url; in the CommonJS bundle that URL is the file's own.
 await build({
   ...common,
   entryPoints: ["src/testing.mjs"],
@@ -49,7 +56,8 @@ await build({
   format: "cjs",
   platform: "node",
   external: ["telhook"],
-  logOverride: { "empty-import-meta": "silent" },
+  define: { "import.meta.url": "__telhookTestingUrl" },
+  banner: { js: 'const __telhookTestingUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 await build({ ...inlined, entryPoints: ["src/portable.mjs"], outfile: "dist/portable.mjs", format: "esm", platform: "neutral" });
 for (const [entry, wasmImport] of [

@@ -5,11 +5,8 @@ import { fileURLToPath } from "node:url";
 import { initSync, call } from "../wasm/telhook_wasm.js";
 import { TelhookError, VerificationError, ParseError, ConfigurationError, RequestError } from "telhook";
 
-const wasmPath =
-  typeof __dirname === "string"
-    ? `${__dirname}/telhook_wasm_bg.wasm`
-    : fileURLToPath(new URL("./telhook_wasm_bg.wasm", import.meta.url));
-initSync({ module: readFileSync(wasmPath) });
+// Beside this module in dist/ (the CommonJS bundle defines import.meta.url as its own file's URL).
+initSync({ module: readFileSync(fileURLToPath(new URL("./telhook_wasm_bg.wasm", import.meta.url))) });
 
 const ERROR_CLASSES = { verification: VerificationError, parse: ParseError, configuration: ConfigurationError, request: RequestError };
 

@@ -65,7 +65,7 @@ before(() => {
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", tarball], { cwd: app, stdio: "ignore" });
   // Tools the scratch project borrows from the package's own devDependencies.
-  for (const name of ["@cloudflare", "typescript"]) {
+  for (const name of ["@cloudflare", "@types", "typescript"]) {
     symlinkSync(join(PACKAGE_DIR, "node_modules", name), join(app, "node_modules", name));
   }
   scratch = app;
@@ -95,6 +95,7 @@ test("the tarball holds the npm README, LICENSE, every entry, the wasm and the t
     "package.json",
     "types/index.d.cts",
     "types/index.d.ts",
+    "types/testing.d.cts",
     "types/testing.d.ts",
   ]);
   const manifest = JSON.parse(readFileSync(join(scratch, "node_modules", "telhook", "package.json"), "utf8"));
@@ -351,6 +352,45 @@ test("tsc passes over strict + exactOptionalPropertyTypes + noUncheckedIndexedAc
       execFileSync(process.execPath, [tsc, "-p", config], { cwd: scratch, encoding: "utf8" });
     } catch (error) {
       assert.fail(`tsc ${JSON.stringify(options)} ${files}:\n${error.stdout}`);
+    }
+  }
+});
+
+// The READMEs' TypeScript examples, by the `<!-- typecheck: KIND -->` line above each ```ts
+// block: "node" (with @types/node), "plain" (no types beyond lib es2022) and "worker" (with
+// @cloudflare/workers-types). Each is compiled as written, from the README itself.
+const TYPECHECKED = ["README.md", "../README.md"].flatMap((readme) =>
+  [...readFileSync(join(PACKAGE_DIR, readme), "utf8").matchAll(/<!-- typecheck: (node|plain|worker) -->\n```ts\n([\s\S]*?)```/g)].map(
+    (match, index) => ({ kind: match[1], name: `${readme.replace(/\W/g, "_")}_${index}`, code: match[2] }),
+  ),
+);
+
+test("the READMEs' TypeScript examples compile as written: strict, exactOptionalPropertyTypes, lib es2022, ESM and CommonJS", () => {
+  const kinds = new Set(TYPECHECKED.map((example) => example.kind));
+  assert.deepStrictEqual([...kinds].sort(), ["node", "plain", "worker"], "a TypeScript example of each kind");
+  const tsc = join(scratch, "node_modules", "typescript", "bin", "tsc");
+  const dir = join(scratch, "readme-ts");
+  mkdirSync(dir, { recursive: true });
+  const files = (kind, extensions) =>
+    TYPECHECKED.filter((example) => example.kind === kind).flatMap(({ name, code }) =>
+      extensions.map((extension) => {
+        writeFileSync(join(dir, name + extension), code);
+        return name + extension;
+      }),
+    );
+  const matrix = [
+    { module: "nodenext", moduleResolution: "nodenext", types: ["node"], files: files("node", [".ts", ".cts"]) },
+    { module: "nodenext", moduleResolution: "nodenext", types: [], files: files("plain", [".ts", ".cts"]) },
+    { module: "esnext", moduleResolution: "bundler", types: [], files: files("plain", [".ts"]) },
+    { module: "esnext", moduleResolution: "bundler", types: ["@cloudflare/workers-types"], files: files("worker", [".ts"]) },
+  ];
+  for (const { files: list, ...options } of matrix) {
+    const config = join(dir, "tsconfig.json");
+    writeFileSync(config, JSON.stringify({ compilerOptions: { ...STRICT, ...options }, files: list }));
+    try {
+      execFileSync(process.execPath, [tsc, "-p", config], { cwd: dir, encoding: "utf8" });
+    } catch (error) {
+      assert.fail(`tsc ${JSON.stringify(options)} ${list}:\n${error.stdout}`);
     }
   }
 });

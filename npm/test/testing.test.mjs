@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import * as telhook from "telhook";
 import { eventKinds, sample, signedRequest } from "telhook/testing";
 
@@ -111,4 +112,11 @@ test("every sample is a new event unless its id is pinned", () => {
   assert.equal(b.message_id, "m-1");
   assert.notEqual(a.event_id, b.event_id);
   assert.equal("event_id" in JSON.parse(new TextDecoder().decode(sample("lisoloo", "sms.sent", { event_id: null }))), false);
+});
+
+test("telhook/testing loads where a global __dirname exists (node -e, node -p), by import and by require", () => {
+  const cwd = new URL("..", import.meta.url);
+  const run = (...args) => execFileSync(process.execPath, args, { cwd, encoding: "utf8" }).trim();
+  assert.equal(run("-e", 'import("telhook/testing").then((t) => console.log(t.sample("lisoloo").length > 0))'), "true");
+  assert.equal(run("-p", 'require("telhook/testing").sample("lisoloo").length > 0'), "true");
 });

@@ -250,7 +250,16 @@ export interface BasicCredential {
   password: string;
 }
 
-/** One provider's credentials (or, with a named provider, the credentials it reads). */
+/**
+ * One provider's credentials (or, with a named provider, the credentials it reads).
+ *
+ * Each secret is a `string`, not `string | undefined`: `process.env.LIME_SECRET` (typed
+ * `string | undefined`) is refused by strict TypeScript on purpose, because an unset variable
+ * would otherwise reach production as a missing check. At run time telhook refuses it too, at
+ * creation (`ConfigurationError` `missing_credentials` naming the field). Check it once where
+ * you read it — `const secret = process.env.LIME_SECRET; if (!secret) throw new Error("LIME_SECRET is unset");`
+ * — or, since creation fails anyway, assert it: `process.env.LIME_SECRET!`.
+ */
 export interface ProviderCredentials {
   hmac_sha256?: string | readonly string[];
   bearer?: string | readonly string[];
@@ -467,10 +476,15 @@ export function createHandler<Env = any, Ctx = any>(
   config: HandlerConfig<Env, Ctx>,
 ): (request: HostRequest, env?: Env, ctx?: Ctx) => Promise<FetchResponse>;
 
+/**
+ * The part of Node's `IncomingMessage` (or Express's `Request`) the middleware reads. Its
+ * optional fields allow `undefined`, as `@types/node` declares them, so that
+ * `http.createServer(createNodeMiddleware(…))` checks under `exactOptionalPropertyTypes`.
+ */
 export interface NodeRequestLike extends AsyncIterable<Uint8Array | string> {
-  method?: string;
-  url?: string;
-  originalUrl?: string;
+  method?: string | undefined;
+  url?: string | undefined;
+  originalUrl?: string | undefined;
   headers: { [name: string]: string | string[] | undefined };
   body?: unknown;
   rawBody?: unknown;

@@ -1,5 +1,7 @@
-// telhook/testing: signed sample webhooks for tests.
-import type { AuthScheme, Credentials, ProviderName } from "./index.js";
+// telhook/testing: signed sample webhooks for tests. Needs no DOM or Node types (lib es2022
+// is enough); `toRequest` gives the host's `Request` where its types are loaded.
+// types/testing.d.cts, for CommonJS TypeScript, is made from this file by scripts/build.mjs.
+import type { AuthScheme, Credentials, HostRequest, ProviderName } from "./index.js";
 
 /** One request as the provider sends it. */
 export interface SignedRequest {
@@ -11,7 +13,7 @@ export interface SignedRequest {
   /** `base` (absolute URL or path) with this request's query appended. */
   urlFor(base: string): string;
   /** The same request as a Fetch `Request` aimed at `base` (an absolute URL). */
-  toRequest(base: string): Request;
+  toRequest(base: string): HostRequest;
 }
 
 /** The core's authentication schemes, named like the credentials fields. */
