@@ -59,8 +59,8 @@ impl fmt::Debug for BasicCredential {
 /// | `bearer`        | LimePhone `Authorization: Bearer`                          |
 /// | `authorization` | LoopLookup's dashboard-configured `Authorization` value    |
 /// | `basic`         | Lisoloo, DID reseller                                      |
-/// | `jwt_hs256`     | GatewayAPI legacy `X-Gwapi-Signature`                      |
-/// | `url_token`     | DID reseller `?token=` (parameter name: `url_token_param`) |
+/// | `jwt_hs256`     | GatewayAPI legacy `X-Gwapi-Signature` (HS256/384/512); Vonage Messages API Bearer JWT (signature secret) |
+/// | `url_token`     | DID reseller and GatewayAPI `?token=` (parameter name: `url_token_param`) |
 ///
 /// Two forms: the fields above for one provider, or one such set per provider
 /// (`{"gatewayapi": {...}, "lisoloo": {...}}`, [`Credentials::with_provider`]), in which each
