@@ -8,6 +8,7 @@ import asyncio
 import json
 import pathlib
 import re
+import sys
 import types
 from typing import Any, Callable, Dict, List
 
@@ -123,6 +124,41 @@ def drive_fastapi(code: str, monkeypatch: Any, redis_url: str) -> None:
     assert replies == [ACCEPTED, DUPLICATE] and handled.calls == [("limephone:sms_sent:234567",)]
 
 
+def fastapi_app_block() -> str:
+    """python/README.md's FastAPI app (AsyncRedisStore), the `myapp` its test imports."""
+    blocks = [b for b in python_blocks(ROOT / "python" / "README.md") if "from telhook.starlette import webhook" in b]
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+def drive_fastapi_test(code: str, monkeypatch: Any, redis_url: str) -> None:
+    """The README's FastAPI test, run twice in a row against one Redis that outlives the runs
+    (as a dev's Redis does), twice per run (as two tests sharing the imported app): the handler
+    runs every time. Without `with`, the second call of a run is 503."""
+    redis.Redis.from_url(redis_url).flushdb()
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("LIMEPHONE_SECRET", "lime-whsec-CURRENT-5b1e")
+    monkeypatch.setenv("LIMEPHONE_TOKEN", "lime-bearer-TOKEN-9f8e")
+    handled = Recorder()
+
+    async def handle(event: Any) -> None:
+        handled(event["id"])
+
+    for run in range(2):
+        myapp = types.ModuleType("myapp")
+        myapp.handle = handle  # type: ignore[attr-defined]
+        exec(fastapi_app_block(), myapp.__dict__)
+        monkeypatch.setitem(sys.modules, "myapp", myapp)
+        namespace: Dict[str, Any] = {"__name__": "test_hooks"}
+        exec(code, namespace)
+        tests = [value for name, value in namespace.items() if name.startswith("test_")]
+        assert len(tests) == 1
+        tests[0]()
+        tests[0]()
+        assert len(handled.calls) == 2 * (run + 1)
+    assert len(set(handled.calls)) == 4
+
+
 def drive_receive(code: str, monkeypatch: Any, redis_url: str) -> None:
     monkeypatch.setenv("LISOLOO_PASSWORD", LISOLOO_PASSWORD)
     handle, send = Recorder(), Recorder()
@@ -174,7 +210,8 @@ DRIVERS: Dict[str, Callable[[str, Any, str], None]] = {
     "from telhook.flask import webhook": drive_flask,
     "from telhook.starlette import webhook": drive_fastapi,
     "telhook.receive(": drive_receive,
-    "from telhook.testing import": drive_testing,
+    "from telhook.testing import post_to_django": drive_testing,
+    "from fastapi.testclient import TestClient": drive_fastapi_test,
     "from telhook.django.asgi import WebhookBodyCap": drive_asgi_cap,
 }
 
@@ -199,6 +236,40 @@ def test_readmes_have_every_adapter() -> None:
     for name, block in EXAMPLES:
         if "import webhook" in block:
             assert len(block.strip().splitlines()) <= 15, f"{name} is over 15 lines"
+
+
+def test_readme_test_clients_are_opened_with_with() -> None:
+    """An async store (redis.asyncio) needs one event loop across a test's requests: every
+    TestClient in a README example is opened in a `with` block."""
+    blocks = [block for path in ("README.md", "npm/README.md", "python/README.md")
+              for block in python_blocks(ROOT / path) if "TestClient(" in block]
+    assert blocks, "the FastAPI test example is missing"
+    for block in blocks:
+        assert block.count("TestClient(") == block.count("with TestClient("), block
+
+
+def test_test_client_without_with_answers_the_second_request_503(monkeypatch: pytest.MonkeyPatch,
+                                                                 redis_url: str) -> None:
+    """Why the README says `with`: the FastAPI app of the README, AsyncRedisStore, two
+    requests through a TestClient used without it."""
+    from starlette.testclient import TestClient
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("LIMEPHONE_SECRET", "lime-whsec-CURRENT-5b1e")
+    monkeypatch.setenv("LIMEPHONE_TOKEN", "lime-bearer-TOKEN-9f8e")
+
+    async def handle(event: Any) -> None:
+        pass
+
+    namespace: Dict[str, Any] = {"handle": handle}
+    exec(fastapi_app_block(), namespace)
+    client = TestClient(namespace["app"])
+    credentials = {"hmac_sha256": "lime-whsec-CURRENT-5b1e", "bearer": "lime-bearer-TOKEN-9f8e"}
+    statuses = []
+    for _ in range(2):
+        request = signed_request("limephone", "sms_received", credentials=credentials)
+        statuses.append(client.post("/hooks/limephone", content=request.body, headers=request.headers).status_code)
+    assert statuses == [200, 503]
 
 
 @pytest.mark.parametrize("name,block", EXAMPLES, ids=[name for name, _ in EXAMPLES])
