@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pathlib
 import re
+import subprocess
 import sys
+import tempfile
 import types
 from typing import Any, Callable, Dict, List
 
@@ -132,31 +135,29 @@ def fastapi_app_block() -> str:
 
 
 def drive_fastapi_test(code: str, monkeypatch: Any, redis_url: str) -> None:
-    """The README's FastAPI test, run twice in a row against one Redis that outlives the runs
-    (as a dev's Redis does), twice per run (as two tests sharing the imported app): the handler
-    runs every time. Without `with`, the second call of a run is 503."""
+    """The README's FastAPI test file, run by pytest as written, twice in a row against one
+    Redis that outlives the runs (as a dev's Redis does), its test collected twice per run (two
+    tests sharing the session's client): the handler runs every time. With a client per test,
+    or none opened with `with`, the second request of a run is 503."""
     redis.Redis.from_url(redis_url).flushdb()
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("LIMEPHONE_SECRET", "lime-whsec-CURRENT-5b1e")
-    monkeypatch.setenv("LIMEPHONE_TOKEN", "lime-bearer-TOKEN-9f8e")
-    handled = Recorder()
-
-    async def handle(event: Any) -> None:
-        handled(event["id"])
-
-    for run in range(2):
-        myapp = types.ModuleType("myapp")
-        myapp.handle = handle  # type: ignore[attr-defined]
-        exec(fastapi_app_block(), myapp.__dict__)
-        monkeypatch.setitem(sys.modules, "myapp", myapp)
-        namespace: Dict[str, Any] = {"__name__": "test_hooks"}
-        exec(code, namespace)
-        tests = [value for name, value in namespace.items() if name.startswith("test_")]
-        assert len(tests) == 1
-        tests[0]()
-        tests[0]()
-        assert len(handled.calls) == 2 * (run + 1)
-    assert len(set(handled.calls)) == 4
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp)
+        handled = folder / "handled.txt"
+        (folder / "myapp.py").write_text(
+            "import os\n\nasync def handle(event):\n"
+            "    with open(os.environ['HANDLED_LOG'], 'a') as log:\n        log.write(event['id'] + '\\n')\n\n"
+            + fastapi_app_block())
+        (folder / "test_hooks.py").write_text(code)
+        env = {**os.environ, "REDIS_URL": redis_url, "HANDLED_LOG": str(handled), "PYTHONPATH": str(folder),
+               "LIMEPHONE_SECRET": "lime-whsec-CURRENT-5b1e", "LIMEPHONE_TOKEN": "lime-bearer-TOKEN-9f8e"}
+        for run in range(2):
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",
+                 "--keep-duplicates", "test_hooks.py", "test_hooks.py"],
+                cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout + result.stderr
+            ids = handled.read_text().split()
+            assert len(ids) == 2 * (run + 1) and len(set(ids)) == len(ids), ids
 
 
 def drive_receive(code: str, monkeypatch: Any, redis_url: str) -> None:
