@@ -474,11 +474,16 @@ def requests():
         add(f"unknown_provider_{slug}", f"Provider name {name!r}", name, GOOD_BODY["limephone"], {}, LIME, "unknown_provider")
     for name, body in [
         ("empty", ""), ("plain_text", "hello"), ("array", "[1,2,3]"), ("unrelated_object", '{"foo":"bar"}'),
-        ("event_not_string", '{"event":1,"call_id":"2"}'), ("only_event_type", '{"event_type":"sms.sent"}'),
+        ("only_event_type", '{"event_type":"sms.sent"}'),
         ("binary", "\x00\x01\x02"),
     ]:
         add(f"undetectable_{name}", f"No provider named; body {name}", None, body, {}, {"insecure_skip_verification": True},
             "provider_not_detected")
+    # Detection reads which keys are present, never their types (issue 26): an `event` that is
+    # no string still makes a LimePhone body.
+    add("detected_by_keys_event_not_string", "No provider named; LimePhone's keys with a numeric event: "
+        "detected as LimePhone all the same", None, '{"event":1,"call_id":"2"}', {},
+        {"insecure_skip_verification": True}, None)
     # Detection never skips verification.
     lime = GOOD_BODY["limephone"].encode()
     add("detected_but_unverified", "Detected from its signature header, but forged", None, lime,
