@@ -1,7 +1,8 @@
 // The README's Node and Workers examples, run as written: each ```js block there is labelled
 // <!-- readme-test: node-server --> (run with node, a signed delivery sent twice) or
 // <!-- readme-test: worker --> (bundled like wrangler would, run in workerd with the bindings
-// the README's wrangler.toml names, the same delivery sent twice).
+// the README's wrangler.toml declares, the same delivery sent twice, and the example's own
+// Queue consumer must take the event).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { retryOnReset } from "./miniflare-retry.mjs";
+import { CONSUMER_PROBE, consumedIds, miniflareBindings, tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const delivery = JSON.parse(readFileSync(new URL("../../tests/vectors/lisoloo/sms_sent.json", import.meta.url), "utf8"));
@@ -114,9 +116,14 @@ const WASM_PLUGIN = {
   },
 };
 
-test("README wrangler.toml names the bindings the Worker examples run with", () => {
-  const toml = section("Cloudflare Workers").match(/```toml\n([\s\S]*?)```/)[1];
-  for (const name of ['"TELHOOK_DEDUPE"', '"TelhookDedupeObject"', '"EVENTS"']) assert.ok(toml.includes(name), name);
+const WRANGLER = tomlAfter(section("Cloudflare Workers"), "```toml");
+
+test("README wrangler.toml: the bindings the Worker examples use, a migration per Durable Object class, a consumer per Queue", () => {
+  const bindings = miniflareBindings(WRANGLER);
+  assert.deepStrictEqual(bindings.durableObjects, { TELHOOK_DEDUPE: "TelhookDedupeObject" });
+  assert.deepStrictEqual(Object.keys(bindings.queueProducers), ["EVENTS"]);
+  assert.deepStrictEqual(wranglerProblems(WRANGLER), []);
+  for (const key of ["name", "main", "compatibility_date"]) assert.ok(WRANGLER[key], `wrangler.toml has no ${key}`);
 });
 
 for (const [index, { kind, code }] of workerExamples.entries()) {
@@ -124,24 +131,8 @@ for (const [index, { kind, code }] of workerExamples.entries()) {
   test(`README Worker example ${index + 1} in workerd: accepted once, queued, then a duplicate`, async () => {
     const dir = mkdtempSync(join(scratch, "worker-"));
     writeFileSync(join(dir, "example.mjs"), code);
-    // Records what reaches the Queue consumer, then runs the example's own consumer (if any).
-    writeFileSync(
-      join(dir, "wrapper.mjs"),
-      `import example from "./example.mjs";
-export * from "./example.mjs";
-const consumed = [];
-export default {
-  fetch(request, env, ctx) {
-    if (new URL(request.url).pathname === "/__consumed") return Response.json(consumed);
-    return example.fetch(request, env, ctx);
-  },
-  async queue(batch, env, ctx) {
-    for (const message of batch.messages) consumed.push(message.body.id);
-    await example.queue?.(batch, env, ctx);
-  },
-};
-`,
-    );
+    // The example behind a probe that records what the example's own queue() consumer took.
+    writeFileSync(join(dir, "wrapper.mjs"), CONSUMER_PROBE);
     await build({
       entryPoints: [join(dir, "wrapper.mjs")],
       outfile: join(dir, "out", "worker.mjs"),
@@ -158,11 +149,9 @@ export default {
       scriptPath: join(dir, "out", "worker.mjs"),
       modulesRoot: join(dir, "out"),
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      compatibilityDate: "2025-07-01",
+      compatibilityDate: WRANGLER.compatibility_date,
       bindings: { LISOLOO_PASSWORD: PASSWORD },
-      durableObjects: { TELHOOK_DEDUPE: "TelhookDedupeObject" },
-      queueProducers: { EVENTS: { queueName: "telhook-events" } },
-      queueConsumers: { "telhook-events": { maxBatchTimeout: 0 } },
+      ...miniflareBindings(WRANGLER), // the README's wrangler.toml, as wrangler would bind it
     });
     try {
       const send = () =>
@@ -175,12 +164,8 @@ export default {
         ).then(async (r) => [r.status, await r.json()]);
       assert.deepStrictEqual(await send(), [200, { outcome: "accepted" }]);
       assert.deepStrictEqual(await send(), [200, { outcome: "duplicate" }]);
-      let consumed = [];
-      for (let attempt = 0; attempt < 100 && consumed.length === 0; attempt += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        consumed = await (await retryOnReset(() => mf.dispatchFetch("https://worker.test/__consumed"))).json();
-      }
-      assert.deepStrictEqual(consumed, [EVENT_ID]);
+      const consumed = await consumedIds(mf, 1, (url) => retryOnReset(() => mf.dispatchFetch(url)));
+      assert.deepStrictEqual(consumed, [EVENT_ID], "the example's queue() consumer took the event");
     } finally {
       await mf.dispose();
     }
