@@ -8,6 +8,7 @@ import { Miniflare } from "miniflare";
 import * as telhook from "telhook";
 import { bundleWorker } from "./bundle-worker.mjs";
 import { expectedRuns, runLedgerVector } from "./ledger-vectors.mjs";
+import { miniflareBindings, tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
 
 const LEDGER_DIR = new URL("../../tests/ledger/", import.meta.url);
 const vectors = readdirSync(LEDGER_DIR)
@@ -22,11 +23,16 @@ const LISOLOO_WORD = { accepted: "pending", queued: "processing" };
 let testWorker;
 let readmeWorker;
 
+const README_LEDGER = (() => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  return readme.slice(readme.indexOf("## Delivery status"));
+})();
+/** The README's wrangler.toml for the ledger Worker. */
+const LEDGER_WRANGLER = tomlAfter(README_LEDGER, "```toml");
+
 /** The README's Worker block. */
 function readmeWorkerSource() {
-  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-  const section = readme.slice(readme.indexOf("## Delivery status"));
-  const block = section.match(/```js\n([\s\S]*?)```/)[1];
+  const block = README_LEDGER.match(/```js\n([\s\S]*?)```/)[1];
   assert.ok(block.trim().split("\n").length <= 20, "the README Worker example has at most 20 lines");
   return { contents: block };
 }
@@ -38,7 +44,8 @@ before(async () => {
   });
   readmeWorker = new Miniflare({
     ...(await bundleWorker(readmeWorkerSource())),
-    durableObjects: { LEDGER: "MessageStatusLedger" },
+    ...miniflareBindings(LEDGER_WRANGLER), // the README's wrangler.toml
+    compatibilityDate: LEDGER_WRANGLER.compatibility_date,
     bindings: { LISOLOO_USER: LISOLOO.username, LISOLOO_PASSWORD: LISOLOO.password },
   });
   await Promise.all([testWorker.ready, readmeWorker.ready]);
@@ -47,6 +54,12 @@ before(async () => {
 after(async () => {
   await testWorker?.dispose();
   await readmeWorker?.dispose();
+});
+
+test("the README's ledger wrangler.toml binds LEDGER to MessageStatusLedger and migrates every Durable Object class it binds", () => {
+  assert.deepStrictEqual(miniflareBindings(LEDGER_WRANGLER).durableObjects, { LEDGER: "MessageStatusLedger" });
+  assert.deepStrictEqual(wranglerProblems(LEDGER_WRANGLER), []);
+  for (const key of ["name", "main", "compatibility_date"]) assert.ok(LEDGER_WRANGLER[key], `wrangler.toml has no ${key}`);
 });
 
 test("at least 20 ledger vectors, every run ends in the expected verdicts and state in Node", () => {
