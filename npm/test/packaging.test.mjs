@@ -14,6 +14,7 @@ import { build } from "esbuild";
 import { EdgeRuntime } from "edge-runtime";
 import { Miniflare } from "miniflare";
 import { loadVectors } from "./load-vectors.mjs";
+import { CONSUMER_PROBE, consumedIds, miniflareBindings, tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 // The npm page's examples, by the name in the `<!-- example: NAME -->` line above each.
@@ -22,6 +23,8 @@ const README_EXAMPLES = Object.fromEntries(
     (match) => [match[1], match[2]],
   ),
 );
+// The npm page's wrangler.toml (`<!-- example: wrangler -->`), which the Worker examples run with.
+const README_WRANGLER = tomlAfter(readFileSync(join(PACKAGE_DIR, "README.md"), "utf8"), "<!-- example: wrangler -->");
 const BIN = join(PACKAGE_DIR, "node_modules", ".bin");
 const vectors = loadVectors();
 const limephone = vectors.find((v) => v.name === "limephone/doc_sms_sent.json").vector;
@@ -243,12 +246,16 @@ test("the README's Next.js edge route bundles for edge-light without node: modul
   assert.deepStrictEqual(logged, ["event limephone:sms_sent:234567"]);
 });
 
-/** A README example bundled as wrangler would, run in workerd with the Durable Object and Queue bindings: the signed delivery, its redelivery and a forgery. */
+/** A README example bundled as wrangler would, run in workerd with the bindings of the README's
+ * wrangler.toml: the signed delivery, its redelivery, a forgery, and the example's own Queue
+ * consumer taking the event. */
 async function runWorkerExample(name) {
-  writeFileSync(join(scratch, `${name}.mjs`), README_EXAMPLES[name]);
+  mkdirSync(join(scratch, name), { recursive: true });
+  writeFileSync(join(scratch, name, "example.mjs"), README_EXAMPLES[name]);
+  writeFileSync(join(scratch, name, "probe.mjs"), CONSUMER_PROBE);
   const out = mkdtempSync(join(tmpdir(), `telhook-readme-${name}-`));
   await build({
-    entryPoints: [join(scratch, `${name}.mjs`)],
+    entryPoints: [join(scratch, name, "probe.mjs")],
     absWorkingDir: scratch,
     outfile: join(out, "worker.mjs"),
     bundle: true,
@@ -274,10 +281,9 @@ async function runWorkerExample(name) {
     scriptPath: join(out, "worker.mjs"),
     modulesRoot: out,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2025-07-01",
+    compatibilityDate: README_WRANGLER.compatibility_date,
     bindings: LIME_ENV,
-    durableObjects: { TELHOOK_DEDUPE: "TelhookDedupeObject" },
-    queueProducers: { EVENTS: "events" },
+    ...miniflareBindings(README_WRANGLER),
   });
   try {
     const deliver = (headers) =>
@@ -289,11 +295,18 @@ async function runWorkerExample(name) {
     assert.equal(again.status, 200);
     assert.deepStrictEqual(await again.json(), { outcome: "duplicate" });
     assert.equal((await deliver(FORGED_HEADERS)).status, 401);
+    assert.deepStrictEqual(await consumedIds(mf, 1), ["limephone:sms_sent:234567"], "the example's queue() took the event");
   } finally {
     await mf.dispose();
     rmSync(out, { recursive: true, force: true });
   }
 }
+
+test("the README's wrangler.toml: a migration for every Durable Object class it binds, a consumer for every Queue", () => {
+  assert.deepStrictEqual(miniflareBindings(README_WRANGLER).durableObjects, { TELHOOK_DEDUPE: "TelhookDedupeObject" });
+  assert.deepStrictEqual(Object.keys(miniflareBindings(README_WRANGLER).queueProducers), ["EVENTS"]);
+  assert.deepStrictEqual(wranglerProblems(README_WRANGLER), []);
+});
 
 test("the README's Worker, bundled as wrangler would, dedupes in a Durable Object and sends to a Queue in workerd", async () => {
   await runWorkerExample("worker");
