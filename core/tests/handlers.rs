@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
-use telhook_core::receive::{begin, Answer, Claimed, HandlerOutcome, HandlerResult, MemoryStore};
+use telhook_core::receive::{
+    begin, Answer, ClaimState, Claimed, DedupeStore, HandlerOutcome, HandlerResult, MemoryStore,
+};
 use telhook_core::{Credentials, Options, Provider};
 
 mod common;
@@ -70,6 +72,38 @@ fn observed(answer: &Answer, expect: &Value) -> Value {
     seen
 }
 
+/// The memory store, whose next claim fails when a step says `"store": "fails"`.
+#[derive(Default)]
+struct Flaky {
+    inner: MemoryStore,
+    fail_claim: bool,
+}
+
+impl DedupeStore for Flaky {
+    type Error = ();
+    fn claim(&mut self, key: &str, token: &str, lease: u32, now: i64) -> Result<ClaimState, ()> {
+        if std::mem::take(&mut self.fail_claim) {
+            return Err(());
+        }
+        Ok(self
+            .inner
+            .claim(key, token, lease, now)
+            .unwrap_or_else(|e| match e {}))
+    }
+    fn complete(&mut self, key: &str, token: &str, ttl: u32, now: i64) -> Result<(), ()> {
+        Ok(self
+            .inner
+            .complete(key, token, ttl, now)
+            .unwrap_or_else(|e| match e {}))
+    }
+    fn release(&mut self, key: &str, token: &str) -> Result<(), ()> {
+        Ok(self
+            .inner
+            .release(key, token)
+            .unwrap_or_else(|e| match e {}))
+    }
+}
+
 fn run(vector: &Value) -> Result<(), String> {
     let provider = match &vector["provider"] {
         Value::Null => None,
@@ -78,11 +112,12 @@ fn run(vector: &Value) -> Result<(), String> {
     let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
     let options = Options::default();
     let mut now = vector["now"].as_i64().unwrap();
-    let mut store = MemoryStore::default();
+    let mut store = Flaky::default();
     let mut held: HashMap<usize, Claimed> = HashMap::new();
     let mut calls = 0;
     for (index, step) in vector["steps"].as_array().unwrap().iter().enumerate() {
         let answer = if let Some(request) = step.get("deliver") {
+            store.fail_claim = step.get("store").and_then(Value::as_str) == Some("fails");
             let token = format!("delivery-{index}");
             let request = request_of(request);
             match begin(

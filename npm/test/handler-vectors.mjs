@@ -58,7 +58,20 @@ function deferred() {
 export async function runHandlerVector(telhook, vector, open) {
   // `advance_secs` moves the store's clock only; the receiver keeps the vector's `now`.
   let advanced = 0;
-  const store = telhook.memoryStore({ clock: () => vector.now + advanced });
+  // The memory store, whose claim fails for a delivery whose step says `"store": "fails"`.
+  const memory = telhook.memoryStore({ clock: () => vector.now + advanced });
+  let failClaim = false;
+  const store = {
+    claim(...args) {
+      if (failClaim) {
+        failClaim = false;
+        return Promise.reject(new Error("the vector's dedupe store is down"));
+      }
+      return memory.claim(...args);
+    },
+    complete: (...args) => memory.complete(...args),
+    release: (...args) => memory.release(...args),
+  };
   const clock = () => vector.now;
   let calls = 0;
   let nextBehaviour = null;
@@ -91,6 +104,7 @@ export async function runHandlerVector(telhook, vector, open) {
       if (step.advance_secs !== undefined) {
         advanced += step.advance_secs;
       } else if (step.deliver !== undefined) {
+        failClaim = step.store === "fails";
         if (step.handler === "hold") {
           const behaviour = { entered: deferred(), released: deferred() };
           nextBehaviour = behaviour;

@@ -86,6 +86,24 @@ class Script:
         return self.outcome(behaviour, held)
 
 
+def failing(store_class: Any) -> Any:
+    """`store_class`, whose claim fails once when the vector's setup says so (an instance of it
+    still, so adapters that recognize the store — Django's atomic database store — keep doing so)."""
+
+    class Failing(store_class):  # type: ignore[misc, valid-type]
+        def __init__(self, setup: "Setup", *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._setup = setup
+
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            if self._setup.fail_claim:
+                self._setup.fail_claim = False
+                raise ConnectionError("the vector's dedupe store is down")
+            return super().claim(key, token, lease_secs)
+
+    return Failing
+
+
 class Setup:
     """What a transport factory gets for one vector."""
 
@@ -96,7 +114,9 @@ class Setup:
         self.now: int = vector["now"]
         self.clock = lambda: self.now
         self.store_clock = FakeClock(float(vector["now"]))
-        self.store = MemoryStore(clock=self.store_clock)
+        # Set by a step with "store": "fails": the next claim of any of the vector's stores fails.
+        self.fail_claim = False
+        self.store = failing(MemoryStore)(self, clock=self.store_clock)
         self.script = Script()
 
 
@@ -140,6 +160,7 @@ def run_vector(name: str, vector: Dict[str, Any], make_transport: Callable[[Setu
             assert not thread.is_alive() and replies, f"{name}: held delivery {step['finish']} did not answer"
             check(name, index, step["expect"], replies[0])
         else:
+            setup.fail_claim = step.get("store") == "fails"
             method, url, headers, body = request_parts(step["deliver"])
             if step["handler"] == "hold":
                 held = Held()

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import pytest
 
 import telhook
-from handler_vectors import HANDLER_VECTORS, Reply, Setup, Transport, load, run_vector
+from handler_vectors import HANDLER_VECTORS, Reply, Setup, Transport, failing, load, run_vector
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -83,7 +83,7 @@ def django_sync_database_store(setup: Setup) -> Transport:
     from telhook.stores import DjangoDatabaseStore
 
     DedupeKey.objects.all().delete()
-    return django_sync(setup, DjangoDatabaseStore(clock=setup.store_clock))
+    return django_sync(setup, failing(DjangoDatabaseStore)(setup, clock=setup.store_clock))
 
 
 def django_async(setup: Setup) -> Transport:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the receive-path vectors (tests/handlers/*.json) from the conformance vectors.
 
-Each vector is a sequence of deliveries with what the user's handler does, and the answer
+Each vector is a sequence of deliveries with what the user's handler does (and, with
+`"store": "fails"`, a dedupe store whose claim fails for that delivery), and the answer
 every adapter must give (status, code, required headers) plus the handler's call count. The
 requests are taken verbatim from tests/vectors/, so they are signed independently of the core.
 The expected answers are written out here by hand from the contract's rules (see
@@ -193,6 +194,11 @@ def scenarios(provider: str) -> dict[str, dict]:
                [deliver(on, "ok", ACCEPTED), {"advance_secs": 10}, deliver(on, "ok", DUPLICATE),
                 {"advance_secs": 50}, deliver(off, "ok", ACCEPTED), {"advance_secs": 60},
                 deliver(on, "ok", ACCEPTED)], 3)
+    store_down = dict(deliver(request, "ok", answer(503, "dedupe_unavailable")), store="fails")
+    vector("store_fails_then_recovers",
+           "The dedupe store fails the claim (down, timed out): 503 dedupe_unavailable, which every provider "
+           "retries, and the handler is not called; the retry, with the store back, is handled once",
+           [store_down, deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)], 1)
     wrong_method = dict(request, method="GET")
     vector("wrong_method", "GET is 405 with Allow: POST",
            [deliver(wrong_method, "ok", answer(405, "method_not_allowed", allow="POST"))], 0)
