@@ -85,22 +85,17 @@ impl DedupeStore for Flaky {
         if std::mem::take(&mut self.fail_claim) {
             return Err(());
         }
-        Ok(self
-            .inner
+        self.inner
             .claim(key, token, lease, now)
-            .unwrap_or_else(|e| match e {}))
+            .map_err(|e| match e {})
     }
     fn complete(&mut self, key: &str, token: &str, ttl: u32, now: i64) -> Result<(), ()> {
-        Ok(self
-            .inner
+        self.inner
             .complete(key, token, ttl, now)
-            .unwrap_or_else(|e| match e {}))
+            .map_err(|e| match e {})
     }
     fn release(&mut self, key: &str, token: &str) -> Result<(), ()> {
-        Ok(self
-            .inner
-            .release(key, token)
-            .unwrap_or_else(|e| match e {}))
+        self.inner.release(key, token).map_err(|e| match e {})
     }
 }
 
