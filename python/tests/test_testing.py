@@ -150,7 +150,7 @@ def test_pinning_the_message_keeps_the_event_id_fresh_and_the_message() -> None:
 
 def python_readme_test() -> Callable[[SignedRequestFactory], None]:
     readme = (pathlib.Path(__file__).resolve().parents[2] / "python" / "README.md").read_text("utf-8")
-    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "from telhook.testing import" in b]
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "def test_a_failed_sms_is_recorded" in b]
     namespace: Dict[str, Any] = {}
     exec(block, namespace)
     return cast(Callable[[SignedRequestFactory], None], namespace["test_a_failed_sms_is_recorded"])
