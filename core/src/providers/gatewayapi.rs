@@ -78,19 +78,36 @@ pub enum GatewayApiPayload {
     IncomingSms(IncomingSms),
 }
 
+/// Which of the three documented shapes a body has, by the keys it carries (never by their
+/// types); `has` says whether a key is there. Written once for `parse` and `normalize`.
+#[derive(Clone, Copy)]
+enum Shape {
+    Event,
+    DeliveryReport,
+    IncomingSms,
+}
+
+fn shape_of(mut has: impl FnMut(&str) -> bool) -> Option<Shape> {
+    if has("event_type") && has("event") {
+        Some(Shape::Event)
+    } else if has("msisdn") && has("status") {
+        Some(Shape::DeliveryReport)
+    } else if has("msisdn") && (has("message") || has("receiver")) {
+        Some(Shape::IncomingSms)
+    } else {
+        None
+    }
+}
+
 impl GatewayApiPayload {
     pub(crate) fn from_value(value: &Value) -> Result<Self> {
-        let has = |key: &str| value.get(key).is_some();
-        if has("event_type") && has("event") {
-            Ok(Self::Event(from_value(value)?))
-        } else if has("msisdn") && has("status") {
-            Ok(Self::DeliveryReport(from_value(value)?))
-        } else if has("msisdn") && (has("message") || has("receiver")) {
-            Ok(Self::IncomingSms(from_value(value)?))
-        } else {
-            Err(Error::invalid_payload(
+        match shape_of(|key| value.get(key).is_some()) {
+            Some(Shape::Event) => Ok(Self::Event(from_value(value)?)),
+            Some(Shape::DeliveryReport) => Ok(Self::DeliveryReport(from_value(value)?)),
+            Some(Shape::IncomingSms) => Ok(Self::IncomingSms(from_value(value)?)),
+            None => Err(Error::invalid_payload(
                 "not a GatewayAPI event (event_type + event), delivery report (msisdn + status) or MO SMS (msisdn + message)",
-            ))
+            )),
         }
     }
 }
@@ -370,15 +387,12 @@ fn provider_error(code: Option<String>, description: Option<String>) -> Option<P
 /// The body's shape; the request decides, by which keys it carries (never by their types).
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let mut fields = Fields::new(&raw);
-    let mut event = if fields.has("event_type") && fields.has("event") {
-        messaging_event(&mut fields, context)
-    } else if fields.has("msisdn") && fields.has("status") {
-        delivery_report(&mut fields, context)
-    } else if fields.has("msisdn") && (fields.has("message") || fields.has("receiver")) {
-        incoming_sms(&mut fields, context)
-    } else {
+    let mut event = match shape_of(|key| fields.has(key)) {
+        Some(Shape::Event) => messaging_event(&mut fields, context),
+        Some(Shape::DeliveryReport) => delivery_report(&mut fields, context),
+        Some(Shape::IncomingSms) => incoming_sms(&mut fields, context),
         // Verified, yet none of the documented shapes: an event all the same.
-        context.event(context.derived_key(), EventType::Other, "unknown", Value::Null)
+        None => context.event(context.derived_key(), EventType::Other, "unknown", Value::Null),
     };
     event.unread_fields = fields.into_unread();
     event.raw = raw;
