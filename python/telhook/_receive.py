@@ -326,7 +326,7 @@ def _answer(raw: Dict[str, Any]) -> Answer:
     )
 
 
-def read_input(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[Dict[str, object], bytes]:
+def read_input(body: BodySource, max_bytes: int) -> Tuple[Dict[str, object], bytes]:
     try:
         return {"input": "body_read"}, read_capped(body, max_bytes)
     except BodyTooLarge:
@@ -335,7 +335,7 @@ def read_input(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[Di
         return {"input": "body_unavailable"}, b""
 
 
-async def aread_input(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[Dict[str, object], bytes]:
+async def aread_input(body: BodySource, max_bytes: int) -> Tuple[Dict[str, object], bytes]:
     try:
         return {"input": "body_read"}, await aread_capped(body, max_bytes)
     except BodyTooLarge:
@@ -361,7 +361,7 @@ def run(
     while action["action"] != "answer":
         kind = action["action"]
         if kind == "read_body":
-            step, data = read_input(delivery, body, action["max_bytes"])
+            step, data = read_input(body, action["max_bytes"])
         elif kind == "normalize":
             step = delivery.normalized(method, url, headers, data)
         elif kind == "call_handler":
@@ -411,7 +411,7 @@ async def arun(
     while action["action"] not in ("answer", "call_handler"):
         kind = action["action"]
         if kind == "read_body":
-            step, data = await aread_input(delivery, body, action["max_bytes"])
+            step, data = await aread_input(body, action["max_bytes"])
         elif kind == "normalize":
             step = delivery.normalized(method, url, headers, data)
         else:

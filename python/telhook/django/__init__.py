@@ -197,7 +197,7 @@ def _run_atomic(
     action, data = delivery.start(method, headers), b""
     while action["action"] in ("read_body", "normalize"):
         if action["action"] == "read_body":
-            step, data = read_input(delivery, body, action["max_bytes"])
+            step, data = read_input(body, action["max_bytes"])
         else:
             step = delivery.normalized(method, url, headers, data)
         action = delivery.next(step)
