@@ -136,12 +136,13 @@ test-no-std: rust-tools ## link the core into a bare-metal binary (proof that it
 # The vectors are reproducible from their generators (signing done independently of the core, in
 # tests/signers.py). They write into a temp dir, diffed against the tree: a check never rewrites
 # tracked files. To regenerate the tree, run each generator without an argument.
-GENERATED := tests/vectors tests/handlers tests/ledger tests/canary examples
+GENERATED := tests/vectors tests/handlers tests/inbox tests/ledger tests/canary examples
 vectors-check: ## regenerate every vector set into a temp dir and diff it against the tree (writes nothing tracked)
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; export PYTHONDONTWRITEBYTECODE=1; \
 	python3 tests/vectors/generate.py "$$tmp/tests/vectors"; \
 	python3 tests/vectors/generate_hostile.py "$$tmp/tests/vectors/hostile"; \
 	python3 tests/handlers/generate.py "$$tmp/tests/handlers"; \
+	python3 tests/inbox/generate.py "$$tmp/tests/inbox"; \
 	python3 tests/ledger/generate.py "$$tmp/tests/ledger"; \
 	python3 tests/canary/generate.py "$$tmp/tests/canary"; \
 	python3 examples/build.py "$$tmp/examples"; \

@@ -166,6 +166,10 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|_| invalid("serialization failed"))
 }
 
+fn value_of<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|_| invalid("serialization failed"))
+}
+
 fn json<'a, T: serde::Deserialize<'a>>(text: &'a str, expected: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|_| invalid(expected))
 }
@@ -287,6 +291,9 @@ type Pairs = Vec<(String, String)>;
 /// | `receive_settings` | `[settings]` | the checked [`receive::machine::Settings`] (`invalid_option`) |
 /// | `receive_start` | `[settings, method, [[name, value]…]]` | `{delivery, action}` |
 /// | `receive_next` | `[delivery, input]` | `{delivery, action}` |
+/// | `inbox_policy` | `[options]` | the checked [`crate::inbox::InboxPolicy`] (`invalid_option`) |
+/// | `inbox_enqueued` | `[now]` | a new [`crate::inbox::InboxRecord`] |
+/// | `inbox_step` | `[policy, record, event, now]` | `{record}` or `{refused: "not_due" \| "not_processing" \| "processing"}` |
 pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
     let args = Args(json(
         args,
@@ -329,6 +336,21 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
             let input: receive::machine::Input = args.get(1)?;
             let action = delivery.next(input);
             Output::Step(MachineStep { delivery, action })
+        }
+        "inbox_policy" => Output::Json(value_of(&crate::inbox::InboxPolicy::from_json_value(
+            &args.get::<Value>(0)?,
+        )?)?),
+        "inbox_enqueued" => Output::Json(value_of(&crate::inbox::enqueued(args.get(0)?))?),
+        "inbox_step" => {
+            let policy = crate::inbox::InboxPolicy::from_json_value(&args.get::<Value>(0)?)?;
+            let record: crate::inbox::InboxRecord = args.get(1)?;
+            let event: crate::inbox::InboxEvent = args.get(2)?;
+            Output::Json(
+                match crate::inbox::step(&policy, &record, &event, args.get(3)?) {
+                    Ok(record) => serde_json::json!({ "record": value_of(&record)? }),
+                    Err(refusal) => serde_json::json!({ "refused": value_of(&refusal)? }),
+                },
+            )
         }
         "check_now" => {
             // A clock's first reading, at creation: a number of UNIX seconds, nothing else

@@ -29,6 +29,7 @@ pub mod credentials;
 pub mod error;
 pub mod event;
 pub(crate) mod fields;
+pub mod inbox;
 pub mod kit;
 pub mod ledger;
 pub mod phone;

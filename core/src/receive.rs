@@ -88,6 +88,9 @@ pub enum Step {
     },
     /// The dedupe store failed (unreachable, timed out).
     StoreFailed { provider: Provider },
+    /// Inbox mode: the event was stored durably with its key (`new`), or its key was stored
+    /// already (`!new`: a redelivery). Either way it is acknowledged: stored means handled.
+    Enqueued { provider: Provider, new: bool },
 }
 
 /// What the adapter does with the event's dedupe claim after answering.
@@ -115,6 +118,8 @@ pub enum LogLevel {
 /// Codes of answers that are not errors of the request (every other code is an [`ErrorCode`]).
 pub mod answer_code {
     pub const ACCEPTED: &str = "accepted";
+    /// Inbox mode: stored durably, to be processed by a worker.
+    pub const QUEUED: &str = "queued";
     pub const DUPLICATE: &str = "duplicate";
     pub const HANDLER_STATUS: &str = "handler_status";
     pub const DELIVERY_IN_PROGRESS: &str = "delivery_in_progress";
@@ -122,8 +127,9 @@ pub mod answer_code {
     pub const DEDUPE_UNAVAILABLE: &str = "dedupe_unavailable";
     pub const INTERNAL: &str = "internal";
     /// Every answer code that is not an error code, for vocabularies generated from the core.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 8] = [
         ACCEPTED,
+        QUEUED,
         DUPLICATE,
         HANDLER_STATUS,
         DELIVERY_IN_PROGRESS,
@@ -202,6 +208,18 @@ pub fn decide(step: &Step) -> Answer {
             ),
             HandlerResult::Status { status } => handler_status(*provider, *status),
         },
+        Step::Enqueued { provider, new } => answer(
+            Some(*provider),
+            200,
+            if *new {
+                answer_code::QUEUED
+            } else {
+                answer_code::DUPLICATE
+            },
+            Body::Outcome,
+            DedupeAction::None,
+            if *new { LogLevel::None } else { LogLevel::Info },
+        ),
         Step::StoreFailed { provider } => answer(
             Some(*provider),
             503,
@@ -493,6 +511,8 @@ pub fn begin<S: DedupeStore>(
             },
             Action::Answer { answer, .. } => return Err(answer),
             Action::Complete { .. } | Action::Release { .. } => delivery.next(Input::Settled),
+            // Inbox mode is [`crate::inbox::accept`]; these settings never ask for it.
+            Action::Enqueue { .. } => delivery.next(Input::StoreFailed { timed_out: false }),
         };
     }
 }

@@ -58,6 +58,7 @@ fn vocabularies() -> Vec<(&'static str, Vec<String>)> {
         ),
         ("Outcome", names(&Outcome::ALL)),
         ("AuthScheme", names(&telhook_core::sign::Scheme::ALL)),
+        ("InboxState", names(&telhook_core::inbox::InboxState::ALL)),
     ]
 }
 

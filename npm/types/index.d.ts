@@ -90,6 +90,7 @@ export type ErrorKind =
   | "request";
 export type AnswerCode =
   | "accepted"
+  | "queued"
   | "duplicate"
   | "handler_status"
   | "delivery_in_progress"
@@ -109,6 +110,12 @@ export type AuthScheme =
   | "basic"
   | "jwt_hs256"
   | "url_token";
+export type InboxState =
+  | "pending"
+  | "processing"
+  | "done"
+  | "failed"
+  | "dead";
 // </generated>
 
 /**

@@ -96,6 +96,7 @@ ErrorKind = Literal[
 ]
 AnswerCode = Literal[
     "accepted",
+    "queued",
     "duplicate",
     "handler_status",
     "delivery_in_progress",
@@ -117,6 +118,13 @@ AuthScheme = Literal[
     "basic",
     "jwt_hs256",
     "url_token",
+]
+InboxState = Literal[
+    "pending",
+    "processing",
+    "done",
+    "failed",
+    "dead",
 ]
 # </generated>
 EventType = EventTypeName

@@ -58,6 +58,10 @@ pub struct Settings {
     pub dedupe_ttl_secs: Option<u32>,
     /// How long one store call may take before the machine counts it as failed.
     pub store_deadline_ms: u32,
+    /// Inbox mode: the store is an inbox; a verified event is stored (with its key, in one
+    /// atomic step) and answered at once, and a worker runs the handler later.
+    #[serde(default)]
+    pub inbox: bool,
 }
 
 impl Settings {
@@ -92,7 +96,20 @@ impl Settings {
             lease_secs,
             dedupe_ttl_secs,
             store_deadline_ms,
+            inbox: false,
         })
+    }
+
+    /// The same settings in inbox mode (the store must be an inbox).
+    pub fn with_inbox(mut self) -> Result<Settings> {
+        if !self.store {
+            return Err(invalid_option(
+                "inbox",
+                "an inbox as the store (inbox mode stores every event)",
+            ));
+        }
+        self.inbox = true;
+        Ok(self)
     }
 
     /// Settings from their JSON form (`{provider, max_body_bytes, store, lease_secs?,
@@ -105,6 +122,7 @@ impl Settings {
         };
         let (mut provider, mut max_body_bytes, mut store) = (None, None, None);
         let (mut lease_secs, mut dedupe_ttl_secs, mut store_deadline_ms) = (None, None, None);
+        let mut inbox = false;
         for (name, value) in &map {
             let small = |expected| {
                 positive_option(name, value, expected)?
@@ -118,6 +136,11 @@ impl Settings {
                         .and_then(|bytes| usize::try_from(bytes).ok());
                 }
                 "store" => store = value.as_bool(),
+                "inbox" => {
+                    inbox = value
+                        .as_bool()
+                        .ok_or_else(|| invalid_option(name, "true or false"))?;
+                }
                 "lease_secs" => lease_secs = small(SECONDS)?,
                 "dedupe_ttl_secs" => dedupe_ttl_secs = small(SECONDS)?,
                 "store_deadline_ms" => {
@@ -126,7 +149,7 @@ impl Settings {
                 _ => {
                     return Err(invalid_option(
                         name,
-                        "a known setting: provider, max_body_bytes, store, lease_secs, dedupe_ttl_secs, store_deadline_ms",
+                        "a known setting: provider, max_body_bytes, store, inbox, lease_secs, dedupe_ttl_secs, store_deadline_ms",
                     ))
                 }
             }
@@ -137,14 +160,19 @@ impl Settings {
                 "max_body_bytes (an integer of at least 1) and store (true or false)",
             ));
         };
-        Settings::new(
+        let settings = Settings::new(
             provider,
             max_body_bytes,
             store,
             lease_secs,
             dedupe_ttl_secs,
             store_deadline_ms,
-        )
+        )?;
+        if inbox {
+            settings.with_inbox()
+        } else {
+            Ok(settings)
+        }
     }
 }
 
@@ -155,6 +183,7 @@ pub enum Phase {
     ReadingBody,
     Normalizing,
     Claiming,
+    Enqueuing,
     Handling,
     Settling,
     Answered,
@@ -206,6 +235,9 @@ pub enum Input {
     /// The store's answer to the claim: `new`, `in_progress` or `done` (anything else is a
     /// broken store).
     Claimed { state: String },
+    /// The inbox's answer to `enqueue`: `new` (stored now) or `duplicate` (the key was stored
+    /// already; nothing was written).
+    Enqueued { state: String },
     /// The store call failed, or did not answer within `deadline_ms`.
     StoreFailed { timed_out: bool },
     /// The handler returned normally (`status` when it chose one: any integer, checked here).
@@ -232,6 +264,14 @@ pub enum Action {
     Claim {
         key: String,
         lease_secs: u32,
+        deadline_ms: u32,
+    },
+    /// Inbox mode: `inbox.enqueue(key, event, dedupe_ttl_secs)` — store the event and claim
+    /// its key for `dedupe_ttl_secs` in one atomic step (one transaction, one conditional
+    /// write), abandoned after `deadline_ms`; then feed `Enqueued` or `StoreFailed`.
+    Enqueue {
+        key: String,
+        dedupe_ttl_secs: u32,
         deadline_ms: u32,
     },
     /// Call the user's handler with the event; a started handler runs to completion, even if
@@ -300,6 +340,18 @@ impl Delivery {
             (Phase::Normalizing, Input::Refused { code }) => self.refuse(&code),
             (Phase::Normalizing, Input::Normalized { provider, event_id }) => {
                 self.provider = Some(provider);
+                if self.settings.inbox {
+                    self.phase = Phase::Enqueuing;
+                    self.event_id = Some(event_id.clone());
+                    return Action::Enqueue {
+                        key: event_id,
+                        dedupe_ttl_secs: self
+                            .settings
+                            .dedupe_ttl_secs
+                            .unwrap_or(retry_policy(provider).dedupe_ttl_secs),
+                        deadline_ms: self.settings.store_deadline_ms,
+                    };
+                }
                 if !self.settings.store {
                     self.phase = Phase::Handling;
                     return Action::CallHandler;
@@ -333,6 +385,21 @@ impl Delivery {
                     "the dedupe store's claim returned something other than new, in_progress or done",
                 ),
             },
+            (Phase::Enqueuing, Input::Enqueued { state }) => match state.as_str() {
+                "new" | "duplicate" => self.decided(Step::Enqueued {
+                    provider: self.provider_or_internal(),
+                    new: state == "new",
+                }),
+                _ => self.store_failed(
+                    "the inbox's enqueue returned something other than new or duplicate",
+                ),
+            },
+            (Phase::Enqueuing, Input::StoreFailed { timed_out }) => self.store_failed(if timed_out
+            {
+                "the inbox did not store the event within store_deadline_ms"
+            } else {
+                "the inbox could not store the event"
+            }),
             (Phase::Claiming, Input::StoreFailed { timed_out }) => self.store_failed(if timed_out {
                 "the dedupe store did not answer the claim within store_deadline_ms"
             } else {

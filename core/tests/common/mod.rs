@@ -45,6 +45,11 @@ pub fn handler_vectors() -> Vec<(PathBuf, Value)> {
     json_files(&tests_dir("handlers"), false)
 }
 
+/// Every inbox-mode vector (tests/inbox/*.json), sorted by path.
+pub fn inbox_vectors() -> Vec<(PathBuf, Value)> {
+    json_files(&tests_dir("inbox"), false)
+}
+
 /// Every canary request (tests/canary/*.json, issue 12), sorted by path.
 pub fn canary_vectors() -> Vec<(PathBuf, Value)> {
     json_files(&tests_dir("canary"), false)
