@@ -221,7 +221,7 @@ class Delivery:
     """One request's way through the core's receive machine (``receive::machine``): the
     machine decides every step and every answer; this class only does the I/O it asks for."""
 
-    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "state", "action", "failure")
+    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "state", "action", "failure", "settings")
 
     def __init__(
         self,
@@ -230,8 +230,11 @@ class Delivery:
         *,
         on_error: Optional[OnError] = None,
         own_status: Optional[OwnResponseStatus] = None,
+        inbox: bool = False,
     ) -> None:
         self.receiver = receiver
+        # Inbox mode (telhook.inbox): the store is an inbox, the machine asks it to enqueue.
+        self.settings = dict(receiver.settings, inbox=True) if inbox else receiver.settings
         self.store = store
         self.on_error = on_error
         self.own_status = own_status
@@ -244,7 +247,7 @@ class Delivery:
         self.failure: Optional[BaseException] = None
 
     def start(self, method: str, headers: HeaderPairs) -> Dict[str, Any]:
-        self.state, self.action = _machine("receive_start", [self.receiver.settings, method, headers])
+        self.state, self.action = _machine("receive_start", [self.settings, method, headers])
         return self.action
 
     def next(self, step: Dict[str, object]) -> Dict[str, Any]:
@@ -272,17 +275,21 @@ class Delivery:
         kind, key = action["action"], action["key"]
         if kind == "claim":
             return lambda: store.claim(key, self.token, action["lease_secs"])
+        if kind == "enqueue":
+            return lambda: store.enqueue(key, self.event, action["dedupe_ttl_secs"])
         if kind == "complete":
             return lambda: store.complete(key, self.token, action["ttl_secs"])
         return lambda: store.release(key, self.token)
 
     def store_input(self, action: Dict[str, Any], result: object, error: Optional[BaseException]) -> Dict[str, object]:
-        claiming = action["action"] == "claim"
+        kind = action["action"]
         if error is not None:
             self.failure = error
             timed_out = isinstance(error, (asyncio.TimeoutError, TimeoutError))
-            return {"input": "store_failed" if claiming else "settle_failed", "timed_out": timed_out}
-        return {"input": "claimed", "state": result} if claiming else {"input": "settled"}
+            return {"input": "store_failed" if kind in ("claim", "enqueue") else "settle_failed", "timed_out": timed_out}
+        if kind == "enqueue":
+            return {"input": "enqueued", "state": result}
+        return {"input": "claimed", "state": result} if kind == "claim" else {"input": "settled"}
 
     def handled_input(self, returned: object) -> Tuple[Dict[str, object], object]:
         """The machine's input for the handler's return value, and its own response to send."""

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS_DIR = ROOT / "tests" / "vectors"
 HANDLERS_DIR = ROOT / "tests" / "handlers"
+INBOX_DIR = ROOT / "tests" / "inbox"
 
 
 def load_vectors(directory: pathlib.Path = VECTORS_DIR) -> List[Tuple[str, Dict[str, Any]]]:

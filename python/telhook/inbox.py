@@ -1,0 +1,275 @@
+"""The inbox: accept fast, process later.
+
+In inbox mode a delivery is verified, normalized and **stored** — the event and its idempotency
+key in one atomic step — and answered 200 at once; a worker runs your handler later, outside the
+provider's timeout, with retries, dead letters and replay. Acknowledged means stored.
+
+Every rule (which answer, when an event is due, the backoff, when it is dead, what a replay
+does) is the core's (``core/src/inbox.rs``); this module and the engines built on it
+(``telhook.django.inbox``, ``telhook.sqlalchemy``) only store and move records:
+
+- :func:`accept` / :func:`aaccept`: one delivery into an inbox (any object with
+  ``enqueue(key, event, dedupe_ttl_secs) -> "new" | "duplicate"``);
+- :class:`InboxPolicy`: attempts, lease, backoff and retention, checked when built;
+- :func:`claimed`, :func:`succeeded`, :func:`failed`, :func:`replayed`: a record's next state
+  (``None`` when the step does not apply: not due, or the lease was lost);
+- :class:`MemoryInbox`: an inbox in memory, for tests and one process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Protocol, TypedDict, Union, cast
+
+from ._api import call
+from ._receive import BodySource, Delivery, HeaderPairs, Response, arun, run
+from .types import InboxState, NormalizedEvent
+
+Enqueued = Literal["new", "duplicate"]
+
+
+class Inbox(Protocol):
+    """Where inbox mode stores events. ``enqueue`` is one atomic step: store the event and
+    claim ``key`` for ``dedupe_ttl_secs`` ("new"), or find the key claimed and write nothing
+    ("duplicate")."""
+
+    def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued: ...
+
+
+class AsyncInbox(Protocol):
+    def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Awaitable[Enqueued]: ...
+
+
+AnyInbox = Union[Inbox, AsyncInbox]
+
+
+class Record(TypedDict):
+    """A stored event's processing columns (the core's ``InboxRecord``)."""
+
+    state: InboxState
+    attempts: int
+    run_at: Optional[int]  # due when run_at <= now; None when done or dead
+    last_error_code: Optional[str]
+    last_error_message: Optional[str]
+    created_at: int
+    updated_at: int
+    keep_until: Optional[int]
+
+
+class InboxPolicy:
+    """How stored events are processed: ``max_attempts`` (8) before an event is dead,
+    ``lease_secs`` (300) a worker holds one (set it above your slowest handler),
+    ``backoff_secs`` (30, doubled per attempt) up to ``max_backoff_secs`` (3600), and
+    ``retention_secs`` (7 days) a done event is kept. Checked by the core when built
+    (``ConfigurationError`` ``invalid_option`` naming the option)."""
+
+    __slots__ = ("options",)
+
+    def __init__(
+        self,
+        *,
+        max_attempts: Optional[int] = None,
+        lease_secs: Optional[int] = None,
+        backoff_secs: Optional[int] = None,
+        max_backoff_secs: Optional[int] = None,
+        retention_secs: Optional[int] = None,
+    ) -> None:
+        given = {"max_attempts": max_attempts, "lease_secs": lease_secs, "backoff_secs": backoff_secs,
+                 "max_backoff_secs": max_backoff_secs, "retention_secs": retention_secs}
+        from . import _options_json  # the one JSON form of options for the core (NaN, datetimes)
+
+        self.options: Dict[str, int] = call("inbox_policy", json.loads(_options_json(given)))
+
+    @property
+    def max_attempts(self) -> int:
+        return self.options["max_attempts"]
+
+    @property
+    def lease_secs(self) -> int:
+        return self.options["lease_secs"]
+
+    @property
+    def retention_secs(self) -> int:
+        return self.options["retention_secs"]
+
+    def __repr__(self) -> str:
+        return f"InboxPolicy({', '.join(f'{k}={v}' for k, v in sorted(self.options.items()))})"
+
+
+def new_record(now: int) -> Record:
+    """A newly stored event: pending, due now."""
+    return cast(Record, call("inbox_enqueued", now))
+
+
+def _step(policy: InboxPolicy, record: Record, event: Dict[str, str], now: int) -> Optional[Record]:
+    result = call("inbox_step", policy.options, record, event, now)
+    return cast(Optional[Record], result.get("record"))
+
+
+def claimed(policy: InboxPolicy, record: Record, now: int) -> Optional[Record]:
+    """The record a worker takes: ``processing`` (run the handler) or ``dead`` (out of
+    attempts: its last worker died); ``None`` when it is not due."""
+    return _step(policy, record, {"event": "claimed"}, now)
+
+
+def succeeded(policy: InboxPolicy, record: Record, now: int) -> Optional[Record]:
+    """Done; ``None`` when this worker's lease was lost (do not record, roll back)."""
+    return _step(policy, record, {"event": "succeeded"}, now)
+
+
+def failed(policy: InboxPolicy, record: Record, error: BaseException, now: int) -> Optional[Record]:
+    """Failed (due again after the backoff) or dead; the error's type and a bounded message
+    are kept. ``None`` when this worker's lease was lost."""
+    code = type(error).__qualname__
+    return _step(policy, record, {"event": "failed", "code": code, "message": str(error)}, now)
+
+
+def replayed(policy: InboxPolicy, record: Record, now: int) -> Optional[Record]:
+    """Pending again with a fresh set of attempts; ``None`` while a worker holds it."""
+    return _step(policy, record, {"event": "replayed"}, now)
+
+
+def purgeable(record: Record, now: int) -> bool:
+    """Done and past its retention (dead events are kept until replayed or deleted)."""
+    return record["state"] == "done" and record["keep_until"] is not None and record["keep_until"] <= now
+
+
+# ------------------------------------------------------------------ the request path
+
+
+def accept(
+    receiver: Any,
+    *,
+    method: str,
+    url: Optional[str],
+    headers: Any,
+    body: BodySource,
+    inbox: Inbox,
+) -> Response:
+    """One delivery in inbox mode: verify, normalize, store, answer (200 ``queued`` when
+    stored, 200 ``duplicate`` for a redelivery, 503 when the inbox fails — the provider
+    retries). The handler is not called here: a worker calls it."""
+    delivery, method, pairs = _checked(receiver, method, headers, inbox)
+    answer, _ = run(delivery, method, url, pairs, body, _never)
+    return answer.response()
+
+
+async def aaccept(
+    receiver: Any,
+    *,
+    method: str,
+    url: Optional[str],
+    headers: Any,
+    body: BodySource,
+    inbox: AnyInbox,
+) -> Response:
+    """:func:`accept` for asyncio: the inbox's ``enqueue`` may be a coroutine; it is abandoned
+    after the receiver's ``store_deadline_ms`` (503, the provider retries)."""
+    delivery, method, pairs = _checked(receiver, method, headers, inbox)
+    answer, _ = await arun(delivery, method, url, pairs, body, _never)
+    return answer.response()
+
+
+def _never(event: NormalizedEvent) -> None:
+    raise AssertionError("inbox mode never calls the handler on the request path")
+
+
+def check_inbox(inbox: object, argument: str = "inbox") -> None:
+    if not callable(getattr(inbox, "enqueue", None)):
+        raise TypeError(f"{argument} must have an enqueue(key, event, dedupe_ttl_secs) method (see telhook.inbox)")
+
+
+def _checked(receiver: object, method: object, headers: Any, inbox: object) -> "tuple[Delivery, str, HeaderPairs]":
+    from . import Receiver, _header_pairs
+
+    if not isinstance(receiver, Receiver):
+        raise TypeError("receiver must be a telhook.Receiver")
+    if not isinstance(method, str):
+        raise TypeError("method must be a str")
+    check_inbox(inbox)
+    return Delivery(receiver, cast(Any, inbox), inbox=True), method, _header_pairs(headers)
+
+
+# ------------------------------------------------------------------ in memory
+
+
+@dataclass
+class StoredEvent:
+    event: NormalizedEvent
+    record: Record
+    id: int = 0
+
+
+@dataclass
+class MemoryInbox:
+    """An inbox in memory (tests, one process): events in the order stored. ``clock`` gives
+    UNIX seconds (``time.time`` unless set)."""
+
+    policy: InboxPolicy = field(default_factory=InboxPolicy)
+    clock: Callable[[], float] = time.time
+    events: List[StoredEvent] = field(default_factory=list)
+    _keys: Dict[str, int] = field(default_factory=dict, repr=False)
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
+        now = self._now()
+        if self._keys.get(key, now) > now:
+            return "duplicate"
+        self._keys[key] = now + dedupe_ttl_secs
+        self.events.append(StoredEvent(event, new_record(now), id=len(self.events)))
+        return "new"
+
+    def claim_due(self) -> List[StoredEvent]:
+        """Takes every due event (now processing, or dead when out of attempts)."""
+        now, taken = self._now(), []
+        for stored in self.events:
+            record = claimed(self.policy, stored.record, now)
+            if record is not None:
+                stored.record = record
+                if record["state"] == "processing":
+                    taken.append(stored)
+        return taken
+
+    def record(self, stored: StoredEvent, error: Optional[BaseException]) -> None:
+        """Records how a taken event's handler ended (``error`` None: it succeeded)."""
+        now = self._now()
+        if error is None:
+            record = succeeded(self.policy, stored.record, now)
+        else:
+            record = failed(self.policy, stored.record, error, now)
+        if record is not None:
+            stored.record = record
+
+    def work(self, handler: Callable[[NormalizedEvent], object]) -> int:
+        """One worker pass: every due event's handler, its outcome recorded; how many ran."""
+        taken = self.claim_due()
+        for stored in taken:
+            try:
+                handler(stored.event)
+            except Exception as error:
+                self.record(stored, error)
+            else:
+                self.record(stored, None)
+        return len(taken)
+
+    def replay(self, index: int) -> bool:
+        record = replayed(self.policy, self.events[index].record, self._now())
+        if record is None:
+            return False
+        self.events[index].record = record
+        return True
+
+    def purge(self) -> int:
+        now, before = self._now(), len(self.events)
+        self.events = [stored for stored in self.events if not purgeable(stored.record, now)]
+        return before - len(self.events)
+
+
+__all__ = [
+    "AnyInbox", "AsyncInbox", "Inbox", "InboxPolicy", "MemoryInbox", "Record", "StoredEvent", "aaccept", "accept",
+    "check_inbox", "claimed", "failed", "new_record", "purgeable", "replayed", "succeeded",
+]
