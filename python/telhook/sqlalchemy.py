@@ -1,0 +1,378 @@
+"""The inbox on SQLAlchemy, for Flask, FastAPI and any Python app: events stored in your own
+database (PostgreSQL, MySQL 8, SQLite), processed by workers that claim them with
+``SELECT … FOR UPDATE SKIP LOCKED``.
+
+Why a database and not Redis: the handler's writes and the "done" mark commit in one
+transaction (the handler gets that transaction's connection), so an event is processed
+exactly once in effect — Redis cannot enlist in your database's transaction. And the database
+is already backed up and operated; the inbox adds two tables.
+
+    from telhook.sqlalchemy import SqlInbox
+    inbox = SqlInbox(create_engine(DATABASE_URL))
+    inbox.create_tables()          # or include inbox.metadata in your Alembic migrations
+
+    # the webhook: store and answer (telhook.flask.inbox_view / telhook.starlette.inbox_endpoint)
+    # the worker:  python -m telhook.sqlalchemy worker myapp.hooks:inbox myapp.hooks:on_event
+    def on_event(event, connection):   # connection: the transaction that marks it done
+        connection.execute(insert(messages).values(...))
+
+Rules (due, backoff, dead, replay, retention) are the core's (``telhook.inbox``); this module
+only reads and writes rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, cast
+
+from sqlalchemy import (
+    BigInteger, Column, ColumnElement, Connection, Engine, Index, Integer, MetaData, String, Table, Text, and_, delete, func, insert,
+    select, update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from .inbox import Enqueued, InboxPolicy, Record, claimed, failed, new_record, replayed, succeeded
+from .types import NormalizedEvent
+
+logger = logging.getLogger("telhook.inbox")
+
+Handler = Callable[[NormalizedEvent, Connection], object]
+# Called once per processed attempt: (provider, event type, the event's new state). Wire it to
+# Prometheus or OpenTelemetry counters.
+OnOutcome = Callable[[str, str, str], None]
+RECORD_COLUMNS = ("state", "attempts", "run_at", "last_error_code", "last_error_message", "created_at", "updated_at",
+                  "keep_until")
+
+
+def _tables(metadata: MetaData, prefix: str) -> Tuple[Table, Table]:
+    keys = Table(
+        f"{prefix}_key", metadata,
+        # The event's idempotency key, claimed until expires_at (the provider's dedupe window).
+        Column("key", String(255), primary_key=True),
+        Column("expires_at", BigInteger, nullable=False),
+    )
+    events = Table(
+        prefix, metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("key", String(255), nullable=False, index=True),
+        Column("provider", String(32), nullable=False),
+        Column("type", String(64), nullable=False),
+        Column("event", Text, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("run_at", BigInteger, nullable=True),
+        Column("last_error_code", String(100), nullable=True),
+        Column("last_error_message", Text, nullable=True),
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        Column("keep_until", BigInteger, nullable=True),
+        Index(f"{prefix}_due", "run_at"),
+        Index(f"{prefix}_listing", "provider", "type", "state"),
+    )
+    return keys, events
+
+
+@dataclass
+class Claimed:
+    """An event a worker took: run the handler, then :meth:`SqlInbox.finish`."""
+
+    id: int
+    event: NormalizedEvent
+    record: Record
+
+
+class SqlInbox:
+    """An inbox in ``engine``'s database: ``enqueue`` (the webhook's atomic step), and the
+    worker's ``claim`` / ``finish`` / ``work`` / ``run``, ``replay``, ``purge``, ``backlog``.
+    ``clock`` gives UNIX seconds (``time.time`` unless set)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        policy: Optional[InboxPolicy] = None,
+        table_prefix: str = "telhook_inbox",
+        clock: Callable[[], float] = time.time,
+        on_outcome: Optional[OnOutcome] = None,
+    ) -> None:
+        if not isinstance(engine, Engine):
+            raise TypeError("engine must be a sqlalchemy Engine (create_engine(url))")
+        self.engine = engine
+        self.policy = policy if policy is not None else InboxPolicy()
+        self.metadata = MetaData()
+        self.keys, self.events = _tables(self.metadata, table_prefix)
+        self.clock = clock
+        self.on_outcome = on_outcome
+        # SKIP LOCKED where the database has it; SQLite locks the whole file per write, so
+        # two workers never take the same row there either (one writer at a time).
+        self._skip_locked = engine.dialect.name in ("postgresql", "mysql", "mariadb", "oracle")
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    def create_tables(self) -> None:
+        self.metadata.create_all(self.engine)
+
+    # -------------------------------------------------------------- the webhook's step
+
+    def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
+        """Stores the event and claims its key in one transaction, or writes nothing."""
+        now = self._now()
+        with self.engine.begin() as connection:
+            # A key whose window has passed is taken over; a live one makes this a duplicate.
+            taken_over = connection.execute(
+                update(self.keys).where(and_(self.keys.c.key == key, self.keys.c.expires_at <= now))
+                .values(expires_at=now + dedupe_ttl_secs)
+            ).rowcount
+            if not taken_over:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(insert(self.keys).values(key=key, expires_at=now + dedupe_ttl_secs))
+                except IntegrityError:
+                    return "duplicate"
+            connection.execute(insert(self.events).values(
+                key=key, provider=event["provider"], type=event["type"],
+                event=json.dumps(event, separators=(",", ":")), **new_record(now),
+            ))
+        return "new"
+
+    # -------------------------------------------------------------- the worker
+
+    def claim(self, limit: int = 1) -> List[Claimed]:
+        """Takes up to ``limit`` due events (committed: attempts + 1, leased); events out of
+        attempts (their last worker died) are marked dead instead."""
+        now = self._now()
+        with self.engine.begin() as connection:
+            query = select(self.events).where(self.events.c.run_at <= now).order_by(self.events.c.run_at).limit(limit)
+            if self._skip_locked:
+                query = query.with_for_update(skip_locked=True)
+            taken = []
+            for row in connection.execute(query).mappings().all():
+                record = claimed(self.policy, _record(row), now)
+                if record is None:
+                    continue
+                connection.execute(update(self.events).where(self.events.c.id == row["id"]).values(**record))
+                if record["state"] == "processing":
+                    taken.append(Claimed(row["id"], cast(NormalizedEvent, json.loads(row["event"])), record))
+                else:
+                    self._outcome(row["provider"], row["type"], record, None)
+        return taken
+
+    def finish(self, claim: Claimed, handler: Handler) -> str:
+        """Runs the handler in the transaction that records its outcome: its writes and the
+        done mark commit together. A failure rolls its writes back and records the failure.
+        Returns the event's new state (``lost`` when another worker took it over)."""
+        try:
+            with self.engine.begin() as connection:
+                current = self._locked(connection, claim)
+                if current is None:
+                    return "lost"
+                handler(claim.event, connection)
+                done = succeeded(self.policy, current, self._now())
+                if done is None:
+                    raise _LeaseLost()
+                connection.execute(update(self.events).where(self.events.c.id == claim.id).values(**done))
+            self._outcome(claim.event["provider"], claim.event["type"], done, None)
+            return "done"
+        except _LeaseLost:
+            return "lost"
+        except Exception as error:  # the handler's (or its commit's) failure: recorded below
+            return self._failed(claim, error)
+
+    def _failed(self, claim: Claimed, error: Exception) -> str:
+        with self.engine.begin() as connection:
+            current = self._locked(connection, claim)
+            record = failed(self.policy, current, error, self._now()) if current is not None else None
+            if record is None:
+                return "lost"
+            connection.execute(update(self.events).where(self.events.c.id == claim.id).values(**record))
+        self._outcome(claim.event["provider"], claim.event["type"], record, error)
+        return record["state"]
+
+    def _locked(self, connection: Connection, claim: Claimed) -> Optional[Record]:
+        """The claimed row, locked, if this worker still holds it (same attempt, processing)."""
+        row = connection.execute(
+            select(self.events).where(self.events.c.id == claim.id).with_for_update()
+        ).mappings().first()
+        if row is None or row["state"] != "processing" or row["attempts"] != claim.record["attempts"]:
+            return None
+        return _record(row)
+
+    def work(self, handler: Handler, limit: int = 100) -> int:
+        """Processes the due events one at a time (up to ``limit``); returns how many ran."""
+        ran = 0
+        while ran < limit:
+            taken = self.claim(1)
+            if not taken:
+                break
+            self.finish(taken[0], handler)
+            ran += 1
+        return ran
+
+    def run(self, handler: Handler, *, poll_secs: float = 1.0, stop: Optional[Callable[[], bool]] = None) -> None:
+        """The worker loop: processes due events, sleeping ``poll_secs`` when none are due,
+        and purges done events past their retention now and then. SIGTERM/SIGINT end it after
+        the event in hand."""
+        stopping = [False]
+
+        def request_stop(signum: int, frame: object) -> None:
+            stopping[0] = True
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, request_stop)
+        last_purge = 0.0
+        while not stopping[0] and not (stop is not None and stop()):
+            if self.work(handler, limit=50) == 0:
+                time.sleep(poll_secs)
+            if time.monotonic() - last_purge > 3600:
+                last_purge = time.monotonic()
+                self.purge()
+
+    def _outcome(self, provider: str, type_: str, record: Record, error: Optional[BaseException]) -> None:
+        level = logging.ERROR if record["state"] == "dead" else logging.WARNING if error else logging.INFO
+        logger.log(level, "telhook inbox: provider=%s type=%s state=%s attempts=%s%s", provider, type_,
+                   record["state"], record["attempts"], f" error={record['last_error_code']}" if error else "",
+                   extra={"telhook_provider": provider, "telhook_type": type_, "telhook_state": record["state"],
+                          "telhook_attempts": record["attempts"]})
+        if self.on_outcome is not None:
+            self.on_outcome(provider, type_, record["state"])
+
+    # -------------------------------------------------------------- operators
+
+    def replay(
+        self,
+        *,
+        ids: Optional[Sequence[int]] = None,
+        provider: Optional[str] = None,
+        state: Optional[str] = None,
+        since: Optional[int] = None,
+        until: Optional[int] = None,
+    ) -> int:
+        """Makes the selected events (by id, provider, state, stored between since and until,
+        UNIX seconds) pending again with fresh attempts; events a worker holds are skipped.
+        Returns how many will run again."""
+        conditions: List[ColumnElement[bool]] = []
+        if ids is not None:
+            conditions.append(self.events.c.id.in_(list(ids)))
+        if provider is not None:
+            conditions.append(self.events.c.provider == provider)
+        if state is not None:
+            conditions.append(self.events.c.state == state)
+        if since is not None:
+            conditions.append(self.events.c.created_at >= since)
+        if until is not None:
+            conditions.append(self.events.c.created_at < until)
+        if not conditions:
+            raise ValueError("replay needs a selection: ids, provider, state, since or until")
+        now, count = self._now(), 0
+        with self.engine.begin() as connection:
+            query = select(self.events).where(and_(*conditions)).with_for_update()
+            for row in connection.execute(query).mappings().all():
+                record = replayed(self.policy, _record(row), now)
+                if record is not None:
+                    connection.execute(update(self.events).where(self.events.c.id == row["id"]).values(**record))
+                    count += 1
+        return count
+
+    def purge(self) -> int:
+        """Deletes done events past their retention (dead ones stay until replayed or deleted)."""
+        with self.engine.begin() as connection:
+            return int(connection.execute(delete(self.events).where(and_(
+                self.events.c.state == "done", self.events.c.keep_until <= self._now()))).rowcount)
+
+    def backlog(self) -> Dict[Tuple[str, str], int]:
+        """How many events per (provider, state): the operator's view of the backlog."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(self.events.c.provider, self.events.c.state, func.count())
+                                      .group_by(self.events.c.provider, self.events.c.state)).all()
+        return {(provider, state): int(count) for provider, state, count in rows}
+
+    def record_of(self, event_id: int) -> Optional[Record]:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(self.events).where(self.events.c.id == event_id)).mappings().first()
+        return _record(row) if row is not None else None
+
+
+class _LeaseLost(Exception):
+    """Internal: the event was taken over while its handler ran; its writes are rolled back."""
+
+
+def _record(row: Any) -> Record:
+    return cast(Record, {name: row[name] for name in RECORD_COLUMNS})
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def _load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    if not name:
+        raise SystemExit(f"expected module:attribute, got {target!r}")
+    value: Any = importlib.import_module(module)
+    for part in name.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _seconds(text: str) -> int:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp())
+
+
+def main(argv: Optional[Iterable[str]] = None) -> int:
+    """``python -m telhook.sqlalchemy worker INBOX HANDLER`` runs a worker;
+    ``python -m telhook.sqlalchemy replay INBOX [--id N …] [--provider P] [--state dead]
+    [--since ISO] [--until ISO]`` re-delivers events into the handler (through the worker, not
+    through the provider); ``backlog INBOX`` prints the counts per provider and state."""
+    parser = argparse.ArgumentParser(prog="python -m telhook.sqlalchemy")
+    commands = parser.add_subparsers(dest="command", required=True)
+    worker = commands.add_parser("worker", help="process due events until stopped")
+    worker.add_argument("inbox", help="module:attribute of the SqlInbox")
+    worker.add_argument("handler", help="module:attribute of handler(event, connection)")
+    worker.add_argument("--once", action="store_true", help="process what is due, then exit")
+    worker.add_argument("--poll-secs", type=float, default=1.0)
+    replay = commands.add_parser("replay", help="make selected events pending again")
+    replay.add_argument("inbox")
+    replay.add_argument("--id", type=int, action="append", dest="ids")
+    replay.add_argument("--provider")
+    replay.add_argument("--state", choices=["pending", "processing", "done", "failed", "dead"])
+    replay.add_argument("--since", type=_seconds, help="stored at or after (ISO 8601)")
+    replay.add_argument("--until", type=_seconds, help="stored before (ISO 8601)")
+    backlog = commands.add_parser("backlog", help="events per provider and state")
+    backlog.add_argument("inbox")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    inbox = _load(args.inbox)
+    if not isinstance(inbox, SqlInbox):
+        raise SystemExit(f"{args.inbox} is not a telhook.sqlalchemy.SqlInbox")
+    if args.command == "worker":
+        handler = _load(args.handler)
+        if args.once:
+            print(f"processed {inbox.work(handler, limit=sys.maxsize)}")
+        else:
+            inbox.run(handler, poll_secs=args.poll_secs)
+    elif args.command == "replay":
+        count = inbox.replay(ids=args.ids, provider=args.provider, state=args.state, since=args.since,
+                             until=args.until)
+        print(f"replayed {count}")
+    else:
+        for (provider, state), count in sorted(inbox.backlog().items()):
+            print(f"{provider}\t{state}\t{count}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Claimed", "Handler", "OnOutcome", "SqlInbox", "main"]

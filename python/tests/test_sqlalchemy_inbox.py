@@ -1,0 +1,263 @@
+"""The SQLAlchemy inbox (telhook.sqlalchemy) on SQLite and on a real PostgreSQL started by the
+test setup: the inbox vectors through the real tables, then worker processes — several at once
+with failing attempts, one killed with SIGKILL mid-handler, a dead event replayed by the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any, Dict, Iterator, List
+
+import psycopg
+import pytest
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, create_engine, func, insert, select
+
+import telhook
+from telhook.inbox import InboxPolicy, accept
+from telhook.sqlalchemy import SqlInbox, main
+
+from vector_reader import INBOX_DIR, request_of
+
+PATHS = sorted(INBOX_DIR.glob("*.json"))
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+class Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return float(self.now)
+
+
+@pytest.fixture(scope="module")
+def pg_url(postgres_port: int) -> str:
+    with psycopg.connect(f"host=127.0.0.1 port={postgres_port} user=telhook dbname=postgres", autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS telhook_sa")
+        c.execute("CREATE DATABASE telhook_sa")
+    return f"postgresql+psycopg://telhook@127.0.0.1:{postgres_port}/telhook_sa"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_url(request: Any, tmp_path: pathlib.Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'inbox.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+class Failing(Exception):
+    pass
+
+
+def run_vector(url: str, vector: Dict[str, Any], prefix: str) -> None:
+    clock = Clock(vector["now"])
+    engine = create_engine(url)
+    inbox = SqlInbox(engine, policy=InboxPolicy(**vector["policy"]), clock=clock, table_prefix=prefix)
+    inbox.metadata.drop_all(engine)
+    inbox.create_tables()
+    receiver = telhook.Receiver(vector["provider"], vector["credentials"], clock=clock)
+    calls = 0
+    fail_next = [False]
+    real_enqueue = inbox.enqueue
+
+    def enqueue(key: str, event: Any, ttl: int) -> Any:
+        if fail_next[0]:
+            fail_next[0] = False
+            raise ConnectionError("the database is down")
+        return real_enqueue(key, event, ttl)
+
+    inbox.enqueue = enqueue  # type: ignore[method-assign]
+    for index, step in enumerate(vector["steps"]):
+        where = f"step {index}"
+        if "deliver" in step:
+            fail_next[0] = step.get("store") == "fails"
+            request = request_of(step["deliver"])
+            response = accept(receiver, method=request.method, url=request.url, headers=request.headers,
+                              body=request.body, inbox=inbox)
+            body = json.loads(response.body)
+            assert {"status": response.status, "code": body.get("outcome") or body.get("error")} == step["expect"], where
+            continue
+        if "advance_secs" in step:
+            clock.now += step["advance_secs"]
+            continue
+        if "work" in step:
+            taken = inbox.claim(limit=100)
+            assert len(taken) == len(step["work"]), where
+            for claim, outcome in zip(taken, step["work"]):
+                calls += 1
+                if outcome == "die":
+                    continue
+                def handler(event: Any, connection: Connection, outcome: str = outcome) -> None:
+                    if outcome == "raise":
+                        raise Failing("the handler raised")
+                inbox.finish(claim, handler)
+        elif "replay" in step:
+            ids = [row[0] for row in _ids(inbox)]
+            assert inbox.replay(ids=[ids[step["replay"]]]) == 1, where
+        elif "purge" in step:
+            inbox.purge()
+        else:
+            raise AssertionError(where)
+        assert [state for _, state in _ids(inbox)] == step["expect_states"], where
+    assert calls == vector["expect_handler_calls"]
+    engine.dispose()
+
+
+def _ids(inbox: SqlInbox) -> List[Any]:
+    with inbox.engine.connect() as connection:
+        return list(connection.execute(select(inbox.events.c.id, inbox.events.c.state).order_by(inbox.events.c.id)))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[path.stem for path in PATHS])
+def test_inbox_vector_on_a_real_database(engine_url: str, path: pathlib.Path) -> None:
+    run_vector(engine_url, json.loads(path.read_text("utf-8")), "v_" + path.stem[:40])
+
+
+# ------------------------------------------------------------------ worker processes
+
+WORKER = textwrap.dedent('''
+    import os, sys, time
+    from sqlalchemy import create_engine, insert, Table, Column, Integer, String, MetaData
+    from telhook.inbox import InboxPolicy
+    from telhook.sqlalchemy import SqlInbox
+    url, mode = sys.argv[1], sys.argv[2]
+    inbox = SqlInbox(create_engine(url, pool_size=2), table_prefix="load",
+                     policy=InboxPolicy(lease_secs=int(os.environ.get("LEASE", "300")), backoff_secs=1, max_backoff_secs=1))
+    effects = Table("effects", MetaData(), Column("id", Integer, primary_key=True, autoincrement=True),
+                    Column("key", String(255)))
+    attempts = {}
+    def handler(event, connection):
+        connection.execute(insert(effects).values(key=event["id"]))
+        if mode == "hang":
+            print("in handler", flush=True)
+            time.sleep(600)
+        attempts[event["id"]] = attempts.get(event["id"], 0) + 1
+        # 10 % of attempts fail, after the handler's write (which must roll back).
+        if mode == "flaky" and hash((event["id"], attempts[event["id"]], os.getpid())) % 10 == 0:
+            raise RuntimeError("flaky")
+    deadline = time.monotonic() + float(os.environ.get("SECONDS", "60"))
+    idle = 0
+    while time.monotonic() < deadline and idle < 30:
+        idle = 0 if inbox.work(handler, limit=10) else idle + 1
+        if idle:
+            time.sleep(0.1)
+''')
+
+
+def _load_inbox(url: str, events: int) -> SqlInbox:
+    engine = create_engine(url)
+    inbox = SqlInbox(engine, table_prefix="load")
+    effects = Table("effects", inbox.metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+                    Column("key", String(255)))
+    inbox.metadata.drop_all(engine)
+    inbox.create_tables()
+    del effects
+    event: Any = {"provider": "lisoloo", "type": "message.status"}
+    for n in range(events):
+        assert inbox.enqueue(f"lisoloo:e{n}", dict(event, id=f"lisoloo:e{n}"), 300) == "new"
+    assert inbox.enqueue("lisoloo:e0", dict(event, id="lisoloo:e0"), 300) == "duplicate"
+    return inbox
+
+
+def _effects(inbox: SqlInbox) -> Dict[str, int]:
+    with inbox.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT key, count(*) FROM effects GROUP BY key").all()
+    return {key: int(count) for key, count in rows}
+
+
+def _spawn(url: str, mode: str, **env: str) -> "subprocess.Popen[str]":
+    return subprocess.Popen([sys.executable, "-c", WORKER, url, mode], env=dict(os.environ, **env),
+                            stdout=subprocess.PIPE, text=True)
+
+
+EVENTS = int(os.environ.get("TELHOOK_INBOX_EVENTS", "200"))
+
+
+def test_four_workers_with_failing_attempts_process_every_event_once(pg_url: str) -> None:
+    inbox = _load_inbox(pg_url, EVENTS)
+    started = time.monotonic()
+    workers = [_spawn(pg_url, "flaky", SECONDS="240") for _ in range(4)]
+    for worker in workers:
+        worker.wait(timeout=300)
+    took = time.monotonic() - started
+    backlog = inbox.backlog()
+    assert backlog == {("lisoloo", "done"): EVENTS}, backlog
+    effects = _effects(inbox)
+    # Exactly once in effect: a failed attempt's write rolled back with it.
+    assert len(effects) == EVENTS and set(effects.values()) == {1}
+    with inbox.engine.connect() as connection:
+        retried = connection.execute(select(func.count()).where(inbox.events.c.attempts > 1)
+                                     .select_from(inbox.events)).scalar_one()
+    assert retried > 0
+    print(f"\n{EVENTS} events, 4 workers: all done once in {took:.1f} s; {retried} needed a retry")
+
+
+def test_a_worker_killed_mid_handler_leaves_the_event_to_the_next_after_the_lease(pg_url: str) -> None:
+    inbox = _load_inbox(pg_url, 1)
+    hung = _spawn(pg_url, "hang", LEASE="2")
+    assert hung.stdout is not None and hung.stdout.readline().strip() == "in handler"
+    hung.send_signal(signal.SIGKILL)
+    hung.wait(timeout=10)
+    (record,) = [inbox.record_of(row[0]) for row in _ids(inbox)]
+    assert record is not None and record["state"] == "processing"
+    killed_at = time.monotonic()
+    successor = _spawn(pg_url, "ok", LEASE="2", SECONDS="8")
+    successor.wait(timeout=30)
+    (record,) = [inbox.record_of(row[0]) for row in _ids(inbox)]
+    assert record is not None and (record["state"], record["attempts"]) == ("done", 2)
+    assert record["last_error_code"] == "lease_expired"
+    assert _effects(inbox) == {"lisoloo:e0": 1}  # the killed attempt's write never committed
+    print(f"\nprocessed by the next worker {time.monotonic() - killed_at:.1f} s after the kill (lease 2 s)")
+
+
+def always_fails(event: Any, connection: Connection) -> None:
+    raise LookupError("no such customer")
+
+
+def fixed(event: Any, connection: Connection) -> None:
+    connection.exec_driver_sql("INSERT INTO effects (key) VALUES (?)", (event["id"],))
+
+
+def test_an_always_failing_event_is_dead_then_replayed_by_the_cli(tmp_path: pathlib.Path, monkeypatch: Any) -> None:
+    clock = Clock(1_769_000_000)
+    module = tmp_path / "inbox_app.py"
+    module.write_text(textwrap.dedent(f'''
+        from sqlalchemy import create_engine
+        from telhook.inbox import InboxPolicy
+        from telhook.sqlalchemy import SqlInbox
+        inbox = SqlInbox(create_engine("sqlite:///{tmp_path / 'app.db'}"), policy=InboxPolicy(max_attempts=3))
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(sys.modules, "test_sqlalchemy_inbox_handlers", sys.modules[__name__])
+    import inbox_app  # type: ignore[import-not-found]
+
+    inbox: SqlInbox = inbox_app.inbox
+    inbox.clock = clock
+    Table("effects", inbox.metadata, Column("id", Integer, primary_key=True), Column("key", String(255)))
+    inbox.create_tables()
+    assert inbox.enqueue("k", {"id": "k", "provider": "lisoloo", "type": "message.status"}, 60) == "new"  # type: ignore[typeddict-item]
+    for _ in range(3):
+        assert main(["worker", "inbox_app:inbox", "test_sqlalchemy_inbox_handlers:always_fails", "--once"]) == 0
+        clock.now += 3_600
+    (event_id, state), = _ids(inbox)
+    record = inbox.record_of(event_id)
+    assert record is not None and (state, record["attempts"], record["last_error_code"]) == ("dead", 3, "LookupError")
+    assert record["last_error_message"] == "no such customer"
+    assert main(["backlog", "inbox_app:inbox"]) == 0
+    assert main(["replay", "inbox_app:inbox", "--state", "dead"]) == 0
+    assert main(["worker", "inbox_app:inbox", "test_sqlalchemy_inbox_handlers:fixed", "--once"]) == 0
+    assert [state for _, state in _ids(inbox)] == ["done"] and _effects(inbox) == {"k": 1}
+
+
+def test_misuse_fails_at_construction() -> None:
+    with pytest.raises(TypeError, match="Engine"):
+        SqlInbox("sqlite://")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="selection"):
+        SqlInbox(create_engine("sqlite://")).replay()
