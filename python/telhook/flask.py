@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union, cast
 
 from flask import Response, current_app, got_request_exception, request
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -31,6 +31,9 @@ from . import Receiver, _header_pairs
 from ._receive import Answer, Delivery, run, stream_reader, unavailable_body
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
+
+if TYPE_CHECKING:
+    from .inbox import Inbox
 
 View = Callable[..., Any]
 # Werkzeug routes named methods only (no wildcard): the standard ones a client may send.
@@ -108,4 +111,38 @@ def webhook(
     return decorator
 
 
-__all__ = ["webhook"]
+def inbox_view(
+    provider: Optional[ProviderName],
+    *,
+    credentials: Union[Credentials, Mapping[str, Any], None],
+    inbox: "Inbox",
+    max_body_bytes: Optional[int] = None,
+    clock: Optional[Callable[[], float]] = None,
+    dedupe_ttl_secs: Optional[int] = None,
+) -> Callable[..., WerkzeugResponse]:
+    """A view that stores each verified event in ``inbox`` and answers at once (inbox mode,
+    see telhook.inbox); a worker runs the handler later:
+    ``app.add_url_rule("/hooks/lisoloo", view_func=inbox_view("lisoloo", credentials=…, inbox=inbox))``."""
+    from .inbox import Inbox, check_inbox
+
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock,
+                        dedupe_ttl_secs=dedupe_ttl_secs)
+    check_inbox(inbox)
+
+    def view(**url_values: Any) -> WerkzeugResponse:
+        delivery = Delivery(receiver, cast(Any, inbox), on_error=_report, inbox=True)
+        answer, _ = run(delivery, request.method, request.full_path if request.query_string else request.path,
+                        _header_pairs(request.headers.items()), _body(), _no_handler)
+        return _response(answer)
+
+    view.__name__ = f"telhook_inbox_{provider or 'detected'}"
+    view.methods = ROUTED_METHODS  # type: ignore[attr-defined]
+    view.provide_automatic_options = False  # type: ignore[attr-defined]
+    return view
+
+
+def _no_handler(event: NormalizedEvent) -> None:
+    raise AssertionError("inbox mode never calls a handler on the request path")
+
+
+__all__ = ["inbox_view", "webhook"]

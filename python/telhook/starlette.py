@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Awaitable, Callable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Optional, Union, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,6 +28,9 @@ from . import Receiver, _header_pairs
 from ._receive import Answer, Delivery, arun, maybe_await, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
+
+if TYPE_CHECKING:
+    from .inbox import AnyInbox, Inbox
 
 Handler = Callable[[Request, NormalizedEvent], Any]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -102,4 +105,52 @@ def webhook(
     return decorator
 
 
-__all__ = ["webhook"]
+class _ThreadedInbox:
+    """A sync inbox (a database) used from an endpoint: its enqueue in the thread pool, so the
+    event loop never blocks on it and the machine's store deadline can abandon it."""
+
+    def __init__(self, inbox: "Inbox") -> None:
+        self.inbox = inbox
+
+    async def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> object:
+        return await run_in_threadpool(self.inbox.enqueue, key, event, dedupe_ttl_secs)
+
+
+def inbox_endpoint(
+    provider: Optional[ProviderName],
+    *,
+    credentials: Union[Credentials, Mapping[str, Any], None],
+    inbox: "AnyInbox",
+    max_body_bytes: Optional[int] = None,
+    clock: Optional[Callable[[], float]] = None,
+    dedupe_ttl_secs: Optional[int] = None,
+    store_deadline_ms: Optional[int] = None,
+) -> Endpoint:
+    """An endpoint that stores each verified event in ``inbox`` and answers at once (inbox
+    mode, see telhook.inbox); a worker runs the handler later:
+    ``app.add_api_route("/hooks/lisoloo", inbox_endpoint("lisoloo", credentials=…, inbox=inbox), methods=["POST"])``."""
+    from .inbox import check_inbox
+
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock,
+                        dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
+    check_inbox(inbox)
+    chosen: Any = inbox if inspect.iscoroutinefunction(inbox.enqueue) else _ThreadedInbox(cast(Any, inbox))
+
+    async def endpoint(request: Request) -> Response:
+        delivery = Delivery(receiver, chosen, inbox=True)
+        url = request.url.path + ("?" + request.url.query if request.url.query else "")
+        answer, _ = await arun(delivery, request.method, url, _header_pairs(request.headers.items()),
+                               _body(request), _no_handler)
+        return _response(answer)
+
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+    )
+    return endpoint
+
+
+def _no_handler(event: NormalizedEvent) -> None:
+    raise AssertionError("inbox mode never calls a handler on the request path")
+
+
+__all__ = ["inbox_endpoint", "webhook"]
