@@ -261,3 +261,61 @@ def test_misuse_fails_at_construction() -> None:
         SqlInbox("sqlite://")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="selection"):
         SqlInbox(create_engine("sqlite://")).replay()
+
+
+# ------------------------------------------------------------------ the README's example
+
+LISOLOO = json.loads((INBOX_DIR.parent / "vectors" / "lisoloo" / "doc_envelope_delivered.json").read_text())
+
+
+def _readme_block() -> str:
+    import re
+
+    text = (INBOX_DIR.parents[1] / "README.md").read_text("utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "from telhook.flask import inbox_view" in b]
+    return str(block)
+
+
+def test_the_readme_flask_inbox_example_stores_answers_fast_and_the_worker_handles_once(
+        tmp_path: pathlib.Path, monkeypatch: Any) -> None:
+    block = _readme_block()
+    assert len(block.strip().splitlines()) <= 15
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("LISOLOO_PASSWORD", LISOLOO["credentials"]["basic"][0]["password"])
+    namespace: Dict[str, Any] = {"__name__": "app"}
+    exec(block, namespace)
+    inbox: SqlInbox = namespace["inbox"]
+    with inbox.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE seen (event_id TEXT UNIQUE)")
+    client = namespace["app"].test_client()
+    request = LISOLOO["request"]
+    bodies = []
+    for _ in range(2):
+        started = time.monotonic()
+        response = client.post("/hooks/lisoloo", data=request["body"], headers=request["headers"])
+        bodies.append((response.status_code, response.get_json(), time.monotonic() - started))
+    assert [(status, body) for status, body, _ in bodies] == [(200, {"outcome": "queued"}), (200, {"outcome": "duplicate"})]
+    assert inbox.work(namespace["on_event"]) == 1 and inbox.work(namespace["on_event"]) == 0
+    with inbox.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT event_id FROM seen").all() == [("lisoloo:" + json.loads(
+            request["body"])["event_id"],)]
+    assert client.get("/hooks/lisoloo").status_code == 405
+
+
+def test_the_fastapi_inbox_endpoint_answers_from_the_thread_pool(tmp_path: pathlib.Path) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from telhook.starlette import inbox_endpoint
+
+    inbox = SqlInbox(create_engine(f"sqlite:///{tmp_path / 'api.db'}"))
+    inbox.create_tables()
+    app = FastAPI()
+    app.add_api_route("/hooks/lisoloo", inbox_endpoint("lisoloo", credentials=LISOLOO["credentials"], inbox=inbox),
+                      methods=["POST"])
+    request = LISOLOO["request"]
+    with TestClient(app) as client:
+        answers = [client.post("/hooks/lisoloo", content=request["body"], headers=request["headers"]).json()
+                   for _ in range(2)]
+    assert answers == [{"outcome": "queued"}, {"outcome": "duplicate"}]
+    assert inbox.backlog() == {("lisoloo", "pending"): 1}
