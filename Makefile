@@ -26,7 +26,7 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src serde-pyobjects/src -name '*.rs') bindings-python/Cargo.toml serde-pyobjects/Cargo.toml python/pyproject.toml
 
-.PHONY: vocabularies bench fuzz help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
+.PHONY: soak vocabularies bench fuzz help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
 	vectors-check rust-tools redis-server postgresql wasm npm python fmt clean
 
 help: ## this list: every target, from the comment after `##` on its line
@@ -163,6 +163,10 @@ test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39) ##
 	cd python && ../$(MYPY39) --config-file tests/mypy-py39.ini --python-executable ../$(PY) telhook
 	cd python && ../$(VENV)/bin/vermin --no-tips --eval-annotations --violations -t=3.9- telhook
 	cd python && ../$(PY) -m mypy.stubtest telhook._core  # the .pyi against the compiled module
+
+# The inbox's long runs (issue 23): the same tests as in `make test`, at 1,000 events.
+soak: $(PY_EXT) redis-server postgresql ## the inbox's 1,000-event runs (worker processes, failing attempts) on the real services
+	cd python && TELHOOK_INBOX_EVENTS=1000 ../$(PY) -m pytest -q -s tests/test_sqlalchemy_inbox.py -k "workers"
 
 # The published artifacts. Wheels for glibc 2.17+ (manylinux2014: Debian 11, Ubuntu 20.04,
 # Amazon Linux 2, RHEL 7+) on x86_64 and aarch64, and for musl 1.2+ (Alpine), cross-linked by
