@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Tuple, Union, cast
 
 from asgiref.sync import sync_to_async
 from django.core.signals import got_request_exception
@@ -39,6 +39,9 @@ from ..stores import (
 )
 from ..types import Credentials, NormalizedEvent, ProviderName
 from . import checks
+
+if TYPE_CHECKING:
+    from .inbox import DjangoInbox
 
 View = Callable[[HttpRequest, NormalizedEvent], Any]
 
@@ -134,10 +137,15 @@ def webhook(
     lease_secs: Optional[int] = None,
     dedupe_ttl_secs: Optional[int] = None,
     store_deadline_ms: Optional[int] = None,
+    inbox: "Optional[DjangoInbox]" = None,
 ) -> Callable[[View], Callable[[HttpRequest], Any]]:
-    """Decorates ``view(request, event)`` (sync or ``async def``); see the module docstring."""
+    """Decorates ``view(request, event)`` (sync or ``async def``); see the module docstring.
+    With ``inbox=`` (a ``telhook.django.inbox.DjangoInbox``) it decorates ``handler(event)``
+    instead: the view stores the event and answers at once, a worker runs the handler later."""
     receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock, lease_secs=lease_secs,
                         dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
+    if inbox is not None:
+        return _inbox_decorator(provider, receiver, inbox, store, dedupe, atomic)
     chosen = _resolve_store(store, dedupe, cache_alias)
     if not isinstance(atomic, bool):
         raise TypeError("atomic must be a bool")
@@ -151,6 +159,27 @@ def webhook(
                 raise ValueError("atomic=True needs a sync view: Django transactions do not span awaits")
             return _async_view(view, receiver, _for_async(chosen))
         return _sync_view(view, receiver, chosen, database if atomic else None)
+
+    return decorator
+
+
+def _inbox_decorator(
+    provider: Optional[ProviderName], receiver: Receiver, inbox: "DjangoInbox", store: object, dedupe: object,
+    atomic: bool,
+) -> Callable[[Any], Callable[[HttpRequest], Any]]:
+    from .inbox import DjangoInbox, inbox_view
+
+    if not isinstance(inbox, DjangoInbox):
+        raise TypeError("inbox must be a telhook.django.inbox.DjangoInbox")
+    if store is not None or dedupe is not None or atomic:
+        raise TypeError("inbox= stores the event and its dedupe claim in the inbox's database: "
+                        "store=, dedupe= and atomic= do not apply")
+
+    def decorator(handler: Any) -> Callable[[HttpRequest], Any]:
+        if not callable(handler):
+            raise TypeError("@webhook(..., inbox=...) decorates a handler: handler(event)")
+        inbox.handler(provider)(handler)
+        return inbox_view(receiver, inbox, handler)
 
     return decorator
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import served, views
+from . import inbox_hooks, served, views
 
 urlpatterns = [
     path("hooks/limephone", views.limephone_hook),
@@ -16,4 +16,5 @@ urlpatterns = [
     path("served/async", served.async_hook),
     path("served/async-slow", served.async_slow_hook),
     path("served/count", served.processed_counts),
+    path("inbox/limephone", inbox_hooks.limephone_inbox_hook),
 ]

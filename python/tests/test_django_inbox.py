@@ -1,0 +1,511 @@
+"""The inbox on Django (telhook.django.inbox): every inbox vector (tests/inbox) through the Django
+views (sync and async; SQLite and a real PostgreSQL) and the DjangoInbox worker steps; the event
+row and its dedupe claim in one transaction; the admin and `manage.py telhook_replay`; and, with
+real processes on PostgreSQL: a worker killed mid-handler (SIGKILL), many events on 4 workers with
+failing attempts, gunicorn answering while a 10 s handler runs.
+
+Sizes: TELHOOK_INBOX_EVENTS (default 200) events for the multi-process runs; `make soak` sets
+1,000."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import pathlib
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+from django.core.management import call_command
+from django.db import connections, transaction
+from django.test import RequestFactory
+
+import telhook
+from telhook.django import webhook
+from telhook.django.inbox import DjangoInbox, inbox_event_processed
+from telhook.django.models import DedupeKey, InboxEvent
+from telhook.inbox import InboxPolicy
+from telhook.testing import signed_request
+
+from services import free_port, wait_until
+from vector_reader import INBOX_DIR, request_of
+
+TESTS = pathlib.Path(__file__).resolve().parent
+PATHS = sorted(INBOX_DIR.glob("*.json"))
+EVENTS = int(os.environ.get("TELHOOK_INBOX_EVENTS", "200"))
+LIMEPHONE = {"hmac_sha256": ["lime-whsec-CURRENT-5b1e"], "bearer": "lime-bearer-TOKEN-9f8e"}  # settings.TELHOOK
+
+
+class Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return float(self.now)
+
+
+class HandlerError(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def pg_alias(postgres_port: int) -> Iterator[str]:
+    connections.settings["postgres"]["PORT"] = str(postgres_port)
+    call_command("migrate", "telhook", database="postgres", verbosity=0)
+    call_command("migrate", "djangoproject", database="postgres", verbosity=0)
+    yield "postgres"
+    connections["postgres"].close()
+
+
+def clear(using: str) -> None:
+    InboxEvent.objects.using(using).all().delete()
+    DedupeKey.objects.using(using).all().delete()
+
+
+def django_request(form: Dict[str, Any]) -> Any:
+    request = request_of(form)
+    headers = {name: value for name, value in request.headers if name.lower() != "content-type"}
+    content_type = next((v for n, v in request.headers if n.lower() == "content-type"), "application/octet-stream")
+    return RequestFactory().generic(request.method, request.url or "/hooks/inbox", data=request.body,
+                                    content_type=content_type, headers=headers)
+
+
+# ------------------------------------------------------------------ the vectors
+
+
+class FlakyInbox(DjangoInbox):
+    fail_next = False
+
+    def enqueue(self, key: str, event: Any, dedupe_ttl_secs: int) -> Any:
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionError("the database is down")
+        return super().enqueue(key, event, dedupe_ttl_secs)
+
+
+def run_vector(vector: Dict[str, Any], using: str, asynchronous: bool) -> None:
+    clear(using)
+    clock = Clock(vector["now"])
+    inbox = FlakyInbox(using, policy=InboxPolicy(**vector["policy"]), clock=clock)
+    outcomes: Dict[int, str] = {}
+    calls = []
+
+    def handle(event: Any) -> None:
+        calls.append(event["id"])
+        if outcomes.pop(len(calls) - 1) == "raise":
+            raise HandlerError("the handler raised")
+
+    if asynchronous:
+        async def ahandle(event: Any) -> None:
+            handle(event)
+
+        view = webhook(vector["provider"], credentials=vector["credentials"], clock=clock, inbox=inbox)(ahandle)
+    else:
+        view = webhook(vector["provider"], credentials=vector["credentials"], clock=clock, inbox=inbox)(handle)
+    rows = InboxEvent.objects.using(using).order_by("id")
+    died = 0
+    for index, step in enumerate(vector["steps"]):
+        where = f"step {index}"
+        if "deliver" in step:
+            inbox.fail_next = step.get("store") == "fails"
+            request = django_request(step["deliver"])
+            response = asyncio.run(view(request)) if asynchronous else view(request)
+            body = json.loads(response.content)
+            assert {"status": response.status_code, "code": body.get("outcome") or body.get("error")} == step["expect"], where
+            continue
+        if "advance_secs" in step:
+            clock.now += step["advance_secs"]
+            continue
+        if "work" in step:
+            taken = []
+            while (claim := inbox.claim()) is not None:
+                taken.append(claim)
+            taken.sort(key=lambda pair: pair[0].pk)
+            assert len(taken) == len(step["work"]), where
+            for (row, record), outcome in zip(taken, step["work"]):
+                if outcome == "die":  # the worker vanishes after its claim: nothing is recorded
+                    died += 1
+                    continue
+                outcomes[len(calls)] = outcome
+                inbox.handle(row, record)
+        elif "replay" in step:
+            assert inbox.replay([rows[step["replay"]].pk]) == (1, 0), where
+        elif "purge" in step:
+            inbox.purge()
+        else:
+            raise AssertionError(f"{where}: unknown step")
+        assert [row.state for row in rows.all()] == step["expect_states"], where
+    assert len(calls) + died == vector["expect_handler_calls"]
+
+
+def test_there_are_inbox_vectors() -> None:
+    assert len(PATHS) >= 30
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[path.stem for path in PATHS])
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_inbox_vector_through_django_on_sqlite(path: pathlib.Path, asynchronous: bool) -> None:
+    run_vector(json.loads(path.read_text("utf-8")), "default", asynchronous)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[path.stem for path in PATHS])
+def test_inbox_vector_through_django_on_postgresql(path: pathlib.Path, pg_alias: str) -> None:
+    run_vector(json.loads(path.read_text("utf-8")), pg_alias, False)
+
+
+# ------------------------------------------------------------------ one process
+
+
+def event(number: int, provider: str = "limephone") -> Any:
+    return {"id": f"{provider}:sms_received:{number}", "provider": provider, "type": "message.received"}
+
+
+def test_the_event_row_and_its_dedupe_claim_commit_together() -> None:
+    clear("default")
+    inbox = DjangoInbox(clock=Clock(1_769_000_000))
+    assert inbox.enqueue("k1", event(1), 30) == "new"
+    assert inbox.enqueue("k1", event(1), 30) == "duplicate"
+    assert InboxEvent.objects.count() == 1 and DedupeKey.objects.get().key == "k1"
+
+    class Broken(dict):  # the event cannot be stored: the key claim rolls back with it
+        pass
+
+    with pytest.raises(TypeError):
+        inbox.enqueue("k2", Broken(event(2), not_json=object()), 30)  # type: ignore[arg-type]
+    assert not DedupeKey.objects.filter(key="k2").exists()
+    assert inbox.enqueue("k2", event(2), 30) == "new"
+
+
+def test_the_key_is_held_for_the_dedupe_window_only() -> None:
+    clear("default")
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(clock=clock)
+    assert inbox.enqueue("same-body", event(1, "did_reseller"), 30) == "new"
+    clock.now += 29
+    assert inbox.enqueue("same-body", event(1, "did_reseller"), 30) == "duplicate"
+    clock.now += 31  # identical bodies a minute apart are two events
+    assert inbox.enqueue("same-body", event(1, "did_reseller"), 30) == "new"
+    assert InboxEvent.objects.filter(key="same-body").count() == 2
+
+
+def test_handler_writes_and_the_done_mark_commit_together_and_a_lost_lease_rolls_back() -> None:
+    from djangoproject.models import Processed
+
+    clear("default")
+    Processed.objects.all().delete()
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(policy=InboxPolicy(lease_secs=60), clock=clock)
+
+    @inbox.handler("limephone")
+    def handle(event: Any) -> None:
+        Processed.objects.create(event_id=event["id"], view="inbox")
+
+    inbox.enqueue("k", event(1), 30)
+    mine = inbox.claim()
+    assert mine is not None
+    clock.now += 61  # this worker stalled past its lease: another one takes the event
+    assert inbox.claim() is not None
+    assert inbox.handle(*mine) == "lease_lost"
+    assert Processed.objects.count() == 0  # this attempt's write rolled back
+    row = InboxEvent.objects.get()
+    assert (row.state, row.attempts) == ("processing", 2)
+
+
+def test_log_lines_and_the_signal_carry_provider_type_state_attempts(caplog: Any) -> None:
+    clear("default")
+    inbox = DjangoInbox(policy=InboxPolicy(max_attempts=1))
+    seen: List[Dict[str, Any]] = []
+
+    def count(sender: Any, **fields: Any) -> None:
+        seen.append({k: fields[k] for k in ("provider", "type", "outcome", "state", "attempts")})
+
+    inbox_event_processed.connect(count)
+    try:
+        @inbox.handler(None)
+        def handle(event: Any) -> None:
+            if event["provider"] == "lisoloo":
+                raise HandlerError("no such customer")
+
+        inbox.enqueue("a", event(1), 30)
+        inbox.enqueue("b", event(2, "lisoloo"), 30)
+        with caplog.at_level("INFO", logger="telhook.inbox"):
+            assert inbox.work() == 2
+    finally:
+        inbox_event_processed.disconnect(count)
+    assert seen == [
+        {"provider": "limephone", "type": "message.received", "outcome": "succeeded", "state": "done", "attempts": 1},
+        {"provider": "lisoloo", "type": "message.received", "outcome": "dead", "state": "dead", "attempts": 1},
+    ]
+    records = [r for r in caplog.records if r.name == "telhook.inbox"]
+    assert [(r.telhook_provider, r.telhook_outcome, r.telhook_state, r.telhook_attempts)  # type: ignore[attr-defined]
+            for r in records] == [("limephone", "succeeded", "done", 1), ("lisoloo", "dead", "dead", 1)]
+    assert "no such customer" not in records[1].getMessage()  # the message is in the row, not the line
+
+
+def test_a_dead_event_is_in_the_admin_and_replayed_once_the_handler_is_fixed() -> None:
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.test import Client, override_settings
+
+    clear("default")
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(policy=InboxPolicy(max_attempts=3, backoff_secs=10), clock=clock)
+    broken = {"value": True}
+    handled: List[str] = []
+
+    @inbox.handler("limephone")
+    def handle(event: Any) -> None:
+        if broken["value"]:
+            raise HandlerError("the handler always fails")
+        handled.append(event["id"])
+
+    inbox.enqueue("dead-one", event(1), 30)
+    inbox.enqueue("fine-one", event(2, "lisoloo"), 30)  # no handler here: stays pending
+    for _ in range(3):
+        assert inbox.work() == 1
+        clock.now += 3600
+    assert inbox.work() == 0
+    dead = InboxEvent.objects.get(key="dead-one")
+    assert (dead.state, dead.attempts, dead.last_error_code) == ("dead", 3, "HandlerError")
+
+    User.objects.filter(username="inbox-admin").delete()
+    user = User.objects.create_superuser("inbox-admin", "admin@example.com", "not-a-secret-test-only")
+    with override_settings(ROOT_URLCONF="djangoproject.admin_urls", MIDDLEWARE=settings.ADMIN_MIDDLEWARE):
+        client = Client()
+        client.force_login(user)
+        url = "/admin/telhook/inboxevent/"
+        page = client.get(url, {"state": "dead", "provider": "limephone"})
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert ">dead-one<" in html and ">fine-one<" not in html
+        assert ">HandlerError<" in html
+        assert client.get(url, {"q": "fine-one"}).content.decode().count(">fine-one<") == 1
+        detail = client.get(f"{url}{dead.pk}/change/").content.decode()
+        assert "the handler always fails" in detail and "limephone:sms_received:1" in detail
+        broken["value"] = False
+        # The "replay" action, as the changelist posts it (the inbox of this process: registered).
+        from telhook.django import inbox as inbox_module
+
+        saved = dict(inbox_module._REGISTRY)
+        inbox_module._REGISTRY["default"] = [inbox]
+        try:
+            reply = client.post(url, {"action": "replay", "_selected_action": [dead.pk]}, follow=True)
+        finally:
+            inbox_module._REGISTRY.clear()
+            inbox_module._REGISTRY.update(saved)
+        assert "1 inbox events replayed" in reply.content.decode()
+    dead.refresh_from_db()
+    assert (dead.state, dead.attempts) == ("pending", 0)
+    assert inbox.work() == 1 and handled == ["limephone:sms_received:1"]
+    assert InboxEvent.objects.get(key="dead-one").state == "done"
+
+
+def test_retry_now_makes_a_backing_off_event_due_keeping_its_attempts() -> None:
+    clear("default")
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(policy=InboxPolicy(backoff_secs=600), clock=clock)
+    fail = {"value": True}
+
+    @inbox.handler("limephone")
+    def handle(event: Any) -> None:
+        if fail["value"]:
+            raise HandlerError("later")
+
+    inbox.enqueue("k", event(1), 30)
+    assert inbox.work() == 1 and inbox.work() == 0
+    fail["value"] = False
+    row = InboxEvent.objects.get()
+    assert inbox.retry_now([row.pk]) == 1
+    assert inbox.work() == 1
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == ("done", 2)
+
+
+def test_telhook_replay_by_state_provider_time_and_id() -> None:
+    from io import StringIO
+
+    clear("default")
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(policy=InboxPolicy(max_attempts=1), clock=clock)
+
+    @inbox.handler(None)
+    def handle(event: Any) -> None:
+        if event["provider"] == "lisoloo":
+            raise HandlerError("no")
+
+    inbox.enqueue("a", event(1), 30)
+    clock.now += 100
+    inbox.enqueue("b", event(2, "lisoloo"), 30)
+    inbox.enqueue("c", event(3, "lisoloo"), 30)
+    assert inbox.work() == 3
+
+    def replay(*args: str) -> str:
+        out = StringIO()
+        call_command("telhook_replay", *args, "--inbox", "test_django_inbox.REPLAY_INBOX", stdout=out)
+        return out.getvalue().strip()
+
+    globals()["REPLAY_INBOX"] = inbox
+    assert replay("--state", "dead", "--dry-run") == "2 inbox events match"
+    assert replay("--provider", "limephone", "--until", str(1_769_000_050)) == "1 inbox events replayed"
+    assert replay("--state", "dead", "--since", "2026-01-21T12:54:00Z") == "2 inbox events replayed"
+    assert sorted(InboxEvent.objects.values_list("state", flat=True)) == ["pending"] * 3
+    b = InboxEvent.objects.get(key="b")
+    assert replay(str(b.pk)) == "1 inbox events replayed"
+    with pytest.raises(Exception, match="say which events"):
+        replay()
+
+
+def test_purge_deletes_done_events_past_their_retention_only() -> None:
+    clear("default")
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(policy=InboxPolicy(retention_secs=3600), clock=clock)
+    inbox.handler(None)(lambda event: None)
+    inbox.enqueue("a", event(1), 30)
+    inbox.work()
+    inbox.enqueue("b", event(2), 30)
+    clock.now += 3600
+    assert inbox.purge() == 1
+    assert list(InboxEvent.objects.values_list("key", flat=True)) == ["b"]
+
+
+def test_inbox_excludes_store_and_atomic() -> None:
+    with pytest.raises(TypeError, match="do not apply"):
+        webhook("limephone", credentials=LIMEPHONE, inbox=DjangoInbox(), atomic=True)
+    with pytest.raises(TypeError, match="DjangoInbox"):
+        webhook("limephone", credentials=LIMEPHONE, inbox=object())  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ real processes on PostgreSQL
+
+
+class Processes:
+    """The test project on the session's PostgreSQL: `manage.py telhook_worker` processes (and
+    gunicorn) with their own control dir."""
+
+    def __init__(self, pg_port: int, redis_url: str, control: pathlib.Path, policy: Dict[str, int]) -> None:
+        self.control = control
+        self.env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="djangoproject.settings",
+            TELHOOK_TEST_PG_PORT=str(pg_port),
+            TELHOOK_TEST_REDIS_URL=redis_url,
+            TELHOOK_TEST_CONTROL_DIR=str(control),
+            TELHOOK_TEST_INBOX_POLICY=json.dumps(policy),
+            PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS.parent)]),
+        )
+        self.children: List[subprocess.Popen[bytes]] = []
+        self.log = open(control / "workers.log", "ab")  # the workers' log lines (failed attempts)
+
+    def worker(self, *extra: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "django", "telhook_worker", "--inbox", "djangoproject.inbox_hooks.inbox",
+             "--poll", "0.05", "--verbosity", "0", *extra],
+            env=self.env, cwd=str(TESTS), stderr=self.log)
+        self.children.append(process)
+        return process
+
+    def calls(self) -> List[str]:
+        path = self.control / "calls"
+        return [line.split()[1] for line in path.read_text().splitlines()] if path.exists() else []
+
+    def stop(self) -> None:
+        for process in self.children:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.children:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.log.close()
+
+
+@contextlib.contextmanager
+def processes(postgres_port: int, redis_url: str, policy: Dict[str, int]) -> Iterator[Processes]:
+    with tempfile.TemporaryDirectory(prefix="telhook-inbox-") as control:
+        running = Processes(postgres_port, redis_url, pathlib.Path(control), policy)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture
+def pg_inbox(pg_alias: str) -> Iterator[DjangoInbox]:
+    from djangoproject.models import Processed
+
+    clear(pg_alias)
+    Processed.objects.using(pg_alias).all().delete()
+    yield DjangoInbox(pg_alias)
+
+
+def states(using: str) -> Dict[str, int]:
+    from django.db.models import Count
+
+    return dict(InboxEvent.objects.using(using).values_list("state").annotate(n=Count("id")).order_by())
+
+
+def processed(using: str) -> List[str]:
+    from djangoproject.models import Processed
+
+    return list(Processed.objects.using(using).values_list("event_id", flat=True))
+
+
+def wait_for(check: Callable[[], bool], what: str, seconds: float) -> None:
+    wait_until(check, what, seconds)
+
+
+def test_a_worker_killed_mid_handler_its_event_processed_after_the_lease_once(
+        pg_inbox: DjangoInbox, postgres_port: int, redis_url: str) -> None:
+    with processes(postgres_port, redis_url, {"lease_secs": 3}) as running:
+        (running.control / "sleep").write_text("30")
+        pg_inbox.enqueue("killed", event(1), 30)
+        first = running.worker()
+        wait_for(lambda: (running.control / "entered").exists(), "the handler", 60)
+        started = time.monotonic()
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        (running.control / "sleep").unlink()
+        (running.control / "entered").unlink()
+        assert processed("postgres") == []  # the killed attempt's write never committed
+        running.worker()
+        wait_for(lambda: states("postgres") == {"done": 1}, "the event done", 60)
+        waited = time.monotonic() - started
+        calls = running.calls()
+    assert processed("postgres") == ["limephone:sms_received:1"]
+    assert calls == ["limephone:sms_received:1"] * 2
+    row = InboxEvent.objects.using("postgres").get()
+    assert (row.attempts, row.last_error_code) == (2, "lease_expired")
+    assert waited >= 2  # not before the lease's end (3 s after the claim)
+
+
+def test_many_events_four_workers_ten_percent_failing_all_done_none_twice(
+        pg_inbox: DjangoInbox, postgres_port: int, redis_url: str) -> None:
+    with processes(postgres_port, redis_url, {"lease_secs": 60, "backoff_secs": 1, "max_backoff_secs": 1}) as running:
+        (running.control / "fail-rate").write_text("0.1")
+        for number in range(EVENTS):
+            pg_inbox.enqueue(f"k{number}", event(number), 30)
+        started = time.monotonic()
+        for _ in range(4):
+            running.worker()
+        wait_for(lambda: states("postgres") == {"done": EVENTS}, f"{EVENTS} events done", 600)
+        elapsed = time.monotonic() - started
+        calls = running.calls()
+    done = processed("postgres")
+    assert len(done) == EVENTS and len(set(done)) == EVENTS  # all done, none twice
+    failed = len(calls) - EVENTS
+    assert failed > 0  # some attempts failed and were retried
+    attempts = sum(InboxEvent.objects.using("postgres").values_list("attempts", flat=True))
+    assert attempts == len(calls)
+    print(f"\ninbox: {EVENTS} events, 4 workers: {len(calls)} handler attempts ({failed} failed, retried), "
+          f"all done once, {elapsed:.1f} s")
