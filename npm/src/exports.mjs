@@ -3,3 +3,4 @@ export * from "./api.mjs";
 export { ackForError, createHandler, createNodeMiddleware } from "./receive.mjs";
 export { durableObjectStore, memoryStore, TelhookDedupeObject } from "./stores.mjs";
 export * from "./ledger.mjs";
+export { bullmqInbox, consumeInbox, inboxPolicy, inboxRetryDelaySecs, memoryInbox, queueInbox } from "./inbox.mjs";

@@ -50,8 +50,10 @@ let newToken = () => globalThis.crypto.randomUUID();
 export function useTokenSource(source) {
   newToken = source;
 }
+/** A fresh random token (the inboxes' claims and job ids); not exported from the package. */
+export const newDeliveryToken = () => newToken();
 
-const CONFIG_KEYS = ["provider", "credentials", "onEvent", "store", "onError", "options", "clock", "leaseSecs", "dedupeTtlSecs", "storeDeadlineMs"];
+const CONFIG_KEYS = ["provider", "credentials", "onEvent", "store", "inbox", "onError", "options", "clock", "leaseSecs", "dedupeTtlSecs", "storeDeadlineMs"];
 
 /**
  * The default `onError`: provider, event id, code and note at the level the core chose — never
@@ -96,11 +98,12 @@ function isResponseLike(value) {
 const JS_NAMES = { lease_secs: "leaseSecs", dedupe_ttl_secs: "dedupeTtlSecs", store_deadline_ms: "storeDeadlineMs" };
 
 /** The machine's settings for a receiver; the core checks them (`invalid_option`). */
-function receiveSettings(name, receiver, store, { leaseSecs, dedupeTtlSecs, storeDeadlineMs }) {
+function receiveSettings(name, receiver, store, inbox, { leaseSecs, dedupeTtlSecs, storeDeadlineMs }) {
   const settings = {
     provider: receiver.provider,
     max_body_bytes: receiver.inner.maxBodyBytes,
-    store: store !== null,
+    store: store !== null || inbox !== undefined,
+    inbox: inbox !== undefined,
     lease_secs: leaseSecs,
     dedupe_ttl_secs: dedupeTtlSecs,
     store_deadline_ms: storeDeadlineMs,
@@ -126,15 +129,26 @@ function prepare(config, name) {
       throw new TypeError(`${name}: unknown option "${key}"; expected ${CONFIG_KEYS.join(", ")}`);
     }
   }
-  const { provider = null, credentials, onEvent, store, onError = logError, options = {}, clock } = config;
-  if (typeof onEvent !== "function") throw new TypeError(`${name}: onEvent must be a function (event, context) => unknown`);
-  if (store === undefined) {
+  const { provider = null, credentials, onEvent, store, inbox, onError = logError, options = {}, clock } = config;
+  if (inbox !== undefined) {
+    // Inbox mode: the event is stored (with its key, atomically) and answered 200 at once; the
+    // handler runs later in the inbox's worker, so nothing runs on the request path.
+    if (inbox === null || typeof inbox !== "object" || typeof inbox.enqueue !== "function") {
+      throw new TypeError(`${name}: inbox must have enqueue(key, event, dedupeTtlSecs) -> "new" | "duplicate": memoryInbox(), queueInbox(env.QUEUE, {dedupe}), bullmqInbox(queue)`);
+    }
+    if (store !== undefined || onEvent !== undefined || config.leaseSecs !== undefined) {
+      throw new TypeError(`${name}: with inbox, leave out store, onEvent and leaseSecs: the inbox claims the key itself and its worker runs the handler`);
+    }
+  } else if (typeof onEvent !== "function") {
+    throw new TypeError(`${name}: onEvent must be a function (event, context) => unknown (or give an inbox)`);
+  }
+  if (inbox === undefined && store === undefined) {
     throw new TypeError(
       `${name}: store is required: memoryStore() for one process, durableObjectStore(env.BINDING) on Workers, ` +
         "your own {claim, complete, release}, or null to call onEvent for every delivery",
     );
   }
-  if (store !== null && !["claim", "complete", "release"].every((method) => typeof store[method] === "function")) {
+  if (store !== null && store !== undefined && !["claim", "complete", "release"].every((method) => typeof store[method] === "function")) {
     throw new TypeError(`${name}: store must have claim(key, token, leaseSecs), complete(key, token, ttlSecs) and release(key, token)`);
   }
   if (typeof onError !== "function") throw new TypeError(`${name}: onError must be a function (error, info) => void`);
@@ -149,12 +163,12 @@ function prepare(config, name) {
     );
   }
   const receiver = new Receiver(provider, credentials, options);
-  const settings = receiveSettings(name, receiver, store, config);
+  const settings = receiveSettings(name, receiver, store ?? null, inbox, config);
   const now = clock === undefined ? () => Math.floor(Date.now() / 1000) : () => clockSeconds(clock());
   // Date.now() is milliseconds: a clock returning it would reject every timestamped request.
   coreCall("check_now", [now()]);
   // Handler statuses already warned about (the note names provider and status): once each.
-  return { receiver, settings, store, onEvent, onError, now, warned: new Set() };
+  return { receiver, settings, store, inbox, onEvent, onError, now, warned: new Set() };
 }
 
 /**
@@ -187,7 +201,7 @@ async function withDeadline(call, deadlineMs, what) {
   try {
     const value = await Promise.race([(async () => call())(), late]);
     if (value !== LATE) return { value };
-    return { error: new Error(`telhook: store.${what} did not answer within ${deadlineMs} ms (storeDeadlineMs)`), timedOut: true };
+    return { error: new Error(`telhook: ${what.includes(".") ? what : `store.${what}`} did not answer within ${deadlineMs} ms (storeDeadlineMs)`), timedOut: true };
   } catch (error) {
     return { error, timedOut: false };
   } finally {
@@ -267,6 +281,13 @@ async function run(setup, request, readBody, context, keepAlive) {
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
           failure = claimed.error;
           input = storeInput(claimed, (state) => ({ input: "claimed", state: String(state) }), "store_failed");
+          break;
+        }
+        case "enqueue": {
+          const { inbox } = setup;
+          const stored = await withDeadline(() => inbox.enqueue(key, event, action.dedupe_ttl_secs), deadline, "inbox.enqueue");
+          failure = stored.error;
+          input = storeInput(stored, (state) => ({ input: "enqueued", state: String(state) }), "store_failed");
           break;
         }
         case "call_handler":

@@ -140,8 +140,9 @@ export async function runHandlerVector(telhook, vector, open) {
 
 /** The handler-vector adapter for createHandler: Fetch Requests handed to it directly (Node or workerd). */
 export function fetchHandlerAdapter(telhook, env, ctx) {
-  return async ({ provider, credentials, store, clock, onEvent }) => {
-    const handler = telhook.createHandler({ provider, credentials, store, clock, onEvent, onError: () => {} });
+  // `config`: {provider, credentials, clock} and either {store, onEvent} or {inbox}.
+  return async (config) => {
+    const handler = telhook.createHandler({ ...config, onError: () => {} });
     return {
       async send(delivery) {
         const method = delivery.method ?? "POST";

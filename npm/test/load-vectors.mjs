@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 
 export const VECTORS_DIR = fileURLToPath(new URL("../../tests/vectors/", import.meta.url));
 const HANDLERS_DIR = fileURLToPath(new URL("../../tests/handlers/", import.meta.url));
+const INBOX_DIR = fileURLToPath(new URL("../../tests/inbox/", import.meta.url));
 const CANARY_DIR = fileURLToPath(new URL("../../tests/canary/", import.meta.url));
 
 const jsonFiles = (dir) => readdirSync(dir).filter((file) => file.endsWith(".json")).sort();
@@ -26,6 +27,11 @@ export function loadVectors() {
 /** Every handler vector of tests/handlers, as `{name: "<file>", vector}`. */
 export function loadHandlerVectors() {
   return jsonFiles(HANDLERS_DIR).map((file) => ({ name: file, vector: JSON.parse(readFileSync(join(HANDLERS_DIR, file), "utf8")) }));
+}
+
+/** Every inbox-mode vector of tests/inbox (issue 23), as `{name: "<file>", vector}`. */
+export function loadInboxVectors() {
+  return jsonFiles(INBOX_DIR).map((file) => ({ name: file, vector: JSON.parse(readFileSync(join(INBOX_DIR, file), "utf8")) }));
 }
 
 /** Every canary request of tests/canary (issue 12: no error quotes a value of the request). */

@@ -4,8 +4,9 @@ import http from "node:http";
 import { deliveryBody, deliveryHeaders } from "./handler-vectors.mjs";
 
 export function nodeMiddlewareAdapter(telhook) {
-  return async ({ provider, credentials, store, clock, onEvent }) => {
-    const middleware = telhook.createNodeMiddleware({ provider, credentials, store, clock, onEvent, onError: () => {} });
+  // `config`: {provider, credentials, clock} and either {store, onEvent} or {inbox}.
+  return async (config) => {
+    const middleware = telhook.createNodeMiddleware({ ...config, onError: () => {} });
     const server = http.createServer((req, res) => middleware(req, res));
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
     const origin = `http://127.0.0.1:${server.address().port}`;

@@ -153,3 +153,39 @@ export const ledgerWorker = {
   },
 };
 export { MessageStatusLedger };
+
+// The inbox (issue 23): inbox mode in memory, on a Queue (Workers), on BullMQ (Node); the real
+// workers-types and bullmq types are checked in test/types/worker-usage.ts and bullmq.test.mjs.
+import {
+  bullmqInbox,
+  consumeInbox,
+  inboxPolicy,
+  inboxRetryDelaySecs,
+  memoryInbox,
+  queueInbox,
+  type Inbox,
+  type InboxMessageBody,
+  type InboxRecord,
+  type QueueMessageLike,
+} from "telhook";
+
+const memory = memoryInbox({ policy: { max_attempts: 2 } });
+createNodeMiddleware({ provider: "lisoloo", credentials: { bearer: "t" }, inbox: memory, dedupeTtlSecs: 60 });
+const inbox: Inbox = queueInbox({ send: async (body: InboxMessageBody) => body.key }, { dedupe: memoryStore() });
+createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, inbox, storeDeadlineMs: 500 });
+export async function consume(messages: QueueMessageLike[]): Promise<number> {
+  const { acked } = await consumeInbox({ queue: "q", messages }, {}, async (event) => void event.id, { max_attempts: 5 });
+  return acked;
+}
+const bull = bullmqInbox({ add: async () => ({ id: "1" }) }, { policy: { max_attempts: 4 } });
+export const bullProcessor = bull.processor(async (event: NormalizedEvent, job: { data: InboxMessageBody }) => void [event.id, job.data.key]);
+const records: InboxRecord[] = memory.entries();
+const waits: Array<number | null> = [inboxRetryDelaySecs({}, 1), inboxPolicy({ backoff_secs: 5 }).backoff_secs, bull.backoffStrategy(2)];
+void records;
+void waits;
+// @ts-expect-error inbox mode runs no onEvent on the request path
+createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, inbox: memory, onEvent: () => undefined });
+// @ts-expect-error an inbox needs enqueue
+createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, inbox: { add: () => true } });
+// @ts-expect-error policy options are snake_case numbers
+memoryInbox({ policy: { maxAttempts: 3 } });

@@ -443,10 +443,29 @@ export interface ErrorInfo {
   note: string | null;
 }
 
-interface ReceiveConfig<Context> {
+interface ReceiveCommon {
   /** null: detect the provider from each request. */
   provider?: ProviderName | null;
   credentials: Credentials;
+  /** Default: logs provider, event id and code (never the body) with console.warn/error. */
+  onError?: (error: unknown, info: ErrorInfo) => void;
+  options?: Omit<Options, "now">;
+  /** The receive time (UNIX seconds, Date or RFC 3339); checked at creation. Default: the host clock. */
+  clock?: () => number | Date | string;
+  /**
+   * How long a handled (inbox mode: stored) event's key is kept (default: the provider's
+   * `dedupe_ttl_secs`): its redeliveries within it are duplicates.
+   */
+  dedupeTtlSecs?: number | undefined;
+  /**
+   * How long one store call (claim, complete, release; inbox mode: enqueue) may take (1 to
+   * 60000 ms, default 1000): a claim or enqueue past it is answered 503 `dedupe_unavailable`,
+   * so the provider retries in time.
+   */
+  storeDeadlineMs?: number | undefined;
+}
+
+interface HandlerReceiveConfig<Context> extends ReceiveCommon {
   /**
    * Called once per event. Return nothing for "processed"; throw for "failed" (the provider
    * retries); return a Fetch `Response` to answer it yourself (its status decides the dedupe).
@@ -454,24 +473,27 @@ interface ReceiveConfig<Context> {
   onEvent: (event: NormalizedEvent, context: Context) => unknown | Promise<unknown>;
   /** Required: a shared store in production; null calls onEvent for every delivery. */
   store: DedupeStore | null;
-  /** Default: logs provider, event id and code (never the body) with console.warn/error. */
-  onError?: (error: unknown, info: ErrorInfo) => void;
-  options?: Omit<Options, "now">;
-  /** The receive time (UNIX seconds, Date or RFC 3339); checked at creation. Default: the host clock. */
-  clock?: () => number | Date | string;
+  inbox?: undefined;
   /**
    * How long a claim holds off redeliveries while onEvent runs (default: the provider's
    * `in_progress_lease_secs`, 300 s). A handler that outlives it can run again.
    */
   leaseSecs?: number | undefined;
-  /** How long a handled event's key is kept (default: the provider's `dedupe_ttl_secs`). */
-  dedupeTtlSecs?: number | undefined;
-  /**
-   * How long one store call (claim, complete, release) may take (1 to 60000 ms, default 1000):
-   * a claim past it is answered 503 `dedupe_unavailable`, so the provider retries in time.
-   */
-  storeDeadlineMs?: number | undefined;
 }
+
+/**
+ * Inbox mode (accept fast, process later): each verified event is stored with its key in one
+ * atomic step and answered 200 `queued` (a redelivery: `duplicate`) without running a handler;
+ * the inbox's worker runs it later, with retries, dead letters and replay.
+ */
+interface InboxReceiveConfig extends ReceiveCommon {
+  inbox: Inbox;
+  onEvent?: undefined;
+  store?: undefined;
+  leaseSecs?: undefined;
+}
+
+type ReceiveConfig<Context> = HandlerReceiveConfig<Context> | InboxReceiveConfig;
 
 export interface FetchContext<Env = unknown, Ctx = unknown> {
   request: HostRequest;
@@ -509,6 +531,132 @@ export type NodeMiddlewareConfig<Req extends NodeRequestLike = NodeRequestLike> 
 export function createNodeMiddleware<Req extends NodeRequestLike = NodeRequestLike>(
   config: NodeMiddlewareConfig<Req>,
 ): (req: Req, res: NodeResponseLike, next?: (error?: unknown) => void) => Promise<void>;
+
+// ---------------------------------------------------------------- inbox (accept fast, process later)
+
+/** How an inbox processes its events (snake_case, as in every runtime); missing: the default. */
+export interface InboxPolicyOptions {
+  /** Attempts before an event is dead, the first included (default 8, at most 100). */
+  max_attempts?: number | undefined;
+  /** How long a worker holds an event before another may take it (default 300 s). */
+  lease_secs?: number | undefined;
+  /** The wait before the second attempt, doubled per further attempt (default 30 s). */
+  backoff_secs?: number | undefined;
+  /** The longest wait between attempts (default 3600 s). */
+  max_backoff_secs?: number | undefined;
+  /** How long a done event is kept, visible and replayable (default 7 days). */
+  retention_secs?: number | undefined;
+}
+export type InboxPolicy = Readonly<Required<{ [K in keyof InboxPolicyOptions]: number }>>;
+
+/** The checked policy with its defaults; a bad or unknown option throws ConfigurationError `invalid_option`. */
+export function inboxPolicy(options?: InboxPolicyOptions): InboxPolicy;
+/** The core's wait (seconds) after failed attempt `attempts` (1-based); null when it was the last. */
+export function inboxRetryDelaySecs(policy: InboxPolicyOptions, attempts: number, now?: number): number | null;
+
+/**
+ * Where inbox mode stores events: `enqueue` stores the event and claims its key for
+ * `dedupeTtlSecs` in one atomic step: "new" when stored now, "duplicate" when the key was
+ * stored within its window (then nothing is written). A failure, or no answer within
+ * storeDeadlineMs, is answered 503 (the provider retries).
+ */
+export interface Inbox {
+  enqueue(key: string, event: NormalizedEvent, dedupeTtlSecs: number): "new" | "duplicate" | Promise<"new" | "duplicate">;
+}
+
+/** A stored event's processing columns (core/src/inbox.rs InboxRecord). */
+export interface InboxRecord {
+  state: InboxState;
+  attempts: number;
+  /** When a worker may take it (UNIX seconds); null when done or dead. */
+  run_at: number | null;
+  last_error_code: string | null;
+  last_error_message: string | null;
+  created_at: number;
+  updated_at: number;
+  keep_until: number | null;
+}
+
+export interface MemoryInboxJob {
+  id: number;
+  key: string;
+  event: NormalizedEvent;
+  attempts: number;
+}
+export type InboxRefusal = "not_due" | "not_processing" | "processing";
+
+export interface MemoryInbox extends Inbox {
+  readonly policy: InboxPolicy;
+  enqueue(key: string, event: NormalizedEvent, dedupeTtlSecs: number): "new" | "duplicate";
+  /** The first due event, claimed, or null. */
+  claim(): MemoryInboxJob | null;
+  succeed(job: MemoryInboxJob): InboxState | InboxRefusal;
+  /** Records a failure: the error's name as code, its message. */
+  fail(job: MemoryInboxJob, error: unknown): InboxState | InboxRefusal;
+  /** One worker pass over every due event; resolves to how many handlers ran. */
+  work(handler: (event: NormalizedEvent, job: MemoryInboxJob) => unknown | Promise<unknown>): Promise<number>;
+  /** Runs a stored event again from a fresh set of attempts; false while a worker holds it. */
+  replay(id: number): boolean;
+  /** Deletes done events past their retention; returns how many. */
+  purge(): number;
+  entries(): Array<InboxRecord & { id: number; key: string; event: NormalizedEvent }>;
+}
+/** An inbox in this process's memory (tests, one process). `clock` returns UNIX seconds. */
+export function memoryInbox(options?: { clock?: () => number; policy?: InboxPolicyOptions }): MemoryInbox;
+
+/** The message body queueInbox sends. */
+export interface InboxMessageBody {
+  key: string;
+  event: NormalizedEvent;
+}
+/** The part of a Cloudflare Queue producer binding queueInbox uses. */
+export interface QueueLike {
+  send(body: InboxMessageBody, options?: any): Promise<unknown>;
+}
+/**
+ * An inbox on a Cloudflare Queue: claim the key in `dedupe` (durableObjectStore), send, mark
+ * the key done for the dedupe window; a failed send releases the claim.
+ */
+export function queueInbox(queue: QueueLike, options: { dedupe: DedupeStore }): Inbox;
+
+/** The part of a Cloudflare Queue message consumeInbox uses. */
+export interface QueueMessageLike {
+  readonly body: InboxMessageBody;
+  readonly attempts: number;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
+}
+/**
+ * The Worker's `queue(batch, env)` consumer for queueInbox: `handler(event, {message, env})`;
+ * success acks, failure retries after the core's backoff; the last attempt's failure is retried
+ * without delay so the Queue dead-letters it (wrangler.toml: max_retries = max_attempts - 1).
+ */
+export function consumeInbox<Env = unknown, M extends QueueMessageLike = QueueMessageLike>(
+  batch: { readonly queue: string; readonly messages: readonly M[] },
+  env: Env,
+  handler: (event: NormalizedEvent, context: { message: M; env: Env }) => unknown | Promise<unknown>,
+  policy?: InboxPolicyOptions,
+): Promise<{ acked: number; retried: number }>;
+
+/** The part of a BullMQ Queue bullmqInbox uses. */
+export interface BullQueueLike {
+  add(name: string, data: InboxMessageBody, options: { [option: string]: unknown }): Promise<{ id?: string | undefined }>;
+}
+export interface BullJobLike {
+  readonly data: InboxMessageBody;
+}
+/**
+ * An inbox on BullMQ (Redis): enqueue is one `queue.add` with `deduplication: {id: key, ttl}`
+ * (claim and add in one Lua script), `attempts: max_attempts`, the core's backoff.
+ */
+export interface BullmqInbox extends Inbox {
+  readonly policy: InboxPolicy;
+  /** For `new Worker(name, processor, { settings: { backoffStrategy } })`: the core's wait in ms. */
+  backoffStrategy(attemptsMade: number): number;
+  /** The Worker's processor: `handler(event, job)`. */
+  processor<J extends BullJobLike>(handler: (event: NormalizedEvent, job: J) => unknown | Promise<unknown>): (job: J) => Promise<unknown>;
+}
+export function bullmqInbox(queue: BullQueueLike, options?: { policy?: InboxPolicyOptions }): BullmqInbox;
 
 // ---------------------------------------------------------------- message status ledger
 

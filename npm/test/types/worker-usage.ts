@@ -20,3 +20,23 @@ export default {
       onEvent: (event, { env }) => env.EVENTS.send(event),
     }))(request, env, ctx),
 } satisfies ExportedHandler<Env>;
+
+// Inbox mode on a Queue (issue 23), typed by @cloudflare/workers-types: queueInbox takes the
+// Queue binding, consumeInbox the MessageBatch the Worker's queue() is given.
+import { consumeInbox, queueInbox, type InboxMessageBody } from "telhook";
+
+interface InboxEnv {
+  INBOX: Queue<InboxMessageBody>;
+  TELHOOK_DEDUPE: DurableObjectNamespace;
+}
+export const inboxWorker = {
+  fetch: (request, env, ctx) =>
+    createHandler<InboxEnv, ExecutionContext>({
+      provider: "limephone",
+      credentials: { hmac_sha256: "s" },
+      inbox: queueInbox(env.INBOX, { dedupe: durableObjectStore(env.TELHOOK_DEDUPE) }),
+    })(request, env, ctx),
+  async queue(batch, env) {
+    await consumeInbox(batch, env, async (event, { message }) => console.log(event.id, message.attempts), { max_attempts: 5 });
+  },
+} satisfies ExportedHandler<InboxEnv, InboxMessageBody>;

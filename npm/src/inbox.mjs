@@ -1,0 +1,280 @@
+// The inbox (issue 23): accept fast, process later. In inbox mode the receive machine asks the
+// inbox to `enqueue(key, event, dedupeTtlSecs)`: store the event AND claim its key for the
+// provider's dedupe window in one atomic step, resolving to "new" or "duplicate". A worker
+// processes what was stored, outside the provider's timeout. Every processing rule (what a
+// claim, a success, a failure or a replay does to a stored event, the backoff, when it is dead)
+// is the core's (core/src/inbox.rs, `inbox_step`): the engines below keep its columns or map
+// them onto their own (a Cloudflare Queue's attempts and delays, BullMQ's attempts and backoff).
+import { coreCall, optionsJson } from "./internal.mjs";
+import { newDeliveryToken } from "./receive.mjs";
+
+const policies = new Map();
+
+/**
+ * The inbox policy with its defaults filled in (`{max_attempts, lease_secs, backoff_secs,
+ * max_backoff_secs, retention_secs}`), checked by the core: a bad or unknown option throws a
+ * ConfigurationError (`invalid_option`) naming it.
+ */
+export function inboxPolicy(options = {}) {
+  const json = optionsJson(options ?? {});
+  let policy = policies.get(json);
+  if (policy === undefined) {
+    policy = Object.freeze(coreCall("inbox_policy", [JSON.parse(json)]));
+    if (policies.size < 64) policies.set(json, policy);
+  }
+  return policy;
+}
+
+/** One step of the core's inbox rules: the next record, or the refusal's name. */
+function inboxStep(policy, record, event, now) {
+  return coreCall("inbox_step", [policy, record, event, now]);
+}
+
+/** A thrown value as the failed event the core records: the error's name as code, its message. */
+function failedEvent(error) {
+  const code = typeof error?.name === "string" && error.name !== "" ? error.name : typeof error;
+  const message = typeof error?.message === "string" ? error.message : String(error);
+  return { event: "failed", code, message };
+}
+
+/**
+ * The wait (seconds) the core gives before the next attempt after failed attempt number
+ * `attempts` (1-based), or null when that attempt was the last (the event is dead). Engines
+ * that count attempts themselves (Cloudflare Queues, BullMQ) ask this of the core's rules.
+ */
+export function inboxRetryDelaySecs(policy, attempts, now = Math.floor(Date.now() / 1000)) {
+  const checked = inboxPolicy(policy);
+  const held = { ...coreCall("inbox_enqueued", [now]), state: "processing", attempts, run_at: now + checked.lease_secs };
+  const { record } = inboxStep(checked, held, failedEvent({ name: "Error", message: "" }), now);
+  return record.run_at === null ? null : record.run_at - now;
+}
+
+const secondsClock = (clock) => () => Math.floor(clock());
+
+/**
+ * An inbox in this process's memory: tests and a single long-lived process (what it holds is
+ * lost with the process). `clock` returns UNIX seconds; `policy` as `inboxPolicy`.
+ * `enqueue` is the receive path's step; `work(handler)` is one worker pass; `claim`,
+ * `succeed(job)`, `fail(job, error)` are that pass's pieces; `replay(id)`, `purge()` and
+ * `entries()` are the operator's.
+ */
+export function memoryInbox({ clock = () => Date.now() / 1000, policy = {} } = {}) {
+  if (typeof clock !== "function") throw new TypeError("memoryInbox: clock must be a function returning UNIX seconds");
+  const checked = inboxPolicy(policy);
+  const now = secondsClock(clock);
+  coreCall("check_now", [now()]);
+  const keys = new Map(); // key -> until when a delivery of it is a duplicate (UNIX seconds)
+  const entries = []; // {id, key, event, record}, in the order stored
+  let lastId = 0;
+  const jobOf = (entry) => ({ id: entry.id, key: entry.key, event: entry.event, attempts: entry.record.attempts });
+  const settle = (job, event) => {
+    const entry = entries.find((e) => e.id === job.id);
+    if (entry === undefined) return "not_processing";
+    const result = inboxStep(checked, entry.record, event, now());
+    if (result.refused !== undefined) return result.refused;
+    entry.record = result.record;
+    return entry.record.state;
+  };
+  const inbox = {
+    policy: checked,
+    enqueue(key, event, dedupeTtlSecs) {
+      const at = now();
+      const until = keys.get(key);
+      if (until !== undefined && until > at) return "duplicate";
+      keys.set(key, at + dedupeTtlSecs);
+      lastId += 1;
+      entries.push({ id: lastId, key, event, record: coreCall("inbox_enqueued", [at]) });
+      return "new";
+    },
+    /** The first due event, claimed (processing, leased), or null: one call per handler run. */
+    claim() {
+      const at = now();
+      for (const entry of entries) {
+        const result = inboxStep(checked, entry.record, { event: "claimed" }, at);
+        if (result.refused !== undefined) continue;
+        entry.record = result.record;
+        // A claim that finds no attempts left makes the event dead (its last worker died).
+        if (entry.record.state === "processing") return jobOf(entry);
+      }
+      return null;
+    },
+    /** Records a claimed job's success; returns its state, or the core's refusal (the lease ran out). */
+    succeed: (job) => settle(job, { event: "succeeded" }),
+    /** Records a claimed job's failure (the error's name as code, its message). */
+    fail: (job, error) => settle(job, failedEvent(error)),
+    /**
+     * One worker pass: every event due now, in the order stored, through `handler(event, job)`;
+     * resolves to how many handlers ran.
+     */
+    async work(handler) {
+      let ran = 0;
+      for (let job = inbox.claim(); job !== null; job = inbox.claim()) {
+        ran += 1;
+        try {
+          await handler(job.event, job);
+        } catch (error) {
+          inbox.fail(job, error);
+          continue;
+        }
+        inbox.succeed(job);
+      }
+      return ran;
+    },
+    /** Runs stored event `id` again from a fresh set of attempts (not while a worker holds it). */
+    replay(id) {
+      const entry = entries.find((e) => e.id === id);
+      if (entry === undefined) throw new RangeError(`memoryInbox: no stored event ${id}`);
+      const result = inboxStep(checked, entry.record, { event: "replayed" }, now());
+      if (result.refused !== undefined) return false;
+      entry.record = result.record;
+      return true;
+    },
+    /** Deletes the done events past their retention (dead ones stay); returns how many. */
+    purge() {
+      const at = now();
+      const before = entries.length;
+      for (let i = entries.length - 1; i >= 0; i -= 1) {
+        const { record } = entries[i];
+        if (record.state === "done" && record.keep_until !== null && record.keep_until <= at) entries.splice(i, 1);
+      }
+      for (const [key, until] of keys) if (until <= at) keys.delete(key);
+      return before - entries.length;
+    },
+    /** Every stored event, in the order stored: `{id, key, event, ...record}` (copies). */
+    entries: () => entries.map(({ id, key, event, record }) => ({ id, key, event, ...record })),
+  };
+  return inbox;
+}
+
+// ---------------------------------------------------------------- Cloudflare Queues
+
+// How long the dedupe claim is held while the event is being sent: at least the receive
+// machine's longest store deadline (60 s), so that a send still running when the delivery was
+// answered 503 cannot overlap a redelivery's claim.
+const SENDING_LEASE_SECS = 120;
+const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds (12 h)
+
+/**
+ * An inbox on a Cloudflare Queue (durable once `send` resolves), deduplicated by a dedupe store
+ * with the claim/complete/release protocol — `durableObjectStore(env.TELHOOK_DEDUPE)` (strongly
+ * consistent; KV is not). The message body is `{key, event}`.
+ *
+ * The one step is: claim the key, send, then mark the key done for the provider's dedupe window.
+ * A queue and a Durable Object share no transaction, so the order is what makes it safe: the
+ * claim comes first, so two copies of an event can never both be sent (the second finds the claim
+ * and is told to retry later, 503, or that it is a duplicate); a failed send releases the claim,
+ * so the provider's retry is stored. Only a Worker killed between `send` resolving and the claim
+ * being completed leaves the key claimed "in progress" for SENDING_LEASE_SECS, during which
+ * redeliveries are answered 503 (the event is stored), after which a redelivery would be sent
+ * again: the consumer is at-least-once anyway, as Cloudflare Queues are.
+ */
+export function queueInbox(queue, { dedupe } = {}) {
+  if (queue === null || typeof queue !== "object" || typeof queue.send !== "function") {
+    throw new TypeError("queueInbox: expected a Queue producer binding (env.<BINDING>) with send()");
+  }
+  if (dedupe === null || typeof dedupe !== "object" || !["claim", "complete", "release"].every((m) => typeof dedupe[m] === "function")) {
+    throw new TypeError("queueInbox: dedupe must be a store with claim, complete and release: durableObjectStore(env.TELHOOK_DEDUPE)");
+  }
+  return {
+    async enqueue(key, event, dedupeTtlSecs) {
+      const token = newDeliveryToken();
+      const state = await dedupe.claim(key, token, Math.max(dedupeTtlSecs, SENDING_LEASE_SECS));
+      if (state === "done") return "duplicate";
+      if (state !== "new") {
+        // Another delivery of this event is being sent right now: not known to be stored yet.
+        throw new Error("queueInbox: another delivery of this event is being stored; the provider retries (503)");
+      }
+      try {
+        await queue.send({ key, event });
+      } catch (error) {
+        await Promise.resolve(dedupe.release(key, token)).catch(() => {});
+        throw error;
+      }
+      // Stored: a failure to mark the key done leaves the claim to end with its lease.
+      await Promise.resolve(dedupe.complete(key, token, dedupeTtlSecs)).catch(() => {});
+      return "new";
+    },
+  };
+}
+
+/**
+ * The consumer side of `queueInbox`, for the Worker's `queue(batch, env)` export: each message's
+ * event goes to `handler(event, {message, env})`; a success acks it, a failure retries it after
+ * the core's backoff for that attempt (`message.attempts`). When the core says the event is out
+ * of attempts, the message is retried without delay and Cloudflare moves it to the queue's
+ * `dead_letter_queue` — set `max_retries = max_attempts - 1` in wrangler.toml (and a
+ * dead_letter_queue: without one Cloudflare deletes it). Resolves to `{acked, retried}` counts.
+ */
+export async function consumeInbox(batch, env, handler, policy = {}) {
+  const checked = inboxPolicy(policy);
+  let acked = 0;
+  let retried = 0;
+  for (const message of batch.messages) {
+    const event = message.body?.event;
+    try {
+      if (event === undefined) throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
+      await handler(event, { message, env });
+    } catch (error) {
+      const delay = inboxRetryDelaySecs(checked, message.attempts ?? 1);
+      if (delay === null) {
+        console.error(`telhook: inbox event ${event?.id ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);
+        message.retry();
+      } else {
+        console.warn(`telhook: inbox event ${event?.id ?? "unknown"} failed attempt ${message.attempts}; next in ${delay} s`, error);
+        message.retry({ delaySeconds: Math.min(delay, MAX_QUEUE_DELAY_SECS) });
+      }
+      retried += 1;
+      continue;
+    }
+    message.ack();
+    acked += 1;
+  }
+  return { acked, retried };
+}
+
+// ---------------------------------------------------------------- BullMQ (Node, Redis)
+
+/**
+ * An inbox on a BullMQ queue (Redis): `bullmqInbox(new Queue("telhook", {connection}), {policy})`.
+ * `enqueue` is one `queue.add` whose `deduplication: {id: key, ttl}` claims the key for the
+ * provider's dedupe window and adds the job in the same Lua script (atomic in Redis); a
+ * duplicate returns the existing job, whose id differs from the one asked for. Jobs take
+ * `attempts: max_attempts` and the core's backoff (`backoffStrategy`, for the Worker's settings);
+ * a dead event is BullMQ's failed set (kept), replayed with `job.retry()`; a done one is kept
+ * `retention_secs` (never less than its dedupe window: removing a job frees its key).
+ * `processor(handler)` is the Worker's processor: `handler(event, job)`.
+ */
+export function bullmqInbox(queue, { policy = {} } = {}) {
+  if (queue === null || typeof queue !== "object" || typeof queue.add !== "function") {
+    throw new TypeError("bullmqInbox: expected a BullMQ Queue (new Queue(name, {connection}))");
+  }
+  const checked = inboxPolicy(policy);
+  return {
+    policy: checked,
+    async enqueue(key, event, dedupeTtlSecs) {
+      const jobId = newDeliveryToken();
+      const job = await queue.add(
+        "telhook",
+        { key, event },
+        {
+          jobId,
+          deduplication: { id: key, ttl: dedupeTtlSecs * 1000 },
+          attempts: checked.max_attempts,
+          backoff: { type: "telhook" },
+          removeOnComplete: { age: Math.max(checked.retention_secs, dedupeTtlSecs) },
+          removeOnFail: false,
+        },
+      );
+      return job.id === jobId ? "new" : "duplicate";
+    },
+    /** For the Worker's `settings.backoffStrategy`: the core's wait after attempt `attemptsMade`, in ms. */
+    backoffStrategy(attemptsMade) {
+      const delay = inboxRetryDelaySecs(checked, attemptsMade);
+      return delay === null ? 0 : delay * 1000;
+    },
+    /** The Worker's processor: the stored event through `handler(event, job)`. */
+    processor(handler) {
+      return async (job) => handler(job.data.event, job);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// The Worker of inbox-workerd.test.mjs (bundled like worker.mjs): the inbox vectors run inside
+// workerd, and inbox mode on a Cloudflare Queue — createHandler with queueInbox (dedupe in the
+// Durable Object store) as the producer, consumeInbox as this Worker's queue() consumer, and the
+// dead-letter queue's consumer recording what died.
+import * as telhook from "telhook";
+import { fetchHandlerAdapter } from "./handler-vectors.mjs";
+import { runInboxVector } from "./inbox-vectors.mjs";
+
+export { TelhookDedupeObject } from "telhook";
+
+// Small waits so the test sees retries and dead letters in seconds; max_retries (miniflare's
+// maxRetries) is max_attempts - 1.
+export const POLICY = { max_attempts: 3, backoff_secs: 1, max_backoff_secs: 1 };
+
+const calls = {}; // event id -> [Date.now() of each handler call]
+const dead = []; // {id, attempts} of each dead letter
+const failing = new Set(); // event ids whose handler throws
+const handlers = new Map(); // one receiver per test config
+
+async function onInboxEvent(event) {
+  (calls[event.id] ??= []).push(Date.now());
+  if (failing.has(event.id)) throw new Error("the test's handler fails for this event");
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === "/inbox-vector") {
+      return Response.json(await runInboxVector(telhook, await request.json(), fetchHandlerAdapter(telhook, env, ctx)));
+    }
+    if (url.pathname === "/fail") {
+      failing.add(await request.text());
+      return Response.json({});
+    }
+    if (url.pathname === "/calls") return Response.json({ calls, dead });
+    const config = request.headers.get("x-telhook-test-config");
+    if (url.pathname === "/hook" && config !== null) {
+      const headers = new Headers(request.headers);
+      headers.delete("x-telhook-test-config");
+      const parsed = JSON.parse(config);
+      if (!handlers.has(config)) handlers.set(config, telhook.createHandler({
+        provider: parsed.provider,
+        credentials: parsed.credentials,
+        clock: () => parsed.now,
+        inbox: telhook.queueInbox(env.INBOX, { dedupe: telhook.durableObjectStore(env.TELHOOK_DEDUPE) }),
+      }));
+      return handlers.get(config)(new Request(request, { headers }), env, ctx);
+    }
+    return new Response("not found", { status: 404 });
+  },
+  async queue(batch, env) {
+    if (batch.queue === "telhook-dead") {
+      for (const message of batch.messages) {
+        dead.push({ id: message.body.event.id, attempts: calls[message.body.event.id]?.length ?? 0 });
+        message.ack();
+      }
+      return;
+    }
+    await telhook.consumeInbox(batch, env, onInboxEvent, POLICY);
+  },
+};

@@ -1,0 +1,97 @@
+// Inbox mode in Node (issue 23): every inbox vector through the Node middleware and through
+// createHandler, the same answers and states as the Rust reference; memoryInbox's worker pass,
+// replay and purge; inbox options checked at creation.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as telhook from "telhook";
+import { loadInboxVectors } from "./load-vectors.mjs";
+import { runInboxVector } from "./inbox-vectors.mjs";
+import { nodeMiddlewareAdapter } from "./node-adapter.mjs";
+import { fetchHandlerAdapter } from "./handler-vectors.mjs";
+
+const vectors = loadInboxVectors();
+
+export function assertInboxRun(name, run, where) {
+  for (const step of run.steps) assert.deepStrictEqual(step.actual, step.expect, `${name} step ${step.index} (${where})`);
+  assert.equal(run.handler_calls, run.expect_handler_calls, `${name}: handler calls (${where})`);
+}
+
+test("every inbox vector: the Node middleware and createHandler answer and store as the Rust reference", async () => {
+  assert.ok(vectors.length >= 35, `only ${vectors.length} inbox vectors`);
+  for (const { name, vector } of vectors) {
+    const node = await runInboxVector(telhook, vector, nodeMiddlewareAdapter(telhook));
+    assertInboxRun(name, node, "Node middleware");
+    const fetchRun = await runInboxVector(telhook, vector, fetchHandlerAdapter(telhook));
+    assertInboxRun(name, fetchRun, "createHandler in Node");
+  }
+});
+
+test("memoryInbox: work, backoff, dead after max_attempts, replay, purge after the retention", async () => {
+  let now = 1_769_000_000;
+  const inbox = telhook.memoryInbox({ clock: () => now, policy: { max_attempts: 2, backoff_secs: 10, retention_secs: 60 } });
+  assert.equal(inbox.enqueue("k1", { id: "k1" }, 30), "new");
+  assert.equal(inbox.enqueue("k1", { id: "k1" }, 30), "duplicate");
+  assert.equal(inbox.enqueue("k2", { id: "k2" }, 30), "new");
+  const seen = [];
+  const failing = new Set(["k1"]);
+  const handler = async (event) => {
+    seen.push(event.id);
+    if (failing.has(event.id)) throw new TypeError("no such customer");
+  };
+  assert.equal(await inbox.work(handler), 2);
+  let [first, second] = inbox.entries();
+  assert.deepStrictEqual([first.state, first.attempts, first.run_at - now], ["failed", 1, 10]);
+  assert.deepStrictEqual([first.last_error_code, first.last_error_message], ["TypeError", "no such customer"]);
+  assert.equal(second.state, "done");
+  now += 9;
+  assert.equal(await inbox.work(handler), 0);
+  now += 1;
+  assert.equal(await inbox.work(handler), 1);
+  assert.equal(inbox.entries()[0].state, "dead");
+  // The key outlives nothing but its window: the same key 30 s later is a new event.
+  now += 20;
+  assert.equal(inbox.enqueue("k1", { id: "k1" }, 30), "new");
+  failing.clear();
+  assert.equal(inbox.replay(first.id), true);
+  assert.equal(await inbox.work(handler), 2);
+  [first, second] = inbox.entries();
+  assert.deepStrictEqual(inbox.entries().map((e) => e.state), ["done", "done", "done"]);
+  assert.deepStrictEqual(seen, ["k1", "k2", "k1", "k1", "k1"]);
+  now += 60;
+  assert.equal(inbox.purge(), 3);
+  assert.deepStrictEqual(inbox.entries(), []);
+});
+
+test("inbox options are checked at creation", () => {
+  const base = { provider: "lisoloo", credentials: { basic: { username: "u", password: "p" } } };
+  assert.throws(() => telhook.memoryInbox({ policy: { max_attempts: 0 } }), (e) => e.code === "invalid_option" && e.field === "max_attempts");
+  assert.throws(() => telhook.inboxPolicy({ retries: 3 }), (e) => e.code === "invalid_option" && e.field === "retries");
+  assert.throws(() => telhook.createHandler({ ...base, inbox: {} }), /inbox must have enqueue/);
+  assert.throws(() => telhook.createHandler({ ...base, inbox: telhook.memoryInbox(), onEvent() {} }), /leave out store, onEvent/);
+  assert.throws(() => telhook.createNodeMiddleware({ ...base, inbox: telhook.memoryInbox(), store: null }), /leave out store/);
+  assert.throws(() => telhook.createHandler(base), /onEvent must be a function/);
+  assert.throws(() => telhook.queueInbox({}, {}), /Queue producer binding/);
+  assert.throws(() => telhook.queueInbox({ send() {} }, {}), /dedupe must be a store/);
+  // The backoff the engines ask of the core: 30 s doubling, at most 3600 s, null when dead.
+  const waits = [1, 2, 3, 7, 8].map((attempts) => telhook.inboxRetryDelaySecs({}, attempts));
+  assert.deepStrictEqual(waits, [30, 60, 120, 1920, null]);
+});
+
+test("inbox mode: an enqueue that does not answer within storeDeadlineMs is 503, and onError is told", async () => {
+  const { vector } = vectors.find((v) => v.name === "lisoloo_queued_then_processed_once.json");
+  const reports = [];
+  const handler = telhook.createHandler({
+    provider: vector.provider,
+    credentials: vector.credentials,
+    clock: () => vector.now,
+    inbox: { enqueue: () => new Promise(() => {}) },
+    storeDeadlineMs: 100,
+    onError: (error, info) => reports.push({ message: error?.message, ...info }),
+  });
+  const deliver = vector.steps[0].deliver;
+  const response = await handler(new Request(deliver.url ?? "https://hooks.test/hook", { method: "POST", headers: deliver.headers, body: deliver.body }));
+  assert.deepStrictEqual([response.status, await response.json()], [503, { error: "dedupe_unavailable" }]);
+  assert.equal(reports.length, 1);
+  assert.match(reports[0].message, /inbox\.enqueue did not answer within 100 ms/);
+  assert.match(reports[0].note, /did not store the event within store_deadline_ms/);
+});
