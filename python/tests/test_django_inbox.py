@@ -603,3 +603,44 @@ def test_gunicorn_answers_every_delivery_at_once_while_a_10_s_handler_runs_then_
     done = processed("postgres")
     assert len(done) == distinct + WARM_UP and len(set(done)) == len(done)  # each event processed once
     assert len(calls) == len(done)
+
+
+def test_celery_two_worker_processes_many_events_ten_percent_failing_all_done_none_twice(
+        pg_inbox: DjangoInbox, postgres_port: int, redis_url: str) -> None:
+    """The inbox enqueues a task per event after its row commits; failed attempts are sent
+    again with the core's backoff as countdown. Two `celery worker` processes (concurrency 1)
+    on the session's Redis."""
+    import redis
+    from celery import Celery
+
+    import telhook.django.celery
+
+    redis.Redis.from_url(redis_url).flushdb()
+    app = Celery("test-sender", broker=redis_url)
+    app.conf.update(broker_connection_retry_on_startup=True)
+    tasks = telhook.django.celery.install(app, using="postgres")
+    try:
+        with processes(postgres_port, redis_url, {"lease_secs": 60, "backoff_secs": 1, "max_backoff_secs": 1}) as running:
+            (running.control / "fail-rate").write_text("0.1")
+            for number in range(2):
+                running.children.append(subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "djangoproject.celery_app", "worker", "--pool", "prefork",
+                     "--concurrency", "1", "--loglevel", "warning", "--hostname", f"inbox{number}@%h",
+                     "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                    env=running.env, cwd=str(TESTS), stderr=running.log, stdout=running.log))
+            started = time.monotonic()
+            with transaction.atomic(using="postgres"):  # the tasks are sent when this commits
+                for number in range(EVENTS):
+                    pg_inbox.enqueue(f"c{number}", event(number), 30)
+            wait_for(lambda: states("postgres") == {"done": EVENTS}, f"{EVENTS} events done on Celery", 600)
+            elapsed = time.monotonic() - started
+            calls = running.calls()
+            pids = {line.split()[0] for line in (running.control / "calls").read_text().splitlines()}
+    finally:
+        tasks.uninstall()
+    done = processed("postgres")
+    assert len(done) == EVENTS and len(set(done)) == EVENTS
+    failed = len(calls) - EVENTS
+    assert failed > 0 and len(pids) == 2
+    print(f"\ninbox on Celery: {EVENTS} events, 2 worker processes: {len(calls)} handler attempts ({failed} failed, "
+          f"retried at the core's run_at), all done once, {elapsed:.1f} s")

@@ -93,6 +93,8 @@ _VERSION = ("state", "attempts", "run_at", "updated_at")
 ANY_PROVIDER = "*"
 
 _REGISTRY: Dict[str, List["DjangoInbox"]] = {}
+# Schedulers of every inbox of a database alias (telhook.django.celery.install).
+SCHEDULERS: Dict[str, List[Scheduler]] = {}
 
 
 class InboxBusy(Exception):
@@ -207,10 +209,14 @@ class DjangoInbox:
         from django.db import transaction
 
         run_at = record["run_at"]
-        if run_at is None or not self.schedulers:
+        schedulers = self._schedulers()
+        if run_at is None or not schedulers:
             return
-        for scheduler in self.schedulers:
+        for scheduler in schedulers:
             transaction.on_commit(functools.partial(_call_scheduler, scheduler, row_id, run_at), using=self.using)
+
+    def _schedulers(self) -> List[Scheduler]:
+        return [*self.schedulers, *SCHEDULERS.get(self.using, ())]
 
     # ------------------------------------------------------------------ the worker steps
 
@@ -356,7 +362,7 @@ class DjangoInbox:
         for row_id in ids:
             if self._rows().filter(pk=row_id, state__in=("pending", "failed"), run_at__gt=now).update(run_at=now):
                 count += 1
-                for scheduler in self.schedulers:
+                for scheduler in self._schedulers():
                     _call_scheduler(scheduler, row_id, now)
         return count
 
