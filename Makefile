@@ -167,6 +167,7 @@ test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39) ##
 # The inbox's long runs (issue 23): the same tests as in `make test`, at 1,000 events.
 soak: $(PY_EXT) redis-server postgresql ## the inbox's 1,000-event runs (worker processes, failing attempts) on the real services
 	cd python && TELHOOK_INBOX_EVENTS=1000 ../$(PY) -m pytest -q -s tests/test_sqlalchemy_inbox.py -k "workers"
+	cd python && TELHOOK_INBOX_EVENTS=1000 ../$(PY) -m pytest -q -s tests/test_django_inbox.py -k "many_events or gunicorn or celery"
 
 # The published artifacts. Wheels for glibc 2.17+ (manylinux2014: Debian 11, Ubuntu 20.04,
 # Amazon Linux 2, RHEL 7+) on x86_64 and aarch64, and for musl 1.2+ (Alpine), cross-linked by

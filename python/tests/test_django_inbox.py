@@ -644,3 +644,47 @@ def test_celery_two_worker_processes_many_events_ten_percent_failing_all_done_no
     assert failed > 0 and len(pids) == 2
     print(f"\ninbox on Celery: {EVENTS} events, 2 worker processes: {len(calls)} handler attempts ({failed} failed, "
           f"retried at the core's run_at), all done once, {elapsed:.1f} s")
+
+
+def test_readme_django_inbox_example_stores_then_the_worker_handles_once() -> None:
+    """The root README's Django inbox example, executed as written: queued, duplicate, then
+    `manage.py telhook_worker --once` handles it once."""
+    import re
+    import types
+    from io import StringIO
+
+    readme = (TESTS.parents[1] / "README.md").read_text("utf-8")
+    section = readme[readme.index("### Django: `telhook.django.inbox`"):]
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block is not None and len(block.group(1).strip().splitlines()) <= 15
+    created: List[Dict[str, Any]] = []
+
+    class Message:
+        class objects:
+            create = staticmethod(lambda **fields: created.append(fields))
+
+    myapp = types.ModuleType("myapp")
+    models = types.ModuleType("myapp.models")
+    models.Message = Message  # type: ignore[attr-defined]
+    hooks = types.ModuleType("readme_inbox_hooks")
+    saved = {name: sys.modules.get(name) for name in ("myapp", "myapp.models", "readme_inbox_hooks")}
+    sys.modules.update({"myapp": myapp, "myapp.models": models, "readme_inbox_hooks": hooks})
+    try:
+        clear("default")
+        exec(block.group(1), hooks.__dict__)
+        delivery = json.loads((TESTS.parents[1] / "tests" / "vectors" / "lisoloo" / "doc_envelope_delivered.json")
+                              .read_text())["request"]
+        replies = [json.loads(hooks.lisoloo_hook(django_request(delivery)).content) for _ in range(2)]
+        assert replies == [{"outcome": "queued"}, {"outcome": "duplicate"}]
+        assert created == []
+        out = StringIO()
+        call_command("telhook_worker", "--once", "--inbox", "readme_inbox_hooks.inbox", stdout=out)
+        assert out.getvalue().strip() == "1 inbox events processed"
+        assert [fields["kind"] for fields in created] == ["message.status"]
+        assert InboxEvent.objects.get().state == "done"
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
