@@ -151,7 +151,7 @@ vectors-check: ## regenerate every vector set into a temp dir and diff it agains
 	  (git status --porcelain -- $(GENERATED); echo "generated files not committed"; exit 1)
 
 # Node: vectors through wasm, the same inside workerd, imports, packed tarball, types.
-test-node: $(NPM_DIST) target/debug/telhook ## Node: vectors through wasm, workerd, imports, packed tarball, types
+test-node: $(NPM_DIST) target/debug/telhook redis-server ## Node: vectors through wasm, workerd, imports, packed tarball, types
 	cd npm && node --test test/*.test.mjs
 	cd npm && npx tsc -p test/tsconfig.json
 
@@ -165,9 +165,10 @@ test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39) ##
 	cd python && ../$(PY) -m mypy.stubtest telhook._core  # the .pyi against the compiled module
 
 # The inbox's long runs (issue 23): the same tests as in `make test`, at 1,000 events.
-soak: $(PY_EXT) redis-server postgresql ## the inbox's 1,000-event runs (worker processes, failing attempts) on the real services
+soak: $(PY_EXT) $(NPM_DIST) redis-server postgresql ## the inbox's 1,000-event runs (worker processes, failing attempts) on the real services
 	cd python && TELHOOK_INBOX_EVENTS=1000 ../$(PY) -m pytest -q -s tests/test_sqlalchemy_inbox.py -k "workers"
 	cd python && TELHOOK_INBOX_EVENTS=1000 ../$(PY) -m pytest -q -s tests/test_django_inbox.py -k "many_events or gunicorn or celery"
+	cd npm && TELHOOK_INBOX_EVENTS=1000 node --test test/bullmq.test.mjs
 
 # The published artifacts. Wheels for glibc 2.17+ (manylinux2014: Debian 11, Ubuntu 20.04,
 # Amazon Linux 2, RHEL 7+) on x86_64 and aarch64, and for musl 1.2+ (Alpine), cross-linked by
