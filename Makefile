@@ -166,7 +166,7 @@ test-python: target/debug/telhook $(PY_EXT) redis-server postgresql $(MYPY39) ##
 
 # The inbox's long runs (issue 23): the same tests as in `make test`, at 1,000 events.
 soak: $(PY_EXT) $(NPM_DIST) redis-server postgresql ## the inbox's 1,000-event runs (worker processes, failing attempts) on the real services
-	cd python && TELHOOK_INBOX_EVENTS=1000 ../$(PY) -m pytest -q -s tests/test_sqlalchemy_inbox.py -k "workers"
+	cd python && TELHOOK_INBOX_EVENTS=1000 TELHOOK_INBOX_HANDLER_SECS=10 ../$(PY) -m pytest -q -s tests/test_sqlalchemy_inbox.py -k "workers or gunicorn"
 	cd python && TELHOOK_INBOX_EVENTS=1000 ../$(PY) -m pytest -q -s tests/test_django_inbox.py -k "many_events or gunicorn or celery"
 	cd npm && TELHOOK_INBOX_EVENTS=1000 node --test test/bullmq.test.mjs
 

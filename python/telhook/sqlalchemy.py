@@ -28,6 +28,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -217,24 +218,56 @@ class SqlInbox:
             ran += 1
         return ran
 
-    def run(self, handler: Handler, *, poll_secs: float = 1.0, stop: Optional[Callable[[], bool]] = None) -> None:
-        """The worker loop: processes due events, sleeping ``poll_secs`` when none are due,
-        and purges done events past their retention now and then. SIGTERM/SIGINT end it after
-        the event in hand."""
-        stopping = [False]
+    def run(
+        self,
+        handler: Handler,
+        *,
+        poll_secs: float = 1.0,
+        concurrency: int = 1,
+        stop: Optional[Callable[[], bool]] = None,
+    ) -> None:
+        """The worker loop: ``concurrency`` threads process due events (each holds one
+        connection while its handler runs), sleeping ``poll_secs`` when none are due; done
+        events past their retention are purged hourly. SIGTERM/SIGINT end it after the events
+        in hand. Give the engine a pool of at least ``concurrency`` connections."""
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError("concurrency must be an int of at least 1")
+        stopping = threading.Event()
 
         def request_stop(signum: int, frame: object) -> None:
-            stopping[0] = True
+            stopping.set()
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, request_stop)
-        last_purge = 0.0
-        while not stopping[0] and not (stop is not None and stop()):
-            if self.work(handler, limit=50) == 0:
-                time.sleep(poll_secs)
-            if time.monotonic() - last_purge > 3600:
-                last_purge = time.monotonic()
-                self.purge()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, request_stop)
+
+        def loop() -> None:
+            while not stopping.is_set() and not (stop is not None and stop()):
+                try:
+                    ran = self.work(handler, limit=50)
+                except Exception:  # the database is away: keep trying, the events stay due
+                    logger.exception("telhook inbox: the worker could not reach the database")
+                    ran = 0
+                if ran == 0:
+                    stopping.wait(poll_secs)
+
+        threads = [threading.Thread(target=loop, name=f"telhook-worker-{n}", daemon=True) for n in range(concurrency)]
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            if stopping.wait(min(poll_secs, 60)):
+                break
+            if stop is None or not stop():
+                self.purge_now_and_then()
+        for thread in threads:
+            thread.join()
+
+    _last_purge = 0.0
+
+    def purge_now_and_then(self) -> None:
+        if time.monotonic() - self._last_purge > 3600:
+            self._last_purge = time.monotonic()
+            self.purge()
 
     def _outcome(self, provider: str, type_: str, record: Record, error: Optional[BaseException]) -> None:
         level = logging.ERROR if record["state"] == "dead" else logging.WARNING if error else logging.INFO
@@ -341,6 +374,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     worker.add_argument("handler", help="module:attribute of handler(event, connection)")
     worker.add_argument("--once", action="store_true", help="process what is due, then exit")
     worker.add_argument("--poll-secs", type=float, default=1.0)
+    worker.add_argument("--concurrency", type=int, default=1, help="handler threads (default 1)")
     replay = commands.add_parser("replay", help="make selected events pending again")
     replay.add_argument("inbox")
     replay.add_argument("--id", type=int, action="append", dest="ids")
@@ -360,7 +394,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
         if args.once:
             print(f"processed {inbox.work(handler, limit=sys.maxsize)}")
         else:
-            inbox.run(handler, poll_secs=args.poll_secs)
+            inbox.run(handler, poll_secs=args.poll_secs, concurrency=args.concurrency)
     elif args.command == "replay":
         count = inbox.replay(ids=args.ids, provider=args.provider, state=args.state, since=args.since,
                              until=args.until)
@@ -372,7 +406,11 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m`, this file is `__main__`: its SqlInbox is not the class the user's
+    # module imported. The command line runs from the imported module.
+    from telhook.sqlalchemy import main as _main
+
+    sys.exit(_main())
 
 
 __all__ = ["Claimed", "Handler", "OnOutcome", "SqlInbox", "main"]

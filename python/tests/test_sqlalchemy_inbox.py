@@ -319,3 +319,98 @@ def test_the_fastapi_inbox_endpoint_answers_from_the_thread_pool(tmp_path: pathl
                    for _ in range(2)]
     assert answers == [{"outcome": "queued"}, {"outcome": "duplicate"}]
     assert inbox.backlog() == {("lisoloo", "pending"): 1}
+
+
+# ------------------------------------------------------------------ served: gunicorn + workers
+
+SERVED_APP = textwrap.dedent('''
+    import os
+    from flask import Flask
+    from sqlalchemy import create_engine
+    from telhook.flask import inbox_view
+    from telhook.sqlalchemy import SqlInbox
+    inbox = SqlInbox(create_engine(os.environ["DATABASE_URL"], pool_size=int(os.environ.get("POOL", "2"))),
+                     table_prefix="served")
+    app = Flask(__name__)
+    app.add_url_rule("/hooks/lisoloo", view_func=inbox_view(
+        "lisoloo", credentials={"basic": {"username": "hook", "password": "pw"}}, inbox=inbox))
+
+    def slow(event, connection):  # a handler that does real work: 10 s
+        import time
+        time.sleep(float(os.environ.get("HANDLER_SECS", "10")))
+        connection.exec_driver_sql("INSERT INTO served_effects (key) VALUES (%s)", (event["id"],))
+''')
+
+
+HANDLER_SECS = int(os.environ.get("TELHOOK_INBOX_HANDLER_SECS", "2"))
+CONCURRENCY = 40
+
+
+def test_under_gunicorn_a_slow_handler_never_slows_the_answer_and_runs_once_per_event(
+        pg_url: str, tmp_path: pathlib.Path) -> None:
+    import concurrent.futures
+    import http.client
+
+    from services import free_port, wait_until
+    from telhook.testing import signed_request
+
+    (tmp_path / "served_app.py").write_text(SERVED_APP)
+    inbox = SqlInbox(create_engine(pg_url), table_prefix="served")
+    inbox.metadata.drop_all(inbox.engine)
+    inbox.create_tables()
+    with inbox.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS served_effects")
+        connection.exec_driver_sql("CREATE TABLE served_effects (key TEXT)")
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=pg_url, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
+                               "served_app:app"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "telhook.sqlalchemy", "worker", "served_app:inbox",
+                               "served_app:slow", "--concurrency", str(CONCURRENCY), "--poll-secs", "0.2"],
+                              env=dict(env, POOL=str(CONCURRENCY), HANDLER_SECS=str(HANDLER_SECS)), cwd=tmp_path)
+    credentials = {"basic": {"username": "hook", "password": "pw"}}
+    requests = [signed_request("lisoloo", credentials=credentials) for _ in range(EVENTS)]
+    requests += requests[:EVENTS // 10]  # redeliveries: duplicates, stored once
+
+    def post(request: Any) -> "tuple[int, float]":
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        started = time.perf_counter()
+        connection.request("POST", "/hooks/lisoloo", body=request.body, headers=dict(request.headers))
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.status, time.perf_counter() - started
+
+    try:
+        def up() -> bool:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                connection.request("GET", "/hooks/lisoloo")
+                return connection.getresponse().status == 405
+            except OSError:
+                return False
+
+        wait_until(up, "gunicorn")
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, requests))
+        assert {status for status, _ in answers} == {200}
+        latencies = sorted(seconds for _, seconds in answers)
+        p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+        started = time.monotonic()
+        wait_until(lambda: inbox.backlog() == {("lisoloo", "done"): EVENTS}, "the workers",
+                   seconds=EVENTS * HANDLER_SECS / CONCURRENCY + 60)
+        effects = _counts(inbox)
+        assert len(effects) == EVENTS and set(effects.values()) == {1}
+        print(f"\n{len(answers)} deliveries under gunicorn (4 workers), {HANDLER_SECS} s handler: p50 {p50 * 1000:.1f} ms, "
+              f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms; {EVENTS} events done once, "
+              f"{time.monotonic() - started:.0f} s after the last answer ({CONCURRENCY} handler threads)")
+    finally:
+        for process in (worker, server):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _counts(inbox: SqlInbox) -> Dict[str, int]:
+    with inbox.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT key, count(*) FROM served_effects GROUP BY key").all()
+    return {key: int(count) for key, count in rows}
