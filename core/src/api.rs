@@ -70,9 +70,8 @@ fn field_of(error: &Error) -> Option<String> {
         | Error::MalformedJson { .. }
         | Error::InvalidPayload { .. }
         | Error::RawBodyUnavailable => Some("body".into()),
-        Error::MissingCredentials { .. } | Error::InvalidCredentials { .. } => {
-            Some("credentials".into())
-        }
+        Error::MissingCredentials { .. } => Some("credentials".into()),
+        Error::InvalidCredentials { reason } => Some(credential_field(reason)),
         Error::MissingSignature { header }
         | Error::InvalidSignatureFormat { header, .. }
         | Error::SignatureMismatch { header }
@@ -87,6 +86,27 @@ fn field_of(error: &Error) -> Option<String> {
         Error::InvalidClock => Some("now".into()),
         Error::InvalidOption { option, .. } => Some(option.clone()),
         _ => None,
+    }
+}
+
+/// The credential an invalid-credentials reason is about (`credentials.basic.password`), from
+/// the path its reason starts with; `credentials` when it is about their whole shape.
+fn credential_field(reason: &str) -> String {
+    const PATHS: [&str; 9] = [
+        "hmac_sha256",
+        "bearer",
+        "authorization",
+        "jwt_hs256",
+        "url_token_param",
+        "url_token",
+        "basic.password",
+        "basic.username",
+        "insecure_skip_verification",
+    ];
+    let path = reason.split(' ').next().unwrap_or_default();
+    match PATHS.iter().find(|known| **known == path) {
+        Some(known) => alloc::format!("credentials.{known}"),
+        None => String::from("credentials"),
     }
 }
 
@@ -523,6 +543,23 @@ mod tests {
                 Some("max_body_bytes")
             )
         );
+        // An empty or blank secret names the exact credential, as a missing one does.
+        for (credentials, field) in [
+            (r#"{"hmac_sha256": ""}"#, "credentials.hmac_sha256"),
+            (r#"{"bearer": ["ok-token", " "]}"#, "credentials.bearer"),
+            (
+                r#"{"basic": {"username": "u", "password": ""}}"#,
+                "credentials.basic.password",
+            ),
+            (r#"{"hmac_sha256": 7}"#, "credentials"),
+        ] {
+            let blank = Receiver::new(Some("lisoloo"), credentials, "null").unwrap_err();
+            assert_eq!(
+                (blank.code, blank.field.as_deref()),
+                ("invalid_credentials", Some(field)),
+                "{credentials}"
+            );
+        }
         let receiver = Receiver::new(None, r#"{"insecure_skip_verification": true}"#, "null");
         assert!(receiver
             .unwrap()
