@@ -17,8 +17,9 @@ import { tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
 import { startRedis } from "./redis-server.mjs";
 
 const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const example = (name) => {
-  const match = README.match(new RegExp(`<!-- example: ${name} -->\\n\`\`\`js\\n([\\s\\S]*?)\`\`\``));
+const ROOT_README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+const example = (name, readme = README) => {
+  const match = readme.match(new RegExp(`<!-- example: ${name} -->\\n\`\`\`js\\n([\\s\\S]*?)\`\`\``));
   assert.ok(match, `the README has no ${name} example`);
   return match[1];
 };
@@ -36,8 +37,12 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-test("the inbox examples are at most 15 lines", () => {
-  for (const name of ["inbox-node", "inbox-worker"]) assert.ok(example(name).trim().split("\n").length <= 15, name);
+test("the inbox examples are at most 15 lines; the root README's Node and Workers inbox examples are these (run below)", () => {
+  for (const name of ["inbox-node", "inbox-worker"]) {
+    assert.ok(example(name).trim().split("\n").length <= 15, name);
+    assert.equal(example(name, ROOT_README), example(name), `README.md's ${name} differs from npm/README.md's`);
+  }
+  assert.deepStrictEqual(tomlAfter(ROOT_README, "<!-- example: inbox-wrangler -->"), tomlAfter(README, "<!-- example: inbox-wrangler -->"));
 });
 
 async function freePort() {
