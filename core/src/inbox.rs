@@ -297,14 +297,6 @@ pub fn purgeable(record: &InboxRecord, now: i64) -> bool {
     record.state == InboxState::Done && record.keep_until.is_some_and(|until| until <= now)
 }
 
-/// How long an inbox keeps an event's idempotency key after storing it, so that the
-/// provider's redeliveries are duplicates: the provider's own dedupe window (never the
-/// retention: a provider whose identical bodies can be new events, like the DID reseller's,
-/// would lose its later events).
-pub fn dedupe_ttl_secs(provider: crate::Provider) -> u32 {
-    crate::retry::retry_policy(provider).dedupe_ttl_secs
-}
-
 /// Where an inbox stores events: [`InboxStore::enqueue`] is the one atomic step of inbox
 /// mode (store the event and claim its key, or find the key claimed and write nothing).
 pub trait InboxStore {
@@ -353,19 +345,10 @@ pub fn accept<S: InboxStore>(
                 Input::BodyRead
             }),
             Action::Normalize => {
-                match crate::normalize_event_with(provider, request, credentials, now, options) {
-                    Ok(normalized) => {
-                        let input = Input::Normalized {
-                            provider: normalized.provider,
-                            event_id: normalized.id.clone(),
-                        };
-                        event = Some(normalized);
-                        delivery.next(input)
-                    }
-                    Err(error) => delivery.next(Input::Refused {
-                        code: String::from(error.code()),
-                    }),
-                }
+                let (input, normalized) =
+                    crate::receive::normalize_input(provider, request, credentials, now, options);
+                event = normalized;
+                delivery.next(input)
             }
             Action::Enqueue {
                 key,

@@ -476,19 +476,10 @@ pub fn begin<S: DedupeStore>(
                 Input::BodyRead
             }),
             Action::Normalize => {
-                match crate::normalize_event_with(provider, request, credentials, now, options) {
-                    Ok(normalized) => {
-                        let input = Input::Normalized {
-                            provider: normalized.provider,
-                            event_id: normalized.id.clone(),
-                        };
-                        event = Some(normalized);
-                        delivery.next(input)
-                    }
-                    Err(error) => delivery.next(Input::Refused {
-                        code: String::from(error.code()),
-                    }),
-                }
+                let (input, normalized) =
+                    normalize_input(provider, request, credentials, now, options);
+                event = normalized;
+                delivery.next(input)
             }
             // A Rust store call is synchronous: the store's own timeouts bound it.
             Action::Claim {
@@ -514,6 +505,33 @@ pub fn begin<S: DedupeStore>(
             // Inbox mode is [`crate::inbox::accept`]; these settings never ask for it.
             Action::Enqueue { .. } => delivery.next(Input::StoreFailed { timed_out: false }),
         };
+    }
+}
+
+/// The machine's input for `normalize`, and the event when there is one: what every Rust
+/// loop over the machine (here and [`crate::inbox::accept`]) does for that action.
+pub(crate) fn normalize_input(
+    provider: Option<Provider>,
+    request: &crate::WebhookRequest,
+    credentials: &crate::Credentials,
+    now: i64,
+    options: &crate::Options,
+) -> (self::machine::Input, Option<crate::NormalizedEvent>) {
+    use self::machine::Input;
+    match crate::normalize_event_with(provider, request, credentials, now, options) {
+        Ok(event) => (
+            Input::Normalized {
+                provider: event.provider,
+                event_id: event.id.clone(),
+            },
+            Some(event),
+        ),
+        Err(error) => (
+            Input::Refused {
+                code: String::from(error.code()),
+            },
+            None,
+        ),
     }
 }
 

@@ -168,26 +168,7 @@ fn run(vector: &Value) -> Result<(), String> {
 
 #[test]
 fn every_handler_vector_gives_the_expected_answers() {
-    let vectors = handler_vectors();
-    assert!(
-        vectors.len() >= 30,
-        "only {} handler vectors",
-        vectors.len()
-    );
-    let failures: Vec<String> = vectors
-        .iter()
-        .filter_map(|(path, vector)| {
-            run(vector)
-                .err()
-                .map(|e| format!("{}: {e}", path.display()))
-        })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    common::run_all(&handler_vectors(), 30, run);
 }
 
 #[test]

@@ -148,22 +148,7 @@ fn run(vector: &Value) -> Result<(), String> {
 
 #[test]
 fn every_inbox_vector_gives_the_expected_answers_and_states() {
-    let vectors = inbox_vectors();
-    assert!(vectors.len() >= 30, "only {} inbox vectors", vectors.len());
-    let failures: Vec<String> = vectors
-        .iter()
-        .filter_map(|(path, vector)| {
-            run(vector)
-                .err()
-                .map(|e| format!("{}: {e}", path.display()))
-        })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    common::run_all(&inbox_vectors(), 30, run);
 }
 
 #[test]

@@ -55,6 +55,29 @@ pub fn canary_vectors() -> Vec<(PathBuf, Value)> {
     json_files(&tests_dir("canary"), false)
 }
 
+/// Runs every vector, at least `minimum` of them, and fails with every failure listed.
+pub fn run_all(
+    vectors: &[(PathBuf, Value)],
+    minimum: usize,
+    run: impl Fn(&Value) -> Result<(), String>,
+) {
+    assert!(vectors.len() >= minimum, "only {} vectors", vectors.len());
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|(path, vector)| {
+            run(vector)
+                .err()
+                .map(|e| format!("{}: {e}", path.display()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// A request form (`{method?, url?, headers, body | body_base64 | body_repeat}`) as a request.
 pub fn request_of(form: &Value) -> WebhookRequest {
     let mut form = form.clone();
