@@ -470,6 +470,11 @@ async def maybe_await(value: Union[T, Awaitable[T]]) -> T:
     return value
 
 
+def no_handler(event: NormalizedEvent) -> None:
+    """The handler of inbox mode's request path, which never calls one (a worker does)."""
+    raise AssertionError("inbox mode never calls a handler on the request path")
+
+
 def checked_delivery(
     receiver: object, method: object, headers: Any, handler: object, store: AnyDedupeStore
 ) -> Tuple[Delivery, str, HeaderPairs]:

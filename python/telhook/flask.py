@@ -28,7 +28,7 @@ from flask import Response, current_app, got_request_exception, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import Receiver, _header_pairs
-from ._receive import Answer, Delivery, run, stream_reader, unavailable_body
+from ._receive import Answer, Delivery, no_handler, run, stream_reader, unavailable_body
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -132,17 +132,13 @@ def inbox_view(
     def view(**url_values: Any) -> WerkzeugResponse:
         delivery = Delivery(receiver, cast(Any, inbox), on_error=_report, inbox=True)
         answer, _ = run(delivery, request.method, request.full_path if request.query_string else request.path,
-                        _header_pairs(request.headers.items()), _body(), _no_handler)
+                        _header_pairs(request.headers.items()), _body(), no_handler)
         return _response(answer)
 
     view.__name__ = f"telhook_inbox_{provider or 'detected'}"
     view.methods = ROUTED_METHODS  # type: ignore[attr-defined]
     view.provide_automatic_options = False  # type: ignore[attr-defined]
     return view
-
-
-def _no_handler(event: NormalizedEvent) -> None:
-    raise AssertionError("inbox mode never calls a handler on the request path")
 
 
 __all__ = ["inbox_view", "webhook"]

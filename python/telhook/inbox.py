@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Protocol, TypedDict, Union, cast
 
 from ._api import call
-from ._receive import BodySource, Delivery, HeaderPairs, Response, arun, run
+from ._receive import BodySource, Delivery, HeaderPairs, Response, arun, no_handler, run
 from .types import InboxState, NormalizedEvent
 
 Enqueued = Literal["new", "duplicate"]
@@ -152,7 +152,7 @@ def accept(
     stored, 200 ``duplicate`` for a redelivery, 503 when the inbox fails — the provider
     retries). The handler is not called here: a worker calls it."""
     delivery, method, pairs = _checked(receiver, method, headers, inbox)
-    answer, _ = run(delivery, method, url, pairs, body, _never)
+    answer, _ = run(delivery, method, url, pairs, body, no_handler)
     return answer.response()
 
 
@@ -168,12 +168,8 @@ async def aaccept(
     """:func:`accept` for asyncio: the inbox's ``enqueue`` may be a coroutine; it is abandoned
     after the receiver's ``store_deadline_ms`` (503, the provider retries)."""
     delivery, method, pairs = _checked(receiver, method, headers, inbox)
-    answer, _ = await arun(delivery, method, url, pairs, body, _never)
+    answer, _ = await arun(delivery, method, url, pairs, body, no_handler)
     return answer.response()
-
-
-def _never(event: NormalizedEvent) -> None:
-    raise AssertionError("inbox mode never calls the handler on the request path")
 
 
 def check_inbox(inbox: object, argument: str = "inbox") -> None:

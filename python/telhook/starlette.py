@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import Receiver, _header_pairs
-from ._receive import Answer, Delivery, arun, maybe_await, unavailable_body
+from ._receive import Answer, Delivery, arun, maybe_await, no_handler, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -140,17 +140,13 @@ def inbox_endpoint(
         delivery = Delivery(receiver, chosen, inbox=True)
         url = request.url.path + ("?" + request.url.query if request.url.query else "")
         answer, _ = await arun(delivery, request.method, url, _header_pairs(request.headers.items()),
-                               _body(request), _no_handler)
+                               _body(request), no_handler)
         return _response(answer)
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
     )
     return endpoint
-
-
-def _no_handler(event: NormalizedEvent) -> None:
-    raise AssertionError("inbox mode never calls a handler on the request path")
 
 
 __all__ = ["inbox_endpoint", "webhook"]
