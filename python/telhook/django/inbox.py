@@ -248,11 +248,13 @@ class DjangoInbox:
                 candidates = list(query.order_by("run_at", "id")[: 1 if skip_locked else 8])
                 if not candidates:
                     return None
+                wrote = False
                 for row in candidates:
                     record = record_of(row)
                     step = claimed(self.policy, record, now)
                     if step is None or not self._write(row.pk, record, step):
-                        continue
+                        continue  # another worker took it first (SQLite)
+                    wrote = True
                     _apply(row, step)
                     if step["state"] == "processing":
                         taken = (row, step)
@@ -262,8 +264,8 @@ class DjangoInbox:
                 self._report(row, step, "dead", None)
             if taken is not None:
                 return taken
-            if row_id is not None and not dead:
-                return None
+            if not wrote or row_id is not None:
+                return None  # lost every race (the caller polls again) or the one row is dead
 
     def handle(self, row: "InboxEvent", record: Record) -> str:
         """Runs a claimed event's handler and records how it ended (see the module docstring);

@@ -7,7 +7,8 @@ import signal
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
 
 from ...inbox import load_inbox
 
@@ -30,6 +31,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         inbox = load_inbox(options["database"], options["inbox"])
         providers = inbox.providers()
+        if providers == []:
+            raise CommandError(f"{inbox!r} has no handler: decorate one with @webhook(..., inbox=inbox) or "
+                               "inbox.handler(provider), in a module your URLconf (or --inbox) imports")
         logger.info("telhook_worker: inbox on %r, handlers for %s", inbox.using,
                     "every provider" if providers is None else ", ".join(providers) or "no provider")
         stopping = []
@@ -42,18 +46,27 @@ class Command(BaseCommand):
         last_purge = 0.0
         processed = 0
         while not stopping:
-            if options["purge_every"] and time.monotonic() - last_purge >= options["purge_every"]:
-                purged = inbox.purge()
-                last_purge = time.monotonic()
-                if purged:
-                    logger.info("telhook_worker: %s done events past their retention purged", purged,
-                                extra={"telhook_purged": purged})
-            outcome = inbox.process()
+            try:
+                if options["purge_every"] and time.monotonic() - last_purge >= options["purge_every"]:
+                    last_purge = time.monotonic()
+                    purged = inbox.purge()
+                    if purged:
+                        logger.info("telhook_worker: %s done events past their retention purged", purged,
+                                    extra={"telhook_purged": purged})
+                outcome = inbox.process()
+            except Exception:  # the database is down or went away: log, reconnect, go on
+                logger.exception("telhook_worker: processing failed; retrying in %s s", options["poll"])
+                close_old_connections()
+                if options["once"]:
+                    raise
+                time.sleep(options["poll"])
+                continue
             if outcome is not None:
                 processed += 1
                 continue
             if options["once"]:
                 break
+            close_old_connections()  # as a request's end would (CONN_MAX_AGE, broken connections)
             time.sleep(options["poll"])
         if options["verbosity"] >= 1:
             self.stdout.write(f"{processed} inbox events processed")
