@@ -84,14 +84,13 @@ class InboxTasks:
         self.app.send_task(PROCESS, args=[row_id], **options)
 
     def sweep(self, limit: int = 1000) -> int:
-        """Sends ``process`` for up to ``limit`` due rows; how many."""
-        inbox = self.inbox()
-        now = int(inbox.clock())
-        query = inbox._rows().filter(run_at__lte=now)
-        providers = inbox.providers()
-        if providers is not None:
-            query = query.filter(provider__in=providers)
-        ids: List[int] = list(query.order_by("run_at").values_list("id", flat=True)[:limit])
+        """Sends ``process`` for up to ``limit`` due rows; how many. (A worker without a
+        handler for a row's provider leaves that row alone.)"""
+        from .models import InboxEvent
+
+        now = int(time.time()) if not isinstance(self._inbox, DjangoInbox) else int(self._inbox.clock())
+        rows = InboxEvent.objects.using(self.using).filter(run_at__lte=now).order_by("run_at")
+        ids: List[int] = list(rows.values_list("id", flat=True)[:limit])
         for row_id in ids:
             self.schedule(row_id, now)
         return len(ids)
