@@ -243,6 +243,12 @@ export async function consumeInbox(batch, env, handler, policy = {}) {
  * a dead event is BullMQ's failed set (kept), replayed with `job.retry()`; a done one is kept
  * `retention_secs` (never less than its dedupe window: removing a job frees its key).
  * `processor(handler)` is the Worker's processor: `handler(event, job)`.
+ *
+ * The lease is BullMQ's job lock: renewed while the worker lives, so a slow handler is never
+ * taken twice; a worker that dies holding a job loses it after `lockDuration` (Worker option,
+ * 30 s by default), when another worker's stalled check puts it back. BullMQ does not count that
+ * lost run as an attempt, as the core does: a job that stalls more than `maxStalledCount` times
+ * (default 1) is failed instead.
  */
 export function bullmqInbox(queue, { policy = {} } = {}) {
   if (queue === null || typeof queue !== "object" || typeof queue.add !== "function") {

@@ -5,7 +5,8 @@
 // Every answer must be 200 within 100 ms (p99; p50/p99/max reported), every event stored once
 // and processed (handler returned) exactly once, every failed attempt retried after the core's
 // backoff. Then a handler that always fails: dead (BullMQ's failed set) after max_attempts, and
-// replayed with job.retry() once fixed.
+// replayed with job.retry() once fixed; and a worker SIGKILLed mid-handler: another worker
+// handles the event once the lock (the lease) runs out.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -33,12 +34,20 @@ after(async () => {
   await redis?.stop();
 });
 
-/** A node:http server around the middleware in inbox mode; resolves to `{origin, close}`. */
+/**
+ * A node:http server around the middleware in inbox mode; resolves to `{origin, answerMs,
+ * close}`: `answerMs` holds, per POST, the server's time from the request to its answer sent.
+ */
 async function serve(inbox) {
   const middleware = telhook.createNodeMiddleware({ provider: "lisoloo", credentials, inbox });
-  const server = http.createServer((req, res) => middleware(req, res));
+  const answerMs = [];
+  const server = http.createServer((req, res) => {
+    const started = performance.now();
+    if (req.method === "POST") res.once("finish", () => answerMs.push(performance.now() - started));
+    middleware(req, res);
+  });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  return { origin: `http://127.0.0.1:${server.address().port}`, answerMs, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
@@ -102,6 +111,7 @@ test(`BullMQ inbox: ${EVENTS} deliveries answered 200 within 100 ms while a ${HA
     // A tenth redelivered at once: the provider's retry (not a new event).
     const deliveries = [...requests, ...requests.filter((_, i) => i % 10 === 0)];
     const started = Date.now();
+    server.answerMs.length = 0;
     const results = [];
     let next = 0;
     await Promise.all(
@@ -114,13 +124,21 @@ test(`BullMQ inbox: ${EVENTS} deliveries answered 200 within 100 ms while a ${HA
     );
     const outcomes = results.reduce((counts, r) => ({ ...counts, [`${r.status} ${r.outcome}`]: (counts[`${r.status} ${r.outcome}`] ?? 0) + 1 }), {});
     assert.deepStrictEqual(outcomes, { "200 queued": EVENTS, "200 duplicate": deliveries.length - EVENTS });
-    const ms = results.map((r) => r.ms).sort((a, b) => a - b);
-    const [p50, p99, max] = [percentile(ms, 50), percentile(ms, 99), ms[ms.length - 1]];
+    // The answer time at the server (request in, answer sent) and the round trip at the client
+    // (which shares this process, and its CPU, with the server).
+    const stats = (values) => {
+      const sorted = [...values].sort((x, y) => x - y);
+      return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+    };
+    const answered = stats(server.answerMs);
+    const roundTrip = stats(results.map((r) => r.ms));
+    const show = ({ p50, p99, max }) => `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`;
     console.log(
       `# BullMQ inbox, ${deliveries.length} deliveries (${EVENTS} events + ${deliveries.length - EVENTS} redeliveries, ${IN_FLIGHT} in flight), ${HANDLER_MS} ms handler: ` +
-        `answers p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+        `answered in ${show(answered)} (client round trip ${show(roundTrip)})`,
     );
-    assert.ok(p99 < 100, `p99 ${p99} ms`);
+    assert.equal(server.answerMs.length, deliveries.length);
+    assert.ok(answered.p99 < 100, `p99 ${answered.p99} ms`);
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`not all done: ${done.size}/${EVENTS}`)), 20 * HANDLER_MS + 120_000).unref());
     await Promise.race([finished, timeout]);
     await new Promise((resolve) => setTimeout(resolve, 500)); // a second run would have started by now
@@ -199,3 +217,51 @@ test("BullMQ inbox: the dedupe window is the provider's, not the job's life; a d
     await queue.close();
   }
 });
+
+test("BullMQ inbox: a worker SIGKILLed mid-handler — the event is handled after the lock (the lease) runs out, once", async () => {
+  const name = `telhook-kill-${process.pid}`;
+  const queue = new Queue(name, { connection });
+  const inbox = telhook.bullmqInbox(queue, { policy: POLICY });
+  const base = { ...process.env, REDIS_PORT: String(redis.port), QUEUE: name, POLICY: JSON.stringify(POLICY), CONCURRENCY: "1", FAIL_TENTH: "0", LOCK_MS: "2000", STALLED_MS: "500" };
+  const start = (handlerMs) => {
+    const child = fork(fileURLToPath(new URL("./bullmq-worker.mjs", import.meta.url)), { env: { ...base, HANDLER_MS: String(handlerMs) } });
+    const seen = [];
+    child.on("message", (m) => seen.push(m));
+    const ready = new Promise((resolve) => child.on("message", (m) => m.kind === "ready" && resolve()));
+    return { child, seen, ready };
+  };
+  const stop = (child) => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", resolve);
+    child.send("close");
+  });
+  const first = start(60_000);
+  let second;
+  try {
+    await first.ready;
+    assert.equal(await inbox.enqueue("lisoloo:killed-mid-handler", { id: "lisoloo:killed-mid-handler" }, 60), "new");
+    await waitFor(() => first.seen.some((m) => m.kind === "attempt"), "the first worker's attempt");
+    first.child.kill("SIGKILL");
+    const killedAt = Date.now();
+    second = start(0);
+    await second.ready;
+    await waitFor(() => second.seen.some((m) => m.kind === "done"), "the second worker", 20_000);
+    const after = Date.now() - killedAt;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepStrictEqual(second.seen.filter((m) => m.kind !== "ready").map((m) => m.kind), ["attempt", "done"]);
+    assert.deepStrictEqual(await queue.getJobCounts("completed", "failed", "active", "wait"), { completed: 1, failed: 0, active: 0, wait: 0 });
+    console.log(`# BullMQ inbox: worker SIGKILLed mid-handler; the event was handled once by another worker ${after} ms later (lockDuration 2000 ms)`);
+  } finally {
+    if (second) await stop(second.child);
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+});
+
+async function waitFor(predicate, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
