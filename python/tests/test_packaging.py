@@ -49,9 +49,10 @@ def test_cached_functions_show_their_own_signature() -> None:
 def test_the_package_imports_only_the_standard_library_and_optional_framework_extras() -> None:
     # `dependencies = []` in pyproject.toml: anything else must sit behind an extra.
     package = pathlib.Path(telhook.__file__).parent
-    # The extras' packages (django with asgiref, flask with werkzeug, fastapi with starlette, redis),
-    # imported only by the adapter modules of those extras.
-    optional = {"django", "asgiref", "flask", "werkzeug", "starlette", "fastapi", "redis", "telhook"}
+    # The extras' packages (django with asgiref, flask with werkzeug, fastapi with starlette, redis,
+    # sqlalchemy, celery), imported only by the adapter modules of those extras.
+    optional = {"django", "asgiref", "flask", "werkzeug", "starlette", "fastapi", "redis", "sqlalchemy", "celery",
+                "telhook"}
     for source in package.rglob("*.py"):
         for node in ast.walk(ast.parse(source.read_text("utf-8"))):
             names = []
