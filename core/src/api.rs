@@ -313,7 +313,7 @@ type Pairs = Vec<(String, String)>;
 /// | `receive_next` | `[delivery, input]` | `{delivery, action}` |
 /// | `inbox_policy` | `[options]` | the checked [`crate::inbox::InboxPolicy`] (`invalid_option`) |
 /// | `inbox_enqueued` | `[now]` | a new [`crate::inbox::InboxRecord`] |
-/// | `inbox_step` | `[policy, record, event, now]` | `{record}` or `{refused: "not_due" \| "not_processing" \| "processing"}` |
+/// | `inbox_step` | `[policy, record, event, now]` | `{record}` or `{refused: "not_due" \| "not_processing" \| "processing" \| "not_waiting"}` |
 pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
     let args = Args(json(
         args,

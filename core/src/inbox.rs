@@ -183,6 +183,9 @@ pub enum InboxEvent {
     Failed { code: String, message: String },
     /// An operator asks to run it again now (any state but processing).
     Replayed,
+    /// An operator asks to run a waiting event (pending, or failed and backing off) now,
+    /// keeping its attempts; done and dead events are replayed instead.
+    RetriedNow,
 }
 
 /// Why a step was not taken: the record is not in a state that allows it.
@@ -196,6 +199,8 @@ pub enum Refusal {
     NotProcessing,
     /// Replayed while a worker holds it.
     Processing,
+    /// Retried now while not waiting (done, dead or processing).
+    NotWaiting,
 }
 
 /// A newly stored event: pending, due now.
@@ -268,6 +273,12 @@ pub fn step(
                 let wait = policy.backoff_after(next.attempts);
                 next.run_at = Some(now.saturating_add(i64::from(wait)));
             }
+        }
+        InboxEvent::RetriedNow => {
+            if !matches!(record.state, InboxState::Pending | InboxState::Failed) {
+                return Err(Refusal::NotWaiting);
+            }
+            next.run_at = Some(record.run_at.map_or(now, |at| at.min(now)));
         }
         InboxEvent::Replayed => {
             if record.state == InboxState::Processing && record.run_at.is_some_and(|at| at > now) {
@@ -486,11 +497,20 @@ mod tests {
             }
         }
         assert_eq!(waits, [30, 60]);
+        let waiting = step(&policy, &enqueued(0), &InboxEvent::Claimed, 0)
+            .and_then(|held| step(&policy, &held, &failed(), 0))
+            .unwrap();
+        let now_due = step(&policy, &waiting, &InboxEvent::RetriedNow, 5).unwrap();
+        assert_eq!((now_due.run_at, now_due.attempts), (Some(5), 1));
         assert_eq!((record.state, record.attempts), (InboxState::Dead, 3));
         assert_eq!(record.last_error_code.as_deref(), Some("ValueError"));
         assert_eq!(
             step(&policy, &record, &InboxEvent::Claimed, now + 99_999),
             Err(Refusal::NotDue)
+        );
+        assert_eq!(
+            step(&policy, &record, &InboxEvent::RetriedNow, now),
+            Err(Refusal::NotWaiting)
         );
         let replayed = step(&policy, &record, &InboxEvent::Replayed, now).unwrap();
         assert_eq!(

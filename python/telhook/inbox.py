@@ -11,7 +11,7 @@ does) is the core's (``core/src/inbox.rs``); this module and the engines built o
 - :func:`accept` / :func:`aaccept`: one delivery into an inbox (any object with
   ``enqueue(key, event, dedupe_ttl_secs) -> "new" | "duplicate"``);
 - :class:`InboxPolicy`: attempts, lease, backoff and retention, checked when built;
-- :func:`claimed`, :func:`succeeded`, :func:`failed`, :func:`replayed`: a record's next state
+- :func:`claimed`, :func:`succeeded`, :func:`failed`, :func:`replayed`, :func:`retried_now`: a record's next state
   (``None`` when the step does not apply: not due, or the lease was lost);
 - :class:`MemoryInbox`: an inbox in memory, for tests and one process.
 """
@@ -129,6 +129,12 @@ def failed(policy: InboxPolicy, record: Record, error: BaseException, now: int) 
 def replayed(policy: InboxPolicy, record: Record, now: int) -> Optional[Record]:
     """Pending again with a fresh set of attempts; ``None`` while a worker holds it."""
     return _step(policy, record, {"event": "replayed"}, now)
+
+
+def retried_now(policy: InboxPolicy, record: Record, now: int) -> Optional[Record]:
+    """A waiting event (pending, or failed and backing off) due now, its attempts kept;
+    ``None`` for done, dead (replay those) and processing events."""
+    return _step(policy, record, {"event": "retried_now"}, now)
 
 
 def purgeable(record: Record, now: int) -> bool:
@@ -267,5 +273,5 @@ class MemoryInbox:
 
 __all__ = [
     "AnyInbox", "AsyncInbox", "Inbox", "InboxPolicy", "MemoryInbox", "Record", "StoredEvent", "aaccept", "accept",
-    "check_inbox", "claimed", "failed", "new_record", "purgeable", "replayed", "succeeded",
+    "check_inbox", "claimed", "failed", "new_record", "purgeable", "replayed", "retried_now", "succeeded",
 ]

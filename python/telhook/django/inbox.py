@@ -67,7 +67,9 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 
 from django.dispatch import Signal
 
-from ..inbox import Enqueued, InboxPolicy, Record, claimed, failed, new_record, purgeable, replayed, succeeded
+from ..inbox import (
+    Enqueued, InboxPolicy, Record, claimed, failed, new_record, purgeable, replayed, retried_now, succeeded,
+)
 from ..stores import DONE, DjangoDatabaseStore
 from ..types import NormalizedEvent
 
@@ -360,12 +362,20 @@ class DjangoInbox:
     def retry_now(self, ids: Iterable[int]) -> int:
         """Makes waiting events (pending, or failed and backing off) due now, keeping their
         attempt count; returns how many. Done and dead events are replayed instead."""
+        from django.db import transaction
+
         now, count = self._now(), 0
         for row_id in ids:
-            if self._rows().filter(pk=row_id, state__in=("pending", "failed"), run_at__gt=now).update(run_at=now):
+            with transaction.atomic(using=self.using):
+                row = self._rows().filter(pk=row_id).first()
+                if row is None:
+                    continue
+                record = record_of(row)
+                after = retried_now(self.policy, record, now)
+                if after is None or after["run_at"] == record["run_at"] or not self._write(row.pk, record, after):
+                    continue
+                self._schedule_on_commit(row.pk, after)
                 count += 1
-                for scheduler in self._schedulers():
-                    _call_scheduler(scheduler, row_id, now)
         return count
 
     def purge(self, batch: int = 1000) -> int:
