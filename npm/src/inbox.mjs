@@ -204,17 +204,43 @@ export function queueInbox(queue, { dedupe } = {}) {
  * of attempts, the message is retried without delay and Cloudflare moves it to the queue's
  * `dead_letter_queue` — set `max_retries = max_attempts - 1` in wrangler.toml (and a
  * dead_letter_queue: without one Cloudflare deletes it). Resolves to `{acked, retried}` counts.
+ *
+ * Cloudflare Queues deliver at least once. With `{store}` (durableObjectStore) each message is
+ * also claimed by its id while its handler runs and marked done for `retention_secs` after, so a
+ * message delivered again after its handler succeeded is acked without running it twice (and
+ * one delivered while it runs elsewhere is retried after `lease_secs`).
  */
-export async function consumeInbox(batch, env, handler, policy = {}) {
+export async function consumeInbox(batch, env, handler, policy = {}, { store = null } = {}) {
   const checked = inboxPolicy(policy);
+  if (store !== null && !["claim", "complete", "release"].every((m) => typeof store?.[m] === "function")) {
+    throw new TypeError("consumeInbox: store must be a store with claim, complete and release: durableObjectStore(env.TELHOOK_DEDUPE)");
+  }
   let acked = 0;
   let retried = 0;
   for (const message of batch.messages) {
     const event = message.body?.event;
+    let claim = null;
     try {
       if (event === undefined) throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
+      if (store !== null) {
+        claim = { key: `telhook-inbox:${message.id}`, token: newDeliveryToken() };
+        const state = await store.claim(claim.key, claim.token, checked.lease_secs);
+        if (state !== "new") {
+          claim = null;
+          // Done: handled before (its ack was lost). In progress: another invocation runs it.
+          if (state === "done") {
+            message.ack();
+            acked += 1;
+          } else {
+            message.retry({ delaySeconds: Math.min(checked.lease_secs, MAX_QUEUE_DELAY_SECS) });
+            retried += 1;
+          }
+          continue;
+        }
+      }
       await handler(event, { message, env });
     } catch (error) {
+      if (claim !== null) await Promise.resolve(store.release(claim.key, claim.token)).catch(() => {});
       const delay = inboxRetryDelaySecs(checked, message.attempts ?? 1);
       if (delay === null) {
         console.error(`telhook: inbox event ${event?.id ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);
@@ -226,6 +252,7 @@ export async function consumeInbox(batch, env, handler, policy = {}) {
       retried += 1;
       continue;
     }
+    if (claim !== null) await Promise.resolve(store.complete(claim.key, claim.token, checked.retention_secs)).catch(() => {});
     message.ack();
     acked += 1;
   }

@@ -33,6 +33,20 @@ export default {
       return Response.json({});
     }
     if (url.pathname === "/calls") return Response.json({ calls, dead });
+    if (url.pathname === "/consume-again") {
+      // One message delivered twice (the Queue's at-least-once), then a third time while failing:
+      // with the store, the handler runs for its first delivery only.
+      const { id, event } = await request.json();
+      const outcomes = [];
+      const message = (attempts) => ({
+        id, body: { key: event.id, event }, attempts,
+        ack: () => outcomes.push("ack"),
+        retry: (options) => outcomes.push(`retry ${options?.delaySeconds ?? 0}`),
+      });
+      const store = telhook.durableObjectStore(env.TELHOOK_DEDUPE);
+      for (const attempts of [1, 1, 2]) await telhook.consumeInbox({ queue: "q", messages: [message(attempts)] }, env, onInboxEvent, POLICY, { store });
+      return Response.json({ outcomes, calls: calls[event.id]?.length ?? 0 });
+    }
     const config = request.headers.get("x-telhook-test-config");
     if (url.pathname === "/hook" && config !== null) {
       const headers = new Headers(request.headers);

@@ -117,3 +117,9 @@ test("Queue inbox: a failing handler is retried after the core's backoff, then d
   for (let i = 1; i < times.length; i += 1) assert.ok(times[i] - times[i - 1] >= 950, `retry ${i} after ${times[i] - times[i - 1]} ms`);
   console.log(`# Queue inbox in workerd: failing handler ran ${times.length}x, gaps ${times.slice(1).map((t, i) => t - times[i]).join("/")} ms, then dead-lettered`);
 });
+
+test("consumeInbox with the Durable Object store: a message delivered again after it was handled is acked without a second run", async () => {
+  const event = { id: "limephone:redelivered-message", type: "message.received" };
+  const response = await dispatch("https://worker.test/consume-again", { method: "POST", body: JSON.stringify({ id: "msg-1", event }) });
+  assert.deepStrictEqual(await response.json(), { outcomes: ["ack", "ack", "ack"], calls: 1 });
+});

@@ -174,7 +174,7 @@ createNodeMiddleware({ provider: "lisoloo", credentials: { bearer: "t" }, inbox:
 const inbox: Inbox = queueInbox({ send: async (body: InboxMessageBody) => body.key }, { dedupe: memoryStore() });
 createHandler({ provider: "lisoloo", credentials: { bearer: "t" }, inbox, storeDeadlineMs: 500 });
 export async function consume(messages: QueueMessageLike[]): Promise<number> {
-  const { acked } = await consumeInbox({ queue: "q", messages }, {}, async (event) => void event.id, { max_attempts: 5 });
+  const { acked } = await consumeInbox({ queue: "q", messages }, {}, async (event) => void event.id, { max_attempts: 5 }, { store: memoryStore() });
   return acked;
 }
 const bull = bullmqInbox({ add: async () => ({ id: "1" }) }, { policy: { max_attempts: 4 } });

@@ -621,6 +621,7 @@ export function queueInbox(queue: QueueLike, options: { dedupe: DedupeStore }): 
 
 /** The part of a Cloudflare Queue message consumeInbox uses. */
 export interface QueueMessageLike {
+  readonly id: string;
   readonly body: InboxMessageBody;
   readonly attempts: number;
   ack(): void;
@@ -636,6 +637,10 @@ export function consumeInbox<Env = unknown, M extends QueueMessageLike = QueueMe
   env: Env,
   handler: (event: NormalizedEvent, context: { message: M; env: Env }) => unknown | Promise<unknown>,
   policy?: InboxPolicyOptions,
+  options?: {
+    /** Claims each message by id while it runs and keeps it done for retention_secs: a redelivered message runs once. */
+    store?: DedupeStore | null;
+  },
 ): Promise<{ acked: number; retried: number }>;
 
 /** The part of a BullMQ Queue bullmqInbox uses. */
