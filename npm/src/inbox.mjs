@@ -148,9 +148,11 @@ export function memoryInbox({ clock = () => Date.now() / 1000, policy = {} } = {
 
 // ---------------------------------------------------------------- Cloudflare Queues
 
-// How long the dedupe claim is held while the event is being sent: at least the receive
+// How long the dedupe claim is held while the event is being sent: longer than the receive
 // machine's longest store deadline (60 s), so that a send still running when the delivery was
-// answered 503 cannot overlap a redelivery's claim.
+// answered 503 cannot overlap a redelivery's claim; never the dedupe window (up to a day), so
+// that a Worker that died before sending does not make the provider's retries 503 until it
+// gives up.
 const SENDING_LEASE_SECS = 120;
 const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds (12 h)
 
@@ -164,9 +166,9 @@ const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds 
  * claim comes first, so two copies of an event can never both be sent (the second finds the claim
  * and is told to retry later, 503, or that it is a duplicate); a failed send releases the claim,
  * so the provider's retry is stored. Only a Worker killed between `send` resolving and the claim
- * being completed leaves the key claimed "in progress" for SENDING_LEASE_SECS, during which
- * redeliveries are answered 503 (the event is stored), after which a redelivery would be sent
- * again: the consumer is at-least-once anyway, as Cloudflare Queues are.
+ * being completed (or a failed `complete`) leaves the key claimed "in progress" for
+ * SENDING_LEASE_SECS (120 s), during which redeliveries are answered 503 (the event is stored),
+ * after which a redelivery would be sent again: a duplicate rather than a lost event.
  */
 export function queueInbox(queue, { dedupe } = {}) {
   if (queue === null || typeof queue !== "object" || typeof queue.send !== "function") {
@@ -178,7 +180,7 @@ export function queueInbox(queue, { dedupe } = {}) {
   return {
     async enqueue(key, event, dedupeTtlSecs) {
       const token = newDeliveryToken();
-      const state = await dedupe.claim(key, token, Math.max(dedupeTtlSecs, SENDING_LEASE_SECS));
+      const state = await dedupe.claim(key, token, SENDING_LEASE_SECS);
       if (state === "done") return "duplicate";
       if (state !== "new") {
         // Another delivery of this event is being sent right now: not known to be stored yet.

@@ -95,3 +95,35 @@ test("inbox mode: an enqueue that does not answer within storeDeadlineMs is 503,
   assert.match(reports[0].message, /inbox\.enqueue did not answer within 100 ms/);
   assert.match(reports[0].note, /did not store the event within store_deadline_ms/);
 });
+
+test("queueInbox: claim, send, done for the dedupe window; a failed send releases the claim; a copy during the send is 503", async () => {
+  let now = 1_769_000_000;
+  const dedupe = telhook.memoryStore({ clock: () => now });
+  const sent = [];
+  let failSend = false;
+  let hold = null;
+  const queue = {
+    async send(body) {
+      if (failSend) throw new Error("the queue is down");
+      if (hold !== null) await hold;
+      sent.push(body);
+    },
+  };
+  const inbox = telhook.queueInbox(queue, { dedupe });
+  const event = { id: "k" };
+  failSend = true;
+  await assert.rejects(inbox.enqueue("k", event, 30), /the queue is down/);
+  failSend = false;
+  assert.equal(await inbox.enqueue("k", event, 30), "new"); // the retry is stored
+  assert.equal(await inbox.enqueue("k", event, 30), "duplicate");
+  assert.deepStrictEqual(sent, [{ key: "k", event }]);
+  now += 30; // past the provider's dedupe window: the same key is a new event
+  let release;
+  hold = new Promise((resolve) => (release = resolve));
+  const first = inbox.enqueue("k", event, 30);
+  await new Promise((resolve) => setImmediate(resolve));
+  await assert.rejects(inbox.enqueue("k", event, 30), /being stored/);
+  release();
+  assert.equal(await first, "new");
+  assert.equal(sent.length, 2);
+});
