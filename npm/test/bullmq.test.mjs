@@ -250,6 +250,8 @@ test("BullMQ inbox: a worker SIGKILLed mid-handler — the event is handled afte
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.deepStrictEqual(second.seen.filter((m) => m.kind !== "ready").map((m) => m.kind), ["attempt", "done"]);
     assert.deepStrictEqual(await queue.getJobCounts("completed", "failed", "active", "wait"), { completed: 1, failed: 0, active: 0, wait: 0 });
+    // Done, and still within its 60 s window: a redelivery is a duplicate (the key outlives the job's run).
+    assert.equal(await inbox.enqueue("lisoloo:killed-mid-handler", { id: "lisoloo:killed-mid-handler" }, 60), "duplicate");
     console.log(`# BullMQ inbox: worker SIGKILLed mid-handler; the event was handled once by another worker ${after} ms later (lockDuration 2000 ms)`);
   } finally {
     if (second) await stop(second.child);
