@@ -55,7 +55,7 @@ const secondsClock = (clock) => () => Math.floor(clock());
  * An inbox in this process's memory: tests and a single long-lived process (what it holds is
  * lost with the process). `clock` returns UNIX seconds; `policy` as `inboxPolicy`.
  * `enqueue` is the receive path's step; `work(handler)` is one worker pass; `claim`,
- * `succeed(job)`, `fail(job, error)` are that pass's pieces; `replay(id)`, `purge()` and
+ * `succeed(job)`, `fail(job, error)` are that pass's pieces; `replay(id)`, `retryNow(id)`, `purge()` and
  * `entries()` are the operator's.
  */
 export function memoryInbox({ clock = () => Date.now() / 1000, policy = {} } = {}) {
@@ -125,6 +125,15 @@ export function memoryInbox({ clock = () => Date.now() / 1000, policy = {} } = {
       const entry = entries.find((e) => e.id === id);
       if (entry === undefined) throw new RangeError(`memoryInbox: no stored event ${id}`);
       const result = inboxStep(checked, entry.record, { event: "replayed" }, now());
+      if (result.refused !== undefined) return false;
+      entry.record = result.record;
+      return true;
+    },
+    /** Runs a waiting stored event (pending, or failed and backing off) now, keeping its attempts. */
+    retryNow(id) {
+      const entry = entries.find((e) => e.id === id);
+      if (entry === undefined) throw new RangeError(`memoryInbox: no stored event ${id}`);
+      const result = inboxStep(checked, entry.record, { event: "retried_now" }, now());
       if (result.refused !== undefined) return false;
       entry.record = result.record;
       return true;

@@ -45,11 +45,13 @@ test("memoryInbox: work, backoff, dead after max_attempts, replay, purge after t
   assert.equal(second.state, "done");
   now += 9;
   assert.equal(await inbox.work(handler), 0);
-  now += 1;
+  assert.equal(inbox.retryNow(second.id), false); // done: replay it instead
+  assert.equal(inbox.retryNow(first.id), true); // backing off: due now, attempts kept
+  assert.deepStrictEqual([inbox.entries()[0].run_at, inbox.entries()[0].attempts], [now, 1]);
   assert.equal(await inbox.work(handler), 1);
   assert.equal(inbox.entries()[0].state, "dead");
   // The key outlives nothing but its window: the same key 30 s later is a new event.
-  now += 20;
+  now += 21;
   assert.equal(inbox.enqueue("k1", { id: "k1" }, 30), "new");
   failing.clear();
   assert.equal(inbox.replay(first.id), true);

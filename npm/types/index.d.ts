@@ -583,7 +583,7 @@ export interface MemoryInboxJob {
   event: NormalizedEvent;
   attempts: number;
 }
-export type InboxRefusal = "not_due" | "not_processing" | "processing";
+export type InboxRefusal = "not_due" | "not_processing" | "processing" | "not_waiting";
 
 export interface MemoryInbox extends Inbox {
   readonly policy: InboxPolicy;
@@ -597,6 +597,8 @@ export interface MemoryInbox extends Inbox {
   work(handler: (event: NormalizedEvent, job: MemoryInboxJob) => unknown | Promise<unknown>): Promise<number>;
   /** Runs a stored event again from a fresh set of attempts; false while a worker holds it. */
   replay(id: number): boolean;
+  /** Runs a waiting event (pending, or failed and backing off) now, attempts kept; false otherwise. */
+  retryNow(id: number): boolean;
   /** Deletes done events past their retention; returns how many. */
   purge(): number;
   entries(): Array<InboxRecord & { id: number; key: string; event: NormalizedEvent }>;
