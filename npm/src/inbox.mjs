@@ -58,9 +58,10 @@ const secondsClock = (clock) => () => Math.floor(clock());
  * `succeed(job)`, `fail(job, error)` are that pass's pieces; `replay(id)`, `retryNow(id)`, `purge()` and
  * `entries()` are the operator's.
  */
-export function memoryInbox({ clock = () => Date.now() / 1000, policy = {} } = {}) {
+export function memoryInbox({ clock = () => Date.now() / 1000, policy = {}, onOutcome = null } = {}) {
   if (typeof clock !== "function") throw new TypeError("memoryInbox: clock must be a function returning UNIX seconds");
   const checked = inboxPolicy(policy);
+  const report = outcomeReporter("memoryInbox", onOutcome);
   const now = secondsClock(clock);
   coreCall("check_now", [now()]);
   const keys = new Map(); // key -> until when a delivery of it is a duplicate (UNIX seconds)
@@ -113,10 +114,10 @@ export function memoryInbox({ clock = () => Date.now() / 1000, policy = {} } = {
         try {
           await handler(job.event, job);
         } catch (error) {
-          inbox.fail(job, error);
+          report(job.event, inbox.fail(job, error));
           continue;
         }
-        inbox.succeed(job);
+        report(job.event, inbox.succeed(job));
       }
       return ran;
     },
@@ -153,6 +154,24 @@ export function memoryInbox({ clock = () => Date.now() / 1000, policy = {} } = {
     entries: () => entries.map(({ id, key, event, record }) => ({ id, key, event, ...record })),
   };
   return inbox;
+}
+
+/**
+ * `onOutcome(provider, type, state)` after each attempt (done, failed or dead): the hook for
+ * Prometheus or OpenTelemetry counters. A throwing hook is logged, never the attempt's outcome.
+ */
+function outcomeReporter(where, onOutcome) {
+  if (onOutcome !== null && typeof onOutcome !== "function") {
+    throw new TypeError(`${where}: onOutcome must be a function (provider, type, state) or null`);
+  }
+  return (event, state) => {
+    if (onOutcome === null || !["done", "failed", "dead"].includes(state)) return;
+    try {
+      onOutcome(event?.provider ?? null, event?.type ?? null, state);
+    } catch (error) {
+      console.error("telhook: an inbox onOutcome hook threw", error);
+    }
+  };
 }
 
 // ---------------------------------------------------------------- Cloudflare Queues
@@ -221,8 +240,9 @@ export function queueInbox(queue, { dedupe } = {}) {
  * message delivered again after its handler succeeded is acked without running it twice (and
  * one delivered while it runs elsewhere is retried after `lease_secs`).
  */
-export async function consumeInbox(batch, env, handler, policy = {}, { store = null } = {}) {
+export async function consumeInbox(batch, env, handler, policy = {}, { store = null, onOutcome = null } = {}) {
   const checked = inboxPolicy(policy);
+  const report = outcomeReporter("consumeInbox", onOutcome);
   if (store !== null && !["claim", "complete", "release"].every((m) => typeof store?.[m] === "function")) {
     throw new TypeError("consumeInbox: store must be a store with claim, complete and release: durableObjectStore(env.TELHOOK_DEDUPE)");
   }
@@ -253,6 +273,7 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
     } catch (error) {
       if (claim !== null) await Promise.resolve(store.release(claim.key, claim.token)).catch(() => {});
       const delay = inboxRetryDelaySecs(checked, message.attempts ?? 1);
+      report(event, delay === null ? "dead" : "failed");
       if (delay === null) {
         console.error(`telhook: inbox event ${event?.id ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);
         message.retry();
@@ -264,6 +285,7 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
       continue;
     }
     if (claim !== null) await Promise.resolve(store.complete(claim.key, claim.token, checked.retention_secs)).catch(() => {});
+    report(event, "done");
     message.ack();
     acked += 1;
   }
@@ -288,11 +310,12 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
  * lost run as an attempt, as the core does: a job that stalls more than `maxStalledCount` times
  * (default 1) is failed instead.
  */
-export function bullmqInbox(queue, { policy = {} } = {}) {
+export function bullmqInbox(queue, { policy = {}, onOutcome = null } = {}) {
   if (queue === null || typeof queue !== "object" || typeof queue.add !== "function") {
     throw new TypeError("bullmqInbox: expected a BullMQ Queue (new Queue(name, {connection}))");
   }
   const checked = inboxPolicy(policy);
+  const report = outcomeReporter("bullmqInbox", onOutcome);
   return {
     policy: checked,
     async enqueue(key, event, dedupeTtlSecs) {
@@ -318,7 +341,18 @@ export function bullmqInbox(queue, { policy = {} } = {}) {
     },
     /** The Worker's processor: the stored event through `handler(event, job)`. */
     processor(handler) {
-      return async (job) => handler(job.data.event, job);
+      return async (job) => {
+        const { event } = job.data;
+        try {
+          const returned = await handler(event, job);
+          report(event, "done");
+          return returned;
+        } catch (error) {
+          // BullMQ counts this attempt after the processor ends: attemptsMade + 1 were made.
+          report(event, inboxRetryDelaySecs(checked, (job.attemptsMade ?? 0) + 1) === null ? "dead" : "failed");
+          throw error;
+        }
+      };
     },
   };
 }

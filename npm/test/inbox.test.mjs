@@ -64,6 +64,47 @@ test("memoryInbox: work, backoff, dead after max_attempts, replay, purge after t
   assert.deepStrictEqual(inbox.entries(), []);
 });
 
+test("onOutcome: called after each attempt with provider, type and state (counters); a throwing hook changes nothing", async () => {
+  let now = 1_769_000_000;
+  const outcomes = [];
+  const inbox = telhook.memoryInbox({
+    clock: () => now,
+    policy: { max_attempts: 2, backoff_secs: 5 },
+    onOutcome: (...args) => {
+      outcomes.push(args);
+      throw new Error("a broken counter");
+    },
+  });
+  const event = { id: "lisoloo:e", provider: "lisoloo", type: "message.status" };
+  inbox.enqueue(event.id, event, 60);
+  const errors = [];
+  const original = console.error;
+  console.error = (...args) => errors.push(args[0]);
+  try {
+    assert.equal(await inbox.work(() => { throw new RangeError("down"); }), 1);
+    now += 5;
+    assert.equal(await inbox.work(() => { throw new RangeError("down"); }), 1);
+    assert.equal(inbox.replay(1), true);
+    assert.equal(await inbox.work(() => {}), 1);
+  } finally {
+    console.error = original;
+  }
+  assert.deepStrictEqual(outcomes, [
+    ["lisoloo", "message.status", "failed"],
+    ["lisoloo", "message.status", "dead"],
+    ["lisoloo", "message.status", "done"],
+  ]);
+  assert.equal(errors.length, 3);
+  assert.throws(() => telhook.memoryInbox({ onOutcome: 1 }), /onOutcome must be a function/);
+  // BullMQ's processor reports the same states, the last attempt as dead.
+  const bull = telhook.bullmqInbox({ add: async () => ({}) }, { policy: { max_attempts: 2 }, onOutcome: (...args) => outcomes.push(args) });
+  const processor = bull.processor(async () => { throw new Error("x"); });
+  await assert.rejects(processor({ data: { key: "k", event }, attemptsMade: 0 }));
+  await assert.rejects(processor({ data: { key: "k", event }, attemptsMade: 1 }));
+  await bull.processor(async () => {})({ data: { key: "k", event }, attemptsMade: 0 });
+  assert.deepStrictEqual(outcomes.slice(3).map((o) => o[2]), ["failed", "dead", "done"]);
+});
+
 test("inbox options are checked at creation", () => {
   const base = { provider: "lisoloo", credentials: { basic: { username: "u", password: "p" } } };
   assert.throws(() => telhook.memoryInbox({ policy: { max_attempts: 0 } }), (e) => e.code === "invalid_option" && e.field === "max_attempts");

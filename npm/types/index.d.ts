@@ -604,7 +604,9 @@ export interface MemoryInbox extends Inbox {
   entries(): Array<InboxRecord & { id: number; key: string; event: NormalizedEvent }>;
 }
 /** An inbox in this process's memory (tests, one process). `clock` returns UNIX seconds. */
-export function memoryInbox(options?: { clock?: () => number; policy?: InboxPolicyOptions }): MemoryInbox;
+/** Called after each attempt: the hook for Prometheus or OpenTelemetry counters. */
+export type InboxOutcomeHook = (provider: ProviderName | null, type: EventTypeName | null, state: "done" | "failed" | "dead") => void;
+export function memoryInbox(options?: { clock?: () => number; policy?: InboxPolicyOptions; onOutcome?: InboxOutcomeHook | null }): MemoryInbox;
 
 /** The message body queueInbox sends. */
 export interface InboxMessageBody {
@@ -642,6 +644,7 @@ export function consumeInbox<Env = unknown, M extends QueueMessageLike = QueueMe
   options?: {
     /** Claims each message by id while it runs and keeps it done for retention_secs: a redelivered message runs once. */
     store?: DedupeStore | null;
+    onOutcome?: InboxOutcomeHook | null;
   },
 ): Promise<{ acked: number; retried: number }>;
 
@@ -651,6 +654,7 @@ export interface BullQueueLike {
 }
 export interface BullJobLike {
   readonly data: InboxMessageBody;
+  readonly attemptsMade?: number;
 }
 /**
  * An inbox on BullMQ (Redis): enqueue is one `queue.add` with `deduplication: {id: key, ttl}`
@@ -663,7 +667,7 @@ export interface BullmqInbox extends Inbox {
   /** The Worker's processor: `handler(event, job)`. */
   processor<J extends BullJobLike>(handler: (event: NormalizedEvent, job: J) => unknown | Promise<unknown>): (job: J) => Promise<unknown>;
 }
-export function bullmqInbox(queue: BullQueueLike, options?: { policy?: InboxPolicyOptions }): BullmqInbox;
+export function bullmqInbox(queue: BullQueueLike, options?: { policy?: InboxPolicyOptions; onOutcome?: InboxOutcomeHook | null }): BullmqInbox;
 
 // ---------------------------------------------------------------- message status ledger
 
