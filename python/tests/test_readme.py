@@ -50,6 +50,16 @@ class Recorder:
 
 
 def drive_normalize(code: str, monkeypatch: Any, redis_url: str) -> None:
+    if "telhook.ack_for_error(" in code:  # the root README's: a GatewayAPI delivery, then a forged one
+        for secret in ("previous-secret", "not-the-secret"):
+            request = signed_request("gatewayapi", "delivery_report", credentials={"hmac_sha256": secret})
+            given: Dict[str, Any] = {"request": request}  # .headers and .body, as the example reads
+            exec(code, given)
+            if secret == "previous-secret":
+                assert given["event"]["provider"] == "gatewayapi" and "status" not in given
+            else:
+                assert "event" not in given and given["status"] == 401
+        return
     signed = limephone_request("current", "token")
     namespace: Dict[str, Any] = {"request": types.SimpleNamespace(headers=signed["headers"], body=signed["body"])}
     exec(code, namespace)
@@ -227,10 +237,12 @@ def driver_of(block: str) -> Callable[[str, Any, str], None]:
 
 
 EXAMPLES = [(f"python/README.md#{i}", block) for i, block in enumerate(python_blocks(ROOT / "python" / "README.md"))]
-# The root README: its receive examples (the Python reference examples are run by test_api).
-# The delivery-status example (telhook.django_ledger) is run by test_ledger.
+# The root README: its one-call and receive examples. Its inbox examples are run by
+# test_sqlalchemy_inbox and test_django_inbox, the delivery-status one (telhook.django_ledger) by
+# test_ledger, the testing one by test_testing (npm/test/readme-snippets.test.mjs counts them all).
 EXAMPLES += [(f"README.md#{i}", block) for i, block in enumerate(python_blocks(ROOT / "README.md"))
-             if ("import webhook" in block or "WebhookBodyCap" in block) and "django_ledger" not in block]
+             if ("import webhook" in block or "WebhookBodyCap" in block or "telhook.ack_for_error(" in block)
+             and "django_ledger" not in block]
 
 
 def test_readmes_have_every_adapter() -> None:
