@@ -1,8 +1,9 @@
 // Every code block of README.md, npm/README.md and python/README.md, accounted for (issue 24):
 // each JavaScript or TypeScript block is type-checked here as written, extracted from the README
 // (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, lib es2022 only; JS through
-// allowJs + checkJs), and each JS, TS, Python and Rust block is run by a named test — the
-// TypeScript ones here, the others by the tests listed in RUNNERS below.
+// allowJs + checkJs), and each JS, TS, Python, Rust and shell block is run by a named test — the
+// TypeScript ones and the CLI block here, the others by the tests listed in RUNNERS below (the
+// shell blocks that are not run are listed in NOT_RUN, with the reason).
 //
 // A JS/TS block carries `<!-- typecheck: KIND -->` among the comment lines right above it:
 //   node   — with @types/node (nodenext: .mjs/.ts, and .cts for TypeScript)
@@ -264,6 +265,36 @@ async function runWorker(dir, code, block) {
   }
 }
 
+// ----------------------------------------------------------------------- the CLI block, run
+
+const CLI_BLOCK = BLOCKS.filter((block) => block.lang === "sh" && block.code.includes("telhook detect"));
+
+test("README.md's CLI block runs as written, line by line, on a Lisoloo capture, JSON request and vector", () => {
+  assert.equal(CLI_BLOCK.length, 1);
+  const dir = mkdtempSync(join(scratch, "cli-"));
+  const delivery = vector("lisoloo/sms_sent.json");
+  writeFileSync(join(dir, "creds.json"), JSON.stringify({ lisoloo: delivery.credentials })); // per provider
+  writeFileSync(join(dir, "capture.http"), readFileSync(join(REPO, "examples", "lisoloo", "02_sms_sent.http")));
+  writeFileSync(join(dir, "request.json"), JSON.stringify(delivery.request));
+  writeFileSync(join(dir, "vector.json"), JSON.stringify(delivery));
+  const bin = join(REPO, "target", "debug");
+  assert.ok(existsSync(join(bin, "telhook")), "target/debug/telhook (make test builds it)");
+  for (const line of CLI_BLOCK[0].code.trim().split("\n")) {
+    // `cargo run -p telhook-cli --` runs the binary that `make test` has already built.
+    const command = line.replace(/^cargo run -p telhook-cli -- /, "telhook ");
+    const output = execFileSync("bash", ["-e", "-o", "pipefail", "-c", command], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME ?? dir },
+    });
+    const comment = line.match(/#\s*(\{.*\})\s*$/);
+    if (comment) assert.deepStrictEqual(JSON.parse(output), JSON.parse(comment[1]), line);
+    if (line.includes(" normalize ")) assert.equal(JSON.parse(output).id, "lisoloo:0b6f0f0e-8a57-4c55-9a43-55c3b0e1a003", line);
+    if (line.includes(" detect ")) assert.equal(output.trim(), "lisoloo", line);
+    if (line.includes(" policy ")) assert.equal(JSON.parse(output).provider, "looplookup", line);
+  }
+});
+
 // ------------------------------------------------------------------- who runs every block
 
 /** Each rule names the test that runs the blocks it matches and a string of that test's source
@@ -283,22 +314,35 @@ const RUNNERS = [
   { readme: "README.md", lang: "python", when: (b) => /import webhook|WebhookBodyCap|telhook\.ack_for_error\(/.test(b.code) && !b.code.includes("django_ledger"), runner: "python/tests/test_readme.py", selects: "python_blocks(ROOT / \"README.md\")" },
   { readme: "python/README.md", lang: "python", when: () => true, runner: "python/tests/test_readme.py", selects: "python_blocks(ROOT / \"python\" / \"README.md\")" },
   { readme: "README.md", lang: "rust", when: () => true, runner: "core/src/lib.rs", selects: 'include_str!("../../README.md")' },
+  { readme: "README.md", lang: "sh", when: (b) => b.code.includes("telhook simulate"), runner: "cli/tests/simulate.rs", selects: "## Testing your receiver" },
+  { readme: "README.md", lang: "sh", when: (b) => b.code.includes("telhook detect"), runner: "npm/test/readme-snippets.test.mjs", selects: "CLI_BLOCK" },
 ];
-// Not code: shell commands, the wrangler.toml files (each is read by the test of its Worker and
-// bound as wrangler would bind it) and the event's JSON.
-const NOT_CODE = new Set(["sh", "toml", "json"]);
+// Shell blocks no test runs as written, and why.
+const NOT_RUN = [
+  { lang: "sh", when: (b) => b.code.startsWith("make demo"), why: "`make test` itself (and `make demo`)" },
+  { lang: "sh", when: (b) => b.code.trim() === "npm install telhook", why: "the npm registry; packaging.test.mjs installs the packed tarball" },
+  { lang: "sh", when: (b) => b.code.startsWith("pip install telhook"), why: "PyPI; `make test-wheel` installs the built wheel" },
+];
+// Not code: the wrangler.toml files (each is read by the test of its Worker and bound as wrangler
+// would bind it) and the event's JSON.
+const NOT_CODE = new Set(["toml", "json"]);
 
 test("every code block of the three READMEs is run by a test (and every JS/TS block type-checked): the count", (t) => {
   const unrun = [];
   const counts = {};
   for (const block of BLOCKS) {
-    const count = (counts[block.readme] ??= { blocks: 0, code: 0, run: 0, typechecked: 0, other: {} });
+    const count = (counts[block.readme] ??= { blocks: 0, code: 0, run: 0, typechecked: 0, other: {}, notRun: [] });
     count.blocks += 1;
     if (NOT_CODE.has(block.lang)) {
       count.other[block.lang] = (count.other[block.lang] ?? 0) + 1;
       continue;
     }
     count.code += 1;
+    const skipped = NOT_RUN.find((rule) => rule.lang === block.lang && rule.when(block));
+    if (skipped) {
+      count.notRun.push(`${where(block)}: ${skipped.why}`);
+      continue;
+    }
     const rules = RUNNERS.filter((rule) => rule.readme === block.readme && rule.lang === block.lang && rule.when(block));
     if (rules.length !== 1) {
       unrun.push(`${where(block)} (${block.lang}): ${rules.length} runners`);
@@ -312,6 +356,7 @@ test("every code block of the three READMEs is run by a test (and every JS/TS bl
   }
   for (const [readme, c] of Object.entries(counts)) {
     t.diagnostic(`${readme}: ${c.run} of ${c.code} code blocks run, ${c.typechecked} type-checked; not code: ${JSON.stringify(c.other)}`);
+    for (const line of c.notRun) t.diagnostic(`  not run: ${line}`);
   }
   assert.deepStrictEqual(unrun, [], "a code block no test runs (or more than one rule claims)");
 });
