@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { build, transform } from "esbuild";
 import { Miniflare } from "miniflare";
 import { retryOnReset } from "./miniflare-retry.mjs";
-import { CONSUMER_PROBE, consumedIds, miniflareBindings, tomlAfter } from "./wrangler-toml.mjs";
+import { CONSUMER_PROBE, consumedIds, miniflareBindings, parseToml, tomlAfter } from "./wrangler-toml.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const PACKAGE_DIR = join(REPO, "npm");
@@ -93,19 +93,19 @@ const STRICT = {
   checkJs: true,
 };
 
-// What `wrangler types` writes for the READMEs' wrangler.toml files (the bindings) and their
-// Workers' secrets.
-const WORKER_ENV = `interface Env {
-  LISOLOO_USER: string;
-  LISOLOO_PASSWORD: string;
-  LIME_SECRET: string;
-  LIME_TOKEN: string;
-  TELHOOK_DEDUPE: DurableObjectNamespace;
-  LEDGER: DurableObjectNamespace;
-  EVENTS: Queue;
-  INBOX: Queue;
+// What `wrangler types` writes for the READMEs' Workers: their wrangler.toml files' bindings (a
+// binding a Worker example uses must be declared there) and the secrets they read.
+const SECRETS = ["LISOLOO_USER", "LISOLOO_PASSWORD", "LIME_SECRET", "LIME_TOKEN"];
+function workerEnv() {
+  const bindings = {};
+  for (const block of BLOCKS.filter((b) => b.lang === "toml" && b.code.startsWith("# wrangler.toml"))) {
+    const { durableObjects, queueProducers } = miniflareBindings(parseToml(block.code));
+    for (const name of Object.keys(durableObjects)) bindings[name] = "DurableObjectNamespace";
+    for (const name of Object.keys(queueProducers)) bindings[name] = "Queue";
+  }
+  for (const name of SECRETS) bindings[name] = "string";
+  return `interface Env {\n${Object.entries(bindings).map(([name, type]) => `  ${name}: ${type};`).join("\n")}\n}\n`;
 }
-`;
 // express 5 ships no types and @types/express is not among the devDependencies: its import is
 // untyped (the telhook middleware handed to it is still checked).
 const EXPRESS_SHIM = 'declare module "express";\n';
@@ -121,7 +121,7 @@ test("every JS/TS block of the READMEs compiles as written: strict, exactOptiona
   const tsc = join(PACKAGE_DIR, "node_modules", "typescript", "bin", "tsc");
   const dir = join(scratch, "tsc");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "worker-configuration.d.ts"), WORKER_ENV);
+  writeFileSync(join(dir, "worker-configuration.d.ts"), workerEnv());
   writeFileSync(join(dir, "express-shim.d.ts"), EXPRESS_SHIM);
   const files = {};
   for (const [index, block] of SCRIPTS.entries()) {
