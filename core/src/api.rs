@@ -75,6 +75,7 @@ fn field_of(error: &Error) -> Option<String> {
         Error::MissingSignature { header }
         | Error::InvalidSignatureFormat { header, .. }
         | Error::SignatureMismatch { header }
+        | Error::TimestampOutOfTolerance { header, .. }
         | Error::TooManySignatures { header, .. } => header_field(header),
         Error::AmbiguousHeader { header } => header_field(header),
         Error::MissingAuthorization
@@ -123,6 +124,11 @@ fn expected_of(error: &Error) -> Option<String> {
         | Error::JwtMalformed { reason } => reason,
         Error::TooManySignatures { limit, .. } => {
             return Some(alloc::format!("at most {limit} signatures"))
+        }
+        Error::TimestampOutOfTolerance { tolerance_secs, .. } => {
+            return Some(alloc::format!(
+                "UNIX seconds within {tolerance_secs} s of the receiver's clock"
+            ))
         }
         Error::JwtAlgorithmNotAllowed => "HS256",
         Error::MalformedJson { .. } => "JSON",

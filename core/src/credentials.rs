@@ -36,6 +36,40 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// An Ed25519 public key (RFC 8032), configured as the standard base64 of its 32 raw bytes —
+/// the form provider dashboards show (Telnyx Mission Control). Not secret, but kept out of
+/// `Debug` like the secrets, so a log shows only how many keys are configured.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey(String);
+
+impl PublicKey {
+    pub fn new(base64: impl Into<String>) -> Self {
+        PublicKey(base64.into())
+    }
+
+    /// The key's 32 bytes, when they are the base64 of a point on the curve.
+    pub(crate) fn verifying_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(self.0.trim())
+            .ok()?;
+        let bytes: [u8; 32] = bytes.try_into().ok()?;
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PublicKey([REDACTED])")
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(PublicKey)
+    }
+}
+
 /// A username/password pair for HTTP Basic.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +95,7 @@ impl fmt::Debug for BasicCredential {
 /// | `basic`         | Lisoloo, DID reseller                                      |
 /// | `jwt_hs256`     | GatewayAPI legacy `X-Gwapi-Signature` (HS256/384/512); Vonage Messages API Bearer JWT (signature secret) |
 /// | `url_token`     | DID reseller and GatewayAPI `?token=` (parameter name: `url_token_param`) |
+/// | `ed25519_public_key` | Telnyx `telnyx-signature-ed25519` (base64 of the 32-byte key; several for rotation) |
 ///
 /// Two forms: the fields above for one provider, or one such set per provider
 /// (`{"gatewayapi": {...}, "lisoloo": {...}}`, [`Credentials::with_provider`]), in which each
@@ -76,6 +111,7 @@ pub struct Credentials {
     pub jwt_hs256: Vec<Secret>,
     pub url_token: Vec<Secret>,
     pub url_token_param: Option<String>,
+    pub ed25519_public_key: Vec<PublicKey>,
     /// Only settable through [`Credentials::insecure_skip_verification`] or the JSON key of
     /// the same name, so that skipping authentication is always spelled out.
     insecure_skip_verification: bool,
@@ -108,6 +144,8 @@ struct OneProviderJson {
     url_token: Vec<Secret>,
     #[serde(default)]
     url_token_param: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    ed25519_public_key: Vec<PublicKey>,
     #[serde(default)]
     insecure_skip_verification: bool,
 }
@@ -122,6 +160,7 @@ impl From<OneProviderJson> for Credentials {
             jwt_hs256: json.jwt_hs256,
             url_token: json.url_token,
             url_token_param: json.url_token_param,
+            ed25519_public_key: json.ed25519_public_key,
             insecure_skip_verification: json.insecure_skip_verification,
             per_provider: Vec::new(),
         }
@@ -158,6 +197,7 @@ impl fmt::Debug for Credentials {
             .field("basic", &self.basic.len())
             .field("jwt_hs256", &self.jwt_hs256.len())
             .field("url_token", &self.url_token.len())
+            .field("ed25519_public_key", &self.ed25519_public_key.len())
             .field(
                 "insecure_skip_verification",
                 &self.insecure_skip_verification,
@@ -268,7 +308,8 @@ impl Credentials {
             && self.authorization.is_empty()
             && self.basic.is_empty()
             && self.jwt_hs256.is_empty()
-            && self.url_token.is_empty())
+            && self.url_token.is_empty()
+            && self.ed25519_public_key.is_empty())
     }
 
     /// Checks the credentials for a receiver of `provider` (`None`: detect it per request):
@@ -311,6 +352,11 @@ impl Credentials {
         self.url_token.push(Secret::new(token));
         self
     }
+    /// An Ed25519 public key as the standard base64 of its 32 bytes.
+    pub fn with_ed25519_public_key(mut self, base64: impl Into<String>) -> Self {
+        self.ed25519_public_key.push(PublicKey::new(base64));
+        self
+    }
 
     /// Parses the JSON form used by vectors, the CLI and the bindings.
     pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
@@ -320,7 +366,7 @@ impl Credentials {
         let credentials: Credentials = serde_json::from_value(value).map_err(|_| {
             // serde's message could quote a secret; name the accepted keys instead.
             Error::InvalidCredentials {
-                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256, url_token, url_token_param or insecure_skip_verification, or one such object per provider name",
+                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256, url_token, url_token_param, ed25519_public_key or insecure_skip_verification, or one such object per provider name",
             }
         })?;
         credentials.validate()?;
@@ -351,6 +397,18 @@ impl Credentials {
             if values.iter().any(blank) {
                 return Err(Error::InvalidCredentials { reason });
             }
+        }
+        // A key that is no key would fail every delivery as a forgery: refused where it is
+        // configured instead.
+        if self
+            .ed25519_public_key
+            .iter()
+            .any(|key| key.verifying_key().is_none())
+        {
+            return Err(Error::InvalidCredentials {
+                reason:
+                    "ed25519_public_key must be the standard base64 of a 32-byte Ed25519 public key",
+            });
         }
         if self.basic.iter().any(|b| blank(&b.password)) {
             return Err(Error::InvalidCredentials {

@@ -60,6 +60,12 @@ pub enum Error {
     },
     /// A well-formed signature that no configured secret produces.
     SignatureMismatch { header: &'static str },
+    /// A signed timestamp (Telnyx `telnyx-timestamp`) further from the receiver's clock than
+    /// the provider's tolerance, in either direction: a replay, or a clock far off.
+    TimestampOutOfTolerance {
+        header: &'static str,
+        tolerance_secs: u32,
+    },
     /// A header lists more signatures than any sender needs for rotation; refused before any
     /// HMAC is computed, so a padded header cannot multiply the work per request.
     TooManySignatures { header: &'static str, limit: usize },
@@ -128,6 +134,7 @@ pub enum ErrorCode {
     MissingSignature,
     InvalidSignatureFormat,
     SignatureMismatch,
+    TimestampOutOfTolerance,
     TooManySignatures,
     MissingAuthorization,
     InvalidAuthorizationFormat,
@@ -161,6 +168,7 @@ impl ErrorCode {
         ErrorCode::MissingSignature,
         ErrorCode::InvalidSignatureFormat,
         ErrorCode::SignatureMismatch,
+        ErrorCode::TimestampOutOfTolerance,
         ErrorCode::TooManySignatures,
         ErrorCode::MissingAuthorization,
         ErrorCode::InvalidAuthorizationFormat,
@@ -194,6 +202,7 @@ impl ErrorCode {
             ErrorCode::MissingSignature => "missing_signature",
             ErrorCode::InvalidSignatureFormat => "invalid_signature_format",
             ErrorCode::SignatureMismatch => "signature_mismatch",
+            ErrorCode::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
             ErrorCode::TooManySignatures => "too_many_signatures",
             ErrorCode::MissingAuthorization => "missing_authorization",
             ErrorCode::InvalidAuthorizationFormat => "invalid_authorization_format",
@@ -228,6 +237,7 @@ impl ErrorCode {
             ErrorCode::MissingSignature
             | ErrorCode::InvalidSignatureFormat
             | ErrorCode::SignatureMismatch
+            | ErrorCode::TimestampOutOfTolerance
             | ErrorCode::TooManySignatures
             | ErrorCode::MissingAuthorization
             | ErrorCode::InvalidAuthorizationFormat
@@ -291,6 +301,7 @@ impl Error {
             Error::MissingSignature { .. } => ErrorCode::MissingSignature,
             Error::InvalidSignatureFormat { .. } => ErrorCode::InvalidSignatureFormat,
             Error::SignatureMismatch { .. } => ErrorCode::SignatureMismatch,
+            Error::TimestampOutOfTolerance { .. } => ErrorCode::TimestampOutOfTolerance,
             Error::TooManySignatures { .. } => ErrorCode::TooManySignatures,
             Error::MissingAuthorization => ErrorCode::MissingAuthorization,
             Error::InvalidAuthorizationFormat { .. } => ErrorCode::InvalidAuthorizationFormat,
@@ -369,6 +380,13 @@ impl fmt::Display for Error {
             Error::SignatureMismatch { header } => {
                 write!(f, "signature in {header} does not match any configured secret")
             }
+            Error::TimestampOutOfTolerance {
+                header,
+                tolerance_secs,
+            } => write!(
+                f,
+                "timestamp in {header} is more than {tolerance_secs} s from the receiver's clock (a replay, or a clock that is off)"
+            ),
             Error::TooManySignatures { header, limit } => {
                 write!(f, "signature header {header} lists more than {limit} signatures")
             }

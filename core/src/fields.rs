@@ -30,12 +30,22 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// The value at a dotted path (`data.error_code`); `None` when it or a parent is absent
-    /// or `null`. A parent that is present but not an object is listed as unread.
+    /// The value at a dotted path (`data.error_code`, `payload.to.0.status`: a number indexes
+    /// an array); `None` when it or a parent is absent or `null`. A parent that is present but
+    /// neither an object nor (for a number) an array is listed as unread.
     pub fn value(&mut self, path: &str) -> Option<&'a Value> {
         let mut current = self.root;
         let mut walked = 0;
         for key in path.split('.') {
+            let index = match current {
+                Value::Array(items) => key.parse::<usize>().ok().map(|i| items.get(i)),
+                _ => None,
+            };
+            if let Some(item) = index {
+                current = item?;
+                walked += key.len() + 1;
+                continue;
+            }
             let map = match current {
                 Value::Object(map) => map,
                 Value::Null => return None,
@@ -83,6 +93,11 @@ impl<'a> Fields<'a> {
     /// An object.
     pub fn object(&mut self, path: &str) -> Option<&'a Map<String, Value>> {
         self.read(path, Value::as_object)
+    }
+
+    /// An array.
+    pub fn array(&mut self, path: &str) -> Option<&'a Vec<Value>> {
+        self.read(path, Value::as_array)
     }
 
     /// An identifier or code that providers send as a string or as an integer (GatewayAPI's
@@ -165,5 +180,15 @@ mod tests {
         assert_eq!(fields.text("s.k"), None);
         assert_eq!(fields.time("f").as_deref(), Some("2021-03-22T09:11:00Z"));
         assert_eq!(fields.into_unread(), ["n", "neg", "o.k", "s"]);
+        let body: Value =
+            serde_json::from_str(r#"{"to":[{"n":"+1"},7],"o":{"0":"zero"}}"#).unwrap();
+        let mut fields = Fields::new(&body);
+        assert_eq!(fields.text("to.0.n"), Some("+1"));
+        assert_eq!(fields.text("to.2.n"), None);
+        assert_eq!(fields.text("to.1.n"), None);
+        assert_eq!(fields.text("to.x"), None);
+        assert_eq!(fields.text("o.0"), Some("zero"));
+        assert_eq!(fields.array("o"), None);
+        assert_eq!(fields.into_unread(), ["to.1", "to", "o"]);
     }
 }

@@ -10,7 +10,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::credentials::{Credentials, Secret};
+use crate::credentials::{Credentials, PublicKey, Secret};
 use crate::error::{Error, Result};
 use crate::event::EventType;
 use crate::provider::Provider;
@@ -33,16 +33,19 @@ pub enum Scheme {
     JwtHs256,
     /// A secret query parameter (DID reseller).
     UrlToken,
+    /// An Ed25519 signature checked with the provider's public key (Telnyx).
+    Ed25519PublicKey,
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 6] = [
+    pub const ALL: [Scheme; 7] = [
         Scheme::HmacSha256,
         Scheme::Bearer,
         Scheme::Authorization,
         Scheme::Basic,
         Scheme::JwtHs256,
         Scheme::UrlToken,
+        Scheme::Ed25519PublicKey,
     ];
 
     /// The stable name (the credentials field), used by every binding and the CLI.
@@ -54,6 +57,7 @@ impl Scheme {
             Scheme::Basic => "basic",
             Scheme::JwtHs256 => "jwt_hs256",
             Scheme::UrlToken => "url_token",
+            Scheme::Ed25519PublicKey => "ed25519_public_key",
         }
     }
 
@@ -62,14 +66,17 @@ impl Scheme {
             .into_iter()
             .find(|scheme| scheme.name() == name.trim())
             .ok_or_else(|| Error::InvalidRequest {
-                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256 or url_token".to_owned(),
+                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256, url_token or ed25519_public_key".to_owned(),
             })
     }
 
     /// Whether the scheme binds the body, so that a changed body fails verification. Static
     /// tokens (Bearer, Basic, Authorization, URL token) only say who sent the request.
     pub fn protects_body(self) -> bool {
-        matches!(self, Scheme::HmacSha256 | Scheme::JwtHs256)
+        matches!(
+            self,
+            Scheme::HmacSha256 | Scheme::JwtHs256 | Scheme::Ed25519PublicKey
+        )
     }
 
     /// Whether the configured credentials hold a value for this scheme.
@@ -81,6 +88,7 @@ impl Scheme {
             Scheme::Basic => !credentials.basic.is_empty(),
             Scheme::JwtHs256 => !credentials.jwt_hs256.is_empty(),
             Scheme::UrlToken => !credentials.url_token.is_empty(),
+            Scheme::Ed25519PublicKey => !credentials.ed25519_public_key.is_empty(),
         }
     }
 }
@@ -197,4 +205,84 @@ pub(crate) fn text(secret: &Secret) -> Result<&str> {
 /// An HS256 JWT of `claims` with `secret`.
 pub(crate) fn jwt(secret: &Secret, claims: &serde_json::Value) -> String {
     crate::verify::jwt::sign(secret.expose(), claims)
+}
+
+/// **Test-only** Ed25519 key pairs, every one with a published private key — never configure
+/// one of these for real traffic: the five of RFC 8032 section 7.1 (TEST 1, 2, 3, 1024 and
+/// SHA(abc)), then the test key pairs of the official Telnyx SDKs (telnyx-php
+/// `tests/Services/WebhooksTest.php`, telnyx-java `WebhookVerificationTest.kt`), so the kit
+/// reproduces the SDK-derived vectors. The test kit signs for an Ed25519 provider (Telnyx)
+/// only when the receiver's first configured public key is one of these; a provider's real
+/// private key never leaves the provider. `(private seed, public key as standard base64)`.
+pub const ED25519_TEST_KEYS: [(&str, &str); 7] = [
+    (
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+    ),
+    (
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+        "PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw=",
+    ),
+    (
+        "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+        "/FHNjmIYoaONpH7QAjDwWAgW7RO6MwOsXeuRFUiQgCU=",
+    ),
+    (
+        "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
+        "J4EX/BRMcjQPZ9DyMW6Dhs7/vyskKMnFH+98WX8dQm4=",
+    ),
+    (
+        "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
+        "7Bcrk61eVjv0kyxw4SRQNMNUZ+8u/U1k6/gZaDRn4r8=",
+    ),
+    (
+        "a7af063690e5f68010a210622b4304385223c67a059f3d2e186789ab14393d26",
+        "+7E99DXiiQXvceNX4nHm3Lbm5mqPWad5RhDr2ufuCik=",
+    ),
+    (
+        "8b5c714a422e40e63d1fc95a691b252286064c9d4dc01005763b10c22c091f4e",
+        "jrMBoswHlhhVx2W2Www72WU/xn4UMpjreslD0m2u0qs=",
+    ),
+];
+
+/// The private seed of a test key whose public key is `key`.
+fn ed25519_test_seed(key: &PublicKey) -> Option<[u8; 32]> {
+    let wanted = key.verifying_key()?.to_bytes();
+    ED25519_TEST_KEYS.iter().find_map(|(seed, _)| {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(seed, &mut bytes).ok()?;
+        (crate::verify::ed25519::public_key_of(&bytes) == wanted).then_some(bytes)
+    })
+}
+
+/// The standard base64 Ed25519 signature of `message` with the test key whose public key is
+/// the first configured one ([`ED25519_TEST_KEYS`]).
+pub(crate) fn ed25519_signature(
+    credentials: &Credentials,
+    provider: Provider,
+    message: &[u8],
+) -> Result<String> {
+    let key = first(&credentials.ed25519_public_key, provider)?;
+    let seed = ed25519_test_seed(key).ok_or(Error::InvalidCredentials {
+        reason: "the test kit signs Ed25519 only for the RFC 8032 test keys (telhook_core::kit::ED25519_TEST_KEYS, test-only): configure one of their public keys",
+    })?;
+    Ok(crate::verify::ed25519::sign_base64(&seed, message))
+}
+
+/// Public keys a forger would sign with: test keys the receiver did not configure, one per
+/// configured key.
+pub(crate) fn unconfigured_ed25519_keys(configured: &[PublicKey]) -> alloc::vec::Vec<PublicKey> {
+    let configured: alloc::vec::Vec<[u8; 32]> = configured
+        .iter()
+        .filter_map(|key| Some(key.verifying_key()?.to_bytes()))
+        .collect();
+    ED25519_TEST_KEYS
+        .iter()
+        .map(|(_, public)| PublicKey::new(*public))
+        .filter(|key| {
+            key.verifying_key()
+                .is_some_and(|k| !configured.contains(&k.to_bytes()))
+        })
+        .take(configured.len().max(1))
+        .collect()
 }

@@ -49,7 +49,7 @@ pub mod verify;
 #[doc = include_str!("../../README.md")]
 pub struct RepositoryReadmeDoctests;
 
-pub use credentials::{BasicCredential, Credentials, Secret};
+pub use credentials::{BasicCredential, Credentials, PublicKey, Secret};
 pub use error::{Error, ErrorCode, ErrorKind, Result};
 pub use event::{status_wins, DeliveryStatus, EventType, NormalizedEvent};
 pub use ledger::{LedgerState, StatusUpdate, Verdict};

@@ -24,6 +24,7 @@ macro_rules! each_provider {
             lisoloo Lisoloo,
             gatewayapi GatewayApi,
             vonage Vonage,
+            telnyx Telnyx,
         }
     };
 }

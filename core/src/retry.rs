@@ -54,6 +54,23 @@ pub struct RetryPolicy {
 /// over; short enough that every provider with retries still redelivers after it expires.
 const IN_PROGRESS_LEASE_SECS: u32 = 300;
 
+/// The lease of a provider: [`IN_PROGRESS_LEASE_SECS`], or half the time to its last
+/// redelivery when that is shorter (Telnyx redelivers within seconds): a crashed attempt's
+/// claim must expire while redeliveries still come, or the event is lost.
+const fn in_progress_lease_secs(schedule: &RetrySchedule) -> u32 {
+    let mut delays = 0u32;
+    let mut remaining = schedule.retry_delays_secs;
+    while let [first, rest @ ..] = remaining {
+        delays += *first;
+        remaining = rest;
+    }
+    if delays == 0 || delays / 2 >= IN_PROGRESS_LEASE_SECS {
+        IN_PROGRESS_LEASE_SECS
+    } else {
+        delays / 2
+    }
+}
+
 impl RetryPolicy {
     const fn new(provider: Provider, schedule: &RetrySchedule) -> Self {
         let RetrySchedule {
@@ -74,7 +91,7 @@ impl RetryPolicy {
             max_deliveries: schedule.max_deliveries(),
             retry_horizon_secs: schedule.retry_horizon_secs(),
             dedupe_ttl_secs: schedule.dedupe_ttl_secs(),
-            in_progress_lease_secs: IN_PROGRESS_LEASE_SECS,
+            in_progress_lease_secs: in_progress_lease_secs(schedule),
             ack_statuses,
             permanent_failure_statuses,
         }

@@ -94,13 +94,19 @@ pub fn out_of_order_statuses(provider: Provider) -> Option<[(&'static str, Value
         .map(|steps| steps.map(status_step))
 }
 
-/// `(kind, field, value)` as `(kind, {field: value})`.
+/// `(kind, field, value)` as `(kind, {field: value})`; a dotted field nests
+/// (`data.occurred_at` is `{"data": {"occurred_at": value}}`).
 fn status_step(
     (kind, field, value): (&'static str, &'static str, &'static str),
 ) -> (&'static str, Value) {
-    let mut overrides = serde_json::Map::new();
-    overrides.insert(field.to_owned(), Value::String(value.to_owned()));
-    (kind, Value::Object(overrides))
+    let overrides = field
+        .rsplit('.')
+        .fold(Value::String(value.to_owned()), |inner, key| {
+            let mut object = serde_json::Map::new();
+            object.insert(key.to_owned(), inner);
+            Value::Object(object)
+        });
+    (kind, overrides)
 }
 
 fn template(provider: Provider, event_kind: &str) -> Result<Value> {

@@ -228,6 +228,8 @@ fn wrong_credentials(credentials: &Credentials) -> Credentials {
     forged.authorization = wrong(&credentials.authorization);
     forged.jwt_hs256 = wrong(&credentials.jwt_hs256);
     forged.url_token = wrong(&credentials.url_token);
+    forged.ed25519_public_key =
+        crate::kit::unconfigured_ed25519_keys(&credentials.ed25519_public_key);
     for pair in &mut forged.basic {
         pair.password = wrong(core::slice::from_ref(&pair.password))
             .pop()

@@ -34,6 +34,9 @@ fn credentials(provider: Provider) -> Credentials {
             Scheme::Basic => credentials.with_basic("shape", "shape-password"),
             Scheme::JwtHs256 => credentials.with_jwt_hs256("shape-jwt-secret"),
             Scheme::UrlToken => credentials.with_url_token("shape-url-token"),
+            Scheme::Ed25519PublicKey => {
+                credentials.with_ed25519_public_key(telhook_core::kit::ED25519_TEST_KEYS[0].1)
+            }
         };
     }
     credentials
@@ -114,6 +117,11 @@ fn exists(value: &Value, path: &str) -> bool {
     for key in path.split('.') {
         let next = match &current {
             Value::Object(map) => map.get(key).cloned(),
+            // A number indexes an array (Telnyx `payload.to.0.status`).
+            Value::Array(items) => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned()),
             Value::String(text) => serde_json::from_str::<Value>(text)
                 .ok()
                 .and_then(|v| v.get(key).cloned()),

@@ -62,6 +62,10 @@ fn credentials_for(schemes: &[Scheme], s: &Secrets) -> Credentials {
                 c.url_token_param = s.url_param.clone();
                 c
             }
+            // The test kit signs Ed25519 only with the RFC 8032 test keys (test-only).
+            Scheme::Ed25519PublicKey => {
+                credentials.with_ed25519_public_key(telhook_core::kit::ED25519_TEST_KEYS[0].1)
+            }
         };
     }
     credentials
@@ -198,7 +202,11 @@ fn out_of_order_statuses_are_two_events_of_one_message_later_status_first() {
 
 fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
     for (key, value) in patch.as_object().unwrap() {
-        target[key] = value.clone();
+        if value.is_object() && target[key].is_object() {
+            merge(&mut target[key], value);
+        } else {
+            target[key] = value.clone();
+        }
     }
 }
 

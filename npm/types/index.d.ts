@@ -15,7 +15,8 @@ export type ProviderName =
   | "limephone"
   | "lisoloo"
   | "gatewayapi"
-  | "vonage";
+  | "vonage"
+  | "telnyx";
 export type EventTypeName =
   | "message.received"
   | "message.sent"
@@ -64,6 +65,7 @@ export type ErrorCode =
   | "missing_signature"
   | "invalid_signature_format"
   | "signature_mismatch"
+  | "timestamp_out_of_tolerance"
   | "too_many_signatures"
   | "missing_authorization"
   | "invalid_authorization_format"
@@ -109,7 +111,8 @@ export type AuthScheme =
   | "authorization"
   | "basic"
   | "jwt_hs256"
-  | "url_token";
+  | "url_token"
+  | "ed25519_public_key";
 export type InboxState =
   | "pending"
   | "processing"

@@ -14,6 +14,7 @@ ProviderName = Literal[
     "lisoloo",
     "gatewayapi",
     "vonage",
+    "telnyx",
 ]
 EventTypeName = Literal[
     "message.received",
@@ -68,6 +69,7 @@ ErrorCode = Literal[
     "missing_signature",
     "invalid_signature_format",
     "signature_mismatch",
+    "timestamp_out_of_tolerance",
     "too_many_signatures",
     "missing_authorization",
     "invalid_authorization_format",
@@ -118,6 +120,7 @@ AuthScheme = Literal[
     "basic",
     "jwt_hs256",
     "url_token",
+    "ed25519_public_key",
 ]
 InboxState = Literal[
     "pending",
@@ -278,6 +281,7 @@ class PerProviderCredentials(TypedDict, total=False):
     lisoloo: ProviderCredentials
     gatewayapi: ProviderCredentials
     vonage: ProviderCredentials
+    telnyx: ProviderCredentials
 # </generated>
 
 

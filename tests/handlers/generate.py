@@ -29,6 +29,7 @@ BASE = {
     "looplookup": "looplookup/doc_full_result.json",
     "did_reseller": "did_reseller/dids_insert.json",
     "vonage": "vonage/status_delivered.json",
+    "telnyx": "telnyx/message_finalized_delivered.json",
 }
 FORGED = {
     "limephone": "limephone/err_wrong_secret.json",
@@ -37,6 +38,7 @@ FORGED = {
     "looplookup": "looplookup/err_wrong_authorization.json",
     "did_reseller": "did_reseller/err_wrong_token.json",
     "vonage": "vonage/err_wrong_secret.json",
+    "telnyx": "telnyx/err_wrong_key.json",
 }
 UNREADABLE = {
     "limephone": "limephone/err_malformed_json.json",
@@ -44,6 +46,7 @@ UNREADABLE = {
     "looplookup": "looplookup/err_malformed_json.json",
     "did_reseller": "did_reseller/err_doc_curly_quotes.json",
     "vonage": "vonage/err_malformed_json.json",
+    "telnyx": "telnyx/err_malformed_json.json",
 }
 # Authentic bodies of a shape telhook does not expect: handled all the same (issue 26).
 ODD_SHAPE = {
@@ -53,6 +56,7 @@ ODD_SHAPE = {
     "looplookup": "looplookup/shape_missing_request_id.json",
     "did_reseller": "did_reseller/shape_unknown_change_type.json",
     "vonage": "vonage/shape_status_and_timestamp_unreadable.json",
+    "telnyx": "telnyx/shape_recipients_not_a_list.json",
 }
 # What each provider does with a status other than its acknowledgement (from its docs):
 # only Lisoloo drops on a 4xx, so a 409 chosen by the handler ends the event there and is
@@ -61,7 +65,8 @@ DROPS_ON_4XX = {"lisoloo"}
 # Providers whose only acknowledgement is 200 (their docs): any other 2xx is retried.
 ONLY_200 = {"limephone", "looplookup"}
 # Seconds a provider may take to give up on an attempt: the Retry-After of a 503 "in progress".
-TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15, "did_reseller": 15, "vonage": 5}
+TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15, "did_reseller": 15, "vonage": 5,
+                "telnyx": 2}
 DEDUPE_TTL_SECS_LIMEPHONE = 86_400
 IN_PROGRESS_LEASE_SECS = 300
 

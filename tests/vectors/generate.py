@@ -22,7 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from signers import b64url, basic, hmac_b64, hmac_hex, jwt  # noqa: E402  (tests/signers.py)
+from signers import b64url, basic, ed25519_public, ed25519_sign, hmac_b64, hmac_hex, jwt  # noqa: E402
 import public_gatewayapi  # noqa: E402  (tests/vectors/public_gatewayapi.py)
 
 NOW = 1769000000  # 2026-01-21T12:53:20Z
@@ -41,6 +41,12 @@ DID_TOKEN = "did-URL-token-77aa"
 DID_USER, DID_PASS = "didhook", "did-BASIC-pass-31"
 VONAGE_SECRET = "vonage-SIGNATURE-secret-61b0"
 VONAGE_OLD_SECRET = "vonage-SIGNATURE-old-7d3e"
+# Telnyx signs with Ed25519: the receiver holds public keys only. The vectors sign with RFC 8032
+# section 7.1 test keys (published private keys, test-only): TEST 1 current, TEST 2 previous,
+# TEST 3 a forger's.
+TELNYX_SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+TELNYX_OLD_SEED = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
+TELNYX_FORGER_SEED = bytes.fromhex("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7")
 
 
 def dumps(obj):
@@ -478,6 +484,226 @@ def vonage():
             "vonage", body, case["headers"], {"jwt_hs256": case["secret"]}, error, now=now)
 
 
+# ----------------------------------------------------------------------------- Telnyx
+TELNYX_SDK = "tests/fixtures/sdk/telnyx.json"
+
+
+def telnyx():
+    """Ed25519 over '<telnyx-timestamp>|<raw body>', public keys only, +-300 s both ways."""
+    def pub(seed):
+        return base64.b64encode(ed25519_public(seed)).decode()
+
+    # RFC 8032 section 7.1 TEST 1 and TEST 2: the signer reproduces the RFC's own signatures.
+    assert ed25519_sign(TELNYX_SEED, b"").hex().startswith("e5564300c360ac72")
+    assert ed25519_sign(TELNYX_OLD_SEED, b"\x72").hex().startswith("92a009a9f0d4cab8")
+    creds = {"ed25519_public_key": pub(TELNYX_SEED)}
+
+    def h(body, seed=TELNYX_SEED, at=NOW, timestamp=None):
+        timestamp = str(at) if timestamp is None else timestamp
+        signature = base64.b64encode(ed25519_sign(seed, f"{timestamp}|{body}")).decode()
+        return {"Content-Type": "application/json", "telnyx-signature-ed25519": signature,
+                "telnyx-timestamp": timestamp}
+
+    def envelope(event_type, event_id, occurred_at, payload, attempt=1):
+        return {"data": {"event_type": event_type, "id": event_id, "occurred_at": occurred_at,
+                         "payload": payload, "record_type": "event"},
+                "meta": {"attempt": attempt, "delivered_to": "https://example.com/hooks/telnyx"}}
+
+    sdk = json.load(open(os.path.join(os.path.dirname(HERE), "fixtures", "sdk", "telnyx.json"), encoding="utf-8"))
+    # Documented payloads (the docs' examples and the SDKs' fixtures), signed.
+    docs = ((25, "doc_message_received", "the docs' inbound message event: an SMS as message.received; "
+             "the example's occurred_at is the schema placeholder 'date-time', listed as unread"),
+            (26, "doc_delivery_update_unwrapped", "the docs' delivery update (message.sent, recipient queued), "
+             "as the fixture recorded it, without the data wrapper (the page shows data and meta now): "
+             "read all the same"),
+            (23, "sdk_node_call_ai_gather_ended", "a Call Control event (call.ai_gather.ended) as a call status"),
+            (22, "sdk_python_conference_floor_changed_unwrapped", "conference.floor.changed without the data "
+             "wrapper: a verified event of a kind telhook does not map, so type other with its id"),
+            (24, "sdk_node_legacy_v1_call_initiated", "API v1 naming (call_initiated, created_at): read as "
+             "call.initiated, an incoming call"))
+    for index, name, what in docs:
+        case = sdk[index]
+        body = case["body"]
+        vec("telnyx", name, f"{case['source']} ({TELNYX_SDK} #{index}): {what}. Signed with the RFC 8032 "
+            "TEST 1 key", "telnyx", body, h(body), creds)
+
+    # Messaging: one message's statuses, per recipient (payload.to[].status).
+    message_id = "40385f64-5717-4562-b3fc-2c963f66afa6"
+
+    def outbound(recipients, errors=(), sent_at="2026-01-21T12:50:01.100Z", completed_at=None):
+        return {"record_type": "message", "direction": "outbound", "id": message_id, "type": "SMS",
+                "messaging_profile_id": "4000eba1-a0c0-4563-9925-b25e842a7cb6",
+                "from": {"phone_number": "+18445550001", "carrier": "TELNYX LLC", "line_type": "VoIP"},
+                "to": [{"phone_number": number, "status": status, "carrier": "T-MOBILE USA, INC.",
+                        "line_type": "Wireless"} for number, status in recipients],
+                "cc": [], "text": "Your code is 123456", "media": [], "encoding": "GSM-7", "parts": 1,
+                "tags": [], "errors": list(errors), "cost": {"amount": "0.0051", "currency": "USD"},
+                "received_at": "2026-01-21T12:50:00.574Z", "sent_at": sent_at,
+                "completed_at": completed_at, "valid_until": None}
+
+    statuses = (("message.sent", "sent", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e01", "2026-01-21T12:50:01.200Z"),
+                ("message.finalized", "delivered", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e02", "2026-01-21T12:50:06.000Z"),
+                ("message.finalized", "delivery_unconfirmed", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e03", "2026-01-21T12:50:06.000Z"),
+                ("message.finalized", "sending_failed", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e04", "2026-01-21T12:50:06.000Z"))
+    for event_type, status, event_id, at in statuses:
+        errors = [{"code": "40008", "title": "Undeliverable", "detail": "The message could not be delivered "
+                   "to the handset"}] if status == "sending_failed" else []
+        body = dumps(envelope(event_type, event_id, at, outbound([("+18665550001", status)], errors)))
+        vec("telnyx", f"{event_type.replace('.', '_')}_{status}", f"{event_type} with the recipient's status "
+            f"'{status}' (payload.to[].status), signed as Telnyx signs", "telnyx", body, h(body), creds)
+    group = envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e05", "2026-01-21T12:50:09.000Z",
+                     outbound([("+18665550001", "delivered"), ("+18665550002", "delivery_failed"),
+                               ("+18665550003", "delivered")]))
+    group["data"]["payload"]["type"] = "MMS"
+    body = dumps(group)
+    vec("telnyx", "message_finalized_group_mms_least_advanced_recipient", "A group MMS finalized for three "
+        "recipients, one failed: the event's status is the least advanced recipient's (failed), to the first "
+        "recipient; raw keeps every recipient's status", "telnyx", body, h(body), creds)
+    body = dumps(envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e06", "2026-01-21T12:50:09.000Z",
+                          outbound([("+18665550001", "delivered"), ("+18665550002", "sending")])))
+    vec("telnyx", "message_finalized_one_recipient_still_sending", "Two recipients, one still sending: not final "
+        "yet for the message (queued)", "telnyx", body, h(body), creds)
+    redelivered = envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e02", "2026-01-21T12:50:06.000Z",
+                           outbound([("+18665550001", "delivered")]), attempt=3)
+    body = dumps(redelivered)
+    vec("telnyx", "redelivery_meta_attempt_same_id", "The third attempt of the delivered event (meta.attempt 3): "
+        "the same id as the first, so it dedupes; raw keeps the attempt", "telnyx", body, h(body), creds)
+    inbound = envelope("message.received", "d2e5b9a3-1e1f-4a66-8b3c-2c3d4e5f6a01", "2026-01-21T12:51:00.000Z",
+                       {"record_type": "message", "direction": "inbound", "id": "7ee4241c-f127-47e5-9c34-3aac291f8058",
+                        "type": "SMS", "from": {"phone_number": "+18665550001", "carrier": "T-MOBILE USA, INC.",
+                                                 "line_type": "Wireless"},
+                        "to": [{"phone_number": "+18445550001", "status": "webhook_delivered",
+                                "carrier": "TELNYX LLC", "line_type": "VoIP"}],
+                        "text": "STOP", "media": [], "encoding": "GSM-7", "parts": 1, "errors": [],
+                        "received_at": "2026-01-21T12:51:00.000Z"})
+    body = dumps(inbound)
+    vec("telnyx", "message_received_sms", "An inbound SMS (message.received): from, to and text; no delivery "
+        "status", "telnyx", body, h(body), creds)
+
+    # Call Control.
+    def call(event_type, event_id, at, state, direction="incoming", **extra):
+        payload = dict({"call_control_id": "v3:MdI91X4lWFEs7IgbBEOT9M4AigoY08M0WWZFISt1Yw2axZ_IiE4pqg",
+                        "call_leg_id": "428c31b6-7af4-4bcb-b7f5-5013ef9657c1",
+                        "call_session_id": "428c31b6-abf3-3bc1-b7f4-5013ef9657c1",
+                        "connection_id": "1494404757140276705", "client_state": None,
+                        "from": "+18665550001", "to": "+18445550001", "direction": direction,
+                        "state": state}, **extra)
+        return dumps(envelope(event_type, event_id, at, payload))
+    for event_type, state, event_id, extra in (
+            ("call.initiated", "parked", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b01", {}),
+            ("call.answered", "answered", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b02", {}),
+            ("call.hangup", "hangup", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b03",
+             {"hangup_cause": "normal_clearing", "hangup_source": "caller", "sip_hangup_cause": "200",
+              "start_time": "2026-01-21T12:40:00.000Z", "end_time": "2026-01-21T12:42:05.000Z"})):
+        body = call(event_type, event_id, "2026-01-21T12:42:05.000Z", state, **extra)
+        vec("telnyx", event_type.replace(".", "_"), f"Call Control {event_type} of an incoming call",
+            "telnyx", body, h(body), creds)
+    body = call("call.hangup", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b04", "2026-01-21T12:43:00.000Z", "hangup",
+                hangup_cause="originator_cancel", hangup_source="caller", sip_hangup_cause="487",
+                start_time="2026-01-21T12:42:40.000Z", end_time="2026-01-21T12:43:00.000Z")
+    vec("telnyx", "call_hangup_unanswered_is_missed", "An incoming call the caller gave up on before it was "
+        "answered (hangup_cause originator_cancel): a missed call", "telnyx", body, h(body), creds)
+    body = call("call.initiated", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b05", "2026-01-21T12:44:00.000Z", "bridging",
+                direction="outgoing")
+    vec("telnyx", "call_initiated_outgoing", "An outgoing call initiated (Dial): a call status, not an incoming "
+        "call", "telnyx", body, h(body), creds)
+
+    # Keys, detection, the clock.
+    body = dumps(envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e02", "2026-01-21T12:50:06.000Z",
+                          outbound([("+18665550001", "delivered")])))
+    vec("telnyx", "rotated_key", "Signed with the previous key while both public keys are configured",
+        "telnyx", body, h(body, TELNYX_OLD_SEED), {"ed25519_public_key": [pub(TELNYX_SEED), pub(TELNYX_OLD_SEED)]})
+    vec("telnyx", "detected_by_headers", "No provider named: telnyx-signature-ed25519 identifies Telnyx", None,
+        body, h(body), {"telnyx": creds})
+    vec("telnyx", "timestamp_300s_old_is_accepted_signed_earlier", "Signed exactly 300 s before now: accepted "
+        "(the SDKs reject only |now - t| > 300)", "telnyx", body, h(body, at=NOW - 300), creds)
+    vec("telnyx", "timestamp_300s_ahead_is_accepted_signed_later", "Signed exactly 300 s after now (a sender "
+        "clock ahead): accepted", "telnyx", body, h(body, at=NOW + 300), creds)
+    vec("telnyx", "err_timestamp_301s_old", "Signed 301 s before now: out of tolerance", "telnyx", body,
+        h(body, at=NOW - 301), creds, "timestamp_out_of_tolerance")
+    vec("telnyx", "err_timestamp_301s_ahead", "Signed 301 s after now: out of tolerance in the future too",
+        "telnyx", body, h(body, at=NOW + 301), creds, "timestamp_out_of_tolerance")
+    odd = dumps(envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e07", 1769000000,
+                         dict(outbound([]), to="+18665550001", errors={"code": 1})))
+    vec("telnyx", "shape_recipients_not_a_list", "payload.to a string, errors an object, occurred_at a number of "
+        "seconds: verified, so still a status event (unknown status), unread fields listed", "telnyx", odd,
+        h(odd), creds)
+
+    # Refusals: a one-byte change to any signed part.
+    headers = h(body)
+    changed = body.replace("delivered", "delivereD", 1)
+    assert len(changed) == len(body)
+    vec("telnyx", "err_one_byte_of_the_body_changed", "One byte of the signed body changed", "telnyx", changed,
+        headers, creds, "signature_mismatch")
+    vec("telnyx", "err_timestamp_header_changed", "The telnyx-timestamp header one second later than signed "
+        "(still within tolerance): it is part of the signed message", "telnyx", body,
+        dict(headers, **{"telnyx-timestamp": str(NOW + 1)}), creds, "signature_mismatch")
+    signature = bytearray(base64.b64decode(headers["telnyx-signature-ed25519"]))
+    signature[10] ^= 0x01
+    vec("telnyx", "err_one_bit_of_the_signature_changed", "One bit of the signature flipped", "telnyx", body,
+        dict(headers, **{"telnyx-signature-ed25519": base64.b64encode(bytes(signature)).decode()}), creds,
+        "signature_mismatch")
+    vec("telnyx", "err_wrong_key", "Signed with a key the receiver does not have (RFC 8032 TEST 3)", "telnyx",
+        body, h(body, TELNYX_FORGER_SEED), creds, "signature_mismatch")
+    vec("telnyx", "err_signature_of_another_timestamp_separator", "Signed over timestamp + body without the '|'",
+        "telnyx", body, dict(headers, **{"telnyx-signature-ed25519": base64.b64encode(
+            ed25519_sign(TELNYX_SEED, f"{NOW}{body}")).decode()}), creds, "signature_mismatch")
+    bad = '{"data": {"event_type": "message.sent", "id": '
+    vec("telnyx", "err_malformed_json", "Correctly signed, truncated JSON", "telnyx", bad, h(bad), creds,
+        "malformed_json")
+    vec("telnyx", "err_no_signature", "No telnyx-signature-ed25519 header", "telnyx", body,
+        {"telnyx-timestamp": str(NOW)}, creds, "missing_signature")
+    vec("telnyx", "err_empty_signature", "An empty telnyx-signature-ed25519 is a missing one (as in the SDKs)",
+        "telnyx", body, dict(headers, **{"telnyx-signature-ed25519": ""}), creds, "missing_signature")
+    vec("telnyx", "err_signature_wrong_length", "The base64 of 4 bytes, not 64, with a valid key", "telnyx", body,
+        dict(headers, **{"telnyx-signature-ed25519": "dGVzdA=="}), creds, "invalid_signature_format")
+    vec("telnyx", "err_timestamp_with_fraction", "A timestamp in fractional seconds is not whole UNIX seconds",
+        "telnyx", body, h(body, timestamp=f"{NOW}.5"), creds, "invalid_signature_format")
+    vec("telnyx", "err_timestamp_in_milliseconds", "A timestamp in milliseconds reads as far in the future",
+        "telnyx", body, h(body, timestamp=str(NOW * 1000)), creds, "timestamp_out_of_tolerance")
+    vec("telnyx", "err_missing_credentials", "No public key configured", "telnyx", body, headers, None,
+        "missing_credentials")
+    vec("telnyx", "err_public_key_of_31_bytes", "A configured key that is not 32 bytes is a configuration error",
+        "telnyx", body, headers, {"ed25519_public_key": base64.b64encode(ed25519_public(TELNYX_SEED)[:31]).decode()},
+        "invalid_credentials")
+    vec("telnyx", "err_hmac_standard_webhooks_headers", "Standard Webhooks HMAC headers (what the SDKs' generated "
+        "unwrap() checks, not what Telnyx sends) carry no Ed25519 signature", "telnyx", body,
+        {"webhook-id": "msg_1", "webhook-timestamp": str(NOW),
+         "webhook-signature": "v1," + hmac_b64("secret\n", f"msg_1.{NOW}.{body}")}, creds, "missing_signature")
+
+    # The SDKs' own cases (tests/fixtures/sdk/telnyx.json), signatures as derived there with the
+    # SDKs' published test keys. Each must verify - or fail - as in the SDKs; the error is ours.
+    errors = {1: "signature_mismatch", 2: "signature_mismatch", 3: "missing_signature", 4: "missing_signature",
+              5: "timestamp_out_of_tolerance", 7: "timestamp_out_of_tolerance", 9: "invalid_credentials",
+              10: "invalid_signature_format", 12: "signature_mismatch", 13: "timestamp_out_of_tolerance",
+              15: "timestamp_out_of_tolerance", 16: "timestamp_out_of_tolerance", 18: "signature_mismatch",
+              19: "invalid_credentials", 20: "invalid_credentials"}
+    names = {0: "php_valid_signature", 1: "php_zero_signature", 2: "php_tampered_payload",
+             3: "php_missing_signature_header", 4: "php_missing_timestamp_header", 5: "php_expired_timestamp",
+             6: "php_timestamp_120s_old_signed_earlier", 7: "php_custom_tolerance_900s_not_offered",
+             8: "php_case_insensitive_headers", 9: "php_invalid_public_key", 10: "php_signature_not_base64",
+             11: "php_unwrap_call_ai_gather_ended", 12: "php_signature_of_another_payload",
+             13: "php_timestamp_5", 14: "php_timestamp_300s_old_signed_earlier", 15: "php_timestamp_301s_old",
+             16: "php_timestamp_301s_ahead", 17: "java_valid_signature", 18: "java_zero_signature",
+             19: "java_4_byte_signature_key_not_on_the_curve", 20: "java_timestamp_not_a_number",
+             21: "node_valid_call_ai_gather_ended"}
+    notes = {7: " - telhook has no per-call tolerance option: 300 s, as every other SDK",
+             19: " - the key 'AAAA...' (32 x 0x41) is no curve point: refused as a configuration error "
+                 "before the signature is read", 20: " - the key is 7 bytes: a configuration error first"}
+    for index, case in enumerate(sdk):
+        if case["kind"] != "signature":
+            continue
+        assert (index in errors) != case["expect_valid"] or index == 7, index
+        signing = case.get("signing")
+        if signing:  # our signer reproduces the fixture's derived signature
+            seed = base64.b64decode(signing["private_key_b64"])[:32]
+            message = f"{signing['signed_timestamp']}|{signing['signed_body']}"
+            assert base64.b64encode(ed25519_sign(seed, message)).decode() == case["expected_signature"], index
+        vec("telnyx", f"sdk_{names[index]}", f"{case['source']} ({TELNYX_SDK} #{index}): {case['what']}. "
+            f"{case['notes'].strip()}".strip() + notes.get(index, ""), "telnyx", case["body"], case["headers"],
+            {"ed25519_public_key": case["public_key"]}, errors.get(index), now=case["now"])
+
+
 # ----------------------------------------------------------------------------- LoopLookup
 def looplookup():
     creds = {"authorization": LOOP_AUTH}
@@ -736,7 +962,7 @@ def common():
 
 
 def main():
-    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, vonage, common):
+    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, vonage, telnyx, common):
         build()
     out = sys.argv[1] if len(sys.argv) > 1 else HERE
     written = 0

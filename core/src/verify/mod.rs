@@ -3,6 +3,7 @@
 
 pub mod basic;
 pub mod claims;
+pub mod ed25519;
 pub mod hmac;
 pub mod jwt;
 pub mod token;
