@@ -40,7 +40,8 @@ enum Command {
         #[arg(long)]
         provider: Option<String>,
         /// JSON file: {"hmac_sha256": [...], "bearer": [...], "authorization": [...],
-        /// "basic": [{"username", "password"}], "jwt_hs256": [...], "url_token": [...]}.
+        /// "basic": [{"username", "password"}], "jwt_hs256": [...], "url_token": [...],
+        /// "ed25519_public_key": [...]}.
         #[arg(long, value_name = "FILE")]
         credentials: Option<String>,
         /// Accept the request without checking who sent it (local experiments only; prints a

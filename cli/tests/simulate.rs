@@ -195,6 +195,8 @@ fn credentials_file(provider: Provider) -> (Credentials, tempfile_path::Path) {
         let configured = match scheme {
             Scheme::Basic => json!({"username": "sim", "password": secret}),
             Scheme::Authorization => json!(format!("Token {secret}")),
+            // A public key the test kit can sign for: an RFC 8032 test key (test-only).
+            Scheme::Ed25519PublicKey => json!(telhook_core::kit::ED25519_TEST_KEYS[0].1),
             _ => json!(secret),
         };
         value.insert(scheme.name().to_string(), configured);
@@ -308,7 +310,8 @@ fn a_correct_receiver_passes_for_every_provider() {
         let expired = forged
             .iter()
             .any(|d| d["event"] == "forged: expired_timestamp");
-        // Tried where a scheme signs a time that can pass (GatewayAPI's JWT exp, Vonage's iat).
+        // Tried where a scheme signs a time that can pass (GatewayAPI's JWT exp, Vonage's iat,
+        // Telnyx's telnyx-timestamp).
         let credentials = credentials_file(provider).0;
         let kind = telhook_core::sample::event_kinds(provider)[0].name;
         let body = telhook_core::sample::sample(provider, kind, &Value::Null).unwrap();
@@ -324,7 +327,7 @@ fn a_correct_receiver_passes_for_every_provider() {
         assert_eq!(expired, can_expire, "{provider}");
         assert_eq!(
             can_expire,
-            [Provider::GatewayApi, Provider::Vonage].contains(&provider),
+            [Provider::GatewayApi, Provider::Vonage, Provider::Telnyx].contains(&provider),
             "{provider}"
         );
         // Tried whenever one configured scheme signs the body: LimePhone's HMAC does,
