@@ -278,6 +278,8 @@ export interface ProviderCredentials {
   jwt_hs256?: string | readonly string[];
   url_token?: string | readonly string[];
   url_token_param?: string;
+  /** Ed25519 public keys (Telnyx), each the standard base64 of its 32 bytes; several for rotation. */
+  ed25519_public_key?: string | readonly string[];
   /** Accept requests without checking who sent them. Local experiments only. */
   insecure_skip_verification?: boolean;
 }

@@ -267,6 +267,7 @@ class ProviderCredentials(TypedDict, total=False):
     jwt_hs256: Union[str, List[str]]
     url_token: Union[str, List[str]]
     url_token_param: str
+    ed25519_public_key: Union[str, List[str]]
     insecure_skip_verification: bool
 
 
