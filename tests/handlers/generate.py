@@ -69,6 +69,8 @@ TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15,
                 "telnyx": 2}
 DEDUPE_TTL_SECS_LIMEPHONE = 86_400
 IN_PROGRESS_LEASE_SECS = 300
+# Telnyx's lease: half the time to its last redelivery (core/src/retry.rs), 30 s of delays / 2.
+TELNYX_LEASE_SECS = 15
 
 
 def load(name: str) -> dict:
@@ -239,8 +241,26 @@ def common() -> dict[str, dict]:
                   deliver(request, "ok", DUPLICATE)],
         "expect_handler_calls": 2,
     }
+    telnyx = load(BASE["telnyx"])
+    telnyx_request = request_of(telnyx)
+    telnyx_crashed = {
+        "description": "Telnyx redelivers within seconds (3 attempts, then the failover URL): the lease of a "
+                       "crashed worker's claim follows its schedule (15 s, half the time to the last "
+                       "redelivery), so a redelivery after it is handled and the event is not lost",
+        "provider": "telnyx",
+        "credentials": telnyx["credentials"],
+        "now": telnyx["now"],
+        "steps": [deliver(telnyx_request, "hold", None),
+                  deliver(telnyx_request, "ok", in_progress("telnyx")),
+                  {"advance_secs": TELNYX_LEASE_SECS + 1},
+                  deliver(telnyx_request, "ok", ACCEPTED),
+                  {"finish": 0, "outcome": "raise", "expect": HANDLER_FAILED},
+                  deliver(telnyx_request, "ok", DUPLICATE)],
+        "expect_handler_calls": 2,
+    }
     undetectable = load("common/err_undetectable.json")
     return {
+        "telnyx_crashed_worker_lease_follows_the_schedule": telnyx_crashed,
         "common_body_too_large": {
             "description": "A body over the 1 MiB cap is 413 (the adapter stops reading at the cap)",
             "provider": "limephone",
