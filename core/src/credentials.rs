@@ -47,14 +47,18 @@ impl PublicKey {
         PublicKey(base64.into())
     }
 
-    /// The key's 32 bytes, when they are the base64 of a point on the curve.
+    /// The key, when it is the base64 of 32 bytes encoding a point on the curve of more than
+    /// small order.
     pub(crate) fn verifying_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(self.0.trim())
             .ok()?;
         let bytes: [u8; 32] = bytes.try_into().ok()?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()
+        // A key of small order verifies forged signatures under lax rules: no key at all.
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .ok()
+            .filter(|key| !key.is_weak())
     }
 }
 

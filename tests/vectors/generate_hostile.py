@@ -31,7 +31,11 @@ GW = {"hmac_sha256": ["gwapi-HMAC-secret-31d7"], "jwt_hs256": ["gwapi-JWT-secret
 LOOP = {"authorization": ["Token loop-AUTH-dashboard-4b7c"]}
 DID = {"url_token": ["did-URL-token-77aa"]}
 DID_URL = "https://hooks.example.com/did?token=did-URL-token-77aa"
-CREDS = {"limephone": LIME, "lisoloo": LISO, "gatewayapi": GW, "looplookup": LOOP, "did_reseller": DID}
+# Telnyx: the RFC 8032 TEST 1 key pair (test-only; the receiver holds the public key).
+TELNYX_SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+TELNYX = {"ed25519_public_key": [base64.b64encode(signers.ed25519_public(TELNYX_SEED)).decode()]}
+CREDS = {"limephone": LIME, "lisoloo": LISO, "gatewayapi": GW, "looplookup": LOOP, "did_reseller": DID,
+         "telnyx": TELNYX}
 
 GOOD_BODY = {
     "limephone": '{"event":"incoming_call","call_id":"1","virtual_number":"+15551234567","caller_number":"+18887654321","timestamp":"2025-01-30T14:00:00Z"}',
@@ -39,6 +43,7 @@ GOOD_BODY = {
     "gatewayapi": '{"event_id":"g-1","timestamp":"2026-03-02T09:00:05Z","event_type":"message.status.sms","event":{"msg_id":"x","recipient":4512345678,"status":"DELIVERED","status_at":"2026-03-02T09:00:03Z"}}',
     "looplookup": '{"contact":"+13231112233","request_id":"r-1","webhook_id":"w-1"}',
     "did_reseller": '{"type":"update","schema":"dids","data":"{\\"id\\":1}"}',
+    "telnyx": '{"data":{"event_type":"message.finalized","id":"1","occurred_at":"2026-01-21T12:50:06Z","payload":{"id":"m-1","to":[{"phone_number":"+18665550001","status":"delivered"}]},"record_type":"event"},"meta":{"attempt":1}}',
 }
 
 VECTORS = {}
@@ -61,10 +66,19 @@ def auth_headers(provider, body):
         return {"Signature": "v1=" + hexmac("gwapi-HMAC-secret-31d7", body)}
     if provider == "looplookup":
         return {"Authorization": "Token loop-AUTH-dashboard-4b7c"}
+    if provider == "telnyx":
+        return telnyx_headers(body)
     return {}
 
 
+def telnyx_headers(body, timestamp=str(NOW), seed=TELNYX_SEED):
+    """Ed25519 over '<timestamp>|<body>' (body bytes)."""
+    signature = signers.ed25519_sign(seed, timestamp.encode() + b"|" + body)
+    return {"telnyx-signature-ed25519": base64.b64encode(signature).decode(), "telnyx-timestamp": timestamp}
+
+
 SHAPE_ERRORS = {"invalid_payload", "invalid_timestamp", "malformed_nested_json"}
+SMALL_ORDER_KEY_ERROR = "invalid_credentials"
 
 
 def add(name, description, provider, body, headers, credentials, error, url=None, method=None, options=None):
@@ -458,6 +472,57 @@ def cross_provider():
             {"Signature": "v1=" + hexsig}, credentials, "invalid_credentials")
 
 
+def telnyx_auth():
+    """Every wrong shape of Telnyx's two headers; the signature never verifies a changed byte."""
+    good = GOOD_BODY["telnyx"].encode()
+    headers = telnyx_headers(good)
+    signature = headers["telnyx-signature-ed25519"]
+    raw = base64.b64decode(signature)
+    wrong_signatures = [
+        ("signature_unpadded", signature.rstrip("="), "invalid_signature_format"),
+        ("signature_base64url", base64.urlsafe_b64encode(raw).decode(), "invalid_signature_format"),
+        ("signature_hex", raw.hex(), "invalid_signature_format"),
+        ("signature_63_bytes", base64.b64encode(raw[:63]).decode(), "invalid_signature_format"),
+        ("signature_65_bytes", base64.b64encode(raw + b"\x00").decode(), "invalid_signature_format"),
+        ("signature_v1_prefixed", "v1," + signature, "invalid_signature_format"),
+        ("signature_all_ff", base64.b64encode(b"\xff" * 64).decode(), "signature_mismatch"),
+        ("signature_s_not_reduced", base64.b64encode(raw[:32] + (int.from_bytes(raw[32:], "little") + 2 ** 252
+                                                                 + 27742317777372353535851937790883648493)
+                                                    .to_bytes(32, "little")).decode(), "signature_mismatch"),
+    ]
+    for name, value, error in wrong_signatures:
+        add(f"telnyx_{name}", f"telnyx-signature-ed25519: {name.replace('_', ' ')}", "telnyx", good,
+            dict(headers, **{"telnyx-signature-ed25519": value}), TELNYX, error)
+    for name, value, error in [
+        ("negative", "-" + str(NOW), "invalid_signature_format"),
+        ("plus_sign", "+" + str(NOW), "invalid_signature_format"),
+        ("hex", hex(NOW), "invalid_signature_format"),
+        ("exponent", "1.769e9", "invalid_signature_format"),
+        ("rfc3339", "2026-01-21T12:53:20Z", "invalid_signature_format"),
+        ("nineteen_digits", "9" * 19, "invalid_signature_format"),
+        ("zero", "0", "timestamp_out_of_tolerance"),
+        ("leading_zeros", "000" + str(NOW), None),
+    ]:
+        signed_headers = telnyx_headers(good, timestamp=value)
+        add(f"telnyx_timestamp_{name}", f"telnyx-timestamp {name.replace('_', ' ')}, correctly signed", "telnyx",
+            good, signed_headers, TELNYX, error)
+    add("telnyx_two_different_signatures", "telnyx-signature-ed25519 twice with different values", "telnyx", good,
+        [["telnyx-signature-ed25519", signature], ["telnyx-signature-ed25519", base64.b64encode(b"\x01" * 64).decode()],
+         ["telnyx-timestamp", str(NOW)]], TELNYX, "ambiguous_header")
+    add("telnyx_two_different_timestamps", "telnyx-timestamp twice with different values", "telnyx", good,
+        [["telnyx-signature-ed25519", signature], ["telnyx-timestamp", str(NOW)], ["telnyx-timestamp", str(NOW - 1)]],
+        TELNYX, "ambiguous_header")
+    small_order = base64.b64encode(bytes(32)).decode()  # y = 0: a point of order 4
+    add("telnyx_small_order_public_key", "A configured public key of small order is refused where it is "
+        "configured, or at the latest by strict verification", "telnyx", good, headers,
+        {"ed25519_public_key": [small_order]}, SMALL_ORDER_KEY_ERROR)
+    add("telnyx_headers_on_a_lisoloo_endpoint", "A signed Telnyx request sent to a Lisoloo endpoint", "lisoloo",
+        good, dict(headers, Authorization=signers.basic("lisoloo-hook", "liso-PASS-current-4411")), LISO,
+        "ambiguous_provider")
+    add("telnyx_body_detected_with_another_providers_key", "Detected as Telnyx; only GatewayAPI credentials",
+        None, good, headers, {"gatewayapi": GW}, "missing_credentials")
+
+
 # ---------------------------------------------------------------- request level
 def requests():
     for p, good in GOOD_BODY.items():
@@ -500,6 +565,7 @@ def main():
     signature_lists()
     jwt_coverage()
     cross_provider()
+    telnyx_auth()
     requests()
     blessed_dir = os.path.join(HERE, "hostile")
     blessed = {}
