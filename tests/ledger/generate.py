@@ -69,6 +69,35 @@ def gateway(status, n, at, error=None, to="+4512345678"):
     }
 
 
+TELNYX_WORD = {"queued": "queued", "sent": "sent", "delivered": "delivered", "failed": "delivery_failed"}
+
+
+def telnyx(status, n, at, error=None):
+    """A Telnyx message.sent / message.finalized event as the core normalizes it (the status of its
+    one recipient, payload.to[0].status)."""
+    word = TELNYX_WORD[status]
+    event_id = f"c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5{n:03d}"
+    message_id = "40385f64-5717-4562-b3fc-2c963f66afa6"
+    kind = "message.finalized" if RANK[status] >= FINAL_FROM else "message.sent"
+    errors = [{"code": error[0], "title": "Undeliverable", "detail": error[1]}] if error else []
+    return {
+        "schema_version": 1, "provider": "telnyx", "id": f"telnyx:{event_id}", "type": "message.status",
+        "provider_event_type": kind, "occurred_at": at, "received_at": RECEIVED_AT, "from": "+18445550001",
+        "to": "+18665550001",
+        "status": {"value": status, "final": RANK[status] >= FINAL_FROM, "rank": RANK[status],
+                   "provider_status": word},
+        "message": {"id": message_id, "direction": "outbound", "text": "Your code is 123456", "reference": None,
+                    "error": {"code": error[0], "description": error[1]} if error else None},
+        "call": None, "lookup": None, "record": None,
+        "raw": {"data": {"event_type": kind, "id": event_id, "occurred_at": at, "record_type": "event",
+                         "payload": {"id": message_id, "direction": "outbound", "text": "Your code is 123456",
+                                     "from": {"phone_number": "+18445550001"},
+                                     "to": [{"phone_number": "+18665550001", "status": word}],
+                                     "errors": errors}},
+                "meta": {"attempt": 1, "delivered_to": "https://example.com/hooks/telnyx"}},
+    }
+
+
 # ------------------------------------------------------------------ the reference model
 def parts_of(event):
     if event["provider"] != "lisoloo":
@@ -198,6 +227,12 @@ def main():
            [gateway("sent", 1, t(3), to=None), gateway("delivered", 2, t(8), to=None)])
     vector("gatewayapi_rejected_outranks_expired", "Rejected (42) over expired (41): the higher final wins",
            [gateway("expired", 1, t(600)), gateway("rejected", 2, t(1), error=("0x01", "Barred"))])
+    vector("telnyx_finalized_before_sent", "Telnyx's message.finalized (delivered) before its message.sent: "
+           "delivered, in any order", [telnyx("queued", 1, t(0)), telnyx("sent", 2, t(1)),
+                                       telnyx("delivered", 3, t(6))])
+    vector("telnyx_delivery_failed_keeps_error", "A finalized delivery_failed keeps Telnyx's error; a late "
+           "message.sent does not clear it", [telnyx("failed", 1, t(6), error=("40008", "Undeliverable")),
+                                              telnyx("sent", 2, t(1))])
     rng = random.Random("fifty")
     fifty = []
     for n in range(50):
