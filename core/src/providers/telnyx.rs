@@ -12,9 +12,9 @@
 //! verifies Standard Webhooks HMAC instead: not what Telnyx sends, not accepted here.
 //!
 //! Envelope: `{"data": {"record_type": "event", "id", "event_type", "occurred_at",
-//! "payload": {…}}, "meta": {"attempt", "delivered_to"}}`. The docs' callback examples (and
-//! the SDKs' `conference.floor.changed` fixture) show the event without the `data` wrapper:
-//! both forms are read. API v1 names (`call_initiated`, `created_at`) are read as their v2
+//! "payload": {…}}, "meta": {"attempt", "delivered_to"}}`. Some documented examples (a
+//! recorded copy of the delivery-update callback, the SDKs' `conference.floor.changed`
+//! fixture) show the event without the `data` wrapper: both forms are read. API v1 names (`call_initiated`, `created_at`) are read as their v2
 //! equivalents.
 //!
 //! Idempotency key: `telnyx:<data.id>`, the event's id, which Telnyx keeps across
