@@ -93,7 +93,7 @@ fn field_of(error: &Error) -> Option<String> {
 /// The credential an invalid-credentials reason is about (`credentials.basic.password`), from
 /// the path its reason starts with; `credentials` when it is about their whole shape.
 fn credential_field(reason: &str) -> String {
-    const PATHS: [&str; 9] = [
+    const PATHS: [&str; 10] = [
         "hmac_sha256",
         "bearer",
         "authorization",
@@ -103,6 +103,7 @@ fn credential_field(reason: &str) -> String {
         "basic.password",
         "basic.username",
         "insecure_skip_verification",
+        "ed25519_public_key",
     ];
     let path = reason.split(' ').next().unwrap_or_default();
     match PATHS.iter().find(|known| **known == path) {

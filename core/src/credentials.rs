@@ -411,7 +411,7 @@ impl Credentials {
         {
             return Err(Error::InvalidCredentials {
                 reason:
-                    "ed25519_public_key must be the standard base64 of a 32-byte Ed25519 public key",
+                    "ed25519_public_key must be the standard base64 of a 32-byte Ed25519 public key (a curve point, not of small order)",
             });
         }
         if self.basic.iter().any(|b| blank(&b.password)) {
