@@ -57,8 +57,9 @@ use crate::verify as scheme;
 const RETRY: RetrySchedule = RetrySchedule {
     documented: true,
     timeout_secs: 2,
-    // Two retries at the primary URL, then the failover URL's three attempts.
-    retry_delays_secs: &[5, 10, 0, 5, 10],
+    // Two retries at the primary URL, then the failover URL's three attempts (assumed
+    // seconds apart; the switch to the failover URL counted as one more delay).
+    retry_delays_secs: &[5, 10, 5, 5, 5],
     jitter: true,
     ack_statuses: StatusRange::ANY_2XX,
     permanent_failure_statuses: None,
