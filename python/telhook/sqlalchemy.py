@@ -128,16 +128,18 @@ class SqlInbox:
         """Stores the event and claims its key in one transaction, or writes nothing."""
         now = self._now()
         with self.engine.begin() as connection:
-            # A key whose window has passed is taken over; a live one makes this a duplicate.
-            taken_over = connection.execute(
-                update(self.keys).where(and_(self.keys.c.key == key, self.keys.c.expires_at <= now))
-                .values(expires_at=now + dedupe_ttl_secs)
-            ).rowcount
-            if not taken_over:
-                try:
-                    with connection.begin_nested():
-                        connection.execute(insert(self.keys).values(key=key, expires_at=now + dedupe_ttl_secs))
-                except IntegrityError:
+            # A new key is the common case: insert it (in a savepoint, so a conflict leaves the
+            # transaction usable). A key seen before is taken over only when its window passed;
+            # a live one makes this a duplicate and nothing is written.
+            try:
+                with connection.begin_nested():
+                    connection.execute(insert(self.keys).values(key=key, expires_at=now + dedupe_ttl_secs))
+            except IntegrityError:
+                taken_over = connection.execute(
+                    update(self.keys).where(and_(self.keys.c.key == key, self.keys.c.expires_at <= now))
+                    .values(expires_at=now + dedupe_ttl_secs)
+                ).rowcount
+                if not taken_over:
                     return "duplicate"
             connection.execute(insert(self.events).values(
                 key=key, provider=event["provider"], type=event["type"],
