@@ -127,3 +127,12 @@ def ed25519_sign(seed, message):
     big_r = _compress(_mul(r, _G))
     h = int.from_bytes(hashlib.sha512(big_r + public + message).digest(), "little") % _Q
     return big_r + int.to_bytes((r + h * a) % _Q, 32, "little")
+def twilio_signature(token, url, params=()):
+    """X-Twilio-Signature: base64 HMAC-SHA1 of the URL, then each form parameter name + value, names
+    sorted and each name's distinct values sorted (twilio-python request_validator.py). `params`:
+    (name, value) pairs, decoded."""
+    grouped = {}
+    for name, value in params:
+        grouped.setdefault(name, set()).add(value)
+    signed = url + "".join(name + value for name in sorted(grouped) for value in sorted(grouped[name]))
+    return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()

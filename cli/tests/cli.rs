@@ -142,6 +142,6 @@ fn policy_ack_and_detect() {
     assert_eq!(ack["provider_action"], "permanent_failure");
     let out = telhook(&["detect", "examples/looplookup/01_doc_full_result.http"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "looplookup");
-    let out = telhook(&["policy", "twilio"]);
+    let out = telhook(&["policy", "sinch"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_provider"));
 }

@@ -76,8 +76,10 @@ fn field_of(error: &Error) -> Option<String> {
         | Error::InvalidSignatureFormat { header, .. }
         | Error::SignatureMismatch { header }
         | Error::TimestampOutOfTolerance { header, .. }
+        | Error::UrlSignatureMismatch { header, .. }
         | Error::TooManySignatures { header, .. } => header_field(header),
         Error::AmbiguousHeader { header } => header_field(header),
+        Error::BodyHashMismatch { parameter } => Some(alloc::format!("url.{parameter}")),
         Error::MissingAuthorization
         | Error::InvalidAuthorizationFormat { .. }
         | Error::AuthorizationMismatch => Some("headers.authorization".into()),

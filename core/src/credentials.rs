@@ -100,6 +100,7 @@ impl fmt::Debug for BasicCredential {
 /// | `jwt_hs256`     | GatewayAPI legacy `X-Gwapi-Signature` (HS256/384/512); Vonage Messages API Bearer JWT (signature secret) |
 /// | `url_token`     | DID reseller and GatewayAPI `?token=` (parameter name: `url_token_param`) |
 /// | `ed25519_public_key` | Telnyx `telnyx-signature-ed25519` (base64 of the 32-byte key; several for rotation) |
+/// | `auth_token`    | Twilio `X-Twilio-Signature` (HMAC-SHA1 keyed with the account's Auth Token) |
 ///
 /// Two forms: the fields above for one provider, or one such set per provider
 /// (`{"gatewayapi": {...}, "lisoloo": {...}}`, [`Credentials::with_provider`]), in which each
@@ -116,6 +117,7 @@ pub struct Credentials {
     pub url_token: Vec<Secret>,
     pub url_token_param: Option<String>,
     pub ed25519_public_key: Vec<PublicKey>,
+    pub auth_token: Vec<Secret>,
     /// Only settable through [`Credentials::insecure_skip_verification`] or the JSON key of
     /// the same name, so that skipping authentication is always spelled out.
     insecure_skip_verification: bool,
@@ -150,6 +152,7 @@ struct OneProviderJson {
     url_token_param: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
     ed25519_public_key: Vec<PublicKey>,
+    auth_token: Vec<Secret>,
     #[serde(default)]
     insecure_skip_verification: bool,
 }
@@ -165,6 +168,7 @@ impl From<OneProviderJson> for Credentials {
             url_token: json.url_token,
             url_token_param: json.url_token_param,
             ed25519_public_key: json.ed25519_public_key,
+            auth_token: json.auth_token,
             insecure_skip_verification: json.insecure_skip_verification,
             per_provider: Vec::new(),
         }
@@ -202,6 +206,7 @@ impl fmt::Debug for Credentials {
             .field("jwt_hs256", &self.jwt_hs256.len())
             .field("url_token", &self.url_token.len())
             .field("ed25519_public_key", &self.ed25519_public_key.len())
+            .field("auth_token", &self.auth_token.len())
             .field(
                 "insecure_skip_verification",
                 &self.insecure_skip_verification,
@@ -286,6 +291,7 @@ impl Credentials {
             .chain(&self.authorization)
             .chain(&self.jwt_hs256)
             .chain(&self.url_token)
+            .chain(&self.auth_token)
             .chain(self.basic.iter().map(|b| &b.password));
         for secret in secrets {
             if let Ok(text) = core::str::from_utf8(secret.expose()) {
@@ -313,7 +319,8 @@ impl Credentials {
             && self.basic.is_empty()
             && self.jwt_hs256.is_empty()
             && self.url_token.is_empty()
-            && self.ed25519_public_key.is_empty())
+            && self.ed25519_public_key.is_empty()
+            && self.auth_token.is_empty())
     }
 
     /// Checks the credentials for a receiver of `provider` (`None`: detect it per request):
@@ -361,6 +368,10 @@ impl Credentials {
         self.ed25519_public_key.push(PublicKey::new(base64));
         self
     }
+    pub fn with_auth_token(mut self, token: impl Into<Vec<u8>>) -> Self {
+        self.auth_token.push(Secret::new(token));
+        self
+    }
 
     /// Parses the JSON form used by vectors, the CLI and the bindings.
     pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
@@ -370,7 +381,7 @@ impl Credentials {
         let credentials: Credentials = serde_json::from_value(value).map_err(|_| {
             // serde's message could quote a secret; name the accepted keys instead.
             Error::InvalidCredentials {
-                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256, url_token, url_token_param, ed25519_public_key or insecure_skip_verification, or one such object per provider name",
+                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256, url_token, url_token_param, ed25519_public_key, auth_token or insecure_skip_verification, or one such object per provider name",
             }
         })?;
         credentials.validate()?;
@@ -390,12 +401,13 @@ impl Credentials {
             credentials.validate()?;
         }
         let blank = |secret: &Secret| secret.expose().iter().all(u8::is_ascii_whitespace);
-        let secrets: [(&'static str, &[Secret]); 5] = [
+        let secrets: [(&'static str, &[Secret]); 6] = [
             ("hmac_sha256 is empty or blank", &self.hmac_sha256),
             ("bearer is empty or blank", &self.bearer),
             ("authorization is empty or blank", &self.authorization),
             ("jwt_hs256 is empty or blank", &self.jwt_hs256),
             ("url_token is empty or blank", &self.url_token),
+            ("auth_token is empty or blank", &self.auth_token),
         ];
         for (reason, values) in secrets {
             if values.iter().any(blank) {

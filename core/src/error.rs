@@ -66,6 +66,13 @@ pub enum Error {
         header: &'static str,
         tolerance_secs: u32,
     },
+    /// A signature over the URL the provider called (Twilio) that matches none of the forms of
+    /// `url`: the receiver's own URL as it was checked (userinfo dropped, query values elided),
+    /// named so that a proxy in front of the receiver can be told from a forgery.
+    UrlSignatureMismatch { header: &'static str, url: String },
+    /// The body's SHA-256 is not the one the signed URL's `parameter` carries (Twilio's
+    /// `bodySHA256`).
+    BodyHashMismatch { parameter: &'static str },
     /// A header lists more signatures than any sender needs for rotation; refused before any
     /// HMAC is computed, so a padded header cannot multiply the work per request.
     TooManySignatures { header: &'static str, limit: usize },
@@ -300,8 +307,10 @@ impl Error {
             Error::InvalidCredentials { .. } => ErrorCode::InvalidCredentials,
             Error::MissingSignature { .. } => ErrorCode::MissingSignature,
             Error::InvalidSignatureFormat { .. } => ErrorCode::InvalidSignatureFormat,
-            Error::SignatureMismatch { .. } => ErrorCode::SignatureMismatch,
             Error::TimestampOutOfTolerance { .. } => ErrorCode::TimestampOutOfTolerance,
+            Error::SignatureMismatch { .. }
+            | Error::UrlSignatureMismatch { .. }
+            | Error::BodyHashMismatch { .. } => ErrorCode::SignatureMismatch,
             Error::TooManySignatures { .. } => ErrorCode::TooManySignatures,
             Error::MissingAuthorization => ErrorCode::MissingAuthorization,
             Error::InvalidAuthorizationFormat { .. } => ErrorCode::InvalidAuthorizationFormat,
@@ -387,6 +396,13 @@ impl fmt::Display for Error {
                 f,
                 "timestamp in {header} is more than {tolerance_secs} s from the receiver's clock (a replay, or a clock that is off)"
             ),
+            Error::UrlSignatureMismatch { header, url } => write!(
+                f,
+                "signature in {header} does not match any configured secret for the URL {url} (behind a proxy, set the public_url option to the URL the provider calls)"
+            ),
+            Error::BodyHashMismatch { parameter } => {
+                write!(f, "the URL's {parameter} is not the SHA-256 of the body")
+            }
             Error::TooManySignatures { header, limit } => {
                 write!(f, "signature header {header} lists more than {limit} signatures")
             }

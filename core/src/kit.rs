@@ -35,10 +35,13 @@ pub enum Scheme {
     UrlToken,
     /// An Ed25519 signature checked with the provider's public key (Telnyx).
     Ed25519PublicKey,
+    /// An HMAC-SHA1 of the URL and the form parameters, keyed with the account's Auth Token
+    /// (Twilio `X-Twilio-Signature`).
+    AuthToken,
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 7] = [
+    pub const ALL: [Scheme; 8] = [
         Scheme::HmacSha256,
         Scheme::Bearer,
         Scheme::Authorization,
@@ -46,6 +49,7 @@ impl Scheme {
         Scheme::JwtHs256,
         Scheme::UrlToken,
         Scheme::Ed25519PublicKey,
+        Scheme::AuthToken,
     ];
 
     /// The stable name (the credentials field), used by every binding and the CLI.
@@ -58,6 +62,7 @@ impl Scheme {
             Scheme::JwtHs256 => "jwt_hs256",
             Scheme::UrlToken => "url_token",
             Scheme::Ed25519PublicKey => "ed25519_public_key",
+            Scheme::AuthToken => "auth_token",
         }
     }
 
@@ -66,7 +71,7 @@ impl Scheme {
             .into_iter()
             .find(|scheme| scheme.name() == name.trim())
             .ok_or_else(|| Error::InvalidRequest {
-                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256, url_token or ed25519_public_key".to_owned(),
+                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256, url_token, ed25519_public_key or auth_token".to_owned(),
             })
     }
 
@@ -75,7 +80,7 @@ impl Scheme {
     pub fn protects_body(self) -> bool {
         matches!(
             self,
-            Scheme::HmacSha256 | Scheme::JwtHs256 | Scheme::Ed25519PublicKey
+            Scheme::HmacSha256 | Scheme::JwtHs256 | Scheme::Ed25519PublicKey | Scheme::AuthToken
         )
     }
 
@@ -89,6 +94,7 @@ impl Scheme {
             Scheme::JwtHs256 => !credentials.jwt_hs256.is_empty(),
             Scheme::UrlToken => !credentials.url_token.is_empty(),
             Scheme::Ed25519PublicKey => !credentials.ed25519_public_key.is_empty(),
+            Scheme::AuthToken => !credentials.auth_token.is_empty(),
         }
     }
 }
@@ -200,6 +206,13 @@ pub(crate) fn text(secret: &Secret) -> Result<&str> {
     core::str::from_utf8(secret.expose()).map_err(|_| Error::InvalidCredentials {
         reason: "a token or password sent in a header or URL must be UTF-8 text",
     })
+}
+
+/// Standard base64 of the HMAC-SHA1 of `parts` with `secret` (Twilio).
+pub(crate) fn hmac_sha1_base64(secret: &Secret, parts: &[&[u8]]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .encode(crate::verify::hmac::sha1(secret.expose(), parts))
 }
 
 /// An HS256 JWT of `claims` with `secret`.

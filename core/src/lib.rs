@@ -99,8 +99,9 @@ pub fn normalize_event_with(
     check_now(now)?;
     let received_at = time::from_unix_seconds(now, "now")?;
     let provider = preflight(provider, request, credentials, options)?;
-    providers::verify(provider, request, credentials, now)?;
-    providers::normalize(provider, &request.body, received_at, credentials)
+    let request = options.public_request(request)?;
+    providers::verify(provider, &request, credentials, now)?;
+    providers::normalize(provider, &request, received_at, credentials)
 }
 
 /// [`normalize_event_with`] on the JSON forms of its inputs (the conformance vectors' shape):
@@ -173,13 +174,16 @@ fn preflight(
     options: &Options,
 ) -> Result<Provider> {
     credentials.check_for(provider)?;
-    request.check_method()?;
+    request.check_method(providers::methods(provider, credentials))?;
     request.check_size(options.max_body_bytes)?;
-    match provider {
+    let provider = match provider {
         Some(provider) => {
             providers::check_headers_agree(provider, request)?;
-            Ok(provider)
+            provider
         }
-        None => detect_provider(request),
-    }
+        None => detect_provider(request)?,
+    };
+    // Detected: the method must be one that provider sends.
+    request.check_method(providers::methods(Some(provider), credentials))?;
+    Ok(provider)
 }

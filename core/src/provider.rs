@@ -25,6 +25,7 @@ macro_rules! each_provider {
             gatewayapi GatewayApi,
             vonage Vonage,
             telnyx Telnyx,
+            twilio Twilio,
         }
     };
 }

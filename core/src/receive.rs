@@ -318,7 +318,10 @@ fn rejected(provider: Option<Provider>, code: &str) -> Answer {
         log,
     );
     if code == ErrorCode::MethodNotAllowed {
-        answer.headers.push(("allow", String::from("POST")));
+        let methods = crate::providers::methods(provider, &crate::Credentials::none());
+        answer
+            .headers
+            .push(("allow", String::from(methods.allow_header())));
     }
     answer
 }

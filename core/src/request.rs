@@ -4,7 +4,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -12,18 +12,29 @@ use crate::error::{Error, Result};
 /// few KB) while keeping a flood of large bodies from costing memory and CPU.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Limits applied before any work is done on a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+/// Limits applied before any work is done on a request, and the URL the provider called.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Options {
     /// Bodies (and declared Content-Lengths) above this are refused with `body_too_large`.
     pub max_body_bytes: usize,
+    /// The public base URL the provider calls (`https://hooks.example.com`, optionally with a
+    /// path prefix), for a provider that signs the URL (Twilio): the request's path and query
+    /// are appended to it. Needed behind a reverse proxy or TLS terminator, where the receiver
+    /// sees another scheme, host or port than the provider called.
+    pub public_url: Option<String>,
+    /// Read the public scheme, host and port from `X-Forwarded-Proto`, `-Host` and `-Port`
+    /// (their first value). Only when every request passes a proxy that sets them: a client
+    /// could set them itself otherwise. `public_url`, when set, wins.
+    pub trust_forwarded_headers: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            public_url: None,
+            trust_forwarded_headers: false,
         }
     }
 }
@@ -55,7 +66,24 @@ impl Options {
                             .map_err(|_| invalid_option(name, MAX_BODY_BYTES_EXPECTED))?;
                     }
                 }
-                _ => return Err(invalid_option(name, "a known option: max_body_bytes")),
+                "public_url" => match value {
+                    serde_json::Value::Null => {}
+                    serde_json::Value::String(url) if is_base_url(url) => {
+                        options.public_url = Some(url.trim_end_matches('/').to_owned());
+                    }
+                    _ => return Err(invalid_option(name, PUBLIC_URL_EXPECTED)),
+                },
+                "trust_forwarded_headers" => match value {
+                    serde_json::Value::Null => {}
+                    serde_json::Value::Bool(trust) => options.trust_forwarded_headers = *trust,
+                    _ => return Err(invalid_option(name, "true or false")),
+                },
+                _ => {
+                    return Err(invalid_option(
+                        name,
+                        "a known option: max_body_bytes, public_url, trust_forwarded_headers",
+                    ))
+                }
             }
         }
         Ok(options)
@@ -63,6 +91,88 @@ impl Options {
 }
 
 const MAX_BODY_BYTES_EXPECTED: &str = "an integer of at least 1 (bytes; default 1048576)";
+const PUBLIC_URL_EXPECTED: &str =
+    "an http(s) URL without query or fragment, such as \"https://hooks.example.com\"";
+
+/// `http(s)://host[:port][/prefix]`, nothing after the path.
+fn is_base_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    matches!(rest, Some(rest) if !rest.is_empty()
+        && !rest.starts_with('/')
+        && !rest.contains(['?', '#', ' ']))
+}
+
+impl Options {
+    /// The request with its URL as the provider called it, when an option says so: the
+    /// request's path and query after `public_url`, or after the `X-Forwarded-*` scheme, host
+    /// and port when those are trusted. Borrowed (no copy) when no option applies.
+    pub fn public_request<'a>(
+        &self,
+        request: &'a WebhookRequest,
+    ) -> Result<alloc::borrow::Cow<'a, WebhookRequest>> {
+        use alloc::borrow::Cow;
+        let url = request.url.as_deref().unwrap_or("/");
+        let path = path_and_query(url);
+        let public = if let Some(base) = &self.public_url {
+            alloc::format!("{base}{path}")
+        } else if self.trust_forwarded_headers {
+            let first = |name: &str| -> Result<Option<String>> {
+                Ok(request
+                    .header(name)?
+                    .and_then(|v| v.split(',').next())
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty()))
+            };
+            let (own_scheme, own_host) = match url.split_once("://") {
+                Some((scheme, rest)) => (
+                    Some(scheme.to_owned()),
+                    rest.split(['/', '?']).next().map(str::to_owned),
+                ),
+                None => (None, None),
+            };
+            let scheme = first("x-forwarded-proto")?
+                .or(own_scheme)
+                .unwrap_or_else(|| "https".to_owned());
+            let Some(mut host) = first("x-forwarded-host")?.or(own_host).or(first("host")?) else {
+                return Ok(Cow::Borrowed(request));
+            };
+            if let Some(port) = first("x-forwarded-port")? {
+                let host_part = host.rsplit('@').next().unwrap_or_default();
+                let has_port = host_part
+                    .rfind(':')
+                    .is_some_and(|at| host_part.rfind(']').map_or(true, |b| b < at));
+                if !has_port && port.bytes().all(|b| b.is_ascii_digit()) {
+                    host = alloc::format!("{host}:{port}");
+                }
+            }
+            alloc::format!("{scheme}://{host}{path}")
+        } else {
+            return Ok(Cow::Borrowed(request));
+        };
+        let mut rewritten = request.clone();
+        rewritten.url = Some(public);
+        Ok(Cow::Owned(rewritten))
+    }
+}
+
+/// The path and query of a URL (absolute or not), starting with `/`; no fragment.
+fn path_and_query(url: &str) -> String {
+    let url = url.split('#').next().unwrap_or_default();
+    let tail = match url.split_once("://") {
+        Some((_, rest)) => rest
+            .find(['/', '?'])
+            .and_then(|at| rest.get(at..))
+            .unwrap_or(""),
+        None => url,
+    };
+    if tail.starts_with('/') {
+        tail.to_owned()
+    } else {
+        alloc::format!("/{tail}")
+    }
+}
 
 /// `invalid_option` for `option` (as the caller spelled it).
 pub(crate) fn invalid_option(option: &str, expected: &'static str) -> Error {
@@ -85,6 +195,49 @@ pub(crate) fn positive_option(
             Some(number) if number >= 1 => Ok(Some(number)),
             _ => Err(invalid_option(option, expected)),
         },
+    }
+}
+
+/// The methods a receiver accepts: a few upper-case names, in a fixed order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodSet {
+    pub get: bool,
+    pub post: bool,
+}
+
+impl MethodSet {
+    pub fn of(methods: &[&str]) -> MethodSet {
+        let mut set = MethodSet {
+            get: false,
+            post: false,
+        };
+        set.add(methods);
+        set
+    }
+
+    pub(crate) fn add(&mut self, methods: &[&str]) {
+        for method in methods {
+            match *method {
+                "GET" => self.get = true,
+                "POST" => self.post = true,
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether `method` (any case, as Fetch upper-cases it) is one of them.
+    pub fn allows(self, method: &str) -> bool {
+        (self.post && method.eq_ignore_ascii_case("POST"))
+            || (self.get && method.eq_ignore_ascii_case("GET"))
+    }
+
+    /// The `Allow` header's value.
+    pub fn allow_header(self) -> &'static str {
+        match (self.get, self.post) {
+            (true, true) => "GET, POST",
+            (true, false) => "GET",
+            _ => "POST",
+        }
     }
 }
 
@@ -178,10 +331,10 @@ impl WebhookRequest {
         Ok(found)
     }
 
-    pub(crate) fn check_method(&self) -> Result<()> {
+    pub(crate) fn check_method(&self, methods: MethodSet) -> Result<()> {
         // The Fetch standard upper-cases "post" before a Worker sees it, so every runtime
         // reads the method case-insensitively, as Fetch does, to answer the same everywhere.
-        if self.method.eq_ignore_ascii_case("POST") {
+        if methods.allows(&self.method) {
             Ok(())
         } else {
             Err(Error::MethodNotAllowed)

@@ -39,6 +39,10 @@ pub fn sample(provider: Provider, event_kind: &str, overrides: &Value) -> Result
     }
     merge_patch(&mut value, overrides);
     (spec(provider).encode_sample)(&mut value);
+    // A provider that sends no JSON (Twilio's forms) encodes its body as one string.
+    if let Value::String(text) = value {
+        return Ok(text.into_bytes());
+    }
     serde_json::to_vec(&value).map_err(|_| Error::InvalidRequest {
         reason: "overrides: expected JSON that serializes".to_owned(),
     })

@@ -56,6 +56,23 @@ pub fn sign(
     Ok(request)
 }
 
+/// [`sign`] for a request of your own (its method, URL and headers kept): for a provider that
+/// signs the URL it calls (Twilio), give the URL the receiver is reached at.
+pub fn sign_request(
+    provider: Provider,
+    mut request: WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+    scheme: Option<Scheme>,
+) -> Result<WebhookRequest> {
+    credentials.validate()?;
+    let credentials = own_credentials(provider, credentials)?;
+    for scheme in chosen_schemes(provider, credentials, scheme)? {
+        apply(provider, scheme, &mut request, credentials, now)?;
+    }
+    Ok(request)
+}
+
 /// `provider`'s set of per-provider credentials (or the one-provider form itself).
 fn own_credentials(provider: Provider, credentials: &Credentials) -> Result<&Credentials> {
     credentials
@@ -230,6 +247,7 @@ fn wrong_credentials(credentials: &Credentials) -> Credentials {
     forged.url_token = wrong(&credentials.url_token);
     forged.ed25519_public_key =
         crate::kit::unconfigured_ed25519_keys(&credentials.ed25519_public_key);
+    forged.auth_token = wrong(&credentials.auth_token);
     for pair in &mut forged.basic {
         pair.password = wrong(core::slice::from_ref(&pair.password))
             .pop()
@@ -241,6 +259,12 @@ fn wrong_credentials(credentials: &Credentials) -> Credentials {
 /// The body with one more top-level field: still valid JSON of the same shape, so only the
 /// signature check can notice the change.
 fn tampered(body: &[u8]) -> Result<Vec<u8>> {
+    if !body.trim_ascii_start().starts_with(b"{") {
+        // A form body (Twilio): one more parameter.
+        let mut tampered = body.to_vec();
+        tampered.extend_from_slice(b"&tampered=true");
+        return Ok(tampered);
+    }
     let mut value = parse_json_object(body)?;
     if let serde_json::Value::Object(fields) = &mut value {
         fields.insert("tampered".to_owned(), serde_json::Value::Bool(true));

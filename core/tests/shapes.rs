@@ -37,6 +37,7 @@ fn credentials(provider: Provider) -> Credentials {
             Scheme::Ed25519PublicKey => {
                 credentials.with_ed25519_public_key(telhook_core::kit::ED25519_TEST_KEYS[0].1)
             }
+            Scheme::AuthToken => credentials.with_auth_token("shape-auth-token"),
         };
     }
     credentials
@@ -172,6 +173,11 @@ fn a_verified_sample_with_any_field_of_any_type_is_an_event_that_lists_what_it_c
     ];
     let (mut mutations, mut listed, mut unchanged, mut ambiguous, mut other_form) = (0, 0, 0, 0, 0);
     for provider in Provider::ALL {
+        // Twilio's parameters arrive form-encoded: every value is text, no JSON type can be
+        // sent, so this mutation of JSON types does not apply (its vectors cover unreadable text).
+        if schemes(provider).contains(&Scheme::AuthToken) {
+            continue;
+        }
         for event_kind in event_kinds(provider) {
             let body: Value =
                 serde_json::from_slice(&sample(provider, event_kind.name, &Value::Null).unwrap())

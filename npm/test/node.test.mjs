@@ -33,7 +33,7 @@ test("errors are typed, carry the core's code, and never include a secret", () =
   assert.ok(caught instanceof telhook.TelhookError);
   assert.equal(caught.code, "signature_mismatch");
   assert.ok(!caught.message.includes(secret) && !String(caught.stack).includes(secret));
-  assert.throws(() => telhook.retryPolicy("twilio"), (e) => e instanceof telhook.ConfigurationError && e.code === "unknown_provider");
+  assert.throws(() => telhook.retryPolicy("sinch"), (e) => e instanceof telhook.ConfigurationError && e.code === "unknown_provider");
   assert.throws(() => telhook.normalizeEvent("lisoloo", { body: "{}" }, null), (e) => e.code === "missing_credentials");
 });
 

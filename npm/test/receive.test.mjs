@@ -237,7 +237,7 @@ test("options are checked at creation: unknown names, onEvent, store, onError", 
     assert.throws(() => create({ ...base, store: undefined }), /store is required/);
     assert.throws(() => create({ ...base, store: { add() {} } }), /claim/);
     assert.throws(() => create({ ...base, onError: "log" }), TypeError);
-    assert.throws(() => create({ ...base, provider: "twilio" }), (e) => e.code === "unknown_provider");
+    assert.throws(() => create({ ...base, provider: "sinch" }), (e) => e.code === "unknown_provider");
   }
 });
 

@@ -16,7 +16,8 @@ export type ProviderName =
   | "lisoloo"
   | "gatewayapi"
   | "vonage"
-  | "telnyx";
+  | "telnyx"
+  | "twilio";
 export type EventTypeName =
   | "message.received"
   | "message.sent"
@@ -112,7 +113,8 @@ export type AuthScheme =
   | "basic"
   | "jwt_hs256"
   | "url_token"
-  | "ed25519_public_key";
+  | "ed25519_public_key"
+  | "auth_token";
 export type InboxState =
   | "pending"
   | "processing"

@@ -15,6 +15,7 @@ ProviderName = Literal[
     "gatewayapi",
     "vonage",
     "telnyx",
+    "twilio",
 ]
 EventTypeName = Literal[
     "message.received",
@@ -121,6 +122,7 @@ AuthScheme = Literal[
     "jwt_hs256",
     "url_token",
     "ed25519_public_key",
+    "auth_token",
 ]
 InboxState = Literal[
     "pending",
@@ -283,6 +285,7 @@ class PerProviderCredentials(TypedDict, total=False):
     gatewayapi: ProviderCredentials
     vonage: ProviderCredentials
     telnyx: ProviderCredentials
+    twilio: ProviderCredentials
 # </generated>
 
 

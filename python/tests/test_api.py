@@ -86,7 +86,7 @@ def test_errors_are_python_classes_with_core_codes() -> None:
     assert isinstance(caught.value, telhook.WebhookError)
     assert "a-secret-value-xyz" not in repr(caught.value) + str(caught.value)
     with pytest.raises(telhook.ConfigurationError) as unknown:
-        telhook.retry_policy("twilio")  # type: ignore[arg-type]
+        telhook.retry_policy("sinch")  # type: ignore[arg-type]
     assert unknown.value.code == "unknown_provider"
     # A wrong argument type is the programmer's error, not the request's.
     with pytest.raises(TypeError, match="body must be"):

@@ -22,7 +22,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from signers import b64url, basic, ed25519_public, ed25519_sign, hmac_b64, hmac_hex, jwt  # noqa: E402
+from signers import (b64url, basic, ed25519_public, ed25519_sign, hmac_b64, hmac_hex, jwt,  # noqa: E402
+                     twilio_signature)
+from urllib.parse import urlencode  # noqa: E402
 import public_gatewayapi  # noqa: E402  (tests/vectors/public_gatewayapi.py)
 
 NOW = 1769000000  # 2026-01-21T12:53:20Z
@@ -47,6 +49,8 @@ VONAGE_OLD_SECRET = "vonage-SIGNATURE-old-7d3e"
 TELNYX_SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 TELNYX_OLD_SEED = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
 TELNYX_FORGER_SEED = bytes.fromhex("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7")
+TWILIO_TOKEN = "twilio-AUTH-token-current-5c2d"
+TWILIO_OLD_TOKEN = "twilio-AUTH-token-previous-91ab"
 
 
 def dumps(obj):
@@ -702,6 +706,135 @@ def telnyx():
         vec("telnyx", f"sdk_{names[index]}", f"{case['source']} ({TELNYX_SDK} #{index}): {case['what']}. "
             f"{case['notes'].strip()}".strip() + notes.get(index, ""), "telnyx", case["body"], case["headers"],
             {"ed25519_public_key": case["public_key"]}, errors.get(index), now=case["now"])
+# ----------------------------------------------------------------------------- Twilio
+TWILIO_SDK = "tests/fixtures/sdk/twilio.json"
+TWILIO_URL = "https://hooks.example.com/twilio/sms"
+FORM = "application/x-www-form-urlencoded"
+
+
+def twilio():
+    """X-Twilio-Signature: HMAC-SHA1 (Auth Token) of the URL + sorted form parameters."""
+    creds = {"auth_token": TWILIO_TOKEN}
+
+    def post(name, description, params, url=TWILIO_URL, token=TWILIO_TOKEN, expect_error=None, signed_url=None,
+             headers=None, credentials=None, options=None, provider="twilio", body=None):
+        body = urlencode(params) if body is None else body
+        h = {"Content-Type": FORM, "X-Twilio-Signature": twilio_signature(token, signed_url or url, params)}
+        h.update(headers or {})
+        vec("twilio", name, description, provider, body, h, creds if credentials is None else credentials,
+            expect_error, url=url, options=options)
+
+    account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    sid = "SM2f3e1a0c9b8d7e6f5a4b3c2d1e0f9a8b"
+    status = [("MessageSid", sid), ("SmsSid", sid), ("AccountSid", account),
+              ("From", "+15017122661"), ("To", "+15558675310"), ("ApiVersion", "2010-04-01")]
+    for word in ("accepted", "scheduled", "queued", "sending", "sent", "delivered", "read", "canceled",
+                 "partially_delivered"):
+        post(f"status_{word}", f"Messaging status callback '{word}' (the field names of Twilio's docs; "
+             "synthetic values): MessageStatus and SmsStatus, no timestamp, so occurred_at is null",
+             status + [("MessageStatus", word), ("SmsStatus", word)])
+    for word, code in (("undelivered", "30003"), ("failed", "30008")):
+        post(f"status_{word}", f"Messaging status callback '{word}' with its ErrorCode {code} "
+             "(synthetic values in the docs' field names)",
+             status + [("MessageStatus", word), ("SmsStatus", word), ("ErrorCode", code)])
+    inbound = [("ToCountry", "US"), ("ToState", "CA"), ("SmsMessageSid", "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8"),
+               ("NumMedia", "0"), ("ToCity", ""), ("FromZip", ""), ("SmsSid", "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8"),
+               ("FromState", ""), ("SmsStatus", "received"), ("FromCity", ""), ("Body", "Hello + welcome & bye"),
+               ("FromCountry", "GB"), ("To", "+15017122661"), ("ToZip", ""), ("NumSegments", "1"),
+               ("MessageSid", "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8"), ("AccountSid", account),
+               ("From", "+447700900123"), ("ApiVersion", "2010-04-01")]
+    post("inbound_sms", "Inbound SMS (the docs' incoming-message parameters; synthetic values): "
+         "'+' and '&' in the text arrive form-encoded", inbound)
+    mms = [(k, {"NumMedia": "2", "Body": "", "NumSegments": "1"}.get(k, v)) for k, v in inbound] + [
+        ("MediaUrl0", f"https://api.twilio.com/2010-04-01/Accounts/{account}/Messages/MM1/Media/ME1"),
+        ("MediaContentType0", "image/jpeg"),
+        ("MediaUrl1", f"https://api.twilio.com/2010-04-01/Accounts/{account}/Messages/MM1/Media/ME2"),
+        ("MediaContentType1", "image/png")]
+    post("inbound_mms", "Inbound MMS with two media: NumMedia and MediaUrlN kept in raw", mms)
+    post("inbound_whatsapp", "Inbound WhatsApp: addresses carry the whatsapp: prefix, read as E.164",
+         [(k, {"From": "whatsapp:+447700900123", "To": "whatsapp:+15017122661"}.get(k, v)) for k, v in inbound])
+    call = [("CallSid", "CA5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"), ("AccountSid", account), ("From", "+447700900123"),
+            ("To", "+15017122661"), ("Direction", "inbound"), ("ApiVersion", "2010-04-01"),
+            ("CallbackSource", "call-progress-events"), ("Timestamp", "Wed, 21 Jan 2026 12:50:00 +0000")]
+    post("call_completed", "Voice status callback 'completed' with CallDuration (synthetic values in the docs' "
+         "field names); occurred_at from Timestamp (RFC 2822)",
+         call + [("CallStatus", "completed"), ("CallDuration", "42"), ("SequenceNumber", "3")],
+         url="https://hooks.example.com/twilio/voice/status")
+    post("call_no_answer", "Voice status callback 'no-answer' of an inbound call: call.missed",
+         call + [("CallStatus", "no-answer"), ("SequenceNumber", "1")], url="https://hooks.example.com/twilio/voice/status")
+    voice = [(k, v) for k, v in call if k not in ("CallbackSource", "Timestamp")] + [("CallStatus", "ringing")]
+    post("call_incoming", "The Voice URL request of an incoming call (CallStatus ringing, no CallbackSource): "
+         "call.incoming", voice, url="https://hooks.example.com/twilio/voice")
+    query = urlencode(voice)
+    get_url = "https://hooks.example.com/twilio/voice?" + query
+    vec("twilio", "call_incoming_get", "A Voice URL configured with GET: the parameters are the query, the "
+        "signature is over the URL alone", "twilio", "", {"X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, get_url)},
+        creds, url=get_url, method="GET")
+    post("rotated_token", "Signed with the previous Auth Token while both are configured", status + [
+        ("MessageStatus", "delivered")], token=TWILIO_OLD_TOKEN, credentials={"auth_token": [TWILIO_TOKEN, TWILIO_OLD_TOKEN]})
+    post("detected_by_header", "No provider named: X-Twilio-Signature identifies Twilio",
+         status + [("MessageStatus", "delivered")], provider=None, credentials={"twilio": creds})
+    post("redacts_the_auth_token", "An inbound text that quotes the Auth Token: redacted in the event and raw",
+         [(k, {"Body": f"my token is {TWILIO_TOKEN}"}.get(k, v)) for k, v in inbound])
+    post("idempotency_token_keys_an_odd_shape", "An authentic body with no SID: the I-Twilio-Idempotency-Token "
+         "header is its id (the same on Twilio's redeliveries), type other", [("Foo", "bar")],
+         headers={"I-Twilio-Idempotency-Token": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"})
+    post("shape_unreadable_counts", "NumMedia and a number of the wrong form: verified, so an event, "
+         "the unreadable fields listed", [(k, {"NumMedia": "many", "From": "not a number!"}.get(k, v)) for k, v in inbound])
+    json_body = dumps({"MessageSid": sid, "MessageStatus": "delivered", "To": "+15558675310"})
+    json_url = TWILIO_URL + "?bodySHA256=" + hashlib.sha256(json_body.encode()).hexdigest()
+    vec("twilio", "json_body_with_body_sha256", "A JSON body: the signature covers the URL, whose bodySHA256 is "
+        "the body's SHA-256", "twilio", json_body, {"Content-Type": "application/json",
+        "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, json_url)}, creds, url=json_url)
+    # Behind a proxy: the app sees http://127.0.0.1:8000/..., Twilio signed the public URL.
+    private = "http://127.0.0.1:8000/twilio/sms"
+    params = status + [("MessageStatus", "sent")]
+    post("proxy_public_url", "Behind a reverse proxy: the receiver sees http://127.0.0.1:8000, Twilio signed "
+         "https://hooks.example.com; the public_url option gives the URL it called", params, url=private,
+         signed_url=TWILIO_URL, options={"public_url": "https://hooks.example.com"})
+    post("proxy_forwarded_headers", "Behind a proxy that sets X-Forwarded-Proto/-Host, trusted by the option",
+         params, url="/twilio/sms", signed_url=TWILIO_URL, options={"trust_forwarded_headers": True},
+         headers={"Host": "127.0.0.1:8000", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hooks.example.com"})
+    post("err_proxy_without_public_url", "The same delivery without the option: refused, and the error names "
+         "the URL checked (http://127.0.0.1:8000/twilio/sms)", params, url=private, signed_url=TWILIO_URL,
+         expect_error="signature_mismatch")
+    post("err_forwarded_headers_untrusted", "X-Forwarded-* are ignored unless trusted", params, url="/twilio/sms",
+         signed_url=TWILIO_URL, headers={"Host": "127.0.0.1:8000", "X-Forwarded-Proto": "https",
+                                         "X-Forwarded-Host": "hooks.example.com"}, expect_error="signature_mismatch")
+    post("path_only_url_uses_host", "A path-only URL (Node's req.url) is read at https:// + Host", params,
+         url="/twilio/sms", signed_url=TWILIO_URL, headers={"Host": "hooks.example.com"})
+    # Refusals.
+    delivered = status + [("MessageStatus", "delivered")]
+    post("err_wrong_token", "Signed with another Auth Token", delivered, token="not-the-auth-token",
+         expect_error="signature_mismatch")
+    signed = twilio_signature(TWILIO_TOKEN, TWILIO_URL, delivered)
+    tampered = urlencode(status + [("MessageStatus", "failed")])
+    vec("twilio", "err_tampered_parameter", "A captured signature with one parameter changed", "twilio", tampered,
+        {"Content-Type": FORM, "X-Twilio-Signature": signed}, creds, "signature_mismatch", url=TWILIO_URL)
+    vec("twilio", "err_no_signature", "No X-Twilio-Signature", "twilio", urlencode(delivered), {"Content-Type": FORM},
+        creds, "missing_signature", url=TWILIO_URL)
+    post("err_missing_credentials", "No Auth Token configured", delivered, credentials=None and {},
+         expect_error="missing_credentials")
+    VECTORS["twilio/err_missing_credentials"]["credentials"] = None
+    other = dumps({"MessageSid": sid, "MessageStatus": "failed", "To": "+15558675310"})
+    vec("twilio", "err_body_sha256_of_another_body", "A captured signed URL (with bodySHA256) replayed with "
+        "another JSON body: the hash is always checked", "twilio", other, {"Content-Type": "application/json",
+        "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, json_url)}, creds, "signature_mismatch", url=json_url)
+    vec("twilio", "err_put", "Twilio sends GET or POST; PUT is refused", "twilio", urlencode(delivered),
+        {"Content-Type": FORM, "X-Twilio-Signature": signed}, creds, "method_not_allowed", url=TWILIO_URL, method="PUT")
+    # The official SDKs' own cases.
+    sdk = json.load(open(os.path.join(os.path.dirname(HERE), "fixtures", "sdk", "twilio.json"), encoding="utf-8"))
+    errors = {9: "invalid_signature_format", 10: "missing_signature"}
+    for index, case in enumerate(sdk):
+        headers = dict(case["headers"])
+        if case.get("content_type"):
+            headers["Content-Type"] = case["content_type"]
+        error = None if case["expect_valid"] else errors.get(index, "signature_mismatch")
+        vec("twilio", f"sdk_{index:02d}", f"{case['source']} ({TWILIO_SDK} #{index}): {case['what']} - the SDK "
+            f"{'accepts' if case['expect_valid'] else 'refuses'} it, so does telhook"
+            + (f". {case['notes']}" if case.get("notes") else ""),
+            "twilio", case["body"], headers, {"auth_token": case["secret"]}, error, url=case["url"],
+            method=case["method"] if case["method"] != "POST" else None)
 
 
 # ----------------------------------------------------------------------------- LoopLookup
@@ -903,7 +1036,7 @@ def did_reseller():
 # ----------------------------------------------------------------------------- any provider
 def common():
     body = dumps({"hello": "world"})
-    vec("common", "err_unknown_provider_name", "A provider name telhook does not know", "twilio", body, {},
+    vec("common", "err_unknown_provider_name", "A provider name telhook does not know", "sinch", body, {},
         {"insecure_skip_verification": True}, "unknown_provider")
     vec("common", "err_undetectable", "No provider named and nothing identifies one", None, body, {},
         {"insecure_skip_verification": True}, "provider_not_detected")
@@ -962,7 +1095,7 @@ def common():
 
 
 def main():
-    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, vonage, telnyx, common):
+    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, vonage, telnyx, twilio, common):
         build()
     out = sys.argv[1] if len(sys.argv) > 1 else HERE
     written = 0

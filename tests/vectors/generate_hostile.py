@@ -463,7 +463,7 @@ def cross_provider():
     add("cross_detect_provider_without_entry", "Detected GatewayAPI; credentials only for Lisoloo", None, gw,
         {"Signature": "v1=" + hexsig}, {"lisoloo": LISO}, "missing_credentials")
     for name, credentials in [
-        ("unknown_provider_key", {"twilio": {"hmac_sha256": "x-secret"}}),
+        ("unknown_provider_key", {"sinch": {"hmac_sha256": "x-secret"}}),
         ("mixed_forms", {"hmac_sha256": "x-secret", "gatewayapi": GW}),
         ("provider_entry_per_provider", {"gatewayapi": {"lisoloo": LISO}}),
         ("provider_entry_empty_secret", {"gatewayapi": {"hmac_sha256": [""]}, "lisoloo": LISO}),

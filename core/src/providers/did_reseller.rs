@@ -58,6 +58,8 @@ pub(crate) const SPEC: Spec = Spec {
     identity,
     redacted_keys: &["wireless_pin", "inbox_pin", "account_number", "credit_line"],
     out_of_order: None,
+    methods: defaults::POST_ONLY,
+    decode: defaults::json_body,
 };
 
 /// The top-level payload type (`Payload::DidReseller`).

@@ -55,6 +55,8 @@ pub(crate) const SPEC: Spec = Spec {
     identity,
     redacted_keys: &[],
     out_of_order: None,
+    methods: defaults::POST_ONLY,
+    decode: defaults::json_body,
 };
 
 /// The top-level payload type (`Payload::LoopLookup`).

@@ -27,7 +27,7 @@ use crate::kit::{SampleKind, Scheme};
 pub use crate::provider::Provider;
 use crate::provider::RetrySchedule;
 use crate::redact::Redactor;
-use crate::request::WebhookRequest;
+use crate::request::{MethodSet, WebhookRequest};
 
 /// Everything the generic code knows about one provider, declared in its file as `SPEC`.
 pub(crate) struct Spec {
@@ -68,6 +68,10 @@ pub(crate) struct Spec {
     pub redacted_keys: &'static [&'static str],
     /// Two status events of one message, the later first: `(kind, field, value)` each.
     pub out_of_order: Option<[(&'static str, &'static str, &'static str); 2]>,
+    /// The HTTP methods it delivers with (upper case; the 405's `Allow`).
+    pub methods: &'static [&'static str],
+    /// The payload a request carries, as JSON: its JSON body, or its form parameters.
+    pub decode: fn(&WebhookRequest) -> Result<Value>,
 }
 
 /// What a `SPEC` names for the behaviour most providers do not have.
@@ -88,6 +92,13 @@ pub(crate) mod defaults {
     }
     /// The sample is sent as merged.
     pub fn sent_as_is(_: &mut Value) {}
+    /// Delivered with POST only.
+    pub const POST_ONLY: &[&str] = &["POST"];
+    /// The body is the JSON payload (any JSON document: a verified body that is not an
+    /// object is still an event, `other`).
+    pub fn json_body(request: &WebhookRequest) -> Result<Value> {
+        serde_json::from_slice(&request.body).map_err(|e| Error::from_json_syntax(&e))
+    }
 }
 
 macro_rules! declare_providers {
@@ -138,8 +149,11 @@ pub(crate) fn retry_schedule(provider: Provider) -> &'static RetrySchedule {
 /// Parses a body into the provider's typed payload (no verification), secrets redacted by
 /// the key, URL and nested-JSON rules of [`crate::redact`].
 pub fn parse(provider: Provider, body: &[u8]) -> Result<Payload> {
-    let mut value = parse_json_object(body)?;
     let spec = spec(provider);
+    let mut value = (spec.decode)(&WebhookRequest::post(alloc::vec::Vec::new(), body))?;
+    if !value.is_object() {
+        return Err(Error::invalid_payload("the body must be a JSON object"));
+    }
     Redactor::without_credentials()
         .with_keys(spec.redacted_keys)
         .redact(&mut value);
@@ -150,24 +164,44 @@ pub fn parse(provider: Provider, body: &[u8]) -> Result<Payload> {
 /// Redaction comes first, so every field of the event is read from the redacted payload.
 pub(crate) fn normalize(
     provider: Provider,
-    body: &[u8],
+    request: &WebhookRequest,
     received_at: String,
     credentials: &Credentials,
 ) -> Result<NormalizedEvent> {
-    // Any JSON document: a verified body that is not an object is still an event (`other`).
-    let mut raw: Value = serde_json::from_slice(body).map_err(|e| Error::from_json_syntax(&e))?;
+    let mut raw = (spec(provider).decode)(request)?;
     check_body_agrees(provider, &raw)?;
     Redactor::new(credentials)
         .with_keys(spec(provider).redacted_keys)
         .redact(&mut raw);
     let context = Context {
         provider,
-        body,
+        body: &request.body,
+        headers: &request.headers,
         received_at,
     };
     let mut event = (spec(provider).normalize)(raw, &context)?;
     crate::event::canonicalize_numbers(&mut event.raw);
     Ok(event)
+}
+
+/// The methods `provider` delivers with; with no provider (detection), POST and the methods
+/// of every provider `credentials` configures (per provider), so that a GET is only ever
+/// accepted for a provider that sends one.
+pub(crate) fn methods(provider: Option<Provider>, credentials: &Credentials) -> MethodSet {
+    match provider {
+        Some(provider) => MethodSet::of(spec(provider).methods),
+        None => {
+            let mut set = MethodSet::of(defaults::POST_ONLY);
+            if credentials.is_per_provider() {
+                for provider in Provider::ALL {
+                    if credentials.for_provider(provider).is_some() {
+                        set.add(spec(provider).methods);
+                    }
+                }
+            }
+            set
+        }
+    }
 }
 
 /// How many parts the message an event reports on has (1 unless the provider says more).
@@ -316,6 +350,7 @@ impl fmt::Display for IdValue {
 pub(crate) struct Context<'a> {
     pub provider: Provider,
     pub body: &'a [u8],
+    pub headers: &'a [(String, String)],
     pub received_at: String,
 }
 
@@ -356,6 +391,20 @@ impl Context<'_> {
             key.push_str(part);
         }
         key
+    }
+
+    /// A header's value (case-insensitive name, trimmed; not read when repeated differently).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut found = None;
+        for (key, value) in self.headers {
+            if key.trim().eq_ignore_ascii_case(name) {
+                match found {
+                    Some(previous) if previous != value.trim() => return None,
+                    _ => found = Some(value.trim()),
+                }
+            }
+        }
+        found.filter(|value| !value.is_empty())
     }
 
     /// The idempotency key when the provider sends no event id: a SHA-256 of the raw body.

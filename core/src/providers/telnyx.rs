@@ -85,6 +85,8 @@ pub(crate) const SPEC: Spec = Spec {
     identity,
     redacted_keys: &[],
     out_of_order: Some(OUT_OF_ORDER),
+    methods: defaults::POST_ONLY,
+    decode: defaults::json_body,
 };
 
 /// The top-level payload type (`Payload::Telnyx`).

@@ -316,7 +316,10 @@ impl Delivery {
             body: alloc::vec::Vec::new(),
         };
         let checked = request
-            .check_method()
+            .check_method(crate::providers::methods(
+                settings.provider,
+                &crate::Credentials::none(),
+            ))
             .and_then(|()| request.check_size(settings.max_body_bytes));
         let action = match checked {
             Ok(()) => Action::ReadBody {

@@ -79,6 +79,33 @@ pub fn matches_any(secrets: &[Secret], body: &[u8], signature: &[u8; DIGEST_LEN]
     matched
 }
 
+/// HMAC-SHA1 of `parts` in turn (Twilio's `X-Twilio-Signature`: the URL, then the
+/// parameters), for the test kit.
+pub fn sha1(secret: &[u8], parts: &[&[u8]]) -> [u8; 20] {
+    // new_from_slice only fails for fixed-size-key MACs; HMAC accepts any key length.
+    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(secret) else {
+        return [0; 20];
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// True when any secret's HMAC-SHA1 of `parts` is `signature` (`verify_slice`: constant time).
+pub fn sha1_matches_any(secrets: &[Secret], parts: &[&[u8]], signature: &[u8; 20]) -> bool {
+    let mut matched = false;
+    for secret in secrets {
+        if let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(secret.expose()) {
+            for part in parts {
+                mac.update(part);
+            }
+            matched |= mac.verify_slice(signature).is_ok();
+        }
+    }
+    matched
+}
+
 /// The most signatures one header may list. Senders list two during a rotation; eight leaves
 /// room for that and refuses padding before any MAC is computed.
 pub const MAX_LISTED_SIGNATURES: usize = 8;

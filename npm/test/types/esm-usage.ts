@@ -78,6 +78,6 @@ export async function viaFetch(request: FetchRequest): Promise<number> {
 }
 
 // @ts-expect-error: not a provider telhook knows
-retryPolicy("twilio");
+retryPolicy("sinch");
 // @ts-expect-error: onEvent is required
 createHandler({ credentials: {}, store: null });
