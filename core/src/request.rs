@@ -18,10 +18,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Options {
     /// Bodies (and declared Content-Lengths) above this are refused with `body_too_large`.
     pub max_body_bytes: usize,
-    /// The public base URL the provider calls (`https://hooks.example.com`, optionally with a
-    /// path prefix), for a provider that signs the URL (Twilio): the request's path and query
-    /// are appended to it. Needed behind a reverse proxy or TLS terminator, where the receiver
-    /// sees another scheme, host or port than the provider called.
+    /// The URL the provider calls, as configured at the provider (`https://hooks.example.com/sms`,
+    /// no query), for a provider that signs the URL (Twilio; twilio-node's `url` option): the
+    /// request's query is appended to it, its own scheme, host, port and path are not used.
+    /// Needed behind a reverse proxy or TLS terminator, where the receiver sees another URL
+    /// than the provider called.
     pub public_url: Option<String>,
     /// Read the public scheme, host and port from `X-Forwarded-Proto`, `-Host` and `-Port`
     /// (their first value). Only when every request passes a proxy that sets them: a client
@@ -69,7 +70,7 @@ impl Options {
                 "public_url" => match value {
                     serde_json::Value::Null => {}
                     serde_json::Value::String(url) if is_base_url(url) => {
-                        options.public_url = Some(url.trim_end_matches('/').to_owned());
+                        options.public_url = Some(url.clone());
                     }
                     _ => return Err(invalid_option(name, PUBLIC_URL_EXPECTED)),
                 },
@@ -92,7 +93,7 @@ impl Options {
 
 const MAX_BODY_BYTES_EXPECTED: &str = "an integer of at least 1 (bytes; default 1048576)";
 const PUBLIC_URL_EXPECTED: &str =
-    "an http(s) URL without query or fragment, such as \"https://hooks.example.com\"";
+    "an http(s) URL without query or fragment, such as \"https://hooks.example.com/sms\"";
 
 /// `http(s)://host[:port][/prefix]`, nothing after the path.
 fn is_base_url(url: &str) -> bool {
@@ -106,8 +107,8 @@ fn is_base_url(url: &str) -> bool {
 
 impl Options {
     /// The request with its URL as the provider called it, when an option says so: the
-    /// request's path and query after `public_url`, or after the `X-Forwarded-*` scheme, host
-    /// and port when those are trusted. Borrowed (no copy) when no option applies.
+    /// request's query after `public_url`, or its path and query after the `X-Forwarded-*`
+    /// scheme, host and port when those are trusted. Borrowed (no copy) when no option applies.
     pub fn public_request<'a>(
         &self,
         request: &'a WebhookRequest,
@@ -115,8 +116,11 @@ impl Options {
         use alloc::borrow::Cow;
         let url = request.url.as_deref().unwrap_or("/");
         let path = path_and_query(url);
-        let public = if let Some(base) = &self.public_url {
-            alloc::format!("{base}{path}")
+        let public = if let Some(public_url) = &self.public_url {
+            match path.split_once('?') {
+                Some((_, query)) => alloc::format!("{public_url}?{query}"),
+                None => public_url.clone(),
+            }
         } else if self.trust_forwarded_headers {
             let first = |name: &str| -> Result<Option<String>> {
                 Ok(request

@@ -105,7 +105,7 @@ fn run(vector: &Value) -> Result<(), String> {
         name => Some(Provider::from_name(name.as_str().unwrap()).unwrap()),
     };
     let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
-    let options = Options::default();
+    let options = Options::from_json_value(vector["options"].clone()).unwrap();
     let mut now = vector["now"].as_i64().unwrap();
     let mut store = Flaky::default();
     let mut held: HashMap<usize, Claimed> = HashMap::new();

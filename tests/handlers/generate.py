@@ -30,6 +30,7 @@ BASE = {
     "did_reseller": "did_reseller/dids_insert.json",
     "vonage": "vonage/status_delivered.json",
     "telnyx": "telnyx/message_finalized_delivered.json",
+    "twilio": "twilio/status_delivered.json",
 }
 FORGED = {
     "limephone": "limephone/err_wrong_secret.json",
@@ -39,6 +40,7 @@ FORGED = {
     "did_reseller": "did_reseller/err_wrong_token.json",
     "vonage": "vonage/err_wrong_secret.json",
     "telnyx": "telnyx/err_wrong_key.json",
+    "twilio": "twilio/err_wrong_token.json",
 }
 UNREADABLE = {
     "limephone": "limephone/err_malformed_json.json",
@@ -57,7 +59,14 @@ ODD_SHAPE = {
     "did_reseller": "did_reseller/shape_unknown_change_type.json",
     "vonage": "vonage/shape_status_and_timestamp_unreadable.json",
     "telnyx": "telnyx/shape_recipients_not_a_list.json",
+    "twilio": "twilio/shape_unreadable_counts.json",
 }
+# Receiver options a provider's vectors need. Twilio signs the URL it calls, which no transport
+# here reproduces (each sends to its own host and path): the receiver is told the URL, as
+# behind a proxy (`public_url`, the URL set in Twilio's console).
+OPTIONS = {"twilio": {"public_url": "https://hooks.example.com/twilio/sms"}}
+# Providers that deliver with GET too (their 405 names both methods).
+SENDS_GET = {"twilio"}
 # What each provider does with a status other than its acknowledgement (from its docs):
 # only Lisoloo drops on a 4xx, so a 409 chosen by the handler ends the event there and is
 # retried everywhere else (the claim is released so the redelivery is handled).
@@ -66,7 +75,7 @@ DROPS_ON_4XX = {"lisoloo"}
 ONLY_200 = {"limephone", "looplookup"}
 # Seconds a provider may take to give up on an attempt: the Retry-After of a 503 "in progress".
 TIMEOUT_SECS = {"limephone": 5, "lisoloo": 5, "gatewayapi": 5, "looplookup": 15, "did_reseller": 15, "vonage": 5,
-                "telnyx": 2}
+                "telnyx": 2, "twilio": 15}
 DEDUPE_TTL_SECS_LIMEPHONE = 86_400
 IN_PROGRESS_LEASE_SECS = 300
 # Telnyx's lease: half the time to its last redelivery (core/src/retry.rs), 30 s of delays / 2.
@@ -120,6 +129,8 @@ def scenarios(provider: str) -> dict[str, dict]:
             "steps": steps,
             "expect_handler_calls": calls,
         }
+        if provider in OPTIONS:
+            out[f"{provider}_{name}"]["options"] = OPTIONS[provider]
 
     vector("accepted_once", "One delivery, handler succeeds: 200 accepted",
            [deliver(request, "ok", ACCEPTED)], 1)
@@ -206,9 +217,14 @@ def scenarios(provider: str) -> dict[str, dict]:
            "The dedupe store fails the claim (down, timed out): 503 dedupe_unavailable, which every provider "
            "retries, and the handler is not called; the retry, with the store back, is handled once",
            [store_down, deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)], 1)
-    wrong_method = dict(request, method="GET")
-    vector("wrong_method", "GET is 405 with Allow: POST",
-           [deliver(wrong_method, "ok", answer(405, "method_not_allowed", allow="POST"))], 0)
+    if provider in SENDS_GET:
+        wrong_method = dict(request, method="PUT")
+        vector("wrong_method", "PUT is 405 with Allow: GET, POST (the provider delivers with both)",
+               [deliver(wrong_method, "ok", answer(405, "method_not_allowed", allow="GET, POST"))], 0)
+    else:
+        wrong_method = dict(request, method="GET")
+        vector("wrong_method", "GET is 405 with Allow: POST",
+               [deliver(wrong_method, "ok", answer(405, "method_not_allowed", allow="POST"))], 0)
     return out
 
 

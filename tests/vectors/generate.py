@@ -790,8 +790,8 @@ def twilio():
     private = "http://127.0.0.1:8000/twilio/sms"
     params = status + [("MessageStatus", "sent")]
     post("proxy_public_url", "Behind a reverse proxy: the receiver sees http://127.0.0.1:8000, Twilio signed "
-         "https://hooks.example.com; the public_url option gives the URL it called", params, url=private,
-         signed_url=TWILIO_URL, options={"public_url": "https://hooks.example.com"})
+         "https://hooks.example.com/twilio/sms; the public_url option is the URL set in Twilio's console", params,
+         url=private, signed_url=TWILIO_URL, options={"public_url": TWILIO_URL})
     post("proxy_forwarded_headers", "Behind a proxy that sets X-Forwarded-Proto/-Host, trusted by the option",
          params, url="/twilio/sms", signed_url=TWILIO_URL, options={"trust_forwarded_headers": True},
          headers={"Host": "127.0.0.1:8000", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hooks.example.com"})
