@@ -2,7 +2,7 @@
 // createHandler inside workerd (bundled into the test Worker) and the Node middleware behind a
 // real node:http server, so both runtimes are held to the same answers.
 //
-// `open({provider, credentials, store, clock, onEvent})` returns `{send(delivery), close()}`;
+// `open({provider, credentials, options, store, clock, onEvent})` returns `{send(delivery), close()}`;
 // `send` resolves to `{status, headers (lower-case names), body (text)}`.
 import { bodyOf, headerPairs } from "./vector-reader.mjs";
 
@@ -93,7 +93,7 @@ export async function runHandlerVector(telhook, vector, open) {
     if (outcome === "raise") throw new Error("the vector's held handler raised");
     return undefined;
   };
-  const adapter = await open({ provider: vector.provider, credentials: vector.credentials, store, clock, onEvent });
+  const adapter = await open({ provider: vector.provider, credentials: vector.credentials, options: vector.options, store, clock, onEvent });
   const steps = [];
   const held = new Map();
   const record = (index, expect, result) => {
@@ -140,7 +140,7 @@ export async function runHandlerVector(telhook, vector, open) {
 
 /** The handler-vector adapter for createHandler: Fetch Requests handed to it directly (Node or workerd). */
 export function fetchHandlerAdapter(telhook, env, ctx) {
-  // `config`: {provider, credentials, clock} and either {store, onEvent} or {inbox}.
+  // `config`: {provider, credentials, options, clock} and either {store, onEvent} or {inbox}.
   return async (config) => {
     const handler = telhook.createHandler({ ...config, onError: () => {} });
     return {

@@ -5,7 +5,7 @@
 // (`work(handler)`); a pass with a "die" outcome is spelled out with `claim`/`succeed`/`fail`,
 // since a worker that vanishes after its handler records nothing.
 //
-// `open({provider, credentials, clock, inbox})` is the handler vectors' adapter
+// `open({provider, credentials, options, clock, inbox})` is the handler vectors' adapter
 // (handler-vectors.mjs fetchHandlerAdapter, node-adapter.mjs nodeMiddlewareAdapter).
 // Resolves to `{steps: [{index, expect, actual}], handler_calls, expect_handler_calls}`.
 
@@ -40,7 +40,7 @@ export async function runInboxVector(telhook, vector, open) {
       return memory.enqueue(...args);
     },
   };
-  const adapter = await open({ provider: vector.provider, credentials: vector.credentials, clock, inbox });
+  const adapter = await open({ provider: vector.provider, credentials: vector.credentials, options: vector.options, clock, inbox });
   const steps = [];
   const states = () => memory.entries().map((entry) => entry.state);
   let calls = 0;

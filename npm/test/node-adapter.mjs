@@ -4,7 +4,7 @@ import http from "node:http";
 import { deliveryBody, deliveryHeaders } from "./handler-vectors.mjs";
 
 export function nodeMiddlewareAdapter(telhook) {
-  // `config`: {provider, credentials, clock} and either {store, onEvent} or {inbox}.
+  // `config`: {provider, credentials, options, clock} and either {store, onEvent} or {inbox}.
   return async (config) => {
     const middleware = telhook.createNodeMiddleware({ ...config, onError: () => {} });
     const server = http.createServer((req, res) => middleware(req, res));

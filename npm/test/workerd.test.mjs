@@ -63,6 +63,10 @@ test("createHandler answers every conformance vector with the core's answer for 
   for (const { name, vector } of vectors) {
     // A false Content-Length cannot be sent through an HTTP client; the vector run covers it.
     if (JSON.stringify(vector.request.headers ?? {}).toLowerCase().includes('"content-length"')) continue;
+    // A path-only URL read at its Host header (node:http's req.url): a Fetch Request's URL is
+    // always absolute, its host the worker's; the vector run covers it.
+    const relative = vector.request.url !== undefined && !vector.request.url.includes("://");
+    if (relative && JSON.stringify(vector.request.headers ?? {}).toLowerCase().includes('"host"')) continue;
     const response = await deliver(vector);
     let expected = { status: 200, body: { outcome: "accepted" } };
     if (vector.expect.error) {

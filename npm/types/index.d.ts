@@ -332,6 +332,13 @@ export interface Options {
   now?: number | Date | string | undefined;
   /** Refuse larger bodies (default 1 MiB). */
   max_body_bytes?: number | undefined;
+  /**
+   * The URL a provider that signs it (Twilio) calls, as set in its console, without query
+   * (the request's query is appended): needed behind a reverse proxy or TLS terminator.
+   */
+  public_url?: string | undefined;
+  /** Read the public scheme, host and port from X-Forwarded-Proto/-Host/-Port (only behind a proxy that sets them). */
+  trust_forwarded_headers?: boolean | undefined;
 }
 
 export interface RetryPolicy {

@@ -137,12 +137,19 @@ class Receiver:
         lease_secs: Optional[int] = None,
         dedupe_ttl_secs: Optional[int] = None,
         store_deadline_ms: Optional[int] = None,
+        public_url: Optional[str] = None,
+        trust_forwarded_headers: Optional[bool] = None,
     ) -> None:
         # Every option is checked by the core, the same as in Node (ConfigurationError
         # invalid_option naming it, never its value): here they are only passed on.
         self.provider = provider
         self.clock = _check_clock(clock)
-        options = "null" if max_body_bytes is None else _options_json({"max_body_bytes": max_body_bytes})
+        # public_url: the URL a provider that signs it (Twilio) calls, as set in its console
+        # (behind a proxy); trust_forwarded_headers: read it from X-Forwarded-Proto/-Host/-Port.
+        given = {"max_body_bytes": max_body_bytes, "public_url": public_url,
+                 "trust_forwarded_headers": trust_forwarded_headers}
+        given = {name: value for name, value in given.items() if value is not None}
+        options = _options_json(given) if given else "null"
         self._inner = _core.Receiver(provider, _credentials_json(credentials), options)
         # The receive machine's settings, checked by the core now (invalid_option), not per request.
         settings = {"provider": provider, "max_body_bytes": self._inner.max_body_bytes, "store": True,
@@ -209,9 +216,12 @@ def normalize_event(
     method: str = "POST",
     url: Optional[str] = None,
     max_body_bytes: Optional[int] = None,
+    public_url: Optional[str] = None,
+    trust_forwarded_headers: Optional[bool] = None,
 ) -> NormalizedEvent:
     """Verifies and normalizes one request; raises a :class:`WebhookError` subclass on failure."""
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes)
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
+                        trust_forwarded_headers=trust_forwarded_headers)
     return receiver.normalize(headers=headers, body=body, now=now, method=method, url=url)
 
 

@@ -71,13 +71,16 @@ def webhook(
     credentials: Union[Credentials, Mapping[str, Any], None],
     store: DedupeStore,
     max_body_bytes: Optional[int] = None,
+    public_url: Optional[str] = None,
+    trust_forwarded_headers: Optional[bool] = None,
     clock: Optional[Callable[[], float]] = None,
     lease_secs: Optional[int] = None,
     dedupe_ttl_secs: Optional[int] = None,
     store_deadline_ms: Optional[int] = None,
 ) -> Callable[[View], Callable[..., WerkzeugResponse]]:
     """Decorates ``view(event)``; see the module docstring."""
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock, lease_secs=lease_secs,
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
+                        trust_forwarded_headers=trust_forwarded_headers, clock=clock, lease_secs=lease_secs,
                         dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
     check_store(store)
 
@@ -117,6 +120,8 @@ def inbox_view(
     credentials: Union[Credentials, Mapping[str, Any], None],
     inbox: "Inbox",
     max_body_bytes: Optional[int] = None,
+    public_url: Optional[str] = None,
+    trust_forwarded_headers: Optional[bool] = None,
     clock: Optional[Callable[[], float]] = None,
     dedupe_ttl_secs: Optional[int] = None,
 ) -> Callable[..., WerkzeugResponse]:
@@ -125,7 +130,8 @@ def inbox_view(
     ``app.add_url_rule("/hooks/lisoloo", view_func=inbox_view("lisoloo", credentials=…, inbox=inbox))``."""
     from .inbox import Inbox, check_inbox
 
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock,
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
+                        trust_forwarded_headers=trust_forwarded_headers, clock=clock,
                         dedupe_ttl_secs=dedupe_ttl_secs)
     check_inbox(inbox)
 

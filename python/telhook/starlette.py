@@ -59,13 +59,16 @@ def webhook(
     credentials: Union[Credentials, Mapping[str, Any], None],
     store: AnyDedupeStore,
     max_body_bytes: Optional[int] = None,
+    public_url: Optional[str] = None,
+    trust_forwarded_headers: Optional[bool] = None,
     clock: Optional[Callable[[], float]] = None,
     lease_secs: Optional[int] = None,
     dedupe_ttl_secs: Optional[int] = None,
     store_deadline_ms: Optional[int] = None,
 ) -> Callable[[Handler], Endpoint]:
     """Decorates ``handler(request, event)``; see the module docstring."""
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock, lease_secs=lease_secs,
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
+                        trust_forwarded_headers=trust_forwarded_headers, clock=clock, lease_secs=lease_secs,
                         dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
     check_store(store)
 
@@ -122,6 +125,8 @@ def inbox_endpoint(
     credentials: Union[Credentials, Mapping[str, Any], None],
     inbox: "AnyInbox",
     max_body_bytes: Optional[int] = None,
+    public_url: Optional[str] = None,
+    trust_forwarded_headers: Optional[bool] = None,
     clock: Optional[Callable[[], float]] = None,
     dedupe_ttl_secs: Optional[int] = None,
     store_deadline_ms: Optional[int] = None,
@@ -131,7 +136,8 @@ def inbox_endpoint(
     ``app.add_api_route("/hooks/lisoloo", inbox_endpoint("lisoloo", credentials=…, inbox=inbox), methods=["POST"])``."""
     from .inbox import check_inbox
 
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock,
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
+                        trust_forwarded_headers=trust_forwarded_headers, clock=clock,
                         dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
     check_inbox(inbox)
     chosen: Any = inbox if inspect.iscoroutinefunction(inbox.enqueue) else _ThreadedInbox(cast(Any, inbox))

@@ -111,6 +111,8 @@ class Setup:
         self.vector = vector
         self.provider: Optional[str] = vector["provider"]
         self.credentials: Dict[str, Any] = vector["credentials"]
+        # Receiver options the vector needs (Twilio's public_url), passed to every adapter.
+        self.options: Dict[str, Any] = vector.get("options") or {}
         self.now: int = vector["now"]
         self.clock = lambda: self.now
         self.store_clock = FakeClock(float(vector["now"]))

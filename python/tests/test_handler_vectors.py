@@ -21,7 +21,7 @@ def _reply(response: telhook.Response) -> Reply:
 
 
 def plain_sync(setup: Setup) -> Transport:
-    receiver = telhook.Receiver(setup.provider, setup.credentials, clock=setup.clock)  # type: ignore[arg-type]
+    receiver = telhook.Receiver(setup.provider, setup.credentials, clock=setup.clock, **setup.options)  # type: ignore[arg-type]
 
     def deliver(method: str, url: str, headers: List[Tuple[str, str]], body: bytes) -> Reply:
         chunks = [body[i : i + 4096] for i in range(0, len(body), 4096)]  # streamed in chunks
@@ -32,7 +32,7 @@ def plain_sync(setup: Setup) -> Transport:
 
 
 def plain_async(setup: Setup) -> Transport:
-    receiver = telhook.Receiver(setup.provider, setup.credentials, clock=setup.clock)  # type: ignore[arg-type]
+    receiver = telhook.Receiver(setup.provider, setup.credentials, clock=setup.clock, **setup.options)  # type: ignore[arg-type]
 
     async def chunks(body: bytes) -> Any:
         for i in range(0, len(body), 4096):
@@ -64,7 +64,8 @@ def django_sync(setup: Setup, store: Any = None) -> Transport:
     from djangoproject import views
     from telhook.django import webhook
 
-    @webhook(setup.provider, credentials=setup.credentials, store=store or setup.store, clock=setup.clock)  # type: ignore[arg-type]
+    @webhook(setup.provider, credentials=setup.credentials, store=store or setup.store, clock=setup.clock,
+             **setup.options)  # type: ignore[arg-type]
     def view(request: Any, event: Any) -> Any:
         return setup.script.handler()
 
@@ -92,7 +93,8 @@ def django_async(setup: Setup) -> Transport:
     from djangoproject import views
     from telhook.django import webhook
 
-    @webhook(setup.provider, credentials=setup.credentials, store=setup.store, clock=setup.clock)  # type: ignore[arg-type]
+    @webhook(setup.provider, credentials=setup.credentials, store=setup.store, clock=setup.clock,
+             **setup.options)  # type: ignore[arg-type]
     async def view(request: Any, event: Any) -> Any:
         return await setup.script.ahandler()
 
@@ -114,7 +116,8 @@ def flask_app(setup: Setup) -> Transport:
 
     app = flask.Flask(__name__)
 
-    @webhook(setup.provider, credentials=setup.credentials, store=setup.store, clock=setup.clock)  # type: ignore[arg-type]
+    @webhook(setup.provider, credentials=setup.credentials, store=setup.store, clock=setup.clock,
+             **setup.options)  # type: ignore[arg-type]
     def view(event: Any) -> Any:
         return setup.script.handler()
 
@@ -135,7 +138,8 @@ def fastapi_app(setup: Setup) -> Transport:
 
     app = FastAPI()
 
-    @webhook(setup.provider, credentials=setup.credentials, store=setup.store, clock=setup.clock)  # type: ignore[arg-type]
+    @webhook(setup.provider, credentials=setup.credentials, store=setup.store, clock=setup.clock,
+             **setup.options)  # type: ignore[arg-type]
     async def endpoint(request: Any, event: Any) -> Any:
         return await setup.script.ahandler()
 

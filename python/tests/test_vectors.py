@@ -25,6 +25,8 @@ def run(vector: Dict[str, Any]) -> Dict[str, Any]:
             method=request.method,
             url=request.url,
             max_body_bytes=max_body_bytes(vector),
+            public_url=(vector.get("options") or {}).get("public_url"),
+            trust_forwarded_headers=(vector.get("options") or {}).get("trust_forwarded_headers"),
         )
     except telhook.WebhookError as error:
         # Anything else (PanicException above all) propagates and fails the test.
@@ -61,7 +63,10 @@ def test_no_panic_and_no_secret_over_every_error_vector() -> None:
 
 def run_raw(vector: Dict[str, Any]) -> None:
     request = request_of(vector["request"])
-    receiver = telhook.Receiver(vector["provider"], vector["credentials"], max_body_bytes=max_body_bytes(vector))
+    options = vector.get("options") or {}
+    receiver = telhook.Receiver(vector["provider"], vector["credentials"], max_body_bytes=max_body_bytes(vector),
+                                public_url=options.get("public_url"),
+                                trust_forwarded_headers=options.get("trust_forwarded_headers"))
     assert "SECRET" not in repr(receiver) and "secret-" not in repr(receiver).lower()
     receiver.normalize(
         headers=request.headers, body=request.body, now=vector["now"], method=request.method, url=request.url,

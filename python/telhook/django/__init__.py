@@ -132,6 +132,8 @@ def webhook(
     dedupe: Optional[AnyDedupeStore] = None,
     cache_alias: str = "default",
     max_body_bytes: Optional[int] = None,
+    public_url: Optional[str] = None,
+    trust_forwarded_headers: Optional[bool] = None,
     atomic: bool = False,
     clock: Optional[Callable[[], float]] = None,
     lease_secs: Optional[int] = None,
@@ -142,7 +144,8 @@ def webhook(
     """Decorates ``view(request, event)`` (sync or ``async def``); see the module docstring.
     With ``inbox=`` (a ``telhook.django.inbox.DjangoInbox``) it decorates ``handler(event)``
     instead: the view stores the event and answers at once, a worker runs the handler later."""
-    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, clock=clock, lease_secs=lease_secs,
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
+                        trust_forwarded_headers=trust_forwarded_headers, clock=clock, lease_secs=lease_secs,
                         dedupe_ttl_secs=dedupe_ttl_secs, store_deadline_ms=store_deadline_ms)
     if inbox is not None:
         return _inbox_decorator(provider, receiver, inbox, store, dedupe, atomic)
