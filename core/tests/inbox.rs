@@ -55,7 +55,7 @@ fn run(vector: &Value) -> Result<(), String> {
     let provider = Some(Provider::from_name(vector["provider"].as_str().unwrap()).unwrap());
     let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
     let policy = InboxPolicy::from_json_value(&vector["policy"]).unwrap();
-    let options = Options::default();
+    let options = Options::from_json_value(vector["options"].clone()).unwrap();
     let mut now = vector["now"].as_i64().unwrap();
     let mut inbox = Flaky::default();
     let mut calls = 0;

@@ -109,9 +109,11 @@ def run_vector(vector: Dict[str, Any], using: str, asynchronous: bool) -> None:
         async def ahandle(event: Any) -> None:
             handle(event)
 
-        view = webhook(vector["provider"], credentials=vector["credentials"], clock=clock, inbox=inbox)(ahandle)
+        view = webhook(vector["provider"], credentials=vector["credentials"], clock=clock, inbox=inbox,
+                           **(vector.get("options") or {}))(ahandle)
     else:
-        view = webhook(vector["provider"], credentials=vector["credentials"], clock=clock, inbox=inbox)(handle)
+        view = webhook(vector["provider"], credentials=vector["credentials"], clock=clock, inbox=inbox,
+                           **(vector.get("options") or {}))(handle)
     rows = InboxEvent.objects.using(using).order_by("id")
     died = 0
     for index, step in enumerate(vector["steps"]):

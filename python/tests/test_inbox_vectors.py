@@ -44,7 +44,7 @@ class HandlerError(Exception):
 
 def run(vector: Dict[str, Any], asynchronous: bool) -> None:
     clock = Clock(vector["now"])
-    receiver = telhook.Receiver(vector["provider"], vector["credentials"], clock=clock)
+    receiver = telhook.Receiver(vector["provider"], vector["credentials"], clock=clock, **(vector.get("options") or {}))
     inbox = FlakyInbox(policy=telhook.inbox.InboxPolicy(**vector["policy"]), clock=clock)
     calls = 0
     for index, step in enumerate(vector["steps"]):

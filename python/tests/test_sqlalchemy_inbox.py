@@ -62,7 +62,7 @@ def run_vector(url: str, vector: Dict[str, Any], prefix: str) -> None:
     inbox = SqlInbox(engine, policy=InboxPolicy(**vector["policy"]), clock=clock, table_prefix=prefix)
     inbox.metadata.drop_all(engine)
     inbox.create_tables()
-    receiver = telhook.Receiver(vector["provider"], vector["credentials"], clock=clock)
+    receiver = telhook.Receiver(vector["provider"], vector["credentials"], clock=clock, **(vector.get("options") or {}))
     calls = 0
     fail_next = [False]
     real_enqueue = inbox.enqueue

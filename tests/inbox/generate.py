@@ -62,6 +62,8 @@ def scenarios(provider: str) -> dict[str, dict]:
             "steps": steps,
             "expect_handler_calls": calls,
         }
+        if provider in handlers.OPTIONS:
+            out[f"{provider}_{name}"]["options"] = handlers.OPTIONS[provider]
 
     vector("queued_then_processed_once",
            "Inbox mode: the event is stored and answered 200 queued before any handler runs; its "
@@ -100,6 +102,8 @@ def common() -> dict[str, dict]:
             "steps": steps,
             "expect_handler_calls": calls,
         }
+        if provider in handlers.OPTIONS:
+            out[f"{provider}_{name}"]["options"] = handlers.OPTIONS[provider]
 
     vectors = {
         "common_dead_after_max_attempts_then_replayed": vector(
