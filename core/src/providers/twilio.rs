@@ -26,7 +26,6 @@
 //! `occurred_at` is null for messages: Twilio's Messaging callbacks carry no time (the order
 //! comes from the status rank); Voice status callbacks carry `Timestamp` (RFC 2822).
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use base64::Engine as _;
@@ -69,7 +68,7 @@ pub(crate) const SPEC: Spec = Spec {
     verify,
     named_by_headers,
     body_matches: |_| false,
-    parse: |raw| Ok(Payload::Twilio(super::from_value(raw)?)),
+    parse: |raw| Ok(Payload::Twilio(raw.clone())),
     normalize,
     message_parts,
     schemes: SCHEMES,
@@ -87,9 +86,10 @@ pub(crate) const SPEC: Spec = Spec {
     decode,
 };
 
-/// The top-level payload type (`Payload::Twilio`): every parameter by its name; a repeated
-/// parameter is a list of its values.
-pub type Body = Map<String, Value>;
+/// The top-level payload type (`Payload::Twilio`): an object of every parameter by its name
+/// (a repeated parameter is a list of its values), or the JSON body `bodySHA256` signs. A plain
+/// `Value`: its serializer is the one `raw` already uses (a typed map would add its own).
+pub type Body = Value;
 
 const SCHEMES: &[Scheme] = &[Scheme::AuthToken];
 const HEADER: &str = "X-Twilio-Signature";
@@ -173,19 +173,16 @@ fn decode_signature(text: &str) -> Result<[u8; 20]> {
 /// The decoded form parameters as Twilio signs them: names sorted, each distinct value of a
 /// name sorted, `name` + `value` concatenated.
 fn signed_params(body: &[u8]) -> String {
-    let mut params: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (name, value) in form_urlencoded::parse(body) {
-        params
-            .entry(name.into_owned())
-            .or_default()
-            .insert(value.into_owned());
-    }
+    let mut params: Vec<(String, String)> = form_urlencoded::parse(body)
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    // Names sorted, then values; repeated pairs once: O(n log n) in the number of parameters.
+    params.sort_unstable();
+    params.dedup();
     let mut joined = String::with_capacity(body.len());
-    for (name, values) in &params {
-        for value in values {
-            joined.push_str(name);
-            joined.push_str(value);
-        }
+    for (name, value) in &params {
+        joined.push_str(name);
+        joined.push_str(value);
     }
     joined
 }
@@ -276,7 +273,10 @@ fn whatwg_query(url: &str) -> String {
     out.push('?');
     for byte in query.bytes() {
         if byte <= 0x20 || byte >= 0x7f || matches!(byte, b'"' | b'#' | b'<' | b'>' | b'\'') {
-            out.push_str(&alloc::format!("%{byte:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
+            out.push(char::from(HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0')));
         } else {
             out.push(char::from(byte));
         }
@@ -561,13 +561,58 @@ fn rfc2822(fields: &mut Fields<'_>, path: &str) -> Option<String> {
     if text.trim().is_empty() {
         return None;
     }
-    let parsed = chrono::DateTime::parse_from_rfc2822(text.trim())
-        .ok()
-        .and_then(|time| crate::time::from_unix_seconds(time.timestamp(), "Timestamp").ok());
+    let parsed = rfc2822_seconds(text)
+        .and_then(|seconds| crate::time::from_unix_seconds(seconds, "Timestamp").ok());
     if parsed.is_none() {
         fields.mark_unread(path);
     }
     parsed
+}
+
+/// UNIX seconds of `[Day,] DD Mon YYYY HH:MM:SS ±HHMM` (or `GMT`/`UT`/`Z`), the form Twilio
+/// sends. By hand: chrono's RFC 2822 parser brings its whole format machinery into the wasm.
+fn rfc2822_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let text = text.split_once(',').map_or(text, |(_, rest)| rest).trim();
+    let mut parts = text.split_ascii_whitespace();
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month = parts.next()?;
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let month = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(month))
+        .and_then(|index| u32::try_from(index + 1).ok())?;
+    let year: i32 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':');
+    let (hour, minute) = (clock.next()?.parse().ok()?, clock.next()?.parse().ok()?);
+    let second = clock.next().map_or(Some(0), |s| s.parse().ok())?;
+    let zone = parts.next().unwrap_or("+0000");
+    if parts.next().is_some() || clock.next().is_some() {
+        return None;
+    }
+    let offset_secs: i64 = match zone {
+        "GMT" | "UT" | "UTC" | "Z" => 0,
+        _ => {
+            let (sign, digits) = match zone.as_bytes().first()? {
+                b'+' => (1, zone.get(1..)?),
+                b'-' => (-1, zone.get(1..)?),
+                _ => return None,
+            };
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let hours: i64 = digits.get(..2)?.parse().ok()?;
+            let minutes: i64 = digits.get(2..)?.parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    let local = chrono::NaiveDate::from_ymd_opt(year, month, day)?
+        .and_hms_opt(hour, minute, second)?
+        .and_utc()
+        .timestamp();
+    local.checked_sub(offset_secs)
 }
 
 // ------------------------------------------------------------------------------ test kit
@@ -639,31 +684,57 @@ const SAMPLE_KINDS: &[SampleKind] = &[
 
 
 /// The parameters of Twilio's docs (Messaging status callback, inbound SMS, Voice status
-/// callback), as the form fields arrive (every value text).
+/// callback), as the form fields arrive (every value text; synthetic values).
+const MESSAGE_STATUS: &[(&str, &str)] = &[
+    ("MessageSid", "SM2f3e1a0c9b8d7e6f5a4b3c2d1e0f9a8b"),
+    ("SmsSid", "SM2f3e1a0c9b8d7e6f5a4b3c2d1e0f9a8b"),
+    ("MessageStatus", "delivered"),
+    ("SmsStatus", "delivered"),
+    ("AccountSid", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+    ("From", "+15017122661"),
+    ("To", "+15558675310"),
+    ("ApiVersion", "2010-04-01"),
+];
+const INBOUND_MESSAGE: &[(&str, &str)] = &[
+    ("MessageSid", "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8"),
+    ("SmsSid", "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8"),
+    ("SmsMessageSid", "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8"),
+    ("AccountSid", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+    ("From", "+15558675310"),
+    ("To", "+15017122661"),
+    ("Body", "Hello from Twilio"),
+    ("NumMedia", "0"),
+    ("NumSegments", "1"),
+    ("SmsStatus", "received"),
+    ("ApiVersion", "2010-04-01"),
+];
+const CALL_STATUS: &[(&str, &str)] = &[
+    ("CallSid", "CA5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"),
+    ("AccountSid", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+    ("From", "+15558675310"),
+    ("To", "+15017122661"),
+    ("CallStatus", "completed"),
+    ("Direction", "inbound"),
+    ("CallDuration", "42"),
+    ("ApiVersion", "2010-04-01"),
+    ("CallbackSource", "call-progress-events"),
+    ("SequenceNumber", "3"),
+    ("Timestamp", "Wed, 21 Jan 2026 12:50:00 +0000"),
+];
+
 fn sample(kind: &str) -> Option<Value> {
-    Some(match kind {
-        "message_status" => serde_json::json!({
-            "MessageSid": "SM2f3e1a0c9b8d7e6f5a4b3c2d1e0f9a8b", "SmsSid": "SM2f3e1a0c9b8d7e6f5a4b3c2d1e0f9a8b",
-            "MessageStatus": "delivered", "SmsStatus": "delivered",
-            "AccountSid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "From": "+15017122661",
-            "To": "+15558675310", "ApiVersion": "2010-04-01",
-        }),
-        "inbound_message" => serde_json::json!({
-            "MessageSid": "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8", "SmsSid": "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8",
-            "SmsMessageSid": "SMb3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8",
-            "AccountSid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "From": "+15558675310",
-            "To": "+15017122661", "Body": "Hello from Twilio", "NumMedia": "0",
-            "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01",
-        }),
-        "call_status" => serde_json::json!({
-            "CallSid": "CA5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b", "AccountSid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "From": "+15558675310", "To": "+15017122661", "CallStatus": "completed",
-            "Direction": "inbound", "CallDuration": "42", "ApiVersion": "2010-04-01",
-            "CallbackSource": "call-progress-events", "SequenceNumber": "3",
-            "Timestamp": "Wed, 21 Jan 2026 12:50:00 +0000",
-        }),
+    let pairs = match kind {
+        "message_status" => MESSAGE_STATUS,
+        "inbound_message" => INBOUND_MESSAGE,
+        "call_status" => CALL_STATUS,
         _ => return None,
-    })
+    };
+    Some(Value::Object(
+        pairs
+            .iter()
+            .map(|(name, value)| (String::from(*name), Value::String(String::from(*value))))
+            .collect(),
+    ))
 }
 
 /// The key is the SID (and status): a new SID is a new event.
@@ -697,6 +768,21 @@ mod tests {
             shown_url("https://u:p@h.example/p?token=1&b=2"),
             "https://h.example/p?token=…&b=…"
         );
+    }
+
+    #[test]
+    fn voice_timestamps_read_as_rfc_2822() {
+        assert_eq!(
+            rfc2822_seconds("Wed, 21 Jan 2026 12:53:20 +0000"),
+            Some(1_769_000_000)
+        );
+        assert_eq!(
+            rfc2822_seconds("21 Jan 2026 13:53:20 +0100"),
+            Some(1_769_000_000)
+        );
+        for bad in ["", "Wed, 32 Jan 2026 12:53:20 +0000", "21 Foo 2026 1:2:3", "21 Jan 2026 12:53:20 +00"] {
+            assert_eq!(rfc2822_seconds(bad), None, "{bad}");
+        }
     }
 
     #[test]
