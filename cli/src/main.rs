@@ -219,8 +219,8 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             format,
             url,
         } => {
-            let (_, request) = signed_request(&signed)?;
             let url = url.as_deref().unwrap_or("http://localhost/");
+            let (_, request) = signed_request(&signed, url)?;
             Ok(match format.as_str() {
                 "http" => Done {
                     output: String::from_utf8_lossy(&raw_http(url, &request)).into_owned(),
@@ -233,7 +233,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             })
         }
         Command::Send { url, signed } => {
-            let (provider, request) = signed_request(&signed)?;
+            let (provider, request) = signed_request(&signed, &url)?;
             let policy = retry_policy(provider);
             let answer = delivery::deliver(&delivery::agent(&policy), provider, &url, &request);
             let next = delivery::next_step(&policy, 1, answer.provider_action);
@@ -449,7 +449,7 @@ fn now_or_system(now: Option<&str>) -> Result<i64, Failure> {
 }
 
 /// The body (a file or a sample) signed as `args` say.
-fn signed_request(args: &SignArgs) -> Result<(Provider, WebhookRequest), Failure> {
+fn signed_request(args: &SignArgs, url: &str) -> Result<(Provider, WebhookRequest), Failure> {
     let provider = Provider::from_name(&args.provider)?;
     let credentials = read_credentials(&args.credentials)?;
     let body = match &args.body {
@@ -474,7 +474,9 @@ fn signed_request(args: &SignArgs) -> Result<(Provider, WebhookRequest), Failure
         .map(telhook_core::sign::Scheme::from_name)
         .transpose()?;
     let now = now_or_system(args.now.as_deref())?;
-    let request = telhook_core::sign::sign(provider, &body, &credentials, now, scheme)?;
+    // Signed for the URL it is sent to (Twilio signs the URL it calls).
+    let request =
+        telhook_core::sign::sign_for_url(provider, &body, &credentials, now, scheme, url)?;
     Ok((provider, request))
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use telhook_core::sample::{event_kinds, out_of_order_statuses, unique_sample};
-use telhook_core::sign::{forge, sign, Forgery};
+use telhook_core::sign::{forge, sign_for_url, Forgery};
 use telhook_core::{
     normalize_event, retry_policy, Credentials, DeliveryResult, Provider, RetryPolicy,
     WebhookRequest,
@@ -475,7 +475,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
                       copies: usize|
      -> Result<Genuine, telhook_core::Error> {
         let body = unique_sample(provider, kind, serial, extra)?;
-        let request = sign(provider, &body, credentials, now, None)?;
+        let request = sign_for_url(provider, &body, credentials, now, None, &settings.url)?;
         let key = normalize_event(Some(provider), &request, credentials, now)?.id;
         Ok(Genuine {
             label,

@@ -56,6 +56,21 @@ pub fn sign(
     Ok(request)
 }
 
+/// [`sign`] for the request sent to `url`, the receiver's full URL: what a provider that signs
+/// the URL it calls (Twilio) signs. [`target_url`] then sends it to that very URL.
+pub fn sign_for_url(
+    provider: Provider,
+    body: &[u8],
+    credentials: &Credentials,
+    now: i64,
+    scheme: Option<Scheme>,
+    url: &str,
+) -> Result<WebhookRequest> {
+    let mut request = unsigned(provider, body);
+    request.url = Some(url.to_owned());
+    sign_request(provider, request, credentials, now, scheme)
+}
+
 /// [`sign`] for a request of your own (its method, URL and headers kept): for a provider that
 /// signs the URL it calls (Twilio), give the URL the receiver is reached at.
 pub fn sign_request(
@@ -153,6 +168,10 @@ pub fn forge(
 /// Joins a receiver's base URL with the query a signed request carries (the URL token), so
 /// a request from [`sign`] can be sent to a real endpoint.
 pub fn target_url(base: &str, signed: &WebhookRequest) -> String {
+    // Signed for a full URL ([`sign_for_url`]): that URL, with whatever the signing added.
+    if let Some(url) = signed.url.as_deref().filter(|url| url.contains("://")) {
+        return url.to_owned();
+    }
     let query = signed
         .url
         .as_deref()

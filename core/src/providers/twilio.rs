@@ -112,7 +112,7 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, _now: i64) -> Res
         .header(HEADER)?
         .ok_or(Error::MissingSignature { header: HEADER })?;
     let signature = decode_signature(given)?;
-    let url = called_url(request)?;
+    let urls = called_urls(request)?;
     let body_hash = body_hash(request)?;
     let params = if body_hash.is_some() || is_get(request) {
         String::new()
@@ -120,15 +120,20 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, _now: i64) -> Res
         signed_params(&request.body)
     };
     let mut matched = false;
-    for candidate in url_candidates(&url) {
-        let parts = [candidate.as_bytes(), params.as_bytes()];
-        matched |= scheme::hmac::sha1_matches_any(&credentials.auth_token, &parts, &signature);
+    for url in &urls {
+        for candidate in url_candidates(url) {
+            let parts = [candidate.as_bytes(), params.as_bytes()];
+            matched |= scheme::hmac::sha1_matches_any(&credentials.auth_token, &parts, &signature);
+        }
     }
     if !matched {
-        return Err(Error::UrlSignatureMismatch {
-            header: HEADER,
-            url: shown_url(&url),
-        });
+        let mut shown = urls.iter().map(|url| shown_url(url));
+        let mut url = shown.next().unwrap_or_default();
+        for other in shown {
+            url.push_str(" or ");
+            url.push_str(&other);
+        }
+        return Err(Error::UrlSignatureMismatch { header: HEADER, url });
     }
     if let Some(expected) = body_hash {
         let actual = hex::encode(Sha256::digest(&request.body));
@@ -187,9 +192,21 @@ fn signed_params(body: &[u8]) -> String {
     joined
 }
 
-/// The absolute URL the receiver was called at: the request's own when absolute, else
-/// `https://` + `Host` + the path (the `public_url` and `X-Forwarded-*` options rewrite the
-/// request's URL before verification). Without a host there is no URL to check.
+/// The absolute URLs the receiver may have been called at: the request's own when absolute,
+/// else its `Host` and path under `https://` and `http://` — a path-only URL (node:http's
+/// `req.url`, a WSGI path) does not say which scheme the client used, and either signs the same
+/// way (the `public_url` and `X-Forwarded-*` options rewrite the request's URL before
+/// verification). Without a host there is no URL to check.
+fn called_urls(request: &WebhookRequest) -> Result<Vec<String>> {
+    let url = called_url(request)?;
+    let plain = url
+        .strip_prefix("https://")
+        .filter(|_| !request.url.as_deref().unwrap_or("/").contains("://"))
+        .map(|rest| alloc::format!("http://{rest}"));
+    Ok(core::iter::once(url).chain(plain).collect())
+}
+
+/// The first of [`called_urls`]: the request's absolute URL, else `https://` + `Host` + path.
 fn called_url(request: &WebhookRequest) -> Result<String> {
     let url = request.url.as_deref().unwrap_or("/");
     let url = url.split('#').next().unwrap_or_default();
@@ -768,6 +785,29 @@ mod tests {
             shown_url("https://u:p@h.example/p?token=1&b=2"),
             "https://h.example/p?token=…&b=…"
         );
+    }
+
+    #[test]
+    fn a_mismatch_names_the_urls_checked_without_query_values() {
+        let request = WebhookRequest {
+            method: String::from("POST"),
+            url: Some(String::from("/sms?key=s3cret-value")),
+            headers: alloc::vec![
+                (String::from("Host"), String::from("127.0.0.1:8000")),
+                (
+                    String::from(HEADER),
+                    String::from("RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+                ),
+            ],
+            body: b"a=b".to_vec(),
+        };
+        let credentials = Credentials::none().with_auth_token("12345");
+        let error = verify(&request, &credentials, 0).unwrap_err();
+        assert_eq!(error.code(), "signature_mismatch");
+        let text = alloc::string::ToString::to_string(&error);
+        assert!(text.contains("https://127.0.0.1:8000/sms?key=…"), "{text}");
+        assert!(text.contains("or http://127.0.0.1:8000/sms?key=…"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
     }
 
     #[test]
