@@ -80,8 +80,7 @@ pub(crate) const SPEC: Spec = Spec {
     encode_sample: as_form,
     identity,
     redacted_keys: &[],
-    // Not yet: the out-of-order test reads samples as JSON (Twilio's are forms).
-    out_of_order: None,
+    out_of_order: Some(OUT_OF_ORDER),
     methods: &["POST", "GET"],
     decode,
 };
@@ -692,6 +691,12 @@ fn as_form(sample: &mut Value) {
     }
     *sample = Value::String(form.finish());
 }
+
+/// A message delivered, reported before its `sent` status.
+const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
+    ("message_status", "MessageStatus", "delivered"),
+    ("message_status", "MessageStatus", "sent"),
+];
 
 const SAMPLE_KINDS: &[SampleKind] = &[
     SampleKind::new("message_status", EventType::MessageStatus),
