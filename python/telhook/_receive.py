@@ -221,7 +221,8 @@ class Delivery:
     """One request's way through the core's receive machine (``receive::machine``): the
     machine decides every step and every answer; this class only does the I/O it asks for."""
 
-    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "state", "action", "failure", "settings")
+    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "state", "action", "failure", "settings",
+                 "refusal")
 
     def __init__(
         self,
@@ -245,6 +246,9 @@ class Delivery:
         self.action: Dict[str, Any] = {}
         # What failed (the handler's or the store's exception), for the log line.
         self.failure: Optional[BaseException] = None
+        # Why the core refused the request, in its words (static text, never a request value;
+        # Twilio's names the URL checked), logged with the code as Node's onError logs it.
+        self.refusal: Optional[str] = None
 
     def start(self, method: str, headers: HeaderPairs) -> Dict[str, Any]:
         self.state, self.action = _machine("receive_start", [self.settings, method, headers])
@@ -266,6 +270,7 @@ class Delivery:
         try:
             self.event = self.receiver.normalize(headers=headers, body=body, method=method, url=url)
         except WebhookError as error:
+            self.refusal = str(error)
             return {"input": "refused", "code": error.code}
         return {"input": "normalized", "provider": self.event["provider"], "event_id": self.event["id"]}
 
@@ -316,7 +321,7 @@ class Delivery:
         """The machine's answer, logged; the handler's own response replaces it only when the
         answer is the handler's (its status or its success)."""
         answer = _answer(self.action["answer"])
-        log_answer(answer, self.provider, self.event_id, self.failure, self.action.get("note"),
+        log_answer(answer, self.provider, self.event_id, self.failure, self.action.get("note") or self.refusal,
                    self.receiver)
         return answer, own if answer.code in ("handler_status", "accepted") else None
 
