@@ -282,6 +282,8 @@ export interface ProviderCredentials {
   url_token_param?: string;
   /** Ed25519 public keys (Telnyx), each the standard base64 of its 32 bytes; several for rotation. */
   ed25519_public_key?: string | readonly string[];
+  /** Twilio's Auth Token (X-Twilio-Signature's HMAC-SHA1 key); a list during a rotation. */
+  auth_token?: string | readonly string[];
   /** Accept requests without checking who sent them. Local experiments only. */
   insecure_skip_verification?: boolean;
 }

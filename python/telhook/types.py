@@ -270,6 +270,7 @@ class ProviderCredentials(TypedDict, total=False):
     url_token: Union[str, List[str]]
     url_token_param: str
     ed25519_public_key: Union[str, List[str]]
+    auth_token: Union[str, List[str]]
     insecure_skip_verification: bool
 
 
