@@ -56,6 +56,12 @@ def request_of(form: Dict[str, Any]) -> Request:
     return Request(form.get("method", "POST"), form.get("url"), header_pairs(form), body_of(form))
 
 
+def url_options(vector: Dict[str, Any]) -> Dict[str, Any]:
+    """The vector's URL options (Twilio behind a proxy), as keyword arguments."""
+    options = vector.get("options") or {}
+    return {name: options[name] for name in ("public_url", "trust_forwarded_headers") if name in options}
+
+
 def max_body_bytes(vector: Dict[str, Any]) -> Optional[int]:
     """The vector's one option."""
     limit: Optional[int] = (vector.get("options") or {}).get("max_body_bytes")

@@ -7,7 +7,7 @@ import sys
 import telhook
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from vector_reader import load_vectors, max_body_bytes, request_of  # noqa: E402
+from vector_reader import load_vectors, max_body_bytes, request_of, url_options  # noqa: E402
 
 vectors_dir = pathlib.Path(sys.argv[1])
 assert pathlib.Path(telhook.__file__).parent.name == "telhook"
@@ -18,7 +18,8 @@ for name, vector in load_vectors(vectors_dir):
     try:
         result = {"event": telhook.normalize_event(
             vector["provider"], headers=request.headers, body=request.body, credentials=vector["credentials"],
-            now=vector["now"], method=request.method, url=request.url, max_body_bytes=max_body_bytes(vector))}
+            now=vector["now"], method=request.method, url=request.url, max_body_bytes=max_body_bytes(vector),
+            **url_options(vector))}
     except telhook.WebhookError as error:
         result = {"error": error.code}
     assert result == vector["expect"], name
