@@ -152,6 +152,7 @@ struct OneProviderJson {
     url_token_param: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
     ed25519_public_key: Vec<PublicKey>,
+    #[serde(default, deserialize_with = "one_or_many")]
     auth_token: Vec<Secret>,
     #[serde(default)]
     insecure_skip_verification: bool,
