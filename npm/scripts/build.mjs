@@ -12,7 +12,7 @@
 //   dist/testing.{mjs,cjs}  telhook/testing, on its own wasm module (telhook_wasm_kit_bg.wasm):
 //                       the signing and sample code is not in the module a receiver loads
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 
@@ -38,6 +38,43 @@ writeFileSync(
     "your option (SPDX: MIT OR Apache-2.0). Both texts follow.\n" +
     rule + license("LICENSE-MIT") + rule + license("LICENSE-APACHE"),
 );
+
+// One signed request per provider for the Workers and Vercel Edge entries' start-up warm-up
+// (src/warm-up.mjs): a success vector of tests/vectors, preferring a documented example
+// (doc_*), then a status report, then any but edge cases (shape_*), the smallest of its kind.
+function warmUpRequests() {
+  const vectors = new URL("../../tests/vectors/", import.meta.url);
+  const rank = (name) =>
+    /^(shape|detected|err)_/.test(name) ? 3 : name.startsWith("doc_") ? 0 : /status|dlr/.test(name) ? 1 : 2;
+  const chosen = [];
+  const dirs = readdirSync(vectors, { withFileTypes: true }).filter((d) => d.isDirectory());
+  for (const provider of dirs.map((d) => d.name).sort()) {
+    const files = readdirSync(new URL(`${provider}/`, vectors)).filter((f) => f.endsWith(".json"));
+    const candidates = [];
+    for (const file of files) {
+      const vector = JSON.parse(readFileSync(new URL(`${provider}/${file}`, vectors), "utf8"));
+      if (vector.provider !== provider || !vector.expect || "error" in vector.expect) continue;
+      if (!vector.credentials || vector.credentials.insecure_skip_verification) continue;
+      const { credentials, request, now } = vector;
+      const text = JSON.stringify({ provider, credentials, request, now });
+      candidates.push({ rank: rank(file), size: text.length, file, value: { provider, credentials, request, now } });
+    }
+    candidates.sort((a, b) => a.rank - b.rank || a.size - b.size || a.file.localeCompare(b.file));
+    if (candidates.length > 0) chosen.push(candidates[0]);
+  }
+  return chosen;
+}
+const warmUp = warmUpRequests();
+const warmUpPlugin = {
+  name: "telhook-warm-up",
+  setup(b) {
+    b.onResolve({ filter: /^telhook:warm-up-requests$/ }, (args) => ({ path: args.path, namespace: "telhook-warm-up" }));
+    b.onLoad({ filter: /.*/, namespace: "telhook-warm-up" }, () => ({
+      contents: JSON.stringify(warmUp.map((c) => c.value)),
+      loader: "json",
+    }));
+  },
+};
 
 const common = { bundle: true, target: "es2022", logLevel: "warning", legalComments: "none" };
 const inlined = { ...common, loader: { ".wasm": "binary" } };
@@ -78,6 +115,7 @@ for (const [entry, wasmImport] of [
     format: "esm",
     platform: "neutral",
     external: [wasmImport],
+    plugins: [warmUpPlugin],
   });
 }
 
@@ -88,7 +126,24 @@ for (const [entry, wasmImport] of [
 // every first import (54 -> 34 ms for import + first normalize, measured in one process).
 // Bundlers do not follow createRequire, so they get node-bundler.mjs through the "module"
 // condition (esbuild, webpack and rollup resolve it; Node ignores it).
-const names = Object.keys(createRequire(import.meta.url)("../dist/node.cjs")).sort();
+const nodeBundle = createRequire(import.meta.url)("../dist/node.cjs");
+const names = Object.keys(nodeBundle).sort();
+// Every provider has a warm-up request, and every one normalizes: a vector that no longer does
+// would warm up nothing.
+for (const provider of readdirSync(new URL("../../tests/vectors/", import.meta.url))) {
+  let known = true;
+  try {
+    nodeBundle.retryPolicy(provider);
+  } catch {
+    known = false;
+  }
+  if (known && !warmUp.some((c) => c.value.provider === provider)) throw new Error(`no warm-up request for ${provider}`);
+}
+for (const { file, value } of warmUp) {
+  const { provider, credentials, request, now } = value;
+  new nodeBundle.Receiver(provider, credentials).normalize(request, { now });
+  console.log(`warm-up (workerd, edge-light): ${provider}/${file}`);
+}
 const reexport = `export const { ${names.join(", ")} } = telhook;\n`;
 writeFileSync(
   new URL("node.mjs", dist),
