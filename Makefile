@@ -18,6 +18,7 @@ WASM_BINDGEN := $(TOOLS)/bin/wasm-bindgen
 WASM_BINDGEN_STAMP := $(STAMPS)/wasm-bindgen-cli-$(WASM_BINDGEN_VERSION)
 CORE_SOURCES := $(shell find core/src -name '*.rs') core/Cargo.toml Cargo.toml Cargo.lock
 WASM_OUT := target/$(WASM_TARGET)/wasm-release/telhook_wasm.wasm
+WASM_KIT_OUT := target/$(WASM_TARGET)/wasm-release/telhook_wasm_kit.wasm
 NPM_DEPS := npm/node_modules/.package-lock.json
 NPM_DIST := npm/dist/node.mjs
 VENV := .venv
@@ -76,15 +77,22 @@ $(MYPY39): python/requirements-mypy39.txt
 target/debug/telhook: $(CORE_SOURCES) $(shell find cli/src -name '*.rs') cli/Cargo.toml
 	$(CARGO) build -p telhook-cli
 
-wasm: npm/wasm/telhook_wasm_bg.wasm ## the wasm binding, optimized (npm/wasm)
+wasm: npm/wasm/telhook_wasm_bg.wasm npm/wasm/telhook_wasm_kit_bg.wasm ## the wasm modules, optimized (npm/wasm): the receiver's and the test kit's
+# Two cargo runs, never one: built together, Cargo would unify telhook-core's features and put
+# the test kit (`kit`) into the receiver's module too.
 npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -name '*.rs') bindings-wasm/Cargo.toml \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
 	$(CARGO) build -p telhook-wasm --target $(WASM_TARGET) --profile wasm-release
 	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm $(WASM_OUT)
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
+npm/wasm/telhook_wasm_kit_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm-kit/src -name '*.rs') bindings-wasm-kit/Cargo.toml \
+		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
+	$(CARGO) build -p telhook-wasm-kit --target $(WASM_TARGET) --profile wasm-release
+	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm_kit $(WASM_KIT_OUT)
+	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_kit_bg.wasm -o wasm/telhook_wasm_kit_bg.wasm
 
 npm: $(NPM_DIST) ## the npm package (npm/dist)
-$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts \
+$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm npm/wasm/telhook_wasm_kit_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts \
 		npm/types/testing.d.ts LICENSE-MIT LICENSE-APACHE
 	cd npm && node scripts/build.mjs
 
@@ -123,6 +131,7 @@ check-make: ## fail when a target has no description for make help
 test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace, bench/rust-memory compiles
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p telhook-core --no-default-features --features binding-api --lib -- -D warnings  # as the receiver's wasm module builds it: no test kit
 	$(CARGO) test --workspace
 	@# bench/rust-memory is its own workspace (it needs unsafe for its allocator): checked here so a
 	@# change of the core's API breaks `make test`, not the next `make bench`.

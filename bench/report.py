@@ -228,23 +228,45 @@ def main():
                else f"**{r['handwritten'] / r['telhook_receiver']:.2f}×**") + " |"
         )
     w = node["wasm"]
+    budget = w["budget"]
+    modules = w["modules"]
     lines += [
         "",
-        f"`.wasm`: {w['raw_bytes']:,} B raw, {w['gzip_bytes']:,} B gzipped "
-        f"(goal ≤ 100 KB: {'met' if w['gzip_bytes'] <= 100_000 else 'missed'}); `new WebAssembly.Module` "
-        f"{w['compile_ms']:.2f} ms (lazy tier-up), first `import` of the package in a fresh process "
-        f"{w['import_ms']:.1f} ms (file read, compile, instantiate, JS parse).",
+        "The wasm modules (npm/dist; gzip -9 by Node's zlib). The receiver's is the one every entry point "
+        f"loads; the test kit's only `telhook/testing`. Goal: the receiver's ≤ {budget['gzip_goal_bytes'] / 1000:g} KB "
+        f"gzipped; `make test` fails past its budget of {budget['gzip_budget_bytes']:,} B (npm/wasm-budget.json).",
         "",
-        "Start-up (bench/node/startup.mjs, limephone, minimum of 5 fresh Node processes and 3 fresh "
-        "workerd instances; goal: first `import` + first normalize ≤ 10 ms in Node and in workerd):",
-        "",
-        "| where | first import | import + `new Receiver` + first normalize | goal ≤ 10 ms |",
+        "| module | raw | gzipped | goal |",
         "|---|---:|---:|---:|",
-        f"| Node {node['node_version']} | {startup['node_import_ms']:.1f} ms | "
-        f"{startup['node_first_normalize_ms']:.1f} ms | {met(startup['node_first_normalize_ms'] <= 10)} |",
-        f"| workerd (cold start with telhook − cold start of an empty Worker: "
-        f"{startup['workerd_cold_start_ms']:.0f} − {startup['workerd_bare_cold_start_ms']:.0f} ms) | | "
-        f"{startup['workerd_added_ms']:.1f} ms | {met(startup['workerd_added_ms'] <= 10)} |",
+    ]
+    for name, m in modules.items():
+        main = name == budget["module"]
+        lines.append(
+            f"| `{name}`{' (receiver)' if main else ' (test kit)'} | {m['raw_bytes']:,} B | {m['gzip_bytes']:,} B | "
+            + (f"{met(m['gzip_bytes'] <= budget['gzip_goal_bytes'])} |" if main else "— |")
+        )
+    lines += [
+        "",
+        f"`new WebAssembly.Module` of the receiver's module {w['compile_ms']:.2f} ms (lazy tier-up), first `import` of "
+        f"the package in a fresh process {w['import_ms']:.1f} ms (file read, compile, instantiate, JS parse).",
+        "",
+        "Start-up (bench/node/startup.mjs, limephone, minimum of 5 fresh Node processes and 5 fresh workerd "
+        "instances). Goals: first `import` + first normalize ≤ 25 ms in Node; a cold start ≤ 35 ms over an empty "
+        "Worker's; the first request after it ≤ 5 ms over the empty Worker's first request (wall-clock from `ready` to "
+        "the answer, a stand-in for the request's CPU time; the Workers and Vercel Edge entries compile the wasm "
+        "functions a request runs at start-up, src/warm-up.mjs):",
+        "",
+        "| where | first import | measured | goal |",
+        "|---|---:|---:|---:|",
+        f"| Node {node['node_version']}: import + `new Receiver` + first normalize | {startup['node_import_ms']:.1f} ms | "
+        f"{startup['node_first_normalize_ms']:.1f} ms | {met(startup['node_first_normalize_ms'] <= 25)} |",
+        f"| workerd cold start with telhook − an empty Worker's "
+        f"({startup['workerd_cold_start_ms']:.0f} − {startup['workerd_bare_cold_start_ms']:.0f} ms) | | "
+        f"{startup['workerd_added_ms']:.1f} ms | {met(startup['workerd_added_ms'] <= 35)} |",
+        f"| workerd first request − an empty Worker's first request "
+        f"({startup['workerd_first_request_ms']:.1f} − {startup['workerd_bare_first_request_ms']:.1f} ms; "
+        f"second request {startup['workerd_second_request_ms']:.1f} ms) | | "
+        f"{startup['workerd_first_request_added_ms']:.1f} ms | {met(startup['workerd_first_request_added_ms'] <= 5)} |",
         "",
         f"## Python {py['python_version']} (PyO3 extension, release build)",
         "",

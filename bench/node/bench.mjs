@@ -91,6 +91,13 @@ for (const name of ["limephone_1k", "limephone_64k", "limephone_1m"]) {
 const wasmBytes = readFileSync(here("../../npm/dist/telhook_wasm_bg.wasm"));
 results.wasm.raw_bytes = wasmBytes.length;
 results.wasm.gzip_bytes = gzipSync(wasmBytes, { level: 9 }).length;
+// Every module, as the build prints them: the receiver's and the test kit's (telhook/testing).
+results.wasm.modules = {};
+for (const name of ["telhook_wasm_bg.wasm", "telhook_wasm_kit_bg.wasm"]) {
+  const bytes = readFileSync(here(`../../npm/dist/${name}`));
+  results.wasm.modules[name] = { raw_bytes: bytes.length, gzip_bytes: gzipSync(bytes, { level: 9 }).length };
+}
+results.wasm.budget = JSON.parse(readFileSync(here("../../npm/wasm-budget.json"), "utf8"));
 let compileBest = Infinity;
 for (let i = 0; i < 5; i++) {
   const t0 = performance.now();

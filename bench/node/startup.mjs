@@ -2,8 +2,8 @@
 // workerd"). Node: a fresh process times its own `import` of the package plus one Receiver and
 // one normalize. workerd: a fresh Miniflare (workerd process, Worker compiled, wasm module
 // compiled) until its first answer, for a Worker that normalizes one limephone delivery minus
-// the same for a Worker that imports nothing — what telhook adds to a cold start. Minimum of 5
-// Node and 3 workerd runs. Writes target/bench/startup.json for bench/report.py.
+// the same for a Worker that imports nothing — what telhook adds to a cold start — and what it
+// adds to the first request after it. Minimum of 5 Node and 5 workerd runs. Writes target/bench/startup.json for bench/report.py.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
@@ -43,24 +43,36 @@ writeFileSync(
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
 for (const name of ["telhook", "bare"]) await bundleWorker(dir, `${name}.mjs`, `${name}-worker.mjs`);
 
+// The cold start until the first answer, and that first request alone (from `ready` to its
+// answer): what telhook adds to it over the empty Worker's first request is the work the first
+// request does beyond the second (the wasm functions V8 compiles on their first call, unless
+// the start-up warm-up compiled them; performance.now() does not advance inside workerd).
 async function coldStart(name) {
   const t0 = performance.now();
   const mf = new Miniflare(workerOptions(dir, `${name}-worker.mjs`));
   await mf.ready;
+  const ready = performance.now();
   const response = await mf.dispatchFetch("https://bench.test/", { method: "POST" });
   const text = await response.text();
-  const elapsed = performance.now() - t0;
+  const answered = performance.now();
+  await (await mf.dispatchFetch("https://bench.test/", { method: "POST" })).text();
+  const second = performance.now() - answered;
   await mf.dispose();
   if (name === "telhook" && !text.startsWith("limephone:")) throw new Error(`workerd answered ${text}`);
-  return elapsed;
+  return { cold: answered - t0, first: answered - ready, second };
 }
 const cold = { telhook: [], bare: [] };
-for (let i = 0; i < 3; i++) {
+for (let i = 0; i < 5; i++) {
   for (const name of ["bare", "telhook"]) cold[name].push(await coldStart(name));
 }
-results.workerd_cold_start_ms = Math.min(...cold.telhook);
-results.workerd_bare_cold_start_ms = Math.min(...cold.bare);
+const least = (runs, key) => Math.min(...runs.map((r) => r[key]));
+results.workerd_cold_start_ms = least(cold.telhook, "cold");
+results.workerd_bare_cold_start_ms = least(cold.bare, "cold");
 results.workerd_added_ms = results.workerd_cold_start_ms - results.workerd_bare_cold_start_ms;
+results.workerd_first_request_ms = least(cold.telhook, "first");
+results.workerd_bare_first_request_ms = least(cold.bare, "first");
+results.workerd_second_request_ms = least(cold.telhook, "second");
+results.workerd_first_request_added_ms = results.workerd_first_request_ms - results.workerd_bare_first_request_ms;
 
 mkdirSync(here("../../target/bench"), { recursive: true });
 writeFileSync(here("../../target/bench/startup.json"), JSON.stringify(results, null, 2));

@@ -18,9 +18,11 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::{
-    credentials::Credentials, event::DeliveryStatus, ledger, provider::Provider, receive, sample,
-    sign, time, NormalizedEvent, Options, StatusUpdate, WebhookRequest,
+    credentials::Credentials, event::DeliveryStatus, ledger, provider::Provider, receive, time,
+    NormalizedEvent, Options, StatusUpdate, WebhookRequest,
 };
+#[cfg(feature = "kit")]
+use crate::{sample, sign};
 
 /// An error as it crosses into a host language: JS `TelhookError` and Python `WebhookError`
 /// take these fields, in this order, as their constructor arguments.
@@ -328,6 +330,10 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
         args,
         "arguments: a JSON array of the entry point's arguments",
     )?);
+    #[cfg(feature = "kit")]
+    if let Some(output) = kit_entry(name, &args, bytes)? {
+        return Ok(output);
+    }
     Ok(match name {
         "parse" => Output::Payload(crate::parse(args.provider(0)?, bytes)?),
         "detect_provider" => {
@@ -395,6 +401,27 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
         }
         "raw_body_unavailable" => Output::Failure(Error::RawBodyUnavailable.into()),
         "method_not_allowed" => Output::Failure(Error::MethodNotAllowed.into()),
+        "ledger_apply" => Output::Applied(ledger::apply_json(args.raw(0)?, args.raw(1)?)?),
+        "ledger_update" => Output::StatusUpdate(StatusUpdate::from_event_json(args.raw(0)?)?),
+        "ledger_stores" => Output::StoreTexts(ledger::stores::STORE_TEXTS),
+        _ => return Err(invalid("no entry point of that name")),
+    })
+}
+
+/// The test kit's entry points (`sign`, `sample`, `event_kinds`) alone: what the kit's own wasm
+/// module exports, so that the module a receiver loads holds no signing or sample code.
+#[cfg(feature = "kit")]
+pub fn call_kit(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
+    let args = Args(json(
+        args,
+        "arguments: a JSON array of the entry point's arguments",
+    )?);
+    kit_entry(name, &args, bytes)?.ok_or_else(|| invalid("no entry point of that name"))
+}
+
+#[cfg(feature = "kit")]
+fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<Output>> {
+    Ok(Some(match name {
         "sign" => {
             let (provider, now, scheme): (String, f64, Option<String>) =
                 (args.get(0)?, args.get(2)?, args.get(3)?);
@@ -420,11 +447,8 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
                     .collect(),
             )
         }
-        "ledger_apply" => Output::Applied(ledger::apply_json(args.raw(0)?, args.raw(1)?)?),
-        "ledger_update" => Output::StatusUpdate(StatusUpdate::from_event_json(args.raw(0)?)?),
-        "ledger_stores" => Output::StoreTexts(ledger::stores::STORE_TEXTS),
-        _ => return Err(invalid("no entry point of that name")),
-    })
+        _ => return Ok(None),
+    }))
 }
 
 /// The arguments of one [`call`], each read as its own type when the entry point needs it.

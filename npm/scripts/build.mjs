@@ -2,19 +2,26 @@
 //   dist/node.cjs       Node/Bun require: reads the .wasm next to it, or (bundled apps) the
 //                       bytes inlined in dist/node-wasm.cjs
 //   dist/node.mjs       Node/Bun import: re-exports node.cjs, so require and import share one
-//                       instance (one TelhookError class, one cache)
+//                       instance (one TelhookError class, one cache); loads it through
+//                       createRequire (see below)
+//   dist/node-bundler.mjs  the same for bundlers (the "module" condition): a static import of
+//                       node.cjs that esbuild, webpack and rollup follow
 //   dist/portable.mjs   browsers, Deno, bundlers, any other ESM host: wasm bytes inlined
 //   dist/workerd.mjs    Cloudflare Workers: imports the .wasm as a module (wrangler's way)
 //   dist/edge-light.mjs Vercel Edge: imports the .wasm with `?module` (Next.js' way)
+//   dist/testing.{mjs,cjs}  telhook/testing, on its own wasm module (telhook_wasm_kit_bg.wasm):
+//                       the signing and sample code is not in the module a receiver loads
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 
 const dist = new URL("../dist/", import.meta.url);
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
-copyFileSync(new URL("../wasm/telhook_wasm_bg.wasm", import.meta.url), new URL("telhook_wasm_bg.wasm", dist));
+// The receiver's module, and the test kit's (loaded by telhook/testing only).
+const MODULES = ["telhook_wasm_bg.wasm", "telhook_wasm_kit_bg.wasm"];
+for (const name of MODULES) copyFileSync(new URL(`../wasm/${name}`, import.meta.url), new URL(name, dist));
 copyFileSync(new URL("../types/index.d.ts", import.meta.url), new URL("../types/index.d.cts", import.meta.url));
 // CommonJS TypeScript reads telhook/testing's types from a .d.cts (TS1471 otherwise), which
 // imports the package's CommonJS types.
@@ -31,6 +38,43 @@ writeFileSync(
     "your option (SPDX: MIT OR Apache-2.0). Both texts follow.\n" +
     rule + license("LICENSE-MIT") + rule + license("LICENSE-APACHE"),
 );
+
+// One signed request per provider for the Workers and Vercel Edge entries' start-up warm-up
+// (src/warm-up.mjs): a success vector of tests/vectors, preferring a documented example
+// (doc_*), then a status report, then any but edge cases (shape_*), the smallest of its kind.
+function warmUpRequests() {
+  const vectors = new URL("../../tests/vectors/", import.meta.url);
+  const rank = (name) =>
+    /^(shape|detected|err)_/.test(name) ? 3 : name.startsWith("doc_") ? 0 : /status|dlr/.test(name) ? 1 : 2;
+  const chosen = [];
+  const dirs = readdirSync(vectors, { withFileTypes: true }).filter((d) => d.isDirectory());
+  for (const provider of dirs.map((d) => d.name).sort()) {
+    const files = readdirSync(new URL(`${provider}/`, vectors)).filter((f) => f.endsWith(".json"));
+    const candidates = [];
+    for (const file of files) {
+      const vector = JSON.parse(readFileSync(new URL(`${provider}/${file}`, vectors), "utf8"));
+      if (vector.provider !== provider || !vector.expect || "error" in vector.expect) continue;
+      if (!vector.credentials || vector.credentials.insecure_skip_verification) continue;
+      const { credentials, request, now } = vector;
+      const text = JSON.stringify({ provider, credentials, request, now });
+      candidates.push({ rank: rank(file), size: text.length, file, value: { provider, credentials, request, now } });
+    }
+    candidates.sort((a, b) => a.rank - b.rank || a.size - b.size || a.file.localeCompare(b.file));
+    if (candidates.length > 0) chosen.push(candidates[0]);
+  }
+  return chosen;
+}
+const warmUp = warmUpRequests();
+const warmUpPlugin = {
+  name: "telhook-warm-up",
+  setup(b) {
+    b.onResolve({ filter: /^telhook:warm-up-requests$/ }, (args) => ({ path: args.path, namespace: "telhook-warm-up" }));
+    b.onLoad({ filter: /.*/, namespace: "telhook-warm-up" }, () => ({
+      contents: JSON.stringify(warmUp.map((c) => c.value)),
+      loader: "json",
+    }));
+  },
+};
 
 const common = { bundle: true, target: "es2022", logLevel: "warning", legalComments: "none" };
 const inlined = { ...common, loader: { ".wasm": "binary" } };
@@ -71,18 +115,52 @@ for (const [entry, wasmImport] of [
     format: "esm",
     platform: "neutral",
     external: [wasmImport],
+    plugins: [warmUpPlugin],
   });
 }
 
 // The ESM face of node.cjs: every export named explicitly, so that Node, Bun and bundlers all
 // see static names without relying on CommonJS export detection.
-const names = Object.keys(createRequire(import.meta.url)("../dist/node.cjs")).sort();
+// Node loads node.cjs through createRequire: an `import` of a CommonJS file makes Node's ESM
+// loader scan its source for export names (cjs-module-lexer over ~40 KB), which cost ~20 ms of
+// every first import (54 -> 34 ms for import + first normalize, measured in one process).
+// Bundlers do not follow createRequire, so they get node-bundler.mjs through the "module"
+// condition (esbuild, webpack and rollup resolve it; Node ignores it).
+const nodeBundle = createRequire(import.meta.url)("../dist/node.cjs");
+const names = Object.keys(nodeBundle).sort();
+// Every provider has a warm-up request, and every one normalizes: a vector that no longer does
+// would warm up nothing.
+for (const provider of readdirSync(new URL("../../tests/vectors/", import.meta.url))) {
+  let known = true;
+  try {
+    nodeBundle.retryPolicy(provider);
+  } catch {
+    known = false;
+  }
+  if (known && !warmUp.some((c) => c.value.provider === provider)) throw new Error(`no warm-up request for ${provider}`);
+}
+for (const { file, value } of warmUp) {
+  const { provider, credentials, request, now } = value;
+  new nodeBundle.Receiver(provider, credentials).normalize(request, { now });
+  console.log(`warm-up (workerd, edge-light): ${provider}/${file}`);
+}
+const reexport = `export const { ${names.join(", ")} } = telhook;\n`;
 writeFileSync(
   new URL("node.mjs", dist),
   `// Generated by scripts/build.mjs: one instance shared with require("telhook").\n` +
+    `import { createRequire } from "node:module";\n\n` +
+    `const telhook = createRequire(import.meta.url)("./node.cjs");\n` +
+    reexport,
+);
+writeFileSync(
+  new URL("node-bundler.mjs", dist),
+  `// Generated by scripts/build.mjs: node.mjs for bundlers, which follow this static import.\n` +
     `import telhook from "./node.cjs";\n\n` +
-    `export const { ${names.join(", ")} } = telhook;\n`,
+    reexport,
 );
 
-const wasm = readFileSync(new URL("telhook_wasm_bg.wasm", dist));
-console.log(`telhook.wasm: ${wasm.length} bytes raw, ${gzipSync(wasm, { level: 9 }).length} bytes gzipped`);
+// Each module's size; the receiver's has a budget (npm/test/packaging.test.mjs checks it).
+for (const name of MODULES) {
+  const wasm = readFileSync(new URL(name, dist));
+  console.log(`${name}: ${wasm.length} bytes raw, ${gzipSync(wasm, { level: 9 }).length} bytes gzipped`);
+}

@@ -3,7 +3,10 @@
 // WebAssembly.Module binding. Instantiated synchronously: no top-level await, no node:fs.
 import wasmModule from "./telhook_wasm_bg.wasm?module";
 import { initSync } from "../wasm/telhook_wasm.js";
+import { warmUp } from "./warm-up.mjs";
 
 initSync({ module: wasmModule });
+// Compiles at start-up the wasm functions a request runs (see warm-up.mjs).
+warmUp();
 
 export * from "./exports.mjs";

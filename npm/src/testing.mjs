@@ -1,12 +1,14 @@
 // telhook/testing: signed sample webhooks for tests, made by the same Rust core that verifies
-// them (its own wasm instance; the error classes are the package's own, so `instanceof` works).
+// them. Its own wasm module (telhook_wasm_kit_bg.wasm, built from bindings-wasm-kit): the signing
+// and sample code stays out of the module a receiver loads. The error classes are the package's
+// own, so `instanceof` works.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { initSync, call } from "../wasm/telhook_wasm.js";
+import { initSync, call } from "../wasm/telhook_wasm_kit.js";
 import { TelhookError, VerificationError, ParseError, ConfigurationError, RequestError } from "telhook";
 
 // Beside this module in dist/ (the CommonJS bundle defines import.meta.url as its own file's URL).
-initSync({ module: readFileSync(fileURLToPath(new URL("./telhook_wasm_bg.wasm", import.meta.url))) });
+initSync({ module: readFileSync(fileURLToPath(new URL("./telhook_wasm_kit_bg.wasm", import.meta.url))) });
 
 const ERROR_CLASSES = { verification: VerificationError, parse: ParseError, configuration: ConfigurationError, request: RequestError };
 

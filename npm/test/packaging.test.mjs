@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { runInContext } from "node:vm";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -87,11 +88,13 @@ test("the tarball holds the npm README, LICENSE, every entry, the wasm and the t
     "LICENSE",
     "README.md",
     "dist/edge-light.mjs",
+    "dist/node-bundler.mjs",
     "dist/node-wasm.cjs",
     "dist/node.cjs",
     "dist/node.mjs",
     "dist/portable.mjs",
     "dist/telhook_wasm_bg.wasm",
+    "dist/telhook_wasm_kit_bg.wasm",
     "dist/testing.cjs",
     "dist/testing.mjs",
     "dist/workerd.mjs",
@@ -108,9 +111,35 @@ test("the tarball holds the npm README, LICENSE, every entry, the wasm and the t
   assert.match(readme, /^# telhook/);
 });
 
+test("the module a receiver loads stays within its gzip budget and holds no test kit", async () => {
+  const budget = JSON.parse(readFileSync(join(PACKAGE_DIR, "wasm-budget.json"), "utf8"));
+  const dist = join(scratch, "node_modules", "telhook", "dist");
+  const wasm = readFileSync(join(dist, budget.module));
+  const gzipped = gzipSync(wasm, { level: 9 }).length;
+  assert.ok(
+    gzipped <= budget.gzip_budget_bytes,
+    `${budget.module}: ${gzipped} B gzipped, over its budget of ${budget.gzip_budget_bytes} B (npm/wasm-budget.json)`,
+  );
+  // The signing and sample entry points live in the kit's module only.
+  const glue = await import("../wasm/telhook_wasm.js");
+  glue.initSync({ module: wasm });
+  assert.throws(() => glue.call("event_kinds", '["limephone"]', new Uint8Array(0)), /no entry point of that name/);
+  assert.match(glue.call("retry_policy", '["limephone"]', new Uint8Array(0)), /retry_delays_secs/);
+  const kit = await import("../wasm/telhook_wasm_kit.js");
+  kit.initSync({ module: readFileSync(join(dist, "telhook_wasm_kit_bg.wasm")) });
+  assert.match(kit.call("event_kinds", '["limephone"]', new Uint8Array(0)), /^\[/);
+});
+
 test("import and require of the installed package give one instance (instanceof works across them)", () => {
   assert.equal(run(process.execPath, ["--input-type=module", "-e", ESM_SMOKE], scratch), "ok");
   assert.equal(run(process.execPath, ["--input-type=commonjs", "-e", CJS_SMOKE], scratch), "ok");
+  // telhook/testing finds its own module (telhook_wasm_kit_bg.wasm) in the installed package.
+  const kitSmoke = (load) => `${load}; const t = ${load.includes("require") ? 'require("telhook")' : "await import(\"telhook\")"};
+    const r = k.signedRequest("limephone", { credentials: { hmac_sha256: ["s"] }, now: 1769000000 });
+    const event = t.normalizeEvent("limephone", r, { hmac_sha256: ["s"] }, { now: 1769000000 });
+    console.log(event.provider);`;
+  assert.equal(run(process.execPath, ["--input-type=module", "-e", kitSmoke('const k = await import("telhook/testing")')], scratch), "limephone");
+  assert.equal(run(process.execPath, ["--input-type=commonjs", "-e", kitSmoke('const k = require("telhook/testing")')], scratch), "limephone");
 });
 
 async function freePort() {

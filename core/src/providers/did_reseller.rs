@@ -48,13 +48,20 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(Payload::DidReseller(from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
+    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
+    #[cfg(feature = "kit")]
     sign: |scheme, request, credentials, _now| sign(scheme, request, credentials),
+    #[cfg(feature = "kit")]
     sign_expired: defaults::cannot_expire,
+    #[cfg(feature = "kit")]
     sample_kinds: SAMPLE_KINDS,
+    #[cfg(feature = "kit")]
     sample,
+    #[cfg(feature = "kit")]
     encode_sample: encode_sample_data,
+    #[cfg(feature = "kit")]
     identity,
     redacted_keys: &["wireless_pin", "inbox_pin", "account_number", "credit_line"],
     out_of_order: None,

@@ -47,21 +47,28 @@ pub(crate) struct Spec {
     /// How many parts the message an event reports on has.
     pub message_parts: fn(&Value) -> u32,
     /// Authentication schemes, in the order [`Spec::sign`] applies them.
+    #[cfg(feature = "kit")]
     pub schemes: &'static [Scheme],
     /// A `User-Agent` every delivery carries, if the provider sends a fixed one.
     pub user_agent: Option<&'static str>,
     /// Adds one scheme's credentials to a request (the test kit's sending side).
+    #[cfg(feature = "kit")]
     pub sign: fn(Scheme, &mut WebhookRequest, &Credentials, i64) -> Result<()>,
     /// Signs a request whose signed timestamp has passed; false when nothing the provider
     /// signs (with these credentials) can expire.
+    #[cfg(feature = "kit")]
     pub sign_expired: fn(&mut WebhookRequest, &Credentials, i64) -> Result<bool>,
     /// The event kinds it can sample; the first is the default.
+    #[cfg(feature = "kit")]
     pub sample_kinds: &'static [SampleKind],
     /// The body template of a sample kind.
+    #[cfg(feature = "kit")]
     pub sample: fn(&str) -> Option<Value>,
     /// Turns a merged sample into the form the provider sends (the DID reseller's JSON string).
+    #[cfg(feature = "kit")]
     pub encode_sample: fn(&mut Value),
     /// Overrides that give a sample its own id and message number.
+    #[cfg(feature = "kit")]
     pub identity: fn(&str, u64) -> Value,
     /// Keys whose values its payloads hold as sensitive account data, redacted besides the
     /// generic secret names of [`crate::redact::REDACTED_KEYS`] (any case or `_`/`-` style).

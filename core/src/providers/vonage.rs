@@ -58,13 +58,20 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(Payload::Vonage(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
+    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
+    #[cfg(feature = "kit")]
     sign,
+    #[cfg(feature = "kit")]
     sign_expired,
+    #[cfg(feature = "kit")]
     sample_kinds: SAMPLE_KINDS,
+    #[cfg(feature = "kit")]
     sample,
+    #[cfg(feature = "kit")]
     encode_sample: defaults::sent_as_is,
+    #[cfg(feature = "kit")]
     identity,
     redacted_keys: &[],
     out_of_order: Some(OUT_OF_ORDER),
