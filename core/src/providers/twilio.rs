@@ -71,13 +71,20 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(Payload::Twilio(raw.clone())),
     normalize,
     message_parts,
+    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: Some("TwilioProxy/1.1"),
+    #[cfg(feature = "kit")]
     sign,
+    #[cfg(feature = "kit")]
     sign_expired: defaults::cannot_expire,
+    #[cfg(feature = "kit")]
     sample_kinds: SAMPLE_KINDS,
+    #[cfg(feature = "kit")]
     sample,
+    #[cfg(feature = "kit")]
     encode_sample: as_form,
+    #[cfg(feature = "kit")]
     identity,
     redacted_keys: &[],
     out_of_order: Some(OUT_OF_ORDER),
