@@ -299,3 +299,16 @@ pub(crate) fn unconfigured_ed25519_keys(configured: &[PublicKey]) -> alloc::vec:
         .take(configured.len().max(1))
         .collect()
 }
+
+/// Lowercase hex of a keyed digest of `message` with `secret` (Vonage SMS API `sig`).
+pub(crate) fn keyed_hex(
+    algorithm: crate::verify::digest::Algorithm,
+    secret: &Secret,
+    message: &[u8],
+) -> String {
+    hex::encode(crate::verify::digest::digest(
+        algorithm,
+        secret.expose(),
+        message,
+    ))
+}

@@ -154,7 +154,8 @@ pub fn forge(
                 return Ok(None);
             }
             let mut request = sign(provider, body, credentials, now, None)?;
-            request.body = tampered(body)?;
+            // The signed body (a provider that signs within its parameters adds to it).
+            request.body = tampered(&request.body)?;
             Ok(Some(request))
         }
         Forgery::ExpiredTimestamp => {

@@ -261,8 +261,9 @@ fn a_verified_sample_with_any_field_of_any_type_is_an_event_that_lists_what_it_c
     assert!(listed >= 150, "{listed} listed");
     assert!(unchanged >= 20, "{unchanged} unchanged");
     assert!(
-        ambiguous <= 6,
-        "{ambiguous} removals left another provider's shape (one per Messaging API kind: `event`)"
+        ambiguous <= 8,
+        "{ambiguous} removals left another provider's shape (one per GatewayAPI Messaging API \
+         kind: `event`; Vonage's SMS API JSON without `messageId` is GatewayAPI's legacy `msisdn`)"
     );
     eprintln!(
         "{mutations} mutations: {listed} swaps listed as unread, {unchanged} swaps of fields \

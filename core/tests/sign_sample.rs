@@ -112,7 +112,15 @@ proptest! {
                 for kind in event_kinds(provider) {
                     let body = sample(provider, kind.name, &identity_overrides(provider, kind.name, serial)).unwrap();
                     let request = sign(provider, &body, &credentials, now, scheme).unwrap();
-                    prop_assert_eq!(&request.body, &body);
+                    // The body is sent as sampled — or, for a provider that signs within its
+                    // parameters (the Vonage SMS API's `sig`), with the signature added to them.
+                    if request.body != body {
+                        let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+                        let sampled: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                        for (key, value) in sampled.as_object().unwrap() {
+                            prop_assert_eq!(&sent[key], value, "{} {}: {} changed", provider, kind.name, key);
+                        }
+                    }
                     let event = check(provider, kind.name, &request, &credentials, now);
                     prop_assert_eq!(event.provider, provider);
                     prop_assert_eq!(event.event_type, kind.event_type, "{} {}", provider, kind.name);

@@ -66,7 +66,7 @@ ODD_SHAPE = {
 # behind a proxy (`public_url`, the URL set in Twilio's console).
 OPTIONS = {"twilio": {"public_url": "https://hooks.example.com/twilio/sms"}}
 # Providers that deliver with GET too (their 405 names both methods).
-SENDS_GET = {"twilio"}
+SENDS_GET = {"twilio", "vonage"}
 # What each provider does with a status other than its acknowledgement (from its docs):
 # only Lisoloo drops on a 4xx, so a 409 chosen by the handler ends the event there and is
 # retried everywhere else (the claim is released so the redelivery is handled).

@@ -336,9 +336,12 @@ fn add_jwt(
     Ok(())
 }
 
+/// The Messaging API envelope, or a legacy body (`msisdn`) — not the Vonage SMS API's JSON
+/// receipts and inbound SMS, which carry `msisdn` too, with a `messageId` GatewayAPI never
+/// sends.
 fn body_matches(body: &Map<String, Value>) -> bool {
     (body.contains_key("event_id") && body.contains_key("event_type") && body.contains_key("event"))
-        || body.contains_key("msisdn")
+        || (body.contains_key("msisdn") && !body.contains_key("messageId"))
 }
 
 /// The legacy docs' lifecycle (onlinecity/gatewayapi-docs, docs/rest.rst, "Delivery status

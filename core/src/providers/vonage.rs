@@ -1,9 +1,14 @@
-//! Vonage Messages API webhooks: message status callbacks and inbound messages (SMS, MMS,
-//! WhatsApp, Viber, Messenger, RCS), as signed webhooks.
+//! Vonage webhooks, both of the account's signing schemes — one provider, because one
+//! Vonage account sends both and signs both with the same **signature secret** (Dashboard →
+//! Settings; configured as `jwt_hs256`, several for rotation): a user who configures `vonage`
+//! gets every signed webhook of the account, and a request is only ever read as the product
+//! that signed it.
 //!
-//! Auth: `Authorization: Bearer <JWT>`, HS256 with the account's signature secret
-//! (`jwt_hs256`; several for rotation). Claims (Nexmo/station
-//! `_documentation/en/messages/concepts/signed-webhooks.md`): `iat`, `jti`, `iss: "Vonage"`,
+//! **Messages API** (status callbacks and inbound messages: SMS, MMS, WhatsApp, Viber,
+//! Messenger, RCS): `Authorization: Bearer <JWT>`, HS256 keyed with the signature secret
+//! (Nexmo/station `_documentation/en/messages/concepts/signed-webhooks.md`: "signed with your
+//! signature secret"; "the signature method drop down does not affect … Messages API
+//! webhooks, SHA-256 is always used"). Claims: `iat`, `jti`, `iss: "Vonage"`,
 //! `payload_hash` = hex SHA-256 of the raw body, `api_key`, `application_id`. The JWT signs its
 //! claims, not the body: **`payload_hash` must equal the body's hash** — the official SDKs
 //! skip that check (vonage-python-sdk `verify_jwt.py`, vonage-ruby-sdk `jwt.rb`), which lets one
@@ -12,14 +17,38 @@
 //! dedupe window (a replay older than that could not be told from a new delivery) nor more
 //! than five minutes ahead.
 //!
-//! Not received here: the SMS API's `sig`-signed webhooks (GET or form bodies, MD5/SHA
-//! HMACs) — a different protocol, not yet supported.
+//! **SMS API** (delivery receipts and inbound SMS, as GET query, POST form or POST JSON, by
+//! the account's settings): the `sig` parameter, the hex digest of every other parameter
+//! sorted by name as `&name=value` (decoded values, `&` and `=` in a value replaced by `_`)
+//! keyed with the signature secret by the account's signature method — `md5(string + secret)`
+//! ("MD5 hash", the default) or HMAC-MD5/SHA1/SHA256/SHA512 (vonage-php-sdk-core
+//! `Signature.php`, vonage-ruby-sdk `signature.rb`, vonage-python-sdk `auth.py`; hex in either
+//! case, compared case-insensitively as they do). The request does not name the method; the
+//! digest's length does, except MD5 hash vs HMAC-MD5, which are both tried — each keyed with
+//! the secret, so accepting the five is no weaker than the weakest the dashboard offers. The
+//! string is also tried with blank values and `&`/`=` in names left out, as vonage-java-sdk
+//! `RequestSigning.java` builds it. A JSON body is signed through its top-level values.
+//! The signed `timestamp` (UNIX seconds) bounds replays: no more than five minutes ahead, no
+//! older than the dedupe window — Vonage resends an unacknowledged webhook for 24 hours and
+//! the docs do not say whether a resend is signed anew, so vonage-java-sdk's ±5 minutes
+//! would refuse real redeliveries; within the window the dedupe catches a replay
+//! (`timestamp_out_of_tolerance`). A signed request without `timestamp` is refused
+//! (`missing_signature`): nothing would bound its replay.
 //!
-//! Idempotency key: `vonage:<message_uuid>:<status>` for a status (one message gets several),
-//! `vonage:<message_uuid>` for an inbound message; the body's hash without a `message_uuid`.
-//! `jti` changes with every signing, so it cannot tell a redelivery from a new event.
+//! Which scheme: an `Authorization` header is the Messages API's; else a `sig` parameter (in
+//! the query of a GET, the form, or the JSON object) is the SMS API's; a JSON body without
+//! either is an unsigned Messages callback (`missing_authorization`: Vonage sends some on an
+//! internal error and retries after a 5xx), anything else an unsigned SMS webhook.
+//!
+//! Idempotency keys: `vonage:<message_uuid>:<status>` for a Messages status (one message gets
+//! several), `vonage:<message_uuid>` for an inbound message (`jti` changes with every signing,
+//! so it cannot tell a redelivery from a new event); `vonage:sms:<messageId>:<status>` for a
+//! delivery receipt and `vonage:sms:<messageId>` for an inbound SMS, each with
+//! `:part-<concat-part>` for one part of a concatenated message (each part has its own
+//! receipt); else the hash of the body (of the parameters for a GET).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -34,7 +63,7 @@ use crate::fields::Fields;
 use crate::kit::{self, SampleKind, Scheme};
 use crate::provider::{RetrySchedule, StatusRange};
 use crate::request::WebhookRequest;
-use crate::verify as scheme;
+use crate::verify::{self as scheme, digest::Algorithm};
 
 /// Vonage documents resending an unacknowledged webhook "for the next 24 hours" (SMS API,
 /// developer.vonage.com/messaging/sms/guides/inbound-sms) but no schedule or timeout for
@@ -53,11 +82,11 @@ const RETRY: RetrySchedule = RetrySchedule {
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
     verify,
-    named_by_headers: defaults::named_by_no_header,
+    named_by_headers: named_by_sms_params,
     body_matches,
     parse: |raw| Ok(Payload::Vonage(super::from_value(raw)?)),
     normalize,
-    message_parts: defaults::one_part,
+    message_parts,
     #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
@@ -73,16 +102,17 @@ pub(crate) const SPEC: Spec = Spec {
     encode_sample: defaults::sent_as_is,
     #[cfg(feature = "kit")]
     identity,
-    redacted_keys: &[],
+    redacted_keys: &[SIG],
     out_of_order: Some(OUT_OF_ORDER),
-    methods: defaults::POST_ONLY,
-    decode: defaults::json_body,
+    methods: &["POST", "GET"],
+    decode,
 };
 
 /// The top-level payload type (`Payload::Vonage`).
 pub type Body = MessagesWebhook;
 
-/// A Messages API status or inbound message; every field but the envelope's kept in `extra`.
+/// A Messages API status or inbound message, or an SMS API parameter object (every field of
+/// which is kept in `extra`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessagesWebhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,17 +125,42 @@ pub struct MessagesWebhook {
     pub extra: Map<String, Value>,
 }
 
+/// One secret, the account's signature secret, keys both schemes.
 const SCHEMES: &[Scheme] = &[Scheme::JwtHs256];
 
-/// How far ahead of the receiver's clock `iat` may be.
+/// How far ahead of the receiver's clock `iat` or `timestamp` may be.
 const MAX_CLOCK_SKEW_SECS: i64 = 300;
-/// How long ago a JWT made by `sign_expired` was issued, beyond the dedupe window.
+/// How long ago a request made by `sign_expired` was signed, beyond the dedupe window.
 const EXPIRED_BY_SECS: i64 = 60;
+/// The SMS API's signature parameter, and its signed timestamp.
+const SIG: &str = "sig";
+const TIMESTAMP: &str = "timestamp";
+/// Keys only the SMS API's payloads carry (a JSON body with one is an SMS API body).
+const SMS_ID: &str = "messageId";
+const SMS_NUMBER: &str = "msisdn";
+
+// ------------------------------------------------------------------------------ verification
 
 fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
     if credentials.jwt_hs256.is_empty() {
         return Err(Error::MissingCredentials { provider: "vonage" });
     }
+    if request.has_header("authorization") {
+        return verify_jwt(request, credentials, now);
+    }
+    let params = sms_params(request);
+    if params.iter().any(|(name, _)| name == SIG) {
+        return verify_sig(&params, credentials, now);
+    }
+    if is_json(request) && !params.iter().any(|(name, _)| name == SMS_ID) {
+        // An unsigned Messages API callback.
+        return verify_jwt(request, credentials, now);
+    }
+    Err(Error::MissingSignature { header: SIG })
+}
+
+/// The Messages API: a Bearer HS256 JWT whose `payload_hash` is the body's SHA-256.
+fn verify_jwt(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
     let token = scheme::split_auth_scheme(request.authorization()?, "Bearer").ok_or(
         Error::InvalidAuthorizationFormat {
             reason: "expected the Bearer scheme with a JWT",
@@ -135,15 +190,211 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Resu
     Ok(())
 }
 
+/// The SMS API: `sig` over the other parameters, then the signed `timestamp`'s window.
+fn verify_sig(params: &[(String, String)], credentials: &Credentials, now: i64) -> Result<()> {
+    let invalid = |reason| Error::InvalidSignatureFormat { header: SIG, reason };
+    for (index, (name, _)) in params.iter().enumerate() {
+        if params.iter().skip(index + 1).any(|(other, _)| other == name) {
+            // Each is signed once; which of two values was signed cannot be told.
+            return Err(invalid("a parameter is repeated; Vonage sends each once"));
+        }
+    }
+    let given = params
+        .iter()
+        .find(|(name, _)| name == SIG)
+        .map(|(_, value)| value.trim())
+        .unwrap_or_default();
+    let digest = decode_sig(given).ok_or(invalid(
+        "expected the hex of an MD5, SHA-1, SHA-256 or SHA-512 digest",
+    ))?;
+    let standard = signing_string(params, false);
+    let java = signing_string(params, true);
+    let messages: Vec<&[u8]> = if java == standard {
+        alloc::vec![standard.as_bytes()]
+    } else {
+        alloc::vec![standard.as_bytes(), java.as_bytes()]
+    };
+    let mut matched = false;
+    for algorithm in Algorithm::of_len(digest.len()) {
+        matched |=
+            scheme::digest::matches_any(algorithm, &credentials.jwt_hs256, &messages, &digest);
+    }
+    if !matched {
+        return Err(Error::SignatureMismatch { header: SIG });
+    }
+    check_timestamp(params, now)
+}
+
+/// The hex digest of a `sig` (either case), of a length one of the methods gives.
+fn decode_sig(text: &str) -> Option<Vec<u8>> {
+    if !matches!(text.len(), 32 | 40 | 64 | 128) {
+        return None;
+    }
+    hex::decode(text).ok()
+}
+
+/// Every parameter but `sig`, sorted by name, as `&name=value` with `&` and `=` in values
+/// replaced by `_`. `java`: as vonage-java-sdk builds it — blank values left out, and `&`/`=`
+/// replaced in names too.
+fn signing_string(params: &[(String, String)], java: bool) -> String {
+    let mut sorted: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(name, value)| name != SIG && !(java && value.trim().is_empty()))
+        .collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let scrub = |text: &str| text.replace(['&', '='], "_");
+    let mut joined = String::new();
+    for (name, value) in sorted {
+        joined.push('&');
+        if java {
+            joined.push_str(&scrub(name));
+        } else {
+            joined.push_str(name);
+        }
+        joined.push('=');
+        joined.push_str(&scrub(value));
+    }
+    joined
+}
+
+/// The signed `timestamp`: UNIX seconds, at most five minutes ahead, within the dedupe window
+/// (the codes of every signed timestamp: missing, malformed, out of tolerance).
+fn check_timestamp(params: &[(String, String)], now: i64) -> Result<()> {
+    let text = params
+        .iter()
+        .find(|(name, _)| name == TIMESTAMP)
+        .map(|(_, value)| value.trim())
+        .ok_or(Error::MissingSignature { header: TIMESTAMP })?;
+    let signed: i64 = text
+        .parse()
+        .ok()
+        .filter(|_| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or(Error::InvalidSignatureFormat {
+            header: TIMESTAMP,
+            reason: "expected UNIX seconds",
+        })?;
+    let out_of = |tolerance: i64| Error::TimestampOutOfTolerance {
+        header: TIMESTAMP,
+        tolerance_secs: u32::try_from(tolerance).unwrap_or(u32::MAX),
+    };
+    if signed > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+        return Err(out_of(MAX_CLOCK_SKEW_SECS));
+    }
+    if signed < now.saturating_sub(dedupe_window_secs()) {
+        return Err(out_of(dedupe_window_secs()));
+    }
+    Ok(())
+}
+
 /// A signed delivery older than this would no longer be caught as a duplicate.
 fn dedupe_window_secs() -> i64 {
     i64::from(RETRY.dedupe_ttl_secs())
 }
 
-/// The Messages API envelope: `message_uuid` and `channel`.
-fn body_matches(body: &Map<String, Value>) -> bool {
-    body.contains_key("message_uuid") && body.contains_key("channel")
+// ------------------------------------------------------------------------------ body
+
+fn is_get(request: &WebhookRequest) -> bool {
+    request.method.eq_ignore_ascii_case("GET")
 }
+
+/// A POST whose body is a JSON document (not a form).
+fn is_json(request: &WebhookRequest) -> bool {
+    !is_get(request) && request.body.trim_ascii_start().starts_with(b"{")
+}
+
+/// A GET's query string (no fragment).
+fn query(request: &WebhookRequest) -> &str {
+    let url = request.url.as_deref().unwrap_or_default();
+    let url = url.split('#').next().unwrap_or_default();
+    url.split_once('?').map_or("", |(_, query)| query)
+}
+
+/// The parameters as the SMS API signs them, in the order sent: a GET's query, a JSON body's
+/// top-level values as text, or a form body's fields. Not JSON when it should be: none.
+fn sms_params(request: &WebhookRequest) -> Vec<(String, String)> {
+    let form = |bytes: &[u8]| {
+        form_urlencoded::parse(bytes)
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect()
+    };
+    if is_get(request) {
+        return form(query(request).as_bytes());
+    }
+    if is_json(request) {
+        return match serde_json::from_slice::<Value>(&request.body) {
+            Ok(Value::Object(object)) => object
+                .into_iter()
+                .map(|(name, value)| (name, value_text(value)))
+                .collect(),
+            _ => Vec::new(),
+        };
+    }
+    form(&request.body)
+}
+
+/// A JSON value as the text it is signed as (Vonage sends every value as a string).
+fn value_text(value: Value) -> String {
+    match value {
+        Value::String(text) => text,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The payload as JSON: a JSON body, or the parameters of a GET or form body as an object
+/// (a repeated name as the list of its values).
+fn decode(request: &WebhookRequest) -> Result<Value> {
+    if is_json(request) {
+        return defaults::json_body(request);
+    }
+    let bytes = if is_get(request) {
+        query(request).as_bytes()
+    } else {
+        &request.body
+    };
+    let mut object = Map::new();
+    for (name, value) in form_urlencoded::parse(bytes) {
+        let value = Value::String(value.into_owned());
+        match object.get_mut(name.as_ref()) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => {
+                let first = core::mem::take(first);
+                object.insert(name.into_owned(), Value::Array(alloc::vec![first, value]));
+            }
+            None => {
+                object.insert(name.into_owned(), value);
+            }
+        }
+    }
+    Ok(Value::Object(object))
+}
+
+/// A GET's query or a form body carrying `sig` with an SMS API message's fields: no other
+/// provider sends those names, and neither carries a header of Vonage's.
+fn named_by_sms_params(request: &WebhookRequest) -> bool {
+    let bytes = if is_get(request) {
+        query(request).as_bytes()
+    } else if is_json(request) {
+        return false;
+    } else {
+        &request.body
+    };
+    let (mut sig, mut message) = (false, false);
+    for (name, _) in form_urlencoded::parse(bytes) {
+        sig |= name == SIG;
+        message |= name == SMS_ID || name == SMS_NUMBER;
+    }
+    sig && message
+}
+
+/// The Messages API envelope (`message_uuid` and `channel`), or an SMS API JSON body
+/// (`messageId` and `msisdn`).
+fn body_matches(body: &Map<String, Value>) -> bool {
+    (body.contains_key("message_uuid") && body.contains_key("channel"))
+        || (body.contains_key(SMS_ID) && body.contains_key(SMS_NUMBER))
+}
+
+// ------------------------------------------------------------------------------ events
 
 /// Messages API statuses (developer.vonage.com messages-status-callbacks): `submitted` (to the
 /// carrier), then `delivered`, `read`, `rejected` or `undeliverable`.
@@ -158,13 +409,57 @@ fn status_of(word: &str) -> DeliveryStatus {
     }
 }
 
+/// SMS API delivery receipt statuses (Nexmo/api-specification `definitions/sms.yml`):
+/// `accepted` (by the downstream carrier) and `buffered` (queued there) are interim — more
+/// follows, as nyaruka/courier's `handlers/nexmo` reads them (sent) — then `delivered`,
+/// `expired`, `failed`, `rejected` or `unknown`.
+fn receipt_status_of(word: &str) -> DeliveryStatus {
+    match word {
+        "accepted" | "buffered" => DeliveryStatus::Sent,
+        "delivered" => DeliveryStatus::Delivered,
+        "expired" => DeliveryStatus::Expired,
+        "failed" => DeliveryStatus::Failed,
+        "rejected" => DeliveryStatus::Rejected,
+        _ => DeliveryStatus::Unknown,
+    }
+}
+
 /// Channels whose `from`/`to` are phone numbers (or short codes and sender ids); Messenger
 /// and Viber carry the provider's own user ids, which are no address telhook reads.
 fn phone_channel(channel: &str) -> bool {
     matches!(channel, "sms" | "mms" | "whatsapp" | "rcs")
 }
 
+/// Whether a payload is the SMS API's: its keys, never their types.
+fn is_sms_payload(raw: &Value) -> bool {
+    let Some(object) = raw.as_object() else {
+        return false;
+    };
+    !object.contains_key("message_uuid")
+        && !object.contains_key("channel")
+        && [SMS_ID, SMS_NUMBER, "err-code", "concat-ref"]
+            .iter()
+            .any(|key| object.contains_key(*key))
+}
+
+/// The parts of a concatenated SMS (`concat-total`), else 1.
+fn message_parts(raw: &Value) -> u32 {
+    raw.get("concat-total")
+        .and_then(Value::as_str)
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .filter(|parts| *parts >= 1)
+        .unwrap_or(1)
+}
+
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    if is_sms_payload(&raw) {
+        normalize_sms(raw, context)
+    } else {
+        normalize_messages(raw, context)
+    }
+}
+
+fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let mut fields = Fields::new(&raw);
     let uuid = fields.id("message_uuid");
     let channel = fields.text("channel").unwrap_or("unknown");
@@ -179,7 +474,7 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let id = match (&uuid, status, is_status) {
         (Some(uuid), Some(status), _) => context.key(&[uuid, status]),
         (Some(uuid), None, false) => context.key(&[uuid]),
-        _ => context.derived_key(),
+        _ => derived_key(context, &raw),
     };
     let mut event = context.event(id, event_type, name, Value::Null);
     event.occurred_at = fields.time("timestamp");
@@ -216,25 +511,118 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     Ok(event)
 }
 
+/// An SMS API delivery receipt (it has `status` or `err-code`) or inbound SMS. A receipt's
+/// `msisdn` is the handset the message went to and its `to` the sender id it was sent from;
+/// an inbound SMS's `msisdn` is the handset it came from.
+fn normalize_sms(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let mut fields = Fields::new(&raw);
+    let message_id = fields.id(SMS_ID);
+    let is_receipt = fields.has("status") || fields.has("err-code");
+    let status = fields.text("status").filter(|word| !word.is_empty());
+    // One receipt (and one inbound part) per part of a concatenated message.
+    let part = fields.id("concat-part").map(|part| alloc::format!("part-{part}"));
+    let (event_type, name) = match (is_receipt, &message_id) {
+        (true, _) => (EventType::MessageStatus, "delivery_receipt"),
+        (false, Some(_)) => (EventType::MessageReceived, "inbound_sms"),
+        (false, None) => (EventType::Other, "unknown"),
+    };
+    let id = match (&message_id, is_receipt, status) {
+        (Some(id), true, Some(status)) => {
+            let mut key = alloc::vec!["sms", id.as_str(), status];
+            key.extend(part.as_deref());
+            context.key(&key)
+        }
+        (Some(id), false, _) => {
+            let mut key = alloc::vec!["sms", id.as_str()];
+            key.extend(part.as_deref());
+            context.key(&key)
+        }
+        _ => derived_key(context, &raw),
+    };
+    let mut event = context.event(id, event_type, name, Value::Null);
+    event.occurred_at = fields.time("message-timestamp");
+    let (from, to) = if is_receipt {
+        ("to", SMS_NUMBER)
+    } else {
+        (SMS_NUMBER, "to")
+    };
+    event.from = fields.message_address(from);
+    event.to = fields.message_address(to);
+    if is_receipt {
+        let word = status.unwrap_or_default();
+        event.status = Some(StatusInfo::new(receipt_status_of(word), word));
+    }
+    if event_type != EventType::Other {
+        let code = fields.id("err-code").filter(|code| code != "0");
+        event.message = Some(Message {
+            id: message_id,
+            direction: Some(if is_receipt {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            }),
+            text: fields.text("text").map(String::from),
+            reference: fields.text("client-ref").map(String::from),
+            error: code.map(|code| ProviderError {
+                code: Some(code),
+                description: None,
+            }),
+        });
+    }
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
+    Ok(event)
+}
+
+/// The body's hash; a GET has none, so the hash of its (redacted) parameters, which a
+/// redelivery repeats.
+fn derived_key(context: &Context<'_>, raw: &Value) -> String {
+    if !context.body.is_empty() {
+        return context.derived_key();
+    }
+    let params = serde_json::to_vec(raw).unwrap_or_default();
+    context.key(&["sha256", &hex::encode(Sha256::digest(&params))])
+}
+
+// ------------------------------------------------------------------------------ test kit
+
+/// Signs as Vonage does: a JSON Messages API body with a JWT; an SMS API body (a form, or a
+/// JSON object with `messageId`) with `timestamp`, `nonce` and `sig` added — HMAC-SHA256,
+/// the strongest method the dashboard offers.
 fn sign(
     _scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
     now: i64,
 ) -> Result<()> {
-    add_jwt(request, credentials, now)
+    if is_sms_request(request) {
+        add_sig(request, credentials, now)
+    } else {
+        add_jwt(request, credentials, now)
+    }
 }
 
-/// A JWT issued just beyond the dedupe window: a replay telhook could no longer dedupe.
+/// A request signed just beyond the dedupe window: a replay telhook could no longer dedupe.
 fn sign_expired(request: &mut WebhookRequest, credentials: &Credentials, now: i64) -> Result<bool> {
     if !Scheme::JwtHs256.is_configured(credentials) {
         return Ok(false);
     }
-    let issued = now
+    let signed = now
         .saturating_sub(dedupe_window_secs())
         .saturating_sub(EXPIRED_BY_SECS);
-    add_jwt(request, credentials, issued)?;
+    sign(Scheme::JwtHs256, request, credentials, signed)?;
     Ok(true)
+}
+
+/// An SMS API body: a GET, a form, or a JSON object with `messageId`.
+fn is_sms_request(request: &WebhookRequest) -> bool {
+    if !is_json(request) {
+        return true;
+    }
+    matches!(
+        serde_json::from_slice::<Value>(&request.body),
+        Ok(Value::Object(object)) if object.contains_key(SMS_ID)
+    )
 }
 
 /// The claims Vonage signs, with the body's hash.
@@ -253,9 +641,64 @@ fn add_jwt(request: &mut WebhookRequest, credentials: &Credentials, issued: i64)
     Ok(())
 }
 
+/// `timestamp` (`now`), a `nonce` and the `sig` over every parameter, in the request's own
+/// form: the query of a GET, the JSON object, or a form body.
+fn add_sig(request: &mut WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
+    let secret = kit::first(&credentials.jwt_hs256, Provider::Vonage)?;
+    let mut params: Vec<(String, String)> = sms_params(request)
+        .into_iter()
+        .filter(|(name, _)| name != SIG && name != TIMESTAMP && name != "nonce")
+        .collect();
+    params.push((String::from(TIMESTAMP), now.to_string()));
+    params.push((
+        String::from("nonce"),
+        kit::uuid_like("vonage-nonce", u64::try_from(now).unwrap_or_default()),
+    ));
+    let signature = kit::keyed_hex(
+        Algorithm::HmacSha256,
+        secret,
+        signing_string(&params, false).as_bytes(),
+    );
+    params.push((String::from(SIG), signature));
+    if is_json(request) {
+        // The body's own values kept (a JSON value is signed as its text), the three added.
+        let mut object = match serde_json::from_slice::<Value>(&request.body) {
+            Ok(Value::Object(object)) => object,
+            _ => return Err(Error::invalid_payload("the body must be a JSON object")),
+        };
+        for (name, value) in params.into_iter().rev().take(3) {
+            object.insert(name, Value::String(value));
+        }
+        request.body = serde_json::to_vec(&Value::Object(object))
+            .map_err(|_| Error::invalid_payload("the body must be a JSON object"))?;
+        return Ok(());
+    }
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &params {
+        form.append_pair(name, value);
+    }
+    let form = form.finish();
+    if is_get(request) {
+        let url = request.url.as_deref().unwrap_or("/");
+        let path = url.split(['?', '#']).next().unwrap_or("/");
+        request.url = Some(alloc::format!("{path}?{form}"));
+    } else {
+        request
+            .headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+        kit::add_header(request, "Content-Type", String::from(FORM_TYPE));
+        request.body = form.into_bytes();
+    }
+    Ok(())
+}
+
+const FORM_TYPE: &str = "application/x-www-form-urlencoded";
+
 const SAMPLE_KINDS: &[SampleKind] = &[
     SampleKind::new("message_status", EventType::MessageStatus),
     SampleKind::new("inbound_message", EventType::MessageReceived),
+    SampleKind::new("delivery_receipt", EventType::MessageStatus),
+    SampleKind::new("inbound_sms", EventType::MessageReceived),
 ];
 
 /// A message delivered, reported before its `submitted` status.
@@ -264,7 +707,11 @@ const OUT_OF_ORDER: [(&str, &str, &str); 2] = [
     ("message_status", "status", "submitted"),
 ];
 
-/// The shapes of Vonage's Messages API docs (status callback, inbound SMS).
+/// The shapes of Vonage's docs: the Messages API status callback and inbound SMS, the SMS API
+/// delivery receipt and inbound SMS (the field names of Nexmo/api-specification
+/// `definitions/sms.yml` and vonage-php-sdk-core `test/SMS/requests/`; synthetic values). The
+/// SMS API ones are sent as its "POST-JSON" option (every value a string); its GET and form
+/// deliveries are the vectors'.
 fn sample(kind: &str) -> Option<Value> {
     Some(match kind {
         "message_status" => serde_json::json!({
@@ -281,11 +728,66 @@ fn sample(kind: &str) -> Option<Value> {
             "message_type": "text", "sms": {"num_messages": "1", "keyword": "HELLO"},
             "usage": {"currency": "EUR", "price": "0.0333"},
         }),
+        "delivery_receipt" => serde_json::json!({
+            "msisdn": "447700900000", "to": "AcmeInc", "network-code": "23410",
+            "messageId": "0A0000001234567B", "price": "0.03330000", "status": "delivered",
+            "scts": "2603020900", "err-code": "0", "api-key": "abcd1234",
+            "client-ref": "order-1042", "message-timestamp": "2026-03-02 09:00:03",
+        }),
+        "inbound_sms" => serde_json::json!({
+            "msisdn": "447700900001", "to": "447700900000", "messageId": "0B0000001234567C",
+            "text": "Hello From Vonage!", "type": "text", "keyword": "HELLO",
+            "api-key": "abcd1234", "message-timestamp": "2026-03-02 10:00:00",
+        }),
         _ => return None,
     })
 }
 
-/// The key is the message's uuid (and status): a new uuid is a new event.
+/// The key is the message's id (and status): a new id is a new event.
 fn identity(kind: &str, serial: u64) -> Value {
-    serde_json::json!({"message_uuid": kit::uuid_like(kind, serial)})
+    match kind {
+        "delivery_receipt" | "inbound_sms" => {
+            let id = kit::uuid_like(kind, serial).replace('-', "");
+            serde_json::json!({SMS_ID: id.get(..16).unwrap_or_default().to_ascii_uppercase()})
+        }
+        _ => serde_json::json!({"message_uuid": kit::uuid_like(kind, serial)}),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (String::from(*n), String::from(*v)))
+            .collect()
+    }
+
+    #[test]
+    fn signing_strings_as_the_sdks_build_them() {
+        let params = pairs(&[("b", "x&y=z"), ("a", "  "), ("sig", "00"), ("k=", "1")]);
+        assert_eq!(signing_string(&params, false), "&a=  &b=x_y_z&k==1");
+        assert_eq!(signing_string(&params, true), "&b=x_y_z&k_=1");
+    }
+
+    #[test]
+    fn timestamp_window_edges() {
+        let now = 1_769_000_000;
+        let window = dedupe_window_secs();
+        let at = |t: i64| check_timestamp(&pairs(&[("timestamp", &t.to_string())]), now);
+        assert!(at(now + MAX_CLOCK_SKEW_SECS).is_ok());
+        assert!(at(now + MAX_CLOCK_SKEW_SECS + 1).is_err());
+        assert!(at(now - window).is_ok());
+        assert!(at(now - window - 1).is_err());
+        for bad in ["", "-5", "1.5", "+100", "17690000000000000000000"] {
+            let error = check_timestamp(&pairs(&[("timestamp", bad)]), now).unwrap_err();
+            assert_eq!(error.code(), "invalid_signature_format", "{bad}");
+        }
+        assert_eq!(
+            check_timestamp(&[], now).unwrap_err().code(),
+            "missing_signature"
+        );
+    }
 }

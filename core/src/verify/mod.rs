@@ -3,6 +3,7 @@
 
 pub mod basic;
 pub mod claims;
+pub mod digest;
 pub mod ed25519;
 pub mod hmac;
 pub mod jwt;
