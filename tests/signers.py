@@ -136,3 +136,16 @@ def twilio_signature(token, url, params=()):
         grouped.setdefault(name, set()).add(value)
     signed = url + "".join(name + value for name in sorted(grouped) for value in sorted(grouped[name]))
     return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+
+
+def vonage_sig(secret, params, method="sha256"):
+    """The Vonage SMS API's `sig`: every parameter but `sig`, sorted by name, as `&name=value`
+    with `&` and `=` in values replaced by `_` (vonage-php-sdk-core Signature.php), then
+    md5(string + secret) ("md5hash") or the HMAC `method` (md5, sha1, sha256, sha512), hex.
+    `params`: (name, value) pairs or a dict, decoded."""
+    pairs = params.items() if isinstance(params, dict) else params
+    signed = "".join("&" + name + "=" + str(value).replace("&", "_").replace("=", "_")
+                     for name, value in sorted(pairs) if name != "sig")
+    if method == "md5hash":
+        return hashlib.md5((signed + secret).encode()).hexdigest()
+    return hmac.new(secret.encode(), signed.encode(), getattr(hashlib, method)).hexdigest()

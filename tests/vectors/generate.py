@@ -23,7 +23,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from signers import (b64url, basic, ed25519_public, ed25519_sign, hmac_b64, hmac_hex, jwt,  # noqa: E402
-                     twilio_signature)
+                     twilio_signature, vonage_sig)
 from urllib.parse import urlencode  # noqa: E402
 import public_gatewayapi  # noqa: E402  (tests/vectors/public_gatewayapi.py)
 
@@ -706,6 +706,214 @@ def telnyx():
         vec("telnyx", f"sdk_{names[index]}", f"{case['source']} ({TELNYX_SDK} #{index}): {case['what']}. "
             f"{case['notes'].strip()}".strip() + notes.get(index, ""), "telnyx", case["body"], case["headers"],
             {"ed25519_public_key": case["public_key"]}, errors.get(index), now=case["now"])
+# ----------------------------------------------------------------------------- Vonage SMS API
+SMS_URL = "https://hooks.example.com/vonage/sms"
+COURIER = "nyaruka/courier handlers/nexmo/handler_test.go@350e935007fd7e7cab689feee5ce97e326d49099"
+PHP_SMS = "Vonage/vonage-php-sdk-core test/SMS/requests/{}@9c6bc46e70451d2dc6c8243ba04dc34121878199"
+# RETRY's dedupe window (core/src/providers/vonage.rs): 2 x (the delays + 8 deliveries x 5 s).
+VONAGE_DEDUPE_WINDOW = 2 * (60 + 120 + 360 + 1440 + 7200 + 43200 + 43200 + 8 * 5)
+
+
+def vonage_sms():
+    """SMS API signed webhooks: `sig` over the sorted parameters, as GET query, form or JSON."""
+    creds = {"jwt_hs256": VONAGE_SECRET}
+    sdk = json.load(open(os.path.join(os.path.dirname(HERE), "fixtures", "sdk", "vonage.json"), encoding="utf-8"))
+
+    def signed(params, method="sha256", secret=VONAGE_SECRET, timestamp=NOW - 5, nonce=True):
+        params = list(params)
+        if timestamp is not None:
+            params.append(("timestamp", str(timestamp)))
+        if nonce:
+            params.append(("nonce", "6c3bf3a4-2b5e-4f1c-9d7a-0e1f2a3b4c5d"))
+        return params + [("sig", vonage_sig(secret, params, method))]
+
+    def send(name, description, params, transport="get", expect_error=None, provider="vonage",
+             credentials=None, now=NOW, json_body=None):
+        credentials = creds if credentials is None else credentials
+        if transport == "get":
+            vec("vonage", name, description, provider, "", {}, credentials, expect_error,
+                url=SMS_URL + "?" + urlencode(params), method="GET", now=now)
+        elif transport == "form":
+            vec("vonage", name, description, provider, urlencode(params), {"Content-Type": FORM},
+                credentials, expect_error, url=SMS_URL, now=now)
+        else:
+            body = json_body if json_body is not None else dumps(dict(params))
+            vec("vonage", name, description, provider, body, {"Content-Type": "application/json"},
+                credentials, expect_error, url=SMS_URL, now=now)
+
+    # The delivery receipt of vonage-php-sdk-core's dlr-get.txt (its fields; the values are the
+    # fixture's), signed here: every status of the SMS API's vocabulary.
+    dlr = [("msisdn", "14845552121"), ("to", "16105553939"), ("network-code", "310004"),
+           ("messageId", "14000000F9DBBBBB"), ("price", "0.00845000"), ("status", "delivered"),
+           ("scts", "2001011400"), ("err-code", "0"), ("api-key", "a1234567"), ("client-ref", "my-ref"),
+           ("message-timestamp", "2026-01-21 12:53:15")]
+
+    def with_(pairs, **changes):
+        changes = {k.replace("_", "-"): v for k, v in changes.items()}
+        out = [(k, changes.pop(k) if k in changes else v) for k, v in pairs]
+        return out + list(changes.items())
+
+    for word, code in (("delivered", "0"), ("expired", "0"), ("failed", "6"), ("rejected", "5"),
+                       ("accepted", "0"), ("buffered", "0"), ("unknown", "99")):
+        send(f"sms_dlr_{word}", f"SMS API delivery receipt '{word}' (err-code {code}) by GET, the fields of "
+             f"{PHP_SMS.format('dlr-get.txt')}, signed with sig (HMAC-SHA256); the statuses as "
+             f"{COURIER} reads them (accepted/buffered interim; api-key and sig redacted in raw)",
+             signed(with_(dlr, status=word, err_code=code)))
+    # The three transports of the same receipt, each from its own php fixture.
+    form_dlr = [(k, v) for k, v in dlr if k != "client-ref"]
+    send("sms_dlr_form", f"{PHP_SMS.format('dlr-post.txt')}: the receipt as a POST form, signed",
+         signed(form_dlr), "form")
+    send("sms_dlr_json", f"{PHP_SMS.format('dlr-post-json.txt')}: the receipt as POST JSON (every value a "
+         "string), sig inside the JSON object", signed(form_dlr), "json")
+    spec_dlr = [(k, v) for k, v in sdk[58]["params"].items() if k not in ("timestamp", "nonce", "sig")]
+    send("sms_dlr_alphanumeric_sender", f"{sdk[58]['source']} (tests/fixtures/sdk/vonage.json #58): the "
+         "OpenAPI DeliveryReceipt example; its 'to' is the alphanumeric sender id AcmeInc (from, as sent)",
+         signed(spec_dlr))
+    # Per-part receipts of one concatenated message: two distinct events.
+    for part in ("1", "2"):
+        send(f"sms_dlr_concat_part_{part}", f"The receipt of part {part} of 2 of one concatenated SMS "
+             "(concat-ref/-part/-total): each part's receipt is its own event, the part in the id",
+             signed(dlr + [("concat", "true"), ("concat-ref", "77"), ("concat-total", "2"), ("concat-part", part)]))
+    # Inbound SMS.
+    inbound = [(k, v) for k, v in sdk[47]["params"].items() if k not in ("timestamp", "nonce", "sig")]
+    send("sms_inbound_get", f"{PHP_SMS.format('inbound.txt')}: an inbound SMS by GET (its capture's "
+         "signature has no published secret: re-signed here)", signed(inbound))
+    send("sms_inbound_form", f"{PHP_SMS.format('inbound.txt')} as a POST form", signed(inbound), "form")
+    send("sms_inbound_json", f"{PHP_SMS.format('inbound.txt')} as POST JSON", signed(inbound), "json")
+    long = [(k, v) for k, v in sdk[48]["params"].items() if k not in ("timestamp", "nonce", "sig")]
+    send("sms_inbound_concat_part", f"{PHP_SMS.format('inbound-long.txt')}: part 3 of 4 of a concatenated "
+         "inbound SMS (the part in the id; api-key redacted)", signed(long))
+    binary = [(k, v) for k, v in sdk[49]["params"].items() if k not in ("timestamp", "nonce", "sig")]
+    send("sms_inbound_binary", f"{PHP_SMS.format('inbound-binary.txt')}: a binary SMS (type, data, udh in raw)",
+         signed(binary))
+    courier = [("to", "2020"), ("msisdn", "2349067554729"), ("text", "Join"), ("messageId", "external1")]
+    send("sms_inbound_courier_get", f"{COURIER} 'Valid Receive': a GET to a short code (to 2020, as sent)",
+         signed(courier))
+    send("sms_inbound_courier_form", f"{COURIER} 'Valid Receive Post': the same as a POST form", signed(courier), "form")
+    send("sms_inbound_unicode", "An inbound unicode SMS whose text carries '&', '=' and '+' (replaced by '_' "
+         "in the signed string, decoded in the text)",
+         signed(with_(inbound, text="Ça va? 1+1=2 & ok ☺", type="unicode")))
+    # Signature methods (the dashboard's setting) and hex case.
+    for method in ("md5hash", "md5", "sha1", "sha512"):
+        send(f"sms_method_{method}", f"The receipt signed with the signature method {method} "
+             "(the request does not name it: the digest's length does; md5hash and HMAC-MD5 are both tried)",
+             signed(dlr, method))
+    upper = signed(dlr)
+    upper[-1] = ("sig", upper[-1][1].upper())
+    send("sms_sig_upper_case_hex", "An upper-case hex sig (php and ruby send HMACs in upper case): hex is "
+         "compared case-insensitively", upper)
+    mixed = signed(dlr, "md5hash")
+    mixed[-1] = ("sig", "".join(c.upper() if i % 2 else c for i, c in enumerate(mixed[-1][1])))
+    send("sms_sig_mixed_case_hex", "A mixed-case hex md5hash sig", mixed)
+    send("sms_rotated_secret", "Signed with the previous signature secret while both are configured",
+         signed(dlr, secret=VONAGE_OLD_SECRET), credentials={"jwt_hs256": [VONAGE_SECRET, VONAGE_OLD_SECRET]})
+    for transport in ("get", "form", "json"):
+        send(f"sms_detected_{transport}", f"No provider named: a {transport.upper() if transport == 'get' else 'POST ' + transport} "
+             "SMS API receipt with sig and messageId/msisdn identifies Vonage", signed(dlr), transport,
+             provider=None, credentials={"vonage": creds})
+    send("sms_redacts_the_secret", "An inbound text that quotes the signature secret: redacted in the event and raw",
+         signed(with_(inbound, text=f"my secret is {VONAGE_SECRET}")))
+    shape = signed(with_(dlr, message_timestamp="soon", msisdn="not a number!"))
+    send("sms_shape_unreadable_fields", "A verified receipt with an unreadable time and number: an event, the "
+         "unread fields listed", shape, "json")
+    odd = dumps(dict(signed(dlr)[:-1], **{"price": 0.00845, "concat-part": 2}))
+    odd_params = json.loads(odd)
+    odd_params["sig"] = vonage_sig(VONAGE_SECRET, {k: (str(v) if not isinstance(v, float) else repr(v))
+                                                   for k, v in odd_params.items()})
+    send("sms_json_numbers_signed_as_their_text", "A JSON receipt with numbers where Vonage sends strings: "
+         "signed as their JSON text, verified, read", [], "json", json_body=dumps(odd_params))
+    send("sms_no_messageid_is_other", "A verified body with no messageId, status or msisdn: type other, "
+         "keyed by the hash of its parameters", signed([("foo", "bar")]))
+    # The signed timestamp: five minutes ahead, the dedupe window back, both edges.
+    send("sms_timestamp_five_minutes_ahead", "A timestamp exactly 300 s ahead of the receiver's clock is accepted",
+         signed(dlr, timestamp=NOW + 300))
+    send("err_sms_timestamp_301_seconds_ahead", "A timestamp 301 s ahead is refused", signed(dlr, timestamp=NOW + 301),
+         expect_error="timestamp_out_of_tolerance")
+    send("sms_timestamp_at_the_dedupe_window", f"A timestamp exactly the dedupe window ({VONAGE_DEDUPE_WINDOW} s) "
+         "old is accepted: Vonage resends for 24 h and the docs do not say a resend is signed anew",
+         signed(dlr, timestamp=NOW - VONAGE_DEDUPE_WINDOW))
+    send("err_sms_timestamp_older_than_the_dedupe_window", "One second older than the dedupe window: a replay "
+         "the dedupe could no longer catch", signed(dlr, timestamp=NOW - VONAGE_DEDUPE_WINDOW - 1),
+         expect_error="timestamp_out_of_tolerance")
+    send("err_sms_no_timestamp", "Correctly signed without timestamp: nothing bounds its replay",
+         signed(dlr, timestamp=None), expect_error="missing_signature")
+    bad_ts = signed(dlr + [("timestamp", "soon")], timestamp=None)
+    send("err_sms_timestamp_not_unix_seconds", "A signed timestamp that is not UNIX seconds", bad_ts,
+         expect_error="invalid_signature_format")
+    # Refusals: a one-byte change to any signed parameter, an added or removed one.
+    good = signed(dlr)
+    for index, (name, value) in enumerate(good[:-1]):
+        changed = value[:-1] + chr(ord(value[-1]) ^ 1)
+        tampered = good[:index] + [(name, changed)] + good[index + 1:]
+        send(f"err_sms_tampered_{name.replace('-', '_')}", f"A captured signed receipt with one byte of {name} "
+             "changed", tampered, expect_error="signature_mismatch")
+    send("err_sms_parameter_added", "A captured signed receipt with a parameter added",
+         good[:-1] + [("extra", "1"), good[-1]], expect_error="signature_mismatch")
+    send("err_sms_parameter_removed", "A captured signed receipt with client-ref removed",
+         [p for p in good if p[0] != "client-ref"], expect_error="signature_mismatch")
+    send("err_sms_parameter_repeated", "A signed receipt with a parameter repeated: which value was signed "
+         "cannot be told", good[:1] + good, expect_error="invalid_signature_format")
+    send("err_sms_tampered_form", "A captured signed POST form with the status changed", 
+         with_(good, status="failed"), "form", expect_error="signature_mismatch")
+    tampered_json = dict(good)
+    tampered_json["status"] = "failed"
+    send("err_sms_tampered_json", "A captured signed POST JSON receipt with the status changed", [], "json",
+         json_body=dumps(tampered_json), expect_error="signature_mismatch")
+    send("err_sms_wrong_secret", "Signed with another secret", signed(dlr, secret="not-the-secret"),
+         expect_error="signature_mismatch")
+    send("err_sms_unsigned", f"{COURIER} 'Status delivered': an unsigned receipt (courier verifies none)",
+         [("to", "2020"), ("messageId", "external1"), ("status", "delivered"), ("err-code", "0")],
+         expect_error="missing_signature")
+    send("err_sms_unsigned_json", "An unsigned JSON receipt", dlr, "json", expect_error="missing_signature")
+    short = good[:-1] + [("sig", good[-1][1][:-2])]
+    send("err_sms_sig_of_no_digest_length", "A sig one byte short of any digest", short,
+         expect_error="invalid_signature_format")
+    send("err_sms_sig_not_hex", "A sig of the right length that is not hex", good[:-1] + [("sig", "z" * 64)],
+         expect_error="invalid_signature_format")
+    send("err_sms_missing_credentials", "No signature secret configured", good, expect_error="missing_credentials")
+    VECTORS["vonage/err_sms_missing_credentials"]["credentials"] = None
+    vec("vonage", "err_sms_put", "Vonage sends GET or POST; PUT is refused", "vonage", urlencode(good),
+        {"Content-Type": FORM}, creds, "method_not_allowed", url=SMS_URL, method="PUT")
+    # The official SDKs' sig cases (tests/fixtures/sdk/vonage.json #0-#39), each as the SDK tested it.
+    for index, case in enumerate(sdk[:40]):
+        params = case["params"]
+        timestamp = params.get("timestamp", "")
+        now = case["now"] or (int(timestamp) + 10 if timestamp.isdigit() else NOW)
+        sig = params["sig"]
+        if case.get("signing_string_rule") == "node-auth-underscore":
+            error, why = "signature_mismatch", ("it is @vonage/auth's OUTBOUND request signing string (no '&' "
+                                                "prefix, '&'/'=' replaced by '_'), which no webhook uses")
+        elif not case["secret"]:
+            error, why = "invalid_credentials", "an empty signature secret is a configuration error in telhook"
+        elif not case["expect_valid"]:
+            error = ("invalid_signature_format" if not all(c in "0123456789abcdefABCDEF" for c in sig)
+                     or len(sig) not in (32, 40, 64, 128) else
+                     "timestamp_out_of_tolerance" if case["now"] and timestamp.isdigit() else "signature_mismatch")
+            why = "telhook refuses it too"
+        elif not timestamp.isdigit():
+            error, why = "missing_signature", ("its signature verifies, but it carries no timestamp: "
+                                                 "telhook requires the signed timestamp")
+        else:
+            error, why = None, "so does telhook"
+        if not 946684800 <= now <= 253402300799:
+            # The SDK test's clock (1970) is no clock telhook accepts: a real one, at which the
+            # signed timestamp is far older than the dedupe window.
+            now = NOW
+            if error is None:
+                error, why = "timestamp_out_of_tolerance", (
+                    "its signature verifies in telhook too, but its timestamp (the test's 1970 clock) is "
+                    "older than the dedupe window at any real clock")
+        description = (f"{case['source']} ({SDK} #{index}): {case['what']} - the SDK "
+                       f"{'accepts' if case['expect_valid'] else 'refuses'} it; {why}"
+                       + (f". {case['notes']}" if case.get("notes") else ""))
+        if case.get("body"):
+            vec("vonage", f"sdk_sms_{index:02d}", description, "vonage", case["body"],
+                {"Content-Type": case["content_type"]}, {"jwt_hs256": case["secret"]}, error, url=SMS_URL, now=now)
+        else:
+            vec("vonage", f"sdk_sms_{index:02d}", description, "vonage", "", {}, {"jwt_hs256": case["secret"]},
+                error, url=case["url"], method="GET", now=now)
+
+
 # ----------------------------------------------------------------------------- Twilio
 TWILIO_SDK = "tests/fixtures/sdk/twilio.json"
 TWILIO_URL = "https://hooks.example.com/twilio/sms"
@@ -1095,7 +1303,8 @@ def common():
 
 
 def main():
-    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, vonage, telnyx, twilio, common):
+    for build in (limephone, lisoloo, gatewayapi, looplookup, did_reseller, vonage, vonage_sms, telnyx, twilio,
+                  common):
         build()
     out = sys.argv[1] if len(sys.argv) > 1 else HERE
     written = 0

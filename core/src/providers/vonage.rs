@@ -641,19 +641,27 @@ fn add_jwt(request: &mut WebhookRequest, credentials: &Credentials, issued: i64)
     Ok(())
 }
 
-/// `timestamp` (`now`), a `nonce` and the `sig` over every parameter, in the request's own
-/// form: the query of a GET, the JSON object, or a form body.
+/// The `sig` over every parameter (a previous `sig` replaced), with `timestamp` (`now`) and a
+/// `nonce` added unless the request has them, in the request's own form: the query of a GET,
+/// the JSON object, or a form body.
 fn add_sig(request: &mut WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
     let secret = kit::first(&credentials.jwt_hs256, Provider::Vonage)?;
     let mut params: Vec<(String, String)> = sms_params(request)
         .into_iter()
-        .filter(|(name, _)| name != SIG && name != TIMESTAMP && name != "nonce")
+        .filter(|(name, _)| name != SIG)
         .collect();
-    params.push((String::from(TIMESTAMP), now.to_string()));
-    params.push((
-        String::from("nonce"),
-        kit::uuid_like("vonage-nonce", u64::try_from(now).unwrap_or_default()),
-    ));
+    let mut added = 1;
+    if !params.iter().any(|(name, _)| name == TIMESTAMP) {
+        params.push((String::from(TIMESTAMP), now.to_string()));
+        added += 1;
+    }
+    if !params.iter().any(|(name, _)| name == "nonce") {
+        params.push((
+            String::from("nonce"),
+            kit::uuid_like("vonage-nonce", u64::try_from(now).unwrap_or_default()),
+        ));
+        added += 1;
+    }
     let signature = kit::keyed_hex(
         Algorithm::HmacSha256,
         secret,
@@ -666,7 +674,7 @@ fn add_sig(request: &mut WebhookRequest, credentials: &Credentials, now: i64) ->
             Ok(Value::Object(object)) => object,
             _ => return Err(Error::invalid_payload("the body must be a JSON object")),
         };
-        for (name, value) in params.into_iter().rev().take(3) {
+        for (name, value) in params.into_iter().rev().take(added) {
             object.insert(name, Value::String(value));
         }
         request.body = serde_json::to_vec(&Value::Object(object))
