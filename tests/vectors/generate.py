@@ -805,6 +805,11 @@ def vonage_sms():
     mixed = signed(dlr, "md5hash")
     mixed[-1] = ("sig", "".join(c.upper() if i % 2 else c for i, c in enumerate(mixed[-1][1])))
     send("sms_sig_mixed_case_hex", "A mixed-case hex md5hash sig", mixed)
+    params = signed(dlr)
+    vec("vonage", "sms_under_basic_authorization", "A signed receipt to a URL with Basic credentials (an "
+        "Authorization the SMS API does not sign): the sig is verified", "vonage", "",
+        {"Authorization": basic("hooks", "url-password-3a1f")}, creds, url=SMS_URL + "?" + urlencode(params),
+        method="GET")
     send("sms_rotated_secret", "Signed with the previous signature secret while both are configured",
          signed(dlr, secret=VONAGE_OLD_SECRET), credentials={"jwt_hs256": [VONAGE_SECRET, VONAGE_OLD_SECRET]})
     for transport in ("get", "form", "json"):

@@ -145,14 +145,20 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Resu
     if credentials.jwt_hs256.is_empty() {
         return Err(Error::MissingCredentials { provider: "vonage" });
     }
-    if request.has_header("authorization") {
+    let bearer = request.has_header("authorization")
+        && scheme::split_auth_scheme(request.authorization()?, "Bearer").is_some();
+    if bearer {
         return verify_jwt(request, credentials, now);
     }
+    // A `sig` even under another Authorization (Basic credentials in the configured URL, a
+    // proxy's own): the SMS API signs no header.
     let params = sms_params(request);
     if params.iter().any(|(name, _)| name == SIG) {
         return verify_sig(&params, credentials, now);
     }
-    if is_json(request) && !params.iter().any(|(name, _)| name == SMS_ID) {
+    if request.has_header("authorization")
+        || (is_json(request) && !params.iter().any(|(name, _)| name == SMS_ID))
+    {
         // An unsigned Messages API callback.
         return verify_jwt(request, credentials, now);
     }
