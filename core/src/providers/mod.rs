@@ -211,6 +211,23 @@ pub(crate) fn methods(provider: Option<Provider>, credentials: &Credentials) -> 
     }
 }
 
+/// The methods any delivery may use before its credentials and provider are known (the
+/// receive machine's first look at a request head): `provider`'s, or with detection those of
+/// every registered provider — the detected provider's own are checked once it is known
+/// ([`methods`]), so a GET is still only accepted for a provider that sends one.
+pub(crate) fn methods_before_detection(provider: Option<Provider>) -> MethodSet {
+    match provider {
+        Some(provider) => MethodSet::of(spec(provider).methods),
+        None => {
+            let mut set = MethodSet::of(defaults::POST_ONLY);
+            for provider in Provider::ALL {
+                set.add(spec(provider).methods);
+            }
+            set
+        }
+    }
+}
+
 /// How many parts the message an event reports on has (1 unless the provider says more).
 pub(crate) fn message_parts(provider: Provider, raw: &Value) -> u32 {
     (spec(provider).message_parts)(raw)

@@ -316,9 +316,8 @@ impl Delivery {
             body: alloc::vec::Vec::new(),
         };
         let checked = request
-            .check_method(crate::providers::methods(
+            .check_method(crate::providers::methods_before_detection(
                 settings.provider,
-                &crate::Credentials::none(),
             ))
             .and_then(|()| request.check_size(settings.max_body_bytes));
         let action = match checked {
