@@ -85,6 +85,25 @@ pub(crate) struct Spec {
 pub(crate) mod defaults {
     use super::*;
 
+    /// Form parameters as an object: each name once, a repeated one as the list of its values.
+    pub fn form_object(form: &[u8]) -> Value {
+        let mut object = Map::new();
+        for (name, value) in form_urlencoded::parse(form) {
+            let value = Value::String(value.into_owned());
+            match object.get_mut(name.as_ref()) {
+                Some(Value::Array(values)) => values.push(value),
+                Some(first) => {
+                    let first = core::mem::take(first);
+                    object.insert(name.into_owned(), Value::Array(alloc::vec![first, value]));
+                }
+                None => {
+                    object.insert(name.into_owned(), value);
+                }
+            }
+        }
+        Value::Object(object)
+    }
+
     /// The provider sends no header of its own.
     pub fn named_by_no_header(_: &WebhookRequest) -> bool {
         false

@@ -29,7 +29,7 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{defaults, Context, Payload, Provider, Spec};
@@ -384,7 +384,7 @@ fn decode(request: &WebhookRequest) -> Result<Value> {
         let url = request.url.as_deref().unwrap_or_default();
         let url = url.split('#').next().unwrap_or_default();
         let query = url.split_once('?').map_or("", |(_, query)| query);
-        return Ok(params_object(query.as_bytes()));
+        return Ok(defaults::form_object(query.as_bytes()));
     }
     if body_hash(request)?.is_some() {
         return serde_json::from_slice(&request.body).map_err(|e| Error::from_json_syntax(&e));
@@ -400,26 +400,7 @@ fn decode(request: &WebhookRequest) -> Result<Value> {
             }
         }
     }
-    Ok(params_object(&request.body))
-}
-
-/// Form parameters as an object: each name once, a repeated one as the list of its values.
-fn params_object(form: &[u8]) -> Value {
-    let mut object = Map::new();
-    for (name, value) in form_urlencoded::parse(form) {
-        let value = Value::String(value.into_owned());
-        match object.get_mut(name.as_ref()) {
-            Some(Value::Array(values)) => values.push(value),
-            Some(first) => {
-                let first = core::mem::take(first);
-                object.insert(name.into_owned(), Value::Array(alloc::vec![first, value]));
-            }
-            None => {
-                object.insert(name.into_owned(), value);
-            }
-        }
-    }
-    Value::Object(object)
+    Ok(defaults::form_object(&request.body))
 }
 
 // ------------------------------------------------------------------------------ events

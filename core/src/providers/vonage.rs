@@ -358,21 +358,7 @@ fn decode(request: &WebhookRequest) -> Result<Value> {
     } else {
         &request.body
     };
-    let mut object = Map::new();
-    for (name, value) in form_urlencoded::parse(bytes) {
-        let value = Value::String(value.into_owned());
-        match object.get_mut(name.as_ref()) {
-            Some(Value::Array(values)) => values.push(value),
-            Some(first) => {
-                let first = core::mem::take(first);
-                object.insert(name.into_owned(), Value::Array(alloc::vec![first, value]));
-            }
-            None => {
-                object.insert(name.into_owned(), value);
-            }
-        }
-    }
-    Ok(Value::Object(object))
+    Ok(defaults::form_object(bytes))
 }
 
 /// A GET's query or a form body carrying `sig` with an SMS API message's fields: no other
