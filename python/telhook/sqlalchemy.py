@@ -38,6 +38,7 @@ from sqlalchemy import (
     BigInteger, Column, ColumnElement, Connection, Engine, Index, Integer, MetaData, String, Table, Text, and_, delete, func, insert,
     select, update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from .inbox import Enqueued, InboxPolicy, Record, claimed, failed, new_record, replayed, succeeded
@@ -115,6 +116,7 @@ class SqlInbox:
         # SKIP LOCKED where the database has it; SQLite locks the whole file per write, so
         # two workers never take the same row there either (one writer at a time).
         self._skip_locked = engine.dialect.name in ("postgresql", "mysql", "mariadb", "oracle")
+        self._upsert_returning = engine.dialect.name == "postgresql"
 
     def _now(self) -> int:
         return int(self.clock())
@@ -128,6 +130,19 @@ class SqlInbox:
         """Stores the event and claims its key in one transaction, or writes nothing."""
         now = self._now()
         with self.engine.begin() as connection:
+            if self._upsert_returning:
+                # One round trip instead of four (savepoint, insert, release, update): the key is
+                # inserted, or taken over when its window passed; no row back means a live one
+                # holds it, and the transaction writes nothing.
+                statement = postgresql.insert(self.keys).values(key=key, expires_at=now + dedupe_ttl_secs)
+                claimed_key = connection.execute(statement.on_conflict_do_update(
+                    index_elements=[self.keys.c.key], set_={"expires_at": statement.excluded.expires_at},
+                    where=self.keys.c.expires_at <= now,
+                ).returning(self.keys.c.key)).first()
+                if claimed_key is None:
+                    return "duplicate"
+                self._insert_event(connection, key, event, now)
+                return "new"
             # A new key is the common case: insert it (in a savepoint, so a conflict leaves the
             # transaction usable). A key seen before is taken over only when its window passed;
             # a live one makes this a duplicate and nothing is written.
@@ -141,11 +156,14 @@ class SqlInbox:
                 ).rowcount
                 if not taken_over:
                     return "duplicate"
-            connection.execute(insert(self.events).values(
-                key=key, provider=event["provider"], type=event["type"],
-                event=json.dumps(event, separators=(",", ":")), **new_record(now),
-            ))
+            self._insert_event(connection, key, event, now)
         return "new"
+
+    def _insert_event(self, connection: Connection, key: str, event: NormalizedEvent, now: int) -> None:
+        connection.execute(insert(self.events).values(
+            key=key, provider=event["provider"], type=event["type"],
+            event=json.dumps(event, separators=(",", ":")), **new_record(now),
+        ))
 
     # -------------------------------------------------------------- the worker
 

@@ -110,6 +110,22 @@ def run_vector(url: str, vector: Dict[str, Any], prefix: str) -> None:
     engine.dispose()
 
 
+def test_a_key_is_claimed_once_per_window_then_taken_over(engine_url: str) -> None:
+    clock = Clock(1_000_000)
+    inbox = SqlInbox(create_engine(engine_url), clock=clock, table_prefix="window")
+    inbox.metadata.drop_all(inbox.engine)
+    inbox.create_tables()
+    event: Any = {"provider": "lisoloo", "type": "message.status", "id": "lisoloo:w"}
+    assert inbox.enqueue("lisoloo:w", event, 60) == "new"
+    clock.now += 59
+    assert inbox.enqueue("lisoloo:w", event, 60) == "duplicate"
+    clock.now += 1  # the window passed: the provider's later redelivery is a new event
+    assert inbox.enqueue("lisoloo:w", event, 60) == "new"
+    assert inbox.enqueue("lisoloo:w", event, 60) == "duplicate"
+    assert inbox.backlog() == {("lisoloo", "pending"): 2}
+    inbox.engine.dispose()
+
+
 def _ids(inbox: SqlInbox) -> List[Any]:
     with inbox.engine.connect() as connection:
         return list(connection.execute(select(inbox.events.c.id, inbox.events.c.state).order_by(inbox.events.c.id)))
