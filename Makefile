@@ -27,7 +27,7 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src serde-pyobjects/src -name '*.rs') bindings-python/Cargo.toml serde-pyobjects/Cargo.toml python/pyproject.toml
 
-.PHONY: soak vocabularies bench fuzz help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
+.PHONY: soak valgrind vocabularies bench fuzz help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
 	vectors-check rust-tools redis-server postgresql wasm npm python fmt clean
 
 help: ## this list: every target, from the comment after `##` on its line
@@ -65,6 +65,9 @@ redis-server: ## Debian's Redis, for the Django dedupe tests (started by the tes
 # temp dir on a free loopback port, as the package's "postgres" user when run as root).
 postgresql: ## Debian's PostgreSQL, for the database dedupe store tests
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql)
+
+valgrind: ## Debian's valgrind, for make bench's callgrind instruction counts
+	@command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind)
 
 # mypy 2 cannot target Python 3.9 any more: the `--python-version 3.9` check runs mypy 1.20.
 MYPY39 := target/mypy39/bin/mypy
@@ -245,7 +248,7 @@ $(STAMPS)/bench-python: $(PY_DEPS) bench/python/requirements.txt | $(STAMPS)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/python/requirements.txt
 	@touch $@
 
-bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
+bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python valgrind ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
 	cd python && ../$(VENV)/bin/maturin develop --release --quiet
 	@rm -f $(PY_EXT)  # the release build replaced the test build; rebuild it for the next make test
 	$(CARGO) bench -p telhook-core --bench normalize
@@ -256,6 +259,7 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python ## side-by-side benchmark
 	node bench/node/startup.mjs
 	$(PY) bench/python/bench.py
 	node bench/node/e2e.mjs $(CURDIR)/$(PY)
+	python3 bench/callgrind.py
 	python3 bench/report.py
 
 # Fuzzing (not part of `make test`): every target for FUZZ_SECONDS, corpus kept in fuzz/corpus.

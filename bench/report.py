@@ -41,7 +41,7 @@ def fmt_rate(ops):
 
 
 def goal(ratio, limit, at_most=True):
-    """The ratio in bold, with whether issue 14's goal for it is met."""
+    """The ratio in bold, with whether its goal (issue 27's) is met."""
     met = ratio <= limit if at_most else ratio >= limit
     return f"**{ratio:.2f}×** {'met' if met else 'missed'}"
 
@@ -49,7 +49,8 @@ def goal(ratio, limit, at_most=True):
 GROWTH = ["limephone_1k", "limephone_64k", "limephone_1m"]
 GROWTH_LABEL = {"limephone_1k": "1 KiB", "limephone_64k": "64 KiB", "limephone_1m": "1 MiB"}
 LINEAR_LIMIT = 1.2  # µs/KB at 1 MiB over µs/KB at 64 KiB: 1.0 is linear; 1.2 leaves room for noise
-MEMORY_LIMIT = 3.0  # issue 14: peak memory per request ≤ 3× the body size
+MEMORY_LIMIT = 3.0  # issue 27: peak memory per request ≤ 3× the body, at 64 KiB and 1 MiB
+MEMORY_SIZES = {"limephone_64k", "limephone_1m"}
 
 
 def met(ok):
@@ -86,7 +87,7 @@ def growth_section(rust_ns, node, py, rust_memory):
     rust_rows = {r["name"]: r for r in rust_memory}
     lines += [
         "",
-        f"Peak memory of one request ÷ body size (goal ≤ {MEMORY_LIMIT:g}× in every runtime), measured once per size in a "
+        f"Peak memory of one request ÷ body size (goal ≤ {MEMORY_LIMIT:g}× in every runtime at 64 KiB and 1 MiB), measured once per size in a "
         "fresh process after warm-up calls on the 1 KiB body; the body itself, held by the caller before the call, "
         "is not counted:",
         "",
@@ -105,6 +106,8 @@ def growth_section(rust_ns, node, py, rust_memory):
 
     def cell(peak, n, parts=""):
         ratio = peak / sizes[n]
+        if n not in MEMORY_SIZES:  # the event's fixed part dominates a 1 KiB body: no goal there
+            return f"{peak:,} B{parts}: **{ratio:.2f}×**"
         return f"{peak:,} B{parts}: {goal(ratio, MEMORY_LIMIT)}"
 
     lines.append("| Rust | " + " | ".join(cell(rust_rows[n]["peak_bytes"], n) for n in GROWTH) + " |")
@@ -152,7 +155,7 @@ def e2e_section(e2e):
         "| server | requests/s | p99 | goal |",
         "|---|---:|---:|---|",
         row("Node: telhook `createNodeMiddleware`", "node_telhook",
-            f"telhook ÷ octokit {goal(rps('node_telhook') / rps('node_octokit'), 1.0, at_most=False)} (goal ≥ 1×)"),
+            f"telhook ÷ octokit {goal(rps('node_telhook') / rps('node_octokit'), 0.9, at_most=False)} (goal ≥ 0.9×)"),
         row("Node: @octokit/webhooks `createNodeMiddleware`", "node_octokit"),
         row("Node: bare `node:http` handler", "node_bare", f"bare ÷ telhook **{rps('node_bare') / rps('node_telhook'):.2f}×**"),
         row("Django + gunicorn: `@webhook` view", "django_telhook",
@@ -163,6 +166,33 @@ def e2e_section(e2e):
         row("Starlette + uvicorn: bare endpoint, hand-written check", "starlette_bare"),
         "",
     ]
+
+
+RUST_WALL_LIMIT = {"limephone": 2.0, "lisoloo": 2.0, "gatewayapi": 2.0, "looplookup": 2.0, "did_reseller": 2.5,
+                   "limephone_64k": 1.2}
+CALLGRIND_LIMIT = 1.3
+
+
+def callgrind_section():
+    """Issue 27's load-proof Rust goal: instructions per call ÷ the floor's (bench/callgrind.py)."""
+    path = ROOT / "target/bench/callgrind.json"
+    if not path.exists():
+        return ["", "Callgrind: not measured in this run (valgrind missing).", ""]
+    counts = json.loads(path.read_text())
+    lines = [
+        "",
+        "Instructions per call under callgrind (bench/callgrind.py; the load does not move them). Under valgrind "
+        "SHA-256 runs its portable code, so the HMAC both sides compute weighs more than on the hardware.",
+        "",
+        f"| payload | normalize_event | floor | ÷ floor (goal ≤ {CALLGRIND_LIMIT}×; 64 KiB: ≤ 1.2×) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in ORDER:
+        c = counts[name]
+        n, f = c["normalize_instructions"], c["floor_instructions"]
+        limit = 1.2 if name == "limephone_64k" else CALLGRIND_LIMIT
+        lines.append(f"| {name} | {n / 1000:,.1f} k | {f / 1000:,.1f} k | {goal(n / f, limit)} |")
+    return lines
 
 
 SMALL_SIGNED = {"limephone", "gatewayapi"}
@@ -191,7 +221,8 @@ def main():
         "",
         "Floor = HMAC-SHA256 of the body + `serde_json::from_slice::<Value>` of it.",
         "",
-        "| payload | normalize_event | events/s | floor | normalize ÷ floor (goal ≤ 1.5×) | verify only | parse only |",
+        "| payload | normalize_event | events/s | floor | normalize ÷ floor (goal ≤ 2.0×; did_reseller ≤ 2.5×; "
+        "64 KiB ≤ 1.2×) | verify only | parse only |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     rust_ns = {}
@@ -202,9 +233,10 @@ def main():
         v = criterion_ns(name, "telhook_verify_only")
         p = criterion_ns(name, "telhook_parse_only")
         lines.append(
-            f"| {name} | {n / 1000:.2f} µs | {fmt_rate(1e9 / n)} | {f / 1000:.2f} µs | {goal(n / f, 1.5)} "
+            f"| {name} | {n / 1000:.2f} µs | {fmt_rate(1e9 / n)} | {f / 1000:.2f} µs | {goal(n / f, RUST_WALL_LIMIT[name])} "
             f"| {v / 1000:.2f} µs | {p / 1000:.2f} µs |"
         )
+    lines += callgrind_section()
     lines += [
         "",
         f"## Node {node['node_version']} (wasm)",
@@ -215,7 +247,7 @@ def main():
         "same body size. workerd = the Receiver call inside the Workers runtime (miniflare).",
         "",
         "| payload | telhook Receiver | one-shot | hand-written | standardwebhooks | telhook in workerd "
-        "| telhook ÷ standardwebhooks (goal ≥ 2×) | hand-written ÷ telhook (goal ≤ 1.5×, small payloads) |",
+        "| telhook ÷ standardwebhooks (goal ≥ 2×) | hand-written ÷ telhook (goal ≤ 2×, small payloads) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ORDER:
@@ -224,7 +256,7 @@ def main():
             f"| {name} | {fmt_rate(r['telhook_receiver'])} | {fmt_rate(r['telhook_one_shot'])} | "
             f"{fmt_rate(r['handwritten'])} | {fmt_rate(r['standardwebhooks_verify'])} | {fmt_rate(r['telhook_workerd'])} | "
             f"{goal(r['telhook_receiver'] / r['standardwebhooks_verify'], 2.0, at_most=False)} | "
-            + (goal(r["handwritten"] / r["telhook_receiver"], 1.5) if name in SMALL
+            + (goal(r["handwritten"] / r["telhook_receiver"], 2.0) if name in SMALL
                else f"**{r['handwritten'] / r['telhook_receiver']:.2f}×**") + " |"
         )
     w = node["wasm"]
@@ -275,7 +307,7 @@ def main():
         "(criterion, same run).",
         "",
         "| payload | telhook Receiver | one-shot | hand-written | standardwebhooks | binding tax (goal ≤ 1.3×) "
-        "| telhook ÷ hand-written (goal ≥ 1.5×; ≥ 3× small signed) | telhook ÷ standardwebhooks |",
+        "| telhook ÷ hand-written (goal ≥ 1.0×; ≥ 1.3× limephone, gatewayapi) | telhook ÷ standardwebhooks |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ORDER:
@@ -284,7 +316,7 @@ def main():
         lines.append(
             f"| {name} | {fmt_rate(r['telhook_receiver'])} | {fmt_rate(r['telhook_one_shot'])} | "
             f"{fmt_rate(r['handwritten'])} | {fmt_rate(r['standardwebhooks_verify'])} | {goal(tax, 1.3)} | "
-            f"{goal(r['telhook_receiver'] / r['handwritten'], 3.0 if name in SMALL_SIGNED else 1.5, at_most=False)} | "
+            f"{goal(r['telhook_receiver'] / r['handwritten'], 1.3 if name in SMALL_SIGNED else 1.0, at_most=False)} | "
             f"**{r['telhook_receiver'] / r['standardwebhooks_verify']:.2f}×** |"
         )
     lines += [

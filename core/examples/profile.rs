@@ -1,5 +1,7 @@
-//! Runs one bench payload through `normalize_event` N times, for callgrind / perf:
-//! `cargo run --release -p telhook-core --example profile -- bench/payloads/gatewayapi.json 1000`
+//! Runs one bench payload through `normalize_event` (or, with `floor`, through the floor that
+//! `make bench` compares it with: HMAC-SHA256 of the body + `serde_json::from_slice::<Value>`)
+//! N times, for callgrind / perf (bench/callgrind.py):
+//! `cargo run --release -p telhook-core --example profile -- bench/payloads/gatewayapi.json 1000 [floor]`
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,18 +9,33 @@
     clippy::print_stdout
 )]
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::hint::black_box;
 use telhook_core::{Credentials, Provider, WebhookRequest};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("payload path");
     let times: usize = args.next().map_or(1000, |n| n.parse().unwrap());
+    let floor = args.next().as_deref() == Some("floor");
     let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let provider = Provider::from_json(&payload["provider"]).unwrap();
     let request = WebhookRequest::from_json_value(payload["request"].clone()).unwrap();
     let credentials = Credentials::from_json_value(payload["credentials"].clone()).unwrap();
     let now = payload["now"].as_i64().unwrap();
     let mut ids = 0usize;
+    if floor {
+        for _ in 0..times {
+            let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
+            mac.update(black_box(&request.body));
+            let tag = mac.finalize().into_bytes();
+            let value: serde_json::Value = serde_json::from_slice(black_box(&request.body)).unwrap();
+            ids += usize::from(tag[0]) + usize::from(value.is_object());
+        }
+        println!("{ids}");
+        return;
+    }
     for _ in 0..times {
         ids += telhook_core::normalize_event(provider, &request, &credentials, now)
             .unwrap()
