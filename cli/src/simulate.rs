@@ -496,22 +496,36 @@ impl Transport {
 }
 
 /// The URL requests are signed for: the receiver's public URL when it has one (Twilio signs
-/// the URL it calls), else the URL they are sent to.
-fn signing_url(settings: &Settings) -> &str {
-    settings.public_url.as_deref().unwrap_or(&settings.url)
+/// the URL it calls), with the query of the URL they are sent to (a receiver appends the
+/// request's query to its `public_url`); else the URL they are sent to.
+fn signing_url(settings: &Settings) -> String {
+    match &settings.public_url {
+        Some(public) => match settings.url.split_once('?') {
+            Some((_, query)) if !query.is_empty() => format!("{public}?{query}"),
+            _ => public.clone(),
+        },
+        None => settings.url.clone(),
+    }
 }
 
-/// A request signed for the public URL, re-addressed to the URL it is delivered to (with the
-/// query the signing added): what a proxy in front of the receiver does.
+/// A request signed for the public URL, re-addressed to the URL it is delivered to, with the
+/// whole query it was signed with: what a proxy in front of the receiver does. Never sent to
+/// the public URL itself.
 fn addressed(mut request: WebhookRequest, settings: &Settings) -> WebhookRequest {
-    if let Some(public) = &settings.public_url {
-        if let Some(rest) = request
+    if settings.public_url.is_some() {
+        let base = settings
+            .url
+            .split_once('?')
+            .map_or(settings.url.as_str(), |(base, _)| base);
+        let query = request
             .url
             .as_deref()
-            .and_then(|url| url.strip_prefix(public.as_str()))
-        {
-            request.url = Some(format!("{}{rest}", settings.url));
-        }
+            .and_then(|url| url.split_once('?'))
+            .map(|(_, query)| query.to_owned());
+        request.url = Some(match query {
+            Some(query) if !query.is_empty() => format!("{base}?{query}"),
+            _ => base.to_owned(),
+        });
     }
     request
 }
@@ -567,7 +581,8 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
     let provider = settings.provider;
     let credentials = &settings.credentials;
     let now = settings.now;
-    let url = signing_url(settings);
+    let signed_for = signing_url(settings);
+    let url = signed_for.as_str();
     let genuine_of = |label: String,
                       kind: &str,
                       serial: u64,

@@ -930,6 +930,30 @@ fn twilio_behind_a_proxy_passes_when_signed_for_the_public_url() {
         .collect();
     assert!(forged.len() >= 4, "{forged:?}");
     assert!(forged.iter().all(|d| d["status"] == 401), "{forged:?}");
+    // A query on the receiver's URL (the console URL's): signed after the public URL too.
+    let (_, path) = credentials_file(Provider::Twilio);
+    let with_query = format!("{}?src=sim", receiver.url);
+    let out = telhook(&[
+        "simulate",
+        &with_query,
+        "--provider",
+        "twilio",
+        "--credentials",
+        path.as_str(),
+        "--now",
+        NOW,
+        "--count-url",
+        &receiver.count_url,
+        "--speed",
+        "100000",
+        "--public-url",
+        PUBLIC,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Signed for the address it is sent to, as without the flag: nothing verifies.
     let receiver = start_with(
         Provider::Twilio,
