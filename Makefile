@@ -9,7 +9,10 @@ CARGO ?= cargo
 NO_STD_TARGET := thumbv7m-none-eabi
 WASM_TARGET := wasm32-unknown-unknown
 DEMO_NOW := 2026-01-21T12:53:20Z
-PROVIDERS := limephone lisoloo gatewayapi looplookup did_reseller
+# Every registered provider, from the core's registry (a provider added there is demoed, and
+# `make test` fails until it has examples/<provider>/): read when a recipe runs, after the
+# CLI is built.
+PROVIDERS = $$(./target/debug/telhook providers)
 STAMPS := target/.stamps
 TOOLS := target/tools
 # The CLI must match the crate exactly: read the version from the "=" pin in Cargo.toml.
@@ -105,7 +108,7 @@ $(PY_EXT): $(CORE_SOURCES) $(PY_SOURCES) $(PY_DEPS) | $(STAMPS)
 	@touch $@
 
 # ---------------------------------------------------------------- demo
-demo: target/debug/telhook $(NPM_DIST) $(PY_EXT) ## sample webhooks of every provider through verify -> normalize (Rust, Node, Python), then telhook simulate
+demo: target/debug/telhook $(NPM_DIST) $(PY_EXT) ## sample webhooks of every registered provider through verify -> normalize (Rust, Node, Python), then telhook simulate of each
 	@for provider in $(PROVIDERS); do \
 	  for request in examples/$$provider/*.http; do \
 	    echo "== rust $$provider: $$(basename $$request)"; \
@@ -113,15 +116,19 @@ demo: target/debug/telhook $(NPM_DIST) $(PY_EXT) ## sample webhooks of every pro
 	      --credentials examples/$$provider/credentials.json --now $(DEMO_NOW) $$request; \
 	  done; \
 	done
-	@node npm/scripts/demo.mjs examples $(DEMO_NOW)
-	@$(PY) python/demo.py examples $(DEMO_NOW)
-	@echo "== telhook simulate: Lisoloo's delivery pattern against the Node example receiver"
-	@node npm/scripts/example-receiver.mjs lisoloo examples/lisoloo/credentials.json > target/demo-receiver.url & \
-	  receiver=$$!; trap 'kill $$receiver' EXIT; \
+	@node npm/scripts/demo.mjs examples $(DEMO_NOW) $(PROVIDERS)
+	@$(PY) python/demo.py examples $(DEMO_NOW) $(PROVIDERS)
+	@for provider in $(PROVIDERS); do \
+	  echo "== telhook simulate: $$provider's delivery pattern against the Node example receiver"; \
+	  rm -f target/demo-receiver.url; \
+	  node npm/scripts/example-receiver.mjs $$provider examples/$$provider/credentials.json > target/demo-receiver.url & \
+	  receiver=$$!; trap 'kill $$receiver 2>/dev/null' EXIT; \
 	  for _ in $$(seq 50); do [ -s target/demo-receiver.url ] && break; sleep 0.1; done; \
 	  url=$$(cat target/demo-receiver.url); \
-	  ./target/debug/telhook simulate $$url/hooks --provider lisoloo \
-	    --credentials examples/lisoloo/credentials.json --count-url $$url/count
+	  ./target/debug/telhook simulate $$url/hooks --provider $$provider \
+	    --credentials examples/$$provider/credentials.json --count-url $$url/count; \
+	  kill $$receiver; \
+	done
 
 # ---------------------------------------------------------------- tests
 test: rust-tools check-make test-rust test-no-std vectors-check test-node test-python test-wheel ## install what is needed and run every test suite

@@ -18,6 +18,10 @@ CHOSEN = {
     "gatewayapi": ["messaging_status_delivered", "messaging_incoming_sms", "legacy_dlr_jwt", "legacy_mo_jwt"],
     "looplookup": ["doc_full_result", "email_contact_lowercased"],
     "did_reseller": ["dids_update", "lnp_request_pins_redacted", "sms_enablement_error_already_provisioned"],
+    "twilio": ["inbound_sms", "status_delivered", "call_completed", "call_incoming_get"],
+    "telnyx": ["message_received_sms", "message_finalized_delivered", "call_initiated", "call_hangup"],
+    # The Messages API (a JWT) and the SMS API's three options (sig: JSON, form, GET).
+    "vonage": ["status_delivered", "inbound_sms", "sms_dlr_json", "sms_dlr_form", "sms_inbound_get"],
 }
 
 for provider, names in CHOSEN.items():

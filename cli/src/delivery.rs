@@ -60,7 +60,7 @@ pub fn agent(policy: &RetryPolicy) -> ureq::Agent {
         .into()
 }
 
-/// One delivery attempt of `request` to `base_url`.
+/// One delivery attempt of `request` to `base_url`, with the request's method (GET or POST).
 pub fn deliver(
     agent: &ureq::Agent,
     provider: Provider,
@@ -69,12 +69,21 @@ pub fn deliver(
 ) -> Answer {
     let policy = retry_policy(provider);
     let url = target_url(base_url, request);
-    let mut builder = agent.post(url.as_str());
-    for (name, value) in &request.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
     let started = Instant::now();
-    let result = builder.send(request.body.as_slice());
+    // A GET (Vonage's SMS API, Twilio's Voice set to GET) carries its parameters in the URL.
+    let result = if request.method.eq_ignore_ascii_case("GET") {
+        let mut builder = agent.get(url.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder.call()
+    } else {
+        let mut builder = agent.post(url.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder.send(request.body.as_slice())
+    };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
         Ok(mut response) => {

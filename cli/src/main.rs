@@ -118,7 +118,14 @@ enum Command {
         /// Signing time: UNIX seconds or RFC 3339. Default: the system clock.
         #[arg(long, value_name = "T")]
         now: Option<String>,
+        /// The URL the receiver is configured with when it is not URL (its `public_url`
+        /// option: Twilio's console URL, behind a proxy): deliveries are signed for it and
+        /// sent to URL. Default: URL itself.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
     },
+    /// Print the registered providers' names, one a line.
+    Providers,
 }
 
 /// What to sign and with what.
@@ -262,6 +269,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             count_url,
             json,
             now,
+            public_url,
         } => {
             if speed.is_some_and(|speed| !(speed.is_finite() && speed >= 1.0)) {
                 return Err(usage("--speed: expected a number of at least 1"));
@@ -270,6 +278,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             let settings = simulate::Settings {
                 provider,
                 url,
+                public_url,
                 credentials: read_credentials(&credentials)?,
                 now: now_or_system(now.as_deref())?,
                 speed: speed.unwrap_or_else(|| simulate::true_speed(provider)),
@@ -352,6 +361,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             }
             to_json(&json).map(Done::from)
         }
+        Command::Providers => Ok(Provider::NAMES.join("\n").into()),
         Command::Policy { provider } => {
             to_json(&telhook_core::retry_policy(Provider::from_name(&provider)?)).map(Done::from)
         }

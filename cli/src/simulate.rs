@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use telhook_core::sample::{event_kinds, out_of_order_statuses, unique_sample};
-use telhook_core::sign::{forge, sign_for_url, Forgery};
+use telhook_core::sign::{forge_for_url, forge_request, sign_for_url, sign_request, Forgery};
 use telhook_core::{
     normalize_event, retry_policy, Credentials, DeliveryResult, Provider, RetryPolicy,
     WebhookRequest,
@@ -22,6 +22,9 @@ use crate::delivery::{agent, deliver, next_step, retry_delay, Answer};
 pub struct Settings {
     pub provider: Provider,
     pub url: String,
+    /// The URL the receiver is configured with (Twilio's console URL), when it is not `url`:
+    /// requests are signed for it and sent to `url`, as through a proxy.
+    pub public_url: Option<String>,
     pub credentials: Credentials,
     pub now: i64,
     /// Retry delays are divided by this.
@@ -106,6 +109,8 @@ impl Verdict {
 pub struct Report {
     pub provider: Provider,
     pub url: String,
+    /// The URL the deliveries were signed for, when not `url`.
+    pub public_url: Option<String>,
     /// The speed the retry delays were divided by, and what it may distort.
     pub speed: f64,
     pub warnings: Vec<String>,
@@ -256,8 +261,15 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
             .unwrap_or(0),
     };
     output.line(&format!(
-        "simulating {provider} against {} ({} deliveries max per event, timeout {} s, schedule / {})",
-        settings.url, policy.max_deliveries, policy.timeout_secs, settings.speed
+        "simulating {provider} against {}{} ({} deliveries max per event, timeout {} s, schedule / {})",
+        settings.url,
+        settings
+            .public_url
+            .as_deref()
+            .map_or_else(String::new, |public| format!(" (signed for {public})")),
+        policy.max_deliveries,
+        policy.timeout_secs,
+        settings.speed
     ));
     let warnings: Vec<String> = speed_warning(&policy, settings.speed).into_iter().collect();
     for warning in &warnings {
@@ -425,6 +437,7 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     Ok(Report {
         provider,
         url: settings.url.clone(),
+        public_url: settings.public_url.clone(),
         speed: settings.speed,
         warnings,
         passed: verdict.passed(),
@@ -462,12 +475,114 @@ fn retrying_flow(settings: &Settings, client: &ureq::Agent, event: &Genuine) -> 
 
 type Plan = (Vec<Genuine>, Vec<Forged>, Vec<String>);
 
-/// The scenario: a few kinds, a sequential redelivery, concurrent duplicates, two statuses
-/// out of order, then the forgeries.
+/// How a delivery's parameters travel: as the provider's usual body (JSON, or Twilio's form),
+/// or — for a provider that offers it, like Vonage's SMS API — as a form or a GET query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Body,
+    Form,
+    Query,
+}
+
+impl Transport {
+    /// What the table's label adds.
+    fn suffix(self) -> &'static str {
+        match self {
+            Transport::Body => "",
+            Transport::Form => " (form)",
+            Transport::Query => " (GET)",
+        }
+    }
+}
+
+/// The URL requests are signed for: the receiver's public URL when it has one (Twilio signs
+/// the URL it calls), with the query of the URL they are sent to (a receiver appends the
+/// request's query to its `public_url`); else the URL they are sent to.
+fn signing_url(settings: &Settings) -> String {
+    match &settings.public_url {
+        Some(public) => match settings.url.split_once('?') {
+            Some((_, query)) if !query.is_empty() => format!("{public}?{query}"),
+            _ => public.clone(),
+        },
+        None => settings.url.clone(),
+    }
+}
+
+/// A request signed for the public URL, re-addressed to the URL it is delivered to, with the
+/// whole query it was signed with: what a proxy in front of the receiver does. Never sent to
+/// the public URL itself.
+fn addressed(mut request: WebhookRequest, settings: &Settings) -> WebhookRequest {
+    if settings.public_url.is_some() {
+        let base = settings
+            .url
+            .split_once('?')
+            .map_or(settings.url.as_str(), |(base, _)| base);
+        let query = request
+            .url
+            .as_deref()
+            .and_then(|url| url.split_once('?'))
+            .map(|(_, query)| query.to_owned());
+        request.url = Some(match query {
+            Some(query) if !query.is_empty() => format!("{base}?{query}"),
+            _ => base.to_owned(),
+        });
+    }
+    request
+}
+
+/// `body` (a sample) as an unsigned request of `transport` for `url`: `None` when it cannot
+/// travel that way (only a flat object of text, or a form, becomes parameters) or when it
+/// would be the usual body again.
+fn shaped(body: &[u8], transport: Transport, url: &str) -> Option<WebhookRequest> {
+    let form = if body.trim_ascii_start().starts_with(b"{") {
+        let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &fields {
+            form.append_pair(name, value.as_str()?);
+        }
+        form.finish()
+    } else {
+        // Already a form: as a body it is the usual delivery.
+        if transport == Transport::Form {
+            return None;
+        }
+        String::from_utf8(body.to_vec()).ok()?
+    };
+    match transport {
+        Transport::Body => None,
+        Transport::Form => Some(WebhookRequest {
+            method: "POST".to_owned(),
+            url: Some(url.to_owned()),
+            headers: vec![(
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            )],
+            body: form.into_bytes(),
+        }),
+        Transport::Query => {
+            let joint = if url.contains('?') { '&' } else { '?' };
+            Some(WebhookRequest {
+                method: "GET".to_owned(),
+                url: Some(format!("{url}{joint}{form}")),
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+        }
+    }
+}
+
+/// The scenario: every kind as the provider usually sends it, then as a form and as a GET
+/// where the provider sends it so (a shape is tried only when the core itself accepts it), a
+/// sequential redelivery of each shape, concurrent duplicates, two statuses out of order, then
+/// the forgeries — of the first kind, and of each other shape.
 fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
     let provider = settings.provider;
     let credentials = &settings.credentials;
     let now = settings.now;
+    let signed_for = signing_url(settings);
+    let url = signed_for.as_str();
     let genuine_of = |label: String,
                       kind: &str,
                       serial: u64,
@@ -475,18 +590,34 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
                       copies: usize|
      -> Result<Genuine, telhook_core::Error> {
         let body = unique_sample(provider, kind, serial, extra)?;
-        let request = sign_for_url(provider, &body, credentials, now, None, &settings.url)?;
+        let request = sign_for_url(provider, &body, credentials, now, None, url)?;
         let key = normalize_event(Some(provider), &request, credentials, now)?.id;
         Ok(Genuine {
             label,
             key,
-            request,
+            request: addressed(request, settings),
             copies,
         })
     };
+    // A kind in another shape, when the core accepts it signed that way.
+    let shaped_of = |kind: &str, transport: Transport, serial: u64| -> Option<Genuine> {
+        let body = unique_sample(provider, kind, serial, &Value::Null).ok()?;
+        let unsigned = shaped(&body, transport, url)?;
+        let request = sign_request(provider, unsigned, credentials, now, None).ok()?;
+        let key = normalize_event(Some(provider), &request, credentials, now)
+            .ok()?
+            .id;
+        Some(Genuine {
+            label: format!("{kind}{}", transport.suffix()),
+            key,
+            request: addressed(request, settings),
+            copies: 1,
+        })
+    };
     let run_id = run_id();
+    let kinds = event_kinds(provider);
     let mut genuine = Vec::new();
-    for (index, kind) in event_kinds(provider).iter().take(3).enumerate() {
+    for (index, kind) in kinds.iter().enumerate() {
         let serial = run_id + u64::try_from(index).unwrap_or(0);
         genuine.push(genuine_of(
             kind.name.to_owned(),
@@ -496,16 +627,39 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
             1,
         )?);
     }
-    if let Some(first) = genuine.first() {
-        let again = Genuine {
-            label: format!("{} (redelivery)", first.label),
-            key: first.key.clone(),
-            request: first.request.clone(),
-            copies: 1,
-        };
-        genuine.push(again);
+    // Serials 400 on: the other shapes (100, 200, 300 are taken below).
+    let mut serial = run_id + 400;
+    let mut other_shapes: Vec<(&str, Transport)> = Vec::new();
+    for kind in kinds {
+        for transport in [Transport::Form, Transport::Query] {
+            serial += 1;
+            if let Some(event) = shaped_of(kind.name, transport, serial) {
+                genuine.push(event);
+                other_shapes.push((kind.name, transport));
+            }
+        }
     }
-    let first_kind = event_kinds(provider).first().map_or("", |k| k.name);
+    // A redelivery of the first event, and of the first event of each other transport.
+    let mut redelivered: Vec<Transport> = Vec::new();
+    let mut redeliveries = Vec::new();
+    for event in &genuine {
+        let transport = [Transport::Query, Transport::Form]
+            .into_iter()
+            .find(|t| event.label.ends_with(t.suffix()))
+            .unwrap_or(Transport::Body);
+        if redelivered.contains(&transport) {
+            continue;
+        }
+        redelivered.push(transport);
+        redeliveries.push(Genuine {
+            label: format!("{} (redelivery)", event.label),
+            key: event.key.clone(),
+            request: event.request.clone(),
+            copies: 1,
+        });
+    }
+    genuine.extend(redeliveries);
+    let first_kind = kinds.first().map_or("", |k| k.name);
     genuine.push(genuine_of(
         format!("{first_kind} (3 concurrent copies)"),
         first_kind,
@@ -537,15 +691,11 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
     }
     let mut forged = Vec::new();
     let body = unique_sample(provider, first_kind, run_id + 300, &Value::Null)?;
-    for forgery in [
-        Forgery::WrongSecret,
-        Forgery::TamperedBody,
-        Forgery::ExpiredTimestamp,
-    ] {
-        match forge(provider, &body, credentials, now, forgery)? {
+    for forgery in Forgery::ALL {
+        match forge_for_url(provider, &body, credentials, now, forgery, url)? {
             Some(request) => forged.push(Forged {
                 label: format!("forged: {}", forgery.name()),
-                request,
+                request: addressed(request, settings),
             }),
             None => not_applicable.push(match forgery {
                 Forgery::ExpiredTimestamp => {
@@ -556,6 +706,31 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
                     forgery.name()
                 ),
             }),
+        }
+    }
+    // The other shapes are signed otherwise (Vonage's SMS API: `sig`, not the Messages API's
+    // JWT): each is forged too, the first kind that has it; one its schemes cannot tell from
+    // a real delivery is left out, as above.
+    let mut forged_shapes: Vec<Transport> = Vec::new();
+    for (kind, transport) in other_shapes {
+        if forged_shapes.contains(&transport) {
+            continue;
+        }
+        forged_shapes.push(transport);
+        serial += 1;
+        let body = unique_sample(provider, kind, serial, &Value::Null)?;
+        let Some(unsigned) = shaped(&body, transport, url) else {
+            continue;
+        };
+        for forgery in Forgery::ALL {
+            if let Some(request) =
+                forge_request(provider, unsigned.clone(), credentials, now, forgery)?
+            {
+                forged.push(Forged {
+                    label: format!("forged: {} [{kind}{}]", forgery.name(), transport.suffix()),
+                    request: addressed(request, settings),
+                });
+            }
         }
     }
     Ok((genuine, forged, not_applicable))

@@ -145,3 +145,87 @@ fn policy_ack_and_detect() {
     let out = telhook(&["policy", "sinch"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_provider"));
 }
+
+/// Every provider of the core's registry (not a list typed here) has conformance vectors —
+/// events and refusals — and examples that `make demo` runs: a sample capture or more and the
+/// credentials, each capture normalizing to an event of that provider at the demo's clock. A
+/// provider registered without them fails `make test` here (its vectors' depth is checked by
+/// core/tests/vectors.rs).
+#[test]
+fn every_registered_provider_has_conformance_vectors_and_examples() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let listed = telhook(&["providers"]);
+    assert!(listed.status.success());
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        telhook_core::Provider::NAMES,
+        "make demo iterates over `telhook providers`"
+    );
+    let files = |dir: &std::path::Path, extension: &str| -> Vec<std::path::PathBuf> {
+        let mut found: Vec<_> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|entry| entry.unwrap().path())
+                    .filter(|path| path.extension().is_some_and(|e| e == extension))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    };
+    let mut missing = Vec::new();
+    for provider in telhook_core::Provider::NAMES {
+        let vectors: Vec<serde_json::Value> =
+            files(&root.join("tests/vectors").join(provider), "json")
+                .iter()
+                .map(|path| serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap())
+                .collect();
+        let events = vectors
+            .iter()
+            .filter(|v| v["expect"].get("event").is_some())
+            .count();
+        let errors = vectors
+            .iter()
+            .filter(|v| v["expect"].get("error").is_some())
+            .count();
+        if events == 0 || errors == 0 {
+            missing.push(format!(
+                "{provider}: tests/vectors/{provider}/ has {events} event and {errors} error vectors"
+            ));
+        }
+        let examples = root.join("examples").join(provider);
+        let captures = files(&examples, "http");
+        let credentials = examples.join("credentials.json");
+        if captures.is_empty() || !credentials.is_file() {
+            missing.push(format!(
+                "{provider}: examples/{provider}/ has {} captures{} (examples/build.py writes them)",
+                captures.len(),
+                if credentials.is_file() { "" } else { " and no credentials.json" }
+            ));
+            continue;
+        }
+        for capture in &captures {
+            let out = telhook(&[
+                "normalize",
+                "--provider",
+                provider,
+                "--credentials",
+                credentials.to_str().unwrap(),
+                "--now",
+                "2026-01-21T12:53:20Z",
+                "--omit-raw",
+                capture.to_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                capture.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(event["provider"], provider, "{}", capture.display());
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use telhook_core::sign::Scheme;
-use telhook_core::{normalize_event, Credentials, ErrorKind, Provider, WebhookRequest};
+use telhook_core::{Credentials, ErrorKind, Provider, WebhookRequest};
 
 const NOW: &str = "1769000000";
 
@@ -57,6 +57,8 @@ struct State {
     claims: HashMap<String, bool>,
     attempts: HashMap<String, u64>,
     latest_rank: HashMap<String, u8>,
+    /// The method and Content-Type of every delivery that verified.
+    shapes: std::collections::BTreeSet<(String, String)>,
 }
 
 struct Receiver {
@@ -74,18 +76,40 @@ impl Receiver {
 }
 
 fn start(provider: Provider, credentials: Credentials, behaviour: Behaviour) -> Receiver {
+    start_with(provider, credentials, behaviour, None)
+}
+
+/// A receiver configured with `public_url` (Twilio's console URL, behind a proxy).
+fn start_with(
+    provider: Provider,
+    credentials: Credentials,
+    behaviour: Behaviour,
+    public_url: Option<&str>,
+) -> Receiver {
+    let options = telhook_core::Options {
+        public_url: public_url.map(str::to_owned),
+        ..telhook_core::Options::default()
+    };
     let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
     let port = server.server_addr().to_ip().unwrap().port();
     let state = Arc::new(Mutex::new(State::default()));
     // Several workers, so concurrent copies really overlap.
     for _ in 0..4 {
         let (server, state, credentials) = (server.clone(), state.clone(), credentials.clone());
+        let options = options.clone();
         let state: Arc<Mutex<State>> = state;
         std::thread::spawn(move || loop {
             let Ok(mut request) = server.recv() else {
                 return;
             };
-            let (status, body) = answer(provider, &credentials, behaviour, &state, &mut request);
+            let (status, body) = answer(
+                provider,
+                &credentials,
+                &options,
+                behaviour,
+                &state,
+                &mut request,
+            );
             let _ =
                 request.respond(tiny_http::Response::from_string(body).with_status_code(status));
         });
@@ -101,6 +125,7 @@ fn start(provider: Provider, credentials: Credentials, behaviour: Behaviour) -> 
 fn answer(
     provider: Provider,
     credentials: &Credentials,
+    options: &telhook_core::Options,
     behaviour: Behaviour,
     state: &Mutex<State>,
     request: &mut tiny_http::Request,
@@ -121,14 +146,27 @@ fn answer(
             .collect(),
         body,
     };
-    let event = match normalize_event(Some(provider), &webhook, credentials, NOW.parse().unwrap()) {
+    let now = NOW.parse().unwrap();
+    let event = match telhook_core::normalize_event_with(
+        Some(provider),
+        &webhook,
+        credentials,
+        now,
+        options,
+    ) {
         Ok(event) => event,
         Err(error) if error.kind() == ErrorKind::Verification => return (401, error.code().into()),
         Err(error) => return (400, error.code().into()),
     };
+    let content_type = webhook
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map_or_else(String::new, |(_, value)| value.clone());
     // Holding the lock while "processing" makes a concurrent copy wait for the first.
     let mutex = state;
     let mut state = state.lock().unwrap();
+    state.shapes.insert((webhook.method.clone(), content_type));
     std::thread::sleep(Duration::from_millis(10));
     match behaviour {
         Behaviour::Correct | Behaviour::FailsFirstAttempt | Behaviour::SlowFirstAnswer => {
@@ -255,6 +293,17 @@ fn simulate_against(
     json_output: bool,
     speed: Option<&str>,
 ) -> (Output, Value) {
+    simulate_with(receiver, provider, json_output, speed, &[])
+}
+
+/// [`simulate_against`] with more arguments (`--public-url …`).
+fn simulate_with(
+    receiver: &Receiver,
+    provider: Provider,
+    json_output: bool,
+    speed: Option<&str>,
+    more: &[&str],
+) -> (Output, Value) {
     let (_, path) = credentials_file(provider);
     let mut args = vec![
         "simulate",
@@ -274,6 +323,7 @@ fn simulate_against(
     if json_output {
         args.push("--json");
     }
+    args.extend(more);
     let out = telhook(&args);
     let report = if json_output {
         serde_json::from_slice(&out.stdout)
@@ -729,4 +779,201 @@ fn the_readme_shell_example_runs_as_written() {
             .ends_with("verdict: 0 lost, 0 duplicated, 0 forgeries accepted"),
         "{text}"
     );
+}
+
+/// The deliveries of a report that are not forgeries: `(label, status, outcome)`.
+fn genuine_answers(report: &Value) -> Vec<(String, Value, Value)> {
+    report["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| !d["event"].as_str().unwrap().starts_with("forged:"))
+        .map(|d| {
+            (
+                d["event"].as_str().unwrap().to_owned(),
+                d["status"].clone(),
+                d["outcome"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Every kind is delivered, Vonage's SMS API ones also as a form and as a GET (the SMS API's
+/// three options, each `sig`-signed), each shape redelivered once and forged three ways.
+#[test]
+fn vonage_sms_api_kinds_are_sent_as_json_form_and_get_and_forged_in_each() {
+    let (credentials, _) = credentials_file(Provider::Vonage);
+    let receiver = start(Provider::Vonage, credentials, Behaviour::Correct);
+    let (out, report) = simulate_against(&receiver, Provider::Vonage, true, Some("100000"));
+    assert!(out.status.success(), "{report:#}");
+    let answers = genuine_answers(&report);
+    let accepted = |label: &str| {
+        answers
+            .iter()
+            .filter(|(l, status, outcome)| l == label && *status == 200 && *outcome == "accepted")
+            .count()
+    };
+    for kind in ["message_status", "inbound_message"] {
+        assert_eq!(accepted(kind), 1, "{kind}: {answers:?}");
+        // The Messages API sends JSON only.
+        assert_eq!(accepted(&format!("{kind} (GET)")), 0, "{answers:?}");
+    }
+    for kind in ["delivery_receipt", "inbound_sms"] {
+        for shape in ["", " (form)", " (GET)"] {
+            assert_eq!(
+                accepted(&format!("{kind}{shape}")),
+                1,
+                "{kind}{shape}: {answers:?}"
+            );
+        }
+    }
+    for redelivery in [
+        "message_status (redelivery)",
+        "delivery_receipt (form) (redelivery)",
+        "delivery_receipt (GET) (redelivery)",
+    ] {
+        assert!(
+            answers.iter().any(|(l, status, outcome)| l == redelivery
+                && *status == 200
+                && *outcome == "duplicate"),
+            "{redelivery}: {answers:?}"
+        );
+    }
+    let forged: Vec<(String, Value)> = report["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["event"].as_str().unwrap().starts_with("forged:"))
+        .map(|d| (d["event"].as_str().unwrap().to_owned(), d["status"].clone()))
+        .collect();
+    let mut labels: Vec<&str> = forged.iter().map(|(l, _)| l.as_str()).collect();
+    labels.sort_unstable();
+    assert_eq!(
+        labels,
+        [
+            "forged: expired_timestamp",
+            "forged: expired_timestamp [delivery_receipt (GET)]",
+            "forged: expired_timestamp [delivery_receipt (form)]",
+            "forged: tampered_body",
+            "forged: tampered_body [delivery_receipt (GET)]",
+            "forged: tampered_body [delivery_receipt (form)]",
+            "forged: wrong_secret",
+            "forged: wrong_secret [delivery_receipt (GET)]",
+            "forged: wrong_secret [delivery_receipt (form)]",
+        ]
+    );
+    assert!(
+        forged.iter().all(|(_, status)| *status == 401),
+        "{forged:?}"
+    );
+    // The receiver saw the three shapes, and ran its handler once per event.
+    let shapes = receiver.state.lock().unwrap().shapes.clone();
+    let shapes: Vec<(&str, &str)> = shapes
+        .iter()
+        .map(|(m, t)| (m.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("GET", ""),
+            ("POST", "application/json"),
+            ("POST", "application/x-www-form-urlencoded"),
+        ]
+    );
+    let processed = receiver.processed();
+    assert!(processed.values().all(|times| *times == 1), "{processed:?}");
+    // 4 kinds, 2 × 2 other shapes, 3 concurrent copies of one event, 2 out of order.
+    assert_eq!(processed.len(), 4 + 4 + 1 + 2, "{processed:?}");
+}
+
+/// Twilio signs the URL it calls. Behind a proxy the receiver is configured with that URL
+/// (`public_url`) and sees another: simulate signs for `--public-url` and sends to the
+/// receiver's own address. Without it every delivery is signed for the wrong URL and refused.
+#[test]
+fn twilio_behind_a_proxy_passes_when_signed_for_the_public_url() {
+    const PUBLIC: &str = "https://hooks.example.com/hooks/twilio";
+    let (credentials, _) = credentials_file(Provider::Twilio);
+    let receiver = start_with(
+        Provider::Twilio,
+        credentials.clone(),
+        Behaviour::Correct,
+        Some(PUBLIC),
+    );
+    let (out, report) = simulate_with(
+        &receiver,
+        Provider::Twilio,
+        true,
+        Some("100000"),
+        &["--public-url", PUBLIC],
+    );
+    assert!(out.status.success(), "{report:#}");
+    assert_eq!(report["public_url"], PUBLIC);
+    let answers = genuine_answers(&report);
+    for label in ["message_status", "inbound_message", "call_status"] {
+        for shape in ["", " (GET)"] {
+            assert!(
+                answers
+                    .iter()
+                    .any(|(l, status, outcome)| *l == format!("{label}{shape}")
+                        && *status == 200
+                        && *outcome == "accepted"),
+                "{label}{shape}: {answers:?}"
+            );
+        }
+    }
+    assert!(receiver.processed().len() >= 6);
+    let forged: Vec<&Value> = report["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["event"].as_str().unwrap().starts_with("forged:"))
+        .collect();
+    assert!(forged.len() >= 4, "{forged:?}");
+    assert!(forged.iter().all(|d| d["status"] == 401), "{forged:?}");
+    // A query on the receiver's URL (the console URL's): signed after the public URL too.
+    let (_, path) = credentials_file(Provider::Twilio);
+    let with_query = format!("{}?src=sim", receiver.url);
+    let out = telhook(&[
+        "simulate",
+        &with_query,
+        "--provider",
+        "twilio",
+        "--credentials",
+        path.as_str(),
+        "--now",
+        NOW,
+        "--count-url",
+        &receiver.count_url,
+        "--speed",
+        "100000",
+        "--public-url",
+        PUBLIC,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Signed for the address it is sent to, as without the flag: nothing verifies.
+    let receiver = start_with(
+        Provider::Twilio,
+        credentials,
+        Behaviour::Correct,
+        Some(PUBLIC),
+    );
+    let (out, report) = simulate_against(&receiver, Provider::Twilio, true, Some("100000"));
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert!(receiver.processed().is_empty());
+    assert!(!report["verdict"]["lost"].as_array().unwrap().is_empty());
+}
+
+/// `telhook providers`: the registry, one name a line (what `make demo` iterates over).
+#[test]
+fn providers_lists_the_registry() {
+    let out = telhook(&["providers"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text.lines().collect();
+    assert_eq!(names, Provider::NAMES);
+    assert!(names.contains(&"vonage") && names.len() >= 8, "{names:?}");
 }

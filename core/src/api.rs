@@ -316,6 +316,7 @@ type Pairs = Vec<(String, String)>;
 /// | `sign` | `[provider, credentials, now, scheme or null]` + body | request (`body_base64`) |
 /// | `sample` | `[provider, event_kind, overrides or null]` | the body (text) |
 /// | `event_kinds` | `[provider]` | names, the default first |
+/// | `identity` | `[provider, event_kind, serial]` | the overrides that make a sample event `serial` |
 /// | `ledger_apply` | `[state or null, event]` | `{verdict, state}` |
 /// | `ledger_update` | `[event]` | the store's flat values |
 /// | `ledger_stores` | `[]` | each store's write and its parameter names |
@@ -408,7 +409,7 @@ pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
     })
 }
 
-/// The test kit's entry points (`sign`, `sample`, `event_kinds`) alone: what the kit's own wasm
+/// The test kit's entry points (`sign`, `sample`, `event_kinds`, `identity`) alone: what the kit's own wasm
 /// module exports, so that the module a receiver loads holds no signing or sample code.
 #[cfg(feature = "kit")]
 pub fn call_kit(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
@@ -437,6 +438,15 @@ fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<Output>
                 .map_err(|_| invalid("overrides: expected JSON text"))?;
             let body = sample::sample(Provider::from_name(&provider)?, &kind, &overrides)?;
             Output::Text(String::from_utf8(body).map_err(|_| invalid("sample: not UTF-8"))?)
+        }
+        "identity" => {
+            let (provider, kind, serial): (String, String, u64) =
+                (args.get(0)?, args.get(1)?, args.get(2)?);
+            Output::Json(sample::identity_overrides(
+                Provider::from_name(&provider)?,
+                &kind,
+                serial,
+            ))
         }
         "event_kinds" => {
             let provider = Provider::from_name(&args.get::<String>(0)?)?;

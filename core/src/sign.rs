@@ -137,13 +137,46 @@ pub fn forge(
     now: i64,
     forgery: Forgery,
 ) -> Result<Option<WebhookRequest>> {
+    forge_request(
+        provider,
+        unsigned(provider, body),
+        credentials,
+        now,
+        forgery,
+    )
+}
+
+/// [`forge`] for the request sent to `url`, the receiver's full URL (as [`sign_for_url`]):
+/// for a provider that signs the URL it calls (Twilio), the forgery is then refused for its
+/// secret or its body, not for a URL the receiver never had.
+pub fn forge_for_url(
+    provider: Provider,
+    body: &[u8],
+    credentials: &Credentials,
+    now: i64,
+    forgery: Forgery,
+    url: &str,
+) -> Result<Option<WebhookRequest>> {
+    let mut request = unsigned(provider, body);
+    request.url = Some(url.to_owned());
+    forge_request(provider, request, credentials, now, forgery)
+}
+
+/// [`forge`] for a request of your own (its method, URL and headers kept, as
+/// [`sign_request`]): a GET's tampering changes its query, which is what it signs.
+pub fn forge_request(
+    provider: Provider,
+    mut request: WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+    forgery: Forgery,
+) -> Result<Option<WebhookRequest>> {
     credentials.validate()?;
     let credentials = own_credentials(provider, credentials)?;
     let chosen = chosen_schemes(provider, credentials, None)?;
     match forgery {
         Forgery::WrongSecret => {
             let wrong = wrong_credentials(credentials);
-            let mut request = unsigned(provider, body);
             for scheme in chosen {
                 apply(provider, scheme, &mut request, &wrong, now)?;
             }
@@ -153,13 +186,21 @@ pub fn forge(
             if !chosen.iter().any(|scheme| scheme.protects_body()) {
                 return Ok(None);
             }
-            let mut request = sign(provider, body, credentials, now, None)?;
-            // The signed body (a provider that signs within its parameters adds to it).
-            request.body = tampered(&request.body)?;
+            for scheme in chosen {
+                apply(provider, scheme, &mut request, credentials, now)?;
+            }
+            if request.method.eq_ignore_ascii_case("GET") {
+                // A GET's parameters are its query: one more parameter there.
+                let url = request.url.take().unwrap_or_else(|| "/".to_owned());
+                let joint = if url.contains('?') { '&' } else { '?' };
+                request.url = Some(alloc::format!("{url}{joint}tampered=true"));
+            } else {
+                // The signed body (a provider that signs within its parameters adds to it).
+                request.body = tampered(&request.body)?;
+            }
             Ok(Some(request))
         }
         Forgery::ExpiredTimestamp => {
-            let mut request = unsigned(provider, body);
             let signed = (spec(provider).sign_expired)(&mut request, credentials, now)?;
             Ok(signed.then_some(request))
         }

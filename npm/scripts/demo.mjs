@@ -2,8 +2,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import * as telhook from "telhook";
 
-const [examplesDir, now] = process.argv.slice(2);
-for (const provider of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller"]) {
+// The providers come from the registry (`telhook providers`, as the Makefile passes them).
+//   node npm/scripts/demo.mjs <examples dir> <now> <provider>...
+const [examplesDir, now, ...providers] = process.argv.slice(2);
+if (providers.length === 0) throw new Error("usage: demo.mjs <examples dir> <now> <provider>...");
+for (const provider of providers) {
   const credentials = JSON.parse(readFileSync(`${examplesDir}/${provider}/credentials.json`, "utf8"));
   for (const file of readdirSync(`${examplesDir}/${provider}`).filter((f) => f.endsWith(".http")).sort()) {
     const request = telhook.fromHttpCapture(readFileSync(`${examplesDir}/${provider}/${file}`));

@@ -37,7 +37,8 @@ function randomNumber() {
 /**
  * New values for the fields that key an event of `kind` (each provider's `identity` in the
  * core): the event id where the provider sends one, else the message, call or record id the
- * key is made of. The same rule as telhook.testing in Python.
+ * key is made of. The same rule as telhook.testing in Python; a provider without a rule here
+ * (Twilio, Telnyx, Vonage, any added later) takes the core's own for a random serial.
  */
 function freshKey(provider, kind) {
   if (provider === "lisoloo" || (provider === "gatewayapi" && kind.includes("."))) return { event_id: crypto.randomUUID() };
@@ -48,7 +49,7 @@ function freshKey(provider, kind) {
     // A hash of the body: a new record id (or error text).
     return kind === "sms_enablement.error" ? { verbose: `already provisioned (request ${randomNumber()})` } : { data: { id: randomNumber() } };
   }
-  return {};
+  return callCore("identity", [provider, kind, randomNumber()]);
 }
 
 const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);

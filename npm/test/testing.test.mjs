@@ -97,7 +97,8 @@ test("the README's testing example calls the handler on every run against a stor
 });
 
 test("every sample is a new event unless its id is pinned", () => {
-  const pins = { limephone: { call_id: "c-1" }, lisoloo: { event_id: "e-1" }, gatewayapi: { event_id: "e-1" }, looplookup: { webhook_id: "w-1" }, did_reseller: { data: { id: 7 } } };
+  const pins = { limephone: { call_id: "c-1" }, lisoloo: { event_id: "e-1" }, gatewayapi: { event_id: "e-1" }, looplookup: { webhook_id: "w-1" }, did_reseller: { data: { id: 7 } },
+    twilio: { MessageSid: "SM-1", SmsSid: "SM-1" }, telnyx: { data: { id: "e-1" } }, vonage: { message_uuid: "aaaaaaaa-0000-4000-8000-000000000001" } };
   for (const [provider, credentials] of Object.entries(CREDENTIALS)) {
     const eventId = (eventKind, overrides) => {
       const signed = signedRequest(provider, { eventKind, overrides, credentials, now: NOW });

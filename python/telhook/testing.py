@@ -67,7 +67,9 @@ def event_kinds(provider: ProviderName) -> List[str]:
 def _fresh_key(provider: str, kind: str) -> Dict[str, Any]:
     """New values for the fields that key an event of ``kind`` (see each provider's
     ``identity`` in the core): the event id where the provider sends one, else the message,
-    call or record id the key is made of. Numbers stay below 2**53 (any JSON reader keeps them)."""
+    call or record id the key is made of. Numbers stay below 2**53 (any JSON reader keeps them).
+    A provider without a rule here (Twilio, Telnyx, Vonage, any added later) takes the core's
+    own for a random serial."""
     number = secrets.randbits(52)
     if provider == "lisoloo" or (provider == "gatewayapi" and "." in kind):
         return {"event_id": str(uuid.uuid4())}
@@ -81,7 +83,7 @@ def _fresh_key(provider: str, kind: str) -> Dict[str, Any]:
         if kind == "sms_enablement.error":
             return {"verbose": f"already provisioned (request {number})"}
         return {"data": {"id": number}}
-    return {}
+    return cast(Dict[str, Any], _call("identity", provider, kind, number))
 
 
 def _compose(first: Dict[str, Any], second: Mapping[str, Any]) -> Dict[str, Any]:

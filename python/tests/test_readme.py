@@ -240,9 +240,18 @@ EXAMPLES = [(f"python/README.md#{i}", block) for i, block in enumerate(python_bl
 # The root README: its one-call and receive examples. Its inbox examples are run by
 # test_sqlalchemy_inbox and test_django_inbox, the delivery-status one (telhook.django_ledger) by
 # test_ledger, the testing one by test_testing (npm/test/readme-snippets.test.mjs counts them all).
+# Its Twilio, Telnyx and Vonage receiver (<!-- example: providers-flask -->) is run by
+# test_readme_providers under telhook simulate.
+PROVIDERS_EXAMPLE = re.findall(r"<!-- example: providers-flask -->\n```python\n(.*?)```",
+                               (ROOT / "README.md").read_text("utf-8"), flags=re.S)
 EXAMPLES += [(f"README.md#{i}", block) for i, block in enumerate(python_blocks(ROOT / "README.md"))
              if ("import webhook" in block or "WebhookBodyCap" in block or "telhook.ack_for_error(" in block)
-             and "django_ledger" not in block]
+             and "django_ledger" not in block and block not in PROVIDERS_EXAMPLE]
+
+
+def test_the_providers_example_is_left_to_its_own_test() -> None:
+    assert len(PROVIDERS_EXAMPLE) == 1 and 'webhook("vonage"' in PROVIDERS_EXAMPLE[0]
+    assert all(block not in PROVIDERS_EXAMPLE for _, block in EXAMPLES)
 
 
 def test_readmes_have_every_adapter() -> None:

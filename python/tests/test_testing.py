@@ -25,6 +25,9 @@ CREDENTIALS: Dict[str, Dict[str, Any]] = {
     "gatewayapi": {"hmac_sha256": "gw-secret", "jwt_hs256": "gw-jwt"},
     "looplookup": {"authorization": "Token loop-auth"},
     "did_reseller": {"url_token": "did-token"},
+    "twilio": {"auth_token": "twilio-token"},
+    "telnyx": {"ed25519_public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},  # RFC 8032's test key
+    "vonage": {"jwt_hs256": "vonage-secret"},
 }
 
 
@@ -133,7 +136,9 @@ def test_every_sample_is_a_new_event_unless_its_id_is_pinned(provider: Any) -> N
     for kind in event_kinds(provider):
         assert event_id(kind) != event_id(kind), kind
     pins = {"limephone": {"call_id": "c-1"}, "lisoloo": {"event_id": "e-1"}, "gatewayapi": {"event_id": "e-1"},
-            "looplookup": {"webhook_id": "w-1"}, "did_reseller": {"data": {"id": 7}}}
+            "looplookup": {"webhook_id": "w-1"}, "did_reseller": {"data": {"id": 7}},
+            "twilio": {"MessageSid": "SM-1", "SmsSid": "SM-1"}, "telnyx": {"data": {"id": "e-1"}},
+            "vonage": {"message_uuid": "aaaaaaaa-0000-4000-8000-000000000001"}}
     kind = event_kinds(provider)[0]
     assert event_id(kind, pins[provider]) == event_id(kind, pins[provider])
 
