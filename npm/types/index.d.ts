@@ -66,6 +66,7 @@ export type ErrorCode =
   | "missing_signature"
   | "invalid_signature_format"
   | "signature_mismatch"
+  | "unsupported_signature_algorithm"
   | "timestamp_out_of_tolerance"
   | "too_many_signatures"
   | "missing_authorization"

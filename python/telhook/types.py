@@ -70,6 +70,7 @@ ErrorCode = Literal[
     "missing_signature",
     "invalid_signature_format",
     "signature_mismatch",
+    "unsupported_signature_algorithm",
     "timestamp_out_of_tolerance",
     "too_many_signatures",
     "missing_authorization",
