@@ -268,10 +268,12 @@ class ProviderCredentials(TypedDict, total=False):
     authorization: Union[str, List[str]]
     basic: Union[BasicCredential, List[BasicCredential]]
     jwt_hs256: Union[str, List[str]]
+    signature_secret: Union[str, List[str]]
     url_token: Union[str, List[str]]
     url_token_param: str
     ed25519_public_key: Union[str, List[str]]
     auth_token: Union[str, List[str]]
+    shared_key: Union[str, List[str]]
     insecure_skip_verification: bool
 
 
