@@ -115,7 +115,8 @@ export type AuthScheme =
   | "jwt_hs256"
   | "url_token"
   | "ed25519_public_key"
-  | "auth_token";
+  | "auth_token"
+  | "shared_key";
 export type InboxState =
   | "pending"
   | "processing"

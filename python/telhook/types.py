@@ -124,6 +124,7 @@ AuthScheme = Literal[
     "url_token",
     "ed25519_public_key",
     "auth_token",
+    "shared_key",
 ]
 InboxState = Literal[
     "pending",

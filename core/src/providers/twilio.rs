@@ -107,7 +107,10 @@ pub(crate) const SPEC: Spec = Spec {
 /// `Value`: its serializer is the one `raw` already uses (a typed map would add its own).
 pub type Body = Value;
 
-const SCHEMES: &[Scheme] = &[Scheme::AuthToken];
+/// Alternatives, not layers: a request carries one `X-Twilio-Signature`. Signing with both
+/// (`scheme: None`, both configured) signs with the Auth Token, applied last — Twilio's
+/// default when no Webhooks Rule matches.
+const SCHEMES: &[Scheme] = &[Scheme::SharedKey, Scheme::AuthToken];
 const HEADER: &str = "X-Twilio-Signature";
 /// Names the shared key and algorithm of a shared-key signature (absent: the Auth Token).
 const SETTINGS_HEADER: &str = "X-Twilio-Webhooks-Signature-Settings";
@@ -746,14 +749,24 @@ fn rfc2822_seconds(text: &str) -> Option<i64> {
 
 // ------------------------------------------------------------------------------ test kit
 
-/// Signs as Twilio does: the form body's parameters after the request's URL.
+/// Signs as Twilio does: the form body's parameters after the request's URL, with the Auth
+/// Token (HMAC-SHA1) or a shared key (HMAC-SHA256, named in the settings header). A signature
+/// already on the request is replaced: Twilio sends one.
 fn sign(
-    _scheme: Scheme,
+    scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
     _now: i64,
 ) -> Result<()> {
-    let token = kit::first(&credentials.auth_token, Provider::Twilio)?;
+    let shared = scheme == Scheme::SharedKey;
+    let secret = if shared {
+        kit::first(&credentials.shared_key, Provider::Twilio)?
+    } else {
+        kit::first(&credentials.auth_token, Provider::Twilio)?
+    };
+    request.headers.retain(|(name, _)| {
+        !name.eq_ignore_ascii_case(HEADER) && !name.eq_ignore_ascii_case(SETTINGS_HEADER)
+    });
     if !is_get(request) && body_hash(request)?.is_none() {
         request
             .headers
@@ -772,8 +785,17 @@ fn sign(
     } else {
         signed_params(&request.body)
     };
-    let signature = kit::hmac_sha1_base64(token, &[url.as_bytes(), params.as_bytes()]);
-    kit::add_header(request, HEADER, signature);
+    let parts = [url.as_bytes(), params.as_bytes()];
+    if shared {
+        kit::add_header(request, HEADER, kit::hmac_sha256_base64(secret, &parts));
+        kit::add_header(
+            request,
+            SETTINGS_HEADER,
+            String::from("key=,algorithm=HMAC_SHA256"),
+        );
+    } else {
+        kit::add_header(request, HEADER, kit::hmac_sha1_base64(secret, &parts));
+    }
     Ok(())
 }
 
