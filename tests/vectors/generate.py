@@ -1116,6 +1116,11 @@ def twilio_shared_key(status, delivered, sid):
        header="algorithm=HMAC_SHA256,algorithm=HMAC_SHA1", expect_error="invalid_signature_format")
     sk("err_settings_without_algorithm", "A settings header with no algorithm entry", delivered, header="key=KS1",
        expect_error="invalid_signature_format")
+    sk("err_settings_oversized", "A settings header over 256 bytes (a 4 000-byte key id): refused before it is "
+       "split", delivered, header="key=" + "K" * 4000 + ",algorithm=HMAC_SHA256", expect_error="invalid_signature_format")
+    sk("err_settings_padded_entries", "A settings header padded to 21 entries (81 bytes): more than 8 entries "
+       "is refused before any is read", delivered, header="a=," * 20 + "algorithm=HMAC_SHA256",
+       expect_error="invalid_signature_format")
     # The key the request asks for is not configured: the receiver's misconfiguration (5xx).
     sk("err_not_configured", "The settings header present and no shared_key configured: missing_credentials, "
        "a configuration error (answered 500), never a 4xx that would drop the event", delivered,
