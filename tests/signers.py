@@ -127,15 +127,18 @@ def ed25519_sign(seed, message):
     big_r = _compress(_mul(r, _G))
     h = int.from_bytes(hashlib.sha512(big_r + public + message).digest(), "little") % _Q
     return big_r + int.to_bytes((r + h * a) % _Q, 32, "little")
-def twilio_signature(token, url, params=()):
+def twilio_signature(token, url, params=(), algorithm="HMAC_SHA1"):
     """X-Twilio-Signature: base64 HMAC-SHA1 of the URL, then each form parameter name + value, names
     sorted and each name's distinct values sorted (twilio-python request_validator.py). `params`:
-    (name, value) pairs, decoded."""
+    (name, value) pairs, decoded. With a Webhooks Setting's shared key (public beta) the same
+    string is signed with the Setting's algorithm: `algorithm="HMAC_SHA256"`, `token` the SharedKey
+    secret (twilio-node examples/WebhookSignatureValidation.md)."""
+    digest = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}[algorithm]
     grouped = {}
     for name, value in params:
         grouped.setdefault(name, set()).add(value)
     signed = url + "".join(name + value for name in sorted(grouped) for value in sorted(grouped[name]))
-    return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+    return base64.b64encode(hmac.new(token.encode(), signed.encode(), digest).digest()).decode()
 
 
 def vonage_sig(secret, params, method="sha256"):

@@ -41,7 +41,7 @@ enum Command {
         provider: Option<String>,
         /// JSON file: {"hmac_sha256": [...], "bearer": [...], "authorization": [...],
         /// "basic": [{"username", "password"}], "jwt_hs256": [...], "url_token": [...],
-        /// "ed25519_public_key": [...]}.
+        /// "ed25519_public_key": [...], "auth_token": [...], "shared_key": [...]}.
         #[arg(long, value_name = "FILE")]
         credentials: Option<String>,
         /// Accept the request without checking who sent it (local experiments only; prints a

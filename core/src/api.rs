@@ -73,10 +73,14 @@ fn field_of(error: &Error) -> Option<String> {
         | Error::InvalidPayload { .. }
         | Error::RawBodyUnavailable => Some("body".into()),
         Error::MissingCredentials { .. } => Some("credentials".into()),
+        Error::CredentialNotConfigured { credential, .. } => {
+            Some(alloc::format!("credentials.{credential}"))
+        }
         Error::InvalidCredentials { reason } => Some(credential_field(reason)),
         Error::MissingSignature { header }
         | Error::InvalidSignatureFormat { header, .. }
         | Error::SignatureMismatch { header }
+        | Error::UnsupportedSignatureAlgorithm { header, .. }
         | Error::TimestampOutOfTolerance { header, .. }
         | Error::UrlSignatureMismatch { header, .. }
         | Error::TooManySignatures { header, .. } => header_field(header),
@@ -97,7 +101,7 @@ fn field_of(error: &Error) -> Option<String> {
 /// The credential an invalid-credentials reason is about (`credentials.basic.password`), from
 /// the path its reason starts with; `credentials` when it is about their whole shape.
 fn credential_field(reason: &str) -> String {
-    const PATHS: [&str; 10] = [
+    const PATHS: [&str; 12] = [
         "hmac_sha256",
         "bearer",
         "authorization",
@@ -108,6 +112,8 @@ fn credential_field(reason: &str) -> String {
         "basic.username",
         "insecure_skip_verification",
         "ed25519_public_key",
+        "auth_token",
+        "shared_key",
     ];
     let path = reason.split(' ').next().unwrap_or_default();
     match PATHS.iter().find(|known| **known == path) {
@@ -136,6 +142,7 @@ fn expected_of(error: &Error) -> Option<String> {
             ))
         }
         Error::JwtAlgorithmNotAllowed => "HS256",
+        Error::UnsupportedSignatureAlgorithm { expected, .. } => expected,
         Error::MalformedJson { .. } => "JSON",
         Error::MalformedNestedJson { .. } => "a JSON object encoded as a string",
         Error::InvalidTimestamp { .. } => "a readable timestamp in range",

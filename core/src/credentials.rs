@@ -101,6 +101,10 @@ impl fmt::Debug for BasicCredential {
 /// | `url_token`     | DID reseller and GatewayAPI `?token=` (parameter name: `url_token_param`) |
 /// | `ed25519_public_key` | Telnyx `telnyx-signature-ed25519` (base64 of the 32-byte key; several for rotation) |
 /// | `auth_token`    | Twilio `X-Twilio-Signature` (HMAC-SHA1 keyed with the account's Auth Token) |
+/// | `shared_key`    | Twilio `X-Twilio-Signature` when `X-Twilio-Webhooks-Signature-Settings` names a shared key (public beta: a Webhooks Setting's SharedKey secret, HMAC-SHA256 or -SHA1) |
+///
+/// `signature_secret` is accepted in the JSON form as another name of `jwt_hs256` (Vonage
+/// calls its HS256 secret the "signature secret").
 ///
 /// Two forms: the fields above for one provider, or one such set per provider
 /// (`{"gatewayapi": {...}, "lisoloo": {...}}`, [`Credentials::with_provider`]), in which each
@@ -118,6 +122,7 @@ pub struct Credentials {
     pub url_token_param: Option<String>,
     pub ed25519_public_key: Vec<PublicKey>,
     pub auth_token: Vec<Secret>,
+    pub shared_key: Vec<Secret>,
     /// Only settable through [`Credentials::insecure_skip_verification`] or the JSON key of
     /// the same name, so that skipping authentication is always spelled out.
     insecure_skip_verification: bool,
@@ -129,7 +134,8 @@ pub struct Credentials {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum CredentialsJson {
-    OneProvider(OneProviderJson),
+    // Boxed: the one-provider form is ten lists, the per-provider form one map.
+    OneProvider(alloc::boxed::Box<OneProviderJson>),
     PerProvider(BTreeMap<Provider, OneProviderJson>),
 }
 
@@ -144,7 +150,8 @@ struct OneProviderJson {
     authorization: Vec<Secret>,
     #[serde(default, deserialize_with = "one_or_many")]
     basic: Vec<BasicCredential>,
-    #[serde(default, deserialize_with = "one_or_many")]
+    // Vonage's name for its HS256 secret; both names at once is a duplicate field (refused).
+    #[serde(default, alias = "signature_secret", deserialize_with = "one_or_many")]
     jwt_hs256: Vec<Secret>,
     #[serde(default, deserialize_with = "one_or_many")]
     url_token: Vec<Secret>,
@@ -154,6 +161,8 @@ struct OneProviderJson {
     ed25519_public_key: Vec<PublicKey>,
     #[serde(default, deserialize_with = "one_or_many")]
     auth_token: Vec<Secret>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    shared_key: Vec<Secret>,
     #[serde(default)]
     insecure_skip_verification: bool,
 }
@@ -170,6 +179,7 @@ impl From<OneProviderJson> for Credentials {
             url_token_param: json.url_token_param,
             ed25519_public_key: json.ed25519_public_key,
             auth_token: json.auth_token,
+            shared_key: json.shared_key,
             insecure_skip_verification: json.insecure_skip_verification,
             per_provider: Vec::new(),
         }
@@ -180,7 +190,7 @@ impl TryFrom<CredentialsJson> for Credentials {
     type Error = &'static str;
     fn try_from(json: CredentialsJson) -> core::result::Result<Self, &'static str> {
         Ok(match json {
-            CredentialsJson::OneProvider(one) => one.into(),
+            CredentialsJson::OneProvider(one) => (*one).into(),
             CredentialsJson::PerProvider(map) => Credentials {
                 per_provider: map.into_iter().map(|(p, c)| (p, c.into())).collect(),
                 ..Credentials::default()
@@ -208,6 +218,7 @@ impl fmt::Debug for Credentials {
             .field("url_token", &self.url_token.len())
             .field("ed25519_public_key", &self.ed25519_public_key.len())
             .field("auth_token", &self.auth_token.len())
+            .field("shared_key", &self.shared_key.len())
             .field(
                 "insecure_skip_verification",
                 &self.insecure_skip_verification,
@@ -293,6 +304,7 @@ impl Credentials {
             .chain(&self.jwt_hs256)
             .chain(&self.url_token)
             .chain(&self.auth_token)
+            .chain(&self.shared_key)
             .chain(self.basic.iter().map(|b| &b.password));
         for secret in secrets {
             if let Ok(text) = core::str::from_utf8(secret.expose()) {
@@ -321,7 +333,8 @@ impl Credentials {
             && self.jwt_hs256.is_empty()
             && self.url_token.is_empty()
             && self.ed25519_public_key.is_empty()
-            && self.auth_token.is_empty())
+            && self.auth_token.is_empty()
+            && self.shared_key.is_empty())
     }
 
     /// Checks the credentials for a receiver of `provider` (`None`: detect it per request):
@@ -373,6 +386,13 @@ impl Credentials {
         self.auth_token.push(Secret::new(token));
         self
     }
+    /// A Twilio Webhooks Setting's SharedKey secret (public beta): verifies the requests whose
+    /// `X-Twilio-Webhooks-Signature-Settings` header says they were signed with a shared key.
+    /// Several for rotation, like [`Credentials::with_auth_token`].
+    pub fn with_shared_key(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.shared_key.push(Secret::new(secret));
+        self
+    }
 
     /// Parses the JSON form used by vectors, the CLI and the bindings.
     pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
@@ -382,7 +402,7 @@ impl Credentials {
         let credentials: Credentials = serde_json::from_value(value).map_err(|_| {
             // serde's message could quote a secret; name the accepted keys instead.
             Error::InvalidCredentials {
-                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256, url_token, url_token_param, ed25519_public_key, auth_token or insecure_skip_verification, or one such object per provider name",
+                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256 (or signature_secret), url_token, url_token_param, ed25519_public_key, auth_token, shared_key or insecure_skip_verification, or one such object per provider name",
             }
         })?;
         credentials.validate()?;
@@ -402,13 +422,14 @@ impl Credentials {
             credentials.validate()?;
         }
         let blank = |secret: &Secret| secret.expose().iter().all(u8::is_ascii_whitespace);
-        let secrets: [(&'static str, &[Secret]); 6] = [
+        let secrets: [(&'static str, &[Secret]); 7] = [
             ("hmac_sha256 is empty or blank", &self.hmac_sha256),
             ("bearer is empty or blank", &self.bearer),
             ("authorization is empty or blank", &self.authorization),
             ("jwt_hs256 is empty or blank", &self.jwt_hs256),
             ("url_token is empty or blank", &self.url_token),
             ("auth_token is empty or blank", &self.auth_token),
+            ("shared_key is empty or blank", &self.shared_key),
         ];
         for (reason, values) in secrets {
             if values.iter().any(blank) {

@@ -49,6 +49,16 @@ pub enum Error {
     BodyTooLarge { limit: usize, actual: usize },
     /// The provider's verification needs credentials and none were configured.
     MissingCredentials { provider: &'static str },
+    /// The request names a scheme whose credential is not configured (Twilio's settings
+    /// header names a shared key, and no `shared_key` is set): the receiver's misconfiguration,
+    /// code `missing_credentials` like the variant above, naming the credential to add.
+    CredentialNotConfigured {
+        provider: &'static str,
+        /// The credentials field to configure (`shared_key`).
+        credential: &'static str,
+        /// What in the request asks for it (a header name and what it says).
+        because: &'static str,
+    },
     /// The configured credentials are unusable (e.g. an empty secret).
     InvalidCredentials { reason: &'static str },
     /// A required signature header is absent.
@@ -60,6 +70,12 @@ pub enum Error {
     },
     /// A well-formed signature that no configured secret produces.
     SignatureMismatch { header: &'static str },
+    /// A header names a signature algorithm telhook does not verify (Twilio's
+    /// `X-Twilio-Webhooks-Signature-Settings: algorithm=`): refused, never guessed.
+    UnsupportedSignatureAlgorithm {
+        header: &'static str,
+        expected: &'static str,
+    },
     /// A signed timestamp (Telnyx `telnyx-timestamp`) further from the receiver's clock than
     /// the provider's tolerance, in either direction: a replay, or a clock far off.
     TimestampOutOfTolerance {
@@ -141,6 +157,7 @@ pub enum ErrorCode {
     MissingSignature,
     InvalidSignatureFormat,
     SignatureMismatch,
+    UnsupportedSignatureAlgorithm,
     TimestampOutOfTolerance,
     TooManySignatures,
     MissingAuthorization,
@@ -175,6 +192,7 @@ impl ErrorCode {
         ErrorCode::MissingSignature,
         ErrorCode::InvalidSignatureFormat,
         ErrorCode::SignatureMismatch,
+        ErrorCode::UnsupportedSignatureAlgorithm,
         ErrorCode::TimestampOutOfTolerance,
         ErrorCode::TooManySignatures,
         ErrorCode::MissingAuthorization,
@@ -209,6 +227,7 @@ impl ErrorCode {
             ErrorCode::MissingSignature => "missing_signature",
             ErrorCode::InvalidSignatureFormat => "invalid_signature_format",
             ErrorCode::SignatureMismatch => "signature_mismatch",
+            ErrorCode::UnsupportedSignatureAlgorithm => "unsupported_signature_algorithm",
             ErrorCode::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
             ErrorCode::TooManySignatures => "too_many_signatures",
             ErrorCode::MissingAuthorization => "missing_authorization",
@@ -244,6 +263,7 @@ impl ErrorCode {
             ErrorCode::MissingSignature
             | ErrorCode::InvalidSignatureFormat
             | ErrorCode::SignatureMismatch
+            | ErrorCode::UnsupportedSignatureAlgorithm
             | ErrorCode::TimestampOutOfTolerance
             | ErrorCode::TooManySignatures
             | ErrorCode::MissingAuthorization
@@ -303,10 +323,13 @@ impl Error {
             Error::ProviderNotDetected => ErrorCode::ProviderNotDetected,
             Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Error::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
-            Error::MissingCredentials { .. } => ErrorCode::MissingCredentials,
+            Error::MissingCredentials { .. } | Error::CredentialNotConfigured { .. } => {
+                ErrorCode::MissingCredentials
+            }
             Error::InvalidCredentials { .. } => ErrorCode::InvalidCredentials,
             Error::MissingSignature { .. } => ErrorCode::MissingSignature,
             Error::InvalidSignatureFormat { .. } => ErrorCode::InvalidSignatureFormat,
+            Error::UnsupportedSignatureAlgorithm { .. } => ErrorCode::UnsupportedSignatureAlgorithm,
             Error::TimestampOutOfTolerance { .. } => ErrorCode::TimestampOutOfTolerance,
             Error::SignatureMismatch { .. }
             | Error::UrlSignatureMismatch { .. }
@@ -381,6 +404,14 @@ impl fmt::Display for Error {
                 f,
                 "no credentials configured for {provider}; configure them, or opt out explicitly with insecure_skip_verification"
             ),
+            Error::CredentialNotConfigured {
+                provider,
+                credential,
+                because,
+            } => write!(
+                f,
+                "no {credential} configured for {provider}, and {because}; configure {credential}"
+            ),
             Error::InvalidCredentials { reason } => write!(f, "invalid credentials: {reason}"),
             Error::MissingSignature { header } => write!(f, "missing signature header {header}"),
             Error::InvalidSignatureFormat { header, reason } => {
@@ -389,6 +420,10 @@ impl fmt::Display for Error {
             Error::SignatureMismatch { header } => {
                 write!(f, "signature in {header} does not match any configured secret")
             }
+            Error::UnsupportedSignatureAlgorithm { header, expected } => write!(
+                f,
+                "header {header} names a signature algorithm telhook does not verify; expected {expected}"
+            ),
             Error::TimestampOutOfTolerance {
                 header,
                 tolerance_secs,

@@ -38,10 +38,13 @@ pub enum Scheme {
     /// An HMAC-SHA1 of the URL and the form parameters, keyed with the account's Auth Token
     /// (Twilio `X-Twilio-Signature`).
     AuthToken,
+    /// The same string MAC'd with a Webhooks Setting's shared key, HMAC-SHA256, named in
+    /// `X-Twilio-Webhooks-Signature-Settings` (Twilio's public beta).
+    SharedKey,
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 8] = [
+    pub const ALL: [Scheme; 9] = [
         Scheme::HmacSha256,
         Scheme::Bearer,
         Scheme::Authorization,
@@ -50,6 +53,7 @@ impl Scheme {
         Scheme::UrlToken,
         Scheme::Ed25519PublicKey,
         Scheme::AuthToken,
+        Scheme::SharedKey,
     ];
 
     /// The stable name (the credentials field), used by every binding and the CLI.
@@ -63,6 +67,7 @@ impl Scheme {
             Scheme::UrlToken => "url_token",
             Scheme::Ed25519PublicKey => "ed25519_public_key",
             Scheme::AuthToken => "auth_token",
+            Scheme::SharedKey => "shared_key",
         }
     }
 
@@ -71,7 +76,7 @@ impl Scheme {
             .into_iter()
             .find(|scheme| scheme.name() == name.trim())
             .ok_or_else(|| Error::InvalidRequest {
-                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256, url_token, ed25519_public_key or auth_token".to_owned(),
+                reason: "scheme: expected hmac_sha256, bearer, authorization, basic, jwt_hs256, url_token, ed25519_public_key, auth_token or shared_key".to_owned(),
             })
     }
 
@@ -80,7 +85,11 @@ impl Scheme {
     pub fn protects_body(self) -> bool {
         matches!(
             self,
-            Scheme::HmacSha256 | Scheme::JwtHs256 | Scheme::Ed25519PublicKey | Scheme::AuthToken
+            Scheme::HmacSha256
+                | Scheme::JwtHs256
+                | Scheme::Ed25519PublicKey
+                | Scheme::AuthToken
+                | Scheme::SharedKey
         )
     }
 
@@ -95,6 +104,7 @@ impl Scheme {
             Scheme::UrlToken => !credentials.url_token.is_empty(),
             Scheme::Ed25519PublicKey => !credentials.ed25519_public_key.is_empty(),
             Scheme::AuthToken => !credentials.auth_token.is_empty(),
+            Scheme::SharedKey => !credentials.shared_key.is_empty(),
         }
     }
 }
@@ -213,6 +223,13 @@ pub(crate) fn hmac_sha1_base64(secret: &Secret, parts: &[&[u8]]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD
         .encode(crate::verify::hmac::sha1(secret.expose(), parts))
+}
+
+/// Standard base64 of the HMAC-SHA256 of `parts` in turn (Twilio's shared-key signature).
+pub(crate) fn hmac_sha256_base64(secret: &Secret, parts: &[&[u8]]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .encode(crate::verify::hmac::sha256_parts(secret.expose(), parts))
 }
 
 /// An HS256 JWT of `claims` with `secret`.

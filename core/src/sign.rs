@@ -309,6 +309,7 @@ fn wrong_credentials(credentials: &Credentials) -> Credentials {
     forged.ed25519_public_key =
         crate::kit::unconfigured_ed25519_keys(&credentials.ed25519_public_key);
     forged.auth_token = wrong(&credentials.auth_token);
+    forged.shared_key = wrong(&credentials.shared_key);
     for pair in &mut forged.basic {
         pair.password = wrong(core::slice::from_ref(&pair.password))
             .pop()

@@ -38,6 +38,7 @@ fn credentials(provider: Provider) -> Credentials {
                 credentials.with_ed25519_public_key(telhook_core::kit::ED25519_TEST_KEYS[0].1)
             }
             Scheme::AuthToken => credentials.with_auth_token("shape-auth-token"),
+            Scheme::SharedKey => credentials.with_shared_key("shape-shared-key"),
         };
     }
     credentials

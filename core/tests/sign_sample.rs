@@ -58,6 +58,7 @@ fn credentials_for(schemes: &[Scheme], s: &Secrets) -> Credentials {
             Scheme::Basic => credentials.with_basic(s.username.as_str(), s.password.as_str()),
             Scheme::JwtHs256 => credentials.with_jwt_hs256(s.jwt.as_str()),
             Scheme::AuthToken => credentials.with_auth_token(s.hmac.as_str()),
+            Scheme::SharedKey => credentials.with_shared_key(s.jwt.as_str()),
             Scheme::UrlToken => {
                 let mut c = credentials.with_url_token(s.token.as_str());
                 c.url_token_param = s.url_param.clone();

@@ -66,6 +66,7 @@ export type ErrorCode =
   | "missing_signature"
   | "invalid_signature_format"
   | "signature_mismatch"
+  | "unsupported_signature_algorithm"
   | "timestamp_out_of_tolerance"
   | "too_many_signatures"
   | "missing_authorization"
@@ -114,7 +115,8 @@ export type AuthScheme =
   | "jwt_hs256"
   | "url_token"
   | "ed25519_public_key"
-  | "auth_token";
+  | "auth_token"
+  | "shared_key";
 export type InboxState =
   | "pending"
   | "processing"
@@ -278,12 +280,20 @@ export interface ProviderCredentials {
   authorization?: string | readonly string[];
   basic?: BasicCredential | readonly BasicCredential[];
   jwt_hs256?: string | readonly string[];
+  /** Another name of `jwt_hs256`: Vonage's "signature secret" (configure one of the two). */
+  signature_secret?: string | readonly string[];
   url_token?: string | readonly string[];
   url_token_param?: string;
   /** Ed25519 public keys (Telnyx), each the standard base64 of its 32 bytes; several for rotation. */
   ed25519_public_key?: string | readonly string[];
   /** Twilio's Auth Token (X-Twilio-Signature's HMAC-SHA1 key); a list during a rotation. */
   auth_token?: string | readonly string[];
+  /**
+   * Twilio shared keys (public beta): a Webhooks Setting's SharedKey secret, used for the
+   * requests whose X-Twilio-Webhooks-Signature-Settings header names a shared key; a list
+   * during a rotation.
+   */
+  shared_key?: string | readonly string[];
   /** Accept requests without checking who sent them. Local experiments only. */
   insecure_skip_verification?: boolean;
 }

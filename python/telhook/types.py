@@ -70,6 +70,7 @@ ErrorCode = Literal[
     "missing_signature",
     "invalid_signature_format",
     "signature_mismatch",
+    "unsupported_signature_algorithm",
     "timestamp_out_of_tolerance",
     "too_many_signatures",
     "missing_authorization",
@@ -123,6 +124,7 @@ AuthScheme = Literal[
     "url_token",
     "ed25519_public_key",
     "auth_token",
+    "shared_key",
 ]
 InboxState = Literal[
     "pending",
@@ -267,10 +269,12 @@ class ProviderCredentials(TypedDict, total=False):
     authorization: Union[str, List[str]]
     basic: Union[BasicCredential, List[BasicCredential]]
     jwt_hs256: Union[str, List[str]]
+    signature_secret: Union[str, List[str]]
     url_token: Union[str, List[str]]
     url_token_param: str
     ed25519_public_key: Union[str, List[str]]
     auth_token: Union[str, List[str]]
+    shared_key: Union[str, List[str]]
     insecure_skip_verification: bool
 
 

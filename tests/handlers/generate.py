@@ -194,6 +194,15 @@ def scenarios(provider: str) -> dict[str, dict]:
     vector("odd_shape_is_handled", "A verified body of an unexpected shape is an event: handled, 200 "
            "(refusing it would lose it), and its redelivery is a duplicate",
            [deliver(request_of(odd), "ok", ACCEPTED), deliver(request_of(odd), "ok", DUPLICATE)], 1)
+    if provider == "twilio":
+        # Shared keys (public beta): the settings header names a key the receiver lacks.
+        unconfigured = load("twilio/shared_key_err_not_configured.json")
+        assert unconfigured["credentials"] == base["credentials"], provider
+        vector("shared_key_not_configured_is_500",
+               "A delivery signed with a Webhooks Setting's shared key to a receiver configured with the Auth "
+               "Token only: the receiver's misconfiguration, 500 missing_credentials (never a 4xx that drops "
+               "the event), handler not called",
+               [deliver(request_of(unconfigured), "ok", answer(500, "missing_credentials"))], 0)
     if provider == "gatewayapi":
         charges = [request_of(load(f"gatewayapi/public_legacy_dlr_charge_{charge}.json"))
                    for charge in ("authorized", "captured", "refunded")]

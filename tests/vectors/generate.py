@@ -51,6 +51,8 @@ TELNYX_OLD_SEED = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba62
 TELNYX_FORGER_SEED = bytes.fromhex("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7")
 TWILIO_TOKEN = "twilio-AUTH-token-current-5c2d"
 TWILIO_OLD_TOKEN = "twilio-AUTH-token-previous-91ab"
+TWILIO_SHARED_KEY = "twilio-SHARED-key-current-e7f3"
+TWILIO_OLD_SHARED_KEY = "twilio-SHARED-key-previous-2a6d"
 
 
 def dumps(obj):
@@ -438,6 +440,8 @@ def vonage():
         "vonage", body, h(body, VONAGE_OLD_SECRET), {"jwt_hs256": [VONAGE_SECRET, VONAGE_OLD_SECRET]})
     vec("vonage", "detected_by_body", "No provider named: message_uuid + channel identify Vonage", None, body,
         h(body), {"vonage": creds})
+    vec("vonage", "signature_secret_alias", "The secret configured as signature_secret (Vonage's name for it), "
+        "another name of jwt_hs256", "vonage", body, h(body), {"signature_secret": VONAGE_SECRET})
     odd = dumps(dict(status, status=4, timestamp="soon"))
     vec("vonage", "shape_status_and_timestamp_unreadable", "A status of the wrong type and an unreadable time: "
         "verified, so still an event (a status event, by the key), unread fields listed", "vonage", odd, h(odd), creds)
@@ -1035,6 +1039,7 @@ def twilio():
         "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, json_url)}, creds, "signature_mismatch", url=json_url)
     vec("twilio", "err_put", "Twilio sends GET or POST; PUT is refused", "twilio", urlencode(delivered),
         {"Content-Type": FORM, "X-Twilio-Signature": signed}, creds, "method_not_allowed", url=TWILIO_URL, method="PUT")
+    twilio_shared_key(status, delivered, sid)
     # The official SDKs' own cases.
     sdk = json.load(open(os.path.join(os.path.dirname(HERE), "fixtures", "sdk", "twilio.json"), encoding="utf-8"))
     errors = {9: "invalid_signature_format", 10: "missing_signature"}
@@ -1048,6 +1053,83 @@ def twilio():
             + (f". {case['notes']}" if case.get("notes") else ""),
             "twilio", case["body"], headers, {"auth_token": case["secret"]}, error, url=case["url"],
             method=case["method"] if case["method"] != "POST" else None)
+
+
+def twilio_shared_key(status, delivered, sid):
+    """Shared keys (public beta): a Webhooks Rule matching the URL makes Twilio sign the same string
+    with the Setting's SharedKey and algorithm, named in X-Twilio-Webhooks-Signature-Settings. The
+    header alone decides the key: present, only the shared keys; absent, only the Auth Token."""
+    settings = "X-Twilio-Webhooks-Signature-Settings"
+    sha256 = "key=,algorithm=HMAC_SHA256"
+    both = {"auth_token": TWILIO_TOKEN, "shared_key": TWILIO_SHARED_KEY}
+
+    def sk(name, description, params, key=TWILIO_SHARED_KEY, algorithm="HMAC_SHA256", header=sha256,
+           credentials=None, expect_error=None, url=TWILIO_URL, signed_url=None, signed_params=None):
+        h = {"Content-Type": FORM, "X-Twilio-Signature": twilio_signature(
+            key, signed_url or url, params if signed_params is None else signed_params, algorithm)}
+        if header is not None:
+            h[settings] = header
+        vec("twilio", f"shared_key_{name}", description, "twilio", urlencode(params), h,
+            both if credentials is None else credentials, expect_error, url=url)
+
+    sk("hmac_sha256", "A form POST signed with a Webhooks Setting's shared key and HMAC_SHA256 (empty key id, "
+       "as in twilio-node's example): the URL and sorted parameters, as with the Auth Token", delivered)
+    sk("hmac_sha1", "A shared key whose Setting uses HMAC_SHA1, with a key id", delivered, algorithm="HMAC_SHA1",
+       header="key=KS0123456789abcdef0123456789abcdef,algorithm=HMAC_SHA1")
+    sk("algorithm_case_and_spaces", "The settings header's names and algorithm read case-insensitively, "
+       "spaces around entries ignored", delivered, header=" Algorithm = hmac_sha256 , KEY = ")
+    sk("rotated", "Signed with the previous shared key while both are configured (a rotation)", delivered,
+       key=TWILIO_OLD_SHARED_KEY, credentials={"auth_token": TWILIO_TOKEN,
+                                              "shared_key": [TWILIO_SHARED_KEY, TWILIO_OLD_SHARED_KEY]})
+    sk("only_shared_key_configured", "A receiver configured with the shared key alone (every URL under a "
+       "Webhooks Rule) verifies shared-key requests", delivered, credentials={"shared_key": TWILIO_SHARED_KEY})
+    json_body = dumps({"MessageSid": sid, "MessageStatus": "read", "To": "+15558675310"})
+    json_url = TWILIO_URL + "?bodySHA256=" + hashlib.sha256(json_body.encode()).hexdigest()
+    json_headers = {"Content-Type": "application/json", settings: sha256,
+                    "X-Twilio-Signature": twilio_signature(TWILIO_SHARED_KEY, json_url, (), "HMAC_SHA256")}
+    vec("twilio", "shared_key_json_body_sha256", "A JSON body signed with a shared key: HMAC-SHA256 of the URL, "
+        "whose bodySHA256 is the body's SHA-256", "twilio", json_body, json_headers, both, url=json_url)
+    # One byte changed after signing: the URL, a parameter, the JSON body.
+    sk("err_url_changed", "Signed for .../twilio/sms, received at .../twilio/smt (one byte)", delivered,
+       url=TWILIO_URL[:-1] + "t", signed_url=TWILIO_URL, expect_error="signature_mismatch")
+    changed = [(k, {"MessageStatus": "delivereD"}.get(k, v)) for k, v in delivered]
+    sk("err_parameter_changed", "One byte of one parameter changed after signing (delivered -> delivereD)",
+       changed, signed_params=delivered, expect_error="signature_mismatch")
+    vec("twilio", "shared_key_err_json_body_changed", "The signed URL (bodySHA256) with one byte of the JSON "
+        "body changed", "twilio", json_body.replace('"read"', '"reaD"'), json_headers, both,
+        "signature_mismatch", url=json_url)
+    # The header decides the key: no downgrade to the Auth Token, no shared key without it.
+    sk("err_downgrade_to_auth_token", "The settings header present, signed with the Auth Token (HMAC_SHA256): "
+       "only the shared keys are tried", delivered, key=TWILIO_TOKEN, expect_error="signature_mismatch")
+    sk("err_auth_token_signature_with_header_added", "An Auth Token signature (HMAC-SHA1) with a settings "
+       "header naming HMAC_SHA1 added: only the shared keys are tried", delivered, key=TWILIO_TOKEN,
+       algorithm="HMAC_SHA1", header="key=,algorithm=HMAC_SHA1", expect_error="signature_mismatch")
+    sk("err_without_settings_header", "Signed with the shared key (HMAC-SHA1) but no settings header: only the "
+       "Auth Token is tried", delivered, algorithm="HMAC_SHA1", header=None, expect_error="signature_mismatch")
+    sk("err_sha256_without_settings_header", "An HMAC-SHA256 signature without the settings header: not the "
+       "20-byte HMAC-SHA1 the Auth Token signs", delivered, header=None, expect_error="invalid_signature_format")
+    # The settings header itself.
+    sk("err_unsupported_algorithm", "An algorithm telhook does not verify (HMAC_SHA512): refused, naming the "
+       "header and the algorithms expected", delivered, header="key=,algorithm=HMAC_SHA512",
+       expect_error="unsupported_signature_algorithm")
+    sk("err_algorithm_twice", "Two algorithm entries: ambiguous, refused", delivered,
+       header="algorithm=HMAC_SHA256,algorithm=HMAC_SHA1", expect_error="invalid_signature_format")
+    sk("err_settings_without_algorithm", "A settings header with no algorithm entry", delivered, header="key=KS1",
+       expect_error="invalid_signature_format")
+    sk("err_settings_oversized", "A settings header over 256 bytes (a 4 000-byte key id): refused before it is "
+       "split", delivered, header="key=" + "K" * 4000 + ",algorithm=HMAC_SHA256", expect_error="invalid_signature_format")
+    sk("err_settings_padded_entries", "A settings header padded to 21 entries (81 bytes): more than 8 entries "
+       "is refused before any is read", delivered, header="a=," * 20 + "algorithm=HMAC_SHA256",
+       expect_error="invalid_signature_format")
+    # The key the request asks for is not configured: the receiver's misconfiguration (5xx).
+    sk("err_not_configured", "The settings header present and no shared_key configured: missing_credentials, "
+       "a configuration error (answered 500), never a 4xx that would drop the event", delivered,
+       credentials={"auth_token": TWILIO_TOKEN}, expect_error="missing_credentials")
+    post_auth = twilio_signature(TWILIO_TOKEN, TWILIO_URL, delivered)
+    vec("twilio", "shared_key_err_auth_token_not_configured", "No settings header (signed with the Auth Token) "
+        "to a receiver configured with a shared key only: missing_credentials (answered 500)", "twilio",
+        urlencode(delivered), {"Content-Type": FORM, "X-Twilio-Signature": post_auth},
+        {"shared_key": TWILIO_SHARED_KEY}, "missing_credentials", url=TWILIO_URL)
 
 
 # ----------------------------------------------------------------------------- LoopLookup

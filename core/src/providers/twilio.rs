@@ -14,6 +14,16 @@
 //! as Node's WHATWG `URL` re-encodes it (`'` → `%27`) and as Node's legacy `querystring`
 //! re-serializes it — at most nine HMACs per Auth Token, each over the URL and the parameters.
 //!
+//! Shared keys (public beta, twilio.com/docs/usage/webhooks/webhook-shared-keys): when one of
+//! the account's Webhooks Rules matches the URL, Twilio signs with that Setting's SharedKey
+//! secret and algorithm instead, and says so in `X-Twilio-Webhooks-Signature-Settings:
+//! key=<key id>,algorithm=HMAC_SHA256` (or `HMAC_SHA1`). Only the MAC changes: the same string
+//! is signed (URL + parameters, or the URL with `bodySHA256`) and the signature is base64 in
+//! `X-Twilio-Signature`. The header decides the key, as twilio-node's middleware does: present,
+//! only the configured `shared_key`s are tried with the algorithm it names (never the Auth
+//! Token, which would let a forger downgrade); absent, only the Auth Token with HMAC-SHA1
+//! (never a shared key).
+//!
 //! The URL is the one the *receiver* was called at: the request's absolute `url`, else
 //! `https://` followed by its `Host` and path; behind a proxy or TLS terminator set the `public_url` option (or trust
 //! `X-Forwarded-*`, see [`crate::Options`]). A signature that matches none names the URL used.
@@ -97,12 +107,34 @@ pub(crate) const SPEC: Spec = Spec {
 /// `Value`: its serializer is the one `raw` already uses (a typed map would add its own).
 pub type Body = Value;
 
-const SCHEMES: &[Scheme] = &[Scheme::AuthToken];
+/// Alternatives, not layers: a request carries one `X-Twilio-Signature`. Signing with both
+/// (`scheme: None`, both configured) signs with the Auth Token, applied last — Twilio's
+/// default when no Webhooks Rule matches.
+const SCHEMES: &[Scheme] = &[Scheme::SharedKey, Scheme::AuthToken];
 const HEADER: &str = "X-Twilio-Signature";
+/// Names the shared key and algorithm of a shared-key signature (absent: the Auth Token).
+const SETTINGS_HEADER: &str = "X-Twilio-Webhooks-Signature-Settings";
+/// Bounds on the settings header, checked before it is split: Twilio sends two short entries.
+const SETTINGS_MAX_BYTES: usize = 256;
+const SETTINGS_MAX_ENTRIES: usize = 8;
+const SETTINGS_FORMAT: &str =
+    "expected comma-separated name=value entries with one algorithm, e.g. key=<key id>,algorithm=HMAC_SHA256";
+const SETTINGS_ALGORITHMS: &str = "algorithm=HMAC_SHA1 or algorithm=HMAC_SHA256";
 const BODY_HASH_PARAM: &str = "bodySHA256";
 const IDEMPOTENCY_HEADER: &str = "I-Twilio-Idempotency-Token";
-/// Length of a base64 HMAC-SHA1 (20 bytes, padded).
-const SIGNATURE_CHARS: usize = 28;
+
+/// The MAC of a signature: HMAC-SHA1 with the Auth Token, or a shared key's algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    HmacSha1,
+    HmacSha256,
+}
+
+/// A decoded `X-Twilio-Signature`, of the algorithm's length.
+enum Signature {
+    Sha1([u8; 20]),
+    Sha256([u8; 32]),
+}
 
 fn named_by_headers(request: &WebhookRequest) -> bool {
     request.has_header(HEADER)
@@ -111,13 +143,48 @@ fn named_by_headers(request: &WebhookRequest) -> bool {
 // ------------------------------------------------------------------------------ verification
 
 fn verify(request: &WebhookRequest, credentials: &Credentials, _now: i64) -> Result<()> {
-    if credentials.auth_token.is_empty() {
+    if credentials.auth_token.is_empty() && credentials.shared_key.is_empty() {
         return Err(Error::MissingCredentials { provider: "twilio" });
     }
     let given = request
         .header(HEADER)?
         .ok_or(Error::MissingSignature { header: HEADER })?;
-    let signature = decode_signature(given)?;
+    // The settings header alone decides the key: present, the shared keys with the algorithm
+    // it names and never the Auth Token (a forger could otherwise downgrade to it); absent,
+    // the Auth Token with HMAC-SHA1 and never a shared key.
+    //
+    // A request whose key is not configured here is the receiver's misconfiguration, not a
+    // forgery we can tell: the same `missing_credentials` (a configuration error, answered
+    // 500 by the receive machine) as a receiver with no Twilio credentials at all. A 4xx
+    // would tell Twilio the delivery failed for good and lose authentic events until someone
+    // noticed; a 500 is logged as an error, names the credential to add, and keeps the event
+    // recoverable (Twilio's fallback URL and error log, its retries when configured).
+    // twilio-node's middleware answers this case 500 too. A forger can provoke it only by
+    // adding the header, which earns the same nothing as any other refused request.
+    let (secrets, algorithm) = match request.header(SETTINGS_HEADER)? {
+        Some(settings) => {
+            let algorithm = settings_algorithm(settings)?;
+            if credentials.shared_key.is_empty() {
+                return Err(Error::CredentialNotConfigured {
+                    provider: "twilio",
+                    credential: "shared_key",
+                    because: "the request's X-Twilio-Webhooks-Signature-Settings header says it is signed with a Webhooks Setting's shared key",
+                });
+            }
+            (&credentials.shared_key, algorithm)
+        }
+        None => {
+            if credentials.auth_token.is_empty() {
+                return Err(Error::CredentialNotConfigured {
+                    provider: "twilio",
+                    credential: "auth_token",
+                    because: "the request has no X-Twilio-Webhooks-Signature-Settings header, so it is signed with the Auth Token",
+                });
+            }
+            (&credentials.auth_token, Algorithm::HmacSha1)
+        }
+    };
+    let signature = decode_signature(given, algorithm)?;
     let urls = called_urls(request)?;
     let body_hash = body_hash(request)?;
     let params = if body_hash.is_some() || is_get(request) {
@@ -129,7 +196,14 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, _now: i64) -> Res
     for url in &urls {
         for candidate in url_candidates(url) {
             let parts = [candidate.as_bytes(), params.as_bytes()];
-            matched |= scheme::hmac::sha1_matches_any(&credentials.auth_token, &parts, &signature);
+            matched |= match &signature {
+                Signature::Sha1(signature) => {
+                    scheme::hmac::sha1_matches_any(secrets, &parts, signature)
+                }
+                Signature::Sha256(signature) => {
+                    scheme::hmac::sha256_matches_any(secrets, &parts, signature)
+                }
+            };
         }
     }
     if !matched {
@@ -164,20 +238,74 @@ fn body_hash(request: &WebhookRequest) -> Result<Option<String>> {
     request.query_param(BODY_HASH_PARAM)
 }
 
-/// The 20 bytes of a base64 HMAC-SHA1; anything else is refused before any HMAC.
-fn decode_signature(text: &str) -> Result<[u8; 20]> {
+/// The algorithm `X-Twilio-Webhooks-Signature-Settings` names: comma-separated `name=value`
+/// entries (names case-insensitive, `algorithm` and `key` at most once each, other names
+/// ignored so that a parameter Twilio adds later does not refuse its deliveries), bounded in
+/// length and entries before it is split. The key id is not needed: every configured shared
+/// key is tried, as the Auth Tokens are. Errors name the header and what was expected, never
+/// a value of the request.
+fn settings_algorithm(value: &str) -> Result<Algorithm> {
+    let invalid = Error::InvalidSignatureFormat {
+        header: SETTINGS_HEADER,
+        reason: SETTINGS_FORMAT,
+    };
+    if value.len() > SETTINGS_MAX_BYTES || value.split(',').count() > SETTINGS_MAX_ENTRIES {
+        return Err(invalid);
+    }
+    let (mut algorithm, mut key) = (None, None);
+    for entry in value.split(',') {
+        let (name, entry_value) = entry.split_once('=').ok_or_else(|| invalid.clone())?;
+        let (name, entry_value) = (name.trim(), entry_value.trim());
+        let slot = if name.eq_ignore_ascii_case("algorithm") {
+            &mut algorithm
+        } else if name.eq_ignore_ascii_case("key") {
+            &mut key
+        } else if name.is_empty() {
+            return Err(invalid);
+        } else {
+            continue;
+        };
+        if slot.replace(entry_value).is_some() {
+            return Err(invalid);
+        }
+    }
+    match algorithm {
+        None => Err(invalid),
+        Some(name) if name.eq_ignore_ascii_case("HMAC_SHA256") => Ok(Algorithm::HmacSha256),
+        Some(name) if name.eq_ignore_ascii_case("HMAC_SHA1") => Ok(Algorithm::HmacSha1),
+        Some(_) => Err(Error::UnsupportedSignatureAlgorithm {
+            header: SETTINGS_HEADER,
+            expected: SETTINGS_ALGORITHMS,
+        }),
+    }
+}
+
+/// The base64 MAC of `algorithm` (20 bytes for HMAC-SHA1, 32 for HMAC-SHA256); anything else
+/// is refused before any HMAC.
+fn decode_signature(text: &str, algorithm: Algorithm) -> Result<Signature> {
+    let (reason, chars) = match algorithm {
+        Algorithm::HmacSha1 => ("expected base64 of a 20-byte HMAC-SHA1", 28),
+        Algorithm::HmacSha256 => (
+            "expected base64 of a 32-byte HMAC-SHA256 (the algorithm the X-Twilio-Webhooks-Signature-Settings header names)",
+            44,
+        ),
+    };
     let invalid = Error::InvalidSignatureFormat {
         header: HEADER,
-        reason: "expected base64 of a 20-byte HMAC-SHA1",
+        reason,
     };
     let text = text.trim();
-    if text.len() != SIGNATURE_CHARS {
+    if text.len() != chars {
         return Err(invalid);
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)
         .map_err(|_| invalid.clone())?;
-    <[u8; 20]>::try_from(bytes.as_slice()).map_err(|_| invalid)
+    match algorithm {
+        Algorithm::HmacSha1 => <[u8; 20]>::try_from(bytes.as_slice()).map(Signature::Sha1),
+        Algorithm::HmacSha256 => <[u8; 32]>::try_from(bytes.as_slice()).map(Signature::Sha256),
+    }
+    .map_err(|_| invalid)
 }
 
 
@@ -621,14 +749,24 @@ fn rfc2822_seconds(text: &str) -> Option<i64> {
 
 // ------------------------------------------------------------------------------ test kit
 
-/// Signs as Twilio does: the form body's parameters after the request's URL.
+/// Signs as Twilio does: the form body's parameters after the request's URL, with the Auth
+/// Token (HMAC-SHA1) or a shared key (HMAC-SHA256, named in the settings header). A signature
+/// already on the request is replaced: Twilio sends one.
 fn sign(
-    _scheme: Scheme,
+    scheme: Scheme,
     request: &mut WebhookRequest,
     credentials: &Credentials,
     _now: i64,
 ) -> Result<()> {
-    let token = kit::first(&credentials.auth_token, Provider::Twilio)?;
+    let shared = scheme == Scheme::SharedKey;
+    let secret = if shared {
+        kit::first(&credentials.shared_key, Provider::Twilio)?
+    } else {
+        kit::first(&credentials.auth_token, Provider::Twilio)?
+    };
+    request.headers.retain(|(name, _)| {
+        !name.eq_ignore_ascii_case(HEADER) && !name.eq_ignore_ascii_case(SETTINGS_HEADER)
+    });
     if !is_get(request) && body_hash(request)?.is_none() {
         request
             .headers
@@ -647,8 +785,17 @@ fn sign(
     } else {
         signed_params(&request.body)
     };
-    let signature = kit::hmac_sha1_base64(token, &[url.as_bytes(), params.as_bytes()]);
-    kit::add_header(request, HEADER, signature);
+    let parts = [url.as_bytes(), params.as_bytes()];
+    if shared {
+        kit::add_header(request, HEADER, kit::hmac_sha256_base64(secret, &parts));
+        kit::add_header(
+            request,
+            SETTINGS_HEADER,
+            String::from("key=,algorithm=HMAC_SHA256"),
+        );
+    } else {
+        kit::add_header(request, HEADER, kit::hmac_sha1_base64(secret, &parts));
+    }
     Ok(())
 }
 
@@ -816,6 +963,121 @@ mod tests {
         for bad in ["", "Wed, 32 Jan 2026 12:53:20 +0000", "21 Foo 2026 1:2:3", "21 Jan 2026 12:53:20 +00"] {
             assert_eq!(rfc2822_seconds(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_settings_header_names_the_algorithm_strictly() {
+        for (text, algorithm) in [
+            ("key=,algorithm=HMAC_SHA256", Algorithm::HmacSha256),
+            ("key=KS0123,algorithm=HMAC_SHA256", Algorithm::HmacSha256),
+            (" Algorithm = hmac_sha1 , key = ks ", Algorithm::HmacSha1),
+            ("algorithm=HMAC_SHA256,future=1", Algorithm::HmacSha256),
+            ("key=a=b,algorithm=HMAC_SHA256", Algorithm::HmacSha256),
+        ] {
+            assert_eq!(settings_algorithm(text), Ok(algorithm), "{text}");
+        }
+        let long = alloc::format!("algorithm=HMAC_SHA256,key={}", "k".repeat(300));
+        let many = "a=1,".repeat(8) + "algorithm=HMAC_SHA256";
+        for text in [
+            "",
+            "key=",
+            "algorithm",
+            "HMAC_SHA256",
+            "algorithm=HMAC_SHA256,",
+            "=x,algorithm=HMAC_SHA256",
+            "algorithm=HMAC_SHA256,algorithm=HMAC_SHA1",
+            "key=a,key=b,algorithm=HMAC_SHA256",
+            long.as_str(),
+            many.as_str(),
+        ] {
+            let error = settings_algorithm(text).unwrap_err();
+            assert_eq!(error.code(), "invalid_signature_format", "{text}");
+            assert!(error.to_string().contains(SETTINGS_HEADER));
+        }
+        for text in [
+            "algorithm=HMAC_SHA512-s3cret",
+            "algorithm=",
+            "algorithm=RSA_SHA256",
+            "algorithm=HMAC_SHA256;key=x",
+        ] {
+            let error = settings_algorithm(text).unwrap_err();
+            assert_eq!(error.code(), "unsupported_signature_algorithm", "{text}");
+            let message = error.to_string();
+            assert!(message.contains(SETTINGS_HEADER), "{message}");
+            assert!(message.contains("HMAC_SHA256"), "{message}");
+            assert!(!message.contains("s3cret") && !message.contains("RSA"), "{message}");
+        }
+    }
+
+    fn shared_key_request(key: &str, settings: Option<&str>, sha256: bool) -> WebhookRequest {
+        let url = "https://hooks.example.com/sms";
+        let parts: [&[u8]; 2] = [url.as_bytes(), b"ab"];
+        let signature = if sha256 {
+            base64::engine::general_purpose::STANDARD
+                .encode(scheme::hmac::sha256_parts(key.as_bytes(), &parts))
+        } else {
+            base64::engine::general_purpose::STANDARD
+                .encode(scheme::hmac::sha1(key.as_bytes(), &parts))
+        };
+        let mut headers = alloc::vec![(String::from(HEADER), signature)];
+        if let Some(settings) = settings {
+            headers.push((String::from(SETTINGS_HEADER), String::from(settings)));
+        }
+        WebhookRequest {
+            method: String::from("POST"),
+            url: Some(String::from(url)),
+            headers,
+            body: b"a=b".to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_settings_header_alone_decides_the_key() {
+        let both = Credentials::none()
+            .with_auth_token("auth-token")
+            .with_shared_key("old-shared")
+            .with_shared_key("shared-key");
+        let sha256 = Some("key=,algorithm=HMAC_SHA256");
+        let sha1 = Some("key=KS1,algorithm=HMAC_SHA1");
+        let code = |request: &WebhookRequest, credentials: &Credentials| {
+            verify(request, credentials, 0).map_err(|e| e.code())
+        };
+        // The shared keys (either, rotation) with the algorithm named; the Auth Token without.
+        assert_eq!(code(&shared_key_request("shared-key", sha256, true), &both), Ok(()));
+        assert_eq!(code(&shared_key_request("old-shared", sha1, false), &both), Ok(()));
+        assert_eq!(code(&shared_key_request("auth-token", None, false), &both), Ok(()));
+        // Never the other key: no downgrade to the Auth Token, no shared key without the header.
+        for request in [
+            shared_key_request("auth-token", sha256, true),
+            shared_key_request("auth-token", sha1, false),
+            shared_key_request("shared-key", None, false),
+        ] {
+            assert_eq!(code(&request, &both), Err("signature_mismatch"));
+        }
+        // The algorithm's length: a SHA-1 signature under HMAC_SHA256, and the reverse.
+        assert_eq!(
+            code(&shared_key_request("shared-key", sha256, false), &both),
+            Err("invalid_signature_format")
+        );
+        assert_eq!(
+            code(&shared_key_request("shared-key", None, true), &both),
+            Err("invalid_signature_format")
+        );
+        // The key the request asks for is not configured: the receiver's misconfiguration.
+        let auth_only = Credentials::none().with_auth_token("auth-token");
+        let error = verify(&shared_key_request("shared-key", sha256, true), &auth_only, 0)
+            .unwrap_err();
+        assert_eq!(error.code(), "missing_credentials");
+        assert_eq!(error.kind(), crate::ErrorKind::Configuration);
+        assert!(error.to_string().contains("shared_key"), "{error}");
+        let shared_only = Credentials::none().with_shared_key("shared-key");
+        assert_eq!(code(&shared_key_request("shared-key", sha256, true), &shared_only), Ok(()));
+        let error = verify(&shared_key_request("auth-token", None, false), &shared_only, 0)
+            .unwrap_err();
+        assert_eq!(error.code(), "missing_credentials");
+        assert!(error.to_string().contains("auth_token"), "{error}");
+        // A receiver with only a shared key is a complete configuration (its probe is unsigned).
+        assert_eq!(crate::check_configuration(Some(Provider::Twilio), &shared_only), Ok(()));
     }
 
     #[test]

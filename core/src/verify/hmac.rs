@@ -92,11 +92,29 @@ pub fn sha1(secret: &[u8], parts: &[&[u8]]) -> [u8; 20] {
     mac.finalize().into_bytes().into()
 }
 
-/// True when any secret's HMAC-SHA1 of `parts` is `signature` (`verify_slice`: constant time).
-pub fn sha1_matches_any(secrets: &[Secret], parts: &[&[u8]], signature: &[u8; 20]) -> bool {
+/// HMAC-SHA256 of `parts` in turn (Twilio's shared-key signature with `HMAC_SHA256`), for the
+/// test kit.
+pub fn sha256_parts(secret: &[u8], parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
+    // new_from_slice only fails for fixed-size-key MACs; HMAC accepts any key length.
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret) else {
+        return [0; DIGEST_LEN];
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// True when any secret's MAC `M` of `parts` is `signature`. Every secret is tried (rotation);
+/// `verify_slice` compares in constant time.
+fn parts_match_any<M: Mac + hmac::digest::KeyInit>(
+    secrets: &[Secret],
+    parts: &[&[u8]],
+    signature: &[u8],
+) -> bool {
     let mut matched = false;
     for secret in secrets {
-        if let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(secret.expose()) {
+        if let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(secret.expose()) {
             for part in parts {
                 mac.update(part);
             }
@@ -104,6 +122,21 @@ pub fn sha1_matches_any(secrets: &[Secret], parts: &[&[u8]], signature: &[u8; 20
         }
     }
     matched
+}
+
+/// True when any secret's HMAC-SHA1 of `parts` is `signature` (`verify_slice`: constant time).
+pub fn sha1_matches_any(secrets: &[Secret], parts: &[&[u8]], signature: &[u8; 20]) -> bool {
+    parts_match_any::<Hmac<sha1::Sha1>>(secrets, parts, signature)
+}
+
+/// True when any secret's HMAC-SHA256 of `parts` is `signature` (`verify_slice`: constant
+/// time); the sibling of [`sha1_matches_any`] (Twilio's shared keys with `HMAC_SHA256`).
+pub fn sha256_matches_any(
+    secrets: &[Secret],
+    parts: &[&[u8]],
+    signature: &[u8; DIGEST_LEN],
+) -> bool {
+    parts_match_any::<HmacSha256>(secrets, parts, signature)
 }
 
 /// The most signatures one header may list. Senders list two during a rotation; eight leaves
