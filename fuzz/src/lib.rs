@@ -32,6 +32,7 @@ pub fn credentials() -> Credentials {
         .with_url_token(SECRET)
         .with_ed25519_public_key(telhook_core::kit::ED25519_TEST_KEYS[0].1)
         .with_auth_token(SECRET)
+        .with_shared_key(SECRET)
 }
 
 pub fn request_for(provider: Provider, input: &FuzzRequest) -> WebhookRequest {
