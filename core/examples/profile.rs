@@ -30,7 +30,8 @@ fn main() {
             let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
             mac.update(black_box(&request.body));
             let tag = mac.finalize().into_bytes();
-            let value: serde_json::Value = serde_json::from_slice(black_box(&request.body)).unwrap();
+            let value: serde_json::Value =
+                serde_json::from_slice(black_box(&request.body)).unwrap();
             ids += usize::from(tag[0]) + usize::from(value.is_object());
         }
         println!("{ids}");
