@@ -5,7 +5,6 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { runInContext } from "node:vm";
 import { gzipSync } from "node:zlib";
@@ -16,6 +15,7 @@ import { EdgeRuntime } from "edge-runtime";
 import { Miniflare } from "miniflare";
 import { loadVectors } from "./load-vectors.mjs";
 import { CONSUMER_PROBE, consumedIds, miniflareBindings, tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
+import { freePort, waitForPort } from "./ports.mjs";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 // The npm page's examples, by the name in the `<!-- example: NAME -->` line above each.
@@ -142,29 +142,8 @@ test("import and require of the installed package give one instance (instanceof 
   assert.equal(run(process.execPath, ["--input-type=commonjs", "-e", kitSmoke('const k = require("telhook/testing")')], scratch), "limephone");
 });
 
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const LIME_ENV = { LIME_SECRET: limephone.credentials.hmac_sha256[0], LIME_TOKEN: limephone.credentials.bearer };
 const FORGED_HEADERS = { ...limephone.request.headers, "X-LimePhone-Signature": "ab".repeat(32) };
-
-async function waitForPort(port, child, output) {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output()}`);
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { method: "HEAD" });
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error("server never listened");
-}
 
 /** Starts `node file`, POSTs the signed vector (and a forgery), returns statuses and output. */
 async function serveSigned(file, cwd) {

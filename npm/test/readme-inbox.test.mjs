@@ -7,7 +7,6 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -15,6 +14,7 @@ import { Miniflare } from "miniflare";
 import { retryOnReset } from "./miniflare-retry.mjs";
 import { tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
 import { startRedis } from "./redis-server.mjs";
+import { freePort } from "./ports.mjs";
 
 const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const ROOT_README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
@@ -44,14 +44,6 @@ test("the inbox examples are at most 15 lines; the root README's Node and Worker
   }
   assert.deepStrictEqual(tomlAfter(ROOT_README, "<!-- example: inbox-wrangler -->"), tomlAfter(README, "<!-- example: inbox-wrangler -->"));
 });
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const answer = async (response) => {
   const body = await response.json();

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, waitForPort } from "./ports.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const TELHOOK = join(REPO, "target", "debug", "telhook");
@@ -37,30 +37,6 @@ const CREDENTIALS = {
   telnyx: { ed25519_public_key: SECRETS.TELNYX_PUBLIC_KEY },
   vonage: { jwt_hs256: SECRETS.VONAGE_SIGNATURE_SECRET },
 };
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForPort(port, child) {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`the example exited with ${child.exitCode}`);
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the example never listened on ${port}`);
-}
 
 function simulate(args) {
   return new Promise((resolve) => {

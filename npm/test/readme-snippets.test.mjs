@@ -15,13 +15,13 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, transform } from "esbuild";
 import { Miniflare } from "miniflare";
 import { retryOnReset } from "./miniflare-retry.mjs";
 import { CONSUMER_PROBE, consumedIds, miniflareBindings, parseToml, tomlAfter } from "./wrangler-toml.mjs";
+import { freePort } from "./ports.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const PACKAGE_DIR = join(REPO, "npm");
@@ -168,14 +168,6 @@ const TS_BLOCKS = SCRIPTS.filter((block) => block.ts);
 /** A TypeScript block as the JavaScript a TypeScript compiler or bundler makes of it. */
 async function stripped(block) {
   return (await transform(block.code, { loader: "ts", format: "esm", target: "es2022" })).code;
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const answer = async (response) => `${response.status} ${JSON.stringify(await response.json())}`;

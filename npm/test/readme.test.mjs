@@ -7,13 +7,13 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { retryOnReset } from "./miniflare-retry.mjs";
 import { CONSUMER_PROBE, consumedIds, miniflareBindings, tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
+import { freePort, waitForPort } from "./ports.mjs";
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const delivery = JSON.parse(readFileSync(new URL("../../tests/vectors/lisoloo/sms_sent.json", import.meta.url), "utf8"));
@@ -54,30 +54,6 @@ const post = (url) =>
     r.status,
     await r.json(),
   ]);
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForPort(port, child) {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`the example exited with ${child.exitCode}`);
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the example never listened on ${port}`);
-}
 
 for (const [index, { kind, code }] of nodeExamples.entries()) {
   if (kind !== "node-server") continue;
