@@ -320,7 +320,7 @@ type Pairs = Vec<(String, String)>;
 /// | `decide` | `[step]` | [`crate::Answer`] |
 /// | `check_now` | `[now]` | null, or `invalid_clock` |
 /// | `raw_body_unavailable` | `[]` | the error's [`Failure`] (returned, not raised) |
-/// | `sign` | `[provider, credentials, now, scheme or null]` + body | request (`body_base64`) |
+/// | `sign` | `[provider, credentials, now, scheme or null, url or null]` + body (url: the receiver's full URL, for Twilio) | request (`body_base64`) |
 /// | `sample` | `[provider, event_kind, overrides or null]` | the body (text) |
 /// | `event_kinds` | `[provider]` | names, the default first |
 /// | `identity` | `[provider, event_kind, serial]` | the overrides that make a sample event `serial` |
@@ -436,7 +436,18 @@ fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<Output>
             let provider = Provider::from_name(&provider)?;
             let credentials = Credentials::from_json_value(args.get(1)?)?;
             let scheme = scheme.as_deref().map(sign::Scheme::from_name).transpose()?;
-            let signed = sign::sign(provider, bytes, &credentials, seconds(now)?, scheme)?;
+            // The receiver's full URL, for a provider that signs the URL it calls (Twilio);
+            // optional: older callers pass four arguments.
+            let url: Option<String> = match args.raw(4) {
+                Ok(_) => args.get(4)?,
+                Err(_) => None,
+            };
+            let signed = match url {
+                Some(url) => {
+                    sign::sign_for_url(provider, bytes, &credentials, seconds(now)?, scheme, &url)?
+                }
+                None => sign::sign(provider, bytes, &credentials, seconds(now)?, scheme)?,
+            };
             Output::Json(signed.to_json_value())
         }
         "sample" => {

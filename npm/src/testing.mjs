@@ -92,12 +92,15 @@ function nowSeconds(now) {
  * `{ method, url, headers, body, toRequest(base) }`; `url` is a path with the query the scheme
  * needs, `toRequest(base)` the same request as a Fetch `Request` aimed at `base`.
  */
-export function signedRequest(provider, { eventKind, body, overrides, credentials, now, scheme } = {}) {
+export function signedRequest(provider, { eventKind, body, overrides, credentials, now, scheme, url } = {}) {
   const raw = body == null ? sample(provider, eventKind, overrides) : bodyBytes(body);
-  const wire = callCore("sign", [provider, credentials ?? null, nowSeconds(now), scheme ?? null], raw);
+  const wire = callCore("sign", [provider, credentials ?? null, nowSeconds(now), scheme ?? null, url ?? null], raw);
   const signedBody = Uint8Array.from(atob(wire.body_base64), (c) => c.charCodeAt(0));
   const headers = Object.fromEntries(wire.headers);
-  const urlFor = (base) => {
+  // Signed for a full URL (`url`): sent there unless told otherwise.
+  const urlFor = (base = url === undefined ? undefined : wire.url) => {
+    if (base === undefined) throw new TypeError("urlFor/toRequest: give the URL to send to (or sign with the url option)");
+    if (base === wire.url) return base;
     const query = wire.url.split("?")[1];
     if (!query) return base;
     return `${base}${base.includes("?") ? "&" : "?"}${query}`;

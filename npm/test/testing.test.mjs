@@ -45,6 +45,26 @@ test("a Fetch Request through createHandler: accepted once, forgery refused", as
   assert.equal(seen.length, 1);
 });
 
+test("Twilio signed for the receiver's URL (the url option): accepted at that URL and behind its public_url", async () => {
+  const credentials = { auth_token: "twilio-auth-token-for-tests", shared_key: "twilio-shared-key-for-tests" };
+  const handlerFor = (options) =>
+    telhook.createHandler({ provider: "twilio", credentials, onEvent: () => {}, store: null, clock: () => NOW, options });
+  const local = "http://localhost/hooks/twilio";
+  for (const scheme of ["auth_token", "shared_key"]) {
+    const signed = signedRequest("twilio", { credentials, scheme, url: local, now: NOW });
+    assert.equal(signed.url, local);
+    assert.equal((await handlerFor(undefined)(signed.toRequest())).status, 200, scheme);
+    // Signed for the public URL, delivered to the local address a proxy forwards to.
+    const publicUrl = "https://hooks.example.com/hooks/twilio";
+    const proxied = signedRequest("twilio", { credentials, scheme, url: publicUrl, now: NOW });
+    assert.equal((await handlerFor({ public_url: publicUrl })(proxied.toRequest(local))).status, 200, scheme);
+    // Without url, the kit signs for https://telhook.test/: not this receiver's URL.
+    const elsewhere = signedRequest("twilio", { credentials, scheme, now: NOW });
+    assert.equal((await handlerFor({ public_url: publicUrl })(elsewhere.toRequest(local))).status, 401, scheme);
+  }
+  assert.throws(() => signedRequest("twilio", { credentials, now: NOW }).toRequest(), TypeError);
+});
+
 test("own body, single scheme, URL token query, typed errors", () => {
   const body = sample("gatewayapi", "delivery_report", { status: "ENROUTE" });
   const jwtOnly = signedRequest("gatewayapi", { body, credentials: CREDENTIALS.gatewayapi, scheme: "jwt_hs256" });

@@ -6,14 +6,14 @@ import type { AuthScheme, Credentials, HostRequest, ProviderName } from "./index
 /** One request as the provider sends it. */
 export interface SignedRequest {
   method: string;
-  /** A path with the query the scheme needs (the DID reseller's URL token). */
+  /** A path with the query the scheme needs (the DID reseller's URL token), or the full URL signed for (`SignOptions.url`). */
   url: string;
   headers: Record<string, string>;
   body: Uint8Array;
-  /** `base` (absolute URL or path) with this request's query appended. */
-  urlFor(base: string): string;
-  /** The same request as a Fetch `Request` aimed at `base` (an absolute URL). */
-  toRequest(base: string): HostRequest;
+  /** `base` (absolute URL or path) with this request's query appended; default (signed with `url`): that URL. */
+  urlFor(base?: string): string;
+  /** The same request as a Fetch `Request` aimed at `base` (an absolute URL); default (signed with `url`): that URL. */
+  toRequest(base?: string): HostRequest;
 }
 
 /** The core's authentication schemes, named like the credentials fields. */
@@ -32,8 +32,16 @@ export interface SignOptions {
   credentials: Credentials;
   /** UNIX seconds or a Date; default: the host clock. */
   now?: number | Date;
-  /** Sign with this scheme only; default: every scheme `credentials` configure. */
+  /**
+   * Sign with this scheme only; default: every scheme `credentials` configure, except that
+   * Twilio signs with one (the Auth Token when both it and a `shared_key` are configured).
+   */
   scheme?: Scheme;
+  /**
+   * The receiver's full URL (its `public_url` when it has one): what Twilio signs. Without
+   * it a Twilio request is signed for `https://telhook.test/` (path `/`, a `Host` header).
+   */
+  url?: string;
 }
 
 export function eventKinds(provider: ProviderName): string[];

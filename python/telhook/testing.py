@@ -48,6 +48,8 @@ class SignedRequest:
 
     def url_for(self, base: str) -> str:
         """``base`` (an absolute URL or a path) with this request's query appended."""
+        if base == self.url:
+            return base
         _, _, query = self.url.partition("?")
         if not query:
             return base
@@ -118,13 +120,18 @@ def signed_request(
     overrides: Optional[Mapping[str, Any]] = None,
     now: NowLike = None,
     scheme: Optional[AuthScheme] = None,
+    url: Optional[str] = None,
 ) -> SignedRequest:
     """The request ``provider`` sends: ``body``, or a :func:`sample` of ``event_kind`` (a new
     event on every call unless ``overrides`` names its id), signed with every scheme
-    ``credentials`` configure (or only ``scheme``)."""
+    ``credentials`` configure (or only ``scheme``). ``url``: the receiver's full URL (its
+    ``public_url`` when it has one), which Twilio signs; without it a Twilio request is signed
+    for ``https://telhook.test/``."""
+    if url is not None and not isinstance(url, str):
+        raise TypeError("url must be a str (the receiver's full URL)")
     raw = _body_bytes(body) if body is not None else sample(provider, event_kind, overrides)
     credentials_value = json.loads(_credentials_json(credentials))  # checked for unset fields
-    wire = _call("sign", provider, credentials_value, _now_seconds(now), scheme, data=raw)
+    wire = _call("sign", provider, credentials_value, _now_seconds(now), scheme, url, data=raw)
     return SignedRequest(
         method=wire["method"],
         url=wire["url"],

@@ -56,12 +56,14 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     handled: "Counter[str]" = Counter()
     lock = threading.Lock()
 
-    def handle(event: Dict[str, Any]) -> None:  # the example's `handle`: counts the calls
+    def handle(event: Dict[str, Any]) -> None:  # stands in for the example's `handle`: counts the calls
         with lock:
             handled[event["id"]] += 1
 
-    namespace: Dict[str, Any] = {"handle": handle, "__name__": "readme_providers"}
+    namespace: Dict[str, Any] = {"__name__": "readme_providers"}
     exec(code, namespace)
+    assert callable(namespace.get("handle")), "the example defines the handle it calls"
+    namespace["handle"] = handle  # the example's views look it up when called: counted here
     app = namespace["app"]
 
     def count() -> Any:  # simulate's --count-url

@@ -65,6 +65,29 @@ def test_scheme_overrides_and_own_body() -> None:
     assert event["message"]["error"] == {"code": "34", "description": None}
 
 
+def test_twilio_signed_for_the_receivers_url_verifies_there_and_behind_its_public_url() -> None:
+    credentials = {"auth_token": "twilio-auth-token-for-tests", "shared_key": "twilio-shared-key-for-tests"}
+    local, public = "http://localhost/hooks/twilio", "https://hooks.example.com/hooks/twilio"
+    for scheme in ("auth_token", "shared_key"):
+        signed = signed_request("twilio", credentials=credentials, scheme=scheme, url=local, now=1769000000)
+        assert signed.url == local
+        event = telhook.normalize_event("twilio", method=signed.method, url=signed.url_for(local),
+                                        headers=signed.headers, body=signed.body, credentials=credentials,
+                                        now=1769000000)
+        assert event["provider"] == "twilio"
+        receiver = telhook.Receiver("twilio", credentials, public_url=public, clock=lambda: 1769000000)
+        proxied = signed_request("twilio", credentials=credentials, scheme=scheme, url=public, now=1769000000)
+        assert receiver.normalize(method=proxied.method, url=proxied.url_for(local), headers=proxied.headers,
+                                  body=proxied.body)["provider"] == "twilio"
+        elsewhere = signed_request("twilio", credentials=credentials, scheme=scheme, now=1769000000)
+        with pytest.raises(VerificationError) as refused:
+            receiver.normalize(method=elsewhere.method, url=elsewhere.url_for(local), headers=elsewhere.headers,
+                               body=elsewhere.body)
+        assert refused.value.code == "signature_mismatch"
+    with pytest.raises(TypeError):
+        signed_request("twilio", credentials=credentials, url=b"http://localhost/")  # type: ignore[arg-type]
+
+
 def test_errors_have_the_cores_codes_and_repr_hides_credentials() -> None:
     with pytest.raises(ConfigurationError) as missing:
         signed_request("limephone", credentials={})
