@@ -170,6 +170,38 @@ impl Redactor {
         }
     }
 
+    /// `text` with every configured value in it replaced, and all of it replaced when one is
+    /// there percent-encoded: for text shown outside a payload, such as the URL an error
+    /// names (whose query values are already elided).
+    pub(crate) fn without_configured_values(&self, text: &str) -> String {
+        self.values_redacted(text)
+            .unwrap_or_else(|| String::from(text))
+    }
+
+    /// The configured-value rule alone: `None` when no configured value is in `text`.
+    fn values_redacted(&self, text: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        for secret in &self.values {
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(secret.as_str()) {
+                out = Some(current.replace(secret.as_str(), REDACTED));
+            }
+        }
+        // A value percent-encoded in a URL: the whole string goes, its encoding is not ours.
+        let current = out.as_deref().unwrap_or(text);
+        if current.contains('%') {
+            let decoded = percent_encoding::percent_decode_str(current).decode_utf8_lossy();
+            if self
+                .values
+                .iter()
+                .any(|secret| decoded.contains(secret.as_str()))
+            {
+                return Some(String::from(REDACTED));
+            }
+        }
+        out
+    }
+
     /// The redacted form of `text`, or `None` when nothing in it is secret.
     fn redact_text(&self, text: &str, nesting: usize) -> Option<String> {
         // No configured value fits in a shorter text, nor in its percent-decoded form (decoding
@@ -202,24 +234,13 @@ impl Redactor {
                 };
             }
         }
-        let mut out: Option<String> = None;
-        for secret in self.values.iter().filter(|_| fits) {
-            let current = out.as_deref().unwrap_or(text);
-            if current.contains(secret.as_str()) {
-                out = Some(current.replace(secret.as_str(), REDACTED));
-            }
-        }
-        // A value percent-encoded in a URL: the whole string goes, its encoding is not ours.
-        let current = out.as_deref().unwrap_or(text);
-        if fits && current.contains('%') {
-            let decoded = percent_encoding::percent_decode_str(current).decode_utf8_lossy();
-            if self
-                .values
-                .iter()
-                .any(|secret| decoded.contains(secret.as_str()))
-            {
-                return Some(String::from(REDACTED));
-            }
+        let mut out = if fits {
+            self.values_redacted(text)
+        } else {
+            None
+        };
+        if out.as_deref() == Some(REDACTED) {
+            return out;
         }
         if let Some(redacted) = redact_urls(out.as_deref().unwrap_or(text)) {
             out = Some(redacted);

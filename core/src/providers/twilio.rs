@@ -213,6 +213,9 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, _now: i64) -> Res
             url.push_str(" or ");
             url.push_str(&other);
         }
+        // The URL comes from the request (path, query names, Host): a configured value in it
+        // must not reach the error's text (found by the normalize_twilio fuzz target).
+        let url = crate::redact::Redactor::new(credentials).without_configured_values(&url);
         return Err(Error::UrlSignatureMismatch { header: HEADER, url });
     }
     if let Some(expected) = body_hash {
@@ -911,6 +914,26 @@ fn identity(kind: &str, serial: u64) -> Value {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_url_a_mismatch_names_never_shows_a_configured_value() {
+        let token = "twilio-auth-TOKEN-5f1c";
+        let credentials = Credentials::none().with_auth_token(token);
+        for url in [
+            alloc::format!("https://hooks.example.com/hook?{token}"),
+            alloc::format!("https://hooks.example.com/{token}/hook?a=1"),
+            String::from("https://hooks.example.com/hook?twilio%2Dauth%2DTOKEN%2D5f1c"),
+        ] {
+            let mut request =
+                WebhookRequest::post(alloc::vec![(HEADER.into(), "A".repeat(27) + "=")], "Body=x");
+            request.url = Some(url);
+            let error = verify(&request, &credentials, 0).unwrap_err();
+            let shown = alloc::format!("{error} {error:?}");
+            assert_eq!(error.code(), "signature_mismatch");
+            assert!(!shown.contains(token), "{shown}");
+            assert!(!shown.contains("%2Dauth"), "{shown}");
+        }
+    }
 
     #[test]
     fn url_forms_are_the_validators_ones() {
