@@ -1024,6 +1024,11 @@ def twilio():
     delivered = status + [("MessageStatus", "delivered")]
     post("err_wrong_token", "Signed with another Auth Token", delivered, token="not-the-auth-token",
          expect_error="signature_mismatch")
+    leaky_url = TWILIO_URL + "?" + TWILIO_TOKEN
+    post("err_url_quoting_the_auth_token", "A forged request whose URL carries the Auth Token as a query name: "
+         "refused, and the URL the error names hides it (every runtime checks no error shows a configured value; "
+         "found by the normalize_twilio fuzz target)", delivered, url=leaky_url, signed_url=leaky_url,
+         token="not-the-auth-token", expect_error="signature_mismatch")
     signed = twilio_signature(TWILIO_TOKEN, TWILIO_URL, delivered)
     tampered = urlencode(status + [("MessageStatus", "failed")])
     vec("twilio", "err_tampered_parameter", "A captured signature with one parameter changed", "twilio", tampered,
