@@ -138,6 +138,62 @@ impl Receiver {
     }
 }
 
+/// A receiver's checked receive settings (`api::receive_settings`), built once and held in Rust
+/// for its deliveries.
+#[pyclass(frozen, module = "telhook._core")]
+struct ReceiveSettings(telhook_core::receive::machine::Settings);
+
+#[pymethods]
+impl ReceiveSettings {
+    #[new]
+    fn new(settings: &str) -> PyResult<Self> {
+        api::receive_settings(settings)
+            .map(ReceiveSettings)
+            .map_err(raised)
+    }
+}
+
+/// One delivery through the receive machine (`api::Flow`): inputs and actions cross as small
+/// JSON texts; the settings and the delivery's state stay in Rust between steps.
+#[pyclass(module = "telhook._core")]
+struct Flow(api::Flow);
+
+fn action_json(action: &telhook_core::receive::machine::Action) -> PyResult<String> {
+    api::to_json(action).map_err(raised)
+}
+
+#[pymethods]
+impl Flow {
+    /// The delivery's start: the flow and its first action's JSON text.
+    #[staticmethod]
+    fn start(
+        settings: &ReceiveSettings,
+        method: String,
+        headers: &Bound<'_, PyAny>,
+    ) -> PyResult<(Flow, String)> {
+        let (flow, action) = api::Flow::start(settings.0, method, None, header_pairs(headers)?);
+        Ok((Flow(flow), action_json(&action)?))
+    }
+
+    /// The next action's JSON text, given the JSON text of what happened.
+    fn next(&mut self, input: &str) -> PyResult<String> {
+        let input = api::machine_input(input).map_err(raised)?;
+        action_json(&self.0.next(input))
+    }
+
+    /// A copy of this delivery's state, to go back to (Django's atomic path replays the handler's
+    /// step as failed when the commit fails).
+    fn snapshot(&self) -> Flow {
+        Flow(self.0.clone())
+    }
+
+    /// The configured provider, then the one the event came from.
+    #[getter]
+    fn provider(&self) -> Option<&'static str> {
+        self.0.provider().map(|provider| provider.name())
+    }
+}
+
 /// `api::call`: any other entry point by name, arguments as a JSON array, the result as JSON
 /// text. Only the event goes through `to_python`: one instantiation keeps its hot path inlined
 /// as it was (callgrind: building the cold results there too cost 0.4-1.1 % on every payload).
@@ -152,5 +208,7 @@ fn call(name: &str, args: &str, data: &[u8]) -> PyResult<String> {
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Receiver>()?;
+    module.add_class::<ReceiveSettings>()?;
+    module.add_class::<Flow>()?;
     module.add_function(wrap_pyfunction!(call, module)?)
 }

@@ -2,6 +2,8 @@
 // decides every step — method, declared and read length, refusals, claim states, store
 // deadlines, the handler's outcome and status, settling and what is logged — and this file only
 // does the I/O it asks for, in one loop. The Fetch handler and the Node middleware share it.
+import * as core from "../wasm/telhook_wasm.js";
+
 import { Receiver } from "./api.mjs";
 import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
 import {
@@ -13,6 +15,9 @@ import {
   optionsJson,
   RequestError,
   TelhookError,
+  telhookErrorOf,
+  toBytes,
+  call,
 } from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
@@ -164,11 +169,13 @@ function prepare(config, name) {
   }
   const receiver = new Receiver(provider, credentials, options);
   const settings = receiveSettings(name, receiver, store ?? null, inbox, config);
+  // The checked settings, held in wasm for every delivery of this receiver.
+  const flowSettings = call((text) => new core.ReceiveSettings(text), JSON.stringify(settings));
   const now = clock === undefined ? () => Math.floor(Date.now() / 1000) : () => clockSeconds(clock());
   // Date.now() is milliseconds: a clock returning it would reject every timestamped request.
   coreCall("check_now", [now()]);
   // Handler statuses already warned about (the note names provider and status): once each.
-  return { receiver, settings, store, inbox, onEvent, onError, now, warned: new Set() };
+  return { receiver, settings, flowSettings, store, inbox, onEvent, onError, now, warned: new Set() };
 }
 
 /**
@@ -233,12 +240,20 @@ async function callHandler(setup, event, context) {
   }
 }
 
-/** Headers as the core's flat list and as the machine's [name, value] pairs. */
-function headerLists(headers) {
-  const flat = flattenHeaders(headers);
-  const pairs = [];
-  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
-  return { flat, pairs };
+// An action's JSON text → the action. Answers repeat (a few hundred distinct ones at most, from
+// small vocabularies), so they are parsed once and kept frozen; other actions are a few bytes.
+const ANSWER_CACHE_LIMIT = 1024;
+const actions = new Map();
+function actionOf(text) {
+  let action = actions.get(text);
+  if (action !== undefined) return action;
+  action = JSON.parse(text);
+  if (action.action === "answer" && actions.size < ANSWER_CACHE_LIMIT) {
+    action.answer.headers = Object.freeze(action.answer.headers.map((pair) => Object.freeze(pair)));
+    Object.freeze(action.answer);
+    actions.set(text, Object.freeze(action));
+  }
+  return action;
 }
 
 /**
@@ -246,13 +261,16 @@ function headerLists(headers) {
  * `readBody(maxBytes)` resolves to the bytes, TOO_LARGE or RAW_BODY_GONE; `keepAlive(promise)`
  * (a Worker's waitUntil) is handed the handler and settling once the handler starts. Resolves to
  * `{answer, response?}`; `response` is the handler's own, sent instead of the answer's status and body.
+ * The machine's state stays in wasm (`core.Delivery`); each step crosses as a few bytes of JSON.
  */
 async function run(setup, request, readBody, context, keepAlive) {
   const { store } = setup;
-  const { flat: headers, pairs } = headerLists(request.headers);
-  const token = newToken(); // this delivery's claim: only it may complete or release it
-  let { delivery, action } = coreCall("receive_start", [setup.settings, request.method, pairs]);
+  // This delivery's claim: only it may complete or release it (drawn when a claim is made).
+  let token;
+  const flow = new core.Delivery(setup.flowSettings, request.method, request.url ?? undefined, flattenHeaders(request.headers));
+  let action = actionOf(flow.action());
   let body, event, response, failure, handlerDone;
+  const next = (input) => actionOf(call((text) => flow.next(text), JSON.stringify(input)));
   try {
     for (;;) {
       let input;
@@ -260,24 +278,22 @@ async function run(setup, request, readBody, context, keepAlive) {
       switch (action.action) {
         case "answer": {
           const { answer, note } = action;
-          report(setup, answer, note, failure, event?.provider ?? delivery.provider, event?.id ?? null);
+          report(setup, answer, note, failure, event?.provider ?? flow.provider ?? null, event?.id ?? null);
           return { answer, response: answer.code === "handler_status" ? response : undefined };
         }
         case "read_body":
           body = await readBody(action.max_bytes);
           [input, failure] = bodyInput(body, action.max_bytes);
           break;
-        case "normalize":
-          try {
-            event = setup.receiver.normalize({ method: request.method, url: request.url, headers, body }, { now: setup.now() });
-            input = { input: "normalized", provider: event.provider, event_id: event.id };
-          } catch (error) {
-            if (!(error instanceof TelhookError)) throw error;
-            failure = error;
-            input = { input: "refused", code: error.code };
-          }
-          break;
+        case "normalize": {
+          action = actionOf(flow.normalize(setup.receiver.inner, toBytes(body), setup.now()));
+          const eventText = flow.event();
+          if (eventText !== undefined) event = JSON.parse(eventText);
+          else failure = telhookErrorOf(flow.failure());
+          continue;
+        }
         case "claim": {
+          token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
           failure = claimed.error;
           input = storeInput(claimed, (state) => ({ input: "claimed", state: String(state) }), "store_failed");
@@ -306,10 +322,11 @@ async function run(setup, request, readBody, context, keepAlive) {
         default:
           throw new Error(`telhook: the receive machine asked for an unknown action ${action.action}`);
       }
-      ({ delivery, action } = coreCall("receive_next", [delivery, input]));
+      action = next(input);
     }
   } finally {
     handlerDone?.();
+    flow.free();
   }
 }
 

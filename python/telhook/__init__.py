@@ -125,7 +125,7 @@ class Receiver:
     ``provider=None`` detects the provider from each request (its credentials are still required).
     """
 
-    __slots__ = ("provider", "clock", "settings", "warned", "_inner")
+    __slots__ = ("provider", "clock", "settings", "warned", "_inner", "_flow_settings")
 
     def __init__(
         self,
@@ -156,8 +156,18 @@ class Receiver:
                     "lease_secs": lease_secs, "dedupe_ttl_secs": dedupe_ttl_secs,
                     "store_deadline_ms": store_deadline_ms}
         self.settings: Dict[str, Any] = json.loads(_core.call("receive_settings", "[" + _options_json(settings) + "]", b""))
+        # The same settings held in Rust for the receive machine, without and with inbox mode.
+        self._flow_settings: Dict[bool, Any] = {}
         # Notes about the handler's status already logged (once per receiver).
         self.warned: Set[str] = set()
+
+    def _machine_settings(self, inbox: bool = False) -> Any:
+        """The receive machine's settings (inbox mode: the store is an inbox), built once each."""
+        settings = self._flow_settings.get(inbox)
+        if settings is None:
+            text = _options_json(dict(self.settings, inbox=True) if inbox else self.settings)
+            settings = self._flow_settings[inbox] = _core.ReceiveSettings(text)
+        return settings
 
     @property
     def max_body_bytes(self) -> int:

@@ -1,9 +1,9 @@
 # Checked against the compiled module by `python -m mypy.stubtest telhook._core` (make test-python).
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from typing_extensions import Self, final
 
-__all__ = ["Receiver", "call"]
+__all__ = ["Flow", "ReceiveSettings", "Receiver", "call"]
 
 @final
 class Receiver:
@@ -12,5 +12,18 @@ class Receiver:
     @property
     def max_body_bytes(self) -> int: ...
     def verify(self, method: str, url: Optional[str], headers: object, body: bytes, now: int) -> str: ...
+
+@final
+class ReceiveSettings:
+    def __new__(cls, settings: str) -> Self: ...
+
+@final
+class Flow:
+    @staticmethod
+    def start(settings: ReceiveSettings, method: str, headers: object) -> Tuple[Flow, str]: ...
+    def next(self, input: str) -> str: ...
+    def snapshot(self) -> Flow: ...
+    @property
+    def provider(self) -> Optional[str]: ...
 
 def call(name: str, args: str, data: bytes = ...) -> str: ...

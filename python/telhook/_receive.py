@@ -212,16 +212,15 @@ def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:
 # ------------------------------------------------------------------ the receive machine
 
 
-def _machine(name: str, args: List[object]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    raw = json.loads(_core.call(name, json.dumps(args, separators=(",", ":")), b""))
-    return raw["delivery"], raw["action"]
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 class Delivery:
     """One request's way through the core's receive machine (``receive::machine``): the
     machine decides every step and every answer; this class only does the I/O it asks for."""
 
-    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "state", "action", "failure", "settings",
+    __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "flow", "action", "failure", "settings",
                  "refusal")
 
     def __init__(
@@ -235,14 +234,14 @@ class Delivery:
     ) -> None:
         self.receiver = receiver
         # Inbox mode (telhook.inbox): the store is an inbox, the machine asks it to enqueue.
-        self.settings = dict(receiver.settings, inbox=True) if inbox else receiver.settings
+        self.settings = receiver._machine_settings(inbox)
         self.store = store
         self.on_error = on_error
         self.own_status = own_status
         self.event: Optional[NormalizedEvent] = None
         # The owner of this delivery's claim: a late complete/release never touches another's.
         self.token = uuid.uuid4().hex
-        self.state: Dict[str, Any] = {}
+        self.flow: Any = None
         self.action: Dict[str, Any] = {}
         # What failed (the handler's or the store's exception), for the log line.
         self.failure: Optional[BaseException] = None
@@ -251,16 +250,17 @@ class Delivery:
         self.refusal: Optional[str] = None
 
     def start(self, method: str, headers: HeaderPairs) -> Dict[str, Any]:
-        self.state, self.action = _machine("receive_start", [self.settings, method, headers])
+        self.flow, action = _core.Flow.start(self.settings, method, headers)
+        self.action = json.loads(action)
         return self.action
 
     def next(self, step: Dict[str, object]) -> Dict[str, Any]:
-        self.state, self.action = _machine("receive_next", [self.state, step])
+        self.action = json.loads(self.flow.next(_json(step)))
         return self.action
 
     @property
     def provider(self) -> Optional[str]:
-        return cast(Optional[str], self.state.get("provider"))
+        return cast(Optional[str], self.flow.provider) if self.flow is not None else None
 
     @property
     def event_id(self) -> Optional[str]:

@@ -251,7 +251,7 @@ def _run_atomic(
                     step, own = delivery.handled_input(view(request, cast(NormalizedEvent, delivery.event)))
             except Exception as error:
                 step = delivery.handler_failed(error)
-            before = (delivery.state, delivery.action)
+            before = (delivery.flow.snapshot(), delivery.action)
             action = delivery.next(step)
             if action["action"] == "release":
                 transaction.set_rollback(True, using=database)
@@ -261,7 +261,7 @@ def _run_atomic(
         if before is None:  # the database failed before the handler ran: the store failed
             action = delivery.next(delivery.store_input(action, None, error))
         else:  # the commit failed: none of the view's writes are stored
-            delivery.state, delivery.action = before
+            delivery.flow, delivery.action = before
             own, action = None, delivery.next(delivery.handler_failed(error))
     # Any other store is settled after the commit, so that a failed commit is never marked done.
     while action["action"] != "answer":

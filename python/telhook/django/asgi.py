@@ -17,9 +17,11 @@ body while streaming; this middleware is only for ASGI.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Sequence
 
-from .._receive import _machine
+from .. import _core
+from .._receive import _json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,15 +41,16 @@ class WebhookBodyCap:
         self.application = application
         self.paths = tuple(paths)
         # The same checks and default as a Receiver's (the core's), without credentials.
-        self.settings: Dict[str, Any] = Receiver(None, {"insecure_skip_verification": True},
-                                                 max_body_bytes=max_body_bytes).settings
+        self.settings = Receiver(None, {"insecure_skip_verification": True},
+                                 max_body_bytes=max_body_bytes)._machine_settings()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.paths):
             await self.application(scope, receive, send)
             return
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
-        delivery, action = _machine("receive_start", [self.settings, scope["method"], headers])
+        flow, first = _core.Flow.start(self.settings, scope["method"], headers)
+        action = json.loads(first)
         if action["action"] == "answer":  # refused before the body (over the declared cap, a GET)
             await _send(send, action["answer"])
             return
@@ -70,7 +73,7 @@ class WebhookBodyCap:
 
         await self.application(scope, capped, send)
         if over:
-            _, action = _machine("receive_next", [delivery, {"input": "body_too_large"}])
+            action = json.loads(flow.next(_json({"input": "body_too_large"})))
             await _send(send, action["answer"])
 
 
