@@ -15,6 +15,7 @@ import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
+import { providerRequests, WARM_UP_PROVIDERS } from "./warm-up-requests.mjs";
 
 const dist = new URL("../dist/", import.meta.url);
 rmSync(dist, { recursive: true, force: true });
@@ -39,32 +40,9 @@ writeFileSync(
     rule + license("LICENSE-MIT") + rule + license("LICENSE-APACHE"),
 );
 
-// One signed request per provider for the Workers and Vercel Edge entries' start-up warm-up
-// (src/warm-up.mjs): a success vector of tests/vectors, preferring a documented example
-// (doc_*), then a status report, then any but edge cases (shape_*), the smallest of its kind.
-function warmUpRequests() {
-  const vectors = new URL("../../tests/vectors/", import.meta.url);
-  const rank = (name) =>
-    /^(shape|detected|err)_/.test(name) ? 3 : name.startsWith("doc_") ? 0 : /status|dlr/.test(name) ? 1 : 2;
-  const chosen = [];
-  const dirs = readdirSync(vectors, { withFileTypes: true }).filter((d) => d.isDirectory());
-  for (const provider of dirs.map((d) => d.name).sort()) {
-    const files = readdirSync(new URL(`${provider}/`, vectors)).filter((f) => f.endsWith(".json"));
-    const candidates = [];
-    for (const file of files) {
-      const vector = JSON.parse(readFileSync(new URL(`${provider}/${file}`, vectors), "utf8"));
-      if (vector.provider !== provider || !vector.expect || "error" in vector.expect) continue;
-      if (!vector.credentials || vector.credentials.insecure_skip_verification) continue;
-      const { credentials, request, now } = vector;
-      const text = JSON.stringify({ provider, credentials, request, now });
-      candidates.push({ rank: rank(file), size: text.length, file, value: { provider, credentials, request, now } });
-    }
-    candidates.sort((a, b) => a.rank - b.rank || a.size - b.size || a.file.localeCompare(b.file));
-    if (candidates.length > 0) chosen.push(candidates[0]);
-  }
-  return chosen;
-}
-const warmUp = warmUpRequests();
+// The Workers and Vercel Edge entries' start-up warm-up (src/warm-up.mjs): see warm-up-requests.mjs.
+const everyProvider = providerRequests();
+const warmUp = everyProvider.filter((c) => WARM_UP_PROVIDERS.includes(c.value.provider));
 const warmUpPlugin = {
   name: "telhook-warm-up",
   setup(b) {
@@ -128,8 +106,8 @@ for (const [entry, wasmImport] of [
 // condition (esbuild, webpack and rollup resolve it; Node ignores it).
 const nodeBundle = createRequire(import.meta.url)("../dist/node.cjs");
 const names = Object.keys(nodeBundle).sort();
-// Every provider has a warm-up request, and every one normalizes: a vector that no longer does
-// would warm up nothing.
+// Every provider has a request (bench/node/startup.mjs times each one's first request after a
+// cold start), and every one normalizes: a vector that no longer does would warm up nothing.
 for (const provider of readdirSync(new URL("../../tests/vectors/", import.meta.url))) {
   let known = true;
   try {
@@ -137,13 +115,14 @@ for (const provider of readdirSync(new URL("../../tests/vectors/", import.meta.u
   } catch {
     known = false;
   }
-  if (known && !warmUp.some((c) => c.value.provider === provider)) throw new Error(`no warm-up request for ${provider}`);
+  if (known && !everyProvider.some((c) => c.value.provider === provider)) throw new Error(`no warm-up request for ${provider}`);
 }
-for (const { file, value } of warmUp) {
+for (const { file, value } of everyProvider) {
   const { provider, credentials, request, now } = value;
   new nodeBundle.Receiver(provider, credentials).normalize(request, { now });
-  console.log(`warm-up (workerd, edge-light): ${provider}/${file}`);
+  if (WARM_UP_PROVIDERS.includes(provider)) console.log(`warm-up (workerd, edge-light): ${provider}/${file}`);
 }
+if (warmUp.length !== WARM_UP_PROVIDERS.length) throw new Error("a warm-up provider has no request");
 const reexport = `export const { ${names.join(", ")} } = telhook;\n`;
 writeFileSync(
   new URL("node.mjs", dist),

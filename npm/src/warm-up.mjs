@@ -1,9 +1,10 @@
 // Start-up warm-up for the hosts that bill CPU per request (Workers, Vercel Edge). V8 compiles
 // a wasm function the first time it runs, so without this the first request after a cold start
 // compiled everything it touched: 6-7 ms of that request's CPU in workerd (the Workers Free
-// plan allows 10 ms per request and gives start-up its own budget). Normalizing one signed
-// request per provider at start-up compiles it there instead. The requests are test vectors
-// (tests/vectors, fixed test secrets, a fixed clock), inlined by scripts/build.mjs.
+// plan allows 10 ms per request and gives start-up its own budget). Normalizing a signed
+// request at start-up compiles it there instead (which: scripts/warm-up-requests.mjs). The
+// requests are test vectors (tests/vectors, fixed test secrets, a fixed clock), inlined by
+// scripts/build.mjs.
 import requests from "telhook:warm-up-requests";
 import { Receiver } from "./api.mjs";
 
