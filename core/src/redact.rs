@@ -128,6 +128,51 @@ impl Redactor {
         self.redact_at(value, 0)
     }
 
+    /// [`Redactor::redact`] for a body whose `field` holds a JSON object as text (the DID
+    /// reseller's `data`): `body[field]` becomes that object, redacted — exactly what redacting
+    /// the text (the nested-JSON rule of [`Redactor::redact_text`]) and decoding the result
+    /// gives, with one parse of the text instead of two (callgrind: ~16 k instructions of a
+    /// ~160 k call). Any other value of `field` is redacted as usual and left as it is.
+    pub fn redact_decoding(&self, body: &mut Value, field: &str) -> bool {
+        let Value::Object(map) = body else {
+            return self.redact(body);
+        };
+        let Some((text, mut nested)) = map.remove_entry(field).and_then(|(key, value)| {
+            let decoded = match &value {
+                Value::String(text) => serde_json::from_str::<Value>(text).ok(),
+                _ => None,
+            };
+            match decoded {
+                Some(object @ Value::Object(_)) => Some(((key, value), object)),
+                _ => {
+                    map.insert(key, value);
+                    None
+                }
+            }
+        }) else {
+            return self.redact(body);
+        };
+        let ((key, original), nested_changed) = (text, self.redact_at(&mut nested, 1));
+        let changed = self.redact_at(body, 0);
+        let spells_a_value = |json: &str| self.values.iter().any(|v| json.contains(v.as_str()));
+        // As the nested-JSON rule: a text that spells a configured value goes whole.
+        let spelled = if nested_changed {
+            let text = serde_json::to_string(&nested).unwrap_or_default();
+            text.is_empty() || spells_a_value(&text)
+        } else {
+            original.as_str().is_some_and(spells_a_value)
+        };
+        let value = if spelled {
+            Value::String(String::from(REDACTED))
+        } else {
+            nested
+        };
+        if let Value::Object(map) = body {
+            map.insert(key, value);
+        }
+        changed | nested_changed | spelled
+    }
+
     fn redact_at(&self, value: &mut Value, nesting: usize) -> bool {
         match value {
             Value::Object(map) => {
@@ -360,6 +405,73 @@ mod tests {
         let mut value = value;
         redactor.redact(&mut value);
         value
+    }
+
+    /// `redact_decoding` is `redact` followed by decoding the field when it is a JSON object's
+    /// text: byte-identical events, one parse fewer.
+    mod decoding_is_redacting_then_decoding {
+        use super::*;
+        use proptest::prelude::*;
+
+        const SECRETS: [&str; 2] = ["fz-URL-token-5e2a", "fz-basic/pass+word"];
+
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z:=/@?&{}\\[\\] ]{0,12}",
+                (0..2usize).prop_map(|i| SECRETS[i].to_string()),
+                (0..2usize).prop_map(|i| alloc::format!("https://u:{}@h.example/p", SECRETS[i])),
+                (0..2usize).prop_map(|i| alloc::format!("a=1&token={}", SECRETS[i])),
+                // A control character before the rest of a value: its JSON escape spells it.
+                Just(String::from("\u{c}z-URL-token-5e2a")),
+                Just(String::from("{\"token\":\"x\",\"n\":[1,2.5]}")),
+            ]
+        }
+
+        fn data() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                piece().prop_map(Value::String),
+                any::<i32>().prop_map(Value::from)
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    proptest::collection::btree_map(
+                        "[a-zA-Z_-]{1,10}|token|api_key|account_number",
+                        inner,
+                        0..5
+                    )
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn on_any_record(record in data(), other in piece(), raw_text in any::<bool>()) {
+                let mut credentials = crate::Credentials::default();
+                credentials.url_token = alloc::vec![crate::credentials::Secret::new(SECRETS[0])];
+                credentials.basic = alloc::vec![crate::credentials::BasicCredential {
+                    username: String::from("user"),
+                    password: crate::credentials::Secret::new(SECRETS[1]),
+                }];
+                let redactor = Redactor::new(&credentials).with_keys(&["account_number"]);
+                let text = if raw_text { other.clone() } else { record.to_string() };
+                let body = json!({"type": "update", "schema": other, "data": text});
+
+                let mut expected = body.clone();
+                redactor.redact(&mut expected);
+                let decoded = match expected.get("data") {
+                    Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok().filter(Value::is_object),
+                    _ => None,
+                };
+                if let Some(decoded) = decoded {
+                    expected["data"] = decoded;
+                }
+                let mut actual = body;
+                redactor.redact_decoding(&mut actual, "data");
+                prop_assert_eq!(actual, expected);
+            }
+        }
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub(crate) const SPEC: Spec = Spec {
     #[cfg(feature = "kit")]
     identity,
     redacted_keys: &["wireless_pin", "inbox_pin", "account_number", "credit_line"],
+    json_text_field: Some("data"),
     out_of_order: None,
     methods: defaults::POST_ONLY,
     decode: defaults::json_body,
@@ -170,7 +171,8 @@ fn decode_data(raw: &mut Value) -> bool {
 }
 
 fn normalize(mut raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
-    // Already redacted (normalize redacts the body first, JSON inside strings included).
+    // Already redacted (normalize redacts the body first, JSON inside strings included), and
+    // `data` already decoded there when it holds an object (`json_text_field`).
     let decoded = decode_data(&mut raw);
     let mut fields = Fields::new(&raw);
     let change = fields.text("type").unwrap_or("unknown");

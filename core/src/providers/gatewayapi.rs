@@ -65,6 +65,7 @@ pub(crate) const SPEC: Spec = Spec {
     #[cfg(feature = "kit")]
     identity,
     redacted_keys: &[],
+    json_text_field: None,
     out_of_order: Some(OUT_OF_ORDER),
     methods: defaults::POST_ONLY,
     decode: defaults::json_body,

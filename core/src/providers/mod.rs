@@ -73,6 +73,10 @@ pub(crate) struct Spec {
     /// Keys whose values its payloads hold as sensitive account data, redacted besides the
     /// generic secret names of [`crate::redact::REDACTED_KEYS`] (any case or `_`/`-` style).
     pub redacted_keys: &'static [&'static str],
+    /// A top-level field whose value is a JSON object sent as text (the DID reseller's
+    /// `data`): decoded once, before redaction, instead of parsed by redaction and again by
+    /// `normalize` ([`Redactor::redact_decoding`]).
+    pub json_text_field: Option<&'static str>,
     /// Two status events of one message, the later first: `(kind, field, value)` each.
     pub out_of_order: Option<[(&'static str, &'static str, &'static str); 2]>,
     /// The HTTP methods it delivers with (upper case; the 405's `Allow`).
@@ -196,9 +200,11 @@ pub(crate) fn normalize(
 ) -> Result<NormalizedEvent> {
     let mut raw = (spec(provider).decode)(request)?;
     check_body_agrees(provider, &raw)?;
-    Redactor::new(credentials)
-        .with_keys(spec(provider).redacted_keys)
-        .redact(&mut raw);
+    let redactor = Redactor::new(credentials).with_keys(spec(provider).redacted_keys);
+    match spec(provider).json_text_field {
+        Some(field) => redactor.redact_decoding(&mut raw, field),
+        None => redactor.redact(&mut raw),
+    };
     let context = Context {
         provider,
         body: &request.body,

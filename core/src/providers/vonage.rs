@@ -103,6 +103,7 @@ pub(crate) const SPEC: Spec = Spec {
     #[cfg(feature = "kit")]
     identity,
     redacted_keys: &[SIG],
+    json_text_field: None,
     out_of_order: Some(OUT_OF_ORDER),
     methods: &["POST", "GET"],
     decode,
