@@ -12,6 +12,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use telhook_core::api::{self, Failure};
 
+/// The extension's Rust allocations go to mimalloc (see Cargo.toml for why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn raised(failure: Failure) -> PyErr {
     Python::attach(|py| {
         let errors = py.import("telhook.errors")?;
