@@ -9,8 +9,9 @@ import { readdirSync, readFileSync } from "node:fs";
  * small. Measured in workerd (bench/node/startup.mjs, 2026-12-02): warming up all eight
  * providers added 51.7 ms to a cold start over an empty Worker's and left each provider's
  * first request at most 2.2 ms over the empty Worker's; warming up gatewayapi alone, 28-38 ms
- * and at most 3.8 ms (Telnyx, whose Ed25519 code is compiled on its first request). Issue 27's
- * goals: ≤ 35 ms and ≤ 5 ms.
+ * and at most 3.6-5.5 ms across runs (Telnyx, whose Ed25519 code is compiled on its first
+ * request); gatewayapi and telnyx, 37-39 ms and at most 3.4 ms. Issue 27's goals: ≤ 35 ms and
+ * ≤ 5 ms (bench/PROFILE.md).
  */
 export const WARM_UP_PROVIDERS = ["gatewayapi"];
 
