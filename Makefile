@@ -98,7 +98,7 @@ npm/wasm/telhook_wasm_kit_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm-ki
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_kit_bg.wasm -o wasm/telhook_wasm_kit_bg.wasm
 
 npm: $(NPM_DIST) ## the npm package (npm/dist)
-$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm npm/wasm/telhook_wasm_kit_bg.wasm $(wildcard npm/src/*.mjs) npm/scripts/build.mjs npm/types/index.d.ts \
+$(NPM_DIST): npm/wasm/telhook_wasm_bg.wasm npm/wasm/telhook_wasm_kit_bg.wasm $(wildcard npm/src/*.mjs) $(wildcard npm/scripts/*.mjs) npm/types/index.d.ts \
 		npm/types/testing.d.ts LICENSE-MIT LICENSE-APACHE
 	cd npm && node scripts/build.mjs
 
