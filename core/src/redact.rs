@@ -81,6 +81,16 @@ fn is_secret_param(name: &str) -> bool {
     named_like(&decoded, SECRET_QUERY_PARAMS, SECRET_PARAM_SUFFIXES)
 }
 
+/// What the nested-JSON rule made of a text that holds JSON.
+enum Nested {
+    /// Nothing in it is secret: the text stays as it is.
+    Unchanged,
+    /// Redacted: the JSON text of the redacted value.
+    Redacted(String),
+    /// It spells a configured value: the whole text is replaced.
+    Whole,
+}
+
 /// The redaction rules with the receiver's own credential values (see [`crate::Credentials`]).
 #[derive(Default)]
 pub struct Redactor {
@@ -134,43 +144,49 @@ impl Redactor {
     /// gives, with one parse of the text instead of two (callgrind: ~16 k instructions of a
     /// ~160 k call). Any other value of `field` is redacted as usual and left as it is.
     pub fn redact_decoding(&self, body: &mut Value, field: &str) -> bool {
-        let Value::Object(map) = body else {
+        let Some(Value::String(text)) = body.get_mut(field) else {
             return self.redact(body);
         };
-        let Some((text, mut nested)) = map.remove_entry(field).and_then(|(key, value)| {
-            let decoded = match &value {
-                Value::String(text) => serde_json::from_str::<Value>(text).ok(),
-                _ => None,
-            };
-            match decoded {
-                Some(object @ Value::Object(_)) => Some(((key, value), object)),
-                _ => {
-                    map.insert(key, value);
-                    None
-                }
-            }
-        }) else {
+        let Some(mut nested) = serde_json::from_str::<Value>(text)
+            .ok()
+            .filter(Value::is_object)
+        else {
             return self.redact(body);
         };
-        let ((key, original), nested_changed) = (text, self.redact_at(&mut nested, 1));
+        // The field holds "" while the rest of the body is redacted: no rule rewrites that.
+        let text = core::mem::take(text);
+        let outcome = self.redact_nested(&text, &mut nested, 1);
         let changed = self.redact_at(body, 0);
-        let spells_a_value = |json: &str| self.values.iter().any(|v| json.contains(v.as_str()));
-        // As the nested-JSON rule: a text that spells a configured value goes whole.
-        let spelled = if nested_changed {
-            let text = serde_json::to_string(&nested).unwrap_or_default();
-            text.is_empty() || spells_a_value(&text)
-        } else {
-            original.as_str().is_some_and(spells_a_value)
+        let (value, nested_changed) = match outcome {
+            Nested::Unchanged => (nested, false),
+            Nested::Redacted(_) => (nested, true),
+            Nested::Whole => (Value::String(String::from(REDACTED)), true),
         };
-        let value = if spelled {
-            Value::String(String::from(REDACTED))
-        } else {
-            nested
-        };
-        if let Value::Object(map) = body {
-            map.insert(key, value);
+        if let Some(slot) = body.get_mut(field) {
+            *slot = value;
         }
-        changed | nested_changed | spelled
+        changed | nested_changed
+    }
+
+    /// The nested-JSON rule on `text`, already decoded into `nested`: redacts `nested` at
+    /// `nesting`. Escapes can spell a configured value out of part of it (a form feed before
+    /// `z-token…` is `\fz-token…` in the text; found by the redaction fuzz target): a JSON text
+    /// that holds a configured value after its own rules ran goes whole.
+    fn redact_nested(&self, text: &str, nested: &mut Value, nesting: usize) -> Nested {
+        let spells_a_value = |json: &str| self.values.iter().any(|v| json.contains(v.as_str()));
+        if !self.redact_at(nested, nesting) {
+            return if spells_a_value(text) {
+                Nested::Whole
+            } else {
+                Nested::Unchanged
+            };
+        }
+        let text = serde_json::to_string(nested).unwrap_or_default();
+        if text.is_empty() || spells_a_value(&text) {
+            Nested::Whole
+        } else {
+            Nested::Redacted(text)
+        }
     }
 
     fn redact_at(&self, value: &mut Value, nesting: usize) -> bool {
@@ -263,19 +279,10 @@ impl Redactor {
                 if nesting >= MAX_NESTED_JSON {
                     return Some(String::from(REDACTED));
                 }
-                // Escapes can spell a configured value out of part of it (a form feed before
-                // `z-token…` is `\fz-token…` in the text; found by the redaction fuzz target):
-                // a JSON text that holds a configured value after its own rules ran goes whole.
-                let spells_a_value =
-                    |json: &str| self.values.iter().any(|v| json.contains(v.as_str()));
-                if !self.redact_at(&mut nested, nesting + 1) {
-                    return spells_a_value(text).then(|| String::from(REDACTED));
-                }
-                let text = serde_json::to_string(&nested).unwrap_or_default();
-                return if text.is_empty() || spells_a_value(&text) {
-                    Some(String::from(REDACTED))
-                } else {
-                    Some(text)
+                return match self.redact_nested(text, &mut nested, nesting + 1) {
+                    Nested::Unchanged => None,
+                    Nested::Redacted(text) => Some(text),
+                    Nested::Whole => Some(String::from(REDACTED)),
                 };
             }
         }

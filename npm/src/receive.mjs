@@ -7,6 +7,7 @@ import * as core from "../wasm/telhook_wasm.js";
 import { Receiver } from "./api.mjs";
 import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
 import {
+  call,
   ConfigurationError,
   coreCall,
   errorFrom,
@@ -17,20 +18,23 @@ import {
   TelhookError,
   telhookErrorOf,
   toBytes,
-  call,
 } from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
 // (providers, error codes, states, statuses 100..599): memoized, a few hundred entries at most.
 const answers = new Map();
 
+/** An answer made read-only, headers and all: cached answers are shared by every delivery. */
+function frozenAnswer(answer) {
+  answer.headers = Object.freeze(answer.headers.map((pair) => Object.freeze(pair)));
+  return Object.freeze(answer);
+}
+
 function decide(step) {
   const key = JSON.stringify(step);
   let answer = answers.get(key);
   if (answer === undefined) {
-    const parsed = coreCall("decide", [step]);
-    parsed.headers = Object.freeze(parsed.headers.map((pair) => Object.freeze(pair)));
-    answer = Object.freeze(parsed);
+    answer = frozenAnswer(coreCall("decide", [step]));
     answers.set(key, answer);
   }
   return answer;
@@ -249,8 +253,7 @@ function actionOf(text) {
   if (action !== undefined) return action;
   action = JSON.parse(text);
   if (action.action === "answer" && actions.size < ANSWER_CACHE_LIMIT) {
-    action.answer.headers = Object.freeze(action.answer.headers.map((pair) => Object.freeze(pair)));
-    Object.freeze(action.answer);
+    frozenAnswer(action.answer);
     actions.set(text, Object.freeze(action));
   }
   return action;
