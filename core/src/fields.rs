@@ -36,7 +36,18 @@ impl<'a> Fields<'a> {
     pub fn value(&mut self, path: &str) -> Option<&'a Value> {
         let mut current = self.root;
         let mut walked = 0;
-        for key in path.split('.') {
+        let mut rest = Some(path);
+        // Split by bytes, not `str::split`: its char searcher cost ~100 instructions a
+        // segment, more than the lookup (callgrind, GatewayAPI's dotted paths).
+        while let Some(remaining) = rest {
+            let (key, tail) = match remaining.bytes().position(|b| b == b'.') {
+                Some(dot) => {
+                    let (key, tail) = remaining.split_at(dot);
+                    (key, tail.get(1..))
+                }
+                None => (remaining, None),
+            };
+            rest = tail;
             let index = match current {
                 Value::Array(items) => key.parse::<usize>().ok().map(|i| items.get(i)),
                 _ => None,

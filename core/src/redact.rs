@@ -70,7 +70,9 @@ fn named_like(name: &str, exact: &[&str], suffixes: &[&str]) -> bool {
 }
 
 fn is_secret_key(key: &str, provider_keys: &[&str]) -> bool {
-    named_like(key, REDACTED_KEYS, SECRET_KEY_SUFFIXES)
+    // Every word of REDACTED_KEYS is also a suffix (a test checks it): the suffixes alone
+    // decide, without comparing each key with the words first.
+    named_like(key, &[], SECRET_KEY_SUFFIXES)
         || provider_keys
             .iter()
             .any(|word| squashed(key).eq(squashed(word)))
@@ -407,6 +409,18 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
     use serde_json::json;
+
+    /// `is_secret_key` reads the suffixes only: that is the same rule while every secret key
+    /// name is also a suffix.
+    #[test]
+    fn every_secret_key_name_is_also_a_suffix() {
+        for word in REDACTED_KEYS {
+            assert!(SECRET_KEY_SUFFIXES.contains(word), "{word}");
+            assert!(is_secret_key(word, &[]));
+            assert!(is_secret_key(&word.to_uppercase(), &[]));
+        }
+        assert!(!is_secret_key("tokens", &[]));
+    }
 
     fn redacted(value: Value, redactor: &Redactor) -> Value {
         let mut value = value;

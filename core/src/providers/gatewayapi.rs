@@ -269,7 +269,7 @@ fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()>
 fn named_by_headers(request: &WebhookRequest) -> bool {
     request.has_header(JWT_HEADER)
         || request.headers.iter().any(|(name, value)| {
-            name.trim().eq_ignore_ascii_case(SIGNATURE_HEADER) && value.trim().starts_with("v1=")
+            crate::request::is_header_named(name, SIGNATURE_HEADER) && value.trim().starts_with("v1=")
         })
 }
 

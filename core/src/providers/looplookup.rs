@@ -164,7 +164,7 @@ fn sign(
 /// LoopLookup signs nothing; its User-Agent names it.
 fn named_by_headers(request: &WebhookRequest) -> bool {
     request.headers.iter().any(|(name, value)| {
-        name.trim().eq_ignore_ascii_case("user-agent") && value.contains(USER_AGENT)
+        crate::request::is_header_named(name, "user-agent") && value.contains(USER_AGENT)
     })
 }
 

@@ -446,7 +446,7 @@ impl Context<'_> {
     pub fn header(&self, name: &str) -> Option<&str> {
         let mut found = None;
         for (key, value) in self.headers {
-            if key.trim().eq_ignore_ascii_case(name) {
+            if crate::request::is_header_named(key, name) {
                 match found {
                     Some(previous) if previous != value.trim() => return None,
                     _ => found = Some(value.trim()),
