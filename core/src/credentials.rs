@@ -1,6 +1,7 @@
 //! Credentials the receiver configured for a provider. Several values per scheme are
 //! accepted at once so that a secret can be rotated without dropping events.
 
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -332,7 +333,7 @@ impl Credentials {
 
     /// Every configured value as text, for [`crate::redact::Redactor`]: secrets, tokens,
     /// passwords and the `user:password` base64 a Basic header carries, of every provider.
-    pub(crate) fn redaction_values(&self) -> Vec<String> {
+    pub(crate) fn redaction_values(&self) -> Vec<Cow<'_, str>> {
         use base64::Engine as _;
         let mut values = Vec::new();
         let secrets = self
@@ -348,7 +349,7 @@ impl Credentials {
         for secret in secrets {
             if let Ok(text) = core::str::from_utf8(secret.expose()) {
                 if !text.is_empty() {
-                    values.push(String::from(text));
+                    values.push(Cow::Borrowed(text));
                 }
             }
         }
@@ -356,7 +357,9 @@ impl Credentials {
             let mut joined = pair.username.clone().into_bytes();
             joined.push(b':');
             joined.extend_from_slice(pair.password.expose());
-            values.push(base64::engine::general_purpose::STANDARD.encode(joined));
+            values.push(Cow::Owned(
+                base64::engine::general_purpose::STANDARD.encode(joined),
+            ));
         }
         for (_, credentials) in &self.per_provider {
             values.extend(credentials.redaction_values());
