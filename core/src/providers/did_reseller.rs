@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
-use super::{defaults, from_value, Payload, Provider, Spec};
+use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
 use crate::credentials::Credentials;
 use crate::fields::Fields;
 use crate::error::{Error, Result};
@@ -148,8 +148,8 @@ fn sign(
 }
 
 /// By the keys present, never their types (a verified body of an odd type is still the reseller's).
-fn body_matches(body: &Map<String, Value>) -> bool {
-    body.contains_key("schema") && body.contains_key("type")
+fn body_matches(body: &BodyKeys<'_>) -> bool {
+    body.has("schema") && body.has("type")
 }
 
 /// `data` holds the record as JSON text (an object is read too); it is decoded once, and

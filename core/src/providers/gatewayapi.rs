@@ -13,7 +13,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, from_value, Payload, Provider, Spec};
+use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -340,9 +340,9 @@ fn add_jwt(
 /// The Messaging API envelope, or a legacy body (`msisdn`) — not the Vonage SMS API's JSON
 /// receipts and inbound SMS, which carry `msisdn` too, with a `messageId` GatewayAPI never
 /// sends.
-fn body_matches(body: &Map<String, Value>) -> bool {
-    (body.contains_key("event_id") && body.contains_key("event_type") && body.contains_key("event"))
-        || (body.contains_key("msisdn") && !body.contains_key("messageId"))
+fn body_matches(body: &BodyKeys<'_>) -> bool {
+    (body.has("event_id") && body.has("event_type") && body.has("event"))
+        || (body.has("msisdn") && !body.has("messageId"))
 }
 
 /// The legacy docs' lifecycle (onlinecity/gatewayapi-docs, docs/rest.rst, "Delivery status

@@ -13,7 +13,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, from_value, Payload, Provider, Spec};
+use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -153,11 +153,11 @@ fn named_by_headers(request: &WebhookRequest) -> bool {
 }
 
 /// By the keys present, never their types (a verified body of an odd type is still LimePhone's).
-fn body_matches(body: &Map<String, Value>) -> bool {
-    body.contains_key("event")
+fn body_matches(body: &BodyKeys<'_>) -> bool {
+    body.has("event")
         && ["call_id", "message_id", "virtual_number"]
             .iter()
-            .any(|k| body.contains_key(*k))
+            .any(|k| body.has(k))
 }
 
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {

@@ -10,7 +10,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, from_value, Payload, Provider, Spec};
+use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -142,8 +142,8 @@ fn named_by_headers(request: &WebhookRequest) -> bool {
     request.has_header(SIGNATURE_HEADER)
 }
 
-fn body_matches(body: &Map<String, Value>) -> bool {
-    body.contains_key("event_id") && body.contains_key("event_type") && !body.contains_key("event")
+fn body_matches(body: &BodyKeys<'_>) -> bool {
+    body.has("event_id") && body.has("event_type") && !body.has("event")
 }
 
 /// `data.segments`: the number of SMS parts of the message. Each part's delivery is reported

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
-use super::{defaults, from_value, Payload, Provider, Spec};
+use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
 use crate::credentials::Credentials;
 use crate::fields::Fields;
 use crate::error::{Error, Result};
@@ -168,9 +168,9 @@ fn named_by_headers(request: &WebhookRequest) -> bool {
     })
 }
 
-fn body_matches(body: &Map<String, Value>) -> bool {
-    body.contains_key("result_v1")
-        || (body.contains_key("webhook_id") && body.contains_key("contact"))
+fn body_matches(body: &BodyKeys<'_>) -> bool {
+    body.has("result_v1")
+        || (body.has("webhook_id") && body.has("contact"))
 }
 
 /// `result_v1.apple_services.<name>`: its status (`unknown` when not sent) and last date.

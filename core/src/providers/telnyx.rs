@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, Context, Payload, Provider, Spec};
+use super::{defaults, Context, Payload, Provider, Spec, BodyKeys};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -181,7 +181,7 @@ fn named_by_headers(request: &WebhookRequest) -> bool {
 }
 
 /// The v2 envelope: `data.record_type` is `"event"` and `data.event_type` a string.
-fn body_matches(body: &Map<String, Value>) -> bool {
+fn body_matches(body: &BodyKeys<'_>) -> bool {
     body.get("data")
         .and_then(Value::as_object)
         .is_some_and(|data| {

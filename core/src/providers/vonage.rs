@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{defaults, Context, Payload, Provider, Spec};
+use super::{defaults, Context, Payload, Provider, Spec, BodyKeys};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -382,9 +382,9 @@ fn named_by_sms_params(request: &WebhookRequest) -> bool {
 
 /// The Messages API envelope (`message_uuid` and `channel`), or an SMS API JSON body
 /// (`messageId` and `msisdn`).
-fn body_matches(body: &Map<String, Value>) -> bool {
-    (body.contains_key("message_uuid") && body.contains_key("channel"))
-        || (body.contains_key(SMS_ID) && body.contains_key(SMS_NUMBER))
+fn body_matches(body: &BodyKeys<'_>) -> bool {
+    (body.has("message_uuid") && body.has("channel"))
+        || (body.has(SMS_ID) && body.has(SMS_NUMBER))
 }
 
 // ------------------------------------------------------------------------------ events
