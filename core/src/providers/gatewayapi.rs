@@ -253,14 +253,24 @@ fn verify_signature(request: &WebhookRequest, credentials: &Credentials, now: i6
 /// `v1=<sig>` entries separated by commas or spaces; every non-empty entry counts toward the
 /// cap, so padding with other versions buys nothing either.
 fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()> {
-    let entries = header.split([',', ' ']).filter(|entry| !entry.is_empty());
-    if entries.clone().count() > scheme::hmac::MAX_LISTED_SIGNATURES {
-        return Err(Error::TooManySignatures {
-            header: SIGNATURE_HEADER,
-            limit: scheme::hmac::MAX_LISTED_SIGNATURES,
-        });
+    // Split once (the limit counted as it goes, so a padded header stops early), not once
+    // to count and again to read: the split was 4 k instructions of a call (callgrind).
+    let mut entries = alloc::vec::Vec::with_capacity(2);
+    for entry in header
+        .split(|c: char| matches!(c, ',' | ' '))
+        .filter(|entry| !entry.is_empty())
+    {
+        if entries.len() == scheme::hmac::MAX_LISTED_SIGNATURES {
+            return Err(Error::TooManySignatures {
+                header: SIGNATURE_HEADER,
+                limit: scheme::hmac::MAX_LISTED_SIGNATURES,
+            });
+        }
+        entries.push(entry);
     }
-    let signatures = entries.filter_map(|entry| entry.strip_prefix("v1="));
+    let signatures = entries
+        .iter()
+        .filter_map(|entry| entry.strip_prefix("v1="));
     scheme::hmac::verify_listed(&credentials.hmac_sha256, body, signatures, SIGNATURE_HEADER)
 }
 
