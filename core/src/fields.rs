@@ -9,6 +9,7 @@
 //! (a string where an object belongs, an unparseable time, an address that is no address)
 //! reads as `None` *and* is listed in the event's `unread_fields`, while `raw` keeps it.
 
+use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde_json::{Map, Value};
@@ -155,13 +156,13 @@ pub(crate) fn whole_number(value: &Value) -> Option<i64> {
     crate::event::whole_number(value.as_number()?)
 }
 
-/// An address as text: a string, or the digits of a non-negative JSON integer.
-fn address_text(value: &Value) -> Option<String> {
+/// An address as text: a string (borrowed), or the digits of a non-negative JSON integer.
+fn address_text(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::String(text) => Some(text.clone()),
+        Value::String(text) => Some(Cow::Borrowed(text)),
         Value::Number(_) => u64::try_from(whole_number(value)?)
             .ok()
-            .map(|n| n.to_string()),
+            .map(|n| Cow::Owned(n.to_string())),
         _ => None,
     }
 }

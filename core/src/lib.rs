@@ -79,7 +79,7 @@ pub fn verify(
     now: i64,
 ) -> Result<Provider> {
     let provider = preflight(provider, request, credentials, &Options::default())?;
-    providers::verify(provider, request, credentials, now)?;
+    providers::verify_validated(provider, request, credentials, now)?;
     Ok(provider)
 }
 
@@ -105,7 +105,7 @@ pub fn normalize_event_with(
     let received_at = time::from_unix_seconds(now, "now")?;
     let provider = preflight(provider, request, credentials, options)?;
     let request = options.public_request(request)?;
-    providers::verify(provider, &request, credentials, now)?;
+    providers::verify_validated(provider, &request, credentials, now)?;
     providers::normalize(provider, &request, received_at, credentials)
 }
 

@@ -91,23 +91,33 @@ fn is_secret_param(name: &str) -> bool {
     named_like(&decoded, SECRET_QUERY_PARAMS, SECRET_PARAM_SUFFIXES)
 }
 
-/// The bytes without which only the configured-value rule can apply to a text: `:` (a URL),
-/// `=` (a query), `{` and `[` (JSON). A table, one load per byte, rather than four comparisons
-/// (callgrind: -0.8 k instructions of a LimePhone call), as this scan reads every string of
-/// every payload.
+/// The bytes the URL, query and nested-JSON rules need, as bits: a userinfo password needs
+/// `:` (of `://`) and `@`, a query value `=`, JSON `{` or `[`. A text without them gets the
+/// configured-value rule alone, and most payload strings (ids, numbers, statuses, times with
+/// their `:`) return at once. A table, one load per byte, rather than comparisons (callgrind:
+/// -0.8 k instructions of a LimePhone call), as this scan reads every string of every payload.
+const COLON: u8 = 1;
+const AT_SIGN: u8 = 2;
+const EQUALS: u8 = 4;
+const OPENS_JSON: u8 = 8;
 // Indexed at compile time: an index out of bounds fails the build, never a request.
 #[allow(clippy::indexing_slicing)]
-const OPENS_A_RULE: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b':' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b'{' as usize] = true;
-    table[b'[' as usize] = true;
+const RULE_BYTES: [u8; 256] = {
+    let mut table = [0; 256];
+    table[b':' as usize] = COLON;
+    table[b'@' as usize] = AT_SIGN;
+    table[b'=' as usize] = EQUALS;
+    table[b'{' as usize] = OPENS_JSON;
+    table[b'[' as usize] = OPENS_JSON;
     table
 };
 
-fn opens_a_rule(byte: u8) -> bool {
-    OPENS_A_RULE.get(usize::from(byte)) == Some(&true)
+/// Whether a rule besides the configured-value one can apply to `text`.
+fn opens_a_rule(text: &str) -> bool {
+    let seen = text.bytes().fold(0, |seen, byte| {
+        seen | RULE_BYTES.get(usize::from(byte)).copied().unwrap_or(0)
+    });
+    seen & (EQUALS | OPENS_JSON) != 0 || seen & (COLON | AT_SIGN) == COLON | AT_SIGN
 }
 
 /// What the nested-JSON rule made of a text that holds JSON.
@@ -296,11 +306,10 @@ impl<'a> Redactor<'a> {
     /// The redacted form of `text`, or `None` when nothing in it is secret.
     fn redact_text(&self, text: &str, nesting: usize) -> Option<String> {
         // No configured value fits in a shorter text, nor in its percent-decoded form (decoding
-        // never lengthens), and without `:` (a URL), `=` (a query) or `{`/`[` (JSON) no other
-        // rule can apply: most payload strings (ids, numbers, statuses) return here at once.
+        // never lengthens), and without the bytes of [`RULE_BYTES`] no other rule can apply.
         // `values` is sorted longest first, so the last is the shortest.
         let fits = self.values.last().is_some_and(|v| v.len() <= text.len());
-        if !fits && !text.bytes().any(opens_a_rule) {
+        if !fits && !opens_a_rule(text) {
             return None;
         }
         let trimmed = text.trim_start();

@@ -257,7 +257,7 @@ fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()>
     // to count and again to read: the split was 4 k instructions of a call (callgrind).
     let mut entries = alloc::vec::Vec::with_capacity(2);
     for entry in header
-        .split(|c: char| matches!(c, ',' | ' '))
+        .split([',', ' '])
         .filter(|entry| !entry.is_empty())
     {
         if entries.len() == scheme::hmac::MAX_LISTED_SIGNATURES {
