@@ -269,6 +269,31 @@ pub(crate) fn is_header_named(key: &str, name: &str) -> bool {
     }
 }
 
+/// `text` split at each of the ASCII bytes `separators` (as `str::split` with a char array),
+/// byte by byte: `str::split` decodes every char, 15 instructions each (callgrind, a
+/// signature header split for its entries).
+pub(crate) fn split_at_ascii<'a>(
+    text: &'a str,
+    separators: &'static [u8],
+) -> impl Iterator<Item = &'a str> + Clone {
+    let mut rest = Some(text);
+    core::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|byte| separators.contains(&byte)) {
+            Some(at) => {
+                // `at` is an ASCII byte's index, so a char boundary.
+                let (piece, tail) = current.split_at(at);
+                rest = tail.get(1..);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 impl WebhookRequest {
     /// A POST with the given headers and body.
     pub fn post(headers: Vec<(String, String)>, body: impl Into<Vec<u8>>) -> Self {
@@ -715,7 +740,17 @@ fn header_type_error() -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::is_header_named;
+    use super::{is_header_named, split_at_ascii};
+    use alloc::vec::Vec;
+
+    #[test]
+    fn splits_at_ascii_bytes_as_str_split_does() {
+        for text in ["", ",", "v1=a, v1=b", " a,,b ", "é,à b", "abc"] {
+            let mine: Vec<&str> = split_at_ascii(text, b", ").collect();
+            let std: Vec<&str> = text.split([',', ' ']).collect();
+            assert_eq!(mine, std, "{text:?}");
+        }
+    }
 
     #[test]
     fn header_names_compare_trimmed_and_ignoring_ascii_case() {
