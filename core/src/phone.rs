@@ -18,38 +18,35 @@ use alloc::string::String;
 
 /// Canonicalizes `raw` to `+<digits>`, or `None` when it is not a phone number.
 pub fn to_e164(raw: &str, calling_code_hint: Option<&str>) -> Option<String> {
-    let text = raw.trim();
+    let text = crate::request::trimmed(raw);
     let text = text.strip_prefix("tel:").unwrap_or(text);
-    let mut digits = String::with_capacity(text.len());
+    // The result is built in place, after its `+`: one allocation a number, not two.
+    let mut out = String::with_capacity(text.len() + 1);
+    out.push('+');
     let mut plus = false;
     let mut parenthesised = false;
     for (index, ch) in text.char_indices() {
         match ch {
-            '0'..='9' => digits.push(ch),
+            '0'..='9' => out.push(ch),
             '+' if index == 0 => plus = true,
             '(' | ')' => parenthesised = true,
             ' ' | '-' | '.' | '/' | '\u{a0}' => {}
             _ => return None,
         }
     }
-    let international = if plus {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        String::from(rest)
-    } else if let Some(code) = calling_code_hint.filter(|c| is_calling_code(c)) {
-        with_calling_code(&digits, code)
-    } else if parenthesised {
-        return None;
-    } else {
-        digits
-    };
+    let digits = out.get(1..).unwrap_or_default();
+    if !plus {
+        if digits.starts_with("00") {
+            out.replace_range(1..3, "");
+        } else if let Some(code) = calling_code_hint.filter(|c| is_calling_code(c)) {
+            out = alloc::format!("+{}", with_calling_code(digits, code));
+        } else if parenthesised {
+            return None;
+        }
+    }
+    let international = out.get(1..).unwrap_or_default();
     let valid = (7..=15).contains(&international.len()) && !international.starts_with('0');
-    valid.then(|| {
-        let mut out = String::with_capacity(international.len() + 1);
-        out.push('+');
-        out.push_str(&international);
-        out
-    })
+    valid.then_some(out)
 }
 
 fn is_calling_code(code: &str) -> bool {
@@ -77,7 +74,7 @@ pub fn message_address(raw: &str) -> Option<String> {
     if let Some(number) = to_e164(raw, None) {
         return Some(number);
     }
-    let text = raw.trim();
+    let text = crate::request::trimmed(raw);
     let digits: String = text
         .strip_prefix('+')
         .unwrap_or(text)

@@ -257,6 +257,18 @@ pub struct WebhookRequest {
     pub body: Vec<u8>,
 }
 
+/// `text.trim()`, answered at once when both ends are visible ASCII: `str::trim` decodes a
+/// char at each end through a generic searcher, and header values, signatures, numbers and
+/// times are trimmed on every request (perf: 2 % of a LimePhone call).
+pub(crate) fn trimmed(text: &str) -> &str {
+    let visible = |byte: Option<&u8>| byte.is_some_and(|b| b.is_ascii_graphic());
+    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 /// Whether a received header name (`key`, untrimmed) is `name` (trimmed), ignoring ASCII
 /// case: `key.trim().eq_ignore_ascii_case(name)`, without trimming the names that cannot match
 /// by their length (a detection looks for a dozen names among every header of a request:
@@ -265,7 +277,7 @@ pub(crate) fn is_header_named(key: &str, name: &str) -> bool {
     match key.len().cmp(&name.len()) {
         core::cmp::Ordering::Less => false,
         core::cmp::Ordering::Equal => key.eq_ignore_ascii_case(name),
-        core::cmp::Ordering::Greater => key.trim().eq_ignore_ascii_case(name),
+        core::cmp::Ordering::Greater => trimmed(key).eq_ignore_ascii_case(name),
     }
 }
 
@@ -315,7 +327,7 @@ impl WebhookRequest {
         for (key, value) in &self.headers {
             if is_header_named(key, name) {
                 for value in header_lines(name, value) {
-                    let value = value.trim();
+                    let value = trimmed(value);
                     match found {
                         Some(previous) if previous != value => {
                             return Err(Error::AmbiguousHeader {
@@ -740,7 +752,26 @@ fn header_type_error() -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_header_named, split_at_ascii};
+    use super::{is_header_named, split_at_ascii, trimmed};
+
+    #[test]
+    fn trimmed_is_str_trim() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}a",
+            "a\u{2003}",
+            "é",
+            " é ",
+            "a b",
+            "\ta\n",
+        ] {
+            assert_eq!(trimmed(text), text.trim(), "{text:?}");
+        }
+    }
     use alloc::vec::Vec;
 
     #[test]

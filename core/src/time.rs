@@ -41,7 +41,7 @@ pub fn parse_unix_seconds(text: &str, field: &'static str) -> Result<i64> {
 }
 
 fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
-    let text = text.trim();
+    let text = crate::request::trimmed(text);
     let invalid = Error::InvalidTimestamp { field };
     if !text.is_empty() && text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit()) {
         let seconds: i64 = text.parse().map_err(|_| invalid.clone())?;

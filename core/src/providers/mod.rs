@@ -517,8 +517,8 @@ impl Context<'_> {
         for (key, value) in self.headers {
             if crate::request::is_header_named(key, name) {
                 match found {
-                    Some(previous) if previous != value.trim() => return None,
-                    _ => found = Some(value.trim()),
+                    Some(previous) if previous != crate::request::trimmed(value) => return None,
+                    _ => found = Some(crate::request::trimmed(value)),
                 }
             }
         }

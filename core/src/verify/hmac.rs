@@ -33,7 +33,7 @@ pub fn sign_hex(secret: &[u8], body: &[u8]) -> alloc::string::String {
 /// of the 32 digest bytes. Anything else — empty, short, long, garbled — is rejected
 /// before any comparison, so an empty signature can never match.
 pub fn decode_signature(text: &str, header: &'static str) -> Result<[u8; DIGEST_LEN]> {
-    let text = text.trim();
+    let text = crate::request::trimmed(text);
     let mut out = [0u8; DIGEST_LEN];
     if text.is_empty() {
         return Err(Error::InvalidSignatureFormat {
