@@ -309,11 +309,15 @@ impl<'a> Redactor<'a> {
         // never lengthens), and without the bytes of [`RULE_BYTES`] no other rule can apply.
         // `values` is sorted longest first, so the last is the shortest.
         let fits = self.values.last().is_some_and(|v| v.len() <= text.len());
-        if !fits && !opens_a_rule(text) {
+        // Replacing configured values removes bytes and adds `[REDACTED]`'s, none of which
+        // opens a URL or query rule: the answer for `text` holds for what the values rule
+        // makes of it.
+        let other_rules = opens_a_rule(text);
+        if !fits && !other_rules {
             return None;
         }
         let trimmed = text.trim_start();
-        if trimmed.starts_with(['{', '[']) {
+        if other_rules && trimmed.starts_with(['{', '[']) {
             if let Ok(mut nested) = serde_json::from_str::<Value>(text) {
                 if nesting >= MAX_NESTED_JSON {
                     return Some(String::from(REDACTED));
@@ -330,7 +334,7 @@ impl<'a> Redactor<'a> {
         } else {
             None
         };
-        if out.as_deref() == Some(REDACTED) {
+        if out.as_deref() == Some(REDACTED) || !other_rules {
             return out;
         }
         if let Some(redacted) = redact_urls(out.as_deref().unwrap_or(text)) {

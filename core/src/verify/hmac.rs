@@ -4,8 +4,6 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use alloc::vec::Vec;
-
 use super::constant_time_eq;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
@@ -196,14 +194,20 @@ pub fn verify_listed<'a>(
             limit: MAX_LISTED_SIGNATURES,
         });
     }
-    let mut decoded = Vec::with_capacity(MAX_LISTED_SIGNATURES);
+    // On the stack: at most MAX_LISTED_SIGNATURES (checked above), no allocation a request.
+    let mut slots = [[0; DIGEST_LEN]; MAX_LISTED_SIGNATURES];
+    let mut count = 0;
     let mut format_error = None;
-    for entry in entries {
+    for (entry, slot) in entries.zip(slots.iter_mut()) {
         match decode_signature(entry, header) {
-            Ok(signature) => decoded.push(signature),
+            Ok(signature) => {
+                *slot = signature;
+                count += 1;
+            }
             Err(error) => format_error = format_error.or(Some(error)),
         }
     }
+    let decoded = slots.get(..count).unwrap_or_default();
     if decoded.is_empty() {
         return Err(format_error.unwrap_or(Error::InvalidSignatureFormat {
             header,
@@ -217,7 +221,7 @@ pub fn verify_listed<'a>(
         };
         mac.update(body);
         let expected: [u8; DIGEST_LEN] = mac.finalize().into_bytes().into();
-        for signature in &decoded {
+        for signature in decoded {
             matched |= constant_time_eq(&expected, signature);
         }
     }
