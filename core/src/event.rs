@@ -334,9 +334,17 @@ pub fn canonicalize_numbers(raw: &mut Value) {
                 *raw = replacement;
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(canonicalize_numbers),
-        Value::Object(map) => map.values_mut().for_each(canonicalize_numbers),
+        Value::Array(items) => items.iter_mut().for_each(canonicalize_within),
+        Value::Object(map) => map.values_mut().for_each(canonicalize_within),
         _ => {}
+    }
+}
+
+/// [`canonicalize_numbers`] on a member, without a call for the strings, booleans and nulls
+/// that make most of a payload.
+fn canonicalize_within(value: &mut Value) {
+    if matches!(value, Value::Number(_) | Value::Array(_) | Value::Object(_)) {
+        canonicalize_numbers(value);
     }
 }
 
