@@ -325,6 +325,10 @@ def gatewayapi():
     eight = [f"v1={hmac_hex(f'retired-{i}', body)}" for i in range(7)] + [f"v1={hmac_hex(GW_HMAC, body)}"]
     vec("gatewayapi", "signature_header_eight_entries", "Eight v1 entries (the cap), the last one matches",
         "gatewayapi", body, {"Signature": ",".join(eight)}, creds)
+    garbled_first = {"Signature": f"v1=zz, v2=future,v1={hmac_hex(GW_HMAC, body)}"}
+    vec("gatewayapi", "signature_header_garbled_entry_first",
+        "A malformed v1 entry and another version listed before the matching v1: it still verifies",
+        "gatewayapi", body, garbled_first, creds)
     vec("gatewayapi", "rotated_hmac_secret", "Signed with the previous secret while both are configured",
         "gatewayapi", body, h(body, GW_HMAC_OLD), {"hmac_sha256": [GW_HMAC, GW_HMAC_OLD]})
     vec("gatewayapi", "named_with_per_provider_credentials",

@@ -198,13 +198,14 @@ pub fn verify_listed<'a>(
     let mut slots = [[0; DIGEST_LEN]; MAX_LISTED_SIGNATURES];
     let mut count = 0;
     let mut format_error = None;
-    for (entry, slot) in entries.zip(slots.iter_mut()) {
-        match decode_signature(entry, header) {
-            Ok(signature) => {
+    for entry in entries {
+        match (decode_signature(entry, header), slots.get_mut(count)) {
+            (Ok(signature), Some(slot)) => {
                 *slot = signature;
                 count += 1;
             }
-            Err(error) => format_error = format_error.or(Some(error)),
+            (Ok(_), None) => {}
+            (Err(error), _) => format_error = format_error.or(Some(error)),
         }
     }
     let decoded = slots.get(..count).unwrap_or_default();
@@ -271,6 +272,29 @@ mod tests {
             sign_hex(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    /// A malformed entry listed before a valid one does not hide it (each decoded signature
+    /// takes the next free slot, whatever failed before it).
+    #[test]
+    fn a_valid_signature_listed_after_a_malformed_one_verifies() {
+        let secret = [Secret::new(b"Jefe".to_vec())];
+        let body = b"what do ya want for nothing?";
+        let valid = hex::encode(sign(b"Jefe", body));
+        for entries in [
+            ["not-a-signature", valid.as_str(), ""],
+            ["zz", "", valid.as_str()],
+            [valid.as_str(), "zz", "zz"],
+        ] {
+            let listed = entries.into_iter().filter(|entry| !entry.is_empty());
+            assert_eq!(
+                verify_listed(&secret, body, listed, "X"),
+                Ok(()),
+                "{entries:?}"
+            );
+        }
+        let forged = ["zz", "00"].into_iter();
+        assert!(verify_listed(&secret, body, forged, "X").is_err());
     }
 
     #[test]
