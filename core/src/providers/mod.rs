@@ -516,9 +516,10 @@ impl Context<'_> {
         let mut found = None;
         for (key, value) in self.headers {
             if crate::request::is_header_named(key, name) {
+                let value = crate::request::trimmed(value);
                 match found {
-                    Some(previous) if previous != crate::request::trimmed(value) => return None,
-                    _ => found = Some(crate::request::trimmed(value)),
+                    Some(previous) if previous != value => return None,
+                    _ => found = Some(value),
                 }
             }
         }
