@@ -20,6 +20,11 @@ use crate::phone;
 #[derive(Debug)]
 pub(crate) struct Fields<'a> {
     root: &'a Value,
+    /// Where paths start: the root, or the object that [`Fields::within`] is reading.
+    base: &'a Value,
+    /// The path of `base` from the root (empty at the root): unread fields are always named
+    /// from the root.
+    prefix: &'static str,
     unread: Vec<String>,
 }
 
@@ -27,15 +32,41 @@ impl<'a> Fields<'a> {
     pub fn new(root: &'a Value) -> Self {
         Fields {
             root,
+            base: root,
+            prefix: "",
             unread: Vec::new(),
         }
+    }
+
+    /// Runs `read` with paths relative to the object at the root's `key`, so a provider
+    /// that reads a dozen fields of one nested object looks that object up once, not once a
+    /// field (callgrind, GatewayAPI's envelope: ~100 instructions a field). Read as before: an
+    /// absent or `null` object makes every field `None`; one that is no object is listed as
+    /// unread, as reading any path through it would.
+    pub fn within<T>(&mut self, key: &'static str, read: impl FnOnce(&mut Self) -> T) -> T {
+        debug_assert!(self.prefix.is_empty(), "`within` starts from the root");
+        let base = match self.root.get(key) {
+            Some(object @ Value::Object(_)) => object,
+            Some(Value::Null) | None => &Value::Null,
+            Some(_) => {
+                self.mark_unread(key);
+                &Value::Null
+            }
+        };
+        let outer = (
+            core::mem::replace(&mut self.base, base),
+            core::mem::replace(&mut self.prefix, key),
+        );
+        let read = read(self);
+        (self.base, self.prefix) = outer;
+        read
     }
 
     /// The value at a dotted path (`data.error_code`, `payload.to.0.status`: a number indexes
     /// an array); `None` when it or a parent is absent or `null`. A parent that is present but
     /// neither an object nor (for a number) an array is listed as unread.
     pub fn value(&mut self, path: &str) -> Option<&'a Value> {
-        let mut current = self.root;
+        let mut current = self.base;
         let mut walked = 0;
         let mut rest = Some(path);
         // Split by bytes, not `str::split`: its char searcher cost ~100 instructions a
@@ -82,8 +113,24 @@ impl<'a> Fields<'a> {
 
     /// Lists `path` as present but unreadable.
     pub fn mark_unread(&mut self, path: &str) {
-        if !self.unread.iter().any(|known| known == path) {
-            self.unread.push(String::from(path));
+        let prefix = self.prefix;
+        let from_root = |known: &String| {
+            if prefix.is_empty() {
+                known == path
+            } else {
+                known.len() == prefix.len() + 1 + path.len()
+                    && known.starts_with(prefix)
+                    && known.ends_with(path)
+                    && known.as_bytes().get(prefix.len()) == Some(&b'.')
+            }
+        };
+        if !self.unread.iter().any(from_root) {
+            let named = if prefix.is_empty() {
+                String::from(path)
+            } else {
+                alloc::format!("{prefix}.{path}")
+            };
+            self.unread.push(named);
         }
     }
 
@@ -202,5 +249,48 @@ mod tests {
         assert_eq!(fields.text("o.0"), Some("zero"));
         assert_eq!(fields.array("o"), None);
         assert_eq!(fields.into_unread(), ["to.1", "to", "o"]);
+    }
+
+    #[test]
+    fn reading_within_an_object_answers_as_the_dotted_paths_do() {
+        let bodies = [
+            r#"{"event":{"a":"x","n":12,"o":{"k":"v"},"s":"str","t":"2021-03-22T09:11:00Z"},"top":1}"#,
+            r#"{"event":{"a":5,"o":7,"t":"never","s":{"k":1}},"top":"x"}"#,
+            r#"{"event":"a string","top":1}"#,
+            r#"{"event":[{"a":"x"}],"top":1}"#,
+            r#"{"event":null,"top":1}"#,
+            r#"{"top":1}"#,
+        ];
+        for body in bodies {
+            let body: Value = serde_json::from_str(body).unwrap();
+            type Read<'a> = (
+                Option<&'a str>,
+                Option<String>,
+                Option<&'a str>,
+                Option<&'a str>,
+                Option<String>,
+                Option<&'a str>,
+            );
+            fn read<'a>(fields: &mut Fields<'a>, relative: bool) -> Read<'a> {
+                let path = |p: &'static str| if relative { &p[6..] } else { p };
+                (
+                    fields.text(path("event.a")),
+                    fields.id(path("event.n")),
+                    fields.text(path("event.o.k")),
+                    fields.text(path("event.s.k")),
+                    fields.time(if relative { "t" } else { "event.t" }),
+                    fields.text(path("event.a")),
+                )
+            }
+            let mut dotted = Fields::new(&body);
+            let expected = (read(&mut dotted, false), dotted.text("top"));
+            let mut within = Fields::new(&body);
+            let got = (
+                within.within("event", |envelope| read(envelope, true)),
+                within.text("top"),
+            );
+            assert_eq!(got, expected, "{body}");
+            assert_eq!(within.into_unread(), dotted.into_unread(), "{body}");
+        }
     }
 }

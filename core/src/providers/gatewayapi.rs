@@ -379,25 +379,25 @@ fn status_of(word: &str) -> DeliveryStatus {
 
 /// The Messaging API's `event.error`: `{hex_code, details}` (or `{code, description}`), or a
 /// bare text.
-fn messaging_error(fields: &mut Fields<'_>) -> Option<ProviderError> {
-    let (code, description) = match fields.value("event.error")? {
+fn messaging_error(envelope: &mut Fields<'_>) -> Option<ProviderError> {
+    let (code, description) = match envelope.value("error")? {
         Value::Object(error) => (
-            fields.id(if error.contains_key("hex_code") {
-                "event.error.hex_code"
+            envelope.id(if error.contains_key("hex_code") {
+                "error.hex_code"
             } else {
-                "event.error.code"
+                "error.code"
             }),
-            fields
+            envelope
                 .text(if error.contains_key("details") {
-                    "event.error.details"
+                    "error.details"
                 } else {
-                    "event.error.description"
+                    "error.description"
                 })
                 .map(String::from),
         ),
         Value::String(text) => (None, Some(text.clone())),
         _ => {
-            fields.mark_unread("event.error");
+            envelope.mark_unread("error");
             return None;
         }
     };
@@ -493,41 +493,45 @@ fn messaging_event(fields: &mut Fields<'_>, context: &Context<'_>) -> Normalized
         None => context.derived_key(),
     };
     let mut event = context.event(id, event_type, kind, Value::Null);
-    let own_time = if event_type == EventType::MessageStatus {
-        fields.time("event.status_at")
-    } else {
-        fields.time("event.sent_at")
-    };
+    let own_time = fields.within("event", |envelope| {
+        envelope.time(if event_type == EventType::MessageStatus {
+            "status_at"
+        } else {
+            "sent_at"
+        })
+    });
     event.occurred_at = own_time.or_else(|| fields.time("timestamp"));
-    event.from = fields.message_address("event.sender");
-    event.to = fields.message_address("event.recipient");
-    if event_type == EventType::MessageStatus {
-        let word = fields.text("event.status").unwrap_or_default();
-        event.status = Some(StatusInfo::new(status_of(word), word));
-    }
-    let message_id = fields.id("event.msg_id");
-    if event_type != EventType::Other || message_id.is_some() {
-        let text = match fields.value("event.content") {
-            Some(Value::String(text)) => Some(text.clone()),
-            Some(Value::Object(_)) => fields.text("event.content.message").map(String::from),
-            Some(_) => {
-                fields.mark_unread("event.content");
-                None
-            }
-            None => None,
-        };
-        event.message = Some(Message {
-            id: message_id,
-            direction: match event_type {
-                EventType::MessageStatus => Some(Direction::Outbound),
-                EventType::MessageReceived => Some(Direction::Inbound),
-                _ => None,
-            },
-            text,
-            reference: fields.text("event.reference").map(String::from),
-            error: messaging_error(fields),
-        });
-    }
+    fields.within("event", |envelope| {
+        event.from = envelope.message_address("sender");
+        event.to = envelope.message_address("recipient");
+        if event_type == EventType::MessageStatus {
+            let word = envelope.text("status").unwrap_or_default();
+            event.status = Some(StatusInfo::new(status_of(word), word));
+        }
+        let message_id = envelope.id("msg_id");
+        if event_type != EventType::Other || message_id.is_some() {
+            let text = match envelope.value("content") {
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(Value::Object(_)) => envelope.text("content.message").map(String::from),
+                Some(_) => {
+                    envelope.mark_unread("content");
+                    None
+                }
+                None => None,
+            };
+            event.message = Some(Message {
+                id: message_id,
+                direction: match event_type {
+                    EventType::MessageStatus => Some(Direction::Outbound),
+                    EventType::MessageReceived => Some(Direction::Inbound),
+                    _ => None,
+                },
+                text,
+                reference: envelope.text("reference").map(String::from),
+                error: messaging_error(envelope),
+            });
+        }
+    });
     event
 }
 
