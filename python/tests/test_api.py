@@ -66,6 +66,29 @@ def test_event_is_plain_json_objects_and_long_text_is_one_object() -> None:
                            "unread_fields", "raw"]
 
 
+def test_raw_keys_are_reused_across_events_and_always_right() -> None:
+    """raw's keys come from a bounded cache of key strings (serde-pyobjects' key_string): the
+    same key in two events is one str object, and keys that evict each other, long keys and
+    non-ASCII keys still read exactly as sent."""
+    secret = "a-webhook-secret"
+
+    def event_of(payload: Dict[str, Any]) -> Dict[str, Any]:
+        body = json.dumps(payload).encode()
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return telhook.normalize_event("limephone", headers={"X-LimePhone-Signature": signature}, body=body,
+                                       credentials={"hmac_sha256": secret}, now=1769000000)
+
+    base = {"event": "sms_received", "message_id": 7, "virtual_number": "+15551234567",
+            "sender_number": "+18887654321", "message_content": "hi"}
+    first, second = event_of(base), event_of(base)
+    assert [a is b for a, b in zip(first["raw"], second["raw"])] == [True] * len(base)
+    # 3,000 invented keys (more than the cache's 512 slots, so they collide and evict), some
+    # longer than the 32 bytes it holds, some non-ASCII; then the usual keys again.
+    invented = {f"k{i}" + ("é" if i % 7 == 0 else "") + ("x" * 40 if i % 11 == 0 else ""): i for i in range(3000)}
+    assert event_of({**base, "extra": invented})["raw"] == {**base, "extra": invented}
+    assert event_of(base)["raw"] == base
+
+
 def test_now_forms(vectors: List[Tuple[str, Dict[str, Any]]]) -> None:
     v = vector(vectors, "lisoloo/doc_envelope_delivered.json")
     r = v["request"]

@@ -32,6 +32,7 @@ pub fn to_python<'py, T: Serialize + ?Sized>(
         .serialize(ToPython {
             py,
             repeats: &mut repeats,
+            is_key: false,
         })
         .map_err(|failure| failure.0)
 }
@@ -102,6 +103,51 @@ fn static_string<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyStrin
     })
 }
 
+/// Recently built map keys (a payload's own keys, `raw`'s: "msisdn", "status", ...), by their
+/// text: the same few dozen keys come in every request, and a cached key skips allocating,
+/// decoding and hashing it again for the dict (a str keeps its hash once computed). Direct-
+/// mapped, so a key only replaces the one in its slot: the table stays bounded whatever keys a
+/// sender invents, and such keys only cost what they did before. Not interned: interned strings
+/// are immortal from Python 3.12 on, so a sender's invented keys would never be freed.
+const KEY_SLOTS: usize = 512;
+
+/// Longer keys are built each time: ids used as keys would only churn the table.
+const KEY_MAX_BYTES: usize = 32;
+
+type KeySlot = Option<(Box<str>, Py<PyString>)>;
+
+thread_local! {
+    static KEY_STRINGS: RefCell<Vec<KeySlot>> = RefCell::new((0..KEY_SLOTS).map(|_| None).collect());
+}
+
+fn key_string<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+    if key.len() > KEY_MAX_BYTES {
+        return PyString::new(py, key);
+    }
+    // FNV-1a over at most 32 bytes: the slot's index, not a defence (see above).
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    #[allow(clippy::cast_possible_truncation)]
+    let index = (hash >> 32) as usize % KEY_SLOTS;
+    KEY_STRINGS.with(|cell| {
+        let Ok(mut slots) = cell.try_borrow_mut() else {
+            return PyString::new(py, key);
+        };
+        let Some(slot) = slots.get_mut(index) else {
+            return PyString::new(py, key);
+        };
+        if let Some((cached, string)) = slot {
+            if **cached == *key {
+                return string.bind(py).clone();
+            }
+        }
+        let string = PyString::new(py, key);
+        *slot = Some((key.into(), string.clone().unbind()));
+        string
+    })
+}
+
 /// A Python error carried through serde's error type.
 pub struct Failure(PyErr);
 
@@ -134,6 +180,8 @@ impl From<PyErr> for Failure {
 struct ToPython<'a, 'py> {
     py: Python<'py>,
     repeats: &'a mut Repeats<'py>,
+    /// A map's key is being built ([`key_string`]).
+    is_key: bool,
 }
 
 type Built<'py> = Result<Bound<'py, PyAny>, Failure>;
@@ -143,6 +191,7 @@ impl<'a, 'py> ToPython<'a, 'py> {
         ToPython {
             py: self.py,
             repeats: self.repeats,
+            is_key: false,
         }
     }
 
@@ -217,6 +266,9 @@ impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
         self.serialize_str(value.encode_utf8(&mut buffer))
     }
     fn serialize_str(self, value: &str) -> Built<'py> {
+        if self.is_key {
+            return Ok(key_string(self.py, value).into_any());
+        }
         Ok(self.repeats.string(self.py, value).into_any())
     }
     fn serialize_bytes(self, value: &[u8]) -> Built<'py> {
@@ -370,7 +422,11 @@ impl<'py> ser::SerializeMap for DictBuilder<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = Failure;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Failure> {
-        self.key = Some(key.serialize(self.to_python.reborrow())?);
+        let as_key = ToPython {
+            is_key: true,
+            ..self.to_python.reborrow()
+        };
+        self.key = Some(key.serialize(as_key)?);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Failure> {
