@@ -493,15 +493,13 @@ fn messaging_event(fields: &mut Fields<'_>, context: &Context<'_>) -> Normalized
         None => context.derived_key(),
     };
     let mut event = context.event(id, event_type, kind, Value::Null);
-    let own_time = fields.within("event", |envelope| {
-        envelope.time(if event_type == EventType::MessageStatus {
+    fields.within("event", |envelope| {
+        let own_time = envelope.time(if event_type == EventType::MessageStatus {
             "status_at"
         } else {
             "sent_at"
-        })
-    });
-    event.occurred_at = own_time.or_else(|| fields.time("timestamp"));
-    fields.within("event", |envelope| {
+        });
+        event.occurred_at = own_time.or_else(|| envelope.outside(|root| root.time("timestamp")));
         event.from = envelope.message_address("sender");
         event.to = envelope.message_address("recipient");
         if event_type == EventType::MessageStatus {

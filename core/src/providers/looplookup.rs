@@ -174,16 +174,10 @@ fn body_matches(body: &BodyKeys<'_>) -> bool {
 }
 
 /// `result_v1.apple_services.<name>`: its status (`unknown` when not sent) and last date.
-fn service(
-    fields: &mut Fields<'_>,
-    path: &'static str,
-    date: &'static str,
-    status: &'static str,
-) -> Option<AppleService> {
-    fields.object(path)?;
-    Some(AppleService {
-        status: String::from(fields.text(status).unwrap_or("unknown")),
-        last_seen: fields.time(date),
+fn service(fields: &mut Fields<'_>, path: &'static str) -> Option<AppleService> {
+    fields.within_object(path, |service| AppleService {
+        status: String::from(service.text("status").unwrap_or("unknown")),
+        last_seen: service.time("date"),
     })
 }
 
@@ -215,24 +209,24 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         (EventType::Other, "callback")
     };
     let mut event = context.event(id, event_type, name, Value::Null);
+    // Read in the order their unread fields are listed.
+    let request_id = fields.id("request_id");
+    let facetime = service(&mut fields, "result_v1.apple_services.facetime");
+    let imessage = service(&mut fields, "result_v1.apple_services.imessage");
+    let (carrier, number_type) = fields.within("result_v1.carrier", |carrier| {
+        (
+            carrier.text("carrier").map(String::from),
+            carrier.text("number_type").map(String::from),
+        )
+    });
     event.lookup = Some(Lookup {
-        request_id: fields.id("request_id"),
+        request_id,
         contact,
         contact_kind,
-        facetime: service(
-            &mut fields,
-            "result_v1.apple_services.facetime",
-            "result_v1.apple_services.facetime.date",
-            "result_v1.apple_services.facetime.status",
-        ),
-        imessage: service(
-            &mut fields,
-            "result_v1.apple_services.imessage",
-            "result_v1.apple_services.imessage.date",
-            "result_v1.apple_services.imessage.status",
-        ),
-        carrier: fields.text("result_v1.carrier.carrier").map(String::from),
-        number_type: fields.text("result_v1.carrier.number_type").map(String::from),
+        facetime,
+        imessage,
+        carrier,
+        number_type,
         country: fields.text("result_v1.country.iso2").map(String::from),
     });
     event.unread_fields = fields.into_unread();
