@@ -349,6 +349,83 @@ def test_a_store_that_never_answers_is_a_503_within_the_deadline(
     assert "did not answer the claim within store_deadline_ms" in caplog.records[-1].getMessage()
 
 
+class WaitingStore(MemoryStore):
+    """An async store whose calls wait on the event loop (twice) before they answer, as a
+    network store does: run on under the deadline after their first wait (``_within``)."""
+
+    def __init__(self, fail_complete: bool = False) -> None:
+        super().__init__()
+        self.fail_complete = fail_complete
+        self.calls: List[str] = []
+
+    async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        self.calls.append("claim")
+        return super().claim(key, token, lease_secs)
+
+    async def complete(self, key: str, token: str, ttl_secs: int) -> None:  # type: ignore[override]
+        await asyncio.sleep(0.001)
+        self.calls.append("complete")
+        if self.fail_complete:
+            raise ConnectionError("the store went away")
+        super().complete(key, token, ttl_secs)
+
+
+def test_async_stores_that_answer_at_once_or_after_waiting_get_the_same_answers(sms: Dict[str, Any]) -> None:
+    receiver = receiver_for(sms)
+    request = sms["request"]
+
+    def deliver(store: Any) -> Any:
+        return asyncio.run(telhook.areceive(
+            receiver, method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
+            handler=lambda event: None, store=store,
+        ))
+
+    class AnswersAtOnce(MemoryStore):
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+            return super().claim(key, token, lease_secs)
+
+        async def complete(self, key: str, token: str, ttl_secs: int) -> None:  # type: ignore[override]
+            super().complete(key, token, ttl_secs)
+
+    for store in (AnswersAtOnce(), WaitingStore()):
+        first, again = deliver(store), deliver(store)
+        assert (first.status, again.status) == (200, 200), store
+        assert again.body == b'{"outcome":"duplicate"}', store
+    waiting = WaitingStore()
+    deliver(waiting)
+    assert waiting.calls == ["claim", "complete"]
+    # A store that fails after waiting: the handler ran, its claim could not be settled.
+    failing = WaitingStore(fail_complete=True)
+    answer = deliver(failing)
+    assert failing.calls == ["claim", "complete"]
+    assert answer.status == 200
+
+
+def test_a_store_that_waits_past_the_deadline_is_abandoned(sms: Dict[str, Any]) -> None:
+    class SlowAfterAWait(MemoryStore):
+        cancelled = False
+
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+            await asyncio.sleep(0)
+            try:
+                await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                SlowAfterAWait.cancelled = True
+                raise
+            return "new"
+
+    receiver = receiver_for(sms, store_deadline_ms=50)
+    request = sms["request"]
+    answer = asyncio.run(telhook.areceive(
+        receiver, method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
+        handler=lambda event: None, store=SlowAfterAWait(),
+    ))
+    assert (answer.status, answer.body) == (503, b'{"error":"dedupe_unavailable"}')
+    assert SlowAfterAWait.cancelled
+
+
 def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:
     """The provider hangs up (ASGI disconnect, asyncio cancel) while the handler runs: the
     handler runs to completion once, its outcome completes the claim, a redelivery during it

@@ -17,7 +17,6 @@ body while streaming; this middleware is only for ASGI.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Sequence
 
 from .. import _core
@@ -49,8 +48,7 @@ class WebhookBodyCap:
             await self.application(scope, receive, send)
             return
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
-        flow, first = _core.Flow.start(self.settings, scope["method"], headers)
-        action = json.loads(first)
+        flow, action = _core.Flow.start(self.settings, scope["method"], headers)
         if action["action"] == "answer":  # refused before the body (over the declared cap, a GET)
             await _send(send, action["answer"])
             return
@@ -73,7 +71,7 @@ class WebhookBodyCap:
 
         await self.application(scope, capped, send)
         if over:
-            action = json.loads(flow.next(_json({"input": "body_too_large"})))
+            action = flow.next(_json({"input": "body_too_large"}))
             await _send(send, action["answer"])
 
 
