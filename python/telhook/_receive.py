@@ -216,12 +216,17 @@ def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:
 # The JSON texts of the steps that repeat from delivery to delivery ("body_read", "claimed" +
 # "new", "settled", a handler's status...): json.dumps is ~1.5 µs, five steps a delivery. The
 # step that names the event ("normalized") is never kept, and the table stops growing at 64.
+# Keyed by the items (True == 1 as a key: no field of a step holds a bool in one delivery and
+# an int in another).
 _STEP_TEXTS: Dict[Tuple[Tuple[str, object], ...], str] = {}
 
 
 def _json(step: Dict[str, object]) -> str:
     key = tuple(step.items())
-    text = _STEP_TEXTS.get(key)
+    try:
+        text = _STEP_TEXTS.get(key)
+    except TypeError:  # a value that is no str, int, bool or None: not kept
+        return json.dumps(step)
     if text is None:
         # With its default arguments json.dumps reuses one encoder; others build one per call.
         text = json.dumps(step)
