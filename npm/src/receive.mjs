@@ -203,14 +203,27 @@ function report(setup, answer, note, error, provider, eventId) {
 
 const LATE = Symbol("late");
 
-/** A store call raced against its deadline: `{value}` or `{error, timedOut}`; the timer is cleared either way. */
+/**
+ * A store call raced against its deadline: `{value}` or `{error, timedOut}`; the timer is cleared
+ * either way. A store that answers synchronously (an in-memory one) needs no timer: it has
+ * answered before any deadline could fire.
+ */
 async function withDeadline(call, deadlineMs, what) {
+  let pending;
+  try {
+    pending = call();
+  } catch (error) {
+    return { error, timedOut: false };
+  }
+  if (pending === null || (typeof pending !== "object" && typeof pending !== "function") || typeof pending.then !== "function") {
+    return { value: pending };
+  }
   let timer;
   const late = new Promise((resolve) => {
     timer = setTimeout(resolve, deadlineMs, LATE);
   });
   try {
-    const value = await Promise.race([(async () => call())(), late]);
+    const value = await Promise.race([pending, late]);
     if (value !== LATE) return { value };
     return { error: new Error(`telhook: ${what.includes(".") ? what : `store.${what}`} did not answer within ${deadlineMs} ms (storeDeadlineMs)`), timedOut: true };
   } catch (error) {

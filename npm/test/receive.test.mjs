@@ -342,6 +342,21 @@ test("a failing store answers dedupe_unavailable (503) without calling the handl
   assert.deepStrictEqual(reports, [[broken, "dedupe_unavailable"]]);
   const lying = lisolooHandler({ store: { claim: () => "yes", complete() {}, release() {} } });
   assert.equal((await lying(lisolooDelivery())).status, 503);
+  // A synchronous store (no promise, so no deadline timer) that throws: the same answer.
+  const throwing = lisolooHandler({
+    store: {
+      claim() {
+        throw broken;
+      },
+      complete() {},
+      release() {},
+    },
+    onEvent: () => {
+      calls += 1;
+    },
+  });
+  assert.deepStrictEqual(await answerOf(await throwing(lisolooDelivery())), [503, { error: "dedupe_unavailable" }]);
+  assert.equal(calls, 0);
 });
 
 test("ackForError: a TelhookError's answer by its code, anything else a failed handler", () => {
