@@ -76,8 +76,10 @@ def webhook(
         if not callable(handler):
             raise TypeError("@webhook decorates a handler: handler(request, event)")
 
+        is_async = inspect.iscoroutinefunction(handler)
+
         async def call(request: Request, event: NormalizedEvent) -> object:
-            if inspect.iscoroutinefunction(handler):
+            if is_async:
                 return await handler(request, event)
             # A sync handler blocks: in Starlette's thread pool, never on the event loop. What it
             # returns may still be awaitable (an object whose __call__ is async).

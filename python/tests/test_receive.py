@@ -495,3 +495,75 @@ def test_a_status_the_provider_retries_is_logged_once_per_receiver(
             assert answer.status == 204
     warnings = [r.getMessage() for r in caplog.records if "acknowledges only 200" in r.getMessage()]
     assert len(warnings) == 1, warnings
+
+
+def test_claim_tokens_are_unique_fit_the_django_column_and_differ_in_a_forked_worker(sms: Dict[str, Any]) -> None:
+    import os
+
+    from telhook import _receive
+
+    tokens = [_receive._new_token() for _ in range(1000)]
+    assert len(set(tokens)) == 1000
+    assert all(len(token) == 32 and int(token, 16) >= 0 for token in tokens)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the forked worker)
+        os.write(write_end, _receive._new_token().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    forked = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.close(write_end)
+    assert len(forked) == 32 and forked[:16] != tokens[0][:16]
+
+
+def test_the_handler_runs_in_a_task_of_its_own_and_its_answer_is_the_machines(sms: Dict[str, Any]) -> None:
+    receiver = receiver_for(sms)
+    request = sms["request"]
+    tasks: List[Any] = []
+
+    async def handler(event: Any) -> int:
+        tasks.append(asyncio.current_task())
+        return 202
+
+    async def scenario() -> Tuple[Any, Any]:
+        answer = await telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                        body=request["body"].encode(), handler=handler, store=MemoryStore())
+        return answer, asyncio.current_task()
+
+    answer, request_task = asyncio.run(scenario())
+    assert answer.status == 202
+    assert tasks and tasks[0] is not request_task
+
+    async def fails(event: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    failed = asyncio.run(telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                          body=request["body"].encode(), handler=fails, store=MemoryStore()))
+    assert failed.status == 500
+
+
+def test_answers_are_shared_only_when_every_field_agrees() -> None:
+    from telhook import _receive
+
+    raw = {"status": 200, "code": "accepted", "headers": [["content-type", "application/json"]],
+           "body": '{"outcome":"accepted"}', "provider_action": "acknowledged", "dedupe": "complete", "log": "none"}
+    first = _receive._answer(raw)
+    assert _receive._answer(dict(raw)) is first
+    assert first == _receive._new_answer(raw)
+    for field, other in (("status", 201), ("code", "handler_status"), ("body", "{}"), ("log", "info"),
+                         ("headers", [["content-type", "text/plain"]]), ("dedupe", "release")):
+        changed = _receive._answer({**raw, field: other})
+        assert changed == _receive._new_answer({**raw, field: other}) and changed != first
+
+
+def test_the_normalized_step_is_the_json_of_its_fields() -> None:
+    import json
+
+    from telhook import _receive
+
+    for event_id in ("limephone:sms_received:1", 'a"quote\\back\nslash', "tél:☎:\U0001f600", ""):
+        step = {"input": "normalized", "provider": "limephone", "event_id": event_id}
+        assert json.loads(_receive._json(step)) == step
+    other = {"input": "normalized", "provider": None, "event_id": "x"}
+    assert json.loads(_receive._json(other)) == other
