@@ -263,3 +263,18 @@ def test_a_chunked_body_the_server_did_not_decode_is_500_never_a_4xx(vectors: An
     assert views.PROCESSED == []
     accepted = views.lisoloo_hook(chunked_request(v, input_terminated=True))
     assert (accepted.status_code, json.loads(accepted.content)) == (200, {"outcome": "accepted"})
+
+
+def test_headers_are_read_from_meta_as_request_headers_names_them() -> None:
+    from django.test import RequestFactory
+
+    from telhook.django import _meta_header_pairs
+
+    request = RequestFactory().post(
+        "/hooks", data=b'{"a": 1}', content_type="application/json",
+        HTTP_X_LIMEPHONE_SIGNATURE="sig", HTTP_AUTHORIZATION="Basic abc", HTTP_X_FORWARDED_PROTO="https",
+    )
+    pairs = _meta_header_pairs(request.META)
+    assert sorted(pairs) == sorted((name.lower(), value) for name, value in request.headers.items())
+    assert ("x-limephone-signature", "sig") in pairs and ("content-type", "application/json") in pairs
+    assert not any(name.startswith(("server", "wsgi", "request")) for name, _ in pairs)
