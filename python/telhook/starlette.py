@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Mapping, Optional, Tuple, Union, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import Receiver, _header_pairs
+from . import Receiver
 from ._receive import Answer, Delivery, arun, maybe_await, no_handler, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
@@ -43,6 +43,12 @@ def _own_status(returned: object) -> Optional[int]:
 def _response(answer: Answer) -> Response:
     # Starlette adds no content type of its own, and no Content-Length to a 204 or 304.
     return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+def _scope_header_pairs(request: Request) -> List[Tuple[str, str]]:
+    # What request.headers.items() gives (latin-1 names and values, every copy of a repeated
+    # header), without building its Headers object first: ~2 µs a request.
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
 
 
 def _body(request: Request) -> Any:
@@ -93,7 +99,7 @@ def webhook(
                 delivery,
                 request.method,
                 url,
-                _header_pairs(request.headers.items()),
+                _scope_header_pairs(request),
                 _body(request),
                 lambda event: call(request, event),
             )
@@ -147,7 +153,7 @@ def inbox_endpoint(
     async def endpoint(request: Request) -> Response:
         delivery = Delivery(receiver, chosen, inbox=True)
         url = request.url.path + ("?" + request.url.query if request.url.query else "")
-        answer, _ = await arun(delivery, request.method, url, _header_pairs(request.headers.items()),
+        answer, _ = await arun(delivery, request.method, url, _scope_header_pairs(request),
                                _body(request), no_handler)
         return _response(answer)
 

@@ -317,3 +317,15 @@ def test_a_handlers_204_reaches_the_client_with_no_body_or_content_type() -> Non
     sent_by_django = django_hook(request)
     assert (sent_by_django.status_code, sent_by_django.content, sent_by_django.has_header("Content-Type")) == (
         204, b"", False)
+
+
+def test_starlette_headers_are_request_headers_items_read_from_the_scope() -> None:
+    from starlette.requests import Request
+
+    from telhook.starlette import _scope_header_pairs
+
+    scope = {"type": "http", "method": "POST", "path": "/hooks", "query_string": b"",
+             "headers": [(b"content-type", b"application/json"), (b"x-note", b"caf\xe9"), (b"x-note", b"second")]}
+    request = Request(scope)
+    assert _scope_header_pairs(request) == list(request.headers.items())
+    assert ("x-note", "café") in _scope_header_pairs(request)
