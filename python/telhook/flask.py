@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
 from flask import Response, current_app, got_request_exception, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from . import Receiver, _header_pairs
+from . import Receiver
 from ._receive import Answer, Delivery, no_handler, run, stream_reader, unavailable_body
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
@@ -52,6 +52,21 @@ def _body() -> Iterable[bytes]:
     if "form" in request.__dict__ or "files" in request.__dict__:
         return unavailable_body()
     return stream_reader(request.stream.read)
+
+
+def _environ_header_pairs(environ: Mapping[str, Any]) -> List[Tuple[str, str]]:
+    """``request.headers.items()`` read straight from the WSGI environ, by Werkzeug's rules
+    (``HTTP_*`` except the two content headers, which count unprefixed and only when not
+    empty), names lower-cased instead of title-cased: ~4 µs a request less, and the core reads
+    names in any case."""
+    pairs = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key != "HTTP_CONTENT_TYPE" and key != "HTTP_CONTENT_LENGTH":
+                pairs.append((key[5:].replace("_", "-").lower(), str(value)))
+        elif (key == "CONTENT_TYPE" or key == "CONTENT_LENGTH") and value:
+            pairs.append((key.replace("_", "-").lower(), str(value)))
+    return pairs
 
 
 def _response(answer: Answer) -> Response:
@@ -97,7 +112,7 @@ def webhook(
                 delivery,
                 request.method,
                 request.full_path if request.query_string else request.path,
-                _header_pairs(request.headers.items()),
+                _environ_header_pairs(request.environ),
                 _body(),
                 lambda event: view(event, **url_values),
             )
@@ -138,7 +153,7 @@ def inbox_view(
     def view(**url_values: Any) -> WerkzeugResponse:
         delivery = Delivery(receiver, cast(Any, inbox), on_error=_report, inbox=True)
         answer, _ = run(delivery, request.method, request.full_path if request.query_string else request.path,
-                        _header_pairs(request.headers.items()), _body(), no_handler)
+                        _environ_header_pairs(request.environ), _body(), no_handler)
         return _response(answer)
 
     view.__name__ = f"telhook_inbox_{provider or 'detected'}"

@@ -329,3 +329,20 @@ def test_starlette_headers_are_request_headers_items_read_from_the_scope() -> No
     request = Request(scope)
     assert _scope_header_pairs(request) == list(request.headers.items())
     assert ("x-note", "café") in _scope_header_pairs(request)
+
+
+def test_flask_headers_are_request_headers_items_read_from_the_environ() -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from telhook.flask import _environ_header_pairs
+
+    for content_type in ("application/json", None):
+        environ = EnvironBuilder(method="POST", path="/hooks", data=b'{"a": 1}', content_type=content_type,
+                                 headers={"X-Lisoloo-Signature": "sig", "Authorization": "Basic abc"}).get_environ()
+        environ["HTTP_CONTENT_TYPE"] = "text/x-duplicate"  # a server's stray copy: Werkzeug skips it
+        if content_type is None:
+            environ["CONTENT_TYPE"] = ""  # empty: Werkzeug leaves it out
+        expected = [(name.lower(), value) for name, value in Request(environ).headers.items()]
+        assert _environ_header_pairs(environ) == expected
+        assert ("x-lisoloo-signature", "sig") in expected
