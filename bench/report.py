@@ -154,8 +154,8 @@ def e2e_section(e2e):
     return [
         "## End to end",
         "",
-        f"autocannon (in the Node process that runs bench/node/e2e.mjs) against each server on 127.0.0.1, one run each "
-        f"(the Node telhook/octokit pair: {e2e['servers']['node_telhook'].get('rounds', 1)} interleaved runs, the best of each kept): "
+        f"autocannon (in the Node process that runs bench/node/e2e.mjs) against each server on 127.0.0.1, "
+        f"{e2e['servers']['node_telhook'].get('rounds', 1)} interleaved runs of every server, the best of each kept: "
         f"{e2e['seconds']} s, {e2e['connections']} connections, the signed limephone request ({e2e['body_bytes']} B) "
         "POSTed over and over; every answer checked 2xx. One worker process per server; the two cores are shared "
         "by the load generator and the server. telhook with no dedupe store (Python: a store that always answers "
