@@ -257,20 +257,23 @@ async function callHandler(setup, event, context) {
   }
 }
 
-// An action's JSON text → the action. Answers repeat (a few hundred distinct ones at most, from
-// small vocabularies), so they are parsed once and kept frozen; other actions are a few bytes.
-const ANSWER_CACHE_LIMIT = 1024;
+// An action's JSON text → the action. Answers and the actions that name no event (read_body,
+// normalize, call_handler) repeat — a few hundred distinct ones at most, from small
+// vocabularies — so they are parsed once and kept frozen; the store actions name the event's
+// key and are parsed each time.
+const ACTION_CACHE_LIMIT = 1024;
 const actions = new Map();
 function actionOf(text) {
   let action = actions.get(text);
   if (action !== undefined) return action;
   action = JSON.parse(text);
-  if (action.action === "answer" && actions.size < ANSWER_CACHE_LIMIT) {
-    frozenAnswer(action.answer);
+  if (action.key === undefined && actions.size < ACTION_CACHE_LIMIT) {
+    if (action.action === "answer") frozenAnswer(action.answer);
     actions.set(text, Object.freeze(action));
   }
   return action;
 }
+
 
 /**
  * One delivery through the receive machine. `request` is `{method, url, headers}`,
