@@ -259,6 +259,7 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python valgrind ## side-by-side 
 	cd python && ../$(VENV)/bin/maturin develop --release --quiet
 	@rm -f $(PY_EXT)  # the release build replaced the test build; rebuild it for the next make test
 	$(CARGO) bench -p telhook-core --bench normalize
+	$(CARGO) bench -p telhook-core --bench ratio
 	@mkdir -p target/bench
 	$(CARGO) run --release --locked --quiet --manifest-path bench/rust-memory/Cargo.toml --target-dir target/bench-rust-memory \
 	  -- $(BENCH_GROWTH) > target/bench/rust-memory.json

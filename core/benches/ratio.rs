@@ -1,0 +1,129 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::print_stderr
+)]
+//! `make bench`, the Rust goal's ratio: per payload, telhook's `normalize_event` and the floor
+//! (HMAC-SHA256 of the body + `serde_json::from_slice::<Value>`) timed in interleaved rounds,
+//! the best round of each kept. Criterion (benches/normalize.rs) times one, then the other,
+//! seconds apart: this machine's speed drifts by tens of percent over a minute, and a ratio is
+//! only fair between numbers taken under the same drift. Writes target/bench/rust-ratio.json.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use telhook_core::{Credentials, Provider, WebhookRequest};
+
+const PAYLOADS: [&str; 6] = [
+    "limephone",
+    "lisoloo",
+    "gatewayapi",
+    "looplookup",
+    "did_reseller",
+    "limephone_64k",
+];
+const ROUNDS: usize = 9;
+const ROUND: Duration = Duration::from_millis(60);
+
+fn load(name: &str) -> (Provider, WebhookRequest, Credentials, i64) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bench/payloads")
+        .join(format!("{name}.json"));
+    let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let provider = Provider::from_json(&payload["provider"]).unwrap().unwrap();
+    let request = WebhookRequest::from_json_value(payload["request"].clone()).unwrap();
+    let credentials = Credentials::from_json_value(payload["credentials"].clone()).unwrap();
+    (
+        provider,
+        request,
+        credentials,
+        payload["now"].as_i64().unwrap(),
+    )
+}
+
+/// Calls that take about `ROUND`, after a warm-up.
+fn calls_per_round(run: &mut dyn FnMut()) -> u32 {
+    let mut calls = 1u32;
+    loop {
+        let start = Instant::now();
+        for _ in 0..calls {
+            run();
+        }
+        if start.elapsed() >= ROUND / 4 {
+            return calls.saturating_mul(4);
+        }
+        calls = calls.saturating_mul(2);
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is a name filter, as criterion's.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let mut results = serde_json::Map::new();
+    for name in PAYLOADS {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let (provider, request, credentials, now) = load(name);
+        let mut normalize = || {
+            black_box(
+                telhook_core::normalize_event(
+                    Some(provider),
+                    black_box(&request),
+                    &credentials,
+                    now,
+                )
+                .unwrap(),
+            );
+        };
+        let mut floor = || {
+            let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
+            mac.update(black_box(&request.body));
+            let tag = mac.finalize().into_bytes();
+            let value: serde_json::Value =
+                serde_json::from_slice(black_box(&request.body)).unwrap();
+            black_box((tag, value));
+        };
+        let contenders: [&mut dyn FnMut(); 2] = [&mut normalize, &mut floor];
+        let mut calls = [0u32; 2];
+        for (slot, run) in calls.iter_mut().zip(contenders) {
+            *slot = calls_per_round(run);
+        }
+        let mut best = [f64::INFINITY; 2];
+        for _ in 0..ROUNDS {
+            let contenders: [&mut dyn FnMut(); 2] = [&mut normalize, &mut floor];
+            for ((run, n), best) in contenders.into_iter().zip(calls).zip(best.iter_mut()) {
+                let start = Instant::now();
+                for _ in 0..n {
+                    run();
+                }
+                let per_call = start.elapsed().as_secs_f64() * 1e9 / f64::from(n);
+                *best = best.min(per_call);
+            }
+        }
+        eprintln!(
+            "rust ratio {name}: normalize {:.0} ns, floor {:.0} ns, {:.2}x",
+            best[0],
+            best[1],
+            best[0] / best[1]
+        );
+        results.insert(
+            name.into(),
+            serde_json::json!({"normalize_ns": best[0], "floor_ns": best[1], "rounds": ROUNDS}),
+        );
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("rust-ratio.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .unwrap();
+}
