@@ -109,7 +109,8 @@ def growth_section(rust_ns, node, py, rust_memory):
         "heap's peak above what the warm-up had reserved) (bench/node/memory.mjs).",
         "- Python: the larger of tracemalloc's peak (Python objects only) and the growth of the process's peak "
         "resident size during the call (reset through /proc/self/clear_refs; sees the extension's Rust heap too, "
-        "in pages) (bench/python/memory.py).",
+        "in 4 KiB pages: transparent huge pages are off for that process, or one first touch of an arena the "
+        "allocator asked huge pages for counts 2 MiB) (bench/python/memory.py).",
         "",
         "| runtime | " + " | ".join(GROWTH_LABEL[n] for n in GROWTH) + " |",
         "|---|---:|---:|---:|",
