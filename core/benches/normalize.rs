@@ -3,42 +3,17 @@
 //! HMAC-SHA256 of the same body plus `serde_json::from_slice::<Value>` — in the same run,
 //! plus verify-only and parse-only. bench/report.py turns the estimates into ratios.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::Path;
 
+use common::{floor, load, PAYLOADS};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use telhook_core::{Credentials, Provider, WebhookRequest};
-
-const PAYLOADS: [&str; 6] = [
-    "limephone",
-    "lisoloo",
-    "gatewayapi",
-    "looplookup",
-    "did_reseller",
-    "limephone_64k",
-];
 
 /// Issue 14's cost growth: the same Limephone message at 1 KiB, 64 KiB and 1 MiB of body
 /// (bench/payloads/growth/); bench/report.py turns the times into µs per KB.
 const GROWTH: [&str; 3] = ["limephone_1k", "limephone_64k", "limephone_1m"];
-
-fn load(name: &str) -> (Provider, WebhookRequest, Credentials, i64) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../bench/payloads")
-        .join(format!("{name}.json"));
-    let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let provider = Provider::from_json(&payload["provider"]).unwrap().unwrap();
-    let request = WebhookRequest::from_json_value(payload["request"].clone()).unwrap();
-    let credentials = Credentials::from_json_value(payload["credentials"].clone()).unwrap();
-    (
-        provider,
-        request,
-        credentials,
-        payload["now"].as_i64().unwrap(),
-    )
-}
 
 fn benches(c: &mut Criterion) {
     for name in PAYLOADS {
@@ -47,14 +22,7 @@ fn benches(c: &mut Criterion) {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Bytes(request.body.len() as u64));
         group.bench_function("floor_hmac_plus_value_parse", |b| {
-            b.iter(|| {
-                let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
-                mac.update(black_box(&request.body));
-                let tag = mac.finalize().into_bytes();
-                let value: serde_json::Value =
-                    serde_json::from_slice(black_box(&request.body)).unwrap();
-                black_box((tag, value))
-            })
+            b.iter(|| black_box(floor(&request.body)))
         });
         group.bench_function("telhook_normalize_event", |b| {
             b.iter(|| {

@@ -10,40 +10,16 @@
 //! seconds apart: this machine's speed drifts by tens of percent over a minute, and a ratio is
 //! only fair between numbers taken under the same drift. Writes target/bench/rust-ratio.json.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use telhook_core::{Credentials, Provider, WebhookRequest};
+use common::{floor, load, PAYLOADS};
 
-const PAYLOADS: [&str; 6] = [
-    "limephone",
-    "lisoloo",
-    "gatewayapi",
-    "looplookup",
-    "did_reseller",
-    "limephone_64k",
-];
 const ROUNDS: usize = 9;
 const ROUND: Duration = Duration::from_millis(60);
-
-fn load(name: &str) -> (Provider, WebhookRequest, Credentials, i64) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../bench/payloads")
-        .join(format!("{name}.json"));
-    let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let provider = Provider::from_json(&payload["provider"]).unwrap().unwrap();
-    let request = WebhookRequest::from_json_value(payload["request"].clone()).unwrap();
-    let credentials = Credentials::from_json_value(payload["credentials"].clone()).unwrap();
-    (
-        provider,
-        request,
-        credentials,
-        payload["now"].as_i64().unwrap(),
-    )
-}
 
 /// Calls that take about `ROUND`, after a warm-up.
 fn calls_per_round(run: &mut dyn FnMut()) -> u32 {
@@ -84,12 +60,7 @@ fn main() {
             );
         };
         let mut floor = || {
-            let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
-            mac.update(black_box(&request.body));
-            let tag = mac.finalize().into_bytes();
-            let value: serde_json::Value =
-                serde_json::from_slice(black_box(&request.body)).unwrap();
-            black_box((tag, value));
+            black_box(floor(&request.body));
         };
         let contenders: [&mut dyn FnMut(); 2] = [&mut normalize, &mut floor];
         let mut calls = [0u32; 2];
