@@ -20,27 +20,6 @@ const payloads = readdirSync(here("../payloads/"))
 const order = ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller", "limephone_64k"];
 payloads.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 
-/** Best of 5 batches of ~200 ms, after a warm-up: ops per second. */
-function measure(fn) {
-  let n = 1;
-  const warmEnd = performance.now() + 200;
-  while (performance.now() < warmEnd) fn();
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    if (performance.now() - t0 > 50) break;
-    n *= 2;
-  }
-  n = Math.max(1, Math.round(n * 4));
-  let best = Infinity;
-  for (let round = 0; round < 5; round++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    best = Math.min(best, (performance.now() - t0) / n);
-  }
-  return 1000 / best;
-}
-
 /**
  * Each contender's ops per second, best of 7 rounds run interleaved (A, B, C, A, B, C, ...;
  * ~100 ms per contender a round): this machine's speed drifts by tens of percent over a
@@ -71,6 +50,9 @@ function measureInterleaved(contenders, rounds = 7) {
   }
   return Object.fromEntries(Object.entries(best).map(([name, ms]) => [name, 1000 / ms]));
 }
+
+/** One function's ops per second (the growth table's single contender). */
+const measure = (fn) => measureInterleaved({ fn }).fn;
 
 const results = { payloads: {}, wasm: {} };
 for (const payload of payloads) {
