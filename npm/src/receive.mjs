@@ -274,7 +274,6 @@ function actionOf(text) {
   return action;
 }
 
-
 /**
  * One delivery through the receive machine. `request` is `{method, url, headers}`,
  * `readBody(maxBytes)` resolves to the bytes, TOO_LARGE or RAW_BODY_GONE; `keepAlive(promise)`

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import itertools
 import json
 import logging
-import sys
-import itertools
 import os
+import sys
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii

@@ -32,7 +32,7 @@ from django.core.signals import got_request_exception
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from .. import Receiver, _header_pairs
+from .. import Receiver
 from .._receive import Answer, Delivery, arun, read_input, run, store_step, stream_reader, unavailable_body
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
