@@ -173,18 +173,49 @@ fn action_dict<'py>(
     serde_pyobjects::to_python(py, action)
 }
 
+/// The normalize step's outcome: the next action, then the event or the refusal's exception.
+type Normalized<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyAny>>, Option<PyErr>);
+
 #[pymethods]
 impl Flow {
-    /// The delivery's start: the flow and its first action.
+    /// The delivery's start: the flow and its first action. The flow keeps the method, URL and
+    /// headers for its normalize step.
     #[staticmethod]
+    #[pyo3(signature = (settings, method, headers, url = None))]
     fn start<'py>(
         py: Python<'py>,
         settings: &ReceiveSettings,
         method: String,
         headers: &Bound<'py, PyAny>,
+        url: Option<String>,
     ) -> PyResult<(Flow, Bound<'py, PyAny>)> {
-        let (flow, action) = api::Flow::start(settings.0, method, None, header_pairs(headers)?);
+        let (flow, action) = api::Flow::start(settings.0, method, url, header_pairs(headers)?);
         Ok((Flow(flow), action_dict(py, &action)?))
+    }
+
+    /// The normalize step (`api::Flow::normalize`): the next action, and the event (a dict) or
+    /// the exception that refused the request. One crossing instead of the receiver's call, the
+    /// step's JSON and `next` (the headers crossed once, at the start).
+    fn normalize<'py>(
+        &mut self,
+        py: Python<'py>,
+        receiver: &Receiver,
+        body: &[u8],
+        now: i64,
+    ) -> PyResult<Normalized<'py>> {
+        let body = body.to_vec();
+        #[allow(clippy::cast_precision_loss)] // UNIX seconds are far below 2^53
+        let now = now as f64;
+        let (action, normalized) = if body.len() >= RELEASE_GIL_FROM_BYTES {
+            py.detach(|| self.0.normalize(&receiver.0, body, now))
+        } else {
+            self.0.normalize(&receiver.0, body, now)
+        };
+        let action = action_dict(py, &action)?;
+        Ok(match normalized {
+            Ok(event) => (action, Some(serde_pyobjects::to_python(py, &event)?), None),
+            Err(failure) => (action, None, Some(raised(failure))),
+        })
     }
 
     /// The next action, given the JSON text of what happened.

@@ -209,6 +209,11 @@ class Receiver:
         name = self._inner.verify(method, url, headers, _body_bytes(body), _now_seconds(self._now(now)))
         return cast(ProviderName, name)
 
+    def _seconds_now(self) -> int:
+        """The clock's reading as UNIX seconds (the system clock's when none is set)."""
+        now = self.clock() if self.clock is not None else None
+        return now if type(now) is int else _now_seconds(now)
+
     def _now(self, now: NowLike) -> NowLike:
         return self.clock() if now is None and self.clock is not None else now
 

@@ -16,7 +16,6 @@ import os
 import sys
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union, cast
 
 from . import _core
@@ -216,21 +215,14 @@ def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:
 
 
 # The JSON texts of the steps that repeat from delivery to delivery ("body_read", "claimed" +
-# "new", "settled", a handler's status...): json.dumps is ~1.5 µs, five steps a delivery. The
-# step that names the event ("normalized") is never kept, and the table stops growing at 64.
-# Keyed by the items (True == 1 as a key: no field of a step holds a bool in one delivery and
-# an int in another).
+# "new", "settled", a handler's status...): json.dumps is ~1.5 µs, four steps a delivery (the
+# normalize step is taken inside the core's flow). The table stops growing at 64. Keyed by the
+# items (True == 1 as a key: no field of a step holds a bool in one delivery and an int in
+# another).
 _STEP_TEXTS: Dict[Tuple[Tuple[str, object], ...], str] = {}
 
 
 def _json(step: Dict[str, object]) -> str:
-    if step.get("input") == "normalized":
-        provider, event_id = step.get("provider"), step.get("event_id")
-        if len(step) == 3 and isinstance(provider, str) and isinstance(event_id, str):
-            # Once a delivery and never the same twice: json.dumps's general path is ~1.6 µs,
-            # CPython's C string encoder a tenth of that.
-            return (f'{{"input":"normalized","provider":{encode_basestring_ascii(provider)},'
-                    f'"event_id":{encode_basestring_ascii(event_id)}}}')
     key = tuple(step.items())
     try:
         text = _STEP_TEXTS.get(key)
@@ -239,7 +231,7 @@ def _json(step: Dict[str, object]) -> str:
     if text is None:
         # With its default arguments json.dumps reuses one encoder; others build one per call.
         text = json.dumps(step)
-        if step.get("input") != "normalized" and len(_STEP_TEXTS) < 64:
+        if len(_STEP_TEXTS) < 64:
             _STEP_TEXTS[key] = text
     return text
 
@@ -296,8 +288,8 @@ class Delivery:
         # Twilio's names the URL checked), logged with the code as Node's onError logs it.
         self.refusal: Optional[str] = None
 
-    def start(self, method: str, headers: HeaderPairs) -> Dict[str, Any]:
-        self.flow, self.action = _core.Flow.start(self.settings, method, headers)
+    def start(self, method: str, url: Optional[str], headers: HeaderPairs) -> Dict[str, Any]:
+        self.flow, self.action = _core.Flow.start(self.settings, method, headers, url)
         return self.action
 
     def next(self, step: Dict[str, object]) -> Dict[str, Any]:
@@ -312,13 +304,13 @@ class Delivery:
     def event_id(self) -> Optional[str]:
         return self.event["id"] if self.event is not None else None
 
-    def normalized(self, method: str, url: Optional[str], headers: HeaderPairs, body: bytes) -> Dict[str, object]:
-        try:
-            self.event = self.receiver.normalize(headers=headers, body=body, method=method, url=url)
-        except WebhookError as error:
-            self.refusal = str(error)
-            return {"input": "refused", "code": error.code}
-        return {"input": "normalized", "provider": self.event["provider"], "event_id": self.event["id"]}
+    def normalize(self, body: bytes) -> Dict[str, Any]:
+        """The normalize step, taken by the core's flow with the start's method, URL and
+        headers: the next action; the event, or why the request was refused."""
+        self.action, self.event, refused = self.flow.normalize(self.receiver._inner, body, self.receiver._seconds_now())
+        if refused is not None:
+            self.refusal = str(refused)
+        return self.action
 
     def store_call(self, action: Dict[str, Any]) -> Callable[[], object]:
         """The store call an action asks for."""
@@ -431,13 +423,14 @@ def run(
 ) -> Tuple[Answer, object]:
     """One delivery, synchronously: the store's own timeouts bound its calls (a sync call
     cannot be abandoned); the handler runs in this thread."""
-    action, data, own = delivery.start(method, headers), b"", None
+    action, data, own = delivery.start(method, url, headers), b"", None
     while action["action"] != "answer":
         kind = action["action"]
         if kind == "read_body":
             step, data = read_input(body, action["max_bytes"])
         elif kind == "normalize":
-            step = delivery.normalized(method, url, headers, data)
+            action = delivery.normalize(data)
+            continue
         elif kind == "call_handler":
             try:
                 step, own = delivery.handled_input(call(cast(NormalizedEvent, delivery.event)))
@@ -481,13 +474,14 @@ async def arun(
     """One delivery under asyncio: every store call is abandoned after the machine's
     deadline, and a started handler is shielded — if the request is cancelled (the provider
     hung up), the handler still runs to completion and its outcome settles the claim."""
-    action, data = delivery.start(method, headers), b""
+    action, data = delivery.start(method, url, headers), b""
     while action["action"] not in ("answer", "call_handler"):
         kind = action["action"]
         if kind == "read_body":
             step, data = await aread_input(body, action["max_bytes"])
         elif kind == "normalize":
-            step = delivery.normalized(method, url, headers, data)
+            action = delivery.normalize(data)
+            continue
         else:
             step = await astore_step(delivery, action)
         action = delivery.next(step)

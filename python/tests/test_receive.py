@@ -557,13 +557,32 @@ def test_answers_are_shared_only_when_every_field_agrees() -> None:
         assert changed == _receive._new_answer({**raw, field: other}) and changed != first
 
 
-def test_the_normalized_step_is_the_json_of_its_fields() -> None:
+def test_the_flows_normalize_step_is_the_receivers_normalize_then_its_step(sms: Dict[str, Any]) -> None:
+    # The sync and async loops take the normalize step inside the core's flow (one crossing);
+    # it must give what the receiver's normalize, then the step's JSON through next, gives.
     import json
 
-    from telhook import _receive
+    from telhook import _core, _receive
 
-    for event_id in ("limephone:sms_received:1", 'a"quote\\back\nslash', "tél:☎:\U0001f600", ""):
-        step = {"input": "normalized", "provider": "limephone", "event_id": event_id}
-        assert json.loads(_receive._json(step)) == step
-    other = {"input": "normalized", "provider": None, "event_id": "x"}
-    assert json.loads(_receive._json(other)) == other
+    request = sms["request"]
+    body = request["body"].encode()
+    receiver = receiver_for(sms)
+    tampered = body + b" "  # the signature no longer matches
+    for sent in (body, tampered):
+        by_flow = _receive.Delivery(receiver, MemoryStore())
+        by_flow.start("POST", None, request["headers"])
+        by_flow.next({"input": "body_read"})
+        action = by_flow.normalize(sent)
+        by_steps = _receive.Delivery(receiver, MemoryStore())
+        flow, _ = _core.Flow.start(by_steps.settings, "POST", request["headers"])
+        flow.next(json.dumps({"input": "body_read"}))
+        try:
+            event = receiver.normalize(headers=request["headers"], body=sent)
+        except telhook.WebhookError as error:
+            step: Dict[str, Any] = {"input": "refused", "code": error.code}
+            assert (by_flow.event, by_flow.refusal) == (None, str(error))
+        else:
+            step = {"input": "normalized", "provider": event["provider"], "event_id": event["id"]}
+            assert (by_flow.event, by_flow.refusal) == (event, None)
+        assert action == flow.next(json.dumps(step))
+        assert action["action"] == ("claim" if sent is body else "answer")

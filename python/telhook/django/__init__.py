@@ -239,13 +239,13 @@ def _run_atomic(
 ) -> Tuple[Answer, object]:
     """The receive machine's loop with the claim, the view and — with the database store — the
     done mark in one transaction: the dedupe row and the view's writes commit together."""
-    action, data = delivery.start(method, headers), b""
+    action, data = delivery.start(method, url, headers), b""
     while action["action"] in ("read_body", "normalize"):
         if action["action"] == "read_body":
             step, data = read_input(body, action["max_bytes"])
+            action = delivery.next(step)
         else:
-            step = delivery.normalized(method, url, headers, data)
-        action = delivery.next(step)
+            action = delivery.normalize(data)
     if action["action"] == "answer":
         return delivery.answered(None)
     in_transaction = isinstance(delivery.store, DjangoDatabaseStore) and delivery.store.using == database
