@@ -99,13 +99,17 @@ async function load(server) {
 // Every comparison is a goal or a ratio (issue 27): E2E_ROUNDS interleaved runs of every server,
 // the best of each kept, so a burst of load on the shared machine does not decide a ratio.
 const rounds = Number(process.env.E2E_ROUNDS ?? 3);
+// E2E_ONLY=django: only the servers whose names start with it (a quick look; no results file).
+const only = process.env.E2E_ONLY;
+const chosen = SERVERS.filter((server) => only === undefined || server.name.startsWith(only));
 for (let round = 0; round < rounds; round++) {
-  for (const server of SERVERS) {
+  for (const server of chosen) {
     const run = await load(server);
     const best = results.servers[server.name];
     if (best === undefined || run.requests_per_second > best.requests_per_second) results.servers[server.name] = { ...run, rounds };
   }
 }
+if (only !== undefined) process.exit(0);
 mkdirSync(here("../../target/bench"), { recursive: true });
 writeFileSync(here("../../target/bench/e2e.json"), JSON.stringify(results, null, 2));
 console.error("e2e: written target/bench/e2e.json");
