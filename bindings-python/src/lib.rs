@@ -11,6 +11,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use telhook_core::api::{self, Failure};
+use telhook_core::receive::machine::{Action, Input};
 
 /// The extension's Rust allocations go to mimalloc (see Cargo.toml for why).
 #[global_allocator]
@@ -166,10 +167,7 @@ impl ReceiveSettings {
 #[pyclass(module = "telhook._core")]
 struct Flow(api::Flow);
 
-fn action_dict<'py>(
-    py: Python<'py>,
-    action: &telhook_core::receive::machine::Action,
-) -> PyResult<Bound<'py, PyAny>> {
+fn action_dict<'py>(py: Python<'py>, action: &Action) -> PyResult<Bound<'py, PyAny>> {
     serde_pyobjects::to_python(py, action)
 }
 
@@ -203,14 +201,7 @@ impl Flow {
         body: &[u8],
         now: i64,
     ) -> PyResult<Normalized<'py>> {
-        let body = body.to_vec();
-        #[allow(clippy::cast_precision_loss)] // UNIX seconds are far below 2^53
-        let now = now as f64;
-        let (action, normalized) = if body.len() >= RELEASE_GIL_FROM_BYTES {
-            py.detach(|| self.0.normalize(&receiver.0, body, now))
-        } else {
-            self.0.normalize(&receiver.0, body, now)
-        };
+        let (action, normalized) = normalize_step(py, &mut self.0, receiver, body, now);
         let action = action_dict(py, &action)?;
         Ok(match normalized {
             Ok(event) => (action, Some(serde_pyobjects::to_python(py, &event)?), None),
@@ -237,6 +228,177 @@ impl Flow {
     }
 }
 
+fn normalize_step(
+    py: Python<'_>,
+    flow: &mut api::Flow,
+    receiver: &Receiver,
+    body: &[u8],
+    now: i64,
+) -> (Action, Result<telhook_core::NormalizedEvent, Failure>) {
+    let body = body.to_vec();
+    #[allow(clippy::cast_precision_loss)] // UNIX seconds are far below 2^53
+    let now = now as f64;
+    if body.len() >= RELEASE_GIL_FROM_BYTES {
+        py.detach(|| flow.normalize(&receiver.0, body, now))
+    } else {
+        flow.normalize(&receiver.0, body, now)
+    }
+}
+
+/// A store or handler call's error that the loop answers (an `Exception`); any other
+/// `BaseException` (SystemExit, KeyboardInterrupt) ends the delivery and propagates.
+fn answerable(error: PyErr, py: Python<'_>) -> PyResult<PyErr> {
+    if error.is_instance_of::<pyo3::exceptions::PyException>(py) {
+        Ok(error)
+    } else {
+        Err(error)
+    }
+}
+
+/// `telhook._receive.run`'s loop, driven from here: one crossing a delivery instead of one a
+/// step (under gunicorn the Python loop's ~25 small calls cost 30-40 µs a request, cold caches;
+/// bench/PROFILE.md). Only the order of I/O lives here, as in every runtime's loop: the core's
+/// flow decides each step. The common outcomes (a claim's state, a store call that returned, a
+/// handler that returned None) become the machine's inputs here; every other outcome (a failed
+/// store, a handler's response or status, an aborted handler) goes through the same Python
+/// methods of `delivery` as the async loop's. Returns the handler's own response (or None);
+/// `delivery.action` is then the answer.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn run_delivery<'py>(
+    py: Python<'py>,
+    delivery: &Bound<'py, PyAny>,
+    method: String,
+    url: Option<String>,
+    headers: &Bound<'py, PyAny>,
+    body: &Bound<'py, PyAny>,
+    handler: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let steps = py.import("telhook._receive")?;
+    let settings = delivery.getattr("settings")?;
+    let settings = settings.cast::<ReceiveSettings>()?.get().0;
+    let (flow, mut action) = api::Flow::start(settings, method, url, header_pairs(headers)?);
+    let flow = Bound::new(py, Flow(flow))?;
+    delivery.setattr("flow", &flow)?;
+    let store = delivery.getattr("store")?;
+    let token = delivery.getattr("token")?;
+    let mut data = None;
+    let mut own = py.None().into_bound(py);
+    // The machine's input for a step's outcome, through the Python method that reads it (the
+    // rare outcomes) and the step's JSON text.
+    let through_python = |step: Bound<'py, PyAny>| -> PyResult<Input> {
+        let text = steps.getattr("_json")?.call1((step,))?;
+        api::machine_input(&text.extract::<String>()?).map_err(raised)
+    };
+    loop {
+        let input = match &action {
+            Action::Answer { .. } => {
+                delivery.setattr("action", action_dict(py, &action)?)?;
+                return Ok(own);
+            }
+            Action::ReadBody { max_bytes } => {
+                let (step, read): (String, Bound<'py, PyAny>) = steps
+                    .getattr("read_step")?
+                    .call1((body, *max_bytes))?
+                    .extract()?;
+                data = Some(read);
+                api::machine_input(&step).map_err(raised)?
+            }
+            Action::Normalize => {
+                let receiver = delivery.getattr("receiver")?;
+                let now: i64 = receiver.call_method0("_seconds_now")?.extract()?;
+                let inner = receiver.getattr("_inner")?;
+                let inner = inner.cast::<Receiver>()?.get();
+                let read = data.take();
+                let bytes = match &read {
+                    Some(read) => read.cast::<pyo3::types::PyBytes>()?.as_bytes(),
+                    None => &[],
+                };
+                let (next, normalized) =
+                    normalize_step(py, &mut flow.borrow_mut().0, inner, bytes, now);
+                drop(read);
+                match normalized {
+                    Ok(event) => {
+                        delivery.setattr("event", serde_pyobjects::to_python(py, &event)?)?
+                    }
+                    Err(failure) => {
+                        delivery.setattr("refusal", raised(failure).value(py).str()?)?
+                    }
+                }
+                action = next;
+                continue;
+            }
+            Action::CallHandler => {
+                let event = delivery.getattr("event")?;
+                match handler.call1((event,)) {
+                    Ok(returned) if returned.is_none() => Input::Handled { status: None },
+                    Ok(returned) => {
+                        let (step, returned_own): (Bound<'py, PyAny>, Bound<'py, PyAny>) = delivery
+                            .call_method1("handled_input", (returned,))?
+                            .extract()?;
+                        own = returned_own;
+                        through_python(step)?
+                    }
+                    Err(error) => match answerable(error, py) {
+                        Ok(error) => through_python(
+                            delivery.call_method1("handler_failed", (error.value(py),))?,
+                        )?,
+                        Err(aborted) => {
+                            steps.getattr("settle_after_abort")?.call1((delivery,))?;
+                            return Err(aborted);
+                        }
+                    },
+                }
+            }
+            Action::Claim {
+                key, lease_secs, ..
+            } => match store.call_method1("claim", (key, &token, *lease_secs)) {
+                Ok(state) if state.is_instance_of::<PyString>() => Input::Claimed {
+                    state: state.cast::<PyString>()?.to_cow()?.into_owned(),
+                },
+                returned => store_outcome(py, delivery, &action, returned, &through_python)?,
+            },
+            Action::Complete { key, ttl_secs, .. } => {
+                match store.call_method1("complete", (key, &token, *ttl_secs)) {
+                    Ok(_) => Input::Settled,
+                    failed => store_outcome(py, delivery, &action, failed, &through_python)?,
+                }
+            }
+            Action::Release { key, .. } => match store.call_method1("release", (key, &token)) {
+                Ok(_) => Input::Settled,
+                failed => store_outcome(py, delivery, &action, failed, &through_python)?,
+            },
+            // Inbox mode's enqueue: the Python step, as the async loop takes it.
+            Action::Enqueue { .. } => through_python(
+                steps
+                    .getattr("store_step")?
+                    .call1((delivery, action_dict(py, &action)?))?,
+            )?,
+        };
+        action = flow.borrow_mut().0.next(input);
+    }
+}
+
+/// A store call's outcome that is not the common one (a claim answered by no string, a call
+/// that raised), read by `delivery.store_input` as the async loop reads it.
+fn store_outcome<'py>(
+    py: Python<'py>,
+    delivery: &Bound<'py, PyAny>,
+    action: &Action,
+    outcome: PyResult<Bound<'py, PyAny>>,
+    through_python: &impl Fn(Bound<'py, PyAny>) -> PyResult<Input>,
+) -> PyResult<Input> {
+    let action = action_dict(py, action)?;
+    let step = match outcome {
+        Ok(returned) => delivery.call_method1("store_input", (action, returned, py.None()))?,
+        Err(error) => {
+            let error = answerable(error, py)?;
+            delivery.call_method1("store_input", (action, py.None(), error.value(py)))?
+        }
+    };
+    through_python(step)
+}
+
 /// `api::call`: any other entry point by name, arguments as a JSON array, the result as JSON
 /// text. Only the event and the machine's actions go through `to_python`: each instantiation
 /// more can cost the event's hot path its inlining (callgrind: building the cold results there
@@ -254,5 +416,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Receiver>()?;
     module.add_class::<ReceiveSettings>()?;
     module.add_class::<Flow>()?;
+    module.add_function(wrap_pyfunction!(run_delivery, module)?)?;
     module.add_function(wrap_pyfunction!(call, module)?)
 }

@@ -3,7 +3,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from typing_extensions import Self, final
 
-__all__ = ["Flow", "ReceiveSettings", "Receiver", "call"]
+__all__ = ["Flow", "ReceiveSettings", "Receiver", "call", "run_delivery"]
 
 @final
 class Receiver:
@@ -31,4 +31,7 @@ class Flow:
     @property
     def provider(self) -> Optional[str]: ...
 
+def run_delivery(
+    delivery: object, method: str, url: Optional[str], headers: object, body: object, handler: object
+) -> object: ...
 def call(name: str, args: str, data: bytes = ...) -> str: ...

@@ -70,10 +70,10 @@ class Answer:
     def response(self) -> Response:
         return Response(self.status, self.headers, self.body)
 
-    @property
+    @functools.cached_property
     def has_content_type(self) -> bool:
         """False for the core's bodiless answers (a handler's 204 or 304): adapters whose
-        framework adds a default content type remove it."""
+        framework adds a default content type remove it. Kept: answers are shared (`_answer`)."""
         return any(name.lower() == "content-type" for name, _ in self.headers)
 
 
@@ -359,8 +359,9 @@ class Delivery:
         """The machine's answer, logged; the handler's own response replaces it only when the
         answer is the handler's (its status or its success)."""
         answer = _answer(self.action["answer"])
-        log_answer(answer, self.provider, self.event_id, self.failure, self.action.get("note") or self.refusal,
-                   self.receiver)
+        if answer.log != "none":  # most answers: their log line's fields are not looked up
+            log_answer(answer, self.provider, self.event_id, self.failure, self.action.get("note") or self.refusal,
+                       self.receiver)
         return answer, own if answer.code in ("handler_status", "accepted") else None
 
 
@@ -371,7 +372,7 @@ _ANSWERS: Dict[Tuple[object, ...], Answer] = {}
 
 def _answer(raw: Dict[str, Any]) -> Answer:
     key = (raw["status"], raw["code"], raw["body"], raw["provider_action"], raw["dedupe"], raw["log"],
-           tuple(tuple(pair) for pair in raw["headers"]))
+           tuple(map(tuple, raw["headers"])))
     answer = _ANSWERS.get(key)
     if answer is None:
         answer = _new_answer(raw)
@@ -422,27 +423,17 @@ def run(
     call: Callable[[NormalizedEvent], object],
 ) -> Tuple[Answer, object]:
     """One delivery, synchronously: the store's own timeouts bound its calls (a sync call
-    cannot be abandoned); the handler runs in this thread."""
-    action, data, own = delivery.start(method, url, headers), b"", None
-    while action["action"] != "answer":
-        kind = action["action"]
-        if kind == "read_body":
-            step, data = read_input(body, action["max_bytes"])
-        elif kind == "normalize":
-            action = delivery.normalize(data)
-            continue
-        elif kind == "call_handler":
-            try:
-                step, own = delivery.handled_input(call(cast(NormalizedEvent, delivery.event)))
-            except Exception as error:
-                step = delivery.handler_failed(error)
-            except BaseException:  # SystemExit, KeyboardInterrupt: let the next attempt in
-                settle_after_abort(delivery)
-                raise
-        else:
-            step = store_step(delivery, action)
-        action = delivery.next(step)
+    cannot be abandoned); the handler runs in this thread. The loop runs in the extension
+    (``_core.run_delivery``: one crossing a delivery), calling back ``read_step`` and this
+    delivery's methods for the steps' Python sides."""
+    own = _core.run_delivery(delivery, method, url, headers, body, call)
     return delivery.answered(own)
+
+
+def read_step(body: BodySource, max_bytes: int) -> Tuple[str, bytes]:
+    """The body under the cap and the JSON text of the machine's input for it."""
+    step, data = read_input(body, max_bytes)
+    return _json(step), data
 
 
 def store_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
