@@ -33,7 +33,7 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver
-from .._receive import Answer, Delivery, arun, read_input, run, store_step, stream_reader, unavailable_body
+from .._receive import Answer, BodySource, Delivery, SupportsRead, arun, read_input, run, store_step, unavailable_body
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
 )
@@ -66,10 +66,13 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
     # middleware parsed a multipart body (request.POST / FILES), the stream is spent and Django
     # kept no copy: `_read_started` without `_body` (Django's own test in `request.body`).
     spent = getattr(request, "_read_started", False) and not hasattr(request, "_body")
+    body: BodySource
     if spent or _chunked_unreadable(request):
         body = unavailable_body()
     else:
-        body = stream_reader(_chunked_input(request) or request.read)
+        # A file: read(n) up to the cap + 1 bytes (one read and one that finds the end, for a
+        # small body), not a generator of chunks.
+        body = _chunked_input(request) or request
     return str(request.method), request.get_full_path(), _meta_header_pairs(request.META), body
 
 
@@ -86,14 +89,14 @@ def _meta_header_pairs(meta: Mapping[str, Any]) -> List[Tuple[str, str]]:
     return pairs
 
 
-def _chunked_input(request: HttpRequest) -> Optional[Callable[[int], bytes]]:
+def _chunked_input(request: HttpRequest) -> Optional[SupportsRead]:
     """A chunked body without Content-Length: Django's WSGIRequest reads nothing of it (a 4xx
     for a real delivery). A server that sets `wsgi.input_terminated` (gunicorn, uWSGI, ...)
     decodes the chunks and ends the input: read that instead."""
     meta = request.META
     if meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
         return None
-    return cast(Callable[[int], bytes], meta["wsgi.input"].read)
+    return cast(SupportsRead, meta["wsgi.input"])
 
 
 def _chunked_unreadable(request: HttpRequest) -> bool:
