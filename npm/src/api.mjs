@@ -8,6 +8,7 @@ import {
   ConfigurationError,
   coreCall,
   credentialsJson,
+  flattenHeaders,
   nowSeconds,
   optionsJson,
   ParseError,
@@ -67,10 +68,10 @@ export function parse(provider, body) {
 }
 
 export function detectProvider(request) {
-  const [method, url, flat, body] = requestArgs(request);
+  const flat = flattenHeaders(request.headers);
   const pairs = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
-  return coreCall("detect_provider", [method, url ?? null, pairs], body);
+  return coreCall("detect_provider", [request.method ?? "POST", request.url ?? null, pairs], toBytes(request.body));
 }
 
 // Policies and acks are pure functions of their arguments: computed once per process.

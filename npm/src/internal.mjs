@@ -133,9 +133,20 @@ export function nowSeconds(now) {
   return now;
 }
 
-/** The core's request arguments (method, url, flat headers, body bytes), converted once for every entry point. */
+/**
+ * Flat headers as the wasm entry points take them: joined into one text, with each name's and
+ * value's length — one string crossing the boundary instead of two a header (bindings-wasm's
+ * `header_pairs`).
+ */
+export function packHeaders(flat) {
+  const lengths = new Uint32Array(flat.length);
+  for (let i = 0; i < flat.length; i++) lengths[i] = flat[i].length;
+  return [flat.join(""), lengths];
+}
+
+/** The core's request arguments (method, url, packed headers, body bytes), converted once for every entry point. */
 export function requestArgs(request) {
-  return [request.method ?? "POST", request.url ?? undefined, flattenHeaders(request.headers), toBytes(request.body)];
+  return [request.method ?? "POST", request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)), toBytes(request.body)];
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   flattenHeaders,
   nowSeconds,
   optionsJson,
+  packHeaders,
   RequestError,
   TelhookError,
   telhookErrorOf,
@@ -285,7 +286,7 @@ async function run(setup, request, readBody, context, keepAlive) {
   const { store } = setup;
   // This delivery's claim: only it may complete or release it (drawn when a claim is made).
   let token;
-  const flow = new core.Delivery(setup.flowSettings, request.method, request.url ?? undefined, flattenHeaders(request.headers));
+  const flow = new core.Delivery(setup.flowSettings, request.method, request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)));
   let action = actionOf(flow.action());
   let body, event, response, failure, handlerDone;
   const next = (input) => actionOf(call((text) => flow.next(text), JSON.stringify(input)));

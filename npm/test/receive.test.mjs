@@ -504,8 +504,9 @@ test("the wasm binding holds one copy of the body, not two", async () => {
   const before = memory.buffer.byteLength;
   const body = new Uint8Array(size).fill(0x20);
   // A signature that does not match: verification hashes the body and allocates nothing else.
-  const headers = ["x-limephone-signature", "00".repeat(32)];
-  assert.throws(() => receiver.normalize("POST", undefined, headers, body, 1769000000), /signature_mismatch/);
+  const [name, value] = ["x-limephone-signature", "00".repeat(32)];
+  const headerLengths = new Uint32Array([name.length, value.length]);
+  assert.throws(() => receiver.normalize("POST", undefined, name + value, headerLengths, body, 1769000000), /signature_mismatch/);
   const growth = memory.buffer.byteLength - before;
   assert.ok(growth >= size && growth < 1.5 * size, `wasm memory grew by ${(growth / MiB).toFixed(1)} MiB for an 8 MiB body`);
 });
@@ -761,4 +762,18 @@ test("a handler's response with a status that is not an integer, or out of 100..
     assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
     assert.equal(calls, 2);
   }
+});
+
+test("headers cross into wasm joined, split again by their lengths: non-ASCII, astral and lone surrogates keep each header apart", () => {
+  const { request, credentials, now } = lisoloo;
+  const receiver = new telhook.Receiver("lisoloo", credentials);
+  const expected = receiver.normalize({ ...request, now });
+  // Before the Authorization header: a latin-1 value, an emoji, and a lone high surrogate ending
+  // one header with a lone low one starting the next (their join is a valid pair).
+  const odd = [["x-latin", "caf\u00e9"], ["x-emoji", "\u{1F600}!"], ["x-high\uD83D", "\uDE00low"], ["x-empty", ""]];
+  const headers = [...odd, ...Object.entries(request.headers)];
+  assert.deepEqual(receiver.normalize({ ...request, headers, now }), expected);
+  // A wrong Authorization after them is still read as the Authorization header.
+  const forged = [...odd, ...Object.entries(request.headers).map(([n, v]) => [n, n.toLowerCase() === "authorization" ? "Basic eDp5" : v])];
+  assert.throws(() => receiver.normalize({ ...request, headers: forged, now }), (error) => error.code === "authorization_mismatch");
 });
