@@ -265,6 +265,7 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python valgrind ## side-by-side 
 	  -- $(BENCH_GROWTH) > target/bench/rust-memory.json
 	node bench/node/bench.mjs
 	node bench/node/startup.mjs
+	$(CARGO) build --release --quiet -p telhook-core --example profile
 	$(PY) bench/python/bench.py
 	node bench/node/e2e.mjs $(CURDIR)/$(PY)
 	python3 bench/callgrind.py

@@ -48,6 +48,29 @@ def interleaved_ops_per_second(contenders: Dict[str, Callable[[], Any]], rounds:
     return {name: 1.0 / seconds for name, seconds in best.items()}
 
 
+PROFILE = ROOT / "target" / "release" / "examples" / "profile"
+
+
+def interleaved_binding_tax(fn: Callable[[], Any], payload_path: pathlib.Path, rounds: int = 7) -> Dict[str, float]:
+    """The binding's time per call and Rust ``normalize_event``'s on the same payload, in
+    interleaved rounds (a Python round, then a Rust round in core/examples/profile, ~0.1 s each),
+    the best of each: the two numbers divided are taken under the same drift."""
+    timer = timeit.Timer(fn)
+    number = max(1, timer.autorange()[0] // 2)
+
+    def rust_ns(calls: int) -> float:
+        out = subprocess.run([str(PROFILE), str(payload_path), str(calls), "time"], check=True,
+                             capture_output=True, text=True).stdout
+        return float(out)
+
+    calls = max(1000, int(0.1e9 / rust_ns(1000)))
+    python_best = rust_best = float("inf")
+    for _ in range(rounds):
+        python_best = min(python_best, timer.timeit(number) / number * 1e9)
+        rust_best = min(rust_best, rust_ns(calls))
+    return {"python_ns": python_best, "rust_ns": rust_best}
+
+
 def main() -> None:
     results: Dict[str, Any] = {"payloads": {}, "python_version": platform.python_version()}
     for name in ORDER:
@@ -84,6 +107,9 @@ def main() -> None:
                 "standardwebhooks_verify": lambda: wh.verify(body, sw_headers),
             }),
         }
+        results["payloads"][name]["binding_tax"] = interleaved_binding_tax(
+            lambda: receiver.normalize(headers=headers, body=body, now=now, url=url),
+            ROOT / "bench" / "payloads" / f"{name}.json")
         print(f"python {name}: done", file=sys.stderr)
     # Issue 14's cost growth: one Receiver call per body size, and the memory of one call, each
     # size in a fresh process (memory.py).

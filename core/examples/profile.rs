@@ -2,6 +2,10 @@
 //! `make bench` compares it with: HMAC-SHA256 of the body + `serde_json::from_slice::<Value>`)
 //! N times, for callgrind / perf (bench/callgrind.py):
 //! `cargo run --release -p telhook-core --example profile -- bench/payloads/gatewayapi.json 1000 [floor]`
+//!
+//! With `time` instead of `floor` it times the N calls (after N / 10 to warm up) and prints the
+//! nanoseconds a call: bench/python/bench.py alternates that with timing the Python binding on
+//! the same payload, so the binding tax divides two numbers taken under the same drift.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,7 +22,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("payload path");
     let times: usize = args.next().map_or(1000, |n| n.parse().unwrap());
-    let floor = args.next().as_deref() == Some("floor");
+    let mode = args.next();
+    let floor = mode.as_deref() == Some("floor");
     let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let provider = Provider::from_json(&payload["provider"]).unwrap();
     let request = WebhookRequest::from_json_value(payload["request"].clone()).unwrap();
@@ -37,11 +42,29 @@ fn main() {
         println!("{ids}");
         return;
     }
-    for _ in 0..times {
-        ids += telhook_core::normalize_event(provider, &request, &credentials, now)
+    let normalize = || {
+        telhook_core::normalize_event(provider, black_box(&request), &credentials, now)
             .unwrap()
             .id
-            .len();
+            .len()
+    };
+    if mode.as_deref() == Some("time") {
+        for _ in 0..times / 10 {
+            ids += normalize();
+        }
+        let started = std::time::Instant::now();
+        for _ in 0..times {
+            ids += normalize();
+        }
+        let elapsed = started.elapsed();
+        black_box(ids);
+        #[allow(clippy::cast_precision_loss)]
+        let per_call = elapsed.as_nanos() as f64 / times as f64;
+        println!("{per_call}");
+        return;
+    }
+    for _ in 0..times {
+        ids += normalize();
     }
     println!("{ids}");
 }
