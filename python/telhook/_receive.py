@@ -7,7 +7,6 @@ telhook.starlette) are built from the same steps.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import inspect
 import itertools
@@ -479,21 +478,9 @@ async def arun(
         action = delivery.next(step)
     if action["action"] == "answer":
         return delivery.answered(None)
-    # The handler and the settling of its claim start here, as an eager task would (Python
-    # 3.12's eager_start): until they first wait on something nothing can cancel them, and most
-    # handlers answer without waiting — one task and two turns of the event loop less (~8 µs).
-    # When they wait, the rest runs in a task of its own, in a copy of this context, so that a
-    # cancelled request (the provider hung up) does not cancel the handler.
-    context = contextvars.copy_context()
-    handling = ahandle(delivery, call)
-    try:
-        waiting_on = context.run(handling.send, None)
-    except StopIteration as done:
-        return cast(Tuple[Answer, object], done.value)
     loop = asyncio.get_running_loop()
     answered: "asyncio.Future[Tuple[Answer, object]]" = loop.create_future()
-    rest = _handle_apart(_Resumed(handling, waiting_on), answered)
-    _handlers.add(context.run(loop.create_task, rest))
+    _handlers.add(loop.create_task(_handle_apart(delivery, call, answered)))
     try:
         return await answered
     except asyncio.CancelledError:
@@ -503,10 +490,10 @@ async def arun(
 
 
 async def _handle_apart(
-    handling: "Awaitable[Tuple[Answer, object]]", answered: "asyncio.Future[Tuple[Answer, object]]"
+    delivery: Delivery, call: Callable[[NormalizedEvent], object], answered: "asyncio.Future[Tuple[Answer, object]]"
 ) -> None:
     try:
-        outcome = await handling
+        outcome = await ahandle(delivery, call)
     except BaseException as error:
         if not answered.done():
             answered.set_exception(error)
