@@ -245,6 +245,10 @@ fn normalize_step(
     }
 }
 
+fn webhook_error(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    py.import("telhook.errors")?.getattr("WebhookError")
+}
+
 /// A store or handler call's error that the loop answers (an `Exception`); any other
 /// `BaseException` (SystemExit, KeyboardInterrupt) ends the delivery and propagates.
 fn answerable(error: PyErr, py: Python<'_>) -> PyResult<PyErr> {
@@ -306,7 +310,17 @@ fn run_delivery<'py>(
             }
             Action::Normalize => {
                 let receiver = delivery.getattr("receiver")?;
-                let now: i64 = receiver.call_method0("_seconds_now")?.extract()?;
+                let now: i64 = match receiver.call_method0("_seconds_now") {
+                    Ok(now) => now.extract()?,
+                    // A clock reading the core refuses (a text it cannot parse) refuses the
+                    // request, as the receiver's normalize would.
+                    Err(error) if error.is_instance(py, &webhook_error(py)?) => {
+                        let refused = delivery.call_method1("refused", (error.value(py),))?;
+                        action = flow.borrow_mut().0.next(through_python(refused)?);
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
                 let inner = receiver.getattr("_inner")?;
                 let inner = inner.cast::<Receiver>()?.get();
                 let read = data.take();
@@ -330,12 +344,20 @@ fn run_delivery<'py>(
             }
             Action::CallHandler => {
                 let event = delivery.getattr("event")?;
-                match handler.call1((event,)) {
-                    Ok(returned) if returned.is_none() => Input::Handled { status: None },
-                    Ok(returned) => {
-                        let (step, returned_own): (Bound<'py, PyAny>, Bound<'py, PyAny>) = delivery
-                            .call_method1("handled_input", (returned,))?
-                            .extract()?;
+                // Reading what the handler returned (its status, its own response) fails as
+                // the handler does: inside the same `try` in the Python loops.
+                let handled = handler.call1((event,)).and_then(|returned| {
+                    if returned.is_none() {
+                        return Ok(None);
+                    }
+                    let read = delivery.call_method1("handled_input", (returned,))?;
+                    Ok(Some(
+                        read.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?,
+                    ))
+                });
+                match handled {
+                    Ok(None) => Input::Handled { status: None },
+                    Ok(Some((step, returned_own))) => {
                         own = returned_own;
                         through_python(step)?
                     }

@@ -307,10 +307,19 @@ class Delivery:
     def normalize(self, body: bytes) -> Dict[str, Any]:
         """The normalize step, taken by the core's flow with the start's method, URL and
         headers: the next action; the event, or why the request was refused."""
-        self.action, self.event, refused = self.flow.normalize(self.receiver._inner, body, self.receiver._seconds_now())
+        try:
+            now = self.receiver._seconds_now()
+        except WebhookError as error:  # a clock reading the core refuses, as normalize would
+            return self.next(self.refused(error))
+        self.action, self.event, refused = self.flow.normalize(self.receiver._inner, body, now)
         if refused is not None:
             self.refusal = str(refused)
         return self.action
+
+    def refused(self, error: WebhookError) -> Dict[str, object]:
+        """The machine's input for a request the core refused."""
+        self.refusal = str(error)
+        return {"input": "refused", "code": error.code}
 
     def store_call(self, action: Dict[str, Any]) -> Callable[[], object]:
         """The store call an action asks for."""

@@ -586,3 +586,62 @@ def test_the_flows_normalize_step_is_the_receivers_normalize_then_its_step(sms: 
             assert (by_flow.event, by_flow.refusal) == (event, None)
         assert action == flow.next(json.dumps(step))
         assert action["action"] == ("claim" if sent is body else "answer")
+
+
+def test_a_handlers_own_timeouts_and_the_store_deadline_bind_to_the_handler_not_the_request(sms: Dict[str, Any]) -> None:
+    # Regression guard: a handler started in the request's task (an eager start) made a timeout
+    # scope entered there cancel the request instead: the handler's asyncio.timeout, anyio's
+    # scopes (httpx), and telhook's own deadline on a slow `complete`.
+    receiver = receiver_for(sms, store_deadline_ms=50)
+    request = sms["request"]
+
+    class SlowComplete(MemoryStore):
+        async def complete(self, key: str, token: str, ttl_secs: int) -> None:  # type: ignore[override]
+            await asyncio.sleep(0.5)
+
+    async def times_out(event: Any) -> None:
+        async with asyncio.timeout(0.05):  # novm (Python 3.11+, the version tests run on)
+            await asyncio.sleep(0.5)
+
+    async def quick(event: Any) -> None:
+        return None
+
+    def deliver_async(handler: Any, store: Any) -> Any:
+        return telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                body=request["body"].encode(), handler=handler, store=store)
+
+    failed = asyncio.run(deliver_async(times_out, MemoryStore()))
+    assert (failed.status, failed.body) == (500, b'{"error":"handler_failed"}')
+    settled_late = asyncio.run(deliver_async(quick, SlowComplete()))
+    assert settled_late.status == 200
+
+
+def test_reading_the_handlers_result_fails_as_the_handler_and_a_refused_clock_refuses(sms: Dict[str, Any]) -> None:
+    from telhook import _receive
+
+    request = sms["request"]
+    receiver = receiver_for(sms)
+    store = MemoryStore()
+    key = sms["expect"]["event"]["id"]
+
+    def own_status(returned: object) -> int:
+        raise RuntimeError("a framework's response that cannot be read")
+
+    failures: List[BaseException] = []
+    delivery = _receive.Delivery(receiver, store, own_status=own_status,
+                                 on_error=lambda error, event: failures.append(error))
+    answer, own = _receive.run(delivery, "POST", None, list(request["headers"].items()), request["body"].encode(),
+                               lambda event: object())
+    assert (answer.status, answer.code, own) == (500, "handler_failed", None)
+    assert [type(f) for f in failures] == [RuntimeError] and store.state(key) is None  # released for the retry
+
+    readings = iter([sms["now"], "not a time"])  # read once at construction, then per request
+    drifting = telhook.Receiver("limephone", sms["credentials"], clock=lambda: next(readings))
+    sync_answer = telhook.receive(drifting, method="POST", url=None, headers=request["headers"],
+                                  body=request["body"].encode(), handler=lambda event: None, store=MemoryStore())
+    readings = iter([sms["now"], "not a time"])
+    drifting = telhook.Receiver("limephone", sms["credentials"], clock=lambda: next(readings))
+    async_answer = asyncio.run(telhook.areceive(drifting, method="POST", url=None, headers=request["headers"],
+                                                body=request["body"].encode(), handler=lambda event: None,
+                                                store=MemoryStore()))
+    assert sync_answer == async_answer and sync_answer.status == 400

@@ -72,7 +72,8 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
     else:
         # A file: read(n) up to the cap + 1 bytes (one read and one that finds the end, for a
         # small body), not a generator of chunks.
-        body = _chunked_input(request) or request
+        chunked = _chunked_input(request)
+        body = chunked if chunked is not None else request
     return str(request.method), request.get_full_path(), _meta_header_pairs(request.META), body
 
 
