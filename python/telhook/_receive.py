@@ -340,19 +340,19 @@ class Delivery:
             timed_out = isinstance(error, (asyncio.TimeoutError, TimeoutError))
             return {"input": "store_failed" if kind in ("claim", "enqueue") else "settle_failed", "timed_out": timed_out}
         if kind == "enqueue":
-            return {"input": "enqueued", "state": result}
-        return {"input": "claimed", "state": result} if kind == "claim" else {"input": "settled"}
+            return {"input": "enqueued", "state": _state_text(result)}
+        return {"input": "claimed", "state": _state_text(result)} if kind == "claim" else {"input": "settled"}
 
     def handled_input(self, returned: object) -> Tuple[Dict[str, object], object]:
         """The machine's input for the handler's return value, and its own response to send."""
         # Only an int (not a bool) is a status and only a response object is a response: any
         # other value (a FastAPI dict, a Flask string) is the handler succeeding, as in Node.
         if isinstance(returned, Response):
-            return {"input": "handled", "status": returned.status}, returned
+            return {"input": "handled", "status": _status_number(returned.status, "Response.status")}, returned
         if isinstance(returned, int) and not isinstance(returned, bool):
-            return {"input": "handled", "status": returned}, None
+            return {"input": "handled", "status": _status_number(returned, "the handler's return")}, None
         if self.own_status is not None and (found := self.own_status(returned)) is not None:
-            return {"input": "handled", "status": found}, returned
+            return {"input": "handled", "status": _status_number(found, "own_status")}, returned
         return {"input": "handled", "status": None}, None
 
     def handler_failed(self, error: BaseException) -> Dict[str, object]:
@@ -372,6 +372,22 @@ class Delivery:
             log_answer(answer, self.provider, self.event_id, self.failure, self.action.get("note") or self.refusal,
                        self.receiver)
         return answer, own if answer.code in ("handler_status", "accepted") else None
+
+
+def _state_text(state: object) -> str:
+    """A store's answer as the state text the machine reads: a str as it is, anything else
+    (None, a list) named by its type, so the core's rule for a state other than its
+    vocabulary's answers it (the store failed) instead of the input failing to cross."""
+    return state if isinstance(state, str) else f"<{type(state).__name__}>"
+
+
+# The machine's inputs carry a status as a 64-bit integer; any int beyond is as far outside
+# 100-599 as the core's rule needs to answer it (the handler failed). A status that is no int
+# at all fails as the handler, as in Node.
+def _status_number(status: object, source: str) -> int:
+    if not isinstance(status, int) or isinstance(status, bool):
+        raise TypeError(f"{source}: expected an int status")
+    return status if -(2**63) <= status < 2**63 else -1
 
 
 # The machine's answers come from small vocabularies (statuses, codes, a few bodies): each is

@@ -645,3 +645,65 @@ def test_reading_the_handlers_result_fails_as_the_handler_and_a_refused_clock_re
                                                 body=request["body"].encode(), handler=lambda event: None,
                                                 store=MemoryStore()))
     assert sync_answer == async_answer and sync_answer.status == 400
+
+
+class _AnsweringStore(MemoryStore):
+    """A store whose claim answers `claimed` (no claim state) and records its releases."""
+
+    def __init__(self, claimed: object) -> None:
+        super().__init__()
+        self.claimed = claimed
+
+    def claim(self, key: str, token: str, lease_secs: int) -> Any:
+        super().claim(key, token, lease_secs)
+        return self.claimed
+
+
+@pytest.mark.parametrize("claimed", [None, ["new"], 1])
+def test_a_claim_answered_by_no_state_fails_as_the_store_in_both_loops(sms: Dict[str, Any], claimed: object) -> None:
+    # The machine's rule for a state outside new/in_progress/done answers it (the store failed,
+    # a status the provider retries), not a RequestError out of receive; as Node stringifies it.
+    request = sms["request"]
+    handled: List[object] = []
+    sync_answer = deliver(sms, handled.append, _AnsweringStore(claimed))
+    async_answer = asyncio.run(telhook.areceive(receiver_for(sms), method="POST", url=None,
+                                                headers=request["headers"], body=request["body"].encode(),
+                                                handler=handled.append, store=_AnsweringStore(claimed)))
+    assert sync_answer == async_answer
+    assert (sync_answer.status, handled) == (503, [])
+    assert sync_answer.body == deliver(sms, handled.append, _AnsweringStore("maybe")).body
+
+
+@pytest.mark.parametrize("returned", [2**70, -(2**64), telhook.Response(2**70, (), b"")])
+def test_a_status_beyond_64_bits_fails_as_the_handler_and_releases_the_claim(sms: Dict[str, Any],
+                                                                             returned: object) -> None:
+    request = sms["request"]
+    key = sms["expect"]["event"]["id"]
+    out_of_range = deliver(sms, lambda event: 700, MemoryStore())  # the core's rule for 100-599
+    assert out_of_range.status == 500 and b"handler_failed" in out_of_range.body
+    for run in ("sync", "async"):
+        store = MemoryStore()
+        if run == "sync":
+            answer = deliver(sms, lambda event: returned, store)
+        else:
+            answer = asyncio.run(telhook.areceive(receiver_for(sms), method="POST", url=None,
+                                                  headers=request["headers"], body=request["body"].encode(),
+                                                  handler=lambda event: returned, store=store))
+        assert answer == out_of_range, run
+        assert store.state(key) is None, run  # released: the redelivery is handled
+
+
+@pytest.mark.parametrize("found", ["200", 200.0, True])
+def test_an_own_status_that_is_no_int_fails_as_the_handler(sms: Dict[str, Any], found: object) -> None:
+    from telhook import _receive
+
+    request = sms["request"]
+    store = MemoryStore()
+    failures: List[BaseException] = []
+    delivery = _receive.Delivery(receiver_for(sms), store, own_status=lambda returned: found,
+                                 on_error=lambda error, event: failures.append(error))
+    answer, own = _receive.run(delivery, "POST", None, list(request["headers"].items()), request["body"].encode(),
+                               lambda event: object())
+    assert (answer.status, answer.code, own) == (500, "handler_failed", None)
+    assert [str(f) for f in failures] == ["own_status: expected an int status"]
+    assert store.state(sms["expect"]["event"]["id"]) is None
