@@ -234,13 +234,34 @@ async function withDeadline(call, deadlineMs, what) {
   }
 }
 
+// The inputs of every delivery, taken by the Delivery's typed steps (no JSON either way in);
+// any other input crosses as JSON text through `next`.
+const BODY_READ = Object.freeze({ input: "body_read" });
+const HANDLED = Object.freeze({ input: "handled", status: null });
+const SETTLED = Object.freeze({ input: "settled" });
+class Claimed {
+  constructor(state) {
+    this.input = "claimed";
+    this.state = state;
+  }
+}
+
+/** The next action's JSON text for a typed input, or undefined for the others. */
+function typedStep(flow, input) {
+  if (input === BODY_READ) return flow.bodyRead();
+  if (input === HANDLED) return flow.handled();
+  if (input === SETTLED) return flow.settled();
+  if (input instanceof Claimed) return flow.claimed(input.state);
+  return undefined;
+}
+
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
 
 /** The input for what readBody returned, and the error behind a refusal (its message says why). */
 function bodyInput(body, maxBytes) {
   if (body === RAW_BODY_GONE) return [{ input: "body_unavailable" }, errorFrom(coreCall("raw_body_unavailable", []))];
-  if (body !== TOO_LARGE) return [{ input: "body_read" }, undefined];
+  if (body !== TOO_LARGE) return [BODY_READ, undefined];
   return [{ input: "body_too_large" }, new RequestError("body_too_large", `body: expected at most max_body_bytes (${maxBytes}) bytes`, "request")];
 }
 
@@ -252,7 +273,7 @@ async function callHandler(setup, event, context) {
     if (response !== undefined && !Number.isSafeInteger(response.status)) {
       throw new TypeError("onEvent returned a response whose status is not an integer");
     }
-    return { input: { input: "handled", status: response?.status ?? null }, response, failure: undefined };
+    return { input: response === undefined ? HANDLED : { input: "handled", status: response.status }, response, failure: undefined };
   } catch (error) {
     return { input: { input: "handler_failed" }, response: undefined, failure: error };
   }
@@ -289,7 +310,7 @@ async function run(setup, request, readBody, context, keepAlive) {
   const flow = new core.Delivery(setup.flowSettings, request.method, request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)));
   let action = actionOf(flow.action());
   let body, event, response, failure, handlerDone;
-  const next = (input) => actionOf(call((text) => flow.next(text), JSON.stringify(input)));
+  const next = (input) => actionOf(typedStep(flow, input) ?? call((text) => flow.next(text), JSON.stringify(input)));
   try {
     for (;;) {
       let input;
@@ -315,7 +336,7 @@ async function run(setup, request, readBody, context, keepAlive) {
           token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
           failure = claimed.error;
-          input = storeInput(claimed, (state) => ({ input: "claimed", state: String(state) }), "store_failed");
+          input = storeInput(claimed, (state) => new Claimed(String(state)), "store_failed");
           break;
         }
         case "enqueue": {
@@ -335,7 +356,7 @@ async function run(setup, request, readBody, context, keepAlive) {
           const settled = await withDeadline(call, deadline, action.action);
           // The handler's failure stays the error of the answer; a settling failure joins it.
           if (settled.error !== undefined) failure = failure === undefined ? settled.error : new AggregateError([failure, settled.error], "the handler and then the store failed");
-          input = storeInput(settled, () => ({ input: "settled" }), "settle_failed");
+          input = storeInput(settled, () => SETTLED, "settle_failed");
           break;
         }
         default:
