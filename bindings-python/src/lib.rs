@@ -375,10 +375,15 @@ fn run_delivery<'py>(
             Action::Claim {
                 key, lease_secs, ..
             } => match store.call_method1("claim", (key, &token, *lease_secs)) {
-                Ok(state) if state.is_instance_of::<PyString>() => Input::Claimed {
-                    state: state.cast::<PyString>()?.to_cow()?.into_owned(),
+                // A str's own text (a subclass's methods never run); one that is no UTF-8 (a
+                // lone surrogate) is read by `delivery.store_input`, as any other answer.
+                Ok(state) => match state.cast::<PyString>().ok().map(|text| text.to_cow()) {
+                    Some(Ok(text)) => Input::Claimed {
+                        state: text.into_owned(),
+                    },
+                    _ => store_outcome(py, delivery, &action, Ok(state), &through_python)?,
                 },
-                returned => store_outcome(py, delivery, &action, returned, &through_python)?,
+                failed => store_outcome(py, delivery, &action, failed, &through_python)?,
             },
             Action::Complete { key, ttl_secs, .. } => {
                 match store.call_method1("complete", (key, &token, *ttl_secs)) {

@@ -375,10 +375,20 @@ class Delivery:
 
 
 def _state_text(state: object) -> str:
-    """A store's answer as the state text the machine reads: a str as it is, anything else
-    (None, a list) named by its type, so the core's rule for a state other than its
-    vocabulary's answers it (the store failed) instead of the input failing to cross."""
-    return state if isinstance(state, str) else f"<{type(state).__name__}>"
+    """A store's answer as the state text the machine reads, without running any of the
+    value's own methods: a str as its plain text, anything else (None, a list, a str that is
+    no UTF-8: a lone surrogate) as a text outside the machine's vocabulary, whose rule answers
+    it (the store failed) instead of the input failing to cross with the claim held."""
+    if isinstance(state, str):
+        text = str.__str__(state)  # a subclass's own __eq__/__hash__ never runs on the step
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
+    return "<not a state>"
 
 
 # The machine's inputs carry a status as a 64-bit integer; any int beyond is as far outside
@@ -387,6 +397,7 @@ def _state_text(state: object) -> str:
 def _status_number(status: object, source: str) -> int:
     if not isinstance(status, int) or isinstance(status, bool):
         raise TypeError(f"{source}: expected an int status")
+    status = int.__index__(status)  # a plain int: a subclass's own methods never run on the step
     return status if -(2**63) <= status < 2**63 else -1
 
 

@@ -659,7 +659,7 @@ class _AnsweringStore(MemoryStore):
         return self.claimed
 
 
-@pytest.mark.parametrize("claimed", [None, ["new"], 1])
+@pytest.mark.parametrize("claimed", [None, ["new"], 1, "\udcff", "new\udcff"])
 def test_a_claim_answered_by_no_state_fails_as_the_store_in_both_loops(sms: Dict[str, Any], claimed: object) -> None:
     # The machine's rule for a state outside new/in_progress/done answers it (the store failed,
     # a status the provider retries), not a RequestError out of receive; as Node stringifies it.
@@ -707,3 +707,35 @@ def test_an_own_status_that_is_no_int_fails_as_the_handler(sms: Dict[str, Any], 
     assert (answer.status, answer.code, own) == (500, "handler_failed", None)
     assert [str(f) for f in failures] == ["own_status: expected an int status"]
     assert store.state(sms["expect"]["event"]["id"]) is None
+
+
+class _RaisingStr(str):
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("a subclass's own comparison")
+
+
+class _RaisingInt(int):
+    __hash__ = int.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("a subclass's own comparison")
+
+
+def test_a_returned_values_own_methods_never_run_on_the_machines_step(sms: Dict[str, Any]) -> None:
+    # A str or int subclass is read by its plain value in both loops (the step cache compares
+    # keys: a subclass's __eq__ ran there, out of receive, with the claim held).
+    request = sms["request"]
+    key = sms["expect"]["event"]["id"]
+    deliver(sms, lambda event: 200, MemoryStore())  # a plain 200 and "new" in the step cache
+    for returned in (_RaisingInt(200), telhook.Response(_RaisingInt(200), (), b"")):
+        for run in ("sync", "async"):
+            store = _AnsweringStore(_RaisingStr("new"))
+            if run == "sync":
+                answer = deliver(sms, lambda event: returned, store)
+            else:
+                answer = asyncio.run(telhook.areceive(receiver_for(sms), method="POST", url=None,
+                                                      headers=request["headers"], body=request["body"].encode(),
+                                                      handler=lambda event: returned, store=store))
+            assert int.__index__(answer.status) == 200 and store.state(key) == "done", (run, returned)
