@@ -369,10 +369,12 @@ impl Marks {
     }
 }
 
-/// `text.contains(needle)`.
+/// `text.contains(needle)`. Not memchr's substring search in wasm, which has no SIMD there:
+/// the same speed as `str::contains` (Node, 64 KiB: 430-458 against 431-468 µs a call) for
+/// 3.5 KB more of the receiver's module, gzipped.
 #[inline]
 fn holds(text: &str, needle: &str) -> bool {
-    if text.len() < LONG_TEXT {
+    if text.len() < LONG_TEXT || cfg!(target_arch = "wasm32") {
         text.contains(needle)
     } else {
         memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
