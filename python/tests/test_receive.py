@@ -659,16 +659,24 @@ class _AnsweringStore(MemoryStore):
         return self.claimed
 
 
+def deliver_in_both_loops(v: Dict[str, Any], handler: Any, new_store: Callable[[], Any]) -> List[Tuple[str, telhook.Response, Any]]:
+    """The delivery through `receive` and through `areceive`, each with a store of its own."""
+    request = v["request"]
+    store = new_store()
+    answers = [("sync", deliver(v, handler, store), store)]
+    store = new_store()
+    answers.append(("async", asyncio.run(telhook.areceive(
+        receiver_for(v), method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
+        handler=handler, store=store)), store))
+    return answers
+
+
 @pytest.mark.parametrize("claimed", [None, ["new"], 1, "\udcff", "new\udcff"])
 def test_a_claim_answered_by_no_state_fails_as_the_store_in_both_loops(sms: Dict[str, Any], claimed: object) -> None:
     # The machine's rule for a state outside new/in_progress/done answers it (the store failed,
     # a status the provider retries), not a RequestError out of receive; as Node stringifies it.
-    request = sms["request"]
     handled: List[object] = []
-    sync_answer = deliver(sms, handled.append, _AnsweringStore(claimed))
-    async_answer = asyncio.run(telhook.areceive(receiver_for(sms), method="POST", url=None,
-                                                headers=request["headers"], body=request["body"].encode(),
-                                                handler=handled.append, store=_AnsweringStore(claimed)))
+    (_, sync_answer, _), (_, async_answer, _) = deliver_in_both_loops(sms, handled.append, lambda: _AnsweringStore(claimed))
     assert sync_answer == async_answer
     assert (sync_answer.status, handled) == (503, [])
     assert sync_answer.body == deliver(sms, handled.append, _AnsweringStore("maybe")).body
@@ -677,18 +685,10 @@ def test_a_claim_answered_by_no_state_fails_as_the_store_in_both_loops(sms: Dict
 @pytest.mark.parametrize("returned", [2**70, -(2**64), telhook.Response(2**70, (), b"")])
 def test_a_status_beyond_64_bits_fails_as_the_handler_and_releases_the_claim(sms: Dict[str, Any],
                                                                              returned: object) -> None:
-    request = sms["request"]
     key = sms["expect"]["event"]["id"]
     out_of_range = deliver(sms, lambda event: 700, MemoryStore())  # the core's rule for 100-599
     assert out_of_range.status == 500 and b"handler_failed" in out_of_range.body
-    for run in ("sync", "async"):
-        store = MemoryStore()
-        if run == "sync":
-            answer = deliver(sms, lambda event: returned, store)
-        else:
-            answer = asyncio.run(telhook.areceive(receiver_for(sms), method="POST", url=None,
-                                                  headers=request["headers"], body=request["body"].encode(),
-                                                  handler=lambda event: returned, store=store))
+    for run, answer, store in deliver_in_both_loops(sms, lambda event: returned, MemoryStore):
         assert answer == out_of_range, run
         assert store.state(key) is None, run  # released: the redelivery is handled
 
@@ -726,16 +726,9 @@ class _RaisingInt(int):
 def test_a_returned_values_own_methods_never_run_on_the_machines_step(sms: Dict[str, Any]) -> None:
     # A str or int subclass is read by its plain value in both loops (the step cache compares
     # keys: a subclass's __eq__ ran there, out of receive, with the claim held).
-    request = sms["request"]
     key = sms["expect"]["event"]["id"]
     deliver(sms, lambda event: 200, MemoryStore())  # a plain 200 and "new" in the step cache
     for returned in (_RaisingInt(200), telhook.Response(_RaisingInt(200), (), b"")):
-        for run in ("sync", "async"):
-            store = _AnsweringStore(_RaisingStr("new"))
-            if run == "sync":
-                answer = deliver(sms, lambda event: returned, store)
-            else:
-                answer = asyncio.run(telhook.areceive(receiver_for(sms), method="POST", url=None,
-                                                      headers=request["headers"], body=request["body"].encode(),
-                                                      handler=lambda event: returned, store=store))
+        for run, answer, store in deliver_in_both_loops(sms, lambda event: returned,
+                                                        lambda: _AnsweringStore(_RaisingStr("new"))):
             assert int.__index__(answer.status) == 200 and store.state(key) == "done", (run, returned)
