@@ -58,15 +58,16 @@ function deferred() {
 export async function runHandlerVector(telhook, vector, open) {
   // `advance_secs` moves the store's clock only; the receiver keeps the vector's `now`.
   let advanced = 0;
-  // The memory store, whose claim fails for a delivery whose step says `"store": "fails"`.
+  // The memory store, whose claim breaks for a delivery whose step says how (`"store"`:
+  // "fails", "answers_no_state").
   const memory = telhook.memoryStore({ clock: () => vector.now + advanced });
-  let failClaim = false;
+  let brokenClaim;
   const store = {
     claim(...args) {
-      if (failClaim) {
-        failClaim = false;
-        return Promise.reject(new Error("the vector's dedupe store is down"));
-      }
+      const broken = brokenClaim;
+      brokenClaim = undefined;
+      if (broken === "fails") return Promise.reject(new Error("the vector's dedupe store is down"));
+      if (broken === "answers_no_state") return Promise.resolve(null);
       return memory.claim(...args);
     },
     complete: (...args) => memory.complete(...args),
@@ -104,7 +105,7 @@ export async function runHandlerVector(telhook, vector, open) {
       if (step.advance_secs !== undefined) {
         advanced += step.advance_secs;
       } else if (step.deliver !== undefined) {
-        failClaim = step.store === "fails";
+        brokenClaim = step.store;
         if (step.handler === "hold") {
           const behaviour = { entered: deferred(), released: deferred() };
           nextBehaviour = behaviour;

@@ -87,7 +87,7 @@ class Script:
 
 
 def failing(store_class: Any) -> Any:
-    """`store_class`, whose claim fails once when the vector's setup says so (an instance of it
+    """`store_class`, whose claim breaks once when the vector's setup says so (an instance of it
     still, so adapters that recognize the store — Django's atomic database store — keep doing so)."""
 
     class Failing(store_class):  # type: ignore[misc, valid-type]
@@ -96,9 +96,11 @@ def failing(store_class: Any) -> Any:
             self._setup = setup
 
         def claim(self, key: str, token: str, lease_secs: int) -> Any:
-            if self._setup.fail_claim:
-                self._setup.fail_claim = False
+            broken, self._setup.broken_claim = self._setup.broken_claim, None
+            if broken == "fails":
                 raise ConnectionError("the vector's dedupe store is down")
+            if broken == "answers_no_state":
+                return None
             return super().claim(key, token, lease_secs)
 
     return Failing
@@ -116,8 +118,9 @@ class Setup:
         self.now: int = vector["now"]
         self.clock = lambda: self.now
         self.store_clock = FakeClock(float(vector["now"]))
-        # Set by a step with "store": "fails": the next claim of any of the vector's stores fails.
-        self.fail_claim = False
+        # A step's "store" ("fails", "answers_no_state"): how the next claim of any of the
+        # vector's stores breaks.
+        self.broken_claim: Optional[str] = None
         self.store = failing(MemoryStore)(self, clock=self.store_clock)
         self.script = Script()
 
@@ -162,7 +165,7 @@ def run_vector(name: str, vector: Dict[str, Any], make_transport: Callable[[Setu
             assert not thread.is_alive() and replies, f"{name}: held delivery {step['finish']} did not answer"
             check(name, index, step["expect"], replies[0])
         else:
-            setup.fail_claim = step.get("store") == "fails"
+            setup.broken_claim = step.get("store")
             method, url, headers, body = request_parts(step["deliver"])
             if step["handler"] == "hold":
                 held = Held()

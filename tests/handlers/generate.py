@@ -2,7 +2,8 @@
 """Writes the receive-path vectors (tests/handlers/*.json) from the conformance vectors.
 
 Each vector is a sequence of deliveries with what the user's handler does (and, with
-`"store": "fails"`, a dedupe store whose claim fails for that delivery), and the answer
+`"store": "fails"`, a dedupe store whose claim fails for that delivery; with
+`"store": "answers_no_state"`, one whose claim answers null), and the answer
 every adapter must give (status, code, required headers) plus the handler's call count. The
 requests are taken verbatim from tests/vectors/, so they are signed independently of the core.
 The expected answers are written out here by hand from the contract's rules (see
@@ -304,6 +305,30 @@ def common() -> dict[str, dict]:
             "now": base["now"],
             "steps": [deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)],
             "expect_handler_calls": 1,
+        },
+        "common_store_answers_no_state": {
+            "description": "The dedupe store's claim answers no state at all (None, null: a broken store, not one "
+                           "that raised): the receive machine's rule for a state outside new/in_progress/done, "
+                           "503 dedupe_unavailable as for a store that is down, never an exception out of the "
+                           "adapter; the retry, with the store answering again, is handled once. A typed store "
+                           "(Rust) cannot answer this and fails the claim instead",
+            "provider": "limephone",
+            "credentials": base["credentials"],
+            "now": base["now"],
+            "steps": [dict(deliver(request, "ok", answer(503, "dedupe_unavailable")), store="answers_no_state"),
+                      deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)],
+            "expect_handler_calls": 1,
+        },
+        "common_handler_status_beyond_64_bits": {
+            "description": "A handler status no 64-bit integer holds (2**70) is outside 100..599 like any other: "
+                           "500 handler_failed, claim released, the redelivery is handled (never an exception "
+                           "out of the adapter with the claim held)",
+            "provider": "limephone",
+            "credentials": base["credentials"],
+            "now": base["now"],
+            "steps": [deliver(request, {"status": 2**70}, HANDLER_FAILED), deliver(request, "ok", ACCEPTED),
+                      deliver(request, "ok", DUPLICATE)],
+            "expect_handler_calls": 2,
         },
         "common_undetectable": {
             "description": "No provider named and none detected: 400, handler not called",
