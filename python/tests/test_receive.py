@@ -648,7 +648,7 @@ def test_reading_the_handlers_result_fails_as_the_handler_and_a_refused_clock_re
 
 
 class _AnsweringStore(MemoryStore):
-    """A store whose claim answers `claimed` (no claim state) and records its releases."""
+    """A memory store whose claim is taken as usual but answered by `claimed` instead of its state."""
 
     def __init__(self, claimed: object) -> None:
         super().__init__()
