@@ -61,6 +61,30 @@ function streamConsumed(req) {
   return req._body === true || req.readableEnded === true || (req.complete === true && req.readable === false);
 }
 
+/** How long a connection answered mid-upload keeps reading (and discarding) before it closes. */
+const LINGER_MS = 2000;
+
+/**
+ * Closes `socket` the way RFC 9112 §9.6 asks once an answer went out before the body was read:
+ * half-close, keep reading and discarding until the client closes or LINGER_MS pass, then close.
+ * Node's server closes at once, and closing with unread input makes the kernel reset the
+ * connection: a client still sending its body then gets EPIPE/ECONNRESET and may never read
+ * the 413 (2 % of keep-alive uploads on loopback lost it). Node's server ends a connection it
+ * will not keep through `socket.destroySoon()`; this replaces that one method on this socket
+ * only, so a Node that stops calling it falls back to its own immediate close.
+ */
+export function lingerOnClose(socket) {
+  if (socket === null || socket === undefined || typeof socket.destroySoon !== "function") return;
+  socket.destroySoon = function lingeringClose() {
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref?.();
+    socket.once("close", () => clearTimeout(timer));
+    socket.once("end", () => socket.destroy());
+    socket.end();
+    socket.resume();
+  };
+}
+
 /**
  * The body of a Node `http.IncomingMessage` (or Express request), TOO_LARGE, or RAW_BODY_GONE
  * when a body parser already consumed the stream and kept no raw bytes.

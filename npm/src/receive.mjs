@@ -5,7 +5,7 @@
 import * as core from "../wasm/telhook_wasm.js";
 
 import { Receiver } from "./api.mjs";
-import { RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
+import { lingerOnClose, RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
 import {
   call,
   ConfigurationError,
@@ -448,8 +448,10 @@ export function createNodeMiddleware(config) {
       { req },
     );
     if (answer.code === "body_too_large") {
-      // The rest of an oversized body is being discarded; do not keep the connection for more.
+      // The rest of an oversized body is being discarded; do not keep the connection for more,
+      // and close it without resetting the answer away from a client still sending.
       res.setHeader("connection", "close");
+      lingerOnClose(req.socket);
     }
     if (response === undefined) {
       res.statusCode = answer.status;
