@@ -100,14 +100,14 @@ fn decode_hex(digits: &[u8], out: &mut [u8]) -> bool {
             })
 }
 
-/// True when any secret signs `body` to `signature`. Every secret is tried (rotation);
-/// `verify_slice` compares in constant time.
+/// True when any secret signs `body` to `signature`. Every secret is tried (rotation), each
+/// compared in constant time.
 pub fn matches_any(secrets: &[Secret], body: &[u8], signature: &[u8; DIGEST_LEN]) -> bool {
     let mut matched = false;
     for secret in secrets {
         if let Some(mut mac) = secret.hmac_sha256() {
             mac.update(body);
-            matched |= mac.verify_slice(signature).is_ok();
+            matched |= constant_time_eq(&mac.finalize().into_bytes(), signature);
         }
     }
     matched
@@ -139,8 +139,8 @@ pub fn sha256_parts(secret: &[u8], parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
     mac.finalize().into_bytes().into()
 }
 
-/// True when any secret's MAC `M` of `parts` is `signature`. Every secret is tried (rotation);
-/// `verify_slice` compares in constant time.
+/// True when any secret's MAC `M` of `parts` is `signature`. Every secret is tried (rotation),
+/// each compared in constant time (a signature of another length never matches).
 fn parts_match_any<M: Mac + hmac::digest::KeyInit>(
     secrets: &[Secret],
     parts: &[&[u8]],
@@ -152,19 +152,18 @@ fn parts_match_any<M: Mac + hmac::digest::KeyInit>(
             for part in parts {
                 mac.update(part);
             }
-            matched |= mac.verify_slice(signature).is_ok();
+            matched |= constant_time_eq(&mac.finalize().into_bytes(), signature);
         }
     }
     matched
 }
 
-/// True when any secret's HMAC-SHA1 of `parts` is `signature` (`verify_slice`: constant time).
+/// True when any secret's HMAC-SHA1 of `parts` is `signature` (constant time).
 pub fn sha1_matches_any(secrets: &[Secret], parts: &[&[u8]], signature: &[u8; 20]) -> bool {
     parts_match_any::<Hmac<sha1::Sha1>>(secrets, parts, signature)
 }
 
-/// True when any secret's HMAC-SHA256 of `parts` is `signature` (`verify_slice`: constant
-/// time); the sibling of [`sha1_matches_any`] (Twilio's shared keys with `HMAC_SHA256`).
+/// True when any secret's HMAC-SHA256 of `parts` is `signature` (constant time); the sibling of [`sha1_matches_any`] (Twilio's shared keys with `HMAC_SHA256`).
 pub fn sha256_matches_any(
     secrets: &[Secret],
     parts: &[&[u8]],

@@ -27,13 +27,13 @@ fn b64url(part: &str) -> Result<alloc::vec::Vec<u8>> {
 }
 
 /// True when any secret signs `signed` to `signature` with the HMAC `M`. Every secret is
-/// tried (rotation); `verify_slice` compares in constant time and refuses a wrong length.
+/// tried (rotation), each compared in constant time; a signature of another length never matches.
 fn matches_any<M: Mac + KeyInit>(secrets: &[Secret], signed: &[u8], signature: &[u8]) -> bool {
     let mut matched = false;
     for secret in secrets {
         if let Ok(mut mac) = <M as KeyInit>::new_from_slice(secret.expose()) {
             mac.update(signed);
-            matched |= mac.verify_slice(signature).is_ok();
+            matched |= super::constant_time_eq(&mac.finalize().into_bytes(), signature);
         }
     }
     matched

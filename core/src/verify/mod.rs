@@ -1,5 +1,5 @@
 //! Verification schemes, one module each. Every comparison of secret material goes through
-//! [`constant_time_eq`] or `Mac::verify_slice`, both constant time.
+//! [`constant_time_eq`], constant time.
 
 pub mod basic;
 pub mod claims;
@@ -9,15 +9,15 @@ pub mod hmac;
 pub mod jwt;
 pub mod token;
 
-use subtle::ConstantTimeEq;
-
-/// Compares two secrets in time independent of their contents (`subtle`). Only whether the
+/// Compares two secrets in time independent of their contents (the `constant_time_eq` crate:
+/// one optimization barrier a comparison, where `subtle`, and `Mac::verify_slice` through it,
+/// put one on every byte, 1.7 % of a small call's wall clock). Only whether the
 /// lengths are equal is observable — as with Python's `hmac.compare_digest` — which tells an
 /// attacker nothing useful about a random token. (Hashing both sides first would hide even
 /// that, but cost four SHA-256 runs per Basic credential: 35% of a Lisoloo call natively,
 /// far more in WebAssembly, which has no SHA instructions.)
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && bool::from(a.ct_eq(b))
+    constant_time_eq::constant_time_eq(a, b)
 }
 
 /// Splits `Scheme value` from an Authorization header, scheme compared case-insensitively.
