@@ -73,7 +73,7 @@ def test_a_declared_20_mib_body_is_refused_before_it_is_read(served: Served) -> 
     elapsed = time.monotonic() - started
     assert reply.startswith(b"HTTP/1.1 413"), reply
     assert reply.endswith(b'{"error":"body_too_large"}'), reply
-    assert elapsed < 0.1, elapsed
+    assert elapsed < 2.0, elapsed  # a server waiting for the body never answers (10 s timeout)
 
 
 def test_a_streamed_body_over_the_cap_is_cut_off_with_413(served: Served) -> None:
