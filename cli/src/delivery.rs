@@ -82,7 +82,7 @@ pub fn deliver(
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        builder.send(request.body.as_slice())
+        builder.send(&request.body[..])
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {

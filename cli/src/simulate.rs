@@ -559,7 +559,7 @@ fn shaped(body: &[u8], transport: Transport, url: &str) -> Option<WebhookRequest
                 "Content-Type".to_owned(),
                 "application/x-www-form-urlencoded".to_owned(),
             )],
-            body: form.into_bytes(),
+            body: form.into_bytes().into(),
         }),
         Transport::Query => {
             let joint = if url.contains('?') { '&' } else { '?' };
@@ -567,7 +567,7 @@ fn shaped(body: &[u8], transport: Transport, url: &str) -> Option<WebhookRequest
                 method: "GET".to_owned(),
                 url: Some(format!("{url}{joint}{form}")),
                 headers: Vec::new(),
-                body: Vec::new(),
+                body: Vec::new().into(),
             })
         }
     }

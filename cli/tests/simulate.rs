@@ -144,7 +144,7 @@ fn answer(
             .iter()
             .map(|h| (h.field.to_string(), h.value.to_string()))
             .collect(),
-        body,
+        body: body.into(),
     };
     let now = NOW.parse().unwrap();
     let event = match telhook_core::normalize_event_with(

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
+use crate::request::Body;
 use crate::{
     credentials::Credentials, event::DeliveryStatus, ledger, provider::Provider, receive, time,
     NormalizedEvent, Options, StatusUpdate, WebhookRequest,
@@ -166,13 +167,13 @@ pub fn request(
     method: String,
     url: Option<String>,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    body: impl Into<Body>,
 ) -> WebhookRequest {
     WebhookRequest {
         method,
         url,
         headers,
-        body,
+        body: body.into(),
     }
 }
 
@@ -330,12 +331,12 @@ impl Flow {
     pub fn normalize(
         &mut self,
         receiver: &Receiver,
-        body: Vec<u8>,
+        body: impl Into<Body>,
         now: f64,
     ) -> (receive::machine::Action, Result<NormalizedEvent>) {
-        self.request.body = body;
+        self.request.body = body.into();
         let normalized = seconds(now).and_then(|now| receiver.normalize(&self.request, now));
-        self.request.body = Vec::new();
+        self.request.body = Body::default();
         let input = match &normalized {
             Ok(event) => receive::machine::Input::Normalized {
                 provider: event.provider,
@@ -600,7 +601,7 @@ mod tests {
         let tampered = body
             .iter()
             .map(|byte| if *byte == b'1' { b'2' } else { *byte });
-        let (action, refused) = forged.normalize(&receiver, tampered.collect(), now);
+        let (action, refused) = forged.normalize(&receiver, tampered.collect::<Vec<u8>>(), now);
         let refused = refused.unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Verification);
         let Action::Answer { answer, .. } = action else {

@@ -61,7 +61,7 @@ pub use ledger::{LedgerState, StatusUpdate, Verdict};
 pub use provider::Provider;
 pub use providers::{detect_provider, parse, Payload};
 pub use receive::{decide, Answer, ClaimState, DedupeAction, HandlerOutcome, Step};
-pub use request::{Options, WebhookRequest, DEFAULT_MAX_BODY_BYTES};
+pub use request::{Body, Options, WebhookRequest, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{ack, retry_policy, Ack, DeliveryResult, Outcome, RetryPolicy};
 
 /// The crate README's example, run as a doctest so that the crates.io page stays true.

@@ -196,7 +196,7 @@ pub fn forge_request(
                 request.url = Some(alloc::format!("{url}{joint}tampered=true"));
             } else {
                 // The signed body (a provider that signs within its parameters adds to it).
-                request.body = tampered(&request.body)?;
+                request.body = tampered(&request.body)?.into();
             }
             Ok(Some(request))
         }
@@ -273,7 +273,7 @@ fn unsigned(provider: Provider, body: &[u8]) -> WebhookRequest {
         method: "POST".to_owned(),
         url: Some("/".to_owned()),
         headers,
-        body: body.to_vec(),
+        body: body.into(),
     }
 }
 

@@ -137,7 +137,7 @@ fn a_requests_debug_shows_its_shape_and_no_credential() {
             ("Cookie".into(), "session=debug-COOKIE-8".into()),
             ("Content-Type".into(), "application/json".into()),
         ],
-        body: b"{\"to\":\"debug-BODY-9\"}".to_vec(),
+        body: b"{\"to\":\"debug-BODY-9\"}".to_vec().into(),
     };
     for text in [format!("{request:?}"), format!("{request:#?}")] {
         assert!(!text.contains("debug-"), "{text}");
@@ -159,7 +159,7 @@ fn a_url_token_is_percent_decoded_only_so_a_plus_is_a_plus() {
         method: "POST".into(),
         url: Some("/did?token=did+URL%2Btoken-77aa".into()),
         headers: vec![],
-        body: Vec::new(),
+        body: Vec::new().into(),
     };
     assert_eq!(
         request.query_param("token").unwrap().as_deref(),

@@ -423,7 +423,7 @@ fn params_of(request: &telhook_core::WebhookRequest) -> Vec<(String, Value)> {
                 .as_bytes()
                 .to_vec()
         } else {
-            request.body.clone()
+            request.body.clone().into()
         };
         url_pairs(&bytes)
     };

@@ -61,6 +61,18 @@ def test_event_is_plain_json_objects_and_long_text_is_one_object() -> None:
     assert [type(item) for item in event["raw"]["tags"]] == [str, int, float, bool, type(None)]
     assert event["message"] is not None and event["message"]["text"] == text
     assert event["message"]["text"] is event["raw"]["message_content"]
+    # The repeats are found by length, then text: an equal long string is the same object, one
+    # of the same length with other text its own, and every one reads exactly as sent.
+    twin, neighbour = "y" * 5000 + " é ✓", "x" * 4999 + "z é ✓"
+    payload = {**payload, "tags": [text, twin, neighbour, text], "note": text}
+    body = json.dumps(payload).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    event = telhook.normalize_event("limephone", headers={"X-LimePhone-Signature": signature}, body=body,
+                                    credentials={"hmac_sha256": secret}, now=1769000000)
+    assert event["raw"] == payload and event["message"]["text"] == text
+    tags = event["raw"]["tags"]
+    assert tags[0] is tags[3] is event["raw"]["note"] is event["raw"]["message_content"] is event["message"]["text"]
+    assert tags[1] == twin and tags[2] == neighbour and tags[1] is not tags[0] and tags[2] is not tags[0]
     assert list(event) == ["schema_version", "provider", "id", "type", "provider_event_type", "occurred_at",
                            "received_at", "from", "to", "status", "message", "call", "lookup", "record",
                            "unread_fields", "raw"]

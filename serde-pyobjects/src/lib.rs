@@ -42,10 +42,12 @@ pub fn to_python<'py, T: Serialize + ?Sized>(
 const SHARED_STRING_MIN_BYTES: usize = 256;
 
 /// The long strings built so far for one value (few: a payload has a handful of long fields),
-/// each with a copy of its text: the limited API of Python 3.9 cannot lend a str's UTF-8.
+/// by length. Their text is not kept: a copy of each was a whole message's bytes more at the
+/// call's peak. A string of the same length is compared with the built object's text, read
+/// back only then (a real repeat, or a rare same-length neighbour).
 #[derive(Default)]
 struct Repeats<'py> {
-    long: Vec<(Box<str>, Bound<'py, PyString>)>,
+    long: Vec<(usize, Bound<'py, PyString>)>,
 }
 
 impl<'py> Repeats<'py> {
@@ -53,11 +55,14 @@ impl<'py> Repeats<'py> {
         if text.len() < SHARED_STRING_MIN_BYTES {
             return PyString::new(py, text);
         }
-        if let Some((_, built)) = self.long.iter().find(|(existing, _)| **existing == *text) {
+        let same = self.long.iter().find(|(length, built)| {
+            *length == text.len() && built.to_cow().is_ok_and(|existing| *existing == *text)
+        });
+        if let Some((_, built)) = same {
             return built.clone();
         }
         let built = PyString::new(py, text);
-        self.long.push((text.into(), built.clone()));
+        self.long.push((text.len(), built.clone()));
         built
     }
 }

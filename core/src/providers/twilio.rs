@@ -963,7 +963,7 @@ mod tests {
                     String::from("RSOYDt4T1cUTdK1PDd93/VVr8B8="),
                 ),
             ],
-            body: b"a=b".to_vec(),
+            body: b"a=b".to_vec().into(),
         };
         let credentials = Credentials::none().with_auth_token("12345");
         let error = verify(&request, &credentials, 0).unwrap_err();
@@ -1051,7 +1051,7 @@ mod tests {
             method: String::from("POST"),
             url: Some(String::from(url)),
             headers,
-            body: b"a=b".to_vec(),
+            body: b"a=b".to_vec().into(),
         }
     }
 

@@ -671,7 +671,8 @@ fn add_sig(request: &mut WebhookRequest, credentials: &Credentials, now: i64) ->
             object.insert(name, Value::String(value));
         }
         request.body = serde_json::to_vec(&Value::Object(object))
-            .map_err(|_| Error::invalid_payload("the body must be a JSON object"))?;
+            .map_err(|_| Error::invalid_payload("the body must be a JSON object"))?
+            .into();
         return Ok(());
     }
     let mut form = form_urlencoded::Serializer::new(String::new());
@@ -688,7 +689,7 @@ fn add_sig(request: &mut WebhookRequest, credentials: &Credentials, now: i64) ->
             .headers
             .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
         kit::add_header(request, "Content-Type", String::from(FORM_TYPE));
-        request.body = form.into_bytes();
+        request.body = form.into_bytes().into();
     }
     Ok(())
 }

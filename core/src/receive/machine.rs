@@ -383,7 +383,7 @@ impl Delivery {
             method: String::from(method),
             url: None,
             headers: headers.to_vec(),
-            body: alloc::vec::Vec::new(),
+            body: crate::request::Body::default(),
         };
         let checked = request
             .check_method(crate::providers::methods_before_detection(
