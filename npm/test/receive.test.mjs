@@ -97,22 +97,32 @@ function postChunked(port, headers, total) {
   });
 }
 
-test("Node middleware: a 100 MiB chunked body against the 1 MiB cap gets 413 and the process grows by < 16 MiB", { timeout: 120_000 }, async () => {
-  let calls = 0;
+/** Runs `work(server, port, headers)` against a loopback server with the Node middleware for
+ * Lisoloo (no store) and Lisoloo's valid Authorization in `headers`; closes the server after. */
+async function withLisolooMiddleware(onEvent, work) {
   const middleware = telhook.createNodeMiddleware({
     provider: "lisoloo",
     credentials: lisoloo.credentials,
     store: null,
-    onEvent: () => {
-      calls += 1;
-    },
+    onEvent,
     onError: () => {},
   });
   const server = http.createServer((req, res) => middleware(req, res));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
-    const { port } = server.address();
     const headers = { "content-type": "application/json", authorization: lisoloo.request.headers.Authorization };
+    return await work(server, server.address().port, headers);
+  } finally {
+    server.close();
+  }
+}
+
+test("Node middleware: a 100 MiB chunked body against the 1 MiB cap gets 413 and the process grows by < 16 MiB", { timeout: 120_000 }, async () => {
+  let calls = 0;
+  const onEvent = () => {
+    calls += 1;
+  };
+  await withLisolooMiddleware(onEvent, async (_server, port, headers) => {
     await postChunked(port, headers, 64 * 1024); // warm-up: code paths loaded before measuring
     const { result, growth } = await rssGrowth(() => postChunked(port, headers, 100 * MiB));
     assert.equal(result.status, 413);
@@ -136,24 +146,11 @@ test("Node middleware: a 100 MiB chunked body against the 1 MiB cap gets 413 and
     });
     assert.deepStrictEqual(declared, [413, { error: "body_too_large" }]);
     assert.equal(calls, 0);
-  } finally {
-    server.close();
-  }
+  });
 });
 
 test("Node middleware: every upload cut off at the cap reads its 413 (lingering close), and a client that stops sending is let go within seconds", { timeout: 120_000 }, async () => {
-  const middleware = telhook.createNodeMiddleware({
-    provider: "lisoloo",
-    credentials: lisoloo.credentials,
-    store: null,
-    onEvent: () => assert.fail("no event from an oversized body"),
-    onError: () => {},
-  });
-  const server = http.createServer((req, res) => middleware(req, res));
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  try {
-    const { port } = server.address();
-    const headers = { "content-type": "application/json", authorization: lisoloo.request.headers.Authorization };
+  await withLisolooMiddleware(() => assert.fail("no event from an oversized body"), async (server, port, headers) => {
     // Closing at once (Node's own way) lost the 413 to a reset in ~2 % of these on loopback:
     // the client, still sending on a kept-alive connection, got EPIPE before it read the answer.
     const uploads = 200;
@@ -183,9 +180,7 @@ test("Node middleware: every upload cut off at the cap reads its 413 (lingering 
     assert.match(received, /^HTTP\/1\.1 413 /);
     assert.ok(closedAfter >= 1500 && closedAfter < 6000, `the server closed the connection after ${closedAfter} ms`);
     console.log(`# node middleware: ${uploads} cut-off uploads all read 413; a stalled client let go after ${closedAfter} ms`);
-  } finally {
-    server.close();
-  }
+  });
 });
 
 test("createHandler (Fetch, in Node): a 100 MiB streamed body stops being read past the cap: 413, < 16 MiB growth", async () => {
