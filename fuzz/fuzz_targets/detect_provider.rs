@@ -7,7 +7,7 @@ fuzz_target!(|input: FuzzRequest| {
         method: "POST".into(),
         url: None,
         headers: input.headers.clone(),
-        body: input.body.clone(),
+        body: input.body.clone().into(),
     };
     let detected = telhook_core::detect_provider(&request);
     // Detection never skips verification: with no credentials, nothing normalizes.

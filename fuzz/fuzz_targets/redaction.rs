@@ -100,7 +100,7 @@ fuzz_target!(|input: Input| {
         method: "POST".into(),
         url: Some(format!("/hook?token={TOKEN}")),
         headers: vec![],
-        body: body.into_bytes(),
+        body: body.into_bytes().into(),
     };
     let mut outputs = Vec::new();
     let result = normalize_event(Some(Provider::DidReseller), &request, &one, 1_769_000_000);

@@ -50,7 +50,7 @@ pub fn request_for(provider: Provider, input: &FuzzRequest) -> WebhookRequest {
         }
     }
     let method = if input.method_is_post { "POST" } else { "PUT" };
-    WebhookRequest { method: method.into(), url, headers, body: input.body.clone() }
+    WebhookRequest { method: method.into(), url, headers, body: input.body.clone().into() }
 }
 
 /// The invariants every run checks besides "no panic".
