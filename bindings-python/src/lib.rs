@@ -233,17 +233,17 @@ impl Flow {
 const MESSAGE_TEXT_SHARED_FROM_BYTES: usize = 256;
 
 /// A step from an object to one of its values.
-enum Step {
-    Key(String),
+enum Step<'a> {
+    Key(&'a str),
     Index(usize),
 }
 
 /// Where `raw` holds a string equal to `text`, as the steps from `raw` to it.
-fn path_to_text(raw: &serde_json::Value, text: &str, path: &mut Vec<Step>) -> bool {
+fn path_to_text<'a>(raw: &'a serde_json::Value, text: &str, path: &mut Vec<Step<'a>>) -> bool {
     match raw {
         serde_json::Value::String(value) => value.len() == text.len() && value == text,
         serde_json::Value::Object(map) => map.iter().any(|(key, value)| {
-            path.push(Step::Key(key.clone()));
+            path.push(Step::Key(key));
             path_to_text(value, text, path) || path.pop().is_none()
         }),
         serde_json::Value::Array(values) => values.iter().enumerate().any(|(index, value)| {
@@ -263,28 +263,35 @@ fn event_to_python(
     py: Python<'_>,
     mut event: telhook_core::NormalizedEvent,
 ) -> PyResult<Bound<'_, PyAny>> {
-    let mut path = Vec::new();
-    let shared = match event.message.as_mut() {
-        Some(message) => match message.text.as_deref() {
-            Some(text)
-                if text.len() >= MESSAGE_TEXT_SHARED_FROM_BYTES
-                    && path_to_text(&event.raw, text, &mut path) =>
-            {
-                message.text = Some(String::new());
-                true
-            }
-            _ => false,
-        },
-        None => false,
-    };
+    // The steps to the text inside `raw`, owned (the event goes before they are followed).
+    let mut path: Option<Vec<Result<String, usize>>> = None;
+    if let Some(text) = event.message.as_ref().and_then(|m| m.text.as_deref()) {
+        let mut steps = Vec::new();
+        if text.len() >= MESSAGE_TEXT_SHARED_FROM_BYTES
+            && path_to_text(&event.raw, text, &mut steps)
+        {
+            path = Some(
+                steps
+                    .into_iter()
+                    .map(|step| match step {
+                        Step::Key(key) => Ok(key.to_owned()),
+                        Step::Index(index) => Err(index),
+                    })
+                    .collect(),
+            );
+        }
+    }
+    if let (Some(message), Some(_)) = (event.message.as_mut(), &path) {
+        message.text = Some(String::new());
+    }
     let built = serde_pyobjects::to_python(py, &event)?;
     drop(event);
-    if shared {
+    if let Some(path) = path {
         let mut text = built.get_item("raw")?;
         for step in &path {
             text = match step {
-                Step::Key(key) => text.get_item(key)?,
-                Step::Index(index) => text.get_item(index)?,
+                Ok(key) => text.get_item(key)?,
+                Err(index) => text.get_item(index)?,
             };
         }
         built.get_item("message")?.set_item("text", text)?;
