@@ -64,6 +64,18 @@ function streamConsumed(req) {
 /** How long a connection answered mid-upload keeps reading (and discarding) before it closes. */
 const LINGER_MS = 2000;
 
+/** Connections closing after an answer that said `Connection: close`. */
+const lingering = new WeakSet();
+
+/**
+ * Whether `socket` is closing after an answer that said `Connection: close`: a request read from
+ * it now (one the client pipelined) must not be processed (RFC 9112 §9.6), and could not be
+ * answered.
+ */
+export function isLingering(socket) {
+  return socket !== null && socket !== undefined && lingering.has(socket);
+}
+
 /**
  * Closes `socket` the way RFC 9112 §9.6 asks once an answer went out before the body was read:
  * half-close, keep reading and discarding until the client closes or LINGER_MS pass, then close.
@@ -71,11 +83,15 @@ const LINGER_MS = 2000;
  * connection: a client still sending its body then gets EPIPE/ECONNRESET and may never read
  * the 413 (2 % of keep-alive uploads on loopback lost it). Node's server ends a connection it
  * will not keep through `socket.destroySoon()`; this replaces that one method on this socket
- * only, so a Node that stops calling it falls back to its own immediate close.
+ * only, so a Node that stops calling it falls back to its own immediate close. While it
+ * lingers, Node's parser still reads (the rest of the body is discarded as it arrives), so a
+ * request the client pipelined after the 413 still reaches the server: `isLingering` tells the
+ * middleware to leave it unprocessed.
  */
 export function lingerOnClose(socket) {
   if (socket === null || socket === undefined || typeof socket.destroySoon !== "function") return;
   socket.destroySoon = function lingeringClose() {
+    lingering.add(socket);
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref?.();
     socket.once("close", () => clearTimeout(timer));

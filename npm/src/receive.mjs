@@ -5,7 +5,7 @@
 import * as core from "../wasm/telhook_wasm.js";
 
 import { Receiver } from "./api.mjs";
-import { lingerOnClose, RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
+import { isLingering, lingerOnClose, RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
 import {
   call,
   ConfigurationError,
@@ -438,6 +438,12 @@ export function createHandler(config) {
 export function createNodeMiddleware(config) {
   const setup = prepare(config, "createNodeMiddleware");
   return async function telhookMiddleware(req, res) {
+    if (isLingering(req.socket)) {
+      // Pipelined after a 413 that closed the connection: not processed, and no answer can
+      // reach the client; the provider resends it on a new connection.
+      req.resume();
+      return;
+    }
     const { answer, response } = await receive(
       setup,
       // rawHeaders keeps every copy of a repeated header (req.headers joins or drops them), so
