@@ -73,6 +73,14 @@ def test_event_is_plain_json_objects_and_long_text_is_one_object() -> None:
     tags = event["raw"]["tags"]
     assert tags[0] is tags[3] is event["raw"]["note"] is event["raw"]["message_content"] is event["message"]["text"]
     assert tags[1] == twin and tags[2] == neighbour and tags[1] is not tags[0] and tags[2] is not tags[0]
+    # Past the few long strings remembered, each is still read exactly as sent.
+    many = [f"{i:04d}" + "z" * 400 for i in range(40)] + [text, twin]
+    payload = {**payload, "tags": many}
+    body = json.dumps(payload).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    event = telhook.normalize_event("limephone", headers={"X-LimePhone-Signature": signature}, body=body,
+                                    credentials={"hmac_sha256": secret}, now=1769000000)
+    assert event["raw"] == payload and event["message"]["text"] == text
     assert list(event) == ["schema_version", "provider", "id", "type", "provider_event_type", "occurred_at",
                            "received_at", "from", "to", "status", "message", "call", "lookup", "record",
                            "unread_fields", "raw"]

@@ -41,14 +41,20 @@ pub fn to_python<'py, T: Serialize + ?Sized>(
 /// value before a new object is made: comparing is cheaper than decoding and allocating again.
 const SHARED_STRING_MIN_BYTES: usize = 256;
 
-/// The long strings built so far for one value (few: a payload has a handful of long fields),
-/// by length. Their text is not kept: a copy of each was a whole message's bytes more at the
-/// call's peak. A string of the same length is compared with the built object's text, read
-/// back only then (a real repeat, or a rare same-length neighbour).
+/// The long strings built so far for one value, by length. Their text is not kept: a copy of
+/// each was a whole message's bytes more at the call's peak. A string of the same length is
+/// compared with the built object's text, read back only then (a real repeat, or a rare
+/// same-length neighbour).
 #[derive(Default)]
 struct Repeats<'py> {
     long: Vec<(usize, Bound<'py, PyString>)>,
 }
+
+/// The most long strings [`Repeats`] remembers: a payload has a handful of long fields, and a
+/// body of thousands of long strings of one length would otherwise compare each with all the
+/// earlier ones (a 1 MB body of 3,800 such strings: 238 ms a call, found by review). With the
+/// cap, each string costs at most this many comparisons: linear in the body.
+const REPEATS_REMEMBERED: usize = 8;
 
 impl<'py> Repeats<'py> {
     fn string(&mut self, py: Python<'py>, text: &str) -> Bound<'py, PyString> {
@@ -62,7 +68,9 @@ impl<'py> Repeats<'py> {
             return built.clone();
         }
         let built = PyString::new(py, text);
-        self.long.push((text.len(), built.clone()));
+        if self.long.len() < REPEATS_REMEMBERED {
+            self.long.push((text.len(), built.clone()));
+        }
         built
     }
 }
