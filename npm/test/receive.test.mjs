@@ -97,6 +97,23 @@ function postChunked(port, headers, total) {
   });
 }
 
+/** A raw loopback connection (half-open allowed) that collects what the server sends. */
+function rawConnection(port) {
+  const connection = { socket: net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }), received: "" };
+  connection.socket.setEncoding("latin1");
+  connection.socket.on("data", (text) => {
+    connection.received += text;
+  });
+  connection.socket.on("error", () => {});
+  return connection;
+}
+
+/** The head of a `POST /hook` with `headers` and a declared Content-Length. */
+function postHead(headers, contentLength) {
+  const lines = Object.entries({ ...headers, "content-length": String(contentLength) }).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `POST /hook HTTP/1.1\r\nhost: 127.0.0.1\r\n${lines.join("")}\r\n`;
+}
+
 /** Runs `work(server, port, headers)` against a loopback server with the Node middleware for
  * Lisoloo (no store) and Lisoloo's valid Authorization in `headers`; closes the server after. */
 async function withLisolooMiddleware(onEvent, work) {
@@ -169,41 +186,25 @@ test("Node middleware: every upload cut off at the cap reads its 413 (lingering 
     // sends nor closes is answered at once, and its connection is closed after the linger (2 s).
     const serverSocketClosed = new Promise((resolve) => server.once("connection", (socket) => socket.once("close", () => resolve(Date.now()))));
     const started = Date.now();
-    const client = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
-    let received = "";
-    client.setEncoding("latin1");
-    client.on("data", (text) => {
-      received += text;
-    });
-    client.on("error", () => {});
-    const head = Object.entries({ ...headers, "content-length": String(100 * MiB) }).map(([name, value]) => `${name}: ${value}\r\n`);
-    client.write(`POST /hook HTTP/1.1\r\nhost: 127.0.0.1\r\n${head.join("")}\r\n`);
-    client.write(Buffer.alloc(1024, 0x61));
+    const stalled = rawConnection(port);
+    stalled.socket.write(postHead(headers, 100 * MiB));
+    stalled.socket.write(Buffer.alloc(1024, 0x61));
     const closedAfter = (await serverSocketClosed) - started;
-    client.destroy();
-    assert.match(received, /^HTTP\/1\.1 413 /);
+    stalled.socket.destroy();
+    assert.match(stalled.received, /^HTTP\/1\.1 413 /);
     assert.ok(closedAfter >= 1500 && closedAfter < 6000, `the server closed the connection after ${closedAfter} ms`);
     // A request pipelined after the 413 (which said `Connection: close`) is not processed: it
     // could not be answered, so a handler run for it would run again on the provider's retry.
-    const pipelined = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
-    let answers = "";
-    pipelined.setEncoding("latin1");
-    pipelined.on("data", (text) => {
-      answers += text;
-    });
-    pipelined.on("error", () => {});
+    const pipelined = rawConnection(port);
     const over = MiB + 4096;
     const signed = lisoloo.request.body;
-    pipelined.write(`POST /hook HTTP/1.1\r\nhost: 127.0.0.1\r\n${head.join("")}`.replace(`content-length: ${100 * MiB}`, `content-length: ${over}`) + "\r\n");
-    pipelined.write(Buffer.alloc(over, 0x61));
-    pipelined.write(
-      `POST /hook HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: ${headers.authorization}\r\n` +
-        `content-length: ${Buffer.byteLength(signed)}\r\n\r\n${signed}`,
-    );
-    pipelined.on("end", () => pipelined.end()); // the server's half-close after its 413: close too
-    await new Promise((resolve) => pipelined.once("close", resolve));
+    pipelined.socket.write(postHead(headers, over));
+    pipelined.socket.write(Buffer.alloc(over, 0x61));
+    pipelined.socket.write(postHead(headers, Buffer.byteLength(signed)) + signed);
+    pipelined.socket.on("end", () => pipelined.socket.end()); // the server's half-close after its 413: close too
+    await new Promise((resolve) => pipelined.socket.once("close", resolve));
     await new Promise((resolve) => setTimeout(resolve, 200)); // a request read by mistake would be handled by now
-    assert.deepStrictEqual(answers.match(/HTTP\/1\.1 \d+/g), ["HTTP/1.1 413"]);
+    assert.deepStrictEqual(pipelined.received.match(/HTTP\/1\.1 \d+/g), ["HTTP/1.1 413"]);
     assert.equal(events, 0, "a request pipelined after the 413 reached onEvent");
     console.log(`# node middleware: ${uploads} cut-off uploads all read 413; a stalled client let go after ${closedAfter} ms`);
   });
