@@ -258,7 +258,7 @@ fn path_to_text<'a>(raw: &'a serde_json::Value, text: &str, path: &mut Vec<Step<
 /// once. A long text is in the event twice, as `message.text` and inside `raw`: the Rust copy
 /// in `message` is dropped before any Python object is built and the dict's `text` is the
 /// very str built for `raw`, so a call's peak holds the message twice (the parsed `raw` and
-/// its Python str), not three times (64 KiB: 3.1 -> 2.1x the body).
+/// its Python str), not three times (64 KiB: 3.1 -> 2.0x the body).
 fn event_to_python(
     py: Python<'_>,
     mut event: telhook_core::NormalizedEvent,
