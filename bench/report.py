@@ -253,6 +253,18 @@ def main():
             f"| {name} | {n / 1000:.2f} µs | {fmt_rate(1e9 / n)} | {f / 1000:.2f} µs | "
             f"{goal(interleaved, RUST_WALL_LIMIT[name])} | {v / 1000:.2f} µs | {p / 1000:.2f} µs |"
         )
+    did = ratio["did_reseller"]
+    lines += [
+        "",
+        "did_reseller's least possible work, timed in the same interleaved rounds "
+        "(core/benches/common `did_reseller_minimum`: the floor, plus the record inside `data` parsed — a second "
+        "JSON document in a string —, the SHA-256 of the body that is its idempotency key, and one clone of the "
+        "record, which schema v1 carries twice, in `record.data` and `raw.data`): "
+        f"{did['minimum_ns'] / 1000:.2f} µs, **{did['minimum_ns'] / did['floor_ns']:.2f}×** the floor, against "
+        f"telhook's {did['normalize_ns'] / did['floor_ns']:.2f}×. Above 2.5×, the goal cannot be met by any code that "
+        "gives this event with this key on this hardware; what telhook adds to that minimum is "
+        f"{did['normalize_ns'] / did['minimum_ns']:.2f}×.",
+    ]
     lines += callgrind_section()
     lines += [
         "",

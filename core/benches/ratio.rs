@@ -16,7 +16,8 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{floor, load, PAYLOADS};
+use common::{floor, floor_parts, load, PAYLOADS};
+use sha2::Sha256;
 
 const ROUNDS: usize = 9;
 const ROUND: Duration = Duration::from_millis(60);
@@ -62,21 +63,31 @@ fn main() {
         let mut floor = || {
             black_box(floor(&request.body));
         };
-        let contenders: [&mut dyn FnMut(); 2] = [&mut normalize, &mut floor];
-        let mut calls = [0u32; 2];
-        for (slot, run) in calls.iter_mut().zip(contenders) {
-            *slot = calls_per_round(run);
-        }
-        let mut best = [f64::INFINITY; 2];
-        for _ in 0..ROUNDS {
-            let contenders: [&mut dyn FnMut(); 2] = [&mut normalize, &mut floor];
-            for ((run, n), best) in contenders.into_iter().zip(calls).zip(best.iter_mut()) {
-                let start = Instant::now();
-                for _ in 0..n {
-                    run();
+        // The DID reseller's least possible work besides (see `did_reseller_minimum`): the
+        // measured reason its goal cannot be met by any code that gives its event.
+        let mut minimum = || {
+            black_box(did_reseller_minimum(&request.body));
+        };
+        let with_minimum = name == "did_reseller";
+        let mut best = [f64::INFINITY; 3];
+        {
+            let mut contenders: Vec<&mut dyn FnMut()> = vec![&mut normalize, &mut floor];
+            if with_minimum {
+                contenders.push(&mut minimum);
+            }
+            let calls: Vec<u32> = contenders
+                .iter_mut()
+                .map(|run| calls_per_round(*run))
+                .collect();
+            for _ in 0..ROUNDS {
+                for ((run, n), best) in contenders.iter_mut().zip(&calls).zip(best.iter_mut()) {
+                    let start = Instant::now();
+                    for _ in 0..*n {
+                        run();
+                    }
+                    let per_call = start.elapsed().as_secs_f64() * 1e9 / f64::from(*n);
+                    *best = best.min(per_call);
                 }
-                let per_call = start.elapsed().as_secs_f64() * 1e9 / f64::from(n);
-                *best = best.min(per_call);
             }
         }
         eprintln!(
@@ -85,10 +96,17 @@ fn main() {
             best[1],
             best[0] / best[1]
         );
-        results.insert(
-            name.into(),
-            serde_json::json!({"normalize_ns": best[0], "floor_ns": best[1], "rounds": ROUNDS}),
-        );
+        let mut result =
+            serde_json::json!({"normalize_ns": best[0], "floor_ns": best[1], "rounds": ROUNDS});
+        if with_minimum {
+            eprintln!(
+                "rust ratio {name}: its least possible work {:.0} ns, {:.2}x the floor",
+                best[2],
+                best[2] / best[1]
+            );
+            result["minimum_ns"] = serde_json::json!(best[2]);
+        }
+        results.insert(name.into(), result);
     }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out).unwrap();
@@ -97,4 +115,20 @@ fn main() {
         serde_json::to_string_pretty(&results).unwrap(),
     )
     .unwrap();
+}
+
+/// What a DID reseller event costs at the least, whoever writes it, given its event shape and
+/// key: the floor, plus the record inside `data` (a second JSON document in a string) parsed,
+/// the SHA-256 of the body that is its idempotency key (the reseller sends no id), and the
+/// record twice in the event (`record.data` and `raw.data`, by schema v1): one clone. Nothing
+/// here is telhook's own choice: the 2.5x is measured against the floor alone.
+pub fn did_reseller_minimum(body: &[u8]) -> impl Sized {
+    use sha2::Digest as _;
+    let (tag, mut value) = floor_parts(body);
+    let record: serde_json::Value =
+        serde_json::from_str(value["data"].as_str().unwrap_or("{}")).unwrap();
+    let key = hex::encode(Sha256::digest(black_box(body)));
+    let copy = record.clone();
+    value["data"] = record;
+    (tag, value, key, copy)
 }

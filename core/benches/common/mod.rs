@@ -37,6 +37,11 @@ pub fn load(name: &str) -> (Provider, WebhookRequest, Credentials, i64) {
 
 /// The floor telhook is compared with: HMAC-SHA256 of the body + `serde_json::from_slice::<Value>`.
 pub fn floor(body: &[u8]) -> impl Sized {
+    floor_parts(body)
+}
+
+/// [`floor`]'s parts: the tag and the parsed body.
+pub fn floor_parts(body: &[u8]) -> (impl Sized, serde_json::Value) {
     let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
     mac.update(black_box(body));
     let tag = mac.finalize().into_bytes();
