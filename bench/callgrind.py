@@ -50,6 +50,12 @@ def main() -> int:
             many = instructions(binary, payload, MANY, mode)
             per_call[mode] = (many - few) / (MANY - FEW)
         results[name] = {"normalize_instructions": per_call["normalize"], "floor_instructions": per_call["floor"]}
+        if name == "did_reseller":
+            # Its least possible work (core/benches/common `did_reseller_minimum`): see report.py.
+            few = instructions(binary, payload, FEW, "did_minimum")
+            many = instructions(binary, payload, MANY, "did_minimum")
+            results[name]["minimum_instructions"] = (many - few) / (MANY - FEW)
+            print(f"{name}: its least possible work {results[name]['minimum_instructions'] / 1000:.1f} k")
         print(f"{name}: normalize {per_call['normalize'] / 1000:.1f} k, floor {per_call['floor'] / 1000:.1f} k "
               f"({per_call['normalize'] / per_call['floor']:.2f}x)")
     target = ROOT / "target" / "bench"

@@ -16,8 +16,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{floor, floor_parts, load, PAYLOADS};
-use sha2::Sha256;
+use common::{did_reseller_minimum, floor, load, PAYLOADS};
 
 const ROUNDS: usize = 9;
 const ROUND: Duration = Duration::from_millis(60);
@@ -115,20 +114,4 @@ fn main() {
         serde_json::to_string_pretty(&results).unwrap(),
     )
     .unwrap();
-}
-
-/// What a DID reseller event costs at the least, whoever writes it, given its event shape and
-/// key: the floor, plus the record inside `data` (a second JSON document in a string) parsed,
-/// the SHA-256 of the body that is its idempotency key (the reseller sends no id), and the
-/// record twice in the event (`record.data` and `raw.data`, by schema v1): one clone. Nothing
-/// here is telhook's own choice: the 2.5x is measured against the floor alone.
-pub fn did_reseller_minimum(body: &[u8]) -> impl Sized {
-    use sha2::Digest as _;
-    let (tag, mut value) = floor_parts(body);
-    let record: serde_json::Value =
-        serde_json::from_str(value["data"].as_str().unwrap_or("{}")).unwrap();
-    let key = hex::encode(Sha256::digest(black_box(body)));
-    let copy = record.clone();
-    value["data"] = record;
-    (tag, value, key, copy)
 }

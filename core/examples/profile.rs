@@ -3,6 +3,9 @@
 //! N times, for callgrind / perf (bench/callgrind.py):
 //! `cargo run --release -p telhook-core --example profile -- bench/payloads/gatewayapi.json 1000 [floor]`
 //!
+//! With `did_minimum` it runs the DID reseller's least possible work instead
+//! (`did_reseller_minimum` in core/benches/common).
+//!
 //! With `time` instead of `floor` it times the N calls (after N / 10 to warm up) and prints the
 //! nanoseconds a call: bench/python/bench.py alternates that with timing the Python binding on
 //! the same payload, so the binding tax divides two numbers taken under the same drift.
@@ -12,6 +15,10 @@
     clippy::indexing_slicing,
     clippy::print_stdout
 )]
+
+#[path = "../benches/common/mod.rs"]
+#[allow(dead_code)] // the benches' loader and payload list are not used here
+mod common;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -30,6 +37,12 @@ fn main() {
     let credentials = Credentials::from_json_value(payload["credentials"].clone()).unwrap();
     let now = payload["now"].as_i64().unwrap();
     let mut ids = 0usize;
+    if mode.as_deref() == Some("did_minimum") {
+        for _ in 0..times {
+            black_box(common::did_reseller_minimum(black_box(&request.body)));
+        }
+        return;
+    }
     if floor {
         for _ in 0..times {
             let mut mac = Hmac::<Sha256>::new_from_slice(b"a-webhook-secret").unwrap();
