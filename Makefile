@@ -255,7 +255,18 @@ $(STAMPS)/bench-python: $(PY_DEPS) bench/python/requirements.txt | $(STAMPS)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/python/requirements.txt
 	@touch $@
 
-bench: $(NPM_DIST) $(BENCH_NPM) $(STAMPS)/bench-python valgrind ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
+# The floor of any wasm receiver (bench/wasm-floor: HMAC + parse + JSON back; no telhook code),
+# built as the receiver's module is, for bench/node/bench.mjs.
+BENCH_WASM_FLOOR := target/bench-wasm-floor/pkg/telhook_bench_wasm_floor_bg.wasm
+$(BENCH_WASM_FLOOR): bench/wasm-floor/src/lib.rs bench/wasm-floor/Cargo.toml bench/wasm-floor/Cargo.lock \
+		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
+	$(CARGO) build --release --locked --quiet --target $(WASM_TARGET) --manifest-path bench/wasm-floor/Cargo.toml \
+	  --target-dir target/bench-wasm-floor
+	$(WASM_BINDGEN) --target nodejs --out-dir target/bench-wasm-floor/pkg \
+	  target/bench-wasm-floor/$(WASM_TARGET)/release/telhook_bench_wasm_floor.wasm
+	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers ../$@ -o ../$@
+
+bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgrind ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
 	cd python && ../$(VENV)/bin/maturin develop --release --quiet
 	@rm -f $(PY_EXT)  # the release build replaced the test build; rebuild it for the next make test
 	$(CARGO) bench -p telhook-core --bench normalize

@@ -279,24 +279,37 @@ def main():
         "",
         f"## Node {node['node_version']} (wasm)",
         "",
-        "ops/s, the best of 7 rounds interleaved between the four contenders of a payload. `Receiver` = credentials parsed once (what `createHandler` does); "
+        "ops/s, the best of 7 rounds interleaved between the five contenders of a payload. `Receiver` = credentials parsed once (what `createHandler` does); "
         "one-shot = `normalizeEvent(...)` per call. Hand-written = `createHmac` + `timingSafeEqual` + "
         "`JSON.parse` + the same mapping (bench/node/handwritten.mjs). standardwebhooks = `Webhook.verify` alone, "
-        "same body size. workerd = the Receiver call inside the Workers runtime (miniflare).",
+        "same body size. wasm floor = the least any wasm receiver that returns `raw` does (bench/wasm-floor: "
+        "HMAC-SHA256 of the body, the body parsed into a `Value` and written back as JSON in wasm, `JSON.parse` in "
+        "JS; no telhook code, the same crates and build settings). workerd = the Receiver call inside the Workers "
+        "runtime (miniflare).",
         "",
-        "| payload | telhook Receiver | one-shot | hand-written | standardwebhooks | telhook in workerd "
-        "| telhook ÷ standardwebhooks (goal ≥ 2×) | hand-written ÷ telhook (goal ≤ 2×, small payloads) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| payload | telhook Receiver | one-shot | hand-written | standardwebhooks | wasm floor | telhook in workerd "
+        "| telhook ÷ standardwebhooks (goal ≥ 2×) | hand-written ÷ telhook (goal ≤ 2×, small payloads) "
+        "| wasm floor ÷ standardwebhooks | wasm floor ÷ telhook |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ORDER:
         r = node["payloads"][name]
         lines.append(
             f"| {name} | {fmt_rate(r['telhook_receiver'])} | {fmt_rate(r['telhook_one_shot'])} | "
-            f"{fmt_rate(r['handwritten'])} | {fmt_rate(r['standardwebhooks_verify'])} | {fmt_rate(r['telhook_workerd'])} | "
+            f"{fmt_rate(r['handwritten'])} | {fmt_rate(r['standardwebhooks_verify'])} | {fmt_rate(r['wasm_floor'])} | "
+            f"{fmt_rate(r['telhook_workerd'])} | "
             f"{goal(r['telhook_receiver'] / r['standardwebhooks_verify'], 2.0, at_most=False)} | "
             + (goal(r["handwritten"] / r["telhook_receiver"], 2.0) if name in SMALL
-               else f"**{r['handwritten'] / r['telhook_receiver']:.2f}×**") + " |"
+               else f"**{r['handwritten'] / r['telhook_receiver']:.2f}×**")
+            + f" | {r['wasm_floor'] / r['standardwebhooks_verify']:.2f}× | {r['wasm_floor'] / r['telhook_receiver']:.2f}× |"
         )
+    floor_vs_sw = min(node["payloads"][n]["wasm_floor"] / node["payloads"][n]["standardwebhooks_verify"] for n in SMALL)
+    lines += [
+        "",
+        f"The wasm floor reaches {floor_vs_sw:.2f}× standardwebhooks or more on every small payload: the ≥ 2× goal is "
+        "within a wasm design's reach on this hardware, and what telhook costs above that floor is the core's own "
+        "work (the Rust table's ratio to the floor, the same in wasm) and the larger event it returns.",
+    ]
     w = node["wasm"]
     budget = w["budget"]
     modules = w["modules"]

@@ -11,6 +11,7 @@ import { Webhook } from "standardwebhooks";
 import { Miniflare } from "miniflare";
 import * as telhook from "../../npm/dist/node.mjs";
 import { handwritten, secretsOf } from "./handwritten.mjs";
+import { createRequire } from "node:module";
 import { bundleWorker, workerOptions } from "./workerd.mjs";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -54,6 +55,12 @@ function measureInterleaved(contenders, rounds = 7) {
 /** One function's ops per second (the growth table's single contender). */
 const measure = (fn) => measureInterleaved({ fn }).fn;
 
+// The floor of any wasm receiver (bench/wasm-floor, built by `make bench`): HMAC-SHA256 of the
+// body, the body parsed and written back as JSON in wasm, then JSON.parse here. Keyed once, as
+// telhook's Receiver is; the same key for every payload, as the Rust floor's.
+const { Floor } = createRequire(import.meta.url)(here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"));
+const wasmFloor = new Floor(Buffer.from("a-webhook-secret"));
+
 const results = { payloads: {}, wasm: {} };
 for (const payload of payloads) {
   const { provider, request, credentials, now } = payload;
@@ -73,6 +80,8 @@ for (const payload of payloads) {
     "webhook-signature": wh.sign(msgId, timestamp, body),
   };
   wh.verify(body, swHeaders);
+  const bodyBytes = Buffer.from(body);
+  if (JSON.parse(wasmFloor.event(bodyBytes))[1] === undefined) throw new Error("bad floor setup");
 
   results.payloads[payload.name] = {
     provider,
@@ -82,6 +91,7 @@ for (const payload of payloads) {
       telhook_one_shot: () => telhook.normalizeEvent(provider, request, credentials, { now }),
       handwritten: () => handwritten(provider, request, secretsOf(credentials)),
       standardwebhooks_verify: () => wh.verify(body, swHeaders),
+      wasm_floor: () => JSON.parse(wasmFloor.event(bodyBytes)),
     }),
   };
   console.error(`node ${payload.name}: done`);
