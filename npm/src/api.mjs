@@ -11,9 +11,10 @@ import {
   flattenHeaders,
   nowSeconds,
   optionsJson,
+  packHeaders,
   ParseError,
   RequestError,
-  requestArgs,
+  rethrow,
   TelhookError,
   toBytes,
   VerificationError,
@@ -40,12 +41,28 @@ export class Receiver {
     );
   }
 
-  normalize(request, options = {}) {
-    return JSON.parse(call((...a) => this.inner.normalize(...a), ...requestArgs(request), nowSeconds(options.now)));
+  // The per-call path: the arguments go to the wasm call as they are converted, with no
+  // closure or argument array around it.
+  normalize(request, options) {
+    const now = nowSeconds(options?.now);
+    const [headers, lengths] = packHeaders(flattenHeaders(request.headers));
+    let event;
+    try {
+      event = this.inner.normalize(request.method ?? "POST", request.url ?? undefined, headers, lengths, toBytes(request.body), now);
+    } catch (raw) {
+      rethrow(raw);
+    }
+    return JSON.parse(event);
   }
 
-  verify(request, options = {}) {
-    return call((...a) => this.inner.verify(...a), ...requestArgs(request), nowSeconds(options.now));
+  verify(request, options) {
+    const now = nowSeconds(options?.now);
+    const [headers, lengths] = packHeaders(flattenHeaders(request.headers));
+    try {
+      return this.inner.verify(request.method ?? "POST", request.url ?? undefined, headers, lengths, toBytes(request.body), now);
+    } catch (raw) {
+      return rethrow(raw);
+    }
   }
 }
 
