@@ -310,6 +310,19 @@ def main():
         "within a wasm design's reach on this hardware, and what telhook costs above that floor is the core's own "
         "work (the Rust table's ratio to the floor, the same in wasm) and the larger event it returns.",
     ]
+    did = node["payloads"]["did_reseller"]
+    if "wasm_minimum" in did:
+        vs_sw = did["wasm_minimum"] / did["standardwebhooks_verify"]
+        hand = did["handwritten"] / did["wasm_minimum"]
+        lines += [
+            "",
+            "did_reseller's least possible work in wasm (parse, the record in `data` parsed, the SHA-256 key, the "
+            f"record twice; bench/wasm-floor): {fmt_rate(did['wasm_minimum'])} ops/s, **{vs_sw:.2f}×** "
+            f"standardwebhooks, hand-written ÷ it **{hand:.2f}×** (the hand-written code keeps one copy of the "
+            "record). "
+            + ("Below 2× standardwebhooks: no code that gives this event reaches that goal on this hardware."
+               if vs_sw < 2 else "At or above 2× standardwebhooks: that goal is within reach."),
+        ]
     w = node["wasm"]
     budget = w["budget"]
     modules = w["modules"]

@@ -33,3 +33,26 @@ impl Floor {
         Ok(format!("[{first},{}]", value))
     }
 }
+
+/// The DID reseller's least possible work (as core/benches/common `did_reseller_minimum`):
+/// the body parsed, the record inside `data` parsed, the SHA-256 of the body (its idempotency
+/// key) and the record twice (`record.data` and `raw.data`), written back as JSON. No HMAC:
+/// the reseller signs nothing.
+#[wasm_bindgen]
+pub fn did_reseller_minimum(body: &[u8]) -> Result<String, JsError> {
+    use sha2::Digest as _;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| JsError::new(&e.to_string()))?;
+    let text = value["data"].as_str().unwrap_or("{}");
+    let record: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| JsError::new(&e.to_string()))?;
+    let key: String = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let copy = record.clone();
+    value["data"] = record;
+    Ok(format!(
+        r#"{{"id":"did_reseller:sha256:{key}","record":{copy},"raw":{value}}}"#
+    ))
+}
