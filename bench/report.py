@@ -289,7 +289,7 @@ def main():
         "",
         "| payload | telhook Receiver | one-shot | hand-written | standardwebhooks | wasm floor | telhook in workerd "
         "| telhook ÷ standardwebhooks (goal ≥ 2×) | hand-written ÷ telhook (goal ≤ 2×, small payloads) "
-        "| wasm floor ÷ standardwebhooks | wasm floor ÷ telhook |",
+        "| wasm floor ÷ standardwebhooks | telhook's time ÷ the wasm floor's |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ORDER:
@@ -310,6 +310,20 @@ def main():
         "within a wasm design's reach on this hardware, and what telhook costs above that floor is the core's own "
         "work (the Rust table's ratio to the floor, the same in wasm) and the larger event it returns.",
     ]
+    unsigned = {n: r for n, r in node["payloads"].items() if "wasm_floor_unsigned" in r}
+    if unsigned:
+        lines += [
+            "",
+            "The providers that sign nothing (Lisoloo: Basic; LoopLookup: a token) against the wasm floor without "
+            "its HMAC (the body parsed and written back, `JSON.parse`d): "
+            + "; ".join(
+                f"{n} {fmt_rate(r['wasm_floor_unsigned'])} ops/s, hand-written ÷ it "
+                f"**{r['handwritten'] / r['wasm_floor_unsigned']:.2f}×**"
+                for n, r in unsigned.items()
+            )
+            + ". Where that is above 2×, the hand-written goal cannot be met by any wasm receiver that returns "
+            "`raw`: the hand-written code's whole work is one `JSON.parse` and a comparison.",
+        ]
     did = node["payloads"]["did_reseller"]
     if "wasm_minimum" in did:
         vs_sw = did["wasm_minimum"] / did["standardwebhooks_verify"]

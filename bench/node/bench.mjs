@@ -58,7 +58,7 @@ const measure = (fn) => measureInterleaved({ fn }).fn;
 // The floor of any wasm receiver (bench/wasm-floor, built by `make bench`): HMAC-SHA256 of the
 // body, the body parsed and written back as JSON in wasm, then JSON.parse here. Keyed once, as
 // telhook's Receiver is; the same key for every payload, as the Rust floor's.
-const { Floor, did_reseller_minimum: didResellerMinimum } = createRequire(import.meta.url)(
+const { Floor, did_reseller_minimum: didResellerMinimum, unsigned_event: unsignedEvent } = createRequire(import.meta.url)(
   here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"),
 );
 const wasmFloor = new Floor(Buffer.from("a-webhook-secret"));
@@ -96,6 +96,8 @@ for (const payload of payloads) {
       wasm_floor: () => JSON.parse(wasmFloor.event(bodyBytes)),
       // The DID reseller's least possible work in wasm (bench/wasm-floor): see bench/report.py.
       ...(payload.name === "did_reseller" ? { wasm_minimum: () => JSON.parse(didResellerMinimum(bodyBytes)) } : {}),
+      // The providers that sign nothing (Basic, a token): their floor has no HMAC.
+      ...(["lisoloo", "looplookup"].includes(payload.name) ? { wasm_floor_unsigned: () => JSON.parse(unsignedEvent(bodyBytes)) } : {}),
     }),
   };
   console.error(`node ${payload.name}: done`);

@@ -34,6 +34,15 @@ impl Floor {
     }
 }
 
+/// [`Floor::event`] without the HMAC: the floor of a provider that signs nothing (Basic or a
+/// token: one comparison), the body parsed and written back as JSON.
+#[wasm_bindgen]
+pub fn unsigned_event(body: &[u8]) -> Result<String, JsError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(value.to_string())
+}
+
 /// The DID reseller's least possible work (as core/benches/common `did_reseller_minimum`):
 /// the body parsed, the record inside `data` parsed, the SHA-256 of the body (its idempotency
 /// key) and the record twice (`record.data` and `raw.data`), written back as JSON. No HMAC:
