@@ -137,6 +137,24 @@ def growth_section(rust_ns, node, py, rust_memory):
         row.append(cell(peak, n, f" (tracemalloc {g['tracemalloc_peak_bytes']:,}, peak RSS "
                                  f"+{g['rss_peak_growth_bytes']:,})"))
     lines.append("| Python | " + " | ".join(row) + " |")
+    floors = {n: node["growth"][n]["floor_memory"] for n in GROWTH if "floor_memory" in node["growth"][n]}
+    if floors:
+        def floor_total(g):
+            return g["js_heap_bytes"] + g["external_bytes"] + g["wasm_growth_bytes"]
+
+        lines += [
+            "",
+            "The same measure for the wasm floor (bench/wasm-floor: the body into wasm, its HMAC, parsed and written "
+            "back as JSON, `JSON.parse`d; no telhook code): "
+            + "; ".join(
+                f"{GROWTH_LABEL[n]} {floor_total(g):,} B (JS heap {g['js_heap_bytes']:,} + external "
+                f"{g['external_bytes']:,} + wasm {g['wasm_growth_bytes']:,}) = **{floor_total(g) / sizes[n]:.2f}×**"
+                for n, g in floors.items()
+            )
+            + ". Where that is above 3×, no wasm receiver that takes the body into wasm and returns `raw` as JSON "
+            "meets the Node memory goal: the body's copy, its parse, the JSON text and its `JSON.parse` are each "
+            "about one body.",
+        ]
     return lines + [""]
 
 

@@ -9,10 +9,13 @@
 //   ArrayBuffers), the wasm memory's growth (an ArrayBuffer too) taken out;
 // - wasm_growth_bytes: growth of the module's linear memory during the call, in 64 KiB pages:
 //   the wasm heap's peak above what the warm-up calls had already reserved.
+// With `floor` after the payload, the same for the wasm floor (bench/wasm-floor: the body into
+// wasm, HMAC, parsed, written back as JSON, `JSON.parse`d) instead of telhook.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
+import { createRequire } from "node:module";
 
 // The package instantiates its module with `new WebAssembly.Instance`: keep the instance to
 // read its memory.
@@ -22,7 +25,10 @@ WebAssembly.Instance = function (module, imports) {
   instance = new Instance(module, imports);
   return instance;
 };
-const telhook = await import("../../npm/dist/node.mjs");
+const floor = process.argv[3] === "floor";
+const telhook = floor
+  ? createRequire(import.meta.url)("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js")
+  : await import("../../npm/dist/node.mjs");
 WebAssembly.Instance = Instance;
 if (!instance) throw new Error("the package's WebAssembly instance was not seen");
 const wasmBytes = () => instance.exports.memory.buffer.byteLength;
@@ -30,7 +36,14 @@ const wasmBytes = () => instance.exports.memory.buffer.byteLength;
 const load = (file) => JSON.parse(readFileSync(file, "utf8"));
 const small = load(fileURLToPath(new URL("../payloads/growth/limephone_1k.json", import.meta.url)));
 const payload = load(process.argv[2]);
-const receiver = new telhook.Receiver(payload.provider, payload.credentials);
+// The floor takes the body as telhook's Receiver does (a string here, encoded in the call) and
+// returns `[tag byte, body]`: its `.id` check below reads the provider's name from the body.
+const receiver = floor
+  ? (() => {
+      const keyed = new telhook.Floor(Buffer.from("a-webhook-secret"));
+      return { normalize: (request) => ({ id: `${payload.provider}:${JSON.parse(keyed.event(Buffer.from(request.body)))[0]}` }) };
+    })()
+  : new telhook.Receiver(payload.provider, payload.credentials);
 for (let i = 0; i < 200; i++) receiver.normalize(small.request, { now: small.now }); // warm-up, JIT
 
 let gcs = 0;
