@@ -109,9 +109,17 @@ fn main() {
     }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(
-        out.join("rust-ratio.json"),
-        serde_json::to_string_pretty(&results).unwrap(),
-    )
-    .unwrap();
+    let path = out.join("rust-ratio.json");
+    // A filtered run (`-- limephone`) updates its payloads and keeps the others', so that the
+    // report still finds every payload.
+    if !filter.is_empty() {
+        let earlier: serde_json::Map<String, serde_json::Value> = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        for (name, result) in earlier {
+            results.entry(name).or_insert(result);
+        }
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&results).unwrap()).unwrap();
 }
