@@ -233,13 +233,13 @@ impl Flow {
 const MESSAGE_TEXT_SHARED_FROM_BYTES: usize = 256;
 
 /// A step from an object to one of its values.
-enum Step<'a> {
-    Key(&'a str),
+enum Step<K> {
+    Key(K),
     Index(usize),
 }
 
 /// Where `raw` holds a string equal to `text`, as the steps from `raw` to it.
-fn path_to_text<'a>(raw: &'a serde_json::Value, text: &str, path: &mut Vec<Step<'a>>) -> bool {
+fn path_to_text<'a>(raw: &'a serde_json::Value, text: &str, path: &mut Vec<Step<&'a str>>) -> bool {
     match raw {
         serde_json::Value::String(value) => value.len() == text.len() && value == text,
         serde_json::Value::Object(map) => map.iter().any(|(key, value)| {
@@ -264,7 +264,7 @@ fn event_to_python(
     mut event: telhook_core::NormalizedEvent,
 ) -> PyResult<Bound<'_, PyAny>> {
     // The steps to the text inside `raw`, owned (the event goes before they are followed).
-    let mut path: Option<Vec<Result<String, usize>>> = None;
+    let mut path: Option<Vec<Step<String>>> = None;
     if let Some(text) = event.message.as_ref().and_then(|m| m.text.as_deref()) {
         let mut steps = Vec::new();
         if text.len() >= MESSAGE_TEXT_SHARED_FROM_BYTES
@@ -274,8 +274,8 @@ fn event_to_python(
                 steps
                     .into_iter()
                     .map(|step| match step {
-                        Step::Key(key) => Ok(key.to_owned()),
-                        Step::Index(index) => Err(index),
+                        Step::Key(key) => Step::Key(key.to_owned()),
+                        Step::Index(index) => Step::Index(index),
                     })
                     .collect(),
             );
@@ -290,8 +290,8 @@ fn event_to_python(
         let mut text = built.get_item("raw")?;
         for step in &path {
             text = match step {
-                Ok(key) => text.get_item(key)?,
-                Err(index) => text.get_item(index)?,
+                Step::Key(key) => text.get_item(key)?,
+                Step::Index(index) => text.get_item(index)?,
             };
         }
         built.get_item("message")?.set_item("text", text)?;
