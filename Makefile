@@ -256,8 +256,7 @@ $(STAMPS)/bench-python: $(PY_DEPS) bench/python/requirements.txt | $(STAMPS)
 	@touch $@
 
 # The floor of any wasm receiver (bench/wasm-floor: HMAC and parse in wasm, raw by JSON.parse in JS;
-# no telhook code),
-# built as the receiver's module is, for bench/node/bench.mjs.
+# no telhook code), built as the receiver's module is, for bench/node/bench.mjs.
 BENCH_WASM_FLOOR := target/bench-wasm-floor/pkg/telhook_bench_wasm_floor_bg.wasm
 $(BENCH_WASM_FLOOR): bench/wasm-floor/src/lib.rs bench/wasm-floor/Cargo.toml bench/wasm-floor/Cargo.lock \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
