@@ -146,7 +146,7 @@ def growth_section(rust_ns, node, py, rust_memory):
         lines += [
             "",
             "The same measure for the Node floor (bench/wasm-floor, as in the Node section: the body encoded and "
-            "copied into wasm, its HMAC, parsed there, `raw` by `JSON.parse` in JS; no telhook code): "
+            "copied into wasm, its HMAC, checked as JSON there, `raw` by `JSON.parse` in JS; no telhook code): "
             + "; ".join(
                 f"{GROWTH_LABEL[n]} {floor_total(g):,} B (JS heap {g['js_heap_bytes']:,} + external "
                 f"{g['external_bytes']:,} + wasm {g['wasm_growth_bytes']:,}) = **{floor_total(g) / sizes[n]:.2f}×**"
@@ -316,7 +316,8 @@ def main():
         "`Webhook.verify` alone, same body size. Floor = the least a receiver that verifies and reads the body in "
         "wasm does (bench/wasm-floor, no telhook code, the same crates and build settings): the body encoded and "
         "copied into wasm, its HMAC-SHA256 (none for Lisoloo and LoopLookup, whose senders sign nothing), the body "
-        "parsed there, and `raw` by `JSON.parse` of the body in JS; for did_reseller also its record parsed and the "
+        "checked as JSON there (serde's `IgnoredAny`: less than any reading of its fields; no `Value` built), and "
+        "`raw` by `JSON.parse` of the body in JS; for did_reseller also its `data` read, its record checked and the "
         "SHA-256 key. workerd = the Receiver call inside the Workers runtime (miniflare).",
         "",
         "| payload | telhook Receiver | one-shot | hand-written | standardwebhooks | floor | telhook in workerd "
@@ -352,8 +353,9 @@ def main():
         "Where the floor itself misses a goal, no receiver that verifies and reads the body in wasm meets it on "
         "this hardware: "
         + ("; ".join(out_of_reach) if out_of_reach else "none in this run")
-        + ". Every other goal is within such a design's reach; what telhook costs above the floor is the core's own "
-        "work (the Rust table's ratio to its floor, about the same in wasm) and the event it writes as JSON.",
+        + ". Elsewhere the floor does not rule the goal out (it leaves out redaction and the event's fields, so it is "
+        "a lower bound, not a design); what telhook costs above it is the core's own work (redaction, the "
+        "fields, the event, the replay checks, and building `raw` as a tree) and the event it writes as JSON.",
     ]
     w = node["wasm"]
     budget = w["budget"]

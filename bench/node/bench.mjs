@@ -56,7 +56,8 @@ function measureInterleaved(contenders, rounds = 7) {
 const measure = (fn) => measureInterleaved({ fn }).fn;
 
 // The floor of any wasm receiver (bench/wasm-floor, built by `make bench`): the body encoded and
-// copied into wasm, its HMAC-SHA256, the body parsed there (its fields could be read), and `raw`
+// copied into wasm, its HMAC-SHA256, the body checked as JSON there (less than any reading of its
+// fields), and `raw`
 // made by `JSON.parse` of the body here — the cheapest way to hand `raw` to JS. Keyed once, as
 // telhook's Receiver is; the same key for every payload, as the Rust floor's.
 const floorModule = createRequire(import.meta.url)(here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"));
@@ -68,7 +69,7 @@ const floorContenders = (name, body) => ({
   ...(["lisoloo", "looplookup"].includes(name)
     ? { wasm_floor_unsigned: () => floorModule.check_unsigned(encoder.encode(body)) && JSON.parse(body) }
     : {}),
-  // The DID reseller's least possible work (its record parsed, the SHA-256 key; `raw.data` and
+  // The DID reseller's least possible work (its record checked, the SHA-256 key; `raw.data` and
   // `record.data` one object).
   ...(name === "did_reseller"
     ? {
