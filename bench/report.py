@@ -231,7 +231,8 @@ def callgrind_section():
             "",
             f"did_reseller's least possible work (as above) under callgrind: {m / 1000:,.1f} k, "
             f"**{m / f:.2f}×** the floor; telhook adds {did['normalize_instructions'] / m:.2f}× to it. "
-            + (f"Above {CALLGRIND_LIMIT}×: that goal cannot be met by any code that gives this event with this key."
+            + (f"Above {CALLGRIND_LIMIT}×: that goal cannot be met by code that gives this event with this key from "
+               "the floor's own building blocks (serde_json's `Value`, sha2)."
                if m / f > CALLGRIND_LIMIT else f"Within {CALLGRIND_LIMIT}×: that goal is within reach."),
         ]
     return lines
@@ -302,7 +303,8 @@ def main():
         f"{did['minimum_ns'] / 1000:.2f} µs, **{minimum:.2f}×** the floor, against telhook's "
         f"{did['normalize_ns'] / did['floor_ns']:.2f}×; telhook adds {did['normalize_ns'] / did['minimum_ns']:.2f}× "
         "to it. "
-        + (f"Above {limit}×: the goal cannot be met by any code that gives this event with this key on this hardware."
+        + (f"Above {limit}×: the goal cannot be met on this hardware by code that gives this event with this key "
+           "from the floor's own building blocks (serde_json's `Value`, sha2)."
            if minimum > limit else f"Within {limit}×: the goal is within reach of code that gives this event."),
     ]
     lines += callgrind_section()
