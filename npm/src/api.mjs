@@ -11,10 +11,9 @@ import {
   flattenHeaders,
   nowSeconds,
   optionsJson,
-  packHeaders,
   ParseError,
   RequestError,
-  rethrow,
+  requestArgs,
   TelhookError,
   toBytes,
   VerificationError,
@@ -41,28 +40,12 @@ export class Receiver {
     );
   }
 
-  // The per-call path: the arguments go to the wasm call as they are converted, with no
-  // closure or argument array around it.
-  normalize(request, options) {
-    const now = nowSeconds(options?.now);
-    const [headers, lengths] = packHeaders(flattenHeaders(request.headers));
-    let event;
-    try {
-      event = this.inner.normalize(request.method ?? "POST", request.url ?? undefined, headers, lengths, toBytes(request.body), now);
-    } catch (raw) {
-      rethrow(raw);
-    }
-    return JSON.parse(event);
+  normalize(request, options = {}) {
+    return JSON.parse(call((...a) => this.inner.normalize(...a), ...requestArgs(request), nowSeconds(options.now)));
   }
 
-  verify(request, options) {
-    const now = nowSeconds(options?.now);
-    const [headers, lengths] = packHeaders(flattenHeaders(request.headers));
-    try {
-      return this.inner.verify(request.method ?? "POST", request.url ?? undefined, headers, lengths, toBytes(request.body), now);
-    } catch (raw) {
-      return rethrow(raw);
-    }
+  verify(request, options = {}) {
+    return call((...a) => this.inner.verify(...a), ...requestArgs(request), nowSeconds(options.now));
   }
 }
 

@@ -51,7 +51,7 @@ export function errorFrom(detail) {
 }
 
 /** Anything else the wasm module throws (a trap above all) is a bug and passes through. */
-export function rethrow(raw) {
+function rethrow(raw) {
   throw typeof raw === "string" ? telhookErrorOf(raw) : raw;
 }
 
@@ -144,6 +144,10 @@ export function packHeaders(flat) {
   return [flat.join(""), lengths];
 }
 
+/** The core's request arguments (method, url, packed headers, body bytes), converted once for every entry point. */
+export function requestArgs(request) {
+  return [request.method ?? "POST", request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)), toBytes(request.body)];
+}
 
 /**
  * `undefined` (or `null`) inside the credentials object is almost always an unset environment
