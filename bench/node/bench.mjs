@@ -57,9 +57,8 @@ const measure = (fn) => measureInterleaved({ fn }).fn;
 
 // The floor of any wasm receiver (bench/wasm-floor, built by `make bench`): the body encoded and
 // copied into wasm, its HMAC-SHA256, the body checked as JSON there (less than any reading of its
-// fields), and `raw`
-// made by `JSON.parse` of the body here — the cheapest way to hand `raw` to JS. Keyed once, as
-// telhook's Receiver is; the same key for every payload, as the Rust floor's.
+// fields), and `raw` made by `JSON.parse` of the body here — the cheapest way to hand `raw` to
+// JS. Keyed once, as telhook's Receiver is; the same key for every payload, as the Rust floor's.
 const floorModule = createRequire(import.meta.url)(here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"));
 const wasmFloor = new floorModule.Floor(Buffer.from("a-webhook-secret"));
 const encoder = new TextEncoder();

@@ -12,8 +12,8 @@
 // - wasm_growth_bytes: growth of the module's linear memory during the call, in 64 KiB pages:
 //   the wasm heap's peak above what the warm-up calls had already reserved.
 // With `floor` after the payload, the same for the wasm floor (bench/wasm-floor: the body
-// encoded and copied into wasm, its HMAC, checked as JSON there, and `raw` by `JSON.parse` of the body in
-// JS) instead of telhook.
+// encoded and copied into wasm, its HMAC, checked as JSON there, and `raw` by `JSON.parse` of the
+// body in JS) instead of telhook.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PerformanceObserver } from "node:perf_hooks";

@@ -32,7 +32,7 @@ impl Floor {
         let mut mac = self.keyed.clone();
         mac.update(body);
         let tag = mac.finalize().into_bytes();
-        if parsed_object(body) {
+        if is_json_object(body) {
             1 + u32::from(tag.first().copied().unwrap_or(0))
         } else {
             0
@@ -44,7 +44,7 @@ impl Floor {
 /// token: one comparison).
 #[wasm_bindgen]
 pub fn check_unsigned(body: &[u8]) -> bool {
-    parsed_object(body)
+    is_json_object(body)
 }
 
 /// The DID reseller's least possible work in wasm: the body checked and its `data` read, the
@@ -57,21 +57,16 @@ pub fn did_reseller_key(body: &[u8]) -> Option<String> {
     let envelope: BTreeMap<&str, &RawValue> = serde_json::from_slice(body).ok()?;
     let data: String = serde_json::from_str(envelope.get("data")?.get()).ok()?;
     serde_json::from_str::<IgnoredAny>(&data).ok()?;
-    let digest = Sha256::digest(body);
-    let mut key = String::with_capacity(20 + 64);
-    key.push_str("did_reseller:sha256:");
-    for byte in digest {
-        key.push(char::from(HEX[usize::from(byte >> 4)]));
-        key.push(char::from(HEX[usize::from(byte & 15)]));
-    }
-    Some(key)
+    // Written with the `hex` crate, as the core writes telhook's key.
+    Some(format!(
+        "did_reseller:sha256:{}",
+        hex::encode(Sha256::digest(body))
+    ))
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The body checked as JSON and skipped (`IgnoredAny`): the least any reading of its fields
 /// does, cheaper than building a `Value`.
-fn parsed_object(body: &[u8]) -> bool {
+fn is_json_object(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
         && serde_json::from_slice::<IgnoredAny>(body).is_ok()
 }
