@@ -166,8 +166,26 @@ def e2e_section(e2e):
     def rps(name):
         return s[name]["requests_per_second"]
 
+    def cpu(name):
+        return s[name].get("least_server_cpu_us_per_request")
+
     def row(label, name, verdict=""):
-        return f"| {label} | {fmt_rate(rps(name))} | {s[name]['latency_p99_ms']:g} ms | {verdict} |"
+        used = f"{cpu(name):.1f} µs" if cpu(name) is not None else "—"
+        return f"| {label} | {fmt_rate(rps(name))} | {s[name]['latency_p99_ms']:g} ms | {used} | {verdict} |"
+
+    cpu_ratio = []
+    if cpu("node_telhook") is not None and cpu("node_octokit") is not None:
+        cpu_ratio = [
+            "",
+            "Server CPU per request (Node servers: `process.cpuUsage()` in the server from the start of the load to "
+            "its end ÷ the requests it answered, the least of the rounds) measures the server alone, where requests/s "
+            "also moves with the load generator's share of the two cores (both moved by a third between rounds here). "
+            "telhook's middleware uses "
+            f"**{cpu('node_telhook') / cpu('node_octokit'):.2f}×** octokit's CPU per request and "
+            f"**{cpu('node_telhook') / cpu('node_bare'):.2f}×** the bare handler's "
+            f"(were the server's CPU the only limit, ≥ 0.9× octokit's requests/s would mean at most {1 / 0.9:.2f}× its "
+            "CPU per request).",
+        ]
 
     adds = rps("django_bare") / rps("django_telhook") - 1  # time per request added by @webhook
     star = rps("starlette_bare") / rps("starlette_telhook") - 1
@@ -184,8 +202,8 @@ def e2e_section(e2e):
         "Django runs under gunicorn's gthread worker with one thread (keep-alive; the default sync worker closes "
         "each connection after one answer), Starlette under uvicorn. Latency resolution is 1 ms.",
         "",
-        "| server | requests/s | p99 | goal |",
-        "|---|---:|---:|---|",
+        "| server | requests/s | p99 | server CPU a request | goal |",
+        "|---|---:|---:|---:|---|",
         row("Node: telhook `createNodeMiddleware`", "node_telhook",
             f"telhook ÷ octokit {goal(rps('node_telhook') / rps('node_octokit'), 0.9, at_most=False)} (goal ≥ 0.9×)"),
         row("Node: @octokit/webhooks `createNodeMiddleware`", "node_octokit"),
@@ -196,6 +214,7 @@ def e2e_section(e2e):
         row("Starlette + uvicorn: `telhook.starlette.webhook`", "starlette_telhook",
             f"adds **{star * 100:.1f} %** per request over the bare endpoint"),
         row("Starlette + uvicorn: bare endpoint, hand-written check", "starlette_bare"),
+        *cpu_ratio,
         "",
     ]
 

@@ -58,8 +58,18 @@ function octokit() {
 const handler = { bare, telhook, octokit }[mode]();
 const server = http.createServer(handler);
 server.listen(Number(port), "127.0.0.1", () => console.log("ready"));
+// The server's own CPU time per request, which leaves out the load generator that shares this
+// machine's cores (requests/s does not): SIGUSR2 starts the count (bench/node/e2e.mjs sends it as the
+// load starts); at SIGTERM the CPU time and requests since then go to stdout as one JSON line.
+let since = { cpu: process.cpuUsage(), handled: 0 };
+process.on("SIGUSR2", () => {
+  since = { cpu: process.cpuUsage(), handled };
+});
 process.on("SIGTERM", () => {
   console.error(`${mode}: ${handled} events handled`);
-  server.close();
-  process.exit(0);
+  const { user, system } = process.cpuUsage(since.cpu);
+  process.stdout.write(`${JSON.stringify({ cpu_us: user + system, requests: handled - since.handled })}\n`, () => {
+    server.close();
+    process.exit(0);
+  });
 });
