@@ -179,8 +179,7 @@ def e2e_section(e2e):
             "",
             "Server CPU per request (Node servers: `process.cpuUsage()` in the server from the start of the load to "
             "its end ÷ the requests it answered, the least of the rounds) measures the server alone, where requests/s "
-            "also moves with the load generator's share of the two cores (both moved by a third between rounds here). "
-            "telhook's middleware uses "
+            "also moves with the load generator's share of the two cores. telhook's middleware uses "
             f"**{cpu('node_telhook') / cpu('node_octokit'):.2f}×** octokit's CPU per request and "
             f"**{cpu('node_telhook') / cpu('node_bare'):.2f}×** the bare handler's "
             f"(were the server's CPU the only limit, ≥ 0.9× octokit's requests/s would mean at most {1 / 0.9:.2f}× its "
