@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use telhook_core::api::{self, Failure};
-use telhook_core::receive::machine::Input;
+use telhook_core::receive::machine::{Action, Input};
 use wasm_bindgen::prelude::*;
 
 fn thrown(failure: Failure) -> JsValue {
@@ -139,13 +139,12 @@ impl ReceiveSettings {
 #[derive(Debug)]
 pub struct Delivery {
     flow: api::Flow,
-    /// The action not yet taken by `action()`: the first one, then the normalize step's.
+    /// The action not yet taken by `action()`: the first one.
     action: Option<String>,
-    event: Option<String>,
     failure: Option<String>,
 }
 
-fn action_json(action: &telhook_core::receive::machine::Action) -> String {
+fn action_json(action: &Action) -> String {
     // An action is a small enum of strings and integers: serializing it cannot fail.
     api::to_json(action).unwrap_or_default()
 }
@@ -167,7 +166,6 @@ impl Delivery {
         Delivery {
             flow,
             action: Some(action_json(&action)),
-            event: None,
             failure: None,
         }
     }
@@ -208,20 +206,38 @@ impl Delivery {
         action_json(&self.flow.next(Input::Settled))
     }
 
-    /// The normalize step with `receiver`; the next action as JSON text, and the event's
-    /// (`event()`) or the refusal's (`failure()`).
+    /// The normalize step with `receiver`: the next action as JSON text, then `\n` and the
+    /// event's JSON text when it normalized (one string crossing for both: JSON text never holds
+    /// a raw line feed); the refusal's error is `failure()`'s.
     pub fn normalize(&mut self, receiver: &Receiver, body: Vec<u8>, now: f64) -> String {
         let (action, normalized) = self.flow.normalize(&receiver.0, body, now);
+        let mut text = action_json(&action);
         match normalized.and_then(|event| api::to_json(&event)) {
-            Ok(event) => self.event = Some(event),
+            Ok(event) => {
+                text.push('\n');
+                text.push_str(&event);
+            }
             Err(failure) => self.failure = Some(failure.to_json()),
         }
-        action_json(&action)
+        text
     }
 
-    /// The normalized event's JSON text (once).
-    pub fn event(&mut self) -> Option<String> {
-        self.event.take()
+    /// `next({"input": "body_read"})`, then the normalize step as `normalize` takes it when the
+    /// machine asks for it next (it does whenever a body was to be read): one call where a
+    /// delivery made two. When it asks for anything else, that action's JSON text alone.
+    #[wasm_bindgen(js_name = bodyReadAndNormalize)]
+    pub fn body_read_and_normalize(
+        &mut self,
+        receiver: &Receiver,
+        body: Vec<u8>,
+        now: f64,
+    ) -> String {
+        let action = self.flow.next(Input::BodyRead);
+        if action == Action::Normalize {
+            self.normalize(receiver, body, now)
+        } else {
+            action_json(&action)
+        }
     }
 
     /// The normalize step's error, as `api::Failure` JSON text (once).

@@ -255,6 +255,17 @@ function typedStep(flow, input) {
   return undefined;
 }
 
+/**
+ * A normalize step's text (`Delivery.normalize`, `bodyReadAndNormalize`): the next action, then
+ * a line feed and the event when it normalized; else the refusal's error, if it refused.
+ */
+function normalizeOutcome(flow, text) {
+  const cut = text.indexOf("\n");
+  if (cut >= 0) return { action: actionOf(text.slice(0, cut)), event: JSON.parse(text.slice(cut + 1)), failure: undefined };
+  const refusal = flow.failure();
+  return { action: actionOf(text), event: undefined, failure: refusal === undefined ? undefined : telhookErrorOf(refusal) };
+}
+
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
 
@@ -324,14 +335,13 @@ async function run(setup, request, readBody, context, keepAlive) {
         case "read_body":
           body = await readBody(action.max_bytes);
           [input, failure] = bodyInput(body, action.max_bytes);
-          break;
-        case "normalize": {
-          action = actionOf(flow.normalize(setup.receiver.inner, toBytes(body), setup.now()));
-          const eventText = flow.event();
-          if (eventText !== undefined) event = JSON.parse(eventText);
-          else failure = telhookErrorOf(flow.failure());
+          if (input !== BODY_READ) break;
+          // The machine asks to normalize a body once read: both steps in one call.
+          ({ action, event, failure } = normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, toBytes(body), setup.now())));
           continue;
-        }
+        case "normalize":
+          ({ action, event, failure } = normalizeOutcome(flow, flow.normalize(setup.receiver.inner, toBytes(body), setup.now())));
+          continue;
         case "claim": {
           token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
