@@ -302,7 +302,10 @@ function actionOf(text) {
   action = JSON.parse(text);
   if (action.key === undefined && actions.size < ACTION_CACHE_LIMIT) {
     if (action.action === "answer") frozenAnswer(action.answer);
-    actions.set(text, Object.freeze(action));
+    // Keyed by a copy: the normalize step's action is a slice of a text that carries the event
+    // (normalizeOutcome), and as a key the slice would keep that whole text, `raw` and all,
+    // alive as long as the cache.
+    actions.set(JSON.parse(JSON.stringify(text)), Object.freeze(action));
   }
   return action;
 }
