@@ -185,12 +185,6 @@ impl Delivery {
     // step (natively ~2.5 k instructions of a delivery's ~22 k) and a `JSON.stringify` in JS.
     // The rare inputs (refusals, failures, a handler's own status) keep `next`.
 
-    /// `next({"input": "body_read"})`.
-    #[wasm_bindgen(js_name = bodyRead)]
-    pub fn body_read(&mut self) -> String {
-        action_json(&self.flow.next(Input::BodyRead))
-    }
-
     /// `next({"input": "claimed", "state": state})`.
     pub fn claimed(&mut self, state: String) -> String {
         action_json(&self.flow.next(Input::Claimed { state }))

@@ -21,7 +21,7 @@ initSync({ module: wasmBytes() });
 // Node 18 has no global crypto: there the claim tokens come from node:crypto. Required only
 // then, so that an app bundled to ESM (where a CommonJS require of node:crypto cannot run)
 // works on every Node with a global crypto. Looked up at the first token, not here: Node's
-// `globalThis.crypto` getter loads Web Crypto (38 internal modules, ~2.3 ms) on first access,
+// `globalThis.crypto` getter loads Web Crypto (37 internal modules, ~2.3 ms) on first access,
 // which every import paid though only a delivery with a store or an inbox draws a token.
 let randomUUID;
 useTokenSource(() => {

@@ -234,8 +234,9 @@ async function withDeadline(call, deadlineMs, what) {
   }
 }
 
-// The inputs of every delivery, taken by the Delivery's typed steps (no JSON either way in);
-// any other input crosses as JSON text through `next`.
+// The inputs of every delivery, taken by the Delivery's typed steps (no JSON either way in;
+// a body read goes with the normalize step, `bodyReadAndNormalize`); any other input crosses
+// as JSON text through `next`.
 const BODY_READ = Object.freeze({ input: "body_read" });
 const HANDLED = Object.freeze({ input: "handled", status: null });
 const SETTLED = Object.freeze({ input: "settled" });
@@ -248,7 +249,6 @@ class Claimed {
 
 /** The next action's JSON text for a typed input, or undefined for the others. */
 function typedStep(flow, input) {
-  if (input === BODY_READ) return flow.bodyRead();
   if (input === HANDLED) return flow.handled();
   if (input === SETTLED) return flow.settled();
   if (input instanceof Claimed) return flow.claimed(input.state);
