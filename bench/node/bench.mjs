@@ -101,10 +101,11 @@ for (const payload of payloads) {
     "webhook-signature": wh.sign(msgId, timestamp, body),
   };
   wh.verify(body, swHeaders);
-  for (const [name, run] of Object.entries(floorContenders(payload.name, body))) {
+  const floors = floorContenders(payload.name, body);
+  for (const [name, run] of Object.entries(floors)) {
     if (typeof run() !== "object") throw new Error(`bad floor setup: ${name}`);
   }
-  if (payload.name === "did_reseller" && floorContenders(payload.name, body).wasm_minimum().id !== expected.id) {
+  if (payload.name === "did_reseller" && floors.wasm_minimum().id !== expected.id) {
     throw new Error("the DID floor's key is not telhook's");
   }
 
@@ -116,7 +117,7 @@ for (const payload of payloads) {
       telhook_one_shot: () => telhook.normalizeEvent(provider, request, credentials, { now }),
       handwritten: () => handwritten(provider, request, secretsOf(credentials)),
       standardwebhooks_verify: () => wh.verify(body, swHeaders),
-      ...floorContenders(payload.name, body),
+      ...floors,
     }),
   };
   console.error(`node ${payload.name}: done`);
