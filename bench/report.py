@@ -105,7 +105,7 @@ def growth_section(rust_ns, node, py, rust_memory):
         "- Rust: the most heap bytes live at once during one `normalize_event` above what was live before it, from a "
         "counting global allocator (bench/rust-memory); the returned event included.",
         "- Node: V8 heap bytes allocated during the call (no GC ran inside it, checked; so an upper bound on the JS "
-        "side's peak) + ArrayBuffer bytes allocated outside the wasm memory (the body's encoded copy) + growth of "
+        "side's peak; `--no-inline-new`, so that the count moves by each allocation, not by allocation buffers) + ArrayBuffer bytes allocated outside the wasm memory (the body's encoded copy) + growth of "
         "the wasm linear memory (64 KiB pages: the wasm "
         "heap's peak above what the warm-up had reserved) (bench/node/memory.mjs).",
         "- Python: the larger of tracemalloc's peak (Python objects only) and the growth of the process's peak "

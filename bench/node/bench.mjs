@@ -125,6 +125,10 @@ for (const payload of payloads) {
 
 // Issue 14's cost growth: one Receiver call per body size (1 KiB, 64 KiB, 1 MiB), and the
 // memory one call takes, each size in a fresh process (bench/node/memory.mjs).
+// `--no-inline-new`: every JS allocation goes through V8's runtime, so the heap's used size moves
+// by exactly what the call allocates; with inline allocation it moved by whole allocation buffers
+// too, and one 64 KiB call read 165 KB or 345 KB from one run to the next.
+const MEMORY_FLAGS = ["--expose-gc", "--no-inline-new", "--min-semi-space-size=64", "--max-semi-space-size=64"];
 results.growth = {};
 for (const name of ["limephone_1k", "limephone_64k", "limephone_1m"]) {
   const file = here(`../payloads/growth/${name}.json`);
@@ -132,13 +136,13 @@ for (const name of ["limephone_1k", "limephone_64k", "limephone_1m"]) {
   const receiver = new telhook.Receiver(provider, credentials);
   if (!receiver.normalize(request, { now }).id.startsWith(provider)) throw new Error("bad setup");
   const memory = JSON.parse(
-    String(execFileSync(process.execPath, ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", here("memory.mjs"), file])),
+    String(execFileSync(process.execPath, [...MEMORY_FLAGS, here("memory.mjs"), file])),
   );
   const floorMemory =
     name === "limephone_1k"
       ? undefined
       : JSON.parse(
-          String(execFileSync(process.execPath, ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", here("memory.mjs"), file, "floor"])),
+          String(execFileSync(process.execPath, [...MEMORY_FLAGS, here("memory.mjs"), file, "floor"])),
         );
   results.growth[name] = {
     body_bytes: Buffer.byteLength(request.body),

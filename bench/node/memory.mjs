@@ -1,6 +1,6 @@
 // `make bench`, Node memory of one request (issue 14: peak memory per request ≤ 3× the body),
 // run by bench.mjs in a fresh process per body size as
-// `node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 memory.mjs PAYLOAD.json`.
+// `node --expose-gc --no-inline-new --min-semi-space-size=64 --max-semi-space-size=64 memory.mjs PAYLOAD.json`.
 // Prints JSON:
 // - js_heap_bytes: V8 heap bytes allocated during one Receiver.normalize (no GC runs inside
 //   the call, checked: the young generation is larger than what one call allocates), so an

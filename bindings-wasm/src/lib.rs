@@ -77,7 +77,8 @@ impl Receiver {
             .map_err(thrown)
     }
 
-    /// The event as JSON text; the headers are `[name, value, …]` joined into `header_text`,
+    /// The event's text (`api::event_text`: its JSON, a long message text written once); the
+    /// headers are `[name, value, …]` joined into `header_text`,
     /// with each one's `length` in `header_lengths` (see `header_pairs`).
     pub fn normalize(
         &self,
@@ -89,11 +90,17 @@ impl Receiver {
         now: f64,
     ) -> Result<String, JsValue> {
         let headers = header_pairs(header_text, header_lengths);
+        let body_size = body.len();
         let request = api::request(method, url, headers, body);
         let event = self
             .0
             .normalize(&request, api::seconds(now).map_err(thrown)?);
-        event.and_then(|event| api::to_json(&event)).map_err(thrown)
+        // The body's copy is freed before the event is written: at 1 MiB the two would be
+        // megabytes of wasm memory at once, and wasm memory never shrinks.
+        drop(request);
+        event
+            .and_then(|event| api::event_text(event, body_size))
+            .map_err(thrown)
     }
 
     /// The provider's name.
@@ -201,12 +208,13 @@ impl Delivery {
     }
 
     /// The normalize step with `receiver`: the next action as JSON text, then `\n` and the
-    /// event's JSON text when it normalized (one string crossing for both: JSON text never holds
-    /// a raw line feed); the refusal's error is `failure()`'s.
+    /// event's text (`api::event_text`) when it normalized (one string crossing for both: JSON
+    /// text never holds a raw line feed); the refusal's error is `failure()`'s.
     pub fn normalize(&mut self, receiver: &Receiver, body: Vec<u8>, now: f64) -> String {
+        let body_size = body.len();
         let (action, normalized) = self.flow.normalize(&receiver.0, body, now);
         let mut text = action_json(&action);
-        match normalized.and_then(|event| api::to_json(&event)) {
+        match normalized.and_then(|event| api::event_text(event, body_size)) {
             Ok(event) => {
                 text.push('\n');
                 text.push_str(&event);

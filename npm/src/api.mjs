@@ -8,6 +8,7 @@ import {
   ConfigurationError,
   coreCall,
   credentialsJson,
+  eventFrom,
   flattenHeaders,
   nowSeconds,
   optionsJson,
@@ -41,7 +42,7 @@ export class Receiver {
   }
 
   normalize(request, options = {}) {
-    return JSON.parse(call((...a) => this.inner.normalize(...a), ...requestArgs(request), nowSeconds(options.now)));
+    return eventFrom(call((...a) => this.inner.normalize(...a), ...requestArgs(request), nowSeconds(options.now)));
   }
 
   verify(request, options = {}) {

@@ -71,6 +71,24 @@ export function coreCall(name, args, bytes = NO_BYTES) {
   return JSON.parse(call(core.call, name, JSON.stringify(args), bytes));
 }
 
+const CLOSING_BRACKET = 0x5d;
+
+/**
+ * The event from the core's event text (`api::event_text`), which starts at `start`: its JSON,
+ * or, when a long message text is written once (in `raw`), its JSON with `message.text` null,
+ * a line feed and the path to that text in `raw`, so the text ends in `]`, not `}`. The
+ * message text is then the very string `raw` holds.
+ */
+export function eventFrom(text, start = 0) {
+  if (text.charCodeAt(text.length - 1) !== CLOSING_BRACKET) return JSON.parse(start === 0 ? text : text.slice(start));
+  const cut = text.lastIndexOf("\n");
+  const event = JSON.parse(text.slice(start, cut));
+  let shared = event.raw;
+  for (const step of JSON.parse(text.slice(cut + 1))) shared = shared[step];
+  event.message.text = shared;
+  return event;
+}
+
 const encoder = new TextEncoder();
 
 export function toBytes(body) {

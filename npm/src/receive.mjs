@@ -11,6 +11,7 @@ import {
   ConfigurationError,
   coreCall,
   errorFrom,
+  eventFrom,
   flattenHeaders,
   nowSeconds,
   optionsJson,
@@ -261,7 +262,7 @@ function typedStep(flow, input) {
  */
 function normalizeOutcome(flow, text) {
   const cut = text.indexOf("\n");
-  if (cut >= 0) return { action: actionOf(text.slice(0, cut)), event: JSON.parse(text.slice(cut + 1)), failure: undefined };
+  if (cut >= 0) return { action: actionOf(text.slice(0, cut)), event: eventFrom(text, cut + 1), failure: undefined };
   const refusal = flow.failure();
   return { action: actionOf(text), event: undefined, failure: refusal === undefined ? undefined : telhookErrorOf(refusal) };
 }

@@ -159,6 +159,18 @@ def limephone():
         "limephone", quoting, h(quoting), creds)
     vec("limephone", "insecure_skip_verification", "Explicit opt-out: no headers needed",
         "limephone", body, {"Content-Type": "application/json"}, {"insecure_skip_verification": True})
+    # Long texts: in a JSON-parsing host (Node, Workers) a message text of 1 KiB or more crosses
+    # once, inside raw, and the event's message.text is made the very string raw holds
+    # (core api::event_text); from 16 KiB on, the event's JSON is written into a buffer sized
+    # beforehand. Escapes and non-ASCII must come out the same as in every other runtime.
+    line = "Line \u2019quoted\u2019 \"text\" with a back\\slash, caf\u00e9, \U0001F4DE and a tab\t.\n"
+    for name, size, what in (("long_message_text", 1536, "1.5 KiB"), ("long_message_text_24k", 24 * 1024, "24 KiB")):
+        text = (line * (size // len(line) + 1))[:size]
+        body = dumps({"event": "sms_received", "message_id": f"3456{size}", "virtual_number": "+15551234567",
+                      "sender_number": "+18887654321", "message_content": text,
+                      "timestamp": "2025-01-30T14:20:00Z"})
+        vec("limephone", name, f"A {what} message text with escapes and non-ASCII: the same event in every "
+            "runtime (Node shares the one string between message.text and raw)", "limephone", body, h(body), creds)
     # Negative cases.
     good = dumps(samples["incoming_call"])
     vec("limephone", "err_wrong_secret", "Signed with a secret that is not configured", "limephone",
@@ -591,6 +603,12 @@ def telnyx():
     body = dumps(inbound)
     vec("telnyx", "message_received_sms", "An inbound SMS (message.received): from, to and text; no delivery "
         "status", "telnyx", body, h(body), creds)
+    long_text = ("Concatenated SMS, ten parts of 153 GSM-7 characters each: " * 30)[:1530]
+    inbound["data"]["payload"].update({"text": long_text, "parts": 10})
+    inbound["data"]["id"] = "d2e5b9a3-1e1f-4a66-8b3c-2c3d4e5f6a02"
+    body = dumps(inbound)
+    vec("telnyx", "message_received_long_text", "An inbound concatenated SMS of 1,530 characters: its text "
+        "is nested in raw (data.payload.text), where Node finds the one copy it keeps", "telnyx", body, h(body), creds)
 
     # Call Control.
     def call(event_type, event_id, at, state, direction="incoming", **extra):
