@@ -848,3 +848,37 @@ test("headers cross into wasm joined, split again by their lengths: non-ASCII, a
   const forged = [...odd, ...Object.entries(request.headers).map(([n, v]) => [n, n.toLowerCase() === "authorization" ? "Basic eDp5" : v])];
   assert.throws(() => receiver.normalize({ ...request, headers: forged, now }), (error) => error.code === "authorization_mismatch");
 });
+
+test("a long message text reaches the handler as the vector's event, through createHandler and the Node middleware", async () => {
+  const { readFileSync } = await import("node:fs");
+  for (const name of ["limephone/long_message_text", "limephone/long_message_text_24k", "telnyx/message_received_long_text"]) {
+    const vector = JSON.parse(readFileSync(new URL(`../../tests/vectors/${name}.json`, import.meta.url), "utf8"));
+    const seen = [];
+    const config = {
+      provider: vector.provider,
+      credentials: vector.credentials,
+      clock: () => vector.now,
+      store: null,
+      onEvent: (event) => void seen.push(event),
+      onError: () => {},
+    };
+    const viaFetch = await telhook.createHandler(config)(
+      new Request("https://hooks.test/in", { method: "POST", headers: vector.request.headers, body: vector.request.body }),
+    );
+    assert.equal(viaFetch.status, 200, name);
+    const server = http.createServer(telhook.createNodeMiddleware(config));
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const viaNode = await fetch(`http://127.0.0.1:${server.address().port}/in`, {
+        method: "POST",
+        headers: vector.request.headers,
+        body: vector.request.body,
+      });
+      assert.equal(viaNode.status, 200, name);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    assert.equal(seen.length, 2, name);
+    for (const event of seen) assert.deepStrictEqual(event, vector.expect.event, name);
+  }
+});
