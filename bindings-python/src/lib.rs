@@ -229,58 +229,17 @@ impl Flow {
     }
 }
 
-/// Message texts from this length on are held once (below, a copy costs less than the search).
-const MESSAGE_TEXT_SHARED_FROM_BYTES: usize = 256;
-
-/// A step from an object to one of its values.
-enum Step<K> {
-    Key(K),
-    Index(usize),
-}
-
-/// Where `raw` holds a string equal to `text`, as the steps from `raw` to it.
-fn path_to_text<'a>(raw: &'a serde_json::Value, text: &str, path: &mut Vec<Step<&'a str>>) -> bool {
-    match raw {
-        serde_json::Value::String(value) => value.len() == text.len() && value == text,
-        serde_json::Value::Object(map) => map.iter().any(|(key, value)| {
-            path.push(Step::Key(key));
-            path_to_text(value, text, path) || path.pop().is_none()
-        }),
-        serde_json::Value::Array(values) => values.iter().enumerate().any(|(index, value)| {
-            path.push(Step::Index(index));
-            path_to_text(value, text, path) || path.pop().is_none()
-        }),
-        _ => false,
-    }
-}
-
 /// The event as Python objects (what `json.loads` of its JSON gives), its message text held
-/// once. A long text is in the event twice, as `message.text` and inside `raw`: the Rust copy
-/// in `message` is dropped before any Python object is built and the dict's `text` is the
-/// very str built for `raw`, so a call's peak holds the message twice (the parsed `raw` and
-/// its Python str), not three times (64 KiB: 3.1 -> 2.0x the body).
+/// once (`api::shared_text_path`). A long text is in the event twice, as `message.text` and
+/// inside `raw`: the Rust copy in `message` is dropped before any Python object is built and
+/// the dict's `text` is the very str built for `raw`, so a call's peak holds the message twice
+/// (the parsed `raw` and its Python str), not three times (64 KiB: 3.1 -> 2.0x the body).
 fn event_to_python(
     py: Python<'_>,
     mut event: telhook_core::NormalizedEvent,
 ) -> PyResult<Bound<'_, PyAny>> {
-    // The steps to the text inside `raw`, owned (the event goes before they are followed).
-    let mut path: Option<Vec<Step<String>>> = None;
-    if let Some(text) = event.message.as_ref().and_then(|m| m.text.as_deref()) {
-        let mut steps = Vec::new();
-        if text.len() >= MESSAGE_TEXT_SHARED_FROM_BYTES
-            && path_to_text(&event.raw, text, &mut steps)
-        {
-            path = Some(
-                steps
-                    .into_iter()
-                    .map(|step| match step {
-                        Step::Key(key) => Step::Key(key.to_owned()),
-                        Step::Index(index) => Step::Index(index),
-                    })
-                    .collect(),
-            );
-        }
-    }
+    // The steps to the text inside `raw` (`api::shared_text_path`), followed once `raw` is built.
+    let path = api::shared_text_path(&event);
     if let (Some(message), Some(_)) = (event.message.as_mut(), &path) {
         message.text = Some(String::new());
     }
@@ -290,8 +249,8 @@ fn event_to_python(
         let mut text = built.get_item("raw")?;
         for step in &path {
             text = match step {
-                Step::Key(key) => text.get_item(key)?,
-                Step::Index(index) => text.get_item(index)?,
+                api::TextStep::Key(key) => text.get_item(key)?,
+                api::TextStep::Index(index) => text.get_item(index)?,
             };
         }
         built.get_item("message")?.set_item("text", text)?;

@@ -205,42 +205,65 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|_| invalid("serialization failed"))
 }
 
-/// A message text at least this long crosses to a JSON-parsing host once, not twice
-/// ([`event_text`]). Below it, finding the text in `raw` and the host's extra step cost more
-/// than writing, decoding and parsing the text a second time saves.
-pub const SHARED_TEXT_MIN_BYTES: usize = 1024;
+/// A message text at least this long is held and handed to a host once, inside `raw`, not
+/// twice ([`shared_text_path`]). Below it, a copy costs less than the search.
+pub const SHARED_TEXT_MIN_BYTES: usize = 256;
+
+/// One step from `raw` to a value inside it: an object's key or an array's index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum TextStep {
+    /// An object's key.
+    Key(String),
+    /// An array's index.
+    Index(usize),
+}
+
+/// Where `raw` holds the event's message text, when the text is long
+/// ([`SHARED_TEXT_MIN_BYTES`]): the steps from `raw` to the string equal to it.
+///
+/// The text is a copy of a string in `raw` (a LimePhone `message_content`, a Twilio `Body`).
+/// A host whose strings are immutable (JS, Python) then builds it once and gives `message.text`
+/// the very string it built for `raw`: the text is written, decoded, built and held once
+/// instead of twice. Linear in the size of `raw` (a string of another length costs one
+/// comparison); `None` for a text `raw` does not hold as one string (parts joined, say).
+pub fn shared_text_path(event: &NormalizedEvent) -> Option<Vec<TextStep>> {
+    let text = event.message.as_ref()?.text.as_deref()?;
+    if text.len() < SHARED_TEXT_MIN_BYTES {
+        return None;
+    }
+    let mut steps = Vec::new();
+    if !path_to(&event.raw, text, &mut steps) {
+        return None;
+    }
+    Some(
+        steps
+            .into_iter()
+            .map(|step| match step {
+                Step::Key(key) => TextStep::Key(key.into()),
+                Step::Index(index) => TextStep::Index(index),
+            })
+            .collect(),
+    )
+}
 
 /// The event as JSON text for a host that builds it with its own JSON parser (`JSON.parse`).
 ///
-/// The event's message text is a copy of a string in `raw` (a LimePhone `message_content`, a
-/// Twilio `Body`). When it is long and `raw` holds the same string, it is written once, in
-/// `raw`: `message.text` is written as `null`, and a line feed then the JSON array of the keys
-/// and indexes that lead to that string from `raw` follow the event (JSON text never holds a raw
-/// line feed, and the text then ends in `]`, where an event ends in `}`). The host sets
-/// `message.text` to that string: a host's strings are immutable, so sharing one is invisible,
-/// and the text is written, decoded, parsed and held once instead of twice (in Node at 1 MiB,
-/// megabytes of the request's peak memory).
+/// When the message text is shared ([`shared_text_path`]), it is written once, in `raw`:
+/// `message.text` is written as `null`, and a line feed then the JSON array of the steps to it
+/// follow the event (JSON text never holds a raw line feed, and the text then ends in `]`, where
+/// an event ends in `}`). The host sets `message.text` to the string at those steps (in Node at
+/// 1 MiB, megabytes of the request's peak memory).
 ///
 /// `raw_size_hint` is about what `raw` takes as JSON (the body's length). From
 /// [`PRESIZED_MIN_BYTES`] on, the text is written into one buffer of that size plus the event's,
 /// not grown by doubling, which at 1 MiB reserved a second megabyte of wasm memory.
 pub fn event_text(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<String> {
-    let path = match event.message.as_mut() {
-        Some(message) => match message.text.as_deref() {
-            Some(text) if text.len() >= SHARED_TEXT_MIN_BYTES => {
-                let mut steps = Vec::new();
-                let found = path_to(&event.raw, text, &mut steps);
-                let path = if found { Some(to_json(&steps)?) } else { None };
-                if path.is_some() {
-                    // Dropped before the event is written: the host's copy comes from `raw`.
-                    message.text = None;
-                }
-                path
-            }
-            _ => None,
-        },
-        None => None,
-    };
+    let path = shared_text_path(&event);
+    if let (Some(message), Some(_)) = (event.message.as_mut(), &path) {
+        // Dropped before the event is written: the host's copy comes from `raw`.
+        message.text = None;
+    }
     let mut text = if raw_size_hint < PRESIZED_MIN_BYTES {
         to_json(&event)?
     } else {
@@ -248,7 +271,7 @@ pub fn event_text(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<St
     };
     if let Some(path) = path {
         text.push('\n');
-        text.push_str(&path);
+        text.push_str(&to_json(&path)?);
     }
     Ok(text)
 }
@@ -275,15 +298,13 @@ fn presized_json(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<Str
     Ok(text)
 }
 
-/// One step from `raw` to a string inside it: an object's key or an array's index.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
+/// A step of [`path_to`], borrowed from `raw`.
 enum Step<'a> {
     Key(&'a str),
     Index(usize),
 }
 
-/// How deep [`path_to`] looks: a text nested deeper crosses twice, as it did before.
+/// How deep [`path_to`] looks: a text nested deeper is held twice, as it was before.
 const SHARED_TEXT_MAX_DEPTH: usize = 16;
 
 /// Whether `value` holds the string `text`, with the steps that lead to it pushed onto `path`.

@@ -159,7 +159,7 @@ def limephone():
         "limephone", quoting, h(quoting), creds)
     vec("limephone", "insecure_skip_verification", "Explicit opt-out: no headers needed",
         "limephone", body, {"Content-Type": "application/json"}, {"insecure_skip_verification": True})
-    # Long texts: in a JSON-parsing host (Node, Workers) a message text of 1 KiB or more crosses
+    # Long texts: in a JSON-parsing host (Node, Workers) a message text of 256 bytes or more crosses
     # once, inside raw, and the event's message.text is made the very string raw holds
     # (core api::event_text); from 16 KiB on, the event's JSON is written into a buffer sized
     # beforehand. Escapes and non-ASCII must come out the same as in every other runtime.
