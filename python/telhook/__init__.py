@@ -85,12 +85,19 @@ def _unset_field(value: Any, path: str) -> Optional[str]:
 def _credentials_json(credentials: Union[Credentials, Mapping[str, Any], None]) -> str:
     if credentials is None:
         return "null"
-    unset = _unset_field(credentials, "credentials")
-    if unset is not None:
-        # Named, never shown: a None here would silently drop a check in JSON.
-        raise ConfigurationError("missing_credentials", f"{unset} is None: set it (is an environment variable missing?)",
-                                 "configuration", unset, "a value")
-    return json.dumps(credentials)
+    try:
+        text = json.dumps(credentials)
+    except (TypeError, ValueError):
+        text = None
+    # A None leaves `null` in the text: only then is there a field to look for (the walk cost
+    # more than the rest of building a Receiver, which normalize_event does on every call).
+    if text is None or "null" in text:
+        unset = _unset_field(credentials, "credentials")
+        if unset is not None:
+            # Named, never shown: a None here would silently drop a check in JSON.
+            raise ConfigurationError("missing_credentials", f"{unset} is None: set it (is an environment variable missing?)",
+                                     "configuration", unset, "a value")
+    return json.dumps(credentials) if text is None else text
 
 
 Clock = Callable[[], float]
@@ -125,7 +132,7 @@ class Receiver:
     ``provider=None`` detects the provider from each request (its credentials are still required).
     """
 
-    __slots__ = ("provider", "clock", "settings", "warned", "_inner", "_flow_settings")
+    __slots__ = ("provider", "clock", "warned", "_inner", "_flow_settings", "_machine_options", "_settings")
 
     def __init__(
         self,
@@ -151,21 +158,33 @@ class Receiver:
         given = {name: value for name, value in given.items() if value is not None}
         options = _options_json(given) if given else "null"
         self._inner = _core.Receiver(provider, _credentials_json(credentials), options)
-        # The receive machine's settings, checked by the core now (invalid_option), not per request.
-        settings = {"provider": provider, "max_body_bytes": self._inner.max_body_bytes, "store": True,
-                    "lease_secs": lease_secs, "dedupe_ttl_secs": dedupe_ttl_secs,
-                    "store_deadline_ms": store_deadline_ms}
-        self.settings: Dict[str, Any] = json.loads(_core.call("receive_settings", "[" + _options_json(settings) + "]", b""))
+        # The receive machine's settings, checked by the core (invalid_option) now when one of its
+        # options is given, not per request. With none given there is nothing to refuse, and they
+        # are built when an adapter first needs them: normalize_event never does.
+        self._machine_options = {"lease_secs": lease_secs, "dedupe_ttl_secs": dedupe_ttl_secs,
+                                 "store_deadline_ms": store_deadline_ms}
+        self._settings: Optional[Dict[str, Any]] = None
+        if any(value is not None for value in self._machine_options.values()):
+            self._receive_settings()
         # The same settings held in Rust for the receive machine, without and with inbox mode.
         self._flow_settings: Dict[bool, Any] = {}
         # Notes about the handler's status already logged (once per receiver).
         self.warned: Set[str] = set()
 
+    def _receive_settings(self) -> Dict[str, Any]:
+        """The receive machine's settings as the core checked them (``api::receive_settings``)."""
+        if self._settings is None:
+            settings = {"provider": self.provider, "max_body_bytes": self._inner.max_body_bytes, "store": True,
+                        **self._machine_options}
+            self._settings = json.loads(_core.call("receive_settings", "[" + _options_json(settings) + "]", b""))
+        return self._settings
+
     def _machine_settings(self, inbox: bool = False) -> Any:
         """The receive machine's settings (inbox mode: the store is an inbox), built once each."""
         settings = self._flow_settings.get(inbox)
         if settings is None:
-            text = _options_json(dict(self.settings, inbox=True) if inbox else self.settings)
+            given = self._receive_settings()
+            text = _options_json(dict(given, inbox=True) if inbox else given)
             settings = self._flow_settings[inbox] = _core.ReceiveSettings(text)
         return settings
 

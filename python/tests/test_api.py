@@ -207,3 +207,18 @@ def test_detection_needs_credentials_per_provider_and_parse_redacts(
                        "data": json.dumps({"web_hook_url": "https://h.example/x?token=abc", "wirelessPin": "1"})})
     parsed = telhook.parse("did_reseller", body)
     assert parsed["data"] == '{"web_hook_url":"https://h.example/x?token=[REDACTED]","wirelessPin":"[REDACTED]"}'
+
+
+def test_unset_credentials_are_named_however_the_rest_serializes() -> None:
+    # `null` in the credentials' JSON is what sends the check looking: a value spelling "null"
+    # passes, a None is named, and so is a None beside a value JSON cannot hold.
+    receiver = telhook.Receiver("limephone", {"hmac_sha256": ["null-and-void-secret"], "bearer": "null"})
+    assert receiver.provider == "limephone"
+    for credentials in ({"hmac_sha256": ["s3cret-value"], "bearer": None},
+                        {"hmac_sha256": [b"bytes-are-not-json", None], "bearer": "token-value"}):
+        with pytest.raises(telhook.ConfigurationError) as unset:
+            telhook.Receiver("limephone", credentials)  # type: ignore[arg-type]
+        assert unset.value.code == "missing_credentials"
+        assert unset.value.field in ("credentials.bearer", "credentials.hmac_sha256[1]")
+    with pytest.raises(TypeError):
+        telhook.Receiver("limephone", {"hmac_sha256": [b"bytes-are-not-json"], "bearer": "token-value"})  # type: ignore[arg-type]
