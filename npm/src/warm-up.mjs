@@ -6,14 +6,12 @@
 // requests are test vectors (tests/vectors, fixed test secrets, a fixed clock), inlined by
 // scripts/build.mjs.
 import requests from "telhook:warm-up-requests";
-import { Receiver } from "./api.mjs";
+import { normalizeEvent } from "./api.mjs";
 
 export function warmUp() {
   for (const { provider, credentials, request, now } of requests) {
     try {
-      const receiver = new Receiver(provider, credentials);
-      receiver.normalize(request, { now });
-      receiver.inner.free();
+      normalizeEvent(provider, request, credentials, { now });
     } catch {
       // Checked at build time (scripts/build.mjs): never thrown by a released package.
     }
