@@ -14,7 +14,8 @@
 
 #![forbid(unsafe_code)]
 
-use std::cell::RefCell;
+use std::cell::Cell;
+use std::thread::LocalKey;
 use std::fmt;
 
 use pyo3::exceptions::PyValueError;
@@ -27,14 +28,53 @@ pub fn to_python<'py, T: Serialize + ?Sized>(
     py: Python<'py>,
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut repeats = Repeats::default();
-    value
+    // The two name tables are taken from the thread once for the whole value and put back
+    // after, not reached once a name: a thread-local in a shared library goes through
+    // `__tls_get_addr`, and with the `RefCell` borrow that was ~40 instructions a name, ~1.7 k
+    // of a LoopLookup event (callgrind).
+    let mut caches = Caches {
+        repeats: Repeats::default(),
+        statics: taken(&STATIC_STRINGS, STATIC_SLOTS),
+        keys: taken(&KEY_STRINGS, KEY_SLOTS),
+    };
+    let built = value
         .serialize(ToPython {
             py,
-            repeats: &mut repeats,
+            caches: &mut caches,
             is_key: false,
         })
-        .map_err(|failure| failure.0)
+        .map_err(|failure| failure.0);
+    let Caches { statics, keys, .. } = caches;
+    STATIC_STRINGS.with(|cell| cell.replace(statics));
+    KEY_STRINGS.with(|cell| cell.replace(keys));
+    built
+}
+
+/// A thread's name table, taken out of it; a new one on the thread's first conversion (or if
+/// one that panicked did not put it back).
+fn taken<T>(table: &'static LocalKey<Cell<Vec<Option<T>>>>, slots: usize) -> Vec<Option<T>> {
+    let taken = table.take();
+    if taken.is_empty() {
+        return (0..slots).map(|_| None).collect();
+    }
+    taken
+}
+
+/// What one conversion reuses: the long strings it built, and the thread's name tables.
+struct Caches<'py> {
+    repeats: Repeats<'py>,
+    statics: Vec<StaticSlot>,
+    keys: Vec<KeySlot>,
+}
+
+impl<'py> Caches<'py> {
+    fn static_string(&mut self, py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+        static_string(&mut self.statics, py, name)
+    }
+
+    fn key_string(&mut self, py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+        key_string(&mut self.keys, py, key)
+    }
 }
 
 /// Strings at least this long are looked up among the long strings already built for this
@@ -83,37 +123,36 @@ const STATIC_SLOTS: usize = 256;
 type StaticSlot = Option<(usize, Py<PyString>)>;
 
 thread_local! {
-    static STATIC_STRINGS: RefCell<Vec<StaticSlot>> = RefCell::new((0..STATIC_SLOTS).map(|_| None).collect());
+    static STATIC_STRINGS: Cell<Vec<StaticSlot>> = const { Cell::new(Vec::new()) };
 }
 
-fn static_string<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+fn static_string<'py>(
+    slots: &mut [StaticSlot],
+    py: Python<'py>,
+    name: &'static str,
+) -> Bound<'py, PyString> {
     // The address identifies the literal; the length guards against a prefix at one address.
     let address = name.as_ptr() as usize ^ (name.len() << 48);
     // Fibonacci hashing: the top bits of a multiply spread nearby addresses over the table, so
     // the probe lengths do not depend on where the linker put the literals.
     #[allow(clippy::cast_possible_truncation)]
     let start = address.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - 8);
-    STATIC_STRINGS.with(|cell| {
-        let Ok(mut slots) = cell.try_borrow_mut() else {
-            return PyString::intern(py, name);
+    for probe in 0..STATIC_SLOTS {
+        let index = (start + probe) % STATIC_SLOTS;
+        let Some(slot) = slots.get_mut(index) else {
+            break;
         };
-        for probe in 0..STATIC_SLOTS {
-            let index = (start + probe) % STATIC_SLOTS;
-            let Some(slot) = slots.get_mut(index) else {
-                break;
-            };
-            match slot {
-                Some((key, string)) if *key == address => return string.bind(py).clone(),
-                Some(_) => continue,
-                None => {
-                    let string = PyString::intern(py, name);
-                    *slot = Some((address, string.clone().unbind()));
-                    return string;
-                }
+        match slot {
+            Some((key, string)) if *key == address => return string.bind(py).clone(),
+            Some(_) => continue,
+            None => {
+                let string = PyString::intern(py, name);
+                *slot = Some((address, string.clone().unbind()));
+                return string;
             }
         }
-        PyString::intern(py, name)
-    })
+    }
+    PyString::intern(py, name)
 }
 
 /// Recently built map keys (a payload's own keys, `raw`'s: "msisdn", "status", ...), by their
@@ -130,10 +169,10 @@ const KEY_MAX_BYTES: usize = 32;
 type KeySlot = Option<(Box<str>, Py<PyString>)>;
 
 thread_local! {
-    static KEY_STRINGS: RefCell<Vec<KeySlot>> = RefCell::new((0..KEY_SLOTS).map(|_| None).collect());
+    static KEY_STRINGS: Cell<Vec<KeySlot>> = const { Cell::new(Vec::new()) };
 }
 
-fn key_string<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+fn key_string<'py>(slots: &mut [KeySlot], py: Python<'py>, key: &str) -> Bound<'py, PyString> {
     if key.len() > KEY_MAX_BYTES {
         return PyString::new(py, key);
     }
@@ -143,22 +182,17 @@ fn key_string<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
     });
     #[allow(clippy::cast_possible_truncation)]
     let index = (hash >> 32) as usize % KEY_SLOTS;
-    KEY_STRINGS.with(|cell| {
-        let Ok(mut slots) = cell.try_borrow_mut() else {
-            return PyString::new(py, key);
-        };
-        let Some(slot) = slots.get_mut(index) else {
-            return PyString::new(py, key);
-        };
-        if let Some((cached, string)) = slot {
-            if **cached == *key {
-                return string.bind(py).clone();
-            }
+    let Some(slot) = slots.get_mut(index) else {
+        return PyString::new(py, key);
+    };
+    if let Some((cached, string)) = slot {
+        if **cached == *key {
+            return string.bind(py).clone();
         }
-        let string = PyString::new(py, key);
-        *slot = Some((key.into(), string.clone().unbind()));
-        string
-    })
+    }
+    let string = PyString::new(py, key);
+    *slot = Some((key.into(), string.clone().unbind()));
+    string
 }
 
 /// A Python error carried through serde's error type.
@@ -192,7 +226,7 @@ impl From<PyErr> for Failure {
 
 struct ToPython<'a, 'py> {
     py: Python<'py>,
-    repeats: &'a mut Repeats<'py>,
+    caches: &'a mut Caches<'py>,
     /// A map's key is being built ([`key_string`]).
     is_key: bool,
 }
@@ -203,7 +237,7 @@ impl<'a, 'py> ToPython<'a, 'py> {
     fn reborrow(&mut self) -> ToPython<'_, 'py> {
         ToPython {
             py: self.py,
-            repeats: self.repeats,
+            caches: self.caches,
             is_key: false,
         }
     }
@@ -280,9 +314,9 @@ impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
     }
     fn serialize_str(self, value: &str) -> Built<'py> {
         if self.is_key {
-            return Ok(key_string(self.py, value).into_any());
+            return Ok(self.caches.key_string(self.py, value).into_any());
         }
-        Ok(self.repeats.string(self.py, value).into_any())
+        Ok(self.caches.repeats.string(self.py, value).into_any())
     }
     fn serialize_bytes(self, value: &[u8]) -> Built<'py> {
         let mut list = self.list();
@@ -309,7 +343,7 @@ impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
         _index: u32,
         variant: &'static str,
     ) -> Built<'py> {
-        Ok(static_string(self.py, variant).into_any())
+        Ok(self.caches.static_string(self.py, variant).into_any())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -327,7 +361,8 @@ impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
     ) -> Built<'py> {
         let py = self.py;
         let dict = PyDict::new(py);
-        dict.set_item(static_string(py, variant), value.serialize(self)?)?;
+        let name = self.caches.static_string(py, variant);
+        dict.set_item(name, value.serialize(self)?)?;
         Ok(dict.into_any())
     }
     fn serialize_seq(self, length: Option<usize>) -> Result<ListBuilder<'a, 'py>, Failure> {
@@ -466,7 +501,10 @@ impl<'py> ser::SerializeStruct for DictBuilder<'_, 'py> {
     ) -> Result<(), Failure> {
         let value = value.serialize(self.to_python.reborrow())?;
         self.dict
-            .set_item(static_string(self.to_python.py, key), value)?;
+            .set_item(
+                self.to_python.caches.static_string(self.to_python.py, key),
+                value,
+            )?;
         Ok(())
     }
     fn end(self) -> Built<'py> {
