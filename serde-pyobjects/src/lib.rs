@@ -15,8 +15,8 @@
 #![forbid(unsafe_code)]
 
 use std::cell::Cell;
-use std::thread::LocalKey;
 use std::fmt;
+use std::thread::LocalKey;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -500,11 +500,10 @@ impl<'py> ser::SerializeStruct for DictBuilder<'_, 'py> {
         value: &T,
     ) -> Result<(), Failure> {
         let value = value.serialize(self.to_python.reborrow())?;
-        self.dict
-            .set_item(
-                self.to_python.caches.static_string(self.to_python.py, key),
-                value,
-            )?;
+        self.dict.set_item(
+            self.to_python.caches.static_string(self.to_python.py, key),
+            value,
+        )?;
         Ok(())
     }
     fn end(self) -> Built<'py> {
