@@ -3,15 +3,17 @@ from typing import Any, Dict, Optional, Tuple
 
 from typing_extensions import Self, final
 
+from .types import NormalizedEvent, ProviderName
+
 __all__ = ["Flow", "ReceiveSettings", "Receiver", "call", "run_delivery"]
 
 @final
 class Receiver:
     def __new__(cls, provider: Optional[str], credentials: str, options: str) -> Self: ...
-    def normalize(self, method: str, url: Optional[str], headers: object, body: bytes, now: int) -> Dict[str, Any]: ...
+    def normalize(self, method: str, url: Optional[str], headers: object, body: bytes, now: int) -> NormalizedEvent: ...
     @property
     def max_body_bytes(self) -> int: ...
-    def verify(self, method: str, url: Optional[str], headers: object, body: bytes, now: int) -> str: ...
+    def verify(self, method: str, url: Optional[str], headers: object, body: bytes, now: int) -> ProviderName: ...
 
 @final
 class ReceiveSettings:
