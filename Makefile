@@ -268,6 +268,8 @@ $(BENCH_WASM_FLOOR): bench/wasm-floor/src/lib.rs bench/wasm-floor/Cargo.toml ben
 
 bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgrind ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
 	cd python && ../$(VENV)/bin/maturin develop --release --quiet
+	@# The floor of any Python binding (bench/python-floor: the arguments read, the event built; no telhook code).
+	cd bench/python-floor && CARGO_TARGET_DIR=$(CURDIR)/target/bench-python-floor ../../$(VENV)/bin/maturin develop --release --quiet
 	@rm -f $(PY_EXT)  # the release build replaced the test build; rebuild it for the next make test
 	$(CARGO) bench -p telhook-core --bench normalize
 	$(CARGO) bench -p telhook-core --bench ratio

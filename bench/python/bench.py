@@ -18,6 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 import telhook
 from telhook import _core
+from telhook_bench_python_floor import Floor
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from handwritten import handwritten, secrets_of  # noqa: E402
@@ -51,12 +52,17 @@ def interleaved_ops_per_second(contenders: Dict[str, Callable[[], Any]], rounds:
 PROFILE = ROOT / "target" / "release" / "examples" / "profile"
 
 
-def interleaved_binding_tax(fn: Callable[[], Any], payload_path: pathlib.Path, rounds: int = 7) -> Dict[str, float]:
-    """The binding's time per call and Rust ``normalize_event``'s on the same payload, in
-    interleaved rounds (a Python round, then a Rust round in core/examples/profile, ~0.1 s each),
-    the best of each: the two numbers divided are taken under the same drift."""
+def interleaved_binding_tax(fn: Callable[[], Any], floor_fn: Callable[[], Any], payload_path: pathlib.Path,
+                            rounds: int = 7) -> Dict[str, float]:
+    """The binding's time per call, Rust ``normalize_event``'s on the same payload and the binding
+    floor's (bench/python-floor: the same arguments read, the same event built again, nothing
+    else), in interleaved rounds (a Python round, a floor round, then a Rust round in
+    core/examples/profile, ~0.1 s each), the best of each: the numbers divided are taken under the
+    same drift."""
     timer = timeit.Timer(fn)
     number = max(1, timer.autorange()[0] // 2)
+    floor_timer = timeit.Timer(floor_fn)
+    floor_number = max(1, floor_timer.autorange()[0] // 2)
 
     def rust_ns(calls: int) -> float:
         out = subprocess.run([str(PROFILE), str(payload_path), str(calls), "time"], check=True,
@@ -64,11 +70,12 @@ def interleaved_binding_tax(fn: Callable[[], Any], payload_path: pathlib.Path, r
         return float(out)
 
     calls = max(1000, int(0.1e9 / rust_ns(1000)))
-    python_best = rust_best = float("inf")
+    python_best = floor_best = rust_best = float("inf")
     for _ in range(rounds):
         python_best = min(python_best, timer.timeit(number) / number * 1e9)
+        floor_best = min(floor_best, floor_timer.timeit(floor_number) / floor_number * 1e9)
         rust_best = min(rust_best, rust_ns(calls))
-    return {"python_ns": python_best, "rust_ns": rust_best}
+    return {"python_ns": python_best, "rust_ns": rust_best, "floor_ns": floor_best}
 
 
 def main() -> None:
@@ -107,8 +114,12 @@ def main() -> None:
                 "standardwebhooks_verify": lambda: wh.verify(body, sw_headers),
             }),
         }
+        floor = Floor(event)
+        rebuilt = floor.normalize("POST", url, headers, body, now)
+        assert rebuilt == event and rebuilt is not event, f"the binding floor does not build {name}'s event"
         results["payloads"][name]["binding_tax"] = interleaved_binding_tax(
             lambda: receiver.normalize(headers=headers, body=body, now=now, url=url),
+            lambda: floor.normalize("POST", url, headers, body, now),
             ROOT / "bench" / "payloads" / f"{name}.json")
         print(f"python {name}: done", file=sys.stderr)
     # Issue 14's cost growth: one Receiver call per body size, and the memory of one call, each
