@@ -426,11 +426,13 @@ def main():
         "on the same payload, the two timed in 7 interleaved rounds (a Python round, then a Rust one in "
         "core/examples/profile), best of each (shown in ns). Binding floor = the least any binding that returns "
         "this event as Python objects adds to the Rust call (bench/python-floor, timed in the same rounds): "
-        "one call into an extension with the same arguments, read (the headers borrowed: it is built for this "
-        "Python's full C API, not the stable ABI of 3.9 that telhook ships), and the event's objects built "
-        "again — dicts copied from templates where that is cheaper, each string that changes between deliveries "
-        "made once and shared wherever the event repeats it, vocabulary words reused; no telhook code. "
-        "Floor tax = (Rust + binding floor) ÷ Rust: where it is above the goal, no such binding meets it.",
+        "one call into a bare METH_FASTCALL extension function with the same arguments, read (the headers "
+        "borrowed: it is built for this Python's full C API, not the stable ABI of 3.9 that telhook ships), and "
+        "the event's objects built again — every dict copied from a template holding its keys and its values "
+        "that never change, each string that changes between deliveries made once and shared wherever the event "
+        "repeats it, vocabulary words reused; no telhook code. Floor tax = (Rust + binding floor) ÷ Rust: where "
+        "it is above the goal, no binding that uses CPython's public C API meets it (writing into CPython 3.11's "
+        "private dict layout does less: bench/PROFILE.md).",
         "",
         "| payload | telhook Receiver | one-shot | hand-written | standardwebhooks | binding tax (goal ≤ 1.3×) "
         "| binding floor: its tax | telhook ÷ hand-written (goal ≥ 1.0×; ≥ 1.3× limephone, gatewayapi) "
