@@ -81,3 +81,28 @@ def _strings(value: Any) -> list:
     if isinstance(value, dict):
         return [s for item in value.values() for s in _strings(item)]
     return []
+
+
+def test_every_event_reads_the_same_from_a_warm_thread_and_a_fresh_one() -> None:
+    """serde-pyobjects copies a struct's dict from the shape it had before (StructShape). Over
+    every success vector in one thread (each struct's shape built once, then copied, with fields
+    turning from None to a value and back between providers) each event equals, keys in the
+    same order at every level, the one a new thread builds key by key."""
+    import threading
+
+    def ordered(value: Any) -> Any:
+        if isinstance(value, dict):
+            return [(key, ordered(item)) for key, item in value.items()]
+        if isinstance(value, list):
+            return [ordered(item) for item in value]
+        return value
+
+    successes = [vector for _, vector in VECTORS if "event" in vector["expect"]]
+    warm = [ordered(run(vector)) for vector in successes]
+    for _ in range(2):  # the second round reads every shape from the first
+        assert [ordered(run(vector)) for vector in successes] == warm
+    fresh: list = []
+    thread = threading.Thread(target=lambda: fresh.extend(ordered(run(vector)) for vector in successes))
+    thread.start()
+    thread.join()
+    assert fresh == warm and len(warm) >= 60

@@ -36,6 +36,7 @@ pub fn to_python<'py, T: Serialize + ?Sized>(
         repeats: Repeats::default(),
         statics: taken(&STATIC_STRINGS, STATIC_SLOTS),
         keys: taken(&KEY_STRINGS, KEY_SLOTS),
+        shapes: STRUCT_SHAPES.take(),
     };
     let built = value
         .serialize(ToPython {
@@ -44,9 +45,15 @@ pub fn to_python<'py, T: Serialize + ?Sized>(
             is_key: false,
         })
         .map_err(|failure| failure.0);
-    let Caches { statics, keys, .. } = caches;
+    let Caches {
+        statics,
+        keys,
+        shapes,
+        ..
+    } = caches;
     STATIC_STRINGS.with(|cell| cell.replace(statics));
     KEY_STRINGS.with(|cell| cell.replace(keys));
+    STRUCT_SHAPES.with(|cell| cell.replace(shapes));
     built
 }
 
@@ -65,6 +72,7 @@ struct Caches<'py> {
     repeats: Repeats<'py>,
     statics: Vec<StaticSlot>,
     keys: Vec<KeySlot>,
+    shapes: Vec<StructShape>,
 }
 
 impl<'py> Caches<'py> {
@@ -170,6 +178,45 @@ type KeySlot = Option<(Box<str>, Py<PyString>)>;
 
 thread_local! {
     static KEY_STRINGS: Cell<Vec<KeySlot>> = const { Cell::new(Vec::new()) };
+}
+
+/// A struct's dict as it was first built, for the next value of the same struct with the same
+/// fields (a field skipped when empty makes another shape). Copying it and replacing the values
+/// costs less than growing a new dict key by key (a 16-key dict resizes twice on the way), and
+/// fields that are `None` (or a boolean) both times are not set at all.
+struct StructShape {
+    name: &'static str,
+    keys: Vec<&'static str>,
+    /// The keys, each with the value the copy already holds, if any worth keeping.
+    dict: Py<PyDict>,
+    entries: Vec<(Py<PyString>, Option<Py<PyAny>>)>,
+}
+
+impl StructShape {
+    fn fits(&self, name: &'static str, fields: &[(&'static str, Bound<'_, PyAny>)]) -> bool {
+        let same = |a: &str, b: &str| a.len() == b.len() && core::ptr::eq(a.as_ptr(), b.as_ptr());
+        same(self.name, name)
+            && self.keys.len() == fields.len()
+            && self
+                .keys
+                .iter()
+                .zip(fields)
+                .all(|(key, (field, _))| same(key, field))
+    }
+}
+
+/// Values a shape keeps, to skip setting them again: `None` and booleans, the only objects that
+/// come back identical and carry nothing of a delivery (a kept string could be a caller's phone
+/// number, held by the thread for good).
+fn kept(value: &Bound<'_, PyAny>) -> bool {
+    value.is_none() || value.is_instance_of::<PyBool>()
+}
+
+/// The most struct shapes a thread keeps: the event's types have a few dozen between them.
+const SHAPES_KEPT: usize = 64;
+
+thread_local! {
+    static STRUCT_SHAPES: Cell<Vec<StructShape>> = const { Cell::new(Vec::new()) };
 }
 
 fn key_string<'py>(slots: &mut [KeySlot], py: Python<'py>, key: &str) -> Bound<'py, PyString> {
@@ -279,7 +326,7 @@ impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
     type SerializeTupleStruct = ListBuilder<'a, 'py>;
     type SerializeTupleVariant = ser::Impossible<Bound<'py, PyAny>, Failure>;
     type SerializeMap = DictBuilder<'a, 'py>;
-    type SerializeStruct = DictBuilder<'a, 'py>;
+    type SerializeStruct = StructBuilder<'a, 'py>;
     type SerializeStructVariant = ser::Impossible<Bound<'py, PyAny>, Failure>;
 
     fn serialize_bool(self, value: bool) -> Built<'py> {
@@ -394,10 +441,14 @@ impl<'a, 'py> ser::Serializer for ToPython<'a, 'py> {
     }
     fn serialize_struct(
         self,
-        _name: &'static str,
-        _length: usize,
-    ) -> Result<DictBuilder<'a, 'py>, Failure> {
-        Ok(self.dict())
+        name: &'static str,
+        length: usize,
+    ) -> Result<StructBuilder<'a, 'py>, Failure> {
+        Ok(StructBuilder {
+            name,
+            fields: Vec::with_capacity(length),
+            to_python: self,
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -491,7 +542,14 @@ impl<'py> ser::SerializeMap for DictBuilder<'_, 'py> {
     }
 }
 
-impl<'py> ser::SerializeStruct for DictBuilder<'_, 'py> {
+/// A struct's fields, collected so that its dict can be a copy of the one its shape had before.
+struct StructBuilder<'a, 'py> {
+    name: &'static str,
+    fields: Vec<(&'static str, Bound<'py, PyAny>)>,
+    to_python: ToPython<'a, 'py>,
+}
+
+impl<'py> ser::SerializeStruct for StructBuilder<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = Failure;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -500,13 +558,50 @@ impl<'py> ser::SerializeStruct for DictBuilder<'_, 'py> {
         value: &T,
     ) -> Result<(), Failure> {
         let value = value.serialize(self.to_python.reborrow())?;
-        self.dict.set_item(
-            self.to_python.caches.static_string(self.to_python.py, key),
-            value,
-        )?;
+        self.fields.push((key, value));
         Ok(())
     }
     fn end(self) -> Built<'py> {
-        Ok(self.dict.into_any())
+        let StructBuilder {
+            name,
+            fields,
+            to_python,
+        } = self;
+        let py = to_python.py;
+        let caches = to_python.caches;
+        if let Some(shape) = caches.shapes.iter().find(|shape| shape.fits(name, &fields)) {
+            // A copy has every key in place: each field is a replacement (no insertion, no
+            // resize), and one whose object is the one the shape keeps is not set at all.
+            let dict = shape.dict.bind(py).copy()?;
+            for ((_, value), (key, kept)) in fields.iter().zip(&shape.entries) {
+                if !kept.as_ref().is_some_and(|kept| kept.bind(py).is(value)) {
+                    dict.set_item(key.bind(py), value)?;
+                }
+            }
+            return Ok(dict.into_any());
+        }
+        let dict = PyDict::new(py);
+        let mut entries = Vec::with_capacity(fields.len());
+        for (key, value) in &fields {
+            let key = caches.static_string(py, key);
+            dict.set_item(&key, value)?;
+            entries.push((key.unbind(), kept(value).then(|| value.clone().unbind())));
+        }
+        if caches.shapes.len() < SHAPES_KEPT {
+            let template = PyDict::new(py);
+            for (key, kept) in &entries {
+                match kept {
+                    Some(kept) => template.set_item(key.bind(py), kept.bind(py))?,
+                    None => template.set_item(key.bind(py), py.None())?,
+                }
+            }
+            caches.shapes.push(StructShape {
+                name,
+                keys: fields.iter().map(|(key, _)| *key).collect(),
+                dict: template.unbind(),
+                entries,
+            });
+        }
+        Ok(dict.into_any())
     }
 }
