@@ -397,7 +397,8 @@ def main():
         )
     lines += [
         "",
-        f"`new WebAssembly.Module` of the receiver's module {w['compile_ms']:.2f} ms (lazy tier-up), first `import` of "
+        f"`new WebAssembly.Module` of the receiver's module in a fresh process {w['compile_ms']:.2f} ms (decoded and "
+        f"validated whole; its functions are compiled lazily, on their first call), first `import` of "
         f"the package in a fresh process {w['import_ms']:.1f} ms (file read, compile, instantiate, JS parse).",
         "",
         "Start-up (bench/node/startup.mjs, limephone, minimum of 5 fresh Node processes and 5 fresh workerd "
