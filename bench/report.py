@@ -332,7 +332,7 @@ def main():
         "",
         "ops/s, the best of 7 rounds interleaved between the contenders of a payload. `Receiver` = credentials parsed "
         "once (what `createHandler` does); one-shot = `normalizeEvent(...)` per call. Hand-written = `createHmac` + "
-        "`timingSafeEqual` + `JSON.parse` + the same mapping (bench/node/handwritten.mjs). standardwebhooks = "
+        "`timingSafeEqual` + `JSON.parse` + the same mapping (bench/node/handwritten.mjs; each field it gives is checked equal to telhook's before timing). standardwebhooks = "
         "`Webhook.verify` alone, same body size. Floor = the least a receiver that verifies and reads the body in "
         "wasm does (bench/wasm-floor, no telhook code, the same crates and build settings): the body encoded and "
         "copied into wasm, its HMAC-SHA256 (none for Lisoloo and LoopLookup, whose senders sign nothing), the body "
@@ -423,7 +423,7 @@ def main():
         f"## Python {py['python_version']} (PyO3 extension, release build)",
         "",
         "ops/s, the best of 7 timeit rounds interleaved between the four contenders of a payload. Hand-written = `hmac.compare_digest` + `json.loads` + the same mapping "
-        "(bench/python/handwritten.py). Binding tax = the Receiver's time per event ÷ Rust `normalize_event`'s "
+        "(bench/python/handwritten.py; each field it gives is checked equal to telhook's before timing). Binding tax = the Receiver's time per event ÷ Rust `normalize_event`'s "
         "on the same payload, the two timed in 7 interleaved rounds (a Python round, then a Rust one in "
         "core/examples/profile), best of each (shown in ns). Binding floor = the least any binding that returns "
         "this event as Python objects adds to the Rust call (bench/python-floor, timed in the same rounds): "

@@ -1,6 +1,7 @@
 // The honest best a user would write without telhook, on Node's native crypto: verify the
 // provider's scheme with createHmac + timingSafeEqual, JSON.parse, and map the same fields
-// telhook maps (id, type, from, to, occurred_at, status). Written once, for the benchmark.
+// telhook maps (id, type, from, to, occurred_at, status, the message's error, a lookup's services and
+// their dates). Written once, for the benchmark.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 function safeEqual(a, b) {
@@ -49,7 +50,9 @@ export function handwritten(provider, { headers, body, url }, secrets) {
       const word = p.event_type.replace(/^sms\./, "");
       return {
         id: `lisoloo:${p.event_id}`, type: LISO[word] ? "message.status" : "other", to: e164(p.data?.recipient_phone),
-        occurred_at: iso(p.timestamp), status: LISO[word] ?? null, message_id: p.message_id, raw: p,
+        occurred_at: iso(p.timestamp), status: LISO[word] ?? null, message_id: p.message_id,
+        error: p.data?.error_code == null ? null : { code: String(p.data.error_code), description: p.data.error_message ?? null },
+        raw: p,
       };
     }
     case "gatewayapi": {
@@ -59,17 +62,22 @@ export function handwritten(provider, { headers, body, url }, secrets) {
       return {
         id: `gatewayapi:${p.event_id}`, type: "message.status", to: e164(p.event.recipient),
         occurred_at: iso(p.event.status_at), status: GW[p.event.status] ?? "unknown", message_id: p.event.msg_id,
-        error: p.event.error ?? null, raw: p,
+        error: p.event.error ? { code: p.event.error.hex_code ?? null, description: p.event.error.details ?? null } : null,
+        raw: p,
       };
     }
     case "looplookup": {
       if (!safeEqual(h("Authorization") ?? "", secrets.authorization)) throw new Error("bad authorization");
       const p = JSON.parse(body);
       const contact = p.contact.includes("@") ? p.contact.toLowerCase() : e164(p.contact);
+      const facetime = p.result_v1?.apple_services?.facetime;
+      const imessage = p.result_v1?.apple_services?.imessage;
       return {
-        id: `looplookup:${p.webhook_id}`, type: "lookup.completed", contact,
-        facetime: p.result_v1?.apple_services?.facetime?.status ?? null,
-        imessage: p.result_v1?.apple_services?.imessage?.status ?? null, raw: p,
+        id: `looplookup:${p.webhook_id}`, type: "lookup.completed", request_id: p.request_id ?? null, contact,
+        contact_kind: p.contact.includes("@") ? "email" : "phone",
+        // A date without a zone ("2022-12-13") is UTC midnight to Date, as to telhook.
+        facetime: { status: facetime?.status ?? null, last_seen: iso(facetime?.date) },
+        imessage: { status: imessage?.status ?? null, last_seen: iso(imessage?.date) }, raw: p,
       };
     }
     case "did_reseller": {

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Dict
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,6 +32,20 @@ def iso(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value, tz=timezone.utc).isoformat().replace("+00:00", "Z")
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def day(value: Any) -> Any:
+    """LoopLookup's dates ("2022-12-13"): checked, then UTC midnight, the cheapest way that knows the format."""
+    return None if value is None else date.fromisoformat(value).isoformat() + "T00:00:00Z"
+
+
+def lisoloo_error(data: Dict[str, Any]) -> Any:
+    code = data.get("error_code")
+    return None if code is None else {"code": str(code), "description": data.get("error_message")}
+
+
+def gatewayapi_error(error: Any) -> Any:
+    return None if not error else {"code": error.get("hex_code"), "description": error.get("details")}
 
 
 def hmac_ok(secret: str, body: bytes, signature: str) -> bool:
@@ -63,7 +77,8 @@ def handwritten(provider: str, headers: Dict[str, str], body: bytes, url: str, s
         return {
             "id": f"lisoloo:{p['event_id']}", "type": "message.status" if word in LISO else "other",
             "to": e164((p.get("data") or {}).get("recipient_phone")), "occurred_at": iso(p.get("timestamp")),
-            "status": LISO.get(word), "message_id": p.get("message_id"), "raw": p,
+            "status": LISO.get(word), "message_id": p.get("message_id"), "error": lisoloo_error(p.get("data") or {}),
+            "raw": p,
         }
     if provider == "gatewayapi":
         signature = headers.get("Signature", "").removeprefix("v1=")
@@ -74,7 +89,7 @@ def handwritten(provider: str, headers: Dict[str, str], body: bytes, url: str, s
         return {
             "id": f"gatewayapi:{p['event_id']}", "type": "message.status", "to": e164(event.get("recipient")),
             "occurred_at": iso(event.get("status_at")), "status": GW.get(event.get("status"), "unknown"),
-            "message_id": event.get("msg_id"), "error": event.get("error"), "raw": p,
+            "message_id": event.get("msg_id"), "error": gatewayapi_error(event.get("error")), "raw": p,
         }
     if provider == "looplookup":
         if not hmac.compare_digest(headers.get("Authorization", ""), secrets["authorization"]):
@@ -82,9 +97,12 @@ def handwritten(provider: str, headers: Dict[str, str], body: bytes, url: str, s
         p = json.loads(body)
         contact = p["contact"].lower() if "@" in p["contact"] else e164(p["contact"])
         apple = (p.get("result_v1") or {}).get("apple_services") or {}
+        facetime, imessage = apple.get("facetime") or {}, apple.get("imessage") or {}
         return {
-            "id": f"looplookup:{p.get('webhook_id')}", "type": "lookup.completed", "contact": contact,
-            "facetime": (apple.get("facetime") or {}).get("status"), "imessage": (apple.get("imessage") or {}).get("status"),
+            "id": f"looplookup:{p.get('webhook_id')}", "type": "lookup.completed", "request_id": p.get("request_id"),
+            "contact": contact, "contact_kind": "email" if "@" in p["contact"] else "phone",
+            "facetime": {"status": facetime.get("status"), "last_seen": day(facetime.get("date"))},
+            "imessage": {"status": imessage.get("status"), "last_seen": day(imessage.get("date"))},
             "raw": p,
         }
     if provider == "did_reseller":
