@@ -267,6 +267,28 @@ def measured_at():
     return datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)
 
 
+def one_event_section(node, py):
+    """The README's question, answered from this run: what one delivery costs in each runtime."""
+    us = lambda ops: f"{1e6 / ops:.1f} µs"  # noqa: E731
+    rust = criterion_ns("limephone", "telhook_normalize_event") / 1000
+    floor = criterion_ns("limephone", "floor_hmac_plus_value_parse") / 1000
+    n, p = node["payloads"]["limephone"], py["payloads"]["limephone"]
+    return [
+        "## What one event costs",
+        "",
+        f"One signed LimePhone delivery ({n['body_bytes']} B), from the tables below. A `Receiver` parses its "
+        "credentials once; the one-call functions (`normalizeEvent`, `normalize_event`) build one per call. "
+        "Hand-written = the provider's check and the same mapping, written for the runtime by hand.",
+        "",
+        "| runtime | telhook `Receiver.normalize` | one call (`normalize_event` / `normalizeEvent`) | hand-written |",
+        "|---|---:|---:|---:|",
+        f"| Rust | {rust:.1f} µs (`normalize_event`) | — | floor (HMAC + `Value` parse): {floor:.1f} µs |",
+        f"| Python | {us(p['telhook_receiver'])} | {us(p['telhook_one_shot'])} | {us(p['handwritten'])} |",
+        f"| Node | {us(n['telhook_receiver'])} | {us(n['telhook_one_shot'])} | {us(n['handwritten'])} |",
+        "",
+    ]
+
+
 def main():
     node = json.loads((ROOT / "target/bench/node.json").read_text())
     py = json.loads((ROOT / "target/bench/python.json").read_text())
@@ -285,6 +307,9 @@ def main():
         "- Payloads (bench/payloads/, signed like real deliveries): "
         + ", ".join(f"{n} {sizes[n]:,} B" for n in ORDER),
         "",
+    ]
+    lines += one_event_section(node, py)
+    lines += [
         "## Rust (criterion, one core)",
         "",
         "Floor = HMAC-SHA256 of the body + `serde_json::from_slice::<Value>` of it. The ratio (the goal) comes from "
