@@ -84,27 +84,31 @@ const floorContenders = (name, body) => ({
 });
 
 const results = { payloads: {}, wasm: {} };
-// The hand-written receiver maps what telhook maps: each field it gives equals telhook's (times
-// as instants: toISOString writes milliseconds).
+// The hand-written receiver maps what telhook maps: each field it gives equals telhook's, to
+// the letter (times included).
 function assertSameMapping(provider, event, mine) {
   const message = event.message ?? {};
-  const pairs = [[event.id, mine.id]];
+  const pairs = [[event.id, mine.id], [event.type, mine.type]];
   if (["limephone", "lisoloo", "gatewayapi"].includes(provider)) {
-    pairs.push([event.to, mine.to], [Date.parse(event.occurred_at), Date.parse(mine.occurred_at)]);
+    pairs.push([event.to, mine.to], [event.occurred_at, mine.occurred_at]);
   }
-  if (provider === "limephone") pairs.push([event.from, mine.from], [message.text, mine.text]);
+  if (provider === "limephone") pairs.push([event.from, mine.from], [message.text, mine.text], [message.id, mine.message_id]);
   if (provider === "lisoloo" || provider === "gatewayapi") {
-    pairs.push([event.status.value, mine.status], [message.id, mine.message_id], [message.error ?? null, mine.error]);
+    pairs.push([event.status.value, mine.status], [message.id, mine.message_id], [message.error ?? null, mine.error],
+      [message.reference ?? null, mine.reference ?? null]);
   }
   if (provider === "looplookup") {
     const { lookup } = event;
-    pairs.push([lookup.request_id, mine.request_id], [lookup.contact, mine.contact], [lookup.contact_kind, mine.contact_kind]);
+    pairs.push([lookup.request_id, mine.request_id], [lookup.contact, mine.contact], [lookup.contact_kind, mine.contact_kind],
+      [lookup.carrier, mine.carrier], [lookup.number_type, mine.number_type], [lookup.country, mine.country]);
     for (const service of ["facetime", "imessage"]) {
       pairs.push([lookup[service].status, mine[service].status],
-        [Date.parse(lookup[service].last_seen), Date.parse(mine[service].last_seen)]);
+        [lookup[service].last_seen, mine[service].last_seen]);
     }
   }
-  if (provider === "did_reseller") pairs.push([event.record.data, mine.data], [event.record.id, mine.record_id]);
+  if (provider === "did_reseller") {
+    pairs.push([event.record.data, mine.data], [event.record.id, mine.record_id], [event.record.action, mine.action]);
+  }
   for (const [theirs, ours] of pairs) {
     if (!isDeepStrictEqual(theirs, ours)) {
       throw new Error(`${provider}: the hand-written receiver gives ${JSON.stringify(ours)} where telhook gives ${JSON.stringify(theirs)}`);
