@@ -4,10 +4,10 @@
 // bench/report.py. Every server started here is stopped here (by its own PID). gunicorn runs its
 // gthread worker with one thread: the sync worker closes every connection after one answer,
 // which autocannon's keep-alive connections report as ~1 s latencies.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { once } from "node:events";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -65,6 +65,36 @@ async function post(url, requestHeaders) {
 
 const results = { seconds, connections, body_bytes: Buffer.byteLength(body), servers: {} };
 
+// The kernel's clock ticks a second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat's times.
+const CLOCK_TICKS = Number(String(execFileSync("getconf", ["CLK_TCK"])).trim());
+
+/** CPU time (user + system, µs) of `root` and every process below it (gunicorn's worker). */
+function treeCpuUs(root) {
+  const stats = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name (field 2) may hold spaces and parentheses: fields are read after its ")".
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      stats.push({ pid: Number(entry), parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  const inTree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const { pid, parent } of stats) {
+      if (inTree.has(parent) && !inTree.has(pid)) {
+        inTree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return stats.filter(({ pid }) => inTree.has(pid)).reduce((sum, { ticks }) => sum + ticks, 0) * (1e6 / CLOCK_TICKS);
+}
+
 /** Starts `server`, loads it for `seconds` and stops it: requests/s and latencies. */
 async function load(server) {
   const port = await freePort();
@@ -84,7 +114,11 @@ async function load(server) {
     }
     if (status !== 200) throw new Error(`${server.name}: answered ${status} to the signed request, expected 200`);
     if (server.name.startsWith("node_")) child.kill("SIGUSR2");
+    // Python servers: their process tree's CPU time across the load, from /proc (10 ms ticks:
+    // under 1 % of the ~5 s a run uses). The load's requests are the server's requests.
+    const cpuBefore = server.name.startsWith("node_") ? 0 : treeCpuUs(child.pid);
     run = await autocannon({ url, method: "POST", headers: server.headers, body, connections, duration: seconds });
+    if (!server.name.startsWith("node_")) run.server_cpu_us_per_request = (treeCpuUs(child.pid) - cpuBefore) / run.requests.total;
     if (run.non2xx || run.errors || run.timeouts) {
       throw new Error(`${server.name}: ${run.non2xx} non-2xx answers, ${run.errors} errors, ${run.timeouts} timeouts`);
     }
@@ -98,6 +132,7 @@ async function load(server) {
     latency_p50_ms: run.latency.p50,
     latency_p99_ms: run.latency.p99,
   };
+  if (run.server_cpu_us_per_request !== undefined) result.server_cpu_us_per_request = run.server_cpu_us_per_request;
   const report = output.split("\n").find((line) => line.startsWith("{"));
   if (server.name.startsWith("node_")) {
     if (report === undefined) throw new Error(`${server.name}: no CPU report on stdout`);
