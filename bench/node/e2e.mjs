@@ -157,7 +157,11 @@ for (let round = 0; round < rounds; round++) {
     const best = results.servers[server.name];
     // The least CPU per request of any round, kept apart from the best round's requests/s.
     const leastCpu = Math.min(best?.least_server_cpu_us_per_request ?? Infinity, run.server_cpu_us_per_request ?? Infinity);
+    // Each round's CPU per request, in round order: a server's round is run right after its
+    // counterpart's (telhook, then bare), so report.py can divide the two within each round.
+    const cpuRounds = [...(best?.cpu_rounds ?? []), run.server_cpu_us_per_request ?? null];
     if (best === undefined || run.requests_per_second > best.requests_per_second) results.servers[server.name] = { ...run, rounds };
+    results.servers[server.name].cpu_rounds = cpuRounds;
     if (Number.isFinite(leastCpu)) results.servers[server.name].least_server_cpu_us_per_request = leastCpu;
   }
 }
