@@ -84,34 +84,15 @@ const floorContenders = (name, body) => ({
 });
 
 const results = { payloads: {}, wasm: {} };
-// The hand-written receiver maps what telhook maps: each field it gives equals telhook's, to
-// the letter (times included).
+// The hand-written receiver maps what telhook maps: each field bench/handwritten-fields.json
+// names for the provider equals telhook's, to the letter (times included).
+const sameFields = JSON.parse(readFileSync(here("../handwritten-fields.json"), "utf8"));
 function assertSameMapping(provider, event, mine) {
-  const message = event.message ?? {};
-  const pairs = [[event.id, mine.id], [event.type, mine.type]];
-  if (["limephone", "lisoloo", "gatewayapi"].includes(provider)) {
-    pairs.push([event.to, mine.to], [event.occurred_at, mine.occurred_at]);
-  }
-  if (provider === "limephone") pairs.push([event.from, mine.from], [message.text, mine.text], [message.id, mine.message_id]);
-  if (provider === "lisoloo" || provider === "gatewayapi") {
-    pairs.push([event.status.value, mine.status], [message.id, mine.message_id], [message.error ?? null, mine.error],
-      [message.reference ?? null, mine.reference ?? null]);
-  }
-  if (provider === "looplookup") {
-    const { lookup } = event;
-    pairs.push([lookup.request_id, mine.request_id], [lookup.contact, mine.contact], [lookup.contact_kind, mine.contact_kind],
-      [lookup.carrier, mine.carrier], [lookup.number_type, mine.number_type], [lookup.country, mine.country]);
-    for (const service of ["facetime", "imessage"]) {
-      pairs.push([lookup[service].status, mine[service].status],
-        [lookup[service].last_seen, mine[service].last_seen]);
-    }
-  }
-  if (provider === "did_reseller") {
-    pairs.push([event.record.data, mine.data], [event.record.id, mine.record_id], [event.record.action, mine.action]);
-  }
-  for (const [theirs, ours] of pairs) {
+  for (const [path, key] of [...sameFields.every, ...sameFields[provider]]) {
+    const theirs = path.split(".").reduce((value, step) => value?.[step], event) ?? null;
+    const ours = mine[key] ?? null;
     if (!isDeepStrictEqual(theirs, ours)) {
-      throw new Error(`${provider}: the hand-written receiver gives ${JSON.stringify(ours)} where telhook gives ${JSON.stringify(theirs)}`);
+      throw new Error(`${provider} ${path}: the hand-written receiver gives ${JSON.stringify(ours)} where telhook gives ${JSON.stringify(theirs)}`);
     }
   }
 }

@@ -105,6 +105,7 @@ async function load(server) {
   child.stdout.on("data", (chunk) => (output += chunk));
   const exited = once(child, "exit");
   let run;
+  let pythonCpuUs; // a Python server's CPU per request, from /proc (Node servers report their own)
   try {
     const url = `http://127.0.0.1:${port}${server.path}`;
     let status = null;
@@ -118,7 +119,7 @@ async function load(server) {
     // under 1 % of the ~5 s a run uses). The load's requests are the server's requests.
     const cpuBefore = server.name.startsWith("node_") ? 0 : treeCpuUs(child.pid);
     run = await autocannon({ url, method: "POST", headers: server.headers, body, connections, duration: seconds });
-    if (!server.name.startsWith("node_")) run.server_cpu_us_per_request = (treeCpuUs(child.pid) - cpuBefore) / run.requests.total;
+    if (!server.name.startsWith("node_")) pythonCpuUs = (treeCpuUs(child.pid) - cpuBefore) / run.requests.total;
     if (run.non2xx || run.errors || run.timeouts) {
       throw new Error(`${server.name}: ${run.non2xx} non-2xx answers, ${run.errors} errors, ${run.timeouts} timeouts`);
     }
@@ -132,7 +133,7 @@ async function load(server) {
     latency_p50_ms: run.latency.p50,
     latency_p99_ms: run.latency.p99,
   };
-  if (run.server_cpu_us_per_request !== undefined) result.server_cpu_us_per_request = run.server_cpu_us_per_request;
+  if (pythonCpuUs !== undefined) result.server_cpu_us_per_request = pythonCpuUs;
   const report = output.split("\n").find((line) => line.startsWith("{"));
   if (server.name.startsWith("node_")) {
     if (report === undefined) throw new Error(`${server.name}: no CPU report on stdout`);

@@ -6,7 +6,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 function safeEqual(a, expected) {
-  // expected: a Buffer made once from the secret (secretsOf), as a receiver does at start-up.
+  // expected: a Buffer made once from the secret (secretsOf).
   const x = Buffer.from(a);
   return x.length === expected.length && timingSafeEqual(x, expected);
 }
@@ -67,7 +67,7 @@ export function handwritten(provider, { headers, body, url }, secrets) {
   const h = (name) => headers[name];
   switch (provider) {
     case "limephone": {
-      if (!hmacHexOk(secrets.hmacKey, body, h("X-LimePhone-Signature"))) throw new Error("bad signature");
+      if (!hmacHexOk(secrets.hmac, body, h("X-LimePhone-Signature"))) throw new Error("bad signature");
       if (!safeEqual(h("Authorization") ?? "", secrets.bearerHeader)) throw new Error("bad token");
       const p = JSON.parse(body);
       const inbound = p.event !== "sms_sent";
@@ -93,7 +93,7 @@ export function handwritten(provider, { headers, body, url }, secrets) {
     case "gatewayapi": {
       const header = h("Signature") ?? "";
       const sig = header.startsWith("v1=") ? header.slice(3) : header;
-      if (!hmacHexOk(secrets.hmacKey, body, sig)) throw new Error("bad signature");
+      if (!hmacHexOk(secrets.hmac, body, sig)) throw new Error("bad signature");
       const p = JSON.parse(body);
       return {
         id: `gatewayapi:${p.event_id}`, type: "message.status", to: e164(p.event.recipient),
@@ -103,7 +103,7 @@ export function handwritten(provider, { headers, body, url }, secrets) {
       };
     }
     case "looplookup": {
-      if (!safeEqual(h("Authorization") ?? "", secrets.authorizationBuf)) throw new Error("bad authorization");
+      if (!safeEqual(h("Authorization") ?? "", secrets.authorization)) throw new Error("bad authorization");
       const p = JSON.parse(body);
       const isEmail = p.contact.includes("@");
       const contact = isEmail ? p.contact.toLowerCase() : e164(p.contact);
@@ -120,7 +120,7 @@ export function handwritten(provider, { headers, body, url }, secrets) {
     }
     case "did_reseller": {
       const token = queryParam(url, "token") ?? "";
-      if (!safeEqual(token, secrets.tokenBuf)) throw new Error("bad token");
+      if (!safeEqual(token, secrets.token)) throw new Error("bad token");
       const p = JSON.parse(body);
       const data = JSON.parse(p.data);
       for (const key of ["wireless_pin", "inbox_pin", "account_number", "credit_line"]) if (key in data) data[key] = "[REDACTED]";
@@ -135,19 +135,14 @@ export function handwritten(provider, { headers, body, url }, secrets) {
 /** The secrets of a payload's credentials, in the shape handwritten() reads. */
 export function secretsOf(credentials) {
   const first = (value) => (Array.isArray(value) ? value[0] : value);
+  // What the checks compare against, as Buffers made once, as a receiver does at start-up.
+  const buffer = (value) => (value == null ? null : Buffer.from(value));
+  const basic = first(credentials.basic);
   return {
-    hmac: first(credentials.hmac_sha256),
-    bearer: first(credentials.bearer),
-    user: first(credentials.basic)?.username,
-    password: first(credentials.basic)?.password,
-    authorization: first(credentials.authorization),
-    token: first(credentials.url_token),
-    // The expected values as Buffers, made once.
-    hmacKey: credentials.hmac_sha256 == null ? null : Buffer.from(first(credentials.hmac_sha256)),
-    bearerHeader: credentials.bearer == null ? null : Buffer.from(`Bearer ${first(credentials.bearer)}`),
-    basicHeader: credentials.basic == null ? null
-      : Buffer.from("Basic " + Buffer.from(`${first(credentials.basic).username}:${first(credentials.basic).password}`).toString("base64")),
-    authorizationBuf: credentials.authorization == null ? null : Buffer.from(first(credentials.authorization)),
-    tokenBuf: credentials.url_token == null ? null : Buffer.from(first(credentials.url_token)),
+    hmac: buffer(first(credentials.hmac_sha256)),
+    bearerHeader: buffer(credentials.bearer == null ? null : `Bearer ${first(credentials.bearer)}`),
+    basicHeader: buffer(basic == null ? null : "Basic " + Buffer.from(`${basic.username}:${basic.password}`).toString("base64")),
+    authorization: buffer(first(credentials.authorization)),
+    token: buffer(first(credentials.url_token)),
   };
 }

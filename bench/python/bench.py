@@ -78,26 +78,18 @@ def interleaved_binding_tax(fn: Callable[[], Any], floor_fn: Callable[[], Any], 
     return {"python_ns": python_best, "rust_ns": rust_best, "floor_ns": floor_best}
 
 
+SAME_FIELDS = json.loads((ROOT / "bench" / "handwritten-fields.json").read_text())
+
+
 def assert_same_mapping(provider: str, event: Dict[str, Any], mine: Dict[str, Any]) -> None:
-    """The hand-written receiver maps what telhook maps: each field it gives equals telhook's."""
-    pairs = [(event["id"], mine["id"]), (event["type"], mine["type"])]
-    message = event.get("message") or {}
-    if provider in ("limephone", "lisoloo", "gatewayapi"):
-        pairs += [(event["to"], mine["to"]), (event["occurred_at"], mine["occurred_at"])]
-    if provider == "limephone":
-        pairs += [(event["from"], mine["from"]), (message.get("text"), mine["text"]), (message.get("id"), mine["message_id"])]
-    if provider in ("lisoloo", "gatewayapi"):
-        pairs += [(event["status"]["value"], mine["status"]), (message.get("id"), mine["message_id"]),
-                  (message.get("error"), mine["error"]), (message.get("reference"), mine.get("reference"))]
-    if provider == "looplookup":
-        lookup = event["lookup"]
-        pairs += [(lookup[key], mine[key]) for key in ("request_id", "contact", "contact_kind", "facetime", "imessage",
-                                                    "carrier", "number_type", "country")]
-    if provider == "did_reseller":
-        pairs += [(event["record"]["data"], mine["data"]), (event["record"]["id"], mine["record_id"]),
-                  (event["record"]["action"], mine["action"])]
-    for theirs, ours in pairs:
-        assert theirs == ours, f"{provider}: the hand-written receiver gives {ours!r} where telhook gives {theirs!r}"
+    """The hand-written receiver maps what telhook maps: each field bench/handwritten-fields.json
+    names for the provider equals telhook's."""
+    for path, key in SAME_FIELDS["every"] + SAME_FIELDS[provider]:
+        theirs: Any = event
+        for step in path.split("."):
+            theirs = theirs.get(step) if isinstance(theirs, dict) else None
+        ours = mine.get(key)
+        assert theirs == ours, f"{provider} {path}: the hand-written receiver gives {ours!r} where telhook gives {theirs!r}"
 
 
 def main() -> None:

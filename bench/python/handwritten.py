@@ -172,7 +172,5 @@ def secrets_of(credentials: Dict[str, Any]) -> Dict[str, Any]:
         "basic_header": None if not basic else "Basic " + base64.b64encode(
             f"{basic.get('username')}:{basic.get('password')}".encode()).decode(),
         "hmac": None if hmac_secret is None else hmac.new(hmac_secret.encode(), digestmod=hashlib.sha256),
-        "bearer": bearer,
-        "user": basic.get("username"), "password": basic.get("password"),
         "authorization": first(credentials.get("authorization")), "token": first(credentials.get("url_token")),
     }
