@@ -463,7 +463,12 @@ def main():
         f"{startup['workerd_first_request_added_ms']:.1f} ms | {met(startup['workerd_first_request_added_ms'] <= 5)} |",
         *provider_first_requests(startup),
         "",
-        f"## Python {py['python_version']} (PyO3 extension, release build)",
+        f"## Python {py['python_version']} (PyO3 extension, built as the x86_64 wheels are: release, profile-guided)",
+        "",
+        "The extension is the one `pip install telhook` gives on x86_64 Linux: built with `-Cprofile-use` from a "
+        "profile of an instrumented build running the conformance vectors and the adapter suites (`make pgo-profile`, "
+        "python/release/pgo_train.py; not the bench payloads). The Rust numbers it is divided by are the plain release "
+        "build a Rust user compiles, so part of what the binding tax divides is the profile's gain on the core.",
         "",
         "ops/s, the best of 7 timeit rounds interleaved between the four contenders of a payload. Hand-written = `hmac.compare_digest` + `json.loads` + the same mapping "
         "(bench/python/handwritten.py; each field it gives is checked equal to telhook's before timing). Binding tax = the Receiver's time per event ÷ Rust `normalize_event`'s "
