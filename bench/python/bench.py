@@ -36,10 +36,12 @@ def ops_per_second(fn: Callable[[], Any]) -> float:
     return 1.0 / best
 
 
-def interleaved_ops_per_second(contenders: Dict[str, Callable[[], Any]], rounds: int = 7) -> Dict[str, float]:
+def interleaved_ops_per_second(contenders: Dict[str, Callable[[], Any]], rounds: int = 15) -> Dict[str, float]:
     """Each contender's best of `rounds`, the rounds interleaved (A, B, C, A, B, C, ...; each
     round ~0.1 s per contender): this machine's speed drifts by tens of percent over a minute,
-    and a ratio is only fair between numbers taken under the same drift."""
+    and a ratio is only fair between numbers taken under the same drift. 15, not 7: at 7 two
+    runs of the same build read lisoloo's telhook ÷ hand-written 1.14 and 0.97, at 15 two runs
+    1.04 and 1.02 (bench/PROFILE.md, 2026-12-04)."""
     timers = {name: timeit.Timer(fn) for name, fn in contenders.items()}
     numbers = {name: max(1, timer.autorange()[0] // 2) for name, timer in timers.items()}
     best = {name: float("inf") for name in contenders}
