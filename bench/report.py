@@ -470,7 +470,7 @@ def main():
         "python/release/pgo_train.py; not the bench payloads). The Rust numbers it is divided by are the plain release "
         "build a Rust user compiles, so part of what the binding tax divides is the profile's gain on the core.",
         "",
-        "ops/s, the best of 7 timeit rounds interleaved between the four contenders of a payload. Hand-written = `hmac.compare_digest` + `json.loads` + the same mapping "
+        "ops/s, the best of 15 timeit rounds interleaved between the four contenders of a payload. Hand-written = `hmac.compare_digest` + `json.loads` + the same mapping "
         "(bench/python/handwritten.py; each field it gives is checked equal to telhook's before timing). Binding tax = the Receiver's time per event ÷ Rust `normalize_event`'s "
         "on the same payload, the two timed in 7 interleaved rounds (a Python round, then a Rust one in "
         "core/examples/profile), best of each (shown in ns). Binding floor = the least any binding that returns "
