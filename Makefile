@@ -117,8 +117,9 @@ $(PY_EXT): $(CORE_SOURCES) $(PY_SOURCES) $(PY_DEPS) | $(STAMPS)
 # without zig, whose cargo settings differ) names the crates' code otherwise; so the aarch64 and
 # musl wheels (other targets; an aarch64 build cannot run here) are built without one.
 # llvm-profdata is the toolchain's own (rustup's llvm-tools): rustc's LLVM.
-WHEEL_X86_64 = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig \
-	  --target x86_64-unknown-linux-gnu --compatibility manylinux2014
+# Every wheel is built by maturin through zig (run from python/); the x86_64 glibc one by this command.
+MATURIN_ZIG = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig
+WHEEL_X86_64 = $(MATURIN_ZIG) --target x86_64-unknown-linux-gnu --compatibility manylinux2014
 PGO := target/pgo
 PGO_PROFILE := $(PGO)/merged.profdata
 PGO_USE := RUSTFLAGS="-Cprofile-use=$(CURDIR)/$(PGO_PROFILE)"
@@ -248,10 +249,8 @@ musl: ## Debian's musl loader, to check that the musl wheel links
 wheels: $(STAMPS)/release-tools $(STAMPS)/wheel-targets musl $(PGO_PROFILE) ## the published wheels (manylinux x86_64/aarch64, musllinux) and sdist, checked
 	rm -rf $(WHEELS)
 	cd python && $(PGO_USE) $(WHEEL_X86_64) --out ../$(WHEELS)
-	cd python && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig \
-	  --target aarch64-unknown-linux-gnu --compatibility manylinux2014 --out ../$(WHEELS)
-	cd python && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build --release --quiet --zig \
-	  --target x86_64-unknown-linux-musl --compatibility musllinux_1_2 --out ../$(WHEELS)
+	cd python && $(MATURIN_ZIG) --target aarch64-unknown-linux-gnu --compatibility manylinux2014 --out ../$(WHEELS)
+	cd python && $(MATURIN_ZIG) --target x86_64-unknown-linux-musl --compatibility musllinux_1_2 --out ../$(WHEELS)
 	$(PY) python/release/musl_libc_soname.py $(WHEELS)/telhook-*musllinux_1_2_x86_64.whl
 	cd python && ../$(VENV)/bin/maturin sdist --out ../$(WHEELS)
 	$(PY) python/tests/check_artifacts.py $(WHEELS)

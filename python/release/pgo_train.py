@@ -5,8 +5,8 @@ way receivers do, and `llvm-profdata` merges what it counted into the profile th
 built with (`-Cprofile-use`). Two parts:
 
 - the per-delivery path, weighted as a server weighs it: every conformance vector
-  (tests/vectors, every provider, accepted and refused) through `Receiver.normalize`,
-  `HOT_ROUNDS` times;
+  (tests/vectors, every provider, accepted and refused, read by python/tests/vector_reader.py
+  as the suites read them) through `Receiver.normalize`, `HOT_ROUNDS` times;
 - everything else a user reaches, once: the vector, handler-vector and receive-machine suites
   (the Django, Flask and Starlette adapters, the sync and async loops, the stores in memory),
   so that no path the profile never saw is laid out as cold code only because training missed it.
@@ -19,7 +19,6 @@ bench payloads are not used, so that the profile is not fitted to what `make ben
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any, List, Tuple
@@ -27,29 +26,26 @@ from typing import Any, List, Tuple
 HOT_ROUNDS = 20
 
 
-def hot_path(root: Path) -> Tuple[int, int]:
+def hot_path() -> Tuple[int, int]:
     import telhook
+    from vector_reader import load_vectors, max_body_bytes, request_of, url_options
 
     cases: List[Tuple[Any, ...]] = []
-    for path in sorted((root / "tests" / "vectors").glob("*/*.json")):
-        vector = json.loads(path.read_text())
+    for _, vector in load_vectors():
         if "request" not in vector or "credentials" not in vector:
             continue
-        request = vector["request"]
-        body = request.get("body") or ""
-        options = vector.get("options") if isinstance(vector.get("options"), dict) else {}
         try:
             receiver = telhook.Receiver(vector.get("provider"), vector["credentials"],
-                                        public_url=options.get("public_url"))
+                                        max_body_bytes=max_body_bytes(vector), **url_options(vector))
         except telhook.WebhookError:
             continue  # a vector of a refused configuration: nothing per delivery to train
-        cases.append((receiver, request.get("method", "POST"), request.get("url"), request.get("headers"),
-                      body.encode() if isinstance(body, str) else body, vector.get("now")))
+        cases.append((receiver, request_of(vector["request"]), vector.get("now")))
     normalized = refused = 0
     for _ in range(HOT_ROUNDS):
-        for receiver, method, url, headers, body, now in cases:
+        for receiver, request, now in cases:
             try:
-                receiver.normalize(headers=headers, body=body, now=now, method=method, url=url)
+                receiver.normalize(headers=request.headers, body=request.body, now=now, method=request.method,
+                                   url=request.url)
                 normalized += 1
             except (telhook.WebhookError, TypeError, ValueError):
                 refused += 1
@@ -67,7 +63,7 @@ def main() -> None:
     code = pytest.main(["-qq", "-x", "-p", "no:cacheprovider", "--rootdir", str(root / "python"), *suites])
     if code != 0:
         sys.exit(f"pgo_train: the training suites failed ({code}); no profile is made from a failing build")
-    normalized, refused = hot_path(root)
+    normalized, refused = hot_path()
     if normalized == 0 or refused == 0:
         sys.exit("pgo_train: the vectors gave no accepted or no refused request; the training set is wrong")
     print(f"pgo_train: {normalized} deliveries normalized, {refused} refused")
