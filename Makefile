@@ -122,7 +122,12 @@ MATURIN_ZIG = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/maturin build -
 WHEEL_X86_64 = $(MATURIN_ZIG) --target x86_64-unknown-linux-gnu --compatibility manylinux2014
 PGO := target/pgo
 PGO_PROFILE := $(PGO)/merged.profdata
-PGO_USE := RUSTFLAGS="-Cprofile-use=$(CURDIR)/$(PGO_PROFILE)"
+# The profile is used under a name made of its content: Cargo rebuilds a crate when RUSTFLAGS
+# change, not when the file they name does, so under one fixed name a new profile reached only
+# the crates whose sources had changed (the core, the binding), and every dependency kept code
+# laid out by the previous one. A new profile is a new name, and every crate is rebuilt with it.
+PGO_BY_CONTENT := $(PGO)/by-content/.made
+PGO_USE = RUSTFLAGS="-Cprofile-use=$(CURDIR)/$(PGO)/by-content/$$(sha256sum $(CURDIR)/$(PGO_PROFILE) | cut -c1-16).profdata"
 $(STAMPS)/llvm-tools: | $(STAMPS)
 	rustup component add llvm-tools
 	@touch $@
@@ -141,6 +146,11 @@ $(PGO_PROFILE): $(CORE_SOURCES) $(PY_SOURCES) python/release/pgo_train.py python
 	@rm -f $(PY_EXT)  # the instrumented build replaced the test build; rebuild it for the next make test
 	cd python && ../$(PY) release/pgo_train.py $(CURDIR)
 	"$$(rustc --print sysroot)/lib/rustlib/$$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata" merge -o $@ $(PGO)/raw
+
+$(PGO_BY_CONTENT): $(PGO_PROFILE)
+	rm -rf $(PGO)/by-content && mkdir -p $(PGO)/by-content
+	cp $(PGO_PROFILE) $(PGO)/by-content/$$(sha256sum $(PGO_PROFILE) | cut -c1-16).profdata
+	@touch $@
 
 # ---------------------------------------------------------------- demo
 demo: target/debug/telhook $(NPM_DIST) $(PY_EXT) ## sample webhooks of every registered provider through verify -> normalize (Rust, Node, Python), then telhook simulate of each
@@ -246,7 +256,7 @@ $(STAMPS)/release-tools: $(PY_DEPS) python/requirements-release.txt | $(STAMPS)
 musl: ## Debian's musl loader, to check that the musl wheel links
 	@test -x /lib/ld-musl-x86_64.so.1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends musl)
 
-wheels: $(STAMPS)/release-tools $(STAMPS)/wheel-targets musl $(PGO_PROFILE) ## the published wheels (manylinux x86_64/aarch64, musllinux) and sdist, checked
+wheels: $(STAMPS)/release-tools $(STAMPS)/wheel-targets musl $(PGO_BY_CONTENT) ## the published wheels (manylinux x86_64/aarch64, musllinux) and sdist, checked
 	rm -rf $(WHEELS)
 	cd python && $(PGO_USE) $(WHEEL_X86_64) --out ../$(WHEELS)
 	cd python && $(MATURIN_ZIG) --target aarch64-unknown-linux-gnu --compatibility manylinux2014 --out ../$(WHEELS)
@@ -298,7 +308,7 @@ $(BENCH_WASM_FLOOR): bench/wasm-floor/src/lib.rs bench/wasm-floor/Cargo.toml ben
 	  target/bench-wasm-floor/$(WASM_TARGET)/release/telhook_bench_wasm_floor.wasm
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers ../$@ -o ../$@
 
-bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgrind $(PGO_PROFILE) ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
+bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgrind $(PGO_BY_CONTENT) ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
 	@# The extension of the x86_64 wheel (profile-guided, above), put where .venv loads it from.
 	rm -rf $(PGO)/wheel
 	cd python && $(PGO_USE) $(WHEEL_X86_64) --out ../$(PGO)/wheel
