@@ -316,7 +316,7 @@ fn decode_signature(text: &str, algorithm: Algorithm) -> Result<Signature> {
 /// The decoded form parameters as Twilio signs them: names sorted, each distinct value of a
 /// name sorted, `name` + `value` concatenated.
 fn signed_params(body: &[u8]) -> String {
-    let mut params: Vec<(String, String)> = form_urlencoded::parse(body)
+    let mut params: Vec<(String, String)> = super::defaults::form_pairs(body)
         .map(|(name, value)| (name.into_owned(), value.into_owned()))
         .collect();
     // Names sorted, then values; repeated pairs once: O(n log n) in the number of parameters.
@@ -447,7 +447,7 @@ fn legacy_query(url: &str) -> String {
         return String::from(url);
     };
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in super::defaults::form_pairs(query.as_bytes()) {
         match grouped.iter_mut().find(|(known, _)| *known == name) {
             Some((_, values)) => values.push(value.into_owned()),
             None => grouped.push((name.into_owned(), alloc::vec![value.into_owned()])),

@@ -320,7 +320,7 @@ fn query(request: &WebhookRequest) -> &str {
 /// top-level values as text, or a form body's fields. Not JSON when it should be: none.
 fn sms_params(request: &WebhookRequest) -> Vec<(String, String)> {
     let form = |bytes: &[u8]| {
-        form_urlencoded::parse(bytes)
+        defaults::form_pairs(bytes)
             .map(|(name, value)| (name.into_owned(), value.into_owned()))
             .collect()
     };
@@ -373,9 +373,10 @@ fn named_by_sms_params(request: &WebhookRequest) -> bool {
         &request.body
     };
     let (mut sig, mut message) = (false, false);
-    for (name, _) in form_urlencoded::parse(bytes) {
-        sig |= name == SIG;
-        message |= name == SMS_ID || name == SMS_NUMBER;
+    for name in defaults::form_names(bytes) {
+        let name = name.as_ref();
+        sig |= name == SIG.as_bytes();
+        message |= name == SMS_ID.as_bytes() || name == SMS_NUMBER.as_bytes();
     }
     sig && message
 }
