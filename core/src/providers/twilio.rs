@@ -193,20 +193,25 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, _now: i64) -> Res
     } else {
         signed_params(&request.body)
     };
-    let mut matched = false;
-    for url in &urls {
-        for candidate in url_candidates(url) {
-            let parts = [candidate.as_bytes(), params.as_bytes()];
-            matched |= match &signature {
-                Signature::Sha1(signature) => {
-                    scheme::hmac::sha1_matches_any(secrets, &parts, signature)
-                }
-                Signature::Sha256(signature) => {
-                    scheme::hmac::sha256_matches_any(secrets, &parts, signature)
-                }
-            };
+    let signs = |url: &str| {
+        let parts = [url.as_bytes(), params.as_bytes()];
+        match &signature {
+            Signature::Sha1(signature) => scheme::hmac::sha1_matches_any(secrets, &parts, signature),
+            Signature::Sha256(signature) => {
+                scheme::hmac::sha256_matches_any(secrets, &parts, signature)
+            }
         }
-    }
+    };
+    // The URL as it came first, and the other forms an official validator accepts (port added
+    // or dropped, the query as WHATWG or the legacy parser writes it) built and tried only when
+    // it does not sign: nearly every delivery is signed over the URL it arrives at, and building
+    // the forms and an HMAC of each cost 21 k of a 76 k delivery (callgrind, twilio-python's
+    // example). Stopping at the first match tells a timer nothing it could use: the MACs are
+    // compared in constant time, and which form matched is no secret. twilio-python stops there
+    // too (`… or …`).
+    let matched = urls.iter().any(|url| {
+        signs(url) || url_candidates(url).iter().skip(1).any(|candidate| signs(candidate))
+    });
     if !matched {
         let mut shown = urls.iter().map(|url| shown_url(url));
         let mut url = shown.next().unwrap_or_default();
@@ -385,7 +390,8 @@ fn split_port(url: &str) -> Option<(&str, Option<&str>, &str)> {
     }
 }
 
-/// Every form of `url` an official validator accepts, without repeats (at most nine).
+/// Every form of `url` an official validator accepts, without repeats (at most nine); `url`
+/// itself first.
 fn url_candidates(url: &str) -> Vec<String> {
     let mut ports: Vec<String> = alloc::vec![String::from(url)];
     if let Some((head, port, rest)) = split_port(url) {
