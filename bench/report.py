@@ -271,6 +271,24 @@ def callgrind_section():
                "the floor's own building blocks (serde_json's `Value`, sha2)."
                if m / f > CALLGRIND_LIMIT else f"Within {CALLGRIND_LIMIT}×: that goal is within reach."),
         ]
+    newer = counts.get("newer", {})
+    if newer:
+        lines += [
+            "",
+            "The providers added after the bench payloads (no goal of their own in issue 27; measured so that their cost "
+            "is tracked), each on a conformance vector from its SDK's tests or its docs, against its own floor: what a "
+            "receiver written by hand for that provider alone does at the least with the same crates, its signature "
+            "checked as the provider's SDK checks it and the body read into a `Value` (core/benches/common "
+            "`newer_floors`: Twilio HMAC-SHA1 over the URL and the sorted form parameters; Telnyx Ed25519 over "
+            "`timestamp|body`, the key decoded once; Vonage the HS256 JWT and its `payload_hash`).",
+            "",
+            "| provider | vector (source) | normalize_event | its floor | ÷ floor |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for provider, c in newer.items():
+            n, f = c["normalize_instructions"], c["floor_instructions"]
+            lines.append(f"| {provider} | `{c['vector']}` ({c['source']}) | {n / 1000:,.1f} k | {f / 1000:,.1f} k | "
+                         f"{n / f:.2f}× |")
     return lines
 
 

@@ -4,7 +4,8 @@
 //! `cargo run --release -p telhook-core --example profile -- bench/payloads/gatewayapi.json 1000 [floor]`
 //!
 //! With `did_minimum` it runs the DID reseller's least possible work instead
-//! (`did_reseller_minimum` in core/benches/common).
+//! (`did_reseller_minimum` in core/benches/common); with `floor_twilio`, `floor_telnyx` or
+//! `floor_vonage`, that provider's floor (`newer_floors` there) on a payload of its own.
 //!
 //! With `time` instead of `floor` it times the N calls (after N / 10 to warm up) and prints the
 //! nanoseconds a call: bench/python/bench.py alternates that with timing the Python binding on
@@ -42,6 +43,40 @@ fn main() {
             black_box(common::did_reseller_minimum(black_box(&request.body)));
         }
         return;
+    }
+    // The newer providers' floors (core/benches/common `newer_floors`), with the vector's secret.
+    let secret = |name: &str| {
+        let value = &payload["credentials"][name];
+        let text = value.as_str().or_else(|| value[0].as_str()).unwrap();
+        text.as_bytes().to_vec()
+    };
+    match mode.as_deref() {
+        Some("floor_twilio") => {
+            let token = secret("auth_token");
+            for _ in 0..times {
+                black_box(common::newer_floors::twilio(black_box(&request), &token));
+            }
+            return;
+        }
+        Some("floor_telnyx") => {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(secret("ed25519_public_key"))
+                .unwrap();
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes.try_into().unwrap()).unwrap();
+            for _ in 0..times {
+                black_box(common::newer_floors::telnyx(black_box(&request), &key));
+            }
+            return;
+        }
+        Some("floor_vonage") => {
+            let key = secret("jwt_hs256");
+            for _ in 0..times {
+                black_box(common::newer_floors::vonage(black_box(&request), &key));
+            }
+            return;
+        }
+        _ => {}
     }
     if floor {
         for _ in 0..times {
