@@ -118,36 +118,46 @@ pub(crate) mod defaults {
     /// so in one pass and borrowed, and UTF-8 is checked by `str::from_utf8`. (Not memchr: on
     /// components of a few dozen bytes its setup cost more than the scan.)
     pub fn form_pairs(form: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        undecoded_pairs(form).map(|(name, value)| (form_component(name), form_component(value)))
+    }
+
+    /// A form's non-empty `name=value` pairs, split at the first `=`, still encoded.
+    fn undecoded_pairs(form: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         form.split(|&byte| byte == b'&')
             .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = match pair.iter().position(|&byte| byte == b'=') {
-                    Some(at) => {
-                        let (name, value) = pair.split_at(at);
-                        (name, value.get(1..).unwrap_or_default())
-                    }
-                    None => (pair, &[][..]),
-                };
-                (form_component(name), form_component(value))
+            .map(|pair| match pair.iter().position(|&byte| byte == b'=') {
+                Some(at) => {
+                    let (name, value) = pair.split_at(at);
+                    (name, value.get(1..).unwrap_or_default())
+                }
+                None => (pair, &[][..]),
             })
     }
 
     fn form_component(bytes: &[u8]) -> Cow<'_, str> {
-        if !bytes.iter().any(|&byte| byte == b'+' || byte == b'%') {
+        if !is_escaped(bytes) {
             return match core::str::from_utf8(bytes) {
                 Ok(text) => Cow::Borrowed(text),
                 Err(_) => String::from_utf8_lossy(bytes),
             };
         }
+        match String::from_utf8(unescaped(bytes)) {
+            Ok(text) => Cow::Owned(text),
+            Err(error) => Cow::Owned(String::from_utf8_lossy(error.as_bytes()).into_owned()),
+        }
+    }
+
+    fn is_escaped(bytes: &[u8]) -> bool {
+        bytes.iter().any(|&byte| byte == b'+' || byte == b'%')
+    }
+
+    /// `+` as a space, then percent-decoding.
+    fn unescaped(bytes: &[u8]) -> alloc::vec::Vec<u8> {
         let spaced: alloc::vec::Vec<u8> = bytes
             .iter()
             .map(|&byte| if byte == b'+' { b' ' } else { byte })
             .collect();
-        let decoded: alloc::vec::Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-        match String::from_utf8(decoded) {
-            Ok(text) => Cow::Owned(text),
-            Err(error) => Cow::Owned(String::from_utf8_lossy(error.as_bytes()).into_owned()),
-        }
+        percent_encoding::percent_decode(&spaced).collect()
     }
 
     /// The parameter names of a form, as `form_urlencoded::parse` decodes them (`+` as a space,
@@ -157,20 +167,13 @@ pub(crate) mod defaults {
     /// and checking each as UTF-8 (callgrind). A name that is no UTF-8 cannot equal an ASCII
     /// word under either decoding, so comparing bytes answers as comparing the lossy text does.
     pub fn form_names(form: &[u8]) -> impl Iterator<Item = Cow<'_, [u8]>> {
-        form.split(|&byte| byte == b'&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let name = pair.split(|&byte| byte == b'=').next().unwrap_or_default();
-                if name.iter().any(|&byte| byte == b'+' || byte == b'%') {
-                    let spaced: alloc::vec::Vec<u8> = name
-                        .iter()
-                        .map(|&byte| if byte == b'+' { b' ' } else { byte })
-                        .collect();
-                    Cow::Owned(percent_encoding::percent_decode(&spaced).collect())
-                } else {
-                    Cow::Borrowed(name)
-                }
-            })
+        undecoded_pairs(form).map(|(name, _)| {
+            if is_escaped(name) {
+                Cow::Owned(unescaped(name))
+            } else {
+                Cow::Borrowed(name)
+            }
+        })
     }
 
     /// The provider sends no header of its own.
