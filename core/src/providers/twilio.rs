@@ -210,7 +210,7 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, _now: i64) -> Res
     // compared in constant time, and which form matched is no secret. twilio-python stops there
     // too (`… or …`).
     let matched = urls.iter().any(|url| {
-        signs(url) || url_candidates(url).iter().skip(1).any(|candidate| signs(candidate))
+        signs(url) || other_url_forms(url).iter().any(|form| signs(form))
     });
     if !matched {
         let mut shown = urls.iter().map(|url| shown_url(url));
@@ -390,9 +390,10 @@ fn split_port(url: &str) -> Option<(&str, Option<&str>, &str)> {
     }
 }
 
-/// Every form of `url` an official validator accepts, without repeats (at most nine); `url`
-/// itself first.
-fn url_candidates(url: &str) -> Vec<String> {
+/// The forms of `url` other than itself that an official validator accepts, without repeats
+/// (at most eight): the port added or dropped, and each of those with its query as WHATWG and
+/// as the legacy parser writes it.
+fn other_url_forms(url: &str) -> Vec<String> {
     let mut ports: Vec<String> = alloc::vec![String::from(url)];
     if let Some((head, port, rest)) = split_port(url) {
         match port {
@@ -409,17 +410,17 @@ fn url_candidates(url: &str) -> Vec<String> {
             }
         }
     }
-    let mut candidates: Vec<String> = Vec::with_capacity(9);
-    for form in ports {
-        let whatwg = whatwg_query(&form);
+    let mut forms: Vec<String> = Vec::with_capacity(8);
+    for port_form in ports {
+        let whatwg = whatwg_query(&port_form);
         let legacy = legacy_query(&whatwg);
-        for candidate in [form, whatwg, legacy] {
-            if !candidates.contains(&candidate) {
-                candidates.push(candidate);
+        for form in [port_form, whatwg, legacy] {
+            if form != url && !forms.contains(&form) {
+                forms.push(form);
             }
         }
     }
-    candidates
+    forms
 }
 
 /// The query as WHATWG `URL` serializes it for a special scheme (twilio-node parses the URL
@@ -944,12 +945,14 @@ mod tests {
 
     #[test]
     fn url_forms_are_the_validators_ones() {
-        let forms = url_candidates("https://user:pass@example.com/path?test=param'x");
+        let url = "https://user:pass@example.com/path?test=param'x";
+        let forms = other_url_forms(url);
         assert!(forms.contains(&String::from(
             "https://user:pass@example.com:443/path?test=param%27x"
         )));
-        assert!(forms.len() <= 9);
-        let forms = url_candidates("http://[::1]:8080/p");
+        assert!(!forms.iter().any(|form| form == url));
+        assert!(forms.len() <= 8);
+        let forms = other_url_forms("http://[::1]:8080/p");
         assert!(forms.contains(&String::from("http://[::1]/p")));
         assert_eq!(
             shown_url("https://u:p@h.example/p?token=1&b=2"),
