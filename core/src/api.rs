@@ -255,34 +255,16 @@ pub fn shared_text_path(event: &NormalizedEvent) -> Option<Vec<TextStep>> {
 /// an event ends in `}`). The host sets `message.text` to the string at those steps (in Node at
 /// 1 MiB, megabytes of the request's peak memory).
 ///
-/// `raw_size_hint` is about what `raw` takes as JSON (the body's length). From
-/// [`PRESIZED_MIN_BYTES`] on, the text is written into one buffer of that size plus the event's,
-/// not grown by doubling, which at 1 MiB reserved a second megabyte of wasm memory.
+/// `raw_size_hint` is about what `raw` takes as JSON (the body's length): the text is written
+/// into one buffer of that size plus the event's, not grown by doubling, which at 1 MiB reserved
+/// a second megabyte of wasm memory. `raw`, most of the text, is written by
+/// [`crate::json_text`], whose string escaping checks eight bytes at a time.
 pub fn event_text(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<String> {
     let path = shared_text_path(&event);
     if let (Some(message), Some(_)) = (event.message.as_mut(), &path) {
         // Dropped before the event is written: the host's copy comes from `raw`.
         message.text = None;
     }
-    let mut text = if raw_size_hint < PRESIZED_MIN_BYTES {
-        to_json(&event)?
-    } else {
-        presized_json(event, raw_size_hint)?
-    };
-    if let Some(path) = path {
-        text.push('\n');
-        text.push_str(&to_json(&path)?);
-    }
-    Ok(text)
-}
-
-/// The body size from which [`event_text`] writes into a buffer sized beforehand. Below it,
-/// serde_json's own buffer is faster: `Value`'s `Display`, which writes into a buffer of ours,
-/// goes through `fmt::Write` for every token (5-18 % slower on the bench payloads in Node).
-pub const PRESIZED_MIN_BYTES: usize = 16 * 1024;
-
-/// The event's JSON in one buffer of the event's size and `raw_size_hint` (what `raw` takes).
-fn presized_json(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<String> {
     let raw = core::mem::take(&mut event.raw);
     let rest = to_json(&event)?;
     // `raw` is the event's last field; its `null` here marks where its JSON goes.
@@ -292,9 +274,12 @@ fn presized_json(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<Str
     let mut text = String::with_capacity(rest.len() + raw_size_hint + 64);
     text.push_str(before_raw);
     text.push_str("\"raw\":");
-    // `Value`'s `Display` is its compact JSON, the very text `to_json` writes.
-    write!(text, "{raw}").map_err(|_| invalid("serialization failed"))?;
+    crate::json_text::write_value(&mut text, &raw);
     text.push('}');
+    if let Some(path) = path {
+        text.push('\n');
+        text.push_str(&to_json(&path)?);
+    }
     Ok(text)
 }
 
@@ -768,8 +753,8 @@ mod tests {
         let short = vector_event(include_str!(
             "../../tests/vectors/limephone/doc_sms_received.json"
         ));
-        // No long text: the event's plain JSON, from serde_json's buffer and from the presized one.
-        for hint in [0, PRESIZED_MIN_BYTES, 1] {
+        // No long text: the event's plain JSON, whatever the size hint.
+        for hint in [0, 1, 16 * 1024] {
             assert_eq!(
                 event_text(short.clone(), hint).unwrap(),
                 to_json(&short).unwrap()
@@ -791,7 +776,7 @@ mod tests {
         ] {
             let event = vector_event(vector);
             let expected = serde_json::to_value(&event).unwrap();
-            for hint in [0, PRESIZED_MIN_BYTES, 30_000] {
+            for hint in [0, 16 * 1024, 30_000] {
                 let text = event_text(event.clone(), hint).unwrap();
                 let (json, written_path) = text.rsplit_once('\n').unwrap();
                 assert_eq!(written_path, path);
@@ -811,7 +796,7 @@ mod tests {
                 message.text = Some("x".repeat(SHARED_TEXT_MIN_BYTES));
             }
             assert_eq!(
-                event_text(joined.clone(), PRESIZED_MIN_BYTES).unwrap(),
+                event_text(joined.clone(), 16 * 1024).unwrap(),
                 to_json(&joined).unwrap()
             );
         }

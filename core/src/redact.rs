@@ -221,7 +221,7 @@ impl<'a> Redactor<'a> {
                 Nested::Unchanged
             };
         }
-        let text = serde_json::to_string(nested).unwrap_or_default();
+        let text = crate::json_text::to_text(nested);
         if text.is_empty() || spells_a_value(&text) {
             Nested::Whole
         } else {
