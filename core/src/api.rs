@@ -296,7 +296,7 @@ const SHARED_TEXT_MAX_DEPTH: usize = 16;
 /// Linear in the size of `value`: a string of another length costs one comparison.
 fn path_to<'a>(value: &'a Value, text: &str, path: &mut Vec<Step<'a>>) -> bool {
     match value {
-        Value::String(candidate) => candidate.len() == text.len() && candidate == text,
+        Value::String(candidate) => same_text(candidate, text),
         Value::Object(map) if path.len() < SHARED_TEXT_MAX_DEPTH => {
             map.iter().any(|(key, item)| {
                 path.push(Step::Key(key));
@@ -317,6 +317,23 @@ fn path_to<'a>(value: &'a Value, text: &str, path: &mut Vec<Step<'a>>) -> bool {
         }
         _ => false,
     }
+}
+
+/// `a == b`. In wasm, `memcmp` is compiler-builtins' byte loop: comparing a 64 KiB message with
+/// its copy in `raw` was 9 % of a 64 KiB Node call (CPU profile). There, eight bytes at a time;
+/// natively `==`, whose `memcmp` is vectorized.
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if !cfg!(target_arch = "wasm32") || a.len() != b.len() {
+        return a == b;
+    }
+    let word = |bytes: &[u8]| <[u8; 8]>::try_from(bytes).map_or(0, u64::from_le_bytes);
+    let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    a_words
+        .by_ref()
+        .zip(b_words.by_ref())
+        .all(|(x, y)| word(x) == word(y))
+        && a_words.remainder() == b_words.remainder()
 }
 
 fn value_of<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
