@@ -10,7 +10,7 @@
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
