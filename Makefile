@@ -309,6 +309,8 @@ $(BENCH_WASM_FLOOR): bench/wasm-floor/src/lib.rs bench/wasm-floor/Cargo.toml ben
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers ../$@ -o ../$@
 
 bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgrind $(PGO_BY_CONTENT) ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md
+	@# The editable install of .venv that loads it (make test makes it; a checkout where no make test ran has none).
+	@ls $(VENV)/lib/python*/site-packages/telhook.pth >/dev/null 2>&1 || $(MAKE) --no-print-directory $(PY_EXT)
 	@# The extension of the x86_64 wheel (profile-guided, above), put where .venv loads it from.
 	rm -rf $(PGO)/wheel
 	cd python && $(PGO_USE) $(WHEEL_X86_64) --out ../$(PGO)/wheel
