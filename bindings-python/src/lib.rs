@@ -466,9 +466,7 @@ fn store_outcome<'py>(
 #[pyfunction]
 #[pyo3(signature = (name, args, data = b"".as_slice()))]
 fn call(name: &str, args: &str, data: &[u8]) -> PyResult<String> {
-    api::call(name, args, data)
-        .and_then(|value| api::to_json(&value))
-        .map_err(raised)
+    api::call(name, args, data).map_err(raised)
 }
 
 #[pymodule]

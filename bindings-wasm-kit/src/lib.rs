@@ -12,7 +12,5 @@ use wasm_bindgen::prelude::*;
 /// result as JSON text, a failure thrown as the JSON text of `api::Failure`.
 #[wasm_bindgen]
 pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<String, JsValue> {
-    api::call_kit(name, args, bytes)
-        .and_then(|value| api::to_json(&value))
-        .map_err(|failure| JsValue::from_str(&failure.to_json()))
+    api::call_kit(name, args, bytes).map_err(|failure| JsValue::from_str(&failure.to_json()))
 }

@@ -257,9 +257,7 @@ impl Delivery {
 /// `api::call`: any other entry point by name, arguments as a JSON array; the result as JSON text.
 #[wasm_bindgen]
 pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<String, JsValue> {
-    api::call(name, args, bytes)
-        .and_then(|value| api::to_json(&value))
-        .map_err(thrown)
+    api::call(name, args, bytes).map_err(thrown)
 }
 
 #[cfg(test)]

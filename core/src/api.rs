@@ -410,30 +410,6 @@ impl fmt::Display for Receiver {
     }
 }
 
-/// What [`call`] returns: each entry point's own core value, serialized as it is (no
-/// intermediate `Value`, so no second walk and no extra code in the wasm).
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-#[allow(missing_docs)]
-pub enum Output {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Name(&'static str),
-    Names(Vec<&'static str>),
-    Text(String),
-    Json(Value),
-    Payload(crate::Payload),
-    RetryPolicy(crate::RetryPolicy),
-    Ack(crate::Ack),
-    Answer(crate::Answer),
-    Failure(Failure),
-    Applied(ledger::Applied),
-    StatusUpdate(StatusUpdate),
-    StoreTexts(ledger::stores::StoreTexts),
-    Settings(receive::machine::Settings),
-}
-
 type Pairs = Vec<(String, String)>;
 
 /// One delivery through the receive machine, held by a binding between its steps: the settings
@@ -533,90 +509,161 @@ pub fn machine_input(input_json: &str) -> Result<receive::machine::Input> {
 /// | `inbox_policy` | `[options]` | the checked [`crate::inbox::InboxPolicy`] (`invalid_option`) |
 /// | `inbox_enqueued` | `[now]` | a new [`crate::inbox::InboxRecord`] |
 /// | `inbox_step` | `[policy, record, event, now]` | `{record}` or `{refused: "not_due" \| "not_processing" \| "processing" \| "not_waiting"}` |
-pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
-    let args = Args(json(
-        args,
-        "arguments: a JSON array of the entry point's arguments",
-    )?);
+pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<String> {
+    let args = Args::read(args)?;
     #[cfg(feature = "kit")]
     if let Some(output) = kit_entry(name, &args, bytes)? {
         return Ok(output);
     }
+    entry_point(name)?(&args, bytes)
+}
+
+/// One entry point of [`call`]: its arguments and the body or capture in, its result's JSON
+/// text out (each writes its own type, with no enum of every result type between).
+type EntryPoint = fn(&Args<'_>, &[u8]) -> Result<String>;
+
+/// The entry point of that name. Each is its own function, reached through a pointer (which
+/// neither LLVM nor wasm-opt inlines), and writes its own result: inlined into one dispatch,
+/// with one serializer for every result type, they made a 68 KB wasm function that V8 compiled
+/// whole on the first call of any of them — ~3 ms of a Worker's first request, which builds its
+/// handler and checks its clock through here (bench/PROFILE.md, 2026-12-04, thirteenth
+/// session). A first call now compiles what it runs.
+fn entry_point(name: &str) -> Result<EntryPoint> {
     Ok(match name {
-        "parse" => Output::Payload(crate::parse(args.provider(0)?, bytes)?),
-        "detect_provider" => {
-            let headers: Pairs = args.get(2)?;
-            let request = request(args.get(0)?, args.get(1)?, headers, bytes.to_vec());
-            Output::Name(crate::detect_provider(&request)?.name())
-        }
-        "retry_policy" => Output::RetryPolicy(crate::retry_policy(args.provider(0)?)),
-        "ack" => Output::Ack(crate::ack(args.provider(0)?, args.get(1)?)),
-        "status_wins" => {
-            let status = |i| {
-                let name: String = args.get(i)?;
-                DeliveryStatus::from_name(&name).ok_or_else(|| invalid("unknown delivery status"))
-            };
-            let current = match args.get::<Option<String>>(0)? {
-                Some(_) => Some(status(0)?),
-                None => None,
-            };
-            Output::Bool(crate::status_wins(current, status(1)?))
-        }
-        "parse_time" => Output::Int(time::parse_unix_seconds(&args.get::<String>(0)?, "now")?),
-        "parse_http_capture" => Output::Json(WebhookRequest::from_http1(bytes)?.to_json_value()),
-        "decide" => Output::Answer(receive::decide_json(args.raw(0)?)?),
-        "receive_settings" => {
-            Output::Settings(receive::machine::Settings::from_json_value(args.get(0)?)?)
-        }
-        "inbox_policy" => Output::Json(value_of(&crate::inbox::InboxPolicy::from_json_value(
-            &args.get::<Value>(0)?,
-        )?)?),
-        "inbox_enqueued" => Output::Json(value_of(&crate::inbox::enqueued(args.get(0)?))?),
-        "inbox_step" => {
-            let policy = crate::inbox::InboxPolicy::from_json_value(&args.get::<Value>(0)?)?;
-            let record: crate::inbox::InboxRecord = args.get(1)?;
-            let event: crate::inbox::InboxEvent = args.get(2)?;
-            Output::Json(
-                match crate::inbox::step(&policy, &record, &event, args.get(3)?) {
-                    Ok(record) => serde_json::json!({ "record": value_of(&record)? }),
-                    Err(refusal) => serde_json::json!({ "refused": value_of(&refusal)? }),
-                },
-            )
-        }
-        "check_now" => {
-            // A clock's first reading, at creation: a number of UNIX seconds, nothing else
-            // (`undefined`/`None`, text, a Date's object). Which value it was is not told.
-            let reading = args.get::<serde_json::Value>(0)?.as_f64().ok_or_else(|| {
-                crate::request::invalid_option(
-                    "clock",
-                    "a function returning UNIX seconds (a number)",
-                )
-            })?;
-            crate::check_now(seconds(reading)?)?;
-            Output::Null
-        }
-        "raw_body_unavailable" => Output::Failure(Error::RawBodyUnavailable.into()),
-        "method_not_allowed" => Output::Failure(Error::MethodNotAllowed.into()),
-        "ledger_apply" => Output::Applied(ledger::apply_json(args.raw(0)?, args.raw(1)?)?),
-        "ledger_update" => Output::StatusUpdate(StatusUpdate::from_event_json(args.raw(0)?)?),
-        "ledger_stores" => Output::StoreTexts(ledger::stores::STORE_TEXTS),
+        "parse" => parse_entry,
+        "detect_provider" => detect_provider_entry,
+        "retry_policy" => retry_policy_entry,
+        "ack" => ack_entry,
+        "status_wins" => status_wins_entry,
+        "parse_time" => parse_time_entry,
+        "parse_http_capture" => parse_http_capture_entry,
+        "decide" => decide_entry,
+        "receive_settings" => receive_settings_entry,
+        "inbox_policy" => inbox_policy_entry,
+        "inbox_enqueued" => inbox_enqueued_entry,
+        "inbox_step" => inbox_step_entry,
+        "check_now" => check_now_entry,
+        "raw_body_unavailable" => |_, _| to_json(&Failure::from(Error::RawBodyUnavailable)),
+        "method_not_allowed" => |_, _| to_json(&Failure::from(Error::MethodNotAllowed)),
+        "ledger_apply" => ledger_apply_entry,
+        "ledger_update" => ledger_update_entry,
+        "ledger_stores" => |_, _| to_json(&ledger::stores::STORE_TEXTS),
         _ => return Err(invalid("no entry point of that name")),
     })
+}
+
+#[inline(never)]
+fn parse_entry(args: &Args<'_>, bytes: &[u8]) -> Result<String> {
+    to_json(&crate::parse(args.provider(0)?, bytes)?)
+}
+
+#[inline(never)]
+fn detect_provider_entry(args: &Args<'_>, bytes: &[u8]) -> Result<String> {
+    let headers: Pairs = args.get(2)?;
+    let request = request(args.get(0)?, args.get(1)?, headers, bytes.to_vec());
+    to_json(crate::detect_provider(&request)?.name())
+}
+
+#[inline(never)]
+fn retry_policy_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&crate::retry_policy(args.provider(0)?))
+}
+
+#[inline(never)]
+fn ack_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&crate::ack(args.provider(0)?, args.get(1)?))
+}
+
+#[inline(never)]
+fn status_wins_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    let status = |i| {
+        let name: String = args.get(i)?;
+        DeliveryStatus::from_name(&name).ok_or_else(|| invalid("unknown delivery status"))
+    };
+    let current = match args.get::<Option<String>>(0)? {
+        Some(_) => Some(status(0)?),
+        None => None,
+    };
+    to_json(&crate::status_wins(current, status(1)?))
+}
+
+#[inline(never)]
+fn parse_time_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&time::parse_unix_seconds(&args.get::<String>(0)?, "now")?)
+}
+
+#[inline(never)]
+fn parse_http_capture_entry(_: &Args<'_>, bytes: &[u8]) -> Result<String> {
+    to_json(&WebhookRequest::from_http1(bytes)?.to_json_value())
+}
+
+#[inline(never)]
+fn decide_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&receive::decide_json(args.raw(0)?)?)
+}
+
+#[inline(never)]
+fn receive_settings_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&receive::machine::Settings::from_json_value(args.get(0)?)?)
+}
+
+#[inline(never)]
+fn inbox_policy_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    // Through a `Value`, whose keys are sorted, as the inbox's records have always crossed.
+    to_json(&value_of(&crate::inbox::InboxPolicy::from_json_value(
+        &args.get::<Value>(0)?,
+    )?)?)
+}
+
+#[inline(never)]
+fn inbox_enqueued_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&value_of(&crate::inbox::enqueued(args.get(0)?))?)
+}
+
+#[inline(never)]
+fn inbox_step_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    let policy = crate::inbox::InboxPolicy::from_json_value(&args.get::<Value>(0)?)?;
+    let record: crate::inbox::InboxRecord = args.get(1)?;
+    let event: crate::inbox::InboxEvent = args.get(2)?;
+    to_json(
+        &match crate::inbox::step(&policy, &record, &event, args.get(3)?) {
+            Ok(record) => serde_json::json!({ "record": value_of(&record)? }),
+            Err(refusal) => serde_json::json!({ "refused": value_of(&refusal)? }),
+        },
+    )
+}
+
+/// A clock's first reading, at creation: a number of UNIX seconds, nothing else
+/// (`undefined`/`None`, text, a Date's object). Which value it was is not told.
+#[inline(never)]
+fn check_now_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    let reading = args.get::<serde_json::Value>(0)?.as_f64().ok_or_else(|| {
+        crate::request::invalid_option("clock", "a function returning UNIX seconds (a number)")
+    })?;
+    crate::check_now(seconds(reading)?)?;
+    Ok(String::from("null"))
+}
+
+#[inline(never)]
+fn ledger_apply_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&ledger::apply_json(args.raw(0)?, args.raw(1)?)?)
+}
+
+#[inline(never)]
+fn ledger_update_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&StatusUpdate::from_event_json(args.raw(0)?)?)
 }
 
 /// The test kit's entry points (`sign`, `sample`, `event_kinds`, `identity`) alone: what the kit's own wasm
 /// module exports, so that the module a receiver loads holds no signing or sample code.
 #[cfg(feature = "kit")]
-pub fn call_kit(name: &str, args: &str, bytes: &[u8]) -> Result<Output> {
-    let args = Args(json(
-        args,
-        "arguments: a JSON array of the entry point's arguments",
-    )?);
+pub fn call_kit(name: &str, args: &str, bytes: &[u8]) -> Result<String> {
+    let args = Args::read(args)?;
     kit_entry(name, &args, bytes)?.ok_or_else(|| invalid("no entry point of that name"))
 }
 
 #[cfg(feature = "kit")]
-fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<Output>> {
+fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<String>> {
     Ok(Some(match name {
         "sign" => {
             let (provider, now, scheme): (String, f64, Option<String>) =
@@ -636,32 +683,32 @@ fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<Output>
                 }
                 None => sign::sign(provider, bytes, &credentials, seconds(now)?, scheme)?,
             };
-            Output::Json(signed.to_json_value())
+            to_json(&signed.to_json_value())?
         }
         "sample" => {
             let (provider, kind): (String, String) = (args.get(0)?, args.get(1)?);
             let overrides: Value = serde_json::from_slice(args.raw(2)?)
                 .map_err(|_| invalid("overrides: expected JSON text"))?;
             let body = sample::sample(Provider::from_name(&provider)?, &kind, &overrides)?;
-            Output::Text(String::from_utf8(body).map_err(|_| invalid("sample: not UTF-8"))?)
+            to_json(&String::from_utf8(body).map_err(|_| invalid("sample: not UTF-8"))?)?
         }
         "identity" => {
             let (provider, kind, serial): (String, String, u64) =
                 (args.get(0)?, args.get(1)?, args.get(2)?);
-            Output::Json(sample::identity_overrides(
+            to_json(&sample::identity_overrides(
                 Provider::from_name(&provider)?,
                 &kind,
                 serial,
-            ))
+            ))?
         }
         "event_kinds" => {
             let provider = Provider::from_name(&args.get::<String>(0)?)?;
-            Output::Names(
-                sample::event_kinds(provider)
+            to_json(
+                &sample::event_kinds(provider)
                     .iter()
                     .map(|k| k.name)
-                    .collect(),
-            )
+                    .collect::<Vec<_>>(),
+            )?
         }
         _ => return Ok(None),
     }))
@@ -671,6 +718,16 @@ fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<Output>
 struct Args<'a>(Vec<&'a RawValue>);
 
 impl<'a> Args<'a> {
+    /// The arguments from their JSON array (out of line: see [`entry_point`]).
+    #[inline(never)]
+    fn read(args: &'a str) -> Result<Self> {
+        json(
+            args,
+            "arguments: a JSON array of the entry point's arguments",
+        )
+        .map(Args)
+    }
+
     fn raw(&self, index: usize) -> Result<&'a [u8]> {
         match self.0.get(index) {
             Some(raw) => Ok(raw.get().as_bytes()),
@@ -913,15 +970,15 @@ mod tests {
 
     #[test]
     fn entry_points_read_their_arguments_by_name() {
-        assert!(matches!(
-            call("status_wins", r#"[null, "sent"]"#, b""),
-            Ok(Output::Bool(true))
-        ));
-        assert!(matches!(
-            call("parse_time", r#"["2026-01-21T12:53:20Z"]"#, b""),
-            Ok(Output::Int(1_769_000_000))
-        ));
-        let ack = to_json(&call("ack", r#"["lisoloo", "accepted"]"#, b"").unwrap()).unwrap();
+        assert_eq!(
+            call("status_wins", r#"[null, "sent"]"#, b"").unwrap(),
+            "true"
+        );
+        assert_eq!(
+            call("parse_time", r#"["2026-01-21T12:53:20Z"]"#, b"").unwrap(),
+            "1769000000"
+        );
+        let ack = call("ack", r#"["lisoloo", "accepted"]"#, b"").unwrap();
         assert!(ack.starts_with(r#"{"status":200,"#), "{ack}");
         for (name, args) in [("ack", "[\"lisoloo\"]"), ("nope", "[]"), ("decide", "{")] {
             assert_eq!(call(name, args, b"").unwrap_err().code, "invalid_request");
@@ -930,6 +987,125 @@ mod tests {
             call("retry_policy", r#"["nobody"]"#, b"").unwrap_err().code,
             "unknown_provider"
         );
+    }
+
+    /// Each entry point (its own function since the dispatch was split) gives the JSON text of
+    /// what its core function returns for those arguments.
+    #[test]
+    #[allow(clippy::indexing_slicing, clippy::panic)] // a test: a panic is its failure report
+    fn each_entry_point_writes_its_core_functions_result() {
+        // A message status event as the ledger reads it: the first of a ledger vector's.
+        let vector: Value = serde_json::from_str(include_str!(
+            "../../tests/ledger/gatewayapi_many_reports_one_message.json"
+        ))
+        .unwrap();
+        let event = vector["events"][0].to_string();
+        let lisoloo = br#"{"event_id": "e1", "event_type": "message.delivered"}"#;
+        let settings =
+            serde_json::json!({"provider": "lisoloo", "store": true, "max_body_bytes": 1024});
+        let detect = request(
+            "POST".into(),
+            None,
+            alloc::vec![("x-lisoloo-signature".into(), "x".into())],
+            b"{}".to_vec(),
+        );
+        let expected: [(&str, String, &[u8], String); 14] = [
+            ("check_now", "[1780000000]".into(), b"", "null".into()),
+            (
+                "status_wins",
+                r#"[null, "sent"]"#.into(),
+                b"",
+                "true".into(),
+            ),
+            (
+                "parse_time",
+                r#"["2026-01-21T12:53:20Z"]"#.into(),
+                b"",
+                "1769000000".into(),
+            ),
+            (
+                "detect_provider",
+                r#"["POST", null, [["x-lisoloo-signature", "x"]]]"#.into(),
+                b"{}",
+                to_json(crate::detect_provider(&detect).unwrap().name()).unwrap(),
+            ),
+            (
+                "inbox_enqueued",
+                "[1780000000]".into(),
+                b"",
+                to_json(&value_of(&crate::inbox::enqueued(1_780_000_000)).unwrap()).unwrap(),
+            ),
+            (
+                "parse",
+                r#"["lisoloo"]"#.into(),
+                lisoloo,
+                to_json(&crate::parse(Provider::Lisoloo, lisoloo).unwrap()).unwrap(),
+            ),
+            (
+                "retry_policy",
+                r#"["lisoloo"]"#.into(),
+                b"",
+                to_json(&crate::retry_policy(Provider::Lisoloo)).unwrap(),
+            ),
+            (
+                "ack",
+                r#"["lisoloo", "accepted"]"#.into(),
+                b"",
+                to_json(&crate::ack(
+                    Provider::Lisoloo,
+                    serde_json::from_str(r#""accepted""#).unwrap(),
+                ))
+                .unwrap(),
+            ),
+            (
+                "decide",
+                r#"[{"step":"handled","provider":"limephone","status":204}]"#.into(),
+                b"",
+                to_json(
+                    &receive::decide_json(
+                        br#"{"step":"handled","provider":"limephone","status":204}"#,
+                    )
+                    .unwrap(),
+                )
+                .unwrap(),
+            ),
+            (
+                "raw_body_unavailable",
+                "[]".into(),
+                b"",
+                to_json(&Failure::from(Error::RawBodyUnavailable)).unwrap(),
+            ),
+            (
+                "ledger_apply",
+                alloc::format!("[null, {event}]"),
+                b"",
+                to_json(&ledger::apply_json(b"null", event.as_bytes()).unwrap()).unwrap(),
+            ),
+            (
+                "ledger_update",
+                alloc::format!("[{event}]"),
+                b"",
+                to_json(&StatusUpdate::from_event_json(event.as_bytes()).unwrap()).unwrap(),
+            ),
+            (
+                "ledger_stores",
+                "[]".into(),
+                b"",
+                to_json(&ledger::stores::STORE_TEXTS).unwrap(),
+            ),
+            (
+                "receive_settings",
+                alloc::format!("[{settings}]"),
+                b"",
+                to_json(&receive::machine::Settings::from_json_value(settings.clone()).unwrap())
+                    .unwrap(),
+            ),
+        ];
+        for (name, args, bytes, text) in expected {
+            let written =
+                call(name, &args, bytes).unwrap_or_else(|failure| panic!("{name}: {failure:?}"));
+            assert_eq!(written, text, "{name}");
+        }
     }
 
     #[test]
