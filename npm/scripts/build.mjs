@@ -123,6 +123,26 @@ for (const { file, value } of everyProvider) {
   if (WARM_UP_PROVIDERS.includes(provider)) console.log(`warm-up (workerd, edge-light): ${provider}/${file}`);
 }
 if (warmUp.length !== WARM_UP_PROVIDERS.length) throw new Error("a warm-up provider has no request");
+// The warm-up's delivery (warmUpDelivery, not exported by the package) must reach a success for
+// each provider's request: bundled like node.cjs, with it exported, run once and removed.
+await build({
+  ...common,
+  stdin: { contents: 'export * from "./node.mjs"; export { warmUpDelivery } from "./receive.mjs";', resolveDir: "src", loader: "js" },
+  outfile: "dist/warm-up-check.cjs",
+  format: "cjs",
+  platform: "node",
+  external: ["./node-wasm.cjs"],
+  logOverride: { "empty-import-meta": "silent" },
+});
+try {
+  const { warmUpDelivery } = createRequire(import.meta.url)("../dist/warm-up-check.cjs");
+  for (const { file, value } of everyProvider) {
+    const answer = warmUpDelivery(value);
+    if (answer.status < 200 || answer.status > 299) throw new Error(`warm-up delivery of ${value.provider}/${file} answered ${answer.status} ${answer.code}`);
+  }
+} finally {
+  rmSync(new URL("warm-up-check.cjs", dist));
+}
 const reexport = `export const { ${names.join(", ")} } = telhook;\n`;
 writeFileSync(
   new URL("node.mjs", dist),

@@ -4,14 +4,18 @@
 // plan allows 10 ms per request and gives start-up its own budget). Normalizing a signed
 // request at start-up compiles it there instead (which: scripts/warm-up-requests.mjs). The
 // requests are test vectors (tests/vectors, fixed test secrets, a fixed clock), inlined by
-// scripts/build.mjs.
+// scripts/build.mjs. Each goes through `normalizeEvent` (what a `Receiver` runs) and through a
+// handler's delivery (`warmUpDelivery`: what `createHandler` runs, which a Worker usually builds
+// in its first request, its credentials being in `env`).
 import requests from "telhook:warm-up-requests";
 import { normalizeEvent } from "./api.mjs";
+import { warmUpDelivery } from "./receive.mjs";
 
 export function warmUp() {
   for (const { provider, credentials, request, now } of requests) {
     try {
       normalizeEvent(provider, request, credentials, { now });
+      warmUpDelivery({ provider, credentials, request, now });
     } catch {
       // Checked at build time (scripts/build.mjs): never thrown by a released package.
     }
