@@ -222,7 +222,7 @@ impl<'a> Redactor<'a> {
             };
         }
         let text = crate::json_text::to_text(nested);
-        if text.is_empty() || spells_a_value(&text) {
+        if spells_a_value(&text) {
             Nested::Whole
         } else {
             Nested::Redacted(text)
