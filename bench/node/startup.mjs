@@ -1,9 +1,13 @@
-// `make bench`, start-up part (issue 14's "first import + first normalize ≤ 10 ms in Node and in
-// workerd"). Node: a fresh process times its own `import` of the package plus one Receiver and
-// one normalize. workerd: a fresh Miniflare (workerd process, Worker compiled, wasm module
-// compiled) until its first answer, for a Worker that normalizes one limephone delivery minus
-// the same for a Worker that imports nothing — what telhook adds to a cold start — and what it
-// adds to the first request after it. Minimum of 5 Node and 5 workerd runs. Writes target/bench/startup.json for bench/report.py.
+// `make bench`, start-up part (issue 27's start-up goals). Node: a fresh process runs an app's
+// ES module file that times its own first `import` of the package plus one Receiver and one
+// normalize, as an app does; beside it, the same app importing an empty module (what Node's own
+// loader costs a first dynamic import). workerd: a fresh Miniflare (workerd process, Worker
+// compiled, wasm module compiled) until its first answer, minus the same for a Worker that
+// imports nothing — what telhook adds to a cold start — and what it adds to the first request
+// after it; for a Worker that normalizes one limephone delivery with a Receiver, and for one
+// written as the README's Workers example is (createHandler built in its first request, its
+// credentials being in `env`). Minimum of 9 Node and 8 workerd runs (interleaved). Writes
+// target/bench/startup.json for bench/report.py.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
@@ -17,21 +21,34 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const payload = JSON.parse(readFileSync(here("../payloads/limephone.json"), "utf8"));
 const results = { payload: payload.name };
 
-const nodeRuns = [];
-for (let i = 0; i < 5; i++) {
-  const script = `
-    const payload = ${JSON.stringify(payload)};
-    const t0 = performance.now();
-    const { Receiver } = await import(${JSON.stringify(here("../../npm/dist/node.mjs"))});
-    const imported = performance.now();
-    new Receiver(payload.provider, payload.credentials).normalize(payload.request, { now: payload.now });
-    console.log(JSON.stringify({ import_ms: imported - t0, total_ms: performance.now() - t0 }));`;
-  nodeRuns.push(JSON.parse(String(execFileSync(process.execPath, ["--input-type=module", "-e", script]))));
-}
-results.node_import_ms = Math.min(...nodeRuns.map((r) => r.import_ms));
-results.node_first_normalize_ms = Math.min(...nodeRuns.map((r) => r.total_ms));
-
 const dir = mkdtempSync(join(tmpdir(), "telhook-startup-"));
+// The first import from an app's own module file, not from `node -e`: there the first dynamic
+// import also starts Node's ES module loader, ~4 ms that an app whose entry is a file has paid
+// before its first line runs (bench/PROFILE.md, 2026-12-04, thirteenth session).
+const firstImport = (specifier, work) => `
+  const payload = ${JSON.stringify(payload)};
+  const t0 = performance.now();
+  const imported = await import(${JSON.stringify(specifier)});
+  const t1 = performance.now();
+  ${work}
+  console.log(JSON.stringify({ import_ms: t1 - t0, total_ms: performance.now() - t0 }));`;
+writeFileSync(join(dir, "empty-module.mjs"), "export const nothing = null;\n");
+writeFileSync(join(dir, "app-empty.mjs"), firstImport(join(dir, "empty-module.mjs"), ""));
+writeFileSync(
+  join(dir, "app-telhook.mjs"),
+  firstImport(here("../../npm/dist/node.mjs"),
+    "new imported.Receiver(payload.provider, payload.credentials).normalize(payload.request, { now: payload.now });"),
+);
+const nodeRuns = { telhook: [], empty: [] };
+for (let i = 0; i < 9; i++) {
+  for (const app of ["empty", "telhook"]) {
+    nodeRuns[app].push(JSON.parse(String(execFileSync(process.execPath, [join(dir, `app-${app}.mjs`)]))));
+  }
+}
+results.node_import_ms = Math.min(...nodeRuns.telhook.map((r) => r.import_ms));
+results.node_first_normalize_ms = Math.min(...nodeRuns.telhook.map((r) => r.total_ms));
+results.node_empty_module_import_ms = Math.min(...nodeRuns.empty.map((r) => r.import_ms));
+
 writeFileSync(
   join(dir, "telhook.mjs"),
   `import { Receiver } from "telhook";
@@ -40,6 +57,17 @@ writeFileSync(
      const event = new Receiver(payload.provider, payload.credentials).normalize(payload.request, { now: payload.now });
      return new Response(event.id);
    } };`,
+);
+// The README's Workers example's shape: the handler built in the first request, from `env`.
+writeFileSync(
+  join(dir, "handler.mjs"),
+  `import { createHandler, memoryStore } from "telhook";
+   const payload = ${JSON.stringify(payload)};
+   let handle;
+   export default { fetch: (request, env, ctx) => (handle ??= createHandler({
+     provider: payload.provider, credentials: payload.credentials, clock: () => payload.now,
+     store: memoryStore(), onEvent: (event) => { globalThis.lastEventId = event.id; },
+   }))(request, env, ctx) };`,
 );
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
 // One Worker per provider, normalizing that provider's signed request (the same vectors the
@@ -57,7 +85,7 @@ for (const { provider, credentials, request, now } of providers) {
      } };`,
   );
 }
-const workers = ["telhook", "bare", ...providers.map(({ provider }) => `provider-${provider}`)];
+const workers = ["telhook", "handler", "bare", ...providers.map(({ provider }) => `provider-${provider}`)];
 for (const name of workers) await bundleWorker(dir, `${name}.mjs`, `${name}-worker.mjs`);
 
 // The cold start until the first answer, and that first request alone (from `ready` to its
@@ -65,24 +93,27 @@ for (const name of workers) await bundleWorker(dir, `${name}.mjs`, `${name}-work
 // request does beyond the second (the wasm functions V8 compiles on their first call, unless
 // the start-up warm-up compiled them; performance.now() does not advance inside workerd).
 async function coldStart(name) {
+  // The handler Worker is sent the signed delivery; the others read their request from the script.
+  const delivery = () => (name === "handler" ? { method: "POST", headers: payload.request.headers, body: payload.request.body } : { method: "POST" });
   const t0 = performance.now();
   const mf = new Miniflare(workerOptions(dir, `${name}-worker.mjs`));
   await mf.ready;
   const ready = performance.now();
-  const response = await mf.dispatchFetch("https://bench.test/", { method: "POST" });
+  const response = await mf.dispatchFetch("https://bench.test/", delivery());
   const text = await response.text();
   const answered = performance.now();
-  await (await mf.dispatchFetch("https://bench.test/", { method: "POST" })).text();
+  await (await mf.dispatchFetch("https://bench.test/", delivery())).text();
   const second = performance.now() - answered;
   await mf.dispose();
   if (name === "telhook" && !text.startsWith("limephone:")) throw new Error(`workerd answered ${text}`);
+  if (name === "handler" && (response.status !== 200 || !text.includes("accepted"))) throw new Error(`handler Worker answered ${response.status} ${text}`);
   const provider = name.startsWith("provider-") ? name.slice("provider-".length) : null;
   if (provider !== null && !text.startsWith(`${provider}:`)) throw new Error(`${name}: workerd answered ${text}`);
   return { cold: answered - t0, first: answered - ready, second };
 }
-const cold = { telhook: [], bare: [] };
-for (let i = 0; i < 5; i++) {
-  for (const name of ["bare", "telhook"]) cold[name].push(await coldStart(name));
+const cold = { telhook: [], handler: [], bare: [] };
+for (let i = 0; i < 8; i++) {
+  for (const name of ["bare", "telhook", "handler"]) cold[name].push(await coldStart(name));
 }
 const least = (runs, key) => Math.min(...runs.map((r) => r[key]));
 results.workerd_cold_start_ms = least(cold.telhook, "cold");
@@ -92,6 +123,11 @@ results.workerd_first_request_ms = least(cold.telhook, "first");
 results.workerd_bare_first_request_ms = least(cold.bare, "first");
 results.workerd_second_request_ms = least(cold.telhook, "second");
 results.workerd_first_request_added_ms = results.workerd_first_request_ms - results.workerd_bare_first_request_ms;
+results.workerd_handler_cold_start_ms = least(cold.handler, "cold");
+results.workerd_handler_added_ms = results.workerd_handler_cold_start_ms - results.workerd_bare_cold_start_ms;
+results.workerd_handler_first_request_ms = least(cold.handler, "first");
+results.workerd_handler_second_request_ms = least(cold.handler, "second");
+results.workerd_handler_first_request_added_ms = results.workerd_handler_first_request_ms - results.workerd_bare_first_request_ms;
 // Each provider's first request after a cold start, over the empty Worker's (minimum of 3).
 results.workerd_first_request_added_by_provider_ms = {};
 for (const { provider } of providers) {
