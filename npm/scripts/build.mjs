@@ -137,8 +137,9 @@ await build({
 try {
   const { warmUpDelivery } = createRequire(import.meta.url)("../dist/warm-up-check.cjs");
   for (const { file, value } of everyProvider) {
-    const answer = warmUpDelivery(value);
-    if (answer.status < 200 || answer.status > 299) throw new Error(`warm-up delivery of ${value.provider}/${file} answered ${answer.status} ${answer.code}`);
+    for (const answer of warmUpDelivery(value)) {
+      if (answer.status < 200 || answer.status > 299) throw new Error(`warm-up delivery of ${value.provider}/${file} answered ${answer.status} ${answer.code}`);
+    }
   }
 } finally {
   rmSync(new URL("warm-up-check.cjs", dist));

@@ -256,6 +256,11 @@ function typedStep(flow, input) {
   return undefined;
 }
 
+/** The next action, given what happened: a typed input crosses without JSON, any other as JSON text. */
+function nextAction(flow, input) {
+  return actionOf(typedStep(flow, input) ?? call((text) => flow.next(text), JSON.stringify(input)));
+}
+
 /**
  * A normalize step's text (`Delivery.normalize`, `bodyReadAndNormalize`): the next action, then
  * a line feed and the event when it normalized; else the refusal's error, if it refused.
@@ -325,7 +330,7 @@ async function run(setup, request, readBody, context, keepAlive) {
   const flow = new core.Delivery(setup.flowSettings, request.method, request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)));
   let action = actionOf(flow.action());
   let body, event, response, failure, handlerDone;
-  const next = (input) => actionOf(typedStep(flow, input) ?? call((text) => flow.next(text), JSON.stringify(input)));
+  const next = (input) => nextAction(flow, input);
   try {
     for (;;) {
       let input;
@@ -384,37 +389,48 @@ async function run(setup, request, readBody, context, keepAlive) {
   }
 }
 
-// What a delivery that is new, handled and settled answers at each step asking for a store
-// or the handler (the warm-up's delivery below).
-const HAPPY_INPUTS = { claim: new Claimed("new"), call_handler: HANDLED, complete: SETTLED };
-const WARM_UP_STORE = Object.freeze({ claim: () => "new", complete: () => undefined, release: () => undefined });
+// What a new delivery is answered at each step asking for a store, the handler or the inbox
+// (the warm-up's deliveries below): claimed new, handled, settled; enqueued new.
+const HAPPY_INPUTS = {
+  claim: new Claimed("new"),
+  call_handler: HANDLED,
+  complete: SETTLED,
+  enqueue: Object.freeze({ input: "enqueued", state: "new" }),
+};
+const WARM_UP_MODES = [
+  { store: Object.freeze({ claim: () => "new", complete: () => undefined, release: () => undefined }), onEvent: () => undefined },
+  { inbox: Object.freeze({ enqueue: () => "new" }) },
+];
 
 /**
  * Start-up warm-up (src/warm-up.mjs): one signed request through what a handler's delivery runs
- * in the core — the handler's set-up (`prepare`), the machine, the normalize step — each step the
- * machine asks for answered as a new, handled and settled delivery's would be, synchronously (no
- * store or handler is called: none may do I/O at a Worker's start-up). V8 compiles a wasm
- * function on its first call, so without it a Worker's first delivery compiled them (5 ms of its
- * CPU in workerd, bench/PROFILE.md). The answer, for the build's check that it is a success.
+ * in the core — the handler's set-up (`prepare`), the machine, the normalize step — once with a
+ * store and once in inbox mode, each step the machine asks for answered as a new delivery's would
+ * be, synchronously (no store, handler or inbox is called: none may do I/O at a Worker's
+ * start-up). V8 compiles a wasm function on its first call, so without it a Worker's first
+ * delivery compiled them (5 ms of its CPU in workerd, bench/PROFILE.md). The answers, for the
+ * build's check that each is a success.
  */
 export function warmUpDelivery({ provider, credentials, request, now }) {
-  const setup = prepare({ provider, credentials, store: WARM_UP_STORE, onEvent: () => undefined, clock: () => now }, "warm-up");
-  const flow = new core.Delivery(setup.flowSettings, request.method ?? "POST", request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)));
-  try {
-    let action = actionOf(flow.action());
-    while (action.action !== "answer") {
-      if (action.action === "read_body") {
-        ({ action } = normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, toBytes(request.body), now)));
-        continue;
+  return WARM_UP_MODES.map((mode) => {
+    const setup = prepare({ provider, credentials, clock: () => now, ...mode }, "warm-up");
+    const flow = new core.Delivery(setup.flowSettings, request.method ?? "POST", request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)));
+    try {
+      let action = actionOf(flow.action());
+      while (action.action !== "answer") {
+        if (action.action === "read_body") {
+          ({ action } = normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, toBytes(request.body), now)));
+          continue;
+        }
+        const input = HAPPY_INPUTS[action.action];
+        if (input === undefined) throw new Error(`telhook warm-up: the machine asked for ${action.action}`);
+        action = nextAction(flow, input);
       }
-      const input = HAPPY_INPUTS[action.action];
-      if (input === undefined) throw new Error(`telhook warm-up: the machine asked for ${action.action}`);
-      action = actionOf(typedStep(flow, input));
+      return action.answer;
+    } finally {
+      flow.free();
     }
-    return action.answer;
-  } finally {
-    flow.free();
-  }
+  });
 }
 
 /** `run`, with anything unexpected (a throwing clock, a broken stream) answered as the core's internal error. */
