@@ -4,9 +4,9 @@
 // loader costs a first dynamic import). workerd: a fresh Miniflare (workerd process, Worker
 // compiled, wasm module compiled) until its first answer, minus the same for a Worker that
 // imports nothing — what telhook adds to a cold start — and what it adds to the first request
-// after it; for a Worker that normalizes one limephone delivery with a Receiver, and for one
-// written as the README's Workers example is (createHandler built in its first request, its
-// credentials being in `env`). Minimum of 9 Node and 8 workerd runs (interleaved). Writes
+// after it; for a Worker that normalizes one limephone delivery with a Receiver, and for two
+// written as the README's Workers examples are (createHandler built in its first request, its
+// credentials being in `env`; with a store, and with an inbox). Minimum of 9 Node and 8 workerd runs (interleaved). Writes
 // target/bench/startup.json for bench/report.py.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -69,6 +69,18 @@ writeFileSync(
      store: memoryStore(), onEvent: (event) => { globalThis.lastEventId = event.id; },
    }))(request, env, ctx) };`,
 );
+// The same, its events handed to an inbox (the README's example uses queueInbox; memoryInbox
+// runs the same machine steps without a Queue binding).
+writeFileSync(
+  join(dir, "inbox.mjs"),
+  `import { createHandler, memoryInbox } from "telhook";
+   const payload = ${JSON.stringify(payload)};
+   let handle;
+   export default { fetch: (request, env, ctx) => (handle ??= createHandler({
+     provider: payload.provider, credentials: payload.credentials, clock: () => payload.now,
+     inbox: memoryInbox({ clock: () => payload.now }),
+   }))(request, env, ctx) };`,
+);
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
 // One Worker per provider, normalizing that provider's signed request (the same vectors the
 // build checks): the warm-up compiles at start-up what one provider's request runs, and the
@@ -85,7 +97,7 @@ for (const { provider, credentials, request, now } of providers) {
      } };`,
   );
 }
-const workers = ["telhook", "handler", "bare", ...providers.map(({ provider }) => `provider-${provider}`)];
+const workers = ["telhook", "handler", "inbox", "bare", ...providers.map(({ provider }) => `provider-${provider}`)];
 for (const name of workers) await bundleWorker(dir, `${name}.mjs`, `${name}-worker.mjs`);
 
 // The cold start until the first answer, and that first request alone (from `ready` to its
@@ -94,7 +106,8 @@ for (const name of workers) await bundleWorker(dir, `${name}.mjs`, `${name}-work
 // the start-up warm-up compiled them; performance.now() does not advance inside workerd).
 async function coldStart(name) {
   // The handler Worker is sent the signed delivery; the others read their request from the script.
-  const delivery = () => (name === "handler" ? { method: "POST", headers: payload.request.headers, body: payload.request.body } : { method: "POST" });
+  const signed = name === "handler" || name === "inbox";
+  const delivery = () => (signed ? { method: "POST", headers: payload.request.headers, body: payload.request.body } : { method: "POST" });
   const t0 = performance.now();
   const mf = new Miniflare(workerOptions(dir, `${name}-worker.mjs`));
   await mf.ready;
@@ -107,13 +120,14 @@ async function coldStart(name) {
   await mf.dispose();
   if (name === "telhook" && !text.startsWith("limephone:")) throw new Error(`workerd answered ${text}`);
   if (name === "handler" && (response.status !== 200 || !text.includes("accepted"))) throw new Error(`handler Worker answered ${response.status} ${text}`);
+  if (name === "inbox" && (response.status !== 200 || !text.includes("queued"))) throw new Error(`inbox Worker answered ${response.status} ${text}`);
   const provider = name.startsWith("provider-") ? name.slice("provider-".length) : null;
   if (provider !== null && !text.startsWith(`${provider}:`)) throw new Error(`${name}: workerd answered ${text}`);
   return { cold: answered - t0, first: answered - ready, second };
 }
-const cold = { telhook: [], handler: [], bare: [] };
+const cold = { telhook: [], handler: [], inbox: [], bare: [] };
 for (let i = 0; i < 8; i++) {
-  for (const name of ["bare", "telhook", "handler"]) cold[name].push(await coldStart(name));
+  for (const name of ["bare", "telhook", "handler", "inbox"]) cold[name].push(await coldStart(name));
 }
 const least = (runs, key) => Math.min(...runs.map((r) => r[key]));
 results.workerd_cold_start_ms = least(cold.telhook, "cold");
@@ -128,6 +142,11 @@ results.workerd_handler_added_ms = results.workerd_handler_cold_start_ms - resul
 results.workerd_handler_first_request_ms = least(cold.handler, "first");
 results.workerd_handler_second_request_ms = least(cold.handler, "second");
 results.workerd_handler_first_request_added_ms = results.workerd_handler_first_request_ms - results.workerd_bare_first_request_ms;
+results.workerd_inbox_cold_start_ms = least(cold.inbox, "cold");
+results.workerd_inbox_added_ms = results.workerd_inbox_cold_start_ms - results.workerd_bare_cold_start_ms;
+results.workerd_inbox_first_request_ms = least(cold.inbox, "first");
+results.workerd_inbox_second_request_ms = least(cold.inbox, "second");
+results.workerd_inbox_first_request_added_ms = results.workerd_inbox_first_request_ms - results.workerd_bare_first_request_ms;
 // Each provider's first request after a cold start, over the empty Worker's (minimum of 3).
 results.workerd_first_request_added_by_provider_ms = {};
 for (const { provider } of providers) {
