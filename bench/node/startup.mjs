@@ -58,29 +58,20 @@ writeFileSync(
      return new Response(event.id);
    } };`,
 );
-// The README's Workers example's shape: the handler built in the first request, from `env`.
+// The README's Workers examples' shape: the handler built in the first request (the credentials
+// are in `env`), with a store, and with an inbox (the README's uses queueInbox; memoryInbox runs
+// the same machine steps without a Queue binding).
+const handlerWorker = (factory, option) => `import { createHandler, ${factory} } from "telhook";
+   const payload = ${JSON.stringify(payload)};
+   let handle;
+   export default { fetch: (request, env, ctx) => (handle ??= createHandler({
+     provider: payload.provider, credentials: payload.credentials, clock: () => payload.now, ${option},
+   }))(request, env, ctx) };`;
 writeFileSync(
   join(dir, "handler.mjs"),
-  `import { createHandler, memoryStore } from "telhook";
-   const payload = ${JSON.stringify(payload)};
-   let handle;
-   export default { fetch: (request, env, ctx) => (handle ??= createHandler({
-     provider: payload.provider, credentials: payload.credentials, clock: () => payload.now,
-     store: memoryStore(), onEvent: (event) => { globalThis.lastEventId = event.id; },
-   }))(request, env, ctx) };`,
+  handlerWorker("memoryStore", "store: memoryStore(), onEvent: (event) => { globalThis.lastEventId = event.id; }"),
 );
-// The same, its events handed to an inbox (the README's example uses queueInbox; memoryInbox
-// runs the same machine steps without a Queue binding).
-writeFileSync(
-  join(dir, "inbox.mjs"),
-  `import { createHandler, memoryInbox } from "telhook";
-   const payload = ${JSON.stringify(payload)};
-   let handle;
-   export default { fetch: (request, env, ctx) => (handle ??= createHandler({
-     provider: payload.provider, credentials: payload.credentials, clock: () => payload.now,
-     inbox: memoryInbox({ clock: () => payload.now }),
-   }))(request, env, ctx) };`,
-);
+writeFileSync(join(dir, "inbox.mjs"), handlerWorker("memoryInbox", "inbox: memoryInbox({ clock: () => payload.now })"));
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
 // One Worker per provider, normalizing that provider's signed request (the same vectors the
 // build checks): the warm-up compiles at start-up what one provider's request runs, and the
