@@ -5,8 +5,8 @@
 //! binding holds no rule: it converts its language's values to these shapes and back.
 //!
 //! The hot path is [`Receiver`] (credentials parsed once). Every other entry point goes through
-//! [`call`], by name, with its arguments as a JSON array: one definition of each entry point's
-//! arguments for every runtime.
+//! [`call`], by name, with its arguments as a JSON array and its result as JSON text: one
+//! definition of each entry point's arguments and result for every runtime.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -484,7 +484,7 @@ pub fn machine_input(input_json: &str) -> Result<receive::machine::Input> {
 }
 
 /// Every entry point but the receiver's, by name; `args` is a JSON array of its arguments and
-/// `bytes` the body or capture, for the entry points that take one.
+/// `bytes` the body or capture, for the entry points that take one. The result is its JSON text.
 ///
 /// | name | args | result |
 /// |---|---|---|
