@@ -258,7 +258,7 @@ pub fn shared_text_path(event: &NormalizedEvent) -> Option<Vec<TextStep>> {
 /// `raw_size_hint` is about what `raw` takes as JSON (the body's length): the text is written
 /// into one buffer of that size plus the event's, not grown by doubling, which at 1 MiB reserved
 /// a second megabyte of wasm memory. `raw`, most of the text, is written by
-/// [`crate::json_text`], whose string escaping checks eight bytes at a time.
+/// `json_text` (core/src/json_text.rs), whose string escaping checks eight bytes at a time.
 pub fn event_text(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<String> {
     let path = shared_text_path(&event);
     if let (Some(message), Some(_)) = (event.message.as_mut(), &path) {
