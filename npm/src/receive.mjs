@@ -272,6 +272,11 @@ function normalizeOutcome(flow, text) {
   return { action: actionOf(text), event: undefined, failure: refusal === undefined ? undefined : telhookErrorOf(refusal) };
 }
 
+/** A body read and normalized in one crossing: the machine asks to normalize a body once read. */
+function bodyReadAndNormalize(setup, flow, body) {
+  return normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, toBytes(body), setup.now()));
+}
+
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
 
@@ -346,7 +351,7 @@ async function run(setup, request, readBody, context, keepAlive) {
           [input, failure] = bodyInput(body, action.max_bytes);
           if (input !== BODY_READ) break;
           // The machine asks to normalize a body once read: both steps in one call.
-          ({ action, event, failure } = normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, toBytes(body), setup.now())));
+          ({ action, event, failure } = bodyReadAndNormalize(setup, flow, body));
           continue;
         case "normalize":
           ({ action, event, failure } = normalizeOutcome(flow, flow.normalize(setup.receiver.inner, toBytes(body), setup.now())));
@@ -419,7 +424,7 @@ export function warmUpDelivery({ provider, credentials, request, now }) {
       let action = actionOf(flow.action());
       while (action.action !== "answer") {
         if (action.action === "read_body") {
-          ({ action } = normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, toBytes(request.body), now)));
+          ({ action } = bodyReadAndNormalize(setup, flow, request.body));
           continue;
         }
         const input = HAPPY_INPUTS[action.action];
