@@ -8,8 +8,9 @@
 use telhook_core::api;
 use wasm_bindgen::prelude::*;
 
-/// `api::call_kit`: `sign`, `sample` and `event_kinds` by name, arguments as a JSON array; the
-/// result as JSON text, a failure thrown as the JSON text of `api::Failure`.
+/// `api::call_kit`: `sign`, `sample`, `event_kinds`, `identity`, `parse` and `parse_http_capture`
+/// by name, arguments as a JSON array; the result as JSON text, a failure thrown as the JSON text
+/// of `api::Failure`.
 #[wasm_bindgen]
 pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<String, JsValue> {
     api::call_kit(name, args, bytes).map_err(|failure| JsValue::from_str(&failure.to_json()))

@@ -60,7 +60,9 @@ pub use error::{Error, ErrorCode, ErrorKind, Result};
 pub use event::{status_wins, DeliveryStatus, EventType, NormalizedEvent};
 pub use ledger::{LedgerState, StatusUpdate, Verdict};
 pub use provider::Provider;
-pub use providers::{detect_provider, parse, Payload};
+#[cfg(feature = "inspect")]
+pub use providers::parse;
+pub use providers::{detect_provider, Payload};
 pub use receive::{decide, Answer, ClaimState, DedupeAction, HandlerOutcome, Step};
 pub use request::{Body, Options, WebhookRequest, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{ack, retry_policy, Ack, DeliveryResult, Outcome, RetryPolicy};

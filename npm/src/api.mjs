@@ -76,11 +76,6 @@ function once(receiver, use) {
   }
 }
 
-/** Parses a body into the provider's typed payload, without verifying it. */
-export function parse(provider, body) {
-  return coreCall("parse", [provider], toBytes(body));
-}
-
 export function detectProvider(request) {
   const flat = flattenHeaders(request.headers);
   const pairs = [];
@@ -141,11 +136,4 @@ export function ledgerStores() {
 export async function fromRequest(request) {
   const body = new Uint8Array(await request.arrayBuffer());
   return { method: request.method, url: request.url, headers: request.headers, body };
-}
-
-/** A raw HTTP/1.1 capture (request line, headers, body) as a request, e.g. to replay one. */
-export function fromHttpCapture(capture) {
-  const request = coreCall("parse_http_capture", [], toBytes(capture));
-  const body = Uint8Array.from(atob(request.body_base64), (c) => c.charCodeAt(0));
-  return { method: request.method, url: request.url ?? undefined, headers: request.headers, body };
 }

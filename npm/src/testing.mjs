@@ -79,6 +79,29 @@ function bodyBytes(body) {
   throw new RequestError("invalid_request", "body must be a Uint8Array or a string", "request", "body", "a Uint8Array or a string");
 }
 
+/** A body or capture as bytes: what `bodyBytes` takes, or an ArrayBuffer or a view of one. */
+function inputBytes(input) {
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  if (ArrayBuffer.isView(input) && !(input instanceof Uint8Array)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  return bodyBytes(input);
+}
+
+/**
+ * Parses a body into the provider's typed payload, without verifying it; secrets redacted. To
+ * inspect a body, not to receive one: here, not in the package's main entry, so that the module
+ * a receiver loads carries no typed payloads.
+ */
+export function parse(provider, body) {
+  return callCore("parse", [provider], inputBytes(body));
+}
+
+/** A raw HTTP/1.1 capture (request line, headers, body) as a request, e.g. to replay one. */
+export function fromHttpCapture(capture) {
+  const request = callCore("parse_http_capture", [], inputBytes(capture));
+  const body = Uint8Array.from(atob(request.body_base64), (c) => c.charCodeAt(0));
+  return { method: request.method, url: request.url ?? undefined, headers: request.headers, body };
+}
+
 function nowSeconds(now) {
   if (now == null) return Math.floor(Date.now() / 1000);
   if (now instanceof Date) return Math.floor(now.getTime() / 1000);

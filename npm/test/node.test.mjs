@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as telhook from "telhook";
+import * as testing from "telhook/testing";
 import { loadVectors } from "./load-vectors.mjs";
 import { requestOf } from "./vector-reader.mjs";
 import { runVector } from "./vectors.mjs";
@@ -87,8 +88,22 @@ test("retry policy, ack, status ordering, detection and parse come from the core
   assert.equal(telhook.statusWins(null, "sent"), true);
   assert.equal(telhook.statusWins("sent", "delivered"), true);
   assert.equal(telhook.detectProvider({ headers: { "User-Agent": "LoopServer" }, body: "{}" }), "looplookup");
-  const parsed = telhook.parse("gatewayapi", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","extra_field":true}');
+  // Typed payloads are telhook/testing's (the receiver's module carries none).
+  assert.equal(telhook.parse, undefined);
+  const parsed = testing.parse("gatewayapi", '{"id":1,"msisdn":4512345678,"status":"DELIVERED","extra_field":true}');
   assert.equal(parsed.extra_field, true);
+  assert.deepStrictEqual(testing.parse("gatewayapi", new TextEncoder().encode('{"id":1,"msisdn":1,"status":"DELIVERED"}').buffer).id, 1);
+  assert.throws(() => testing.parse("limephone", "{"), (e) => e instanceof telhook.ParseError && e.code === "malformed_json");
+});
+
+test("fromHttpCapture (telhook/testing) reads a raw HTTP/1.1 capture", () => {
+  assert.equal(telhook.fromHttpCapture, undefined);
+  const request = testing.fromHttpCapture("POST /hooks/lisoloo?x=1 HTTP/1.1\r\nHost: h.example\r\nContent-Type: application/json\r\n\r\n{\"a\":1}");
+  assert.equal(request.method, "POST");
+  assert.equal(request.url, "/hooks/lisoloo?x=1");
+  assert.deepStrictEqual(request.headers, [["Host", "h.example"], ["Content-Type", "application/json"]]);
+  assert.equal(new TextDecoder().decode(request.body), '{"a":1}');
+  assert.throws(() => testing.fromHttpCapture("not a capture"), (e) => e instanceof telhook.TelhookError);
 });
 
 test("fromRequest reads the raw bytes of a Fetch Request once", async () => {
@@ -173,6 +188,6 @@ test("detection takes credentials per provider, a shared pool is refused, parse(
     schema: "users",
     data: JSON.stringify({ web_hook_url: "https://h.example/x?token=abc", wirelessPin: "1" }),
   });
-  const parsed = telhook.parse("did_reseller", body);
+  const parsed = testing.parse("did_reseller", body);
   assert.equal(parsed.data, '{"web_hook_url":"https://h.example/x?token=[REDACTED]","wirelessPin":"[REDACTED]"}');
 });

@@ -120,14 +120,20 @@ test("the module a receiver loads stays within its gzip budget and holds no test
     gzipped <= budget.gzip_budget_bytes,
     `${budget.module}: ${gzipped} B gzipped, over its budget of ${budget.gzip_budget_bytes} B (npm/wasm-budget.json)`,
   );
-  // The signing and sample entry points live in the kit's module only.
+  // The signing and sample entry points, typed payloads and HTTP captures live in the kit's module only.
   const glue = await import("../wasm/telhook_wasm.js");
   glue.initSync({ module: wasm });
-  assert.throws(() => glue.call("event_kinds", '["limephone"]', new Uint8Array(0)), /no entry point of that name/);
+  const body = new TextEncoder().encode('{"event_id":"e","event_type":"sms.sent"}');
+  const capture = new TextEncoder().encode("POST / HTTP/1.1\r\n\r\n{}");
+  for (const [name, args, bytes] of [["event_kinds", '["limephone"]', new Uint8Array(0)], ["parse", '["lisoloo"]', body], ["parse_http_capture", "[]", capture]]) {
+    assert.throws(() => glue.call(name, args, bytes), /no entry point of that name/, name);
+  }
   assert.match(glue.call("retry_policy", '["limephone"]', new Uint8Array(0)), /retry_delays_secs/);
   const kit = await import("../wasm/telhook_wasm_kit.js");
   kit.initSync({ module: readFileSync(join(dist, "telhook_wasm_kit_bg.wasm")) });
   assert.match(kit.call("event_kinds", '["limephone"]', new Uint8Array(0)), /^\[/);
+  assert.match(kit.call("parse", '["lisoloo"]', body), /"event_id":"e"/);
+  assert.match(kit.call("parse_http_capture", "[]", capture), /"method":"POST"/);
 });
 
 test("import and require of the installed package give one instance (instanceof works across them)", () => {

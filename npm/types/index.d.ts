@@ -392,12 +392,10 @@ export function verify(
   credentials: Credentials | null,
   options?: Options,
 ): ProviderName;
-export function parse(provider: ProviderName, body: Uint8Array | ArrayBuffer | string): { [field: string]: unknown };
 export function detectProvider(request: WebhookRequest): ProviderName;
 export function retryPolicy(provider: ProviderName): RetryPolicy;
 export function ack(provider: ProviderName, outcome: Outcome): Ack;
 export function statusWins(current: DeliveryStatus | null, incoming: DeliveryStatus): boolean;
-export function fromHttpCapture(capture: Uint8Array | string): WebhookRequest & { body: Uint8Array };
 export function fromRequest(request: FetchRequest): Promise<WebhookRequest & { body: Uint8Array }>;
 
 /** The core's answer to one delivery (from `decide`): send status, headers and body as they are. */

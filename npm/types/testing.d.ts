@@ -1,7 +1,7 @@
 // telhook/testing: signed sample webhooks for tests. Needs no DOM or Node types (lib es2022
 // is enough); `toRequest` gives the host's `Request` where its types are loaded.
 // types/testing.d.cts, for CommonJS TypeScript, is made from this file by scripts/build.mjs.
-import type { AuthScheme, Credentials, HostRequest, ProviderName } from "./index.js";
+import type { AuthScheme, Credentials, HostRequest, ProviderName, WebhookRequest } from "./index.js";
 
 /** One request as the provider sends it. */
 export interface SignedRequest {
@@ -48,3 +48,7 @@ export function eventKinds(provider: ProviderName): string[];
 /** A sample body: a new event on every call unless `overrides` names its id. */
 export function sample(provider: ProviderName, eventKind?: string, overrides?: Record<string, unknown>): Uint8Array;
 export function signedRequest(provider: ProviderName, options: SignOptions): SignedRequest;
+/** The provider's typed payload of a body, not verified; secrets redacted. To inspect a body, not to receive one. */
+export function parse(provider: ProviderName, body: Uint8Array | ArrayBuffer | string): { [field: string]: unknown };
+/** A raw HTTP/1.1 capture (request line, headers, body) as a request, e.g. to replay one. */
+export function fromHttpCapture(capture: Uint8Array | ArrayBuffer | string): WebhookRequest & { body: Uint8Array };

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
-use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
+use super::{defaults, Provider, Spec, BodyKeys};
 use crate::credentials::Credentials;
 use crate::fields::Fields;
 use crate::error::{Error, Result};
@@ -45,7 +45,8 @@ pub(crate) const SPEC: Spec = Spec {
     verify: |request, credentials, _now| verify(request, credentials),
     named_by_headers: defaults::named_by_no_header,
     body_matches,
-    parse: |raw| Ok(Payload::DidReseller(from_value(raw)?)),
+    #[cfg(feature = "inspect")]
+    parse: |raw| Ok(super::Payload::DidReseller(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
     #[cfg(feature = "kit")]

@@ -13,7 +13,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
+use super::{defaults, Provider, Spec, BodyKeys};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -46,7 +46,8 @@ pub(crate) const SPEC: Spec = Spec {
     verify,
     named_by_headers,
     body_matches,
-    parse: |raw| Ok(Payload::GatewayApi(GatewayApiPayload::from_value(raw)?)),
+    #[cfg(feature = "inspect")]
+    parse: |raw| Ok(super::Payload::GatewayApi(GatewayApiPayload::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
     #[cfg(feature = "kit")]
@@ -110,11 +111,12 @@ fn shape_of(mut has: impl FnMut(&str) -> bool) -> Option<Shape> {
 }
 
 impl GatewayApiPayload {
+    #[cfg(feature = "inspect")]
     pub(crate) fn from_value(value: &Value) -> Result<Self> {
         match shape_of(|key| value.get(key).is_some()) {
-            Some(Shape::Event) => Ok(Self::Event(from_value(value)?)),
-            Some(Shape::DeliveryReport) => Ok(Self::DeliveryReport(from_value(value)?)),
-            Some(Shape::IncomingSms) => Ok(Self::IncomingSms(from_value(value)?)),
+            Some(Shape::Event) => Ok(Self::Event(super::from_value(value)?)),
+            Some(Shape::DeliveryReport) => Ok(Self::DeliveryReport(super::from_value(value)?)),
+            Some(Shape::IncomingSms) => Ok(Self::IncomingSms(super::from_value(value)?)),
             None => Err(Error::invalid_payload(
                 "not a GatewayAPI event (event_type + event), delivery report (msisdn + status) or MO SMS (msisdn + message)",
             )),

@@ -13,7 +13,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, from_value, Payload, Provider, Spec, BodyKeys};
+use super::{defaults, Provider, Spec, BodyKeys};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -44,7 +44,8 @@ pub(crate) const SPEC: Spec = Spec {
     verify: |request, credentials, _now| verify(request, credentials),
     named_by_headers,
     body_matches,
-    parse: |raw| Ok(Payload::LimePhone(from_value(raw)?)),
+    #[cfg(feature = "inspect")]
+    parse: |raw| Ok(super::Payload::LimePhone(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
     #[cfg(feature = "kit")]

@@ -41,6 +41,7 @@ pub(crate) struct Spec {
     /// True when a JSON body has this provider's shape.
     pub body_matches: fn(&BodyKeys<'_>) -> bool,
     /// The typed payload of a (redacted) body.
+    #[cfg(feature = "inspect")]
     pub parse: fn(&Value) -> Result<Payload>,
     /// The event of a verified, redacted body (`raw`), read into the typed payload.
     pub normalize: fn(Value, &Context<'_>) -> Result<NormalizedEvent>,
@@ -270,6 +271,7 @@ pub(crate) fn retry_schedule(provider: Provider) -> &'static RetrySchedule {
 
 /// Parses a body into the provider's typed payload (no verification), secrets redacted by
 /// the key, URL and nested-JSON rules of [`crate::redact`].
+#[cfg(feature = "inspect")]
 pub fn parse(provider: Provider, body: &[u8]) -> Result<Payload> {
     let spec = spec(provider);
     let mut value = (spec.decode)(&WebhookRequest::post(alloc::vec::Vec::new(), body))?;
@@ -485,6 +487,7 @@ pub(crate) fn parse_json_object(body: &[u8]) -> Result<Value> {
     }
 }
 
+#[cfg(feature = "inspect")]
 pub(crate) fn from_value<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T> {
     T::deserialize(value).map_err(Error::invalid_payload)
 }

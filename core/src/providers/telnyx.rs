@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, Context, Payload, Provider, Spec, BodyKeys};
+use super::{defaults, Context, Provider, Spec, BodyKeys};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -72,7 +72,8 @@ pub(crate) const SPEC: Spec = Spec {
     verify,
     named_by_headers,
     body_matches,
-    parse: |raw| Ok(Payload::Telnyx(super::from_value(raw)?)),
+    #[cfg(feature = "inspect")]
+    parse: |raw| Ok(super::Payload::Telnyx(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
     #[cfg(feature = "kit")]

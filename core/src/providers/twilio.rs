@@ -42,7 +42,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{defaults, Context, Payload, Provider, Spec};
+use super::{defaults, Context, Provider, Spec};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -78,7 +78,8 @@ pub(crate) const SPEC: Spec = Spec {
     verify,
     named_by_headers,
     body_matches: |_| false,
-    parse: |raw| Ok(Payload::Twilio(raw.clone())),
+    #[cfg(feature = "inspect")]
+    parse: |raw| Ok(super::Payload::Twilio(raw.clone())),
     normalize,
     message_parts,
     #[cfg(feature = "kit")]

@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{defaults, Context, Payload, Provider, Spec, BodyKeys};
+use super::{defaults, Context, Provider, Spec, BodyKeys};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -84,7 +84,8 @@ pub(crate) const SPEC: Spec = Spec {
     verify,
     named_by_headers: named_by_sms_params,
     body_matches,
-    parse: |raw| Ok(Payload::Vonage(super::from_value(raw)?)),
+    #[cfg(feature = "inspect")]
+    parse: |raw| Ok(super::Payload::Vonage(super::from_value(raw)?)),
     normalize,
     message_parts,
     #[cfg(feature = "kit")]
