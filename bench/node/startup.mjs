@@ -6,7 +6,10 @@
 // imports nothing — what telhook adds to a cold start — and what it adds to the first request
 // after it; for a Worker that normalizes one limephone delivery with a Receiver, and for two
 // written as the README's Workers examples are (createHandler built in its first request, its
-// credentials being in `env`; with a store, and with an inbox). Minimum of 9 Node and 8 workerd runs (interleaved). Writes
+// credentials being in `env`; with a store, and with an inbox); and the cold start of a Worker
+// that only imports the .wasm (workerd compiling the module). Minimum of 9 Node and 16 workerd runs
+// (interleaved; each workerd start takes ~0.1 s, and the least of 8 moved by 10-15 ms between
+// runs of one build, bench/PROFILE.md 2026-12-04). Writes
 // target/bench/startup.json for bench/report.py.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -73,6 +76,14 @@ writeFileSync(
 );
 writeFileSync(join(dir, "inbox.mjs"), handlerWorker("memoryInbox", "inbox: memoryInbox({ clock: () => payload.now })"));
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
+// A Worker that only imports the receiver's .wasm: workerd compiles a module at start-up, so its
+// cold start over the empty Worker's is the part of every telhook Worker's that grows with the
+// module's size (the rest: the package's JS, the warm-up, the first request).
+writeFileSync(
+  join(dir, "module.mjs"),
+  `import wasm from "./telhook_wasm_bg.wasm";
+   export default { async fetch() { return new Response(String(wasm instanceof WebAssembly.Module)); } };`,
+);
 // One Worker per provider, normalizing that provider's signed request (the same vectors the
 // build checks): the warm-up compiles at start-up what one provider's request runs, and the
 // first request of every other provider must still stay within the goal.
@@ -88,7 +99,7 @@ for (const { provider, credentials, request, now } of providers) {
      } };`,
   );
 }
-const workers = ["telhook", "handler", "inbox", "bare", ...providers.map(({ provider }) => `provider-${provider}`)];
+const workers = ["telhook", "handler", "inbox", "bare", "module", ...providers.map(({ provider }) => `provider-${provider}`)];
 for (const name of workers) await bundleWorker(dir, `${name}.mjs`, `${name}-worker.mjs`);
 
 // The cold start until the first answer, and that first request alone (from `ready` to its
@@ -110,20 +121,24 @@ async function coldStart(name) {
   const second = performance.now() - answered;
   await mf.dispose();
   if (name === "telhook" && !text.startsWith("limephone:")) throw new Error(`workerd answered ${text}`);
+  if (name === "module" && text !== "true") throw new Error(`module Worker answered ${text}`);
   if (name === "handler" && (response.status !== 200 || !text.includes("accepted"))) throw new Error(`handler Worker answered ${response.status} ${text}`);
   if (name === "inbox" && (response.status !== 200 || !text.includes("queued"))) throw new Error(`inbox Worker answered ${response.status} ${text}`);
   const provider = name.startsWith("provider-") ? name.slice("provider-".length) : null;
   if (provider !== null && !text.startsWith(`${provider}:`)) throw new Error(`${name}: workerd answered ${text}`);
   return { cold: answered - t0, first: answered - ready, second };
 }
-const cold = { telhook: [], handler: [], inbox: [], bare: [] };
-for (let i = 0; i < 8; i++) {
-  for (const name of ["bare", "telhook", "handler", "inbox"]) cold[name].push(await coldStart(name));
+const cold = { telhook: [], handler: [], inbox: [], bare: [], module: [] };
+const COLD_STARTS = 16;
+for (let i = 0; i < COLD_STARTS; i++) {
+  for (const name of ["bare", "module", "telhook", "handler", "inbox"]) cold[name].push(await coldStart(name));
 }
 const least = (runs, key) => Math.min(...runs.map((r) => r[key]));
 results.workerd_cold_start_ms = least(cold.telhook, "cold");
 results.workerd_bare_cold_start_ms = least(cold.bare, "cold");
 results.workerd_added_ms = results.workerd_cold_start_ms - results.workerd_bare_cold_start_ms;
+results.workerd_module_cold_start_ms = least(cold.module, "cold");
+results.workerd_module_added_ms = results.workerd_module_cold_start_ms - results.workerd_bare_cold_start_ms;
 results.workerd_first_request_ms = least(cold.telhook, "first");
 results.workerd_bare_first_request_ms = least(cold.bare, "first");
 results.workerd_second_request_ms = least(cold.telhook, "second");
@@ -138,11 +153,11 @@ results.workerd_inbox_added_ms = results.workerd_inbox_cold_start_ms - results.w
 results.workerd_inbox_first_request_ms = least(cold.inbox, "first");
 results.workerd_inbox_second_request_ms = least(cold.inbox, "second");
 results.workerd_inbox_first_request_added_ms = results.workerd_inbox_first_request_ms - results.workerd_bare_first_request_ms;
-// Each provider's first request after a cold start, over the empty Worker's (minimum of 3).
+// Each provider's first request after a cold start, over the empty Worker's (minimum of 6).
 results.workerd_first_request_added_by_provider_ms = {};
 for (const { provider } of providers) {
   const runs = [];
-  for (let i = 0; i < 3; i++) runs.push(await coldStart(`provider-${provider}`));
+  for (let i = 0; i < 6; i++) runs.push(await coldStart(`provider-${provider}`));
   results.workerd_first_request_added_by_provider_ms[provider] = least(runs, "first") - results.workerd_bare_first_request_ms;
 }
 
