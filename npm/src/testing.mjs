@@ -1,7 +1,9 @@
 // telhook/testing: signed sample webhooks for tests, made by the same Rust core that verifies
-// them. Its own wasm module (telhook_wasm_kit_bg.wasm, built from bindings-wasm-kit): the signing
-// and sample code stays out of the module a receiver loads. The error classes are the package's
-// own, so `instanceof` works.
+// them, and the tools that inspect a body (`parse`) or replay a capture (`fromHttpCapture`).
+// Its own wasm module (telhook_wasm_kit_bg.wasm, built from bindings-wasm-kit), read from disk:
+// Node, Bun and Deno, not Workers or edge runtimes. The signing, sample and typed-payload code
+// stays out of the module a receiver loads. The error classes are the package's own, so
+// `instanceof` works.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { initSync, call } from "../wasm/telhook_wasm_kit.js";
@@ -79,11 +81,14 @@ function bodyBytes(body) {
   throw new RequestError("invalid_request", "body must be a Uint8Array or a string", "request", "body", "a Uint8Array or a string");
 }
 
-/** A body or capture as bytes: what `bodyBytes` takes, or an ArrayBuffer or a view of one. */
-function inputBytes(input) {
+/** A body or capture (`field` names which) as bytes: a string, a Uint8Array (a Buffer too), an ArrayBuffer or a view of one. */
+function inputBytes(input, field) {
+  if (typeof input === "string") return new TextEncoder().encode(input);
+  if (input instanceof Uint8Array) return input;
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
-  if (ArrayBuffer.isView(input) && !(input instanceof Uint8Array)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  return bodyBytes(input);
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  const expected = "a string, Uint8Array, ArrayBuffer or view of one";
+  throw new RequestError("invalid_request", `${field} must be ${expected}`, "request", field, expected);
 }
 
 /**
@@ -92,12 +97,12 @@ function inputBytes(input) {
  * a receiver loads carries no typed payloads.
  */
 export function parse(provider, body) {
-  return callCore("parse", [provider], inputBytes(body));
+  return callCore("parse", [provider], inputBytes(body, "body"));
 }
 
 /** A raw HTTP/1.1 capture (request line, headers, body) as a request, e.g. to replay one. */
 export function fromHttpCapture(capture) {
-  const request = callCore("parse_http_capture", [], inputBytes(capture));
+  const request = callCore("parse_http_capture", [], inputBytes(capture, "capture"));
   const body = Uint8Array.from(atob(request.body_base64), (c) => c.charCodeAt(0));
   return { method: request.method, url: request.url ?? undefined, headers: request.headers, body };
 }

@@ -94,6 +94,7 @@ test("retry policy, ack, status ordering, detection and parse come from the core
   assert.equal(parsed.extra_field, true);
   assert.deepStrictEqual(testing.parse("gatewayapi", new TextEncoder().encode('{"id":1,"msisdn":1,"status":"DELIVERED"}').buffer).id, 1);
   assert.throws(() => testing.parse("limephone", "{"), (e) => e instanceof telhook.ParseError && e.code === "malformed_json");
+  assert.throws(() => testing.parse("limephone", null), (e) => e instanceof telhook.RequestError && e.field === "body" && e.code === "invalid_request");
 });
 
 test("fromHttpCapture (telhook/testing) reads a raw HTTP/1.1 capture", () => {
@@ -104,6 +105,9 @@ test("fromHttpCapture (telhook/testing) reads a raw HTTP/1.1 capture", () => {
   assert.deepStrictEqual(request.headers, [["Host", "h.example"], ["Content-Type", "application/json"]]);
   assert.equal(new TextDecoder().decode(request.body), '{"a":1}');
   assert.throws(() => testing.fromHttpCapture("not a capture"), (e) => e instanceof telhook.TelhookError);
+  assert.throws(() => testing.fromHttpCapture(42), (e) => e instanceof telhook.RequestError && e.field === "capture");
+  const bytes = new TextEncoder().encode("POST / HTTP/1.1\r\n\r\n{}");
+  assert.equal(testing.fromHttpCapture(new DataView(bytes.buffer)).method, "POST");
 });
 
 test("fromRequest reads the raw bytes of a Fetch Request once", async () => {

@@ -1,5 +1,7 @@
-// telhook/testing: signed sample webhooks for tests. Needs no DOM or Node types (lib es2022
-// is enough); `toRequest` gives the host's `Request` where its types are loaded.
+// telhook/testing: signed sample webhooks for tests, `parse` (a body's typed payload) and
+// `fromHttpCapture` (a capture to replay). It runs in Node, Bun and Deno (it reads its .wasm from
+// disk), not in Workers or edge runtimes. Its types need no DOM or Node types (lib es2022 is
+// enough); `toRequest` gives the host's `Request` where its types are loaded.
 // types/testing.d.cts, for CommonJS TypeScript, is made from this file by scripts/build.mjs.
 import type { AuthScheme, Credentials, HostRequest, ProviderName, WebhookRequest } from "./index.js";
 
