@@ -134,25 +134,21 @@ for (let i = 0; i < COLD_STARTS; i++) {
   for (const name of ["bare", "module", "telhook", "handler", "inbox"]) cold[name].push(await coldStart(name));
 }
 const least = (runs, key) => Math.min(...runs.map((r) => r[key]));
-results.workerd_cold_start_ms = least(cold.telhook, "cold");
 results.workerd_bare_cold_start_ms = least(cold.bare, "cold");
-results.workerd_added_ms = results.workerd_cold_start_ms - results.workerd_bare_cold_start_ms;
-results.workerd_module_cold_start_ms = least(cold.module, "cold");
-results.workerd_module_added_ms = results.workerd_module_cold_start_ms - results.workerd_bare_cold_start_ms;
-results.workerd_first_request_ms = least(cold.telhook, "first");
 results.workerd_bare_first_request_ms = least(cold.bare, "first");
-results.workerd_second_request_ms = least(cold.telhook, "second");
-results.workerd_first_request_added_ms = results.workerd_first_request_ms - results.workerd_bare_first_request_ms;
-results.workerd_handler_cold_start_ms = least(cold.handler, "cold");
-results.workerd_handler_added_ms = results.workerd_handler_cold_start_ms - results.workerd_bare_cold_start_ms;
-results.workerd_handler_first_request_ms = least(cold.handler, "first");
-results.workerd_handler_second_request_ms = least(cold.handler, "second");
-results.workerd_handler_first_request_added_ms = results.workerd_handler_first_request_ms - results.workerd_bare_first_request_ms;
-results.workerd_inbox_cold_start_ms = least(cold.inbox, "cold");
-results.workerd_inbox_added_ms = results.workerd_inbox_cold_start_ms - results.workerd_bare_cold_start_ms;
-results.workerd_inbox_first_request_ms = least(cold.inbox, "first");
-results.workerd_inbox_second_request_ms = least(cold.inbox, "second");
-results.workerd_inbox_first_request_added_ms = results.workerd_inbox_first_request_ms - results.workerd_bare_first_request_ms;
+/** A Worker's least cold start, first and second request, and what it adds to the empty Worker's, under `workerd_<prefix>`. */
+function recordWorker(prefix, runs) {
+  const key = (name) => `workerd_${prefix}${name}`;
+  results[key("cold_start_ms")] = least(runs, "cold");
+  results[key("added_ms")] = results[key("cold_start_ms")] - results.workerd_bare_cold_start_ms;
+  results[key("first_request_ms")] = least(runs, "first");
+  results[key("second_request_ms")] = least(runs, "second");
+  results[key("first_request_added_ms")] = results[key("first_request_ms")] - results.workerd_bare_first_request_ms;
+}
+recordWorker("", cold.telhook);
+recordWorker("module_", cold.module);
+recordWorker("handler_", cold.handler);
+recordWorker("inbox_", cold.inbox);
 // Each provider's first request after a cold start, over the empty Worker's (minimum of 6).
 results.workerd_first_request_added_by_provider_ms = {};
 for (const { provider } of providers) {
