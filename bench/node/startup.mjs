@@ -110,8 +110,9 @@ async function coldStart(name) {
   // The handler Worker is sent the signed delivery; the others read their request from the script.
   const signed = name === "handler" || name === "inbox";
   const delivery = () => (signed ? { method: "POST", headers: payload.request.headers, body: payload.request.body } : { method: "POST" });
+  const options = workerOptions(dir, `${name}-worker.mjs`);
   const t0 = performance.now();
-  const mf = new Miniflare(workerOptions(dir, `${name}-worker.mjs`));
+  const mf = new Miniflare(options);
   await mf.ready;
   const ready = performance.now();
   const response = await mf.dispatchFetch("https://bench.test/", delivery());
