@@ -374,11 +374,31 @@ impl Marks {
 /// 3.5 KB more of the receiver's module, gzipped.
 #[inline]
 fn holds(text: &str, needle: &str) -> bool {
-    if text.len() < LONG_TEXT || cfg!(target_arch = "wasm32") {
+    if text.len() < LONG_TEXT {
+        may_hold(text.as_bytes(), needle.as_bytes()) && text.contains(needle)
+    } else if cfg!(target_arch = "wasm32") {
         text.contains(needle)
     } else {
         memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
     }
+}
+
+/// False when `text` cannot hold `needle`: nowhere in it do `needle`'s first and last bytes
+/// stand `needle.len() - 1` apart. `str::contains` builds a Two-Way searcher for its needle
+/// (the needle's critical factorization) before it looks, which on a body's short strings cost
+/// more than the search (Node, LimePhone: 3 % of a call, against every configured value for
+/// every string; bench/PROFILE.md, fifteenth session). One memchr pass and a byte compare at
+/// each place the first byte is: linear in `text`, like the search it saves.
+fn may_hold(text: &[u8], needle: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else {
+        return true;
+    };
+    let span = needle.len() - 1;
+    let Some(starts) = text.len().checked_sub(span) else {
+        return false;
+    };
+    memchr::memchr_iter(first, text.get(..starts).unwrap_or_default())
+        .any(|at| text.get(at + span) == Some(&last))
 }
 
 /// `text.contains(byte as char)`, for an ASCII `byte`.
@@ -599,6 +619,8 @@ mod tests {
             ) {
                 let text = text.repeat(repeat);
                 prop_assert_eq!(holds(&text, &needle), text.contains(needle.as_str()));
+                let short = text.get(..text.len().min(40)).unwrap_or_default();
+                prop_assert_eq!(holds(short, &needle), short.contains(needle.as_str()));
                 for byte in [b'%', b':', b'=', b'a'] {
                     prop_assert_eq!(holds_byte(&text, byte), text.contains(char::from(byte)));
                 }

@@ -41,12 +41,15 @@ export class Receiver {
     );
   }
 
+  // `now` is read before the request: `requestArgs` packs the headers last (see `packHeaders`).
   normalize(request, options = {}) {
-    return eventFrom(call((...a) => this.inner.normalize(...a), ...requestArgs(request), nowSeconds(options.now)));
+    const now = nowSeconds(options.now);
+    return eventFrom(call((...a) => this.inner.normalize(...a), ...requestArgs(request), now));
   }
 
   verify(request, options = {}) {
-    return call((...a) => this.inner.verify(...a), ...requestArgs(request), nowSeconds(options.now));
+    const now = nowSeconds(options.now);
+    return call((...a) => this.inner.verify(...a), ...requestArgs(request), now);
   }
 }
 

@@ -148,8 +148,18 @@ export function nowSeconds(now) {
   if (now == null) return Math.floor(Date.now() / 1000);
   if (now instanceof Date) return Math.floor(now.getTime() / 1000);
   if (typeof now === "string") return coreCall("parse_time", [now]);
-  return now;
+  // `+` as the glue applies it, here: a `valueOf` runs before the request is packed.
+  return +now;
 }
+
+/**
+ * One lengths array per count of names and values, reused: creating a Uint32Array costs ~0.3
+ * µs in Node 20, more than the rest of packing a dozen headers (bench/PROFILE.md, fifteenth
+ * session). Safe to share because each caller packs right before its entry point's call, which
+ * copies the array into wasm memory: nothing runs in between that could pack again.
+ */
+const lengthsByCount = [];
+const MAX_REUSED_COUNT = 128;
 
 /**
  * Flat headers as the wasm entry points take them: joined into one text, with each name's and
@@ -157,14 +167,25 @@ export function nowSeconds(now) {
  * `header_pairs`).
  */
 export function packHeaders(flat) {
-  const lengths = new Uint32Array(flat.length);
-  for (let i = 0; i < flat.length; i++) lengths[i] = flat[i].length;
+  const count = flat.length;
+  let lengths = lengthsByCount[count];
+  if (lengths === undefined) {
+    lengths = new Uint32Array(count);
+    if (count <= MAX_REUSED_COUNT) lengthsByCount[count] = lengths;
+  }
+  for (let i = 0; i < count; i++) lengths[i] = flat[i].length;
   return [flat.join(""), lengths];
 }
 
 /** The core's request arguments (method, url, packed headers, body bytes), converted once for every entry point. */
 export function requestArgs(request) {
-  return [request.method ?? "POST", request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)), toBytes(request.body)];
+  // Strings here, not in the glue, and the headers packed last: no code of the caller's (a
+  // getter, a `toString`) runs between the packing and the call it is for.
+  const method = String(request.method ?? "POST");
+  const url = request.url == null ? undefined : String(request.url);
+  const body = toBytes(request.body);
+  const flat = flattenHeaders(request.headers);
+  return [method, url, ...packHeaders(flat), body];
 }
 
 /**

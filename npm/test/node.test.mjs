@@ -78,6 +78,25 @@ test("headers as object, pairs and Headers; body as string, Uint8Array and Array
   }
 });
 
+test("a normalize run from the caller's own code while another request is converted keeps each request's headers", () => {
+  // The header lengths array is reused by header count: the caller's code (a `valueOf`, a
+  // `toString`) that runs inside a conversion must not change the outer request's headers.
+  const { vector } = vectors.find((v) => v.name === "limephone/doc_sms_sent.json");
+  const receiver = new telhook.Receiver("limephone", vector.credentials);
+  // The same count of names and values, each of another length.
+  const other = Object.fromEntries(Object.entries(vector.request.headers).map(([name, value]) => [`x-${name}-other`, `${value}!`]));
+  let inner = 0;
+  const reentering = () => {
+    inner += 1;
+    assert.throws(() => receiver.normalize({ ...vector.request, headers: other }, { now: vector.now }), telhook.TelhookError);
+  };
+  const now = { valueOf: () => (reentering(), vector.now) };
+  const method = { toString: () => (reentering(), "POST") };
+  const event = receiver.normalize({ ...vector.request, method }, { now });
+  assert.equal(inner, 2);
+  assert.deepStrictEqual(event, vector.expect.event);
+});
+
 test("retry policy, ack, status ordering, detection and parse come from the core", () => {
   const policy = telhook.retryPolicy("looplookup");
   assert.equal(policy.max_deliveries, 31);

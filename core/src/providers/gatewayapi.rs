@@ -13,7 +13,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, Provider, Spec, BodyKeys};
+use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -279,11 +279,11 @@ fn verify_v1(credentials: &Credentials, body: &[u8], header: &str) -> Result<()>
 
 /// `X-Gwapi-Signature`, or a `Signature` header of `v1=` entries (the bare name `Signature`
 /// is too generic — RFC 9421 uses it too — so its format decides), names GatewayAPI.
-fn named_by_headers(request: &WebhookRequest) -> bool {
-    request.has_header(JWT_HEADER)
-        || request.headers.iter().any(|(name, value)| {
-            crate::request::is_header_named(name, SIGNATURE_HEADER) && value.trim().starts_with("v1=")
-        })
+fn named_by_headers(headers: &HeaderNames<'_>) -> bool {
+    headers.has(JWT_HEADER)
+        || headers
+            .values(SIGNATURE_HEADER)
+            .any(|value| value.trim().starts_with("v1="))
 }
 
 /// Both signatures, when both are configured (verification uses `Signature` first), and the

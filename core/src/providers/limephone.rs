@@ -13,7 +13,7 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, Provider, Spec, BodyKeys};
+use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -149,8 +149,8 @@ fn sign(
 }
 
 /// Its signature header names LimePhone.
-fn named_by_headers(request: &WebhookRequest) -> bool {
-    request.has_header(SIGNATURE_HEADER)
+fn named_by_headers(headers: &HeaderNames<'_>) -> bool {
+    headers.has(SIGNATURE_HEADER)
 }
 
 /// By the keys present, never their types (a verified body of an odd type is still LimePhone's).

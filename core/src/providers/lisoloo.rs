@@ -10,7 +10,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, Provider, Spec, BodyKeys};
+use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use super::{Context, IdValue};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
@@ -139,8 +139,8 @@ fn sign(
 }
 
 /// Its signature header names Lisoloo.
-fn named_by_headers(request: &WebhookRequest) -> bool {
-    request.has_header(SIGNATURE_HEADER)
+fn named_by_headers(headers: &HeaderNames<'_>) -> bool {
+    headers.has(SIGNATURE_HEADER)
 }
 
 fn body_matches(body: &BodyKeys<'_>) -> bool {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Context;
-use super::{defaults, Provider, Spec, BodyKeys};
+use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use crate::credentials::Credentials;
 use crate::fields::Fields;
 use crate::error::{Error, Result};
@@ -163,10 +163,10 @@ fn sign(
 }
 
 /// LoopLookup signs nothing; its User-Agent names it.
-fn named_by_headers(request: &WebhookRequest) -> bool {
-    request.headers.iter().any(|(name, value)| {
-        crate::request::is_header_named(name, "user-agent") && value.contains(USER_AGENT)
-    })
+fn named_by_headers(headers: &HeaderNames<'_>) -> bool {
+    headers
+        .values("user-agent")
+        .any(|value| value.contains(USER_AGENT))
 }
 
 fn body_matches(body: &BodyKeys<'_>) -> bool {

@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{defaults, Context, Provider, Spec, BodyKeys};
+use super::{defaults, Context, Provider, Spec, BodyKeys, HeaderNames};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -175,10 +175,10 @@ fn signed_message(timestamp: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// Only Telnyx sends `telnyx-signature-ed25519` / `telnyx-timestamp`.
-fn named_by_headers(request: &WebhookRequest) -> bool {
+fn named_by_headers(headers: &HeaderNames<'_>) -> bool {
     [SIGNATURE_HEADER, TIMESTAMP_HEADER]
         .iter()
-        .any(|name| request.has_header(name))
+        .any(|name| headers.has(name))
 }
 
 /// The v2 envelope: `data.record_type` is `"event"` and `data.event_type` a string.

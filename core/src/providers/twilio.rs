@@ -42,7 +42,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{defaults, Context, Provider, Spec};
+use super::{defaults, Context, HeaderNames, Provider, Spec};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -138,8 +138,8 @@ enum Signature {
     Sha256([u8; 32]),
 }
 
-fn named_by_headers(request: &WebhookRequest) -> bool {
-    request.has_header(HEADER)
+fn named_by_headers(headers: &HeaderNames<'_>) -> bool {
+    headers.has(HEADER)
 }
 
 // ------------------------------------------------------------------------------ verification

@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{defaults, Context, Provider, Spec, BodyKeys};
+use super::{defaults, Context, Provider, Spec, BodyKeys, HeaderNames};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -365,7 +365,8 @@ fn decode(request: &WebhookRequest) -> Result<Value> {
 
 /// A GET's query or a form body carrying `sig` with an SMS API message's fields: no other
 /// provider sends those names, and neither carries a header of Vonage's.
-fn named_by_sms_params(request: &WebhookRequest) -> bool {
+fn named_by_sms_params(headers: &HeaderNames<'_>) -> bool {
+    let request = headers.request;
     let bytes = if is_get(request) {
         query(request).as_bytes()
     } else if is_json(request) {
