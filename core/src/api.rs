@@ -56,7 +56,7 @@ impl From<Error> for Failure {
 impl Failure {
     /// The JSON text form, for runtimes that throw text (wasm).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        to_json(self).unwrap_or_default()
     }
 }
 
@@ -202,8 +202,16 @@ pub fn seconds(now: f64) -> Result<i64> {
 
 /// Any core value as JSON text, for runtimes that parse it natively (`JSON.parse`).
 pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|_| invalid("serialization failed"))
+    // serde_json's first size.
+    let mut text = String::with_capacity(128);
+    crate::json_text::serializer::write(&mut text, value)
+        .map_err(|_| invalid("serialization failed"))?;
+    Ok(text)
 }
+
+/// About what an event's text takes besides `raw` (its fields, a short message text written
+/// twice): 600-1,000 bytes on the bench payloads.
+const EVENT_TEXT_BESIDE_RAW: usize = 1024;
 
 /// A message text at least this long is held and handed to a host once, inside `raw`, not
 /// twice ([`shared_text_path`]). Below it, a copy costs less than the search.
@@ -266,13 +274,15 @@ pub fn event_text(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<St
         message.text = None;
     }
     let raw = core::mem::take(&mut event.raw);
-    let rest = to_json(&event)?;
+    let mut text = String::with_capacity(raw_size_hint + EVENT_TEXT_BESIDE_RAW);
+    crate::json_text::serializer::write(&mut text, &event)
+        .map_err(|_| invalid("serialization failed"))?;
     // `raw` is the event's last field; its `null` here marks where its JSON goes.
-    let before_raw = rest
-        .strip_suffix("\"raw\":null}")
-        .ok_or_else(|| invalid("serialization failed"))?;
-    let mut text = String::with_capacity(rest.len() + raw_size_hint + 64);
-    text.push_str(before_raw);
+    const RAW_NULL: &str = "\"raw\":null}";
+    if !text.ends_with(RAW_NULL) {
+        return Err(invalid("serialization failed"));
+    }
+    text.truncate(text.len() - RAW_NULL.len());
     text.push_str("\"raw\":");
     crate::json_text::write_value(&mut text, &raw);
     text.push('}');

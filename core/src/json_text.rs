@@ -12,6 +12,9 @@ use alloc::string::String;
 use core::fmt::Write as _;
 use serde_json::Value;
 
+#[cfg(feature = "binding-api")]
+pub(crate) mod serializer;
+
 /// `value` as compact JSON text, appended to `out`.
 pub(crate) fn write_value(out: &mut String, value: &Value) {
     match value {
@@ -159,7 +162,7 @@ mod tests {
         .prop_map(|parts| parts.concat())
     }
 
-    fn value() -> impl Strategy<Value = Value> {
+    pub(super) fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),

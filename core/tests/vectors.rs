@@ -449,3 +449,39 @@ fn url_pairs(bytes: &[u8]) -> Vec<(String, Value)> {
         })
         .collect()
 }
+
+/// The bindings' JSON writer gives every vector's event byte for byte as serde_json writes it,
+/// and the event text a host parses holds that event (`raw` written by `json_text`).
+#[cfg(feature = "binding-api")]
+#[test]
+fn the_bindings_write_every_event_as_serde_json_does() {
+    let mut events = 0;
+    for (path, vector) in all_vectors() {
+        let Ok(event) = result_of(&vector) else {
+            continue;
+        };
+        events += 1;
+        let expected = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            telhook_core::api::to_json(&event).unwrap(),
+            expected,
+            "{}",
+            path.display()
+        );
+        let text = telhook_core::api::event_text(event.clone(), 0).unwrap();
+        let event_part = text.split('\n').next().unwrap();
+        let mut parsed: Value = serde_json::from_str(event_part).unwrap();
+        if text.contains('\n') {
+            // The message text is written once, in `raw`: the host sets it back.
+            parsed["message"]["text"] =
+                serde_json::to_value(&event).unwrap()["message"]["text"].clone();
+        }
+        assert_eq!(
+            parsed,
+            serde_json::to_value(&event).unwrap(),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(events >= 60, "expected at least 60 events, found {events}");
+}
