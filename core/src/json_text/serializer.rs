@@ -63,6 +63,12 @@ impl Writer<'_> {
         self.out.push_str(name);
         self.out.push_str("\":");
     }
+
+    /// `{"variant":`, an enum variant with contents (serde's externally tagged form).
+    fn variant_key(&mut self, variant: &'static str) {
+        self.out.push('{');
+        self.field_name(variant);
+    }
 }
 
 /// A sequence, map or struct being written: whether an element was written yet (for commas).
@@ -73,7 +79,16 @@ struct Compound<'w, 'a> {
     close: &'static str,
 }
 
-impl Compound<'_, '_> {
+impl<'w, 'a> Compound<'w, 'a> {
+    fn open(writer: &'w mut Writer<'a>, opening: &str, close: &'static str) -> Self {
+        writer.out.push_str(opening);
+        Compound {
+            writer,
+            first: true,
+            close,
+        }
+    }
+
     fn comma(&mut self) {
         if self.first {
             self.first = false;
@@ -199,19 +214,13 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Unsupported> {
-        self.out.push('{');
-        self.field_name(variant);
+        self.variant_key(variant);
         value.serialize(&mut *self)?;
         self.out.push('}');
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'w, 'a>, Unsupported> {
-        self.out.push('[');
-        Ok(Compound {
-            writer: self,
-            first: true,
-            close: "]",
-        })
+        Ok(Compound::open(self, "[", "]"))
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a>, Unsupported> {
         self.serialize_seq(Some(len))
@@ -230,22 +239,11 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'w, 'a>, Unsupported> {
-        self.out.push('{');
-        self.field_name(variant);
-        self.out.push('[');
-        Ok(Compound {
-            writer: self,
-            first: true,
-            close: "]}",
-        })
+        self.variant_key(variant);
+        Ok(Compound::open(self, "[", "]}"))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'w, 'a>, Unsupported> {
-        self.out.push('{');
-        Ok(Compound {
-            writer: self,
-            first: true,
-            close: "}",
-        })
+        Ok(Compound::open(self, "{", "}"))
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'w, 'a>, Unsupported> {
         self.serialize_map(None)
@@ -257,14 +255,8 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'w, 'a>, Unsupported> {
-        self.out.push('{');
-        self.field_name(variant);
-        self.out.push('{');
-        Ok(Compound {
-            writer: self,
-            first: true,
-            close: "}}",
-        })
+        self.variant_key(variant);
+        Ok(Compound::open(self, "{", "}}"))
     }
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Unsupported> {
         let mut text = String::new();
@@ -286,38 +278,27 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        ser::SerializeSeq::end(self)
-    }
+/// The tuple kinds are written as sequences, by [`ser::SerializeSeq`]'s methods.
+macro_rules! as_sequence {
+    ($($kind:ident :: $element:ident),*) => {$(
+        impl ser::$kind for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Unsupported;
+            fn $element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+                ser::SerializeSeq::serialize_element(self, value)
+            }
+            fn end(self) -> Result<(), Unsupported> {
+                ser::SerializeSeq::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        ser::SerializeSeq::end(self)
-    }
-}
+as_sequence!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -349,38 +330,30 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), Unsupported> {
-        self.comma();
-        self.writer.field_name(name);
-        value.serialize(&mut *self.writer)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        self.writer.out.push_str(self.close);
-        Ok(())
-    }
+/// A struct and a struct variant's contents: `"name":value` pairs.
+macro_rules! as_struct {
+    ($($kind:ident),*) => {$(
+        impl ser::$kind for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Unsupported;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                name: &'static str,
+                value: &T,
+            ) -> Result<(), Unsupported> {
+                self.comma();
+                self.writer.field_name(name);
+                value.serialize(&mut *self.writer)
+            }
+            fn end(self) -> Result<(), Unsupported> {
+                self.writer.out.push_str(self.close);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), Unsupported> {
-        ser::SerializeStruct::serialize_field(self, name, value)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        ser::SerializeStruct::end(self)
-    }
-}
+as_struct!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
