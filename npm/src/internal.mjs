@@ -121,7 +121,7 @@ export function flattenHeaders(headers) {
   } else if (Array.isArray(headers) && headers.every((item) => typeof item === "string")) {
     // Node's req.rawHeaders: [name, value, name, value, …], already the core's form.
     if (headers.length % 2 !== 0) throw invalidHeaders("a flat headers array must hold name, value pairs");
-    flat.push(...headers);
+    return headers; // read, never changed, by every caller
   } else if (Array.isArray(headers) || typeof headers[Symbol.iterator] === "function") {
     for (const pair of headers) {
       if (!Array.isArray(pair) || pair.length !== 2) throw invalidHeaders("headers pairs must be [name, value] arrays");
