@@ -204,9 +204,13 @@ pub fn seconds(now: f64) -> Result<i64> {
 pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     // serde_json's first size.
     let mut text = String::with_capacity(128);
-    crate::json_text::serializer::write(&mut text, value)
-        .map_err(|_| invalid("serialization failed"))?;
+    write_json(&mut text, value)?;
     Ok(text)
+}
+
+/// [`to_json`], appended to `out`.
+fn write_json<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<()> {
+    crate::json_text::serializer::write(out, value).map_err(|_| invalid("serialization failed"))
 }
 
 /// About what an event's text takes besides `raw` (its fields, a short message text written
@@ -275,8 +279,7 @@ pub fn event_text(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<St
     }
     let raw = core::mem::take(&mut event.raw);
     let mut text = String::with_capacity(raw_size_hint + EVENT_TEXT_BESIDE_RAW);
-    crate::json_text::serializer::write(&mut text, &event)
-        .map_err(|_| invalid("serialization failed"))?;
+    write_json(&mut text, &event)?;
     // `raw` is the event's last field; its `null` here marks where its JSON goes.
     const RAW_NULL: &str = "\"raw\":null}";
     if !text.ends_with(RAW_NULL) {

@@ -89,6 +89,12 @@ impl<'w, 'a> Compound<'w, 'a> {
         }
     }
 
+    /// Writes the closing text.
+    fn finish(self) -> Result<(), Unsupported> {
+        self.writer.out.push_str(self.close);
+        Ok(())
+    }
+
     fn comma(&mut self) {
         if self.first {
             self.first = false;
@@ -273,8 +279,7 @@ impl ser::SerializeSeq for Compound<'_, '_> {
         value.serialize(&mut *self.writer)
     }
     fn end(self) -> Result<(), Unsupported> {
-        self.writer.out.push_str(self.close);
-        Ok(())
+        self.finish()
     }
 }
 
@@ -325,8 +330,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
         value.serialize(&mut *self.writer)
     }
     fn end(self) -> Result<(), Unsupported> {
-        self.writer.out.push_str(self.close);
-        Ok(())
+        self.finish()
     }
 }
 
@@ -346,8 +350,7 @@ macro_rules! as_struct {
                 value.serialize(&mut *self.writer)
             }
             fn end(self) -> Result<(), Unsupported> {
-                self.writer.out.push_str(self.close);
-                Ok(())
+                self.finish()
             }
         }
     )*};
