@@ -177,15 +177,20 @@ export function packHeaders(flat) {
   return [flat.join(""), lengths];
 }
 
+/**
+ * `method`, the request's URL and its packed headers, as the entry points take them. Strings
+ * here, not in the glue, and the headers packed last: no code of the caller's (a getter, a
+ * `toString`) runs between the packing and the call it is for.
+ */
+export function requestLineArgs(method, request) {
+  const url = request.url == null ? undefined : String(request.url);
+  return [String(method), url, ...packHeaders(flattenHeaders(request.headers))];
+}
+
 /** The core's request arguments (method, url, packed headers, body bytes), converted once for every entry point. */
 export function requestArgs(request) {
-  // Strings here, not in the glue, and the headers packed last: no code of the caller's (a
-  // getter, a `toString`) runs between the packing and the call it is for.
-  const method = String(request.method ?? "POST");
-  const url = request.url == null ? undefined : String(request.url);
   const body = toBytes(request.body);
-  const flat = flattenHeaders(request.headers);
-  return [method, url, ...packHeaders(flat), body];
+  return [...requestLineArgs(request.method ?? "POST", request), body];
 }
 
 /**

@@ -12,10 +12,9 @@ import {
   coreCall,
   errorFrom,
   eventFrom,
-  flattenHeaders,
   nowSeconds,
   optionsJson,
-  packHeaders,
+  requestLineArgs,
   RequestError,
   TelhookError,
   telhookErrorOf,
@@ -332,7 +331,7 @@ async function run(setup, request, readBody, context, keepAlive) {
   const { store } = setup;
   // This delivery's claim: only it may complete or release it (drawn when a claim is made).
   let token;
-  const flow = new core.Delivery(setup.flowSettings, request.method, request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)));
+  const flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
   let action = actionOf(flow.action());
   let body, event, response, failure, handlerDone;
   const next = (input) => nextAction(flow, input);
@@ -419,7 +418,7 @@ const WARM_UP_MODES = [
 export function warmUpDelivery({ provider, credentials, request, now }) {
   return WARM_UP_MODES.map((mode) => {
     const setup = prepare({ provider, credentials, clock: () => now, ...mode }, "warm-up");
-    const flow = new core.Delivery(setup.flowSettings, request.method ?? "POST", request.url ?? undefined, ...packHeaders(flattenHeaders(request.headers)));
+    const flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method ?? "POST", request));
     try {
       let action = actionOf(flow.action());
       while (action.action !== "answer") {
