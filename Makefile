@@ -30,7 +30,7 @@ PY_DEPS := $(VENV)/.deps-installed
 PY_EXT := $(STAMPS)/python-extension
 PY_SOURCES := $(shell find bindings-python/src serde-pyobjects/src -name '*.rs') bindings-python/Cargo.toml serde-pyobjects/Cargo.toml python/pyproject.toml
 
-.PHONY: pgo-profile soak valgrind vocabularies bench fuzz fuzz-redaction help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
+.PHONY: pgo-profile soak valgrind vocabularies bench bench-native-sketch fuzz fuzz-redaction help check-make demo test test-rust test-no-std test-node test-python test-wheel wheels musl \
 	vectors-check rust-tools redis-server postgresql wasm npm python fmt clean
 
 help: ## this list: every target, from the comment after `##` on its line
@@ -183,14 +183,15 @@ check-make: ## fail when a target has no description for make help
 	@undocumented=$$(grep -E '^[a-z][a-z0-9-]*:' $(MAKEFILE_LIST) | { grep -v '## ' || true; } | cut -d: -f1); \
 	test -z "$$undocumented" || { echo "targets without a ## description: $$undocumented"; exit 1; }
 
-test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace, bench/rust-memory compiles
+test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace, bench/rust-memory and bench/native-sketch compile
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p telhook-core --no-default-features --features binding-api --lib -- -D warnings  # as the receiver's wasm module builds it: no test kit
 	$(CARGO) test --workspace
-	@# bench/rust-memory is its own workspace (it needs unsafe for its allocator): checked here so a
-	@# change of the core's API breaks `make test`, not the next `make bench`.
+	@# bench/rust-memory (its own workspace: it needs unsafe for its allocator) and bench/native-sketch are checked here so a
+	@# change of the core's API breaks `make test`, not the next benchmark run.
 	$(CARGO) check --locked --quiet --manifest-path bench/rust-memory/Cargo.toml --target-dir target/bench-rust-memory
+	$(CARGO) check --locked --quiet --manifest-path bench/native-sketch/Cargo.toml --target-dir target/bench-native-sketch
 
 # Proof that the core is no_std: a bare-metal binary that links it.
 test-no-std: rust-tools ## link the core into a bare-metal binary (proof that it is no_std)
@@ -300,7 +301,7 @@ $(STAMPS)/bench-python: $(PY_DEPS) bench/python/requirements.txt | $(STAMPS)
 # The floor of any wasm receiver (bench/wasm-floor: HMAC and parse in wasm, raw by JSON.parse in JS;
 # no telhook code), built as the receiver's module is, for bench/node/bench.mjs.
 BENCH_WASM_FLOOR := target/bench-wasm-floor/pkg/telhook_bench_wasm_floor_bg.wasm
-$(BENCH_WASM_FLOOR): bench/wasm-floor/src/lib.rs bench/wasm-floor/Cargo.toml bench/wasm-floor/Cargo.lock \
+$(BENCH_WASM_FLOOR): $(wildcard bench/wasm-floor/src/*.rs) bench/wasm-floor/Cargo.toml bench/wasm-floor/Cargo.lock \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
 	$(CARGO) build --release --locked --quiet --target $(WASM_TARGET) --manifest-path bench/wasm-floor/Cargo.toml \
 	  --target-dir target/bench-wasm-floor
@@ -330,6 +331,20 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgr
 	node bench/node/e2e.mjs $(CURDIR)/$(PY)
 	python3 bench/callgrind.py
 	python3 bench/report.py
+
+# A measurement beside `make bench`, not part of it: telhook's core as a native Node addon
+# (bench/native-sketch, N-API), the event crossing as the wasm binding's JSON text, timed beside
+# the wasm Receiver, the hand-written receiver and standardwebhooks, and the one-pass sketch built
+# natively beside its wasm build (bench/PROFILE.md, sixteenth session: whether building natively
+# for Node, a one-pass core, or both would meet issue 27's Node goals).
+BENCH_NATIVE_SKETCH := target/bench-native-sketch/telhook_native_sketch.node
+$(BENCH_NATIVE_SKETCH): $(wildcard bench/native-sketch/src/*.rs) bench/wasm-floor/src/one_pass.rs bench/native-sketch/build.rs bench/native-sketch/Cargo.toml \
+		bench/native-sketch/Cargo.lock $(CORE_SOURCES) | rust-tools
+	$(CARGO) build --release --locked --quiet --manifest-path bench/native-sketch/Cargo.toml \
+	  --target-dir target/bench-native-sketch
+	cp target/bench-native-sketch/release/libtelhook_bench_native_sketch.so $@
+bench-native-sketch: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(BENCH_NATIVE_SKETCH) ## telhook's core as a native Node addon, timed beside the wasm Receiver
+	node bench/node/native-sketch.mjs
 
 # Fuzzing (not part of `make test`): every target for FUZZ_SECONDS, corpus kept in fuzz/corpus.
 FUZZ_SECONDS ?= 60

@@ -12,6 +12,7 @@ import { Webhook } from "standardwebhooks";
 import { Miniflare } from "miniflare";
 import * as telhook from "../../npm/dist/node.mjs";
 import { handwritten, secretsOf } from "./handwritten.mjs";
+import { packedHeaders } from "./crossing.mjs";
 import { createRequire } from "node:module";
 import { bundleWorker, workerOptions } from "./workerd.mjs";
 
@@ -63,6 +64,18 @@ const measure = (fn) => measureInterleaved({ fn }).fn;
 const floorModule = createRequire(import.meta.url)(here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"));
 const wasmFloor = new floorModule.Floor(Buffer.from("a-webhook-secret"));
 const encoder = new TextEncoder();
+// The one-pass sketch (bench/wasm-floor/src/one_pass.rs): telhook's work for one LimePhone
+// message done in one pass over the body, with no tree of values, the event written by hand and
+// `raw` the body's own text; the headers packed as telhook's glue packs them. It measures what
+// rewriting the core that way would give (issue 27); bench.mjs checks its event is telhook's.
+function onePassSketch({ request, credentials, now }) {
+  const sketch = new floorModule.OnePassLimephone(credentials.hmac_sha256[0], credentials.bearer[0]);
+  return () => {
+    const text = sketch.normalize(...packedHeaders(request.headers), encoder.encode(request.body), now);
+    if (text === undefined) throw new Error("the one-pass sketch does not build this event");
+    return JSON.parse(text);
+  };
+}
 const floorContenders = (name, body) => ({
   wasm_floor: () => wasmFloor.check(encoder.encode(body)) > 0 && JSON.parse(body),
   // The providers that sign nothing (Basic, a token): their floor has no HMAC.
@@ -116,6 +129,10 @@ for (const payload of payloads) {
   };
   wh.verify(body, swHeaders);
   const floors = floorContenders(payload.name, body);
+  if (payload.name === "limephone") {
+    floors.one_pass_sketch = onePassSketch(payload);
+    if (!isDeepStrictEqual(floors.one_pass_sketch(), expected)) throw new Error("the one-pass sketch's event is not telhook's");
+  }
   for (const [name, run] of Object.entries(floors)) {
     if (typeof run() !== "object") throw new Error(`bad floor setup: ${name}`);
   }

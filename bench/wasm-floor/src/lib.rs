@@ -11,6 +11,33 @@ use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
+mod one_pass;
+
+/// The one-pass sketch (one_pass.rs) for JavaScript.
+#[wasm_bindgen]
+pub struct OnePassLimephone(one_pass::OnePassLimephone);
+
+#[wasm_bindgen]
+impl OnePassLimephone {
+    #[wasm_bindgen(constructor)]
+    pub fn new(secret: &str, bearer: &str) -> Result<OnePassLimephone, JsError> {
+        one_pass::OnePassLimephone::new(secret, bearer)
+            .map(OnePassLimephone)
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The event's JSON text, or `None` where the sketch does not build telhook's event.
+    pub fn normalize(
+        &self,
+        headers: &str,
+        lengths: &[u32],
+        body: &[u8],
+        now: f64,
+    ) -> Option<String> {
+        self.0.normalize(headers, lengths, body, now)
+    }
+}
+
 #[wasm_bindgen]
 pub struct Floor {
     /// Keyed once, as telhook keeps a secret's key schedule.

@@ -1,0 +1,27 @@
+// What npm's glue does around a core call, for the sketches the benches time beside telhook
+// (bench/wasm-floor/src/one_pass.rs, bench/native-sketch): the same work on the way in and out,
+// so that a sketch differs from telhook only in what it is measuring.
+
+// A headers object packed as npm packs it (src/internal.mjs flattenHeaders, packHeaders): one
+// text and each part's length, the lengths array reused per count.
+const lengthsByCount = [];
+export function packedHeaders(headers) {
+  const flat = [];
+  for (const name of Object.keys(headers ?? {})) flat.push(String(name), String(headers[name]));
+  const lengths = (lengthsByCount[flat.length] ??= new Uint32Array(flat.length));
+  for (let i = 0; i < flat.length; i++) lengths[i] = flat[i].length;
+  return [flat.join(""), lengths];
+}
+
+// The event from the core's event text, as npm's eventFrom reads it (src/internal.mjs): a long
+// message text is written once, inside `raw`, with the path to it after a line feed.
+const CLOSING_BRACKET = 0x5d;
+export function eventFrom(text) {
+  if (text.charCodeAt(text.length - 1) !== CLOSING_BRACKET) return JSON.parse(text);
+  const cut = text.lastIndexOf("\n");
+  const event = JSON.parse(text.slice(0, cut));
+  let shared = event.raw;
+  for (const step of JSON.parse(text.slice(cut + 1))) shared = shared[step];
+  event.message.text = shared;
+  return event;
+}

@@ -1,0 +1,90 @@
+// `make bench-native-sketch`: telhook's core as a native Node addon (bench/native-sketch, N-API)
+// beside the wasm Receiver, the hand-written receiver and standardwebhooks' verify, on the five
+// small payloads, interleaved, best of 9 rounds; on limephone also the one-pass sketch
+// (bench/wasm-floor/src/one_pass.rs) in wasm and natively, the two levers alone and together. The event crosses as the JSON text the wasm
+// binding writes and is parsed by the same rule (a long message text written once). Also timed
+// alone: the native call and `JSON.parse` of the event's text. Prints a table; writes nothing.
+import { readFileSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { Webhook } from "standardwebhooks";
+import * as telhook from "../../npm/dist/node.mjs";
+import { handwritten, secretsOf } from "./handwritten.mjs";
+import { eventFrom, packedHeaders as packed } from "./crossing.mjs";
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const { NativeReceiver, NativeOnePassLimephone } = createRequire(import.meta.url)(here("../../target/bench-native-sketch/telhook_native_sketch.node"));
+
+function best(contenders, rounds = 9, calls = 20000) {
+  const out = Object.fromEntries(Object.keys(contenders).map((name) => [name, Infinity]));
+  for (const fn of Object.values(contenders)) for (let i = 0; i < calls; i++) fn();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, fn] of Object.entries(contenders)) {
+      const t0 = performance.now();
+      for (let i = 0; i < calls; i++) fn();
+      out[name] = Math.min(out[name], ((performance.now() - t0) * 1000) / calls);
+    }
+  }
+  return out;
+}
+
+const wasmFloor = createRequire(import.meta.url)(here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"));
+const encoder = new TextEncoder();
+const wh = new Webhook("whsec_" + Buffer.from("a-standard-webhooks-secret-32by").toString("base64"));
+console.log("| payload | wasm Receiver µs | native µs | hand-written µs | standardwebhooks µs | native call alone µs | `JSON.parse` of the event µs | hand-written ÷ wasm | hand-written ÷ native | wasm ÷ standardwebhooks | native ÷ standardwebhooks |");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+let levers;
+for (const name of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller"]) {
+  const { provider, request, credentials, now } = JSON.parse(readFileSync(here(`../payloads/${name}.json`), "utf8"));
+  const body = request.body;
+  const receiver = new telhook.Receiver(provider, credentials);
+  const native = new NativeReceiver(provider, JSON.stringify(credentials));
+  const method = request.method ?? "POST";
+  const url = request.url ?? null;
+  const nativeCall = () => eventFrom(native.normalize(method, url, ...packed(request.headers), Buffer.from(body), now));
+  if (!isDeepStrictEqual(nativeCall(), receiver.normalize(request, { now }))) throw new Error(`${name}: the native event is not the wasm one`);
+  const id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
+  const at = new Date();
+  const swHeaders = { "webhook-id": id, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": wh.sign(id, at, body) };
+  const args = [method, url, ...packed(request.headers), Buffer.from(body), now];
+  const text = native.normalize(...args);
+  const t = best({
+    wasm: () => receiver.normalize(request, { now }),
+    native: nativeCall,
+    handwritten: () => handwritten(provider, request, secretsOf(credentials)),
+    standardwebhooks: () => wh.verify(body, swHeaders),
+    nativeAlone: () => native.normalize(...args),
+    parse: () => eventFrom(text),
+  });
+  if (name === "limephone") {
+    const [secret, bearer] = [credentials.hmac_sha256[0], credentials.bearer[0]];
+    const wasmSketch = new wasmFloor.OnePassLimephone(secret, bearer);
+    const nativeSketch = new NativeOnePassLimephone(secret, bearer);
+    const sketches = {
+      wasm_one_pass: () => JSON.parse(wasmSketch.normalize(...packed(request.headers), encoder.encode(body), now)),
+      native_one_pass: () => JSON.parse(nativeSketch.normalize(...packed(request.headers), Buffer.from(body), now)),
+    };
+    const expected = receiver.normalize(request, { now });
+    for (const [sketch, run] of Object.entries(sketches)) {
+      if (!isDeepStrictEqual(run(), expected)) throw new Error(`${sketch}: not telhook's event`);
+    }
+    levers = best({
+      wasm: () => receiver.normalize(request, { now }),
+      native: nativeCall,
+      handwritten: () => handwritten(provider, request, secretsOf(credentials)),
+      standardwebhooks: () => wh.verify(body, swHeaders),
+      ...sketches,
+    });
+  }
+  const f = (us) => us.toFixed(2);
+  const r = (a, b) => `${(a / b).toFixed(2)}×`;
+  console.log(`| ${name} | ${f(t.wasm)} | ${f(t.native)} | ${f(t.handwritten)} | ${f(t.standardwebhooks)} | ${f(t.nativeAlone)} | ${f(t.parse)} | ${r(t.wasm, t.handwritten)} | ${r(t.native, t.handwritten)} | ${r(t.standardwebhooks, t.wasm)} | ${r(t.standardwebhooks, t.native)} |`);
+}
+
+console.log("\nlimephone, in one set of interleaved rounds:");
+console.log("| contender | µs | hand-written ÷ it | it ÷ standardwebhooks |");
+console.log("|---|---:|---:|---:|");
+for (const name of ["wasm", "native", "wasm_one_pass", "native_one_pass", "handwritten", "standardwebhooks"]) {
+  console.log(`| ${name} | ${levers[name].toFixed(2)} | ${(levers[name] / levers.handwritten).toFixed(2)}× | ${(levers.standardwebhooks / levers[name]).toFixed(2)}× |`);
+}
