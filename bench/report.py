@@ -438,20 +438,29 @@ def main():
         "a lower bound, not a design); what telhook costs above it is the core's own work (redaction, the "
         "fields, the event, the replay checks, and building `raw` as a tree) and the event it writes as JSON.",
     ]
-    lime = node["payloads"]["limephone"]
-    if "one_pass_sketch" in lime:
-        sketch = lime["one_pass_sketch"]
+    sketched = [(name, node["payloads"][name]) for name in ("limephone", "lisoloo")
+                if "one_pass_sketch" in node["payloads"].get(name, {})]
+    if sketched:
         lines += [
             "",
-            "What a one-pass core would give (bench/wasm-floor/src/one_pass.rs: telhook's work for this LimePhone "
-            "message done in one pass over the body — the signature and token checked, the body read into its "
-            "members with keys and strings borrowed from it, every key and string put to the redaction rules' "
-            "tests, the fields mapped, the event written by hand with `raw` the body's own text, then `JSON.parse` "
-            "in JS; the headers packed as telhook's glue packs them; its event checked equal to telhook's; no "
-            f"other event built): limephone {fmt_rate(sketch)} ops/s, {sketch / lime['telhook_receiver']:.2f}× "
-            f"telhook's Receiver; hand-written ÷ sketch **{lime['handwritten'] / sketch:.2f}×** (goal ≤ 2×), "
-            f"sketch ÷ standardwebhooks **{sketch / lime['standardwebhooks_verify']:.2f}×** (goal ≥ 2×).",
+            "What a one-pass core would give, in wasm (bench/wasm-floor/src/one_pass.rs, one sketch each for the "
+            "LimePhone and the LisoLoo delivery: telhook's work for that delivery done in one pass over the body — "
+            "the credentials checked, the body read into its members with keys and strings borrowed from it, every "
+            "key and string put to the redaction rules' tests, the fields mapped, the event written by hand with "
+            "`raw` the body's own text, then `JSON.parse` in JS; the headers packed as npm packs them; each event "
+            "checked equal to telhook's; no other event built). Timed in the same rounds as the table above; "
+            "the same sketches built natively, beside telhook's core behind N-API: `make bench-native-sketch` "
+            "(bench/PROFILE.md, sixteenth session).",
+            "",
+            "| payload | one-pass sketch | ÷ telhook Receiver | hand-written ÷ sketch (goal ≤ 2×) | sketch ÷ standardwebhooks (goal ≥ 2×) |",
+            "|---|---:|---:|---:|---:|",
         ]
+        for name, r in sketched:
+            sketch = r["one_pass_sketch"]
+            lines.append(
+                f"| {name} | {fmt_rate(sketch)} | {sketch / r['telhook_receiver']:.2f}× | "
+                f"**{r['handwritten'] / sketch:.2f}×** | **{sketch / r['standardwebhooks_verify']:.2f}×** |"
+            )
     w = node["wasm"]
     budget = w["budget"]
     modules = w["modules"]

@@ -64,12 +64,15 @@ const measure = (fn) => measureInterleaved({ fn }).fn;
 const floorModule = createRequire(import.meta.url)(here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"));
 const wasmFloor = new floorModule.Floor(Buffer.from("a-webhook-secret"));
 const encoder = new TextEncoder();
-// The one-pass sketch (bench/wasm-floor/src/one_pass.rs): telhook's work for one LimePhone
-// message done in one pass over the body, with no tree of values, the event written by hand and
+// The one-pass sketches (bench/wasm-floor/src/one_pass.rs): telhook's work for the LimePhone and
+// LisoLoo deliveries done in one pass over the body, with no tree of values, the event written by hand and
 // `raw` the body's own text; the headers packed as telhook's glue packs them. It measures what
 // rewriting the core that way would give (issue 27); bench.mjs checks its event is telhook's.
-function onePassSketch({ request, credentials, now }) {
-  const sketch = new floorModule.OnePassLimephone(credentials.hmac_sha256[0], credentials.bearer[0]);
+function onePassSketch({ name, request, credentials, now }) {
+  const sketch =
+    name === "limephone"
+      ? new floorModule.OnePassLimephone(credentials.hmac_sha256[0], credentials.bearer[0])
+      : new floorModule.OnePassLisoloo(credentials.basic[0].username, credentials.basic[0].password);
   return () => {
     const text = sketch.normalize(...packedHeaders(request.headers), encoder.encode(request.body), now);
     if (text === undefined) throw new Error("the one-pass sketch does not build this event");
@@ -129,7 +132,7 @@ for (const payload of payloads) {
   };
   wh.verify(body, swHeaders);
   const floors = floorContenders(payload.name, body);
-  if (payload.name === "limephone") {
+  if (payload.name === "limephone" || payload.name === "lisoloo") {
     floors.one_pass_sketch = onePassSketch(payload);
     if (!isDeepStrictEqual(floors.one_pass_sketch(), expected)) throw new Error("the one-pass sketch's event is not telhook's");
   }

@@ -1,7 +1,8 @@
 // `make bench-native-sketch`: telhook's core as a native Node addon (bench/native-sketch, N-API)
 // beside the wasm Receiver, the hand-written receiver and standardwebhooks' verify, on the five
-// small payloads, interleaved, best of 9 rounds; on limephone also the one-pass sketch
-// (bench/wasm-floor/src/one_pass.rs) in wasm and natively, the two levers alone and together. The event crosses as the JSON text the wasm
+// small payloads, interleaved, best of 9 rounds; on limephone and lisoloo also the one-pass
+// sketches (bench/wasm-floor/src/one_pass.rs) in wasm and natively: the two levers alone and
+// together. The event crosses as the JSON text the wasm
 // binding writes and is parsed by the same rule (a long message text written once). Also timed
 // alone: the native call and `JSON.parse` of the event's text. Prints a table; writes nothing.
 import { readFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { handwritten, secretsOf } from "./handwritten.mjs";
 import { eventFrom, packedHeaders as packed } from "./crossing.mjs";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const { NativeReceiver, NativeOnePassLimephone } = createRequire(import.meta.url)(here("../../target/bench-native-sketch/telhook_native_sketch.node"));
+const { NativeReceiver, NativeOnePassLimephone, NativeOnePassLisoloo } = createRequire(import.meta.url)(here("../../target/bench-native-sketch/telhook_native_sketch.node"));
 
 function best(contenders, rounds = 9, calls = 20000) {
   const out = Object.fromEntries(Object.keys(contenders).map((name) => [name, Infinity]));
@@ -34,7 +35,19 @@ const encoder = new TextEncoder();
 const wh = new Webhook("whsec_" + Buffer.from("a-standard-webhooks-secret-32by").toString("base64"));
 console.log("| payload | wasm Receiver µs | native µs | hand-written µs | standardwebhooks µs | native call alone µs | `JSON.parse` of the event µs | hand-written ÷ wasm | hand-written ÷ native | wasm ÷ standardwebhooks | native ÷ standardwebhooks |");
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-let levers;
+// The one-pass sketches (bench/wasm-floor/src/one_pass.rs), where one exists for the payload.
+function sketchesOf(name, credentials) {
+  if (name === "limephone") {
+    const [secret, bearer] = [credentials.hmac_sha256[0], credentials.bearer[0]];
+    return { wasm: new wasmFloor.OnePassLimephone(secret, bearer), native: new NativeOnePassLimephone(secret, bearer) };
+  }
+  if (name === "lisoloo") {
+    const { username, password } = credentials.basic[0];
+    return { wasm: new wasmFloor.OnePassLisoloo(username, password), native: new NativeOnePassLisoloo(username, password) };
+  }
+  return undefined;
+}
+const levers = {};
 for (const name of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller"]) {
   const { provider, request, credentials, now } = JSON.parse(readFileSync(here(`../payloads/${name}.json`), "utf8"));
   const body = request.body;
@@ -57,19 +70,17 @@ for (const name of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_res
     nativeAlone: () => native.normalize(...args),
     parse: () => eventFrom(text),
   });
-  if (name === "limephone") {
-    const [secret, bearer] = [credentials.hmac_sha256[0], credentials.bearer[0]];
-    const wasmSketch = new wasmFloor.OnePassLimephone(secret, bearer);
-    const nativeSketch = new NativeOnePassLimephone(secret, bearer);
+  const sketch = sketchesOf(name, credentials);
+  if (sketch !== undefined) {
     const sketches = {
-      wasm_one_pass: () => JSON.parse(wasmSketch.normalize(...packed(request.headers), encoder.encode(body), now)),
-      native_one_pass: () => JSON.parse(nativeSketch.normalize(...packed(request.headers), Buffer.from(body), now)),
+      wasm_one_pass: () => JSON.parse(sketch.wasm.normalize(...packed(request.headers), encoder.encode(body), now)),
+      native_one_pass: () => JSON.parse(sketch.native.normalize(...packed(request.headers), Buffer.from(body), now)),
     };
     const expected = receiver.normalize(request, { now });
-    for (const [sketch, run] of Object.entries(sketches)) {
-      if (!isDeepStrictEqual(run(), expected)) throw new Error(`${sketch}: not telhook's event`);
+    for (const [which, run] of Object.entries(sketches)) {
+      if (!isDeepStrictEqual(run(), expected)) throw new Error(`${name} ${which}: not telhook's event`);
     }
-    levers = best({
+    levers[name] = best({
       wasm: () => receiver.normalize(request, { now }),
       native: nativeCall,
       handwritten: () => handwritten(provider, request, secretsOf(credentials)),
@@ -82,9 +93,12 @@ for (const name of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_res
   console.log(`| ${name} | ${f(t.wasm)} | ${f(t.native)} | ${f(t.handwritten)} | ${f(t.standardwebhooks)} | ${f(t.nativeAlone)} | ${f(t.parse)} | ${r(t.wasm, t.handwritten)} | ${r(t.native, t.handwritten)} | ${r(t.standardwebhooks, t.wasm)} | ${r(t.standardwebhooks, t.native)} |`);
 }
 
-console.log("\nlimephone, in one set of interleaved rounds:");
-console.log("| contender | µs | hand-written ÷ it | it ÷ standardwebhooks |");
-console.log("|---|---:|---:|---:|");
-for (const name of ["wasm", "native", "wasm_one_pass", "native_one_pass", "handwritten", "standardwebhooks"]) {
-  console.log(`| ${name} | ${levers[name].toFixed(2)} | ${(levers[name] / levers.handwritten).toFixed(2)}× | ${(levers.standardwebhooks / levers[name]).toFixed(2)}× |`);
+for (const [name, times] of Object.entries(levers)) {
+  console.log(`\n${name}, in one set of interleaved rounds:`);
+  console.log("| contender | µs | hand-written ÷ it | it ÷ standardwebhooks |");
+  console.log("|---|---:|---:|---:|");
+  for (const contender of ["wasm", "native", "wasm_one_pass", "native_one_pass", "handwritten", "standardwebhooks"]) {
+    const us = times[contender];
+    console.log(`| ${contender} | ${us.toFixed(2)} | ${(us / times.handwritten).toFixed(2)}× | ${(times.standardwebhooks / us).toFixed(2)}× |`);
+  }
 }

@@ -79,3 +79,26 @@ impl NativeOnePassLimephone {
         self.0.normalize(&header_text, &header_lengths, &body, now)
     }
 }
+
+#[napi]
+pub struct NativeOnePassLisoloo(one_pass::OnePassLisoloo);
+
+#[napi]
+impl NativeOnePassLisoloo {
+    #[napi(constructor)]
+    pub fn new(user: String, password: String) -> Self {
+        NativeOnePassLisoloo(one_pass::OnePassLisoloo::new(&user, &password))
+    }
+
+    /// The event's JSON text, or `null` where the sketch does not build telhook's event.
+    #[napi]
+    pub fn normalize(
+        &self,
+        header_text: String,
+        header_lengths: Uint32Array,
+        body: Buffer,
+        now: f64,
+    ) -> Option<String> {
+        self.0.normalize(&header_text, &header_lengths, &body, now)
+    }
+}

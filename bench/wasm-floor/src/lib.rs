@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 
 mod one_pass;
 
-/// The one-pass sketch (one_pass.rs) for JavaScript.
+/// The one-pass sketches (one_pass.rs) for JavaScript.
 #[wasm_bindgen]
 pub struct OnePassLimephone(one_pass::OnePassLimephone);
 
@@ -96,4 +96,26 @@ pub fn did_reseller_key(body: &[u8]) -> Option<String> {
 fn is_json_object(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
         && serde_json::from_slice::<IgnoredAny>(body).is_ok()
+}
+
+#[wasm_bindgen]
+pub struct OnePassLisoloo(one_pass::OnePassLisoloo);
+
+#[wasm_bindgen]
+impl OnePassLisoloo {
+    #[wasm_bindgen(constructor)]
+    pub fn new(user: &str, password: &str) -> OnePassLisoloo {
+        OnePassLisoloo(one_pass::OnePassLisoloo::new(user, password))
+    }
+
+    /// The event's JSON text, or `None` where the sketch does not build telhook's event.
+    pub fn normalize(
+        &self,
+        headers: &str,
+        lengths: &[u32],
+        body: &[u8],
+        now: f64,
+    ) -> Option<String> {
+        self.0.normalize(headers, lengths, body, now)
+    }
 }

@@ -1,12 +1,12 @@
-//! A sketch of the one-pass core for one delivery (a LimePhone `sms_received`), built to
-//! measure what that design would cost before the core is rewritten for it (issue 27; see
-//! bench/PROFILE.md, sixteenth session). Not telhook, and not a receiver: it builds only this
-//! event and answers `None` wherever telhook would do anything it does not (another event, a
+//! Sketches of the one-pass core for two deliveries (a LimePhone `sms_received`, a LisoLoo
+//! `sms.failed`), built to measure what that design would cost before the core is rewritten for
+//! it (issue 27; see bench/PROFILE.md, sixteenth session). Not telhook, and not receivers: each
+//! builds only its event and answers `None` wherever telhook would do anything it does not (another event, a
 //! string a redaction rule would rewrite, a time not already in canonical form). bench/node
-//! checks that its event equals telhook's before timing it. Plain Rust: bench/wasm-floor wraps it
+//! checks that each event equals telhook's before timing it. Plain Rust: bench/wasm-floor wraps it
 //! for wasm, bench/native-sketch (which includes this file) for N-API.
 //!
-//! What it does that telhook does for this delivery, each once:
+//! What they do that telhook does for these deliveries, each once (LimePhone's):
 //! - the signature header's HMAC-SHA256 over the body, compared in constant time, and the
 //!   Bearer token compared in constant time;
 //! - the body read in one pass into its top-level members, keys and strings borrowed from it
@@ -95,11 +95,89 @@ impl<'a> Members<'a> {
     }
 }
 
+/// The redaction rules' tests, as telhook's `Redactor` runs them on every key and string.
+struct Redaction {
+    /// The configured values redaction looks for, longest first.
+    values: Vec<String>,
+}
+
+impl Redaction {
+    fn new(values: &[&str]) -> Redaction {
+        let mut values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+        values.sort_by_key(|value| core::cmp::Reverse(value.len()));
+        Redaction { values }
+    }
+
+    fn clean_members(&self, members: &Members) -> bool {
+        members
+            .0
+            .iter()
+            .all(|(key, item)| self.clean_key(&key.0) && self.clean(item))
+    }
+
+    fn clean_key(&self, key: &str) -> bool {
+        !secret_named(key) && self.clean_text(key)
+    }
+
+    /// Whether no redaction rule would rewrite `value` or anything inside it.
+    fn clean(&self, value: &RawValue) -> bool {
+        let json = value.get();
+        match json.as_bytes().first() {
+            Some(b'{') => serde_json::from_str::<Members>(json)
+                .is_ok_and(|members| self.clean_members(&members)),
+            Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(json)
+                .is_ok_and(|items| items.iter().all(|item| self.clean(item))),
+            Some(b'"') => {
+                serde_json::from_str::<Text>(json).is_ok_and(|text| self.clean_text(&text.0))
+            }
+            _ => true,
+        }
+    }
+
+    fn clean_text(&self, text: &str) -> bool {
+        let fits = self.values.last().is_some_and(|v| v.len() <= text.len());
+        if fits
+            && self
+                .values
+                .iter()
+                .any(|v| may_hold(text.as_bytes(), v.as_bytes()) && text.contains(v.as_str()))
+        {
+            return false;
+        }
+        // The URL, query and nested-JSON rules need one of these (telhook's table); the sketch
+        // stops there.
+        text.bytes()
+            .fold(0u8, |seen, byte| seen | RULE_BYTES[usize::from(byte)])
+            == 0
+    }
+}
+
+/// The headers' values named `wanted` (lower case), from headers packed as npm packs them
+/// (names and values joined, each one's length in `lengths`).
+fn header_values<'a, const N: usize>(
+    headers: &'a str,
+    lengths: &[u32],
+    wanted: [&str; N],
+) -> Option<[Option<&'a str>; N]> {
+    let mut found = [None; N];
+    let mut at = 0usize;
+    for pair in lengths.chunks_exact(2) {
+        let name_end = at + pair[0] as usize;
+        let value_end = name_end + pair[1] as usize;
+        let name = headers.get(at..name_end)?;
+        let value = headers.get(name_end..value_end)?;
+        if let Some(slot) = wanted.iter().position(|w| name.eq_ignore_ascii_case(w)) {
+            found[slot] = Some(value);
+        }
+        at = value_end;
+    }
+    Some(found)
+}
+
 pub struct OnePassLimephone {
     keyed: Hmac<Sha256>,
     bearer: Vec<u8>,
-    /// The configured values redaction looks for, longest first.
-    values: Vec<String>,
+    redaction: Redaction,
 }
 
 impl OnePassLimephone {
@@ -108,12 +186,10 @@ impl OnePassLimephone {
         bearer: &str,
     ) -> Result<OnePassLimephone, hmac::digest::InvalidLength> {
         let keyed = Hmac::<Sha256>::new_from_slice(secret.as_bytes())?;
-        let mut values = vec![secret.to_owned(), bearer.to_owned()];
-        values.sort_by_key(|value| core::cmp::Reverse(value.len()));
         Ok(OnePassLimephone {
             keyed,
             bearer: format!("Bearer {bearer}").into_bytes(),
-            values,
+            redaction: Redaction::new(&[secret, bearer]),
         })
     }
 
@@ -126,21 +202,8 @@ impl OnePassLimephone {
         body: &[u8],
         now: f64,
     ) -> Option<String> {
-        let mut signature = None;
-        let mut authorization = None;
-        let mut at = 0usize;
-        for pair in lengths.chunks_exact(2) {
-            let name_end = at + pair[0] as usize;
-            let value_end = name_end + pair[1] as usize;
-            let name = headers.get(at..name_end)?;
-            let value = headers.get(name_end..value_end)?;
-            if name.eq_ignore_ascii_case("x-limephone-signature") {
-                signature = Some(value);
-            } else if name.eq_ignore_ascii_case("authorization") {
-                authorization = Some(value);
-            }
-            at = value_end;
-        }
+        let [signature, authorization] =
+            header_values(headers, lengths, ["x-limephone-signature", "authorization"])?;
         let given = hex::decode(signature?.trim()).ok()?;
         let mut mac = self.keyed.clone();
         mac.update(body);
@@ -151,10 +214,8 @@ impl OnePassLimephone {
 
         let text = std::str::from_utf8(body).ok()?;
         let members: Members = serde_json::from_str(text).ok()?;
-        for (key, value) in &members.0 {
-            if !self.clean_key(&key.0) || !self.clean(value) {
-                return None;
-            }
+        if !self.redaction.clean_members(&members) {
+            return None;
         }
         let event = members.text("event")?;
         if event != "sms_received" {
@@ -199,46 +260,115 @@ impl OnePassLimephone {
         out.push('}');
         Some(out)
     }
+}
 
-    fn clean_key(&self, key: &str) -> bool {
-        !secret_named(key) && self.clean_text(key)
+/// LisoLoo's `sms.failed` (Basic auth, the status and the provider's error), as telhook gives it.
+pub struct OnePassLisoloo {
+    /// `Basic <base64 of user:password>`, made once, as telhook's Receiver keeps it.
+    expected: Vec<u8>,
+    redaction: Redaction,
+}
+
+impl OnePassLisoloo {
+    pub fn new(user: &str, password: &str) -> OnePassLisoloo {
+        OnePassLisoloo {
+            expected: format!(
+                "Basic {}",
+                base64_encode(format!("{user}:{password}").as_bytes())
+            )
+            .into_bytes(),
+            redaction: Redaction::new(&[user, password]),
+        }
     }
 
-    /// Whether no redaction rule would rewrite `value` or anything inside it.
-    fn clean(&self, value: &RawValue) -> bool {
-        let json = value.get();
-        match json.as_bytes().first() {
-            Some(b'{') => serde_json::from_str::<Members>(json).is_ok_and(|members| {
-                members
-                    .0
-                    .iter()
-                    .all(|(key, item)| self.clean_key(&key.0) && self.clean(item))
-            }),
-            Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(json)
-                .is_ok_and(|items| items.iter().all(|item| self.clean(item))),
-            Some(b'"') => {
-                serde_json::from_str::<Text>(json).is_ok_and(|text| self.clean_text(&text.0))
+    /// The event's JSON text, or `None` where the sketch does not build telhook's event.
+    pub fn normalize(
+        &self,
+        headers: &str,
+        lengths: &[u32],
+        body: &[u8],
+        now: f64,
+    ) -> Option<String> {
+        let [authorization] = header_values(headers, lengths, ["authorization"])?;
+        if !constant_time_eq::constant_time_eq(authorization?.trim().as_bytes(), &self.expected) {
+            return None;
+        }
+        let text = std::str::from_utf8(body).ok()?;
+        let members: Members = serde_json::from_str(text).ok()?;
+        // `data` is read once, for the redaction tests and the fields both.
+        let data: Members = serde_json::from_str(members.get("data")?.get()).ok()?;
+        let clean = members.0.iter().all(|(key, item)| {
+            self.redaction.clean_key(&key.0) && (key.0 == "data" || self.redaction.clean(item))
+        }) && self.redaction.clean_members(&data);
+        if !clean {
+            return None;
+        }
+        let event_type = members.text("event_type")?;
+        // The one status this sketch maps (telhook: `failed`, final, rank 40).
+        if event_type != "sms.failed" {
+            return None;
+        }
+        let event_id = members.text("event_id")?;
+        let message_id = members.text("message_id")?;
+        let occurred_at = members.text("timestamp")?;
+        if !canonical_time(&occurred_at) {
+            return None;
+        }
+        let to = e164(&data.text("recipient_phone")?)?;
+        let code = data.get("error_code")?.get();
+        if !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let description = data.text("error_message");
+        let received_at = time_text(now as i64);
+        let mut out = String::with_capacity(body.len() + 640);
+        out.push_str("{\"schema_version\":1,\"provider\":\"lisoloo\",\"id\":\"lisoloo:");
+        push_unquoted(&mut out, &event_id);
+        out.push_str("\",\"type\":\"message.status\",\"provider_event_type\":");
+        push_string(&mut out, &event_type);
+        out.push_str(",\"occurred_at\":");
+        push_string(&mut out, &occurred_at);
+        out.push_str(",\"received_at\":");
+        push_string(&mut out, &received_at);
+        out.push_str(",\"from\":null,\"to\":");
+        push_string(&mut out, &to);
+        out.push_str(",\"status\":{\"value\":\"failed\",\"final\":true,\"rank\":40,\"provider_status\":\"failed\"},\"message\":{\"id\":");
+        push_string(&mut out, &message_id);
+        out.push_str(
+            ",\"direction\":\"outbound\",\"text\":null,\"reference\":null,\"error\":{\"code\":\"",
+        );
+        out.push_str(code);
+        out.push_str("\",\"description\":");
+        match &description {
+            Some(description) => push_string(&mut out, description),
+            None => out.push_str("null"),
+        }
+        out.push_str(
+            "}},\"call\":null,\"lookup\":null,\"record\":null,\"unread_fields\":[],\"raw\":",
+        );
+        out.push_str(text.trim());
+        out.push('}');
+        Some(out)
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
             }
-            _ => true,
         }
     }
-
-    fn clean_text(&self, text: &str) -> bool {
-        let fits = self.values.last().is_some_and(|v| v.len() <= text.len());
-        if fits
-            && self
-                .values
-                .iter()
-                .any(|v| may_hold(text.as_bytes(), v.as_bytes()) && text.contains(v.as_str()))
-        {
-            return false;
-        }
-        // The URL, query and nested-JSON rules need one of these (telhook's table); the sketch
-        // stops there.
-        text.bytes()
-            .fold(0u8, |seen, byte| seen | RULE_BYTES[usize::from(byte)])
-            == 0
-    }
+    out
 }
 
 const RULE_BYTES: [u8; 256] = {
