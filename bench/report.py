@@ -386,6 +386,19 @@ def main():
            "from the floor's own building blocks (serde_json's `Value`, sha2)."
            if minimum > limit else f"Within {limit}×: the goal is within reach of code that gives this event."),
     ]
+    if "minimum_owned_ns" in did:
+        owned = did["minimum_owned_ns"] / did["floor_ns"]
+        lines += [
+            "",
+            "The same least work with the record's second copy (core/benches/common `did_reseller_minimum_owned`, "
+            "the same rounds): the least that gives the event as the Rust API returns it, an owned "
+            "`NormalizedEvent` whose `record.data` holds the record beside `raw.data`: "
+            f"{did['minimum_owned_ns'] / 1000:.2f} µs, **{owned:.2f}×** the floor. "
+            + (f"Above {limit}×: the goal cannot be met by any code that returns this type on this hardware; "
+               "only a type whose `record.data` and `raw.data` share one tree could meet it (a change of the "
+               "public Rust API)."
+               if owned > limit else f"Within {limit}×: the owned event does not rule the goal out."),
+        ]
     lines += callgrind_section()
     lines += [
         "",
