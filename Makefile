@@ -189,7 +189,8 @@ test-rust: ## cargo fmt --check, clippy -D warnings, cargo test --workspace, ben
 	$(CARGO) clippy -p telhook-core --no-default-features --features binding-api --lib -- -D warnings  # as the receiver's wasm module builds it: no test kit
 	$(CARGO) test --workspace
 	@# bench/rust-memory (its own workspace: it needs unsafe for its allocator) and bench/native-sketch are checked here so a
-	@# change of the core's API breaks `make test`, not the next benchmark run.
+	@# change of the core's API breaks `make test`, not the next benchmark run. Both have their own
+	@# Cargo.lock: a new or bumped dependency of the core goes into theirs too (`--locked`).
 	$(CARGO) check --locked --quiet --manifest-path bench/rust-memory/Cargo.toml --target-dir target/bench-rust-memory
 	$(CARGO) check --locked --quiet --manifest-path bench/native-sketch/Cargo.toml --target-dir target/bench-native-sketch
 
@@ -342,6 +343,7 @@ $(BENCH_NATIVE_SKETCH): $(wildcard bench/native-sketch/src/*.rs) bench/wasm-floo
 		bench/native-sketch/Cargo.lock $(CORE_SOURCES) | rust-tools
 	$(CARGO) build --release --locked --quiet --manifest-path bench/native-sketch/Cargo.toml \
 	  --target-dir target/bench-native-sketch
+	@# Linux's name for the library (the machines this runs on); macOS would build a .dylib.
 	cp target/bench-native-sketch/release/libtelhook_bench_native_sketch.so $@
 bench-native-sketch: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(BENCH_NATIVE_SKETCH) ## telhook's core as a native Node addon, timed beside the wasm Receiver
 	node bench/node/native-sketch.mjs
