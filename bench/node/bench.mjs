@@ -12,7 +12,7 @@ import { Webhook } from "standardwebhooks";
 import { Miniflare } from "miniflare";
 import * as telhook from "../../npm/dist/node.mjs";
 import { handwritten, secretsOf } from "./handwritten.mjs";
-import { packedHeaders } from "./crossing.mjs";
+import { onePassSketch, packedHeaders } from "./crossing.mjs";
 import { createRequire } from "node:module";
 import { bundleWorker, workerOptions } from "./workerd.mjs";
 
@@ -68,11 +68,10 @@ const encoder = new TextEncoder();
 // LisoLoo deliveries done in one pass over the body, with no tree of values, the event written by hand and
 // `raw` the body's own text; the headers packed as telhook's glue packs them. It measures what
 // rewriting the core that way would give (issue 27); bench.mjs checks its event is telhook's.
-function onePassSketch({ name, request, credentials, now }) {
-  const sketch =
-    name === "limephone"
-      ? new floorModule.OnePassLimephone(credentials.hmac_sha256[0], credentials.bearer[0])
-      : new floorModule.OnePassLisoloo(credentials.basic[0].username, credentials.basic[0].password);
+const wasmSketches = { limephone: floorModule.OnePassLimephone, lisoloo: floorModule.OnePassLisoloo };
+function onePassContender({ name, request, credentials, now }) {
+  const sketch = onePassSketch(wasmSketches, name, credentials);
+  if (sketch === undefined) return undefined;
   return () => {
     const text = sketch.normalize(...packedHeaders(request.headers), encoder.encode(request.body), now);
     if (text === undefined) throw new Error("the one-pass sketch does not build this event");
@@ -132,9 +131,10 @@ for (const payload of payloads) {
   };
   wh.verify(body, swHeaders);
   const floors = floorContenders(payload.name, body);
-  if (payload.name === "limephone" || payload.name === "lisoloo") {
-    floors.one_pass_sketch = onePassSketch(payload);
-    if (!isDeepStrictEqual(floors.one_pass_sketch(), expected)) throw new Error("the one-pass sketch's event is not telhook's");
+  const sketch = onePassContender(payload);
+  if (sketch !== undefined) {
+    if (!isDeepStrictEqual(sketch(), expected)) throw new Error("the one-pass sketch's event is not telhook's");
+    floors.one_pass_sketch = sketch;
   }
   for (const [name, run] of Object.entries(floors)) {
     if (typeof run() !== "object") throw new Error(`bad floor setup: ${name}`);

@@ -28,3 +28,12 @@ export function eventFrom(text) {
   event.message.text = shared;
   return event;
 }
+
+// The one-pass sketch for a bench payload (bench/wasm-floor/src/one_pass.rs), built from one of its
+// builds' classes (`{ limephone, lisoloo }`: the wasm or the native one), or undefined where the
+// payload has none.
+export function onePassSketch(classes, name, credentials) {
+  if (name === "limephone") return new classes.limephone(credentials.hmac_sha256[0], credentials.bearer[0]);
+  if (name === "lisoloo") return new classes.lisoloo(credentials.basic[0].username, credentials.basic[0].password);
+  return undefined;
+}

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import * as telhook from "../../npm/dist/node.mjs";
 import { handwritten, secretsOf } from "./handwritten.mjs";
-import { eventFrom, packedHeaders as packed } from "./crossing.mjs";
+import { eventFrom, onePassSketch, packedHeaders as packed } from "./crossing.mjs";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { NativeReceiver, NativeOnePassLimephone, NativeOnePassLisoloo } = createRequire(import.meta.url)(here("../../target/bench-native-sketch/telhook_native_sketch.node"));
@@ -36,18 +36,9 @@ const wh = new Webhook("whsec_" + Buffer.from("a-standard-webhooks-secret-32by")
 // The ratio columns divide rates (calls per second), as issue 27's goals are written.
 console.log("| payload | wasm Receiver µs | native µs | hand-written µs | standardwebhooks µs | native call alone µs | `JSON.parse` of the event µs | hand-written ÷ wasm (rates) | hand-written ÷ native (rates) | wasm ÷ standardwebhooks (rates) | native ÷ standardwebhooks (rates) |");
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-// The one-pass sketches (bench/wasm-floor/src/one_pass.rs), where one exists for the payload.
-function sketchesOf(name, credentials) {
-  if (name === "limephone") {
-    const [secret, bearer] = [credentials.hmac_sha256[0], credentials.bearer[0]];
-    return { wasm: new wasmFloor.OnePassLimephone(secret, bearer), native: new NativeOnePassLimephone(secret, bearer) };
-  }
-  if (name === "lisoloo") {
-    const { username, password } = credentials.basic[0];
-    return { wasm: new wasmFloor.OnePassLisoloo(username, password), native: new NativeOnePassLisoloo(username, password) };
-  }
-  return undefined;
-}
+// The one-pass sketches (bench/wasm-floor/src/one_pass.rs), each built for wasm and natively.
+const wasmSketches = { limephone: wasmFloor.OnePassLimephone, lisoloo: wasmFloor.OnePassLisoloo };
+const nativeSketches = { limephone: NativeOnePassLimephone, lisoloo: NativeOnePassLisoloo };
 const levers = {};
 for (const name of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_reseller"]) {
   const { provider, request, credentials, now } = JSON.parse(readFileSync(here(`../payloads/${name}.json`), "utf8"));
@@ -57,7 +48,8 @@ for (const name of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_res
   const method = request.method ?? "POST";
   const url = request.url ?? null;
   const nativeCall = () => eventFrom(native.normalize(method, url, ...packed(request.headers), Buffer.from(body), now));
-  if (!isDeepStrictEqual(nativeCall(), receiver.normalize(request, { now }))) throw new Error(`${name}: the native event is not the wasm one`);
+  const expected = receiver.normalize(request, { now });
+  if (!isDeepStrictEqual(nativeCall(), expected)) throw new Error(`${name}: the native event is not the wasm one`);
   const id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
   const at = new Date();
   const swHeaders = { "webhook-id": id, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": wh.sign(id, at, body) };
@@ -71,13 +63,12 @@ for (const name of ["limephone", "lisoloo", "gatewayapi", "looplookup", "did_res
     nativeAlone: () => native.normalize(...args),
     parse: () => eventFrom(text),
   });
-  const sketch = sketchesOf(name, credentials);
-  if (sketch !== undefined) {
+  const sketch = { wasm: onePassSketch(wasmSketches, name, credentials), native: onePassSketch(nativeSketches, name, credentials) };
+  if (sketch.wasm !== undefined) {
     const sketches = {
       wasm_one_pass: () => JSON.parse(sketch.wasm.normalize(...packed(request.headers), encoder.encode(body), now)),
       native_one_pass: () => JSON.parse(sketch.native.normalize(...packed(request.headers), Buffer.from(body), now)),
     };
-    const expected = receiver.normalize(request, { now });
     for (const [which, run] of Object.entries(sketches)) {
       if (!isDeepStrictEqual(run(), expected)) throw new Error(`${name} ${which}: not telhook's event`);
     }

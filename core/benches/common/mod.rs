@@ -53,7 +53,7 @@ pub fn floor(body: &[u8]) -> impl Sized {
 /// payload (2.5x wall-clock, 1.3x instructions) are measured against the floor above.
 // Used by ratio.rs and examples/profile.rs (callgrind), not by normalize.rs.
 #[allow(dead_code)]
-pub fn did_reseller_minimum(body: &[u8]) -> impl Sized {
+pub fn did_reseller_minimum(body: &[u8]) -> (serde_json::Value, String) {
     use sha2::Digest as _;
     // The cheapest parse serde_json offers a UTF-8 body: checked once, then read as text (as
     // telhook's own `json_from_bytes` does), not checked again string by string.
@@ -72,14 +72,8 @@ pub fn did_reseller_minimum(body: &[u8]) -> impl Sized {
 // Used by ratio.rs only.
 #[allow(dead_code)]
 pub fn did_reseller_minimum_owned(body: &[u8]) -> impl Sized {
-    use sha2::Digest as _;
-    let text = core::str::from_utf8(black_box(body)).unwrap();
-    let mut value: serde_json::Value = serde_json::from_str(text).unwrap();
-    let record: serde_json::Value =
-        serde_json::from_str(value["data"].as_str().unwrap_or("{}")).unwrap();
-    let key = hex::encode(Sha256::digest(black_box(body)));
-    let copy = record.clone();
-    value["data"] = record;
+    let (value, key) = did_reseller_minimum(body);
+    let copy = value["data"].clone();
     (value, key, copy)
 }
 
