@@ -22,23 +22,24 @@ import {
 
 export { ConfigurationError, ParseError, RequestError, TelhookError, VerificationError };
 
+/** The core Receiver's arguments: the provider, the credentials' JSON text and the options'. */
+function receiverArgs(provider, credentials, options) {
+  // `now` is per call; every other option (and options that are not an object) is the
+  // core's to check: a wrong one is a ConfigurationError (`invalid_option`) naming it.
+  const isObject = options !== null && typeof options === "object" && !Array.isArray(options);
+  const { now: _ignored, ...limits } = isObject ? options : {};
+  return [provider ?? null, credentialsJson(credentials), optionsJson(isObject ? limits : options)];
+}
+
 /**
  * A configured receiver: credentials parsed once, reused for every request.
  * `provider` may be null to detect it from each request.
  */
 export class Receiver {
   constructor(provider, credentials, options = {}) {
-    // `now` is per call; every other option (and options that are not an object) is the
-    // core's to check: a wrong one is a ConfigurationError (`invalid_option`) naming it.
-    const isObject = options !== null && typeof options === "object" && !Array.isArray(options);
-    const { now: _ignored, ...limits } = isObject ? options : {};
-    this.provider = provider ?? null;
-    this.inner = call(
-      (...a) => new core.Receiver(...a),
-      this.provider,
-      credentialsJson(credentials),
-      optionsJson(isObject ? limits : options),
-    );
+    const args = receiverArgs(provider, credentials, options);
+    this.provider = args[0];
+    this.inner = call((...a) => new core.Receiver(...a), ...args);
   }
 
   // `now` is read before the request: `requestArgs` packs the headers last (see `packHeaders`).
@@ -58,12 +59,45 @@ export class Receiver {
  * max_body_bytes?: number }`; `now` defaults to the host clock.
  */
 export function normalizeEvent(provider, request, credentials, options = {}) {
-  return once(new Receiver(provider, credentials, options), (receiver) => receiver.normalize(request, options));
+  return withReceiver(provider, credentials, options, (receiver) => receiver.normalize(request, options));
 }
 
 /** Verifies only; returns the provider's name. */
 export function verify(provider, request, credentials, options = {}) {
-  return once(new Receiver(provider, credentials, options), (receiver) => receiver.verify(request, options));
+  return withReceiver(provider, credentials, options, (receiver) => receiver.verify(request, options));
+}
+
+// The one-call functions are called with the same credentials request after request, and
+// building their Receiver (the core's parse of the credentials, the HMAC key schedule on first
+// use) cost a third of the call it served (bench/PROFILE.md). A Receiver is a pure function of
+// the texts the core is given, so the last few are kept, keyed by those texts: changed or
+// rotated credentials are another text and get a Receiver of their own. The least recently
+// used one is freed when a new one would make one too many.
+const KEPT_RECEIVERS = 16;
+const keptReceivers = new Map();
+
+/** `use(receiver)` with a kept Receiver for these arguments, made and kept if there is none. */
+function withReceiver(provider, credentials, options, use) {
+  const args = receiverArgs(provider, credentials, options);
+  if (args[0] !== null && typeof args[0] !== "string") return once(new Receiver(provider, credentials, options), use);
+  // JSON text holds no raw NUL, and a provider name that does is refused: one key per args.
+  const key = `${args[0] ?? ""}\u0000${args[1]}\u0000${args[2]}`;
+  let receiver = keptReceivers.get(key);
+  if (receiver === undefined) {
+    receiver = Object.create(Receiver.prototype);
+    receiver.provider = args[0];
+    // Kept only once the core took it: a construction that throws throws again next time.
+    receiver.inner = call((...a) => new core.Receiver(...a), ...args);
+    if (keptReceivers.size >= KEPT_RECEIVERS) {
+      const [oldestKey, oldest] = keptReceivers.entries().next().value;
+      keptReceivers.delete(oldestKey);
+      oldest.inner.free();
+    }
+  } else {
+    keptReceivers.delete(key); // re-inserted below: a Map iterates in insertion order
+  }
+  keptReceivers.set(key, receiver);
+  return use(receiver);
 }
 
 /**

@@ -1,8 +1,10 @@
-// The one-shot entry points build a Receiver per call: its wasm memory must be freed by the call,
-// not left to a finalizer that runs only when the event loop gets a turn (wasm memory never
-// shrinks, and a Worker has 128 MB).
+// The one-shot entry points keep the Receivers of the last few credentials they were given: a
+// Receiver they let go of must have its wasm memory freed then, not left to a finalizer that runs
+// only when the event loop gets a turn (wasm memory never shrinks, and a Worker has 128 MB); and a
+// kept one must never answer for credentials that changed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 // The package instantiates its module with `new WebAssembly.Instance`: keep it to read its memory.
@@ -29,4 +31,58 @@ test("a synchronous loop of one-shot normalizeEvent and verify calls does not gr
   for (let i = 0; i < 20_000; i++) call();
   const grown = instance.exports.memory.buffer.byteLength - before;
   assert.ok(grown <= 1024 * 1024, `the wasm memory grew by ${grown} bytes over 20,000 one-shot call pairs`);
+});
+
+/** A LimePhone delivery signed with `secret`. */
+function signedLimephone(secret, messageId) {
+  const body = JSON.stringify({ event: "sms_received", message_id: messageId, virtual_number: "+15551234567", sender_number: "+18887654321", message_content: "hi" });
+  const headers = { "X-LimePhone-Signature": createHmac("sha256", secret).update(body).digest("hex") };
+  return { method: "POST", url: "https://example.test/hook", headers, body };
+}
+const now = 1769000000;
+
+test("one-shot calls over more credentials than are kept free the receivers they let go of", () => {
+  const requests = Array.from({ length: 40 }, (_, n) => signedLimephone(`secret-${n}`, n));
+  const call = (n) => {
+    const event = telhook.normalizeEvent("limephone", requests[n], { hmac_sha256: `secret-${n}` }, { now });
+    assert.equal(event.raw.message_id, n);
+    assert.equal(telhook.verify("limephone", requests[n], { hmac_sha256: [`secret-${n}`] }, { now }), "limephone");
+  };
+  for (let n = 0; n < 40; n++) call(n);
+  const before = instance.exports.memory.buffer.byteLength;
+  // Every call a new Receiver (40 credentials, 16 kept): not freed, 20,000 would grow it by ~20 MB.
+  for (let i = 0; i < 20_000; i++) call(i % 40);
+  const grown = instance.exports.memory.buffer.byteLength - before;
+  assert.ok(grown <= 1024 * 1024, `the wasm memory grew by ${grown} bytes over 20,000 one-shot call pairs`);
+});
+
+test("a kept receiver never answers for changed credentials, and a refused configuration is refused every time", () => {
+  const request = signedLimephone("secret-a", 1);
+  const credentials = { hmac_sha256: ["secret-a"] };
+  const first = telhook.normalizeEvent("limephone", request, credentials, { now });
+  assert.deepEqual(telhook.normalizeEvent("limephone", request, credentials, { now }), first);
+  // Rotated: a new object, then the same object edited. The old secret's signature is refused.
+  for (const rotated of [{ hmac_sha256: ["secret-b"] }, credentials]) {
+    credentials.hmac_sha256 = ["secret-b"];
+    assert.throws(() => telhook.normalizeEvent("limephone", request, rotated, { now }), { code: "signature_mismatch" });
+    assert.throws(() => telhook.verify("limephone", request, rotated, { now }), { code: "signature_mismatch" });
+  }
+  const both = { hmac_sha256: ["secret-b", "secret-a"] };
+  for (const signed of [request, signedLimephone("secret-b", 1)]) {
+    assert.equal(telhook.normalizeEvent("limephone", signed, both, { now }).id, first.id);
+  }
+  // An unset value is dropped by JSON: the rest's text is a kept receiver's, the call still throws.
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => telhook.normalizeEvent("limephone", request, { hmac_sha256: ["secret-a"], bearer: undefined }, { now }), {
+      code: "missing_credentials",
+      field: "credentials.bearer",
+    });
+    assert.throws(() => telhook.normalizeEvent("limephone", request, { hmac_sha256: "" }, { now }), { field: "credentials.hmac_sha256" });
+    assert.throws(() => telhook.normalizeEvent("limephone", request, credentials, { now, max_body_bytes: -1 }), { code: "invalid_option" });
+  }
+  // Options other than `now` are the receiver's: a smaller cap is another receiver, not the kept one.
+  assert.throws(() => telhook.normalizeEvent("limephone", request, { hmac_sha256: "secret-a" }, { now, max_body_bytes: 10 }), {
+    code: "body_too_large",
+  });
+  assert.equal(telhook.normalizeEvent("limephone", request, { hmac_sha256: "secret-a" }, { now }).id, first.id);
 });

@@ -222,3 +222,80 @@ def test_unset_credentials_are_named_however_the_rest_serializes() -> None:
         assert unset.value.field in ("credentials.bearer", "credentials.hmac_sha256[1]")
     with pytest.raises(TypeError):
         telhook.Receiver("limephone", {"hmac_sha256": [b"bytes-are-not-json"], "bearer": "token-value"})  # type: ignore[arg-type]
+
+
+def _signed_limephone(secret: str, message_id: int) -> Tuple[Dict[str, str], bytes]:
+    body = json.dumps({"event": "sms_received", "message_id": message_id, "virtual_number": "+15551234567",
+                       "sender_number": "+18887654321", "message_content": "hi"}).encode()
+    return {"X-LimePhone-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}, body
+
+
+def test_one_call_functions_keep_a_receiver_per_credentials_and_never_a_stale_one() -> None:
+    """normalize_event and verify keep the Receivers of credentials seen lately; a rotated secret,
+    given as a new dict or by editing the same one, must never be answered with the old one's."""
+    telhook._kept_receiver.cache_clear()
+    headers_a, body = _signed_limephone("secret-a", 1)
+    credentials: Dict[str, Any] = {"hmac_sha256": ["secret-a"]}
+    first = telhook.normalize_event("limephone", headers=headers_a, body=body, credentials=credentials, now=1769000000)
+    again = telhook.normalize_event("limephone", headers=headers_a, body=body, credentials=credentials, now=1769000000)
+    assert first == again == telhook.Receiver("limephone", credentials).normalize(headers=headers_a, body=body,
+                                                                                  now=1769000000)
+    assert telhook.verify("limephone", headers=headers_a, body=body, credentials=credentials, now=1769000000) == "limephone"
+    info = telhook._kept_receiver.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+
+    # Rotated: a new dict, then the same dict edited in place. The old secret's signature is refused.
+    edited = credentials
+    for rotated in ({"hmac_sha256": ["secret-b"]}, edited):
+        edited["hmac_sha256"] = ["secret-b"]  # the second round: the dict the first call was given
+        with pytest.raises(telhook.VerificationError) as refused:
+            telhook.normalize_event("limephone", headers=headers_a, body=body, credentials=rotated, now=1769000000)
+        assert refused.value.code == "signature_mismatch"
+        with pytest.raises(telhook.VerificationError):
+            telhook.verify("limephone", headers=headers_a, body=body, credentials=rotated, now=1769000000)
+    # A list and a tuple are the same JSON, and so the same receiver; the rotation pair takes both.
+    headers_b, _ = _signed_limephone("secret-b", 1)
+    for pair in (["secret-b", "secret-a"], ("secret-b", "secret-a")):
+        for headers in (headers_a, headers_b):
+            event = telhook.normalize_event("limephone", headers=headers, body=body,
+                                            credentials={"hmac_sha256": pair}, now=1769000000)
+            assert event["id"] == first["id"]
+
+
+def test_one_call_functions_keep_few_receivers_and_no_refused_configuration() -> None:
+    telhook._kept_receiver.cache_clear()
+    # More credential sets than are kept: each still gets its own secret's answer.
+    for round_ in range(2):
+        for n in range(40):
+            headers, body = _signed_limephone(f"secret-{n}", n)
+            event = telhook.normalize_event("limephone", headers=headers, body=body,
+                                            credentials={"hmac_sha256": f"secret-{n}"}, now=1769000000)
+            assert event["raw"]["message_id"] == n
+            with pytest.raises(telhook.VerificationError):
+                telhook.normalize_event("limephone", headers=headers, body=body,
+                                        credentials={"hmac_sha256": f"secret-{n + 1}"}, now=1769000000)
+    assert telhook._kept_receiver.cache_info().currsize == telhook._ONE_SHOT_RECEIVERS
+    # A configuration the core refuses is refused on every call, never kept as a receiver.
+    headers, body = _signed_limephone("secret-0", 0)
+    for _ in range(2):
+        with pytest.raises(telhook.ConfigurationError) as unset:
+            telhook.normalize_event("limephone", headers=headers, body=body,
+                                    credentials={"hmac_sha256": None}, now=1769000000)
+        assert unset.value.code == "missing_credentials"
+        with pytest.raises(telhook.ConfigurationError) as empty:
+            telhook.normalize_event("limephone", headers=headers, body=body,
+                                    credentials={"hmac_sha256": ""}, now=1769000000)
+        assert empty.value.field == "credentials.hmac_sha256"
+    # Shapes outside the key (a dict subclass, a value that is not a str) are built per call.
+    class Settings(dict):  # type: ignore[type-arg]
+        pass
+
+    before = telhook._kept_receiver.cache_info()
+    event = telhook.normalize_event("limephone", headers=headers, body=body,
+                                    credentials=Settings(hmac_sha256="secret-0"), now=1769000000)
+    assert event["raw"]["message_id"] == 0
+    with pytest.raises(telhook.ConfigurationError):
+        telhook.normalize_event("limephone", headers=headers, body=body,
+                                credentials={"hmac_sha256": "secret-0", "bearer": 7}, now=1769000000)
+    after = telhook._kept_receiver.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)
