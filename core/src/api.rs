@@ -444,8 +444,8 @@ impl Flow {
         url: Option<String>,
         headers: Pairs,
     ) -> (Flow, receive::machine::Action) {
-        let (delivery, action) = receive::machine::Delivery::start(settings, &method, &headers);
         let request = request(method, url, headers, Vec::new());
+        let (delivery, action) = receive::machine::Delivery::start_request(settings, &request);
         (Flow { delivery, request }, action)
     }
 

@@ -346,7 +346,7 @@ pub fn accept<S: InboxStore>(
             })
         }
     };
-    let (mut delivery, mut action) = Delivery::start(settings, &request.method, &request.headers);
+    let (mut delivery, mut action) = Delivery::start_request(settings, request);
     let mut event = None;
     loop {
         action = match action {

@@ -469,7 +469,7 @@ pub fn begin<S: DedupeStore>(
                 code: String::from(error.code()),
             })
         })?;
-    let (mut delivery, mut action) = Delivery::start(settings, &request.method, &request.headers);
+    let (mut delivery, mut action) = Delivery::start_request(settings, request);
     let mut event = None;
     loop {
         action = match action {

@@ -505,6 +505,11 @@ impl WebhookRequest {
                 actual: self.body.len(),
             });
         }
+        self.check_declared_size(limit)
+    }
+
+    /// The declared `Content-Length` against the cap, before any of the body is read.
+    pub(crate) fn check_declared_size(&self, limit: usize) -> Result<()> {
         // A declared length over the cap is refused too: a receiver that streams the body can
         // call telhook before reading it, and a lying Content-Length must not buy an exemption.
         if let Some(declared) = self.header("content-length")? {

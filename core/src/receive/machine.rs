@@ -371,6 +371,21 @@ impl Delivery {
         method: &str,
         headers: &[(String, String)],
     ) -> (Delivery, Action) {
+        let request = crate::WebhookRequest {
+            method: String::from(method),
+            url: None,
+            headers: headers.to_vec(),
+            body: crate::request::Body::default(),
+        };
+        Delivery::start_request(settings, &request)
+    }
+
+    /// [`Delivery::start`] for a request already built: its method and declared length (not
+    /// its body, which the read step checks), without a copy of its headers.
+    pub fn start_request(
+        settings: Settings,
+        request: &crate::WebhookRequest,
+    ) -> (Delivery, Action) {
         let mut delivery = Delivery {
             settings,
             phase: Phase::ReadingBody,
@@ -379,17 +394,11 @@ impl Delivery {
             handled: None,
             note: None,
         };
-        let request = crate::WebhookRequest {
-            method: String::from(method),
-            url: None,
-            headers: headers.to_vec(),
-            body: crate::request::Body::default(),
-        };
         let checked = request
             .check_method(crate::providers::methods_before_detection(
                 settings.provider,
             ))
-            .and_then(|()| request.check_size(settings.max_body_bytes));
+            .and_then(|()| request.check_declared_size(settings.max_body_bytes));
         let action = match checked {
             Ok(()) => Action::ReadBody {
                 max_bytes: settings.max_body_bytes,
