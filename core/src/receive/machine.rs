@@ -829,4 +829,30 @@ mod tests {
         assert_eq!((answer.status, answer.code), (500, "internal"));
         assert!(note.is_some());
     }
+
+    #[test]
+    fn a_built_request_starts_as_its_method_and_headers_do_whatever_body_it_holds() {
+        // The Rust adapters start with the body already in hand: the start step judges the
+        // declared length only, and the read step the body, as when the two come apart.
+        let over_the_cap = alloc::vec![b'x'; 2048];
+        let request = |method: &str, headers: &[(String, String)]| crate::WebhookRequest {
+            method: method.into(),
+            url: None,
+            headers: headers.to_vec(),
+            body: over_the_cap.clone().into(),
+        };
+        let held = request("POST", &[]);
+        let (mut delivery, action) = Delivery::start_request(settings(Provider::Lisoloo), &held);
+        assert_eq!(action, Action::ReadBody { max_bytes: 1024 });
+        let (answer, _) = answer_of(delivery.next(Input::BodyTooLarge));
+        assert_eq!(answer.status, 413);
+        for (method, length, status) in [("GET", "10", 405), ("POST", "2048", 413)] {
+            let headers = alloc::vec![(String::from("content-length"), String::from(length))];
+            let built = request(method, &headers);
+            let (_, from_built) = Delivery::start_request(settings(Provider::Lisoloo), &built);
+            let (_, from_parts) = Delivery::start(settings(Provider::Lisoloo), method, &headers);
+            assert_eq!(from_built, from_parts);
+            assert_eq!(answer_of(from_built).0.status, status);
+        }
+    }
 }
