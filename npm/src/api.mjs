@@ -75,6 +75,9 @@ export function verify(provider, request, credentials, options = {}) {
 // used one is freed when a new one would make one too many.
 const KEPT_RECEIVERS = 16;
 const keptReceivers = new Map();
+// The key used last: it is already the newest entry, so a run of calls with the same
+// credentials (the usual case) moves nothing in the Map.
+let newestKey;
 
 /** `use(receiver)` with a kept Receiver for these arguments, made and kept if there is none. */
 function withReceiver(provider, credentials, options, use) {
@@ -93,10 +96,13 @@ function withReceiver(provider, credentials, options, use) {
       keptReceivers.delete(oldestKey);
       oldest.inner.free();
     }
+  } else if (key === newestKey) {
+    return use(receiver);
   } else {
     keptReceivers.delete(key); // re-inserted below: a Map iterates in insertion order
   }
   keptReceivers.set(key, receiver);
+  newestKey = key;
   return use(receiver);
 }
 
