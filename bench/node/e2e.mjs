@@ -41,6 +41,7 @@ const SERVERS = [
   { name: "node_telhook", path: "/", headers, cmd: (port) => [process.execPath, [here("servers.mjs"), "telhook", port]] },
   { name: "node_octokit", path: "/", headers: octokitHeaders, cmd: (port) => [process.execPath, [here("servers.mjs"), "octokit", port, OCTOKIT_SECRET]] },
   { name: "node_bare", path: "/", headers, cmd: (port) => [process.execPath, [here("servers.mjs"), "bare", port]] },
+  { name: "node_normalize_only", path: "/", headers, cmd: (port) => [process.execPath, [here("servers.mjs"), "normalize", port]] },
   ...["telhook", "bare"].map((route) => ({
     name: `django_${route}`, path: `/${route}`, headers, env: pythonEnv,
     cmd: (port) => [python, ["-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "1", "--bind", `127.0.0.1:${port}`, "--log-level", "warning", "servers:django_app"]],
