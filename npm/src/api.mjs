@@ -83,27 +83,37 @@ let newestKey;
 function withReceiver(provider, credentials, options, use) {
   const args = receiverArgs(provider, credentials, options);
   if (args[0] !== null && typeof args[0] !== "string") return once(new Receiver(provider, credentials, options), use);
-  // JSON text holds no raw NUL, and a provider name that does is refused: one key per args.
-  const key = `${args[0] ?? ""}\u0000${args[1]}\u0000${args[2]}`;
+  // JSON text holds no raw NUL: one key per provider (null apart from "", which the core
+  // refuses), credentials text and options text.
+  const key = `${JSON.stringify(args[0])}\u0000${args[1]}\u0000${args[2]}`;
   let receiver = keptReceivers.get(key);
   if (receiver === undefined) {
     receiver = Object.create(Receiver.prototype);
     receiver.provider = args[0];
     // Kept only once the core took it: a construction that throws throws again next time.
     receiver.inner = call((...a) => new core.Receiver(...a), ...args);
+    receiver.uses = 0;
+    receiver.letGo = false;
     if (keptReceivers.size >= KEPT_RECEIVERS) {
       const [oldestKey, oldest] = keptReceivers.entries().next().value;
       keptReceivers.delete(oldestKey);
-      oldest.inner.free();
+      // One in use (a call from the request's own getters, say) is freed when that use ends.
+      if (oldest.uses === 0) oldest.inner.free();
+      else oldest.letGo = true;
     }
-  } else if (key === newestKey) {
-    return use(receiver);
-  } else {
-    keptReceivers.delete(key); // re-inserted below: a Map iterates in insertion order
+    keptReceivers.set(key, receiver);
+  } else if (key !== newestKey) {
+    keptReceivers.delete(key); // re-inserted: a Map iterates in insertion order
+    keptReceivers.set(key, receiver);
   }
-  keptReceivers.set(key, receiver);
   newestKey = key;
-  return use(receiver);
+  receiver.uses += 1;
+  try {
+    return use(receiver);
+  } finally {
+    receiver.uses -= 1;
+    if (receiver.letGo && receiver.uses === 0) receiver.inner.free();
+  }
 }
 
 /**

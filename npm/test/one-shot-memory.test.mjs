@@ -86,3 +86,26 @@ test("a kept receiver never answers for changed credentials, and a refused confi
   });
   assert.equal(telhook.normalizeEvent("limephone", request, { hmac_sha256: "secret-a" }, { now }).id, first.id);
 });
+
+test("the provider is part of a kept receiver's key, and one in use is never freed under its call", () => {
+  const request = signedLimephone("secret-a", 1);
+  const credentials = { limephone: { hmac_sha256: "secret-a" } };
+  assert.equal(telhook.verify(null, request, credentials, { now }), "limephone");
+  // "" (an unset PROVIDER variable, say) is refused however often detection ran before it.
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => telhook.verify("", request, credentials, { now }), { code: "unknown_provider" });
+    assert.throws(() => telhook.normalizeEvent("", request, credentials, { now }), { code: "unknown_provider" });
+  }
+  // The request's own getters run inside the call: one that makes one-call calls with more
+  // credentials than are kept lets go of the receiver in use, which must outlive its call.
+  const others = Array.from({ length: 20 }, (_, n) => signedLimephone(`other-${n}`, n));
+  const reentrant = {
+    ...request,
+    get headers() {
+      others.forEach((other, n) => telhook.verify("limephone", other, { hmac_sha256: `other-${n}` }, { now }));
+      return request.headers;
+    },
+  };
+  assert.equal(telhook.normalizeEvent("limephone", reentrant, { hmac_sha256: "secret-a" }, { now }).raw.message_id, 1);
+  assert.equal(telhook.normalizeEvent("limephone", request, { hmac_sha256: "secret-a" }, { now }).raw.message_id, 1);
+});

@@ -94,7 +94,9 @@ def _credentials_json(credentials: Union[Credentials, Mapping[str, Any], None]) 
     if text is None or "null" in text:
         unset = _unset_field(credentials, "credentials")
         if unset is not None:
-            # Named, never shown: a None here would silently drop a check in JSON.
+            # Named, never shown: a None here would silently drop a check in JSON. The JSON text
+            # leaves this frame's locals first: the traceback keeps them, and reporters show them.
+            text = None
             raise ConfigurationError("missing_credentials", f"{unset} is None: set it (is an environment variable missing?)",
                                      "configuration", unset, "a value")
     return json.dumps(credentials) if text is None else text
@@ -236,7 +238,10 @@ class Receiver:
         return self.clock() if now is None and self.clock is not None else now
 
     def __repr__(self) -> str:
-        return repr(self._inner)
+        # A Receiver whose construction raised is in that traceback's locals as `self`: its
+        # repr must not raise for the slot never set.
+        inner = getattr(self, "_inner", None)
+        return "Receiver(<not built>)" if inner is None else repr(inner)
 
 
 # normalize_event and verify are called with the same credentials request after request, and
@@ -289,11 +294,14 @@ def _thawed(frozen: Any) -> Any:
     return [_thawed(item) for item in items]
 
 
+# The frozen credentials are named `credentials` in every frame below: a refused configuration's
+# traceback holds these frames, and error reporters hide a local by its name (Sentry's default
+# scrubber takes `credentials`, not `key`).
 @functools.lru_cache(maxsize=_ONE_SHOT_RECEIVERS, typed=True)
-def _kept_receiver(provider: Optional[ProviderName], frozen_credentials: Any, max_body_bytes: Optional[int],
+def _kept_receiver(provider: Optional[ProviderName], credentials: Any, max_body_bytes: Optional[int],
                    public_url: Optional[str], trust_forwarded_headers: Optional[bool]) -> "Receiver":
     # A construction that raises is not kept: the next call raises the same error again.
-    return Receiver(provider, _thawed(frozen_credentials), max_body_bytes=max_body_bytes, public_url=public_url,
+    return Receiver(provider, _thawed(credentials), max_body_bytes=max_body_bytes, public_url=public_url,
                     trust_forwarded_headers=trust_forwarded_headers)
 
 
@@ -305,15 +313,20 @@ def _one_shot_receiver(
     trust_forwarded_headers: Optional[bool] = None,
 ) -> "Receiver":
     """The one-call functions' Receiver: a kept one for credentials seen lately, else a new one."""
+    frozen = False
     try:
-        key = (provider, _frozen(credentials), max_body_bytes, public_url, trust_forwarded_headers)
-        hash(key)
+        # TypeError: an argument that cannot be a key (an unhashable provider, say).
+        hash((provider, max_body_bytes, public_url, trust_forwarded_headers))
+        credentials = _frozen(credentials)
+        frozen = True
     except (_Uncacheable, TypeError):
-        # TypeError: an argument that cannot be a key (an unhashable provider, say): the
-        # Receiver refuses it with its usual error.
+        pass
+    if not frozen:
+        # Built outside the `except`: its error, if any, carries no chained exception, whose
+        # traceback would hold _frozen's locals.
         return Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
                         trust_forwarded_headers=trust_forwarded_headers)
-    return _kept_receiver(*key)
+    return _kept_receiver(provider, credentials, max_body_bytes, public_url, trust_forwarded_headers)
 
 
 def normalize_event(

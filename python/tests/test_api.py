@@ -299,3 +299,38 @@ def test_one_call_functions_keep_few_receivers_and_no_refused_configuration() ->
                                 credentials={"hmac_sha256": "secret-0", "bearer": 7}, now=1769000000)
     after = telhook._kept_receiver.cache_info()
     assert (after.hits, after.misses) == (before.hits, before.misses)
+
+
+def test_one_call_keys_hold_the_provider_and_typed_options_and_tracebacks_name_secrets_credentials() -> None:
+    telhook._kept_receiver.cache_clear()
+    headers, body = _signed_limephone("secret-a", 3)
+    # An option equal across types (1 == True) is not the same option: True is refused every time.
+    with pytest.raises(telhook.RequestError):
+        telhook.normalize_event("limephone", headers=headers, body=body, credentials={"hmac_sha256": "secret-a"},
+                                now=1769000000, max_body_bytes=1)
+    for _ in range(2):
+        with pytest.raises(telhook.ConfigurationError) as refused:
+            telhook.normalize_event("limephone", headers=headers, body=body, credentials={"hmac_sha256": "secret-a"},
+                                    now=1769000000, max_body_bytes=True)
+        assert refused.value.code == "invalid_option"
+    # The provider is in the key: detection (None) and a named provider answer as their own Receivers.
+    per_provider = {"limephone": {"hmac_sha256": "secret-a"}}
+    for provider in ("limephone", None, "", "limephone"):
+        try:
+            expected: Any = telhook.Receiver(provider, per_provider).verify(headers=headers, body=body, now=1769000000)
+        except telhook.WebhookError as error:
+            expected = error.code
+        try:
+            got: Any = telhook.verify(provider, headers=headers, body=body, credentials=per_provider, now=1769000000)
+        except telhook.WebhookError as error:
+            got = error.code
+        assert got == expected
+    # A refused configuration's traceback: the secret beside the refused value is held only by
+    # locals named `credentials` (what error reporters hide by name), and nothing is chained.
+    for credentials in ({"hmac_sha256": "TOPSECRET-value", "bearer": ""}, {"hmac_sha256": "TOPSECRET-value", "bearer": None}):
+        with pytest.raises(telhook.ConfigurationError) as refused:
+            telhook.normalize_event("limephone", headers=headers, body=body, credentials=credentials, now=1769000000)
+        assert refused.value.__context__ is None and refused.value.__cause__ is None
+        frames = [entry.frame for entry in refused.traceback]
+        holders = {name for frame in frames for name, value in frame.f_locals.items() if "TOPSECRET" in repr(value)}
+        assert holders == {"credentials"}, holders
