@@ -20,15 +20,17 @@ const payload = JSON.parse(readFileSync(new URL("../payloads/limephone.json", im
 const [mode, port, octokitSecret] = process.argv.slice(2);
 let handled = 0;
 
-function bare() {
-  const secrets = secretsOf(payload.credentials);
+/**
+ * A bare node:http handler: the body read whole, `check(req, body)` (throws when the request is
+ * refused), then a fixed answer. The bare and normalize servers differ only in `check`.
+ */
+function bareHandler(check) {
   return (req, res) => {
     const chunks = [];
     req.on("data", (chunk) => chunks.push(chunk));
     req.on("end", () => {
-      const headers = { "X-LimePhone-Signature": req.headers["x-limephone-signature"], Authorization: req.headers.authorization };
       try {
-        handwritten("limephone", { headers, body: Buffer.concat(chunks).toString("utf8") }, secrets);
+        check(req, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
         handled++;
         res.writeHead(200, { "content-type": "application/json" }).end('{"outcome":"accepted"}');
       } catch {
@@ -38,22 +40,19 @@ function bare() {
   };
 }
 
+function bare() {
+  const secrets = secretsOf(payload.credentials);
+  return bareHandler((req, body) => {
+    const headers = { "X-LimePhone-Signature": req.headers["x-limephone-signature"], Authorization: req.headers.authorization };
+    handwritten("limephone", { headers, body: body.toString("utf8") }, secrets);
+  });
+}
+
 function normalize() {
   const receiver = new Receiver("limephone", payload.credentials);
-  return (req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      try {
-        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        receiver.normalize({ method: req.method, url: req.url, headers: req.rawHeaders, body }, { now: payload.now });
-        handled++;
-        res.writeHead(200, { "content-type": "application/json" }).end('{"outcome":"accepted"}');
-      } catch {
-        res.writeHead(401, { "content-type": "application/json" }).end('{"error":"signature_invalid"}');
-      }
-    });
-  };
+  return bareHandler((req, body) =>
+    receiver.normalize({ method: req.method, url: req.url, headers: req.rawHeaders, body }, { now: payload.now }),
+  );
 }
 
 function telhook() {

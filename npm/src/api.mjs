@@ -31,15 +31,20 @@ function receiverArgs(provider, credentials, options) {
   return [provider ?? null, credentialsJson(credentials), optionsJson(isObject ? limits : options)];
 }
 
+/** `receiver` given the core's Receiver for `args` (from `receiverArgs`): what the constructor does. */
+function coreReceiverInto(receiver, args) {
+  receiver.provider = args[0];
+  receiver.inner = call((...a) => new core.Receiver(...a), ...args);
+  return receiver;
+}
+
 /**
  * A configured receiver: credentials parsed once, reused for every request.
  * `provider` may be null to detect it from each request.
  */
 export class Receiver {
   constructor(provider, credentials, options = {}) {
-    const args = receiverArgs(provider, credentials, options);
-    this.provider = args[0];
-    this.inner = call((...a) => new core.Receiver(...a), ...args);
+    coreReceiverInto(this, receiverArgs(provider, credentials, options));
   }
 
   // `now` is read before the request: `requestArgs` packs the headers last (see `packHeaders`).
@@ -82,16 +87,14 @@ let newestKey;
 /** `use(receiver)` with a kept Receiver for these arguments, made and kept if there is none. */
 function withReceiver(provider, credentials, options, use) {
   const args = receiverArgs(provider, credentials, options);
-  if (args[0] !== null && typeof args[0] !== "string") return once(new Receiver(provider, credentials, options), use);
+  if (args[0] !== null && typeof args[0] !== "string") return once(coreReceiverInto(Object.create(Receiver.prototype), args), use);
   // JSON text holds no raw NUL: one key per provider (null apart from "", which the core
   // refuses), credentials text and options text.
   const key = `${JSON.stringify(args[0])}\u0000${args[1]}\u0000${args[2]}`;
   let receiver = keptReceivers.get(key);
   if (receiver === undefined) {
-    receiver = Object.create(Receiver.prototype);
-    receiver.provider = args[0];
     // Kept only once the core took it: a construction that throws throws again next time.
-    receiver.inner = call((...a) => new core.Receiver(...a), ...args);
+    receiver = coreReceiverInto(Object.create(Receiver.prototype), args);
     receiver.uses = 0;
     receiver.letGo = false;
     if (keptReceivers.size >= KEPT_RECEIVERS) {
