@@ -7,6 +7,8 @@
 //! `api::Failure`. The body is taken as `Vec<u8>`: one copy, moved into the request.
 #![forbid(unsafe_code)]
 
+use core::cell::Cell;
+
 use telhook_core::api::{self, Failure};
 use telhook_core::receive::machine::{Action, Input};
 use wasm_bindgen::prelude::*;
@@ -89,8 +91,18 @@ fn ascii_parts(text: &str, lengths: &[u32]) -> Vec<String> {
 
 /// `api::Receiver`: credentials and options (JSON text) parsed and checked once.
 #[wasm_bindgen]
-#[derive(Debug)]
-pub struct Receiver(api::Receiver);
+pub struct Receiver {
+    receiver: api::Receiver,
+    /// The last event's long message text (`api::EventText::text`), until `sharedText` takes it.
+    shared_text: Cell<Option<String>>,
+}
+
+/// The receiver's Debug (credentials as counts, never a secret); the kept text is not shown.
+impl core::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.receiver.fmt(f)
+    }
+}
 
 #[wasm_bindgen]
 impl Receiver {
@@ -101,11 +113,14 @@ impl Receiver {
         options: &str,
     ) -> Result<Receiver, JsValue> {
         api::Receiver::new(provider.as_deref(), credentials, options)
-            .map(Receiver)
+            .map(|receiver| Receiver {
+                receiver,
+                shared_text: Cell::new(None),
+            })
             .map_err(thrown)
     }
 
-    /// The event's text (`api::event_text`: its JSON, a long message text written once); the
+    /// The event's JSON (`api::event_text`), its long message text kept for `sharedText`; the
     /// headers are `[name, value, …]` joined into `header_text`,
     /// with each one's `length` in `header_lengths` (see `header_pairs`).
     pub fn normalize(
@@ -117,18 +132,28 @@ impl Receiver {
         body: Vec<u8>,
         now: f64,
     ) -> Result<String, JsValue> {
+        self.shared_text.set(None);
         let headers = header_pairs(header_text, header_lengths);
         let body_size = body.len();
         let request = api::request(method, url, headers, body);
         let event = self
-            .0
+            .receiver
             .normalize(&request, api::seconds(now).map_err(thrown)?);
         // The body's copy is freed before the event is written: at 1 MiB the two would be
         // megabytes of wasm memory at once, and wasm memory never shrinks.
         drop(request);
-        event
+        let written = event
             .and_then(|event| api::event_text(event, body_size))
-            .map_err(thrown)
+            .map_err(thrown)?;
+        self.shared_text.set(written.text);
+        Ok(written.json)
+    }
+
+    /// The long message text of the event `normalize` just gave (once): its JSON ends in `]`
+    /// when there is one (`api::EventText`).
+    #[wasm_bindgen(js_name = sharedText)]
+    pub fn shared_text(&self) -> Option<String> {
+        self.shared_text.take()
     }
 
     /// The provider's name.
@@ -144,12 +169,15 @@ impl Receiver {
         let headers = header_pairs(header_text, header_lengths);
         let request = api::request(method, url, headers, body);
         let now = api::seconds(now).map_err(thrown)?;
-        self.0.verify(&request, now).map(Into::into).map_err(thrown)
+        self.receiver
+            .verify(&request, now)
+            .map(Into::into)
+            .map_err(thrown)
     }
 
     #[wasm_bindgen(getter = maxBodyBytes)]
     pub fn max_body_bytes(&self) -> f64 {
-        f64::from(u32::try_from(self.0.max_body_bytes()).unwrap_or(u32::MAX))
+        f64::from(u32::try_from(self.receiver.max_body_bytes()).unwrap_or(u32::MAX))
     }
 }
 
@@ -177,6 +205,8 @@ pub struct Delivery {
     /// The action not yet taken by `action()`: the first one.
     action: Option<String>,
     failure: Option<String>,
+    /// The normalized event's long message text (`api::EventText::text`), until `sharedText`.
+    shared_text: Option<String>,
 }
 
 fn action_json(action: &Action) -> String {
@@ -202,6 +232,7 @@ impl Delivery {
             flow,
             action: Some(action_json(&action)),
             failure: None,
+            shared_text: None,
         }
     }
 
@@ -240,12 +271,13 @@ impl Delivery {
     /// text never holds a raw line feed); the refusal's error is `failure()`'s.
     pub fn normalize(&mut self, receiver: &Receiver, body: Vec<u8>, now: f64) -> String {
         let body_size = body.len();
-        let (action, normalized) = self.flow.normalize(&receiver.0, body, now);
+        let (action, normalized) = self.flow.normalize(&receiver.receiver, body, now);
         let mut text = action_json(&action);
         match normalized.and_then(|event| api::event_text(event, body_size)) {
             Ok(event) => {
                 text.push('\n');
-                text.push_str(&event);
+                text.push_str(&event.json);
+                self.shared_text = event.text;
             }
             Err(failure) => self.failure = Some(failure.to_json()),
         }
@@ -268,6 +300,12 @@ impl Delivery {
         } else {
             action_json(&action)
         }
+    }
+
+    /// The long message text of the event the normalize step gave (once), as `Receiver.sharedText`.
+    #[wasm_bindgen(js_name = sharedText)]
+    pub fn shared_text(&mut self) -> Option<String> {
+        self.shared_text.take()
     }
 
     /// The normalize step's error, as `api::Failure` JSON text (once).

@@ -468,13 +468,25 @@ fn the_bindings_write_every_event_as_serde_json_does() {
             "{}",
             path.display()
         );
-        let text = telhook_core::api::event_text(event.clone(), 0).unwrap();
-        let event_part = text.split('\n').next().unwrap();
+        let written = telhook_core::api::event_text(event.clone(), 0).unwrap();
+        let (event_part, steps_text) = match written.json.split_once('\n') {
+            Some((json, steps)) => (json, Some(steps)),
+            None => (written.json.as_str(), None),
+        };
         let mut parsed: Value = serde_json::from_str(event_part).unwrap();
-        if text.contains('\n') {
-            // The message text is written once, in `raw`: the host sets it back.
-            parsed["message"]["text"] =
-                serde_json::to_value(&event).unwrap()["message"]["text"].clone();
+        if let (Some(steps_text), Some(text)) = (steps_text, written.text) {
+            // The message text crosses apart: the host sets it in raw and in message.text.
+            let steps: Vec<Value> = serde_json::from_str(steps_text).unwrap();
+            let mut slot = &mut parsed["raw"];
+            for step in &steps {
+                slot = match step {
+                    Value::String(key) => &mut slot[key.as_str()],
+                    other => &mut slot[usize::try_from(other.as_u64().unwrap()).unwrap()],
+                };
+            }
+            assert_eq!(*slot, Value::Null);
+            *slot = Value::String(text.clone());
+            parsed["message"]["text"] = Value::String(text);
         }
         assert_eq!(
             parsed,

@@ -50,7 +50,7 @@ export class Receiver {
   // `now` is read before the request: `requestArgs` packs the headers last (see `packHeaders`).
   normalize(request, options = {}) {
     const now = nowSeconds(options.now);
-    return eventFrom(call((...a) => this.inner.normalize(...a), ...requestArgs(request), now));
+    return eventFrom(call((...a) => this.inner.normalize(...a), ...requestArgs(request), now), 0, this.inner);
   }
 
   verify(request, options = {}) {

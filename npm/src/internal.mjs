@@ -74,17 +74,22 @@ export function coreCall(name, args, bytes = NO_BYTES) {
 const CLOSING_BRACKET = 0x5d;
 
 /**
- * The event from the core's event text (`api::event_text`), which starts at `start`: its JSON,
- * or, when a long message text is written once (in `raw`), its JSON with `message.text` null,
- * a line feed and the path to that text in `raw`, so the text ends in `]`, not `}`. The
- * message text is then the very string `raw` holds.
+ * The event from the core's event text (`api::EventText`), which starts at `start`: its JSON,
+ * or, when its long message text crossed apart (`from.sharedText()`: the wasm `Receiver` or
+ * `Delivery` that gave the text, asked once), its JSON with
+ * `message.text` and that text's place in `raw` null, a line feed and the path to the place, so
+ * the text ends in `]`, not `}`. Both places then hold the one string that crossed.
  */
-export function eventFrom(text, start = 0) {
+export function eventFrom(text, start, from) {
   if (text.charCodeAt(text.length - 1) !== CLOSING_BRACKET) return JSON.parse(start === 0 ? text : text.slice(start));
   const cut = text.lastIndexOf("\n");
   const event = JSON.parse(text.slice(start, cut));
-  let shared = event.raw;
-  for (const step of JSON.parse(text.slice(cut + 1))) shared = shared[step];
+  const steps = JSON.parse(text.slice(cut + 1));
+  const last = steps.pop();
+  let parent = event.raw;
+  for (const step of steps) parent = parent[step];
+  const shared = from.sharedText();
+  parent[last] = shared;
   event.message.text = shared;
   return event;
 }

@@ -266,7 +266,7 @@ function nextAction(flow, input) {
  */
 function normalizeOutcome(flow, text) {
   const cut = text.indexOf("\n");
-  if (cut >= 0) return { action: actionOf(text.slice(0, cut)), event: eventFrom(text, cut + 1), failure: undefined };
+  if (cut >= 0) return { action: actionOf(text.slice(0, cut)), event: eventFrom(text, cut + 1, flow), failure: undefined };
   const refusal = flow.failure();
   return { action: actionOf(text), event: undefined, failure: refusal === undefined ? undefined : telhookErrorOf(refusal) };
 }

@@ -47,6 +47,6 @@ test("a delivery's event text is not kept alive once it is answered (512 KiB bod
   const kept = process.memoryUsage().heapUsed - before;
   assert.equal(res.statusCode, 200);
   assert.equal(handled, 1);
-  // The event's text is ~1 MiB (the message twice, in `message.text` and in `raw`).
+  // The message text is ~1 MiB (one string, in `message.text` and in `raw`).
   assert.ok(kept < 256 * 1024, `${kept} bytes still live after the delivery`);
 });
