@@ -3,7 +3,8 @@
 // small payloads, interleaved, best of 9 rounds; on limephone and lisoloo also the one-pass
 // sketches (bench/wasm-floor/src/one_pass.rs) in wasm and natively: the two levers alone and
 // together. The event crosses as the JSON text the wasm
-// binding writes and is parsed by the same rule (a long message text written once). Also timed
+// binding writes and is parsed by the same rule (the payloads' message texts are short: none
+// crosses apart). Also timed
 // alone: the native call and `JSON.parse` of the event's text. Prints a table; writes nothing.
 import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";

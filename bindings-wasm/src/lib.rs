@@ -166,6 +166,7 @@ impl Receiver {
         body: Vec<u8>,
         now: f64,
     ) -> Result<String, JsValue> {
+        self.shared_text.set(None);
         let headers = header_pairs(header_text, header_lengths);
         let request = api::request(method, url, headers, body);
         let now = api::seconds(now).map_err(thrown)?;

@@ -217,8 +217,8 @@ fn write_json<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<()> 
 /// twice): 600-1,000 bytes on the bench payloads.
 const EVENT_TEXT_BESIDE_RAW: usize = 1024;
 
-/// A message text at least this long is held and handed to a host once, inside `raw`, not
-/// twice ([`shared_text_path`]). Below it, a copy costs less than the search.
+/// A message text at least this long is held and handed to a host once, not twice
+/// ([`shared_text_path`], [`event_text`]). Below it, a copy costs less than the search.
 pub const SHARED_TEXT_MIN_BYTES: usize = 256;
 
 /// One step from `raw` to a value inside it: an object's key or an array's index.
@@ -314,8 +314,12 @@ pub fn event_text(mut event: NormalizedEvent, raw_size_hint: usize) -> Result<Ev
     Ok(EventText { json, text })
 }
 
-/// The string at `steps` in `raw`, moved out and `null` left in its place.
+/// The string at `steps` in `raw`, moved out and `null` left in its place. Not `raw` itself
+/// (no steps): a host sets the text inside `raw`, and every provider's `raw` is an object.
 fn text_taken_at(raw: &mut Value, steps: &[TextStep]) -> Option<String> {
+    if steps.is_empty() {
+        return None;
+    }
     let mut at = raw;
     for step in steps {
         at = match step {
@@ -955,8 +959,9 @@ mod tests {
                 }
             );
         }
+        let listed_event_template = || short.clone();
         // Nested in an array too: an index is a step.
-        let mut listed = short;
+        let mut listed = short.clone();
         let text = "y".repeat(SHARED_TEXT_MIN_BYTES);
         listed.raw = serde_json::json!({"parts": [{"body": "a"}, {"body": text}]});
         if let Some(message) = listed.message.as_mut() {
@@ -970,7 +975,20 @@ mod tests {
             "{}",
             written.json
         );
-        assert_eq!(written.text, Some(text));
+        assert_eq!(written.text, Some(text.clone()));
+        // `raw` that is itself the text (no provider gives one): written whole, nothing apart.
+        let mut whole = listed_event_template();
+        whole.raw = Value::String(text.clone());
+        if let Some(message) = whole.message.as_mut() {
+            message.text = Some(text);
+        }
+        assert_eq!(
+            event_text(whole.clone(), 0).unwrap(),
+            EventText {
+                json: to_json(&whole).unwrap(),
+                text: None
+            }
+        );
     }
 
     proptest::proptest! {

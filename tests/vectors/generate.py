@@ -160,8 +160,8 @@ def limephone():
     vec("limephone", "insecure_skip_verification", "Explicit opt-out: no headers needed",
         "limephone", body, {"Content-Type": "application/json"}, {"insecure_skip_verification": True})
     # Long texts: in a JSON-parsing host (Node, Workers) a message text of 256 bytes or more crosses
-    # once, inside raw, and the event's message.text is made the very string raw holds
-    # (core api::event_text); from 16 KiB on, the event's JSON is written into a buffer sized
+    # once, apart from the event's JSON, and the host puts that one string in raw and in
+    # message.text (core api::event_text); from 16 KiB on, the event's JSON is written into a buffer sized
     # beforehand. Escapes and non-ASCII must come out the same as in every other runtime.
     line = "Line \u2019quoted\u2019 \"text\" with a back\\slash, caf\u00e9, \U0001F4DE and a tab\t.\n"
     for name, size, what in (("long_message_text", 1536, "1.5 KiB"), ("long_message_text_24k", 24 * 1024, "24 KiB")):
