@@ -10,7 +10,7 @@
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 use telhook_core::api::{self, Failure};
 use telhook_core::receive::machine::{Action, Input};
 
@@ -459,6 +459,275 @@ fn store_outcome<'py>(
     through_python(step)
 }
 
+/// The one-call functions' kept receivers (`telhook.normalize_event`, `telhook.verify`): the
+/// `telhook.Receiver` built for each of the last `capacity` sets of arguments, found again by
+/// their value. Here, not in Python, because the lookup is on every one-call call: a frozen
+/// copy of the credentials and `functools.lru_cache` cost 0.5-1.1 µs a call (LisoLoo's nested
+/// Basic credentials the most), more than the rest of what the one call adds to a `Receiver`.
+///
+/// A kept set matches only arguments of the same exact types and equal values, in the same
+/// order: `1 == True` or a `str` subclass's own `__eq__` must never make two configurations one.
+/// Credentials are kept as a copy (`copy_for_keeping`), from which the receiver is built, so a
+/// dict edited after the call (a rotated secret) no longer matches.
+#[pyclass(frozen, module = "telhook._core")]
+struct KeptReceivers {
+    capacity: usize,
+    kept: std::sync::Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    /// Most recently used last.
+    entries: Vec<KeptEntry>,
+    hits: u64,
+    misses: u64,
+}
+
+struct KeptEntry {
+    provider: Py<PyAny>,
+    credentials: Py<PyAny>,
+    options: [Py<PyAny>; 3],
+    receiver: Py<PyAny>,
+}
+
+/// How deep kept credentials may nest: deeper ones are built per call, never kept.
+const KEPT_CREDENTIALS_MAX_DEPTH: usize = 8;
+
+/// Whether `value` is an argument a key may hold as it is: None, or an exact bool, int or str
+/// (immutable, compared without running Python code).
+fn plain_argument(value: &Bound<'_, PyAny>) -> bool {
+    value.is_none()
+        || value.is_exact_instance_of::<PyBool>()
+        || value.is_exact_instance_of::<PyInt>()
+        || value.is_exact_instance_of::<PyString>()
+}
+
+/// `given` and `kept` are None, or the same exact type and equal. `kept` is a plain argument.
+fn same_plain(given: &Bound<'_, PyAny>, kept: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if kept.is_none() || given.is_none() {
+        return Ok(given.is_none() && kept.is_none());
+    }
+    Ok(given.get_type().is(kept.get_type()) && given.eq(kept)?)
+}
+
+/// Credentials (exact str, list or tuple, dict with str keys, nested) copied into new lists and
+/// dicts (str shared: immutable); None for any other shape, which is built per call.
+fn copy_for_keeping<'py>(
+    value: &Bound<'py, PyAny>,
+    depth: usize,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if value.is_exact_instance_of::<PyString>() {
+        return Ok(Some(value.clone()));
+    }
+    if depth >= KEPT_CREDENTIALS_MAX_DEPTH {
+        return Ok(None);
+    }
+    let py = value.py();
+    if let Ok(dict) = value.cast_exact::<PyDict>() {
+        let copy = PyDict::new(py);
+        for (name, item) in dict.iter() {
+            if !name.is_exact_instance_of::<PyString>() {
+                return Ok(None);
+            }
+            let Some(item) = copy_for_keeping(&item, depth + 1)? else {
+                return Ok(None);
+            };
+            copy.set_item(name, item)?;
+        }
+        return Ok(Some(copy.into_any()));
+    }
+    if value.is_exact_instance_of::<PyList>() || value.is_exact_instance_of::<PyTuple>() {
+        let copy = PyList::empty(py);
+        for item in value.try_iter()? {
+            let Some(item) = copy_for_keeping(&item?, depth + 1)? else {
+                return Ok(None);
+            };
+            copy.append(item)?;
+        }
+        return Ok(Some(copy.into_any()));
+    }
+    Ok(None)
+}
+
+/// Whether `given` has the value `kept` (a `copy_for_keeping`) was copied from: a list and a
+/// tuple of the same items are the same credentials (the same JSON).
+fn same_credentials(given: &Bound<'_, PyAny>, kept: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if kept.is_exact_instance_of::<PyString>() {
+        return Ok(given.is_exact_instance_of::<PyString>() && given.eq(kept)?);
+    }
+    if let Ok(kept) = kept.cast_exact::<PyDict>() {
+        let Ok(given) = given.cast_exact::<PyDict>() else {
+            return Ok(false);
+        };
+        if given.len() != kept.len() {
+            return Ok(false);
+        }
+        for ((name, item), (kept_name, kept_item)) in given.iter().zip(kept.iter()) {
+            if !(name.is_exact_instance_of::<PyString>()
+                && name.eq(&kept_name)?
+                && same_credentials(&item, &kept_item)?)
+            {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    if let Ok(kept) = kept.cast_exact::<PyList>() {
+        let length = if let Ok(list) = given.cast_exact::<PyList>() {
+            list.len()
+        } else if let Ok(tuple) = given.cast_exact::<PyTuple>() {
+            tuple.len()
+        } else {
+            return Ok(false);
+        };
+        if length != kept.len() {
+            return Ok(false);
+        }
+        for (index, kept_item) in kept.iter().enumerate() {
+            if !same_credentials(&given.get_item(index)?, &kept_item)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+#[pymethods]
+impl KeptReceivers {
+    #[new]
+    fn new(capacity: usize) -> Self {
+        KeptReceivers {
+            capacity,
+            kept: std::sync::Mutex::new(Kept::default()),
+        }
+    }
+
+    /// The receiver kept for these arguments (counted as a hit), or None.
+    fn find(
+        &self,
+        py: Python<'_>,
+        provider: &Bound<'_, PyAny>,
+        credentials: &Bound<'_, PyAny>,
+        max_body_bytes: Bound<'_, PyAny>,
+        public_url: Bound<'_, PyAny>,
+        trust_forwarded_headers: Bound<'_, PyAny>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let options = [max_body_bytes, public_url, trust_forwarded_headers];
+        let mut kept = self.kept()?;
+        let mut found = None;
+        for (at, entry) in kept.entries.iter().enumerate().rev() {
+            if same_plain(provider, entry.provider.bind(py))?
+                && options
+                    .iter()
+                    .zip(&entry.options)
+                    .try_fold(true, |same, (given, kept)| {
+                        Ok::<_, PyErr>(same && same_plain(given, kept.bind(py))?)
+                    })?
+                && same_credentials(credentials, entry.credentials.bind(py))?
+            {
+                found = Some(at);
+                break;
+            }
+        }
+        let Some(at) = found else {
+            return Ok(None);
+        };
+        kept.hits += 1;
+        let entry = kept.entries.remove(at);
+        let receiver = entry.receiver.clone_ref(py);
+        kept.entries.push(entry);
+        Ok(Some(receiver))
+    }
+
+    /// `(copy, True)` for arguments a receiver may be kept for, the credentials copied
+    /// (`copy_for_keeping`: build the receiver from the copy, then `keep` it); else
+    /// `(credentials, False)`, to be built per call.
+    fn keepable<'py>(
+        &self,
+        provider: &Bound<'py, PyAny>,
+        credentials: &Bound<'py, PyAny>,
+        max_body_bytes: &Bound<'py, PyAny>,
+        public_url: &Bound<'py, PyAny>,
+        trust_forwarded_headers: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyAny>, bool)> {
+        if [
+            provider,
+            max_body_bytes,
+            public_url,
+            trust_forwarded_headers,
+        ]
+        .into_iter()
+        .all(plain_argument)
+        {
+            if let Some(copy) = copy_for_keeping(credentials, 0)? {
+                return Ok((copy, true));
+            }
+        }
+        Ok((credentials.clone(), false))
+    }
+
+    /// Keeps `receiver`, built from `credentials` (a `keepable` copy), and forgets the least
+    /// recently used past the capacity. Counted as a miss.
+    fn keep(
+        &self,
+        provider: Py<PyAny>,
+        credentials: Py<PyAny>,
+        max_body_bytes: Py<PyAny>,
+        public_url: Py<PyAny>,
+        trust_forwarded_headers: Py<PyAny>,
+        receiver: Py<PyAny>,
+    ) -> PyResult<()> {
+        let mut kept = self.kept()?;
+        kept.misses += 1;
+        kept.entries.push(KeptEntry {
+            provider,
+            credentials,
+            options: [max_body_bytes, public_url, trust_forwarded_headers],
+            receiver,
+        });
+        if kept.entries.len() > self.capacity {
+            let excess = kept.entries.len() - self.capacity;
+            kept.entries.drain(..excess);
+        }
+        Ok(())
+    }
+
+    /// Forgets every kept receiver and resets the counts.
+    fn clear(&self) -> PyResult<()> {
+        *self.kept()? = Kept::default();
+        Ok(())
+    }
+
+    /// `(hits, misses, kept)`.
+    fn counts(&self) -> PyResult<(u64, u64, usize)> {
+        let kept = self.kept()?;
+        Ok((kept.hits, kept.misses, kept.entries.len()))
+    }
+
+    fn __repr__(&self) -> String {
+        // The kept credentials are secrets: counts only.
+        match self.kept.lock() {
+            Ok(kept) => format!(
+                "KeptReceivers(kept={}, capacity={})",
+                kept.entries.len(),
+                self.capacity
+            ),
+            Err(_) => "KeptReceivers(<poisoned>)".into(),
+        }
+    }
+}
+
+impl KeptReceivers {
+    fn kept(&self) -> PyResult<std::sync::MutexGuard<'_, Kept>> {
+        self.kept.lock().map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err(
+                "telhook: the kept receivers' lock is poisoned",
+            )
+        })
+    }
+}
+
 /// `api::call`: any other entry point by name, arguments as a JSON array, the result as JSON
 /// text. Only the event and the machine's actions go through `to_python`: each instantiation
 /// more can cost the event's hot path its inlining (callgrind: building the cold results there
@@ -474,6 +743,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Receiver>()?;
     module.add_class::<ReceiveSettings>()?;
     module.add_class::<Flow>()?;
+    module.add_class::<KeptReceivers>()?;
     module.add_function(wrap_pyfunction!(run_delivery, module)?)?;
     module.add_function(wrap_pyfunction!(call, module)?)
 }

@@ -248,63 +248,16 @@ class Receiver:
 # building their Receiver (the credentials' JSON, the core's parse of it, the HMAC key schedule
 # on first use) cost more than the call it served: 7.0 µs a one-call delivery against 3.2 µs
 # through a Receiver (bench/PROFILE.md). A Receiver is a pure function of its arguments, so the
-# last few are kept, keyed by the credentials' value: changed or rotated credentials (a new
+# last few are kept, found again by the arguments' value (`_core.KeptReceivers`: exact types
+# only, so `1 == True` cannot join two configurations): changed or rotated credentials (a new
 # dict or the same one edited) are another key and get a Receiver of their own.
 _ONE_SHOT_RECEIVERS = 16
+_KEPT_RECEIVERS = _core.KeptReceivers(_ONE_SHOT_RECEIVERS)
 
 
-class _Uncacheable(Exception):
-    """Credentials of a shape the key below does not cover: built per call, as before."""
-
-
-def _frozen(value: Any) -> Any:
-    """Credentials as a hashable value that is equal only for credentials with the same JSON.
-
-    Exact types only: equality across types (``1 == True``, a str subclass's own ``__eq__``)
-    must not make two different configurations one key. Values other than str, list, tuple and
-    dict with str keys are not secrets the core takes; they raise _Uncacheable, and the core
-    names them as it always did.
-    """
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is list or kind is tuple:
-        items = tuple(value)
-        for item in items:
-            if type(item) is not str:
-                return ("[", tuple([_frozen(item) for item in items]))
-        return ("[", items)
-    if kind is dict:
-        pairs = []
-        for name, item in value.items():
-            if type(name) is not str:
-                raise _Uncacheable
-            pairs.append((name, item if type(item) is str else _frozen(item)))
-        return ("{", tuple(pairs))
-    raise _Uncacheable
-
-
-def _thawed(frozen: Any) -> Any:
-    """The credentials a `_frozen` value was made from (equal, with the same JSON)."""
-    if type(frozen) is str:
-        return frozen
-    tag, items = frozen
-    if tag == "{":
-        return {name: _thawed(item) for name, item in items}
-    return [_thawed(item) for item in items]
-
-
-# The frozen credentials are named `credentials` in every frame below: a refused configuration's
-# traceback holds these frames, and error reporters hide a local by its name (Sentry's default
-# scrubber takes `credentials`, not `key`).
-@functools.lru_cache(maxsize=_ONE_SHOT_RECEIVERS, typed=True)
-def _kept_receiver(provider: Optional[ProviderName], credentials: Any, max_body_bytes: Optional[int],
-                   public_url: Optional[str], trust_forwarded_headers: Optional[bool]) -> "Receiver":
-    # A construction that raises is not kept: the next call raises the same error again.
-    return Receiver(provider, _thawed(credentials), max_body_bytes=max_body_bytes, public_url=public_url,
-                    trust_forwarded_headers=trust_forwarded_headers)
-
-
+# The credentials are named `credentials` in every frame below, the copy too: a refused
+# configuration's traceback holds these frames, and error reporters hide a local by its name
+# (Sentry's default scrubber takes `credentials`).
 def _one_shot_receiver(
     provider: Optional[ProviderName],
     credentials: Union[Credentials, Mapping[str, Any], None],
@@ -312,21 +265,19 @@ def _one_shot_receiver(
     public_url: Optional[str] = None,
     trust_forwarded_headers: Optional[bool] = None,
 ) -> "Receiver":
-    """The one-call functions' Receiver: a kept one for credentials seen lately, else a new one."""
-    frozen = False
-    try:
-        # TypeError: an argument that cannot be a key (an unhashable provider, say).
-        hash((provider, max_body_bytes, public_url, trust_forwarded_headers))
-        credentials = _frozen(credentials)
-        frozen = True
-    except (_Uncacheable, TypeError):
-        pass
-    if not frozen:
-        # Built outside the `except`: its error, if any, carries no chained exception, whose
-        # traceback would hold _frozen's locals.
-        return Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
+    """The one-call functions' Receiver: a kept one for arguments seen lately, else a new one."""
+    kept = _KEPT_RECEIVERS.find(provider, credentials, max_body_bytes, public_url, trust_forwarded_headers)
+    if kept is not None:
+        return cast(Receiver, kept)
+    # Built from a copy: the caller may edit its dict later, and the kept copy must still be
+    # what this receiver holds. A construction that raises is not kept.
+    credentials, keepable = _KEPT_RECEIVERS.keepable(provider, credentials, max_body_bytes, public_url,
+                                                     trust_forwarded_headers)
+    receiver = Receiver(provider, credentials, max_body_bytes=max_body_bytes, public_url=public_url,
                         trust_forwarded_headers=trust_forwarded_headers)
-    return _kept_receiver(provider, credentials, max_body_bytes, public_url, trust_forwarded_headers)
+    if keepable:
+        _KEPT_RECEIVERS.keep(provider, credentials, max_body_bytes, public_url, trust_forwarded_headers, receiver)
+    return receiver
 
 
 def normalize_event(

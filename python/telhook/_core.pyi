@@ -5,7 +5,7 @@ from typing_extensions import Self, final
 
 from .types import NormalizedEvent, ProviderName
 
-__all__ = ["Flow", "ReceiveSettings", "Receiver", "call", "run_delivery"]
+__all__ = ["Flow", "KeptReceivers", "ReceiveSettings", "Receiver", "call", "run_delivery"]
 
 @final
 class Receiver:
@@ -32,6 +32,24 @@ class Flow:
     def snapshot(self) -> Flow: ...
     @property
     def provider(self) -> Optional[str]: ...
+
+@final
+class KeptReceivers:
+    def __new__(cls, capacity: int) -> Self: ...
+    def find(
+        self, provider: object, credentials: object, max_body_bytes: object, public_url: object,
+        trust_forwarded_headers: object,
+    ) -> Optional[object]: ...
+    def keepable(
+        self, provider: object, credentials: Any, max_body_bytes: object, public_url: object,
+        trust_forwarded_headers: object,
+    ) -> Tuple[Any, bool]: ...
+    def keep(
+        self, provider: object, credentials: object, max_body_bytes: object, public_url: object,
+        trust_forwarded_headers: object, receiver: object,
+    ) -> None: ...
+    def clear(self) -> None: ...
+    def counts(self) -> Tuple[int, int, int]: ...
 
 def run_delivery(
     delivery: object, method: str, url: Optional[str], headers: object, body: object, handler: object

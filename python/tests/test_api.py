@@ -233,7 +233,7 @@ def _signed_limephone(secret: str, message_id: int) -> Tuple[Dict[str, str], byt
 def test_one_call_functions_keep_a_receiver_per_credentials_and_never_a_stale_one() -> None:
     """normalize_event and verify keep the Receivers of credentials seen lately; a rotated secret,
     given as a new dict or by editing the same one, must never be answered with the old one's."""
-    telhook._kept_receiver.cache_clear()
+    telhook._KEPT_RECEIVERS.clear()
     headers_a, body = _signed_limephone("secret-a", 1)
     credentials: Dict[str, Any] = {"hmac_sha256": ["secret-a"]}
     first = telhook.normalize_event("limephone", headers=headers_a, body=body, credentials=credentials, now=1769000000)
@@ -241,8 +241,8 @@ def test_one_call_functions_keep_a_receiver_per_credentials_and_never_a_stale_on
     assert first == again == telhook.Receiver("limephone", credentials).normalize(headers=headers_a, body=body,
                                                                                   now=1769000000)
     assert telhook.verify("limephone", headers=headers_a, body=body, credentials=credentials, now=1769000000) == "limephone"
-    info = telhook._kept_receiver.cache_info()
-    assert (info.misses, info.hits) == (1, 2)
+    hits, misses, _ = telhook._KEPT_RECEIVERS.counts()
+    assert (misses, hits) == (1, 2)
 
     # Rotated: a new dict, then the same dict edited in place. The old secret's signature is refused.
     edited = credentials
@@ -263,7 +263,7 @@ def test_one_call_functions_keep_a_receiver_per_credentials_and_never_a_stale_on
 
 
 def test_one_call_functions_keep_few_receivers_and_no_refused_configuration() -> None:
-    telhook._kept_receiver.cache_clear()
+    telhook._KEPT_RECEIVERS.clear()
     # More credential sets than are kept: each still gets its own secret's answer.
     for round_ in range(2):
         for n in range(40):
@@ -274,7 +274,7 @@ def test_one_call_functions_keep_few_receivers_and_no_refused_configuration() ->
             with pytest.raises(telhook.VerificationError):
                 telhook.normalize_event("limephone", headers=headers, body=body,
                                         credentials={"hmac_sha256": f"secret-{n + 1}"}, now=1769000000)
-    assert telhook._kept_receiver.cache_info().currsize == telhook._ONE_SHOT_RECEIVERS
+    assert telhook._KEPT_RECEIVERS.counts()[2] == telhook._ONE_SHOT_RECEIVERS
     # A configuration the core refuses is refused on every call, never kept as a receiver.
     headers, body = _signed_limephone("secret-0", 0)
     for _ in range(2):
@@ -290,19 +290,18 @@ def test_one_call_functions_keep_few_receivers_and_no_refused_configuration() ->
     class Settings(dict):  # type: ignore[type-arg]
         pass
 
-    before = telhook._kept_receiver.cache_info()
+    before = telhook._KEPT_RECEIVERS.counts()[:2]
     event = telhook.normalize_event("limephone", headers=headers, body=body,
                                     credentials=Settings(hmac_sha256="secret-0"), now=1769000000)
     assert event["raw"]["message_id"] == 0
     with pytest.raises(telhook.ConfigurationError):
         telhook.normalize_event("limephone", headers=headers, body=body,
                                 credentials={"hmac_sha256": "secret-0", "bearer": 7}, now=1769000000)
-    after = telhook._kept_receiver.cache_info()
-    assert (after.hits, after.misses) == (before.hits, before.misses)
+    assert telhook._KEPT_RECEIVERS.counts()[:2] == before
 
 
 def test_one_call_keys_hold_the_provider_and_typed_options_and_tracebacks_name_secrets_credentials() -> None:
-    telhook._kept_receiver.cache_clear()
+    telhook._KEPT_RECEIVERS.clear()
     headers, body = _signed_limephone("secret-a", 3)
     # An option equal across types (1 == True) is not the same option: True is refused every time.
     with pytest.raises(telhook.RequestError):
@@ -334,3 +333,52 @@ def test_one_call_keys_hold_the_provider_and_typed_options_and_tracebacks_name_s
         frames = [entry.frame for entry in refused.traceback]
         holders = {name for frame in frames for name, value in frame.f_locals.items() if "TOPSECRET" in repr(value)}
         assert holders == {"credentials"}, holders
+
+
+def test_one_call_keys_compare_nested_credentials_by_exact_value() -> None:
+    """The kept receivers compare nested credentials item by item, exact types only: a password
+    edited deep inside the same dict, a str subclass that claims equality, or credentials nested
+    past the kept depth never reach a receiver built for other credentials."""
+    telhook._KEPT_RECEIVERS.clear()
+    body = json.dumps({"event_id": "e1", "event_type": "sms.delivered", "message_id": "m1",
+                       "timestamp": "2026-05-27T10:15:08Z", "data": {"recipient_phone": "+447700900123"}}).encode()
+
+    def basic(username: str, password: str) -> Dict[str, str]:
+        import base64
+        return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+    old = basic("hook", "old-password")
+    credentials: Dict[str, Any] = {"basic": [{"username": "hook", "password": "old-password"}]}
+    event = telhook.normalize_event("lisoloo", headers=old, body=body, credentials=credentials, now=1769000000)
+    assert telhook.normalize_event("lisoloo", headers=old, body=body, credentials=credentials, now=1769000000) == event
+    assert telhook._KEPT_RECEIVERS.counts() == (1, 1, 1)
+    # Rotated deep inside the same dict: the old password is refused, the new one accepted.
+    credentials["basic"][0]["password"] = "new-password"
+    with pytest.raises(telhook.VerificationError):
+        telhook.normalize_event("lisoloo", headers=old, body=body, credentials=credentials, now=1769000000)
+    new = basic("hook", "new-password")
+    assert telhook.normalize_event("lisoloo", headers=new, body=body, credentials=credentials, now=1769000000) == event
+
+    # A str subclass equal to everything is not the kept password: built per call, and refused.
+    class Anything(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = str.__hash__
+
+    before = telhook._KEPT_RECEIVERS.counts()
+    forged = {"basic": [{"username": "hook", "password": Anything("forged")}]}
+    with pytest.raises(telhook.VerificationError):
+        telhook.normalize_event("lisoloo", headers=new, body=body, credentials=forged, now=1769000000)
+    assert telhook._KEPT_RECEIVERS.counts() == before
+    # Nested past the kept depth (here far past any stack): copied and compared only that deep,
+    # so the lookup neither recurses without bound nor keeps it; the construction refuses it.
+    for depth in (12, 100_000):
+        deep: Any = "x"
+        for _ in range(depth):
+            deep = [deep]
+        with pytest.raises((telhook.ConfigurationError, RecursionError)):
+            telhook.normalize_event("lisoloo", headers=new, body=body, credentials={"basic": deep}, now=1769000000)
+    assert telhook._KEPT_RECEIVERS.counts() == before
+    # The cache's repr names counts, never a credential.
+    assert "password" not in repr(telhook._KEPT_RECEIVERS) and "new-password" not in repr(telhook._KEPT_RECEIVERS)
