@@ -525,7 +525,11 @@ fn copy_for_keeping<'py>(
     let py = value.py();
     if let Ok(dict) = value.cast_exact::<PyDict>() {
         let copy = PyDict::new(py);
-        for (name, item) in dict.iter() {
+        // From a list of its items taken at once: building the copy allocates, an allocation can
+        // run the garbage collector, and a finalizer may edit the dict (iterating the dict itself
+        // would then panic). The receiver is built from the copy, so the two agree either way.
+        for pair in dict.items().iter() {
+            let (name, item) = pair.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
             if !name.is_exact_instance_of::<PyString>() {
                 return Ok(None);
             }

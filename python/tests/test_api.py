@@ -382,3 +382,37 @@ def test_one_call_keys_compare_nested_credentials_by_exact_value() -> None:
     assert telhook._KEPT_RECEIVERS.counts() == before
     # The cache's repr names counts, never a credential.
     assert "password" not in repr(telhook._KEPT_RECEIVERS) and "new-password" not in repr(telhook._KEPT_RECEIVERS)
+
+
+def test_one_call_survives_credentials_edited_by_a_finalizer_while_they_are_copied() -> None:
+    """Copying the credentials to keep allocates, and an allocation can run the garbage
+    collector, whose finalizers may edit the dict being copied: the call answers as a fresh
+    Receiver would (found by a reviewer: iterating the dict itself raised a Rust panic, a
+    BaseException that `except Exception` does not catch)."""
+    import base64
+    import gc
+
+    telhook._KEPT_RECEIVERS.clear()
+    body = json.dumps({"event_id": "e1", "event_type": "sms.delivered", "message_id": "m1",
+                       "timestamp": "2026-05-27T10:15:08Z", "data": {"recipient_phone": "+447700900123"}}).encode()
+    headers = {"Authorization": "Basic " + base64.b64encode(b"hook:pw").decode()}
+    credentials: Dict[str, Any] = {
+        "basic": [{"username": "hook", "password": "pw"}] + [{"username": f"u{i}", "password": "x"} for i in range(150)],
+        "bearer": ["retired-token"],
+    }
+
+    class Rotator:
+        def __del__(self) -> None:
+            credentials.pop("bearer", None)
+
+    thresholds = gc.get_threshold()
+    gc.collect()
+    cycle: Any = Rotator()
+    cycle.self = cycle
+    del cycle
+    gc.set_threshold(20)
+    try:
+        event = telhook.normalize_event("lisoloo", headers=headers, body=body, credentials=credentials, now=1769000000)
+    finally:
+        gc.set_threshold(*thresholds)
+    assert event["id"] == "lisoloo:e1"
