@@ -959,7 +959,6 @@ mod tests {
                 }
             );
         }
-        let listed_event_template = || short.clone();
         // Nested in an array too: an index is a step.
         let mut listed = short.clone();
         let text = "y".repeat(SHARED_TEXT_MIN_BYTES);
@@ -977,7 +976,7 @@ mod tests {
         );
         assert_eq!(written.text, Some(text.clone()));
         // `raw` that is itself the text (no provider gives one): written whole, nothing apart.
-        let mut whole = listed_event_template();
+        let mut whole = short;
         whole.raw = Value::String(text.clone());
         if let Some(message) = whole.message.as_mut() {
             message.text = Some(text);
