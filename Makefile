@@ -86,10 +86,11 @@ target/debug/telhook: $(CORE_SOURCES) $(shell find cli/src -name '*.rs') cli/Car
 wasm: npm/wasm/telhook_wasm_bg.wasm npm/wasm/telhook_wasm_kit_bg.wasm ## the wasm modules, optimized (npm/wasm): the receiver's and the test kit's
 # Two cargo runs, never one: built together, Cargo would unify telhook-core's features and put
 # the test kit (`kit`) into the receiver's module too.
-npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -name '*.rs') bindings-wasm/Cargo.toml \
+npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -name '*.rs') bindings-wasm/Cargo.toml npm/scripts/patch-glue.mjs \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
 	$(CARGO) build -p telhook-wasm --target $(WASM_TARGET) --profile wasm-release
 	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm $(WASM_OUT)
+	node npm/scripts/patch-glue.mjs npm/wasm/telhook_wasm.js
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
 npm/wasm/telhook_wasm_kit_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm-kit/src -name '*.rs') bindings-wasm-kit/Cargo.toml \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
@@ -302,12 +303,13 @@ $(STAMPS)/bench-python: $(PY_DEPS) bench/python/requirements.txt | $(STAMPS)
 # The floor of any wasm receiver (bench/wasm-floor: HMAC and parse in wasm, raw by JSON.parse in JS;
 # no telhook code), built as the receiver's module is, for bench/node/bench.mjs.
 BENCH_WASM_FLOOR := target/bench-wasm-floor/pkg/telhook_bench_wasm_floor_bg.wasm
-$(BENCH_WASM_FLOOR): $(wildcard bench/wasm-floor/src/*.rs) bench/wasm-floor/Cargo.toml bench/wasm-floor/Cargo.lock \
+$(BENCH_WASM_FLOOR): $(wildcard bench/wasm-floor/src/*.rs) bench/wasm-floor/Cargo.toml bench/wasm-floor/Cargo.lock npm/scripts/patch-glue.mjs \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
 	$(CARGO) build --release --locked --quiet --target $(WASM_TARGET) --manifest-path bench/wasm-floor/Cargo.toml \
 	  --target-dir target/bench-wasm-floor
 	$(WASM_BINDGEN) --target nodejs --out-dir target/bench-wasm-floor/pkg \
 	  target/bench-wasm-floor/$(WASM_TARGET)/release/telhook_bench_wasm_floor.wasm
+	node npm/scripts/patch-glue.mjs target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers ../$@ -o ../$@
 
 bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgrind $(PGO_BY_CONTENT) ## side-by-side benchmarks of every runtime, written to bench/RESULTS.md

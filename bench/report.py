@@ -106,7 +106,7 @@ def growth_section(rust_ns, node, py, rust_memory):
         "- Rust: the most heap bytes live at once during one `normalize_event` above what was live before it, from a "
         "counting global allocator (bench/rust-memory); the returned event included.",
         "- Node: V8 heap bytes allocated during the call (no GC ran inside it, checked; so an upper bound on the JS "
-        "side's peak; `--no-inline-new`, so that the count moves by each allocation, not by allocation buffers) + ArrayBuffer bytes allocated outside the wasm memory (the body's encoded copy) + growth of "
+        "side's peak; `--no-inline-new`, so that the count moves by each allocation, not by allocation buffers) + ArrayBuffer bytes allocated outside the wasm memory (none since the nineteenth session: a string body is encoded straight into the wasm memory) + growth of "
         "the wasm linear memory (64 KiB pages: the wasm "
         "heap's peak above what the warm-up had reserved) (bench/node/memory.mjs).",
         "- Python: the larger of tracemalloc's peak (Python objects only) and the growth of the process's peak "
@@ -146,8 +146,8 @@ def growth_section(rust_ns, node, py, rust_memory):
 
         lines += [
             "",
-            "The same measure for the Node floor (bench/wasm-floor, as in the Node section: the body encoded and "
-            "copied into wasm, its HMAC, checked as JSON there, `raw` by `JSON.parse` in JS; no telhook code): "
+            "The same measure for the Node floor (bench/wasm-floor, as in the Node section: the body encoded "
+            "into wasm memory, its HMAC, checked as JSON there, `raw` by `JSON.parse` in JS; no telhook code): "
             + "; ".join(
                 f"{GROWTH_LABEL[n]} {floor_total(g):,} B (JS heap {g['js_heap_bytes']:,} + external "
                 f"{g['external_bytes']:,} + wasm {g['wasm_growth_bytes']:,}) = **{floor_total(g) / sizes[n]:.2f}×**"
@@ -424,8 +424,8 @@ def main():
         "from the credentials' JSON text). Hand-written = `createHmac` + "
         "`timingSafeEqual` + `JSON.parse` + the same mapping (bench/node/handwritten.mjs; each field it gives is checked equal to telhook's before timing). standardwebhooks = "
         "`Webhook.verify` alone, same body size. Floor = the least a receiver that verifies and reads the body in "
-        "wasm does (bench/wasm-floor, no telhook code, the same crates and build settings): the body encoded and "
-        "copied into wasm, its HMAC-SHA256 (none for Lisoloo and LoopLookup, whose senders sign nothing), the body "
+        "wasm does (bench/wasm-floor, no telhook code, the same crates and build settings): the body (a string) "
+        "encoded into wasm memory as telhook's glue does it, its HMAC-SHA256 (none for Lisoloo and LoopLookup, whose senders sign nothing), the body "
         "checked as JSON there (serde's `IgnoredAny`: less than any reading of its fields; no `Value` built), and "
         "`raw` by `JSON.parse` of the body in JS; for did_reseller also its `data` read, its record checked and the "
         "SHA-256 key. workerd = the Receiver call inside the Workers runtime (miniflare).",

@@ -57,13 +57,13 @@ function measureInterleaved(contenders, rounds = 7) {
 /** One function's ops per second (the growth table's single contender). */
 const measure = (fn) => measureInterleaved({ fn }).fn;
 
-// The floor of any wasm receiver (bench/wasm-floor, built by `make bench`): the body encoded and
-// copied into wasm, its HMAC-SHA256, the body checked as JSON there (less than any reading of its
+// The floor of any wasm receiver (bench/wasm-floor, built by `make bench`): the body encoded
+// into wasm memory (the string handed to the glue, which encodes it there as telhook's does:
+// npm/scripts/patch-glue.mjs), its HMAC-SHA256, the body checked as JSON there (less than any reading of its
 // fields), and `raw` made by `JSON.parse` of the body here — the cheapest way to hand `raw` to
 // JS. Keyed once, as telhook's Receiver is; the same key for every payload, as the Rust floor's.
 const floorModule = createRequire(import.meta.url)(here("../../target/bench-wasm-floor/pkg/telhook_bench_wasm_floor.js"));
 const wasmFloor = new floorModule.Floor(Buffer.from("a-webhook-secret"));
-const encoder = new TextEncoder();
 // The one-pass sketches (bench/wasm-floor/src/one_pass.rs): telhook's work for the LimePhone and
 // LisoLoo deliveries done in one pass over the body, with no tree of values, the event written by hand and
 // `raw` the body's own text; the headers packed as telhook's glue packs them. It measures what
@@ -73,23 +73,23 @@ function onePassContender({ name, request, credentials, now }) {
   const sketch = onePassSketch(wasmSketches, name, credentials);
   if (sketch === undefined) return undefined;
   return () => {
-    const text = sketch.normalize(...packedHeaders(request.headers), encoder.encode(request.body), now);
+    const text = sketch.normalize(...packedHeaders(request.headers), request.body, now);
     if (text === undefined) throw new Error("the one-pass sketch does not build this event");
     return JSON.parse(text);
   };
 }
 const floorContenders = (name, body) => ({
-  wasm_floor: () => wasmFloor.check(encoder.encode(body)) > 0 && JSON.parse(body),
+  wasm_floor: () => wasmFloor.check(body) > 0 && JSON.parse(body),
   // The providers that sign nothing (Basic, a token): their floor has no HMAC.
   ...(["lisoloo", "looplookup"].includes(name)
-    ? { wasm_floor_unsigned: () => floorModule.check_unsigned(encoder.encode(body)) && JSON.parse(body) }
+    ? { wasm_floor_unsigned: () => floorModule.check_unsigned(body) && JSON.parse(body) }
     : {}),
   // The DID reseller's least possible work (its record checked, the SHA-256 key; `raw.data` and
   // `record.data` one object).
   ...(name === "did_reseller"
     ? {
         wasm_minimum: () => {
-          const id = floorModule.did_reseller_key(encoder.encode(body));
+          const id = floorModule.did_reseller_key(body);
           const raw = JSON.parse(body);
           raw.data = JSON.parse(raw.data);
           return { id, record: { data: raw.data }, raw };

@@ -16,7 +16,7 @@ import {
   RequestError,
   requestArgs,
   TelhookError,
-  toBytes,
+  bodyArg,
   VerificationError,
 } from "./internal.mjs";
 
@@ -136,7 +136,7 @@ export function detectProvider(request) {
   const flat = flattenHeaders(request.headers);
   const pairs = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
-  return coreCall("detect_provider", [request.method ?? "POST", request.url ?? null, pairs], toBytes(request.body));
+  return coreCall("detect_provider", [request.method ?? "POST", request.url ?? null, pairs], bodyArg(request.body));
 }
 
 // Policies and acks are pure functions of their arguments: computed once per process.

@@ -18,7 +18,7 @@ import {
   RequestError,
   TelhookError,
   telhookErrorOf,
-  toBytes,
+  bodyArg,
 } from "./internal.mjs";
 
 // The answer is a pure function of the step, whose values come from small vocabularies
@@ -273,7 +273,7 @@ function normalizeOutcome(flow, text) {
 
 /** A body read and normalized in one crossing: the machine asks to normalize a body once read. */
 function bodyReadAndNormalize(setup, flow, body) {
-  return normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, toBytes(body), setup.now()));
+  return normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, bodyArg(body), setup.now()));
 }
 
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
@@ -353,7 +353,7 @@ async function run(setup, request, readBody, context, keepAlive) {
           ({ action, event, failure } = bodyReadAndNormalize(setup, flow, body));
           continue;
         case "normalize":
-          ({ action, event, failure } = normalizeOutcome(flow, flow.normalize(setup.receiver.inner, toBytes(body), setup.now())));
+          ({ action, event, failure } = normalizeOutcome(flow, flow.normalize(setup.receiver.inner, bodyArg(body), setup.now())));
           continue;
         case "claim": {
           token = newToken();

@@ -4,6 +4,7 @@ import * as telhook from "telhook";
 import * as testing from "telhook/testing";
 import { loadVectors } from "./load-vectors.mjs";
 import { requestOf } from "./vector-reader.mjs";
+import { CREDENTIALS } from "./test-credentials.mjs";
 import { runVector } from "./vectors.mjs";
 
 const vectors = loadVectors();
@@ -76,6 +77,43 @@ test("headers as object, pairs and Headers; body as string, Uint8Array and Array
     const event = telhook.normalizeEvent("limephone", request, vector.credentials, { now: vector.now });
     assert.deepStrictEqual(event, vector.expect.event);
   }
+});
+
+test("a string body is the UTF-8 bytes it encodes to, wherever its wide characters are", () => {
+  // The glue encodes a string body straight into wasm memory (npm/scripts/patch-glue.mjs): one
+  // byte a UTF-16 unit first, room for the rest when a wider character stops it. Each text puts
+  // a wide character where that path turns: first, last, a pair of surrogates across the first
+  // guess's end, a lone surrogate (U+FFFD, as TextEncoder writes it), and a long run of them.
+  const credentials = CREDENTIALS.limephone;
+  const texts = [
+    "é" + "a".repeat(40),
+    "a".repeat(40) + "é",
+    "a".repeat(39) + "😀",
+    "x\uD800y",
+    "z\uDFFF",
+    "日本語".repeat(30000),
+    "a".repeat(65536) + "🎉",
+    "",
+  ];
+  const receiver = new telhook.Receiver("limephone", credentials);
+  for (const text of texts) {
+    // Put in whole, not by JSON.stringify, which would escape a lone surrogate as `\ud800`.
+    const body = `{"event":"sms_received","message_id":"m1","from":"+15550001111","message_content":"${text}"}`;
+    const signed = testing.signedRequest("limephone", { body, credentials, now: 1769000000 });
+    assert.deepStrictEqual(signed.body, new TextEncoder().encode(body));
+    const fromBytes = receiver.normalize({ headers: signed.headers, body: signed.body }, { now: 1769000000 });
+    const fromString = receiver.normalize({ headers: signed.headers, body }, { now: 1769000000 });
+    assert.deepStrictEqual(fromString, fromBytes);
+    assert.equal(fromString.message.text, text.replace(/[\uD800-\uDFFF]/g, (unit, at, all) =>
+      /[\uD800-\uDBFF]/.test(unit) && /[\uDC00-\uDFFF]/.test(all[at + 1] ?? "") ? unit
+        : /[\uDC00-\uDFFF]/.test(unit) && /[\uD800-\uDBFF]/.test(all[at - 1] ?? "") ? unit : "\uFFFD"));
+    assert.equal(telhook.verify("limephone", { headers: signed.headers, body }, credentials, { now: 1769000000 }), "limephone");
+  }
+  // A string of the wrong UTF-8 is a signature mismatch, not a match against other bytes.
+  const body = JSON.stringify({ event: "sms_received", message_id: "m1", message_content: "é" });
+  const signed = testing.signedRequest("limephone", { body, credentials, now: 1769000000 });
+  assert.throws(() => receiver.normalize({ headers: signed.headers, body: body.replace("é", "e\u0301") }, { now: 1769000000 }),
+    (e) => e.code === "signature_mismatch");
 });
 
 test("a normalize run from the caller's own code while another request is converted keeps each request's headers", () => {
