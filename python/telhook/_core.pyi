@@ -39,7 +39,7 @@ class KeptReceivers:
     def find(
         self, provider: object, credentials: object, max_body_bytes: object, public_url: object,
         trust_forwarded_headers: object,
-    ) -> Optional[object]: ...
+    ) -> Any: ...  # the Receiver kept for these arguments, or None
     def keepable(
         self, provider: object, credentials: Any, max_body_bytes: object, public_url: object,
         trust_forwarded_headers: object,
