@@ -4,6 +4,9 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
+# A recipe that fails leaves no target behind: a module wasm-bindgen wrote but whose glue patch or
+# wasm-opt failed would otherwise look up to date on the next run.
+.DELETE_ON_ERROR:
 
 CARGO ?= cargo
 NO_STD_TARGET := thumbv7m-none-eabi
@@ -92,10 +95,11 @@ npm/wasm/telhook_wasm_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm/src -n
 	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm $(WASM_OUT)
 	node npm/scripts/patch-glue.mjs npm/wasm/telhook_wasm.js
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_bg.wasm -o wasm/telhook_wasm_bg.wasm
-npm/wasm/telhook_wasm_kit_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm-kit/src -name '*.rs') bindings-wasm-kit/Cargo.toml \
+npm/wasm/telhook_wasm_kit_bg.wasm: $(CORE_SOURCES) $(shell find bindings-wasm-kit/src -name '*.rs') bindings-wasm-kit/Cargo.toml npm/scripts/patch-glue.mjs \
 		$(WASM_BINDGEN_STAMP) $(NPM_DEPS) | rust-tools
 	$(CARGO) build -p telhook-wasm-kit --target $(WASM_TARGET) --profile wasm-release
 	$(WASM_BINDGEN) --target web --out-dir npm/wasm --out-name telhook_wasm_kit $(WASM_KIT_OUT)
+	node npm/scripts/patch-glue.mjs npm/wasm/telhook_wasm_kit.js
 	cd npm && npx wasm-opt -O3 --strip-debug --strip-producers wasm/telhook_wasm_kit_bg.wasm -o wasm/telhook_wasm_kit_bg.wasm
 
 npm: $(NPM_DIST) ## the npm package (npm/dist)

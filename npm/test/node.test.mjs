@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as telhook from "telhook";
 import * as testing from "telhook/testing";
 import { loadVectors } from "./load-vectors.mjs";
@@ -85,6 +86,7 @@ test("a string body is the UTF-8 bytes it encodes to, wherever its wide characte
   // a wide character where that path turns: first, last, a pair of surrogates across the first
   // guess's end, a lone surrogate (U+FFFD, as TextEncoder writes it), and a long run of them.
   const credentials = CREDENTIALS.limephone;
+  const prefix = '{"event":"sms_received","message_id":"m1","from":"+15550001111","message_content":"';
   const texts = [
     "é" + "a".repeat(40),
     "a".repeat(40) + "é",
@@ -93,12 +95,18 @@ test("a string body is the UTF-8 bytes it encodes to, wherever its wide characte
     "z\uDFFF",
     "日本語".repeat(30000),
     "a".repeat(65536) + "🎉",
+    // The glue counts a long string's UTF-8 size 8,192 units at a time: a pair across that line,
+    // a lone first half on it and at the string's end.
+    "a".repeat(8191 - prefix.length) + "😀" + "b".repeat(9000),
+    "a".repeat(8191 - prefix.length) + "\uD800" + "b".repeat(9000),
+    "a".repeat(16383 - prefix.length) + "😀".repeat(3),
+    "a".repeat(9000) + "\uD83D",
     "",
   ];
   const receiver = new telhook.Receiver("limephone", credentials);
   for (const text of texts) {
     // Put in whole, not by JSON.stringify, which would escape a lone surrogate as `\ud800`.
-    const body = `{"event":"sms_received","message_id":"m1","from":"+15550001111","message_content":"${text}"}`;
+    const body = `${prefix}${text}"}`;
     const signed = testing.signedRequest("limephone", { body, credentials, now: 1769000000 });
     assert.deepStrictEqual(signed.body, new TextEncoder().encode(body));
     const fromBytes = receiver.normalize({ headers: signed.headers, body: signed.body }, { now: 1769000000 });
@@ -114,6 +122,34 @@ test("a string body is the UTF-8 bytes it encodes to, wherever its wide characte
   const signed = testing.signedRequest("limephone", { body, credentials, now: 1769000000 });
   assert.throws(() => receiver.normalize({ headers: signed.headers, body: body.replace("é", "e\u0301") }, { now: 1769000000 }),
     (e) => e.code === "signature_mismatch");
+});
+
+test("a string body on a host without encodeInto of its own: the right bytes, and no wasm memory kept", () => {
+  // The glue's stand-in encodeInto writes the whole string or throws; the string is then encoded
+  // apart and copied in (a review found a throw, and a block kept per call, before that).
+  const script = `
+    delete TextEncoder.prototype.encodeInto;
+    const Instance = WebAssembly.Instance;
+    let instance;
+    WebAssembly.Instance = function (module, imports) { return (instance = new Instance(module, imports)); };
+    const telhook = await import("telhook");
+    const testing = await import("telhook/testing");
+    const credentials = ${JSON.stringify(CREDENTIALS.limephone)};
+    const receiver = new telhook.Receiver("limephone", credentials);
+    const results = [];
+    for (const text of ["plain", "é", "日本語".repeat(4000), "a".repeat(40) + "😀"]) {
+      const body = '{"event":"sms_received","message_id":"m1","message_content":"' + text + '"}';
+      const signed = testing.signedRequest("limephone", { body, credentials, now: 1769000000 });
+      const fromString = receiver.normalize({ headers: signed.headers, body }, { now: 1769000000 });
+      const fromBytes = receiver.normalize({ headers: signed.headers, body: signed.body }, { now: 1769000000 });
+      results.push(fromString.message.text === text && JSON.stringify(fromString) === JSON.stringify(fromBytes));
+      const before = instance.exports.memory.buffer.byteLength;
+      for (let i = 0; i < 2000; i++) receiver.normalize({ headers: signed.headers, body }, { now: 1769000000 });
+      results.push(instance.exports.memory.buffer.byteLength - before);
+    }
+    console.log(JSON.stringify(results));`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("..", import.meta.url) });
+  assert.deepStrictEqual(JSON.parse(String(out)), [true, 0, true, 0, true, 0, true, 0]);
 });
 
 test("a normalize run from the caller's own code while another request is converted keeps each request's headers", () => {
