@@ -15,6 +15,7 @@ import {
   ParseError,
   RequestError,
   requestArgs,
+  rethrow,
   TelhookError,
   bodyArg,
   VerificationError,
@@ -50,12 +51,24 @@ export class Receiver {
   // `now` is read before the request: `requestArgs` packs the headers last (see `packHeaders`).
   normalize(request, options = {}) {
     const now = nowSeconds(options.now);
-    return eventFrom(call((...a) => this.inner.normalize(...a), ...requestArgs(request), now), 0, this.inner);
+    const [method, url, headerText, headerLengths, body] = requestArgs(request);
+    let text;
+    try {
+      text = this.inner.normalize(method, url, headerText, headerLengths, body, now);
+    } catch (raw) {
+      rethrow(raw);
+    }
+    return eventFrom(text, 0, this.inner);
   }
 
   verify(request, options = {}) {
     const now = nowSeconds(options.now);
-    return call((...a) => this.inner.verify(...a), ...requestArgs(request), now);
+    const [method, url, headerText, headerLengths, body] = requestArgs(request);
+    try {
+      return this.inner.verify(method, url, headerText, headerLengths, body, now);
+    } catch (raw) {
+      rethrow(raw);
+    }
   }
 }
 

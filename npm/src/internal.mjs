@@ -51,7 +51,7 @@ export function errorFrom(detail) {
 }
 
 /** Anything else the wasm module throws (a trap above all) is a bug and passes through. */
-function rethrow(raw) {
+export function rethrow(raw) {
   throw typeof raw === "string" ? telhookErrorOf(raw) : raw;
 }
 
@@ -191,13 +191,20 @@ export function packHeaders(flat) {
  */
 export function requestLineArgs(method, request) {
   const url = request.url == null ? undefined : String(request.url);
-  return [String(method), url, ...packHeaders(flattenHeaders(request.headers))];
+  const line = String(method);
+  const [headerText, headerLengths] = packHeaders(flattenHeaders(request.headers));
+  return [line, url, headerText, headerLengths];
 }
 
-/** The core's request arguments (method, url, packed headers, body bytes), converted once for every entry point. */
+/**
+ * The core's request arguments (method, url, packed headers, body), converted once for every
+ * entry point. Built and taken apart without spreading: on a 388-byte delivery the spreads and
+ * the rest-parameter wrapper around the call were 2-3 % of `Receiver.normalize` in Node 20.
+ */
 export function requestArgs(request) {
   const body = bodyArg(request.body);
-  return [...requestLineArgs(request.method ?? "POST", request), body];
+  const [method, url, headerText, headerLengths] = requestLineArgs(request.method ?? "POST", request);
+  return [method, url, headerText, headerLengths, body];
 }
 
 /**
