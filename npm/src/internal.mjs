@@ -122,15 +122,19 @@ export function flattenHeaders(headers) {
       flat.push(String(name), String(value));
     }
   };
-  if (typeof headers.forEach === "function" && typeof headers.get === "function" && !Array.isArray(headers)) {
+  // Node's req.rawHeaders: [name, value, name, value, …], already the core's form. Copied, each
+  // element read once: an element that is a getter (or a Proxy's) must not run again while the
+  // headers are packed, where it could pack another request into the shared lengths array or
+  // give another string the second time (found by review).
+  const copied = Array.isArray(headers) ? headers.slice() : undefined;
+  if (typeof headers.forEach === "function" && typeof headers.get === "function" && copied === undefined) {
     // Fetch API Headers (or a Map).
     headers.forEach((value, name) => push(name, value));
-  } else if (Array.isArray(headers) && headers.every((item) => typeof item === "string")) {
-    // Node's req.rawHeaders: [name, value, name, value, …], already the core's form.
-    if (headers.length % 2 !== 0) throw invalidHeaders("a flat headers array must hold name, value pairs");
-    return headers; // read, never changed, by every caller
-  } else if (Array.isArray(headers) || typeof headers[Symbol.iterator] === "function") {
-    for (const pair of headers) {
+  } else if (copied !== undefined && copied.every((item) => typeof item === "string")) {
+    if (copied.length % 2 !== 0) throw invalidHeaders("a flat headers array must hold name, value pairs");
+    return copied;
+  } else if (copied !== undefined || typeof headers[Symbol.iterator] === "function") {
+    for (const pair of copied ?? headers) {
       if (!Array.isArray(pair) || pair.length !== 2) throw invalidHeaders("headers pairs must be [name, value] arrays");
       push(pair[0], pair[1]);
     }
@@ -163,7 +167,8 @@ export function nowSeconds(now) {
  * One lengths array per count of names and values, reused: creating a Uint32Array costs ~0.3
  * µs in Node 20, more than the rest of packing a dozen headers (bench/PROFILE.md, fifteenth
  * session). Safe to share because each caller packs right before its entry point's call, which
- * copies the array into wasm memory: nothing runs in between that could pack again.
+ * copies the array into wasm memory, and packs an array of strings of its own (flattenHeaders):
+ * none of the caller's code runs in between that could pack again.
  */
 const lengthsByCount = [];
 const MAX_REUSED_COUNT = 128;

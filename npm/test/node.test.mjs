@@ -169,6 +169,25 @@ test("a normalize run from the caller's own code while another request is conver
   const event = receiver.normalize({ ...vector.request, method }, { now });
   assert.equal(inner, 2);
   assert.deepStrictEqual(event, vector.expect.event);
+  // A flat [name, value, …] array (Node's rawHeaders form) whose last element is a getter that
+  // runs a normalize of its own, and gives another string when read again: each element is read
+  // once, before anything is packed (a review found the getter re-run between the lengths and
+  // the joined text).
+  const flat = Object.entries(vector.request.headers).flat();
+  const reading = [];
+  flat.forEach((value, index) =>
+    Object.defineProperty(reading, index, {
+      enumerable: true,
+      get: () => {
+        if (index !== flat.length - 1) return value;
+        reentering();
+        inner += 100;
+        return inner > 103 ? `${value}-changed` : value;
+      },
+    }),
+  );
+  assert.deepStrictEqual(receiver.normalize({ ...vector.request, headers: reading }, { now: vector.now }), vector.expect.event);
+  assert.equal(inner, 103);
 });
 
 test("retry policy, ack, status ordering, detection and parse come from the core", () => {
