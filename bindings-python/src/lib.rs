@@ -510,6 +510,16 @@ fn same_plain(given: &Bound<'_, PyAny>, kept: &Bound<'_, PyAny>) -> PyResult<boo
     Ok(given.get_type().is(kept.get_type()) && given.eq(kept)?)
 }
 
+/// Each option is [`same_plain`] as the kept one; stops at the first that is not.
+fn same_options(given: &[Bound<'_, PyAny>; 3], kept: &[Py<PyAny>; 3]) -> PyResult<bool> {
+    for (given, kept) in given.iter().zip(kept) {
+        if !same_plain(given, kept.bind(given.py()))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Credentials (exact str, list or tuple, dict with str keys, nested) copied into new lists and
 /// dicts (str shared: immutable); None for any other shape, which is built per call.
 fn copy_for_keeping<'py>(
@@ -622,12 +632,7 @@ impl KeptReceivers {
         let mut found = None;
         for (at, entry) in kept.entries.iter().enumerate().rev() {
             if same_plain(provider, entry.provider.bind(py))?
-                && options
-                    .iter()
-                    .zip(&entry.options)
-                    .try_fold(true, |same, (given, kept)| {
-                        Ok::<_, PyErr>(same && same_plain(given, kept.bind(py))?)
-                    })?
+                && same_options(&options, &entry.options)?
                 && same_credentials(credentials, entry.credentials.bind(py))?
             {
                 found = Some(at);
