@@ -4,8 +4,8 @@
 // sketches (bench/wasm-floor/src/one_pass.rs) in wasm and natively: the two levers alone and
 // together. The event crosses as the JSON text the wasm
 // binding writes and is parsed by the same rule (the payloads' message texts are short: none
-// crosses apart). Also timed
-// alone: the native call and `JSON.parse` of the event's text. Prints a table; writes nothing.
+// crosses apart). Also timed alone: the native call and `JSON.parse` of the event's text. Prints
+// a table; writes nothing.
 import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { createRequire } from "node:module";

@@ -208,8 +208,9 @@ export function requestLineArgs(method, request) {
  */
 export function requestArgs(request) {
   const body = bodyArg(request.body);
-  const [method, url, headerText, headerLengths] = requestLineArgs(request.method ?? "POST", request);
-  return [method, url, headerText, headerLengths, body];
+  const args = requestLineArgs(request.method ?? "POST", request);
+  args.push(body);
+  return args;
 }
 
 /**
