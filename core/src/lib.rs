@@ -33,6 +33,7 @@ pub mod error;
 pub mod event;
 pub(crate) mod fields;
 pub mod inbox;
+pub(crate) mod json_read;
 pub(crate) mod json_text;
 pub mod kit;
 pub mod ledger;

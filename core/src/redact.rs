@@ -187,7 +187,7 @@ impl<'a> Redactor<'a> {
         let Some(Value::String(text)) = body.get_mut(field) else {
             return self.redact(body);
         };
-        let Some(mut nested) = serde_json::from_str::<Value>(text)
+        let Some(mut nested) = crate::json_read::from_str::<Value>(text)
             .ok()
             .filter(Value::is_object)
         else {
@@ -215,17 +215,33 @@ impl<'a> Redactor<'a> {
     fn redact_nested(&self, text: &str, nested: &mut Value, nesting: usize) -> Nested {
         let spells_a_value = |json: &str| self.values.iter().any(|v| holds(json, v));
         if !self.redact_at(nested, nesting) {
-            return if spells_a_value(text) {
-                Nested::Whole
-            } else {
-                Nested::Unchanged
-            };
+            if spells_a_value(text) {
+                return Nested::Whole;
+            }
+            // A secret-named key whose value needed nothing (null, or already redacted) can
+            // shadow an earlier one of the same name in the text, which the parse dropped
+            // (`{"password":"…","password":null}`): such a text goes out as its tree.
+            if !self.holds_secret_key(nested) {
+                return Nested::Unchanged;
+            }
         }
         let text = crate::json_text::to_text(nested);
         if spells_a_value(&text) {
             Nested::Whole
         } else {
             Nested::Redacted(text)
+        }
+    }
+
+    /// Whether a key of `value`'s objects, at any depth (strings not read), is named like a
+    /// secret.
+    fn holds_secret_key(&self, value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map.iter().any(|(key, item)| {
+                is_secret_key(key, self.provider_keys) || self.holds_secret_key(item)
+            }),
+            Value::Array(items) => items.iter().any(|item| self.holds_secret_key(item)),
+            _ => false,
         }
     }
 
@@ -314,7 +330,7 @@ impl<'a> Redactor<'a> {
         }
         let trimmed = text.trim_start();
         if other_rules && trimmed.starts_with(['{', '[']) {
-            if let Ok(mut nested) = serde_json::from_str::<Value>(text) {
+            if let Ok(mut nested) = crate::json_read::from_str::<Value>(text) {
                 if nesting >= MAX_NESTED_JSON {
                     return Some(String::from(REDACTED));
                 }
@@ -591,7 +607,7 @@ mod tests {
                 let mut expected = body.clone();
                 redactor.redact(&mut expected);
                 let decoded = match expected.get("data") {
-                    Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok().filter(Value::is_object),
+                    Some(Value::String(text)) => crate::json_read::from_str::<Value>(text).ok().filter(Value::is_object),
                     _ => None,
                 };
                 if let Some(decoded) = decoded {
@@ -722,6 +738,60 @@ mod tests {
         // Nothing secret: the string stays byte for byte as it was.
         let plain = "{ \"a\" : 1 }";
         assert_eq!(redacted(json!(plain), &r), json!(plain));
+    }
+
+    /// A nested JSON text holding an escaped lone surrogate (a JavaScript or Python sender's
+    /// `JSON.stringify`/`json.dumps` of a text cut mid-emoji) was not read as JSON, so its
+    /// secret-named keys kept their values.
+    #[test]
+    fn json_inside_strings_with_a_lone_surrogate_escape_is_redacted_by_its_keys() {
+        let r = Redactor::without_credentials();
+        let out = redacted(
+            json!({"meta": r#"{"password":"hunter2","x":"\ud83d"}"#}),
+            &r,
+        );
+        assert_eq!(
+            out,
+            json!({"meta": "{\"password\":\"[REDACTED]\",\"x\":\"\u{fffd}\"}"})
+        );
+        let mut body = json!({"type": "update", "schema": "dids",
+            "data": r#"{"wireless_pin":"1234","name":"Caf\u00e9 \udc00"}"#});
+        Redactor::new(&crate::Credentials::default())
+            .with_keys(&["wireless_pin"])
+            .redact_decoding(&mut body, "data");
+        assert_eq!(
+            body["data"],
+            json!({"wireless_pin": REDACTED, "name": "Caf\u{e9} \u{fffd}"})
+        );
+    }
+
+    /// JSON text keeps every duplicate key; its parse keeps the last. A secret shadowed by a
+    /// null (or an already redacted value) under the same key stayed in the text as sent.
+    #[test]
+    fn json_inside_strings_never_keeps_a_shadowed_secret() {
+        let r = Redactor::without_credentials();
+        for (text, expected) in [
+            (
+                r#"{"password":"hunter2","password":null}"#,
+                r#"{"password":null}"#,
+            ),
+            (
+                r#"{"a":[{"pin":"1234","pin":"[REDACTED]"}]}"#,
+                r#"{"a":[{"pin":"[REDACTED]"}]}"#,
+            ),
+        ] {
+            assert_eq!(
+                redacted(json!({ "meta": text }), &r),
+                json!({ "meta": expected }),
+                "{text}"
+            );
+        }
+        // No secret-named key: kept byte for byte, duplicates and all.
+        let plain = r#"{"a": 1, "a": 2}"#;
+        assert_eq!(
+            redacted(json!({ "meta": plain }), &r),
+            json!({ "meta": plain })
+        );
     }
 
     /// Found by the `redaction` fuzz target: the value as a key of JSON nested in a string.

@@ -171,6 +171,18 @@ def limephone():
                       "timestamp": "2025-01-30T14:20:00Z"})
         vec("limephone", name, f"A {what} message text with escapes and non-ASCII: the same event in every "
             "runtime (Node shares the one string between message.text and raw)", "limephone", body, h(body), creds)
+    # A sender that cuts a text at a UTF-16 length splits an emoji, and its JSON writer escapes the
+    # half it kept: Python's json.dumps (ensure_ascii, its default) wrote this body, and since
+    # ES2019 JavaScript's JSON.stringify writes the same (tc39/proposal-well-formed-stringify).
+    # Valid JSON by RFC 8259's grammar; the verified event is kept, the half read as U+FFFD.
+    cut = "Running late \U0001F600 see you at 5 \U0001F600".encode("utf-16-le")[:-2].decode("utf-16-le", "surrogatepass")
+    body = json.dumps({"event": "sms_received", "message_id": "345690", "virtual_number": "+15551234567",
+                       "sender_number": "+18887654321", "message_content": cut,
+                       "timestamp": "2025-01-30T14:25:00Z"}, separators=(",", ":"))
+    assert body.endswith('5 \\ud83d","timestamp":"2025-01-30T14:25:00Z"}'), body
+    vec("limephone", "text_cut_mid_emoji", "A message text cut inside an emoji, its lone half escaped as "
+        "json.dumps and JSON.stringify write it: the event is kept, the half read as U+FFFD",
+        "limephone", body, h(body), creds)
     # Negative cases.
     good = dumps(samples["incoming_call"])
     vec("limephone", "err_wrong_secret", "Signed with a secret that is not configured", "limephone",
@@ -1293,6 +1305,14 @@ def did_reseller():
     vec("did_reseller", "basic_auth", "Protected by Basic auth instead of a URL token", "did_reseller", body,
         {"Authorization": basic(DID_USER, DID_PASS)}, {"basic": [{"username": DID_USER, "password": DID_PASS}]},
         url="https://hooks.example.com/did")
+    # The record's JSON text written by a JavaScript or Python encoder from a name cut inside an
+    # emoji (see limephone/text_cut_mid_emoji): still read as the record, its PIN still redacted.
+    cut = dict(lnp, id=903, business_name="Acme \ud83c")
+    body = dumps({"type": "insert", "schema": "lnp_requests", "data": json.dumps(cut, separators=(",", ":"))})
+    assert "\\\\ud83c" in body, body
+    vec("did_reseller", "lnp_request_lone_surrogate_in_record", "A port request whose record text holds an "
+        "escaped lone surrogate: the record is read (the half as U+FFFD) and its PINs redacted",
+        "did_reseller", body, h, creds, url=url)
     body = dumps({"type": "update", "schema": "dids", "data": did})
     vec("did_reseller", "data_already_object", "data sent as an object is accepted", "did_reseller", body, h,
         creds, url=url)

@@ -128,7 +128,14 @@ def bodies():
         signed(p, "invalid_utf8_in_string", "Invalid UTF-8 inside a string", good.encode().replace(b'"1"', b'"\xff\xfe"', 1)
                if b'"1"' in good.encode() else good.encode()[:-1] + b',"x":"\xc3\x28"}', "malformed_json")
         signed(p, "truncated_utf8", "A multi-byte sequence cut short at the end", good.encode()[:-2] + b'\xe2\x82', "malformed_json")
-        signed(p, "lone_surrogate_escape", "A lone UTF-16 surrogate escape", good[:-1] + ',"x":"\\ud800"}', "malformed_json")
+        # RFC 8259's grammar allows any \\u escape; JSON.stringify (ES2019) and json.dumps write a
+        # lone surrogate so. Read as U+FFFD (core json_read); an escaped backslash before `u` is text.
+        signed(p, "lone_surrogate_escape", "A lone UTF-16 surrogate escape: an event, the half read as U+FFFD",
+               good[:-1] + ',"x":"\\ud800"}', None)
+        signed(p, "lone_low_surrogate_escape", "A lone low surrogate escape, then a reversed pair",
+               good[:-1] + ',"x":"\\udc00|\\ude00\\ud83d"}', None)
+        signed(p, "escaped_backslash_then_u", "An escaped backslash then `ud800`: text, not an escape",
+               good[:-1] + ',"x":"\\\\ud800"}', None)
         signed(p, "raw_control_char", "A raw control character in a string", good[:-1] + ',"x":"a\x01b"}', "malformed_json")
         signed(p, "nested_10000_arrays", "Arrays nested 10 000 deep", "[" * 10000 + "]" * 10000, "malformed_json")
         signed(p, "nested_200_in_field", "An object nested 200 deep inside an extra field",

@@ -98,7 +98,7 @@ impl RecordHook {
     pub fn decoded_data(&self) -> Result<Option<Map<String, Value>>> {
         let decoded = match &self.data {
             None | Some(Value::Null) => return Ok(None),
-            Some(Value::String(text)) => serde_json::from_str::<Value>(text)
+            Some(Value::String(text)) => crate::json_read::from_str::<Value>(text)
                 .map_err(|_| Error::MalformedNestedJson { field: "data" })?,
             Some(other) => other.clone(),
         };
@@ -160,7 +160,7 @@ fn decode_data(raw: &mut Value) -> bool {
     let Some(Value::String(text)) = raw.get("data") else {
         return true;
     };
-    match serde_json::from_str::<Value>(text) {
+    match crate::json_read::from_str::<Value>(text) {
         Ok(decoded @ Value::Object(_)) => {
             if let Value::Object(envelope) = raw {
                 envelope.insert(String::from("data"), decoded);

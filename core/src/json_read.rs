@@ -1,0 +1,149 @@
+//! A provider's JSON text read as serde_json reads it, except that an escaped lone UTF-16
+//! surrogate (`"\ud83d"` not followed by its other half) reads as U+FFFD.
+//!
+//! RFC 8259's grammar allows any `\uXXXX` escape, and the senders providers run write these:
+//! since ES2019 `JSON.stringify` escapes a lone surrogate instead of writing it raw, and Python's
+//! `json.dumps` escapes one by default, so a message text cut at a UTF-16 length in the middle
+//! of an emoji arrives as `"…\ud83d"`. serde_json refuses such a text (a Rust `String` cannot
+//! hold a lone surrogate; serde-rs/json#495). That refused a verified delivery as
+//! `malformed_json`, and left a JSON text nested in a string unread by the redaction rules that
+//! need its keys. U+FFFD is what Go's `encoding/json`, `TextEncoder` and every lossy UTF-16 to
+//! UTF-8 conversion give, and what a lone surrogate crossing from JavaScript into this package
+//! already became; the replacement keeps the text's length, so an error's position is unchanged.
+//!
+//! Hand-written: serde_json has no option for it (it reads lone surrogates only into bytes, as
+//! WTF-8), and only a text serde_json refused is rewritten and read again, so a valid text costs
+//! nothing more.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::de::DeserializeOwned;
+
+/// `serde_json::from_str`, with each escaped lone surrogate read as U+FFFD. A text refused for
+/// another reason is refused with the error serde_json gave first.
+pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    match serde_json::from_str(text) {
+        Err(refused) => match lone_surrogates_replaced(text) {
+            Some(replaced) => serde_json::from_str(&replaced).map_err(|_| refused),
+            None => Err(refused),
+        },
+        read => read,
+    }
+}
+
+/// `text` with every `\uXXXX` escape of a surrogate that is not half of an escaped pair
+/// rewritten as `\ufffd`, or `None` when it has none. Escapes are walked in order, so the `u`
+/// after an escaped backslash (`\\ud800`, literal text) is never taken for one.
+fn lone_surrogates_replaced(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut replaced: Option<Vec<u8>> = None;
+    let mut at = 0;
+    while let Some(found) = bytes.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        let escape = at + found;
+        if bytes.get(escape + 1) != Some(&b'u') {
+            // The escaped byte never starts another escape.
+            at = escape + 2;
+            continue;
+        }
+        let Some(unit) = hex_unit(bytes, escape + 2) else {
+            at = escape + 2;
+            continue;
+        };
+        let lone = match unit {
+            0xD800..=0xDBFF => {
+                let low = bytes.get(escape + 6..escape + 8) == Some(b"\\u".as_slice())
+                    && matches!(hex_unit(bytes, escape + 8), Some(0xDC00..=0xDFFF));
+                if low {
+                    at = escape + 12;
+                    continue;
+                }
+                true
+            }
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            let out = replaced.get_or_insert_with(|| bytes.to_vec());
+            if let Some(digits) = out.get_mut(escape + 2..escape + 6) {
+                digits.copy_from_slice(b"fffd");
+            }
+        }
+        at = escape + 6;
+    }
+    // ASCII digits replaced by ASCII digits: still UTF-8.
+    replaced.and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// The four hex digits at `at`, as a UTF-16 unit.
+fn hex_unit(bytes: &[u8], at: usize) -> Option<u16> {
+    let digits = bytes.get(at..at + 4)?;
+    let mut unit = 0u16;
+    for &digit in digits {
+        let value = char::from(digit).to_digit(16)?;
+        unit = unit << 4 | value as u16;
+    }
+    Some(unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn read(text: &str) -> Result<Value, String> {
+        from_str::<Value>(text).map_err(|e| alloc::format!("{e}"))
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_reads_as_the_replacement_character() {
+        for (text, expected) in [
+            (r#""\ud800""#, "\u{fffd}"),
+            (r#""\uDFFF""#, "\u{fffd}"),
+            // An emoji cut after its first half, as `JSON.stringify("😀".slice(0, 1))` writes it.
+            (r#""Hi \ud83d""#, "Hi \u{fffd}"),
+            (r#""\ud83d\ude00 \ud83d""#, "\u{1f600} \u{fffd}"),
+            // Reversed halves: each alone.
+            (r#""\ude00\ud83d""#, "\u{fffd}\u{fffd}"),
+            // A high half followed by another escape, or by a second high half and its pair.
+            (r#""\ud83d\u0061""#, "\u{fffd}a"),
+            (r#""\ud83d\ud83d\ude00""#, "\u{fffd}\u{1f600}"),
+            (r#""\ud83d\n""#, "\u{fffd}\n"),
+            // An escaped backslash then `ud800` is text, not an escape; left as it is.
+            (r#""\\ud800""#, "\\ud800"),
+            (r#""\\\ud800""#, "\\\u{fffd}"),
+        ] {
+            assert_eq!(read(text), Ok(Value::String(expected.into())), "{text}");
+        }
+        assert_eq!(
+            read(r#"{"\ud800":[1,"\udc00"]}"#),
+            Ok(serde_json::json!({"\u{fffd}": [1, "\u{fffd}"]}))
+        );
+    }
+
+    #[test]
+    fn anything_else_is_read_or_refused_as_serde_json_does() {
+        for text in [
+            r#""\ud83d\ude00""#,
+            r#"{"a":"\u00e9\n\"\\"}"#,
+            r#""\u12""#,
+            r#""\ud8""#,
+            r#""\uZZZZ""#,
+            "\"\\",
+            "\"\\u",
+            r#"{"a":1,}"#,
+            "[1,2",
+            "",
+        ] {
+            let theirs = serde_json::from_str::<Value>(text).map_err(|e| alloc::format!("{e}"));
+            assert_eq!(read(text), theirs, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_text_refused_for_another_reason_keeps_its_first_error() {
+        let theirs =
+            serde_json::from_str::<Value>(r#"["\ud800",]"#).map_err(|e| alloc::format!("{e}"));
+        assert_eq!(read(r#"["\ud800",]"#), theirs);
+        assert!(read(r#"["\ud800" x]"#).is_err());
+    }
+}
