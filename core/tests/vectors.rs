@@ -227,6 +227,9 @@ fn the_cores_sign_reproduces_every_generated_signature() {
             // otherwise than the test kit's `key=,algorithm=HMAC_SHA256`.
             "shared_key_hmac_sha1",
             "algorithm_case_and_spaces",
+            // Claims escaping a lone surrogate, which the test kit (reading the body as the
+            // event does) writes as U+FFFD.
+            "jwt_lone_surrogate_",
         ];
         let verified = match result_of(&vector) {
             Ok(_) => true,

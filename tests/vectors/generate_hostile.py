@@ -441,6 +441,14 @@ def jwt_coverage():
     ]:
         add(f"gatewayapi_{name}", name.replace("_", " "), "gatewayapi", body, {"X-Gwapi-Signature": token_for_body}, GW,
             "jwt_payload_mismatch")
+    # An MO text cut inside an emoji, escaped by json.dumps in the body and the claims alike: authentic,
+    # an event (the half read as U+FFFD); a body that changes the text is still refused.
+    cut = dict(claims, message="See you \ud83d")
+    add("gatewayapi_jwt_lone_surrogate_in_body_and_claims", "An escaped lone surrogate in the body and the claims",
+        "gatewayapi", json.dumps(cut), {"X-Gwapi-Signature": jwt(cut)}, GW, None)
+    add("gatewayapi_jwt_lone_surrogate_text_changed", "The claims' text cut inside an emoji, the body's not",
+        "gatewayapi", json.dumps(dict(claims, message="See you \U0001F600")), {"X-Gwapi-Signature": jwt(cut)}, GW,
+        "jwt_payload_mismatch")
 
 
 def cross_provider():

@@ -196,21 +196,7 @@ pub(crate) mod defaults {
     /// The body is the JSON payload (any JSON document: a verified body that is not an
     /// object is still an event, `other`).
     pub fn json_body(request: &WebhookRequest) -> Result<Value> {
-        json_from_bytes(&request.body).map_err(|e| Error::from_json_syntax(&e))
-    }
-}
-
-/// `serde_json::from_slice`, faster: a body that is UTF-8 as a whole (every body a provider
-/// sends) is checked once and parsed as text, where serde_json checks each string it reads
-/// (2.5 % of a small call's wall clock, perf). Any other body is parsed as bytes, so its error
-/// is the one `from_slice` gives. An escaped lone surrogate reads as U+FFFD
-/// ([`crate::json_read`]).
-pub(crate) fn json_from_bytes<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-) -> serde_json::Result<T> {
-    match core::str::from_utf8(bytes) {
-        Ok(text) => crate::json_read::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
+        crate::json_read::from_bytes(&request.body).map_err(|e| Error::from_json_syntax(&e))
     }
 }
 
@@ -361,7 +347,7 @@ pub(crate) fn message_parts(provider: Provider, raw: &Value) -> u32 {
 /// Detection only chooses the parser: the detected provider's credentials are still required.
 pub fn detect_provider(request: &WebhookRequest) -> Result<Provider> {
     let by_headers = provider_named_by_headers(request)?;
-    let by_body = match json_from_bytes::<Value>(&request.body) {
+    let by_body = match crate::json_read::from_bytes::<Value>(&request.body) {
         Ok(Value::Object(body)) => provider_named_by_body(&body)?,
         _ => None,
     };
@@ -529,7 +515,8 @@ fn at_most_one(
 
 /// The body as a JSON object; anything else is the wrong shape for every provider.
 pub(crate) fn parse_json_object(body: &[u8]) -> Result<Value> {
-    let value: Value = json_from_bytes(body).map_err(|e| Error::from_json_syntax(&e))?;
+    let value: Value =
+        crate::json_read::from_bytes(body).map_err(|e| Error::from_json_syntax(&e))?;
     if value.is_object() {
         Ok(value)
     } else {
@@ -720,33 +707,6 @@ mod tests {
                     .collect();
                 prop_assert_eq!(names.values(wanted).collect::<Vec<_>>(), expected);
             }
-        }
-    }
-
-    /// `json_from_bytes` gives what `serde_json::from_slice` gives: the value, or the same
-    /// error at the same place, for bodies with and without invalid UTF-8; except that an
-    /// escaped lone surrogate, which `from_slice` refuses, reads as U+FFFD.
-    #[test]
-    fn json_from_bytes_answers_as_from_slice() {
-        assert_eq!(
-            json_from_bytes::<Value>(b"{\"a\":\"\\ud800\"}").ok(),
-            Some(serde_json::json!({"a": "\u{fffd}"}))
-        );
-        let bodies: [&[u8]; 9] = [
-            b"{\"a\":\"b\",\"n\":[1,2.5,null]}",
-            b"{\"a\":\"\xff\"}",
-            b"{\"a\":\"\xc3\"}",
-            b"\xef\xbb\xbf{}",
-            b"{\"a\":",
-            b"{\"\xe2\x82\":1}",
-            b"",
-            b"{\"a\":\"\\ud800\" x}",
-            "{\"é\":\"\u{1F600}\"}".as_bytes(),
-        ];
-        for body in bodies {
-            let ours = json_from_bytes::<Value>(body).map_err(|e| e.to_string());
-            let theirs = serde_json::from_slice::<Value>(body).map_err(|e| e.to_string());
-            assert_eq!(ours, theirs, "{body:?}");
         }
     }
 

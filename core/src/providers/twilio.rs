@@ -527,12 +527,12 @@ fn decode(request: &WebhookRequest) -> Result<Value> {
         return Ok(defaults::form_object(query.as_bytes()));
     }
     if body_hash(request)?.is_some() {
-        return super::json_from_bytes(&request.body).map_err(|e| Error::from_json_syntax(&e));
+        return crate::json_read::from_bytes(&request.body).map_err(|e| Error::from_json_syntax(&e));
     }
     // Another provider's JSON body is never read as Twilio's form (whose key would be the
     // whole body): a body is only ever accepted as one provider.
     if request.body.trim_ascii_start().starts_with(b"{") {
-        if let Ok(Value::Object(body)) = super::json_from_bytes::<Value>(&request.body) {
+        if let Ok(Value::Object(body)) = crate::json_read::from_bytes::<Value>(&request.body) {
             if super::provider_named_by_body(&body)?.is_some() {
                 return Err(Error::AmbiguousProvider {
                     reason: "its body has the shape of another provider than the one it is read as",

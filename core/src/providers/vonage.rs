@@ -329,7 +329,7 @@ fn sms_params(request: &WebhookRequest) -> Vec<(String, String)> {
         return form(query(request).as_bytes());
     }
     if is_json(request) {
-        return match super::json_from_bytes::<Value>(&request.body) {
+        return match crate::json_read::from_bytes::<Value>(&request.body) {
             Ok(Value::Object(object)) => object
                 .into_iter()
                 .map(|(name, value)| (name, value_text(value)))
@@ -616,7 +616,7 @@ fn is_sms_request(request: &WebhookRequest) -> bool {
         return true;
     }
     matches!(
-        super::json_from_bytes::<Value>(&request.body),
+        crate::json_read::from_bytes::<Value>(&request.body),
         Ok(Value::Object(object)) if object.contains_key(SMS_ID)
     )
 }
@@ -666,7 +666,7 @@ fn add_sig(request: &mut WebhookRequest, credentials: &Credentials, now: i64) ->
     params.push((String::from(SIG), signature));
     if is_json(request) {
         // The body's own values kept (a JSON value is signed as its text), the three added.
-        let mut object = match super::json_from_bytes::<Value>(&request.body) {
+        let mut object = match crate::json_read::from_bytes::<Value>(&request.body) {
             Ok(Value::Object(object)) => object,
             _ => return Err(Error::invalid_payload("the body must be a JSON object")),
         };

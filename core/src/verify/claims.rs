@@ -153,6 +153,25 @@ impl<'de> serde::Deserialize<'de> for Entries<'de> {
 /// field, once, as a claim of exactly equal value (nested objects and arrays equal in full).
 /// Claims the body lacks (`iat`, `exp`, …) are allowed; an empty body covers nothing.
 pub fn check_body_covered(claims_json: &[u8], body: &[u8]) -> Result<()> {
+    let refused = match covered_as_sent(claims_json, body) {
+        Err(refused) => refused,
+        covered => return covered,
+    };
+    // An escaped lone surrogate reads as U+FFFD in the event (crate::json_read), so the two
+    // are compared as read: the same event, whichever lone half each one escaped.
+    let claims = crate::json_read::lone_surrogates_replaced(claims_json);
+    let body_read = crate::json_read::lone_surrogates_replaced(body);
+    if claims.is_none() && body_read.is_none() {
+        return Err(refused);
+    }
+    covered_as_sent(
+        claims.as_deref().unwrap_or(claims_json),
+        body_read.as_deref().unwrap_or(body),
+    )
+    .map_err(|_| refused)
+}
+
+fn covered_as_sent(claims_json: &[u8], body: &[u8]) -> Result<()> {
     let claims_text = core::str::from_utf8(claims_json).map_err(|_| Error::JwtMalformed {
         reason: "claims are not UTF-8",
     })?;
@@ -334,6 +353,22 @@ mod tests {
             assert!(!covered(claims, body), "{body}");
         }
         assert!(!covered(r#"{"a":1,"a":2}"#, r#"{"a":2}"#));
+    }
+
+    /// The event reads an escaped lone surrogate as U+FFFD (crate::json_read): so does the
+    /// comparison, on either side, keys too; any other difference is still one.
+    #[test]
+    fn lone_surrogates_compare_as_the_event_reads_them() {
+        let claims = r#"{"text":"Hi \ud83d","\udc00k":1,"iat":5}"#;
+        assert!(covered(claims, r#"{"text":"Hi \ud83d","\udc00k":1}"#));
+        assert!(covered(claims, r#"{"text":"Hi \udbff","\ud800k":1}"#));
+        assert!(covered(claims, r#"{"text":"Hi \ufffd","\ufffdk":1}"#));
+        assert!(!covered(
+            claims,
+            r#"{"text":"Hi \ud83d\ude00","\udc00k":1}"#
+        ));
+        assert!(!covered(claims, r#"{"text":"Hi","\udc00k":1}"#));
+        assert!(!covered(claims, r#"{"text":"Hi \ud83d","\udc00k":2}"#));
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn verify(
         });
     }
     let claims: Value =
-        serde_json::from_slice(&b64url(claims_b64)?).map_err(|_| Error::JwtMalformed {
+        crate::json_read::from_bytes(&b64url(claims_b64)?).map_err(|_| Error::JwtMalformed {
             reason: "claims are not JSON",
         })?;
     let Value::Object(claims) = claims else {
