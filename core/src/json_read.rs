@@ -15,18 +15,21 @@
 //! WTF-8), and only a text serde_json refused is rewritten and read again, so a valid text costs
 //! nothing more.
 
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::de::DeserializeOwned;
+use core::fmt;
+use serde::de::{self, Deserialize, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// `serde_json::from_str`, with each escaped lone surrogate read as U+FFFD. A text refused for
-/// another reason is refused with the error serde_json gave first.
+/// another reason is refused with the error of that reason: the rewritten text has the same
+/// length, so the error's line and column are the original's.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
     match serde_json::from_str(text) {
         Err(refused) => match lone_surrogates_replaced(text.as_bytes()) {
             // ASCII digits replaced by ASCII digits: still UTF-8.
             Some(replaced) => match String::from_utf8(replaced) {
-                Ok(replaced) => serde_json::from_str(&replaced).map_err(|_| refused),
+                Ok(replaced) => serde_json::from_str(&replaced),
                 Err(_) => Err(refused),
             },
             None => Err(refused),
@@ -39,11 +42,98 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> serde_json::Result<T>
 /// sends) is checked once and read by [`from_str`], where serde_json checks each string it reads
 /// (2.5 % of a small call's wall clock, perf). Any other text is read as bytes, so its error is
 /// the one `from_slice` gives.
+///
+/// One leading UTF-8 byte order mark is passed over, as RFC 8259 §8.1 lets a parser do: a .NET
+/// sender writing through `Encoding.UTF8` puts one there (SharePoint's webhooks do; n8n#13577),
+/// and a hand-written receiver reads past it (`json.loads` of the bytes, `JSON.parse` of what
+/// `TextDecoder` gives), where serde_json refused the verified delivery.
 pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    let bytes = without_byte_order_mark(bytes);
     match core::str::from_utf8(bytes) {
         Ok(text) => from_str(text),
         Err(_) => serde_json::from_slice(bytes),
     }
+}
+
+/// Whether `bytes` start like a JSON object, as [`from_bytes`] reads them (past one byte order
+/// mark and any whitespace): what tells a JSON body from a form where a provider takes both.
+pub(crate) fn opens_an_object(bytes: &[u8]) -> bool {
+    without_byte_order_mark(bytes)
+        .trim_ascii_start()
+        .starts_with(b"{")
+}
+
+/// Whether an object of the JSON `text`, at any depth, repeats a key. The reading keeps the
+/// last value of a repeated key and drops the others, which stay in the text. A text this
+/// reader refuses counts as one that does.
+pub(crate) fn repeats_a_key(text: &str) -> bool {
+    from_str::<RepeatsAKey>(text).map_or(true, |RepeatsAKey(repeats)| repeats)
+}
+
+/// Read for [`repeats_a_key`]: each object's keys are kept in a set, so the cost grows as
+/// `n log n` with the keys of one object, never as `n²`.
+struct RepeatsAKey(bool);
+
+impl<'de> Deserialize<'de> for RepeatsAKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RepeatsAKeyVisitor)
+    }
+}
+
+struct RepeatsAKeyVisitor;
+
+impl<'de> Visitor<'de> for RepeatsAKeyVisitor {
+    type Value = RepeatsAKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RepeatsAKey, A::Error> {
+        let mut keys = BTreeSet::new();
+        let mut repeats = false;
+        while let Some(key) = map.next_key::<String>()? {
+            repeats |= !keys.insert(key);
+            repeats |= map.next_value::<RepeatsAKey>()?.0;
+        }
+        Ok(RepeatsAKey(repeats))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RepeatsAKey, A::Error> {
+        let mut repeats = false;
+        while let Some(RepeatsAKey(item)) = seq.next_element()? {
+            repeats |= item;
+        }
+        Ok(RepeatsAKey(repeats))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RepeatsAKey, E> {
+        Ok(RepeatsAKey(false))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RepeatsAKey, E> {
+        Ok(RepeatsAKey(false))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RepeatsAKey, E> {
+        Ok(RepeatsAKey(false))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RepeatsAKey, E> {
+        Ok(RepeatsAKey(false))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<RepeatsAKey, E> {
+        Ok(RepeatsAKey(false))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<RepeatsAKey, E> {
+        Ok(RepeatsAKey(false))
+    }
+}
+
+fn without_byte_order_mark(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// `text` with every `\uXXXX` escape of a surrogate that is not half of an escaped pair
@@ -110,22 +200,27 @@ mod tests {
 
     /// `from_bytes` gives what `serde_json::from_slice` gives: the value, or the same
     /// error at the same place, for bodies with and without invalid UTF-8; except that an
-    /// escaped lone surrogate, which `from_slice` refuses, reads as U+FFFD.
+    /// escaped lone surrogate, which `from_slice` refuses, reads as U+FFFD, and that one
+    /// leading byte order mark is passed over.
     #[test]
     fn from_bytes_answers_as_from_slice() {
         assert_eq!(
             from_bytes::<Value>(b"{\"a\":\"\\ud800\"}").ok(),
             Some(serde_json::json!({"a": "\u{fffd}"}))
         );
+        assert_eq!(
+            from_bytes::<Value>(b"\xef\xbb\xbf{\"a\":1}").ok(),
+            Some(serde_json::json!({"a": 1}))
+        );
         let bodies: [&[u8]; 9] = [
             b"{\"a\":\"b\",\"n\":[1,2.5,null]}",
             b"{\"a\":\"\xff\"}",
             b"{\"a\":\"\xc3\"}",
-            b"\xef\xbb\xbf{}",
+            b"\xef\xbb\xbf\xef\xbb\xbf{}",
             b"{\"a\":",
             b"{\"\xe2\x82\":1}",
             b"",
-            b"{\"a\":\"\\ud800\" x}",
+            b"{\"a\":1,}",
             "{\"é\":\"\u{1F600}\"}".as_bytes(),
         ];
         for body in bodies {
@@ -181,10 +276,26 @@ mod tests {
     }
 
     #[test]
-    fn a_text_refused_for_another_reason_keeps_its_first_error() {
+    fn a_text_refused_for_another_reason_is_refused_where_that_reason_is() {
         let theirs =
-            serde_json::from_str::<Value>(r#"["\ud800",]"#).map_err(|e| alloc::format!("{e}"));
+            serde_json::from_str::<Value>(r#"["\ufffd",]"#).map_err(|e| alloc::format!("{e}"));
         assert_eq!(read(r#"["\ud800",]"#), theirs);
+        assert!(read(r#"["\ud800",]"#).is_err_and(|e| e.contains("column 11")));
         assert!(read(r#"["\ud800" x]"#).is_err());
+    }
+
+    #[test]
+    fn repeated_keys_are_found_at_any_depth() {
+        for (text, repeats) in [
+            (r#"{"a":1,"b":2}"#, false),
+            (r#"{"a":{"a":1},"b":[{"a":1},{"a":2}]}"#, false),
+            (r#"{"a":1,"a":1}"#, true),
+            (r#"{"x":[1,{"b":{"a":1,"\u0061":2}}]}"#, true),
+            (r#"[{"k":1},{"k":2,"k":3}]"#, true),
+            (r#"{"\ud800":1,"\udbff":2}"#, true),
+            ("[1,", true),
+        ] {
+            assert_eq!(repeats_a_key(text), repeats, "{text}");
+        }
     }
 }

@@ -218,10 +218,10 @@ impl<'a> Redactor<'a> {
             if spells_a_value(text) {
                 return Nested::Whole;
             }
-            // A secret-named key whose value needed nothing (null, or already redacted) can
-            // shadow an earlier one of the same name in the text, which the parse dropped
-            // (`{"password":"…","password":null}`): such a text goes out as its tree.
-            if !self.holds_secret_key(nested) {
+            // A repeated key shadows the earlier value in the tree the rules read, not in the
+            // text (`{"password":"…","password":null}`, `{"u":"https://u:…@h/","u":1}`): such a
+            // text goes out as its tree, never as sent.
+            if !crate::json_read::repeats_a_key(text) {
                 return Nested::Unchanged;
             }
         }
@@ -230,18 +230,6 @@ impl<'a> Redactor<'a> {
             Nested::Whole
         } else {
             Nested::Redacted(text)
-        }
-    }
-
-    /// Whether a key of `value`'s objects, at any depth (strings not read), is named like a
-    /// secret.
-    fn holds_secret_key(&self, value: &Value) -> bool {
-        match value {
-            Value::Object(map) => map.iter().any(|(key, item)| {
-                is_secret_key(key, self.provider_keys) || self.holds_secret_key(item)
-            }),
-            Value::Array(items) => items.iter().any(|item| self.holds_secret_key(item)),
-            _ => false,
         }
     }
 
@@ -765,8 +753,9 @@ mod tests {
         );
     }
 
-    /// JSON text keeps every duplicate key; its parse keeps the last. A secret shadowed by a
-    /// null (or an already redacted value) under the same key stayed in the text as sent.
+    /// JSON text keeps every repeated key; its parse keeps the last, and the rules read the
+    /// parse. A secret under a shadowed key stayed in the text as sent (the first two cases
+    /// found in review, the rest by a reviewer's variant of the redaction fuzz target).
     #[test]
     fn json_inside_strings_never_keeps_a_shadowed_secret() {
         let r = Redactor::without_credentials();
@@ -779,6 +768,26 @@ mod tests {
                 r#"{"a":[{"pin":"1234","pin":"[REDACTED]"}]}"#,
                 r#"{"a":[{"pin":"[REDACTED]"}]}"#,
             ),
+            (
+                r#"{"cfg":{"password":"hunter2"},"cfg":{}}"#,
+                r#"{"cfg":{}}"#,
+            ),
+            (
+                r#"{"u":"https://bob:hunter2@h.example/","u":null}"#,
+                r#"{"u":null}"#,
+            ),
+            (
+                r#"{"url":"https://x.example/cb?token=S3cret","url":"ok"}"#,
+                r#"{"url":"ok"}"#,
+            ),
+            (
+                r#"{"note":"{\"password\":\"hunter2\"}","note":1}"#,
+                r#"{"note":1}"#,
+            ),
+            (
+                r#"{"":{"password":"hunter2"},"o":0,"":null}"#,
+                r#"{"":null,"o":0}"#,
+            ),
         ] {
             assert_eq!(
                 redacted(json!({ "meta": text }), &r),
@@ -786,8 +795,8 @@ mod tests {
                 "{text}"
             );
         }
-        // No secret-named key: kept byte for byte, duplicates and all.
-        let plain = r#"{"a": 1, "a": 2}"#;
+        // No repeated key and nothing secret: kept byte for byte.
+        let plain = r#"{"a": 1, "b": {"a": 2}, "c": [{"a": 3}, {"a": 4}]}"#;
         assert_eq!(
             redacted(json!({ "meta": plain }), &r),
             json!({ "meta": plain })

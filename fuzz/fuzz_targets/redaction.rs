@@ -43,8 +43,18 @@ struct Input {
     schema: String,
     error_form: bool,
     fields: Vec<(String, Vec<Piece>)>,
-    /// Written as a JSON text `{"password": KEYED, name: chunks or null…}` in a top-level field.
-    keyed: Option<Vec<(String, Option<Vec<Chunk>>)>>,
+    /// Written as a JSON text in a top-level field: entries, then `"password": KEYED` (or
+    /// `name: {"password": KEYED}`), then more entries, any of which may repeat a key.
+    keyed: Option<Keyed>,
+}
+
+type Entry = (String, Option<Vec<Chunk>>);
+
+#[derive(Arbitrary, Debug)]
+struct Keyed {
+    before: Vec<Entry>,
+    under: Option<String>,
+    after: Vec<Entry>,
 }
 
 fn surrogate_escape(unit: u16) -> String {
@@ -53,29 +63,34 @@ fn surrogate_escape(unit: u16) -> String {
 
 /// A JSON object text with `KEYED` under `password`, its other strings holding escaped lone
 /// surrogates as they are: valid JSON by RFC 8259's grammar.
-fn keyed_text(entries: &[(String, Option<Vec<Chunk>>)]) -> String {
-    let mut text = format!("{{\"password\":\"{KEYED}\"");
-    for (name, chunks) in entries {
-        text.push(',');
-        text.push_str(&serde_json::Value::String(name.clone()).to_string());
+fn keyed_text(keyed: &Keyed) -> String {
+    let quoted = |text: &str| serde_json::Value::String(text.into()).to_string();
+    let mut members = Vec::new();
+    let entry = |(name, chunks): &Entry| {
         let Some(chunks) = chunks else {
-            text.push_str(":null");
-            continue;
+            return format!("{}:null", quoted(name));
         };
-        text.push_str(":\"");
+        let mut value = String::from("\"");
         for chunk in chunks {
             match chunk {
                 Chunk::Text(part) => {
-                    let quoted = serde_json::Value::String(part.clone()).to_string();
-                    text.push_str(&quoted[1..quoted.len() - 1]);
+                    let part = quoted(part);
+                    value.push_str(&part[1..part.len() - 1]);
                 }
-                Chunk::LoneSurrogate(unit) => text.push_str(&surrogate_escape(*unit)),
+                Chunk::LoneSurrogate(unit) => value.push_str(&surrogate_escape(*unit)),
             }
         }
-        text.push('"');
-    }
-    text.push('}');
-    text
+        value.push('"');
+        format!("{}:{value}", quoted(name))
+    };
+    members.extend(keyed.before.iter().map(entry));
+    let secret = format!("\"password\":\"{KEYED}\"");
+    members.push(match &keyed.under {
+        Some(name) => format!("{}:{{{secret}}}", quoted(name)),
+        None => secret,
+    });
+    members.extend(keyed.after.iter().map(entry));
+    format!("{{{}}}", members.join(","))
 }
 
 fn secret(index: u8) -> &'static str {
@@ -147,8 +162,8 @@ fuzz_target!(|input: Input| {
         return;
     }
     // After the splice, so that its escapes reach the core as written.
-    if let Some(entries) = &input.keyed {
-        let text = keyed_text(entries);
+    if let Some(keyed) = &input.keyed {
+        let text = keyed_text(keyed);
         if text.matches("KEYED").count() != 1 {
             return;
         }

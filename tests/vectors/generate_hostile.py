@@ -124,7 +124,10 @@ def bodies():
             signed(p, f"truncated_at_{cut}", f"Body cut after {cut} bytes", good[:cut], "malformed_json")
         signed(p, "empty_body", "Empty body", "", "malformed_json")
         signed(p, "whitespace_body", "Whitespace only", "  \n\t ", "malformed_json")
-        signed(p, "bom_prefixed", "UTF-8 byte order mark before the JSON", b"\xef\xbb\xbf" + good.encode(), "malformed_json")
+        # RFC 8259 §8.1 lets a parser pass over one; .NET's Encoding.UTF8 writers put one there.
+        signed(p, "bom_prefixed", "UTF-8 byte order mark before the JSON: passed over, an event",
+               b"\xef\xbb\xbf" + good.encode(), None)
+        signed(p, "bom_twice", "Two byte order marks before the JSON", b"\xef\xbb\xbf" * 2 + good.encode(), "malformed_json")
         signed(p, "invalid_utf8_in_string", "Invalid UTF-8 inside a string", good.encode().replace(b'"1"', b'"\xff\xfe"', 1)
                if b'"1"' in good.encode() else good.encode()[:-1] + b',"x":"\xc3\x28"}', "malformed_json")
         signed(p, "truncated_utf8", "A multi-byte sequence cut short at the end", good.encode()[:-2] + b'\xe2\x82', "malformed_json")

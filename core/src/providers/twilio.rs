@@ -531,7 +531,7 @@ fn decode(request: &WebhookRequest) -> Result<Value> {
     }
     // Another provider's JSON body is never read as Twilio's form (whose key would be the
     // whole body): a body is only ever accepted as one provider.
-    if request.body.trim_ascii_start().starts_with(b"{") {
+    if crate::json_read::opens_an_object(&request.body) {
         if let Ok(Value::Object(body)) = crate::json_read::from_bytes::<Value>(&request.body) {
             if super::provider_named_by_body(&body)?.is_some() {
                 return Err(Error::AmbiguousProvider {

@@ -307,7 +307,7 @@ fn is_get(request: &WebhookRequest) -> bool {
 
 /// A POST whose body is a JSON document (not a form).
 fn is_json(request: &WebhookRequest) -> bool {
-    !is_get(request) && request.body.trim_ascii_start().starts_with(b"{")
+    !is_get(request) && crate::json_read::opens_an_object(&request.body)
 }
 
 /// A GET's query string (no fragment).
