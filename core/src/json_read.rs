@@ -132,7 +132,8 @@ impl<'de> Visitor<'de> for RepeatsAKeyVisitor {
     }
 }
 
-fn without_byte_order_mark(bytes: &[u8]) -> &[u8] {
+/// `bytes` past one leading UTF-8 byte order mark, as [`from_bytes`] reads a body.
+pub(crate) fn without_byte_order_mark(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 

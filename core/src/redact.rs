@@ -120,6 +120,14 @@ fn opens_a_rule(text: &str) -> bool {
     seen & (EQUALS | OPENS_JSON) != 0 || seen & (COLON | AT_SIGN) == COLON | AT_SIGN
 }
 
+/// What the caller keeps of a nested JSON text the rules left unchanged: the text as sent
+/// (a string of the body), or the tree read from it (the DID reseller's decoded `data`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keeps {
+    Text,
+    Tree,
+}
+
 /// What the nested-JSON rule made of a text that holds JSON.
 enum Nested {
     /// Nothing in it is secret: the text stays as it is.
@@ -195,7 +203,7 @@ impl<'a> Redactor<'a> {
         };
         // The field holds "" while the rest of the body is redacted: no rule rewrites that.
         let text = core::mem::take(text);
-        let outcome = self.redact_nested(&text, &mut nested, 1);
+        let outcome = self.redact_nested(&text, &mut nested, 1, Keeps::Tree);
         let changed = self.redact_at(body, 0);
         let (value, nested_changed) = match outcome {
             Nested::Unchanged => (nested, false),
@@ -212,16 +220,22 @@ impl<'a> Redactor<'a> {
     /// `nesting`. Escapes can spell a configured value out of part of it (a form feed before
     /// `z-token…` is `\fz-token…` in the text; found by the redaction fuzz target): a JSON text
     /// that holds a configured value after its own rules ran goes whole.
-    fn redact_nested(&self, text: &str, nested: &mut Value, nesting: usize) -> Nested {
+    fn redact_nested(
+        &self,
+        text: &str,
+        nested: &mut Value,
+        nesting: usize,
+        keeps: Keeps,
+    ) -> Nested {
         let spells_a_value = |json: &str| self.values.iter().any(|v| holds(json, v));
         if !self.redact_at(nested, nesting) {
             if spells_a_value(text) {
                 return Nested::Whole;
             }
             // A repeated key shadows the earlier value in the tree the rules read, not in the
-            // text (`{"password":"…","password":null}`, `{"u":"https://u:…@h/","u":1}`): such a
-            // text goes out as its tree, never as sent.
-            if !crate::json_read::repeats_a_key(text) {
+            // text (`{"password":"…","password":null}`, `{"u":"https://u:…@h/","u":1}`): a text
+            // kept as sent that repeats one goes out as its tree instead.
+            if keeps == Keeps::Tree || !crate::json_read::repeats_a_key(text) {
                 return Nested::Unchanged;
             }
         }
@@ -322,7 +336,7 @@ impl<'a> Redactor<'a> {
                 if nesting >= MAX_NESTED_JSON {
                     return Some(String::from(REDACTED));
                 }
-                return match self.redact_nested(text, &mut nested, nesting + 1) {
+                return match self.redact_nested(text, &mut nested, nesting + 1, Keeps::Text) {
                     Nested::Unchanged => None,
                     Nested::Redacted(text) => Some(text),
                     Nested::Whole => Some(String::from(REDACTED)),

@@ -449,6 +449,8 @@ def jwt_coverage():
     cut = dict(claims, message="See you \ud83d")
     add("gatewayapi_jwt_lone_surrogate_in_body_and_claims", "An escaped lone surrogate in the body and the claims",
         "gatewayapi", json.dumps(cut), {"X-Gwapi-Signature": jwt(cut)}, GW, None)
+    add("gatewayapi_jwt_bom_prefixed", "A byte order mark before a body the JWT's claims carry: read past, as in HMAC mode",
+        "gatewayapi", b"\xef\xbb\xbf" + json.dumps(claims).encode(), {"X-Gwapi-Signature": jwt(claims)}, GW, None)
     add("gatewayapi_jwt_lone_surrogate_text_changed", "The claims' text cut inside an emoji, the body's not",
         "gatewayapi", json.dumps(dict(claims, message="See you \U0001F600")), {"X-Gwapi-Signature": jwt(cut)}, GW,
         "jwt_payload_mismatch")

@@ -153,6 +153,9 @@ impl<'de> serde::Deserialize<'de> for Entries<'de> {
 /// field, once, as a claim of exactly equal value (nested objects and arrays equal in full).
 /// Claims the body lacks (`iat`, `exp`, …) are allowed; an empty body covers nothing.
 pub fn check_body_covered(claims_json: &[u8], body: &[u8]) -> Result<()> {
+    // The body as the event reads it: past one leading byte order mark. (Claims are a JWT
+    // library's JSON, read as they are.)
+    let body = crate::json_read::without_byte_order_mark(body);
     let refused = match covered_as_sent(claims_json, body) {
         Err(refused) => refused,
         covered => return covered,
@@ -369,6 +372,16 @@ mod tests {
         ));
         assert!(!covered(claims, r#"{"text":"Hi","\udc00k":1}"#));
         assert!(!covered(claims, r#"{"text":"Hi \ud83d","\udc00k":2}"#));
+    }
+
+    /// The body as the event reads it: past one byte order mark (not two); the claims as a
+    /// JWT library writes them, with none.
+    #[test]
+    fn a_byte_order_mark_is_read_past_in_the_body_only() {
+        let claims = r#"{"id":1,"s":"A"}"#;
+        assert!(covered(claims, "\u{feff}{\"id\":1,\"s\":\"A\"}"));
+        assert!(!covered(claims, "\u{feff}\u{feff}{\"id\":1,\"s\":\"A\"}"));
+        assert!(!covered("\u{feff}{\"id\":1}", r#"{"id":1}"#));
     }
 
     #[test]

@@ -87,8 +87,13 @@ pub fn verify(
             header: header_name,
         });
     }
-    let claims: Value =
-        crate::json_read::from_bytes(&b64url(claims_b64)?).map_err(|_| Error::JwtMalformed {
+    // A provider's text inside them may hold an escaped lone surrogate, read as the body's
+    // (json_read); no byte order mark is passed over: claims are a JWT library's JSON.
+    let claims_bytes = b64url(claims_b64)?;
+    let claims: Value = core::str::from_utf8(&claims_bytes)
+        .map_err(|_| ())
+        .and_then(|text| crate::json_read::from_str(text).map_err(|_| ()))
+        .map_err(|()| Error::JwtMalformed {
             reason: "claims are not JSON",
         })?;
     let Value::Object(claims) = claims else {
