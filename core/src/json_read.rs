@@ -15,11 +15,10 @@
 //! WTF-8), and only a text serde_json refused is rewritten and read again, so a valid text costs
 //! nothing more.
 
-use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
-use serde::de::{self, Deserialize, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// `serde_json::from_str`, with each escaped lone surrogate read as U+FFFD. A text refused for
 /// another reason is refused with the error of that reason: the rewritten text has the same
@@ -63,72 +62,41 @@ pub(crate) fn opens_an_object(bytes: &[u8]) -> bool {
         .starts_with(b"{")
 }
 
-/// Whether an object of the JSON `text`, at any depth, repeats a key. The reading keeps the
-/// last value of a repeated key and drops the others, which stay in the text. A text this
-/// reader refuses counts as one that does.
-pub(crate) fn repeats_a_key(text: &str) -> bool {
-    from_str::<RepeatsAKey>(text).map_or(true, |RepeatsAKey(repeats)| repeats)
+/// Whether an object of the JSON `text`, at any depth, repeats a key, given `read`, the value
+/// read from it: the reading keeps the last value of a repeated key and drops the others, which
+/// stay in the text. Every `:` outside a string of a JSON text separates one object member's key
+/// from its value, so the text repeats a key exactly when it has more of them than `read` has
+/// members. One pass over the bytes and one walk of the tree, no second parse (a parse with a
+/// set of keys per object took a 1 MiB text of 100,000 keys from 19-22 to 37-48 ms, and 1.9 KB
+/// of the wasm module).
+pub(crate) fn repeats_a_key(text: &str, read: &Value) -> bool {
+    colons_outside_strings(text.as_bytes()) != members(read)
 }
 
-/// Read for [`repeats_a_key`]: each object's keys are kept in a set, so the cost grows as
-/// `n log n` with the keys of one object, never as `n²`.
-struct RepeatsAKey(bool);
-
-impl<'de> Deserialize<'de> for RepeatsAKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RepeatsAKeyVisitor)
+fn colons_outside_strings(bytes: &[u8]) -> usize {
+    let (mut colons, mut in_string, mut escaped) = (0, false, false);
+    for &byte in bytes {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte == b':' {
+            colons += 1;
+        }
     }
+    colons
 }
 
-struct RepeatsAKeyVisitor;
-
-impl<'de> Visitor<'de> for RepeatsAKeyVisitor {
-    type Value = RepeatsAKey;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RepeatsAKey, A::Error> {
-        let mut keys = BTreeSet::new();
-        let mut repeats = false;
-        while let Some(key) = map.next_key::<String>()? {
-            repeats |= !keys.insert(key);
-            repeats |= map.next_value::<RepeatsAKey>()?.0;
-        }
-        Ok(RepeatsAKey(repeats))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RepeatsAKey, A::Error> {
-        let mut repeats = false;
-        while let Some(RepeatsAKey(item)) = seq.next_element()? {
-            repeats |= item;
-        }
-        Ok(RepeatsAKey(repeats))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RepeatsAKey, E> {
-        Ok(RepeatsAKey(false))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RepeatsAKey, E> {
-        Ok(RepeatsAKey(false))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RepeatsAKey, E> {
-        Ok(RepeatsAKey(false))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RepeatsAKey, E> {
-        Ok(RepeatsAKey(false))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<RepeatsAKey, E> {
-        Ok(RepeatsAKey(false))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<RepeatsAKey, E> {
-        Ok(RepeatsAKey(false))
+fn members(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => map.len() + map.values().map(members).sum::<usize>(),
+        Value::Array(items) => items.iter().map(members).sum(),
+        _ => 0,
     }
 }
 
@@ -290,13 +258,15 @@ mod tests {
         for (text, repeats) in [
             (r#"{"a":1,"b":2}"#, false),
             (r#"{"a":{"a":1},"b":[{"a":1},{"a":2}]}"#, false),
+            (r#"{"a:":"b:\":{\\","c":"{\"d\":1,\"d\":2}"}"#, false),
             (r#"{"a":1,"a":1}"#, true),
             (r#"{"x":[1,{"b":{"a":1,"\u0061":2}}]}"#, true),
             (r#"[{"k":1},{"k":2,"k":3}]"#, true),
             (r#"{"\ud800":1,"\udbff":2}"#, true),
-            ("[1,", true),
+            (r#"{ "a" : 1 , "b" : { } , "a" : [ ] }"#, true),
         ] {
-            assert_eq!(repeats_a_key(text), repeats, "{text}");
+            let read = read(text).unwrap_or_default();
+            assert_eq!(repeats_a_key(text, &read), repeats, "{text}");
         }
     }
 }

@@ -235,7 +235,7 @@ impl<'a> Redactor<'a> {
             // A repeated key shadows the earlier value in the tree the rules read, not in the
             // text (`{"password":"…","password":null}`, `{"u":"https://u:…@h/","u":1}`): a text
             // kept as sent that repeats one goes out as its tree instead.
-            if keeps == Keeps::Tree || !crate::json_read::repeats_a_key(text) {
+            if keeps == Keeps::Tree || !crate::json_read::repeats_a_key(text, nested) {
                 return Nested::Unchanged;
             }
         }
