@@ -91,9 +91,9 @@ pub fn verify(
     // (json_read); no byte order mark is passed over: claims are a JWT library's JSON.
     let claims_bytes = b64url(claims_b64)?;
     let claims: Value = core::str::from_utf8(&claims_bytes)
-        .map_err(|_| ())
-        .and_then(|text| crate::json_read::from_str(text).map_err(|_| ()))
-        .map_err(|()| Error::JwtMalformed {
+        .ok()
+        .and_then(|text| crate::json_read::from_str(text).ok())
+        .ok_or(Error::JwtMalformed {
             reason: "claims are not JSON",
         })?;
     let Value::Object(claims) = claims else {
