@@ -230,6 +230,8 @@ fn the_cores_sign_reproduces_every_generated_signature() {
             // Claims escaping a lone surrogate, which the test kit (reading the body as the
             // event does) writes as U+FFFD.
             "jwt_lone_surrogate_",
+            // Claims a JWT library adds (iat, jti, …) beside the body's.
+            "jwt_registered_claims_",
         ];
         let verified = match result_of(&vector) {
             Ok(_) => true,

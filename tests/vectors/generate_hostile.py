@@ -341,10 +341,18 @@ def auth():
         ("jwt_not_yet_valid", jwt(dict(dlr, nbf=NOW + 3600)), "jwt_not_yet_valid"),
         ("jwt_exp_text", jwt(dict(dlr, exp="tomorrow")), "jwt_malformed"),
         ("jwt_claims_subset", jwt({"id": 1}), "jwt_payload_mismatch"),
+        # The body may lack only registered claims (iat, jti, …): not `userref`, and never `id`.
+        ("jwt_body_leaves_out_a_claim", jwt(dict(dlr, userref="r-1")), "jwt_payload_mismatch"),
         ("jwt_claims_differ", jwt(dict(dlr, status="EXPIRED")), "jwt_payload_mismatch"),
         ("jwt_claims_type_differ", jwt(dict(dlr, msisdn="4512345678")), "jwt_payload_mismatch"),
     ]:
         add(f"gatewayapi_{name}", f"X-Gwapi-Signature: {name}", "gatewayapi", body, {"X-Gwapi-Signature": token}, GW, error)
+    add("gatewayapi_jwt_body_without_its_id", "A valid JWT of a DLR, the body without its id (re-spaced)",
+        "gatewayapi", json.dumps({k: v for k, v in dlr.items() if k != "id"}, indent=1),
+        {"X-Gwapi-Signature": jwt(dlr)}, GW, "jwt_payload_mismatch")
+    add("gatewayapi_jwt_registered_claims_left_out", "A JWT with iss, iat, exp and jti beside the DLR; "
+        "the body only the DLR", "gatewayapi", body,
+        {"X-Gwapi-Signature": jwt(dict(dlr, iss="gatewayapi", iat=NOW - 5, exp=NOW + 300, jti="j-1"))}, GW, None)
     add("gatewayapi_jwt_empty_body", "A valid JWT with an empty body", "gatewayapi", "", {"X-Gwapi-Signature": jwt(dlr)}, GW, "malformed_json")
     add("gatewayapi_jwt_empty_object_body", "A valid JWT of {} with body {}", "gatewayapi", "{}", {"X-Gwapi-Signature": jwt({})}, GW, "jwt_payload_mismatch")
 

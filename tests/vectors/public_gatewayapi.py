@@ -281,6 +281,16 @@ def build(vec, h, hj, creds, dumps, jwt, GW_HMAC, GW_JWT):
               "'foo Hello World', message id '1000001', from +4587654321, to '451204', the optional fields "
               "kept in raw",
               PHP_MO_TOKEN)
+    mo_claims = json.loads(_claims_text(PHP_MO_TOKEN))
+    gw("public_php_sdk_mo_token_body_without_id",
+       f"{PHP} tests/IncomingMessageWebhookTest.php@{PHP_HEAD_AT}: VALID_JWT verbatim, sent with a body that "
+       "leaves out its 'id' claim. The token has no exp: whoever holds one could send it for ever with such "
+       "bodies, each re-spaced, and without an id each would be a new event with a new key. expect: "
+       "jwt_payload_mismatch (a body may lack only the claims a JWT library adds: iss, sub, aud, exp, nbf, "
+       "iat, jti)",
+       json.dumps({key: value for key, value in mo_claims.items() if key != "id"}),
+       {"Content-Type": "application/json", "X-Gwapi-Signature": PHP_MO_TOKEN}, public,
+       expect_error="jwt_payload_mismatch")
     legacy("public_legacy_mo_optional_fields",
            f"{rest}: MO optional fields (sender text, mcc, mnc int, validity_period int, encoding, udh, "
            "payload, country_code, country_prefix) with the docs' own example values (GET /rest/mtsms: "

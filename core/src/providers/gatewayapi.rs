@@ -5,7 +5,9 @@
 //! entries separated by commas are accepted for rotation), or the legacy `X-Gwapi-Signature`,
 //! an HS256 JWT whose claims carry the payload. The JWT signs its claims, not the body, so
 //! every body field must be a claim of exactly equal value (no repeated keys, numbers compared
-//! exactly) — otherwise a JWT captured once could carry any body.
+//! exactly) — otherwise a JWT captured once could carry any body — and every claim but the
+//! registered ones (`iat`, `jti`, …) a body field: the token has no `exp`, so bodies leaving
+//! out `id` would make one captured token any number of new events.
 //! Idempotency keys: `gatewayapi:<event_id>`; legacy DLR `gatewayapi:dlr:<id>:<msisdn>:<status>`
 //! (one message has several reports); legacy MO `gatewayapi:mo:<id>`.
 

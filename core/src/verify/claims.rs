@@ -18,6 +18,10 @@ use crate::error::{Error, Result};
 /// Nesting deeper than serde_json's own limit is refused while reading the claims.
 const MAX_DEPTH: usize = 128;
 
+/// RFC 7519 §4.1's registered claims: what a JWT library adds beside the payload it signs,
+/// so the only claims a body may lack.
+const REGISTERED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
 /// A JSON value with numbers kept exact and object entries kept in order (repeats refused).
 #[derive(Debug, PartialEq)]
 enum Exact {
@@ -150,8 +154,11 @@ impl<'de> serde::Deserialize<'de> for Entries<'de> {
 }
 
 /// Checks that the JSON object `body` is carried by the claims `claims_json`: every body
-/// field, once, as a claim of exactly equal value (nested objects and arrays equal in full).
-/// Claims the body lacks (`iat`, `exp`, …) are allowed; an empty body covers nothing.
+/// field, once, as a claim of exactly equal value (nested objects and arrays equal in full),
+/// and every claim in the body but those a JWT library adds of its own ([`REGISTERED_CLAIMS`]).
+/// A body may not leave out a payload claim: from one captured token (GatewayAPI's carry no
+/// `exp`, so it never expires), bodies without `id`, each re-spaced, would each be a new
+/// event with a new key, where the body the token was made for is one.
 pub fn check_body_covered(claims_json: &[u8], body: &[u8]) -> Result<()> {
     // The body as the event reads it: past one leading byte order mark. (Claims are a JWT
     // library's JSON, read as they are.)
@@ -266,11 +273,16 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
             count += 1;
             map.next_value_seed(Expect(expected))?;
         }
-        let complete = if self.top_level {
-            count > 0
-        } else {
-            count == self.entries.len()
-        };
+        // An empty body covers nothing, whatever the claims.
+        let complete =
+            if self.top_level {
+                count > 0
+                    && self.entries.iter().zip(&seen).all(|((name, _), seen)| {
+                        *seen || REGISTERED_CLAIMS.contains(&name.as_str())
+                    })
+            } else {
+                count == self.entries.len()
+            };
         if complete {
             Ok(())
         } else {
@@ -331,9 +343,25 @@ mod tests {
             claims,
             r#"{"id":1,"n":[1,{"a":"x"}],"s":"A","b":true,"z":null}"#
         ));
-        assert!(covered(claims, r#"{ "s" : "\u0041", "id" : 1.0 }"#));
+        assert!(covered(
+            claims,
+            r#"{ "s" : "\u0041", "id" : 1.0, "z": null, "b": true, "n": [1, {"a": "x"}] }"#
+        ));
         assert!(covered(r#"{"v":-0}"#, r#"{"v":0e5}"#));
         assert!(covered(r#"{"v":1.5e3}"#, r#"{"v":1500}"#));
+    }
+
+    /// Only the claims a JWT library adds may be missing from the body; a payload claim
+    /// left out (`id`, here) would make one token many events.
+    #[test]
+    fn a_body_leaving_out_a_payload_claim_is_refused() {
+        let claims = r#"{"id":1,"msisdn":4512345678,"iss":"g","sub":"s","aud":"a","exp":9,"nbf":1,"iat":1,"jti":"j"}"#;
+        assert!(covered(claims, r#"{"id":1,"msisdn":4512345678}"#));
+        assert!(covered(claims, r#"{"id":1,"msisdn":4512345678,"iat":1}"#));
+        assert!(!covered(claims, r#"{"msisdn":4512345678}"#));
+        assert!(!covered(claims, r#"{"id":1}"#));
+        assert!(!covered(r#"{"id":1,"n":{"a":1}}"#, r#"{"id":1,"n":{}}"#));
+        assert!(!covered(r#"{"id":1,"IAT":1}"#, r#"{"id":1}"#));
     }
 
     #[test]
