@@ -9,6 +9,9 @@
 //! - the password of a URL's userinfo (`scheme://user:password@host`) is replaced;
 //! - the value of a query parameter named like a secret (`token`, `key`, `secret`, …) is replaced;
 //! - a string that holds JSON is redacted by the same rules, at any depth;
+//! - a string that opens like JSON but is not (Python's `repr`, Ruby's `inspect`, Java's
+//!   `toString` of a map, JSON with `NaN` or cut short) is replaced whole when a key in it is
+//!   named like a secret: no parser reads its keys, but a consumer may;
 //! - an object key named like a secret (case and `_`/`-` style ignored) has its value replaced;
 //! - an object key is itself text: the rules above apply to it too.
 //!
@@ -342,6 +345,9 @@ impl<'a> Redactor<'a> {
                     Nested::Whole => Some(String::from(REDACTED)),
                 };
             }
+            if keys_a_secret(text, self.provider_keys) {
+                return Some(String::from(REDACTED));
+            }
         }
         let marks = Marks::of(text);
         let mut out = if fits {
@@ -358,6 +364,61 @@ impl<'a> Redactor<'a> {
         }
         out
     }
+}
+
+/// Whether `text`, a map written by something other than a JSON writer, keys a value with a
+/// name like a secret: `"name":` (JSON that does not parse: `NaN`, `1e400`, cut short), `'name':`
+/// (Python's `repr`), `"name"=>` (Ruby's `inspect`), or `name=` after `{`, `[`, `(`, `,` or a
+/// space (Java's `toString`). A quoted name is read back from the `:` or `=>` to the quote
+/// before it, so it is found whatever came earlier in the text (a stray quote, a bad escape).
+/// Not a bare `name:`: prose says `PIN: 1234` (`[Bank] Your PIN: 1234`), maps rarely do.
+/// Linear: each name is read back from one separator only, and no name holds a quote.
+fn keys_a_secret(text: &str, provider_keys: &[&str]) -> bool {
+    let bytes = text.as_bytes();
+    let quoted_before = |end: usize| -> Option<&str> {
+        // `end` is one past the closing quote, after any spaces.
+        let quote_at = bytes
+            .get(..end)?
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())?;
+        let quote = *bytes.get(quote_at)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let name_start = bytes
+            .get(..quote_at)?
+            .iter()
+            .rposition(|&b| b == b'"' || b == b'\'' || b == b'\\')?;
+        (bytes.get(name_start) == Some(&quote))
+            .then(|| text.get(name_start + 1..quote_at))
+            .flatten()
+    };
+    let bare_before = |end: usize| -> Option<&str> {
+        // Back to the byte before the name; an `=` or `:` there too, so no byte is read back
+        // over twice.
+        let stop =
+            |b: u8| matches!(b, b'{' | b'[' | b'(' | b',' | b'=' | b':') || b.is_ascii_whitespace();
+        let name_start = bytes.get(..end)?.iter().rposition(|&b| stop(b))?;
+        if matches!(bytes.get(name_start), Some(b'=' | b':')) {
+            return None;
+        }
+        text.get(name_start + 1..end)
+            .filter(|name| !name.is_empty())
+    };
+    // A plain walk, not memchr's: only texts that failed to parse come here, and memchr2's
+    // searcher would add 87 B to the module, gzipped.
+    let separators = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b':' || b == b'=');
+    separators.map(|(at, _)| at).any(|at| {
+        let name = if bytes.get(at) == Some(&b':') || bytes.get(at + 1) == Some(&b'>') {
+            quoted_before(at)
+        } else {
+            bare_before(at)
+        };
+        name.is_some_and(|name| is_secret_key(name, provider_keys))
+    })
 }
 
 /// Texts from this length on are searched with memchr's SIMD searchers: a 64 KiB message is
@@ -765,6 +826,49 @@ mod tests {
             body["data"],
             json!({"wireless_pin": REDACTED, "name": "Caf\u{e9} \u{fffd}"})
         );
+    }
+
+    /// Maps written by something other than a JSON writer, and JSON no parser here reads: no
+    /// key rule could apply to them, so one naming a secret goes whole (a consumer's own
+    /// reader, `json.loads` of `NaN` or Python's `ast.literal_eval`, would show the value).
+    #[test]
+    fn maps_that_are_not_json_go_whole_when_a_key_names_a_secret() {
+        let r = Redactor::without_credentials();
+        for text in [
+            r#"{"password":"hunter2","x":NaN}"#,
+            r#"{"password":"hunter2","x":1e400}"#,
+            r#"[{"a":1},{"api_key" : "hunter2"}, Infinity]"#,
+            r#"{"user":"bob","password":"hunt"#,
+            "{'user': 'bob', 'password': 'hunter2'}",
+            "{'note': \"it's\", 'Wireless-PIN': '1234'}",
+            r#"{"user"=>"bob", "password"=>"hunter2"}"#,
+            "{user=bob, password=hunter2}",
+            "{cfg={password=hunter2}}",
+            "  [(token=hunter2)]",
+            r#"{"a": "x\"", "password": 1, 'b}"#,
+        ] {
+            let out = redacted(json!({ "meta": text }), &r);
+            assert_eq!(out, json!({ "meta": REDACTED }), "{text}");
+        }
+        for text in [
+            "[Bank] Your PIN: 1234",
+            "{Hi} your pin: 1234, token: ok",
+            "{'user': 'bob', 'pinned': True}",
+            r#"{"password" is "hunter2"}"#,
+            "{a=1, b=2}",
+            "[pin]",
+            "{=password}",
+            "{'password\\': 1",
+        ] {
+            let out = redacted(json!({ "meta": text }), &r);
+            assert_eq!(out, json!({ "meta": text }), "{text}");
+        }
+        // A JSON text that reads keeps its own rules: the value alone.
+        let out = redacted(json!({"meta": r#"{"password":"hunter2"}"#}), &r);
+        assert_eq!(out, json!({"meta": "{\"password\":\"[REDACTED]\"}"}));
+        // Only a text that opens like JSON: a log line is left to the URL and query rules.
+        let out = redacted(json!({"meta": "saw {'password': 'hunter2'}"}), &r);
+        assert_eq!(out, json!({"meta": "saw {'password': 'hunter2'}"}));
     }
 
     /// JSON text keeps every repeated key; its parse keeps the last, and the rules read the

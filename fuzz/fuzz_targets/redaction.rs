@@ -7,7 +7,9 @@
 //! Escaped lone surrogates (what `JSON.stringify` and `json.dumps` write for a text cut inside
 //! an emoji) are mixed in, and a field holding a JSON text with escaped lone surrogates puts a
 //! value under a secret-named key: that value must never come out either (it did, when such a
-//! text was not read as JSON).
+//! text was not read as JSON). That text is also written as no JSON parser reads it (Python's
+//! `str(dict)`, Ruby's `inspect`, Java's `toString`, JSON with `NaN` or cut short after the
+//! value), where the value must not come out either.
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use telhook_core::{normalize_event, Credentials, Provider, WebhookRequest};
@@ -55,42 +57,111 @@ struct Keyed {
     before: Vec<Entry>,
     under: Option<String>,
     after: Vec<Entry>,
+    form: Form,
+}
+
+/// How the map under `kx` is written.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
+enum Form {
+    Json,
+    /// A member whose value no strict JSON parser reads (`NaN`, `Infinity`, `1e400`) first.
+    JsonWithNonJsonValue(u8),
+    /// Cut short this many bytes after the value under `password`.
+    JsonCut(u8),
+    PythonStr,
+    RubyInspect,
+    JavaToString,
+}
+
+impl Form {
+    fn quoted(self, text: &str) -> String {
+        match self {
+            Form::PythonStr => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
+            Form::JavaToString => text.into(),
+            _ => serde_json::Value::String(text.into()).to_string(),
+        }
+    }
+    fn member(self, name: &str, value: &str) -> String {
+        let name = self.quoted(name);
+        match self {
+            Form::PythonStr => format!("{name}: {value}"),
+            Form::RubyInspect => format!("{name}=>{value}"),
+            Form::JavaToString => format!("{name}={value}"),
+            _ => format!("{name}:{value}"),
+        }
+    }
+    fn null(self) -> &'static str {
+        match self {
+            Form::PythonStr => "None",
+            Form::RubyInspect => "nil",
+            _ => "null",
+        }
+    }
+    fn separator(self) -> &'static str {
+        match self {
+            Form::PythonStr | Form::RubyInspect | Form::JavaToString => ", ",
+            _ => ",",
+        }
+    }
 }
 
 fn surrogate_escape(unit: u16) -> String {
     format!("\\u{:04x}", 0xD800 | (unit & 0x7FF))
 }
 
-/// A JSON object text with `KEYED` under `password`, its other strings holding escaped lone
-/// surrogates as they are: valid JSON by RFC 8259's grammar.
-fn keyed_text(keyed: &Keyed) -> String {
-    let quoted = |text: &str| serde_json::Value::String(text.into()).to_string();
+/// A map text with `KEYED` under `password`, its other strings holding escaped lone
+/// surrogates as they are: valid JSON by RFC 8259's grammar in the JSON form.
+fn keyed_text(keyed: &Keyed) -> Option<String> {
+    let form = keyed.form;
     let mut members = Vec::new();
     let entry = |(name, chunks): &Entry| {
         let Some(chunks) = chunks else {
-            return format!("{}:null", quoted(name));
+            return form.member(name, form.null());
         };
-        let mut value = String::from("\"");
+        let mut text = String::new();
         for chunk in chunks {
             match chunk {
-                Chunk::Text(part) => {
-                    let part = quoted(part);
-                    value.push_str(&part[1..part.len() - 1]);
-                }
-                Chunk::LoneSurrogate(unit) => value.push_str(&surrogate_escape(*unit)),
+                Chunk::Text(part) => text.push_str(part),
+                Chunk::LoneSurrogate(_) => text.push('\u{1}'),
             }
         }
-        value.push('"');
-        format!("{}:{value}", quoted(name))
+        let mut value = form.quoted(&text);
+        // Each lone surrogate escape goes in as written, after the text is quoted.
+        for chunk in chunks {
+            if let Chunk::LoneSurrogate(unit) = chunk {
+                let at = if matches!(form, Form::JavaToString | Form::PythonStr) {
+                    "\u{1}"
+                } else {
+                    "\\u0001"
+                };
+                value = value.replacen(at, &surrogate_escape(*unit), 1);
+            }
+        }
+        form.member(name, &value)
     };
+    if let Form::JsonWithNonJsonValue(which) = form {
+        let bare = ["NaN", "Infinity", "-Infinity", "1e400", "undefined"];
+        members.push(form.member("nx", bare[usize::from(which) % bare.len()]));
+    }
     members.extend(keyed.before.iter().map(entry));
-    let secret = format!("\"password\":\"{KEYED}\"");
+    let secret = form.member("password", &form.quoted(KEYED));
     members.push(match &keyed.under {
-        Some(name) => format!("{}:{{{secret}}}", quoted(name)),
+        Some(name) => form.member(name, &format!("{{{secret}}}")),
         None => secret,
     });
     members.extend(keyed.after.iter().map(entry));
-    format!("{{{}}}", members.join(","))
+    let text = format!("{{{}}}", members.join(form.separator()));
+    // The marker spelled anywhere but under `password` proves nothing (counted before a cut,
+    // which could drop the member that holds it).
+    if text.matches("KEYED").count() != 1 {
+        return None;
+    }
+    if let Form::JsonCut(more) = form {
+        let value_end = text.find(KEYED).unwrap_or(0) + KEYED.len();
+        let cut = (value_end + usize::from(more)).min(text.len() - 1);
+        return Some(text.get(..cut).unwrap_or(&text).into());
+    }
+    Some(text)
 }
 
 fn secret(index: u8) -> &'static str {
@@ -104,7 +175,10 @@ fn render(piece: &Piece, depth: usize) -> String {
         Piece::UserInfo(user, i) => format!("https://{user}:{}@h.example/p", secret(*i)),
         Piece::Query(name, i) => format!("https://h.example/x?{name}={}&n=1", secret(*i)),
         Piece::PercentEncoded(i) => secret(*i).bytes().map(|b| format!("%{b:02X}")).collect(),
-        Piece::Escaped(i) => secret(*i).chars().map(|c| format!("\\u{:04x}", c as u32)).collect(),
+        Piece::Escaped(i) => secret(*i)
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect(),
         Piece::Nested(fields) if depth < 4 => {
             let map: serde_json::Map<String, serde_json::Value> = fields
                 .iter()
@@ -163,10 +237,9 @@ fuzz_target!(|input: Input| {
     }
     // After the splice, so that its escapes reach the core as written.
     if let Some(keyed) = &input.keyed {
-        let text = keyed_text(keyed);
-        if text.matches("KEYED").count() != 1 {
+        let Some(text) = keyed_text(keyed) else {
             return;
-        }
+        };
         let field = serde_json::Value::String(text).to_string();
         body.pop();
         body.push_str(",\"kx\":");
@@ -197,14 +270,20 @@ fuzz_target!(|input: Input| {
         outputs.extend(texts);
     };
     let did = Provider::DidReseller;
-    check(did, &normalize_event(Some(did), &request, &one, 1_769_000_000));
+    check(
+        did,
+        &normalize_event(Some(did), &request, &one, 1_769_000_000),
+    );
     for provider in Provider::ALL {
         let own = Credentials::insecure_skip_verification()
             .with_bearer(BEARER)
             .with_url_token(TOKEN)
             .with_basic("fz-user", PASSWORD);
         let skip = Credentials::none().with_provider(provider, own);
-        check(provider, &normalize_event(Some(provider), &request, &skip, 1_769_000_000));
+        check(
+            provider,
+            &normalize_event(Some(provider), &request, &skip, 1_769_000_000),
+        );
     }
     outputs.push(format!("{one:?}"));
     outputs.push(format!("{request:?}"));
@@ -214,6 +293,9 @@ fuzz_target!(|input: Input| {
         }
     }
     for text in &keyed_outputs {
-        assert!(!text.contains(KEYED), "a secret-named key's value leaked: {text}");
+        assert!(
+            !text.contains(KEYED),
+            "a secret-named key's value leaked: {text}"
+        );
     }
 });

@@ -1333,6 +1333,24 @@ def did_reseller():
     vec("did_reseller", "users_receiver_secrets_redacted",
         "A users record echoes the receiver's URL token, Basic password and secret-named fields",
         "did_reseller", users, h, both, url=url)
+    # Maps written into a text by something other than a JSON writer, and JSON no strict parser
+    # reads, each produced here by the writer named (Python 3.11): no key rule can reach inside,
+    # so a text that keys a secret goes whole; one that does not stays as sent.
+    settings = {"WIRELESS-PIN": "1234", "callback": "https://cb.example/x?id=7"}
+    written = {
+        "settings_python_str": str(settings),  # str(dict): single quotes
+        "settings_json_nan": json.dumps(dict(settings, ratio=float("nan"))),  # allow_nan=True: NaN
+        "settings_json_cut": json.dumps(settings)[:24],  # a column cut at 24 characters
+        "settings_ruby_inspect": '{"WIRELESS-PIN"=>"1234", "callback"=>"https://cb.example/x?id=7"}',
+        "settings_java_to_string": "{WIRELESS-PIN=1234, callback=https://cb.example/x?id=7}",
+        "prefs_python_str": str({"timezone": "America/Denver", "lang": "en"}),
+    }
+    assert "NaN" in written["settings_json_nan"] and "1234" in written["settings_json_cut"]
+    not_json = hook("update", "users", dict({"id": 312, "username": "acme2"}, **written))
+    vec("did_reseller", "users_settings_not_json_redacted",
+        "A users record whose texts hold maps no JSON parser reads (Python str(dict), json.dumps with NaN, "
+        "a cut JSON text, Ruby Hash#inspect, Java Map.toString): each that keys a PIN is replaced whole, "
+        "the one without a secret-named key kept as sent", "did_reseller", not_json, h, creds, url=url)
     # Found by the redaction fuzz target: JSON text inside a string whose escape (`\f`) is followed
     # by the tail of a token that starts with `f` spells the token once re-encoded, although the
     # decoded text never contains it. The whole string is redacted.
