@@ -341,15 +341,24 @@ def auth():
         ("jwt_not_yet_valid", jwt(dict(dlr, nbf=NOW + 3600)), "jwt_not_yet_valid"),
         ("jwt_exp_text", jwt(dict(dlr, exp="tomorrow")), "jwt_malformed"),
         ("jwt_claims_subset", jwt({"id": 1}), "jwt_payload_mismatch"),
-        # The body may lack only registered claims (iat, jti, …): not `userref`, and never `id`.
-        ("jwt_body_leaves_out_a_claim", jwt(dict(dlr, userref="r-1")), "jwt_payload_mismatch"),
         ("jwt_claims_differ", jwt(dict(dlr, status="EXPIRED")), "jwt_payload_mismatch"),
         ("jwt_claims_type_differ", jwt(dict(dlr, msisdn="4512345678")), "jwt_payload_mismatch"),
     ]:
         add(f"gatewayapi_{name}", f"X-Gwapi-Signature: {name}", "gatewayapi", body, {"X-Gwapi-Signature": token}, GW, error)
-    add("gatewayapi_jwt_body_without_its_id", "A valid JWT of a DLR, the body without its id (re-spaced)",
-        "gatewayapi", json.dumps({k: v for k, v in dlr.items() if k != "id"}, indent=1),
-        {"X-Gwapi-Signature": jwt(dlr)}, GW, "jwt_payload_mismatch")
+    # The event is read from the claims: a body that repeats part of them is the claims' event,
+    # with the key of the body the token was made for (gatewayapi:dlr:1:4512345678:DELIVERED).
+    add("gatewayapi_jwt_body_without_its_id", "A valid JWT of a DLR, the body without its id (re-spaced): "
+        "the claims' event, its key from their id", "gatewayapi",
+        json.dumps({k: v for k, v in dlr.items() if k != "id"}, indent=1), {"X-Gwapi-Signature": jwt(dlr)}, GW, None)
+    # Claims that identify nothing: the key is the SHA-256 of the claims the token signs, so
+    # both spellings of the body are one event (keyed by the body's bytes, each was a new one).
+    idless = {"note": "x", "iat": NOW - 5}
+    for name, spelled in [("compact", '{"note":"x"}'), ("spaced", '{ "note" : "\u0078" }')]:
+        add(f"gatewayapi_jwt_claims_without_ids_body_{name}", "Claims with no id, the body spelled "
+            f"{name}: keyed by the claims", "gatewayapi", spelled, {"X-Gwapi-Signature": jwt(idless)}, GW, None)
+    add("gatewayapi_jwt_body_leaves_out_a_claim", "A valid JWT of a DLR with userref, the body without it: "
+        "the claims' event, userref in raw", "gatewayapi", body,
+        {"X-Gwapi-Signature": jwt(dict(dlr, userref="r-1"))}, GW, None)
     add("gatewayapi_jwt_registered_claims_left_out", "A JWT with iss, iat, exp and jti beside the DLR; "
         "the body only the DLR", "gatewayapi", body,
         {"X-Gwapi-Signature": jwt(dict(dlr, iss="gatewayapi", iat=NOW - 5, exp=NOW + 300, jti="j-1"))}, GW, None)

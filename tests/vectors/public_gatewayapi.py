@@ -284,13 +284,21 @@ def build(vec, h, hj, creds, dumps, jwt, GW_HMAC, GW_JWT):
     mo_claims = json.loads(_claims_text(PHP_MO_TOKEN))
     gw("public_php_sdk_mo_token_body_without_id",
        f"{PHP} tests/IncomingMessageWebhookTest.php@{PHP_HEAD_AT}: VALID_JWT verbatim, sent with a body that "
-       "leaves out its 'id' claim. The token has no exp: whoever holds one could send it for ever with such "
-       "bodies, each re-spaced, and without an id each would be a new event with a new key. expect: "
-       "jwt_payload_mismatch (a body may lack only the claims a JWT library adds: iss, sub, aud, exp, nbf, "
-       "iat, jti)",
-       json.dumps({key: value for key, value in mo_claims.items() if key != "id"}),
-       {"Content-Type": "application/json", "X-Gwapi-Signature": PHP_MO_TOKEN}, public,
-       expect_error="jwt_payload_mismatch")
+       "leaves out its 'id' claim, re-spaced. The SDK reads the claims and ignores the body; the token has no "
+       "exp, so whoever holds one could send it for ever with such bodies. expect: the same event as "
+       "public_php_sdk_mo_optional_fields, read from the claims: message.received, id gatewayapi:mo:1000001, "
+       "text 'foo Hello World'",
+       json.dumps({key: value for key, value in mo_claims.items() if key != "id"}, indent=2),
+       {"Content-Type": "application/json", "X-Gwapi-Signature": PHP_MO_TOKEN}, public)
+    docs_claims = json.loads(_claims_text(DOCS_TOKEN))
+    assert {"callback_url", "api"} <= docs_claims.keys()
+    gw("public_docs_token_body_without_callback_url_and_api",
+       f"{rest}: the 'Authentication token' example verbatim (secret 'secret'); its claims carry callback_url "
+       "and api, which the docs' Delivery Status Notification example body does not show: the body here has "
+       "the claims without those two. expect: message.status DELIVERED, id "
+       "gatewayapi:dlr:2381703:4542609045:DELIVERED, raw with callback_url and api (read from the claims)",
+       json.dumps({key: value for key, value in docs_claims.items() if key not in ("callback_url", "api")}),
+       {"Content-Type": "application/json", "X-Gwapi-Signature": DOCS_TOKEN}, public)
     legacy("public_legacy_mo_optional_fields",
            f"{rest}: MO optional fields (sender text, mcc, mnc int, validity_period int, encoding, udh, "
            "payload, country_code, country_prefix) with the docs' own example values (GET /rest/mtsms: "

@@ -69,6 +69,7 @@ pub(crate) const SPEC: Spec = Spec {
     out_of_order: None,
     methods: defaults::POST_ONLY,
     decode: defaults::json_body,
+    signed_apart: defaults::body_signed,
 };
 
 /// The top-level payload type (`Payload::DidReseller`).

@@ -5,13 +5,14 @@
 //! entries separated by commas are accepted for rotation), or the legacy `X-Gwapi-Signature`,
 //! an HS256 JWT whose claims carry the payload. The JWT signs its claims, not the body, so
 //! every body field must be a claim of exactly equal value (no repeated keys, numbers compared
-//! exactly) — otherwise a JWT captured once could carry any body — and every claim but the
-//! registered ones (`iat`, `jti`, …) a body field: the token has no `exp`, so bodies leaving
-//! out `id` would make one captured token any number of new events.
+//! exactly) — otherwise a JWT captured once could carry any body. The event is read from the
+//! claims, as GatewayAPI's SDKs read it: a body may repeat only part of them, and every body
+//! one token covers is the same event with the same key.
 //! Idempotency keys: `gatewayapi:<event_id>`; legacy DLR `gatewayapi:dlr:<id>:<msisdn>:<status>`
 //! (one message has several reports); legacy MO `gatewayapi:mo:<id>`.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -72,6 +73,7 @@ pub(crate) const SPEC: Spec = Spec {
     out_of_order: Some(OUT_OF_ORDER),
     methods: defaults::POST_ONLY,
     decode: defaults::json_body,
+    signed_apart,
 };
 
 /// The top-level payload type (`Payload::GatewayApi`).
@@ -225,25 +227,28 @@ fn verify(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Resu
     Ok(())
 }
 
-/// The Messaging API's `Signature` or the legacy JWT, whichever the request carries: one
-/// GatewayAPI account sends both kinds, by API.
-fn verify_signature(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
+/// The signature a request is verified by.
+enum Signature<'a> {
+    /// The Messaging API's `Signature: v1=…`, over the body.
+    V1(&'a str),
+    /// The legacy `X-Gwapi-Signature` JWT, over its claims.
+    Jwt(&'a str),
+}
+
+/// The Messaging API's `Signature` or the legacy JWT, whichever the request carries and the
+/// credentials can check (`Signature` first): one GatewayAPI account sends both kinds, by API.
+fn signature_of<'a>(
+    request: &'a WebhookRequest,
+    credentials: &Credentials,
+) -> Result<Signature<'a>> {
     if !credentials.hmac_sha256.is_empty() {
         if let Some(signature) = request.header(SIGNATURE_HEADER)? {
-            return verify_v1(credentials, &request.body, signature);
+            return Ok(Signature::V1(signature));
         }
     }
     if !credentials.jwt_hs256.is_empty() {
         if let Some(token) = request.header(JWT_HEADER)? {
-            // Parsed first so that a body that is not JSON gets its own code.
-            super::parse_json_object(&request.body)?;
-            return scheme::jwt::verify_covering_body(
-                &credentials.jwt_hs256,
-                JWT_HEADER,
-                token,
-                now,
-                &request.body,
-            );
+            return Ok(Signature::Jwt(token));
         }
     }
     let expected = if credentials.hmac_sha256.is_empty() {
@@ -252,6 +257,35 @@ fn verify_signature(request: &WebhookRequest, credentials: &Credentials, now: i6
         SIGNATURE_HEADER
     };
     Err(Error::MissingSignature { header: expected })
+}
+
+fn verify_signature(request: &WebhookRequest, credentials: &Credentials, now: i64) -> Result<()> {
+    match signature_of(request, credentials)? {
+        Signature::V1(signature) => verify_v1(credentials, &request.body, signature),
+        Signature::Jwt(token) => {
+            // Parsed first so that a body that is not JSON gets its own code.
+            super::parse_json_object(&request.body)?;
+            scheme::jwt::verify_covering_body(
+                &credentials.jwt_hs256,
+                JWT_HEADER,
+                token,
+                now,
+                &request.body,
+            )
+        }
+    }
+}
+
+/// The legacy JWT's claims, when the JWT is what verified the request: the payload is what
+/// it signs, and the body may repeat only part of it (the docs' token carries `callback_url`
+/// and `api`, which their callback example does not). Read from the claims, every body one
+/// token covers is one event with one key: a body left without `id` or re-spaced is not a
+/// new event (the token has no `exp`, so a captured one never stops verifying).
+fn signed_apart(request: &WebhookRequest, credentials: &Credentials) -> Option<Vec<u8>> {
+    match signature_of(request, credentials) {
+        Ok(Signature::Jwt(token)) => scheme::jwt::claims_json(token).ok(),
+        _ => None,
+    }
 }
 
 /// `v1=<sig>` entries separated by commas or spaces; every non-empty entry counts toward the

@@ -68,6 +68,7 @@ pub(crate) const SPEC: Spec = Spec {
     out_of_order: Some(OUT_OF_ORDER),
     methods: defaults::POST_ONLY,
     decode: defaults::json_body,
+    signed_apart: defaults::body_signed,
 };
 
 /// The top-level payload type (`Payload::Lisoloo`).

@@ -84,6 +84,10 @@ pub(crate) struct Spec {
     pub methods: &'static [&'static str],
     /// The payload a request carries, as JSON: its JSON body, or its form parameters.
     pub decode: fn(&WebhookRequest) -> Result<Value>,
+    /// The JSON text the credentials authenticated, when it is not the body: the event is
+    /// read from it and a key derived from it (GatewayAPI's legacy JWT signs its claims, and
+    /// a body may repeat only part of them). `None` where the signature covers the body.
+    pub signed_apart: fn(&WebhookRequest, &Credentials) -> Option<alloc::vec::Vec<u8>>,
 }
 
 /// What a `SPEC` names for the behaviour most providers do not have.
@@ -196,7 +200,16 @@ pub(crate) mod defaults {
     /// The body is the JSON payload (any JSON document: a verified body that is not an
     /// object is still an event, `other`).
     pub fn json_body(request: &WebhookRequest) -> Result<Value> {
-        crate::json_read::from_bytes(&request.body).map_err(|e| Error::from_json_syntax(&e))
+        json_of(&request.body)
+    }
+
+    pub fn json_of(bytes: &[u8]) -> Result<Value> {
+        crate::json_read::from_bytes(bytes).map_err(|e| Error::from_json_syntax(&e))
+    }
+
+    /// For a provider whose credentials authenticate the body (or the URL) itself.
+    pub fn body_signed(_: &WebhookRequest, _: &Credentials) -> Option<alloc::vec::Vec<u8>> {
+        None
     }
 }
 
@@ -279,7 +292,11 @@ pub(crate) fn normalize(
     received_at: String,
     credentials: &Credentials,
 ) -> Result<NormalizedEvent> {
-    let mut raw = (spec(provider).decode)(request)?;
+    let signed_apart = (spec(provider).signed_apart)(request, credentials);
+    let mut raw = match &signed_apart {
+        Some(json) => defaults::json_of(json)?,
+        None => (spec(provider).decode)(request)?,
+    };
     check_body_agrees(provider, &raw)?;
     let redactor = Redactor::new(credentials).with_keys(spec(provider).redacted_keys);
     match spec(provider).json_text_field {
@@ -288,7 +305,7 @@ pub(crate) fn normalize(
     };
     let context = Context {
         provider,
-        body: &request.body,
+        body: signed_apart.as_deref().unwrap_or(&request.body),
         headers: &request.headers,
         received_at,
     };

@@ -102,6 +102,7 @@ pub(crate) const SPEC: Spec = Spec {
     out_of_order: Some(OUT_OF_ORDER),
     methods: &["POST", "GET"],
     decode,
+    signed_apart: defaults::body_signed,
 };
 
 /// The top-level payload type (`Payload::Twilio`): an object of every parameter by its name

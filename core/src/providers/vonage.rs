@@ -108,6 +108,7 @@ pub(crate) const SPEC: Spec = Spec {
     out_of_order: Some(OUT_OF_ORDER),
     methods: &["POST", "GET"],
     decode,
+    signed_apart: defaults::body_signed,
 };
 
 /// The top-level payload type (`Payload::Vonage`).

@@ -131,8 +131,12 @@ pub fn verify_covering_body(
     body: &[u8],
 ) -> Result<()> {
     verify(secrets, header_name, token, now)?;
-    let claims_b64 = token.trim().split('.').nth(1).unwrap_or_default();
-    super::claims::check_body_covered(&b64url(claims_b64)?, body)
+    super::claims::check_body_covered(&claims_json(token)?, body)
+}
+
+/// The claims part of `token`, decoded (not verified): the JSON text its signature covers.
+pub fn claims_json(token: &str) -> Result<alloc::vec::Vec<u8>> {
+    b64url(token.trim().split('.').nth(1).unwrap_or_default())
 }
 
 /// Encodes `claims` as an HS256 JWT (for senders, tests and the CLI).
