@@ -10,8 +10,8 @@
 //! - the value of a query parameter named like a secret (`token`, `key`, `secret`, …) is replaced;
 //! - a string that holds JSON is redacted by the same rules, at any depth;
 //! - a string that opens like JSON but is not (Python's `repr`, Ruby's `inspect`, Java's
-//!   `toString` of a map, JSON with `NaN` or cut short) is replaced whole when a key in it is
-//!   named like a secret: no parser reads its keys, but a consumer may;
+//!   `toString` of a map, JSON with `NaN` or cut short) is replaced whole when one of its keys
+//!   ends in a secret's word: no parser here reads its keys, but a consumer's may;
 //! - an object key named like a secret (case and `_`/`-` style ignored) has its value replaced;
 //! - an object key is itself text: the rules above apply to it too.
 //!
@@ -348,7 +348,7 @@ impl<'a> Redactor<'a> {
                     Nested::Whole => Some(String::from(REDACTED)),
                 };
             }
-            if keys_a_secret(text, self.provider_keys) {
+            if has_secret_named_key(text, self.provider_keys) {
                 return Some(String::from(REDACTED));
             }
         }
@@ -369,62 +369,181 @@ impl<'a> Redactor<'a> {
     }
 }
 
-/// Whether `text`, a map written by something other than a JSON writer, keys a value with a
-/// name like a secret: `"name":` (JSON that does not parse: `NaN`, `1e400`, cut short), `'name':`
-/// (Python's `repr`), `"name"=>` (Ruby's `inspect`), or `name=` after `{`, `[`, `(`, `,` or a
-/// space (Java's `toString`). A quoted name is read back from the `:` or `=>` to the quote
-/// before it, so it is found whatever came earlier in the text (a stray quote, a bad escape).
-/// Not a bare `name:`: prose says `PIN: 1234` (`[Bank] Your PIN: 1234`), maps rarely do.
-/// Linear: each name is read back from one separator only, and no name holds a quote.
-/// Only a text that failed to parse comes here.
+/// A token of a map written by something other than a JSON writer, as
+/// [`has_secret_named_key`] reads it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MapToken {
+    /// `{`, `[`, `(` or `,`: what a key comes after.
+    BeforeKey,
+    /// `:` (Ruby's symbol keys, `:name=>`, start with one).
+    Colon,
+    /// A quoted string or a bare word: its bytes.
+    Name(usize, usize),
+    Other,
+}
+
+/// Whether `text`, which opens like JSON but is not (Python's `str(dict)`, Ruby's `inspect`,
+/// Java's `toString`, JSON with `NaN` or cut short), keys a value with a name like a secret:
+/// a quoted or bare name right after `{`, `[`, `(` or `,` (or Ruby's `:`), then `:`, `=>` or
+/// `=`. Read forward once, strings skipped whole (a `:` or `]` inside one is text). Prose in
+/// brackets is told apart by its shape: `[Bank] Your PIN=1234` closes its bracket before any
+/// key, and in `{Hi} your 'PIN': 1` the name follows a word, not a `{` or `,`. Only a text
+/// that failed to parse comes here.
 #[cold]
 #[inline(never)]
-fn keys_a_secret(text: &str, provider_keys: &[&str]) -> bool {
+fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
     let bytes = text.as_bytes();
-    let quoted_before = |end: usize| -> Option<&str> {
-        // `end` is one past the closing quote, after any spaces.
-        let quote_at = bytes
-            .get(..end)?
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())?;
-        let quote = *bytes.get(quote_at)?;
-        if quote != b'"' && quote != b'\'' {
-            return None;
-        }
-        let name_start = bytes
-            .get(..quote_at)?
-            .iter()
-            .rposition(|&b| b == b'"' || b == b'\'' || b == b'\\')?;
-        (bytes.get(name_start) == Some(&quote))
-            .then(|| text.get(name_start + 1..quote_at))
-            .flatten()
+    let ends_a_word = |b: u8| {
+        b.is_ascii_whitespace()
+            || matches!(
+                b,
+                b'{' | b'[' | b'(' | b'}' | b']' | b')' | b',' | b':' | b'='
+            )
     };
-    let bare_before = |end: usize| -> Option<&str> {
-        // Back to the byte before the name; an `=` or `:` there too, so no byte is read back
-        // over twice.
-        let stop =
-            |b: u8| matches!(b, b'{' | b'[' | b'(' | b',' | b'=' | b':') || b.is_ascii_whitespace();
-        let name_start = bytes.get(..end)?.iter().rposition(|&b| stop(b))?;
-        if matches!(bytes.get(name_start), Some(b'=' | b':')) {
-            return None;
-        }
-        text.get(name_start + 1..end)
-            .filter(|name| !name.is_empty())
-    };
-    // A plain walk, not memchr's: only texts that failed to parse come here, and memchr2's
-    // searcher would add 87 B to the module, gzipped.
-    let separators = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b == b':' || b == b'=');
-    separators.map(|(at, _)| at).any(|at| {
-        let name = if bytes.get(at) == Some(&b':') || bytes.get(at + 1) == Some(&b'>') {
-            quoted_before(at)
-        } else {
-            bare_before(at)
+    // Once a quote finds no closing one, none of its kind can: each is then a letter, and no
+    // byte is searched twice.
+    let mut unclosed = [false; 2];
+    let mut depth = 0usize;
+    let mut seen_a_key = false;
+    // The last three tokens, the newest last.
+    let mut last = (MapToken::Other, MapToken::Other, MapToken::Other);
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        let mut next = at + 1;
+        let token = match byte {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                MapToken::BeforeKey
+            }
+            b'}' | b']' | b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && !seen_a_key {
+                    return false;
+                }
+                MapToken::Other
+            }
+            b',' => MapToken::BeforeKey,
+            b':' | b'=' => {
+                let arrow = byte == b'=' && bytes.get(at + 1) == Some(&b'>');
+                // An empty name (`{=1, …}`) is a key too: the text is a map.
+                seen_a_key |= last.2 == MapToken::BeforeKey;
+                if let MapToken::Name(start, end) = last.2 {
+                    let keyed = last.1 == MapToken::BeforeKey
+                        || (arrow && last.1 == MapToken::Colon && last.0 == MapToken::BeforeKey);
+                    if keyed {
+                        seen_a_key = true;
+                        let name = text.get(start..end).unwrap_or_default();
+                        if names_a_secret(name, provider_keys) {
+                            return true;
+                        }
+                    }
+                }
+                if arrow {
+                    next = at + 2;
+                }
+                if byte == b':' {
+                    MapToken::Colon
+                } else {
+                    MapToken::Other
+                }
+            }
+            b if b.is_ascii_whitespace() => {
+                at = next;
+                continue;
+            }
+            b'"' | b'\'' if unclosed.get(usize::from(byte == b'\'')) == Some(&false) => {
+                match closing_quote(bytes, at) {
+                    Some(close) => {
+                        next = close + 1;
+                        MapToken::Name(at + 1, close)
+                    }
+                    None => {
+                        if let Some(flag) = unclosed.get_mut(usize::from(byte == b'\'')) {
+                            *flag = true;
+                        }
+                        continue;
+                    }
+                }
+            }
+            _ => {
+                next = bytes
+                    .get(at..)
+                    .and_then(|rest| rest.iter().position(|&b| ends_a_word(b)))
+                    .map_or(bytes.len(), |length| at + length.max(1));
+                MapToken::Name(at, next)
+            }
         };
-        name.is_some_and(|name| is_secret_key(name, provider_keys))
+        last = (last.1, last.2, token);
+        at = next;
+    }
+    false
+}
+
+/// Where the string opened by the quote at `open` closes: the next same quote not escaped by a
+/// backslash.
+fn closing_quote(bytes: &[u8], open: usize) -> Option<usize> {
+    let quote = *bytes.get(open)?;
+    let mut at = open + 1;
+    while let Some(&byte) = bytes.get(at) {
+        if byte == quote {
+            return Some(at);
+        }
+        at += if byte == b'\\' { 2 } else { 1 };
+    }
+    None
+}
+
+/// Whether a key of a map no parser here reads names a secret: its last word, or its last two
+/// words together, is one of [`SECRET_KEY_SUFFIXES`] (`pin`, `wireless_pin`, `WirelessPin`,
+/// `x-api-key`, `passWord`), whatever the case; or it is one of the provider's keys. Words, not
+/// bytes as for JSON keys: such texts are written by hand as often as by a program, and prose
+/// in one (`Spin`, `Hairpin`) names no key.
+fn names_a_secret(name: &str, provider_keys: &[&str]) -> bool {
+    if provider_keys
+        .iter()
+        .any(|word| squashed(name).eq(squashed(word)))
+    {
+        return true;
+    }
+    let (before, last) = last_two_words(name);
+    SECRET_KEY_SUFFIXES.iter().any(|secret| {
+        last.eq_ignore_ascii_case(secret)
+            || before.is_some_and(|before| {
+                let (head, tail) = (secret.get(..before.len()), secret.get(before.len()..));
+                head.is_some_and(|head| head.eq_ignore_ascii_case(before))
+                    && tail.is_some_and(|tail| tail.eq_ignore_ascii_case(last))
+            })
     })
+}
+
+/// The last two words of a name, split at anything but ASCII letters and digits and where a
+/// capital follows a small letter or a digit (`wirelessPin`): `(Some("wireless"), "Pin")`.
+fn last_two_words(name: &str) -> (Option<&str>, &str) {
+    let bytes = name.as_bytes();
+    type Span = Option<(usize, usize)>;
+    let (mut before, mut last): (Span, Span) = (None, None);
+    let mut start: Option<usize> = None;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let hump = byte.is_ascii_uppercase()
+            && at > 0
+            && bytes
+                .get(at - 1)
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if let Some(from) = start {
+            if !byte.is_ascii_alphanumeric() || hump {
+                (before, last) = (last, Some((from, at)));
+                start = None;
+            }
+        }
+        if byte.is_ascii_alphanumeric() && start.is_none() {
+            start = Some(at);
+        }
+    }
+    if let Some(from) = start {
+        (before, last) = (last, Some((from, bytes.len())));
+    }
+    let word = |span: Option<(usize, usize)>| span.and_then(|(from, to)| name.get(from..to));
+    (word(before), word(last).unwrap_or_default())
 }
 
 /// Texts from this length on are searched with memchr's SIMD searchers: a 64 KiB message is
@@ -852,6 +971,16 @@ mod tests {
             "{cfg={password=hunter2}}",
             "  [(token=hunter2)]",
             r#"{"a": "x\"", "password": 1, 'b}"#,
+            "{'password\\': 1",
+            // Ruby's symbol keys, before 3.4 and since; Node's util.inspect; .NET; PHP's `\/`.
+            r#"{:user=>"bob", :password=>"hunter2"}"#,
+            r#"{password: "hunter2"}"#,
+            "{ user: 'bob', password: 'hunter2' }",
+            "{ Password = hunter2 }",
+            r#"{"api\/token": "x", "y": NaN}"#,
+            "{note=it's fine, passWord=hunter2}",
+            "{note=:), x-api-key=hunter2}",
+            "{'user': 'bob', 'wirelessPin': '1234'",
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             assert_eq!(out, json!({ "meta": REDACTED }), "{text}");
@@ -864,7 +993,20 @@ mod tests {
             "{a=1, b=2}",
             "[pin]",
             "{=password}",
-            "{'password\\': 1",
+            // Prose in brackets, found in review: the bracket closes before any key, or the
+            // name follows a word; and words, not bytes, name a secret.
+            "[Bank] Your PIN=1234",
+            "[Bank] Your pin=1234. Do not share.",
+            "[Bank] Your \"PIN\": 1234",
+            "[Bank] Your 'PIN': 1234",
+            "{name}, your PIN=1234",
+            "[Acme](pin=1234)",
+            "[1/2] Your reset password=Xy12ab",
+            "[Acme] Spin=win! Reply YES",
+            "[Acme] 'Hairpin': bend ahead",
+            "[Acme] It's done. Your 'new PIN': 4321",
+            "[Bank Your PIN=1234",
+            "{'spin': 1, 'Chopin': 2}",
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             assert_eq!(out, json!({ "meta": text }), "{text}");

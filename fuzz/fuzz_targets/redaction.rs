@@ -8,8 +8,9 @@
 //! an emoji) are mixed in, and a field holding a JSON text with escaped lone surrogates puts a
 //! value under a secret-named key: that value must never come out either (it did, when such a
 //! text was not read as JSON). That text is also written as no JSON parser reads it (Python's
-//! `str(dict)`, Ruby's `inspect`, Java's `toString`, JSON with `NaN` or cut short after the
-//! value), where the value must not come out either.
+//! `str(dict)`, Ruby's `inspect` with string or symbol keys, bare `name: value`, Java's
+//! `toString`, JSON with `NaN` or cut short after the value), where the value must not come
+//! out either.
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use telhook_core::{normalize_event, Credentials, Provider, WebhookRequest};
@@ -69,23 +70,55 @@ enum Form {
     /// Cut short this many bytes after the value under `password`.
     JsonCut(u8),
     PythonStr,
+    /// `{"name"=>"value"}`.
     RubyInspect,
+    /// `{:name=>"value"}` (Ruby's symbol keys before 3.4).
+    RubySymbols,
+    /// `{name: "value"}` (Ruby 3.4's symbol keys, Node's `util.inspect`).
+    BareNames,
     JavaToString,
 }
 
+/// A name or value as a writer without quotes prints it: such a text cannot tell a bracket or
+/// a quote in one from the map's own either, so none is put in (a space only in values).
+fn bare(text: &str, in_value: bool) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\'' | '\\' => '_',
+            '{' | '}' | '[' | ']' | '(' | ')' | ',' | ':' | '=' if !in_value => '_',
+            c if c.is_whitespace() && !in_value => '_',
+            c => c,
+        })
+        .collect()
+}
+
 impl Form {
-    fn quoted(self, text: &str) -> String {
+    fn is_bare(self) -> bool {
+        matches!(
+            self,
+            Form::RubySymbols | Form::BareNames | Form::JavaToString
+        )
+    }
+    fn name(self, text: &str) -> String {
+        if self.is_bare() {
+            bare(text, false)
+        } else {
+            self.value(text)
+        }
+    }
+    fn value(self, text: &str) -> String {
         match self {
             Form::PythonStr => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
-            Form::JavaToString => text.into(),
+            Form::JavaToString => bare(text, true),
             _ => serde_json::Value::String(text.into()).to_string(),
         }
     }
     fn member(self, name: &str, value: &str) -> String {
-        let name = self.quoted(name);
+        let name = self.name(name);
         match self {
-            Form::PythonStr => format!("{name}: {value}"),
+            Form::PythonStr | Form::BareNames => format!("{name}: {value}"),
             Form::RubyInspect => format!("{name}=>{value}"),
+            Form::RubySymbols => format!(":{name}=>{value}"),
             Form::JavaToString => format!("{name}={value}"),
             _ => format!("{name}:{value}"),
         }
@@ -93,14 +126,22 @@ impl Form {
     fn null(self) -> &'static str {
         match self {
             Form::PythonStr => "None",
-            Form::RubyInspect => "nil",
+            Form::RubyInspect | Form::RubySymbols => "nil",
             _ => "null",
         }
     }
     fn separator(self) -> &'static str {
         match self {
-            Form::PythonStr | Form::RubyInspect | Form::JavaToString => ", ",
-            _ => ",",
+            Form::Json | Form::JsonWithNonJsonValue(_) | Form::JsonCut(_) => ",",
+            _ => ", ",
+        }
+    }
+    /// How the value quoting writes the placeholder a lone surrogate escape replaces.
+    fn placeholder(self) -> &'static str {
+        if matches!(self, Form::PythonStr | Form::JavaToString) {
+            "\u{1}"
+        } else {
+            "\\u0001"
         }
     }
 }
@@ -125,16 +166,11 @@ fn keyed_text(keyed: &Keyed) -> Option<String> {
                 Chunk::LoneSurrogate(_) => text.push('\u{1}'),
             }
         }
-        let mut value = form.quoted(&text);
+        let mut value = form.value(&text);
         // Each lone surrogate escape goes in as written, after the text is quoted.
         for chunk in chunks {
             if let Chunk::LoneSurrogate(unit) = chunk {
-                let at = if matches!(form, Form::JavaToString | Form::PythonStr) {
-                    "\u{1}"
-                } else {
-                    "\\u0001"
-                };
-                value = value.replacen(at, &surrogate_escape(*unit), 1);
+                value = value.replacen(form.placeholder(), &surrogate_escape(*unit), 1);
             }
         }
         form.member(name, &value)
@@ -144,7 +180,7 @@ fn keyed_text(keyed: &Keyed) -> Option<String> {
         members.push(form.member("nx", bare[usize::from(which) % bare.len()]));
     }
     members.extend(keyed.before.iter().map(entry));
-    let secret = form.member("password", &form.quoted(KEYED));
+    let secret = form.member("password", &form.value(KEYED));
     members.push(match &keyed.under {
         Some(name) => form.member(name, &format!("{{{secret}}}")),
         None => secret,

@@ -171,6 +171,15 @@ def limephone():
                       "timestamp": "2025-01-30T14:20:00Z"})
         vec("limephone", name, f"A {what} message text with escapes and non-ASCII: the same event in every "
             "runtime (Node shares the one string between message.text and raw)", "limephone", body, h(body), creds)
+    # One-time codes and alerts open with a bracketed sender name; a text that opens like JSON
+    # but is not is redacted whole only when one of its keys names a secret, and prose is no map.
+    for name, text in [("bracketed_pin_prose", "[Bank] Your PIN=1234. Do not share it."),
+                       ("bracketed_link_with_token", "[Acme] Reset: acme.example/r?token=abc123 (valid 10 min)")]:
+        body = dumps({"event": "sms_received", "message_id": f"34570{len(name) % 10}",
+                      "virtual_number": "+15551234567", "sender_number": "+18887654321",
+                      "message_content": text, "timestamp": "2025-01-30T14:30:00Z"})
+        vec("limephone", f"text_{name}", f"A message text {text!r}: not a map, so kept (a query value named "
+            "token still redacted)", "limephone", body, h(body), creds)
     # A sender that cuts a text at a UTF-16 length splits an emoji, and its JSON writer escapes the
     # half it kept: Python's json.dumps (ensure_ascii, its default) wrote this body, and since
     # ES2019 JavaScript's JSON.stringify writes the same (tc39/proposal-well-formed-stringify).
@@ -1343,14 +1352,17 @@ def did_reseller():
         "settings_json_cut": json.dumps(settings)[:24],  # a column cut at 24 characters
         "settings_ruby_inspect": '{"WIRELESS-PIN"=>"1234", "callback"=>"https://cb.example/x?id=7"}',
         "settings_java_to_string": "{WIRELESS-PIN=1234, callback=https://cb.example/x?id=7}",
+        "settings_ruby_symbols": '{:wireless_pin=>"1234", :callback=>"https://cb.example/x?id=7"}',
+        "settings_ruby_3_4": '{wireless_pin: "1234", callback: "https://cb.example/x?id=7"}',
+        "notes_bracketed_prose": "[Acme] new PIN=1234 set by phone",
         "prefs_python_str": str({"timezone": "America/Denver", "lang": "en"}),
     }
     assert "NaN" in written["settings_json_nan"] and "1234" in written["settings_json_cut"]
     not_json = hook("update", "users", dict({"id": 312, "username": "acme2"}, **written))
     vec("did_reseller", "users_settings_not_json_redacted",
         "A users record whose texts hold maps no JSON parser reads (Python str(dict), json.dumps with NaN, "
-        "a cut JSON text, Ruby Hash#inspect, Java Map.toString): each that keys a PIN is replaced whole, "
-        "the one without a secret-named key kept as sent", "did_reseller", not_json, h, creds, url=url)
+        "a cut JSON text, Ruby Hash#inspect with string and symbol keys, Ruby 3.4's, Java Map.toString): each "
+        "that keys a PIN is replaced whole; the one without a secret-named key, and bracketed prose, kept as sent", "did_reseller", not_json, h, creds, url=url)
     # Found by the redaction fuzz target: JSON text inside a string whose escape (`\f`) is followed
     # by the tail of a token that starts with `f` spells the token once re-encoded, although the
     # decoded text never contains it. The whole string is redacted.
