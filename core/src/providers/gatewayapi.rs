@@ -282,6 +282,11 @@ fn verify_signature(request: &WebhookRequest, credentials: &Credentials, now: i6
 /// token covers is one event with one key: a body left without `id` or re-spaced is not a
 /// new event (the token has no `exp`, so a captured one never stops verifying).
 fn signed_apart(request: &WebhookRequest, credentials: &Credentials) -> Option<Vec<u8>> {
+    // Without a JWT secret the JWT verifies nothing; and the Messaging API's deliveries then
+    // pay no second look at their headers (callgrind: 0.3 k instructions of a call).
+    if credentials.jwt_hs256.is_empty() {
+        return None;
+    }
     match signature_of(request, credentials) {
         Ok(Signature::Jwt(token)) => scheme::jwt::claims_json(token).ok(),
         _ => None,
