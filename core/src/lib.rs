@@ -109,8 +109,8 @@ pub fn normalize_event_with(
     let received_at = time::from_unix_seconds(now, "now")?;
     let provider = preflight(provider, request, credentials, options)?;
     let request = options.public_request(request)?;
-    providers::verify_validated(provider, &request, credentials, now)?;
-    providers::normalize(provider, &request, received_at, credentials)
+    let signed_apart = providers::verify_validated(provider, &request, credentials, now)?;
+    providers::normalize(provider, &request, received_at, credentials, signed_apart)
 }
 
 /// [`normalize_event_with`] on the JSON forms of its inputs (the conformance vectors' shape):

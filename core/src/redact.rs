@@ -11,7 +11,7 @@
 //! - a string that holds JSON is redacted by the same rules, at any depth;
 //! - a string that opens like JSON but is not (Python's `repr`, Ruby's `inspect`, Java's
 //!   `toString` of a map, JSON with `NaN` or cut short) is replaced whole when one of its keys
-//!   ends in a secret's word: no parser here reads its keys, but a consumer's may;
+//!   is named like a secret: no parser here reads its keys, but a consumer's may;
 //! - an object key named like a secret (case and `_`/`-` style ignored) has its value replaced;
 //! - an object key is itself text: the rules above apply to it too.
 //!
@@ -369,111 +369,137 @@ impl<'a> Redactor<'a> {
     }
 }
 
-/// A token of a map written by something other than a JSON writer, as
-/// [`has_secret_named_key`] reads it.
+/// Where [`has_secret_named_key`] is in a map text: what a name met there would be.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum MapToken {
-    /// `{`, `[`, `(` or `,`: what a key comes after.
-    BeforeKey,
-    /// `:` (Ruby's symbol keys, `:name=>`, start with one).
-    Colon,
-    /// A quoted string or a bare word: its bytes.
+enum MapPlace {
+    /// After `{`, `[`, `(`, `,` or `;`.
+    Opening,
+    /// After a `:` that opens a name (Ruby's `:name=>`, Clojure's `:name value`): the name is a key.
+    Symbol,
+    /// After a quoted string or a bare word (its bytes): a key if a separator follows.
     Name(usize, usize),
+    /// After a key's `:`, `=>` or `=`: the next word or string is its value.
+    Value,
     Other,
 }
 
 /// Whether `text`, which opens like JSON but is not (Python's `str(dict)`, Ruby's `inspect`,
-/// Java's `toString`, JSON with `NaN` or cut short), keys a value with a name like a secret:
-/// a quoted or bare name right after `{`, `[`, `(` or `,` (or Ruby's `:`), then `:`, `=>` or
-/// `=`. Read forward once, strings skipped whole (a `:` or `]` inside one is text). Prose in
-/// brackets is told apart by its shape: `[Bank] Your PIN=1234` closes its bracket before any
-/// key, and in `{Hi} your 'PIN': 1` the name follows a word, not a `{` or `,`. Only a text
-/// that failed to parse comes here.
+/// Java's `toString`, Go's `%+v`, JSON with `NaN` or cut short), keys a value with a name
+/// like a secret ([`is_secret_key`], as in JSON). Read forward once as words, strings (a `:`
+/// or `]` in one is text) and punctuation; a key is the last word or string before `:`, `=>`
+/// or `=`, unless it is the value of the key before (`{User:bob Password:…}`), or a word
+/// after a `:` that opens it (`{:password=>…}`). Only the first bracketed group counts: in
+/// `[12:30] Acme: your PIN: 4821` or `[Bank] Your PIN=1234` it closes before the prose, which
+/// is left alone. Only a text that failed to parse comes here.
 #[cold]
 #[inline(never)]
 fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
     let bytes = text.as_bytes();
-    let ends_a_word = |b: u8| {
-        b.is_ascii_whitespace()
-            || matches!(
-                b,
-                b'{' | b'[' | b'(' | b'}' | b']' | b')' | b',' | b':' | b'='
-            )
+    let is_punctuation = |b: u8| {
+        matches!(
+            b,
+            b'{' | b'[' | b'(' | b'}' | b']' | b')' | b',' | b';' | b':' | b'='
+        )
+    };
+    let ends_a_word = |b: u8| b.is_ascii_whitespace() || is_punctuation(b);
+    let text_start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let (opens, closes) = match bytes.get(text_start) {
+        Some(b'[') => (b'[', b']'),
+        _ => (b'{', b'}'),
     };
     // Once a quote finds no closing one, none of its kind can: each is then a letter, and no
     // byte is searched twice.
     let mut unclosed = [false; 2];
     let mut depth = 0usize;
-    let mut seen_a_key = false;
-    // The last three tokens, the newest last.
-    let mut last = (MapToken::Other, MapToken::Other, MapToken::Other);
-    let mut at = 0;
+    let mut place = MapPlace::Other;
+    let mut at = text_start;
     while let Some(&byte) = bytes.get(at) {
         let mut next = at + 1;
-        let token = match byte {
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                MapToken::BeforeKey
-            }
-            b'}' | b']' | b')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 && !seen_a_key {
-                    return false;
+        if byte.is_ascii_whitespace() {
+            at = next;
+            continue;
+        }
+        let name = if is_punctuation(byte) {
+            None
+        } else if let (b'"' | b'\'', Some(false)) = (byte, unclosed.get(usize::from(byte == b'\'')))
+        {
+            match closing_quote(bytes, at) {
+                Some(close) => {
+                    next = close + 1;
+                    Some((at + 1, close))
                 }
-                MapToken::Other
-            }
-            b',' => MapToken::BeforeKey,
-            b':' | b'=' => {
-                let arrow = byte == b'=' && bytes.get(at + 1) == Some(&b'>');
-                // An empty name (`{=1, …}`) is a key too: the text is a map.
-                seen_a_key |= last.2 == MapToken::BeforeKey;
-                if let MapToken::Name(start, end) = last.2 {
-                    let keyed = last.1 == MapToken::BeforeKey
-                        || (arrow && last.1 == MapToken::Colon && last.0 == MapToken::BeforeKey);
-                    if keyed {
-                        seen_a_key = true;
-                        let name = text.get(start..end).unwrap_or_default();
-                        if names_a_secret(name, provider_keys) {
-                            return true;
-                        }
+                None => {
+                    if let Some(flag) = unclosed.get_mut(usize::from(byte == b'\'')) {
+                        *flag = true;
                     }
+                    continue;
                 }
+            }
+        } else {
+            next = bytes
+                .get(at..)
+                .and_then(|rest| rest.iter().position(|&b| ends_a_word(b)))
+                .map_or(bytes.len(), |length| at + length.max(1));
+            Some((at, next))
+        };
+        place = match (name, byte) {
+            (Some((start, end)), _) => match place {
+                MapPlace::Symbol => {
+                    if is_secret_key(text.get(start..end).unwrap_or_default(), provider_keys) {
+                        return true;
+                    }
+                    MapPlace::Value
+                }
+                MapPlace::Value => MapPlace::Other,
+                _ => MapPlace::Name(start, end),
+            },
+            (None, b':' | b'=') => {
+                let arrow = byte == b'=' && bytes.get(at + 1) == Some(&b'>');
                 if arrow {
                     next = at + 2;
                 }
-                if byte == b':' {
-                    MapToken::Colon
-                } else {
-                    MapToken::Other
-                }
-            }
-            b if b.is_ascii_whitespace() => {
-                at = next;
-                continue;
-            }
-            b'"' | b'\'' if unclosed.get(usize::from(byte == b'\'')) == Some(&false) => {
-                match closing_quote(bytes, at) {
-                    Some(close) => {
-                        next = close + 1;
-                        MapToken::Name(at + 1, close)
-                    }
-                    None => {
-                        if let Some(flag) = unclosed.get_mut(usize::from(byte == b'\'')) {
-                            *flag = true;
+                // `{:name`, `, :name` or ` :name` (Clojure's pairs without commas); not the `:`
+                // of `http://` or `12:30` in a value.
+                let after_space = at
+                    .checked_sub(1)
+                    .and_then(|before| bytes.get(before))
+                    .is_some_and(u8::is_ascii_whitespace);
+                let opens_a_name = byte == b':'
+                    && (place == MapPlace::Opening
+                        || (place == MapPlace::Other
+                            && after_space
+                            && bytes.get(at + 1).is_some_and(|&b| !ends_a_word(b))));
+                match place {
+                    MapPlace::Name(start, end) => {
+                        if is_secret_key(text.get(start..end).unwrap_or_default(), provider_keys) {
+                            return true;
                         }
-                        continue;
+                        MapPlace::Value
                     }
+                    _ if opens_a_name => MapPlace::Symbol,
+                    MapPlace::Opening if byte == b'=' => MapPlace::Value,
+                    _ => MapPlace::Other,
                 }
             }
-            _ => {
-                next = bytes
-                    .get(at..)
-                    .and_then(|rest| rest.iter().position(|&b| ends_a_word(b)))
-                    .map_or(bytes.len(), |length| at + length.max(1));
-                MapToken::Name(at, next)
+            (None, _) => {
+                if byte == opens {
+                    depth += 1;
+                } else if byte == closes {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return false;
+                    }
+                }
+                if matches!(byte, b'{' | b'[' | b'(' | b',' | b';') {
+                    MapPlace::Opening
+                } else {
+                    MapPlace::Other
+                }
             }
         };
-        last = (last.1, last.2, token);
         at = next;
     }
     false
@@ -491,59 +517,6 @@ fn closing_quote(bytes: &[u8], open: usize) -> Option<usize> {
         at += if byte == b'\\' { 2 } else { 1 };
     }
     None
-}
-
-/// Whether a key of a map no parser here reads names a secret: its last word, or its last two
-/// words together, is one of [`SECRET_KEY_SUFFIXES`] (`pin`, `wireless_pin`, `WirelessPin`,
-/// `x-api-key`, `passWord`), whatever the case; or it is one of the provider's keys. Words, not
-/// bytes as for JSON keys: such texts are written by hand as often as by a program, and prose
-/// in one (`Spin`, `Hairpin`) names no key.
-fn names_a_secret(name: &str, provider_keys: &[&str]) -> bool {
-    if provider_keys
-        .iter()
-        .any(|word| squashed(name).eq(squashed(word)))
-    {
-        return true;
-    }
-    let (before, last) = last_two_words(name);
-    SECRET_KEY_SUFFIXES.iter().any(|secret| {
-        last.eq_ignore_ascii_case(secret)
-            || before.is_some_and(|before| {
-                let (head, tail) = (secret.get(..before.len()), secret.get(before.len()..));
-                head.is_some_and(|head| head.eq_ignore_ascii_case(before))
-                    && tail.is_some_and(|tail| tail.eq_ignore_ascii_case(last))
-            })
-    })
-}
-
-/// The last two words of a name, split at anything but ASCII letters and digits and where a
-/// capital follows a small letter or a digit (`wirelessPin`): `(Some("wireless"), "Pin")`.
-fn last_two_words(name: &str) -> (Option<&str>, &str) {
-    let bytes = name.as_bytes();
-    type Span = Option<(usize, usize)>;
-    let (mut before, mut last): (Span, Span) = (None, None);
-    let mut start: Option<usize> = None;
-    for (at, &byte) in bytes.iter().enumerate() {
-        let hump = byte.is_ascii_uppercase()
-            && at > 0
-            && bytes
-                .get(at - 1)
-                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        if let Some(from) = start {
-            if !byte.is_ascii_alphanumeric() || hump {
-                (before, last) = (last, Some((from, at)));
-                start = None;
-            }
-        }
-        if byte.is_ascii_alphanumeric() && start.is_none() {
-            start = Some(at);
-        }
-    }
-    if let Some(from) = start {
-        (before, last) = (last, Some((from, bytes.len())));
-    }
-    let word = |span: Option<(usize, usize)>| span.and_then(|(from, to)| name.get(from..to));
-    (word(before), word(last).unwrap_or_default())
 }
 
 /// Texts from this length on are searched with memchr's SIMD searchers: a 64 KiB message is
@@ -971,7 +944,6 @@ mod tests {
             "{cfg={password=hunter2}}",
             "  [(token=hunter2)]",
             r#"{"a": "x\"", "password": 1, 'b}"#,
-            "{'password\\': 1",
             // Ruby's symbol keys, before 3.4 and since; Node's util.inspect; .NET; PHP's `\/`.
             r#"{:user=>"bob", :password=>"hunter2"}"#,
             r#"{password: "hunter2"}"#,
@@ -981,6 +953,20 @@ mod tests {
             "{note=it's fine, passWord=hunter2}",
             "{note=:), x-api-key=hunter2}",
             "{'user': 'bob', 'wirelessPin': '1234'",
+            // Second review: Go's %+v, logfmt and pairs a line, `;` (Objective-C, Nix),
+            // Clojure's keywords, names in one word (as JSON keys are read), an unclosed group.
+            "{User:bob Password:hunter2}",
+            "[{User:bob URL:http://h/x Password:hunter2}]",
+            "[user=bob password=hunter2]",
+            "{user: bob\npassword: hunter2}",
+            "{\n    user = bob;\n    password = hunter2;\n}",
+            r#"{:user "bob", :password "hunter2"}"#,
+            r#"{:user "bob" :password "hunter2"}"#,
+            "{'username': 'bob', 'newpassword': 'hunter2'}",
+            "{'user':'bob','ACCESSTOKEN':'abc'}",
+            "{'spin': 1, 'Chopin': 2}",
+            "[Acme, PIN: 1234] Welcome",
+            "[Bank Your PIN=1234",
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             assert_eq!(out, json!({ "meta": REDACTED }), "{text}");
@@ -993,8 +979,7 @@ mod tests {
             "{a=1, b=2}",
             "[pin]",
             "{=password}",
-            // Prose in brackets, found in review: the bracket closes before any key, or the
-            // name follows a word; and words, not bytes, name a secret.
+            // Prose after a bracketed group, found in review: only the first group counts.
             "[Bank] Your PIN=1234",
             "[Bank] Your pin=1234. Do not share.",
             "[Bank] Your \"PIN\": 1234",
@@ -1005,8 +990,19 @@ mod tests {
             "[Acme] Spin=win! Reply YES",
             "[Acme] 'Hairpin': bend ahead",
             "[Acme] It's done. Your 'new PIN': 4321",
-            "[Bank Your PIN=1234",
-            "{'spin': 1, 'Chopin': 2}",
+            "[12:30] Acme: your card is locked, PIN: 4821 unlocks it",
+            "[09:41] Reminder (PIN: 4821)",
+            "[Ref: 55123] Your card was blocked (PIN: 9911)",
+            "[ALERT: Acme Bank] New login. Not you? Reset, password: Temp-8812",
+            "[Acme: OTP] Use 482910 to log in (pin=482910). Do not share.",
+            "[https://acme.example/r/abc] Your login code, PIN: 1234",
+            "[14:02:33] Door code changed, pin=4455",
+            "[Wifi: Guest] Network name Guest, password: Summer2024!",
+            "{Name: Bob} your new pin, pin: 1234",
+            "{{name}}, your token: abc",
+            "[1/2] Your code is 1234, pin: 9",
+            // The key `password\`: not named like a secret, as in JSON.
+            "{'password\\': 1",
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             assert_eq!(out, json!({ "meta": text }), "{text}");

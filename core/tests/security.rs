@@ -367,3 +367,65 @@ fn wrong_shapes_are_events_whose_unread_fields_never_quote_the_request() {
         assert!(!listed.contains("call me"), "{listed}");
     }
 }
+
+/// GatewayAPI's legacy JWT signs its claims, and the event is read from them, but only when
+/// the JWT is what verified the request, with the credentials that verified it (found in
+/// review: the per-provider form read the body; a top-level JWT secret beside a per-provider
+/// HMAC one read an unverified token's claims).
+#[test]
+fn a_gatewayapi_event_comes_from_the_bytes_its_credentials_verified() {
+    use telhook_core::verify::jwt;
+    let now = 1_769_000_000;
+    let claims = serde_json::json!({"id": 7, "msisdn": 4512345678_u64, "status": "DELIVERED"});
+    let token = jwt::sign(b"gw-jwt-secret-1", &claims);
+    // The body without its id, re-spaced: the claims' event, keyed by their id, whichever
+    // form the credentials take.
+    let body = br#"{ "msisdn": 4512345678, "status": "DELIVERED" }"#.to_vec();
+    let request = WebhookRequest::post(vec![("X-Gwapi-Signature".into(), token)], body);
+    let jwt_only = Credentials::none().with_jwt_hs256("gw-jwt-secret-1");
+    let per_provider = Credentials::none().with_provider(Provider::GatewayApi, jwt_only.clone());
+    for (provider, credentials) in [
+        (Some(Provider::GatewayApi), &jwt_only),
+        (Some(Provider::GatewayApi), &per_provider),
+        (None, &per_provider),
+    ] {
+        let event = normalize_event(provider, &request, credentials, now).unwrap();
+        assert_eq!(event.id, "gatewayapi:dlr:7:4512345678:DELIVERED");
+    }
+    // An HMAC-signed body with a forged JWT beside it, the JWT secret configured at the top
+    // level and the HMAC one for GatewayAPI: the body's event, never the token's.
+    let body = br#"{"id":1,"msisdn":4512345678,"status":"DELIVERED"}"#.to_vec();
+    let forged = jwt::sign(
+        b"not-the-secret",
+        &serde_json::json!({"id": 999, "msisdn": 4599999999_u64, "status": "DELIVERED"}),
+    );
+    let request = WebhookRequest::post(
+        vec![
+            (
+                "Signature".into(),
+                format!("v1={}", hex_hmac(b"gw-hmac-secret-1", &body)),
+            ),
+            ("X-Gwapi-Signature".into(), forged.clone()),
+        ],
+        body,
+    );
+    let mixed = Credentials::none()
+        .with_provider(
+            Provider::GatewayApi,
+            Credentials::none().with_hmac_sha256("gw-hmac-secret-1"),
+        )
+        .with_jwt_hs256("gw-jwt-secret-1");
+    let event = normalize_event(Some(Provider::GatewayApi), &request, &mixed, now).unwrap();
+    assert_eq!(event.id, "gatewayapi:dlr:1:4512345678:DELIVERED");
+    // Verification skipped: the body, never an unverified token.
+    let skip = Credentials::insecure_skip_verification().with_jwt_hs256("gw-jwt-secret-1");
+    let event = normalize_event(Some(Provider::GatewayApi), &request, &skip, now).unwrap();
+    assert_eq!(event.id, "gatewayapi:dlr:1:4512345678:DELIVERED");
+}
+
+fn hex_hmac(key: &[u8], body: &[u8]) -> String {
+    hmac::sign(key, body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

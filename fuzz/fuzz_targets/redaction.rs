@@ -79,13 +79,14 @@ enum Form {
     JavaToString,
 }
 
-/// A name or value as a writer without quotes prints it: such a text cannot tell a bracket or
-/// a quote in one from the map's own either, so none is put in (a space only in values).
+/// A name or value as a writer without quotes prints it: such a text cannot tell a quote or
+/// the map's own brace in one from the map's, nor (in a name) any punctuation, so none is put
+/// in (a space and other brackets only in values).
 fn bare(text: &str, in_value: bool) -> String {
     text.chars()
         .map(|c| match c {
-            '"' | '\'' | '\\' => '_',
-            '{' | '}' | '[' | ']' | '(' | ')' | ',' | ':' | '=' if !in_value => '_',
+            '"' | '\'' | '\\' | '{' | '}' => '_',
+            '[' | ']' | '(' | ')' | ',' | ';' | ':' | '=' if !in_value => '_',
             c if c.is_whitespace() && !in_value => '_',
             c => c,
         })

@@ -356,6 +356,12 @@ def auth():
     for name, spelled in [("compact", '{"note":"x"}'), ("spaced", '{ "note" : "\u0078" }')]:
         add(f"gatewayapi_jwt_claims_without_ids_body_{name}", "Claims with no id, the body spelled "
             f"{name}: keyed by the claims", "gatewayapi", spelled, {"X-Gwapi-Signature": jwt(idless)}, GW, None)
+    # The same with the credentials per provider, GatewayAPI detected (found in review: the
+    # event was read from the body there).
+    add("gatewayapi_jwt_body_without_its_id_detected", "A valid JWT of a DLR, the body without its id, "
+        "credentials per provider, no provider named: the claims' event", None,
+        json.dumps({k: v for k, v in dlr.items() if k != "id"}, indent=1), {"X-Gwapi-Signature": jwt(dlr)},
+        {"gatewayapi": GW}, None)
     add("gatewayapi_jwt_body_leaves_out_a_claim", "A valid JWT of a DLR with userref, the body without it: "
         "the claims' event, userref in raw", "gatewayapi", body,
         {"X-Gwapi-Signature": jwt(dict(dlr, userref="r-1"))}, GW, None)

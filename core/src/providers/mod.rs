@@ -87,6 +87,7 @@ pub(crate) struct Spec {
     /// The JSON text the credentials authenticated, when it is not the body: the event is
     /// read from it and a key derived from it (GatewayAPI's legacy JWT signs its claims, and
     /// a body may repeat only part of them). `None` where the signature covers the body.
+    /// Called by [`verify_validated`] after `verify` passed, with the same credentials.
     pub signed_apart: fn(&WebhookRequest, &Credentials) -> Option<alloc::vec::Vec<u8>>,
 }
 
@@ -242,26 +243,33 @@ pub fn verify(
     now: i64,
 ) -> Result<()> {
     credentials.validate()?;
-    verify_validated(provider, request, credentials, now)
+    verify_validated(provider, request, credentials, now).map(|_| ())
 }
 
+/// What a verified request's credentials authenticated when it is not the body
+/// ([`Spec::signed_apart`]): the JSON text [`normalize`] reads the event from.
+pub(crate) type SignedApart = Option<alloc::vec::Vec<u8>>;
+
 /// [`verify`] with credentials already validated (by the caller's preflight: once a request,
-/// not twice).
+/// not twice). Returns what it authenticated apart from the body, found with the same
+/// credentials that verified, so that the event is read from nothing else.
 pub(crate) fn verify_validated(
     provider: Provider,
     request: &WebhookRequest,
     credentials: &Credentials,
     now: i64,
-) -> Result<()> {
+) -> Result<SignedApart> {
     let credentials = credentials
         .for_provider(provider)
         .ok_or(Error::MissingCredentials {
             provider: provider.name(),
         })?;
     if credentials.skips_verification() {
-        return Ok(());
+        return Ok(None);
     }
-    (spec(provider).verify)(request, credentials, now)
+    let spec = spec(provider);
+    (spec.verify)(request, credentials, now)?;
+    Ok((spec.signed_apart)(request, credentials))
 }
 
 /// The retry schedule `provider`'s file declares.
@@ -291,8 +299,8 @@ pub(crate) fn normalize(
     request: &WebhookRequest,
     received_at: String,
     credentials: &Credentials,
+    signed_apart: SignedApart,
 ) -> Result<NormalizedEvent> {
-    let signed_apart = (spec(provider).signed_apart)(request, credentials);
     let mut raw = match &signed_apart {
         Some(json) => defaults::json_of(json)?,
         None => (spec(provider).decode)(request)?,
