@@ -402,6 +402,11 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
         )
     };
     let ends_a_word = |b: u8| b.is_ascii_whitespace() || is_punctuation(b);
+    let after_space = |at: usize| {
+        at.checked_sub(1)
+            .and_then(|before| bytes.get(before))
+            .is_some_and(u8::is_ascii_whitespace)
+    };
     let text_start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -453,7 +458,13 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
                     }
                     MapPlace::Value
                 }
-                MapPlace::Value => MapPlace::Other,
+                // A word after a space and right before a separator is the next key, the
+                // value before it empty: `{User: Password:…}`, logfmt's `user= password=…`.
+                MapPlace::Value
+                    if !(after_space(at) && matches!(bytes.get(next), Some(b':' | b'='))) =>
+                {
+                    MapPlace::Other
+                }
                 _ => MapPlace::Name(start, end),
             },
             (None, b':' | b'=') => {
@@ -463,14 +474,10 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
                 }
                 // `{:name`, `, :name` or ` :name` (Clojure's pairs without commas); not the `:`
                 // of `http://` or `12:30` in a value.
-                let after_space = at
-                    .checked_sub(1)
-                    .and_then(|before| bytes.get(before))
-                    .is_some_and(u8::is_ascii_whitespace);
                 let opens_a_name = byte == b':'
                     && (place == MapPlace::Opening
                         || (place == MapPlace::Other
-                            && after_space
+                            && after_space(at)
                             && bytes.get(at + 1).is_some_and(|&b| !ends_a_word(b))));
                 match place {
                     MapPlace::Name(start, end) => {
@@ -967,6 +974,11 @@ mod tests {
             "{'spin': 1, 'Chopin': 2}",
             "[Acme, PIN: 1234] Welcome",
             "[Bank Your PIN=1234",
+            // Third review: an empty value before the key.
+            "{User: Password:hunter2}",
+            "[user= password=hunter2]",
+            "{user:\npassword: hunter2}",
+            "{ID:1 Note: Secret:abc}",
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             assert_eq!(out, json!({ "meta": REDACTED }), "{text}");
