@@ -290,29 +290,7 @@ fn signed_apart(request: &WebhookRequest, credentials: &Credentials) -> Option<V
     let Ok(Signature::Jwt(token)) = signature_of(request, credentials) else {
         return None;
     };
-    let claims = scheme::jwt::claims_json(token).ok()?;
-    Some(without_registered_claims(claims))
-}
-
-/// The claims a JWT library adds beside a payload (RFC 7519 §4.1).
-const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
-
-/// The payload of a JWT's claims: without its registered claims (a sender minting a fresh
-/// `iat` or `jti` per retry must not make each retry a new event), written again only when
-/// it has one (GatewayAPI's tokens carry none: their claims stay the text signed).
-fn without_registered_claims(claims: Vec<u8>) -> Vec<u8> {
-    let Ok(Value::Object(mut payload)) = crate::json_read::from_bytes::<Value>(&claims) else {
-        return claims;
-    };
-    let before = payload.len();
-    for name in REGISTERED_CLAIMS {
-        payload.remove(name);
-    }
-    if payload.len() == before {
-        return claims;
-    }
-    // The core's own writer: serde_json's serializer would add 1.1 KB to the module.
-    crate::json_text::to_text(&Value::Object(payload)).into_bytes()
+    scheme::jwt::payload_json(token).ok()
 }
 
 /// `v1=<sig>` entries separated by commas or spaces; every non-empty entry counts toward the

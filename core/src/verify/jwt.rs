@@ -139,6 +139,29 @@ pub fn claims_json(token: &str) -> Result<alloc::vec::Vec<u8>> {
     b64url(token.trim().split('.').nth(1).unwrap_or_default())
 }
 
+/// The claims a JWT library adds beside a payload (RFC 7519 §4.1).
+const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// The payload `token` signs (not verified): its claims without the registered ones (a sender
+/// minting a fresh `iat` or `jti` per retry must not make each retry another payload), written
+/// again only when it has one (GatewayAPI's tokens carry none: their claims stay the text
+/// signed).
+pub fn payload_json(token: &str) -> Result<alloc::vec::Vec<u8>> {
+    let claims = claims_json(token)?;
+    let Ok(Value::Object(mut payload)) = crate::json_read::from_bytes::<Value>(&claims) else {
+        return Ok(claims);
+    };
+    let before = payload.len();
+    for name in REGISTERED_CLAIMS {
+        payload.remove(name);
+    }
+    if payload.len() == before {
+        return Ok(claims);
+    }
+    // The core's own writer: serde_json's serializer would add 1.1 KB to the module.
+    Ok(crate::json_text::to_text(&Value::Object(payload)).into_bytes())
+}
+
 /// Encodes `claims` as an HS256 JWT (for senders, tests and the CLI).
 pub fn sign(secret: &[u8], claims: &Value) -> alloc::string::String {
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
