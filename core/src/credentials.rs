@@ -379,6 +379,16 @@ impl Credentials {
         values
     }
 
+    /// The configured `url_token_param` names (every provider's): the redaction rules treat a
+    /// query parameter so named as a secret whatever its name, as verification does.
+    pub(crate) fn url_token_params(&self) -> Vec<&str> {
+        let mut params: Vec<&str> = self.url_token_param.as_deref().into_iter().collect();
+        for (_, credentials) in &self.per_provider {
+            params.extend(credentials.url_token_params());
+        }
+        params
+    }
+
     fn has_any_scheme(&self) -> bool {
         !(self.hmac_sha256.is_empty()
             && self.bearer.is_empty()

@@ -7,8 +7,10 @@
 //! - a configured credential value (of 8 characters or more) anywhere in the text, also
 //!   percent-encoded, is replaced;
 //! - the password of a URL's userinfo (`scheme://user:password@host`) is replaced;
-//! - the value of a query parameter named like a secret (`token`, `key`, `secret`, …) is replaced;
-//! - a string that holds JSON is redacted by the same rules, at any depth;
+//! - the value of a query parameter named like a secret (`token`, `key`, `secret`, …) or named
+//!   as a configured `url_token_param` is replaced;
+//! - a string that holds JSON is redacted by the same rules, at any depth, a JSON string too
+//!   (JSON encoded twice, or escaped once too many: `{\"pin\":…}`);
 //! - a string that opens like JSON but is not (Python's `repr`, Ruby's `inspect`, Java's
 //!   `toString` of a map, JSON with `NaN` or cut short) is replaced whole when one of its keys
 //!   is named like a secret: no parser here reads its keys, but a consumer's may;
@@ -92,9 +94,12 @@ fn is_secret_key(key: &str, provider_keys: &[&str]) -> bool {
             .any(|word| squashed(key).eq(squashed(word)))
 }
 
-fn is_secret_param(name: &str) -> bool {
+/// A query parameter named like a secret, or named as the receiver's `url_token_param` (a
+/// token too short for the configured-value rule, under a name like `k`, is still a secret).
+fn is_secret_param(name: &str, token_params: &[&str]) -> bool {
     let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
     named_like(&decoded, SECRET_QUERY_PARAMS, SECRET_PARAM_SUFFIXES)
+        || token_params.iter().any(|param| *param == decoded)
 }
 
 /// The bytes the URL, query and nested-JSON rules need, as bits: a userinfo password needs
@@ -150,6 +155,8 @@ pub struct Redactor<'a> {
     /// Configured values as text (secrets that are not UTF-8 cannot appear in JSON text),
     /// borrowed from the credentials (no copy per request).
     values: Vec<Cow<'a, str>>,
+    /// The configured `url_token_param` names: their query values are secrets.
+    token_params: Vec<&'a str>,
     /// Keys the provider's file declares sensitive, besides [`REDACTED_KEYS`].
     provider_keys: &'static [&'static str],
 }
@@ -175,6 +182,7 @@ impl<'a> Redactor<'a> {
         values.dedup();
         Redactor {
             values,
+            token_params: credentials.url_token_params(),
             provider_keys: &[],
         }
     }
@@ -348,8 +356,28 @@ impl<'a> Redactor<'a> {
                     Nested::Whole => Some(String::from(REDACTED)),
                 };
             }
+            // `{\"password\":…}`: JSON escaped once more than its string needs (copied out of
+            // another JSON text's string). Read as that string's inside, it is JSON again.
+            if holds(text, "\\\"") {
+                let quoted = ["\"", text, "\""].concat();
+                if let Some(redacted) = self.redact_json_string(&quoted, nesting) {
+                    return Some(
+                        redacted
+                            .strip_prefix('"')
+                            .and_then(|inside| inside.strip_suffix('"'))
+                            .map_or_else(|| String::from(REDACTED), String::from),
+                    );
+                }
+            }
             if has_secret_named_key(text, self.provider_keys) {
                 return Some(String::from(REDACTED));
+            }
+        }
+        // `"{\"password\":…}"`: a JSON text encoded twice (a value serialized once too often)
+        // is a JSON string holding JSON, redacted as its inside is.
+        if other_rules && trimmed.starts_with('"') {
+            if let Some(redacted) = self.redact_json_string(text, nesting) {
+                return Some(redacted);
             }
         }
         let marks = Marks::of(text);
@@ -362,10 +390,30 @@ impl<'a> Redactor<'a> {
         if out.as_deref() == Some(REDACTED) || marks == Marks::None {
             return out;
         }
-        if let Some(redacted) = redact_urls(out.as_deref().unwrap_or(text)) {
+        if let Some(redacted) = redact_urls(out.as_deref().unwrap_or(text), &self.token_params) {
             out = Some(redacted);
         }
         out
+    }
+}
+
+impl Redactor<'_> {
+    /// `text`, a JSON string literal, with the rules applied to the text it holds and written
+    /// back as a JSON string; `None` when it is no JSON string or nothing in it is secret (the
+    /// outer text's own rules then apply).
+    fn redact_json_string(&self, text: &str, nesting: usize) -> Option<String> {
+        let inside = crate::json_read::from_str::<String>(text).ok()?;
+        if nesting >= MAX_NESTED_JSON {
+            return Some(String::from(REDACTED));
+        }
+        let redacted = self.redact_text(&inside, nesting + 1)?;
+        let written = crate::json_text::to_text(&Value::String(redacted));
+        // An escape in the outer text could spell a configured value out of the redacted
+        // inside, as in [`Redactor::redact_nested`].
+        if self.values.iter().any(|v| holds(&written, v)) {
+            return Some(String::from(REDACTED));
+        }
+        Some(written)
     }
 }
 
@@ -598,12 +646,12 @@ fn holds_byte(text: &str, byte: u8) -> bool {
 
 /// Userinfo passwords and secret-named query values, wherever a URL or a query string
 /// (`a=1&token=…`) appears in `text`.
-fn redact_urls(text: &str) -> Option<String> {
+fn redact_urls(text: &str, token_params: &[&str]) -> Option<String> {
     match redact_userinfo(text) {
         Some(without_passwords) => {
-            Some(redact_query_values(&without_passwords).unwrap_or(without_passwords))
+            Some(redact_query_values(&without_passwords, token_params).unwrap_or(without_passwords))
         }
-        None => redact_query_values(text),
+        None => redact_query_values(text, token_params),
     }
 }
 
@@ -644,7 +692,7 @@ fn redact_userinfo(text: &str) -> Option<String> {
 
 /// `name=value` pairs that start the text or follow `?`, `&` or `;`: a secret name's value
 /// (up to `&`, `#`, `;`, whitespace or a quote) is replaced.
-fn redact_query_values(text: &str) -> Option<String> {
+fn redact_query_values(text: &str, token_params: &[&str]) -> Option<String> {
     if !holds_byte(text, b'=') {
         return None;
     }
@@ -673,7 +721,7 @@ fn redact_query_values(text: &str) -> Option<String> {
                         })
                     })
                     .map_or(text.len(), |n| value_start + n);
-                if value_end > value_start && is_secret_param(name) {
+                if value_end > value_start && is_secret_param(name, token_params) {
                     out.push_str(text.get(copied_to..value_start).unwrap_or_default());
                     out.push_str(REDACTED);
                     copied_to = value_end;
@@ -879,6 +927,37 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_token_parameter_is_secret_whatever_its_name_and_the_token_s_length() {
+        let mut credentials = crate::Credentials::default();
+        credentials.url_token = alloc::vec![crate::credentials::Secret::new("k7Qp2")];
+        credentials.url_token_param = Some("k".to_string());
+        let r = Redactor::new(&credentials);
+        let cases = [
+            (
+                "https://h.example/did?src=did&k=k7Qp2",
+                "https://h.example/did?src=did&k=[REDACTED]",
+            ),
+            (
+                "https://h.example/did?%6B=k7Qp2&v=2",
+                "https://h.example/did?%6B=[REDACTED]&v=2",
+            ),
+            // Another parameter, and the short token elsewhere in prose, are left alone.
+            (
+                "https://h.example/did?kk=1&K=2",
+                "https://h.example/did?kk=1&K=2",
+            ),
+            ("code k7Qp2", "code k7Qp2"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redacted(json!(input), &r), json!(expected), "{input}");
+        }
+        // Without the configured name, `k` is no secret's name.
+        let plain = Redactor::without_credentials();
+        let url = "https://h.example/did?src=did&k=k7Qp2";
+        assert_eq!(redacted(json!(url), &plain), json!(url));
+    }
+
+    #[test]
     fn keys_match_whatever_their_case_and_style() {
         let r = Redactor::without_credentials();
         let value = json!({"wireless_pin": "1", "wirelessPin": 2, "WIRELESS-PIN": "3", "Inbox Pin": "4",
@@ -936,6 +1015,56 @@ mod tests {
     /// Maps written by something other than a JSON writer, and JSON no parser here reads: no
     /// key rule could apply to them, so one naming a secret goes whole (a consumer's own
     /// reader, `json.loads` of `NaN` or Python's `ast.literal_eval`, would show the value).
+    #[test]
+    fn json_encoded_twice_or_escaped_once_too_many_is_redacted_as_the_json_inside() {
+        let mut credentials = crate::Credentials::default();
+        credentials.bearer = alloc::vec![crate::credentials::Secret::new("lt-bearer-9f8e")];
+        let r = Redactor::new(&credentials);
+        let inner = json!({"password": "hunter2", "url": "https://h.example/x?token=abc&v=1",
+            "note": "lt-bearer-9f8e", "city": "Denver"});
+        let once = inner.to_string();
+        let twice = serde_json::to_string(&once).unwrap();
+        let thrice = serde_json::to_string(&twice).unwrap();
+        let redacted_inner =
+            json!({"password": REDACTED, "url": "https://h.example/x?token=[REDACTED]&v=1",
+            "note": REDACTED, "city": "Denver"})
+            .to_string();
+        let redacted_twice = serde_json::to_string(&redacted_inner).unwrap();
+        let escaped_inside = |text: &str| text[1..text.len() - 1].to_string();
+        let cases = [
+            // A string holding a JSON string that holds JSON (serialized twice).
+            (twice.clone(), redacted_twice.clone()),
+            // Three times.
+            (thrice, serde_json::to_string(&redacted_twice).unwrap()),
+            // The inside of such a string, escapes and all (escaped once too many).
+            (escaped_inside(&twice), escaped_inside(&redacted_twice)),
+            // A quoted query, a quoted URL.
+            (
+                r#""password=abc&x=1""#.to_string(),
+                r#""password=[REDACTED]&x=1""#.to_string(),
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redacted(json!(input), &r), json!(expected), "{input}");
+        }
+        // Quoted texts with nothing secret inside, and quotes that open no JSON string, stay.
+        for kept in [
+            r#""Your PIN: 1234""#,
+            r#""{Acme} your PIN: 1234""#,
+            r#""hello" she said, pin 12"#,
+            r#""{\"city\":\"Denver\"}""#,
+            r#"{\"city\":\"Denver\"}"#,
+        ] {
+            assert_eq!(redacted(json!(kept), &r), json!(kept), "{kept}");
+        }
+        // A text escaped once too many that keys a secret but no longer reads as JSON inside
+        // still goes whole by the map rule.
+        assert_eq!(
+            redacted(json!(r#"{\"password\":\"x\", NaN}"#), &r),
+            json!(REDACTED)
+        );
+    }
+
     #[test]
     fn maps_that_are_not_json_go_whole_when_a_key_names_a_secret() {
         let r = Redactor::without_credentials();

@@ -10,7 +10,7 @@
 //! text was not read as JSON). That text is also written as no JSON parser reads it (Python's
 //! `str(dict)`, Ruby's `inspect` with string or symbol keys, bare `name: value`, Java's
 //! `toString`, JSON with `NaN` or cut short after the value), where the value must not come
-//! out either.
+//! out either; and each of those serialized once more as a JSON string, or escaped once more.
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use telhook_core::{normalize_event, Credentials, Provider, WebhookRequest};
@@ -59,6 +59,16 @@ struct Keyed {
     under: Option<String>,
     after: Vec<Entry>,
     form: Form,
+    /// The map text serialized once more (a JSON string holding it: JSON encoded twice), or
+    /// that string's inside (escaped once too many), or as it is.
+    again: Again,
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
+enum Again {
+    AsItIs,
+    EncodedTwice,
+    EscapedInside,
 }
 
 /// How the map under `kx` is written.
@@ -193,12 +203,23 @@ fn keyed_text(keyed: &Keyed) -> Option<String> {
     if text.matches("KEYED").count() != 1 {
         return None;
     }
-    if let Form::JsonCut(more) = form {
-        let value_end = text.find(KEYED).unwrap_or(0) + KEYED.len();
-        let cut = (value_end + usize::from(more)).min(text.len() - 1);
-        return Some(text.get(..cut).unwrap_or(&text).into());
-    }
-    Some(text)
+    let text = match form {
+        Form::JsonCut(more) => {
+            let value_end = text.find(KEYED).unwrap_or(0) + KEYED.len();
+            let cut = (value_end + usize::from(more)).min(text.len() - 1);
+            text.get(..cut).unwrap_or(&text).into()
+        }
+        _ => text,
+    };
+    let encoded = || serde_json::Value::String(text.clone()).to_string();
+    Some(match keyed.again {
+        Again::AsItIs => text.clone(),
+        Again::EncodedTwice => encoded(),
+        Again::EscapedInside => {
+            let encoded = encoded();
+            encoded.get(1..encoded.len() - 1).unwrap_or_default().into()
+        }
+    })
 }
 
 fn secret(index: u8) -> &'static str {

@@ -1331,6 +1331,18 @@ def did_reseller():
     vec("did_reseller", "custom_token_param", "A token under a configured parameter name", "did_reseller", body,
         h, {"url_token": DID_TOKEN, "url_token_param": "k"},
         url=f"https://hooks.example.com/did?src=did&k={DID_TOKEN}")
+    # A token too short for the configured-value rule (8 characters) under a parameter name no
+    # secret has: the users record echoes the receiver's URL, and the name configured for the
+    # token is what makes its value a secret there.
+    short = {"url_token": "k7Qp2", "url_token_param": "k"}
+    user = {"id": 312, "username": "acme", "timezone": "America/Denver",
+            "web_hook_url": "https://hooks.example.com/did?src=did&k=k7Qp2",
+            "notes": "portal code k7Qp2 (kept: too short to search prose for)"}
+    vec("did_reseller", "users_short_token_under_custom_param_redacted",
+        "A users record echoes the receiver's URL whose 5-character token sits under the configured "
+        "parameter name k: its value is redacted in the URL",
+        "did_reseller", hook("update", "users", user), h, short,
+        url="https://hooks.example.com/did?src=did&k=k7Qp2")
     # The receiver's own secrets echoed back inside the payload are redacted (issue 12).
     both = {"url_token": DID_TOKEN, "basic": [{"username": DID_USER, "password": DID_PASS}]}
     user = {"id": 311, "username": "acme", "web_hook_url": f"https://hooks.example.com/did?token={DID_TOKEN}&v=2",
@@ -1363,6 +1375,17 @@ def did_reseller():
         "A users record whose texts hold maps no JSON parser reads (Python str(dict), json.dumps with NaN, "
         "a cut JSON text, Ruby Hash#inspect with string and symbol keys, Ruby 3.4's, Java Map.toString): each "
         "that keys a PIN is replaced whole; the one without a secret-named key, and bracketed prose, kept as sent", "did_reseller", not_json, h, creds, url=url)
+    # A value serialized once too often: the settings object JSON-encoded twice (a JSON string
+    # holding JSON), and its inside pasted as is (JSON escaped once too many). Each is redacted
+    # as the JSON inside and written back in its own form; one without a secret is kept.
+    encoded = json.dumps({"WIRELESS-PIN": "1234", "callback": "https://cb.example/x?token=t0k3n&id=7",
+                          "timezone": "America/Denver"})
+    twice = {"settings_encoded_twice": json.dumps(encoded), "settings_escaped_inside": json.dumps(encoded)[1:-1],
+             "prefs_encoded_twice": json.dumps(json.dumps({"lang": "en"}))}
+    vec("did_reseller", "users_settings_json_encoded_twice_redacted",
+        "A users record whose settings were JSON-encoded twice, or pasted escaped: the PIN and the callback's "
+        "token are redacted inside, each text written back in the form it came in; a text without a secret kept",
+        "did_reseller", hook("update", "users", dict({"id": 313, "username": "acme3"}, **twice)), h, creds, url=url)
     # Found by the redaction fuzz target: JSON text inside a string whose escape (`\f`) is followed
     # by the tail of a token that starts with `f` spells the token once re-encoded, although the
     # decoded text never contains it. The whole string is redacted.
