@@ -357,8 +357,10 @@ impl<'a> Redactor<'a> {
                 };
             }
             // `{\"password\":…}`: JSON escaped once more than its string needs (copied out of
-            // another JSON text's string). Read as that string's inside, it is JSON again.
-            if holds(text, "\\\"") {
+            // another JSON text's string). Read as that string's inside, it is JSON (or a map
+            // text) again. Any escape, not only `\"`: a Python map escaped so has none, and its
+            // `\'` read as `\\` and a quote ends its strings elsewhere (found by the fuzz target).
+            if holds_byte(text, b'\\') {
                 let quoted = ["\"", text, "\""].concat();
                 if let Some(redacted) = self.redact_json_string(&quoted, nesting) {
                     return Some(
@@ -1047,6 +1049,12 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(redacted(json!(input), &r), json!(expected), "{input}");
         }
+        // A Python map escaped once too many holds no `\"`, and its `\'` then reads as `\\` and a
+        // quote, which closes its strings elsewhere (found by the fuzz target).
+        let python = r#"{'a\'b': None, 'password': 'hunter2'}"#;
+        let python_escaped = escaped_inside(&serde_json::to_string(python).unwrap());
+        assert!(!python_escaped.contains("\\\""), "{python_escaped}");
+        assert_eq!(redacted(json!(python_escaped), &r), json!(REDACTED));
         // Quoted texts with nothing secret inside, and quotes that open no JSON string, stay.
         for kept in [
             r#""Your PIN: 1234""#,
