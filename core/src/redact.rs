@@ -404,7 +404,10 @@ impl Redactor<'_> {
     /// back as a JSON string; `None` when it is no JSON string or nothing in it is secret (the
     /// outer text's own rules then apply).
     fn redact_json_string(&self, text: &str, nesting: usize) -> Option<String> {
-        let inside = crate::json_read::from_str::<String>(text).ok()?;
+        // Read as a `Value`, whose reader the module already holds (one for `String` is +0.6 KB).
+        let Ok(Value::String(inside)) = crate::json_read::from_str::<Value>(text) else {
+            return None;
+        };
         if nesting >= MAX_NESTED_JSON {
             return Some(String::from(REDACTED));
         }
