@@ -347,6 +347,7 @@ class Delivery:
         """The machine's input for the handler's return value, and its own response to send."""
         # Only an int (not a bool) is a status and only a response object is a response: any
         # other value (a FastAPI dict, a Flask string) is the handler succeeding, as in Node.
+        returned_synchronously(returned)
         if isinstance(returned, Response):
             return {"input": "handled", "status": _status_number(returned.status, "Response.status")}, returned
         if isinstance(returned, int) and not isinstance(returned, bool):
@@ -629,13 +630,37 @@ async def maybe_await(value: Union[T, Awaitable[T]]) -> T:
     return value
 
 
+def refuse_async(handler: object, what: str = "handler") -> None:
+    """Refuses, where a sync path will call ``handler``, an ``async def`` one: it would return
+    a coroutine that nothing awaits, and the event would count as handled without its body
+    ever running (a TypeError at construction, before any event is taken)."""
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
+        raise TypeError(
+            f"{what} is an async function, and this path calls it without an event loop: use "
+            "telhook.areceive, an async adapter (telhook.starlette), or a plain def"
+        )
+
+
+def returned_synchronously(returned: T) -> T:
+    """What a handler called synchronously returned; an awaitable (an async handler behind a
+    sync wrapper) raises as the handler's failure, so the event is retried, not marked done."""
+    if inspect.isawaitable(returned):
+        if inspect.iscoroutine(returned):
+            returned.close()  # no "never awaited" warning: this error says it
+        raise TypeError(
+            "the handler returned an awaitable, which this sync path cannot await: the event "
+            "was not handled (use telhook.areceive or an async adapter, or a plain def)"
+        )
+    return returned
+
+
 def no_handler(event: NormalizedEvent) -> None:
     """The handler of inbox mode's request path, which never calls one (a worker does)."""
     raise AssertionError("inbox mode never calls a handler on the request path")
 
 
 def checked_delivery(
-    receiver: object, method: object, headers: Any, handler: object, store: AnyDedupeStore
+    receiver: object, method: object, headers: Any, handler: object, store: AnyDedupeStore, *, sync: bool
 ) -> Tuple[Delivery, str, HeaderPairs]:
     """The arguments of receive/areceive checked (programmer errors are TypeErrors)."""
     from . import Receiver, _header_pairs
@@ -646,6 +671,8 @@ def checked_delivery(
         raise TypeError("method must be a str")
     if not callable(handler):
         raise TypeError("handler must be callable: handler(event)")
+    if sync:
+        refuse_async(handler)
     check_store(store)
     return Delivery(receiver, store), method, _header_pairs(headers)
 
@@ -661,7 +688,7 @@ def receive(
     store: AnyDedupeStore,
 ) -> Response:
     """Handles one delivery and returns the response to send (see the module docstring)."""
-    delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store)
+    delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store, sync=True)
     answer, own = run(delivery, method, url, pairs, body, handler)
     return cast(Response, own) if own is not None else answer.response()
 
@@ -678,6 +705,6 @@ async def areceive(
 ) -> Response:
     """:func:`receive` for asyncio: the body may be an async iterable of chunks, the handler and
     the store's methods may be coroutines."""
-    delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store)
+    delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store, sync=False)
     answer, own = await arun(delivery, method, url, pairs, body, handler)
     return cast(Response, own) if own is not None else answer.response()

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Protocol, TypedDict, Union, cast
 
 from ._api import call
-from ._receive import BodySource, Delivery, HeaderPairs, Response, arun, no_handler, run
+from ._receive import (
+    BodySource, Delivery, HeaderPairs, Response, arun, no_handler, refuse_async, returned_synchronously, run,
+)
 from .types import InboxState, NormalizedEvent
 
 Enqueued = Literal["new", "duplicate"]
@@ -56,6 +58,12 @@ class Record(TypedDict):
     created_at: int
     updated_at: int
     keep_until: Optional[int]
+
+
+#: The columns that identify one version of a record. Every store writes a step conditioned on
+#: them (compare and set): it applies to the record it was computed from, or to nothing, so
+#: the database decides which worker's claim or outcome lands, with or without row locks.
+RECORD_VERSION = ("state", "attempts", "run_at", "updated_at")
 
 
 class InboxPolicy:
@@ -248,10 +256,11 @@ class MemoryInbox:
 
     def work(self, handler: Callable[[NormalizedEvent], object]) -> int:
         """One worker pass: every due event's handler, its outcome recorded; how many ran."""
+        refuse_async(handler)
         taken = self.claim_due()
         for stored in taken:
             try:
-                handler(stored.event)
+                returned_synchronously(handler(stored.event))
             except Exception as error:
                 self.record(stored, error)
             else:
@@ -272,6 +281,7 @@ class MemoryInbox:
 
 
 __all__ = [
-    "AnyInbox", "AsyncInbox", "Inbox", "InboxPolicy", "MemoryInbox", "Record", "StoredEvent", "aaccept", "accept",
+    "RECORD_VERSION", "AnyInbox", "AsyncInbox", "Inbox", "InboxPolicy", "MemoryInbox", "Record", "StoredEvent",
+    "aaccept", "accept",
     "check_inbox", "claimed", "failed", "new_record", "purgeable", "replayed", "retried_now", "succeeded",
 ]

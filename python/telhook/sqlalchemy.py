@@ -41,7 +41,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
-from .inbox import Enqueued, InboxPolicy, Record, claimed, failed, new_record, replayed, succeeded
+from ._receive import refuse_async, returned_synchronously
+from .inbox import RECORD_VERSION, Enqueued, InboxPolicy, Record, claimed, failed, new_record, replayed, succeeded
 from .types import NormalizedEvent
 
 logger = logging.getLogger("telhook.inbox")
@@ -113,8 +114,10 @@ class SqlInbox:
         self.keys, self.events = _tables(self.metadata, table_prefix)
         self.clock = clock
         self.on_outcome = on_outcome
-        # SKIP LOCKED where the database has it; SQLite locks the whole file per write, so
-        # two workers never take the same row there either (one writer at a time).
+        # SKIP LOCKED where the database has it, so workers pass over rows another holds. Every
+        # write is conditioned on the version it was computed from (`_write`): without row locks
+        # (SQLite reads outside its write lock) two workers can read one due row, and only the
+        # first's claim lands.
         self._skip_locked = engine.dialect.name in ("postgresql", "mysql", "mariadb", "oracle")
         self._upsert_returning = engine.dialect.name == "postgresql"
 
@@ -178,9 +181,8 @@ class SqlInbox:
             taken = []
             for row in connection.execute(query).mappings().all():
                 record = claimed(self.policy, _record(row), now)
-                if record is None:
-                    continue
-                connection.execute(update(self.events).where(self.events.c.id == row["id"]).values(**record))
+                if record is None or not self._write(connection, row["id"], _record(row), record):
+                    continue  # not due, or another worker took it first
                 if record["state"] == "processing":
                     taken.append(Claimed(row["id"], cast(NormalizedEvent, json.loads(row["event"])), record))
                 else:
@@ -196,11 +198,12 @@ class SqlInbox:
                 current = self._locked(connection, claim)
                 if current is None:
                     return "lost"
-                handler(claim.event, connection)
+                returned_synchronously(handler(claim.event, connection))
                 done = succeeded(self.policy, current, self._now())
-                if done is None:
+                # The row may have been taken over since `_locked` read it (SQLite has no row
+                # lock): then nothing is written and the handler's writes roll back.
+                if done is None or not self._write(connection, claim.id, current, done):
                     raise _LeaseLost()
-                connection.execute(update(self.events).where(self.events.c.id == claim.id).values(**done))
             self._outcome(claim.event["provider"], claim.event["type"], done, None)
             return "done"
         except _LeaseLost:
@@ -212,11 +215,16 @@ class SqlInbox:
         with self.engine.begin() as connection:
             current = self._locked(connection, claim)
             record = failed(self.policy, current, error, self._now()) if current is not None else None
-            if record is None:
+            if current is None or record is None or not self._write(connection, claim.id, current, record):
                 return "lost"
-            connection.execute(update(self.events).where(self.events.c.id == claim.id).values(**record))
         self._outcome(claim.event["provider"], claim.event["type"], record, error)
         return record["state"]
+
+    def _write(self, connection: Connection, row_id: int, old: Record, new: Record) -> bool:
+        """Writes ``new`` over ``old`` if the row still holds ``old`` (its version columns)."""
+        version = [self.events.c[name] == old[name] for name in RECORD_VERSION]  # type: ignore[literal-required]
+        statement = update(self.events).where(and_(self.events.c.id == row_id, *version)).values(**new)
+        return bool(connection.execute(statement).rowcount)
 
     def _locked(self, connection: Connection, claim: Claimed) -> Optional[Record]:
         """The claimed row, locked, if this worker still holds it (same attempt, processing)."""
@@ -229,6 +237,7 @@ class SqlInbox:
 
     def work(self, handler: Handler, limit: int = 100) -> int:
         """Processes the due events one at a time (up to ``limit``); returns how many ran."""
+        refuse_async(handler)
         ran = 0
         while ran < limit:
             taken = self.claim(1)
@@ -252,6 +261,7 @@ class SqlInbox:
         in hand. Give the engine a pool of at least ``concurrency`` connections."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError("concurrency must be an int of at least 1")
+        refuse_async(handler)
         stopping = threading.Event()
 
         def request_stop(signum: int, frame: object) -> None:
@@ -330,8 +340,7 @@ class SqlInbox:
             query = select(self.events).where(and_(*conditions)).with_for_update()
             for row in connection.execute(query).mappings().all():
                 record = replayed(self.policy, _record(row), now)
-                if record is not None:
-                    connection.execute(update(self.events).where(self.events.c.id == row["id"]).values(**record))
+                if record is not None and self._write(connection, row["id"], _record(row), record):
                     count += 1
         return count
 

@@ -223,6 +223,45 @@ def test_handler_writes_and_the_done_mark_commit_together_and_a_lost_lease_rolls
     assert (row.state, row.attempts) == ("processing", 2)
 
 
+def test_a_celery_task_that_finds_its_row_early_sends_itself_again_for_then() -> None:
+    # Review: with the web host's clock ahead of the worker's (by a second, or by a few ms across
+    # a second's boundary) the task sent on commit found its row not due, and nothing sent
+    # another: the event waited for a sweep the README does not require.
+    from telhook.django.celery import PROCESS, install
+
+    clear("default")
+    sent: List[Tuple[str, List[int], Dict[str, Any]]] = []
+
+    class App:
+        def task(self, **options: Any) -> Callable[[Any], Any]:
+            return lambda function: function
+
+        def send_task(self, name: str, args: List[int], **options: Any) -> None:
+            sent.append((name, args, options))
+
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(clock=clock)
+    calls: List[str] = []
+
+    @inbox.handler("limephone")
+    def handle(event: Any) -> None:
+        calls.append(event["id"])
+
+    tasks = install(App(), inbox)
+    try:
+        assert inbox.enqueue("k", event(1), 30) == "new"  # on the web host, at its clock
+        row_id = InboxEvent.objects.get().pk
+        assert sent == [(PROCESS, [row_id], {})]
+        clock.now -= 1  # the worker's clock, a second behind
+        assert tasks.process_row(row_id) is None and calls == []
+        assert sent[1:] == [(PROCESS, [row_id], {"countdown": 1.0})]
+        clock.now += 1  # Celery runs it again after the countdown
+        assert tasks.process_row(row_id) == "succeeded" and calls == [event(1)["id"]]
+        assert tasks.process_row(row_id) is None and len(sent) == 2  # done: nothing more is sent
+    finally:
+        tasks.uninstall()
+
+
 def test_log_lines_and_the_signal_carry_provider_type_state_attempts(caplog: Any) -> None:
     clear("default")
     inbox = DjangoInbox(policy=InboxPolicy(max_attempts=1))

@@ -132,6 +132,50 @@ def test_areceive_with_async_iterable_and_coroutine_handler(sms: Dict[str, Any])
     assert response.status == 200 and seen == ["limephone:sms_sent:234567"]
 
 
+def test_an_async_handler_on_a_sync_path_is_refused_and_its_event_never_marked_done(sms: Dict[str, Any]) -> None:
+    # Review: `async def` given to telhook.receive (or a sync inbox worker) returned a coroutine
+    # nothing awaited, and the event was marked done with its body never run: lost.
+    from telhook.inbox import MemoryInbox, accept
+
+    ran: List[str] = []
+
+    async def on_event(event: Any) -> None:
+        ran.append(event["id"])
+
+    class AsyncCallable:
+        async def __call__(self, event: Any) -> None:
+            ran.append(event["id"])
+
+    store = MemoryStore()
+    for handler in (on_event, AsyncCallable()):
+        with pytest.raises(TypeError, match="async function"):
+            deliver(sms, handler, store)
+    assert store.state(sms["expect"]["event"]["id"]) is None  # nothing claimed: the retry is new
+
+    # An async handler behind a sync wrapper (a decorator that hides it): its coroutine is
+    # refused as the handler failing, so the provider retries and the retry is handled.
+    def wrapped(event: Any) -> Any:
+        return on_event(event)
+
+    failed = deliver(sms, wrapped, store)
+    assert (failed.status, failed.body) == (500, b'{"error":"handler_failed"}')
+    assert store.state(sms["expect"]["event"]["id"]) is None and ran == []
+    retried = deliver(sms, lambda event: ran.append(event["id"]), store)
+    assert (retried.status, retried.body) == (200, b'{"outcome":"accepted"}') and ran == [sms["expect"]["event"]["id"]]
+
+    inbox = MemoryInbox(clock=lambda: sms["now"])
+    request = sms["request"]
+    queued = accept(receiver_for(sms), method="POST", url=None, headers=request["headers"], body=request["body"],
+                    inbox=inbox)
+    assert queued.status == 200
+    with pytest.raises(TypeError, match="async function"):
+        inbox.work(on_event)
+    assert inbox.events[0].record["state"] == "pending"  # refused before it was taken
+    assert inbox.work(wrapped) == 1
+    assert inbox.events[0].record["state"] == "failed"
+    assert inbox.events[0].record["last_error_code"] == "TypeError"
+
+
 def test_programmer_errors_are_type_and_value_errors(sms: Dict[str, Any]) -> None:
     receiver = receiver_for(sms)
     good: Dict[str, Any] = dict(method="POST", url=None, headers={}, body=b"", handler=lambda e: None,

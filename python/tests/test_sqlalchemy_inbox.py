@@ -233,6 +233,45 @@ def test_a_worker_killed_mid_handler_leaves_the_event_to_the_next_after_the_leas
     print(f"\nprocessed by the next worker {time.monotonic() - killed_at:.1f} s after the kill (lease 2 s)")
 
 
+def test_two_workers_on_sqlite_take_each_event_once(tmp_path: pathlib.Path) -> None:
+    # Review: SQLite reads outside its write lock, so two workers could read one due row; each
+    # wrote its claim unconditionally, both passed the finish check, and both handlers' writes
+    # committed (28 of 300 events twice). Every write is now conditioned on the row's version.
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    events = 300
+    inbox = _load_inbox(url, events)
+    workers = [_spawn(url, "flaky", SECONDS="120") for _ in range(2)]
+    for worker in workers:
+        assert worker.wait(timeout=180) == 0
+    assert inbox.backlog() == {("lisoloo", "done"): events}
+    effects = _effects(inbox)
+    assert len(effects) == events and set(effects.values()) == {1}, {k: n for k, n in effects.items() if n > 1}
+
+
+def test_a_finish_after_the_row_was_taken_over_commits_nothing(tmp_path: pathlib.Path) -> None:
+    # The handler outlived its lease and another worker took the event: without row locks
+    # (SQLite) the late finish wrote `done` over the newer attempt and its writes committed.
+    clock = Clock(1_769_000_000)
+    inbox = SqlInbox(create_engine(f"sqlite:///{tmp_path / 'late.db'}"), policy=InboxPolicy(lease_secs=30),
+                     clock=clock, table_prefix="late")
+    inbox.create_tables()
+    assert inbox.enqueue("lisoloo:late", {"provider": "lisoloo", "type": "message.status", "id": "lisoloo:late"},
+                         300) == "new"
+    (first,) = inbox.claim()
+    ran: List[str] = []
+
+    def slow(event: Any, connection: Connection) -> None:
+        ran.append("first")
+        clock.now += 31  # past the lease: another worker takes the event meanwhile
+        (second,) = inbox.claim()
+        assert inbox.finish(second, lambda event, connection: ran.append("second")) == "done"
+
+    assert inbox.finish(first, slow) == "lost"
+    record = inbox.record_of(first.id)
+    assert record is not None and (record["state"], record["attempts"]) == ("done", 2), record
+    assert ran == ["first", "second"]
+
+
 def always_fails(event: Any, connection: Connection) -> None:
     raise LookupError("no such customer")
 
@@ -277,6 +316,27 @@ def test_misuse_fails_at_construction() -> None:
         SqlInbox("sqlite://")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="selection"):
         SqlInbox(create_engine("sqlite://")).replay()
+
+
+def test_an_async_handler_is_refused_before_any_event_is_taken(tmp_path: pathlib.Path) -> None:
+    # Review: the worker called `async def on_event` without awaiting it and marked the event
+    # done: its body never ran.
+    inbox = SqlInbox(create_engine(f"sqlite:///{tmp_path / 'async.db'}"), table_prefix="async")
+    inbox.create_tables()
+    assert inbox.enqueue("lisoloo:a", {"provider": "lisoloo", "type": "message.status", "id": "lisoloo:a"}, 300) == "new"
+
+    async def on_event(event: Any, connection: Connection) -> None:
+        raise AssertionError("never run")
+
+    for call in (lambda: inbox.work(on_event), lambda: inbox.run(on_event, stop=lambda: True)):
+        with pytest.raises(TypeError, match="async function"):
+            call()
+    assert inbox.backlog() == {("lisoloo", "pending"): 1}
+    # Behind a sync wrapper it fails as the handler does: retried later, never done.
+    (claim,) = inbox.claim()
+    assert inbox.finish(claim, lambda event, connection: on_event(event, connection)) == "failed"
+    record = inbox.record_of(claim.id)
+    assert record is not None and record["last_error_code"] == "TypeError"
 
 
 # ------------------------------------------------------------------ the README's example

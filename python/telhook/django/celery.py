@@ -15,8 +15,9 @@
   or record the failure. Sent after the commit of every write that makes an event due: when it
   is stored (``transaction.on_commit``: a task never runs before its row exists), when an
   attempt failed (``countdown`` to the core's ``run_at``: the backoff is the core's, not
-  Celery's retry), when it is replayed or retried now. A task that finds its row not due (done,
-  held by another worker, early) does nothing.
+  Celery's retry), when it is replayed or retried now. A task that finds its row done does
+  nothing; one that finds it early by the worker's clock (the web host's clock ahead), or held
+  by another worker, sends itself again for the row's ``run_at`` (the lease's end).
 - ``telhook.inbox.sweep()``: sends ``process`` for every due row. A task lost by the broker or a
   worker killed mid-handler leaves its row due (after the lease): schedule the sweep with
   Celery beat (e.g. every minute), or run ``manage.py telhook_worker`` beside Celery.
@@ -50,7 +51,7 @@ class InboxTasks:
 
         @app.task(name=PROCESS, ignore_result=True)  # type: ignore[untyped-decorator]
         def process(row_id: int) -> Optional[str]:
-            return tasks.inbox().process(row_id)
+            return tasks.process_row(row_id)
 
         @app.task(name=SWEEP, ignore_result=True)  # type: ignore[untyped-decorator]
         def sweep(limit: int = 1000) -> int:
@@ -75,9 +76,23 @@ class InboxTasks:
                 self._loaded = load_inbox(self.using, self._inbox)
         return self._loaded
 
+    def process_row(self, row_id: int) -> Optional[str]:
+        """The ``process`` task's body. A row not yet due by this worker's clock is sent again
+        for its ``run_at``: the web host's clock can run ahead of the worker's (the task, sent
+        on commit, then arrives "early"), and a row dropped here would wait for a sweep that
+        may never be scheduled. A row held by another worker is sent again for its lease's end,
+        so a worker killed mid-handler does not need the sweep either."""
+        inbox = self.inbox()
+        outcome = inbox.process(row_id)
+        if outcome is None:
+            waiting = inbox.waiting_until(row_id)
+            if waiting is not None:
+                self.schedule(row_id, waiting)
+        return outcome
+
     def schedule(self, row_id: int, run_at: int) -> None:
         """Sends ``process(row_id)`` to run at ``run_at`` (UNIX seconds)."""
-        countdown = max(0.0, run_at - time.time())
+        countdown = max(0.0, run_at - self._now())
         options: dict[str, Any] = {"countdown": countdown} if countdown > 0 else {}
         if self.queue is not None:
             options["queue"] = self.queue
@@ -88,12 +103,16 @@ class InboxTasks:
         handler for a row's provider leaves that row alone.)"""
         from .models import InboxEvent
 
-        now = int(time.time()) if not isinstance(self._inbox, DjangoInbox) else int(self._inbox.clock())
+        now = int(self._now())
         rows = InboxEvent.objects.using(self.using).filter(run_at__lte=now).order_by("run_at")
         ids: List[int] = list(rows.values_list("id", flat=True)[:limit])
         for row_id in ids:
             self.schedule(row_id, now)
         return len(ids)
+
+    def _now(self) -> float:
+        """UNIX seconds by the inbox's clock (``time.time`` unless the inbox was given one)."""
+        return self._inbox.clock() if isinstance(self._inbox, DjangoInbox) else time.time()
 
     def uninstall(self) -> None:
         if isinstance(self._inbox, DjangoInbox):

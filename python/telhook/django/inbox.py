@@ -68,8 +68,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 from django.dispatch import Signal
 
 from ..inbox import (
-    Enqueued, InboxPolicy, Record, claimed, failed, new_record, purgeable, replayed, retried_now, succeeded,
+    RECORD_VERSION, Enqueued, InboxPolicy, Record, claimed, failed, new_record, purgeable, replayed, retried_now,
+    succeeded,
 )
+from .._receive import returned_synchronously
 from ..stores import DONE, DjangoDatabaseStore
 from ..types import NormalizedEvent
 
@@ -89,9 +91,6 @@ inbox_event_processed = Signal()
 
 RECORD_FIELDS = ("state", "attempts", "run_at", "last_error_code", "last_error_message", "created_at", "updated_at",
                  "keep_until")
-# The columns that identify one version of a record: a write conditioned on them applies to
-# the record the step was computed from, or to nothing.
-_VERSION = ("state", "attempts", "run_at", "updated_at")
 ANY_PROVIDER = "*"
 
 _REGISTRY: Dict[str, List["DjangoInbox"]] = {}
@@ -224,7 +223,7 @@ class DjangoInbox:
 
     def _write(self, row_id: int, old: Record, new: Record) -> bool:
         """Writes ``new`` over ``old`` if the row still holds ``old``."""
-        version = {name: old[name] for name in _VERSION}  # type: ignore[literal-required]
+        version = {name: old[name] for name in RECORD_VERSION}  # type: ignore[literal-required]
         return bool(self._rows().filter(pk=row_id, **version).update(**new))
 
     def claim(self, row_id: Optional[int] = None) -> Optional[Tuple["InboxEvent", Record]]:
@@ -309,6 +308,12 @@ class DjangoInbox:
         if taken is None:
             return None
         return self.handle(*taken)
+
+    def waiting_until(self, row_id: int) -> Optional[int]:
+        """When the row becomes due by this process's clock (its ``run_at``), if that is still
+        ahead; None when it is due now, done, dead or gone."""
+        run_at = self._rows().filter(pk=row_id).values_list("run_at", flat=True).first()
+        return run_at if run_at is not None and run_at > self._now() else None
 
     def work(self, limit: Optional[int] = None) -> int:
         """Processes due events until none is due (or ``limit`` of them); how many ran."""
@@ -403,7 +408,7 @@ def _call(handler: Handler, event: NormalizedEvent) -> None:
 
         async_to_sync(handler)(event)
     else:
-        handler(event)
+        returned_synchronously(handler(event))
 
 
 def _call_scheduler(scheduler: Scheduler, row_id: int, run_at: int) -> None:
