@@ -67,10 +67,21 @@ export function memoryInbox({ clock = () => Date.now() / 1000, policy = {}, onOu
   const keys = new Map(); // key -> until when a delivery of it is a duplicate (UNIX seconds)
   const entries = []; // {id, key, event, record}, in the order stored
   let lastId = 0;
-  const jobOf = (entry) => ({ id: entry.id, key: entry.key, event: entry.event, attempts: entry.record.attempts });
+  // The record each job was claimed with: an outcome is recorded over that record only. A
+  // handler that outlived its lease, while another pass took its event over, records nothing
+  // (compare and set, as the SQL inboxes write; the record's attempts alone repeat after a replay).
+  const claimedWith = new WeakMap();
+  const jobOf = (entry) => {
+    const job = { id: entry.id, key: entry.key, event: entry.event, attempts: entry.record.attempts };
+    claimedWith.set(job, entry.record);
+    return job;
+  };
   const settle = (job, event) => {
     const entry = entries.find((e) => e.id === job.id);
     if (entry === undefined) return "not_processing";
+    if ((claimedWith.get(job) ?? entry.record) !== entry.record || entry.record.attempts !== job.attempts) {
+      return "not_processing";
+    }
     const result = inboxStep(checked, entry.record, event, now());
     if (result.refused !== undefined) return result.refused;
     entry.record = result.record;

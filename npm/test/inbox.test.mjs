@@ -64,6 +64,23 @@ test("memoryInbox: work, backoff, dead after max_attempts, replay, purge after t
   assert.deepStrictEqual(inbox.entries(), []);
 });
 
+test("memoryInbox: a handler that outlived its lease records nothing over the attempt that took its event over", async () => {
+  // Review: settle stepped the event's current record, so a late failure of the first attempt
+  // made the second attempt's event failed (due again while the second still ran: a third run).
+  let now = 1_769_000_000;
+  const inbox = telhook.memoryInbox({ clock: () => now, policy: { lease_secs: 30 } });
+  assert.equal(inbox.enqueue("k", { id: "k" }, 300), "new");
+  const first = inbox.claim();
+  now += 31; // past the lease: another pass takes the event over
+  const second = inbox.claim();
+  assert.deepStrictEqual([first.attempts, second.attempts], [1, 2]);
+  assert.equal(inbox.fail(first, new Error("late")), "not_processing");
+  assert.equal(inbox.succeed(first), "not_processing");
+  assert.deepStrictEqual([inbox.entries()[0].state, inbox.entries()[0].attempts], ["processing", 2]);
+  assert.equal(inbox.claim(), null); // not due again while the second attempt holds it
+  assert.equal(inbox.succeed(second), "done");
+});
+
 test("onOutcome: called after each attempt with provider, type and state (counters); a throwing hook changes nothing", async () => {
   let now = 1_769_000_000;
   const outcomes = [];

@@ -244,8 +244,12 @@ class MemoryInbox:
                     taken.append(stored)
         return taken
 
-    def record(self, stored: StoredEvent, error: Optional[BaseException]) -> None:
-        """Records how a taken event's handler ended (``error`` None: it succeeded)."""
+    def record(self, stored: StoredEvent, error: Optional[BaseException], claimed: Optional[Record] = None) -> None:
+        """Records how a taken event's handler ended (``error`` None: it succeeded). With
+        ``claimed`` (the record it was taken with), only if the event still holds that claim: a
+        handler that outlived its lease while another pass took the event over records nothing."""
+        if claimed is not None and stored.record is not claimed:
+            return
         now = self._now()
         if error is None:
             record = succeeded(self.policy, stored.record, now)
@@ -257,14 +261,14 @@ class MemoryInbox:
     def work(self, handler: Callable[[NormalizedEvent], object]) -> int:
         """One worker pass: every due event's handler, its outcome recorded; how many ran."""
         refuse_async(handler)
-        taken = self.claim_due()
-        for stored in taken:
+        taken = [(stored, stored.record) for stored in self.claim_due()]
+        for stored, claimed_with in taken:
             try:
                 returned_synchronously(handler(stored.event))
             except Exception as error:
-                self.record(stored, error)
+                self.record(stored, error, claimed_with)
             else:
-                self.record(stored, None)
+                self.record(stored, None, claimed_with)
         return len(taken)
 
     def replay(self, index: int) -> bool:

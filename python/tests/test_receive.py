@@ -176,6 +176,26 @@ def test_an_async_handler_on_a_sync_path_is_refused_and_its_event_never_marked_d
     assert inbox.events[0].record["last_error_code"] == "TypeError"
 
 
+def test_memory_inbox_a_handler_that_outlived_its_lease_records_nothing_over_the_next_attempt() -> None:
+    # Review: `record` stepped the event's current record, so a late failure of the first
+    # attempt made the second attempt's event failed while the second still ran.
+    from telhook.inbox import InboxPolicy, MemoryInbox
+
+    now = [1_769_000_000]
+    inbox = MemoryInbox(policy=InboxPolicy(lease_secs=30), clock=lambda: now[0])
+    assert inbox.enqueue("k", {"id": "k", "provider": "lisoloo", "type": "message.status"}, 300) == "new"  # type: ignore[typeddict-item]
+
+    def outlives_its_lease(event: Any) -> None:
+        now[0] += 31
+        (taken_over,) = inbox.claim_due()  # another pass takes the event over
+        assert taken_over.record["attempts"] == 2
+        raise TimeoutError("late")
+
+    assert inbox.work(outlives_its_lease) == 1
+    record = inbox.events[0].record
+    assert (record["state"], record["attempts"]) == ("processing", 2), record
+
+
 def test_programmer_errors_are_type_and_value_errors(sms: Dict[str, Any]) -> None:
     receiver = receiver_for(sms)
     good: Dict[str, Any] = dict(method="POST", url=None, headers={}, body=b"", handler=lambda e: None,
