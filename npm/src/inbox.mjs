@@ -187,12 +187,21 @@ function outcomeReporter(where, onOutcome) {
 
 // ---------------------------------------------------------------- Cloudflare Queues
 
-// How long the dedupe claim is held while the event is being sent: longer than the receive
-// machine's longest store deadline (60 s), so that a send still running when the delivery was
-// answered 503 cannot overlap a redelivery's claim; never the dedupe window (up to a day), so
-// that a Worker that died before sending does not make the provider's retries 503 until it
-// gives up.
+// How long the dedupe claim is held while the event is being sent: the provider's in-progress
+// lease (15 s for Telnyx, whose retries end ~42 s after the first attempt), so that a Worker
+// that died before sending does not make every retry 503 until the provider gives up. A send
+// still running when the delivery was answered 503 is kept alive (waitUntil) and completes the
+// key when it lands; one that outlasts the lease can overlap a redelivery's send, which the
+// consumer's store (keyed by the event's key) runs once. Events not built by the core (no
+// known provider) keep the older 120 s.
 const SENDING_LEASE_SECS = 120;
+function sendingLeaseSecs(event) {
+  try {
+    return coreCall("retry_policy", [event.provider]).in_progress_lease_secs;
+  } catch {
+    return SENDING_LEASE_SECS;
+  }
+}
 const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds (12 h)
 
 /**
@@ -205,9 +214,10 @@ const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds 
  * claim comes first, so two copies of an event can never both be sent (the second finds the claim
  * and is told to retry later, 503, or that it is a duplicate); a failed send releases the claim,
  * so the provider's retry is stored. Only a Worker killed between `send` resolving and the claim
- * being completed (or a failed `complete`) leaves the key claimed "in progress" for
- * SENDING_LEASE_SECS (120 s), during which redeliveries are answered 503 (the event is stored),
- * after which a redelivery would be sent again: a duplicate rather than a lost event.
+ * being completed (or a failed `complete`) leaves the key claimed "in progress" for the
+ * provider's in-progress lease, during which redeliveries are answered 503 (the event is stored),
+ * after which a redelivery would be sent again: a duplicate rather than a lost event, which
+ * `consumeInbox` with a store runs once.
  */
 export function queueInbox(queue, { dedupe } = {}) {
   if (queue === null || typeof queue !== "object" || typeof queue.send !== "function") {
@@ -219,7 +229,7 @@ export function queueInbox(queue, { dedupe } = {}) {
   return {
     async enqueue(key, event, dedupeTtlSecs) {
       const token = newDeliveryToken();
-      const state = await dedupe.claim(key, token, SENDING_LEASE_SECS);
+      const state = await dedupe.claim(key, token, sendingLeaseSecs(event));
       if (state === "done") return "duplicate";
       if (state !== "new") {
         // Another delivery of this event is being sent right now: not known to be stored yet.
@@ -247,9 +257,10 @@ export function queueInbox(queue, { dedupe } = {}) {
  * dead_letter_queue: without one Cloudflare deletes it). Resolves to `{acked, retried}` counts.
  *
  * Cloudflare Queues deliver at least once. With `{store}` (durableObjectStore) each message is
- * also claimed by its id while its handler runs and marked done for `retention_secs` after, so a
- * message delivered again after its handler succeeded is acked without running it twice (and
- * one delivered while it runs elsewhere is retried after `lease_secs`).
+ * also claimed by its event's key while its handler runs and marked done for `retention_secs`
+ * after, so a message delivered again after its handler succeeded — or the same event sent twice
+ * (a send that failed after the queue stored it, then the provider's retry) — is acked without
+ * running it twice (and one delivered while it runs elsewhere is retried after `lease_secs`).
  */
 export async function consumeInbox(batch, env, handler, policy = {}, { store = null, onOutcome = null } = {}) {
   const checked = inboxPolicy(policy);
@@ -265,7 +276,9 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
     try {
       if (event === undefined) throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
       if (store !== null) {
-        claim = { key: `telhook-inbox:${message.id}`, token: newDeliveryToken() };
+        // The event's key, not the message's id: a second message of one event has another id.
+        const { key } = message.body;
+        claim = { key: `telhook-inbox:${typeof key === "string" ? key : message.id}`, token: newDeliveryToken() };
         const state = await store.claim(claim.key, claim.token, checked.lease_secs);
         if (state !== "new") {
           claim = null;
@@ -355,13 +368,17 @@ export function bullmqInbox(queue, { policy = {}, onOutcome = null } = {}) {
       return async (job) => {
         const { event } = job.data;
         try {
-          const returned = await handler(event, job);
+          // Not returned to BullMQ, which stores it as JSON after the handler ran: a value it
+          // cannot write (a BigInt, an axios response) failed the job and ran the handler again.
+          await handler(event, job);
           report(event, "done");
-          return returned;
+          return undefined;
         } catch (error) {
           // BullMQ counts this attempt after the processor ends: attemptsMade + 1 were made.
           report(event, inboxRetryDelaySecs(checked, (job.attemptsMade ?? 0) + 1) === null ? "dead" : "failed");
-          throw error;
+          // BullMQ reads the error's message: a bare `reject()` crashed its failure handling and
+          // left the job to stall (dead after 2 runs, not max_attempts).
+          throw error instanceof Error ? error : new Error(`the handler threw a non-Error value (${error === null ? "null" : typeof error})`, { cause: error });
         }
       };
     },

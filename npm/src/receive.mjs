@@ -364,7 +364,12 @@ async function run(setup, request, readBody, context, keepAlive) {
         }
         case "enqueue": {
           const { inbox } = setup;
-          const stored = await withDeadline(() => inbox.enqueue(key, event, action.dedupe_ttl_secs), deadline, "inbox.enqueue");
+          // Kept alive past the answer (a Worker's waitUntil): a store slower than the deadline
+          // is answered 503 but still lands and completes its key, where the request's end would
+          // cancel it and leave the claim to turn the provider's retries away.
+          const enqueuing = Promise.resolve().then(() => inbox.enqueue(key, event, action.dedupe_ttl_secs));
+          keepAlive?.(enqueuing.catch(() => {}));
+          const stored = await withDeadline(() => enqueuing, deadline, "inbox.enqueue");
           failure = stored.error;
           input = storeInput(stored, (state) => ({ input: "enqueued", state: String(state) }), "store_failed");
           break;

@@ -187,3 +187,75 @@ test("queueInbox: claim, send, done for the dedupe window; a failed send release
   assert.equal(await first, "new");
   assert.equal(sent.length, 2);
 });
+
+test("queueInbox: a send slower than the store deadline is answered 503 but kept alive, lands, and the retry is a duplicate (review)", async () => {
+  // In workerd the request's end cancelled the pending send; its claim then turned every Telnyx
+  // retry away for 120 s, longer than Telnyx retries: the event was lost.
+  const { vector } = vectors.find((v) => v.name === "lisoloo_queued_then_processed_once.json");
+  let now = vector.now;
+  const dedupe = telhook.memoryStore({ clock: () => now });
+  const sent = [];
+  const leases = [];
+  const recording = { ...dedupe, claim: (key, token, lease) => (leases.push(lease), dedupe.claim(key, token, lease)) };
+  let slow = true;
+  const queue = {
+    async send(body) {
+      if (slow) await new Promise((resolve) => setTimeout(resolve, 300));
+      sent.push(body);
+    },
+  };
+  const kept = [];
+  const handler = telhook.createHandler({
+    provider: vector.provider,
+    credentials: vector.credentials,
+    clock: () => now,
+    inbox: telhook.queueInbox(queue, { dedupe: recording }),
+    storeDeadlineMs: 100,
+    onError: () => {},
+  });
+  const deliver = vector.steps[0].deliver;
+  const request = () => new Request(deliver.url ?? "https://hooks.test/hook", { method: "POST", headers: deliver.headers, body: deliver.body });
+  const ctx = { waitUntil: (promise) => kept.push(promise) };
+  const first = await handler(request(), {}, ctx);
+  assert.deepStrictEqual([first.status, await first.json()], [503, { error: "dedupe_unavailable" }]);
+  assert.equal(kept.length, 1);
+  await Promise.all(kept);
+  assert.equal(sent.length, 1); // the send landed after the answer
+  slow = false;
+  const retry = await handler(request(), {}, ctx);
+  assert.deepStrictEqual([retry.status, await retry.json()], [200, { outcome: "duplicate" }]);
+  assert.equal(sent.length, 1);
+  // The claim while sending is the provider's in-progress lease (each delivery's), not a fixed 120 s.
+  const lease = telhook.retryPolicy(vector.provider).in_progress_lease_secs;
+  assert.notEqual(lease, 120);
+  assert.deepStrictEqual(leases, [lease, lease]);
+  assert.equal(telhook.retryPolicy("telnyx").in_progress_lease_secs, 15);
+});
+
+test("consumeInbox with a store: one event sent twice (two messages, two ids) runs its handler once (review)", async () => {
+  let now = 1_769_000_000;
+  const store = telhook.memoryStore({ clock: () => now });
+  const event = { id: "lisoloo:e1", provider: "lisoloo", type: "message.status" };
+  const acks = [];
+  const message = (id) => ({ id, attempts: 1, body: { key: "lisoloo:e1", event }, ack: () => acks.push(id), retry: () => acks.push(`retry ${id}`) });
+  const ran = [];
+  const counts = await telhook.consumeInbox({ messages: [message("m1"), message("m2")] }, {}, (e) => ran.push(e.id), {}, { store });
+  assert.deepStrictEqual(counts, { acked: 2, retried: 0 });
+  assert.deepStrictEqual(ran, ["lisoloo:e1"]);
+  assert.deepStrictEqual(acks, ["m1", "m2"]);
+});
+
+test("bullmqInbox processor: the handler's value never reaches BullMQ, and a non-Error rejection is an Error (review)", async () => {
+  const inbox = telhook.bullmqInbox({ add() {} }, { policy: { max_attempts: 3 } });
+  const job = { data: { key: "k", event: { id: "k" } }, attemptsMade: 0 };
+  const circular = {};
+  circular.self = circular;
+  for (const returned of [10n, circular, "ok"]) {
+    assert.equal(await inbox.processor(async () => returned)(job), undefined);
+  }
+  for (const thrown of [undefined, null, "text"]) {
+    await assert.rejects(inbox.processor(() => Promise.reject(thrown))(job), (error) => error instanceof Error && error.cause === thrown && /non-Error value/.test(error.message));
+  }
+  const original = new RangeError("no such customer");
+  await assert.rejects(inbox.processor(async () => { throw original; })(job), (error) => error === original);
+});
