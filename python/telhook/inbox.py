@@ -244,11 +244,14 @@ class MemoryInbox:
                     taken.append(stored)
         return taken
 
-    def record(self, stored: StoredEvent, error: Optional[BaseException], claimed: Optional[Record] = None) -> None:
+    def record(
+        self, stored: StoredEvent, error: Optional[BaseException], claimed_with: Optional[Record] = None
+    ) -> None:
         """Records how a taken event's handler ended (``error`` None: it succeeded). With
-        ``claimed`` (the record it was taken with), only if the event still holds that claim: a
-        handler that outlived its lease while another pass took the event over records nothing."""
-        if claimed is not None and stored.record is not claimed:
+        ``claimed_with`` (the record it was taken with), only if the event still holds that
+        claim: a handler that outlived its lease while another pass took the event over records
+        nothing."""
+        if claimed_with is not None and stored.record is not claimed_with:
             return
         now = self._now()
         if error is None:
