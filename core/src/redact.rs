@@ -356,6 +356,12 @@ impl<'a> Redactor<'a> {
                     Nested::Whole => Some(String::from(REDACTED)),
                 };
             }
+            // The text as it stands is judged first: a reading of it as an escaped string's
+            // inside may corrupt it (`'…\\'` in a Python map becomes an escaped quote) and
+            // find a configured value but no key (found by the fuzz target).
+            if has_secret_named_key(text, self.provider_keys) {
+                return Some(String::from(REDACTED));
+            }
             // `{\"password\":…}`: JSON escaped once more than its string needs (copied out of
             // another JSON text's string). Read as that string's inside, it is JSON (or a map
             // text) again. Any escape, not only `\"`: a Python map escaped so has none, and its
@@ -370,9 +376,6 @@ impl<'a> Redactor<'a> {
                             .map_or_else(|| String::from(REDACTED), String::from),
                     );
                 }
-            }
-            if has_secret_named_key(text, self.provider_keys) {
-                return Some(String::from(REDACTED));
             }
         }
         // `"{\"password\":…}"`: a JSON text encoded twice (a value serialized once too often)
@@ -1041,8 +1044,9 @@ mod tests {
             (twice.clone(), redacted_twice.clone()),
             // Three times.
             (thrice, serde_json::to_string(&redacted_twice).unwrap()),
-            // The inside of such a string, escapes and all (escaped once too many).
-            (escaped_inside(&twice), escaped_inside(&redacted_twice)),
+            // The inside of such a string, escapes and all (escaped once too many): its keys are
+            // judged as the text stands first, as a map's, so one named like a secret takes it whole.
+            (escaped_inside(&twice), REDACTED.to_string()),
             // A quoted query, a quoted URL.
             (
                 r#""password=abc&x=1""#.to_string(),
@@ -1058,6 +1062,12 @@ mod tests {
         let python_escaped = escaped_inside(&serde_json::to_string(python).unwrap());
         assert!(!python_escaped.contains("\\\""), "{python_escaped}");
         assert_eq!(redacted(json!(python_escaped), &r), json!(REDACTED));
+        // Read again as an escaped string's inside, a Python key ending in `\\` escapes its own
+        // closing quote; the text as it stands is judged first (found by the fuzz target).
+        let python_key = r#"{'k-lt-bearer-9f8e\\': {'password': 'hunter2'}}"#;
+        let python_twice = serde_json::to_string(python_key).unwrap();
+        assert_eq!(redacted(json!(python_twice), &r), json!("\"[REDACTED]\""));
+        assert_eq!(redacted(json!(escaped_inside(&python_twice)), &r), json!(REDACTED));
         // Quoted texts with nothing secret inside, and quotes that open no JSON string, stay.
         for kept in [
             r#""Your PIN: 1234""#,
