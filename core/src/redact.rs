@@ -1067,7 +1067,10 @@ mod tests {
         let python_key = r#"{'k-lt-bearer-9f8e\\': {'password': 'hunter2'}}"#;
         let python_twice = serde_json::to_string(python_key).unwrap();
         assert_eq!(redacted(json!(python_twice), &r), json!("\"[REDACTED]\""));
-        assert_eq!(redacted(json!(escaped_inside(&python_twice)), &r), json!(REDACTED));
+        assert_eq!(
+            redacted(json!(escaped_inside(&python_twice)), &r),
+            json!(REDACTED)
+        );
         // Quoted texts with nothing secret inside, and quotes that open no JSON string, stay.
         for kept in [
             r#""Your PIN: 1234""#,
