@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, cast
 
 from flask import Response, current_app, got_request_exception, request
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -44,14 +44,70 @@ def _own_status(returned: object) -> Optional[int]:
     return returned.status_code if isinstance(returned, WerkzeugResponse) else None
 
 
+FORM_MIMETYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class _Recorded:
+    """The request stream's chunks as telhook reads them, kept so that the view can still read
+    the body it was called for (``request.get_json()``, ``request.data``): telhook consumed the
+    stream, and Werkzeug would hand the view an empty body."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = chunks
+        self.parts: List[bytes] = []
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.parts.append(chunk)
+            yield chunk
+
+
 def _body() -> Iterable[bytes]:
     # request.get_data() keeps a copy (werkzeug's `_cached_data`); request.form / files parse
-    # the stream without one, after which the raw body is gone.
-    if "_cached_data" in request.__dict__:
-        return [request.get_data()]
-    if "form" in request.__dict__ or "files" in request.__dict__:
+    # the stream without one, after which the raw body is gone. Werkzeug only reads the stream
+    # for the two form types: a JSON body is still there after `request.form` was touched. And
+    # a form parsed before `request.data` (which parses the form first) leaves a cached b"".
+    # A chunked body Werkzeug could not read is empty, cached or not.
+    if _chunked_unreadable(request.environ):
         return unavailable_body()
-    return stream_reader(request.stream.read)
+    d = request.__dict__
+    cached = d.get("_cached_data")
+    parsed = ("form" in d or "files" in d) and request.mimetype in FORM_MIMETYPES
+    if cached is not None and not (parsed and not cached and request.content_length != 0):
+        return [cached]
+    if parsed:
+        return unavailable_body()
+    return _Recorded(stream_reader(request.stream.read))
+
+
+def _chunked_unreadable(environ: Mapping[str, Any]) -> bool:
+    """A chunked body (no Content-Length) on a WSGI server that does not decode it and says so
+    (``wsgi.input_terminated``: wsgiref, ...): Werkzeug hands over an empty stream, which the
+    core would answer 400 (Lisoloo drops the event). 500 raw_body_unavailable instead, as the
+    Django adapter answers."""
+    return (
+        "wsgi.input_terminated" not in environ
+        and not environ.get("CONTENT_LENGTH")
+        and "HTTP_TRANSFER_ENCODING" in environ
+    )
+
+
+def _view_result(returned: object) -> object:
+    """A view's ``(body, status)`` / ``(body, status, headers)`` / ``(body, headers)`` tuple is
+    Flask's own way to answer with a status: made into the Response Flask would send, so that
+    its status (a 503) decides, instead of counting as success."""
+    if isinstance(returned, tuple):
+        return current_app.make_response(returned)
+    return returned
+
+
+def _calling(view: View, body: Iterable[bytes], url_values: Mapping[str, Any]) -> Callable[[NormalizedEvent], object]:
+    def call(event: NormalizedEvent) -> object:
+        if isinstance(body, _Recorded):
+            request.__dict__["_cached_data"] = b"".join(body.parts)
+        return _view_result(view(event, **url_values))
+
+    return call
 
 
 def _environ_header_pairs(environ: Mapping[str, Any]) -> List[Tuple[str, str]]:
@@ -108,13 +164,14 @@ def webhook(
         @functools.wraps(view)
         def wrapper(**url_values: Any) -> WerkzeugResponse:
             delivery = Delivery(receiver, store, on_error=_report, own_status=_own_status)
+            body = _body()
             answer, own = run(
                 delivery,
                 request.method,
                 request.full_path if request.query_string else request.path,
                 _environ_header_pairs(request.environ),
-                _body(),
-                lambda event: view(event, **url_values),
+                body,
+                _calling(view, body, url_values),
             )
             if own is not None:
                 return own  # type: ignore[return-value]

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, List, Mapping, Optional, Tuple, Union, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from . import Receiver
-from ._receive import Answer, Delivery, arun, maybe_await, no_handler, unavailable_body
+from ._receive import Answer, Delivery, RawBodyUnavailable, arun, maybe_await, no_handler, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -51,12 +51,40 @@ def _scope_header_pairs(request: Request) -> List[Tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
 
 
+class _Recorded:
+    """``request.stream()``'s chunks as telhook reads them, kept so that the handler can still
+    call ``await request.json()`` / ``request.body()``: the stream is spent once telhook read
+    it, and Starlette raises "Stream consumed" (a failed handler on every redelivery)."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.parts: List[bytes] = []
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self.request.stream():
+            self.parts.append(chunk)
+            size += len(chunk)
+            yield chunk
+        # A BaseHTTPMiddleware that streamed the body itself (request.stream(), request.form())
+        # hands the app an empty body in its place: fewer bytes than the declared length is a
+        # body someone else consumed (500, the provider retries), never one to verify (a 400 or
+        # 401 on which Lisoloo drops the event).
+        declared = self.request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) != size:
+            raise RawBodyUnavailable()
+
+    def keep(self) -> None:
+        if not hasattr(self.request, "_body"):
+            self.request._body = b"".join(self.parts)
+
+
 def _body(request: Request) -> Any:
     # request.stream() replays request.body() when it was read; once something else streamed
     # it (a form parser) it is spent (Starlette's `_stream_consumed`) and the raw body is gone.
     if getattr(request, "_stream_consumed", False) and not hasattr(request, "_body"):
         return unavailable_body()
-    return request.stream()
+    return _Recorded(request)
 
 
 def webhook(
@@ -84,7 +112,9 @@ def webhook(
 
         is_async = inspect.iscoroutinefunction(handler)
 
-        async def call(request: Request, event: NormalizedEvent) -> object:
+        async def call(request: Request, event: NormalizedEvent, body: object) -> object:
+            if isinstance(body, _Recorded):
+                body.keep()
             if is_async:
                 return await handler(request, event)
             # A sync handler blocks: in Starlette's thread pool, never on the event loop. What it
@@ -95,13 +125,14 @@ def webhook(
         async def endpoint(request: Request) -> Response:
             delivery = Delivery(receiver, store, own_status=_own_status)
             url = request.url.path + ("?" + request.url.query if request.url.query else "")
+            body = _body(request)
             answer, own = await arun(
                 delivery,
                 request.method,
                 url,
                 _scope_header_pairs(request),
-                _body(request),
-                lambda event: call(request, event),
+                body,
+                lambda event: call(request, event, body),
             )
             if own is not None:
                 return own  # type: ignore[return-value]

@@ -73,8 +73,32 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
         # A file: read(n) up to the cap + 1 bytes (one read and one that finds the end, for a
         # small body), not a generator of chunks.
         chunked = _chunked_input(request)
-        body = chunked if chunked is not None else request
+        body = _Recorded(chunked if chunked is not None else request)
     return str(request.method), request.get_full_path(), _meta_header_pairs(request.META), body
+
+
+class _Recorded:
+    """The request body as telhook reads it (``read(n)`` up to the cap), kept for the view:
+    once telhook streamed it, ``request.body`` raises RawPostDataException (a failed view on
+    every redelivery)."""
+
+    def __init__(self, source: SupportsRead) -> None:
+        self.source = source
+        self.parts: List[bytes] = []
+
+    def read(self, size: int, /) -> bytes:
+        chunk = self.source.read(size)
+        self.parts.append(chunk)
+        return chunk
+
+    def keep(self, request: HttpRequest) -> None:
+        if not hasattr(request, "_body"):
+            request._body = b"".join(self.parts)
+
+
+def _kept(body: object, request: HttpRequest) -> None:
+    if isinstance(body, _Recorded):
+        body.keep(request)
 
 
 def _meta_header_pairs(meta: Mapping[str, Any]) -> List[Tuple[str, str]]:
@@ -211,13 +235,65 @@ def _on_error(request: HttpRequest) -> Callable[[BaseException, Optional[Normali
     return report
 
 
+class _CompleteOnCommit:
+    """A store outside the transaction the view runs in (``ATOMIC_REQUESTS``, or a view called
+    inside ``transaction.atomic``): its "done" mark is written once that transaction commits.
+    Written before, a commit that fails (a deferred constraint, a serialization failure) rolls
+    the view's writes back while the redelivery is answered "duplicate": the event is lost. If
+    the transaction rolls back, the claim ends with its lease and a redelivery is processed."""
+
+    def __init__(self, store: DedupeStore, using: str) -> None:
+        self.store = store
+        self.using = using
+        self.claim = store.claim
+        self.release = store.release
+
+    def complete(self, key: str, token: str, ttl_secs: int) -> None:
+        def done() -> None:
+            try:
+                self.store.complete(key, token, ttl_secs)
+            except Exception:  # the commit stands; the claim ends with its lease
+                import logging
+
+                logging.getLogger("telhook").exception("telhook: marking %s done after the commit failed", key)
+
+        transaction.on_commit(done, using=self.using)
+
+
+def _outer_transaction(store: AnyDedupeStore, database: str) -> Optional[AnyDedupeStore]:
+    """The store to use when the view already runs in a transaction of ``database`` that telhook
+    does not own (Django's ATOMIC_REQUESTS): None when there is none."""
+    # A TestCase's own transaction (``_from_testcase``) is not one: its on_commit callbacks never
+    # run, and a test that sends an event twice must see "duplicate".
+    blocks = getattr(transaction.get_connection(database), "atomic_blocks", [])
+    if not any(not getattr(block, "_from_testcase", False) for block in blocks):
+        return None
+    if isinstance(store, DjangoDatabaseStore) and store.using == database:
+        return store  # its rows commit or roll back with the view's writes
+    return cast(AnyDedupeStore, _CompleteOnCommit(cast(DedupeStore, store), database))
+
+
 def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: Optional[str]) -> Callable[[HttpRequest], Any]:
+    alias = store.using if isinstance(store, DjangoDatabaseStore) else "default"
+
     @functools.wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponseBase:
-        delivery = Delivery(receiver, store, on_error=_on_error(request), own_status=_own_status)
+        outer = _outer_transaction(store, database or alias)
+        delivery = Delivery(receiver, store if outer is None else outer, on_error=_on_error(request),
+                            own_status=_own_status)
         method, url, headers, body = _request_parts(request)
+
+        def call(event: NormalizedEvent) -> object:
+            _kept(body, request)
+            return view(request, event)
+
         if database is None:
-            answer, own = run(delivery, method, url, headers, body, lambda event: view(request, event))
+            answer, own = run(delivery, method, url, headers, body, call)
+            if outer is not None and answer.dedupe == "release":
+                # Not handled (the view raised, or answered a status the provider retries): the
+                # request's transaction must not commit what the view wrote before, or the
+                # redelivery's run writes it again.
+                transaction.set_rollback(True, using=alias)
         else:
             answer, own = _run_atomic(delivery, database, method, url, headers, body, request, view)
         return cast(HttpResponseBase, own) if own is not None else _http_response(answer)
@@ -231,7 +307,12 @@ def _async_view(view: View, receiver: Receiver, store: AnyDedupeStore) -> Callab
     async def wrapper(request: HttpRequest) -> HttpResponseBase:
         delivery = Delivery(receiver, store, on_error=_on_error(request), own_status=_own_status)
         method, url, headers, body = _request_parts(request)
-        answer, own = await arun(delivery, method, url, headers, body, lambda event: view(request, event))
+
+        def call(event: NormalizedEvent) -> object:
+            _kept(body, request)
+            return view(request, event)
+
+        answer, own = await arun(delivery, method, url, headers, body, call)
         return cast(HttpResponseBase, own) if own is not None else _http_response(answer)
 
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]
@@ -265,6 +346,7 @@ def _run_atomic(
             try:
                 # A database error in the view rolls back to here, leaving the transaction usable.
                 with transaction.atomic(using=database):
+                    _kept(body, request)
                     step, own = delivery.handled_input(view(request, cast(NormalizedEvent, delivery.event)))
             except Exception as error:
                 step = delivery.handler_failed(error)
