@@ -137,6 +137,19 @@ def unavailable_body() -> Iterable[bytes]:
     yield b""  # pragma: no cover (makes this a generator: raised when read, not when called)
 
 
+def chunked_body_unreadable(environ: Mapping[str, Any]) -> bool:
+    """A chunked body (no Content-Length) on a WSGI server that does not decode it and says so
+    by leaving out ``wsgi.input_terminated`` (``manage.py runserver``, wsgiref): Django and
+    Werkzeug then read an empty body, which the core answers 400 (Lisoloo drops the event on
+    it). The adapters answer 500 ``raw_body_unavailable`` instead, so the provider retries."""
+    return (
+        "wsgi.input" in environ  # ASGI servers hand Django the whole body
+        and "HTTP_TRANSFER_ENCODING" in environ
+        and not environ.get("CONTENT_LENGTH")
+        and not environ.get("wsgi.input_terminated")
+    )
+
+
 def _chunk_bytes(chunk: object) -> bytes:
     if isinstance(chunk, bytes):
         return chunk

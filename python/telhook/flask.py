@@ -12,8 +12,10 @@ core's JSON 405 with ``Allow: POST`` (``app.post`` would leave it to Werkzeug's 
 URL variables are passed to the view as keyword arguments after the event.
 
 The body is read from ``request.stream`` with the cap enforced while reading (don't read
-``request.data`` or ``request.form`` before). The view may return an int status or its own
-Response (sent as is); any other return value (a string, a dict) counts as success. The
+``request.data`` or ``request.form`` before). The view may return an int status, its own
+Response (sent as is) or a Flask status tuple (``"busy", 503``: made into the Response Flask
+would send); any other return value (a string, a dict) counts as success. The view can read
+the body it was called for (``request.get_json()``). The
 answer otherwise comes from the core's receive contract.
 Exceptions from the view go to Flask's ``got_request_exception`` and the "telhook" logger.
 """
@@ -28,7 +30,7 @@ from flask import Response, current_app, got_request_exception, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import Receiver
-from ._receive import Answer, Delivery, no_handler, run, stream_reader, unavailable_body
+from ._receive import Answer, Delivery, chunked_body_unreadable, no_handler, run, stream_reader, unavailable_body
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -68,7 +70,7 @@ def _body() -> Iterable[bytes]:
     # for the two form types: a JSON body is still there after `request.form` was touched. And
     # a form parsed before `request.data` (which parses the form first) leaves a cached b"".
     # A chunked body Werkzeug could not read is empty, cached or not.
-    if _chunked_unreadable(request.environ):
+    if chunked_body_unreadable(request.environ):
         return unavailable_body()
     d = request.__dict__
     cached = d.get("_cached_data")
@@ -78,18 +80,6 @@ def _body() -> Iterable[bytes]:
     if parsed:
         return unavailable_body()
     return _Recorded(stream_reader(request.stream.read))
-
-
-def _chunked_unreadable(environ: Mapping[str, Any]) -> bool:
-    """A chunked body (no Content-Length) on a WSGI server that does not decode it and says so
-    (``wsgi.input_terminated``: wsgiref, ...): Werkzeug hands over an empty stream, which the
-    core would answer 400 (Lisoloo drops the event). 500 raw_body_unavailable instead, as the
-    Django adapter answers."""
-    return (
-        "wsgi.input_terminated" not in environ
-        and not environ.get("CONTENT_LENGTH")
-        and "HTTP_TRANSFER_ENCODING" in environ
-    )
 
 
 def _view_result(returned: object) -> object:

@@ -8,7 +8,8 @@
         await handle(event)
 
 The decorated endpoint takes only the ``Request`` (FastAPI sees that signature). The body is
-read from ``request.stream()`` with the cap enforced while reading. The handler may be
+read from ``request.stream()`` with the cap enforced while reading; the handler can still
+read it (``await request.json()``). The handler may be
 ``async def`` or ``def`` (a sync handler runs in Starlette's thread pool, off the event loop),
 and may return an int status or its own Response (sent as is); any other return value (a dict,
 a string) counts as success. Exceptions go to the "telhook" logger.

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Tuple, Union, cast
 
 from asgiref.sync import sync_to_async
@@ -33,7 +34,8 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver
-from .._receive import Answer, BodySource, Delivery, SupportsRead, arun, read_input, run, store_step, unavailable_body
+from .._receive import (Answer, BodySource, Delivery, SupportsRead, arun, chunked_body_unreadable, read_input, run,
+                        store_step, unavailable_body)
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
 )
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from .inbox import DjangoInbox
 
 View = Callable[[HttpRequest, NormalizedEvent], Any]
+_log = logging.getLogger("telhook")
 
 # Kept for code written against telhook 0.1.
 CacheDedupe = DjangoCacheStore
@@ -67,7 +70,7 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
     # kept no copy: `_read_started` without `_body` (Django's own test in `request.body`).
     spent = getattr(request, "_read_started", False) and not hasattr(request, "_body")
     body: BodySource
-    if spent or _chunked_unreadable(request):
+    if spent or chunked_body_unreadable(request.META):
         body = unavailable_body()
     else:
         # A file: read(n) up to the cap + 1 bytes (one read and one that finds the end, for a
@@ -122,19 +125,6 @@ def _chunked_input(request: HttpRequest) -> Optional[SupportsRead]:
     if meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
         return None
     return cast(SupportsRead, meta["wsgi.input"])
-
-
-def _chunked_unreadable(request: HttpRequest) -> bool:
-    """A WSGI server that does not decode chunked bodies (``manage.py runserver``, wsgiref):
-    Django would read an empty body, which the core answers 400 and Lisoloo drops the event on.
-    Answered 500 ``raw_body_unavailable`` instead, so the provider retries."""
-    meta = request.META
-    return (
-        "wsgi.input" in meta  # ASGI servers hand Django the whole body
-        and "HTTP_TRANSFER_ENCODING" in meta
-        and not meta.get("CONTENT_LENGTH")
-        and not meta.get("wsgi.input_terminated")
-    )
 
 
 class _ThreadedStore:
@@ -253,9 +243,7 @@ class _CompleteOnCommit:
             try:
                 self.store.complete(key, token, ttl_secs)
             except Exception:  # the commit stands; the claim ends with its lease
-                import logging
-
-                logging.getLogger("telhook").exception("telhook: marking %s done after the commit failed", key)
+                _log.exception("telhook: marking %s done after the commit failed", key)
 
         transaction.on_commit(done, using=self.using)
 

@@ -177,7 +177,7 @@ ATTEMPTS: List[str] = []
 
 def _write(event: Any, customer: Any) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO review_sms (event_id, customer_id) VALUES (%s, %s)", [event["id"], customer])
+        cursor.execute("INSERT INTO handler_sms (event_id, customer_id) VALUES (%s, %s)", [event["id"], customer])
 
 
 def _views() -> List[Any]:
@@ -205,9 +205,9 @@ urlpatterns = _views()
 def atomic_requests() -> Iterator[None]:
     ATTEMPTS.clear()
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE review_customer (id INTEGER PRIMARY KEY)")
-        cursor.execute("CREATE TABLE review_sms (id INTEGER PRIMARY KEY, event_id TEXT, customer_id INTEGER "
-                       "REFERENCES review_customer(id) DEFERRABLE INITIALLY DEFERRED)")
+        cursor.execute("CREATE TABLE handler_customer (id INTEGER PRIMARY KEY)")
+        cursor.execute("CREATE TABLE handler_sms (id INTEGER PRIMARY KEY, event_id TEXT, customer_id INTEGER "
+                       "REFERENCES handler_customer(id) DEFERRABLE INITIALLY DEFERRED)")
     connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
     try:
         with override_settings(ROOT_URLCONF=__name__):
@@ -215,13 +215,13 @@ def atomic_requests() -> Iterator[None]:
     finally:
         connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE review_sms")
-            cursor.execute("DROP TABLE review_customer")
+            cursor.execute("DROP TABLE handler_sms")
+            cursor.execute("DROP TABLE handler_customer")
 
 
 def _rows(body: bytes) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM review_sms WHERE event_id = %s", ["lisoloo:" + json.loads(body)["event_id"]])
+        cursor.execute("SELECT count(*) FROM handler_sms WHERE event_id = %s", ["lisoloo:" + json.loads(body)["event_id"]])
         return int(cursor.fetchone()[0])
 
 
