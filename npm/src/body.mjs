@@ -19,9 +19,11 @@ function joinChunks(chunks, total) {
   return bytes;
 }
 
-/** The body of a Fetch API Request, or TOO_LARGE (the stream is cancelled, not drained). */
+/** The body of a Fetch API Request, TOO_LARGE (the stream is cancelled, not drained) or RAW_BODY_GONE. */
 export async function readFetchBody(request, cap) {
   if (request.body === null) return new Uint8Array(0);
+  // Read before telhook was called (Hono's `c.req.json()` on `c.req.raw`): the bytes are gone.
+  if (request.bodyUsed) return RAW_BODY_GONE;
   const reader = request.body.getReader();
   const chunks = [];
   let total = 0;

@@ -475,9 +475,27 @@ async function handlerResponseParts(response, answer) {
 }
 
 /**
+ * onEvent's context for a Fetch delivery. telhook read the request's body, so `request` is the
+ * delivery's request with that body readable again (`await request.json()` in a handler threw
+ * "Body is unusable": a 500 on every redelivery), made only when the handler asks for it.
+ */
+function handlerContext(request, bodyRead, env, ctx) {
+  let readable;
+  return {
+    get request() {
+      const body = bodyRead();
+      readable ??= request.bodyUsed && body instanceof Uint8Array ? new Request(request, { body }) : request;
+      return readable;
+    },
+    env,
+    ctx,
+  };
+}
+
+/**
  * A Fetch API handler: `(request, env?, ctx?) => Promise<Response>` for Workers
  * (`export default { fetch: handler }`), Deno, Bun, Node 18+ and Hono (`handler(c.req.raw, c.env,
- * c.executionCtx)`). `onEvent(event, { request, env, ctx })`.
+ * c.executionCtx)`). `onEvent(event, { request, env, ctx })`, the request's body readable again.
  */
 export function createHandler(config) {
   const setup = prepare(config, "createHandler");
@@ -485,11 +503,12 @@ export function createHandler(config) {
     // A started handler runs to completion: a Worker keeps it (and the settling of its claim)
     // alive through waitUntil even if the request ends first.
     const keepAlive = typeof ctx?.waitUntil === "function" ? (promise) => ctx.waitUntil(promise) : undefined;
+    let read;
     const { answer, response } = await receive(
       setup,
       { method: request.method, url: request.url, headers: request.headers },
-      (maxBytes) => readFetchBody(request, maxBytes),
-      { request, env, ctx },
+      async (maxBytes) => (read = await readFetchBody(request, maxBytes)),
+      handlerContext(request, () => read, env, ctx),
       keepAlive,
     );
     // A 204/304/1xx answer has an empty body, which Fetch only accepts as null.

@@ -555,7 +555,11 @@ test("createHandler hands onEvent the request, env and ctx it was called with (c
   const request = lisolooDelivery();
   assert.equal((await handler(request, env, ctx)).status, 200);
   assert.equal(seen.length, 1);
-  assert.ok(seen[0].request === request && seen[0].env === env && seen[0].ctx === ctx);
+  assert.ok(seen[0].env === env && seen[0].ctx === ctx);
+  // The delivery's request, its body (which telhook read) readable again.
+  assert.equal(seen[0].request.url, request.url);
+  assert.equal(seen[0].request.headers.get("authorization"), request.headers.get("authorization"));
+  assert.equal(await seen[0].request.text(), lisoloo.request.body);
   // onEvent's own promise, and telhook's: the handler and the settling of its claim, handed to
   // waitUntil once the handler starts so that a Worker whose request ends does not drop them.
   assert.equal(waited.length, 2);
@@ -563,6 +567,26 @@ test("createHandler hands onEvent the request, env and ctx it was called with (c
   // A delivery refused before the handler hands waitUntil nothing.
   assert.equal((await handler(new Request("https://hooks.test/lisoloo", { method: "GET" }), env, ctx)).status, 405);
   assert.equal(waited.length, 2);
+});
+
+test("onEvent can read the body of the request it was called for (request.json()), not a 500 on every redelivery", async () => {
+  const read = [];
+  const handler = lisolooHandler({
+    onEvent: async (event, { request }) => {
+      read.push((await request.json()).event_id);
+    },
+  });
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
+  assert.deepStrictEqual(read, [JSON.parse(lisoloo.request.body).event_id]);
+});
+
+test("a Request whose body was read before createHandler (Hono's c.req.json() on c.req.raw) is raw_body_unavailable (500), never a 4xx", async () => {
+  let calls = 0;
+  const handler = lisolooHandler({ onEvent: () => void (calls += 1) });
+  const request = lisolooDelivery();
+  await request.text();
+  assert.deepStrictEqual(await answerOf(await handler(request)), [500, { error: "raw_body_unavailable" }]);
+  assert.equal(calls, 0);
 });
 
 test("the wasm binding holds one copy of the body, not two", async () => {
