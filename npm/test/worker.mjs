@@ -40,6 +40,10 @@ function handlerFor(config) {
 const hangingReports = [];
 let hangingHandler;
 
+// onEvent reading the body of the request it was called for, which telhook read first.
+const bodiesRead = [];
+let readingHandler;
+
 // The Durable Object store: deliveries of one event id counted per isolate (this Worker).
 const durableCalls = new Map();
 let durableHandler;
@@ -66,6 +70,18 @@ export default {
           },
         });
         return durableHandler(new Request(request, { headers }), env, ctx);
+      }
+      if (url.pathname === "/reads-body") {
+        readingHandler ??= telhook.createHandler({
+          provider: parsed.provider,
+          credentials: parsed.credentials,
+          clock: () => parsed.now,
+          store: telhook.memoryStore(),
+          onEvent: async (event, { request: delivered }) => {
+            bodiesRead.push(await delivered.text());
+          },
+        });
+        return readingHandler(new Request(request, { headers }), env, ctx);
       }
       if (url.pathname === "/hanging") {
         hangingHandler ??= telhook.createHandler({
@@ -96,6 +112,7 @@ export default {
       return Response.json({ result: result ?? null });
     }
     if (url.pathname === "/events") return Response.json(events);
+    if (url.pathname === "/bodies-read") return Response.json(bodiesRead);
     if (url.pathname === "/hanging-reports") return Response.json(hangingReports);
     return new Response("not found", { status: 404 });
   },

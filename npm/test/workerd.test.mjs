@@ -162,6 +162,15 @@ test("Durable Object store: 20 concurrent copies over two Workers -> exactly one
   assert.deepStrictEqual([late.status, await late.json()], [200, { outcome: "duplicate" }]);
 });
 
+test("createHandler in workerd: onEvent reads the body of the request it was called for (telhook read it first)", async () => {
+  const { vector } = vectors.find((v) => v.name === "lisoloo/doc_envelope_delivered.json");
+  const response = await deliverTo(mf, "/reads-body", vector);
+  assert.deepStrictEqual([response.status, await response.json()], [200, { outcome: "accepted" }]);
+  const sent = deliveryBody(vector.request);
+  const text = typeof sent === "string" ? sent : new TextDecoder().decode(sent);
+  assert.deepStrictEqual(await (await dispatch("https://worker.test/bodies-read")).json(), [text]);
+});
+
 test("Durable Object store: claim, complete, release and lease expiry; only the owner's token counts", async () => {
   const op = async (body) => (await (await dispatch("https://worker.test/store", { method: "POST", body: JSON.stringify(body) })).json()).result;
   assert.equal(await op({ op: "claim", key: "a", token: "t1", secs: 300 }), "new");
