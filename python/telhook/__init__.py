@@ -43,10 +43,19 @@ def _header_pairs(headers: Optional[HeadersLike]) -> List[Tuple[str, str]]:
     pairs: List[Tuple[str, str]] = []
     for name, value in items:
         if isinstance(value, (list, tuple)):
-            pairs.extend((str(name), str(item)) for item in value)
+            pairs.extend((_header_text(name), _header_text(item)) for item in value)
         elif value is not None:
-            pairs.append((str(name), str(value)))
+            pairs.append((_header_text(name), _header_text(value)))
     return pairs
+
+
+def _header_text(value: Any) -> str:
+    """A header name or value as text. Bytes (ASGI's scope["headers"], aiohttp's raw_headers,
+    WSGI servers' raw pairs) are the wire's ISO-8859-1, as HTTP and ASGI define it: str() of
+    them gave "b'authorization'", a header no provider sends, and a genuine event its 401."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("latin-1")
+    return str(value)
 
 
 def _body_bytes(body: Optional[BodyLike]) -> bytes:

@@ -215,6 +215,43 @@ async def aread_capped(body: BodySource, cap: int) -> bytes:
     return b"".join(parts)
 
 
+class _DeclaredLength:
+    """A file body read no further than its declared Content-Length. PEP 3333: an application
+    must not read past CONTENT_LENGTH, and a server need not give EOF there (wsgiref hands the
+    socket itself): a read(n) for the cap + 1 bytes then waits for bytes the client never sends,
+    until the provider gives up on the delivery."""
+
+    __slots__ = ("_read", "_left")
+
+    def __init__(self, read: Callable[[int], object], length: int) -> None:
+        self._read, self._left = read, length
+
+    def read(self, size: int) -> object:
+        if self._left <= 0:
+            return b""
+        part = self._read(min(size, self._left))
+        if isinstance(part, (bytes, bytearray, memoryview)):
+            self._left -= len(part)
+        return part
+
+
+def within_declared_length(body: BodySource, headers: HeaderPairs) -> BodySource:
+    """A file body bounded by the request's Content-Length, when it declares one (digits only,
+    as the core reads it; a length over the cap is refused before anything is read)."""
+    if isinstance(body, (bytes, bytearray, memoryview, str)) or body is None or isinstance(body, AsyncIterable):
+        return body
+    read = getattr(body, "read", None)
+    if not callable(read):
+        return body
+    values = {value.strip() for name, value in headers if name.lower() == "content-length"}
+    if len(values) != 1:
+        return body
+    (value,) = values
+    if not (value.isascii() and value.isdigit()):
+        return body
+    return cast(BodySource, _DeclaredLength(read, int(value)))
+
+
 def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:
     """Chunks from a file-like ``read(n)`` (WSGI input, Django and Flask request streams)."""
     while True:
@@ -367,6 +404,11 @@ class Delivery:
             return {"input": "handled", "status": _status_number(returned, "the handler's return")}, None
         if self.own_status is not None and (found := self.own_status(returned)) is not None:
             return {"input": "handled", "status": _status_number(found, "own_status")}, returned
+        if self.own_status is None and (found := _foreign_status(returned)) is not None:
+            # receive/areceive: a framework's response (aiohttp, Werkzeug, Starlette, Django...)
+            # the handler chose a status with. Taken as success, its 503 was a 200 and the event
+            # marked done; its status is the handler's, answered as an int return is.
+            return {"input": "handled", "status": _status_number(found, "the handler's response")}, None
         return {"input": "handled", "status": None}, None
 
     def handler_failed(self, error: BaseException) -> Dict[str, object]:
@@ -386,6 +428,20 @@ class Delivery:
             log_answer(answer, self.provider, self.event_id, self.failure, self.action.get("note") or self.refusal,
                        self.receiver)
         return answer, own if answer.code in ("handler_status", "accepted") else None
+
+
+def _foreign_status(returned: object) -> Optional[int]:
+    """The int status of a framework's response object (one with ``headers`` and an int
+    ``status_code``: Werkzeug, Starlette, Django; or ``status``: aiohttp, Sanic), or None."""
+    if returned is None or isinstance(returned, (str, bytes, int, float, dict, list)):
+        return None
+    if not hasattr(returned, "headers"):  # a response has headers; a model's `status` column is not one
+        return None
+    for name in ("status_code", "status"):
+        found = getattr(returned, name, None)
+        if isinstance(found, int) and not isinstance(found, bool):
+            return found
+    return None
 
 
 def _state_text(state: object) -> str:
@@ -702,6 +758,7 @@ def receive(
 ) -> Response:
     """Handles one delivery and returns the response to send (see the module docstring)."""
     delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store, sync=True)
+    body = within_declared_length(body, pairs)
     answer, own = run(delivery, method, url, pairs, body, handler)
     return cast(Response, own) if own is not None else answer.response()
 
@@ -719,5 +776,6 @@ async def areceive(
     """:func:`receive` for asyncio: the body may be an async iterable of chunks, the handler and
     the store's methods may be coroutines."""
     delivery, method, pairs = checked_delivery(receiver, method, headers, handler, store, sync=False)
+    body = within_declared_length(body, pairs)
     answer, own = await arun(delivery, method, url, pairs, body, handler)
     return cast(Response, own) if own is not None else answer.response()

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Prot
 from ._api import call
 from ._receive import (
     BodySource, Delivery, HeaderPairs, Response, arun, no_handler, refuse_async, returned_synchronously, run,
+    within_declared_length,
 )
 from .types import InboxState, NormalizedEvent
 
@@ -166,6 +167,7 @@ def accept(
     stored, 200 ``duplicate`` for a redelivery, 503 when the inbox fails — the provider
     retries). The handler is not called here: a worker calls it."""
     delivery, method, pairs = _checked(receiver, method, headers, inbox)
+    body = within_declared_length(body, pairs)
     answer, _ = run(delivery, method, url, pairs, body, no_handler)
     return answer.response()
 
@@ -182,6 +184,7 @@ async def aaccept(
     """:func:`accept` for asyncio: the inbox's ``enqueue`` may be a coroutine; it is abandoned
     after the receiver's ``store_deadline_ms`` (503, the provider retries)."""
     delivery, method, pairs = _checked(receiver, method, headers, inbox)
+    body = within_declared_length(body, pairs)
     answer, _ = await arun(delivery, method, url, pairs, body, no_handler)
     return answer.response()
 
