@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List
 import flask
 import pytest
 from django.db import connection, connections
-from django.test import Client, override_settings
+from django.test import Client, TestCase, override_settings
 from django.urls import path
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -195,7 +195,8 @@ def _views() -> List[Any]:
 
     cached = webhook("lisoloo", credentials=CREDENTIALS)(fails_at_commit)
     atomic = webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore(), atomic=True)(fails_at_commit)
-    return [path("partial", write_then_fail), path("commit", cached), path("commit_atomic", atomic)]
+    plain = webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())(lambda request, event: None)
+    return [path("partial", write_then_fail), path("commit", cached), path("commit_atomic", atomic), path("plain", plain)]
 
 
 urlpatterns = _views()
@@ -245,3 +246,20 @@ def test_atomic_requests_an_event_is_not_done_before_its_writes_commit(atomic_re
     retry = _post(url, body)
     assert retry.json() != {"outcome": "duplicate"}  # not done: the event is kept
     assert retry.status_code >= 500  # the provider retries (503 until the claim's lease ends)
+
+
+@override_settings(ROOT_URLCONF=__name__)
+class AtomicRequestsInATestCase(TestCase):
+    """Inside a TestCase nothing commits and on_commit callbacks never run: a user's test that
+    sends one event twice must still see "duplicate", not 503 "in progress"."""
+
+    def setUp(self) -> None:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
+
+    def tearDown(self) -> None:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+
+    def test_a_redelivery_is_a_duplicate(self) -> None:
+        body = fresh_body()
+        assert _post("/plain", body).json() == {"outcome": "accepted"}
+        assert _post("/plain", body).json() == {"outcome": "duplicate"}
