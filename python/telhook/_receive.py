@@ -235,21 +235,24 @@ class _DeclaredLength:
         return part
 
 
+def declared_length(headers: HeaderPairs) -> Optional[int]:
+    """The request's Content-Length when it declares exactly one, in digits (as the core reads
+    it; the core judges the rest: a conflicting or unreadable one, or one over the cap)."""
+    values = {value.strip() for name, value in headers if name.lower() == "content-length"}
+    if len(values) != 1:
+        return None
+    (value,) = values
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 def within_declared_length(body: BodySource, headers: HeaderPairs) -> BodySource:
-    """A file body bounded by the request's Content-Length, when it declares one (digits only,
-    as the core reads it; a length over the cap is refused before anything is read)."""
+    """A file body bounded by the request's Content-Length, when it declares one (a length over
+    the cap is refused before anything is read)."""
     if isinstance(body, (bytes, bytearray, memoryview, str)) or body is None or isinstance(body, AsyncIterable):
         return body
     read = getattr(body, "read", None)
-    if not callable(read):
-        return body
-    values = {value.strip() for name, value in headers if name.lower() == "content-length"}
-    if len(values) != 1:
-        return body
-    (value,) = values
-    if not (value.isascii() and value.isdigit()):
-        return body
-    return cast(BodySource, _DeclaredLength(read, int(value)))
+    length = declared_length(headers) if callable(read) else None
+    return body if length is None else cast(BodySource, _DeclaredLength(cast(Callable[[int], object], read), length))
 
 
 def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:

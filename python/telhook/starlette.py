@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import Receiver
-from ._receive import Answer, Delivery, RawBodyUnavailable, arun, maybe_await, no_handler, unavailable_body
+from ._receive import (Answer, Delivery, RawBodyUnavailable, arun, declared_length, maybe_await, no_handler,
+                       unavailable_body)
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -52,22 +53,14 @@ def _scope_header_pairs(request: Request) -> List[Tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
 
 
-def _declared_length(request: Request) -> Optional[int]:
-    # From the scope's header pairs, as _scope_header_pairs reads them: request.headers would
-    # build its Headers object for this one header (~2 µs a request).
-    for name, value in request.scope["headers"]:
-        if name.lower() == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
-
-
 class _Recorded:
     """``request.stream()``'s chunks as telhook reads them, kept so that the handler can still
     call ``await request.json()`` / ``request.body()``: the stream is spent once telhook read
     it, and Starlette raises "Stream consumed" (a failed handler on every redelivery)."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, declared: Optional[int]) -> None:
         self.request = request
+        self.declared = declared
         self.parts: List[bytes] = []
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -80,8 +73,7 @@ class _Recorded:
         # hands the app an empty body in its place: fewer bytes than the declared length is a
         # body someone else consumed (500, the provider retries), never one to verify (a 400 or
         # 401 on which Lisoloo drops the event).
-        declared = _declared_length(self.request)
-        if declared is not None and declared != size:
+        if self.declared is not None and self.declared != size:
             raise RawBodyUnavailable()
 
     def keep(self) -> None:
@@ -89,12 +81,12 @@ class _Recorded:
             self.request._body = b"".join(self.parts)
 
 
-def _body(request: Request) -> Any:
+def _body(request: Request, headers: List[Tuple[str, str]]) -> Any:
     # request.stream() replays request.body() when it was read; once something else streamed
     # it (a form parser) it is spent (Starlette's `_stream_consumed`) and the raw body is gone.
     if getattr(request, "_stream_consumed", False) and not hasattr(request, "_body"):
         return unavailable_body()
-    return _Recorded(request)
+    return _Recorded(request, declared_length(headers))
 
 
 def webhook(
@@ -135,12 +127,13 @@ def webhook(
         async def endpoint(request: Request) -> Response:
             delivery = Delivery(receiver, store, own_status=_own_status)
             url = request.url.path + ("?" + request.url.query if request.url.query else "")
-            body = _body(request)
+            headers = _scope_header_pairs(request)
+            body = _body(request, headers)
             answer, own = await arun(
                 delivery,
                 request.method,
                 url,
-                _scope_header_pairs(request),
+                headers,
                 body,
                 lambda event: call(request, event, body),
             )
@@ -194,8 +187,8 @@ def inbox_endpoint(
     async def endpoint(request: Request) -> Response:
         delivery = Delivery(receiver, chosen, inbox=True)
         url = request.url.path + ("?" + request.url.query if request.url.query else "")
-        answer, _ = await arun(delivery, request.method, url, _scope_header_pairs(request),
-                               _body(request), no_handler)
+        headers = _scope_header_pairs(request)
+        answer, _ = await arun(delivery, request.method, url, headers, _body(request, headers), no_handler)
         return _response(answer)
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
