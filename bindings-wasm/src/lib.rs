@@ -285,7 +285,7 @@ impl Delivery {
         text
     }
 
-    /// `next({"input": "body_read"})`, then the normalize step as `normalize` takes it when the
+    /// `next({"input": "body_read", "length": body.length})`, then the normalize step as `normalize` takes it when the
     /// machine asks for it next (it does whenever a body was to be read): one call where a
     /// delivery made two. When it asks for anything else, that action's JSON text alone.
     #[wasm_bindgen(js_name = bodyReadAndNormalize)]
@@ -295,7 +295,9 @@ impl Delivery {
         body: Vec<u8>,
         now: f64,
     ) -> String {
-        let action = self.flow.next(Input::BodyRead);
+        let action = self.flow.next(Input::BodyRead {
+            length: body.len() as u64,
+        });
         if action == Action::Normalize {
             self.normalize(receiver, body, now)
         } else {

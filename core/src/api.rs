@@ -842,7 +842,12 @@ mod tests {
 
         let (mut flow, action) = Flow::start(settings, "POST".into(), None, headers.clone());
         assert_eq!(action, Action::ReadBody { max_bytes: 4096 });
-        assert_eq!(flow.next(Input::BodyRead), Action::Normalize);
+        assert_eq!(
+            flow.next(Input::BodyRead {
+                length: body.len() as u64
+            }),
+            Action::Normalize
+        );
         let (action, event) = flow.normalize(&receiver, body.clone(), now);
         let event = event.unwrap();
         assert_eq!(event.provider, Provider::LimePhone);
@@ -858,7 +863,9 @@ mod tests {
 
         // One byte changed: refused by verification, and the machine answers that refusal.
         let (mut forged, _) = Flow::start(settings, "POST".into(), None, headers);
-        forged.next(Input::BodyRead);
+        forged.next(Input::BodyRead {
+            length: body.len() as u64,
+        });
         let tampered = body
             .iter()
             .map(|byte| if *byte == b'1' { b'2' } else { *byte });
@@ -871,7 +878,7 @@ mod tests {
         assert_eq!(answer.code, refused.code);
         // A clock that is not whole seconds is refused as the clock, before any verification.
         let (mut clock, _) = Flow::start(settings, "POST".into(), None, Vec::new());
-        clock.next(Input::BodyRead);
+        clock.next(Input::BodyRead { length: 2 });
         assert_eq!(
             clock.normalize(&receiver, body, 1.5).1.unwrap_err().code,
             "invalid_clock"

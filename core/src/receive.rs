@@ -473,10 +473,9 @@ pub fn begin<S: DedupeStore>(
     let mut event = None;
     loop {
         action = match action {
-            Action::ReadBody { max_bytes } => delivery.next(if request.body.len() > max_bytes {
-                Input::BodyTooLarge
-            } else {
-                Input::BodyRead
+            // The machine checks the length against the cap and the declared length.
+            Action::ReadBody { .. } => delivery.next(Input::BodyRead {
+                length: request.body.len() as u64,
             }),
             Action::Normalize => {
                 let (input, normalized) =

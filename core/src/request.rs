@@ -508,29 +508,31 @@ impl WebhookRequest {
         self.check_declared_size(limit)
     }
 
+    /// The declared `Content-Length`: ASCII digits only (`u64::from_str` would also take a
+    /// leading `+`), as Node and Python read it before the body; anything else is no declared
+    /// length at all.
+    pub(crate) fn declared_length(&self) -> Result<Option<u64>> {
+        Ok(self.header("content-length")?.and_then(|declared| {
+            let digits = declared.trim();
+            digits
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| digits.parse::<u64>().ok())
+                .flatten()
+        }))
+    }
+
     /// The declared `Content-Length` against the cap, before any of the body is read.
     pub(crate) fn check_declared_size(&self, limit: usize) -> Result<()> {
         // A declared length over the cap is refused too: a receiver that streams the body can
         // call telhook before reading it, and a lying Content-Length must not buy an exemption.
-        if let Some(declared) = self.header("content-length")? {
-            // ASCII digits only (`u64::from_str` would also take a leading `+`), as Node and
-            // Python read it before the body: anything else is no declared length at all.
-            let digits = declared.trim();
-            let declared = digits
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| digits.parse::<u64>().ok())
-                .flatten();
-            if let Some(declared) = declared {
-                if declared > limit as u64 {
-                    return Err(Error::BodyTooLarge {
-                        limit,
-                        actual: usize::try_from(declared).unwrap_or(usize::MAX),
-                    });
-                }
-            }
+        match self.declared_length()? {
+            Some(declared) if declared > limit as u64 => Err(Error::BodyTooLarge {
+                limit,
+                actual: usize::try_from(declared).unwrap_or(usize::MAX),
+            }),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 

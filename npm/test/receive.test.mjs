@@ -589,6 +589,18 @@ test("a Request whose body was read before createHandler (Hono's c.req.json() on
   assert.equal(calls, 0);
 });
 
+test("a body shorter than its Content-Length (a middleware consumed it) is raw_body_unavailable (500), decided by the core's machine", async () => {
+  let calls = 0;
+  const handler = lisolooHandler({ onEvent: () => void (calls += 1) });
+  const headers = { ...lisoloo.request.headers, "content-length": String(lisoloo.request.body.length + 1) };
+  const short = new Request("https://hooks.test/lisoloo", { method: "POST", headers, body: lisoloo.request.body });
+  assert.deepStrictEqual(await answerOf(await handler(short)), [500, { error: "raw_body_unavailable" }]);
+  headers["content-length"] = String(lisoloo.request.body.length);
+  const whole = new Request("https://hooks.test/lisoloo", { method: "POST", headers, body: lisoloo.request.body });
+  assert.deepStrictEqual(await answerOf(await handler(whole)), [200, { outcome: "accepted" }]);
+  assert.equal(calls, 1);
+});
+
 test("the wasm binding holds one copy of the body, not two", async () => {
   // A module instance of its own (not the package's), so its memory starts small.
   const { readFileSync } = await import("node:fs");

@@ -26,8 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import Receiver
-from ._receive import (Answer, Delivery, RawBodyUnavailable, arun, declared_length, maybe_await, no_handler,
-                       unavailable_body)
+from ._receive import Answer, Delivery, arun, maybe_await, no_handler, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -58,35 +57,29 @@ class _Recorded:
     call ``await request.json()`` / ``request.body()``: the stream is spent once telhook read
     it, and Starlette raises "Stream consumed" (a failed handler on every redelivery)."""
 
-    def __init__(self, request: Request, declared: Optional[int]) -> None:
+    def __init__(self, request: Request) -> None:
         self.request = request
-        self.declared = declared
         self.parts: List[bytes] = []
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        size = 0
+        # A BaseHTTPMiddleware that streamed the body itself (request.stream(), request.form())
+        # hands the app an empty body in its place: the core's machine answers a body shorter
+        # than its Content-Length as consumed (500, the provider retries).
         async for chunk in self.request.stream():
             self.parts.append(chunk)
-            size += len(chunk)
             yield chunk
-        # A BaseHTTPMiddleware that streamed the body itself (request.stream(), request.form())
-        # hands the app an empty body in its place: fewer bytes than the declared length is a
-        # body someone else consumed (500, the provider retries), never one to verify (a 400 or
-        # 401 on which Lisoloo drops the event).
-        if self.declared is not None and self.declared != size:
-            raise RawBodyUnavailable()
 
     def keep(self) -> None:
         if not hasattr(self.request, "_body"):
             self.request._body = b"".join(self.parts)
 
 
-def _body(request: Request, headers: List[Tuple[str, str]]) -> Any:
+def _body(request: Request) -> Any:
     # request.stream() replays request.body() when it was read; once something else streamed
     # it (a form parser) it is spent (Starlette's `_stream_consumed`) and the raw body is gone.
     if getattr(request, "_stream_consumed", False) and not hasattr(request, "_body"):
         return unavailable_body()
-    return _Recorded(request, declared_length(headers))
+    return _Recorded(request)
 
 
 def webhook(
@@ -128,7 +121,7 @@ def webhook(
             delivery = Delivery(receiver, store, own_status=_own_status)
             url = request.url.path + ("?" + request.url.query if request.url.query else "")
             headers = _scope_header_pairs(request)
-            body = _body(request, headers)
+            body = _body(request)
             answer, own = await arun(
                 delivery,
                 request.method,
@@ -188,7 +181,7 @@ def inbox_endpoint(
         delivery = Delivery(receiver, chosen, inbox=True)
         url = request.url.path + ("?" + request.url.query if request.url.query else "")
         headers = _scope_header_pairs(request)
-        answer, _ = await arun(delivery, request.method, url, headers, _body(request, headers), no_handler)
+        answer, _ = await arun(delivery, request.method, url, headers, _body(request), no_handler)
         return _response(answer)
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

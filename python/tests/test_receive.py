@@ -635,11 +635,11 @@ def test_the_flows_normalize_step_is_the_receivers_normalize_then_its_step(sms: 
     for sent in (body, tampered):
         by_flow = _receive.Delivery(receiver, MemoryStore())
         by_flow.start("POST", None, request["headers"])
-        by_flow.next({"input": "body_read"})
+        by_flow.next({"input": "body_read", "length": len(sent)})
         action = by_flow.normalize(sent)
         by_steps = _receive.Delivery(receiver, MemoryStore())
         flow, _ = _core.Flow.start(by_steps.settings, "POST", request["headers"])
-        flow.next(json.dumps({"input": "body_read"}))
+        flow.next(json.dumps({"input": "body_read", "length": len(sent)}))
         try:
             event = receiver.normalize(headers=request["headers"], body=sent)
         except telhook.WebhookError as error:

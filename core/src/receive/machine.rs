@@ -204,6 +204,10 @@ pub struct Delivery {
     /// answer after settling.
     #[serde(default)]
     pub note: Option<String>,
+    /// The request's `Content-Length`, when it declared one: a body read shorter than it was
+    /// consumed by someone else first.
+    #[serde(default)]
+    pub declared_length: Option<u64>,
 }
 
 /// What the handler did, kept while the claim is settled.
@@ -223,8 +227,10 @@ pub enum Handled {
     try_from = "serde_json::Value"
 )]
 pub enum Input {
-    /// The body was read whole, within `max_bytes`: normalize it next.
-    BodyRead,
+    /// The body was read whole: its `length` in bytes. Normalized next, unless it is over
+    /// `max_bytes` or shorter than the request's declared `Content-Length` (something
+    /// consumed the raw body first: a middleware, a body parser).
+    BodyRead { length: u64 },
     /// The body went over `max_bytes` while it was read.
     BodyTooLarge,
     /// Something consumed the raw body before the adapter could read it.
@@ -273,7 +279,12 @@ impl TryFrom<serde_json::Value> for Input {
             _ => Err("a boolean field the input names"),
         };
         Ok(match input.as_str() {
-            "body_read" => Input::BodyRead,
+            "body_read" => Input::BodyRead {
+                length: map
+                    .get("length")
+                    .and_then(Value::as_u64)
+                    .ok_or("the body's length in bytes")?,
+            },
             "body_too_large" => Input::BodyTooLarge,
             "body_unavailable" => Input::BodyUnavailable,
             "handler_failed" => Input::HandlerFailed,
@@ -393,6 +404,7 @@ impl Delivery {
             event_id: None,
             handled: None,
             note: None,
+            declared_length: request.declared_length().ok().flatten(),
         };
         let checked = request
             .check_method(crate::providers::methods_before_detection(
@@ -412,7 +424,24 @@ impl Delivery {
     /// adapter's bug: answered as the core's internal error (500, the provider retries).
     pub fn next(&mut self, input: Input) -> Action {
         match (self.phase, input) {
-            (Phase::ReadingBody, Input::BodyRead) => {
+            (Phase::ReadingBody, Input::BodyRead { length }) => {
+                if length > self.settings.max_body_bytes as u64 {
+                    return self.refuse("body_too_large");
+                }
+                if self.declared_length.is_some_and(|declared| length < declared) {
+                    // Verifying what is left would answer 400/401, on which Lisoloo drops the
+                    // event; a 500 has the provider deliver it again.
+                    let answer = decide(&Step::Rejected {
+                        provider: self.provider,
+                        code: String::from("raw_body_unavailable"),
+                    });
+                    return self.answer(
+                        answer,
+                        Some(String::from(
+                            "the body is shorter than its Content-Length: a middleware read it first",
+                        )),
+                    );
+                }
                 self.phase = Phase::Normalizing;
                 Action::Normalize
             }
@@ -635,7 +664,7 @@ mod tests {
     #[test]
     fn inputs_read_back_from_their_json_and_refuse_other_shapes() {
         let every = [
-            Input::BodyRead,
+            Input::BodyRead { length: 388 },
             Input::BodyTooLarge,
             Input::BodyUnavailable,
             Input::Normalized {
@@ -698,7 +727,10 @@ mod tests {
     fn started(provider: Provider) -> Delivery {
         let (mut delivery, action) = Delivery::start(settings(provider), "POST", &[]);
         assert_eq!(action, Action::ReadBody { max_bytes: 1024 });
-        assert_eq!(delivery.next(Input::BodyRead), Action::Normalize);
+        assert_eq!(
+            delivery.next(Input::BodyRead { length: 2 }),
+            Action::Normalize
+        );
         delivery
     }
 
@@ -794,7 +826,7 @@ mod tests {
             Some(250),
         );
         let (mut delivery, _) = Delivery::start(configured.unwrap(), "POST", &[]);
-        delivery.next(Input::BodyRead);
+        delivery.next(Input::BodyRead { length: 2 });
         let claim = delivery.next(Input::Normalized {
             provider: Provider::DidReseller,
             event_id: "did_reseller:sha256:ab".into(),
@@ -828,6 +860,37 @@ mod tests {
         let (answer, note) = answer_of(delivery.next(Input::Settled));
         assert_eq!((answer.status, answer.code), (500, "internal"));
         assert!(note.is_some());
+    }
+
+    #[test]
+    fn a_body_shorter_than_its_declared_length_was_consumed_first_and_is_retried() {
+        // A middleware that streamed the body (Starlette's BaseHTTPMiddleware, a form parser)
+        // leaves telhook fewer bytes than the request declares: verifying them would answer
+        // 400/401, on which Lisoloo drops the event.
+        let headers = [(String::from("content-length"), String::from("388"))];
+        for (length, expected) in [(0, 500), (387, 500), (388, 0), (1024, 0), (1025, 413)] {
+            let (mut delivery, _) = Delivery::start(settings(Provider::Lisoloo), "POST", &headers);
+            let action = delivery.next(Input::BodyRead { length });
+            if expected == 0 {
+                assert_eq!(action, Action::Normalize, "{length}");
+                continue;
+            }
+            let (answer, note) = answer_of(action);
+            assert_eq!(answer.status, expected, "{length}");
+            if expected == 500 {
+                assert_eq!(answer.code, "raw_body_unavailable");
+                assert!(note.unwrap().contains("Content-Length"));
+            }
+        }
+        // No declared length (chunked): any length within the cap is read.
+        let (mut delivery, _) = Delivery::start(settings(Provider::Lisoloo), "POST", &[]);
+        assert_eq!(
+            delivery.next(Input::BodyRead { length: 0 }),
+            Action::Normalize
+        );
+        let read = |json: &str| serde_json::from_str::<Input>(json);
+        assert!(read(r#"{"input":"body_read"}"#).is_err());
+        assert!(read(r#"{"input":"body_read","length":-1}"#).is_err());
     }
 
     #[test]
