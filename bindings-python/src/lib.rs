@@ -338,9 +338,10 @@ fn run_delivery<'py>(
                 return Ok(own);
             }
             Action::ReadBody { max_bytes } => {
+                // `read_step` keeps the body on the delivery, for the adapter to give back.
                 let (step, read): (String, Bound<'py, PyAny>) = steps
                     .getattr("read_step")?
-                    .call1((body, *max_bytes))?
+                    .call1((delivery, body, *max_bytes))?
                     .extract()?;
                 data = Some(read);
                 api::machine_input(&step).map_err(raised)?

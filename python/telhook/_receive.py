@@ -315,7 +315,7 @@ class Delivery:
     machine decides every step and every answer; this class only does the I/O it asks for."""
 
     __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "flow", "action", "failure", "settings",
-                 "refusal")
+                 "refusal", "body")
 
     def __init__(
         self,
@@ -342,6 +342,10 @@ class Delivery:
         # Why the core refused the request, in its words (static text, never a request value;
         # Twilio's names the URL checked), logged with the code as Node's onError logs it.
         self.refusal: Optional[str] = None
+        # The body as the loop read it. An adapter gives it back to the request its handler
+        # reads: a framework's stream is spent once read, and a handler calling
+        # request.get_json() / await request.json() / request.body would fail on every delivery.
+        self.body = b""
 
     def start(self, method: str, url: Optional[str], headers: HeaderPairs) -> Dict[str, Any]:
         self.flow, self.action = _core.Flow.start(self.settings, method, headers, url)
@@ -544,12 +548,6 @@ def run(
     return delivery.answered(own)
 
 
-def read_step(body: BodySource, max_bytes: int) -> Tuple[str, bytes]:
-    """The body under the cap and the JSON text of the machine's input for it."""
-    step, data = read_input(body, max_bytes)
-    return _json(step), data
-
-
 def store_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
     """The store call the action asks for, and the machine's input for how it went."""
     try:
@@ -568,6 +566,13 @@ def settle_after_abort(delivery: Delivery) -> None:
             pass
 
 
+def read_step(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[str, bytes]:
+    """The body under the cap (kept on the delivery) and the JSON text of the machine's input
+    for it; called back by the extension's loop."""
+    step, delivery.body = read_input(body, max_bytes)
+    return _json(step), delivery.body
+
+
 async def arun(
     delivery: Delivery,
     method: str,
@@ -579,13 +584,13 @@ async def arun(
     """One delivery under asyncio: every store call is abandoned after the machine's
     deadline, and a started handler is shielded — if the request is cancelled (the provider
     hung up), the handler still runs to completion and its outcome settles the claim."""
-    action, data = delivery.start(method, url, headers), b""
+    action = delivery.start(method, url, headers)
     while action["action"] not in ("answer", "call_handler"):
         kind = action["action"]
         if kind == "read_body":
-            step, data = await aread_input(body, action["max_bytes"])
+            step, delivery.body = await aread_input(body, action["max_bytes"])
         elif kind == "normalize":
-            action = delivery.normalize(data)
+            action = delivery.normalize(delivery.body)
             continue
         else:
             step = await astore_step(delivery, action)

@@ -49,21 +49,6 @@ def _own_status(returned: object) -> Optional[int]:
 FORM_MIMETYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-class _Recorded:
-    """The request stream's chunks as telhook reads them, kept so that the view can still read
-    the body it was called for (``request.get_json()``, ``request.data``): telhook consumed the
-    stream, and Werkzeug would hand the view an empty body."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.chunks = chunks
-        self.parts: List[bytes] = []
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.chunks:
-            self.parts.append(chunk)
-            yield chunk
-
-
 def _body() -> Iterable[bytes]:
     # request.get_data() keeps a copy (werkzeug's `_cached_data`); request.form / files parse
     # the stream without one, after which the raw body is gone. Werkzeug only reads the stream
@@ -79,7 +64,7 @@ def _body() -> Iterable[bytes]:
         return [cached]
     if parsed:
         return unavailable_body()
-    return _Recorded(stream_reader(request.stream.read))
+    return stream_reader(request.stream.read)
 
 
 def _view_result(returned: object) -> object:
@@ -91,10 +76,11 @@ def _view_result(returned: object) -> object:
     return returned
 
 
-def _calling(view: View, body: Iterable[bytes], url_values: Mapping[str, Any]) -> Callable[[NormalizedEvent], object]:
+def _calling(view: View, delivery: Delivery, url_values: Mapping[str, Any]) -> Callable[[NormalizedEvent], object]:
     def call(event: NormalizedEvent) -> object:
-        if isinstance(body, _Recorded):
-            request.__dict__["_cached_data"] = b"".join(body.parts)
+        # The body telhook read, given back for the view's request.get_json() / request.data:
+        # telhook consumed the stream, and Werkzeug would hand the view an empty body.
+        request.__dict__.setdefault("_cached_data", delivery.body)
         return _view_result(view(event, **url_values))
 
     return call
@@ -154,14 +140,13 @@ def webhook(
         @functools.wraps(view)
         def wrapper(**url_values: Any) -> WerkzeugResponse:
             delivery = Delivery(receiver, store, on_error=_report, own_status=_own_status)
-            body = _body()
             answer, own = run(
                 delivery,
                 request.method,
                 request.full_path if request.query_string else request.path,
                 _environ_header_pairs(request.environ),
-                body,
-                _calling(view, body, url_values),
+                _body(),
+                _calling(view, delivery, url_values),
             )
             if own is not None:
                 return own  # type: ignore[return-value]

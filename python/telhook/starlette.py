@@ -52,34 +52,15 @@ def _scope_header_pairs(request: Request) -> List[Tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
 
 
-class _Recorded:
-    """``request.stream()``'s chunks as telhook reads them, kept so that the handler can still
-    call ``await request.json()`` / ``request.body()``: the stream is spent once telhook read
-    it, and Starlette raises "Stream consumed" (a failed handler on every redelivery)."""
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.parts: List[bytes] = []
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        # A BaseHTTPMiddleware that streamed the body itself (request.stream(), request.form())
-        # hands the app an empty body in its place: the core's machine answers a body shorter
-        # than its Content-Length as consumed (500, the provider retries).
-        async for chunk in self.request.stream():
-            self.parts.append(chunk)
-            yield chunk
-
-    def keep(self) -> None:
-        if not hasattr(self.request, "_body"):
-            self.request._body = b"".join(self.parts)
-
-
 def _body(request: Request) -> Any:
     # request.stream() replays request.body() when it was read; once something else streamed
     # it (a form parser) it is spent (Starlette's `_stream_consumed`) and the raw body is gone.
     if getattr(request, "_stream_consumed", False) and not hasattr(request, "_body"):
         return unavailable_body()
-    return _Recorded(request)
+    # A BaseHTTPMiddleware that streamed the body itself (request.stream(), request.form())
+    # hands the app an empty body in its place: the core's machine answers a body shorter than
+    # its Content-Length as consumed (500, the provider retries).
+    return request.stream()
 
 
 def webhook(
@@ -107,9 +88,11 @@ def webhook(
 
         is_async = inspect.iscoroutinefunction(handler)
 
-        async def call(request: Request, event: NormalizedEvent, body: object) -> object:
-            if isinstance(body, _Recorded):
-                body.keep()
+        async def call(request: Request, event: NormalizedEvent, delivery: Delivery) -> object:
+            # The body telhook read, given back for the handler's await request.json() /
+            # request.body(): the stream is spent, and Starlette raises "Stream consumed".
+            if not hasattr(request, "_body"):
+                request._body = delivery.body
             if is_async:
                 return await handler(request, event)
             # A sync handler blocks: in Starlette's thread pool, never on the event loop. What it
@@ -121,14 +104,13 @@ def webhook(
             delivery = Delivery(receiver, store, own_status=_own_status)
             url = request.url.path + ("?" + request.url.query if request.url.query else "")
             headers = _scope_header_pairs(request)
-            body = _body(request)
             answer, own = await arun(
                 delivery,
                 request.method,
                 url,
                 headers,
-                body,
-                lambda event: call(request, event, body),
+                _body(request),
+                lambda event: call(request, event, delivery),
             )
             if own is not None:
                 return own  # type: ignore[return-value]

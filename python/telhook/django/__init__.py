@@ -76,32 +76,15 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
         # A file: read(n) up to the cap + 1 bytes (one read and one that finds the end, for a
         # small body), not a generator of chunks.
         chunked = _chunked_input(request)
-        body = _Recorded(chunked if chunked is not None else request)
+        body = chunked if chunked is not None else request
     return str(request.method), request.get_full_path(), _meta_header_pairs(request.META), body
 
 
-class _Recorded:
-    """The request body as telhook reads it (``read(n)`` up to the cap), kept for the view:
-    once telhook streamed it, ``request.body`` raises RawPostDataException (a failed view on
-    every redelivery)."""
-
-    def __init__(self, source: SupportsRead) -> None:
-        self.source = source
-        self.parts: List[bytes] = []
-
-    def read(self, size: int, /) -> bytes:
-        chunk = self.source.read(size)
-        self.parts.append(chunk)
-        return chunk
-
-    def keep(self, request: HttpRequest) -> None:
-        if not hasattr(request, "_body"):
-            request._body = b"".join(self.parts)
-
-
-def _kept(body: object, request: HttpRequest) -> None:
-    if isinstance(body, _Recorded):
-        body.keep(request)
+def _kept(delivery: Delivery, request: HttpRequest) -> None:
+    """The body telhook read, given back to the request: once telhook streamed it,
+    ``request.body`` raises RawPostDataException (a failed view on every redelivery)."""
+    if not hasattr(request, "_body"):
+        request._body = delivery.body
 
 
 def _meta_header_pairs(meta: Mapping[str, Any]) -> List[Tuple[str, str]]:
@@ -277,7 +260,7 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
         method, url, headers, body = _request_parts(request)
 
         def call(event: NormalizedEvent) -> object:
-            _kept(body, request)
+            _kept(delivery, request)
             return view(request, event)
 
         if database is None:
@@ -302,7 +285,7 @@ def _async_view(view: View, receiver: Receiver, store: AnyDedupeStore) -> Callab
         method, url, headers, body = _request_parts(request)
 
         def call(event: NormalizedEvent) -> object:
-            _kept(body, request)
+            _kept(delivery, request)
             return view(request, event)
 
         answer, own = await arun(delivery, method, url, headers, body, call)
@@ -317,13 +300,13 @@ def _run_atomic(
 ) -> Tuple[Answer, object]:
     """The receive machine's loop with the claim, the view and — with the database store — the
     done mark in one transaction: the dedupe row and the view's writes commit together."""
-    action, data = delivery.start(method, url, headers), b""
+    action = delivery.start(method, url, headers)
     while action["action"] in ("read_body", "normalize"):
         if action["action"] == "read_body":
-            step, data = read_input(body, action["max_bytes"])
+            step, delivery.body = read_input(body, action["max_bytes"])
             action = delivery.next(step)
         else:
-            action = delivery.normalize(data)
+            action = delivery.normalize(delivery.body)
     if action["action"] == "answer":
         return delivery.answered(None)
     in_transaction = isinstance(delivery.store, DjangoDatabaseStore) and delivery.store.using == database
@@ -339,7 +322,7 @@ def _run_atomic(
             try:
                 # A database error in the view rolls back to here, leaving the transaction usable.
                 with transaction.atomic(using=database):
-                    _kept(body, request)
+                    _kept(delivery, request)
                     step, own = delivery.handled_input(view(request, cast(NormalizedEvent, delivery.event)))
             except Exception as error:
                 step = delivery.handler_failed(error)
