@@ -589,15 +589,16 @@ test("a Request whose body was read before createHandler (Hono's c.req.json() on
   assert.equal(calls, 0);
 });
 
-test("a body shorter than its Content-Length (a middleware consumed it) is raw_body_unavailable (500), decided by the core's machine", async () => {
+test("an empty body where a Content-Length is declared (a middleware consumed it) is raw_body_unavailable (500); a whole body shorter than it once decoded is read", async () => {
   let calls = 0;
   const handler = lisolooHandler({ onEvent: () => void (calls += 1) });
-  const headers = { ...lisoloo.request.headers, "content-length": String(lisoloo.request.body.length + 1) };
-  const short = new Request("https://hooks.test/lisoloo", { method: "POST", headers, body: lisoloo.request.body });
-  assert.deepStrictEqual(await answerOf(await handler(short)), [500, { error: "raw_body_unavailable" }]);
-  headers["content-length"] = String(lisoloo.request.body.length);
-  const whole = new Request("https://hooks.test/lisoloo", { method: "POST", headers, body: lisoloo.request.body });
-  assert.deepStrictEqual(await answerOf(await handler(whole)), [200, { outcome: "accepted" }]);
+  const delivery = (declared, body) =>
+    new Request("https://hooks.test/lisoloo", { method: "POST", headers: { ...lisoloo.request.headers, "content-length": String(declared) }, body });
+  const length = lisoloo.request.body.length;
+  assert.deepStrictEqual(await answerOf(await handler(delivery(length, ""))), [500, { error: "raw_body_unavailable" }]);
+  assert.equal(calls, 0);
+  // express.text() strips a UTF-8 BOM: the whole body, 3 bytes shorter than its Content-Length.
+  assert.deepStrictEqual(await answerOf(await handler(delivery(length + 3, lisoloo.request.body))), [200, { outcome: "accepted" }]);
   assert.equal(calls, 1);
 });
 
