@@ -351,6 +351,15 @@ class Delivery:
         self.flow, self.action = _core.Flow.start(self.settings, method, headers, url)
         return self.action
 
+    def read(self, body: BodySource, max_bytes: int) -> Dict[str, object]:
+        """The read step: the body under the cap, kept; the machine's input for it."""
+        step, self.body = read_input(body, max_bytes)
+        return step
+
+    async def aread(self, body: BodySource, max_bytes: int) -> Dict[str, object]:
+        step, self.body = await aread_input(body, max_bytes)
+        return step
+
     def next(self, step: Dict[str, object]) -> Dict[str, Any]:
         self.action = self.flow.next(_json(step))
         return self.action
@@ -569,8 +578,7 @@ def settle_after_abort(delivery: Delivery) -> None:
 def read_step(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[str, bytes]:
     """The body under the cap (kept on the delivery) and the JSON text of the machine's input
     for it; called back by the extension's loop."""
-    step, delivery.body = read_input(body, max_bytes)
-    return _json(step), delivery.body
+    return _json(delivery.read(body, max_bytes)), delivery.body
 
 
 async def arun(
@@ -588,7 +596,7 @@ async def arun(
     while action["action"] not in ("answer", "call_handler"):
         kind = action["action"]
         if kind == "read_body":
-            step, delivery.body = await aread_input(body, action["max_bytes"])
+            step = await delivery.aread(body, action["max_bytes"])
         elif kind == "normalize":
             action = delivery.normalize(delivery.body)
             continue

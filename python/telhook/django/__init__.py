@@ -34,7 +34,7 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver
-from .._receive import (Answer, BodySource, Delivery, SupportsRead, arun, chunked_body_unreadable, read_input, run,
+from .._receive import (Answer, BodySource, Delivery, SupportsRead, arun, chunked_body_unreadable, run,
                         store_step, unavailable_body)
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
@@ -303,8 +303,7 @@ def _run_atomic(
     action = delivery.start(method, url, headers)
     while action["action"] in ("read_body", "normalize"):
         if action["action"] == "read_body":
-            step, delivery.body = read_input(body, action["max_bytes"])
-            action = delivery.next(step)
+            action = delivery.next(delivery.read(body, action["max_bytes"]))
         else:
             action = delivery.normalize(delivery.body)
     if action["action"] == "answer":
