@@ -177,10 +177,13 @@ function outcomeReporter(where, onOutcome) {
   }
   return (event, state) => {
     if (onOutcome === null || !["done", "failed", "dead"].includes(state)) return;
+    const threw = (error) => console.error("telhook: an inbox onOutcome hook threw", error);
     try {
-      onOutcome(event?.provider ?? null, event?.type ?? null, state);
+      const reported = onOutcome(event?.provider ?? null, event?.type ?? null, state);
+      // An async hook that rejects must not become an unhandled rejection (it ends the process).
+      if (typeof reported?.then === "function") reported.then(undefined, threw);
     } catch (error) {
-      console.error("telhook: an inbox onOutcome hook threw", error);
+      threw(error);
     }
   };
 }

@@ -195,11 +195,18 @@ function report(setup, answer, note, error, provider, eventId) {
     setup.warned.add(note);
   }
   try {
-    setup.onError(error ?? null, { provider, eventId, code: answer.code, status: answer.status, log: answer.log, note });
+    const reported = setup.onError(error ?? null, { provider, eventId, code: answer.code, status: answer.status, log: answer.log, note });
+    // An async onError (a remote log sink) that rejects must not become an unhandled rejection,
+    // which ends a Node process and every handler running in it.
+    if (typeof reported?.then === "function") reported.then(undefined, onErrorFailed);
   } catch (hookError) {
     // A broken onError must not change the answer.
-    console.error("telhook: onError threw", hookError);
+    onErrorFailed(hookError);
   }
+}
+
+function onErrorFailed(hookError) {
+  console.error("telhook: onError threw", hookError);
 }
 
 const LATE = Symbol("late");
@@ -514,8 +521,15 @@ export function createHandler(config) {
     // A 204/304/1xx answer has an empty body, which Fetch only accepts as null.
     if (response === undefined) return new Response(answer.body || null, { status: answer.status, headers: answer.headers });
     if (response instanceof Response && response.body !== null) return response;
-    const parts = await handlerResponseParts(response, answer);
-    return new Response(parts.body, { status: parts.status, headers: parts.headers });
+    try {
+      const parts = await handlerResponseParts(response, answer);
+      return new Response(parts.body, { status: parts.status, headers: parts.headers });
+    } catch (error) {
+      // The event is settled; its answer must still go out (see sendNodeAnswer).
+      answerFailed(setup, null, answer, error);
+      const status = Number.isInteger(response.status) && response.status >= 200 && response.status <= 599 ? response.status : answer.status;
+      return new Response(NULL_BODY_STATUSES.has(status) ? null : answer.body || null, { status, headers: answer.headers });
+    }
   };
 }
 
@@ -544,24 +558,79 @@ export function createNodeMiddleware(config) {
       (maxBytes) => readNodeBody(req, maxBytes),
       { req },
     );
-    if (answer.code === "body_too_large") {
-      // The rest of an oversized body is being discarded; do not keep the connection for more,
-      // and close it without resetting the answer away from a client still sending.
-      res.setHeader("connection", "close");
-      lingerOnClose(req.socket);
+    // The event's fate is settled by now (its claim completed or released). Nothing that fails
+    // from here on may reject this promise: node:http and Express 4 leave a rejection unhandled,
+    // and Node then ends the process, killing every handler still running in it.
+    try {
+      await sendNodeAnswer(req, res, answer, response);
+    } catch (error) {
+      answerFailed(setup, res, answer, error);
     }
-    if (response === undefined) {
-      res.statusCode = answer.status;
-      for (const [name, value] of answer.headers) res.setHeader(name, value);
-      res.end(answer.body);
-      return;
-    }
-    const parts = await handlerResponseParts(response, answer);
-    res.statusCode = parts.status;
-    // Headers iterate set-cookie once per cookie: gather repeated names instead of overwriting.
-    const headers = new Map();
-    parts.headers.forEach((value, name) => headers.set(name, [...(headers.get(name) ?? []), value]));
-    for (const [name, values] of headers) res.setHeader(name, values.length === 1 ? values[0] : values);
-    res.end(parts.body ?? undefined);
   };
+}
+
+/** Writes the machine's answer, or the handler's own response, to a node:http response. */
+async function sendNodeAnswer(req, res, answer, response) {
+  if (res.headersSent || res.writableEnded) {
+    // Someone answered first: the handler itself (`req.res.json(...)` in Express) or a timeout
+    // middleware. Their answer stands; writing another would throw ERR_HTTP_HEADERS_SENT.
+    throw new AlreadyAnswered();
+  }
+  if (answer.code === "body_too_large") {
+    // The rest of an oversized body is being discarded; do not keep the connection for more,
+    // and close it without resetting the answer away from a client still sending.
+    res.setHeader("connection", "close");
+    lingerOnClose(req.socket);
+  }
+  if (response === undefined) {
+    res.statusCode = answer.status;
+    for (const [name, value] of answer.headers) res.setHeader(name, value);
+    res.end(answer.body);
+    return;
+  }
+  let parts;
+  try {
+    parts = await handlerResponseParts(response, answer);
+  } catch (error) {
+    // The handler's Response has a body that cannot be read (a fetch() whose connection broke
+    // mid-body): its status still goes out, with the machine's body for it.
+    parts = { status: response.status, headers: new Headers(answer.headers), body: answer.body, error };
+  }
+  if (res.headersSent || res.writableEnded) throw new AlreadyAnswered();
+  res.statusCode = parts.status;
+  // Headers iterate set-cookie once per cookie: gather repeated names instead of overwriting.
+  const headers = new Map();
+  parts.headers.forEach((value, name) => headers.set(name, [...(headers.get(name) ?? []), value]));
+  for (const [name, values] of headers) res.setHeader(name, values.length === 1 ? values[0] : values);
+  res.end(parts.body ?? undefined);
+  if (parts.error !== undefined) throw parts.error;
+}
+
+class AlreadyAnswered extends Error {
+  constructor() {
+    super("the response was already sent by someone else (onEvent itself, or a middleware such as a timeout) before telhook's answer");
+    this.name = "AlreadyAnswered";
+  }
+}
+
+/**
+ * Reports a failure to send the answer through onError (a warning: the event itself was
+ * settled), and ends the response if nothing ended it yet, so that the client is not left
+ * waiting for an answer that will never come.
+ */
+function answerFailed(setup, res, answer, error) {
+  const note = error instanceof AlreadyAnswered ? error.message : "telhook's answer could not be sent";
+  try {
+    setup.onError(error, { provider: setup.settings.provider, eventId: null, code: answer.code, status: answer.status, log: "warning", note })?.then?.(undefined, onErrorFailed);
+  } catch (hookError) {
+    onErrorFailed(hookError);
+  }
+  if (res !== null && !res.writableEnded && !res.destroyed) {
+    try {
+      if (!res.headersSent) res.statusCode = answer.status;
+      res.end();
+    } catch {
+      res.destroy();
+    }
+  }
 }

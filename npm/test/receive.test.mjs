@@ -919,3 +919,124 @@ test("a long message text reaches the handler as the vector's event, through cre
     for (const event of seen) assert.deepStrictEqual(event, vector.expect.event, name);
   }
 });
+
+/** Unhandled rejections while `work` runs and for a few turns after (each one would end a Node server). */
+async function unhandledRejectionsDuring(work) {
+  const seen = [];
+  const listener = (reason) => seen.push(reason);
+  process.on("unhandledRejection", listener);
+  try {
+    await work();
+    for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off("unhandledRejection", listener);
+  }
+  return seen;
+}
+
+test("an answer someone else already sent (the handler itself through Express's req.res, a timeout middleware) stands: the middleware neither throws nor rejects, and warns", async () => {
+  const reports = [];
+  const pending = [];
+  let calls = 0;
+  const middleware = telhook.createNodeMiddleware({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    clock: fixedClock,
+    store: telhook.memoryStore({ clock: fixedClock }),
+    onEvent: (event, { req }) => {
+      calls += 1;
+      req.res.writeHead(202, { "content-type": "application/json" }).end('{"outcome":"mine"}');
+    },
+    onError: (error, info) => reports.push({ error, info }),
+  });
+  // Express gives every request its response as `req.res`.
+  const server = await serve((req, res) => {
+    req.res = res;
+    const running = middleware(req, res);
+    pending.push(running);
+    return running;
+  });
+  const unhandled = await unhandledRejectionsDuring(async () => {
+    try {
+      const first = await server.post(lisoloo.request.headers, lisoloo.request.body);
+      const again = await server.post(lisoloo.request.headers, lisoloo.request.body);
+      assert.deepStrictEqual([first.slice(0, 2), again.slice(0, 2)], [[202, "mine"], [200, "duplicate"]]);
+      // Every middleware call resolved: none rejected.
+      assert.deepStrictEqual(await Promise.allSettled(pending).then((all) => all.map((s) => s.status)), ["fulfilled", "fulfilled"]);
+    } finally {
+      await server.close();
+    }
+  });
+  assert.deepStrictEqual(unhandled, []);
+  assert.equal(calls, 1);
+  const warnings = reports.filter((r) => r.info.log === "warning");
+  assert.equal(warnings.length, 1, JSON.stringify(reports.map((r) => r.info)));
+  assert.equal(warnings[0].info.code, "accepted");
+  assert.match(warnings[0].info.note, /already sent by someone else/);
+});
+
+test("a handler's Response whose body cannot be read: its status still goes out with the core's body, nothing rejects", async () => {
+  const reports = [];
+  const broken = () =>
+    new Response(new ReadableStream({ pull(controller) { controller.error(new Error("upstream reset mid-body")); } }), { status: 200 });
+  const middleware = telhook.createNodeMiddleware({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    clock: fixedClock,
+    store: null,
+    onEvent: broken,
+    onError: (error, info) => reports.push({ error, info }),
+  });
+  let running;
+  const server = await serve((req, res) => (running = middleware(req, res)));
+  const unhandled = await unhandledRejectionsDuring(async () => {
+    try {
+      // The handler's own status (200) with the core's body for it.
+      const [status, code] = await server.post(lisoloo.request.headers, lisoloo.request.body);
+      assert.deepStrictEqual([status, code], [200, "handler_status"]);
+      await running;
+    } finally {
+      await server.close();
+    }
+  });
+  assert.deepStrictEqual(unhandled, []);
+  const warning = reports.find((r) => r.info.log === "warning");
+  assert.ok(warning, JSON.stringify(reports.map((r) => r.info)));
+  assert.match(String(warning.error), /upstream reset mid-body/);
+});
+
+test("an async onError or inbox onOutcome that rejects is logged, never an unhandled rejection", async () => {
+  const logged = [];
+  const original = console.error;
+  console.error = (...args) => logged.push(args[0]);
+  const unhandled = await unhandledRejectionsDuring(async () => {
+    try {
+      const middleware = telhook.createNodeMiddleware({
+        provider: "lisoloo",
+        credentials: lisoloo.credentials,
+        clock: fixedClock,
+        store: null,
+        onEvent() {},
+        onError: async () => {
+          throw new Error("log sink unreachable");
+        },
+      });
+      const server = await serve(middleware);
+      try {
+        const forged = { ...lisoloo.request.headers, Authorization: "Basic Zm9yZ2VkOnZhbHVl" };
+        assert.deepStrictEqual((await server.post(forged, lisoloo.request.body)).slice(0, 2), [401, "authorization_mismatch"]);
+      } finally {
+        await server.close();
+      }
+      const inbox = telhook.memoryInbox({ clock: fixedClock, onOutcome: async () => { throw new Error("counter sink unreachable"); } });
+      inbox.enqueue("lisoloo:e", { id: "lisoloo:e", provider: "lisoloo", type: "message.status" }, 60);
+      assert.equal(await inbox.work(() => {}), 1);
+    } finally {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      console.error = original;
+    }
+  });
+  assert.deepStrictEqual(unhandled, []);
+  assert.deepStrictEqual(logged.filter((line) => /onError threw|onOutcome hook threw/.test(line)), ["telhook: onError threw", "telhook: an inbox onOutcome hook threw"]);
+});

@@ -472,7 +472,7 @@ interface ReceiveCommon {
   provider?: ProviderName | null;
   credentials: Credentials;
   /** Default: logs provider, event id and code (never the body) with console.warn/error. */
-  onError?: (error: unknown, info: ErrorInfo) => void;
+  onError?: (error: unknown, info: ErrorInfo) => void | Promise<void>;
   options?: Omit<Options, "now">;
   /** The receive time (UNIX seconds, Date or RFC 3339); checked at creation. Default: the host clock. */
   clock?: () => number | Date | string;
@@ -500,7 +500,8 @@ interface HandlerReceiveConfig<Context> extends ReceiveCommon {
   inbox?: undefined;
   /**
    * How long a claim holds off redeliveries while onEvent runs (default: the provider's
-   * `in_progress_lease_secs`, 300 s). A handler that outlives it can run again.
+   * `in_progress_lease_secs`: 300 s, but 15 s for Telnyx, which redelivers within seconds).
+   * A handler that outlives it can run again.
    */
   leaseSecs?: number | undefined;
 }
@@ -629,7 +630,7 @@ export interface MemoryInbox extends Inbox {
 }
 /** An inbox in this process's memory (tests, one process). `clock` returns UNIX seconds. */
 /** Called after each attempt: the hook for Prometheus or OpenTelemetry counters. */
-export type InboxOutcomeHook = (provider: ProviderName | null, type: EventTypeName | null, state: "done" | "failed" | "dead") => void;
+export type InboxOutcomeHook = (provider: ProviderName | null, type: EventTypeName | null, state: "done" | "failed" | "dead") => void | Promise<void>;
 export function memoryInbox(options?: { clock?: () => number; policy?: InboxPolicyOptions; onOutcome?: InboxOutcomeHook | null }): MemoryInbox;
 
 /** The message body queueInbox sends. */
