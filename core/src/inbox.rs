@@ -452,10 +452,12 @@ impl MemoryInbox {
         ran
     }
 
-    /// Deletes the done events past their retention; returns how many.
+    /// Deletes the done events past their retention, and the keys past their dedupe TTL;
+    /// returns how many events.
     pub fn purge(&mut self, now: i64) -> usize {
         let before = self.events.len();
         self.events.retain(|stored| !purgeable(&stored.record, now));
+        self.keys.retain(|_, until| *until > now);
         before - self.events.len()
     }
 }

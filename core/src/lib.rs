@@ -155,7 +155,7 @@ pub fn check_configuration(provider: Option<Provider>, credentials: &Credentials
     if credentials.skips_verification() {
         return Ok(());
     }
-    credentials.check_for(provider)?;
+    check_credentials(provider, credentials)?;
     // Detection: every provider that has an entry of per-provider credentials is probed.
     let probed: alloc::vec::Vec<Provider> = match provider {
         Some(provider) => alloc::vec![provider],
@@ -174,6 +174,18 @@ pub fn check_configuration(provider: Option<Provider>, credentials: &Credentials
     Ok(())
 }
 
+/// [`Credentials::check_for`], and for a named provider with one flat set, only schemes that
+/// provider reads ([`providers::check_only_its_schemes`]).
+fn check_credentials(provider: Option<Provider>, credentials: &Credentials) -> Result<()> {
+    credentials.check_for(provider)?;
+    match provider {
+        Some(provider) if !credentials.is_per_provider() => {
+            providers::check_only_its_schemes(provider, credentials)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Cheap checks that come before any cryptography: configuration, method, size, and which
 /// provider the request is read as (never one that its headers or body contradict).
 fn preflight(
@@ -182,7 +194,7 @@ fn preflight(
     credentials: &Credentials,
     options: &Options,
 ) -> Result<Provider> {
-    credentials.check_for(provider)?;
+    check_credentials(provider, credentials)?;
     request.check_method(providers::methods(provider, credentials))?;
     request.check_size(options.max_body_bytes)?;
     let provider = match provider {

@@ -441,8 +441,11 @@ pub trait DedupeStore {
 }
 
 /// A delivery that owns its event's claim (or needs none): the handler runs, then
-/// [`Claimed::finish`].
+/// [`Claimed::finish`]. One dropped unfinished (an early `?`, a cancelled async task, a panic)
+/// leaves its claim held until the lease expires: every redelivery meanwhile gets 503, and
+/// the handler runs again after it.
 #[derive(Debug)]
+#[must_use = "finish it with the handler's result, or its claim stays held for the whole lease"]
 pub struct Claimed {
     pub event: crate::NormalizedEvent,
     delivery: self::machine::Delivery,
@@ -598,11 +601,17 @@ pub fn receive<S: DedupeStore>(
 }
 
 /// A dedupe store in memory: one process, tests, the CLI. Expired entries are dropped when
-/// the key is claimed again, so memory grows with the keys seen within their TTL.
+/// their key is claimed again, and all of them whenever the store has doubled since the last
+/// sweep, so memory stays bounded by the keys seen within their TTL (amortized O(1) a claim).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     entries: alloc::collections::BTreeMap<String, MemoryEntry>,
+    /// The size at which the next claim sweeps out expired entries.
+    sweep_at: usize,
 }
+
+/// The smallest store that is swept: below it, sweeping costs more than it frees.
+const MEMORY_STORE_SWEEP_MIN: usize = 64;
 
 #[derive(Debug)]
 struct MemoryEntry {
@@ -637,6 +646,10 @@ impl DedupeStore for MemoryStore {
                     ClaimState::InProgress
                 });
             }
+        }
+        if self.entries.len() >= self.sweep_at.max(MEMORY_STORE_SWEEP_MIN) {
+            self.entries.retain(|_, entry| entry.expires_at > now);
+            self.sweep_at = self.entries.len().saturating_mul(2);
         }
         let entry = MemoryEntry {
             done: false,
@@ -682,6 +695,30 @@ mod tests {
             provider,
             result: HandlerResult::Outcome { outcome },
         })
+    }
+
+    #[test]
+    fn the_memory_store_drops_expired_keys_it_is_never_asked_about_again() {
+        let mut store = MemoryStore::default();
+        for i in 0..10_000 {
+            let key = alloc::format!("lisoloo:{i}");
+            assert_eq!(
+                store.claim(&key, "t", 300, i64::from(i)),
+                Ok(ClaimState::New)
+            );
+            assert_eq!(store.complete(&key, "t", 60, i64::from(i)), Ok(()));
+        }
+        // Only the keys of the last minute (and at most one unswept doubling) are held.
+        assert!(
+            store.entries.len() <= 2 * 61 + MEMORY_STORE_SWEEP_MIN,
+            "{}",
+            store.entries.len()
+        );
+        // A key still within its TTL is remembered.
+        assert_eq!(
+            store.claim("lisoloo:9999", "u", 300, 10_000),
+            Ok(ClaimState::Done)
+        );
     }
 
     #[test]

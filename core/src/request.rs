@@ -701,7 +701,7 @@ impl WebhookRequest {
     pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
         let wire: WireRequest =
             serde_json::from_value(value).map_err(|e| Error::InvalidRequest {
-                reason: alloc::format!("{e}"),
+                reason: without_request_values(&e),
             })?;
         let headers = match wire.headers {
             WireHeaders::None => Vec::new(),
@@ -863,9 +863,44 @@ fn header_type_error() -> Error {
     }
 }
 
+/// serde's message for a request that does not fit its JSON form, without the value it found
+/// (`invalid type: integer `12345678`, expected a string` quotes the request): error text
+/// never carries a value from the request.
+fn without_request_values(error: &serde_json::Error) -> String {
+    let text = alloc::format!("{error}");
+    for (opening, what) in [
+        ("invalid type: ", "a value of another type"),
+        ("invalid value: ", "a value out of range"),
+        ("invalid length ", "a list of another length"),
+        ("unknown variant ", "an unknown name"),
+    ] {
+        if text.starts_with(opening) {
+            let expected = text
+                .find(", expected")
+                .and_then(|at| text.get(at + 2..))
+                .unwrap_or("");
+            return alloc::format!("{what}, {expected}");
+        }
+    }
+    text
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{is_header_named, split_at_ascii, trimmed};
+    use super::{is_header_named, split_at_ascii, trimmed, WebhookRequest};
+
+    #[test]
+    fn a_request_of_the_wrong_json_shape_is_refused_without_quoting_its_values() {
+        let error = WebhookRequest::from_json_value(serde_json::json!({
+            "method": 12_345_678, "headers": {}, "body": ""
+        }))
+        .unwrap_err();
+        assert_eq!(error.code(), "invalid_request");
+        let text = alloc::format!("{error}");
+        assert!(!text.contains("12345678"), "{text}");
+        assert!(text.contains("expected a string"), "{text}");
+    }
 
     #[test]
     fn trimmed_is_str_trim() {

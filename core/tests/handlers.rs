@@ -204,6 +204,71 @@ fn a_receiver_without_its_providers_credentials_fails_at_construction() {
 }
 
 #[test]
+fn one_flat_set_pooled_for_several_providers_is_refused_for_a_named_provider_never_answered_401() {
+    use telhook_core::check_configuration;
+    // Each provider's secrets in one flat set (a reviewer's app did this): Lisoloo would require
+    // the LimePhone HMAC signature it never sends, 401 every genuine delivery, and drop it.
+    let pool = Credentials::none()
+        .with_hmac_sha256("lime-hmac-secret")
+        .with_bearer("lime-bearer-token")
+        .with_basic("hook", "s3cret");
+    let error = check_configuration(Some(Provider::Lisoloo), &pool).unwrap_err();
+    assert_eq!(error.code(), "invalid_credentials");
+    assert!(
+        error
+            .to_string()
+            .contains("bearer is another provider's scheme"),
+        "{error}"
+    );
+    // Through receive, a genuine Basic-signed Lisoloo delivery gets 500 (retried), not 401.
+    let body = br#"{"event_id":"f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c","event_type":"sms.delivered","timestamp":"2026-05-27T10:15:08Z","message_id":"507f","data":{"recipient_phone":"+4512345678"}}"#.to_vec();
+    let headers = vec![(
+        "Authorization".into(),
+        telhook_core::verify::basic::header_value("hook", "s3cret"),
+    )];
+    let request = telhook_core::WebhookRequest::post(headers, body);
+    let mut store = MemoryStore::default();
+    let answer = telhook_core::receive::receive(
+        Some(Provider::Lisoloo),
+        &request,
+        &pool,
+        1_780_000_000,
+        &Options::default(),
+        &mut store,
+        "token",
+        |_| HandlerResult::Outcome {
+            outcome: HandlerOutcome::Ok,
+        },
+    );
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    // Another provider's pool holding LoopLookup's authorization is refused for LimePhone too;
+    // the provider's own schemes alone, or the per-provider form, are accepted.
+    let with_authorization = Credentials::none()
+        .with_hmac_sha256("lime-hmac-secret")
+        .with_authorization("Bearer loop");
+    let error = check_configuration(Some(Provider::LimePhone), &with_authorization).unwrap_err();
+    assert_eq!(error.code(), "invalid_credentials");
+    let own = Credentials::none()
+        .with_hmac_sha256("lime-hmac-secret")
+        .with_bearer("lime-bearer-token");
+    assert_eq!(check_configuration(Some(Provider::LimePhone), &own), Ok(()));
+    let per_provider = Credentials::none()
+        .with_provider(Provider::LimePhone, own)
+        .with_provider(
+            Provider::Lisoloo,
+            Credentials::none().with_basic("hook", "s3cret"),
+        );
+    assert_eq!(
+        check_configuration(Some(Provider::Lisoloo), &per_provider),
+        Ok(())
+    );
+    // Only another provider's scheme and none of its own: still named as missing.
+    let bearer_only = Credentials::none().with_bearer("token");
+    let error = check_configuration(Some(Provider::Lisoloo), &bearer_only).unwrap_err();
+    assert_eq!(error.code(), "missing_credentials");
+}
+
+#[test]
 fn a_zero_body_cap_is_refused_when_the_receiver_is_built() {
     let zero = telhook_core::Options::from_json_value(json!({"max_body_bytes": 0}));
     assert_eq!(zero.map_err(|e| e.code()), Err("invalid_option"));

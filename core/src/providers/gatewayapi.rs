@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use super::{Context, IdValue};
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialScheme, Credentials};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::event::{
@@ -46,6 +46,7 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
+    credential_schemes: &[CredentialScheme::HmacSha256, CredentialScheme::JwtHs256, CredentialScheme::UrlToken],
     verify,
     named_by_headers,
     body_matches,

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use super::{Context, IdValue};
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialScheme, Credentials};
 use crate::error::{Error, Result};
 use crate::event::{
     DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
@@ -41,6 +41,7 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
+    credential_schemes: &[CredentialScheme::Basic, CredentialScheme::HmacSha256],
     verify: |request, credentials, _now| verify(request, credentials),
     named_by_headers,
     body_matches,

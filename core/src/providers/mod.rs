@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::credentials::CredentialScheme;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, SCHEMA_VERSION};
@@ -36,6 +37,9 @@ pub(crate) struct Spec {
     /// Checks a request with the provider's own credentials, on the raw body (`now` for
     /// schemes that carry a timestamp).
     pub verify: fn(&WebhookRequest, &Credentials, i64) -> Result<()>,
+    /// The credential fields `verify` reads: a flat set holding any other is refused when a
+    /// receiver is built for this provider (`lib::check_configuration`).
+    pub credential_schemes: &'static [CredentialScheme],
     /// True when the request carries a header only this provider sends.
     pub named_by_headers: fn(&HeaderNames<'_>) -> bool,
     /// True when a JSON body has this provider's shape.
@@ -379,6 +383,31 @@ pub fn detect_provider(request: &WebhookRequest) -> Result<Provider> {
     let chosen = by_headers.or(by_body).ok_or(Error::ProviderNotDetected)?;
     agree(chosen, by_body)?;
     Ok(chosen)
+}
+
+/// A flat set of credentials for a named provider may only hold schemes that provider reads.
+/// Verification requires every configured scheme the provider reads, so one set pooled for
+/// several providers (LimePhone's `hmac_sha256` beside Lisoloo's `basic`) can refuse every
+/// genuine delivery as unsigned (Lisoloo drops an event on the first 4xx), or let one
+/// provider's secret pass another's delivery. When it holds none of the provider's own
+/// schemes, verification names what is missing instead (`missing_credentials`).
+pub(crate) fn check_only_its_schemes(provider: Provider, credentials: &Credentials) -> Result<()> {
+    let its_own = spec(provider).credential_schemes;
+    if !credentials
+        .configured_schemes()
+        .any(|s| its_own.contains(&s))
+    {
+        return Ok(());
+    }
+    match credentials
+        .configured_schemes()
+        .find(|s| !its_own.contains(s))
+    {
+        Some(other) => Err(Error::InvalidCredentials {
+            reason: other.not_read(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// For a request read as `provider`: the headers must not name another provider.

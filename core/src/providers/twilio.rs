@@ -43,7 +43,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{defaults, Context, HeaderNames, Provider, Spec};
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialScheme, Credentials};
 use crate::error::{Error, Result};
 use crate::event::{
     Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError,
@@ -75,6 +75,7 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
+    credential_schemes: &[CredentialScheme::AuthToken, CredentialScheme::SharedKey],
     verify,
     named_by_headers,
     body_matches: |_| false,
