@@ -233,7 +233,7 @@ async function withDeadline(call, deadlineMs, what) {
   try {
     const value = await Promise.race([pending, late]);
     if (value !== LATE) return { value };
-    return { error: new Error(`telhook: ${what.includes(".") ? what : `store.${what}`} did not answer within ${deadlineMs} ms (storeDeadlineMs)`), timedOut: true };
+    return { error: new Error(`telhook: ${what.includes(".") ? what : `store.${what}`} did not answer within ${deadlineMs} ms (storeDeadlineMs)`), timedOut: true, late: pending };
   } catch (error) {
     return { error, timedOut: false };
   } finally {
@@ -281,6 +281,18 @@ function normalizeOutcome(flow, text) {
 /** A body read and normalized in one crossing: the machine asks to normalize a body once read. */
 function bodyReadAndNormalize(setup, flow, body) {
   return normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, bodyArg(body), setup.now()));
+}
+
+/**
+ * A claim answered past its deadline was answered 503; if it then lands ("new"), nothing owns it,
+ * and every redelivery within its lease would be turned away as in progress. Released with its
+ * token once it lands (a release of a claim another delivery took over does nothing).
+ */
+function releaseWhenItLands(store, late, key, token, keepAlive) {
+  const releasing = Promise.resolve(late)
+    .then((state) => (String(state) === "new" ? store.release(key, token) : undefined))
+    .catch(() => {});
+  keepAlive?.(releasing);
 }
 
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
@@ -365,6 +377,7 @@ async function run(setup, request, readBody, context, keepAlive) {
         case "claim": {
           token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
+          if (claimed.timedOut) releaseWhenItLands(store, claimed.late, key, token, keepAlive);
           failure = claimed.error;
           input = storeInput(claimed, (state) => new Claimed(String(state)), "store_failed");
           break;

@@ -1040,3 +1040,48 @@ test("an async onError or inbox onOutcome that rejects is logged, never an unhan
   assert.deepStrictEqual(unhandled, []);
   assert.deepStrictEqual(logged.filter((line) => /onError threw|onOutcome hook threw/.test(line)), ["telhook: onError threw", "telhook: an inbox onOutcome hook threw"]);
 });
+
+test("a claim that lands after storeDeadlineMs is released once it lands: the next redelivery is handled, not turned away as in progress for the whole lease", async () => {
+  for (const create of ["handler", "middleware"]) {
+    const inner = telhook.memoryStore({ clock: fixedClock });
+    let slowClaims = 1;
+    const store = {
+      claim: (...args) =>
+        slowClaims-- > 0 ? new Promise((resolve) => setTimeout(() => resolve(inner.claim(...args)), 300)) : inner.claim(...args),
+      complete: (...args) => inner.complete(...args),
+      release: (...args) => inner.release(...args),
+    };
+    let calls = 0;
+    const config = {
+      provider: "lisoloo",
+      credentials: lisoloo.credentials,
+      clock: fixedClock,
+      store,
+      storeDeadlineMs: 100,
+      onEvent: () => {
+        calls += 1;
+      },
+      onError() {},
+    };
+    const answers = [];
+    const landed = () => new Promise((resolve) => setTimeout(resolve, 400)); // the late claim lands
+    if (create === "handler") {
+      const handler = telhook.createHandler(config);
+      const deliver = async () => (await handler(new Request("https://hooks.test/lisoloo", { method: "POST", headers: lisoloo.request.headers, body: lisoloo.request.body }))).status;
+      answers.push(await deliver());
+      await landed();
+      answers.push(await deliver());
+    } else {
+      const server = await serve(telhook.createNodeMiddleware(config));
+      try {
+        answers.push((await server.post(lisoloo.request.headers, lisoloo.request.body))[0]);
+        await landed();
+        answers.push((await server.post(lisoloo.request.headers, lisoloo.request.body))[0]);
+      } finally {
+        await server.close();
+      }
+    }
+    assert.deepStrictEqual(answers, [503, 200], create);
+    assert.equal(calls, 1, create);
+  }
+});
