@@ -182,38 +182,6 @@ pub struct Credentials {
     per_provider: Vec<(Provider, Credentials)>,
 }
 
-/// A field of the credentials that configures one scheme (`url_token` with its
-/// `url_token_param`), as a provider file lists the ones it reads ([`crate::providers`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CredentialScheme {
-    HmacSha256,
-    Bearer,
-    Authorization,
-    Basic,
-    JwtHs256,
-    UrlToken,
-    Ed25519PublicKey,
-    AuthToken,
-    SharedKey,
-}
-
-impl CredentialScheme {
-    /// Why a flat set holding this field is refused for a provider that does not read it.
-    pub(crate) fn not_read(self) -> &'static str {
-        match self {
-            Self::HmacSha256 => "hmac_sha256 is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::Bearer => "bearer is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::Authorization => "authorization is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::Basic => "basic is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::JwtHs256 => "jwt_hs256 is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::UrlToken => "url_token / url_token_param is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::Ed25519PublicKey => "ed25519_public_key is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::AuthToken => "auth_token is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-            Self::SharedKey => "shared_key is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
-        }
-    }
-}
-
 /// The JSON forms; `untagged` tries the one-provider form first, so `{}` is "nothing".
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -413,27 +381,6 @@ impl Credentials {
 
     /// The configured `url_token_param` names (every provider's): the redaction rules treat a
     /// query parameter so named as a secret whatever its name, as verification does.
-    /// The schemes configured in this set (its own fields, not the per-provider entries').
-    pub(crate) fn configured_schemes(&self) -> impl Iterator<Item = CredentialScheme> + '_ {
-        use CredentialScheme as S;
-        [
-            (S::HmacSha256, self.hmac_sha256.is_empty()),
-            (S::Bearer, self.bearer.is_empty()),
-            (S::Authorization, self.authorization.is_empty()),
-            (S::Basic, self.basic.is_empty()),
-            (S::JwtHs256, self.jwt_hs256.is_empty()),
-            (
-                S::UrlToken,
-                self.url_token.is_empty() && self.url_token_param.is_none(),
-            ),
-            (S::Ed25519PublicKey, self.ed25519_public_key.is_empty()),
-            (S::AuthToken, self.auth_token.is_empty()),
-            (S::SharedKey, self.shared_key.is_empty()),
-        ]
-        .into_iter()
-        .filter_map(|(scheme, empty)| (!empty).then_some(scheme))
-    }
-
     pub(crate) fn url_token_params(&self) -> Vec<&str> {
         let mut params: Vec<&str> = self.url_token_param.as_deref().into_iter().collect();
         for (_, credentials) in &self.per_provider {

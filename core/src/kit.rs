@@ -93,6 +93,23 @@ impl Scheme {
         )
     }
 
+    /// Why one flat set of credentials holding this scheme is refused for a provider that does
+    /// not read it (`providers::check_only_its_schemes`); it opens with the field's name, which
+    /// the bindings give as the error's field.
+    pub(crate) fn not_read(self) -> &'static str {
+        match self {
+            Scheme::HmacSha256 => "hmac_sha256 is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::Bearer => "bearer is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::Authorization => "authorization is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::Basic => "basic is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::JwtHs256 => "jwt_hs256 is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::UrlToken => "url_token is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::Ed25519PublicKey => "ed25519_public_key is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::AuthToken => "auth_token is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+            Scheme::SharedKey => "shared_key is another provider's scheme: give each provider its own credentials, {\"<provider>\": {...}}",
+        }
+    }
+
     /// Whether the configured credentials hold a value for this scheme.
     pub fn is_configured(self, credentials: &Credentials) -> bool {
         match self {

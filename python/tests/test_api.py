@@ -398,12 +398,13 @@ def test_one_call_survives_credentials_edited_by_a_finalizer_while_they_are_copi
     headers = {"Authorization": "Basic " + base64.b64encode(b"hook:pw").decode()}
     credentials: Dict[str, Any] = {
         "basic": [{"username": "hook", "password": "pw"}] + [{"username": f"u{i}", "password": "x"} for i in range(150)],
-        "bearer": ["retired-token"],
+        # A key the finalizer removes mid-copy; either way the receiver is the same.
+        "insecure_skip_verification": False,
     }
 
     class Rotator:
         def __del__(self) -> None:
-            credentials.pop("bearer", None)
+            credentials.pop("insecure_skip_verification", None)
 
     thresholds = gc.get_threshold()
     gc.collect()

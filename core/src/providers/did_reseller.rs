@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::Context;
 use super::{defaults, Provider, Spec, BodyKeys};
-use crate::credentials::{CredentialScheme, Credentials};
+use crate::credentials::Credentials;
 use crate::fields::Fields;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, Record, RecordAction};
@@ -42,7 +42,6 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
-    credential_schemes: &[CredentialScheme::Basic, CredentialScheme::UrlToken],
     verify: |request, credentials, _now| verify(request, credentials),
     named_by_headers: defaults::named_by_no_header,
     body_matches,
@@ -50,7 +49,6 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(super::Payload::DidReseller(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
-    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
     #[cfg(feature = "kit")]

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use super::{Context, IdValue};
-use crate::credentials::{CredentialScheme, Credentials};
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::event::{
@@ -46,7 +46,6 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
-    credential_schemes: &[CredentialScheme::HmacSha256, CredentialScheme::JwtHs256, CredentialScheme::UrlToken],
     verify,
     named_by_headers,
     body_matches,
@@ -54,7 +53,6 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(super::Payload::GatewayApi(GatewayApiPayload::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
-    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
     #[cfg(feature = "kit")]

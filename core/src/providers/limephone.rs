@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
 use super::{Context, IdValue};
-use crate::credentials::{CredentialScheme, Credentials};
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
     Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, StatusInfo,
@@ -41,7 +41,6 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
-    credential_schemes: &[CredentialScheme::HmacSha256, CredentialScheme::Bearer],
     verify: |request, credentials, _now| verify(request, credentials),
     named_by_headers,
     body_matches,
@@ -49,7 +48,6 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(super::Payload::LimePhone(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
-    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
     #[cfg(feature = "kit")]

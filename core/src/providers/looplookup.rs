@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::Context;
 use super::{defaults, Provider, Spec, BodyKeys, HeaderNames};
-use crate::credentials::{CredentialScheme, Credentials};
+use crate::credentials::Credentials;
 use crate::fields::Fields;
 use crate::error::{Error, Result};
 use crate::event::{AppleService, ContactKind, EventType, Lookup, NormalizedEvent};
@@ -39,7 +39,6 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
-    credential_schemes: &[CredentialScheme::Authorization],
     verify: |request, credentials, _now| verify(request, credentials),
     named_by_headers,
     body_matches,
@@ -47,7 +46,6 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(super::Payload::LoopLookup(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
-    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: Some(USER_AGENT),
     #[cfg(feature = "kit")]

@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::credentials::CredentialScheme;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{EventType, NormalizedEvent, SCHEMA_VERSION};
@@ -37,9 +36,6 @@ pub(crate) struct Spec {
     /// Checks a request with the provider's own credentials, on the raw body (`now` for
     /// schemes that carry a timestamp).
     pub verify: fn(&WebhookRequest, &Credentials, i64) -> Result<()>,
-    /// The credential fields `verify` reads: a flat set holding any other is refused when a
-    /// receiver is built for this provider (`lib::check_configuration`).
-    pub credential_schemes: &'static [CredentialScheme],
     /// True when the request carries a header only this provider sends.
     pub named_by_headers: fn(&HeaderNames<'_>) -> bool,
     /// True when a JSON body has this provider's shape.
@@ -51,8 +47,8 @@ pub(crate) struct Spec {
     pub normalize: fn(Value, &Context<'_>) -> Result<NormalizedEvent>,
     /// How many parts the message an event reports on has.
     pub message_parts: fn(&Value) -> u32,
-    /// Authentication schemes, in the order [`Spec::sign`] applies them.
-    #[cfg(feature = "kit")]
+    /// Authentication schemes, in the order [`Spec::sign`] applies them; a flat set of
+    /// credentials holding any other is refused for this provider ([`check_only_its_schemes`]).
     pub schemes: &'static [Scheme],
     /// A `User-Agent` every delivery carries, if the provider sends a fixed one.
     pub user_agent: Option<&'static str>,
@@ -392,17 +388,14 @@ pub fn detect_provider(request: &WebhookRequest) -> Result<Provider> {
 /// provider's secret pass another's delivery. When it holds none of the provider's own
 /// schemes, verification names what is missing instead (`missing_credentials`).
 pub(crate) fn check_only_its_schemes(provider: Provider, credentials: &Credentials) -> Result<()> {
-    let its_own = spec(provider).credential_schemes;
-    if !credentials
-        .configured_schemes()
-        .any(|s| its_own.contains(&s))
-    {
+    let its_own = spec(provider).schemes;
+    let mut configured = Scheme::ALL
+        .into_iter()
+        .filter(|scheme| scheme.is_configured(credentials));
+    if !configured.clone().any(|scheme| its_own.contains(&scheme)) {
         return Ok(());
     }
-    match credentials
-        .configured_schemes()
-        .find(|s| !its_own.contains(s))
-    {
+    match configured.find(|scheme| !its_own.contains(scheme)) {
         Some(other) => Err(Error::InvalidCredentials {
             reason: other.not_read(),
         }),

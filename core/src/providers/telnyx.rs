@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{defaults, Context, Provider, Spec, BodyKeys, HeaderNames};
-use crate::credentials::{CredentialScheme, Credentials};
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
     Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError,
@@ -69,7 +69,6 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
-    credential_schemes: &[CredentialScheme::Ed25519PublicKey],
     verify,
     named_by_headers,
     body_matches,
@@ -77,7 +76,6 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(super::Payload::Telnyx(super::from_value(raw)?)),
     normalize,
     message_parts: defaults::one_part,
-    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
     #[cfg(feature = "kit")]

@@ -43,7 +43,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{defaults, Context, HeaderNames, Provider, Spec};
-use crate::credentials::{CredentialScheme, Credentials};
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
     Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError,
@@ -75,7 +75,6 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
-    credential_schemes: &[CredentialScheme::AuthToken, CredentialScheme::SharedKey],
     verify,
     named_by_headers,
     body_matches: |_| false,
@@ -83,7 +82,6 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(super::Payload::Twilio(raw.clone())),
     normalize,
     message_parts,
-    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: Some("TwilioProxy/1.1"),
     #[cfg(feature = "kit")]

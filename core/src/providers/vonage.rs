@@ -54,7 +54,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{defaults, Context, Provider, Spec, BodyKeys, HeaderNames};
-use crate::credentials::{CredentialScheme, Credentials};
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
     DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
@@ -81,7 +81,6 @@ const RETRY: RetrySchedule = RetrySchedule {
 /// Everything the generic code reads about this provider.
 pub(crate) const SPEC: Spec = Spec {
     retry: RETRY,
-    credential_schemes: &[CredentialScheme::JwtHs256],
     verify,
     named_by_headers: named_by_sms_params,
     body_matches,
@@ -89,7 +88,6 @@ pub(crate) const SPEC: Spec = Spec {
     parse: |raw| Ok(super::Payload::Vonage(super::from_value(raw)?)),
     normalize,
     message_parts,
-    #[cfg(feature = "kit")]
     schemes: SCHEMES,
     user_agent: None,
     #[cfg(feature = "kit")]
