@@ -664,7 +664,7 @@ fn redact_urls(text: &str, token_params: &[&str]) -> Option<String> {
 }
 
 /// `scheme://user:password@host`: the password (up to the authority's last `@`) is replaced.
-fn redact_userinfo(text: &str) -> Option<String> {
+pub(crate) fn redact_userinfo(text: &str) -> Option<String> {
     if !holds(text, "://") {
         return None;
     }

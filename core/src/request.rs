@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Limits applied before any work is done on a request, and the URL the provider called.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Options {
     /// Bodies (and declared Content-Lengths) above this are refused with `body_too_large`.
@@ -28,6 +28,23 @@ pub struct Options {
     /// (their first value). Only when every request passes a proxy that sets them: a client
     /// could set them itself otherwise. `public_url`, when set, wins.
     pub trust_forwarded_headers: bool,
+}
+
+/// `public_url` may carry credentials (`https://user:password@host/sms`, a Twilio URL with
+/// HTTP authentication, which Twilio signs with them): Debug shows it with the password
+/// replaced, as every output does.
+impl core::fmt::Debug for Options {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(|url| crate::redact::redact_userinfo(url).unwrap_or_else(|| String::from(url)));
+        f.debug_struct("Options")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("public_url", &public_url)
+            .field("trust_forwarded_headers", &self.trust_forwarded_headers)
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -889,6 +906,18 @@ fn without_request_values(error: &serde_json::Error) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::{is_header_named, split_at_ascii, trimmed, WebhookRequest};
+
+    #[test]
+    fn options_debug_never_shows_the_password_of_a_public_url() {
+        let options = super::Options {
+            public_url: Some("https://hook:s3cret-pw@hooks.example.com/sms".into()),
+            ..super::Options::default()
+        };
+        let shown = alloc::format!("{options:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("https://hook:"), "{shown}");
+        assert!(shown.contains("@hooks.example.com/sms"), "{shown}");
+    }
 
     #[test]
     fn a_request_of_the_wrong_json_shape_is_refused_without_quoting_its_values() {

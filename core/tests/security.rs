@@ -429,3 +429,40 @@ fn hex_hmac(key: &[u8], body: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Twilio signs a webhook URL that carries HTTP authentication credentials
+/// (`https://user:pass@host/…`) with them, and no server sees them in the request: the URL
+/// given whole as `public_url` verifies (twilio-node's fixture), and without its userinfo it
+/// does not; the password never shows in `Options`' Debug.
+#[test]
+fn a_twilio_url_with_credentials_verifies_through_public_url() {
+    let (_, vector) = common::vectors()
+        .into_iter()
+        .find(|(path, _)| path.ends_with("twilio/sdk_15.json"))
+        .expect("twilio/sdk_15.json");
+    let signed_url = vector["request"]["url"].as_str().unwrap().to_owned();
+    assert!(signed_url.starts_with("https://user:pass@"));
+    let mut request = vector["request"].clone();
+    // What a server sees: the path and query, the host in a header.
+    request["url"] = serde_json::json!("/myapp.php?foo=1&bar=2");
+    let run = |public_url: &str| {
+        telhook_core::normalize_json(
+            &serde_json::json!("twilio"),
+            request.clone(),
+            vector["credentials"].clone(),
+            vector["now"].as_i64().unwrap_or(1_769_000_000),
+            serde_json::json!({"public_url": public_url}),
+        )
+        .map(|event| event.id)
+        .map_err(|error| error.code())
+    };
+    let whole = signed_url.split('?').next().unwrap();
+    assert!(run(whole).is_ok(), "{:?}", run(whole));
+    assert_eq!(
+        run("https://mycompany.com/myapp.php"),
+        Err("signature_mismatch")
+    );
+    let options =
+        telhook_core::Options::from_json_value(serde_json::json!({"public_url": whole})).unwrap();
+    assert!(!format!("{options:?}").contains(":pass@"));
+}
