@@ -313,9 +313,32 @@ async function callHandler(setup, event, context) {
     if (response !== undefined && !Number.isSafeInteger(response.status)) {
       throw new TypeError("onEvent returned a response whose status is not an integer");
     }
-    return { input: response === undefined ? HANDLED : { input: "handled", status: response.status }, response, failure: undefined };
+    const ignoredStatus = response === undefined ? failureStatusOf(result) : undefined;
+    return { input: response === undefined ? HANDLED : { input: "handled", status: response.status }, response, failure: undefined, ignoredStatus };
   } catch (error) {
     return { input: { input: "handler_failed" }, response: undefined, failure: error };
+  }
+}
+
+/**
+ * A status of 300-599 on a returned object that is no Response (`{ status: 503 }`, Express's or
+ * Lambda's `{ statusCode: 500 }`): the handler meant a failure, but returning counts as success.
+ */
+function failureStatusOf(result) {
+  if (result === null || typeof result !== "object") return undefined;
+  const status = typeof result.status === "number" ? result.status : result.statusCode;
+  return Number.isInteger(status) && status >= 300 && status <= 599 ? status : undefined;
+}
+
+/** Once per receiver: the handler returned a failure status on an object that is no Response. */
+function warnIgnoredStatus(setup, answer, status, provider, eventId) {
+  const note = `onEvent returned an object with status ${status} that is not a Response: returning counts as success, so the event is done and will not be delivered again; to have it redelivered, throw, or return new Response(null, { status: ${status} })`;
+  if (setup.warned.has(note)) return;
+  setup.warned.add(note);
+  try {
+    setup.onError(null, { provider, eventId, code: answer.code, status: answer.status, log: "warning", note })?.then?.(undefined, onErrorFailed);
+  } catch (hookError) {
+    onErrorFailed(hookError);
   }
 }
 
@@ -352,7 +375,7 @@ async function run(setup, request, readBody, context, keepAlive) {
   let token;
   const flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
   let action = actionOf(flow.action());
-  let body, event, response, failure, handlerDone;
+  let body, event, response, failure, handlerDone, ignoredStatus;
   const next = (input) => nextAction(flow, input);
   try {
     for (;;) {
@@ -362,6 +385,7 @@ async function run(setup, request, readBody, context, keepAlive) {
         case "answer": {
           const { answer, note } = action;
           report(setup, answer, note, failure, event?.provider ?? flow.provider ?? null, event?.id ?? null);
+          if (ignoredStatus !== undefined) warnIgnoredStatus(setup, answer, ignoredStatus, event?.provider ?? null, event?.id ?? null);
           return { answer, response: answer.code === "handler_status" ? response : undefined };
         }
         case "read_body":
@@ -396,7 +420,7 @@ async function run(setup, request, readBody, context, keepAlive) {
         }
         case "call_handler":
           keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
-          ({ input, response, failure } = await callHandler(setup, event, context));
+          ({ input, response, failure, ignoredStatus } = await callHandler(setup, event, context));
           break;
         case "complete":
         case "release": {

@@ -1085,3 +1085,28 @@ test("a claim that lands after storeDeadlineMs is released once it lands: the ne
     assert.equal(calls, 1, create);
   }
 });
+
+test("an object with a failure status that is no Response ({ status: 503 }, { statusCode: 500 }) counts as success, and the receiver warns once", async () => {
+  for (const returned of [{ status: 503 }, { statusCode: 500, body: "retry" }]) {
+    const reports = [];
+    let calls = 0;
+    const handler = lisolooHandler({
+      onEvent: () => {
+        calls += 1;
+        return returned;
+      },
+      onError: (error, info) => reports.push({ error, info }),
+    });
+    const deliver = async () => (await handler(new Request("https://hooks.test/lisoloo", { method: "POST", headers: lisoloo.request.headers, body: lisoloo.request.body }))).status;
+    assert.deepStrictEqual([await deliver(), await deliver()], [200, 200]);
+    assert.equal(calls, 1);
+    const warnings = reports.filter((r) => r.info.log === "warning");
+    assert.equal(warnings.length, 1, JSON.stringify(reports.map((r) => r.info)));
+    assert.match(warnings[0].info.note, /not a Response: returning counts as success/);
+  }
+  // A 2xx on such an object (an HTTP client's response returned as is) is not warned about.
+  const reports = [];
+  const handler = lisolooHandler({ onEvent: () => ({ status: 200, data: {} }), onError: (error, info) => reports.push(info) });
+  await handler(new Request("https://hooks.test/lisoloo", { method: "POST", headers: lisoloo.request.headers, body: lisoloo.request.body }));
+  assert.deepStrictEqual(reports.filter((info) => info.log === "warning"), []);
+});
