@@ -194,13 +194,17 @@ function report(setup, answer, note, error, provider, eventId) {
     if (setup.warned.has(note)) return;
     setup.warned.add(note);
   }
+  callOnError(setup, error ?? null, { provider, eventId, code: answer.code, status: answer.status, log: answer.log, note });
+}
+
+/** Calls onError; a broken one must not change the answer. */
+function callOnError(setup, error, info) {
   try {
-    const reported = setup.onError(error ?? null, { provider, eventId, code: answer.code, status: answer.status, log: answer.log, note });
+    const reported = setup.onError(error, info);
     // An async onError (a remote log sink) that rejects must not become an unhandled rejection,
     // which ends a Node process and every handler running in it.
     if (typeof reported?.then === "function") reported.then(undefined, onErrorFailed);
   } catch (hookError) {
-    // A broken onError must not change the answer.
     onErrorFailed(hookError);
   }
 }
@@ -335,11 +339,7 @@ function warnIgnoredStatus(setup, answer, status, provider, eventId) {
   const note = `onEvent returned an object with status ${status} that is not a Response: returning counts as success, so the event is done and will not be delivered again; to have it redelivered, throw, or return new Response(null, { status: ${status} })`;
   if (setup.warned.has(note)) return;
   setup.warned.add(note);
-  try {
-    setup.onError(null, { provider, eventId, code: answer.code, status: answer.status, log: "warning", note })?.then?.(undefined, onErrorFailed);
-  } catch (hookError) {
-    onErrorFailed(hookError);
-  }
+  callOnError(setup, null, { provider, eventId, code: answer.code, status: answer.status, log: "warning", note });
 }
 
 // An action's JSON text → the action. Answers and the actions that name no event (read_body,
@@ -657,11 +657,7 @@ class AlreadyAnswered extends Error {
  */
 function answerFailed(setup, res, answer, error) {
   const note = error instanceof AlreadyAnswered ? error.message : "telhook's answer could not be sent";
-  try {
-    setup.onError(error, { provider: setup.settings.provider, eventId: null, code: answer.code, status: answer.status, log: "warning", note })?.then?.(undefined, onErrorFailed);
-  } catch (hookError) {
-    onErrorFailed(hookError);
-  }
+  callOnError(setup, error, { provider: setup.settings.provider, eventId: null, code: answer.code, status: answer.status, log: "warning", note });
   if (res !== null && !res.writableEnded && !res.destroyed) {
     try {
       if (!res.headersSent) res.statusCode = answer.status;
