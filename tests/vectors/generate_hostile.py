@@ -503,6 +503,14 @@ def cross_provider():
         two_shapes, auth_headers("lisoloo", two_shapes.encode()), LISO, "ambiguous_provider")
     add("cross_detect_with_one_shared_pool", "Detection with one credential pool for every provider", None, gw,
         {"Signature": "v1=" + hexsig}, {"hmac_sha256": [shared], "basic": LISO["basic"]}, "invalid_credentials")
+    # A reviewer's app pooled several providers' secrets in one flat set. Lisoloo then required
+    # LimePhone's signature, which it never sends, and answered 401 (Lisoloo drops on any 4xx).
+    lisoloo_body = GOOD_BODY["lisoloo"].encode()
+    add("lisoloo_credentials_pooled_with_another_providers",
+        "Lisoloo's genuine Basic-signed delivery with one flat set of credentials pooling another provider's "
+        "secrets: refused as invalid_credentials (a 500 the provider retries), never 401 missing_signature, "
+        "which Lisoloo drops", "lisoloo", lisoloo_body, auth_headers("lisoloo", lisoloo_body),
+        {**LISO, "hmac_sha256": ["lime-hmac-secret"], "bearer": ["lime-bearer-token"]}, "invalid_credentials")
     add("cross_detect_provider_without_entry", "Detected GatewayAPI; credentials only for Lisoloo", None, gw,
         {"Signature": "v1=" + hexsig}, {"lisoloo": LISO}, "missing_credentials")
     for name, credentials in [
