@@ -195,6 +195,7 @@ fn preflight(
     options: &Options,
 ) -> Result<Provider> {
     check_credentials(provider, credentials)?;
+    options.check()?;
     request.check_method(providers::methods(provider, credentials))?;
     request.check_size(options.max_body_bytes)?;
     let provider = match provider {

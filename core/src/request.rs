@@ -106,6 +106,21 @@ impl Options {
         }
         Ok(options)
     }
+
+    /// The checks of [`Options::from_json_value`], for options built as a Rust struct: run
+    /// before each request, so that a zero cap or an unusable `public_url` is a 500
+    /// (`invalid_option`, retried) and never a 413 or 401, which Lisoloo takes as "drop".
+    pub fn check(&self) -> Result<()> {
+        if self.max_body_bytes == 0 {
+            return Err(invalid_option("max_body_bytes", MAX_BODY_BYTES_EXPECTED));
+        }
+        match &self.public_url {
+            Some(url) if !is_base_url(url) => {
+                Err(invalid_option("public_url", PUBLIC_URL_EXPECTED))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 const MAX_BODY_BYTES_EXPECTED: &str = "an integer of at least 1 (bytes; default 1048576)";

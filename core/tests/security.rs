@@ -466,3 +466,40 @@ fn a_twilio_url_with_credentials_verifies_through_public_url() {
         telhook_core::Options::from_json_value(serde_json::json!({"public_url": whole})).unwrap();
     assert!(!format!("{options:?}").contains(":pass@"));
 }
+
+/// `Options` built as a Rust struct skip `from_json_value`'s checks: they run before each
+/// request instead, so a zero cap or a `public_url` without its scheme is a configuration
+/// error (a 500, retried), never a 413 or 401 that Lisoloo would take as "drop the event".
+#[test]
+fn options_built_as_a_struct_are_checked_before_each_request() {
+    let credentials = Credentials::insecure_skip_verification();
+    let request = WebhookRequest::post(vec![], b"{}".to_vec());
+    let run = |options: telhook_core::Options| {
+        telhook_core::normalize_event_with(
+            Some(Provider::Lisoloo),
+            &request,
+            &credentials,
+            1_769_000_000,
+            &options,
+        )
+        .map(|event| event.provider)
+    };
+    let zero_cap = run(telhook_core::Options {
+        max_body_bytes: 0,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(zero_cap.code(), "invalid_option");
+    assert_eq!(zero_cap.kind(), telhook_core::ErrorKind::Configuration);
+    assert!(zero_cap.to_string().contains("max_body_bytes"));
+    let no_scheme = run(telhook_core::Options {
+        public_url: Some("receiver.internal/sms".into()),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(no_scheme.code(), "invalid_option");
+    assert!(no_scheme.to_string().contains("public_url"));
+    assert!(!no_scheme.to_string().contains("receiver.internal"));
+    // The defaults pass the check, and the verified body is an event of any shape.
+    assert_eq!(run(telhook_core::Options::default()), Ok(Provider::Lisoloo));
+}

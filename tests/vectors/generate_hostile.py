@@ -511,6 +511,18 @@ def cross_provider():
         "secrets: refused as invalid_credentials (a 500 the provider retries), never 401 missing_signature, "
         "which Lisoloo drops", "lisoloo", lisoloo_body, auth_headers("lisoloo", lisoloo_body),
         {**LISO, "hmac_sha256": ["lime-hmac-secret"], "bearer": ["lime-bearer-token"]}, "invalid_credentials")
+    # The signature Lisoloo has announced, configured before Lisoloo sends it: its genuine
+    # deliveries prove themselves by Basic, so the missing header is the receiver's mistake (a
+    # 500, retried), not a forgery (a 401, which Lisoloo takes as "drop the event").
+    ahead = {**LISO, "hmac_sha256": ["liso-future-HMAC-secret"]}
+    add("lisoloo_signature_configured_before_lisoloo_sends_it",
+        "Lisoloo's genuine Basic-authenticated delivery while hmac_sha256 is configured ahead of the announced "
+        "X-Lisoloo-Signature: invalid_credentials (a 500 Lisoloo retries), never 401 missing_signature (dropped)",
+        "lisoloo", lisoloo_body, auth_headers("lisoloo", lisoloo_body), ahead, "invalid_credentials")
+    add("lisoloo_signature_configured_wrong_basic_and_no_signature",
+        "The same receiver; a request with a wrong Basic password and no signature proves nothing: missing_signature",
+        "lisoloo", lisoloo_body, {"Authorization": "Basic " + base64.b64encode(b"lisoloo-hook:guess").decode()},
+        ahead, "missing_signature")
     add("cross_detect_provider_without_entry", "Detected GatewayAPI; credentials only for Lisoloo", None, gw,
         {"Signature": "v1=" + hexsig}, {"lisoloo": LISO}, "missing_credentials")
     for name, credentials in [

@@ -110,7 +110,25 @@ fn verify(request: &WebhookRequest, credentials: &Credentials) -> Result<()> {
         });
     }
     if !credentials.hmac_sha256.is_empty() {
-        scheme::hmac::verify_request_header(&credentials.hmac_sha256, request, SIGNATURE_HEADER)?;
+        match scheme::hmac::verify_request_header(&credentials.hmac_sha256, request, SIGNATURE_HEADER) {
+            // Configured ahead of Lisoloo sending it: a request that proves itself by Basic
+            // without the signature is the receiver's mistake, not a forgery, and a 401 would
+            // make Lisoloo drop every event. A 500 is retried, and names the field to remove.
+            // (A forger who knows the Basic pair gains nothing: the event is refused as well.)
+            Err(Error::MissingSignature { .. })
+                if !credentials.basic.is_empty()
+                    && request.authorization().is_ok_and(|header| {
+                        scheme::basic::verify_header(&credentials.basic, header).is_ok()
+                    }) =>
+            {
+                return Err(Error::InvalidCredentials {
+                    reason: "credentials.hmac_sha256: configured for Lisoloo, whose deliveries \
+                             (authenticated by Basic) carry no X-Lisoloo-Signature yet; remove \
+                             it until Lisoloo sends one",
+                });
+            }
+            result => result?,
+        }
     }
     if !credentials.basic.is_empty() {
         scheme::basic::verify_header(&credentials.basic, request.authorization()?)?;
