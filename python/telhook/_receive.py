@@ -637,11 +637,83 @@ _handlers: "set[asyncio.Task[None]]" = set()
 
 
 async def astore_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
+    seconds = action["deadline_ms"] / 1000
     try:
-        result = await _within(action["deadline_ms"] / 1000, delivery.store_call(action)())
+        if action["action"] == "claim":
+            result = await _within_or_late(seconds, delivery.store_call(action)(), _release_if_new(delivery, action))
+        else:
+            result = await _within(seconds, delivery.store_call(action)())
     except Exception as error:
         return delivery.store_input(action, None, error)
     return delivery.store_input(action, result, None)
+
+
+def _release_if_new(delivery: Delivery, claim: Dict[str, Any]) -> Callable[[object], None]:
+    """For a claim that answers after its delivery was answered 503 (or cancelled): if it
+    landed ("new"), nothing owns it, and every redelivery within its lease would be turned
+    away as in progress. Released with its token (a release of a claim another delivery took
+    over does nothing), as Node's ``releaseWhenItLands``."""
+    release = delivery.store_call({"action": "release", "key": claim["key"]})
+
+    def landed(state: object) -> None:
+        if _state_text(state) != "new":
+            return
+        try:
+            releasing = release()
+        except Exception:
+            logger.warning("telhook: a claim that landed after its deadline could not be released; "
+                           "provider=%s event=%s", delivery.provider, delivery.event_id)
+            return
+        if inspect.isawaitable(releasing):
+            _keep_until_done(asyncio.ensure_future(releasing))
+
+    return landed
+
+
+def _keep_until_done(task: "asyncio.Future[Any]") -> None:
+    """A task nobody awaits, held until it ends; its failure is read, so never reported."""
+    _late_calls.add(task)
+    task.add_done_callback(_forget_late_call)
+
+
+def _forget_late_call(task: "asyncio.Future[Any]") -> None:
+    _late_calls.discard(task)
+    if not task.cancelled():
+        task.exception()
+
+
+# Store calls running on past their deadline (a claim, to be released if it lands).
+_late_calls: "set[asyncio.Future[Any]]" = set()
+
+
+async def _within_or_late(seconds: float, awaitable: object, landed_late: Callable[[object], None]) -> Any:
+    """``_within`` for a call that must not be cut short: a claim cancelled mid-flight may
+    still land in the store, and nobody would know to release it. One that waits runs on in
+    a task of its own past the deadline (or the request's cancellation), and what it answers
+    then goes to ``landed_late``. A call that answers at once costs nothing more."""
+    if inspect.iscoroutine(awaitable):
+        try:
+            waiting_on = awaitable.send(None)
+        except StopIteration as answered:
+            return answered.value
+        pending: "asyncio.Future[Any]" = asyncio.ensure_future(_resume(_Resumed(awaitable, waiting_on)))
+    elif inspect.isawaitable(awaitable):
+        pending = asyncio.ensure_future(awaitable)
+    else:  # a sync store's answer
+        return awaitable
+    try:
+        return await _bounded(seconds, asyncio.shield(pending))
+    except BaseException:
+        if not pending.done():
+            _keep_until_done(pending)
+            pending.add_done_callback(
+                lambda done: None if done.cancelled() or done.exception() is not None else landed_late(done.result())
+            )
+        raise
+
+
+async def _resume(resumed: "_Resumed") -> Any:
+    return await resumed
 
 
 async def _within(seconds: float, awaitable: Union[T, Awaitable[T]]) -> T:

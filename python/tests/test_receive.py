@@ -467,27 +467,59 @@ def test_async_stores_that_answer_at_once_or_after_waiting_get_the_same_answers(
     assert answer.status == 200
 
 
-def test_a_store_that_waits_past_the_deadline_is_abandoned(sms: Dict[str, Any]) -> None:
-    class SlowAfterAWait(MemoryStore):
-        cancelled = False
+def test_a_claim_that_answers_past_the_deadline_is_released_once_it_lands(sms: Dict[str, Any]) -> None:
+    """A claim that lands in the store but answers late (a network store whose reply is slow):
+    the delivery is answered 503, and the claim, which nobody owns, is released once it
+    answers — else every redelivery within the lease would be turned away as in progress.
+    (Cut short instead, as before, the claim stayed held: the redelivery got 503.)"""
+
+    class LandsThenAnswersLate(MemoryStore):
+        reply_delay = 0.3
 
         async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
-            await asyncio.sleep(0)
-            try:
-                await asyncio.sleep(5)
-            except asyncio.CancelledError:
-                SlowAfterAWait.cancelled = True
-                raise
-            return "new"
+            state = super().claim(key, token, lease_secs)
+            await asyncio.sleep(self.reply_delay)
+            return state
 
+    store = LandsThenAnswersLate()
     receiver = receiver_for(sms, store_deadline_ms=50)
     request = sms["request"]
-    answer = asyncio.run(telhook.areceive(
-        receiver, method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
-        handler=lambda event: None, store=SlowAfterAWait(),
-    ))
-    assert (answer.status, answer.body) == (503, b'{"error":"dedupe_unavailable"}')
-    assert SlowAfterAWait.cancelled
+    handled: List[str] = []
+
+    async def deliver() -> Any:
+        return await telhook.areceive(
+            receiver, method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
+            handler=lambda event: handled.append(event["id"]), store=store,
+        )
+
+    async def scenario() -> Tuple[Any, Any]:
+        late = await deliver()
+        await asyncio.sleep(0.5)  # the claim answers, and is released
+        store.reply_delay = 0
+        return late, await deliver()
+
+    late, redelivered = asyncio.run(scenario())
+    assert (late.status, late.body) == (503, b'{"error":"dedupe_unavailable"}')
+    assert (redelivered.status, len(handled)) == (200, 1), redelivered.body
+
+    # The provider hangs up while the claim is on its way (the request's task is cancelled):
+    # the same.
+    store, handled[:] = LandsThenAnswersLate(), []
+
+    async def hung_up() -> Any:
+        request_task = asyncio.ensure_future(deliver())
+        await asyncio.sleep(0.01)
+        request_task.cancel()
+        try:
+            await request_task
+        except asyncio.CancelledError:
+            pass
+        await asyncio.sleep(0.5)
+        store.reply_delay = 0
+        return await deliver()
+
+    redelivered = asyncio.run(hung_up())
+    assert (redelivered.status, len(handled)) == (200, 1), redelivered.body
 
 
 def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:
