@@ -638,25 +638,29 @@ _handlers: "set[asyncio.Task[None]]" = set()
 
 async def astore_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
     seconds = action["deadline_ms"] / 1000
-    try:
-        if action["action"] == "claim":
-            result = await _within_or_late(seconds, delivery.store_call(action)(), _release_if_new(delivery, action))
-        else:
+    if action["action"] != "claim":
+        try:
             result = await _within(seconds, delivery.store_call(action)())
+        except Exception as error:
+            return delivery.store_input(action, None, error)
+        return delivery.store_input(action, result, None)
+    try:
+        result = await _within_or_late(seconds, delivery.store_call(action)(), _release_unowned_claim(delivery, action))
     except Exception as error:
         return delivery.store_input(action, None, error)
     return delivery.store_input(action, result, None)
 
 
-def _release_if_new(delivery: Delivery, claim: Dict[str, Any]) -> Callable[[object], None]:
-    """For a claim that answers after its delivery was answered 503 (or cancelled): if it
-    landed ("new"), nothing owns it, and every redelivery within its lease would be turned
-    away as in progress. Released with its token (a release of a claim another delivery took
-    over does nothing), as Node's ``releaseWhenItLands``."""
+def _release_unowned_claim(delivery: Delivery, claim: Dict[str, Any]) -> Callable[[object], None]:
+    """For a claim whose delivery was answered 503 (it failed, or answered past the deadline)
+    or cancelled: a claim that landed then has no owner, and every redelivery within its lease
+    would be turned away as in progress. Released in the background with its token when it
+    answered "new" or failed (an exception: it may have landed all the same); a release of a
+    claim another delivery holds does nothing. As Node's ``releaseWhenItLands``."""
     release = delivery.store_call({"action": "release", "key": claim["key"]})
 
     def landed(state: object) -> None:
-        if _state_text(state) != "new":
+        if not isinstance(state, BaseException) and _state_text(state) != "new":
             return
         try:
             releasing = release()
@@ -688,32 +692,34 @@ _late_calls: "set[asyncio.Future[Any]]" = set()
 
 async def _within_or_late(seconds: float, awaitable: object, landed_late: Callable[[object], None]) -> Any:
     """``_within`` for a call that must not be cut short: a claim cancelled mid-flight may
-    still land in the store, and nobody would know to release it. One that waits runs on in
-    a task of its own past the deadline (or the request's cancellation), and what it answers
-    then goes to ``landed_late``. A call that answers at once costs nothing more."""
-    if inspect.iscoroutine(awaitable):
-        try:
-            waiting_on = awaitable.send(None)
-        except StopIteration as answered:
-            return answered.value
-        pending: "asyncio.Future[Any]" = asyncio.ensure_future(_resume(_Resumed(awaitable, waiting_on)))
-    elif inspect.isawaitable(awaitable):
-        pending = asyncio.ensure_future(awaitable)
-    else:  # a sync store's answer
+    still land in the store, and nobody would know to release it. It runs in a task of its
+    own, past the deadline (or the request's cancellation) if it must, and what it answers
+    then, or an error it failed with at any time, goes to ``landed_late``.
+
+    Unlike ``_within``, a coroutine is not started here and resumed in that task: whatever it
+    set up in its first step would be bound to the wrong task or context (an
+    ``asyncio.timeout`` cancels the task it was entered in; asgiref's thread-sensitive
+    ``sync_to_async`` marks its thread busy in the context it started in, and the next store
+    call there was refused, "would deadlock"). The price is one turn of the event loop for a
+    store that answers at once."""
+    if not inspect.isawaitable(awaitable):  # a sync store's answer
         return awaitable
+    pending: "asyncio.Future[Any]" = asyncio.ensure_future(awaitable)
     try:
         return await _bounded(seconds, asyncio.shield(pending))
-    except BaseException:
-        if not pending.done():
-            _keep_until_done(pending)
-            pending.add_done_callback(
-                lambda done: None if done.cancelled() or done.exception() is not None else landed_late(done.result())
-            )
+    except BaseException as error:
+        if pending.done() and not pending.cancelled() and pending.exception() is error:
+            # The call itself failed in time; it may have landed all the same (a client
+            # timeout after the server ran it).
+            landed_late(error)
+            raise
+        # Past the deadline or cancelled: what the call answers, now or later, goes to
+        # `landed_late` (it may have answered in the same turn as the timeout).
+        _keep_until_done(pending)
+        pending.add_done_callback(
+            lambda done: None if done.cancelled() else landed_late(done.exception() or done.result())
+        )
         raise
-
-
-async def _resume(resumed: "_Resumed") -> Any:
-    return await resumed
 
 
 async def _within(seconds: float, awaitable: Union[T, Awaitable[T]]) -> T:

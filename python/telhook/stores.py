@@ -169,6 +169,8 @@ class DjangoCacheStore:
             if cache.add(name, _held(token), timeout=lease_secs):
                 return "new"
             value = cache.get(name)
+            if value == _held(token):  # this delivery's own claim, sent again (see _CLAIM_LUA)
+                return "new"
             if value is not None:
                 return DONE if value == DONE else IN_PROGRESS
         return IN_PROGRESS
@@ -296,11 +298,16 @@ class DjangoDatabaseStore:
         return int(deleted)
 
 
-# Claim: take the key if free (SET NX EX), else report what holds it. Complete and release act
-# only while the key still holds this delivery's claim (a late call never touches a newer one).
+# Claim: take the key if free (SET NX EX), else report what holds it. The key already holding
+# this delivery's own claim is "new": redis-py sends a command again after a socket timeout, and
+# the first one may have landed (answered "in progress", the delivery held itself off for the
+# whole lease). Complete and release act only while the key still holds this delivery's claim
+# (a late call never touches a newer one).
 _CLAIM_LUA = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 'new' end
-if redis.call('GET', KEYS[1]) == 'done' then return 'done' end
+local held = redis.call('GET', KEYS[1])
+if held == 'done' then return 'done' end
+if held == ARGV[1] then return 'new' end
 return 'in_progress'
 """
 _COMPLETE_LUA = """

@@ -299,6 +299,12 @@ def test_redis_store_on_real_redis(redis_url: str) -> None:
     protocol_scenario(RedisStore(client), 1, _sleep_past_one_second_lease)
     assert client.get("telhook:k") == b"done" and 86000 < client.ttl("telhook:k") <= 86400
     assert client.get("telhook:k2") == b"in_progress:E" and 290 < client.ttl("telhook:k2") <= 300
+    # redis-py sends a command again after a socket timeout, and the first may have landed: the
+    # key holding this delivery's own claim is "new" to it (it was "in_progress", and the
+    # delivery held itself off for the whole lease), and still "in_progress" to any other.
+    store = RedisStore(client)
+    assert [store.claim("k3", "G", 300), store.claim("k3", "G", 300), store.claim("k3", "H", 300)] == [
+        "new", "new", "in_progress"]
 
 
 def test_async_redis_store_on_real_redis(redis_url: str) -> None:
@@ -520,6 +526,70 @@ def test_a_claim_that_answers_past_the_deadline_is_released_once_it_lands(sms: D
 
     redelivered = asyncio.run(hung_up())
     assert (redelivered.status, len(handled)) == (200, 1), redelivered.body
+
+
+class _RoundTripStore:
+    """An async store whose every claim lands at once and answers after `reply_delay` seconds,
+    or fails then (a client's socket timeout after the server ran the command)."""
+
+    def __init__(self, reply_delay: float, fails: bool = False) -> None:
+        self.memory, self.reply_delay, self.fails = MemoryStore(), reply_delay, fails
+
+    async def claim(self, key: str, token: str, lease_secs: int) -> Any:
+        state = self.memory.claim(key, token, lease_secs)
+        await asyncio.sleep(self.reply_delay)
+        if self.fails:
+            raise TimeoutError("the reply did not come in time")
+        return state
+
+    async def complete(self, key: str, token: str, ttl_secs: int) -> None:
+        self.memory.complete(key, token, ttl_secs)
+
+    async def release(self, key: str, token: str) -> None:
+        self.memory.release(key, token)
+
+
+def _deliver_then_redeliver(sms: Dict[str, Any], store: _RoundTripStore, before: Callable[[], None] = lambda: None
+                            ) -> Tuple[Any, Any, List[str]]:
+    receiver = receiver_for(sms, store_deadline_ms=100)
+    request, handled = sms["request"], []
+
+    def deliver() -> Any:
+        return telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                body=request["body"].encode(), handler=lambda event: handled.append(event["id"]),
+                                store=store)
+
+    async def scenario() -> Tuple[Any, Any]:
+        first = asyncio.ensure_future(deliver())
+        await asyncio.sleep(0)
+        before()
+        answered = await first
+        await asyncio.sleep(0.3)
+        store.reply_delay, store.fails = 0, False
+        return answered, await deliver()
+
+    first, again = asyncio.run(scenario())
+    return first, again, handled
+
+
+def test_a_claim_that_answers_in_the_same_turn_as_its_deadline_is_released(sms: Dict[str, Any]) -> None:
+    """The event loop stalls (a blocking call in any request) past the deadline while the
+    claim waits: its reply and the deadline come due in one turn. Answered 503, the claim is
+    released (it was kept, and every redelivery within the lease got 503 in progress)."""
+    import time
+
+    first, again, handled = _deliver_then_redeliver(sms, _RoundTripStore(0.05), before=lambda: time.sleep(0.3))
+    assert (first.status, first.body) == (503, b'{"error":"dedupe_unavailable"}')
+    assert (again.status, len(handled)) == (200, 1), again.body
+
+
+def test_a_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]) -> None:
+    """A client timeout after the server ran the claim, within the deadline and past it: the
+    delivery is answered 503 and the claim that landed is released, so the retry is handled."""
+    for reply_delay in (0.01, 0.2):
+        first, again, handled = _deliver_then_redeliver(sms, _RoundTripStore(reply_delay, fails=True))
+        assert (first.status, first.body) == (503, b'{"error":"dedupe_unavailable"}'), reply_delay
+        assert (again.status, len(handled)) == (200, 1), (reply_delay, again.body)
 
 
 def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:
