@@ -294,7 +294,9 @@ function bodyReadAndNormalize(setup, flow, body) {
  */
 function releaseWhenItLands(store, late, key, token, keepAlive) {
   const releasing = Promise.resolve(late)
-    .then((state) => (String(state) === "new" ? store.release(key, token) : undefined))
+    // A claim that failed may have landed all the same (a client timeout after the server ran it).
+    .then((state) => String(state) === "new", () => true)
+    .then((landed) => (landed ? store.release(key, token) : undefined))
     .catch(() => {});
   keepAlive?.(releasing);
 }
@@ -367,9 +369,10 @@ function actionOf(text) {
  * `readBody(maxBytes)` resolves to the bytes, TOO_LARGE or RAW_BODY_GONE; `keepAlive(promise)`
  * (a Worker's waitUntil) is handed the handler and settling once the handler starts. Resolves to
  * `{answer, response?}`; `response` is the handler's own, sent instead of the answer's status and body.
+ * `sentStatus()` (node:http) is the status of an answer someone else already sent, if any.
  * The machine's state stays in wasm (`core.Delivery`); each step crosses as a few bytes of JSON.
  */
-async function run(setup, request, readBody, context, keepAlive) {
+async function run(setup, request, readBody, context, keepAlive, sentStatus) {
   const { store } = setup;
   // This delivery's claim: only it may complete or release it (drawn when a claim is made).
   let token;
@@ -402,6 +405,7 @@ async function run(setup, request, readBody, context, keepAlive) {
           token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
           if (claimed.timedOut) releaseWhenItLands(store, claimed.late, key, token, keepAlive);
+          else if (claimed.error !== undefined) releaseWhenItLands(store, Promise.reject(claimed.error), key, token, keepAlive);
           failure = claimed.error;
           input = storeInput(claimed, (state) => new Claimed(String(state)), "store_failed");
           break;
@@ -421,11 +425,21 @@ async function run(setup, request, readBody, context, keepAlive) {
         case "call_handler":
           keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
           ({ input, response, failure, ignoredStatus } = await callHandler(setup, event, context));
+          if (input === HANDLED) {
+            // The handler answered the provider itself (`req.res.status(503).json(...)` in
+            // Express): that status is the handler's, as if it had returned it, so a failure it
+            // sent releases the claim and the retry it asks for is handled, not "duplicate".
+            const sent = sentStatus?.();
+            if (sent !== undefined) input = { input: "handled", status: sent };
+          }
           break;
         case "complete":
         case "release": {
           const call = action.action === "complete" ? () => store.complete(key, token, action.ttl_secs) : () => store.release(key, token);
           const settled = await withDeadline(call, deadline, action.action);
+          // Answered past the deadline, it still runs: a Worker keeps it alive (waitUntil), or the
+          // claim it settles would turn the provider's retries away for the whole lease.
+          if (settled.timedOut) keepAlive?.(Promise.resolve(settled.late).catch(() => {}));
           // The handler's failure stays the error of the answer; a settling failure joins it.
           if (settled.error !== undefined) failure = failure === undefined ? settled.error : new AggregateError([failure, settled.error], "the handler and then the store failed");
           input = storeInput(settled, () => SETTLED, "settle_failed");
@@ -487,9 +501,9 @@ export function warmUpDelivery({ provider, credentials, request, now }) {
 }
 
 /** `run`, with anything unexpected (a throwing clock, a broken stream) answered as the core's internal error. */
-async function receive(setup, request, readBody, context, keepAlive) {
+async function receive(setup, request, readBody, context, keepAlive, sentStatus) {
   try {
-    return await run(setup, request, readBody, context, keepAlive);
+    return await run(setup, request, readBody, context, keepAlive, sentStatus);
   } catch (error) {
     const answer = decide({ step: "rejected", provider: setup.settings.provider, code: "internal" });
     report(setup, answer, null, error, setup.settings.provider, null);
@@ -594,6 +608,9 @@ export function createNodeMiddleware(config) {
       // The handler is never cancelled here: it runs to completion even if the client hangs up.
       (maxBytes) => readNodeBody(req, maxBytes),
       { req },
+      undefined,
+      // connect-timeout's answer (`req.timedout`) is no verdict on the event: the handler's is.
+      () => (res.headersSent && req.timedout !== true ? res.statusCode : undefined),
     );
     // The event's fate is settled by now (its claim completed or released). Nothing that fails
     // from here on may reject this promise: node:http and Express 4 leave a rejection unhandled,

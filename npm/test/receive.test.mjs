@@ -972,8 +972,52 @@ test("an answer someone else already sent (the handler itself through Express's 
   assert.equal(calls, 1);
   const warnings = reports.filter((r) => r.info.log === "warning");
   assert.equal(warnings.length, 1, JSON.stringify(reports.map((r) => r.info)));
-  assert.equal(warnings[0].info.code, "accepted");
+  assert.equal(warnings[0].info.code, "handler_status");
   assert.match(warnings[0].info.note, /already sent by someone else/);
+});
+
+test("a failure the handler answered itself through Express's req.res (503, 500) releases the claim: the retry it asks for runs the handler, never 'duplicate'", async () => {
+  let calls = 0;
+  const middleware = telhook.createNodeMiddleware({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    clock: fixedClock,
+    store: telhook.memoryStore({ clock: fixedClock }),
+    onEvent: (event, { req }) => {
+      calls += 1;
+      if (calls === 1) req.res.writeHead(503, { "content-type": "application/json" }).end('{"outcome":"db down"}');
+    },
+    onError: () => {},
+  });
+  const timedOut = telhook.createNodeMiddleware({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    clock: fixedClock,
+    store: telhook.memoryStore({ clock: fixedClock }),
+    onEvent: (event, { req }) => {
+      calls += 1;
+      // connect-timeout answered 503 while the handler ran; the handler then succeeded.
+      req.timedout = true;
+      req.res.writeHead(503).end();
+    },
+    onError: () => {},
+  });
+  let which = middleware;
+  const server = await serve((req, res) => {
+    req.res = res;
+    return which(req, res);
+  });
+  try {
+    const first = await server.post(lisoloo.request.headers, lisoloo.request.body);
+    const again = await server.post(lisoloo.request.headers, lisoloo.request.body);
+    assert.deepStrictEqual([first[0], again.slice(0, 2), calls], [503, [200, "accepted"], 2]);
+    which = timedOut;
+    const late = await server.post(lisoloo.request.headers, lisoloo.request.body);
+    const retried = await server.post(lisoloo.request.headers, lisoloo.request.body);
+    assert.deepStrictEqual([late[0], retried.slice(0, 2), calls], [503, [200, "duplicate"], 3]);
+  } finally {
+    await server.close();
+  }
 });
 
 test("a handler's Response whose body cannot be read: its status still goes out with the core's body, nothing rejects", async () => {
@@ -1084,6 +1128,66 @@ test("a claim that lands after storeDeadlineMs is released once it lands: the ne
     assert.deepStrictEqual(answers, [503, 200], create);
     assert.equal(calls, 1, create);
   }
+});
+
+test("a Worker keeps a release or complete that answers after storeDeadlineMs alive (ctx.waitUntil) until it lands, so the claim it settles does not turn retries away", async () => {
+  for (const fails of [true, false]) {
+    const inner = telhook.memoryStore({ clock: fixedClock });
+    const late = (call) => new Promise((resolve) => setTimeout(() => resolve(call()), 300));
+    const store = {
+      claim: (...args) => inner.claim(...args),
+      complete: (...args) => late(() => inner.complete(...args)),
+      release: (...args) => late(() => inner.release(...args)),
+    };
+    const handler = telhook.createHandler({
+      provider: "lisoloo",
+      credentials: lisoloo.credentials,
+      clock: fixedClock,
+      store,
+      storeDeadlineMs: 100,
+      onEvent: () => {
+        if (fails) throw new Error("downstream failed");
+      },
+      onError() {},
+    });
+    const kept = [];
+    const ctx = { waitUntil: (promise) => kept.push(promise) };
+    await handler(lisolooDelivery(), {}, ctx);
+    // What workerd waits for before it ends the request's work: here, the late settle too.
+    await Promise.all(kept);
+    const state = await inner.claim(lisolooEventId, "probe", 300);
+    assert.equal(state, fails ? "new" : "done", `handler ${fails ? "failed" : "succeeded"}`);
+  }
+});
+
+test("a claim that fails after it landed (a client timeout after the server ran it) is released: the retry is handled", async () => {
+  const inner = telhook.memoryStore({ clock: fixedClock });
+  let failing = true;
+  const store = {
+    claim: async (...args) => {
+      const state = inner.claim(...args);
+      if (failing) throw new Error("socket timeout: the reply did not come");
+      return state;
+    },
+    complete: (...args) => inner.complete(...args),
+    release: (...args) => inner.release(...args),
+  };
+  let calls = 0;
+  const handler = telhook.createHandler({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    clock: fixedClock,
+    store,
+    onEvent: () => {
+      calls += 1;
+    },
+    onError() {},
+  });
+  const first = (await handler(lisolooDelivery())).status;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  failing = false;
+  const again = (await handler(lisolooDelivery())).status;
+  assert.deepStrictEqual([first, again, calls], [503, 200, 1]);
 });
 
 test("an object with a failure status that is no Response ({ status: 503 }, { statusCode: 500 }) counts as success, and the receiver warns once", async () => {
