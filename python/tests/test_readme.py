@@ -105,7 +105,7 @@ def drive_flask(code: str, monkeypatch: Any, redis_url: str) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("LISOLOO_PASSWORD", LISOLOO_PASSWORD)
     handle = Recorder()
-    namespace: Dict[str, Any] = {"handle": handle, "__name__": "readme_flask"}
+    namespace: Dict[str, Any] = {"handle": handle, "print": handle, "__name__": "readme_flask"}  # its work: a print
     exec(code, namespace)
     client = namespace["app"].test_client()
     replies = [client.post("/hooks/lisoloo", data=LISOLOO["body"], headers=LISOLOO["headers"]).get_json()
@@ -129,7 +129,10 @@ def drive_fastapi(code: str, monkeypatch: Any, redis_url: str) -> None:
     async def handle(event: Any) -> None:
         handled(event["id"])
 
-    namespace: Dict[str, Any] = {"handle": handle}
+    def printed(event_type: str, event_id: str) -> None:
+        handled(event_id)
+
+    namespace: Dict[str, Any] = {"handle": handle, "print": printed}  # the example's work: a print
     exec(code, namespace)
     with TestClient(namespace["app"]) as client:  # one event loop for the asyncio Redis client
         replies = [client.post("/hooks/limephone", content=LIMEPHONE["body"], headers=LIMEPHONE["headers"]).json()
@@ -154,8 +157,9 @@ def drive_fastapi_test(code: str, monkeypatch: Any, redis_url: str) -> None:
         folder = pathlib.Path(tmp)
         handled = folder / "handled.txt"
         (folder / "myapp.py").write_text(
-            "import os\n\nasync def handle(event):\n"
-            "    with open(os.environ['HANDLED_LOG'], 'a') as log:\n        log.write(event['id'] + '\\n')\n\n"
+            # The example's work is a print: here it logs the event id to a file.
+            "import os\n\ndef print(event_type, event_id):\n"
+            "    with open(os.environ['HANDLED_LOG'], 'a') as log:\n        log.write(event_id + '\\n')\n\n"
             + fastapi_app_block())
         # A second test in the same module shares the session's client, as a dev's next test
         # would (collecting the file twice would make a second module, fixture and event loop).
