@@ -686,8 +686,10 @@ def _forget_late_call(task: "asyncio.Future[Any]") -> None:
         task.exception()
 
 
-# Store calls running on past their deadline (a claim, to be released if it lands).
+# Store calls running on past their deadline (a claim, to be released if it lands), at most
+# MAX_LATE_CALLS at a time.
 _late_calls: "set[asyncio.Future[Any]]" = set()
+MAX_LATE_CALLS = 1024
 
 
 async def _within_or_late(seconds: float, awaitable: object, landed_late: Callable[[object], None]) -> Any:
@@ -714,7 +716,11 @@ async def _within_or_late(seconds: float, awaitable: object, landed_late: Callab
             landed_late(error)
             raise
         # Past the deadline or cancelled: what the call answers, now or later, goes to
-        # `landed_late` (it may have answered in the same turn as the timeout).
+        # `landed_late` (it may have answered in the same turn as the timeout). A store that
+        # never answers must not hold a task per delivery forever: past a bound, cut short.
+        if not pending.done() and len(_late_calls) >= MAX_LATE_CALLS:
+            pending.cancel()
+            raise
         _keep_until_done(pending)
         pending.add_done_callback(
             lambda done: None if done.cancelled() else landed_late(done.exception() or done.result())

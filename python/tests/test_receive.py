@@ -419,6 +419,40 @@ def test_a_store_that_never_answers_is_a_503_within_the_deadline(
     assert "did not answer the claim within store_deadline_ms" in caplog.records[-1].getMessage()
 
 
+def test_claims_kept_past_their_deadline_are_bounded(sms: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that never answers holds one task per delivery until it answers; past
+    MAX_LATE_CALLS of them a late claim is cut short instead (as it was before claims ran on)."""
+    from telhook import _receive
+
+    cancelled: List[bool] = []
+
+    class Hangs(MemoryStore):
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+    receiver = receiver_for(sms, store_deadline_ms=20)
+    request = sms["request"]
+
+    async def deliver() -> Tuple[int, int]:
+        answer = await telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                        body=request["body"].encode(), handler=lambda event: None, store=Hangs())
+        await asyncio.sleep(0.01)
+        return answer.status, len(_receive._late_calls)
+
+    async def both() -> List[Tuple[int, int]]:
+        kept = await deliver()
+        monkeypatch.setattr(_receive, "MAX_LATE_CALLS", 1)
+        cut = await deliver()
+        return [kept, cut, (len(cancelled), 0)]
+
+    # The first is kept running (1 late call); the second, past the bound, is cut short at once.
+    assert asyncio.run(both()) == [(503, 1), (503, 1), (1, 0)]
+
+
 class WaitingStore(MemoryStore):
     """An async store whose calls wait on the event loop (twice) before they answer, as a
     network store does: run on under the deadline after their first wait (``_within``)."""
