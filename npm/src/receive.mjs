@@ -60,6 +60,13 @@ let newToken = () => globalThis.crypto.randomUUID();
 export function useTokenSource(source) {
   newToken = source;
 }
+// Node's AsyncLocalStorage class when the entry provides it (node.mjs), to tell an answer the
+// handler wrote itself from one another middleware wrote while the handler ran.
+let asyncLocalStorage = () => undefined;
+/** Called by the Node entry. */
+export function useAsyncLocalStorage(source) {
+  asyncLocalStorage = source;
+}
 /** A fresh random token (the inboxes' claims and job ids); not exported from the package. */
 export const newDeliveryToken = () => newToken();
 
@@ -425,10 +432,11 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
         case "call_handler":
           keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
           ({ input, response, failure, ignoredStatus } = await callHandler(setup, event, context));
-          if (input === HANDLED) {
+          if (input === HANDLED || input.input === "handled") {
             // The handler answered the provider itself (`req.res.status(503).json(...)` in
-            // Express): that status is the handler's, as if it had returned it, so a failure it
-            // sent releases the claim and the retry it asks for is handled, not "duplicate".
+            // Express): the status that went out is the handler's, as if it had returned it (and
+            // over a Response it returned, which can no longer be sent), so a failure it sent
+            // releases the claim and the retry it asks for is handled, not "duplicate".
             const sent = sentStatus?.();
             if (sent !== undefined) input = { input: "handled", status: sent };
           }
@@ -593,6 +601,15 @@ export function createHandler(config) {
  */
 export function createNodeMiddleware(config) {
   const setup = prepare(config, "createNodeMiddleware");
+  // An answer onEvent writes itself (`req.res.status(503).json(...)` in Express) is its verdict
+  // on the event; one a timeout middleware writes while onEvent runs is not. Told apart by
+  // the async context the answer is written in: onEvent runs in one that names its request.
+  const Storage = asyncLocalStorage();
+  const handlerOf = Storage === undefined || setup.onEvent === undefined ? undefined : new Storage();
+  if (handlerOf !== undefined) {
+    const onEvent = setup.onEvent;
+    setup.onEvent = (event, context) => handlerOf.run(context.req, () => onEvent(event, context));
+  }
   return async function telhookMiddleware(req, res) {
     if (isLingering(req.socket)) {
       // Pipelined after a 413 that closed the connection: not processed, and no answer can
@@ -600,6 +617,21 @@ export function createNodeMiddleware(config) {
       req.resume();
       return;
     }
+    let handlerAnswered = false;
+    if (handlerOf !== undefined && typeof res.writeHead === "function") {
+      // Every answer goes through writeHead (res.end calls it for an implicit one).
+      const writeHead = res.writeHead;
+      res.writeHead = function writeHeadSeenByTelhook(...args) {
+        if (handlerOf.getStore() === req) handlerAnswered = true;
+        return writeHead.apply(this, args);
+      };
+    }
+    const sentStatus = () => {
+      if (!res.headersSent) return undefined;
+      // Without AsyncLocalStorage (an app bundled to ESM): any answer but connect-timeout's.
+      if (handlerOf === undefined) return req.timedout !== true ? res.statusCode : undefined;
+      return handlerAnswered ? res.statusCode : undefined;
+    };
     const { answer, response } = await receive(
       setup,
       // rawHeaders keeps every copy of a repeated header (req.headers joins or drops them), so
@@ -609,8 +641,7 @@ export function createNodeMiddleware(config) {
       (maxBytes) => readNodeBody(req, maxBytes),
       { req },
       undefined,
-      // connect-timeout's answer (`req.timedout`) is no verdict on the event: the handler's is.
-      () => (res.headersSent && req.timedout !== true ? res.statusCode : undefined),
+      sentStatus,
     );
     // The event's fate is settled by now (its claim completed or released). Nothing that fails
     // from here on may reject this promise: node:http and Express 4 leave a rejection unhandled,

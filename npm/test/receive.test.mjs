@@ -976,45 +976,42 @@ test("an answer someone else already sent (the handler itself through Express's 
   assert.match(warnings[0].info.note, /already sent by someone else/);
 });
 
-test("a failure the handler answered itself through Express's req.res (503, 500) releases the claim: the retry it asks for runs the handler, never 'duplicate'", async () => {
+test("a failure the handler answered itself through Express's req.res (503) releases the claim: the retry it asks for runs the handler; one a timeout middleware answered while the handler ran does not", async () => {
   let calls = 0;
-  const middleware = telhook.createNodeMiddleware({
+  const config = (onEvent) => ({
     provider: "lisoloo",
     credentials: lisoloo.credentials,
     clock: fixedClock,
     store: telhook.memoryStore({ clock: fixedClock }),
-    onEvent: (event, { req }) => {
-      calls += 1;
-      if (calls === 1) req.res.writeHead(503, { "content-type": "application/json" }).end('{"outcome":"db down"}');
-    },
+    onEvent,
     onError: () => {},
   });
-  const timedOut = telhook.createNodeMiddleware({
-    provider: "lisoloo",
-    credentials: lisoloo.credentials,
-    clock: fixedClock,
-    store: telhook.memoryStore({ clock: fixedClock }),
-    onEvent: (event, { req }) => {
-      calls += 1;
-      // connect-timeout answered 503 while the handler ran; the handler then succeeded.
-      req.timedout = true;
-      req.res.writeHead(503).end();
-    },
-    onError: () => {},
-  });
-  let which = middleware;
+  const byHandler = telhook.createNodeMiddleware(config(async (event, { req }) => {
+    calls += 1;
+    if (calls === 1) req.res.writeHead(503, { "content-type": "application/json" }).end('{"outcome":"db down"}');
+    // Also when it then returns a Response: the 503 is what went out.
+    if (calls === 1) return new Response(null, { status: 200 });
+  }));
+  const late = telhook.createNodeMiddleware(config(async () => {
+    calls += 1;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // succeeds after the timeout answered
+  }));
+  let which = byHandler;
   const server = await serve((req, res) => {
     req.res = res;
+    // A timeout middleware of its own (not connect-timeout): 503 after 50 ms, outside the handler.
+    if (which === late) setTimeout(() => res.headersSent || res.writeHead(503).end(), 50);
     return which(req, res);
   });
   try {
     const first = await server.post(lisoloo.request.headers, lisoloo.request.body);
     const again = await server.post(lisoloo.request.headers, lisoloo.request.body);
     assert.deepStrictEqual([first[0], again.slice(0, 2), calls], [503, [200, "accepted"], 2]);
-    which = timedOut;
-    const late = await server.post(lisoloo.request.headers, lisoloo.request.body);
+    which = late;
+    const timedOut = await server.post(lisoloo.request.headers, lisoloo.request.body);
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the handler finishes
     const retried = await server.post(lisoloo.request.headers, lisoloo.request.body);
-    assert.deepStrictEqual([late[0], retried.slice(0, 2), calls], [503, [200, "duplicate"], 3]);
+    assert.deepStrictEqual([timedOut[0], retried.slice(0, 2), calls], [503, [200, "duplicate"], 3]);
   } finally {
     await server.close();
   }
