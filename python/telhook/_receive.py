@@ -660,18 +660,41 @@ def _release_unowned_claim(delivery: Delivery, claim: Dict[str, Any]) -> Callabl
     release = delivery.store_call({"action": "release", "key": claim["key"]})
 
     def landed(state: object) -> None:
-        if not isinstance(state, BaseException) and _state_text(state) != "new":
+        failed = isinstance(state, BaseException)
+        if not failed and _state_text(state) != "new":
             return
-        try:
-            releasing = release()
-        except Exception:
-            logger.warning("telhook: a claim that landed after its deadline could not be released; "
-                           "provider=%s event=%s", delivery.provider, delivery.event_id)
-            return
-        if inspect.isawaitable(releasing):
-            _keep_until_done(asyncio.ensure_future(releasing))
+        _keep_until_done(asyncio.ensure_future(_release_until_it_holds(release, failed, delivery)))
 
     return landed
+
+
+# When an unowned claim's release is tried (seconds after the claim answered). A claim that
+# failed may land only later (a stalled Redis runs the commands queued while it slept, the
+# claim and maybe the first release in either order), and a release then often fails with it.
+RELEASE_DELAYS_SECS = (0.0, 1.0, 5.0)
+
+
+async def _release_until_it_holds(release: Callable[[], object], after_failure: bool, delivery: Delivery) -> None:
+    """Releases a claim nobody owns: once it succeeds for a claim that answered "new"; every
+    time for one that failed, whose landing may come after a release (each is a no-op unless
+    the key still holds this delivery's token)."""
+    released = False
+    for delay in RELEASE_DELAYS_SECS:
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            releasing = release()
+            if inspect.isawaitable(releasing):
+                await releasing
+        except Exception:
+            continue
+        released = True
+        if not after_failure:
+            return
+    if not released:
+        logger.warning("telhook: a claim left without an owner could not be released (the store failed "
+                       "%d times); redeliveries within its lease are answered in progress; provider=%s event=%s",
+                       len(RELEASE_DELAYS_SECS), delivery.provider, delivery.event_id)
 
 
 def _keep_until_done(task: "asyncio.Future[Any]") -> None:
@@ -718,6 +741,8 @@ async def _within_or_late(seconds: float, awaitable: object, landed_late: Callab
         # Past the deadline or cancelled: what the call answers, now or later, goes to
         # `landed_late` (it may have answered in the same turn as the timeout). A store that
         # never answers must not hold a task per delivery forever: past a bound, cut short.
+        # Tasks of event loops closed without finishing them never end: not counted.
+        _late_calls.difference_update([task for task in _late_calls if task.get_loop().is_closed()])
         if not pending.done() and len(_late_calls) >= MAX_LATE_CALLS:
             pending.cancel()
             raise

@@ -5,6 +5,7 @@ service where it has one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import pickle
 from typing import Any, Callable, Dict, Iterator, List, Tuple
@@ -443,14 +444,14 @@ def test_claims_kept_past_their_deadline_are_bounded(sms: Dict[str, Any], monkey
         await asyncio.sleep(0.01)
         return answer.status, len(_receive._late_calls)
 
-    async def both() -> List[Tuple[int, int]]:
+    async def both() -> Tuple[Tuple[int, int], Tuple[int, int], int]:
         kept = await deliver()
         monkeypatch.setattr(_receive, "MAX_LATE_CALLS", 1)
         cut = await deliver()
-        return [kept, cut, (len(cancelled), 0)]
+        return kept, cut, len(cancelled)
 
     # The first is kept running (1 late call); the second, past the bound, is cut short at once.
-    assert asyncio.run(both()) == [(503, 1), (503, 1), (1, 0)]
+    assert asyncio.run(both()) == ((503, 1), (503, 1), 1)
 
 
 class WaitingStore(MemoryStore):
@@ -624,6 +625,45 @@ def test_a_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]) -> 
         first, again, handled = _deliver_then_redeliver(sms, _RoundTripStore(reply_delay, fails=True))
         assert (first.status, first.body) == (503, b'{"error":"dedupe_unavailable"}'), reply_delay
         assert (again.status, len(handled)) == (200, 1), (reply_delay, again.body)
+
+
+def test_a_claim_that_fails_and_lands_after_its_release_failed_too_is_released(sms: Dict[str, Any]) -> None:
+    """A stalled Redis: the claim fails with a client timeout, the first release fails the same
+    way, and the claim lands when the server wakes (it ran the queued command). A later release
+    frees it, so a redelivery after that is handled (it was held for the whole lease)."""
+    memory = MemoryStore()
+    loop_time: List[float] = []
+
+    class Stalled:
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            loop = asyncio.get_running_loop()
+            loop_time.append(loop.time())
+            loop.call_later(0.4, memory.claim, key, token, lease_secs)  # runs when the server wakes
+            raise TimeoutError("the reply did not come in time")
+
+        async def complete(self, key: str, token: str, ttl_secs: int) -> None:
+            memory.complete(key, token, ttl_secs)
+
+        async def release(self, key: str, token: str) -> None:
+            if asyncio.get_running_loop().time() - loop_time[0] < 0.3:
+                raise TimeoutError("the server is still asleep")
+            memory.release(key, token)
+
+    receiver = receiver_for(sms, store_deadline_ms=1000)
+    request = sms["request"]
+    handled: List[str] = []
+
+    async def scenario() -> Tuple[int, str, int]:
+        def deliver(store: Any) -> Any:
+            return telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                    body=request["body"].encode(), handler=lambda e: handled.append(e["id"]),
+                                    store=store)
+        first = await deliver(Stalled())
+        await asyncio.sleep(1.5)  # the second release (at +1 s) came after the claim landed
+        again = await deliver(memory)
+        return first.status, json.loads(again.body).get("outcome", ""), len(handled)
+
+    assert asyncio.run(scenario()) == (503, "accepted", 1)
 
 
 def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:
