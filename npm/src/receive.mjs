@@ -302,11 +302,26 @@ function bodyReadAndNormalize(setup, flow, body) {
 function releaseWhenItLands(store, late, key, token, keepAlive) {
   const releasing = Promise.resolve(late)
     // A claim that failed may have landed all the same (a client timeout after the server ran it).
-    .then((state) => String(state) === "new", () => true)
-    .then((landed) => (landed ? store.release(key, token) : undefined))
+    .then((state) => (String(state) === "new" ? "landed" : "not ours"), () => "failed")
+    .then(async (how) => {
+      if (how === "not ours") return;
+      // A failed claim may land only after a release (a stalled store runs the commands queued
+      // while it slept in either order), and a release often fails with it: tried again later,
+      // every time after a failure (a no-op unless the key still holds this token).
+      for (const delay of RELEASE_DELAYS_MS) {
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay)?.unref?.());
+        try {
+          await store.release(key, token);
+          if (how === "landed") return;
+        } catch {
+          // tried again after the next delay
+        }
+      }
+    })
     .catch(() => {});
   keepAlive?.(releasing);
 }
+const RELEASE_DELAYS_MS = [0, 1000, 5000];
 
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });

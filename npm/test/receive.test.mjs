@@ -1187,6 +1187,29 @@ test("a claim that fails after it landed (a client timeout after the server ran 
   assert.deepStrictEqual([first, again, calls], [503, 200, 1]);
 });
 
+test("a claim that fails and lands only after its first release failed too (a stalled store) is released later: a redelivery after that is handled", async () => {
+  const inner = telhook.memoryStore({ clock: fixedClock });
+  let started;
+  const store = {
+    claim: async (...args) => {
+      started = Date.now();
+      setTimeout(() => inner.claim(...args), 400); // the server runs the queued claim when it wakes
+      throw new Error("socket timeout: the reply did not come");
+    },
+    complete: (...args) => inner.complete(...args),
+    release: async (...args) => {
+      if (Date.now() - started < 300) throw new Error("the store is still asleep");
+      return inner.release(...args);
+    },
+  };
+  let calls = 0;
+  const config = { provider: "lisoloo", credentials: lisoloo.credentials, clock: fixedClock, onEvent: () => { calls += 1; }, onError() {} };
+  const first = (await telhook.createHandler({ ...config, store })(lisolooDelivery())).status;
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // the release at +1 s came after the claim landed
+  const again = (await telhook.createHandler({ ...config, store: inner })(lisolooDelivery())).status;
+  assert.deepStrictEqual([first, again, calls], [503, 200, 1]);
+});
+
 test("an object with a failure status that is no Response ({ status: 503 }, { statusCode: 500 }) counts as success, and the receiver warns once", async () => {
   for (const returned of [{ status: 503 }, { statusCode: 500, body: "retry" }]) {
     const reports = [];
