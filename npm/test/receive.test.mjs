@@ -1136,16 +1136,12 @@ test("a Worker keeps a release or complete that answers after storeDeadlineMs al
       complete: (...args) => late(() => inner.complete(...args)),
       release: (...args) => late(() => inner.release(...args)),
     };
-    const handler = telhook.createHandler({
-      provider: "lisoloo",
-      credentials: lisoloo.credentials,
-      clock: fixedClock,
+    const handler = lisolooHandler({
       store,
       storeDeadlineMs: 100,
       onEvent: () => {
         if (fails) throw new Error("downstream failed");
       },
-      onError() {},
     });
     const kept = [];
     const ctx = { waitUntil: (promise) => kept.push(promise) };
@@ -1170,15 +1166,11 @@ test("a claim that fails after it landed (a client timeout after the server ran 
     release: (...args) => inner.release(...args),
   };
   let calls = 0;
-  const handler = telhook.createHandler({
-    provider: "lisoloo",
-    credentials: lisoloo.credentials,
-    clock: fixedClock,
+  const handler = lisolooHandler({
     store,
     onEvent: () => {
       calls += 1;
     },
-    onError() {},
   });
   const first = (await handler(lisolooDelivery())).status;
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -1203,10 +1195,12 @@ test("a claim that fails and lands only after its first release failed too (a st
     },
   };
   let calls = 0;
-  const config = { provider: "lisoloo", credentials: lisoloo.credentials, clock: fixedClock, onEvent: () => { calls += 1; }, onError() {} };
-  const first = (await telhook.createHandler({ ...config, store })(lisolooDelivery())).status;
+  const onEvent = () => {
+    calls += 1;
+  };
+  const first = (await lisolooHandler({ store, onEvent })(lisolooDelivery())).status;
   await new Promise((resolve) => setTimeout(resolve, 1500)); // the release at +1 s came after the claim landed
-  const again = (await telhook.createHandler({ ...config, store: inner })(lisolooDelivery())).status;
+  const again = (await lisolooHandler({ store: inner, onEvent })(lisolooDelivery())).status;
   assert.deepStrictEqual([first, again, calls], [503, 200, 1]);
 });
 
