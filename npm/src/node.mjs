@@ -5,7 +5,7 @@
 // an app, a single-file executable — the bytes come from dist/node-wasm.cjs, which such a
 // bundler includes through the static require below, so it cannot lose the .wasm.
 import { initSync } from "../wasm/telhook_wasm.js";
-import { useAsyncLocalStorage, useTokenSource } from "./receive.mjs";
+import { useTokenSource } from "./receive.mjs";
 
 // `require`, not `import`, of node:fs: an app bundled to ESM cannot run a CommonJS require of
 // a builtin, and lands in the fallback instead of failing to load.
@@ -28,16 +28,6 @@ useTokenSource(() => {
   randomUUID ??=
     typeof globalThis.crypto?.randomUUID === "function" ? () => globalThis.crypto.randomUUID() : require("node:crypto").randomUUID;
   return randomUUID();
-});
-
-// Required when a middleware is created, not at import (an app bundled to ESM cannot require a
-// builtin: its middleware then reads any answer already sent but connect-timeout's as the handler's).
-useAsyncLocalStorage(() => {
-  try {
-    return require("node:async_hooks").AsyncLocalStorage;
-  } catch {
-    return undefined;
-  }
 });
 
 export * from "./exports.mjs";

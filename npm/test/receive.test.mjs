@@ -976,7 +976,7 @@ test("an answer someone else already sent (the handler itself through Express's 
   assert.match(warnings[0].info.note, /already sent by someone else/);
 });
 
-test("a failure the handler answered itself through Express's req.res (503) releases the claim: the retry it asks for runs the handler; one a timeout middleware answered while the handler ran does not", async () => {
+test("a failure the handler answered itself through Express's req.res (503) releases the claim: the retry it asks for runs the handler; one a timeout middleware answered (req.timedout) while the handler ran does not", async () => {
   let calls = 0;
   const config = (onEvent) => ({
     provider: "lisoloo",
@@ -999,8 +999,13 @@ test("a failure the handler answered itself through Express's req.res (503) rele
   let which = byHandler;
   const server = await serve((req, res) => {
     req.res = res;
-    // A timeout middleware of its own (not connect-timeout): 503 after 50 ms, outside the handler.
-    if (which === late) setTimeout(() => res.headersSent || res.writeHead(503).end(), 50);
+    // A timeout middleware of one's own: 503 after 50 ms, marked as connect-timeout marks it.
+    if (which === late) {
+      setTimeout(() => {
+        req.timedout = true;
+        if (!res.headersSent) res.writeHead(503).end();
+      }, 50);
+    }
     return which(req, res);
   });
   try {
