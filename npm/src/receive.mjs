@@ -60,7 +60,6 @@ let newToken = () => globalThis.crypto.randomUUID();
 export function useTokenSource(source) {
   newToken = source;
 }
-
 /** A fresh random token (the inboxes' claims and job ids); not exported from the package. */
 export const newDeliveryToken = () => newToken();
 
@@ -441,7 +440,7 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
         case "call_handler":
           keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
           ({ input, response, failure, ignoredStatus } = await callHandler(setup, event, context));
-          if (input === HANDLED || input.input === "handled") {
+          if (input.input === "handled") {
             // The handler answered the provider itself (`req.res.status(503).json(...)` in
             // Express): the status that went out is the handler's, as if it had returned it (and
             // over a Response it returned, which can no longer be sent), so a failure it sent
