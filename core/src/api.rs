@@ -561,6 +561,7 @@ pub fn machine_input(input_json: &str) -> Result<receive::machine::Input> {
 /// | `receive_settings` | `[settings]` | the checked [`receive::machine::Settings`] (`invalid_option`) |
 /// | `inbox_policy` | `[options]` | the checked [`crate::inbox::InboxPolicy`] (`invalid_option`) |
 /// | `inbox_enqueued` | `[now]` | a new [`crate::inbox::InboxRecord`] |
+/// | `orphaned_claim` | `[state or null, input]` | `{state, action}` ([`receive::orphan`]) |
 /// | `inbox_step` | `[policy, record, event, now]` | `{record}` or `{refused: "not_due" \| "not_processing" \| "processing" \| "not_waiting"}` |
 pub fn call(name: &str, args: &str, bytes: &[u8]) -> Result<String> {
     let args = Args::read(args)?;
@@ -597,6 +598,7 @@ fn entry_point(name: &str) -> Result<EntryPoint> {
         "inbox_policy" => inbox_policy_entry,
         "inbox_enqueued" => inbox_enqueued_entry,
         "inbox_step" => inbox_step_entry,
+        "orphaned_claim" => orphaned_claim_entry,
         "check_now" => check_now_entry,
         "raw_body_unavailable" => |_, _| to_json(&Failure::from(Error::RawBodyUnavailable)),
         "method_not_allowed" => |_, _| to_json(&Failure::from(Error::MethodNotAllowed)),
@@ -688,6 +690,22 @@ fn inbox_step_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
             Err(refusal) => serde_json::json!({ "refused": value_of(&refusal)? }),
         },
     )
+}
+
+#[derive(Serialize)]
+struct OrphanStep {
+    state: Option<receive::orphan::OrphanedClaim>,
+    action: receive::orphan::OrphanAction,
+}
+
+#[inline(never)]
+fn orphaned_claim_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    use receive::orphan::{OrphanInput, OrphanedClaim};
+    let input = OrphanInput::from_json(&args.get(1)?).ok_or_else(|| {
+        invalid("input: landed (with its state), failed, released or release_failed")
+    })?;
+    let (state, action) = OrphanedClaim::next(args.get(0)?, &input)?;
+    to_json(&OrphanStep { state, action })
 }
 
 /// A clock's first reading, at creation: a number of UNIX seconds, nothing else

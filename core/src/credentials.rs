@@ -486,6 +486,14 @@ impl Credentials {
             credentials.validate()?;
         }
         let blank = |secret: &Secret| secret.expose().iter().all(u8::is_ascii_whitespace);
+        // A secret read with its line's end (`echo secret | base64`, a file or a `.env` value
+        // read whole) fails every delivery, and Lisoloo drops every one it is refused: text
+        // never starts or ends with whitespace in a provider's secret. Binary keys given through
+        // Rust (not UTF-8) may hold any byte.
+        let padded = |secret: &Secret| {
+            let bytes = secret.expose();
+            bytes.trim_ascii().len() != bytes.len() && core::str::from_utf8(bytes).is_ok()
+        };
         let secrets: [(&'static str, &[Secret]); 7] = [
             ("hmac_sha256 is empty or blank", &self.hmac_sha256),
             ("bearer is empty or blank", &self.bearer),
@@ -498,6 +506,11 @@ impl Credentials {
         for (reason, values) in secrets {
             if values.iter().any(blank) {
                 return Err(Error::InvalidCredentials { reason });
+            }
+            if values.iter().any(padded) {
+                return Err(Error::InvalidCredentials {
+                    reason: padded_reason(reason),
+                });
             }
         }
         // A key that is no key would fail every delivery as a forgery: refused where it is
@@ -517,6 +530,12 @@ impl Credentials {
                 reason: "basic.password is empty or blank",
             });
         }
+        if self.basic.iter().any(|b| padded(&b.password)) {
+            return Err(Error::InvalidCredentials {
+                reason:
+                    "basic.password starts or ends with whitespace (a line's end read with it?)",
+            });
+        }
         if self.basic.iter().any(|b| b.username.trim().is_empty()) {
             return Err(Error::InvalidCredentials {
                 reason: "basic.username is empty or blank",
@@ -530,5 +549,28 @@ impl Credentials {
             });
         }
         Ok(())
+    }
+}
+
+/// The whitespace refusal for the field the blank refusal `reason` names.
+fn padded_reason(blank_reason: &str) -> &'static str {
+    match blank_reason.split(' ').next() {
+        Some("hmac_sha256") => {
+            "hmac_sha256 starts or ends with whitespace (a line's end read with it?)"
+        }
+        Some("bearer") => "bearer starts or ends with whitespace (a line's end read with it?)",
+        Some("authorization") => {
+            "authorization starts or ends with whitespace (a line's end read with it?)"
+        }
+        Some("jwt_hs256") => {
+            "jwt_hs256 starts or ends with whitespace (a line's end read with it?)"
+        }
+        Some("url_token") => {
+            "url_token starts or ends with whitespace (a line's end read with it?)"
+        }
+        Some("auth_token") => {
+            "auth_token starts or ends with whitespace (a line's end read with it?)"
+        }
+        _ => "shared_key starts or ends with whitespace (a line's end read with it?)",
     }
 }

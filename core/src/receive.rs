@@ -17,6 +17,7 @@
 //!   gets a 4xx.
 
 pub mod machine;
+pub mod orphan;
 
 use alloc::string::String;
 use alloc::vec;

@@ -168,6 +168,16 @@ fn a_url_token_is_percent_decoded_only_so_a_plus_is_a_plus() {
 }
 
 #[test]
+fn a_binary_secret_given_through_rust_may_start_or_end_with_any_byte() {
+    // Only text is read with a line's end by mistake; a random HMAC key can hold 0x0a or 0x20.
+    let key = vec![b'\n', 0xff, 0x00, 0x9c, b' '];
+    let binary = telhook_core::Credentials::none().with_hmac_sha256(key);
+    assert!(binary.validate().is_ok());
+    let text = telhook_core::Credentials::none().with_hmac_sha256("secret\n");
+    assert_eq!(text.validate().unwrap_err().code(), "invalid_credentials");
+}
+
+#[test]
 fn blank_credentials_are_refused_naming_the_field_never_the_value() {
     let cases = [
         (
@@ -190,7 +200,17 @@ fn blank_credentials_are_refused_naming_the_field_never_the_value() {
             "basic.username",
         ),
     ];
-    for (json, field) in cases {
+    // A secret read with its line's end would fail every delivery: refused too.
+    let padded = [
+        (r#"{"hmac_sha256":"s3cret-never-shown\n"}"#, "hmac_sha256"),
+        (r#"{"auth_token":" s3cret-never-shown"}"#, "auth_token"),
+        (r#"{"shared_key":"s3cret-never-shown\r\n"}"#, "shared_key"),
+        (
+            r#"{"basic":{"username":"u","password":"s3cret-never-shown\n"}}"#,
+            "basic.password",
+        ),
+    ];
+    for (json, field) in cases.into_iter().chain(padded) {
         let error = Credentials::from_json_value(serde_json::from_str(json).unwrap()).unwrap_err();
         assert_eq!(error.code(), "invalid_credentials", "{json}");
         let text = error.to_string();

@@ -288,33 +288,32 @@ function bodyReadAndNormalize(setup, flow, body) {
 }
 
 /**
- * A claim answered past its deadline was answered 503; if it then lands ("new"), nothing owns it,
- * and every redelivery within its lease would be turned away as in progress. Released with its
- * token once it lands (a release of a claim another delivery took over does nothing).
+ * A claim answered past its deadline, or failed, was answered 503; if it lands all the same
+ * ("new", or a failure after the server ran it), nothing owns it, and every redelivery within its
+ * lease would be turned away as in progress. The core's `receive::orphan` machine says when to
+ * release it with its token (a release of a claim another delivery took over does nothing);
+ * the releases run in the background, kept alive past the answer (a Worker's waitUntil).
  */
-function releaseWhenItLands(store, late, key, token, keepAlive) {
+function releaseWhenItLands(store, late, key, token, provider, keepAlive) {
   const releasing = Promise.resolve(late)
-    // A claim that failed may have landed all the same (a client timeout after the server ran it).
-    .then((state) => (String(state) === "new" ? "landed" : "not ours"), () => "failed")
-    .then(async (how) => {
-      if (how === "not ours") return;
-      // A failed claim may land only after a release (a stalled store runs the commands queued
-      // while it slept in either order), and a release often fails with it: tried again later,
-      // every time after a failure (a no-op unless the key still holds this token).
-      for (const delay of RELEASE_DELAYS_MS) {
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay)?.unref?.());
+    .then((state) => ({ input: "landed", state: String(state) }), () => ({ input: "failed" }))
+    .then(async (outcome) => {
+      let { state, action } = coreCall("orphaned_claim", [null, outcome]);
+      while (action.action === "release") {
+        if (action.after_ms > 0) await new Promise((resolve) => setTimeout(resolve, action.after_ms)?.unref?.());
+        let released = "released";
         try {
           await store.release(key, token);
-          if (how === "landed") return;
         } catch {
-          // tried again after the next delay
+          released = "release_failed";
         }
+        ({ state, action } = coreCall("orphaned_claim", [state, { input: released }]));
       }
+      if (action.note) console.warn(`telhook: ${action.note} (provider ${provider ?? "unknown"}, event ${key})`);
     })
     .catch(() => {});
   keepAlive?.(releasing);
 }
-const RELEASE_DELAYS_MS = [0, 1000, 5000];
 
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
@@ -419,8 +418,8 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
         case "claim": {
           token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
-          if (claimed.timedOut) releaseWhenItLands(store, claimed.late, key, token, keepAlive);
-          else if (claimed.error !== undefined) releaseWhenItLands(store, Promise.reject(claimed.error), key, token, keepAlive);
+          if (claimed.timedOut) releaseWhenItLands(store, claimed.late, key, token, flow.provider, keepAlive);
+          else if (claimed.error !== undefined) releaseWhenItLands(store, Promise.reject(claimed.error), key, token, flow.provider, keepAlive);
           failure = claimed.error;
           input = storeInput(claimed, (state) => new Claimed(String(state)), "store_failed");
           break;

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union, cast
 
-from . import _core
+from . import _api, _core
 from .errors import WebhookError
 from .stores import AnyDedupeStore, check_store
 from .types import NormalizedEvent, ProviderName
@@ -654,47 +654,37 @@ async def astore_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, o
 def _release_unowned_claim(delivery: Delivery, claim: Dict[str, Any]) -> Callable[[object], None]:
     """For a claim whose delivery was answered 503 (it failed, or answered past the deadline)
     or cancelled: a claim that landed then has no owner, and every redelivery within its lease
-    would be turned away as in progress. Released in the background with its token when it
-    answered "new" or failed (an exception: it may have landed all the same); a release of a
-    claim another delivery holds does nothing. As Node's ``releaseWhenItLands``."""
+    would be turned away as in progress. What it answered, or the error it failed with, goes to
+    the core's ``receive::orphan`` machine, which says when to release it with its token (a
+    release of a claim another delivery holds does nothing); the releases run in the
+    background."""
     release = delivery.store_call({"action": "release", "key": claim["key"]})
 
     def landed(state: object) -> None:
-        failed = isinstance(state, BaseException)
-        if not failed and _state_text(state) != "new":
-            return
-        _keep_until_done(asyncio.ensure_future(_release_until_it_holds(release, failed, delivery)))
+        outcome = {"input": "failed"} if isinstance(state, BaseException) else {"input": "landed", "state": _state_text(state)}
+        step = _api.call("orphaned_claim", None, outcome)
+        if step["action"]["action"] == "release":
+            _keep_until_done(asyncio.ensure_future(_release_orphan(release, step, delivery)))
 
     return landed
 
 
-# When an unowned claim's release is tried (seconds after the claim answered). A claim that
-# failed may land only later (a stalled Redis runs the commands queued while it slept, the
-# claim and maybe the first release in either order), and a release then often fails with it.
-RELEASE_DELAYS_SECS = (0.0, 1.0, 5.0)
-
-
-async def _release_until_it_holds(release: Callable[[], object], after_failure: bool, delivery: Delivery) -> None:
-    """Releases a claim nobody owns: once it succeeds for a claim that answered "new"; every
-    time for one that failed, whose landing may come after a release (each is a no-op unless
-    the key still holds this delivery's token)."""
-    released = False
-    for delay in RELEASE_DELAYS_SECS:
-        if delay:
-            await asyncio.sleep(delay)
+async def _release_orphan(release: Callable[[], object], step: Dict[str, Any], delivery: Delivery) -> None:
+    """Does the orphan machine's releases, each after its wait, until it is done."""
+    while step["action"]["action"] == "release":
+        if step["action"]["after_ms"]:
+            await asyncio.sleep(step["action"]["after_ms"] / 1000)
         try:
             releasing = release()
             if inspect.isawaitable(releasing):
                 await releasing
+            outcome = "released"
         except Exception:
-            continue
-        released = True
-        if not after_failure:
-            return
-    if not released:
-        logger.warning("telhook: a claim left without an owner could not be released (the store failed "
-                       "%d times); redeliveries within its lease are answered in progress; provider=%s event=%s",
-                       len(RELEASE_DELAYS_SECS), delivery.provider, delivery.event_id)
+            outcome = "release_failed"
+        step = _api.call("orphaned_claim", step["state"], {"input": outcome})
+    level = _LEVELS.get(step["action"]["log"])
+    if level is not None and step["action"]["note"]:
+        logger.log(level, "telhook: %s; provider=%s event=%s", step["action"]["note"], delivery.provider, delivery.event_id)
 
 
 def _keep_until_done(task: "asyncio.Future[Any]") -> None:

@@ -424,6 +424,15 @@ def auth():
         auth_headers("lisoloo", b""), {"basic": [{"username": "u", "password": "  "}]}, "invalid_credentials")
     add("blank_basic_username", "A whitespace-only Basic username", "lisoloo", GOOD_BODY["lisoloo"],
         auth_headers("lisoloo", b""), {"basic": [{"username": " ", "password": "p"}]}, "invalid_credentials")
+    # A secret read with its line's end (`echo secret | base64`, a file read whole) would fail
+    # every delivery, and Lisoloo drops each one refused: refused where it is configured.
+    for field, padded in [("hmac_sha256", "ok-secret\n"), ("bearer", " ok-secret"), ("url_token", "ok-secret\r\n"),
+                          ("jwt_hs256", "ok-secret\t")]:
+        add(f"padded_secret_{field}", f"A {field} secret with whitespace at an end", "limephone", GOOD_BODY["limephone"],
+            auth_headers("limephone", GOOD_BODY["limephone"].encode()), {**LIME, field: ["ok-secret", padded]},
+            "invalid_credentials")
+    add("padded_basic_password", "A Basic password with a trailing newline", "lisoloo", GOOD_BODY["lisoloo"],
+        auth_headers("lisoloo", b""), {"basic": [{"username": "u", "password": "p\n"}]}, "invalid_credentials")
     # RFC 7617: a user-id with a colon can never match (the first colon ends it).
     add("basic_username_with_colon", "A Basic username containing ':'", "lisoloo", GOOD_BODY["lisoloo"],
         auth_headers("lisoloo", b""), {"basic": [{"username": "u:x", "password": "p"}]}, "invalid_credentials")

@@ -36,10 +36,29 @@ use crate::retry::{retry_policy, DeliveryResult};
 /// How long a dedupe store call may take before it counts as failed, unless configured: well
 /// under every provider's timeout (5 s), so the provider still gets its 503 in time.
 pub const DEFAULT_STORE_DEADLINE_MS: u32 = 1_000;
+
+/// The default deadline of a provider's store calls. A provider that sends no retries (Twilio,
+/// the DID reseller) loses the event on a 503: a slow store is waited for up to half of its
+/// timeout (7.5 s of 15 s), the other half left to the handler.
+pub fn default_store_deadline_ms(provider: Provider) -> u32 {
+    let policy = retry_policy(provider);
+    if policy.retry_delays_secs.is_empty() {
+        policy
+            .timeout_secs
+            .saturating_mul(500)
+            .max(DEFAULT_STORE_DEADLINE_MS)
+    } else {
+        DEFAULT_STORE_DEADLINE_MS
+    }
+}
 const MAX_STORE_DEADLINE_MS: u32 = 60_000;
 const BYTES: &str = "an integer of at least 1 (bytes)";
 const SECONDS: &str = "an integer of at least 1 (seconds)";
 const DEADLINE: &str = "an integer from 1 to 60000 (milliseconds)";
+
+/// Said of a failure answered to a provider that sends no retries.
+const NOT_DELIVERED_AGAIN: &str =
+    "; this provider sends no retries: the event is not delivered again unless it is resent by hand";
 
 /// A receiver's settings for the flow, validated once when the receiver is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +75,9 @@ pub struct Settings {
     pub lease_secs: Option<u32>,
     /// How long a handled event's key is kept (default: the provider's `dedupe_ttl_secs`).
     pub dedupe_ttl_secs: Option<u32>,
-    /// How long one store call may take before the machine counts it as failed.
-    pub store_deadline_ms: u32,
+    /// How long one store call may take before the machine counts it as failed (default:
+    /// [`default_store_deadline_ms`] of the event's provider).
+    pub store_deadline_ms: Option<u32>,
     /// Inbox mode: the store is an inbox; a verified event is stored (with its key, in one
     /// atomic step) and answered at once, and a worker runs the handler later.
     #[serde(default)]
@@ -85,8 +105,7 @@ impl Settings {
         if dedupe_ttl_secs == Some(0) {
             return invalid("dedupe_ttl_secs", SECONDS);
         }
-        let store_deadline_ms = store_deadline_ms.unwrap_or(DEFAULT_STORE_DEADLINE_MS);
-        if !(1..=MAX_STORE_DEADLINE_MS).contains(&store_deadline_ms) {
+        if store_deadline_ms.is_some_and(|ms| !(1..=MAX_STORE_DEADLINE_MS).contains(&ms)) {
             return invalid("store_deadline_ms", DEADLINE);
         }
         Ok(Settings {
@@ -463,7 +482,7 @@ impl Delivery {
                             .settings
                             .dedupe_ttl_secs
                             .unwrap_or(retry_policy(provider).dedupe_ttl_secs),
-                        deadline_ms: self.settings.store_deadline_ms,
+                        deadline_ms: self.store_deadline_ms(),
                     };
                 }
                 if !self.settings.store {
@@ -479,7 +498,7 @@ impl Delivery {
                         .settings
                         .lease_secs
                         .unwrap_or(retry_policy(provider).in_progress_lease_secs),
-                    deadline_ms: self.settings.store_deadline_ms,
+                    deadline_ms: self.store_deadline_ms(),
                 }
             }
             (Phase::Claiming, Input::Claimed { state }) => match state.as_str() {
@@ -546,6 +565,12 @@ impl Delivery {
         }
     }
 
+    fn store_deadline_ms(&self) -> u32 {
+        self.settings
+            .store_deadline_ms
+            .unwrap_or_else(|| default_store_deadline_ms(self.provider_or_internal()))
+    }
+
     fn provider_or_internal(&self) -> Provider {
         // Normalized always sets it before a claim; `Claiming` cannot be reached without it.
         self.provider.unwrap_or(Provider::ALL[0])
@@ -560,10 +585,13 @@ impl Delivery {
     }
 
     fn store_failed(&mut self, why: &str) -> Action {
-        let answer = decide(&Step::StoreFailed {
-            provider: self.provider_or_internal(),
-        });
-        self.answer(answer, Some(String::from(why)))
+        let provider = self.provider_or_internal();
+        let answer = decide(&Step::StoreFailed { provider });
+        let mut note = String::from(why);
+        if retry_policy(provider).retry_delays_secs.is_empty() {
+            note.push_str(NOT_DELIVERED_AGAIN);
+        }
+        self.answer(answer, Some(note))
     }
 
     fn decided(&mut self, step: Step) -> Action {
@@ -581,7 +609,7 @@ impl Delivery {
         };
         self.handled = Some(handled);
         self.phase = Phase::Settling;
-        let deadline_ms = self.settings.store_deadline_ms;
+        let deadline_ms = self.store_deadline_ms();
         if answer.dedupe == DedupeAction::Complete {
             let provider = self.provider_or_internal();
             Action::Complete {
@@ -614,15 +642,28 @@ impl Delivery {
     }
 
     /// Says why an answer a user would not expect was given: a status the provider does not
-    /// take as an acknowledgement reruns the handler on every redelivery.
+    /// take as an acknowledgement reruns the handler on every redelivery, or drops the event.
     fn note_for(&self, handled: Handled) -> Option<String> {
         let Handled::Status(status) = handled else {
             return None;
         };
         let provider = self.provider?;
         let policy = retry_policy(provider);
-        if policy.classify(status) != DeliveryResult::Retry {
-            return None;
+        match policy.classify(status) {
+            DeliveryResult::Acknowledged => return None,
+            // Lisoloo drops an event on any 4xx: a handler's 429 or 409 meant "later" loses it.
+            DeliveryResult::PermanentFailure => {
+                return Some(alloc::format!(
+                    "the handler answered {status}; {} takes it as a permanent failure and will not deliver this event again",
+                    provider.name()
+                ))
+            }
+            DeliveryResult::Retry if policy.retry_delays_secs.is_empty() => {
+                return Some(alloc::format!(
+                    "the handler answered {status}{NOT_DELIVERED_AGAIN}"
+                ))
+            }
+            DeliveryResult::Retry => {}
         }
         let acks = if policy.ack_statuses.min == policy.ack_statuses.max {
             alloc::format!("only {}", policy.ack_statuses.min)
@@ -784,6 +825,80 @@ mod tests {
         let (answer, note) = answer_of(delivery.next(Input::Settled));
         assert_eq!((answer.status, answer.log), (204, LogLevel::Warning));
         assert!(note.is_some_and(|n| n.contains("limephone acknowledges only 200")));
+    }
+
+    #[test]
+    fn a_provider_that_sends_no_retries_waits_longer_for_its_store_and_is_told_what_a_503_costs() {
+        for (provider, deadline_ms) in [
+            (Provider::Twilio, 7_500),
+            (Provider::DidReseller, 7_500),
+            (Provider::Lisoloo, DEFAULT_STORE_DEADLINE_MS),
+            (Provider::Telnyx, DEFAULT_STORE_DEADLINE_MS),
+        ] {
+            let mut delivery = started(provider);
+            let claim = delivery.next(Input::Normalized {
+                provider,
+                event_id: "x:e".into(),
+            });
+            assert!(
+                matches!(claim, Action::Claim { deadline_ms: ms, .. } if ms == deadline_ms),
+                "{provider:?} {claim:?}"
+            );
+            let (answer, note) = answer_of(
+                delivery
+                    .clone()
+                    .next(Input::StoreFailed { timed_out: true }),
+            );
+            assert_eq!(answer.status, 503);
+            let told = note.unwrap().contains("sends no retries");
+            assert_eq!(told, deadline_ms == 7_500, "{provider:?}");
+            delivery.next(Input::Claimed {
+                state: "new".into(),
+            });
+            delivery.next(Input::Handled { status: Some(503) });
+            let (_, note) = answer_of(delivery.next(Input::Settled));
+            assert_eq!(
+                note.unwrap().contains("sends no retries"),
+                told,
+                "{provider:?}"
+            );
+        }
+        // A deadline configured is the deadline of every provider.
+        let configured = Settings::new(None, 10, true, None, None, Some(250)).unwrap();
+        let (mut delivery, _) = Delivery::start(configured, "POST", &[]);
+        delivery.next(Input::BodyRead { length: 2 });
+        let claim = delivery.next(Input::Normalized {
+            provider: Provider::Twilio,
+            event_id: "twilio:e".into(),
+        });
+        assert!(matches!(
+            claim,
+            Action::Claim {
+                deadline_ms: 250,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_status_the_provider_drops_the_event_on_is_explained() {
+        let mut delivery = started(Provider::Lisoloo);
+        delivery.next(Input::Normalized {
+            provider: Provider::Lisoloo,
+            event_id: "lisoloo:e".into(),
+        });
+        delivery.next(Input::Claimed {
+            state: "new".into(),
+        });
+        let settle = delivery.next(Input::Handled { status: Some(429) });
+        assert!(matches!(settle, Action::Complete { .. }), "{settle:?}");
+        let (answer, note) = answer_of(delivery.next(Input::Settled));
+        assert_eq!((answer.status, answer.log), (429, LogLevel::Warning));
+        assert_eq!(
+            answer.provider_action,
+            Some(DeliveryResult::PermanentFailure)
+        );
+        assert!(note.is_some_and(|n| n.contains("lisoloo takes it as a permanent failure")));
     }
 
     #[test]
