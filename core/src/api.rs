@@ -692,20 +692,12 @@ fn inbox_step_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
     )
 }
 
-#[derive(Serialize)]
-struct OrphanStep {
-    state: Option<receive::orphan::OrphanedClaim>,
-    action: receive::orphan::OrphanAction,
-}
-
 #[inline(never)]
 fn orphaned_claim_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
-    use receive::orphan::{OrphanInput, OrphanedClaim};
-    let input = OrphanInput::from_json(&args.get(1)?).ok_or_else(|| {
-        invalid("input: landed (with its state), failed, released or release_failed")
-    })?;
-    let (state, action) = OrphanedClaim::next(args.get(0)?, &input)?;
-    to_json(&OrphanStep { state, action })
+    to_json(&receive::orphan::step_json(
+        &args.get::<Value>(0)?,
+        &args.get::<Value>(1)?,
+    )?)
 }
 
 /// A clock's first reading, at creation: a number of UNIX seconds, nothing else

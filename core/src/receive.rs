@@ -116,6 +116,18 @@ pub enum LogLevel {
     Error,
 }
 
+impl LogLevel {
+    /// Its JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::None => "none",
+            LogLevel::Info => "info",
+            LogLevel::Warning => "warning",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
 /// Codes of answers that are not errors of the request (every other code is an [`ErrorCode`]).
 pub mod answer_code {
     pub const ACCEPTED: &str = "accepted";

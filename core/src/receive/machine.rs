@@ -41,9 +41,9 @@ pub const DEFAULT_STORE_DEADLINE_MS: u32 = 1_000;
 /// the DID reseller) loses the event on a 503: a slow store is waited for up to half of its
 /// timeout (7.5 s of 15 s), the other half left to the handler.
 pub fn default_store_deadline_ms(provider: Provider) -> u32 {
-    let policy = retry_policy(provider);
-    if policy.retry_delays_secs.is_empty() {
-        policy
+    let schedule = crate::providers::retry_schedule(provider);
+    if schedule.retry_delays_secs.is_empty() {
+        schedule
             .timeout_secs
             .saturating_mul(500)
             .max(DEFAULT_STORE_DEADLINE_MS)
@@ -588,7 +588,10 @@ impl Delivery {
         let provider = self.provider_or_internal();
         let answer = decide(&Step::StoreFailed { provider });
         let mut note = String::from(why);
-        if retry_policy(provider).retry_delays_secs.is_empty() {
+        if crate::providers::retry_schedule(provider)
+            .retry_delays_secs
+            .is_empty()
+        {
             note.push_str(NOT_DELIVERED_AGAIN);
         }
         self.answer(answer, Some(note))

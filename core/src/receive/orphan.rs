@@ -20,7 +20,7 @@
 //! claim and the first release in either order), and a release often fails with it.
 
 use alloc::string::String;
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::LogLevel;
 use crate::error::{Error, Result};
@@ -32,10 +32,10 @@ use crate::error::{Error, Result};
 pub const RELEASE_WAITS_MS: [u32; 3] = [0, 1_000, 5_000];
 
 /// An unowned claim's memory between steps; the adapter holds it (bindings pass it back as
-/// JSON). It crosses as one small number, opaque to adapters: serde's derive of a struct cost
-/// ~2 KB of the receiver's gzipped wasm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "u8", try_from = "u8")]
+/// JSON). It crosses as one small number, opaque to adapters, and the steps as `Value`s
+/// ([`step_json`]): serde's derives and their serde_json instantiations weighed ~2.6 KB of the
+/// receiver's gzipped wasm (measured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrphanedClaim {
     /// The claim failed (an error, not an answer): released after every wait.
     after_failure: bool,
@@ -81,15 +81,56 @@ pub enum OrphanInput {
     ReleaseFailed,
 }
 
-/// What the adapter does next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+/// What the adapter does next (`{"action": "release", "after_ms"}` or `{"action": "done",
+/// "log", "note"}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrphanAction {
     /// Wait `after_ms`, then `store.release(key, token)` with the delivery's key and token, and
     /// feed `Released` or `ReleaseFailed`.
     Release { after_ms: u32 },
     /// Nothing more to do; log `note` (with the provider and event id) at `log` if there is one.
     Done { log: LogLevel, note: Option<String> },
+}
+
+/// One step on JSON forms: `state` is `null` or what the previous step returned, `input` an
+/// [`OrphanInput`]'s JSON; the result is `{"state", "action"}`.
+pub fn step_json(state: &Value, input: &Value) -> Result<Value> {
+    let invalid = |reason: &str| Error::InvalidRequest {
+        reason: reason.into(),
+    };
+    let state = match state {
+        Value::Null => None,
+        number => Some(
+            number
+                .as_u64()
+                .and_then(|n| u8::try_from(n).ok())
+                .and_then(|n| OrphanedClaim::try_from(n).ok())
+                .ok_or_else(|| invalid("state: null or what the previous step returned"))?,
+        ),
+    };
+    let input = OrphanInput::from_json(input).ok_or_else(|| {
+        invalid("input: landed (with its state), failed, released or release_failed")
+    })?;
+    let (state, action) = OrphanedClaim::next(state, &input)?;
+    let mut step = serde_json::Map::new();
+    step.insert(
+        "state".into(),
+        state.map_or(Value::Null, |claim| Value::from(u8::from(claim))),
+    );
+    let mut fields = serde_json::Map::new();
+    match action {
+        OrphanAction::Release { after_ms } => {
+            fields.insert("action".into(), Value::from("release"));
+            fields.insert("after_ms".into(), Value::from(after_ms));
+        }
+        OrphanAction::Done { log, note } => {
+            fields.insert("action".into(), Value::from("done"));
+            fields.insert("log".into(), Value::from(log.as_str()));
+            fields.insert("note".into(), note.map_or(Value::Null, Value::from));
+        }
+    }
+    step.insert("action".into(), Value::Object(fields));
+    Ok(Value::Object(step))
 }
 
 impl OrphanInput {
@@ -176,7 +217,7 @@ impl OrphanedClaim {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
@@ -250,22 +291,55 @@ mod tests {
     }
 
     #[test]
-    fn the_state_crosses_as_a_number_and_reads_back() {
-        let claim = OrphanedClaim {
-            after_failure: true,
-            tried: 2,
-            held: true,
-        };
-        let json = serde_json::to_string(&Some(claim)).unwrap();
-        assert_eq!(json, "11");
+    fn steps_cross_as_json_the_state_as_a_number() {
+        let step = |state: Value, input: Value| step_json(&state, &input);
+        let first = step(Value::Null, serde_json::json!({"input": "failed"})).unwrap();
         assert_eq!(
-            serde_json::from_str::<Option<OrphanedClaim>>(&json).unwrap(),
-            Some(claim)
+            first,
+            serde_json::json!({"state": 2, "action": {"action": "release", "after_ms": 0}})
         );
-        for wrong in ["16", "-1", "256", "\"3\"", "{}"] {
+        let mut state = first["state"].clone();
+        for _ in RELEASE_WAITS_MS {
+            let next = step(state, serde_json::json!({"input": "release_failed"})).unwrap();
+            state = next["state"].clone();
+            if state.is_null() {
+                assert_eq!(next["action"]["action"], "done");
+                assert_eq!(next["action"]["log"], "warning");
+                assert!(next["action"]["note"]
+                    .as_str()
+                    .unwrap()
+                    .contains("could not be released"));
+            }
+        }
+        assert!(state.is_null());
+        let landed = step(
+            Value::Null,
+            serde_json::json!({"input": "landed", "state": "done"}),
+        );
+        assert_eq!(
+            landed.unwrap(),
+            serde_json::json!({"state": null, "action": {"action": "done", "log": "none", "note": null}})
+        );
+        for (state, input) in [
+            (
+                serde_json::json!(16),
+                serde_json::json!({"input": "released"}),
+            ),
+            (
+                serde_json::json!(-1),
+                serde_json::json!({"input": "released"}),
+            ),
+            (
+                serde_json::json!("3"),
+                serde_json::json!({"input": "released"}),
+            ),
+            (Value::Null, serde_json::json!({"input": "landed"})),
+            (Value::Null, serde_json::json!({"input": "teleported"})),
+            (Value::Null, serde_json::json!("failed")),
+        ] {
             assert!(
-                serde_json::from_str::<Option<OrphanedClaim>>(wrong).is_err(),
-                "{wrong}"
+                step(state.clone(), input.clone()).is_err(),
+                "{state} {input}"
             );
         }
     }
