@@ -6,6 +6,13 @@
 export const TOO_LARGE = Symbol("body too large");
 /** Returned when a body parser mounted before the middleware consumed the stream. */
 export const RAW_BODY_GONE = Symbol("raw body gone");
+/** The client went away before its body was complete: nobody is left to answer. */
+export class ClientGone extends Error {
+  constructor() {
+    super("the client closed the connection before the body was complete");
+    this.name = "ClientGone";
+  }
+}
 
 /** The chunks as one Uint8Array; a single chunk is returned as is (no copy). */
 function joinChunks(chunks, total) {
@@ -140,11 +147,12 @@ export function readNodeBody(req, cap) {
     };
     const onError = (error) => {
       cleanup();
-      reject(error);
+      // Node reports a client that hung up mid-body as an "aborted" ECONNRESET, then a close.
+      reject(error?.code === "ECONNRESET" ? new ClientGone() : error);
     };
     const onClose = () => {
       cleanup();
-      reject(new Error("the client closed the connection before the body was complete"));
+      reject(new ClientGone());
     };
     req.on("data", onData);
     req.on("end", onEnd);

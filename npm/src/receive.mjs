@@ -5,7 +5,7 @@
 import * as core from "../wasm/telhook_wasm.js";
 
 import { Receiver } from "./api.mjs";
-import { isLingering, lingerOnClose, RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
+import { ClientGone, isLingering, lingerOnClose, RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
 import {
   call,
   ConfigurationError,
@@ -521,7 +521,11 @@ async function receive(setup, request, readBody, context, keepAlive, sentStatus)
     return await run(setup, request, readBody, context, keepAlive, sentStatus);
   } catch (error) {
     const answer = decide({ step: "rejected", provider: setup.settings.provider, code: "internal" });
-    report(setup, answer, null, error, setup.settings.provider, null);
+    // A client that hung up mid-body is no fault of the receiver's: nothing was claimed, the
+    // provider delivers again, and the answer reaches nobody. Told at info (a custom onError
+    // sees it), not logged as an internal error.
+    const gone = error instanceof ClientGone;
+    report(setup, gone ? { ...answer, log: "info" } : answer, gone ? error.message : null, error, setup.settings.provider, null);
     return { answer };
   }
 }

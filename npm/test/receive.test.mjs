@@ -1233,3 +1233,39 @@ test("an object with a failure status that is no Response ({ status: 503 }, { st
   await handler(new Request("https://hooks.test/lisoloo", { method: "POST", headers: lisoloo.request.headers, body: lisoloo.request.body }));
   assert.deepStrictEqual(reports.filter((info) => info.log === "warning"), []);
 });
+
+test("Node middleware: a client that hangs up mid-body is told to onError at info, not as an internal error, and no handler runs", async () => {
+  const reported = [];
+  let calls = 0;
+  const middleware = telhook.createNodeMiddleware({
+    provider: "lisoloo",
+    credentials: lisoloo.credentials,
+    store: null,
+    onEvent: () => {
+      calls += 1;
+    },
+    onError: (error, info) => reported.push({ error, ...info }),
+  });
+  let finished;
+  const done = new Promise((resolve) => (finished = resolve));
+  const server = http.createServer(async (req, res) => {
+    await middleware(req, res);
+    finished();
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const socket = net.connect(server.address().port, "127.0.0.1");
+    await new Promise((resolve) => socket.on("connect", resolve));
+    socket.write(`POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: ${lisoloo.request.headers.Authorization}\r\nContent-Length: 1000\r\n\r\n{"event":`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await done;
+  } finally {
+    server.close();
+  }
+  assert.equal(calls, 0);
+  assert.equal(reported.length, 1, JSON.stringify(reported));
+  const [{ error, log, code, note }] = reported;
+  assert.deepStrictEqual([log, code, error.name], ["info", "internal", "ClientGone"]);
+  assert.match(note, /closed the connection before the body was complete/);
+});

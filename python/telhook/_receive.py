@@ -404,8 +404,12 @@ class Delivery:
     def store_input(self, action: Dict[str, Any], result: object, error: Optional[BaseException]) -> Dict[str, object]:
         kind = action["action"]
         if error is not None:
-            self.failure = error
             timed_out = isinstance(error, (asyncio.TimeoutError, TimeoutError))
+            if timed_out and isinstance(error.__context__, asyncio.CancelledError):
+                # The deadline's own timeout: the machine's note says so, and its traceback (the
+                # cancel inside the store's call, chained) was logged at ERROR for every 503.
+                error = TimeoutError(f"store.{kind} did not answer within store_deadline_ms")
+            self.failure = error
             return {"input": "store_failed" if kind in ("claim", "enqueue") else "settle_failed", "timed_out": timed_out}
         if kind == "enqueue":
             return {"input": "enqueued", "state": _state_text(result)}

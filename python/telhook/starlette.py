@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Mapping, Optional, Tuple, Union, cast
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from . import Receiver
-from ._receive import Answer, Delivery, arun, maybe_await, no_handler, unavailable_body
+from ._receive import Answer, Delivery, arun, decide, maybe_await, no_handler, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
 if TYPE_CHECKING:
     from .inbox import AnyInbox, Inbox
+
+logger = logging.getLogger("telhook")
 
 Handler = Callable[[Request, NormalizedEvent], Any]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -44,6 +47,15 @@ def _own_status(returned: object) -> Optional[int]:
 def _response(answer: Answer) -> Response:
     # Starlette adds no content type of its own, and no Content-Length to a 204 or 304.
     return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+def _client_gone(delivery: Delivery) -> Response:
+    """The client hung up before its body was complete (Starlette's ClientDisconnect): nothing
+    was claimed, the provider delivers again, and the answer reaches nobody. Told at info, not
+    left to the server to log as an unhandled exception with its traceback."""
+    logger.info("telhook: the client closed the connection before the body was complete; provider=%s",
+                delivery.provider or "-")
+    return _response(decide({"step": "rejected", "provider": None, "code": "internal"}))
 
 
 def _scope_header_pairs(request: Request) -> List[Tuple[str, str]]:
@@ -104,14 +116,17 @@ def webhook(
             delivery = Delivery(receiver, store, own_status=_own_status)
             url = request.url.path + ("?" + request.url.query if request.url.query else "")
             headers = _scope_header_pairs(request)
-            answer, own = await arun(
-                delivery,
-                request.method,
-                url,
-                headers,
-                _body(request),
-                lambda event: call(request, event, delivery),
-            )
+            try:
+                answer, own = await arun(
+                    delivery,
+                    request.method,
+                    url,
+                    headers,
+                    _body(request),
+                    lambda event: call(request, event, delivery),
+                )
+            except ClientDisconnect:
+                return _client_gone(delivery)
             if own is not None:
                 return own  # type: ignore[return-value]
             return _response(answer)
@@ -163,7 +178,10 @@ def inbox_endpoint(
         delivery = Delivery(receiver, chosen, inbox=True)
         url = request.url.path + ("?" + request.url.query if request.url.query else "")
         headers = _scope_header_pairs(request)
-        answer, _ = await arun(delivery, request.method, url, headers, _body(request), no_handler)
+        try:
+            answer, _ = await arun(delivery, request.method, url, headers, _body(request), no_handler)
+        except ClientDisconnect:
+            return _client_gone(delivery)
         return _response(answer)
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

@@ -346,3 +346,36 @@ def test_flask_headers_are_request_headers_items_read_from_the_environ() -> None
         expected = [(name.lower(), value) for name, value in Request(environ).headers.items()]
         assert _environ_header_pairs(environ) == expected
         assert ("x-lisoloo-signature", "sig") in expected
+
+
+def test_a_client_that_hangs_up_mid_body_is_told_at_info_not_raised_to_the_server(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    from telhook.starlette import webhook
+
+    calls: List[Any] = []
+
+    @webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    async def hook(request: Request, event: Any) -> None:
+        calls.append(event)
+
+    app = Starlette(routes=[Route("/hooks/lisoloo", hook, methods=["POST"])])
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in REQUEST["headers"].items()]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/hooks/lisoloo", "raw_path": b"/hooks/lisoloo", "query_string": b"", "root_path": "",
+             "headers": headers + [(b"content-length", b"1000")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    messages = [{"type": "http.request", "body": b'{"event":', "more_body": True}, {"type": "http.disconnect"}]
+    sent: List[Dict[str, Any]] = []
+
+    async def receive() -> Dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Dict[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level("INFO", logger="telhook"):
+        asyncio.run(app(scope, receive, send))  # raised ClientDisconnect out of the app before
+    assert calls == []
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "telhook"] == [
+        ("INFO", "telhook: the client closed the connection before the body was complete; provider=lisoloo")]
+    assert sent[0]["status"] == 500

@@ -508,7 +508,8 @@ def test_async_stores_that_answer_at_once_or_after_waiting_get_the_same_answers(
     assert answer.status == 200
 
 
-def test_a_claim_that_answers_past_the_deadline_is_released_once_it_lands(sms: Dict[str, Any]) -> None:
+def test_a_claim_that_answers_past_the_deadline_is_released_once_it_lands(sms: Dict[str, Any],
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
     """A claim that lands in the store but answers late (a network store whose reply is slow):
     the delivery is answered 503, and the claim, which nobody owns, is released once it
     answers — else every redelivery within the lease would be turned away as in progress.
@@ -539,9 +540,15 @@ def test_a_claim_that_answers_past_the_deadline_is_released_once_it_lands(sms: D
         store.reply_delay = 0
         return late, await deliver()
 
-    late, redelivered = asyncio.run(scenario())
+    with caplog.at_level("WARNING", logger="telhook"):
+        late, redelivered = asyncio.run(scenario())
     assert (late.status, late.body) == (503, b'{"error":"dedupe_unavailable"}')
     assert (redelivered.status, len(handled)) == (200, 1), redelivered.body
+    # Logged once, with the deadline named and no chained traceback of the cancel inside the store.
+    [logged] = [record for record in caplog.records if "dedupe_unavailable" in record.getMessage()]
+    assert "store_deadline_ms" in logged.getMessage()
+    assert logged.exc_info is not None and logged.exc_info[2] is None and logged.exc_info[1].__context__ is None
+    assert str(logged.exc_info[1]) == "store.claim did not answer within store_deadline_ms"
 
     # The provider hangs up while the claim is on its way (the request's task is cancelled):
     # the same.
