@@ -116,14 +116,13 @@ function postHead(headers, contentLength) {
 
 /** Runs `work(server, port, headers)` against a loopback server with the Node middleware for
  * Lisoloo (no store) and Lisoloo's valid Authorization in `headers`; closes the server after. */
+/** A Lisoloo middleware with no store and a silent onError, unless `options` say otherwise. */
+function lisolooMiddleware(options) {
+  return telhook.createNodeMiddleware({ provider: "lisoloo", credentials: lisoloo.credentials, store: null, onError: () => {}, ...options });
+}
+
 async function withLisolooMiddleware(onEvent, work) {
-  const middleware = telhook.createNodeMiddleware({
-    provider: "lisoloo",
-    credentials: lisoloo.credentials,
-    store: null,
-    onEvent,
-    onError: () => {},
-  });
+  const middleware = lisolooMiddleware({ onEvent });
   const server = http.createServer((req, res) => middleware(req, res));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
@@ -621,14 +620,10 @@ test("the wasm binding holds one copy of the body, not two", async () => {
 
 test("Node middleware: a header sent twice with different values reaches the core (rawHeaders): ambiguous_header", async () => {
   let calls = 0;
-  const middleware = telhook.createNodeMiddleware({
-    provider: "lisoloo",
-    credentials: lisoloo.credentials,
-    store: null,
+  const middleware = lisolooMiddleware({
     onEvent: () => {
       calls += 1;
     },
-    onError: () => {},
   });
   const server = http.createServer((req, res) => middleware(req, res));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -1237,10 +1232,7 @@ test("an object with a failure status that is no Response ({ status: 503 }, { st
 test("Node middleware: a client that hangs up mid-body is told to onError at info, not as an internal error, and no handler runs", async () => {
   const reported = [];
   let calls = 0;
-  const middleware = telhook.createNodeMiddleware({
-    provider: "lisoloo",
-    credentials: lisoloo.credentials,
-    store: null,
+  const middleware = lisolooMiddleware({
     onEvent: () => {
       calls += 1;
     },

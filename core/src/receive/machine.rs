@@ -883,16 +883,23 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn a_status_the_provider_drops_the_event_on_is_explained() {
+    /// A Lisoloo delivery whose claim answered "new": its handler runs next.
+    fn handling_lisoloo() -> Delivery {
         let mut delivery = started(Provider::Lisoloo);
         delivery.next(Input::Normalized {
             provider: Provider::Lisoloo,
             event_id: "lisoloo:e".into(),
         });
-        delivery.next(Input::Claimed {
+        let action = delivery.next(Input::Claimed {
             state: "new".into(),
         });
+        assert_eq!(action, Action::CallHandler);
+        delivery
+    }
+
+    #[test]
+    fn a_status_the_provider_drops_the_event_on_is_explained() {
+        let mut delivery = handling_lisoloo();
         let settle = delivery.next(Input::Handled { status: Some(429) });
         assert!(matches!(settle, Action::Complete { .. }), "{settle:?}");
         let (answer, note) = answer_of(delivery.next(Input::Settled));
@@ -906,14 +913,7 @@ mod tests {
 
     #[test]
     fn a_handler_status_out_of_range_is_a_failed_handler_and_the_claim_is_released() {
-        let mut delivery = started(Provider::Lisoloo);
-        delivery.next(Input::Normalized {
-            provider: Provider::Lisoloo,
-            event_id: "lisoloo:e".into(),
-        });
-        delivery.next(Input::Claimed {
-            state: "new".into(),
-        });
+        let delivery = handling_lisoloo();
         for status in [99, 600, -1, i64::MAX] {
             let mut attempt = delivery.clone();
             assert!(matches!(
