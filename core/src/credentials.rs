@@ -541,6 +541,12 @@ impl Credentials {
                 reason: "basic.username is empty or blank",
             });
         }
+        if self.basic.iter().any(|b| b.username.trim() != b.username) {
+            return Err(Error::InvalidCredentials {
+                reason:
+                    "basic.username starts or ends with whitespace (a line's end read with it?)",
+            });
+        }
         // RFC 7617: the user-id cannot contain a colon (the first one separates the password),
         // so such a username could never match: refuse it where it is configured.
         if self.basic.iter().any(|b| b.username.contains(':')) {

@@ -209,6 +209,10 @@ fn blank_credentials_are_refused_naming_the_field_never_the_value() {
             r#"{"basic":{"username":"u","password":"s3cret-never-shown\n"}}"#,
             "basic.password",
         ),
+        (
+            r#"{"basic":{"username":"u\n","password":"s3cret-never-shown"}}"#,
+            "basic.username",
+        ),
     ];
     for (json, field) in cases.into_iter().chain(padded) {
         let error = Credentials::from_json_value(serde_json::from_str(json).unwrap()).unwrap_err();

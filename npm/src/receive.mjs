@@ -294,7 +294,8 @@ function bodyReadAndNormalize(setup, flow, body) {
  * release it with its token (a release of a claim another delivery took over does nothing);
  * the releases run in the background, kept alive past the answer (a Worker's waitUntil).
  */
-function releaseWhenItLands(store, late, key, token, provider, keepAlive) {
+function releaseWhenItLands(setup, late, key, token, provider, keepAlive) {
+  const { store } = setup;
   const releasing = Promise.resolve(late)
     .then((state) => ({ input: "landed", state: String(state) }), () => ({ input: "failed" }))
     .then(async (outcome) => {
@@ -309,7 +310,8 @@ function releaseWhenItLands(store, late, key, token, provider, keepAlive) {
         }
         ({ state, action } = coreCall("orphaned_claim", [state, { input: released }]));
       }
-      if (action.note) console.warn(`telhook: ${action.note} (provider ${provider ?? "unknown"}, event ${key})`);
+      // Told as the delivery's answer was (it was a 503 dedupe_unavailable), through onError.
+      if (action.note) callOnError(setup, null, { provider, eventId: key, code: "dedupe_unavailable", status: 503, log: action.log, note: action.note });
     })
     .catch(() => {});
   keepAlive?.(releasing);
@@ -418,8 +420,8 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
         case "claim": {
           token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
-          if (claimed.timedOut) releaseWhenItLands(store, claimed.late, key, token, flow.provider, keepAlive);
-          else if (claimed.error !== undefined) releaseWhenItLands(store, Promise.reject(claimed.error), key, token, flow.provider, keepAlive);
+          if (claimed.timedOut) releaseWhenItLands(setup, claimed.late, key, token, flow.provider, keepAlive);
+          else if (claimed.error !== undefined) releaseWhenItLands(setup, Promise.reject(claimed.error), key, token, flow.provider, keepAlive);
           failure = claimed.error;
           input = storeInput(claimed, (state) => new Claimed(String(state)), "store_failed");
           break;

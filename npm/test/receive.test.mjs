@@ -1179,6 +1179,30 @@ test("a claim that fails after it landed (a client timeout after the server ran 
   assert.deepStrictEqual([first, again, calls], [503, 200, 1]);
 });
 
+test("a claim left without an owner that no release can free is told to onError once, after the core's last wait (+6 s)", { timeout: 30_000 }, async () => {
+  let releases = 0;
+  const store = {
+    claim: async () => {
+      throw new Error("socket timeout: the reply did not come");
+    },
+    complete: async () => {},
+    release: async () => {
+      releases += 1;
+      throw new Error("the store is still down");
+    },
+  };
+  const reports = [];
+  const handler = lisolooHandler({ store, onEvent: () => {}, onError: (error, info) => reports.push(info) });
+  assert.equal((await handler(lisolooDelivery())).status, 503);
+  await new Promise((resolve) => setTimeout(resolve, 6_500));
+  assert.equal(releases, 3);
+  const told = reports.map(({ code, status, log, note }) => [code, status, log, note.includes("could not be released")]);
+  assert.deepStrictEqual(told, [
+    ["dedupe_unavailable", 503, "error", false],
+    ["dedupe_unavailable", 503, "warning", true],
+  ]);
+});
+
 test("a claim that fails and lands only after its first release failed too (a stalled store) is released later: a redelivery after that is handled", async () => {
   const inner = telhook.memoryStore({ clock: fixedClock });
   let started;

@@ -483,7 +483,7 @@ interface ReceiveCommon {
   dedupeTtlSecs?: number | undefined;
   /**
    * How long one store call (claim, complete, release; inbox mode: enqueue) may take (1 to
-   * 60000 ms; default 1000, and 7500 for Twilio and the DID reseller, which send no retries):
+   * 60000 ms; default 1000, and 7500 for a claim of Twilio or the DID reseller, which send no retries):
    * a claim or enqueue past it is answered 503 `dedupe_unavailable`, so the provider retries in
    * time.
    */

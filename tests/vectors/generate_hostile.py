@@ -433,6 +433,8 @@ def auth():
             "invalid_credentials")
     add("padded_basic_password", "A Basic password with a trailing newline", "lisoloo", GOOD_BODY["lisoloo"],
         auth_headers("lisoloo", b""), {"basic": [{"username": "u", "password": "p\n"}]}, "invalid_credentials")
+    add("padded_basic_username", "A Basic username with a trailing newline", "lisoloo", GOOD_BODY["lisoloo"],
+        auth_headers("lisoloo", b""), {"basic": [{"username": "u\n", "password": "p"}]}, "invalid_credentials")
     # RFC 7617: a user-id with a colon can never match (the first colon ends it).
     add("basic_username_with_colon", "A Basic username containing ':'", "lisoloo", GOOD_BODY["lisoloo"],
         auth_headers("lisoloo", b""), {"basic": [{"username": "u:x", "password": "p"}]}, "invalid_credentials")

@@ -37,9 +37,10 @@ use crate::retry::{retry_policy, DeliveryResult};
 /// under every provider's timeout (5 s), so the provider still gets its 503 in time.
 pub const DEFAULT_STORE_DEADLINE_MS: u32 = 1_000;
 
-/// The default deadline of a provider's store calls. A provider that sends no retries (Twilio,
-/// the DID reseller) loses the event on a 503: a slow store is waited for up to half of its
-/// timeout (7.5 s of 15 s), the other half left to the handler.
+/// The default deadline of a provider's claim (inbox mode: enqueue). A provider that sends no
+/// retries (Twilio, the DID reseller) loses the event on a 503: a slow store is waited for up to
+/// half of its timeout (7.5 s of 15 s), the other half left to the handler and the settling call,
+/// which keeps [`DEFAULT_STORE_DEADLINE_MS`] (its failure never changes the answer).
 pub fn default_store_deadline_ms(provider: Provider) -> u32 {
     let schedule = crate::providers::retry_schedule(provider);
     if schedule.retry_delays_secs.is_empty() {
@@ -58,7 +59,7 @@ const DEADLINE: &str = "an integer from 1 to 60000 (milliseconds)";
 
 /// Said of a failure answered to a provider that sends no retries.
 const NOT_DELIVERED_AGAIN: &str =
-    "; this provider sends no retries: the event is not delivered again unless it is resent by hand";
+    "; this provider sends no retries by default: unless a fallback URL or a retry override is set, the event is not delivered again";
 
 /// A receiver's settings for the flow, validated once when the receiver is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -612,7 +613,10 @@ impl Delivery {
         };
         self.handled = Some(handled);
         self.phase = Phase::Settling;
-        let deadline_ms = self.store_deadline_ms();
+        let deadline_ms = self
+            .settings
+            .store_deadline_ms
+            .unwrap_or(DEFAULT_STORE_DEADLINE_MS);
         if answer.dedupe == DedupeAction::Complete {
             let provider = self.provider_or_internal();
             Action::Complete {
@@ -858,7 +862,26 @@ mod tests {
             delivery.next(Input::Claimed {
                 state: "new".into(),
             });
-            delivery.next(Input::Handled { status: Some(503) });
+            // The settling call keeps the short default: a claim of 7.5 s, the handler, then a
+            // settle of 7.5 s more would answer past the provider's 15 s.
+            let settle = delivery.next(Input::Handled { status: Some(503) });
+            assert!(
+                matches!(
+                    settle,
+                    Action::Release {
+                        deadline_ms: DEFAULT_STORE_DEADLINE_MS,
+                        ..
+                    }
+                ),
+                "{provider:?} {settle:?}"
+            );
+            let policy = retry_policy(provider);
+            // The claim waits at most half the provider's timeout; for a provider that sends no
+            // retries, the claim and the settling call together leave the handler most of it.
+            assert!(deadline_ms <= policy.timeout_secs * 500, "{provider:?}");
+            if told {
+                assert!(deadline_ms + DEFAULT_STORE_DEADLINE_MS <= policy.timeout_secs * 600);
+            }
             let (_, note) = answer_of(delivery.next(Input::Settled));
             assert_eq!(
                 note.unwrap().contains("sends no retries"),
