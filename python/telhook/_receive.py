@@ -688,7 +688,11 @@ async def _release_orphan(release: Callable[[], object], step: Dict[str, Any], d
         step = _api.call("orphaned_claim", step["state"], {"input": outcome})
     level = _LEVELS.get(step["action"]["log"])
     if level is not None and step["action"]["note"]:
-        logger.log(level, "telhook: %s; provider=%s event=%s", step["action"]["note"], delivery.provider, delivery.event_id)
+        # As the delivery's 503 was logged (Node tells onError the same code and note).
+        logger.log(level, "telhook %s: provider=%s event=%s status=%s: %s", "dedupe_unavailable", delivery.provider or "-",
+                   delivery.event_id or "-", 503, step["action"]["note"],
+                   extra={"telhook_provider": delivery.provider, "telhook_event_id": delivery.event_id,
+                          "telhook_code": "dedupe_unavailable"})
 
 
 def _keep_until_done(task: "asyncio.Future[Any]") -> None:

@@ -634,6 +634,41 @@ def test_a_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]) -> 
         assert (again.status, len(handled)) == (200, 1), (reply_delay, again.body)
 
 
+def test_a_claim_no_release_can_free_is_logged_once_after_the_last_wait(sms: Dict[str, Any],
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """The core's orphan machine asks for three releases (+0, +1, +5 s); when all fail, one
+    warning says the claim could not be released, as the delivery's 503 was logged."""
+    releases: List[str] = []
+
+    class Down:
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            raise ConnectionError("the store is down")
+
+        async def complete(self, key: str, token: str, ttl_secs: int) -> None:
+            raise ConnectionError("the store is down")
+
+        async def release(self, key: str, token: str) -> None:
+            releases.append(key)
+            raise ConnectionError("the store is still down")
+
+    receiver = receiver_for(sms)
+    request = sms["request"]
+
+    async def scenario() -> Any:
+        answer = await telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                        body=request["body"].encode(), handler=lambda event: None, store=Down())
+        await asyncio.sleep(6.5)
+        return answer
+
+    with caplog.at_level("WARNING", logger="telhook"):
+        answer = asyncio.run(scenario())
+    assert answer.status == 503 and len(releases) == 3
+    [warned] = [record for record in caplog.records if "could not be released" in record.getMessage()]
+    assert warned.levelname == "WARNING"
+    assert warned.getMessage().startswith("telhook dedupe_unavailable: provider=")
+    assert getattr(warned, "telhook_code") == "dedupe_unavailable"
+
+
 def test_a_claim_that_fails_and_lands_after_its_release_failed_too_is_released(sms: Dict[str, Any]) -> None:
     """A stalled Redis: the claim fails with a client timeout, the first release fails the same
     way, and the claim lands when the server wakes (it ran the queued command). A later release
