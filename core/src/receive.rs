@@ -313,7 +313,15 @@ fn rejected(provider: Option<Provider>, code: &str) -> Answer {
     };
     let (status, log) = match code {
         ErrorCode::MethodNotAllowed => (405, LogLevel::Info),
+        // The cap is the receiver's setting: to a provider that drops an event on a 413
+        // (Lisoloo, on any 4xx), a body over it is the receiver's fault, answered 500 so the
+        // event is kept (and logged as an error) until the cap is raised.
+        ErrorCode::BodyTooLarge if provider.is_some_and(drops_on(413)) => (500, LogLevel::Error),
         ErrorCode::BodyTooLarge => (413, LogLevel::Warning),
+        // Nothing was verified: a delivery of a shape detection does not know (Lisoloo's with
+        // a field missing) would be dropped on a 400. The receiver cannot read it, so it is
+        // the receiver's limit: 500, retried, until the provider is named in the receiver.
+        ErrorCode::ProviderNotDetected => (500, LogLevel::Warning),
         _ => match code.kind() {
             ErrorKind::Verification => (401, LogLevel::Warning),
             ErrorKind::Parse => (400, LogLevel::Warning),
@@ -337,6 +345,11 @@ fn rejected(provider: Option<Provider>, code: &str) -> Answer {
             .push(("allow", String::from(methods.allow_header())));
     }
     answer
+}
+
+/// Whether `provider` drops an event answered `status` (never redelivers it).
+fn drops_on(status: u16) -> impl Fn(Provider) -> bool {
+    move |provider| retry_policy(provider).classify(status) == DeliveryResult::PermanentFailure
 }
 
 /// The handler chose the status (e.g. to refuse a misrouted event). The claim is completed

@@ -30,6 +30,9 @@ test("createHandler in Node answers every handler vector exactly as the Node mid
 });
 
 const MiB = 1024 * 1024;
+const limephone = JSON.parse(
+  (await import("node:fs")).readFileSync(new URL("../../tests/vectors/limephone/doc_sms_received.json", import.meta.url), "utf8"),
+);
 const lisoloo = JSON.parse(
   (await import("node:fs")).readFileSync(new URL("../../tests/vectors/lisoloo/sms_sent.json", import.meta.url), "utf8"),
 );
@@ -114,19 +117,23 @@ function postHead(headers, contentLength) {
   return `POST /hook HTTP/1.1\r\nhost: 127.0.0.1\r\n${lines.join("")}\r\n`;
 }
 
-/** Runs `work(server, port, headers)` against a loopback server with the Node middleware for
- * Lisoloo (no store) and Lisoloo's valid Authorization in `headers`; closes the server after. */
 /** A Lisoloo middleware with no store and a silent onError, unless `options` say otherwise. */
 function lisolooMiddleware(options) {
   return telhook.createNodeMiddleware({ provider: "lisoloo", credentials: lisoloo.credentials, store: null, onError: () => {}, ...options });
 }
 
-async function withLisolooMiddleware(onEvent, work) {
-  const middleware = lisolooMiddleware({ onEvent });
+/**
+ * Runs `work(server, port, headers)` against a loopback server with a LimePhone middleware (no
+ * store), for the body cap's mechanics; closes the server after.
+ * LimePhone answers a body over the cap 413 (Lisoloo 500, as it would drop the event: the
+ * handler vector lisoloo_body_too_large_is_retried).
+ */
+async function withCappedMiddleware(onEvent, work) {
+  const middleware = telhook.createNodeMiddleware({ provider: "limephone", credentials: limephone.credentials, store: null, onError: () => {}, onEvent });
   const server = http.createServer((req, res) => middleware(req, res));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
-    const headers = { "content-type": "application/json", authorization: lisoloo.request.headers.Authorization };
+    const headers = { "content-type": "application/json" };
     return await work(server, server.address().port, headers);
   } finally {
     server.close();
@@ -138,7 +145,7 @@ test("Node middleware: a 100 MiB chunked body against the 1 MiB cap gets 413 and
   const onEvent = () => {
     calls += 1;
   };
-  await withLisolooMiddleware(onEvent, async (_server, port, headers) => {
+  await withCappedMiddleware(onEvent, async (_server, port, headers) => {
     await postChunked(port, headers, 64 * 1024); // warm-up: code paths loaded before measuring
     const { result, growth } = await rssGrowth(() => postChunked(port, headers, 100 * MiB));
     assert.equal(result.status, 413);
@@ -170,7 +177,7 @@ test("Node middleware: every upload cut off at the cap reads its 413 (lingering 
   const onEvent = () => {
     events += 1;
   };
-  await withLisolooMiddleware(onEvent, async (server, port, headers) => {
+  await withCappedMiddleware(onEvent, async (server, port, headers) => {
     // Closing at once (Node's own way) lost the 413 to a reset in ~2 % of these on loopback:
     // the client, still sending on a kept-alive connection, got EPIPE before it read the answer.
     const uploads = 200;
@@ -211,8 +218,8 @@ test("Node middleware: every upload cut off at the cap reads its 413 (lingering 
 
 test("createHandler (Fetch, in Node): a 100 MiB streamed body stops being read past the cap: 413, < 16 MiB growth", async () => {
   const handler = telhook.createHandler({
-    provider: "lisoloo",
-    credentials: lisoloo.credentials,
+    provider: "limephone",
+    credentials: limephone.credentials,
     store: null,
     onEvent: () => assert.fail("no event from an oversized body"),
     onError: () => {},
@@ -768,10 +775,6 @@ test("leaseSecs, dedupeTtlSecs and storeDeadlineMs reach the store; invalid ones
   const policy = telhook.retryPolicy("lisoloo");
   assert.deepStrictEqual(calls, [["claim", policy.in_progress_lease_secs], ["complete", policy.dedupe_ttl_secs]]);
 });
-
-const limephone = JSON.parse(
-  (await import("node:fs")).readFileSync(new URL("../../tests/vectors/limephone/doc_sms_received.json", import.meta.url), "utf8"),
-);
 
 test("a LimePhone handler answering 204 is answered 204, and the warning that LimePhone retries it is reported once per receiver", async () => {
   for (const create of ["handler", "middleware"]) {

@@ -243,6 +243,9 @@ def common() -> dict[str, dict]:
     request = request_of(base)
     too_large = {key: value for key, value in request.items() if key != "body"}
     too_large["body_repeat"] = {"text": "a", "times": 1024 * 1024 + 1}
+    lisoloo = load(BASE["lisoloo"])
+    lisoloo_too_large = {key: value for key, value in request_of(lisoloo).items() if key != "body"}
+    lisoloo_too_large["body_repeat"] = {"text": "a", "times": 1024 * 1024 + 1}
     expired = {
         "description": "After the dedupe TTL the key is forgotten (the provider stopped retrying long ago)",
         "provider": "limephone",
@@ -295,6 +298,16 @@ def common() -> dict[str, dict]:
             "steps": [deliver(too_large, "ok", answer(413, "body_too_large"))],
             "expect_handler_calls": 0,
         },
+        "lisoloo_body_too_large_is_retried": {
+            "description": "A body over the receiver's cap to Lisoloo, which drops an event on any 4xx: 500 "
+                           "body_too_large (the cap is the receiver's setting), so the event is kept until the cap "
+                           "is raised; the handler is not called",
+            "provider": "lisoloo",
+            "credentials": lisoloo["credentials"],
+            "now": lisoloo["now"],
+            "steps": [deliver(lisoloo_too_large, "ok", answer(500, "body_too_large"))],
+            "expect_handler_calls": 0,
+        },
         "common_dedupe_ttl_expires": expired,
         "common_crashed_worker_lease_expires": crashed,
         "common_detected_provider": {
@@ -331,11 +344,13 @@ def common() -> dict[str, dict]:
             "expect_handler_calls": 2,
         },
         "common_undetectable": {
-            "description": "No provider named and none detected: 400, handler not called",
+            "description": "No provider named and none detected: nothing was verified, and a delivery of a shape "
+                           "detection does not know would be dropped by Lisoloo on a 4xx, so 500 (the receiver "
+                           "cannot read it: name the provider), handler not called",
             "provider": None,
             "credentials": undetectable["credentials"],
             "now": undetectable["now"],
-            "steps": [deliver(request_of(undetectable), "ok", answer(400, "provider_not_detected"))],
+            "steps": [deliver(request_of(undetectable), "ok", answer(500, "provider_not_detected"))],
             "expect_handler_calls": 0,
         },
     }
