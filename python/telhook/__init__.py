@@ -404,10 +404,12 @@ def _cached_ack(provider: str, outcome: str) -> Ack:
     return Ack(**_call("ack", provider, outcome))
 
 
-def ack_for_error(error: WebhookError) -> int:
+def ack_for_error(error: WebhookError, provider: Optional[ProviderName] = None) -> int:
     """The HTTP status to answer for a telhook error, as the core's receive contract decides it
-    (405 wrong method, 413 too large, 401 forged, 400 unreadable, 500 misconfigured)."""
-    step = {"step": "rejected", "provider": None, "code": error.code}
+    (405 wrong method, 413 too large, 401 forged, 400 unreadable, 500 misconfigured or no
+    provider detected). Give the ``provider`` when you know it, as JavaScript's ``ackForError``
+    takes it: to Lisoloo, which drops an event on any 4xx, a body over your cap is a 500."""
+    step = {"step": "rejected", "provider": provider, "code": error.code}
     return cast(int, _call("decide", step)["status"])
 
 
