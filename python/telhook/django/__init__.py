@@ -9,8 +9,8 @@
 The answer comes from the core's receive contract (``telhook.decide``): 200 for accepted and
 duplicate events, 401 for a forgery, 400 for an unreadable body, 405 for a method other than
 POST, 413 over the body cap (500 to Lisoloo, which drops an event on any 4xx), 503 +
-Retry-After while another delivery of the event is being handled, 500 when the view raises (the claim is released, so the provider's retry is
-processed). The view may return an int status or its own HttpResponse (sent as is); any other
+Retry-After while another delivery of the event is being handled, 500 when the view raises
+(the claim is released, so the provider's retry is processed). The view may return an int status or its own HttpResponse (sent as is); any other
 return value counts as success. A handler's 204 or 304 is sent with no body and no content type.
 
 Dedupe: ``store=`` any telhook store; by default the Django cache ``cache_alias`` (Redis or
