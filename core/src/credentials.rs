@@ -494,22 +494,53 @@ impl Credentials {
             let bytes = secret.expose();
             bytes.trim_ascii().len() != bytes.len() && core::str::from_utf8(bytes).is_ok()
         };
-        let secrets: [(&'static str, &[Secret]); 7] = [
-            ("hmac_sha256 is empty or blank", &self.hmac_sha256),
-            ("bearer is empty or blank", &self.bearer),
-            ("authorization is empty or blank", &self.authorization),
-            ("jwt_hs256 is empty or blank", &self.jwt_hs256),
-            ("url_token is empty or blank", &self.url_token),
-            ("auth_token is empty or blank", &self.auth_token),
-            ("shared_key is empty or blank", &self.shared_key),
+        // Each text secret with its two refusals (the reasons are static texts naming the field).
+        let secrets: [(&[Secret], &'static str, &'static str); 7] = [
+            (
+                &self.hmac_sha256,
+                "hmac_sha256 is empty or blank",
+                "hmac_sha256 starts or ends with whitespace (a line's end read with it?)",
+            ),
+            (
+                &self.bearer,
+                "bearer is empty or blank",
+                "bearer starts or ends with whitespace (a line's end read with it?)",
+            ),
+            (
+                &self.authorization,
+                "authorization is empty or blank",
+                "authorization starts or ends with whitespace (a line's end read with it?)",
+            ),
+            (
+                &self.jwt_hs256,
+                "jwt_hs256 is empty or blank",
+                "jwt_hs256 starts or ends with whitespace (a line's end read with it?)",
+            ),
+            (
+                &self.url_token,
+                "url_token is empty or blank",
+                "url_token starts or ends with whitespace (a line's end read with it?)",
+            ),
+            (
+                &self.auth_token,
+                "auth_token is empty or blank",
+                "auth_token starts or ends with whitespace (a line's end read with it?)",
+            ),
+            (
+                &self.shared_key,
+                "shared_key is empty or blank",
+                "shared_key starts or ends with whitespace (a line's end read with it?)",
+            ),
         ];
-        for (reason, values) in secrets {
+        for (values, blank_reason, padded_reason) in secrets {
             if values.iter().any(blank) {
-                return Err(Error::InvalidCredentials { reason });
+                return Err(Error::InvalidCredentials {
+                    reason: blank_reason,
+                });
             }
             if values.iter().any(padded) {
                 return Err(Error::InvalidCredentials {
-                    reason: padded_reason(reason),
+                    reason: padded_reason,
                 });
             }
         }
@@ -555,28 +586,5 @@ impl Credentials {
             });
         }
         Ok(())
-    }
-}
-
-/// The whitespace refusal for the field the blank refusal `reason` names.
-fn padded_reason(blank_reason: &str) -> &'static str {
-    match blank_reason.split(' ').next() {
-        Some("hmac_sha256") => {
-            "hmac_sha256 starts or ends with whitespace (a line's end read with it?)"
-        }
-        Some("bearer") => "bearer starts or ends with whitespace (a line's end read with it?)",
-        Some("authorization") => {
-            "authorization starts or ends with whitespace (a line's end read with it?)"
-        }
-        Some("jwt_hs256") => {
-            "jwt_hs256 starts or ends with whitespace (a line's end read with it?)"
-        }
-        Some("url_token") => {
-            "url_token starts or ends with whitespace (a line's end read with it?)"
-        }
-        Some("auth_token") => {
-            "auth_token starts or ends with whitespace (a line's end read with it?)"
-        }
-        _ => "shared_key starts or ends with whitespace (a line's end read with it?)",
     }
 }

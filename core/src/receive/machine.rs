@@ -42,15 +42,22 @@ pub const DEFAULT_STORE_DEADLINE_MS: u32 = 1_000;
 /// half of its timeout (7.5 s of 15 s), the other half left to the handler and the settling call,
 /// which keeps [`DEFAULT_STORE_DEADLINE_MS`] (its failure never changes the answer).
 pub fn default_store_deadline_ms(provider: Provider) -> u32 {
-    let schedule = crate::providers::retry_schedule(provider);
-    if schedule.retry_delays_secs.is_empty() {
-        schedule
+    if sends_no_retries(provider) {
+        crate::providers::retry_schedule(provider)
             .timeout_secs
             .saturating_mul(500)
             .max(DEFAULT_STORE_DEADLINE_MS)
     } else {
         DEFAULT_STORE_DEADLINE_MS
     }
+}
+
+/// Whether `provider` redelivers nothing (its schedule has no retries): a failure answered to
+/// it loses the event.
+fn sends_no_retries(provider: Provider) -> bool {
+    crate::providers::retry_schedule(provider)
+        .retry_delays_secs
+        .is_empty()
 }
 const MAX_STORE_DEADLINE_MS: u32 = 60_000;
 const BYTES: &str = "an integer of at least 1 (bytes)";
@@ -589,10 +596,7 @@ impl Delivery {
         let provider = self.provider_or_internal();
         let answer = decide(&Step::StoreFailed { provider });
         let mut note = String::from(why);
-        if crate::providers::retry_schedule(provider)
-            .retry_delays_secs
-            .is_empty()
-        {
+        if sends_no_retries(provider) {
             note.push_str(NOT_DELIVERED_AGAIN);
         }
         self.answer(answer, Some(note))
@@ -665,7 +669,7 @@ impl Delivery {
                     provider.name()
                 ))
             }
-            DeliveryResult::Retry if policy.retry_delays_secs.is_empty() => {
+            DeliveryResult::Retry if sends_no_retries(provider) => {
                 return Some(alloc::format!(
                     "the handler answered {status}{NOT_DELIVERED_AGAIN}"
                 ))
