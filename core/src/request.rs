@@ -146,6 +146,9 @@ impl Options {
         request: &'a WebhookRequest,
     ) -> Result<alloc::borrow::Cow<'a, WebhookRequest>> {
         use alloc::borrow::Cow;
+        if self.public_url.is_none() && !self.trust_forwarded_headers {
+            return Ok(Cow::Borrowed(request));
+        }
         let url = request.url.as_deref().unwrap_or("/");
         let path = path_and_query(url);
         let public = if let Some(public_url) = &self.public_url {
