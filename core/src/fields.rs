@@ -44,18 +44,16 @@ struct KeyIndex<'a> {
 #[derive(Debug, Clone, Copy)]
 struct IndexedKey<'a> {
     head: u64,
-    len: usize,
     name: &'a str,
     value: &'a Value,
 }
 
 impl<'a> KeyIndex<'a> {
-    const CAPACITY: usize = 16;
+    const CAPACITY: usize = 12;
 
     fn of(value: &'a Value) -> Self {
         let unused = IndexedKey {
             head: 0,
-            len: 0,
             name: "",
             value: &Value::Null,
         };
@@ -67,8 +65,7 @@ impl<'a> KeyIndex<'a> {
             if map.len() <= KeyIndex::CAPACITY {
                 for (slot, (name, value)) in index.keys.iter_mut().zip(map) {
                     *slot = IndexedKey {
-                        head: head(name),
-                        len: name.len(),
+                        head: head(name.as_bytes()),
                         name,
                         value,
                     };
@@ -84,9 +81,9 @@ impl<'a> KeyIndex<'a> {
         if self.len == 0 {
             return None;
         }
-        let (wanted, len) = (head(key), key.len());
+        let (wanted, len) = (head(key.as_bytes()), key.len());
         let found = self.keys.iter().take(self.len).find(|entry| {
-            entry.head == wanted && entry.len == len && (len <= 8 || entry.name == key)
+            entry.head == wanted && entry.name.len() == len && (len <= 8 || entry.name == key)
         });
         Some(found.map(|entry| entry.value))
     }
@@ -100,13 +97,9 @@ fn first_dot(path: &[u8]) -> Option<usize> {
     const DOTS: u64 = u64::from_le_bytes([b'.'; 8]);
     let mut searched = 0;
     for chunk in path.chunks(8) {
-        let mut bytes = [0u8; 8];
-        for (slot, byte) in bytes.iter_mut().zip(chunk) {
-            *slot = *byte;
-        }
         // A zero byte where the word had a dot; padding (0) never becomes zero. The lowest
         // flagged byte is exact (borrows only flag bytes above a true zero).
-        let word = u64::from_le_bytes(bytes) ^ DOTS;
+        let word = head(chunk) ^ DOTS;
         let flagged = word.wrapping_sub(ONES) & !word & HIGHS;
         if flagged != 0 {
             return Some(searched + (flagged.trailing_zeros() / 8) as usize);
@@ -116,14 +109,25 @@ fn first_dot(path: &[u8]) -> Option<usize> {
     None
 }
 
-/// The first 8 bytes of `key` (fewer, zero-padded, for a shorter one) as one word.
-fn head(key: &str) -> u64 {
-    if let Some(first) = key.as_bytes().first_chunk::<8>() {
+/// The first 8 bytes of `bytes` (fewer, zero-padded, for a shorter slice) as one
+/// little-endian word, read as at most two overlapping loads: a byte loop, or a copy into a
+/// zeroed array (a `memcpy` call read back at once, a store-forwarding stall), cost more than
+/// the lookup it serves (perf, callgrind).
+fn head(bytes: &[u8]) -> u64 {
+    if let Some(first) = bytes.first_chunk::<8>() {
         return u64::from_le_bytes(*first);
     }
-    key.bytes()
-        .rev()
-        .fold(0, |word, byte| (word << 8) | u64::from(byte))
+    if let (Some(low), Some(high)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        // 4 to 7 bytes: the two loads overlap, and the bytes they share agree.
+        let high = u64::from(u32::from_le_bytes(*high)) << ((bytes.len() - 4) * 8);
+        return u64::from(u32::from_le_bytes(*low)) | high;
+    }
+    match *bytes {
+        [a] => u64::from(a),
+        [a, b] => u64::from(a) | (u64::from(b) << 8),
+        [a, b, c] => u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16),
+        _ => 0,
+    }
 }
 
 impl<'a> Fields<'a> {
@@ -189,6 +193,12 @@ impl<'a> Fields<'a> {
     /// an array); `None` when it or a parent is absent or `null`. A parent that is present but
     /// neither an object nor (for a number) an array is listed as unread.
     pub fn value(&mut self, path: &str) -> Option<&'a Value> {
+        // Most reads name one key of `base`: answered from its index, without the walk.
+        if first_dot(path.as_bytes()).is_none() {
+            if let Some(found) = self.base_keys.get(path) {
+                return found.filter(|value| !value.is_null());
+            }
+        }
         let mut current = self.base;
         let mut walked = 0;
         let mut rest = Some(path);
