@@ -417,7 +417,14 @@ fn run_delivery<'py>(
                     },
                     _ => store_outcome(py, delivery, &action, Ok(state), &through_python)?,
                 },
-                failed => store_outcome(py, delivery, &action, failed, &through_python)?,
+                failed => {
+                    // It may have landed all the same (a client timeout after the server ran
+                    // it): released in the background, as the core's orphan machine says.
+                    steps
+                        .getattr("release_failed_claim")?
+                        .call1((delivery, action_dict(py, &action)?))?;
+                    store_outcome(py, delivery, &action, failed, &through_python)?
+                }
             },
             Action::Complete { key, ttl_secs, .. } => {
                 match store.call_method1("complete", (key, &token, *ttl_secs)) {

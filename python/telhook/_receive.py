@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union, cast
@@ -569,6 +571,47 @@ def store_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
         return delivery.store_input(action, None, error)
 
 
+# Threads releasing a failed sync claim (see `release_failed_claim`), at most this many at once.
+MAX_RELEASING_THREADS = 64
+_releasing_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
+
+
+def release_failed_claim(delivery: Delivery, claim: Dict[str, Any]) -> None:
+    """Called back by the extension's loop (``_core.run_delivery``) when a claim raised.
+
+    A sync claim that failed may have landed (a client timeout after the server ran it):
+    unreleased, it would turn every redelivery within its lease away as in progress. The core's
+    ``receive::orphan`` machine says when to release it, as on the async path; a request thread
+    cannot wait those seconds, so the releases run in a daemon thread of their own."""
+    release = delivery.store_call({"action": "release", "key": claim["key"]})
+    step = _api.call("orphaned_claim", None, {"input": "failed"})
+    if step["action"]["action"] != "release":
+        return
+    if not _releasing_threads.acquire(blocking=False):
+        # A store that is down fails every claim: past the bound, claims are left to their lease.
+        note = (f"a claim left without an owner was not released ({MAX_RELEASING_THREADS} releases already "
+                "running); redeliveries within its lease are answered in progress")
+        _log_orphan_done({"action": {"log": "warning", "note": note}}, delivery)
+        return
+
+    def releasing() -> None:
+        try:
+            done = step
+            while done["action"]["action"] == "release":
+                time.sleep(done["action"]["after_ms"] / 1000)
+                try:
+                    release()
+                    outcome = "released"
+                except Exception:
+                    outcome = "release_failed"
+                done = _api.call("orphaned_claim", done["state"], {"input": outcome})
+            _log_orphan_done(done, delivery)
+        finally:
+            _releasing_threads.release()
+
+    threading.Thread(target=releasing, name="telhook-release-claim", daemon=True).start()
+
+
 def settle_after_abort(delivery: Delivery) -> None:
     """The handler was aborted (not failed): release its claim, so a redelivery is handled."""
     action = delivery.next({"input": "handler_failed"})
@@ -686,6 +729,11 @@ async def _release_orphan(release: Callable[[], object], step: Dict[str, Any], d
         except Exception:
             outcome = "release_failed"
         step = _api.call("orphaned_claim", step["state"], {"input": outcome})
+    _log_orphan_done(step, delivery)
+
+
+def _log_orphan_done(step: Dict[str, Any], delivery: Delivery) -> None:
+    """The orphan machine's last word, if it has one: logged as the delivery's 503 was."""
     level = _LEVELS.get(step["action"]["log"])
     if level is not None and step["action"]["note"]:
         # As the delivery's 503 was logged (Node tells onError the same code and note).

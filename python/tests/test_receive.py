@@ -708,6 +708,80 @@ def test_a_claim_that_fails_and_lands_after_its_release_failed_too_is_released(s
     assert asyncio.run(scenario()) == (503, "accepted", 1)
 
 
+def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]) -> None:
+    """The sync path (Django, Flask): a client timeout after the server ran the claim. The
+    delivery is answered 503 at once and the claim that landed is released in the background,
+    so the retry is handled; it was held for the whole lease, turning every retry away."""
+    import time
+
+    memory = MemoryStore()
+
+    class TimesOut:
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            memory.claim(key, token, lease_secs)
+            raise TimeoutError("the reply did not come in time")
+
+        def complete(self, key: str, token: str, ttl_secs: int) -> None:
+            memory.complete(key, token, ttl_secs)
+
+        def release(self, key: str, token: str) -> None:
+            memory.release(key, token)
+
+    receiver = receiver_for(sms)
+    request, handled = sms["request"], []
+
+    def deliver(store: Any) -> Any:
+        return telhook.receive(receiver, method="POST", url=None, headers=request["headers"],
+                               body=request["body"].encode(), handler=lambda event: handled.append(event["id"]),
+                               store=store)
+
+    started = time.monotonic()
+    first = deliver(TimesOut())
+    answered_in = time.monotonic() - started
+    assert (first.status, first.body) == (503, b'{"error":"dedupe_unavailable"}')
+    assert answered_in < 0.5, "the releases do not hold the request's answer"
+    time.sleep(0.3)  # the +0 release, in its thread
+    again = deliver(memory)
+    assert (again.status, len(handled)) == (200, 1), again.body
+
+
+def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dict[str, Any],
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """As on the async path: three releases (+0, +1, +5 s) in a thread of their own, then one
+    warning that the claim could not be released."""
+    import threading
+    import time
+
+    releases: List[float] = []
+
+    class Down:
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            raise ConnectionError("the store is down")
+
+        def complete(self, key: str, token: str, ttl_secs: int) -> None:
+            raise ConnectionError("the store is down")
+
+        def release(self, key: str, token: str) -> None:
+            releases.append(time.monotonic())
+            raise ConnectionError("the store is still down")
+
+    receiver = receiver_for(sms)
+    request = sms["request"]
+    with caplog.at_level("WARNING", logger="telhook"):
+        started = time.monotonic()
+        answer = telhook.receive(receiver, method="POST", url=None, headers=request["headers"],
+                                 body=request["body"].encode(), handler=lambda event: None, store=Down())
+        for thread in threading.enumerate():
+            if thread.name == "telhook-release-claim":
+                thread.join(10)
+    assert answer.status == 503 and len(releases) == 3
+    waits = [round(at - started, 1) for at in releases]
+    assert waits[0] < 0.5 and 0.9 <= waits[1] - waits[0] <= 1.5 and 4.9 <= waits[2] - waits[1] <= 5.5, waits
+    [warned] = [record for record in caplog.records if "could not be released" in record.getMessage()]
+    assert warned.getMessage().startswith("telhook dedupe_unavailable: provider=")
+    assert getattr(warned, "telhook_code") == "dedupe_unavailable"
+
+
 def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:
     """The provider hangs up (ASGI disconnect, asyncio cancel) while the handler runs: the
     handler runs to completion once, its outcome completes the claim, a redelivery during it
