@@ -712,9 +712,11 @@ def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]
     """The sync path (Django, Flask): a client timeout after the server ran the claim. The
     delivery is answered 503 at once and the claim that landed is released in the background,
     so the retry is handled; it was held for the whole lease, turning every retry away."""
+    import threading
     import time
 
     memory = MemoryStore()
+    released_in: List[str] = []
 
     class TimesOut:
         def claim(self, key: str, token: str, lease_secs: int) -> Any:
@@ -725,6 +727,7 @@ def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]
             memory.complete(key, token, ttl_secs)
 
         def release(self, key: str, token: str) -> None:
+            released_in.append(threading.current_thread().name)
             memory.release(key, token)
 
     receiver = receiver_for(sms)
@@ -735,14 +738,12 @@ def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]
                                body=request["body"].encode(), handler=lambda event: handled.append(event["id"]),
                                store=store)
 
-    started = time.monotonic()
     first = deliver(TimesOut())
-    answered_in = time.monotonic() - started
     assert (first.status, first.body) == (503, b'{"error":"dedupe_unavailable"}')
-    assert answered_in < 0.5, "the releases do not hold the request's answer"
     time.sleep(0.3)  # the +0 release, in its thread
     again = deliver(memory)
     assert (again.status, len(handled)) == (200, 1), again.body
+    assert released_in == ["telhook-release-claim"], "released off the request's thread"
 
 
 def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dict[str, Any],
@@ -775,8 +776,9 @@ def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dic
             if thread.name == "telhook-release-claim":
                 thread.join(10)
     assert answer.status == 503 and len(releases) == 3
-    waits = [round(at - started, 1) for at in releases]
-    assert waits[0] < 0.5 and 0.9 <= waits[1] - waits[0] <= 1.5 and 4.9 <= waits[2] - waits[1] <= 5.5, waits
+    waits = [round(at - started, 2) for at in releases]
+    # The core's schedule (+0, +1, +5 s); no upper bounds: a loaded machine only delays them.
+    assert waits[1] - waits[0] >= 0.95 and waits[2] - waits[1] >= 4.95, waits
     [warned] = [record for record in caplog.records if "could not be released" in record.getMessage()]
     assert warned.getMessage().startswith("telhook dedupe_unavailable: provider=")
     assert getattr(warned, "telhook_code") == "dedupe_unavailable"
