@@ -563,11 +563,15 @@ def run(
     return delivery.answered(own)
 
 
-def store_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, object]:
-    """The store call the action asks for, and the machine's input for how it went."""
+def store_step(delivery: Delivery, action: Dict[str, Any], *, release_if_failed: bool = True) -> Dict[str, object]:
+    """The store call the action asks for, and the machine's input for how it went (the sync
+    loops': a claim that raised is released in the background unless `release_if_failed` is
+    false, as for a claim in a transaction that its failure rolls back)."""
     try:
         return delivery.store_input(action, delivery.store_call(action)(), None)
     except Exception as error:
+        if action["action"] == "claim" and release_if_failed:
+            release_failed_claim(delivery, action)
         return delivery.store_input(action, None, error)
 
 
@@ -576,40 +580,74 @@ MAX_RELEASING_THREADS = 64
 _releasing_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
 
 
+def _fresh_releasing_threads() -> None:
+    """A forked worker starts with none of its parent's release threads running."""
+    global _releasing_threads
+    _releasing_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_releasing_threads)
+
+
 def release_failed_claim(delivery: Delivery, claim: Dict[str, Any]) -> None:
-    """Called back by the extension's loop (``_core.run_delivery``) when a claim raised.
+    """Called when a sync claim raised (by the extension's loop, ``_core.run_delivery``, and
+    by ``store_step``). Never raises: the delivery's 503 must still go out.
 
     A sync claim that failed may have landed (a client timeout after the server ran it):
     unreleased, it would turn every redelivery within its lease away as in progress. The core's
-    ``receive::orphan`` machine says when to release it, as on the async path; a request thread
-    cannot wait those seconds, so the releases run in a daemon thread of their own."""
-    release = delivery.store_call({"action": "release", "key": claim["key"]})
-    step = _api.call("orphaned_claim", None, {"input": "failed"})
-    if step["action"]["action"] != "release":
-        return
-    if not _releasing_threads.acquire(blocking=False):
-        # A store that is down fails every claim: past the bound, claims are left to their lease.
-        note = (f"a claim left without an owner was not released ({MAX_RELEASING_THREADS} releases already "
-                "running); redeliveries within its lease are answered in progress")
-        _log_orphan_done({"action": {"log": "warning", "note": note}}, delivery)
-        return
+    ``receive::orphan`` machine says when to release it (at +0, +1 and +6 s), as on the async
+    path; a request thread cannot wait those seconds, so the releases run in a daemon thread."""
+    try:
+        release = delivery.store_call({"action": "release", "key": claim["key"]})
+        step = _api.call("orphaned_claim", None, {"input": "failed"})
+        if step["action"]["action"] != "release":
+            return
+        slots = _releasing_threads
+        started = False
+        if slots.acquire(blocking=False):
+            try:
+                threading.Thread(target=_release_orphan_in_thread, args=(release, step, delivery, slots),
+                                 name="telhook-release-claim", daemon=True).start()
+                started = True
+            except RuntimeError:  # no thread (a process limit, the interpreter shutting down)
+                slots.release()
+        if not started:
+            # A store that is down fails every claim: past the bound, claims are left to their lease.
+            note = ("a claim left without an owner was not released (no release thread could run: "
+                    f"at most {MAX_RELEASING_THREADS} at a time); redeliveries within its lease are answered in progress")
+            _log_orphan_done({"action": {"log": "warning", "note": note}}, delivery)
+    except Exception:
+        logger.exception("telhook: releasing a failed claim could not start")
 
-    def releasing() -> None:
+
+def _release_orphan_in_thread(release: Callable[[], object], step: Dict[str, Any], delivery: Delivery,
+                              slots: threading.BoundedSemaphore) -> None:
+    """The orphan machine's releases, each after its wait, in a release thread."""
+    try:
+        while step["action"]["action"] == "release":
+            time.sleep(step["action"]["after_ms"] / 1000)
+            try:
+                release()
+                outcome = "released"
+            except Exception:
+                outcome = "release_failed"
+            step = _api.call("orphaned_claim", step["state"], {"input": outcome})
+        _log_orphan_done(step, delivery)
+    finally:
+        slots.release()
+        _close_thread_connections()
+
+
+def _close_thread_connections() -> None:
+    """Django opens a database connection per thread (DjangoDatabaseStore's release did) and
+    closes none when a thread ends: closed here, as Django's own LiveServerThread does."""
+    db = sys.modules.get("django.db")
+    if db is not None:
         try:
-            done = step
-            while done["action"]["action"] == "release":
-                time.sleep(done["action"]["after_ms"] / 1000)
-                try:
-                    release()
-                    outcome = "released"
-                except Exception:
-                    outcome = "release_failed"
-                done = _api.call("orphaned_claim", done["state"], {"input": outcome})
-            _log_orphan_done(done, delivery)
-        finally:
-            _releasing_threads.release()
-
-    threading.Thread(target=releasing, name="telhook-release-claim", daemon=True).start()
+            db.connections.close_all()
+        except Exception:
+            pass
 
 
 def settle_after_abort(delivery: Delivery) -> None:

@@ -266,6 +266,82 @@ def test_a_chunked_body_the_server_did_not_decode_is_500_never_a_4xx(vectors: An
     assert (accepted.status_code, json.loads(accepted.content)) == (200, {"outcome": "accepted"})
 
 
+def test_an_atomic_view_releases_a_claim_that_raised_after_it_landed(vectors: Any) -> None:
+    """atomic=True with a store outside the transaction (Redis, a cache): a client timeout after
+    the server ran the claim. The delivery is answered 503 and the claim released in the
+    background, so the retry is handled (it was held off for the whole lease)."""
+    import time
+
+    from django.test import RequestFactory
+
+    from telhook.stores import MemoryStore
+
+    v = vector(vectors, "limephone/doc_sms_sent.json")
+    memory, handled = MemoryStore(), []
+
+    class TimesOut:
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            memory.claim(key, token, lease_secs)
+            raise TimeoutError("the reply did not come in time")
+
+        def complete(self, key: str, token: str, ttl_secs: int) -> None:
+            memory.complete(key, token, ttl_secs)
+
+        def release(self, key: str, token: str) -> None:
+            memory.release(key, token)
+
+    def deliver(store: Any) -> Any:
+        @webhook("limephone", credentials=v["credentials"], store=store, atomic=True)
+        def view(request: Any, event: Any) -> None:
+            handled.append(event["id"])
+
+        headers = dict(v["request"]["headers"])
+        content_type = headers.pop("Content-Type", "application/json")
+        meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+        return view(RequestFactory().post("/hook", data=v["request"]["body"].encode(), content_type=content_type, **meta))
+
+    first = deliver(TimesOut())
+    assert (first.status_code, first.content) == (503, b'{"error":"dedupe_unavailable"}')
+    time.sleep(0.3)  # the +0 release, in its thread
+    again = deliver(memory)
+    assert (again.status_code, json.loads(again.content), len(handled)) == (200, {"outcome": "accepted"}, 1)
+
+
+def test_a_release_thread_closes_the_database_connection_it_opened(vectors: Any) -> None:
+    """DjangoDatabaseStore's claim raised after it landed: its release runs in a thread of its
+    own, which opens a connection of its own (Django's are per thread). Released, and closed
+    when the thread ends: Django closes none when a thread ends."""
+    from django.db import connections
+
+    from telhook.stores import DjangoDatabaseStore
+
+    v = vector(vectors, "limephone/doc_sms_sent.json")
+    seen: List[Any] = []
+
+    class LandsThenTimesOut(DjangoDatabaseStore):
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            super().claim(key, token, lease_secs)
+            raise TimeoutError("the reply did not come in time")
+
+        def release(self, key: str, token: str) -> None:
+            seen.append((threading.current_thread().name, connections["default"]))
+            super().release(key, token)
+
+    receiver = telhook.Receiver("limephone", v["credentials"], clock=lambda: v["now"])
+    request = v["request"]
+    answer = telhook.receive(receiver, method="POST", url=None, headers=request["headers"],
+                             body=request["body"].encode(), handler=lambda event: None, store=LandsThenTimesOut())
+    for thread in threading.enumerate():
+        if thread.name == "telhook-release-claim":
+            thread.join(10)
+    assert answer.status == 503 and DedupeKey.objects.count() == 0, "released"
+    # The failed claim's three releases (+0, +1, +6 s), in one thread, on its own connection.
+    assert [name for name, _ in seen] == ["telhook-release-claim"] * 3
+    thread_connection = seen[0][1]
+    assert thread_connection is not connections["default"]
+    assert thread_connection.connection is None, "the thread's connection was closed"
+
+
 def test_headers_are_read_from_meta_as_request_headers_names_them() -> None:
     from django.test import RequestFactory
 

@@ -636,7 +636,7 @@ def test_a_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]) -> 
 
 def test_a_claim_no_release_can_free_is_logged_once_after_the_last_wait(sms: Dict[str, Any],
                                                                         caplog: pytest.LogCaptureFixture) -> None:
-    """The core's orphan machine asks for three releases (+0, +1, +5 s); when all fail, one
+    """The core's orphan machine asks for three releases (+0, +1, +6 s); when all fail, one
     warning says the claim could not be released, as the delivery's 503 was logged."""
     releases: List[str] = []
 
@@ -748,7 +748,7 @@ def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]
 
 def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dict[str, Any],
                                                                        caplog: pytest.LogCaptureFixture) -> None:
-    """As on the async path: three releases (+0, +1, +5 s) in a thread of their own, then one
+    """As on the async path: three releases (+0, +1, +6 s) in a thread of their own, then one
     warning that the claim could not be released."""
     import threading
     import time
@@ -777,11 +777,47 @@ def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dic
                 thread.join(10)
     assert answer.status == 503 and len(releases) == 3
     waits = [round(at - started, 2) for at in releases]
-    # The core's schedule (+0, +1, +5 s); no upper bounds: a loaded machine only delays them.
+    # The core's schedule (+0, +1, +6 s); no upper bounds: a loaded machine only delays them.
     assert waits[1] - waits[0] >= 0.95 and waits[2] - waits[1] >= 4.95, waits
     [warned] = [record for record in caplog.records if "could not be released" in record.getMessage()]
     assert warned.getMessage().startswith("telhook dedupe_unavailable: provider=")
     assert getattr(warned, "telhook_code") == "dedupe_unavailable"
+
+
+def test_a_sync_claim_whose_release_thread_cannot_start_is_still_answered_503(
+        sms: Dict[str, Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No thread can start (a process limit, the interpreter shutting down): the delivery is
+    still answered 503 (not an exception out of the framework's view), the claim is left to its
+    lease with a warning, and the thread's slot is given back."""
+    import threading
+
+    from telhook import _receive
+
+    class Down:
+        def claim(self, key: str, token: str, lease_secs: int) -> Any:
+            raise ConnectionError("the store is down")
+
+        def complete(self, key: str, token: str, ttl_secs: int) -> None:
+            raise ConnectionError("the store is down")
+
+        def release(self, key: str, token: str) -> None:
+            raise ConnectionError("the store is down")
+
+    def cannot_start(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", cannot_start)
+    receiver = receiver_for(sms)
+    request = sms["request"]
+    with caplog.at_level("WARNING", logger="telhook"):
+        answers = [telhook.receive(receiver, method="POST", url=None, headers=request["headers"],
+                                   body=request["body"].encode(), handler=lambda event: None, store=Down())
+                   for _ in range(_receive.MAX_RELEASING_THREADS + 1)]
+    assert {answer.status for answer in answers} == {503}
+    assert _receive._releasing_threads.acquire(blocking=False), "a slot is free again"
+    _receive._releasing_threads.release()
+    warned = [record for record in caplog.records if "was not released" in record.getMessage()]
+    assert len(warned) == len(answers) and getattr(warned[0], "telhook_code") == "dedupe_unavailable"
 
 
 def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:

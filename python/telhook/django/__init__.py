@@ -314,7 +314,8 @@ def _run_atomic(
     try:
         with transaction.atomic(using=database):
             if action["action"] == "claim":
-                action = delivery.next(store_step(delivery, action))
+                # A claim in this transaction that fails is rolled back with it: none to release.
+                action = delivery.next(store_step(delivery, action, release_if_failed=not in_transaction))
             if action["action"] != "call_handler":
                 transaction.set_rollback(True, using=database)
                 return delivery.answered(None)
