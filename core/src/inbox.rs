@@ -375,7 +375,7 @@ pub fn accept<S: InboxStore>(
                     Some(Err(_)) | None => Input::StoreFailed { timed_out: false },
                 })
             }
-            Action::Answer { answer, .. } => return answer,
+            Action::Answer { answer, note } => return crate::Answer { note, ..answer },
             // Not asked for in inbox mode: an input out of order, answered as internal.
             _ => delivery.next(Input::Settled),
         };

@@ -167,6 +167,13 @@ pub struct Answer {
     pub provider_action: Option<DeliveryResult>,
     pub dedupe: DedupeAction,
     pub log: LogLevel,
+    /// Why, in words, for an answer a user would not expect (a status the provider redelivers
+    /// on or drops the event for, a store that failed or answered late): what the log line says
+    /// besides the code. Never a value from the request. Set by [`receive`], [`begin`],
+    /// [`Claimed::finish`] and [`crate::inbox::accept`]; [`decide`] gives `None` (the machine's
+    /// `Action::Answer` carries it beside the answer, as the bindings take it).
+    #[serde(skip)]
+    pub note: Option<String>,
 }
 
 /// Decides the answer to the step that ended a delivery.
@@ -430,6 +437,7 @@ fn answer(
         provider_action: provider.map(|p| retry_policy(p).classify(status)),
         dedupe,
         log,
+        note: None,
     }
 }
 
@@ -531,7 +539,7 @@ pub fn begin<S: DedupeStore>(
                 }
                 None => delivery.next(Input::HandlerFailed),
             },
-            Action::Answer { answer, .. } => return Err(answer),
+            Action::Answer { answer, note } => return Err(Answer { note, ..answer }),
             Action::Complete { .. } | Action::Release { .. } => delivery.next(Input::Settled),
             // Inbox mode is [`crate::inbox::accept`]; these settings never ask for it.
             Action::Enqueue { .. } => delivery.next(Input::StoreFailed { timed_out: false }),
@@ -590,7 +598,7 @@ impl Claimed {
         });
         loop {
             let settled = match action {
-                Action::Answer { answer, .. } => return answer,
+                Action::Answer { answer, note } => return Answer { note, ..answer },
                 Action::Complete { key, ttl_secs, .. } => {
                     store.complete(&key, &token, ttl_secs, now)
                 }

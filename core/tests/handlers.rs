@@ -269,6 +269,52 @@ fn one_flat_set_pooled_for_several_providers_is_refused_for_a_named_provider_nev
 }
 
 #[test]
+fn the_rust_answer_carries_the_machines_note() {
+    // A Rust server logs why as the Python logger and Node's onError do: a 429 from the
+    // handler makes Lisoloo drop the event, which only the note says.
+    let body = br#"{"event_id":"f8a3b7c1-2e4d-4a9b-9d8f-7c6e5b4a3d2c","event_type":"sms.delivered","timestamp":"2026-05-27T10:15:08Z","message_id":"507f","data":{"recipient_phone":"+4512345678"}}"#.to_vec();
+    let headers = vec![(
+        "Authorization".into(),
+        telhook_core::verify::basic::header_value("hook", "s3cret"),
+    )];
+    let request = telhook_core::WebhookRequest::post(headers, body);
+    let credentials = Credentials::none().with_basic("hook", "s3cret");
+    let deliver = |result: HandlerResult| {
+        telhook_core::receive::receive(
+            Some(Provider::Lisoloo),
+            &request,
+            &credentials,
+            1_780_000_000,
+            &Options::default(),
+            &mut MemoryStore::default(),
+            "token",
+            |_| result,
+        )
+    };
+    let dropped = deliver(HandlerResult::Status { status: 429 });
+    assert_eq!(
+        (dropped.status, dropped.log),
+        (429, telhook_core::receive::LogLevel::Warning)
+    );
+    let note = dropped.note.clone().unwrap_or_default();
+    assert!(
+        note.contains("lisoloo takes it as a permanent failure"),
+        "{note}"
+    );
+    let accepted = deliver(HandlerResult::Outcome {
+        outcome: HandlerOutcome::Ok,
+    });
+    assert_eq!((accepted.status, accepted.note), (200, None));
+    // decide() alone has no delivery behind it, so no note; the JSON the bindings send has none.
+    let decided = telhook_core::receive::decide(&telhook_core::receive::Step::Handled {
+        provider: Provider::Lisoloo,
+        result: HandlerResult::Status { status: 429 },
+    });
+    assert_eq!((decided.status, decided.note), (429, None));
+    assert!(!serde_json::to_string(&dropped).unwrap().contains("note"));
+}
+
+#[test]
 fn a_zero_body_cap_is_refused_when_the_receiver_is_built() {
     let zero = telhook_core::Options::from_json_value(json!({"max_body_bytes": 0}));
     assert_eq!(zero.map_err(|e| e.code()), Err("invalid_option"));
