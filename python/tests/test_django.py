@@ -307,11 +307,16 @@ def test_an_atomic_view_releases_a_claim_that_raised_after_it_landed(vectors: An
     assert (again.status_code, json.loads(again.content), len(handled)) == (200, {"outcome": "accepted"}, 1)
 
 
-def test_a_release_thread_closes_the_database_connection_it_opened(vectors: Any) -> None:
+def test_a_release_thread_closes_the_database_connection_it_opened(vectors: Any, monkeypatch: pytest.MonkeyPatch
+                                                                    ) -> None:
     """DjangoDatabaseStore's claim raised after it landed: its release runs in a thread of its
     own, which opens a connection of its own (Django's are per thread). Released, and closed
     when the thread ends: Django closes none when a thread ends."""
     from django.db import connections
+
+    from telhook import _receive
+
+    monkeypatch.setattr(_receive, "time", type("NoWaits", (), {"sleep": staticmethod(lambda seconds: None)}))
 
     from telhook.stores import DjangoDatabaseStore
 
