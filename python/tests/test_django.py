@@ -274,21 +274,11 @@ def test_an_atomic_view_releases_a_claim_that_raised_after_it_landed(vectors: An
 
     from django.test import RequestFactory
 
+    from failing_stores import LandsThenTimesOut
     from telhook.stores import MemoryStore
 
     v = vector(vectors, "limephone/doc_sms_sent.json")
     memory, handled = MemoryStore(), []
-
-    class TimesOut:
-        def claim(self, key: str, token: str, lease_secs: int) -> Any:
-            memory.claim(key, token, lease_secs)
-            raise TimeoutError("the reply did not come in time")
-
-        def complete(self, key: str, token: str, ttl_secs: int) -> None:
-            memory.complete(key, token, ttl_secs)
-
-        def release(self, key: str, token: str) -> None:
-            memory.release(key, token)
 
     def deliver(store: Any) -> Any:
         @webhook("limephone", credentials=v["credentials"], store=store, atomic=True)
@@ -300,7 +290,7 @@ def test_an_atomic_view_releases_a_claim_that_raised_after_it_landed(vectors: An
         meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
         return view(RequestFactory().post("/hook", data=v["request"]["body"].encode(), content_type=content_type, **meta))
 
-    first = deliver(TimesOut())
+    first = deliver(LandsThenTimesOut(memory))
     assert (first.status_code, first.content) == (503, b'{"error":"dedupe_unavailable"}')
     time.sleep(0.3)  # the +0 release, in its thread
     again = deliver(memory)

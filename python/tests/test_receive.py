@@ -712,24 +712,12 @@ def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]
     """The sync path (Django, Flask): a client timeout after the server ran the claim. The
     delivery is answered 503 at once and the claim that landed is released in the background,
     so the retry is handled; it was held for the whole lease, turning every retry away."""
-    import threading
     import time
 
+    from failing_stores import LandsThenTimesOut
+
     memory = MemoryStore()
-    released_in: List[str] = []
-
-    class TimesOut:
-        def claim(self, key: str, token: str, lease_secs: int) -> Any:
-            memory.claim(key, token, lease_secs)
-            raise TimeoutError("the reply did not come in time")
-
-        def complete(self, key: str, token: str, ttl_secs: int) -> None:
-            memory.complete(key, token, ttl_secs)
-
-        def release(self, key: str, token: str) -> None:
-            released_in.append(threading.current_thread().name)
-            memory.release(key, token)
-
+    times_out = LandsThenTimesOut(memory)
     receiver = receiver_for(sms)
     request, handled = sms["request"], []
 
@@ -738,12 +726,12 @@ def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]
                                body=request["body"].encode(), handler=lambda event: handled.append(event["id"]),
                                store=store)
 
-    first = deliver(TimesOut())
+    first = deliver(times_out)
     assert (first.status, first.body) == (503, b'{"error":"dedupe_unavailable"}')
     time.sleep(0.3)  # the +0 release, in its thread
     again = deliver(memory)
     assert (again.status, len(handled)) == (200, 1), again.body
-    assert released_in == ["telhook-release-claim"], "released off the request's thread"
+    assert times_out.released_in == ["telhook-release-claim"], "released off the request's thread"
 
 
 def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dict[str, Any],
@@ -753,25 +741,16 @@ def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dic
     import threading
     import time
 
-    releases: List[float] = []
+    from failing_stores import Down
 
-    class Down:
-        def claim(self, key: str, token: str, lease_secs: int) -> Any:
-            raise ConnectionError("the store is down")
-
-        def complete(self, key: str, token: str, ttl_secs: int) -> None:
-            raise ConnectionError("the store is down")
-
-        def release(self, key: str, token: str) -> None:
-            releases.append(time.monotonic())
-            raise ConnectionError("the store is still down")
-
+    down = Down()
+    releases = down.releases
     receiver = receiver_for(sms)
     request = sms["request"]
     with caplog.at_level("WARNING", logger="telhook"):
         started = time.monotonic()
         answer = telhook.receive(receiver, method="POST", url=None, headers=request["headers"],
-                                 body=request["body"].encode(), handler=lambda event: None, store=Down())
+                                 body=request["body"].encode(), handler=lambda event: None, store=down)
         for thread in threading.enumerate():
             if thread.name == "telhook-release-claim":
                 thread.join(10)
@@ -791,17 +770,8 @@ def test_a_sync_claim_whose_release_thread_cannot_start_is_still_answered_503(
     lease with a warning, and the thread's slot is given back."""
     import threading
 
+    from failing_stores import Down
     from telhook import _receive
-
-    class Down:
-        def claim(self, key: str, token: str, lease_secs: int) -> Any:
-            raise ConnectionError("the store is down")
-
-        def complete(self, key: str, token: str, ttl_secs: int) -> None:
-            raise ConnectionError("the store is down")
-
-        def release(self, key: str, token: str) -> None:
-            raise ConnectionError("the store is down")
 
     def cannot_start(self: threading.Thread) -> None:
         raise RuntimeError("can't start new thread")
