@@ -616,7 +616,7 @@ def release_failed_claim(delivery: Delivery, claim: Dict[str, Any]) -> None:
             # A store that is down fails every claim: past the bound, claims are left to their lease.
             note = ("a claim left without an owner was not released (no release thread could run: "
                     f"at most {MAX_RELEASING_THREADS} at a time); redeliveries within its lease are answered in progress")
-            _log_orphan_done({"action": {"log": "warning", "note": note}}, delivery)
+            _log_unreleased(delivery, "warning", note)
     except Exception:
         logger.exception("telhook: releasing a failed claim could not start")
 
@@ -771,12 +771,17 @@ async def _release_orphan(release: Callable[[], object], step: Dict[str, Any], d
 
 
 def _log_orphan_done(step: Dict[str, Any], delivery: Delivery) -> None:
-    """The orphan machine's last word, if it has one: logged as the delivery's 503 was."""
-    level = _LEVELS.get(step["action"]["log"])
-    if level is not None and step["action"]["note"]:
-        # As the delivery's 503 was logged (Node tells onError the same code and note).
+    """The orphan machine's last word, if it has one."""
+    _log_unreleased(delivery, step["action"]["log"], step["action"]["note"])
+
+
+def _log_unreleased(delivery: Delivery, log: str, note: Optional[str]) -> None:
+    """A claim left without an owner, logged as the delivery's 503 was (Node tells onError the
+    same code and note)."""
+    level = _LEVELS.get(log)
+    if level is not None and note:
         logger.log(level, "telhook %s: provider=%s event=%s status=%s: %s", "dedupe_unavailable", delivery.provider or "-",
-                   delivery.event_id or "-", 503, step["action"]["note"],
+                   delivery.event_id or "-", 503, note,
                    extra={"telhook_provider": delivery.provider, "telhook_event_id": delivery.event_id,
                           "telhook_code": "dedupe_unavailable"})
 
