@@ -180,6 +180,8 @@ pub struct Credentials {
     insecure_skip_verification: bool,
     /// The per-provider form: each provider's own set (never itself per-provider).
     per_provider: Vec<(Provider, Credentials)>,
+    /// Why the JSON form is refused when a field was given as an empty list (`validate`).
+    empty_list: Option<EmptyList>,
 }
 
 /// The JSON forms; `untagged` tries the one-provider form first, so `{}` is "nothing".
@@ -194,46 +196,61 @@ enum CredentialsJson {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OneProviderJson {
-    #[serde(default, deserialize_with = "one_or_many")]
-    hmac_sha256: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    bearer: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    authorization: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    basic: Vec<BasicCredential>,
+    #[serde(default)]
+    hmac_sha256: OneOrMany<Secret>,
+    #[serde(default)]
+    bearer: OneOrMany<Secret>,
+    #[serde(default)]
+    authorization: OneOrMany<Secret>,
+    #[serde(default)]
+    basic: OneOrMany<BasicCredential>,
     // Vonage's name for its HS256 secret; both names at once is a duplicate field (refused).
-    #[serde(default, alias = "signature_secret", deserialize_with = "one_or_many")]
-    jwt_hs256: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    url_token: Vec<Secret>,
+    #[serde(default, alias = "signature_secret")]
+    jwt_hs256: OneOrMany<Secret>,
+    #[serde(default)]
+    url_token: OneOrMany<Secret>,
     #[serde(default)]
     url_token_param: Option<String>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    ed25519_public_key: Vec<PublicKey>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    auth_token: Vec<Secret>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    shared_key: Vec<Secret>,
+    #[serde(default)]
+    ed25519_public_key: OneOrMany<PublicKey>,
+    #[serde(default)]
+    auth_token: OneOrMany<Secret>,
+    #[serde(default)]
+    shared_key: OneOrMany<Secret>,
     #[serde(default)]
     insecure_skip_verification: bool,
 }
 
 impl From<OneProviderJson> for Credentials {
     fn from(json: OneProviderJson) -> Self {
+        // The first field given as `[]`, in the order of the table above.
+        let empty_list = [
+            (json.hmac_sha256.empty_list, "hmac_sha256 is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
+            (json.bearer.empty_list, "bearer is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
+            (json.authorization.empty_list, "authorization is an empty list: expected a value or a list of one or more (an unset variable split into a list?)"),
+            (json.basic.empty_list, "basic is an empty list: expected {username, password} or a list of one or more (an unset variable split into a list?)"),
+            (json.jwt_hs256.empty_list, "jwt_hs256 (or signature_secret) is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
+            (json.url_token.empty_list, "url_token is an empty list: expected a token or a list of one or more (an unset variable split into a list?)"),
+            (json.ed25519_public_key.empty_list, "ed25519_public_key is an empty list: expected a key or a list of one or more (an unset variable split into a list?)"),
+            (json.auth_token.empty_list, "auth_token is an empty list: expected a token or a list of one or more (an unset variable split into a list?)"),
+            (json.shared_key.empty_list, "shared_key is an empty list: expected a key or a list of one or more (an unset variable split into a list?)"),
+        ]
+        .into_iter()
+        .find_map(|(empty, reason)| empty.then_some(EmptyList(reason)));
         Credentials {
-            hmac_sha256: json.hmac_sha256,
-            bearer: json.bearer,
-            authorization: json.authorization,
-            basic: json.basic,
-            jwt_hs256: json.jwt_hs256,
-            url_token: json.url_token,
+            hmac_sha256: json.hmac_sha256.values,
+            bearer: json.bearer.values,
+            authorization: json.authorization.values,
+            basic: json.basic.values,
+            jwt_hs256: json.jwt_hs256.values,
+            url_token: json.url_token.values,
             url_token_param: json.url_token_param,
-            ed25519_public_key: json.ed25519_public_key,
-            auth_token: json.auth_token,
-            shared_key: json.shared_key,
+            ed25519_public_key: json.ed25519_public_key.values,
+            auth_token: json.auth_token.values,
+            shared_key: json.shared_key.values,
             insecure_skip_verification: json.insecure_skip_verification,
             per_provider: Vec::new(),
+            empty_list,
         }
     }
 }
@@ -279,21 +296,51 @@ impl fmt::Debug for Credentials {
     }
 }
 
-fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        One(T),
-        Many(Vec<T>),
+/// A JSON field that holds one value or a list of them (several for rotation). A list given
+/// empty is remembered: it is what an unset variable split into a list gives, and read as "not
+/// configured" it would switch its scheme's check off while another scheme still verifies
+/// (a LimePhone body nobody signed accepted on its Bearer token alone); `validate` refuses it.
+struct OneOrMany<T> {
+    values: Vec<T>,
+    empty_list: bool,
+}
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany {
+            values: Vec::new(),
+            empty_list: false,
+        }
     }
-    Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(one) => alloc::vec![one],
-        OneOrMany::Many(many) => many,
-    })
+}
+
+/// The refusal of a field given as `[]` (a type of its own: serde's derive would read a
+/// `&'static str` field of `Credentials` as borrowed from the input).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct EmptyList(&'static str);
+
+/// The two JSON forms of a [`OneOrMany`].
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrManyForm<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> core::result::Result<Self, D::Error> {
+        use OneOrManyForm as Form;
+        Ok(match Form::deserialize(deserializer)? {
+            Form::One(one) => OneOrMany {
+                values: alloc::vec![one],
+                empty_list: false,
+            },
+            Form::Many(many) => OneOrMany {
+                empty_list: many.is_empty(),
+                values: many,
+            },
+        })
+    }
 }
 
 impl Credentials {
@@ -477,6 +524,9 @@ impl Credentials {
     /// that the receiver forgot to set it, and a blank one is an unset variable padded by a
     /// template: both are refused up front, naming the field (never the value).
     pub fn validate(&self) -> Result<()> {
+        if let Some(EmptyList(reason)) = self.empty_list {
+            return Err(Error::InvalidCredentials { reason });
+        }
         for (_, credentials) in &self.per_provider {
             if credentials.is_per_provider() {
                 return Err(Error::InvalidCredentials {

@@ -223,6 +223,55 @@ fn blank_credentials_are_refused_naming_the_field_never_the_value() {
     }
 }
 
+/// A list of secrets given empty (`process.env.SECRETS.split(",").filter(Boolean)` with the
+/// variable unset) is refused naming the field: read as "not configured" it switched that
+/// scheme's check off while another configured one still verified (a LimePhone body nobody
+/// signed was accepted on its Bearer token alone; GatewayAPI's `?token=` stopped being asked for).
+#[test]
+fn a_list_of_secrets_given_empty_is_refused_naming_the_field() {
+    let fields = [
+        ("hmac_sha256", "hmac_sha256"),
+        ("bearer", "bearer"),
+        ("authorization", "authorization"),
+        ("basic", "basic"),
+        ("jwt_hs256", "jwt_hs256"),
+        ("signature_secret", "jwt_hs256"),
+        ("url_token", "url_token"),
+        ("ed25519_public_key", "ed25519_public_key"),
+        ("auth_token", "auth_token"),
+        ("shared_key", "shared_key"),
+    ];
+    for (key, field) in fields {
+        let other = if key == "auth_token" {
+            "bearer"
+        } else {
+            "auth_token"
+        };
+        for json in [
+            format!(r#"{{"{key}":[],"{other}":"s3cret-never-shown"}}"#),
+            format!(r#"{{"lisoloo":{{"{key}":[],"{other}":"s3cret-never-shown"}}}}"#),
+        ] {
+            let error =
+                Credentials::from_json_value(serde_json::from_str(&json).unwrap()).unwrap_err();
+            assert_eq!(error.code(), "invalid_credentials", "{json}");
+            let text = error.to_string();
+            assert!(
+                text.contains(field) && text.contains("empty list"),
+                "{text} does not name {field}"
+            );
+            assert!(!text.contains("s3cret"), "{text} shows a secret");
+        }
+    }
+    // One secret, or a list of one or more, is still each scheme's configuration.
+    for json in [
+        r#"{"bearer":["b"],"hmac_sha256":"h"}"#,
+        r#"{"url_token":"t","hmac_sha256":["h","h2"]}"#,
+    ] {
+        let credentials = Credentials::from_json_value(serde_json::from_str(json).unwrap());
+        assert!(credentials.is_ok(), "{json}");
+    }
+}
+
 /// Issue 12: whatever provider a verified body is read as, its idempotency key cannot change
 /// — a body is only ever accepted as one provider. Every accepted conformance body, read as
 /// each other provider with verification skipped (the strongest replay: a shared secret), is

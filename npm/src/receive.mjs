@@ -394,7 +394,7 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
   let token;
   const flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
   let action = actionOf(flow.action());
-  let body, event, response, failure, handlerDone, ignoredStatus;
+  let body, event, response, failure, handlerDone, ignoredStatus, sentByHandler = false;
   const next = (input) => nextAction(flow, input);
   try {
     for (;;) {
@@ -405,7 +405,7 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
           const { answer, note } = action;
           report(setup, answer, note, failure, event?.provider ?? flow.provider ?? null, event?.id ?? null);
           if (ignoredStatus !== undefined) warnIgnoredStatus(setup, answer, ignoredStatus, event?.provider ?? null, event?.id ?? null);
-          return { answer, response: answer.code === "handler_status" ? response : undefined };
+          return { answer, response: answer.code === "handler_status" ? response : undefined, sentByHandler };
         }
         case "read_body":
           body = await readBody(action.max_bytes);
@@ -447,7 +447,10 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
             // over a Response it returned, which can no longer be sent), so a failure it sent
             // releases the claim and the retry it asks for is handled, not "duplicate".
             const sent = sentStatus?.();
-            if (sent !== undefined) input = { input: "handled", status: sent };
+            if (sent !== undefined) {
+              input = { input: "handled", status: sent };
+              sentByHandler = true;
+            }
           }
           break;
         case "complete":
@@ -628,7 +631,7 @@ export function createNodeMiddleware(config) {
     // await of the whole process ~3x slower (measured): a timeout middleware of one's own sets
     // `req.timedout = true`, as the README says.
     const sentStatus = () => (res.headersSent && req.timedout !== true ? res.statusCode : undefined);
-    const { answer, response } = await receive(
+    const { answer, response, sentByHandler } = await receive(
       setup,
       // rawHeaders keeps every copy of a repeated header (req.headers joins or drops them), so
       // the core sees a conflicting duplicate and answers ambiguous_header as everywhere else.
@@ -639,6 +642,10 @@ export function createNodeMiddleware(config) {
       undefined,
       sentStatus,
     );
+    // The handler answered itself (`req.res.type("text/xml").send(twiml)`, as the README shows):
+    // its answer is the one sent, and its status was the machine's input. Nothing to add, and
+    // nothing to warn about: the response is the handler's, even one it is still writing.
+    if (sentByHandler) return;
     // The event's fate is settled by now (its claim completed or released). Nothing that fails
     // from here on may reject this promise: node:http and Express 4 leave a rejection unhandled,
     // and Node then ends the process, killing every handler still running in it.

@@ -413,6 +413,19 @@ def auth():
     for field in ["hmac_sha256", "bearer", "authorization", "jwt_hs256", "url_token"]:
         add(f"empty_secret_{field}", f"An empty {field} secret", "limephone", GOOD_BODY["limephone"],
             auth_headers("limephone", GOOD_BODY["limephone"].encode()), {**LIME, field: ["ok-secret", ""]}, "invalid_credentials")
+    # A list given empty is an unset variable split into a list: read as "not configured" it
+    # switched that scheme's check off while the other configured ones still verified.
+    for field, empty in [("hmac_sha256", {"hmac_sha256": []}), ("bearer", {"bearer": []}),
+                         ("authorization", {"authorization": []}), ("basic", {"basic": []}),
+                         ("jwt_hs256", {"jwt_hs256": []}), ("signature_secret", {"signature_secret": []}),
+                         ("url_token", {"url_token": []}), ("ed25519_public_key", {"ed25519_public_key": []}),
+                         ("auth_token", {"auth_token": []}), ("shared_key", {"shared_key": []})]:
+        add(f"empty_list_{field}", f"{field} given as an empty list beside configured secrets", "limephone",
+            GOOD_BODY["limephone"], auth_headers("limephone", GOOD_BODY["limephone"].encode()), {**LIME, **empty},
+            "invalid_credentials")
+    add("empty_list_per_provider", "An empty list in a provider's own credentials", "limephone", GOOD_BODY["limephone"],
+        auth_headers("limephone", GOOD_BODY["limephone"].encode()), {"limephone": {**LIME, "url_token": []}},
+        "invalid_credentials")
     add("empty_basic_password", "An empty Basic password", "lisoloo", GOOD_BODY["lisoloo"], auth_headers("lisoloo", b""),
         {"basic": [{"username": "u", "password": ""}]}, "invalid_credentials")
     # A blank value is an unset environment variable padded by a template: refused like an empty one.
