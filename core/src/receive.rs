@@ -322,8 +322,10 @@ fn rejected(provider: Option<Provider>, code: &str) -> Answer {
         ErrorCode::MethodNotAllowed => (405, LogLevel::Info),
         // The cap is the receiver's setting: to a provider that drops an event on a 413
         // (Lisoloo, on any 4xx), a body over it is the receiver's fault, answered 500 so the
-        // event is kept (and logged as an error) until the cap is raised.
-        ErrorCode::BodyTooLarge if provider.is_some_and(drops_on(413)) => (500, LogLevel::Error),
+        // event is kept (and logged as an error) until the cap is raised. So is a body over it
+        // whose provider is not known (detection, a cap in front of several providers' paths):
+        // it may be Lisoloo's.
+        ErrorCode::BodyTooLarge if provider.map_or(true, drops_on(413)) => (500, LogLevel::Error),
         ErrorCode::BodyTooLarge => (413, LogLevel::Warning),
         // Nothing was verified: a delivery of a shape detection does not know (Lisoloo's with
         // a field missing) would be dropped on a 400. The receiver cannot read it, so it is
@@ -858,6 +860,13 @@ mod tests {
             code: "body_too_large".into(),
         });
         assert_eq!(size.status, 413);
+        // Whose body it was is not known (detection, a cap in front of several providers'
+        // paths): it may be Lisoloo's, which drops an event on a 413.
+        let unknown = decide(&Step::Rejected {
+            provider: None,
+            code: "body_too_large".into(),
+        });
+        assert_eq!((unknown.status, unknown.log), (500, LogLevel::Error));
     }
 
     #[test]

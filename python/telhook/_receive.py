@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union, cast
 
 from . import _api, _core
@@ -255,6 +256,21 @@ def within_declared_length(body: BodySource, headers: HeaderPairs) -> BodySource
     read = getattr(body, "read", None)
     length = declared_length(headers) if callable(read) else None
     return body if length is None else cast(BodySource, _DeclaredLength(cast(Callable[[int], object], read), length))
+
+
+# What RFC 3986 lets a path hold as is (Django's `escape_uri_path`, which `get_full_path` uses).
+_PATH_SAFE = "/:@&+$,-_.!~*'()"
+
+
+def request_target(decoded_path: str, raw_query: Union[str, bytes]) -> str:
+    """The request's path and query as they went over the wire, from a framework's decoded path
+    (WSGI's SCRIPT_NAME + PATH_INFO, ASGI's root_path + path) and the query as received. Twilio
+    signs the URL it calls: a path that holds an escape (``/t/caf%C3%A9/sms``, ``/a%20b``)
+    checked in its decoded form was refused 401, which Twilio does not retry. Re-encoded as
+    Django's ``get_full_path`` does, so every Python adapter hands the core the same URL."""
+    path = quote(decoded_path, safe=_PATH_SAFE)
+    query = raw_query.decode("latin-1") if isinstance(raw_query, bytes) else raw_query
+    return f"{path}?{query}" if query else path
 
 
 def stream_reader(read: Callable[[int], bytes]) -> Iterable[bytes]:

@@ -27,10 +27,21 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
 from flask import Response, current_app, got_request_exception, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import Receiver
-from ._receive import Answer, Delivery, chunked_body_unreadable, no_handler, run, stream_reader, unavailable_body
+from ._receive import (
+    Answer,
+    BodyTooLarge,
+    Delivery,
+    chunked_body_unreadable,
+    no_handler,
+    request_target,
+    run,
+    stream_reader,
+    unavailable_body,
+)
 from .stores import DedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -64,7 +75,23 @@ def _body() -> Iterable[bytes]:
         return [cached]
     if parsed:
         return unavailable_body()
-    return stream_reader(request.stream.read)
+    return _werkzeug_stream()
+
+
+def _werkzeug_stream() -> Iterable[bytes]:
+    """The body from Werkzeug's stream. Flask's MAX_CONTENT_LENGTH refuses a longer body by
+    raising RequestEntityTooLarge, whose 413 Lisoloo takes as final (it drops the event): read
+    as the body over the cap it is, answered as the core answers one for the provider."""
+    try:
+        yield from stream_reader(request.stream.read)
+    except RequestEntityTooLarge:
+        raise BodyTooLarge() from None
+
+
+def _request_target() -> str:
+    """The path and query Twilio signed: with the prefix the app is mounted under (SCRIPT_NAME:
+    gunicorn's, DispatcherMiddleware's, ProxyFix(x_prefix=1)'s), escapes as they were sent."""
+    return request_target(request.script_root + request.path, request.query_string)
 
 
 def _view_result(returned: object) -> object:
@@ -143,7 +170,7 @@ def webhook(
             answer, own = run(
                 delivery,
                 request.method,
-                request.full_path if request.query_string else request.path,
+                _request_target(),
                 _environ_header_pairs(request.environ),
                 _body(),
                 _calling(view, delivery, url_values),
@@ -184,7 +211,7 @@ def inbox_view(
 
     def view(**url_values: Any) -> WerkzeugResponse:
         delivery = Delivery(receiver, cast(Any, inbox), on_error=_report, inbox=True)
-        answer, _ = run(delivery, request.method, request.full_path if request.query_string else request.path,
+        answer, _ = run(delivery, request.method, _request_target(),
                         _environ_header_pairs(request.environ), _body(), no_handler)
         return _response(answer)
 

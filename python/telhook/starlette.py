@@ -27,7 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from . import Receiver
-from ._receive import Answer, Delivery, arun, decide, maybe_await, no_handler, unavailable_body
+from ._receive import Answer, Delivery, arun, decide, maybe_await, no_handler, request_target, unavailable_body
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -114,7 +114,7 @@ def webhook(
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             delivery = Delivery(receiver, store, own_status=_own_status)
-            url = request.url.path + ("?" + request.url.query if request.url.query else "")
+            url = request_target(request.url.path, request.url.query)
             headers = _scope_header_pairs(request)
             try:
                 answer, own = await arun(
@@ -176,7 +176,7 @@ def inbox_endpoint(
 
     async def endpoint(request: Request) -> Response:
         delivery = Delivery(receiver, chosen, inbox=True)
-        url = request.url.path + ("?" + request.url.query if request.url.query else "")
+        url = request_target(request.url.path, request.url.query)
         headers = _scope_header_pairs(request)
         try:
             answer, _ = await arun(delivery, request.method, url, headers, _body(request), no_handler)

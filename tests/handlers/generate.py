@@ -308,6 +308,16 @@ def common() -> dict[str, dict]:
             "steps": [deliver(lisoloo_too_large, "ok", answer(500, "body_too_large"))],
             "expect_handler_calls": 0,
         },
+        "detected_body_too_large_is_retried": {
+            "description": "A body over the cap when no provider is named: 500 body_too_large, as to Lisoloo (it "
+                           "may be Lisoloo's, which drops an event on any 4xx), so the event is kept until the cap "
+                           "is raised; the handler is not called",
+            "provider": None,
+            "credentials": {"lisoloo": lisoloo["credentials"], "limephone": base["credentials"]},
+            "now": lisoloo["now"],
+            "steps": [deliver(lisoloo_too_large, "ok", answer(500, "body_too_large"))],
+            "expect_handler_calls": 0,
+        },
         "common_dedupe_ttl_expires": expired,
         "common_crashed_worker_lease_expires": crashed,
         "common_detected_provider": {
