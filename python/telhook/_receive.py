@@ -920,7 +920,11 @@ async def ahandle(delivery: Delivery, call: Callable[[NormalizedEvent], object])
     own: object = None
     try:
         step, own = delivery.handled_input(await maybe_await(call(cast(NormalizedEvent, delivery.event))))
-    except Exception as error:
+    except (Exception, asyncio.CancelledError) as error:
+        # A CancelledError out of the handler (an inner task it awaited was cancelled) is its
+        # failure: its claim is released, or every redelivery would be turned away as in
+        # progress for the whole lease. This task itself is never cancelled by a request's end
+        # (it runs apart, see `arun`); at the loop's shutdown the release runs on the way out.
         step = delivery.handler_failed(error)
     action = delivery.next(step)
     while action["action"] != "answer":

@@ -462,3 +462,29 @@ def test_flask_max_content_length_is_the_cores_body_too_large_never_werkzeugs_41
     for answer in (declared, chunked):
         assert (answer.status_code, answer.get_json()) == (500, {"error": "body_too_large"})
     assert calls == []
+
+
+def test_a_cancelled_error_out_of_an_async_handler_is_its_failure_and_releases_the_claim() -> None:
+    """An inner task the handler awaited was cancelled: the handler failed (500), and its claim
+    is released so the redelivery is handled, not turned away as in progress for the lease."""
+    import asyncio
+
+    from telhook.starlette import webhook
+
+    calls: List[int] = []
+
+    @webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    async def hook(request: Request, event: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            inner = asyncio.ensure_future(asyncio.sleep(10))
+            inner.cancel()
+            await inner
+
+    app = Starlette(routes=[Route("/hooks/lisoloo", hook, methods=["POST"])])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answers = [client.post("/hooks/lisoloo", content=REQUEST["body"], headers=REQUEST["headers"])
+                   for _ in range(3)]
+    assert [(a.status_code, a.json()) for a in answers] == [
+        (500, {"error": "handler_failed"}), (200, {"outcome": "accepted"}), (200, {"outcome": "duplicate"})]
+    assert len(calls) == 2
