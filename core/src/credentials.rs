@@ -635,6 +635,18 @@ impl Credentials {
                 reason: "basic.username must not contain ':' (RFC 7617)",
             });
         }
+        // The query parameter the token is read from: an unset variable (empty) or one read
+        // with its line's end names no parameter a provider sends, and every genuine delivery
+        // (the DID reseller's, which is never retried) would be refused as unauthenticated.
+        let name_byte =
+            |b: u8| b.is_ascii_graphic() && !matches!(b, b'&' | b'=' | b'#' | b'?' | b'+' | b'%');
+        if let Some(name) = &self.url_token_param {
+            if name.is_empty() || !name.bytes().all(name_byte) {
+                return Err(Error::InvalidCredentials {
+                    reason: "url_token_param: expected a query parameter's name such as \"token\" (no whitespace, & = # ? + or %; a line's end read with it?)",
+                });
+            }
+        }
         Ok(())
     }
 }

@@ -125,16 +125,19 @@ impl Options {
 
 const MAX_BODY_BYTES_EXPECTED: &str = "an integer of at least 1 (bytes; default 1048576)";
 const PUBLIC_URL_EXPECTED: &str =
-    "an http(s) URL without query or fragment, such as \"https://hooks.example.com/sms\"";
+    "an http(s) URL without query, fragment or whitespace (a line's end read with it?), such as \"https://hooks.example.com/sms\"";
 
-/// `http(s)://host[:port][/prefix]`, nothing after the path.
+/// `http(s)://host[:port][/prefix]`, nothing after the path. No whitespace or control byte
+/// anywhere: a URL read from a file or `.env` with its line's end would sign no Twilio
+/// delivery, each refused 401 as if forged (Twilio does not retry), under an error showing a
+/// URL that looks right.
 fn is_base_url(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
     matches!(rest, Some(rest) if !rest.is_empty()
         && !rest.starts_with('/')
-        && !rest.contains(['?', '#', ' ']))
+        && !rest.bytes().any(|b| matches!(b, b'?' | b'#') || b.is_ascii_whitespace() || b.is_ascii_control()))
 }
 
 impl Options {
@@ -156,11 +159,17 @@ impl Options {
                 Some((_, query)) => alloc::format!("{public_url}?{query}"),
                 None => public_url.clone(),
             }
-        } else if self.trust_forwarded_headers {
+        } else {
+            // Each header's first value: of its first line, whether a proxy chain appended its
+            // own value to the line (`https, http`) or sent it as a line of its own (as hyper
+            // hands repeated headers over). Not the ambiguity check of `header`: that made a
+            // second line a 401 for every provider, Lisoloo's (dropped) among them.
             let first = |name: &str| -> Result<Option<String>> {
                 Ok(request
-                    .header(name)?
-                    .and_then(|v| v.split(',').next())
+                    .headers
+                    .iter()
+                    .find(|(header, _)| is_header_named(header, name))
+                    .and_then(|(_, value)| value.split(',').next())
                     .map(|v| v.trim().to_owned())
                     .filter(|v| !v.is_empty()))
             };
@@ -187,8 +196,6 @@ impl Options {
                 }
             }
             alloc::format!("{scheme}://{host}{path}")
-        } else {
-            return Ok(Cow::Borrowed(request));
         };
         let mut rewritten = request.clone();
         rewritten.url = Some(public);
@@ -935,6 +942,69 @@ mod tests {
         assert!(!shown.contains("s3cret-pw"), "{shown}");
         assert!(shown.contains("https://hook:"), "{shown}");
         assert!(shown.contains("@hooks.example.com/sms"), "{shown}");
+    }
+
+    #[test]
+    fn a_public_url_with_whitespace_or_a_control_byte_is_refused() {
+        for url in [
+            "https://hooks.example.com/sms\n",
+            "https://hooks.example.com/sms\r\n",
+            "https://hooks.example.com/sms\t",
+            " https://hooks.example.com/sms",
+            "https://hooks.example.com/s ms",
+            "https://hooks.example.com/sms\u{0}",
+        ] {
+            let options = super::Options {
+                public_url: Some(url.into()),
+                ..super::Options::default()
+            };
+            let error = options.check().unwrap_err();
+            assert_eq!(error.code(), "invalid_option", "{url:?}");
+            assert!(alloc::format!("{error}").contains("public_url"), "{url:?}");
+            let json = serde_json::json!({ "public_url": url });
+            assert!(super::Options::from_json_value(json).is_err(), "{url:?}");
+        }
+        let fine = super::Options {
+            public_url: Some("https://hooks.example.com/sms".into()),
+            ..super::Options::default()
+        };
+        assert!(fine.check().is_ok());
+    }
+
+    #[test]
+    fn forwarded_headers_read_the_first_value_of_a_repeated_header_as_of_a_joined_one() {
+        let options = super::Options {
+            trust_forwarded_headers: true,
+            ..super::Options::default()
+        };
+        let request = |headers: &[(&str, &str)]| WebhookRequest {
+            method: "POST".into(),
+            url: Some("/hooks/sms?x=1".into()),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).into(), (*v).into()))
+                .collect(),
+            body: Vec::new().into(),
+        };
+        let joined = request(&[
+            ("Host", "internal:8080"),
+            ("X-Forwarded-Proto", "https, http"),
+            ("X-Forwarded-Host", "hooks.example.com"),
+        ]);
+        let lines = request(&[
+            ("Host", "internal:8080"),
+            ("X-Forwarded-Proto", "https"),
+            ("x-forwarded-proto", "http"),
+            ("X-Forwarded-Host", "hooks.example.com"),
+            ("X-Forwarded-Host", "proxy.internal"),
+        ]);
+        for request in [joined, lines] {
+            let public = options.public_request(&request).unwrap();
+            assert_eq!(
+                public.url.as_deref(),
+                Some("https://hooks.example.com/hooks/sms?x=1")
+            );
+        }
     }
 
     #[test]

@@ -272,6 +272,40 @@ fn a_list_of_secrets_given_empty_is_refused_naming_the_field() {
     }
 }
 
+/// The query parameter a URL token is read from: empty (an unset variable), read with its
+/// line's end, or holding a byte no query name has, it names no parameter a provider sends,
+/// and every genuine delivery was refused as unauthenticated (the DID reseller never retries).
+#[test]
+fn a_url_token_param_that_names_no_query_parameter_is_refused() {
+    for name in [
+        "",
+        " ",
+        "token\n",
+        "token\r\n",
+        " token",
+        "to ken",
+        "a&b",
+        "a=b",
+        "a#b",
+        "a?b",
+        "a+b",
+        "a%20b",
+    ] {
+        let json = serde_json::json!({"url_token": "s3cret-never-shown", "url_token_param": name});
+        let error = Credentials::from_json_value(json).unwrap_err();
+        assert_eq!(error.code(), "invalid_credentials", "{name:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains("url_token_param") && !text.contains("s3cret"),
+            "{text}"
+        );
+    }
+    for name in ["token", "api_key", "X-Token", "t.k~1"] {
+        let json = serde_json::json!({"url_token": "s3cret-never-shown", "url_token_param": name});
+        assert!(Credentials::from_json_value(json).is_ok(), "{name:?}");
+    }
+}
+
 /// Issue 12: whatever provider a verified body is read as, its idempotency key cannot change
 /// — a body is only ever accepted as one provider. Every accepted conformance body, read as
 /// each other provider with verification skipped (the strongest replay: a shared secret), is

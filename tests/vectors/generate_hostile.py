@@ -426,6 +426,15 @@ def auth():
     add("empty_list_per_provider", "An empty list in a provider's own credentials", "limephone", GOOD_BODY["limephone"],
         auth_headers("limephone", GOOD_BODY["limephone"].encode()), {"limephone": {**LIME, "url_token": []}},
         "invalid_credentials")
+    # A query parameter name or public URL read with its line's end (a file, a `.env` value)
+    # names nothing a provider sends: every genuine delivery would be refused as forged.
+    for suffix, name in [("empty", ""), ("line_end", "token\n"), ("ampersand", "a&b")]:
+        add(f"url_token_param_{suffix}", "A url_token_param that names no query parameter", "limephone",
+            GOOD_BODY["limephone"], auth_headers("limephone", GOOD_BODY["limephone"].encode()),
+            {**LIME, "url_token": "ok-secret", "url_token_param": name}, "invalid_credentials")
+    add("public_url_line_end", "A public_url read with its line's end", "limephone", GOOD_BODY["limephone"],
+        auth_headers("limephone", GOOD_BODY["limephone"].encode()), LIME, "invalid_option",
+        options={"public_url": "https://hooks.example.com/sms\n"})
     add("empty_basic_password", "An empty Basic password", "lisoloo", GOOD_BODY["lisoloo"], auth_headers("lisoloo", b""),
         {"basic": [{"username": "u", "password": ""}]}, "invalid_credentials")
     # A blank value is an unset environment variable padded by a template: refused like an empty one.
