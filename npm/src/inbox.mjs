@@ -210,7 +210,7 @@ const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds 
 /**
  * An inbox on a Cloudflare Queue (durable once `send` resolves), deduplicated by a dedupe store
  * with the claim/complete/release protocol — `durableObjectStore(env.TELHOOK_DEDUPE)` (strongly
- * consistent; KV is not). The message body is `{key, event}`.
+ * consistent; KV is not). The message body is `{key, event, dedupe_ttl_secs}`.
  *
  * The one step is: claim the key, send, then mark the key done for the provider's dedupe window.
  * A queue and a Durable Object share no transaction, so the order is what makes it safe: the
@@ -239,7 +239,7 @@ export function queueInbox(queue, { dedupe } = {}) {
         throw new Error("queueInbox: another delivery of this event is being stored; the provider retries (503)");
       }
       try {
-        await queue.send({ key, event });
+        await queue.send({ key, event, dedupe_ttl_secs: dedupeTtlSecs });
       } catch (error) {
         await Promise.resolve(dedupe.release(key, token)).catch(() => {});
         throw error;
@@ -260,10 +260,17 @@ export function queueInbox(queue, { dedupe } = {}) {
  * dead_letter_queue: without one Cloudflare deletes it). Resolves to `{acked, retried}` counts.
  *
  * Cloudflare Queues deliver at least once. With `{store}` (durableObjectStore) each message is
- * also claimed by its event's key while its handler runs and marked done for `retention_secs`
- * after, so a message delivered again after its handler succeeded — or the same event sent twice
- * (a send that failed after the queue stored it, then the provider's retry) — is acked without
- * running it twice (and one delivered while it runs elsewhere is retried after `lease_secs`).
+ * also claimed while its handler runs, by its own id and by its event's key: a message delivered
+ * again after its handler succeeded is acked without running it (its id is done for
+ * `retention_secs`), and so is the same event sent twice (a send that failed after the queue
+ * stored it, then the provider's retry: its key is done for the event's dedupe window). Only for
+ * that window: after it the same key is a new event (the DID reseller's change made again, a
+ * window of your own), which a mark for `retention_secs` acked without running it. One delivered
+ * while it runs elsewhere is retried after `lease_secs`.
+ *
+ * The handler gets the message as `context.message`; its `retry()` is the handler's failure (the
+ * claims are released and the message retried with the handler's own options), its `ack()` a
+ * success: acking after a `retry()` did nothing in workerd, and the redelivery found the key done.
  */
 export async function consumeInbox(batch, env, handler, policy = {}, { store = null, onOutcome = null } = {}) {
   const checked = inboxPolicy(policy);
@@ -275,18 +282,27 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
   let retried = 0;
   for (const message of batch.messages) {
     const event = message.body?.event;
-    let claim = null;
+    const claims = [];
+    const releaseClaims = () => Promise.all(claims.map(({ key, token }) => Promise.resolve(store.release(key, token)).catch(() => {})));
+    let handlerRetry = null;
     try {
       if (event === undefined) throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
       if (store !== null) {
-        // The event's key, not the message's id: a second message of one event has another id.
+        // The message's id (a redelivery of this message), then the event's key (a second
+        // message of one event has another id). Done: handled before (its ack was lost); in
+        // progress: another invocation runs it.
         const { key } = message.body;
-        claim = { key: `telhook-inbox:${typeof key === "string" ? key : message.id}`, token: newDeliveryToken() };
-        const state = await store.claim(claim.key, claim.token, checked.lease_secs);
-        if (state !== "new") {
-          claim = null;
-          // Done: handled before (its ack was lost). In progress: another invocation runs it.
-          if (state === "done") {
+        const keys = [`telhook-inbox-message:${message.id}`, ...(typeof key === "string" ? [`telhook-inbox:${key}`] : [])];
+        let held = "new";
+        for (const claimKey of keys) {
+          const token = newDeliveryToken();
+          held = await store.claim(claimKey, token, checked.lease_secs);
+          if (held !== "new") break;
+          claims.push({ key: claimKey, token, ttl: claims.length === 0 ? checked.retention_secs : eventDedupeSecs(message.body, checked) });
+        }
+        if (held !== "new") {
+          await releaseClaims();
+          if (held === "done") {
             message.ack();
             acked += 1;
           } else {
@@ -296,27 +312,53 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
           continue;
         }
       }
-      await handler(event, { message, env });
+      const own = {
+        id: message.id,
+        timestamp: message.timestamp,
+        body: message.body,
+        attempts: message.attempts,
+        retry: (options) => {
+          handlerRetry = options ?? {};
+        },
+        ack: () => {},
+      };
+      await handler(event, { message: own, env });
+      if (handlerRetry !== null) throw new Error("the handler called message.retry()");
     } catch (error) {
-      if (claim !== null) await Promise.resolve(store.release(claim.key, claim.token)).catch(() => {});
-      const delay = inboxRetryDelaySecs(checked, message.attempts ?? 1);
-      report(event, delay === null ? "dead" : "failed");
-      if (delay === null) {
-        console.error(`telhook: inbox event ${event?.id ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);
-        message.retry();
+      if (store !== null) await releaseClaims();
+      const delay = handlerRetry !== null ? null : inboxRetryDelaySecs(checked, message.attempts ?? 1);
+      if (handlerRetry !== null) {
+        report(event, "failed");
+        message.retry(handlerRetry);
       } else {
-        console.warn(`telhook: inbox event ${event?.id ?? "unknown"} failed attempt ${message.attempts}; next in ${delay} s`, error);
-        message.retry({ delaySeconds: Math.min(delay, MAX_QUEUE_DELAY_SECS) });
+        report(event, delay === null ? "dead" : "failed");
+        if (delay === null) {
+          console.error(`telhook: inbox event ${event?.id ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);
+          message.retry();
+        } else {
+          console.warn(`telhook: inbox event ${event?.id ?? "unknown"} failed attempt ${message.attempts}; next in ${delay} s`, error);
+          message.retry({ delaySeconds: Math.min(delay, MAX_QUEUE_DELAY_SECS) });
+        }
       }
       retried += 1;
       continue;
     }
-    if (claim !== null) await Promise.resolve(store.complete(claim.key, claim.token, checked.retention_secs)).catch(() => {});
+    for (const { key, token, ttl } of claims) await Promise.resolve(store.complete(key, token, ttl)).catch(() => {});
     report(event, "done");
     message.ack();
     acked += 1;
   }
   return { acked, retried };
+}
+
+/** The event's dedupe window: sent with it by queueInbox, else its provider's, else the policy's retention. */
+function eventDedupeSecs(body, checked) {
+  if (Number.isSafeInteger(body.dedupe_ttl_secs) && body.dedupe_ttl_secs > 0) return body.dedupe_ttl_secs;
+  try {
+    return coreCall("retry_policy", [body.event.provider]).dedupe_ttl_secs;
+  } catch {
+    return checked.retention_secs;
+  }
 }
 
 // ---------------------------------------------------------------- BullMQ (Node, Redis)

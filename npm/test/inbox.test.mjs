@@ -176,7 +176,7 @@ test("queueInbox: claim, send, done for the dedupe window; a failed send release
   failSend = false;
   assert.equal(await inbox.enqueue("k", event, 30), "new"); // the retry is stored
   assert.equal(await inbox.enqueue("k", event, 30), "duplicate");
-  assert.deepStrictEqual(sent, [{ key: "k", event }]);
+  assert.deepStrictEqual(sent, [{ key: "k", event, dedupe_ttl_secs: 30 }]); // the window goes with the event, for consumeInbox
   now += 30; // past the provider's dedupe window: the same key is a new event
   let release;
   hold = new Promise((resolve) => (release = resolve));
@@ -243,6 +243,49 @@ test("consumeInbox with a store: one event sent twice (two messages, two ids) ru
   assert.deepStrictEqual(counts, { acked: 2, retried: 0 });
   assert.deepStrictEqual(ran, ["lisoloo:e1"]);
   assert.deepStrictEqual(acks, ["m1", "m2"]);
+});
+
+test("consumeInbox with a store: a message delivered again is acked, one event's second message within its dedupe window too, and the same key after the window is a new event (the DID reseller's change made again) that runs (review)", async () => {
+  let now = 1_769_000_000;
+  const store = telhook.memoryStore({ clock: () => now });
+  const event = { id: "did_reseller:k1", provider: "did_reseller", type: "record.updated" };
+  const acks = [];
+  // queueInbox sends the event's dedupe window with it: 30 s for the DID reseller.
+  const message = (id) => ({ id, attempts: 1, body: { key: "did_reseller:k1", event, dedupe_ttl_secs: 30 }, ack: () => acks.push(id), retry: () => acks.push(`retry ${id}`) });
+  const ran = [];
+  const consume = (id) => telhook.consumeInbox({ messages: [message(id)] }, {}, (e) => ran.push(e.id), {}, { store });
+  await consume("m1");
+  now += 10;
+  await consume("m1"); // the Queue delivers m1 again: acked, not run
+  await consume("m2"); // a second message of the event within its window: acked, not run
+  now += 60;
+  await consume("m1"); // m1 again, past the event's window: its own id is still done
+  await consume("m3"); // the same change made again, a new message: a new event, run
+  assert.deepStrictEqual(ran, ["did_reseller:k1", "did_reseller:k1"]);
+  assert.deepStrictEqual(acks, ["m1", "m1", "m2", "m1", "m3"]);
+  // A message without the window (sent by an older queueInbox) takes its provider's.
+  const old = { id: "m4", attempts: 1, body: { key: "did_reseller:k1", event }, ack: () => acks.push("m4"), retry: () => {} };
+  now += 60;
+  await telhook.consumeInbox({ messages: [old] }, {}, (e) => ran.push(e.id), {}, { store });
+  assert.equal(ran.length, 3);
+});
+
+test("consumeInbox: a handler that calls message.retry() failed: its message is retried with its options and its claims released, so the retry runs it (review)", async () => {
+  const store = telhook.memoryStore({ clock: () => 1_769_000_000 });
+  const event = { id: "limephone:e9", provider: "limephone", type: "sms.received" };
+  const calls = [];
+  const message = (attempts) => ({ id: "m1", attempts, body: { key: "limephone:e9", event, dedupe_ttl_secs: 86_400 }, ack: () => calls.push(`ack ${attempts}`), retry: (o) => calls.push(`retry ${attempts} ${JSON.stringify(o)}`) });
+  const ran = [];
+  const handler = (e, { message }) => {
+    ran.push(message.attempts);
+    if (message.attempts === 1) message.retry({ delaySeconds: 7 });
+    else message.ack();
+  };
+  const first = await telhook.consumeInbox({ messages: [message(1)] }, {}, handler, {}, { store });
+  const second = await telhook.consumeInbox({ messages: [message(2)] }, {}, handler, {}, { store });
+  assert.deepStrictEqual([first, second], [{ acked: 0, retried: 1 }, { acked: 1, retried: 0 }]);
+  assert.deepStrictEqual(ran, [1, 2]);
+  assert.deepStrictEqual(calls, ['retry 1 {"delaySeconds":7}', "ack 2"]);
 });
 
 test("bullmqInbox processor: the handler's value never reaches BullMQ, and a non-Error rejection is an Error (review)", async () => {
