@@ -638,6 +638,8 @@ export function memoryInbox(options?: { clock?: () => number; policy?: InboxPoli
 export interface InboxMessageBody {
   key: string;
   event: NormalizedEvent;
+  /** The event's dedupe window (seconds), sent by queueInbox; older messages lack it. */
+  dedupe_ttl_secs?: number;
 }
 /** The part of a Cloudflare Queue producer binding queueInbox uses. */
 export interface QueueLike {
@@ -657,6 +659,15 @@ export interface QueueMessageLike {
   ack(): void;
   retry(options?: { delaySeconds?: number }): void;
 }
+/** The message as the handler sees it: its `retry()` is the handler's failure, its `ack()` a success. */
+export interface InboxQueueMessage {
+  readonly id: string;
+  readonly timestamp: Date | undefined;
+  readonly body: InboxMessageBody;
+  readonly attempts: number;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
+}
 /**
  * The Worker's `queue(batch, env)` consumer for queueInbox: `handler(event, {message, env})`;
  * success acks, failure retries after the core's backoff; the last attempt's failure is retried
@@ -665,10 +676,10 @@ export interface QueueMessageLike {
 export function consumeInbox<Env = unknown, M extends QueueMessageLike = QueueMessageLike>(
   batch: { readonly queue: string; readonly messages: readonly M[] },
   env: Env,
-  handler: (event: NormalizedEvent, context: { message: M; env: Env }) => unknown | Promise<unknown>,
+  handler: (event: NormalizedEvent, context: { message: InboxQueueMessage; env: Env }) => unknown | Promise<unknown>,
   policy?: InboxPolicyOptions,
   options?: {
-    /** Claims each message by id while it runs and keeps it done for retention_secs: a redelivered message runs once. */
+    /** Claims each message by id (done for retention_secs) and by event key (done for the event's dedupe window) while it runs: a redelivered message, or an event sent twice, runs once. */
     store?: DedupeStore | null;
     onOutcome?: InboxOutcomeHook | null;
   },
