@@ -292,13 +292,17 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
         // message of one event has another id). Done: handled before (its ack was lost); in
         // progress: another invocation runs it.
         const { key } = message.body;
-        const keys = [`telhook-inbox-message:${message.id}`, ...(typeof key === "string" ? [`telhook-inbox:${key}`] : [])];
+        const keys = [
+          ...(typeof message.id === "string" && message.id !== "" ? [`telhook-inbox-message:${message.id}`] : []),
+          ...(typeof key === "string" ? [`telhook-inbox:${key}`] : []),
+        ];
         let held = "new";
         for (const claimKey of keys) {
           const token = newDeliveryToken();
           held = await store.claim(claimKey, token, checked.lease_secs);
           if (held !== "new") break;
-          claims.push({ key: claimKey, token, ttl: claims.length === 0 ? checked.retention_secs : eventDedupeSecs(message.body, checked) });
+          const byId = claimKey.startsWith("telhook-inbox-message:");
+          claims.push({ key: claimKey, token, ttl: byId ? checked.retention_secs : eventDedupeSecs(message.body, checked) });
         }
         if (held !== "new") {
           await releaseClaims();
