@@ -225,6 +225,13 @@ class MemoryInbox:
     events: List[StoredEvent] = field(default_factory=list)
     _keys: Dict[str, int] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.policy, InboxPolicy):
+            raise TypeError("policy must be a telhook.inbox.InboxPolicy")
+        from . import _check_clock
+
+        _check_clock(self.clock)  # milliseconds would make a 24 h dedupe window 86 s
+
     def _now(self) -> int:
         return int(self.clock())
 

@@ -108,6 +108,11 @@ class SqlInbox:
     ) -> None:
         if not isinstance(engine, Engine):
             raise TypeError("engine must be a sqlalchemy Engine (create_engine(url))")
+        if policy is not None and not isinstance(policy, InboxPolicy):
+            raise TypeError("policy must be a telhook.inbox.InboxPolicy")
+        from . import _check_clock
+
+        _check_clock(clock)  # milliseconds would make a 24 h dedupe window 86 s
         self.engine = engine
         self.policy = policy if policy is not None else InboxPolicy()
         self.metadata = MetaData()
@@ -146,6 +151,12 @@ class SqlInbox:
                     return "duplicate"
                 self._insert_event(connection, key, event, now)
                 return "new"
+            # A key whose window passed is dropped first. That write also opens the transaction:
+            # Python's sqlite3 driver begins one only before a data-changing statement, so the
+            # savepoint below was the transaction itself, and its release committed the key
+            # alone (an event insert that then failed left its key claimed: the retry answered
+            # "duplicate", the event never stored).
+            connection.execute(delete(self.keys).where(and_(self.keys.c.key == key, self.keys.c.expires_at <= now)))
             # A new key is the common case: insert it (in a savepoint, so a conflict leaves the
             # transaction usable). A key seen before is taken over only when its window passed;
             # a live one makes this a duplicate and nothing is written.
@@ -235,11 +246,12 @@ class SqlInbox:
             return None
         return _record(row)
 
-    def work(self, handler: Handler, limit: int = 100) -> int:
-        """Processes the due events one at a time (up to ``limit``); returns how many ran."""
+    def work(self, handler: Handler, limit: int = 100, stop: Optional[Callable[[], bool]] = None) -> int:
+        """Processes the due events one at a time (up to ``limit``, and none once ``stop()``
+        is true); returns how many ran."""
         refuse_async(handler)
         ran = 0
-        while ran < limit:
+        while ran < limit and not (stop is not None and stop()):
             taken = self.claim(1)
             if not taken:
                 break
@@ -271,10 +283,16 @@ class SqlInbox:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, request_stop)
 
+        def stopped() -> bool:
+            return stopping.is_set() or (stop is not None and stop())
+
         def loop() -> None:
-            while not stopping.is_set() and not (stop is not None and stop()):
+            while not stopped():
                 try:
-                    ran = self.work(handler, limit=50)
+                    # One event at a time, checking for a stop between them: after SIGTERM the
+                    # worker ends with the event in hand, not 50 later (a container's grace
+                    # period runs out mid-handler, and the attempt is lost to its lease).
+                    ran = self.work(handler, limit=50, stop=stopped)
                 except Exception:  # the database is away: keep trying, the events stay due
                     logger.exception("telhook inbox: the worker could not reach the database")
                     ran = 0
@@ -288,7 +306,10 @@ class SqlInbox:
             if stopping.wait(min(poll_secs, 60)):
                 break
             if stop is None or not stop():
-                self.purge_now_and_then()
+                try:
+                    self.purge_now_and_then()
+                except Exception:  # the database is away (or locked): the workers keep trying
+                    logger.exception("telhook inbox: the worker could not purge old events")
         for thread in threads:
             thread.join()
 

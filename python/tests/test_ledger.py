@@ -193,6 +193,31 @@ def test_signals_fire_for_every_event_and_for_each_raised_status(sqlite_alias: s
     assert (row.status, row.is_final, sorted(row.seen)) == ("delivered", True, ["delivered", "queued", "sent"])
 
 
+def test_a_signal_receiver_that_raises_rolls_the_status_back_so_the_retry_applies_and_signals_it(
+        sqlite_alias: str) -> None:
+    """The row was committed before the signal: a receiver that raised made the webhook answer
+    500, and the provider's retry found the status stored ("after_final") and signalled nobody."""
+    changed: List[str] = []
+    calls = [0]
+
+    def on_changed(sender: Any, status: Any, event: Any, verdict: Any, **kwargs: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("the notification service is down")
+        changed.append(status.status)
+
+    message_status_changed.connect(on_changed)
+    try:
+        delivered = status_event("signal-fails", "delivered", 1)
+        with pytest.raises(RuntimeError):
+            django_ledger.apply(delivered)
+        assert not MessageStatus.objects.filter(message_id="signal-fails").exists()
+        assert django_ledger.apply(delivered).verdict == "applied"  # the provider's retry
+    finally:
+        message_status_changed.disconnect(on_changed)
+    assert changed == ["delivered"]
+
+
 def test_a_non_status_event_is_refused_by_apply_with_a_typed_error(sqlite_alias: str) -> None:
     event = status_event("refused", "sent", 1)
     event["message"] = None

@@ -111,7 +111,7 @@ def run_vector(url: str, vector: Dict[str, Any], prefix: str) -> None:
 
 
 def test_a_key_is_claimed_once_per_window_then_taken_over(engine_url: str) -> None:
-    clock = Clock(1_000_000)
+    clock = Clock(1_769_000_000)
     inbox = SqlInbox(create_engine(engine_url), clock=clock, table_prefix="window")
     inbox.metadata.drop_all(inbox.engine)
     inbox.create_tables()
@@ -494,3 +494,76 @@ def _counts(inbox: SqlInbox) -> Dict[str, int]:
     with inbox.engine.connect() as connection:
         rows = connection.exec_driver_sql("SELECT key, count(*) FROM served_effects GROUP BY key").all()
     return {key: int(count) for key, count in rows}
+
+
+def test_on_sqlite_a_failed_event_insert_leaves_no_key_claimed(tmp_path: pathlib.Path) -> None:
+    """Python's sqlite3 driver begins a transaction only before a data-changing statement: the
+    savepoint around the key's insert was the transaction itself, and its release committed
+    the key alone. An event insert that then failed (SQLite's write lock held past its busy
+    timeout, a killed worker) left the key claimed: the provider's retry was a "duplicate" and
+    the event was never stored. Now the key commits with its event or not at all."""
+    import sqlite3
+
+    from sqlalchemy import event as sa_event
+
+    path = tmp_path / "atomic.db"
+    inbox = SqlInbox(create_engine(f"sqlite:///{path}"), table_prefix="atomic")
+    inbox.create_tables()
+    seen_by_others: List[int] = []
+
+    @sa_event.listens_for(inbox.engine, "after_cursor_execute")
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("RELEASE SAVEPOINT"):
+            other = sqlite3.connect(path)
+            seen_by_others.append(other.execute("SELECT count(*) FROM atomic_key").fetchone()[0])
+            other.close()
+
+    original = inbox._insert_event
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("database is locked")
+
+    event: Any = {"provider": "lisoloo", "type": "message.status", "id": "lisoloo:a1"}
+    inbox._insert_event = failing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        inbox.enqueue("lisoloo:a1", event, 86_400)
+    inbox._insert_event = original  # type: ignore[method-assign]
+    assert seen_by_others == [0]  # the key was not committed on its own
+    assert inbox.enqueue("lisoloo:a1", event, 86_400) == "new"  # the retry is stored
+    assert inbox.backlog() == {("lisoloo", "pending"): 1}
+    inbox.engine.dispose()
+
+
+def test_after_sigterm_the_worker_ends_with_the_event_in_hand(tmp_path: pathlib.Path) -> None:
+    """`run` stopped only between batches of 50: after SIGTERM it went on taking new events,
+    and a container's grace period ran out mid-handler."""
+    inbox = SqlInbox(create_engine(f"sqlite:///{tmp_path / 'stop.db'}"), table_prefix="stop")
+    inbox.create_tables()
+    for n in range(10):
+        inbox.enqueue(f"lisoloo:s{n}", {"provider": "lisoloo", "type": "message.status", "id": f"lisoloo:s{n}"}, 60)
+    handled: List[str] = []
+    stop_after = 2
+
+    def handler(event: Any, connection: Connection) -> None:
+        handled.append(event["id"])
+
+    inbox.run(handler, poll_secs=0.05, stop=lambda: len(handled) >= stop_after)
+    assert len(handled) == stop_after, handled
+    inbox.engine.dispose()
+
+
+def test_every_inbox_refuses_a_millisecond_clock_and_a_policy_of_another_type_at_construction() -> None:
+    """A clock in milliseconds turned a 24 h dedupe window into 86 s (the provider's retry two
+    minutes later was stored again); a dict policy failed only in the worker, on every pass."""
+    from telhook.inbox import MemoryInbox
+
+    milliseconds = lambda: time.time() * 1000  # noqa: E731
+    with pytest.raises(telhook.ConfigurationError) as raised:
+        SqlInbox(create_engine("sqlite://"), clock=milliseconds)
+    assert raised.value.code == "invalid_clock"
+    with pytest.raises(telhook.ConfigurationError):
+        MemoryInbox(clock=milliseconds)
+    with pytest.raises(TypeError, match="InboxPolicy"):
+        SqlInbox(create_engine("sqlite://"), policy={"max_attempts": 3})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="InboxPolicy"):
+        MemoryInbox(policy={"max_attempts": 3})  # type: ignore[arg-type]

@@ -124,8 +124,9 @@ class DjangoInbox:
             raise TypeError("using must be a database alias (str)")
         if policy is not None and not isinstance(policy, InboxPolicy):
             raise TypeError("policy must be a telhook.inbox.InboxPolicy")
-        if not callable(clock):
-            raise TypeError("clock must be a callable returning UNIX seconds")
+        from .. import _check_clock
+
+        _check_clock(clock)  # milliseconds would make a 24 h dedupe window 86 s
         self.using = using
         self._policy = policy
         self.clock = clock

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
-from django.db import connections
+from django.db import connections, transaction
 
 from .. import ledger_update
 from .._api import call as _call
@@ -48,6 +48,14 @@ def apply(event: Mapping[str, Any], *, using: str = "default") -> StatusChange:
     PostgreSQL or SQLite."""
     params = _params(ledger_update(event))
     connection = connections[using]
+    # The row and the signal in one transaction: a receiver that raises rolls the row back, so
+    # the provider's retry (the webhook answered 500) applies it again and the signal is sent
+    # then. Committed first, the retry found the status already stored and no receiver heard.
+    with transaction.atomic(using=using):
+        return _apply(event, params, connection)
+
+
+def _apply(event: Mapping[str, Any], params: Dict[str, Any], connection: Any) -> StatusChange:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_texts()["postgres_upsert"], params)
