@@ -292,17 +292,16 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
         // message of one event has another id). Done: handled before (its ack was lost); in
         // progress: another invocation runs it.
         const { key } = message.body;
-        const keys = [
-          ...(typeof message.id === "string" && message.id !== "" ? [`telhook-inbox-message:${message.id}`] : []),
-          ...(typeof key === "string" ? [`telhook-inbox:${key}`] : []),
+        const wanted = [
+          ...(typeof message.id === "string" && message.id !== "" ? [{ key: `telhook-inbox-message:${message.id}`, ttl: checked.retention_secs }] : []),
+          ...(typeof key === "string" ? [{ key: `telhook-inbox:${key}`, ttl: eventDedupeSecs(message.body, checked) }] : []),
         ];
         let held = "new";
-        for (const claimKey of keys) {
+        for (const { key: claimKey, ttl } of wanted) {
           const token = newDeliveryToken();
           held = await store.claim(claimKey, token, checked.lease_secs);
           if (held !== "new") break;
-          const byId = claimKey.startsWith("telhook-inbox-message:");
-          claims.push({ key: claimKey, token, ttl: byId ? checked.retention_secs : eventDedupeSecs(message.body, checked) });
+          claims.push({ key: claimKey, token, ttl });
         }
         if (held !== "new") {
           await releaseClaims();
@@ -330,11 +329,11 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
       if (handlerRetry !== null) throw new Error("the handler called message.retry()");
     } catch (error) {
       if (store !== null) await releaseClaims();
-      const delay = handlerRetry !== null ? null : inboxRetryDelaySecs(checked, message.attempts ?? 1);
       if (handlerRetry !== null) {
         report(event, "failed");
         message.retry(handlerRetry);
       } else {
+        const delay = inboxRetryDelaySecs(checked, message.attempts ?? 1);
         report(event, delay === null ? "dead" : "failed");
         if (delay === null) {
           console.error(`telhook: inbox event ${event?.id ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);

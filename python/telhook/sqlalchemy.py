@@ -157,19 +157,13 @@ class SqlInbox:
             # alone (an event insert that then failed left its key claimed: the retry answered
             # "duplicate", the event never stored).
             connection.execute(delete(self.keys).where(and_(self.keys.c.key == key, self.keys.c.expires_at <= now)))
-            # A new key is the common case: insert it (in a savepoint, so a conflict leaves the
-            # transaction usable). A key seen before is taken over only when its window passed;
-            # a live one makes this a duplicate and nothing is written.
+            # With no expired key left, the insert conflicts only with a live one: a duplicate,
+            # and nothing is written (the savepoint leaves the transaction usable).
             try:
                 with connection.begin_nested():
                     connection.execute(insert(self.keys).values(key=key, expires_at=now + dedupe_ttl_secs))
             except IntegrityError:
-                taken_over = connection.execute(
-                    update(self.keys).where(and_(self.keys.c.key == key, self.keys.c.expires_at <= now))
-                    .values(expires_at=now + dedupe_ttl_secs)
-                ).rowcount
-                if not taken_over:
-                    return "duplicate"
+                return "duplicate"
             self._insert_event(connection, key, event, now)
         return "new"
 
