@@ -1055,6 +1055,16 @@ def twilio():
     post("proxy_forwarded_headers", "Behind a proxy that sets X-Forwarded-Proto/-Host, trusted by the option",
          params, url="/twilio/sms", signed_url=TWILIO_URL, options={"trust_forwarded_headers": True},
          headers={"Host": "127.0.0.1:8000", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hooks.example.com"})
+    # Two proxies in a row: each adds its own X-Forwarded-Host line (hyper hands both lines over
+    # apart), and X-Forwarded-Proto arrives as a list. The client-facing values are the first.
+    signed = {"Content-Type": FORM, "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, TWILIO_URL, params)}
+    vec("twilio", "proxy_forwarded_headers_two_proxies", "Behind two proxies: X-Forwarded-Host on two lines "
+        "and X-Forwarded-Proto as a list, trusted by the option; the first line's first value is the one "
+        "Twilio called (never an ambiguous_header 401, which Twilio does not retry)", "twilio", urlencode(params),
+        [[name, value] for name, value in signed.items()]
+        + [["Host", "127.0.0.1:8000"], ["X-Forwarded-Proto", "https, http"],
+           ["X-Forwarded-Host", "hooks.example.com"], ["X-Forwarded-Host", "lb.internal:8080"]],
+        creds, url="/twilio/sms", options={"trust_forwarded_headers": True})
     post("err_proxy_without_public_url", "The same delivery without the option: refused, and the error names "
          "the URL checked (http://127.0.0.1:8000/twilio/sms)", params, url=private, signed_url=TWILIO_URL,
          expect_error="signature_mismatch")
