@@ -132,16 +132,34 @@ impl InboxPolicy {
                 *slot = number;
             }
         }
-        if policy.max_attempts > 100 {
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Checks a policy built as a struct as [`InboxPolicy::from_json_value`] checks its JSON
+    /// form: `invalid_option` naming the first setting out of range. [`step`] refuses a policy
+    /// that fails it (`Refusal::InvalidPolicy`): `max_attempts: 0` would make every event dead
+    /// before its handler ran, `lease_secs: 0` let a second worker take an event being handled.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=100).contains(&self.max_attempts) {
             return Err(invalid_option("max_attempts", ATTEMPTS));
         }
-        if policy.max_backoff_secs < policy.backoff_secs {
+        let seconds = [
+            ("lease_secs", self.lease_secs),
+            ("backoff_secs", self.backoff_secs),
+            ("max_backoff_secs", self.max_backoff_secs),
+            ("retention_secs", self.retention_secs),
+        ];
+        if let Some((name, _)) = seconds.iter().find(|(_, value)| *value == 0) {
+            return Err(invalid_option(name, SECONDS));
+        }
+        if self.max_backoff_secs < self.backoff_secs {
             return Err(invalid_option(
                 "max_backoff_secs",
                 "at least backoff_secs (seconds)",
             ));
         }
-        Ok(policy)
+        Ok(())
     }
 
     /// The wait after failed attempt number `attempts` (1-based): `backoff_secs`, doubled per
@@ -201,6 +219,9 @@ pub enum Refusal {
     Processing,
     /// Retried now while not waiting (done, dead or processing).
     NotWaiting,
+    /// The policy fails [`InboxPolicy::validate`] (built as a struct, never checked): no step
+    /// is taken under it.
+    InvalidPolicy,
 }
 
 /// A newly stored event: pending, due now.
@@ -228,6 +249,9 @@ pub fn step(
     event: &InboxEvent,
     now: i64,
 ) -> core::result::Result<InboxRecord, Refusal> {
+    if policy.validate().is_err() {
+        return Err(Refusal::InvalidPolicy);
+    }
     let mut next = record.clone();
     next.updated_at = now;
     match event {
@@ -295,11 +319,15 @@ pub fn step(
 }
 
 /// The first `max_chars` characters of `text` (on a character boundary).
+/// At most `max_chars` of `text`, a NUL written as U+FFFD: PostgreSQL's text columns refuse
+/// NUL, and a failure that cannot be recorded leaves its event held until the lease ends,
+/// with the handler's error lost.
 fn bounded(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => String::from(&text[..end]),
-        None => String::from(text),
-    }
+    let kept = match text.char_indices().nth(max_chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    };
+    kept.replace('\0', "\u{FFFD}")
 }
 
 /// Whether a record may be deleted at `now`: done and past its retention. Dead records are
@@ -424,13 +452,15 @@ impl InboxStore for MemoryInbox {
 
 impl MemoryInbox {
     /// Runs every event due at `now` once, in the order stored: claim, handler (`Err` is its
-    /// failure's code and message), record the outcome. Returns how many handlers ran.
+    /// failure's code and message), record the outcome. Returns how many handlers ran, or
+    /// `invalid_option` for a policy that fails [`InboxPolicy::validate`] (nothing runs).
     pub fn work(
         &mut self,
         policy: &InboxPolicy,
         now: i64,
         mut handler: impl FnMut(&crate::NormalizedEvent) -> core::result::Result<(), (String, String)>,
-    ) -> usize {
+    ) -> Result<usize> {
+        policy.validate()?;
         let mut ran = 0;
         for stored in &mut self.events {
             let Ok(claimed) = step(policy, &stored.record, &InboxEvent::Claimed, now) else {
@@ -449,7 +479,7 @@ impl MemoryInbox {
                 stored.record = next;
             }
         }
-        ran
+        Ok(ran)
     }
 
     /// Deletes the done events past their retention, and the keys past their dedupe TTL;
@@ -568,6 +598,50 @@ mod tests {
                 "invalid_option"
             );
         }
+        // The same rules for a policy built as a struct: refused by every step, and by `work`.
+        for (bad, field) in [
+            (
+                InboxPolicy {
+                    max_attempts: 0,
+                    ..InboxPolicy::default()
+                },
+                "max_attempts",
+            ),
+            (
+                InboxPolicy {
+                    lease_secs: 0,
+                    ..InboxPolicy::default()
+                },
+                "lease_secs",
+            ),
+            (
+                InboxPolicy {
+                    retention_secs: 0,
+                    ..InboxPolicy::default()
+                },
+                "retention_secs",
+            ),
+            (
+                InboxPolicy {
+                    max_backoff_secs: 1,
+                    ..InboxPolicy::default()
+                },
+                "max_backoff_secs",
+            ),
+        ] {
+            assert!(
+                matches!(bad.validate(), Err(crate::Error::InvalidOption { option, .. }) if option == field)
+            );
+            assert_eq!(
+                step(&bad, &enqueued(0), &InboxEvent::Claimed, 0),
+                Err(Refusal::InvalidPolicy)
+            );
+            let mut inbox = MemoryInbox::default();
+            assert_eq!(
+                inbox.work(&bad, 0, |_| Ok(())).unwrap_err().code(),
+                "invalid_option"
+            );
+        }
         let long = "é".repeat(2 * MAX_ERROR_MESSAGE_CHARS);
         let held = step(&policy, &enqueued(0), &InboxEvent::Claimed, 0).unwrap();
         let failed = InboxEvent::Failed {
@@ -577,6 +651,15 @@ mod tests {
         let record = step(&policy, &held, &failed, 0).unwrap();
         let kept = record.last_error_message.unwrap();
         assert_eq!(kept.chars().count(), MAX_ERROR_MESSAGE_CHARS);
+        let nul = InboxEvent::Failed {
+            code: "E".into(),
+            message: "upstream said: \0\u{1}garbage".into(),
+        };
+        let record = step(&policy, &held, &nul, 0).unwrap();
+        assert_eq!(
+            record.last_error_message.as_deref(),
+            Some("upstream said: \u{FFFD}\u{1}garbage")
+        );
         assert_eq!(policy.backoff_after(40), 3_600);
     }
 }

@@ -107,13 +107,17 @@ pub enum Forgery {
     TamperedBody,
     /// Correctly signed, but the signed timestamp has passed.
     ExpiredTimestamp,
+    /// Sent with no authentication at all (no signature header, token or password): what a
+    /// receiver that checks a signature only when one is present would accept.
+    Unsigned,
 }
 
 impl Forgery {
-    pub const ALL: [Forgery; 3] = [
+    pub const ALL: [Forgery; 4] = [
         Forgery::WrongSecret,
         Forgery::TamperedBody,
         Forgery::ExpiredTimestamp,
+        Forgery::Unsigned,
     ];
 
     pub fn name(self) -> &'static str {
@@ -121,6 +125,7 @@ impl Forgery {
             Forgery::WrongSecret => "wrong_secret",
             Forgery::TamperedBody => "tampered_body",
             Forgery::ExpiredTimestamp => "expired_timestamp",
+            Forgery::Unsigned => "unsigned",
         }
     }
 }
@@ -204,6 +209,7 @@ pub fn forge_request(
             let signed = (spec(provider).sign_expired)(&mut request, credentials, now)?;
             Ok(signed.then_some(request))
         }
+        Forgery::Unsigned => Ok(Some(request)),
     }
 }
 

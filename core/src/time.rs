@@ -72,7 +72,8 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
     }
     // Every accepted form is rewritten into RFC 3339 and read by chrono's dedicated RFC 3339
     // parser: its generic strftime-style parser would add ~20 KB to the WebAssembly build.
-    let rfc3339 = if text.as_bytes().get(10) == Some(&b'T') && has_zone(text) {
+    let rfc3339 = if text.as_bytes().get(10) == Some(&b'T') && has_zone(text) && !text.contains(' ')
+    {
         // Already RFC 3339 in shape (most provider times): read as it is, no copy.
         alloc::borrow::Cow::Borrowed(text)
     } else {
@@ -83,16 +84,84 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
         } else if text.as_bytes().get(10) == Some(&b' ') {
             normalized.replace_range(10..11, "T");
         }
+        join_zone(&mut normalized);
         if !has_zone(&normalized) {
             normalized.push('Z');
         }
         alloc::borrow::Cow::Owned(normalized)
     };
-    let parsed = DateTime::parse_from_rfc3339(&rfc3339)
-        .map_err(|_| invalid.clone())?
-        .with_timezone(&Utc);
+    let Ok(parsed) = DateTime::parse_from_rfc3339(&rfc3339) else {
+        // RFC 2822 (`Tue, 21 Jan 2026 12:53:20 +0000`): Twilio's and TeXML's `Timestamp`.
+        let seconds = rfc2822_seconds(text).ok_or(invalid)?;
+        return datetime_of(seconds, field);
+    };
+    let parsed = parsed.with_timezone(&Utc);
     datetime_of(parsed.timestamp(), field)?;
     without_leap_second(parsed).ok_or(invalid)
+}
+
+/// A zone written apart from the time, and its colon left out (`2020-01-01 12:00:00 +0000`,
+/// the SMS API's `message-timestamp` in Vonage's docs), joined as RFC 3339 writes it.
+fn join_zone(text: &mut String) {
+    let bytes = text.as_bytes();
+    let Some(sign_at) = bytes.iter().rposition(|b| *b == b'+' || *b == b'-') else {
+        return;
+    };
+    if sign_at < 20 || bytes.get(sign_at - 1) != Some(&b' ') {
+        return;
+    }
+    let digits = bytes.get(sign_at + 1..).unwrap_or_default();
+    let hhmm = digits.len() == 4 && digits.iter().all(u8::is_ascii_digit);
+    if hhmm {
+        text.insert(sign_at + 3, ':');
+    }
+    text.remove(sign_at - 1);
+}
+
+/// UNIX seconds of `[Day,] DD Mon YYYY HH:MM:SS ±HHMM` (or `GMT`/`UT`/`Z`), the form Twilio
+/// and Telnyx's TeXML send. By hand: chrono's RFC 2822 parser brings its whole format machinery into the wasm.
+pub(crate) fn rfc2822_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let text = text.split_once(',').map_or(text, |(_, rest)| rest).trim();
+    let mut parts = text.split_ascii_whitespace();
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month = parts.next()?;
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let month = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(month))
+        .and_then(|index| u32::try_from(index + 1).ok())?;
+    let year: i32 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':');
+    let (hour, minute) = (clock.next()?.parse().ok()?, clock.next()?.parse().ok()?);
+    let second = clock.next().map_or(Some(0), |s| s.parse().ok())?;
+    let zone = parts.next().unwrap_or("+0000");
+    if parts.next().is_some() || clock.next().is_some() {
+        return None;
+    }
+    let offset_secs: i64 = match zone {
+        "GMT" | "UT" | "UTC" | "Z" => 0,
+        _ => {
+            let (sign, digits) = match zone.as_bytes().first()? {
+                b'+' => (1, zone.get(1..)?),
+                b'-' => (-1, zone.get(1..)?),
+                _ => return None,
+            };
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let hours: i64 = digits.get(..2)?.parse().ok()?;
+            let minutes: i64 = digits.get(2..)?.parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    let local = chrono::NaiveDate::from_ymd_opt(year, month, day)?
+        .and_hms_opt(hour, minute, second)?
+        .and_utc()
+        .timestamp();
+    local.checked_sub(offset_secs)
 }
 
 /// Seconds `60`: chrono reads it at any minute, but a leap second only exists as the last

@@ -174,9 +174,9 @@ fn the_memory_inbox_worker_runs_due_events_and_counts_them() {
     assert_eq!((answer.status, answer.code), (200, "queued"));
     let policy = InboxPolicy::default();
     let failing = |_: &NormalizedEvent| Err(("E".into(), "no".into()));
-    assert_eq!(inbox.work(&policy, now, failing), 1);
-    assert_eq!(inbox.work(&policy, now + 29, |_| Ok(())), 0);
-    assert_eq!(inbox.work(&policy, now + 30, |_| Ok(())), 1);
+    assert_eq!(inbox.work(&policy, now, failing).unwrap(), 1);
+    assert_eq!(inbox.work(&policy, now + 29, |_| Ok(())).unwrap(), 0);
+    assert_eq!(inbox.work(&policy, now + 30, |_| Ok(())).unwrap(), 1);
     assert_eq!(inbox.events[0].record.state.as_str(), "done");
     assert_eq!(inbox.events[0].event.id, answer_event_id(vector));
 }

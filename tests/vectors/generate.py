@@ -472,6 +472,34 @@ def vonage():
     body = dumps(messenger)
     vec("vonage", "inbound_messenger_ids_are_no_addresses", "Messenger carries its own user ids: from/to "
         "stay null, raw keeps them", "vonage", body, h(body), creds)
+    # Voice API event webhooks, the SDK's own fixtures byte for byte (their bodies' text), signed
+    # here as Vonage signs its callbacks: a call leg's statuses, never message statuses.
+    dotnet = "Vonage/vonage-dotnet-sdk Vonage.Test/Voice/Data/{}"
+    commits = {"Answered.json": "e89c7c0d87f8129aa667e51a49337373d8f7576b",
+               "Completed.json": "5e1d8df45248bd2b16c91b40226097b79c0ddc38",
+               "Failed.json": "7260a505ba2ecd60eba323f2a8f0e1c3c705896c",
+               "HumanMachine.json": "e89c7c0d87f8129aa667e51a49337373d8f7576b"}
+    leg = '"uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n'
+    voice = {
+        "Answered.json": '{\n  "from": "442079460000",\n  "to": "447700900000",\n  ' + leg + '  "status": "answered",\n'
+        '  "direction": "outbound",\n  "timestamp": "2020-01-01T12:00:00.000Z",\n  "start_time": "2020-01-01T12:00:00.000Z",\n'
+        '  "rate": "0.02",\n  "network": "1234"\n}',
+        "Completed.json": '{\n  "from": "442079460000",\n  "to": "447700900000",\n  ' + leg + '  "status": "completed",\n'
+        '  "direction": "outbound",\n  "timestamp": "2020-01-01T12:00:00.000Z",\n  "start_time": "2020-01-01T12:00:00.000Z",\n'
+        '  "end_time": "2020-01-01T12:00:01.000Z",\n  "rate": "0.02",\n  "price": "0.03",\n  "network": "1234",\n'
+        '  "duration": "2",\n  "sip_code": 404,\n  "disconnected_by": "user"\n}',
+        "Failed.json": '{\n  "from": "442079460000",\n  "to": "447700900000",\n  ' + leg + '  "status": "rejected",\n'
+        '  "direction": "outbound",\n  "timestamp": "2020-01-01T12:00:00.000Z",\n  "detail": "as-yet-unknown-detail",\n'
+        '  "sip_code": 404\n}',
+        "HumanMachine.json": '{\n  "from": "442079460000",\n  "to": "447700900000",\n  "call_uuid": '
+        '"aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n'
+        '  "status": "machine",\n  "direction": "outbound",\n  "timestamp": "2020-01-01T12:00:00.000Z"\n}',
+    }
+    for fixture, body in voice.items():
+        name = fixture.removesuffix(".json").lower()
+        vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@{commits[fixture]}: a Voice API event, the fixture's text "
+            "signed here (HS256 JWT with its payload_hash): a call event keyed by the leg and its status, "
+            "never a message status", "vonage", body, h(body), creds)
     body = dumps(status)
     vec("vonage", "rotated_secret", "Signed with the previous signature secret while both are configured",
         "vonage", body, h(body, VONAGE_OLD_SECRET), {"jwt_hs256": [VONAGE_SECRET, VONAGE_OLD_SECRET]})
@@ -571,6 +599,55 @@ def telnyx():
         body = case["body"]
         vec("telnyx", name, f"{case['source']} ({TELNYX_SDK} #{index}): {what}. Signed with the RFC 8032 "
             "TEST 1 key", "telnyx", body, h(body), creds)
+
+    # TeXML: Twilio-style PascalCase form fields, signed like every Telnyx webhook
+    # (team-telnyx/telnyx-php issue #96: the signature verifies, the body is no JSON).
+    def form_signed(params):
+        body = urlencode(params)
+        return body, dict(h(body), **{"Content-Type": FORM})
+
+    sid = "v3:9X2vxPDFY2RHSJ1EdMS0RHRksMTg7ldNxdjWbVr9zBjbGjGsSe-aiQ"
+    answered = [("AccountSid", "f5586561-8ff0-4291-a51b-c7dfe4139ff9"), ("CallInitiatedAt", "2024-01-15T10:30:26.028Z"),
+                ("CallSid", sid), ("CallSidLegacy", sid), ("CallStatus", "in-progress"),
+                ("CallbackSource", "call-progress-events"), ("ConnectionId", "1234567890"), ("From", "+35319605860"),
+                ("SequenceNumber", "2"), ("Timestamp", "2024-01-15T10:30:00Z"), ("To", "+13129457420")]
+    body, headers = form_signed(answered)
+    vec("telnyx", "texml_call_answered_form", "developers.telnyx.com/api-reference/callbacks/texml-call-answered "
+        "(the example's required fields), as TeXML sends it: application/x-www-form-urlencoded, signed with "
+        "the RFC 8032 TEST 1 key: a call status keyed by the call, its status and SequenceNumber", "telnyx",
+        body, headers, creds)
+    completed = [("AccountSid", "f5586561-8ff0-4291-a51b-c7dfe4139ff9"), ("CallDuration", "45"), ("CallSid", sid),
+                 ("CallSidLegacy", sid), ("CallStatus", "completed"), ("CallbackSource", "call-progress-events"),
+                 ("From", "+35319605860"), ("HangupSource", "caller"), ("SequenceNumber", "3"),
+                 ("Timestamp", "Mon, 15 Jan 2024 10:30:45 +0000"), ("To", "+13129457420")]
+    body, headers = form_signed(completed)
+    vec("telnyx", "texml_hangup_status_rfc2822", "developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/"
+        "hangup (its status callback's attributes; Timestamp 'given as UTC in RFC 2822 format'): call.completed "
+        "with its duration", "telnyx", body, headers, creds)
+    gather = [("AccountSid", "f5586561-8ff0-4291-a51b-c7dfe4139ff9"), ("CallSid", sid), ("CallStatus", "in-progress"),
+              ("Digits", "1"), ("From", "+35319605860"), ("To", "+13129457420")]
+    body, headers = form_signed(gather)
+    vec("telnyx", "texml_gather_action", "A TeXML <Gather> action request (no CallbackSource): keyed by its "
+        "body, since a call's requests share its status", "telnyx", body, headers, creds)
+    # RCS (developers.telnyx.com/docs/messaging/messages/receiving-rcs-webhooks): text in payload.body.text,
+    # read receipts as message.read.
+    rcs = {"record_type": "message", "direction": "outbound", "id": "4031938e-60e5-4f4d-a8b1-8e2b2d7ea9b2",
+           "type": "RCS", "from": {"agent_id": "e4448a5c0670c2a9", "agent_name": "My RCS Agent"},
+           "to": [{"phone_number": "+13125550100", "status": "delivered"}], "body": {"text": "Hello there!"}}
+    body = dumps(envelope("message.finalized", "b1f5c3a2-6d4e-4f1a-9c2b-3d4e5f6a7b01", "2026-01-21T12:50:06.000Z", rcs))
+    vec("telnyx", "rcs_message_finalized_body_text", "The RCS docs' message.finalized: delivered, its text read "
+        "from payload.body.text, the agent sender (no number) left null", "telnyx", body, h(body), creds)
+    read = dict(rcs, to=[{"phone_number": "+13125550100", "status": "read"}])
+    body = dumps(envelope("message.read", "b1f5c3a2-6d4e-4f1a-9c2b-3d4e5f6a7b02", "2026-01-21T12:51:00.000Z", read))
+    vec("telnyx", "rcs_message_read", "An RCS read receipt (message.read, listed by the RCS docs as an outbound "
+        "status event): message.status read, its own event id", "telnyx", body, h(body), creds)
+    inbound_rcs = {"record_type": "message", "direction": "inbound", "id": "4031938e-60e5-4f4d-a8b1-8e2b2d7ea9b3",
+                   "type": "RCS", "from": {"phone_number": "+13125550100"},
+                   "to": [{"agent_id": "e4448a5c0670c2a9", "agent_name": "My RCS Agent"}], "body": {"text": "Hi!"}}
+    body = dumps(envelope("message.received", "b1f5c3a2-6d4e-4f1a-9c2b-3d4e5f6a7b03", "2026-01-21T12:52:00.000Z",
+                          inbound_rcs))
+    vec("telnyx", "rcs_message_received_body_text", "An inbound RCS message: its text from payload.body.text",
+        "telnyx", body, h(body), creds)
 
     # Messaging: one message's statuses, per recipient (payload.to[].status).
     message_id = "40385f64-5717-4562-b3fc-2c963f66afa6"
@@ -816,6 +893,10 @@ def vonage_sms():
     send("sms_dlr_alphanumeric_sender", f"{sdk[58]['source']} (tests/fixtures/sdk/vonage.json #58): the "
          "OpenAPI DeliveryReceipt example; its 'to' is the alphanumeric sender id AcmeInc (from, as sent)",
          signed(spec_dlr))
+    send("sms_dlr_docs_timestamp_with_zone", "The delivery receipt of Vonage's SMS API reference "
+         "(developer.vonage.com/api/sms, quoted in Vonage's blog 'Receive SMS Delivery Receipts With Go', "
+         "2020-11-18): message-timestamp '2020-01-01 12:00:00 +0000', a zone apart and without its colon",
+         signed(with_(spec_dlr, message_timestamp="2020-01-01 12:00:00 +0000")))
     # Per-part receipts of one concatenated message: two distinct events.
     for part in ("1", "2"):
         send(f"sms_dlr_concat_part_{part}", f"The receipt of part {part} of 2 of one concatenated SMS "
@@ -1052,6 +1133,26 @@ def twilio():
     post("proxy_public_url", "Behind a reverse proxy: the receiver sees http://127.0.0.1:8000, Twilio signed "
          "https://hooks.example.com/twilio/sms; the public_url option is the URL set in Twilio's console", params,
          url=private, signed_url=TWILIO_URL, options={"public_url": TWILIO_URL})
+    # Conversations webhooks (twilio.com/docs/conversations/conversations-webhooks): a message's
+    # edit and removal repeat its MessageSid and Body; a redelivery changes only RetryCount.
+    conversation = [("AccountSid", account), ("ConversationSid", "CHbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"),
+                    ("MessageSid", "IMcccccccccccccccccccccccccccccccc"), ("Index", "3"), ("Author", "alice"),
+                    ("ParticipantSid", "MBdddddddddddddddddddddddddddddddd"), ("Source", "SDK"),
+                    ("DateCreated", "2026-01-21T12:50:00.000Z")]
+    actions = (("added", [("EventType", "onMessageAdded"), ("Body", "hello"), ("RetryCount", "0")]),
+               ("updated", [("EventType", "onMessageUpdated"), ("Body", "hello, edited"),
+                            ("DateUpdated", "2026-01-21T12:51:00.000Z"), ("RetryCount", "0")]),
+               ("updated_again", [("EventType", "onMessageUpdated"), ("Body", "hello, edited twice"),
+                                  ("DateUpdated", "2026-01-21T12:52:00.000Z"), ("RetryCount", "0")]),
+               ("updated_redelivered", [("EventType", "onMessageUpdated"), ("Body", "hello, edited"),
+                                        ("DateUpdated", "2026-01-21T12:51:00.000Z"), ("RetryCount", "1")]),
+               ("removed", [("EventType", "onMessageRemoved"), ("Body", "hello, edited twice"),
+                            ("DateRemoved", "2026-01-21T12:53:00.000Z"), ("RetryCount", "0")]))
+    for name, extra in actions:
+        post(f"conversations_message_{name}", "A Conversations post-action webhook (the docs' parameters; "
+             "synthetic values): each action on a message is its own event (action, message, time in the key), "
+             "a redelivery (RetryCount 1) the same event; only onMessageAdded is message.received",
+             conversation + extra)
     post("proxy_forwarded_headers", "Behind a proxy that sets X-Forwarded-Proto/-Host, trusted by the option",
          params, url="/twilio/sms", signed_url=TWILIO_URL, options={"trust_forwarded_headers": True},
          headers={"Host": "127.0.0.1:8000", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hooks.example.com"})

@@ -94,7 +94,7 @@ pub(crate) const SPEC: Spec = Spec {
     json_text_field: None,
     out_of_order: Some(OUT_OF_ORDER),
     methods: defaults::POST_ONLY,
-    decode: defaults::json_body,
+    decode,
     signed_apart: defaults::body_signed,
 };
 
@@ -231,6 +231,8 @@ fn status_of(word: &str) -> DeliveryStatus {
         "sending_failed" | "delivery_failed" | "failed" => DeliveryStatus::Failed,
         "delivery_unconfirmed" => DeliveryStatus::CarrierAccepted,
         "expired" => DeliveryStatus::Expired,
+        // RCS read receipts (`message.read`, its recipients' status).
+        "read" => DeliveryStatus::Read,
         _ => DeliveryStatus::Unknown,
     }
 }
@@ -243,7 +245,27 @@ fn unanswered(cause: &str) -> bool {
     )
 }
 
+/// A JSON body, or TeXML's form (its callbacks are `application/x-www-form-urlencoded`
+/// PascalCase fields, signed like every other Telnyx webhook: team-telnyx/telnyx-php#96).
+fn decode(request: &WebhookRequest) -> Result<Value> {
+    if is_texml_form(request)? {
+        return Ok(defaults::form_object(&request.body));
+    }
+    defaults::json_body(request)
+}
+
+fn is_texml_form(request: &WebhookRequest) -> Result<bool> {
+    let form = request.header("content-type")?.is_some_and(|value| {
+        let media_type = value.split(';').next().unwrap_or_default().trim();
+        media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    Ok(form && !crate::json_read::opens_an_object(&request.body))
+}
+
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    if raw.get("CallSid").is_some() {
+        return texml_event(raw, context);
+    }
     let mut fields = Fields::new(&raw);
     let form = if raw.get("data").is_some() {
         &WRAPPED
@@ -304,7 +326,7 @@ fn message_event(
 ) -> NormalizedEvent {
     let (event_type, direction) = match kind {
         "received" => (EventType::MessageReceived, Direction::Inbound),
-        "sent" | "finalized" => (EventType::MessageStatus, Direction::Outbound),
+        "sent" | "finalized" | "read" => (EventType::MessageStatus, Direction::Outbound),
         _ => return context.event(id, EventType::Other, name, Value::Null),
     };
     let mut event = context.event(id, event_type, name, Value::Null);
@@ -323,7 +345,13 @@ fn message_event(
                 }
             }
         }
-        let (status, word) = least.unwrap_or((DeliveryStatus::Unknown, ""));
+        // A read receipt that names no recipient's status is still a read.
+        let unnamed = if kind == "read" {
+            (DeliveryStatus::Read, "read")
+        } else {
+            (DeliveryStatus::Unknown, "")
+        };
+        let (status, word) = least.unwrap_or(unnamed);
         event.status = Some(StatusInfo::new(status, word));
     }
     let errors = fields.array(&payload("errors")).map_or(0, Vec::len);
@@ -340,11 +368,66 @@ fn message_event(
     event.message = Some(Message {
         id: fields.id(&payload("id")),
         direction: Some(direction),
-        text: fields.text(&payload("text")).map(String::from),
+        // RCS puts the text in `body.text` (developers.telnyx.com, receiving RCS webhooks).
+        text: fields
+            .text(&payload("text"))
+            .or_else(|| fields.text(&payload("body.text")))
+            .map(String::from),
         reference: None,
         error,
     });
     event
+}
+
+/// A TeXML callback (Twilio-style PascalCase fields, developers.telnyx.com/api-reference/
+/// callbacks/texml-*): a call-progress status callback (`CallbackSource`) is keyed by the call,
+/// its status and its `SequenceNumber`, which a redelivery repeats; any other request of a
+/// running call (a `<Gather>` action, a recording) by its body.
+fn texml_event(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let mut fields = Fields::new(&raw);
+    let call_sid = fields.id("CallSid");
+    let word = fields.text("CallStatus").unwrap_or_default();
+    let status_callback = fields.has("CallbackSource");
+    let sequence = fields.id("SequenceNumber");
+    let id = match (&call_sid, status_callback && !word.is_empty()) {
+        (Some(sid), true) => {
+            let mut key = alloc::vec!["texml", sid.as_str(), word];
+            key.extend(sequence.as_deref());
+            context.key(&key)
+        }
+        _ => context.derived_key(),
+    };
+    let event_type = match word {
+        "completed" => EventType::CallCompleted,
+        _ => EventType::CallStatus,
+    };
+    let name = if status_callback {
+        "texml_call_status"
+    } else {
+        "texml_request"
+    };
+    let mut event = context.event(id, event_type, name, Value::Null);
+    event.occurred_at = fields.time("Timestamp");
+    event.from = fields.message_address("From");
+    event.to = fields.message_address("To");
+    let duration_path = "CallDuration";
+    let duration_seconds = fields.text(duration_path).and_then(|text| {
+        let seconds = text.trim().parse::<u64>().ok();
+        if seconds.is_none() {
+            fields.mark_unread(duration_path);
+        }
+        seconds
+    });
+    event.call = Some(Call {
+        id: call_sid,
+        direction: None,
+        status: (!word.is_empty()).then(|| word.to_ascii_lowercase()),
+        voicemail_url: None,
+        duration_seconds,
+    });
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
+    Ok(event)
 }
 
 fn call_event(

@@ -614,7 +614,9 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         None => context.derived_key(),
     };
     let mut event;
-    if message_sid.is_some() || message_status.is_some() {
+    if let Some(action) = fields.text("EventType") {
+        event = conversations_event(&mut fields, context, action, message_sid, &fallback);
+    } else if message_sid.is_some() || message_status.is_some() {
         let word = message_status.unwrap_or_default();
         let inbound = word == "received" || (word.is_empty() && fields.has("Body"));
         let (event_type, name) = if inbound {
@@ -698,6 +700,55 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     Ok(event)
 }
 
+/// A Conversations webhook (`EventType`: `onMessageAdded`, `onMessageUpdated`,
+/// `onMessageRemoved`, `onParticipantAdded`, …; twilio.com/docs/conversations/
+/// conversations-webhooks). A message's edits and removal carry its `MessageSid` and `Body`
+/// again, so the key names the action, its subject and its time (`RetryCount` changes on a
+/// redelivery, so the body's hash would not do); a posted message is `message.received`, every
+/// other action `other`.
+fn conversations_event(
+    fields: &mut Fields<'_>,
+    context: &Context<'_>,
+    action: &str,
+    message_sid: Option<String>,
+    fallback: &dyn Fn() -> String,
+) -> NormalizedEvent {
+    let subject = match &message_sid {
+        Some(sid) => Some(sid.clone()),
+        None => fields.id("ParticipantSid").or_else(|| fields.id("ConversationSid")),
+    };
+    let status = fields.text("Status");
+    let when = ["DateRemoved", "DateUpdated", "DateCreated"]
+        .iter()
+        .find_map(|path| fields.text(path));
+    let id = match &subject {
+        Some(subject) => {
+            let mut key = alloc::vec![action, subject.as_str()];
+            key.extend(status);
+            key.extend(when);
+            context.key(&key)
+        }
+        None => fallback(),
+    };
+    let added = action == "onMessageAdded";
+    let event_type = if added {
+        EventType::MessageReceived
+    } else {
+        EventType::Other
+    };
+    let mut event = context.event(id, event_type, action, Value::Null);
+    if added {
+        event.message = Some(Message {
+            id: message_sid,
+            direction: Some(Direction::Inbound),
+            text: fields.text("Body").map(String::from),
+            reference: None,
+            error: None,
+        });
+    }
+    event
+}
+
 /// A Voice `Timestamp` (`Tue, 21 Jan 2026 12:53:20 +0000`) as RFC 3339 UTC.
 fn rfc2822(fields: &mut Fields<'_>, path: &str) -> Option<String> {
     let text = fields.text(path)?;
@@ -705,7 +756,7 @@ fn rfc2822(fields: &mut Fields<'_>, path: &str) -> Option<String> {
     if text.trim().is_empty() {
         return None;
     }
-    let parsed = rfc2822_seconds(text)
+    let parsed = crate::time::rfc2822_seconds(text)
         .and_then(|seconds| crate::time::from_unix_seconds(seconds, "Timestamp").ok());
     if parsed.is_none() {
         fields.mark_unread(path);
@@ -713,51 +764,6 @@ fn rfc2822(fields: &mut Fields<'_>, path: &str) -> Option<String> {
     parsed
 }
 
-/// UNIX seconds of `[Day,] DD Mon YYYY HH:MM:SS ±HHMM` (or `GMT`/`UT`/`Z`), the form Twilio
-/// sends. By hand: chrono's RFC 2822 parser brings its whole format machinery into the wasm.
-fn rfc2822_seconds(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let text = text.split_once(',').map_or(text, |(_, rest)| rest).trim();
-    let mut parts = text.split_ascii_whitespace();
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month = parts.next()?;
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let month = MONTHS
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(month))
-        .and_then(|index| u32::try_from(index + 1).ok())?;
-    let year: i32 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':');
-    let (hour, minute) = (clock.next()?.parse().ok()?, clock.next()?.parse().ok()?);
-    let second = clock.next().map_or(Some(0), |s| s.parse().ok())?;
-    let zone = parts.next().unwrap_or("+0000");
-    if parts.next().is_some() || clock.next().is_some() {
-        return None;
-    }
-    let offset_secs: i64 = match zone {
-        "GMT" | "UT" | "UTC" | "Z" => 0,
-        _ => {
-            let (sign, digits) = match zone.as_bytes().first()? {
-                b'+' => (1, zone.get(1..)?),
-                b'-' => (-1, zone.get(1..)?),
-                _ => return None,
-            };
-            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let hours: i64 = digits.get(..2)?.parse().ok()?;
-            let minutes: i64 = digits.get(2..)?.parse().ok()?;
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    let local = chrono::NaiveDate::from_ymd_opt(year, month, day)?
-        .and_hms_opt(hour, minute, second)?
-        .and_utc()
-        .timestamp();
-    local.checked_sub(offset_secs)
-}
 
 // ------------------------------------------------------------------------------ test kit
 
@@ -923,6 +929,7 @@ fn identity(kind: &str, serial: u64) -> Value {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::time::rfc2822_seconds;
 
     #[test]
     fn the_url_a_mismatch_names_never_shows_a_configured_value() {

@@ -57,7 +57,7 @@ use super::{defaults, Context, Provider, Spec, BodyKeys, HeaderNames};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::event::{
-    DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
+    Call, DeliveryStatus, Direction, EventType, Message, NormalizedEvent, ProviderError, StatusInfo,
 };
 use crate::fields::Fields;
 use crate::kit::{self, SampleKind, Scheme};
@@ -450,9 +450,71 @@ fn message_parts(raw: &Value) -> u32 {
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     if is_sms_payload(&raw) {
         normalize_sms(raw, context)
+    } else if is_voice_event(&raw) {
+        normalize_voice(raw, context)
     } else {
         normalize_messages(raw, context)
     }
+}
+
+/// A Voice API event (a call leg's `uuid` — `call_uuid` in the machine-detection event — and
+/// its `conversation_uuid`, no `message_uuid`): its keys, never their types.
+fn is_voice_event(raw: &Value) -> bool {
+    raw.get("message_uuid").is_none()
+        && (raw.get("uuid").is_some() || raw.get("call_uuid").is_some())
+        && raw.get("conversation_uuid").is_some()
+}
+
+/// A Voice API event webhook (developer.vonage.com/en/voice/voice-api/webhook-reference,
+/// the SDKs' fixtures: vonage-dotnet-sdk `Vonage.Test/Voice/Data/Completed.json`, …). Each
+/// status of a leg comes once: keyed by the leg and its status.
+fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
+    let mut fields = Fields::new(&raw);
+    let leg = fields.id("uuid").or_else(|| fields.id("call_uuid"));
+    let word = fields.text("status").unwrap_or_default();
+    let direction = match fields.text("direction") {
+        Some("inbound") => Some(Direction::Inbound),
+        Some("outbound") => Some(Direction::Outbound),
+        Some(_) => {
+            fields.mark_unread("direction");
+            None
+        }
+        None => None,
+    };
+    let inbound = direction == Some(Direction::Inbound);
+    let event_type = match word {
+        "completed" => EventType::CallCompleted,
+        "busy" | "cancelled" | "failed" | "rejected" | "timeout" | "unanswered" if inbound => {
+            EventType::CallMissed
+        }
+        _ => EventType::CallStatus,
+    };
+    let id = match (&leg, word.is_empty()) {
+        (Some(leg), false) => context.key(&["call", leg, word]),
+        _ => derived_key(context, &raw),
+    };
+    let mut event = context.event(id, event_type, "call_event", Value::Null);
+    event.occurred_at = fields.time("timestamp");
+    event.from = fields.message_address("from");
+    event.to = fields.message_address("to");
+    let duration_seconds = match fields.value("duration") {
+        Some(Value::Number(number)) => number.as_u64(),
+        Some(Value::String(text)) => text.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    if duration_seconds.is_none() && fields.has("duration") {
+        fields.mark_unread("duration");
+    }
+    event.call = Some(Call {
+        id: leg,
+        direction,
+        status: (!word.is_empty()).then(|| word.to_ascii_lowercase()),
+        voicemail_url: None,
+        duration_seconds,
+    });
+    event.unread_fields = fields.into_unread();
+    event.raw = raw;
+    Ok(event)
 }
 
 fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {

@@ -531,8 +531,15 @@ impl Delivery {
                     provider: self.provider_or_internal(),
                     new: state == "new",
                 }),
+                // Another delivery of the event is being stored (its transaction not yet
+                // committed): answered as a claim in progress, 503 with Retry-After, not as a
+                // store failure.
+                "in_progress" => self.decided(Step::Claimed {
+                    provider: self.provider_or_internal(),
+                    state: ClaimState::InProgress,
+                }),
                 _ => self.store_failed(
-                    "the inbox's enqueue returned something other than new or duplicate",
+                    "the inbox's enqueue returned something other than new, duplicate or in_progress",
                 ),
             },
             (Phase::Enqueuing, Input::StoreFailed { timed_out }) => self.store_failed(if timed_out
@@ -816,6 +823,29 @@ mod tests {
         assert_eq!((answer.status, answer.code), (503, "dedupe_unavailable"));
         assert_eq!(answer.provider_action, Some(DeliveryResult::Retry));
         assert!(note.is_some_and(|n| n.contains("store_deadline_ms")));
+    }
+
+    #[test]
+    fn an_inbox_storing_the_same_event_right_now_is_a_claim_in_progress_not_a_store_failure() {
+        let inbox = settings(Provider::Lisoloo)
+            .with_inbox()
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"));
+        let (mut delivery, _) = Delivery::start(inbox, "POST", &[]);
+        delivery.next(Input::BodyRead { length: 2 });
+        let enqueue = delivery.next(Input::Normalized {
+            provider: Provider::Lisoloo,
+            event_id: "lisoloo:e".into(),
+        });
+        assert!(matches!(enqueue, Action::Enqueue { .. }), "{enqueue:?}");
+        let (answer, _) = answer_of(delivery.next(Input::Enqueued {
+            state: "in_progress".into(),
+        }));
+        assert_eq!((answer.status, answer.code), (503, "delivery_in_progress"));
+        assert_eq!(answer.log, LogLevel::Info);
+        assert!(answer
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "retry-after"));
     }
 
     #[test]
