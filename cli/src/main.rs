@@ -168,6 +168,28 @@ impl From<telhook_core::Error> for Failure {
     }
 }
 
+/// An `http://` or `https://` URL with a host, checked before anything is sent: a typo is a
+/// usage error, not a delivery the provider would retry (nor hours of retries for simulate).
+fn http_url(option: &str, url: &str) -> Result<(), Failure> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"));
+    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    match host {
+        Some(host)
+            if !host.is_empty()
+                && !host.starts_with(':')
+                && !host.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(usage(format!(
+            "{option}: expected an http:// or https:// URL with a host"
+        ))),
+    }
+}
+
 fn usage(message: impl Into<String>) -> Failure {
     Failure {
         code: "usage",
@@ -240,6 +262,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             })
         }
         Command::Send { url, signed } => {
+            http_url("URL", &url)?;
             let (provider, request) = signed_request(&signed, &url)?;
             let policy = retry_policy(provider);
             let answer = delivery::deliver(&delivery::agent(&policy), provider, &url, &request);
@@ -273,6 +296,13 @@ fn run(cli: Cli) -> Result<Done, Failure> {
         } => {
             if speed.is_some_and(|speed| !(speed.is_finite() && speed >= 1.0)) {
                 return Err(usage("--speed: expected a number of at least 1"));
+            }
+            http_url("URL", &url)?;
+            if let Some(count_url) = &count_url {
+                http_url("--count-url", count_url)?;
+            }
+            if let Some(public_url) = &public_url {
+                http_url("--public-url", public_url)?;
             }
             let provider = Provider::from_name(&provider)?;
             let settings = simulate::Settings {

@@ -194,11 +194,18 @@ struct Genuine {
     request: WebhookRequest,
     /// Copies delivered at the same moment (1 = a single delivery).
     copies: usize,
+    /// A delivery of an event already delivered, sent as if its acknowledgement was lost: the
+    /// provider would never send it after giving the event up, so it says nothing about
+    /// whether the event was lost; a receiver that refuses it is reported never acknowledged.
+    redelivery: bool,
 }
 
 struct Forged {
     label: String,
     request: WebhookRequest,
+    /// The id the forged event would have once accepted (read without verifying): with
+    /// --count-url, a count for it is a forgery processed, whatever the receiver answered.
+    key: Option<String>,
 }
 
 /// Where the rows go: a progress bar on a terminal, plain lines otherwise, nothing for --json.
@@ -250,6 +257,11 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     let (genuine, forged, not_applicable) = plan(settings)?;
     let policy = retry_policy(provider);
     let client = agent(&policy);
+    // The count endpoint asked once before anything is sent: a typo found after an hour of
+    // retries would lose the run's verdict.
+    if let Some(url) = &settings.count_url {
+        fetch_counts(&client, url)?;
+    }
     let output = Output::new(settings.json, genuine.len() + forged.len());
     let columns = Columns {
         event: genuine
@@ -277,7 +289,16 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     }
     output.line(&columns.header());
     let mut deliveries = Vec::new();
+    // By the provider's own deliveries of each event (its redeliveries and copies count for
+    // the event only when the first delivery was acknowledged or its copies raced it).
     let mut acknowledged: BTreeMap<String, bool> = BTreeMap::new();
+    // Redeliveries the receiver never acknowledged: label, key, how the flow ended.
+    let mut redeliveries_refused: Vec<(String, String, String)> = Vec::new();
+    // With --count-url, the counts taken before the first redelivery: an event the provider
+    // gave up before then was lost, even if the redelivery this run invents processed it.
+    let mut counts_before_redeliveries: Option<BTreeMap<String, u64>> = None;
+    // The events whose first delivery came before those counts.
+    let mut delivered_before_redeliveries: BTreeSet<String> = BTreeSet::new();
     let mut verdict = Verdict {
         not_applicable,
         duplicates_measured: settings.count_url.is_some(),
@@ -287,6 +308,15 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     // When the last attempt that got no answer ended: its handler may still be running.
     let mut last_unanswered: Option<std::time::Instant> = None;
     for event in &genuine {
+        if event.redelivery && counts_before_redeliveries.is_none() {
+            if let Some(url) = &settings.count_url {
+                settle(&output, last_unanswered, &policy);
+                counts_before_redeliveries = Some(fetch_counts(&client, url)?);
+            }
+        }
+        if counts_before_redeliveries.is_none() {
+            delivered_before_redeliveries.insert(event.key.clone());
+        }
         output.step(&event.label);
         let flows: Vec<Vec<Delivery>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..event.copies)
@@ -301,10 +331,25 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
             last_unanswered = Some(std::time::Instant::now());
         }
         for flow in flows {
+            let acked = flow
+                .iter()
+                .any(|d| d.answer.provider_action == DeliveryResult::Acknowledged);
+            if event.redelivery {
+                if !acked {
+                    let ended = flow
+                        .last()
+                        .map_or("never delivered", |d| d.next_step.as_str());
+                    redeliveries_refused.push((
+                        event.label.clone(),
+                        event.key.clone(),
+                        ended.to_owned(),
+                    ));
+                }
+            } else {
+                *acknowledged.entry(event.key.clone()).or_default() |= acked;
+            }
             for delivery in flow {
                 output.line(&columns.row(&delivery));
-                let acked = delivery.answer.provider_action == DeliveryResult::Acknowledged;
-                *acknowledged.entry(event.key.clone()).or_default() |= acked;
                 deliveries.push(delivery);
             }
         }
@@ -337,22 +382,41 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         .unwrap_or(0);
     let counts = match &settings.count_url {
         Some(url) => {
-            // A handler the provider gave up waiting for may still finish: give it another
-            // timeout before counting, so that it counts as processed, not lost.
-            if let Some(ended) = last_unanswered {
-                let settle = Duration::from_secs(u64::from(policy.timeout_secs));
-                if let Some(left) = settle.checked_sub(ended.elapsed()) {
-                    output.line(&format!(
-                        "waiting {} ms for handlers still running after the provider's timeout",
-                        left.as_millis()
-                    ));
-                    std::thread::sleep(left);
-                }
-            }
+            settle(&output, last_unanswered, &policy);
             Some(fetch_counts(&client, url)?)
         }
         None => None,
     };
+    // A forged event the receiver processed though it refused every forgery of it (one it
+    // answered 2xx is listed already): the forgeries of one body share its event's id.
+    if let Some(counts) = &counts {
+        let genuine_keys: BTreeSet<&str> = genuine.iter().map(|g| g.key.as_str()).collect();
+        let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for forgery in &forged {
+            if let Some(key) = forgery
+                .key
+                .as_deref()
+                .filter(|key| !genuine_keys.contains(key))
+            {
+                by_key.entry(key).or_default().push(forgery.label.as_str());
+            }
+        }
+        for (key, labels) in by_key {
+            let processed = counts.get(key).is_some_and(|n| *n > 0);
+            let answered_2xx = labels.iter().any(|label| {
+                verdict
+                    .forgeries_accepted
+                    .iter()
+                    .any(|accepted| accepted == label)
+            });
+            if processed && !answered_2xx {
+                verdict.forgeries_accepted.push(format!(
+                    "{} (refused, but its event was processed)",
+                    labels.join(" / ")
+                ));
+            }
+        }
+    }
     // Redeliveries of one event share its key: judge each key once, by how often the endpoint
     // processed it (when --count-url tells) whether or not the provider saw it acknowledged.
     let mut judged = BTreeSet::new();
@@ -372,6 +436,22 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         let processed = counts
             .as_ref()
             .map(|c| c.get(&event.key).copied().unwrap_or(0));
+        // Given up by the provider before this run's own redelivery came: lost unless it had
+        // been processed by then.
+        let processed_when_given_up = counts_before_redeliveries
+            .as_ref()
+            .filter(|_| !acked && delivered_before_redeliveries.contains(&event.key))
+            .map(|c| c.get(&event.key).copied().unwrap_or(0));
+        if processed_when_given_up == Some(0) && processed.is_some_and(|n| n > 0) {
+            verdict.lost.push(Loss {
+                event: event.key.clone(),
+                reason: format!(
+                    "{}; processed only by the redelivery this run sent after the provider had given it up",
+                    last_step()
+                ),
+            });
+            continue;
+        }
         match processed {
             // Unmeasured: an acknowledgement is all there is to go by.
             None if !acked => verdict.lost.push(Loss {
@@ -407,6 +487,16 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
                 }
             }
         }
+    }
+    for (label, key, ended) in redeliveries_refused {
+        let judged = |losses: &[Loss]| losses.iter().any(|loss| loss.event == key);
+        if judged(&verdict.lost) || judged(&verdict.unacknowledged) {
+            continue;
+        }
+        verdict.unacknowledged.push(Loss {
+            event: key,
+            reason: format!("{label}: {ended} (a redelivery must be acknowledged, as a duplicate)"),
+        });
     }
     for loss in &verdict.lost {
         output.line(&format!("LOST {} ({})", loss.event, loss.reason));
@@ -444,6 +534,22 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         deliveries,
         verdict,
     })
+}
+
+/// Waits, once the provider has given up on an attempt that got no answer, another timeout:
+/// its handler may still finish, and then counts as processed, not lost.
+fn settle(output: &Output, last_unanswered: Option<std::time::Instant>, policy: &RetryPolicy) {
+    let Some(ended) = last_unanswered else {
+        return;
+    };
+    let settle = Duration::from_secs(u64::from(policy.timeout_secs));
+    if let Some(left) = settle.checked_sub(ended.elapsed()) {
+        output.line(&format!(
+            "waiting {} ms for handlers still running after the provider's timeout",
+            left.as_millis()
+        ));
+        std::thread::sleep(left);
+    }
 }
 
 /// Delivers until acknowledged, dropped or out of retries, sleeping the provider's delays
@@ -597,6 +703,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
             key,
             request: addressed(request, settings),
             copies,
+            redelivery: false,
         })
     };
     // A kind in another shape, when the core accepts it signed that way.
@@ -612,6 +719,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
             key,
             request: addressed(request, settings),
             copies: 1,
+            redelivery: false,
         })
     };
     let run_id = run_id();
@@ -656,6 +764,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
             key: event.key.clone(),
             request: event.request.clone(),
             copies: 1,
+            redelivery: true,
         });
     }
     genuine.extend(redeliveries);
@@ -695,6 +804,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
         match forge_for_url(provider, &body, credentials, now, forgery, url)? {
             Some(request) => forged.push(Forged {
                 label: format!("forged: {}", forgery.name()),
+                key: unverified_key(provider, &request, now),
                 request: addressed(request, settings),
             }),
             None => not_applicable.push(match forgery {
@@ -728,6 +838,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
             {
                 forged.push(Forged {
                     label: format!("forged: {} [{kind}{}]", forgery.name(), transport.suffix()),
+                    key: unverified_key(provider, &request, now),
                     request: addressed(request, settings),
                 });
             }
@@ -765,6 +876,15 @@ fn describe(overrides: &Value) -> String {
 }
 
 /// The endpoint's processing counts: `{"<event id>": n, …}` or a list of processed ids.
+/// The id a forged request's event would have, read without verifying it (`None` when its
+/// body is not the provider's, as a tampered one may be).
+fn unverified_key(provider: Provider, request: &WebhookRequest, now: i64) -> Option<String> {
+    let unverified = Credentials::insecure_skip_verification();
+    normalize_event(Some(provider), request, &unverified, now)
+        .ok()
+        .map(|event| event.id)
+}
+
 fn fetch_counts(
     client: &ureq::Agent,
     url: &str,

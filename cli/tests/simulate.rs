@@ -39,6 +39,16 @@ enum Behaviour {
     /// Runs the handler for every delivery (no dedupe) and answers 204 — which LimePhone
     /// does not count as an acknowledgement, so it redelivers until it gives up.
     AnswersNoContent,
+    /// Like Correct, but answers 503 to the very first request it gets (a cold start),
+    /// processing nothing.
+    FailsTheVeryFirstRequest,
+    /// Like Correct, but a request that fails verification is processed all the same (read
+    /// without verifying), then answered 401.
+    ProcessesForgeries,
+    /// Like Correct, but a request carrying no authentication at all is accepted unverified.
+    VerifiesOnlyWhatIsSigned,
+    /// Like Correct, but answers 500 to a delivery of an event it already has.
+    RefusesDuplicates,
 }
 
 /// How long `SlowHandler` takes for the first event: over LimePhone's 5 s timeout, by a
@@ -57,6 +67,8 @@ struct State {
     claims: HashMap<String, bool>,
     attempts: HashMap<String, u64>,
     latest_rank: HashMap<String, u8>,
+    /// Requests received, every kind counted.
+    requests: u64,
     /// The method and Content-Type of every delivery that verified.
     shapes: std::collections::BTreeSet<(String, String)>,
 }
@@ -147,6 +159,13 @@ fn answer(
         body: body.into(),
     };
     let now = NOW.parse().unwrap();
+    {
+        let mut state = state.lock().unwrap();
+        state.requests += 1;
+        if behaviour == Behaviour::FailsTheVeryFirstRequest && state.requests == 1 {
+            return (503, "starting up".into());
+        }
+    }
     let event = match telhook_core::normalize_event_with(
         Some(provider),
         &webhook,
@@ -155,7 +174,34 @@ fn answer(
         options,
     ) {
         Ok(event) => event,
-        Err(error) if error.kind() == ErrorKind::Verification => return (401, error.code().into()),
+        Err(error) if error.kind() == ErrorKind::Verification => {
+            // Carrying no authentication at all: no signature, authorization or token.
+            let unsigned = !webhook.headers.iter().any(|(name, _)| {
+                let name = name.to_ascii_lowercase();
+                ["signature", "authorization", "gwapi", "token"]
+                    .iter()
+                    .any(|part| name.contains(part))
+            }) && !request.url().contains("token=")
+                && !request.url().contains("sig=");
+            let unverified = telhook_core::normalize_event_with(
+                Some(provider),
+                &webhook,
+                &Credentials::insecure_skip_verification(),
+                now,
+                options,
+            );
+            match (behaviour, unverified) {
+                (Behaviour::ProcessesForgeries, Ok(event)) => {
+                    *state.lock().unwrap().processed.entry(event.id).or_default() += 1;
+                }
+                (Behaviour::VerifiesOnlyWhatIsSigned, Ok(event)) if unsigned => {
+                    *state.lock().unwrap().processed.entry(event.id).or_default() += 1;
+                    return (200, outcome("accepted"));
+                }
+                _ => {}
+            }
+            return (401, error.code().into());
+        }
         Err(error) => return (400, error.code().into()),
     };
     let content_type = webhook
@@ -169,13 +215,22 @@ fn answer(
     state.shapes.insert((webhook.method.clone(), content_type));
     std::thread::sleep(Duration::from_millis(10));
     match behaviour {
-        Behaviour::Correct | Behaviour::FailsFirstAttempt | Behaviour::SlowFirstAnswer => {
+        Behaviour::Correct
+        | Behaviour::FailsFirstAttempt
+        | Behaviour::SlowFirstAnswer
+        | Behaviour::FailsTheVeryFirstRequest
+        | Behaviour::ProcessesForgeries
+        | Behaviour::VerifiesOnlyWhatIsSigned
+        | Behaviour::RefusesDuplicates => {
             let attempts = state.attempts.entry(event.id.clone()).or_default();
             *attempts += 1;
             if behaviour == Behaviour::FailsFirstAttempt && *attempts == 1 {
                 return (500, "database down".into());
             }
             let seen = state.processed.contains_key(&event.id);
+            if behaviour == Behaviour::RefusesDuplicates && seen {
+                return (500, "already have it".into());
+            }
             state.processed.entry(event.id).or_insert(1);
             let slow = behaviour == Behaviour::SlowFirstAnswer
                 && state.attempts.len() == 1
@@ -566,6 +621,155 @@ fn a_receiver_that_drops_stale_statuses_and_reprocesses_duplicates_fails_naming_
     assert_eq!(verdict["forgeries_accepted"], json!([]));
 }
 
+/// Found by a reviewer: Twilio does not retry, so an event whose one delivery got 503 is lost;
+/// the redelivery simulate adds (as if an acknowledgement was lost) processed it, and the
+/// verdict said 0 lost.
+#[test]
+fn an_event_the_provider_gave_up_is_lost_even_if_the_runs_own_redelivery_processed_it() {
+    for count in [true, false] {
+        let (credentials, _) = credentials_file(Provider::Twilio);
+        let receiver = start(
+            Provider::Twilio,
+            credentials,
+            Behaviour::FailsTheVeryFirstRequest,
+        );
+        let (_, path) = credentials_file(Provider::Twilio);
+        let mut args = vec![
+            "simulate",
+            receiver.url.as_str(),
+            "--provider",
+            "twilio",
+            "--credentials",
+            path.as_str(),
+            "--now",
+            NOW,
+            "--speed",
+            "100000",
+            "--json",
+        ];
+        if count {
+            args.extend(["--count-url", receiver.count_url.as_str()]);
+        }
+        let out = telhook(&args);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{report:#}");
+        let lost = report["verdict"]["lost"].as_array().unwrap();
+        assert_eq!(lost.len(), 1, "{report:#}");
+        if count {
+            assert!(
+                lost[0]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("processed only by the redelivery"),
+                "{lost:?}"
+            );
+        }
+    }
+}
+
+/// Found by a reviewer: a receiver that processes a forged event and then answers 401 passed;
+/// one that checks a signature only when there is one accepted an unsigned request unseen.
+#[test]
+fn a_forged_event_processed_or_an_unsigned_request_accepted_is_a_forgery_accepted() {
+    let (out, report) = simulate(Provider::Lisoloo, Behaviour::ProcessesForgeries, true);
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let accepted = report["verdict"]["forgeries_accepted"].as_array().unwrap();
+    assert!(
+        !accepted.is_empty()
+            && accepted.iter().all(|f| f
+                .as_str()
+                .unwrap()
+                .ends_with("(refused, but its event was processed)")),
+        "{accepted:?}"
+    );
+    for provider in [Provider::LimePhone, Provider::GatewayApi, Provider::Lisoloo] {
+        let (out, report) = simulate(provider, Behaviour::VerifiesOnlyWhatIsSigned, true);
+        assert_eq!(out.status.code(), Some(1), "{report:#}");
+        assert_eq!(
+            report["verdict"]["forgeries_accepted"],
+            json!(["forged: unsigned"]),
+            "{provider}"
+        );
+    }
+}
+
+/// A receiver that answers 500 to a redelivery of an event it has: the provider never sees
+/// that delivery acknowledged, and the verdict lists it (the old one said nothing).
+#[test]
+fn a_refused_redelivery_is_listed_as_never_acknowledged() {
+    let (out, report) = simulate(Provider::LoopLookup, Behaviour::RefusesDuplicates, true);
+    let verdict = &report["verdict"];
+    assert_eq!(verdict["lost"], json!([]), "{verdict:#}");
+    let reasons: Vec<&str> = verdict["unacknowledged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("lookup_result (redelivery)")
+                && r.ends_with("(a redelivery must be acknowledged, as a duplicate)")),
+        "{reasons:?}"
+    );
+    assert!(out.status.success(), "{report:#}");
+}
+
+#[test]
+fn send_and_simulate_refuse_a_url_that_is_not_http_before_sending_anything() {
+    let (_, path) = credentials_file(Provider::Lisoloo);
+    for url in [
+        "notaurl",
+        "ftp://example.com/hooks",
+        "http://",
+        "http:///hooks",
+    ] {
+        let out = telhook(&[
+            "send",
+            url,
+            "--provider",
+            "lisoloo",
+            "--event",
+            "sms.failed",
+            "--credentials",
+            path.as_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("expected an http:// or https:// URL"),
+            "{url}"
+        );
+        let out = telhook(&[
+            "simulate",
+            url,
+            "--provider",
+            "lisoloo",
+            "--credentials",
+            path.as_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{url}");
+    }
+    let out = telhook(&[
+        "simulate",
+        "http://127.0.0.1:9/hooks",
+        "--provider",
+        "lisoloo",
+        "--credentials",
+        path.as_str(),
+        "--count-url",
+        "http://127.0.0.1:9/count",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--count-url: the endpoint did not answer")
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing was sent before the count endpoint answered"
+    );
+}
+
 #[test]
 fn retries_follow_the_providers_schedule_and_save_the_event() {
     let (out, report) = simulate(Provider::LimePhone, Behaviour::FailsFirstAttempt, true);
@@ -857,6 +1061,9 @@ fn vonage_sms_api_kinds_are_sent_as_json_form_and_get_and_forged_in_each() {
             "forged: tampered_body",
             "forged: tampered_body [delivery_receipt (GET)]",
             "forged: tampered_body [delivery_receipt (form)]",
+            "forged: unsigned",
+            "forged: unsigned [delivery_receipt (GET)]",
+            "forged: unsigned [delivery_receipt (form)]",
             "forged: wrong_secret",
             "forged: wrong_secret [delivery_receipt (GET)]",
             "forged: wrong_secret [delivery_receipt (form)]",
