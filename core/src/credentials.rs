@@ -594,6 +594,38 @@ impl Credentials {
                 });
             }
         }
+        // Compared with a header's value, which no line break or other control byte can be
+        // part of: such a secret would fail every delivery (LimePhone drops the event after
+        // its retries), so it is refused where it is configured.
+        let unsendable = |secret: &Secret| {
+            secret
+                .expose()
+                .iter()
+                .any(|b| b.is_ascii_control() && *b != b'\t')
+        };
+        if self.bearer.iter().any(unsendable) {
+            return Err(Error::InvalidCredentials {
+                reason: "bearer holds a control character (a line break?) that no header can carry",
+            });
+        }
+        if self.authorization.iter().any(unsendable) {
+            return Err(Error::InvalidCredentials {
+                reason: "authorization holds a control character (a line break?) that no header can carry",
+            });
+        }
+        // The token is what follows `Bearer ` in the header: one pasted with that word never
+        // matches.
+        let prefixed = |secret: &Secret| {
+            secret
+                .expose()
+                .get(..7)
+                .is_some_and(|head| head.eq_ignore_ascii_case(b"bearer "))
+        };
+        if self.bearer.iter().any(prefixed) {
+            return Err(Error::InvalidCredentials {
+                reason: "bearer: expected the token alone, without the \"Bearer \" of its header",
+            });
+        }
         // A key that is no key would fail every delivery as a forgery: refused where it is
         // configured instead.
         if self

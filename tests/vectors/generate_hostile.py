@@ -423,6 +423,14 @@ def auth():
         add(f"empty_list_{field}", f"{field} given as an empty list beside configured secrets", "limephone",
             GOOD_BODY["limephone"], auth_headers("limephone", GOOD_BODY["limephone"].encode()), {**LIME, **empty},
             "invalid_credentials")
+    # A header-borne secret that no header can carry (a line break inside it, two variables
+    # joined), or a bearer token pasted with its header's "Bearer ": no delivery could match.
+    for name, field, value in [("bearer_line_break", "bearer", "lime-bearer\nTOKEN-9f8e"),
+                               ("authorization_nul", "authorization", "Token loop\u0000AUTH"),
+                               ("bearer_with_its_prefix", "bearer", "Bearer lime-bearer-TOKEN-9f8e")]:
+        add(f"unsendable_{name}", f"{field} that no delivery could carry or match", "limephone",
+            GOOD_BODY["limephone"], auth_headers("limephone", GOOD_BODY["limephone"].encode()),
+            {**LIME, field: value}, "invalid_credentials")
     add("empty_list_per_provider", "An empty list in a provider's own credentials", "limephone", GOOD_BODY["limephone"],
         auth_headers("limephone", GOOD_BODY["limephone"].encode()), {"limephone": {**LIME, "url_token": []}},
         "invalid_credentials")
