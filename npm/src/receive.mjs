@@ -144,7 +144,7 @@ function prepare(config, name) {
     // Inbox mode: the event is stored (with its key, atomically) and answered 200 at once; the
     // handler runs later in the inbox's worker, so nothing runs on the request path.
     if (inbox === null || typeof inbox !== "object" || typeof inbox.enqueue !== "function") {
-      throw new TypeError(`${name}: inbox must have enqueue(key, event, dedupeTtlSecs) -> "new" | "duplicate": memoryInbox(), queueInbox(env.QUEUE, {dedupe}), bullmqInbox(queue)`);
+      throw new TypeError(`${name}: inbox must have enqueue(key, event, dedupeTtlSecs) -> "new" | "duplicate" | "in_progress": memoryInbox(), queueInbox(env.QUEUE, {dedupe}), bullmqInbox(queue)`);
     }
     if (store !== undefined || onEvent !== undefined || config.leaseSecs !== undefined) {
       throw new TypeError(`${name}: with inbox, leave out store, onEvent and leaseSecs: the inbox claims the key itself and its worker runs the handler`);

@@ -586,8 +586,10 @@ export function inboxRetryDelaySecs(policy: InboxPolicyOptions, attempts: number
  * stored within its window (then nothing is written). A failure, or no answer within
  * storeDeadlineMs, is answered 503 (the provider retries).
  */
+/** What an inbox's enqueue answers: "in_progress" when another delivery of the event is being stored right now (503 with Retry-After). */
+export type Enqueued = "new" | "duplicate" | "in_progress";
 export interface Inbox {
-  enqueue(key: string, event: NormalizedEvent, dedupeTtlSecs: number): "new" | "duplicate" | Promise<"new" | "duplicate">;
+  enqueue(key: string, event: NormalizedEvent, dedupeTtlSecs: number): Enqueued | Promise<Enqueued>;
 }
 
 /** A stored event's processing columns (core/src/inbox.rs InboxRecord). */

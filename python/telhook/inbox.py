@@ -9,7 +9,8 @@ does) is the core's (``core/src/inbox.rs``); this module and the engines built o
 (``telhook.django.inbox``, ``telhook.sqlalchemy``) only store and move records:
 
 - :func:`accept` / :func:`aaccept`: one delivery into an inbox (any object with
-  ``enqueue(key, event, dedupe_ttl_secs) -> "new" | "duplicate"``);
+  ``enqueue(key, event, dedupe_ttl_secs) -> "new" | "duplicate" | "in_progress"``, the last
+  when another delivery of the event is being stored right now: 503 with Retry-After);
 - :class:`InboxPolicy`: attempts, lease, backoff and retention, checked when built;
 - :func:`claimed`, :func:`succeeded`, :func:`failed`, :func:`replayed`, :func:`retried_now`: a record's next state
   (``None`` when the step does not apply: not due, or the lease was lost);
@@ -30,7 +31,9 @@ from ._receive import (
 )
 from .types import InboxState, NormalizedEvent
 
-Enqueued = Literal["new", "duplicate"]
+# "in_progress": another delivery of the event is being stored right now (its transaction has
+# not committed): answered 503 with Retry-After, as a claim in progress is.
+Enqueued = Literal["new", "duplicate", "in_progress"]
 
 
 class Inbox(Protocol):

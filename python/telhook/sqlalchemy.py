@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ._receive import refuse_async, returned_synchronously
 from .inbox import RECORD_VERSION, Enqueued, InboxPolicy, Record, claimed, failed, new_record, replayed, succeeded
+from .stores import storage_key
 from .types import NormalizedEvent
 
 logger = logging.getLogger("telhook.inbox")
@@ -136,6 +137,9 @@ class SqlInbox:
 
     def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
         """Stores the event and claims its key in one transaction, or writes nothing."""
+        # A key longer than its column (an event id is the provider's) is stored as its hash:
+        # a key the column refused would be a 503 on every delivery of that event.
+        key = storage_key(key)
         now = self._now()
         with self.engine.begin() as connection:
             if self._upsert_returning:

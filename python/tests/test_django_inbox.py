@@ -44,6 +44,7 @@ TESTS = pathlib.Path(__file__).resolve().parent
 PATHS = sorted(INBOX_DIR.glob("*.json"))
 EVENTS = int(os.environ.get("TELHOOK_INBOX_EVENTS", "200"))
 LIMEPHONE = {"hmac_sha256": ["lime-whsec-CURRENT-5b1e"], "bearer": "lime-bearer-TOKEN-9f8e"}  # settings.TELHOOK
+LISOLOO_CREDENTIALS = {"basic": {"username": "lisoloo-hook", "password": "liso-PASS-current-4411"}}
 
 
 class Clock:
@@ -186,6 +187,101 @@ def test_the_event_row_and_its_dedupe_claim_commit_together() -> None:
         inbox.enqueue("k2", Broken(event(2), not_json=object()), 30)  # type: ignore[arg-type]
     assert not DedupeKey.objects.filter(key="k2").exists()
     assert inbox.enqueue("k2", event(2), 30) == "new"
+
+
+def test_on_postgresql_a_nul_character_a_long_key_and_a_nul_error_are_stored(pg_alias: str) -> None:
+    """Found by a reviewer on PostgreSQL: jsonb refuses \\u0000 and text refuses NUL, and the key
+    column holds 255 characters; each was a 503 on every delivery (the event lost) or a failure
+    that could not be recorded (the event held for its lease, the error lost)."""
+    clear(pg_alias)
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(pg_alias, policy=InboxPolicy(backoff_secs=5, max_backoff_secs=5), clock=clock)
+    text = "Meet @ 5\u0000 (GSM's @ is 0x00)"
+    with_nul = dict(event(1), message={"text": text})
+    long_key = "lisoloo:" + "x" * 300
+    assert inbox.enqueue(long_key, with_nul, 30) == "new"
+    assert inbox.enqueue(long_key, with_nul, 30) == "duplicate"
+    row = InboxEvent.objects.using(pg_alias).get()
+    assert row.event["message"]["text"] == text and len(row.key) <= 255
+
+    @inbox.handler(None)
+    def handle(event: Any) -> None:
+        raise HandlerError("upstream said: \x00\x01garbage")
+
+    claimed = inbox.claim()
+    assert claimed is not None
+    assert claimed[0].event["message"]["text"] == text
+    assert inbox.handle(*claimed) == "failed"
+    row = InboxEvent.objects.using(pg_alias).get()
+    assert (row.state, row.last_error_message) == ("failed", "upstream said: \ufffd\x01garbage")
+
+
+def test_a_delivery_arriving_while_another_stores_the_same_event_is_in_progress_not_a_failure() -> None:
+    """The key claimed by a transaction not yet committed: 503 with Retry-After at info, the
+    non-inbox mode's answer to a redelivery in progress, not a store failure logged at ERROR."""
+    from telhook.stores import DjangoDatabaseStore
+
+    clear("default")
+    clock = Clock(1_769_000_000)
+    inbox = DjangoInbox(clock=clock)
+    assert DjangoDatabaseStore("default", clock).claim("lisoloo:busy", "another-delivery", 30) == "new"
+    assert inbox.enqueue("lisoloo:busy", event(1), 30) == "in_progress"
+    assert not InboxEvent.objects.exists()
+    request = signed_request("lisoloo", "sms.delivered", credentials=LISOLOO_CREDENTIALS)
+    event_id = telhook.normalize_event("lisoloo", headers=request.headers, body=request.body,
+                                       credentials=LISOLOO_CREDENTIALS)["id"]
+    DjangoDatabaseStore("default").claim(event_id, "another-delivery", 30)
+    view = webhook("lisoloo", credentials=LISOLOO_CREDENTIALS, inbox=DjangoInbox())(lambda event: None)
+    response = view(RequestFactory().post("/hooks/lisoloo", data=request.body, content_type="application/json",
+                                          **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in request.headers
+                                             if k.lower() != "content-type"}))
+    assert response.status_code == 503 and response.has_header("Retry-After")
+    assert json.loads(response.content) == {"error": "delivery_in_progress"}
+
+
+def test_on_sqlite_a_handler_that_reads_first_waits_for_a_webhook_s_write_instead_of_failing(
+        tmp_path: pathlib.Path) -> None:
+    """Found by a reviewer under gunicorn: Django begins SQLite transactions DEFERRED, so a
+    handler that read first had its done mark refused at once ("database is locked", no busy
+    wait) while a webhook was storing an event; the attempt failed and ran again."""
+    import sqlite3
+
+    path = tmp_path / "inbox.sqlite3"
+    configured = connections.configure_settings({
+        "default": connections.settings["default"],
+        "sqlite_file": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), "OPTIONS": {"timeout": 5}},
+    })
+    connections.settings["sqlite_file"] = configured["sqlite_file"]
+    try:
+        call_command("migrate", "telhook", database="sqlite_file", verbosity=0)
+        inbox = DjangoInbox("sqlite_file", clock=Clock(1_769_000_000))
+
+        @inbox.handler(None)
+        def handle(event: Any) -> None:
+            InboxEvent.objects.using("sqlite_file").count()  # a read first, as handlers do
+
+        inbox.enqueue("lisoloo:first", event(1, "lisoloo"), 30)
+        claimed = inbox.claim()
+        assert claimed is not None
+        webhook_writing = threading.Event()
+
+        def a_webhook_storing_an_event() -> None:
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE telhook_inbox_event SET updated_at = updated_at WHERE id = -1")
+            webhook_writing.set()
+            time.sleep(0.5)
+            other.execute("COMMIT")
+            other.close()
+
+        writer = threading.Thread(target=a_webhook_storing_an_event)
+        writer.start()
+        webhook_writing.wait(5)
+        assert inbox.handle(*claimed) == "succeeded"
+        writer.join()
+        assert InboxEvent.objects.using("sqlite_file").get().state == "done"
+    finally:
+        connections["sqlite_file"].close()
 
 
 def test_the_key_is_held_for_the_dedupe_window_only() -> None:

@@ -126,6 +126,21 @@ def test_a_key_is_claimed_once_per_window_then_taken_over(engine_url: str) -> No
     inbox.engine.dispose()
 
 
+def test_an_event_id_longer_than_the_key_column_is_stored_and_deduped(engine_url: str) -> None:
+    """Found by a reviewer on PostgreSQL: a key over 255 characters was refused by the column,
+    a 503 on every delivery of that event."""
+    inbox = SqlInbox(create_engine(engine_url), clock=Clock(1_769_000_000), table_prefix="longkey")
+    inbox.metadata.drop_all(inbox.engine)
+    inbox.create_tables()
+    key = "lisoloo:" + "x" * 300
+    event: Any = {"provider": "lisoloo", "type": "message.status", "id": key}
+    assert inbox.enqueue(key, event, 60) == "new"
+    assert inbox.enqueue(key, event, 60) == "duplicate"
+    claims = inbox.claim()
+    assert [claim.event["id"] for claim in claims] == [key]
+    inbox.engine.dispose()
+
+
 def _ids(inbox: SqlInbox) -> List[Any]:
     with inbox.engine.connect() as connection:
         return list(connection.execute(select(inbox.events.c.id, inbox.events.c.state).order_by(inbox.events.c.id)))

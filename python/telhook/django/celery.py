@@ -80,8 +80,9 @@ class InboxTasks:
         """The ``process`` task's body. A row not yet due by this worker's clock is sent again
         for its ``run_at``: the web host's clock can run ahead of the worker's (the task, sent
         on commit, then arrives "early"), and a row dropped here would wait for a sweep that
-        may never be scheduled. A row held by another worker is sent again for its lease's end,
-        so a worker killed mid-handler does not need the sweep either."""
+        may never be scheduled. A row held by another worker is sent again for its lease's end.
+        A worker killed mid-handler leaves no task behind (Celery acked it when it started): its
+        row waits for the sweep (``telhook.inbox.sweep``, run by Celery beat: see the README)."""
         inbox = self.inbox()
         outcome = inbox.process(row_id)
         if outcome is None:

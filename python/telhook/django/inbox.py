@@ -72,7 +72,7 @@ from ..inbox import (
     succeeded,
 )
 from .._receive import returned_synchronously
-from ..stores import DONE, DjangoDatabaseStore
+from ..stores import DONE, DjangoDatabaseStore, storage_key
 from ..types import NormalizedEvent
 
 if TYPE_CHECKING:
@@ -99,8 +99,8 @@ SCHEDULERS: Dict[str, List[Scheduler]] = {}
 
 
 class InboxBusy(Exception):
-    """Another delivery of this event is being stored right now (its transaction has not
-    committed): the request is answered 503 and the provider retries."""
+    """Kept for code that catches it: ``enqueue`` now answers ``"in_progress"`` when another
+    delivery of the event is being stored (the request is answered 503 with Retry-After)."""
 
 
 class NoHandler(LookupError):
@@ -200,10 +200,14 @@ class DjangoInbox:
             if state == DONE:
                 return "duplicate"
             if state != "new":
-                raise InboxBusy("another delivery of this event is being stored")
+                # Another delivery's transaction holds the key: a claim in progress (503 with
+                # Retry-After, told at info), not a store failure.
+                return "in_progress"
             self._keys.complete(key, token, dedupe_ttl_secs)
             record = new_record(self._now())
-            row = self._rows().create(key=key, provider=event["provider"], type=event["type"], event=event, **record)
+            # The key as the dedupe table stores it: an event id longer than the column, hashed.
+            row = self._rows().create(key=storage_key(key), provider=event["provider"], type=event["type"],
+                                      event=event, **record)
             self._schedule_on_commit(row.pk, record)
         return "new"
 
@@ -222,6 +226,19 @@ class DjangoInbox:
 
     # ------------------------------------------------------------------ the worker steps
 
+    def _write_lock_first(self) -> None:
+        """On SQLite, takes the database's write lock as the transaction's first statement.
+        Django begins SQLite transactions DEFERRED: one that reads first (the claim's scan, a
+        handler's own query) must later upgrade to the write lock, and SQLite refuses that
+        upgrade at once ("database is locked", no busy wait) while a webhook is writing. The
+        done mark then failed and the handler ran again. A first write waits its turn instead.
+        (Django 5.1+ can do this for every transaction: ``"OPTIONS": {"transaction_mode":
+        "IMMEDIATE"}``.)"""
+        from django.db import connections
+
+        if connections[self.using].vendor == "sqlite":
+            self._rows().filter(pk=-1).update(updated_at=0)  # matches no row; takes the lock
+
     def _write(self, row_id: int, old: Record, new: Record) -> bool:
         """Writes ``new`` over ``old`` if the row still holds ``old``."""
         version = {name: old[name] for name in RECORD_VERSION}  # type: ignore[literal-required]
@@ -238,6 +255,7 @@ class DjangoInbox:
             dead: List[Tuple["InboxEvent", Record]] = []
             taken: Optional[Tuple["InboxEvent", Record]] = None
             with transaction.atomic(using=self.using):
+                self._write_lock_first()
                 now = self._now()
                 query = self._rows().filter(run_at__lte=now)
                 if row_id is not None:
@@ -277,6 +295,7 @@ class DjangoInbox:
         try:
             handler = self.handler_for(row.provider)
             with transaction.atomic(using=self.using):
+                self._write_lock_first()
                 _call(handler, cast(NormalizedEvent, row.event))
                 done = succeeded(self.policy, record, self._now())
                 if done is None or not self._write(row.pk, record, done):

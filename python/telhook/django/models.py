@@ -1,6 +1,23 @@
+import json
 from typing import Any, Optional
 
 from django.db import models
+
+
+class JSONTextField(models.TextField):  # type: ignore[type-arg]
+    """JSON kept as text. PostgreSQL's ``jsonb`` (what ``JSONField`` is there) refuses a NUL
+    character (``\\u0000``) anywhere in a document: an SMS text holding the GSM ``@`` (0x00)
+    would be refused on every delivery, a 503 until the provider gave up. Text holds any JSON."""
+
+    def from_db_value(self, value: Optional[str], expression: Any, connection: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value: Any) -> Optional[str]:
+        return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
 
 
 class DedupeKey(models.Model):
@@ -31,7 +48,7 @@ class InboxEvent(models.Model):
     key: "models.CharField[str, str]" = models.CharField(max_length=255, db_index=True)
     provider: "models.CharField[str, str]" = models.CharField(max_length=32)
     type: "models.CharField[str, str]" = models.CharField(max_length=64)
-    event: "models.JSONField[Any, Any]" = models.JSONField()
+    event: Any = JSONTextField()
     state: "models.CharField[str, str]" = models.CharField(max_length=16)
     attempts: "models.PositiveIntegerField[int, int]" = models.PositiveIntegerField(default=0)
     # Due when run_at <= now (pending: now; processing: the lease's end; failed: the next
