@@ -875,7 +875,6 @@ fn describe(overrides: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// The endpoint's processing counts: `{"<event id>": n, …}` or a list of processed ids.
 /// The id a forged request's event would have, read without verifying it (`None` when its
 /// body is not the provider's, as a tampered one may be).
 fn unverified_key(provider: Provider, request: &WebhookRequest, now: i64) -> Option<String> {
@@ -885,6 +884,7 @@ fn unverified_key(provider: Provider, request: &WebhookRequest, now: i64) -> Opt
         .map(|event| event.id)
 }
 
+/// The endpoint's processing counts: `{"<event id>": n, …}` or a list of processed ids.
 fn fetch_counts(
     client: &ureq::Agent,
     url: &str,

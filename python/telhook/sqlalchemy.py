@@ -47,6 +47,8 @@ from .stores import storage_key
 from .types import NormalizedEvent
 
 logger = logging.getLogger("telhook.inbox")
+# The key columns' width; a longer event id is stored as its SHA-256 (telhook.stores.storage_key).
+KEY_COLUMN_CHARS = 255
 
 Handler = Callable[[NormalizedEvent, Connection], object]
 # Called once per processed attempt: (provider, event type, the event's new state). Wire it to
@@ -60,13 +62,13 @@ def _tables(metadata: MetaData, prefix: str) -> Tuple[Table, Table]:
     keys = Table(
         f"{prefix}_key", metadata,
         # The event's idempotency key, claimed until expires_at (the provider's dedupe window).
-        Column("key", String(255), primary_key=True),
+        Column("key", String(KEY_COLUMN_CHARS), primary_key=True),
         Column("expires_at", BigInteger, nullable=False),
     )
     events = Table(
         prefix, metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("key", String(255), nullable=False, index=True),
+        Column("key", String(KEY_COLUMN_CHARS), nullable=False, index=True),
         Column("provider", String(32), nullable=False),
         Column("type", String(64), nullable=False),
         Column("event", Text, nullable=False),
@@ -138,8 +140,10 @@ class SqlInbox:
     def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
         """Stores the event and claims its key in one transaction, or writes nothing."""
         # A key longer than its column (an event id is the provider's) is stored as its hash:
-        # a key the column refused would be a 503 on every delivery of that event.
-        key = storage_key(key)
+        # a key the column refused would be a 503 on every delivery of that event. Keys that
+        # fit stay as they are, as before: a redelivery across an upgrade still finds its key.
+        if len(key) > KEY_COLUMN_CHARS:
+            key = storage_key(key)
         now = self._now()
         with self.engine.begin() as connection:
             if self._upsert_returning:

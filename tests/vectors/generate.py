@@ -495,6 +495,13 @@ def vonage():
         '"aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n'
         '  "status": "machine",\n  "direction": "outbound",\n  "timestamp": "2020-01-01T12:00:00.000Z"\n}',
     }
+    machine = {"from": "442079460000", "to": "447700900000", "call_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+               "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "status": "machine",
+               "direction": "outbound", "timestamp": "2020-01-01T12:00:04.000Z", "sub_state": "beep_start"}
+    body = dumps(machine)
+    vec("vonage", "voice_event_machine_beep_start", "Advanced Machine Detection's second machine event of a "
+        "leg (sub_state beep_start, Vonage's Voice API webhook reference): its own event beside HumanMachine.json's",
+        "vonage", body, h(body), creds)
     for fixture, body in voice.items():
         name = fixture.removesuffix(".json").lower()
         vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@{commits[fixture]}: a Voice API event, the fixture's text "
@@ -1148,6 +1155,21 @@ def twilio():
                                         ("DateUpdated", "2026-01-21T12:51:00.000Z"), ("RetryCount", "1")]),
                ("removed", [("EventType", "onMessageRemoved"), ("Body", "hello, edited twice"),
                             ("DateRemoved", "2026-01-21T12:53:00.000Z"), ("RetryCount", "0")]))
+    # One receipt per participant (its DeliveryReceiptSid), and pre-action webhooks, which fire
+    # before the message exists (no MessageSid, no time): each its own event.
+    for participant in ("1", "2"):
+        post(f"conversations_delivery_updated_participant_{participant}", "onDeliveryUpdated (the docs' "
+             "parameters; synthetic values): one receipt per participant of a group conversation, the same "
+             "message, status and time: keyed by its DeliveryReceiptSid", conversation + [
+                 ("EventType", "onDeliveryUpdated"), ("DeliveryReceiptSid", f"DY{participant * 32}"),
+                 ("ParticipantSid", f"MB{participant * 32}"), ("Status", "delivered"),
+                 ("DateUpdated", "2026-01-21T12:50:01.000Z"), ("RetryCount", "0")])
+    for number, text in (("1", "hello"), ("2", "second message")):
+        post(f"conversations_pre_action_message_add_{number}", "A pre-action onMessageAdd (no MessageSid, no "
+             "time: the message does not exist yet): keyed by the idempotency token or the body, so two "
+             "messages of one participant are two events",
+             [(k, v) for k, v in conversation if k not in ("MessageSid", "DateCreated", "Index")]
+             + [("EventType", "onMessageAdd"), ("Body", text), ("RetryCount", "0")])
     for name, extra in actions:
         post(f"conversations_message_{name}", "A Conversations post-action webhook (the docs' parameters; "
              "synthetic values): each action on a message is its own event (action, message, time in the key), "

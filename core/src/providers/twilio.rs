@@ -713,22 +713,30 @@ fn conversations_event(
     message_sid: Option<String>,
     fallback: &dyn Fn() -> String,
 ) -> NormalizedEvent {
-    let subject = match &message_sid {
-        Some(sid) => Some(sid.clone()),
-        None => fields.id("ParticipantSid").or_else(|| fields.id("ConversationSid")),
+    // A delivery receipt is one participant's (its DY sid); a message's action is the
+    // message's; anything else a participant's or the conversation's.
+    let subject = match fields.id("DeliveryReceiptSid") {
+        Some(receipt) => Some(receipt),
+        None => match &message_sid {
+            Some(sid) => Some(sid.clone()),
+            None => fields.id("ParticipantSid").or_else(|| fields.id("ConversationSid")),
+        },
     };
     let status = fields.text("Status");
     let when = ["DateRemoved", "DateUpdated", "DateCreated"]
         .iter()
         .find_map(|path| fields.text(path));
-    let id = match &subject {
-        Some(subject) => {
+    // A pre-action webhook (`onMessageAdd`, …) fires before its resource exists: no sid of it
+    // and no time, so every message a participant sends would share one key. Those, and any
+    // action without a time, go by the idempotency token or the body.
+    let id = match (&subject, when) {
+        (Some(subject), Some(when)) => {
             let mut key = alloc::vec![action, subject.as_str()];
             key.extend(status);
-            key.extend(when);
+            key.push(when);
             context.key(&key)
         }
-        None => fallback(),
+        _ => fallback(),
     };
     let added = action == "onMessageAdded";
     let event_type = if added {

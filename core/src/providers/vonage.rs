@@ -467,7 +467,8 @@ fn is_voice_event(raw: &Value) -> bool {
 
 /// A Voice API event webhook (developer.vonage.com/en/voice/voice-api/webhook-reference,
 /// the SDKs' fixtures: vonage-dotnet-sdk `Vonage.Test/Voice/Data/Completed.json`, …). Each
-/// status of a leg comes once: keyed by the leg and its status.
+/// status of a leg comes once (machine detection's two `machine` events differ by
+/// `sub_state`): keyed by the leg, its status and its sub-state.
 fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let mut fields = Fields::new(&raw);
     let leg = fields.id("uuid").or_else(|| fields.id("call_uuid"));
@@ -489,8 +490,15 @@ fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent>
         }
         _ => EventType::CallStatus,
     };
+    // Advanced Machine Detection sends `machine` twice for one leg, the second with
+    // `sub_state: beep_start`: the sub-state is part of the key.
+    let sub_state = fields.text("sub_state");
     let id = match (&leg, word.is_empty()) {
-        (Some(leg), false) => context.key(&["call", leg, word]),
+        (Some(leg), false) => {
+            let mut key = alloc::vec!["call", leg.as_str(), word];
+            key.extend(sub_state);
+            context.key(&key)
+        }
         _ => derived_key(context, &raw),
     };
     let mut event = context.event(id, event_type, "call_event", Value::Null);
