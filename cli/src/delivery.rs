@@ -129,6 +129,7 @@ pub fn next_step(policy: &RetryPolicy, attempt: u32, action: DeliveryResult) -> 
                 attempt + 1,
                 policy.max_deliveries
             ),
+            None if policy.max_deliveries <= 1 => "dropped (no retries)".to_owned(),
             None => "dropped (retries exhausted)".to_owned(),
         },
     }

@@ -273,13 +273,18 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
             .unwrap_or(0),
     };
     output.line(&format!(
-        "simulating {provider} against {}{} ({} deliveries max per event, timeout {} s, schedule / {})",
+        "simulating {provider} against {}{} ({} {} max per event, timeout {} s, schedule / {})",
         settings.url,
         settings
             .public_url
             .as_deref()
             .map_or_else(String::new, |public| format!(" (signed for {public})")),
         policy.max_deliveries,
+        if policy.max_deliveries == 1 {
+            "delivery"
+        } else {
+            "deliveries"
+        },
         policy.timeout_secs,
         settings.speed
     ));
