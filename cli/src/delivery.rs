@@ -189,7 +189,7 @@ mod tests {
         let did = retry_policy(Provider::DidReseller);
         assert_eq!(
             next_step(&did, 1, DeliveryResult::Retry),
-            "dropped (retries exhausted)"
+            "dropped (no retries)"
         );
     }
 }
