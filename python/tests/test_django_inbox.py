@@ -284,6 +284,11 @@ def test_on_sqlite_a_handler_that_reads_first_waits_for_a_webhook_s_write_instea
         connections["sqlite_file"].close()
 
 
+def test_the_models_and_their_migrations_agree() -> None:
+    """A model change without its migration would fail at `migrate` on users' databases."""
+    call_command("makemigrations", "telhook", "--check", "--dry-run", verbosity=0)
+
+
 def test_the_key_is_held_for_the_dedupe_window_only() -> None:
     clear("default")
     clock = Clock(1_769_000_000)
