@@ -868,16 +868,18 @@ fn run_id() -> u64 {
 }
 
 fn describe(overrides: &Value) -> String {
-    overrides
-        .as_object()
-        .map(|fields| {
-            fields
-                .iter()
-                .map(|(_, v)| v.as_str().unwrap_or_default().to_owned())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+    // The texts at any depth: Telnyx's status sits in data.payload.to[0].status.
+    fn texts<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::String(text) => out.push(text),
+            Value::Array(items) => items.iter().for_each(|item| texts(item, out)),
+            Value::Object(fields) => fields.values().for_each(|field| texts(field, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    texts(overrides, &mut out);
+    out.join(" ")
 }
 
 /// The id a forged request's event would have, read without verifying it (`None` when its
