@@ -302,8 +302,12 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     // With --count-url, the counts taken before the first redelivery: an event the provider
     // gave up before then was lost, even if the redelivery this run invents processed it.
     let mut counts_before_redeliveries: Option<BTreeMap<String, u64>> = None;
-    // The events whose first delivery came before those counts.
-    let mut delivered_before_redeliveries: BTreeSet<String> = BTreeSet::new();
+    // The plan delivers every event once before its first redelivery: those are the events
+    // the counts before the redeliveries can judge.
+    let first_redelivery = genuine
+        .iter()
+        .position(|event| event.redelivery)
+        .unwrap_or(genuine.len());
     let mut verdict = Verdict {
         not_applicable,
         duplicates_measured: settings.count_url.is_some(),
@@ -318,9 +322,6 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
                 settle(&output, last_unanswered, &policy);
                 counts_before_redeliveries = Some(fetch_counts(&client, url)?);
             }
-        }
-        if counts_before_redeliveries.is_none() {
-            delivered_before_redeliveries.insert(event.key.clone());
         }
         output.step(&event.label);
         let flows: Vec<Vec<Delivery>> = std::thread::scope(|scope| {
@@ -425,7 +426,7 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     // Redeliveries of one event share its key: judge each key once, by how often the endpoint
     // processed it (when --count-url tells) whether or not the provider saw it acknowledged.
     let mut judged = BTreeSet::new();
-    for event in &genuine {
+    for (index, event) in genuine.iter().enumerate() {
         if !judged.insert(event.key.clone()) {
             continue;
         }
@@ -445,7 +446,7 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
         // been processed by then.
         let processed_when_given_up = counts_before_redeliveries
             .as_ref()
-            .filter(|_| !acked && delivered_before_redeliveries.contains(&event.key))
+            .filter(|_| !acked && index < first_redelivery)
             .map(|c| c.get(&event.key).copied().unwrap_or(0));
         if processed_when_given_up == Some(0) && processed.is_some_and(|n| n > 0) {
             verdict.lost.push(Loss {
