@@ -19,7 +19,6 @@ class JSONTextField(models.TextField):  # type: ignore[type-arg]
         return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-
 class DedupeKey(models.Model):
     """One event id claimed or handled by DjangoDatabaseStore (see telhook.stores)."""
 
