@@ -234,10 +234,10 @@ export function queueInbox(queue, { dedupe } = {}) {
       const token = newDeliveryToken();
       const state = await dedupe.claim(key, token, sendingLeaseSecs(event));
       if (state === "done") return "duplicate";
-      if (state !== "new") {
-        // Another delivery of this event is being sent right now: not known to be stored yet.
-        throw new Error("queueInbox: another delivery of this event is being stored; the provider retries (503)");
-      }
+      // Another delivery of this event is being sent right now, not yet known to be stored: the
+      // core answers 503 delivery_in_progress with a Retry-After, at info.
+      if (state === "in_progress") return "in_progress";
+      if (state !== "new") throw new Error("queueInbox: the dedupe store's claim answered no known state (new, in_progress or done)");
       try {
         await queue.send({ key, event, dedupe_ttl_secs: dedupeTtlSecs });
       } catch (error) {
@@ -263,9 +263,11 @@ export function queueInbox(queue, { dedupe } = {}) {
  * also claimed while its handler runs, by its own id and by its event's key: a message delivered
  * again after its handler succeeded is acked without running it (its id is done for
  * `retention_secs`), and so is the same event sent twice (a send that failed after the queue
- * stored it, then the provider's retry: its key is done for the event's dedupe window). Only for
- * that window: after it the same key is a new event (the DID reseller's change made again, a
- * window of your own), which a mark for `retention_secs` acked without running it. One delivered
+ * stored it, then the provider's retry: its key is done for the rest of the event's dedupe
+ * window, counted from when the receiver took it). Only for that window: after it the same key
+ * is a new event (the DID reseller's change made again, a window of your own), which a mark for
+ * `retention_secs`, or a window counted from the handler's end, acked without running it. So a
+ * second message of one event that waits in the queue past the window runs again. One delivered
  * while it runs elsewhere is retried after `lease_secs`.
  *
  * The handler gets the message as `context.message`; its `retry()` is the handler's failure (the
@@ -293,8 +295,8 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
         // progress: another invocation runs it.
         const { key } = message.body;
         const wanted = [
-          ...(typeof message.id === "string" && message.id !== "" ? [{ key: `telhook-inbox-message:${message.id}`, ttl: checked.retention_secs }] : []),
-          ...(typeof key === "string" ? [{ key: `telhook-inbox:${key}`, ttl: eventDedupeSecs(message.body, checked) }] : []),
+          ...(typeof message.id === "string" && message.id !== "" ? [{ key: `telhook-inbox-message:${message.id}`, ttl: () => checked.retention_secs }] : []),
+          ...(typeof key === "string" ? [{ key: `telhook-inbox:${key}`, ttl: () => eventWindowLeftSecs(message, checked) }] : []),
         ];
         let held = "new";
         for (const { key: claimKey, ttl } of wanted) {
@@ -346,12 +348,32 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
       retried += 1;
       continue;
     }
-    for (const { key, token, ttl } of claims) await Promise.resolve(store.complete(key, token, ttl)).catch(() => {});
+    for (const { key, token, ttl } of claims) {
+      const secs = ttl();
+      // A window already over marks nothing: the same key received now is a new event.
+      const settle = secs >= 1 ? () => store.complete(key, token, secs) : () => store.release(key, token);
+      await Promise.resolve().then(settle).catch(() => {});
+    }
     report(event, "done");
     message.ack();
     acked += 1;
   }
   return { acked, retried };
+}
+
+/**
+ * What is left of the event's dedupe window, counted from when the receiver took the delivery
+ * (the event's `received_at`, else the message's `timestamp`), as the receiver counts it: a
+ * message handled late (a backlog, a retried attempt) must not hold the key past that window,
+ * or the provider's real repeat after it (the DID reseller's change made again), which the
+ * receiver queued as new, would be acked here without running.
+ */
+function eventWindowLeftSecs(message, checked) {
+  const window = eventDedupeSecs(message.body, checked);
+  let receivedMs = Date.parse(message.body?.event?.received_at);
+  if (!Number.isFinite(receivedMs)) receivedMs = message.timestamp instanceof Date ? message.timestamp.getTime() : Number.NaN;
+  if (!Number.isFinite(receivedMs)) return window;
+  return Math.min(window, Math.floor(window - (Date.now() - receivedMs) / 1000));
 }
 
 /** The event's dedupe window: sent with it by queueInbox, else its provider's, else the policy's retention. */

@@ -182,7 +182,7 @@ test("queueInbox: claim, send, done for the dedupe window; a failed send release
   hold = new Promise((resolve) => (release = resolve));
   const first = inbox.enqueue("k", event, 30);
   await new Promise((resolve) => setImmediate(resolve));
-  await assert.rejects(inbox.enqueue("k", event, 30), /being stored/);
+  assert.equal(await inbox.enqueue("k", event, 30), "in_progress"); // 503 delivery_in_progress, Retry-After
   release();
   assert.equal(await first, "new");
   assert.equal(sent.length, 2);
@@ -268,6 +268,28 @@ test("consumeInbox with a store: a message delivered again is acked, one event's
   now += 60;
   await telhook.consumeInbox({ messages: [old] }, {}, (e) => ran.push(e.id), {}, { store });
   assert.equal(ran.length, 3);
+});
+
+test("consumeInbox with a store: the event's window is counted from its receipt, not from its handler's end, so the DID reseller's change made again after a late first run runs (review)", async () => {
+  // The first message ran late (its first attempt failed, the retry ran 32 s after receipt): a
+  // 30 s mark from the handler's end acked the real repeat received at 33 s without running it.
+  const store = telhook.memoryStore();
+  const at = (secondsAgo) => new Date(Date.now() - secondsAgo * 1000).toISOString();
+  const event = (receivedAt) => ({ id: "did_reseller:k2", provider: "did_reseller", type: "record.updated", received_at: receivedAt });
+  const acks = [];
+  const message = (id, body) => ({ id, attempts: 1, body, ack: () => acks.push(id), retry: () => acks.push(`retry ${id}`) });
+  const ran = [];
+  const consume = (id, body) => telhook.consumeInbox({ messages: [message(id, body)] }, {}, (e) => ran.push(e.received_at), {}, { store });
+  const late = event(at(32));
+  await consume("m1", { key: "did_reseller:k2", event: late, dedupe_ttl_secs: 30 });
+  const repeat = event(at(0));
+  await consume("m2", { key: "did_reseller:k2", event: repeat, dedupe_ttl_secs: 30 });
+  assert.deepStrictEqual(ran, [late.received_at, repeat.received_at]);
+  // The repeat ran in time: its key is done for the rest of its window, and a second message of
+  // it (a send that failed after the Queue stored it, then the provider's retry) is acked.
+  await consume("m3", { key: "did_reseller:k2", event: repeat, dedupe_ttl_secs: 30 });
+  assert.equal(ran.length, 2);
+  assert.deepStrictEqual(acks, ["m1", "m2", "m3"]);
 });
 
 test("consumeInbox: a handler that calls message.retry() failed: its message is retried with its options and its claims released, so the retry runs it (review)", async () => {
