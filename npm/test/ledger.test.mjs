@@ -150,6 +150,14 @@ function lisolooDelivery(messageId, status, n) {
   return { method: "POST", headers: { authorization, "content-type": "application/json" }, body };
 }
 
+test("README Worker: a verified report whose message_id is null is answered 200, not a 500 Lisoloo retries and drops (review)", async () => {
+  const delivery = lisolooDelivery("unused", "delivered", 7);
+  const body = JSON.parse(delivery.body);
+  body.message_id = null;
+  const answer = await readmeWorker.dispatchFetch("https://worker.test/hooks/lisoloo", { ...delivery, body: JSON.stringify(body) });
+  assert.equal(answer.status, 200, await answer.text());
+});
+
 test("README Worker + Durable Object: 50 concurrent deliveries of one message end at the highest-ranked status (20 runs)", async () => {
   const ledger = await readmeWorker.getDurableObjectNamespace("LEDGER");
   for (let run = 0; run < 20; run++) {
