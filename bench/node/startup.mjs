@@ -76,6 +76,14 @@ writeFileSync(
 );
 writeFileSync(join(dir, "inbox.mjs"), handlerWorker("memoryInbox", "inbox: memoryInbox({ clock: () => payload.now })"));
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
+// The empty Worker the handler Workers are measured against: sent the same signed delivery, and
+// reading its body as any webhook receiver must. Miniflare carrying a 388 B body in and workerd
+// handing it over took +1.5 ms of the first request over the bodiless empty Worker's (9 of 12
+// interleaved runs, bench/PROFILE.md thirtieth session): work of the request, not of telhook.
+writeFileSync(
+  join(dir, "bare_body.mjs"),
+  `export default { async fetch(request) { return new Response(String((await request.arrayBuffer()).byteLength)); } };`,
+);
 // A Worker that only imports the receiver's .wasm: workerd compiles a module at start-up, so its
 // cold start over the empty Worker's is the part of every telhook Worker's that grows with the
 // module's size (the rest: the package's JS, the warm-up, the first request).
@@ -99,7 +107,7 @@ for (const { provider, credentials, request, now } of providers) {
      } };`,
   );
 }
-const workers = ["telhook", "handler", "inbox", "bare", "module", ...providers.map(({ provider }) => `provider-${provider}`)];
+const workers = ["telhook", "handler", "inbox", "bare", "bare_body", "module", ...providers.map(({ provider }) => `provider-${provider}`)];
 for (const name of workers) await bundleWorker(dir, `${name}.mjs`, `${name}-worker.mjs`);
 
 // The cold start until the first answer, and that first request alone (from `ready` to its
@@ -108,7 +116,7 @@ for (const name of workers) await bundleWorker(dir, `${name}.mjs`, `${name}-work
 // the start-up warm-up compiled them; performance.now() does not advance inside workerd).
 async function coldStart(name) {
   // The handler Worker is sent the signed delivery; the others read their request from the script.
-  const signed = name === "handler" || name === "inbox";
+  const signed = name === "handler" || name === "inbox" || name === "bare_body";
   const delivery = () => (signed ? { method: "POST", headers: payload.request.headers, body: payload.request.body } : { method: "POST" });
   const options = workerOptions(dir, `${name}-worker.mjs`);
   const t0 = performance.now();
@@ -122,6 +130,7 @@ async function coldStart(name) {
   const second = performance.now() - answered;
   await mf.dispose();
   if (name === "telhook" && !text.startsWith("limephone:")) throw new Error(`workerd answered ${text}`);
+  if (name === "bare_body" && text !== String(new TextEncoder().encode(payload.request.body).length)) throw new Error(`bare_body Worker answered ${text}`);
   if (name === "module" && text !== "true") throw new Error(`module Worker answered ${text}`);
   if (name === "handler" && (response.status !== 200 || !text.includes("accepted"))) throw new Error(`handler Worker answered ${response.status} ${text}`);
   if (name === "inbox" && (response.status !== 200 || !text.includes("queued"))) throw new Error(`inbox Worker answered ${response.status} ${text}`);
@@ -129,27 +138,32 @@ async function coldStart(name) {
   if (provider !== null && !text.startsWith(`${provider}:`)) throw new Error(`${name}: workerd answered ${text}`);
   return { cold: answered - t0, first: answered - ready, second };
 }
-const cold = { telhook: [], handler: [], inbox: [], bare: [], module: [] };
+const cold = { telhook: [], handler: [], inbox: [], bare: [], bare_body: [], module: [] };
 const COLD_STARTS = 16;
 for (let i = 0; i < COLD_STARTS; i++) {
-  for (const name of ["bare", "module", "telhook", "handler", "inbox"]) cold[name].push(await coldStart(name));
+  for (const name of ["bare", "bare_body", "module", "telhook", "handler", "inbox"]) cold[name].push(await coldStart(name));
 }
 const least = (runs, key) => Math.min(...runs.map((r) => r[key]));
 results.workerd_bare_cold_start_ms = least(cold.bare, "cold");
 results.workerd_bare_first_request_ms = least(cold.bare, "first");
-/** A Worker's least cold start, first and second request, and what it adds to the empty Worker's, under `workerd_<prefix>`. */
-function recordWorker(prefix, runs) {
+results.workerd_bare_body_cold_start_ms = least(cold.bare_body, "cold");
+results.workerd_bare_body_first_request_ms = least(cold.bare_body, "first");
+/**
+ * A Worker's least cold start, first and second request, and what it adds to its empty Worker's
+ * (`bare` or `bare_body`: the one sent the same request), under `workerd_<prefix>`.
+ */
+function recordWorker(prefix, runs, bare = "bare") {
   const key = (name) => `workerd_${prefix}${name}`;
   results[key("cold_start_ms")] = least(runs, "cold");
-  results[key("added_ms")] = results[key("cold_start_ms")] - results.workerd_bare_cold_start_ms;
+  results[key("added_ms")] = results[key("cold_start_ms")] - results[`workerd_${bare}_cold_start_ms`];
   results[key("first_request_ms")] = least(runs, "first");
   results[key("second_request_ms")] = least(runs, "second");
-  results[key("first_request_added_ms")] = results[key("first_request_ms")] - results.workerd_bare_first_request_ms;
+  results[key("first_request_added_ms")] = results[key("first_request_ms")] - results[`workerd_${bare}_first_request_ms`];
 }
 recordWorker("", cold.telhook);
 recordWorker("module_", cold.module);
-recordWorker("handler_", cold.handler);
-recordWorker("inbox_", cold.inbox);
+recordWorker("handler_", cold.handler, "bare_body");
+recordWorker("inbox_", cold.inbox, "bare_body");
 // Each provider's first request after a cold start, over the empty Worker's (minimum of 6). The
 // providers take turns, as the Workers above do: run six at a time, one provider's starts all
 // fell in the same busy seconds once (Telnyx +6.6 ms in a `make bench` run, +3.0 ms when run
