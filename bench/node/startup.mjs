@@ -78,8 +78,9 @@ writeFileSync(join(dir, "inbox.mjs"), handlerWorker("memoryInbox", "inbox: memor
 writeFileSync(join(dir, "bare.mjs"), `export default { async fetch() { return new Response("ok"); } };`);
 // The empty Worker the handler Workers are measured against: sent the same signed delivery, and
 // reading its body as any webhook receiver must. Miniflare carrying a 388 B body in and workerd
-// handing it over took +1.5 ms of the first request over the bodiless empty Worker's (9 of 12
-// interleaved runs, bench/PROFILE.md thirtieth session): work of the request, not of telhook.
+// handing it over added 0.4-3.5 ms to the first request over the bodiless empty Worker's in four
+// of five runs (the least of 10-16 cold starts each; bench/PROFILE.md, thirtieth session): work
+// of the request, not of telhook.
 writeFileSync(
   join(dir, "bare_body.mjs"),
   `export default { async fetch(request) { return new Response(String((await request.arrayBuffer()).byteLength)); } };`,
