@@ -26,10 +26,12 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, cast
@@ -56,6 +58,24 @@ Handler = Callable[[NormalizedEvent, Connection], object]
 OnOutcome = Callable[[str, str, str], None]
 RECORD_COLUMNS = ("state", "attempts", "run_at", "last_error_code", "last_error_message", "created_at", "updated_at",
                   "keep_until")
+
+# Every SqlInbox's engine, for the fork hook below.
+_INBOXES: "weakref.WeakSet[SqlInbox]" = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    # A forked child (gunicorn --preload, Celery prefork) inherits the pooled connections of the
+    # engine the parent used (`create_tables()` at import leaves one): parent and children then
+    # share one database socket and interleave their transactions. A reviewer's PostgreSQL run
+    # had keys claimed with no event row (their redeliveries "duplicate": lost) and events
+    # stored twice. SQLAlchemy's documented remedy: the child drops the pool without closing the
+    # parent's connections.
+    for inbox in list(_INBOXES):
+        inbox.engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def _tables(metadata: MetaData, prefix: str) -> Tuple[Table, Table]:
@@ -128,6 +148,7 @@ class SqlInbox:
         # first's claim lands.
         self._skip_locked = engine.dialect.name in ("postgresql", "mysql", "mariadb", "oracle")
         self._upsert_returning = engine.dialect.name == "postgresql"
+        _INBOXES.add(self)
 
     def _now(self) -> int:
         return int(self.clock())
@@ -139,10 +160,11 @@ class SqlInbox:
 
     def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
         """Stores the event and claims its key in one transaction, or writes nothing."""
-        # A key longer than its column (an event id is the provider's) is stored as its hash:
-        # a key the column refused would be a 503 on every delivery of that event. Keys that
-        # fit stay as they are, as before: a redelivery across an upgrade still finds its key.
-        if len(key) > KEY_COLUMN_CHARS:
+        # A key its column refuses (an event id is the provider's: longer than the column, or
+        # holding NUL, which PostgreSQL's text refuses) is stored as its hash: refused, it would
+        # be a 503 on every delivery of that event. Keys that fit stay as they are, as before: a
+        # redelivery across an upgrade still finds its key.
+        if len(key) > KEY_COLUMN_CHARS or "\x00" in key:
             key = storage_key(key)
         now = self._now()
         with self.engine.begin() as connection:
@@ -207,16 +229,38 @@ class SqlInbox:
         done mark commit together. A failure rolls its writes back and records the failure.
         Returns the event's new state (``lost`` when another worker took it over)."""
         try:
-            with self.engine.begin() as connection:
+            with self.engine.connect() as connection:
+                transaction = connection.begin()
                 current = self._locked(connection, claim)
                 if current is None:
+                    transaction.rollback()
                     return "lost"
-                returned_synchronously(handler(claim.event, connection))
+                try:
+                    returned_synchronously(handler(claim.event, connection))
+                except BaseException:
+                    if transaction.is_active:
+                        transaction.rollback()
+                    raise
+                if not transaction.is_active:
+                    # The handler committed (or rolled back) the transaction itself: what it
+                    # committed is in, so the event is done, marked in a transaction of its own.
+                    # Failed instead, every attempt committed its writes again (a review: eight
+                    # times, then dead). Between the two commits the event is at least once.
+                    _warn_handler_ended_transaction()
+                    # Statements it ran after its commit began a transaction: the mark joins it.
+                    joined = connection.get_transaction() if connection.in_transaction() else None
+                    transaction = joined if joined is not None else connection.begin()
+                    current = self._locked(connection, claim)
+                    if current is None:
+                        transaction.rollback()
+                        return "lost"
                 done = succeeded(self.policy, current, self._now())
                 # The row may have been taken over since `_locked` read it (SQLite has no row
                 # lock): then nothing is written and the handler's writes roll back.
                 if done is None or not self._write(connection, claim.id, current, done):
+                    transaction.rollback()
                     raise _LeaseLost()
+                transaction.commit()
             self._outcome(claim.event["provider"], claim.event["type"], done, None)
             return "done"
         except _LeaseLost:
@@ -368,10 +412,15 @@ class SqlInbox:
         return count
 
     def purge(self) -> int:
-        """Deletes done events past their retention (dead ones stay until replayed or deleted)."""
+        """Deletes done events past their retention (dead ones stay until replayed or deleted)
+        and the keys whose dedupe window has passed; returns how many events it deleted."""
+        now = self._now()
         with self.engine.begin() as connection:
+            # An expired key decides nothing (the same key arriving now is a new event), and
+            # was otherwise deleted only when that key arrived again: the table only grew.
+            connection.execute(delete(self.keys).where(self.keys.c.expires_at <= now))
             return int(connection.execute(delete(self.events).where(and_(
-                self.events.c.state == "done", self.events.c.keep_until <= self._now()))).rowcount)
+                self.events.c.state == "done", self.events.c.keep_until <= now))).rowcount)
 
     def backlog(self) -> Dict[Tuple[str, str], int]:
         """How many events per (provider, state): the operator's view of the backlog."""
@@ -384,6 +433,20 @@ class SqlInbox:
         with self.engine.connect() as connection:
             row = connection.execute(select(self.events).where(self.events.c.id == event_id)).mappings().first()
         return _record(row) if row is not None else None
+
+
+_warned_handler_ended_transaction = False
+
+
+def _warn_handler_ended_transaction() -> None:
+    global _warned_handler_ended_transaction
+    if not _warned_handler_ended_transaction:
+        _warned_handler_ended_transaction = True
+        logger.warning(
+            "telhook inbox: the handler committed or rolled back the connection's transaction; the event is marked "
+            "done in a transaction of its own, so its writes and the done mark no longer commit together (a worker "
+            "that dies between them runs it again). Leave the commit to the inbox; an ORM Session(bind=connection) "
+            "joins the transaction.")
 
 
 class _LeaseLost(Exception):

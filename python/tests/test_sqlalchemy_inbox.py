@@ -141,6 +141,101 @@ def test_an_event_id_longer_than_the_key_column_is_stored_and_deduped(engine_url
     inbox.engine.dispose()
 
 
+def test_an_event_id_holding_nul_is_stored_and_deduped(engine_url: str) -> None:
+    """Found by a reviewer on PostgreSQL, whose text refuses NUL: a verified event whose id held
+    U+0000 was a 503 on every delivery (Lisoloo drops it after four)."""
+    inbox = SqlInbox(create_engine(engine_url), clock=Clock(1_769_000_000), table_prefix="nulkey")
+    inbox.metadata.drop_all(inbox.engine)
+    inbox.create_tables()
+    key = "lisoloo:e\x001"
+    event: Any = {"provider": "lisoloo", "type": "message.status", "id": key}
+    assert inbox.enqueue(key, event, 60) == "new"
+    assert inbox.enqueue(key, event, 60) == "duplicate"
+    assert [claim.event["id"] for claim in inbox.claim()] == [key]
+    inbox.engine.dispose()
+
+
+@pytest.mark.parametrize("after_commit", ["nothing", "another_write"])
+def test_a_handler_that_commits_itself_runs_once_and_its_event_is_done(engine_url: str, after_commit: str) -> None:
+    """Found by a reviewer: a handler that called ``connection.commit()`` (SQLAlchemy 2.0's
+    "commit as you go") made the done mark fail, so every attempt committed its writes again:
+    eight rows, then dead."""
+    inbox = SqlInbox(create_engine(engine_url), clock=Clock(1_769_000_000), table_prefix=f"commits_{after_commit}")
+    payments = Table(f"payments_{after_commit}", inbox.metadata, Column("id", Integer, primary_key=True),
+                     Column("event_id", String(64)))
+    inbox.metadata.drop_all(inbox.engine)
+    inbox.create_tables()
+    event: Any = {"provider": "lisoloo", "type": "message.status", "id": "lisoloo:c1"}
+    assert inbox.enqueue("lisoloo:c1", event, 60) == "new"
+
+    def handler(event: Any, connection: Connection) -> None:
+        connection.execute(insert(payments).values(event_id=event["id"]))
+        connection.commit()
+        if after_commit == "another_write":
+            connection.execute(insert(payments).values(event_id=event["id"] + ":after"))
+
+    assert inbox.work(handler) == 1
+    assert inbox.work(handler) == 0
+    with inbox.engine.connect() as connection:
+        written = [row[0] for row in connection.execute(select(payments.c.event_id).order_by(payments.c.id))]
+    assert written == (["lisoloo:c1"] if after_commit == "nothing" else ["lisoloo:c1", "lisoloo:c1:after"])
+    assert inbox.backlog() == {("lisoloo", "done"): 1}
+    inbox.engine.dispose()
+
+
+def test_purge_deletes_the_keys_whose_window_passed(engine_url: str) -> None:
+    """Found by a reviewer: the key table was never purged (a key was deleted only when the same
+    key arrived again), and grew by a row per event forever."""
+    clock = Clock(1_769_000_000)
+    inbox = SqlInbox(create_engine(engine_url), clock=clock, table_prefix="purgekeys")
+    inbox.metadata.drop_all(inbox.engine)
+    inbox.create_tables()
+    for n in range(3):
+        assert inbox.enqueue(f"lisoloo:p{n}", {"provider": "lisoloo", "type": "message.status", "id": f"lisoloo:p{n}"}, 60 + n) == "new"
+    clock.now += 61  # p0's and p1's windows passed, p2's not
+    inbox.purge()
+    with inbox.engine.connect() as connection:
+        keys = sorted(row[0] for row in connection.execute(select(inbox.keys.c.key)))
+    assert keys == ["lisoloo:p2"]
+    assert inbox.enqueue("lisoloo:p2", {"provider": "lisoloo", "type": "message.status", "id": "lisoloo:p2"}, 62) == "duplicate"
+    inbox.engine.dispose()
+
+
+def test_a_forked_child_opens_connections_of_its_own(engine_url: str) -> None:
+    """Found by a reviewer under ``gunicorn --preload`` on PostgreSQL: the README's
+    ``create_tables()`` at import left a pooled connection that every forked worker shared, and
+    their interleaved transactions lost events (a key claimed, no event row) and stored some
+    twice."""
+    inbox = SqlInbox(create_engine(engine_url), clock=Clock(1_769_000_000), table_prefix="forked")
+    inbox.create_tables()  # leaves a connection in the pool, as at an app's import
+    postgres = inbox.engine.dialect.name == "postgresql"
+
+    def backend() -> Any:
+        from sqlalchemy import text
+
+        with inbox.engine.connect() as connection:
+            return connection.execute(text("SELECT pg_backend_pid()")).scalar() if postgres else id(connection.connection.dbapi_connection)
+
+    parent = backend()
+    assert inbox.engine.pool.checkedin() == 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what it reports is checked by the parent
+        try:
+            os.write(write, json.dumps({"pooled": inbox.engine.pool.checkedin(), "backend": str(backend())}).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert child["pooled"] == 0  # the parent's connection is not the child's to use
+    if postgres:
+        assert child["backend"] != str(parent)
+    assert backend() == parent  # the parent keeps its own
+    inbox.engine.dispose()
+
+
 def _ids(inbox: SqlInbox) -> List[Any]:
     with inbox.engine.connect() as connection:
         return list(connection.execute(select(inbox.events.c.id, inbox.events.c.state).order_by(inbox.events.c.id)))
