@@ -154,6 +154,22 @@ def hammer(apply: Callable[[Dict[str, Any]], Any], events: List[Dict[str, Any]],
         list(pool.map(one, events))
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+@pytest.mark.parametrize("message_id", ["m" * 300, "m\x001"], ids=["300 characters", "NUL"])
+def test_a_message_id_the_column_refuses_is_stored_as_its_hash_and_still_raises_only(
+        store: str, message_id: str, request: Any) -> None:
+    """Found by a reviewer on PostgreSQL: a message id over 255 characters or holding NUL raised
+    DataError, a 500 from the README's @webhook on every delivery until Lisoloo dropped it."""
+    alias = request.getfixturevalue({"sqlite": "sqlite_alias", "postgres": "pg_alias"}[store])
+    clear(store, alias)
+    assert django_ledger.apply(status_event(message_id, "sent", 1), using=alias).verdict == "applied"
+    change = django_ledger.apply(status_event(message_id, "delivered", 2), using=alias)
+    assert (change.verdict, change.status.status) == ("applied", "delivered")
+    assert django_ledger.apply(status_event(message_id, "sent", 3), using=alias).verdict == "after_final"
+    stored = MessageStatus.objects.using(alias).get()
+    assert stored.message_id.startswith("sha256:") and stored.status == "delivered"
+
+
 @pytest.mark.parametrize("store", ["postgres", "redis", "sqlite"])
 def test_50_concurrent_reports_store_the_highest_ranked_status_20_runs(store: str, request: Any) -> None:
     target = request.getfixturevalue({"sqlite": "sqlite_alias", "postgres": "pg_alias", "redis": "redis_client"}[store])

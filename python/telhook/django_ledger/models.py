@@ -11,6 +11,8 @@ class MessageStatus(models.Model):
     """Columns and table match the core's store texts (the core's ``ledger_stores`` entry point)."""
 
     provider: models.CharField[str, str] = models.CharField(max_length=32)
+    # A message id longer than 255 characters, or holding NUL, is stored as its SHA-256
+    # (ledger._storable).
     message_id: models.CharField[str, str] = models.CharField(max_length=255)
     # '' when the provider names no recipient: part of the key, so never NULL.
     recipient: models.CharField[str, str] = models.CharField(max_length=32, blank=True, default="")
