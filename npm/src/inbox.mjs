@@ -394,7 +394,9 @@ function eventDedupeSecs(body, checked) {
  * provider's dedupe window and adds the job in the same Lua script (atomic in Redis); a
  * duplicate returns the existing job, whose id differs from the one asked for. Jobs take
  * `attempts: max_attempts` and the core's backoff (`backoffStrategy`, for the Worker's settings);
- * a dead event is BullMQ's failed set (kept), replayed with `job.retry()`; a done one is kept
+ * a dead event is BullMQ's failed set (kept), replayed with `job.retry("failed", {
+ * resetAttemptsMade: true })` (a fresh set of attempts, as the core's replay gives; a bare
+ * `job.retry()` gives one); a done one is kept
  * `retention_secs` (never less than its dedupe window: removing a job frees its key).
  * `processor(handler)` is the Worker's processor: `handler(event, job)`.
  *
@@ -428,15 +430,27 @@ export function bullmqInbox(queue, { policy = {}, onOutcome = null } = {}) {
       );
       return job.id === jobId ? "new" : "duplicate";
     },
-    /** For the Worker's `settings.backoffStrategy`: the core's wait after attempt `attemptsMade`, in ms. */
+    /**
+     * For the Worker's `settings.backoffStrategy`: the core's wait after attempt `attemptsMade`,
+     * in ms; -1 (BullMQ's "no retry") when the core says the event is dead. 0 was BullMQ's
+     * "retry at once": a job enqueued with more attempts than this policy allows (a web process
+     * built with another policy) ran its extra attempts back to back, each reported dead.
+     */
     backoffStrategy(attemptsMade) {
       const delay = inboxRetryDelaySecs(checked, attemptsMade);
-      return delay === null ? 0 : delay * 1000;
+      return delay === null ? -1 : delay * 1000;
     },
     /** The Worker's processor: the stored event through `handler(event, job)`. */
     processor(handler) {
+      let toldNoStrategy = false;
       return async (job) => {
         const { event } = job.data;
+        if (!toldNoStrategy && job.queue?.opts !== undefined && typeof job.queue.opts.settings?.backoffStrategy !== "function") {
+          // Without it BullMQ cannot retry a failed event ("Unknown backoff strategy telhook"):
+          // the job stalls and is failed after its stall limit, two runs instead of max_attempts.
+          toldNoStrategy = true;
+          console.error("telhook bullmqInbox: this Worker has no settings.backoffStrategy; a failed event cannot be retried. Build it with new Worker(name, inbox.processor(handler), { connection, settings: { backoffStrategy: inbox.backoffStrategy } })");
+        }
         try {
           // Not returned to BullMQ, which stores it as JSON after the handler ran: a value it
           // cannot write (a BigInt, an axios response) failed the job and ran the handler again.
@@ -444,8 +458,12 @@ export function bullmqInbox(queue, { policy = {}, onOutcome = null } = {}) {
           report(event, "done");
           return undefined;
         } catch (error) {
-          // BullMQ counts this attempt after the processor ends: attemptsMade + 1 were made.
-          report(event, inboxRetryDelaySecs(checked, (job.attemptsMade ?? 0) + 1) === null ? "dead" : "failed");
+          // BullMQ counts this attempt after the processor ends: attemptsMade + 1 were made. It
+          // retries while the job's own attempts (set at enqueue) last and backoffStrategy
+          // gives a wait: dead is when either ends.
+          const made = (job.attemptsMade ?? 0) + 1;
+          const dead = made >= (job.opts?.attempts ?? checked.max_attempts) || inboxRetryDelaySecs(checked, made) === null;
+          report(event, dead ? "dead" : "failed");
           // BullMQ reads the error's message: a bare `reject()` crashed its failure handling and
           // left the job to stall (dead after 2 runs, not max_attempts).
           throw error instanceof Error ? error : new Error(`the handler threw a non-Error value (${error === null ? "null" : typeof error})`, { cause: error });

@@ -347,14 +347,16 @@ async function callHandler(setup, event, context) {
  * Lambda's `{ statusCode: 500 }`): the handler meant a failure, but returning counts as success.
  */
 function failureStatusOf(result) {
+  // `return 503` reads as "answer 503" as much as `return {status: 503}` does (a review).
+  if (typeof result === "number") return Number.isInteger(result) && result >= 300 && result <= 599 ? result : undefined;
   if (result === null || typeof result !== "object") return undefined;
   const status = typeof result.status === "number" ? result.status : result.statusCode;
   return Number.isInteger(status) && status >= 300 && status <= 599 ? status : undefined;
 }
 
-/** Once per receiver: the handler returned a failure status on an object that is no Response. */
+/** Once per receiver: the handler returned a failure status as a number or on an object that is no Response. */
 function warnIgnoredStatus(setup, answer, status, provider, eventId) {
-  const note = `onEvent returned an object with status ${status} that is not a Response: returning counts as success, so the event is done and will not be delivered again; to have it redelivered, throw, or return new Response(null, { status: ${status} })`;
+  const note = `onEvent returned status ${status} as a number or on an object that is not a Response: returning counts as success, so the event is done and will not be delivered again; to have it redelivered, throw, or return new Response(null, { status: ${status} })`;
   if (setup.warned.has(note)) return;
   setup.warned.add(note);
   callOnError(setup, null, { provider, eventId, code: answer.code, status: answer.status, log: "warning", note });

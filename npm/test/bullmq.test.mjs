@@ -209,15 +209,47 @@ test("BullMQ inbox: the dedupe window is the provider's, not the job's life; a d
     assert.deepStrictEqual([dead.data.key, dead.attemptsMade, dead.failedReason], [event.id, 3, "the handler is broken"]);
     // Past the 2 s dedupe window the same key is a new event (a DID reseller's toggle).
     await new Promise((resolve) => setTimeout(resolve, 2100));
-    fixed = true;
-    await dead.retry();
+    // Replayed as the README says, with a fresh set of attempts (a bare retry() gave it one,
+    // dead again at once: a review): its first fails, its second runs the fixed handler.
+    setTimeout(() => (fixed = true), 500);
+    await dead.retry("failed", { resetAttemptsMade: true });
     const until = Date.now() + 10_000;
     while ((await queue.getJobCounts("completed")).completed === 0) {
       assert.ok(Date.now() < until, "the replay never completed");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    assert.equal(calls.length, 4);
+    assert.deepStrictEqual(calls.map(([, attempt]) => attempt), [1, 2, 3, 1, 2]);
     assert.equal(await inbox.enqueue(event.id, event, 2), "new");
+  } finally {
+    await worker.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+});
+
+test("BullMQ inbox: a Worker built with a smaller max_attempts than the web process's ends the event at its own last attempt, reported dead once (review)", async () => {
+  // The web process enqueued with attempts 6; the Worker's backoffStrategy said dead after 2 and
+  // answered 0, BullMQ's "retry at once": four more runs back to back, each reported dead.
+  const name = `telhook-mismatch-${process.pid}`;
+  const queue = new Queue(name, { connection });
+  const web = telhook.bullmqInbox(queue, { policy: { max_attempts: 6, backoff_secs: 1 } });
+  const outcomes = [];
+  const worker_inbox = telhook.bullmqInbox(queue, { policy: { max_attempts: 2, backoff_secs: 1 }, onOutcome: (_p, _t, state) => outcomes.push(state) });
+  assert.equal(await web.enqueue("lisoloo:mismatch", { id: "lisoloo:mismatch", provider: "lisoloo", type: "message.status" }, 60), "new");
+  let runs = 0;
+  const worker = new Worker(name, worker_inbox.processor(async () => {
+    runs += 1;
+    throw new Error("the downstream is down");
+  }), { connection, settings: { backoffStrategy: worker_inbox.backoffStrategy } });
+  try {
+    const deadline = Date.now() + 10_000;
+    while ((await queue.getJobCounts("failed")).failed === 0) {
+      assert.ok(Date.now() < deadline, "never failed");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a retry at once would have run by now
+    assert.equal(runs, 2);
+    assert.deepStrictEqual(outcomes, ["failed", "dead"]);
   } finally {
     await worker.close();
     await queue.obliterate({ force: true });

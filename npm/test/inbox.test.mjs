@@ -324,3 +324,24 @@ test("bullmqInbox processor: the handler's value never reaches BullMQ, and a non
   const original = new RangeError("no such customer");
   await assert.rejects(inbox.processor(async () => { throw original; })(job), (error) => error === original);
 });
+
+test("bullmqInbox: backoffStrategy answers -1 (BullMQ's no retry) past the policy's last attempt, and a Worker without it is told once (review)", async () => {
+  const inbox = telhook.bullmqInbox({ add: async () => ({}) }, { policy: { max_attempts: 3, backoff_secs: 1, max_backoff_secs: 4 } });
+  assert.deepStrictEqual([1, 2, 3].map((n) => inbox.backoffStrategy(n)), [1000, 2000, -1]);
+  const errors = [];
+  const original = console.error;
+  console.error = (...args) => errors.push(args.join(" "));
+  try {
+    const processor = inbox.processor(async () => {});
+    const job = { data: { event: { id: "lisoloo:x", provider: "lisoloo", type: "message.status" } }, attemptsMade: 0, opts: { attempts: 3 }, queue: { opts: { settings: {} } } };
+    await processor(job);
+    await processor(job);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /no settings\.backoffStrategy/);
+    errors.length = 0;
+    await inbox.processor(async () => {})({ ...job, queue: { opts: { settings: { backoffStrategy: inbox.backoffStrategy } } } });
+    assert.deepStrictEqual(errors, []);
+  } finally {
+    console.error = original;
+  }
+});

@@ -1249,8 +1249,8 @@ test("a claim that fails and lands only after its first release failed too (a st
   assert.deepStrictEqual([first, again, calls], [503, 200, 1]);
 });
 
-test("an object with a failure status that is no Response ({ status: 503 }, { statusCode: 500 }) counts as success, and the receiver warns once", async () => {
-  for (const returned of [{ status: 503 }, { statusCode: 500, body: "retry" }]) {
+test("a failure status on an object that is no Response ({ status: 503 }, { statusCode: 500 }) or as a bare number (503) counts as success, and the receiver warns once", async () => {
+  for (const returned of [{ status: 503 }, { statusCode: 500, body: "retry" }, 503]) {
     const reports = [];
     let calls = 0;
     const handler = lisolooHandler({
