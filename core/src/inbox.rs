@@ -336,19 +336,42 @@ pub fn purgeable(record: &InboxRecord, now: i64) -> bool {
     record.state == InboxState::Done && record.keep_until.is_some_and(|until| until <= now)
 }
 
+/// What [`InboxStore::enqueue`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Stored now, with its key.
+    New,
+    /// Its key was stored already (within `dedupe_ttl_secs` of that first store): nothing written.
+    Duplicate,
+    /// Another delivery of the event is being stored right now, not yet known to be stored
+    /// (a transaction holding its key): answered 503 with a Retry-After, at info.
+    InProgress,
+}
+
+impl Enqueued {
+    /// The word every binding's inbox answers (`"new"`, `"duplicate"`, `"in_progress"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enqueued::New => "new",
+            Enqueued::Duplicate => "duplicate",
+            Enqueued::InProgress => "in_progress",
+        }
+    }
+}
+
 /// Where an inbox stores events: [`InboxStore::enqueue`] is the one atomic step of inbox
 /// mode (store the event and claim its key, or find the key claimed and write nothing).
 pub trait InboxStore {
     type Error;
-    /// `true` when the event was stored now, `false` when its key was stored already (within
-    /// `dedupe_ttl_secs` of that first store): then nothing is written.
+    /// Stores the event and claims its key in one step, or finds the key claimed and writes
+    /// nothing.
     fn enqueue(
         &mut self,
         key: &str,
         event: &crate::NormalizedEvent,
         dedupe_ttl_secs: u32,
         now: i64,
-    ) -> core::result::Result<bool, Self::Error>;
+    ) -> core::result::Result<Enqueued, Self::Error>;
 }
 
 /// Receives one delivery in inbox mode: verify, normalize, store (with its key, atomically),
@@ -397,8 +420,8 @@ pub fn accept<S: InboxStore>(
                     .as_ref()
                     .map(|event| inbox.enqueue(&key, event, dedupe_ttl_secs, now));
                 delivery.next(match stored {
-                    Some(Ok(new)) => Input::Enqueued {
-                        state: String::from(if new { "new" } else { "duplicate" }),
+                    Some(Ok(enqueued)) => Input::Enqueued {
+                        state: String::from(enqueued.as_str()),
                     },
                     Some(Err(_)) | None => Input::StoreFailed { timed_out: false },
                 })
@@ -434,9 +457,9 @@ impl InboxStore for MemoryInbox {
         event: &crate::NormalizedEvent,
         dedupe_ttl_secs: u32,
         now: i64,
-    ) -> core::result::Result<bool, Self::Error> {
+    ) -> core::result::Result<Enqueued, Self::Error> {
         if self.keys.get(key).is_some_and(|until| *until > now) {
-            return Ok(false);
+            return Ok(Enqueued::Duplicate);
         }
         self.keys.insert(
             String::from(key),
@@ -446,7 +469,7 @@ impl InboxStore for MemoryInbox {
             event: event.clone(),
             record: enqueued(now),
         });
-        Ok(true)
+        Ok(Enqueued::New)
     }
 }
 

@@ -10,7 +10,7 @@
 
 use serde_json::{json, Value};
 use telhook_core::inbox::{
-    accept, step, InboxEvent, InboxPolicy, InboxStore, MemoryInbox, Refusal,
+    accept, step, Enqueued, InboxEvent, InboxPolicy, InboxStore, MemoryInbox, Refusal,
 };
 use telhook_core::{Credentials, NormalizedEvent, Options, Provider};
 
@@ -18,11 +18,13 @@ mod common;
 
 use common::{inbox_vectors, request_of};
 
-/// The memory inbox, whose next enqueue fails when a step says `"store": "fails"`.
+/// The memory inbox, whose next enqueue fails when a step says `"store": "fails"`, or finds
+/// another delivery storing the event when it says `"store": "in_progress"`.
 #[derive(Default)]
 struct Flaky {
     inner: MemoryInbox,
     fail: bool,
+    busy: bool,
 }
 
 impl InboxStore for Flaky {
@@ -33,9 +35,12 @@ impl InboxStore for Flaky {
         event: &NormalizedEvent,
         ttl: u32,
         now: i64,
-    ) -> Result<bool, ()> {
+    ) -> Result<Enqueued, ()> {
         if std::mem::take(&mut self.fail) {
             return Err(());
+        }
+        if std::mem::take(&mut self.busy) {
+            return Ok(Enqueued::InProgress);
         }
         self.inner
             .enqueue(key, event, ttl, now)
@@ -62,6 +67,7 @@ fn run(vector: &Value) -> Result<(), String> {
     for (index, step_) in vector["steps"].as_array().unwrap().iter().enumerate() {
         if let Some(request) = step_.get("deliver") {
             inbox.fail = step_.get("store").and_then(Value::as_str) == Some("fails");
+            inbox.busy = step_.get("store").and_then(Value::as_str) == Some("in_progress");
             let answer = accept(
                 provider,
                 &request_of(request),
@@ -70,7 +76,17 @@ fn run(vector: &Value) -> Result<(), String> {
                 &options,
                 &mut inbox,
             );
-            let seen = json!({"status": answer.status, "code": answer.code});
+            let mut seen = json!({"status": answer.status, "code": answer.code});
+            // Only the headers the vector lists are compared.
+            if let Some(headers) = step_["expect"].get("headers").and_then(Value::as_object) {
+                seen["headers"] = headers
+                    .keys()
+                    .map(|name| {
+                        let value = answer.headers.iter().find(|(n, _)| n == name);
+                        (name.clone(), json!(value.map(|(_, v)| v)))
+                    })
+                    .collect();
+            }
             if seen != step_["expect"] {
                 return Err(format!(
                     "step {index}: expected {}, got {seen}",

@@ -26,7 +26,7 @@ function codeOf(body) {
 }
 
 /** What the vector's `expect` can be compared with: status, code and only the listed headers. */
-function comparable(result, expect) {
+export function comparable(result, expect) {
   const actual = { status: result.status, code: codeOf(result.body) };
   if (expect.headers !== undefined) {
     actual.headers = {};

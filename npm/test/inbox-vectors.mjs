@@ -9,14 +9,7 @@
 // (handler-vectors.mjs fetchHandlerAdapter, node-adapter.mjs nodeMiddlewareAdapter).
 // Resolves to `{steps: [{index, expect, actual}], handler_calls, expect_handler_calls}`.
 
-function codeOf(body) {
-  try {
-    const parsed = JSON.parse(body);
-    return parsed.error ?? parsed.outcome ?? null;
-  } catch {
-    return null;
-  }
-}
+import { comparable } from "./handler-vectors.mjs";
 
 class HandlerError extends Error {
   constructor(message) {
@@ -29,13 +22,19 @@ export async function runInboxVector(telhook, vector, open) {
   let now = vector.now;
   const clock = () => now;
   const memory = telhook.memoryInbox({ clock, policy: vector.policy });
-  // The memory inbox, whose next enqueue fails when a step says `"store": "fails"`.
+  // The memory inbox, whose next enqueue fails when a step says `"store": "fails"`, or finds
+  // another delivery storing the event when it says `"store": "in_progress"`.
   let failNext = false;
+  let busyNext = false;
   const inbox = {
     enqueue(...args) {
       if (failNext) {
         failNext = false;
         return Promise.reject(new Error("the vector's inbox is down"));
+      }
+      if (busyNext) {
+        busyNext = false;
+        return Promise.resolve("in_progress");
       }
       return memory.enqueue(...args);
     },
@@ -48,9 +47,11 @@ export async function runInboxVector(telhook, vector, open) {
     for (const [index, step] of vector.steps.entries()) {
       if (step.deliver !== undefined) {
         failNext = step.store === "fails";
+        busyNext = step.store === "in_progress";
         const result = await adapter.send(step.deliver);
         failNext = false;
-        steps.push({ index, expect: step.expect, actual: { status: result.status, code: codeOf(result.body) } });
+        busyNext = false;
+        steps.push({ index, expect: step.expect, actual: comparable(result, step.expect) });
         continue;
       }
       if (step.advance_secs !== undefined) {

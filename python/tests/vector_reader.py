@@ -66,3 +66,16 @@ def max_body_bytes(vector: Dict[str, Any]) -> Optional[int]:
     """The vector's one option."""
     limit: Optional[int] = (vector.get("options") or {}).get("max_body_bytes")
     return limit
+
+
+def answered(status: int, headers: Any, body: bytes, expect: Dict[str, Any]) -> Dict[str, Any]:
+    """What an inbox or handler vector's ``expect`` is compared with: the status, the body's
+    code (its ``outcome`` or ``error``), and only the headers ``expect`` lists. ``headers``: a
+    mapping with case-insensitive names (Django's) or (name, value) pairs."""
+    parsed = json.loads(body) if body else {}
+    seen: Dict[str, Any] = {"status": status, "code": parsed.get("outcome") or parsed.get("error")}
+    if "headers" in expect:
+        pairs = headers.items() if hasattr(headers, "items") else headers
+        lowered = {name.lower(): value for name, value in pairs}
+        seen["headers"] = {name: lowered.get(name) for name in expect["headers"]}
+    return seen

@@ -6,7 +6,9 @@ that dies holding an event, purge after the retention).
 
 A vector is `{description, provider, credentials, now, policy, steps, expect_handler_calls}`.
 Steps, run in order against one in-memory inbox and one clock:
-- `{"deliver": request, "expect": {status, code}}` (with `"store": "fails"`: the enqueue fails);
+- `{"deliver": request, "expect": {status, code[, headers]}}` (with `"store": "fails"`: the
+  enqueue fails; with `"store": "in_progress"`: it finds another delivery of the event being
+  stored right now, and stores nothing; `headers`: only those listed are compared);
 - `{"advance_secs": n}`;
 - `{"work": [outcome…], "expect_states": [state…]}`: one worker pass at the current time over
   every due event in the order stored; the handler is called once per outcome, in order
@@ -81,6 +83,12 @@ def scenarios(provider: str) -> dict[str, dict]:
            "retry is stored and handled once",
            [deliver(request, STORE_DOWN, store="fails"), work([], []), deliver(request, QUEUED),
             work(["ok"], ["done"])], 1)
+    vector("copy_while_another_is_being_stored",
+           "A copy that arrives while another delivery of the event is being stored (its transaction "
+           "holds the key) is answered 503 delivery_in_progress with the provider's Retry-After, not a "
+           "store failure; nothing is stored for it; the provider's retry finds the event stored",
+           [deliver(request, handlers.in_progress(provider), store="in_progress"), work([], []),
+            deliver(request, QUEUED), deliver(request, DUPLICATE), work(["ok"], ["done"])], 1)
     vector("failed_attempt_is_retried",
            "A handler that raises leaves the event failed, due again after the backoff (30 s), not before",
            [deliver(request, QUEUED), work(["raise"], ["failed"]), {"advance_secs": 29},
