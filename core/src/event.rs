@@ -244,6 +244,13 @@ pub struct Call {
     pub duration_seconds: Option<u64>,
 }
 
+impl Call {
+    /// A provider's call state word as [`Call::status`] holds it: lower-cased; none when sent empty.
+    pub(crate) fn status_from(word: &str) -> Option<String> {
+        (!word.is_empty()).then(|| word.to_ascii_lowercase())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lookup {
     pub request_id: Option<String>,

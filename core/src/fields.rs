@@ -310,9 +310,21 @@ impl<'a> Fields<'a> {
         })
     }
 
-    /// A non-negative whole number (a count, a duration in seconds).
+    /// A non-negative whole number (a count, a duration in seconds), sent as a JSON number or
+    /// as its decimal text: form bodies carry only text (Twilio's `NumMedia` and `CallDuration`,
+    /// TeXML's), and Vonage's Voice API sends `duration` as a string. Empty text is absent, not
+    /// unread: a form parameter with no value (`FromCity=`).
     pub fn count(&mut self, path: &str) -> Option<u64> {
-        self.read(path, |value| u64::try_from(whole_number(value)?).ok())
+        let value = self.value(path)?;
+        let count = match value {
+            Value::String(text) if text.trim().is_empty() => return None,
+            Value::String(text) => text.trim().parse::<u64>().ok(),
+            _ => whole_number(value).and_then(|n| u64::try_from(n).ok()),
+        };
+        if count.is_none() {
+            self.mark_unread(path);
+        }
+        count
     }
 
     /// A timestamp in any form [`crate::time::parse_value`] reads, as RFC 3339 UTC.

@@ -410,20 +410,12 @@ fn texml_event(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     event.occurred_at = fields.time("Timestamp");
     event.from = fields.message_address("From");
     event.to = fields.message_address("To");
-    let duration_path = "CallDuration";
-    let duration_seconds = fields.text(duration_path).and_then(|text| {
-        let seconds = text.trim().parse::<u64>().ok();
-        if seconds.is_none() {
-            fields.mark_unread(duration_path);
-        }
-        seconds
-    });
     event.call = Some(Call {
         id: call_sid,
         direction: None,
-        status: (!word.is_empty()).then(|| word.to_ascii_lowercase()),
+        status: Call::status_from(word),
         voicemail_url: None,
-        duration_seconds,
+        duration_seconds: fields.count("CallDuration"),
     });
     event.unread_fields = fields.into_unread();
     event.raw = raw;

@@ -576,20 +576,6 @@ fn address(fields: &mut Fields<'_>, path: &str) -> Option<String> {
     address
 }
 
-/// A count Twilio sends as text (`NumMedia`, `CallDuration`).
-fn count(fields: &mut Fields<'_>, path: &str) -> Option<u64> {
-    let text = fields.text(path)?;
-    // Twilio sends a parameter it has no value for as empty (`FromCity=`): absent.
-    if text.trim().is_empty() {
-        return None;
-    }
-    let count = text.trim().parse::<u64>().ok();
-    if count.is_none() {
-        fields.mark_unread(path);
-    }
-    count
-}
-
 fn message_parts(raw: &Value) -> u32 {
     raw.get("NumSegments")
         .and_then(Value::as_str)
@@ -638,7 +624,7 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         let error = (code.is_some() || description.is_some())
             .then_some(ProviderError { code, description });
         if fields.has("NumMedia") {
-            count(&mut fields, "NumMedia");
+            fields.count("NumMedia");
         }
         event.message = Some(Message {
             id: message_sid,
@@ -686,9 +672,9 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         event.call = Some(Call {
             id: Some(sid),
             direction,
-            status: (!word.is_empty()).then(|| word.to_ascii_lowercase()),
+            status: Call::status_from(word),
             voicemail_url: None,
-            duration_seconds: count(&mut fields, "CallDuration"),
+            duration_seconds: fields.count("CallDuration"),
         });
     } else {
         event = context.event(fallback(), EventType::Other, "unknown", Value::Null);

@@ -505,20 +505,12 @@ fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent>
     event.occurred_at = fields.time("timestamp");
     event.from = fields.message_address("from");
     event.to = fields.message_address("to");
-    let duration_seconds = match fields.value("duration") {
-        Some(Value::Number(number)) => number.as_u64(),
-        Some(Value::String(text)) => text.trim().parse::<u64>().ok(),
-        _ => None,
-    };
-    if duration_seconds.is_none() && fields.has("duration") {
-        fields.mark_unread("duration");
-    }
     event.call = Some(Call {
         id: leg,
         direction,
-        status: (!word.is_empty()).then(|| word.to_ascii_lowercase()),
+        status: Call::status_from(word),
         voicemail_url: None,
-        duration_seconds,
+        duration_seconds: fields.count("duration"),
     });
     event.unread_fields = fields.into_unread();
     event.raw = raw;
