@@ -25,7 +25,11 @@ pub(crate) struct Fields<'a> {
     /// The path of `base` from the root (empty at the root): unread fields are always named
     /// from the root.
     prefix: &'static str,
+    /// In the order met (the event lists them so).
     unread: Vec<String>,
+    /// The same paths, to find one again in log n: searching the list made a body of many
+    /// unreadable fields quadratic (a review: a Telnyx `to` of 8,000 numbers, 64 KiB, 4.7 s).
+    unread_seen: alloc::collections::BTreeSet<String>,
     /// The keys of `base`, where every lookup starts.
     base_keys: KeyIndex<'a>,
 }
@@ -137,6 +141,7 @@ impl<'a> Fields<'a> {
             base: root,
             prefix: "",
             unread: Vec::new(),
+            unread_seen: alloc::collections::BTreeSet::new(),
             base_keys: KeyIndex::of(root),
         }
     }
@@ -254,23 +259,13 @@ impl<'a> Fields<'a> {
 
     /// Lists `path` as present but unreadable.
     pub fn mark_unread(&mut self, path: &str) {
-        let prefix = self.prefix;
-        let from_root = |known: &String| {
-            if prefix.is_empty() {
-                known == path
-            } else {
-                known.len() == prefix.len() + 1 + path.len()
-                    && known.starts_with(prefix)
-                    && known.ends_with(path)
-                    && known.as_bytes().get(prefix.len()) == Some(&b'.')
-            }
+        let named = if self.prefix.is_empty() {
+            String::from(path)
+        } else {
+            alloc::format!("{}.{path}", self.prefix)
         };
-        if !self.unread.iter().any(from_root) {
-            let named = if prefix.is_empty() {
-                String::from(path)
-            } else {
-                alloc::format!("{prefix}.{path}")
-            };
+        if !self.unread_seen.contains(&named) {
+            self.unread_seen.insert(named.clone());
             self.unread.push(named);
         }
     }

@@ -662,7 +662,41 @@ def requests():
         "missing_credentials")
 
 
+# ---------------------------------------------------------------- many names (cost stays linear)
+def many_names():
+    """Shapes whose cost grew quadratically with the number of names they hold (a review): each
+    is pinned here at 2,000 names (the review's timings, before and after: bench/PROFILE.md)."""
+    n = 2000
+    vonage = {"jwt_hs256": ["vonage-signature-secret-0123"]}
+    params = "&".join(["sig=" + "0" * 32, "messageId=1", "msisdn=447700900000", "to=447700900001", "text=hi",
+                       f"message-timestamp=2026-01-21+12%3A00%3A00", f"timestamp={NOW}"]
+                      + [f"a{i:05d}=" for i in range(n)])
+    add("vonage_sig_2000_names_unsigned", "An inbound SMS form with a made-up sig and 2,000 distinct names: refused "
+        "in time linear in the names (every pair was compared for a repeat)", "vonage", params,
+        {"Content-Type": "application/x-www-form-urlencoded"}, vonage, "signature_mismatch")
+    query = "&".join(f"p{i}=1" for i in range(n))
+    add("twilio_url_2000_query_names_forged", "A Twilio delivery to a URL with 2,000 distinct query names and a "
+        "made-up signature: refused in time linear in the names (each was searched for in a list)", "twilio",
+        "MessageSid=SM1&From=%2B14155550100&To=%2B14155550101&Body=hi",
+        {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "A" * 27 + "="},
+        {"auth_token": ["twilio-auth-token-0123456789abcdef"]}, "signature_mismatch",
+        url=f"https://hooks.example.com/twilio?{query}")
+    telnyx = json.dumps({"data": {"event_type": "message.sent", "id": "t-many", "occurred_at": "2026-01-21T12:50:06Z",
+                                  "payload": {"id": "m-many", "to": [1] * n}, "record_type": "event"}},
+                        separators=(",", ":"))
+    signed("telnyx", "message_sent_2000_unreadable_recipients", "A signed message.sent whose `to` holds 2,000 "
+           "numbers: each listed unread once, in time linear in them (each was searched for in the list)",
+           telnyx, None)
+    dlr = {"id": 1000001, "msisdn": 4587654321, "time": NOW - 60, "status": "DELIVERED"}
+    dlr.update({f"k{i:05d}": i for i in range(n)})
+    body = json.dumps(dlr, separators=(",", ":"))
+    add("gatewayapi_jwt_2000_claims", "A legacy delivery report of 2,000 extra keys, its JWT's claims the same: "
+        "verified in time linear in the keys (each body key was searched for among the claims)", "gatewayapi",
+        body, {"X-Gwapi-Signature": jwt(dlr), "Content-Type": "application/json"}, GW, None)
+
+
 def main():
+    many_names()
     bodies()
     shapes()
     auth()

@@ -454,11 +454,23 @@ fn legacy_query(url: &str) -> String {
     let Some((head, query)) = url.split_once('?') else {
         return String::from(url);
     };
+    // Each name's values, the names in first-seen order; found through an index by name
+    // (log n), where searching the list made a URL of many names cost quadratic time before
+    // any signature was checked (a review: 16,000 names, 0.8 s).
     let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    let mut index_of: alloc::collections::BTreeMap<String, usize> =
+        alloc::collections::BTreeMap::new();
     for (name, value) in super::defaults::form_pairs(query.as_bytes()) {
-        match grouped.iter_mut().find(|(known, _)| *known == name) {
-            Some((_, values)) => values.push(value.into_owned()),
-            None => grouped.push((name.into_owned(), alloc::vec![value.into_owned()])),
+        match index_of.get(name.as_ref()) {
+            Some(&index) => {
+                if let Some((_, values)) = grouped.get_mut(index) {
+                    values.push(value.into_owned());
+                }
+            }
+            None => {
+                index_of.insert(name.clone().into_owned(), grouped.len());
+                grouped.push((name.into_owned(), alloc::vec![value.into_owned()]));
+            }
         }
     }
     let mut out = String::with_capacity(url.len() + 8);

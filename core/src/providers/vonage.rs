@@ -201,11 +201,13 @@ fn verify_jwt(request: &WebhookRequest, credentials: &Credentials, now: i64) -> 
 /// The SMS API: `sig` over the other parameters, then the signed `timestamp`'s window.
 fn verify_sig(params: &[(String, String)], credentials: &Credentials, now: i64) -> Result<()> {
     let invalid = |reason| Error::InvalidSignatureFormat { header: SIG, reason };
-    for (index, (name, _)) in params.iter().enumerate() {
-        if params.iter().skip(index + 1).any(|(other, _)| other == name) {
-            // Each is signed once; which of two values was signed cannot be told.
-            return Err(invalid("a parameter is repeated; Vonage sends each once"));
-        }
+    // Sorted, a repeated name sits beside itself: n log n, where comparing every pair made an
+    // unsigned body of many names cost seconds (a review: 512 KiB, 12 s).
+    let mut names: Vec<&str> = params.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|pair| matches!(pair, [a, b] if a == b)) {
+        // Each is signed once; which of two values was signed cannot be told.
+        return Err(invalid("a parameter is repeated; Vonage sends each once"));
     }
     let given = params
         .iter()
