@@ -25,11 +25,10 @@ pub(crate) struct Fields<'a> {
     /// The path of `base` from the root (empty at the root): unread fields are always named
     /// from the root.
     prefix: &'static str,
-    /// In the order met (the event lists them so).
-    unread: Vec<String>,
-    /// The same paths, to find one again in log n: searching the list made a body of many
+    /// In the order met (the event lists them so), repeats included: they are dropped once,
+    /// by [`Fields::into_unread`]. Searching the list at each mark made a body of many
     /// unreadable fields quadratic (a review: a Telnyx `to` of 8,000 numbers, 64 KiB, 4.7 s).
-    unread_seen: alloc::collections::BTreeSet<String>,
+    unread: Vec<String>,
     /// The keys of `base`, where every lookup starts.
     base_keys: KeyIndex<'a>,
 }
@@ -141,7 +140,6 @@ impl<'a> Fields<'a> {
             base: root,
             prefix: "",
             unread: Vec::new(),
-            unread_seen: alloc::collections::BTreeSet::new(),
             base_keys: KeyIndex::of(root),
         }
     }
@@ -264,8 +262,8 @@ impl<'a> Fields<'a> {
         } else {
             alloc::format!("{}.{path}", self.prefix)
         };
-        if !self.unread_seen.contains(&named) {
-            self.unread_seen.insert(named.clone());
+        // Marked again right away (a field read twice in a row): not kept twice.
+        if self.unread.last() != Some(&named) {
             self.unread.push(named);
         }
     }
@@ -340,13 +338,43 @@ impl<'a> Fields<'a> {
         self.read(path, |value| phone::message_address(&address_text(value)?))
     }
 
-    /// The paths that were present but could not be read, in the order they were met.
+    /// The paths that were present but could not be read, each once, in the order first met.
     pub fn into_unread(self) -> Vec<String> {
-        self.unread
+        let mut unread = self.unread;
+        if unread.len() < 2 {
+            return unread;
+        }
+        // Sorted by name then by when met, a repeat follows its first mark: n log n.
+        let mut repeat = alloc::vec![false; unread.len()];
+        for pair in sorted_names(unread.iter().map(String::as_str)).windows(2) {
+            if let [(name, _), (again, later)] = *pair {
+                if name == again {
+                    if let Some(flag) = repeat.get_mut(later) {
+                        *flag = true;
+                    }
+                }
+            }
+        }
+        let mut index = 0;
+        unread.retain(|_| {
+            let keep = !repeat.get(index).copied().unwrap_or(false);
+            index += 1;
+            keep
+        });
+        unread
     }
 }
 
 /// A JSON integer, or a float with a whole value (`1616404260.0`), as `i64`.
+/// `names` with their positions, sorted by name, then position: the one sort every check for
+/// repeated names shares. Each sort of another element type or order is another copy of the
+/// sort's code in the wasm module (four of them made it 19.7 KB larger gzipped).
+pub(crate) fn sorted_names<'n>(names: impl Iterator<Item = &'n str>) -> Vec<(&'n str, usize)> {
+    let mut sorted: Vec<(&str, usize)> = names.enumerate().map(|(i, name)| (name, i)).collect();
+    sorted.sort_unstable();
+    sorted
+}
+
 pub(crate) fn whole_number(value: &Value) -> Option<i64> {
     crate::event::whole_number(value.as_number()?)
 }
