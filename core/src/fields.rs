@@ -365,7 +365,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// A JSON integer, or a float with a whole value (`1616404260.0`), as `i64`.
 /// `names` with their positions, sorted by name, then position: the one sort every check for
 /// repeated names shares. Each sort of another element type or order is another copy of the
 /// sort's code in the wasm module (four of them made it 19.7 KB larger gzipped).
@@ -375,6 +374,7 @@ pub(crate) fn sorted_names<'n>(names: impl Iterator<Item = &'n str>) -> Vec<(&'n
     sorted
 }
 
+/// A JSON integer, or a float with a whole value (`1616404260.0`), as `i64`.
 pub(crate) fn whole_number(value: &Value) -> Option<i64> {
     crate::event::whole_number(value.as_number()?)
 }
