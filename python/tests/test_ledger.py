@@ -170,6 +170,27 @@ def test_a_message_id_the_column_refuses_is_stored_as_its_hash_and_still_raises_
     assert stored.message_id.startswith("sha256:") and stored.status == "delivered"
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_nul_in_an_error_description_or_an_event_id_is_stored_as_u_fffd(store: str, request: Any) -> None:
+    """Found by a reviewer on PostgreSQL, whose text and jsonb refuse NUL: a verified failure
+    report whose error description, or a report whose event id, held U+0000 raised DataError."""
+    alias = request.getfixturevalue({"sqlite": "sqlite_alias", "postgres": "pg_alias"}[store])
+    clear(store, alias)
+
+    def report(body: Dict[str, Any]) -> Dict[str, Any]:
+        return telhook.normalize_event("lisoloo", headers=basic_auth(), body=json.dumps(body), credentials=LISOLOO,
+                                       now=1_780_000_000)  # type: ignore[return-value]
+
+    base = {"timestamp": "2026-05-27T10:00:01Z", "message_id": "m-nul"}
+    failed = report({**base, "event_id": "e1", "event_type": "sms.failed", "data": {
+        "recipient_phone": "+4512345678", "error_code": 34, "error_message": "Absent\x00subscriber"}})
+    delivered = report({**base, "event_id": "e\x002", "event_type": "sms.delivered",
+                        "data": {"recipient_phone": "+4512345679"}})
+    change = django_ledger.apply(failed, using=alias)
+    assert change.verdict == "applied" and change.status.error["description"] == "Absent\ufffdsubscriber"
+    assert django_ledger.apply(delivered, using=alias).verdict == "applied"
+
+
 @pytest.mark.parametrize("store", ["postgres", "redis", "sqlite"])
 def test_50_concurrent_reports_store_the_highest_ranked_status_20_runs(store: str, request: Any) -> None:
     target = request.getfixturevalue({"sqlite": "sqlite_alias", "postgres": "pg_alias", "redis": "redis_client"}[store])

@@ -47,11 +47,25 @@ def _storable(text: str) -> str:
     return storage_key(text) if len(text) > KEY_COLUMN_CHARS or "\x00" in text else text
 
 
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL in its texts written as U+FFFD, as the core's inbox records an error:
+    PostgreSQL's text and jsonb refuse it (an error description or an event id holding one made
+    every delivery of that verified report a 500)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def _params(update: StatusUpdate) -> Dict[str, Any]:
-    values: Dict[str, Any] = dict(update)
+    # The message id is a key: hashed, so that two ids differing only there stay two rows.
+    values: Dict[str, Any] = {name: _without_nul(value) for name, value in update.items()}
     values["message_id"] = _storable(update["message_id"])
-    values["recipient"] = update["recipient"] or ""
-    values["error"] = None if update["error"] is None else json.dumps(update["error"])
+    values["recipient"] = values["recipient"] or ""
+    values["error"] = None if values["error"] is None else json.dumps(values["error"])
     return values
 
 
