@@ -461,8 +461,15 @@ export function bullmqInbox(queue, { policy = {}, onOutcome = null } = {}) {
           // BullMQ counts this attempt after the processor ends: attemptsMade + 1 were made. It
           // retries while the job's own attempts (set at enqueue) last and backoffStrategy
           // gives a wait: dead is when either ends.
+          // Nor does BullMQ retry an UnrecoverableError, or past the Worker's maxStartedAttempts
+          // (Job.shouldRetryJob).
           const made = (job.attemptsMade ?? 0) + 1;
-          const dead = made >= (job.opts?.attempts ?? checked.max_attempts) || inboxRetryDelaySecs(checked, made) === null;
+          const maxStarted = job.queue?.opts?.maxStartedAttempts;
+          const dead =
+            made >= (job.opts?.attempts ?? checked.max_attempts) ||
+            inboxRetryDelaySecs(checked, made) === null ||
+            error?.name === "UnrecoverableError" ||
+            (Boolean(maxStarted) && maxStarted <= (job.attemptsStarted ?? 0));
           report(event, dead ? "dead" : "failed");
           // BullMQ reads the error's message: a bare `reject()` crashed its failure handling and
           // left the job to stall (dead after 2 runs, not max_attempts).

@@ -345,3 +345,17 @@ test("bullmqInbox: backoffStrategy answers -1 (BullMQ's no retry) past the polic
     console.error = original;
   }
 });
+
+test("bullmqInbox: an event BullMQ will not retry (UnrecoverableError, the Worker's maxStartedAttempts) is reported dead, not failed (review)", async () => {
+  const outcomes = [];
+  const inbox = telhook.bullmqInbox({ add: async () => ({}) }, { policy: { max_attempts: 8 }, onOutcome: (_p, _t, state) => outcomes.push(state) });
+  const event = { id: "lisoloo:u", provider: "lisoloo", type: "message.status" };
+  const job = (extra) => ({ data: { event }, attemptsMade: 0, attemptsStarted: 1, opts: { attempts: 8 }, queue: { opts: { settings: { backoffStrategy: inbox.backoffStrategy } } }, ...extra });
+  class UnrecoverableError extends Error {
+    name = "UnrecoverableError";
+  }
+  await assert.rejects(inbox.processor(async () => { throw new UnrecoverableError("bad input"); })(job({})));
+  await assert.rejects(inbox.processor(async () => { throw new Error("down"); })(job({ queue: { opts: { maxStartedAttempts: 1, settings: { backoffStrategy: inbox.backoffStrategy } } } })));
+  await assert.rejects(inbox.processor(async () => { throw new Error("down"); })(job({})));
+  assert.deepStrictEqual(outcomes, ["dead", "dead", "failed"]);
+});
