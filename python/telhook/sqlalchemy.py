@@ -45,11 +45,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ._receive import refuse_async, returned_synchronously
 from .inbox import RECORD_VERSION, Enqueued, InboxPolicy, Record, claimed, failed, new_record, replayed, succeeded
-from .stores import storage_key
+from .stores import column_key
 from .types import NormalizedEvent
 
 logger = logging.getLogger("telhook.inbox")
-# The key columns' width; a longer event id is stored as its SHA-256 (telhook.stores.storage_key).
+# The key columns' width; a longer event id is stored as its SHA-256 (telhook.stores.column_key).
 KEY_COLUMN_CHARS = 255
 
 Handler = Callable[[NormalizedEvent, Connection], object]
@@ -160,12 +160,8 @@ class SqlInbox:
 
     def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
         """Stores the event and claims its key in one transaction, or writes nothing."""
-        # A key its column refuses (an event id is the provider's: longer than the column, or
-        # holding NUL, which PostgreSQL's text refuses) is stored as its hash: refused, it would
-        # be a 503 on every delivery of that event. Keys that fit stay as they are, as before: a
-        # redelivery across an upgrade still finds its key.
-        if len(key) > KEY_COLUMN_CHARS or "\x00" in key:
-            key = storage_key(key)
+        # An event id is the provider's: one its column refuses would be a 503 on every delivery.
+        key = column_key(key, KEY_COLUMN_CHARS)
         now = self._now()
         with self.engine.begin() as connection:
             if self._upsert_returning:

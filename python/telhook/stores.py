@@ -64,6 +64,14 @@ class AsyncDedupeStore(Protocol):
 AnyDedupeStore = Union[DedupeStore, AsyncDedupeStore]
 
 
+def column_key(text: str, width: int) -> str:
+    """A key a database column of ``width`` characters takes: the text itself, or its hash
+    (:func:`storage_key`) when it is longer than the column or holds NUL, which PostgreSQL's
+    text refuses. Refused, every delivery of that verified event failed. Keys that fit stay as
+    they are, so a redelivery across an upgrade still finds its key."""
+    return storage_key(text) if len(text) > width or "\x00" in text else text
+
+
 def storage_key(event_id: str) -> str:
     """The name an event id is stored under: the id itself when short, printable, without
     spaces (memcached's rules), else its SHA-256 (event ids come from the provider)."""

@@ -15,7 +15,7 @@ from django.db import connections, transaction
 from .. import ledger_update
 from .._api import call as _call
 from ..errors import ConfigurationError
-from ..stores import storage_key
+from ..stores import column_key
 from ..types import LedgerVerdict, StatusUpdate
 from .models import MessageStatus
 from .signals import event_received, message_status_changed
@@ -40,13 +40,6 @@ def _texts() -> Dict[str, Any]:
 KEY_COLUMN_CHARS = 255
 
 
-def _storable(text: str) -> str:
-    """A message id its column takes: the id itself, or its hash when longer than the column or
-    holding NUL (PostgreSQL refuses both). Refused, every delivery of that verified report was
-    a 500 from the README's ``@webhook``, until the provider dropped it."""
-    return storage_key(text) if len(text) > KEY_COLUMN_CHARS or "\x00" in text else text
-
-
 def _without_nul(value: Any) -> Any:
     """``value`` with NUL in its texts written as U+FFFD, as the core's inbox records an error:
     PostgreSQL's text and jsonb refuse it (an error description or an event id holding one made
@@ -63,7 +56,7 @@ def _without_nul(value: Any) -> Any:
 def _params(update: StatusUpdate) -> Dict[str, Any]:
     # The message id is a key: hashed, so that two ids differing only there stay two rows.
     values: Dict[str, Any] = {name: _without_nul(value) for name, value in update.items()}
-    values["message_id"] = _storable(update["message_id"])
+    values["message_id"] = column_key(update["message_id"], KEY_COLUMN_CHARS)
     values["recipient"] = values["recipient"] or ""
     values["error"] = None if values["error"] is None else json.dumps(values["error"])
     return values

@@ -12,7 +12,7 @@ class MessageStatus(models.Model):
 
     provider: models.CharField[str, str] = models.CharField(max_length=32)
     # A message id longer than 255 characters, or holding NUL, is stored as its SHA-256
-    # (ledger._storable).
+    # (telhook.stores.column_key).
     message_id: models.CharField[str, str] = models.CharField(max_length=255)
     # '' when the provider names no recipient: part of the key, so never NULL.
     recipient: models.CharField[str, str] = models.CharField(max_length=32, blank=True, default="")
