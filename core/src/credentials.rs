@@ -3,7 +3,6 @@
 
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -162,8 +161,7 @@ impl fmt::Debug for BasicCredential {
 /// (`{"gatewayapi": {...}, "lisoloo": {...}}`, [`Credentials::with_provider`]), in which each
 /// provider reads only its own set. Provider detection needs the second form, so that a
 /// secret configured for one provider can never verify a request read as another.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "CredentialsJson")]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
     pub hmac_sha256: Vec<Secret>,
     pub bearer: Vec<Secret>,
@@ -184,87 +182,147 @@ pub struct Credentials {
     empty_list: Option<EmptyList>,
 }
 
-/// The JSON forms; `untagged` tries the one-provider form first, so `{}` is "nothing".
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum CredentialsJson {
-    // Boxed: the one-provider form is ten lists, the per-provider form one map.
-    OneProvider(alloc::boxed::Box<OneProviderJson>),
-    PerProvider(BTreeMap<Provider, OneProviderJson>),
-}
+/// The JSON form's keys of one provider's set (`signature_secret` is Vonage's name for
+/// `jwt_hs256`).
+const SCHEME_KEYS: [&str; 12] = [
+    "hmac_sha256",
+    "bearer",
+    "authorization",
+    "basic",
+    "jwt_hs256",
+    "signature_secret",
+    "url_token",
+    "url_token_param",
+    "ed25519_public_key",
+    "auth_token",
+    "shared_key",
+    "insecure_skip_verification",
+];
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OneProviderJson {
-    #[serde(default)]
-    hmac_sha256: OneOrMany<Secret>,
-    #[serde(default)]
-    bearer: OneOrMany<Secret>,
-    #[serde(default)]
-    authorization: OneOrMany<Secret>,
-    #[serde(default)]
-    basic: OneOrMany<BasicCredential>,
-    // Vonage's name for its HS256 secret; both names at once is a duplicate field (refused).
-    #[serde(default, alias = "signature_secret")]
-    jwt_hs256: OneOrMany<Secret>,
-    #[serde(default)]
-    url_token: OneOrMany<Secret>,
-    #[serde(default)]
-    url_token_param: Option<String>,
-    #[serde(default)]
-    ed25519_public_key: OneOrMany<PublicKey>,
-    #[serde(default)]
-    auth_token: OneOrMany<Secret>,
-    #[serde(default)]
-    shared_key: OneOrMany<Secret>,
-    #[serde(default)]
-    insecure_skip_verification: bool,
-}
+/// What a malformed JSON form is told: serde's message could quote a secret, so the accepted
+/// keys are named instead.
+const EXPECTED_FORM: Error = Error::InvalidCredentials {
+    reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256 (or signature_secret), url_token, url_token_param, ed25519_public_key, auth_token, shared_key or insecure_skip_verification, or one such object per provider name",
+};
 
-impl From<OneProviderJson> for Credentials {
-    fn from(json: OneProviderJson) -> Self {
-        // The first field given as `[]`, in the order of the table above.
-        let empty_list = [
-            (json.hmac_sha256.empty_list, "hmac_sha256 is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
-            (json.bearer.empty_list, "bearer is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
-            (json.authorization.empty_list, "authorization is an empty list: expected a value or a list of one or more (an unset variable split into a list?)"),
-            (json.basic.empty_list, "basic is an empty list: expected {username, password} or a list of one or more (an unset variable split into a list?)"),
-            (json.jwt_hs256.empty_list, "jwt_hs256 (or signature_secret) is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
-            (json.url_token.empty_list, "url_token is an empty list: expected a token or a list of one or more (an unset variable split into a list?)"),
-            (json.ed25519_public_key.empty_list, "ed25519_public_key is an empty list: expected a key or a list of one or more (an unset variable split into a list?)"),
-            (json.auth_token.empty_list, "auth_token is an empty list: expected a token or a list of one or more (an unset variable split into a list?)"),
-            (json.shared_key.empty_list, "shared_key is an empty list: expected a key or a list of one or more (an unset variable split into a list?)"),
-        ]
-        .into_iter()
-        .find_map(|(empty, reason)| empty.then_some(EmptyList(reason)));
-        Credentials {
-            hmac_sha256: json.hmac_sha256.values,
-            bearer: json.bearer.values,
-            authorization: json.authorization.values,
-            basic: json.basic.values,
-            jwt_hs256: json.jwt_hs256.values,
-            url_token: json.url_token.values,
-            url_token_param: json.url_token_param,
-            ed25519_public_key: json.ed25519_public_key.values,
-            auth_token: json.auth_token.values,
-            shared_key: json.shared_key.values,
-            insecure_skip_verification: json.insecure_skip_verification,
-            per_provider: Vec::new(),
-            empty_list,
+/// Reads the JSON form: one provider's set when every key is a scheme's (so `{}` is nothing),
+/// else one set per provider name. `None` when it is neither.
+///
+/// By hand rather than derived: the derive needs `#[serde(untagged)]` for the two forms and for
+/// "one value or a list", which buffers every value into serde's `Content` and builds, then
+/// drops, an error for each list given as a list. That code is most of what a JS runtime
+/// compiles in `new Receiver` (63.6 KB of 60 functions, bench/PROFILE.md): its start-up time.
+fn read_json_form(map: &serde_json::Map<String, serde_json::Value>) -> Option<Credentials> {
+    if map.keys().all(|key| SCHEME_KEYS.contains(&key.as_str())) {
+        return read_one_provider(map);
+    }
+    // In `Provider::ALL`'s order, as the derived reader's `BTreeMap<Provider, _>` gave them.
+    let mut per_provider = Vec::new();
+    for provider in Provider::ALL {
+        if let Some(set) = map.get(provider.name()) {
+            per_provider.push((provider, read_one_provider(set.as_object()?)?));
         }
     }
+    (per_provider.len() == map.len()).then(|| Credentials {
+        per_provider,
+        ..Credentials::default()
+    })
 }
 
-impl TryFrom<CredentialsJson> for Credentials {
-    type Error = &'static str;
-    fn try_from(json: CredentialsJson) -> core::result::Result<Self, &'static str> {
-        Ok(match json {
-            CredentialsJson::OneProvider(one) => (*one).into(),
-            CredentialsJson::PerProvider(map) => Credentials {
-                per_provider: map.into_iter().map(|(p, c)| (p, c.into())).collect(),
-                ..Credentials::default()
-            },
-        })
+/// Each list field and what a list given empty (`[]`) is told, in the order of the table on
+/// `Credentials`: the first one given empty is the refusal.
+const EMPTY_LIST_REASONS: [(&str, &str); 9] = [
+    ("hmac_sha256", "hmac_sha256 is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
+    ("bearer", "bearer is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
+    ("authorization", "authorization is an empty list: expected a value or a list of one or more (an unset variable split into a list?)"),
+    ("basic", "basic is an empty list: expected {username, password} or a list of one or more (an unset variable split into a list?)"),
+    ("jwt_hs256", "jwt_hs256 (or signature_secret) is an empty list: expected a secret or a list of one or more (an unset variable split into a list?)"),
+    ("url_token", "url_token is an empty list: expected a token or a list of one or more (an unset variable split into a list?)"),
+    ("ed25519_public_key", "ed25519_public_key is an empty list: expected a key or a list of one or more (an unset variable split into a list?)"),
+    ("auth_token", "auth_token is an empty list: expected a token or a list of one or more (an unset variable split into a list?)"),
+    ("shared_key", "shared_key is an empty list: expected a key or a list of one or more (an unset variable split into a list?)"),
+];
+
+/// One provider's set: each key at most once (Vonage's `signature_secret` and `jwt_hs256` name
+/// one field), no other key, each value of its field's type.
+fn read_one_provider(map: &serde_json::Map<String, serde_json::Value>) -> Option<Credentials> {
+    use serde_json::Value;
+    let unknown_key = !map.keys().all(|key| SCHEME_KEYS.contains(&key.as_str()));
+    if unknown_key || (map.contains_key("jwt_hs256") && map.contains_key("signature_secret")) {
+        return None;
+    }
+    // A field's values: one, or each of a list.
+    let values = |key: &str| -> &[Value] {
+        let value = match key {
+            "jwt_hs256" => map.get(key).or_else(|| map.get("signature_secret")),
+            _ => map.get(key),
+        };
+        match value {
+            None => &[],
+            Some(Value::Array(items)) => items,
+            Some(one) => core::slice::from_ref(one),
+        }
+    };
+    let mut credentials = Credentials {
+        empty_list: EMPTY_LIST_REASONS.into_iter().find_map(|(key, reason)| {
+            let empty = matches!(map.get(key), Some(Value::Array(items)) if items.is_empty())
+                || (key == "jwt_hs256"
+                    && matches!(map.get("signature_secret"), Some(Value::Array(items)) if items.is_empty()));
+            empty.then_some(EmptyList(reason))
+        }),
+        ..Credentials::default()
+    };
+    let secrets = [
+        ("hmac_sha256", &mut credentials.hmac_sha256),
+        ("bearer", &mut credentials.bearer),
+        ("authorization", &mut credentials.authorization),
+        ("jwt_hs256", &mut credentials.jwt_hs256),
+        ("url_token", &mut credentials.url_token),
+        ("auth_token", &mut credentials.auth_token),
+        ("shared_key", &mut credentials.shared_key),
+    ];
+    for (key, secrets) in secrets {
+        for value in values(key) {
+            secrets.push(Secret::new(value.as_str()?));
+        }
+    }
+    for value in values("ed25519_public_key") {
+        credentials
+            .ed25519_public_key
+            .push(PublicKey::new(value.as_str()?));
+    }
+    for value in values("basic") {
+        let pair = value.as_object()?;
+        let username = pair.get("username")?.as_str()?;
+        let password = pair.get("password")?.as_str()?;
+        if pair.len() != 2 {
+            return None;
+        }
+        credentials.basic.push(BasicCredential {
+            username: String::from(username),
+            password: Secret::new(password),
+        });
+    }
+    credentials.url_token_param = match map.get("url_token_param") {
+        None | Some(Value::Null) => None,
+        Some(name) => Some(String::from(name.as_str()?)),
+    };
+    credentials.insecure_skip_verification = match map.get("insecure_skip_verification") {
+        None => false,
+        Some(skip) => skip.as_bool()?,
+    };
+    Some(credentials)
+}
+
+/// The JSON form, as [`Credentials::from_json_value`] reads it but without its checks
+/// (`validate`), as the derived reader this replaced did.
+impl<'de> Deserialize<'de> for Credentials {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        value
+            .as_object()
+            .and_then(read_json_form)
+            .ok_or_else(|| serde::de::Error::custom("expected telhook's credentials JSON form"))
     }
 }
 
@@ -296,52 +354,9 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// A JSON field that holds one value or a list of them (several for rotation). A list given
-/// empty is remembered: it is what an unset variable split into a list gives, and read as "not
-/// configured" it would switch its scheme's check off while another scheme still verifies
-/// (a LimePhone body nobody signed accepted on its Bearer token alone); `validate` refuses it.
-struct OneOrMany<T> {
-    values: Vec<T>,
-    empty_list: bool,
-}
-
-impl<T> Default for OneOrMany<T> {
-    fn default() -> Self {
-        OneOrMany {
-            values: Vec::new(),
-            empty_list: false,
-        }
-    }
-}
-
-/// The refusal of a field given as `[]` (a type of its own: serde's derive would read a
-/// `&'static str` field of `Credentials` as borrowed from the input).
+/// The refusal of a field given as `[]` .
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct EmptyList(&'static str);
-
-/// The two JSON forms of a [`OneOrMany`].
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrManyForm<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> core::result::Result<Self, D::Error> {
-        use OneOrManyForm as Form;
-        Ok(match Form::deserialize(deserializer)? {
-            Form::One(one) => OneOrMany {
-                values: alloc::vec![one],
-                empty_list: false,
-            },
-            Form::Many(many) => OneOrMany {
-                empty_list: many.is_empty(),
-                values: many,
-            },
-        })
-    }
-}
 
 impl Credentials {
     /// No credentials. Verification fails with `missing_credentials` until some are added.
@@ -510,12 +525,10 @@ impl Credentials {
         if value.is_null() {
             return Ok(Self::none());
         }
-        let credentials: Credentials = serde_json::from_value(value).map_err(|_| {
-            // serde's message could quote a secret; name the accepted keys instead.
-            Error::InvalidCredentials {
-                reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256 (or signature_secret), url_token, url_token_param, ed25519_public_key, auth_token, shared_key or insecure_skip_verification, or one such object per provider name",
-            }
-        })?;
+        let credentials = value
+            .as_object()
+            .and_then(read_json_form)
+            .ok_or(EXPECTED_FORM)?;
         credentials.validate()?;
         Ok(credentials)
     }

@@ -272,6 +272,61 @@ fn a_list_of_secrets_given_empty_is_refused_naming_the_field() {
     }
 }
 
+/// A list where an object is expected is refused: serde's derived reader took it by position,
+/// so `{"gatewayapi": ["old", "new"]}` (a rotation written as a list) configured `old` as
+/// `hmac_sha256` and `new` as `bearer`, which GatewayAPI never reads: every delivery signed with
+/// the new secret failed, and nothing said why.
+#[test]
+fn a_list_where_an_object_is_expected_is_refused_not_read_by_position() {
+    for json in [
+        r#"["s3cret-never-shown","s3cret-next"]"#,
+        r#"[]"#,
+        r#"{"gatewayapi":["s3cret-never-shown","s3cret-next"]}"#,
+        r#"{"basic":["user","s3cret-never-shown"]}"#,
+        r#"{"lisoloo":{"basic":["user","s3cret-never-shown"]}}"#,
+        r#"{"basic":{"username":"u","password":"s3cret-never-shown","realm":"x"}}"#,
+        r#"{"jwt_hs256":"s3cret-never-shown","signature_secret":"s3cret-next"}"#,
+        r#"{"gatewayapi":{"hmac_sha256":"s3cret-never-shown"},"bearer":"s3cret-next"}"#,
+        r#"{"hmac_sha256":null}"#,
+        r#"{"insecure_skip_verification":"true"}"#,
+    ] {
+        let error = Credentials::from_json_value(serde_json::from_str(json).unwrap()).unwrap_err();
+        assert_eq!(error.code(), "invalid_credentials", "{json}");
+        assert!(
+            !error.to_string().contains("s3cret"),
+            "{error} shows a secret"
+        );
+    }
+    // The forms that are meant: one value, a list of them, one object per provider.
+    let rotated = Credentials::from_json_value(
+        serde_json::from_str(r#"{"gatewayapi":{"hmac_sha256":["old","new"]},"lisoloo":{"basic":{"username":"u","password":"p"}},"vonage":{"signature_secret":"s","url_token_param":null}}"#)
+            .unwrap(),
+    )
+    .unwrap();
+    let gatewayapi = rotated.for_provider(Provider::GatewayApi).unwrap();
+    assert_eq!(
+        (gatewayapi.hmac_sha256.len(), gatewayapi.bearer.len()),
+        (2, 0)
+    );
+    assert_eq!(
+        rotated.for_provider(Provider::Lisoloo).unwrap().basic[0].username,
+        "u"
+    );
+    assert_eq!(
+        rotated
+            .for_provider(Provider::Vonage)
+            .unwrap()
+            .jwt_hs256
+            .len(),
+        1
+    );
+    assert!(rotated.for_provider(Provider::LimePhone).is_none());
+    assert_eq!(
+        Credentials::from_json_value(serde_json::from_str("{}").unwrap()).unwrap(),
+        Credentials::none()
+    );
+}
+
 /// The query parameter a URL token is read from: empty (an unset variable), read with its
 /// line's end, or holding a byte no query name has, it names no parameter a provider sends,
 /// and every genuine delivery was refused as unauthenticated (the DID reseller never retries).

@@ -1579,6 +1579,18 @@ def common():
         body_base64=base64.b64encode(b'{"event_id":"\xff\xfe"}').decode())
     vec("common", "err_empty_secret_configured", "An empty secret is a configuration error", "limephone", body,
         {"X-LimePhone-Signature": hmac_hex("", body)}, {"hmac_sha256": [""]}, "invalid_credentials")
+    # A list of secrets where an object is expected was read by position by serde's derived
+    # reader: LimePhone's [old, new] became hmac_sha256 = old and bearer = new, so the rotation
+    # silently failed every delivery signed with the new secret. Refused where configured now.
+    signed_old = {"X-LimePhone-Signature": hmac_hex(LIME_SECRET, body)}
+    vec("common", "err_credentials_list_not_read_by_position",
+        "Credentials given as a list of secrets, not an object: refused (was read by position as "
+        "hmac_sha256, then bearer)", "limephone", body, signed_old, [LIME_SECRET, "next-secret"],
+        "invalid_credentials")
+    vec("common", "err_provider_credentials_list_not_read_by_position",
+        "A provider's credentials given as a list of secrets, not an object: refused (was read by "
+        "position as hmac_sha256, then bearer)", "limephone", body, signed_old,
+        {"limephone": [LIME_SECRET, "next-secret"]}, "invalid_credentials")
     lime = dumps({"event": "sms_received", "message_id": "msg-lower-1", "from": "+4512345678",
                   "to": "+4587654321", "message_content": "hi", "timestamp": "2026-01-21T12:00:00Z"})
     for name, declared in (("plus_sign", "+99999999999"), ("superscript_two", "\u00b2")):
