@@ -460,30 +460,33 @@ fn legacy_query(url: &str) -> String {
     // signature was checked (a review: 16,000 names, 0.8 s).
     let pairs: Vec<_> = super::defaults::form_pairs(query.as_bytes()).collect();
     let sorted = crate::fields::sorted_names(pairs.iter().map(|(name, _)| name.as_ref()));
-    // For each pair, where its name's run starts and ends in `sorted`.
-    let mut run_of = alloc::vec![(0usize, 0usize); pairs.len()];
+    // Each run of one name in `sorted`, kept at the position of its first pair (the run's
+    // first entry: `sorted` orders a name's pairs by position).
+    let mut run_first_at: Vec<Option<(usize, usize)>> = alloc::vec![None; pairs.len()];
     let mut start = 0;
     for end in 1..=sorted.len() {
         let name_at = |at: usize| sorted.get(at).map(|(name, _)| *name);
         if end == sorted.len() || name_at(end) != name_at(start) {
-            for &(_, index) in sorted.get(start..end).unwrap_or_default() {
-                if let Some(run) = run_of.get_mut(index) {
-                    *run = (start, end);
-                }
+            if let Some(slot) = sorted
+                .get(start)
+                .and_then(|&(_, first)| run_first_at.get_mut(first))
+            {
+                *slot = Some((start, end));
             }
             start = end;
         }
     }
-    let mut order: Vec<usize> = Vec::with_capacity(pairs.len());
-    for (index, &(start, end)) in run_of.iter().enumerate() {
-        if sorted.get(start).map(|&(_, first)| first) == Some(index) {
-            order.extend(sorted.get(start..end).unwrap_or_default().iter().map(|&(_, i)| i));
-        }
-    }
+    let order = run_first_at.iter().flatten().flat_map(|&(start, end)| {
+        sorted
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|&(_, index)| index)
+    });
     let mut out = String::with_capacity(url.len() + 8);
     out.push_str(head);
     out.push('?');
-    for (at, (name, value)) in order.iter().filter_map(|&index| pairs.get(index)).enumerate() {
+    for (at, (name, value)) in order.filter_map(|index| pairs.get(index)).enumerate() {
         if at > 0 {
             out.push('&');
         }
