@@ -57,6 +57,80 @@ pub const MIN_REDACTED_VALUE_CHARS: usize = 8;
 /// nesting is parsed again, so the depth bounds the work (and every level doubles escaping).
 const MAX_NESTED_JSON: usize = 8;
 
+/// A JSON text in a string that would take the tree's depth, counted through every text it is
+/// inside, past this is replaced whole. The rules recurse once per level of that depth, so it
+/// bounds their stack: the body's own reader stops at 128 too (serde_json), while 8 texts each
+/// 126 deep took 414 KiB of stack in a release build, where a thread of musl's default 128 KiB
+/// overflowed at one.
+const MAX_SUMMED_DEPTH: usize = 128;
+
+/// Where a value being redacted sits: inside how many JSON texts held in strings (`nesting`),
+/// and at what depth counted through all of them (`depth`, 0 for the body).
+#[derive(Clone, Copy)]
+struct Level {
+    nesting: usize,
+    depth: usize,
+}
+
+impl Level {
+    const BODY: Level = Level {
+        nesting: 0,
+        depth: 0,
+    };
+
+    /// A member or item of the value at this level.
+    fn member(self) -> Level {
+        Level {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+
+    /// The value of a JSON text held in a string at this level, which takes that string's place.
+    fn text_inside(self) -> Level {
+        Level {
+            nesting: self.nesting + 1,
+            ..self
+        }
+    }
+
+    /// Whether the JSON text `json`, held in a string at this level, is too deep to be read
+    /// as a tree: past [`MAX_NESTED_JSON`] texts, or past [`MAX_SUMMED_DEPTH`] in all.
+    fn refuses(self, json: &str) -> bool {
+        let room = MAX_SUMMED_DEPTH.saturating_sub(self.depth);
+        // Each level of a text's depth takes two bytes: a shorter text fits without a scan.
+        self.nesting >= MAX_NESTED_JSON || (json.len() / 2 > room && json_depth(json) > room)
+    }
+}
+
+/// How deeply arrays and objects nest in `json`, a JSON text.
+fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in json.bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Lower-case ASCII bytes without `_`, `-`, `.` or spaces: the one spelling keys and names
 /// compare in (`wireless_pin`, `wirelessPin`, `WIRELESS-PIN`). Byte-wise so that no key of a
 /// large payload costs an allocation; the vocabularies are ASCII.
@@ -197,7 +271,7 @@ impl<'a> Redactor<'a> {
 
     /// Redacts `value` in place; true when anything changed.
     pub fn redact(&self, value: &mut Value) -> bool {
-        self.redact_at(value, 0)
+        self.redact_at(value, Level::BODY)
     }
 
     /// [`Redactor::redact`] for a body whose `field` holds a JSON object as text (the DID
@@ -217,8 +291,14 @@ impl<'a> Redactor<'a> {
         };
         // The field holds "" while the rest of the body is redacted: no rule rewrites that.
         let text = core::mem::take(text);
-        let outcome = self.redact_nested(&text, &mut nested, 1, Keeps::Tree);
-        let changed = self.redact_at(body, 0);
+        // The field's value, at depth 1, takes the text's place.
+        let level = Level::BODY.member();
+        let outcome = if level.refuses(&text) {
+            Nested::Whole
+        } else {
+            self.redact_nested(&text, &mut nested, level.text_inside(), Keeps::Tree)
+        };
+        let changed = self.redact_at(body, Level::BODY);
         let (value, nested_changed) = match outcome {
             Nested::Unchanged => (nested, false),
             Nested::Redacted(_) => (nested, true),
@@ -234,15 +314,9 @@ impl<'a> Redactor<'a> {
     /// `nesting`. Escapes can spell a configured value out of part of it (a form feed before
     /// `z-token…` is `\fz-token…` in the text; found by the redaction fuzz target): a JSON text
     /// that holds a configured value after its own rules ran goes whole.
-    fn redact_nested(
-        &self,
-        text: &str,
-        nested: &mut Value,
-        nesting: usize,
-        keeps: Keeps,
-    ) -> Nested {
+    fn redact_nested(&self, text: &str, nested: &mut Value, level: Level, keeps: Keeps) -> Nested {
         let spells_a_value = |json: &str| self.values.iter().any(|v| holds(json, v));
-        if !self.redact_at(nested, nesting) {
+        if !self.redact_at(nested, level) {
             if spells_a_value(text) {
                 return Nested::Whole;
             }
@@ -261,18 +335,18 @@ impl<'a> Redactor<'a> {
         }
     }
 
-    fn redact_at(&self, value: &mut Value, nesting: usize) -> bool {
+    fn redact_at(&self, value: &mut Value, level: Level) -> bool {
         match value {
             Value::Object(map) => {
                 let mut changed = false;
                 // A key can quote a secret too (`{"<token>": …}`): such keys are rewritten.
                 if map
                     .keys()
-                    .any(|key| self.redact_text(key, nesting).is_some())
+                    .any(|key| self.redact_text(key, level.member()).is_some())
                 {
                     let entries = core::mem::take(map);
                     for (key, item) in entries {
-                        let key = self.redact_text(&key, nesting).unwrap_or(key);
+                        let key = self.redact_text(&key, level.member()).unwrap_or(key);
                         map.insert(key, item);
                     }
                     changed = true;
@@ -284,15 +358,15 @@ impl<'a> Redactor<'a> {
                             changed = true;
                         }
                     } else {
-                        changed |= self.redact_at(item, nesting);
+                        changed |= self.redact_at(item, level.member());
                     }
                 }
                 changed
             }
             Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
-                self.redact_at(item, nesting) | changed
+                self.redact_at(item, level.member()) | changed
             }),
-            Value::String(text) => match self.redact_text(text, nesting) {
+            Value::String(text) => match self.redact_text(text, level) {
                 Some(redacted) => {
                     *text = redacted;
                     true
@@ -332,7 +406,7 @@ impl<'a> Redactor<'a> {
     }
 
     /// The redacted form of `text`, or `None` when nothing in it is secret.
-    fn redact_text(&self, text: &str, nesting: usize) -> Option<String> {
+    fn redact_text(&self, text: &str, level: Level) -> Option<String> {
         // No configured value fits in a shorter text, nor in its percent-decoded form (decoding
         // never lengthens), and without the bytes of [`RULE_BYTES`] no other rule can apply.
         // `values` is sorted longest first, so the last is the shortest.
@@ -347,10 +421,11 @@ impl<'a> Redactor<'a> {
         let trimmed = text.trim_start();
         if other_rules && trimmed.starts_with(['{', '[']) {
             if let Ok(mut nested) = crate::json_read::from_str::<Value>(text) {
-                if nesting >= MAX_NESTED_JSON {
+                if level.refuses(text) {
                     return Some(String::from(REDACTED));
                 }
-                return match self.redact_nested(text, &mut nested, nesting + 1, Keeps::Text) {
+                return match self.redact_nested(text, &mut nested, level.text_inside(), Keeps::Text)
+                {
                     Nested::Unchanged => None,
                     Nested::Redacted(text) => Some(text),
                     Nested::Whole => Some(String::from(REDACTED)),
@@ -368,7 +443,7 @@ impl<'a> Redactor<'a> {
             // `\'` read as `\\` and a quote ends its strings elsewhere (found by the fuzz target).
             if holds_byte(text, b'\\') {
                 let quoted = ["\"", text, "\""].concat();
-                if let Some(redacted) = self.redact_json_string(&quoted, nesting) {
+                if let Some(redacted) = self.redact_json_string(&quoted, level) {
                     return Some(
                         redacted
                             .strip_prefix('"')
@@ -381,7 +456,7 @@ impl<'a> Redactor<'a> {
         // `"{\"password\":…}"`: a JSON text encoded twice (a value serialized once too often)
         // is a JSON string holding JSON, redacted as its inside is.
         if other_rules && trimmed.starts_with('"') {
-            if let Some(redacted) = self.redact_json_string(text, nesting) {
+            if let Some(redacted) = self.redact_json_string(text, level) {
                 return Some(redacted);
             }
         }
@@ -406,15 +481,15 @@ impl Redactor<'_> {
     /// `text`, a JSON string literal, with the rules applied to the text it holds and written
     /// back as a JSON string; `None` when it is no JSON string or nothing in it is secret (the
     /// outer text's own rules then apply).
-    fn redact_json_string(&self, text: &str, nesting: usize) -> Option<String> {
+    fn redact_json_string(&self, text: &str, level: Level) -> Option<String> {
         // Read as a `Value`, whose reader the module already holds (one for `String` is +0.6 KB).
         let Ok(Value::String(inside)) = crate::json_read::from_str::<Value>(text) else {
             return None;
         };
-        if nesting >= MAX_NESTED_JSON {
+        if level.nesting >= MAX_NESTED_JSON {
             return Some(String::from(REDACTED));
         }
-        let redacted = self.redact_text(&inside, nesting + 1)?;
+        let redacted = self.redact_text(&inside, level.text_inside())?;
         let written = crate::json_text::to_text(&Value::String(redacted));
         // An escape in the outer text could spell a configured value out of the redacted
         // inside, as in [`Redactor::redact_nested`].
@@ -901,9 +976,13 @@ mod tests {
                         alloc::format!("{prose}{e}{prose}")
                     }
                 });
-                assert_eq!(redactor.redact_text(&text, 0), expected, "{middle}");
+                assert_eq!(
+                    redactor.redact_text(&text, Level::BODY),
+                    expected,
+                    "{middle}"
+                );
             }
-            assert_eq!(redactor.redact_text(&prose, 0), None);
+            assert_eq!(redactor.redact_text(&prose, Level::BODY), None);
         }
     }
 

@@ -695,8 +695,27 @@ def many_names():
         body, {"X-Gwapi-Signature": jwt(dlr), "Content-Type": "application/json"}, GW, None)
 
 
+def deep_texts():
+    """JSON texts held in strings, each read again by the redaction rules: their depth counts
+    through every text they are inside, and one that takes it past 128 goes whole (8 texts each
+    126 deep took 414 KiB of stack; a thread of musl's default 128 KiB overflowed at one)."""
+    def texts(levels, depth):
+        text = '"leaf"'
+        for _ in range(levels):
+            text = json.dumps("[" * depth + text + "]" * depth)
+        return text
+    good = json.loads(GOOD_BODY["limephone"])
+    for levels, depth, what in ((2, 100, "past 128 in all: the inner text goes whole"),
+                                (2, 60, "120 in all: both read as trees"),
+                                (8, 100, "eight levels, past 128 from the second")):
+        body = json.dumps(good)[:-1] + f',"note":{texts(levels, depth)}' + "}"
+        signed("limephone", f"json_text_{levels}_levels_{depth}_deep", f"A field holding JSON texts {levels} levels "
+               f"deep, each {depth} deep: {what}", body, None)
+
+
 def main():
     many_names()
+    deep_texts()
     bodies()
     shapes()
     auth()
