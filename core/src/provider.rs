@@ -60,16 +60,17 @@ each_provider!(define_provider_enum);
 impl Provider {
     /// Looks a provider up by name; case, `-` and `_` are ignored (`GatewayAPI`, `did-reseller`).
     pub fn from_name(name: &str) -> Result<Provider> {
-        let squash = |s: &str| -> String {
-            s.chars()
-                .filter(|c| *c != '_' && *c != '-')
-                .flat_map(char::to_lowercase)
-                .collect()
-        };
-        let wanted = squash(name.trim());
+        // ASCII, compared byte by byte: every name is ASCII, and Unicode's case and space
+        // tables were most of what a JS runtime compiled for this in `new Receiver`.
+        fn squashed(name: &str) -> impl Iterator<Item = u8> + '_ {
+            name.bytes()
+                .filter(|b| !matches!(b, b'_' | b'-'))
+                .map(|b| b.to_ascii_lowercase())
+        }
+        let wanted = name.trim_ascii();
         Provider::ALL
             .into_iter()
-            .find(|p| squash(p.name()) == wanted)
+            .find(|p| squashed(p.name()).eq(squashed(wanted)))
             .ok_or_else(|| Error::UnknownProvider {
                 name: name.to_string(),
                 known: &Provider::NAMES,
