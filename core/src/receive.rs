@@ -376,6 +376,11 @@ fn handler_status(provider: Provider, status: u16) -> Answer {
         );
     }
     let dedupe = match retry_policy(provider).classify(status) {
+        // A 2xx says the handler's work is done, even one the provider does not take as its
+        // acknowledgement (a Flask `return "", 204` for LimePhone, which acks only 200): its
+        // redelivery is answered as a duplicate. Released, it ran the handler on every
+        // redelivery, five times in all (a review).
+        DeliveryResult::Retry if (200..=299).contains(&status) => DedupeAction::Complete,
         DeliveryResult::Retry => DedupeAction::Release,
         DeliveryResult::Acknowledged | DeliveryResult::PermanentFailure => DedupeAction::Complete,
     };

@@ -168,11 +168,12 @@ def scenarios(provider: str) -> dict[str, dict]:
             deliver(request, "ok", DUPLICATE)], 1)
     if provider in ONLY_200:
         vector("handler_chooses_204",
-               f"{provider} acknowledges only 200: a handler's 204 is answered as chosen, but the claim is "
-               "released (the provider will deliver again, and the warning says so), so the redelivery runs "
-               "the handler again",
+               f"{provider} acknowledges only 200: a handler's 204 is answered as chosen and the claim is "
+               "completed (a 2xx is the handler's work done; the warning says the provider will deliver "
+               "again), so the redelivery is a duplicate and the handler runs once (it ran on every "
+               "redelivery, a review)",
                [deliver(request, {"status": 204}, answer(204, None)),  # no body, so no code
-                deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)], 2)
+                deliver(request, "ok", DUPLICATE)], 1)
     else:
         vector("handler_chooses_204", "A 2xx acknowledges this provider: no body, completed",
                [deliver(request, {"status": 204}, answer(204, None)),  # no body, so no code

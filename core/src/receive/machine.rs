@@ -688,8 +688,13 @@ impl Delivery {
         } else {
             alloc::format!("{} to {}", policy.ack_statuses.min, policy.ack_statuses.max)
         };
+        let then = if (200..=299).contains(&status) {
+            "answered as a duplicate without running the handler"
+        } else {
+            "running the handler again"
+        };
         Some(alloc::format!(
-            "the handler answered {status}; {} acknowledges {acks} and will deliver this event again, running the handler again",
+            "the handler answered {status}; {} acknowledges {acks} and will deliver this event again, {then}",
             provider.name()
         ))
     }
@@ -849,7 +854,7 @@ mod tests {
     }
 
     #[test]
-    fn a_status_the_provider_retries_is_answered_released_and_explained() {
+    fn a_status_the_provider_retries_is_answered_and_explained_and_a_2xx_completes() {
         let mut delivery = started(Provider::LimePhone);
         delivery.next(Input::Normalized {
             provider: Provider::LimePhone,
@@ -861,11 +866,22 @@ mod tests {
             }),
             Action::CallHandler
         );
-        let release = delivery.next(Input::Handled { status: Some(204) });
+        let mut failing = delivery.clone();
+        let release = failing.next(Input::Handled { status: Some(503) });
         assert!(matches!(release, Action::Release { .. }), "{release:?}");
+        let (answer, note) = answer_of(failing.next(Input::Settled));
+        assert_eq!((answer.status, answer.log), (503, LogLevel::Warning));
+        assert!(note.is_some_and(|n| n.contains("running the handler again")));
+        // A 2xx is the handler's work done: completed, and the redelivery it will cause is
+        // a duplicate.
+        let complete = delivery.next(Input::Handled { status: Some(204) });
+        assert!(matches!(complete, Action::Complete { .. }), "{complete:?}");
         let (answer, note) = answer_of(delivery.next(Input::Settled));
         assert_eq!((answer.status, answer.log), (204, LogLevel::Warning));
-        assert!(note.is_some_and(|n| n.contains("limephone acknowledges only 200")));
+        assert!(
+            note.is_some_and(|n| n.contains("limephone acknowledges only 200")
+                && n.contains("answered as a duplicate"))
+        );
     }
 
     #[test]
