@@ -315,14 +315,78 @@ fn read_one_provider(map: &serde_json::Map<String, serde_json::Value>) -> Option
 }
 
 /// The JSON form, as [`Credentials::from_json_value`] reads it but without its checks
-/// (`validate`), as the derived reader this replaced did.
+/// (`validate`), as the derived reader this replaced did; a key repeated at any depth is
+/// refused, as it did (a `serde_json::Value` keeps the last one, so `"insecure_skip_verification"`
+/// given false then true would skip verification; found by review).
 impl<'de> Deserialize<'de> for Credentials {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
+        let UniqueKeys(value) = UniqueKeys::deserialize(deserializer)?;
         value
             .as_object()
             .and_then(read_json_form)
             .ok_or_else(|| serde::de::Error::custom("expected telhook's credentials JSON form"))
+    }
+}
+
+/// A JSON value read from any serde format, refused when an object repeats a key.
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
+        use serde_json::Value;
+        struct Unique;
+        impl<'de> Visitor<'de> for Unique {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::Bool(value)))
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::from(value)))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::from(value)))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::from(value)))
+            }
+            fn visit_str<E>(self, value: &str) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::String(String::from(value))))
+            }
+            fn visit_string<E>(self, value: String) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::String(value)))
+            }
+            fn visit_none<E>(self) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::Null))
+            }
+            fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::Null))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<UniqueKeys, D::Error> {
+                UniqueKeys::deserialize(inner)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<UniqueKeys, A::Error> {
+                let mut list = Vec::new();
+                while let Some(UniqueKeys(item)) = items.next_element()? {
+                    list.push(item);
+                }
+                Ok(UniqueKeys(Value::Array(list)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<UniqueKeys, A::Error> {
+                let mut map = serde_json::Map::new();
+                while let Some(key) = entries.next_key::<String>()? {
+                    let UniqueKeys(value) = entries.next_value()?;
+                    if map.insert(key, value).is_some() {
+                        return Err(A::Error::custom("credentials: a key is repeated"));
+                    }
+                }
+                Ok(UniqueKeys(Value::Object(map)))
+            }
+        }
+        deserializer.deserialize_any(Unique)
     }
 }
 

@@ -94,16 +94,24 @@ impl Level {
         }
     }
 
-    /// Whether the JSON text `json`, held in a string at this level, is too deep to be read
-    /// as a tree: past [`MAX_NESTED_JSON`] texts, or past [`MAX_SUMMED_DEPTH`] in all.
-    fn refuses(self, json: &str) -> bool {
+    /// How deeply `text`, held in a string at this level, nests arrays and objects, when that
+    /// takes it past [`MAX_SUMMED_DEPTH`] in all; `None` when it fits. A text that is no JSON is
+    /// judged by its brackets alone.
+    fn depth_past_room(self, text: &str) -> Option<usize> {
         let room = MAX_SUMMED_DEPTH.saturating_sub(self.depth);
-        // Each level of a text's depth takes two bytes: a shorter text fits without a scan.
-        self.nesting >= MAX_NESTED_JSON || (json.len() / 2 > room && json_depth(json) > room)
+        // Each level of depth takes a byte: a shorter text fits without a scan.
+        if text.len() <= room {
+            return None;
+        }
+        Some(json_depth(text)).filter(|&depth| depth > room)
     }
 }
 
-/// How deeply arrays and objects nest in `json`, a JSON text.
+/// The deepest nesting serde_json reads (its recursion limit refuses 128).
+const READABLE_DEPTH: usize = 127;
+
+/// How deeply arrays and objects nest in `json` (outside its strings): for a JSON text, the
+/// depth its reader recurses to; for any text, at least the depth of the JSON it starts with.
 fn json_depth(json: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
     let (mut in_string, mut escaped) = (false, false);
@@ -293,7 +301,7 @@ impl<'a> Redactor<'a> {
         let text = core::mem::take(text);
         // The field's value, at depth 1, takes the text's place.
         let level = Level::BODY.member();
-        let outcome = if level.refuses(&text) {
+        let outcome = if level.depth_past_room(&text).is_some() {
             Nested::Whole
         } else {
             self.redact_nested(&text, &mut nested, level.text_inside(), Keeps::Tree)
@@ -420,8 +428,21 @@ impl<'a> Redactor<'a> {
         }
         let trimmed = text.trim_start();
         if other_rules && trimmed.starts_with(['{', '[']) {
-            if let Ok(mut nested) = crate::json_read::from_str::<Value>(text) {
-                if level.refuses(text) {
+            // Judged before the text is read: a reader recursing through it on top of the
+            // rules' own recursion was the stack's worst case (143 KiB with objects, found by
+            // review). A text the reader would take that nests too deep here goes whole; one it
+            // would refuse anyway (past [`READABLE_DEPTH`]) is read by the text rules below, as
+            // any text it refuses is.
+            let depth = level.depth_past_room(text);
+            if depth.is_some_and(|depth| depth <= READABLE_DEPTH) {
+                return Some(String::from(REDACTED));
+            }
+            let read = match depth {
+                None => crate::json_read::from_str::<Value>(text).ok(),
+                Some(_) => None,
+            };
+            if let Some(mut nested) = read {
+                if level.nesting >= MAX_NESTED_JSON {
                     return Some(String::from(REDACTED));
                 }
                 return match self.redact_nested(text, &mut nested, level.text_inside(), Keeps::Text)

@@ -297,6 +297,25 @@ fn a_list_where_an_object_is_expected_is_refused_not_read_by_position() {
             "{error} shows a secret"
         );
     }
+    // Read through serde (a Rust app's own configuration), a repeated key is refused at any
+    // depth, as the derived reader refused it: a `Value` keeps the last one.
+    for json in [
+        r#"{"insecure_skip_verification":false,"insecure_skip_verification":true}"#,
+        r#"{"hmac_sha256":"s3cret-never-shown","hmac_sha256":"s3cret-next"}"#,
+        r#"{"lisoloo":{"basic":{"username":"u","username":"v","password":"s3cret-never-shown"}}}"#,
+    ] {
+        let refused = serde_json::from_str::<Credentials>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("repeated") && !refused.contains("s3cret"),
+            "{refused}"
+        );
+    }
+    assert!(serde_json::from_str::<Credentials>(
+        r#"{"lisoloo":{"basic":{"username":"u","password":"p"}}}"#
+    )
+    .is_ok());
     // The forms that are meant: one value, a list of them, one object per provider.
     let rotated = Credentials::from_json_value(
         serde_json::from_str(r#"{"gatewayapi":{"hmac_sha256":["old","new"]},"lisoloo":{"basic":{"username":"u","password":"p"}},"vonage":{"signature_secret":"s","url_token_param":null}}"#)
