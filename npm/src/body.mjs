@@ -52,10 +52,14 @@ const encoder = new TextEncoder();
 /**
  * What a body parser mounted before the middleware left of the raw bytes: a Buffer/Uint8Array
  * (express.raw(), or `req.rawBody` kept by a `verify` callback or by Firebase/Google Cloud
- * Functions) or a string (express.text()). `null` when there is nothing usable.
+ * Functions) or a string (express.text(), or `req.rawBody` kept as text). `null` when there is
+ * nothing usable.
  */
 function rawBodyLeftByParser(req) {
   if (req.rawBody instanceof Uint8Array) return req.rawBody;
+  // `verify: (req, res, buf, encoding) => { req.rawBody = buf.toString(encoding) }`, as many
+  // tutorials keep it: a JSON body is UTF-8 text, so its bytes are that text's.
+  if (typeof req.rawBody === "string") return encoder.encode(req.rawBody);
   if (req.body instanceof Uint8Array) return req.body;
   if (typeof req.body === "string") return encoder.encode(req.body);
   return null;

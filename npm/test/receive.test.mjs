@@ -519,6 +519,8 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
   app.post("/plain", middleware());
   app.post("/raw", express.raw({ type: "*/*" }), middleware());
   app.post("/kept", express.json({ verify: (req, _res, buf) => Object.assign(req, { rawBody: buf }) }), middleware());
+  // The tutorials' other form: the raw body kept as text (it was a 500 raw_body_unavailable, a review).
+  app.post("/kept-text", express.json({ verify: (req, _res, buf, encoding) => Object.assign(req, { rawBody: buf.toString(encoding || "utf8") }) }), middleware());
   app.post("/parsed", express.json(), middleware());
   const server = app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
@@ -531,8 +533,8 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
       });
       return [response.status, await response.json()];
     };
-    for (const path of ["/plain", "/raw", "/kept"]) assert.deepStrictEqual(await post(path), [200, { outcome: "accepted" }], path);
-    assert.equal(events.length, 3);
+    for (const path of ["/plain", "/raw", "/kept", "/kept-text"]) assert.deepStrictEqual(await post(path), [200, { outcome: "accepted" }], path);
+    assert.equal(events.length, 4);
     assert.equal(reports.length, 0);
     const [status, body] = await post("/parsed");
     // A 500, never a 4xx: the provider retries until the mounting is fixed.
@@ -541,7 +543,7 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
     assert.ok(reports[0] instanceof telhook.ConfigurationError);
     assert.equal(reports[0].code, "raw_body_unavailable");
     assert.match(reports[0].message, /express\.json\(\)/);
-    assert.equal(events.length, 3);
+    assert.equal(events.length, 4);
   } finally {
     server.close();
   }
