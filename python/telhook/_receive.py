@@ -949,6 +949,37 @@ def refuse_async(handler: object, what: str = "handler") -> None:
         )
 
 
+def refuse_unfit_signature(handler: object, passed: Tuple[str, ...], form: str, *, more: bool) -> None:
+    """Refuses, at decoration, a handler that cannot take the positional arguments its adapter
+    passes (``passed``: their names, in order; ``more``: whether keyword arguments such as URL
+    values may follow): every delivery would fail with a TypeError in the handler's place, and
+    Twilio and the DID reseller send no retries (a review: a Flask view written ``(request,
+    event)`` as the Django and FastAPI adapters take it). A parameter named like one of
+    ``passed`` at another place is that other form copied, so it is refused too."""
+    try:
+        signature = inspect.signature(handler)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return  # a callable whose signature Python cannot read: nothing to check
+    arguments = [object()] * len(passed)
+    try:
+        if more:
+            signature.bind_partial(*arguments)
+        else:
+            signature.bind(*arguments)
+    except TypeError:
+        raise TypeError(f"{form}: the handler's signature {signature} cannot take it") from None
+    positional = [
+        parameter for parameter in signature.parameters.values()
+        if parameter.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    for place, parameter in enumerate(positional):
+        if parameter.name in passed and passed.index(parameter.name) != place:
+            raise TypeError(
+                f"{form}: the handler's signature {signature} has {parameter.name!r} where "
+                f"{passed[place] if place < len(passed) else 'a keyword argument'} is passed"
+            )
+
+
 def returned_synchronously(returned: T) -> T:
     """What a handler called synchronously returned; an awaitable (an async handler behind a
     sync wrapper) raises as the handler's failure, so the event is retried, not marked done."""

@@ -37,6 +37,7 @@ from ._receive import (
     Delivery,
     chunked_body_unreadable,
     no_handler,
+    refuse_unfit_signature,
     request_target,
     run,
     stream_reader,
@@ -161,8 +162,10 @@ def webhook(
     def decorator(view: View) -> Callable[..., WerkzeugResponse]:
         if not callable(view):
             raise TypeError("@webhook decorates a view: view(event)")
-        if inspect.iscoroutinefunction(view):
+        if inspect.iscoroutinefunction(view) or inspect.iscoroutinefunction(getattr(view, "__call__", None)):
             raise TypeError("telhook.flask.webhook takes a sync view; for asyncio use telhook.starlette")
+        refuse_unfit_signature(view, ("event",), "telhook.flask.webhook calls view(event, **url_values)",
+                               more=True)
 
         @functools.wraps(view)
         def wrapper(**url_values: Any) -> WerkzeugResponse:

@@ -27,7 +27,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from . import Receiver
-from ._receive import Answer, Delivery, arun, decide, maybe_await, no_handler, request_target, unavailable_body
+from ._receive import (Answer, Delivery, arun, decide, maybe_await, no_handler, refuse_unfit_signature,
+                       request_target, unavailable_body)
 from .stores import AnyDedupeStore, check_store
 from .types import Credentials, NormalizedEvent, ProviderName
 
@@ -97,6 +98,8 @@ def webhook(
     def decorator(handler: Handler) -> Endpoint:
         if not callable(handler):
             raise TypeError("@webhook decorates a handler: handler(request, event)")
+        refuse_unfit_signature(handler, ("request", "event"),
+                               "telhook.starlette.webhook calls handler(request, event)", more=False)
 
         is_async = inspect.iscoroutinefunction(handler)
 

@@ -189,6 +189,13 @@ def test_decorator_arguments_fail_at_construction() -> None:
         async def view(request: Any, event: Any) -> None:
             pass
 
+    # The Flask adapter's form, view(event): every delivery would have been a TypeError.
+    with pytest.raises(TypeError, match=r"view\(request, event\).*cannot take it"):
+
+        @webhook("limephone", credentials=credentials)
+        def flask_style(event: Any) -> None:
+            pass
+
     with pytest.raises(telhook.ConfigurationError) as unset:
         webhook("limephone", credentials={"hmac_sha256": ["x" * 32], "bearer": None})
     assert unset.value.code == "missing_credentials" and "credentials.bearer" in str(unset.value)

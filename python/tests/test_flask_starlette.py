@@ -63,6 +63,45 @@ def test_flask_refuses_an_async_view() -> None:
             pass
 
 
+def test_a_handler_that_cannot_take_what_its_adapter_passes_is_refused_at_decoration() -> None:
+    """Each adapter's signature is refused when it is another adapter's (a review: a Flask view
+    written (request, event) failed every delivery with a TypeError, and Twilio and the DID
+    reseller do not retry), and an object whose __call__ is async is refused by Flask."""
+    from telhook import flask as flask_adapter
+    from telhook import starlette as starlette_adapter
+
+    flask_webhook = flask_adapter.webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+    starlette_webhook = starlette_adapter.webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
+
+    def django_style(request: Any, event: Any) -> None:
+        pass
+
+    def flask_style(event: Any) -> None:
+        pass
+
+    async def async_flask_style(event: Any) -> None:
+        pass
+
+    def with_url_value(event: Any, tenant: str) -> None:
+        pass
+
+    class AsyncCallable:
+        async def __call__(self, event: Any) -> None:
+            pass
+
+    with pytest.raises(TypeError, match=r"view\(event, \*\*url_values\).*'event'"):
+        flask_webhook(django_style)
+    with pytest.raises(TypeError, match="sync view"):
+        flask_webhook(AsyncCallable())
+    for handler in (flask_style, async_flask_style):
+        with pytest.raises(TypeError, match=r"handler\(request, event\).*cannot take it"):
+            starlette_webhook(handler)
+    # What each takes is still taken.
+    flask_webhook(flask_style)
+    flask_webhook(with_url_value)
+    starlette_webhook(django_style)
+
+
 def test_starlette_route_sync_handler_and_own_response() -> None:
     from telhook.starlette import webhook
 

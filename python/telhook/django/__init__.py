@@ -35,7 +35,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver
 from .._receive import (Answer, BodySource, Delivery, SupportsRead, arun, chunked_body_unreadable, run,
-                        store_step, unavailable_body)
+                        refuse_unfit_signature, store_step, unavailable_body)
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
 )
@@ -171,6 +171,8 @@ def webhook(
     def decorator(view: View) -> Callable[[HttpRequest], Any]:
         if not callable(view):
             raise TypeError("@webhook decorates a view: view(request, event)")
+        refuse_unfit_signature(view, ("request", "event"),
+                               "telhook.django.webhook calls view(request, event)", more=False)
         if inspect.iscoroutinefunction(view):
             if atomic:
                 raise ValueError("atomic=True needs a sync view: Django transactions do not span awaits")
