@@ -688,7 +688,8 @@ impl Delivery {
         } else {
             alloc::format!("{} to {}", policy.ack_statuses.min, policy.ack_statuses.max)
         };
-        let then = if (200..=299).contains(&status) {
+        // Only a held claim makes the redelivery a duplicate: without a store it runs again.
+        let then = if (200..=299).contains(&status) && self.event_id.is_some() {
             "answered as a duplicate without running the handler"
         } else {
             "running the handler again"
@@ -882,6 +883,22 @@ mod tests {
             note.is_some_and(|n| n.contains("limephone acknowledges only 200")
                 && n.contains("answered as a duplicate"))
         );
+        // Without a store nothing is held: the redelivery runs the handler again, and the
+        // warning says so (it said "answered as a duplicate", a review).
+        let no_store = Settings::new(Some(Provider::LimePhone), 1024, false, None, None, None)
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"));
+        let (mut delivery, _) = Delivery::start(no_store, "POST", &[]);
+        delivery.next(Input::BodyRead { length: 2 });
+        assert_eq!(
+            delivery.next(Input::Normalized {
+                provider: Provider::LimePhone,
+                event_id: "limephone:x".into(),
+            }),
+            Action::CallHandler
+        );
+        let (answer, note) = answer_of(delivery.next(Input::Handled { status: Some(204) }));
+        assert_eq!(answer.status, 204);
+        assert!(note.is_some_and(|n| n.contains("running the handler again")));
     }
 
     #[test]
