@@ -59,10 +59,23 @@ function rawBodyLeftByParser(req) {
   if (req.rawBody instanceof Uint8Array) return req.rawBody;
   // `verify: (req, res, buf, encoding) => { req.rawBody = buf.toString(encoding) }`, as many
   // tutorials keep it: a JSON body is UTF-8 text, so its bytes are that text's.
-  if (typeof req.rawBody === "string") return encoder.encode(req.rawBody);
+  if (typeof req.rawBody === "string") return asSentText(req, req.rawBody);
   if (req.body instanceof Uint8Array) return req.body;
-  if (typeof req.body === "string") return encoder.encode(req.body);
+  if (typeof req.body === "string") return asSentText(req, req.body);
   return null;
+}
+
+/**
+ * `text`'s UTF-8 bytes, when they are as long as the Content-Length the request declared (or it
+ * declared none); else `null`, answered as a body that is gone (500, retried). A text kept in
+ * another encoding (latin1, base64) is not the bytes sent: read as them, it was a 401 or a 400,
+ * which Lisoloo takes as "drop the event" (a review).
+ */
+function asSentText(req, text) {
+  const bytes = encoder.encode(text);
+  const declared = req.headers?.["content-length"];
+  if (typeof declared === "string" && /^\d+$/.test(declared) && Number(declared) !== bytes.byteLength) return null;
+  return bytes;
 }
 
 /**

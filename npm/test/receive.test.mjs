@@ -522,6 +522,8 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
   // The tutorials' other form: the raw body kept as text (it was a 500 raw_body_unavailable, a review).
   app.post("/kept-text", express.json({ verify: (req, _res, buf, encoding) => Object.assign(req, { rawBody: buf.toString(encoding || "utf8") }) }), middleware());
   app.post("/parsed", express.json(), middleware());
+  // Kept as text in another encoding: not the bytes sent, so a 500 (it was a 400, which Lisoloo drops).
+  app.post("/kept-base64", express.json({ verify: (req, _res, buf) => Object.assign(req, { rawBody: buf.toString("base64") }) }), middleware());
   const server = app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   try {
@@ -543,6 +545,8 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
     assert.ok(reports[0] instanceof telhook.ConfigurationError);
     assert.equal(reports[0].code, "raw_body_unavailable");
     assert.match(reports[0].message, /express\.json\(\)/);
+    assert.equal(events.length, 4);
+    assert.deepStrictEqual(await post("/kept-base64"), [500, { error: "raw_body_unavailable" }]);
     assert.equal(events.length, 4);
   } finally {
     server.close();
