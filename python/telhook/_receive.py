@@ -957,7 +957,10 @@ def refuse_unfit_signature(handler: object, passed: Tuple[str, ...], form: str, 
     event)`` as the Django and FastAPI adapters take it). A parameter named like one of
     ``passed`` at another place is that other form copied, so it is refused too."""
     try:
-        signature = inspect.signature(handler)  # type: ignore[arg-type]
+        # The signature of what the adapter calls: a decorator's wrapper that supplies arguments
+        # of its own (a session, a tenant) carries its inner function in `__wrapped__`, whose
+        # signature is not what it takes (a review).
+        signature = inspect.signature(handler, follow_wrapped=False)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return  # a callable whose signature Python cannot read: nothing to check
     arguments = [object()] * len(passed)

@@ -134,6 +134,27 @@ def test_async_view_runs_and_processes_its_event_once(vectors: Any) -> None:
     assert views.PROCESSED == ["limephone:sms_sent:234567"]
 
 
+def test_an_object_whose_call_is_async_is_an_async_view(vectors: Any) -> None:
+    """Taken as a sync view, its coroutine was never awaited: a 500 on every delivery (a review)."""
+    from django.test import RequestFactory
+
+    v = vector(vectors, "limephone/doc_sms_sent.json")
+    seen: List[str] = []
+
+    class Hook:
+        async def __call__(self, request: Any, event: Any) -> None:
+            seen.append(event["id"])
+
+    view = webhook("limephone", credentials=v["credentials"], clock=lambda: v["now"])(Hook())
+    headers = dict(v["request"]["headers"])
+    content_type = headers.pop("Content-Type", "application/json")
+    request = RequestFactory().post("/hooks/x", data=v["request"]["body"], content_type=content_type,
+                                    headers=headers)
+    answer = asyncio.run(view(request))
+    assert (answer.status_code, json.loads(answer.content)) == (200, {"outcome": "accepted"})
+    assert seen == ["limephone:sms_sent:234567"]
+
+
 def test_async_view_on_the_database_store_claims_in_the_sync_thread(vectors: Any) -> None:
     v = vector(vectors, "limephone/doc_sms_sent.json")
 

@@ -3,6 +3,7 @@ Flask's got_request_exception, a plain Starlette Route, programmer errors at dec
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import pathlib
@@ -96,9 +97,22 @@ def test_a_handler_that_cannot_take_what_its_adapter_passes_is_refused_at_decora
     for handler in (flask_style, async_flask_style):
         with pytest.raises(TypeError, match=r"handler\(request, event\).*cannot take it"):
             starlette_webhook(handler)
-    # What each takes is still taken.
+    # What each takes is still taken, also behind a decorator whose wrapper supplies arguments
+    # of its own (its signature, not the inner function's, is what the adapter calls).
+    def with_session(view: Any) -> Any:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return view("session", *args, **kwargs)
+
+        return wrapper
+
+    @with_session
+    def flask_view_with_session(session: Any, event: Any, tenant: str) -> None:
+        pass
+
     flask_webhook(flask_style)
     flask_webhook(with_url_value)
+    flask_webhook(flask_view_with_session)
     starlette_webhook(django_style)
 
 

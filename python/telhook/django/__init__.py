@@ -173,7 +173,9 @@ def webhook(
             raise TypeError("@webhook decorates a view: view(request, event)")
         refuse_unfit_signature(view, ("request", "event"),
                                "telhook.django.webhook calls view(request, event)", more=False)
-        if inspect.iscoroutinefunction(view):
+        # An object whose __call__ is async is an async view too (called in the sync path, it
+        # returned an awaitable: every delivery a 500, a review).
+        if inspect.iscoroutinefunction(view) or inspect.iscoroutinefunction(getattr(view, "__call__", None)):
             if atomic:
                 raise ValueError("atomic=True needs a sync view: Django transactions do not span awaits")
             return _async_view(view, receiver, _for_async(chosen))
