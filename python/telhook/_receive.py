@@ -938,11 +938,17 @@ async def maybe_await(value: Union[T, Awaitable[T]]) -> T:
     return value
 
 
+def is_async_callable(handler: object) -> bool:
+    """Whether calling ``handler`` gives a coroutine: an ``async def``, or an object whose
+    ``__call__`` is one."""
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None))
+
+
 def refuse_async(handler: object, what: str = "handler") -> None:
     """Refuses, where a sync path will call ``handler``, an ``async def`` one: it would return
     a coroutine that nothing awaits, and the event would count as handled without its body
     ever running (a TypeError at construction, before any event is taken)."""
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
+    if is_async_callable(handler):
         raise TypeError(
             f"{what} is an async function, and this path calls it without an event loop: use "
             "telhook.areceive, an async adapter (telhook.starlette), or a plain def"

@@ -23,7 +23,6 @@ Exceptions from the view go to Flask's ``got_request_exception`` and the "telhoo
 from __future__ import annotations
 
 import functools
-import inspect
 from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
 from flask import Response, current_app, got_request_exception, request
@@ -36,6 +35,7 @@ from ._receive import (
     BodyTooLarge,
     Delivery,
     chunked_body_unreadable,
+    is_async_callable,
     no_handler,
     refuse_unfit_signature,
     request_target,
@@ -162,7 +162,7 @@ def webhook(
     def decorator(view: View) -> Callable[..., WerkzeugResponse]:
         if not callable(view):
             raise TypeError("@webhook decorates a view: view(event)")
-        if inspect.iscoroutinefunction(view) or inspect.iscoroutinefunction(getattr(view, "__call__", None)):
+        if is_async_callable(view):
             raise TypeError("telhook.flask.webhook takes a sync view; for asyncio use telhook.starlette")
         refuse_unfit_signature(view, ("event",), "telhook.flask.webhook calls view(event, **url_values)",
                                more=True)

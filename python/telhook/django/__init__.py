@@ -34,8 +34,8 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver
-from .._receive import (Answer, BodySource, Delivery, SupportsRead, arun, chunked_body_unreadable, run,
-                        refuse_unfit_signature, store_step, unavailable_body)
+from .._receive import (Answer, BodySource, Delivery, SupportsRead, arun, chunked_body_unreadable, is_async_callable,
+                        refuse_unfit_signature, run, store_step, unavailable_body)
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
 )
@@ -175,7 +175,7 @@ def webhook(
                                "telhook.django.webhook calls view(request, event)", more=False)
         # An object whose __call__ is async is an async view too (called in the sync path, it
         # returned an awaitable: every delivery a 500, a review).
-        if inspect.iscoroutinefunction(view) or inspect.iscoroutinefunction(getattr(view, "__call__", None)):
+        if is_async_callable(view):
             if atomic:
                 raise ValueError("atomic=True needs a sync view: Django transactions do not span awaits")
             return _async_view(view, receiver, _for_async(chosen))
