@@ -45,7 +45,8 @@ pub enum Error {
     ProviderNotDetected,
     /// Webhooks are POSTed; anything else is refused before verification.
     MethodNotAllowed,
-    /// The body is longer than the configured limit.
+    /// The body is longer than the configured limit: `actual` bytes, or for a gzipped body
+    /// the `limit + 1` bytes at which inflating it stopped.
     BodyTooLarge { limit: usize, actual: usize },
     /// The provider's verification needs credentials and none were configured.
     MissingCredentials { provider: &'static str },
@@ -398,7 +399,7 @@ impl fmt::Display for Error {
             }
             Error::MethodNotAllowed => f.write_str("method: webhooks are delivered with POST"),
             Error::BodyTooLarge { limit, actual } => {
-                write!(f, "body is {actual} bytes, over the limit of {limit} bytes")
+                write!(f, "body is {actual} bytes or more, over the limit of {limit} bytes")
             }
             Error::MissingCredentials { provider } => write!(
                 f,

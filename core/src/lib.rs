@@ -28,6 +28,7 @@ extern crate alloc;
 
 #[cfg(feature = "binding-api")]
 pub mod api;
+pub(crate) mod body_encoding;
 pub mod credentials;
 pub mod error;
 pub mod event;
@@ -82,8 +83,8 @@ pub fn verify(
     credentials: &Credentials,
     now: i64,
 ) -> Result<Provider> {
-    let provider = preflight(provider, request, credentials, &Options::default())?;
-    providers::verify_validated(provider, request, credentials, now)?;
+    let (provider, request) = preflight(provider, request, credentials, &Options::default())?;
+    providers::verify_validated(provider, &request, credentials, now)?;
     Ok(provider)
 }
 
@@ -107,8 +108,8 @@ pub fn normalize_event_with(
 ) -> Result<NormalizedEvent> {
     check_now(now)?;
     let received_at = time::from_unix_seconds(now, "now")?;
-    let provider = preflight(provider, request, credentials, options)?;
-    let request = options.public_request(request)?;
+    let (provider, request) = preflight(provider, request, credentials, options)?;
+    let request = options.public_request(&request)?;
     let signed_apart = providers::verify_validated(provider, &request, credentials, now)?;
     providers::normalize(provider, &request, received_at, credentials, signed_apart)
 }
@@ -187,25 +188,36 @@ fn check_credentials(provider: Option<Provider>, credentials: &Credentials) -> R
 }
 
 /// Cheap checks that come before any cryptography: configuration, method, size, and which
-/// provider the request is read as (never one that its headers or body contradict).
-fn preflight(
+/// provider the request is read as (never one that its headers or body contradict). Returns
+/// that provider and the request to verify and read: the one given, or with its gzipped body
+/// inflated (under the same cap).
+fn preflight<'a>(
     provider: Option<Provider>,
-    request: &WebhookRequest,
+    request: &'a WebhookRequest,
     credentials: &Credentials,
     options: &Options,
-) -> Result<Provider> {
+) -> Result<(Provider, alloc::borrow::Cow<'a, WebhookRequest>)> {
     check_credentials(provider, credentials)?;
     options.check()?;
     request.check_method(providers::methods(provider, credentials))?;
     request.check_size(options.max_body_bytes)?;
+    let request = match body_encoding::inflated_body(request, options.max_body_bytes)? {
+        Some(body) => alloc::borrow::Cow::Owned(WebhookRequest {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: body.into(),
+        }),
+        None => alloc::borrow::Cow::Borrowed(request),
+    };
     let provider = match provider {
         Some(provider) => {
-            providers::check_headers_agree(provider, request)?;
+            providers::check_headers_agree(provider, &request)?;
             provider
         }
-        None => detect_provider(request)?,
+        None => detect_provider(&request)?,
     };
     // Detected: the method must be one that provider sends.
     request.check_method(providers::methods(Some(provider), credentials))?;
-    Ok(provider)
+    Ok((provider, request))
 }

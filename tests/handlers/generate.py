@@ -213,6 +213,15 @@ def scenarios(provider: str) -> dict[str, dict]:
                "REFUNDED): three events, handled three times; a redelivered one is a duplicate",
                [deliver(charges[0], "ok", ACCEPTED), deliver(charges[1], "ok", ACCEPTED),
                 deliver(charges[1], "ok", DUPLICATE), deliver(charges[2], "ok", ACCEPTED)], 3)
+    if provider == "lisoloo":
+        gzipped = load("common/gzip_body_basic_is_inflated.json")
+        inflated = load("common/gzip_header_on_a_body_already_inflated.json")
+        assert gzipped["credentials"] == inflated["credentials"] == base["credentials"], provider
+        vector("gzip_body_is_handled",
+               "A body sent with Content-Encoding: gzip reaches the handler inflated, through every adapter "
+               "(it was a 400, which Lisoloo drops); the same event inflated by a parser before the adapter "
+               "is its duplicate",
+               [deliver(request_of(gzipped), "ok", ACCEPTED), deliver(request_of(inflated), "ok", DUPLICATE)], 1)
     if provider == "did_reseller":
         on = request_of(load("did_reseller/dids_update.json"))
         off = request_of(load("did_reseller/dids_update_sms_off.json"))

@@ -15,6 +15,7 @@ Run: python3 tests/vectors/generate.py [OUT_DIR]  (default: this directory; bles
 always read from this directory, so `make vectors-check` can write into a temp dir and diff)
 """
 import base64
+import gzip
 import hashlib
 import json
 import os
@@ -1629,9 +1630,52 @@ def common():
     vec("common", "err_clock_in_milliseconds",
         "A clock in milliseconds is the receiver's misconfiguration (5xx, the provider retries), not a bad request",
         "lisoloo", body, {}, {"insecure_skip_verification": True}, "invalid_clock", now=NOW * 1000)
+    gzip_vectors()
     deep = "[" * 10000 + "]" * 10000
     vec("common", "err_nested_10000_deep", "JSON nested 10 000 deep hits the recursion limit", "lisoloo", deep,
         {}, {"insecure_skip_verification": True}, "malformed_json")
+
+
+def gzip_vectors():
+    """Bodies sent with Content-Encoding: gzip. No provider here documents it; GetStream gzips its
+    webhooks and signs the uncompressed JSON (GetStream/stream-chat-python#230), and Express's
+    parsers inflate a body while leaving the header. mtime=0 keeps the bytes the same per run."""
+    def gz(text):
+        return base64.b64encode(gzip.compress(text.encode(), compresslevel=6, mtime=0)).decode()
+
+    liso = dumps({"event_id": "e-gzip-1", "event_type": "sms.delivered", "timestamp": "2026-05-27T10:15:08Z",
+                  "message_id": "m-gzip-1", "data": {"recipient_phone": "+4512345678"}})
+    liso_headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
+                    "Authorization": basic(LISO_USER, LISO_PASS)}
+    liso_creds = {"basic": [{"username": LISO_USER, "password": LISO_PASS}]}
+    vec("common", "gzip_body_basic_is_inflated",
+        "A gzipped body of a provider that authenticates with Basic is inflated and read (read as sent, it "
+        "was a 400 malformed_json, which Lisoloo drops)", "lisoloo", "", liso_headers, liso_creds,
+        body_base64=gz(liso))
+    vec("common", "gzip_body_detected_after_inflating",
+        "No provider named: the inflated body is what detection reads", None, "", liso_headers,
+        {"lisoloo": liso_creds}, body_base64=gz(liso))
+    vec("common", "gzip_header_on_a_body_already_inflated",
+        "Content-Encoding: gzip left in place by a parser that inflated the body (Express): read as it is",
+        "lisoloo", liso, {**liso_headers, "Content-Encoding": "GZIP"}, liso_creds)
+    lime = dumps({"event": "sms_received", "message_id": "msg-gzip-1", "from": "+4512345678",
+                  "to": "+4587654321", "message_content": "hi", "timestamp": "2026-01-21T12:00:00Z"})
+    vec("common", "gzip_body_signed_uncompressed",
+        "A gzipped body signed over its uncompressed JSON (as GetStream signs) verifies", "limephone", "",
+        {"Content-Encoding": "x-gzip", "X-LimePhone-Signature": hmac_hex(LIME_SECRET, lime)},
+        {"hmac_sha256": [LIME_SECRET]}, body_base64=gz(lime))
+    whole = base64.b64decode(gz(liso))
+    vec("common", "err_gzip_body_truncated",
+        "A gzipped body cut short: invalid_request naming the body, not a body read as garbage", "lisoloo", "",
+        liso_headers, liso_creds, "invalid_request", body_base64=base64.b64encode(whole[:-6]).decode())
+    vec("common", "err_gzip_body_two_members",
+        "Two gzip members: refused, as readers that stop at the first would read another body", "lisoloo", "",
+        liso_headers, liso_creds, "invalid_request", body_base64=base64.b64encode(whole + whole).decode())
+    padded = dumps({"event_id": "e-gzip-2", "event_type": "sms.sent", "note": " " * 100000, "data": {}})
+    vec("common", "err_gzip_body_inflates_past_the_cap",
+        "A 100 KB body gzipped to a few hundred bytes, under a 64 KiB cap: body_too_large, inflating stops at "
+        "the cap", "lisoloo", "", liso_headers, liso_creds, "body_too_large",
+        options={"max_body_bytes": 65536}, body_base64=gz(padded))
 
 
 def main():
