@@ -159,6 +159,21 @@ mod tests {
     }
 
     #[test]
+    fn detection_reads_a_gzipped_body_inflated() {
+        let json = br#"{"event_id":"e1","event_type":"sms.delivered","timestamp":"2026-05-27T10:15:08Z","message_id":"m1","data":{}}"#;
+        let plain = WebhookRequest::post(Vec::new(), json.to_vec());
+        let gzipped = request("gzip", gzip(json, 0, b""));
+        assert_eq!(
+            crate::detect_provider(&plain).unwrap(),
+            crate::Provider::Lisoloo
+        );
+        assert_eq!(
+            crate::detect_provider(&gzipped).unwrap(),
+            crate::Provider::Lisoloo
+        );
+    }
+
+    #[test]
     fn a_body_already_inflated_or_of_another_coding_is_read_as_it_is() {
         let json = br#"{"event_id":"e1"}"#.to_vec();
         assert_eq!(

@@ -215,7 +215,7 @@ fn preflight<'a>(
             providers::check_headers_agree(provider, &request)?;
             provider
         }
-        None => detect_provider(&request)?,
+        None => providers::detect_provider_by(&request, &request.body)?,
     };
     // Detected: the method must be one that provider sends.
     request.check_method(providers::methods(Some(provider), credentials))?;

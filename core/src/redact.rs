@@ -431,7 +431,7 @@ impl<'a> Redactor<'a> {
             return None;
         }
         let trimmed = text.trim_start();
-        if other_rules && trimmed.starts_with(['{', '[']) {
+        if trimmed.starts_with(['{', '[']) {
             // Judged before the text is read: a reader recursing through it on top of the
             // rules' own recursion was the stack's worst case (143 KiB with objects, found by
             // review). A text the reader would take that nests too deep here goes whole; one it
@@ -468,21 +468,23 @@ impl<'a> Redactor<'a> {
             // text) again. Any escape, not only `\"`: a Python map escaped so has none, and its
             // `\'` read as `\\` and a quote ends its strings elsewhere (found by the fuzz target).
             if holds_byte(text, b'\\') {
-                let quoted = ["\"", text, "\""].concat();
-                if let Some(redacted) = self.redact_json_string(&quoted, level) {
-                    return Some(
-                        redacted
-                            .strip_prefix('"')
-                            .and_then(|inside| inside.strip_suffix('"'))
-                            .map_or_else(|| String::from(REDACTED), String::from),
-                    );
+                if let Some(redacted) = self.redact_escaped(text, level) {
+                    return Some(redacted);
                 }
             }
         }
         // `"{\"password\":…}"`: a JSON text encoded twice (a value serialized once too often)
         // is a JSON string holding JSON, redacted as its inside is.
-        if other_rules && trimmed.starts_with('"') {
+        if trimmed.starts_with('"') {
             if let Some(redacted) = self.redact_json_string(text, level) {
+                return Some(redacted);
+            }
+        }
+        // `\"{\\\"password\\\":…}\"`: both at once, a JSON text encoded twice and then
+        // escaped once too many. Read as a string's inside, it is a JSON text encoded twice
+        // (the rule above); its key went out as sent before (a review).
+        if trimmed.starts_with("\\\"") {
+            if let Some(redacted) = self.redact_escaped(text, level) {
                 return Some(redacted);
             }
         }
@@ -504,6 +506,20 @@ impl<'a> Redactor<'a> {
 }
 
 impl Redactor<'_> {
+    /// `text` read as the inside of a JSON string (escapes and all: JSON escaped once more
+    /// than its string needs), with the rules applied to the text it holds and escaped again
+    /// as it was; `None` when it is no string's inside or nothing in it is secret.
+    fn redact_escaped(&self, text: &str, level: Level) -> Option<String> {
+        let quoted = ["\"", text, "\""].concat();
+        let redacted = self.redact_json_string(&quoted, level)?;
+        Some(
+            redacted
+                .strip_prefix('"')
+                .and_then(|inside| inside.strip_suffix('"'))
+                .map_or_else(|| String::from(REDACTED), String::from),
+        )
+    }
+
     /// `text`, a JSON string literal, with the rules applied to the text it holds and written
     /// back as a JSON string; `None` when it is no JSON string or nothing in it is secret (the
     /// outer text's own rules then apply).
@@ -1148,10 +1164,19 @@ mod tests {
             // A string holding a JSON string that holds JSON (serialized twice).
             (twice.clone(), redacted_twice.clone()),
             // Three times.
-            (thrice, serde_json::to_string(&redacted_twice).unwrap()),
+            (
+                thrice.clone(),
+                serde_json::to_string(&redacted_twice).unwrap(),
+            ),
             // The inside of such a string, escapes and all (escaped once too many): its keys are
             // judged as the text stands first, as a map's, so one named like a secret takes it whole.
             (escaped_inside(&twice), REDACTED.to_string()),
+            // Encoded twice, then escaped once too many: the inside of a string holding the
+            // text `twice` (a review found its key went out as sent).
+            (
+                escaped_inside(&thrice),
+                escaped_inside(&serde_json::to_string(&redacted_twice).unwrap()),
+            ),
             // A quoted query, a quoted URL.
             (
                 r#""password=abc&x=1""#.to_string(),

@@ -370,9 +370,19 @@ pub(crate) fn message_parts(provider: Provider, raw: &Value) -> u32 {
 /// provider — a request verified for one provider cannot be replayed as another (whose
 /// idempotency key would differ) by swapping its headers.
 /// Detection only chooses the parser: the detected provider's credentials are still required.
+/// A body sent gzipped is read inflated (under [`crate::DEFAULT_MAX_BODY_BYTES`]), as
+/// [`crate::normalize_event`] reads it.
 pub fn detect_provider(request: &WebhookRequest) -> Result<Provider> {
+    match crate::body_encoding::inflated_body(request, crate::DEFAULT_MAX_BODY_BYTES)? {
+        Some(body) => detect_provider_by(request, &body),
+        None => detect_provider_by(request, &request.body),
+    }
+}
+
+/// [`detect_provider`] of `request`'s headers and `body`, the body as it is to be read.
+pub(crate) fn detect_provider_by(request: &WebhookRequest, body: &[u8]) -> Result<Provider> {
     let by_headers = provider_named_by_headers(request)?;
-    let by_body = match crate::json_read::from_bytes::<Value>(&request.body) {
+    let by_body = match crate::json_read::from_bytes::<Value>(body) {
         Ok(Value::Object(body)) => provider_named_by_body(&body)?,
         _ => None,
     };
