@@ -69,12 +69,16 @@ function rawBodyLeftByParser(req) {
  * `text`'s UTF-8 bytes, when they are as long as the Content-Length the request declared (or it
  * declared none); else `null`, answered as a body that is gone (500, retried). A text kept in
  * another encoding (latin1, base64) is not the bytes sent: read as them, it was a 401 or a 400,
- * which Lisoloo takes as "drop the event" (a review).
+ * which Lisoloo takes as "drop the event" (a review). A body sent with a Content-Encoding was
+ * inflated by the parser that kept the text, so its Content-Length counts other bytes: not
+ * compared (it made every gzipped delivery a 500).
  */
 function asSentText(req, text) {
   const bytes = encoder.encode(text);
   const declared = req.headers?.["content-length"];
-  if (typeof declared === "string" && /^\d+$/.test(declared) && Number(declared) !== bytes.byteLength) return null;
+  const coding = req.headers?.["content-encoding"];
+  const coded = typeof coding === "string" && !/^\s*(identity)?\s*$/i.test(coding);
+  if (!coded && typeof declared === "string" && /^\d+$/.test(declared) && Number(declared) !== bytes.byteLength) return null;
   return bytes;
 }
 

@@ -548,6 +548,21 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
     assert.equal(events.length, 4);
     assert.deepStrictEqual(await post("/kept-base64"), [500, { error: "raw_body_unavailable" }]);
     assert.equal(events.length, 4);
+    // Sent gzipped: the core inflates the body as sent (no parser), and reads as it is what a
+    // parser inflated, kept as bytes or as text (whose length is not the sent Content-Length:
+    // it was a 500 on every gzipped delivery).
+    const { gzipSync } = await import("node:zlib");
+    const reported = reports.length;
+    for (const path of ["/plain", "/raw", "/kept", "/kept-text"]) {
+      const response = await fetch(`http://127.0.0.1:${server.address().port}${path}`, {
+        method: "POST",
+        headers: { ...lisoloo.request.headers, "Content-Encoding": "gzip" },
+        body: gzipSync(Buffer.from(lisoloo.request.body)),
+      });
+      assert.deepStrictEqual([response.status, await response.json()], [200, { outcome: "accepted" }], `${path}, gzipped`);
+    }
+    assert.equal(events.length, 8);
+    assert.equal(reports.length, reported);
   } finally {
     server.close();
   }
