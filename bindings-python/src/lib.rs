@@ -227,6 +227,15 @@ impl Flow {
     fn provider(&self) -> Option<&'static str> {
         self.0.provider().map(|provider| provider.name())
     }
+
+    /// The event's body inflated, when it was sent gzipped (`api::Flow::inflated_body`): what
+    /// the adapter gives back to the handler's request.
+    #[getter]
+    fn inflated_body<'py>(&self, py: Python<'py>) -> Option<Bound<'py, pyo3::types::PyBytes>> {
+        self.0
+            .inflated_body()
+            .map(|body| pyo3::types::PyBytes::new(py, body))
+    }
 }
 
 /// The event as Python objects (what `json.loads` of its JSON gives), its message text held
@@ -368,7 +377,13 @@ fn run_delivery<'py>(
                 let (next, normalized) =
                     normalize_step(py, &mut flow.borrow_mut().0, inner, bytes, now);
                 match normalized {
-                    Ok(event) => delivery.setattr("event", event_to_python(py, event)?)?,
+                    Ok(event) => {
+                        delivery.setattr("event", event_to_python(py, event)?)?;
+                        // A gzipped body inflated: the body the adapter gives back.
+                        if let Some(body) = flow.borrow().0.inflated_body() {
+                            delivery.setattr("body", pyo3::types::PyBytes::new(py, body))?;
+                        }
+                    }
                     Err(failure) => {
                         delivery.setattr("refusal", raised(failure).value(py).str()?)?
                     }

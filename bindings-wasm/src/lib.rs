@@ -321,6 +321,13 @@ impl Delivery {
     pub fn provider(&self) -> Option<String> {
         self.flow.provider().map(|provider| provider.name().into())
     }
+
+    /// The event's body inflated, when it was sent gzipped (`api::Flow::inflated_body`): what
+    /// the handler's request gives back.
+    #[wasm_bindgen(js_name = inflatedBody)]
+    pub fn inflated_body(&self) -> Option<Vec<u8>> {
+        self.flow.inflated_body().map(<[u8]>::to_vec)
+    }
 }
 
 /// `api::call`: any other entry point by name, arguments as a JSON array; the result as JSON text.

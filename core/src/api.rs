@@ -474,6 +474,9 @@ type Pairs = Vec<(String, String)>;
 pub struct Flow {
     delivery: receive::machine::Delivery,
     request: WebhookRequest,
+    /// The body of an event sent gzipped, inflated: what an adapter gives back to the request
+    /// its handler reads (`request.get_json()` of the gzip member failed every delivery).
+    inflated: Option<Body>,
 }
 
 impl Flow {
@@ -486,7 +489,15 @@ impl Flow {
     ) -> (Flow, receive::machine::Action) {
         let request = request(method, url, headers, Vec::new());
         let (delivery, action) = receive::machine::Delivery::start_request(settings, &request);
-        (Flow { delivery, request }, action)
+        let inflated = None;
+        (
+            Flow {
+                delivery,
+                request,
+                inflated,
+            },
+            action,
+        )
     }
 
     /// The next action, given what happened ([`receive::machine::Delivery::next`]).
@@ -504,6 +515,15 @@ impl Flow {
     ) -> (receive::machine::Action, Result<NormalizedEvent>) {
         self.request.body = body.into();
         let normalized = seconds(now).and_then(|now| receiver.normalize(&self.request, now));
+        // Inflated once more, for an event only: a gzipped delivery is rare, and keeping the
+        // first inflation would take it out of normalize_event's signature.
+        self.inflated = match &normalized {
+            Ok(_) => crate::body_encoding::inflated_body(&self.request, receiver.max_body_bytes())
+                .ok()
+                .flatten()
+                .map(Body::from),
+            Err(_) => None,
+        };
         self.request.body = Body::default();
         let input = match &normalized {
             Ok(event) => receive::machine::Input::Normalized {
@@ -520,6 +540,12 @@ impl Flow {
     /// The configured provider, then the one the event came from.
     pub fn provider(&self) -> Option<Provider> {
         self.delivery.provider
+    }
+
+    /// The event's body inflated, when it was sent gzipped (`None` otherwise): the body the
+    /// handler's request reads, as adapters give it back.
+    pub fn inflated_body(&self) -> Option<&[u8]> {
+        self.inflated.as_deref()
     }
 }
 
@@ -870,6 +896,25 @@ mod tests {
             }
         );
         assert_eq!(flow.provider(), Some(Provider::LimePhone));
+        assert_eq!(flow.inflated_body(), None);
+
+        // Sent gzipped: the event's body inflated is kept for the handler's request.
+        let mut gzipped_headers = headers.clone();
+        gzipped_headers.push(("Content-Encoding".into(), "gzip".into()));
+        let mut gzipped = alloc::vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+        gzipped.extend(miniz_oxide::deflate::compress_to_vec(&body, 6));
+        gzipped.extend(
+            [0, 0, 0, 0]
+                .iter()
+                .chain(&(body.len() as u32).to_le_bytes()),
+        );
+        let (mut inflated, _) = Flow::start(settings, "POST".into(), None, gzipped_headers);
+        inflated.next(Input::BodyRead {
+            length: gzipped.len() as u64,
+        });
+        let (_, same) = inflated.normalize(&receiver, gzipped, now);
+        assert_eq!(same.unwrap().id, event.id);
+        assert_eq!(inflated.inflated_body(), Some(&body[..]));
 
         // One byte changed: refused by verification, and the machine answers that refusal.
         let (mut forged, _) = Flow::start(settings, "POST".into(), None, headers);

@@ -27,14 +27,23 @@ const FCOMMENT: u8 = 0x10;
 /// The body the provider signed: `request.body` inflated when the request says it is gzipped
 /// and it is, `None` when it is to be read as it is. An inflated body larger than `max_bytes`
 /// is `body_too_large`, so a small compressed body cannot buy more work than the cap allows.
+///
+/// Any line of the header, and any coding a line lists, may say gzip: the header is not
+/// authenticated and no answer depends on it beyond that, so two lines that differ are not
+/// `ambiguous_header` (a 401 there made Lisoloo drop a plain delivery; a review).
 pub(crate) fn inflated_body(request: &WebhookRequest, max_bytes: usize) -> Result<Option<Vec<u8>>> {
-    let Some(encoding) = request.header("content-encoding")? else {
+    if !request.body.starts_with(&GZIP_MAGIC) {
+        // No gzip member (or a middleware inflated it already): read as it is.
         return Ok(None);
-    };
-    let gzipped = encoding.eq_ignore_ascii_case("gzip") || encoding.eq_ignore_ascii_case("x-gzip");
-    if !gzipped || !request.body.starts_with(&GZIP_MAGIC) {
-        // Another coding (or none): the body is read as it is, and a middleware that decoded
-        // it has left it readable.
+    }
+    let says_gzip = request
+        .headers
+        .iter()
+        .filter(|(name, _)| crate::request::is_header_named(name, "content-encoding"))
+        .flat_map(|(_, value)| value.split(','))
+        .map(crate::request::trimmed)
+        .any(|coding| coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip"));
+    if !says_gzip {
         return Ok(None);
     }
     gunzip(&request.body, max_bytes).map(Some)
@@ -136,6 +145,26 @@ mod tests {
         member.extend_from_slice(&[0, 0, 0, 0]);
         member.extend_from_slice(&(data.len() as u32).to_le_bytes());
         member
+    }
+
+    #[test]
+    fn content_encoding_lines_that_differ_are_no_error() {
+        let json = br#"{"event_id":"e1"}"#;
+        let lines = |body: Vec<u8>| {
+            let mut request = request("identity", body);
+            request
+                .headers
+                .push((String::from("content-encoding"), String::from(" GZIP ")));
+            request
+        };
+        assert_eq!(inflated_body(&lines(json.to_vec()), 1024).unwrap(), None);
+        let inflated = inflated_body(&lines(gzip(json, 0, b"")), 1024).unwrap();
+        assert_eq!(inflated.as_deref(), Some(&json[..]));
+        let listed = request("identity, gzip", gzip(json, 0, b""));
+        assert_eq!(
+            inflated_body(&listed, 1024).unwrap().as_deref(),
+            Some(&json[..])
+        );
     }
 
     fn request(encoding: &str, body: Vec<u8>) -> WebhookRequest {

@@ -257,7 +257,7 @@ fn the_cores_sign_reproduces_every_generated_signature() {
         // request carries, so it is given the vector's URL (and Host) before signing.
         let signs_url = schemes(provider).contains(&telhook_core::sign::Scheme::AuthToken);
         let received = common::request_of(&vector["request"]);
-        if received.header("content-encoding").unwrap().is_some() {
+        if received.has_header("content-encoding") {
             // Signed (by the generator) over the inflated body, which `sign` is not given here:
             // every_vector_matches_exactly verifies them.
             continue;

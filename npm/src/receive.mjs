@@ -441,6 +441,7 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
           break;
         }
         case "call_handler":
+          context?.[TAKE_INFLATED]?.(flow);
           keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
           ({ input, response, failure, ignoredStatus } = await callHandler(setup, event, context));
           if (input.input === "handled") {
@@ -558,21 +559,33 @@ async function handlerResponseParts(response, answer) {
   return { status: response.status, headers, body: answer.body };
 }
 
+/** The hidden key of handlerContext's step before the handler (not part of onEvent's context). */
+const TAKE_INFLATED = Symbol("telhook.takeInflated");
 /**
  * onEvent's context for a Fetch delivery. telhook read the request's body, so `request` is the
  * delivery's request with that body readable again (`await request.json()` in a handler threw
  * "Body is unusable": a 500 on every redelivery), made only when the handler asks for it.
  */
 function handlerContext(request, bodyRead, env, ctx) {
-  let readable;
+  let readable, inflated;
   return {
     get request() {
+      if (inflated !== undefined) {
+        // Sent gzipped: the body the core inflated, without the coding it no longer has.
+        const headers = new Headers(request.headers);
+        headers.delete("content-encoding");
+        readable ??= new Request(request, { body: inflated, headers });
+      }
       const body = bodyRead();
       readable ??= request.bodyUsed && body instanceof Uint8Array ? new Request(request, { body }) : request;
       return readable;
     },
     env,
     ctx,
+    /** Before the handler: the event's body inflated by the core, when it was sent gzipped. */
+    [TAKE_INFLATED](flow) {
+      if (request.headers.has("content-encoding")) inflated = flow.inflatedBody();
+    },
   };
 }
 

@@ -568,6 +568,25 @@ test("Express: without a body parser, behind express.raw() or a json() that keep
   }
 });
 
+test("createHandler: a delivery sent gzipped is read inflated, and onEvent's request reads the inflated body without its coding", async () => {
+  const { gzipSync } = await import("node:zlib");
+  const seen = [];
+  const handler = lisolooHandler({
+    onEvent: async (event, { request }) => {
+      seen.push([event.id, (await request.json()).event_id, request.headers.get("content-encoding")]);
+    },
+  });
+  const gzipped = new Request("https://hooks.test/lisoloo", {
+    method: "POST",
+    headers: { ...lisoloo.request.headers, "Content-Encoding": "gzip" },
+    body: gzipSync(Buffer.from(lisoloo.request.body)),
+  });
+  assert.deepStrictEqual(await answerOf(await handler(gzipped)), [200, { outcome: "accepted" }]);
+  // The same event sent plain is its duplicate: one key whatever the coding.
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "duplicate" }]);
+  assert.deepStrictEqual(seen, [[lisolooEventId, lisolooEventId.slice("lisoloo:".length), null]]);
+});
+
 test("createHandler hands onEvent the request, env and ctx it was called with (ctx.waitUntil)", async () => {
   const seen = [];
   const waited = [];

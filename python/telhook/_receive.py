@@ -400,6 +400,8 @@ class Delivery:
         self.action, self.event, refused = self.flow.normalize(self.receiver._inner, body, now)
         if refused is not None:
             self.refusal = str(refused)
+        elif (inflated := self.flow.inflated_body) is not None:
+            self.body = inflated  # sent gzipped: the body the adapter gives back, inflated
         return self.action
 
     def refused(self, error: WebhookError) -> Dict[str, object]:

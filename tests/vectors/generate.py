@@ -1664,6 +1664,14 @@ def gzip_vectors():
         "A gzipped body signed over its uncompressed JSON (as GetStream signs) verifies", "limephone", "",
         {"Content-Encoding": "x-gzip", "X-LimePhone-Signature": hmac_hex(LIME_SECRET, lime)},
         {"hmac_sha256": [LIME_SECRET]}, body_base64=gz(lime))
+    two_lines = [["Content-Type", "application/json"], ["Content-Encoding", "identity"],
+                 ["Content-Encoding", "gzip"], ["Authorization", basic(LISO_USER, LISO_PASS)]]
+    vec("common", "content_encoding_lines_that_differ_on_a_plain_body",
+        "Two Content-Encoding lines that differ, on a body that is no gzip member: read as it is, not "
+        "ambiguous_header (a 401, which Lisoloo drops; a review)", "lisoloo", liso, two_lines, liso_creds)
+    vec("common", "content_encoding_lines_that_differ_on_a_gzipped_body",
+        "Two Content-Encoding lines, one of them gzip, on a gzip member: inflated", "lisoloo", "", two_lines,
+        liso_creds, body_base64=gz(liso))
     whole = base64.b64decode(gz(liso))
     vec("common", "err_gzip_body_truncated",
         "A gzipped body cut short: invalid_request naming the body, not a body read as garbage", "lisoloo", "",
