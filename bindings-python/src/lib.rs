@@ -228,13 +228,15 @@ impl Flow {
         self.0.provider().map(|provider| provider.name())
     }
 
-    /// The event's body inflated, when it was sent gzipped (`api::Flow::inflated_body`): what
-    /// the adapter gives back to the handler's request.
-    #[getter]
-    fn inflated_body<'py>(&self, py: Python<'py>) -> Option<Bound<'py, pyo3::types::PyBytes>> {
+    /// The event's body inflated, when it was sent gzipped (`api::Flow::take_inflated_body`):
+    /// what the adapter gives back to the handler's request.
+    fn take_inflated_body<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> Option<Bound<'py, pyo3::types::PyBytes>> {
         self.0
-            .inflated_body()
-            .map(|body| pyo3::types::PyBytes::new(py, body))
+            .take_inflated_body()
+            .map(|body| pyo3::types::PyBytes::new(py, &body))
     }
 }
 
@@ -380,8 +382,10 @@ fn run_delivery<'py>(
                     Ok(event) => {
                         delivery.setattr("event", event_to_python(py, event)?)?;
                         // A gzipped body inflated: the body the adapter gives back.
-                        if let Some(body) = flow.borrow().0.inflated_body() {
-                            delivery.setattr("body", pyo3::types::PyBytes::new(py, body))?;
+                        let inflated = flow.borrow_mut().0.take_inflated_body();
+                        if let Some(body) = inflated {
+                            delivery.setattr("body", pyo3::types::PyBytes::new(py, &body))?;
+                            delivery.setattr("inflated", true)?;
                         }
                     }
                     Err(failure) => {

@@ -322,11 +322,13 @@ impl Delivery {
         self.flow.provider().map(|provider| provider.name().into())
     }
 
-    /// The event's body inflated, when it was sent gzipped (`api::Flow::inflated_body`): what
-    /// the handler's request gives back.
-    #[wasm_bindgen(js_name = inflatedBody)]
-    pub fn inflated_body(&self) -> Option<Vec<u8>> {
-        self.flow.inflated_body().map(<[u8]>::to_vec)
+    /// The event's body inflated, when it was sent gzipped (`api::Flow::take_inflated_body`):
+    /// what the handler's request gives back.
+    #[wasm_bindgen(js_name = takeInflatedBody)]
+    pub fn take_inflated_body(&mut self) -> Option<Vec<u8>> {
+        self.flow
+            .take_inflated_body()
+            .map(telhook_core::Body::into_vec)
     }
 }
 

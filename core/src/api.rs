@@ -542,10 +542,12 @@ impl Flow {
         self.delivery.provider
     }
 
-    /// The event's body inflated, when it was sent gzipped (`None` otherwise): the body the
-    /// handler's request reads, as adapters give it back.
-    pub fn inflated_body(&self) -> Option<&[u8]> {
-        self.inflated.as_deref()
+    /// The event's body inflated, when it was sent gzipped (`None` otherwise, and after it was
+    /// taken): the body the handler's request reads, as adapters give it back. Taken, so that
+    /// the flow (and a snapshot of it) holds no copy of up to `max_body_bytes` for the rest of
+    /// the delivery (a review).
+    pub fn take_inflated_body(&mut self) -> Option<Body> {
+        self.inflated.take()
     }
 }
 
@@ -896,7 +898,7 @@ mod tests {
             }
         );
         assert_eq!(flow.provider(), Some(Provider::LimePhone));
-        assert_eq!(flow.inflated_body(), None);
+        assert_eq!(flow.take_inflated_body(), None);
 
         // Sent gzipped: the event's body inflated is kept for the handler's request.
         let mut gzipped_headers = headers.clone();
@@ -914,7 +916,8 @@ mod tests {
         });
         let (_, same) = inflated.normalize(&receiver, gzipped, now);
         assert_eq!(same.unwrap().id, event.id);
-        assert_eq!(inflated.inflated_body(), Some(&body[..]));
+        assert_eq!(inflated.take_inflated_body().as_deref(), Some(&body[..]));
+        assert_eq!(inflated.take_inflated_body(), None);
 
         // One byte changed: refused by verification, and the machine answers that refusal.
         let (mut forged, _) = Flow::start(settings, "POST".into(), None, headers);

@@ -388,9 +388,10 @@ function actionOf(text) {
  * (a Worker's waitUntil) is handed the handler and settling once the handler starts. Resolves to
  * `{answer, response?}`; `response` is the handler's own, sent instead of the answer's status and body.
  * `sentStatus()` (node:http) is the status of an answer someone else already sent, if any.
+ * `beforeHandler(flow)` runs before the handler (createHandler takes a gzipped body's inflation there).
  * The machine's state stays in wasm (`core.Delivery`); each step crosses as a few bytes of JSON.
  */
-async function run(setup, request, readBody, context, keepAlive, sentStatus) {
+async function run(setup, request, readBody, context, keepAlive, sentStatus, beforeHandler) {
   const { store } = setup;
   // This delivery's claim: only it may complete or release it (drawn when a claim is made).
   let token;
@@ -441,7 +442,11 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus) {
           break;
         }
         case "call_handler":
-          context?.[TAKE_INFLATED]?.(flow);
+          try {
+            beforeHandler?.(flow);
+          } catch {
+            // A request whose headers cannot be read: its handler reads the body as sent.
+          }
           keepAlive?.(new Promise((resolve) => (handlerDone = resolve)));
           ({ input, response, failure, ignoredStatus } = await callHandler(setup, event, context));
           if (input.input === "handled") {
@@ -524,9 +529,9 @@ export function warmUpDelivery({ provider, credentials, request, now }) {
 }
 
 /** `run`, with anything unexpected (a throwing clock, a broken stream) answered as the core's internal error. */
-async function receive(setup, request, readBody, context, keepAlive, sentStatus) {
+async function receive(setup, request, readBody, context, keepAlive, sentStatus, beforeHandler) {
   try {
-    return await run(setup, request, readBody, context, keepAlive, sentStatus);
+    return await run(setup, request, readBody, context, keepAlive, sentStatus, beforeHandler);
   } catch (error) {
     const answer = decide({ step: "rejected", provider: setup.settings.provider, code: "internal" });
     // A client that hung up mid-body is no fault of the receiver's: nothing was claimed, the
@@ -559,22 +564,22 @@ async function handlerResponseParts(response, answer) {
   return { status: response.status, headers, body: answer.body };
 }
 
-/** The hidden key of handlerContext's step before the handler (not part of onEvent's context). */
-const TAKE_INFLATED = Symbol("telhook.takeInflated");
 /**
  * onEvent's context for a Fetch delivery. telhook read the request's body, so `request` is the
  * delivery's request with that body readable again (`await request.json()` in a handler threw
  * "Body is unusable": a 500 on every redelivery), made only when the handler asks for it.
  */
-function handlerContext(request, bodyRead, env, ctx) {
-  let readable, inflated;
+function handlerContext(request, bodyRead, inflatedRead, env, ctx) {
+  let readable;
   return {
     get request() {
-      if (inflated !== undefined) {
-        // Sent gzipped: the body the core inflated, without the coding it no longer has.
+      const inflated = inflatedRead();
+      if (inflated !== undefined && readable === undefined) {
+        // Sent gzipped: the body the core inflated, with headers that describe it.
         const headers = new Headers(request.headers);
         headers.delete("content-encoding");
-        readable ??= new Request(request, { body: inflated, headers });
+        headers.delete("content-length");
+        readable = new Request(request, { body: inflated, headers });
       }
       const body = bodyRead();
       readable ??= request.bodyUsed && body instanceof Uint8Array ? new Request(request, { body }) : request;
@@ -582,11 +587,16 @@ function handlerContext(request, bodyRead, env, ctx) {
     },
     env,
     ctx,
-    /** Before the handler: the event's body inflated by the core, when it was sent gzipped. */
-    [TAKE_INFLATED](flow) {
-      if (request.headers.has("content-encoding")) inflated = flow.inflatedBody();
-    },
   };
+}
+
+/**
+ * The event's body as the core inflated it, taken before the handler runs, when the request says
+ * it has a coding (Fetch headers answer null without one; any other headers object is asked).
+ */
+function takeInflated(request, flow) {
+  const coding = typeof request.headers?.get === "function" ? request.headers.get("content-encoding") : undefined;
+  return coding === null ? undefined : flow.takeInflatedBody();
 }
 
 /**
@@ -600,13 +610,15 @@ export function createHandler(config) {
     // A started handler runs to completion: a Worker keeps it (and the settling of its claim)
     // alive through waitUntil even if the request ends first.
     const keepAlive = typeof ctx?.waitUntil === "function" ? (promise) => ctx.waitUntil(promise) : undefined;
-    let read;
+    let read, inflated;
     const { answer, response } = await receive(
       setup,
       { method: request.method, url: request.url, headers: request.headers },
       async (maxBytes) => (read = await readFetchBody(request, maxBytes)),
-      handlerContext(request, () => read, env, ctx),
+      handlerContext(request, () => read, () => inflated, env, ctx),
       keepAlive,
+      undefined,
+      (flow) => (inflated = takeInflated(request, flow)),
     );
     // A 204/304/1xx answer has an empty body, which Fetch only accepts as null.
     if (response === undefined) return new Response(answer.body || null, { status: answer.status, headers: answer.headers });

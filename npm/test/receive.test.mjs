@@ -573,7 +573,7 @@ test("createHandler: a delivery sent gzipped is read inflated, and onEvent's req
   const seen = [];
   const handler = lisolooHandler({
     onEvent: async (event, { request }) => {
-      seen.push([event.id, (await request.json()).event_id, request.headers.get("content-encoding")]);
+      seen.push([event.id, (await request.json()).event_id, request.headers.get("content-encoding"), request.headers.get("content-length")]);
     },
   });
   const gzipped = new Request("https://hooks.test/lisoloo", {
@@ -584,7 +584,7 @@ test("createHandler: a delivery sent gzipped is read inflated, and onEvent's req
   assert.deepStrictEqual(await answerOf(await handler(gzipped)), [200, { outcome: "accepted" }]);
   // The same event sent plain is its duplicate: one key whatever the coding.
   assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "duplicate" }]);
-  assert.deepStrictEqual(seen, [[lisolooEventId, lisolooEventId.slice("lisoloo:".length), null]]);
+  assert.deepStrictEqual(seen, [[lisolooEventId, lisolooEventId.slice("lisoloo:".length), null, null]]);
 });
 
 test("createHandler hands onEvent the request, env and ctx it was called with (ctx.waitUntil)", async () => {

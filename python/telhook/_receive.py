@@ -333,7 +333,7 @@ class Delivery:
     machine decides every step and every answer; this class only does the I/O it asks for."""
 
     __slots__ = ("receiver", "store", "on_error", "own_status", "event", "token", "flow", "action", "failure", "settings",
-                 "refusal", "body")
+                 "refusal", "body", "inflated")
 
     def __init__(
         self,
@@ -364,6 +364,9 @@ class Delivery:
         # reads: a framework's stream is spent once read, and a handler calling
         # request.get_json() / await request.json() / request.body would fail on every delivery.
         self.body = b""
+        # Whether `body` is the core's inflation of a body sent gzipped: given back over any copy
+        # a framework kept of the gzip member, with headers that say what it now is.
+        self.inflated = False
 
     def start(self, method: str, url: Optional[str], headers: HeaderPairs) -> Dict[str, Any]:
         self.flow, self.action = _core.Flow.start(self.settings, method, headers, url)
@@ -400,8 +403,8 @@ class Delivery:
         self.action, self.event, refused = self.flow.normalize(self.receiver._inner, body, now)
         if refused is not None:
             self.refusal = str(refused)
-        elif (inflated := self.flow.inflated_body) is not None:
-            self.body = inflated  # sent gzipped: the body the adapter gives back, inflated
+        elif (inflated := self.flow.take_inflated_body()) is not None:
+            self.body, self.inflated = inflated, True
         return self.action
 
     def refused(self, error: WebhookError) -> Dict[str, object]:

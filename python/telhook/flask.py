@@ -108,10 +108,24 @@ def _calling(view: View, delivery: Delivery, url_values: Mapping[str, Any]) -> C
     def call(event: NormalizedEvent) -> object:
         # The body telhook read, given back for the view's request.get_json() / request.data:
         # telhook consumed the stream, and Werkzeug would hand the view an empty body.
-        request.__dict__.setdefault("_cached_data", delivery.body)
+        if delivery.inflated:
+            _give_inflated(delivery.body)
+        else:
+            request.__dict__.setdefault("_cached_data", delivery.body)
         return _view_result(view(event, **url_values))
 
     return call
+
+
+def _give_inflated(body: bytes) -> None:
+    """A body sent gzipped, given back as the core inflated it: over any copy of the gzip
+    member read before telhook (a ``before_request`` logging it), with headers that describe it
+    (its view's ``get_json()`` failed on the member: a 500 on every retry)."""
+    kept = request.__dict__
+    kept["_cached_data"] = body
+    kept.pop("_cached_json", None)
+    request.environ.pop("HTTP_CONTENT_ENCODING", None)
+    request.environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def _environ_header_pairs(environ: Mapping[str, Any]) -> List[Tuple[str, str]]:

@@ -65,6 +65,18 @@ def _scope_header_pairs(request: Request) -> List[Tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
 
 
+def _give_inflated(request: Request, body: bytes) -> None:
+    """A body sent gzipped, given back as the core inflated it, with headers that describe it
+    (its handler's ``await request.json()`` failed on the gzip member: a 500 on every retry)."""
+    request._body = body
+    request.__dict__.pop("_json", None)
+    headers = [(name, value) for name, value in request.scope["headers"]
+               if name.lower() not in (b"content-encoding", b"content-length")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    request.scope["headers"] = headers
+    request.__dict__.pop("_headers", None)  # built from the scope's on first use
+
+
 def _body(request: Request) -> Any:
     # request.stream() replays request.body() when it was read; once something else streamed
     # it (a form parser) it is spent (Starlette's `_stream_consumed`) and the raw body is gone.
@@ -106,7 +118,9 @@ def webhook(
         async def call(request: Request, event: NormalizedEvent, delivery: Delivery) -> object:
             # The body telhook read, given back for the handler's await request.json() /
             # request.body(): the stream is spent, and Starlette raises "Stream consumed".
-            if not hasattr(request, "_body"):
+            if delivery.inflated:
+                _give_inflated(request, delivery.body)
+            elif not hasattr(request, "_body"):
                 request._body = delivery.body
             if is_async:
                 return await handler(request, event)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 import logging
 from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Tuple, Union, cast
 
@@ -82,8 +83,16 @@ def _request_parts(request: HttpRequest) -> Tuple[str, str, Any, Any]:
 
 def _kept(delivery: Delivery, request: HttpRequest) -> None:
     """The body telhook read, given back to the request: once telhook streamed it,
-    ``request.body`` raises RawPostDataException (a failed view on every redelivery)."""
-    if not hasattr(request, "_body"):
+    ``request.body`` raises RawPostDataException (a failed view on every redelivery). A body
+    sent gzipped is given back as the core inflated it, over any copy of the gzip member a
+    middleware read first, with headers that describe it."""
+    if delivery.inflated:
+        request._body = delivery.body
+        request._stream = io.BytesIO(delivery.body)
+        request.META.pop("HTTP_CONTENT_ENCODING", None)
+        request.META["CONTENT_LENGTH"] = str(len(delivery.body))
+        request.__dict__.pop("headers", None)  # a cached_property built from META
+    elif not hasattr(request, "_body"):
         request._body = delivery.body
 
 
