@@ -124,6 +124,7 @@ def _give_inflated(body: bytes) -> None:
     kept = request.__dict__
     kept["_cached_data"] = body
     kept.pop("_cached_json", None)
+    kept.pop("content_length", None)  # cached by Werkzeug once read (request.values does)
     request.environ.pop("HTTP_CONTENT_ENCODING", None)
     request.environ["CONTENT_LENGTH"] = str(len(body))
 

@@ -75,11 +75,13 @@ def test_the_handler_can_read_the_request_body_it_was_called_for(gzipped: bool) 
     def log_the_body() -> None:
         # Read before telhook (a logging hook): the handler still reads the body inflated.
         flask.request.get_data()
+        dict(flask.request.values)  # caches request.content_length
 
     @app.route("/hooks/lisoloo")
     @flask_webhook("lisoloo", credentials=CREDENTIALS, store=MemoryStore())
     def flask_hook(event: Any) -> None:
         assert flask.request.headers.get("Content-Encoding") is None or not gzipped
+        assert flask.request.content_length == len(flask.request.get_data())
         seen.append("flask:" + flask.request.get_json()["event_id"])
 
     json_body = fresh_body()
