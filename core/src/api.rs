@@ -489,15 +489,12 @@ impl Flow {
     ) -> (Flow, receive::machine::Action) {
         let request = request(method, url, headers, Vec::new());
         let (delivery, action) = receive::machine::Delivery::start_request(settings, &request);
-        let inflated = None;
-        (
-            Flow {
-                delivery,
-                request,
-                inflated,
-            },
-            action,
-        )
+        let flow = Flow {
+            delivery,
+            request,
+            inflated: None,
+        };
+        (flow, action)
     }
 
     /// The next action, given what happened ([`receive::machine::Delivery::next`]).
