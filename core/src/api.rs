@@ -441,6 +441,22 @@ impl Receiver {
         )?)
     }
 
+    /// [`Receiver::normalize`], and the body it read when the request's was gzipped.
+    fn normalize_keeping_inflated(
+        &self,
+        request: &WebhookRequest,
+        now: i64,
+    ) -> Result<(NormalizedEvent, Option<Body>)> {
+        let (provider, credentials) = (self.provider, &self.credentials);
+        Ok(crate::normalize_keeping_inflated(
+            provider,
+            request,
+            credentials,
+            now,
+            &self.options,
+        )?)
+    }
+
     /// Verifies only; the provider's name.
     pub fn verify(&self, request: &WebhookRequest, now: i64) -> Result<&'static str> {
         Ok(crate::verify(self.provider, request, &self.credentials, now)?.name())
@@ -511,17 +527,14 @@ impl Flow {
         now: f64,
     ) -> (receive::machine::Action, Result<NormalizedEvent>) {
         self.request.body = body.into();
-        let normalized = seconds(now).and_then(|now| receiver.normalize(&self.request, now));
-        // Inflated once more, for an event only: a gzipped delivery is rare, and keeping the
-        // first inflation would take it out of normalize_event's signature.
-        self.inflated = match &normalized {
-            Ok(_) => crate::body_encoding::inflated_body(&self.request, receiver.max_body_bytes())
-                .ok()
-                .flatten()
-                .map(Body::from),
-            Err(_) => None,
-        };
+        let normalized =
+            seconds(now).and_then(|now| receiver.normalize_keeping_inflated(&self.request, now));
         self.request.body = Body::default();
+        let (normalized, inflated) = match normalized {
+            Ok((event, inflated)) => (Ok(event), inflated),
+            Err(failure) => (Err(failure), None),
+        };
+        self.inflated = inflated;
         let input = match &normalized {
             Ok(event) => receive::machine::Input::Normalized {
                 provider: event.provider,

@@ -31,11 +31,21 @@ const FCOMMENT: u8 = 0x10;
 /// Any line of the header, and any coding a line lists, may say gzip: the header is not
 /// authenticated and no answer depends on it beyond that, so two lines that differ are not
 /// `ambiguous_header` (a 401 there made Lisoloo drop a plain delivery; a review).
+#[inline]
 pub(crate) fn inflated_body(request: &WebhookRequest, max_bytes: usize) -> Result<Option<Vec<u8>>> {
     if !request.body.starts_with(&GZIP_MAGIC) {
         // No gzip member (or a middleware inflated it already): read as it is.
         return Ok(None);
     }
+    inflated_when_declared(request, max_bytes)
+}
+
+/// The rest of [`inflated_body`], apart so that a plain delivery's first call does not make V8
+/// compile the inflater it never runs (wasm functions are compiled on their first call, and the
+/// first request's compile is what the start-up goals measure; bench/PROFILE.md).
+#[cold]
+#[inline(never)]
+fn inflated_when_declared(request: &WebhookRequest, max_bytes: usize) -> Result<Option<Vec<u8>>> {
     let says_gzip = request
         .headers
         .iter()

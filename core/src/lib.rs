@@ -106,12 +106,31 @@ pub fn normalize_event_with(
     now: i64,
     options: &Options,
 ) -> Result<NormalizedEvent> {
+    normalize_keeping_inflated(provider, request, credentials, now, options).map(|(event, _)| event)
+}
+
+/// [`normalize_event_with`], and the body it read when the request's was gzipped: the receive
+/// flow gives that to the handler's request, without inflating it a second time.
+pub(crate) fn normalize_keeping_inflated(
+    provider: Option<Provider>,
+    request: &WebhookRequest,
+    credentials: &Credentials,
+    now: i64,
+    options: &Options,
+) -> Result<(NormalizedEvent, Option<Body>)> {
     check_now(now)?;
     let received_at = time::from_unix_seconds(now, "now")?;
     let (provider, request) = preflight(provider, request, credentials, options)?;
-    let request = options.public_request(&request)?;
-    let signed_apart = providers::verify_validated(provider, &request, credentials, now)?;
-    providers::normalize(provider, &request, received_at, credentials, signed_apart)
+    let event = {
+        let public = options.public_request(&request)?;
+        let signed_apart = providers::verify_validated(provider, &public, credentials, now)?;
+        providers::normalize(provider, &public, received_at, credentials, signed_apart)?
+    };
+    let inflated = match request {
+        alloc::borrow::Cow::Owned(inflated) => Some(inflated.body),
+        alloc::borrow::Cow::Borrowed(_) => None,
+    };
+    Ok((event, inflated))
 }
 
 /// [`normalize_event_with`] on the JSON forms of its inputs (the conformance vectors' shape):
