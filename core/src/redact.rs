@@ -264,6 +264,12 @@ impl<'a> Redactor<'a> {
     pub fn new(credentials: &'a crate::Credentials) -> Self {
         let mut values = credentials.redaction_values();
         values.retain(|v| v.chars().count() >= MIN_REDACTED_VALUE_CHARS);
+        let escaped: Vec<Cow<'a, str>> = values
+            .iter()
+            .flat_map(|value| json_escaped_forms(value))
+            .map(Cow::Owned)
+            .collect();
+        values.extend(escaped);
         values.sort_by_key(|v| core::cmp::Reverse(v.len()));
         values.dedup();
         Redactor {
@@ -488,6 +494,14 @@ impl<'a> Redactor<'a> {
                 return Some(redacted);
             }
         }
+        // `Callback failed: {"api_key":…}`: a map quoted in prose (a text that opens with a
+        // bracket was read as a map text above).
+        if !trimmed.starts_with(['{', '['])
+            && holds_byte(text, b'{')
+            && has_secret_named_key(text, self.provider_keys)
+        {
+            return Some(String::from(REDACTED));
+        }
         let marks = Marks::of(text);
         let mut out = if fits {
             self.values_redacted(text, marks)
@@ -542,6 +556,30 @@ impl Redactor<'_> {
     }
 }
 
+/// How a configured value reads inside a JSON string that stays text (in prose, cut short, in a
+/// map text no parser reads), when that differs from the value: escaped as JSON writes it, and
+/// with `/` as `\/` (PHP's `json_encode` default). Empty for most values, which hold none of
+/// the bytes JSON escapes.
+fn json_escaped_forms(value: &str) -> Vec<String> {
+    let escapes = |byte: u8| matches!(byte, b'/' | b'"' | b'\\') || byte < 0x20;
+    if !value.bytes().any(escapes) {
+        return Vec::new();
+    }
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    let inside = quoted
+        .strip_prefix('"')
+        .and_then(|inside| inside.strip_suffix('"'))
+        .unwrap_or_default();
+    let mut forms = Vec::new();
+    if inside.contains('/') {
+        forms.push(inside.replace('/', "\\/"));
+    }
+    if !inside.is_empty() && inside != value {
+        forms.push(String::from(inside));
+    }
+    forms
+}
+
 /// Where [`has_secret_named_key`] is in a map text: what a name met there would be.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MapPlace {
@@ -561,12 +599,79 @@ enum MapPlace {
 /// like a secret ([`is_secret_key`], as in JSON). Read forward once as words, strings (a `:`
 /// or `]` in one is text) and punctuation; a key is the last word or string before `:`, `=>`
 /// or `=`, unless it is the value of the key before (`{User:bob Password:…}`), or a word
-/// after a `:` that opens it (`{:password=>…}`). Only the first bracketed group counts: in
-/// `[12:30] Acme: your PIN: 4821` or `[Bank] Your PIN=1234` it closes before the prose, which
-/// is left alone. Only a text that failed to parse comes here.
+/// after a `:` that opens it (`{:password=>…}`). Bracketed groups count, prose between them
+/// does not: in `[12:30] Acme: your PIN: 4821` or `[Bank] Your PIN=1234` the group closes
+/// before the prose, which is left alone. After the text's first group (its opening bracket, or
+/// for a text that opens with prose its first `{`), each `{` group is read the same way:
+/// `Callback failed: {"api_key":…}` quotes a map in prose (an upstream's answer in an error
+/// text, a log line). Only a text that is no JSON comes here. Linear: each group's scan starts
+/// where the last one closed, and a quote that found no closing one stays a letter.
 #[cold]
 #[inline(never)]
 fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
+    let bytes = text.as_bytes();
+    let text_start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let opens_with_a_group = matches!(bytes.get(text_start), Some(b'{' | b'['));
+    let mut from = if opens_with_a_group {
+        Some(text_start)
+    } else {
+        memchr::memchr(b'{', bytes)
+    };
+    // A text that opens with a map escaped once too many is read again unescaped, where its
+    // values alone are redacted (`redact_escaped`): its own keys are read as they stand.
+    let mut keys_escaped = !opens_with_a_group;
+    let mut unclosed = [false; 2];
+    while let Some(start) = from {
+        let scan = group_keys_a_secret(text, start, keys_escaped, &mut unclosed, provider_keys);
+        keys_escaped = true;
+        match scan {
+            GroupScan::SecretKey => return true,
+            GroupScan::ClosedAt(close) => {
+                from = bytes
+                    .get(close + 1..)
+                    .and_then(|rest| memchr::memchr(b'{', rest))
+                    .map(|at| close + 1 + at);
+            }
+            GroupScan::Unclosed => return false,
+        }
+    }
+    false
+}
+
+/// What [`group_keys_a_secret`] found in a bracketed group.
+enum GroupScan {
+    SecretKey,
+    /// The group closes at this byte with no secret-named key in it.
+    ClosedAt(usize),
+    /// The text ends inside the group.
+    Unclosed,
+}
+
+/// A key word as [`is_secret_key`] reads it: when `escaped`, without the quotes and
+/// backslashes around it that a map escaped once more than its string needs keeps
+/// (`{\"password\":…}` in prose).
+fn key_word(text: &str, start: usize, end: usize, escaped: bool) -> &str {
+    let word = text.get(start..end).unwrap_or_default();
+    if escaped {
+        word.trim_matches(['\\', '"', '\''])
+    } else {
+        word
+    }
+}
+
+/// [`has_secret_named_key`] for the group opening at `text_start`: whether it keys a value
+/// with a secret's name, or where it closes. `unclosed` records, across groups, the kinds of
+/// quote that found no closing one.
+fn group_keys_a_secret(
+    text: &str,
+    text_start: usize,
+    keys_escaped: bool,
+    unclosed: &mut [bool; 2],
+    provider_keys: &[&str],
+) -> GroupScan {
     let bytes = text.as_bytes();
     let is_punctuation = |b: u8| {
         matches!(
@@ -580,17 +685,12 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
             .and_then(|before| bytes.get(before))
             .is_some_and(u8::is_ascii_whitespace)
     };
-    let text_start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
     let (opens, closes) = match bytes.get(text_start) {
         Some(b'[') => (b'[', b']'),
         _ => (b'{', b'}'),
     };
     // Once a quote finds no closing one, none of its kind can: each is then a letter, and no
     // byte is searched twice.
-    let mut unclosed = [false; 2];
     let mut depth = 0usize;
     let mut place = MapPlace::Other;
     let mut at = text_start;
@@ -626,8 +726,8 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
         place = match (name, byte) {
             (Some((start, end)), _) => match place {
                 MapPlace::Symbol => {
-                    if is_secret_key(text.get(start..end).unwrap_or_default(), provider_keys) {
-                        return true;
+                    if is_secret_key(key_word(text, start, end, keys_escaped), provider_keys) {
+                        return GroupScan::SecretKey;
                     }
                     MapPlace::Value
                 }
@@ -654,8 +754,8 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
                             && bytes.get(at + 1).is_some_and(|&b| !ends_a_word(b))));
                 match place {
                     MapPlace::Name(start, end) => {
-                        if is_secret_key(text.get(start..end).unwrap_or_default(), provider_keys) {
-                            return true;
+                        if is_secret_key(key_word(text, start, end, keys_escaped), provider_keys) {
+                            return GroupScan::SecretKey;
                         }
                         MapPlace::Value
                     }
@@ -670,7 +770,7 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
                 } else if byte == closes {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        return false;
+                        return GroupScan::ClosedAt(at);
                     }
                 }
                 if matches!(byte, b'{' | b'[' | b'(' | b',' | b';') {
@@ -682,7 +782,7 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
         };
         at = next;
     }
-    false
+    GroupScan::Unclosed
 }
 
 /// Where the string opened by the quote at `open` closes: the next same quote not escaped by a
@@ -1305,9 +1405,77 @@ mod tests {
         // A JSON text that reads keeps its own rules: the value alone.
         let out = redacted(json!({"meta": r#"{"password":"hunter2"}"#}), &r);
         assert_eq!(out, json!({"meta": "{\"password\":\"[REDACTED]\"}"}));
-        // Only a text that opens like JSON: a log line is left to the URL and query rules.
-        let out = redacted(json!({"meta": "saw {'password': 'hunter2'}"}), &r);
-        assert_eq!(out, json!({"meta": "saw {'password': 'hunter2'}"}));
+    }
+
+    /// A map quoted in prose (an upstream's answer in an error text, a log line) keys a secret
+    /// as a map text does: the text goes whole. Its `{` groups are read, the prose between
+    /// them is not.
+    #[test]
+    fn maps_quoted_in_prose_go_whole_when_a_key_names_a_secret() {
+        let r = Redactor::without_credentials();
+        for text in [
+            "saw {'password': 'hunter2'}",
+            r#"Callback failed (401): {"error":"denied","api_key":"hunter2"}"#,
+            r#"log: {"password":"hunter2"} trailing"#,
+            // JSON encoded twice, or escaped once too many, with text around it.
+            r#""{"password":"hunter2"}" and more"#,
+            r#"prefix "{"password":"hunter2"}""#,
+            r#"at 12:30 {"token":"hunter2"}"#,
+            r#"{'user': 'bob', 'password': 'hunter2'} in a log"#,
+            // After a first group that keys nothing, in a text opening with a bracket or not.
+            r#"{ts} {"password":"hunter2"}"#,
+            "[Bank] see {token=hunter2}",
+            "Hi {name}, your config {cfg={password=hunter2}}",
+            r#"{:user=>"bob"} then {:password=>"hunter2"}"#,
+        ] {
+            let out = redacted(json!({ "meta": text }), &r);
+            assert_eq!(out, json!({ "meta": REDACTED }), "{text}");
+        }
+        for text in [
+            "Hi {name}, your PIN: 1234",
+            "Use {code} as your password: it expires",
+            "{a} {b} {c} pin=1234",
+            "[Acme] {Win: big}, your pin: 12",
+            "password: hunter2",
+            "text with an unclosed { 'password': 'x' quote",
+        ] {
+            let out = redacted(json!({ "meta": text }), &r);
+            let expected = if text.contains("unclosed") {
+                REDACTED
+            } else {
+                text
+            };
+            assert_eq!(out, json!({ "meta": expected }), "{text}");
+        }
+    }
+
+    /// The prose rule reads each byte a bounded number of times: many groups, and quotes that
+    /// never close, take time linear in the text.
+    #[test]
+    fn maps_quoted_in_prose_are_read_in_linear_time() {
+        let r = Redactor::without_credentials();
+        for unit in ["{a} ", "{'a} ", "{\"a ", "{ x: '", "x {"] {
+            let text = alloc::format!("note {}", unit.repeat(200_000));
+            let out = redacted(json!({ "meta": text.clone() }), &r);
+            assert_eq!(out, json!({ "meta": text }), "{unit}");
+        }
+    }
+
+    /// A configured value quoted inside a JSON string that stays text spells `/` as `\/` (PHP)
+    /// and `"` as `\"`: those forms are redacted too.
+    #[test]
+    fn a_configured_value_escaped_as_json_writes_it_is_redacted() {
+        let mut credentials = crate::Credentials::default();
+        credentials.url_token = alloc::vec![crate::credentials::Secret::new("s3cr/t-\"val\"-99")];
+        let r = Redactor::new(&credentials);
+        for text in [
+            r#"x s3cr\/t-\"val\"-99 y"#,
+            r#"x s3cr/t-\"val\"-99 y"#,
+            "x s3cr/t-\"val\"-99 y",
+        ] {
+            let out = redacted(json!({ "meta": text }), &r);
+            assert_eq!(out, json!({ "meta": "x [REDACTED] y" }), "{text}");
+        }
     }
 
     /// JSON text keeps every repeated key; its parse keeps the last, and the rules read the

@@ -10,7 +10,8 @@
 //! text was not read as JSON). That text is also written as no JSON parser reads it (Python's
 //! `str(dict)`, Ruby's `inspect` with string or symbol keys, bare `name: value`, Java's
 //! `toString`, JSON with `NaN` or cut short after the value), where the value must not come
-//! out either; and each of those serialized once more as a JSON string, or escaped once more.
+//! out either; and each of those serialized once more as a JSON string, or escaped once more,
+//! and any of them quoted in prose (`Callback failed (401): {…}`).
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use telhook_core::{normalize_event, Credentials, Provider, WebhookRequest};
@@ -62,7 +63,19 @@ struct Keyed {
     /// The map text serialized once more (a JSON string holding it: JSON encoded twice), or
     /// that string's inside (escaped once too many), or as it is.
     again: Again,
+    /// The text quoted in prose: a prefix and a suffix, each one of a few an error text or a
+    /// log line has (`Callback failed (401): {…}`).
+    prose: Option<(u8, u8)>,
 }
+
+const PROSE_BEFORE: [&str; 5] = [
+    "saw ",
+    "Callback failed (401): ",
+    "[12:30] upstream said ",
+    "at https://h.example/x?n=1 got ",
+    "{ts} {user} sent ",
+];
+const PROSE_AFTER: [&str; 4] = ["", " trailing", " (retrying in 60 s)", ". Not you? Reset it."];
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
 enum Again {
@@ -212,13 +225,21 @@ fn keyed_text(keyed: &Keyed) -> Option<String> {
         _ => text,
     };
     let encoded = || serde_json::Value::String(text.clone()).to_string();
-    Some(match keyed.again {
+    let text = match keyed.again {
         Again::AsItIs => text.clone(),
         Again::EncodedTwice => encoded(),
         Again::EscapedInside => {
             let encoded = encoded();
             encoded.get(1..encoded.len() - 1).unwrap_or_default().into()
         }
+    };
+    Some(match keyed.prose {
+        Some((before, after)) => format!(
+            "{}{text}{}",
+            PROSE_BEFORE[usize::from(before) % PROSE_BEFORE.len()],
+            PROSE_AFTER[usize::from(after) % PROSE_AFTER.len()]
+        ),
+        None => text,
     })
 }
 
