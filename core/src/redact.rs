@@ -466,7 +466,7 @@ impl<'a> Redactor<'a> {
             // The text as it stands is judged first: a reading of it as an escaped string's
             // inside may corrupt it (`'…\\'` in a Python map becomes an escaped quote) and
             // find a configured value but no key (found by the fuzz target).
-            if has_secret_named_key(text, self.provider_keys) {
+            if has_secret_named_key(text, self.provider_keys, false) {
                 return Some(String::from(REDACTED));
             }
             // `{\"password\":…}`: JSON escaped once more than its string needs (copied out of
@@ -495,12 +495,23 @@ impl<'a> Redactor<'a> {
             }
         }
         // `Callback failed: {"api_key":…}`: a map quoted in prose (a text that opens with a
-        // bracket was read as a map text above).
-        if !trimmed.starts_with(['{', '['])
-            && holds_byte(text, b'{')
-            && has_secret_named_key(text, self.provider_keys)
-        {
-            return Some(String::from(REDACTED));
+        // bracket was read as a map text above). Escaped once too many, or encoded twice
+        // (`said "{\"token\":…}"`), its strings' quotes are letters to the map reading (a `}`
+        // in one closed the group early: found by the fuzz target), so it is read again as a
+        // string's inside. A map that opens the text and reads as no escaped string's inside
+        // either (a Python map escaped so: `{\'password\': …} in a log`) is read once more,
+        // its keys unescaped.
+        if holds_byte(text, b'{') {
+            let opens_like_a_map = trimmed.starts_with(['{', '[']);
+            if !opens_like_a_map && has_secret_named_key(text, self.provider_keys, true) {
+                return Some(String::from(REDACTED));
+            }
+            if holds_byte(text, b'\\')
+                && ((opens_like_a_map && has_secret_named_key(text, self.provider_keys, true))
+                    || self.escaped_maps_hold_a_secret(text, level))
+            {
+                return Some(String::from(REDACTED));
+            }
         }
         let marks = Marks::of(text);
         let mut out = if fits {
@@ -532,6 +543,31 @@ impl Redactor<'_> {
                 .and_then(|inside| inside.strip_suffix('"'))
                 .map_or_else(|| String::from(REDACTED), String::from),
         )
+    }
+
+    /// Whether a map escaped once too many, or encoded twice, in `text` keys a secret: from
+    /// each `{` to the next quote no backslash escapes (the end of the string that held it) or
+    /// the text's end, read as a JSON string's inside. The pieces do not overlap: linear.
+    fn escaped_maps_hold_a_secret(&self, text: &str, level: Level) -> bool {
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(open) = bytes
+            .get(from..)
+            .and_then(|rest| memchr::memchr(b'{', rest))
+            .map(|at| from + at)
+        {
+            let end = string_end(bytes, open);
+            let piece = text.get(open..end).unwrap_or_default();
+            if holds_byte(piece, b'\\')
+                && self
+                    .redact_json_string(&["\"", piece, "\""].concat(), level)
+                    .is_some()
+            {
+                return true;
+            }
+            from = end + 1;
+        }
+        false
     }
 
     /// `text`, a JSON string literal, with the rules applied to the text it holds and written
@@ -604,11 +640,14 @@ enum MapPlace {
 /// before the prose, which is left alone. After the text's first group (its opening bracket, or
 /// for a text that opens with prose its first `{`), each `{` group is read the same way:
 /// `Callback failed: {"api_key":…}` quotes a map in prose (an upstream's answer in an error
-/// text, a log line). Only a text that is no JSON comes here. Linear: each group's scan starts
-/// where the last one closed, and a quote that found no closing one stays a letter.
+/// text, a log line). Keys are read without the backslashes and quotes of a text escaped once
+/// too many (`{\"password\":…}`), except, unless `unescaped_keys`, in the group that opens the
+/// text (read again unescaped by `redact_escaped`, which redacts its values alone). Only a text
+/// that is no JSON comes here. Linear: each group's scan starts where the last one closed, and a
+/// quote that found no closing one stays a letter.
 #[cold]
 #[inline(never)]
-fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
+fn has_secret_named_key(text: &str, provider_keys: &[&str], unescaped_keys: bool) -> bool {
     let bytes = text.as_bytes();
     let text_start = bytes
         .iter()
@@ -621,8 +660,9 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str]) -> bool {
         memchr::memchr(b'{', bytes)
     };
     // A text that opens with a map escaped once too many is read again unescaped, where its
-    // values alone are redacted (`redact_escaped`): its own keys are read as they stand.
-    let mut keys_escaped = !opens_with_a_group;
+    // values alone are redacted (`redact_escaped`): unless `unescaped_keys`, that first map's
+    // keys are read as they stand.
+    let mut keys_escaped = unescaped_keys || !opens_with_a_group;
     let mut unclosed = [false; 2];
     while let Some(start) = from {
         let scan = group_keys_a_secret(text, start, keys_escaped, &mut unclosed, provider_keys);
@@ -783,6 +823,20 @@ fn group_keys_a_secret(
         at = next;
     }
     GroupScan::Unclosed
+}
+
+/// Where a JSON string's inside that starts at `from` ends: at the first `"` no backslash
+/// escapes, or the text's end.
+fn string_end(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'"' => return at,
+            b'\\' => at += 2,
+            _ => at += 1,
+        }
+    }
+    bytes.len()
 }
 
 /// Where the string opened by the quote at `open` closes: the next same quote not escaped by a
@@ -1396,8 +1450,6 @@ mod tests {
             "{Name: Bob} your new pin, pin: 1234",
             "{{name}}, your token: abc",
             "[1/2] Your code is 1234, pin: 9",
-            // The key `password\`: not named like a secret, as in JSON.
-            "{'password\\': 1",
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             assert_eq!(out, json!({ "meta": text }), "{text}");
@@ -1418,14 +1470,23 @@ mod tests {
             r#"Callback failed (401): {"error":"denied","api_key":"hunter2"}"#,
             r#"log: {"password":"hunter2"} trailing"#,
             // JSON encoded twice, or escaped once too many, with text around it.
-            r#""{"password":"hunter2"}" and more"#,
-            r#"prefix "{"password":"hunter2"}""#,
-            r#"at 12:30 {"token":"hunter2"}"#,
-            r#"{'user': 'bob', 'password': 'hunter2'} in a log"#,
+            r#""{\"password\":\"hunter2\"}" and more"#,
+            r#"prefix "{\"password\":\"hunter2\"}""#,
+            r#"at 12:30 {\"token\":\"hunter2\"}"#,
+            r#"{\'user\': \'bob\', \'password\': \'hunter2\'} in a log"#,
+            r#"in a log: {\'user\': \'bob\', \'password\': \'hunter2\'}"#,
+            // Encoded twice after prose that opens with a bracket, a `}` in a string (found by
+            // the fuzz target).
+            r#"[12:30] upstream said "{\"note\":\"a}b\",\"password\":\"hunter2\"}" (retrying)"#,
+            r#"said "{\"a\":1}", then "{\"note\":\"a}b\",\"token\":\"hunter2\"}""#,
+            // Escaped once too many, a `}` in a string (found by the fuzz target).
+            r#"failed: {:note=>\"a}b\", :password=>\"hunter2\"} (retrying)"#,
             // After a first group that keys nothing, in a text opening with a bracket or not.
             r#"{ts} {"password":"hunter2"}"#,
             "[Bank] see {token=hunter2}",
             "Hi {name}, your config {cfg={password=hunter2}}",
+            // The key `password\` (no JSON): read as escaped once too many, it names a secret.
+            "{'password\\': 1",
             r#"{:user=>"bob"} then {:password=>"hunter2"}"#,
         ] {
             let out = redacted(json!({ "meta": text }), &r);
@@ -1454,7 +1515,15 @@ mod tests {
     #[test]
     fn maps_quoted_in_prose_are_read_in_linear_time() {
         let r = Redactor::without_credentials();
-        for unit in ["{a} ", "{'a} ", "{\"a ", "{ x: '", "x {"] {
+        for unit in [
+            "{a} ",
+            "{'a} ",
+            "{\"a ",
+            "{ x: '",
+            "x {",
+            "\"{\\\"a\\\":1}\" ",
+            "{\\\" ",
+        ] {
             let text = alloc::format!("note {}", unit.repeat(200_000));
             let out = redacted(json!({ "meta": text.clone() }), &r);
             assert_eq!(out, json!({ "meta": text }), "{unit}");

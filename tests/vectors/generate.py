@@ -1538,6 +1538,19 @@ def did_reseller():
     vec("did_reseller", "error_form_receiver_secrets_redacted",
         "The error form: verbose and the data string are redacted by the same rules",
         "did_reseller", error_form, h, both, url=url)
+    # An upstream's answer quoted in the error text (a log line): a map in prose keys a secret as a
+    # map text does, so the text goes whole; one encoded twice inside prose too; prose with a map
+    # that keys nothing is kept.
+    quoted = dumps({"type": "update", "schema": "users", "status": "error",
+                    "verbose": 'POST https://sms.example/v1 answered 401: {"error":"denied","api_key":"k-5531-upstream"}',
+                    "data": dumps({"id": 314,
+                                   "note": 'provisioning said "' + json.dumps({"pin": "8812", "ok": False})
+                                   .replace('"', '\\"') + '" (retrying)',
+                                   "hint": 'retry with {"backoff": 60} next time'})})
+    vec("did_reseller", "error_form_map_quoted_in_prose_redacted",
+        "The error form whose verbose text quotes an upstream's JSON answer with an api_key, and a record note "
+        "quoting a map encoded twice with a pin: each text goes whole; prose quoting a map that keys nothing is kept",
+        "did_reseller", quoted, h, creds, url=url)
     # Negative cases.
     vec("did_reseller", "err_wrong_token", "Wrong URL token", "did_reseller", body, h, creds,
         "authorization_mismatch", url="https://hooks.example.com/did?token=guess")
