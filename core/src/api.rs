@@ -441,19 +441,22 @@ impl Receiver {
         )?)
     }
 
-    /// [`Receiver::normalize`], and the body it read when the request's was gzipped.
-    fn normalize_keeping_inflated(
+    /// [`Receiver::normalize`], keeping in `inflated` the body it read when the request's was
+    /// gzipped.
+    fn normalize_keeping(
         &self,
         request: &WebhookRequest,
         now: i64,
-    ) -> Result<(NormalizedEvent, Option<Body>)> {
+        inflated: &mut Option<Body>,
+    ) -> Result<NormalizedEvent> {
         let (provider, credentials) = (self.provider, &self.credentials);
-        Ok(crate::normalize_keeping_inflated(
+        Ok(crate::normalize_keeping(
             provider,
             request,
             credentials,
             now,
             &self.options,
+            inflated,
         )?)
     }
 
@@ -527,14 +530,11 @@ impl Flow {
         now: f64,
     ) -> (receive::machine::Action, Result<NormalizedEvent>) {
         self.request.body = body.into();
-        let normalized =
-            seconds(now).and_then(|now| receiver.normalize_keeping_inflated(&self.request, now));
+        let mut inflated = None;
+        let normalized = seconds(now)
+            .and_then(|now| receiver.normalize_keeping(&self.request, now, &mut inflated));
         self.request.body = Body::default();
-        let (normalized, inflated) = match normalized {
-            Ok((event, inflated)) => (Ok(event), inflated),
-            Err(failure) => (Err(failure), None),
-        };
-        self.inflated = inflated;
+        self.inflated = inflated.filter(|_| normalized.is_ok());
         let input = match &normalized {
             Ok(event) => receive::machine::Input::Normalized {
                 provider: event.provider,
