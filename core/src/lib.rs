@@ -135,7 +135,7 @@ pub(crate) fn normalize_keeping(
 /// What follows [`preflight`]: verification, then the event. Apart, so that
 /// [`normalize_event_with`] returns it as it comes (a shared function that also kept the
 /// inflated body cost every call copies of the event: +0.5 k instructions).
-#[inline(always)]
+#[inline(never)]
 fn checked_event(
     provider: Provider,
     request: &WebhookRequest,

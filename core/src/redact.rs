@@ -225,6 +225,15 @@ enum Keeps {
     Tree,
 }
 
+/// What reading a text again as a JSON string, or as a string's inside, gave.
+enum Reread {
+    NotAString,
+    /// It is one, and nothing it holds is secret.
+    Unchanged,
+    /// Its redacted form, written back as it came.
+    Redacted(String),
+}
+
 /// What the nested-JSON rule made of a text that holds JSON.
 enum Nested {
     /// Nothing in it is secret: the text stays as it is.
@@ -446,6 +455,9 @@ impl<'a> Redactor<'a> {
             return None;
         }
         let trimmed = text.trim_start();
+        // Whether the whole text was read again as a JSON string (or a string's inside): the
+        // rules then ran on all it holds.
+        let mut read_whole = false;
         if trimmed.starts_with(['{', '[']) {
             // Judged before the text is read: a reader recursing through it on top of the
             // rules' own recursion was the stack's worst case (143 KiB with objects, found by
@@ -483,24 +495,30 @@ impl<'a> Redactor<'a> {
             // text) again. Any escape, not only `\"`: a Python map escaped so has none, and its
             // `\'` read as `\\` and a quote ends its strings elsewhere (found by the fuzz target).
             if holds_byte(text, b'\\') {
-                if let Some(redacted) = self.redact_escaped(text, level) {
-                    return Some(redacted);
+                match self.redact_escaped(text, level) {
+                    Reread::Redacted(redacted) => return Some(redacted),
+                    Reread::Unchanged => read_whole = true,
+                    Reread::NotAString => {}
                 }
             }
         }
         // `"{\"password\":…}"`: a JSON text encoded twice (a value serialized once too often)
         // is a JSON string holding JSON, redacted as its inside is.
         if trimmed.starts_with('"') {
-            if let Some(redacted) = self.redact_json_string(text, level) {
-                return Some(redacted);
+            match self.redact_json_string(text, level) {
+                Reread::Redacted(redacted) => return Some(redacted),
+                Reread::Unchanged => read_whole = true,
+                Reread::NotAString => {}
             }
         }
         // `\"{\\\"password\\\":…}\"`: both at once, a JSON text encoded twice and then
         // escaped once too many. Read as a string's inside, it is a JSON text encoded twice
         // (the rule above); its key went out as sent before (a review).
         if trimmed.starts_with("\\\"") {
-            if let Some(redacted) = self.redact_escaped(text, level) {
-                return Some(redacted);
+            match self.redact_escaped(text, level) {
+                Reread::Redacted(redacted) => return Some(redacted),
+                Reread::Unchanged => read_whole = true,
+                Reread::NotAString => {}
             }
         }
         // `Callback failed: {"api_key":…}`: a map quoted in prose (a text that opens with a
@@ -516,9 +534,12 @@ impl<'a> Redactor<'a> {
             if !opens_like_a_map && has_secret_named_key(text, self.provider_keys, true) {
                 return Some(String::from(REDACTED));
             }
+            // Not when the whole text read as a string already: each level of escaping would
+            // be read twice, 2^8 times the work at the nesting limit (a review: 1 MiB of
+            // `{\\\"` took 100 ms).
             if holds_byte(text, b'\\')
                 && ((opens_like_a_map && has_secret_named_key(text, self.provider_keys, true))
-                    || self.escaped_maps_hold_a_secret(text, level))
+                    || (!read_whole && self.escaped_maps_hold_a_secret(text, level)))
             {
                 return Some(String::from(REDACTED));
             }
@@ -542,16 +563,18 @@ impl<'a> Redactor<'a> {
 impl Redactor<'_> {
     /// `text` read as the inside of a JSON string (escapes and all: JSON escaped once more
     /// than its string needs), with the rules applied to the text it holds and escaped again
-    /// as it was; `None` when it is no string's inside or nothing in it is secret.
-    fn redact_escaped(&self, text: &str, level: Level) -> Option<String> {
+    /// as it was.
+    fn redact_escaped(&self, text: &str, level: Level) -> Reread {
         let quoted = ["\"", text, "\""].concat();
-        let redacted = self.redact_json_string(&quoted, level)?;
-        Some(
-            redacted
-                .strip_prefix('"')
-                .and_then(|inside| inside.strip_suffix('"'))
-                .map_or_else(|| String::from(REDACTED), String::from),
-        )
+        match self.redact_json_string(&quoted, level) {
+            Reread::Redacted(redacted) => Reread::Redacted(
+                redacted
+                    .strip_prefix('"')
+                    .and_then(|inside| inside.strip_suffix('"'))
+                    .map_or_else(|| String::from(REDACTED), String::from),
+            ),
+            other => other,
+        }
     }
 
     /// Whether a map escaped once too many, or encoded twice, in `text` keys a secret: from
@@ -568,9 +591,10 @@ impl Redactor<'_> {
             let end = string_end(bytes, open);
             let piece = text.get(open..end).unwrap_or_default();
             if holds_byte(piece, b'\\')
-                && self
-                    .redact_json_string(&["\"", piece, "\""].concat(), level)
-                    .is_some()
+                && matches!(
+                    self.redact_json_string(&["\"", piece, "\""].concat(), level),
+                    Reread::Redacted(_)
+                )
             {
                 return true;
             }
@@ -580,24 +604,26 @@ impl Redactor<'_> {
     }
 
     /// `text`, a JSON string literal, with the rules applied to the text it holds and written
-    /// back as a JSON string; `None` when it is no JSON string or nothing in it is secret (the
-    /// outer text's own rules then apply).
-    fn redact_json_string(&self, text: &str, level: Level) -> Option<String> {
+    /// back as a JSON string (when it is no JSON string or nothing in it is secret, the outer
+    /// text's own rules then apply).
+    fn redact_json_string(&self, text: &str, level: Level) -> Reread {
         // Read as a `Value`, whose reader the module already holds (one for `String` is +0.6 KB).
         let Ok(Value::String(inside)) = crate::json_read::from_str::<Value>(text) else {
-            return None;
+            return Reread::NotAString;
         };
         if level.nesting >= MAX_NESTED_JSON {
-            return Some(String::from(REDACTED));
+            return Reread::Redacted(String::from(REDACTED));
         }
-        let redacted = self.redact_text(&inside, level.text_inside())?;
+        let Some(redacted) = self.redact_text(&inside, level.text_inside()) else {
+            return Reread::Unchanged;
+        };
         let written = crate::json_text::to_text(&Value::String(redacted));
         // An escape in the outer text could spell a configured value out of the redacted
         // inside, as in [`Redactor::redact_nested`].
         if self.values.iter().any(|v| holds(&written, v)) {
-            return Some(String::from(REDACTED));
+            return Reread::Redacted(String::from(REDACTED));
         }
-        Some(written)
+        Reread::Redacted(written)
     }
 }
 
@@ -610,7 +636,7 @@ fn json_escaped_forms(value: &str) -> Vec<String> {
     if !value.bytes().any(escapes) {
         return Vec::new();
     }
-    let quoted = serde_json::to_string(value).unwrap_or_default();
+    let quoted = crate::json_text::to_text(&Value::String(String::from(value)));
     let inside = quoted
         .strip_prefix('"')
         .and_then(|inside| inside.strip_suffix('"'))
@@ -672,10 +698,29 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str], unescaped_keys: bool
     // values alone are redacted (`redact_escaped`): unless `unescaped_keys`, that first map's
     // keys are read as they stand.
     let mut keys_escaped = unescaped_keys || !opens_with_a_group;
+    let mut in_prose = !opens_with_a_group;
     let mut unclosed = [false; 2];
     while let Some(start) = from {
-        let scan = group_keys_a_secret(text, start, keys_escaped, &mut unclosed, provider_keys);
+        // A group in prose that never closes is prose too (`Dear {customer_name, your PIN:
+        // 4821`, `Sad :{ …`; a review), unless it opens as a map does, with a quoted or escaped
+        // key or a symbol: a map cut short (`failed: {"password":"…`).
+        let opens_as_a_map = bytes
+            .get(start + 1..)
+            .and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()))
+            .is_some_and(|b| matches!(b, b'"' | b'\'' | b'\\' | b':'));
+        let must_close = in_prose && !opens_as_a_map;
+        let scan = group_keys_a_secret(
+            text,
+            start,
+            Reading {
+                keys_escaped,
+                must_close,
+            },
+            &mut unclosed,
+            provider_keys,
+        );
         keys_escaped = true;
+        in_prose = true;
         match scan {
             GroupScan::SecretKey => return true,
             GroupScan::ClosedAt(close) => {
@@ -688,6 +733,15 @@ fn has_secret_named_key(text: &str, provider_keys: &[&str], unescaped_keys: bool
         }
     }
     false
+}
+
+/// How [`group_keys_a_secret`] reads a group: its keys without the quotes and backslashes of
+/// a text escaped once too many, and whether a secret-named key counts only in a group that
+/// closes.
+#[derive(Clone, Copy)]
+struct Reading {
+    keys_escaped: bool,
+    must_close: bool,
 }
 
 /// What [`group_keys_a_secret`] found in a bracketed group.
@@ -717,7 +771,7 @@ fn key_word(text: &str, start: usize, end: usize, escaped: bool) -> &str {
 fn group_keys_a_secret(
     text: &str,
     text_start: usize,
-    keys_escaped: bool,
+    reading: Reading,
     unclosed: &mut [bool; 2],
     provider_keys: &[&str],
 ) -> GroupScan {
@@ -741,6 +795,7 @@ fn group_keys_a_secret(
     // Once a quote finds no closing one, none of its kind can: each is then a letter, and no
     // byte is searched twice.
     let mut depth = 0usize;
+    let mut found = false;
     let mut place = MapPlace::Other;
     let mut at = text_start;
     while let Some(&byte) = bytes.get(at) {
@@ -775,8 +830,14 @@ fn group_keys_a_secret(
         place = match (name, byte) {
             (Some((start, end)), _) => match place {
                 MapPlace::Symbol => {
-                    if is_secret_key(key_word(text, start, end, keys_escaped), provider_keys) {
-                        return GroupScan::SecretKey;
+                    if is_secret_key(
+                        key_word(text, start, end, reading.keys_escaped),
+                        provider_keys,
+                    ) {
+                        if !reading.must_close {
+                            return GroupScan::SecretKey;
+                        }
+                        found = true;
                     }
                     MapPlace::Value
                 }
@@ -803,8 +864,14 @@ fn group_keys_a_secret(
                             && bytes.get(at + 1).is_some_and(|&b| !ends_a_word(b))));
                 match place {
                     MapPlace::Name(start, end) => {
-                        if is_secret_key(key_word(text, start, end, keys_escaped), provider_keys) {
-                            return GroupScan::SecretKey;
+                        if is_secret_key(
+                            key_word(text, start, end, reading.keys_escaped),
+                            provider_keys,
+                        ) {
+                            if !reading.must_close {
+                                return GroupScan::SecretKey;
+                            }
+                            found = true;
                         }
                         MapPlace::Value
                     }
@@ -819,13 +886,18 @@ fn group_keys_a_secret(
                 } else if byte == closes {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        return GroupScan::ClosedAt(at);
+                        return if found {
+                            GroupScan::SecretKey
+                        } else {
+                            GroupScan::ClosedAt(at)
+                        };
                     }
                 }
-                if matches!(byte, b'{' | b'[' | b'(' | b',' | b';') {
-                    MapPlace::Opening
-                } else {
-                    MapPlace::Other
+                match (byte, place) {
+                    (b'{' | b'[' | b'(' | b',' | b';', _) => MapPlace::Opening,
+                    // PHP's `var_dump`: `{ ["password"]=> string(10) "…" }`, the key in brackets.
+                    (b']', MapPlace::Name(start, end)) => MapPlace::Name(start, end),
+                    _ => MapPlace::Other,
                 }
             }
         };
@@ -1507,6 +1579,12 @@ mod tests {
             // The key `password\` (no JSON): read as escaped once too many, it names a secret.
             "{'password\\': 1",
             r#"{:user=>"bob"} then {:password=>"hunter2"}"#,
+            // Cut short in prose: a group that opens as a map counts though it never closes.
+            r#"failed: {"user":"bob","password":"hunter2"#,
+            "failed: { 'password': 'hunt",
+            // PHP's var_dump, its keys in brackets (a review).
+            r#"PHP var_dump: object(stdClass)#1 (1) { ["password"]=> string(10) "hunter2xyz" }"#,
+            r#"array(1) { ["password"]=> string(10) "hunter2xyz" }"#,
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             assert_eq!(out, json!({ "meta": REDACTED }), "{text}");
@@ -1518,6 +1596,15 @@ mod tests {
             "[Acme] {Win: big}, your pin: 12",
             "password: hunter2",
             "text with an unclosed { 'password': 'x' quote",
+            // A review: a `{` in a message that never closes is prose, not a map.
+            "Dear {{customer_name}, your PIN: 4821",
+            "Dear {customer_name, your PIN: 4821",
+            "Hi {name), your PIN: 4821",
+            "Sad :{ call me. Card PIN: 4821",
+            "Miss you :-{ btw new wifi password: sunflower22",
+            "}{ hugs! The door pin: 4821",
+            "Hi! :) {hug Your PIN=4821",
+            "msg {a} \\{b pin: 4821",
         ] {
             let out = redacted(json!({ "meta": text }), &r);
             let expected = if text.contains("unclosed") {
