@@ -32,7 +32,17 @@ pub const REDACTED: &str = "[REDACTED]";
 /// [`SECRET_KEY_SUFFIXES`] counts too (`api_password`, `client_secret`, `wireless_pin`). A
 /// provider adds the account data its own payloads carry ([`Redactor::with_keys`]).
 pub const REDACTED_KEYS: &[&str] = &["password", "pin", "secret", "apikey", "token"];
-const SECRET_KEY_SUFFIXES: &[&str] = &["password", "secret", "apikey", "token", "pin"];
+/// `passwd`/`pwd` and `private_key` too: what config dumps and SIP account records call them.
+const SECRET_KEY_SUFFIXES: &[&str] = &[
+    "password",
+    "secret",
+    "apikey",
+    "token",
+    "pin",
+    "passwd",
+    "pwd",
+    "privatekey",
+];
 
 /// Query parameters whose values are redacted in URLs found in any string, compared after
 /// [`squashed`]; a name ending with one of [`SECRET_PARAM_SUFFIXES`] counts too (`access_token`).
@@ -232,6 +242,13 @@ enum Reread {
     Unchanged,
     /// Its redacted form, written back as it came.
     Redacted(String),
+}
+
+impl Reread {
+    /// Whether the text was read whole as a string: then it is not read again piece by piece.
+    fn read_whole(&self) -> bool {
+        !matches!(self, Reread::NotAString)
+    }
 }
 
 /// What the nested-JSON rule made of a text that holds JSON.
@@ -497,8 +514,7 @@ impl<'a> Redactor<'a> {
             if holds_byte(text, b'\\') {
                 match self.redact_escaped(text, level) {
                     Reread::Redacted(redacted) => return Some(redacted),
-                    Reread::Unchanged => read_whole = true,
-                    Reread::NotAString => {}
+                    reread => read_whole |= reread.read_whole(),
                 }
             }
         }
@@ -507,8 +523,7 @@ impl<'a> Redactor<'a> {
         if trimmed.starts_with('"') {
             match self.redact_json_string(text, level) {
                 Reread::Redacted(redacted) => return Some(redacted),
-                Reread::Unchanged => read_whole = true,
-                Reread::NotAString => {}
+                reread => read_whole |= reread.read_whole(),
             }
         }
         // `\"{\\\"password\\\":…}\"`: both at once, a JSON text encoded twice and then
@@ -517,8 +532,7 @@ impl<'a> Redactor<'a> {
         if trimmed.starts_with("\\\"") {
             match self.redact_escaped(text, level) {
                 Reread::Redacted(redacted) => return Some(redacted),
-                Reread::Unchanged => read_whole = true,
-                Reread::NotAString => {}
+                reread => read_whole |= reread.read_whole(),
             }
         }
         // `Callback failed: {"api_key":…}`: a map quoted in prose (a text that opens with a
@@ -783,6 +797,12 @@ fn group_keys_a_secret(
         )
     };
     let ends_a_word = |b: u8| b.is_ascii_whitespace() || is_punctuation(b);
+    let names_a_secret = |start: usize, end: usize| {
+        is_secret_key(
+            key_word(text, start, end, reading.keys_escaped),
+            provider_keys,
+        )
+    };
     let after_space = |at: usize| {
         at.checked_sub(1)
             .and_then(|before| bytes.get(before))
@@ -830,14 +850,9 @@ fn group_keys_a_secret(
         place = match (name, byte) {
             (Some((start, end)), _) => match place {
                 MapPlace::Symbol => {
-                    if is_secret_key(
-                        key_word(text, start, end, reading.keys_escaped),
-                        provider_keys,
-                    ) {
-                        if !reading.must_close {
-                            return GroupScan::SecretKey;
-                        }
-                        found = true;
+                    found |= names_a_secret(start, end);
+                    if found && !reading.must_close {
+                        return GroupScan::SecretKey;
                     }
                     MapPlace::Value
                 }
@@ -864,14 +879,9 @@ fn group_keys_a_secret(
                             && bytes.get(at + 1).is_some_and(|&b| !ends_a_word(b))));
                 match place {
                     MapPlace::Name(start, end) => {
-                        if is_secret_key(
-                            key_word(text, start, end, reading.keys_escaped),
-                            provider_keys,
-                        ) {
-                            if !reading.must_close {
-                                return GroupScan::SecretKey;
-                            }
-                            found = true;
+                        found |= names_a_secret(start, end);
+                        if found && !reading.must_close {
+                            return GroupScan::SecretKey;
                         }
                         MapPlace::Value
                     }
@@ -1024,15 +1034,16 @@ fn redact_urls(text: &str, token_params: &[&str]) -> Option<String> {
 }
 
 /// `scheme://user:password@host`: the password (up to the authority's last `@`) is replaced.
+/// Also in a URL written inside a JSON string as PHP's `json_encode` and others write it by
+/// default, `https:\/\/user:password@host` (a review: the password went out as sent); the
+/// authority still ends at the escaped slash's `/`.
 pub(crate) fn redact_userinfo(text: &str) -> Option<String> {
-    if !holds(text, "://") {
-        return None;
-    }
+    let mut after_scheme = scheme_separator(text)?;
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
     let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (head, tail) = rest.split_at(at + 3);
+    loop {
+        let (head, tail) = rest.split_at(after_scheme);
         out.push_str(head);
         let authority_end = tail
             .find(|c: char| matches!(c, '/' | '?' | '#' | '"') || c.is_whitespace())
@@ -1053,9 +1064,29 @@ pub(crate) fn redact_userinfo(text: &str) -> Option<String> {
             None => out.push_str(authority),
         }
         rest = after;
+        match scheme_separator(rest) {
+            Some(end) => after_scheme = end,
+            None => break,
+        }
     }
     out.push_str(rest);
     changed.then_some(out)
+}
+
+/// Where the first `://` (or its JSON-escaped `:\/\/`) in `text` ends. One pass over the
+/// colons, whichever spelling comes first.
+fn scheme_separator(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b':', bytes).find_map(|colon| {
+        let after = bytes.get(colon + 1..)?;
+        if after.starts_with(b"//") {
+            Some(colon + 3)
+        } else if after.starts_with(br"\/\/") {
+            Some(colon + 5)
+        } else {
+            None
+        }
+    })
 }
 
 /// `name=value` pairs that start the text or follow `?`, `&` or `;`: a secret name's value
@@ -1129,6 +1160,29 @@ mod tests {
             assert!(is_secret_key(&word.to_uppercase(), &[]));
         }
         assert!(!is_secret_key("tokens", &[]));
+    }
+
+    #[test]
+    fn config_dump_spellings_of_a_password_and_a_private_key_are_secret() {
+        for key in [
+            "sip_passwd",
+            "ftpPwd",
+            "PASSWD",
+            "private_key",
+            "PrivateKey",
+            "ssh-private-key",
+        ] {
+            assert!(is_secret_key(key, &[]), "{key}");
+        }
+        for key in [
+            "cwd",
+            "key_id",
+            "public_key",
+            "private",
+            "passwords_changed",
+        ] {
+            assert!(!is_secret_key(key, &[]), "{key}");
+        }
     }
 
     fn redacted(value: Value, redactor: &Redactor) -> Value {
@@ -1294,6 +1348,20 @@ mod tests {
             ("https://h/x?page=2&kind=a", "https://h/x?page=2&kind=a"),
             ("https://user@h/x", "https://user@h/x"),
             ("e=mc2, x=y", "e=mc2, x=y"),
+            // As PHP's `json_encode` writes a URL by default, in a text that stays text.
+            (
+                r"retry https:\/\/bob:s3cr%2Ft@hooks.example\/did?x=1 later",
+                r"retry https:\/\/bob:[REDACTED]@hooks.example\/did?x=1 later",
+            ),
+            (
+                r"url: https:\/\/u:p@h and https://v:q@h2/",
+                r"url: https:\/\/u:[REDACTED]@h and https://v:[REDACTED]@h2/",
+            ),
+            (
+                r"see https:\/\/h.example\/a:b@c",
+                r"see https:\/\/h.example\/a:b@c",
+            ),
+            (r"a:\/ b:\/\/", r"a:\/ b:\/\/"),
         ];
         for (input, expected) in cases {
             assert_eq!(redacted(json!(input), &r), json!(expected), "{input}");

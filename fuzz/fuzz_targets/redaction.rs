@@ -33,6 +33,8 @@ enum Piece {
     Nested(Vec<(String, Piece)>),
     /// An escaped UTF-16 surrogate, alone (spliced in as `Escaped` is).
     LoneSurrogate(u16),
+    /// A URL with userinfo as PHP's `json_encode` writes it inside a string: every `/` as `\/`.
+    EscapedUserInfo(String, u8),
 }
 
 /// A part of a string in the JSON text under the secret-named key.
@@ -267,6 +269,9 @@ fn render(piece: &Piece, depth: usize) -> String {
         }
         Piece::Nested(_) => String::new(),
         Piece::LoneSurrogate(unit) => surrogate_escape(*unit),
+        Piece::EscapedUserInfo(user, i) => {
+            format!("https://{user}:{}@h.example/p", secret(*i)).replace('/', "\\/")
+        }
     }
 }
 

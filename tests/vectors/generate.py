@@ -1556,6 +1556,17 @@ def did_reseller():
         "quoting a map encoded twice with a pin and a PHP var_dump of a password: each text goes whole; prose quoting a map "
         "that keys nothing, and an SMS whose brace never closes, are kept",
         "did_reseller", quoted, h, creds, url=url)
+    # A PHP sender's log line copies its JSON, where json_encode writes every `/` as `\/`: a URL's
+    # password in that spelling is redacted as in a plain URL. Config-dump key spellings too.
+    php_url = "https:\\/\\/ops:Zq7-relay-88@sms.example\\/v1"
+    php_logged = dumps({"type": "update", "schema": "users", "status": "error",
+                        "verbose": f'POST {php_url} failed: {{"url":"{php_url}","attempt":2}}',
+                        "data": dumps({"id": 315, "sip_passwd": "b7-sip-2231", "ftpPwd": "ftp-9a1",
+                                       "private_key": "-----BEGIN EC PRIVATE KEY-----MHcCAQEEIL", "cwd": "/var/spool"})})
+    vec("did_reseller", "error_form_php_escaped_url_redacted",
+        "The error form whose verbose text copies a PHP sender's JSON (`https:\\/\\/user:password@host`): "
+        "the URL's password is redacted as in a plain URL; a record's sip_passwd, ftpPwd and private_key too",
+        "did_reseller", php_logged, h, creds, url=url)
     # Negative cases.
     vec("did_reseller", "err_wrong_token", "Wrong URL token", "did_reseller", body, h, creds,
         "authorization_mismatch", url="https://hooks.example.com/did?token=guess")
