@@ -7,6 +7,9 @@
 //! (`did_reseller_minimum` in core/benches/common); with `floor_twilio`, `floor_telnyx` or
 //! `floor_vonage`, that provider's floor (`newer_floors` there) on a payload of its own.
 //!
+//! With `receiver` (built with `--features binding-api`) it runs `api::Receiver::normalize`, the
+//! call every binding makes, instead of `normalize_event`.
+//!
 //! With `time` instead of `floor` it times the N calls (after N / 10 to warm up) and prints the
 //! nanoseconds a call: bench/python/bench.py alternates that with timing the Python binding on
 //! the same payload, so the binding tax divides two numbers taken under the same drift.
@@ -90,7 +93,29 @@ fn main() {
         println!("{ids}");
         return;
     }
+    // With `receiver` (built with `--features binding-api`): through `api::Receiver`, the path
+    // every binding takes (its credentials checked once, when it is built).
+    #[cfg(feature = "binding-api")]
+    let receiver = telhook_core::api::Receiver::new(
+        provider.map(Provider::name),
+        &payload["credentials"].to_string(),
+        "null",
+    )
+    .unwrap();
+    let through_receiver = mode.as_deref() == Some("receiver");
     let normalize = || {
+        #[cfg(feature = "binding-api")]
+        if through_receiver {
+            return receiver
+                .normalize(black_box(&request), now)
+                .unwrap()
+                .id
+                .len();
+        }
+        assert!(
+            !through_receiver,
+            "receiver: build with --features binding-api"
+        );
         telhook_core::normalize_event(provider, black_box(&request), &credentials, now)
             .unwrap()
             .id

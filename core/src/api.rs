@@ -411,6 +411,8 @@ fn json<'a, T: serde::Deserialize<'a>>(text: &'a str, expected: &str) -> Result<
 pub struct Receiver {
     provider: Option<Provider>,
     credentials: Credentials,
+    /// The configured values the redaction rules search for, from `credentials`.
+    redacted_values: crate::redact::PreparedValues,
     options: Options,
 }
 
@@ -420,10 +422,14 @@ impl Receiver {
         let provider = provider.map(Provider::from_name).transpose()?;
         let credentials =
             Credentials::from_json_value(json(credentials_json, "credentials: expected JSON")?)?;
+        // Checked once here, never on each request ([`crate::normalize_keeping`]): the fields
+        // are private, so they cannot change after.
+        crate::check_credentials(provider, &credentials)?;
         crate::check_configuration(provider, &credentials)?;
         let options = Options::from_json_value(json(options_json, "options: expected JSON")?)?;
         Ok(Receiver {
             provider,
+            redacted_values: crate::redact::PreparedValues::new(&credentials),
             credentials,
             options,
         })
@@ -431,14 +437,7 @@ impl Receiver {
 
     /// Verifies and normalizes.
     pub fn normalize(&self, request: &WebhookRequest, now: i64) -> Result<NormalizedEvent> {
-        let (provider, credentials) = (self.provider, &self.credentials);
-        Ok(crate::normalize_event_with(
-            provider,
-            request,
-            credentials,
-            now,
-            &self.options,
-        )?)
+        self.normalize_keeping(request, now, &mut None)
     }
 
     /// [`Receiver::normalize`], keeping in `inflated` the body it read when the request's was
@@ -449,11 +448,10 @@ impl Receiver {
         now: i64,
         inflated: &mut Option<Body>,
     ) -> Result<NormalizedEvent> {
-        let (provider, credentials) = (self.provider, &self.credentials);
         Ok(crate::normalize_keeping(
-            provider,
+            self.provider,
             request,
-            credentials,
+            (&self.credentials, &self.redacted_values),
             now,
             &self.options,
             inflated,

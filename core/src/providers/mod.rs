@@ -26,7 +26,7 @@ use crate::event::{EventType, NormalizedEvent, SCHEMA_VERSION};
 use crate::kit::{SampleKind, Scheme};
 pub use crate::provider::Provider;
 use crate::provider::RetrySchedule;
-use crate::redact::Redactor;
+use crate::redact::{PreparedValues, Redactor};
 use crate::request::{MethodSet, WebhookRequest};
 
 /// Everything the generic code knows about one provider, declared in its file as `SPEC`.
@@ -299,6 +299,7 @@ pub(crate) fn normalize(
     request: &WebhookRequest,
     received_at: String,
     credentials: &Credentials,
+    prepared: Option<&PreparedValues>,
     signed_apart: SignedApart,
 ) -> Result<NormalizedEvent> {
     let mut raw = match &signed_apart {
@@ -306,7 +307,11 @@ pub(crate) fn normalize(
         None => (spec(provider).decode)(request)?,
     };
     check_body_agrees(provider, &raw)?;
-    let redactor = Redactor::new(credentials).with_keys(spec(provider).redacted_keys);
+    let redactor = match prepared {
+        Some(prepared) => Redactor::prepared(credentials, prepared),
+        None => Redactor::new(credentials),
+    }
+    .with_keys(spec(provider).redacted_keys);
     match spec(provider).json_text_field {
         Some(field) => redactor.redact_decoding(&mut raw, field),
         None => redactor.redact(&mut raw),
