@@ -57,6 +57,24 @@ def test_signed_accepted_forged_rejected_redelivery_acknowledged_once(vectors: A
     assert len(views.PROCESSED) == 1
 
 
+def test_url_parameters_reach_the_view_as_django_passes_them(vectors: Any) -> None:
+    v = vector(vectors, "limephone/doc_sms_received.json")
+    client = Client()
+    first = post(client, "/tenants/acme/limephone", v)
+    assert (first.status_code, first.json()) == (200, {"outcome": "accepted"})
+    again = post(client, "/tenants/acme/limephone", v)
+    assert (again.status_code, again.json()) == (200, {"outcome": "duplicate"})
+    assert views.PROCESSED == ["acme:limephone:sms_received:345678:[]"]
+    caches["default"].clear()
+    assert post(client, "/tenants/beta/limephone-async", v).json() == {"outcome": "accepted"}
+    assert views.PROCESSED[-1] == "beta:limephone:sms_received:345678"
+    assert post(client, "/tenants/gamma/limephone-atomic", v).json() == {"outcome": "accepted"}
+    assert list(Processed.objects.values_list("event_id", flat=True)) == ["gamma:limephone:sms_received:345678"]
+    # A view that cannot take them fails as a view does: a 500 the provider retries, not Django's page.
+    with pytest.raises(TypeError, match="cannot take"):
+        webhook("limephone", credentials={"hmac_sha256": "a-webhook-secret-1"})(lambda request: None)
+
+
 def test_malformed_body_method_and_size(vectors: Any) -> None:
     client = Client()
     malformed = vector(vectors, "lisoloo/err_malformed_json.json")
@@ -211,7 +229,7 @@ def test_decorator_arguments_fail_at_construction() -> None:
             pass
 
     # The Flask adapter's form, view(event): every delivery would have been a TypeError.
-    with pytest.raises(TypeError, match=r"view\(request, event\).*cannot take it"):
+    with pytest.raises(TypeError, match=r"view\(request, event, \*url_args, \*\*url_kwargs\).*cannot take it"):
 
         @webhook("limephone", credentials=credentials)
         def flask_style(event: Any) -> None:

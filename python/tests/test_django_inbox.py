@@ -192,6 +192,20 @@ def test_the_event_row_and_its_dedupe_claim_commit_together() -> None:
     assert inbox.enqueue("k2", event(2), 30) == "new"
 
 
+def test_an_inbox_view_under_a_route_with_url_parameters_stores_the_event() -> None:
+    from django.conf import settings
+    from django.test import Client
+
+    clear("default")
+    request = signed_request("limephone", credentials=settings.TELHOOK["limephone"])
+    headers = dict(request.headers)
+    content_type = headers.pop("Content-Type", "application/json")
+    answer = Client().post("/tenants/acme/inbox/limephone", data=request.body, content_type=content_type,
+                           headers=headers)
+    assert (answer.status_code, answer.json()) == (200, {"outcome": "queued"})
+    assert InboxEvent.objects.count() == 1
+
+
 def test_on_postgresql_a_nul_character_a_long_key_and_a_nul_error_are_stored(pg_alias: str) -> None:
     """Found by a reviewer on PostgreSQL: jsonb refuses \\u0000 and text refuses NUL, and the key
     column holds 255 characters; each was a 503 on every delivery (the event lost) or a failure

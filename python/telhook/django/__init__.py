@@ -180,8 +180,12 @@ def webhook(
     def decorator(view: View) -> Callable[[HttpRequest], Any]:
         if not callable(view):
             raise TypeError("@webhook decorates a view: view(request, event)")
+        # URL parameters (``path("hooks/<slug:tenant>/", view)``) follow as keyword arguments,
+        # as Django passes them to any view (the wrapper took the request alone: every delivery
+        # a TypeError in Django, before telhook answered: a review).
         refuse_unfit_signature(view, ("request", "event"),
-                               "telhook.django.webhook calls view(request, event)", more=False)
+                               "telhook.django.webhook calls view(request, event, *url_args, **url_kwargs)",
+                               more=True)
         # An object whose __call__ is async is an async view too (called in the sync path, it
         # returned an awaitable: every delivery a 500, a review).
         if is_async_callable(view):
@@ -266,7 +270,7 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
     alias = store.using if isinstance(store, DjangoDatabaseStore) else "default"
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponseBase:
+    def wrapper(request: HttpRequest, *url_args: Any, **url_kwargs: Any) -> HttpResponseBase:
         outer = _outer_transaction(store, database or alias)
         delivery = Delivery(receiver, store if outer is None else outer, on_error=_on_error(request),
                             own_status=_own_status)
@@ -274,7 +278,7 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
 
         def call(event: NormalizedEvent) -> object:
             _kept(delivery, request)
-            return view(request, event)
+            return view(request, event, *url_args, **url_kwargs)
 
         if database is None:
             answer, own = run(delivery, method, url, headers, body, call)
@@ -284,7 +288,8 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
                 # redelivery's run writes it again.
                 transaction.set_rollback(True, using=alias)
         else:
-            answer, own = _run_atomic(delivery, database, method, url, headers, body, request, view)
+            answer, own = _run_atomic(delivery, database, method, url, headers, body, request,
+                                      functools.partial(_with_url_values, view, url_args, url_kwargs))
         return cast(HttpResponseBase, own) if own is not None else _http_response(answer)
 
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]
@@ -293,19 +298,24 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
 
 def _async_view(view: View, receiver: Receiver, store: AnyDedupeStore) -> Callable[[HttpRequest], Any]:
     @functools.wraps(view)
-    async def wrapper(request: HttpRequest) -> HttpResponseBase:
+    async def wrapper(request: HttpRequest, *url_args: Any, **url_kwargs: Any) -> HttpResponseBase:
         delivery = Delivery(receiver, store, on_error=_on_error(request), own_status=_own_status)
         method, url, headers, body = _request_parts(request)
 
         def call(event: NormalizedEvent) -> object:
             _kept(delivery, request)
-            return view(request, event)
+            return view(request, event, *url_args, **url_kwargs)
 
         answer, own = await arun(delivery, method, url, headers, body, call)
         return cast(HttpResponseBase, own) if own is not None else _http_response(answer)
 
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def _with_url_values(view: View, url_args: Tuple[Any, ...], url_kwargs: Mapping[str, Any], request: HttpRequest,
+                     event: NormalizedEvent) -> object:
+    return view(request, event, *url_args, **url_kwargs)
 
 
 def _run_atomic(

@@ -17,4 +17,8 @@ urlpatterns = [
     path("served/async-slow", served.async_slow_hook),
     path("served/count", served.processed_counts),
     path("inbox/limephone", inbox_hooks.limephone_inbox_hook),
+    path("tenants/<slug:tenant>/limephone", views.tenant_hook),
+    path("tenants/<slug:tenant>/limephone-async", views.tenant_async_hook),
+    path("tenants/<slug:tenant>/limephone-atomic", views.tenant_atomic_hook),
+    path("tenants/<slug:tenant>/inbox/limephone", inbox_hooks.limephone_inbox_hook),
 ]

@@ -68,3 +68,21 @@ async def vector_async(request):
 async def limephone_async_db_hook(request, event):
     with LOCK:
         PROCESSED.append(event["id"])
+
+
+# Views under a route with URL parameters: Django passes them as keyword arguments.
+@webhook("limephone", credentials=settings.TELHOOK["limephone"])
+def tenant_hook(request, event, tenant, **more):
+    with LOCK:
+        PROCESSED.append(f"{tenant}:{event['id']}:{sorted(more)}")
+
+
+@webhook("limephone", credentials=settings.TELHOOK["limephone"])
+async def tenant_async_hook(request, event, tenant):
+    with LOCK:
+        PROCESSED.append(f"{tenant}:{event['id']}")
+
+
+@webhook("limephone", credentials=settings.TELHOOK["limephone"], store=DjangoDatabaseStore(), atomic=True)
+def tenant_atomic_hook(request, event, tenant):
+    Processed.objects.create(event_id=f"{tenant}:{event['id']}", view="atomic")
