@@ -798,6 +798,10 @@ test("leaseSecs, dedupeTtlSecs and storeDeadlineMs reach the store; invalid ones
     assert.throws(() => create({ ...base, leaseSecs: 1.5 }), invalid);
     assert.throws(() => create({ ...base, leaseSecs: "300" }), invalid);
     assert.doesNotThrow(() => create({ ...base, leaseSecs: undefined, dedupeTtlSecs: undefined, storeDeadlineMs: undefined }));
+    // Lisoloo redelivers for 4,350 s, over a horizon of 4,375 s, and waits 5 s for an answer.
+    for (const bad of [{ leaseSecs: 7200 }, { leaseSecs: 4350 }, { leaseSecs: 1 }, { dedupeTtlSecs: 3600 }]) {
+      assert.throws(() => create({ ...base, ...bad }), (e) => invalid(e) && e.field === Object.keys(bad)[0], JSON.stringify(bad));
+    }
   }
   const calls = [];
   const inner = telhook.memoryStore({ clock: fixedClock });
@@ -806,9 +810,9 @@ test("leaseSecs, dedupeTtlSecs and storeDeadlineMs reach the store; invalid ones
     complete: (key, token, ttl) => (calls.push(["complete", ttl]), inner.complete(key, token, ttl)),
     release: (key, token) => (calls.push(["release"]), inner.release(key, token)),
   };
-  const handler = lisolooHandler({ store: recording, leaseSecs: 900, dedupeTtlSecs: 3600, storeDeadlineMs: 2000 });
+  const handler = lisolooHandler({ store: recording, leaseSecs: 900, dedupeTtlSecs: 7200, storeDeadlineMs: 2000 });
   assert.equal((await handler(lisolooDelivery())).status, 200);
-  assert.deepStrictEqual(calls, [["claim", 900], ["complete", 3600]]);
+  assert.deepStrictEqual(calls, [["claim", 900], ["complete", 7200]]);
   calls.length = 0;
   const defaults = lisolooHandler({ store: recording });
   await defaults(new Request("https://hooks.test/lisoloo", { method: "POST", headers: lisoloo.request.headers, body: lisoloo.request.body.replace("0b6f", "1b6f") }));

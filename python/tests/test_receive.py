@@ -826,8 +826,10 @@ def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) ->
 
 
 def test_receiver_options_are_checked_at_construction(sms: Dict[str, Any]) -> None:
+    # LimePhone redelivers for 3,060 s over a horizon of 3,085 s, and waits 5 s for an answer.
     for options in ({"lease_secs": 0}, {"dedupe_ttl_secs": 0}, {"store_deadline_ms": 0},
-                    {"store_deadline_ms": 60_001}):
+                    {"store_deadline_ms": 60_001}, {"lease_secs": 3060}, {"lease_secs": 4},
+                    {"dedupe_ttl_secs": 120}):
         with pytest.raises(telhook.ConfigurationError) as raised:
             receiver_for(sms, **options)
         assert raised.value.code == "invalid_option" and raised.value.field == next(iter(options))
@@ -843,8 +845,8 @@ def test_receiver_options_are_checked_at_construction(sms: Dict[str, Any]) -> No
             seen.append(("complete", ttl_secs))
             store.complete(key, token, ttl_secs)
 
-    assert deliver(sms, lambda event: None, Recording(), lease_secs=900, dedupe_ttl_secs=120).status == 200
-    assert seen == [("claim", 900), ("complete", 120)]
+    assert deliver(sms, lambda event: None, Recording(), lease_secs=900, dedupe_ttl_secs=3600).status == 200
+    assert seen == [("claim", 900), ("complete", 3600)]
 
 
 def test_a_status_the_provider_retries_is_logged_once_per_receiver(

@@ -63,6 +63,12 @@ const MAX_STORE_DEADLINE_MS: u32 = 60_000;
 const BYTES: &str = "an integer of at least 1 (bytes)";
 const SECONDS: &str = "an integer of at least 1 (seconds)";
 const DEADLINE: &str = "an integer from 1 to 60000 (milliseconds)";
+// A claim a crashed attempt leaves must expire while redeliveries still come, and outlast an
+// attempt the provider still waits for; a key forgotten sooner than the last redelivery lets
+// it run the handler again.
+const LEASE_FOR_PROVIDER: &str =
+    "seconds from the provider's timeout to less than the time to its last redelivery (its retry_policy)";
+const TTL_FOR_PROVIDER: &str = "at least the provider's retry_horizon_secs (its retry_policy)";
 
 /// Said of a failure answered to a provider that sends no retries.
 const NOT_DELIVERED_AGAIN: &str =
@@ -115,6 +121,23 @@ impl Settings {
         }
         if store_deadline_ms.is_some_and(|ms| !(1..=MAX_STORE_DEADLINE_MS).contains(&ms)) {
             return invalid("store_deadline_ms", DEADLINE);
+        }
+        // A named provider's retry schedule bounds both: a lease past its last redelivery
+        // lost every event whose attempt crashed (Lisoloo with lease_secs=7200: its four
+        // redeliveries all answered 503, then dropped), and a key kept for less than its
+        // retries let one run the handler again (a review). With detection the provider is
+        // known per request only; the defaults follow it.
+        if let Some(provider) = provider {
+            let policy = retry_policy(provider);
+            let last_redelivery: u32 = policy.retry_delays_secs.iter().sum();
+            if lease_secs.is_some_and(|lease| {
+                lease < policy.timeout_secs || (last_redelivery > 0 && lease >= last_redelivery)
+            }) {
+                return invalid("lease_secs", LEASE_FOR_PROVIDER);
+            }
+            if dedupe_ttl_secs.is_some_and(|ttl| ttl < policy.retry_horizon_secs) {
+                return invalid("dedupe_ttl_secs", TTL_FOR_PROVIDER);
+            }
         }
         Ok(Settings {
             provider,
@@ -1028,6 +1051,34 @@ mod tests {
             let error = Settings::new(None, 10, true, lease, ttl, deadline).unwrap_err();
             assert_eq!(error.code(), "invalid_option");
             assert!(error.to_string().contains(option));
+        }
+        // A named provider's retry schedule bounds the lease and the key's window.
+        for (provider, lease, ttl, option) in [
+            // Lisoloo redelivers for 4,350 s: a longer lease outlives every redelivery.
+            (Provider::Lisoloo, Some(7200), None, "lease_secs"),
+            (Provider::Lisoloo, Some(4350), None, "lease_secs"),
+            // Shorter than the 5 s Lisoloo waits for an answer.
+            (Provider::Lisoloo, Some(1), None, "lease_secs"),
+            (Provider::Telnyx, Some(60), None, "lease_secs"),
+            // Shorter than its 4,375 s retry horizon.
+            (Provider::Lisoloo, None, Some(1), "dedupe_ttl_secs"),
+            (Provider::Lisoloo, None, Some(3600), "dedupe_ttl_secs"),
+        ] {
+            let error = Settings::new(Some(provider), 10, true, lease, ttl, None).unwrap_err();
+            assert_eq!(error.code(), "invalid_option", "{provider:?} {option}");
+            assert!(error.to_string().contains(option));
+        }
+        for (provider, lease, ttl) in [
+            (Provider::Lisoloo, Some(4349), Some(4375)),
+            (Provider::Lisoloo, Some(5), None),
+            (Provider::Telnyx, Some(29), Some(42)),
+            // No redelivery to wait for: any lease from its timeout on.
+            (Provider::Twilio, Some(86_400), Some(15)),
+        ] {
+            assert!(
+                Settings::new(Some(provider), 10, true, lease, ttl, None).is_ok(),
+                "{provider:?}"
+            );
         }
         let configured = Settings::new(
             Some(Provider::DidReseller),
