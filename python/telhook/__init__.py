@@ -12,7 +12,7 @@ import functools
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union, cast
 
@@ -74,6 +74,13 @@ def _now_seconds(now: NowLike) -> int:
     if now is None:
         return int(time.time())
     if isinstance(now, datetime):
+        # A naive datetime is read in the machine's local zone by timestamp(), while the same
+        # time as text is read as UTC: datetime.utcnow() was hours off on a server outside UTC,
+        # and every timestamped delivery refused (a review). It has no zone to read it in.
+        if now.utcoffset() is None:
+            raise ConfigurationError(
+                "invalid_clock", "now: a naive datetime has no time zone: expected an aware one, such as "
+                "datetime.now(timezone.utc)", "configuration", "now", "a timezone-aware datetime")
         return int(now.timestamp())
     if isinstance(now, str):
         return cast(int, _call("parse_time", now))
@@ -435,6 +442,20 @@ class CapturedRequest:
     url: Optional[str]
     headers: List[Tuple[str, str]]
     body: bytes
+    # The core's view of the request for repr: credentials' header and query values redacted.
+    shown: str = field(default="", repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return _shown("CapturedRequest", self.shown, self.headers)
+
+
+def _shown(kind: str, shown: str, headers: List[Tuple[str, str]]) -> str:
+    """A request's repr: the core's view of it (``shown``); for one built by hand, which has
+    none, its header names alone (their values may be credentials)."""
+    if shown.startswith("WebhookRequest"):
+        return kind + shown[len("WebhookRequest"):]
+    names = ", ".join(name for name, _ in headers)
+    return f"{kind} {{ headers: [{names}] }}"
 
 
 def from_http_capture(capture: BodyLike) -> CapturedRequest:
@@ -445,6 +466,7 @@ def from_http_capture(capture: BodyLike) -> CapturedRequest:
         url=raw["url"],
         headers=[(name, value) for name, value in raw["headers"]],
         body=base64.b64decode(raw["body_base64"]),
+        shown=raw["shown"],
     )
 
 

@@ -115,6 +115,15 @@ def test_now_forms(vectors: List[Tuple[str, Dict[str, Any]]]) -> None:
     for now in (v["now"], datetime.fromtimestamp(v["now"], tz=timezone.utc), "2026-01-21T12:53:20Z"):
         event = telhook.normalize_event("lisoloo", headers=r["headers"], body=r["body"], credentials=v["credentials"], now=now)
         assert event["received_at"] == "2026-01-21T12:53:20Z"
+    # A naive datetime (datetime.utcnow()) has no zone: read in the machine's, it was hours off.
+    naive = datetime.fromtimestamp(v["now"], tz=timezone.utc).replace(tzinfo=None)
+    receiver = telhook.Receiver("lisoloo", v["credentials"])
+    for call in (lambda: telhook.normalize_event("lisoloo", headers=r["headers"], body=r["body"],
+                                                 credentials=v["credentials"], now=naive),
+                 lambda: receiver.normalize(headers=r["headers"], body=r["body"], now=naive)):
+        with pytest.raises(telhook.ConfigurationError) as naive_refused:
+            call()
+        assert (naive_refused.value.code, naive_refused.value.field) == ("invalid_clock", "now")
 
 
 def test_errors_are_python_classes_with_core_codes() -> None:
