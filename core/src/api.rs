@@ -689,7 +689,20 @@ fn parse_time_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
 #[cfg(feature = "inspect")]
 #[inline(never)]
 fn parse_http_capture_entry(_: &Args<'_>, bytes: &[u8]) -> Result<String> {
-    to_json(&WebhookRequest::from_http1(bytes)?.to_json_value())
+    to_json(&with_shown(&WebhookRequest::from_http1(bytes)?))
+}
+
+/// A request's JSON form with `shown`: what a binding's repr or inspect of it prints (the
+/// request's `Debug`: header values and query values of credentials `[REDACTED]`, the body's
+/// size), so that no binding writes that rule again. A capture's repr showed its
+/// `Authorization` and URL token (a review).
+#[cfg(any(feature = "inspect", feature = "kit"))]
+fn with_shown(request: &WebhookRequest) -> Value {
+    let mut json = request.to_json_value();
+    if let Value::Object(fields) = &mut json {
+        fields.insert("shown".into(), Value::String(alloc::format!("{request:?}")));
+    }
+    json
 }
 
 #[inline(never)]
@@ -794,7 +807,7 @@ fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<String>
                 }
                 None => sign::sign(provider, bytes, &credentials, seconds(now)?, scheme)?,
             };
-            to_json(&signed.to_json_value())?
+            to_json(&with_shown(&signed))?
         }
         "sample" => {
             let (provider, kind): (String, String) = (args.get(0)?, args.get(1)?);
@@ -811,6 +824,10 @@ fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<String>
                 &kind,
                 serial,
             ))?
+        }
+        "target_url" => {
+            let (base, signed_url): (String, Option<String>) = (args.get(0)?, args.get(1)?);
+            to_json(&sign::target_url_for(&base, signed_url.as_deref()))?
         }
         "event_kinds" => {
             let provider = Provider::from_name(&args.get::<String>(0)?)?;

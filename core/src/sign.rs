@@ -216,20 +216,52 @@ pub fn forge_request(
 /// Joins a receiver's base URL with the query a signed request carries (the URL token), so
 /// a request from [`sign`] can be sent to a real endpoint.
 pub fn target_url(base: &str, signed: &WebhookRequest) -> String {
-    // Signed for a full URL ([`sign_for_url`]): that URL, with whatever the signing added.
-    if let Some(url) = signed.url.as_deref().filter(|url| url.contains("://")) {
-        return url.to_owned();
+    target_url_for(base, signed.url.as_deref())
+}
+
+/// [`target_url`] for the URL a request was signed with: `base` with each pair of that URL's
+/// query it lacks appended. The one rule of the CLI and the test kits' `url_for`/`toRequest`:
+/// a base that already holds the query (the console's URL, `?tenant=a`, given whole) got it a
+/// second time, and the receiver rightly refused the signature (a review).
+pub fn target_url_for(base: &str, signed_url: Option<&str>) -> String {
+    if signed_url == Some(base) {
+        return base.to_owned();
     }
-    let query = signed
-        .url
-        .as_deref()
+    let Some(query) = signed_url
         .and_then(|url| url.split_once('?'))
-        .map(|(_, query)| query);
-    match query {
-        None | Some("") => base.to_owned(),
-        Some(query) if base.contains('?') => alloc::format!("{base}&{query}"),
-        Some(query) => alloc::format!("{base}?{query}"),
+        .map(|(_, query)| query.split_once('#').map_or(query, |(query, _)| query))
+    else {
+        return base.to_owned();
+    };
+    let base_query = base.split_once('?').map_or("", |(_, query)| {
+        query.split_once('#').map_or(query, |(query, _)| query)
+    });
+    let mut had: Vec<&str> = base_query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .collect();
+    had.sort_unstable();
+    let missing: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && had.binary_search(pair).is_err())
+        .collect();
+    if missing.is_empty() {
+        return base.to_owned();
     }
+    let (before_fragment, fragment) = base
+        .split_once('#')
+        .map_or((base, None), |(b, f)| (b, Some(f)));
+    let joint = match before_fragment.as_bytes().last() {
+        _ if !before_fragment.contains('?') => "?",
+        Some(b'?' | b'&') => "",
+        _ => "&",
+    };
+    let mut url = alloc::format!("{before_fragment}{joint}{}", missing.join("&"));
+    if let Some(fragment) = fragment {
+        url.push('#');
+        url.push_str(fragment);
+    }
+    url
 }
 
 fn chosen_schemes(
@@ -338,4 +370,53 @@ fn tampered(body: &[u8]) -> Result<Vec<u8>> {
         fields.insert("tampered".to_owned(), serde_json::Value::Bool(true));
     }
     serde_json::to_vec(&value).map_err(|_| Error::invalid_payload("the body must be a JSON object"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_url_for;
+
+    #[test]
+    fn a_signed_query_is_added_to_a_base_once() {
+        let cases = [
+            // The URL token of a request signed for a path.
+            (
+                "http://127.0.0.1:3000/hooks",
+                Some("/hooks?token=t1"),
+                "http://127.0.0.1:3000/hooks?token=t1",
+            ),
+            (
+                "http://l/hooks?tenant=a",
+                Some("/hooks?token=t1"),
+                "http://l/hooks?tenant=a&token=t1",
+            ),
+            // Signed for the console's URL with its query, sent to a local base given whole.
+            (
+                "http://l/hooks?tenant=a",
+                Some("https://pub.example/hooks?tenant=a"),
+                "http://l/hooks?tenant=a",
+            ),
+            (
+                "http://l/hooks",
+                Some("https://pub.example/hooks?tenant=a"),
+                "http://l/hooks?tenant=a",
+            ),
+            ("http://l/hooks?", Some("/h?x=1"), "http://l/hooks?x=1"),
+            (
+                "http://l/hooks#top",
+                Some("/h?x=1"),
+                "http://l/hooks?x=1#top",
+            ),
+            (
+                "https://pub.example/h?a=1",
+                Some("https://pub.example/h?a=1"),
+                "https://pub.example/h?a=1",
+            ),
+            ("http://l/hooks", Some("/hooks"), "http://l/hooks"),
+            ("http://l/hooks", None, "http://l/hooks"),
+        ];
+        for (base, signed, expected) in cases {
+            assert_eq!(target_url_for(base, signed), expected, "{base} {signed:?}");
+        }
+    }
 }

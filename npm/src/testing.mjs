@@ -104,7 +104,19 @@ export function parse(provider, body) {
 export function fromHttpCapture(capture) {
   const request = callCore("parse_http_capture", [], inputBytes(capture, "capture"));
   const body = Uint8Array.from(atob(request.body_base64), (c) => c.charCodeAt(0));
-  return { method: request.method, url: request.url ?? undefined, headers: request.headers, body };
+  return shownAs("CapturedRequest", request.shown, { method: request.method, url: request.url ?? undefined, headers: request.headers, body });
+}
+
+/**
+ * `request` with an inspect that prints the core's view of it (`shown`: the values of
+ * credentials' headers and query parameters `[REDACTED]`, the body's size): its headers hold
+ * them, and a test's failure output or a log printed them (a review).
+ */
+function shownAs(kind, shown, request) {
+  Object.defineProperty(request, Symbol.for("nodejs.util.inspect.custom"), {
+    value: () => kind + shown.slice("WebhookRequest".length),
+  });
+  return request;
 }
 
 function nowSeconds(now) {
@@ -128,17 +140,14 @@ export function signedRequest(provider, { eventKind, body, overrides, credential
   // Signed for a full URL (`url`): sent there unless told otherwise.
   const urlFor = (base = url === undefined ? undefined : wire.url) => {
     if (base === undefined) throw new TypeError("urlFor/toRequest: give the URL to send to (or sign with the url option)");
-    if (base === wire.url) return base;
-    const query = wire.url.split("?")[1];
-    if (!query) return base;
-    return `${base}${base.includes("?") ? "&" : "?"}${query}`;
+    return callCore("target_url", [String(base), wire.url]);
   };
-  return {
+  return shownAs("SignedRequest", wire.shown, {
     method: wire.method,
     url: wire.url,
     headers,
     body: signedBody,
     urlFor,
     toRequest: (base) => new Request(urlFor(base), { method: wire.method, headers, body: signedBody }),
-  };
+  });
 }

@@ -3,9 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { inspect } from "node:util";
 import { execFileSync } from "node:child_process";
 import * as telhook from "telhook";
-import { eventKinds, sample, signedRequest } from "telhook/testing";
+import { eventKinds, fromHttpCapture, sample, signedRequest } from "telhook/testing";
 
 const NOW = 1769000000;
 import { CREDENTIALS } from "./test-credentials.mjs";
@@ -74,6 +75,11 @@ test("own body, single scheme, URL token query, typed errors", () => {
   const did = signedRequest("did_reseller", { credentials: CREDENTIALS.did_reseller });
   assert.equal(did.url, "/?token=did-token");
   assert.equal(did.urlFor("https://example.test/did?src=x"), "https://example.test/did?src=x&token=did-token");
+  // A base that already holds the signed query (the console's URL given whole) gets it once.
+  assert.equal(did.urlFor("https://example.test/did?token=did-token"), "https://example.test/did?token=did-token");
+  const twilio = signedRequest("twilio", { credentials: CREDENTIALS.twilio, url: "https://hooks.example.com/twilio?tenant=a" });
+  assert.equal(twilio.toRequest("http://127.0.0.1:3000/twilio?tenant=a").url, "http://127.0.0.1:3000/twilio?tenant=a");
+  assert.equal(twilio.urlFor("http://127.0.0.1:3000/twilio"), "http://127.0.0.1:3000/twilio?tenant=a");
   assert.throws(() => signedRequest("limephone", { credentials: {} }), (e) => e instanceof telhook.ConfigurationError && e.code === "missing_credentials");
   assert.throws(() => sample("lisoloo", "sms.teleported"), (e) => e instanceof telhook.RequestError && e.code === "invalid_request");
 });
@@ -140,4 +146,22 @@ test("telhook/testing loads where a global __dirname exists (node -e, node -p), 
   const run = (...args) => execFileSync(process.execPath, args, { cwd, encoding: "utf8" }).trim();
   assert.equal(run("-e", 'import("telhook/testing").then((t) => console.log(t.sample("lisoloo").length > 0))'), "true");
   assert.equal(run("-p", 'require("telhook/testing").sample("lisoloo").length > 0'), "true");
+});
+
+test("inspect() of a capture and of a signed request shows no credential", () => {
+  const secret = "liso-PASS-current-4411";
+  const signed = signedRequest("lisoloo", { credentials: { basic: { username: "hook", password: secret } } });
+  const authorization = signed.headers.Authorization;
+  const capture = `POST /hooks/lisoloo?token=TOKENVALUE123456&page=2 HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Length: ${signed.body.length}\r\n\r\n`;
+  const captured = fromHttpCapture(Buffer.concat([Buffer.from(capture), signed.body]));
+  for (const shown of [inspect(captured), inspect(signed), inspect({ nested: [captured] }, { depth: 5 })]) {
+    assert.ok(!shown.includes(authorization.split(" ")[1]) && !shown.includes("TOKENVALUE123456"), shown);
+  }
+  assert.equal(
+    inspect(captured),
+    `CapturedRequest { method: "POST", url: Some(/hooks/lisoloo?token=[REDACTED]&page=[REDACTED]), headers: [("Host", "x"), ("Authorization", "[REDACTED]"), ("Content-Length", "${signed.body.length}")], body: <${signed.body.length} bytes> }`,
+  );
+  assert.ok(inspect(signed).startsWith('SignedRequest { method: "POST"'));
+  // The values are still there to send.
+  assert.equal(captured.headers[1][1], authorization);
 });

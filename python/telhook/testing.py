@@ -18,10 +18,10 @@ import importlib
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, cast
 
-from . import _body_bytes, _credentials_json, _now_seconds
+from . import _body_bytes, _credentials_json, _now_seconds, _shown
 from ._api import call as _call
 from . import BodyLike, NowLike
 from .types import AuthScheme, Credentials, ProviderName
@@ -38,6 +38,8 @@ class SignedRequest:
     url: str
     headers: List[Tuple[str, str]]
     body: bytes
+    # The core's view of the request for repr: credentials' header and query values redacted.
+    shown: str = field(default="", repr=False, compare=False)
 
     def header(self, name: str) -> Optional[str]:
         """The value of a header, matched case-insensitively."""
@@ -47,18 +49,12 @@ class SignedRequest:
         return None
 
     def url_for(self, base: str) -> str:
-        """``base`` (an absolute URL or a path) with this request's query appended."""
-        if base == self.url:
-            return base
-        _, _, query = self.url.partition("?")
-        if not query:
-            return base
-        return f"{base}{'&' if '?' in base else '?'}{query}"
+        """``base`` (an absolute URL or a path) with each pair of this request's query that it
+        lacks appended."""
+        return cast(str, _call("target_url", base, self.url))
 
     def __repr__(self) -> str:
-        # Headers carry the credentials: show their names only.
-        names = ", ".join(name for name, _ in self.headers)
-        return f"SignedRequest(method={self.method!r}, headers=[{names}], body={len(self.body)} bytes)"
+        return _shown("SignedRequest", self.shown, self.headers)
 
 
 def event_kinds(provider: ProviderName) -> List[str]:
@@ -137,6 +133,7 @@ def signed_request(
         url=wire["url"],
         headers=[(name, value) for name, value in wire["headers"]],
         body=base64.b64decode(wire["body_base64"]),
+        shown=wire["shown"],
     )
 
 

@@ -100,6 +100,29 @@ def test_errors_have_the_cores_codes_and_repr_hides_credentials() -> None:
     assert request.url_for("http://127.0.0.1:8000/hook") == "http://127.0.0.1:8000/hook"
     did = signed_request("did_reseller", credentials={"url_token": "tok"})
     assert did.url_for("/hooks/did?src=x") == "/hooks/did?src=x&token=tok"
+    # A base that already holds the signed query (the console's URL given whole) gets it once.
+    assert did.url_for("/hooks/did?token=tok") == "/hooks/did?token=tok"
+    twilio = signed_request("twilio", credentials={"auth_token": "twilio-auth-token-1"},
+                            url="https://hooks.example.com/twilio?tenant=a")
+    assert twilio.url_for("http://127.0.0.1:3000/twilio?tenant=a") == "http://127.0.0.1:3000/twilio?tenant=a"
+    assert twilio.url_for("http://127.0.0.1:3000/twilio") == "http://127.0.0.1:3000/twilio?tenant=a"
+
+
+def test_the_repr_of_a_capture_and_a_signed_request_shows_no_credential() -> None:
+    secret = "liso-PASS-current-4411"
+    signed = signed_request("lisoloo", credentials={"basic": {"username": "hook", "password": secret}})
+    authorization = signed.header("Authorization") or ""
+    capture = (f"POST /hooks/lisoloo?token=TOKENVALUE123456&page=2 HTTP/1.1\r\nHost: x\r\n"
+               f"Authorization: {authorization}\r\nContent-Length: {len(signed.body)}\r\n\r\n").encode() + signed.body
+    captured = telhook.from_http_capture(capture)
+    for shown in (repr(captured), repr(signed)):
+        assert authorization.split()[1] not in shown and "TOKENVALUE123456" not in shown, shown
+    assert repr(captured) == ('CapturedRequest { method: "POST", url: Some(/hooks/lisoloo?token=[REDACTED]&page=[REDACTED]), '
+                              'headers: [("Host", "x"), ("Authorization", "[REDACTED]"), ("Content-Length", "%d")], '
+                              'body: <%d bytes> }' % (len(signed.body), len(signed.body)))
+    assert repr(signed).startswith('SignedRequest { method: "POST"')
+    by_hand = telhook.CapturedRequest("POST", "/x", [("Authorization", "Bearer " + secret)], b"{}")
+    assert secret not in repr(by_hand) and "Authorization" in repr(by_hand)
 
 
 def test_django_adapter_with_the_fixture(signed_webhook: SignedRequestFactory) -> None:
