@@ -29,6 +29,11 @@ function receiverArgs(provider, credentials, options) {
   // core's to check: a wrong one is a ConfigurationError (`invalid_option`) naming it.
   const isObject = options !== null && typeof options === "object" && !Array.isArray(options);
   const { now: _ignored, ...limits } = isObject ? options : {};
+  // A name the core does not know is its ConfigurationError; any other type is the caller's
+  // TypeError, as in Python (the wasm glue reads a non-string as one: a trap, found by a review).
+  if (provider != null && typeof provider !== "string") {
+    throw new TypeError("provider must be a provider's name (a string), or null to detect it");
+  }
   return [provider ?? null, credentialsJson(credentials), optionsJson(isObject ? limits : options)];
 }
 

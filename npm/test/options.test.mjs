@@ -74,3 +74,18 @@ for (const [option, bad] of [
     }
   });
 }
+
+test("a provider that is not a name is the caller's TypeError, as in Python, never a wasm trap", () => {
+  for (const provider of [5, true, {}, ["lisoloo"], 0n]) {
+    for (const call of [
+      () => new telhook.Receiver(provider, credentials),
+      () => telhook.normalizeEvent(provider, { headers: {}, body: "{}" }, credentials),
+      () => telhook.verify(provider, { headers: {}, body: "{}" }, credentials),
+      ...Object.values(creators).map((create) => () => create({ ...base, provider })),
+    ]) {
+      assert.throws(call, (error) => error instanceof TypeError && /provider must be/.test(error.message));
+    }
+  }
+  // The module still answers afterwards.
+  assert.ok(new telhook.Receiver("lisoloo", credentials));
+});
