@@ -570,8 +570,8 @@ def main():
         "build a Rust user compiles, so part of what the binding tax divides is the profile's gain on the core.",
         "",
         "ops/s, the best of 15 timeit rounds interleaved between the four contenders of a payload. Hand-written = `hmac.compare_digest` + `json.loads` + the same mapping "
-        "(bench/python/handwritten.py; each field it gives is checked equal to telhook's before timing). Binding tax = the Receiver's time per event ÷ Rust `normalize_event`'s "
-        "on the same payload, the two timed in 7 interleaved rounds (a Python round, then a Rust one in "
+        "(bench/python/handwritten.py; each field it gives is checked equal to telhook's before timing). Binding tax = the Receiver's time per event ÷ Rust `api::Receiver::normalize`'s "
+        "(the core call the binding makes, its credentials checked and its redaction values prepared once, as the binding's are) on the same payload, the two timed in 7 interleaved rounds (a Python round, then a Rust one in "
         "core/examples/profile), best of each (shown in ns). Binding floor = the least any binding that returns "
         "this event as Python objects adds to the Rust call (bench/python-floor, timed in the same rounds): "
         "one call into a bare METH_FASTCALL extension function with the same arguments, read (the headers "
