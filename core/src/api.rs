@@ -583,11 +583,12 @@ pub fn machine_input(input_json: &str) -> Result<receive::machine::Input> {
 /// | `ack` | `[provider, outcome]` | [`crate::Ack`] |
 /// | `status_wins` | `[current or null, incoming]` | bool |
 /// | `parse_time` | `[text]` | UNIX seconds |
-/// | `parse_http_capture` | `[]` + capture | request (`headers` pairs, `body_base64`; with `inspect`) |
+/// | `parse_http_capture` | `[]` + capture | request (`headers` pairs, `body_base64`, `shown`: its redacted `Debug`; with `inspect`) |
 /// | `decide` | `[step]` | [`crate::Answer`] |
 /// | `check_now` | `[now]` | null, or `invalid_clock` |
 /// | `raw_body_unavailable` | `[]` | the error's [`Failure`] (returned, not raised) |
-/// | `sign` | `[provider, credentials, now, scheme or null, url or null]` + body (url: the receiver's full URL, for Twilio) | request (`body_base64`) |
+/// | `sign` | `[provider, credentials, now, scheme or null, url or null]` + body (url: the receiver's full URL, for Twilio) | request (`body_base64`, `shown`) |
+/// | `target_url` | `[base, signed url or null]` | `base` with each pair of the signed query it lacks ([`sign::target_url_for`]) |
 /// | `sample` | `[provider, event_kind, overrides or null]` | the body (text) |
 /// | `event_kinds` | `[provider]` | names, the default first |
 /// | `identity` | `[provider, event_kind, serial]` | the overrides that make a sample event `serial` |
@@ -1296,7 +1297,7 @@ mod tests {
                 "parse_http_capture",
                 "[]".into(),
                 capture,
-                to_json(&WebhookRequest::from_http1(capture).unwrap().to_json_value()).unwrap(),
+                to_json(&with_shown(&WebhookRequest::from_http1(capture).unwrap())).unwrap(),
             ));
         }
         for (name, args, bytes, text) in expected {
