@@ -114,6 +114,7 @@ pub fn normalize_event_with(
 /// [`normalize_event_with`], which also puts in `inflated` the body it read when the request's
 /// was gzipped: the receive flow gives that to the handler's request, without inflating it a
 /// second time.
+///
 /// Its credentials are a receiver's, already checked for `provider` ([`preflight_checked`]).
 #[cfg(feature = "binding-api")]
 pub(crate) fn normalize_keeping(

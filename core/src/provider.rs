@@ -183,15 +183,21 @@ impl RetrySchedule {
         self.retry_delays_secs.len() as u32 + 1
     }
 
-    /// Worst case from first delivery to last retry: the delays plus a timeout per attempt.
-    pub const fn retry_horizon_secs(&self) -> u32 {
+    /// The delays summed: when the last redelivery comes at the earliest after the first
+    /// attempt (0 for a provider that sends none).
+    pub const fn last_redelivery_secs(&self) -> u32 {
         let mut delays = 0u32;
         let mut remaining = self.retry_delays_secs;
         while let [first, rest @ ..] = remaining {
             delays += *first;
             remaining = rest;
         }
-        delays + self.max_deliveries() * self.timeout_secs
+        delays
+    }
+
+    /// Worst case from first delivery to last retry: the delays plus a timeout per attempt.
+    pub const fn retry_horizon_secs(&self) -> u32 {
+        self.last_redelivery_secs() + self.max_deliveries() * self.timeout_secs
     }
 
     /// How long a receiver must remember an idempotency key to catch every redelivery:

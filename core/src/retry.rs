@@ -58,12 +58,7 @@ const IN_PROGRESS_LEASE_SECS: u32 = 300;
 /// redelivery when that is shorter (Telnyx redelivers within seconds): a crashed attempt's
 /// claim must expire while redeliveries still come, or the event is lost.
 const fn in_progress_lease_secs(schedule: &RetrySchedule) -> u32 {
-    let mut delays = 0u32;
-    let mut remaining = schedule.retry_delays_secs;
-    while let [first, rest @ ..] = remaining {
-        delays += *first;
-        remaining = rest;
-    }
+    let delays = schedule.last_redelivery_secs();
     if delays == 0 || delays / 2 >= IN_PROGRESS_LEASE_SECS {
         IN_PROGRESS_LEASE_SECS
     } else {

@@ -223,19 +223,19 @@ pub fn target_url(base: &str, signed: &WebhookRequest) -> String {
 /// query it lacks appended. The one rule of the CLI and the test kits' `url_for`/`toRequest`:
 /// a base that already holds the query (the console's URL, `?tenant=a`, given whole) got it a
 /// second time, and the receiver rightly refused the signature (a review).
-pub fn target_url_for(base: &str, signed_url: Option<&str>) -> String {
+pub fn target_url_for<'a>(base: &'a str, signed_url: Option<&'a str>) -> String {
     if signed_url == Some(base) {
         return base.to_owned();
     }
-    let Some(query) = signed_url
-        .and_then(|url| url.split_once('?'))
-        .map(|(_, query)| query.split_once('#').map_or(query, |(query, _)| query))
-    else {
+    // A URL's query, up to its fragment.
+    let query_of = |url: &'a str| {
+        url.split_once('?')
+            .map(|(_, query)| query.split_once('#').map_or(query, |(query, _)| query))
+    };
+    let Some(query) = signed_url.and_then(query_of) else {
         return base.to_owned();
     };
-    let base_query = base.split_once('?').map_or("", |(_, query)| {
-        query.split_once('#').map_or(query, |(query, _)| query)
-    });
+    let base_query = query_of(base).unwrap_or("");
     let mut had: Vec<&str> = base_query
         .split('&')
         .filter(|pair| !pair.is_empty())

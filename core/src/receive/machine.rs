@@ -129,7 +129,7 @@ impl Settings {
         // known per request only; the defaults follow it.
         if let Some(provider) = provider {
             let policy = retry_policy(provider);
-            let last_redelivery: u32 = policy.retry_delays_secs.iter().sum();
+            let last_redelivery = crate::providers::retry_schedule(provider).last_redelivery_secs();
             if lease_secs.is_some_and(|lease| {
                 lease < policy.timeout_secs || (last_redelivery > 0 && lease >= last_redelivery)
             }) {
