@@ -207,10 +207,26 @@ function sendingLeaseSecs(event) {
 }
 const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds (12 h)
 
+// Cloudflare Queues refuse a message over 128,000 bytes (workerd's and miniflare's
+// MAX_MESSAGE_SIZE_BYTES), and the event carries the body in `raw`: an event of a body over
+// ~60 KB does not fit. Messages go as JSON, so that their size is known before they are sent;
+// the margin is room for what the Queue adds.
+const QUEUE_MESSAGE_MAX_BYTES = 128_000 - 1_024;
+const OVERFLOW_PREFIX = "telhook-inbox/";
+const utf8 = new TextEncoder();
+
+function checkedOverflow(name, overflow) {
+  if (overflow === null || overflow === undefined) return null;
+  if (typeof overflow !== "object" || !["put", "get", "delete"].every((m) => typeof overflow[m] === "function")) {
+    throw new TypeError(`${name}: overflow must be an R2 bucket binding (env.<BUCKET>) with put, get and delete`);
+  }
+  return overflow;
+}
+
 /**
  * An inbox on a Cloudflare Queue (durable once `send` resolves), deduplicated by a dedupe store
  * with the claim/complete/release protocol — `durableObjectStore(env.TELHOOK_DEDUPE)` (strongly
- * consistent; KV is not). The message body is `{key, event, dedupe_ttl_secs}`.
+ * consistent; KV is not). The message body is `{key, event, dedupe_ttl_secs}`, sent as JSON.
  *
  * The one step is: claim the key, send, then mark the key done for the provider's dedupe window.
  * A queue and a Durable Object share no transaction, so the order is what makes it safe: the
@@ -221,16 +237,34 @@ const MAX_QUEUE_DELAY_SECS = 43_200; // Cloudflare Queues' longest delaySeconds 
  * provider's in-progress lease, during which redeliveries are answered 503 (the event is stored),
  * after which a redelivery would be sent again: a duplicate rather than a lost event, which
  * `consumeInbox` with a store runs once.
+ *
+ * An event larger than a Queue message holds goes to `overflow`, an R2 bucket (strongly
+ * consistent, so the consumer always finds it), under `telhook-inbox/<random>`, and the message
+ * carries its name instead (`{key, event_object, dedupe_ttl_secs}`): the claim-check pattern.
+ * `consumeInbox` given the same bucket reads it and deletes it once the handler succeeded; a
+ * dead message's object stays for whoever replays it. Without `overflow` such an event is refused
+ * with an error saying so and answered 503, so the provider retries it: configuring the bucket
+ * within the provider's retry window still receives it.
  */
-export function queueInbox(queue, { dedupe } = {}) {
+export function queueInbox(queue, { dedupe, overflow = null } = {}) {
   if (queue === null || typeof queue !== "object" || typeof queue.send !== "function") {
     throw new TypeError("queueInbox: expected a Queue producer binding (env.<BINDING>) with send()");
   }
   if (dedupe === null || typeof dedupe !== "object" || !["claim", "complete", "release"].every((m) => typeof dedupe[m] === "function")) {
     throw new TypeError("queueInbox: dedupe must be a store with claim, complete and release: durableObjectStore(env.TELHOOK_DEDUPE)");
   }
+  const bucket = checkedOverflow("queueInbox", overflow);
   return {
     async enqueue(key, event, dedupeTtlSecs) {
+      let body = { key, event, dedupe_ttl_secs: dedupeTtlSecs };
+      const eventText = JSON.stringify(event);
+      // The body's JSON is the event's plus the key twice (the event holds it as `id`) and a number.
+      const bytes = utf8.encode(eventText).byteLength + 2 * utf8.encode(key).byteLength + 64;
+      if (bytes > QUEUE_MESSAGE_MAX_BYTES && bucket === null) {
+        throw new RangeError(
+          `queueInbox: this event is ${bytes} bytes as JSON and a Queue message holds at most 128000 (less what the Queue adds): give queueInbox an R2 bucket for such events (queueInbox(env.INBOX, { dedupe, overflow: env.INBOX_OVERFLOW }), and consumeInbox the same overflow); answered 503 so that the provider retries it`,
+        );
+      }
       const token = newDeliveryToken();
       const state = await dedupe.claim(key, token, sendingLeaseSecs(event));
       if (state === "done") return "duplicate";
@@ -239,7 +273,15 @@ export function queueInbox(queue, { dedupe } = {}) {
       if (state === "in_progress") return "in_progress";
       if (state !== "new") throw new Error("queueInbox: the dedupe store's claim answered no known state (new, in_progress or done)");
       try {
-        await queue.send({ key, event, dedupe_ttl_secs: dedupeTtlSecs });
+        if (bytes > QUEUE_MESSAGE_MAX_BYTES) {
+          // Its own name per send: a second send of the key (after the sending lease) must not
+          // overwrite an object the first message's consumer will delete. An object whose send
+          // failed is left: the Queue may have stored that message all the same.
+          const eventObject = `${OVERFLOW_PREFIX}${newDeliveryToken()}`;
+          await bucket.put(eventObject, eventText, { httpMetadata: { contentType: "application/json" } });
+          body = { key, event_object: eventObject, dedupe_ttl_secs: dedupeTtlSecs };
+        }
+        await queue.send(body, { contentType: "json" });
       } catch (error) {
         await Promise.resolve(dedupe.release(key, token)).catch(() => {});
         throw error;
@@ -249,6 +291,21 @@ export function queueInbox(queue, { dedupe } = {}) {
       return "new";
     },
   };
+}
+
+/** The message's event: in its body, or (queueInbox's overflow) in the R2 bucket it names. */
+async function messageEvent(message, overflow) {
+  const body = message.body;
+  if (body?.event !== undefined) return body.event;
+  if (typeof body?.event_object !== "string") throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
+  if (overflow === null) {
+    throw new TypeError("consumeInbox: this message's event was larger than a Queue message and is in queueInbox's overflow bucket: give consumeInbox the same bucket ({ overflow: env.INBOX_OVERFLOW })");
+  }
+  const object = await overflow.get(body.event_object);
+  // R2 reads its own writes: a missing object was deleted after this message was handled (its
+  // ack was lost; consumeInbox with a store acks such a redelivery before reading), or by hand.
+  if (object === null) throw new Error("consumeInbox: the overflow bucket no longer holds this message's event");
+  return JSON.parse(await object.text());
 }
 
 /**
@@ -273,9 +330,14 @@ export function queueInbox(queue, { dedupe } = {}) {
  * The handler gets the message as `context.message`; its `retry()` is the handler's failure (the
  * claims are released and the message retried with the handler's own options), its `ack()` a
  * success: acking after a `retry()` did nothing in workerd, and the redelivery found the key done.
+ *
+ * With `{overflow}` (the R2 bucket given to `queueInbox`), a message whose event was too large for
+ * the Queue reads it from there, after the claims, and deletes it once the handler succeeded.
+ * Without it, such a message fails (retried, then dead-lettered) with an error saying so.
  */
-export async function consumeInbox(batch, env, handler, policy = {}, { store = null, onOutcome = null } = {}) {
+export async function consumeInbox(batch, env, handler, policy = {}, { store = null, onOutcome = null, overflow = null } = {}) {
   const checked = inboxPolicy(policy);
+  const bucket = checkedOverflow("consumeInbox", overflow);
   const report = outcomeReporter("consumeInbox", onOutcome);
   if (store !== null && !["claim", "complete", "release"].every((m) => typeof store?.[m] === "function")) {
     throw new TypeError("consumeInbox: store must be a store with claim, complete and release: durableObjectStore(env.TELHOOK_DEDUPE)");
@@ -283,12 +345,14 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
   let acked = 0;
   let retried = 0;
   for (const message of batch.messages) {
-    const event = message.body?.event;
+    let event = message.body?.event;
     const claims = [];
     const releaseClaims = () => Promise.all(claims.map(({ key, token }) => Promise.resolve(store.release(key, token)).catch(() => {})));
     let handlerRetry = null;
     try {
-      if (event === undefined) throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
+      if (event === undefined && typeof message.body?.event_object !== "string") {
+        throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
+      }
       if (store !== null) {
         // The message's id (a redelivery of this message), then the event's key (a second
         // message of one event has another id). Done: handled before (its ack was lost); in
@@ -296,7 +360,7 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
         const { key } = message.body;
         const wanted = [
           ...(typeof message.id === "string" && message.id !== "" ? [{ key: `telhook-inbox-message:${message.id}`, ttl: () => checked.retention_secs }] : []),
-          ...(typeof key === "string" ? [{ key: `telhook-inbox:${key}`, ttl: () => eventWindowLeftSecs(message, checked) }] : []),
+          ...(typeof key === "string" ? [{ key: `telhook-inbox:${key}`, ttl: () => eventWindowLeftSecs(message, event, checked) }] : []),
         ];
         let held = "new";
         for (const { key: claimKey, ttl } of wanted) {
@@ -317,6 +381,9 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
           continue;
         }
       }
+      // Read after the claims: a redelivery of a handled message is acked before its overflow
+      // object (deleted when it was handled) is looked for.
+      event = await messageEvent(message, bucket);
       const own = {
         id: message.id,
         timestamp: message.timestamp,
@@ -354,6 +421,11 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
       const settle = secs >= 1 ? () => store.complete(key, token, secs) : () => store.release(key, token);
       await Promise.resolve().then(settle).catch(() => {});
     }
+    if (bucket !== null && typeof message.body?.event_object === "string") {
+      // Handled: its object is not needed again (a failure to delete leaves it to the bucket's
+      // lifecycle rule).
+      await Promise.resolve().then(() => bucket.delete(message.body.event_object)).catch(() => {});
+    }
     report(event, "done");
     message.ack();
     acked += 1;
@@ -368,19 +440,19 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
  * or the provider's real repeat after it (the DID reseller's change made again), which the
  * receiver queued as new, would be acked here without running.
  */
-function eventWindowLeftSecs(message, checked) {
-  const window = eventDedupeSecs(message.body, checked);
-  let receivedMs = Date.parse(message.body?.event?.received_at);
+function eventWindowLeftSecs(message, event, checked) {
+  const window = eventDedupeSecs(message.body, event, checked);
+  let receivedMs = Date.parse(event?.received_at);
   if (!Number.isFinite(receivedMs)) receivedMs = message.timestamp instanceof Date ? message.timestamp.getTime() : Number.NaN;
   if (!Number.isFinite(receivedMs)) return window;
   return Math.min(window, Math.floor(window - (Date.now() - receivedMs) / 1000));
 }
 
 /** The event's dedupe window: sent with it by queueInbox, else its provider's, else the policy's retention. */
-function eventDedupeSecs(body, checked) {
+function eventDedupeSecs(body, event, checked) {
   if (Number.isSafeInteger(body.dedupe_ttl_secs) && body.dedupe_ttl_secs > 0) return body.dedupe_ttl_secs;
   try {
-    return coreCall("retry_policy", [body.event.provider]).dedupe_ttl_secs;
+    return coreCall("retry_policy", [event.provider]).dedupe_ttl_secs;
   } catch {
     return checked.retention_secs;
   }

@@ -13,12 +13,14 @@ export { TelhookDedupeObject } from "telhook";
 export const POLICY = { max_attempts: 3, backoff_secs: 1, max_backoff_secs: 1 };
 
 const calls = {}; // event id -> [Date.now() of each handler call]
+const rawLengths = {}; // event id -> the length of the raw body its handler call got
 const dead = []; // {id, attempts} of each dead letter
 const failing = new Set(); // event ids whose handler throws
 const handlers = new Map(); // one receiver per test config
 
 async function onInboxEvent(event) {
   (calls[event.id] ??= []).push(Date.now());
+  rawLengths[event.id] = JSON.stringify(event).length;
   if (failing.has(event.id)) throw new Error("the test's handler fails for this event");
 }
 
@@ -32,7 +34,8 @@ export default {
       failing.add(await request.text());
       return Response.json({});
     }
-    if (url.pathname === "/calls") return Response.json({ calls, dead });
+    if (url.pathname === "/calls") return Response.json({ calls, dead, rawLengths });
+    if (url.pathname === "/overflow-objects") return Response.json((await env.INBOX_OVERFLOW.list()).objects.map((o) => o.key));
     if (url.pathname === "/consume-again") {
       // One message delivered twice (the Queue's at-least-once), then a third time while failing:
       // with the store, the handler runs for its first delivery only.
@@ -56,7 +59,10 @@ export default {
         provider: parsed.provider,
         credentials: parsed.credentials,
         clock: () => parsed.now,
-        inbox: telhook.queueInbox(env.INBOX, { dedupe: telhook.durableObjectStore(env.TELHOOK_DEDUPE) }),
+        inbox: telhook.queueInbox(env.INBOX, {
+          dedupe: telhook.durableObjectStore(env.TELHOOK_DEDUPE),
+          overflow: parsed.overflow ? env.INBOX_OVERFLOW : undefined,
+        }),
       }));
       return handlers.get(config)(new Request(request, { headers }), env, ctx);
     }
@@ -65,11 +71,12 @@ export default {
   async queue(batch, env) {
     if (batch.queue === "telhook-dead") {
       for (const message of batch.messages) {
-        dead.push({ id: message.body.event.id, attempts: calls[message.body.event.id]?.length ?? 0 });
+        const id = message.body.event?.id ?? message.body.key;
+        dead.push({ id, attempts: calls[id]?.length ?? 0 });
         message.ack();
       }
       return;
     }
-    await telhook.consumeInbox(batch, env, onInboxEvent, POLICY);
+    await telhook.consumeInbox(batch, env, onInboxEvent, POLICY, { overflow: env.INBOX_OVERFLOW });
   },
 };

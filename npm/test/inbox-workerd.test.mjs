@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import * as telhook from "telhook";
+import { signedRequest } from "telhook/testing";
 import { bundleWorker } from "./bundle-worker.mjs";
 import { loadInboxVectors, loadVectors } from "./load-vectors.mjs";
 import { deliveryBody, deliveryHeaders } from "./handler-vectors.mjs";
@@ -25,6 +26,7 @@ before(async () => {
     ...worker,
     durableObjects: { TELHOOK_DEDUPE: "TelhookDedupeObject" },
     queueProducers: { INBOX: "telhook-inbox" },
+    r2Buckets: ["INBOX_OVERFLOW"],
     queueConsumers: {
       // max_retries = max_attempts - 1: the Queue dead-letters what the core calls dead.
       "telhook-inbox": { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: MAX_ATTEMPTS - 1, deadLetterQueue: "telhook-dead" },
@@ -55,13 +57,26 @@ test("every inbox vector inside workerd gives the Rust reference's answers and s
 const conformance = loadVectors();
 const sample = (name) => conformance.find((v) => v.name === name).vector;
 
-async function deliver(vector) {
+async function deliver(vector, { overflow = false } = {}) {
   const headers = new Headers(deliveryHeaders(vector.request));
-  headers.set("x-telhook-test-config", JSON.stringify({ provider: vector.provider, credentials: vector.credentials, now: vector.now }));
+  headers.set("x-telhook-test-config", JSON.stringify({ provider: vector.provider, credentials: vector.credentials, now: vector.now, overflow }));
   const started = performance.now();
   const response = await dispatch("https://worker.test/hook", { method: "POST", headers, body: deliveryBody(vector.request) });
   const body = await response.json();
   return { answer: `${response.status} ${body.outcome ?? body.error}`, ms: performance.now() - started };
+}
+
+/** A delivery whose event is larger than a Queue message (128,000 B): a Lisoloo SMS with a 200 KB field. */
+function largeDelivery(eventId) {
+  const credentials = { basic: { username: "hook", password: "liso-pass" } };
+  const signed = signedRequest("lisoloo", { eventKind: "sms.delivered", overrides: { event_id: eventId, data: { note: "x".repeat(200_000) } }, credentials });
+  return { deliver: (overflow) => retryOnReset(async () => {
+    const headers = new Headers(signed.headers);
+    headers.set("x-telhook-test-config", JSON.stringify({ provider: "lisoloo", credentials, now: 1_780_000_000, overflow }));
+    const response = await mf.dispatchFetch("https://worker.test/hook", { method: "POST", headers, body: signed.body });
+    const body = await response.json();
+    return `${response.status} ${body.outcome ?? body.error}`;
+  }), bodyBytes: signed.body.byteLength };
 }
 
 const state = async () => (await dispatch("https://worker.test/calls")).json();
@@ -123,4 +138,30 @@ test("consumeInbox with the Durable Object store: a message delivered again afte
   const event = { id: "limephone:redelivered-message", type: "message.received" };
   const response = await dispatch("https://worker.test/consume-again", { method: "POST", body: JSON.stringify({ id: "msg-1", event }) });
   assert.deepStrictEqual(await response.json(), { outcomes: ["ack", "ack", "ack"], calls: 1 });
+});
+
+test("Queue inbox: an event larger than a Queue message goes through the R2 overflow bucket, whole, and its object is deleted once handled", async () => {
+  const id = "lisoloo:overflow-0001";
+  const large = largeDelivery("overflow-0001");
+  assert.equal(await large.deliver(true), "200 queued");
+  assert.equal(await large.deliver(true), "200 duplicate");
+  const seen = await until((s) => s.calls[id]?.length === 1, "the consumer of the overflowed event");
+  // The handler got the whole event: its raw holds the 200 KB field.
+  assert.ok(seen.rawLengths[id] > 200_000, `raw of ${seen.rawLengths[id]} characters`);
+  let objects;
+  for (let i = 0; i < 50 && (objects = await (await dispatch("https://worker.test/overflow-objects")).json()).length > 0; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.deepStrictEqual(objects, []);
+  console.log(`# Queue inbox in workerd: a ${large.bodyBytes} B body's event went through the overflow bucket, handled once, its object deleted`);
+});
+
+test("Queue inbox without an overflow bucket: an event larger than a Queue message is answered 503 (retried), its key not held, so the retry is queued once the bucket is given", async () => {
+  const id = "lisoloo:overflow-0002";
+  const large = largeDelivery("overflow-0002");
+  assert.equal(await large.deliver(false), "503 dedupe_unavailable");
+  assert.equal(await large.deliver(false), "503 dedupe_unavailable");
+  // The provider's retry, after the receiver got its bucket: not turned away by a claim.
+  assert.equal(await large.deliver(true), "200 queued");
+  await until((s) => s.calls[id]?.length === 1, "the consumer");
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { signedRequest } from "telhook/testing";
 import { retryOnReset } from "./miniflare-retry.mjs";
 import { tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
 import { startRedis } from "./redis-server.mjs";
@@ -89,14 +90,15 @@ const ACK_PROBE = `import example from "./example.mjs";
 export * from "./example.mjs";
 const acked = [];
 export default {
-  fetch(request, env, ctx) {
+  async fetch(request, env, ctx) {
     if (new URL(request.url).pathname === "/__acked") return Response.json(acked);
+    if (new URL(request.url).pathname === "/__overflow") return Response.json((await env.INBOX_OVERFLOW.list()).objects.length);
     return example.fetch(request, env, ctx);
   },
   async queue(batch, env, ctx) {
     const messages = batch.messages.map((m) => ({
       id: m.id, body: m.body, attempts: m.attempts, timestamp: m.timestamp,
-      ack() { acked.push(m.body.event.id); m.ack(); },
+      ack() { acked.push(m.body.event?.id ?? m.body.key); m.ack(); },
       retry(options) { m.retry(options); },
     }));
     await example.queue({ queue: batch.queue, messages, ackAll: () => batch.ackAll(), retryAll: (o) => batch.retryAll(o) }, env, ctx);
@@ -137,6 +139,7 @@ test("README inbox-worker in workerd with the README's inbox wrangler.toml: queu
     queueConsumers: Object.fromEntries(
       wrangler.queues.consumers.map((c) => [c.queue, { maxBatchTimeout: 0, maxRetries: c.max_retries, deadLetterQueue: c.dead_letter_queue }]),
     ),
+    r2Buckets: wrangler.r2_buckets.map((b) => b.binding),
   });
   try {
     const send = () =>
@@ -147,6 +150,16 @@ test("README inbox-worker in workerd with the README's inbox wrangler.toml: queu
     await until(acked, (ids) => ids.length > 0, "the consumer");
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.deepStrictEqual(await acked(), ["limephone:sms_sent:234567"]);
+    // An event larger than a Queue message (a 300 KB message text): through the R2 bucket, acked
+    // once, its object deleted.
+    const large = signedRequest("limephone", { eventKind: "sms_sent", overrides: { message_id: "large-1", message_content: "z".repeat(300_000) }, credentials: limephone.credentials });
+    const sendLarge = () => retryOnReset(() => mf.dispatchFetch("https://worker.test/hooks/limephone", { method: "POST", headers: large.headers, body: large.body }));
+    assert.equal(await answer(await sendLarge()), "200 queued");
+    assert.equal(await answer(await sendLarge()), "200 duplicate");
+    await until(acked, (ids) => ids.length > 1, "the consumer of the large event");
+    assert.deepStrictEqual(await acked(), ["limephone:sms_sent:234567", "limephone:sms_sent:large-1"]);
+    const overflowed = () => retryOnReset(() => mf.dispatchFetch("https://worker.test/__overflow")).then((r) => r.json());
+    await until(overflowed, (count) => count === 0, "the overflow object's deletion");
   } finally {
     await mf.dispose();
   }

@@ -99,9 +99,10 @@ const SECRETS = ["LISOLOO_USER", "LISOLOO_PASSWORD", "LIME_SECRET", "LIME_TOKEN"
 function workerEnv() {
   const bindings = {};
   for (const block of BLOCKS.filter((b) => b.lang === "toml" && b.code.startsWith("# wrangler.toml"))) {
-    const { durableObjects, queueProducers } = miniflareBindings(parseToml(block.code));
+    const { durableObjects, queueProducers, r2Buckets } = miniflareBindings(parseToml(block.code));
     for (const name of Object.keys(durableObjects)) bindings[name] = "DurableObjectNamespace";
     for (const name of Object.keys(queueProducers)) bindings[name] = "Queue";
+    for (const name of r2Buckets) bindings[name] = "R2Bucket";
   }
   for (const name of SECRETS) bindings[name] = "string";
   return `interface Env {\n${Object.entries(bindings).map(([name, type]) => `  ${name}: ${type};`).join("\n")}\n}\n`;

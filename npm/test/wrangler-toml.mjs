@@ -18,12 +18,13 @@ export function tomlAfter(markdown, marker) {
   return parseToml(match[1]);
 }
 
-/** Miniflare's durableObjects, queueProducers and queueConsumers for `config`. */
+/** Miniflare's durableObjects, queueProducers, queueConsumers and r2Buckets for `config`. */
 export function miniflareBindings(config) {
   return {
     durableObjects: Object.fromEntries((config.durable_objects?.bindings ?? []).map((b) => [b.name, b.class_name])),
     queueProducers: Object.fromEntries((config.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
     queueConsumers: Object.fromEntries((config.queues?.consumers ?? []).map((c) => [c.queue, { maxBatchTimeout: 0, maxRetries: 0 }])),
+    r2Buckets: (config.r2_buckets ?? []).map((b) => b.binding),
   };
 }
 

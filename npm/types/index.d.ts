@@ -636,27 +636,43 @@ export interface MemoryInbox extends Inbox {
 export type InboxOutcomeHook = (provider: ProviderName | null, type: EventTypeName | null, state: "done" | "failed" | "dead") => void | Promise<void>;
 export function memoryInbox(options?: { clock?: () => number; policy?: InboxPolicyOptions; onOutcome?: InboxOutcomeHook | null }): MemoryInbox;
 
-/** The message body queueInbox sends. */
+/** The message body queueInbox sends (and a BullMQ job's data). */
 export interface InboxMessageBody {
   key: string;
   event: NormalizedEvent;
   /** The event's dedupe window (seconds), sent by queueInbox; older messages lack it. */
   dedupe_ttl_secs?: number;
 }
+/** What queueInbox sends for an event larger than a Queue message holds: the name of the R2 object holding it. */
+export interface OverflowInboxMessageBody {
+  key: string;
+  event_object: string;
+  dedupe_ttl_secs: number;
+}
+/** A message body queueInbox sends. */
+export type QueueInboxMessageBody = InboxMessageBody | OverflowInboxMessageBody;
 /** The part of a Cloudflare Queue producer binding queueInbox uses. */
 export interface QueueLike {
-  send(body: InboxMessageBody, options?: any): Promise<unknown>;
+  send(body: QueueInboxMessageBody, options?: any): Promise<unknown>;
+}
+/** The part of an R2 bucket binding the Queue inbox's overflow uses. */
+export interface OverflowBucketLike {
+  put(key: string, value: string, options?: any): Promise<unknown>;
+  get(key: string): Promise<{ text(): Promise<string> } | null>;
+  delete(key: string): Promise<unknown>;
 }
 /**
  * An inbox on a Cloudflare Queue: claim the key in `dedupe` (durableObjectStore), send, mark
- * the key done for the dedupe window; a failed send releases the claim.
+ * the key done for the dedupe window; a failed send releases the claim. An event larger than a
+ * Queue message (128 KB) goes to `overflow` (an R2 bucket) and the message names it; without
+ * one it is answered 503 with an error saying so.
  */
-export function queueInbox(queue: QueueLike, options: { dedupe: DedupeStore }): Inbox;
+export function queueInbox(queue: QueueLike, options: { dedupe: DedupeStore; overflow?: OverflowBucketLike | null }): Inbox;
 
 /** The part of a Cloudflare Queue message consumeInbox uses. */
 export interface QueueMessageLike {
   readonly id: string;
-  readonly body: InboxMessageBody;
+  readonly body: QueueInboxMessageBody;
   readonly attempts: number;
   ack(): void;
   retry(options?: { delaySeconds?: number }): void;
@@ -665,7 +681,7 @@ export interface QueueMessageLike {
 export interface InboxQueueMessage {
   readonly id: string;
   readonly timestamp: Date | undefined;
-  readonly body: InboxMessageBody;
+  readonly body: QueueInboxMessageBody;
   readonly attempts: number;
   ack(): void;
   retry(options?: { delaySeconds?: number }): void;
@@ -684,6 +700,8 @@ export function consumeInbox<Env = unknown, M extends QueueMessageLike = QueueMe
     /** Claims each message by id (done for retention_secs) and by event key (done for the event's dedupe window) while it runs: a redelivered message, or an event sent twice, runs once. */
     store?: DedupeStore | null;
     onOutcome?: InboxOutcomeHook | null;
+    /** queueInbox's overflow bucket: reads the events too large for a Queue message, deletes each once handled. */
+    overflow?: OverflowBucketLike | null;
   },
 ): Promise<{ acked: number; retried: number }>;
 

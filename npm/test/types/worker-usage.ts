@@ -23,11 +23,12 @@ export default {
 
 // Inbox mode on a Queue (issue 23), typed by @cloudflare/workers-types: queueInbox takes the
 // Queue binding, consumeInbox the MessageBatch the Worker's queue() is given.
-import { consumeInbox, queueInbox, type InboxMessageBody } from "telhook";
+import { consumeInbox, queueInbox, type InboxMessageBody, type QueueInboxMessageBody } from "telhook";
 
 interface InboxEnv {
   INBOX: Queue<InboxMessageBody>;
   TELHOOK_DEDUPE: DurableObjectNamespace;
+  INBOX_OVERFLOW: R2Bucket;
 }
 export const inboxWorker = {
   fetch: (request, env, ctx) =>
@@ -40,3 +41,16 @@ export const inboxWorker = {
     await consumeInbox(batch, env, async (event, { message }) => console.log(event.id, message.attempts), { max_attempts: 5 });
   },
 } satisfies ExportedHandler<InboxEnv, InboxMessageBody>;
+
+// With the R2 overflow bucket (events over 128 KB): the message body is either shape.
+export const overflowWorker = {
+  fetch: (request, env, ctx) =>
+    createHandler<InboxEnv, ExecutionContext>({
+      provider: "limephone",
+      credentials: { hmac_sha256: "s" },
+      inbox: queueInbox(env.INBOX, { dedupe: durableObjectStore(env.TELHOOK_DEDUPE), overflow: env.INBOX_OVERFLOW }),
+    })(request, env, ctx),
+  async queue(batch, env) {
+    await consumeInbox(batch, env, async (event, { message }) => console.log(event.id, "event_object" in message.body), {}, { overflow: env.INBOX_OVERFLOW });
+  },
+} satisfies ExportedHandler<InboxEnv, QueueInboxMessageBody>;
