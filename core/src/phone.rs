@@ -67,9 +67,10 @@ fn with_calling_code(national: &str, code: &str) -> String {
 
 /// A message's sender or recipient: a phone number in E.164 (always `+digits`); else a short
 /// code (3–6 digits after separators and a leading `+` are removed, GatewayAPI's `1204` or
-/// `451204`) as its digits; else an alphanumeric sender ID (GSM allows at most 11 characters,
-/// letters, digits and spaces, at least one letter) as sent, trimmed. Neither of the last two
-/// starts with `+`, so they cannot be mistaken for E.164. Anything else is `None`.
+/// `451204`) as its digits; else an alphanumeric sender ID (GSM allows at most 11 characters;
+/// letters, digits, spaces and the `-` `_` `&` `+` Twilio's AlphaSender resource allows, at
+/// least one letter, not starting with `+`) as sent, trimmed. Neither of the last two starts
+/// with `+`, so they cannot be mistaken for E.164. Anything else is `None`.
 pub fn message_address(raw: &str) -> Option<String> {
     if let Some(number) = to_e164(raw, None) {
         return Some(number);
@@ -85,7 +86,10 @@ pub fn message_address(raw: &str) -> Option<String> {
         return Some(digits);
     }
     let alphanumeric = (1..=11).contains(&text.chars().count())
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+        && !text.starts_with('+')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '&' | '+'))
         && text.chars().any(|c| c.is_ascii_alphabetic());
     alphanumeric.then(|| String::from(text))
 }
@@ -140,6 +144,11 @@ mod tests {
             ("+45 1204", Some("451204")),
             ("Telhook", Some("Telhook")),
             ("My Shop 24", Some("My Shop 24")),
+            ("M&S", Some("M&S")),
+            ("Shop-24", Some("Shop-24")),
+            ("ACME_UK", Some("ACME_UK")),
+            ("+ACME", None),
+            ("a@b", None),
             ("TwelveChars1", None),
             ("12", None),
             ("1234567890123456", None),

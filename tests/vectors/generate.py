@@ -473,6 +473,48 @@ def vonage():
     body = dumps(messenger)
     vec("vonage", "inbound_messenger_ids_are_no_addresses", "Messenger carries its own user ids: from/to "
         "stay null, raw keeps them", "vonage", body, h(body), creds)
+    olympus = "Nexmo/api-specification definitions/messages-olympus.yml (api.nexmo.com/v0.1)"
+    v01_status = {"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+                  "to": {"type": "sms", "number": "447700900000"}, "from": {"type": "sms", "number": "447700900001"},
+                  "timestamp": "2020-01-01T14:00:00.000Z", "status": "rejected",
+                  "error": {"code": 1300, "reason": "Not part of the provider network"},
+                  "usage": {"currency": "EUR", "price": "0.0333"}, "client_ref": "my-personal-reference"}
+    body = dumps(v01_status)
+    vec("vonage", "public_v0_1_status_rejected", f"{olympus} MessageStatus example: no channel, addresses as "
+        "{type, number} objects, the error as {code, reason}: all read", "vonage", body, h(body), creds)
+    v01_inbound = {"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+                   "to": {"type": "sms", "number": "447700900000"}, "from": {"type": "sms", "number": "447700900001"},
+                   "timestamp": "2020-01-01T14:00:00.000Z",
+                   "message": {"content": {"type": "text", "text": "Hello From Vonage!"}},
+                   "usage": {"currency": "EUR", "price": "0.0333"}}
+    body = dumps(v01_inbound)
+    vec("vonage", "public_v0_1_inbound_sms", f"{olympus} SmsInbound example: the text in message.content.text",
+        "vonage", body, h(body), creds)
+    viber = {"message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "to": "447700900000", "from": "16273",
+             "timestamp": "2026-01-21T12:50:00Z", "status": "delivered", "channel": "viber_service"}
+    body = dumps(viber)
+    vec("vonage", "public_viber_status_to_the_users_number", "A Viber status (Vonage/vonage-curl-code-snippets "
+        "messages/sandbox/viber/send-text.sh sends to a phone number from a service id): to is the user's number, "
+        "the service id is no address", "vonage", body, h(body), creds)
+    # A Voice API webhook by GET (the answer webhook's default, event_method=GET): payload_hash is the
+    # SHA-256 of the query parameters as one JSON object without whitespace (Vonage support article
+    # 19033783342876, "Verifying signed webhooks").
+    query_params = [("to", "442079460000"), ("from", "447700900000"),
+                    ("conversation_uuid", "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab"),
+                    ("uuid", "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"), ("status", "ringing"),
+                    ("direction", "inbound"), ("timestamp", "2020-01-01T12:00:00.000Z")]
+    get_url = "https://hooks.example.com/vonage/event?" + urlencode(query_params)
+    signed_json = json.dumps(dict(query_params), separators=(",", ":"))
+    get_headers = {"Authorization": "Bearer " + jwt(VONAGE_SECRET, claims(signed_json))}
+    vec("vonage", "public_voice_event_by_get", "A Voice API event webhook sent by GET (event_method=GET), its "
+        "JWT's payload_hash the SHA-256 of the query parameters as JSON (Vonage support article 19033783342876)",
+        "vonage", "", get_headers, creds, url=get_url, method="GET")
+    vec("vonage", "err_voice_get_query_changed", "The same JWT on a GET whose query says another status: "
+        "payload_hash covers the parameters", "vonage", "", get_headers, creds, "jwt_payload_mismatch",
+        url=get_url.replace("status=ringing", "status=completed"), method="GET")
+    vec("vonage", "err_voice_get_hash_of_no_body", "A GET whose payload_hash is of the empty body covers none "
+        "of its parameters", "vonage", "", {"Authorization": "Bearer " + jwt(VONAGE_SECRET, claims(""))}, creds,
+        "jwt_payload_mismatch", url=get_url, method="GET")
     # Voice API event webhooks, the SDK's own fixtures byte for byte (their bodies' text), signed
     # here as Vonage signs its callbacks: a call leg's statuses, never message statuses.
     dotnet = "Vonage/vonage-dotnet-sdk Vonage.Test/Voice/Data/{}"
@@ -739,6 +781,23 @@ def telnyx():
                 start_time="2026-01-21T12:42:40.000Z", end_time="2026-01-21T12:43:00.000Z")
     vec("telnyx", "call_hangup_unanswered_is_missed", "An incoming call the caller gave up on before it was "
         "answered (hangup_cause originator_cancel): a missed call", "telnyx", body, h(body), creds)
+    # The docs' call.hangup example (developers.telnyx.com/api-reference/callbacks/call-hangup) has no
+    # direction, as a logged real delivery has it too (only call.initiated carries one).
+    docs_hangup = {"data": {"record_type": "event", "event_type": "call.hangup", "id": "0ccc7b54-4df3-4bca-a65a-3da1ecc777f0",
+                            "occurred_at": "2018-02-02T22:25:27.521992Z",
+                            "payload": {"call_control_id": "v3:MdI91X4lWFEs7IgbBEOT9M4AigoY08M0WWZFISt1Yw2axZ_IiE4pqg",
+                                        "connection_id": "7267xxxxxxxxxxxxxx",
+                                        "call_leg_id": "428c31b6-7af4-4bcb-b7f5-5013ef9657c1",
+                                        "call_session_id": "428c31b6-7af4-4bcb-b7f5-5013ef9657c1",
+                                        "client_state": "aGF2ZSBhIG5pY2UgZGF5ID1d", "from": "+35319605860",
+                                        "to": "+35319605860", "start_time": "2018-02-02T22:20:27.521992Z",
+                                        "state": "hangup", "hangup_cause": "originator_cancel",
+                                        "hangup_source": "caller", "sip_hangup_cause": "487"}}}
+    body = dumps(docs_hangup)
+    vec("telnyx", "doc_call_hangup_unanswered_without_direction", "developers.telnyx.com/api-reference/callbacks/"
+        "call-hangup's example (hangup_cause originator_cancel; like a logged real delivery, no direction): "
+        "not answered and not known to be incoming, so a call status, not a completed call", "telnyx", body,
+        h(body, at=1517610327), creds, now=1517610327)
     body = call("call.initiated", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b05", "2026-01-21T12:44:00.000Z", "bridging",
                 direction="outgoing")
     vec("telnyx", "call_initiated_outgoing", "An outgoing call initiated (Dial): a call status, not an incoming "
@@ -1102,6 +1161,24 @@ def twilio():
     post("inbound_mms", "Inbound MMS with two media: NumMedia and MediaUrlN kept in raw", mms)
     post("inbound_whatsapp", "Inbound WhatsApp: addresses carry the whatsapp: prefix, read as E.164",
          [(k, {"From": "whatsapp:+447700900123", "To": "whatsapp:+15017122661"}.get(k, v)) for k, v in inbound])
+    # BotBuilderCommunity/botbuilder-community-js libraries/botbuilder-adapter-twilio-whatsapp/test/
+    # twilioWhatsAppAdapter.test.js@0a9af35f, "parses a Twilio delivered event": a WhatsApp status callback
+    # carries EventType (DELIVERED, READ) beside MessageStatus; it is no Conversations webhook.
+    post("public_whatsapp_status_with_event_type", "BotBuilderCommunity/botbuilder-community-js "
+         "libraries/botbuilder-adapter-twilio-whatsapp/test/twilioWhatsAppAdapter.test.js@0a9af35f: a WhatsApp "
+         "delivered callback with EventType=DELIVERED is a message status keyed by its sid and status",
+         [("EventType", "DELIVERED"), ("SmsSid", "SMdf55df64a2ff4920bb0748193cfbb640"), ("SmsStatus", "delivered"),
+          ("MessageStatus", "delivered"), ("ChannelToAddress", "+31612345678"), ("To", "whatsapp:+31612345678"),
+          ("ChannelPrefix", "whatsapp"), ("MessageSid", "SMdf55df64a2ff4920bb0748193cfbb640"),
+          ("AccountSid", "AC1a03647d811fab342c0ad608e382fab2"), ("From", "whatsapp:+14123456789"),
+          ("ApiVersion", "2010-04-01"), ("ChannelInstallSid", "XE4e524de4c4d93a42831b334b540bc5ae")])
+    post("public_rcs_status_read", "twilio.com/docs/rcs/onboarding: a status callback delivered over RCS has "
+         "From rcs:<SenderId> (an agent id, no address) and the recipient as rcs:+<number>, read as E.164",
+         [("MessageSid", sid), ("MessageStatus", "read"), ("SmsStatus", "read"), ("AccountSid", account),
+          ("From", "rcs:brand_xyz123_agent"), ("To", "rcs:+18001234567"), ("ApiVersion", "2010-04-01")])
+    post("public_alphanumeric_sender_with_ampersand", "Twilio's AlphaSender resource allows A-Z, a-z, 0-9, "
+         "space, hyphen, plus, underscore and ampersand: a sender ID M&S is kept as sent",
+         status[:3] + [("From", "M&S"), ("To", "+447700900123"), ("MessageStatus", "sent"), ("SmsStatus", "sent")])
     call = [("CallSid", "CA5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"), ("AccountSid", account), ("From", "+447700900123"),
             ("To", "+15017122661"), ("Direction", "inbound"), ("ApiVersion", "2010-04-01"),
             ("CallbackSource", "call-progress-events"), ("Timestamp", "Wed, 21 Jan 2026 12:50:00 +0000")]
@@ -1111,6 +1188,10 @@ def twilio():
          url="https://hooks.example.com/twilio/voice/status")
     post("call_no_answer", "Voice status callback 'no-answer' of an inbound call: call.missed",
          call + [("CallStatus", "no-answer"), ("SequenceNumber", "1")], url="https://hooks.example.com/twilio/voice/status")
+    post("call_anonymous_caller", "A Voice request from a withheld number (From=Anonymous, as Twilio sends "
+         "it): a caller is a phone number or null, never a sender ID",
+         [(k, {"From": "Anonymous"}.get(k, v)) for k, v in call] + [("CallStatus", "completed"), ("CallDuration", "7")],
+         url="https://hooks.example.com/twilio/voice/status")
     voice = [(k, v) for k, v in call if k not in ("CallbackSource", "Timestamp")] + [("CallStatus", "ringing")]
     post("call_incoming", "The Voice URL request of an incoming call (CallStatus ringing, no CallbackSource): "
          "call.incoming", voice, url="https://hooks.example.com/twilio/voice")

@@ -443,14 +443,15 @@ fn call_event(
     let inbound = direction == Some(Direction::Inbound);
     let event_type = match state {
         "initiated" if inbound => EventType::CallIncoming,
-        "hangup" => {
-            let cause = fields.text(&payload("hangup_cause"));
-            if inbound && cause.is_some_and(unanswered) {
-                EventType::CallMissed
-            } else {
-                EventType::CallCompleted
-            }
-        }
+        // A hang-up before the call was taken is a missed call when it came in; Telnyx's
+        // `call.hangup` carries no `direction` as its docs show it (and as a logged delivery
+        // has it: only `call.initiated` has one), and an outgoing call that no one took is
+        // no completed call either: both a call status.
+        "hangup" => match fields.text(&payload("hangup_cause")) {
+            Some(cause) if unanswered(cause) && inbound => EventType::CallMissed,
+            Some(cause) if unanswered(cause) => EventType::CallStatus,
+            _ => EventType::CallCompleted,
+        },
         _ => EventType::CallStatus,
     };
     let mut event = context.event(id, event_type, name, Value::Null);

@@ -579,15 +579,35 @@ fn status_of(word: &str) -> DeliveryStatus {
     }
 }
 
-/// Twilio prefixes non-SMS channels' addresses (`whatsapp:+1415…`); the number is read.
-fn address(fields: &mut Fields<'_>, path: &str) -> Option<String> {
+/// Whose address is read: a message's sender or recipient may be a short code or a sender ID;
+/// a call's party is a phone number or nothing (`Anonymous`, `client:alice`, `sip:…`).
+#[derive(Clone, Copy, PartialEq)]
+enum Party {
+    Message,
+    Call,
+}
+
+/// Twilio prefixes non-SMS channels' addresses (`whatsapp:+1415…`, `rcs:+1800…`,
+/// twilio.com/docs/rcs/onboarding): the number is read. Behind `rcs:` only a phone number is an
+/// address: a brand's agent id (`rcs:brand_agent`) is no sender ID.
+fn address(fields: &mut Fields<'_>, path: &str, party: Party) -> Option<String> {
     let text = fields.text(path)?;
     // Twilio sends a parameter it has no value for as empty (`FromCity=`): absent.
     if text.trim().is_empty() {
         return None;
     }
-    let number = text.strip_prefix("whatsapp:").unwrap_or(text);
-    let address = crate::phone::message_address(number);
+    let (number, phone_only) = match text.strip_prefix("rcs:") {
+        Some(number) => (number, true),
+        None => (
+            text.strip_prefix("whatsapp:").unwrap_or(text),
+            party == Party::Call,
+        ),
+    };
+    let address = if phone_only {
+        crate::phone::to_e164(number, None)
+    } else {
+        crate::phone::message_address(number)
+    };
     if address.is_none() {
         fields.mark_unread(path);
     }
@@ -618,7 +638,13 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         None => context.derived_key(),
     };
     let mut event;
-    if let Some(action) = fields.text("EventType") {
+    let mut party = Party::Message;
+    // Conversations names its actions `onMessageAdded`, `onParticipantAdded`, …; a WhatsApp
+    // status callback carries an `EventType` too (`DELIVERED`, `READ`) beside its
+    // `MessageStatus`, and is a message status (a test of BotBuilderCommunity's Twilio WhatsApp
+    // adapter, a logged capture).
+    let conversations_action = fields.text("EventType").filter(|action| action.starts_with("on"));
+    if let Some(action) = conversations_action {
         event = conversations_event(&mut fields, context, action, message_sid, &fallback);
     } else if message_sid.is_some() || message_status.is_some() {
         let word = message_status.unwrap_or_default();
@@ -656,6 +682,7 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
             error,
         });
     } else if let Some(sid) = call_sid {
+        party = Party::Call;
         let word = fields.text("CallStatus").unwrap_or_default();
         let inbound = fields.text("Direction") == Some("inbound");
         let status_callback = fields.has("CallbackSource");
@@ -697,8 +724,8 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     } else {
         event = context.event(fallback(), EventType::Other, "unknown", Value::Null);
     }
-    event.from = address(&mut fields, "From");
-    event.to = address(&mut fields, "To");
+    event.from = address(&mut fields, "From", party);
+    event.to = address(&mut fields, "To", party);
     event.unread_fields = fields.into_unread();
     event.raw = raw;
     Ok(event)

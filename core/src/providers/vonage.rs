@@ -15,7 +15,10 @@
 //! captured token carry any body; telhook never does. Only the HMAC family is accepted
 //! (vonage-node-sdk also takes RS256: algorithm confusion). `iat` may not be older than the
 //! dedupe window (a replay older than that could not be told from a new delivery) nor more
-//! than five minutes ahead.
+//! than five minutes ahead. A Voice API webhook sent by GET (the answer webhook's default,
+//! an event webhook's `event_method=GET`) has no body: its `payload_hash` is of its query
+//! parameters as one JSON object, in the order sent, without whitespace (Vonage's support
+//! article 19033783342876, "Verifying signed webhooks").
 //!
 //! **SMS API** (delivery receipts and inbound SMS, as GET query, POST form or POST JSON, by
 //! the account's settings): the `sig` parameter, the hex digest of every other parameter
@@ -179,8 +182,7 @@ fn verify_jwt(request: &WebhookRequest, credentials: &Credentials, now: i64) -> 
         .get("payload_hash")
         .and_then(Value::as_str)
         .ok_or(Error::JwtPayloadMismatch)?;
-    let body_hash = hex::encode(Sha256::digest(&request.body));
-    if !hash.eq_ignore_ascii_case(&body_hash) {
+    if !hash.eq_ignore_ascii_case(&payload_hash(request)) {
         return Err(Error::JwtPayloadMismatch);
     }
     let issued = claims
@@ -314,6 +316,51 @@ fn is_json(request: &WebhookRequest) -> bool {
     !is_get(request) && crate::json_read::opens_an_object(&request.body)
 }
 
+/// The `payload_hash` a Messages or Voice API JWT carries for this request: the hex SHA-256 of
+/// its body, or of a GET's parameters as JSON.
+fn payload_hash(request: &WebhookRequest) -> String {
+    let digest = if is_get(request) {
+        Sha256::digest(query_as_json(query(request)).as_bytes())
+    } else {
+        Sha256::digest(&request.body)
+    };
+    hex::encode(digest)
+}
+
+/// A GET's parameters as the JSON object whose SHA-256 Vonage signs as its `payload_hash`: the
+/// names in the order first sent, a repeated name's last value (a JavaScript object built from
+/// them), strings escaped as `JSON.stringify` escapes them (serde_json's escaping is the same).
+fn query_as_json(query: &str) -> String {
+    let mut pairs: Vec<(alloc::borrow::Cow<'_, str>, alloc::borrow::Cow<'_, str>)> = Vec::new();
+    // Where each name is in `pairs`: a repeat is found in log time, not by a scan.
+    let mut placed: alloc::collections::BTreeMap<alloc::borrow::Cow<'_, str>, usize> =
+        alloc::collections::BTreeMap::new();
+    for (name, value) in defaults::form_pairs(query.as_bytes()) {
+        match placed.get(&name) {
+            Some(&index) => {
+                if let Some(pair) = pairs.get_mut(index) {
+                    pair.1 = value;
+                }
+            }
+            None => {
+                placed.insert(name.clone(), pairs.len());
+                pairs.push((name, value));
+            }
+        }
+    }
+    let mut json = String::from("{");
+    for (index, (name, value)) in pairs.iter().enumerate() {
+        if index > 0 {
+            json.push(',');
+        }
+        json.push_str(&Value::from(name.as_ref()).to_string());
+        json.push(':');
+        json.push_str(&Value::from(value.as_ref()).to_string());
+    }
+    json.push('}');
+    json
+}
+
 /// A GET's query string (no fragment).
 fn query(request: &WebhookRequest) -> &str {
     let url = request.url.as_deref().unwrap_or_default();
@@ -425,7 +472,8 @@ fn receipt_status_of(word: &str) -> DeliveryStatus {
 }
 
 /// Channels whose `from`/`to` are phone numbers (or short codes and sender ids); Messenger
-/// and Viber carry the provider's own user ids, which are no address telhook reads.
+/// carries the provider's own user ids, which are no address telhook reads, and Viber one of
+/// each (below).
 fn phone_channel(channel: &str) -> bool {
     matches!(channel, "sms" | "mms" | "whatsapp" | "rcs")
 }
@@ -521,10 +569,34 @@ fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent>
     Ok(event)
 }
 
+/// Whether a Messages API payload is v0.1's (Nexmo/api-specification
+/// `definitions/messages-olympus.yml`, `api.nexmo.com/v0.1`): no `channel`, each address an
+/// object `{type, number}` (`{type, id}` for Messenger) whose `type` is the channel, the text
+/// in `message.content.text`, the error `{code, reason}`.
+fn is_v0_1(raw: &Value) -> bool {
+    raw.get("channel").is_none()
+        && ["from", "to"]
+            .iter()
+            .any(|side| raw.get(*side).is_some_and(Value::is_object))
+}
+
 fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let mut fields = Fields::new(&raw);
     let uuid = fields.id("message_uuid");
-    let channel = fields.text("channel").unwrap_or("unknown");
+    let v0_1 = is_v0_1(&raw);
+    let (from_path, to_path) = if v0_1 {
+        ("from.number", "to.number")
+    } else {
+        ("from", "to")
+    };
+    let channel = match fields.text("channel") {
+        Some(channel) => channel,
+        None if v0_1 => fields
+            .text("to.type")
+            .or_else(|| fields.text("from.type"))
+            .unwrap_or("unknown"),
+        None => "unknown",
+    };
     // The kind by which keys are present, never by their types.
     let is_status = fields.has("status");
     let status = fields.text("status");
@@ -541,8 +613,16 @@ fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEve
     let mut event = context.event(id, event_type, name, Value::Null);
     event.occurred_at = fields.time("timestamp");
     if phone_channel(channel) {
-        event.from = fields.message_address("from");
-        event.to = fields.message_address("to");
+        event.from = fields.message_address(from_path);
+        event.to = fields.message_address(to_path);
+    } else if matches!(channel, "viber_service" | "viber_service_msg") {
+        // Viber addresses the user by their phone number and the business by its service id
+        // (`16273`, no address): the user is who a status went to and who an inbound came from.
+        if is_status {
+            event.to = fields.phone(to_path);
+        } else {
+            event.from = fields.phone(from_path);
+        }
     }
     if is_status {
         let word = status.unwrap_or_default();
@@ -550,8 +630,13 @@ fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEve
     }
     if event_type != EventType::Other {
         let error = if fields.has("error") {
-            let code = fields.id("error.title");
-            let description = fields.text("error.detail").map(String::from);
+            let (code_path, description_path) = if v0_1 {
+                ("error.code", "error.reason")
+            } else {
+                ("error.title", "error.detail")
+            };
+            let code = fields.id(code_path);
+            let description = fields.text(description_path).map(String::from);
             (code.is_some() || description.is_some()).then_some(ProviderError { code, description })
         } else {
             None
@@ -563,7 +648,9 @@ fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEve
             } else {
                 Direction::Inbound
             }),
-            text: fields.text("text").map(String::from),
+            text: fields
+                .text(if v0_1 { "message.content.text" } else { "text" })
+                .map(String::from),
             reference: fields.text("client_ref").map(String::from),
             error,
         });
@@ -678,6 +765,11 @@ fn sign_expired(request: &mut WebhookRequest, credentials: &Credentials, now: i6
 
 /// An SMS API body: a GET, a form, or a JSON object with `messageId`.
 fn is_sms_request(request: &WebhookRequest) -> bool {
+    if is_get(request) {
+        // A Voice API webhook by GET (a call's `conversation_uuid`) is signed with a JWT.
+        return !defaults::form_pairs(query(request).as_bytes())
+            .any(|(name, _)| name == "conversation_uuid");
+    }
     if !is_json(request) {
         return true;
     }
@@ -694,7 +786,7 @@ fn add_jwt(request: &mut WebhookRequest, credentials: &Credentials, issued: i64)
         "iat": issued,
         "jti": kit::uuid_like("vonage-jti", u64::try_from(issued).unwrap_or_default()),
         "iss": "Vonage",
-        "payload_hash": hex::encode(Sha256::digest(&request.body)),
+        "payload_hash": payload_hash(request),
         "api_key": "a1b2c3d",
         "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
     });
