@@ -387,7 +387,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::UnknownProvider { name, known } => {
-                write!(f, "unknown provider {:?}; expected one of ", Truncated(name))?;
+                // Not the name: a route that takes it from the URL (`/hooks/<provider>`) would
+                // put a request's value in the message (its length only, for a typo's sake).
+                write!(f, "provider: an unknown name of {} characters; expected one of ", name.chars().count())?;
                 for (i, known) in known.iter().enumerate() {
                     f.write_str(if i == 0 { "" } else { ", " })?;
                     f.write_str(known)?;

@@ -494,8 +494,11 @@ pub struct Claimed {
 }
 
 /// Verifies, normalizes and claims a delivery by running the receive machine
-/// ([`crate::machine`]) up to the handler. `Err` is the answer to send at once (refused,
-/// duplicate, in progress, store down); `Ok` means the handler must run.
+/// ([`machine`]) up to the handler. `Err` is the answer to send at once (refused,
+/// duplicate, in progress, store down — a `200 duplicate` too); `Ok` means the handler must
+/// run. `token` must be new for every delivery (a random value your server makes, such as a
+/// UUID v4): the claim is owned by it, so that a late attempt never releases or completes a
+/// claim another delivery of the same event took over.
 pub fn begin<S: DedupeStore>(
     provider: Option<Provider>,
     request: &crate::WebhookRequest,

@@ -292,7 +292,8 @@ impl MethodSet {
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookRequest {
     pub method: String,
-    /// The request URL (absolute or path + query); only needed for URL-token verification.
+    /// The request URL (absolute or path + query), as the provider called it: needed for
+    /// URL-token verification, Twilio's signature (over the URL) and GET query parameters.
     pub url: Option<String>,
     /// Header pairs in arrival order; names compare case-insensitively.
     pub headers: Vec<(String, String)>,
@@ -629,8 +630,10 @@ fn is_one_credential(text: &str) -> bool {
 /// refuse every token that contains a `+` and accept a forged `+` for a configured space.
 /// Requests end up in logs and panic messages: `Debug` keeps the shape (method, path, query
 /// names, header names, body size) and hides every value that can carry a credential or a
-/// person's data — query values, URL userinfo, the fragment, header values of authentication
-/// headers, and the body.
+/// person's data — query values, URL userinfo, the fragment, the body, and every header value
+/// but those of a few headers that never hold either (content type, length and encoding, the
+/// user agent, the host, a timestamp): a name-based secret rule let `X-Webhook-Password` and
+/// `X-Forwarded-For` through (a review).
 impl core::fmt::Debug for WebhookRequest {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         struct Url<'a>(&'a str);
@@ -667,10 +670,10 @@ impl core::fmt::Debug for WebhookRequest {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.debug_list()
                     .entries(self.0.iter().map(|(name, value)| {
-                        let shown = if is_credential_header(name) {
-                            "[REDACTED]"
-                        } else {
+                        let shown = if is_plain_header(name) {
                             value.as_str()
+                        } else {
+                            "[REDACTED]"
                         };
                         (name.as_str(), shown)
                     }))
@@ -692,14 +695,19 @@ impl core::fmt::Debug for WebhookRequest {
     }
 }
 
-/// Headers whose value is, or is derived from, a credential (every provider's scheme here:
-/// `Authorization`, `X-*-Signature`, tokens, API keys) or a session (`Cookie`).
-fn is_credential_header(name: &str) -> bool {
+/// Headers whose value `Debug` shows: they describe the message, never a credential or a
+/// person (an allowlist: any other header may be either).
+fn is_plain_header(name: &str) -> bool {
     let name = name.trim().to_ascii_lowercase();
-    name == "cookie"
-        || ["auth", "signature", "token", "secret", "key"]
-            .iter()
-            .any(|part| name.contains(part))
+    matches!(
+        name.as_str(),
+        "content-type"
+            | "content-length"
+            | "content-encoding"
+            | "transfer-encoding"
+            | "user-agent"
+            | "host"
+    ) || name.ends_with("timestamp")
 }
 
 fn decode_component(text: &str) -> String {
@@ -739,7 +747,8 @@ enum WireHeaders {
 }
 
 impl WebhookRequest {
-    /// Builds a request from its JSON form (see [`WireRequest`] docs above).
+    /// Builds a request from its JSON form: `{method?, url?, headers: {name: value} |
+    /// [[name, value], ...], body? | body_base64?}`.
     pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
         let wire: WireRequest =
             serde_json::from_value(value).map_err(|e| Error::InvalidRequest {

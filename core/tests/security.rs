@@ -135,7 +135,12 @@ fn a_requests_debug_shows_its_shape_and_no_credential() {
             ("X-Lisoloo-Signature".into(), "debug-SIG-6".into()),
             ("X-Gwapi-Signature".into(), "debug-JWT-7".into()),
             ("Cookie".into(), "session=debug-COOKIE-8".into()),
+            // Names no secret rule knows (a review): every value but a few plain ones hidden.
+            ("X-Webhook-Password".into(), "debug-PASSWORD-10".into()),
+            ("X-Passcode".into(), "debug-PASSCODE-11".into()),
+            ("X-Forwarded-For".into(), "debug-IP-12".into()),
             ("Content-Type".into(), "application/json".into()),
+            ("Telnyx-Timestamp".into(), "1769000000".into()),
         ],
         body: b"{\"to\":\"debug-BODY-9\"}".to_vec().into(),
     };
@@ -146,6 +151,8 @@ fn a_requests_debug_shows_its_shape_and_no_credential() {
             "token=[REDACTED]",
             "Content-Type",
             "application/json",
+            "1769000000",
+            "X-Forwarded-For",
             "<21 bytes>",
         ] {
             assert!(text.contains(shape), "{shape} missing from {text}");

@@ -332,18 +332,15 @@ fn payload_hash(request: &WebhookRequest) -> String {
 /// them), strings escaped as `JSON.stringify` escapes them (serde_json's escaping is the same).
 fn query_as_json(query: &str) -> String {
     let mut pairs: Vec<(alloc::borrow::Cow<'_, str>, alloc::borrow::Cow<'_, str>)> = Vec::new();
-    // Where each name is in `pairs`: a repeat is found in log time, not by a scan.
-    let mut placed: alloc::collections::BTreeMap<alloc::borrow::Cow<'_, str>, usize> =
-        alloc::collections::BTreeMap::new();
+    // Where each name is in `pairs`, so that a repeat is found in log time, not by a scan: a
+    // JSON map (a B-tree the module already holds), not a map type of its own.
+    let mut placed = Map::new();
     for (name, value) in defaults::form_pairs(query.as_bytes()) {
-        match placed.get(&name) {
-            Some(&index) => {
-                if let Some(pair) = pairs.get_mut(index) {
-                    pair.1 = value;
-                }
-            }
+        let seen = placed.get(name.as_ref()).and_then(Value::as_u64);
+        match seen.and_then(|index| pairs.get_mut(usize::try_from(index).ok()?)) {
+            Some(pair) => pair.1 = value,
             None => {
-                placed.insert(name.clone(), pairs.len());
+                placed.insert(name.clone().into_owned(), Value::from(pairs.len()));
                 pairs.push((name, value));
             }
         }

@@ -391,7 +391,9 @@ pub enum Action {
     /// Verify and normalize the body read (the receiver's `normalize`), then feed
     /// `Normalized` or `Refused`.
     Normalize,
-    /// `store.claim(key, token, lease_secs)`, abandoned after `deadline_ms`.
+    /// `store.claim(key, token, lease_secs)`, abandoned after `deadline_ms` — but not dropped: a
+    /// claim that lands after it would hold off every redelivery for its lease, so let the call
+    /// run on and release it as [`super::orphan`] says.
     Claim {
         key: String,
         lease_secs: u32,
@@ -619,7 +621,18 @@ impl Delivery {
             provider: self.provider,
             code: String::from(code),
         });
-        self.answer(answer, None)
+        // A signed time out of bounds is a replay or a forgery — or this server's clock: when
+        // every delivery is refused so, a clock minutes off refuses every genuine one (a review).
+        let note = matches!(
+            code,
+            "timestamp_out_of_tolerance" | "jwt_expired" | "jwt_not_yet_valid"
+        )
+        .then(|| {
+            String::from(
+                "the request's signed time is out of bounds: a replay, or this server's clock is off (if every delivery is refused so, check its time sync)",
+            )
+        });
+        self.answer(answer, note)
     }
 
     fn store_failed(&mut self, why: &str) -> Action {

@@ -1,5 +1,5 @@
 //! Verification schemes, one module each. Every comparison of secret material goes through
-//! [`constant_time_eq`], constant time.
+//! [`constant_time_eq()`], constant time.
 
 pub mod basic;
 pub mod claims;
