@@ -78,6 +78,15 @@ impl Provider {
     }
 }
 
+/// `"twilio".parse::<Provider>()`, as [`Provider::from_name`].
+impl core::str::FromStr for Provider {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Provider> {
+        Provider::from_name(name)
+    }
+}
+
 impl Provider {
     /// The JSON form a binding or vector names a provider in: a name, or `null` to detect.
     pub fn from_json(value: &serde_json::Value) -> Result<Option<Provider>> {

@@ -67,6 +67,13 @@ pub enum HandlerResult {
     Status { status: u16 },
 }
 
+/// `HandlerOutcome::Ok.into()` for `HandlerResult::Outcome { outcome: HandlerOutcome::Ok }`.
+impl From<HandlerOutcome> for HandlerResult {
+    fn from(outcome: HandlerOutcome) -> HandlerResult {
+        HandlerResult::Outcome { outcome }
+    }
+}
+
 /// The step that ended a delivery: the input of [`decide`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -458,6 +465,27 @@ fn itoa(value: u32) -> String {
 /// A dedupe store as the receive flow uses it. Claims are owned by the token of the delivery
 /// that made them, so a worker whose lease ran out can neither complete nor release a claim
 /// that another delivery has taken over. Every language's stores follow the same protocol.
+///
+/// The contract a store of your own keeps ([`MemoryStore`] is the reference):
+/// - `now` is the receiver's clock, UNIX seconds, the one given to `receive`/`begin`. A store
+///   that keeps time itself (a Redis TTL, a database's `now()`) may use its own clock instead;
+///   lease and TTL are then counted from when the store ran the call.
+/// - Each method is one atomic step against every other process sharing the store: `claim` a
+///   test-and-set (`SET key token NX EX lease`, `INSERT … ON CONFLICT DO NOTHING` plus a check of
+///   an expired row), `complete` and `release` a compare-and-set on the token (a Lua script,
+///   `UPDATE/DELETE … WHERE key = ? AND token = ?`).
+/// - A claim or a done mark past its lease or TTL holds nothing: the next `claim` takes the key.
+///   Until then an expired claim still belongs to its token, so its late `complete` marks the
+///   key done (the handler did run) and its late `release` forgets it.
+/// - `complete` and `release` of a key the token does not own (taken over, or gone) change
+///   nothing and return `Ok`: it is not a failure of the store. `Err` means the store could not
+///   answer (the receive flow answers 503, so the provider retries).
+///
+/// The methods take `&mut self` and block: for a store shared by concurrent tasks, implement
+/// the trait on a cloneable handle (a connection pool's, or an `Arc<Mutex<…>>` of your own,
+/// locked inside each call). An async client cannot block inside a call: drive
+/// [`machine::Delivery`] instead, which asks for each store step as an action and takes its
+/// result (or its deadline's expiry) as an input.
 pub trait DedupeStore {
     type Error;
     /// Atomically: `New` (and the key is now claimed by `token` for `lease_secs`) unless a

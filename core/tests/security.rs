@@ -691,3 +691,16 @@ fn options_built_as_a_struct_are_checked_before_each_request() {
     // The defaults pass the check, and the verified body is an event of any shape.
     assert_eq!(run(telhook_core::Options::default()), Ok(Provider::Lisoloo));
 }
+
+#[test]
+fn an_unknown_provider_name_is_not_echoed_and_names_parse() {
+    // A route may take the name from its URL (`/hooks/<provider>`): a request's value.
+    let error = "query-VAL-88".parse::<Provider>().unwrap_err();
+    assert_eq!(error.code(), "unknown_provider");
+    assert!(!error.to_string().contains("VAL-88"), "{error}");
+    assert!(error.to_string().contains("twilio"), "{error}");
+    assert_eq!(
+        "Did-Reseller".parse::<Provider>().unwrap(),
+        Provider::DidReseller
+    );
+}
