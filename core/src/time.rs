@@ -72,7 +72,10 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
     }
     // Every accepted form is rewritten into RFC 3339 and read by chrono's dedicated RFC 3339
     // parser: its generic strftime-style parser would add ~20 KB to the WebAssembly build.
-    let rfc3339 = if text.as_bytes().get(10) == Some(&b'T') && has_zone(text) && !text.contains(' ')
+    let rfc3339 = if text.as_bytes().get(10) == Some(&b'T')
+        && has_zone(text)
+        && !text.contains(' ')
+        && basic_offset(text).is_none()
     {
         // Already RFC 3339 in shape (most provider times): read as it is, no copy.
         alloc::borrow::Cow::Borrowed(text)
@@ -85,6 +88,11 @@ fn parse_datetime(text: &str, field: &'static str) -> Result<DateTime<Utc>> {
             normalized.replace_range(10..11, "T");
         }
         join_zone(&mut normalized);
+        match basic_offset(&normalized) {
+            Some((sign_at, 4)) => normalized.insert(sign_at + 3, ':'),
+            Some(_) => normalized.push_str(":00"),
+            None => {}
+        }
         if !has_zone(&normalized) {
             normalized.push('Z');
         }
@@ -116,6 +124,18 @@ fn join_zone(text: &mut String) {
         text.insert(sign_at + 3, ':');
     }
     text.remove(sign_at - 1);
+}
+
+/// ISO 8601's basic offset written right after the time (`+0200`, `+02`: PHP's `DATE_ISO8601`,
+/// Java's `Z` pattern), which RFC 3339 writes `+02:00`: where its sign is and how many digits
+/// follow it.
+fn basic_offset(text: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let sign_at = bytes.iter().rposition(|b| *b == b'+' || *b == b'-')?;
+    let digits = bytes.get(sign_at + 1..)?;
+    let attached = sign_at >= 19 && bytes.get(sign_at - 1).is_some_and(u8::is_ascii_digit);
+    let basic = matches!(digits.len(), 2 | 4) && digits.iter().all(u8::is_ascii_digit);
+    (attached && basic).then_some((sign_at, digits.len()))
 }
 
 /// UNIX seconds of `[Day,] DD Mon YYYY HH:MM:SS ±HHMM` (or `GMT`/`UT`/`Z`), the form Twilio
@@ -211,6 +231,11 @@ mod tests {
         let ok: &[(&str, &str)] = &[
             ("2025-01-30T14:00:00Z", "2025-01-30T14:00:00Z"),
             ("2025-01-30T16:00:00+02:00", "2025-01-30T14:00:00Z"),
+            ("2025-01-30T16:00:00+0200", "2025-01-30T14:00:00Z"),
+            ("2025-01-30T14:00:00+0000", "2025-01-30T14:00:00Z"),
+            ("2025-01-30T16:00:00.5+02", "2025-01-30T14:00:00.500Z"),
+            ("2025-01-30T11:00:00-0300", "2025-01-30T14:00:00Z"),
+            ("2025-01-30 16:00:00+0200", "2025-01-30T14:00:00Z"),
             ("2025-01-30T14:00:00.250Z", "2025-01-30T14:00:00.250Z"),
             ("2025-01-30T14:00:00", "2025-01-30T14:00:00Z"),
             ("2025-01-30 14:00:00", "2025-01-30T14:00:00Z"),
@@ -242,6 +267,8 @@ mod tests {
             "2025-02-29T00:00:00Z",
             "2025-01-30T24:00:00Z",
             "2025-01-30T14:60:00Z",
+            "2025-01-30T14:00:00+020",
+            "2025-01-30T14:00:00+2500",
         ] {
             assert_eq!(
                 parse_text(bad, "t").map_err(|e| e.code()),

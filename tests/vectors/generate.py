@@ -340,6 +340,13 @@ def gatewayapi():
     body = dumps(rcs)
     vec("gatewayapi", "messaging_status_rcs_read", "RCS READ ranks above DELIVERED", "gatewayapi", body,
         h(body), creds)
+    basic = json.loads(json.dumps(status))
+    basic.update({"event_id": "9c3e1a52-4b8d-4e0a-a1f3-0c9b7d6e5f44"})
+    basic["event"].update({"status_at": "2026-03-02T11:00:03+0200"})
+    body = dumps(basic)
+    vec("gatewayapi", "messaging_status_at_basic_offset", "status_at (documented as ISO 8601) with the basic "
+        "offset +0200, as PHP's DATE_ISO8601 and Java's Z pattern write it: read as 09:00:03Z, not left unread "
+        "for the envelope's delivery time", "gatewayapi", body, h(body), creds)
     mo = {"event_id": "4e2d1c0b-9a8f-4e7d-b6c5-a4b3c2d1e0f9", "timestamp": "2026-03-02T10:00:01Z",
           "event_type": "user-message.text.sms",
           "event": {"msg_id": "01HQ90A1B2C3D4E5F6G7H8J9KM", "sender": 4587654321, "recipient": 4560575797,
@@ -1427,6 +1434,11 @@ def looplookup():
     body = json.dumps(short, indent=2)
     vec("looplookup", "doc_apple_only", "The doc's second sample (apple services only)", "looplookup", body,
         h(), creds)
+    numeric = dict(short, webhook_id=7123)
+    body = json.dumps(numeric, indent=2)
+    vec("looplookup", "webhook_id_as_a_number", "webhook_id written as a JSON integer: the same key as its text "
+        "(looplookup:7123), not the body's hash, so a redelivery that differs in a byte is still one event",
+        "looplookup", body, h(), creds)
     email = {"contact": "Jane.Doe@Example.COM", "request_id": "a1b2c3d4-0000-4000-8000-000000000001",
              "webhook_id": "5b0a6f7e-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
              "result_v1": {"apple_services": {"facetime": {"status": "unavailable", "date": None},

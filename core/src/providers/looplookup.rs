@@ -187,9 +187,11 @@ fn service(fields: &mut Fields<'_>, path: &'static str) -> Option<AppleService> 
 /// say) is an `other` event, with the contact and request it names.
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let mut fields = Fields::new(&raw);
-    let id = match fields.text("webhook_id") {
-        Some(webhook_id) if !webhook_id.is_empty() => context.key(&[webhook_id]),
-        _ => context.derived_key(),
+    // Read as an id, text or integer (as Lisoloo's `event_id` and GatewayAPI's `id` are): a
+    // sender that writes it as a number would otherwise key each redelivery by its bytes.
+    let id = match fields.id("webhook_id") {
+        Some(webhook_id) => context.key(&[&webhook_id]),
+        None => context.derived_key(),
     };
     let (contact, contact_kind) = match fields.text("contact") {
         Some(text) => {
