@@ -257,9 +257,9 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
   return {
     async enqueue(key, event, dedupeTtlSecs) {
       let body = { key, event, dedupe_ttl_secs: dedupeTtlSecs };
-      const eventText = JSON.stringify(event);
-      // The body's JSON is the event's plus the key twice (the event holds it as `id`) and a number.
-      const bytes = utf8.encode(eventText).byteLength + 2 * utf8.encode(key).byteLength + 64;
+      // The message as sent, measured: an estimate from its parts missed JSON's escapes (a key
+      // of control characters, six bytes each: a review sent one 128,505 bytes long).
+      const bytes = utf8.encode(JSON.stringify(body)).byteLength;
       if (bytes > QUEUE_MESSAGE_MAX_BYTES && bucket === null) {
         throw new RangeError(
           `queueInbox: this event is ${bytes} bytes as JSON and a Queue message holds at most 128000 (less what the Queue adds): give queueInbox an R2 bucket for such events (queueInbox(env.INBOX, { dedupe, overflow: env.INBOX_OVERFLOW }), and consumeInbox the same overflow); answered 503 so that the provider retries it`,
@@ -278,7 +278,7 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
           // overwrite an object the first message's consumer will delete. An object whose send
           // failed is left: the Queue may have stored that message all the same.
           const eventObject = `${OVERFLOW_PREFIX}${newDeliveryToken()}`;
-          await bucket.put(eventObject, eventText, { httpMetadata: { contentType: "application/json" } });
+          await bucket.put(eventObject, JSON.stringify(event), { httpMetadata: { contentType: "application/json" } });
           body = { key, event_object: eventObject, dedupe_ttl_secs: dedupeTtlSecs };
         }
         await queue.send(body, { contentType: "json" });
@@ -291,6 +291,13 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
       return "new";
     },
   };
+}
+
+/** A handled message's overflow object, if it has one: a failure to delete leaves it to the bucket's lifecycle rule. */
+async function deleteEventObject(message, bucket) {
+  const name = message.body?.event_object;
+  if (bucket === null || typeof name !== "string") return;
+  await Promise.resolve().then(() => bucket.delete(name)).catch(() => {});
 }
 
 /** The message's event: in its body, or (queueInbox's overflow) in the R2 bucket it names. */
@@ -372,6 +379,9 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
         if (held !== "new") {
           await releaseClaims();
           if (held === "done") {
+            // Handled already (a redelivered message, or the event sent twice): this message's
+            // own overflow object is not needed either.
+            await deleteEventObject(message, bucket);
             message.ack();
             acked += 1;
           } else {
@@ -405,10 +415,10 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
         const delay = inboxRetryDelaySecs(checked, message.attempts ?? 1);
         report(event, delay === null ? "dead" : "failed");
         if (delay === null) {
-          console.error(`telhook: inbox event ${event?.id ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);
+          console.error(`telhook: inbox event ${event?.id ?? message.body?.key ?? "unknown"} failed its last attempt (${message.attempts}): dead`, error);
           message.retry();
         } else {
-          console.warn(`telhook: inbox event ${event?.id ?? "unknown"} failed attempt ${message.attempts}; next in ${delay} s`, error);
+          console.warn(`telhook: inbox event ${event?.id ?? message.body?.key ?? "unknown"} failed attempt ${message.attempts}; next in ${delay} s`, error);
           message.retry({ delaySeconds: Math.min(delay, MAX_QUEUE_DELAY_SECS) });
         }
       }
@@ -421,11 +431,7 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
       const settle = secs >= 1 ? () => store.complete(key, token, secs) : () => store.release(key, token);
       await Promise.resolve().then(settle).catch(() => {});
     }
-    if (bucket !== null && typeof message.body?.event_object === "string") {
-      // Handled: its object is not needed again (a failure to delete leaves it to the bucket's
-      // lifecycle rule).
-      await Promise.resolve().then(() => bucket.delete(message.body.event_object)).catch(() => {});
-    }
+    await deleteEventObject(message, bucket);
     report(event, "done");
     message.ack();
     acked += 1;

@@ -359,3 +359,64 @@ test("bullmqInbox: an event BullMQ will not retry (UnrecoverableError, the Worke
   await assert.rejects(inbox.processor(async () => { throw new Error("down"); })(job({})));
   assert.deepStrictEqual(outcomes, ["dead", "dead", "failed"]);
 });
+
+// A Queue and an R2 bucket as Cloudflare's limits make them: a message over 128,000 bytes as
+// sent (JSON) is refused.
+function limitedQueue() {
+  const sent = [];
+  return {
+    sent,
+    async send(body, options) {
+      const bytes = Buffer.byteLength(JSON.stringify(body));
+      if (options?.contentType !== "json") throw new Error("sent as v8, its size unknown before");
+      if (bytes > 128_000) throw new Error(`Queue send failed: message length of ${bytes} bytes exceeds limit of 128000`);
+      sent.push(JSON.parse(JSON.stringify(body)));
+    },
+  };
+}
+function memoryBucket() {
+  const objects = new Map();
+  return {
+    objects,
+    async put(key, value) { objects.set(key, value); },
+    async get(key) { return objects.has(key) ? { text: async () => objects.get(key) } : null; },
+    async delete(key) { objects.delete(key); },
+  };
+}
+
+test("queueInbox measures the message as sent: a key of control characters (six bytes each in JSON) near the limit goes to the overflow bucket (review)", async () => {
+  const dedupe = telhook.memoryStore({ clock: () => 1_769_000_000 });
+  const queue = limitedQueue();
+  const bucket = memoryBucket();
+  const inbox = telhook.queueInbox(queue, { dedupe, overflow: bucket });
+  const key = `limephone:sms_sent:ctl-${"\u0001".repeat(400)}`;
+  // The event (which holds the key as its id, escaped) is 125,800 bytes as JSON: with the key
+  // counted raw beside it the message looked under the limit, as sent (the key escaped) it is over.
+  const bare = JSON.stringify({ id: key, raw: { text: "" } }).length;
+  const event = { id: key, raw: { text: "x".repeat(125_800 - bare) } };
+  assert.ok(JSON.stringify(event).length + 2 * Buffer.byteLength(key) + 64 < 128_000 - 1_024);
+  assert.ok(Buffer.byteLength(JSON.stringify({ key, event, dedupe_ttl_secs: 30 })) > 128_000);
+  assert.equal(await inbox.enqueue(key, event, 30), "new");
+  assert.equal(queue.sent.length, 1);
+  assert.equal(typeof queue.sent[0].event_object, "string", "sent inline, past the limit");
+  assert.deepStrictEqual(JSON.parse(bucket.objects.get(queue.sent[0].event_object)), event);
+});
+
+test("consumeInbox deletes an overflowed message's object when its event was handled already (the event sent twice, review)", async () => {
+  const store = telhook.memoryStore();
+  const bucket = memoryBucket();
+  const event = { id: "limephone:sms_sent:twice", provider: "limephone", received_at: new Date().toISOString() };
+  bucket.objects.set("telhook-inbox/a", JSON.stringify(event));
+  bucket.objects.set("telhook-inbox/b", JSON.stringify(event));
+  const runs = [];
+  const outcomes = [];
+  const message = (id, object) => ({
+    id, body: { key: event.id, event_object: object, dedupe_ttl_secs: 30 }, attempts: 1,
+    ack: () => outcomes.push(`ack ${id}`), retry: () => outcomes.push(`retry ${id}`),
+  });
+  const batch = { queue: "q", messages: [message("m1", "telhook-inbox/a"), message("m2", "telhook-inbox/b")] };
+  await telhook.consumeInbox(batch, {}, (e) => runs.push(e.id), {}, { store, overflow: bucket });
+  assert.deepStrictEqual(runs, [event.id]);
+  assert.deepStrictEqual(outcomes, ["ack m1", "ack m2"]);
+  assert.deepStrictEqual([...bucket.objects.keys()], []);
+});

@@ -100,7 +100,8 @@ function workerEnv() {
   const bindings = {};
   for (const block of BLOCKS.filter((b) => b.lang === "toml" && b.code.startsWith("# wrangler.toml"))) {
     const { durableObjects, queueProducers, r2Buckets } = miniflareBindings(parseToml(block.code));
-    for (const name of Object.keys(durableObjects)) bindings[name] = "DurableObjectNamespace";
+    // As current `wrangler types` writes them: the namespace typed by the class the Worker exports.
+    for (const [name, className] of Object.entries(durableObjects)) bindings[name] = `DurableObjectNamespace<import("telhook").${className}>`;
     for (const name of Object.keys(queueProducers)) bindings[name] = "Queue";
     for (const name of r2Buckets) bindings[name] = "R2Bucket";
   }

@@ -445,6 +445,8 @@ export function durableObjectStore(namespace: DurableObjectNamespaceLike): Dedup
 
 /** The Durable Object class behind durableObjectStore: export it from your Worker and bind it. */
 export class TelhookDedupeObject {
+  /** The brand @cloudflare/workers-types' DurableObjectNamespace<T> asks of a Durable Object class (`wrangler types` writes DurableObjectNamespace<typeof import(...).Class>). */
+  readonly __DURABLE_OBJECT_BRAND: never;
   constructor(state: { storage: any }, env?: unknown);
   fetch(request: HostRequest): Promise<FetchResponse>;
   alarm(): Promise<void>;
@@ -784,6 +786,8 @@ export function ledgerStores(): {
 
 /** Durable Object class of the ledger (one object per message id): export it and bind it. */
 export class MessageStatusLedger {
+  /** The brand @cloudflare/workers-types' DurableObjectNamespace<T> asks of a Durable Object class (`wrangler types` writes DurableObjectNamespace<typeof import(...).Class>). */
+  readonly __DURABLE_OBJECT_BRAND: never;
   constructor(ctx: { storage: any }, env?: unknown);
   fetch(request: HostRequest): Promise<FetchResponse>;
   apply(event: NormalizedEvent): Promise<LedgerResult>;

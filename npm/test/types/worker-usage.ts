@@ -27,7 +27,8 @@ import { consumeInbox, queueInbox, type InboxMessageBody, type QueueInboxMessage
 
 interface InboxEnv {
   INBOX: Queue<InboxMessageBody>;
-  TELHOOK_DEDUPE: DurableObjectNamespace;
+  // As `wrangler types` writes it: the namespace of the class the Worker exports (its brand).
+  TELHOOK_DEDUPE: DurableObjectNamespace<import("telhook").TelhookDedupeObject>;
   INBOX_OVERFLOW: R2Bucket;
 }
 export const inboxWorker = {
