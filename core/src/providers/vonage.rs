@@ -331,28 +331,34 @@ fn payload_hash(request: &WebhookRequest) -> String {
 /// names in the order first sent, a repeated name's last value (a JavaScript object built from
 /// them), strings escaped as `JSON.stringify` escapes them (serde_json's escaping is the same).
 fn query_as_json(query: &str) -> String {
-    let mut pairs: Vec<(alloc::borrow::Cow<'_, str>, alloc::borrow::Cow<'_, str>)> = Vec::new();
-    // Where each name is in `pairs`, so that a repeat is found in log time, not by a scan: a
-    // JSON map (a B-tree the module already holds), not a map type of its own.
-    let mut placed = Map::new();
-    for (name, value) in defaults::form_pairs(query.as_bytes()) {
-        let seen = placed.get(name.as_ref()).and_then(Value::as_u64);
-        match seen.and_then(|index| pairs.get_mut(usize::try_from(index).ok()?)) {
-            Some(pair) => pair.1 = value,
-            None => {
-                placed.insert(name.clone().into_owned(), Value::from(pairs.len()));
-                pairs.push((name, value));
+    let pairs: Vec<_> = defaults::form_pairs(query.as_bytes()).collect();
+    // Which value each position writes: a name's first position writes its last value, its
+    // repeats nothing. Repeats found through the one sort every repeated-name check shares.
+    let mut value_at: Vec<Option<usize>> = (0..pairs.len()).map(Some).collect();
+    let sorted = crate::fields::sorted_names(pairs.iter().map(|(name, _)| name.as_ref()));
+    for run in sorted.chunk_by(|a, b| a.0 == b.0) {
+        if let (Some(&(_, first)), Some(&(_, last))) = (run.first(), run.last()) {
+            for &(_, repeat) in run.iter().skip(1) {
+                if let Some(slot) = value_at.get_mut(repeat) {
+                    *slot = None;
+                }
+            }
+            if let Some(slot) = value_at.get_mut(first) {
+                *slot = Some(last);
             }
         }
     }
     let mut json = String::from("{");
-    for (index, (name, value)) in pairs.iter().enumerate() {
-        if index > 0 {
+    for (index, (name, _)) in pairs.iter().enumerate() {
+        let Some(value) = value_at.get(index).copied().flatten().and_then(|at| pairs.get(at)) else {
+            continue;
+        };
+        if json.len() > 1 {
             json.push(',');
         }
         json.push_str(&Value::from(name.as_ref()).to_string());
         json.push(':');
-        json.push_str(&Value::from(value.as_ref()).to_string());
+        json.push_str(&Value::from(value.1.as_ref()).to_string());
     }
     json.push('}');
     json
@@ -930,6 +936,15 @@ mod tests {
         let params = pairs(&[("b", "x&y=z"), ("a", "  "), ("sig", "00"), ("k=", "1")]);
         assert_eq!(signing_string(&params, false), "&a=  &b=x_y_z&k==1");
         assert_eq!(signing_string(&params, true), "&b=x_y_z&k_=1");
+    }
+
+    #[test]
+    fn a_get_query_as_the_json_object_vonage_hashes() {
+        // As JavaScript's Object.fromEntries builds it: a repeated name keeps its first place
+        // and takes its last value; strings escaped as JSON.stringify escapes them.
+        assert_eq!(query_as_json("a=1&b=2&a=3&c=%22%0A"), r#"{"a":"3","b":"2","c":"\"\n"}"#);
+        assert_eq!(query_as_json(""), "{}");
+        assert_eq!(query_as_json("x=1&x=2&x="), r#"{"x":""}"#);
     }
 
     #[test]
