@@ -300,11 +300,11 @@ async function deleteEventObject(message, bucket) {
   await Promise.resolve().then(() => bucket.delete(name)).catch(() => {});
 }
 
-/** The message's event: in its body, or (queueInbox's overflow) in the R2 bucket it names. */
+/** The message's event: in its body, or (queueInbox's overflow) in the R2 bucket it names (a
+ * message with neither was refused before its claims). */
 async function messageEvent(message, overflow) {
   const body = message.body;
-  if (body?.event !== undefined) return body.event;
-  if (typeof body?.event_object !== "string") throw new TypeError("consumeInbox: a message that queueInbox did not send (no event)");
+  if (body.event !== undefined) return body.event;
   if (overflow === null) {
     throw new TypeError("consumeInbox: this message's event was larger than a Queue message and is in queueInbox's overflow bucket: give consumeInbox the same bucket ({ overflow: env.INBOX_OVERFLOW })");
   }
