@@ -5,7 +5,7 @@
 // claim, a success, a failure or a replay does to a stored event, the backoff, when it is dead)
 // is the core's (core/src/inbox.rs, `inbox_step`): the engines below keep its columns or map
 // them onto their own (a Cloudflare Queue's attempts and delays, BullMQ's attempts and backoff).
-import { coreCall, optionsJson } from "./internal.mjs";
+import { coreCall, hasMethods, optionsJson } from "./internal.mjs";
 import { newDeliveryToken } from "./receive.mjs";
 
 const policies = new Map();
@@ -217,7 +217,7 @@ const utf8 = new TextEncoder();
 
 function checkedOverflow(name, overflow) {
   if (overflow === null || overflow === undefined) return null;
-  if (typeof overflow !== "object" || !["put", "get", "delete"].every((m) => typeof overflow[m] === "function")) {
+  if (!hasMethods(overflow, "put", "get", "delete")) {
     throw new TypeError(`${name}: overflow must be an R2 bucket binding (env.<BUCKET>) with put, get and delete`);
   }
   return overflow;
@@ -247,10 +247,10 @@ function checkedOverflow(name, overflow) {
  * within the provider's retry window still receives it.
  */
 export function queueInbox(queue, { dedupe, overflow = null } = {}) {
-  if (queue === null || typeof queue !== "object" || typeof queue.send !== "function") {
+  if (!hasMethods(queue, "send")) {
     throw new TypeError("queueInbox: expected a Queue producer binding (env.<BINDING>) with send()");
   }
-  if (dedupe === null || typeof dedupe !== "object" || !["claim", "complete", "release"].every((m) => typeof dedupe[m] === "function")) {
+  if (!hasMethods(dedupe, "claim", "complete", "release")) {
     throw new TypeError("queueInbox: dedupe must be a store with claim, complete and release: durableObjectStore(env.TELHOOK_DEDUPE)");
   }
   const bucket = checkedOverflow("queueInbox", overflow);
@@ -258,8 +258,12 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
     async enqueue(key, event, dedupeTtlSecs) {
       let body = { key, event, dedupe_ttl_secs: dedupeTtlSecs };
       // The message as sent, measured: an estimate from its parts missed JSON's escapes (a key
-      // of control characters, six bytes each: a review sent one 128,505 bytes long).
-      const bytes = utf8.encode(JSON.stringify(body)).byteLength;
+      // of control characters, six bytes each: a review sent one 128,505 bytes long). The text
+      // is JSON.stringify(body)'s own, byte for byte (its keys in that order), with the event's
+      // text kept for the bucket, so a large event is serialized once.
+      const eventText = JSON.stringify(event);
+      const messageText = `{"key":${JSON.stringify(key)},"event":${eventText},"dedupe_ttl_secs":${JSON.stringify(dedupeTtlSecs)}}`;
+      const bytes = utf8.encode(messageText).byteLength;
       if (bytes > QUEUE_MESSAGE_MAX_BYTES && bucket === null) {
         throw new RangeError(
           `queueInbox: this event is ${bytes} bytes as JSON and a Queue message holds at most 128000 (less what the Queue adds): give queueInbox an R2 bucket for such events (queueInbox(env.INBOX, { dedupe, overflow: env.INBOX_OVERFLOW }), and consumeInbox the same overflow); answered 503 so that the provider retries it`,
@@ -278,7 +282,7 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
           // overwrite an object the first message's consumer will delete. An object whose send
           // failed is left: the Queue may have stored that message all the same.
           const eventObject = `${OVERFLOW_PREFIX}${newDeliveryToken()}`;
-          await bucket.put(eventObject, JSON.stringify(event), { httpMetadata: { contentType: "application/json" } });
+          await bucket.put(eventObject, eventText, { httpMetadata: { contentType: "application/json" } });
           body = { key, event_object: eventObject, dedupe_ttl_secs: dedupeTtlSecs };
         }
         await queue.send(body, { contentType: "json" });
@@ -346,7 +350,7 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
   const checked = inboxPolicy(policy);
   const bucket = checkedOverflow("consumeInbox", overflow);
   const report = outcomeReporter("consumeInbox", onOutcome);
-  if (store !== null && !["claim", "complete", "release"].every((m) => typeof store?.[m] === "function")) {
+  if (store !== null && !hasMethods(store, "claim", "complete", "release")) {
     throw new TypeError("consumeInbox: store must be a store with claim, complete and release: durableObjectStore(env.TELHOOK_DEDUPE)");
   }
   let acked = 0;
@@ -485,7 +489,7 @@ function eventDedupeSecs(body, event, checked) {
  * (default 1) is failed instead.
  */
 export function bullmqInbox(queue, { policy = {}, onOutcome = null } = {}) {
-  if (queue === null || typeof queue !== "object" || typeof queue.add !== "function") {
+  if (!hasMethods(queue, "add")) {
     throw new TypeError("bullmqInbox: expected a BullMQ Queue (new Queue(name, {connection}))");
   }
   const checked = inboxPolicy(policy);

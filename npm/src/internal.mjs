@@ -7,6 +7,14 @@ import * as core from "../wasm/telhook_wasm.js";
  * `field` where the problem is (`headers.x-lime-signature`, `now`) and `expected` what belongs
  * there, when known (else null). Python's `WebhookError` takes the same arguments in this order.
  */
+/**
+ * Whether `value` has each of `methods` as a function: the one shape check for what a user passes
+ * in (a store, an inbox, a queue, a bucket), so every constructor accepts the same things.
+ */
+export function hasMethods(value, ...methods) {
+  return value !== null && typeof value === "object" && methods.every((method) => typeof value[method] === "function");
+}
+
 export class TelhookError extends Error {
   constructor(code, message, kind, field = null, expected = null) {
     super(message);

@@ -12,6 +12,7 @@ import {
   coreCall,
   errorFrom,
   eventFrom,
+  hasMethods,
   nowSeconds,
   optionsJson,
   requestLineArgs,
@@ -143,7 +144,7 @@ function prepare(config, name) {
   if (inbox !== undefined) {
     // Inbox mode: the event is stored (with its key, atomically) and answered 200 at once; the
     // handler runs later in the inbox's worker, so nothing runs on the request path.
-    if (inbox === null || typeof inbox !== "object" || typeof inbox.enqueue !== "function") {
+    if (!hasMethods(inbox, "enqueue")) {
       throw new TypeError(`${name}: inbox must have enqueue(key, event, dedupeTtlSecs) -> "new" | "duplicate" | "in_progress": memoryInbox(), queueInbox(env.QUEUE, {dedupe}), bullmqInbox(queue)`);
     }
     if (store !== undefined || onEvent !== undefined || config.leaseSecs !== undefined) {
@@ -158,7 +159,7 @@ function prepare(config, name) {
         "your own {claim, complete, release}, or null to call onEvent for every delivery",
     );
   }
-  if (store !== null && store !== undefined && !["claim", "complete", "release"].every((method) => typeof store[method] === "function")) {
+  if (store !== null && store !== undefined && !hasMethods(store, "claim", "complete", "release")) {
     throw new TypeError(`${name}: store must have claim(key, token, leaseSecs), complete(key, token, ttlSecs) and release(key, token)`);
   }
   if (typeof onError !== "function") throw new TypeError(`${name}: onError must be a function (error, info) => void`);

@@ -402,6 +402,30 @@ test("queueInbox measures the message as sent: a key of control characters (six 
   assert.deepStrictEqual(JSON.parse(bucket.objects.get(queue.sent[0].event_object)), event);
 });
 
+test("queueInbox sends inline a message of exactly the limit as sent (128,000 less 1,024 bytes of JSON) and overflows one byte more, whatever the text holds", async () => {
+  const limit = 128_000 - 1_024;
+  for (const pad of ["x", "\u00e9", "\u2028", "\u0001", "\u{1F600}", '"\\']) {
+    for (const target of [limit, limit + 1]) {
+      const key = `limephone:sms_sent:${pad}`;
+      const messageBytes = (event) => Buffer.byteLength(JSON.stringify({ key, event, dedupe_ttl_secs: 30 }));
+      const eventWith = (filler) => ({ id: key, n: -0, big: 1e21, list: [null, true, 0.1], raw: { text: pad.repeat(5_000) + "x".repeat(filler) } });
+      const event = eventWith(target - messageBytes(eventWith(0)));
+      assert.equal(messageBytes(event), target);
+      const queue = limitedQueue();
+      const bucket = memoryBucket();
+      const inbox = telhook.queueInbox(queue, { dedupe: telhook.memoryStore({ clock: () => 1_769_000_000 }), overflow: bucket });
+      assert.equal(await inbox.enqueue(key, event, 30), "new");
+      const [sent] = queue.sent;
+      if (target === limit) {
+        assert.deepStrictEqual(sent, JSON.parse(JSON.stringify({ key, event, dedupe_ttl_secs: 30 })), `pad ${JSON.stringify(pad)}: inline`);
+      } else {
+        assert.equal(typeof sent.event_object, "string", `pad ${JSON.stringify(pad)}: one byte past the limit sent inline`);
+        assert.deepStrictEqual(JSON.parse(bucket.objects.get(sent.event_object)), JSON.parse(JSON.stringify(event)));
+      }
+    }
+  }
+});
+
 test("consumeInbox deletes an overflowed message's object when its event was handled already (the event sent twice, review)", async () => {
   const store = telhook.memoryStore();
   const bucket = memoryBucket();
