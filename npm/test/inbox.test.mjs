@@ -444,3 +444,16 @@ test("consumeInbox deletes an overflowed message's object when its event was han
   assert.deepStrictEqual(outcomes, ["ack m1", "ack m2"]);
   assert.deepStrictEqual([...bucket.objects.keys()], []);
 });
+
+test("consumeInbox: a handler that calls both message.retry() and message.ack(), in either order, has failed: the message is retried with the handler's options and its key released (README)", async () => {
+  const store = telhook.memoryStore({ clock: () => 1_769_000_000 });
+  const event = { id: "lisoloo:both", provider: "lisoloo", type: "message.status" };
+  const calls = [];
+  const message = (id) => ({ id, attempts: 1, body: { key: event.id, event }, ack: () => calls.push(`ack ${id}`), retry: (o) => calls.push(`retry ${id} ${JSON.stringify(o)}`) });
+  const handler = (_event, { message: own }) => {
+    if (own.id === "m1") { own.retry({ delaySeconds: 7 }); own.ack(); } else { own.ack(); own.retry({ delaySeconds: 9 }); }
+  };
+  const counts = await telhook.consumeInbox({ messages: [message("m1"), message("m2")] }, {}, handler, {}, { store });
+  assert.deepStrictEqual(counts, { acked: 0, retried: 2 });
+  assert.deepStrictEqual(calls, ['retry m1 {"delaySeconds":7}', 'retry m2 {"delaySeconds":9}']);
+});
