@@ -483,9 +483,8 @@ fn itoa(value: u32) -> String {
 ///
 /// The methods take `&mut self` and block: for a store shared by concurrent tasks, implement
 /// the trait on a cloneable handle (a connection pool's, or an `Arc<Mutex<…>>` of your own,
-/// locked inside each call). An async client cannot block inside a call: drive
-/// [`machine::Delivery`] instead, which asks for each store step as an action and takes its
-/// result (or its deadline's expiry) as an input.
+/// locked inside each call). An async client cannot block inside a call: implement
+/// [`AsyncDedupeStore`] and call [`begin_async`] and [`Claimed::finish_async`].
 pub trait DedupeStore {
     type Error;
     /// Atomically: `New` (and the key is now claimed by `token` for `lease_secs`) unless a
@@ -507,6 +506,40 @@ pub trait DedupeStore {
     ) -> core::result::Result<(), Self::Error>;
     /// Forgets the key, if `token` still owns the claim.
     fn release(&mut self, key: &str, token: &str) -> core::result::Result<(), Self::Error>;
+}
+
+/// [`DedupeStore`] for a store whose client is async (a Redis or database pool): the same
+/// contract, each method a future, taking `&self` (a shared client handle). Used by
+/// [`begin_async`] and [`Claimed::finish_async`]; the futures are `Send`, so the flow runs in a
+/// spawned task (`tokio::spawn`). No deadline is put on a call here (the core has no timer):
+/// bound each one with your client's timeout or your runtime's (`tokio::time::timeout`) and
+/// return `Err` when it expires — answered 503, so the provider retries; a claim that lands after
+/// it ends with its lease.
+pub trait AsyncDedupeStore {
+    type Error;
+    /// Atomically: `New` (and the key is now claimed by `token` for `lease_secs`) unless a
+    /// live claim or a done mark holds the key.
+    fn claim(
+        &self,
+        key: &str,
+        token: &str,
+        lease_secs: u32,
+        now: i64,
+    ) -> impl core::future::Future<Output = core::result::Result<ClaimState, Self::Error>> + Send;
+    /// Marks the key done for `ttl_secs`, if `token` still owns the claim.
+    fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        ttl_secs: u32,
+        now: i64,
+    ) -> impl core::future::Future<Output = core::result::Result<(), Self::Error>> + Send;
+    /// Forgets the key, if `token` still owns the claim.
+    fn release(
+        &self,
+        key: &str,
+        token: &str,
+    ) -> impl core::future::Future<Output = core::result::Result<(), Self::Error>> + Send;
 }
 
 /// A delivery that owns its event's claim (or needs none): the handler runs, then
@@ -536,52 +569,149 @@ pub fn begin<S: DedupeStore>(
     store: &mut S,
     token: &str,
 ) -> core::result::Result<Claimed, Answer> {
-    use self::machine::{Action, Delivery, Input, Settings};
-    let settings = Settings::new(provider, options.max_body_bytes, true, None, None, None)
-        .map_err(|error| {
-            decide(&Step::Rejected {
-                provider,
-                code: String::from(error.code()),
-            })
-        })?;
-    let (mut delivery, mut action) = Delivery::start_request(settings, request);
-    let mut event = None;
+    let mut flow = Flow::start(provider, request, credentials, now, options, token)?;
     loop {
-        action = match action {
-            // The machine checks the length against the cap and the declared length.
-            Action::ReadBody { .. } => delivery.next(Input::BodyRead {
-                length: request.body.len() as u64,
-            }),
-            Action::Normalize => {
-                let (input, normalized) =
-                    normalize_input(provider, request, credentials, now, options);
-                event = normalized;
-                delivery.next(input)
-            }
+        match flow.next() {
             // A Rust store call is synchronous: the store's own timeouts bound it.
-            Action::Claim {
-                key, lease_secs, ..
-            } => delivery.next(match store.claim(&key, token, lease_secs, now) {
-                Ok(state) => Input::Claimed {
-                    state: String::from(state.as_str()),
+            Next::Claim { key, lease_secs } => {
+                flow.claimed(store.claim(&key, token, lease_secs, now).ok())
+            }
+            Next::Handler => return flow.into_claimed(),
+            Next::Answer(answer) => return Err(answer),
+        }
+    }
+}
+
+/// [`begin`] for a store whose client is async: the same flow, its one store call awaited.
+pub async fn begin_async<S: AsyncDedupeStore>(
+    provider: Option<Provider>,
+    request: &crate::WebhookRequest,
+    credentials: &crate::Credentials,
+    now: i64,
+    options: &crate::Options,
+    store: &S,
+    token: &str,
+) -> core::result::Result<Claimed, Answer> {
+    let mut flow = Flow::start(provider, request, credentials, now, options, token)?;
+    loop {
+        match flow.next() {
+            Next::Claim { key, lease_secs } => {
+                flow.claimed(store.claim(&key, token, lease_secs, now).await.ok())
+            }
+            Next::Handler => return flow.into_claimed(),
+            Next::Answer(answer) => return Err(answer),
+        }
+    }
+}
+
+/// What a delivery on its way to the handler needs next.
+enum Next {
+    Claim { key: String, lease_secs: u32 },
+    Handler,
+    Answer(Answer),
+}
+
+/// A delivery on its way to the handler: the machine driven through every step that needs no
+/// store, so that [`begin`] and [`begin_async`] differ only in how they call the store.
+struct Flow<'a> {
+    delivery: self::machine::Delivery,
+    action: self::machine::Action,
+    event: Option<crate::NormalizedEvent>,
+    provider: Option<Provider>,
+    request: &'a crate::WebhookRequest,
+    credentials: &'a crate::Credentials,
+    now: i64,
+    options: &'a crate::Options,
+    token: &'a str,
+}
+
+impl<'a> Flow<'a> {
+    fn start(
+        provider: Option<Provider>,
+        request: &'a crate::WebhookRequest,
+        credentials: &'a crate::Credentials,
+        now: i64,
+        options: &'a crate::Options,
+        token: &'a str,
+    ) -> core::result::Result<Self, Answer> {
+        use self::machine::{Delivery, Settings};
+        let settings = Settings::new(provider, options.max_body_bytes, true, None, None, None)
+            .map_err(|error| {
+                decide(&Step::Rejected {
+                    provider,
+                    code: String::from(error.code()),
+                })
+            })?;
+        let (delivery, action) = Delivery::start_request(settings, request);
+        Ok(Flow {
+            delivery,
+            action,
+            event: None,
+            provider,
+            request,
+            credentials,
+            now,
+            options,
+            token,
+        })
+    }
+
+    /// Runs the steps that need no store, up to the next one that does or the delivery's end.
+    fn next(&mut self) -> Next {
+        use self::machine::{Action, Input};
+        loop {
+            let action = core::mem::replace(&mut self.action, Action::CallHandler);
+            let input = match action {
+                // The machine checks the length against the cap and the declared length.
+                Action::ReadBody { .. } => Input::BodyRead {
+                    length: self.request.body.len() as u64,
                 },
-                Err(_) => Input::StoreFailed { timed_out: false },
-            }),
-            Action::CallHandler => match event {
-                Some(event) => {
-                    return Ok(Claimed {
-                        event,
-                        delivery,
-                        token: String::from(token),
-                    })
+                Action::Normalize => {
+                    let (input, normalized) = normalize_input(
+                        self.provider,
+                        self.request,
+                        self.credentials,
+                        self.now,
+                        self.options,
+                    );
+                    self.event = normalized;
+                    input
                 }
-                None => delivery.next(Input::HandlerFailed),
+                Action::Claim {
+                    key, lease_secs, ..
+                } => return Next::Claim { key, lease_secs },
+                Action::CallHandler if self.event.is_some() => return Next::Handler,
+                Action::CallHandler => Input::HandlerFailed,
+                Action::Answer { answer, note } => return Next::Answer(Answer { note, ..answer }),
+                Action::Complete { .. } | Action::Release { .. } => Input::Settled,
+                // Inbox mode is [`crate::inbox::accept`]; these settings never ask for it.
+                Action::Enqueue { .. } => Input::StoreFailed { timed_out: false },
+            };
+            self.action = self.delivery.next(input);
+        }
+    }
+
+    /// The delivery handed to the handler, once [`Flow::next`] said [`Next::Handler`].
+    fn into_claimed(self) -> core::result::Result<Claimed, Answer> {
+        match self.event {
+            Some(event) => Ok(Claimed {
+                event,
+                delivery: self.delivery,
+                token: String::from(self.token),
+            }),
+            None => Err(internal(self.delivery.provider)),
+        }
+    }
+
+    /// The store's answer to the claim [`Flow::next`] asked for (`None`: it failed).
+    fn claimed(&mut self, state: Option<ClaimState>) {
+        use self::machine::Input;
+        self.action = self.delivery.next(match state {
+            Some(state) => Input::Claimed {
+                state: String::from(state.as_str()),
             },
-            Action::Answer { answer, note } => return Err(Answer { note, ..answer }),
-            Action::Complete { .. } | Action::Release { .. } => delivery.next(Input::Settled),
-            // Inbox mode is [`crate::inbox::accept`]; these settings never ask for it.
-            Action::Enqueue { .. } => delivery.next(Input::StoreFailed { timed_out: false }),
-        };
+            None => Input::StoreFailed { timed_out: false },
+        });
     }
 }
 
@@ -617,13 +747,49 @@ impl Claimed {
     /// says. A store failure here changes nothing in the answer: the handler's work is done
     /// (or failed), and an unreleased claim expires with its lease.
     pub fn finish<S: DedupeStore>(self, result: HandlerResult, store: &mut S, now: i64) -> Answer {
-        use self::machine::{Action, Input};
+        let (mut delivery, token, mut action) = self.handled(result);
+        loop {
+            let settled = match settle(&delivery, action) {
+                Settle::Answer(answer) => return answer,
+                Settle::Complete { key, ttl_secs } => store.complete(&key, &token, ttl_secs, now),
+                Settle::Release { key } => store.release(&key, &token),
+            };
+            action = settled_input(&mut delivery, settled.is_ok());
+        }
+    }
+
+    /// [`Claimed::finish`] for a store whose client is async.
+    pub async fn finish_async<S: AsyncDedupeStore>(
+        self,
+        result: HandlerResult,
+        store: &S,
+        now: i64,
+    ) -> Answer {
+        let (mut delivery, token, mut action) = self.handled(result);
+        loop {
+            let settled = match settle(&delivery, action) {
+                Settle::Answer(answer) => return answer,
+                Settle::Complete { key, ttl_secs } => {
+                    store.complete(&key, &token, ttl_secs, now).await
+                }
+                Settle::Release { key } => store.release(&key, &token).await,
+            };
+            action = settled_input(&mut delivery, settled.is_ok());
+        }
+    }
+
+    /// The handler's result given to the machine: the delivery, its token and what it asks next.
+    fn handled(
+        self,
+        result: HandlerResult,
+    ) -> (self::machine::Delivery, String, self::machine::Action) {
+        use self::machine::Input;
         let Claimed {
             mut delivery,
             token,
             ..
         } = self;
-        let mut action = delivery.next(match result {
+        let action = delivery.next(match result {
             HandlerResult::Outcome {
                 outcome: HandlerOutcome::Ok,
             } => Input::Handled { status: None },
@@ -634,21 +800,35 @@ impl Claimed {
                 status: Some(i64::from(status)),
             },
         });
-        loop {
-            let settled = match action {
-                Action::Answer { answer, note } => return Answer { note, ..answer },
-                Action::Complete { key, ttl_secs, .. } => {
-                    store.complete(&key, &token, ttl_secs, now)
-                }
-                Action::Release { key, .. } => store.release(&key, &token),
-                _ => return internal(delivery.provider),
-            };
-            action = delivery.next(match settled {
-                Ok(()) => Input::Settled,
-                Err(_) => Input::SettleFailed { timed_out: false },
-            });
-        }
+        (delivery, token, action)
     }
+}
+
+/// What settling a claim asks of the store next.
+enum Settle {
+    Complete { key: String, ttl_secs: u32 },
+    Release { key: String },
+    Answer(Answer),
+}
+
+fn settle(delivery: &self::machine::Delivery, action: self::machine::Action) -> Settle {
+    use self::machine::Action;
+    match action {
+        Action::Answer { answer, note } => Settle::Answer(Answer { note, ..answer }),
+        Action::Complete { key, ttl_secs, .. } => Settle::Complete { key, ttl_secs },
+        Action::Release { key, .. } => Settle::Release { key },
+        _ => Settle::Answer(internal(delivery.provider)),
+    }
+}
+
+/// The store's answer to a settling call, given to the machine: what it asks next.
+fn settled_input(delivery: &mut self::machine::Delivery, ok: bool) -> self::machine::Action {
+    use self::machine::Input;
+    delivery.next(if ok {
+        Input::Settled
+    } else {
+        Input::SettleFailed { timed_out: false }
+    })
 }
 
 /// The whole flow for a synchronous handler: [`begin`], the handler, [`Claimed::finish`].

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 use telhook_core::receive::{
-    begin, Answer, ClaimState, Claimed, DedupeStore, HandlerOutcome, HandlerResult, MemoryStore,
+    begin, begin_async, Answer, AsyncDedupeStore, ClaimState, Claimed, DedupeStore, HandlerOutcome,
+    HandlerResult, MemoryStore,
 };
 use telhook_core::{Credentials, Options, Provider};
 
@@ -106,7 +107,94 @@ impl DedupeStore for Flaky {
     }
 }
 
+/// The same store behind an async client: each call answers after one `Pending` poll, as a
+/// network client's future does, so every await point of the async flow is taken.
+#[derive(Default)]
+struct AsyncFlaky(std::sync::Mutex<Flaky>);
+
+struct AfterOnePoll<T>(Option<T>, bool);
+
+impl<T: Unpin> std::future::Future for AfterOnePoll<T> {
+    type Output = T;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        if std::mem::replace(&mut self.1, true) {
+            std::task::Poll::Ready(self.0.take().unwrap())
+        } else {
+            context.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+fn after_one_poll<T: Unpin>(value: T) -> AfterOnePoll<T> {
+    AfterOnePoll(Some(value), false)
+}
+
+impl AsyncDedupeStore for AsyncFlaky {
+    type Error = ();
+    fn claim(
+        &self,
+        key: &str,
+        token: &str,
+        lease: u32,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<ClaimState, ()>> + Send {
+        after_one_poll(self.0.lock().unwrap().claim(key, token, lease, now))
+    }
+    fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: u32,
+        now: i64,
+    ) -> impl std::future::Future<Output = Result<(), ()>> + Send {
+        after_one_poll(self.0.lock().unwrap().complete(key, token, ttl, now))
+    }
+    fn release(
+        &self,
+        key: &str,
+        token: &str,
+    ) -> impl std::future::Future<Output = Result<(), ()>> + Send {
+        after_one_poll(self.0.lock().unwrap().release(key, token))
+    }
+}
+
+/// Runs a future to its end on this thread (the core has no executor; a server has tokio's).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Wakeless;
+    impl std::task::Wake for Wakeless {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Wakeless));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
+/// How a vector's deliveries are run: `begin`/`finish` on a blocking store, or
+/// `begin_async`/`finish_async` on the same store behind an async client.
+#[derive(Clone, Copy)]
+enum Flow {
+    Blocking,
+    Async,
+}
+
 fn run(vector: &Value) -> Result<(), String> {
+    run_as(vector, Flow::Blocking)
+}
+
+fn run_async(vector: &Value) -> Result<(), String> {
+    run_as(vector, Flow::Async)
+}
+
+fn run_as(vector: &Value, flow: Flow) -> Result<(), String> {
     let provider = match &vector["provider"] {
         Value::Null => None,
         name => Some(Provider::from_name(name.as_str().unwrap()).unwrap()),
@@ -114,26 +202,42 @@ fn run(vector: &Value) -> Result<(), String> {
     let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
     let options = Options::from_json_value(vector["options"].clone()).unwrap();
     let mut now = vector["now"].as_i64().unwrap();
-    let mut store = Flaky::default();
+    let store = AsyncFlaky::default();
+    let finish = |claimed: Claimed, result: HandlerResult, now: i64| match flow {
+        Flow::Blocking => claimed.finish(result, &mut *store.0.lock().unwrap(), now),
+        Flow::Async => block_on(claimed.finish_async(result, &store, now)),
+    };
     let mut held: HashMap<usize, Claimed> = HashMap::new();
     let mut calls = 0;
     for (index, step) in vector["steps"].as_array().unwrap().iter().enumerate() {
         let answer = if let Some(request) = step.get("deliver") {
-            store.fail_claim = matches!(
+            store.0.lock().unwrap().fail_claim = matches!(
                 step.get("store").and_then(Value::as_str),
                 Some("fails" | "answers_no_state")
             );
             let token = format!("delivery-{index}");
             let request = request_of(request);
-            match begin(
-                provider,
-                &request,
-                &credentials,
-                now,
-                &options,
-                &mut store,
-                &token,
-            ) {
+            let begun = match flow {
+                Flow::Blocking => begin(
+                    provider,
+                    &request,
+                    &credentials,
+                    now,
+                    &options,
+                    &mut *store.0.lock().unwrap(),
+                    &token,
+                ),
+                Flow::Async => block_on(begin_async(
+                    provider,
+                    &request,
+                    &credentials,
+                    now,
+                    &options,
+                    &store,
+                    &token,
+                )),
+            };
+            match begun {
                 Err(answer) => answer,
                 Ok(claimed) => {
                     calls += 1;
@@ -142,7 +246,7 @@ fn run(vector: &Value) -> Result<(), String> {
                             held.insert(index, claimed);
                             continue;
                         }
-                        Some(result) => claimed.finish(result, &mut store, now),
+                        Some(result) => finish(claimed, result, now),
                     }
                 }
             }
@@ -151,7 +255,7 @@ fn run(vector: &Value) -> Result<(), String> {
                 .remove(&(finished.as_u64().unwrap() as usize))
                 .ok_or("finish of nothing held")?;
             let result = handler_result(&step["outcome"]).ok_or("a finish cannot hold")?;
-            claimed.finish(result, &mut store, now)
+            finish(claimed, result, now)
         } else if let Some(seconds) = step.get("advance_secs") {
             now += seconds.as_i64().unwrap();
             continue;
@@ -179,6 +283,11 @@ fn run(vector: &Value) -> Result<(), String> {
 #[test]
 fn every_handler_vector_gives_the_expected_answers() {
     common::run_all(&handler_vectors(), 30, run);
+}
+
+#[test]
+fn every_handler_vector_gives_the_same_answers_through_the_async_flow() {
+    common::run_all(&handler_vectors(), 30, run_async);
 }
 
 #[test]
