@@ -353,6 +353,7 @@ bench: $(NPM_DIST) $(BENCH_NPM) $(BENCH_WASM_FLOOR) $(STAMPS)/bench-python valgr
 	  -- $(BENCH_GROWTH) > target/bench/rust-memory.json
 	node bench/node/bench.mjs
 	node bench/node/startup.mjs
+	node bench/node/workerd-compile.mjs
 	$(CARGO) build --release --quiet -p telhook-core --example profile --features binding-api
 	$(PY) bench/python/bench.py
 	node bench/node/e2e.mjs $(CURDIR)/$(PY)

@@ -562,6 +562,14 @@ def main():
         f"{met(startup['workerd_inbox_first_request_added_ms'] <= 5)} |",
         *provider_first_requests(startup),
         "",
+        "What those first requests compile, counted (bench/node/workerd-compile.mjs: V8's Liftoff function bodies, in "
+        "bytes, which the host's load does not move; npm/dist/workerd.mjs run in Node with the module compiled as "
+        "workerd gives it, its start-up warm-up included). A wasm function is compiled on its first call, so what a "
+        "first request compiles is CPU inside that request; the warm-up (npm/scripts/warm-up-requests.mjs) moves it "
+        "to start-up:",
+        "",
+        (ROOT / "target/bench/workerd-compile.md").read_text().rstrip(),
+        "",
         f"## Python {py['python_version']} (PyO3 extension, built as the x86_64 wheels are: release, profile-guided)",
         "",
         "The extension is the one `pip install telhook` gives on x86_64 Linux: built with `-Cprofile-use` from a "
