@@ -297,8 +297,23 @@ def common() -> dict[str, dict]:
                   deliver(telnyx_request, "ok", DUPLICATE)],
         "expect_handler_calls": 2,
     }
+    gather = load("telnyx/texml_gather_action.json")
+    gather_again = load("telnyx/texml_gather_same_input_again.json")
     undetectable = load("common/err_undetectable.json")
     return {
+        "telnyx_texml_same_gather_input_twice_is_handled_twice": {
+            "description": "A caller presses 1 at two menus of one call: TeXML sends the same <Gather> body twice "
+                           "(developers.telnyx.com's TexmlGatherWebhook has no time and no sequence number), each "
+                           "signed anew; both are handled, and a replay of the first signed request is a duplicate",
+            "provider": "telnyx",
+            "credentials": gather["credentials"],
+            "now": gather["now"],
+            "steps": [deliver(request_of(gather), "ok", ACCEPTED),
+                      {"advance_secs": gather_again["now"] - gather["now"]},
+                      deliver(request_of(gather_again), "ok", ACCEPTED),
+                      deliver(request_of(gather), "ok", DUPLICATE)],
+            "expect_handler_calls": 2,
+        },
         "telnyx_crashed_worker_lease_follows_the_schedule": telnyx_crashed,
         "common_body_too_large": {
             "description": "A body over the 1 MiB cap is 413 (the adapter stops reading at the cap)",

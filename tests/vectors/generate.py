@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from signers import (b64url, basic, ed25519_public, ed25519_sign, hmac_b64, hmac_hex, jwt,  # noqa: E402
                      twilio_signature, vonage_sig)
-from urllib.parse import urlencode  # noqa: E402
+from urllib.parse import parse_qsl, urlencode  # noqa: E402
 import public_gatewayapi  # noqa: E402  (tests/vectors/public_gatewayapi.py)
 
 NOW = 1769000000  # 2026-01-21T12:53:20Z
@@ -552,6 +552,35 @@ def vonage():
     vec("vonage", "voice_event_machine_beep_start", "Advanced Machine Detection's second machine event of a "
         "leg (sub_state beep_start, Vonage's Voice API webhook reference): its own event beside HumanMachine.json's",
         "vonage", body, h(body), creds)
+    # Voice API events that name no leg, or no leg's status (the same SDK folder at 8cad0859,
+    # the fixtures' text as committed, a BOM dropped): read as Messages API payloads before — a
+    # transcription (status "transcribed") was a message status whose ledger update raised.
+    no_leg_status = {
+        "Record.json": ("recording", "the record action's event: a recording, no leg; other",
+                        '{\n  "timestamp": "2020-01-01T12:00:00.000Z",\n  "start_time": "2020-01-01T12:00:00.000Z",\n'
+                        '  "end_time": "2020-01-01T12:00:01.000Z",\n  "recording_url": "https://api.nexmo.com/v1/files/'
+                        'bbbbbbbb-aaaa-cccc-dddd-0123456789ab",\n  "size": 12222,\n  "recording_uuid": '
+                        '"aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab"\n}'),
+        "TranscriptionWebhook.json": ("transcription", "a transcription's callback (status transcribed): other, "
+                                      "never a message status",
+                                      '{\n  "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  '
+                                      '"recording_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "status": "transcribed",\n'
+                                      '  "transcription_url": "https://api.nexmo.com/v1/files/bbbbbbbb-aaaa-cccc-dddd-'
+                                      '0123456789ab",\n  "type": "record"\n}\n\n'),
+        "Transfer.json": ("transfer", "a leg moved to another conversation: call.status of that leg",
+                          '{\n  "uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "conversation_uuid_from": '
+                          '"CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "conversation_uuid_to": '
+                          '"CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "timestamp": "2020-01-01T12:00:00.000Z"\n}'),
+        "Error.json": ("error", "an NCCO error (reason): other",
+                       '{\n  "reason": "Syntax error in NCCO. Invalid value type or action.",\n  "conversation_uuid": '
+                       '"CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "timestamp": "2020-01-01T12:00:00.000Z"\n}'),
+        "Notification.json": ("notification", "a notify action's payload: other",
+                              '{\n  "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",\n  "payload": {\n'
+                              '    "bar": "foo"\n  },\n  "timestamp": "2020-01-01T12:00:00.000Z"\n}'),
+    }
+    for fixture, (name, what, text) in no_leg_status.items():
+        vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@8cad0859af710634ac70c2a5cd2f03c7b11903b9 "
+            f"(the fixture's text, its BOM dropped): {what}; provider_event_type names it", "vonage", text, h(text), creds)
     for fixture, body in voice.items():
         name = fixture.removesuffix(".json").lower()
         vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@{commits[fixture]}: a Voice API event, the fixture's text "
@@ -684,8 +713,23 @@ def telnyx():
     gather = [("AccountSid", "f5586561-8ff0-4291-a51b-c7dfe4139ff9"), ("CallSid", sid), ("CallStatus", "in-progress"),
               ("Digits", "1"), ("From", "+35319605860"), ("To", "+13129457420")]
     body, headers = form_signed(gather)
-    vec("telnyx", "texml_gather_action", "A TeXML <Gather> action request (no CallbackSource): keyed by its "
-        "body, since a call's requests share its status", "telnyx", body, headers, creds)
+    vec("telnyx", "texml_gather_action", "A TeXML <Gather> action request (no CallbackSource; the fields of "
+        "developers.telnyx.com/api-reference/callbacks/texml-gather's TexmlGatherWebhook example, which has no "
+        "time and no sequence number): keyed by what Telnyx signed, its telnyx-timestamp and its body, since a "
+        "call's requests share its status", "telnyx", body, headers, creds)
+    # The caller presses 1 again at a second menu of the same call: the same body, signed 20 s later.
+    # Keyed by the body alone it was answered duplicate (a review with the docs' example).
+    again = dict(h(body, at=NOW + 20), **{"Content-Type": FORM})
+    vec("telnyx", "texml_gather_same_input_again", "The same <Gather> input at a second menu of the call (the "
+        "TexmlGatherWebhook example's fields, the same body signed 20 s later): its own event, a key other than "
+        "texml_gather_action's, never a duplicate of it", "telnyx", body, again, creds, now=NOW + 20)
+    after_hangup = [("AccountSid", "f5586561-8ff0-4291-a51b-c7dfe4139ff9"), ("CallSid", sid), ("CallStatus", "completed"),
+                    ("From", "+35319605860"), ("RecordingUrl", "https://api.telnyx.com/v2/recordings/1.mp3"),
+                    ("To", "+13129457420")]
+    body, headers = form_signed(after_hangup)
+    vec("telnyx", "texml_request_after_hangup_completed", "A TeXML request of a call made after its hang-up "
+        "(CallStatus completed, no CallbackSource: a <Record> action's, whose fields TeXML copies from Twilio's): "
+        "call.status, never a second call.completed beside the status callback's", "telnyx", body, headers, creds)
     # RCS (developers.telnyx.com/docs/messaging/messages/receiving-rcs-webhooks): text in payload.body.text,
     # read receipts as message.read.
     rcs = {"record_type": "message", "direction": "outbound", "id": "4031938e-60e5-4f4d-a8b1-8e2b2d7ea9b2",
@@ -1199,6 +1243,41 @@ def twilio():
          "it): a caller is a phone number or null, never a sender ID",
          [(k, {"From": "Anonymous"}.get(k, v)) for k, v in call] + [("CallStatus", "completed"), ("CallDuration", "7")],
          url="https://hooks.example.com/twilio/voice/status")
+    # A Spring app's controller test (Kotlin StoryControllerTests, callbackDeserialization_transcriptionComplete_
+    # Success and _RecordingComplete_Success: the bodies Twilio sent it, byte for byte): a <Record>'s
+    # transcription callback carries CallStatus=completed and was a second call.completed.
+    peer = "a Spring app's StoryControllerTests (Kotlin), the body of callbackDeserialization_{}_Success"
+    transcription = ("ApiVersion=2010-04-01&TranscriptionType=fast&TranscriptionUrl=https%3A%2F%2Fapi.twilio.com%2F2010-04-01"
+                     "%2FAccounts%2FACcc830b11ab88f5dd8ccc1430511c2357%2FRecordings%2FRE64545a8c9fbe9d6d191c2423c2c993ce%2F"
+                     "Transcriptions%2FTR5b7449e016d0716e82afae470221c007&TranscriptionSid=TR5b7449e016d0716e82afae470221c007"
+                     "&Called=%2B19788356697&RecordingSid=RE64545a8c9fbe9d6d191c2423c2c993ce&CallStatus=completed&RecordingUrl="
+                     "https%3A%2F%2Fapi.twilio.com%2F2010-04-01%2FAccounts%2FACcc830b11ab88f5dd8ccc1430511c2357%2FRecordings%2F"
+                     "RE64545a8c9fbe9d6d191c2423c2c993ce&From=%2B18443555050&Direction=outbound-api&url=https%3A%2F%2F"
+                     "webhook.site%2Fac9cab2b-ff6e-4e88-bf12-eb2bf33cb772%2Fl01xt1w8u21s&AccountSid=ACcc830b11ab88f5dd8ccc1430511c2357"
+                     "&TranscriptionText=One%20of%20my%20fondest%20memories%20was%20going%20and%20getting%20ice%20cream"
+                     "&Caller=%2B18443555050&TranscriptionStatus=completed&CallSid=CAb0b939e902e7a396204cd7ba8c85acbb"
+                     "&To=%2B19788356697")
+    post("transcription_callback_not_a_call_completion", peer.format("transcriptionComplete") + " (its "
+         "TranscriptionText shortened): a transcription's callback names the call and its CallStatus=completed but "
+         "is no change of it: type other, provider_event_type transcription, never a second call.completed",
+         parse_qsl(transcription, keep_blank_values=True), body=transcription,
+         url="https://hooks.example.com/twilio/voice/transcription")
+    recording = ("RecordingSource=RecordVerb&RecordingSid=RE64545a8c9fbe9d6d191c2423c2c993ce&RecordingUrl=https%3A%2F%2F"
+                 "api.twilio.com%2F2010-04-01%2FAccounts%2FACcc830b11ab88f5dd8ccc1430511c2357%2FRecordings%2F"
+                 "RE64545a8c9fbe9d6d191c2423c2c993ce&RecordingStatus=completed&RecordingChannels=1&ErrorCode=0&CallSid="
+                 "CAb0b939e902e7a396204cd7ba8c85acbb&RecordingStartTime=Mon%2C%2003%20Jul%202023%2021%3A45%3A28%20%2B0000"
+                 "&AccountSid=ACcc830b11ab88f5dd8ccc1430511c2357&RecordingDuration=21")
+    post("recording_status_callback", peer.format("RecordingComplete") + ": a recording's status callback: type "
+         "other, provider_event_type recording, keyed by the body", parse_qsl(recording, keep_blank_values=True),
+         body=recording, url="https://hooks.example.com/twilio/voice/recording")
+    post("voice_request_after_hangup_completed", "A request of a call made after its hang-up (a <Record> action's: "
+         "CallStatus completed, RecordingUrl, no CallbackSource; twilio.com/docs/voice/twiml/record's action "
+         "parameters): call.status, never a second call.completed beside the status callback's",
+         [(k, v) for k, v in call if k not in ("CallbackSource", "Timestamp")]
+         + [("CallStatus", "completed"), ("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/"
+             "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Recordings/REaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            ("RecordingDuration", "12"), ("Digits", "hangup")],
+         url="https://hooks.example.com/twilio/voice/recorded")
     voice = [(k, v) for k, v in call if k not in ("CallbackSource", "Timestamp")] + [("CallStatus", "ringing")]
     post("call_incoming", "The Voice URL request of an incoming call (CallStatus ringing, no CallbackSource): "
          "call.incoming", voice, url="https://hooks.example.com/twilio/voice")
@@ -1264,6 +1343,13 @@ def twilio():
              "synthetic values): each action on a message is its own event (action, message, time in the key), "
              "a redelivery (RetryCount 1) the same event; only onMessageAdded is message.received",
              conversation + extra)
+    tfpecho = ("EventType=onMessageAdded&Attributes=%7B%7D&DateCreated=2021-08-10T18%3A00%3A58.111Z&Index=35&MessageSid="
+               "IM8d613ccb9016450fa29faecfaa7bb6f4&AccountSid=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&Source=SDK&ClientIdentity=dave"
+               "&RetryCount=0&Author=dave&ParticipantSid=MBc58b06998c564765bbff41cfd3a03219&Body=two&ConversationSid="
+               "CH6c25138e952448e3b27ef8164097a1c7")
+    post("conversations_message_added_logged", "tigerfarm/tfpecho README.md, a logged onMessageAdded delivery (its "
+         "AccountSid replaced): occurred_at is the action's DateCreated, the time its key holds",
+         parse_qsl(tfpecho, keep_blank_values=True), body=tfpecho, url="https://hooks.example.com/twilio/conversations")
     post("proxy_forwarded_headers", "Behind a proxy that sets X-Forwarded-Proto/-Host, trusted by the option",
          params, url="/twilio/sms", signed_url=TWILIO_URL, options={"trust_forwarded_headers": True},
          headers={"Host": "127.0.0.1:8000", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hooks.example.com"})

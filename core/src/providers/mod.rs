@@ -714,6 +714,16 @@ impl Context<'_> {
     pub fn derived_key(&self) -> String {
         self.key(&["sha256", &hex::encode(Sha256::digest(self.body))])
     }
+
+    /// [`Context::derived_key`] of the bytes a provider signed when the body alone does not
+    /// tell two requests apart: `prefix`, then the body.
+    pub fn derived_key_after(&self, prefix: &[u8]) -> String {
+        let digest = Sha256::new()
+            .chain_update(prefix)
+            .chain_update(self.body)
+            .finalize();
+        self.key(&["sha256", &hex::encode(digest)])
+    }
 }
 
 #[cfg(test)]

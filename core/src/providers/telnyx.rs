@@ -382,7 +382,11 @@ fn message_event(
 /// A TeXML callback (Twilio-style PascalCase fields, developers.telnyx.com/api-reference/
 /// callbacks/texml-*): a call-progress status callback (`CallbackSource`) is keyed by the call,
 /// its status and its `SequenceNumber`, which a redelivery repeats; any other request of a
-/// running call (a `<Gather>` action, a recording) by its body.
+/// running call (a `<Gather>` action, a recording) by what Telnyx signed, its `telnyx-timestamp`
+/// and its body. The body alone does not tell two requests apart: a caller who presses 1 at
+/// two menus of one call sends the same `<Gather>` body twice (the TexmlGatherWebhook example
+/// has no time and no sequence number), and the second was answered `duplicate`. A replay of
+/// the signed request is still one event; a redelivery Telnyx signs anew is another.
 fn texml_event(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let mut fields = Fields::new(&raw);
     let call_sid = fields.id("CallSid");
@@ -395,10 +399,17 @@ fn texml_event(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
             key.extend(sequence.as_deref());
             context.key(&key)
         }
-        _ => context.derived_key(),
+        _ => match context.header(TIMESTAMP_HEADER) {
+            Some(timestamp) => {
+                context.derived_key_after(alloc::format!("{timestamp}|").as_bytes())
+            }
+            None => context.derived_key(),
+        },
     };
+    // Only the status callback says the call ended; another request of the call may repeat
+    // `completed` (as Twilio's do, whose fields TeXML copies).
     let event_type = match word {
-        "completed" => EventType::CallCompleted,
+        "completed" if status_callback => EventType::CallCompleted,
         _ => EventType::CallStatus,
     };
     let name = if status_callback {

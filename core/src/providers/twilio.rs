@@ -686,8 +686,21 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         let word = fields.text("CallStatus").unwrap_or_default();
         let inbound = fields.text("Direction") == Some("inbound");
         let status_callback = fields.has("CallbackSource");
+        // A recording's status callback and a transcription's callback name the call (and the
+        // transcription its `CallStatus=completed`, a capture: a PHP voicemail job's logged
+        // delivery) but are no change of it: never a second `call.completed`.
+        let about_a_recording = if fields.has("TranscriptionSid") {
+            Some("transcription")
+        } else if fields.has("RecordingSid") && fields.has("RecordingStatus") {
+            Some("recording")
+        } else {
+            None
+        };
         let event_type = match word {
-            "completed" => EventType::CallCompleted,
+            _ if about_a_recording.is_some() => EventType::Other,
+            // Only the status callback says the call ended; a request of the call made after it
+            // (a `<Record>` action after the hang-up) repeats `completed`.
+            "completed" if status_callback => EventType::CallCompleted,
             "ringing" if inbound && !status_callback => EventType::CallIncoming,
             "busy" | "no-answer" | "canceled" | "failed" if inbound => EventType::CallMissed,
             _ => EventType::CallStatus,
@@ -700,10 +713,10 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
             // A request of a running call (a <Gather> action, a redirect): no status names it.
             fallback()
         };
-        let name = if status_callback {
-            "call_status"
-        } else {
-            "voice_request"
+        let name = match about_a_recording {
+            Some(name) => name,
+            None if status_callback => "call_status",
+            None => "voice_request",
         };
         event = context.event(id, event_type, name, Value::Null);
         event.occurred_at = rfc2822(&mut fields, "Timestamp");
@@ -754,9 +767,10 @@ fn conversations_event(
         },
     };
     let status = fields.text("Status");
-    let when = ["DateRemoved", "DateUpdated", "DateCreated"]
-        .iter()
-        .find_map(|path| fields.text(path));
+    let when_path = ["DateRemoved", "DateUpdated", "DateCreated"]
+        .into_iter()
+        .find(|path| fields.text(path).is_some());
+    let when = when_path.and_then(|path| fields.text(path));
     // A pre-action webhook (`onMessageAdd`, …) fires before its resource exists: no sid of it
     // and no time, so every message a participant sends would share one key. Those, and any
     // action without a time, go by the idempotency token or the body.
@@ -776,6 +790,8 @@ fn conversations_event(
         EventType::Other
     };
     let mut event = context.event(id, event_type, action, Value::Null);
+    // The action's own time (a logged delivery: tigerfarm/tfpecho's README, `DateCreated`).
+    event.occurred_at = when_path.and_then(|path| fields.time(path));
     if added {
         event.message = Some(Message {
             id: message_sid,

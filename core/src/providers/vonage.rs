@@ -512,13 +512,25 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     }
 }
 
-/// A Voice API event (a call leg's `uuid` — `call_uuid` in the machine-detection event — and
-/// its `conversation_uuid`, no `message_uuid`): its keys, never their types.
+/// A Voice API event: a call's `conversation_uuid` (`conversation_uuid_from` in a transfer),
+/// no `message_uuid`; its keys, never their types. Not every one names a leg (`uuid`, or
+/// `call_uuid` in the machine-detection event): a recording's, a transcription's, an error's
+/// and a notification's do not (vonage-dotnet-sdk `Vonage.Test/Voice/Data/Record.json`,
+/// `TranscriptionWebhook.json`, `Error.json`, `Notification.json`), and were read as Messages
+/// API payloads — a transcription (`status: transcribed`) as a message status.
 fn is_voice_event(raw: &Value) -> bool {
     raw.get("message_uuid").is_none()
-        && (raw.get("uuid").is_some() || raw.get("call_uuid").is_some())
-        && raw.get("conversation_uuid").is_some()
+        && (raw.get("conversation_uuid").is_some() || raw.get("conversation_uuid_from").is_some())
 }
+
+/// A Voice API event that is no status of a call leg, by the key only it has.
+const VOICE_EVENTS_BY_KEY: [(&str, &str); 5] = [
+    ("recording_url", "recording"),
+    ("transcription_url", "transcription"),
+    ("conversation_uuid_from", "transfer"),
+    ("payload", "notification"),
+    ("reason", "error"),
+];
 
 /// A Voice API event webhook (developer.vonage.com/en/voice/voice-api/webhook-reference,
 /// the SDKs' fixtures: vonage-dotnet-sdk `Vonage.Test/Voice/Data/Completed.json`, …). Each
@@ -538,7 +550,19 @@ fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent>
         None => None,
     };
     let inbound = direction == Some(Direction::Inbound);
+    // A leg's status is a call event whatever else it carries.
+    let other = if leg.is_some() && !word.is_empty() {
+        None
+    } else {
+        VOICE_EVENTS_BY_KEY
+            .into_iter()
+            .find(|(key, _)| fields.has(key))
+            .map(|(_, name)| name)
+    };
     let event_type = match word {
+        // A transfer moves a leg: a change of the call. The rest only name the call.
+        _ if other == Some("transfer") => EventType::CallStatus,
+        _ if other.is_some() => EventType::Other,
         "completed" => EventType::CallCompleted,
         "busy" | "cancelled" | "failed" | "rejected" | "timeout" | "unanswered" if inbound => {
             EventType::CallMissed
@@ -556,17 +580,25 @@ fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent>
         }
         _ => derived_key(context, &raw),
     };
-    let mut event = context.event(id, event_type, "call_event", Value::Null);
+    let mut event = context.event(id, event_type, other.unwrap_or("call_event"), Value::Null);
     event.occurred_at = fields.time("timestamp");
     event.from = fields.message_address("from");
     event.to = fields.message_address("to");
-    event.call = Some(Call {
-        id: leg,
-        direction,
-        status: Call::status_from(word),
-        voicemail_url: None,
-        duration_seconds: fields.count("duration"),
-    });
+    // An event that names no leg says nothing of one (a transcription's `status` is its own).
+    event.call = match (other, leg) {
+        (Some(_), None) => None,
+        (other, leg) => Some(Call {
+            id: leg,
+            direction,
+            status: if other.is_some() {
+                None
+            } else {
+                Call::status_from(word)
+            },
+            voicemail_url: None,
+            duration_seconds: fields.count("duration"),
+        }),
+    };
     event.unread_fields = fields.into_unread();
     event.raw = raw;
     Ok(event)
