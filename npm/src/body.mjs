@@ -78,8 +78,22 @@ function asSentText(req, text) {
   const declared = req.headers?.["content-length"];
   const coding = req.headers?.["content-encoding"];
   const coded = typeof coding === "string" && !/^\s*(identity)?\s*$/i.test(coding);
-  if (!coded && typeof declared === "string" && /^\d+$/.test(declared) && Number(declared) !== bytes.byteLength) return null;
+  const comparable = !coded && typeof declared === "string" && /^\d+$/.test(declared);
+  if (comparable && Number(declared) !== bytes.byteLength) return null;
+  if (!comparable) unconfirmedTexts.add(bytes);
   return bytes;
+}
+
+/**
+ * A parser's text whose length nothing confirmed (sent chunked, or compressed): its decoding may
+ * have changed the bytes (a decoder drops a UTF-8 byte-order mark, which .NET senders write).
+ * A refusal of it is answered as a body that is gone, not as a forgery (review: express.text()
+ * and a chunked delivery with a BOM was a 401, which Lisoloo takes as "drop the event").
+ */
+const unconfirmedTexts = new WeakSet();
+
+export function isUnconfirmedText(body) {
+  return typeof body === "object" && body !== null && unconfirmedTexts.has(body);
 }
 
 /**

@@ -5,7 +5,7 @@
 import * as core from "../wasm/telhook_wasm.js";
 
 import { Receiver } from "./api.mjs";
-import { ClientGone, isLingering, lingerOnClose, RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
+import { ClientGone, isLingering, isUnconfirmedText, lingerOnClose, RAW_BODY_GONE, readFetchBody, readNodeBody, TOO_LARGE } from "./body.mjs";
 import {
   call,
   ConfigurationError,
@@ -396,7 +396,7 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
   const { store } = setup;
   // This delivery's claim: only it may complete or release it (drawn when a claim is made).
   let token;
-  const flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
+  let flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
   let action = actionOf(flow.action());
   let body, event, response, failure, handlerDone, ignoredStatus, sentByHandler = false;
   const next = (input) => nextAction(flow, input);
@@ -417,6 +417,17 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
           if (input !== BODY_READ) break;
           // The machine asks to normalize a body once read: both steps in one call.
           ({ action, event, failure } = bodyReadAndNormalize(setup, flow, body));
+          if (action.action === "answer" && action.answer.status >= 400 && action.answer.status < 500 && isUnconfirmedText(body)) {
+            // Refused, but the bytes were a parser's decoding that nothing confirmed as sent: the
+            // delivery starts over and the machine hears that the raw body is gone (500, retried).
+            flow.free?.();
+            flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
+            flow.action();
+            body = RAW_BODY_GONE;
+            [input, failure] = bodyInput(body, action.max_bytes);
+            event = undefined;
+            break;
+          }
           continue;
         case "normalize":
           ({ action, event, failure } = normalizeOutcome(flow, flow.normalize(setup.receiver.inner, bodyArg(body), setup.now())));

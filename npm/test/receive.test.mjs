@@ -1352,3 +1352,45 @@ test("Node middleware: a client that hangs up mid-body is told to onError at inf
   assert.deepStrictEqual([log, code, error.name], ["info", "internal", "ClientGone"]);
   assert.match(note, /closed the connection before the body was complete/);
 });
+
+test("Express behind express.text(): a decoded text nothing confirms as sent (chunked, gzipped) that fails verification is raw_body_unavailable (500, retried), never a 401 — its decoder dropped a byte-order mark (review)", async () => {
+  const { default: express } = await import("express");
+  const { signedRequest } = await import("telhook/testing");
+  const { gzipSync } = await import("node:zlib");
+  const credentials = { hmac_sha256: "lime-secret-for-tests", bearer: "lime-bearer-for-tests" };
+  const events = [];
+  const reports = [];
+  const app = express();
+  app.post("/hook", express.text({ type: "*/*" }), telhook.createNodeMiddleware({
+    provider: "limephone", credentials, store: null, onEvent: (event) => void events.push(event.id), onError: (error) => reports.push(error),
+  }));
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  try {
+    const json = '{"event":"sms_received","message_id":"m-bom","from":"+4512345678","to":"+4587654321","text":"hi"}';
+    const send = async (text, { chunked = false, gzip = false } = {}) => {
+      const signed = signedRequest("limephone", { body: new TextEncoder().encode(text), credentials });
+      const bytes = gzip ? gzipSync(Buffer.from(signed.body)) : Buffer.from(signed.body);
+      const headers = { ...signed.headers, ...(gzip ? { "content-encoding": "gzip" } : {}) };
+      // A stream body is sent chunked (no Content-Length), as a sender that streams does.
+      const body = chunked ? new Blob([bytes]).stream() : bytes;
+      const response = await fetch(`http://127.0.0.1:${server.address().port}/hook`, { method: "POST", headers, body, duplex: "half" });
+      return [response.status, await response.json()];
+    };
+    assert.deepStrictEqual(await send(json, { chunked: true }), [200, { outcome: "accepted" }]);
+    for (const how of [{ chunked: true }, { gzip: true }, {}]) {
+      assert.deepStrictEqual(await send(`\ufeff${json}`, how), [500, { error: "raw_body_unavailable" }], JSON.stringify(how));
+    }
+    assert.equal(events.length, 1);
+    assert.ok(reports.length >= 3 && reports.every((error) => error.code === "raw_body_unavailable"), reports.map((e) => e.code).join());
+    // A forgery sent chunked is refused all the same (500 here: the text could not be checked as sent).
+    const forged = signedRequest("limephone", { body: new TextEncoder().encode(json), credentials: { ...credentials, hmac_sha256: "not-the-secret" } });
+    const response = await fetch(`http://127.0.0.1:${server.address().port}/hook`, {
+      method: "POST", headers: forged.headers, body: new Blob([forged.body]).stream(), duplex: "half",
+    });
+    assert.equal(response.status, 500);
+    assert.equal(events.length, 1);
+  } finally {
+    server.close();
+  }
+});
