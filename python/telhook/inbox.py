@@ -135,7 +135,17 @@ def failed(policy: InboxPolicy, record: Record, error: BaseException, now: int) 
     """Failed (due again after the backoff) or dead; the error's type and a bounded message
     are kept. ``None`` when this worker's lease was lost."""
     code = type(error).__qualname__
-    return _step(policy, record, {"event": "failed", "code": code, "message": str(error)}, now)
+    return _step(policy, record, {"event": "failed", "code": code, "message": _message_of(error)}, now)
+
+
+def _message_of(error: BaseException) -> str:
+    """``str(error)``, or a text saying it had none: an exception whose ``__str__`` raises must
+    still fail its attempt (it escaped the recording: logged as a database outage, the event held
+    for its whole lease, its error lost; a review)."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - any failure of the user's __str__ is the same here
+        return f"(str() of this {type(error).__qualname__} raised)"
 
 
 def replayed(policy: InboxPolicy, record: Record, now: int) -> Optional[Record]:

@@ -41,7 +41,7 @@ from sqlalchemy import (
     select, update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ._receive import refuse_async, returned_synchronously
 from .inbox import RECORD_VERSION, Enqueued, InboxPolicy, Record, claimed, failed, new_record, replayed, succeeded
@@ -160,6 +160,19 @@ class SqlInbox:
 
     def enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
         """Stores the event and claims its key in one transaction, or writes nothing."""
+        try:
+            return self._enqueue(key, event, dedupe_ttl_secs)
+        except DBAPIError as error:
+            # A pooled connection the database closed (a restart, a failover) fails on its first
+            # use, and SQLAlchemy drops the pool's connections: the transaction, which wrote
+            # nothing, runs again on a new one. Answered 503 instead, the event was lost for
+            # Twilio and the DID reseller, which do not retry (a review restarted PostgreSQL
+            # under gunicorn: each process's first delivery after it).
+            if not error.connection_invalidated:
+                raise
+            return self._enqueue(key, event, dedupe_ttl_secs)
+
+    def _enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
         # An event id is the provider's: one its column refuses would be a 503 on every delivery.
         key = column_key(key, KEY_COLUMN_CHARS)
         now = self._now()

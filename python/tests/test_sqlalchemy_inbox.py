@@ -678,3 +678,54 @@ def test_every_inbox_refuses_a_millisecond_clock_and_a_policy_of_another_type_at
         SqlInbox(create_engine("sqlite://"), policy={"max_attempts": 3})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="InboxPolicy"):
         MemoryInbox(policy={"max_attempts": 3})  # type: ignore[arg-type]
+
+
+def test_a_delivery_after_the_database_closed_the_pools_connections_is_stored(pg_url: str) -> None:
+    """PostgreSQL restarted (its connections terminated) while the app was idle: the pool's
+    connection fails on its first use, and the delivery is stored over a new one, never a 503
+    (lost for Twilio and the DID reseller; a review restarted PostgreSQL under gunicorn)."""
+    import psycopg
+
+    engine = create_engine(pg_url, pool_size=2)
+    inbox = SqlInbox(engine, clock=Clock(1_769_000_000), table_prefix="restart")
+    inbox.metadata.drop_all(engine)
+    inbox.create_tables()
+    event: Any = {"id": "twilio:SM1:delivered", "provider": "twilio", "type": "message.status"}
+    assert inbox.enqueue("twilio:SM1:delivered", event, 3600) == "new"
+    port = engine.url.port
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=telhook dbname=postgres", autocommit=True) as admin:
+        terminated = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'telhook_sa' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert terminated is not None and terminated[0] >= 1
+    second: Any = dict(event, id="twilio:SM2:delivered")
+    assert inbox.enqueue("twilio:SM2:delivered", second, 3600) == "new"
+    assert inbox.enqueue("twilio:SM2:delivered", second, 3600) == "duplicate"
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(inbox.events)).scalar() == 2
+
+
+def test_an_exception_whose_str_raises_fails_its_attempt(tmp_path: pathlib.Path) -> None:
+    """A handler's exception whose ``__str__`` raises is a failed attempt like any other (its
+    type kept), not an error of the recording that leaves the event to its lease (a review)."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("__str__ failed")
+
+    inbox = SqlInbox(create_engine(f"sqlite:///{tmp_path / 'str.db'}"), clock=Clock(1_769_000_000),
+                     policy=InboxPolicy(max_attempts=3), table_prefix="unprintable")
+    inbox.create_tables()
+    event: Any = {"id": "lisoloo:e1", "provider": "lisoloo", "type": "message.status"}
+    assert inbox.enqueue("lisoloo:e1", event, 3600) == "new"
+
+    def handler(_event: Any, _connection: Any) -> None:
+        raise Unprintable()
+
+    [claim] = inbox.claim(1)
+    assert inbox.finish(claim, handler) == "failed"
+    with inbox.engine.connect() as connection:
+        row = connection.execute(select(inbox.events)).mappings().one()
+    assert (row["state"], row["attempts"]) == ("failed", 1)
+    assert row["last_error_code"].endswith("Unprintable")
+    assert "raised" in row["last_error_message"]
