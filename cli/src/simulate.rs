@@ -316,11 +316,14 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     };
     // When the last attempt that got no answer ended: its handler may still be running.
     let mut last_unanswered: Option<std::time::Instant> = None;
+    // Events a receiver's inbox stored (`200 queued`): a worker processes them later.
+    let mut queued: BTreeSet<String> = BTreeSet::new();
     for event in &genuine {
         if event.redelivery && counts_before_redeliveries.is_none() {
             if let Some(url) = &settings.count_url {
                 settle(&output, last_unanswered, &policy);
-                counts_before_redeliveries = Some(fetch_counts(&client, url)?);
+                counts_before_redeliveries =
+                    Some(counts_once_processed(&client, url, &queued, &output)?);
             }
         }
         output.step(&event.label);
@@ -340,6 +343,12 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
             let acked = flow
                 .iter()
                 .any(|d| d.answer.provider_action == DeliveryResult::Acknowledged);
+            if flow
+                .iter()
+                .any(|d| d.answer.outcome.as_deref() == Some("queued"))
+            {
+                queued.insert(event.key.clone());
+            }
             if event.redelivery {
                 if !acked {
                     let ended = flow
@@ -389,7 +398,7 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     let counts = match &settings.count_url {
         Some(url) => {
             settle(&output, last_unanswered, &policy);
-            Some(fetch_counts(&client, url)?)
+            Some(counts_once_processed(&client, url, &queued, &output)?)
         }
         None => None,
     };
@@ -890,6 +899,46 @@ fn unverified_key(provider: Provider, request: &WebhookRequest, now: i64) -> Opt
     normalize_event(Some(provider), request, &unverified, now)
         .ok()
         .map(|event| event.id)
+}
+
+/// How long the counts wait for an inbox's worker to process what it stored.
+const INBOX_WORKER_WAIT: Duration = Duration::from_secs(30);
+/// How long a worker's late duplicate may take to show once every stored event has run.
+const INBOX_QUIET: Duration = Duration::from_secs(1);
+
+/// The counts, once every event an inbox stored (`queued`) has been processed by its worker,
+/// or [`INBOX_WORKER_WAIT`] has passed: read at once, every queued event was "lost" (a review
+/// ran the README's inbox under its worker, which processed each event once, and got 11 lost).
+/// After they are all in, one more reading a moment later, so a worker's duplicate shows.
+fn counts_once_processed(
+    client: &ureq::Agent,
+    url: &str,
+    queued: &BTreeSet<String>,
+    output: &Output,
+) -> Result<BTreeMap<String, u64>, telhook_core::Error> {
+    let mut counts = fetch_counts(client, url)?;
+    let processed = |counts: &BTreeMap<String, u64>| {
+        queued
+            .iter()
+            .all(|key| counts.get(key).is_some_and(|n| *n > 0))
+    };
+    if queued.is_empty() {
+        return Ok(counts);
+    }
+    let started = std::time::Instant::now();
+    if !processed(&counts) {
+        output.line(&format!(
+            "waiting up to {} s for the inbox's worker to process the {} events it stored",
+            INBOX_WORKER_WAIT.as_secs(),
+            queued.len()
+        ));
+    }
+    while !processed(&counts) && started.elapsed() < INBOX_WORKER_WAIT {
+        std::thread::sleep(Duration::from_millis(200));
+        counts = fetch_counts(client, url)?;
+    }
+    std::thread::sleep(INBOX_QUIET);
+    fetch_counts(client, url)
 }
 
 /// The endpoint's processing counts: `{"<event id>": n, …}` or a list of processed ids.
