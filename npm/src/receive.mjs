@@ -657,6 +657,13 @@ export function createHandler(config) {
 export function createNodeMiddleware(config) {
   const setup = prepare(config, "createNodeMiddleware");
   return async function telhookMiddleware(req, res) {
+    // Before anything is read or run: a framework's own request and reply objects (Fastify's,
+    // Koa's ctx) cannot be answered through, and the event ran with its answer lost (a review).
+    if (typeof res?.setHeader !== "function" || typeof res?.end !== "function" || typeof req?.on !== "function") {
+      throw new TypeError(
+        "createNodeMiddleware: expected node:http's (req, res) — in Fastify pass request.raw and reply.raw after reply.hijack(), in Koa ctx.req and ctx.res",
+      );
+    }
     if (isLingering(req.socket)) {
       // Pipelined after a 413 that closed the connection: not processed, and no answer can
       // reach the client; the provider resends it on a new connection.

@@ -307,3 +307,12 @@ test("detection takes credentials per provider, a shared pool is refused, parse(
   const parsed = testing.parse("did_reseller", body);
   assert.equal(parsed.data, '{"web_hook_url":"https://h.example/x?token=[REDACTED]","wirelessPin":"[REDACTED]"}');
 });
+
+test("createNodeMiddleware called with a framework's own request and reply (Fastify's, not .raw) rejects with a TypeError saying what to pass, before anything runs (review)", async () => {
+  let calls = 0;
+  const middleware = telhook.createNodeMiddleware({ provider: "lisoloo", credentials: { basic: { username: "u", password: "p" } }, store: null, onEvent: () => void (calls += 1) });
+  const fastifyRequest = { raw: {}, body: Buffer.from("{}"), headers: {} };
+  const fastifyReply = { raw: {}, code() { return this; }, send() {} };
+  await assert.rejects(middleware(fastifyRequest, fastifyReply), (error) => error instanceof TypeError && /reply\.raw/.test(error.message));
+  assert.equal(calls, 0);
+});
