@@ -516,10 +516,21 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     if args.command == "worker":
         handler = _load(args.handler)
         if args.once:
-            print(f"processed {inbox.work(handler, limit=sys.maxsize)}")
+            # Ctrl-C or SIGTERM ends it after the event in hand, as `run` does: raised mid-handler,
+            # it left the event processing until its lease ran out, its attempt spent (a review).
+            stopping = threading.Event()
+            signals = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
+            before = {signum: signal.signal(signum, lambda _signum, _frame: stopping.set()) for signum in signals}
+            try:
+                print(f"processed {inbox.work(handler, limit=sys.maxsize, stop=stopping.is_set)}")
+            finally:
+                for signum, handler_before in before.items():
+                    signal.signal(signum, handler_before)
         else:
             inbox.run(handler, poll_secs=args.poll_secs, concurrency=args.concurrency)
     elif args.command == "replay":
+        if not (args.ids or args.provider or args.state or args.since is not None or args.until is not None):
+            replay.error("give a selection: --id, --provider, --state, --since or --until")
         count = inbox.replay(ids=args.ids, provider=args.provider, state=args.state, since=args.since,
                              until=args.until)
         print(f"replayed {count}")

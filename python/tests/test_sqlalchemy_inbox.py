@@ -729,3 +729,77 @@ def test_an_exception_whose_str_raises_fails_its_attempt(tmp_path: pathlib.Path)
     assert (row["state"], row["attempts"]) == ("failed", 1)
     assert row["last_error_code"].endswith("Unprintable")
     assert "raised" in row["last_error_message"]
+
+
+def test_two_inbox_views_of_one_provider_serve_side_by_side_in_flask(tmp_path: pathlib.Path) -> None:
+    """Two accounts of one provider, two routes: each view has an endpoint name of its own (the
+    second was refused at start-up: 'View function mapping is overwriting an existing endpoint')."""
+    from flask import Flask
+
+    from telhook.flask import inbox_view
+    from telhook.testing import signed_request
+
+    first = {"basic": {"username": "account-a", "password": "password-a"}}
+    second = {"basic": {"username": "account-b", "password": "password-b"}}
+    inboxes = [SqlInbox(create_engine(f"sqlite:///{tmp_path / name}.db"), table_prefix=name) for name in ("a", "b")]
+    for inbox in inboxes:
+        inbox.create_tables()
+    app = Flask(__name__)
+    app.add_url_rule("/hooks/a", view_func=inbox_view("lisoloo", credentials=first, inbox=inboxes[0]))
+    app.add_url_rule("/hooks/b", view_func=inbox_view("lisoloo", credentials=second, inbox=inboxes[1]))
+    client = app.test_client()
+    for path, credentials in (("/hooks/a", first), ("/hooks/b", second)):
+        request = signed_request("lisoloo", credentials=credentials)
+        answer = client.post(path, data=request.body, headers=request.headers)
+        assert (answer.status_code, answer.get_json()) == (200, {"outcome": "queued"}), path
+    for inbox in inboxes:
+        with inbox.engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(inbox.events)).scalar() == 1
+
+
+def test_the_cli_refuses_a_replay_without_a_selection_as_a_usage_error(tmp_path: pathlib.Path, monkeypatch: Any) -> None:
+    """`replay INBOX` alone is a usage error (exit 2, what to give), not a ValueError traceback."""
+    from telhook.sqlalchemy import main
+
+    (tmp_path / "replay_app.py").write_text(
+        "from sqlalchemy import create_engine\nfrom telhook.sqlalchemy import SqlInbox\n"
+        f"inbox = SqlInbox(create_engine('sqlite:///{tmp_path / 'replay.db'}'))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        main(["replay", "replay_app:inbox"])
+    assert exited.value.code == 2
+
+
+def test_worker_once_stops_after_the_event_in_hand_on_sigint(tmp_path: pathlib.Path) -> None:
+    """Ctrl-C during `worker --once` ends it after the handler in hand, its event done, as the
+    long-running worker does (it raised KeyboardInterrupt mid-handler: the event stayed
+    processing until its lease, its attempt spent)."""
+    import signal as signals
+    import subprocess
+    import sys as system
+    import time
+
+    app = tmp_path / "once_app.py"
+    app.write_text(
+        "import time\nfrom sqlalchemy import create_engine\nfrom telhook.sqlalchemy import SqlInbox\n"
+        f"inbox = SqlInbox(create_engine('sqlite:///{tmp_path / 'once.db'}'))\n"
+        "def slow(event, connection):\n    print('started', flush=True)\n    time.sleep(1.5)\n"
+    )
+    setup = SqlInbox(create_engine(f"sqlite:///{tmp_path / 'once.db'}"), clock=lambda: time.time())
+    setup.create_tables()
+    for n in range(2):
+        event: Any = {"id": f"lisoloo:once-{n}", "provider": "lisoloo", "type": "message.status"}
+        assert setup.enqueue(event["id"], event, 3600) == "new"
+    worker = subprocess.Popen([system.executable, "-m", "telhook.sqlalchemy", "worker", "once_app:inbox", "once_app:slow", "--once"],
+                              cwd=tmp_path, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *system.path])})
+    assert worker.stdout is not None
+    assert worker.stdout.readline().strip() == "started"
+    worker.send_signal(signals.SIGINT)
+    out, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, out
+    assert "processed 1" in out
+    with setup.engine.connect() as connection:
+        states = sorted(connection.execute(select(setup.events.c.state)).scalars())
+    assert states == ["done", "pending"]
