@@ -14,6 +14,9 @@ import { readdirSync, readFileSync } from "node:fs";
  * (a memoryInbox's own calls 7,366 B). At ~15 KB a millisecond that is ~11 ms more cold start
  * (goal ≤ 35 ms over an empty Worker's, missed before at 45) for ≤ 0.5 ms of compile in any first
  * request (goal ≤ 5 ms, missed before at 6.5 for Twilio): bench/PROFILE.md, thirty-sixth session.
+ * Only the first provider runs every entry (src/warm-up.mjs); the others one delivery each, which
+ * compiles their own code (Node, the entry's import with its warm-up, least of 12 interleaved:
+ * 27.3 ms with gatewayapi alone, 42.3 ms with all eight through every entry, 40.0 ms so).
  */
 export const WARM_UP_PROVIDERS = ["did_reseller", "gatewayapi", "limephone", "lisoloo", "looplookup", "telnyx", "twilio", "vonage"];
 
