@@ -460,3 +460,21 @@ fn a_wrong_option_names_the_option_and_what_it_takes_never_the_value() {
         }
     }
 }
+
+/// An axum or hyper handler's future must be `Send`: so must the async flow's, for a store
+/// that is `Sync` (a pool's handle).
+#[test]
+fn the_async_flow_is_send_for_a_sync_store() {
+    fn assert_send<T: Send>(_: &T) {}
+    let vector = &handler_vectors()[0].1;
+    let provider = vector["provider"]
+        .as_str()
+        .map(|name| Provider::from_name(name).unwrap());
+    let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
+    let options = Options::default();
+    let request = request_of(&vector["steps"][0]["deliver"]);
+    let store = AsyncFlaky::default();
+    let begun = begin_async(provider, &request, &credentials, 0, &options, &store, "t");
+    assert_send(&begun);
+    drop(begun);
+}
