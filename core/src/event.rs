@@ -11,8 +11,9 @@ use crate::provider::Provider;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// One verified, normalized webhook event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One verified, normalized webhook event. `Deserialize` reads back what `Serialize` wrote (an
+/// inbox's stored event, in a worker): schema v1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormalizedEvent {
     pub schema_version: u32,
     pub provider: Provider,
@@ -40,7 +41,7 @@ pub struct NormalizedEvent {
 }
 
 /// The one event vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
     #[serde(rename = "message.received")]
     MessageReceived,
@@ -185,7 +186,8 @@ pub fn status_wins(current: Option<DeliveryStatus>, incoming: DeliveryStatus) ->
 }
 
 /// Delivery status of a message event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredStatusInfo")]
 pub struct StatusInfo {
     pub value: DeliveryStatus,
     #[serde(rename = "final")]
@@ -193,6 +195,30 @@ pub struct StatusInfo {
     pub rank: u8,
     /// The provider's own status word, unchanged.
     pub provider_status: String,
+}
+
+/// [`StatusInfo`] as stored: read back only when `final` and `rank` are the ones its `value`
+/// has, so that an event read back ranks as it did when it was made (the ledger's order).
+#[derive(Deserialize)]
+struct StoredStatusInfo {
+    value: DeliveryStatus,
+    #[serde(rename = "final")]
+    is_final: bool,
+    rank: u8,
+    provider_status: String,
+}
+
+impl TryFrom<StoredStatusInfo> for StatusInfo {
+    type Error = &'static str;
+
+    fn try_from(stored: StoredStatusInfo) -> core::result::Result<Self, Self::Error> {
+        let info = StatusInfo::new(stored.value, stored.provider_status);
+        if (info.is_final, info.rank) == (stored.is_final, stored.rank) {
+            Ok(info)
+        } else {
+            Err("status: expected `final` and `rank` to be those of its `value`")
+        }
+    }
 }
 
 impl StatusInfo {
@@ -206,7 +232,7 @@ impl StatusInfo {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -218,7 +244,7 @@ impl Direction {
     pub const ALL: [Direction; 2] = [Direction::Inbound, Direction::Outbound];
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Message {
     pub id: Option<String>,
     pub direction: Option<Direction>,
@@ -234,7 +260,7 @@ pub struct ProviderError {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Call {
     pub id: Option<String>,
     pub direction: Option<Direction>,
@@ -251,7 +277,7 @@ impl Call {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lookup {
     pub request_id: Option<String>,
     /// E.164 for a phone number, lower-cased for an email.
@@ -264,7 +290,7 @@ pub struct Lookup {
     pub country: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactKind {
     Phone,
@@ -277,14 +303,14 @@ impl ContactKind {
     pub const ALL: [ContactKind; 3] = [ContactKind::Phone, ContactKind::Email, ContactKind::Other];
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppleService {
     pub status: String,
     /// The provider's "last known date", as RFC 3339 UTC midnight.
     pub last_seen: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub action: RecordAction,
     /// The table the change is about (`dids`, `sms_enablement`, …), unchanged.
@@ -296,7 +322,7 @@ pub struct Record {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordAction {
     Created,

@@ -12,7 +12,8 @@ import * as core from "../wasm/telhook_wasm.js";
  * in (a store, an inbox, a queue, a bucket), so every constructor accepts the same things.
  */
 export function hasMethods(value, ...methods) {
-  return value !== null && typeof value === "object" && methods.every((method) => typeof value[method] === "function");
+  // A function may be one too: workerd's RPC stubs (an RpcTarget over RPC), a class with static methods.
+  return value !== null && (typeof value === "object" || typeof value === "function") && methods.every((method) => typeof value[method] === "function");
 }
 
 export class TelhookError extends Error {

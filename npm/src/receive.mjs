@@ -321,6 +321,12 @@ function releaseWhenItLands(setup, late, key, token, provider, keepAlive) {
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
 
+/**
+ * The refusals a parser's decoding of the body could have caused (the bytes verified or read
+ * are not those sent); a wrong password, a missing header or a body over the cap are not.
+ */
+const BYTES_REFUSED = new Set(["signature_mismatch", "jwt_payload_mismatch", "malformed_json", "malformed_nested_json", "invalid_payload"]);
+
 /** The input for what readBody returned, and the error behind a refusal (its message says why). */
 function bodyInput(body, maxBytes) {
   if (body === RAW_BODY_GONE) return [{ input: "body_unavailable" }, errorFrom(coreCall("raw_body_unavailable", []))];
@@ -417,7 +423,7 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
           if (input !== BODY_READ) break;
           // The machine asks to normalize a body once read: both steps in one call.
           ({ action, event, failure } = bodyReadAndNormalize(setup, flow, body));
-          if (action.action === "answer" && action.answer.status >= 400 && action.answer.status < 500 && isUnconfirmedText(body)) {
+          if (action.action === "answer" && BYTES_REFUSED.has(action.answer.code) && isUnconfirmedText(body)) {
             // Refused, but the bytes were a parser's decoding that nothing confirmed as sent: the
             // delivery starts over and the machine hears that the raw body is gone (500, retried).
             flow.free?.();

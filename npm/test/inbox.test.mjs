@@ -457,3 +457,17 @@ test("consumeInbox: a handler that calls both message.retry() and message.ack(),
   assert.deepStrictEqual(counts, { acked: 0, retried: 2 });
   assert.deepStrictEqual(calls, ['retry m1 {"delaySeconds":7}', 'retry m2 {"delaySeconds":9}']);
 });
+
+test("a store may be a function with the methods (workerd's RPC stub of an RpcTarget is one; a class with static methods): accepted by every constructor (review)", async () => {
+  const calls = [];
+  const store = Object.assign(function rpcStub() {}, {
+    claim: async () => (calls.push("claim"), "new"), complete: async () => void calls.push("complete"), release: async () => void calls.push("release"),
+  });
+  assert.equal(typeof store, "function");
+  const handler = telhook.createHandler({ provider: "lisoloo", credentials: { basic: { username: "u", password: "p" } }, store, onEvent: () => {} });
+  assert.equal(typeof handler, "function");
+  const inbox = telhook.queueInbox({ send: async () => {} }, { dedupe: store });
+  assert.equal(await inbox.enqueue("lisoloo:k", { id: "lisoloo:k" }, 30), "new");
+  assert.deepStrictEqual(calls, ["claim", "complete"]);
+  await telhook.consumeInbox({ messages: [] }, {}, () => {}, {}, { store });
+});

@@ -23,7 +23,7 @@ Exceptions from the view go to Flask's ``got_request_exception`` and the "telhoo
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union, cast
 
 from flask import Response, current_app, got_request_exception, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -206,10 +206,6 @@ def webhook(
     return decorator
 
 
-# How many inbox views each endpoint name was given, so that each view's is its own.
-_INBOX_VIEW_NAMES: Dict[str, int] = {}
-
-
 def inbox_view(
     provider: Optional[ProviderName],
     *,
@@ -237,11 +233,9 @@ def inbox_view(
                         _environ_header_pairs(request.environ), _body(), no_handler)
         return _response(answer)
 
-    # Flask names a rule's endpoint after its view: a second inbox view of one provider (two
-    # accounts) got the first's name and Flask refused it at start-up (a review).
-    name = f"telhook_inbox_{provider or 'detected'}"
-    _INBOX_VIEW_NAMES[name] = _INBOX_VIEW_NAMES.get(name, 0) + 1
-    view.__name__ = name if _INBOX_VIEW_NAMES[name] == 1 else f"{name}_{_INBOX_VIEW_NAMES[name]}"
+    # Flask names a rule's endpoint after its view, so this name is stable (url_for, app
+    # factories); a second inbox view of one provider takes `endpoint=` in add_url_rule.
+    view.__name__ = f"telhook_inbox_{provider or 'detected'}"
     view.methods = ROUTED_METHODS  # type: ignore[attr-defined]
     view.provide_automatic_options = False  # type: ignore[attr-defined]
     return view

@@ -299,8 +299,21 @@ def common() -> dict[str, dict]:
     }
     gather = load("telnyx/texml_gather_action.json")
     gather_again = load("telnyx/texml_gather_same_input_again.json")
+    recording = load("telnyx/texml_recording_completed.json")
+    recording_again = load("telnyx/texml_recording_completed_redelivered.json")
     undetectable = load("common/err_undetectable.json")
     return {
+        "telnyx_texml_recording_redelivered_is_duplicate": {
+            "description": "A TeXML recording callback redelivered 30 s later, signed anew (telnyx-timestamp is "
+                           "when it was sent): the same event, answered duplicate, never handled twice",
+            "provider": "telnyx",
+            "credentials": recording["credentials"],
+            "now": recording["now"],
+            "steps": [deliver(request_of(recording), "ok", ACCEPTED),
+                      {"advance_secs": recording_again["now"] - recording["now"]},
+                      deliver(request_of(recording_again), "ok", DUPLICATE)],
+            "expect_handler_calls": 1,
+        },
         "telnyx_texml_same_gather_input_twice_is_handled_twice": {
             "description": "A caller presses 1 at two menus of one call: TeXML sends the same <Gather> body twice "
                            "(developers.telnyx.com's TexmlGatherWebhook has no time and no sequence number), each "

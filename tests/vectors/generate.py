@@ -723,13 +723,31 @@ def telnyx():
     vec("telnyx", "texml_gather_same_input_again", "The same <Gather> input at a second menu of the call (the "
         "TexmlGatherWebhook example's fields, the same body signed 20 s later): its own event, a key other than "
         "texml_gather_action's, never a duplicate of it", "telnyx", body, again, creds, now=NOW + 20)
+    # developers.telnyx.com/api-reference/callbacks/texml-recording-completed (TexmlRecordingCompletedWebhook's
+    # example fields): a recording's callback, keyed by its RecordingSid and status, so a redelivery Telnyx
+    # signs anew (its telnyx-timestamp is when it was sent) is the same event (a review: keyed by what was
+    # signed, the retry ran again).
+    recording = [("AccountSid", "cb6cfbbc-eb00-41af-a3f3-0d7b32009e4b"),
+                 ("CallSid", "v2:qiaymU9Ij90xJRRkYGWHOIx_41EVJPrzlny2zC67hwL1wVIUnnMrqQ"),
+                 ("CallSidLegacy", "v2:qiaymU9Ij90xJRRkYGWHOIx_41EVJPrzlny2zC67hwL1wVIUnnMrqQ"), ("ConnectionId", "1234567890"),
+                 ("RecordingChannels", "1"), ("RecordingDuration", "5"), ("RecordingSid", "35094891-3290-4142-b2c2-b2eda57534cf"),
+                 ("RecordingSource", "DialVerb"), ("RecordingStatus", "completed"),
+                 ("RecordingUrl", "https://recording.com/your-recording-url")]
+    body, headers = form_signed(recording)
+    vec("telnyx", "texml_recording_completed", "developers.telnyx.com/api-reference/callbacks/texml-recording-completed "
+        "(the TexmlRecordingCompletedWebhook example's fields): a recording's callback, other (recording), keyed by "
+        "its RecordingSid and RecordingStatus", "telnyx", body, headers, creds)
+    vec("telnyx", "texml_recording_completed_redelivered", "The same recording callback redelivered 30 s later, "
+        "signed anew: the same event (its key is the recording's, not what was signed)", "telnyx", body,
+        dict(h(body, at=NOW + 30), **{"Content-Type": FORM}), creds, now=NOW + 30)
     after_hangup = [("AccountSid", "f5586561-8ff0-4291-a51b-c7dfe4139ff9"), ("CallSid", sid), ("CallStatus", "completed"),
                     ("From", "+35319605860"), ("RecordingUrl", "https://api.telnyx.com/v2/recordings/1.mp3"),
                     ("To", "+13129457420")]
     body, headers = form_signed(after_hangup)
     vec("telnyx", "texml_request_after_hangup_completed", "A TeXML request of a call made after its hang-up "
         "(CallStatus completed, no CallbackSource: a <Record> action's, whose fields TeXML copies from Twilio's): "
-        "call.status, never a second call.completed beside the status callback's", "telnyx", body, headers, creds)
+        "call.status (keyed by its body), never a second call.completed beside the status callback's", "telnyx",
+        body, headers, creds)
     # RCS (developers.telnyx.com/docs/messaging/messages/receiving-rcs-webhooks): text in payload.body.text,
     # read receipts as message.read.
     rcs = {"record_type": "message", "direction": "outbound", "id": "4031938e-60e5-4f4d-a8b1-8e2b2d7ea9b2",

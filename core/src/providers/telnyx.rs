@@ -26,7 +26,8 @@
 //! with its own `status` (group MMS has several). The event's status is the least advanced
 //! recipient's (lowest rank): a message counts as delivered only when every recipient has
 //! it, and one recipient's failure is final for the message only when no recipient is still
-//! under way. `to` is the first recipient; `raw` keeps every recipient's status.
+//! under way. `to` is the recipient when there is one (a status of a message to several is
+//! the message's, `to` null; an inbound one's is the first); `raw` keeps every recipient's status.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -332,7 +333,11 @@ fn message_event(
     let mut event = context.event(id, event_type, name, Value::Null);
     event.from = address(fields, &payload("from"));
     let recipients = fields.array(&payload("to")).map_or(0, Vec::len);
-    if recipients > 0 {
+    // A status of a message to several recipients is the message's as a whole (the least
+    // advanced recipient's): no one recipient is who it was delivered to, so `to` is null and
+    // the ledger's row is the message's. With the first recipient there, a review's group MMS
+    // recorded that recipient as failed when another had failed and it had the message.
+    if recipients == 1 || (recipients > 1 && event_type == EventType::MessageReceived) {
         event.to = address(fields, &payload("to.0"));
     }
     if event_type == EventType::MessageStatus {
@@ -381,41 +386,56 @@ fn message_event(
 
 /// A TeXML callback (Twilio-style PascalCase fields, developers.telnyx.com/api-reference/
 /// callbacks/texml-*): a call-progress status callback (`CallbackSource`) is keyed by the call,
-/// its status and its `SequenceNumber`, which a redelivery repeats; any other request of a
-/// running call (a `<Gather>` action, a recording) by what Telnyx signed, its `telnyx-timestamp`
-/// and its body. The body alone does not tell two requests apart: a caller who presses 1 at
-/// two menus of one call sends the same `<Gather>` body twice (the TexmlGatherWebhook example
-/// has no time and no sequence number), and the second was answered `duplicate`. A replay of
-/// the signed request is still one event; a redelivery Telnyx signs anew is another.
+/// its status and its `SequenceNumber`, which a redelivery repeats; a recording's or a
+/// transcription's callback by its own sid and status; a request carrying the caller's input
+/// (`Digits`, `SpeechResult`: a `<Gather>` action) by what Telnyx signed, its
+/// `telnyx-timestamp` and its body, since the body alone does not tell two apart — a caller who
+/// presses 1 at two menus of one call sends the same body twice (the TexmlGatherWebhook example
+/// has no time and no sequence number), and the second was answered `duplicate`; a redelivery
+/// of it, signed anew, runs again. Any other request by its body.
 fn texml_event(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let mut fields = Fields::new(&raw);
     let call_sid = fields.id("CallSid");
     let word = fields.text("CallStatus").unwrap_or_default();
     let status_callback = fields.has("CallbackSource");
     let sequence = fields.id("SequenceNumber");
-    let id = match (&call_sid, status_callback && !word.is_empty()) {
-        (Some(sid), true) => {
+    // A recording's and a transcription's callbacks name the call but are no change of it.
+    let about = match (fields.id("TranscriptionSid"), fields.id("RecordingSid")) {
+        (Some(sid), _) => Some(("transcription", sid, fields.text("TranscriptionStatus"))),
+        (None, Some(sid)) if fields.has("RecordingStatus") => {
+            Some(("recording", sid, fields.text("RecordingStatus")))
+        }
+        _ => None,
+    };
+    let id = match (&call_sid, &about) {
+        (Some(sid), _) if status_callback && !word.is_empty() => {
             let mut key = alloc::vec!["texml", sid.as_str(), word];
             key.extend(sequence.as_deref());
             context.key(&key)
         }
+        (_, Some((kind, sid, status))) => {
+            let mut key = alloc::vec!["texml", *kind, sid.as_str()];
+            key.extend(*status);
+            context.key(&key)
+        }
         _ => match context.header(TIMESTAMP_HEADER) {
-            Some(timestamp) => {
+            Some(timestamp) if fields.has("Digits") || fields.has("SpeechResult") => {
                 context.derived_key_after(alloc::format!("{timestamp}|").as_bytes())
             }
-            None => context.derived_key(),
+            _ => context.derived_key(),
         },
     };
     // Only the status callback says the call ended; another request of the call may repeat
     // `completed` (as Twilio's do, whose fields TeXML copies).
     let event_type = match word {
+        _ if about.is_some() => EventType::Other,
         "completed" if status_callback => EventType::CallCompleted,
         _ => EventType::CallStatus,
     };
-    let name = if status_callback {
-        "texml_call_status"
-    } else {
-        "texml_request"
+    let name = match &about {
+        Some((kind, ..)) => kind,
+        None if status_callback => "texml_call_status",
+        None => "texml_request",
     };
     let mut event = context.event(id, event_type, name, Value::Null);
     event.occurred_at = fields.time("Timestamp");
