@@ -511,3 +511,31 @@ fn the_bindings_write_every_event_as_serde_json_does() {
     }
     assert!(events >= 60, "expected at least 60 events, found {events}");
 }
+
+/// `NormalizedEvent` reads back what it wrote (an inbox's stored event, in a Rust worker): every
+/// vector's expected event, read and written again, is the same JSON; a status whose `final` or
+/// `rank` is not its value's is refused.
+#[test]
+fn every_expected_event_reads_back_as_written() {
+    let mut read = 0;
+    for (path, vector) in all_vectors() {
+        let Some(event) = vector["expect"].get("event").filter(|e| !e.is_null()) else {
+            continue;
+        };
+        let typed: telhook_core::NormalizedEvent = serde_json::from_value(event.clone())
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        assert_eq!(
+            &serde_json::to_value(&typed).unwrap(),
+            event,
+            "{}",
+            path.display()
+        );
+        read += 1;
+    }
+    assert!(read >= 490, "only {read} events read back");
+    let mut forged = serde_json::json!({"value": "delivered", "final": false, "rank": 9, "provider_status": "delivered"});
+    assert!(serde_json::from_value::<telhook_core::event::StatusInfo>(forged.clone()).is_err());
+    forged["final"] = serde_json::json!(true);
+    forged["rank"] = serde_json::json!(telhook_core::event::DeliveryStatus::Delivered.rank());
+    assert!(serde_json::from_value::<telhook_core::event::StatusInfo>(forged).is_ok());
+}
