@@ -511,10 +511,14 @@ pub trait DedupeStore {
 /// [`DedupeStore`] for a store whose client is async (a Redis or database pool): the same
 /// contract, each method a future, taking `&self` (a shared client handle). Used by
 /// [`begin_async`] and [`Claimed::finish_async`]; the futures are `Send`, so the flow runs in a
-/// spawned task (`tokio::spawn`). No deadline is put on a call here (the core has no timer):
-/// bound each one with your client's timeout or your runtime's (`tokio::time::timeout`) and
-/// return `Err` when it expires — answered 503, so the provider retries; a claim that lands after
-/// it ends with its lease.
+/// spawned task (`tokio::spawn`).
+///
+/// Each call is given `deadline_ms`, the receive machine's for it (the provider's: 7500 for a
+/// Twilio or DID reseller claim, whose event a 503 loses, 1000 otherwise): the core has no
+/// timer, so bound the call by it yourself (`tokio::time::timeout`) and return `Err` when it
+/// expires — answered 503, so the provider retries. A claim abandoned so may still land: keep
+/// its call running and, if it answers [`ClaimState::New`], release the key with the same token
+/// ([`orphan`] says when to try again), or every redelivery within its lease is answered 503.
 pub trait AsyncDedupeStore {
     type Error;
     /// Atomically: `New` (and the key is now claimed by `token` for `lease_secs`) unless a
@@ -525,6 +529,7 @@ pub trait AsyncDedupeStore {
         token: &str,
         lease_secs: u32,
         now: i64,
+        deadline_ms: u32,
     ) -> impl core::future::Future<Output = core::result::Result<ClaimState, Self::Error>> + Send;
     /// Marks the key done for `ttl_secs`, if `token` still owns the claim.
     fn complete(
@@ -533,12 +538,14 @@ pub trait AsyncDedupeStore {
         token: &str,
         ttl_secs: u32,
         now: i64,
+        deadline_ms: u32,
     ) -> impl core::future::Future<Output = core::result::Result<(), Self::Error>> + Send;
     /// Forgets the key, if `token` still owns the claim.
     fn release(
         &self,
         key: &str,
         token: &str,
+        deadline_ms: u32,
     ) -> impl core::future::Future<Output = core::result::Result<(), Self::Error>> + Send;
 }
 
@@ -573,9 +580,9 @@ pub fn begin<S: DedupeStore>(
     loop {
         match flow.next() {
             // A Rust store call is synchronous: the store's own timeouts bound it.
-            Next::Claim { key, lease_secs } => {
-                flow.claimed(store.claim(&key, token, lease_secs, now).ok())
-            }
+            Next::Claim {
+                key, lease_secs, ..
+            } => flow.claimed(store.claim(&key, token, lease_secs, now).ok()),
             Next::Handler => return flow.into_claimed(),
             Next::Answer(answer) => return Err(answer),
         }
@@ -595,9 +602,16 @@ pub async fn begin_async<S: AsyncDedupeStore>(
     let mut flow = Flow::start(provider, request, credentials, now, options, token)?;
     loop {
         match flow.next() {
-            Next::Claim { key, lease_secs } => {
-                flow.claimed(store.claim(&key, token, lease_secs, now).await.ok())
-            }
+            Next::Claim {
+                key,
+                lease_secs,
+                deadline_ms,
+            } => flow.claimed(
+                store
+                    .claim(&key, token, lease_secs, now, deadline_ms)
+                    .await
+                    .ok(),
+            ),
             Next::Handler => return flow.into_claimed(),
             Next::Answer(answer) => return Err(answer),
         }
@@ -606,7 +620,11 @@ pub async fn begin_async<S: AsyncDedupeStore>(
 
 /// What a delivery on its way to the handler needs next.
 enum Next {
-    Claim { key: String, lease_secs: u32 },
+    Claim {
+        key: String,
+        lease_secs: u32,
+        deadline_ms: u32,
+    },
     Handler,
     Answer(Answer),
 }
@@ -678,8 +696,16 @@ impl<'a> Flow<'a> {
                     input
                 }
                 Action::Claim {
-                    key, lease_secs, ..
-                } => return Next::Claim { key, lease_secs },
+                    key,
+                    lease_secs,
+                    deadline_ms,
+                } => {
+                    return Next::Claim {
+                        key,
+                        lease_secs,
+                        deadline_ms,
+                    }
+                }
                 Action::CallHandler if self.event.is_some() => return Next::Handler,
                 Action::CallHandler => Input::HandlerFailed,
                 Action::Answer { answer, note } => return Next::Answer(Answer { note, ..answer }),
@@ -751,8 +777,10 @@ impl Claimed {
         loop {
             let settled = match settle(&delivery, action) {
                 Settle::Answer(answer) => return answer,
-                Settle::Complete { key, ttl_secs } => store.complete(&key, &token, ttl_secs, now),
-                Settle::Release { key } => store.release(&key, &token),
+                Settle::Complete { key, ttl_secs, .. } => {
+                    store.complete(&key, &token, ttl_secs, now)
+                }
+                Settle::Release { key, .. } => store.release(&key, &token),
             };
             action = settled_input(&mut delivery, settled.is_ok());
         }
@@ -769,10 +797,18 @@ impl Claimed {
         loop {
             let settled = match settle(&delivery, action) {
                 Settle::Answer(answer) => return answer,
-                Settle::Complete { key, ttl_secs } => {
-                    store.complete(&key, &token, ttl_secs, now).await
+                Settle::Complete {
+                    key,
+                    ttl_secs,
+                    deadline_ms,
+                } => {
+                    store
+                        .complete(&key, &token, ttl_secs, now, deadline_ms)
+                        .await
                 }
-                Settle::Release { key } => store.release(&key, &token).await,
+                Settle::Release { key, deadline_ms } => {
+                    store.release(&key, &token, deadline_ms).await
+                }
             };
             action = settled_input(&mut delivery, settled.is_ok());
         }
@@ -806,8 +842,15 @@ impl Claimed {
 
 /// What settling a claim asks of the store next.
 enum Settle {
-    Complete { key: String, ttl_secs: u32 },
-    Release { key: String },
+    Complete {
+        key: String,
+        ttl_secs: u32,
+        deadline_ms: u32,
+    },
+    Release {
+        key: String,
+        deadline_ms: u32,
+    },
     Answer(Answer),
 }
 
@@ -815,8 +858,16 @@ fn settle(delivery: &self::machine::Delivery, action: self::machine::Action) -> 
     use self::machine::Action;
     match action {
         Action::Answer { answer, note } => Settle::Answer(Answer { note, ..answer }),
-        Action::Complete { key, ttl_secs, .. } => Settle::Complete { key, ttl_secs },
-        Action::Release { key, .. } => Settle::Release { key },
+        Action::Complete {
+            key,
+            ttl_secs,
+            deadline_ms,
+        } => Settle::Complete {
+            key,
+            ttl_secs,
+            deadline_ms,
+        },
+        Action::Release { key, deadline_ms } => Settle::Release { key, deadline_ms },
         _ => Settle::Answer(internal(delivery.provider)),
     }
 }

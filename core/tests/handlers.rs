@@ -108,9 +108,13 @@ impl DedupeStore for Flaky {
 }
 
 /// The same store behind an async client: each call answers after one `Pending` poll, as a
-/// network client's future does, so every await point of the async flow is taken.
+/// network client's future does, so every await point of the async flow is taken. It keeps
+/// the deadline each call was given.
 #[derive(Default)]
-struct AsyncFlaky(std::sync::Mutex<Flaky>);
+struct AsyncFlaky(
+    std::sync::Mutex<Flaky>,
+    std::sync::Mutex<Vec<(&'static str, u32)>>,
+);
 
 struct AfterOnePoll<T>(Option<T>, bool);
 
@@ -141,7 +145,9 @@ impl AsyncDedupeStore for AsyncFlaky {
         token: &str,
         lease: u32,
         now: i64,
+        deadline_ms: u32,
     ) -> impl std::future::Future<Output = Result<ClaimState, ()>> + Send {
+        self.1.lock().unwrap().push(("claim", deadline_ms));
         after_one_poll(self.0.lock().unwrap().claim(key, token, lease, now))
     }
     fn complete(
@@ -150,14 +156,18 @@ impl AsyncDedupeStore for AsyncFlaky {
         token: &str,
         ttl: u32,
         now: i64,
+        deadline_ms: u32,
     ) -> impl std::future::Future<Output = Result<(), ()>> + Send {
+        self.1.lock().unwrap().push(("complete", deadline_ms));
         after_one_poll(self.0.lock().unwrap().complete(key, token, ttl, now))
     }
     fn release(
         &self,
         key: &str,
         token: &str,
+        deadline_ms: u32,
     ) -> impl std::future::Future<Output = Result<(), ()>> + Send {
+        self.1.lock().unwrap().push(("release", deadline_ms));
         after_one_poll(self.0.lock().unwrap().release(key, token))
     }
 }
@@ -477,4 +487,43 @@ fn the_async_flow_is_send_for_a_sync_store() {
     let begun = begin_async(provider, &request, &credentials, 0, &options, &store, "t");
     assert_send(&begun);
     drop(begun);
+}
+
+/// Each async store call is given the machine's deadline for it: a Twilio or DID reseller claim
+/// 7500 ms (a 503 loses their event), the settling calls and every other provider's 1000 ms.
+#[test]
+fn the_async_store_is_given_the_machines_deadline_for_each_call() {
+    for (provider, claim_deadline) in [("twilio", 7500), ("lisoloo", 1000), ("did_reseller", 7500)]
+    {
+        let (_, vector) = handler_vectors()
+            .into_iter()
+            .find(|(path, _)| path.ends_with(format!("{provider}_accepted_once.json")))
+            .unwrap();
+        let store = AsyncFlaky::default();
+        let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
+        let options = Options::from_json_value(vector["options"].clone()).unwrap();
+        let request = request_of(&vector["steps"][0]["deliver"]);
+        let now = vector["now"].as_i64().unwrap();
+        let provider_name = Provider::from_name(provider).ok();
+        let claimed = block_on(begin_async(
+            provider_name,
+            &request,
+            &credentials,
+            now,
+            &options,
+            &store,
+            "t",
+        ))
+        .unwrap_or_else(|answer| panic!("{provider}: {answer:?}"));
+        let ok = HandlerResult::Outcome {
+            outcome: HandlerOutcome::Ok,
+        };
+        assert_eq!(block_on(claimed.finish_async(ok, &store, now)).status, 200);
+        let seen = store.1.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![("claim", claim_deadline), ("complete", 1000)],
+            "{provider}"
+        );
+    }
 }
