@@ -96,6 +96,21 @@ pub(crate) mod defaults {
     use super::*;
     use alloc::borrow::Cow;
 
+    /// A recording's status callback or a transcription's callback in Twilio's form fields
+    /// (Telnyx's TeXML copies them): its kind (`recording`, `transcription`), its sid and its
+    /// status. Such a callback names its call but is no change of it.
+    pub fn recording_callback<'a>(
+        fields: &mut crate::fields::Fields<'a>,
+    ) -> Option<(&'static str, String, Option<&'a str>)> {
+        match (fields.id("TranscriptionSid"), fields.id("RecordingSid")) {
+            (Some(sid), _) => Some(("transcription", sid, fields.text("TranscriptionStatus"))),
+            (None, Some(sid)) if fields.has("RecordingStatus") => {
+                Some(("recording", sid, fields.text("RecordingStatus")))
+            }
+            _ => None,
+        }
+    }
+
     /// Form parameters as an object: each name once, a repeated one as the list of its values.
     pub fn form_object(form: &[u8]) -> Value {
         let mut object = Map::new();

@@ -399,14 +399,7 @@ fn texml_event(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     let word = fields.text("CallStatus").unwrap_or_default();
     let status_callback = fields.has("CallbackSource");
     let sequence = fields.id("SequenceNumber");
-    // A recording's and a transcription's callbacks name the call but are no change of it.
-    let about = match (fields.id("TranscriptionSid"), fields.id("RecordingSid")) {
-        (Some(sid), _) => Some(("transcription", sid, fields.text("TranscriptionStatus"))),
-        (None, Some(sid)) if fields.has("RecordingStatus") => {
-            Some(("recording", sid, fields.text("RecordingStatus")))
-        }
-        _ => None,
-    };
+    let about = defaults::recording_callback(&mut fields);
     let id = match (&call_sid, &about) {
         (Some(sid), _) if status_callback && !word.is_empty() => {
             let mut key = alloc::vec!["texml", sid.as_str(), word];

@@ -686,16 +686,9 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         let word = fields.text("CallStatus").unwrap_or_default();
         let inbound = fields.text("Direction") == Some("inbound");
         let status_callback = fields.has("CallbackSource");
-        // A recording's status callback and a transcription's callback name the call (and the
-        // transcription its `CallStatus=completed`, a capture: a PHP voicemail job's logged
-        // delivery) but are no change of it: never a second `call.completed`.
-        let about_a_recording = if fields.has("TranscriptionSid") {
-            Some("transcription")
-        } else if fields.has("RecordingSid") && fields.has("RecordingStatus") {
-            Some("recording")
-        } else {
-            None
-        };
+        // A transcription's callback repeats `CallStatus=completed` (a Spring app's controller
+        // test, Twilio's own body): never a second `call.completed`.
+        let about_a_recording = defaults::recording_callback(&mut fields).map(|(kind, ..)| kind);
         let event_type = match word {
             _ if about_a_recording.is_some() => EventType::Other,
             // Only the status callback says the call ended; a request of the call made after it
@@ -767,10 +760,10 @@ fn conversations_event(
         },
     };
     let status = fields.text("Status");
-    let when_path = ["DateRemoved", "DateUpdated", "DateCreated"]
+    let (when_path, when) = ["DateRemoved", "DateUpdated", "DateCreated"]
         .into_iter()
-        .find(|path| fields.text(path).is_some());
-    let when = when_path.and_then(|path| fields.text(path));
+        .find_map(|path| Some((path, fields.text(path)?)))
+        .unzip();
     // A pre-action webhook (`onMessageAdd`, …) fires before its resource exists: no sid of it
     // and no time, so every message a participant sends would share one key. Those, and any
     // action without a time, go by the idempotency token or the body.
