@@ -448,12 +448,14 @@ fn run_delivery<'py>(
             Action::Complete { key, ttl_secs, .. } => {
                 match store.call_method1("complete", (key, &token, *ttl_secs)) {
                     Ok(_) => Input::Settled,
-                    failed => store_outcome(py, delivery, &action, failed, &through_python)?,
+                    failed => {
+                        settle_failed(py, &steps, delivery, &action, failed, &through_python)?
+                    }
                 }
             }
             Action::Release { key, .. } => match store.call_method1("release", (key, &token)) {
                 Ok(_) => Input::Settled,
-                failed => store_outcome(py, delivery, &action, failed, &through_python)?,
+                failed => settle_failed(py, &steps, delivery, &action, failed, &through_python)?,
             },
             // Inbox mode's enqueue: the Python step, as the async loop takes it.
             Action::Enqueue { .. } => through_python(
@@ -464,6 +466,22 @@ fn run_delivery<'py>(
         };
         action = flow.borrow_mut().0.next(input);
     }
+}
+
+/// A settling call that raised: tried again in the background, as the core's orphan machine
+/// says (`settle_failed` in Python), and told to the machine as the async loop tells it.
+fn settle_failed<'py>(
+    py: Python<'py>,
+    steps: &Bound<'py, PyAny>,
+    delivery: &Bound<'py, PyAny>,
+    action: &Action,
+    failed: PyResult<Bound<'py, PyAny>>,
+    through_python: &impl Fn(Bound<'py, PyAny>) -> PyResult<Input>,
+) -> PyResult<Input> {
+    steps
+        .getattr("settle_failed")?
+        .call1((delivery, action_dict(py, action)?))?;
+    store_outcome(py, delivery, action, failed, through_python)
 }
 
 /// A store call's outcome that is not the common one (a claim answered by no string, a call

@@ -770,18 +770,40 @@ pub(crate) fn normalize_input(
 
 impl Claimed {
     /// The answer to the handler's result; completes or releases the claim as the machine
-    /// says. A store failure here changes nothing in the answer: the handler's work is done
-    /// (or failed), and an unreleased claim expires with its lease.
+    /// says. A store failure here changes nothing in the answer (the handler's work is done or
+    /// failed), but leaves the bare claim to its lease: redeliveries meanwhile are answered in
+    /// progress, and the one after it runs the handler again. [`Claimed::finish_retrying`] gives
+    /// the failed call to try again after the answer is sent.
     pub fn finish<S: DedupeStore>(self, result: HandlerResult, store: &mut S, now: i64) -> Answer {
+        self.finish_retrying(result, store, now).0
+    }
+
+    /// [`Claimed::finish`], and the settling call to try again when it failed: run
+    /// [`RetrySettle::run`] after sending the answer (in a thread of its own: it sleeps between
+    /// tries, ~26 s in all).
+    pub fn finish_retrying<S: DedupeStore>(
+        self,
+        result: HandlerResult,
+        store: &mut S,
+        now: i64,
+    ) -> (Answer, Option<RetrySettle>) {
         let (mut delivery, token, mut action) = self.handled(result);
+        let mut retry = None;
         loop {
-            let settled = match settle(&delivery, action) {
-                Settle::Answer(answer) => return answer,
-                Settle::Complete { key, ttl_secs, .. } => {
-                    store.complete(&key, &token, ttl_secs, now)
-                }
-                Settle::Release { key, .. } => store.release(&key, &token),
+            let settling = match settle(&delivery, action) {
+                Settle::Answer(answer) => return (answer, retry),
+                settling => settling,
             };
+            let settled = match &settling {
+                Settle::Complete { key, ttl_secs, .. } => {
+                    store.complete(key, &token, *ttl_secs, now)
+                }
+                Settle::Release { key, .. } => store.release(key, &token),
+                Settle::Answer(_) => Ok(()),
+            };
+            if settled.is_err() {
+                retry = RetrySettle::after(settling, &token);
+            }
             action = settled_input(&mut delivery, settled.is_ok());
         }
     }
@@ -793,23 +815,42 @@ impl Claimed {
         store: &S,
         now: i64,
     ) -> Answer {
+        self.finish_retrying_async(result, store, now).await.0
+    }
+
+    /// [`Claimed::finish_retrying`] for a store whose client is async: run
+    /// [`RetrySettle::run_async`] after sending the answer (a task of its own, `tokio::spawn`).
+    pub async fn finish_retrying_async<S: AsyncDedupeStore>(
+        self,
+        result: HandlerResult,
+        store: &S,
+        now: i64,
+    ) -> (Answer, Option<RetrySettle>) {
         let (mut delivery, token, mut action) = self.handled(result);
+        let mut retry = None;
         loop {
-            let settled = match settle(&delivery, action) {
-                Settle::Answer(answer) => return answer,
+            let settling = match settle(&delivery, action) {
+                Settle::Answer(answer) => return (answer, retry),
+                settling => settling,
+            };
+            let settled = match &settling {
                 Settle::Complete {
                     key,
                     ttl_secs,
                     deadline_ms,
                 } => {
                     store
-                        .complete(&key, &token, ttl_secs, now, deadline_ms)
+                        .complete(key, &token, *ttl_secs, now, *deadline_ms)
                         .await
                 }
                 Settle::Release { key, deadline_ms } => {
-                    store.release(&key, &token, deadline_ms).await
+                    store.release(key, &token, *deadline_ms).await
                 }
+                Settle::Answer(_) => Ok(()),
             };
+            if settled.is_err() {
+                retry = RetrySettle::after(settling, &token);
+            }
             action = settled_input(&mut delivery, settled.is_ok());
         }
     }
@@ -837,6 +878,138 @@ impl Claimed {
             },
         });
         (delivery, token, action)
+    }
+}
+
+/// A claim whose `complete` (after the handler ran) or `release` (after it failed) failed: the
+/// key keeps the bare claim, so redeliveries are answered in progress until its lease ends —
+/// and then, if the provider never got the answer (its timeout was shorter than the handler),
+/// the handler runs a second time. [`RetrySettle::run`] tries the call again on the
+/// [`orphan`] machine's schedule until one holds. Each try acts only while the key still holds
+/// this delivery's claim, so it is safe however late it lands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "run it after sending the answer, or the claim stays held for its whole lease"]
+pub struct RetrySettle {
+    key: String,
+    token: String,
+    /// `Some` for a complete (its TTL), `None` for a release.
+    complete_ttl_secs: Option<u32>,
+    state: Option<orphan::OrphanedClaim>,
+    action: orphan::OrphanAction,
+}
+
+impl RetrySettle {
+    fn after(settling: Settle, token: &str) -> Option<RetrySettle> {
+        let (key, complete_ttl_secs) = match settling {
+            Settle::Complete { key, ttl_secs, .. } => (key, Some(ttl_secs)),
+            Settle::Release { key, .. } => (key, None),
+            Settle::Answer(_) => return None,
+        };
+        let first = orphan::OrphanInput::SettleFailed {
+            complete: complete_ttl_secs.is_some(),
+        };
+        let (state, action) = orphan::OrphanedClaim::next(None, &first).ok()?;
+        Some(RetrySettle {
+            key,
+            token: String::from(token),
+            complete_ttl_secs,
+            state,
+            action,
+        })
+    }
+
+    /// The event's idempotency key (its claim's key).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The wait before the next try, or `None` when the tries are over.
+    fn next_wait_ms(&self) -> Option<u32> {
+        match self.action {
+            orphan::OrphanAction::Complete { after_ms }
+            | orphan::OrphanAction::Release { after_ms } => Some(after_ms),
+            orphan::OrphanAction::Done { .. } => None,
+        }
+    }
+
+    /// How the last try went, given to the orphan machine.
+    fn tried(&mut self, held: bool) {
+        use orphan::OrphanInput;
+        let input = match (self.complete_ttl_secs.is_some(), held) {
+            (true, true) => OrphanInput::Completed,
+            (true, false) => OrphanInput::CompleteFailed,
+            (false, true) => OrphanInput::Released,
+            (false, false) => OrphanInput::ReleaseFailed,
+        };
+        (self.state, self.action) = orphan::OrphanedClaim::next(self.state, &input).unwrap_or((
+            None,
+            orphan::OrphanAction::Done {
+                log: LogLevel::Error,
+                note: Some(String::from(
+                    "the orphan machine refused a try's outcome (a telhook bug)",
+                )),
+            },
+        ));
+    }
+
+    /// What is left to log once the tries are over: `None` when one held, else the level and
+    /// why (the call never held: redeliveries within the lease are answered in progress).
+    fn outcome(self) -> Option<(LogLevel, String)> {
+        match self.action {
+            orphan::OrphanAction::Done {
+                log,
+                note: Some(note),
+            } => Some((log, note)),
+            _ => None,
+        }
+    }
+
+    /// Tries the call again with a blocking store, `sleep(ms)` before each try (the first at
+    /// once), until one holds or the tries are spent (~26 s). `now()` is the store's clock at
+    /// each try. Returns what to log if none held.
+    pub fn run<S: DedupeStore>(
+        mut self,
+        store: &mut S,
+        mut now: impl FnMut() -> i64,
+        mut sleep: impl FnMut(u32),
+    ) -> Option<(LogLevel, String)> {
+        while let Some(wait_ms) = self.next_wait_ms() {
+            sleep(wait_ms);
+            let held = match self.complete_ttl_secs {
+                Some(ttl_secs) => store
+                    .complete(&self.key, &self.token, ttl_secs, now())
+                    .is_ok(),
+                None => store.release(&self.key, &self.token).is_ok(),
+            };
+            self.tried(held);
+        }
+        self.outcome()
+    }
+
+    /// [`RetrySettle::run`] with an async store: `sleep(ms)` is your runtime's
+    /// (`tokio::time::sleep`); each try is given [`machine::DEFAULT_STORE_DEADLINE_MS`].
+    pub async fn run_async<S: AsyncDedupeStore, F: core::future::Future<Output = ()>>(
+        mut self,
+        store: &S,
+        mut now: impl FnMut() -> i64,
+        mut sleep: impl FnMut(u32) -> F,
+    ) -> Option<(LogLevel, String)> {
+        let deadline_ms = machine::DEFAULT_STORE_DEADLINE_MS;
+        while let Some(wait_ms) = self.next_wait_ms() {
+            sleep(wait_ms).await;
+            let held = match self.complete_ttl_secs {
+                Some(ttl_secs) => store
+                    .complete(&self.key, &self.token, ttl_secs, now(), deadline_ms)
+                    .await
+                    .is_ok(),
+                None => store
+                    .release(&self.key, &self.token, deadline_ms)
+                    .await
+                    .is_ok(),
+            };
+            self.tried(held);
+        }
+        self.outcome()
     }
 }
 

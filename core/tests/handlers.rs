@@ -85,6 +85,16 @@ fn observed(answer: &Answer, expect: &Value) -> Value {
 struct Flaky {
     inner: MemoryStore,
     fail_claim: bool,
+    /// Settling calls (complete, release) that fail before the store is back: an outage.
+    failing_settles: u32,
+}
+
+impl Flaky {
+    fn settle_fails(&mut self) -> bool {
+        let fails = self.failing_settles > 0;
+        self.failing_settles = self.failing_settles.saturating_sub(1);
+        fails
+    }
 }
 
 impl DedupeStore for Flaky {
@@ -98,11 +108,17 @@ impl DedupeStore for Flaky {
             .map_err(|e| match e {})
     }
     fn complete(&mut self, key: &str, token: &str, ttl: u32, now: i64) -> Result<(), ()> {
+        if self.settle_fails() {
+            return Err(());
+        }
         self.inner
             .complete(key, token, ttl, now)
             .map_err(|e| match e {})
     }
     fn release(&mut self, key: &str, token: &str) -> Result<(), ()> {
+        if self.settle_fails() {
+            return Err(());
+        }
         self.inner.release(key, token).map_err(|e| match e {})
     }
 }
@@ -526,4 +542,162 @@ fn the_async_store_is_given_the_machines_deadline_for_each_call() {
             "{provider}"
         );
     }
+}
+
+/// A store outage of a few seconds as the handler ends: its complete (after a failure, its
+/// release) fails twice. The answer stands, and the call `finish_retrying` gives back is tried
+/// again (`RetrySettle::run`) until it holds: the provider's redelivery (it never got the
+/// answer: its timeout was shorter than the handler) is a duplicate, not a second run after
+/// the lease; after a failure it is handled, not held off as in progress.
+#[test]
+fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
+    let (_, vector) = handler_vectors()
+        .into_iter()
+        .find(|(path, _)| path.ends_with("lisoloo_accepted_once.json"))
+        .unwrap();
+    let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
+    let options = Options::from_json_value(vector["options"].clone()).unwrap();
+    let request = request_of(&vector["steps"][0]["deliver"]);
+    let now = vector["now"].as_i64().unwrap();
+    let provider = Some(Provider::Lisoloo);
+    for flow in [Flow::Blocking, Flow::Async] {
+        for fails in [false, true] {
+            let label = format!(
+                "async {}, handler fails {fails}",
+                matches!(flow, Flow::Async)
+            );
+            let outcome = if fails {
+                HandlerOutcome::Failed
+            } else {
+                HandlerOutcome::Ok
+            };
+            let result = HandlerResult::Outcome { outcome };
+            let mut blocking = Flaky {
+                failing_settles: 2,
+                ..Flaky::default()
+            };
+            let shared = AsyncFlaky::default();
+            shared.0.lock().unwrap().failing_settles = 2;
+            let mut waits = Vec::new();
+            let (answer, unheld) = match flow {
+                Flow::Blocking => {
+                    let claimed = begin(
+                        provider,
+                        &request,
+                        &credentials,
+                        now,
+                        &options,
+                        &mut blocking,
+                        "t1",
+                    )
+                    .unwrap();
+                    let (answer, retry) = claimed.finish_retrying(result, &mut blocking, now);
+                    let retry = retry.expect(&label);
+                    assert!(retry.key().starts_with("lisoloo:"), "{}", retry.key());
+                    (
+                        answer,
+                        retry.run(&mut blocking, || now, |ms| waits.push(ms)),
+                    )
+                }
+                Flow::Async => {
+                    let claimed = block_on(begin_async(
+                        provider,
+                        &request,
+                        &credentials,
+                        now,
+                        &options,
+                        &shared,
+                        "t1",
+                    ))
+                    .unwrap();
+                    let (answer, retry) =
+                        block_on(claimed.finish_retrying_async(result, &shared, now));
+                    let retry = retry.expect(&label);
+                    let unheld = block_on(retry.run_async(
+                        &shared,
+                        || now,
+                        |ms| {
+                            waits.push(ms);
+                            std::future::ready(())
+                        },
+                    ));
+                    (answer, unheld)
+                }
+            };
+            assert_eq!(answer.status, if fails { 500 } else { 200 }, "{label}");
+            assert!(
+                answer
+                    .note
+                    .as_deref()
+                    .is_some_and(|note| note.contains("tried again")),
+                "{label}"
+            );
+            assert_eq!((waits, unheld), (vec![0, 1000], None), "{label}");
+            // The redelivery after the outage.
+            let again = match flow {
+                Flow::Blocking => begin(
+                    provider,
+                    &request,
+                    &credentials,
+                    now,
+                    &options,
+                    &mut blocking,
+                    "t2",
+                ),
+                Flow::Async => block_on(begin_async(
+                    provider,
+                    &request,
+                    &credentials,
+                    now,
+                    &options,
+                    &shared,
+                    "t2",
+                )),
+            };
+            match (fails, again) {
+                (true, Ok(_)) => {}
+                (false, Err(answer)) => assert_eq!(answer.code, "duplicate", "{label}"),
+                (_, other) => panic!("{label}: {other:?}"),
+            }
+        }
+    }
+    // A store that stays down: every try fails, and what to log says the handler may run again.
+    let mut down = Flaky {
+        failing_settles: u32::MAX,
+        ..Flaky::default()
+    };
+    let claimed = begin(
+        provider,
+        &request,
+        &credentials,
+        now,
+        &options,
+        &mut down,
+        "t3",
+    )
+    .unwrap();
+    let ok = HandlerResult::Outcome {
+        outcome: HandlerOutcome::Ok,
+    };
+    let (answer, retry) = claimed.finish_retrying(ok, &mut down, now);
+    assert_eq!(answer.status, 200);
+    let mut tries = 0;
+    let unheld = retry.unwrap().run(&mut down, || now, |_| tries += 1);
+    assert_eq!(tries, telhook_core::receive::orphan::SETTLE_WAITS_MS.len());
+    let (log, note) = unheld.unwrap();
+    assert_eq!(log, telhook_core::receive::LogLevel::Error);
+    assert!(note.contains("runs the handler again"), "{note}");
+    // Nothing failed: nothing to try again.
+    let mut up = Flaky::default();
+    let claimed = begin(
+        provider,
+        &request,
+        &credentials,
+        now,
+        &options,
+        &mut up,
+        "t4",
+    )
+    .unwrap();
+    assert_eq!(claimed.finish_retrying(ok, &mut up, now).1, None);
 }

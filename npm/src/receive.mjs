@@ -296,26 +296,50 @@ function bodyReadAndNormalize(setup, flow, body) {
  * the releases run in the background, kept alive past the answer (a Worker's waitUntil).
  */
 function releaseWhenItLands(setup, late, key, token, provider, keepAlive) {
+  const first = Promise.resolve(late).then((state) => ({ input: "landed", state: String(state) }), () => ({ input: "failed" }));
+  // Run whether or not anything keeps it alive (`keepAlive?.(call())` would skip the call).
+  const releasing = orphanCalls(setup, first, key, token, undefined, provider);
+  keepAlive?.(releasing);
+}
+
+/**
+ * A settling call (`complete` after the handler ran, `release` after it failed) that failed,
+ * now or after its deadline: the key keeps the bare claim, so redeliveries are answered in
+ * progress until its lease ends — and then, if the provider never got the answer, the handler
+ * runs a second time. The orphan machine has the call tried again until one holds, in the
+ * background (a Worker's waitUntil).
+ */
+function settleAgainIfItFails(setup, outcome, settling, token, provider, keepAlive) {
+  const first = Promise.resolve(outcome).then(
+    () => undefined,
+    () => ({ input: "settle_failed", action: settling.action }),
+  );
+  const settlingAgain = orphanCalls(setup, first, settling.key, token, settling.ttl_secs, provider);
+  keepAlive?.(settlingAgain);
+}
+
+/** The orphan machine's calls, each after its wait, once `first` gives its first input (none: nothing to do). */
+function orphanCalls(setup, first, key, token, ttlSecs, provider) {
   const { store } = setup;
-  const releasing = Promise.resolve(late)
-    .then((state) => ({ input: "landed", state: String(state) }), () => ({ input: "failed" }))
-    .then(async (outcome) => {
-      let { state, action } = coreCall("orphaned_claim", [null, outcome]);
-      while (action.action === "release") {
+  return first
+    .then(async (input) => {
+      if (input === undefined) return;
+      let { state, action } = coreCall("orphaned_claim", [null, input]);
+      while (action.action === "release" || action.action === "complete") {
         if (action.after_ms > 0) await new Promise((resolve) => setTimeout(resolve, action.after_ms)?.unref?.());
-        let released = "released";
+        const kind = action.action;
+        let outcome = kind === "complete" ? "completed" : "released";
         try {
-          await store.release(key, token);
+          await (kind === "complete" ? store.complete(key, token, ttlSecs) : store.release(key, token));
         } catch {
-          released = "release_failed";
+          outcome = `${kind}_failed`;
         }
-        ({ state, action } = coreCall("orphaned_claim", [state, { input: released }]));
+        ({ state, action } = coreCall("orphaned_claim", [state, { input: outcome }]));
       }
-      // Told as the delivery's answer was (it was a 503 dedupe_unavailable), through onError.
+      // Through onError, as the store's unavailability is told: what redeliveries meet is a 503.
       if (action.note) callOnError(setup, null, { provider, eventId: key, code: "dedupe_unavailable", status: 503, log: action.log, note: action.note });
     })
     .catch(() => {});
-  keepAlive?.(releasing);
 }
 
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
@@ -484,8 +508,10 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
           const call = action.action === "complete" ? () => store.complete(key, token, action.ttl_secs) : () => store.release(key, token);
           const settled = await withDeadline(call, deadline, action.action);
           // Answered past the deadline, it still runs: a Worker keeps it alive (waitUntil), or the
-          // claim it settles would turn the provider's retries away for the whole lease.
-          if (settled.timedOut) keepAlive?.(Promise.resolve(settled.late).catch(() => {}));
+          // claim it settles would turn the provider's retries away for the whole lease. Failed,
+          // now or then, it is tried again.
+          if (settled.timedOut) settleAgainIfItFails(setup, settled.late, action, token, flow.provider, keepAlive);
+          else if (settled.error !== undefined) settleAgainIfItFails(setup, Promise.reject(settled.error), action, token, flow.provider, keepAlive);
           // The handler's failure stays the error of the answer; a settling failure joins it.
           if (settled.error !== undefined) failure = failure === undefined ? settled.error : new AggregateError([failure, settled.error], "the handler and then the store failed");
           input = storeInput(settled, () => SETTLED, "settle_failed");

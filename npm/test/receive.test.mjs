@@ -1220,6 +1220,84 @@ test("a Worker keeps a release or complete that answers after storeDeadlineMs al
   }
 });
 
+test("a complete or release that fails (a store outage of a few seconds) is tried again in the background until it holds: a redelivery after the handler ran is a duplicate, after it failed handled", async () => {
+  for (const [fails, lateFailure] of [[false, false], [true, false], [false, true]]) {
+    const inner = telhook.memoryStore({ clock: fixedClock });
+    let outage = 2; // settling calls that fail before the store is back
+    const settle = (call) => async (...args) => {
+      if (outage > 0) {
+        outage -= 1;
+        // A failure in time, or one past storeDeadlineMs (the late call fails after the answer).
+        if (lateFailure) await new Promise((resolve) => setTimeout(resolve, 150));
+        throw new Error("connection reset");
+      }
+      return call(...args);
+    };
+    const store = {
+      claim: (...args) => inner.claim(...args),
+      complete: settle((...args) => inner.complete(...args)),
+      release: settle((...args) => inner.release(...args)),
+    };
+    const reports = [];
+    let calls = 0;
+    const handler = lisolooHandler({
+      store,
+      storeDeadlineMs: 100,
+      onError: (error, info) => reports.push(info),
+      onEvent: () => {
+        calls += 1;
+        if (fails && calls === 1) throw new Error("downstream failed");
+      },
+    });
+    const kept = [];
+    const ctx = { waitUntil: (promise) => kept.push(promise) };
+    const first = await handler(lisolooDelivery(), {}, ctx);
+    assert.equal(first.status, fails ? 500 : 200);
+    assert.match(reports[0].note, /tried again/);
+    // The tries' timers are unref'd (they never hold a server's process open): this one waits.
+    const alive = setInterval(() => {}, 1000);
+    await Promise.all(kept).finally(() => clearInterval(alive));
+    assert.equal(outage, 0);
+    // The provider never got the first answer (its timeout was shorter): it delivers again.
+    const again = await handler(lisolooDelivery(), {}, ctx);
+    const label = JSON.stringify({ fails, lateFailure });
+    assert.deepStrictEqual(await answerOf(again), fails ? [200, { outcome: "accepted" }] : [200, { outcome: "duplicate" }], label);
+    assert.equal(calls, fails ? 2 : 1, label);
+    // The try that held leaves nothing to report beyond the first answer's error.
+    assert.equal(reports.filter((info) => info.log !== "info").length, 1, label);
+  }
+});
+
+test("a complete that never holds is reported as an error through onError once its tries are spent", async () => {
+  const inner = telhook.memoryStore({ clock: fixedClock });
+  let completes = 0;
+  const store = {
+    claim: (...args) => inner.claim(...args),
+    complete: async () => {
+      completes += 1;
+      throw new Error("connection refused");
+    },
+    release: (...args) => inner.release(...args),
+  };
+  const reports = [];
+  const handler = lisolooHandler({ store, onError: (error, info) => reports.push(info) });
+  const kept = [];
+  const realSetTimeout = globalThis.setTimeout;
+  // The schedule's waits (up to 20 s) cut to nothing: what is tested is what the tries lead to.
+  globalThis.setTimeout = (fn, _ms, ...args) => realSetTimeout(fn, 0, ...args);
+  try {
+    assert.equal((await handler(lisolooDelivery(), {}, { waitUntil: (promise) => kept.push(promise) })).status, 200);
+    const alive = setInterval(() => {}, 1000);
+    await Promise.all(kept).finally(() => clearInterval(alive));
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+  assert.equal(completes, 1 + 4);
+  assert.equal(reports.length, 2);
+  assert.deepStrictEqual([reports[1].code, reports[1].log, reports[1].eventId], ["dedupe_unavailable", "error", lisolooEventId]);
+  assert.match(reports[1].note, /could not be completed .* runs the handler again/);
+});
+
 test("a claim that fails after it landed (a client timeout after the server ran it) is released: the retry is handled", async () => {
   const inner = telhook.memoryStore({ clock: fixedClock });
   let failing = true;

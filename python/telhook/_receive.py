@@ -593,6 +593,8 @@ def store_step(delivery: Delivery, action: Dict[str, Any], *, release_if_failed:
     except Exception as error:
         if action["action"] == "claim" and release_if_failed:
             release_failed_claim(delivery, action)
+        elif action["action"] in ("complete", "release"):
+            settle_failed(delivery, action)
         return delivery.store_input(action, None, error)
 
 
@@ -619,40 +621,68 @@ def release_failed_claim(delivery: Delivery, claim: Dict[str, Any]) -> None:
     unreleased, it would turn every redelivery within its lease away as in progress. The core's
     ``receive::orphan`` machine says when to release it (at +0, +1 and +6 s), as on the async
     path; a request thread cannot wait those seconds, so the releases run in a daemon thread."""
+    _orphan_calls_in_background(delivery, {"input": "failed"}, claim, "telhook-release-claim")
+
+
+def settle_failed(delivery: Delivery, settling: Dict[str, Any]) -> None:
+    """Called when a sync ``complete`` or ``release`` raised (by the extension's loop and by
+    ``store_step``). Never raises: the handler's answer must still go out.
+
+    The key keeps the bare claim: redeliveries are answered in progress until its lease ends,
+    and then — if the provider never got the answer — the handler runs a second time. The
+    orphan machine has the call tried again until one holds, in a daemon thread."""
+    _orphan_calls_in_background(delivery, {"input": "settle_failed", "action": settling["action"]}, settling,
+                                "telhook-settle-claim")
+
+
+def _orphan_calls(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, Callable[[], object]]:
+    """The calls the orphan machine may ask for, with the delivery's key and token."""
+    key = action["key"]
+    calls = {"release": delivery.store_call({"action": "release", "key": key})}
+    if action["action"] == "complete":
+        calls["complete"] = delivery.store_call(action)
+    return calls
+
+
+def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object], action: Dict[str, Any],
+                                thread_name: str) -> None:
     try:
-        release = delivery.store_call({"action": "release", "key": claim["key"]})
-        step = _api.call("orphaned_claim", None, {"input": "failed"})
-        if step["action"]["action"] != "release":
+        calls = _orphan_calls(delivery, action)
+        step = _api.call("orphaned_claim", None, first)
+        if step["action"]["action"] not in calls:
             return
         slots = _releasing_threads
         started = False
         if slots.acquire(blocking=False):
             try:
-                threading.Thread(target=_release_orphan_in_thread, args=(release, step, delivery, slots),
-                                 name="telhook-release-claim", daemon=True).start()
+                threading.Thread(target=_orphan_calls_in_thread, args=(calls, step, delivery, slots),
+                                 name=thread_name, daemon=True).start()
                 started = True
             except RuntimeError:  # no thread (a process limit, the interpreter shutting down)
                 slots.release()
         if not started:
-            # A store that is down fails every claim: past the bound, claims are left to their lease.
-            note = ("a claim left without an owner was not released (no release thread could run: "
-                    f"at most {MAX_RELEASING_THREADS} at a time); redeliveries within its lease are answered in progress")
+            # A store that is down fails every call: past the bound, claims are left to their lease.
+            what = ("a claim left without an owner was not released" if first["input"] == "failed"
+                    else f"the claim whose {action['action']} failed was not tried again")
+            note = (f"{what} (no release thread could run: at most {MAX_RELEASING_THREADS} at a time); "
+                    "redeliveries within its lease are answered in progress")
             _log_unreleased(delivery, "warning", note)
     except Exception:
-        logger.exception("telhook: releasing a failed claim could not start")
+        logger.exception("telhook: settling a claim in the background could not start")
 
 
-def _release_orphan_in_thread(release: Callable[[], object], step: Dict[str, Any], delivery: Delivery,
-                              slots: threading.BoundedSemaphore) -> None:
-    """The orphan machine's releases, each after its wait, in a release thread."""
+def _orphan_calls_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
+                            slots: threading.BoundedSemaphore) -> None:
+    """The orphan machine's calls, each after its wait, in a daemon thread."""
     try:
-        while step["action"]["action"] == "release":
+        while step["action"]["action"] in calls:
+            kind = step["action"]["action"]
             time.sleep(step["action"]["after_ms"] / 1000)
             try:
-                release()
-                outcome = "released"
+                calls[kind]()
+                outcome = f"{kind}d"
             except Exception:
-                outcome = "release_failed"
+                outcome = f"{kind}_failed"
             step = _api.call("orphaned_claim", step["state"], {"input": outcome})
         _log_orphan_done(step, delivery)
     finally:
@@ -748,6 +778,11 @@ async def astore_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, o
         try:
             result = await _within(seconds, delivery.store_call(action)())
         except Exception as error:
+            if action["action"] != "enqueue":
+                # Failed or cut off at its deadline (either may have landed: the calls are
+                # idempotent), a settling call is tried again in the background.
+                _orphan_task(_orphan_calls(delivery, action), {"input": "settle_failed", "action": action["action"]},
+                             delivery)
             return delivery.store_input(action, None, error)
         return delivery.store_input(action, result, None)
     try:
@@ -764,29 +799,34 @@ def _release_unowned_claim(delivery: Delivery, claim: Dict[str, Any]) -> Callabl
     the core's ``receive::orphan`` machine, which says when to release it with its token (a
     release of a claim another delivery holds does nothing); the releases run in the
     background."""
-    release = delivery.store_call({"action": "release", "key": claim["key"]})
+    calls = _orphan_calls(delivery, claim)
 
     def landed(state: object) -> None:
         outcome = {"input": "failed"} if isinstance(state, BaseException) else {"input": "landed", "state": _state_text(state)}
-        step = _api.call("orphaned_claim", None, outcome)
-        if step["action"]["action"] == "release":
-            _keep_until_done(asyncio.ensure_future(_release_orphan(release, step, delivery)))
+        _orphan_task(calls, outcome, delivery)
 
     return landed
 
 
-async def _release_orphan(release: Callable[[], object], step: Dict[str, Any], delivery: Delivery) -> None:
-    """Does the orphan machine's releases, each after its wait, until it is done."""
-    while step["action"]["action"] == "release":
+def _orphan_task(calls: Dict[str, Callable[[], object]], first: Mapping[str, object], delivery: Delivery) -> None:
+    step = _api.call("orphaned_claim", None, first)
+    if step["action"]["action"] in calls:
+        _keep_until_done(asyncio.ensure_future(_run_orphan_calls(calls, step, delivery)))
+
+
+async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery) -> None:
+    """Does the orphan machine's calls, each after its wait, until it is done."""
+    while step["action"]["action"] in calls:
+        kind = step["action"]["action"]
         if step["action"]["after_ms"]:
             await asyncio.sleep(step["action"]["after_ms"] / 1000)
         try:
-            releasing = release()
-            if inspect.isawaitable(releasing):
-                await releasing
-            outcome = "released"
+            called = calls[kind]()
+            if inspect.isawaitable(called):
+                await called
+            outcome = f"{kind}d"
         except Exception:
-            outcome = "release_failed"
+            outcome = f"{kind}_failed"
         step = _api.call("orphaned_claim", step["state"], {"input": outcome})
     _log_orphan_done(step, delivery)
 

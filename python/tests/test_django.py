@@ -199,6 +199,32 @@ def test_atomic_view_failure_rolls_back_its_rows_and_the_dedupe_row(vectors: Any
     assert list(DedupeKey.objects.values_list("key", "state")) == [("limephone:incoming_call:123456", "done")]
 
 
+def test_an_atomic_view_whose_done_mark_fails_rolls_back_and_is_retried(vectors: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The done mark is written in the view's transaction: when it fails (a statement timeout, a
+    serialization failure: PostgreSQL then aborts the transaction, and its commit is a silent
+    rollback), the delivery fails with it — 500, the view's rows rolled back — never a 200 over
+    writes that did not commit. The provider's retry is handled."""
+    from django.db import OperationalError
+
+    from telhook.stores import DjangoDatabaseStore
+
+    v = vector(vectors, "limephone/doc_incoming_call.json")
+    client = Client(raise_request_exception=False)
+
+    def fails(self: Any, key: str, token: str, ttl_secs: int) -> None:
+        raise OperationalError("canceling statement due to statement timeout")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DjangoDatabaseStore, "complete", fails)
+        first = post(client, "/hooks/limephone-atomic", v)
+    assert (first.status_code, first.json()) == (500, {"error": "handler_failed"})
+    assert Processed.objects.count() == 0 and DedupeKey.objects.count() == 0
+    assert post(client, "/hooks/limephone-atomic", v).json() == {"outcome": "accepted"}
+    assert post(client, "/hooks/limephone-atomic", v).json() == {"outcome": "duplicate"}
+    assert Processed.objects.count() == 1
+
+
 def test_system_check_warns_about_a_dedupe_cache_that_is_not_shared(redis_url: str) -> None:
     warnings = [m for m in checks.run_checks(tags=[checks.Tags.caches]) if m.id == "telhook.W001"]
     assert len(warnings) == 1 and "LocMemCache" in warnings[0].msg

@@ -734,6 +734,76 @@ def test_a_sync_claim_that_fails_after_it_landed_is_released(sms: Dict[str, Any]
     assert times_out.released_in == ["telhook-release-claim"], "released off the request's thread"
 
 
+@pytest.mark.parametrize("fails", [False, True], ids=["handled", "handler failed"])
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_a_settling_call_that_fails_is_tried_again_until_it_holds(sms: Dict[str, Any], fails: bool, path: str) -> None:
+    """A store outage of a few seconds as the handler ends: its complete (or, after a failure,
+    its release) raises twice. The answer stands and the call is tried again in the background
+    (+0, +1 s), so the provider's redelivery (it never got the answer: its timeout was shorter
+    than the handler) is a duplicate, not a second run after the lease; after a failure it is
+    handled, not held off as in progress."""
+    import threading
+    import time
+
+    from failing_stores import AsyncSettlesAfterOutage, SettlesAfterOutage
+
+    memory = MemoryStore()
+    outage = SettlesAfterOutage(memory) if path == "sync" else AsyncSettlesAfterOutage(memory)
+    receiver = receiver_for(sms)
+    request, handled = sms["request"], []
+
+    def handler(event: Any) -> None:
+        handled.append(event["id"])
+        if fails and len(handled) == 1:
+            raise RuntimeError("downstream failed")
+
+    def deliver(store: Any) -> Any:
+        arguments = dict(method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
+                         handler=handler, store=store)
+        if path == "sync":
+            return telhook.receive(receiver, **arguments)
+
+        async def then_the_retries() -> Any:
+            answer = await telhook.areceive(receiver, **arguments)
+            await asyncio.sleep(1.3)  # the tries at +0 and +1 s, in the same event loop
+            return answer
+
+        return asyncio.run(then_the_retries())
+
+    first = deliver(outage)
+    assert first.status == (500 if fails else 200), first.body
+    if path == "sync":
+        for thread in threading.enumerate():
+            if thread.name == "telhook-settle-claim":
+                thread.join(10)
+    assert outage.outage == 0 and len(outage.settled_in) == 3
+    if path == "sync":
+        assert outage.settled_in[1:] == ["telhook-settle-claim"] * 2, "tried again off the request's thread"
+    again = deliver(memory)
+    assert (again.status, json.loads(again.body)) == (200, {"outcome": "accepted" if fails else "duplicate"})
+    assert len(handled) == (2 if fails else 1)
+
+
+def test_a_sync_complete_that_never_holds_is_logged_as_an_error_after_its_tries(
+        sms: Dict[str, Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from telhook import _receive
+
+    from failing_stores import SettlesAfterOutage
+
+    monkeypatch.setattr(_receive, "time", type("NoWaits", (), {"sleep": staticmethod(lambda seconds: None)}))
+    down = SettlesAfterOutage(MemoryStore(), outage=100)
+    with caplog.at_level("WARNING", logger="telhook"):
+        answer = deliver(sms, lambda event: None, down)
+        for thread in threading.enumerate():
+            if thread.name == "telhook-settle-claim":
+                thread.join(10)
+    assert answer.status == 200 and len(down.settled_in) == 1 + 4
+    [error] = [record for record in caplog.records if "could not be completed" in record.getMessage()]
+    assert error.levelname == "ERROR" and "runs the handler again" in error.getMessage()
+
+
 def test_a_sync_claim_no_release_can_free_is_logged_after_the_last_wait(sms: Dict[str, Any],
                                                                        caplog: pytest.LogCaptureFixture) -> None:
     """As on the async path: three releases (+0, +1, +6 s) in a thread of their own, then one

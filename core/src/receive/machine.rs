@@ -594,9 +594,9 @@ impl Delivery {
             (Phase::Settling, Input::Settled) => self.settled(None),
             (Phase::Settling, Input::SettleFailed { timed_out }) => self.settled(Some(if timed_out
             {
-                "the dedupe store did not settle the claim within store_deadline_ms; it expires with its lease"
+                "the dedupe store did not settle the claim within store_deadline_ms; if it fails, it is tried again (receive::orphan), and until one try holds redeliveries are answered in progress"
             } else {
-                "the dedupe store could not settle the claim; it expires with its lease"
+                "the dedupe store could not settle the claim; it is tried again (receive::orphan), and until one try holds redeliveries are answered in progress"
             })),
             _ => self.answer(decide(&Step::Rejected {
                 provider: self.provider,

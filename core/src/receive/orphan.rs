@@ -1,4 +1,4 @@
-//! A claim left without an owner: what to do with it, sans-I/O.
+//! A claim left without an owner's last word: what to do with it, sans-I/O.
 //!
 //! The receive machine answers 503 when a claim fails or misses `store_deadline_ms`, and an
 //! adapter whose request was cancelled abandons its claim. Either way the claim may land in the
@@ -10,14 +10,24 @@
 //! key still holds that token, so a claim another delivery owns is never touched), after the
 //! waits of [`RELEASE_WAITS_MS`], until the action is [`OrphanAction::Done`].
 //!
+//! A claim whose settling failed after its handler ran is the same kind of orphan: the answer
+//! went out, but the key still holds the bare claim. A failed `complete` is worse than a failed
+//! release: when the provider did not get the answer (its timeout was shorter than the
+//! handler), every redelivery is answered "in progress" until the lease ends and the next one
+//! runs the handler a second time. So the machine has the settling call tried again, after the
+//! waits of [`SETTLE_WAITS_MS`], until one holds.
+//!
 //! ```text
-//! (none) + landed { state } | failed -> release { after_ms } | done
-//! state  + released | release_failed -> release { after_ms } | done { log, note }
+//! (none) + landed { state } | failed            -> release { after_ms } | done
+//! (none) + settle_failed { action }             -> complete | release { after_ms }
+//! state  + released | release_failed
+//!        | completed | complete_failed          -> complete | release { after_ms } | done { log, note }
 //! ```
 //!
 //! A claim that answered "new" late is released until one release holds. One that failed is
 //! released after every wait: it may land only after a release (the stalled store runs the
-//! claim and the first release in either order), and a release often fails with it.
+//! claim and the first release in either order), and a release often fails with it. A settling
+//! call that failed is tried again until one holds.
 
 use alloc::string::String;
 use serde_json::Value;
@@ -31,15 +41,48 @@ use crate::error::{Error, Result};
 /// whose lease is shorter for that reason).
 pub const RELEASE_WAITS_MS: [u32; 3] = [0, 1_000, 5_000];
 
+/// How long to wait before each new try of a settling call that failed (at +0, +1, +6 and
+/// +26 s after it failed): a store outage of up to ~25 s leaves no claim behind, and the last
+/// try still falls inside the 30 s a Worker's `waitUntil` keeps work alive after its answer.
+pub const SETTLE_WAITS_MS: [u32; 4] = [0, 1_000, 5_000, 20_000];
+
+/// Which call left the claim without its owner's last word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The claim answered "new" after its delivery gave it up.
+    LateClaim,
+    /// The claim failed (an error, not an answer): released after every wait.
+    FailedClaim,
+    /// Releasing the claim after the handler failed did not hold.
+    FailedRelease,
+    /// Completing the claim after the handler ran did not hold.
+    FailedComplete,
+}
+
+impl Cause {
+    const ALL: [Cause; 4] = [
+        Cause::LateClaim,
+        Cause::FailedClaim,
+        Cause::FailedRelease,
+        Cause::FailedComplete,
+    ];
+
+    fn waits(self) -> &'static [u32] {
+        match self {
+            Cause::LateClaim | Cause::FailedClaim => &RELEASE_WAITS_MS,
+            Cause::FailedRelease | Cause::FailedComplete => &SETTLE_WAITS_MS,
+        }
+    }
+}
+
 /// An unowned claim's memory between steps; the adapter holds it (bindings pass it back as
 /// JSON). It crosses as one small number, opaque to adapters, and the steps as `Value`s
 /// ([`step_json`]): serde's derives and their serde_json instantiations weighed ~2.6 KB of the
 /// receiver's gzipped wasm (measured).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrphanedClaim {
-    /// The claim failed (an error, not an answer): released after every wait.
-    after_failure: bool,
-    /// Releases tried so far.
+    cause: Cause,
+    /// Calls tried so far.
     tried: u8,
     /// Whether one of them succeeded.
     held: bool,
@@ -47,7 +90,11 @@ pub struct OrphanedClaim {
 
 impl From<OrphanedClaim> for u8 {
     fn from(claim: OrphanedClaim) -> u8 {
-        claim.tried << 2 | u8::from(claim.after_failure) << 1 | u8::from(claim.held)
+        let cause = Cause::ALL
+            .iter()
+            .position(|cause| *cause == claim.cause)
+            .unwrap_or(0) as u8;
+        claim.tried << 3 | u8::from(claim.held) << 2 | cause
     }
 }
 
@@ -55,18 +102,22 @@ impl TryFrom<u8> for OrphanedClaim {
     type Error = &'static str;
 
     fn try_from(number: u8) -> core::result::Result<OrphanedClaim, &'static str> {
-        if usize::from(number >> 2) > RELEASE_WAITS_MS.len() {
+        let cause = *Cause::ALL
+            .get(usize::from(number & 3))
+            .ok_or("an orphaned claim's state")?;
+        let tried = number >> 3;
+        if usize::from(tried) > cause.waits().len() {
             return Err("an orphaned claim's state");
         }
         Ok(OrphanedClaim {
-            tried: number >> 2,
-            after_failure: number & 2 != 0,
-            held: number & 1 != 0,
+            cause,
+            tried,
+            held: number & 4 != 0,
         })
     }
 }
 
-/// What happened, as the adapter tells it (`{"input": name, "state"?}`, read by
+/// What happened, as the adapter tells it (`{"input": name, "state"?, "action"?}`, read by
 /// [`OrphanInput::from_json`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrphanInput {
@@ -75,19 +126,30 @@ pub enum OrphanInput {
     Landed { state: String },
     /// The claim failed (an exception, a rejection), in time or late.
     Failed,
+    /// The delivery's settling call failed, in time or late (`{"input": "settle_failed",
+    /// "action": "complete" | "release"}`: the action the receive machine had asked for).
+    SettleFailed { complete: bool },
     /// A release the machine asked for succeeded.
     Released,
     /// A release the machine asked for failed.
     ReleaseFailed,
+    /// A complete the machine asked for succeeded.
+    Completed,
+    /// A complete the machine asked for failed.
+    CompleteFailed,
 }
 
-/// What the adapter does next (`{"action": "release", "after_ms"}` or `{"action": "done",
-/// "log", "note"}`).
+/// What the adapter does next (`{"action": "release" | "complete", "after_ms"}` or
+/// `{"action": "done", "log", "note"}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrphanAction {
     /// Wait `after_ms`, then `store.release(key, token)` with the delivery's key and token, and
     /// feed `Released` or `ReleaseFailed`.
     Release { after_ms: u32 },
+    /// Wait `after_ms`, then `store.complete(key, token, ttl_secs)` with the delivery's key,
+    /// token and the `ttl_secs` of the receive machine's `complete`, and feed `Completed` or
+    /// `CompleteFailed`.
+    Complete { after_ms: u32 },
     /// Nothing more to do; log `note` (with the provider and event id) at `log` if there is one.
     Done { log: LogLevel, note: Option<String> },
 }
@@ -109,7 +171,7 @@ pub fn step_json(state: &Value, input: &Value) -> Result<Value> {
         ),
     };
     let input = OrphanInput::from_json(input).ok_or_else(|| {
-        invalid("input: landed (with its state), failed, released or release_failed")
+        invalid("input: landed (with its state), failed, settle_failed (with its action), released, release_failed, completed or complete_failed")
     })?;
     let (state, action) = OrphanedClaim::next(state, &input)?;
     let mut step = serde_json::Map::new();
@@ -119,8 +181,13 @@ pub fn step_json(state: &Value, input: &Value) -> Result<Value> {
     );
     let mut fields = serde_json::Map::new();
     match action {
-        OrphanAction::Release { after_ms } => {
-            fields.insert("action".into(), Value::from("release"));
+        OrphanAction::Release { after_ms } | OrphanAction::Complete { after_ms } => {
+            let name = if matches!(action, OrphanAction::Complete { .. }) {
+                "complete"
+            } else {
+                "release"
+            };
+            fields.insert("action".into(), Value::from(name));
             fields.insert("after_ms".into(), Value::from(after_ms));
         }
         OrphanAction::Done { log, note } => {
@@ -142,16 +209,37 @@ impl OrphanInput {
                 state: value.get("state")?.as_str()?.into(),
             },
             "failed" => OrphanInput::Failed,
+            "settle_failed" => OrphanInput::SettleFailed {
+                complete: match value.get("action")?.as_str()? {
+                    "complete" => true,
+                    "release" => false,
+                    _ => return None,
+                },
+            },
             "released" => OrphanInput::Released,
             "release_failed" => OrphanInput::ReleaseFailed,
+            "completed" => OrphanInput::Completed,
+            "complete_failed" => OrphanInput::CompleteFailed,
             _ => return None,
         })
+    }
+
+    /// For a call's outcome: whether it is a complete's, and whether it held.
+    fn outcome(&self) -> Option<(bool, bool)> {
+        match self {
+            OrphanInput::Released => Some((false, true)),
+            OrphanInput::ReleaseFailed => Some((false, false)),
+            OrphanInput::Completed => Some((true, true)),
+            OrphanInput::CompleteFailed => Some((true, false)),
+            _ => None,
+        }
     }
 }
 
 impl OrphanedClaim {
-    /// The next step: `state` is `None` for the claim's own outcome (`Landed` or `Failed`),
-    /// then what the previous step returned. An input out of order is the adapter's bug.
+    /// The next step: `state` is `None` for the first input (`Landed`, `Failed` or
+    /// `SettleFailed`), then what the previous step returned. An input out of order is the
+    /// adapter's bug.
     pub fn next(
         state: Option<OrphanedClaim>,
         input: &OrphanInput,
@@ -165,53 +253,74 @@ impl OrphanedClaim {
                 // Another delivery's claim, or the event was handled: nothing is ours.
                 return Ok((None, done(LogLevel::None, None)));
             }
-            (None, OrphanInput::Landed { .. } | OrphanInput::Failed) => {
+            (None, OrphanInput::Landed { .. } | OrphanInput::Failed | OrphanInput::SettleFailed { .. }) => {
+                let cause = match input {
+                    OrphanInput::Failed => Cause::FailedClaim,
+                    OrphanInput::SettleFailed { complete: true } => Cause::FailedComplete,
+                    OrphanInput::SettleFailed { complete: false } => Cause::FailedRelease,
+                    _ => Cause::LateClaim,
+                };
                 let claim = OrphanedClaim {
-                    after_failure: *input == OrphanInput::Failed,
+                    cause,
                     tried: 0,
                     held: false,
                 };
-                return Ok((Some(claim), claim.release()));
+                return Ok((Some(claim), claim.call()));
             }
-            (Some(claim), OrphanInput::Released | OrphanInput::ReleaseFailed)
-                if usize::from(claim.tried) < RELEASE_WAITS_MS.len() =>
+            (Some(claim), input)
+                if input.outcome().is_some_and(|(complete, _)| {
+                    complete == (claim.cause == Cause::FailedComplete)
+                }) && usize::from(claim.tried) < claim.cause.waits().len() =>
             {
                 claim
             }
             _ => {
                 return Err(Error::InvalidRequest {
-                    reason: "input: landed or failed first, then released or release_failed for each release asked for".into(),
+                    reason: "input: landed, failed or settle_failed first, then released or release_failed for each release asked for, completed or complete_failed for each complete".into(),
                 })
             }
         };
         claim.tried += 1;
-        claim.held |= *input == OrphanInput::Released;
-        if claim.held && !claim.after_failure {
+        claim.held |= input.outcome().is_some_and(|(_, held)| held);
+        if claim.held && claim.cause != Cause::FailedClaim {
             return Ok((None, done(LogLevel::None, None)));
         }
-        if usize::from(claim.tried) < RELEASE_WAITS_MS.len() {
-            return Ok((Some(claim), claim.release()));
+        if usize::from(claim.tried) < claim.cause.waits().len() {
+            return Ok((Some(claim), claim.call()));
         }
         Ok((
             None,
-            if claim.held {
-                done(LogLevel::None, None)
-            } else {
-                done(
+            match (claim.held, claim.cause) {
+                (true, _) => done(LogLevel::None, None),
+                (false, Cause::LateClaim | Cause::FailedClaim) => done(
                     LogLevel::Warning,
                     Some("a claim left without an owner could not be released (the store failed 3 times); redeliveries within its lease are answered in progress"),
-                )
+                ),
+                (false, Cause::FailedRelease) => done(
+                    LogLevel::Warning,
+                    Some("the failed handler's claim could not be released (the store failed 4 more times); redeliveries within its lease are answered in progress"),
+                ),
+                (false, Cause::FailedComplete) => done(
+                    LogLevel::Error,
+                    Some("the handled event's claim could not be completed (the store failed 4 more times); redeliveries within its lease are answered in progress, and the first after it runs the handler again"),
+                ),
             },
         ))
     }
 
-    fn release(self) -> OrphanAction {
-        OrphanAction::Release {
-            // `next` asks for a release only while `tried` is below the number of waits.
-            after_ms: RELEASE_WAITS_MS
-                .get(usize::from(self.tried))
-                .copied()
-                .unwrap_or(0),
+    /// The call to try next, after its wait.
+    fn call(self) -> OrphanAction {
+        // `next` asks for a call only while `tried` is below the number of waits.
+        let after_ms = self
+            .cause
+            .waits()
+            .get(usize::from(self.tried))
+            .copied()
+            .unwrap_or(0);
+        if self.cause == Cause::FailedComplete {
+            OrphanAction::Complete { after_ms }
+        } else {
+            OrphanAction::Release { after_ms }
         }
     }
 }
@@ -283,7 +392,7 @@ mod tests {
         let (state, _) = OrphanedClaim::next(None, &OrphanInput::Failed).unwrap();
         assert!(OrphanedClaim::next(state, &OrphanInput::Failed).is_err());
         let spent = OrphanedClaim {
-            after_failure: true,
+            cause: Cause::FailedClaim,
             tried: 3,
             held: false,
         };
@@ -296,7 +405,7 @@ mod tests {
         let first = step(Value::Null, serde_json::json!({"input": "failed"})).unwrap();
         assert_eq!(
             first,
-            serde_json::json!({"state": 2, "action": {"action": "release", "after_ms": 0}})
+            serde_json::json!({"state": 1, "action": {"action": "release", "after_ms": 0}})
         );
         let mut state = first["state"].clone();
         for _ in RELEASE_WAITS_MS {
@@ -322,8 +431,17 @@ mod tests {
         );
         for (state, input) in [
             (
-                serde_json::json!(16),
+                serde_json::json!(40),
                 serde_json::json!({"input": "released"}),
+            ),
+            (
+                serde_json::json!(256),
+                serde_json::json!({"input": "released"}),
+            ),
+            (Value::Null, serde_json::json!({"input": "settle_failed"})),
+            (
+                Value::Null,
+                serde_json::json!({"input": "settle_failed", "action": "claim"}),
             ),
             (
                 serde_json::json!(-1),
@@ -342,6 +460,112 @@ mod tests {
                 "{state} {input}"
             );
         }
+    }
+
+    /// The calls asked for (complete or not, and the wait before each), and the last action,
+    /// when every call answers `outcome`.
+    fn settle(complete: bool, held: bool) -> (Vec<(bool, u32)>, OrphanAction) {
+        let outcome = match (complete, held) {
+            (true, true) => OrphanInput::Completed,
+            (true, false) => OrphanInput::CompleteFailed,
+            (false, true) => OrphanInput::Released,
+            (false, false) => OrphanInput::ReleaseFailed,
+        };
+        let (mut state, mut action) =
+            OrphanedClaim::next(None, &OrphanInput::SettleFailed { complete }).unwrap();
+        let mut calls = Vec::new();
+        loop {
+            match action {
+                OrphanAction::Complete { after_ms } => calls.push((true, after_ms)),
+                OrphanAction::Release { after_ms } => calls.push((false, after_ms)),
+                OrphanAction::Done { .. } => break,
+            }
+            (state, action) = OrphanedClaim::next(state, &outcome).unwrap();
+        }
+        assert_eq!(state, None);
+        (calls, action)
+    }
+
+    #[test]
+    fn a_failed_complete_is_tried_again_until_one_holds_and_said_as_an_error_if_none_does() {
+        let (calls, done) = settle(true, true);
+        assert_eq!((calls, done), (alloc::vec![(true, 0)], done_quietly()));
+        let (calls, done) = settle(true, false);
+        let waits: Vec<(bool, u32)> = SETTLE_WAITS_MS.iter().map(|wait| (true, *wait)).collect();
+        assert_eq!(calls, waits);
+        assert!(
+            matches!(&done, OrphanAction::Done { log: LogLevel::Error, note: Some(note) }
+                if note.contains("could not be completed")
+                    && note.contains(&alloc::format!("{} more times", SETTLE_WAITS_MS.len()))
+                    && note.contains("runs the handler again")),
+            "{done:?}"
+        );
+        // A complete that failed twice, then held: nothing left to say.
+        let (mut state, _) =
+            OrphanedClaim::next(None, &OrphanInput::SettleFailed { complete: true }).unwrap();
+        let mut last = None;
+        for outcome in [
+            OrphanInput::CompleteFailed,
+            OrphanInput::CompleteFailed,
+            OrphanInput::Completed,
+        ] {
+            let (next, action) = OrphanedClaim::next(state, &outcome).unwrap();
+            state = next;
+            last = Some(action);
+        }
+        assert_eq!((state, last), (None, Some(done_quietly())));
+    }
+
+    #[test]
+    fn a_failed_release_is_tried_again_until_one_holds() {
+        let (calls, done) = settle(false, true);
+        assert_eq!((calls, done), (alloc::vec![(false, 0)], done_quietly()));
+        let (calls, done) = settle(false, false);
+        assert_eq!(calls.len(), SETTLE_WAITS_MS.len());
+        assert!(calls.iter().all(|(complete, _)| !complete));
+        assert!(
+            matches!(&done, OrphanAction::Done { log: LogLevel::Warning, note: Some(note) } if note.contains("could not be released")),
+            "{done:?}"
+        );
+    }
+
+    #[test]
+    fn a_settling_call_is_told_by_its_own_outcome_names() {
+        let (state, _) =
+            OrphanedClaim::next(None, &OrphanInput::SettleFailed { complete: true }).unwrap();
+        assert!(OrphanedClaim::next(state, &OrphanInput::Released).is_err());
+        let (state, _) =
+            OrphanedClaim::next(None, &OrphanInput::SettleFailed { complete: false }).unwrap();
+        assert!(OrphanedClaim::next(state, &OrphanInput::Completed).is_err());
+        let (state, _) = OrphanedClaim::next(None, &OrphanInput::Failed).unwrap();
+        assert!(OrphanedClaim::next(state, &OrphanInput::CompleteFailed).is_err());
+        // Every state survives its trip through its number.
+        for cause in Cause::ALL {
+            for tried in 0..=cause.waits().len() as u8 {
+                for held in [false, true] {
+                    let claim = OrphanedClaim { cause, tried, held };
+                    assert_eq!(OrphanedClaim::try_from(u8::from(claim)), Ok(claim));
+                }
+            }
+        }
+        let step = step_json(
+            &Value::Null,
+            &serde_json::json!({"input": "settle_failed", "action": "complete"}),
+        )
+        .unwrap();
+        assert_eq!(
+            step["action"],
+            serde_json::json!({"action": "complete", "after_ms": 0})
+        );
+        let step = step_json(
+            &step["state"],
+            &serde_json::json!({"input": "complete_failed"}),
+        )
+        .unwrap();
+        assert_eq!(
+            step["action"],
+            serde_json::json!({"action": "complete", "after_ms": 1000})
+        );
     }
 
     fn done_quietly() -> OrphanAction {

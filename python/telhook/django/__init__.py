@@ -354,7 +354,11 @@ def _run_atomic(
             if action["action"] == "release":
                 transaction.set_rollback(True, using=database)
             elif action["action"] == "complete" and in_transaction:
-                action = delivery.next(store_step(delivery, action))
+                # Raised here, it rolls the view's writes back with the done mark (below): a
+                # failure caught and told as "settle failed" would answer 200 over a transaction
+                # that no longer commits.
+                delivery.store_call(action)()
+                action = delivery.next({"input": "settled"})
     except DatabaseError as error:
         if before is None:  # the database failed before the handler ran: the store failed
             action = delivery.next(delivery.store_input(action, None, error))
