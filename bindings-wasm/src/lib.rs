@@ -285,18 +285,24 @@ impl Delivery {
         text
     }
 
-    /// `next({"input": "body_read", "length": body.length})`, then the normalize step as `normalize` takes it when the
-    /// machine asks for it next (it does whenever a body was to be read): one call where a
-    /// delivery made two. When it asks for anything else, that action's JSON text alone.
+    /// `next({"input": "body_read", "length": body.length, "decoded": decoded})`, then the
+    /// normalize step as `normalize` takes it when the machine asks for it next (it does
+    /// whenever a body was to be read): one call where a delivery made two. When it asks for
+    /// anything else, that action's JSON text alone. `decoded`: the body is a parser's decoding
+    /// that nothing confirms as sent (`Input::DecodedBodyRead`).
     #[wasm_bindgen(js_name = bodyReadAndNormalize)]
     pub fn body_read_and_normalize(
         &mut self,
         receiver: &Receiver,
         body: Vec<u8>,
         now: f64,
+        decoded: bool,
     ) -> String {
-        let action = self.flow.next(Input::BodyRead {
-            length: body.len() as u64,
+        let length = body.len() as u64;
+        let action = self.flow.next(if decoded {
+            Input::DecodedBodyRead { length }
+        } else {
+            Input::BodyRead { length }
         });
         if action == Action::Normalize {
             self.normalize(receiver, body, now)

@@ -542,7 +542,19 @@ impl Flow {
                 code: failure.code.into(),
             },
         };
-        (self.delivery.next(input), normalized)
+        let action = self.delivery.next(input);
+        // A refusal the machine answers as a body that is gone (a parser's decoding refused for
+        // its bytes): the error told is that one, as the answer's code says.
+        let gone = crate::ErrorCode::RawBodyUnavailable.as_str();
+        let normalized = match (&action, normalized) {
+            (receive::machine::Action::Answer { answer, .. }, Err(failure))
+                if answer.code == gone && failure.code != gone =>
+            {
+                Err(Failure::from(Error::RawBodyUnavailable))
+            }
+            (_, normalized) => normalized,
+        };
+        (action, normalized)
     }
 
     /// The configured provider, then the one the event came from.

@@ -217,7 +217,7 @@ impl ErrorCode {
     ];
 
     /// The stable snake_case text of the code.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::UnknownProvider => "unknown_provider",
             ErrorCode::ProviderNotDetected => "provider_not_detected",

@@ -476,9 +476,11 @@ fn itoa(value: u32) -> String {
 ///   `UPDATE/DELETE … WHERE key = ? AND token = ?`).
 /// - A claim or a done mark past its lease or TTL holds nothing: the next `claim` takes the key.
 ///   Until then an expired claim still belongs to its token, so its late `complete` marks the
-///   key done (the handler did run) and its late `release` forgets it.
-/// - `complete` and `release` of a key the token does not own (taken over, or gone) change
-///   nothing and return `Ok`: it is not a failure of the store. `Err` means the store could not
+///   key done (the handler did run) and its late `release` forgets it. A `complete` of a key
+///   that is gone (a store that drops expired keys, such as Redis) marks it done too: the
+///   handler did run, and a redelivery must be a duplicate.
+/// - `complete` of a key another token holds, and `release` of a key the token does not own
+///   (taken over, or gone), change nothing and return `Ok`: it is not a failure of the store. `Err` means the store could not
 ///   answer (the receive flow answers 503, so the provider retries).
 ///
 /// The methods take `&mut self` and block: for a store shared by concurrent tasks, implement
@@ -775,7 +777,8 @@ impl Claimed {
     /// progress, and the one after it runs the handler again. [`Claimed::finish_retrying`] gives
     /// the failed call to try again after the answer is sent.
     pub fn finish<S: DedupeStore>(self, result: HandlerResult, store: &mut S, now: i64) -> Answer {
-        self.finish_retrying(result, store, now).0
+        let (answer, retry) = self.finish_retrying(result, store, now);
+        not_retried(answer, retry.as_ref())
     }
 
     /// [`Claimed::finish`], and the settling call to try again when it failed: run
@@ -815,7 +818,8 @@ impl Claimed {
         store: &S,
         now: i64,
     ) -> Answer {
-        self.finish_retrying_async(result, store, now).await.0
+        let (answer, retry) = self.finish_retrying_async(result, store, now).await;
+        not_retried(answer, retry.as_ref())
     }
 
     /// [`Claimed::finish_retrying`] for a store whose client is async: run
@@ -879,6 +883,17 @@ impl Claimed {
         });
         (delivery, token, action)
     }
+}
+
+/// The answer of a flow that does not try a failed settling call again: its note says so (the
+/// machine's says the call is tried again, as the other runtimes do).
+fn not_retried(mut answer: Answer, retry: Option<&RetrySettle>) -> Answer {
+    if retry.is_some() {
+        answer.note = Some(String::from(
+            "the dedupe store could not settle the claim, and this flow does not try again (Claimed::finish_retrying does): until its lease ends redeliveries are answered in progress",
+        ));
+    }
+    answer
 }
 
 /// A claim whose `complete` (after the handler ran) or `release` (after it failed) failed: the
@@ -1143,7 +1158,8 @@ impl DedupeStore for MemoryStore {
         ttl_secs: u32,
         now: i64,
     ) -> core::result::Result<(), Self::Error> {
-        if self.owned_claim(key, token) {
+        // Gone (swept after its lease ran out, nobody took it since): the handler did run.
+        if self.owned_claim(key, token) || !self.entries.contains_key(key) {
             let entry = MemoryEntry {
                 done: true,
                 token: String::from(token),

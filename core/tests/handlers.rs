@@ -687,6 +687,29 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
     let (log, note) = unheld.unwrap();
     assert_eq!(log, telhook_core::receive::LogLevel::Error);
     assert!(note.contains("runs the handler again"), "{note}");
+    // `finish` does not try again, and its answer's note says so.
+    let mut down = Flaky {
+        failing_settles: 1,
+        ..Flaky::default()
+    };
+    let claimed = begin(
+        provider,
+        &request,
+        &credentials,
+        now,
+        &options,
+        &mut down,
+        "t5",
+    )
+    .unwrap();
+    let answer = claimed.finish(ok, &mut down, now);
+    assert!(
+        answer
+            .note
+            .as_deref()
+            .is_some_and(|note| note.contains("does not try again")),
+        "{answer:?}"
+    );
     // Nothing failed: nothing to try again.
     let mut up = Flaky::default();
     let claimed = begin(

@@ -6,7 +6,7 @@
 // is the core's (core/src/inbox.rs, `inbox_step`): the engines below keep its columns or map
 // them onto their own (a Cloudflare Queue's attempts and delays, BullMQ's attempts and backoff).
 import { coreCall, hasMethods, optionsJson } from "./internal.mjs";
-import { newDeliveryToken } from "./receive.mjs";
+import { newDeliveryToken, orphanTries } from "./receive.mjs";
 
 const policies = new Map();
 
@@ -432,8 +432,16 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
     for (const { key, token, ttl } of claims) {
       const secs = ttl();
       // A window already over marks nothing: the same key received now is a new event.
-      const settle = secs >= 1 ? () => store.complete(key, token, secs) : () => store.release(key, token);
-      await Promise.resolve().then(settle).catch(() => {});
+      const kind = secs >= 1 ? "complete" : "release";
+      const settle = kind === "complete" ? () => store.complete(key, token, secs) : () => store.release(key, token);
+      const failed = await Promise.resolve().then(settle).then(() => false, () => true);
+      // Tried again before the batch ends (a consumer has no waitUntil), or a second message of
+      // the event after the lease would run the handler again.
+      if (failed) {
+        // Unbounded, as the first call: a consumer's store calls have no deadline of their own.
+        const last = await orphanTries(store, { input: "settle_failed", action: kind }, key, token, secs, undefined);
+        if (last.note) console.error(`telhook: inbox event ${event?.id ?? "unknown"}: ${last.note}`);
+      }
     }
     await deleteEventObject(message, bucket);
     report(event, "done");

@@ -283,9 +283,13 @@ function normalizeOutcome(flow, text) {
   return { action: actionOf(text), event: undefined, failure: refusal === undefined ? undefined : telhookErrorOf(refusal) };
 }
 
-/** A body read and normalized in one crossing: the machine asks to normalize a body once read. */
+/**
+ * A body read and normalized in one crossing: the machine asks to normalize a body once read. A
+ * parser's text that nothing confirms as sent is told as decoded (the machine answers a refusal
+ * its bytes could have caused as a body that is gone: 500, redelivered).
+ */
 function bodyReadAndNormalize(setup, flow, body) {
-  return normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, bodyArg(body), setup.now()));
+  return normalizeOutcome(flow, flow.bodyReadAndNormalize(setup.receiver.inner, bodyArg(body), setup.now(), isUnconfirmedText(body)));
 }
 
 /**
@@ -295,61 +299,66 @@ function bodyReadAndNormalize(setup, flow, body) {
  * release it with its token (a release of a claim another delivery took over does nothing);
  * the releases run in the background, kept alive past the answer (a Worker's waitUntil).
  */
-function releaseWhenItLands(setup, late, key, token, provider, keepAlive) {
+function releaseWhenItLands(setup, late, key, token, deadlineMs, provider, keepAlive) {
   const first = Promise.resolve(late).then((state) => ({ input: "landed", state: String(state) }), () => ({ input: "failed" }));
   // Run whether or not anything keeps it alive (`keepAlive?.(call())` would skip the call).
-  const releasing = orphanCalls(setup, first, key, token, undefined, provider);
+  const releasing = orphanCalls(setup, first, key, token, undefined, deadlineMs, provider);
   keepAlive?.(releasing);
 }
 
 /**
- * A settling call (`complete` after the handler ran, `release` after it failed) that failed,
- * now or after its deadline: the key keeps the bare claim, so redeliveries are answered in
- * progress until its lease ends — and then, if the provider never got the answer, the handler
- * runs a second time. The orphan machine has the call tried again until one holds, in the
- * background (a Worker's waitUntil).
+ * A settling call (`complete` after the handler ran, `release` after it failed) that failed or
+ * missed its deadline: the key keeps the bare claim, so redeliveries are answered in progress
+ * until its lease ends — and then, if the provider never got the answer, the handler runs a
+ * second time. The orphan machine has the call tried again until one holds, in the background
+ * (a Worker's waitUntil).
  */
-function settleAgainIfItFails(setup, outcome, settling, token, provider, keepAlive) {
-  const first = Promise.resolve(outcome).then(
-    () => undefined,
-    () => ({ input: "settle_failed", action: settling.action }),
-  );
-  const settlingAgain = orphanCalls(setup, first, settling.key, token, settling.ttl_secs, provider);
+function settleAgain(setup, settling, token, provider, keepAlive, late) {
+  const first = Promise.resolve({ input: "settle_failed", action: settling.action });
+  const settlingAgain = orphanCalls(setup, first, settling.key, token, settling.ttl_secs, settling.deadline_ms, provider, late);
   keepAlive?.(settlingAgain);
 }
 
 /** The orphan machine's calls, each after its wait, once `first` gives its first input (none: nothing to do). */
-function orphanCalls(setup, first, key, token, ttlSecs, provider) {
-  const { store } = setup;
+function orphanCalls(setup, first, key, token, ttlSecs, deadlineMs, provider, late = undefined) {
   return first
     .then(async (input) => {
       if (input === undefined) return;
-      let { state, action } = coreCall("orphaned_claim", [null, input]);
-      while (action.action === "release" || action.action === "complete") {
-        if (action.after_ms > 0) await new Promise((resolve) => setTimeout(resolve, action.after_ms)?.unref?.());
-        const kind = action.action;
-        let outcome = kind === "complete" ? "completed" : "released";
-        try {
-          await (kind === "complete" ? store.complete(key, token, ttlSecs) : store.release(key, token));
-        } catch {
-          outcome = `${kind}_failed`;
-        }
-        ({ state, action } = coreCall("orphaned_claim", [state, { input: outcome }]));
-      }
+      const action = await orphanTries(setup.store, input, key, token, ttlSecs, deadlineMs, late);
       // Through onError, as the store's unavailability is told: what redeliveries meet is a 503.
       if (action.note) callOnError(setup, null, { provider, eventId: key, code: "dedupe_unavailable", status: 503, log: action.log, note: action.note });
     })
     .catch(() => {});
 }
 
+/**
+ * The core's orphan machine (`receive::orphan`) from its first `input`: each release or complete
+ * it asks for, after its wait and within `deadlineMs` if given (one on a dead connection must not
+ * hang the rest), until it is done. A call past its deadline runs on: once one lands (`late`, the
+ * first call's, among them), the tries stop with nothing to tell. Resolves to the last action
+ * (`{log, note}`: what to tell, if anything).
+ */
+export async function orphanTries(store, input, key, token, ttlSecs, deadlineMs, late = undefined) {
+  let landed = false;
+  const watch = (pending) => void Promise.resolve(pending).then(() => (landed = true), () => {});
+  if (late !== undefined) watch(late);
+  const quiet = { action: "done", log: "none", note: null };
+  let { state, action } = coreCall("orphaned_claim", [null, input]);
+  while (action.action === "release" || action.action === "complete") {
+    if (action.after_ms > 0) await new Promise((resolve) => setTimeout(resolve, action.after_ms)?.unref?.());
+    if (landed) return quiet;
+    const kind = action.action;
+    const call = () => (kind === "complete" ? store.complete(key, token, ttlSecs) : store.release(key, token));
+    const tried = deadlineMs === undefined ? await Promise.resolve().then(call).then((value) => ({ value }), (error) => ({ error })) : await withDeadline(call, deadlineMs, kind);
+    if (tried.timedOut) watch(tried.late);
+    const outcome = tried.error === undefined ? (kind === "complete" ? "completed" : "released") : `${kind}_failed`;
+    ({ state, action } = coreCall("orphaned_claim", [state, { input: outcome }]));
+  }
+  return landed ? quiet : action;
+}
+
 /** The input for a store call's outcome: `ok(value)` when it answered in time. */
 const storeInput = (outcome, ok, failed) => (outcome.error === undefined ? ok(outcome.value) : { input: failed, timed_out: outcome.timedOut });
-
-/**
- * The refusals a parser's decoding of the body could have caused (the bytes verified or read
- * are not those sent); a wrong password, a missing header or a body over the cap are not.
- */
-const BYTES_REFUSED = new Set(["signature_mismatch", "jwt_payload_mismatch", "malformed_json", "malformed_nested_json", "invalid_payload"]);
 
 /** The input for what readBody returned, and the error behind a refusal (its message says why). */
 function bodyInput(body, maxBytes) {
@@ -426,7 +435,7 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
   const { store } = setup;
   // This delivery's claim: only it may complete or release it (drawn when a claim is made).
   let token;
-  let flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
+  const flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
   let action = actionOf(flow.action());
   let body, event, response, failure, handlerDone, ignoredStatus, sentByHandler = false;
   const next = (input) => nextAction(flow, input);
@@ -447,17 +456,6 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
           if (input !== BODY_READ) break;
           // The machine asks to normalize a body once read: both steps in one call.
           ({ action, event, failure } = bodyReadAndNormalize(setup, flow, body));
-          if (action.action === "answer" && BYTES_REFUSED.has(action.answer.code) && isUnconfirmedText(body)) {
-            // Refused, but the bytes were a parser's decoding that nothing confirmed as sent: the
-            // delivery starts over and the machine hears that the raw body is gone (500, retried).
-            flow.free?.();
-            flow = new core.Delivery(setup.flowSettings, ...requestLineArgs(request.method, request));
-            flow.action();
-            body = RAW_BODY_GONE;
-            [input, failure] = bodyInput(body, action.max_bytes);
-            event = undefined;
-            break;
-          }
           continue;
         case "normalize":
           ({ action, event, failure } = normalizeOutcome(flow, flow.normalize(setup.receiver.inner, bodyArg(body), setup.now())));
@@ -465,8 +463,8 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
         case "claim": {
           token = newToken();
           const claimed = await withDeadline(() => store.claim(key, token, action.lease_secs), deadline, "claim");
-          if (claimed.timedOut) releaseWhenItLands(setup, claimed.late, key, token, flow.provider, keepAlive);
-          else if (claimed.error !== undefined) releaseWhenItLands(setup, Promise.reject(claimed.error), key, token, flow.provider, keepAlive);
+          if (claimed.timedOut) releaseWhenItLands(setup, claimed.late, key, token, deadline, flow.provider, keepAlive);
+          else if (claimed.error !== undefined) releaseWhenItLands(setup, Promise.reject(claimed.error), key, token, deadline, flow.provider, keepAlive);
           failure = claimed.error;
           input = storeInput(claimed, (state) => new Claimed(String(state)), "store_failed");
           break;
@@ -507,11 +505,11 @@ async function run(setup, request, readBody, context, keepAlive, sentStatus, bef
         case "release": {
           const call = action.action === "complete" ? () => store.complete(key, token, action.ttl_secs) : () => store.release(key, token);
           const settled = await withDeadline(call, deadline, action.action);
-          // Answered past the deadline, it still runs: a Worker keeps it alive (waitUntil), or the
-          // claim it settles would turn the provider's retries away for the whole lease. Failed,
-          // now or then, it is tried again.
-          if (settled.timedOut) settleAgainIfItFails(setup, settled.late, action, token, flow.provider, keepAlive);
-          else if (settled.error !== undefined) settleAgainIfItFails(setup, Promise.reject(settled.error), action, token, flow.provider, keepAlive);
+          // Answered past the deadline, it still runs (a Worker keeps it alive: waitUntil), and
+          // it is tried again from now, as a failed one is: waiting for a call that may never
+          // answer would push the tries past the 30 s a Worker keeps work after its answer.
+          if (settled.timedOut) keepAlive?.(Promise.resolve(settled.late).catch(() => {}));
+          if (settled.error !== undefined) settleAgain(setup, action, token, flow.provider, keepAlive, settled.timedOut ? settled.late : undefined);
           // The handler's failure stays the error of the answer; a settling failure joins it.
           if (settled.error !== undefined) failure = failure === undefined ? settled.error : new AggregateError([failure, settled.error], "the handler and then the store failed");
           input = storeInput(settled, () => SETTLED, "settle_failed");

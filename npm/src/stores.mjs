@@ -3,7 +3,8 @@
 // (a worker that hung) cannot complete or release a claim another delivery has taken since.
 //   claim(key, token, leaseSecs)  -> "new" | "in_progress" | "done"; atomic: one caller gets
 //                                    "new" while a claim is live; an expired lease is "new" again.
-//   complete(key, token, ttlSecs) -> "done" for ttlSecs, if `token` still owns the claim.
+//   complete(key, token, ttlSecs) -> "done" for ttlSecs, if `token` still owns the claim or the
+//                                    key is gone (its lease ran out, nobody took it since).
 //   release(key, token)           -> forgets the key, if `token` still owns the claim.
 // Same semantics as the Rust reference, telhook_core::receive::MemoryStore.
 import { coreCall } from "./internal.mjs";
@@ -17,6 +18,16 @@ function liveState(entry, now) {
 /** Whether `token` still owns the (not yet done) claim in `entry`, expired or not. */
 function ownedBy(entry, token) {
   return entry !== undefined && !entry.done && entry.token === token;
+}
+
+/**
+ * Whether a complete by `token` marks the key done: its own claim, or none at all (swept or
+ * deleted after its lease ran out while the handler ran, nobody took it since: the handler did
+ * run, and a redelivery must be a duplicate — a review: a handler past Telnyx's 15 s lease ran
+ * twice).
+ */
+function completes(entry, token) {
+  return entry === undefined || ownedBy(entry, token);
 }
 
 /**
@@ -43,7 +54,7 @@ export function memoryStore({ clock = () => Date.now() / 1000 } = {}) {
       return "new";
     },
     complete(key, token, ttlSecs) {
-      if (ownedBy(entries.get(key), token)) entries.set(key, { done: true, token, expiresAt: clock() + ttlSecs });
+      if (completes(entries.get(key), token)) entries.set(key, { done: true, token, expiresAt: clock() + ttlSecs });
     },
     release(key, token) {
       if (ownedBy(entries.get(key), token)) entries.delete(key);
@@ -77,7 +88,7 @@ export class TelhookDedupeObject {
       return Response.json({ state: "new" });
     }
     if (op === "complete") {
-      if (ownedBy(entry, token)) await this.keep({ done: true, token, expiresAt: now + ttlSecs * 1000 });
+      if (completes(entry, token)) await this.keep({ done: true, token, expiresAt: now + ttlSecs * 1000 });
       return Response.json({});
     }
     if (op === "release") {

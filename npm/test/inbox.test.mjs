@@ -245,6 +245,37 @@ test("consumeInbox with a store: one event sent twice (two messages, two ids) ru
   assert.deepStrictEqual(acks, ["m1", "m2"]);
 });
 
+test("consumeInbox with a store: a done mark that fails (a store outage) is tried again before the batch ends, so the event's second message is a duplicate, not a second run after the lease", async () => {
+  let now = 1_769_000_000;
+  const inner = telhook.memoryStore({ clock: () => now });
+  let outage = 2;
+  const completes = [];
+  const store = {
+    claim: (...args) => inner.claim(...args),
+    complete: async (...args) => {
+      completes.push(args[0]);
+      // The event's own key (a second message of the event has another id).
+      if (args[0] === "telhook-inbox:lisoloo:e1" && outage-- > 0) throw new Error("connection reset");
+      return inner.complete(...args);
+    },
+    release: (...args) => inner.release(...args),
+  };
+  // Received now (the window left is counted on the host's clock), the store on a clock of its own.
+  const event = { id: "lisoloo:e1", provider: "lisoloo", type: "message.status", received_at: new Date().toISOString() };
+  const message = (id) => ({ id, attempts: 1, timestamp: new Date(), body: { key: "lisoloo:e1", event, dedupe_ttl_secs: 86_400 }, ack() {}, retry() {} });
+  const ran = [];
+  const alive = setInterval(() => {}, 1000); // the tries' timers are unref'd
+  try {
+    await telhook.consumeInbox({ messages: [message("m1")] }, {}, (e) => ran.push(e.id), {}, { store });
+  } finally {
+    clearInterval(alive);
+  }
+  assert.equal(outage, -1, "the event key's done mark tried until it held");
+  now += 400; // past the lease: a claim left bare would be taken again
+  await telhook.consumeInbox({ messages: [message("m2")] }, {}, (e) => ran.push(e.id), {}, { store });
+  assert.deepStrictEqual(ran, ["lisoloo:e1"]);
+});
+
 test("consumeInbox with a store: a message delivered again is acked, one event's second message within its dedupe window too, and the same key after the window is a new event (the DID reseller's change made again) that runs (review)", async () => {
   let now = 1_769_000_000;
   const store = telhook.memoryStore({ clock: () => now });

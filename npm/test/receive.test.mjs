@@ -1213,8 +1213,10 @@ test("a Worker keeps a release or complete that answers after storeDeadlineMs al
     const kept = [];
     const ctx = { waitUntil: (promise) => kept.push(promise) };
     await handler(lisolooDelivery(), {}, ctx);
-    // What workerd waits for before it ends the request's work: here, the late settle too.
-    await Promise.all(kept);
+    // What workerd waits for before it ends the request's work: here, the late settle too (and
+    // the tries from its deadline, which stop once it lands; their timers are unref'd).
+    const alive = setInterval(() => {}, 1000);
+    await Promise.all(kept).finally(() => clearInterval(alive));
     const state = await inner.claim(lisolooEventId, "probe", 300);
     assert.equal(state, fails ? "new" : "done", `handler ${fails ? "failed" : "succeeded"}`);
   }

@@ -624,30 +624,34 @@ def release_failed_claim(delivery: Delivery, claim: Dict[str, Any]) -> None:
     _orphan_calls_in_background(delivery, {"input": "failed"}, claim, "telhook-release-claim")
 
 
-def settle_failed(delivery: Delivery, settling: Dict[str, Any]) -> None:
-    """Called when a sync ``complete`` or ``release`` raised (by the extension's loop and by
-    ``store_step``). Never raises: the handler's answer must still go out.
+def settle_failed(delivery: Delivery, settling: Dict[str, Any], store: object = None) -> None:
+    """Called when a sync ``complete`` or ``release`` raised (by the extension's loop, by
+    ``store_step``, and by a done mark written on commit). Never raises: the handler's answer
+    must still go out.
 
     The key keeps the bare claim: redeliveries are answered in progress until its lease ends,
     and then — if the provider never got the answer — the handler runs a second time. The
-    orphan machine has the call tried again until one holds, in a daemon thread."""
+    orphan machine has the call tried again until one holds, in a daemon thread (on ``store``
+    when given: the store behind the delivery's own)."""
     _orphan_calls_in_background(delivery, {"input": "settle_failed", "action": settling["action"]}, settling,
-                                "telhook-settle-claim")
+                                "telhook-settle-claim", store)
 
 
-def _orphan_calls(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, Callable[[], object]]:
-    """The calls the orphan machine may ask for, with the delivery's key and token."""
-    key = action["key"]
-    calls = {"release": delivery.store_call({"action": "release", "key": key})}
+def _orphan_calls(delivery: Delivery, action: Dict[str, Any], store: object = None) -> Dict[str, Callable[[], object]]:
+    """The calls the orphan machine may ask for, with the delivery's key and token (on
+    ``store``, else the delivery's)."""
+    key, token, target = action["key"], delivery.token, cast(Any, store if store is not None else delivery.store)
+    calls: Dict[str, Callable[[], object]] = {"release": lambda: target.release(key, token)}
     if action["action"] == "complete":
-        calls["complete"] = delivery.store_call(action)
+        ttl_secs = action["ttl_secs"]
+        calls["complete"] = lambda: target.complete(key, token, ttl_secs)
     return calls
 
 
 def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object], action: Dict[str, Any],
-                                thread_name: str) -> None:
+                                thread_name: str, store: object = None) -> None:
     try:
-        calls = _orphan_calls(delivery, action)
+        calls = _orphan_calls(delivery, action, store)
         step = _api.call("orphaned_claim", None, first)
         if step["action"]["action"] not in calls:
             return
@@ -666,7 +670,9 @@ def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object],
                     else f"the claim whose {action['action']} failed was not tried again")
             note = (f"{what} (no release thread could run: at most {MAX_RELEASING_THREADS} at a time); "
                     "redeliveries within its lease are answered in progress")
-            _log_unreleased(delivery, "warning", note)
+            if action["action"] == "complete":
+                note += ", and the first after it runs the handler again"
+            _log_unreleased(delivery, "error" if action["action"] == "complete" else "warning", note)
     except Exception:
         logger.exception("telhook: settling a claim in the background could not start")
 
@@ -782,7 +788,7 @@ async def astore_step(delivery: Delivery, action: Dict[str, Any]) -> Dict[str, o
                 # Failed or cut off at its deadline (either may have landed: the calls are
                 # idempotent), a settling call is tried again in the background.
                 _orphan_task(_orphan_calls(delivery, action), {"input": "settle_failed", "action": action["action"]},
-                             delivery)
+                             delivery, action["deadline_ms"])
             return delivery.store_input(action, None, error)
         return delivery.store_input(action, result, None)
     try:
@@ -803,31 +809,40 @@ def _release_unowned_claim(delivery: Delivery, claim: Dict[str, Any]) -> Callabl
 
     def landed(state: object) -> None:
         outcome = {"input": "failed"} if isinstance(state, BaseException) else {"input": "landed", "state": _state_text(state)}
-        _orphan_task(calls, outcome, delivery)
+        _orphan_task(calls, outcome, delivery, claim["deadline_ms"])
 
     return landed
 
 
-def _orphan_task(calls: Dict[str, Callable[[], object]], first: Mapping[str, object], delivery: Delivery) -> None:
+def _orphan_task(calls: Dict[str, Callable[[], object]], first: Mapping[str, object], delivery: Delivery,
+                 deadline_ms: int) -> None:
     step = _api.call("orphaned_claim", None, first)
     if step["action"]["action"] in calls:
-        _keep_until_done(asyncio.ensure_future(_run_orphan_calls(calls, step, delivery)))
+        _keep_until_done(asyncio.ensure_future(_run_orphan_calls(calls, step, delivery, deadline_ms / 1000)))
 
 
-async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery) -> None:
-    """Does the orphan machine's calls, each after its wait, until it is done."""
-    while step["action"]["action"] in calls:
+async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
+                            seconds: float) -> None:
+    """Does the orphan machine's calls, each after its wait and within ``seconds`` (a call on a
+    dead connection must not hang the rest), until it is done."""
+    try:
+        while step["action"]["action"] in calls:
+            kind = step["action"]["action"]
+            if step["action"]["after_ms"]:
+                await asyncio.sleep(step["action"]["after_ms"] / 1000)
+            try:
+                await _within(seconds, calls[kind]())
+                outcome = f"{kind}d"
+            except Exception:
+                outcome = f"{kind}_failed"
+            step = _api.call("orphaned_claim", step["state"], {"input": outcome})
+    except asyncio.CancelledError:
+        # The event loop ended first (asyncio.run or async_to_sync per request): said, not silent.
         kind = step["action"]["action"]
-        if step["action"]["after_ms"]:
-            await asyncio.sleep(step["action"]["after_ms"] / 1000)
-        try:
-            called = calls[kind]()
-            if inspect.isawaitable(called):
-                await called
-            outcome = f"{kind}d"
-        except Exception:
-            outcome = f"{kind}_failed"
-        step = _api.call("orphaned_claim", step["state"], {"input": outcome})
+        _log_unreleased(delivery, "error" if kind == "complete" else "warning",
+                        f"the tries to {kind} a claim were cut short (the event loop ended); "
+                        "redeliveries within its lease are answered in progress")
+        raise
     _log_orphan_done(step, delivery)
 
 

@@ -7,7 +7,8 @@ is a random string the adapter makes per delivery, the owner of the claim:
   one caller gets ``"new"`` while a claim is live; a claim older than its lease (a worker that
   crashed mid-handler) can be claimed again.
 - ``complete(key, token, ttl_secs)``: the event was handled; redeliveries are duplicates for
-  ttl_secs. Only while ``token`` still holds the claim (else nothing happens).
+  ttl_secs. Only while ``token`` still holds the claim, or the key is gone (its lease ran out
+  while the handler ran, and nobody took it since: the handler did run); else nothing happens.
 - ``release(key, token)``: the handler failed; the provider's next attempt is processed. Only
   while ``token`` still holds the claim, so a worker whose lease expired never frees (or
   completes) the claim another delivery took over.
@@ -128,7 +129,8 @@ class MemoryStore:
         _check_secs(ttl_secs, "ttl_secs")
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[0] == _held(token):
+            # Gone (swept after its lease ran out, nobody took it since): the handler did run.
+            if entry is None or entry[0] == _held(token):
                 self._entries[key] = (DONE, self._clock() + ttl_secs)
 
     def release(self, key: str, token: str) -> None:
@@ -187,8 +189,13 @@ class DjangoCacheStore:
         _check_secs(ttl_secs, "ttl_secs")
         name = KEY_PREFIX + storage_key(key)
         cache = self._cache()
-        if cache.get(name) == _held(token):
+        held = cache.get(name)
+        if held == _held(token):
             cache.set(name, DONE, timeout=ttl_secs)
+        elif held is None:
+            # Gone (its lease ran out while the handler ran, nobody took it since): the handler
+            # did run. `add` writes only if the key is still absent.
+            cache.add(name, DONE, timeout=ttl_secs)
 
     def release(self, key: str, token: str) -> None:
         name = KEY_PREFIX + storage_key(key)
@@ -286,12 +293,20 @@ class DjangoDatabaseStore:
         return IN_PROGRESS
 
     def complete(self, key: str, token: str, ttl_secs: int) -> None:
+        from django.db import transaction
+
         from .django.models import DedupeKey
 
         _check_secs(ttl_secs, "ttl_secs")
-        DedupeKey.objects.using(self.using).filter(key=storage_key(key), state=IN_PROGRESS, token=token).update(
-            state=DONE, expires_at=int(self._clock()) + ttl_secs
-        )
+        # In a savepoint inside the view's transaction (ATOMIC_REQUESTS): an UPDATE that fails
+        # (a statement timeout, a lock timeout) then leaves that transaction able to commit the
+        # view's writes, and the done mark is tried again once they are in. Without it
+        # PostgreSQL aborts the transaction, whose commit at the request's end is a silent
+        # rollback: answered 200, the event's writes gone.
+        with transaction.atomic(using=self.using):
+            DedupeKey.objects.using(self.using).filter(key=storage_key(key), state=IN_PROGRESS, token=token).update(
+                state=DONE, expires_at=int(self._clock()) + ttl_secs
+            )
 
     def release(self, key: str, token: str) -> None:
         from .django.models import DedupeKey
@@ -310,7 +325,9 @@ class DjangoDatabaseStore:
 # this delivery's own claim is "new": redis-py sends a command again after a socket timeout, and
 # the first one may have landed (answered "in progress", the delivery held itself off for the
 # whole lease). Complete and release act only while the key still holds this delivery's claim
-# (a late call never touches a newer one).
+# (a late call never touches a newer one); a complete of a key that is gone (its lease ran out
+# while the handler ran, and nobody took it since) marks it done: the handler did run, and a
+# redelivery must be a duplicate (a review: a Telnyx handler past its 15 s lease ran twice).
 _CLAIM_LUA = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 'new' end
 local held = redis.call('GET', KEYS[1])
@@ -319,7 +336,8 @@ if held == ARGV[1] then return 'new' end
 return 'in_progress'
 """
 _COMPLETE_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2]) end
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] or held == false then return redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2]) end
 return false
 """
 _RELEASE_LUA = """

@@ -422,3 +422,110 @@ def test_headers_are_read_from_meta_as_request_headers_names_them() -> None:
     assert sorted(pairs) == sorted((name.lower(), value) for name, value in request.headers.items())
     assert ("x-limephone-signature", "sig") in pairs and ("content-type", "application/json") in pairs
     assert not any(name.startswith(("server", "wsgi", "request")) for name, _ in pairs)
+
+
+# ATOMIC_REQUESTS: the view runs in the request's transaction, which telhook does not own.
+class _OutageThenUp:
+    """A dedupe store outside the database whose next `outage` completes fail, then work."""
+
+    def __init__(self) -> None:
+        from telhook.stores import MemoryStore
+
+        self.memory = MemoryStore()
+        self.outage = 0
+        self.completes: List[str] = []
+
+    def claim(self, key: str, token: str, lease_secs: int) -> Any:
+        return self.memory.claim(key, token, lease_secs)
+
+    def complete(self, key: str, token: str, ttl_secs: int) -> None:
+        self.completes.append(threading.current_thread().name)
+        if self.outage > 0:
+            self.outage -= 1
+            raise ConnectionError("connection reset by peer")
+        self.memory.complete(key, token, ttl_secs)
+
+    def release(self, key: str, token: str) -> None:
+        self.memory.release(key, token)
+
+
+_OUTSIDE = _OutageThenUp()
+_LIME_CREDENTIALS = {"hmac_sha256": ["lime-whsec-CURRENT-5b1e"], "bearer": "lime-bearer-TOKEN-9f8e"}
+
+
+@webhook("limephone", credentials=_LIME_CREDENTIALS, store=__import__("telhook.stores").stores.DjangoDatabaseStore())
+def _in_transaction_view(request: Any, event: Any) -> None:
+    Processed.objects.create(event_id=event["id"], view="atomic-requests")
+
+
+@webhook("limephone", credentials=_LIME_CREDENTIALS, store=_OUTSIDE)
+def _outside_store_view(request: Any, event: Any) -> None:
+    Processed.objects.create(event_id=event["id"], view="atomic-requests")
+
+
+def _atomic_requests_urls() -> Any:
+    from django.urls import path
+
+    return type("Urls", (), {"urlpatterns": [path("db", _in_transaction_view), path("outside", _outside_store_view)]})
+
+
+@pytest.fixture
+def atomic_requests() -> Iterator[None]:
+    from django.db import connections
+
+    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        with override_settings(ROOT_URLCONF=_atomic_requests_urls()):
+            yield
+    finally:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+
+
+def _join_settle_threads() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "telhook-settle-claim":
+            thread.join(10)
+
+
+def test_atomic_requests_a_done_mark_that_fails_in_the_transaction_keeps_the_views_writes_and_is_tried_again(
+        vectors: Any, atomic_requests: None) -> None:
+    """DjangoDatabaseStore in the request's transaction: its UPDATE fails as a statement timeout
+    does. In a savepoint, it leaves the transaction able to commit the view's writes (before,
+    PostgreSQL aborted it: the commit was a silent rollback behind a 200, the event lost), and
+    the done mark is tried again once they are in: the redelivery is a duplicate."""
+    from django.db import OperationalError, connection
+
+    v = vector(vectors, "limephone/doc_incoming_call.json")
+    client = Client(raise_request_exception=False)
+    failing = {"left": 1}
+
+    def statement_timeout(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if failing["left"] and sql.lstrip().upper().startswith("UPDATE") and "dedupe" in sql.lower():
+            failing["left"] -= 1
+            raise OperationalError("canceling statement due to statement timeout")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(statement_timeout):
+        first = post(client, "/db", v)
+    _join_settle_threads()
+    assert (first.status_code, first.json(), failing["left"]) == (200, {"outcome": "accepted"}, 0)
+    assert Processed.objects.count() == 1
+    assert list(DedupeKey.objects.values_list("state", flat=True)) == ["done"]
+    assert post(client, "/db", v).json() == {"outcome": "duplicate"}
+    assert Processed.objects.count() == 1
+
+
+def test_atomic_requests_a_done_mark_that_fails_after_the_commit_is_tried_again(
+        vectors: Any, atomic_requests: None) -> None:
+    """A store outside the transaction marks the event done after the commit: when that fails
+    (an outage of a few seconds), it is tried again, so the provider's redelivery is a
+    duplicate, not 503 for the whole lease and then a second run."""
+    v = vector(vectors, "limephone/doc_incoming_call.json")
+    _OUTSIDE.memory, _OUTSIDE.outage, _OUTSIDE.completes = type(_OUTSIDE.memory)(), 2, []
+    client = Client(raise_request_exception=False)
+    first = post(client, "/outside", v)
+    _join_settle_threads()
+    assert first.json() == {"outcome": "accepted"}
+    assert _OUTSIDE.completes[1:] == ["telhook-settle-claim"] * 2, _OUTSIDE.completes
+    assert post(client, "/outside", v).json() == {"outcome": "duplicate"}
+    assert Processed.objects.count() == 1

@@ -245,6 +245,12 @@ def protocol_scenario(store: Any, lease: int, expire: Callable[[], None]) -> Non
     assert store.claim("k2", "D", 300) == "new"
     store.release("k2", "D")  # the handler failed: the next delivery is processed
     assert store.claim("k2", "E", 300) == "new"
+    # F's handler outlived its lease (Telnyx's is 15 s) and nobody took the key since: a store
+    # may have dropped it (Redis' EX), yet F's late complete marks it done, for the handler ran.
+    assert store.claim("late", "F", lease) == "new"
+    expire()
+    store.complete("late", "F", 86400)
+    assert store.claim("late", "G", 300) == "done"
 
 
 def test_memory_store_protocol_and_ttl() -> None:
@@ -343,10 +349,10 @@ def test_django_database_store_protocol() -> None:
 
     protocol_scenario(DjangoDatabaseStore(clock=lambda: now[0]), 300, expire)
     assert sorted(DedupeKey.objects.values_list("key", "state", "token")) == [
-        ("k", "done", "B"), ("k2", "in_progress", "E")
+        ("k", "done", "B"), ("k2", "in_progress", "E"), ("late", "done", "F")
     ]
     now[0] += 86401
-    assert DjangoDatabaseStore(clock=lambda: now[0]).purge_expired() == 2
+    assert DjangoDatabaseStore(clock=lambda: now[0]).purge_expired() == 3
     assert DedupeKey.objects.count() == 0
 
 
@@ -782,6 +788,34 @@ def test_a_settling_call_that_fails_is_tried_again_until_it_holds(sms: Dict[str,
     again = deliver(memory)
     assert (again.status, json.loads(again.body)) == (200, {"outcome": "accepted" if fails else "duplicate"})
     assert len(handled) == (2 if fails else 1)
+
+
+def test_an_async_complete_tried_again_is_bounded_by_the_store_deadline(sms: Dict[str, Any]) -> None:
+    """A retry on a dead connection must not hang the rest of the tries (a review: the first
+    call was cut at its deadline, the +0 retry hung for good, the key stayed in progress)."""
+    receiver = receiver_for(sms, store_deadline_ms=100)
+    request = sms["request"]
+    memory = MemoryStore()
+
+    class HangsTwice(MemoryStore):
+        calls = 0
+
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+            return memory.claim(key, token, lease_secs)
+
+        async def complete(self, key: str, token: str, ttl_secs: int) -> None:  # type: ignore[override]
+            HangsTwice.calls += 1
+            if HangsTwice.calls <= 2:
+                await asyncio.sleep(3600)
+            memory.complete(key, token, ttl_secs)
+
+    async def scenario() -> Any:
+        answer = await telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                        body=request["body"].encode(), handler=lambda event: None, store=HangsTwice())
+        await asyncio.sleep(1.6)  # +0 (cut at 0.1 s), then +1 s
+        return answer.status, memory.claim(sms["expect"]["event"]["id"], "probe", 300), HangsTwice.calls
+
+    assert asyncio.run(scenario()) == (200, "done", 3)
 
 
 def test_a_sync_complete_that_never_holds_is_logged_as_an_error_after_its_tries(

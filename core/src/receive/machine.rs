@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! start(method, headers)        -> read_body { max_bytes } | answer
-//! body_read / body_too_large    -> (the adapter normalizes) ...
+//! body_read { length, decoded? } / body_too_large
+//!                               -> (the adapter normalizes) ...
 //! normalized { event id } | refused { code }
 //!                               -> claim { key, lease_secs, deadline_ms } | call_handler | answer
 //! claimed { state } | store_failed { timed_out }
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     decide, Answer, ClaimState, DedupeAction, HandlerOutcome, HandlerResult, LogLevel, Step,
 };
-use crate::error::Result;
+use crate::error::{ErrorCode, Result};
 use crate::provider::Provider;
 use crate::request::{invalid_option, positive_option};
 use crate::retry::{retry_policy, DeliveryResult};
@@ -36,6 +37,16 @@ use crate::retry::{retry_policy, DeliveryResult};
 /// How long a dedupe store call may take before it counts as failed, unless configured: well
 /// under every provider's timeout (5 s), so the provider still gets its 503 in time.
 pub const DEFAULT_STORE_DEADLINE_MS: u32 = 1_000;
+
+/// The refusals a body parser's decoding of the body could have caused (the bytes verified or
+/// read are not those sent); a wrong password, a missing header or a body over the cap are not.
+const REFUSED_FOR_ITS_BYTES: [&str; 5] = [
+    ErrorCode::SignatureMismatch.as_str(),
+    ErrorCode::JwtPayloadMismatch.as_str(),
+    ErrorCode::MalformedJson.as_str(),
+    ErrorCode::MalformedNestedJson.as_str(),
+    ErrorCode::InvalidPayload.as_str(),
+];
 
 /// The default deadline of a provider's claim (inbox mode: enqueue). A provider that sends no
 /// retries (Twilio, the DID reseller) loses the event on a 503: a slow store is waited for up to
@@ -258,6 +269,10 @@ pub struct Delivery {
     /// above 0 was consumed by someone else first.
     #[serde(default)]
     pub declared_length: Option<u64>,
+    /// The body read was a parser's decoding that nothing confirmed as sent
+    /// ([`Input::DecodedBodyRead`]).
+    #[serde(default)]
+    pub body_decoded: bool,
 }
 
 /// What the handler did, kept while the claim is settled.
@@ -281,6 +296,12 @@ pub enum Input {
     /// `max_bytes`, or empty where the request declares a `Content-Length` above 0 (something
     /// consumed the raw body first: a middleware, a body parser).
     BodyRead { length: u64 },
+    /// [`Input::BodyRead`] for a body that is a parser's decoding nothing confirms as the bytes
+    /// sent: a text sent chunked or compressed, decoded by a framework's body parser (which
+    /// drops a UTF-8 byte-order mark, as .NET senders write). A refusal its bytes could have
+    /// caused is then answered `raw_body_unavailable` (500, redelivered), not 401/400 — on which
+    /// Lisoloo drops the event. (`{"input": "body_read", "length", "decoded": true}`.)
+    DecodedBodyRead { length: u64 },
     /// The body went over `max_bytes` while it was read.
     BodyTooLarge,
     /// Something consumed the raw body before the adapter could read it.
@@ -329,12 +350,17 @@ impl TryFrom<serde_json::Value> for Input {
             _ => Err("a boolean field the input names"),
         };
         Ok(match input.as_str() {
-            "body_read" => Input::BodyRead {
-                length: map
+            "body_read" => {
+                let length = map
                     .get("length")
                     .and_then(Value::as_u64)
-                    .ok_or("the body's length in bytes")?,
-            },
+                    .ok_or("the body's length in bytes")?;
+                match map.get("decoded") {
+                    None | Some(Value::Bool(false)) => Input::BodyRead { length },
+                    Some(Value::Bool(true)) => Input::DecodedBodyRead { length },
+                    Some(_) => return Err("a boolean field the input names"),
+                }
+            }
             "body_too_large" => Input::BodyTooLarge,
             "body_unavailable" => Input::BodyUnavailable,
             "handler_failed" => Input::HandlerFailed,
@@ -457,6 +483,7 @@ impl Delivery {
             handled: None,
             note: None,
             declared_length: request.declared_length().ok().flatten(),
+            body_decoded: false,
         };
         let checked = request
             .check_method(crate::providers::methods_before_detection(
@@ -475,8 +502,13 @@ impl Delivery {
     /// The next action, given what happened. An input that does not fit the phase is the
     /// adapter's bug: answered as the core's internal error (500, the provider retries).
     pub fn next(&mut self, input: Input) -> Action {
+        let decoded = matches!(input, Input::DecodedBodyRead { .. });
         match (self.phase, input) {
-            (Phase::ReadingBody, Input::BodyRead { length }) => {
+            (
+                Phase::ReadingBody,
+                Input::BodyRead { length } | Input::DecodedBodyRead { length },
+            ) => {
+                self.body_decoded = decoded;
                 if length > self.settings.max_body_bytes as u64 {
                     return self.refuse("body_too_large");
                 }
@@ -503,6 +535,20 @@ impl Delivery {
             }
             (Phase::ReadingBody, Input::BodyTooLarge) => self.refuse("body_too_large"),
             (Phase::ReadingBody, Input::BodyUnavailable) => self.refuse("raw_body_unavailable"),
+            (Phase::Normalizing, Input::Refused { code })
+                if self.body_decoded && REFUSED_FOR_ITS_BYTES.contains(&code.as_str()) =>
+            {
+                let answer = decide(&Step::Rejected {
+                    provider: self.provider,
+                    code: String::from("raw_body_unavailable"),
+                });
+                self.answer(
+                    answer,
+                    Some(String::from(
+                        "the body was refused for its bytes, but they are a body parser's decoding that nothing confirms as sent (chunked or compressed): give telhook the raw body",
+                    )),
+                )
+            }
             (Phase::Normalizing, Input::Refused { code }) => self.refuse(&code),
             (Phase::Normalizing, Input::Normalized { provider, event_id }) => {
                 self.provider = Some(provider);
@@ -1143,6 +1189,54 @@ mod tests {
         let (answer, note) = answer_of(delivery.next(Input::Settled));
         assert_eq!((answer.status, answer.code), (500, "internal"));
         assert!(note.is_some());
+    }
+
+    #[test]
+    fn a_decoded_body_refused_for_its_bytes_is_a_body_that_is_gone_and_other_refusals_stay() {
+        // express.text() of a chunked or gzipped delivery drops a UTF-8 BOM: the bytes verified
+        // are not those signed. A 401 would make Lisoloo drop the event; 500 has it redelivered.
+        for provider in [Provider::Lisoloo, Provider::LimePhone] {
+            for (code, decoded, expected) in [
+                ("signature_mismatch", true, (500, "raw_body_unavailable")),
+                ("malformed_json", true, (500, "raw_body_unavailable")),
+                ("invalid_payload", true, (500, "raw_body_unavailable")),
+                ("signature_mismatch", false, (0, "signature_mismatch")),
+                ("missing_signature", true, (0, "missing_signature")),
+                (
+                    "timestamp_out_of_tolerance",
+                    true,
+                    (0, "timestamp_out_of_tolerance"),
+                ),
+            ] {
+                let (mut delivery, _) = Delivery::start(settings(provider), "POST", &[]);
+                let read = if decoded {
+                    Input::DecodedBodyRead { length: 385 }
+                } else {
+                    Input::BodyRead { length: 385 }
+                };
+                assert_eq!(delivery.next(read), Action::Normalize);
+                let (answer, note) = answer_of(delivery.next(Input::Refused { code: code.into() }));
+                if expected.0 == 0 {
+                    assert_eq!(answer.code, expected.1, "{code} decoded {decoded}");
+                    assert!(answer.status < 500 || answer.code != "raw_body_unavailable");
+                } else {
+                    assert_eq!((answer.status, answer.code), expected, "{code}");
+                    assert!(note.is_some_and(|note| note.contains("raw body")), "{code}");
+                }
+            }
+        }
+        let read = |json: serde_json::Value| Input::try_from(json);
+        assert_eq!(
+            read(serde_json::json!({"input": "body_read", "length": 3, "decoded": true})),
+            Ok(Input::DecodedBodyRead { length: 3 })
+        );
+        assert_eq!(
+            read(serde_json::json!({"input": "body_read", "length": 3, "decoded": false})),
+            Ok(Input::BodyRead { length: 3 })
+        );
+        assert!(
+            read(serde_json::json!({"input": "body_read", "length": 3, "decoded": 1})).is_err()
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .. import Receiver
 from .._receive import (Answer, BodySource, Delivery, SupportsRead, arun, chunked_body_unreadable, is_async_callable,
-                        refuse_unfit_signature, run, store_step, unavailable_body)
+                        refuse_unfit_signature, run, settle_failed, store_step, unavailable_body)
 from ..stores import (
     AnyDedupeStore, ClaimState, DedupeStore, DjangoCacheStore, DjangoDatabaseStore, check_store,
 )
@@ -237,13 +237,18 @@ class _CompleteOnCommit:
         self.using = using
         self.claim = store.claim
         self.release = store.release
+        # The delivery whose claim this completes, set once it exists (see `webhook`).
+        self.delivery: Optional[Delivery] = None
 
     def complete(self, key: str, token: str, ttl_secs: int) -> None:
         def done() -> None:
             try:
                 self.store.complete(key, token, ttl_secs)
-            except Exception:  # the commit stands; the claim ends with its lease
+            except Exception:
+                # The commit stands: the done mark is tried again, as any failed settling call.
                 _log.exception("telhook: marking %s done after the commit failed", key)
+                if self.delivery is not None:
+                    settle_failed(self.delivery, {"action": "complete", "key": key, "ttl_secs": ttl_secs}, self.store)
 
         transaction.on_commit(done, using=self.using)
 
@@ -274,6 +279,8 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
         outer = _outer_transaction(store, database or alias)
         delivery = Delivery(receiver, store if outer is None else outer, on_error=_on_error(request),
                             own_status=_own_status)
+        if isinstance(outer, _CompleteOnCommit):
+            outer.delivery = delivery
         method, url, headers, body = _request_parts(request)
 
         def call(event: NormalizedEvent) -> object:
