@@ -168,7 +168,7 @@ pub struct Answer {
     /// Lower-case names; always a `content-type`.
     pub headers: Vec<(&'static str, String)>,
     /// `{"outcome": code}` for answers that acknowledge, `{"error": code}` otherwise; empty
-    /// for a handler's 1xx, 204 or 304, which carry no content.
+    /// for a handler's 204 or 304, which carry no content.
     pub body: String,
     /// What the provider will do with `status`; `None` when the provider is unknown.
     pub provider_action: Option<DeliveryResult>,
@@ -372,7 +372,8 @@ fn drops_on(status: u16) -> impl Fn(Provider) -> bool {
 /// when the provider will not send the event again (acknowledged or dropped), and released
 /// when it will, so that the redelivery is handled rather than answered "duplicate".
 fn handler_status(provider: Provider, status: u16) -> Answer {
-    if !(100..=599).contains(&status) {
+    // A 1xx is no final answer: sent as one, the provider waits out its timeout (a review).
+    if !(200..=599).contains(&status) {
         return answer(
             Some(provider),
             500,
@@ -399,9 +400,9 @@ fn handler_status(provider: Provider, status: u16) -> Answer {
         dedupe,
         LogLevel::None,
     );
-    // RFC 9110: 1xx, 204 and 304 carry no content. A body there corrupts the next response
-    // on a kept-alive connection, and Lisoloo documents 204 as its acknowledgement.
-    if status < 200 || status == 204 || status == 304 {
+    // RFC 9110: 204 and 304 carry no content. A body there corrupts the next response on a
+    // kept-alive connection, and Lisoloo documents 204 as its acknowledgement.
+    if status == 204 || status == 304 {
         answer.body.clear();
         answer.headers.clear();
     }

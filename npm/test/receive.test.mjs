@@ -893,9 +893,9 @@ test("a header sent twice is answered the same by the Node middleware and by cre
   }
 });
 
-test("a handler's response with a status that is not an integer, or out of 100..599, is a failed handler: 500, the claim released", async () => {
+test("a handler's response with a status that is not an integer, or out of 200..599 (a 1xx is no final answer), is a failed handler: 500, the claim released", async () => {
   const responseLike = (status) => ({ status, headers: {}, body: null, arrayBuffer: async () => new ArrayBuffer(0) });
-  for (const [status, error] of [[200.5, TypeError], [Number.NaN, TypeError], [600, null], [99, null], [2 ** 40, null]]) {
+  for (const [status, error] of [[200.5, TypeError], [Number.NaN, TypeError], [600, null], [99, null], [101, null], [199, null], [2 ** 40, null]]) {
     const reports = [];
     let calls = 0;
     const handler = lisolooHandler({
@@ -906,7 +906,7 @@ test("a handler's response with a status that is not an integer, or out of 100..
     assert.equal(reports.length, 1);
     if (error === null) {
       assert.equal(reports[0].thrown, null);
-      assert.match(reports[0].info.note, /integer from 100 to 599/);
+      assert.match(reports[0].info.note, /integer from 200 to 599/);
     } else {
       assert.ok(reports[0].thrown instanceof error);
     }

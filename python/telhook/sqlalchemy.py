@@ -154,7 +154,19 @@ class SqlInbox:
         return int(self.clock())
 
     def create_tables(self) -> None:
-        self.metadata.create_all(self.engine)
+        """Creates the inbox's tables where they are missing. Safe in several processes starting
+        at once (the web app and its worker, each calling it at import as the README does):
+        PostgreSQL refuses the second of two concurrent ``CREATE TABLE`` (a unique violation on
+        ``pg_type``, or "already exists") after both found the table missing, and the worker
+        died of it (a review); the check then runs again and finds the table there."""
+        for attempt in range(3):
+            try:
+                self.metadata.create_all(self.engine)
+                return
+            except DBAPIError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     # -------------------------------------------------------------- the webhook's step
 

@@ -28,7 +28,8 @@ import hashlib
 import threading
 import time
 from typing import (
-    TYPE_CHECKING, Any, Awaitable, Callable, Dict, Final, Iterator, Literal, Optional, Protocol, Tuple, Union, cast,
+    TYPE_CHECKING, Any, Awaitable, Callable, Dict, Final, Iterator, List, Literal, Optional, Protocol, Tuple, Union,
+    cast,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -353,8 +354,23 @@ def _claim_state(reply: Union[bytes, str]) -> ClaimState:
     return DONE if text == DONE else IN_PROGRESS
 
 
+def _connection_closed(error: BaseException) -> bool:
+    """A pooled connection the server closed (a Redis restart, a failover, ``CLIENT KILL``,
+    an idle timeout): the command never ran, and a new connection will take it. redis-py tries
+    no command again unless its client is given a retry policy, which ``Redis.from_url(url)``
+    is not: each pooled connection's first claim after a restart was a 503 (a review), which
+    loses a Twilio or DID reseller event. Each script here is safe to run twice: a claim with
+    the same token answers "new" to its own claim, and complete and release are idempotent."""
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover (a client exists, so redis-py does)
+        return False
+    return isinstance(error, RedisConnectionError) and not isinstance(error, RedisTimeoutError)
+
+
 class RedisStore:
-    """redis-py (``redis.Redis``): each transition is one Lua script (atomic on the server)."""
+    """redis-py (``redis.Redis``): each transition is one Lua script (atomic on the server),
+    run once more on a new connection when the server had closed the pooled one."""
 
     def __init__(self, client: "redis.Redis", prefix: str = KEY_PREFIX) -> None:
         if not callable(getattr(client, "register_script", None)):
@@ -365,20 +381,29 @@ class RedisStore:
         self._complete = client.register_script(_COMPLETE_LUA)
         self._release = client.register_script(_RELEASE_LUA)
 
+    def _run(self, script: Any, name: str, args: List[object]) -> Any:
+        try:
+            return script(keys=[name], args=args)
+        except Exception as error:
+            if not _connection_closed(error):
+                raise
+            return script(keys=[name], args=args)
+
     def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         name = self.prefix + storage_key(key)
-        return _claim_state(self._claim(keys=[name], args=[_held(token), _check_secs(lease_secs, "lease_secs")]))
+        return _claim_state(self._run(self._claim, name, [_held(token), _check_secs(lease_secs, "lease_secs")]))
 
     def complete(self, key: str, token: str, ttl_secs: int) -> None:
         name = self.prefix + storage_key(key)
-        self._complete(keys=[name], args=[_held(token), _check_secs(ttl_secs, "ttl_secs")])
+        self._run(self._complete, name, [_held(token), _check_secs(ttl_secs, "ttl_secs")])
 
     def release(self, key: str, token: str) -> None:
-        self._release(keys=[self.prefix + storage_key(key)], args=[_held(token)])
+        self._run(self._release, self.prefix + storage_key(key), [_held(token)])
 
 
 class AsyncRedisStore:
-    """The same on ``redis.asyncio.Redis``, for FastAPI and other asyncio apps."""
+    """The same on ``redis.asyncio.Redis``, for FastAPI and other asyncio apps (a script run
+    once more when the server had closed the pooled connection, as ``RedisStore``'s)."""
 
     def __init__(self, client: "redis.asyncio.Redis", prefix: str = KEY_PREFIX) -> None:
         if not callable(getattr(client, "register_script", None)):
@@ -389,17 +414,25 @@ class AsyncRedisStore:
         self._complete = client.register_script(_COMPLETE_LUA)
         self._release = client.register_script(_RELEASE_LUA)
 
+    async def _run(self, script: Any, name: str, args: List[object]) -> Any:
+        try:
+            return await script(keys=[name], args=args)
+        except Exception as error:
+            if not _connection_closed(error):
+                raise
+            return await script(keys=[name], args=args)
+
     async def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         name = self.prefix + storage_key(key)
-        reply = await self._claim(keys=[name], args=[_held(token), _check_secs(lease_secs, "lease_secs")])
+        reply = await self._run(self._claim, name, [_held(token), _check_secs(lease_secs, "lease_secs")])
         return _claim_state(reply)
 
     async def complete(self, key: str, token: str, ttl_secs: int) -> None:
         name = self.prefix + storage_key(key)
-        await self._complete(keys=[name], args=[_held(token), _check_secs(ttl_secs, "ttl_secs")])
+        await self._run(self._complete, name, [_held(token), _check_secs(ttl_secs, "ttl_secs")])
 
     async def release(self, key: str, token: str) -> None:
-        await self._release(keys=[self.prefix + storage_key(key)], args=[_held(token)])
+        await self._run(self._release, self.prefix + storage_key(key), [_held(token)])
 
 
 __all__ = [

@@ -808,3 +808,34 @@ def test_worker_once_stops_after_the_event_in_hand_on_sigint(tmp_path: pathlib.P
     with setup.engine.connect() as connection:
         states = sorted(connection.execute(select(setup.events.c.state)).scalars())
     assert states == ["done", "pending"]
+
+
+def test_create_tables_from_several_processes_starting_at_once(pg_url: str) -> None:
+    """The web app and its worker both create the tables at import (the README's example): on
+    a fresh PostgreSQL database the second concurrent CREATE TABLE failed (a unique violation on
+    pg_type), and the worker died at start-up (a review: 1 round in 3 with four processes)."""
+    import threading
+
+    for round_ in range(4):
+        prefix = f"race{round_}_"
+        engines = [create_engine(pg_url) for _ in range(4)]
+        inboxes = [SqlInbox(engine, table_prefix=prefix) for engine in engines]
+        inboxes[0].metadata.drop_all(engines[0])
+        start = threading.Barrier(len(inboxes))
+        failures: List[BaseException] = []
+
+        def create(inbox: SqlInbox) -> None:
+            start.wait()
+            try:
+                inbox.create_tables()
+            except BaseException as error:  # noqa: BLE001 (what a thread raised is the finding)
+                failures.append(error)
+
+        threads = [threading.Thread(target=create, args=(inbox,)) for inbox in inboxes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert failures == [], failures
+        for engine in engines:
+            engine.dispose()

@@ -627,11 +627,11 @@ impl Delivery {
             (Phase::Handling, Input::HandlerFailed) => self.handled(Handled::Failed),
             (Phase::Handling, Input::Handled { status: None }) => self.handled(Handled::Ok),
             (Phase::Handling, Input::Handled { status: Some(status) }) => {
-                match u16::try_from(status).ok().filter(|s| (100..=599).contains(s)) {
+                match u16::try_from(status).ok().filter(|s| (200..=599).contains(s)) {
                     Some(status) => self.handled(Handled::Status(status)),
                     None => {
                         self.note = Some(String::from(
-                            "the handler's status must be an integer from 100 to 599",
+                            "the handler's status must be an integer from 200 to 599 (a final answer: a 1xx leaves the provider waiting)",
                         ));
                         self.handled(Handled::Failed)
                     }
