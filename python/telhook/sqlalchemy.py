@@ -175,6 +175,9 @@ class SqlInbox:
         try:
             return self._enqueue(key, event, dedupe_ttl_secs)
         except DBAPIError as error:
+            # The event is a parameter of the insert: its text (phone numbers, the message) must
+            # not reach the log the 503 writes (a review found it there).
+            error.hide_parameters = True
             # A pooled connection the database closed (a restart, a failover) fails on its first
             # use, and SQLAlchemy drops the pool's connections: the transaction, which wrote
             # nothing, runs again on a new one. Answered 503 instead, the event was lost for
@@ -182,7 +185,11 @@ class SqlInbox:
             # under gunicorn: each process's first delivery after it).
             if not error.connection_invalidated:
                 raise
+        try:
             return self._enqueue(key, event, dedupe_ttl_secs)
+        except DBAPIError as error:
+            error.hide_parameters = True
+            raise
 
     def _enqueue(self, key: str, event: NormalizedEvent, dedupe_ttl_secs: int) -> Enqueued:
         # An event id is the provider's: one its column refuses would be a 503 on every delivery.

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, cast
 
 import psycopg
 import pytest
@@ -839,3 +839,17 @@ def test_create_tables_from_several_processes_starting_at_once(pg_url: str) -> N
         assert failures == [], failures
         for engine in engines:
             engine.dispose()
+
+
+def test_a_failed_enqueue_never_shows_the_event_in_its_error(tmp_path: pathlib.Path) -> None:
+    """The event is a parameter of the insert: SQLAlchemy's error text lists parameters, and the
+    503's log line carried phone numbers and the message's text (a review)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'inbox.db'}")
+    inbox = SqlInbox(engine)  # no tables: the insert fails
+    event = {"id": "lisoloo:e1", "provider": "lisoloo", "message": {"text": "a secret meeting at 9"},
+             "from": "+4512345678"}
+    with pytest.raises(Exception) as failed:
+        inbox.enqueue("lisoloo:e1", cast(Any, event), 300)
+    text = str(failed.value)
+    assert "no such table" in text
+    assert "+4512345678" not in text and "secret meeting" not in text
