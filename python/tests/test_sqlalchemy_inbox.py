@@ -845,11 +845,13 @@ def test_a_failed_enqueue_never_shows_the_event_in_its_error(tmp_path: pathlib.P
     """The event is a parameter of the insert: SQLAlchemy's error text lists parameters, and the
     503's log line carried phone numbers and the message's text (a review)."""
     engine = create_engine(f"sqlite:///{tmp_path / 'inbox.db'}")
-    inbox = SqlInbox(engine)  # no tables: the insert fails
-    event = {"id": "lisoloo:e1", "provider": "lisoloo", "message": {"text": "a secret meeting at 9"},
+    inbox = SqlInbox(engine)
+    inbox.create_tables()
+    inbox.metadata.tables["telhook_inbox"].drop(engine)  # the event's insert fails
+    event = {"id": "lisoloo:e1", "provider": "lisoloo", "type": "message.received", "message": {"text": "a secret meeting at 9"},
              "from": "+4512345678"}
     with pytest.raises(Exception) as failed:
         inbox.enqueue("lisoloo:e1", cast(Any, event), 300)
     text = str(failed.value)
-    assert "no such table" in text
+    assert "no such table: telhook_inbox" in text and "INSERT" in text
     assert "+4512345678" not in text and "secret meeting" not in text
