@@ -316,7 +316,9 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
     };
     // When the last attempt that got no answer ended: its handler may still be running.
     let mut last_unanswered: Option<std::time::Instant> = None;
-    // Events a receiver's inbox stored (`200 queued`): a worker processes them later.
+    // Events processed after their answer: stored by a receiver's inbox (`200 queued`, a worker
+    // processes them later), or sent to a handler that outlived the provider's timeout (no
+    // answer; it may still finish). Counted once they are, up to INBOX_WORKER_WAIT.
     let mut queued: BTreeSet<String> = BTreeSet::new();
     for event in &genuine {
         if event.redelivery && counts_before_redeliveries.is_none() {
@@ -345,7 +347,7 @@ pub fn run(settings: &Settings) -> Result<Report, telhook_core::Error> {
                 .any(|d| d.answer.provider_action == DeliveryResult::Acknowledged);
             if flow
                 .iter()
-                .any(|d| d.answer.outcome.as_deref() == Some("queued"))
+                .any(|d| d.answer.outcome.as_deref() == Some("queued") || d.answer.status.is_none())
             {
                 queued.insert(event.key.clone());
             }
@@ -928,7 +930,7 @@ fn counts_once_processed(
     let started = std::time::Instant::now();
     if !processed(&counts) {
         output.line(&format!(
-            "waiting up to {} s for the inbox's worker to process the {} events it stored",
+            "waiting up to {} s for {} events processed after their answer (stored by an inbox, or whose handler outlived the provider's timeout)",
             INBOX_WORKER_WAIT.as_secs(),
             queued.len()
         ));

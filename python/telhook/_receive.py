@@ -754,7 +754,8 @@ async def arun(
         return await answered
     except asyncio.CancelledError:
         logger.warning("telhook: the request was cancelled; provider=%s event=%s: its handler runs on to "
-                       "completion and settles the claim", delivery.provider, delivery.event_id)
+                       "completion and settles the claim (unless the process exits first: a server's forced "
+                       "shutdown leaves the claim to its lease)", delivery.provider, delivery.event_id)
         raise
 
 

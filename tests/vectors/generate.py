@@ -474,6 +474,25 @@ def vonage():
                 "message_type": "text", "text": "Hi", "profile": {"name": "Jane"}}
     body = dumps(whatsapp)
     vec("vonage", "inbound_whatsapp", "An inbound WhatsApp text: numbers as E.164", "vonage", body, h(body), creds)
+    # developer.vonage.com/en/blog/secure-your-inbound-media-files-with-the-vonage-messages-api
+    # (2023-04-04): its inbound image example, the media url from
+    # developer.vonage.com/en/messages/concepts/secure-inbound-media.
+    image = {"channel": "messenger", "message_uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "to": "9876543210",
+             "from": "0123456789", "timestamp": "2023-01-01T14:00:00.000Z", "message_type": "image",
+             "image": {"url": "https://api-us.nexmo.com/v3/media/1b456509-974c-458b-aafa-45fc48a4d976"}}
+    body = dumps(image)
+    vec("vonage", "doc_inbound_image", "Vonage's inbound image example (developer.vonage.com blog 'Secure Your "
+        "Inbound Media Files With the Vonage Messages API', 2023-04-04): no text, the media url in raw",
+        "vonage", body, h(body), creds)
+    # The same with the optional caption @vonage/messages documents on an image object
+    # (dist/lib/interfaces/ImageObject.d.ts: "An optional caption to accompany the image"), as a
+    # WhatsApp user sends it: the caption is the message's text.
+    captioned = dict(image, channel="whatsapp", to="447700900000", **{"from": "447700900002"},
+                     image=dict(image["image"], caption="Damage to the parcel on arrival"))
+    body = dumps(captioned)
+    vec("vonage", "inbound_image_with_caption", "An inbound WhatsApp image with the caption @vonage/messages' "
+        "ImageObject documents (optional): the caption is message.text, the url stays in raw",
+        "vonage", body, h(body), creds)
     messenger = {"channel": "messenger", "message_uuid": "dddddddd-eeee-ffff-0000-0123456789ab",
                  "to": "1234567890123456", "from": "6543210987654321", "timestamp": "2026-01-21T12:52:00Z",
                  "message_type": "text", "text": "Hello"}

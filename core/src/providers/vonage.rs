@@ -683,8 +683,15 @@ fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEve
             } else {
                 Direction::Inbound
             }),
+            // An image, video or file sent with words (a WhatsApp caption): those words are the
+            // message's text, as a text message's are (its url stays in `raw`).
             text: fields
                 .text(if v0_1 { "message.content.text" } else { "text" })
+                .or_else(|| {
+                    ["image.caption", "video.caption", "file.caption"]
+                        .into_iter()
+                        .find_map(|path| fields.text(path))
+                })
                 .map(String::from),
             reference: fields.text("client_ref").map(String::from),
             error,

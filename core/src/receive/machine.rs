@@ -615,7 +615,7 @@ impl Delivery {
             },
             (Phase::Enqueuing, Input::StoreFailed { timed_out }) => self.store_failed(if timed_out
             {
-                "the inbox did not store the event within store_deadline_ms"
+                "the inbox did not answer within store_deadline_ms (the event may be stored all the same: its redelivery is then a duplicate)"
             } else {
                 "the inbox could not store the event"
             }),
