@@ -355,6 +355,8 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
   }
   let acked = 0;
   let retried = 0;
+  // Done marks that failed, tried again once the batch's messages are acked.
+  const settlingAgain = [];
   for (const message of batch.messages) {
     let event = message.body?.event;
     const claims = [];
@@ -435,19 +437,20 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
       const kind = secs >= 1 ? "complete" : "release";
       const settle = kind === "complete" ? () => store.complete(key, token, secs) : () => store.release(key, token);
       const failed = await Promise.resolve().then(settle).then(() => false, () => true);
-      // Tried again before the batch ends (a consumer has no waitUntil), or a second message of
-      // the event after the lease would run the handler again.
-      if (failed) {
-        // Unbounded, as the first call: a consumer's store calls have no deadline of their own.
+      // Tried again, all of the batch's at once after its messages are acked, before the
+      // consumer returns (it has no waitUntil): else a second message of the event after the
+      // lease would run the handler again.
+      if (failed) settlingAgain.push(async () => {
         const last = await orphanTries(store, { input: "settle_failed", action: kind }, key, token, secs, undefined);
         if (last.note) console.error(`telhook: inbox event ${event?.id ?? "unknown"}: ${last.note}`);
-      }
+      });
     }
     await deleteEventObject(message, bucket);
     report(event, "done");
     message.ack();
     acked += 1;
   }
+  await Promise.all(settlingAgain.map((tries) => tries()));
   return { acked, retried };
 }
 

@@ -335,12 +335,16 @@ function orphanCalls(setup, first, key, token, ttlSecs, deadlineMs, provider, la
  * The core's orphan machine (`receive::orphan`) from its first `input`: each release or complete
  * it asks for, after its wait and within `deadlineMs` if given (one on a dead connection must not
  * hang the rest), until it is done. A call past its deadline runs on: once one lands (`late`, the
- * first call's, among them), the tries stop with nothing to tell. Resolves to the last action
+ * first call's, among them), the tries stop with nothing to tell — except a failed claim's
+ * releases, which all run. Resolves to the last action
  * (`{log, note}`: what to tell, if anything).
  */
 export async function orphanTries(store, input, key, token, ttlSecs, deadlineMs, late = undefined) {
   let landed = false;
-  const watch = (pending) => void Promise.resolve(pending).then(() => (landed = true), () => {});
+  // Not for a claim that failed: it may land after any release (a stalled store runs the claim
+  // and a release in either order), so each of its releases runs (the machine's rule).
+  const stopsOnLanding = input.input !== "failed";
+  const watch = (pending) => void Promise.resolve(pending).then(() => (landed = stopsOnLanding), () => {});
   if (late !== undefined) watch(late);
   const quiet = { action: "done", log: "none", note: null };
   let { state, action } = coreCall("orphaned_claim", [null, input]);

@@ -1326,6 +1326,35 @@ test("a claim that fails after it landed (a client timeout after the server ran 
   assert.deepStrictEqual([first, again, calls], [503, 200, 1]);
 });
 
+test("a failed claim's releases all run though one lands late: the stalled store may apply the claim after it (review)", async () => {
+  const inner = telhook.memoryStore({ clock: fixedClock });
+  let claims = 0;
+  let releases = 0;
+  const store = {
+    claim(key, token, lease) {
+      claims += 1;
+      if (claims > 1) return inner.claim(key, token, lease);
+      // The client saw a reset; the stalled server runs the claim at +600 ms all the same.
+      setTimeout(() => inner.claim(key, token, lease), 600);
+      return Promise.reject(new Error("ECONNRESET"));
+    },
+    complete: (...args) => inner.complete(...args),
+    release(key, token) {
+      releases += 1;
+      // The first release answers past storeDeadlineMs and lands before the claim does.
+      if (releases === 1) return new Promise((resolve) => setTimeout(() => resolve(inner.release(key, token)), 300));
+      return inner.release(key, token);
+    },
+  };
+  let calls = 0;
+  const handler = lisolooHandler({ store, storeDeadlineMs: 200, onEvent: () => void (calls += 1), onError() {} });
+  assert.equal((await handler(lisolooDelivery())).status, 503);
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // the +1 s release, after the claim landed
+  assert.deepStrictEqual(await answerOf(await handler(lisolooDelivery())), [200, { outcome: "accepted" }]);
+  assert.equal(calls, 1);
+  assert.ok(releases >= 2, `releases ${releases}`);
+});
+
 test("a claim left without an owner that no release can free is told to onError once, after the core's last wait (+6 s)", { timeout: 30_000 }, async () => {
   let releases = 0;
   const store = {

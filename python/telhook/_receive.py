@@ -598,15 +598,19 @@ def store_step(delivery: Delivery, action: Dict[str, Any], *, release_if_failed:
         return delivery.store_input(action, None, error)
 
 
-# Threads releasing a failed sync claim (see `release_failed_claim`), at most this many at once.
+# Threads releasing a failed sync claim (see `release_failed_claim`), and apart, threads trying a
+# failed settling call again (`settle_failed`: an outage's claim releases must not take the slots
+# of the done marks, whose loss runs a handler twice), at most this many of each at once.
 MAX_RELEASING_THREADS = 64
 _releasing_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
+_settling_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
 
 
 def _fresh_releasing_threads() -> None:
     """A forked worker starts with none of its parent's release threads running."""
-    global _releasing_threads
+    global _releasing_threads, _settling_threads
     _releasing_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
+    _settling_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
 
 
 if hasattr(os, "register_at_fork"):
@@ -655,7 +659,7 @@ def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object],
         step = _api.call("orphaned_claim", None, first)
         if step["action"]["action"] not in calls:
             return
-        slots = _releasing_threads
+        slots = _releasing_threads if first["input"] == "failed" else _settling_threads
         started = False
         if slots.acquire(blocking=False):
             try:
@@ -842,7 +846,8 @@ async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], step: Dict[s
         kind = step["action"]["action"]
         _log_unreleased(delivery, "error" if kind == "complete" else "warning",
                         f"the tries to {kind} a claim were cut short (the event loop ended); "
-                        "redeliveries within its lease are answered in progress")
+                        "redeliveries within its lease are answered in progress"
+                        + (", and the first after it runs the handler again" if kind == "complete" else ""))
         raise
     _log_orphan_done(step, delivery)
 

@@ -304,10 +304,17 @@ class DjangoDatabaseStore:
         # view's writes, and the done mark is tried again once they are in. Without it
         # PostgreSQL aborts the transaction, whose commit at the request's end is a silent
         # rollback: answered 200, the event's writes gone.
+        rows = DedupeKey.objects.using(self.using)
+        expires_at = int(self._clock()) + ttl_secs
         with transaction.atomic(using=self.using):
-            DedupeKey.objects.using(self.using).filter(key=storage_key(key), state=IN_PROGRESS, token=token).update(
-                state=DONE, expires_at=int(self._clock()) + ttl_secs
+            updated = rows.filter(key=storage_key(key), state=IN_PROGRESS, token=token).update(
+                state=DONE, expires_at=expires_at
             )
+            if not updated:
+                # Gone (purged after its lease ran out while the handler ran, nobody took it
+                # since): the handler did run, as every store marks it.
+                rows.get_or_create(key=storage_key(key), defaults={"state": DONE, "token": token,
+                                                                   "expires_at": expires_at})
 
     def release(self, key: str, token: str) -> None:
         from .django.models import DedupeKey
@@ -356,11 +363,12 @@ def _claim_state(reply: Union[bytes, str]) -> ClaimState:
 
 def _connection_closed(error: BaseException) -> bool:
     """A pooled connection the server closed (a Redis restart, a failover, ``CLIENT KILL``,
-    an idle timeout): the command never ran, and a new connection will take it. redis-py tries
-    no command again unless its client is given a retry policy, which ``Redis.from_url(url)``
-    is not: each pooled connection's first claim after a restart was a 503 (a review), which
-    loses a Twilio or DID reseller event. Each script here is safe to run twice: a claim with
-    the same token answers "new" to its own claim, and complete and release are idempotent."""
+    an idle timeout), or a reply lost with it: a new connection takes the command. A client
+    without a retry policy (redis-py before 6, or one built with ``retry=None``) tries nothing
+    again: each pooled connection's first claim after a restart was a 503 (a review), which
+    loses a Twilio or DID reseller event. Each script here is safe to run twice, even after the
+    first ran: a claim with the same token answers "new" to its own claim, and complete and
+    release are idempotent."""
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
     except ImportError:  # pragma: no cover (a client exists, so redis-py does)

@@ -253,6 +253,33 @@ class _CompleteOnCommit:
         transaction.on_commit(done, using=self.using)
 
 
+class _CompleteInTransaction:
+    """DjangoDatabaseStore inside the view's transaction, which telhook does not own
+    (``ATOMIC_REQUESTS``): a done mark that fails (in its savepoint, so the view's writes still
+    commit) is tried again once that transaction has committed. Tried at once from another
+    thread's connection, it found the claim row uncommitted, matched nothing, and counted as
+    done, leaving the row in progress (a review, on PostgreSQL)."""
+
+    def __init__(self, store: DjangoDatabaseStore, using: str) -> None:
+        self.store = store
+        self.using = using
+        self.claim = store.claim
+        self.release = store.release
+        # The delivery whose claim this completes, set once it exists (see `webhook`).
+        self.delivery: Optional[Delivery] = None
+
+    def complete(self, key: str, token: str, ttl_secs: int) -> None:
+        try:
+            self.store.complete(key, token, ttl_secs)
+        except Exception:
+            _log.exception("telhook: marking %s done in the view's transaction failed; tried again after its commit",
+                           key)
+            delivery = self.delivery
+            if delivery is not None:
+                settling = {"action": "complete", "key": key, "ttl_secs": ttl_secs}
+                transaction.on_commit(lambda: settle_failed(delivery, settling, self.store), using=self.using)
+
+
 def _outer_transaction(store: AnyDedupeStore, database: str) -> Optional[AnyDedupeStore]:
     """The store to use when the view already runs in a transaction of ``database`` that telhook
     does not own (Django's ATOMIC_REQUESTS): None when there is none."""
@@ -262,7 +289,8 @@ def _outer_transaction(store: AnyDedupeStore, database: str) -> Optional[AnyDedu
     if not any(not getattr(block, "_from_testcase", False) for block in blocks):
         return None
     if isinstance(store, DjangoDatabaseStore) and store.using == database:
-        return store  # its rows commit or roll back with the view's writes
+        # Its rows commit or roll back with the view's writes.
+        return cast(AnyDedupeStore, _CompleteInTransaction(store, database))
     if getattr(blocks[0], "_from_testcase", False):
         # Inside a TestCase nothing commits and on_commit callbacks never run (unless captured):
         # the done mark is written at once, so that a test sending an event twice sees
@@ -279,7 +307,7 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
         outer = _outer_transaction(store, database or alias)
         delivery = Delivery(receiver, store if outer is None else outer, on_error=_on_error(request),
                             own_status=_own_status)
-        if isinstance(outer, _CompleteOnCommit):
+        if isinstance(outer, (_CompleteOnCommit, _CompleteInTransaction)):
             outer.delivery = delivery
         method, url, headers, body = _request_parts(request)
 
