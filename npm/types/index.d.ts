@@ -421,7 +421,10 @@ export type ClaimState = "new" | "in_progress" | "done";
  * Dedupe with states; the adapter makes one random token per delivery. `claim` is atomic:
  * one caller gets "new" while a claim is live; an expired lease (a crashed worker) is "new"
  * again. `complete` marks the key done for ttlSecs and `release` forgets it, each only if
- * `token` still owns the claim (a worker whose lease expired changes nothing).
+ * `token` still owns the claim (a worker whose lease expired changes nothing once another
+ * delivery took the key) — and `complete` also when the key is gone (expired and dropped by the
+ * store, nobody took it since: the handler did run). A complete or release that throws or
+ * rejects is tried again in the background (+0, +1, +6, +26 s).
  */
 export interface DedupeStore {
   claim(key: string, token: string, leaseSecs: number): ClaimState | Promise<ClaimState>;
