@@ -556,6 +556,29 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
     let request = request_of(&vector["steps"][0]["deliver"]);
     let now = vector["now"].as_i64().unwrap();
     let provider = Some(Provider::Lisoloo);
+    // The vector's delivery, claimed with `token` on a blocking or an async store.
+    let claim = |store: &mut Flaky, token: &str| {
+        begin(
+            provider,
+            &request,
+            &credentials,
+            now,
+            &options,
+            store,
+            token,
+        )
+    };
+    let claim_async = |store: &AsyncFlaky, token: &str| {
+        block_on(begin_async(
+            provider,
+            &request,
+            &credentials,
+            now,
+            &options,
+            store,
+            token,
+        ))
+    };
     for flow in [Flow::Blocking, Flow::Async] {
         for fails in [false, true] {
             let label = format!(
@@ -577,16 +600,7 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
             let mut waits = Vec::new();
             let (answer, unheld) = match flow {
                 Flow::Blocking => {
-                    let claimed = begin(
-                        provider,
-                        &request,
-                        &credentials,
-                        now,
-                        &options,
-                        &mut blocking,
-                        "t1",
-                    )
-                    .unwrap();
+                    let claimed = claim(&mut blocking, "t1").unwrap();
                     let (answer, retry) = claimed.finish_retrying(result, &mut blocking, now);
                     let retry = retry.expect(&label);
                     assert!(retry.key().starts_with("lisoloo:"), "{}", retry.key());
@@ -596,16 +610,7 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
                     )
                 }
                 Flow::Async => {
-                    let claimed = block_on(begin_async(
-                        provider,
-                        &request,
-                        &credentials,
-                        now,
-                        &options,
-                        &shared,
-                        "t1",
-                    ))
-                    .unwrap();
+                    let claimed = claim_async(&shared, "t1").unwrap();
                     let (answer, retry) =
                         block_on(claimed.finish_retrying_async(result, &shared, now));
                     let retry = retry.expect(&label);
@@ -631,24 +636,8 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
             assert_eq!((waits, unheld), (vec![0, 1000], None), "{label}");
             // The redelivery after the outage.
             let again = match flow {
-                Flow::Blocking => begin(
-                    provider,
-                    &request,
-                    &credentials,
-                    now,
-                    &options,
-                    &mut blocking,
-                    "t2",
-                ),
-                Flow::Async => block_on(begin_async(
-                    provider,
-                    &request,
-                    &credentials,
-                    now,
-                    &options,
-                    &shared,
-                    "t2",
-                )),
+                Flow::Blocking => claim(&mut blocking, "t2"),
+                Flow::Async => claim_async(&shared, "t2"),
             };
             match (fails, again) {
                 (true, Ok(_)) => {}
@@ -662,16 +651,7 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
         failing_settles: u32::MAX,
         ..Flaky::default()
     };
-    let claimed = begin(
-        provider,
-        &request,
-        &credentials,
-        now,
-        &options,
-        &mut down,
-        "t3",
-    )
-    .unwrap();
+    let claimed = claim(&mut down, "t3").unwrap();
     let ok = HandlerResult::Outcome {
         outcome: HandlerOutcome::Ok,
     };
@@ -688,16 +668,7 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
         failing_settles: 1,
         ..Flaky::default()
     };
-    let claimed = begin(
-        provider,
-        &request,
-        &credentials,
-        now,
-        &options,
-        &mut down,
-        "t5",
-    )
-    .unwrap();
+    let claimed = claim(&mut down, "t5").unwrap();
     let answer = claimed.finish(ok, &mut down, now);
     assert!(
         answer
@@ -708,15 +679,6 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
     );
     // Nothing failed: nothing to try again.
     let mut up = Flaky::default();
-    let claimed = begin(
-        provider,
-        &request,
-        &credentials,
-        now,
-        &options,
-        &mut up,
-        "t4",
-    )
-    .unwrap();
+    let claimed = claim(&mut up, "t4").unwrap();
     assert_eq!(claimed.finish_retrying(ok, &mut up, now).1, None);
 }

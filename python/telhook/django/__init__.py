@@ -225,12 +225,9 @@ def _on_error(request: HttpRequest) -> Callable[[BaseException, Optional[Normali
     return report
 
 
-class _CompleteOnCommit:
-    """A store outside the transaction the view runs in (``ATOMIC_REQUESTS``, or a view called
-    inside ``transaction.atomic``): its "done" mark is written once that transaction commits.
-    Written before, a commit that fails (a deferred constraint, a serialization failure) rolls
-    the view's writes back while the redelivery is answered "duplicate": the event is lost. If
-    the transaction rolls back, the claim ends with its lease and a redelivery is processed."""
+class _InViewsTransaction:
+    """A store wrapped for a view whose transaction telhook does not own: claim and release as
+    the store's, `complete` the subclass's."""
 
     def __init__(self, store: DedupeStore, using: str) -> None:
         self.store = store
@@ -239,6 +236,14 @@ class _CompleteOnCommit:
         self.release = store.release
         # The delivery whose claim this completes, set once it exists (see `webhook`).
         self.delivery: Optional[Delivery] = None
+
+
+class _CompleteOnCommit(_InViewsTransaction):
+    """A store outside the transaction the view runs in (``ATOMIC_REQUESTS``, or a view called
+    inside ``transaction.atomic``): its "done" mark is written once that transaction commits.
+    Written before, a commit that fails (a deferred constraint, a serialization failure) rolls
+    the view's writes back while the redelivery is answered "duplicate": the event is lost. If
+    the transaction rolls back, the claim ends with its lease and a redelivery is processed."""
 
     def complete(self, key: str, token: str, ttl_secs: int) -> None:
         def done() -> None:
@@ -253,20 +258,12 @@ class _CompleteOnCommit:
         transaction.on_commit(done, using=self.using)
 
 
-class _CompleteInTransaction:
+class _CompleteInTransaction(_InViewsTransaction):
     """DjangoDatabaseStore inside the view's transaction, which telhook does not own
     (``ATOMIC_REQUESTS``): a done mark that fails (in its savepoint, so the view's writes still
     commit) is tried again once that transaction has committed. Tried at once from another
     thread's connection, it found the claim row uncommitted, matched nothing, and counted as
     done, leaving the row in progress (a review, on PostgreSQL)."""
-
-    def __init__(self, store: DjangoDatabaseStore, using: str) -> None:
-        self.store = store
-        self.using = using
-        self.claim = store.claim
-        self.release = store.release
-        # The delivery whose claim this completes, set once it exists (see `webhook`).
-        self.delivery: Optional[Delivery] = None
 
     def complete(self, key: str, token: str, ttl_secs: int) -> None:
         try:
@@ -290,7 +287,7 @@ def _outer_transaction(store: AnyDedupeStore, database: str) -> Optional[AnyDedu
         return None
     if isinstance(store, DjangoDatabaseStore) and store.using == database:
         # Its rows commit or roll back with the view's writes.
-        return cast(AnyDedupeStore, _CompleteInTransaction(store, database))
+        return cast(AnyDedupeStore, _CompleteInTransaction(cast(DedupeStore, store), database))
     if getattr(blocks[0], "_from_testcase", False):
         # Inside a TestCase nothing commits and on_commit callbacks never run (unless captured):
         # the done mark is written at once, so that a test sending an event twice sees
@@ -307,7 +304,7 @@ def _sync_view(view: View, receiver: Receiver, store: AnyDedupeStore, database: 
         outer = _outer_transaction(store, database or alias)
         delivery = Delivery(receiver, store if outer is None else outer, on_error=_on_error(request),
                             own_status=_own_status)
-        if isinstance(outer, (_CompleteOnCommit, _CompleteInTransaction)):
+        if isinstance(outer, _InViewsTransaction):
             outer.delivery = delivery
         method, url, headers, body = _request_parts(request)
 
