@@ -270,7 +270,17 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
         );
       }
       const token = newDeliveryToken();
-      const state = await dedupe.claim(key, token, sendingLeaseSecs(event));
+      let state;
+      try {
+        state = await dedupe.claim(key, token, sendingLeaseSecs(event));
+      } catch (error) {
+        // It may have landed all the same (the store recorded it, then its answer failed):
+        // released on the core's schedule before this fails (the delivery is answered 503 at
+        // its deadline meanwhile, and a Worker keeps this alive), or every redelivery within
+        // the sending lease would be refused as in progress (a review).
+        await orphanTries(dedupe, { input: "failed" }, key, token, undefined, undefined).catch(() => {});
+        throw error;
+      }
       if (state === "done") return "duplicate";
       // Another delivery of this event is being sent right now, not yet known to be stored: the
       // core answers 503 delivery_in_progress with a Retry-After, at info.
@@ -290,8 +300,12 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
         await Promise.resolve(dedupe.release(key, token)).catch(() => {});
         throw error;
       }
-      // Stored: a failure to mark the key done leaves the claim to end with its lease.
-      await Promise.resolve(dedupe.complete(key, token, dedupeTtlSecs)).catch(() => {});
+      // Stored: a failure to mark the key done leaves the claim to end with its sending lease (a
+      // redelivery meanwhile is answered 503; one after it is queued again, and consumeInbox
+      // runs it once). Said, not silent.
+      await Promise.resolve()
+        .then(() => dedupe.complete(key, token, dedupeTtlSecs))
+        .catch((error) => console.warn(`telhook: queueInbox queued ${key}, but its key could not be marked sent: a redelivery within the sending lease is answered 503 in progress`, error));
       return "new";
     },
   };
@@ -378,7 +392,14 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
         let held = "new";
         for (const { key: claimKey, ttl } of wanted) {
           const token = newDeliveryToken();
-          held = await store.claim(claimKey, token, checked.lease_secs);
+          try {
+            held = await store.claim(claimKey, token, checked.lease_secs);
+          } catch (error) {
+            // It may have landed all the same: released on the core's schedule before the batch
+            // ends, or the message's retry would find it in progress for the whole lease.
+            settlingAgain.push(() => orphanTries(store, { input: "failed" }, claimKey, token, undefined, undefined).catch(() => {}));
+            throw error;
+          }
           if (held !== "new") break;
           claims.push({ key: claimKey, token, ttl });
         }

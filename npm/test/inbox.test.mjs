@@ -156,6 +156,30 @@ test("inbox mode: an enqueue that does not answer within storeDeadlineMs is 503,
   assert.match(reports[0].note, /did not answer within store_deadline_ms \(the event may be stored all the same/);
 });
 
+test("queueInbox: a claim that landed but answered with an error is released, so the provider's retry is queued, not refused for the whole sending lease (review)", async () => {
+  const dedupe = telhook.memoryStore({ clock: () => 1_769_000_000 });
+  let claims = 0;
+  const landsThenFails = {
+    claim: (...args) => {
+      const state = dedupe.claim(...args);
+      if ((claims += 1) === 1) throw new Error("the store recorded it, then its answer was lost");
+      return state;
+    },
+    complete: (...args) => dedupe.complete(...args),
+    release: (...args) => dedupe.release(...args),
+  };
+  const sent = [];
+  const inbox = telhook.queueInbox({ send: async (body) => void sent.push(body) }, { dedupe: landsThenFails });
+  const alive = setInterval(() => {}, 1000); // the releases' timers are unref'd
+  try {
+    await assert.rejects(inbox.enqueue("k", { id: "k" }, 30), /answer was lost/);
+  } finally {
+    clearInterval(alive);
+  }
+  assert.equal(await inbox.enqueue("k", { id: "k" }, 30), "new");
+  assert.equal(sent.length, 1);
+});
+
 test("queueInbox: claim, send, done for the dedupe window; a failed send releases the claim; a copy during the send is 503", async () => {
   let now = 1_769_000_000;
   const dedupe = telhook.memoryStore({ clock: () => now });

@@ -41,6 +41,11 @@ export function wranglerProblems(config) {
     ...(config.queues?.producers ?? [])
       .filter((p) => !consumed.has(p.queue))
       .map((p) => `queue ${p.queue} has no consumer`),
+    // Cloudflare's defaults retry a failed message 3 times at once, then delete it: an event
+    // acknowledged to its provider, lost to a minute's outage of the consumer's downstream.
+    ...(config.queues?.consumers ?? [])
+      .filter((c) => !c.dead_letter_queue)
+      .map((c) => `queue ${c.queue}'s consumer has no dead_letter_queue: a message that fails max_retries times is deleted`),
   ];
 }
 
