@@ -718,7 +718,7 @@ def settle_after_abort(delivery: Delivery) -> None:
         try:
             delivery.store_call(action)()
         except Exception:
-            pass
+            settle_failed(delivery, action)
 
 
 def read_step(delivery: Delivery, body: BodySource, max_bytes: int) -> Tuple[str, bytes]:
