@@ -519,9 +519,10 @@ pub trait DedupeStore {
 /// Each call is given `deadline_ms`, the receive machine's for it (the provider's: 7500 for a
 /// Twilio or DID reseller claim, whose event a 503 loses, 1000 otherwise): the core has no
 /// timer, so bound the call by it yourself (`tokio::time::timeout`) and return `Err` when it
-/// expires — answered 503, so the provider retries. A claim abandoned so may still land: keep
-/// its call running and, if it answers [`ClaimState::New`], release the key with the same token
-/// ([`orphan`] says when to try again), or every redelivery within its lease is answered 503.
+/// expires — answered 503, so the provider retries. A claim abandoned so (or failed) may still
+/// land: keep its call running and give what it answers to
+/// [`RetrySettle::after_abandoned_claim`] (the README's example), or every redelivery within its
+/// lease is answered 503.
 pub trait AsyncDedupeStore {
     type Error;
     /// Atomically: `New` (and the key is now claimed by `token` for `lease_secs`) unless a
@@ -553,7 +554,8 @@ pub trait AsyncDedupeStore {
 }
 
 /// A delivery that owns its event's claim (or needs none): the handler runs, then
-/// [`Claimed::finish`]. One dropped unfinished (an early `?`, a cancelled async task, a panic)
+/// [`Claimed::finish_retrying`] (or its async form), whose settling call, if it failed, you run
+/// again after the answer ([`RetrySettle`]); [`Claimed::finish`] does not try again. One dropped unfinished (an early `?`, a cancelled async task, a panic)
 /// leaves its claim held until the lease expires: every redelivery meanwhile gets 503, and
 /// the handler runs again after it.
 #[derive(Debug)]
@@ -579,7 +581,23 @@ pub fn begin<S: DedupeStore>(
     store: &mut S,
     token: &str,
 ) -> core::result::Result<Claimed, Answer> {
-    let mut flow = Flow::start(provider, request, credentials, now, options, token)?;
+    let settings = default_settings(provider, options)?;
+    begin_with(settings, request, credentials, now, options, store, token)
+}
+
+/// [`begin`] with receive settings of your own ([`machine::Settings::new`]: a `lease_secs`
+/// above the provider's default for a slow handler — Telnyx's is 15 s —, a `dedupe_ttl_secs`,
+/// a `store_deadline_ms`), built once and checked when your server starts.
+pub fn begin_with<S: DedupeStore>(
+    settings: self::machine::Settings,
+    request: &crate::WebhookRequest,
+    credentials: &crate::Credentials,
+    now: i64,
+    options: &crate::Options,
+    store: &mut S,
+    token: &str,
+) -> core::result::Result<Claimed, Answer> {
+    let mut flow = Flow::start(settings, request, credentials, now, options, token);
     loop {
         match flow.next() {
             // A Rust store call is synchronous: the store's own timeouts bound it.
@@ -602,7 +620,21 @@ pub async fn begin_async<S: AsyncDedupeStore>(
     store: &S,
     token: &str,
 ) -> core::result::Result<Claimed, Answer> {
-    let mut flow = Flow::start(provider, request, credentials, now, options, token)?;
+    let settings = default_settings(provider, options)?;
+    begin_async_with(settings, request, credentials, now, options, store, token).await
+}
+
+/// [`begin_async`] with receive settings of your own (see [`begin_with`]).
+pub async fn begin_async_with<S: AsyncDedupeStore>(
+    settings: self::machine::Settings,
+    request: &crate::WebhookRequest,
+    credentials: &crate::Credentials,
+    now: i64,
+    options: &crate::Options,
+    store: &S,
+    token: &str,
+) -> core::result::Result<Claimed, Answer> {
+    let mut flow = Flow::start(settings, request, credentials, now, options, token);
     loop {
         match flow.next() {
             Next::Claim {
@@ -619,6 +651,21 @@ pub async fn begin_async<S: AsyncDedupeStore>(
             Next::Answer(answer) => return Err(answer),
         }
     }
+}
+
+/// The provider's defaults with a store, as [`begin`] uses them; a cap of 0 is refused.
+fn default_settings(
+    provider: Option<Provider>,
+    options: &crate::Options,
+) -> core::result::Result<self::machine::Settings, Answer> {
+    self::machine::Settings::new(provider, options.max_body_bytes, true, None, None, None).map_err(
+        |error| {
+            decide(&Step::Rejected {
+                provider,
+                code: String::from(error.code()),
+            })
+        },
+    )
 }
 
 /// What a delivery on its way to the handler needs next.
@@ -648,33 +695,26 @@ struct Flow<'a> {
 
 impl<'a> Flow<'a> {
     fn start(
-        provider: Option<Provider>,
+        settings: self::machine::Settings,
         request: &'a crate::WebhookRequest,
         credentials: &'a crate::Credentials,
         now: i64,
         options: &'a crate::Options,
         token: &'a str,
-    ) -> core::result::Result<Self, Answer> {
-        use self::machine::{Delivery, Settings};
-        let settings = Settings::new(provider, options.max_body_bytes, true, None, None, None)
-            .map_err(|error| {
-                decide(&Step::Rejected {
-                    provider,
-                    code: String::from(error.code()),
-                })
-            })?;
+    ) -> Self {
+        use self::machine::Delivery;
         let (delivery, action) = Delivery::start_request(settings, request);
-        Ok(Flow {
+        Flow {
             delivery,
             action,
             event: None,
-            provider,
+            provider: settings.provider,
             request,
             credentials,
             now,
             options,
             token,
-        })
+        }
     }
 
     /// Runs the steps that need no store, up to the next one that does or the delivery's end.
@@ -929,6 +969,34 @@ impl RetrySettle {
             key,
             token: String::from(token),
             complete_ttl_secs,
+            state,
+            action,
+        })
+    }
+
+    /// For a claim your store gave up on (its call past `deadline_ms`, or failed: it may have
+    /// landed all the same — a client timeout after the server ran it): once the call ends,
+    /// `landed` is what it answered (`None`: it failed). `Some` when the key must be released
+    /// with this delivery's token on [`orphan`]'s schedule ([`RetrySettle::run_async`]): a
+    /// claim that landed `New`, or one that failed (released after every wait: it may land
+    /// after a release). Without it, every redelivery within the lease is answered 503 —
+    /// lost for a provider whose retries all fall inside it (Telnyx's, a review).
+    pub fn after_abandoned_claim(
+        key: &str,
+        token: &str,
+        landed: Option<ClaimState>,
+    ) -> Option<RetrySettle> {
+        let first = match landed {
+            Some(state) => orphan::OrphanInput::Landed {
+                state: String::from(state.as_str()),
+            },
+            None => orphan::OrphanInput::Failed,
+        };
+        let (state, action) = orphan::OrphanedClaim::next(None, &first).ok()?;
+        state.map(|_| RetrySettle {
+            key: String::from(key),
+            token: String::from(token),
+            complete_ttl_secs: None,
             state,
             action,
         })
