@@ -525,6 +525,11 @@ pub trait DedupeStore {
 /// lease is answered 503.
 pub trait AsyncDedupeStore {
     type Error;
+    /// Whether `error` is the deadline passing (your `tokio::time::timeout`), not the store
+    /// failing: the log then says the store did not answer within `store_deadline_ms`.
+    fn is_deadline(_error: &Self::Error) -> bool {
+        false
+    }
     /// Atomically: `New` (and the key is now claimed by `token` for `lease_secs`) unless a
     /// live claim or a done mark holds the key.
     fn claim(
@@ -603,7 +608,7 @@ pub fn begin_with<S: DedupeStore>(
             // A Rust store call is synchronous: the store's own timeouts bound it.
             Next::Claim {
                 key, lease_secs, ..
-            } => flow.claimed(store.claim(&key, token, lease_secs, now).ok()),
+            } => flow.claimed(store.claim(&key, token, lease_secs, now).map_err(|_| false)),
             Next::Handler => return flow.into_claimed(),
             Next::Answer(answer) => return Err(answer),
         }
@@ -645,7 +650,7 @@ pub async fn begin_async_with<S: AsyncDedupeStore>(
                 store
                     .claim(&key, token, lease_secs, now, deadline_ms)
                     .await
-                    .ok(),
+                    .map_err(|error| S::is_deadline(&error)),
             ),
             Next::Handler => return flow.into_claimed(),
             Next::Answer(answer) => return Err(answer),
@@ -772,14 +777,15 @@ impl<'a> Flow<'a> {
         }
     }
 
-    /// The store's answer to the claim [`Flow::next`] asked for (`None`: it failed).
-    fn claimed(&mut self, state: Option<ClaimState>) {
+    /// The store's answer to the claim [`Flow::next`] asked for (`Err(timed_out)`: it failed,
+    /// or missed its deadline).
+    fn claimed(&mut self, state: core::result::Result<ClaimState, bool>) {
         use self::machine::Input;
         self.action = self.delivery.next(match state {
-            Some(state) => Input::Claimed {
+            Ok(state) => Input::Claimed {
                 state: String::from(state.as_str()),
             },
-            None => Input::StoreFailed { timed_out: false },
+            Err(timed_out) => Input::StoreFailed { timed_out },
         });
     }
 }

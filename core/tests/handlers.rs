@@ -794,3 +794,62 @@ fn a_claim_abandoned_by_the_stores_deadline_is_released_when_it_lands_new_or_fai
         );
     }
 }
+
+/// A store whose claim missed its deadline says so (`AsyncDedupeStore::is_deadline`): the note
+/// names the deadline, not a failure (a Rust review).
+#[test]
+fn an_async_store_tells_a_missed_deadline_from_a_failure() {
+    struct Late(bool);
+    impl AsyncDedupeStore for Late {
+        type Error = bool;
+        fn is_deadline(error: &bool) -> bool {
+            *error
+        }
+        async fn claim(
+            &self,
+            _: &str,
+            _: &str,
+            _: u32,
+            _: i64,
+            _: u32,
+        ) -> Result<ClaimState, bool> {
+            Err(self.0)
+        }
+        async fn complete(&self, _: &str, _: &str, _: u32, _: i64, _: u32) -> Result<(), bool> {
+            Ok(())
+        }
+        async fn release(&self, _: &str, _: &str, _: u32) -> Result<(), bool> {
+            Ok(())
+        }
+    }
+    let (_, vector) = handler_vectors()
+        .into_iter()
+        .find(|(path, _)| path.ends_with("lisoloo_accepted_once.json"))
+        .unwrap();
+    let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
+    let options = Options::from_json_value(vector["options"].clone()).unwrap();
+    let request = request_of(&vector["steps"][0]["deliver"]);
+    let now = vector["now"].as_i64().unwrap();
+    for (deadline, words) in [(true, "within store_deadline_ms"), (false, "claim failed")] {
+        let answer = block_on(begin_async(
+            Some(Provider::Lisoloo),
+            &request,
+            &credentials,
+            now,
+            &options,
+            &Late(deadline),
+            "t",
+        ))
+        .map(|_| ())
+        .unwrap_err();
+        assert_eq!((answer.status, answer.code), (503, "dedupe_unavailable"));
+        assert!(
+            answer
+                .note
+                .as_deref()
+                .is_some_and(|note| note.contains(words)),
+            "{:?}",
+            answer.note
+        );
+    }
+}
