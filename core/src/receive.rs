@@ -560,9 +560,10 @@ pub trait AsyncDedupeStore {
 
 /// A delivery that owns its event's claim (or needs none): the handler runs, then
 /// [`Claimed::finish_retrying`] (or its async form), whose settling call, if it failed, you run
-/// again after the answer ([`RetrySettle`]); [`Claimed::finish`] does not try again. One dropped unfinished (an early `?`, a cancelled async task, a panic)
-/// leaves its claim held until the lease expires: every redelivery meanwhile gets 503, and
-/// the handler runs again after it.
+/// again after the answer ([`RetrySettle`]); [`Claimed::finish`] does not try again. One
+/// dropped unfinished (an early `?`, a cancelled async task, a panic) leaves its claim held
+/// until the lease expires: every redelivery meanwhile gets 503, and the handler runs again
+/// after it.
 #[derive(Debug)]
 #[must_use = "finish it with the handler's result, or its claim stays held for the whole lease"]
 pub struct Claimed {
@@ -841,15 +842,14 @@ impl Claimed {
         let mut retry = None;
         loop {
             let settling = match settle(&delivery, action) {
-                Settle::Answer(answer) => return (answer, retry),
-                settling => settling,
+                Ok(settling) => settling,
+                Err(answer) => return (answer, retry),
             };
             let settled = match &settling {
                 Settle::Complete { key, ttl_secs, .. } => {
                     store.complete(key, &token, *ttl_secs, now)
                 }
                 Settle::Release { key, .. } => store.release(key, &token),
-                Settle::Answer(_) => Ok(()),
             };
             if settled.is_err() {
                 retry = RetrySettle::after(settling, &token);
@@ -881,8 +881,8 @@ impl Claimed {
         let mut retry = None;
         loop {
             let settling = match settle(&delivery, action) {
-                Settle::Answer(answer) => return (answer, retry),
-                settling => settling,
+                Ok(settling) => settling,
+                Err(answer) => return (answer, retry),
             };
             let settled = match &settling {
                 Settle::Complete {
@@ -897,7 +897,6 @@ impl Claimed {
                 Settle::Release { key, deadline_ms } => {
                     store.release(key, &token, *deadline_ms).await
                 }
-                Settle::Answer(_) => Ok(()),
             };
             if settled.is_err() {
                 retry = RetrySettle::after(settling, &token);
@@ -965,7 +964,6 @@ impl RetrySettle {
         let (key, complete_ttl_secs) = match settling {
             Settle::Complete { key, ttl_secs, .. } => (key, Some(ttl_secs)),
             Settle::Release { key, .. } => (key, None),
-            Settle::Answer(_) => return None,
         };
         let first = orphan::OrphanInput::SettleFailed {
             complete: complete_ttl_secs.is_some(),
@@ -1103,7 +1101,7 @@ impl RetrySettle {
     }
 }
 
-/// What settling a claim asks of the store next.
+/// The store call settling a claim asks for next.
 enum Settle {
     Complete {
         key: String,
@@ -1114,24 +1112,27 @@ enum Settle {
         key: String,
         deadline_ms: u32,
     },
-    Answer(Answer),
 }
 
-fn settle(delivery: &self::machine::Delivery, action: self::machine::Action) -> Settle {
+/// The settling call the machine asks for, or the answer that ends the delivery.
+fn settle(
+    delivery: &self::machine::Delivery,
+    action: self::machine::Action,
+) -> core::result::Result<Settle, Answer> {
     use self::machine::Action;
     match action {
-        Action::Answer { answer, note } => Settle::Answer(Answer { note, ..answer }),
         Action::Complete {
             key,
             ttl_secs,
             deadline_ms,
-        } => Settle::Complete {
+        } => Ok(Settle::Complete {
             key,
             ttl_secs,
             deadline_ms,
-        },
-        Action::Release { key, deadline_ms } => Settle::Release { key, deadline_ms },
-        _ => Settle::Answer(internal(delivery.provider)),
+        }),
+        Action::Release { key, deadline_ms } => Ok(Settle::Release { key, deadline_ms }),
+        Action::Answer { answer, note } => Err(Answer { note, ..answer }),
+        _ => Err(internal(delivery.provider)),
     }
 }
 

@@ -184,6 +184,21 @@ impl AsyncDedupeStore for AsyncFlaky {
     }
 }
 
+/// The first delivery of the handler vector whose file name ends with `name`: its credentials,
+/// options, request and clock.
+fn first_delivery(name: &str) -> (Credentials, Options, telhook_core::WebhookRequest, i64) {
+    let (_, vector) = handler_vectors()
+        .into_iter()
+        .find(|(path, _)| path.ends_with(name))
+        .unwrap();
+    (
+        Credentials::from_json_value(vector["credentials"].clone()).unwrap(),
+        Options::from_json_value(vector["options"].clone()).unwrap(),
+        request_of(&vector["steps"][0]["deliver"]),
+        vector["now"].as_i64().unwrap(),
+    )
+}
+
 /// Runs a future to its end on this thread (the core has no executor; a server has tokio's).
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     struct Wakeless;
@@ -507,15 +522,9 @@ fn the_async_flow_is_send_for_a_sync_store() {
 fn the_async_store_is_given_the_machines_deadline_for_each_call() {
     for (provider, claim_deadline) in [("twilio", 7500), ("lisoloo", 1000), ("did_reseller", 7500)]
     {
-        let (_, vector) = handler_vectors()
-            .into_iter()
-            .find(|(path, _)| path.ends_with(format!("{provider}_accepted_once.json")))
-            .unwrap();
+        let (credentials, options, request, now) =
+            first_delivery(&format!("{provider}_accepted_once.json"));
         let store = AsyncFlaky::default();
-        let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
-        let options = Options::from_json_value(vector["options"].clone()).unwrap();
-        let request = request_of(&vector["steps"][0]["deliver"]);
-        let now = vector["now"].as_i64().unwrap();
         let provider_name = Provider::from_name(provider).ok();
         let claimed = block_on(begin_async(
             provider_name,
@@ -547,14 +556,7 @@ fn the_async_store_is_given_the_machines_deadline_for_each_call() {
 /// the lease; after a failure it is handled, not held off as in progress.
 #[test]
 fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
-    let (_, vector) = handler_vectors()
-        .into_iter()
-        .find(|(path, _)| path.ends_with("lisoloo_accepted_once.json"))
-        .unwrap();
-    let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
-    let options = Options::from_json_value(vector["options"].clone()).unwrap();
-    let request = request_of(&vector["steps"][0]["deliver"]);
-    let now = vector["now"].as_i64().unwrap();
+    let (credentials, options, request, now) = first_delivery("lisoloo_accepted_once.json");
     let provider = Some(Provider::Lisoloo);
     // The vector's delivery, claimed with `token` on a blocking or an async store.
     let claim = |store: &mut Flaky, token: &str| {
@@ -688,14 +690,7 @@ fn a_settling_call_that_fails_is_tried_again_until_it_holds_in_both_flows() {
 #[test]
 fn begin_with_settings_claims_for_the_lease_given() {
     use telhook_core::receive::{begin_async_with, begin_with, machine::Settings};
-    let (_, vector) = handler_vectors()
-        .into_iter()
-        .find(|(path, _)| path.ends_with("telnyx_accepted_once.json"))
-        .unwrap();
-    let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
-    let options = Options::from_json_value(vector["options"].clone()).unwrap();
-    let request = request_of(&vector["steps"][0]["deliver"]);
-    let now = vector["now"].as_i64().unwrap();
+    let (credentials, options, request, now) = first_delivery("telnyx_accepted_once.json");
     let settings = Settings::new(
         Some(Provider::Telnyx),
         options.max_body_bytes,
@@ -822,14 +817,7 @@ fn an_async_store_tells_a_missed_deadline_from_a_failure() {
             Ok(())
         }
     }
-    let (_, vector) = handler_vectors()
-        .into_iter()
-        .find(|(path, _)| path.ends_with("lisoloo_accepted_once.json"))
-        .unwrap();
-    let credentials = Credentials::from_json_value(vector["credentials"].clone()).unwrap();
-    let options = Options::from_json_value(vector["options"].clone()).unwrap();
-    let request = request_of(&vector["steps"][0]["deliver"]);
-    let now = vector["now"].as_i64().unwrap();
+    let (credentials, options, request, now) = first_delivery("lisoloo_accepted_once.json");
     for (deadline, words) in [(true, "within store_deadline_ms"), (false, "claim failed")] {
         let answer = block_on(begin_async(
             Some(Provider::Lisoloo),
