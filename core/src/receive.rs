@@ -159,6 +159,9 @@ pub mod answer_code {
     ];
 }
 
+/// A dedupe store that failed is answered 503: every provider retries it.
+pub(crate) const STORE_FAILED_STATUS: u16 = 503;
+
 /// The HTTP answer to send, and what to do around it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Answer {
@@ -249,7 +252,7 @@ pub fn decide(step: &Step) -> Answer {
         ),
         Step::StoreFailed { provider } => answer(
             Some(*provider),
-            503,
+            STORE_FAILED_STATUS,
             answer_code::DEDUPE_UNAVAILABLE,
             Body::Error,
             DedupeAction::None,

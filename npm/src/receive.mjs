@@ -325,8 +325,8 @@ function orphanCalls(setup, first, key, token, ttlSecs, deadlineMs, provider, la
     .then(async (input) => {
       if (input === undefined) return;
       const action = await orphanTries(setup.store, input, key, token, ttlSecs, deadlineMs, late);
-      // Through onError, as the store's unavailability is told: what redeliveries meet is a 503.
-      if (action.note) callOnError(setup, null, { provider, eventId: key, code: "dedupe_unavailable", status: 503, log: action.log, note: action.note });
+      // Through onError, as the store's unavailability is told: the core names what redeliveries meet.
+      if (action.note) callOnError(setup, null, { provider, eventId: key, code: action.code, status: action.status, log: action.log, note: action.note });
     })
     .catch(() => {});
 }

@@ -1296,7 +1296,7 @@ test("a complete that never holds is reported as an error through onError once i
   }
   assert.equal(completes, 1 + 4);
   assert.equal(reports.length, 2);
-  assert.deepStrictEqual([reports[1].code, reports[1].log, reports[1].eventId], ["dedupe_unavailable", "error", lisolooEventId]);
+  assert.deepStrictEqual([reports[1].code, reports[1].status, reports[1].log, reports[1].eventId], ["dedupe_unavailable", 503, "error", lisolooEventId]);
   assert.match(reports[1].note, /could not be completed .* runs the handler again/);
 });
 

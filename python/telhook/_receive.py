@@ -670,26 +670,25 @@ def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object],
                 slots.release()
         if not started:
             # A store that is down fails every call: past the bound, claims are left to their lease.
-            what = ("a claim left without an owner was not released" if first["input"] == "failed"
-                    else f"the claim whose {action['action']} failed was not tried again")
-            note = (f"{what} (no release thread could run: at most {MAX_RELEASING_THREADS} at a time); "
-                    "redeliveries within its lease are answered in progress")
-            if action["action"] == "complete":
-                note += ", and the first after it runs the handler again"
-            _log_unreleased(delivery, "error" if action["action"] == "complete" else "warning", note)
+            _log_orphan_done(_api.call("orphaned_claim", step["state"], {
+                "input": "stopped", "reason": f"no thread could try it: at most {MAX_RELEASING_THREADS} at a time"}),
+                delivery)
     except Exception:
         logger.exception("telhook: settling a claim in the background could not start")
 
 
 def _orphan_calls_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
-                            slots: threading.BoundedSemaphore) -> None:
-    """The orphan machine's calls, each after its wait, in a daemon thread."""
+                            slots: threading.BoundedSemaphore, seconds: Optional[float] = None) -> None:
+    """The orphan machine's calls, each after its wait, in a daemon thread; an async store's
+    call runs in an event loop of the thread's own, within ``seconds``."""
     try:
         while step["action"]["action"] in calls:
             kind = step["action"]["action"]
             time.sleep(step["action"]["after_ms"] / 1000)
             try:
-                calls[kind]()
+                answer = calls[kind]()
+                if inspect.isawaitable(answer):
+                    asyncio.run(_awaited_within(seconds, answer))
                 outcome = f"{kind}d"
             except Exception:
                 outcome = f"{kind}_failed"
@@ -698,6 +697,10 @@ def _orphan_calls_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[s
     finally:
         slots.release()
         _close_thread_connections()
+
+
+async def _awaited_within(seconds: Optional[float], awaitable: Awaitable[object]) -> object:
+    return await (awaitable if seconds is None else _within(seconds, awaitable))
 
 
 def _close_thread_connections() -> None:
@@ -823,13 +826,18 @@ def _orphan_task(calls: Dict[str, Callable[[], object]], first: Mapping[str, obj
                  deadline_ms: int) -> None:
     step = _api.call("orphaned_claim", None, first)
     if step["action"]["action"] in calls:
-        _keep_until_done(asyncio.ensure_future(_run_orphan_calls(calls, step, delivery, deadline_ms / 1000)))
+        slots = _releasing_threads if first["input"] == "failed" else _settling_threads
+        _keep_until_done(asyncio.ensure_future(_run_orphan_calls(calls, step, delivery, deadline_ms / 1000, slots)))
 
 
 async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
-                            seconds: float) -> None:
+                            seconds: float, slots: threading.BoundedSemaphore) -> None:
     """Does the orphan machine's calls, each after its wait and within ``seconds`` (a call on a
-    dead connection must not hang the rest), until it is done."""
+    dead connection must not hang the rest), until it is done. If the event loop ends first (one
+    loop per request: asyncio.run, asgiref's async_to_sync under WSGI), the rest go on in a
+    daemon thread, each call an async store makes run in an event loop of its own there: cut
+    short, a done mark that failed once left the key to its lease, and the handler ran again
+    after it."""
     try:
         while step["action"]["action"] in calls:
             kind = step["action"]["action"]
@@ -842,30 +850,39 @@ async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], step: Dict[s
                 outcome = f"{kind}_failed"
             step = _api.call("orphaned_claim", step["state"], {"input": outcome})
     except asyncio.CancelledError:
-        # The event loop ended first (asyncio.run or async_to_sync per request): said, not silent.
-        kind = step["action"]["action"]
-        _log_unreleased(delivery, "error" if kind == "complete" else "warning",
-                        f"the tries to {kind} a claim were cut short (the event loop ended); "
-                        "redeliveries within its lease are answered in progress"
-                        + (", and the first after it runs the handler again" if kind == "complete" else ""))
+        # The event loop is ending (or the task was cancelled): the call in flight, if any, is
+        # tried again in the thread (the calls are idempotent with the delivery's token).
+        _orphan_calls_go_on_in_thread(calls, step, delivery, seconds, slots)
         raise
     _log_orphan_done(step, delivery)
 
 
+def _orphan_calls_go_on_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
+                                  seconds: float, slots: threading.BoundedSemaphore) -> None:
+    started = False
+    if slots.acquire(blocking=False):
+        try:
+            threading.Thread(target=_orphan_calls_in_thread, args=(calls, step, delivery, slots, seconds),
+                             name="telhook-settle-claim", daemon=True).start()
+            started = True
+        except RuntimeError:  # no thread (a process limit, the interpreter shutting down)
+            slots.release()
+    if not started:
+        _log_orphan_done(_api.call("orphaned_claim", step["state"], {
+            "input": "stopped", "reason": "its tries were cut short: the event loop ended and no thread could go on"}),
+            delivery)
+
+
 def _log_orphan_done(step: Dict[str, Any], delivery: Delivery) -> None:
-    """The orphan machine's last word, if it has one."""
-    _log_unreleased(delivery, step["action"]["log"], step["action"]["note"])
-
-
-def _log_unreleased(delivery: Delivery, log: str, note: Optional[str]) -> None:
-    """A claim left without an owner, logged as the delivery's 503 was (Node tells onError the
-    same code and note)."""
-    level = _LEVELS.get(log)
-    if level is not None and note:
-        logger.log(level, "telhook %s: provider=%s event=%s status=%s: %s", "dedupe_unavailable", delivery.provider or "-",
-                   delivery.event_id or "-", 503, note,
+    """The orphan machine's last word, if it has one, logged as the delivery's store failure was
+    (the core names its code and status; Node tells onError the same)."""
+    done = step["action"]
+    level = _LEVELS.get(done["log"])
+    if level is not None and done["note"]:
+        logger.log(level, "telhook %s: provider=%s event=%s status=%s: %s", done["code"], delivery.provider or "-",
+                   delivery.event_id or "-", done["status"], done["note"],
                    extra={"telhook_provider": delivery.provider, "telhook_event_id": delivery.event_id,
-                          "telhook_code": "dedupe_unavailable"})
+                          "telhook_code": done["code"]})
 
 
 def _keep_until_done(task: "asyncio.Future[Any]") -> None:

@@ -933,6 +933,71 @@ def test_a_sync_claim_whose_release_thread_cannot_start_is_still_answered_503(
     assert len(warned) == len(answers) and getattr(warned[0], "telhook_code") == "dedupe_unavailable"
 
 
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_a_settling_call_whose_tries_cannot_run_is_logged_by_the_core(
+        sms: Dict[str, Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """A complete that failed, whose tries cannot run (no thread can start; on the async path,
+    the request's event loop ended and no thread can go on): one error, worded by the core's
+    orphan machine (what redeliveries meet, that the handler may run again) with the store
+    failure's code and status, as Node tells onError."""
+    import threading
+
+    from failing_stores import AsyncSettlesAfterOutage, SettlesAfterOutage
+
+    def cannot_start(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", cannot_start)
+    receiver = receiver_for(sms)
+    request = sms["request"]
+    arguments = dict(method="POST", url=None, headers=request["headers"], body=request["body"].encode(),
+                     handler=lambda event: None)
+    with caplog.at_level("WARNING", logger="telhook"):
+        if path == "sync":
+            answer = telhook.receive(receiver, store=SettlesAfterOutage(MemoryStore(), outage=100), **arguments)
+        else:
+            answer = asyncio.run(telhook.areceive(receiver, store=AsyncSettlesAfterOutage(MemoryStore(), outage=100),
+                                                  **arguments))
+    assert answer.status == 200
+    [error] = [record for record in caplog.records if "was not completed" in record.getMessage()]
+    reason = ("no thread could try it: at most 64 at a time" if path == "sync"
+              else "its tries were cut short: the event loop ended and no thread could go on")
+    assert error.levelname == "ERROR", error
+    assert error.getMessage().startswith("telhook dedupe_unavailable: provider=limephone"), error.getMessage()
+    assert (f"status=503: the handled event's claim was not completed ({reason}); redeliveries within its lease"
+            " are answered in progress, and the first after it runs the handler again") in error.getMessage()
+    assert getattr(error, "telhook_code") == "dedupe_unavailable"
+
+
+@pytest.mark.parametrize("store", ["sync", "async"])
+def test_settling_tries_outlive_an_event_loop_per_request(sms: Dict[str, Any], store: str) -> None:
+    """One event loop per request (asyncio.run; asgiref's async_to_sync, which runs a Django async
+    view under WSGI): a complete that failed twice as the handler ended is tried again after the
+    loop is gone, in a thread, so the provider's redelivery is a duplicate — not held off as in
+    progress for the lease and then handled a second time."""
+    import threading
+
+    from failing_stores import AsyncSettlesAfterOutage, SettlesAfterOutage
+
+    memory = MemoryStore()
+    outage = SettlesAfterOutage(memory) if store == "sync" else AsyncSettlesAfterOutage(memory)
+    receiver = receiver_for(sms)
+    request, handled = sms["request"], []
+
+    def deliver(target: Any) -> Any:
+        return asyncio.run(telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                            body=request["body"].encode(), handler=lambda event: handled.append(1),
+                                            store=target))
+
+    assert deliver(outage).status == 200
+    for thread in threading.enumerate():
+        if thread.name == "telhook-settle-claim":
+            thread.join(10)
+    assert outage.outage == 0 and outage.settled_in[-1] == "telhook-settle-claim", outage.settled_in
+    again = deliver(memory)
+    assert (again.status, json.loads(again.body), len(handled)) == (200, {"outcome": "duplicate"}, 1)
+
+
 def test_a_cancelled_request_does_not_cancel_its_handler(sms: Dict[str, Any]) -> None:
     """The provider hangs up (ASGI disconnect, asyncio cancel) while the handler runs: the
     handler runs to completion once, its outcome completes the claim, a redelivery during it

@@ -22,6 +22,7 @@
 //! (none) + settle_failed { action }             -> complete | release { after_ms }
 //! state  + released | release_failed
 //!        | completed | complete_failed          -> complete | release { after_ms } | done { log, note }
+//! state  + stopped { reason }                   -> done { log, note }
 //! ```
 //!
 //! A claim that answered "new" late is released until one release holds. One that failed is
@@ -32,7 +33,7 @@
 use alloc::string::String;
 use serde_json::Value;
 
-use super::LogLevel;
+use super::{answer_code, LogLevel, STORE_FAILED_STATUS};
 use crate::error::{Error, Result};
 
 /// How long to wait before each release of an unowned claim, one after the other (at +0, +1
@@ -137,6 +138,11 @@ pub enum OrphanInput {
     Completed,
     /// A complete the machine asked for failed.
     CompleteFailed,
+    /// The adapter stopped before the machine was done (`{"input": "stopped", "reason"}`: no
+    /// thread could run the calls, the event loop running them ended): `reason` is the
+    /// adapter's own words, never a request's value. Answered `Done` with what redeliveries
+    /// now meet, so every adapter tells it alike.
+    Stopped { reason: String },
 }
 
 /// What the adapter does next (`{"action": "release" | "complete", "after_ms"}` or
@@ -171,7 +177,7 @@ pub fn step_json(state: &Value, input: &Value) -> Result<Value> {
         ),
     };
     let input = OrphanInput::from_json(input).ok_or_else(|| {
-        invalid("input: landed (with its state), failed, settle_failed (with its action), released, release_failed, completed or complete_failed")
+        invalid("input: landed (with its state), failed, settle_failed (with its action), released, release_failed, completed, complete_failed or stopped (with its reason)")
     })?;
     let (state, action) = OrphanedClaim::next(state, &input)?;
     let mut step = serde_json::Map::new();
@@ -193,6 +199,11 @@ pub fn step_json(state: &Value, input: &Value) -> Result<Value> {
         OrphanAction::Done { log, note } => {
             fields.insert("action".into(), Value::from("done"));
             fields.insert("log".into(), Value::from(log.as_str()));
+            if note.is_some() {
+                // Told as the delivery's store failure was: what redeliveries meet is that answer.
+                fields.insert("code".into(), Value::from(answer_code::DEDUPE_UNAVAILABLE));
+                fields.insert("status".into(), Value::from(STORE_FAILED_STATUS));
+            }
             fields.insert("note".into(), note.map_or(Value::Null, Value::from));
         }
     }
@@ -220,6 +231,9 @@ impl OrphanInput {
             "release_failed" => OrphanInput::ReleaseFailed,
             "completed" => OrphanInput::Completed,
             "complete_failed" => OrphanInput::CompleteFailed,
+            "stopped" => OrphanInput::Stopped {
+                reason: value.get("reason")?.as_str()?.into(),
+            },
             _ => return None,
         })
     }
@@ -248,6 +262,9 @@ impl OrphanedClaim {
             log,
             note: note.map(String::from),
         };
+        if let (Some(claim), OrphanInput::Stopped { reason }) = (state, input) {
+            return Ok((None, claim.stopped(reason)));
+        }
         let mut claim = match (state, input) {
             (None, OrphanInput::Landed { state }) if state != "new" => {
                 // Another delivery's claim, or the event was handled: nothing is ours.
@@ -306,6 +323,34 @@ impl OrphanedClaim {
                 ),
             },
         ))
+    }
+
+    /// The adapter stopped before a call held: what redeliveries meet, and at which level.
+    fn stopped(self, reason: &str) -> OrphanAction {
+        let (log, what) = match self.cause {
+            Cause::LateClaim | Cause::FailedClaim => (
+                LogLevel::Warning,
+                "a claim left without an owner was not released",
+            ),
+            Cause::FailedRelease => (
+                LogLevel::Warning,
+                "the failed handler's claim was not released",
+            ),
+            Cause::FailedComplete => (
+                LogLevel::Error,
+                "the handled event's claim was not completed",
+            ),
+        };
+        let mut note = alloc::format!(
+            "{what} ({reason}); redeliveries within its lease are answered in progress"
+        );
+        if self.cause == Cause::FailedComplete {
+            note.push_str(", and the first after it runs the handler again");
+        }
+        OrphanAction::Done {
+            log,
+            note: Some(note),
+        }
     }
 
     /// The call to try next, after its wait.
@@ -400,6 +445,69 @@ mod tests {
     }
 
     #[test]
+    fn an_adapter_that_stops_early_is_told_what_redeliveries_meet() {
+        let step = |state: &Value, input: Value| step_json(state, &input).unwrap();
+        let reason = "the event loop ended";
+        for (first, level, what, again) in [
+            (
+                serde_json::json!({"input": "settle_failed", "action": "complete"}),
+                "error",
+                "the handled event's claim was not completed",
+                true,
+            ),
+            (
+                serde_json::json!({"input": "settle_failed", "action": "release"}),
+                "warning",
+                "the failed handler's claim was not released",
+                false,
+            ),
+            (
+                serde_json::json!({"input": "failed"}),
+                "warning",
+                "a claim left without an owner was not released",
+                false,
+            ),
+        ] {
+            let started = step(&Value::Null, first.clone());
+            // Stopped at once (no thread could run the calls) or after a failed try.
+            let failed_once = step(
+                &started["state"],
+                serde_json::json!({"input": if again { "complete_failed" } else { "release_failed" }}),
+            );
+            for state in [&started["state"], &failed_once["state"]] {
+                let stopped = step(
+                    state,
+                    serde_json::json!({"input": "stopped", "reason": reason}),
+                );
+                let note = stopped["action"]["note"].as_str().unwrap();
+                assert_eq!(stopped["state"], Value::Null, "{first}");
+                assert_eq!(stopped["action"]["action"], "done", "{first}");
+                assert_eq!(stopped["action"]["log"], level, "{first}");
+                assert_eq!(stopped["action"]["code"], "dedupe_unavailable", "{first}");
+                assert_eq!(stopped["action"]["status"], 503, "{first}");
+                assert!(
+                    note.starts_with(&alloc::format!(
+                        "{what} ({reason}); redeliveries within its lease are answered in progress"
+                    )),
+                    "{note}"
+                );
+                assert_eq!(note.contains("runs the handler again"), again, "{note}");
+            }
+        }
+        // Nothing to stop before the machine started, and a reason is required.
+        assert!(step_json(
+            &Value::Null,
+            &serde_json::json!({"input": "stopped", "reason": reason})
+        )
+        .is_err());
+        assert!(step_json(
+            &serde_json::json!(1),
+            &serde_json::json!({"input": "stopped"})
+        )
+        .is_err());
+    }
+
+    #[test]
     fn steps_cross_as_json_the_state_as_a_number() {
         let step = |state: Value, input: Value| step_json(&state, &input);
         let first = step(Value::Null, serde_json::json!({"input": "failed"})).unwrap();
@@ -418,6 +526,11 @@ mod tests {
                     .as_str()
                     .unwrap()
                     .contains("could not be released"));
+                // What redeliveries meet, told by the core so every adapter tells it alike.
+                assert_eq!(
+                    (&next["action"]["code"], &next["action"]["status"]),
+                    (&Value::from("dedupe_unavailable"), &Value::from(503))
+                );
             }
         }
         assert!(state.is_null());
