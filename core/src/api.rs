@@ -607,6 +607,8 @@ pub fn machine_input(input_json: &str) -> Result<receive::machine::Input> {
 /// | `ledger_apply` | `[state or null, event]` | `{verdict, state}` |
 /// | `ledger_update` | `[event]` | the store's flat values |
 /// | `ledger_stores` | `[]` | each store's write and its parameter names |
+/// | `dedupe_stores` | `[]` | the dedupe stores' shared texts ([`receive::stores::STORE_TEXTS`]: key prefix, Redis scripts) |
+/// | `storage_key` | `[event_id]` | the name it is stored under ([`receive::stores::storage_key`]) |
 /// | `receive_settings` | `[settings]` | the checked [`receive::machine::Settings`] (`invalid_option`) |
 /// | `inbox_policy` | `[options]` | the checked [`crate::inbox::InboxPolicy`] (`invalid_option`) |
 /// | `inbox_enqueued` | `[now]` | a new [`crate::inbox::InboxRecord`] |
@@ -654,6 +656,8 @@ fn entry_point(name: &str) -> Result<EntryPoint> {
         "ledger_apply" => ledger_apply_entry,
         "ledger_update" => ledger_update_entry,
         "ledger_stores" => |_, _| to_json(&ledger::stores::STORE_TEXTS),
+        "dedupe_stores" => |_, _| to_json(&receive::stores::STORE_TEXTS),
+        "storage_key" => storage_key_entry,
         _ => return Err(invalid("no entry point of that name")),
     })
 }
@@ -692,6 +696,11 @@ fn status_wins_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
         None => None,
     };
     to_json(&crate::status_wins(current, status(1)?))
+}
+
+#[inline(never)]
+fn storage_key_entry(args: &Args<'_>, _: &[u8]) -> Result<String> {
+    to_json(&receive::stores::storage_key(&args.get::<String>(0)?))
 }
 
 #[inline(never)]

@@ -18,6 +18,7 @@
 
 pub mod machine;
 pub mod orphan;
+pub mod stores;
 
 use alloc::string::String;
 use alloc::vec;

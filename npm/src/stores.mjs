@@ -139,3 +139,51 @@ export function durableObjectStore(namespace) {
     },
   };
 }
+
+let dedupeTexts;
+
+/** A lease or TTL: positive whole seconds (Redis's EX refuses anything else, after the claim). */
+function wholeSeconds(value, name) {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`redisStore: ${name} must be a positive whole number of seconds`);
+  return String(value);
+}
+
+/**
+ * How `client` runs a script: ioredis (`eval(script, numKeys, ...keys, ...args)`) or node-redis
+ * 4 and later (`eval(script, { keys, arguments })`, which it marks with `evalSha`).
+ */
+function scriptRunner(client) {
+  if (client !== null && typeof client === "object" && typeof client.eval === "function") {
+    if (typeof client.evalSha === "function") return (script, name, args) => client.eval(script, { keys: [name], arguments: args });
+    if (typeof client.evalsha === "function") return (script, name, args) => client.eval(script, 1, name, ...args);
+  }
+  throw new TypeError("redisStore: expected an ioredis client (new Redis(url)) or a connected node-redis client (createClient(...).connect())");
+}
+
+/**
+ * A store on Redis, for several processes or servers: each call is one Lua script, atomic on
+ * the server. The scripts, the key prefix and the names event ids are stored under are the
+ * core's (Python's `RedisStore` runs the same, so Node and Python receivers on one Redis dedupe
+ * each other's deliveries). Run Redis with persistence (`appendonly yes`): restarted without
+ * it, Redis forgets which events were handled.
+ */
+export function redisStore(client, { prefix } = {}) {
+  const run = scriptRunner(client);
+  dedupeTexts ??= Object.freeze(coreCall("dedupe_stores", []));
+  const texts = dedupeTexts;
+  const keyPrefix = prefix ?? texts.key_prefix;
+  if (typeof keyPrefix !== "string") throw new TypeError("redisStore: prefix must be a string");
+  const name = (key) => keyPrefix + coreCall("storage_key", [key]);
+  return {
+    async claim(key, token, leaseSecs) {
+      const reply = String(await run(texts.redis_claim, name(key), [token, wholeSeconds(leaseSecs, "leaseSecs")]));
+      return reply === "new" || reply === "done" ? reply : "in_progress";
+    },
+    async complete(key, token, ttlSecs) {
+      await run(texts.redis_complete, name(key), [token, wholeSeconds(ttlSecs, "ttlSecs")]);
+    },
+    async release(key, token) {
+      await run(texts.redis_release, name(key), [token]);
+    },
+  };
+}

@@ -14,6 +14,18 @@ import { Miniflare } from "miniflare";
 import { retryOnReset } from "./miniflare-retry.mjs";
 import { CONSUMER_PROBE, consumedIds, miniflareBindings, tomlAfter, wranglerProblems } from "./wrangler-toml.mjs";
 import { freePort, waitForPort } from "./ports.mjs";
+import { startRedis } from "./redis-server.mjs";
+import { Redis } from "ioredis";
+
+async function fetchRedis(port, key) {
+  const client = new Redis({ port, host: "127.0.0.1", lazyConnect: true });
+  try {
+    await client.connect();
+    return await client.get(key);
+  } finally {
+    client.disconnect();
+  }
+}
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const delivery = JSON.parse(readFileSync(new URL("../../tests/vectors/lisoloo/sms_sent.json", import.meta.url), "utf8"));
@@ -61,8 +73,10 @@ for (const [index, { kind, code }] of nodeExamples.entries()) {
     const file = join(scratch, `node-example-${index}.mjs`);
     writeFileSync(file, code);
     const port = await freePort();
+    // The Redis store's example, on a redis-server of its own.
+    const redis = code.includes("REDIS_URL") ? await startRedis() : null;
     const child = spawn(process.execPath, [file], {
-      env: { ...process.env, PORT: String(port), LISOLOO_PASSWORD: PASSWORD },
+      env: { ...process.env, PORT: String(port), LISOLOO_PASSWORD: PASSWORD, ...(redis && { REDIS_URL: `redis://127.0.0.1:${redis.port}` }) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -79,8 +93,14 @@ for (const [index, { kind, code }] of nodeExamples.entries()) {
       assert.deepStrictEqual(await post(url), [200, { outcome: "accepted" }]);
       assert.deepStrictEqual(await post(url), [200, { outcome: "duplicate" }]);
       assert.equal(output.trim(), `message.status ${EVENT_ID}`);
+      if (redis) {
+        // The claim, completed, is in that Redis under the core's name for the key.
+        const probe = await fetchRedis(redis.port, `telhook:${EVENT_ID}`);
+        assert.equal(probe, "done");
+      }
     } finally {
       child.kill();
+      await redis?.stop();
     }
   });
 }

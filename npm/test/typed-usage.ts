@@ -1,4 +1,6 @@
 // Compiled with `tsc --noEmit --strict`: the public types must support real use.
+import { Redis } from "ioredis";
+import { createClient } from "redis";
 import {
   ack,
   ackForError,
@@ -6,6 +8,7 @@ import {
   createNodeMiddleware,
   durableObjectStore,
   memoryStore,
+  redisStore,
   TelhookDedupeObject,
   type Answer,
   type DedupeStore,
@@ -81,6 +84,9 @@ interface Env {
 }
 
 const store: DedupeStore = memoryStore({ clock: () => Date.now() / 1000 });
+// Both Redis clients type-check as redisStore's client.
+export const onIoredis: DedupeStore = redisStore(new Redis({ lazyConnect: true }), { prefix: "app:" });
+export const onNodeRedis = async (): Promise<DedupeStore> => redisStore(await createClient().connect());
 
 export const handler = createHandler<Env>({
   provider: "limephone",

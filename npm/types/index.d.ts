@@ -435,6 +435,18 @@ export interface DedupeStore {
 /** In this process's memory: tests and one long-lived process. `clock` returns UNIX seconds. */
 export function memoryStore(options?: { clock?: () => number }): DedupeStore;
 
+/** The smallest view of a Redis client the store uses: ioredis, or node-redis 4 and later (connected). */
+export type RedisClientLike =
+  | { eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>; evalsha(...args: any[]): unknown }
+  | { eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>; evalSha(...args: any[]): unknown };
+
+/**
+ * A store on Redis for several processes or servers: `redisStore(new Redis(process.env.REDIS_URL))`.
+ * Each call is one Lua script (the core's; Python's RedisStore runs the same). Keys are
+ * `prefix` (default `"telhook:"`) + the event id, or its SHA-256 when long or unprintable.
+ */
+export function redisStore(client: RedisClientLike, options?: { prefix?: string }): DedupeStore;
+
 /** The smallest view of a Durable Object namespace binding that the store uses. */
 export interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;

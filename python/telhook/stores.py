@@ -24,13 +24,14 @@ Importing this module needs neither Django nor redis-py; each store imports what
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 import time
 from typing import (
     TYPE_CHECKING, Any, Awaitable, Callable, Dict, Final, Iterator, List, Literal, Optional, Protocol, Tuple, Union,
     cast,
 )
+
+from . import _api
 
 if TYPE_CHECKING:  # pragma: no cover
     import redis
@@ -41,10 +42,9 @@ Clock = Callable[[], float]
 
 IN_PROGRESS: Final = "in_progress"
 DONE: Final = "done"
-KEY_PREFIX = "telhook:"
-# Longest event id kept readable as is; longer ones are hashed (memcached refuses keys over
-# 250 bytes, and the database column holds 255 characters).
-MAX_PLAIN_KEY = 200
+# The key prefix and the Redis scripts, shared with Node's redisStore (core: receive::stores).
+_TEXTS: Final[Dict[str, str]] = _api.call("dedupe_stores")
+KEY_PREFIX: Final = _TEXTS["key_prefix"]
 
 
 class DedupeStore(Protocol):
@@ -75,11 +75,13 @@ def column_key(text: str, width: int) -> str:
 
 
 def storage_key(event_id: str) -> str:
-    """The name an event id is stored under: the id itself when short, printable, without
-    spaces (memcached's rules), else its SHA-256 (event ids come from the provider)."""
-    if len(event_id) <= MAX_PLAIN_KEY and event_id.isascii() and event_id.isprintable() and " " not in event_id:
-        return event_id
-    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+    """The name an event id is stored under: the id itself when at most 200 characters of
+    printable ASCII without spaces (memcached's rules), else ``sha256:`` and its SHA-256 in hex
+    (event ids come from the provider). The core's rule (``receive::stores::storage_key``), which
+    every runtime's stores share."""
+    if not isinstance(event_id, str):
+        raise TypeError("key must be a str")
+    return cast(str, _api.call("storage_key", event_id))
 
 
 def check_store(store: object, argument: str = "store") -> None:
@@ -180,7 +182,7 @@ class DjangoCacheStore:
             if cache.add(name, _held(token), timeout=lease_secs):
                 return "new"
             value = cache.get(name)
-            if value == _held(token):  # this delivery's own claim, sent again (see _CLAIM_LUA)
+            if value == _held(token):  # this delivery's own claim, sent again (see core receive::stores)
                 return "new"
             if value is not None:
                 return DONE if value == DONE else IN_PROGRESS
@@ -329,31 +331,6 @@ class DjangoDatabaseStore:
         return int(deleted)
 
 
-# Claim: take the key if free (SET NX EX), else report what holds it. The key already holding
-# this delivery's own claim is "new": redis-py sends a command again after a socket timeout, and
-# the first one may have landed (answered "in progress", the delivery held itself off for the
-# whole lease). Complete and release act only while the key still holds this delivery's claim
-# (a late call never touches a newer one); a complete of a key that is gone (its lease ran out
-# while the handler ran, and nobody took it since) marks it done: the handler did run, and a
-# redelivery must be a duplicate (a review: a Telnyx handler past its 15 s lease ran twice).
-_CLAIM_LUA = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 'new' end
-local held = redis.call('GET', KEYS[1])
-if held == 'done' then return 'done' end
-if held == ARGV[1] then return 'new' end
-return 'in_progress'
-"""
-_COMPLETE_LUA = """
-local held = redis.call('GET', KEYS[1])
-if held == ARGV[1] or held == false then return redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2]) end
-return false
-"""
-_RELEASE_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
 def _claim_state(reply: Union[bytes, str]) -> ClaimState:
     text = reply.decode("ascii") if isinstance(reply, bytes) else reply
     if text == "new":
@@ -385,9 +362,9 @@ class RedisStore:
             raise TypeError("client must be a redis.Redis client")
         self.client = client
         self.prefix = prefix
-        self._claim = client.register_script(_CLAIM_LUA)
-        self._complete = client.register_script(_COMPLETE_LUA)
-        self._release = client.register_script(_RELEASE_LUA)
+        self._claim = client.register_script(_TEXTS["redis_claim"])
+        self._complete = client.register_script(_TEXTS["redis_complete"])
+        self._release = client.register_script(_TEXTS["redis_release"])
 
     def _run(self, script: Any, name: str, args: List[object]) -> Any:
         try:
@@ -399,14 +376,14 @@ class RedisStore:
 
     def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         name = self.prefix + storage_key(key)
-        return _claim_state(self._run(self._claim, name, [_held(token), _check_secs(lease_secs, "lease_secs")]))
+        return _claim_state(self._run(self._claim, name, [token, _check_secs(lease_secs, "lease_secs")]))
 
     def complete(self, key: str, token: str, ttl_secs: int) -> None:
         name = self.prefix + storage_key(key)
-        self._run(self._complete, name, [_held(token), _check_secs(ttl_secs, "ttl_secs")])
+        self._run(self._complete, name, [token, _check_secs(ttl_secs, "ttl_secs")])
 
     def release(self, key: str, token: str) -> None:
-        self._run(self._release, self.prefix + storage_key(key), [_held(token)])
+        self._run(self._release, self.prefix + storage_key(key), [token])
 
 
 class AsyncRedisStore:
@@ -418,9 +395,9 @@ class AsyncRedisStore:
             raise TypeError("client must be a redis.asyncio.Redis client")
         self.client = client
         self.prefix = prefix
-        self._claim = client.register_script(_CLAIM_LUA)
-        self._complete = client.register_script(_COMPLETE_LUA)
-        self._release = client.register_script(_RELEASE_LUA)
+        self._claim = client.register_script(_TEXTS["redis_claim"])
+        self._complete = client.register_script(_TEXTS["redis_complete"])
+        self._release = client.register_script(_TEXTS["redis_release"])
 
     async def _run(self, script: Any, name: str, args: List[object]) -> Any:
         try:
@@ -432,15 +409,15 @@ class AsyncRedisStore:
 
     async def claim(self, key: str, token: str, lease_secs: int) -> ClaimState:
         name = self.prefix + storage_key(key)
-        reply = await self._run(self._claim, name, [_held(token), _check_secs(lease_secs, "lease_secs")])
+        reply = await self._run(self._claim, name, [token, _check_secs(lease_secs, "lease_secs")])
         return _claim_state(reply)
 
     async def complete(self, key: str, token: str, ttl_secs: int) -> None:
         name = self.prefix + storage_key(key)
-        await self._run(self._complete, name, [_held(token), _check_secs(ttl_secs, "ttl_secs")])
+        await self._run(self._complete, name, [token, _check_secs(ttl_secs, "ttl_secs")])
 
     async def release(self, key: str, token: str) -> None:
-        await self._run(self._release, self.prefix + storage_key(key), [_held(token)])
+        await self._run(self._release, self.prefix + storage_key(key), [token])
 
 
 __all__ = [
