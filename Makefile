@@ -229,7 +229,7 @@ vectors-check: ## regenerate every vector set into a temp dir and diff it agains
 	  (git status --porcelain -- $(GENERATED); echo "generated files not committed"; exit 1)
 
 # Node: vectors through wasm, the same inside workerd, imports, packed tarball, types.
-test-node: $(NPM_DIST) target/debug/telhook redis-server ## Node: vectors through wasm, workerd, imports, packed tarball, types
+test-node: $(NPM_DIST) target/debug/telhook redis-server $(PY_EXT) ## Node: vectors through wasm, workerd, imports, packed tarball, types (and a Python store beside a Node one)
 	cd npm && node --test test/*.test.mjs
 	cd npm && npx tsc -p test/tsconfig.json
 

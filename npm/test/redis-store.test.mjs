@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import * as telhook from "telhook";
@@ -143,5 +145,28 @@ test("two Node receivers sharing one Redis handle a delivery once: the other ans
   } finally {
     for (const s of servers) s.close();
     for (const client of clients) client.disconnect();
+  }
+});
+
+test("a Python RedisStore and a Node redisStore on one Redis dedupe each other's deliveries", async () => {
+  // `make test` builds ../.venv (with redis-py) before the Node suites run.
+  const python = fileURLToPath(new URL("../../.venv/bin/python", import.meta.url));
+  const key = `twilio:${"SM".repeat(120)}`; // long: stored under its hash, by both
+  const client = new Redis({ port: server.port, host: "127.0.0.1" });
+  try {
+    const store = telhook.redisStore(client);
+    assert.equal(await store.claim(key, "node-delivery", 60), "new");
+    const script = [
+      "import sys, redis",
+      "from telhook.stores import RedisStore",
+      "store = RedisStore(redis.Redis(port=int(sys.argv[1])))",
+      "print(store.claim(sys.argv[2], 'python-delivery', 60))",
+    ].join("\n");
+    const pythonClaims = () => execFileSync(python, ["-c", script, String(server.port), key], { encoding: "utf8" }).trim();
+    assert.equal(pythonClaims(), "in_progress");
+    await store.complete(key, "node-delivery", 60);
+    assert.equal(pythonClaims(), "done");
+  } finally {
+    client.disconnect();
   }
 });
