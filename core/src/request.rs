@@ -180,9 +180,11 @@ impl Options {
                 ),
                 None => (None, None),
             };
+            // A scheme is case-insensitive (RFC 3986), and a provider signs it lower-case: a
+            // proxy's `X-Forwarded-Proto: HTTPS` made every Twilio delivery a 401 (a review).
             let scheme = first("x-forwarded-proto")?
                 .or(own_scheme)
-                .unwrap_or_else(|| "https".to_owned());
+                .map_or_else(|| "https".to_owned(), |scheme| scheme.to_ascii_lowercase());
             let Some(mut host) = first("x-forwarded-host")?.or(own_host).or(first("host")?) else {
                 return Ok(Cow::Borrowed(request));
             };
@@ -1007,7 +1009,13 @@ mod tests {
             ("X-Forwarded-Host", "hooks.example.com"),
             ("X-Forwarded-Host", "proxy.internal"),
         ]);
-        for request in [joined, lines] {
+        // A scheme spelled upper-case by the proxy is the same scheme, signed lower-case.
+        let upper = request(&[
+            ("Host", "internal:8080"),
+            ("X-Forwarded-Proto", "HTTPS"),
+            ("X-Forwarded-Host", "hooks.example.com"),
+        ]);
+        for request in [joined, lines, upper] {
             let public = options.public_request(&request).unwrap();
             assert_eq!(
                 public.url.as_deref(),
