@@ -201,29 +201,72 @@ const SCHEME_KEYS: [&str; 12] = [
 
 /// What a malformed JSON form is told: serde's message could quote a secret, so the accepted
 /// keys are named instead.
+const EXPECTED_FORM_REASON: &str = "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256 (or signature_secret), url_token, url_token_param, ed25519_public_key, auth_token, shared_key or insecure_skip_verification, or one such object per provider name";
 const EXPECTED_FORM: Error = Error::InvalidCredentials {
-    reason: "expected an object with hmac_sha256, bearer, authorization, basic [{username, password}], jwt_hs256 (or signature_secret), url_token, url_token_param, ed25519_public_key, auth_token, shared_key or insecure_skip_verification, or one such object per provider name",
+    reason: EXPECTED_FORM_REASON,
 };
 
+/// What a key that is neither a scheme's nor a provider's name is told: one of the receiver's
+/// options given among its credentials, or an unknown (misspelled) key. Named by kind, not
+/// quoted: the key came from the same configuration as the secrets.
+const OPTION_AMONG_CREDENTIALS: &str = "an option (public_url, trust_forwarded_headers, max_body_bytes, lease_secs, dedupe_ttl_secs or store_deadline_ms) among the credentials: give it beside them, as the receiver's option";
+const UNKNOWN_KEY: &str = "a key that is neither a scheme's (hmac_sha256, bearer, authorization, basic, jwt_hs256, signature_secret, url_token, url_token_param, ed25519_public_key, auth_token, shared_key, insecure_skip_verification) nor a provider's name (limephone, lisoloo, gatewayapi, looplookup, did_reseller, twilio, telnyx, vonage): check its spelling";
+const BOTH_JWT_NAMES: &str = "jwt_hs256 and signature_secret name one field (signature_secret is Vonage's name for it): give one of them";
+const SCHEMES_BESIDE_PROVIDERS: &str = "scheme keys beside provider names: give either one set of credentials or one set per provider name";
+const OPTION_KEYS: [&str; 6] = [
+    "public_url",
+    "trust_forwarded_headers",
+    "max_body_bytes",
+    "lease_secs",
+    "dedupe_ttl_secs",
+    "store_deadline_ms",
+];
+
+/// The refusal of a key that is neither a scheme's nor (where `providers` allows) a provider's.
+fn stray_key<'a>(
+    mut keys: impl Iterator<Item = &'a String>,
+    providers: bool,
+) -> Option<&'static str> {
+    let stray = |key: &&String| {
+        !SCHEME_KEYS.contains(&key.as_str())
+            && !(providers && Provider::ALL.iter().any(|p| p.name() == key.as_str()))
+    };
+    let first = keys.find(stray)?;
+    Some(if OPTION_KEYS.contains(&first.as_str()) {
+        OPTION_AMONG_CREDENTIALS
+    } else {
+        UNKNOWN_KEY
+    })
+}
+
 /// Reads the JSON form: one provider's set when every key is a scheme's (so `{}` is nothing),
-/// else one set per provider name. `None` when it is neither.
+/// else one set per provider name. `Err` says what is wrong with it, naming keys by kind.
 ///
 /// By hand rather than derived: the derive needs `#[serde(untagged)]` for the two forms and for
 /// "one value or a list", which buffers every value into serde's `Content` and builds, then
 /// drops, an error for each list given as a list. That code is most of what a JS runtime
 /// compiles in `new Receiver` (63.6 KB of 60 functions, bench/PROFILE.md): its start-up time.
-fn read_json_form(map: &serde_json::Map<String, serde_json::Value>) -> Option<Credentials> {
+fn read_json_form(
+    map: &serde_json::Map<String, serde_json::Value>,
+) -> core::result::Result<Credentials, &'static str> {
     if map.keys().all(|key| SCHEME_KEYS.contains(&key.as_str())) {
         return read_one_provider(map);
+    }
+    if let Some(reason) = stray_key(map.keys(), true) {
+        return Err(reason);
+    }
+    if map.keys().any(|key| SCHEME_KEYS.contains(&key.as_str())) {
+        return Err(SCHEMES_BESIDE_PROVIDERS);
     }
     // In `Provider::ALL`'s order, as the derived reader's `BTreeMap<Provider, _>` gave them.
     let mut per_provider = Vec::new();
     for provider in Provider::ALL {
         if let Some(set) = map.get(provider.name()) {
-            per_provider.push((provider, read_one_provider(set.as_object()?)?));
+            let set = set.as_object().ok_or(EXPECTED_FORM_REASON)?;
+            per_provider.push((provider, read_one_provider(set)?));
         }
     }
-    (per_provider.len() == map.len()).then(|| Credentials {
+    Ok(Credentials {
         per_provider,
         ..Credentials::default()
     })
@@ -245,12 +288,21 @@ const EMPTY_LIST_REASONS: [(&str, &str); 9] = [
 
 /// One provider's set: each key at most once (Vonage's `signature_secret` and `jwt_hs256` name
 /// one field), no other key, each value of its field's type.
-fn read_one_provider(map: &serde_json::Map<String, serde_json::Value>) -> Option<Credentials> {
-    use serde_json::Value;
-    let unknown_key = !map.keys().all(|key| SCHEME_KEYS.contains(&key.as_str()));
-    if unknown_key || (map.contains_key("jwt_hs256") && map.contains_key("signature_secret")) {
-        return None;
+fn read_one_provider(
+    map: &serde_json::Map<String, serde_json::Value>,
+) -> core::result::Result<Credentials, &'static str> {
+    if let Some(reason) = stray_key(map.keys(), false) {
+        return Err(reason);
     }
+    if map.contains_key("jwt_hs256") && map.contains_key("signature_secret") {
+        return Err(BOTH_JWT_NAMES);
+    }
+    read_one_set(map).ok_or(EXPECTED_FORM_REASON)
+}
+
+/// [`read_one_provider`]'s values, once its keys are known to be a scheme's each.
+fn read_one_set(map: &serde_json::Map<String, serde_json::Value>) -> Option<Credentials> {
+    use serde_json::Value;
     // A field's values: one, or each of a list.
     let values = |key: &str| -> &[Value] {
         let value = match key {
@@ -323,7 +375,7 @@ impl<'de> Deserialize<'de> for Credentials {
         let UniqueKeys(value) = UniqueKeys::deserialize(deserializer)?;
         value
             .as_object()
-            .and_then(read_json_form)
+            .and_then(|map| read_json_form(map).ok())
             .ok_or_else(|| serde::de::Error::custom("expected telhook's credentials JSON form"))
     }
 }
@@ -589,10 +641,8 @@ impl Credentials {
         if value.is_null() {
             return Ok(Self::none());
         }
-        let credentials = value
-            .as_object()
-            .and_then(read_json_form)
-            .ok_or(EXPECTED_FORM)?;
+        let credentials = read_json_form(value.as_object().ok_or(EXPECTED_FORM)?)
+            .map_err(|reason| Error::InvalidCredentials { reason })?;
         credentials.validate()?;
         Ok(credentials)
     }

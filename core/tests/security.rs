@@ -704,3 +704,58 @@ fn an_unknown_provider_name_is_not_echoed_and_names_parse() {
         Provider::DidReseller
     );
 }
+
+/// A malformed set of credentials is told what is wrong with it — a misspelled key, one of the
+/// receiver's options given among the credentials, Vonage's two names for one field given both,
+/// scheme keys beside provider names — by kind, without quoting the key or a value (a review:
+/// all four got one generic text).
+#[test]
+fn a_malformed_set_of_credentials_is_told_what_is_wrong_by_kind() {
+    for (json, says) in [
+        (
+            r#"{"auth_tokn":"s3cret-never-shown"}"#,
+            "neither a scheme's",
+        ),
+        (
+            r#"{"twilio":{"auth_tokn":"s3cret-never-shown"}}"#,
+            "neither a scheme's",
+        ),
+        (
+            r#"{"limephon":{"hmac_sha256":"s3cret-never-shown"}}"#,
+            "neither a scheme's",
+        ),
+        (
+            r#"{"auth_token":"s3cret-never-shown","public_url":"https://hooks.example.com/t"}"#,
+            "an option (public_url",
+        ),
+        (
+            r#"{"twilio":{"auth_token":"s3cret-never-shown"},"trust_forwarded_headers":true}"#,
+            "an option (public_url",
+        ),
+        (
+            r#"{"jwt_hs256":"s3cret-never-shown","signature_secret":"s3cret-next"}"#,
+            "name one field",
+        ),
+        (
+            r#"{"vonage":{"jwt_hs256":"s3cret-never-shown","signature_secret":"s3cret-next"}}"#,
+            "name one field",
+        ),
+        (
+            r#"{"twilio":{"auth_token":"s3cret-never-shown"},"hmac_sha256":"s3cret-next"}"#,
+            "scheme keys beside provider names",
+        ),
+        (r#"{"hmac_sha256":7}"#, "expected an object with"),
+        (
+            r#"{"twilio":"s3cret-never-shown"}"#,
+            "expected an object with",
+        ),
+    ] {
+        let error = Credentials::from_json_value(serde_json::from_str(json).unwrap()).unwrap_err();
+        assert_eq!(error.code(), "invalid_credentials", "{json}");
+        let text = error.to_string();
+        assert!(text.contains(says), "{json}: {text}");
+        for quoted in ["s3cret", "auth_tokn", "limephon\""] {
+            assert!(!text.contains(quoted), "{json}: {text} quotes {quoted}");
+        }
+    }
+}
