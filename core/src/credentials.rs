@@ -227,9 +227,10 @@ fn stray_key<'a>(
     mut keys: impl Iterator<Item = &'a String>,
     providers: bool,
 ) -> Option<&'static str> {
+    let named = |key: &str| Provider::ALL.iter().any(|provider| provider.name() == key);
     let stray = |key: &&String| {
-        !SCHEME_KEYS.contains(&key.as_str())
-            && !(providers && Provider::ALL.iter().any(|p| p.name() == key.as_str()))
+        let known = SCHEME_KEYS.contains(&key.as_str()) || (providers && named(key));
+        !known
     };
     let first = keys.find(stray)?;
     Some(if OPTION_KEYS.contains(&first.as_str()) {
