@@ -529,3 +529,41 @@ def test_atomic_requests_a_done_mark_that_fails_after_the_commit_is_tried_again(
     assert _OUTSIDE.completes[1:] == ["telhook-settle-claim"] * 2, _OUTSIDE.completes
     assert post(client, "/outside", v).json() == {"outcome": "duplicate"}
     assert Processed.objects.count() == 1
+
+
+def test_an_async_view_under_atomic_requests_is_refused_when_decorated_unless_marked_non_atomic(
+        vectors: Any) -> None:
+    """Django answers every request of an async view 500 under ATOMIC_REQUESTS (a review: a
+    Twilio receiver lost every event): refused at decoration, naming the database and the two
+    ways out; a view marked @transaction.non_atomic_requests beneath @webhook is handled."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import connections, transaction
+    from django.urls import path
+
+    v = vector(vectors, "limephone/doc_incoming_call.json")
+    connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        async def view(request: Any, event: Any) -> None:
+            return None
+
+        with pytest.raises(ImproperlyConfigured, match="an async view under ATOMIC_REQUESTS \\(databases 'default'\\)"):
+            webhook("limephone", credentials=v["credentials"], clock=lambda: v["now"],
+                    store=telhook.MemoryStore())(view)
+
+        handled: List[str] = []
+
+        @webhook("limephone", credentials=v["credentials"], clock=lambda: v["now"], store=telhook.MemoryStore())
+        @transaction.non_atomic_requests
+        async def marked(request: Any, event: Any) -> None:
+            handled.append(event["id"])
+
+        urls = type("Urls", (), {"urlpatterns": [path("marked", marked)]})
+        with override_settings(ROOT_URLCONF=urls):
+            request = v["request"]
+            headers = {k: val for k, val in request["headers"].items() if k.lower() != "content-type"}
+            response = asyncio.run(AsyncClient().post("/marked", data=request["body"].encode(),
+                                                      content_type=request["headers"].get("Content-Type", "application/json"),
+                                                      headers=headers))
+        assert (response.status_code, handled) == (200, [v["expect"]["event"]["id"]]), response.content
+    finally:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
