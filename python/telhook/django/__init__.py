@@ -213,7 +213,7 @@ def _refuse_async_view_under_atomic_requests(view: Any) -> None:
         atomic = [alias for alias in connections if connections[alias].settings_dict.get("ATOMIC_REQUESTS")]
     except Exception:  # no usable database settings: nothing Django would wrap
         return
-    exempt = getattr(view, "_non_atomic_requests", set())
+    exempt: "set[str]" = getattr(view, "_non_atomic_requests", set())
     wrapped = [alias for alias in atomic if alias not in exempt]
     if wrapped:
         from django.core.exceptions import ImproperlyConfigured
