@@ -297,11 +297,19 @@ class SqlInbox:
             return self._failed(claim, error)
 
     def _failed(self, claim: Claimed, error: Exception) -> str:
-        with self.engine.begin() as connection:
-            current = self._locked(connection, claim)
-            record = failed(self.policy, current, error, self._now()) if current is not None else None
-            if current is None or record is None or not self._write(connection, claim.id, current, record):
-                return "lost"
+        if isinstance(error, DBAPIError):
+            # A statement of the handler's (or its commit) failed: its parameters are the
+            # event's values (phone numbers, the message); its text goes to the row and the log.
+            error.hide_parameters = True
+        try:
+            with self.engine.begin() as connection:
+                current = self._locked(connection, claim)
+                record = failed(self.policy, current, error, self._now()) if current is not None else None
+                if current is None or record is None or not self._write(connection, claim.id, current, record):
+                    return "lost"
+        except DBAPIError as own:
+            own.hide_parameters = True  # the record's columns: the handler's error text among them
+            raise
         self._outcome(claim.event["provider"], claim.event["type"], record, error)
         return record["state"]
 

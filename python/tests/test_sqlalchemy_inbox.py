@@ -855,3 +855,27 @@ def test_a_failed_enqueue_never_shows_the_event_in_its_error(tmp_path: pathlib.P
     text = str(failed.value)
     assert "no such table: telhook_inbox" in text and "INSERT" in text
     assert "+4512345678" not in text and "secret meeting" not in text
+
+
+def test_a_handler_whose_statement_fails_records_no_event_value_in_its_error(tmp_path: pathlib.Path) -> None:
+    """The handler's own INSERT fails with the event's values as its parameters: the recorded
+    error (the row's last_error_message, the outcome's log line) names the statement and the
+    database's reason, not the phone number or the text (a review: only the webhook's enqueue
+    hid them)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'inbox.db'}")
+    inbox = SqlInbox(engine)
+    inbox.create_tables()
+    event = {"id": "lisoloo:e2", "provider": "lisoloo", "type": "message.received", "message": {"text": "a secret meeting at 9"},
+             "from": "+4512345678"}
+    assert inbox.enqueue("lisoloo:e2", cast(Any, event), 300) == "new"
+
+    def handler(event: Any, connection: Connection) -> None:
+        connection.exec_driver_sql("INSERT INTO no_such_table (sender, text) VALUES (?, ?)",
+                                   (event["from"], event["message"]["text"]))
+
+    [claim] = inbox.claim(1)
+    assert inbox.finish(claim, handler) == "failed"
+    with engine.connect() as connection:
+        message = connection.execute(select(inbox.events.c.last_error_message)).scalar_one()
+    assert "no such table: no_such_table" in message
+    assert "+4512345678" not in message and "secret meeting" not in message, message
