@@ -62,6 +62,19 @@ export async function runHandlerVector(telhook, vector, open) {
   // "fails", "answers_no_state").
   const memory = telhook.memoryStore({ clock: () => vector.now + advanced });
   let brokenClaim;
+  // "settle_fails": the delivery's first settling call (complete or release) fails; `settled`
+  // counts the ones that held since, which the runner waits for before the next step.
+  let brokenSettle = false;
+  let settled = 0;
+  const settle = (call) => {
+    if (brokenSettle) {
+      brokenSettle = false;
+      return Promise.reject(new Error("the vector's dedupe store blinked"));
+    }
+    const done = call();
+    settled += 1;
+    return done;
+  };
   const store = {
     claim(...args) {
       const broken = brokenClaim;
@@ -70,8 +83,14 @@ export async function runHandlerVector(telhook, vector, open) {
       if (broken === "answers_no_state") return Promise.resolve(null);
       return memory.claim(...args);
     },
-    complete: (...args) => memory.complete(...args),
-    release: (...args) => memory.release(...args),
+    complete: (...args) => settle(() => memory.complete(...args)),
+    release: (...args) => settle(() => memory.release(...args)),
+  };
+  const settledAgain = async (before, index) => {
+    for (let waited = 0; settled === before; waited += 10) {
+      if (waited >= 10_000) throw new Error(`step ${index}: the failed settling call was not tried again within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   };
   const clock = () => vector.now;
   let calls = 0;
@@ -115,9 +134,12 @@ export async function runHandlerVector(telhook, vector, open) {
           held.set(index, { behaviour, pending, expect: step.expect });
         } else {
           nextBehaviour = step.handler ?? "ok";
+          brokenSettle = step.store === "settle_fails";
+          const before = settled;
           const result = await adapter.send(step.deliver);
           nextBehaviour = null;
           record(index, step.expect, result);
+          if (step.store === "settle_fails") await settledAgain(before, index);
         }
       } else if (step.finish !== undefined) {
         const { behaviour, pending, expect } = held.get(step.finish);

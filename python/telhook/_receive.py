@@ -824,36 +824,44 @@ def _release_unowned_claim(delivery: Delivery, claim: Dict[str, Any]) -> Callabl
 
 def _orphan_task(calls: Dict[str, Callable[[], object]], first: Mapping[str, object], delivery: Delivery,
                  deadline_ms: int) -> None:
+    """The orphan machine's calls in a task of the running event loop. If the loop ends first
+    (one loop per request: asyncio.run, asgiref's async_to_sync under WSGI), the task is
+    cancelled — before its first step, or in a wait — and the rest go on in a daemon thread,
+    each call an async store makes run in an event loop of its own there: cut short, a done mark
+    that failed once left the key to its lease, and the handler ran again after it."""
     step = _api.call("orphaned_claim", None, first)
     if step["action"]["action"] in calls:
         slots = _releasing_threads if first["input"] == "failed" else _settling_threads
-        _keep_until_done(asyncio.ensure_future(_run_orphan_calls(calls, step, delivery, deadline_ms / 1000, slots)))
+        seconds = deadline_ms / 1000
+        progress = {"step": step}
+        task = asyncio.ensure_future(_run_orphan_calls(calls, progress, delivery, seconds))
+
+        def cut_short(done: "asyncio.Future[None]") -> None:
+            # The call in flight, if any, is tried again in the thread: the calls are
+            # idempotent with the delivery's token.
+            if done.cancelled():
+                _orphan_calls_go_on_in_thread(calls, progress["step"], delivery, seconds, slots)
+
+        task.add_done_callback(cut_short)
+        _keep_until_done(task)
 
 
-async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
-                            seconds: float, slots: threading.BoundedSemaphore) -> None:
+async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], progress: Dict[str, Dict[str, Any]],
+                            delivery: Delivery, seconds: float) -> None:
     """Does the orphan machine's calls, each after its wait and within ``seconds`` (a call on a
-    dead connection must not hang the rest), until it is done. If the event loop ends first (one
-    loop per request: asyncio.run, asgiref's async_to_sync under WSGI), the rest go on in a
-    daemon thread, each call an async store makes run in an event loop of its own there: cut
-    short, a done mark that failed once left the key to its lease, and the handler ran again
-    after it."""
-    try:
-        while step["action"]["action"] in calls:
-            kind = step["action"]["action"]
-            if step["action"]["after_ms"]:
-                await asyncio.sleep(step["action"]["after_ms"] / 1000)
-            try:
-                await _within(seconds, calls[kind]())
-                outcome = f"{kind}d"
-            except Exception:
-                outcome = f"{kind}_failed"
-            step = _api.call("orphaned_claim", step["state"], {"input": outcome})
-    except asyncio.CancelledError:
-        # The event loop is ending (or the task was cancelled): the call in flight, if any, is
-        # tried again in the thread (the calls are idempotent with the delivery's token).
-        _orphan_calls_go_on_in_thread(calls, step, delivery, seconds, slots)
-        raise
+    dead connection must not hang the rest), until it is done; ``progress`` holds the step
+    reached, for a thread to go on from if the task is cancelled."""
+    step = progress["step"]
+    while step["action"]["action"] in calls:
+        kind = step["action"]["action"]
+        if step["action"]["after_ms"]:
+            await asyncio.sleep(step["action"]["after_ms"] / 1000)
+        try:
+            await _within(seconds, calls[kind]())
+            outcome = f"{kind}d"
+        except Exception:
+            outcome = f"{kind}_failed"
+        step = progress["step"] = _api.call("orphaned_claim", step["state"], {"input": outcome})
     _log_orphan_done(step, delivery)
 
 

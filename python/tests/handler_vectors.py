@@ -103,6 +103,18 @@ def failing(store_class: Any) -> Any:
                 return None
             return super().claim(key, token, lease_secs)
 
+        def complete(self, key: str, token: str, ttl_secs: int) -> Any:
+            self._setup.settling()
+            done = super().complete(key, token, ttl_secs)
+            self._setup.settled += 1
+            return done
+
+        def release(self, key: str, token: str) -> Any:
+            self._setup.settling()
+            done = super().release(key, token)
+            self._setup.settled += 1
+            return done
+
     return Failing
 
 
@@ -121,8 +133,26 @@ class Setup:
         # A step's "store" ("fails", "answers_no_state"): how the next claim of any of the
         # vector's stores breaks.
         self.broken_claim: Optional[str] = None
+        # "settle_fails": the delivery's first settling call (complete or release) raises;
+        # `settled` counts the ones that held, which the runner waits for before the next step.
+        self.broken_settle = False
+        self.settled = 0
         self.store = failing(MemoryStore)(self, clock=self.store_clock)
         self.script = Script()
+
+    def settling(self) -> None:
+        broken, self.broken_settle = self.broken_settle, False
+        if broken:
+            raise ConnectionError("the vector's dedupe store blinked")
+
+    def settled_again(self, name: str, index: int, before: int) -> None:
+        """Waits (at most 10 s) until a settling call after the failed one held."""
+        import time
+
+        deadline = time.monotonic() + 10
+        while self.settled == before:
+            assert time.monotonic() < deadline, f"{name} step {index}: the failed settling call was not tried again"
+            time.sleep(0.01)
 
 
 def request_parts(deliver: Dict[str, Any]) -> Tuple[str, str, List[Tuple[str, str]], bytes]:
@@ -182,9 +212,13 @@ def run_vector(name: str, vector: Dict[str, Any], make_transport: Callable[[Setu
                     check(name, index, step["expect"], replies[0])
             else:
                 script.next = step["handler"]
+                setup.broken_settle = step.get("store") == "settle_fails"
+                before = setup.settled
                 reply = transport(method, url, headers, body)
                 script.next = None
                 check(name, index, step["expect"], reply)
+                if step.get("store") == "settle_fails":
+                    setup.settled_again(name, index, before)
     assert not pending, f"{name}: held deliveries never finished: {sorted(pending)}"
     assert script.calls == vector["expect_handler_calls"], f"{name}: {script.calls} handler calls"
 

@@ -3,7 +3,9 @@
 
 Each vector is a sequence of deliveries with what the user's handler does (and, with
 `"store": "fails"`, a dedupe store whose claim fails for that delivery; with
-`"store": "answers_no_state"`, one whose claim answers null), and the answer
+`"store": "answers_no_state"`, one whose claim answers null; with `"store": "settle_fails"`, one
+whose first settling call — complete or release — fails for that delivery, and the runner waits
+until a later one holds), and the answer
 every adapter must give (status, code, required headers) plus the handler's call count. The
 requests are taken verbatim from tests/vectors/, so they are signed independently of the core.
 The expected answers are written out here by hand from the contract's rules (see
@@ -379,6 +381,31 @@ def common() -> dict[str, dict]:
             "steps": [dict(deliver(request, "ok", answer(503, "dedupe_unavailable")), store="answers_no_state"),
                       deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)],
             "expect_handler_calls": 1,
+        },
+        "common_complete_fails_then_is_tried_again": {
+            "description": "The store's complete fails once as the handler ends (a store blip): the handler's "
+                           "answer stands (200), and the complete is tried again in the background until it "
+                           "holds, so the provider's redelivery (it may never have got the answer) is a duplicate, "
+                           "not held off as in progress and then handled a second time. A step's \"settle_fails\" "
+                           "fails that delivery's first settling call; the runner waits (at most 10 s) until a "
+                           "later one holds before the next step",
+            "provider": "limephone",
+            "credentials": base["credentials"],
+            "now": base["now"],
+            "steps": [dict(deliver(request, "ok", ACCEPTED), store="settle_fails"),
+                      deliver(request, "ok", DUPLICATE)],
+            "expect_handler_calls": 1,
+        },
+        "common_release_fails_then_is_tried_again": {
+            "description": "The handler raises and the store's release fails once: 500, and the release is tried "
+                           "again in the background until it holds, so the redelivery is handled, not held off "
+                           "as in progress for the whole lease",
+            "provider": "limephone",
+            "credentials": base["credentials"],
+            "now": base["now"],
+            "steps": [dict(deliver(request, "raise", HANDLER_FAILED), store="settle_fails"),
+                      deliver(request, "ok", ACCEPTED), deliver(request, "ok", DUPLICATE)],
+            "expect_handler_calls": 2,
         },
         "common_handler_status_beyond_64_bits": {
             "description": "A handler status no 64-bit integer holds (2**70) is outside 100..599 like any other: "
