@@ -11,7 +11,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use telhook_core::sample::{event_kinds, out_of_order_statuses, unique_sample};
-use telhook_core::sign::{forge_for_url, forge_request, sign_for_url, sign_request, Forgery};
+use telhook_core::sign::{
+    forge_for_url, forge_request, shaped, sign_for_url, sign_request, Forgery, Transport,
+};
 use telhook_core::{
     normalize_event, retry_policy, Credentials, DeliveryResult, Provider, RetryPolicy,
     WebhookRequest,
@@ -598,23 +600,12 @@ fn retrying_flow(settings: &Settings, client: &ureq::Agent, event: &Genuine) -> 
 
 type Plan = (Vec<Genuine>, Vec<Forged>, Vec<String>);
 
-/// How a delivery's parameters travel: as the provider's usual body (JSON, or Twilio's form),
-/// or — for a provider that offers it, like Vonage's SMS API — as a form or a GET query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    Body,
-    Form,
-    Query,
-}
-
-impl Transport {
-    /// What the table's label adds.
-    fn suffix(self) -> &'static str {
-        match self {
-            Transport::Body => "",
-            Transport::Form => " (form)",
-            Transport::Query => " (GET)",
-        }
+/// What the table's label adds for a shape.
+fn suffix(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Body => "",
+        Transport::Form => " (form)",
+        Transport::Query => " (GET)",
     }
 }
 
@@ -653,49 +644,6 @@ fn addressed(mut request: WebhookRequest, settings: &Settings) -> WebhookRequest
     request
 }
 
-/// `body` (a sample) as an unsigned request of `transport` for `url`: `None` when it cannot
-/// travel that way (only a flat object of text, or a form, becomes parameters) or when it
-/// would be the usual body again.
-fn shaped(body: &[u8], transport: Transport, url: &str) -> Option<WebhookRequest> {
-    let form = if body.trim_ascii_start().starts_with(b"{") {
-        let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
-            return None;
-        };
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in &fields {
-            form.append_pair(name, value.as_str()?);
-        }
-        form.finish()
-    } else {
-        // Already a form: as a body it is the usual delivery.
-        if transport == Transport::Form {
-            return None;
-        }
-        String::from_utf8(body.to_vec()).ok()?
-    };
-    match transport {
-        Transport::Body => None,
-        Transport::Form => Some(WebhookRequest {
-            method: "POST".to_owned(),
-            url: Some(url.to_owned()),
-            headers: vec![(
-                "Content-Type".to_owned(),
-                "application/x-www-form-urlencoded".to_owned(),
-            )],
-            body: form.into_bytes().into(),
-        }),
-        Transport::Query => {
-            let joint = if url.contains('?') { '&' } else { '?' };
-            Some(WebhookRequest {
-                method: "GET".to_owned(),
-                url: Some(format!("{url}{joint}{form}")),
-                headers: Vec::new(),
-                body: Vec::new().into(),
-            })
-        }
-    }
-}
-
 /// The scenario: every kind as the provider usually sends it, then as a form and as a GET
 /// where the provider sends it so (a shape is tried only when the core itself accepts it), a
 /// sequential redelivery of each shape, concurrent duplicates, two statuses out of order, then
@@ -732,7 +680,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
             .ok()?
             .id;
         Some(Genuine {
-            label: format!("{kind}{}", transport.suffix()),
+            label: format!("{kind}{}", suffix(transport)),
             key,
             request: addressed(request, settings),
             copies: 1,
@@ -770,7 +718,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
     for event in &genuine {
         let transport = [Transport::Query, Transport::Form]
             .into_iter()
-            .find(|t| event.label.ends_with(t.suffix()))
+            .find(|t| event.label.ends_with(suffix(*t)))
             .unwrap_or(Transport::Body);
         if redelivered.contains(&transport) {
             continue;
@@ -854,7 +802,7 @@ fn plan(settings: &Settings) -> Result<Plan, telhook_core::Error> {
                 forge_request(provider, unsigned.clone(), credentials, now, forgery)?
             {
                 forged.push(Forged {
-                    label: format!("forged: {} [{kind}{}]", forgery.name(), transport.suffix()),
+                    label: format!("forged: {} [{kind}{}]", forgery.name(), suffix(transport)),
                     key: unverified_key(provider, &request, now),
                     request: addressed(request, settings),
                 });

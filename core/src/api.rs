@@ -823,11 +823,25 @@ fn kit_entry(name: &str, args: &Args<'_>, bytes: &[u8]) -> Result<Option<String>
                 Ok(_) => args.get(4)?,
                 Err(_) => None,
             };
-            let signed = match url {
-                Some(url) => {
-                    sign::sign_for_url(provider, bytes, &credentials, seconds(now)?, scheme, &url)?
+            // How its parameters travel (`body`, `form`, `query`); optional like `url`.
+            let transport: Option<String> = match args.raw(5) {
+                Ok(_) => args.get(5)?,
+                Err(_) => None,
+            };
+            let transport = transport
+                .as_deref()
+                .map(sign::Transport::from_name)
+                .transpose()?;
+            let now = seconds(now)?;
+            let signed = match (url, transport) {
+                (url, Some(transport)) if transport != sign::Transport::Body => {
+                    let url = url.as_deref().unwrap_or(sign::DEFAULT_URL);
+                    sign::sign_as(provider, bytes, &credentials, now, scheme, url, transport)?
                 }
-                None => sign::sign(provider, bytes, &credentials, seconds(now)?, scheme)?,
+                (Some(url), _) => {
+                    sign::sign_for_url(provider, bytes, &credentials, now, scheme, &url)?
+                }
+                (None, _) => sign::sign(provider, bytes, &credentials, now, scheme)?,
             };
             to_json(&with_shown(&signed))?
         }

@@ -88,6 +88,93 @@ pub fn sign_request(
     Ok(request)
 }
 
+/// How a signed request's parameters travel: as the provider's usual body (JSON, or Twilio's
+/// form), or — for a provider that also sends them so, like Vonage's SMS API — as a form or a
+/// GET query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Body,
+    Form,
+    Query,
+}
+
+impl Transport {
+    /// `body`, `form` or `query`.
+    pub fn from_name(name: &str) -> Result<Transport> {
+        match name {
+            "body" => Ok(Transport::Body),
+            "form" => Ok(Transport::Form),
+            "query" => Ok(Transport::Query),
+            _ => Err(Error::InvalidRequest {
+                reason: "transport: expected body, form or query".into(),
+            }),
+        }
+    }
+}
+
+/// `body` (a sample, or yours) as an unsigned request of `transport` for `url`: `None` when it
+/// cannot travel that way (only a flat object of text, or a form, becomes parameters) or when it
+/// would be the usual body again. The one shaping the CLI's `simulate` and the test kits use.
+pub fn shaped(body: &[u8], transport: Transport, url: &str) -> Option<WebhookRequest> {
+    let form = if body.trim_ascii_start().starts_with(b"{") {
+        let serde_json::Value::Object(fields) = serde_json::from_slice(body).ok()? else {
+            return None;
+        };
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &fields {
+            form.append_pair(name, value.as_str()?);
+        }
+        form.finish()
+    } else {
+        // Already a form: as a body it is the usual delivery.
+        if transport == Transport::Form {
+            return None;
+        }
+        String::from_utf8(body.to_vec()).ok()?
+    };
+    match transport {
+        Transport::Body => None,
+        Transport::Form => Some(WebhookRequest {
+            method: "POST".to_owned(),
+            url: Some(url.to_owned()),
+            headers: alloc::vec![(
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            )],
+            body: form.into_bytes().into(),
+        }),
+        Transport::Query => {
+            let joint = if url.contains('?') { '&' } else { '?' };
+            Some(WebhookRequest {
+                method: "GET".to_owned(),
+                url: Some(alloc::format!("{url}{joint}{form}")),
+                headers: Vec::new(),
+                body: Vec::new().into(),
+            })
+        }
+    }
+}
+
+/// [`sign_for_url`] with `body`'s parameters sent as `transport` ([`shaped`]): a form or a GET
+/// query needs a flat JSON object of text (or a form), else `invalid_request` naming it.
+pub fn sign_as(
+    provider: Provider,
+    body: &[u8],
+    credentials: &Credentials,
+    now: i64,
+    scheme: Option<Scheme>,
+    url: &str,
+    transport: Transport,
+) -> Result<WebhookRequest> {
+    if transport == Transport::Body {
+        return sign_for_url(provider, body, credentials, now, scheme, url);
+    }
+    let request = shaped(body, transport, url).ok_or(Error::InvalidRequest {
+        reason: "transport: form and query take a flat JSON object of text, or a form (form: a body that is not one already)".into(),
+    })?;
+    sign_request(provider, request, credentials, now, scheme)
+}
+
 /// `provider`'s set of per-provider credentials (or the one-provider form itself).
 fn own_credentials(provider: Provider, credentials: &Credentials) -> Result<&Credentials> {
     credentials
@@ -301,6 +388,9 @@ fn chosen_schemes(
     }
 }
 
+/// The URL a request is signed for when none is given.
+pub const DEFAULT_URL: &str = "/";
+
 /// Method, URL and the headers every delivery of `provider` carries, without credentials.
 fn unsigned(provider: Provider, body: &[u8]) -> WebhookRequest {
     let mut headers = alloc::vec![("Content-Type".to_owned(), "application/json".to_owned())];
@@ -309,7 +399,7 @@ fn unsigned(provider: Provider, body: &[u8]) -> WebhookRequest {
     }
     WebhookRequest {
         method: "POST".to_owned(),
-        url: Some("/".to_owned()),
+        url: Some(DEFAULT_URL.to_owned()),
         headers,
         body: body.into(),
     }

@@ -130,11 +130,13 @@ function nowSeconds(now) {
  * unless `overrides` names its id), signed with every scheme
  * `credentials` configure (or only `scheme`). Returns a Node-friendly object
  * `{ method, url, headers, body, toRequest(base) }`; `url` is a path with the query the scheme
- * needs, `toRequest(base)` the same request as a Fetch `Request` aimed at `base`.
+ * needs, `toRequest(base)` the same request as a Fetch `Request` aimed at `base`. `transport`:
+ * "form" (a form POST) or "query" (a GET) sends a flat JSON body's parameters the way Vonage's
+ * SMS API may (default: the provider's usual body).
  */
-export function signedRequest(provider, { eventKind, body, overrides, credentials, now, scheme, url } = {}) {
+export function signedRequest(provider, { eventKind, body, overrides, credentials, now, scheme, url, transport } = {}) {
   const raw = body == null ? sample(provider, eventKind, overrides) : bodyBytes(body);
-  const wire = callCore("sign", [provider, credentials ?? null, nowSeconds(now), scheme ?? null, url ?? null], raw);
+  const wire = callCore("sign", [provider, credentials ?? null, nowSeconds(now), scheme ?? null, url ?? null, transport ?? null], raw);
   const signedBody = Uint8Array.from(atob(wire.body_base64), (c) => c.charCodeAt(0));
   const headers = Object.fromEntries(wire.headers);
   // Signed for a full URL (`url`): sent there unless told otherwise.

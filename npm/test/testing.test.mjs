@@ -84,6 +84,22 @@ test("own body, single scheme, URL token query, typed errors", () => {
   assert.throws(() => sample("lisoloo", "sms.teleported"), (e) => e instanceof telhook.RequestError && e.code === "invalid_request");
 });
 
+test("Vonage's SMS API signed as a GET and as a form: each verifies, and all three shapes are one event", () => {
+  const credentials = { signature_secret: "s3cr3t-signature-secret-0123456789" };
+  const body = sample("vonage", "inbound_sms", { messageId: "0A0000000123ABCD1" });
+  const now = 1_769_000_000;
+  const ids = new Set();
+  for (const transport of ["query", "form", "body", undefined]) {
+    const request = signedRequest("vonage", { body, credentials, now, transport, url: "https://hooks.example.com/vonage" });
+    assert.equal(request.method, transport === "query" ? "GET" : "POST", String(transport));
+    const event = telhook.normalizeEvent("vonage", { method: request.method, url: request.url, headers: request.headers, body: request.body }, credentials, { now });
+    assert.equal(event.type, "message.received");
+    ids.add(event.id);
+  }
+  assert.deepEqual([...ids], ["vonage:sms:0A0000000123ABCD1"]);
+  assert.throws(() => signedRequest("vonage", { body, credentials, transport: "pigeon" }), (e) => e instanceof telhook.RequestError && /transport: expected body, form or query/.test(e.message));
+});
+
 /** The README's telhook/testing example as a function of the handler it sends to (its imports
  * passed in, the rest as written). */
 function readmeExample() {

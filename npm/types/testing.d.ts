@@ -44,6 +44,11 @@ export interface SignOptions {
    * it a Twilio request is signed for `https://telhook.test/` (path `/`, a `Host` header).
    */
   url?: string;
+  /**
+   * How the parameters travel: "form" (a form POST) or "query" (a GET) sends a flat JSON
+   * body's parameters the way Vonage's SMS API may; default "body", the provider's usual body.
+   */
+  transport?: "body" | "form" | "query";
 }
 
 export function eventKinds(provider: ProviderName): string[];

@@ -19,7 +19,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union, cast
 
 from . import _body_bytes, _credentials_json, _now_seconds, _shown
 from ._api import call as _call
@@ -117,17 +117,20 @@ def signed_request(
     now: NowLike = None,
     scheme: Optional[AuthScheme] = None,
     url: Optional[str] = None,
+    transport: Optional[Literal["body", "form", "query"]] = None,
 ) -> SignedRequest:
     """The request ``provider`` sends: ``body``, or a :func:`sample` of ``event_kind`` (a new
     event on every call unless ``overrides`` names its id), signed with every scheme
     ``credentials`` configure (or only ``scheme``). ``url``: the receiver's full URL (its
     ``public_url`` when it has one), which Twilio signs; without it a Twilio request is signed
-    for ``https://telhook.test/``."""
+    for ``https://telhook.test/``. ``transport``: ``"form"`` (a form POST) or ``"query"`` (a GET)
+    sends a flat JSON body's parameters the way Vonage's SMS API may (default: the provider's
+    usual body)."""
     if url is not None and not isinstance(url, str):
         raise TypeError("url must be a str (the receiver's full URL)")
     raw = _body_bytes(body) if body is not None else sample(provider, event_kind, overrides)
     credentials_value = json.loads(_credentials_json(credentials))  # checked for unset fields
-    wire = _call("sign", provider, credentials_value, _now_seconds(now), scheme, url, data=raw)
+    wire = _call("sign", provider, credentials_value, _now_seconds(now), scheme, url, transport, data=raw)
     return SignedRequest(
         method=wire["method"],
         url=wire["url"],

@@ -65,6 +65,27 @@ def test_scheme_overrides_and_own_body() -> None:
     assert event["message"]["error"] == {"code": "34", "description": None}
 
 
+def test_vonage_sms_api_signed_as_a_get_and_as_a_form_is_the_same_event() -> None:
+    """Vonage's SMS API arrives by GET, form POST or JSON POST (a review: the kit signed JSON
+    only, and a user built the GET and the form by hand): each verifies, and all three are one
+    event."""
+    credentials = {"signature_secret": "s3cr3t-signature-secret-0123456789"}
+    body = sample("vonage", "inbound_sms", {"messageId": "0A0000000123ABCD1"})
+    events = []
+    for transport in ("query", "form", "body", None):
+        request = signed_request("vonage", body=body, credentials=credentials, now=NOW, transport=transport,
+                                 url="https://hooks.example.com/vonage")
+        assert request.method == ("GET" if transport == "query" else "POST"), transport
+        events.append(telhook.normalize_event("vonage", method=request.method, url=request.url, headers=request.headers,
+                                              body=request.body, credentials=credentials, now=NOW))
+    assert {event["id"] for event in events} == {"vonage:sms:0A0000000123ABCD1"}
+    assert {event["type"] for event in events} == {"message.received"}
+    with pytest.raises(telhook.RequestError, match="transport: expected body, form or query"):
+        signed_request("vonage", body=body, credentials=credentials, transport="carrier-pigeon")  # type: ignore[arg-type]
+    with pytest.raises(telhook.RequestError, match="transport: form and query take a flat JSON object"):
+        signed_request("vonage", body=b'{"nested": {"a": 1}}', credentials=credentials, transport="query")
+
+
 def test_twilio_signed_for_the_receivers_url_verifies_there_and_behind_its_public_url() -> None:
     credentials = {"auth_token": "twilio-auth-token-for-tests", "shared_key": "twilio-shared-key-for-tests"}
     local, public = "http://localhost/hooks/twilio", "https://hooks.example.com/hooks/twilio"
