@@ -338,6 +338,14 @@ impl<'a> Fields<'a> {
         self.read(path, |value| phone::message_address(&address_text(value)?))
     }
 
+    /// A call's party: a phone number in E.164, else `None` (marked unread). A withheld caller
+    /// (`anonymous`, `restricted`, Vonage's `unknown`), a SIP or an app user's name is no
+    /// number, and no sender ID either (those are a message's): every provider's call gives
+    /// `null` there, as Twilio's does (a review: Telnyx and Vonage gave `"anonymous"`).
+    pub fn call_party(&mut self, path: &str) -> Option<String> {
+        self.read(path, |value| phone::to_e164(&address_text(value)?, None))
+    }
+
     /// The paths that were present but could not be read, each once, in the order first met.
     pub fn into_unread(self) -> Vec<String> {
         let mut unread = self.unread;

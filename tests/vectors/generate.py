@@ -605,6 +605,15 @@ def vonage():
         vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@{commits[fixture]}: a Voice API event, the fixture's text "
             "signed here (HS256 JWT with its payload_hash): a call event keyed by the leg and its status, "
             "never a message status", "vonage", body, h(body), creds)
+    # developer.vonage.com/voice/voice-api/guides/numbers: "If you set it to any other value then
+    # `from` is set to `unknown`" (a caller whose number is withheld or not a number).
+    unknown_caller = dict(json.loads(voice["Answered.json"]),
+                          **{"from": "unknown", "direction": "inbound"})
+    unknown_caller.pop("sub_state", None)
+    body = dumps(unknown_caller)
+    vec("vonage", "voice_event_from_unknown_caller", "developer.vonage.com/voice/voice-api/guides/numbers (a "
+        "caller that is no number arrives as from 'unknown'): from is null — a call's party is a phone number or "
+        "null, as Twilio's Anonymous — and the text stays in raw", "vonage", body, h(body), creds)
     body = dumps(status)
     vec("vonage", "rotated_secret", "Signed with the previous signature secret while both are configured",
         "vonage", body, h(body, VONAGE_OLD_SECRET), {"jwt_hs256": [VONAGE_SECRET, VONAGE_OLD_SECRET]})
@@ -890,6 +899,14 @@ def telnyx():
                 direction="outgoing")
     vec("telnyx", "call_initiated_outgoing", "An outgoing call initiated (Dial): a call status, not an incoming "
         "call", "telnyx", body, h(body), creds)
+    # A withheld caller: Telnyx documents no value for it; a review assumed "anonymous" (what SIP
+    # sends for a withheld identity, RFC 3323). A call's party is a phone number or null, as
+    # Twilio's Anonymous is: never a sender ID, which is a message's.
+    body = call("call.initiated", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b06", "2026-01-21T12:45:00.000Z", "parked",
+                **{"from": "anonymous"})
+    vec("telnyx", "call_initiated_from_withheld_caller", "An incoming call from a withheld number (from "
+        "'anonymous', the SIP form, RFC 3323; Telnyx documents none): from is null (a call's party is a phone "
+        "number or null, as Twilio's Anonymous), the text stays in raw", "telnyx", body, h(body), creds)
 
     # Keys, detection, the clock.
     body = dumps(envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e02", "2026-01-21T12:50:06.000Z",
@@ -1307,6 +1324,16 @@ def twilio():
     post("recording_status_callback", peer.format("RecordingComplete") + ": a recording's status callback: type "
          "other, provider_event_type recording, keyed by the body", parse_qsl(recording, keep_blank_values=True),
          body=recording, url="https://hooks.example.com/twilio/voice/recording")
+    # Peer handler tests in the public code index (several projects' Twilio call-status handlers,
+    # one a TypeScript telephony integration's vitest suite) post exactly this body: Twilio's plain
+    # StatusCallback (a number's, or a call's without statusCallbackEvent) has no CallbackSource
+    # and carries CallDuration as the call ends, which no <Gather>/<Record> action request does.
+    plain_status = "CallSid=CA123&CallStatus=completed&CallDuration=42&SequenceNumber=3"
+    post("public_plain_status_callback_completed", "Peer handler tests' Twilio call-status body "
+         "(CallSid=CA123&CallStatus=completed&CallDuration=42&SequenceNumber=3, no CallbackSource: the plain "
+         "StatusCallback a number or a call sends as it ends): call.completed keyed by the call and its status, "
+         "duration 42 s", parse_qsl(plain_status, keep_blank_values=True), body=plain_status,
+         url="https://hooks.example.com/twilio/voice/status")
     post("voice_request_after_hangup_completed", "A request of a call made after its hang-up (a <Record> action's: "
          "CallStatus completed, RecordingUrl, no CallbackSource; twilio.com/docs/voice/twiml/record's action "
          "parameters): call.status, never a second call.completed beside the status callback's",

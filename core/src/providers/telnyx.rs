@@ -432,8 +432,8 @@ fn texml_event(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
     };
     let mut event = context.event(id, event_type, name, Value::Null);
     event.occurred_at = fields.time("Timestamp");
-    event.from = fields.message_address("From");
-    event.to = fields.message_address("To");
+    event.from = fields.call_party("From");
+    event.to = fields.call_party("To");
     event.call = Some(Call {
         id: call_sid,
         direction: None,
@@ -479,8 +479,8 @@ fn call_event(
         _ => EventType::CallStatus,
     };
     let mut event = context.event(id, event_type, name, Value::Null);
-    event.from = address(fields, &payload("from"));
-    event.to = address(fields, &payload("to"));
+    event.from = fields.call_party(&payload("from"));
+    event.to = fields.call_party(&payload("to"));
     let duration_seconds = if state == "hangup" {
         let start = seconds(fields, &payload("start_time"));
         let end = seconds(fields, &payload("end_time"));

@@ -685,7 +685,12 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         party = Party::Call;
         let word = fields.text("CallStatus").unwrap_or_default();
         let inbound = fields.text("Direction") == Some("inbound");
-        let status_callback = fields.has("CallbackSource");
+        // The status callback says the call ended: `CallbackSource` where events were chosen
+        // (`statusCallbackEvent`), `CallDuration` in the one a number's or a call's plain
+        // StatusCallback sends as it ends (no `<Gather>`/`<Record>` action carries it; a peer's
+        // handler test sends `CallStatus=completed&CallDuration=42`: a review found it
+        // `call.status`).
+        let status_callback = fields.has("CallbackSource") || fields.has("CallDuration");
         // A transcription's callback repeats `CallStatus=completed` (a Spring app's controller
         // test, Twilio's own body): never a second `call.completed`.
         let about_a_recording = defaults::recording_callback(&mut fields).map(|(kind, ..)| kind);

@@ -582,8 +582,8 @@ fn normalize_voice(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent>
     };
     let mut event = context.event(id, event_type, other.unwrap_or("call_event"), Value::Null);
     event.occurred_at = fields.time("timestamp");
-    event.from = fields.message_address("from");
-    event.to = fields.message_address("to");
+    event.from = fields.call_party("from");
+    event.to = fields.call_party("to");
     // An event that names no leg says nothing of one (a transcription's `status` is its own).
     event.call = match (other, leg) {
         (Some(_), None) => None,
