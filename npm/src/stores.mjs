@@ -153,12 +153,29 @@ function wholeSeconds(value, name) {
  * 4 and later (`eval(script, { keys, arguments })`, which it marks with `evalSha`).
  */
 function scriptRunner(client) {
-  if (client !== null && typeof client === "object" && typeof client.eval === "function") {
-    if (typeof client.evalSha === "function") return (script, name, args) => client.eval(script, { keys: [name], arguments: args });
-    if (typeof client.evalsha === "function") return (script, name, args) => client.eval(script, 1, name, ...args);
+  // node-redis 4's legacyMode keeps the promise API under `v4`.
+  const modern = client !== null && typeof client === "object" && client.v4 && typeof client.v4.evalSha === "function" ? client.v4 : client;
+  let run;
+  if (modern !== null && typeof modern === "object" && typeof modern.eval === "function") {
+    // node-redis 5's legacy() wrapper has the same names with callbacks, and no isOpen.
+    if (typeof modern.evalSha === "function" && "isOpen" in modern) run = (script, name, args) => modern.eval(script, { keys: [name], arguments: args });
+    else if (typeof modern.evalsha === "function") run = (script, name, args) => modern.eval(script, 1, name, ...args);
   }
-  throw new TypeError("redisStore: expected an ioredis client (new Redis(url)) or a connected node-redis client (createClient(...).connect())");
+  if (run === undefined) {
+    throw new TypeError("redisStore: expected an ioredis client (new Redis(url)) or a connected node-redis client (createClient(...).connect())");
+  }
+  return (script, name, args) => {
+    const reply = run(script, name, args);
+    // A callback-style client (node-redis 5's legacy()) returns nothing: every claim would
+    // read as in progress, and every delivery be turned away.
+    if (reply === null || typeof reply !== "object" || typeof reply.then !== "function") {
+      throw new TypeError("redisStore: the client's eval returned no promise (a node-redis legacy client?): give the promise client");
+    }
+    return reply;
+  };
 }
+
+const CLAIM_STATES = new Set(["new", "in_progress", "done"]);
 
 /**
  * A store on Redis, for several processes or servers: each call is one Lua script, atomic on
@@ -177,7 +194,9 @@ export function redisStore(client, { prefix } = {}) {
   return {
     async claim(key, token, leaseSecs) {
       const reply = String(await run(texts.redis_claim, name(key), [token, wholeSeconds(leaseSecs, "leaseSecs")]));
-      return reply === "new" || reply === "done" ? reply : "in_progress";
+      // Anything else is a broken client or server: an error (503), never a guessed state.
+      if (!CLAIM_STATES.has(reply)) throw new Error("redisStore: the claim script answered something other than new, in_progress or done");
+      return reply;
     },
     async complete(key, token, ttlSecs) {
       await run(texts.redis_complete, name(key), [token, wholeSeconds(ttlSecs, "ttlSecs")]);

@@ -98,6 +98,20 @@ for (const [kind, open] of Object.entries(CLIENTS)) {
   });
 }
 
+test("redisStore: a callback-style node-redis client (legacy()) is refused at once, and a client answering no promise fails its calls", async () => {
+  const modern = await createClient({ url: `redis://127.0.0.1:${server.port}` }).connect();
+  try {
+    // Taken as a promise client, its claims read as in progress: every delivery turned away.
+    assert.throws(() => telhook.redisStore(modern.legacy()), /expected an ioredis client/);
+  } finally {
+    modern.destroy();
+  }
+  const callbackStyle = { eval: () => undefined, evalsha: () => undefined };
+  await assert.rejects(telhook.redisStore(callbackStyle).claim("k", "one", 60), /returned no promise/);
+  const wrongReply = { eval: async () => "maybe", evalsha: () => undefined };
+  await assert.rejects(telhook.redisStore(wrongReply).claim("k", "one", 60), /answered something other than new, in_progress or done/);
+});
+
 test("redisStore: what is not a Redis client, or a bad lease, is a TypeError naming it", async () => {
   for (const client of [null, {}, { eval() {} }, "redis://127.0.0.1"]) {
     assert.throws(() => telhook.redisStore(client), (error) => error instanceof TypeError && /expected an ioredis client/.test(error.message));

@@ -7,6 +7,7 @@ telhook.starlette) are built from the same steps.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import inspect
 import itertools
@@ -652,6 +653,12 @@ def _orphan_calls(delivery: Delivery, action: Dict[str, Any], store: object = No
     return calls
 
 
+def _slots_for(first: Mapping[str, object]) -> threading.BoundedSemaphore:
+    """The thread slots of an orphan's tries: a claim's releases (it failed, or landed late) apart
+    from a settling call's tries, whose loss runs a handler twice."""
+    return _settling_threads if first["input"] == "settle_failed" else _releasing_threads
+
+
 def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object], action: Dict[str, Any],
                                 thread_name: str, store: object = None) -> None:
     try:
@@ -659,7 +666,7 @@ def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object],
         step = _api.call("orphaned_claim", None, first)
         if step["action"]["action"] not in calls:
             return
-        slots = _releasing_threads if first["input"] == "failed" else _settling_threads
+        slots = _slots_for(first)
         started = False
         if slots.acquire(blocking=False):
             try:
@@ -680,7 +687,11 @@ def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object],
 def _orphan_calls_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
                             slots: threading.BoundedSemaphore, seconds: Optional[float] = None) -> None:
     """The orphan machine's calls, each after its wait, in a daemon thread; an async store's
-    call runs in an event loop of the thread's own, within ``seconds``."""
+    call runs in an event loop of the thread's own, within ``seconds``. Until they end, the
+    step reached is in ``_tries_in_threads``, for the process's exit to tell."""
+    pending = _PendingTries(delivery, step)
+    with _tries_lock:
+        _tries_in_threads.add(pending)
     try:
         while step["action"]["action"] in calls:
             kind = step["action"]["action"]
@@ -692,11 +703,46 @@ def _orphan_calls_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[s
                 outcome = f"{kind}d"
             except Exception:
                 outcome = f"{kind}_failed"
-            step = _api.call("orphaned_claim", step["state"], {"input": outcome})
+            step = pending.step = _api.call("orphaned_claim", step["state"], {"input": outcome})
         _log_orphan_done(step, delivery)
     finally:
+        with _tries_lock:
+            _tries_in_threads.discard(pending)
         slots.release()
         _close_thread_connections()
+
+
+class _PendingTries:
+    """A daemon thread's orphan tries: the delivery and the step reached."""
+
+    __slots__ = ("delivery", "step")
+
+    def __init__(self, delivery: Delivery, step: Dict[str, Any]) -> None:
+        self.delivery = delivery
+        self.step = step
+
+
+_tries_lock = threading.Lock()
+_tries_in_threads: "set[_PendingTries]" = set()
+
+
+def _tell_tries_cut_short_by_exit() -> None:
+    """At the interpreter's exit daemon threads stop where they are: each orphan whose tries had
+    not ended is logged (a done mark never written runs the handler again after its lease; a
+    review found the exit silent)."""
+    with _tries_lock:
+        pending = list(_tries_in_threads)
+        _tries_in_threads.clear()
+    for tries in pending:
+        try:
+            _log_orphan_done(_api.call("orphaned_claim", tries.step["state"], {
+                "input": "stopped", "reason": "the process exited before its tries ended"}), tries.delivery)
+        except Exception:  # noqa: BLE001 - the exit goes on whatever one report does
+            pass
+
+
+# Registered after logging's own handler, so it runs before logging shuts down (atexit is LIFO).
+atexit.register(_tell_tries_cut_short_by_exit)
 
 
 async def _awaited_within(seconds: Optional[float], awaitable: Awaitable[object]) -> object:
@@ -831,7 +877,7 @@ def _orphan_task(calls: Dict[str, Callable[[], object]], first: Mapping[str, obj
     that failed once left the key to its lease, and the handler ran again after it."""
     step = _api.call("orphaned_claim", None, first)
     if step["action"]["action"] in calls:
-        slots = _releasing_threads if first["input"] == "failed" else _settling_threads
+        slots = _slots_for(first)
         seconds = deadline_ms / 1000
         progress = {"step": step}
         task = asyncio.ensure_future(_run_orphan_calls(calls, progress, delivery, seconds))

@@ -531,39 +531,53 @@ def test_atomic_requests_a_done_mark_that_fails_after_the_commit_is_tried_again(
     assert Processed.objects.count() == 1
 
 
-def test_an_async_view_under_atomic_requests_is_refused_when_decorated_unless_marked_non_atomic(
+def test_an_async_view_under_atomic_requests_is_a_system_check_error_unless_marked_non_atomic(
         vectors: Any) -> None:
     """Django answers every request of an async view 500 under ATOMIC_REQUESTS (a review: a
-    Twilio receiver lost every event): refused at decoration, naming the database and the two
-    ways out; a view marked @transaction.non_atomic_requests beneath @webhook is handled."""
-    from django.core.exceptions import ImproperlyConfigured
+    Twilio receiver lost every event): the system check telhook.E001 (run by runserver, migrate,
+    check and test) names the view and the database; a view marked @transaction.non_atomic_requests
+    above or beneath @webhook passes it, and is handled."""
+    from django.core.checks import run_checks
     from django.db import connections, transaction
     from django.urls import path
 
     v = vector(vectors, "limephone/doc_incoming_call.json")
+    handled: List[str] = []
+    options: Dict[str, Any] = dict(credentials=v["credentials"], clock=lambda: v["now"])
+
+    @webhook("limephone", store=telhook.MemoryStore(), **options)
+    async def unmarked(request: Any, event: Any) -> None:
+        handled.append(event["id"])
+
+    @transaction.non_atomic_requests
+    @webhook("limephone", store=telhook.MemoryStore(), **options)
+    async def marked_above(request: Any, event: Any) -> None:
+        handled.append(event["id"])
+
+    @webhook("limephone", store=telhook.MemoryStore(), **options)
+    @transaction.non_atomic_requests
+    async def marked_beneath(request: Any, event: Any) -> None:
+        handled.append(event["id"])
+
+    def e001(*views: Any) -> List[str]:
+        urls = type("Urls", (), {"urlpatterns": [path(f"v{i}", view) for i, view in enumerate(views)]})
+        with override_settings(ROOT_URLCONF=urls):
+            return [message.msg for message in run_checks() if message.id == "telhook.E001"]
+
+    assert e001(unmarked, marked_above, marked_beneath) == [], "ATOMIC_REQUESTS off: nothing to say"
     connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
     try:
-        async def view(request: Any, event: Any) -> None:
-            return None
-
-        with pytest.raises(ImproperlyConfigured, match="an async view under ATOMIC_REQUESTS \\(databases 'default'\\)"):
-            webhook("limephone", credentials=v["credentials"], clock=lambda: v["now"],
-                    store=telhook.MemoryStore())(view)
-
-        handled: List[str] = []
-
-        @webhook("limephone", credentials=v["credentials"], clock=lambda: v["now"], store=telhook.MemoryStore())
-        @transaction.non_atomic_requests
-        async def marked(request: Any, event: Any) -> None:
-            handled.append(event["id"])
-
-        urls = type("Urls", (), {"urlpatterns": [path("marked", marked)]})
+        [error] = e001(unmarked, marked_above, marked_beneath)
+        assert "unmarked runs under ATOMIC_REQUESTS (databases 'default')" in error, error
+        urls = type("Urls", (), {"urlpatterns": [path("above", marked_above), path("beneath", marked_beneath)]})
+        request = v["request"]
+        headers = {k: val for k, val in request["headers"].items() if k.lower() != "content-type"}
         with override_settings(ROOT_URLCONF=urls):
-            request = v["request"]
-            headers = {k: val for k, val in request["headers"].items() if k.lower() != "content-type"}
-            response = asyncio.run(AsyncClient().post("/marked", data=request["body"].encode(),
-                                                      content_type=request["headers"].get("Content-Type", "application/json"),
-                                                      headers=headers))
-        assert (response.status_code, handled) == (200, [v["expect"]["event"]["id"]]), response.content
+            for url in ("/above", "/beneath"):
+                response = asyncio.run(AsyncClient().post(url, data=request["body"].encode(),
+                                                          content_type=request["headers"].get("Content-Type", "application/json"),
+                                                          headers=headers))
+                assert response.status_code == 200, (url, response.content)
+        assert handled == [v["expect"]["event"]["id"]] * 2
     finally:
         connections["default"].settings_dict["ATOMIC_REQUESTS"] = False

@@ -1306,3 +1306,38 @@ def test_a_returned_values_own_methods_never_run_on_the_machines_step(sms: Dict[
         for run, answer, store in deliver_in_both_loops(sms, lambda event: returned,
                                                         lambda: _AnsweringStore(_RaisingStr("new"))):
             assert int.__index__(answer.status) == 200 and store.state(key) == "done", (run, returned)
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_settling_tries_a_process_exit_cuts_short_are_logged(path: str) -> None:
+    """The process exits while a failed done mark waits for its next try in a daemon thread (a
+    server's shutdown right after a store blip): the exit logs it, as an error that says the
+    handler may run again (a review: the exit was silent)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import asyncio, json, logging, sys
+        sys.path.insert(0, "tests")
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s")
+        import telhook
+        from telhook.stores import MemoryStore
+        from failing_stores import AsyncSettlesAfterOutage, SettlesAfterOutage
+        from vector_reader import VECTORS_DIR
+        v = json.loads((VECTORS_DIR / "limephone" / "doc_sms_sent.json").read_text())
+        receiver = telhook.Receiver("limephone", v["credentials"], clock=lambda: v["now"])
+        arguments = dict(method="POST", url=None, headers=v["request"]["headers"],
+                         body=v["request"]["body"].encode(), handler=lambda event: None)
+        if {path!r} == "sync":
+            answer = telhook.receive(receiver, store=SettlesAfterOutage(MemoryStore()), **arguments)
+        else:
+            answer = asyncio.run(telhook.areceive(receiver, store=AsyncSettlesAfterOutage(MemoryStore()), **arguments))
+        print(answer.status)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "200", done.stderr
+    assert ("ERROR telhook dedupe_unavailable: provider=limephone" in done.stderr
+            and "the handled event's claim was not completed (the process exited before its tries ended); "
+                "redeliveries within its lease are answered in progress, and the first after it runs the handler again"
+            in done.stderr), done.stderr

@@ -191,37 +191,13 @@ def webhook(
         if is_async_callable(view):
             if atomic:
                 raise ValueError("atomic=True needs a sync view: Django transactions do not span awaits")
-            _refuse_async_view_under_atomic_requests(view)
-            return _async_view(view, receiver, _for_async(chosen))
+            wrapper = _async_view(view, receiver, _for_async(chosen))
+            # Found by the system check telhook.E001 (django/checks.py) under ATOMIC_REQUESTS.
+            setattr(wrapper, "_telhook_async_webhook", True)
+            return wrapper
         return _sync_view(view, receiver, chosen, database if atomic else None)
 
     return decorator
-
-
-def _refuse_async_view_under_atomic_requests(view: Any) -> None:
-    """Django answers every request of an ``async def`` view 500 under ``ATOMIC_REQUESTS``
-    (its handler refuses to wrap one in a transaction): Twilio and the DID reseller, which do
-    not retry, lost every event (a review). Refused when the view is decorated, unless it is
-    marked ``@transaction.non_atomic_requests`` for those databases (beneath ``@webhook``: the
-    wrapper keeps the mark)."""
-    try:
-        from django.conf import settings
-        from django.db import connections
-
-        if not settings.configured:
-            return
-        atomic = [alias for alias in connections if connections[alias].settings_dict.get("ATOMIC_REQUESTS")]
-    except Exception:  # no usable database settings: nothing Django would wrap
-        return
-    exempt: "set[str]" = getattr(view, "_non_atomic_requests", set())
-    wrapped = [alias for alias in atomic if alias not in exempt]
-    if wrapped:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured(
-            f"an async view under ATOMIC_REQUESTS (databases {', '.join(map(repr, wrapped))}): Django answers every "
-            "request of it 500, and Twilio and the DID reseller do not retry. Decorate a sync view (its writes commit "
-            "or roll back with the event's done mark), or put @transaction.non_atomic_requests beneath @webhook")
 
 
 def _inbox_decorator(

@@ -1,4 +1,5 @@
-"""System check telhook.W001: the dedupe cache must be shared by every worker and atomic."""
+"""System checks: telhook.W001, the dedupe cache must be shared by every worker and atomic;
+telhook.E001, an async @webhook view must not run under ATOMIC_REQUESTS."""
 
 from __future__ import annotations
 
@@ -39,3 +40,48 @@ def check_dedupe_cache(app_configs: Optional[Any] = None, **kwargs: Any) -> List
                 )
             )
     return warnings
+
+
+def _views(patterns: Any) -> Any:
+    """Every view of a URLconf's patterns, nested includes too."""
+    for pattern in patterns:
+        nested = getattr(pattern, "url_patterns", None)
+        if nested is not None:
+            yield from _views(nested)
+        else:
+            yield pattern.callback
+
+
+@checks.register(checks.Tags.database)
+def check_async_views_under_atomic_requests(app_configs: Optional[Any] = None, **kwargs: Any) -> List[checks.CheckMessage]:
+    """Django answers every request of an ``async def`` view 500 under ``ATOMIC_REQUESTS`` (its
+    handler refuses to wrap one in a transaction): Twilio and the DID reseller, which do not
+    retry, lost every event (a review). The view as the URLconf routes to it is checked, so a
+    ``@transaction.non_atomic_requests`` above or beneath ``@webhook`` counts."""
+    from django.db import connections
+    from django.urls import get_resolver
+
+    atomic = [alias for alias in connections if connections[alias].settings_dict.get("ATOMIC_REQUESTS")]
+    if not atomic:
+        return []
+    try:
+        views = list(_views(get_resolver().url_patterns))
+    except Exception:  # a broken URLconf is reported by Django's own check
+        return []
+    errors: List[checks.CheckMessage] = []
+    for view in views:
+        if not getattr(view, "_telhook_async_webhook", False):
+            continue
+        exempt: "set[str]" = getattr(view, "_non_atomic_requests", set())
+        wrapped = [alias for alias in atomic if alias not in exempt]
+        if wrapped:
+            name = getattr(view, "__qualname__", repr(view))
+            errors.append(checks.Error(
+                f"the async @webhook view {name} runs under ATOMIC_REQUESTS (databases "
+                f"{', '.join(map(repr, wrapped))}): Django answers every request of it 500, and Twilio and the DID "
+                "reseller do not retry.",
+                hint="Decorate a sync view (its writes commit or roll back with the event's done mark), or mark this "
+                     "one @transaction.non_atomic_requests.",
+                id="telhook.E001",
+            ))
+    return errors
