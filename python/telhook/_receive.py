@@ -660,7 +660,7 @@ def _slots_for(first: Mapping[str, object]) -> threading.BoundedSemaphore:
 
 
 def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object], action: Dict[str, Any],
-                                thread_name: str, store: object = None) -> None:
+                                thread_name: str, store: object = None, seconds: Optional[float] = None) -> None:
     try:
         calls = _orphan_calls(delivery, action, store)
         step = _api.call("orphaned_claim", None, first)
@@ -670,7 +670,7 @@ def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object],
         started = False
         if slots.acquire(blocking=False):
             try:
-                threading.Thread(target=_orphan_calls_in_thread, args=(calls, step, delivery, slots),
+                threading.Thread(target=_orphan_calls_in_thread, args=(calls, step, delivery, slots, seconds),
                                  name=thread_name, daemon=True).start()
                 started = True
             except RuntimeError:  # no thread (a process limit, the interpreter shutting down)
@@ -862,6 +862,13 @@ def _release_unowned_claim(delivery: Delivery, claim: Dict[str, Any]) -> Callabl
     calls = _orphan_calls(delivery, claim)
 
     def landed(state: object) -> None:
+        if isinstance(state, asyncio.CancelledError):
+            # The event loop ended with the claim still running (one loop per request: its end
+            # cancels it): it may have landed, and no task of that loop would run now. Released
+            # after every wait, as a failed claim is, from a thread.
+            _orphan_calls_in_background(delivery, {"input": "failed"}, claim, "telhook-release-claim",
+                                        seconds=claim["deadline_ms"] / 1000)
+            return
         outcome = {"input": "failed"} if isinstance(state, BaseException) else {"input": "landed", "state": _state_text(state)}
         _orphan_task(calls, outcome, delivery, claim["deadline_ms"])
 
@@ -989,8 +996,10 @@ async def _within_or_late(seconds: float, awaitable: object, landed_late: Callab
             pending.cancel()
             raise
         _keep_until_done(pending)
+        # Cancelled, it never answers: the event loop is ending (the shield keeps the request's
+        # own cancellation off it), and `landed_late` hears of it as a CancelledError.
         pending.add_done_callback(
-            lambda done: None if done.cancelled() else landed_late(done.exception() or done.result())
+            lambda done: landed_late(asyncio.CancelledError() if done.cancelled() else done.exception() or done.result())
         )
         raise
 

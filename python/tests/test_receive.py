@@ -1341,3 +1341,40 @@ def test_settling_tries_a_process_exit_cuts_short_are_logged(path: str) -> None:
             and "the handled event's claim was not completed (the process exited before its tries ended); "
                 "redeliveries within its lease are answered in progress, and the first after it runs the handler again"
             in done.stderr), done.stderr
+
+
+def test_a_late_claim_an_event_loop_per_request_cuts_short_is_released_from_a_thread(sms: Dict[str, Any]) -> None:
+    """The claim lands, then the store stalls past store_deadline_ms (503), and the request's event
+    loop ends (asyncio.run; async_to_sync under WSGI) with the claim still running: it is
+    released from a thread, so the provider's retry is handled instead of being told "in
+    progress" for the whole lease (before, nothing released it; the README called it a limit)."""
+    import time
+
+    memory = MemoryStore()
+
+    class LandsThenStalls(MemoryStore):
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+            state = memory.claim(key, token, lease_secs)
+            await asyncio.sleep(30)
+            return state
+
+        async def release(self, key: str, token: str) -> None:  # type: ignore[override]
+            memory.release(key, token)
+
+    receiver = receiver_for(sms, store_deadline_ms=50)
+    request, handled = sms["request"], []
+
+    def deliver(store: Any) -> Any:
+        return asyncio.run(telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                            body=request["body"].encode(), handler=lambda event: handled.append(1),
+                                            store=store))
+
+    assert deliver(LandsThenStalls()).status == 503
+    key = sms["expect"]["event"]["id"]
+    deadline = time.monotonic() + 5
+    while memory.claim(key, "probe", 300) != "new":  # a probe's own claim is released at once
+        assert time.monotonic() < deadline, "the late claim was never released"
+        time.sleep(0.02)
+    memory.release(key, "probe")
+    again = deliver(memory)
+    assert (again.status, json.loads(again.body), len(handled)) == (200, {"outcome": "accepted"}, 1)

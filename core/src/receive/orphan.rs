@@ -325,8 +325,16 @@ impl OrphanedClaim {
         ))
     }
 
-    /// The adapter stopped before a call held: what redeliveries meet, and at which level.
+    /// The adapter stopped before the machine was done: what redeliveries meet, and at which
+    /// level — nothing when a call held already (a failed claim's later releases only guard
+    /// against its landing after the first).
     fn stopped(self, reason: &str) -> OrphanAction {
+        if self.held {
+            return OrphanAction::Done {
+                log: LogLevel::None,
+                note: None,
+            };
+        }
         let (log, what) = match self.cause {
             Cause::LateClaim | Cause::FailedClaim => (
                 LogLevel::Warning,
@@ -494,6 +502,21 @@ mod tests {
                 assert_eq!(note.contains("runs the handler again"), again, "{note}");
             }
         }
+        // A failed claim's release that held already: its later releases cut short say nothing.
+        let started = step(&Value::Null, serde_json::json!({"input": "failed"}));
+        let released = step(&started["state"], serde_json::json!({"input": "released"}));
+        assert_eq!(
+            released["action"]["action"], "release",
+            "released after every wait"
+        );
+        let stopped = step(
+            &released["state"],
+            serde_json::json!({"input": "stopped", "reason": reason}),
+        );
+        assert_eq!(
+            stopped,
+            serde_json::json!({"state": null, "action": {"action": "done", "log": "none", "note": null}})
+        );
         // Nothing to stop before the machine started, and a reason is required.
         assert!(step_json(
             &Value::Null,
