@@ -6,7 +6,7 @@
 // is the core's (core/src/inbox.rs, `inbox_step`): the engines below keep its columns or map
 // them onto their own (a Cloudflare Queue's attempts and delays, BullMQ's attempts and backoff).
 import { coreCall, hasMethods, optionsJson } from "./internal.mjs";
-import { newDeliveryToken, orphanTries } from "./receive.mjs";
+import { newDeliveryToken, orphanTries, withDeadline } from "./receive.mjs";
 
 const policies = new Map();
 
@@ -278,7 +278,7 @@ export function queueInbox(queue, { dedupe, overflow = null } = {}) {
         // released on the core's schedule before this fails (the delivery is answered 503 at
         // its deadline meanwhile, and a Worker keeps this alive), or every redelivery within
         // the sending lease would be refused as in progress (a review).
-        await orphanTries(dedupe, { input: "failed" }, key, token, undefined, undefined).catch(() => {});
+        await orphanTries(dedupe, { input: "failed" }, key, token, undefined, storeDeadlineMs()).catch(() => {});
         throw error;
       }
       if (state === "done") return "duplicate";
@@ -331,6 +331,19 @@ async function messageEvent(message, overflow) {
   // ack was lost; consumeInbox with a store acks such a redelivery before reading), or by hand.
   if (object === null) throw new Error("consumeInbox: the overflow bucket no longer holds this message's event");
   return JSON.parse(await object.text());
+}
+
+let defaultDeadlineMs;
+
+/**
+ * The core's default store deadline, for each of the orphan machine's tries here: a call on a
+ * dead connection (a Durable Object that never answers) must not hang the rest, nor the
+ * consumer's invocation.
+ */
+function storeDeadlineMs() {
+  // Settings with no deadline of their own give the core's default (the cap is not read here).
+  defaultDeadlineMs ??= coreCall("receive_settings", [{ store: true, max_body_bytes: 1 }]).store_deadline_ms;
+  return defaultDeadlineMs;
 }
 
 /**
@@ -397,7 +410,7 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
           } catch (error) {
             // It may have landed all the same: released on the core's schedule before the batch
             // ends, or the message's retry would find it in progress for the whole lease.
-            settlingAgain.push(() => orphanTries(store, { input: "failed" }, claimKey, token, undefined, undefined).catch(() => {}));
+            settlingAgain.push(() => orphanTries(store, { input: "failed" }, claimKey, token, undefined, storeDeadlineMs()).catch(() => {}));
             throw error;
           }
           if (held !== "new") break;
@@ -457,12 +470,14 @@ export async function consumeInbox(batch, env, handler, policy = {}, { store = n
       // A window already over marks nothing: the same key received now is a new event.
       const kind = secs >= 1 ? "complete" : "release";
       const settle = kind === "complete" ? () => store.complete(key, token, secs) : () => store.release(key, token);
-      const failed = await Promise.resolve().then(settle).then(() => false, () => true);
+      // Within the store deadline, as each try after it: a call that never answers must not hang
+      // the batch (it may land all the same: the tries stop once it does).
+      const tried = await withDeadline(settle, storeDeadlineMs(), kind);
       // Tried again, all of the batch's at once after its messages are acked, before the
       // consumer returns (it has no waitUntil): else a second message of the event after the
       // lease would run the handler again.
-      if (failed) settlingAgain.push(async () => {
-        const last = await orphanTries(store, { input: "settle_failed", action: kind }, key, token, secs, undefined);
+      if (tried.error !== undefined) settlingAgain.push(async () => {
+        const last = await orphanTries(store, { input: "settle_failed", action: kind }, key, token, secs, storeDeadlineMs(), tried.late);
         if (last.note) console.error(`telhook: inbox event ${event?.id ?? "unknown"}: ${last.note}`);
       });
     }

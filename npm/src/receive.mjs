@@ -221,7 +221,7 @@ const LATE = Symbol("late");
  * either way. A store that answers synchronously (an in-memory one) needs no timer: it has
  * answered before any deadline could fire.
  */
-async function withDeadline(call, deadlineMs, what) {
+export async function withDeadline(call, deadlineMs, what) {
   let pending;
   try {
     pending = call();

@@ -300,6 +300,36 @@ test("consumeInbox with a store: a done mark that fails (a store outage) is trie
   assert.deepStrictEqual(ran, ["lisoloo:e1"]);
 });
 
+test("consumeInbox with a store: a done mark whose store never answers is tried again within the core's store deadline, so the batch ends and the mark holds (its tries had no deadline: one hung call hung the consumer)", async () => {
+  let now = 1_769_000_000;
+  const inner = telhook.memoryStore({ clock: () => now });
+  let hangs = 2; // the done mark's own call and its first try never answer
+  const store = {
+    claim: (...args) => inner.claim(...args),
+    complete: (...args) => {
+      if (args[0] === "telhook-inbox:lisoloo:e2" && hangs-- > 0) return new Promise(() => {});
+      return inner.complete(...args);
+    },
+    release: (...args) => inner.release(...args),
+  };
+  const event = { id: "lisoloo:e2", provider: "lisoloo", type: "message.status", received_at: new Date().toISOString() };
+  const message = (id) => ({ id, attempts: 1, timestamp: new Date(), body: { key: "lisoloo:e2", event, dedupe_ttl_secs: 86_400 }, ack() {}, retry() {} });
+  const ran = [];
+  const alive = setInterval(() => {}, 1000); // the tries' timers are unref'd
+  const started = Date.now();
+  try {
+    await telhook.consumeInbox({ messages: [message("m1")] }, {}, (e) => ran.push(e.id), {}, { store });
+  } finally {
+    clearInterval(alive);
+  }
+  // The mark (1 s deadline), its try at +0 (1 s), its try at +1 s: about 3 s.
+  assert.ok(Date.now() - started < 10_000, "the batch ended");
+  assert.equal(hangs, -1, "each hung call abandoned at its deadline, and tried again until one held");
+  now += 400;
+  await telhook.consumeInbox({ messages: [message("m2")] }, {}, (e) => ran.push(e.id), {}, { store });
+  assert.deepStrictEqual(ran, ["lisoloo:e2"]);
+});
+
 test("consumeInbox with a store: a message delivered again is acked, one event's second message within its dedupe window too, and the same key after the window is a new event (the DID reseller's change made again) that runs (review)", async () => {
   let now = 1_769_000_000;
   const store = telhook.memoryStore({ clock: () => now });
