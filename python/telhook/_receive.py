@@ -608,10 +608,13 @@ _settling_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
 
 
 def _fresh_releasing_threads() -> None:
-    """A forked worker starts with none of its parent's release threads running."""
-    global _releasing_threads, _settling_threads
+    """A forked worker starts with none of its parent's release threads running, and none of
+    their tries to report at its exit (a review: a child logged its parent's)."""
+    global _releasing_threads, _settling_threads, _tries_lock, _tries_in_threads
     _releasing_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
     _settling_threads = threading.BoundedSemaphore(MAX_RELEASING_THREADS)
+    _tries_lock = threading.Lock()
+    _tries_in_threads = set()
 
 
 if hasattr(os, "register_at_fork"):
@@ -696,6 +699,8 @@ def _orphan_calls_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[s
         while step["action"]["action"] in calls:
             kind = step["action"]["action"]
             time.sleep(step["action"]["after_ms"] / 1000)
+            if _exiting.is_set():
+                return  # the exit told what this thread had not done: it stops, and says no more
             try:
                 answer = calls[kind]()
                 if inspect.isawaitable(answer):
@@ -704,7 +709,8 @@ def _orphan_calls_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[s
             except Exception:
                 outcome = f"{kind}_failed"
             step = pending.step = _api.call("orphaned_claim", step["state"], {"input": outcome})
-        _log_orphan_done(step, delivery)
+        if not _exiting.is_set():
+            _log_orphan_done(step, delivery)
     finally:
         with _tries_lock:
             _tries_in_threads.discard(pending)
@@ -724,12 +730,16 @@ class _PendingTries:
 
 _tries_lock = threading.Lock()
 _tries_in_threads: "set[_PendingTries]" = set()
+# Set when the interpreter exits: the threads try no more and tell nothing (the exit told it).
+_exiting = threading.Event()
 
 
 def _tell_tries_cut_short_by_exit() -> None:
     """At the interpreter's exit daemon threads stop where they are: each orphan whose tries had
     not ended is logged (a done mark never written runs the handler again after its lease; a
-    review found the exit silent)."""
+    review found the exit silent), and the threads stop trying, so that what was logged stays
+    true while later exit handlers run (and is logged once)."""
+    _exiting.set()
     with _tries_lock:
         pending = list(_tries_in_threads)
         _tries_in_threads.clear()

@@ -332,10 +332,14 @@ class DjangoDatabaseStore:
 
 
 def _claim_state(reply: Union[bytes, str]) -> ClaimState:
-    text = reply.decode("ascii") if isinstance(reply, bytes) else reply
+    """The claim script's answer; anything else is a broken client or server: an error (503,
+    logged), never a guessed state (as Node's redisStore)."""
+    text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else reply
     if text == "new":
         return "new"
-    return DONE if text == DONE else IN_PROGRESS
+    if text in (DONE, IN_PROGRESS):
+        return DONE if text == DONE else IN_PROGRESS
+    raise ValueError("RedisStore: the claim script answered something other than new, in_progress or done")
 
 
 def _connection_closed(error: BaseException) -> bool:

@@ -549,7 +549,8 @@ def test_async_stores_that_answer_at_once_or_after_waiting_get_the_same_answers(
     # A store that fails after waiting: the handler ran, its claim could not be settled.
     failing = WaitingStore(fail_complete=True)
     answer = deliver(failing)
-    assert failing.calls == ["claim", "complete"]
+    # Then the complete is tried again, in the loop or, once it ends, in a thread.
+    assert failing.calls[:2] == ["claim", "complete"] and set(failing.calls[2:]) <= {"complete"}, failing.calls
     assert answer.status == 200
 
 
