@@ -532,7 +532,7 @@ def test_atomic_requests_a_done_mark_that_fails_after_the_commit_is_tried_again(
 
 
 def test_an_async_view_under_atomic_requests_is_a_system_check_error_unless_marked_non_atomic(
-        vectors: Any) -> None:
+        vectors: Any, caplog: pytest.LogCaptureFixture) -> None:
     """Django answers every request of an async view 500 under ATOMIC_REQUESTS (a review: a
     Twilio receiver lost every event): the system check telhook.E001 (run by runserver, migrate,
     check and test) names the view and the database; a view marked @transaction.non_atomic_requests
@@ -567,6 +567,13 @@ def test_an_async_view_under_atomic_requests_is_a_system_check_error_unless_mark
     assert e001(unmarked, marked_above, marked_beneath) == [], "ATOMIC_REQUESTS off: nothing to say"
     connections["default"].settings_dict["ATOMIC_REQUESTS"] = True
     try:
+        # Said at import too, for servers that run no system checks (gunicorn, uvicorn).
+        with caplog.at_level(logging.WARNING, logger="telhook"):
+            @webhook("limephone", store=telhook.MemoryStore(), **options)
+            async def decorated_under_atomic_requests(request: Any, event: Any) -> None:
+                return None
+        [warned] = [r.getMessage() for r in caplog.records if "telhook.E001" in r.getMessage()]
+        assert "decorated_under_atomic_requests is decorated under ATOMIC_REQUESTS (databases 'default')" in warned
         [error] = e001(unmarked, marked_above, marked_beneath)
         assert "unmarked runs under ATOMIC_REQUESTS (databases 'default')" in error, error
         urls = type("Urls", (), {"urlpatterns": [path("above", marked_above), path("beneath", marked_beneath)]})

@@ -192,8 +192,15 @@ def webhook(
             if atomic:
                 raise ValueError("atomic=True needs a sync view: Django transactions do not span awaits")
             wrapper = _async_view(view, receiver, _for_async(chosen))
-            # Found by the system check telhook.E001 (django/checks.py) under ATOMIC_REQUESTS.
+            # Found by the system check telhook.E001 (django/checks.py) under ATOMIC_REQUESTS;
+            # said at import too, for servers that run no checks (gunicorn, uvicorn).
             setattr(wrapper, "_telhook_async_webhook", True)
+            wrapping = checks.atomic_request_databases(exempt=getattr(view, "_non_atomic_requests", set()))
+            if wrapping:
+                _log.warning("telhook: the async @webhook view %s is decorated under ATOMIC_REQUESTS (databases %s): "
+                             "unless it is marked @transaction.non_atomic_requests above @webhook, Django answers "
+                             "every request of it 500 (system check telhook.E001)",
+                             getattr(view, "__qualname__", "?"), ", ".join(map(repr, wrapping)))
             return wrapper
         return _sync_view(view, receiver, chosen, database if atomic else None)
 

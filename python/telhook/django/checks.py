@@ -3,7 +3,7 @@ telhook.E001, an async @webhook view must not run under ATOMIC_REQUESTS."""
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Set
+from typing import AbstractSet, Any, List, Optional, Set
 
 from django.conf import settings
 from django.core import checks
@@ -42,6 +42,20 @@ def check_dedupe_cache(app_configs: Optional[Any] = None, **kwargs: Any) -> List
     return warnings
 
 
+def atomic_request_databases(exempt: AbstractSet[str] = frozenset()) -> List[str]:
+    """The database aliases whose ATOMIC_REQUESTS wraps a view (those in ``exempt`` left out):
+    none when the settings are not configured or name no usable database."""
+    try:
+        from django.db import connections
+
+        if not settings.configured:
+            return []
+        return [alias for alias in connections
+                if connections[alias].settings_dict.get("ATOMIC_REQUESTS") and alias not in exempt]
+    except Exception:  # no usable database settings: nothing Django would wrap
+        return []
+
+
 def _views(patterns: Any) -> Any:
     """Every view of a URLconf's patterns, nested includes too."""
     for pattern in patterns:
@@ -58,11 +72,9 @@ def check_async_views_under_atomic_requests(app_configs: Optional[Any] = None, *
     handler refuses to wrap one in a transaction): Twilio and the DID reseller, which do not
     retry, lost every event (a review). The view as the URLconf routes to it is checked, so a
     ``@transaction.non_atomic_requests`` above or beneath ``@webhook`` counts."""
-    from django.db import connections
     from django.urls import get_resolver
 
-    atomic = [alias for alias in connections if connections[alias].settings_dict.get("ATOMIC_REQUESTS")]
-    if not atomic:
+    if not atomic_request_databases():
         return []
     try:
         views = list(_views(get_resolver().url_patterns))
@@ -72,8 +84,7 @@ def check_async_views_under_atomic_requests(app_configs: Optional[Any] = None, *
     for view in views:
         if not getattr(view, "_telhook_async_webhook", False):
             continue
-        exempt: "set[str]" = getattr(view, "_non_atomic_requests", set())
-        wrapped = [alias for alias in atomic if alias not in exempt]
+        wrapped = atomic_request_databases(exempt=getattr(view, "_non_atomic_requests", set()))
         if wrapped:
             name = getattr(view, "__qualname__", repr(view))
             errors.append(checks.Error(
