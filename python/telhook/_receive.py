@@ -1009,9 +1009,18 @@ async def _within_or_late(seconds: float, awaitable: object, landed_late: Callab
         # Cancelled, it never answers: the event loop is ending (the shield keeps the request's
         # own cancellation off it), and `landed_late` hears of it as a CancelledError.
         pending.add_done_callback(
-            lambda done: landed_late(asyncio.CancelledError() if done.cancelled() else done.exception() or done.result())
+            lambda done: landed_late(asyncio.CancelledError() if done.cancelled() or _cancel_requested(done)
+                                     else done.exception() or done.result())
         )
         raise
+
+
+def _cancel_requested(task: "asyncio.Future[Any]") -> bool:
+    """Whether ``task`` was asked to cancel (Python 3.11's ``Task.cancelling``) — by an event loop
+    tearing down, and it answered all the same (a store that swallows the cancellation): a task
+    made now in that loop would never run (a review), so its landing goes to a thread."""
+    cancelling = getattr(task, "cancelling", None)
+    return callable(cancelling) and bool(cancelling())
 
 
 async def _within(seconds: float, awaitable: Union[T, Awaitable[T]]) -> T:

@@ -1379,3 +1379,37 @@ def test_a_late_claim_an_event_loop_per_request_cuts_short_is_released_from_a_th
     memory.release(key, "probe")
     again = deliver(memory)
     assert (again.status, json.loads(again.body), len(handled)) == (200, {"outcome": "accepted"}, 1)
+
+
+def test_a_claim_that_lands_while_its_loop_tears_down_is_released_from_a_thread(sms: Dict[str, Any]) -> None:
+    """A store that swallows the cancellation asyncio.run's teardown sends it, and answers "new"
+    (a client that never loses a reply): a task made in that closing loop would never run, so the
+    landing goes to a thread and the key is released (a review: it stayed in progress)."""
+    import time
+
+    memory = MemoryStore()
+
+    class FinishesItsRoundTrip(MemoryStore):
+        async def claim(self, key: str, token: str, lease_secs: int) -> Any:  # type: ignore[override]
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                pass
+            return memory.claim(key, token, lease_secs)
+
+        async def release(self, key: str, token: str) -> None:  # type: ignore[override]
+            await asyncio.sleep(0.001)  # a round trip: the closing loop would never finish it
+            memory.release(key, token)
+
+    receiver = receiver_for(sms, store_deadline_ms=50)
+    request = sms["request"]
+    answer = asyncio.run(telhook.areceive(receiver, method="POST", url=None, headers=request["headers"],
+                                          body=request["body"].encode(), handler=lambda event: None,
+                                          store=FinishesItsRoundTrip()))
+    assert answer.status == 503
+    key = sms["expect"]["event"]["id"]
+    deadline = time.monotonic() + 5
+    while memory.claim(key, "probe", 300) != "new":
+        assert time.monotonic() < deadline, "the claim that landed in the teardown was never released"
+        time.sleep(0.02)
+    memory.release(key, "probe")
