@@ -669,20 +669,9 @@ def _orphan_calls_in_background(delivery: Delivery, first: Mapping[str, object],
         step = _api.call("orphaned_claim", None, first)
         if step["action"]["action"] not in calls:
             return
-        slots = _slots_for(first)
-        started = False
-        if slots.acquire(blocking=False):
-            try:
-                threading.Thread(target=_orphan_calls_in_thread, args=(calls, step, delivery, slots, seconds),
-                                 name=thread_name, daemon=True).start()
-                started = True
-            except RuntimeError:  # no thread (a process limit, the interpreter shutting down)
-                slots.release()
-        if not started:
-            # A store that is down fails every call: past the bound, claims are left to their lease.
-            _log_orphan_done(_api.call("orphaned_claim", step["state"], {
-                "input": "stopped", "reason": f"no thread could try it: at most {MAX_RELEASING_THREADS} at a time"}),
-                delivery)
+        # A store that is down fails every call: past the bound, claims are left to their lease.
+        _tries_in_a_thread(calls, step, delivery, _slots_for(first), seconds, thread_name,
+                           f"no thread could try it: at most {MAX_RELEASING_THREADS} at a time")
     except Exception:
         logger.exception("telhook: settling a claim in the background could not start")
 
@@ -903,7 +892,8 @@ def _orphan_task(calls: Dict[str, Callable[[], object]], first: Mapping[str, obj
             # The call in flight, if any, is tried again in the thread: the calls are
             # idempotent with the delivery's token.
             if done.cancelled():
-                _orphan_calls_go_on_in_thread(calls, progress["step"], delivery, seconds, slots)
+                _tries_in_a_thread(calls, progress["step"], delivery, slots, seconds, "telhook-settle-claim",
+                                   "its tries were cut short: the event loop ended and no thread could go on")
 
         task.add_done_callback(cut_short)
         _keep_until_done(task)
@@ -928,20 +918,19 @@ async def _run_orphan_calls(calls: Dict[str, Callable[[], object]], progress: Di
     _log_orphan_done(step, delivery)
 
 
-def _orphan_calls_go_on_in_thread(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
-                                  seconds: float, slots: threading.BoundedSemaphore) -> None:
-    started = False
+def _tries_in_a_thread(calls: Dict[str, Callable[[], object]], step: Dict[str, Any], delivery: Delivery,
+                       slots: threading.BoundedSemaphore, seconds: Optional[float], thread_name: str,
+                       no_thread: str) -> None:
+    """The orphan machine's calls from ``step`` on, in a daemon thread of ``slots``; when none can
+    run, the machine's last word with ``no_thread`` as the reason."""
     if slots.acquire(blocking=False):
         try:
             threading.Thread(target=_orphan_calls_in_thread, args=(calls, step, delivery, slots, seconds),
-                             name="telhook-settle-claim", daemon=True).start()
-            started = True
+                             name=thread_name, daemon=True).start()
+            return
         except RuntimeError:  # no thread (a process limit, the interpreter shutting down)
             slots.release()
-    if not started:
-        _log_orphan_done(_api.call("orphaned_claim", step["state"], {
-            "input": "stopped", "reason": "its tries were cut short: the event loop ended and no thread could go on"}),
-            delivery)
+    _log_orphan_done(_api.call("orphaned_claim", step["state"], {"input": "stopped", "reason": no_thread}), delivery)
 
 
 def _log_orphan_done(step: Dict[str, Any], delivery: Delivery) -> None:
