@@ -49,6 +49,32 @@ pub fn to_e164(raw: &str, calling_code_hint: Option<&str>) -> Option<String> {
     valid.then_some(out)
 }
 
+/// A call's party as a phone number: E.164 as [`to_e164`] reads it, or a SIP URI whose user part
+/// is a global number (`sip:+13125550100@sip.telnyx.com;transport=udp`, `sips:` too): the number
+/// a SIP trunk gives a call from the phone network, which RFC 3261 §19.1.6 equates with
+/// `tel:+13125550100`. Anything else is no number the receiver can dial: a SIP user or
+/// extension (`sip:1001@pbx`, `sip:alice@…`), a user part without `+` (its country unknown), a
+/// withheld caller, an app user.
+pub fn call_party(raw: &str) -> Option<String> {
+    let text = crate::request::trimmed(raw);
+    let uri = ["sip:", "sips:"].into_iter().find_map(|scheme| {
+        text.get(..scheme.len())
+            .filter(|head| head.eq_ignore_ascii_case(scheme))
+            .and_then(|_| text.get(scheme.len()..))
+    });
+    let Some(uri) = uri else {
+        return to_e164(text, None);
+    };
+    // The user part ends at `@`; its own parameters (`;isub=`, `;npdi`) follow a `;`.
+    let (user, _host) = uri.split_once('@')?;
+    let number = user.split(';').next().unwrap_or_default();
+    if number.starts_with('+') {
+        to_e164(number, None)
+    } else {
+        None
+    }
+}
+
 fn is_calling_code(code: &str) -> bool {
     (1..=3).contains(&code.len())
         && code.bytes().all(|b| b.is_ascii_digit())
@@ -104,7 +130,35 @@ pub fn looks_like_email(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{message_address, to_e164};
+    use super::{call_party, message_address, to_e164};
+
+    #[test]
+    fn call_parties_are_numbers_or_sip_uris_of_numbers() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("+13125550100", Some("+13125550100")),
+            ("sip:+13125550100@sip.telnyx.com", Some("+13125550100")),
+            (
+                "SIP:+13125550100@sip.telnyx.com:5060;transport=udp",
+                Some("+13125550100"),
+            ),
+            ("sips:+44 20 7946 0958@example.com", Some("+442079460958")),
+            (
+                "sip:+13125550100;npdi@carrier.example",
+                Some("+13125550100"),
+            ),
+            ("sip:13125550100@sip.telnyx.com", None),
+            ("sip:1001@pbx.example", None),
+            ("sip:alice@example.sip.twilio.com", None),
+            ("sip:+13125550100", None),
+            ("sip:", None),
+            ("anonymous", None),
+            ("client:alice", None),
+            ("tel:+13125550100", Some("+13125550100")),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(call_party(raw).as_deref(), *expected, "{raw}");
+        }
+    }
 
     #[test]
     fn canonical_forms() {

@@ -908,6 +908,20 @@ def telnyx():
         "'anonymous', the SIP form, RFC 3323; Telnyx documents none): from is null (a call's party is a phone "
         "number or null, as Twilio's Anonymous), the text stays in raw", "telnyx", body, h(body), creds)
 
+    # Telnyx documents `from` and `to` as "Number or SIP URI" (its SDKs' CallInitiatedPayload, e.g.
+    # team-telnyx/telnyx-java docs/CallInitiatedPayload.md). A SIP URI whose user part is a global
+    # number is that number (RFC 3261 19.1.6); a SIP user or an extension is none.
+    body = call("call.initiated", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b07", "2026-01-21T12:46:00.000Z", "parked",
+                **{"from": "sip:+13125550100@sip.telnyx.com;transport=udp"})
+    vec("telnyx", "call_initiated_from_sip_uri_of_a_number", "An incoming call whose from is a SIP URI with a "
+        "global number as its user part (team-telnyx/telnyx-java docs/CallInitiatedPayload.md: 'Number or SIP "
+        "URI placing the call'): from is that number in E.164", "telnyx", body, h(body), creds)
+    body = call("call.initiated", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b08", "2026-01-21T12:47:00.000Z", "parked",
+                **{"from": "sip:1001@pbx.example.com"})
+    vec("telnyx", "call_initiated_from_sip_extension", "An incoming call from a SIP extension (from "
+        "sip:1001@pbx..., 'Number or SIP URI placing the call'): no phone number, from is null, the URI stays in "
+        "raw", "telnyx", body, h(body), creds)
+
     # Keys, detection, the clock.
     body = dumps(envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e02", "2026-01-21T12:50:06.000Z",
                           outbound([("+18665550001", "delivered")])))
@@ -1297,6 +1311,15 @@ def twilio():
          "it): a caller is a phone number or null, never a sender ID",
          [(k, {"From": "Anonymous"}.get(k, v)) for k, v in call] + [("CallStatus", "completed"), ("CallDuration", "7")],
          url="https://hooks.example.com/twilio/voice/status")
+    # A Twilio solutions engineer's Function for calls through a SIP Domain (deshartman/number-migrate
+    # server/functions/inboundHandler.protected.js) reads To and From as SIP URIs with the number as
+    # the user part ("Convert SIP URI to +E.164"): the parties are those numbers.
+    post("call_through_sip_domain", "A Voice request for a call through a SIP Domain: To and From are SIP URIs "
+         "whose user part is the number (deshartman/number-migrate server/functions/inboundHandler.protected.js "
+         "converts them to E.164): the parties are the numbers",
+         [(k, {"From": "sip:+61255501234@migrate.sip.twilio.com", "To": "sip:+61480000123@migrate.sip.twilio.com"}
+           .get(k, v)) for k, v in call] + [("CallStatus", "ringing")],
+         url="https://hooks.example.com/twilio/voice")
     # A Spring app's controller test (Kotlin StoryControllerTests, callbackDeserialization_transcriptionComplete_
     # Success and _RecordingComplete_Success: the bodies Twilio sent it, byte for byte): a <Record>'s
     # transcription callback carries CallStatus=completed and was a second call.completed.

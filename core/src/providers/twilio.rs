@@ -580,7 +580,8 @@ fn status_of(word: &str) -> DeliveryStatus {
 }
 
 /// Whose address is read: a message's sender or recipient may be a short code or a sender ID;
-/// a call's party is a phone number or nothing (`Anonymous`, `client:alice`, `sip:…`).
+/// a call's party is a phone number (a SIP URI of one too: [`crate::phone::call_party`]) or
+/// nothing (`Anonymous`, `client:alice`, `sip:alice@…`).
 #[derive(Clone, Copy, PartialEq)]
 enum Party {
     Message,
@@ -596,17 +597,15 @@ fn address(fields: &mut Fields<'_>, path: &str, party: Party) -> Option<String> 
     if text.trim().is_empty() {
         return None;
     }
-    let (number, phone_only) = match text.strip_prefix("rcs:") {
-        Some(number) => (number, true),
-        None => (
-            text.strip_prefix("whatsapp:").unwrap_or(text),
-            party == Party::Call,
-        ),
-    };
-    let address = if phone_only {
-        crate::phone::to_e164(number, None)
-    } else {
-        crate::phone::message_address(number)
+    let address = match text.strip_prefix("rcs:") {
+        Some(number) => crate::phone::to_e164(number, None),
+        None => {
+            let number = text.strip_prefix("whatsapp:").unwrap_or(text);
+            match party {
+                Party::Call => crate::phone::call_party(number),
+                Party::Message => crate::phone::message_address(number),
+            }
+        }
     };
     if address.is_none() {
         fields.mark_unread(path);
