@@ -600,6 +600,23 @@ def vonage():
     for fixture, (name, what, text) in no_leg_status.items():
         vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@8cad0859af710634ac70c2a5cd2f03c7b11903b9 "
             f"(the fixture's text, its BOM dropped): {what}; provider_event_type names it", "vonage", text, h(text), creds)
+    # The input action's events (the same SDK folder at 8cad0859, the fixtures' text with its BOM
+    # dropped): the caller's DTMF or speech, no status of the leg. A call.status with no status
+    # before (a review of the SDKs' fixtures).
+    inputs = {
+        "MultiInputDtmf.json": ("input_dtmf", '{\n  "from": "442079460000",\n  "to": "447700900000",\n  ' + leg +
+                                '  "dtmf": {\n    "digits": "42",\n    "timed_out": false\n  },\n'
+                                '  "timestamp": "2020-01-01T12:00:00.000Z"\n}'),
+        "MultiInputSpeech.json": ("input_speech", '{\n  "from": "442079460000",\n  "to": "447700900000",\n  ' + leg +
+                                  '  "speech": {\n    "results": [\n      {\n        "text": "hello world",\n'
+                                  '        "confidence": ".91"\n      }\n    ],\n    "error": "foo",\n'
+                                  '    "timeout_reason": "bar"\n  },\n  "timed_out": "true",\n'
+                                  '  "timestamp": "2020-01-01T12:00:00.000Z"\n}'),
+    }
+    for fixture, (name, text) in inputs.items():
+        vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@8cad0859af710634ac70c2a5cd2f03c7b11903b9 "
+            "(the fixture's text, its BOM dropped): an input action's event, the caller's input: other "
+            "(provider_event_type input), the leg named, no call status", "vonage", text, h(text), creds)
     for fixture, body in voice.items():
         name = fixture.removesuffix(".json").lower()
         vec("vonage", f"voice_event_{name}", f"{dotnet.format(fixture)}@{commits[fixture]}: a Voice API event, the fixture's text "
@@ -614,6 +631,49 @@ def vonage():
     vec("vonage", "voice_event_from_unknown_caller", "developer.vonage.com/voice/voice-api/guides/numbers (a "
         "caller that is no number arrives as from 'unknown'): from is null — a call's party is a phone number or "
         "null, as Twilio's Anonymous — and the text stays in raw", "vonage", body, h(body), creds)
+    # A status of a failover workflow's message: vonage-dotnet-sdk@8cad0859 Vonage.Test/Messages/Webhooks/Data/
+    # ShouldDeserializeStatus-response.json (every optional block: error, workflow, usage, destination, sms,
+    # whatsapp), and the same status of the workflow's second message. Whether Vonage gives the fallback
+    # message a uuid of its own is not documented: the item is part of the key, so the two never collide.
+    workflow_status = {
+        "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", "to": "447700900000", "from": "447700900001",
+        "timestamp": "2025-02-03T12:14:25Z", "status": "submitted",
+        "error": {"type": "https://developer.vonage.com/api-errors/messages#1000", "title": "1000",
+                  "detail": "Throttled - You have exceeded the submission capacity allowed on this account. "
+                            "Please wait and retry", "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"},
+        "client_ref": "abc123",
+        "workflow": {"workflow_id": "3TcNjguHxr2vcCZ9Ddsnq6tw8yQUpZ9rMHv9QXSxLan5ibMxqSzLdx9",
+                     "items_number": "1", "items_total": "2"},
+        "usage": {"currency": "EUR", "price": "0.0333"}, "channel": "sms",
+        "destination": {"network_code": "12345"}, "sms": {"count_total": "2"},
+        "whatsapp": {"pricing": {"type": "regular", "pricing_model": "CBP", "category": "service"},
+                     "conversation": {"id": "1234567890", "origin": {"type": "user_initiated"}}}}
+    messages_fixture = ("Vonage/vonage-dotnet-sdk Vonage.Test/Messages/Webhooks/Data/ShouldDeserializeStatus-response.json"
+                        "@8cad0859af710634ac70c2a5cd2f03c7b11903b9")
+    body = dumps(workflow_status)
+    vec("vonage", "public_status_of_a_failover_workflow_item", f"{messages_fixture}: a status with error, workflow, "
+        "usage and channel blocks: sent, the error read, the workflow's item part of the key", "vonage", body, h(body),
+        creds)
+    second = dict(workflow_status, workflow=dict(workflow_status["workflow"], items_number="2"))
+    second.pop("error")
+    body = dumps(second)
+    vec("vonage", "status_of_a_failover_workflow_second_item", f"The status of {messages_fixture} for the "
+        "workflow's second message (items_number 2) with the same uuid and status: its own key, never a "
+        "duplicate of the first message's", "vonage", body, h(body), creds)
+    # RCS: the business's side is its agent's id ("from": "Vonage" with "channel": "rcs" in
+    # developer.vonage.com/en/messages/guides/failover-message; "Vonage-RCS-Agent" in Vonage's post
+    # "Introducing Message Failover in Vonage Messages API"), no sender ID: null, as behind Twilio's rcs:.
+    rcs_status = dict(status, channel="rcs", **{"from": "Vonage"})
+    body = dumps(rcs_status)
+    vec("vonage", "rcs_status_from_an_agent", "An RCS status sent from the agent 'Vonage' "
+        "(developer.vonage.com/en/messages/guides/failover-message's RCS message): from is null (an agent's id, no "
+        "address), to the user's number", "vonage", body, h(body), creds)
+    rcs_inbound = dict(inbound, channel="rcs", to="Vonage-RCS-Agent", message_type="text", text="Hi agent")
+    rcs_inbound.pop("sms")
+    body = dumps(rcs_inbound)
+    vec("vonage", "rcs_inbound_to_an_agent", "An inbound RCS text to the agent 'Vonage-RCS-Agent' (Vonage's post "
+        "'Introducing Message Failover in Vonage Messages API'): to is null, from the user's number",
+        "vonage", body, h(body), creds)
     body = dumps(status)
     vec("vonage", "rotated_secret", "Signed with the previous signature secret while both are configured",
         "vonage", body, h(body, VONAGE_OLD_SECRET), {"jwt_hs256": [VONAGE_SECRET, VONAGE_OLD_SECRET]})
@@ -921,6 +981,29 @@ def telnyx():
     vec("telnyx", "call_initiated_from_sip_extension", "An incoming call from a SIP extension (from "
         "sip:1001@pbx..., 'Number or SIP URI placing the call'): no phone number, from is null, the URI stays in "
         "raw", "telnyx", body, h(body), creds)
+
+    # A recording's event (its fields as telnyx-python@6d68c8ca types CallRecordingSavedWebhookEvent and
+    # developers.telnyx.com/api-reference/callbacks/call-recording-saved describe them): no change of the
+    # call, other, as Twilio's and Vonage's recording callbacks.
+    recording = envelope("call.recording.saved", "0c1d2e3f-aaaa-4bbb-8ccc-000000000006", "2026-01-21T12:48:00.000000Z", {
+        "call_control_id": "v3:MdI91X4lWFEs7IgbBEOT9M4AigoY08M0WWZFISt1Yw2axZ_IiE4pqg",
+        "call_leg_id": "428c31b6-7af4-4bcb-b7f5-5013ef9657c1", "call_session_id": "428c31b6-abf3-3bc1-b7f4-5013ef9657c1",
+        "channels": "single", "client_state": None, "connection_id": "1494404757140276705",
+        "public_recording_urls": {"mp3": "https://s3.amazonaws.com/recordings/x.mp3"},
+        "recording_started_at": "2026-01-21T12:46:05.000000Z", "recording_ended_at": "2026-01-21T12:47:59.000000Z",
+        "recording_urls": {"mp3": "https://s3.amazonaws.com/recordings/x.mp3?X-Amz-Expires=600"}})
+    body = dumps(recording)
+    vec("telnyx", "call_recording_saved", "call.recording.saved (telnyx-python@6d68c8ca's CallRecordingSaved "
+        "event, the docs' fields): other, the call named without a status, as Twilio's and Vonage's recording "
+        "callbacks", "telnyx", body, h(body), creds)
+    fax = envelope("fax.received", "0c1d2e3f-aaaa-4bbb-8ccc-000000000008", "2026-01-21T12:49:00.000000Z", {
+        "call_duration_secs": 35, "connection_id": "1494404757140276705", "direction": "inbound",
+        "fax_id": "b679a4b1-7a2c-4d5e-9b7d-000000000001", "from": "+13125550199",
+        "media_url": "https://s3.amazonaws.com/faxes/fax.pdf", "page_count": 2, "partial_content": False,
+        "status": "received", "to": "+13125550100", "user_id": "19a75756-0000-0000-0000-000000000000"})
+    body = dumps(fax)
+    vec("telnyx", "fax_received", "fax.received (developers.telnyx.com's fax webhook fields): other, from and to "
+        "the numbers it went between", "telnyx", body, h(body), creds)
 
     # Keys, detection, the clock.
     body = dumps(envelope("message.finalized", "c1d4a8f2-0d0e-4f55-9a2b-1b2f3c4d5e02", "2026-01-21T12:50:06.000Z",
@@ -1320,6 +1403,17 @@ def twilio():
          [(k, {"From": "sip:+61255501234@migrate.sip.twilio.com", "To": "sip:+61480000123@migrate.sip.twilio.com"}
            .get(k, v)) for k, v in call] + [("CallStatus", "ringing")],
          url="https://hooks.example.com/twilio/voice")
+    # A WhatsApp location (twilio.com/docs/whatsapp/api: Latitude, Longitude, Address, Label; the text
+    # empty): Body= is sent with nothing in it, which is no text, as a media-only message's.
+    post("whatsapp_location_empty_body", "An inbound WhatsApp location (Twilio's WhatsApp docs: Latitude, "
+         "Longitude, Address, Label, MessageType=location) with Body= sent empty: message.text is null, as when "
+         "Body is absent",
+         [("Latitude", "37.7749"), ("Longitude", "-122.4194"), ("Address", "1 Market St"), ("Label", "Office"),
+          ("SmsMessageSid", "SM2b3c4d5e6f708192a3b4c5d6e7f8091a"), ("NumMedia", "0"), ("ProfileName", "Jane"),
+          ("MessageType", "location"), ("SmsSid", "SM2b3c4d5e6f708192a3b4c5d6e7f8091a"), ("WaId", "15558675310"),
+          ("SmsStatus", "received"), ("Body", ""), ("To", "whatsapp:+14155238886"), ("NumSegments", "1"),
+          ("MessageSid", "SM2b3c4d5e6f708192a3b4c5d6e7f8091a"), ("AccountSid", account),
+          ("From", "whatsapp:+15558675310"), ("ApiVersion", "2010-04-01")])
     # A Spring app's controller test (Kotlin StoryControllerTests, callbackDeserialization_transcriptionComplete_
     # Success and _RecordingComplete_Success: the bodies Twilio sent it, byte for byte): a <Record>'s
     # transcription callback carries CallStatus=completed and was a second call.completed.

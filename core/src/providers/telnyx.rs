@@ -294,6 +294,12 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
         message_event(&mut fields, context, id, name, kind, &payload)
     } else if let Some(state) = canonical.strip_prefix("call.") {
         call_event(&mut fields, context, id, name, state, &payload)
+    } else if canonical.starts_with("fax.") {
+        // A fax's events name the numbers it went between (`fax.received`: `from`, `to`).
+        let mut event = context.event(id, EventType::Other, name, Value::Null);
+        event.from = fields.call_party(&payload("from"));
+        event.to = fields.call_party(&payload("to"));
+        event
     } else {
         context.event(id, EventType::Other, name, Value::Null)
     };
@@ -465,7 +471,11 @@ fn call_event(
         None => None,
     };
     let inbound = direction == Some(Direction::Inbound);
+    // A recording's events (`call.recording.saved`, `.error`, `.transcription.saved`) are no
+    // change of the call, as Twilio's and Vonage's recording callbacks are `other` too.
+    let recording = state.starts_with("recording.");
     let event_type = match state {
+        _ if recording => EventType::Other,
         "initiated" if inbound => EventType::CallIncoming,
         // A hang-up before the call was taken is a missed call when it came in; Telnyx's
         // `call.hangup` carries no `direction` as its docs show it (and as a logged delivery
@@ -493,7 +503,7 @@ fn call_event(
     event.call = Some(Call {
         id: fields.id(&payload("call_control_id")),
         direction,
-        status: Some(String::from(state)),
+        status: (!recording).then(|| String::from(state)),
         voicemail_url: None,
         duration_seconds,
     });

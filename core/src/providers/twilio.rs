@@ -676,7 +676,12 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
             } else {
                 Direction::Outbound
             }),
-            text: fields.text("Body").map(String::from),
+            // A message with nothing written sends `Body=` (a WhatsApp location, a media-only
+            // message): no text, as when `Body` is absent (a review's captured request).
+            text: fields
+                .text("Body")
+                .filter(|text| !text.is_empty())
+                .map(String::from),
             reference: None,
             error,
         });

@@ -524,12 +524,17 @@ fn is_voice_event(raw: &Value) -> bool {
 }
 
 /// A Voice API event that is no status of a call leg, by the key only it has.
-const VOICE_EVENTS_BY_KEY: [(&str, &str); 5] = [
+/// An `input` action's event has `dtmf` or `speech` (vonage-dotnet-sdk
+/// `Vonage.Test/Voice/Data/MultiInputDtmf.json`, `MultiInputSpeech.json`): the caller's input,
+/// no status of the leg.
+const VOICE_EVENTS_BY_KEY: [(&str, &str); 7] = [
     ("recording_url", "recording"),
     ("transcription_url", "transcription"),
     ("conversation_uuid_from", "transfer"),
     ("payload", "notification"),
     ("reason", "error"),
+    ("dtmf", "input"),
+    ("speech", "input"),
 ];
 
 /// A Voice API event webhook (developer.vonage.com/en/voice/voice-api/webhook-reference,
@@ -640,14 +645,28 @@ fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEve
         (false, Some(_)) => (EventType::MessageReceived, "inbound_message"),
         (false, None) => (EventType::Other, "unknown"),
     };
+    // A status of a failover workflow's message names its place in the workflow
+    // (`workflow.items_number`, vonage-dotnet-sdk `Vonage.Test/Messages/Webhooks/Data/
+    // ShouldDeserializeStatus-response.json`): part of the key, so that the fallback channel's
+    // `submitted` is never a duplicate of the first channel's should the two share a uuid.
+    let item = fields.id("workflow.items_number");
     let id = match (&uuid, status, is_status) {
-        (Some(uuid), Some(status), _) => context.key(&[uuid, status]),
+        (Some(uuid), Some(status), _) => match &item {
+            Some(item) => context.key(&[uuid, status, "item", item]),
+            None => context.key(&[uuid, status]),
+        },
         (Some(uuid), None, false) => context.key(&[uuid]),
         _ => derived_key(context, &raw),
     };
     let mut event = context.event(id, event_type, name, Value::Null);
     event.occurred_at = fields.time("timestamp");
-    if phone_channel(channel) {
+    if channel == "rcs" {
+        // The business's side of an RCS message is its agent's id (`"from": "Vonage"` in
+        // Vonage's failover guide, `Vonage-RCS-Agent` in its failover post), no sender ID: only
+        // a phone number is an address here, as behind Twilio's `rcs:`.
+        event.from = fields.phone(from_path);
+        event.to = fields.phone(to_path);
+    } else if phone_channel(channel) {
         event.from = fields.message_address(from_path);
         event.to = fields.message_address(to_path);
     } else if matches!(channel, "viber_service" | "viber_service_msg") {
