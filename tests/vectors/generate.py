@@ -660,6 +660,14 @@ def vonage():
     vec("vonage", "status_of_a_failover_workflow_second_item", f"The status of {messages_fixture} for the "
         "workflow's second message (items_number 2) with the same uuid and status: its own key, never a "
         "duplicate of the first message's", "vonage", body, h(body), creds)
+    # An inbound WhatsApp message with every optional block (vonage-dotnet-sdk@8cad0859
+    # Vonage.Test/Messages/Webhooks/Data/ShouldDeserializeWebhook-response.json, as compact JSON): the text is the
+    # message's, the numbers E.164, the other blocks stay in raw.
+    whatsapp_full = '{"channel":"whatsapp","message_uuid":"52afe398-e31a-4362-8c42-beb0c3b1d098","to":"447700900000","from":"447700900001","timestamp":"2020-01-01T14:00:00.000Z","profile":{"name":"Jane Smith"},"context_status":"available","context":{"message_uuid":"aaaaaaaa-bbbb-cccc-dddd-0123456789ab","message_from":"447700900000"},"provider_message":"string","client_ref":"string","message_type":"text","text":"Nexmo Verification code: 12345.<br />Valid for 10 minutes.","audio":{"url":"https://example.com/audio.mp3","name":"audio.mp3"},"video":{"url":"https://example.com/video.mp4","name":"video.mp4"},"image":{"url":"https://example.com/image.jpg","name":"image.jpg","caption":"Additional text to accompany the image."},"file":{"url":"https://example.com/file.pdf","name":"file.pdf","caption":"Additional text to accompany the file."},"sticker":{"url":"https://api-us.nexmo.com/v3/media/1b456509-974c-458b-aafa-45fc48a4d976"},"vcard":{"url":"https://example.com/contact.vcf","name":"contact.vcf"},"location":{"lat":40.34772,"long":-74.18847,"name":"Vonage","address":"23 Main St, Holmdel, NJ 07733, USA","url":"https://www.vonage.com/"},"order":{"catalog_id":"2806150799683508","product_items":[{"product_retailer_id":"pk1v7rudbg","quantity":"1","item_price":"9.99","currency":"USD"}]},"reply":{"id":"row1","title":"9am","description":"Select 9am appointment time"},"sms":{"total_count":"2","num_messages":"2","keyword":"HELLO"},"usage":{"currency":"EUR","price":"0.0333"},"origin":{"network_code":"12345"},"content":[{"type":"image","url":"https://example.com/image.jpg"}],"whatsapp":{"referral":{"body":"Check out our new product offering","headline":"New Products!","source_id":"212731241638144","source_type":"post","source_url":"https://fb.me/2ZulEu42P","media_type":"image","image_url":"https://example.com/image.jpg","video_url":"https://example.com/video.mp4","thumbnail_url":"https://example.com/thumbnail.jpg","ctwa_clid":"1234567890"},"whatsapp_referred_product":{"catalog_id":"1267260820787549","product_retailer_id":"r07qei73l7"}},"_self":{"href":"https://api-eu.vonage.com/v1/messages/aaaaaaa-bbbb-4ccc-8ddd-0123456789ab"}}'
+    vec("vonage", "public_inbound_whatsapp_every_block", "Vonage/vonage-dotnet-sdk Vonage.Test/Messages/Webhooks/Data/"
+        "ShouldDeserializeWebhook-response.json@8cad0859af710634ac70c2a5cd2f03c7b11903b9 (compact): an inbound WhatsApp "
+        "text with every optional block (context, media, location, order, reply, sms, usage): message.received, "
+        "its text, client_ref the reference", "vonage", whatsapp_full, h(whatsapp_full), creds)
     # RCS: the business's side is its agent's id ("from": "Vonage" with "channel": "rcs" in
     # developer.vonage.com/en/messages/guides/failover-message; "Vonage-RCS-Agent" in Vonage's post
     # "Introducing Message Failover in Vonage Messages API"), no sender ID: null, as behind Twilio's rcs:.
@@ -1414,6 +1422,40 @@ def twilio():
           ("SmsStatus", "received"), ("Body", ""), ("To", "whatsapp:+14155238886"), ("NumSegments", "1"),
           ("MessageSid", "SM2b3c4d5e6f708192a3b4c5d6e7f8091a"), ("AccountSid", account),
           ("From", "whatsapp:+15558675310"), ("ApiVersion", "2010-04-01")])
+    # A peer's handler tests: nyaruka/courier handlers/twiml/handlers_test.go@350e935007fd7e7cab689feee5ce97e326d49099
+    # (the request bodies its TWIML/Twilio channel tests post, byte for byte), signed here as Twilio signs.
+    courier = "nyaruka/courier handlers/twiml/handlers_test.go@350e935007fd7e7cab689feee5ce97e326d49099"
+    for name, what, text in (
+            ('receiveValid', 'an inbound SMS',
+             'ToCountry=US&ToState=District+Of+Columbia&SmsMessageSid=SMe287d7109a5a925f182f0e07fe5b223b&NumMedia=0&ToCity=&FromZip=01022&SmsSid=SMe287d7109a5a925f182f0e07fe5b223b&FromState=MA&SmsStatus=received&FromCity=CHICOPEE&Body=Msg&FromCountry=US&To=%2B12028831111&ToZip=&NumSegments=1&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&AccountSid=acctid&From=%2B14133881111&ApiVersion=2010-04-01'),
+            ('receiveMedia', 'an inbound MMS with two MediaUrlN (relative, as the test sends them) and no Body',
+             'ToCountry=US&ToState=District+Of+Columbia&SmsMessageSid=SMe287d7109a5a925f182f0e07fe5b223b&NumMedia=2&ToCity=&FromZip=01022&SmsSid=SMe287d7109a5a925f182f0e07fe5b223b&FromState=MA&SmsStatus=received&FromCity=CHICOPEE&FromCountry=US&To=%2B12028831111&ToZip=&NumSegments=1&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&AccountSid=acctid&From=%2B14133881111&ApiVersion=2010-04-01&MediaUrl0=cat.jpg&MediaUrl1=dog.jpg'),
+            ('receiveBase64', 'an inbound SMS whose Body is base64 text',
+             'ToCountry=US&ToState=District+Of+Columbia&SmsMessageSid=SMe287d7109a5a925f182f0e07fe5b223b&NumMedia=0&ToCity=&FromZip=01022&SmsSid=SMe287d7109a5a925f182f0e07fe5b223b&FromState=MA&SmsStatus=received&FromCity=CHICOPEE&Body=QmFubm9uIEV4cGxhaW5zIFRoZSBXb3JsZCAuLi4K4oCcVGhlIENhbXAgb2YgdGhlIFNhaW50c%2BKA&FromCountry=US&To=%2B12028831111&ToZip=&NumSegments=1&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&AccountSid=acctid&From=%2B14133881111&ApiVersion=2010-04-01'),
+            ('waReceiveValid', 'an inbound WhatsApp message: numbers read past whatsapp:',
+             'ToCountry=US&ToState=District+Of+Columbia&SmsMessageSid=SMe287d7109a5a925f182f0e07fe5b223b&NumMedia=0&ToCity=&FromZip=01022&SmsSid=SMe287d7109a5a925f182f0e07fe5b223b&FromState=MA&SmsStatus=received&FromCity=CHICOPEE&Body=Msg&FromCountry=US&To=whatsapp:%2B12028831111&ToZip=&NumSegments=1&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&AccountSid=acctid&From=whatsapp:%2B14133881111&ApiVersion=2010-04-01'),
+            ('waReceiveButtonValid', 'a WhatsApp button reply (ButtonText)',
+             'ToCountry=US&ToState=District+Of+Columbia&SmsMessageSid=SMe287d7109a5a925f182f0e07fe5b223b&NumMedia=0&ToCity=&FromZip=01022&SmsSid=SMe287d7109a5a925f182f0e07fe5b223b&FromState=MA&SmsStatus=received&FromCity=CHICOPEE&Body=Msg&ButtonText=Confirm&FromCountry=US&To=whatsapp:%2B12028831111&ToZip=&NumSegments=1&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&AccountSid=acctid&From=whatsapp:%2B14133881111&ApiVersion=2010-04-01'),
+            ('waReceiveBSUIDValid', "a WhatsApp message with the user's business-scoped id in ExternalUserId: the From number read",
+             'ToCountry=US&ToState=District+Of+Columbia&SmsMessageSid=SMe287d7109a5a925f182f0e07fe5b223b&NumMedia=0&ToCity=&FromZip=01022&SmsSid=SMe287d7109a5a925f182f0e07fe5b223b&FromState=MA&SmsStatus=received&FromCity=CHICOPEE&Body=Msg&FromCountry=US&To=whatsapp:%2B12028831111&ToZip=&NumSegments=1&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&AccountSid=acctid&From=whatsapp:%2B14133881111&ExternalUserId=whatsapp:US.1234&ApiVersion=2010-04-01'),
+            ('waReceiveFromBSUID', 'a WhatsApp message whose From is a business-scoped user id (whatsapp:US.1234): no address, null',
+             'ToCountry=US&ToState=District+Of+Columbia&SmsMessageSid=SMe287d7109a5a925f182f0e07fe5b223b&NumMedia=0&ToCity=&FromZip=01022&SmsSid=SMe287d7109a5a925f182f0e07fe5b223b&FromState=MA&SmsStatus=received&FromCity=CHICOPEE&Body=Msg&FromCountry=US&To=whatsapp:%2B12028831111&ToZip=&NumSegments=1&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&AccountSid=acctid&From=whatsapp:US.1234&ExternalUserId=whatsapp:US.1234&ApiVersion=2010-04-01'),
+            ('statusValid', 'a delivered status with only MessageSid and MessageStatus',
+             'MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&MessageStatus=delivered'),
+            ('statusRead', 'a read status',
+             'MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&MessageStatus=read'),
+            ('statusStop', 'a failed status with ErrorCode 21610 (the recipient replied STOP)',
+             'ErrorCode=21610&MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&MessageStatus=failed&To=%2B12028831111'),
+            ('statusRateLimit', 'a failed status with ErrorCode 63018 (WhatsApp rate limit)',
+             'MessageSid=SMe287d7109a5a925f182f0e07fe5b223b&MessageStatus=failed&ErrorCode=63018'),
+            ('tmsReceiveExtra', 'an inbound SMS to the short code 384387 (To kept as sent)',
+             'ToCountry=US&ToState=&SmsMessageSid=SMbbf29aeb9d380ce2a1c0ae4635ff9dab&NumMedia=0&ToCity=&FromZip=27609&SmsSid=SMbbf29aeb9d380ce2a1c0ae4635ff9dab&FromState=NC&SmsStatus=received&FromCity=RALEIGH&Body=John+Cruz&FromCountry=US&To=384387&ToZip=&NumSegments=1&MessageSid=SMbbf29aeb9d380ce2a1c0ae4635ff9dab&AccountSid=acctid&From=%2B14133881111&ApiVersion=2010-04-01'),
+            ('tmsStatusExtra', 'a sent status of a Messaging Service message to the short code 2021',
+             'SmsStatus=sent&MessageStatus=sent&To=2021&MessagingServiceSid=MGdb23ec0f89ee2632e46e91d8128f5e2b&MessageSid=SM0b6e2697aae04182a9f5b5c7a8994c7f&AccountSid=acctid&From=%2B14133881111&ApiVersion=2010-04-01'),
+    ):
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in name).replace("b_s_u_i_d", "bsuid")
+        post(f"public_courier_{snake}", f"{courier} '{name}': {what}", parse_qsl(text, keep_blank_values=True),
+             body=text, url="https://hooks.example.com/c/tw/8eb23e93-5ecb-45ba-b726-3b064e0c56ab/receive")
     # A Spring app's controller test (Kotlin StoryControllerTests, callbackDeserialization_transcriptionComplete_
     # Success and _RecordingComplete_Success: the bodies Twilio sent it, byte for byte): a <Record>'s
     # transcription callback carries CallStatus=completed and was a second call.completed.
