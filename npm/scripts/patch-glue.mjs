@@ -1,3 +1,5 @@
+// Two patches of the wasm-bindgen glue (the second is MODULE_PATCHED, below).
+//
 // Lets the wasm-bindgen glue take a string wherever the Rust side takes bytes (a body): the
 // string is encoded as UTF-8 straight into the module's memory (`TextEncoder.encodeInto`),
 // where the glue would otherwise need a Uint8Array the caller encoded first and then copy it in.
@@ -58,13 +60,29 @@ function passUtf8ToWasm0(text, malloc) {
 }
 `;
 
+// A compiled module handed in from another realm is a module all the same. Next.js's edge
+// sandbox (next dev, and next build collecting a route's data) compiles a `.wasm?module` import
+// in Node's own realm and hands it to the sandbox, whose `WebAssembly.Module` is another
+// constructor: the glue's `instanceof` said no, compiled the module object as if it were bytes,
+// and every route that imports telhook threw at import (a review). The tag is the realm-free test
+// (WebAssembly.Instance takes a module of any realm of the engine).
+const MODULE_ORIGINAL = "if (!(module instanceof WebAssembly.Module)) {";
+const MODULE_PATCHED = 'if (Object.prototype.toString.call(module) !== "[object WebAssembly.Module]") {';
+
 for (const path of process.argv.slice(2)) {
   const glue = readFileSync(path, "utf8");
-  // Patched whole or not at all: a file with one of the two parts (a write cut short, a hand
-  // edit) would fail on its first string body, so it fails here.
-  const parts = [glue.includes(PATCHED), glue.includes(HELPER)];
-  if (parts[0] && parts[1]) continue;
-  if (parts[0] || parts[1]) throw new Error(`${path}: half patched; run wasm-bindgen again`);
+  // Patched whole or not at all: a file with some of the parts (a write cut short, a hand
+  // edit) would fail on its first string body or compiled module, so it fails here.
+  // A glue of wasm-bindgen's `nodejs` target (the bench's floor) compiles its own bytes: it has
+  // no initSync, so no module check to patch.
+  const takesModules = glue.includes("function initSync(");
+  const parts = [glue.includes(PATCHED), glue.includes(HELPER), ...(takesModules ? [glue.includes(MODULE_PATCHED)] : [])];
+  if (parts.every(Boolean)) continue;
+  if (parts.some(Boolean)) throw new Error(`${path}: half patched; run wasm-bindgen again`);
+  const moduleAt = glue.indexOf(MODULE_ORIGINAL);
+  if (takesModules && (moduleAt < 0 || glue.indexOf(MODULE_ORIGINAL, moduleAt + 1) >= 0)) {
+    throw new Error(`${path}: no single initSync module check as wasm-bindgen writes it; update npm/scripts/patch-glue.mjs`);
+  }
   const at = glue.indexOf(ORIGINAL);
   if (at < 0 || glue.indexOf(ORIGINAL, at + 1) >= 0) {
     throw new Error(`${path}: no single passArray8ToWasm0 as wasm-bindgen writes it; update npm/scripts/patch-glue.mjs`);
@@ -72,5 +90,5 @@ for (const path of process.argv.slice(2)) {
   for (const needed of ["cachedTextEncoder", "getUint8ArrayMemory0", "wasm.__wbindgen_free", "WASM_VECTOR_LEN"]) {
     if (!glue.includes(needed)) throw new Error(`${path}: the glue has no ${needed}; update npm/scripts/patch-glue.mjs`);
   }
-  writeFileSync(path, glue.replace(ORIGINAL, PATCHED) + HELPER);
+  writeFileSync(path, glue.replace(ORIGINAL, PATCHED).replace(MODULE_ORIGINAL, MODULE_PATCHED) + HELPER);
 }
