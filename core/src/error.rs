@@ -484,7 +484,7 @@ impl fmt::Display for Error {
                 write!(f, "option {option}: expected {expected}")
             }
             Error::RawBodyUnavailable => f.write_str(
-                "request body: a body parser consumed it before telhook; mount telhook before express.json() (or use express.raw())",
+                "request body: something read it before telhook (a body parser or middleware: Express's express.json(), Hono's c.req.json(), a Fetch Request whose body was used, an ASGI middleware that read the stream); give telhook the raw bytes or an unread request (mount it before the parser, or clone the request before reading it: request.clone(), Hono's cloneRawRequest)",
             ),
         }
     }

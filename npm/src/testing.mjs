@@ -150,6 +150,12 @@ export function signedRequest(provider, { eventKind, body, overrides, credential
     headers,
     body: signedBody,
     urlFor,
-    toRequest: (base) => new Request(urlFor(base), { method: wire.method, headers, body: signedBody }),
+    // A GET (Vonage's SMS API, Twilio Voice by GET) carries no body: a Fetch Request refuses one.
+    toRequest: (base) =>
+      new Request(urlFor(base), {
+        method: wire.method,
+        headers,
+        ...(wire.method === "GET" || wire.method === "HEAD" ? {} : { body: signedBody }),
+      }),
   });
 }

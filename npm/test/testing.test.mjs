@@ -84,6 +84,19 @@ test("own body, single scheme, URL token query, typed errors", () => {
   assert.throws(() => sample("lisoloo", "sms.teleported"), (e) => e instanceof telhook.RequestError && e.code === "invalid_request");
 });
 
+test("a signed GET becomes a Fetch Request without a body, and createHandler takes it (a review: toRequest threw for every GET)", async () => {
+  const credentials = { signature_secret: "s3cr3t-signature-secret-0123456789" };
+  const body = sample("vonage", "inbound_sms", { messageId: "0A0000000123ABCD2" });
+  const now = 1_769_000_000;
+  const seen = [];
+  const handler = telhook.createHandler({ provider: "vonage", credentials, store: null, onEvent: (event) => seen.push(event.id), clock: () => now });
+  const request = signedRequest("vonage", { body, credentials, now, transport: "query", url: "https://hooks.example.com/vonage" }).toRequest();
+  assert.equal(request.method, "GET");
+  assert.equal(request.body, null);
+  assert.equal((await handler(request)).status, 200);
+  assert.deepEqual(seen, ["vonage:sms:0A0000000123ABCD2"]);
+});
+
 test("Vonage's SMS API signed as a GET and as a form: each verifies, and all three shapes are one event", () => {
   const credentials = { signature_secret: "s3cr3t-signature-secret-0123456789" };
   const body = sample("vonage", "inbound_sms", { messageId: "0A0000000123ABCD1" });

@@ -126,6 +126,9 @@ const answer: Answer = ackForError(new Error("x"), "lisoloo");
 const answerStatus: number = answer.status;
 const pairs: ReadonlyArray<readonly [string, string]> = answer.headers;
 console.log(answerStatus, pairs, answer.code === "handler_failed");
+// The answer goes into a Fetch Response as it is (a review: its readonly pairs were refused).
+const answered: Response = new Response(answer.body, { status: answer.status, headers: answer.headers });
+console.log(answered.status);
 
 // The types refuse what creation refuses.
 // @ts-expect-error store is required (null to opt out of dedupe)

@@ -402,7 +402,8 @@ export function fromRequest(request: FetchRequest): Promise<WebhookRequest & { b
 export interface Answer {
   readonly status: number;
   readonly code: ErrorCode | AnswerCode;
-  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Frozen, typed as `HeadersInit` takes it: `new Response(a.body, { status: a.status, headers: a.headers })`. */
+  readonly headers: [string, string][];
   /** `{"error": code}` or `{"outcome": code}` as JSON text. */
   readonly body: string;
   /** What the provider does with this status; null when the provider is unknown. */
