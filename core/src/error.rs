@@ -436,7 +436,7 @@ impl fmt::Display for Error {
             ),
             Error::UrlSignatureMismatch { header, url } => write!(
                 f,
-                "signature in {header} does not match any configured secret for the URL {url} (behind a proxy, set the public_url option to the URL the provider calls)"
+                "signature in {header} does not match any configured secret for the URL {url} (behind a proxy or a framework that rewrites the URL, public_url must be exactly the URL the provider calls, as its console shows it)"
             ),
             Error::BodyHashMismatch { parameter } => {
                 write!(f, "the URL's {parameter} is not the SHA-256 of the body")
