@@ -668,6 +668,17 @@ def vonage():
         "ShouldDeserializeWebhook-response.json@8cad0859af710634ac70c2a5cd2f03c7b11903b9 (compact): an inbound WhatsApp "
         "text with every optional block (context, media, location, order, reply, sms, usage): message.received, "
         "its text, client_ref the reference", "vonage", whatsapp_full, h(whatsapp_full), creds)
+    # developer.vonage.com/en/messages/concepts/multisegment-sms-handling: a status of an SMS sent in
+    # two segments, each segment's status in sms.segments: one status of the message.
+    segmented = {"message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", "to": "447700900000", "from": "447700900001",
+                 "timestamp": "2025-02-03T12:14:25Z", "status": "delivered", "channel": "sms",
+                 "destination": {"network_code": "12345"},
+                 "sms": {"total_count": "2", "segments": [{"timestamp": "2025-02-03T12:14:25Z", "status": "delivered"},
+                                                          {"timestamp": "2025-02-03T12:14:58Z", "status": "delivered"}]}}
+    body = dumps(segmented)
+    vec("vonage", "doc_status_of_a_multisegment_sms", "developer.vonage.com/en/messages/concepts/multisegment-sms-"
+        "handling's example callback (an SMS of two segments, each segment's status in sms.segments): one "
+        "delivered status of the message", "vonage", body, h(body), creds)
     # RCS: the business's side is its agent's id ("from": "Vonage" with "channel": "rcs" in
     # developer.vonage.com/en/messages/guides/failover-message; "Vonage-RCS-Agent" in Vonage's post
     # "Introducing Message Failover in Vonage Messages API"), no sender ID: null, as behind Twilio's rcs:.

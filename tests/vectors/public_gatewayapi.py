@@ -237,6 +237,14 @@ def build(vec, h, hj, creds, dumps, jwt, GW_HMAC, GW_JWT):
               f"{php_tests}: testHS512's token verbatim (alg HS512, secret 'secret'). expect: accepted; "
               "message.status, provider status 'DELIVERED' (delivered), message id '2381703', to +4542609045",
               PHP_HS512_TOKEN)
+    published("public_php_sdk_dlr_without_time",
+              f"{php_tests}: testMissingRequiredKeys' token verbatim (secret 'secret'): a DLR with no 'time' "
+              "(the SDK itself refuses it as missing a required key). expect: accepted all the same (a verified "
+              "delivery is never refused for its shape); message.status, provider status 'DELIVERED' "
+              "(delivered), message id '2381703', to +4542609045, occurred_at null",
+              "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpZCI6MjM4MTcwMywibXNpc2RuIjo0NTQyNjA5MDQ1LCJzdGF0dXMiOiJE"
+              "RUxJVkVSRUQiLCJlcnJvciI6bnVsbCwiY29kZSI6bnVsbCwidXNlcnJlZiI6bnVsbCwiY2FsbGJhY2tfdXJsIjoiaHR0cDovL2J"
+              "iYWY3MTQyLm5ncm9rLmlvIiwiYXBpIjo0fQ.6lYoTn05tdJZIke3pxZg-dCxLjCeaOuWgjk7Ln6UQtA")
     for alg in ("HS384", "HS512"):
         payload = dict(DOC_DLR, status="ENROUTE", time=1449999990)
         del payload["charge_status"]
