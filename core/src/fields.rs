@@ -338,13 +338,13 @@ impl<'a> Fields<'a> {
         self.read(path, |value| phone::message_address(&address_text(value)?))
     }
 
-    /// A call's party: a phone number in E.164 ([`phone::call_party`]: a SIP URI of one too),
-    /// else `None` (marked unread). A withheld caller (`anonymous`, `restricted`, Vonage's
-    /// `unknown`), a SIP user or an app user's name is no number, and no sender ID either (those
-    /// are a message's): every provider's call gives `null` there, as Twilio's does (a review:
-    /// Telnyx and Vonage gave `"anonymous"`).
+    /// A call's party: a phone number in E.164, else `None` (marked unread). A withheld caller
+    /// (`anonymous`, `restricted`, Vonage's `unknown`), a SIP URI or an app user's name is no
+    /// number, and no sender ID either (those are a message's): every provider's call gives
+    /// `null` there, as Twilio's does (a review: Telnyx and Vonage gave `"anonymous"`). A SIP
+    /// URI's user part is only read on a provider's own SIP domain ([`phone::call_party`]).
     pub fn call_party(&mut self, path: &str) -> Option<String> {
-        self.read(path, |value| phone::call_party(&address_text(value)?))
+        self.read(path, |value| phone::call_party(&address_text(value)?, None))
     }
 
     /// The paths that were present but could not be read, each once, in the order first met.

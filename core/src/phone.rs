@@ -49,13 +49,15 @@ pub fn to_e164(raw: &str, calling_code_hint: Option<&str>) -> Option<String> {
     valid.then_some(out)
 }
 
-/// A call's party as a phone number: E.164 as [`to_e164`] reads it, or a SIP URI whose user part
-/// is a global number (`sip:+13125550100@sip.telnyx.com;transport=udp`, `sips:` too): the number
-/// a SIP trunk gives a call from the phone network, which RFC 3261 §19.1.6 equates with
-/// `tel:+13125550100`. Anything else is no number the receiver can dial: a SIP user or
-/// extension (`sip:1001@pbx`, `sip:alice@…`), a user part without `+` (its country unknown), a
-/// withheld caller, an app user.
-pub fn call_party(raw: &str) -> Option<String> {
+/// A call's party as a phone number: E.164 as [`to_e164`] reads it, else `None` — a withheld
+/// caller, an app user, a SIP user or extension (`sip:1001@pbx`, `sip:alice@…`). A SIP URI whose
+/// user part is a global number (`sip:+13125550100@acme.sip.twilio.com`, RFC 3261 §19.1.6) is that
+/// number only on the provider's own `sip_domain` (a host under it), where the provider
+/// authenticated the caller (a Twilio SIP Domain's credential list or IP ACL): on another host its
+/// user part is whatever the caller wrote (a connection taking SIP URI calls from anyone), no
+/// number to report as the caller's (a review). Its user part is `+` and digits with RFC 3966's
+/// visual separators only (`-` `.` `(` `)`), a password or parameters after it dropped.
+pub fn call_party(raw: &str, sip_domain: Option<&str>) -> Option<String> {
     let text = crate::request::trimmed(raw);
     let uri = ["sip:", "sips:"].into_iter().find_map(|scheme| {
         text.get(..scheme.len())
@@ -65,13 +67,37 @@ pub fn call_party(raw: &str) -> Option<String> {
     let Some(uri) = uri else {
         return to_e164(text, None);
     };
-    // The user part ends at `@`; its own parameters (`;isub=`, `;npdi`) follow a `;`.
-    let (user, _host) = uri.split_once('@')?;
-    let number = user.split(';').next().unwrap_or_default();
-    if number.starts_with('+') {
+    let (user, rest) = uri.split_once('@')?;
+    let host = rest.split([';', ':', '?', '>']).next().unwrap_or_default();
+    if !sip_domain.is_some_and(|domain| is_under(host, domain)) {
+        return None;
+    }
+    // The user's parameters (`;isub=`, `;npdi`) and a password (`:secret`) follow the number.
+    let number = user.split([';', ':']).next().unwrap_or_default();
+    let digits = number.strip_prefix('+')?;
+    let readable = !digits.is_empty()
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'(' | b')'));
+    if readable {
         to_e164(number, None)
     } else {
         None
+    }
+}
+
+/// Whether `host` is `domain` or a name under it, as DNS compares names (ASCII case ignored).
+fn is_under(host: &str, domain: &str) -> bool {
+    let (host, domain) = (host.as_bytes(), domain.as_bytes());
+    match host.len().checked_sub(domain.len()) {
+        Some(0) => host.eq_ignore_ascii_case(domain),
+        Some(start) => {
+            host.get(start - 1) == Some(&b'.')
+                && host
+                    .get(start..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case(domain))
+        }
+        None => false,
     }
 }
 
@@ -133,30 +159,60 @@ mod tests {
     use super::{call_party, message_address, to_e164};
 
     #[test]
-    fn call_parties_are_numbers_or_sip_uris_of_numbers() {
-        let cases: &[(&str, Option<&str>)] = &[
-            ("+13125550100", Some("+13125550100")),
-            ("sip:+13125550100@sip.telnyx.com", Some("+13125550100")),
+    fn call_parties_are_numbers_or_sip_uris_of_numbers_on_the_providers_domain() {
+        let twilio = Some("sip.twilio.com");
+        let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+            ("+13125550100", None, Some("+13125550100")),
+            ("tel:+13125550100", None, Some("+13125550100")),
+            ("anonymous", twilio, None),
+            ("client:alice", twilio, None),
             (
-                "SIP:+13125550100@sip.telnyx.com:5060;transport=udp",
+                "sip:+13125550100@acme.sip.twilio.com",
+                twilio,
                 Some("+13125550100"),
             ),
-            ("sips:+44 20 7946 0958@example.com", Some("+442079460958")),
             (
-                "sip:+13125550100;npdi@carrier.example",
+                "SIPS:+1-312-555-0100@ACME.SIP.TWILIO.COM:5061;transport=tls",
+                twilio,
                 Some("+13125550100"),
             ),
-            ("sip:13125550100@sip.telnyx.com", None),
-            ("sip:1001@pbx.example", None),
-            ("sip:alice@example.sip.twilio.com", None),
-            ("sip:+13125550100", None),
-            ("sip:", None),
-            ("anonymous", None),
-            ("client:alice", None),
-            ("tel:+13125550100", Some("+13125550100")),
+            (
+                "sip:+1-212-555-1212:1234@acme.sip.twilio.com;user=phone",
+                twilio,
+                Some("+12125551212"),
+            ),
+            (
+                "sip:+13125550100;npdi@acme.sip.twilio.com",
+                twilio,
+                Some("+13125550100"),
+            ),
+            (
+                "sip:+13125550100@sip.twilio.com",
+                twilio,
+                Some("+13125550100"),
+            ),
+            // Another host: the user part is whatever the caller wrote.
+            ("sip:+13125550100@attacker.example", twilio, None),
+            ("sip:+13125550100@evilsip.twilio.com", twilio, None),
+            (
+                "sip:+13125550100@sip.twilio.com.attacker.example",
+                twilio,
+                None,
+            ),
+            ("sip:+13125550100@acme.sip.twilio.com", None, None),
+            // No number: an extension, a name, no `+`, separators a number never has, no host.
+            ("sip:1001@acme.sip.twilio.com", twilio, None),
+            ("sip:alice@acme.sip.twilio.com", twilio, None),
+            ("sip:13125550100@acme.sip.twilio.com", twilio, None),
+            ("sip:+13125550100/12@acme.sip.twilio.com", twilio, None),
+            ("sip:+1 312 555 0100@acme.sip.twilio.com", twilio, None),
+            ("sip:+@acme.sip.twilio.com", twilio, None),
+            ("sip:+13125550100@", twilio, None),
+            ("sip:+13125550100", twilio, None),
+            ("sip:", twilio, None),
         ];
-        for (raw, expected) in cases {
-            assert_eq!(call_party(raw).as_deref(), *expected, "{raw}");
+        for (raw, domain, expected) in cases {
+            assert_eq!(call_party(raw, *domain).as_deref(), *expected, "{raw}");
         }
     }
 

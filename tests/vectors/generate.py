@@ -782,7 +782,8 @@ def telnyx():
             (26, "doc_delivery_update_unwrapped", "the docs' delivery update (message.sent, recipient queued), "
              "as the fixture recorded it, without the data wrapper (the page shows data and meta now): "
              "read all the same"),
-            (23, "sdk_node_call_ai_gather_ended", "a Call Control event (call.ai_gather.ended) as a call status"),
+            (23, "sdk_node_call_ai_gather_ended", "a Call Control event (call.ai_gather.ended): the caller's input, "
+             "other (as Vonage's input action's events), the call named without a status"),
             (22, "sdk_python_conference_floor_changed_unwrapped", "conference.floor.changed without the data "
              "wrapper: a verified event of a kind telhook does not map, so type other with its id"),
             (24, "sdk_node_legacy_v1_call_initiated", "API v1 naming (call_initiated, created_at): read as "
@@ -927,6 +928,15 @@ def telnyx():
     body = dumps(inbound)
     vec("telnyx", "message_received_sms", "An inbound SMS (message.received): from, to and text; no delivery "
         "status", "telnyx", body, h(body), creds)
+    media_only = json.loads(dumps(inbound))
+    media_only["data"]["id"] = "d2e5b9a3-1e1f-4a66-8b3c-2c3d4e5f6a09"
+    media_only["data"]["payload"].update({"type": "MMS", "text": "", "media": [
+        {"url": "https://media.telnyx.com/7ee4241c/photo.jpg", "content_type": "image/jpeg", "size": 48213,
+         "hash_sha256": "5f2b0b0f6a1e8d9c"}]})
+    body = dumps(media_only)
+    vec("telnyx", "message_received_mms_without_text", "An inbound MMS of a picture alone (the docs' media "
+        "objects: url, content_type, size, hash_sha256) with text '': no text (null, as every provider's "
+        "empty text), the media in raw", "telnyx", body, h(body), creds)
     long_text = ("Concatenated SMS, ten parts of 153 GSM-7 characters each: " * 30)[:1530]
     inbound["data"]["payload"].update({"text": long_text, "parts": 10})
     inbound["data"]["id"] = "d2e5b9a3-1e1f-4a66-8b3c-2c3d4e5f6a02"
@@ -988,13 +998,16 @@ def telnyx():
         "number or null, as Twilio's Anonymous), the text stays in raw", "telnyx", body, h(body), creds)
 
     # Telnyx documents `from` and `to` as "Number or SIP URI" (its SDKs' CallInitiatedPayload, e.g.
-    # team-telnyx/telnyx-java docs/CallInitiatedPayload.md). A SIP URI whose user part is a global
-    # number is that number (RFC 3261 19.1.6); a SIP user or an extension is none.
+    # team-telnyx/telnyx-java docs/CallInitiatedPayload.md). A connection can take SIP URI calls from
+    # anyone (sip_uri_calling_preference: unrestricted): the URI's user part is what the caller wrote,
+    # a number nobody vouched for (a review), so neither a number in it nor a SIP user or extension
+    # is reported as the caller's.
     body = call("call.initiated", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b07", "2026-01-21T12:46:00.000Z", "parked",
-                **{"from": "sip:+13125550100@sip.telnyx.com;transport=udp"})
-    vec("telnyx", "call_initiated_from_sip_uri_of_a_number", "An incoming call whose from is a SIP URI with a "
-        "global number as its user part (team-telnyx/telnyx-java docs/CallInitiatedPayload.md: 'Number or SIP "
-        "URI placing the call'): from is that number in E.164", "telnyx", body, h(body), creds)
+                **{"from": "sip:+13125550100@sip.example.net;transport=udp"})
+    vec("telnyx", "call_initiated_from_sip_uri_is_no_number", "An incoming call whose from is a SIP URI with a "
+        "number as its user part (team-telnyx/telnyx-java docs/CallInitiatedPayload.md: 'Number or SIP URI "
+        "placing the call'; a connection may take SIP URI calls from anyone): from is null, the URI stays in raw",
+        "telnyx", body, h(body), creds)
     body = call("call.initiated", "e3f6c0b4-2f20-4b77-9c4d-3d4e5f6a7b08", "2026-01-21T12:47:00.000Z", "parked",
                 **{"from": "sip:1001@pbx.example.com"})
     vec("telnyx", "call_initiated_from_sip_extension", "An incoming call from a SIP extension (from "
@@ -1421,6 +1434,11 @@ def twilio():
          "converts them to E.164): the parties are the numbers",
          [(k, {"From": "sip:+61255501234@migrate.sip.twilio.com", "To": "sip:+61480000123@migrate.sip.twilio.com"}
            .get(k, v)) for k, v in call] + [("CallStatus", "ringing")],
+         url="https://hooks.example.com/twilio/voice")
+    post("call_from_sip_uri_off_twilio", "A Voice request whose From is a SIP URI on a host that is no Twilio "
+         "SIP Domain (sip:+61255501234@sip.example.net): its user part is what the caller wrote, no number "
+         "Twilio vouched for: from is null",
+         [(k, {"From": "sip:+61255501234@sip.example.net"}.get(k, v)) for k, v in call] + [("CallStatus", "ringing")],
          url="https://hooks.example.com/twilio/voice")
     # A WhatsApp location (twilio.com/docs/whatsapp/api: Latitude, Longitude, Address, Label; the text
     # empty): Body= is sent with nothing in it, which is no text, as a media-only message's.

@@ -47,7 +47,7 @@ pub(crate) const SPEC: Spec = Spec {
     #[cfg(feature = "inspect")]
     parse: |raw| Ok(super::Payload::Lisoloo(super::from_value(raw)?)),
     normalize,
-    message_parts,
+    message_parts: defaults::one_part,
     schemes: SCHEMES,
     user_agent: None,
     #[cfg(feature = "kit")]
@@ -163,17 +163,6 @@ fn named_by_headers(headers: &HeaderNames<'_>) -> bool {
 
 fn body_matches(body: &BodyKeys<'_>) -> bool {
     body.has("event_id") && body.has("event_type") && !body.has("event")
-}
-
-/// `data.segments`: the number of SMS parts of the message. Each part's delivery is reported
-/// as its own event (its own `event_id`), so the ledger counts delivered reports against it.
-/// Anything but a positive integer counts as one part.
-fn message_parts(raw: &Value) -> u32 {
-    raw.get("data")
-        .and_then(|data| data.get("segments"))
-        .and_then(Value::as_u64)
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(1)
 }
 
 /// Lisoloo's lifecycle words, with the failure words other SMS APIs use for the same thing.

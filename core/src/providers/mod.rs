@@ -45,7 +45,11 @@ pub(crate) struct Spec {
     pub parse: fn(&Value) -> Result<Payload>,
     /// The event of a verified, redacted body (`raw`), read into the typed payload.
     pub normalize: fn(Value, &Context<'_>) -> Result<NormalizedEvent>,
-    /// How many parts the message an event reports on has.
+    /// How many parts the message an event reports on has, each reported apart under the
+    /// message's id (the ledger marks it delivered once every part is). Every provider today
+    /// reports a status of the message as a whole, or gives each part an id of its own:
+    /// [`defaults::one_part`] (a review: Twilio's `NumSegments`, Lisoloo's `data.segments` and the
+    /// Vonage SMS API's `concat-total` read as parts kept a delivered long message `sent`).
     pub message_parts: fn(&Value) -> u32,
     /// Authentication schemes, in the order [`Spec::sign`] applies them; a flat set of
     /// credentials holding any other is refused for this provider ([`check_only_its_schemes`]).
@@ -338,6 +342,13 @@ pub(crate) fn normalize(
         received_at,
     };
     let mut event = (spec(provider).normalize)(raw, &context)?;
+    // A message with nothing written is no text, whoever sends it how: Twilio's `Body=` (a
+    // WhatsApp location, a media-only message), Telnyx's and Vonage's `"text": ""` (a review).
+    if let Some(message) = event.message.as_mut() {
+        if message.text.as_deref() == Some("") {
+            message.text = None;
+        }
+    }
     crate::event::canonicalize_numbers(&mut event.raw);
     Ok(event)
 }

@@ -471,11 +471,15 @@ fn call_event(
         None => None,
     };
     let inbound = direction == Some(Direction::Inbound);
-    // A recording's events (`call.recording.saved`, `.error`, `.transcription.saved`) are no
-    // change of the call, as Twilio's and Vonage's recording callbacks are `other` too.
-    let recording = state.starts_with("recording.");
+    // What a call produced or was told, not a change of the call: a recording's and a
+    // transcription's events, and the caller's input (`call.gather.ended`, `call.dtmf.received`,
+    // `call.ai_gather.ended`), `other` as Twilio's and Vonage's recordings, transcriptions and
+    // input are (a review).
+    let about_the_call = ["recording.", "transcription", "gather.", "ai_gather.", "dtmf."]
+        .iter()
+        .any(|kind| state.starts_with(kind));
     let event_type = match state {
-        _ if recording => EventType::Other,
+        _ if about_the_call => EventType::Other,
         "initiated" if inbound => EventType::CallIncoming,
         // A hang-up before the call was taken is a missed call when it came in; Telnyx's
         // `call.hangup` carries no `direction` as its docs show it (and as a logged delivery
@@ -503,7 +507,7 @@ fn call_event(
     event.call = Some(Call {
         id: fields.id(&payload("call_control_id")),
         direction,
-        status: (!recording).then(|| String::from(state)),
+        status: (!about_the_call).then(|| String::from(state)),
         voicemail_url: None,
         duration_seconds,
     });

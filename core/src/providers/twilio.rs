@@ -81,7 +81,7 @@ pub(crate) const SPEC: Spec = Spec {
     #[cfg(feature = "inspect")]
     parse: |raw| Ok(super::Payload::Twilio(raw.clone())),
     normalize,
-    message_parts,
+    message_parts: defaults::one_part,
     schemes: SCHEMES,
     user_agent: Some("TwilioProxy/1.1"),
     #[cfg(feature = "kit")]
@@ -579,9 +579,14 @@ fn status_of(word: &str) -> DeliveryStatus {
     }
 }
 
+/// The domain every Twilio SIP Domain is under (`acme.sip.twilio.com`; twilio-go's
+/// AccountsSIPDomainsApi: domain names "must end with sip.twilio.com"): a call through one
+/// names its parties as SIP URIs there, the caller authenticated by the Domain.
+const SIP_DOMAIN: &str = "sip.twilio.com";
+
 /// Whose address is read: a message's sender or recipient may be a short code or a sender ID;
-/// a call's party is a phone number (a SIP URI of one too: [`crate::phone::call_party`]) or
-/// nothing (`Anonymous`, `client:alice`, `sip:alice@…`).
+/// a call's party is a phone number (a SIP URI of one on a SIP Domain too:
+/// [`crate::phone::call_party`]) or nothing (`Anonymous`, `client:alice`, `sip:alice@…`).
 #[derive(Clone, Copy, PartialEq)]
 enum Party {
     Message,
@@ -602,7 +607,7 @@ fn address(fields: &mut Fields<'_>, path: &str, party: Party) -> Option<String> 
         None => {
             let number = text.strip_prefix("whatsapp:").unwrap_or(text);
             match party {
-                Party::Call => crate::phone::call_party(number),
+                Party::Call => crate::phone::call_party(number, Some(SIP_DOMAIN)),
                 Party::Message => crate::phone::message_address(number),
             }
         }
@@ -611,14 +616,6 @@ fn address(fields: &mut Fields<'_>, path: &str, party: Party) -> Option<String> 
         fields.mark_unread(path);
     }
     address
-}
-
-fn message_parts(raw: &Value) -> u32 {
-    raw.get("NumSegments")
-        .and_then(Value::as_str)
-        .and_then(|text| text.trim().parse::<u32>().ok())
-        .filter(|parts| *parts >= 1)
-        .unwrap_or(1)
 }
 
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
@@ -676,12 +673,7 @@ fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
             } else {
                 Direction::Outbound
             }),
-            // A message with nothing written sends `Body=` (a WhatsApp location, a media-only
-            // message): no text, as when `Body` is absent (a review's captured request).
-            text: fields
-                .text("Body")
-                .filter(|text| !text.is_empty())
-                .map(String::from),
+            text: fields.text("Body").map(String::from),
             reference: None,
             error,
         });

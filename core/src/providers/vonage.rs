@@ -90,7 +90,7 @@ pub(crate) const SPEC: Spec = Spec {
     #[cfg(feature = "inspect")]
     parse: |raw| Ok(super::Payload::Vonage(super::from_value(raw)?)),
     normalize,
-    message_parts,
+    message_parts: defaults::one_part,
     schemes: SCHEMES,
     user_agent: None,
     #[cfg(feature = "kit")]
@@ -491,15 +491,6 @@ fn is_sms_payload(raw: &Value) -> bool {
         && [SMS_ID, SMS_NUMBER, "err-code", "concat-ref"]
             .iter()
             .any(|key| object.contains_key(*key))
-}
-
-/// The parts of a concatenated SMS (`concat-total`), else 1.
-fn message_parts(raw: &Value) -> u32 {
-    raw.get("concat-total")
-        .and_then(Value::as_str)
-        .and_then(|text| text.trim().parse::<u32>().ok())
-        .filter(|parts| *parts >= 1)
-        .unwrap_or(1)
 }
 
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {
