@@ -679,6 +679,25 @@ def vonage():
     vec("vonage", "doc_status_of_a_multisegment_sms", "developer.vonage.com/en/messages/concepts/multisegment-sms-"
         "handling's example callback (an SMS of two segments, each segment's status in sms.segments): one "
         "delivered status of the message", "vonage", body, h(body), creds)
+    # The failover guide's flow (developer.vonage.com/en/messages/guides/failover-message: RCS submitted,
+    # RCS rejected, SMS submitted, SMS delivered): the first item's rejection is no end of the message,
+    # which goes on by SMS; the last item's is.
+    rejected_first = dict(workflow_status, status="rejected", channel="rcs", **{"from": "Vonage"},
+                          error={"type": "https://developer.vonage.com/api-errors/messages#1300", "title": "1300",
+                                 "detail": "The recipient's device does not support RCS",
+                                 "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"})
+    for key in ("whatsapp", "sms", "destination"):
+        rejected_first.pop(key)
+    body = dumps(rejected_first)
+    vec("vonage", "status_of_a_failover_workflow_first_item_rejected", "The failover guide's flow "
+        "(developer.vonage.com/en/messages/guides/failover-message): the RCS item (1 of 2) rejected, so Vonage "
+        "sends the SMS next: the message is queued for its next channel (provider_status rejected, its error "
+        "kept), not failed, so that a ledger takes the SMS's statuses", "vonage", body, h(body), creds)
+    rejected_last = dict(rejected_first, channel="sms", **{"from": "447700900001"},
+                         workflow=dict(workflow_status["workflow"], items_number="2"))
+    body = dumps(rejected_last)
+    vec("vonage", "status_of_a_failover_workflow_last_item_rejected", "The same workflow's SMS (item 2 of 2) "
+        "rejected: no channel is left, the message failed (rejected)", "vonage", body, h(body), creds)
     # RCS: the business's side is its agent's id ("from": "Vonage" with "channel": "rcs" in
     # developer.vonage.com/en/messages/guides/failover-message; "Vonage-RCS-Agent" in Vonage's post
     # "Introducing Message Failover in Vonage Messages API"), no sender ID: null, as behind Twilio's rcs:.

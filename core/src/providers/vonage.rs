@@ -671,7 +671,23 @@ fn normalize_messages(raw: Value, context: &Context<'_>) -> Result<NormalizedEve
     }
     if is_status {
         let word = status.unwrap_or_default();
-        event.status = Some(StatusInfo::new(status_of(word), word));
+        // A failover workflow's message that failed before its last item goes on by the next
+        // channel (developer.vonage.com/en/messages/guides/failover-message: RCS submitted, RCS
+        // rejected, SMS submitted, SMS delivered): no end of the message, which waits for that
+        // channel (queued), or the ledger closed it as rejected and refused the fallback's
+        // statuses as after_final (a ledger review).
+        let mut value = status_of(word);
+        if value.is_final() && value.rank() < DeliveryStatus::Delivered.rank() {
+            let count = |fields: &mut Fields<'_>, path: &str| {
+                fields.id(path).and_then(|text| text.trim().parse::<u32>().ok())
+            };
+            let number = count(&mut fields, "workflow.items_number");
+            let total = count(&mut fields, "workflow.items_total");
+            if number.zip(total).is_some_and(|(number, total)| number < total) {
+                value = DeliveryStatus::Queued;
+            }
+        }
+        event.status = Some(StatusInfo::new(value, word));
     }
     if event_type != EventType::Other {
         let error = if fields.has("error") {
