@@ -36,18 +36,9 @@ impl Answer {
     }
 }
 
-/// The outcome or error code of a telhook receiver's JSON answer; `None` for any other body.
+/// The outcome or error code of a telhook receiver's answer; `None` for any other body.
 fn outcome_of(body: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    let code = value
-        .get("outcome")
-        .or_else(|| value.get("error"))?
-        .as_str()?;
-    // A code is a short identifier; anything else is not telhook's answer.
-    let plain = !code.is_empty()
-        && code.len() <= 40
-        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    plain.then(|| code.to_owned())
+    telhook_core::receive::answer_code_of(body.trim_end())
 }
 
 /// An HTTP client configured like the provider: its timeout, statuses not treated as errors.
@@ -165,6 +156,16 @@ mod tests {
         );
         assert_eq!(outcome_of("ok"), None);
         assert_eq!(outcome_of(r#"{"outcome":"Some text, not a code"}"#), None);
+        // Twilio's acknowledging answer: empty TwiML, the code in a comment.
+        let twilio = telhook_core::decide(&telhook_core::Step::Handled {
+            provider: telhook_core::Provider::Twilio,
+            result: telhook_core::receive::HandlerResult::Outcome {
+                outcome: telhook_core::HandlerOutcome::Ok,
+            },
+        });
+        assert!(twilio.body.ends_with("<Response/>"), "{}", twilio.body);
+        assert_eq!(outcome_of(&twilio.body).as_deref(), Some("accepted"));
+        assert_eq!(outcome_of("<?xml version=\"1.0\"?><Response/>"), None);
     }
 
     #[test]

@@ -429,6 +429,38 @@ enum Body {
     Error,
 }
 
+/// The code an answer's body carries ([`Answer::body`]: `{"outcome": code}`, `{"error": code}`, or
+/// Twilio's TwiML with it in a comment), read back by a client of a telhook receiver (the CLI's
+/// `simulate`); `None` for any other body.
+pub fn answer_code_of(body: &str) -> Option<String> {
+    let code: String = match body
+        .strip_prefix(TWIML_PROLOGUE)
+        .and_then(|rest| rest.strip_suffix(TWIML_EPILOGUE))
+    {
+        Some(code) => String::from(code),
+        // Any JSON object with the code under either name (a proxy may re-serialize it).
+        None => {
+            let value: serde_json::Value = crate::json_read::from_str(body).ok()?;
+            String::from(
+                value
+                    .get("outcome")
+                    .or_else(|| value.get("error"))?
+                    .as_str()?,
+            )
+        }
+    };
+    // A code is a short snake_case identifier; anything else is not telhook's answer.
+    let plain = !code.is_empty()
+        && code.len() <= 40
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plain.then_some(code)
+}
+
+/// An acknowledging answer to Twilio: an empty TwiML document, the answer's code in a comment
+/// before it (`<!-- telhook: accepted -->`).
+const TWIML_PROLOGUE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><!-- telhook: ";
+const TWIML_EPILOGUE: &str = " --><Response/>";
+
 fn answer(
     provider: Option<Provider>,
     status: u16,
@@ -437,6 +469,29 @@ fn answer(
     dedupe: DedupeAction,
     log: LogLevel,
 ) -> Answer {
+    // Twilio reads what a 2xx answer holds as TwiML, whatever the request was: JSON answered a
+    // message's webhook with error 12300 in the account's debugger on every message, and a
+    // call's with "an application error has occurred" to the caller. An empty document does
+    // nothing (no reply, the call ends); the code rides in a comment, which TwiML ignores. A
+    // handler that has something to say (a call's instructions) answers with its own TwiML.
+    if provider == Some(Provider::Twilio)
+        && matches!(body, Body::Outcome)
+        && (200..300).contains(&status)
+    {
+        let mut text = String::from(TWIML_PROLOGUE);
+        text.push_str(code);
+        text.push_str(TWIML_EPILOGUE);
+        return Answer {
+            status,
+            code,
+            headers: vec![("content-type", String::from("text/xml"))],
+            body: text,
+            provider_action: provider.map(|p| retry_policy(p).classify(status)),
+            dedupe,
+            log,
+            note: None,
+        };
+    }
     // Codes are fixed snake_case identifiers: no JSON escaping is ever needed.
     let field = match body {
         Body::Outcome => "outcome",

@@ -16,7 +16,10 @@ export function deliveryHeaders(delivery) {
   return headerPairs(delivery).filter(([name]) => name.toLowerCase() !== "content-length");
 }
 
-function codeOf(body) {
+/** The answer's code: `{"outcome"|"error": code}`, or Twilio's empty TwiML with it in a comment. */
+export function codeOf(body) {
+  const twiml = /^<\?xml version="1\.0" encoding="UTF-8"\?><!-- telhook: ([a-z_]+) --><Response\/>$/.exec(body);
+  if (twiml) return twiml[1];
   try {
     const parsed = JSON.parse(body);
     return parsed.error ?? parsed.outcome ?? null;

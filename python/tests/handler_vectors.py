@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from telhook.stores import MemoryStore
 
-from vector_reader import handler_vector_paths, request_of
+from vector_reader import code_of, handler_vector_paths, request_of
 
 HANDLER_VECTORS = handler_vector_paths()
 
@@ -160,14 +160,6 @@ def request_parts(deliver: Dict[str, Any]) -> Tuple[str, str, List[Tuple[str, st
     request = request_of(deliver)
     query = urllib.parse.urlsplit(request.url or "").query
     return request.method, "/hooks/vector" + ("?" + query if query else ""), request.headers, request.body
-
-
-def code_of(body: bytes) -> Optional[str]:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    return parsed.get("error") or parsed.get("outcome") if isinstance(parsed, dict) else None
 
 
 def check(name: str, index: int, expect: Dict[str, Any], reply: Reply) -> None:

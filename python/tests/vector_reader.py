@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import pathlib
+import re
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -68,12 +69,26 @@ def max_body_bytes(vector: Dict[str, Any]) -> Optional[int]:
     return limit
 
 
+TWIML_ANSWER = re.compile(rb'<\?xml version="1\.0" encoding="UTF-8"\?><!-- telhook: ([a-z_]+) --><Response/>')
+
+
+def code_of(body: bytes) -> Optional[str]:
+    """The answer's code: `{"outcome"|"error": code}`, or Twilio's empty TwiML with it in a comment."""
+    twiml = TWIML_ANSWER.fullmatch(body)
+    if twiml:
+        return twiml.group(1).decode()
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed.get("error") or parsed.get("outcome") if isinstance(parsed, dict) else None
+
+
 def answered(status: int, headers: Any, body: bytes, expect: Dict[str, Any]) -> Dict[str, Any]:
     """What an inbox or handler vector's ``expect`` is compared with: the status, the body's
-    code (its ``outcome`` or ``error``), and only the headers ``expect`` lists. ``headers``: a
-    mapping with case-insensitive names (Django's) or (name, value) pairs."""
-    parsed = json.loads(body) if body else {}
-    seen: Dict[str, Any] = {"status": status, "code": parsed.get("outcome") or parsed.get("error")}
+    code (its ``outcome`` or ``error``, or in Twilio's TwiML), and only the headers ``expect``
+    lists. ``headers``: a mapping with case-insensitive names (Django's) or (name, value) pairs."""
+    seen: Dict[str, Any] = {"status": status, "code": code_of(body) if body else None}
     if "headers" in expect:
         pairs = headers.items() if hasattr(headers, "items") else headers
         lowered = {name.lower(): value for name, value in pairs}
