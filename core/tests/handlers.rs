@@ -73,7 +73,7 @@ fn observed(answer: &Answer, expect: &Value) -> Value {
         assert!(answer
             .headers
             .iter()
-            .any(|(n, v)| n == "content-type" && v == "text/xml"));
+            .any(|(n, v)| *n == "content-type" && v == "text/xml"));
     } else {
         let body: Value = serde_json::from_str(&answer.body).unwrap();
         assert_eq!(
