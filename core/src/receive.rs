@@ -469,29 +469,6 @@ fn answer(
     dedupe: DedupeAction,
     log: LogLevel,
 ) -> Answer {
-    // Twilio reads what a 2xx answer holds as TwiML, whatever the request was: JSON answered a
-    // message's webhook with error 12300 in the account's debugger on every message, and a
-    // call's with "an application error has occurred" to the caller. An empty document does
-    // nothing (no reply, the call ends); the code rides in a comment, which TwiML ignores. A
-    // handler that has something to say (a call's instructions) answers with its own TwiML.
-    if provider == Some(Provider::Twilio)
-        && matches!(body, Body::Outcome)
-        && (200..300).contains(&status)
-    {
-        let mut text = String::from(TWIML_PROLOGUE);
-        text.push_str(code);
-        text.push_str(TWIML_EPILOGUE);
-        return Answer {
-            status,
-            code,
-            headers: vec![("content-type", String::from("text/xml"))],
-            body: text,
-            provider_action: provider.map(|p| retry_policy(p).classify(status)),
-            dedupe,
-            log,
-            note: None,
-        };
-    }
     // Codes are fixed snake_case identifiers: no JSON escaping is ever needed.
     let field = match body {
         Body::Outcome => "outcome",
@@ -503,7 +480,7 @@ fn answer(
     text.push_str("\":\"");
     text.push_str(code);
     text.push_str("\"}");
-    Answer {
+    let answer = Answer {
         status,
         code,
         headers: vec![("content-type", String::from("application/json"))],
@@ -512,7 +489,30 @@ fn answer(
         dedupe,
         log,
         note: None,
+    };
+    if provider == Some(Provider::Twilio) {
+        in_markup(answer)
+    } else {
+        answer
     }
+}
+
+/// `answer` as TwiML, for a provider that reads what a 2xx answer holds as its instructions:
+/// Twilio whatever it called for, Telnyx's TeXML (its form-encoded requests). JSON answered a
+/// message's webhook with error 12300 in Twilio's debugger on every message, and a call's with
+/// "an application error has occurred" to the caller. An empty document does nothing (no reply,
+/// the call ends); the code rides in a comment, which TwiML ignores. A handler that has
+/// something to say (a call's instructions) answers with its own TwiML. Other answers (errors,
+/// a handler's 204) are left as they are.
+pub(crate) fn in_markup(mut answer: Answer) -> Answer {
+    if (200..300).contains(&answer.status) && answer.body.starts_with("{\"outcome\"") {
+        let mut text = String::from(TWIML_PROLOGUE);
+        text.push_str(answer.code);
+        text.push_str(TWIML_EPILOGUE);
+        answer.body = text;
+        answer.headers = vec![("content-type", String::from("text/xml"))];
+    }
+    answer
 }
 
 fn itoa(value: u32) -> String {

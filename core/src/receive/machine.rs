@@ -273,6 +273,10 @@ pub struct Delivery {
     /// ([`Input::DecodedBodyRead`]).
     #[serde(default)]
     pub body_decoded: bool,
+    /// The request declared a form body (`application/x-www-form-urlencoded`): from Telnyx, a
+    /// TeXML request, which reads a 2xx answer as TeXML ([`crate::receive::in_markup`]).
+    #[serde(default)]
+    pub form_body: bool,
 }
 
 /// What the handler did, kept while the claim is settled.
@@ -484,6 +488,15 @@ impl Delivery {
             note: None,
             declared_length: request.declared_length().ok().flatten(),
             body_decoded: false,
+            form_body: request
+                .header("content-type")
+                .ok()
+                .flatten()
+                .is_some_and(|value| {
+                    value.trim_start().get(..33).is_some_and(|kind| {
+                        kind.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                    })
+                }),
         };
         let checked = request
             .check_method(crate::providers::methods_before_detection(
@@ -799,6 +812,9 @@ impl Delivery {
 
     fn answer(&mut self, mut answer: Answer, note: Option<String>) -> Action {
         self.phase = Phase::Answered;
+        if self.form_body && self.provider == Some(crate::Provider::Telnyx) {
+            answer = crate::receive::in_markup(answer);
+        }
         if note.is_some() && answer.log < LogLevel::Warning {
             answer.log = LogLevel::Warning;
         }
@@ -1189,6 +1205,42 @@ mod tests {
         let (answer, note) = answer_of(delivery.next(Input::Settled));
         assert_eq!((answer.status, answer.code), (500, "internal"));
         assert!(note.is_some());
+    }
+
+    #[test]
+    fn telnyx_texml_requests_are_acknowledged_in_texml_and_its_json_webhooks_in_json() {
+        // TeXML reads a 2xx answer as its instructions, as Twilio does: a form-encoded Telnyx
+        // request is TeXML's; Call Control and Messaging post JSON and ignore the answer's body.
+        for (content_type, markup) in [
+            ("application/x-www-form-urlencoded", true),
+            ("Application/X-WWW-Form-Urlencoded; charset=utf-8", true),
+            ("application/json", false),
+        ] {
+            let no_store = Settings::new(Some(Provider::Telnyx), 1024, false, None, None, None)
+                .unwrap_or_else(|_| unreachable!("the defaults are valid"));
+            let headers = [(String::from("Content-Type"), String::from(content_type))];
+            let (mut delivery, _) = Delivery::start(no_store, "POST", &headers);
+            delivery.next(Input::BodyRead { length: 2 });
+            delivery.next(Input::Normalized {
+                provider: Provider::Telnyx,
+                event_id: "telnyx:x".into(),
+            });
+            let (answer, _) = answer_of(delivery.next(Input::Handled { status: None }));
+            assert_eq!(
+                (answer.status, answer.code),
+                (200, "accepted"),
+                "{content_type}"
+            );
+            assert_eq!(
+                answer.body.ends_with("<Response/>"),
+                markup,
+                "{content_type}"
+            );
+            assert_eq!(
+                crate::receive::answer_code_of(&answer.body).as_deref(),
+                Some("accepted")
+            );
+        }
     }
 
     #[test]
