@@ -466,6 +466,15 @@ impl WebhookRequest {
         }
     }
 
+    /// Whether the request declares a form body (`Content-Type:
+    /// application/x-www-form-urlencoded`, parameters after `;` aside).
+    pub(crate) fn declares_form(&self) -> Result<bool> {
+        Ok(self.header("content-type")?.is_some_and(|value| {
+            let media_type = value.split(';').next().unwrap_or_default().trim();
+            media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        }))
+    }
+
     /// The value of a header, matched case-insensitively and trimmed.
     ///
     /// A header repeated with *different* values is an error rather than "first wins":

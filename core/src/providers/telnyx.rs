@@ -256,11 +256,7 @@ fn decode(request: &WebhookRequest) -> Result<Value> {
 }
 
 fn is_texml_form(request: &WebhookRequest) -> Result<bool> {
-    let form = request.header("content-type")?.is_some_and(|value| {
-        let media_type = value.split(';').next().unwrap_or_default().trim();
-        media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    });
-    Ok(form && !crate::json_read::opens_an_object(&request.body))
+    Ok(request.declares_form()? && !crate::json_read::opens_an_object(&request.body))
 }
 
 fn normalize(raw: Value, context: &Context<'_>) -> Result<NormalizedEvent> {

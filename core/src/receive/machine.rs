@@ -488,15 +488,7 @@ impl Delivery {
             note: None,
             declared_length: request.declared_length().ok().flatten(),
             body_decoded: false,
-            form_body: request
-                .header("content-type")
-                .ok()
-                .flatten()
-                .is_some_and(|value| {
-                    value.trim_start().get(..33).is_some_and(|kind| {
-                        kind.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-                    })
-                }),
+            form_body: request.declares_form().unwrap_or(false),
         };
         let checked = request
             .check_method(crate::providers::methods_before_detection(
